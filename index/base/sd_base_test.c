@@ -1,0 +1,154 @@
+/*
+ * sd_base_test.c: the byte codecs and cursors every decoder relies on.
+ * A cursor must refuse to read past its end whatever the bytes say.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sd_base.h"
+
+static void test_sd_varint_roundtrip_all_widths(void **state)
+{
+    (void)state;
+    uint64_t vals[] = {0, 1, 127, 128, 300, 16383, 16384, UINT32_MAX, (uint64_t)UINT32_MAX + 1,
+                       UINT64_MAX};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        struct sd_buf b;
+        sd_buf_init(&b);
+        sd_buf_put_varint(&b, vals[i]);
+        assert_int_equal(b.rc, SD_OK);
+        struct sd_rd rd;
+        sd_rd_init(&rd, b.data, b.len);
+        uint64_t v = 0;
+        assert_int_equal(sd_rd_varint(&rd, &v), SD_OK);
+        assert_true(v == vals[i]);
+        assert_int_equal(sd_rd_left(&rd), 0);
+        /* every truncation of the encoding is refused, cursor unmoved */
+        for (size_t cut = 0; cut < b.len; cut++) {
+            sd_rd_init(&rd, b.data, cut);
+            assert_int_equal(sd_rd_varint(&rd, &v), SD_ECORRUPT);
+            assert_int_equal(sd_rd_left(&rd), cut);
+        }
+        sd_buf_free(&b);
+    }
+}
+
+static void test_sd_rd_varint_overlong_returns_corrupt(void **state)
+{
+    (void)state;
+    uint8_t eleven[11];
+    memset(eleven, 0x80, sizeof eleven);
+    struct sd_rd rd;
+    uint64_t v;
+    sd_rd_init(&rd, eleven, sizeof eleven);
+    assert_int_equal(sd_rd_varint(&rd, &v), SD_ECORRUPT);
+    /* 2^64 does not fit */
+    uint8_t big[10] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02};
+    sd_rd_init(&rd, big, sizeof big);
+    assert_int_equal(sd_rd_varint(&rd, &v), SD_ECORRUPT);
+    uint32_t v32;
+    uint8_t over32[5] = {0xff, 0xff, 0xff, 0xff, 0x1f};
+    sd_rd_init(&rd, over32, sizeof over32);
+    assert_int_equal(sd_rd_varint32(&rd, &v32), SD_ECORRUPT);
+    assert_int_equal(sd_rd_left(&rd), 5);
+}
+
+static void test_sd_rd_fixed_width_past_end_returns_corrupt(void **state)
+{
+    (void)state;
+    uint8_t b[8];
+    sd_put_le64(b, 0x0102030405060708ull);
+    assert_true(sd_get_le64(b) == 0x0102030405060708ull);
+    assert_int_equal(sd_get_le32(b), 0x05060708u);
+    assert_int_equal(sd_get_le16(b), 0x0708u);
+    struct sd_rd rd;
+    sd_rd_init(&rd, b, 7);
+    uint64_t v64;
+    uint32_t v32;
+    assert_int_equal(sd_rd_le64(&rd, &v64), SD_ECORRUPT);
+    assert_int_equal(sd_rd_le32(&rd, &v32), SD_OK);
+    assert_int_equal(sd_rd_le32(&rd, &v32), SD_ECORRUPT);
+    const uint8_t *p;
+    assert_int_equal(sd_rd_bytes(&rd, SIZE_MAX, &p), SD_ECORRUPT);
+    assert_int_equal(sd_rd_bytes(&rd, 3, &p), SD_OK);
+    assert_int_equal(sd_rd_left(&rd), 0);
+}
+
+static void test_sd_errorf_formats_and_names(void **state)
+{
+    (void)state;
+    struct sd_error err;
+    assert_int_equal(sd_errorf(&err, SD_EIO, "open %s", "x.seg"), SD_EIO);
+    assert_string_equal(err.msg, "open x.seg");
+    assert_int_equal(SD_CORRUPT(&err, "bad block %u", 7u), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "bad block 7 [sd_base_test.c:"));
+    assert_string_equal(sd_status_name(SD_ENOTFOUND), "not_found");
+    assert_int_equal(sd_errorf(NULL, SD_EINVAL, "ignored"), SD_EINVAL);
+}
+
+static void test_sd_write_file_atomic_replaces_and_maps(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sd_base_test.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct sd_error err;
+    assert_int_equal(sd_write_file_atomic(dir, "F", "one", 3, &err), SD_OK);
+    assert_int_equal(sd_write_file_atomic(dir, "F", "second", 6, &err), SD_OK);
+    char path[512];
+    snprintf(path, sizeof path, "%s/F", dir);
+    struct sd_map m;
+    assert_int_equal(sd_map_file(path, &m, &err), SD_OK);
+    assert_int_equal(m.len, 6);
+    assert_memory_equal(m.data, "second", 6);
+    sd_unmap(&m);
+    assert_int_equal(sd_write_file_new(dir, "F", "x", 1, &err), SD_EIO);
+    uint8_t *data;
+    size_t len;
+    assert_int_equal(sd_read_file(path, 3, &data, &len, &err), SD_ELIMIT);
+    assert_int_equal(sd_read_file(path, 100, &data, &len, &err), SD_OK);
+    assert_int_equal(len, 6);
+    free(data);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    assert_int_equal(sd_map_file(path, &m, &err), SD_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "missing"));
+    snprintf(path, sizeof path, "%s/F", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_sd_buf_detach_hands_over_memory(void **state)
+{
+    (void)state;
+    struct sd_buf b;
+    sd_buf_init(&b);
+    for (int i = 0; i < 1000; i++)
+        sd_buf_put_le32(&b, (uint32_t)i);
+    assert_int_equal(b.rc, SD_OK);
+    size_t len;
+    uint8_t *p = sd_buf_detach(&b, &len);
+    assert_int_equal(len, 4000);
+    assert_int_equal(sd_get_le32(p + 4 * 999), 999);
+    assert_null(b.data);
+    free(p);
+    assert_true(sd_hash64("abc", 3) != sd_hash64("abd", 3));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sd_varint_roundtrip_all_widths),
+        cmocka_unit_test(test_sd_rd_varint_overlong_returns_corrupt),
+        cmocka_unit_test(test_sd_rd_fixed_width_past_end_returns_corrupt),
+        cmocka_unit_test(test_sd_errorf_formats_and_names),
+        cmocka_unit_test(test_sd_write_file_atomic_replaces_and_maps),
+        cmocka_unit_test(test_sd_buf_detach_hands_over_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

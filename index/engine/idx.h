@@ -1,0 +1,168 @@
+/*
+ * idx.h: the storage and search engine behind searchd (prefix idx_). This is
+ * the only header of index/ that daemon/ includes.
+ *
+ * A struct idx_db owns a data directory. Each named index is a subdirectory
+ * (docs/DATA.md describes the files) with a write-ahead log, immutable
+ * segments and a MANIFEST. Writes are logged and fsynced (group commit)
+ * before they are acknowledged, become searchable within refresh_ms through an
+ * in-memory segment, are flushed to disk segments and merged in the background.
+ * Searches run on a refcounted snapshot of segments, so flushes and merges
+ * never disturb a query in flight.
+ *
+ * Threads: every function here may be called from any thread. Each index has
+ * one writer thread (WAL, memtable, flush) and one merge thread; searches run
+ * on the caller's thread with a thread-local query context.
+ */
+#ifndef SEARCHD_IDX_H
+#define SEARCHD_IDX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "query.h"
+#include "sd_base.h"
+#include "seg.h"
+
+#define IDX_MAX_NAME   64 /* index names: [a-z0-9_-], 1..64 bytes, not starting with '-' */
+#define IDX_MAX_BATCH  10000 /* operations in one write */
+
+enum idx_sync {
+    IDX_SYNC_ALWAYS = 0, /* every write is fsynced before its ack; concurrent
+                            writers share one fsync (group commit). Default. */
+    IDX_SYNC_BATCH = 1,  /* fsync at most every sync_ms; acks wait for it */
+};
+
+struct idx_config {
+    const char *data_dir; /* borrowed for idx_open() only (copied) */
+    enum idx_sync sync;
+    uint32_t sync_ms;      /* IDX_SYNC_BATCH interval; default 5 */
+    uint32_t refresh_ms;   /* new writes searchable within this; default 100 */
+    size_t flush_bytes;    /* in-memory segment flushed to disk above this; default 64 MiB */
+    uint32_t flush_ms;     /* ... or when its oldest write is this old; default 30000 */
+    uint32_t merge_factor; /* tiered merge: this many segments of one size tier
+                              are merged into one; default 8 */
+    float k1, b;           /* BM25 defaults for searches; 1.2 and 0.75 */
+};
+
+void idx_config_default(struct idx_config *cfg);
+
+struct idx_db;
+
+/* Opens (creating if needed) the data directory and every index in it:
+ * removes files no MANIFEST names, verifies every segment's checksum,
+ * replays the logs. A damaged segment does not stop the others: its index is
+ * served without it and marked degraded (idx_stats). *out owned by caller. */
+int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error *err);
+
+/* Stops the writer and merge threads after the writes already queued are
+ * durable and acknowledged, and frees everything. No search may be running. */
+void idx_close(struct idx_db *db);
+
+/* True when name is a valid index name. */
+bool idx_name_valid(const char *name, size_t len);
+
+/* ---- writes ---- */
+
+enum idx_op_type {
+    IDX_OP_UPSERT = 0, /* add, or replace the document with the same id */
+    IDX_OP_DELETE = 1, /* only doc.id is used */
+};
+
+struct idx_op {
+    enum idx_op_type type;
+    struct seg_doc doc;
+};
+
+struct idx_write_result {
+    uint32_t added;     /* upserts of new ids */
+    uint32_t replaced;  /* upserts of existing ids */
+    uint32_t deleted;   /* deletes of existing ids */
+    uint32_t not_found; /* deletes of missing ids (logged, harmless) */
+    uint64_t seq;       /* log sequence number of the last operation */
+};
+
+/* Called exactly once per accepted idx_write(), from an engine thread, when
+ * the write is durable (rc SD_OK) or has failed (rc < 0, err says why; nothing
+ * of it was applied). res and err are valid during the call only. */
+typedef void (*idx_done_fn)(void *arg, int rc, const struct idx_write_result *res,
+                            const struct sd_error *err);
+
+/* Queues ops[0, nops) (borrowed for the call: they are validated and encoded
+ * into log records before it returns) for the index named `index`, creating
+ * the index on first write. Returns SD_OK when accepted (done will be called),
+ * or an error without calling done: SD_EINVAL (bad index name, id, field),
+ * SD_ELIMIT (batch too large), SD_ENOSPC (the disk is full: writes are refused
+ * until a flush succeeds again), SD_EBUSY (closing). */
+int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, size_t nops,
+              idx_done_fn done, void *arg, struct sd_error *err);
+
+/* ---- reads ---- */
+
+struct idx_search_req {
+    const char *q; /* borrowed */
+    size_t q_len;
+    struct qry_params params; /* start from idx_search_params_default() */
+    size_t snippet_len;       /* bytes of snippet per hit; 0 = none */
+};
+
+void idx_search_params_default(const struct idx_db *db, struct qry_params *p);
+
+struct idx_hit {
+    char *id; /* owned by the result, NUL-terminated */
+    float score;
+    char *title;   /* the "title" field, or "" */
+    char *snippet; /* "" when snippet_len is 0 */
+};
+
+struct idx_search_res {
+    uint64_t total;
+    struct idx_hit *hits;
+    size_t nhits;
+};
+
+/* Searches the index's current snapshot. SD_ENOTFOUND ("unknown index 'x'")
+ * when the index does not exist; SD_EPARSE/SD_ELIMIT/SD_EINVAL from the
+ * query. out is owned by the caller: idx_search_res_free(), also on error. */
+int idx_search(struct idx_db *db, const char *index, const struct idx_search_req *req,
+               struct idx_search_res *out, struct sd_error *err);
+void idx_search_res_free(struct idx_search_res *r);
+
+/* Loads the stored document with this id (a snapshot read: it sees every
+ * write acknowledged before the call that is also refreshed). out is
+ * initialized by the call; release with seg_stored_free(), also on error.
+ * SD_ENOTFOUND for an unknown index or id. */
+int idx_get(struct idx_db *db, const char *index, const char *id, size_t id_len,
+            struct seg_stored *out, struct sd_error *err);
+
+struct idx_stats {
+    uint64_t docs;         /* live documents */
+    uint64_t deleted_docs; /* tombstoned, not yet merged away */
+    uint32_t segments;     /* disk segments */
+    uint32_t mem_docs;     /* documents only in the in-memory segment */
+    uint64_t disk_bytes;   /* segment files */
+    uint64_t wal_bytes;    /* log files */
+    uint32_t merges_running;
+    uint64_t merges_done;
+    uint64_t flushes_done;
+    uint64_t last_seq;       /* last durable log sequence number */
+    bool degraded;           /* a segment failed its checksum and is not served */
+    char degraded_reason[256];
+    bool writes_refused;     /* a write failed (disk full); cleared when one succeeds */
+    char write_error[256];
+};
+
+/* SD_ENOTFOUND for an unknown index. */
+int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struct sd_error *err);
+
+/* Names of the existing indexes, sorted; *names owned by the caller: free
+ * each string and the array. */
+int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *err);
+
+/* Offline check of a data directory (nothing is changed): every MANIFEST,
+ * segment checksum and log record. Prints one line per problem and a summary
+ * to out. Returns SD_OK when all is sound, SD_ECORRUPT otherwise. */
+int idx_check_dir(const char *data_dir, void *out_file, struct sd_error *err);
+
+#endif

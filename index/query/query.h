@@ -1,0 +1,120 @@
+/*
+ * query.h: the query language, its evaluation over a set of segments, BM25
+ * ranking and snippets (prefix qry_).
+ *
+ * Language (docs/QUERY.md has the full grammar):
+ *   word word      both must match (AND is the default operator; `AND` also accepted)
+ *   a OR b         either (binds tighter than the implicit AND, as in Xapian/Sphinx:
+ *                  `a b OR c` = a AND (b OR c))
+ *   -word, -(..)   exclude; a query of only exclusions is an error
+ *   "a b c"        phrase: the exact (case-folded, unstemmed) forms at consecutive
+ *                  positions in one field
+ *   pre*           prefix of the exact form (at least 2 characters; expands to at
+ *                  most QRY_MAX_EXPANSIONS terms, the most frequent first)
+ *   field:word     restrict a word, phrase, prefix or group to one field
+ *   ( ... )        grouping
+ * A word matches every inflection (its Snowball stem); a document that has the
+ * exact form typed scores higher (the SEG_EXACT term adds exact_boost x its BM25).
+ * Errors say what and where: "at 7: unbalanced '('", "at 0: empty query".
+ *
+ * Ranking: BM25F over fields. For a query word w with stem s in a document d:
+ *   tf~ = sum over fields f of weight_f * tf(s,f,d) / (1 - b + b * len(f,d) / avglen(f))
+ *   score(w,d) = idf(s) * tf~ * (k1 + 1) / (tf~ + k1)  (+ exact_boost * the same for the exact form)
+ * with idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5)), N, df and avglen summed over
+ * all segments of the snapshot (deleted documents included, as Lucene does).
+ *
+ * Threads: a struct qry is immutable after parsing and may be shared. A struct
+ * qry_ctx holds one thread's scratch (stemmer, heaps, buffers).
+ */
+#ifndef SEARCHD_QUERY_H
+#define SEARCHD_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sd_base.h"
+#include "seg.h"
+#include "stem.h"
+
+#define QRY_MAX_LEN        4096 /* bytes of query text */
+#define QRY_MAX_TERMS      64   /* words, phrase words and prefixes in one query */
+#define QRY_MAX_DEPTH      16   /* nesting of parentheses */
+#define QRY_MAX_EXPANSIONS 128  /* terms one prefix may expand to */
+#define QRY_MAX_LIMIT      1000 /* hits in one answer */
+#define QRY_MAX_OFFSET     100000
+
+struct qry;
+struct qry_ctx;
+
+/* Parses text[0, len) (borrowed). On success *out is owned by the caller and
+ * freed with qry_free(). SD_EPARSE (with "at OFFSET: what" in err),
+ * SD_ELIMIT (too long, too many terms, too deep) or SD_ENOMEM. The text must
+ * be valid UTF-8 (SD_EPARSE otherwise). */
+int qry_parse(struct qry_ctx *ctx, const char *text, size_t len, struct qry **out,
+              struct sd_error *err);
+void qry_free(struct qry *q);
+
+/* Field names the query restricts to (field:...), for validation. */
+size_t qry_field_count(const struct qry *q);
+const char *qry_field_name(const struct qry *q, size_t i);
+
+int qry_ctx_new(struct qry_ctx **out); /* owned; per thread */
+void qry_ctx_free(struct qry_ctx *ctx);
+
+/* One segment of a snapshot. deleted is a bitmap of seg_doc_count(seg) bits
+ * (bit d set = doc d deleted) or NULL; both borrowed for the search. */
+struct qry_segment {
+    const struct seg *seg;
+    const uint64_t *deleted;
+};
+
+struct qry_weight {
+    const char *field; /* borrowed */
+    float weight;
+};
+
+struct qry_params {
+    uint32_t limit;  /* hits wanted; 0 = count only */
+    uint32_t offset; /* hits skipped */
+    float k1;        /* default 1.2 */
+    float b;         /* default 0.75 */
+    float exact_boost;             /* default 0.5 */
+    const struct qry_weight *weights; /* per-field weights; unnamed fields use
+                                         default_weight; "title" defaults to 2 */
+    size_t nweights;
+    float default_weight; /* default 1 */
+};
+
+void qry_params_default(struct qry_params *p);
+
+struct qry_hit {
+    uint32_t segment; /* index into the qry_segment array */
+    uint32_t doc;     /* local doc id in that segment */
+    float score;
+};
+
+/* hits is owned by the result: release with qry_result_free(). */
+struct qry_result {
+    uint64_t total; /* exact number of matching live documents */
+    struct qry_hit *hits;
+    size_t nhits;
+};
+
+/* Runs q over segs[0, nsegs) (borrowed) and fills out with the hits ranked
+ * offset .. offset+limit-1 by score (ties: lower segment index, then lower
+ * doc id first). A field restriction that names a field no segment has is
+ * SD_EINVAL "unknown field 'x'" (except title and body, always known).
+ * Returns SD_OK, SD_EINVAL, SD_ELIMIT, SD_ENOMEM or SD_ECORRUPT. */
+int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segment *segs,
+               size_t nsegs, const struct qry_params *params, struct qry_result *out,
+               struct sd_error *err);
+void qry_result_free(struct qry_result *r);
+
+/* A plain-text excerpt of text (borrowed) of about max_len bytes around the
+ * first place where the query's words occur (stem or exact), cut at word
+ * boundaries, with "…" where text was cut; the start of text when nothing
+ * matches. Writes a NUL-terminated UTF-8 string into out (sd_buf appended). */
+int qry_snippet(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
+                size_t max_len, struct sd_buf *out);
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * seg.h: immutable index segments (prefix seg_).
+ *
+ * A segment holds a batch of documents: their stored fields, a sorted term
+ * dictionary, postings in blocks of SEG_BLOCK docs with skip data, positions
+ * in a separate stream, and one length byte per (document, field) for BM25.
+ * It is built once in memory by a struct seg_builder, serialized to one byte
+ * image (the file format is documented at the top of seg_write.c and in
+ * docs/FORMAT.md), and then only read: from a mmap'd file (disk segments) or
+ * from a malloc'd image (the in-memory segment of recent writes). Readers never
+ * change it; deletes are the engine's tombstone bitmaps, kept outside.
+ *
+ * Terms. Every indexed word is stored twice per field, like Xapian's STEM_SOME
+ * and Manticore's index_exact_words: the Snowball stem (kind SEG_STEM, doc ids
+ * and frequencies only) matches every inflection; the case-folded surface form
+ * (kind SEG_EXACT, with positions) serves phrases, prefixes and the ranking
+ * bonus for the form the user typed. Compound joined forms (stem.h) are
+ * indexed under both kinds without taking a position of their own.
+ *
+ * Threads: a struct seg is immutable and may be read by any number of threads
+ * at once. A struct seg_builder and a struct seg_postings belong to one thread.
+ */
+#ifndef SEARCHD_SEG_H
+#define SEARCHD_SEG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sd_base.h"
+#include "stem.h"
+
+#define SEG_BLOCK          128        /* documents per postings block */
+#define SEG_MAX_FIELDS     64         /* fields in one document */
+#define SEG_MAX_SEG_FIELDS 255        /* distinct field names in one segment */
+#define SEG_MAX_NAME       64         /* bytes of a field name */
+#define SEG_MAX_ID         512        /* bytes of a document id */
+#define SEG_DOC_END        UINT32_MAX /* an iterator past its last document */
+
+enum seg_kind {
+    SEG_STEM = 's',  /* Snowball stem: docs + freqs */
+    SEG_EXACT = 'e', /* folded surface form: docs + freqs + positions */
+};
+
+enum seg_value_type {
+    SEG_TEXT = 0, /* a string: indexed and stored */
+    SEG_RAW = 1,  /* any other JSON value, kept as its JSON text: stored only */
+};
+
+/* One field of a document. All pointers are borrowed. Names must be 1 to
+ * SEG_MAX_NAME bytes; the builder rejects duplicates within one document. */
+struct seg_field {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+    uint8_t type; /* enum seg_value_type */
+};
+
+/* A document as the builder takes it. Ids are 1 to SEG_MAX_ID bytes and
+ * unique within a segment (the engine guarantees it). */
+struct seg_doc {
+    const char *id;
+    size_t id_len;
+    const struct seg_field *fields;
+    size_t nfields;
+};
+
+/* ---- building ---- */
+
+struct seg_builder;
+
+/* Returns a new empty builder in *out (owned; free with seg_builder_free()).
+ * stem is borrowed and used from the calling thread only, until free. */
+int seg_builder_new(struct stem_ctx *stem, struct seg_builder **out, struct sd_error *err);
+void seg_builder_free(struct seg_builder *b);
+
+/* Tokenizes and adds one document (borrowed for the call; the builder copies
+ * what it keeps). Local doc ids are given in order from 0. Returns SD_OK,
+ * SD_ENOMEM, SD_EINVAL (bad id or field name, duplicate field) or SD_ELIMIT
+ * (too many fields); on error the builder is unchanged. */
+int seg_builder_add(struct seg_builder *b, const struct seg_doc *doc, struct sd_error *err);
+
+uint32_t seg_builder_doc_count(const struct seg_builder *b);
+size_t seg_builder_mem_bytes(const struct seg_builder *b); /* memory held, for flush policy */
+
+/* Serializes everything added into out (appended; the caller owns out).
+ * The builder may then only be freed. */
+int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_error *err);
+
+/* ---- reading ---- */
+
+struct seg;
+
+/* Maps the file at path (borrowed for the call), checks magic, version and
+ * the XXH3 checksum of the whole file before trusting any offset, and checks
+ * every section's bounds. On success *out is owned by the caller and freed
+ * with seg_close(). Errors name the file: SD_ECORRUPT for a truncated or
+ * damaged file, SD_EIO/SD_ENOTFOUND for system errors. */
+int seg_open_file(const char *path, struct seg **out, struct sd_error *err);
+
+/* The same over an image in memory. Takes ownership of image (malloc'd), also
+ * on failure. name is used in error messages (copied). */
+int seg_open_mem(uint8_t *image, size_t len, const char *name, struct seg **out,
+                 struct sd_error *err);
+
+void seg_close(struct seg *s); /* NULL is a no-op */
+
+/* Only checks a file (magic, version, checksum, section bounds) without
+ * keeping it open: for `searchd --check`. */
+int seg_verify_file(const char *path, struct sd_error *err);
+
+uint32_t seg_doc_count(const struct seg *s);
+size_t seg_size_bytes(const struct seg *s);     /* whole image */
+size_t seg_postings_bytes(const struct seg *s); /* dictionary + postings + positions + norms */
+
+/* Fields of this segment: ids 0..count-1. seg_field_find returns the id or -1. */
+unsigned seg_field_count(const struct seg *s);
+const char *seg_field_name(const struct seg *s, unsigned field); /* NUL-terminated */
+int seg_field_find(const struct seg *s, const char *name, size_t len);
+
+/* Sum of the field's token counts over all docs of the segment and the number
+ * of docs that have the field: for BM25's average field length. */
+void seg_field_stats(const struct seg *s, unsigned field, uint64_t *total_len, uint32_t *docs);
+
+/* Approximate token count of the field in doc (decoded from the length byte;
+ * 0 when the doc does not have the field). doc < seg_doc_count(). */
+uint32_t seg_field_len(const struct seg *s, uint32_t doc, unsigned field);
+/* The raw length byte, and the length it stands for, for block-max bounds. */
+uint8_t seg_field_norm(const struct seg *s, uint32_t doc, unsigned field);
+uint32_t seg_norm_decode(uint8_t norm);
+
+/* External id of doc: *id points into the segment (not NUL-terminated),
+ * valid until seg_close(). */
+void seg_doc_id(const struct seg *s, uint32_t doc, const char **id, size_t *len);
+
+/* Finds the local doc id of an external id. SD_OK or SD_ENOTFOUND. */
+int seg_doc_find(const struct seg *s, const char *id, size_t len, uint32_t *doc);
+
+/* A stored document, decoded. fields[] and the strings they point to live in
+ * buf or in the segment: valid until seg_stored_free() or seg_close(),
+ * whichever comes first. */
+struct seg_stored {
+    const char *id;
+    size_t id_len;
+    struct seg_field fields[SEG_MAX_FIELDS];
+    size_t nfields;
+    struct sd_buf buf;
+};
+
+/* Loads doc's stored fields into out (initialized by this call; release with
+ * seg_stored_free() also after an error). */
+int seg_doc_load(const struct seg *s, uint32_t doc, struct seg_stored *out, struct sd_error *err);
+void seg_stored_free(struct seg_stored *st);
+
+/* ---- terms ---- */
+
+/* What the dictionary says about one term (all from the dictionary entry). */
+struct seg_term {
+    uint32_t df;       /* documents containing the term in this field */
+    uint64_t total_tf; /* occurrences over all documents */
+    uint64_t off;      /* where its postings start in the image */
+    uint64_t len;      /* bytes of postings (docs, freqs, skip data) */
+    uint64_t pos_off;  /* where its positions start (SEG_EXACT only) */
+    uint64_t pos_len;
+    uint8_t field;
+    uint8_t kind;
+};
+
+/* Exact lookup. SD_OK, SD_ENOTFOUND or SD_ECORRUPT. */
+int seg_term_find(const struct seg *s, unsigned field, enum seg_kind kind, const char *term,
+                  size_t len, struct seg_term *out, struct sd_error *err);
+
+/* Calls fn for every term of (field, kind) that starts with prefix, in byte
+ * order. term points into a scratch buffer valid during the call. A non-zero
+ * return of fn stops the walk and is returned. */
+typedef int (*seg_term_fn)(void *arg, const char *term, size_t len, const struct seg_term *t);
+int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, const char *prefix,
+                    size_t len, seg_term_fn fn, void *arg, struct sd_error *err);
+
+/* ---- postings ---- */
+
+/* Iterator over one term's postings. Starts before the first document:
+ * call seg_postings_next() or seg_postings_advance() first. */
+struct seg_postings;
+
+#define SEG_WANT_POSITIONS 1u
+
+/* *out is owned by the caller, freed with seg_postings_free(); it borrows s
+ * and must be freed before seg_close(s). Positions are available only for
+ * SEG_EXACT terms opened with SEG_WANT_POSITIONS. */
+int seg_postings_open(const struct seg *s, const struct seg_term *t, unsigned flags,
+                      struct seg_postings **out, struct sd_error *err);
+void seg_postings_free(struct seg_postings *p);
+
+/* Move to the next document / the first document >= target (target greater
+ * than the current doc). Return the new doc, or SEG_DOC_END. A decoding error
+ * (which the checksum makes a bug, not bad data) also ends the iterator and
+ * is reported by seg_postings_error(). */
+uint32_t seg_postings_next(struct seg_postings *p);
+uint32_t seg_postings_advance(struct seg_postings *p, uint32_t target);
+uint32_t seg_postings_doc(const struct seg_postings *p);
+uint32_t seg_postings_freq(const struct seg_postings *p);
+int seg_postings_error(const struct seg_postings *p, struct sd_error *err);
+
+/* Positions of the current document, ascending, freq of them. *pos points
+ * into the iterator, valid until it moves. */
+int seg_postings_positions(struct seg_postings *p, const uint32_t **pos, uint32_t *count);
+
+/* Skip data for block-max evaluation, readable without decoding a block:
+ * shallow-advances to the block that may hold target and returns its last
+ * doc id (SEG_DOC_END past the end) with the block's maximum frequency and
+ * the smallest length byte of the field in the block. */
+uint32_t seg_postings_block_bound(struct seg_postings *p, uint32_t target, uint32_t *max_tf,
+                                  uint8_t *min_norm);
+
+#endif

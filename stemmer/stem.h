@@ -1,0 +1,109 @@
+/*
+ * stem.h: the text analysis module of searchd (prefix stem_).
+ *
+ * Turns UTF-8 text into the tokens that index/ stores and that queries look up.
+ * One call, stem_tokenize(), walks a text once and reports every token with
+ * its case-folded surface form (the "exact" form, used for phrases and for
+ * ranking the form the user typed above other inflections) and its Snowball
+ * stem (used for matching every inflection).
+ *
+ * Rules (the same for documents and queries, so both sides always agree):
+ *  - A word is a maximal run of Unicode letters (L*), combining marks (M*)
+ *    and digits (Nd). Everything else separates words.
+ *  - Case folding is Unicode full case folding (utf8proc), then NFC;
+ *    'ё'/'Ё' fold to 'е'; 'й' stays 'й' (it is not decomposed).
+ *  - A hyphen (U+002D, U+2010, U+2011) or apostrophe (U+0027, U+2019) with a
+ *    word character on both sides joins a compound such as "e-mail",
+ *    "северо-запад", "don't". Each part is emitted as its own token at
+ *    consecutive positions, and the joined form (parts concatenated, no
+ *    separator: "email", "северозапад", "dont") is emitted as well, flagged
+ *    is_compound, at the position of the first part. A query for one part
+ *    finds the compound; a query for the compound finds it too.
+ *  - Language by token: letters all Cyrillic -> Snowball Russian; letters all
+ *    Latin -> Snowball English; digits do not count; any other script, a mix
+ *    of scripts or no letters at all -> not stemmed (stem == word).
+ *  - A folded token longer than STEM_MAX_TOKEN bytes is skipped (it still
+ *    takes a position), like Lucene's maximum token length.
+ *  - Invalid UTF-8 never stops the walk: each invalid byte is a separator, so
+ *    the valid text around it is tokenized as if the byte were a space.
+ *
+ * Threads: a struct stem_ctx holds the Snowball stemmers and scratch space of
+ * one thread; it must not be shared between threads. Nothing else is global.
+ */
+#ifndef SEARCHD_STEM_H
+#define SEARCHD_STEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum stem_status {
+    STEM_OK = 0,
+    STEM_ENOMEM = -1,
+    STEM_EINVAL = -2,
+};
+
+#define STEM_MAX_TOKEN 255 /* bytes of a folded token */
+
+enum stem_lang {
+    STEM_LANG_NONE = 0, /* not stemmed */
+    STEM_LANG_RU = 1,
+    STEM_LANG_EN = 2,
+};
+
+/* One token. All pointers are owned by the stem_ctx and are valid only until
+ * the callback returns. word and stem are NUL-terminated. */
+struct stem_token {
+    const char *word; /* case-folded surface form */
+    size_t word_len;
+    const char *stem; /* Snowball stem of word; equals word when not stemmed */
+    size_t stem_len;
+    uint32_t pos;       /* position of the token within this text, from first_pos */
+    size_t offset;      /* byte offset of the token in the input text */
+    size_t len;         /* byte length of the token in the input text */
+    enum stem_lang lang;
+    bool is_compound; /* joined form of a hyphen/apostrophe compound */
+};
+
+struct stem_ctx;
+
+/* Returns a new per-thread context in *out, owned by the caller and freed with
+ * stem_ctx_free(). Returns STEM_OK or STEM_ENOMEM. */
+int stem_ctx_new(struct stem_ctx **out);
+void stem_ctx_free(struct stem_ctx *ctx); /* NULL is a no-op */
+
+/* Called once per token, in text order (a compound's joined form comes right
+ * after its first part). Return 0 to go on, anything else to stop the walk;
+ * stem_tokenize() then returns that value. */
+typedef int (*stem_token_fn)(void *arg, const struct stem_token *tok);
+
+/* Walks text[0, len) (borrowed; need not be NUL-terminated or valid UTF-8).
+ * Positions start at first_pos. On return *next_pos (if not NULL) is one past
+ * the last position used, so a caller can continue a field across calls (when
+ * the walk stops early, the position of the token that stopped it counts as
+ * used). Returns STEM_OK, STEM_ENOMEM, the callback's non-zero value, or
+ * STEM_EINVAL when ctx or fn is NULL (or text is NULL with len > 0). */
+int stem_tokenize(struct stem_ctx *ctx, const char *text, size_t len, uint32_t first_pos,
+                  stem_token_fn fn, void *arg, uint32_t *next_pos);
+
+/* Stems one already case-folded word (borrowed, len bytes) with the language
+ * rules above. *stem points into ctx, NUL-terminated, valid until the next
+ * call on ctx. Returns STEM_OK, STEM_ENOMEM or STEM_EINVAL (empty or longer
+ * than STEM_MAX_TOKEN). */
+int stem_word(struct stem_ctx *ctx, const char *word, size_t len, const char **stem,
+              size_t *stem_len);
+
+/* Case-folds a text fragment (for example a prefix typed as "Дипл*") with the
+ * same rules as tokens: writes at most cap bytes to out, NUL-terminated, and
+ * the folded length to *out_len. Invalid UTF-8 bytes are dropped; every other
+ * character (including "*" and spaces) is folded and kept. Needs no context
+ * and is thread-safe. Returns STEM_OK, STEM_EINVAL when the result does not
+ * fit in cap (out is then unspecified), or STEM_ENOMEM (only for long
+ * non-ASCII input). */
+int stem_fold(const char *in, size_t len, char *out, size_t cap, size_t *out_len);
+
+/* True when s[0, len) is well-formed UTF-8 (no overlongs, no surrogates,
+ * nothing above U+10FFFF). */
+bool stem_utf8_valid(const char *s, size_t len);
+
+#endif
