@@ -58,9 +58,9 @@ struct stem_token {
     size_t word_len;
     const char *stem; /* Snowball stem of word; equals word when not stemmed */
     size_t stem_len;
-    uint32_t pos;       /* position of the token within this text, from first_pos */
-    size_t offset;      /* byte offset of the token in the input text */
-    size_t len;         /* byte length of the token in the input text */
+    uint32_t pos;  /* position of the token within this text, from first_pos */
+    size_t offset; /* byte offset of the token in the input text */
+    size_t len;    /* byte length of the token in the input text */
     enum stem_lang lang;
     bool is_compound; /* joined form of a hyphen/apostrophe compound */
 };
