@@ -183,7 +183,7 @@ int sd_fsync_dir(const char *dir, struct sd_error *err);
 int sd_read_file(const char *path, size_t max_len, uint8_t **out, size_t *len,
                  struct sd_error *err);
 
-/* Maps errno to a status: ENOSPC/EDQUOT -> SD_ENOSPC, ENOENT -> SD_ENOTFOUND,
+/* Maps errno to a status: ENOSPC/EDQUOT/EFBIG -> SD_ENOSPC, ENOENT -> SD_ENOTFOUND,
  * ENOMEM -> SD_ENOMEM, else SD_EIO. */
 int sd_status_from_errno(int e);
 

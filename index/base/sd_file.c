@@ -39,6 +39,7 @@ int sd_status_from_errno(int e)
     switch (e) {
     case ENOSPC:
     case EDQUOT:
+    case EFBIG: /* a file size limit (RLIMIT_FSIZE, a filesystem's maximum) is a full disk to us */
         return SD_ENOSPC;
     case ENOENT:
         return SD_ENOTFOUND;
