@@ -112,6 +112,9 @@ int seg_verify_file(const char *path, struct sd_error *err);
 
 uint32_t seg_doc_count(const struct seg *s);
 size_t seg_size_bytes(const struct seg *s);     /* whole image */
+/* The whole image as it would be on disk (for flushing an in-memory segment
+ * to a file); valid until seg_close(). */
+const uint8_t *seg_image(const struct seg *s, size_t *len);
 size_t seg_postings_bytes(const struct seg *s); /* dictionary + postings + positions + norms */
 
 /* Fields of this segment: ids 0..count-1. seg_field_find returns the id or -1. */

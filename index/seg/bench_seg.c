@@ -1,0 +1,230 @@
+/*
+ * bench_seg.c: micro-benchmark of the postings block codec (issue 5 asks for block decode
+ * speed in integers per nanosecond). Not a test: it prints numbers and asserts nothing but
+ * a round trip.
+ *
+ * It packs 10M integers in blocks of 128 at widths drawn like real doc-id gaps (mostly small,
+ * a few wide), then decodes all blocks several times and reports the best pass, both for the
+ * raw unpack and for unpack + prefix sum (what seg_post.c does per block of doc ids).
+ *
+ * With `index FILE... ` it also measures the inverter: the files' text is cut into documents
+ * of about 1.3 KB (the corpus average of issue 5), repeated with shifted boundaries up to
+ * 64 MB, and fed to a seg_builder; it prints MB/s for adding, for finishing, and for the
+ * tokenizer alone (the part of the cost that is stemmer/'s).
+ *
+ *   bench_seg [count]
+ *   bench_seg index FILE... [--mb N]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seg_int.h"
+
+#define PASSES 7
+
+static uint32_t lcg(uint64_t *x)
+{
+    *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*x >> 33);
+}
+
+static uint8_t *encode_all(const uint32_t *in, size_t nblocks, size_t **offs)
+{
+    uint8_t *out = malloc(nblocks * (1 + 16 * 32));
+    *offs = malloc((nblocks + 1) * sizeof **offs);
+    if (!out || !*offs) {
+        exit(1);
+    }
+    size_t o = 0;
+    for (size_t b = 0; b < nblocks; b++) {
+        const uint32_t *v = in + b * SEG_BLOCK;
+        unsigned bits = seg_bits_max(v, SEG_BLOCK);
+        (*offs)[b] = o;
+        out[o++] = (uint8_t)bits;
+        seg_pack128(v, bits, out + o);
+        o += 16u * bits;
+    }
+    (*offs)[nblocks] = o;
+    return out;
+}
+
+static double decode_pass(const uint8_t *enc, const size_t *offs, size_t nblocks, uint32_t *out,
+                          bool prefix_sum, uint64_t *check)
+{
+    uint64_t t0 = sd_now_ns();
+    uint64_t sum = 0;
+    for (size_t b = 0; b < nblocks; b++) {
+        const uint8_t *p = enc + offs[b];
+        if (prefix_sum) {
+            (void)seg_unpack128_gaps(p + 1, p[0], out, 0);
+        } else {
+            seg_unpack128(p + 1, p[0], out);
+        }
+        sum += out[b % SEG_BLOCK];
+    }
+    *check += sum;
+    return (double)(sd_now_ns() - t0);
+}
+
+/* ---- the inverter ---- */
+
+#define DOC_BYTES 1300
+
+static int count_token(void *arg, const struct stem_token *tok)
+{
+    (void)tok;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+static int read_all(int nfiles, char **files, struct sd_buf *text)
+{
+    for (int i = 0; i < nfiles; i++) {
+        uint8_t *data;
+        size_t len;
+        struct sd_error err;
+        if (sd_read_file(files[i], 1u << 30, &data, &len, &err) != SD_OK) {
+            fprintf(stderr, "bench_seg: %s\n", err.msg);
+            return 1;
+        }
+        sd_buf_put(text, data, len);
+        sd_buf_put_u8(text, ' ');
+        free(data);
+    }
+    return text->len < DOC_BYTES;
+}
+
+/* Next document: [*pos, end) cut at a space near DOC_BYTES. */
+static size_t next_doc(const struct sd_buf *text, size_t *pos)
+{
+    size_t start = *pos, end = start + DOC_BYTES;
+    if (end >= text->len) {
+        end = text->len;
+    }
+    while (end < text->len && text->data[end] != ' ') {
+        end++;
+    }
+    *pos = end >= text->len ? (start * 7 + 13) % 997 : end; /* wrap with a new shift */
+    return end - start;
+}
+
+static int bench_index(int nfiles, char **files, size_t mb)
+{
+    struct sd_buf text, out;
+    sd_buf_init(&text);
+    sd_buf_init(&out);
+    struct stem_ctx *stem;
+    struct seg_builder *b;
+    struct sd_error err;
+    if (read_all(nfiles, files, &text) || stem_ctx_new(&stem) != STEM_OK ||
+        seg_builder_new(stem, &b, &err) != SD_OK) {
+        return 1;
+    }
+    size_t pos = 0, total = 0, tokens = 0;
+    uint64_t t0 = sd_now_ns();
+    for (uint32_t d = 0; total < mb << 20; d++) {
+        size_t start = pos, len = next_doc(&text, &pos);
+        char id[32];
+        struct seg_field f = {"body", 4, (const char *)text.data + start, len, SEG_TEXT};
+        struct seg_doc doc = {id, (size_t)snprintf(id, sizeof id, "doc-%u", d), &f, 1};
+        if (seg_builder_add(b, &doc, &err) != SD_OK) {
+            fprintf(stderr, "bench_seg: %s\n", err.msg);
+            return 1;
+        }
+        total += len;
+    }
+    uint64_t t1 = sd_now_ns();
+    size_t mem = seg_builder_mem_bytes(b);
+    uint32_t docs = seg_builder_doc_count(b);
+    if (seg_builder_finish(b, &out, &err) != SD_OK) {
+        fprintf(stderr, "bench_seg: %s\n", err.msg);
+        return 1;
+    }
+    uint64_t t2 = sd_now_ns();
+    for (size_t p = 0, n = 0; n < total;) { /* the tokenizer alone, same text */
+        size_t start = p, len = next_doc(&text, &p);
+        stem_tokenize(stem, (const char *)text.data + start, len, 0, count_token, &tokens, NULL);
+        n += len;
+    }
+    uint64_t t3 = sd_now_ns();
+    double mbytes = (double)total / (1 << 20);
+    size_t img_len, inverted = 0;
+    uint8_t *img = sd_buf_detach(&out, &img_len);
+    struct seg *s;
+    if (seg_open_mem(img, img_len, "bench", &s, &err) == SD_OK) {
+        inverted = seg_postings_bytes(s);
+        seg_close(s);
+    }
+    printf("{\"docs\":%u,\"text_mb\":%.1f,\"add_mb_s\":%.1f,\"finish_s\":%.3f,"
+           "\"overall_mb_s\":%.1f,\"tokenize_only_mb_s\":%.1f,\"builder_mem_mb\":%.1f,"
+           "\"segment_mb\":%.1f,\"inverted_mb\":%.1f}\n",
+           docs, mbytes, mbytes / ((double)(t1 - t0) / 1e9), (double)(t2 - t1) / 1e9,
+           mbytes / ((double)(t2 - t0) / 1e9), mbytes / ((double)(t3 - t2) / 1e9),
+           (double)mem / (1 << 20), (double)img_len / (1 << 20), (double)inverted / (1 << 20));
+    seg_builder_free(b);
+    stem_ctx_free(stem);
+    sd_buf_free(&text);
+    sd_buf_free(&out);
+    return 0;
+}
+
+static int bench_codec(size_t count)
+{
+    size_t nblocks = count / SEG_BLOCK;
+    count = nblocks * SEG_BLOCK;
+    uint32_t *in = malloc(count * sizeof *in);
+    uint32_t out[SEG_BLOCK];
+    if (!in || nblocks == 0) {
+        return 1;
+    }
+    uint64_t seed = 42;
+    for (size_t b = 0; b < nblocks; b++) {
+        unsigned width = 1 + lcg(&seed) % 12; /* gaps of frequent and mid-frequency terms */
+        for (unsigned i = 0; i < SEG_BLOCK; i++) {
+            in[b * SEG_BLOCK + i] = lcg(&seed) & ((1u << width) - 1);
+        }
+    }
+    uint64_t t0 = sd_now_ns();
+    size_t *offs;
+    uint8_t *enc = encode_all(in, nblocks, &offs);
+    double enc_ns = (double)(sd_now_ns() - t0);
+    for (size_t b = 0; b < nblocks; b++) { /* round trip */
+        seg_unpack128(enc + offs[b] + 1, enc[offs[b]], out);
+        if (memcmp(out, in + b * SEG_BLOCK, sizeof out) != 0) {
+            fprintf(stderr, "bench_seg: block %zu does not round-trip\n", b);
+            return 1;
+        }
+    }
+    double best_raw = 1e30, best_sum = 1e30;
+    uint64_t check = 0;
+    for (int pass = 0; pass < PASSES; pass++) {
+        double r = decode_pass(enc, offs, nblocks, out, false, &check);
+        double s = decode_pass(enc, offs, nblocks, out, true, &check);
+        best_raw = r < best_raw ? r : best_raw;
+        best_sum = s < best_sum ? s : best_sum;
+    }
+    printf("{\"codec\":\"bp128-scalar\",\"integers\":%zu,\"bytes\":%zu,"
+           "\"bits_per_int\":%.2f,\"encode_int_per_ns\":%.3f,\"decode_int_per_ns\":%.3f,"
+           "\"decode_prefix_sum_int_per_ns\":%.3f,\"check\":%llu}\n",
+           count, offs[nblocks], 8.0 * (double)offs[nblocks] / (double)count,
+           (double)count / enc_ns, (double)count / best_raw, (double)count / best_sum,
+           (unsigned long long)(check % 1000));
+    free(enc);
+    free(offs);
+    free(in);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 2 && strcmp(argv[1], "index") == 0) {
+        size_t mb = 64;
+        if (argc > 4 && strcmp(argv[argc - 2], "--mb") == 0) {
+            mb = strtoull(argv[argc - 1], NULL, 10);
+            argc -= 2;
+        }
+        return bench_index(argc - 2, argv + 2, mb);
+    }
+    return bench_codec(argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000);
+}

@@ -1,0 +1,877 @@
+/*
+ * seg_test.c: unit tests of index/seg/: building, the image format, lookups, the postings
+ * iterator against a brute-force reference, stored documents, and damaged images
+ * (truncated at every offset, every byte flipped, and damage behind a valid checksum).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "seg.h"
+#include "seg_int.h"
+
+static struct stem_ctx *g_stem;
+
+/* clang-format off */
+#define F(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1, SEG_TEXT}
+#define RAW(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1, SEG_RAW}
+#define DOC(i, fs) {i, sizeof(i) - 1, fs, sizeof(fs) / sizeof(fs[0])}
+/* clang-format on */
+
+static const struct seg_field d0f[] = {
+    F("title", "Цифровая дипломатия"),
+    F("body", "Цифровая дипломатия меняет дипломатию. Дипломаты пишут e-mail."),
+};
+static const struct seg_field d1f[] = {
+    F("title", "Industrial revolution"),
+    F("body", "The industrial revolutions changed industry. Revolution after revolution."),
+};
+static const struct seg_field d2f[] = {
+    F("title", "Ёлка и ЙОГУРТ"),
+    RAW("tags", "[\"a\",\"b\",\"ёж\"]"),
+    F("body", "Северо-запад don't stop"),
+    RAW("year", "2024"),
+};
+static const struct seg_field d3f[] = {
+    F("body", "дипломатии нет"),
+};
+static const struct seg_doc g_docs[] = {
+    DOC("ru-1", d0f),
+    DOC("en-1", d1f),
+    DOC("mix-1", d2f),
+    DOC("ru-2", d3f),
+};
+#define NDOCS (sizeof g_docs / sizeof g_docs[0])
+
+/* ---- helpers ---- */
+
+static uint8_t *build_image(const struct seg_doc *docs, size_t n, size_t *len)
+{
+    struct seg_builder *b;
+    struct sd_error err = {0};
+    assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(seg_builder_add(b, &docs[i], &err), SD_OK);
+    }
+    assert_int_equal(seg_builder_doc_count(b), n);
+    assert_true(seg_builder_mem_bytes(b) > 0);
+    struct sd_buf out;
+    sd_buf_init(&out);
+    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
+    seg_builder_free(b);
+    return sd_buf_detach(&out, len);
+}
+
+static struct seg *open_image(const uint8_t *img, size_t len)
+{
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, img, len);
+    struct seg *s;
+    struct sd_error err = {0};
+    int rc = seg_open_mem(copy, len, "test.seg", &s, &err);
+    if (rc) {
+        fail_msg("open: %s", err.msg);
+    }
+    return s;
+}
+
+static struct seg *open_docs(const struct seg_doc *docs, size_t n)
+{
+    size_t len;
+    uint8_t *img = build_image(docs, n, &len);
+    struct seg *s = open_image(img, len);
+    free(img);
+    return s;
+}
+
+static const char *stem_of(const char *word)
+{
+    const char *st;
+    size_t len;
+    assert_int_equal(stem_word(g_stem, word, strlen(word), &st, &len), STEM_OK);
+    return st;
+}
+
+/* Reads every (doc, tf) of a term; returns df, or -1 when the term is absent. */
+static int term_docs(const struct seg *s, const char *field, enum seg_kind kind, const char *term,
+                     uint32_t *docs, uint32_t *tfs, size_t cap)
+{
+    int f = seg_field_find(s, field, strlen(field));
+    assert_true(f >= 0);
+    struct seg_term t;
+    struct sd_error err = {0};
+    int rc = seg_term_find(s, (unsigned)f, kind, term, strlen(term), &t, &err);
+    if (rc == SD_ENOTFOUND) {
+        return -1;
+    }
+    assert_int_equal(rc, SD_OK);
+    struct seg_postings *p;
+    assert_int_equal(seg_postings_open(s, &t, 0, &p, &err), SD_OK);
+    size_t n = 0;
+    uint64_t total = 0;
+    for (uint32_t d = seg_postings_next(p); d != SEG_DOC_END; d = seg_postings_next(p)) {
+        assert_true(n < cap);
+        docs[n] = d;
+        tfs[n] = seg_postings_freq(p);
+        total += tfs[n++];
+    }
+    assert_int_equal(seg_postings_error(p, &err), SD_OK);
+    seg_postings_free(p);
+    assert_int_equal(n, t.df);
+    assert_int_equal(total, t.total_tf);
+    return (int)n;
+}
+
+static void positions_of(const struct seg *s, const char *field, const char *word, uint32_t doc,
+                         uint32_t *pos, uint32_t *count)
+{
+    int f = seg_field_find(s, field, strlen(field));
+    struct seg_term t;
+    struct sd_error err = {0};
+    assert_int_equal(seg_term_find(s, (unsigned)f, SEG_EXACT, word, strlen(word), &t, &err), SD_OK);
+    struct seg_postings *p;
+    assert_int_equal(seg_postings_open(s, &t, SEG_WANT_POSITIONS, &p, &err), SD_OK);
+    assert_int_equal(seg_postings_advance(p, doc), doc);
+    const uint32_t *pp;
+    assert_int_equal(seg_postings_positions(p, &pp, count), SD_OK);
+    assert_int_equal(*count, seg_postings_freq(p));
+    memcpy(pos, pp, *count * sizeof *pos);
+    seg_postings_free(p);
+}
+
+/* ---- terms ---- */
+
+static void test_seg_term_find_stem_and_exact(void **state)
+{
+    (void)state;
+    struct seg *s = open_docs(g_docs, NDOCS);
+    assert_int_equal(seg_doc_count(s), NDOCS);
+    uint32_t docs[8], tfs[8];
+    /* stem: "дипломатия", "дипломатию", "дипломаты", "дипломатии" share one stem */
+    char st[64];
+    snprintf(st, sizeof st, "%s", stem_of("дипломатия"));
+    assert_string_equal(stem_of("дипломаты"), st);
+    assert_int_equal(term_docs(s, "body", SEG_STEM, st, docs, tfs, 8), 2);
+    assert_int_equal(docs[0], 0);
+    assert_int_equal(tfs[0], 3);
+    assert_int_equal(docs[1], 3);
+    assert_int_equal(tfs[1], 1);
+    /* exact: only the surface form, case-folded */
+    assert_int_equal(term_docs(s, "body", SEG_EXACT, "дипломатию", docs, tfs, 8), 1);
+    assert_int_equal(docs[0], 0);
+    assert_int_equal(term_docs(s, "body", SEG_EXACT, "Дипломатию", docs, tfs, 8), -1);
+    /* English: three inflections under one stem, two of one exact form */
+    snprintf(st, sizeof st, "%s", stem_of("revolution"));
+    assert_int_equal(term_docs(s, "body", SEG_STEM, st, docs, tfs, 8), 1);
+    assert_int_equal(tfs[0], 3);
+    assert_int_equal(term_docs(s, "body", SEG_EXACT, "revolution", docs, tfs, 8), 1);
+    assert_int_equal(tfs[0], 2);
+    assert_int_equal(term_docs(s, "title", SEG_EXACT, "revolution", docs, tfs, 8), 1);
+    assert_int_equal(docs[0], 1);
+    /* ё folds to е; fields are separate */
+    assert_int_equal(term_docs(s, "title", SEG_EXACT, "елка", docs, tfs, 8), 1);
+    assert_int_equal(docs[0], 2);
+    assert_int_equal(term_docs(s, "body", SEG_EXACT, "елка", docs, tfs, 8), -1);
+    /* raw fields are not indexed */
+    int tags = seg_field_find(s, "tags", 4);
+    assert_true(tags >= 0);
+    struct seg_term t;
+    struct sd_error err = {0};
+    assert_int_equal(seg_term_find(s, (unsigned)tags, SEG_EXACT, "a", 1, &t, &err), SD_ENOTFOUND);
+    assert_int_equal(seg_term_find(s, 200, SEG_EXACT, "a", 1, &t, &err), SD_ENOTFOUND);
+    seg_close(s);
+}
+
+static void test_seg_positions_and_compounds(void **state)
+{
+    (void)state;
+    struct seg *s = open_docs(g_docs, NDOCS);
+    uint32_t pos[16], n;
+    positions_of(s, "body", "revolution", 1, pos, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(pos[0], 5);
+    assert_int_equal(pos[1], 7);
+    positions_of(s, "body", "industrial", 1, pos, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(pos[0], 1);
+    /* "Северо-запад don't stop": северо 0, северозапад 0 (joined), запад 1, don 2, dont 2,
+     * t 3, stop 4 */
+    positions_of(s, "body", "северозапад", 2, pos, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(pos[0], 0);
+    positions_of(s, "body", "запад", 2, pos, &n);
+    assert_int_equal(pos[0], 1);
+    positions_of(s, "body", "dont", 2, pos, &n);
+    assert_int_equal(pos[0], 2);
+    positions_of(s, "body", "stop", 2, pos, &n);
+    assert_int_equal(pos[0], 4);
+    uint32_t docs[4], tfs[4];
+    assert_int_equal(term_docs(s, "body", SEG_STEM, stem_of("северозапад"), docs, tfs, 4), 1);
+    /* field length counts parts, not joined forms */
+    int body = seg_field_find(s, "body", 4);
+    assert_int_equal(seg_field_len(s, 2, (unsigned)body), 5);
+    assert_int_equal(seg_field_len(s, 1, (unsigned)body), 8);
+    int title = seg_field_find(s, "title", 5);
+    assert_int_equal(seg_field_len(s, 3, (unsigned)title), 0); /* no title */
+    uint64_t total;
+    uint32_t with;
+    seg_field_stats(s, (unsigned)title, &total, &with);
+    assert_int_equal(with, 3);
+    assert_int_equal(total, 2 + 2 + 3);
+    seg_close(s);
+}
+
+struct walk {
+    char terms[64][64];
+    size_t n;
+    int stop_after;
+};
+
+static int collect(void *arg, const char *term, size_t len, const struct seg_term *t)
+{
+    struct walk *w = arg;
+    assert_true(t->df >= 1);
+    assert_true(len < 64 && w->n < 64);
+    memcpy(w->terms[w->n], term, len);
+    w->terms[w->n][len] = '\0';
+    w->n++;
+    return w->stop_after && (int)w->n == w->stop_after ? 42 : 0;
+}
+
+static void test_seg_term_prefix_walks_in_order(void **state)
+{
+    (void)state;
+    struct seg *s = open_docs(g_docs, NDOCS);
+    struct sd_error err = {0};
+    unsigned body = (unsigned)seg_field_find(s, "body", 4);
+    struct walk w = {0};
+    assert_int_equal(seg_term_prefix(s, body, SEG_EXACT, "ind", 3, collect, &w, &err), SD_OK);
+    assert_int_equal(w.n, 2);
+    assert_string_equal(w.terms[0], "industrial");
+    assert_string_equal(w.terms[1], "industry");
+    memset(&w, 0, sizeof w);
+    assert_int_equal(
+        seg_term_prefix(s, body, SEG_EXACT, "дипломат", strlen("дипломат"), collect, &w, &err),
+        SD_OK);
+    assert_int_equal(w.n, 4); /* дипломатии, дипломатию, дипломатия, дипломаты */
+    for (size_t i = 1; i < w.n; i++) {
+        assert_true(strcmp(w.terms[i - 1], w.terms[i]) < 0);
+    }
+    /* the whole (field, kind) range, in byte order */
+    memset(&w, 0, sizeof w);
+    assert_int_equal(seg_term_prefix(s, body, SEG_EXACT, "", 0, collect, &w, &err), SD_OK);
+    assert_true(w.n > 15);
+    for (size_t i = 1; i < w.n; i++) {
+        assert_true(strcmp(w.terms[i - 1], w.terms[i]) < 0);
+    }
+    memset(&w, 0, sizeof w);
+    w.stop_after = 2;
+    assert_int_equal(seg_term_prefix(s, body, SEG_EXACT, "", 0, collect, &w, &err), 42);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(seg_term_prefix(s, body, SEG_EXACT, "zzz", 3, collect, &w, &err), SD_OK);
+    assert_int_equal(w.n, 0);
+    seg_close(s);
+}
+
+/* ---- documents ---- */
+
+static void test_seg_doc_ids_and_find(void **state)
+{
+    (void)state;
+    struct seg *s = open_docs(g_docs, NDOCS);
+    for (uint32_t d = 0; d < NDOCS; d++) {
+        const char *id;
+        size_t len;
+        seg_doc_id(s, d, &id, &len);
+        assert_int_equal(len, g_docs[d].id_len);
+        assert_memory_equal(id, g_docs[d].id, len);
+        uint32_t found = UINT32_MAX;
+        assert_int_equal(seg_doc_find(s, g_docs[d].id, g_docs[d].id_len, &found), SD_OK);
+        assert_int_equal(found, d);
+    }
+    uint32_t found;
+    assert_int_equal(seg_doc_find(s, "nope", 4, &found), SD_ENOTFOUND);
+    assert_int_equal(seg_doc_find(s, "ru-", 3, &found), SD_ENOTFOUND);
+    seg_close(s);
+}
+
+static void test_seg_doc_load_roundtrips_raw_and_unicode(void **state)
+{
+    (void)state;
+    struct seg *s = open_docs(g_docs, NDOCS);
+    struct sd_error err = {0};
+    for (uint32_t d = 0; d < NDOCS; d++) {
+        struct seg_stored st;
+        assert_int_equal(seg_doc_load(s, d, &st, &err), SD_OK);
+        assert_int_equal(st.id_len, g_docs[d].id_len);
+        assert_memory_equal(st.id, g_docs[d].id, st.id_len);
+        assert_int_equal(st.nfields, g_docs[d].nfields);
+        for (size_t i = 0; i < st.nfields; i++) {
+            const struct seg_field *a = &g_docs[d].fields[i], *b = &st.fields[i];
+            assert_int_equal(b->name_len, a->name_len);
+            assert_memory_equal(b->name, a->name, a->name_len);
+            assert_int_equal(b->name[b->name_len], '\0');
+            assert_int_equal(b->type, a->type);
+            assert_int_equal(b->value_len, a->value_len);
+            assert_memory_equal(b->value, a->value, a->value_len);
+        }
+        seg_stored_free(&st);
+    }
+    struct seg_stored st;
+    assert_int_equal(seg_doc_load(s, NDOCS, &st, &err), SD_ENOTFOUND);
+    seg_stored_free(&st);
+    seg_close(s);
+}
+
+static void test_seg_norms_monotonic_and_close(void **state)
+{
+    (void)state;
+    uint8_t prev = 0;
+    for (uint32_t n = 0; n < 5000000; n += n < 1000 ? 1 : 997) {
+        uint8_t b = seg_norm_encode(n);
+        uint32_t back = seg_norm_decode(b);
+        assert_true(b >= prev);
+        assert_true(back <= n);
+        if (n < 24) {
+            assert_int_equal(back, n);
+        } else {
+            assert_true((double)back >= (double)n * 0.875); /* 4 significant bits */
+        }
+        if (b < 255) {
+            assert_true(seg_norm_decode((uint8_t)(b + 1)) > n);
+        }
+        prev = b;
+    }
+    assert_int_equal(seg_norm_encode(UINT32_MAX), 255);
+    for (unsigned b = 1; b < 256; b++) {
+        assert_true(seg_norm_decode((uint8_t)b) > seg_norm_decode((uint8_t)(b - 1)));
+    }
+}
+
+/* ---- the block codec ---- */
+
+static uint32_t lcg(uint64_t *x);
+
+static void test_seg_codec_roundtrips_every_width(void **state)
+{
+    (void)state;
+    uint64_t seed = 7;
+    for (unsigned bits = 0; bits <= 32; bits++) {
+        uint32_t in[SEG_BLOCK], out[SEG_BLOCK];
+        uint8_t packed[16 * 32 + 1];
+        uint64_t mask = bits == 32 ? UINT32_MAX : (1ull << bits) - 1;
+        for (unsigned i = 0; i < SEG_BLOCK; i++) {
+            in[i] = (uint32_t)((i == 5 ? UINT32_MAX : lcg(&seed) * 2654435761u) & mask);
+        }
+        assert_int_equal(seg_bits_max(in, SEG_BLOCK), bits);
+        packed[16 * bits] = 0xAB; /* the byte after the block is never written */
+        seg_pack128(in, bits, packed);
+        assert_int_equal(packed[16 * bits], 0xAB);
+        seg_unpack128(packed, bits, out);
+        assert_memory_equal(in, out, sizeof in);
+        uint64_t next = seg_unpack128_gaps(packed, bits, out, 10);
+        uint64_t ref = 10;
+        for (unsigned i = 0; i < SEG_BLOCK; i++) {
+            ref += in[i];
+            assert_int_equal(out[i], (uint32_t)ref);
+            ref++;
+        }
+        assert_true(next == ref);
+    }
+}
+
+/* ---- a large term: several blocks ---- */
+
+#define BIG_DOCS 3000
+
+struct big {
+    char ids[BIG_DOCS][16];
+    char *bodies[BIG_DOCS];
+    struct seg_field fields[BIG_DOCS][1];
+    struct seg_doc docs[BIG_DOCS];
+    uint32_t ref_docs[BIG_DOCS];
+    uint32_t ref_tfs[BIG_DOCS];
+    uint32_t nref;
+};
+
+static bool big_has(uint32_t i)
+{
+    return i % 3 == 0 || i % 7 == 0 || (i > 2000 && i < 2300);
+}
+
+static uint32_t big_tf(uint32_t i)
+{
+    return 1 + (i * 7) % 5 + (i == 999 ? 300 : 0);
+}
+
+/* "common" at every even position, tf times; the body length varies with i. */
+static struct big *big_make(void)
+{
+    struct big *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    for (uint32_t i = 0; i < BIG_DOCS; i++) {
+        size_t cap = 64 + 16 * 400;
+        char *b = malloc(cap);
+        assert_non_null(b);
+        size_t len = 0;
+        uint32_t tf = big_has(i) ? big_tf(i) : 0;
+        for (uint32_t k = 0; k < tf; k++) {
+            len += (size_t)snprintf(b + len, cap - len, "common x ");
+        }
+        for (uint32_t k = 0; k < i % 37; k++) {
+            len += (size_t)snprintf(b + len, cap - len, "filler ");
+        }
+        len += (size_t)snprintf(b + len, cap - len, "doc%u", i);
+        g->bodies[i] = b;
+        snprintf(g->ids[i], sizeof g->ids[i], "big-%u", i);
+        g->fields[i][0] = (struct seg_field){"body", 4, b, len, SEG_TEXT};
+        g->docs[i] = (struct seg_doc){g->ids[i], strlen(g->ids[i]), g->fields[i], 1};
+        if (tf) {
+            g->ref_docs[g->nref] = i;
+            g->ref_tfs[g->nref++] = tf;
+        }
+    }
+    return g;
+}
+
+static void big_free(struct big *g)
+{
+    for (uint32_t i = 0; i < BIG_DOCS; i++) {
+        free(g->bodies[i]);
+    }
+    free(g);
+}
+
+static uint32_t lcg(uint64_t *x)
+{
+    *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*x >> 33);
+}
+
+static struct seg_postings *open_common(const struct seg *s, unsigned flags)
+{
+    struct seg_term t;
+    struct sd_error err = {0};
+    assert_int_equal(seg_term_find(s, 0, SEG_EXACT, "common", 6, &t, &err), SD_OK);
+    struct seg_postings *p;
+    assert_int_equal(seg_postings_open(s, &t, flags, &p, &err), SD_OK);
+    return p;
+}
+
+/* Index of the first reference doc >= target (nref if none). */
+static uint32_t ref_lower(const struct big *g, uint32_t target)
+{
+    uint32_t k = 0;
+    while (k < g->nref && g->ref_docs[k] < target) {
+        k++;
+    }
+    return k;
+}
+
+static void check_positions(struct seg_postings *p, uint32_t tf)
+{
+    const uint32_t *pos;
+    uint32_t n;
+    assert_int_equal(seg_postings_positions(p, &pos, &n), SD_OK);
+    assert_int_equal(n, tf);
+    for (uint32_t k = 0; k < n; k++) {
+        assert_int_equal(pos[k], 2 * k);
+    }
+}
+
+static void test_seg_postings_advance_matches_brute_force(void **state)
+{
+    (void)state;
+    struct big *g = big_make();
+    assert_true(g->nref > 3 * SEG_BLOCK);
+    struct seg *s = open_docs(g->docs, BIG_DOCS);
+    uint32_t docs[BIG_DOCS], tfs[BIG_DOCS];
+    assert_int_equal(term_docs(s, "body", SEG_EXACT, "common", docs, tfs, BIG_DOCS), (int)g->nref);
+    assert_memory_equal(docs, g->ref_docs, g->nref * sizeof *docs);
+    assert_memory_equal(tfs, g->ref_tfs, g->nref * sizeof *tfs);
+    uint64_t seed = 12345;
+    for (int round = 0; round < 200; round++) {
+        struct seg_postings *p = open_common(s, SEG_WANT_POSITIONS);
+        uint32_t cur = 0, k = 0;
+        bool started = false;
+        for (;;) {
+            uint32_t got;
+            if (lcg(&seed) % 3 == 0) {
+                got = seg_postings_next(p);
+                k = started ? k + 1 : 0;
+            } else {
+                uint32_t target = (started ? cur + 1 : 0) + lcg(&seed) % (1u << (round % 12));
+                got = seg_postings_advance(p, target);
+                k = ref_lower(g, target);
+            }
+            started = true;
+            if (k >= g->nref) {
+                assert_int_equal(got, SEG_DOC_END);
+                break;
+            }
+            assert_int_equal(got, g->ref_docs[k]);
+            assert_int_equal(seg_postings_freq(p), g->ref_tfs[k]);
+            if (lcg(&seed) % 4 == 0) {
+                check_positions(p, g->ref_tfs[k]);
+            }
+            cur = got;
+        }
+        assert_int_equal(seg_postings_next(p), SEG_DOC_END);
+        assert_int_equal(seg_postings_error(p, NULL), SD_OK);
+        seg_postings_free(p);
+    }
+    seg_close(s);
+    big_free(g);
+}
+
+static void test_seg_block_bound_matches_blocks(void **state)
+{
+    (void)state;
+    struct big *g = big_make();
+    struct seg *s = open_docs(g->docs, BIG_DOCS);
+    struct seg_postings *p = open_common(s, 0);
+    for (uint32_t target = 0; target < BIG_DOCS + 5; target += 17) {
+        uint32_t max_tf;
+        uint8_t min_norm;
+        uint32_t last = seg_postings_block_bound(p, target, &max_tf, &min_norm);
+        uint32_t k = ref_lower(g, target);
+        if (k >= g->nref) {
+            assert_int_equal(last, SEG_DOC_END);
+            continue;
+        }
+        uint32_t first = k / SEG_BLOCK * SEG_BLOCK;
+        uint32_t end = first + SEG_BLOCK < g->nref ? first + SEG_BLOCK : g->nref;
+        assert_int_equal(last, g->ref_docs[end - 1]);
+        uint32_t mt = 0;
+        uint8_t mn = 255;
+        for (uint32_t j = first; j < end; j++) {
+            mt = g->ref_tfs[j] > mt ? g->ref_tfs[j] : mt;
+            uint8_t nb = seg_field_norm(s, g->ref_docs[j], 0);
+            mn = nb < mn ? nb : mn;
+        }
+        assert_int_equal(max_tf, mt);
+        assert_int_equal(min_norm, mn);
+        /* the bound does not move the iterator */
+        if (target % 5 == 0) {
+            assert_int_equal(seg_postings_advance(p, target), g->ref_docs[k]);
+        }
+    }
+    seg_postings_free(p);
+    /* a small term: one block, bound computed from the decoded docs */
+    struct seg_term t;
+    struct sd_error err = {0};
+    assert_int_equal(seg_term_find(s, 0, SEG_EXACT, "doc999", 6, &t, &err), SD_OK);
+    assert_int_equal(seg_postings_open(s, &t, 0, &p, &err), SD_OK);
+    uint32_t max_tf;
+    uint8_t min_norm;
+    assert_int_equal(seg_postings_block_bound(p, 0, &max_tf, &min_norm), 999);
+    assert_int_equal(max_tf, 1);
+    assert_int_equal(min_norm, seg_field_norm(s, 999, 0));
+    assert_int_equal(seg_postings_next(p), 999);
+    assert_int_equal(seg_postings_block_bound(p, 1000, &max_tf, &min_norm), SEG_DOC_END);
+    seg_postings_free(p);
+    seg_close(s);
+    big_free(g);
+}
+
+/* ---- images: files, memory, damage ---- */
+
+static void test_seg_open_file_and_verify(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *img = build_image(g_docs, NDOCS, &len);
+    char dir[] = "/tmp/seg_test_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct sd_error err = {0};
+    assert_int_equal(sd_write_file_new(dir, "seg-000001.seg", img, len, &err), SD_OK);
+    assert_int_equal(sd_write_file_new(dir, "seg-000002.seg", img, len - 1, &err), SD_OK);
+    char path[256], bad[256];
+    snprintf(path, sizeof path, "%s/seg-000001.seg", dir);
+    snprintf(bad, sizeof bad, "%s/seg-000002.seg", dir);
+    struct seg *s;
+    assert_int_equal(seg_open_file(path, &s, &err), SD_OK);
+    assert_int_equal(seg_size_bytes(s), len);
+    assert_true(seg_postings_bytes(s) > 0 && seg_postings_bytes(s) < len);
+    uint32_t docs[4], tfs[4];
+    assert_int_equal(term_docs(s, "body", SEG_EXACT, "revolution", docs, tfs, 4), 1);
+    seg_close(s);
+    assert_int_equal(seg_verify_file(path, &err), SD_OK);
+    assert_int_equal(seg_open_file(bad, &s, &err), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "seg-000002.seg"));
+    assert_int_equal(seg_verify_file(bad, &err), SD_ECORRUPT);
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/none.seg", dir);
+    assert_int_equal(seg_open_file(missing, &s, &err), SD_ENOTFOUND);
+    unlink(path);
+    unlink(bad);
+    rmdir(dir);
+    free(img);
+}
+
+static void test_seg_open_truncated_image_returns_corrupt(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *img = build_image(g_docs, NDOCS, &len);
+    for (size_t cut = 0; cut < len; cut++) {
+        uint8_t *copy = malloc(cut ? cut : 1);
+        assert_non_null(copy);
+        memcpy(copy, img, cut);
+        struct seg *s = NULL;
+        struct sd_error err = {0};
+        assert_int_equal(seg_open_mem(copy, cut, "cut.seg", &s, &err), SD_ECORRUPT);
+        assert_non_null(strstr(err.msg, "cut.seg"));
+        assert_null(s);
+    }
+    free(img);
+}
+
+static void test_seg_open_flipped_byte_returns_corrupt(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *img = build_image(g_docs, NDOCS, &len);
+    for (size_t i = 0; i < len; i++) {
+        for (unsigned bit = 0; bit < 8; bit += 3) {
+            uint8_t *copy = malloc(len);
+            assert_non_null(copy);
+            memcpy(copy, img, len);
+            copy[i] ^= (uint8_t)(1u << bit);
+            struct seg *s = NULL;
+            struct sd_error err = {0};
+            assert_int_equal(seg_open_mem(copy, len, "flip.seg", &s, &err), SD_ECORRUPT);
+            assert_true(strlen(err.msg) > 0);
+        }
+    }
+    free(img);
+}
+
+static int walk_term(void *arg, const char *term, size_t len, const struct seg_term *t)
+{
+    (void)term;
+    (void)len;
+    const struct seg *s = arg;
+    struct seg_postings *p;
+    struct sd_error err;
+    if (seg_postings_open(s, t, SEG_WANT_POSITIONS, &p, &err) != SD_OK) {
+        return 0;
+    }
+    uint32_t mt;
+    uint8_t mn;
+    (void)seg_postings_block_bound(p, 5, &mt, &mn);
+    uint32_t n = 0;
+    for (uint32_t d = seg_postings_next(p); d != SEG_DOC_END; d = seg_postings_next(p)) {
+        assert_true(d < seg_doc_count(s));
+        const uint32_t *pos;
+        uint32_t cnt;
+        (void)seg_postings_positions(p, &pos, &cnt);
+        if (++n % 3 == 0) {
+            (void)seg_postings_advance(p, d + 100);
+        }
+    }
+    seg_postings_free(p);
+    return 0;
+}
+
+/* Everything a query could touch, for the damage tests: must never crash. */
+static void walk_all(const struct seg *s)
+{
+    struct sd_error err;
+    for (unsigned f = 0; f < seg_field_count(s); f++) {
+        (void)seg_term_prefix(s, f, SEG_EXACT, "", 0, walk_term, (void *)s, &err);
+        (void)seg_term_prefix(s, f, SEG_STEM, "", 0, walk_term, (void *)s, &err);
+        struct seg_term t;
+        (void)seg_term_find(s, f, SEG_EXACT, "common", 6, &t, &err);
+        (void)seg_field_len(s, 0, f);
+    }
+    for (uint32_t d = 0; d < seg_doc_count(s); d++) {
+        struct seg_stored st;
+        if (d % 16 == 0 || d + 1 == seg_doc_count(s)) { /* each stored block, cheaply */
+            (void)seg_doc_load(s, d, &st, &err);
+            seg_stored_free(&st);
+        }
+        const char *id;
+        size_t len;
+        uint32_t found;
+        seg_doc_id(s, d, &id, &len);
+        (void)seg_doc_find(s, id, len, &found);
+    }
+}
+
+static void damage_behind_checksum(const uint8_t *img, size_t len, size_t stride)
+{
+    for (size_t i = 0; i + SEG_FOOTER_TAIL_LEN < len; i += stride) {
+        for (int pattern = 0; pattern < 3; pattern++) {
+            uint8_t *copy = malloc(len);
+            assert_non_null(copy);
+            memcpy(copy, img, len);
+            copy[i] = pattern == 0 ? (uint8_t)(copy[i] ^ 0x80) : pattern == 1 ? 0xff : 0x00;
+            sd_put_le64(copy + len - 16, sd_hash64(copy, len - 16));
+            struct seg *s = NULL;
+            struct sd_error err = {0};
+            if (seg_open_mem(copy, len, "fuzz.seg", &s, &err) == SD_OK) {
+                walk_all(s);
+                seg_close(s);
+            } else {
+                assert_true(strlen(err.msg) > 0);
+            }
+        }
+    }
+}
+
+static void test_seg_damage_behind_valid_checksum_never_crashes(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *img = build_image(g_docs, NDOCS, &len);
+    damage_behind_checksum(img, len, 1);
+    free(img);
+    struct big *g = big_make();
+    img = build_image(g->docs, 400, &len);
+    damage_behind_checksum(img, len, 29);
+    free(img);
+    big_free(g);
+}
+
+static void test_seg_open_mem_rejects_future_version(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *img = build_image(g_docs, NDOCS, &len);
+    sd_put_le16(img + 4, SEG_FORMAT_VERSION + 1);
+    struct seg *s;
+    struct sd_error err = {0};
+    assert_int_equal(seg_open_mem(img, len, "v2.seg", &s, &err), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "version"));
+}
+
+static void test_seg_empty_segment_works(void **state)
+{
+    (void)state;
+    struct seg *s = open_docs(NULL, 0);
+    assert_int_equal(seg_doc_count(s), 0);
+    assert_int_equal(seg_field_count(s), 0);
+    struct seg_term t;
+    struct sd_error err = {0};
+    assert_int_equal(seg_term_find(s, 0, SEG_EXACT, "a", 1, &t, &err), SD_ENOTFOUND);
+    struct walk w = {0};
+    assert_int_equal(seg_term_prefix(s, 0, SEG_EXACT, "", 0, collect, &w, &err), SD_OK);
+    assert_int_equal(w.n, 0);
+    uint32_t d;
+    assert_int_equal(seg_doc_find(s, "x", 1, &d), SD_ENOTFOUND);
+    assert_int_equal(seg_field_find(s, "body", 4), -1);
+    seg_close(s);
+}
+
+/* ---- builder validation ---- */
+
+static int add_fields(struct seg_builder *b, const char *id, struct seg_field *fs, size_t n,
+                      struct sd_error *err)
+{
+    struct seg_doc d = {id, strlen(id), fs, n};
+    return seg_builder_add(b, &d, err);
+}
+
+static void test_seg_builder_rejects_bad_docs_unchanged(void **state)
+{
+    (void)state;
+    struct seg_builder *b;
+    struct sd_error err = {0};
+    assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
+    struct seg_field fs[SEG_MAX_FIELDS + 1];
+    char names[SEG_MAX_FIELDS + 1][16];
+    fs[0] = (struct seg_field){"", 0, "x", 1, SEG_TEXT};
+    assert_int_equal(add_fields(b, "a", fs, 1, &err), SD_EINVAL);
+    char longname[SEG_MAX_NAME + 1];
+    memset(longname, 'n', sizeof longname);
+    fs[0] = (struct seg_field){longname, sizeof longname, "x", 1, SEG_TEXT};
+    assert_int_equal(add_fields(b, "a", fs, 1, &err), SD_EINVAL);
+    fs[0] = (struct seg_field){"t", 1, "x", 1, SEG_TEXT};
+    fs[1] = (struct seg_field){"t", 1, "y", 1, SEG_RAW};
+    assert_int_equal(add_fields(b, "a", fs, 2, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "duplicate"));
+    assert_int_equal(add_fields(b, "", fs, 1, &err), SD_EINVAL);
+    fs[0].type = 7;
+    assert_int_equal(add_fields(b, "a", fs, 1, &err), SD_EINVAL);
+    for (int i = 0; i <= SEG_MAX_FIELDS; i++) {
+        snprintf(names[i], sizeof names[i], "f%d", i);
+        fs[i] = (struct seg_field){names[i], strlen(names[i]), "word", 4, SEG_TEXT};
+    }
+    assert_int_equal(add_fields(b, "a", fs, SEG_MAX_FIELDS + 1, &err), SD_ELIMIT);
+    assert_int_equal(seg_builder_doc_count(b), 0);
+    /* 255 distinct names per segment: the 256th is refused, the doc is not added */
+    char many[4 * SEG_MAX_FIELDS][16];
+    for (int d = 0; d < 4; d++) {
+        for (int i = 0; i < SEG_MAX_FIELDS; i++) {
+            snprintf(many[d * SEG_MAX_FIELDS + i], 16, "g%d", d * SEG_MAX_FIELDS + i);
+            fs[i] = (struct seg_field){many[d * SEG_MAX_FIELDS + i],
+                                       strlen(many[d * SEG_MAX_FIELDS + i]), "w", 1, SEG_TEXT};
+        }
+        char id[8];
+        snprintf(id, sizeof id, "d%d", d);
+        assert_int_equal(add_fields(b, id, fs, SEG_MAX_FIELDS, &err), d < 3 ? SD_OK : SD_ELIMIT);
+    }
+    assert_int_equal(seg_builder_doc_count(b), 3);
+    fs[0] = (struct seg_field){"body", 4, "hello", 5, SEG_TEXT};
+    assert_int_equal(add_fields(b, "ok", fs, 1, &err), SD_OK);
+    struct sd_buf out;
+    sd_buf_init(&out);
+    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
+    seg_builder_free(b);
+    size_t len;
+    uint8_t *img = sd_buf_detach(&out, &len);
+    struct seg *s = open_image(img, len);
+    free(img);
+    assert_int_equal(seg_doc_count(s), 4);
+    assert_int_equal(seg_field_count(s), 3 * SEG_MAX_FIELDS + 1);
+    assert_string_equal(seg_field_name(s, 3 * SEG_MAX_FIELDS), "body");
+    uint32_t docs[4], tfs[4];
+    assert_int_equal(term_docs(s, "body", SEG_EXACT, "hello", docs, tfs, 4), 1);
+    assert_int_equal(docs[0], 3);
+    seg_close(s);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return stem_ctx_new(&g_stem) == STEM_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    stem_ctx_free(g_stem);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seg_term_find_stem_and_exact),
+        cmocka_unit_test(test_seg_positions_and_compounds),
+        cmocka_unit_test(test_seg_term_prefix_walks_in_order),
+        cmocka_unit_test(test_seg_doc_ids_and_find),
+        cmocka_unit_test(test_seg_doc_load_roundtrips_raw_and_unicode),
+        cmocka_unit_test(test_seg_norms_monotonic_and_close),
+        cmocka_unit_test(test_seg_codec_roundtrips_every_width),
+        cmocka_unit_test(test_seg_postings_advance_matches_brute_force),
+        cmocka_unit_test(test_seg_block_bound_matches_blocks),
+        cmocka_unit_test(test_seg_open_file_and_verify),
+        cmocka_unit_test(test_seg_open_truncated_image_returns_corrupt),
+        cmocka_unit_test(test_seg_open_flipped_byte_returns_corrupt),
+        cmocka_unit_test(test_seg_damage_behind_valid_checksum_never_crashes),
+        cmocka_unit_test(test_seg_open_mem_rejects_future_version),
+        cmocka_unit_test(test_seg_empty_segment_works),
+        cmocka_unit_test(test_seg_builder_rejects_bad_docs_unchanged),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,534 @@
+/*
+ * seg_write.c: serializes a seg_builder into one immutable segment image.
+ *
+ * Segment format v1 (SEG_FORMAT_VERSION). Integers are little-endian, fixed width unless
+ * marked varint (LEB128). Offsets are from the start of the image. The sections lie between
+ * header and footer in the order below and are found only through the footer's table.
+ *
+ *   HEADER (8 bytes)
+ *   offset  size  field
+ *   0       4     magic "SDSG"
+ *   4       2     format version (1)
+ *   6       1     postings codec (1 = BP128: 128 values bit-packed at one width, scalar)
+ *   7       1     flags (0)
+ *
+ *   section        contents
+ *   FIELDS         u32 count; per field: u8 name length, name, u64 total tokens, u32 docs with it
+ *   DOC_IDS        (docs + 1) u32 offsets into the id bytes (first 0, last = their length),
+ *                  then the id bytes; doc d's id is bytes [off[d], off[d+1])
+ *   ID_MAP         docs x (u64 XXH3-64 of the id, u32 doc), sorted by (hash, doc)
+ *   NORMS          fields x docs bytes, field-major: byte f*docs + d is the length norm of
+ *                  field f in doc d (seg_codec.c; 0 = doc lacks the field or it is empty)
+ *   STORED_DOCS    docs x (u32 stored block, u32 offset in its raw bytes, u32 raw length)
+ *   STORED_BLOCKS  blocks x (u64 offset in STORED_DATA, u32 compressed len, u32 raw len)
+ *   STORED_DATA    LZ4 blocks (raw LZ4, no frame) of records: varint nfields; per field
+ *                  u8 field id, u8 type (0 text, 1 raw JSON), varint length, bytes
+ *   POSTINGS       per term in dictionary order, its postings (below)
+ *   POSITIONS      per SEG_EXACT term in dictionary order: for each doc of its postings,
+ *                  tf varint deltas (the first from 0)
+ *   DICT           dictionary blocks (below)
+ *   DICT_INDEX     u32 nblocks; nblocks x 32-byte entries; first-key bytes
+ *
+ *   FOOTER (212 bytes, at end - 212)
+ *   0       4     section count (11)
+ *   4       176   11 x (u64 offset, u64 length), in the order of the table above
+ *   180     4     doc count       184  4  field count       188  8  term count
+ *   196     8     XXH3-64 of [0, end - 16)
+ *   204     4     footer length (212)
+ *   208     4     magic "SDSG"
+ *
+ * Term key: u8 field id, u8 kind ('s' SEG_STEM, 'e' SEG_EXACT), term bytes (1..255). Keys
+ * sort by memcmp, a key before its extensions, so the terms of one (field, kind) are
+ * contiguous and a prefix is a range.
+ *
+ * DICT block (up to 64 terms): per term varint shared-prefix length with the previous key
+ * of the block (0 for the first), varint suffix length, suffix, varint df, varint
+ * total_tf - df, varint postings length, varint positions length (0 for SEG_STEM).
+ * DICT_INDEX entry: u32 first-key offset in the key bytes, u16 first-key length, u16 terms in
+ * the block, u64 block offset in DICT, u64 postings offset of its first term in POSTINGS,
+ * u64 positions offset in POSITIONS. A block ends where the next one starts; a term's
+ * postings/positions start where the previous term's end. A lookup binary-searches the
+ * entries' first keys in the mapping and decodes one block.
+ *
+ * POSTINGS of a term with df docs: gap = doc - previous doc - 1 (the first doc's gap is the
+ * doc itself); freqs are stored as tf - 1.
+ *   df < 128:  df x (varint gap, varint tf - 1). No skip data: one block, decoded at once.
+ *   df >= 128: n = ceil(df / 128) blocks after a skip table of n x 17 bytes:
+ *                u32 last doc of the block, u32 block offset (from the end of the skip
+ *                table), u32 positions offset of its first doc (from the term's positions
+ *                start), u32 max tf, u8 min norm of the term's field over the block's docs.
+ *              A full block (codec 1): u8 b1, u8 b2 (b2 <= 31), 16*b1 bytes of 128 gaps and
+ *              16*b2 bytes of 128 (tf - 1), bit-packed (seg_codec.c). The last block, if
+ *              df % 128 != 0, is in the varint form, its first gap from the previous block.
+ *
+ * Readers accept versions [SEG_FORMAT_OLDEST, SEG_FORMAT_VERSION] and postings codec 1, and
+ * reject others by name. The checksum is verified before any offset is trusted.
+ * docs/FORMAT.md carries a copy of this table.
+ */
+#include <stdlib.h>
+
+#include "seg_build_int.h"
+
+struct seg_writer {
+    struct seg_builder *b;
+    struct sd_buf *out; /* the image starts at out->data + base */
+    size_t base;
+    uint64_t sect_off[SEG_NSECT];
+    uint64_t sect_len[SEG_NSECT];
+    struct seg_term_rec **terms; /* owned; sorted */
+    size_t nterms;
+    struct sd_buf pos;    /* POSITIONS */
+    struct sd_buf dict;   /* DICT */
+    struct sd_buf dindex; /* DICT_INDEX entries */
+    struct sd_buf dkeys;  /* DICT_INDEX first keys */
+    struct sd_buf tmp;    /* one term's streams, contiguous */
+    uint32_t *docs;       /* owned; one term's docs, tfs, and per-block positions offsets */
+    uint32_t *tfs;
+    uint32_t *blk_pos;
+    size_t cap;
+    uint32_t block_terms; /* terms in the current DICT block */
+    uint64_t post_start;  /* image offset of POSTINGS */
+    const struct seg_term_rec *prev;
+};
+
+static int cmp_terms(const void *a, const void *b)
+{
+    const struct seg_term_rec *x = *(struct seg_term_rec *const *)a;
+    const struct seg_term_rec *y = *(struct seg_term_rec *const *)b;
+    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int c = memcmp(x->key, y->key, n);
+    return c ? c : (int)x->key_len - (int)y->key_len;
+}
+
+static void sect_begin(struct seg_writer *w, enum seg_section s)
+{
+    w->sect_off[s] = w->out->len - w->base;
+}
+
+static void sect_end(struct seg_writer *w, enum seg_section s)
+{
+    w->sect_len[s] = w->out->len - w->base - w->sect_off[s];
+}
+
+static void write_fields(struct seg_writer *w)
+{
+    const struct seg_builder *b = w->b;
+    sect_begin(w, SEG_SECT_FIELDS);
+    sd_buf_put_le32(w->out, b->field_count);
+    for (unsigned f = 0; f < b->field_count; f++) {
+        const struct seg_build_field *bf = &b->fields[f];
+        sd_buf_put_u8(w->out, (uint8_t)bf->name_len);
+        sd_buf_put(w->out, bf->name, bf->name_len);
+        sd_buf_put_le64(w->out, bf->total_len);
+        sd_buf_put_le32(w->out, bf->docs);
+    }
+    sect_end(w, SEG_SECT_FIELDS);
+}
+
+static void write_doc_ids(struct seg_writer *w)
+{
+    const struct seg_builder *b = w->b;
+    sect_begin(w, SEG_SECT_DOC_IDS);
+    sd_buf_put(w->out, b->id_offs.data, b->id_offs.len);
+    sd_buf_put_le32(w->out, (uint32_t)b->ids.len);
+    sd_buf_put(w->out, b->ids.data, b->ids.len);
+    sect_end(w, SEG_SECT_DOC_IDS);
+}
+
+struct id_hash {
+    uint64_t hash;
+    uint32_t doc;
+};
+
+static int cmp_id_hash(const void *a, const void *b)
+{
+    const struct id_hash *x = a, *y = b;
+    if (x->hash != y->hash) {
+        return x->hash < y->hash ? -1 : 1;
+    }
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+static int write_id_map(struct seg_writer *w)
+{
+    const struct seg_builder *b = w->b;
+    struct id_hash *ids = malloc(((size_t)b->doc_count + 1) * sizeof *ids);
+    if (!ids) {
+        return SD_ENOMEM;
+    }
+    for (uint32_t d = 0; d < b->doc_count; d++) {
+        uint32_t start = sd_get_le32(b->id_offs.data + 4 * (size_t)d);
+        uint32_t end = d + 1 < b->doc_count ? sd_get_le32(b->id_offs.data + 4 * (size_t)d + 4)
+                                            : (uint32_t)b->ids.len;
+        ids[d].hash = sd_hash64(b->ids.data + start, end - start);
+        ids[d].doc = d;
+    }
+    qsort(ids, b->doc_count, sizeof *ids, cmp_id_hash);
+    sect_begin(w, SEG_SECT_ID_MAP);
+    sd_buf_reserve(w->out, (size_t)b->doc_count * SEG_IDMAP_ENTRY_LEN);
+    for (uint32_t d = 0; d < b->doc_count; d++) {
+        sd_buf_put_le64(w->out, ids[d].hash);
+        sd_buf_put_le32(w->out, ids[d].doc);
+    }
+    sect_end(w, SEG_SECT_ID_MAP);
+    free(ids);
+    return SD_OK;
+}
+
+static void write_norms(struct seg_writer *w)
+{
+    struct seg_builder *b = w->b;
+    sect_begin(w, SEG_SECT_NORMS);
+    for (unsigned f = 0; f < b->field_count; f++) {
+        const struct sd_buf *n = &b->fields[f].norms;
+        sd_buf_put(w->out, n->data, n->len);
+        if (sd_buf_reserve(w->out, b->doc_count - n->len) == SD_OK) {
+            memset(w->out->data + w->out->len, 0, b->doc_count - n->len); /* docs after the */
+            w->out->len += b->doc_count - n->len; /* last one with the field */
+        }
+    }
+    sect_end(w, SEG_SECT_NORMS);
+}
+
+static void write_stored(struct seg_writer *w)
+{
+    const struct seg_builder *b = w->b;
+    sect_begin(w, SEG_SECT_STORED_DOCS);
+    sd_buf_put(w->out, b->stored_docs.data, b->stored_docs.len);
+    sect_end(w, SEG_SECT_STORED_DOCS);
+    sect_begin(w, SEG_SECT_STORED_BLOCKS);
+    sd_buf_put(w->out, b->stored_blocks.data, b->stored_blocks.len);
+    sect_end(w, SEG_SECT_STORED_BLOCKS);
+    sect_begin(w, SEG_SECT_STORED_DATA);
+    sd_buf_put(w->out, b->stored_data.data, b->stored_data.len);
+    sect_end(w, SEG_SECT_STORED_DATA);
+}
+
+/* ---- terms ---- */
+
+static int collect_terms(struct seg_writer *w)
+{
+    const struct seg_builder *b = w->b;
+    w->terms = malloc((b->nterms + 1) * sizeof *w->terms);
+    if (!w->terms) {
+        return SD_ENOMEM;
+    }
+    for (size_t i = 0; i < b->nslots; i++) {
+        struct seg_term_rec *r = b->slots[i].rec;
+        if (r && r->df > 0) {
+            w->terms[w->nterms++] = r;
+        }
+    }
+    qsort(w->terms, w->nterms, sizeof *w->terms, cmp_terms);
+    return SD_OK;
+}
+
+static int grow_arrays(struct seg_writer *w, size_t df)
+{
+    if (df <= w->cap) {
+        return SD_OK;
+    }
+    size_t cap = df < 1024 ? 1024 : df;
+    uint32_t *d = realloc(w->docs, cap * sizeof *d);
+    if (d) {
+        w->docs = d;
+    }
+    uint32_t *t = realloc(w->tfs, cap * sizeof *t);
+    if (t) {
+        w->tfs = t;
+    }
+    uint32_t *p = realloc(w->blk_pos, (cap / SEG_BLOCK + 1) * sizeof *p);
+    if (p) {
+        w->blk_pos = p;
+    }
+    if (!d || !t || !p) {
+        return SD_ENOMEM;
+    }
+    w->cap = cap;
+    return SD_OK;
+}
+
+/* Decodes r's committed postings stream into w->docs / w->tfs. The stream is our own
+ * memory, so it is trusted. */
+static int load_postings(struct seg_writer *w, const struct seg_term_rec *r)
+{
+    if (grow_arrays(w, r->df) != SD_OK) {
+        return SD_ENOMEM;
+    }
+    sd_buf_reset(&w->tmp);
+    if (sd_buf_reserve(&w->tmp, r->docs.len) != SD_OK) {
+        return SD_ENOMEM;
+    }
+    seg_stream_copy(&r->docs, w->tmp.data);
+    struct sd_rd rd;
+    sd_rd_init(&rd, w->tmp.data, r->docs.len);
+    uint64_t next = 0;
+    for (uint32_t i = 0; i < r->df; i++) {
+        uint32_t gap = 0, tf1 = 0;
+        (void)sd_rd_varint32(&rd, &gap);
+        (void)sd_rd_varint32(&rd, &tf1);
+        w->docs[i] = (uint32_t)(next + gap);
+        w->tfs[i] = tf1 + 1;
+        next = (uint64_t)w->docs[i] + 1;
+    }
+    return SD_OK;
+}
+
+/* Copies r's positions to POSITIONS and records where each block's first doc starts. */
+static int write_positions(struct seg_writer *w, const struct seg_term_rec *r, uint64_t *len)
+{
+    size_t start = w->pos.len;
+    if (sd_buf_reserve(&w->pos, r->pos.len) != SD_OK) {
+        return SD_ENOMEM;
+    }
+    seg_stream_copy(&r->pos, w->pos.data + start);
+    w->pos.len += r->pos.len;
+    const uint8_t *p = w->pos.data + start;
+    for (uint32_t i = 0; i < r->df; i++) {
+        if (i % SEG_BLOCK == 0) {
+            w->blk_pos[i / SEG_BLOCK] = (uint32_t)(p - (w->pos.data + start));
+        }
+        for (uint32_t k = 0; k < w->tfs[i]; k++) {
+            while (*p++ & 0x80) {
+            }
+        }
+    }
+    *len = r->pos.len;
+    return SD_OK;
+}
+
+static void put_varint_block(struct sd_buf *out, const uint32_t *docs, const uint32_t *tfs,
+                             uint32_t n, uint64_t next)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        sd_buf_put_varint(out, docs[i] - next);
+        sd_buf_put_varint(out, tfs[i] - 1);
+        next = (uint64_t)docs[i] + 1;
+    }
+}
+
+static void put_packed_block(struct sd_buf *out, const uint32_t *docs, const uint32_t *tfs,
+                             uint64_t next)
+{
+    uint32_t gaps[SEG_BLOCK], tf1[SEG_BLOCK];
+    uint8_t packed[16 * 32];
+    for (unsigned i = 0; i < SEG_BLOCK; i++) {
+        gaps[i] = (uint32_t)(docs[i] - next);
+        tf1[i] = tfs[i] - 1;
+        next = (uint64_t)docs[i] + 1;
+    }
+    unsigned b1 = seg_bits_max(gaps, SEG_BLOCK), b2 = seg_bits_max(tf1, SEG_BLOCK);
+    sd_buf_put_u8(out, (uint8_t)b1);
+    sd_buf_put_u8(out, (uint8_t)b2);
+    seg_pack128(gaps, b1, packed);
+    sd_buf_put(out, packed, 16u * b1);
+    seg_pack128(tf1, b2, packed);
+    sd_buf_put(out, packed, 16u * b2);
+}
+
+static void fill_skip(struct seg_writer *w, const struct seg_term_rec *r, uint32_t blk,
+                      uint32_t first, uint32_t n, uint32_t off, uint8_t *e)
+{
+    const struct sd_buf *norms = &w->b->fields[r->key[0]].norms;
+    uint32_t max_tf = 0;
+    uint8_t min_norm = 255;
+    for (uint32_t i = first; i < first + n; i++) {
+        max_tf = w->tfs[i] > max_tf ? w->tfs[i] : max_tf;
+        uint8_t nb = w->docs[i] < norms->len ? norms->data[w->docs[i]] : 0;
+        min_norm = nb < min_norm ? nb : min_norm;
+    }
+    sd_put_le32(e, w->docs[first + n - 1]);
+    sd_put_le32(e + 4, off);
+    sd_put_le32(e + 8, r->key[1] == SEG_EXACT ? w->blk_pos[blk] : 0);
+    sd_put_le32(e + 12, max_tf);
+    e[16] = min_norm;
+}
+
+/* Writes the blocked form (df >= SEG_BLOCK): skip table first, patched as blocks go out. */
+static int write_blocks(struct seg_writer *w, const struct seg_term_rec *r)
+{
+    struct sd_buf *out = w->out;
+    uint32_t nblocks = (r->df + SEG_BLOCK - 1) / SEG_BLOCK;
+    size_t skip = out->len;
+    if (sd_buf_reserve(out, (size_t)nblocks * SEG_SKIP_ENTRY_LEN) != SD_OK) {
+        return SD_ENOMEM;
+    }
+    out->len += (size_t)nblocks * SEG_SKIP_ENTRY_LEN;
+    size_t data = out->len;
+    for (uint32_t blk = 0; blk < nblocks; blk++) {
+        uint32_t first = blk * SEG_BLOCK;
+        uint32_t n = r->df - first < SEG_BLOCK ? r->df - first : SEG_BLOCK;
+        uint64_t next = first ? (uint64_t)w->docs[first - 1] + 1 : 0;
+        if (out->len - data > UINT32_MAX) {
+            return SD_ELIMIT;
+        }
+        uint8_t e[SEG_SKIP_ENTRY_LEN];
+        fill_skip(w, r, blk, first, n, (uint32_t)(out->len - data), e);
+        if (n == SEG_BLOCK) {
+            put_packed_block(out, w->docs + first, w->tfs + first, next);
+        } else {
+            put_varint_block(out, w->docs + first, w->tfs + first, n, next);
+        }
+        if (out->rc) {
+            return out->rc;
+        }
+        memcpy(out->data + skip + (size_t)blk * SEG_SKIP_ENTRY_LEN, e, sizeof e);
+    }
+    return SD_OK;
+}
+
+static void dict_add(struct seg_writer *w, const struct seg_term_rec *r, uint64_t post_len,
+                     uint64_t pos_len, uint64_t post_off, uint64_t pos_off)
+{
+    size_t shared = 0;
+    if (w->block_terms == SEG_DICT_BLOCK_TERMS || !w->prev) {
+        w->block_terms = 0;
+        uint8_t e[SEG_DICT_ENTRY_LEN];
+        sd_put_le32(e, (uint32_t)w->dkeys.len);
+        sd_put_le16(e + 4, r->key_len);
+        sd_put_le16(e + 6, 0); /* terms: patched below */
+        sd_put_le64(e + 8, w->dict.len);
+        sd_put_le64(e + 16, post_off);
+        sd_put_le64(e + 24, pos_off);
+        sd_buf_put(&w->dindex, e, sizeof e);
+        sd_buf_put(&w->dkeys, r->key, r->key_len);
+    } else {
+        size_t n = w->prev->key_len < r->key_len ? w->prev->key_len : r->key_len;
+        while (shared < n && w->prev->key[shared] == r->key[shared]) {
+            shared++;
+        }
+    }
+    sd_buf_put_varint(&w->dict, shared);
+    sd_buf_put_varint(&w->dict, r->key_len - shared);
+    sd_buf_put(&w->dict, r->key + shared, r->key_len - shared);
+    sd_buf_put_varint(&w->dict, r->df);
+    sd_buf_put_varint(&w->dict, r->total_tf - r->df);
+    sd_buf_put_varint(&w->dict, post_len);
+    sd_buf_put_varint(&w->dict, pos_len);
+    w->block_terms++;
+    if (w->dindex.rc == SD_OK) {
+        sd_put_le16(w->dindex.data + w->dindex.len - SEG_DICT_ENTRY_LEN + 6,
+                    (uint16_t)w->block_terms);
+    }
+    w->prev = r;
+}
+
+static int write_term(struct seg_writer *w, const struct seg_term_rec *r)
+{
+    int rc = load_postings(w, r);
+    uint64_t pos_off = w->pos.len, pos_len = 0;
+    if (rc == SD_OK && r->key[1] == SEG_EXACT) {
+        rc = write_positions(w, r, &pos_len);
+    }
+    if (rc) {
+        return rc;
+    }
+    if (pos_len > UINT32_MAX) {
+        return SD_ELIMIT;
+    }
+    uint64_t post_off = w->out->len - w->post_start;
+    if (r->df < SEG_BLOCK) {
+        put_varint_block(w->out, w->docs, w->tfs, r->df, 0);
+    } else if ((rc = write_blocks(w, r)) != SD_OK) {
+        return rc;
+    }
+    uint64_t post_len = w->out->len - w->post_start - post_off;
+    dict_add(w, r, post_len, pos_len, post_off, pos_off);
+    return w->out->rc ? w->out->rc : w->pos.rc;
+}
+
+static int write_terms(struct seg_writer *w)
+{
+    int rc = collect_terms(w);
+    if (rc) {
+        return rc;
+    }
+    sect_begin(w, SEG_SECT_POSTINGS);
+    w->post_start = w->out->len;
+    for (size_t i = 0; i < w->nterms && rc == SD_OK; i++) {
+        rc = write_term(w, w->terms[i]);
+    }
+    sect_end(w, SEG_SECT_POSTINGS);
+    sect_begin(w, SEG_SECT_POSITIONS);
+    sd_buf_put(w->out, w->pos.data, w->pos.len);
+    sect_end(w, SEG_SECT_POSITIONS);
+    sect_begin(w, SEG_SECT_DICT);
+    sd_buf_put(w->out, w->dict.data, w->dict.len);
+    sect_end(w, SEG_SECT_DICT);
+    sect_begin(w, SEG_SECT_DICT_INDEX);
+    sd_buf_put_le32(w->out, (uint32_t)(w->dindex.len / SEG_DICT_ENTRY_LEN));
+    sd_buf_put(w->out, w->dindex.data, w->dindex.len);
+    sd_buf_put(w->out, w->dkeys.data, w->dkeys.len);
+    sect_end(w, SEG_SECT_DICT_INDEX);
+    if (rc == SD_OK) {
+        rc = w->dict.rc ? w->dict.rc : w->dindex.rc ? w->dindex.rc : w->dkeys.rc;
+    }
+    return rc;
+}
+
+static void write_footer(struct seg_writer *w)
+{
+    struct sd_buf *out = w->out;
+    sd_buf_put_le32(out, SEG_NSECT);
+    for (int s = 0; s < SEG_NSECT; s++) {
+        sd_buf_put_le64(out, w->sect_off[s]);
+        sd_buf_put_le64(out, w->sect_len[s]);
+    }
+    sd_buf_put_le32(out, w->b->doc_count);
+    sd_buf_put_le32(out, w->b->field_count);
+    sd_buf_put_le64(out, w->nterms);
+    if (out->rc) {
+        return;
+    }
+    sd_buf_put_le64(out, sd_hash64(out->data + w->base, out->len - w->base));
+    sd_buf_put_le32(out, SEG_FOOTER_LEN);
+    sd_buf_put(out, SEG_MAGIC, 4);
+}
+
+static void writer_free(struct seg_writer *w)
+{
+    free(w->terms);
+    free(w->docs);
+    free(w->tfs);
+    free(w->blk_pos);
+    sd_buf_free(&w->pos);
+    sd_buf_free(&w->dict);
+    sd_buf_free(&w->dindex);
+    sd_buf_free(&w->dkeys);
+    sd_buf_free(&w->tmp);
+}
+
+int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_error *err)
+{
+    if (b->is_finished) {
+        return sd_errorf(err, SD_EINVAL, "seg_builder_finish called twice");
+    }
+    b->is_finished = true;
+    struct seg_writer w = {.b = b, .out = out, .base = out->len};
+    int rc = seg_stored_flush(b, 0);
+    if (rc) {
+        return sd_errorf(err, rc, "seg_builder_finish: stored documents: %s", sd_status_name(rc));
+    }
+    sd_buf_put(out, SEG_MAGIC, 4);
+    sd_buf_put_le16(out, SEG_FORMAT_VERSION);
+    sd_buf_put_u8(out, SEG_CODEC_BP128);
+    sd_buf_put_u8(out, 0);
+    write_fields(&w);
+    write_doc_ids(&w);
+    rc = write_id_map(&w);
+    write_norms(&w);
+    write_stored(&w);
+    if (rc == SD_OK) {
+        rc = write_terms(&w);
+    }
+    if (rc == SD_OK) {
+        write_footer(&w);
+        rc = out->rc;
+    }
+    writer_free(&w);
+    if (rc) {
+        out->len = w.base;
+        return sd_errorf(err, rc, "seg_builder_finish: %s", sd_status_name(rc));
+    }
+    return SD_OK;
+}
