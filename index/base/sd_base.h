@@ -179,6 +179,10 @@ int sd_write_file_new(const char *dir, const char *name, const void *data, size_
 
 int sd_fsync_dir(const char *dir, struct sd_error *err);
 
+/* Writes "dir/name" into out[cap]. SD_EINVAL (out holds "") when it does not
+ * fit, so a too-long path is refused rather than silently cut. */
+int sd_path_join(char *out, size_t cap, const char *dir, const char *name);
+
 /* Reads a whole small file into a malloc'd buffer (*out owned by caller). */
 int sd_read_file(const char *path, size_t max_len, uint8_t **out, size_t *len,
                  struct sd_error *err);

@@ -91,6 +91,17 @@ void sd_unmap(struct sd_map *m)
     m->len = 0;
 }
 
+int sd_path_join(char *out, size_t cap, const char *dir, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= cap) {
+        if (cap)
+            out[0] = 0;
+        return SD_EINVAL;
+    }
+    return SD_OK;
+}
+
 int sd_fsync_dir(const char *dir, struct sd_error *err)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

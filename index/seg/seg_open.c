@@ -262,7 +262,7 @@ void seg_close(struct seg *s)
 
 int seg_verify_file(const char *path, struct sd_error *err)
 {
-    struct seg *s;
+    struct seg *s = NULL;
     int rc = seg_open_file(path, &s, err);
     if (rc == SD_OK) {
         seg_close(s);

@@ -1,0 +1,300 @@
+/*
+ * eval.c: document-at-a-time evaluation over one segment's struct ev_node tree.
+ *
+ * Every node has a current document (the smallest match >= the last target)
+ * and only moves forward. ev_seek(node, t) moves it to its first match >= t:
+ *   EV_TERMS   the smallest current doc of its postings (one per field)
+ *   EV_AND     leapfrog: children ordered rarest first (plan.c); each child is
+ *              advanced to the candidate, and one that lands past it makes
+ *              the new candidate, until all agree; then the excluded children
+ *              are advanced to it and veto it. The rare lead skips the common
+ *              lists block by block (seg_postings_advance skips whole blocks
+ *              by their last doc id without decoding them).
+ *   EV_PHRASE  the same leapfrog over the words' postings; positions are read
+ *              only for documents where all words agree
+ *   EV_OR      the smallest current doc of its children
+ * ev_score() is BM25F as query.h defines it, computed only for documents the
+ * top-k heap could take; ev_bound() is a cheap upper bound of ev_score() from
+ * the block-max data (each block's largest tf and shortest field), used by
+ * search.c to skip scoring documents that cannot beat the heap's weakest hit.
+ * Nothing here allocates.
+ */
+#include "eval_int.h"
+
+static inline uint32_t post_advance(struct ev_post *p, uint32_t target)
+{
+    if (p->doc >= target) {
+        return p->doc;
+    }
+    p->doc = seg_postings_advance(p->it, target);
+    return p->doc;
+}
+
+static uint32_t terms_seek(struct ev *e, struct ev_node *n, uint32_t target)
+{
+    struct ev_post *p = e->posts + n->first;
+    uint32_t min = SEG_DOC_END;
+    for (uint32_t i = 0; i < n->count; i++) {
+        uint32_t d = post_advance(&p[i], target);
+        min = d < min ? d : min;
+    }
+    n->doc = min;
+    return min;
+}
+
+/* True when the words of p[0, count) (all on one doc) occur at their relative
+ * positions: for every start of the first word, each other word is looked up
+ * with a cursor that only moves forward. */
+static bool phrase_positions(struct ev *e, struct ev_post *p, uint32_t count)
+{
+    const uint32_t *pos[QRY_MAX_TERMS];
+    uint32_t len[QRY_MAX_TERMS];
+    uint32_t cur[QRY_MAX_TERMS] = {0};
+    for (uint32_t i = 0; i < count; i++) {
+        if (seg_postings_positions(p[i].it, &pos[i], &len[i])) {
+            e->rc = SD_ECORRUPT;
+            return false;
+        }
+    }
+    for (uint32_t k = 0; k < len[0]; k++) {
+        uint32_t base = pos[0][k];
+        uint32_t i = 1;
+        for (; i < count; i++) {
+            uint32_t want = base + p[i].rel_pos;
+            while (cur[i] < len[i] && pos[i][cur[i]] < want) {
+                cur[i]++;
+            }
+            if (cur[i] == len[i]) {
+                return false; /* later starts need even later positions */
+            }
+            if (pos[i][cur[i]] != want) {
+                break;
+            }
+        }
+        if (i == count) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static uint32_t phrase_seek(struct ev *e, struct ev_node *n, uint32_t target)
+{
+    struct ev_post *p = e->posts + n->first;
+    uint32_t cand = target;
+    for (;;) {
+        uint32_t i = 0;
+        while (i < n->count) {
+            uint32_t d = post_advance(&p[i], cand);
+            if (d == SEG_DOC_END) {
+                n->doc = SEG_DOC_END;
+                return n->doc;
+            }
+            i = d > cand ? 0 : i + 1;
+            cand = d;
+        }
+        if (phrase_positions(e, p, n->count)) {
+            n->doc = cand;
+            return cand;
+        }
+        cand++;
+    }
+}
+
+static bool is_excluded(struct ev *e, const uint32_t *neg, uint32_t count, uint32_t doc)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if (ev_advance(e, neg[i], doc) == doc) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static uint32_t and_seek(struct ev *e, uint32_t node, uint32_t target)
+{
+    const uint32_t *k = e->kids + e->nodes[node].first;
+    uint32_t count = e->nodes[node].count;
+    uint32_t cand = target;
+    for (;;) {
+        uint32_t i = 0;
+        while (i < count) {
+            uint32_t d = ev_advance(e, k[i], cand);
+            if (d == SEG_DOC_END) {
+                e->nodes[node].doc = SEG_DOC_END;
+                return SEG_DOC_END;
+            }
+            i = d > cand ? 0 : i + 1;
+            cand = d;
+        }
+        if (!is_excluded(e, k + count, e->nodes[node].extra_count, cand)) {
+            e->nodes[node].doc = cand;
+            return cand;
+        }
+        cand++;
+    }
+}
+
+static uint32_t or_seek(struct ev *e, uint32_t node, uint32_t target)
+{
+    const uint32_t *k = e->kids + e->nodes[node].first;
+    uint32_t count = e->nodes[node].count;
+    uint32_t min = SEG_DOC_END;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t d = ev_advance(e, k[i], target);
+        min = d < min ? d : min;
+    }
+    e->nodes[node].doc = min;
+    return min;
+}
+
+uint32_t ev_seek(struct ev *e, uint32_t node, uint32_t target)
+{
+    struct ev_node *n = &e->nodes[node];
+    switch (n->type) {
+    case EV_TERMS:
+        return terms_seek(e, n, target);
+    case EV_PHRASE:
+        return phrase_seek(e, n, target);
+    case EV_AND:
+        return and_seek(e, node, target);
+    case EV_OR:
+        return or_seek(e, node, target);
+    default:
+        n->doc = SEG_DOC_END;
+        return SEG_DOC_END;
+    }
+}
+
+/* ---- scores ---- */
+
+static inline double post_tf(struct ev *e, const struct ev_post *p, uint32_t doc)
+{
+    uint8_t norm = seg_field_norm(e->seg, doc, p->field);
+    return (double)seg_postings_freq(p->it) * p->norm_tbl[norm];
+}
+
+static double terms_score(struct ev *e, const struct ev_node *n, uint32_t doc)
+{
+    struct ev_post *p = e->posts + n->first;
+    double tf = 0;
+    for (uint32_t i = 0; i < n->count; i++) {
+        if (p[i].doc == doc) {
+            tf += post_tf(e, &p[i], doc);
+        }
+    }
+    double score = p[0].idf * ev_saturate(tf, e->k1);
+    p = e->posts + n->extra_first;
+    tf = 0;
+    for (uint32_t i = 0; i < n->extra_count; i++) {
+        if (post_advance(&p[i], doc) == doc) {
+            tf += post_tf(e, &p[i], doc);
+        }
+    }
+    if (tf > 0) {
+        score += e->boost * p[0].idf * ev_saturate(tf, e->k1);
+    }
+    return score;
+}
+
+static double phrase_score(struct ev *e, const struct ev_node *n, uint32_t doc)
+{
+    const struct ev_post *p = e->posts + n->first;
+    double score = 0;
+    for (uint32_t i = 0; i < n->count; i++) {
+        score += p[i].idf * ev_saturate(post_tf(e, &p[i], doc), e->k1);
+    }
+    return score;
+}
+
+double ev_score(struct ev *e, uint32_t node, uint32_t doc)
+{
+    const struct ev_node *n = &e->nodes[node];
+    const uint32_t *k = e->kids + n->first;
+    double score = 0;
+    switch (n->type) {
+    case EV_TERMS:
+        return terms_score(e, n, doc);
+    case EV_PHRASE:
+        return phrase_score(e, n, doc);
+    case EV_AND:
+        for (uint32_t i = 0; i < n->count; i++) {
+            score += ev_score(e, k[i], doc);
+        }
+        return score;
+    case EV_OR:
+        for (uint32_t i = 0; i < n->count; i++) {
+            if (e->nodes[k[i]].doc == doc) {
+                score += ev_score(e, k[i], doc);
+            }
+        }
+        return score;
+    default:
+        return 0;
+    }
+}
+
+/* ---- bounds ---- */
+
+/* The largest weighted tf of p in the block that holds doc (p->doc <= doc). */
+static double post_block_tf(struct ev_post *p, uint32_t doc)
+{
+    if (!p->has_blk || doc > p->blk_last) {
+        uint32_t max_tf = 0;
+        uint8_t min_norm = 0;
+        p->blk_last = seg_postings_block_bound(p->it, doc, &max_tf, &min_norm);
+        p->blk_tf = (double)max_tf * p->norm_max[min_norm];
+        p->has_blk = true;
+    }
+    return p->blk_tf;
+}
+
+static double terms_bound(struct ev *e, const struct ev_node *n, uint32_t doc)
+{
+    struct ev_post *p = e->posts + n->first;
+    double tf = 0;
+    for (uint32_t i = 0; i < n->count; i++) {
+        if (p[i].doc == doc) {
+            tf += post_block_tf(&p[i], doc);
+        }
+    }
+    double bound = p[0].idf * ev_saturate(tf, e->k1);
+    p = e->posts + n->extra_first;
+    tf = 0;
+    for (uint32_t i = 0; i < n->extra_count; i++) {
+        if (p[i].doc <= doc) {
+            tf += post_block_tf(&p[i], doc);
+        }
+    }
+    if (tf > 0) {
+        bound += e->boost * p[0].idf * ev_saturate(tf, e->k1);
+    }
+    return bound;
+}
+
+double ev_bound(struct ev *e, uint32_t node, uint32_t doc)
+{
+    const struct ev_node *n = &e->nodes[node];
+    const uint32_t *k = e->kids + n->first;
+    double bound = 0;
+    switch (n->type) {
+    case EV_TERMS:
+        return terms_bound(e, n, doc);
+    case EV_PHRASE:
+        for (uint32_t i = 0; i < n->count; i++) {
+            struct ev_post *p = &e->posts[n->first + i];
+            bound += p->idf * ev_saturate(post_block_tf(p, doc), e->k1);
+        }
+        return bound;
+    case EV_AND:
+    case EV_OR:
+        for (uint32_t i = 0; i < n->count; i++) {
+            if (e->nodes[k[i]].doc == doc) {
+                bound += ev_bound(e, k[i], doc);
+            }
+        }
+        return bound;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,150 @@
+/*
+ * eval_int.h: the search side of index/query/ (stats.c, plan.c, eval.c,
+ * search.c), all working out of one thread's struct qry_scratch.
+ *
+ * A search runs in three steps:
+ *   1. stats.c: over all segments, the global field table (avglen, weight), N,
+ *      the terms to look up (the query's own plus prefix expansions) with
+ *      their idf. Nothing here depends on one segment.
+ *   2. plan.c, per segment: the AST becomes a tree of struct ev_node over
+ *      postings iterators of that segment (struct ev_post).
+ *   3. eval.c + search.c: document-at-a-time over that tree; every node keeps
+ *      its current document and moves only forward (seek to the first match
+ *      >= a target). Matches are counted; the top-k heap sees only documents
+ *      whose score bound can beat its weakest entry.
+ */
+#ifndef SEARCHD_EVAL_INT_H
+#define SEARCHD_EVAL_INT_H
+
+#include "query_int.h"
+
+#define QRY_SCOPE_NONE (-2) /* a field:... that no segment has: matches nothing */
+
+/* One field name across all segments of the search. */
+struct qry_gfield {
+    const char *name; /* borrowed from the first segment that has it */
+    uint64_t total_len;
+    uint64_t docs;
+    double avglen;
+    double weight;
+};
+
+/* A term to look up: the query's terms first (same indexes as qry.terms),
+ * then prefix expansions. */
+struct qry_sterm {
+    size_t str_off; /* into qry.strings, or scratch.pool when is_expansion */
+    size_t len;
+    uint8_t kind; /* enum seg_kind */
+    bool is_expansion;
+    int32_t scope; /* global field, QRY_ALL_FIELDS or QRY_SCOPE_NONE */
+    uint32_t rel_pos;
+    uint64_t df; /* global: max over the fields in scope (see stats.c) */
+    double idf;
+};
+
+enum ev_type {
+    EV_EMPTY = 0, /* matches nothing */
+    EV_TERMS,     /* union over fields of posts; score BM25F (+ exact bonus) */
+    EV_PHRASE,    /* posts of consecutive words in one field */
+    EV_AND,
+    EV_OR,
+};
+
+/* One postings iterator and what scoring it needs. */
+struct ev_post {
+    struct seg_postings *it; /* owned by the plan, freed after the segment */
+    uint32_t doc;            /* current doc, SEG_DOC_END when done */
+    unsigned field;          /* local field id */
+    uint32_t rel_pos;        /* EV_PHRASE: position relative to the first word */
+    uint32_t df;
+    double idf;
+    const float *norm_tbl; /* 256: weight / (1 - b + b * len(norm) / avglen) */
+    const float *norm_max; /* 256: max of norm_tbl over lengths bytes >= n */
+    uint32_t blk_last;     /* cached block bound: last doc of the block, */
+    double blk_tf;         /* and its largest weighted tf */
+    bool has_blk;
+};
+
+struct ev_node {
+    uint8_t type;         /* enum ev_type */
+    uint32_t doc;         /* current match, SEG_DOC_END when done */
+    uint64_t cost;        /* estimated matches, to order AND children */
+    uint32_t first;       /* EV_TERMS/EV_PHRASE: posts; EV_AND/EV_OR: kids */
+    uint32_t count;       /* EV_AND: positive kids (negatives follow) */
+    uint32_t extra_first; /* EV_TERMS: bonus posts (exact form) */
+    uint32_t extra_count; /* EV_TERMS: bonus posts; EV_AND: negative kids */
+};
+
+/* Per-thread buffers, reused by every search on the thread. */
+struct qry_scratch {
+    struct qry_vec gfields;   /* struct qry_gfield */
+    struct qry_vec field_map; /* int32_t: global field of (segment, local field) */
+    struct qry_vec map_off;   /* size_t: first field_map entry of each segment */
+    struct qry_vec scope;     /* int32_t: global field of each query field */
+    struct qry_vec sterms;    /* struct qry_sterm */
+    struct qry_vec prefix;    /* uint32_t[2] per query node: first expansion, count */
+    struct qry_vec pool;      /* char: expansion strings */
+    struct qry_vec cand;      /* struct qry_cand: prefix candidates */
+    struct qry_vec dfs;       /* uint64_t per global field: df being summed */
+    struct qry_vec nodes;     /* struct ev_node of the current segment */
+    struct qry_vec posts;     /* struct ev_post */
+    struct qry_vec kids;      /* uint32_t */
+    struct qry_vec norms;     /* float: 2 x 256 per local field */
+    struct qry_vec heap;      /* struct qry_hit */
+};
+
+/* Global statistics of one search (read-only while segments are evaluated). */
+struct qry_stats {
+    uint64_t n; /* documents in all segments, deleted included */
+    double k1;
+    double b;
+    double boost;
+};
+
+/* The evaluation state of one segment. */
+struct ev {
+    const struct seg *seg; /* borrowed */
+    struct ev_node *nodes; /* scratch.nodes.data */
+    struct ev_post *posts; /* scratch.posts.data */
+    const uint32_t *kids;  /* scratch.kids.data */
+    double k1;
+    double boost;
+    bool wants_scores; /* false when only counting: bonus posts are not opened */
+    int rc;            /* sticky: a positions read failed */
+};
+
+/* stats.c */
+int qry_stats_build(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                    size_t nsegs, const struct qry_params *params, struct qry_stats *st,
+                    struct sd_error *err);
+const char *qry_sterm_str(const struct qry_scratch *s, const struct qry *q,
+                          const struct qry_sterm *t);
+/* Local fields of segment seg_index that scope covers, into out[SEG_MAX_SEG_FIELDS]. */
+size_t qry_scope_fields(const struct qry_scratch *s, size_t seg_index, const struct seg *seg,
+                        int32_t scope, unsigned *out);
+
+/* plan.c: builds the tree for segment seg_index into s->nodes/posts/kids;
+ * *root is its root. qry_plan_free() frees the iterators (also after an error). */
+int qry_plan_build(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                   size_t seg_index, const struct qry_params *params, bool wants_scores,
+                   uint32_t *root, struct sd_error *err);
+void qry_plan_free(struct qry_scratch *s);
+/* SD_OK, or SD_ECORRUPT when an iterator stopped on a decoding error. */
+int qry_plan_check(struct qry_scratch *s, struct sd_error *err);
+
+/* eval.c */
+uint32_t ev_seek(struct ev *e, uint32_t node, uint32_t target);
+static inline uint32_t ev_advance(struct ev *e, uint32_t node, uint32_t target)
+{
+    struct ev_node *n = &e->nodes[node];
+    return n->doc >= target ? n->doc : ev_seek(e, node, target);
+}
+double ev_score(struct ev *e, uint32_t node, uint32_t doc);
+double ev_bound(struct ev *e, uint32_t node, uint32_t doc);
+
+static inline double ev_saturate(double tf, double k1)
+{
+    return tf * (k1 + 1.0) / (tf + k1);
+}
+
+#endif

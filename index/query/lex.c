@@ -1,0 +1,190 @@
+/*
+ * lex.c: splits a query into operators, phrases and words.
+ *
+ * The lexer only finds the query language's own syntax; it never decides what
+ * a word is (stem_tokenize does that, as for documents). Its rules:
+ *   - ASCII white space separates terms; '(' ')' '"' are always tokens.
+ *   - A word is a run of anything else. Trailing '*'s mark a prefix.
+ *   - `OR` and `AND` in upper case are operators; any other spelling is a word.
+ *   - At the start of a term, `-` glued to what follows is an exclusion, and a
+ *     name ([A-Za-z_][A-Za-z0-9_.-]*) followed by ':' is a field restriction.
+ *     Both only at the start of a term: "e-mail" and "10:30" stay words.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "lex_int.h"
+
+void qry_lex_init(struct qry_lexer *lx, const char *text, size_t len)
+{
+    lx->text = text;
+    lx->len = len;
+    lx->pos = 0;
+    lx->prev = QT_END;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static bool is_word_end(char c)
+{
+    return is_space(c) || c == '(' || c == ')' || c == '"';
+}
+
+static bool is_name_start(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool is_name_char(char c)
+{
+    return is_name_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+/* Length of `name` when text[pos..] starts with `name:` followed by a non-space. */
+static size_t field_name_len(const struct qry_lexer *lx)
+{
+    size_t i = lx->pos;
+    if (i >= lx->len || !is_name_start(lx->text[i])) {
+        return 0;
+    }
+    while (i < lx->len && is_name_char(lx->text[i])) {
+        i++;
+    }
+    if (i >= lx->len || lx->text[i] != ':') {
+        return 0;
+    }
+    return i - lx->pos;
+}
+
+static int lex_phrase(struct qry_lexer *lx, struct qry_tok *tok, struct sd_error *err)
+{
+    const char *close = memchr(lx->text + lx->pos + 1, '"', lx->len - lx->pos - 1);
+    if (!close) {
+        return sd_errorf(err, SD_EPARSE, "at %zu: unterminated '\"'", lx->pos);
+    }
+    tok->type = QT_PHRASE;
+    tok->off = lx->pos;
+    tok->len = (size_t)(close - (lx->text + lx->pos + 1));
+    lx->pos = (size_t)(close - lx->text) + 1;
+    return SD_OK;
+}
+
+static void lex_word(struct qry_lexer *lx, struct qry_tok *tok)
+{
+    size_t start = lx->pos;
+    while (lx->pos < lx->len && !is_word_end(lx->text[lx->pos])) {
+        lx->pos++;
+    }
+    size_t end = lx->pos;
+    while (end > start && lx->text[end - 1] == '*') {
+        end--;
+    }
+    tok->type = QT_WORD;
+    tok->off = start;
+    tok->len = end - start;
+    tok->is_prefix = end < lx->pos;
+    if (tok->is_prefix || lx->prev == QT_FIELD || lx->prev == QT_MINUS) {
+        return; /* "title:OR" and "-AND" search for the words */
+    }
+    if (tok->len == 2 && memcmp(lx->text + start, "OR", 2) == 0) {
+        tok->type = QT_OR;
+    } else if (tok->len == 3 && memcmp(lx->text + start, "AND", 3) == 0) {
+        tok->type = QT_AND;
+    }
+}
+
+/* A '-' or `name:` at the start of a term, glued to what follows. */
+static bool lex_modifier(struct qry_lexer *lx, struct qry_tok *tok)
+{
+    if (lx->prev == QT_FIELD) {
+        return false; /* "title:-a" and "title:x:y" search for words */
+    }
+    char c = lx->text[lx->pos];
+    if (c == '-' && lx->prev != QT_MINUS && lx->pos + 1 < lx->len) { /* "--a": one '-' */
+        char n = lx->text[lx->pos + 1];
+        if (!is_space(n) && n != ')') {
+            tok->type = QT_MINUS;
+            tok->off = lx->pos++;
+            tok->len = 1;
+            return true;
+        }
+    }
+    size_t name_len = field_name_len(lx);
+    if (name_len) {
+        tok->type = QT_FIELD;
+        tok->off = lx->pos;
+        tok->len = name_len;
+        lx->pos += name_len + 1;
+        return true;
+    }
+    return false;
+}
+
+int qry_lex_next(struct qry_lexer *lx, struct qry_tok *tok, struct sd_error *err)
+{
+    memset(tok, 0, sizeof *tok);
+    bool is_glued = lx->prev == QT_MINUS || lx->prev == QT_FIELD;
+    while (!is_glued && lx->pos < lx->len && is_space(lx->text[lx->pos])) {
+        lx->pos++;
+    }
+    tok->off = lx->pos;
+    if (lx->pos >= lx->len) {
+        tok->type = QT_END;
+    } else if (lx->text[lx->pos] == '(' || lx->text[lx->pos] == ')') {
+        tok->type = lx->text[lx->pos] == '(' ? QT_LPAREN : QT_RPAREN;
+        tok->len = 1;
+        lx->pos++;
+    } else if (lx->text[lx->pos] == '"') {
+        int rc = lex_phrase(lx, tok, err);
+        if (rc) {
+            return rc;
+        }
+    } else if (is_space(lx->text[lx->pos])) {
+        tok->type = QT_END; /* "title: x": nothing glued to the ':' */
+    } else if (!lex_modifier(lx, tok)) {
+        lex_word(lx, tok);
+    }
+    lx->prev = tok->type;
+    return SD_OK;
+}
+
+size_t qry_utf8_invalid_at(const char *text, size_t len)
+{
+    const uint8_t *s = (const uint8_t *)text;
+    size_t i = 0;
+    while (i < len) {
+        uint8_t c = s[i];
+        size_t n;
+        uint32_t min;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 1, min = 0x80, cp = c & 0x1Fu;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2, min = 0x800, cp = c & 0x0Fu;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3, min = 0x10000, cp = c & 0x07u;
+        } else {
+            return i;
+        }
+        if (n > len - i - 1) {
+            return i;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) {
+                return i;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3Fu);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return i;
+        }
+        i += n + 1;
+    }
+    return len;
+}

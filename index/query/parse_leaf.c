@@ -1,0 +1,284 @@
+/*
+ * parse_leaf.c: turns the words of a query into leaves, with the document
+ * side's own tokenizer (stem_tokenize), so that folding, stemming and
+ * compounds agree with what the index holds.
+ *
+ *   plain word        QN_WORD: the stem matches, the typed (folded) form ranks
+ *   "one word"        QN_EXACT: only the folded form matches
+ *   "several words"   QN_PHRASE of their folded forms; positions come from the
+ *                     tokenizer, so a skipped over-long token keeps its gap
+ *   e-mail, don't     a compound: QN_OR of the phrase of its parts and the
+ *                     joined form ("e mail" OR "email"). Documents with "e-mail"
+ *                     hold both, "e mail" matches the phrase, "email"/"emails"
+ *                     the joined word (stems included).
+ *   node.js, 3.14     other punctuation inside a word: a phrase of the parts,
+ *                     as Xapian's query parser does
+ *   pre*              QN_PREFIX of the folded form; must be one token of at
+ *                     least 2 characters
+ * Joined compound forms are skipped inside phrases: documents index them at
+ * the position of their first part, and the parts alone make the phrase.
+ */
+#include <string.h>
+
+#include "parse_int.h"
+
+static int add_string(struct qry_parser *p, const char *s, size_t len, uint32_t *off)
+{
+    if (qry_vec_reserve(&p->strings, p->strings.count + len + 1, 1)) {
+        return sd_errorf(p->err, SD_ENOMEM, "query strings");
+    }
+    char *dst = (char *)p->strings.data + p->strings.count;
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    *off = (uint32_t)p->strings.count;
+    p->strings.count += len + 1;
+    return SD_OK;
+}
+
+static int add_term(struct qry_parser *p, const char *s, size_t len, enum seg_kind kind,
+                    uint32_t rel_pos, uint32_t *index)
+{
+    uint32_t off = 0;
+    int rc = add_string(p, s, len, &off);
+    if (rc) {
+        return rc;
+    }
+    struct qry_term *t = qry_vec_push(&p->terms, sizeof *t);
+    if (!t) {
+        return sd_errorf(p->err, SD_ENOMEM, "query terms");
+    }
+    t->str_off = off;
+    t->len = (uint32_t)len;
+    t->kind = (uint8_t)kind;
+    t->rel_pos = rel_pos;
+    *index = (uint32_t)(p->terms.count - 1);
+    return SD_OK;
+}
+
+static int count_terms(struct qry_parser *p, size_t n, size_t offset)
+{
+    if (n > QRY_MAX_TERMS - p->word_count) {
+        return sd_errorf(p->err, SD_ELIMIT, "at %zu: more than %d terms", offset, QRY_MAX_TERMS);
+    }
+    p->word_count += n;
+    return SD_OK;
+}
+
+static int collect_tok(void *arg, const struct stem_token *t)
+{
+    struct qry_parser *p = arg;
+    if (p->wtoks.count >= 2 * QRY_MAX_TERMS) {
+        return 1; /* more than any query may use: the caller reports the limit */
+    }
+    size_t need = p->tmp.count + t->word_len + t->stem_len;
+    struct qry_word_tok *w = qry_vec_push(&p->wtoks, sizeof *w);
+    if (!w || qry_vec_reserve(&p->tmp, need, 1)) {
+        return 2;
+    }
+    char *dst = (char *)p->tmp.data + p->tmp.count;
+    memcpy(dst, t->word, t->word_len);
+    memcpy(dst + t->word_len, t->stem, t->stem_len);
+    w->word_off = p->tmp.count;
+    w->word_len = t->word_len;
+    w->stem_off = p->tmp.count + t->word_len;
+    w->stem_len = t->stem_len;
+    w->pos = t->pos;
+    w->offset = t->offset;
+    w->len = t->len;
+    w->is_compound = t->is_compound;
+    p->tmp.count = need;
+    return 0;
+}
+
+/* Tokenizes text[off, off+len) into p->wtoks. */
+static int tokenize(struct qry_parser *p, size_t off, size_t len)
+{
+    p->wtoks.count = 0;
+    p->tmp.count = 0;
+    int rc = stem_tokenize(p->stem, p->text + off, len, 0, collect_tok, p, NULL);
+    if (rc == 1) {
+        return sd_errorf(p->err, SD_ELIMIT, "at %zu: more than %d terms", off, QRY_MAX_TERMS);
+    }
+    if (rc) {
+        return sd_errorf(p->err, SD_ENOMEM, "tokenizing the query");
+    }
+    return SD_OK;
+}
+
+static struct qry_word_tok *wtok(struct qry_parser *p, size_t i)
+{
+    return (struct qry_word_tok *)p->wtoks.data + i;
+}
+
+static const char *tmp_str(struct qry_parser *p, size_t off)
+{
+    return (const char *)p->tmp.data + off;
+}
+
+static int add_leaf(struct qry_parser *p, enum qry_node_type type, size_t offset, uint32_t term,
+                    uint32_t term_count, int32_t *out)
+{
+    int rc = qry_add_node(p, type, offset, out);
+    if (rc) {
+        return rc;
+    }
+    struct qry_node *n = qry_pnode(p, *out);
+    n->field = p->field;
+    n->term = term;
+    n->term_count = term_count;
+    return SD_OK;
+}
+
+static int word_leaf(struct qry_parser *p, const struct qry_word_tok *w, size_t offset,
+                     int32_t *out)
+{
+    uint32_t stem = 0;
+    uint32_t exact = 0;
+    int rc = count_terms(p, 1, offset);
+    if (!rc) {
+        rc = add_term(p, tmp_str(p, w->stem_off), w->stem_len, SEG_STEM, 0, &stem);
+    }
+    if (!rc) {
+        rc = add_term(p, tmp_str(p, w->word_off), w->word_len, SEG_EXACT, 0, &exact);
+    }
+    if (!rc) {
+        rc = add_leaf(p, QN_WORD, offset, stem, 2, out);
+    }
+    return rc;
+}
+
+/* The phrase (or single exact word) made of the non-compound tokens. */
+static int phrase_leaf(struct qry_parser *p, size_t offset, int32_t *out)
+{
+    size_t parts = 0;
+    for (size_t i = 0; i < p->wtoks.count; i++) {
+        parts += !wtok(p, i)->is_compound;
+    }
+    *out = QRY_NONE;
+    if (parts == 0) {
+        return SD_OK;
+    }
+    int rc = count_terms(p, parts, offset);
+    uint32_t first = (uint32_t)p->terms.count;
+    uint32_t first_pos = UINT32_MAX;
+    for (size_t i = 0; !rc && i < p->wtoks.count; i++) {
+        const struct qry_word_tok *w = wtok(p, i);
+        if (w->is_compound) {
+            continue;
+        }
+        if (first_pos == UINT32_MAX) {
+            first_pos = w->pos;
+        }
+        uint32_t t = 0;
+        rc = add_term(p, tmp_str(p, w->word_off), w->word_len, SEG_EXACT, w->pos - first_pos, &t);
+    }
+    if (rc) {
+        return rc;
+    }
+    enum qry_node_type type = parts == 1 ? QN_EXACT : QN_PHRASE;
+    return add_leaf(p, type, offset, first, (uint32_t)parts, out);
+}
+
+/* True when the word is exactly one compound: parts plus one joined form spanning them. */
+static bool is_one_compound(struct qry_parser *p, size_t *joined)
+{
+    size_t n = p->wtoks.count;
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (wtok(p, i)->is_compound) {
+            *joined = i;
+            count++;
+        }
+    }
+    if (count != 1 || n < 3) {
+        return false;
+    }
+    const struct qry_word_tok *j = wtok(p, *joined);
+    const struct qry_word_tok *first = wtok(p, 0);
+    const struct qry_word_tok *last = wtok(p, n - 1);
+    return j->offset == first->offset && j->offset + j->len == last->offset + last->len;
+}
+
+static int compound_leaf(struct qry_parser *p, size_t offset, size_t joined, int32_t *out)
+{
+    int32_t phrase = 0;
+    int32_t word = 0;
+    int32_t tail = QRY_NONE;
+    int rc = phrase_leaf(p, offset, &phrase);
+    if (!rc) {
+        rc = word_leaf(p, wtok(p, joined), offset, &word);
+    }
+    if (!rc) {
+        rc = qry_add_node(p, QN_OR, offset, out);
+    }
+    if (rc) {
+        return rc;
+    }
+    qry_add_child(p, *out, &tail, phrase);
+    qry_add_child(p, *out, &tail, word);
+    return SD_OK;
+}
+
+int qry_parse_word(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
+{
+    *out = QRY_NONE;
+    int rc = tokenize(p, tok->off, tok->len);
+    if (rc || p->wtoks.count == 0) {
+        return rc;
+    }
+    if (p->wtoks.count == 1) {
+        return word_leaf(p, wtok(p, 0), tok->off, out);
+    }
+    size_t joined = 0;
+    if (is_one_compound(p, &joined)) {
+        return compound_leaf(p, tok->off, joined, out);
+    }
+    return phrase_leaf(p, tok->off, out);
+}
+
+int qry_parse_phrase(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
+{
+    *out = QRY_NONE;
+    int rc = tokenize(p, tok->off + 1, tok->len);
+    if (rc) {
+        return rc;
+    }
+    return phrase_leaf(p, tok->off, out);
+}
+
+static size_t utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    }
+    return n;
+}
+
+int qry_parse_prefix(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
+{
+    *out = QRY_NONE;
+    if (tok->len == 0) {
+        return sd_errorf(p->err, SD_EPARSE, "at %zu: '*' without a prefix", tok->off);
+    }
+    int rc = tokenize(p, tok->off, tok->len);
+    if (rc) {
+        return rc;
+    }
+    const struct qry_word_tok *w = wtok(p, 0);
+    if (p->wtoks.count != 1 || w->offset != 0 || w->len != tok->len) {
+        return sd_errorf(p->err, SD_EPARSE, "at %zu: a prefix must be one word", tok->off);
+    }
+    if (utf8_chars(tmp_str(p, w->word_off), w->word_len) < 2) {
+        return sd_errorf(p->err, SD_EPARSE, "at %zu: prefix shorter than 2 characters", tok->off);
+    }
+    uint32_t t = 0;
+    rc = count_terms(p, 1, tok->off);
+    if (!rc) {
+        rc = add_term(p, tmp_str(p, w->word_off), w->word_len, SEG_EXACT, 0, &t);
+    }
+    if (!rc) {
+        rc = add_leaf(p, QN_PREFIX, tok->off, t, 1, out);
+    }
+    return rc;
+}

@@ -1,0 +1,470 @@
+/*
+ * plan.c: turns the query tree into one segment's evaluation tree.
+ *
+ * Each leaf looks its terms up in the segment's dictionary, per field in its
+ * scope, and opens a postings iterator for each term found:
+ *   QN_WORD    EV_TERMS: SEG_STEM postings match; SEG_EXACT postings of the
+ *              typed form are opened only when scoring (they are a bonus and
+ *              never add a match)
+ *   QN_EXACT   EV_TERMS over SEG_EXACT postings
+ *   QN_PREFIX  EV_OR of one EV_TERMS per expansion (stats.c chose them)
+ *   QN_PHRASE  one EV_PHRASE per field that has every word (positions
+ *              wanted), under an EV_OR when several fields do
+ * A leaf that finds nothing is EV_EMPTY: an AND with an empty positive child
+ * is empty, an empty exclusion or OR operand is dropped. Children of an AND
+ * are sorted by estimated matches so the rarest leads. A node's children sit
+ * in s->kids at [first, first+count); each node is positioned on its first
+ * match as soon as it is built.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval_int.h"
+
+struct plan {
+    struct qry_scratch *s;
+    const struct qry *q;
+    const struct seg *seg;
+    size_t seg_index;
+    bool wants_scores;
+    bool wants_bonus;
+    int rc; /* sticky positions error seen while positioning nodes */
+    struct sd_error *err;
+};
+
+static struct ev_node *pnode(struct plan *pl, uint32_t i)
+{
+    return (struct ev_node *)pl->s->nodes.data + i;
+}
+
+static struct qry_sterm *sterm(struct plan *pl, uint32_t i)
+{
+    return (struct qry_sterm *)pl->s->sterms.data + i;
+}
+
+static int new_node(struct plan *pl, enum ev_type type, uint32_t *out)
+{
+    struct ev_node *n = qry_vec_push(&pl->s->nodes, sizeof *n);
+    if (!n) {
+        return sd_errorf(pl->err, SD_ENOMEM, "query plan");
+    }
+    memset(n, 0, sizeof *n);
+    n->type = (uint8_t)type;
+    n->doc = type == EV_EMPTY ? SEG_DOC_END : 0;
+    *out = (uint32_t)(pl->s->nodes.count - 1);
+    return SD_OK;
+}
+
+/* Moves a freshly built node to its first match. */
+static void position(struct plan *pl, uint32_t node)
+{
+    struct ev e = {.seg = pl->seg,
+                   .nodes = pl->s->nodes.data,
+                   .posts = pl->s->posts.data,
+                   .kids = pl->s->kids.data};
+    ev_seek(&e, node, 0);
+    if (e.rc) {
+        pl->rc = e.rc;
+    }
+}
+
+static int build_norms(struct plan *pl, const struct qry_params *params)
+{
+    struct qry_scratch *s = pl->s;
+    unsigned count = seg_field_count(pl->seg);
+    if (qry_vec_reserve(&s->norms, (size_t)count * 512 + 1, sizeof(float))) {
+        return sd_errorf(pl->err, SD_ENOMEM, "query plan");
+    }
+    const int32_t *map =
+        (const int32_t *)s->field_map.data + ((const size_t *)s->map_off.data)[pl->seg_index];
+    const struct qry_gfield *g = s->gfields.data;
+    double b = params->b;
+    for (unsigned f = 0; f < count; f++) {
+        float *tbl = (float *)s->norms.data + (size_t)f * 512;
+        const struct qry_gfield *gf = &g[map[f]];
+        for (unsigned n = 0; n < 256; n++) {
+            double len = seg_norm_decode((uint8_t)n);
+            tbl[n] = (float)(gf->weight / (1.0 - b + b * len / gf->avglen));
+        }
+        float max = tbl[255];
+        for (unsigned n = 256; n-- > 0;) {
+            max = tbl[n] > max ? tbl[n] : max;
+            tbl[256 + n] = max; /* largest weight of any length byte >= n */
+        }
+    }
+    s->norms.count = (size_t)count * 512;
+    return SD_OK;
+}
+
+/* Opens the postings of seg_term t found for sterm st in local field f. */
+static int open_post(struct plan *pl, const struct seg_term *t, const struct qry_sterm *st,
+                     unsigned f, unsigned flags)
+{
+    struct ev_post *p = qry_vec_push(&pl->s->posts, sizeof *p);
+    if (!p) {
+        return sd_errorf(pl->err, SD_ENOMEM, "query plan");
+    }
+    memset(p, 0, sizeof *p);
+    int rc = seg_postings_open(pl->seg, t, flags, &p->it, pl->err);
+    if (rc) {
+        pl->s->posts.count--;
+        return rc;
+    }
+    const float *tbl = (const float *)pl->s->norms.data + (size_t)f * 512;
+    p->field = f;
+    p->rel_pos = st->rel_pos;
+    p->df = t->df;
+    p->idf = st->idf;
+    p->norm_tbl = tbl;
+    p->norm_max = tbl + 256;
+    p->doc = seg_postings_next(p->it);
+    return SD_OK;
+}
+
+/* Finds sterm st in local field f: *found false when the segment lacks it. */
+static int find_term(struct plan *pl, const struct qry_sterm *st, unsigned f, struct seg_term *t,
+                     bool *found)
+{
+    const char *str = qry_sterm_str(pl->s, pl->q, st);
+    int rc = seg_term_find(pl->seg, f, st->kind, str, st->len, t, pl->err);
+    *found = rc == SD_OK;
+    return rc == SD_ENOTFOUND ? SD_OK : rc;
+}
+
+/* Opens sterm `term` in every field of its scope; returns posts opened in *count. */
+static int open_fields(struct plan *pl, uint32_t term, uint32_t *count, uint64_t *cost)
+{
+    unsigned fields[SEG_MAX_SEG_FIELDS];
+    const struct qry_sterm *st = sterm(pl, term);
+    size_t nf = qry_scope_fields(pl->s, pl->seg_index, pl->seg, st->scope, fields);
+    *count = 0;
+    for (size_t i = 0; i < nf; i++) {
+        struct seg_term t;
+        bool found;
+        int rc = find_term(pl, st, fields[i], &t, &found);
+        if (!rc && found) {
+            rc = open_post(pl, &t, st, fields[i], 0);
+            *count += !rc;
+            *cost += t.df;
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    return SD_OK;
+}
+
+/* EV_TERMS matching `match`, with `bonus` (or UINT32_MAX) for ranking only. */
+static int terms_node(struct plan *pl, uint32_t match, uint32_t bonus, uint32_t *out)
+{
+    uint32_t first = (uint32_t)pl->s->posts.count;
+    uint32_t count;
+    uint64_t cost = 0;
+    int rc = open_fields(pl, match, &count, &cost);
+    if (rc || count == 0) {
+        return rc ? rc : new_node(pl, EV_EMPTY, out);
+    }
+    uint32_t extra_first = (uint32_t)pl->s->posts.count;
+    uint32_t extra_count = 0;
+    uint64_t extra_cost = 0;
+    if (bonus != UINT32_MAX && pl->wants_bonus) {
+        rc = open_fields(pl, bonus, &extra_count, &extra_cost);
+    }
+    if (!rc) {
+        rc = new_node(pl, EV_TERMS, out);
+    }
+    if (rc) {
+        return rc;
+    }
+    struct ev_node *n = pnode(pl, *out);
+    n->first = first;
+    n->count = count;
+    n->extra_first = extra_first;
+    n->extra_count = extra_count;
+    n->cost = cost;
+    position(pl, *out);
+    return SD_OK;
+}
+
+static int build(struct plan *pl, int32_t qnode, uint32_t *out);
+
+static int push_kids(struct plan *pl, const uint32_t *kids, uint32_t count, uint32_t *first)
+{
+    struct qry_vec *v = &pl->s->kids;
+    if (qry_vec_reserve(v, v->count + count, sizeof *kids)) {
+        return sd_errorf(pl->err, SD_ENOMEM, "query plan");
+    }
+    *first = (uint32_t)v->count;
+    memcpy((uint32_t *)v->data + v->count, kids, count * sizeof *kids);
+    v->count += count;
+    return SD_OK;
+}
+
+/* The OR of kids (already built, none empty): EV_EMPTY, the one kid, or EV_OR. */
+static int or_of(struct plan *pl, const uint32_t *kids, uint32_t count, uint32_t *out)
+{
+    if (count <= 1) {
+        if (count == 1) {
+            *out = kids[0];
+            return SD_OK;
+        }
+        return new_node(pl, EV_EMPTY, out);
+    }
+    uint32_t first = 0;
+    int rc = push_kids(pl, kids, count, &first);
+    if (!rc) {
+        rc = new_node(pl, EV_OR, out);
+    }
+    if (rc) {
+        return rc;
+    }
+    struct ev_node *n = pnode(pl, *out);
+    n->first = first;
+    n->count = count;
+    for (uint32_t i = 0; i < count; i++) {
+        n->cost += pnode(pl, kids[i])->cost;
+    }
+    position(pl, *out);
+    return SD_OK;
+}
+
+/* One EV_PHRASE in local field f, or *out = UINT32_MAX when f lacks a word. */
+static int phrase_field(struct plan *pl, const struct qry_node *qn, unsigned f, uint32_t *out)
+{
+    struct seg_term t[QRY_MAX_TERMS];
+    *out = UINT32_MAX;
+    for (uint32_t w = 0; w < qn->term_count; w++) {
+        bool found;
+        int rc = find_term(pl, sterm(pl, qn->term + w), f, &t[w], &found);
+        if (rc || !found) {
+            return rc;
+        }
+    }
+    uint32_t first = (uint32_t)pl->s->posts.count;
+    uint64_t cost = UINT64_MAX;
+    for (uint32_t w = 0; w < qn->term_count; w++) {
+        int rc = open_post(pl, &t[w], sterm(pl, qn->term + w), f, SEG_WANT_POSITIONS);
+        if (rc) {
+            return rc;
+        }
+        cost = t[w].df < cost ? t[w].df : cost;
+    }
+    int rc = new_node(pl, EV_PHRASE, out);
+    if (rc) {
+        return rc;
+    }
+    struct ev_node *n = pnode(pl, *out);
+    n->first = first;
+    n->count = qn->term_count;
+    n->cost = cost;
+    position(pl, *out);
+    return SD_OK;
+}
+
+static int phrase_node(struct plan *pl, const struct qry_node *qn, uint32_t *out)
+{
+    unsigned fields[SEG_MAX_SEG_FIELDS];
+    uint32_t kids[SEG_MAX_SEG_FIELDS];
+    uint32_t count = 0;
+    int32_t scope = sterm(pl, qn->term)->scope;
+    size_t nf = qry_scope_fields(pl->s, pl->seg_index, pl->seg, scope, fields);
+    for (size_t i = 0; i < nf; i++) {
+        uint32_t node = 0;
+        int rc = phrase_field(pl, qn, fields[i], &node);
+        if (rc) {
+            return rc;
+        }
+        if (node != UINT32_MAX) {
+            kids[count++] = node;
+        }
+    }
+    return or_of(pl, kids, count, out);
+}
+
+static int prefix_node(struct plan *pl, int32_t qnode, uint32_t *out)
+{
+    const uint32_t *slot = (const uint32_t *)pl->s->prefix.data + 2 * (size_t)qnode;
+    uint32_t kids[QRY_MAX_EXPANSIONS];
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < slot[1]; i++) {
+        uint32_t node = 0;
+        int rc = terms_node(pl, slot[0] + i, UINT32_MAX, &node);
+        if (rc) {
+            return rc;
+        }
+        if (pnode(pl, node)->type != EV_EMPTY) {
+            kids[count++] = node;
+        }
+    }
+    return or_of(pl, kids, count, out);
+}
+
+static int child_list(struct plan *pl, int32_t qnode, uint32_t *kids, uint32_t *count)
+{
+    *count = 0;
+    const struct qry_node *nodes = pl->q->nodes;
+    for (int32_t c = nodes[qnode].first_child; c != QRY_NONE; c = nodes[c].next_sibling) {
+        if (*count == QRY_MAX_TERMS) {
+            return sd_errorf(pl->err, SD_ELIMIT, "more than %d operands", QRY_MAX_TERMS);
+        }
+        int32_t target = nodes[c].type == QN_NOT ? nodes[c].first_child : c;
+        int rc = build(pl, target, &kids[*count]);
+        if (rc) {
+            return rc;
+        }
+        if (nodes[c].type == QN_NOT) {
+            kids[*count] |= 0x80000000u; /* marks an exclusion until sorted out */
+        }
+        (*count)++;
+    }
+    return SD_OK;
+}
+
+static int or_node(struct plan *pl, int32_t qnode, uint32_t *out)
+{
+    uint32_t kids[QRY_MAX_TERMS];
+    uint32_t count;
+    int rc = child_list(pl, qnode, kids, &count);
+    if (rc) {
+        return rc;
+    }
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (pnode(pl, kids[i])->type != EV_EMPTY) {
+            kids[live++] = kids[i];
+        }
+    }
+    return or_of(pl, kids, live, out);
+}
+
+/* Splits kids into positives (sorted by cost) then non-empty exclusions. */
+static bool and_order(struct plan *pl, uint32_t *kids, uint32_t count, uint32_t *npos,
+                      uint32_t *nneg)
+{
+    uint32_t neg[QRY_MAX_TERMS];
+    *npos = 0;
+    *nneg = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t k = kids[i] & 0x7FFFFFFFu;
+        bool is_empty = pnode(pl, k)->type == EV_EMPTY;
+        if (kids[i] & 0x80000000u) {
+            if (!is_empty) {
+                neg[(*nneg)++] = k;
+            }
+            continue;
+        }
+        if (is_empty) {
+            return false;
+        }
+        uint32_t j = (*npos)++;
+        while (j > 0 && pnode(pl, kids[j - 1])->cost > pnode(pl, k)->cost) {
+            kids[j] = kids[j - 1];
+            j--;
+        }
+        kids[j] = k;
+    }
+    memcpy(kids + *npos, neg, *nneg * sizeof *neg);
+    return true;
+}
+
+static int and_node(struct plan *pl, int32_t qnode, uint32_t *out)
+{
+    uint32_t kids[QRY_MAX_TERMS];
+    uint32_t count;
+    uint32_t npos;
+    uint32_t nneg;
+    int rc = child_list(pl, qnode, kids, &count);
+    if (rc) {
+        return rc;
+    }
+    if (!and_order(pl, kids, count, &npos, &nneg) || npos == 0) {
+        return new_node(pl, EV_EMPTY, out);
+    }
+    if (npos == 1 && nneg == 0) {
+        *out = kids[0];
+        return SD_OK;
+    }
+    uint32_t first = 0;
+    rc = push_kids(pl, kids, npos + nneg, &first);
+    if (!rc) {
+        rc = new_node(pl, EV_AND, out);
+    }
+    if (rc) {
+        return rc;
+    }
+    struct ev_node *n = pnode(pl, *out);
+    n->first = first;
+    n->count = npos;
+    n->extra_count = nneg;
+    n->cost = pnode(pl, kids[0])->cost;
+    position(pl, *out);
+    return SD_OK;
+}
+
+static int build(struct plan *pl, int32_t qnode, uint32_t *out)
+{
+    const struct qry_node *qn = &pl->q->nodes[qnode];
+    switch (qn->type) {
+    case QN_WORD:
+        return terms_node(pl, qn->term, qn->term + 1, out);
+    case QN_EXACT:
+        return terms_node(pl, qn->term, UINT32_MAX, out);
+    case QN_PREFIX:
+        return prefix_node(pl, qnode, out);
+    case QN_PHRASE:
+        return phrase_node(pl, qn, out);
+    case QN_AND:
+        return and_node(pl, qnode, out);
+    case QN_OR:
+        return or_node(pl, qnode, out);
+    default:
+        return sd_errorf(pl->err, SD_EINVAL, "query node %d of type %u", qnode, qn->type);
+    }
+}
+
+int qry_plan_build(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                   size_t seg_index, const struct qry_params *params, bool wants_scores,
+                   uint32_t *root, struct sd_error *err)
+{
+    struct plan pl = {.s = s,
+                      .q = q,
+                      .seg = segs[seg_index].seg,
+                      .seg_index = seg_index,
+                      .wants_scores = wants_scores,
+                      .wants_bonus = wants_scores && params->exact_boost > 0,
+                      .err = err};
+    s->nodes.count = 0;
+    s->posts.count = 0;
+    s->kids.count = 0;
+    int rc = build_norms(&pl, params);
+    if (!rc) {
+        rc = build(&pl, q->root, root);
+    }
+    if (!rc && pl.rc) {
+        rc = qry_plan_check(s, err);
+        rc = rc ? rc : sd_errorf(err, SD_ECORRUPT, "positions of segment %zu", seg_index);
+    }
+    return rc;
+}
+
+void qry_plan_free(struct qry_scratch *s)
+{
+    struct ev_post *p = s->posts.data;
+    for (size_t i = 0; i < s->posts.count; i++) {
+        seg_postings_free(p[i].it);
+    }
+    s->posts.count = 0;
+}
+
+int qry_plan_check(struct qry_scratch *s, struct sd_error *err)
+{
+    struct ev_post *p = s->posts.data;
+    for (size_t i = 0; i < s->posts.count; i++) {
+        int rc = seg_postings_error(p[i].it, err);
+        if (rc) {
+            return rc;
+        }
+    }
+    return SD_OK;
+}

@@ -1,0 +1,387 @@
+/*
+ * query_parse_test.c: the query parser, construct by construct, and every
+ * error with its offset. Trees are compared as S-expressions (dump below):
+ *   (and A B) (or A B) (not A)   word: stem/exact   ="exact"   "a b" phrase
+ *   pre* prefix   field:X   a restriction on a leaf
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "query_int.h"
+
+static struct qry_ctx *g_ctx;
+
+static int setup(void **state)
+{
+    (void)state;
+    return qry_ctx_new(&g_ctx);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    qry_ctx_free(g_ctx);
+    return 0;
+}
+
+static void put(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + len, cap - len, fmt, ap);
+    va_end(ap);
+}
+
+static void dump_node(const struct qry *q, int32_t i, char *buf, size_t cap)
+{
+    const struct qry_node *n = &q->nodes[i];
+    static const char *names[] = {"", "and", "or", "not"};
+    if (n->type <= QN_NOT) {
+        put(buf, cap, "(%s", names[n->type]);
+        for (int32_t c = n->first_child; c != QRY_NONE; c = q->nodes[c].next_sibling) {
+            put(buf, cap, " ");
+            dump_node(q, c, buf, cap);
+        }
+        put(buf, cap, ")");
+        return;
+    }
+    if (n->field != QRY_ALL_FIELDS) {
+        put(buf, cap, "%s:", qry_field_name(q, (size_t)n->field));
+    }
+    const struct qry_term *t = &q->terms[n->term];
+    switch (n->type) {
+    case QN_WORD:
+        put(buf, cap, "%s/%s", qry_term_str(q, t), qry_term_str(q, t + 1));
+        break;
+    case QN_EXACT:
+        put(buf, cap, "=%s", qry_term_str(q, t));
+        break;
+    case QN_PREFIX:
+        put(buf, cap, "%s*", qry_term_str(q, t));
+        break;
+    default:
+        put(buf, cap, "\"");
+        for (uint32_t k = 0; k < n->term_count; k++) {
+            put(buf, cap, k ? " %s" : "%s", qry_term_str(q, &t[k]));
+            if (t[k].rel_pos != k) {
+                put(buf, cap, "@%u", t[k].rel_pos);
+            }
+        }
+        put(buf, cap, "\"");
+    }
+}
+
+static void assert_tree(const char *text, const char *want)
+{
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    int rc = qry_parse(g_ctx, text, strlen(text), &q, &err);
+    if (rc) {
+        fail_msg("'%s': %s", text, err.msg);
+    }
+    char buf[2048] = "";
+    dump_node(q, q->root, buf, sizeof buf);
+    if (strcmp(buf, want) != 0) {
+        fail_msg("'%s': got %s, want %s", text, buf, want);
+    }
+    qry_free(q);
+}
+
+static void assert_error_len(const char *text, size_t len, int code, const char *msg)
+{
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    int rc = qry_parse(g_ctx, text, len, &q, &err);
+    if (rc != code) {
+        fail_msg("'%s': rc %d, want %d (%s)", text, rc, code, err.msg);
+    }
+    if (msg && strcmp(err.msg, msg) != 0) {
+        fail_msg("'%s': message '%s', want '%s'", text, err.msg, msg);
+    }
+    assert_true(code == SD_OK ? q != NULL : q == NULL);
+    qry_free(q);
+}
+
+static void assert_error(const char *text, const char *msg)
+{
+    assert_error_len(text, strlen(text), SD_EPARSE, msg);
+}
+
+/* ---- constructs ---- */
+
+static void test_qry_parse_word_is_stem_and_exact(void **state)
+{
+    (void)state;
+    assert_tree("Running", "run/running");
+    assert_tree("дипломатии", "дипломат/дипломатии");
+}
+
+static void test_qry_parse_words_are_anded(void **state)
+{
+    (void)state;
+    assert_tree("cats dogs", "(and cat/cats dog/dogs)");
+    assert_tree("cats AND dogs", "(and cat/cats dog/dogs)");
+}
+
+static void test_qry_parse_or_binds_tighter_than_and(void **state)
+{
+    (void)state;
+    assert_tree("cats dogs OR mice", "(and cat/cats (or dog/dogs mice/mice))");
+    assert_tree("cats OR dogs OR mice", "(or cat/cats dog/dogs mice/mice)");
+    assert_tree("cats OR dogs mice", "(and (or cat/cats dog/dogs) mice/mice)");
+}
+
+static void test_qry_parse_lowercase_or_is_a_word(void **state)
+{
+    (void)state;
+    assert_tree("cats or dogs", "(and cat/cats or/or dog/dogs)");
+    assert_tree("cats And dogs", "(and cat/cats and/and dog/dogs)");
+}
+
+static void test_qry_parse_exclusion(void **state)
+{
+    (void)state;
+    assert_tree("cats -dogs", "(and cat/cats (not dog/dogs))");
+    assert_tree("cats -(dogs mice)", "(and cat/cats (not (and dog/dogs mice/mice)))");
+    assert_tree("cats - dogs", "(and cat/cats dog/dogs)"); /* a lone '-' is no operator */
+}
+
+static void test_qry_parse_groups(void **state)
+{
+    (void)state;
+    assert_tree("(cats OR dogs) mice", "(and (or cat/cats dog/dogs) mice/mice)");
+    assert_tree("(cats dogs) mice", "(and cat/cats dog/dogs mice/mice)");
+    assert_tree("(-dogs) cats", "(and (not dog/dogs) cat/cats)");
+    assert_tree("((cats))", "cat/cats");
+}
+
+static void test_qry_parse_phrase(void **state)
+{
+    (void)state;
+    assert_tree("\"Big Cats\"", "\"big cats\"");
+    assert_tree("\"cats\"", "=cats");
+    assert_tree("\"e-mail me\"", "\"e mail me\"");
+    assert_tree("dogs \"\"", "dog/dogs");
+}
+
+static void test_qry_parse_prefix(void **state)
+{
+    (void)state;
+    assert_tree("Дипл*", "дипл*");
+    assert_tree("ca**", "ca*");
+}
+
+static void test_qry_parse_field(void **state)
+{
+    (void)state;
+    assert_tree("title:cats", "title:cat/cats");
+    assert_tree("title:(cats body:dogs)", "(and title:cat/cats body:dog/dogs)");
+    assert_tree("title:\"big cats\"", "title:\"big cats\"");
+    assert_tree("dogs -title:ca*", "(and dog/dogs (not title:ca*))");
+}
+
+static void test_qry_parse_field_names_are_listed(void **state)
+{
+    (void)state;
+    struct qry *q;
+    struct sd_error err;
+    const char *text = "title:a1 body:b2 title:c3";
+    assert_int_equal(qry_parse(g_ctx, text, strlen(text), &q, &err), SD_OK);
+    assert_int_equal(qry_field_count(q), 2);
+    assert_string_equal(qry_field_name(q, 0), "title");
+    assert_string_equal(qry_field_name(q, 1), "body");
+    qry_free(q);
+}
+
+static void test_qry_parse_compound_is_phrase_or_joined(void **state)
+{
+    (void)state;
+    assert_tree("e-mail", "(or \"e mail\" email/email)");
+    assert_tree("северо-запад", "(or \"северо запад\" северозапад/северозапад)");
+    assert_tree("node.js", "\"node js\"");
+}
+
+static void test_qry_parse_empty_words_are_dropped(void **state)
+{
+    (void)state;
+    assert_tree("cats !!!", "cat/cats");
+    assert_tree("cats OR ...", "cat/cats");
+    assert_tree("cats -!!", "cat/cats");
+    assert_tree("cats (...)", "cat/cats");
+}
+
+static void test_qry_parse_colon_inside_word_is_no_field(void **state)
+{
+    (void)state;
+    assert_tree("10:30", "\"10 30\"");
+    assert_tree("title:10:30", "title:\"10 30\"");
+}
+
+/* ---- errors ---- */
+
+static void test_qry_parse_unbalanced_paren_reports_offset(void **state)
+{
+    (void)state;
+    assert_error("cats (dogs", "at 5: unbalanced '('");
+    assert_error("cats) dogs", "at 4: unbalanced ')'");
+    assert_error("((cats)", "at 0: unbalanced '('");
+}
+
+static void test_qry_parse_unterminated_quote_reports_offset(void **state)
+{
+    (void)state;
+    assert_error("cats \"big dogs", "at 5: unterminated '\"'");
+}
+
+static void test_qry_parse_dangling_operators_report_offset(void **state)
+{
+    (void)state;
+    assert_error("cats OR", "at 5: 'OR' without a term after it");
+    assert_error("OR cats", "at 0: 'OR' without a term before it");
+    assert_error("cats OR OR dogs", "at 5: 'OR' without a term after it");
+    assert_error("(cats OR) dogs", "at 6: 'OR' without a term after it");
+    assert_error("AND cats", "at 0: 'AND' without a term before it");
+    assert_error("cats AND", "at 5: 'AND' without a term after it");
+}
+
+static void test_qry_parse_empty_group_reports_offset(void **state)
+{
+    (void)state;
+    assert_error("cats ()", "at 5: empty '()'");
+    assert_error("( )", "at 0: empty '()'");
+}
+
+static void test_qry_parse_field_without_term_reports_offset(void **state)
+{
+    (void)state;
+    assert_error("cats title:", "at 5: field 'title' without a term");
+    assert_error("title: cats", "at 0: field 'title' without a term");
+    assert_error("(title:)", "at 1: field 'title' without a term");
+}
+
+static void test_qry_parse_bad_prefix_reports_offset(void **state)
+{
+    (void)state;
+    assert_error("cats *", "at 5: '*' without a prefix");
+    assert_error("a*", "at 0: prefix shorter than 2 characters");
+    assert_error("ж*", "at 0: prefix shorter than 2 characters");
+    assert_error("e-ma*", "at 0: a prefix must be one word");
+}
+
+static void test_qry_parse_only_negative_terms_is_an_error(void **state)
+{
+    (void)state;
+    assert_error("-cats", "at 0: only excluded terms");
+    assert_error("-cats -dogs", "at 0: only excluded terms");
+    assert_error("mice OR (-cats)", "at 9: only excluded terms");
+    assert_error("cats OR -dogs", "at 8: exclusion inside OR");
+}
+
+static void test_qry_parse_empty_query_is_an_error(void **state)
+{
+    (void)state;
+    assert_error("", "at 0: empty query");
+    assert_error("   ", "at 0: empty query");
+    assert_error("!!! ...", "at 0: empty query");
+}
+
+static void test_qry_parse_invalid_utf8_reports_offset(void **state)
+{
+    (void)state;
+    assert_error("cats \xff", "at 5: invalid UTF-8");
+    assert_error("\xc0\xaf", "at 0: invalid UTF-8");       /* overlong '/' */
+    assert_error("ab\xed\xa0\x80", "at 2: invalid UTF-8"); /* surrogate */
+    assert_error("\xd0", "at 0: invalid UTF-8");           /* truncated */
+    assert_error_len("a\0b", 3, SD_OK, NULL);              /* NUL is valid */
+}
+
+static void test_qry_parse_limits(void **state)
+{
+    (void)state;
+    char buf[QRY_MAX_LEN + 2];
+    memset(buf, 'a', sizeof buf);
+    assert_error_len(buf, QRY_MAX_LEN + 1, SD_ELIMIT, "query is 4097 bytes, the limit is 4096");
+
+    buf[0] = '\0';
+    for (int i = 0; i < QRY_MAX_TERMS; i++) {
+        put(buf, sizeof buf, "w%d ", i);
+    }
+    assert_error_len(buf, strlen(buf), SD_OK, NULL);
+    put(buf, sizeof buf, "extra");
+    assert_error_len(buf, strlen(buf), SD_ELIMIT, NULL);
+
+    char nest[64] = "";
+    for (int i = 0; i < QRY_MAX_DEPTH; i++) {
+        put(nest, sizeof nest, "(");
+    }
+    put(nest, sizeof nest, "x");
+    for (int i = 0; i < QRY_MAX_DEPTH; i++) {
+        put(nest, sizeof nest, ")");
+    }
+    assert_error_len(nest, strlen(nest), SD_OK, NULL);
+    char deep[64] = "(";
+    put(deep, sizeof deep, "%s", nest);
+    put(deep, sizeof deep, ")");
+    assert_error_len(deep, strlen(deep), SD_ELIMIT, "at 16: parentheses nested deeper than 16");
+}
+
+static void test_qry_parse_hostile_input_never_crashes(void **state)
+{
+    (void)state;
+    const char alphabet[] = "ab -()\"*:OR AND title:x\xd0\xb4";
+    char text[48];
+    unsigned seed = 12345;
+    for (int round = 0; round < 20000; round++) {
+        size_t len = (seed = seed * 1103515245u + 12345u) % sizeof text;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            text[i] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+        }
+        struct qry *q = NULL;
+        struct sd_error err = {0};
+        int rc = qry_parse(g_ctx, text, len, &q, &err);
+        assert_true(rc == SD_OK || rc == SD_EPARSE || rc == SD_ELIMIT);
+        assert_true(rc != SD_OK || q != NULL);
+        if (rc == SD_EPARSE) {
+            assert_memory_equal(err.msg, "at ", 3);
+        }
+        qry_free(q);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qry_parse_word_is_stem_and_exact),
+        cmocka_unit_test(test_qry_parse_words_are_anded),
+        cmocka_unit_test(test_qry_parse_or_binds_tighter_than_and),
+        cmocka_unit_test(test_qry_parse_lowercase_or_is_a_word),
+        cmocka_unit_test(test_qry_parse_exclusion),
+        cmocka_unit_test(test_qry_parse_groups),
+        cmocka_unit_test(test_qry_parse_phrase),
+        cmocka_unit_test(test_qry_parse_prefix),
+        cmocka_unit_test(test_qry_parse_field),
+        cmocka_unit_test(test_qry_parse_field_names_are_listed),
+        cmocka_unit_test(test_qry_parse_compound_is_phrase_or_joined),
+        cmocka_unit_test(test_qry_parse_empty_words_are_dropped),
+        cmocka_unit_test(test_qry_parse_colon_inside_word_is_no_field),
+        cmocka_unit_test(test_qry_parse_unbalanced_paren_reports_offset),
+        cmocka_unit_test(test_qry_parse_unterminated_quote_reports_offset),
+        cmocka_unit_test(test_qry_parse_dangling_operators_report_offset),
+        cmocka_unit_test(test_qry_parse_empty_group_reports_offset),
+        cmocka_unit_test(test_qry_parse_field_without_term_reports_offset),
+        cmocka_unit_test(test_qry_parse_bad_prefix_reports_offset),
+        cmocka_unit_test(test_qry_parse_only_negative_terms_is_an_error),
+        cmocka_unit_test(test_qry_parse_empty_query_is_an_error),
+        cmocka_unit_test(test_qry_parse_invalid_utf8_reports_offset),
+        cmocka_unit_test(test_qry_parse_limits),
+        cmocka_unit_test(test_qry_parse_hostile_input_never_crashes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,512 @@
+/*
+ * query_test.c: evaluation over segments built in the test: every operator,
+ * fields, deletes, global statistics across segments, paging, ties, the
+ * top-k pruning against a full ranking, known-item ranking (exact form first,
+ * Russian and English inflections) and snippets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "query_test_util.h"
+
+static struct qry_ctx *g_ctx;
+static struct stem_ctx *g_stem;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (qry_ctx_new(&g_ctx) || stem_ctx_new(&g_stem)) {
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    qry_ctx_free(g_ctx);
+    stem_ctx_free(g_stem);
+    return 0;
+}
+
+static const struct tdoc small_docs[] = {
+    {"d1", "Cats and dogs", "The cat sat on the mat. Dogs bark.", NULL},
+    {"d2", "Running fast", "She runs every morning with her dog.", NULL},
+    {"d3", "Green trees", "Trees are green in summer. The cat climbs trees.", NULL},
+    {"d4", "E-mail tips", "Send an e-mail or an email to the city council.", NULL},
+    {"d5", "City life", "Cities are big. Life in the city is fast.", "urban"},
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The hit ids of text over segs, sorted by id, space-separated. */
+static void search_set(const char *text, const struct qry_segment *segs, size_t nsegs, char *out,
+                       size_t cap)
+{
+    char buf[8192];
+    uint64_t total = tsearch_ids(g_ctx, text, segs, nsegs, NULL, buf, sizeof buf);
+    char *ids[QRY_MAX_LIMIT];
+    size_t n = 0;
+    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
+        ids[n++] = tok;
+    }
+    assert_int_equal(total, n);
+    qsort(ids, n, sizeof *ids, cmp_str);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? " " : "", ids[i]);
+    }
+}
+
+static void assert_set(const struct qry_segment *segs, size_t nsegs, const char *text,
+                       const char *want)
+{
+    char got[8192];
+    search_set(text, segs, nsegs, got, sizeof got);
+    if (strcmp(got, want) != 0) {
+        fail_msg("'%s': got [%s], want [%s]", text, got, want);
+    }
+}
+
+static void test_qry_search_operators_match_expected_docs(void **state)
+{
+    (void)state;
+    struct seg *s = tseg_build(g_stem, small_docs, 5);
+    struct qry_segment segs[] = {{s, NULL}};
+    assert_set(segs, 1, "cat", "d1 d3");
+    assert_set(segs, 1, "cat trees", "d3");
+    assert_set(segs, 1, "cat AND trees", "d3");
+    assert_set(segs, 1, "dogs OR trees", "d1 d2 d3");
+    assert_set(segs, 1, "cat -trees", "d1");
+    assert_set(segs, 1, "(dogs OR cities) -bark", "d2 d4 d5");
+    assert_set(segs, 1, "run", "d2");
+    assert_set(segs, 1, "\"cat sat\"", "d1");
+    assert_set(segs, 1, "\"sat cat\"", "");
+    assert_set(segs, 1, "\"dogs the\"", ""); /* title end + body start is no phrase */
+    assert_set(segs, 1, "\"cats\"", "d1");   /* exact form only */
+    assert_set(segs, 1, "tre*", "d3");
+    assert_set(segs, 1, "cit*", "d4 d5");
+    assert_set(segs, 1, "title:cat", "d1");
+    assert_set(segs, 1, "body:cat", "d1 d3");
+    assert_set(segs, 1, "tags:urban", "d5");
+    assert_set(segs, 1, "title:urban", "");
+    assert_set(segs, 1, "title:(green OR life)", "d3 d5");
+    assert_set(segs, 1, "body:\"the cat\"", "d1 d3");
+    assert_set(segs, 1, "e-mail", "d4");
+    assert_set(segs, 1, "email", "d4");
+    assert_set(segs, 1, "\"e-mail tips\"", "d4");
+    assert_set(segs, 1, "zebra", "");
+    assert_set(segs, 1, "cat zebra", "");
+    assert_set(segs, 1, "cat OR zebra", "d1 d3");
+    assert_set(segs, 1, "cat -zebra", "d1 d3");
+    seg_close(s);
+}
+
+static void test_qry_search_unknown_field_is_einval(void **state)
+{
+    (void)state;
+    struct seg *s = tseg_build(g_stem, small_docs, 5);
+    struct qry_segment segs[] = {{s, NULL}};
+    struct qry *q = tqry(g_ctx, "foo:bar");
+    struct qry_params p;
+    qry_params_default(&p);
+    struct qry_result r;
+    struct sd_error err = {0};
+    assert_int_equal(qry_search(g_ctx, q, segs, 1, &p, &r, &err), SD_EINVAL);
+    assert_string_equal(err.msg, "unknown field 'foo'");
+    qry_free(q);
+    seg_close(s);
+}
+
+static void test_qry_search_limits_are_checked(void **state)
+{
+    (void)state;
+    struct seg *s = tseg_build(g_stem, small_docs, 5);
+    struct qry_segment segs[] = {{s, NULL}};
+    struct qry *q = tqry(g_ctx, "cat");
+    struct qry_params p;
+    qry_params_default(&p);
+    struct qry_result r;
+    struct sd_error err = {0};
+    p.limit = QRY_MAX_LIMIT + 1;
+    assert_int_equal(qry_search(g_ctx, q, segs, 1, &p, &r, &err), SD_ELIMIT);
+    p.limit = 10;
+    p.offset = QRY_MAX_OFFSET + 1;
+    assert_int_equal(qry_search(g_ctx, q, segs, 1, &p, &r, &err), SD_ELIMIT);
+    p.offset = 0;
+    p.b = 2;
+    assert_int_equal(qry_search(g_ctx, q, segs, 1, &p, &r, &err), SD_EINVAL);
+    qry_free(q);
+    seg_close(s);
+}
+
+static void test_qry_search_skips_deleted_docs(void **state)
+{
+    (void)state;
+    struct seg *s = tseg_build(g_stem, small_docs, 5);
+    uint64_t deleted[1] = {1u << 0}; /* d1 */
+    struct qry_segment segs[] = {{s, deleted}};
+    assert_set(segs, 1, "cat", "d3");
+    assert_set(segs, 1, "dogs OR trees", "d2 d3");
+    assert_set(segs, 1, "\"cat sat\"", "");
+    seg_close(s);
+}
+
+static void test_qry_search_limit_zero_counts_only(void **state)
+{
+    (void)state;
+    struct seg *s = tseg_build(g_stem, small_docs, 5);
+    struct qry_segment segs[] = {{s, NULL}};
+    struct qry *q = tqry(g_ctx, "cat OR city");
+    struct qry_params p;
+    qry_params_default(&p);
+    p.limit = 0;
+    struct qry_result r;
+    struct sd_error err = {0};
+    assert_int_equal(qry_search(g_ctx, q, segs, 1, &p, &r, &err), SD_OK);
+    assert_int_equal(r.total, 4);
+    assert_int_equal(r.nhits, 0);
+    qry_result_free(&r);
+    qry_free(q);
+    seg_close(s);
+}
+
+/* ---- ranking ---- */
+
+static void test_qry_rank_exact_form_first_russian(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {"r1", "История дипломатии", "Книга о дипломатии девятнадцатого века и о войнах.", NULL},
+        {"r2", "Цифровая дипломатия", "Цифровая дипломатия использует социальные сети.", NULL},
+        {"r3", "Школа дипломатии", "Дипломатию изучают в университетах.", NULL},
+        {"r4", "Погода", "Сегодня солнечно и тепло.", NULL},
+    };
+    struct seg *s = tseg_build(g_stem, docs, 4);
+    struct qry_segment segs[] = {{s, NULL}};
+    char buf[256];
+    assert_int_equal(tsearch_ids(g_ctx, "дипломатия", segs, 1, NULL, buf, sizeof buf), 3);
+    assert_memory_equal(buf, "r2 ", 3);
+    assert_int_equal(tsearch_ids(g_ctx, "цифровой дипломатии", segs, 1, NULL, buf, sizeof buf), 1);
+    assert_string_equal(buf, "r2");
+    assert_int_equal(tsearch_ids(g_ctx, "дипломатию", segs, 1, NULL, buf, sizeof buf), 3);
+    assert_memory_equal(buf, "r3 ", 3);
+    seg_close(s);
+}
+
+static void test_qry_rank_english_inflection_finds_doc(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {"e1", "Steam power", "The industrial revolution began in Britain.", NULL},
+        {"e2", "Farming", "Agricultural change came before industry.", NULL},
+        {"e3", "Politics", "The French revolution of 1789.", NULL},
+    };
+    struct seg *s = tseg_build(g_stem, docs, 3);
+    struct qry_segment segs[] = {{s, NULL}};
+    char buf[256];
+    assert_int_equal(tsearch_ids(g_ctx, "industrial revolutions", segs, 1, NULL, buf, sizeof buf),
+                     1);
+    assert_string_equal(buf, "e1");
+    seg_close(s);
+}
+
+static void test_qry_rank_title_weight_and_override(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {"a", "apple x", "pie y z", NULL},
+        {"b", "pie x", "apple y z", NULL},
+    };
+    struct seg *s = tseg_build(g_stem, docs, 2);
+    struct qry_segment segs[] = {{s, NULL}};
+    char buf[64];
+    tsearch_ids(g_ctx, "apple", segs, 1, NULL, buf, sizeof buf);
+    assert_string_equal(buf, "a b");
+    struct qry_params p;
+    qry_params_default(&p);
+    struct qry_weight w[] = {{"body", 5.0f}};
+    p.weights = w;
+    p.nweights = 1;
+    tsearch_ids(g_ctx, "apple", segs, 1, &p, buf, sizeof buf);
+    assert_string_equal(buf, "b a");
+    seg_close(s);
+}
+
+static void test_qry_rank_ties_by_segment_then_doc(void **state)
+{
+    (void)state;
+    static const struct tdoc one[] = {{"a", "same words", "", NULL}, {"b", "same words", "", NULL}};
+    static const struct tdoc two[] = {{"c", "same words", "", NULL}};
+    struct seg *s0 = tseg_build(g_stem, one, 2);
+    struct seg *s1 = tseg_build(g_stem, two, 1);
+    struct qry_segment segs[] = {{s0, NULL}, {s1, NULL}};
+    char buf[64];
+    tsearch_ids(g_ctx, "same", segs, 2, NULL, buf, sizeof buf);
+    assert_string_equal(buf, "a b c");
+    struct qry_params p;
+    qry_params_default(&p);
+    p.limit = 1;
+    p.offset = 1;
+    tsearch_ids(g_ctx, "same", segs, 2, &p, buf, sizeof buf);
+    assert_string_equal(buf, "b");
+    seg_close(s0);
+    seg_close(s1);
+}
+
+/* ---- a larger random corpus ---- */
+
+static const char *const words[] = {
+    "run",   "runs",   "running", "cat",    "cats",  "green",  "tree",  "trees",  "water",
+    "city",  "cities", "walk",    "walked", "house", "houses", "play",  "player", "blue",
+    "stone", "river",  "дом",     "дома",   "домов", "книга",  "книги", "north",  "light",
+};
+#define NWORDS (sizeof words / sizeof words[0])
+
+static unsigned g_seed;
+
+static unsigned rnd(unsigned n)
+{
+    g_seed = g_seed * 1103515245u + 12345u;
+    return (g_seed >> 8) % n;
+}
+
+static char *random_text(unsigned min, unsigned max)
+{
+    unsigned n = min + rnd(max - min + 1);
+    char *t = calloc(1, 16 * (size_t)n + 1);
+    for (unsigned i = 0; i < n; i++) {
+        /* skewed: low indexes are frequent, so some terms span several blocks */
+        unsigned w = rnd(2) ? rnd(6) : rnd(NWORDS);
+        strcat(t, i ? " " : "");
+        strcat(t, words[w]);
+    }
+    return t;
+}
+
+static struct tdoc *random_docs(size_t n, unsigned seed)
+{
+    g_seed = seed;
+    struct tdoc *d = calloc(n, sizeof *d);
+    for (size_t i = 0; i < n; i++) {
+        char *id = malloc(24);
+        snprintf(id, 24, "x%zu", i);
+        d[i].id = id;
+        d[i].title = random_text(1, 4);
+        d[i].body = random_text(3, 30);
+    }
+    return d;
+}
+
+static void free_docs(struct tdoc *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((char *)d[i].id);
+        free((char *)d[i].title);
+        free((char *)d[i].body);
+    }
+    free(d);
+}
+
+static struct qry_result run(const char *text, const struct qry_segment *segs, size_t nsegs,
+                             uint32_t offset, uint32_t limit)
+{
+    struct qry *q = tqry(g_ctx, text);
+    struct qry_params p;
+    qry_params_default(&p);
+    p.offset = offset;
+    p.limit = limit;
+    struct qry_result r;
+    struct sd_error err = {0};
+    if (qry_search(g_ctx, q, segs, nsegs, &p, &r, &err)) {
+        fail_msg("'%s': %s", text, err.msg);
+    }
+    qry_free(q);
+    return r;
+}
+
+static const char *const ranked_queries[] = {
+    "run",
+    "cat",
+    "run cat",
+    "run OR cat",
+    "green OR water OR дом",
+    "trees -run",
+    "\"run cat\"",
+    "ru*",
+    "title:run OR body:cat",
+    "(cat OR trees) run",
+    "дом",
+};
+
+static void test_qry_topk_equals_prefix_of_full_ranking(void **state)
+{
+    (void)state;
+    size_t n = 700;
+    struct tdoc *d = random_docs(n, 7);
+    struct seg *s0 = tseg_build(g_stem, d, 400);
+    struct seg *s1 = tseg_build(g_stem, d + 400, 300);
+    struct qry_segment segs[] = {{s0, NULL}, {s1, NULL}};
+    for (size_t qi = 0; qi < sizeof ranked_queries / sizeof *ranked_queries; qi++) {
+        struct qry_result full = run(ranked_queries[qi], segs, 2, 0, QRY_MAX_LIMIT);
+        assert_true(full.total > 0);
+        static const uint32_t ks[] = {1, 3, 10, 50};
+        for (size_t ki = 0; ki < 4; ki++) {
+            struct qry_result top = run(ranked_queries[qi], segs, 2, 0, ks[ki]);
+            assert_int_equal(top.total, full.total);
+            assert_int_equal(top.nhits, ks[ki] < full.nhits ? ks[ki] : full.nhits);
+            for (size_t i = 0; i < top.nhits; i++) {
+                assert_int_equal(top.hits[i].segment, full.hits[i].segment);
+                assert_int_equal(top.hits[i].doc, full.hits[i].doc);
+                assert_true(top.hits[i].score == full.hits[i].score);
+            }
+            qry_result_free(&top);
+        }
+        qry_result_free(&full);
+    }
+    seg_close(s0);
+    seg_close(s1);
+    free_docs(d, n);
+}
+
+static void test_qry_paging_is_consistent_with_full_ranking(void **state)
+{
+    (void)state;
+    size_t n = 300;
+    struct tdoc *d = random_docs(n, 11);
+    struct seg *s = tseg_build(g_stem, d, n);
+    struct qry_segment segs[] = {{s, NULL}};
+    struct qry_result full = run("run OR cat", segs, 1, 0, QRY_MAX_LIMIT);
+    size_t at = 0;
+    for (uint32_t off = 0; off < full.nhits + 7; off += 7) {
+        struct qry_result page = run("run OR cat", segs, 1, off, 7);
+        assert_int_equal(page.total, full.total);
+        for (size_t i = 0; i < page.nhits; i++, at++) {
+            assert_int_equal(page.hits[i].doc, full.hits[at].doc);
+        }
+        qry_result_free(&page);
+    }
+    assert_int_equal(at, full.nhits);
+    qry_result_free(&full);
+    seg_close(s);
+    free_docs(d, n);
+}
+
+/* Splitting a corpus into segments changes nothing: N, df and avglen are global. */
+static void test_qry_stats_are_global_across_segments(void **state)
+{
+    (void)state;
+    size_t n = 300;
+    struct tdoc *d = random_docs(n, 5);
+    struct seg *whole = tseg_build(g_stem, d, n);
+    struct seg *parts[3] = {tseg_build(g_stem, d, 100), tseg_build(g_stem, d + 100, 120),
+                            tseg_build(g_stem, d + 220, 80)};
+    struct qry_segment one[] = {{whole, NULL}};
+    struct qry_segment three[] = {{parts[0], NULL}, {parts[1], NULL}, {parts[2], NULL}};
+    static const uint32_t base[] = {0, 100, 220};
+    for (size_t qi = 0; qi < sizeof ranked_queries / sizeof *ranked_queries; qi++) {
+        struct qry_result a = run(ranked_queries[qi], one, 1, 0, QRY_MAX_LIMIT);
+        struct qry_result b = run(ranked_queries[qi], three, 3, 0, QRY_MAX_LIMIT);
+        assert_int_equal(a.total, b.total);
+        assert_int_equal(a.nhits, b.nhits);
+        for (size_t i = 0; i < a.nhits; i++) {
+            assert_int_equal(a.hits[i].doc, base[b.hits[i].segment] + b.hits[i].doc);
+            assert_float_equal(a.hits[i].score, b.hits[i].score, 1e-5);
+        }
+        qry_result_free(&a);
+        qry_result_free(&b);
+    }
+    seg_close(whole);
+    for (int i = 0; i < 3; i++) {
+        seg_close(parts[i]);
+    }
+    free_docs(d, n);
+}
+
+/* ---- snippets ---- */
+
+static void snippet(const char *query, const char *text, size_t max_len, char *out, size_t cap)
+{
+    struct qry *q = tqry(g_ctx, query);
+    struct sd_buf b;
+    sd_buf_init(&b);
+    assert_int_equal(qry_snippet(g_ctx, q, text, strlen(text), max_len, &b), SD_OK);
+    assert_int_equal(strlen((char *)b.data), b.len);
+    assert_true(stem_utf8_valid((char *)b.data, b.len));
+    snprintf(out, cap, "%s", (char *)b.data);
+    sd_buf_free(&b);
+    qry_free(q);
+}
+
+static void test_qry_snippet_short_text_is_whole(void **state)
+{
+    (void)state;
+    char out[256];
+    snippet("cat", "A cat.\nAnother line.", 100, out, sizeof out);
+    assert_string_equal(out, "A cat. Another line.");
+}
+
+static void test_qry_snippet_window_around_match(void **state)
+{
+    (void)state;
+    const char *text = "Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu "
+                       "xi omicron pi rho sigma tau upsilon phi chi psi omega.";
+    char out[256];
+    snippet("sigma", text, 40, out, sizeof out);
+    assert_non_null(strstr(out, "sigma"));
+    assert_memory_equal(out, "\xE2\x80\xA6", 3);
+    assert_string_equal(out + strlen(out) - 3, "\xE2\x80\xA6");
+    assert_true(strlen(out) <= 40 + 6);
+    assert_true(out[3] != ' ');
+}
+
+static void test_qry_snippet_no_match_is_text_start(void **state)
+{
+    (void)state;
+    char out[256];
+    snippet("zebra", "one two three four five six seven eight nine ten", 20, out, sizeof out);
+    assert_string_equal(out, "one two three four\xE2\x80\xA6");
+}
+
+static void test_qry_snippet_matches_stem_not_excluded(void **state)
+{
+    (void)state;
+    const char *text = "Кошки спят весь день, а вечером собака выходит гулять по длинной улице, "
+                       "потом дипломатия и переговоры о мире продолжаются до самого утра.";
+    char out[512];
+    snippet("дипломатию -собака", text, 50, out, sizeof out);
+    assert_non_null(strstr(out, "дипломатия"));
+    assert_null(strstr(out, "Кошки"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qry_search_operators_match_expected_docs),
+        cmocka_unit_test(test_qry_search_unknown_field_is_einval),
+        cmocka_unit_test(test_qry_search_limits_are_checked),
+        cmocka_unit_test(test_qry_search_skips_deleted_docs),
+        cmocka_unit_test(test_qry_search_limit_zero_counts_only),
+        cmocka_unit_test(test_qry_rank_exact_form_first_russian),
+        cmocka_unit_test(test_qry_rank_english_inflection_finds_doc),
+        cmocka_unit_test(test_qry_rank_title_weight_and_override),
+        cmocka_unit_test(test_qry_rank_ties_by_segment_then_doc),
+        cmocka_unit_test(test_qry_topk_equals_prefix_of_full_ranking),
+        cmocka_unit_test(test_qry_paging_is_consistent_with_full_ranking),
+        cmocka_unit_test(test_qry_stats_are_global_across_segments),
+        cmocka_unit_test(test_qry_snippet_short_text_is_whole),
+        cmocka_unit_test(test_qry_snippet_window_around_match),
+        cmocka_unit_test(test_qry_snippet_no_match_is_text_start),
+        cmocka_unit_test(test_qry_snippet_matches_stem_not_excluded),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,226 @@
+/*
+ * search.c: qry_search(), the top-k heap and the result.
+ *
+ * Every segment is evaluated in order, every match of its tree visited in doc
+ * order, so `total` is always exact (query.h promises it). What is pruned is
+ * the scoring: once the heap holds offset+limit hits, a document is scored
+ * only when its block-max bound (ev_bound) can beat the weakest hit. For one
+ * common word and limit 10 most documents stop at the bound, and their
+ * exact-form bonus postings are never decoded. Ties go to the lower segment,
+ * then the lower doc: documents arrive in exactly that order, so a newcomer
+ * with a score equal to the weakest hit never displaces it, and the bound
+ * test may skip it too. With limit 0 nothing is scored at all.
+ *
+ * Optimizations that would make `total` inexact (WAND skipping documents
+ * whose bound is too low) are not used; see docs/QUERY.md.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval_int.h"
+
+/* Margin for the bound test: the bound is computed in a different order than
+ * the score, so let rounding never prune a document that would enter. */
+#define QRY_BOUND_SLACK 1e-6
+
+void qry_params_default(struct qry_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->limit = 10;
+    p->k1 = 1.2f;
+    p->b = 0.75f;
+    p->exact_boost = 0.5f;
+    p->default_weight = 1.0f;
+}
+
+static bool hit_worse(const struct qry_hit *a, const struct qry_hit *b)
+{
+    if (a->score != b->score) {
+        return a->score < b->score;
+    }
+    if (a->segment != b->segment) {
+        return a->segment > b->segment;
+    }
+    return a->doc > b->doc;
+}
+
+static void heap_sift_down(struct qry_hit *h, size_t count, size_t i)
+{
+    for (;;) {
+        size_t worst = i;
+        size_t l = 2 * i + 1;
+        size_t r = l + 1;
+        if (l < count && hit_worse(&h[l], &h[worst])) {
+            worst = l;
+        }
+        if (r < count && hit_worse(&h[r], &h[worst])) {
+            worst = r;
+        }
+        if (worst == i) {
+            return;
+        }
+        struct qry_hit t = h[i];
+        h[i] = h[worst];
+        h[worst] = t;
+        i = worst;
+    }
+}
+
+static void heap_push(struct qry_hit *h, size_t *count, struct qry_hit hit)
+{
+    size_t i = (*count)++;
+    h[i] = hit;
+    while (i > 0 && hit_worse(&h[i], &h[(i - 1) / 2])) {
+        struct qry_hit t = h[i];
+        h[i] = h[(i - 1) / 2];
+        h[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+struct topk {
+    struct qry_hit *h; /* scratch.heap.data, worst hit at h[0] */
+    size_t count;
+    size_t k;
+};
+
+static void topk_offer(struct ev *e, struct topk *t, uint32_t root, uint32_t seg, uint32_t doc)
+{
+    if (t->count == t->k) {
+        double bound = ev_bound(e, root, doc);
+        if (bound * (1 + QRY_BOUND_SLACK) < t->h[0].score) {
+            return;
+        }
+    }
+    struct qry_hit hit = {.segment = seg, .doc = doc, .score = (float)ev_score(e, root, doc)};
+    if (t->count < t->k) {
+        heap_push(t->h, &t->count, hit);
+    } else if (hit_worse(&t->h[0], &hit)) {
+        t->h[0] = hit;
+        heap_sift_down(t->h, t->count, 0);
+    }
+}
+
+static inline bool is_deleted(const uint64_t *deleted, uint32_t doc)
+{
+    return deleted && (deleted[doc / 64] >> (doc % 64)) & 1u;
+}
+
+/* Visits every match of the segment's tree: counts it and offers it to t. */
+static int run_segment(struct qry_scratch *s, const struct qry_segment *sg, uint32_t seg_index,
+                       uint32_t root, const struct qry_stats *st, struct topk *t, uint64_t *total,
+                       struct sd_error *err)
+{
+    struct ev e = {.seg = sg->seg,
+                   .nodes = s->nodes.data,
+                   .posts = s->posts.data,
+                   .kids = s->kids.data,
+                   .k1 = st->k1,
+                   .boost = st->boost};
+    uint32_t doc = e.nodes[root].doc;
+    uint32_t ndocs = seg_doc_count(sg->seg);
+    while (doc != SEG_DOC_END && doc < ndocs) {
+        if (!is_deleted(sg->deleted, doc)) {
+            (*total)++;
+            if (t->k) {
+                topk_offer(&e, t, root, seg_index, doc);
+            }
+        }
+        doc = ev_advance(&e, root, doc + 1);
+    }
+    int rc = qry_plan_check(s, err);
+    if (!rc && e.rc) {
+        rc = SD_CORRUPT(err, "segment %u: positions", seg_index);
+    }
+    return rc;
+}
+
+static int check_params(const struct qry_params *p, struct sd_error *err)
+{
+    if (p->limit > QRY_MAX_LIMIT) {
+        return sd_errorf(err, SD_ELIMIT, "limit %u above %d", p->limit, QRY_MAX_LIMIT);
+    }
+    if (p->offset > QRY_MAX_OFFSET) {
+        return sd_errorf(err, SD_ELIMIT, "offset %u above %d", p->offset, QRY_MAX_OFFSET);
+    }
+    if (!(p->k1 >= 0 && p->k1 <= 1000) || !(p->b >= 0 && p->b <= 1)) {
+        return sd_errorf(err, SD_EINVAL, "k1 must be in [0, 1000] and b in [0, 1]");
+    }
+    if (!(p->exact_boost >= 0 && p->exact_boost <= 1000) ||
+        !(p->default_weight >= 0 && p->default_weight <= 1000)) {
+        return sd_errorf(err, SD_EINVAL, "exact_boost and weights must be in [0, 1000]");
+    }
+    for (size_t i = 0; i < p->nweights; i++) {
+        if (!(p->weights[i].weight >= 0 && p->weights[i].weight <= 1000)) {
+            return sd_errorf(err, SD_EINVAL, "weight of '%s' must be in [0, 1000]",
+                             p->weights[i].field ? p->weights[i].field : "");
+        }
+    }
+    return SD_OK;
+}
+
+static int cmp_hit_better(const void *a, const void *b)
+{
+    return hit_worse(b, a) ? -1 : hit_worse(a, b) ? 1 : 0;
+}
+
+static int fill_result(struct topk *t, uint32_t offset, struct qry_result *out,
+                       struct sd_error *err)
+{
+    qsort(t->h, t->count, sizeof *t->h, cmp_hit_better);
+    if (t->count <= offset) {
+        return SD_OK;
+    }
+    out->nhits = t->count - offset;
+    out->hits = malloc(out->nhits * sizeof *out->hits);
+    if (!out->hits) {
+        out->nhits = 0;
+        return sd_errorf(err, SD_ENOMEM, "search hits");
+    }
+    memcpy(out->hits, t->h + offset, out->nhits * sizeof *out->hits);
+    return SD_OK;
+}
+
+int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segment *segs,
+               size_t nsegs, const struct qry_params *params, struct qry_result *out,
+               struct sd_error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct qry_scratch *s = ctx->scratch;
+    struct qry_stats st;
+    int rc = check_params(params, err);
+    if (!rc) {
+        rc = qry_stats_build(s, q, segs, nsegs, params, &st, err);
+    }
+    struct topk t = {.k = params->limit ? (size_t)params->offset + params->limit : 0};
+    if (!rc && qry_vec_reserve(&s->heap, t.k + 1, sizeof(struct qry_hit))) {
+        rc = sd_errorf(err, SD_ENOMEM, "top-k heap");
+    }
+    t.h = s->heap.data;
+    for (size_t i = 0; !rc && i < nsegs; i++) {
+        uint32_t root = 0;
+        rc = qry_plan_build(s, q, segs, i, params, t.k > 0, &root, err);
+        if (!rc) {
+            rc = run_segment(s, &segs[i], (uint32_t)i, root, &st, &t, &out->total, err);
+        }
+        qry_plan_free(s);
+    }
+    if (!rc) {
+        rc = fill_result(&t, params->offset, out, err);
+    }
+    if (rc) {
+        out->total = 0;
+    }
+    return rc;
+}
+
+void qry_result_free(struct qry_result *r)
+{
+    if (!r) {
+        return;
+    }
+    free(r->hits);
+    r->hits = NULL;
+    r->nhits = 0;
+}

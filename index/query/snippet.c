@@ -1,0 +1,169 @@
+/*
+ * snippet.c: a short plain-text excerpt around the first place where a
+ * positive query word occurs.
+ *
+ * The text is tokenized with the same tokenizer as the index, so a token
+ * "matches" exactly when the index would have matched it: its stem equals a
+ * query word's stem, or its folded form equals a query word's or phrase
+ * word's folded form, or starts with a query prefix. Excluded words never
+ * anchor a snippet. The window starts a quarter of max_len before the match
+ * (so the match has some context), then both ends move inward to token
+ * boundaries: a token start on the left, a token end on the right, which also
+ * keeps every UTF-8 sequence whole. "…" marks a cut end. Control characters
+ * (newlines, tabs) become spaces, so a snippet is one line.
+ */
+#include <string.h>
+
+#include "query_int.h"
+
+#define QRY_ELLIPSIS "\xE2\x80\xA6" /* U+2026 */
+
+struct snip {
+    const struct qry *q;
+    size_t start0; /* desired window [start0, end0) */
+    size_t end0;
+    bool is_found;
+    size_t found; /* offset of the first matching token */
+    size_t start; /* window cut at token boundaries */
+    size_t end;
+    bool has_start;
+};
+
+static bool str_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+static bool leaf_matches(const struct qry *q, const struct qry_node *n,
+                         const struct stem_token *tok)
+{
+    for (uint32_t i = 0; i < n->term_count; i++) {
+        const struct qry_term *t = &q->terms[n->term + i];
+        const char *s = qry_term_str(q, t);
+        if (n->type == QN_PREFIX) {
+            if (tok->word_len >= t->len && memcmp(tok->word, s, t->len) == 0) {
+                return true;
+            }
+        } else if (t->kind == SEG_STEM) {
+            if (str_eq(tok->stem, tok->stem_len, s, t->len)) {
+                return true;
+            }
+        } else if (str_eq(tok->word, tok->word_len, s, t->len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int find_match(void *arg, const struct stem_token *tok)
+{
+    struct snip *sn = arg;
+    const struct qry *q = sn->q;
+    for (size_t i = 0; i < q->node_count; i++) {
+        const struct qry_node *n = &q->nodes[i];
+        if (n->type >= QN_WORD && !n->is_negative && leaf_matches(q, n, tok)) {
+            sn->is_found = true;
+            sn->found = tok->offset;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int find_bounds(void *arg, const struct stem_token *tok)
+{
+    struct snip *sn = arg;
+    if (tok->offset >= sn->end0) {
+        return 1;
+    }
+    if (!sn->has_start && tok->offset >= sn->start0) {
+        sn->start = tok->offset;
+        sn->has_start = true;
+    }
+    if (sn->has_start && tok->offset + tok->len <= sn->end0) {
+        size_t end = tok->offset + tok->len;
+        sn->end = end > sn->end ? end : sn->end;
+    }
+    return 0;
+}
+
+/* Moves i (<= len) back to the start of a UTF-8 sequence. */
+static size_t char_start(const char *text, size_t len, size_t i)
+{
+    if (i >= len) {
+        return len;
+    }
+    while (i > 0 && ((unsigned char)text[i] & 0xC0) == 0x80) {
+        i--;
+    }
+    return i;
+}
+
+static void put_plain(struct sd_buf *out, const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        sd_buf_put_u8(out, c < 0x20 || c == 0x7F ? ' ' : c);
+    }
+}
+
+/* Chooses [sn->start, sn->end) of about max_len bytes. */
+static int choose_window(struct qry_ctx *ctx, struct snip *sn, const char *text, size_t len,
+                         size_t max_len)
+{
+    size_t lead = max_len / 4;
+    sn->start0 = sn->is_found && sn->found > lead ? sn->found - lead : 0;
+    if (len - sn->start0 < max_len) {
+        sn->start0 = len - max_len;
+    }
+    sn->end0 = sn->start0 + max_len;
+    sn->start = sn->start0;
+    sn->end = 0;
+    sn->has_start = sn->start0 == 0;
+    int rc = stem_tokenize(ctx->stem, text, len, 0, find_bounds, sn, NULL);
+    if (rc != STEM_OK && rc != 1) {
+        return SD_ENOMEM;
+    }
+    if (sn->end0 >= len) {
+        sn->end = len;
+    }
+    if (!sn->has_start || sn->end <= sn->start) {
+        sn->start = char_start(text, len, sn->start0); /* one huge token: cut it */
+        sn->end = char_start(text, len, sn->end0);
+    }
+    return SD_OK;
+}
+
+int qry_snippet(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
+                size_t max_len, struct sd_buf *out)
+{
+    struct snip sn = {.q = q};
+    if (max_len == 0) {
+        len = 0;
+    }
+    if (len <= max_len) {
+        sn.end = len;
+    } else {
+        int rc = stem_tokenize(ctx->stem, text, len, 0, find_match, &sn, NULL);
+        if (rc != STEM_OK && rc != 1) {
+            return SD_ENOMEM;
+        }
+        rc = choose_window(ctx, &sn, text, len, max_len);
+        if (rc) {
+            return rc;
+        }
+    }
+    if (sn.start > 0) {
+        sd_buf_put(out, QRY_ELLIPSIS, strlen(QRY_ELLIPSIS));
+    }
+    put_plain(out, text + sn.start, sn.end - sn.start);
+    if (sn.end < len) {
+        sd_buf_put(out, QRY_ELLIPSIS, strlen(QRY_ELLIPSIS));
+    }
+    sd_buf_put_u8(out, 0);
+    if (out->rc) {
+        return out->rc;
+    }
+    out->len--; /* the NUL stays in memory after the text; len counts the text */
+    return SD_OK;
+}

@@ -1,0 +1,378 @@
+/*
+ * stats.c: what a search needs to know about all segments before it scores
+ * any of them (BM25 statistics are global, so a document's score does not
+ * depend on which segment it sits in).
+ *
+ *   fields   one table of field names over all segments: summed token counts
+ *            and document counts give avglen(f); the query's weights are
+ *            resolved by name once.
+ *   N        all documents, deleted included (as Lucene does: tombstones are
+ *            not worth a postings walk to subtract).
+ *   df       per term and field, summed over segments. BM25F wants one df per
+ *            term across the fields it is searched in; the dictionary only has
+ *            per-field counts, so we take the largest one. It is a lower bound
+ *            of the true union (title words nearly always recur in the body,
+ *            so it is usually close) and, unlike the sum, it never counts a
+ *            document twice.
+ *   prefixes expanded here, once for all segments: the candidates of every
+ *            segment and field are merged, their df summed, and the
+ *            QRY_MAX_EXPANSIONS most frequent kept (ties in byte order), so
+ *            every segment searches the same terms.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval_int.h"
+
+struct qry_cand {
+    size_t off; /* into scratch.pool */
+    size_t len;
+    uint64_t df;
+    const char *str; /* set once the pool stops growing */
+};
+
+const char *qry_sterm_str(const struct qry_scratch *s, const struct qry *q,
+                          const struct qry_sterm *t)
+{
+    return t->is_expansion ? (const char *)s->pool.data + t->str_off : q->strings + t->str_off;
+}
+
+static double field_weight(const struct qry_params *params, const char *name)
+{
+    for (size_t i = 0; i < params->nweights; i++) {
+        if (params->weights[i].field && strcmp(params->weights[i].field, name) == 0) {
+            return params->weights[i].weight;
+        }
+    }
+    return strcmp(name, "title") == 0 ? 2.0 : params->default_weight;
+}
+
+static int find_gfield(const struct qry_scratch *s, const char *name)
+{
+    const struct qry_gfield *g = s->gfields.data;
+    for (size_t i = 0; i < s->gfields.count; i++) {
+        if (strcmp(g[i].name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static int add_segment_fields(struct qry_scratch *s, const struct seg *seg)
+{
+    unsigned count = seg_field_count(seg);
+    for (unsigned f = 0; f < count; f++) {
+        const char *name = seg_field_name(seg, f);
+        int g = find_gfield(s, name);
+        if (g < 0) {
+            struct qry_gfield *ng = qry_vec_push(&s->gfields, sizeof *ng);
+            if (!ng) {
+                return SD_ENOMEM;
+            }
+            memset(ng, 0, sizeof *ng);
+            ng->name = name;
+            g = (int)(s->gfields.count - 1);
+        }
+        uint64_t total_len;
+        uint32_t docs;
+        seg_field_stats(seg, f, &total_len, &docs);
+        struct qry_gfield *gf = (struct qry_gfield *)s->gfields.data + g;
+        gf->total_len += total_len;
+        gf->docs += docs;
+        int32_t *slot = qry_vec_push(&s->field_map, sizeof *slot);
+        if (!slot) {
+            return SD_ENOMEM;
+        }
+        *slot = g;
+    }
+    return SD_OK;
+}
+
+static int build_fields(struct qry_scratch *s, const struct qry_segment *segs, size_t nsegs,
+                        const struct qry_params *params, struct qry_stats *st)
+{
+    s->gfields.count = 0;
+    s->field_map.count = 0;
+    s->map_off.count = 0;
+    st->n = 0;
+    for (size_t i = 0; i < nsegs; i++) {
+        size_t *off = qry_vec_push(&s->map_off, sizeof *off);
+        if (!off) {
+            return SD_ENOMEM;
+        }
+        *off = s->field_map.count;
+        st->n += seg_doc_count(segs[i].seg);
+        int rc = add_segment_fields(s, segs[i].seg);
+        if (rc) {
+            return rc;
+        }
+    }
+    struct qry_gfield *g = s->gfields.data;
+    for (size_t i = 0; i < s->gfields.count; i++) {
+        g[i].avglen = g[i].docs && g[i].total_len ? (double)g[i].total_len / (double)g[i].docs : 1;
+        g[i].weight = field_weight(params, g[i].name);
+    }
+    return SD_OK;
+}
+
+static int map_scopes(struct qry_scratch *s, const struct qry *q, struct sd_error *err)
+{
+    s->scope.count = 0;
+    if (qry_vec_reserve(&s->scope, q->field_count, sizeof(int32_t))) {
+        return sd_errorf(err, SD_ENOMEM, "query scratch");
+    }
+    int32_t *scope = s->scope.data;
+    for (size_t i = 0; i < q->field_count; i++) {
+        const char *name = qry_field_name(q, i);
+        int g = find_gfield(s, name);
+        if (g < 0 && strcmp(name, "title") != 0 && strcmp(name, "body") != 0) {
+            return sd_errorf(err, SD_EINVAL, "unknown field '%s'", name);
+        }
+        scope[i] = g < 0 ? QRY_SCOPE_NONE : g;
+    }
+    s->scope.count = q->field_count;
+    return SD_OK;
+}
+
+static int init_sterms(struct qry_scratch *s, const struct qry *q)
+{
+    s->sterms.count = 0;
+    if (qry_vec_reserve(&s->sterms, q->term_count, sizeof(struct qry_sterm))) {
+        return SD_ENOMEM;
+    }
+    struct qry_sterm *st = s->sterms.data;
+    for (size_t i = 0; i < q->term_count; i++) {
+        const struct qry_term *t = &q->terms[i];
+        st[i] = (struct qry_sterm){.str_off = t->str_off,
+                                   .len = t->len,
+                                   .kind = t->kind,
+                                   .scope = QRY_ALL_FIELDS,
+                                   .rel_pos = t->rel_pos};
+    }
+    s->sterms.count = q->term_count;
+    const int32_t *scope = s->scope.data;
+    for (size_t i = 0; i < q->node_count; i++) {
+        const struct qry_node *n = &q->nodes[i];
+        bool is_leaf = n->type >= QN_WORD;
+        for (uint32_t k = 0; is_leaf && n->field != QRY_ALL_FIELDS && k < n->term_count; k++) {
+            st[n->term + k].scope = scope[n->field];
+        }
+    }
+    return SD_OK;
+}
+
+/* Local fields of segment seg_index that scope covers, into out[SEG_MAX_SEG_FIELDS]. */
+size_t qry_scope_fields(const struct qry_scratch *s, size_t seg_index, const struct seg *seg,
+                        int32_t scope, unsigned *out)
+{
+    if (scope == QRY_SCOPE_NONE) {
+        return 0;
+    }
+    size_t first = ((const size_t *)s->map_off.data)[seg_index];
+    const int32_t *map = (const int32_t *)s->field_map.data + first;
+    unsigned count = seg_field_count(seg);
+    size_t n = 0;
+    for (unsigned f = 0; f < count && n < SEG_MAX_SEG_FIELDS; f++) {
+        if (scope == QRY_ALL_FIELDS || map[f] == scope) {
+            out[n++] = f;
+        }
+    }
+    return n;
+}
+
+struct expand_walk {
+    struct qry_scratch *s;
+    bool is_oom;
+};
+
+static int collect_cand(void *arg, const char *term, size_t len, const struct seg_term *t)
+{
+    struct expand_walk *w = arg;
+    struct qry_scratch *s = w->s;
+    size_t off = s->pool.count;
+    struct qry_cand *c = qry_vec_push(&s->cand, sizeof *c);
+    if (!c || qry_vec_reserve(&s->pool, off + len + 1, 1)) {
+        w->is_oom = true;
+        return 1;
+    }
+    memcpy((char *)s->pool.data + off, term, len);
+    ((char *)s->pool.data)[off + len] = '\0';
+    s->pool.count += len + 1;
+    *c = (struct qry_cand){.off = off, .len = len, .df = t->df};
+    return 0;
+}
+
+static int cmp_cand_str(const void *a, const void *b)
+{
+    const struct qry_cand *x = a;
+    const struct qry_cand *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->str, y->str, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int cmp_cand_df(const void *a, const void *b)
+{
+    const struct qry_cand *x = a;
+    const struct qry_cand *y = b;
+    if (x->df != y->df) {
+        return x->df < y->df ? 1 : -1;
+    }
+    return cmp_cand_str(a, b);
+}
+
+/* Sorts candidates [first, count), merges duplicates (summing df), keeps the
+ * most frequent; returns how many are left. */
+static size_t pick_cands(struct qry_scratch *s, size_t first)
+{
+    struct qry_cand *c = (struct qry_cand *)s->cand.data + first;
+    size_t n = s->cand.count - first;
+    for (size_t i = 0; i < n; i++) {
+        c[i].str = (const char *)s->pool.data + c[i].off;
+    }
+    qsort(c, n, sizeof *c, cmp_cand_str);
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (out > 0 && cmp_cand_str(&c[out - 1], &c[i]) == 0) {
+            c[out - 1].df += c[i].df;
+        } else {
+            c[out++] = c[i];
+        }
+    }
+    qsort(c, out, sizeof *c, cmp_cand_df);
+    return out < QRY_MAX_EXPANSIONS ? out : QRY_MAX_EXPANSIONS;
+}
+
+static int walk_prefix(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                       size_t nsegs, const struct qry_sterm *pt, struct sd_error *err)
+{
+    struct expand_walk w = {.s = s};
+    unsigned fields[SEG_MAX_SEG_FIELDS];
+    const char *prefix = q->strings + pt->str_off;
+    for (size_t i = 0; i < nsegs; i++) {
+        size_t nf = qry_scope_fields(s, i, segs[i].seg, pt->scope, fields);
+        for (size_t k = 0; k < nf; k++) {
+            int rc = seg_term_prefix(segs[i].seg, fields[k], SEG_EXACT, prefix, pt->len,
+                                     collect_cand, &w, err);
+            if (w.is_oom) {
+                return sd_errorf(err, SD_ENOMEM, "prefix expansion");
+            }
+            if (rc) {
+                return rc;
+            }
+        }
+    }
+    return SD_OK;
+}
+
+static int expand_node(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                       size_t nsegs, size_t node, struct sd_error *err)
+{
+    struct qry_sterm pt = ((struct qry_sterm *)s->sterms.data)[q->nodes[node].term];
+    s->cand.count = 0;
+    int rc = walk_prefix(s, q, segs, nsegs, &pt, err);
+    if (rc) {
+        return rc;
+    }
+    size_t keep = pick_cands(s, 0);
+    uint32_t *slot = (uint32_t *)s->prefix.data + 2 * node;
+    slot[0] = (uint32_t)s->sterms.count;
+    slot[1] = (uint32_t)keep;
+    if (qry_vec_reserve(&s->sterms, s->sterms.count + keep, sizeof(struct qry_sterm))) {
+        return sd_errorf(err, SD_ENOMEM, "prefix expansion");
+    }
+    const struct qry_cand *c = s->cand.data;
+    for (size_t i = 0; i < keep; i++) {
+        struct qry_sterm *t = (struct qry_sterm *)s->sterms.data + s->sterms.count++;
+        *t = (struct qry_sterm){.str_off = c[i].off,
+                                .len = c[i].len,
+                                .kind = SEG_EXACT,
+                                .is_expansion = true,
+                                .scope = pt.scope};
+    }
+    return SD_OK;
+}
+
+static int expand_prefixes(struct qry_scratch *s, const struct qry *q,
+                           const struct qry_segment *segs, size_t nsegs, struct sd_error *err)
+{
+    s->pool.count = 0;
+    s->prefix.count = 0;
+    if (qry_vec_reserve(&s->prefix, 2 * q->node_count, sizeof(uint32_t))) {
+        return sd_errorf(err, SD_ENOMEM, "prefix expansion");
+    }
+    memset(s->prefix.data, 0, 2 * q->node_count * sizeof(uint32_t));
+    s->prefix.count = 2 * q->node_count;
+    for (size_t i = 0; i < q->node_count; i++) {
+        if (q->nodes[i].type != QN_PREFIX) {
+            continue;
+        }
+        int rc = expand_node(s, q, segs, nsegs, i, err);
+        if (rc) {
+            return rc;
+        }
+    }
+    return SD_OK;
+}
+
+/* Global df of t (max over fields of the per-field sums) and its idf. */
+static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                    size_t nsegs, struct qry_sterm *t, uint64_t n, struct sd_error *err)
+{
+    uint64_t *dfs = s->dfs.data;
+    memset(dfs, 0, s->gfields.count * sizeof *dfs);
+    unsigned fields[SEG_MAX_SEG_FIELDS];
+    const char *str = qry_sterm_str(s, q, t);
+    for (size_t i = 0; i < nsegs; i++) {
+        const int32_t *map = (const int32_t *)s->field_map.data + ((size_t *)s->map_off.data)[i];
+        size_t nf = qry_scope_fields(s, i, segs[i].seg, t->scope, fields);
+        for (size_t k = 0; k < nf; k++) {
+            struct seg_term st;
+            int rc = seg_term_find(segs[i].seg, fields[k], t->kind, str, t->len, &st, err);
+            if (rc == SD_ENOTFOUND) {
+                continue;
+            }
+            if (rc) {
+                return rc;
+            }
+            dfs[map[fields[k]]] += st.df;
+        }
+    }
+    t->df = 0;
+    for (size_t g = 0; g < s->gfields.count; g++) {
+        t->df = dfs[g] > t->df ? dfs[g] : t->df;
+    }
+    double df = (double)t->df;
+    t->idf = log(1.0 + ((double)n - df + 0.5) / (df + 0.5));
+    return SD_OK;
+}
+
+int qry_stats_build(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                    size_t nsegs, const struct qry_params *params, struct qry_stats *st,
+                    struct sd_error *err)
+{
+    st->k1 = params->k1;
+    st->b = params->b;
+    st->boost = params->exact_boost;
+    int rc = build_fields(s, segs, nsegs, params, st);
+    if (!rc) {
+        rc = map_scopes(s, q, err);
+    } else {
+        return sd_errorf(err, rc, "query scratch");
+    }
+    if (!rc && init_sterms(s, q)) {
+        rc = sd_errorf(err, SD_ENOMEM, "query scratch");
+    }
+    if (!rc) {
+        rc = expand_prefixes(s, q, segs, nsegs, err);
+    }
+    if (!rc && qry_vec_reserve(&s->dfs, s->gfields.count + 1, sizeof(uint64_t))) {
+        rc = sd_errorf(err, SD_ENOMEM, "query scratch");
+    }
+    struct qry_sterm *t = s->sterms.data;
+    for (size_t i = 0; !rc && i < s->sterms.count; i++) {
+        rc = term_idf(s, q, segs, nsegs, &t[i], st->n, err);
+    }
+    return rc;
+}

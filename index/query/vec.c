@@ -1,0 +1,45 @@
+/*
+ * vec.c: the growable arrays behind the parser's output and the per-thread
+ * scratch. Capacity doubles and never shrinks, so a thread that has run a
+ * query of a given shape runs the next one of that shape without allocating.
+ */
+#include <stdlib.h>
+
+#include "query_int.h"
+
+int qry_vec_reserve(struct qry_vec *v, size_t count, size_t elem)
+{
+    if (count <= v->cap) {
+        return SD_OK;
+    }
+    size_t cap = v->cap ? v->cap : 16;
+    while (cap < count) {
+        if (cap > SIZE_MAX / 2 / elem) {
+            return SD_ENOMEM;
+        }
+        cap *= 2;
+    }
+    void *p = realloc(v->data, cap * elem);
+    if (!p) {
+        return SD_ENOMEM;
+    }
+    v->data = p;
+    v->cap = cap;
+    return SD_OK;
+}
+
+void *qry_vec_push(struct qry_vec *v, size_t elem)
+{
+    if (qry_vec_reserve(v, v->count + 1, elem)) {
+        return NULL;
+    }
+    return (char *)v->data + elem * v->count++;
+}
+
+void qry_vec_free(struct qry_vec *v)
+{
+    free(v->data);
+    v->data = NULL;
+    v->count = 0;
+    v->cap = 0;
+}
