@@ -1,0 +1,211 @@
+/*
+ * db.c: the data directory and its named indexes.
+ *
+ * Each subdirectory of the data directory whose name is a valid index name
+ * is an index; all are opened at start. A write to a new name creates it.
+ * Index names are checked against [a-z0-9_-]{1,64} (not starting with '-'),
+ * so a name from a request can never reach another path.
+ */
+#include "engine_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+void idx_config_default(struct idx_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->data_dir = "searchd-data";
+    cfg->sync = IDX_SYNC_ALWAYS;
+    cfg->sync_ms = 5;
+    cfg->refresh_ms = 100;
+    cfg->flush_bytes = 64u << 20;
+    cfg->flush_ms = 30000;
+    cfg->merge_factor = 8;
+    cfg->k1 = 1.2f;
+    cfg->b = 0.75f;
+}
+
+bool idx_name_valid(const char *name, size_t len)
+{
+    if (len == 0 || len > IDX_MAX_NAME || name[0] == '-')
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static int idx_db_add(struct idx_db *db, struct idx_index *ix)
+{
+    struct idx_index **p = realloc(db->indexes, (db->nindexes + 1) * sizeof *p);
+    if (!p)
+        return SD_ENOMEM;
+    db->indexes = p;
+    db->indexes[db->nindexes++] = ix;
+    return SD_OK;
+}
+
+static int idx_open_existing(struct idx_db *db, struct sd_error *err)
+{
+    DIR *d = opendir(db->dir);
+    if (!d)
+        return sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", db->dir,
+                         strerror(errno));
+    int rc = SD_OK;
+    struct dirent *e;
+    while (rc == SD_OK && (e = readdir(d)) != NULL) {
+        if (!idx_name_valid(e->d_name, strlen(e->d_name)))
+            continue;
+        struct idx_index *ix;
+        rc = idx_index_open(db, e->d_name, false, &ix, err);
+        if (rc == SD_OK && (rc = idx_db_add(db, ix)) != SD_OK)
+            idx_index_close(ix);
+    }
+    closedir(d);
+    return rc;
+}
+
+int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error *err)
+{
+    struct idx_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    db->cfg = *cfg;
+    db->dir = strdup(cfg->data_dir);
+    db->cfg.data_dir = db->dir;
+    pthread_mutex_init(&db->lock, NULL);
+    int rc = db->dir ? SD_OK : sd_errorf(err, SD_ENOMEM, "out of memory");
+    if (rc == SD_OK && mkdir(db->dir, 0755) != 0 && errno != EEXIST)
+        rc = sd_errorf(err, sd_status_from_errno(errno), "mkdir %s: %s", db->dir,
+                       strerror(errno));
+    if (rc == SD_OK)
+        rc = idx_open_existing(db, err);
+    if (rc) {
+        idx_close(db);
+        return rc;
+    }
+    *out = db;
+    return SD_OK;
+}
+
+void idx_close(struct idx_db *db)
+{
+    if (!db)
+        return;
+    for (size_t i = 0; i < db->nindexes; i++)
+        idx_index_close(db->indexes[i]);
+    free(db->indexes);
+    pthread_mutex_destroy(&db->lock);
+    free(db->dir);
+    free(db);
+}
+
+int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_index **out,
+                struct sd_error *err)
+{
+    size_t len = strlen(name);
+    if (!idx_name_valid(name, len))
+        return sd_errorf(err, create ? SD_EINVAL : SD_ENOTFOUND,
+                         "bad index name '%.64s': use 1 to %d of [a-z0-9_-]", name, IDX_MAX_NAME);
+    pthread_mutex_lock(&db->lock);
+    int rc = SD_OK;
+    *out = NULL;
+    for (size_t i = 0; i < db->nindexes && !*out; i++) {
+        if (strcmp(db->indexes[i]->name, name) == 0)
+            *out = db->indexes[i];
+    }
+    if (!*out && !create)
+        rc = sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", name);
+    if (!*out && create && (rc = idx_index_open(db, name, true, out, err)) == SD_OK &&
+        (rc = idx_db_add(db, *out)) != SD_OK) {
+        idx_index_close(*out);
+        *out = NULL;
+    }
+    pthread_mutex_unlock(&db->lock);
+    return rc;
+}
+
+int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *err)
+{
+    pthread_mutex_lock(&db->lock);
+    size_t n = db->nindexes;
+    char **v = calloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; v && i < n; i++) {
+        v[i] = strdup(db->indexes[i]->name);
+        if (!v[i]) {
+            while (i-- > 0)
+                free(v[i]);
+            free(v);
+            v = NULL;
+        }
+    }
+    pthread_mutex_unlock(&db->lock);
+    if (!v)
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    for (size_t i = 1; i < n; i++) { /* a handful of names: insertion sort */
+        for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+            char *t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    }
+    *names = v;
+    *count = n;
+    return SD_OK;
+}
+
+int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, size_t nops,
+              idx_done_fn done, void *arg, struct sd_error *err)
+{
+    if (nops == 0)
+        return sd_errorf(err, SD_EINVAL, "no documents in the request");
+    if (nops > IDX_MAX_BATCH)
+        return sd_errorf(err, SD_ELIMIT, "%zu operations in one write, at most %d", nops,
+                         IDX_MAX_BATCH);
+    int rc;
+    for (size_t i = 0; i < nops; i++) {
+        if ((rc = idx_op_validate(&ops[i], err)) != SD_OK)
+            return rc;
+    }
+    struct idx_index *ix;
+    if ((rc = idx_db_find(db, index, true, &ix, err)) != SD_OK)
+        return rc;
+    struct idx_write *w = calloc(1, sizeof *w);
+    if (!w)
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    sd_buf_init(&w->records);
+    struct sd_buf payload;
+    sd_buf_init(&payload);
+    for (size_t i = 0; i < nops; i++) {
+        sd_buf_reset(&payload);
+        idx_op_encode(&ops[i], &payload);
+        sd_buf_put_u8(&w->records, ops[i].type == IDX_OP_UPSERT ? IDX_REC_UPSERT : IDX_REC_DELETE);
+        sd_buf_put_varint(&w->records, payload.len);
+        sd_buf_put(&w->records, payload.data, payload.len);
+        if (payload.rc)
+            w->records.rc = payload.rc;
+        if (payload.len > WAL_MAX_RECORD)
+            w->records.rc = SD_ELIMIT;
+    }
+    sd_buf_free(&payload);
+    w->nops = (uint32_t)nops;
+    w->done = done;
+    w->arg = arg;
+    rc = w->records.rc;
+    if (rc == SD_ELIMIT)
+        sd_errorf(err, rc, "a document is over the %u byte limit", WAL_MAX_RECORD);
+    else if (rc)
+        sd_errorf(err, rc, "out of memory");
+    if (rc == SD_OK)
+        rc = idx_enqueue(ix, w, err);
+    if (rc) {
+        sd_buf_free(&w->records);
+        free(w);
+    }
+    return rc;
+}

@@ -1,0 +1,229 @@
+/*
+ * engine_int.h: the engine's private structures. Never included outside
+ * index/engine/.
+ *
+ * One index = one directory = one struct idx_index:
+ *
+ *   writer thread   owns the WAL and the memtable; appends queued writes,
+ *                   fsyncs once per batch (group commit), applies them to the
+ *                   memtable, acknowledges, and every refresh_ms turns the
+ *                   memtable into an in-memory segment appended to `live`
+ *                   (publishing a snapshot). When a flush is due it rotates
+ *                   the log and asks the merge thread to flush.
+ *   merge thread    the only thread that removes segments from `live`. Jobs:
+ *                   flush (in-memory segments up to a seq -> one disk segment
+ *                   + tombstone files + MANIFEST with that checkpoint), memory
+ *                   merge (many small in-memory segments -> one), and tiered
+ *                   disk merges. The rewrite runs outside every lock; the
+ *                   commit carries over, by id, deletes made meanwhile.
+ *   query threads   idx_snap_acquire() -> read-only segments -> release.
+ *
+ * Lock order: manifest_lock -> state_lock -> snap_lock. queue_lock is a leaf.
+ * No lock is held across a search; manifest_lock is held across the
+ * MANIFEST write because it serializes exactly that I/O (flush vs merge).
+ */
+#ifndef SEARCHD_ENGINE_INT_H
+#define SEARCHD_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "idmap.h"
+#include "idx.h"
+#include "sd_base.h"
+#include "seg.h"
+#include "wal.h"
+
+/* ---- refcounted pieces of a snapshot ---- */
+
+/* One open segment. Freed when the last snapshot and the live list drop it;
+ * then, if is_obsolete, its files are unlinked (the MANIFEST that dropped it
+ * is durable by the time is_obsolete is set). */
+struct idx_segref {
+    atomic_int refs;
+    struct seg *seg;    /* owned */
+    uint32_t seg_no;    /* file number; 0 for an in-memory segment */
+    char *dir;          /* owned copy of the index directory */
+    atomic_bool is_obsolete;
+};
+
+/* An immutable tombstone bitmap as published in a snapshot. */
+struct idx_bits {
+    atomic_int refs;
+    uint32_t ndocs;
+    uint32_t ndeleted;
+    uint64_t words[]; /* (ndocs + 63) / 64 */
+};
+
+struct idx_snap_seg {
+    struct idx_segref *ref; /* one reference held by the snapshot */
+    struct idx_bits *bits;  /* one reference, or NULL: nothing deleted */
+};
+
+/* What one query sees from start to end. */
+struct idx_snap {
+    atomic_int refs;
+    size_t nsegs;
+    struct idx_snap_seg segs[]; /* oldest first */
+};
+
+/* ---- the writer's view: live segments with mutable tombstones ---- */
+
+struct idx_live {
+    struct idx_segref *ref;   /* one reference held by the live list */
+    uint64_t *bits;           /* master tombstones, owned, never NULL */
+    uint32_t ndeleted;
+    uint32_t del_gen;         /* generation of the tombstone file on disk; 0 = none */
+    bool is_dirty_snap;       /* bits changed since the last publish */
+    bool is_dirty_disk;       /* bits changed since the last tombstone file */
+    struct idx_bits *published; /* last published copy (one reference) or NULL */
+    uint64_t max_seq;         /* in-memory segments: last op they contain */
+};
+
+/* A queued write: encoded log records plus whom to tell. */
+struct idx_write {
+    struct idx_write *next;
+    struct sd_buf records;  /* op records: u8 type, varint len, payload; repeated */
+    uint32_t nops;
+    idx_done_fn done;
+    void *arg;
+};
+
+/* The memtable: documents applied since the last refresh, in a builder. */
+struct idx_mem {
+    struct seg_builder *builder; /* NULL when empty */
+    struct stem_ctx *stem;       /* the writer thread's */
+    /* id -> local doc in builder (open addressing, keys point into ids) */
+    struct idx_idmap *ids;
+    uint64_t *deleted;          /* local docs of the builder superseded since */
+    size_t deleted_cap;         /* words */
+    uint64_t first_ns;          /* when the first pending op was applied */
+    uint64_t last_refresh_ns;   /* refreshes are at least refresh_ms apart */
+    uint64_t first_flush_ns;    /* first op not yet handed to a flush; 0: none */
+    bool has_pending;           /* something to publish (adds or deletes) */
+};
+
+struct idx_index {
+    struct idx_db *db; /* borrowed */
+    char *name;        /* owned */
+    char *dir;         /* owned */
+
+    pthread_mutex_t snap_lock; /* guards snap (the pointer swap only) */
+    struct idx_snap *snap;
+
+    pthread_mutex_t state_lock; /* guards live, nlive, next_seg_no, counters below */
+    struct idx_live *live;
+    size_t nlive, live_cap;
+    uint32_t next_seg_no;
+    struct wal_seg_entry *broken; /* manifest entries of damaged segments, kept */
+    size_t nbroken;
+    char degraded_reason[256];
+    uint64_t checkpoint_seq; /* every op <= it is in disk segments (MANIFEST) */
+    uint64_t flush_seq;      /* flush requested up to here (merge_lock) */
+    uint64_t mem_bytes;      /* in-memory segments' images */
+
+    pthread_mutex_t manifest_lock; /* serializes MANIFEST writes (flush vs merge) */
+    uint64_t manifest_gen;
+
+    pthread_mutex_t queue_lock; /* guards the write queue and the flags below */
+    pthread_cond_t queue_cond;
+    struct idx_write *queue_head, *queue_tail;
+    bool is_stopping;
+    bool writes_refused;
+    char write_error[256];
+
+    pthread_t writer;
+    pthread_t merger;
+    pthread_mutex_t merge_lock; /* guards merge_wake, merge_stop */
+    pthread_cond_t merge_cond;
+    bool merge_wake, merge_stop;
+
+    struct wal *wal; /* writer thread only */
+    struct idx_mem mem;
+    uint64_t applied_seq;              /* writer thread: last op in the memtable */
+    atomic_uint_fast64_t removable_seq; /* logs up to here may go (merge -> writer) */
+    char flush_error[256];             /* last flush failure (state_lock) */
+
+    atomic_uint_fast64_t durable_seq;
+    atomic_uint_fast64_t wal_bytes;
+    atomic_uint merges_running;
+    atomic_uint_fast64_t merges_done;
+    atomic_uint_fast64_t flushes_done;
+};
+
+struct idx_db {
+    struct idx_config cfg;
+    char *dir; /* owned */
+    pthread_mutex_t lock; /* guards indexes, nindexes */
+    struct idx_index **indexes;
+    size_t nindexes;
+};
+
+/* ---- functions shared between the engine's files ---- */
+
+/* db.c: finds (or with create, creates) an index by name. */
+int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_index **out,
+                struct sd_error *err);
+
+/* opcodec.c: a write op as a log record payload and back. */
+enum { IDX_REC_UPSERT = 1, IDX_REC_DELETE = 2 };
+int idx_op_validate(const struct idx_op *op, struct sd_error *err);
+void idx_op_encode(const struct idx_op *op, struct sd_buf *out);
+/* Decodes payload (borrowed) into op; fields point into payload and into
+ * fields[SEG_MAX_FIELDS] (caller's array). */
+int idx_op_decode(uint8_t type, const uint8_t *payload, size_t len, struct idx_op *op,
+                  struct seg_field *fields, struct sd_error *err);
+
+/* snap.c */
+struct idx_segref *idx_segref_new(struct seg *seg, uint32_t seg_no, const char *dir);
+void idx_segref_unref(struct idx_segref *r);
+struct idx_snap *idx_snap_acquire(struct idx_index *ix);
+void idx_snap_release(struct idx_snap *s);
+/* Builds a snapshot from the live list (state_lock held) and swaps it in. */
+int idx_publish(struct idx_index *ix);
+bool idx_bits_test(const uint64_t *bits, uint32_t doc);
+void idx_bits_free_unused(struct idx_bits *b);
+
+/* live.c: the live list (state_lock held by the caller for all of these). */
+int idx_live_reserve(struct idx_index *ix); /* room for one more */
+/* Appends ref (reference taken over) with bits (taken over; NULL = none). */
+int idx_live_append(struct idx_index *ix, struct idx_segref *ref, uint64_t *bits,
+                    uint32_t ndeleted, uint32_t del_gen);
+/* Marks the newest live copy of id deleted; true when one was found. */
+bool idx_live_delete_id(struct idx_index *ix, const char *id, size_t len);
+void idx_live_set_deleted(struct idx_live *l, uint32_t doc);
+uint64_t idx_live_docs(const struct idx_index *ix, uint64_t *deleted);
+
+/* mem.c: the memtable, writer thread only. */
+int idx_mem_init(struct idx_mem *m);
+void idx_mem_free(struct idx_mem *m);
+/* Applies one decoded op to memtable + live tombstones (state_lock taken
+ * inside). Fills res counters. */
+int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, struct idx_write_result *res,
+                  struct sd_error *err);
+/* Turns the pending builder into an in-memory segment and publishes. */
+int idx_mem_refresh(struct idx_index *ix, struct sd_error *err);
+
+/* writer.c */
+int idx_writer_start(struct idx_index *ix, struct sd_error *err);
+/* Queues w (taken over on SD_OK) for the writer thread. */
+int idx_enqueue(struct idx_index *ix, struct idx_write *w, struct sd_error *err);
+/* Rotates the log and asks the merge thread to flush up to the rotation. */
+void idx_request_flush(struct idx_index *ix);
+void idx_writer_stop(struct idx_index *ix);
+
+/* manifest.c */
+int idx_manifest_commit(struct idx_index *ix, uint64_t checkpoint_seq, struct sd_error *err);
+
+/* recover.c */
+int idx_index_open(struct idx_db *db, const char *name, bool create, struct idx_index **out,
+                   struct sd_error *err);
+void idx_index_close(struct idx_index *ix);
+
+/* merge.c */
+int idx_merger_start(struct idx_index *ix, struct sd_error *err);
+void idx_merger_stop(struct idx_index *ix);
+void idx_merger_wake(struct idx_index *ix);
+#endif

@@ -1,0 +1,404 @@
+/*
+ * idx_test.c: the engine end to end, in process: writes are durable and
+ * searchable, upserts and deletes are exact, a reopen (log replay) and
+ * flushes and merges never change an answer, and damage is reported.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "idx.h"
+
+struct waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool is_done;
+    int rc;
+    struct idx_write_result res;
+};
+
+static void on_done(void *arg, int rc, const struct idx_write_result *res,
+                    const struct sd_error *err)
+{
+    (void)err;
+    struct waiter *w = arg;
+    pthread_mutex_lock(&w->lock);
+    w->rc = rc;
+    if (res)
+        w->res = *res;
+    w->is_done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Writes ops and waits for the acknowledgement. */
+static int write_sync(struct idx_db *db, const char *index, const struct idx_op *ops, size_t n,
+                      struct idx_write_result *res)
+{
+    struct waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    struct sd_error err;
+    int rc = idx_write(db, index, ops, n, on_done, &w, &err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&w.lock);
+    while (!w.is_done)
+        pthread_cond_wait(&w.cond, &w.lock);
+    pthread_mutex_unlock(&w.lock);
+    if (res)
+        *res = w.res;
+    return w.rc;
+}
+
+static int put_doc(struct idx_db *db, const char *id, const char *title, const char *body)
+{
+    struct seg_field f[2] = {
+        {.name = "title", .name_len = 5, .value = title, .value_len = strlen(title)},
+        {.name = "body", .name_len = 4, .value = body, .value_len = strlen(body)},
+    };
+    struct idx_op op = {.type = IDX_OP_UPSERT,
+                        .doc = {.id = id, .id_len = strlen(id), .fields = f, .nfields = 2}};
+    return write_sync(db, "default", &op, 1, NULL);
+}
+
+static int del_doc(struct idx_db *db, const char *id, struct idx_write_result *res)
+{
+    struct idx_op op = {.type = IDX_OP_DELETE, .doc = {.id = id, .id_len = strlen(id)}};
+    return write_sync(db, "default", &op, 1, res);
+}
+
+/* Waits past a refresh so acknowledged writes are searchable. */
+static void settle(void)
+{
+    usleep(250 * 1000);
+}
+
+static uint64_t count(struct idx_db *db, const char *q)
+{
+    struct idx_search_req req = {.q = q, .q_len = strlen(q)};
+    idx_search_params_default(db, &req.params);
+    req.params.limit = 0;
+    struct idx_search_res res;
+    struct sd_error err;
+    int rc = idx_search(db, "default", &req, &res, &err);
+    if (rc)
+        fail_msg("search '%s': %s", q, err.msg);
+    uint64_t total = res.total;
+    idx_search_res_free(&res);
+    return total;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A digest of every matching id, sorted: scores may move when merges drop
+ * deleted docs from the statistics, the set of matches may not. */
+static uint64_t match_digest(struct idx_db *db, const char *q)
+{
+    struct idx_search_req req = {.q = q, .q_len = strlen(q)};
+    idx_search_params_default(db, &req.params);
+    req.params.limit = QRY_MAX_LIMIT;
+    struct idx_search_res res;
+    struct sd_error err;
+    assert_int_equal(idx_search(db, "default", &req, &res, &err), SD_OK);
+    assert_true(res.total <= QRY_MAX_LIMIT);
+    char **ids = calloc(res.nhits + 1, sizeof *ids);
+    for (size_t i = 0; i < res.nhits; i++)
+        ids[i] = res.hits[i].id;
+    qsort(ids, res.nhits, sizeof *ids, cmp_str);
+    uint64_t h = res.nhits;
+    for (size_t i = 0; i < res.nhits; i++)
+        h = h * 1000003u ^ sd_hash64(ids[i], strlen(ids[i]));
+    free(ids);
+    idx_search_res_free(&res);
+    return h;
+}
+
+static char *make_dir(void)
+{
+    char tmpl[] = "/tmp/idx_test.XXXXXX";
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+static void remove_tree(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static struct idx_db *open_db(const char *dir, size_t flush_bytes, uint32_t merge_factor)
+{
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = dir;
+    if (flush_bytes)
+        cfg.flush_bytes = flush_bytes;
+    if (merge_factor)
+        cfg.merge_factor = merge_factor;
+    cfg.flush_ms = 300;
+    struct idx_db *db;
+    struct sd_error err;
+    if (idx_open(&cfg, &db, &err) != SD_OK)
+        fail_msg("idx_open: %s", err.msg);
+    return db;
+}
+
+static void test_idx_write_then_search_get_and_stats(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir, 0, 0);
+    assert_int_equal(put_doc(db, "ru1", "Цифровая дипломатия", "Дипломатия в эпоху сетей."),
+                     SD_OK);
+    assert_int_equal(put_doc(db, "en1", "Steam", "The industrial revolution began."), SD_OK);
+    settle();
+    assert_int_equal(count(db, "дипломатии"), 1);
+    assert_int_equal(count(db, "industrial revolutions"), 1);
+    struct seg_stored st;
+    struct sd_error err;
+    assert_int_equal(idx_get(db, "default", "ru1", 3, &st, &err), SD_OK);
+    assert_int_equal(st.nfields, 2);
+    assert_memory_equal(st.fields[0].value, "Цифровая дипломатия", st.fields[0].value_len);
+    seg_stored_free(&st);
+    assert_int_equal(idx_get(db, "default", "nope", 4, &st, &err), SD_ENOTFOUND);
+    seg_stored_free(&st);
+    struct idx_stats stats;
+    assert_int_equal(idx_stats(db, "default", &stats, &err), SD_OK);
+    assert_int_equal(stats.docs, 2);
+    assert_int_equal(idx_stats(db, "other", &stats, &err), SD_ENOTFOUND);
+    struct idx_search_req req = {.q = "x", .q_len = 1};
+    idx_search_params_default(db, &req.params);
+    struct idx_search_res res;
+    assert_int_equal(idx_search(db, "missing", &req, &res, &err), SD_ENOTFOUND);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_upsert_replaces_and_delete_counts(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir, 0, 0);
+    assert_int_equal(put_doc(db, "a", "first", "alpha version"), SD_OK);
+    settle();
+    assert_int_equal(put_doc(db, "a", "second", "beta version"), SD_OK);
+    settle();
+    assert_int_equal(count(db, "alpha"), 0);
+    assert_int_equal(count(db, "beta"), 1);
+    assert_int_equal(count(db, "version"), 1);
+    /* upsert twice within one refresh window, then delete */
+    assert_int_equal(put_doc(db, "b", "one", "gamma"), SD_OK);
+    assert_int_equal(put_doc(db, "b", "two", "delta"), SD_OK);
+    struct idx_write_result res;
+    assert_int_equal(del_doc(db, "b", &res), SD_OK);
+    assert_int_equal(res.deleted, 1);
+    assert_int_equal(del_doc(db, "b", &res), SD_OK);
+    assert_int_equal(res.not_found, 1);
+    settle();
+    assert_int_equal(count(db, "gamma OR delta"), 0);
+    struct idx_stats stats;
+    struct sd_error err;
+    assert_int_equal(idx_stats(db, "default", &stats, &err), SD_OK);
+    assert_int_equal(stats.docs, 1);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_bad_ops_rejected_before_logging(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir, 0, 0);
+    struct seg_field f = {.name = "body", .name_len = 4, .value = "\xff", .value_len = 1};
+    struct idx_op op = {.type = IDX_OP_UPSERT,
+                        .doc = {.id = "x", .id_len = 1, .fields = &f, .nfields = 1}};
+    struct sd_error err;
+    assert_int_equal(idx_write(db, "default", &op, 1, on_done, NULL, &err), SD_EINVAL);
+    op.doc.id_len = 0;
+    assert_int_equal(idx_write(db, "default", &op, 1, on_done, NULL, &err), SD_EINVAL);
+    f.value = "ok";
+    f.value_len = 2;
+    op.doc.id_len = 1;
+    assert_int_equal(idx_write(db, "../etc", &op, 1, on_done, NULL, &err), SD_EINVAL);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+#define NDOCS 3000
+
+static void write_corpus(struct idx_db *db)
+{
+    static const char *words[] = {"river", "mountain", "city", "history", "science",
+                                  "music",  "река",     "гора", "город",  "история"};
+    char id[32];
+    struct idx_op ops[100];
+    char bodies[100][256], ids[100][32];
+    for (int base = 0; base < NDOCS; base += 100) {
+        for (int k = 0; k < 100; k++) {
+            int i = base + k;
+            snprintf(ids[k], sizeof ids[k], "d%d", i);
+            snprintf(bodies[k], sizeof bodies[k], "%s %s %s number%d", words[i % 10],
+                     words[(i / 10) % 10], words[(i * 7) % 10], i % 13);
+            ops[k].type = IDX_OP_UPSERT;
+            ops[k].doc.id = ids[k];
+            ops[k].doc.id_len = strlen(ids[k]);
+        }
+        /* every doc gets the same field array shape; fill per op */
+        struct seg_field fields[100][1];
+        for (int k = 0; k < 100; k++) {
+            fields[k][0] = (struct seg_field){.name = "body", .name_len = 4,
+                                              .value = bodies[k],
+                                              .value_len = strlen(bodies[k])};
+            ops[k].doc.fields = fields[k];
+            ops[k].doc.nfields = 1;
+        }
+        assert_int_equal(write_sync(db, "default", ops, 100, NULL), SD_OK);
+    }
+    /* delete every 5th doc, upsert every 7th with new text */
+    for (int i = 0; i < NDOCS; i += 5) {
+        snprintf(id, sizeof id, "d%d", i);
+        assert_int_equal(del_doc(db, id, NULL), SD_OK);
+    }
+    for (int i = 1; i < NDOCS; i += 7) {
+        snprintf(id, sizeof id, "d%d", i);
+        assert_int_equal(put_doc(db, id, "updated", "river updated"), SD_OK);
+    }
+}
+
+static const char *queries[] = {"river history",  "history city", "река гора",
+                                "music -science", "updated",      "number3",
+                                "\"river mountain\"", "hist*"};
+
+static void snapshot_answers(struct idx_db *db, char out[][2048])
+{
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        snprintf(out[q], 2048, "%s: %llu %llx", queries[q],
+                 (unsigned long long)count(db, queries[q]),
+                 (unsigned long long)match_digest(db, queries[q]));
+    }
+}
+
+static void test_idx_reopen_flush_and_merge_keep_answers(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    /* tiny flush threshold and factor 2: many flushes and merges */
+    struct idx_db *db = open_db(dir, 16 << 10, 2);
+    write_corpus(db);
+    settle();
+    static char before[8][2048], after[8][2048];
+    snapshot_answers(db, before);
+    struct idx_stats st;
+    struct sd_error err;
+    assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
+    uint64_t expect_docs = NDOCS - NDOCS / 5;
+    for (int i = 1; i < NDOCS; i += 7)
+        expect_docs += i % 5 == 0; /* deleted, then upserted again */
+    assert_int_equal(st.docs, expect_docs);
+    /* let flushes and merges run, answers must not move */
+    for (int i = 0; i < 30; i++) {
+        usleep(100 * 1000);
+        snapshot_answers(db, after);
+        for (int q = 0; q < 8; q++)
+            assert_string_equal(before[q], after[q]);
+    }
+    assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
+    assert_true(st.flushes_done > 0);
+    assert_true(st.segments <= 12);
+    idx_close(db);
+    db = open_db(dir, 16 << 10, 2);
+    snapshot_answers(db, after);
+    for (int q = 0; q < 8; q++)
+        assert_string_equal(before[q], after[q]);
+    assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
+    assert_int_equal(st.docs, expect_docs);
+    idx_close(db);
+    assert_int_equal(idx_check_dir(dir, stderr, &err), SD_OK);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* Flips one byte in the middle of the first segment file of the index. */
+static bool damage_a_segment(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/default", dir);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    bool done = false;
+    while (!done && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 4, ".seg") != 0)
+            continue;
+        char file[1024];
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        FILE *f = fopen(file, "r+b");
+        fseek(f, 0, SEEK_END);
+        long len = ftell(f);
+        fseek(f, len / 2, SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, len / 2, SEEK_SET);
+        fputc(c ^ 0x55, f);
+        fclose(f);
+        done = true;
+    }
+    closedir(d);
+    return done;
+}
+
+static void test_idx_corrupt_segment_degrades_and_check_fails(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir, 0, 0);
+    assert_int_equal(put_doc(db, "a", "alpha", "first file"), SD_OK);
+    idx_close(db); /* flushes: segment 1 */
+    db = open_db(dir, 0, 0);
+    assert_int_equal(put_doc(db, "b", "beta", "second file"), SD_OK);
+    idx_close(db);
+    assert_true(damage_a_segment(dir));
+    struct sd_error err;
+    assert_int_equal(idx_check_dir(dir, stderr, &err), SD_ECORRUPT);
+    db = open_db(dir, 0, 0);
+    struct idx_stats st;
+    assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
+    assert_true(st.degraded);
+    assert_non_null(strstr(st.degraded_reason, ".seg"));
+    assert_int_equal(st.docs, 1); /* the other segment is served */
+    assert_int_equal(count(db, "file"), 1);
+    idx_close(db);
+    /* still reported after a restart that wrote nothing new */
+    db = open_db(dir, 0, 0);
+    assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
+    assert_true(st.degraded);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idx_write_then_search_get_and_stats),
+        cmocka_unit_test(test_idx_upsert_replaces_and_delete_counts),
+        cmocka_unit_test(test_idx_bad_ops_rejected_before_logging),
+        cmocka_unit_test(test_idx_reopen_flush_and_merge_keep_answers),
+        cmocka_unit_test(test_idx_corrupt_segment_degrades_and_check_fails),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

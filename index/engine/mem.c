@@ -1,0 +1,207 @@
+/*
+ * mem.c: the memtable, where acknowledged writes wait (at most refresh_ms)
+ * to become an in-memory segment. Writer thread only.
+ *
+ * An upsert goes into the seg_builder at once; an id touched since the last
+ * refresh is recorded in the idmap (newest builder doc, or deleted). Older
+ * copies in live segments are NOT deleted when the op is applied but at the
+ * refresh, together with the publication of the new segment, in one snapshot
+ * swap: a search sees the old version or the new one, never both or neither.
+ * A builder doc superseded within the same window is marked in mem->deleted
+ * and becomes a tombstone of the new segment.
+ */
+#include "engine_int.h"
+
+#include <stdlib.h>
+
+int idx_mem_init(struct idx_mem *m)
+{
+    memset(m, 0, sizeof *m);
+    if (stem_ctx_new(&m->stem) != STEM_OK)
+        return SD_ENOMEM;
+    m->ids = idx_idmap_new();
+    return m->ids ? SD_OK : SD_ENOMEM;
+}
+
+void idx_mem_free(struct idx_mem *m)
+{
+    seg_builder_free(m->builder);
+    idx_idmap_free(m->ids);
+    free(m->deleted);
+    stem_ctx_free(m->stem);
+    memset(m, 0, sizeof *m);
+}
+
+static int idx_mem_mark_deleted(struct idx_mem *m, uint32_t doc)
+{
+    size_t word = doc / 64;
+    if (word >= m->deleted_cap) {
+        size_t cap = m->deleted_cap ? m->deleted_cap * 2 : 64;
+        while (cap <= word)
+            cap *= 2;
+        uint64_t *p = realloc(m->deleted, cap * sizeof *p);
+        if (!p)
+            return SD_ENOMEM;
+        memset(p + m->deleted_cap, 0, (cap - m->deleted_cap) * sizeof *p);
+        m->deleted = p;
+        m->deleted_cap = cap;
+    }
+    m->deleted[word] |= (uint64_t)1 << (doc % 64);
+    return SD_OK;
+}
+
+/* Does a live segment hold a copy of id? (The memtable was checked first.) */
+static bool idx_mem_live_has(struct idx_index *ix, const char *id, size_t len)
+{
+    bool found = false;
+    pthread_mutex_lock(&ix->state_lock);
+    for (size_t i = ix->nlive; i-- > 0 && !found;) {
+        uint32_t doc;
+        if (seg_doc_find(ix->live[i].ref->seg, id, len, &doc) == SD_OK)
+            found = !idx_bits_test(ix->live[i].bits, doc);
+    }
+    pthread_mutex_unlock(&ix->state_lock);
+    return found;
+}
+
+/* Did id exist just before this op? */
+static bool idx_mem_exists(struct idx_index *ix, const char *id, size_t len, uint32_t *mem_doc)
+{
+    uint32_t v;
+    *mem_doc = IDX_IDMAP_DELETED;
+    if (idx_idmap_get(ix->mem.ids, id, len, &v)) {
+        *mem_doc = v;
+        return v != IDX_IDMAP_DELETED;
+    }
+    return idx_mem_live_has(ix, id, len);
+}
+
+int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, struct idx_write_result *res,
+                  struct sd_error *err)
+{
+    struct idx_mem *m = &ix->mem;
+    const struct seg_doc *d = &op->doc;
+    uint32_t old_doc;
+    bool existed = idx_mem_exists(ix, d->id, d->id_len, &old_doc);
+    uint32_t value = IDX_IDMAP_DELETED;
+    int rc;
+    if (op->type == IDX_OP_UPSERT) {
+        if (!m->builder && (rc = seg_builder_new(m->stem, &m->builder, err)) != SD_OK)
+            return rc;
+        value = seg_builder_doc_count(m->builder);
+        if ((rc = seg_builder_add(m->builder, d, err)) != SD_OK)
+            return rc;
+    }
+    if (old_doc != IDX_IDMAP_DELETED && (rc = idx_mem_mark_deleted(m, old_doc)) != SD_OK)
+        return sd_errorf(err, rc, "memtable: out of memory");
+    if ((rc = idx_idmap_put(m->ids, d->id, d->id_len, value)) != SD_OK)
+        return sd_errorf(err, rc, "memtable: out of memory");
+    if (op->type == IDX_OP_UPSERT)
+        existed ? res->replaced++ : res->added++;
+    else
+        existed ? res->deleted++ : res->not_found++;
+    if (!m->has_pending)
+        m->first_ns = sd_now_ns();
+    if (!m->first_flush_ns)
+        m->first_flush_ns = m->first_ns;
+    m->has_pending = true;
+    return SD_OK;
+}
+
+static int idx_mem_delete_older(void *arg, const char *id, size_t len, uint32_t value)
+{
+    (void)value;
+    idx_live_delete_id(arg, id, len);
+    return 0;
+}
+
+/* Finishes the builder into an in-memory segment (outside any lock). */
+static int idx_mem_build(struct idx_mem *m, const char *name, struct idx_segref **ref,
+                         struct sd_error *err)
+{
+    struct sd_buf image;
+    sd_buf_init(&image);
+    int rc = seg_builder_finish(m->builder, &image, err);
+    seg_builder_free(m->builder);
+    m->builder = NULL;
+    if (rc) {
+        sd_buf_free(&image);
+        return rc;
+    }
+    size_t len;
+    uint8_t *data = sd_buf_detach(&image, &len);
+    struct seg *s;
+    if ((rc = seg_open_mem(data, len, name, &s, err)) != SD_OK)
+        return rc;
+    *ref = idx_segref_new(s, 0, "");
+    if (!*ref) {
+        seg_close(s);
+        return sd_errorf(err, SD_ENOMEM, "memtable: out of memory");
+    }
+    return SD_OK;
+}
+
+/* The builder's superseded docs as a tombstone bitmap for the new segment. */
+static uint64_t *idx_mem_take_deleted(struct idx_mem *m, uint32_t ndocs, uint32_t *ndeleted)
+{
+    size_t words = ((size_t)ndocs + 63) / 64;
+    uint64_t *bits = calloc(words ? words : 1, sizeof *bits);
+    *ndeleted = 0;
+    if (!bits)
+        return NULL;
+    for (size_t w = 0; w < words && w < m->deleted_cap; w++) {
+        bits[w] = m->deleted[w];
+        *ndeleted += (uint32_t)__builtin_popcountll(bits[w]);
+    }
+    if (m->deleted)
+        memset(m->deleted, 0, m->deleted_cap * sizeof *m->deleted);
+    return bits;
+}
+
+int idx_mem_refresh(struct idx_index *ix, struct sd_error *err)
+{
+    struct idx_mem *m = &ix->mem;
+    if (!m->has_pending)
+        return SD_OK;
+    struct idx_segref *ref = NULL;
+    uint64_t *bits = NULL;
+    uint32_t ndeleted = 0;
+    int rc;
+    if (m->builder && seg_builder_doc_count(m->builder) > 0) {
+        uint32_t ndocs = seg_builder_doc_count(m->builder);
+        if ((rc = idx_mem_build(m, ix->name, &ref, err)) != SD_OK)
+            return rc;
+        bits = idx_mem_take_deleted(m, ndocs, &ndeleted);
+        if (!bits) {
+            idx_segref_unref(ref);
+            return sd_errorf(err, SD_ENOMEM, "memtable: out of memory");
+        }
+    }
+    pthread_mutex_lock(&ix->state_lock);
+    rc = idx_live_reserve(ix);
+    if (rc == SD_OK) {
+        /* Older copies go first, so the lookup cannot hit the new segment;
+         * with room reserved and bits allocated the append cannot fail. */
+        idx_idmap_each(m->ids, idx_mem_delete_older, ix);
+        if (ref) {
+            idx_live_append(ix, ref, bits, ndeleted, 0);
+            ix->live[ix->nlive - 1].max_seq = ix->applied_seq;
+            ix->mem_bytes += seg_size_bytes(ref->seg);
+        }
+        rc = idx_publish(ix);
+    }
+    pthread_mutex_unlock(&ix->state_lock);
+    if (rc) {
+        /* Out of memory: the log still holds these writes and a restart
+         * replays them, but this process can no longer show them. */
+        if (ref && ix->nlive && ix->live[ix->nlive - 1].ref != ref) {
+            idx_segref_unref(ref);
+            free(bits);
+        }
+        return sd_errorf(err, rc, "refresh: out of memory");
+    }
+    idx_idmap_clear(m->ids);
+    m->has_pending = false;
+    m->last_refresh_ns = sd_now_ns();
+    return SD_OK;
+}

@@ -1,0 +1,458 @@
+/*
+ * merge.c: the merge thread: flushes, memory merges and tiered disk merges.
+ *
+ * Every job has the same three steps:
+ *  1. pick (state_lock): choose input segments from the live list, take a
+ *     reference to each and a copy of its tombstones as of now;
+ *  2. rewrite (no lock): the live documents of the inputs go into one new
+ *     segment image; a flush or disk merge writes it to seg-NNNNNN.seg and
+ *     maps it, a memory merge keeps it in memory. A flush of exactly one
+ *     in-memory segment skips the rewrite and writes its image as it is;
+ *  3. commit (manifest_lock -> state_lock): deletes that hit the inputs since
+ *     step 1 are carried over to the output by id, the inputs are replaced by
+ *     the output in the live list, a snapshot is published, and for disk
+ *     changes a MANIFEST is written (flush: with the new checkpoint). Disk
+ *     inputs are unlinked only after that MANIFEST is durable, when their last
+ *     query ends.
+ * Only this thread removes segments from the live list, so inputs picked in
+ * step 1 are still there in step 3. Queries never wait: they hold snapshots.
+ *
+ * Policy, in order: a requested flush; more than IDX_MEM_MERGE in-memory
+ * segments -> merge them all; merge_factor disk segments of one size tier
+ * (tier = floor(log_factor(live docs / IDX_TIER_BASE))) -> merge the oldest
+ * merge_factor of them; a disk segment over half deleted -> rewrite it alone.
+ */
+#include "engine_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define IDX_MEM_MERGE 6     /* in-memory segments tolerated before merging them */
+#define IDX_TIER_BASE 1000u /* docs of the smallest tier */
+
+struct idx_job {
+    bool is_flush;
+    bool to_disk;
+    uint64_t checkpoint; /* flush: new checkpoint */
+    size_t n;
+    struct idx_segref **inputs; /* one reference each */
+    uint64_t **start_bits;      /* tombstones at pick time (copies) */
+    uint64_t max_seq;           /* of in-memory inputs */
+};
+
+static void idx_job_free(struct idx_job *job)
+{
+    for (size_t i = 0; i < job->n; i++) {
+        idx_segref_unref(job->inputs[i]);
+        free(job->start_bits[i]);
+    }
+    free(job->inputs);
+    free(job->start_bits);
+    memset(job, 0, sizeof *job);
+}
+
+static uint32_t idx_live_count(const struct idx_live *l)
+{
+    return seg_doc_count(l->ref->seg) - l->ndeleted;
+}
+
+/* Adds live[i] to the job (state_lock held). */
+static int idx_job_add(struct idx_job *job, struct idx_live *l)
+{
+    size_t words = ((size_t)seg_doc_count(l->ref->seg) + 63) / 64;
+    uint64_t *bits = malloc((words ? words : 1) * sizeof *bits);
+    struct idx_segref **in = realloc(job->inputs, (job->n + 1) * sizeof *in);
+    if (in)
+        job->inputs = in;
+    uint64_t **sb = realloc(job->start_bits, (job->n + 1) * sizeof *sb);
+    if (sb)
+        job->start_bits = sb;
+    if (!bits || !in || !sb) {
+        free(bits);
+        return SD_ENOMEM;
+    }
+    memcpy(bits, l->bits, words * sizeof *bits);
+    atomic_fetch_add(&l->ref->refs, 1);
+    job->inputs[job->n] = l->ref;
+    job->start_bits[job->n] = bits;
+    job->n++;
+    if (l->max_seq > job->max_seq)
+        job->max_seq = l->max_seq;
+    return SD_OK;
+}
+
+static unsigned idx_tier(uint32_t docs, uint32_t factor)
+{
+    if (docs <= IDX_TIER_BASE || factor < 2)
+        return 0;
+    return (unsigned)(log((double)docs / IDX_TIER_BASE) / log((double)factor)) + 1;
+}
+
+/* Picks a tiered disk merge or a deletes rewrite (state_lock held). */
+static int idx_pick_disk(struct idx_index *ix, struct idx_job *job)
+{
+    uint32_t factor = ix->db->cfg.merge_factor;
+    for (unsigned tier = 0; tier < 32; tier++) {
+        size_t count = 0;
+        for (size_t i = 0; i < ix->nlive; i++) {
+            struct idx_live *l = &ix->live[i];
+            if (l->ref->seg_no && idx_tier(idx_live_count(l), factor) == tier)
+                count++;
+        }
+        if (count < factor)
+            continue;
+        for (size_t i = 0; i < ix->nlive && job->n < factor; i++) {
+            struct idx_live *l = &ix->live[i];
+            if (l->ref->seg_no && idx_tier(idx_live_count(l), factor) == tier &&
+                idx_job_add(job, l))
+                return SD_ENOMEM;
+        }
+        job->to_disk = true;
+        return SD_OK;
+    }
+    for (size_t i = 0; i < ix->nlive; i++) {
+        struct idx_live *l = &ix->live[i];
+        if (l->ref->seg_no && l->ndeleted * 2 > seg_doc_count(l->ref->seg)) {
+            job->to_disk = true;
+            return idx_job_add(job, l);
+        }
+    }
+    return SD_OK;
+}
+
+static int idx_pick(struct idx_index *ix, uint64_t flush_seq, struct idx_job *job)
+{
+    memset(job, 0, sizeof *job);
+    int rc = SD_OK;
+    pthread_mutex_lock(&ix->state_lock);
+    if (flush_seq > ix->checkpoint_seq) {
+        job->is_flush = job->to_disk = true;
+        job->checkpoint = flush_seq;
+        for (size_t i = 0; i < ix->nlive && rc == SD_OK; i++) {
+            struct idx_live *l = &ix->live[i];
+            if (!l->ref->seg_no && l->max_seq <= flush_seq)
+                rc = idx_job_add(job, l);
+        }
+    } else {
+        size_t mem = 0;
+        for (size_t i = 0; i < ix->nlive; i++)
+            mem += ix->live[i].ref->seg_no == 0;
+        if (mem > IDX_MEM_MERGE) {
+            for (size_t i = 0; i < ix->nlive && rc == SD_OK; i++) {
+                if (!ix->live[i].ref->seg_no)
+                    rc = idx_job_add(job, &ix->live[i]);
+            }
+        } else {
+            rc = idx_pick_disk(ix, job);
+        }
+    }
+    pthread_mutex_unlock(&ix->state_lock);
+    return rc;
+}
+
+/* Copies one stored document into the builder. */
+static int idx_rewrite_doc(struct seg_builder *b, const struct seg *s, uint32_t doc,
+                           struct sd_error *err)
+{
+    struct seg_stored st;
+    int rc = seg_doc_load(s, doc, &st, err);
+    if (rc == SD_OK) {
+        struct seg_doc d = {
+            .id = st.id, .id_len = st.id_len, .fields = st.fields, .nfields = st.nfields};
+        rc = seg_builder_add(b, &d, err);
+    }
+    seg_stored_free(&st);
+    return rc;
+}
+
+static int idx_rewrite(struct stem_ctx *stem, struct idx_segref **inputs, uint64_t **bits,
+                       size_t n, struct sd_buf *image, struct sd_error *err)
+{
+    struct seg_builder *b;
+    int rc = seg_builder_new(stem, &b, err);
+    for (size_t i = 0; i < n && rc == SD_OK; i++) {
+        const struct seg *s = inputs[i]->seg;
+        uint32_t ndocs = seg_doc_count(s);
+        for (uint32_t d = 0; d < ndocs && rc == SD_OK; d++) {
+            if (!idx_bits_test(bits[i], d))
+                rc = idx_rewrite_doc(b, s, d, err);
+        }
+    }
+    if (rc == SD_OK)
+        rc = seg_builder_finish(b, image, err);
+    seg_builder_free(b);
+    return rc;
+}
+
+static uint32_t idx_alloc_seg_no(struct idx_index *ix)
+{
+    pthread_mutex_lock(&ix->state_lock);
+    uint32_t no = ix->next_seg_no++;
+    pthread_mutex_unlock(&ix->state_lock);
+    return no;
+}
+
+/* Writes image as a new segment file and maps it. */
+static int idx_write_segment(struct idx_index *ix, const uint8_t *image, size_t len,
+                             struct idx_segref **out, struct sd_error *err)
+{
+    uint32_t no = idx_alloc_seg_no(ix);
+    char name[WAL_NAME_MAX], path[PATH_MAX];
+    wal_seg_name(name, no);
+    if (sd_path_join(path, sizeof path, ix->dir, name))
+        return sd_errorf(err, SD_EINVAL, "%s: path too long", ix->dir);
+    int rc = sd_write_file_new(ix->dir, name, image, len, err);
+    struct seg *s;
+    if (rc == SD_OK && (rc = seg_open_file(path, &s, err)) == SD_OK) {
+        *out = idx_segref_new(s, no, ix->dir);
+        if (!*out) {
+            seg_close(s);
+            rc = sd_errorf(err, SD_ENOMEM, "%s: out of memory", path);
+        }
+    }
+    if (rc)
+        unlink(path);
+    return rc;
+}
+
+/* Step 2: the output segment of a job, or NULL when no document survives. */
+static int idx_job_output(struct idx_index *ix, struct stem_ctx *stem, struct idx_job *job,
+                          struct idx_segref **out, struct sd_error *err)
+{
+    *out = NULL;
+    if (job->n == 0)
+        return SD_OK;
+    struct sd_buf image;
+    sd_buf_init(&image);
+    const uint8_t *data;
+    size_t len;
+    int rc = SD_OK;
+    if (job->is_flush && job->n == 1) {
+        data = seg_image(job->inputs[0]->seg, &len); /* tombstones go to a file */
+    } else {
+        uint64_t live = 0;
+        for (size_t i = 0; i < job->n; i++) {
+            uint32_t nd = seg_doc_count(job->inputs[i]->seg);
+            for (uint32_t d = 0; d < nd; d++)
+                live += !idx_bits_test(job->start_bits[i], d);
+        }
+        if (live == 0)
+            return SD_OK;
+        rc = idx_rewrite(stem, job->inputs, job->start_bits, job->n, &image, err);
+        data = image.data;
+        len = image.len;
+    }
+    if (rc == SD_OK && job->to_disk) {
+        rc = idx_write_segment(ix, data, len, out, err);
+    } else if (rc == SD_OK) {
+        size_t n;
+        uint8_t *owned = sd_buf_detach(&image, &n);
+        struct seg *s;
+        if ((rc = seg_open_mem(owned, n, ix->name, &s, err)) == SD_OK &&
+            !(*out = idx_segref_new(s, 0, ""))) {
+            seg_close(s);
+            rc = sd_errorf(err, SD_ENOMEM, "merge: out of memory");
+        }
+    }
+    sd_buf_free(&image);
+    return rc;
+}
+
+static size_t idx_live_find(const struct idx_index *ix, const struct idx_segref *ref)
+{
+    for (size_t i = 0; i < ix->nlive; i++) {
+        if (ix->live[i].ref == ref)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+/* Bits of the output: docs deleted in the inputs since pick time, by id. A
+ * single-segment flush keeps doc numbers, so the whole bitmap carries over. */
+static void idx_carry_deletes(struct idx_index *ix, struct idx_job *job, struct idx_live *out)
+{
+    for (size_t i = 0; i < job->n; i++) {
+        const struct idx_live *in = &ix->live[idx_live_find(ix, job->inputs[i])];
+        uint32_t nd = seg_doc_count(in->ref->seg);
+        bool same_numbers = job->is_flush && job->n == 1;
+        for (uint32_t d = 0; d < nd; d++) {
+            bool now = idx_bits_test(in->bits, d);
+            if (!now || (!same_numbers && idx_bits_test(job->start_bits[i], d)))
+                continue;
+            uint32_t od = d;
+            if (!same_numbers) {
+                const char *id;
+                size_t len;
+                seg_doc_id(in->ref->seg, d, &id, &len);
+                if (seg_doc_find(out->ref->seg, id, len, &od) != SD_OK)
+                    continue;
+            }
+            idx_live_set_deleted(out, od);
+        }
+    }
+}
+
+/* Step 3 under state_lock: swap inputs for the output. */
+static int idx_job_swap(struct idx_index *ix, struct idx_job *job, struct idx_segref *out)
+{
+    if (idx_live_reserve(ix))
+        return SD_ENOMEM;
+    size_t pos = idx_live_find(ix, job->inputs[0]);
+    if (out) {
+        /* Append, carry deletes, then move the entry to the first input's place. */
+        if (idx_live_append(ix, out, NULL, 0, 0))
+            return SD_ENOMEM;
+        struct idx_live *o = &ix->live[ix->nlive - 1];
+        o->max_seq = job->max_seq;
+        idx_carry_deletes(ix, job, o);
+        struct idx_live tmp = *o;
+        memmove(&ix->live[pos + 1], &ix->live[pos], (ix->nlive - 1 - pos) * sizeof tmp);
+        ix->live[pos] = tmp;
+    }
+    for (size_t i = 0; i < job->n; i++) {
+        size_t at = idx_live_find(ix, job->inputs[i]);
+        struct idx_live *l = &ix->live[at];
+        if (!l->ref->seg_no)
+            ix->mem_bytes -= seg_size_bytes(l->ref->seg);
+        free(l->bits);
+        if (l->published)
+            idx_bits_free_unused(l->published);
+        idx_segref_unref(l->ref); /* the job still holds one reference */
+        memmove(l, l + 1, (ix->nlive - at - 1) * sizeof *l);
+        ix->nlive--;
+    }
+    if (out && !out->seg_no)
+        ix->mem_bytes += seg_size_bytes(out->seg);
+    return idx_publish(ix);
+}
+
+static int idx_job_commit(struct idx_index *ix, struct idx_job *job, struct idx_segref *out,
+                          struct sd_error *err)
+{
+    pthread_mutex_lock(&ix->manifest_lock);
+    pthread_mutex_lock(&ix->state_lock);
+    int rc = job->n ? idx_job_swap(ix, job, out) : SD_OK;
+    pthread_mutex_unlock(&ix->state_lock);
+    if (rc) {
+        pthread_mutex_unlock(&ix->manifest_lock);
+        idx_segref_unref(out);
+        return sd_errorf(err, rc, "merge commit: out of memory");
+    }
+    if (job->to_disk) {
+        uint64_t checkpoint = job->is_flush ? job->checkpoint : ix->checkpoint_seq;
+        rc = idx_manifest_commit(ix, checkpoint, err);
+        for (size_t i = 0; i < job->n && rc == SD_OK; i++)
+            atomic_store(&job->inputs[i]->is_obsolete, true);
+    }
+    pthread_mutex_unlock(&ix->manifest_lock);
+    return rc;
+}
+
+static int idx_run_job(struct idx_index *ix, struct stem_ctx *stem, uint64_t flush_seq,
+                       bool *did_work, struct sd_error *err)
+{
+    struct idx_job job;
+    int rc = idx_pick(ix, flush_seq, &job);
+    *did_work = job.n > 0 || job.is_flush;
+    if (rc || !*did_work) {
+        idx_job_free(&job);
+        return rc ? sd_errorf(err, rc, "merge: out of memory") : SD_OK;
+    }
+    atomic_fetch_add(&ix->merges_running, 1);
+    struct idx_segref *out = NULL;
+    rc = idx_job_output(ix, stem, &job, &out, err);
+    if (rc == SD_OK)
+        rc = idx_job_commit(ix, &job, out, err);
+    else
+        idx_segref_unref(out);
+    atomic_fetch_sub(&ix->merges_running, 1);
+    if (rc == SD_OK)
+        atomic_fetch_add(job.is_flush ? &ix->flushes_done : &ix->merges_done, 1);
+    if (rc == SD_OK && job.is_flush)
+        atomic_store(&ix->removable_seq, job.checkpoint);
+    idx_job_free(&job);
+    return rc;
+}
+
+static void idx_merge_wait(struct idx_index *ix, uint64_t wait_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + wait_ms * 1000000u;
+    ts.tv_sec += (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    while (!ix->merge_wake && !ix->merge_stop) {
+        if (pthread_cond_timedwait(&ix->merge_cond, &ix->merge_lock, &ts) == ETIMEDOUT)
+            break;
+    }
+}
+
+static void *idx_merger_main(void *arg)
+{
+    struct idx_index *ix = arg;
+    struct stem_ctx *stem = NULL;
+    if (stem_ctx_new(&stem) != STEM_OK)
+        return NULL;
+    uint64_t backoff_ms = 0;
+    pthread_mutex_lock(&ix->merge_lock);
+    for (;;) {
+        idx_merge_wait(ix, backoff_ms ? backoff_ms : 200);
+        bool stop = ix->merge_stop;
+        uint64_t flush_seq = ix->flush_seq;
+        ix->merge_wake = false;
+        pthread_mutex_unlock(&ix->merge_lock);
+        bool did_work = true;
+        struct sd_error err = {0};
+        /* Keep going while there is work; on stop only the pending flush. */
+        while (did_work) {
+            int rc = idx_run_job(ix, stem, flush_seq, &did_work, &err);
+            if (rc) {
+                fprintf(stderr, "searchd: index %s: merge failed: %s\n", ix->name, err.msg);
+                pthread_mutex_lock(&ix->state_lock);
+                snprintf(ix->flush_error, sizeof ix->flush_error, "%s", err.msg);
+                pthread_mutex_unlock(&ix->state_lock);
+                backoff_ms = backoff_ms ? (backoff_ms * 2 > 30000 ? 30000 : backoff_ms * 2) : 500;
+                break;
+            }
+            backoff_ms = 0;
+            if (stop && flush_seq <= ix->checkpoint_seq)
+                break;
+        }
+        pthread_mutex_lock(&ix->merge_lock);
+        if (stop && flush_seq >= ix->flush_seq)
+            break;
+    }
+    pthread_mutex_unlock(&ix->merge_lock);
+    stem_ctx_free(stem);
+    return NULL;
+}
+
+int idx_merger_start(struct idx_index *ix, struct sd_error *err)
+{
+    int e = pthread_create(&ix->merger, NULL, idx_merger_main, ix);
+    if (e)
+        return sd_errorf(err, SD_EIO, "index %s: merge thread: %s", ix->name, strerror(e));
+    return SD_OK;
+}
+
+void idx_merger_wake(struct idx_index *ix)
+{
+    pthread_mutex_lock(&ix->merge_lock);
+    ix->merge_wake = true;
+    pthread_cond_signal(&ix->merge_cond);
+    pthread_mutex_unlock(&ix->merge_lock);
+}
+
+void idx_merger_stop(struct idx_index *ix)
+{
+    pthread_mutex_lock(&ix->merge_lock);
+    ix->merge_stop = true;
+    pthread_cond_signal(&ix->merge_cond);
+    pthread_mutex_unlock(&ix->merge_lock);
+    pthread_join(ix->merger, NULL);
+}

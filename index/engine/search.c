@@ -1,0 +1,257 @@
+/*
+ * search.c: the read side: search, get by id, stats.
+ *
+ * Every read acquires one snapshot and releases it at the end, so what it
+ * returns is consistent even while a flush or merge swaps segments. Results
+ * are copied out (ids, titles, snippets, stored fields) before the release,
+ * because the segments they came from may be unmapped right after.
+ * Each thread keeps its own query context (stemmer, heaps, buffers) in a
+ * thread-local, freed when the thread exits.
+ */
+#include "engine_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define IDX_TITLE_MAX 300 /* bytes of title in a hit */
+
+static pthread_key_t idx_ctx_key;
+static pthread_once_t idx_ctx_once = PTHREAD_ONCE_INIT;
+
+static void idx_ctx_destroy(void *p)
+{
+    qry_ctx_free(p);
+}
+
+static void idx_ctx_key_init(void)
+{
+    pthread_key_create(&idx_ctx_key, idx_ctx_destroy);
+}
+
+static struct qry_ctx *idx_thread_ctx(void)
+{
+    pthread_once(&idx_ctx_once, idx_ctx_key_init);
+    struct qry_ctx *ctx = pthread_getspecific(idx_ctx_key);
+    if (!ctx && qry_ctx_new(&ctx) == SD_OK)
+        pthread_setspecific(idx_ctx_key, ctx);
+    return ctx;
+}
+
+void idx_search_params_default(const struct idx_db *db, struct qry_params *p)
+{
+    qry_params_default(p);
+    p->k1 = db->cfg.k1;
+    p->b = db->cfg.b;
+}
+
+static const struct seg_field *idx_field(const struct seg_stored *st, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < st->nfields; i++) {
+        const struct seg_field *f = &st->fields[i];
+        if (f->type == SEG_TEXT && f->name_len == len && memcmp(f->name, name, len) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* The text a snippet is cut from: body, else the longest other text field. */
+static const struct seg_field *idx_snippet_field(const struct seg_stored *st)
+{
+    const struct seg_field *best = idx_field(st, "body");
+    for (size_t i = 0; !best && i < st->nfields; i++) {
+        const struct seg_field *f = &st->fields[i];
+        if (f->type == SEG_TEXT && !(f->name_len == 5 && memcmp(f->name, "title", 5) == 0))
+            best = f;
+    }
+    return best;
+}
+
+static char *idx_strndup_utf8(const char *s, size_t len, size_t max)
+{
+    if (len > max) {
+        len = max;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--; /* never cut a UTF-8 sequence */
+    }
+    return strndup(s, len);
+}
+
+static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct seg *s,
+                        uint32_t doc, size_t snippet_len, struct idx_hit *h,
+                        struct sd_error *err)
+{
+    struct seg_stored st;
+    int rc = seg_doc_load(s, doc, &st, err);
+    if (rc == SD_OK) {
+        const struct seg_field *title = idx_field(&st, "title");
+        const struct seg_field *body = idx_snippet_field(&st);
+        h->id = strndup(st.id, st.id_len);
+        h->title = title ? idx_strndup_utf8(title->value, title->value_len, IDX_TITLE_MAX)
+                         : strdup("");
+        struct sd_buf snip;
+        sd_buf_init(&snip);
+        if (snippet_len && body)
+            qry_snippet(ctx, q, body->value, body->value_len, snippet_len, &snip);
+        sd_buf_put_u8(&snip, 0);
+        size_t n;
+        h->snippet = snip.rc ? NULL : (char *)sd_buf_detach(&snip, &n);
+        sd_buf_free(&snip);
+        if (!h->id || !h->title || !h->snippet)
+            rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
+    seg_stored_free(&st);
+    return rc;
+}
+
+static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
+                           const struct idx_search_req *req, struct idx_search_res *out,
+                           struct sd_error *err)
+{
+    struct qry_segment *segs = calloc(snap->nsegs ? snap->nsegs : 1, sizeof *segs);
+    if (!segs)
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    for (size_t i = 0; i < snap->nsegs; i++) {
+        segs[i].seg = snap->segs[i].ref->seg;
+        segs[i].deleted = snap->segs[i].bits ? snap->segs[i].bits->words : NULL;
+    }
+    struct qry *q = NULL;
+    struct qry_result res = {0};
+    int rc = qry_parse(ctx, req->q, req->q_len, &q, err);
+    if (rc == SD_OK)
+        rc = qry_search(ctx, q, segs, snap->nsegs, &req->params, &res, err);
+    if (rc == SD_OK && res.nhits) {
+        out->hits = calloc(res.nhits, sizeof *out->hits);
+        if (!out->hits)
+            rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
+    out->total = res.total;
+    for (size_t i = 0; rc == SD_OK && i < res.nhits; i++) {
+        const struct qry_hit *h = &res.hits[i];
+        out->hits[i].score = h->score;
+        out->nhits = i + 1;
+        rc = idx_fill_hit(ctx, q, segs[h->segment].seg, h->doc, req->snippet_len,
+                          &out->hits[i], err);
+    }
+    qry_result_free(&res);
+    qry_free(q);
+    free(segs);
+    return rc;
+}
+
+int idx_search(struct idx_db *db, const char *index, const struct idx_search_req *req,
+               struct idx_search_res *out, struct sd_error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct idx_index *ix;
+    int rc = idx_db_find(db, index, false, &ix, err);
+    if (rc)
+        return rc;
+    struct qry_ctx *ctx = idx_thread_ctx();
+    if (!ctx)
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    struct idx_snap *snap = idx_snap_acquire(ix);
+    rc = idx_search_snap(ctx, snap, req, out, err);
+    idx_snap_release(snap);
+    return rc;
+}
+
+void idx_search_res_free(struct idx_search_res *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nhits; i++) {
+        free(r->hits[i].id);
+        free(r->hits[i].title);
+        free(r->hits[i].snippet);
+    }
+    free(r->hits);
+    memset(r, 0, sizeof *r);
+}
+
+/* Re-points st's strings into a private copy, so it outlives the segment. */
+static int idx_stored_own(struct seg_stored *st)
+{
+    struct sd_buf b;
+    sd_buf_init(&b);
+    sd_buf_put(&b, st->id, st->id_len);
+    for (size_t i = 0; i < st->nfields; i++) {
+        sd_buf_put(&b, st->fields[i].name, st->fields[i].name_len);
+        sd_buf_put(&b, st->fields[i].value, st->fields[i].value_len);
+    }
+    if (b.rc) {
+        sd_buf_free(&b);
+        return SD_ENOMEM;
+    }
+    const char *p = (const char *)b.data;
+    st->id = p;
+    p += st->id_len;
+    for (size_t i = 0; i < st->nfields; i++) {
+        st->fields[i].name = p;
+        p += st->fields[i].name_len;
+        st->fields[i].value = p;
+        p += st->fields[i].value_len;
+    }
+    sd_buf_free(&st->buf);
+    st->buf = b;
+    return SD_OK;
+}
+
+int idx_get(struct idx_db *db, const char *index, const char *id, size_t id_len,
+            struct seg_stored *out, struct sd_error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct idx_index *ix;
+    int rc = idx_db_find(db, index, false, &ix, err);
+    if (rc)
+        return rc;
+    struct idx_snap *snap = idx_snap_acquire(ix);
+    rc = sd_errorf(err, SD_ENOTFOUND, "no document with id '%.*s'",
+                   (int)(id_len > 200 ? 200 : id_len), id);
+    for (size_t i = snap->nsegs; i-- > 0;) {
+        uint32_t doc;
+        const struct idx_snap_seg *ss = &snap->segs[i];
+        if (seg_doc_find(ss->ref->seg, id, id_len, &doc) != SD_OK ||
+            idx_bits_test(ss->bits ? ss->bits->words : NULL, doc))
+            continue;
+        rc = seg_doc_load(ss->ref->seg, doc, out, err);
+        if (rc == SD_OK && idx_stored_own(out) != SD_OK)
+            rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+        break;
+    }
+    idx_snap_release(snap);
+    return rc;
+}
+
+int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struct sd_error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct idx_index *ix;
+    int rc = idx_db_find(db, index, false, &ix, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&ix->state_lock);
+    out->docs = idx_live_docs(ix, &out->deleted_docs);
+    for (size_t i = 0; i < ix->nlive; i++) {
+        const struct idx_live *l = &ix->live[i];
+        if (l->ref->seg_no) {
+            out->segments++;
+            out->disk_bytes += seg_size_bytes(l->ref->seg);
+        } else {
+            out->mem_docs += seg_doc_count(l->ref->seg) - l->ndeleted;
+        }
+    }
+    out->degraded = ix->nbroken > 0;
+    snprintf(out->degraded_reason, sizeof out->degraded_reason, "%s", ix->degraded_reason);
+    pthread_mutex_unlock(&ix->state_lock);
+    pthread_mutex_lock(&ix->queue_lock);
+    out->writes_refused = ix->writes_refused;
+    snprintf(out->write_error, sizeof out->write_error, "%s", ix->write_error);
+    pthread_mutex_unlock(&ix->queue_lock);
+    out->wal_bytes = atomic_load(&ix->wal_bytes);
+    out->merges_running = atomic_load(&ix->merges_running);
+    out->merges_done = atomic_load(&ix->merges_done);
+    out->flushes_done = atomic_load(&ix->flushes_done);
+    out->last_seq = atomic_load(&ix->durable_seq);
+    return SD_OK;
+}

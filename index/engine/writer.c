@@ -1,0 +1,280 @@
+/*
+ * writer.c: the writer thread of an index: group commit, apply, refresh.
+ *
+ * Loop: take every queued write; append their records to the log; one
+ * wal_sync() for all of them (group commit: N concurrent writers, one
+ * fsync); apply them to the memtable; call each done callback (the ack).
+ * A failed append or sync rolls the log back to the last sync point and
+ * fails every write of the batch: none was acknowledged, none is applied,
+ * none reappears after a restart. Every refresh_ms the memtable becomes an
+ * in-memory segment; when in-memory segments pass flush_bytes or their oldest
+ * write is flush_ms old, the log is rotated and the merge thread is asked to
+ * flush up to the rotation point. Logs the merge thread has made redundant
+ * (removable_seq) are deleted here, because only this thread owns the log.
+ */
+#include "engine_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static void idx_write_free(struct idx_write *w)
+{
+    sd_buf_free(&w->records);
+    free(w);
+}
+
+/* Walks the records of one queued write: u8 type, varint len, payload. */
+struct idx_rec_iter {
+    struct sd_rd rd;
+};
+
+static bool idx_rec_next(struct idx_rec_iter *it, uint8_t *type, const uint8_t **p,
+                         size_t *len)
+{
+    uint64_t n;
+    if (sd_rd_left(&it->rd) == 0 || sd_rd_u8(&it->rd, type) || sd_rd_varint(&it->rd, &n) ||
+        sd_rd_bytes(&it->rd, (size_t)n, p))
+        return false;
+    *len = (size_t)n;
+    return true;
+}
+
+static void idx_set_write_error(struct idx_index *ix, const struct sd_error *err)
+{
+    pthread_mutex_lock(&ix->queue_lock);
+    ix->writes_refused = err != NULL;
+    if (err)
+        snprintf(ix->write_error, sizeof ix->write_error, "%s", err->msg);
+    else
+        ix->write_error[0] = 0;
+    pthread_mutex_unlock(&ix->queue_lock);
+}
+
+static void idx_fail_batch(struct idx_write *batch, int rc, const struct sd_error *err)
+{
+    while (batch) {
+        struct idx_write *next = batch->next;
+        batch->done(batch->arg, rc, NULL, err);
+        idx_write_free(batch);
+        batch = next;
+    }
+}
+
+static int idx_append_batch(struct idx_index *ix, struct idx_write *batch, struct sd_error *err)
+{
+    for (struct idx_write *w = batch; w; w = w->next) {
+        struct idx_rec_iter it;
+        sd_rd_init(&it.rd, w->records.data, w->records.len);
+        uint8_t type;
+        const uint8_t *p;
+        size_t len;
+        uint64_t seq;
+        while (idx_rec_next(&it, &type, &p, &len)) {
+            int rc = wal_append(ix->wal, type, p, len, &seq, err);
+            if (rc)
+                return rc;
+        }
+    }
+    return wal_sync(ix->wal, err);
+}
+
+/* Applies one write's records; they are durable, so a failure here (only
+ * ENOMEM: every op was validated before it was logged) is fatal for the
+ * acknowledgement but the op will be replayed on restart. */
+static int idx_apply_write(struct idx_index *ix, struct idx_write *w,
+                           struct idx_write_result *res, struct sd_error *err)
+{
+    struct idx_rec_iter it;
+    sd_rd_init(&it.rd, w->records.data, w->records.len);
+    struct seg_field fields[SEG_MAX_FIELDS];
+    uint8_t type;
+    const uint8_t *p;
+    size_t len;
+    memset(res, 0, sizeof *res);
+    while (idx_rec_next(&it, &type, &p, &len)) {
+        struct idx_op op;
+        int rc = idx_op_decode(type, p, len, &op, fields, err);
+        if (rc == SD_OK)
+            rc = idx_mem_apply(ix, &op, res, err);
+        ix->applied_seq++;
+        if (rc)
+            return rc;
+    }
+    res->seq = ix->applied_seq;
+    return SD_OK;
+}
+
+static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
+{
+    struct sd_error err = {0};
+    int rc = idx_append_batch(ix, batch, &err);
+    if (rc) {
+        idx_set_write_error(ix, &err);
+        idx_fail_batch(batch, rc, &err);
+        return;
+    }
+    if (ix->writes_refused)
+        idx_set_write_error(ix, NULL);
+    atomic_store(&ix->durable_seq, wal_synced_seq(ix->wal));
+    atomic_store(&ix->wal_bytes, wal_bytes(ix->wal));
+    while (batch) {
+        struct idx_write *next = batch->next;
+        struct idx_write_result res;
+        rc = idx_apply_write(ix, batch, &res, &err);
+        batch->done(batch->arg, rc, rc ? NULL : &res, rc ? &err : NULL);
+        idx_write_free(batch);
+        batch = next;
+    }
+}
+
+static uint64_t idx_ms(uint32_t ms)
+{
+    return (uint64_t)ms * 1000000u;
+}
+
+static bool idx_flush_due(struct idx_index *ix, uint64_t now)
+{
+    const struct idx_config *cfg = &ix->db->cfg;
+    pthread_mutex_lock(&ix->state_lock);
+    uint64_t bytes = ix->mem_bytes;
+    bool has_mem = false;
+    for (size_t i = 0; i < ix->nlive && !has_mem; i++)
+        has_mem = ix->live[i].ref->seg_no == 0;
+    pthread_mutex_unlock(&ix->state_lock);
+    pthread_mutex_lock(&ix->merge_lock);
+    bool pending = ix->flush_seq > ix->checkpoint_seq;
+    pthread_mutex_unlock(&ix->merge_lock);
+    if (!has_mem || pending)
+        return false;
+    uint64_t first = ix->mem.first_flush_ns;
+    return bytes >= cfg->flush_bytes || !first || now - first >= idx_ms(cfg->flush_ms);
+}
+
+/* Rotates the log and hands the flush of everything up to here to the
+ * merge thread. */
+void idx_request_flush(struct idx_index *ix)
+{
+    struct sd_error err;
+    uint64_t first;
+    if (wal_rotate(ix->wal, &first, &err) != SD_OK) {
+        fprintf(stderr, "searchd: index %s: log rotation failed: %s\n", ix->name, err.msg);
+        return;
+    }
+    ix->mem.first_flush_ns = 0;
+    pthread_mutex_lock(&ix->merge_lock);
+    ix->flush_seq = first - 1;
+    ix->merge_wake = true;
+    pthread_cond_signal(&ix->merge_cond);
+    pthread_mutex_unlock(&ix->merge_lock);
+}
+
+static void idx_writer_housekeeping(struct idx_index *ix, bool is_final)
+{
+    uint64_t now = sd_now_ns();
+    struct sd_error err;
+    /* An idle index shows a write at once; a busy one every refresh_ms. */
+    if (ix->mem.has_pending &&
+        (now - ix->mem.last_refresh_ns >= idx_ms(ix->db->cfg.refresh_ms) || is_final)) {
+        if (idx_mem_refresh(ix, &err) != SD_OK)
+            fprintf(stderr, "searchd: index %s: refresh failed: %s\n", ix->name, err.msg);
+    }
+    if (idx_flush_due(ix, now))
+        idx_request_flush(ix);
+    uint64_t removable = atomic_load(&ix->removable_seq);
+    if (removable && wal_remove_upto(ix->wal, removable, &err) > 0)
+        atomic_store(&ix->wal_bytes, wal_bytes(ix->wal));
+}
+
+static void idx_deadline(struct timespec *ts, uint64_t wait_ns)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    uint64_t ns = (uint64_t)ts->tv_nsec + wait_ns;
+    ts->tv_sec += (time_t)(ns / 1000000000u);
+    ts->tv_nsec = (long)(ns % 1000000000u);
+}
+
+/* Waits for writes (or the next refresh) and takes the whole queue. */
+static struct idx_write *idx_take_queue(struct idx_index *ix)
+{
+    const struct idx_config *cfg = &ix->db->cfg;
+    pthread_mutex_lock(&ix->queue_lock);
+    while (!ix->queue_head && !ix->is_stopping) {
+        uint64_t wait = idx_ms(1000);
+        if (ix->mem.has_pending) {
+            uint64_t due = ix->mem.last_refresh_ns + idx_ms(cfg->refresh_ms);
+            uint64_t now = sd_now_ns();
+            wait = due > now ? due - now : 0;
+        }
+        if (wait == 0)
+            break;
+        struct timespec ts;
+        idx_deadline(&ts, wait);
+        if (pthread_cond_timedwait(&ix->queue_cond, &ix->queue_lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    if (ix->queue_head && cfg->sync == IDX_SYNC_BATCH && !ix->is_stopping) {
+        /* Batched sync: let more writes join this fsync, bounded by sync_ms. */
+        struct timespec ts;
+        idx_deadline(&ts, idx_ms(cfg->sync_ms));
+        while (!ix->is_stopping &&
+               pthread_cond_timedwait(&ix->queue_cond, &ix->queue_lock, &ts) != ETIMEDOUT)
+            ;
+    }
+    struct idx_write *batch = ix->queue_head;
+    ix->queue_head = ix->queue_tail = NULL;
+    pthread_mutex_unlock(&ix->queue_lock);
+    return batch;
+}
+
+static void *idx_writer_main(void *arg)
+{
+    struct idx_index *ix = arg;
+    for (;;) {
+        struct idx_write *batch = idx_take_queue(ix);
+        if (batch)
+            idx_commit_batch(ix, batch);
+        pthread_mutex_lock(&ix->queue_lock);
+        bool is_done = ix->is_stopping && !ix->queue_head;
+        pthread_mutex_unlock(&ix->queue_lock);
+        idx_writer_housekeeping(ix, is_done);
+        if (is_done)
+            return NULL;
+    }
+}
+
+int idx_writer_start(struct idx_index *ix, struct sd_error *err)
+{
+    int e = pthread_create(&ix->writer, NULL, idx_writer_main, ix);
+    if (e)
+        return sd_errorf(err, SD_EIO, "index %s: writer thread: %s", ix->name, strerror(e));
+    return SD_OK;
+}
+
+void idx_writer_stop(struct idx_index *ix)
+{
+    pthread_mutex_lock(&ix->queue_lock);
+    ix->is_stopping = true;
+    pthread_cond_signal(&ix->queue_cond);
+    pthread_mutex_unlock(&ix->queue_lock);
+    pthread_join(ix->writer, NULL);
+}
+
+int idx_enqueue(struct idx_index *ix, struct idx_write *w, struct sd_error *err)
+{
+    pthread_mutex_lock(&ix->queue_lock);
+    if (ix->is_stopping) {
+        pthread_mutex_unlock(&ix->queue_lock);
+        return sd_errorf(err, SD_EBUSY, "index %s is closing", ix->name);
+    }
+    w->next = NULL;
+    if (ix->queue_tail)
+        ix->queue_tail->next = w;
+    else
+        ix->queue_head = w;
+    ix->queue_tail = w;
+    pthread_cond_signal(&ix->queue_cond);
+    pthread_mutex_unlock(&ix->queue_lock);
+    return SD_OK;
+}
