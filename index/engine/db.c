@@ -12,7 +12,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void idx_config_default(struct idx_config *cfg)
 {
@@ -70,12 +73,30 @@ static int idx_open_existing(struct idx_db *db, struct sd_error *err)
     return rc;
 }
 
+/* One process per data directory: two writers would interleave logs. The
+ * lock is on DIR/LOCK and goes away with the process, however it dies. */
+static int idx_lock_dir(struct idx_db *db, struct sd_error *err)
+{
+    char path[4096];
+    if (sd_path_join(path, sizeof path, db->dir, "LOCK"))
+        return sd_errorf(err, SD_EINVAL, "%s: path too long", db->dir);
+    db->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (db->lock_fd < 0)
+        return sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", path,
+                         strerror(errno));
+    if (flock(db->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return sd_errorf(err, SD_EBUSY, "%s is in use by another searchd (%s is locked)",
+                         db->dir, path);
+    return SD_OK;
+}
+
 int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error *err)
 {
     struct idx_db *db = calloc(1, sizeof *db);
     if (!db)
         return sd_errorf(err, SD_ENOMEM, "out of memory");
     db->cfg = *cfg;
+    db->lock_fd = -1;
     db->dir = strdup(cfg->data_dir);
     db->cfg.data_dir = db->dir;
     pthread_mutex_init(&db->lock, NULL);
@@ -83,6 +104,8 @@ int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error 
     if (rc == SD_OK && mkdir(db->dir, 0755) != 0 && errno != EEXIST)
         rc = sd_errorf(err, sd_status_from_errno(errno), "mkdir %s: %s", db->dir,
                        strerror(errno));
+    if (rc == SD_OK)
+        rc = idx_lock_dir(db, err);
     if (rc == SD_OK)
         rc = idx_open_existing(db, err);
     if (rc) {
@@ -100,6 +123,8 @@ void idx_close(struct idx_db *db)
     for (size_t i = 0; i < db->nindexes; i++)
         idx_index_close(db->indexes[i]);
     free(db->indexes);
+    if (db->lock_fd >= 0)
+        close(db->lock_fd);
     pthread_mutex_destroy(&db->lock);
     free(db->dir);
     free(db);

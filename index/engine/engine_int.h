@@ -156,6 +156,7 @@ struct idx_index {
 struct idx_db {
     struct idx_config cfg;
     char *dir; /* owned */
+    int lock_fd; /* holds the flock on DIR/LOCK */
     pthread_mutex_t lock; /* guards indexes, nindexes */
     struct idx_index **indexes;
     size_t nindexes;

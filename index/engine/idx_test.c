@@ -5,6 +5,9 @@
  */
 #include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -391,6 +394,137 @@ static void test_idx_corrupt_segment_degrades_and_check_fails(void **state)
     free(dir);
 }
 
+
+/* A full disk: RLIMIT_FSIZE makes every write past the limit fail with EFBIG,
+ * which the engine treats as ENOSPC, without needing root or a small mount. */
+static void test_idx_disk_full_refuses_writes_keeps_acked_and_resumes(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir, 0, 0);
+    assert_int_equal(put_doc(db, "a", "kept", "written before the disk filled"), SD_OK);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, SIG_IGN);
+    lim = old;
+    lim.rlim_cur = 64 << 10;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    static char big[200 << 10];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    assert_int_equal(put_doc(db, "b", "lost", big), SD_ENOSPC);
+    struct idx_stats st;
+    struct sd_error err;
+    assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
+    assert_true(st.writes_refused);
+    settle();
+    assert_int_equal(count(db, "written"), 1); /* queries go on */
+    assert_int_equal(count(db, "lost"), 0);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(put_doc(db, "c", "after", "space came back"), SD_OK);
+    assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
+    assert_false(st.writes_refused);
+    idx_close(db);
+    db = open_db(dir, 0, 0);
+    assert_int_equal(count(db, "written"), 1);
+    assert_int_equal(count(db, "space"), 1);
+    assert_int_equal(count(db, "lost"), 0);
+    assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
+    assert_int_equal(st.docs, 2);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* Appends bytes to the newest log file, as a crash in mid-append leaves it. */
+static void tear_log_tail(const char *dir)
+{
+    char path[512], newest[512] = "";
+    snprintf(path, sizeof path, "%s/default", dir);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "wal-", 4) == 0 && strcmp(e->d_name, newest) > 0)
+            snprintf(newest, sizeof newest, "%s", e->d_name);
+    }
+    closedir(d);
+    assert_true(newest[0]);
+    char file[1100];
+    snprintf(file, sizeof file, "%s/%s", path, newest);
+    FILE *f = fopen(file, "ab");
+    /* a plausible header of a record that never finished */
+    static const unsigned char torn[] = {0x40, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1, 'p', 'a'};
+    fwrite(torn, 1, sizeof torn, f);
+    fclose(f);
+}
+
+static void test_idx_torn_log_tail_is_dropped_on_reopen(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* the child writes and dies without closing, as under kill -9 */
+        struct idx_db *child = open_db(dir, 0, 0);
+        int rc = put_doc(child, "a", "one", "acknowledged");
+        rc |= put_doc(child, "b", "two", "acknowledged too");
+        _exit(rc == SD_OK ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    tear_log_tail(dir);
+    struct idx_db *db = open_db(dir, 0, 0);
+    assert_int_equal(count(db, "acknowledged"), 2);
+    assert_int_equal(put_doc(db, "c", "three", "acknowledged after"), SD_OK);
+    settle();
+    assert_int_equal(count(db, "acknowledged"), 3);
+    struct idx_db *second;
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = dir;
+    struct sd_error err;
+    assert_int_equal(idx_open(&cfg, &second, &err), SD_EBUSY); /* one process per dir */
+    idx_close(db);
+    db = open_db(dir, 0, 0);
+    assert_int_equal(count(db, "acknowledged"), 3);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_long_write_stream_keeps_segment_count_bounded(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir, 8 << 10, 4);
+    char id[32], body[64];
+    struct idx_stats st;
+    struct sd_error err;
+    uint32_t max_segments = 0;
+    for (int i = 0; i < 4000; i++) {
+        snprintf(id, sizeof id, "s%d", i % 1500); /* later rounds are upserts */
+        snprintf(body, sizeof body, "stream item %d round %d", i % 1500, i / 1500);
+        assert_int_equal(put_doc(db, id, "stream", body), SD_OK);
+        if (i % 100 == 0) {
+            assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
+            if (st.segments > max_segments)
+                max_segments = st.segments;
+        }
+    }
+    settle();
+    assert_int_equal(count(db, "stream"), 1500);
+    assert_int_equal(count(db, "round"), 1500);
+    assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
+    assert_true(st.merges_done > 0);
+    /* merge_factor 4 per size tier: a few tiers of at most 4 segments */
+    assert_true(max_segments <= 24);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +533,9 @@ int main(void)
         cmocka_unit_test(test_idx_bad_ops_rejected_before_logging),
         cmocka_unit_test(test_idx_reopen_flush_and_merge_keep_answers),
         cmocka_unit_test(test_idx_corrupt_segment_degrades_and_check_fails),
+        cmocka_unit_test(test_idx_disk_full_refuses_writes_keeps_acked_and_resumes),
+        cmocka_unit_test(test_idx_torn_log_tail_is_dropped_on_reopen),
+        cmocka_unit_test(test_idx_long_write_stream_keeps_segment_count_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
