@@ -6,10 +6,10 @@
  *
  *   writer thread   owns the WAL and the memtable; appends queued writes,
  *                   fsyncs once per batch (group commit), applies them to the
- *                   memtable, acknowledges, and every refresh_ms turns the
- *                   memtable into an in-memory segment appended to `live`
- *                   (publishing a snapshot). When a flush is due it rotates
- *                   the log and asks the merge thread to flush.
+ *                   memtable, turns it into an in-memory segment appended to
+ *                   `live` (publishing a snapshot), then acknowledges. When a
+ *                   flush is due it rotates the log and asks the merge thread
+ *                   to flush.
  *   merge thread    the only thread that removes segments from `live`. Jobs:
  *                   flush (in-memory segments up to a seq -> one disk segment
  *                   + tombstone files + MANIFEST with that checkpoint), memory
@@ -89,6 +89,9 @@ struct idx_write {
     uint32_t nops;
     idx_done_fn done;
     void *arg;
+    int rc; /* after apply: its outcome */
+    struct idx_write_result res;
+    struct sd_error err;
 };
 
 /* The memtable: documents applied since the last refresh, in a builder. */

@@ -1,7 +1,8 @@
 /*
  * idmap.c: the memtable's map from document id to what happened to it since
- * the last refresh: IDX_IDMAP_DELETED (any older copy goes at the refresh) or
- * the local doc number of its newest version in the builder.
+ * the last refresh: IDX_IDMAP_DELETED (any older copy goes at the refresh),
+ * the local doc number of its copy in the builder, or that number with
+ * IDX_IDMAP_GONE when the builder copy was deleted again.
  *
  * Open addressing with linear probing over XXH3 hashes; the id bytes live in
  * one arena buffer, so an insert costs no allocation once the table has grown.

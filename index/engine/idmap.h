@@ -8,7 +8,8 @@
 
 #include "sd_base.h"
 
-#define IDX_IDMAP_DELETED UINT32_MAX
+#define IDX_IDMAP_DELETED UINT32_MAX /* deleted; the builder has no copy */
+#define IDX_IDMAP_GONE    0x80000000u /* or'ed into a builder doc: deleted */
 
 struct idx_idmap;
 struct idx_idmap *idx_idmap_new(void); /* owned; NULL on ENOMEM */

@@ -4,9 +4,10 @@
  *
  * A struct idx_db owns a data directory. Each named index is a subdirectory
  * (docs/DATA.md describes the files) with a write-ahead log, immutable
- * segments and a MANIFEST. Writes are logged and fsynced (group commit)
- * before they are acknowledged, become searchable within refresh_ms through an
- * in-memory segment, are flushed to disk segments and merged in the background.
+ * segments and a MANIFEST. Writes are logged and fsynced (group commit),
+ * published in an in-memory segment, and only then acknowledged, so every
+ * later search or get sees them; they are flushed to disk segments and
+ * merged in the background.
  * Searches run on a refcounted snapshot of segments, so flushes and merges
  * never disturb a query in flight.
  *
@@ -38,7 +39,7 @@ struct idx_config {
     const char *data_dir; /* borrowed for idx_open() only (copied) */
     enum idx_sync sync;
     uint32_t sync_ms;      /* IDX_SYNC_BATCH interval; default 5 */
-    uint32_t refresh_ms;   /* new writes searchable within this; default 100 */
+    uint32_t refresh_ms;   /* retry interval when publishing a write failed; 100 */
     size_t flush_bytes;    /* in-memory segment flushed to disk above this; default 64 MiB */
     uint32_t flush_ms;     /* ... or when its oldest write is this old; default 30000 */
     uint32_t merge_factor; /* tiered merge: this many segments of one size tier
@@ -129,9 +130,9 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
                struct idx_search_res *out, struct sd_error *err);
 void idx_search_res_free(struct idx_search_res *r);
 
-/* Loads the stored document with this id (a snapshot read: it sees every
- * write acknowledged before the call that is also refreshed). out is
+/* Loads the stored document with this id (a snapshot read). out is
  * initialized by the call; release with seg_stored_free(), also on error.
+ * It sees every write acknowledged before the call.
  * SD_ENOTFOUND for an unknown index or id. */
 int idx_get(struct idx_db *db, const char *index, const char *id, size_t id_len,
             struct seg_stored *out, struct sd_error *err);

@@ -1,6 +1,7 @@
 /*
- * idx_test.c: the engine end to end, in process: writes are durable and
- * searchable, upserts and deletes are exact, a reopen (log replay) and
+ * idx_test.c: the engine end to end, in process: an acknowledged write is
+ * durable and already searchable (no test here waits for visibility),
+ * upserts and deletes are exact, a reopen (log replay) and
  * flushes and merges never change an answer, and damage is reported.
  */
 #include <dirent.h>
@@ -75,12 +76,6 @@ static int del_doc(struct idx_db *db, const char *id, struct idx_write_result *r
 {
     struct idx_op op = {.type = IDX_OP_DELETE, .doc = {.id = id, .id_len = strlen(id)}};
     return write_sync(db, "default", &op, 1, res);
-}
-
-/* Waits past a refresh so acknowledged writes are searchable. */
-static void settle(void)
-{
-    usleep(250 * 1000);
 }
 
 static uint64_t count(struct idx_db *db, const char *q)
@@ -166,7 +161,6 @@ static void test_idx_write_then_search_get_and_stats(void **state)
     assert_int_equal(put_doc(db, "ru1", "Цифровая дипломатия", "Дипломатия в эпоху сетей."),
                      SD_OK);
     assert_int_equal(put_doc(db, "en1", "Steam", "The industrial revolution began."), SD_OK);
-    settle();
     assert_int_equal(count(db, "дипломатии"), 1);
     assert_int_equal(count(db, "industrial revolutions"), 1);
     struct seg_stored st;
@@ -196,9 +190,7 @@ static void test_idx_upsert_replaces_and_delete_counts(void **state)
     char *dir = make_dir();
     struct idx_db *db = open_db(dir, 0, 0);
     assert_int_equal(put_doc(db, "a", "first", "alpha version"), SD_OK);
-    settle();
     assert_int_equal(put_doc(db, "a", "second", "beta version"), SD_OK);
-    settle();
     assert_int_equal(count(db, "alpha"), 0);
     assert_int_equal(count(db, "beta"), 1);
     assert_int_equal(count(db, "version"), 1);
@@ -210,10 +202,31 @@ static void test_idx_upsert_replaces_and_delete_counts(void **state)
     assert_int_equal(res.deleted, 1);
     assert_int_equal(del_doc(db, "b", &res), SD_OK);
     assert_int_equal(res.not_found, 1);
-    settle();
     assert_int_equal(count(db, "gamma OR delta"), 0);
-    struct idx_stats stats;
+    /* replaced three times within one refresh window: the newest wins, and
+     * it is the one copy get and delete find (ids unique per segment) */
+    assert_int_equal(put_doc(db, "r", "v", "zeta0"), SD_OK);
+    assert_int_equal(put_doc(db, "r", "v", "zeta1"), SD_OK);
+    assert_int_equal(put_doc(db, "r", "v", "zeta2"), SD_OK);
+    assert_int_equal(count(db, "zeta0 OR zeta1 OR zeta2"), 1);
+    assert_int_equal(count(db, "zeta2"), 1);
+    struct seg_stored st;
     struct sd_error err;
+    assert_int_equal(idx_get(db, "default", "r", 1, &st, &err), SD_OK);
+    assert_memory_equal(st.fields[1].value, "zeta2", 5);
+    seg_stored_free(&st);
+    assert_int_equal(del_doc(db, "r", &res), SD_OK);
+    assert_int_equal(res.deleted, 1);
+    assert_int_equal(count(db, "zeta0 OR zeta1 OR zeta2"), 0);
+    /* replaced three times across refreshes, then deleted */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(put_doc(db, "d1", "thrice", "epsilon"), SD_OK);
+        }
+    assert_int_equal(count(db, "epsilon"), 1);
+    assert_int_equal(del_doc(db, "d1", &res), SD_OK);
+    assert_int_equal(res.deleted, 1);
+    assert_int_equal(count(db, "epsilon"), 0);
+    struct idx_stats stats;
     assert_int_equal(idx_stats(db, "default", &stats, &err), SD_OK);
     assert_int_equal(stats.docs, 1);
     idx_close(db);
@@ -303,7 +316,6 @@ static void test_idx_reopen_flush_and_merge_keep_answers(void **state)
     /* tiny flush threshold and factor 2: many flushes and merges */
     struct idx_db *db = open_db(dir, 16 << 10, 2);
     write_corpus(db);
-    settle();
     static char before[8][2048], after[8][2048];
     snapshot_answers(db, before);
     struct idx_stats st;
@@ -417,7 +429,6 @@ static void test_idx_disk_full_refuses_writes_keeps_acked_and_resumes(void **sta
     struct sd_error err;
     assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
     assert_true(st.writes_refused);
-    settle();
     assert_int_equal(count(db, "written"), 1); /* queries go on */
     assert_int_equal(count(db, "lost"), 0);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
@@ -478,7 +489,6 @@ static void test_idx_torn_log_tail_is_dropped_on_reopen(void **state)
     struct idx_db *db = open_db(dir, 0, 0);
     assert_int_equal(count(db, "acknowledged"), 2);
     assert_int_equal(put_doc(db, "c", "three", "acknowledged after"), SD_OK);
-    settle();
     assert_int_equal(count(db, "acknowledged"), 3);
     struct idx_db *second;
     struct idx_config cfg;
@@ -513,7 +523,6 @@ static void test_idx_long_write_stream_keeps_segment_count_bounded(void **state)
                 max_segments = st.segments;
         }
     }
-    settle();
     assert_int_equal(count(db, "stream"), 1500);
     assert_int_equal(count(db, "round"), 1500);
     assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);

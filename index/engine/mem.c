@@ -3,12 +3,14 @@
  * to become an in-memory segment. Writer thread only.
  *
  * An upsert goes into the seg_builder at once; an id touched since the last
- * refresh is recorded in the idmap (newest builder doc, or deleted). Older
- * copies in live segments are NOT deleted when the op is applied but at the
- * refresh, together with the publication of the new segment, in one snapshot
- * swap: a search sees the old version or the new one, never both or neither.
- * A builder doc superseded within the same window is marked in mem->deleted
- * and becomes a tombstone of the new segment.
+ * refresh is recorded in the idmap (its builder doc, possibly deleted, or
+ * just deleted). Older copies in live segments are NOT deleted when the op is
+ * applied but at the refresh, together with the publication of the new
+ * segment, in one snapshot swap: a search sees the old version or the new
+ * one, never both or neither. Ids within one segment are unique: an upsert of
+ * an id the builder already holds refreshes first. A builder doc deleted
+ * within the window is marked in mem->deleted and becomes a tombstone of the
+ * new segment.
  */
 #include "engine_int.h"
 
@@ -64,15 +66,13 @@ static bool idx_mem_live_has(struct idx_index *ix, const char *id, size_t len)
     return found;
 }
 
-/* Did id exist just before this op? */
-static bool idx_mem_exists(struct idx_index *ix, const char *id, size_t len, uint32_t *mem_doc)
+/* Did id exist just before this op? *entry is its idmap value, or
+ * IDX_IDMAP_DELETED when the memtable has not seen it. */
+static bool idx_mem_exists(struct idx_index *ix, const char *id, size_t len, uint32_t *entry)
 {
-    uint32_t v;
-    *mem_doc = IDX_IDMAP_DELETED;
-    if (idx_idmap_get(ix->mem.ids, id, len, &v)) {
-        *mem_doc = v;
-        return v != IDX_IDMAP_DELETED;
-    }
+    *entry = IDX_IDMAP_DELETED;
+    if (idx_idmap_get(ix->mem.ids, id, len, entry))
+        return !(*entry & IDX_IDMAP_GONE);
     return idx_mem_live_has(ix, id, len);
 }
 
@@ -81,19 +81,30 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, struct idx_writ
 {
     struct idx_mem *m = &ix->mem;
     const struct seg_doc *d = &op->doc;
-    uint32_t old_doc;
-    bool existed = idx_mem_exists(ix, d->id, d->id_len, &old_doc);
-    uint32_t value = IDX_IDMAP_DELETED;
+    uint32_t entry;
+    bool existed = idx_mem_exists(ix, d->id, d->id_len, &entry);
     int rc;
+    if (op->type == IDX_OP_UPSERT && entry != IDX_IDMAP_DELETED) {
+        /* The builder has a copy of this id already: a segment's ids are
+         * unique (seg_doc_find must find the one copy), so the builder
+         * becomes a segment first and the new copy starts the next one. */
+        if ((rc = idx_mem_refresh(ix, err)) != SD_OK)
+            return rc;
+        existed = idx_mem_exists(ix, d->id, d->id_len, &entry);
+    }
+    uint32_t value = IDX_IDMAP_DELETED;
     if (op->type == IDX_OP_UPSERT) {
         if (!m->builder && (rc = seg_builder_new(m->stem, &m->builder, err)) != SD_OK)
             return rc;
         value = seg_builder_doc_count(m->builder);
         if ((rc = seg_builder_add(m->builder, d, err)) != SD_OK)
             return rc;
+    } else if (entry != IDX_IDMAP_DELETED) {
+        /* A delete of a builder copy: tombstone it, remember it is there. */
+        value = entry | IDX_IDMAP_GONE;
+        if (!(entry & IDX_IDMAP_GONE) && (rc = idx_mem_mark_deleted(m, entry)) != SD_OK)
+            return sd_errorf(err, rc, "memtable: out of memory");
     }
-    if (old_doc != IDX_IDMAP_DELETED && (rc = idx_mem_mark_deleted(m, old_doc)) != SD_OK)
-        return sd_errorf(err, rc, "memtable: out of memory");
     if ((rc = idx_idmap_put(m->ids, d->id, d->id_len, value)) != SD_OK)
         return sd_errorf(err, rc, "memtable: out of memory");
     if (op->type == IDX_OP_UPSERT)

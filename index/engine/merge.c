@@ -17,10 +17,10 @@
  * Only this thread removes segments from the live list, so inputs picked in
  * step 1 are still there in step 3. Queries never wait: they hold snapshots.
  *
- * Policy, in order: a requested flush; more than IDX_MEM_MERGE in-memory
- * segments -> merge them all; merge_factor disk segments of one size tier
- * (tier = floor(log_factor(live docs / IDX_TIER_BASE))) -> merge the oldest
- * merge_factor of them; a disk segment over half deleted -> rewrite it alone.
+ * Policy, in order: a requested flush; merge_factor in-memory segments of one
+ * size tier (tier = floor(log_factor(live docs / IDX_TIER_BASE))) -> one
+ * in-memory segment; the same for disk segments; a disk segment over half
+ * deleted -> rewrite it alone.
  */
 #include "engine_int.h"
 
@@ -32,7 +32,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IDX_MEM_MERGE 6     /* in-memory segments tolerated before merging them */
 #define IDX_TIER_BASE 1000u /* docs of the smallest tier */
 
 struct idx_job {
@@ -93,28 +92,41 @@ static unsigned idx_tier(uint32_t docs, uint32_t factor)
     return (unsigned)(log((double)docs / IDX_TIER_BASE) / log((double)factor)) + 1;
 }
 
-/* Picks a tiered disk merge or a deletes rewrite (state_lock held). */
-static int idx_pick_disk(struct idx_index *ix, struct idx_job *job)
+static bool idx_is_kind(const struct idx_live *l, bool in_memory)
+{
+    return (l->ref->seg_no == 0) == in_memory;
+}
+
+/* Picks merge_factor segments of one size tier, in memory or on disk
+ * (state_lock held). Tiers keep merging logarithmic: a document is rewritten
+ * about log_factor(N / IDX_TIER_BASE) times, however the writes arrive. */
+static int idx_pick_tier(struct idx_index *ix, struct idx_job *job, bool in_memory)
 {
     uint32_t factor = ix->db->cfg.merge_factor;
     for (unsigned tier = 0; tier < 32; tier++) {
         size_t count = 0;
         for (size_t i = 0; i < ix->nlive; i++) {
             struct idx_live *l = &ix->live[i];
-            if (l->ref->seg_no && idx_tier(idx_live_count(l), factor) == tier)
+            if (idx_is_kind(l, in_memory) && idx_tier(idx_live_count(l), factor) == tier)
                 count++;
         }
         if (count < factor)
             continue;
         for (size_t i = 0; i < ix->nlive && job->n < factor; i++) {
             struct idx_live *l = &ix->live[i];
-            if (l->ref->seg_no && idx_tier(idx_live_count(l), factor) == tier &&
+            if (idx_is_kind(l, in_memory) && idx_tier(idx_live_count(l), factor) == tier &&
                 idx_job_add(job, l))
                 return SD_ENOMEM;
         }
-        job->to_disk = true;
+        job->to_disk = !in_memory;
         return SD_OK;
     }
+    return SD_OK;
+}
+
+/* A disk segment more than half deleted is rewritten alone. */
+static int idx_pick_expunge(struct idx_index *ix, struct idx_job *job)
+{
     for (size_t i = 0; i < ix->nlive; i++) {
         struct idx_live *l = &ix->live[i];
         if (l->ref->seg_no && l->ndeleted * 2 > seg_doc_count(l->ref->seg)) {
@@ -139,17 +151,11 @@ static int idx_pick(struct idx_index *ix, uint64_t flush_seq, struct idx_job *jo
                 rc = idx_job_add(job, l);
         }
     } else {
-        size_t mem = 0;
-        for (size_t i = 0; i < ix->nlive; i++)
-            mem += ix->live[i].ref->seg_no == 0;
-        if (mem > IDX_MEM_MERGE) {
-            for (size_t i = 0; i < ix->nlive && rc == SD_OK; i++) {
-                if (!ix->live[i].ref->seg_no)
-                    rc = idx_job_add(job, &ix->live[i]);
-            }
-        } else {
-            rc = idx_pick_disk(ix, job);
-        }
+        rc = idx_pick_tier(ix, job, true);
+        if (rc == SD_OK && job->n == 0)
+            rc = idx_pick_tier(ix, job, false);
+        if (rc == SD_OK && job->n == 0)
+            rc = idx_pick_expunge(ix, job);
     }
     pthread_mutex_unlock(&ix->state_lock);
     return rc;

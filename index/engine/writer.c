@@ -3,7 +3,8 @@
  *
  * Loop: take every queued write; append their records to the log; one
  * wal_sync() for all of them (group commit: N concurrent writers, one
- * fsync); apply them to the memtable; call each done callback (the ack).
+ * fsync); apply them to the memtable; publish them (refresh); call each
+ * done callback (the ack), so an acknowledged write is already visible.
  * A failed append or sync rolls the log back to the last sync point and
  * fails every write of the batch: none was acknowledged, none is applied,
  * none reappears after a restart. Every refresh_ms the memtable becomes an
@@ -119,11 +120,19 @@ static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
         idx_set_write_error(ix, NULL);
     atomic_store(&ix->durable_seq, wal_synced_seq(ix->wal));
     atomic_store(&ix->wal_bytes, wal_bytes(ix->wal));
+    /* Apply all, publish once, then acknowledge: what a client was told is
+     * stored is also what its next search or get sees. */
+    struct idx_write *w;
+    for (w = batch; w; w = w->next) {
+        w->rc = idx_apply_write(ix, w, &w->res, &w->err);
+    }
+    struct sd_error rerr;
+    if (idx_mem_refresh(ix, &rerr) != SD_OK)
+        fprintf(stderr, "searchd: index %s: refresh failed: %s\n", ix->name, rerr.msg);
     while (batch) {
         struct idx_write *next = batch->next;
-        struct idx_write_result res;
-        rc = idx_apply_write(ix, batch, &res, &err);
-        batch->done(batch->arg, rc, rc ? NULL : &res, rc ? &err : NULL);
+        batch->done(batch->arg, batch->rc, batch->rc ? NULL : &batch->res,
+                    batch->rc ? &batch->err : NULL);
         idx_write_free(batch);
         batch = next;
     }
