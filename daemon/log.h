@@ -1,0 +1,45 @@
+/*
+ * log.h: the daemon's log (prefix log_). Only daemon/ writes logs.
+ *
+ * One event is one line on stderr of space-separated key=value pairs, after a
+ * timestamp and the level:
+ *   ts=2026-11-01T12:00:00.123Z level=info event=listen proto=http addr=127.0.0.1:7700
+ * The macros test the level before any formatting (like Redis's serverLog),
+ * so a disabled log_debug costs one comparison. A line is written with one
+ * write(2), so lines from different threads never interleave; control
+ * characters in a line are replaced by spaces, so a value can never forge a
+ * line. Values that may hold spaces are quoted by the caller (msg="...").
+ * Document text is never logged at info level.
+ */
+#ifndef SEARCHD_LOG_H
+#define SEARCHD_LOG_H
+
+#include <stdbool.h>
+
+enum log_level {
+    LOG_ERROR = 0,
+    LOG_WARN = 1,
+    LOG_INFO = 2,
+    LOG_DEBUG = 3,
+};
+
+extern enum log_level log_threshold; /* set once at start, before threads */
+
+/* "error", "warn", "info", "debug" -> level; false for anything else. */
+bool log_level_parse(const char *name, enum log_level *out);
+
+void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_at(level, ...)                                                                         \
+    do {                                                                                           \
+        if ((level) <= log_threshold) {                                                            \
+            log_write((level), __VA_ARGS__);                                                       \
+        }                                                                                          \
+    } while (0)
+
+#define log_error(...) log_at(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_at(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_at(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_at(LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * proto_json.c: JSON out, and the UTF-8 check every request goes through first.
+ *
+ * Answers are written by hand into one struct sd_buf that the server then
+ * hands to the socket without copying (evbuffer_add_reference). The escaper
+ * copies runs of plain bytes with one memcpy and stops only at '"', '\\',
+ * control characters and bytes >= 0x80. A byte >= 0x80 starts a UTF-8
+ * sequence that is checked (RFC 3629: no overlongs, no surrogates, nothing
+ * above U+10FFFF) and copied as is; a byte that does not start a valid
+ * sequence becomes \ufffd. So whatever the engine or a client hands us, the
+ * output is valid JSON in valid UTF-8.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "proto.h"
+
+#define PUT_LIT(out, lit) sd_buf_put((out), "" lit, sizeof("" lit) - 1) /* literals only */
+
+/* Length of the valid UTF-8 sequence at s[0, n) (n >= 1), or 0 if none. */
+static size_t utf8_seq_len(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c < 0xC2 || c > 0xF4) {
+        return 0; /* continuation byte, overlong 2-byte lead, or beyond U+10FFFF */
+    }
+    size_t need = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (n < need) {
+        return 0;
+    }
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+    }
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0) || /* overlong, surrogate */
+        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90)) { /* overlong, > U+10FFFF */
+        return 0;
+    }
+    return need;
+}
+
+bool proto_utf8_valid(const char *str, size_t len)
+{
+    const uint8_t *s = (const uint8_t *)str;
+    size_t i = 0;
+    while (i < len) {
+        /* ASCII fast path: 8 bytes at a time while none has the high bit. */
+        while (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull) {
+                break;
+            }
+            i += 8;
+        }
+        if (i >= len) {
+            break;
+        }
+        size_t n = utf8_seq_len(s + i, len - i);
+        if (n == 0) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
+/* 0: copy as is; 1: needs an escape; 2: starts (or is part of) a multibyte sequence. */
+static uint8_t byte_class(uint8_t c)
+{
+    if (c < 0x20 || c == '"' || c == '\\') {
+        return 1;
+    }
+    return c >= 0x80 ? 2 : 0;
+}
+
+static void put_escape(struct sd_buf *out, uint8_t c)
+{
+    static const char hex[] = "0123456789abcdef";
+    char e[6] = {'\\', 0, 0, 0, 0, 0};
+    switch (c) {
+    case '"':
+    case '\\':
+        e[1] = (char)c;
+        break;
+    case '\n':
+        e[1] = 'n';
+        break;
+    case '\r':
+        e[1] = 'r';
+        break;
+    case '\t':
+        e[1] = 't';
+        break;
+    case '\b':
+        e[1] = 'b';
+        break;
+    case '\f':
+        e[1] = 'f';
+        break;
+    default:
+        memcpy(e, "\\u00", 4);
+        e[4] = hex[c >> 4];
+        e[5] = hex[c & 15];
+        sd_buf_put(out, e, 6);
+        return;
+    }
+    sd_buf_put(out, e, 2);
+}
+
+void proto_json_string(struct sd_buf *out, const char *str, size_t len)
+{
+    const uint8_t *s = (const uint8_t *)str;
+    sd_buf_reserve(out, len + 2);
+    sd_buf_put_u8(out, '"');
+    size_t i = 0;
+    while (i < len) {
+        size_t run = i;
+        while (i < len && byte_class(s[i]) == 0) {
+            i++;
+        }
+        sd_buf_put(out, s + run, i - run);
+        if (i >= len) {
+            break;
+        }
+        if (byte_class(s[i]) == 1) {
+            put_escape(out, s[i]);
+            i++;
+            continue;
+        }
+        size_t n = utf8_seq_len(s + i, len - i);
+        if (n) {
+            sd_buf_put(out, s + i, n);
+            i += n;
+        } else {
+            PUT_LIT(out, "\\ufffd");
+            i++;
+        }
+    }
+    sd_buf_put_u8(out, '"');
+}
+
+static void put_cstr(struct sd_buf *out, const char *s)
+{
+    proto_json_string(out, s, strlen(s));
+}
+
+static void put_u64(struct sd_buf *out, uint64_t v)
+{
+    char t[24];
+    int n = snprintf(t, sizeof t, "%llu", (unsigned long long)v);
+    sd_buf_put(out, t, (size_t)n);
+}
+
+/* JSON has no NaN or infinity: those are written as 0. */
+static void put_double(struct sd_buf *out, double v, const char *fmt)
+{
+    char t[48];
+    if (!isfinite(v)) {
+        v = 0;
+    }
+    int n = snprintf(t, sizeof t, fmt, v);
+    sd_buf_put(out, t, (size_t)n);
+}
+
+static void put_bool(struct sd_buf *out, bool v)
+{
+    if (v) {
+        PUT_LIT(out, "true");
+    } else {
+        PUT_LIT(out, "false");
+    }
+}
+
+void proto_encode_error(struct sd_buf *out, enum proto_code code, const char *msg)
+{
+    PUT_LIT(out, "{\"ok\":false,\"error\":{\"code\":");
+    put_cstr(out, proto_code_name(code));
+    PUT_LIT(out, ",\"message\":");
+    put_cstr(out, msg ? msg : "");
+    PUT_LIT(out, "}}");
+}
+
+void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, bool with_snippets,
+                         double took_ms)
+{
+    PUT_LIT(out, "{\"ok\":true,\"total\":");
+    put_u64(out, res->total);
+    PUT_LIT(out, ",\"hits\":[");
+    for (size_t i = 0; i < res->nhits; i++) {
+        const struct idx_hit *h = &res->hits[i];
+        if (i) {
+            sd_buf_put_u8(out, ',');
+        }
+        PUT_LIT(out, "{\"id\":");
+        put_cstr(out, h->id ? h->id : "");
+        PUT_LIT(out, ",\"score\":");
+        put_double(out, h->score, "%.6g");
+        PUT_LIT(out, ",\"title\":");
+        put_cstr(out, h->title ? h->title : "");
+        if (with_snippets) {
+            PUT_LIT(out, ",\"snippet\":");
+            put_cstr(out, h->snippet ? h->snippet : "");
+        }
+        sd_buf_put_u8(out, '}');
+    }
+    PUT_LIT(out, "],\"took_ms\":");
+    put_double(out, took_ms, "%.3f");
+    sd_buf_put_u8(out, '}');
+}
+
+void proto_encode_write(struct sd_buf *out, enum proto_op op, const struct idx_write_result *res)
+{
+    if (op == PROTO_OP_DELETE) {
+        PUT_LIT(out, "{\"ok\":true,\"deleted\":");
+        put_u64(out, res->deleted);
+    } else {
+        PUT_LIT(out, "{\"ok\":true,\"added\":");
+        put_u64(out, res->added);
+        PUT_LIT(out, ",\"replaced\":");
+        put_u64(out, res->replaced);
+    }
+    sd_buf_put_u8(out, '}');
+}
+
+void proto_encode_doc(struct sd_buf *out, const struct seg_stored *doc)
+{
+    PUT_LIT(out, "{\"ok\":true,\"doc\":{\"id\":");
+    proto_json_string(out, doc->id, doc->id_len);
+    for (size_t i = 0; i < doc->nfields; i++) {
+        const struct seg_field *f = &doc->fields[i];
+        sd_buf_put_u8(out, ',');
+        proto_json_string(out, f->name, f->name_len);
+        sd_buf_put_u8(out, ':');
+        if (f->type == SEG_RAW && f->value_len > 0) {
+            sd_buf_put(out, f->value, f->value_len); /* stored as JSON text by proto_parse */
+        } else if (f->type == SEG_RAW) {
+            PUT_LIT(out, "null");
+        } else {
+            proto_json_string(out, f->value, f->value_len);
+        }
+    }
+    PUT_LIT(out, "}}");
+}
+
+static void put_key_u64(struct sd_buf *out, const char *key_lit, uint64_t v)
+{
+    sd_buf_put(out, key_lit, strlen(key_lit));
+    put_u64(out, v);
+}
+
+void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_stats *st)
+{
+    PUT_LIT(out, "{\"ok\":true,\"index\":");
+    put_cstr(out, index);
+    put_key_u64(out, ",\"docs\":", st->docs);
+    put_key_u64(out, ",\"deleted_docs\":", st->deleted_docs);
+    put_key_u64(out, ",\"segments\":", st->segments);
+    put_key_u64(out, ",\"mem_docs\":", st->mem_docs);
+    put_key_u64(out, ",\"disk_bytes\":", st->disk_bytes);
+    put_key_u64(out, ",\"wal_bytes\":", st->wal_bytes);
+    put_key_u64(out, ",\"merges_running\":", st->merges_running);
+    put_key_u64(out, ",\"merges_done\":", st->merges_done);
+    put_key_u64(out, ",\"flushes_done\":", st->flushes_done);
+    put_key_u64(out, ",\"last_seq\":", st->last_seq);
+    PUT_LIT(out, ",\"degraded\":");
+    put_bool(out, st->degraded);
+    if (st->degraded) {
+        PUT_LIT(out, ",\"degraded_reason\":");
+        proto_json_string(out, st->degraded_reason,
+                          strnlen(st->degraded_reason, sizeof st->degraded_reason));
+    }
+    PUT_LIT(out, ",\"writes_refused\":");
+    put_bool(out, st->writes_refused);
+    if (st->writes_refused) {
+        PUT_LIT(out, ",\"write_error\":");
+        proto_json_string(out, st->write_error, strnlen(st->write_error, sizeof st->write_error));
+    }
+    sd_buf_put_u8(out, '}');
+}
+
+void proto_encode_health(struct sd_buf *out, bool degraded)
+{
+    if (degraded) {
+        PUT_LIT(out, "{\"ok\":true,\"status\":\"degraded\"}");
+    } else {
+        PUT_LIT(out, "{\"ok\":true,\"status\":\"ok\"}");
+    }
+}

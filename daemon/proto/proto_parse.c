@@ -1,0 +1,959 @@
+/*
+ * proto_parse.c: one request's bytes -> struct proto_request, or an error code.
+ *
+ * Order of checks, the same for both protocols (parse -> validate; nothing
+ * here acts): the raw bytes must be valid UTF-8 (bad_utf8), then parse as JSON
+ * with json-c in strict mode and a depth limit (bad_json), then the members:
+ * "op" (bad_request when missing, unknown_op when unknown), "index"
+ * ([a-z0-9_-], 1..64 bytes), then the op's own members (bad_request for a
+ * missing member, a wrong type or a value out of range). Members we do not
+ * know are ignored, so clients may send newer optional fields.
+ *
+ * Limits (PROTOCOL.md): ids 1..512 bytes (an integer id becomes its decimal
+ * string), field names 1..64 bytes, at most 64 fields besides the id, at most
+ * 10000 documents a batch, limit 0..1000, offset 0..100000, at most 64
+ * weights each in [0, 1000]. The size of the whole request is the server's
+ * check (--max-request), made before any byte is parsed.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <json-c/json.h>
+
+#include "proto.h"
+
+/* ---- codes ---- */
+
+static const struct {
+    const char *name;
+    int http;
+} code_table[] = {
+    [PROTO_OK] = {"ok", 200},
+    [PROTO_BAD_JSON] = {"bad_json", 400},
+    [PROTO_BAD_UTF8] = {"bad_utf8", 400},
+    [PROTO_BAD_REQUEST] = {"bad_request", 400},
+    [PROTO_BAD_QUERY] = {"bad_query", 400},
+    [PROTO_UNKNOWN_OP] = {"unknown_op", 400},
+    [PROTO_UNKNOWN_FIELD] = {"unknown_field", 400},
+    [PROTO_TOO_LARGE] = {"too_large", 413},
+    [PROTO_UNKNOWN_INDEX] = {"unknown_index", 404},
+    [PROTO_NOT_FOUND] = {"not_found", 404},
+    [PROTO_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405},
+    [PROTO_DISK_FULL] = {"disk_full", 507},
+    [PROTO_BUSY] = {"busy", 503},
+    [PROTO_INTERNAL] = {"internal", 500},
+};
+
+const char *proto_code_name(enum proto_code code)
+{
+    if ((unsigned)code >= sizeof code_table / sizeof code_table[0]) {
+        return "internal";
+    }
+    return code_table[code].name;
+}
+
+int proto_code_http_status(enum proto_code code)
+{
+    if ((unsigned)code >= sizeof code_table / sizeof code_table[0]) {
+        return 500;
+    }
+    return code_table[code].http;
+}
+
+const char *proto_op_name(enum proto_op op)
+{
+    static const char *const names[] = {"none",   "search", "add",   "get",
+                                        "delete", "stats",  "health"};
+    return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "none";
+}
+
+enum proto_code proto_code_from_sd(int sd_status)
+{
+    switch (sd_status) {
+    case SD_OK:
+        return PROTO_OK;
+    case SD_EPARSE:
+        return PROTO_BAD_QUERY;
+    case SD_ELIMIT:
+    case SD_EINVAL:
+        return PROTO_BAD_REQUEST;
+    case SD_ENOTFOUND:
+        return PROTO_NOT_FOUND;
+    case SD_ENOSPC:
+        return PROTO_DISK_FULL;
+    case SD_EBUSY:
+        return PROTO_BUSY;
+    default:
+        return PROTO_INTERNAL;
+    }
+}
+
+enum proto_code proto_errorf(struct proto_error *err, enum proto_code code, const char *fmt, ...)
+{
+    if (err) {
+        err->code = code;
+        err->allow = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* ---- request lifetime ---- */
+
+void proto_request_init(struct proto_request *req)
+{
+    memset(req, 0, sizeof *req);
+    memcpy(req->index, "default", sizeof "default");
+    req->limit = PROTO_DEFAULT_LIMIT;
+    req->snippet = true;
+}
+
+void proto_request_free(struct proto_request *req)
+{
+    json_object_put(req->root);
+    free(req->ops);
+    free(req->fields);
+    free(req->text);
+    proto_request_init(req);
+}
+
+/* ---- JSON ---- */
+
+static bool only_space(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Parses the one JSON value that starts at s[0, len) (leading whitespace
+ * allowed). On success *out is owned by the caller and *used says how many
+ * bytes it took. */
+static enum proto_code json_parse_one(struct json_tokener *tok, const char *s, size_t len,
+                                      struct json_object **out, size_t *used,
+                                      struct proto_error *err)
+{
+    json_tokener_reset(tok);
+    struct json_object *obj = json_tokener_parse_ex(tok, s, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    if (!obj && jerr == json_tokener_continue) {
+        /* a bare number at the very end, e.g. "5", also lands here */
+        return proto_errorf(err, PROTO_BAD_JSON, "truncated JSON");
+    }
+    if (jerr != json_tokener_success) {
+        json_object_put(obj);
+        return proto_errorf(err, PROTO_BAD_JSON, "at %zu: %s", end, json_tokener_error_desc(jerr));
+    }
+    if (!obj || !json_object_is_type(obj, json_type_object)) {
+        json_object_put(obj);
+        return proto_errorf(err, PROTO_BAD_JSON, "the request is not a JSON object");
+    }
+    *out = obj;
+    *used = end;
+    return PROTO_OK;
+}
+
+static struct json_tokener *tokener_new(struct proto_error *err)
+{
+    struct json_tokener *tok = json_tokener_new_ex(PROTO_MAX_DEPTH);
+    if (!tok) {
+        proto_errorf(err, PROTO_INTERNAL, "out of memory");
+        return NULL;
+    }
+    /* Strict: no single quotes, comments, NaN or trailing commas. Trailing
+     * characters are allowed only so that we can report them ourselves and
+     * split NDJSON. */
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
+    return tok;
+}
+
+/* The whole of s[0, len) must be one JSON object. */
+static enum proto_code json_parse_object(const char *s, size_t len, struct json_object **out,
+                                         struct proto_error *err)
+{
+    if (!proto_utf8_valid(s, len)) {
+        return proto_errorf(err, PROTO_BAD_UTF8, "the request is not valid UTF-8");
+    }
+    if (len > INT_MAX) {
+        return proto_errorf(err, PROTO_TOO_LARGE, "request over %d bytes", INT_MAX);
+    }
+    if (only_space(s, len)) {
+        return proto_errorf(err, PROTO_BAD_JSON, "the request is not a JSON object (empty)");
+    }
+    struct json_tokener *tok = tokener_new(err);
+    if (!tok) {
+        return PROTO_INTERNAL;
+    }
+    size_t used = 0;
+    enum proto_code rc = json_parse_one(tok, s, len, out, &used, err);
+    json_tokener_free(tok);
+    if (rc == PROTO_OK && !only_space(s + used, len - used)) {
+        json_object_put(*out);
+        *out = NULL;
+        return proto_errorf(err, PROTO_BAD_JSON, "at %zu: data after the JSON object", used);
+    }
+    return rc;
+}
+
+/* ---- members ---- */
+
+static struct json_object *member(struct json_object *obj, const char *key, bool *present)
+{
+    struct json_object *v = NULL;
+    *present = json_object_object_get_ex(obj, key, &v);
+    return v;
+}
+
+static enum proto_code get_uint(struct json_object *obj, const char *key, uint32_t max,
+                                uint32_t *out, struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, key, &present);
+    if (!present) {
+        return PROTO_OK;
+    }
+    if (!json_object_is_type(v, json_type_int)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be an integer", key);
+    }
+    int64_t n = json_object_get_int64(v);
+    if (n < 0 || n > (int64_t)max) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be 0 to %u", key, max);
+    }
+    *out = (uint32_t)n;
+    return PROTO_OK;
+}
+
+static enum proto_code check_weight_name(const char *name, size_t len, struct proto_error *err)
+{
+    if (len == 0 || len > SEG_MAX_NAME) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "weights: field names are 1 to %d bytes",
+                            SEG_MAX_NAME);
+    }
+    (void)name;
+    return PROTO_OK;
+}
+
+static enum proto_code add_weight(struct proto_request *req, const char *name, size_t name_len,
+                                  double w, struct proto_error *err)
+{
+    enum proto_code rc = check_weight_name(name, name_len, err);
+    if (rc) {
+        return rc;
+    }
+    if (!isfinite(w) || w < 0 || w > PROTO_MAX_WEIGHT) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.64s' must be 0 to %g", name,
+                            PROTO_MAX_WEIGHT);
+    }
+    if (req->nweights >= PROTO_MAX_WEIGHTS) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "weights: at most %d fields",
+                            PROTO_MAX_WEIGHTS);
+    }
+    req->weights[req->nweights].field = name;
+    req->weights[req->nweights].weight = (float)w;
+    req->nweights++;
+    return PROTO_OK;
+}
+
+static enum proto_code get_weights(struct json_object *obj, struct proto_request *req,
+                                   struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, "weights", &present);
+    if (!present) {
+        return PROTO_OK;
+    }
+    if (!json_object_is_type(v, json_type_object)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'weights' must be an object");
+    }
+    json_object_object_foreach(v, key, val)
+    {
+        if (!json_object_is_type(val, json_type_int) &&
+            !json_object_is_type(val, json_type_double)) {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.64s' must be a number", key);
+        }
+        enum proto_code rc = add_weight(req, key, strlen(key), json_object_get_double(val), err);
+        if (rc) {
+            return rc;
+        }
+    }
+    return PROTO_OK;
+}
+
+static enum proto_code get_search(struct json_object *obj, struct proto_request *req,
+                                  struct proto_error *err)
+{
+    bool present;
+    struct json_object *q = member(obj, "q", &present);
+    if (!present || !json_object_is_type(q, json_type_string)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'q' must be a string");
+    }
+    req->q = json_object_get_string(q);
+    req->q_len = (size_t)json_object_get_string_len(q);
+    enum proto_code rc = get_uint(obj, "limit", QRY_MAX_LIMIT, &req->limit, err);
+    if (rc == PROTO_OK) {
+        rc = get_uint(obj, "offset", QRY_MAX_OFFSET, &req->offset, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = get_weights(obj, req, err);
+    }
+    if (rc) {
+        return rc;
+    }
+    struct json_object *sn = member(obj, "snippet", &present);
+    if (present) {
+        if (!json_object_is_type(sn, json_type_boolean)) {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "'snippet' must be true or false");
+        }
+        req->snippet = json_object_get_boolean(sn);
+    }
+    return PROTO_OK;
+}
+
+static enum proto_code check_id(const char *what, const char *id, size_t len,
+                                struct proto_error *err)
+{
+    if (len == 0 || len > PROTO_MAX_ID) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: 'id' must be 1 to %d bytes", what,
+                            PROTO_MAX_ID);
+    }
+    if (memchr(id, '\0', len)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: 'id' must not contain NUL", what);
+    }
+    return PROTO_OK;
+}
+
+/* An id member: a string, or an integer stored as its decimal string. */
+static enum proto_code get_id(struct json_object *obj, const char *what, const char **id,
+                              size_t *len, struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, "id", &present);
+    if (!present) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: missing 'id'", what);
+    }
+    if (json_object_is_type(v, json_type_string)) {
+        *id = json_object_get_string(v);
+        *len = (size_t)json_object_get_string_len(v);
+    } else if (json_object_is_type(v, json_type_int)) {
+        /* the text lives in v's own print buffer, valid as long as v */
+        *id = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        *len = strlen(*id);
+    } else {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: 'id' must be a string or an integer",
+                            what);
+    }
+    return check_id(what, *id, *len, err);
+}
+
+/* json-c accepts NaN and Infinity even in strict mode; they are not JSON and
+ * would be stored and sent back verbatim, so a stored value must not hold one. */
+static bool json_all_finite(struct json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_double:
+        return isfinite(json_object_get_double(v));
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            if (!json_all_finite(json_object_array_get_idx(v, i))) {
+                return false;
+            }
+        }
+        return true;
+    case json_type_object: {
+        json_object_object_foreach(v, key, val)
+        {
+            (void)key;
+            if (!json_all_finite(val)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    default:
+        return true;
+    }
+}
+
+/* Fills op from one document object; its fields go to fields[0..] (room for
+ * SEG_MAX_FIELDS). */
+static enum proto_code parse_doc(struct json_object *doc, size_t n, struct idx_op *op,
+                                 struct seg_field *fields, struct proto_error *err)
+{
+    char what[32];
+    snprintf(what, sizeof what, "docs[%zu]", n);
+    if (!json_object_is_type(doc, json_type_object)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: not a JSON object", what);
+    }
+    op->type = IDX_OP_UPSERT;
+    enum proto_code rc = get_id(doc, what, &op->doc.id, &op->doc.id_len, err);
+    if (rc) {
+        return rc;
+    }
+    size_t nf = 0;
+    json_object_object_foreach(doc, key, val)
+    {
+        size_t klen = strlen(key);
+        if (klen == 2 && memcmp(key, "id", 2) == 0) {
+            continue;
+        }
+        if (klen == 0 || klen > SEG_MAX_NAME) {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "%s: field names are 1 to %d bytes", what,
+                                SEG_MAX_NAME);
+        }
+        if (nf >= SEG_MAX_FIELDS) {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "%s: more than %d fields", what,
+                                SEG_MAX_FIELDS);
+        }
+        struct seg_field *f = &fields[nf++];
+        f->name = key;
+        f->name_len = klen;
+        if (json_object_is_type(val, json_type_string)) {
+            f->value = json_object_get_string(val);
+            f->value_len = (size_t)json_object_get_string_len(val);
+            f->type = SEG_TEXT;
+        } else {
+            if (!json_all_finite(val)) {
+                return proto_errorf(err, PROTO_BAD_JSON,
+                                    "%s: '%.64s': NaN and Infinity are not JSON", what, key);
+            }
+            /* stored as given, not indexed; "null" for a JSON null (val NULL) */
+            f->value = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
+            f->value_len = strlen(f->value);
+            f->type = SEG_RAW;
+        }
+    }
+    op->doc.fields = fields;
+    op->doc.nfields = nf;
+    return PROTO_OK;
+}
+
+/* docs[0, n) are json objects (borrowed from req->root). */
+static enum proto_code parse_docs(struct json_object **docs, size_t n, struct proto_request *req,
+                                  struct proto_error *err)
+{
+    if (n > PROTO_MAX_BATCH) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "at most %d documents a request",
+                            PROTO_MAX_BATCH);
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t c = json_object_is_type(docs[i], json_type_object)
+                       ? (size_t)json_object_object_length(docs[i])
+                       : 0;
+        total += c < SEG_MAX_FIELDS ? c : SEG_MAX_FIELDS; /* parse_doc stops beyond */
+    }
+    req->ops = calloc(n ? n : 1, sizeof *req->ops);
+    req->fields = calloc(total + SEG_MAX_FIELDS, sizeof *req->fields);
+    if (!req->ops || !req->fields) {
+        return proto_errorf(err, PROTO_INTERNAL, "out of memory");
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        enum proto_code rc = parse_doc(docs[i], i, &req->ops[i], req->fields + used, err);
+        if (rc) {
+            return rc;
+        }
+        used += req->ops[i].doc.nfields;
+    }
+    req->nops = n;
+    return PROTO_OK;
+}
+
+static enum proto_code get_add(struct json_object *obj, struct proto_request *req,
+                               struct proto_error *err)
+{
+    bool has_doc, has_docs;
+    struct json_object *doc = member(obj, "doc", &has_doc);
+    struct json_object *docs = member(obj, "docs", &has_docs);
+    if (has_doc == has_docs) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "add needs 'doc' or 'docs' (one of them)");
+    }
+    if (has_doc) {
+        return parse_docs(&doc, 1, req, err);
+    }
+    if (!json_object_is_type(docs, json_type_array)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'docs' must be an array");
+    }
+    size_t n = json_object_array_length(docs);
+    if (n > PROTO_MAX_BATCH) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "at most %d documents a request",
+                            PROTO_MAX_BATCH);
+    }
+    struct json_object **items = malloc((n ? n : 1) * sizeof *items);
+    if (!items) {
+        return proto_errorf(err, PROTO_INTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        items[i] = json_object_array_get_idx(docs, i);
+    }
+    enum proto_code rc = parse_docs(items, n, req, err);
+    free(items);
+    return rc;
+}
+
+static enum proto_code set_index(struct proto_request *req, const char *name, size_t len,
+                                 struct proto_error *err)
+{
+    if (!idx_name_valid(name, len) || len > IDX_MAX_NAME) {
+        return proto_errorf(err, PROTO_BAD_REQUEST,
+                            "bad index name: use [a-z0-9_-], 1 to %d bytes, not starting with '-'",
+                            IDX_MAX_NAME);
+    }
+    memcpy(req->index, name, len);
+    req->index[len] = '\0';
+    return PROTO_OK;
+}
+
+static enum proto_code get_index(struct json_object *obj, struct proto_request *req,
+                                 struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, "index", &present);
+    if (!present) {
+        return PROTO_OK;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'index' must be a string");
+    }
+    return set_index(req, json_object_get_string(v), (size_t)json_object_get_string_len(v), err);
+}
+
+static enum proto_op op_from_name(const char *s)
+{
+    static const struct {
+        const char *name;
+        enum proto_op op;
+    } ops[] = {
+        {"search", PROTO_OP_SEARCH}, {"add", PROTO_OP_ADD},     {"get", PROTO_OP_GET},
+        {"delete", PROTO_OP_DELETE}, {"stats", PROTO_OP_STATS}, {"health", PROTO_OP_HEALTH},
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (strcmp(s, ops[i].name) == 0) {
+            return ops[i].op;
+        }
+    }
+    return PROTO_OP_NONE;
+}
+
+/* The members of a line-protocol request object (req->root). */
+static enum proto_code parse_line_members(struct proto_request *req, struct proto_error *err)
+{
+    bool present;
+    struct json_object *opv = member(req->root, "op", &present);
+    if (!present) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "missing 'op'");
+    }
+    if (!json_object_is_type(opv, json_type_string)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'op' must be a string");
+    }
+    req->op = op_from_name(json_object_get_string(opv));
+    if (req->op == PROTO_OP_NONE) {
+        return proto_errorf(err, PROTO_UNKNOWN_OP, "unknown op '%.64s'",
+                            json_object_get_string(opv));
+    }
+    enum proto_code rc = get_index(req->root, req, err);
+    if (rc) {
+        return rc;
+    }
+    switch (req->op) {
+    case PROTO_OP_SEARCH:
+        return get_search(req->root, req, err);
+    case PROTO_OP_ADD:
+        return get_add(req->root, req, err);
+    case PROTO_OP_GET:
+    case PROTO_OP_DELETE:
+        return get_id(req->root, proto_op_name(req->op), &req->id, &req->id_len, err);
+    default:
+        return PROTO_OK;
+    }
+}
+
+enum proto_code proto_parse_line(const char *line, size_t len, struct proto_request *req,
+                                 struct proto_error *err)
+{
+    proto_request_free(req);
+    if (len > 0 && line[len - 1] == '\r') {
+        len--;
+    }
+    enum proto_code rc = json_parse_object(line, len, &req->root, err);
+    if (rc == PROTO_OK) {
+        rc = parse_line_members(req, err);
+    }
+    return rc;
+}
+
+/* ---- HTTP ---- */
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+size_t proto_percent_decode(const char *s, size_t len, char *out, bool plus_is_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (len - i < 3) {
+                return (size_t)-1;
+            }
+            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return (size_t)-1;
+            }
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out[o++] = ' ';
+        } else {
+            out[o++] = c;
+        }
+    }
+    return o;
+}
+
+/* One decoded query-string parameter; key and value are NUL-terminated
+ * and point into req->text. */
+struct http_param {
+    const char *key;
+    const char *value;
+    size_t value_len;
+};
+
+#define HTTP_MAX_PARAMS 32
+
+/* Splits and decodes query[0, len) into params (at most HTTP_MAX_PARAMS;
+ * later ones are ignored), writing decoded text at *dst. */
+static enum proto_code parse_query(const char *query, size_t len, char **dst,
+                                   struct http_param *params, size_t *nparams,
+                                   struct proto_error *err)
+{
+    size_t i = 0;
+    *nparams = 0;
+    /* Every piece costs at most 2 bytes more than its source (two NULs); at
+     * most HTTP_MAX_PARAMS pieces are decoded, so the caller's buffer of
+     * len + 2 * HTTP_MAX_PARAMS bytes is enough. */
+    for (size_t pieces = 0; i < len && pieces < HTTP_MAX_PARAMS; pieces++) {
+        const char *amp = memchr(query + i, '&', len - i);
+        size_t end = amp ? (size_t)(amp - query) : len;
+        if (end == i) {
+            i = end + 1;
+            continue;
+        }
+        const char *eq = memchr(query + i, '=', end - i);
+        size_t kend = eq ? (size_t)(eq - query) : end;
+        struct http_param *p = &params[*nparams];
+        size_t klen = proto_percent_decode(query + i, kend - i, *dst, true);
+        if (klen == (size_t)-1) {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "bad percent-escape in the query string");
+        }
+        p->key = *dst;
+        (*dst)[klen] = '\0';
+        *dst += klen + 1;
+        size_t vstart = eq ? kend + 1 : end;
+        size_t vlen = proto_percent_decode(query + vstart, end - vstart, *dst, true);
+        if (vlen == (size_t)-1) {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "bad percent-escape in the query string");
+        }
+        if (!proto_utf8_valid(*dst, vlen)) {
+            return proto_errorf(err, PROTO_BAD_UTF8, "parameter '%.32s' is not valid UTF-8",
+                                p->key);
+        }
+        p->value = *dst;
+        p->value_len = vlen;
+        (*dst)[vlen] = '\0';
+        *dst += vlen + 1;
+        if (klen > 0) {
+            (*nparams)++;
+        }
+        i = end + 1;
+    }
+    return PROTO_OK;
+}
+
+static const struct http_param *find_param(const struct http_param *params, size_t n,
+                                           const char *key)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(params[i].key, key) == 0) {
+            return &params[i];
+        }
+    }
+    return NULL;
+}
+
+/* A decimal 0..max with digits only. */
+static enum proto_code text_uint(const struct http_param *p, uint32_t max, uint32_t *out,
+                                 struct proto_error *err)
+{
+    uint64_t v = 0;
+    if (p->value_len == 0 || p->value_len > 10) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be 0 to %u", p->key, max);
+    }
+    for (size_t i = 0; i < p->value_len; i++) {
+        if (p->value[i] < '0' || p->value[i] > '9') {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be 0 to %u", p->key, max);
+        }
+        v = v * 10 + (uint64_t)(p->value[i] - '0');
+    }
+    if (v > max) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be 0 to %u", p->key, max);
+    }
+    *out = (uint32_t)v;
+    return PROTO_OK;
+}
+
+/* "title:3,body:1" (the value is NUL-terminated text we own: split in place). */
+static enum proto_code text_weights(char *s, struct proto_request *req, struct proto_error *err)
+{
+    while (*s) {
+        char *comma = strchr(s, ',');
+        if (comma) {
+            *comma = '\0';
+        }
+        char *colon = strrchr(s, ':');
+        if (!colon) {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "weights: want field:number, got '%.64s'",
+                                s);
+        }
+        *colon = '\0';
+        char *end;
+        double w = strtod(colon + 1, &end);
+        if (end == colon + 1 || *end != '\0') {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.64s' must be a number", s);
+        }
+        enum proto_code rc = add_weight(req, s, strlen(s), w, err);
+        if (rc) {
+            return rc;
+        }
+        if (!comma) {
+            break;
+        }
+        s = comma + 1;
+    }
+    return PROTO_OK;
+}
+
+static enum proto_code search_from_params(const struct http_param *params, size_t n,
+                                          struct proto_request *req, struct proto_error *err)
+{
+    const struct http_param *p = find_param(params, n, "q");
+    if (!p) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "missing 'q'");
+    }
+    req->q = p->value;
+    req->q_len = p->value_len;
+    enum proto_code rc = PROTO_OK;
+    if ((p = find_param(params, n, "limit"))) {
+        rc = text_uint(p, QRY_MAX_LIMIT, &req->limit, err);
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "offset"))) {
+        rc = text_uint(p, QRY_MAX_OFFSET, &req->offset, err);
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "weights"))) {
+        rc = text_weights((char *)p->value, req, err);
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "snippet"))) {
+        if (strcmp(p->value, "false") == 0 || strcmp(p->value, "0") == 0) {
+            req->snippet = false;
+        } else if (strcmp(p->value, "true") == 0 || strcmp(p->value, "1") == 0) {
+            req->snippet = true;
+        } else {
+            rc = proto_errorf(err, PROTO_BAD_REQUEST, "'snippet' must be true or false");
+        }
+    }
+    return rc;
+}
+
+/* POST /docs: one JSON object, or several separated by whitespace (NDJSON:
+ * one document a line). Deciding by what parses rather than by counting
+ * lines also accepts a single pretty-printed document. */
+static enum proto_code docs_from_body(const char *body, size_t len, struct proto_request *req,
+                                      struct proto_error *err)
+{
+    if (!proto_utf8_valid(body, len)) {
+        return proto_errorf(err, PROTO_BAD_UTF8, "the request is not valid UTF-8");
+    }
+    if (len > INT_MAX) {
+        return proto_errorf(err, PROTO_TOO_LARGE, "request over %d bytes", INT_MAX);
+    }
+    req->root = json_object_new_array();
+    struct json_tokener *tok = tokener_new(err);
+    if (!req->root || !tok) {
+        json_tokener_free(tok);
+        return proto_errorf(err, PROTO_INTERNAL, "out of memory");
+    }
+    enum proto_code rc = PROTO_OK;
+    size_t pos = 0, line = 1;
+    while (rc == PROTO_OK && !only_space(body + pos, len - pos)) {
+        if (json_object_array_length(req->root) >= PROTO_MAX_BATCH) {
+            rc = proto_errorf(err, PROTO_BAD_REQUEST, "at most %d documents a request",
+                              PROTO_MAX_BATCH);
+            break;
+        }
+        struct json_object *doc = NULL;
+        size_t used = 0;
+        rc = json_parse_one(tok, body + pos, len - pos, &doc, &used, err);
+        if (rc) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            proto_errorf(err, rc, "document %zu (line %zu): %s",
+                         json_object_array_length(req->root) + 1, line, msg);
+            break;
+        }
+        json_object_array_add(req->root, doc);
+        for (size_t i = pos; i < pos + used; i++) {
+            line += body[i] == '\n';
+        }
+        pos += used;
+    }
+    json_tokener_free(tok);
+    if (rc) {
+        return rc;
+    }
+    size_t n = json_object_array_length(req->root);
+    if (n == 0) {
+        return proto_errorf(err, PROTO_BAD_JSON, "the body holds no JSON document");
+    }
+    struct json_object **items = malloc(n * sizeof *items);
+    if (!items) {
+        return proto_errorf(err, PROTO_INTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        items[i] = json_object_array_get_idx(req->root, i);
+    }
+    rc = parse_docs(items, n, req, err);
+    free(items);
+    return rc;
+}
+
+static enum proto_code method_not_allowed(struct proto_error *err, const char *allow)
+{
+    proto_errorf(err, PROTO_METHOD_NOT_ALLOWED, "method not allowed; use %s", allow);
+    err->allow = allow;
+    return PROTO_METHOD_NOT_ALLOWED;
+}
+
+static bool path_is(const char *path, size_t len, const char *want)
+{
+    return len == strlen(want) && memcmp(path, want, len) == 0;
+}
+
+/* GET|DELETE /docs/{id}: raw is the still-encoded id. */
+static enum proto_code route_doc_id(enum proto_method method, const char *raw, size_t raw_len,
+                                    char **dst, struct proto_request *req, struct proto_error *err)
+{
+    if (method == PROTO_GET || method == PROTO_HEAD) {
+        req->op = PROTO_OP_GET;
+    } else if (method == PROTO_DELETE) {
+        req->op = PROTO_OP_DELETE;
+    } else {
+        return method_not_allowed(err, "GET, DELETE");
+    }
+    size_t len = proto_percent_decode(raw, raw_len, *dst, false);
+    if (len == (size_t)-1) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "bad percent-escape in the document id");
+    }
+    if (!proto_utf8_valid(*dst, len)) {
+        return proto_errorf(err, PROTO_BAD_UTF8, "the document id is not valid UTF-8");
+    }
+    req->id = *dst;
+    req->id_len = len;
+    (*dst)[len] = '\0';
+    *dst += len + 1;
+    return check_id(proto_op_name(req->op), req->id, req->id_len, err);
+}
+
+static enum proto_code route(enum proto_method method, const char *path, size_t path_len,
+                             char **dst, const struct http_param *params, size_t nparams,
+                             const char *body, size_t body_len, struct proto_request *req,
+                             struct proto_error *err)
+{
+    bool get = method == PROTO_GET || method == PROTO_HEAD;
+    if (path_is(path, path_len, "/search")) {
+        req->op = PROTO_OP_SEARCH;
+        if (get) {
+            return search_from_params(params, nparams, req, err);
+        }
+        if (method != PROTO_POST) {
+            return method_not_allowed(err, "GET, POST");
+        }
+        enum proto_code rc = json_parse_object(body, body_len, &req->root, err);
+        if (rc == PROTO_OK) {
+            rc = get_index(req->root, req, err);
+        }
+        return rc ? rc : get_search(req->root, req, err);
+    }
+    if (path_is(path, path_len, "/docs")) {
+        req->op = PROTO_OP_ADD;
+        if (method != PROTO_POST) {
+            return method_not_allowed(err, "POST");
+        }
+        return docs_from_body(body, body_len, req, err);
+    }
+    if (path_len >= 6 && memcmp(path, "/docs/", 6) == 0) {
+        return route_doc_id(method, path + 6, path_len - 6, dst, req, err);
+    }
+    if (path_is(path, path_len, "/stats") || path_is(path, path_len, "/health")) {
+        req->op = path[1] == 's' ? PROTO_OP_STATS : PROTO_OP_HEALTH;
+        return get ? PROTO_OK : method_not_allowed(err, "GET");
+    }
+    return proto_errorf(err, PROTO_NOT_FOUND, "no such path");
+}
+
+enum proto_code proto_parse_http(enum proto_method method, const char *uri, size_t uri_len,
+                                 const char *body, size_t body_len, struct proto_request *req,
+                                 struct proto_error *err)
+{
+    proto_request_free(req);
+    const char *qm = memchr(uri, '?', uri_len);
+    size_t path_len = qm ? (size_t)(qm - uri) : uri_len;
+    const char *hash = memchr(uri, '#', uri_len);
+    size_t end = hash ? (size_t)(hash - uri) : uri_len;
+    if (path_len > end) {
+        path_len = end;
+    }
+    /* decoded text is never longer than its source, plus a NUL per piece */
+    req->text = malloc(uri_len + 2 * HTTP_MAX_PARAMS + 4);
+    if (!req->text) {
+        return proto_errorf(err, PROTO_INTERNAL, "out of memory");
+    }
+    char *dst = req->text;
+    struct http_param params[HTTP_MAX_PARAMS];
+    size_t nparams = 0;
+    enum proto_code rc = PROTO_OK;
+    if (qm && (size_t)(qm - uri) < end) {
+        size_t qstart = (size_t)(qm - uri) + 1;
+        rc = parse_query(uri + qstart, end - qstart, &dst, params, &nparams, err);
+    }
+    if (rc) {
+        return rc;
+    }
+    rc = route(method, uri, path_len, &dst, params, nparams, body, body_len, req, err);
+    if (rc) {
+        return rc;
+    }
+    const struct http_param *ix = find_param(params, nparams, "index");
+    return ix ? set_index(req, ix->value, ix->value_len, err) : PROTO_OK;
+}

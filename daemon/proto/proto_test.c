@@ -1,0 +1,725 @@
+/*
+ * proto_test.c: unit tests of the wire protocol module (test_proto).
+ *
+ * Every error code the parser can produce, the limits of PROTOCOL.md at and
+ * past their edges, both HTTP body forms, percent-decoding, and the JSON
+ * encoder: whatever bytes it is given, its output must parse as JSON (json-c,
+ * strict) and be valid UTF-8.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "proto.h"
+
+/* ---- helpers ---- */
+
+static enum proto_code parse_line(const char *text, struct proto_request *req,
+                                  struct proto_error *err)
+{
+    return proto_parse_line(text, strlen(text), req, err);
+}
+
+static enum proto_code line_code(const char *text)
+{
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    enum proto_code rc = parse_line(text, &req, &err);
+    proto_request_free(&req);
+    return rc;
+}
+
+static enum proto_code http_code(enum proto_method m, const char *uri, const char *body,
+                                 struct proto_error *err)
+{
+    struct proto_request req;
+    proto_request_init(&req);
+    enum proto_code rc =
+        proto_parse_http(m, uri, strlen(uri), body, body ? strlen(body) : 0, &req, err);
+    proto_request_free(&req);
+    return rc;
+}
+
+/* out must be one strict JSON value and valid UTF-8. */
+static struct json_object *must_parse(const struct sd_buf *out)
+{
+    assert_int_equal(out->rc, 0);
+    assert_true(proto_utf8_valid((const char *)out->data, out->len));
+    struct json_tokener *tok = json_tokener_new();
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    struct json_object *obj = json_tokener_parse_ex(tok, (const char *)out->data, (int)out->len);
+    if (!obj) {
+        fprintf(stderr, "not JSON: %.*s\n", (int)out->len, (const char *)out->data);
+    }
+    assert_non_null(obj);
+    assert_int_equal(json_tokener_get_parse_end(tok), out->len);
+    json_tokener_free(tok);
+    return obj;
+}
+
+/* ---- line protocol: success ---- */
+
+static void test_proto_line_search_all_members_parsed(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"цифровая дипломатия\",\"limit\":0,"
+                                "\"offset\":100000,\"index\":\"ru_1\",\"snippet\":false,"
+                                "\"weights\":{\"title\":3,\"body\":0.5},\"future\":[1]}\r",
+                                &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_SEARCH);
+    assert_string_equal(req.q, "цифровая дипломатия");
+    assert_int_equal(req.q_len, strlen("цифровая дипломатия"));
+    assert_int_equal(req.limit, 0);
+    assert_int_equal(req.offset, 100000);
+    assert_string_equal(req.index, "ru_1");
+    assert_false(req.snippet);
+    assert_int_equal(req.nweights, 2);
+    assert_string_equal(req.weights[0].field, "title");
+    assert_true(req.weights[0].weight == 3.0f);
+    assert_string_equal(req.weights[1].field, "body");
+    assert_true(req.weights[1].weight == 0.5f);
+    proto_request_free(&req);
+}
+
+static void test_proto_line_search_defaults(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\"}", &req, &err), PROTO_OK);
+    assert_int_equal(req.limit, PROTO_DEFAULT_LIMIT);
+    assert_int_equal(req.offset, 0);
+    assert_true(req.snippet);
+    assert_string_equal(req.index, "default");
+    assert_int_equal(req.nweights, 0);
+    proto_request_free(&req);
+    proto_request_free(&req); /* idempotent */
+}
+
+static void test_proto_line_add_doc_fields_in_order_raw_as_json(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"add\",\"doc\":{\"title\":\"T\",\"id\":42,\"n\":1.50,"
+                                "\"tags\":[\"a\", \"b/c\"],\"z\":null,\"o\":{\"k\" : true},"
+                                "\"body\":\"B\\u0000x\"}}",
+                                &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_ADD);
+    assert_int_equal(req.nops, 1);
+    const struct seg_doc *d = &req.ops[0].doc;
+    assert_int_equal(req.ops[0].type, IDX_OP_UPSERT);
+    assert_int_equal(d->id_len, 2);
+    assert_memory_equal(d->id, "42", 2);
+    assert_int_equal(d->nfields, 6);
+    const char *names[] = {"title", "n", "tags", "z", "o", "body"};
+    const char *values[] = {"T", "1.50", "[\"a\",\"b/c\"]", "null", "{\"k\":true}", "B\0x"};
+    const uint8_t types[] = {SEG_TEXT, SEG_RAW, SEG_RAW, SEG_RAW, SEG_RAW, SEG_TEXT};
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(d->fields[i].name_len, strlen(names[i]));
+        assert_memory_equal(d->fields[i].name, names[i], strlen(names[i]));
+        assert_int_equal(d->fields[i].type, types[i]);
+        size_t vlen = i == 5 ? 3 : strlen(values[i]);
+        assert_int_equal(d->fields[i].value_len, vlen);
+        assert_memory_equal(d->fields[i].value, values[i], vlen);
+    }
+    proto_request_free(&req);
+}
+
+static void test_proto_line_add_batch_and_empty_batch(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"add\",\"index\":\"b\",\"docs\":[{\"id\":\"a\",\"body\":"
+                                "\"x\"},{\"id\":\"b\"},{\"id\":\"c\",\"t\":\"y\",\"u\":\"z\"}]}",
+                                &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.nops, 3);
+    assert_int_equal(req.ops[1].doc.nfields, 0);
+    assert_int_equal(req.ops[2].doc.nfields, 2);
+    assert_memory_equal(req.ops[2].doc.fields[1].name, "u", 1);
+    assert_int_equal(parse_line("{\"op\":\"add\",\"docs\":[]}", &req, &err), PROTO_OK);
+    assert_int_equal(req.nops, 0);
+    proto_request_free(&req);
+}
+
+static void test_proto_line_get_delete_stats_health(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"get\",\"id\":\"a1\"}", &req, &err), PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_GET);
+    assert_int_equal(req.id_len, 2);
+    assert_int_equal(parse_line("{\"op\":\"delete\",\"id\":-7}", &req, &err), PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_DELETE);
+    assert_memory_equal(req.id, "-7", 2);
+    assert_int_equal(parse_line("{\"op\":\"stats\",\"index\":\"x-1\"}", &req, &err), PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_STATS);
+    assert_string_equal(req.index, "x-1");
+    assert_int_equal(parse_line(" {\"op\":\"health\"} ", &req, &err), PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_HEALTH);
+    proto_request_free(&req);
+}
+
+/* ---- line protocol: every error ---- */
+
+static void test_proto_line_bad_json(void **state)
+{
+    (void)state;
+    const char *bad[] = {"",
+                         "   ",
+                         "garbage",
+                         "{\"op\":\"search\"",
+                         "[1,2]",
+                         "\"op\"",
+                         "5",
+                         "null",
+                         "{\"op\":\"stats\"} x",
+                         "{\"op\":\"stats\"}{}",
+                         "{'op':'stats'}",
+                         "{\"op\":\"stats\",}",
+                         "{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"x\":[1,{\"y\":NaN}]}}",
+                         "{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"x\":-Infinity}}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        enum proto_code rc = line_code(bad[i]);
+        if (rc != PROTO_BAD_JSON) {
+            fprintf(stderr, "case %zu: %s -> %s\n", i, bad[i], proto_code_name(rc));
+        }
+        assert_int_equal(rc, PROTO_BAD_JSON);
+    }
+}
+
+static void test_proto_line_depth_over_limit_is_bad_json(void **state)
+{
+    (void)state;
+    char text[512];
+    size_t n = 0;
+    n += (size_t)sprintf(text, "{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"x\":");
+    for (int i = 0; i < PROTO_MAX_DEPTH + 2; i++) {
+        text[n++] = '[';
+    }
+    for (int i = 0; i < PROTO_MAX_DEPTH + 2; i++) {
+        text[n++] = ']';
+    }
+    memcpy(text + n, "}}", 3);
+    assert_int_equal(line_code(text), PROTO_BAD_JSON);
+}
+
+static void test_proto_line_bad_utf8(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "{\"op\":\"search\",\"q\":\"\xff\"}",             /* never valid */
+        "{\"op\":\"search\",\"q\":\"\xc0\xaf\"}",         /* overlong '/' */
+        "{\"op\":\"search\",\"q\":\"\xed\xa0\x80\"}",     /* surrogate */
+        "{\"op\":\"search\",\"q\":\"\xd0\"}",             /* truncated sequence */
+        "{\"op\":\"search\",\"q\":\"\xf4\x90\x80\x80\"}", /* above U+10FFFF */
+        "\xef\xbb",                                       /* garbage that is also bad UTF-8 */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(line_code(bad[i]), PROTO_BAD_UTF8);
+    }
+}
+
+static void test_proto_line_bad_request(void **state)
+{
+    (void)state;
+    char big_id[700], too_many[4096], long_name[256];
+    snprintf(big_id, sizeof big_id, "{\"op\":\"get\",\"id\":\"%0513d\"}", 0);
+    size_t n = (size_t)sprintf(too_many, "{\"op\":\"add\",\"doc\":{\"id\":\"a\"");
+    for (int i = 0; i < SEG_MAX_FIELDS + 1; i++) {
+        n += (size_t)sprintf(too_many + n, ",\"f%d\":\"v\"", i);
+    }
+    memcpy(too_many + n, "}}", 3);
+    snprintf(long_name, sizeof long_name, "{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"%065d\":\"v\"}}",
+             0);
+    const char *bad[] = {
+        "{}",
+        "{\"op\":5}",
+        "{\"op\":\"search\"}",
+        "{\"op\":\"search\",\"q\":5}",
+        "{\"op\":\"search\",\"q\":\"x\",\"limit\":-1}",
+        "{\"op\":\"search\",\"q\":\"x\",\"limit\":1001}",
+        "{\"op\":\"search\",\"q\":\"x\",\"limit\":1.5}",
+        "{\"op\":\"search\",\"q\":\"x\",\"limit\":\"10\"}",
+        "{\"op\":\"search\",\"q\":\"x\",\"limit\":99999999999999999999}",
+        "{\"op\":\"search\",\"q\":\"x\",\"offset\":100001}",
+        "{\"op\":\"search\",\"q\":\"x\",\"weights\":[1]}",
+        "{\"op\":\"search\",\"q\":\"x\",\"weights\":{\"title\":-1}}",
+        "{\"op\":\"search\",\"q\":\"x\",\"weights\":{\"title\":\"3\"}}",
+        "{\"op\":\"search\",\"q\":\"x\",\"weights\":{\"title\":1001}}",
+        "{\"op\":\"search\",\"q\":\"x\",\"weights\":{\"\":1}}",
+        "{\"op\":\"search\",\"q\":\"x\",\"snippet\":0}",
+        "{\"op\":\"search\",\"q\":\"x\",\"index\":\"Bad\"}",
+        "{\"op\":\"search\",\"q\":\"x\",\"index\":\"\"}",
+        "{\"op\":\"search\",\"q\":\"x\",\"index\":\"-x\"}",
+        "{\"op\":\"search\",\"q\":\"x\",\"index\":7}",
+        "{\"op\":\"get\"}",
+        "{\"op\":\"get\",\"id\":\"\"}",
+        "{\"op\":\"get\",\"id\":1.5}",
+        "{\"op\":\"get\",\"id\":null}",
+        "{\"op\":\"delete\",\"id\":\"a\\u0000b\"}",
+        big_id,
+        "{\"op\":\"add\"}",
+        "{\"op\":\"add\",\"doc\":{\"id\":\"a\"},\"docs\":[]}",
+        "{\"op\":\"add\",\"doc\":[1]}",
+        "{\"op\":\"add\",\"doc\":{\"title\":\"no id\"}}",
+        "{\"op\":\"add\",\"docs\":{\"id\":\"a\"}}",
+        "{\"op\":\"add\",\"docs\":[{\"id\":\"a\"},5]}",
+        "{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"\":\"v\"}}",
+        too_many,
+        long_name,
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct proto_request req;
+        struct proto_error err;
+        proto_request_init(&req);
+        enum proto_code rc = parse_line(bad[i], &req, &err);
+        if (rc != PROTO_BAD_REQUEST) {
+            fprintf(stderr, "case %zu: %s -> %s\n", i, bad[i], proto_code_name(rc));
+        }
+        assert_int_equal(rc, PROTO_BAD_REQUEST);
+        assert_true(err.msg[0] != '\0');
+        proto_request_free(&req);
+    }
+}
+
+static void test_proto_line_limits_at_edge_accepted(void **state)
+{
+    (void)state;
+    char id[700], fields[4096], name[256];
+    snprintf(id, sizeof id, "{\"op\":\"get\",\"id\":\"%0512d\"}", 0);
+    assert_int_equal(line_code(id), PROTO_OK);
+    size_t n = (size_t)sprintf(fields, "{\"op\":\"add\",\"doc\":{\"id\":\"a\"");
+    for (int i = 0; i < SEG_MAX_FIELDS; i++) {
+        n += (size_t)sprintf(fields + n, ",\"f%d\":\"v\"", i);
+    }
+    memcpy(fields + n, "}}", 3);
+    assert_int_equal(line_code(fields), PROTO_OK);
+    snprintf(name, sizeof name, "{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"%064d\":\"v\"}}", 0);
+    assert_int_equal(line_code(name), PROTO_OK);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"limit\":1000,\"offset\":0}"),
+                     PROTO_OK);
+}
+
+static void test_proto_line_batch_over_limit_rejected(void **state)
+{
+    (void)state;
+    size_t cap = (PROTO_MAX_BATCH + 2) * 12 + 64;
+    char *text = malloc(cap);
+    size_t n = (size_t)sprintf(text, "{\"op\":\"add\",\"docs\":[");
+    for (int i = 0; i <= PROTO_MAX_BATCH; i++) {
+        n += (size_t)sprintf(text + n, "%s{\"id\":%d}", i ? "," : "", i);
+    }
+    memcpy(text + n, "]}", 3);
+    assert_int_equal(line_code(text), PROTO_BAD_REQUEST);
+    free(text);
+}
+
+static void test_proto_line_unknown_op(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"frobnicate\"}", &req, &err), PROTO_UNKNOWN_OP);
+    assert_non_null(strstr(err.msg, "frobnicate"));
+    assert_int_equal(parse_line("{\"op\":\"SEARCH\",\"q\":\"x\"}", &req, &err), PROTO_UNKNOWN_OP);
+    proto_request_free(&req);
+}
+
+/* ---- HTTP ---- */
+
+static void test_proto_http_get_search_params(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    const char *uri = "/search?q=%D1%86%D0%B8%D1%84%D1%80%D0%BE%D0%B2%D0%B0%D1%8F+x&limit=5&"
+                      "offset=7&weights=title:3,body:1.5&snippet=false&index=ru&&x=&unknown=1";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_SEARCH);
+    assert_string_equal(req.q, "цифровая x");
+    assert_int_equal(req.limit, 5);
+    assert_int_equal(req.offset, 7);
+    assert_false(req.snippet);
+    assert_string_equal(req.index, "ru");
+    assert_int_equal(req.nweights, 2);
+    assert_string_equal(req.weights[1].field, "body");
+    assert_true(req.weights[1].weight == 1.5f);
+    proto_request_free(&req);
+}
+
+static void test_proto_http_search_errors(void **state)
+{
+    (void)state;
+    struct proto_error err;
+    assert_int_equal(http_code(PROTO_GET, "/search", NULL, &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&limit=abc", NULL, &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&limit=1001", NULL, &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&limit=-1", NULL, &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&offset=99999999999", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&weights=title", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&weights=title:z", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&snippet=maybe", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=%ZZ", NULL, &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=%4", NULL, &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=%FF", NULL, &err), PROTO_BAD_UTF8);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&index=A", NULL, &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_POST, "/search", "{\"q\":\"x\",\"limit\":2}", &err), PROTO_OK);
+    assert_int_equal(http_code(PROTO_POST, "/search", "{\"q\":", &err), PROTO_BAD_JSON);
+    assert_int_equal(http_code(PROTO_POST, "/search", "{\"limit\":2}", &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_POST, "/search", "\"\xff\"", &err), PROTO_BAD_UTF8);
+}
+
+static void test_proto_http_post_search_query_index_wins(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    const char *uri = "/search?index=a";
+    const char *body = "{\"q\":\"x\",\"index\":\"b\",\"weights\":{\"title\":2}}";
+    assert_int_equal(proto_parse_http(PROTO_POST, uri, strlen(uri), body, strlen(body), &req, &err),
+                     PROTO_OK);
+    assert_string_equal(req.index, "a");
+    assert_int_equal(req.nweights, 1);
+    proto_request_free(&req);
+}
+
+static void test_proto_http_routes_and_methods(void **state)
+{
+    (void)state;
+    struct proto_error err;
+    assert_int_equal(http_code(PROTO_GET, "/nope", NULL, &err), PROTO_NOT_FOUND);
+    assert_string_equal(err.msg, "no such path");
+    assert_int_equal(http_code(PROTO_GET, "/", NULL, &err), PROTO_NOT_FOUND);
+    assert_int_equal(http_code(PROTO_GET, "/search/", NULL, &err), PROTO_NOT_FOUND);
+    assert_int_equal(http_code(PROTO_GET, "/statsx", NULL, &err), PROTO_NOT_FOUND);
+    assert_int_equal(http_code(PROTO_GET, "/stats?index=x", NULL, &err), PROTO_OK);
+    assert_int_equal(http_code(PROTO_HEAD, "/health", NULL, &err), PROTO_OK);
+    assert_int_equal(http_code(PROTO_POST, "/health", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
+    assert_string_equal(err.allow, "GET");
+    assert_int_equal(http_code(PROTO_DELETE, "/search?q=x", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
+    assert_string_equal(err.allow, "GET, POST");
+    assert_int_equal(http_code(PROTO_GET, "/docs", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
+    assert_string_equal(err.allow, "POST");
+    assert_int_equal(http_code(PROTO_POST, "/docs/a", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
+    assert_string_equal(err.allow, "GET, DELETE");
+    assert_int_equal(http_code(PROTO_OTHER, "/stats", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
+    assert_int_equal(proto_code_http_status(PROTO_METHOD_NOT_ALLOWED), 405);
+}
+
+static void test_proto_http_doc_id_percent_decoded(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    const char *uri = "/docs/a%20b+c%2Fd%D0%B6?index=idx";
+    assert_int_equal(proto_parse_http(PROTO_DELETE, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_DELETE);
+    assert_int_equal(req.id_len, strlen("a b+c/dж"));
+    assert_memory_equal(req.id, "a b+c/dж", req.id_len);
+    assert_string_equal(req.index, "idx");
+    proto_request_free(&req);
+    assert_int_equal(http_code(PROTO_GET, "/docs/", NULL, &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/docs/%FF", NULL, &err), PROTO_BAD_UTF8);
+    assert_int_equal(http_code(PROTO_GET, "/docs/%C0%AF", NULL, &err), PROTO_BAD_UTF8);
+    assert_int_equal(http_code(PROTO_GET, "/docs/a%00b", NULL, &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/docs/a%G0", NULL, &err), PROTO_BAD_REQUEST);
+}
+
+static void test_proto_http_post_docs_single_and_pretty(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    const char *body = "{\n  \"id\": \"p1\",\n  \"title\": \"multi\\nline\"\n}\n";
+    assert_int_equal(proto_parse_http(PROTO_POST, "/docs", 5, body, strlen(body), &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_ADD);
+    assert_int_equal(req.nops, 1);
+    assert_memory_equal(req.ops[0].doc.id, "p1", 2);
+    proto_request_free(&req);
+}
+
+static void test_proto_http_post_docs_ndjson_split(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    const char *body = "{\"id\":\"a\",\"title\":\"1\"}\r\n\n  \n{\"id\":2,\"body\":\"2\"}\n"
+                       "{\"id\":\"c\"}";
+    assert_int_equal(
+        proto_parse_http(PROTO_POST, "/docs?index=n", 13, body, strlen(body), &req, &err),
+        PROTO_OK);
+    assert_int_equal(req.nops, 3);
+    assert_memory_equal(req.ops[1].doc.id, "2", 1);
+    assert_int_equal(req.ops[1].doc.nfields, 1);
+    assert_memory_equal(req.ops[2].doc.id, "c", 1);
+    assert_string_equal(req.index, "n");
+    proto_request_free(&req);
+}
+
+static void test_proto_http_post_docs_errors_name_the_line(void **state)
+{
+    (void)state;
+    struct proto_error err;
+    assert_int_equal(http_code(PROTO_POST, "/docs", "{\"id\":\"a\"}\n{\"id\":\"b\"\n", &err),
+                     PROTO_BAD_JSON);
+    assert_non_null(strstr(err.msg, "document 2 (line 2)"));
+    assert_int_equal(http_code(PROTO_POST, "/docs", "{\"id\":\"a\"}\n[1]\n", &err), PROTO_BAD_JSON);
+    assert_int_equal(http_code(PROTO_POST, "/docs", "{\"id\":\"a\"}\n{\"x\":1}\n", &err),
+                     PROTO_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "docs[1]"));
+    assert_int_equal(http_code(PROTO_POST, "/docs", "", &err), PROTO_BAD_JSON);
+    assert_int_equal(http_code(PROTO_POST, "/docs", " \n\n", &err), PROTO_BAD_JSON);
+    assert_int_equal(http_code(PROTO_POST, "/docs", "{\"id\":\"\xff\"}", &err), PROTO_BAD_UTF8);
+}
+
+static void test_proto_percent_decode(void **state)
+{
+    (void)state;
+    char out[64];
+    size_t n = proto_percent_decode("a+b%20c%2b%41%e2%82%ac", 22, out, true);
+    assert_int_equal(n, 10);
+    assert_memory_equal(out, "a b c+A\xe2\x82\xac", 10);
+    n = proto_percent_decode("a+b", 3, out, false);
+    assert_memory_equal(out, "a+b", 3);
+    assert_int_equal(proto_percent_decode("%", 1, out, true), (size_t)-1);
+    assert_int_equal(proto_percent_decode("%1", 2, out, true), (size_t)-1);
+    assert_int_equal(proto_percent_decode("%1g", 3, out, true), (size_t)-1);
+    assert_int_equal(proto_percent_decode("", 0, out, true), 0);
+}
+
+/* ---- encoding ---- */
+
+static void test_proto_json_string_escapes_controls(void **state)
+{
+    (void)state;
+    struct sd_buf b;
+    sd_buf_init(&b);
+    char in[40];
+    for (int i = 0; i < 32; i++) {
+        in[i] = (char)i;
+    }
+    memcpy(in + 32, "\"\\/\x7f", 4);
+    proto_json_string(&b, in, 36);
+    const char *want = "\"\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n"
+                       "\\u000b\\f\\r\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015"
+                       "\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b\\u001c\\u001d\\u001e\\u001f"
+                       "\\\"\\\\/\x7f\"";
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    struct json_object *o = must_parse(&b);
+    assert_int_equal(json_object_get_string_len(o), 36);
+    assert_memory_equal(json_object_get_string(o), in, 36);
+    json_object_put(o);
+    sd_buf_free(&b);
+}
+
+static void test_proto_json_string_keeps_utf8_replaces_invalid(void **state)
+{
+    (void)state;
+    struct sd_buf b;
+    sd_buf_init(&b);
+    const char *in = "ж€😀\xff|\xc0\xaf|\xed\xa0\x80|\xe2\x82";
+    proto_json_string(&b, in, strlen(in));
+    const char *want = "\"ж€😀\\ufffd|\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd|\\ufffd\\ufffd\"";
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    json_object_put(must_parse(&b));
+    sd_buf_free(&b);
+}
+
+static void test_proto_json_string_random_bytes_always_valid_json(void **state)
+{
+    (void)state;
+    srand(12345);
+    struct sd_buf b;
+    sd_buf_init(&b);
+    char in[64];
+    for (int round = 0; round < 20000; round++) {
+        size_t len = (size_t)(rand() % 64);
+        for (size_t i = 0; i < len; i++) {
+            int r = rand();
+            /* bias towards interesting bytes: controls, quotes, UTF-8 leads/continuations */
+            in[i] = (char)(r % 4 == 0 ? 0x80 + (r >> 8) % 0x80 : (r >> 8) % 256);
+        }
+        sd_buf_reset(&b);
+        proto_json_string(&b, in, len);
+        json_object_put(must_parse(&b));
+    }
+    sd_buf_free(&b);
+}
+
+static void test_proto_encode_answers_are_json(void **state)
+{
+    (void)state;
+    struct sd_buf b;
+    sd_buf_init(&b);
+
+    proto_encode_error(&b, PROTO_BAD_QUERY, "at 7: unbalanced '(' \"x\"\n");
+    struct json_object *o = must_parse(&b), *v, *e;
+    assert_true(json_object_object_get_ex(o, "error", &e));
+    assert_true(json_object_object_get_ex(e, "code", &v));
+    assert_string_equal(json_object_get_string(v), "bad_query");
+    json_object_put(o);
+
+    struct idx_hit hits[2] = {{.id = "a\"1", .score = 1.25f, .title = "T\x01", .snippet = "s…"},
+                              {.id = "b", .score = 0.0f / 0.0f, .title = "", .snippet = ""}};
+    struct idx_search_res res = {.total = 12345678901ull, .hits = hits, .nhits = 2};
+    sd_buf_reset(&b);
+    proto_encode_search(&b, &res, true, 0.125);
+    o = must_parse(&b);
+    assert_true(json_object_object_get_ex(o, "total", &v));
+    assert_int_equal(json_object_get_int64(v), 12345678901ll);
+    assert_true(json_object_object_get_ex(o, "hits", &v));
+    assert_int_equal(json_object_array_length(v), 2);
+    json_object_put(o);
+    sd_buf_reset(&b);
+    proto_encode_search(&b, &res, false, 1);
+    assert_null(memmem(b.data, b.len, "snippet", 7));
+    json_object_put(must_parse(&b));
+
+    struct seg_stored doc = {.id = "d1", .id_len = 2, .nfields = 3};
+    doc.fields[0] = (struct seg_field){"title", 5, "Ti\ttle", 6, SEG_TEXT};
+    doc.fields[1] = (struct seg_field){"n", 1, "[1,{\"a\":null}]", 14, SEG_RAW};
+    doc.fields[2] = (struct seg_field){"body", 4, "b", 1, SEG_TEXT};
+    sd_buf_reset(&b);
+    proto_encode_doc(&b, &doc);
+    const char *want = "{\"ok\":true,\"doc\":{\"id\":\"d1\",\"title\":\"Ti\\ttle\","
+                       "\"n\":[1,{\"a\":null}],\"body\":\"b\"}}";
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    json_object_put(must_parse(&b));
+
+    struct idx_stats st = {.docs = 3, .degraded = true};
+    snprintf(st.degraded_reason, sizeof st.degraded_reason, "seg-1: bad \"checksum\"");
+    sd_buf_reset(&b);
+    proto_encode_stats(&b, "default", &st);
+    o = must_parse(&b);
+    assert_true(json_object_object_get_ex(o, "docs", &v));
+    assert_int_equal(json_object_get_int(v), 3);
+    assert_true(json_object_object_get_ex(o, "degraded", &v));
+    assert_true(json_object_get_boolean(v));
+    json_object_put(o);
+
+    struct idx_write_result wr = {.added = 2, .replaced = 1, .deleted = 1};
+    sd_buf_reset(&b);
+    proto_encode_write(&b, PROTO_OP_ADD, &wr);
+    assert_memory_equal(b.data, "{\"ok\":true,\"added\":2,\"replaced\":1}", b.len);
+    sd_buf_reset(&b);
+    proto_encode_write(&b, PROTO_OP_DELETE, &wr);
+    assert_memory_equal(b.data, "{\"ok\":true,\"deleted\":1}", b.len);
+    sd_buf_reset(&b);
+    proto_encode_health(&b, false);
+    assert_memory_equal(b.data, "{\"ok\":true,\"status\":\"ok\"}", b.len);
+    sd_buf_free(&b);
+}
+
+static void test_proto_utf8_valid(void **state)
+{
+    (void)state;
+    assert_true(proto_utf8_valid("", 0));
+    assert_true(proto_utf8_valid("plain ascii longer than eight bytes", 35));
+    assert_true(proto_utf8_valid("ёЁй€😀\xf4\x8f\xbf\xbf", strlen("ёЁй€😀\xf4\x8f\xbf\xbf")));
+    assert_false(proto_utf8_valid("abcdefgh\x80", 9));
+    assert_false(proto_utf8_valid("\xc1\xbf", 2));
+    assert_false(proto_utf8_valid("\xe0\x9f\xbf", 3));
+    assert_false(proto_utf8_valid("\xf0\x8f\xbf\xbf", 4));
+    assert_false(proto_utf8_valid("\xf5\x80\x80\x80", 4));
+    assert_false(proto_utf8_valid("\xe2\x82", 2));
+}
+
+static void test_proto_codes_match_protocol_table(void **state)
+{
+    (void)state;
+    const struct {
+        enum proto_code code;
+        const char *name;
+        int http;
+    } table[] = {
+        {PROTO_BAD_JSON, "bad_json", 400},
+        {PROTO_BAD_UTF8, "bad_utf8", 400},
+        {PROTO_BAD_REQUEST, "bad_request", 400},
+        {PROTO_BAD_QUERY, "bad_query", 400},
+        {PROTO_UNKNOWN_OP, "unknown_op", 400},
+        {PROTO_UNKNOWN_FIELD, "unknown_field", 400},
+        {PROTO_TOO_LARGE, "too_large", 413},
+        {PROTO_UNKNOWN_INDEX, "unknown_index", 404},
+        {PROTO_NOT_FOUND, "not_found", 404},
+        {PROTO_METHOD_NOT_ALLOWED, "method_not_allowed", 405},
+        {PROTO_DISK_FULL, "disk_full", 507},
+        {PROTO_BUSY, "busy", 503},
+        {PROTO_INTERNAL, "internal", 500},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        assert_string_equal(proto_code_name(table[i].code), table[i].name);
+        assert_int_equal(proto_code_http_status(table[i].code), table[i].http);
+    }
+    assert_int_equal(proto_code_from_sd(SD_ENOSPC), PROTO_DISK_FULL);
+    assert_int_equal(proto_code_from_sd(SD_EBUSY), PROTO_BUSY);
+    assert_int_equal(proto_code_from_sd(SD_EIO), PROTO_INTERNAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_proto_line_search_all_members_parsed),
+        cmocka_unit_test(test_proto_line_search_defaults),
+        cmocka_unit_test(test_proto_line_add_doc_fields_in_order_raw_as_json),
+        cmocka_unit_test(test_proto_line_add_batch_and_empty_batch),
+        cmocka_unit_test(test_proto_line_get_delete_stats_health),
+        cmocka_unit_test(test_proto_line_bad_json),
+        cmocka_unit_test(test_proto_line_depth_over_limit_is_bad_json),
+        cmocka_unit_test(test_proto_line_bad_utf8),
+        cmocka_unit_test(test_proto_line_bad_request),
+        cmocka_unit_test(test_proto_line_limits_at_edge_accepted),
+        cmocka_unit_test(test_proto_line_batch_over_limit_rejected),
+        cmocka_unit_test(test_proto_line_unknown_op),
+        cmocka_unit_test(test_proto_http_get_search_params),
+        cmocka_unit_test(test_proto_http_search_errors),
+        cmocka_unit_test(test_proto_http_post_search_query_index_wins),
+        cmocka_unit_test(test_proto_http_routes_and_methods),
+        cmocka_unit_test(test_proto_http_doc_id_percent_decoded),
+        cmocka_unit_test(test_proto_http_post_docs_single_and_pretty),
+        cmocka_unit_test(test_proto_http_post_docs_ndjson_split),
+        cmocka_unit_test(test_proto_http_post_docs_errors_name_the_line),
+        cmocka_unit_test(test_proto_percent_decode),
+        cmocka_unit_test(test_proto_json_string_escapes_controls),
+        cmocka_unit_test(test_proto_json_string_keeps_utf8_replaces_invalid),
+        cmocka_unit_test(test_proto_json_string_random_bytes_always_valid_json),
+        cmocka_unit_test(test_proto_encode_answers_are_json),
+        cmocka_unit_test(test_proto_utf8_valid),
+        cmocka_unit_test(test_proto_codes_match_protocol_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

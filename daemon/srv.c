@@ -1,0 +1,756 @@
+/*
+ * srv.c: the server's skeleton: listeners, the worker pool, the dispatcher,
+ * the completion path back to the loop, and graceful shutdown.
+ *
+ * srv_int.h draws a job's life. The rules that keep it simple:
+ *  - Only the loop thread touches sockets, connections and libevent objects
+ *    (the event_base is used from other threads only through event_active(),
+ *    which evthread_use_pthreads() makes safe).
+ *  - A job belongs to exactly one thread at a time; the queues hand it over.
+ *  - srv->inflight counts jobs not yet completed; shutdown waits for it to
+ *    reach zero, so no engine callback can arrive after srv_run() returns.
+ *
+ * Shutdown (SIGTERM/SIGINT or srv_shutdown): close the listeners, stop
+ * reading from line connections, answer new HTTP requests with busy, wait
+ * until every job in flight has completed and every line connection has
+ * flushed its answers (2 s at most for a client that does not read), then
+ * leave the loop. The caller then frees the server and closes the engine.
+ */
+#include "srv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "log.h"
+#include "srv_int.h"
+
+#define SRV_FLUSH_GRACE_NS (2ull * 1000 * 1000 * 1000)
+
+void srv_config_default(struct srv_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->http_addr = SRV_DEFAULT_HTTP;
+    cfg->max_request = SRV_DEFAULT_MAX_REQUEST;
+    cfg->max_connections = SRV_DEFAULT_MAX_CONNS;
+    cfg->idle_timeout_s = SRV_DEFAULT_IDLE_S;
+    cfg->snippet_len = SRV_DEFAULT_SNIPPET;
+    cfg->handle_signals = true;
+}
+
+/* ---- addresses ---- */
+
+static int parse_port(const char *s, uint16_t *port)
+{
+    if (*s == '\0' || strlen(s) > 5) {
+        return -1;
+    }
+    unsigned v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') {
+            return -1;
+        }
+        v = v * 10 + (unsigned)(*s - '0');
+    }
+    if (v > 65535) {
+        return -1;
+    }
+    *port = (uint16_t)v;
+    return 0;
+}
+
+int srv_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len,
+                   struct sd_error *err)
+{
+    char host[64];
+    const char *colon = strrchr(text, ':');
+    if (!colon || (size_t)(colon - text) >= sizeof host || colon == text) {
+        return sd_errorf(err, SD_EINVAL, "'%s': want HOST:PORT", text);
+    }
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = '\0';
+    uint16_t port;
+    if (parse_port(colon + 1, &port)) {
+        return sd_errorf(err, SD_EINVAL, "'%s': bad port", text);
+    }
+    memset(ss, 0, sizeof *ss);
+    size_t hl = strlen(host);
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) {
+            return sd_errorf(err, SD_EINVAL, "'%s': bad IPv6 address", text);
+        }
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(port);
+        *len = sizeof *a6;
+        return SD_OK;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    if (strcmp(host, "localhost") == 0) {
+        memcpy(host, "127.0.0.1", sizeof "127.0.0.1");
+    }
+    if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
+        return sd_errorf(err, SD_EINVAL, "'%s': bad IPv4 address (IPv6 goes in [])", text);
+    }
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(port);
+    *len = sizeof *a4;
+    return SD_OK;
+}
+
+void srv_format_addr(const struct sockaddr *sa, char *out, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof host);
+        snprintf(out, cap, "[%s]:%u", host, ntohs(a6->sin6_port));
+    } else if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &a4->sin_addr, host, sizeof host);
+        snprintf(out, cap, "%s:%u", host, ntohs(a4->sin_port));
+    } else {
+        snprintf(out, cap, "unix");
+    }
+}
+
+/* A non-blocking listening TCP socket on text; its bound address into bound. */
+static int listen_tcp(const char *text, int *out_fd, char *bound, size_t cap, struct sd_error *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int rc = srv_parse_addr(text, &ss, &len, err);
+    if (rc) {
+        return rc;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return sd_errorf(err, SD_EIO, "socket %s: %s", text, strerror(errno));
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* Linux passes TCP_NODELAY on to accepted sockets: small answers go out
+     * at once instead of waiting for Nagle. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1024)) {
+        rc = sd_errorf(err, SD_EIO, "listen %s: %s", text, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    len = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &len);
+    srv_format_addr((struct sockaddr *)&ss, bound, cap);
+    *out_fd = fd;
+    return SD_OK;
+}
+
+/* Removes a Unix socket file left by a searchd that is gone; refuses to
+ * touch a live one or anything that is not a socket. */
+static int unlink_stale_socket(const struct sockaddr_un *sun, struct sd_error *err)
+{
+    struct stat st;
+    if (lstat(sun->sun_path, &st)) {
+        return SD_OK; /* nothing there */
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        return sd_errorf(err, SD_EINVAL, "%s exists and is not a socket", sun->sun_path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return sd_errorf(err, SD_EIO, "socket: %s", strerror(errno));
+    }
+    int live = connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0;
+    close(fd);
+    if (live) {
+        return sd_errorf(err, SD_EBUSY, "%s: another server is listening", sun->sun_path);
+    }
+    unlink(sun->sun_path);
+    return SD_OK;
+}
+
+static int listen_unix(const char *path, int *out_fd, struct sd_error *err)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sun.sun_path) {
+        return sd_errorf(err, SD_EINVAL, "socket path longer than %zu bytes: %s",
+                         sizeof sun.sun_path - 1, path);
+    }
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    int rc = unlink_stale_socket(&sun, err);
+    if (rc) {
+        return rc;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return sd_errorf(err, SD_EIO, "socket: %s", strerror(errno));
+    }
+    if (bind(fd, (struct sockaddr *)&sun, sizeof sun) || listen(fd, 1024)) {
+        rc = sd_errorf(err, SD_EIO, "listen %s: %s", path, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    /* owner and group may connect (run clients in searchd's group) */
+    chmod(path, 0660);
+    *out_fd = fd;
+    return SD_OK;
+}
+
+/* ---- jobs ---- */
+
+struct srv_job *srv_job_new(struct srv *s, enum srv_origin origin)
+{
+    struct srv_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        return NULL;
+    }
+    job->srv = s;
+    job->origin = origin;
+    job->status = 200;
+    job->start_ns = sd_now_ns();
+    proto_request_init(&job->req);
+    sd_buf_init(&job->out);
+    s->inflight++;
+    return job;
+}
+
+void srv_job_free(struct srv_job *job)
+{
+    if (!job) {
+        return;
+    }
+    proto_request_free(&job->req);
+    sd_buf_free(&job->out);
+    free(job);
+}
+
+void srv_job_fail(struct srv_job *job, enum proto_code code, const char *msg)
+{
+    sd_buf_reset(&job->out);
+    job->status = proto_code_http_status(code);
+    proto_encode_error(&job->out, code, msg);
+}
+
+/* The answer is ready (any thread): hand the job back to the loop. */
+static void complete_remote(struct srv_job *job)
+{
+    struct srv *s = job->srv;
+    pthread_mutex_lock(&s->done_mu);
+    bool was_empty = s->done_head == NULL;
+    job->next = NULL;
+    if (s->done_tail) {
+        s->done_tail->next = job;
+    } else {
+        s->done_head = job;
+    }
+    s->done_tail = job;
+    pthread_mutex_unlock(&s->done_mu);
+    if (was_empty) {
+        event_active(s->done_ev, EV_READ, 0); /* thread-safe with evthread_use_pthreads */
+    }
+}
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct srv *s = arg;
+    pthread_mutex_lock(&s->done_mu);
+    struct srv_job *job = s->done_head;
+    s->done_head = s->done_tail = NULL;
+    pthread_mutex_unlock(&s->done_mu);
+    while (job) {
+        struct srv_job *next = job->next;
+        srv_complete(job);
+        job = next;
+    }
+}
+
+void srv_complete(struct srv_job *job)
+{
+    struct srv *s = job->srv;
+    if (job->out.rc || job->out.len == 0) {
+        srv_job_fail(job, PROTO_INTERNAL, "out of memory encoding the answer");
+    }
+    sd_buf_put_u8(&job->out, '\n');
+    log_debug("event=request proto=%s op=%s status=%d us=%llu",
+              job->origin == SRV_FROM_HTTP ? "http" : "line", proto_op_name(job->req.op),
+              job->status, (unsigned long long)((sd_now_ns() - job->start_ns) / 1000));
+    proto_request_free(&job->req); /* the JSON tree is not needed any more */
+    job->is_done = true;
+    s->inflight--;
+    if (job->origin == SRV_FROM_HTTP) {
+        srv_http_reply(job);
+    } else {
+        srv_line_job_done(job);
+    }
+}
+
+/* ---- the work: searches and gets (worker threads) ---- */
+
+static bool is_default_index(const char *name)
+{
+    return strcmp(name, "default") == 0;
+}
+
+static void run_search(struct srv *s, struct srv_job *job)
+{
+    struct proto_request *r = &job->req;
+    struct idx_search_req sr = {.q = r->q, .q_len = r->q_len};
+    idx_search_params_default(s->db, &sr.params);
+    sr.params.limit = r->limit;
+    sr.params.offset = r->offset;
+    if (r->nweights) {
+        sr.params.weights = r->weights;
+        sr.params.nweights = r->nweights;
+    }
+    sr.snippet_len = r->snippet ? s->cfg.snippet_len : 0;
+    struct idx_search_res res = {0};
+    struct sd_error err = {0};
+    uint64_t t0 = sd_now_ns();
+    int rc = idx_search(s->db, r->index, &sr, &res, &err);
+    double took_ms = (double)(sd_now_ns() - t0) / 1e6;
+    if (rc == SD_ENOTFOUND && is_default_index(r->index)) {
+        /* "default" exists implicitly: before the first write it is empty */
+        idx_search_res_free(&res);
+        memset(&res, 0, sizeof res);
+        rc = SD_OK;
+    }
+    if (rc == SD_OK) {
+        proto_encode_search(&job->out, &res, r->snippet, took_ms);
+    } else if (rc == SD_ENOTFOUND) {
+        srv_job_fail(job, PROTO_UNKNOWN_INDEX, err.msg);
+    } else if (rc == SD_EPARSE || rc == SD_ELIMIT) {
+        srv_job_fail(job, PROTO_BAD_QUERY, err.msg);
+    } else if (rc == SD_EINVAL) {
+        srv_job_fail(job, PROTO_UNKNOWN_FIELD, err.msg);
+    } else {
+        srv_job_fail(job, proto_code_from_sd(rc), err.msg);
+        log_error("event=search_failed index=%s rc=%s msg=\"%s\"", r->index, sd_status_name(rc),
+                  err.msg);
+    }
+    idx_search_res_free(&res);
+}
+
+static bool index_exists(struct srv *s, const char *index)
+{
+    struct idx_stats st;
+    struct sd_error err;
+    return idx_stats(s->db, index, &st, &err) != SD_ENOTFOUND;
+}
+
+static void run_get(struct srv *s, struct srv_job *job)
+{
+    struct proto_request *r = &job->req;
+    struct seg_stored doc;
+    struct sd_error err = {0};
+    int rc = idx_get(s->db, r->index, r->id, r->id_len, &doc, &err);
+    if (rc == SD_OK) {
+        proto_encode_doc(&job->out, &doc);
+    } else if (rc == SD_ENOTFOUND) {
+        if (!is_default_index(r->index) && !index_exists(s, r->index)) {
+            srv_job_fail(job, PROTO_UNKNOWN_INDEX, err.msg);
+        } else {
+            char msg[SEG_MAX_ID + 64];
+            snprintf(msg, sizeof msg, "no document with id '%.*s'", (int)r->id_len, r->id);
+            srv_job_fail(job, PROTO_NOT_FOUND, msg);
+        }
+    } else {
+        srv_job_fail(job, proto_code_from_sd(rc), err.msg);
+        log_error("event=get_failed index=%s rc=%s msg=\"%s\"", r->index, sd_status_name(rc),
+                  err.msg);
+    }
+    seg_stored_free(&doc);
+}
+
+static void *worker_main(void *arg)
+{
+    struct srv *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->pool.mu);
+        while (!s->pool.head && !s->pool.is_stopping) {
+            pthread_cond_wait(&s->pool.cv, &s->pool.mu);
+        }
+        struct srv_job *job = s->pool.head;
+        if (!job) { /* stopping and nothing left */
+            pthread_mutex_unlock(&s->pool.mu);
+            return NULL;
+        }
+        s->pool.head = job->next;
+        if (!s->pool.head) {
+            s->pool.tail = NULL;
+        }
+        pthread_mutex_unlock(&s->pool.mu);
+        if (job->req.op == PROTO_OP_SEARCH) {
+            run_search(s, job);
+        } else {
+            run_get(s, job);
+        }
+        complete_remote(job);
+    }
+}
+
+static void pool_push(struct srv *s, struct srv_job *job)
+{
+    job->next = NULL;
+    pthread_mutex_lock(&s->pool.mu);
+    if (s->pool.tail) {
+        s->pool.tail->next = job;
+    } else {
+        s->pool.head = job;
+    }
+    s->pool.tail = job;
+    pthread_cond_signal(&s->pool.cv);
+    pthread_mutex_unlock(&s->pool.mu);
+}
+
+static int pool_start(struct srv *s, struct sd_error *err)
+{
+    unsigned n = s->cfg.workers;
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus > 0 ? (unsigned)cpus : 1;
+    }
+    s->pool.threads = calloc(n, sizeof *s->pool.threads);
+    if (!s->pool.threads) {
+        return sd_errorf(err, SD_ENOMEM, "worker threads");
+    }
+    for (unsigned i = 0; i < n; i++) {
+        int e = pthread_create(&s->pool.threads[i], NULL, worker_main, s);
+        if (e) {
+            return sd_errorf(err, SD_EIO, "pthread_create: %s", strerror(e));
+        }
+        s->pool.nthreads++;
+    }
+    return SD_OK;
+}
+
+static void pool_stop(struct srv *s)
+{
+    pthread_mutex_lock(&s->pool.mu);
+    s->pool.is_stopping = true;
+    pthread_cond_broadcast(&s->pool.cv);
+    pthread_mutex_unlock(&s->pool.mu);
+    for (unsigned i = 0; i < s->pool.nthreads; i++) {
+        pthread_join(s->pool.threads[i], NULL);
+    }
+    s->pool.nthreads = 0;
+}
+
+/* ---- writes (the engine calls back on its own thread) ---- */
+
+static void write_done(void *arg, int rc, const struct idx_write_result *res,
+                       const struct sd_error *err)
+{
+    struct srv_job *job = arg;
+    if (rc == SD_OK && job->req.op == PROTO_OP_DELETE && res->not_found > 0) {
+        srv_job_fail(job, PROTO_NOT_FOUND, "no document with that id");
+    } else if (rc == SD_OK) {
+        proto_encode_write(&job->out, job->req.op, res);
+    } else {
+        srv_job_fail(job, proto_code_from_sd(rc), err ? err->msg : "write failed");
+        log_warn("event=write_failed index=%s rc=%s msg=\"%s\"", job->req.index, sd_status_name(rc),
+                 err ? err->msg : "");
+    }
+    complete_remote(job);
+}
+
+static void start_write(struct srv *s, struct srv_job *job)
+{
+    struct proto_request *r = &job->req;
+    struct idx_op del = {.type = IDX_OP_DELETE, .doc = {.id = r->id, .id_len = r->id_len}};
+    const struct idx_op *ops = r->ops;
+    size_t nops = r->nops;
+    if (r->op == PROTO_OP_DELETE) {
+        if (!index_exists(s, r->index)) { /* don't create an index to delete from it */
+            srv_job_fail(job, PROTO_NOT_FOUND, "no document with that id");
+            srv_complete(job);
+            return;
+        }
+        ops = &del;
+        nops = 1;
+    } else if (nops == 0) {
+        struct idx_write_result none = {0};
+        proto_encode_write(&job->out, PROTO_OP_ADD, &none);
+        srv_complete(job);
+        return;
+    }
+    struct sd_error err = {0};
+    int rc = idx_write(s->db, r->index, ops, nops, write_done, job, &err);
+    if (rc) { /* not accepted: done will not be called */
+        srv_job_fail(job, proto_code_from_sd(rc), err.msg);
+        srv_complete(job);
+    }
+    /* accepted: job now belongs to the engine until write_done */
+}
+
+/* ---- inline ops (cheap: run on the loop) ---- */
+
+static void run_stats(struct srv *s, struct srv_job *job)
+{
+    struct idx_stats st;
+    struct sd_error err = {0};
+    int rc = idx_stats(s->db, job->req.index, &st, &err);
+    if (rc == SD_ENOTFOUND && is_default_index(job->req.index)) {
+        memset(&st, 0, sizeof st);
+        rc = SD_OK;
+    }
+    if (rc == SD_OK) {
+        proto_encode_stats(&job->out, job->req.index, &st);
+    } else if (rc == SD_ENOTFOUND) {
+        srv_job_fail(job, PROTO_UNKNOWN_INDEX, err.msg);
+    } else {
+        srv_job_fail(job, proto_code_from_sd(rc), err.msg);
+    }
+}
+
+static void run_health(struct srv *s, struct srv_job *job)
+{
+    char **names = NULL;
+    size_t count = 0;
+    struct sd_error err = {0};
+    bool degraded = false;
+    if (idx_list(s->db, &names, &count, &err) == SD_OK) {
+        for (size_t i = 0; i < count; i++) {
+            struct idx_stats st;
+            if (idx_stats(s->db, names[i], &st, &err) == SD_OK && st.degraded) {
+                degraded = true;
+            }
+            free(names[i]);
+        }
+        free(names);
+    }
+    proto_encode_health(&job->out, degraded);
+}
+
+void srv_dispatch(struct srv *s, struct srv_job *job)
+{
+    switch (job->req.op) {
+    case PROTO_OP_SEARCH:
+    case PROTO_OP_GET:
+        pool_push(s, job);
+        return;
+    case PROTO_OP_ADD:
+    case PROTO_OP_DELETE:
+        start_write(s, job);
+        return;
+    case PROTO_OP_STATS:
+        run_stats(s, job);
+        break;
+    case PROTO_OP_HEALTH:
+        run_health(s, job);
+        break;
+    default:
+        srv_job_fail(job, PROTO_INTERNAL, "no handler for this op");
+        break;
+    }
+    srv_complete(job);
+}
+
+/* ---- lifetime ---- */
+
+static void drain_check(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct srv *s = arg;
+    bool late = sd_now_ns() - s->drain_start_ns > SRV_FLUSH_GRACE_NS;
+    bool flushed = true; /* every line connection has written all (or lingers) */
+    for (struct srv_conn *c = s->conns; c && flushed; c = c->next) {
+        flushed = c->is_lingering || !c->bev;
+    }
+    if (s->inflight == 0 && (flushed || late)) {
+        /* a last short turn of the loop flushes HTTP answers just written */
+        struct timeval tv = {0, 50 * 1000};
+        event_base_loopexit(s->base, &tv);
+        event_del(s->drain_timer);
+    }
+}
+
+static void begin_shutdown(struct srv *s)
+{
+    if (s->is_draining) {
+        return;
+    }
+    s->is_draining = true;
+    s->drain_start_ns = sd_now_ns();
+    log_info("event=shutdown inflight=%llu connections=%u", (unsigned long long)s->inflight,
+             s->nconns);
+    if (s->line_lis) {
+        evconnlistener_disable(s->line_lis);
+    }
+    if (s->unix_lis) {
+        evconnlistener_disable(s->unix_lis);
+    }
+    srv_http_stop_listening(s);
+    srv_line_drain_all(s);
+    struct timeval tv = {0, 10 * 1000};
+    event_add(s->drain_timer, &tv);
+}
+
+static void shutdown_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct srv *s = arg;
+    if (fd == SIGINT || fd == SIGTERM) {
+        log_info("event=signal sig=%s", fd == SIGINT ? "INT" : "TERM");
+    }
+    begin_shutdown(s);
+}
+
+void srv_shutdown(struct srv *s)
+{
+    event_active(s->shutdown_ev, EV_READ, 0);
+}
+
+static int make_events(struct srv *s, struct sd_error *err)
+{
+    s->done_ev = event_new(s->base, -1, 0, done_cb, s);
+    s->shutdown_ev = event_new(s->base, -1, 0, shutdown_cb, s);
+    s->drain_timer = event_new(s->base, -1, EV_PERSIST, drain_check, s);
+    if (!s->done_ev || !s->shutdown_ev || !s->drain_timer) {
+        return sd_errorf(err, SD_ENOMEM, "events");
+    }
+    if (s->cfg.handle_signals) {
+        s->sig_term = evsignal_new(s->base, SIGTERM, shutdown_cb, s);
+        s->sig_int = evsignal_new(s->base, SIGINT, shutdown_cb, s);
+        if (!s->sig_term || !s->sig_int || evsignal_add(s->sig_term, NULL) ||
+            evsignal_add(s->sig_int, NULL)) {
+            return sd_errorf(err, SD_EIO, "signal events");
+        }
+    }
+    return SD_OK;
+}
+
+static int start_listeners(struct srv *s, struct sd_error *err)
+{
+    int fd, rc;
+    if (s->cfg.http_addr) {
+        rc = listen_tcp(s->cfg.http_addr, &fd, s->http_addr, sizeof s->http_addr, err);
+        if (rc || (rc = srv_http_start(s, fd, err))) {
+            return rc;
+        }
+    }
+    if (s->cfg.line_addr) {
+        rc = listen_tcp(s->cfg.line_addr, &fd, s->line_addr, sizeof s->line_addr, err);
+        if (rc || (rc = srv_line_listen(s, fd, &s->line_lis, err))) {
+            return rc;
+        }
+    }
+    if (s->cfg.socket_path) {
+        s->socket_path = strdup(s->cfg.socket_path);
+        if (!s->socket_path) {
+            return sd_errorf(err, SD_ENOMEM, "socket path");
+        }
+        rc = listen_unix(s->socket_path, &fd, err);
+        if (rc) {
+            free(s->socket_path);
+            s->socket_path = NULL;
+            return rc;
+        }
+        if ((rc = srv_line_listen(s, fd, &s->unix_lis, err))) {
+            return rc;
+        }
+    }
+    return SD_OK;
+}
+
+int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, struct sd_error *err)
+{
+    struct srv *s = calloc(1, sizeof *s);
+    if (!s) {
+        return sd_errorf(err, SD_ENOMEM, "srv_new");
+    }
+    s->cfg = *cfg;
+    s->db = db;
+    pthread_mutex_init(&s->pool.mu, NULL);
+    pthread_cond_init(&s->pool.cv, NULL);
+    pthread_mutex_init(&s->done_mu, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a client gone mid-write is an error, not a death */
+    evthread_use_pthreads();
+    s->base = event_base_new();
+    int rc = s->base ? SD_OK : sd_errorf(err, SD_ENOMEM, "event_base_new");
+    if (rc == SD_OK) {
+        rc = make_events(s, err);
+    }
+    if (rc == SD_OK) {
+        rc = start_listeners(s, err);
+    }
+    /* the address strings are borrowed for srv_new() only */
+    s->cfg.http_addr = s->cfg.line_addr = s->cfg.socket_path = NULL;
+    if (rc == SD_OK) {
+        rc = pool_start(s, err);
+    }
+    if (rc) {
+        srv_free(s);
+        return rc;
+    }
+    *out = s;
+    return SD_OK;
+}
+
+const char *srv_http_addr(const struct srv *s)
+{
+    return s->http_addr;
+}
+
+const char *srv_line_addr(const struct srv *s)
+{
+    return s->line_addr;
+}
+
+int srv_run(struct srv *s)
+{
+    event_base_dispatch(s->base);
+    return SD_OK;
+}
+
+void srv_free(struct srv *s)
+{
+    if (!s) {
+        return;
+    }
+    pool_stop(s);
+    /* Workers are joined; jobs left in the completion queue (only if the
+     * loop was left early) are answered by nobody. */
+    done_cb(-1, 0, s);
+    srv_http_free(s);
+    srv_line_free_all(s);
+    if (s->line_lis) {
+        evconnlistener_free(s->line_lis);
+    }
+    if (s->unix_lis) {
+        evconnlistener_free(s->unix_lis);
+    }
+    if (s->socket_path) {
+        unlink(s->socket_path);
+        free(s->socket_path);
+    }
+    struct event *evs[] = {s->done_ev, s->shutdown_ev, s->drain_timer, s->sig_term, s->sig_int};
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+        if (evs[i]) {
+            event_free(evs[i]);
+        }
+    }
+    if (s->base) {
+        event_base_free(s->base);
+    }
+    free(s->pool.threads);
+    free(s->http_tracks);
+    pthread_mutex_destroy(&s->pool.mu);
+    pthread_cond_destroy(&s->pool.cv);
+    pthread_mutex_destroy(&s->done_mu);
+    free(s);
+}

@@ -1,0 +1,81 @@
+/*
+ * srv.h: the searchd server (prefix srv_): one libevent loop serving HTTP/1.1
+ * and the line protocol of docs/PROTOCOL.md over an idx_db.
+ *
+ * Threads (docs/threads.md has the whole picture):
+ *  - The loop thread owns the event_base, every socket, HTTP and line
+ *    connections, parsing (proto_parse_*) and srv_dispatch(). It never runs
+ *    a search or a disk write.
+ *  - N worker threads take searches and gets from a queue (mutex + condvar)
+ *    and encode their answers.
+ *  - Writes go to idx_write(); the engine's writer thread calls back when
+ *    they are durable.
+ * Workers and engine callbacks hand finished jobs back through one
+ * completion queue and event_active() on a single event, so everything that
+ * touches a socket happens on the loop thread.
+ */
+#ifndef SEARCHD_SRV_H
+#define SEARCHD_SRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "idx.h"
+
+#define SRV_DEFAULT_HTTP        "127.0.0.1:7700"
+#define SRV_DEFAULT_MAX_REQUEST (32u << 20) /* bytes of one request line or body */
+#define SRV_DEFAULT_MAX_CONNS   1024
+#define SRV_DEFAULT_IDLE_S      300         /* an idle connection is closed after this */
+#define SRV_DEFAULT_SNIPPET     200         /* bytes of snippet per hit */
+#define SRV_MAX_HEADERS         (64u << 10) /* HTTP request line + headers */
+#define SRV_MAX_PIPELINE                                                                           \
+    256 /* answers pending on one line connection before                                           \
+           the server stops reading it */
+
+struct srv_config {
+    const char *http_addr;   /* "HOST:PORT" or "[v6]:PORT" (borrowed); NULL: no HTTP */
+    const char *line_addr;   /* line protocol over TCP; NULL: none */
+    const char *socket_path; /* line protocol over a Unix socket; NULL: none */
+    unsigned workers;        /* 0: one per online CPU */
+    size_t max_request;
+    unsigned max_connections;
+    unsigned idle_timeout_s;
+    size_t snippet_len;
+    bool handle_signals; /* SIGTERM/SIGINT start a graceful shutdown */
+};
+
+void srv_config_default(struct srv_config *cfg);
+
+/* Parses "1.2.3.4:80", "[::1]:80" or "localhost:80" strictly (port 0..65535,
+ * 0 = any free port). SD_EINVAL with a message otherwise. */
+int srv_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len,
+                   struct sd_error *err);
+/* "127.0.0.1:7700" / "[::1]:7700" into out. */
+void srv_format_addr(const struct sockaddr *sa, char *out, size_t cap);
+
+struct srv;
+
+/* Binds every listener and starts the workers. db is borrowed and must
+ * outlive the server. *out is owned by the caller: srv_free(). */
+int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out,
+            struct sd_error *err);
+
+/* The addresses actually bound (port 0 resolved), "" when not listening.
+ * Valid until srv_free(). */
+const char *srv_http_addr(const struct srv *s);
+const char *srv_line_addr(const struct srv *s);
+
+/* Runs the loop on the calling thread until a shutdown completes: listeners
+ * closed, every request already read answered and flushed (or its client
+ * gone). Returns SD_OK. */
+int srv_run(struct srv *s);
+
+/* Starts a graceful shutdown; safe from any thread. */
+void srv_shutdown(struct srv *s);
+
+/* Stops the workers and frees everything; removes the Unix socket. NULL ok. */
+void srv_free(struct srv *s);
+
+#endif

@@ -1,0 +1,429 @@
+/*
+ * srv_test.c: the server in process (test_srv): a real idx_db on a temporary
+ * directory, srv_run() on its own thread, ephemeral ports, and plain blocking
+ * sockets as clients. Checks what only the whole server can show: pipelined
+ * answers in request order, the broken-stream rule, HTTP routing and
+ * keep-alive, the connection limit, and a graceful shutdown that answers
+ * what was already sent.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "idx.h"
+#include "srv.h"
+
+struct fixture {
+    char dir[64];
+    struct idx_db *db;
+    struct srv *srv;
+    pthread_t loop;
+};
+
+static void *loop_main(void *arg)
+{
+    srv_run(arg);
+    return NULL;
+}
+
+static struct fixture *start_server(unsigned max_conns)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/srv_test.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = f->dir;
+    struct sd_error err = {0};
+    assert_int_equal(idx_open(&cfg, &f->db, &err), SD_OK);
+    struct srv_config sc;
+    srv_config_default(&sc);
+    sc.http_addr = "127.0.0.1:0";
+    sc.line_addr = "127.0.0.1:0";
+    sc.workers = 2;
+    sc.max_request = 4096;
+    sc.handle_signals = false;
+    if (max_conns) {
+        sc.max_connections = max_conns;
+    }
+    if (srv_new(&sc, f->db, &f->srv, &err)) {
+        fail_msg("srv_new: %s", err.msg);
+    }
+    assert_int_equal(pthread_create(&f->loop, NULL, loop_main, f->srv), 0);
+    return f;
+}
+
+static void stop_server(struct fixture *f)
+{
+    srv_shutdown(f->srv);
+    pthread_join(f->loop, NULL);
+    srv_free(f->srv);
+    idx_close(f->db);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+}
+
+/* ---- a blocking client ---- */
+
+struct client {
+    int fd;
+    char buf[1 << 16];
+    size_t len;
+};
+
+static void client_open(struct client *c, const char *addr)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    struct sd_error err;
+    assert_int_equal(srv_parse_addr(addr, &ss, &sl, &err), SD_OK);
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(c->fd >= 0);
+    struct timeval tv = {10, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    assert_int_equal(connect(c->fd, (struct sockaddr *)&ss, sl), 0);
+    c->len = 0;
+}
+
+static void client_send(struct client *c, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
+        assert_true(n > 0);
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Next '\n'-terminated line into out (NUL-terminated, without '\n'); false at EOF. */
+static bool client_line(struct client *c, char *out, size_t cap)
+{
+    for (;;) {
+        char *nl = memchr(c->buf, '\n', c->len);
+        if (nl) {
+            size_t n = (size_t)(nl - c->buf);
+            assert_true(n < cap);
+            memcpy(out, c->buf, n);
+            out[n] = '\0';
+            memmove(c->buf, nl + 1, c->len - n - 1);
+            c->len -= n + 1;
+            return true;
+        }
+        assert_true(c->len < sizeof c->buf);
+        ssize_t r = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+        if (r <= 0) {
+            return false;
+        }
+        c->len += (size_t)r;
+    }
+}
+
+/* Reads until EOF (or the buffer is full) and returns it NUL-terminated. */
+static char *client_read_all(struct client *c)
+{
+    for (;;) {
+        ssize_t r = recv(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len, 0);
+        if (r <= 0 || c->len + (size_t)r >= sizeof c->buf - 1) {
+            if (r > 0) {
+                c->len += (size_t)r;
+            }
+            break;
+        }
+        c->len += (size_t)r;
+    }
+    c->buf[c->len] = '\0';
+    return c->buf;
+}
+
+/* One request line, one answer line. */
+static void roundtrip(struct client *c, const char *req, char *out, size_t cap)
+{
+    client_send(c, req, strlen(req));
+    assert_true(client_line(c, out, cap));
+}
+
+/* ---- tests ---- */
+
+static void test_srv_line_pipelined_answers_in_request_order(void **state)
+{
+    (void)state;
+    struct fixture *f = start_server(0);
+    struct client c;
+    client_open(&c, srv_line_addr(f->srv));
+    enum { N = 600 };
+    static char reqs[N * 64];
+    size_t len = 0;
+    for (int i = 0; i < N; i++) {
+        switch (i % 4) {
+        case 0: /* a worker: not found, the message names the id */
+            len += (size_t)sprintf(reqs + len, "{\"op\":\"get\",\"id\":\"k%d\"}\n", i);
+            break;
+        case 1: /* inline on the loop */
+            len += (size_t)sprintf(reqs + len, "{\"op\":\"stats\"}\n");
+            break;
+        case 2: /* a parse error, answered at once */
+            len += (size_t)sprintf(reqs + len, "garbage %d\n", i);
+            break;
+        default: /* a search on a worker */
+            len +=
+                (size_t)sprintf(reqs + len, "{\"op\":\"search\",\"q\":\"w%d\",\"limit\":0}\n", i);
+            break;
+        }
+    }
+    client_send(&c, reqs, len);
+    char line[4096], want[64];
+    for (int i = 0; i < N; i++) {
+        assert_true(client_line(&c, line, sizeof line));
+        switch (i % 4) {
+        case 0:
+            snprintf(want, sizeof want, "'k%d'", i);
+            assert_non_null(strstr(line, "\"not_found\""));
+            assert_non_null(strstr(line, want));
+            break;
+        case 1:
+            assert_non_null(strstr(line, "\"docs\":"));
+            break;
+        case 2:
+            assert_non_null(strstr(line, "\"bad_json\""));
+            break;
+        default:
+            assert_non_null(strstr(line, "\"total\":0"));
+            break;
+        }
+    }
+    close(c.fd);
+    stop_server(f);
+}
+
+static void test_srv_line_too_long_gets_too_large_then_close(void **state)
+{
+    (void)state;
+    struct fixture *f = start_server(0);
+    struct client c;
+    client_open(&c, srv_line_addr(f->srv));
+    char big[6000];
+    memset(big, 'x', sizeof big);
+    const char *first = "{\"op\":\"health\"}\n";
+    client_send(&c, first, strlen(first));
+    client_send(&c, big, sizeof big);
+    char *all = client_read_all(&c); /* the server closes after the error line */
+    assert_non_null(strstr(all, "{\"ok\":true,\"status\":\"ok\"}\n"));
+    assert_non_null(strstr(all, "\"too_large\""));
+    close(c.fd);
+    /* the server still serves */
+    client_open(&c, srv_line_addr(f->srv));
+    char line[512];
+    roundtrip(&c, "{\"op\":\"health\"}\r\n", line, sizeof line);
+    assert_string_equal(line, "{\"ok\":true,\"status\":\"ok\"}");
+    roundtrip(&c, "\xff\xfe{}\n", line, sizeof line);
+    assert_non_null(strstr(line, "\"bad_utf8\""));
+    roundtrip(&c, "{\"op\":\"nope\"}\n", line, sizeof line);
+    assert_non_null(strstr(line, "\"unknown_op\""));
+    close(c.fd);
+    stop_server(f);
+}
+
+static void test_srv_line_add_get_delete(void **state)
+{
+    (void)state;
+    struct fixture *f = start_server(0);
+    struct client c;
+    client_open(&c, srv_line_addr(f->srv));
+    char line[4096];
+    roundtrip(&c,
+              "{\"op\":\"add\",\"index\":\"t1\",\"doc\":{\"id\":\"a1\",\"title\":\"Цифровая "
+              "дипломатия\",\"body\":\"x\\ny\",\"n\":[1,2]}}\n",
+              line, sizeof line);
+    assert_string_equal(line, "{\"ok\":true,\"added\":1,\"replaced\":0}");
+    bool seen = false; /* searchable within the refresh interval */
+    for (int i = 0; i < 100 && !seen; i++) {
+        roundtrip(&c, "{\"op\":\"get\",\"index\":\"t1\",\"id\":\"a1\"}\n", line, sizeof line);
+        seen = strncmp(line, "{\"ok\":true", 10) == 0;
+        if (!seen) {
+            usleep(20 * 1000);
+        }
+    }
+    assert_true(seen);
+    assert_string_equal(line, "{\"ok\":true,\"doc\":{\"id\":\"a1\",\"title\":\"Цифровая "
+                              "дипломатия\",\"body\":\"x\\ny\",\"n\":[1,2]}}");
+    roundtrip(&c, "{\"op\":\"delete\",\"index\":\"t1\",\"id\":\"a1\"}\n", line, sizeof line);
+    assert_string_equal(line, "{\"ok\":true,\"deleted\":1}");
+    roundtrip(&c, "{\"op\":\"delete\",\"index\":\"t1\",\"id\":\"a1\"}\n", line, sizeof line);
+    assert_non_null(strstr(line, "\"not_found\""));
+    roundtrip(&c, "{\"op\":\"search\",\"index\":\"nope\",\"q\":\"x\"}\n", line, sizeof line);
+    assert_non_null(strstr(line, "\"unknown_index\""));
+    roundtrip(&c, "{\"op\":\"stats\",\"index\":\"nope\"}\n", line, sizeof line);
+    assert_non_null(strstr(line, "\"unknown_index\""));
+    close(c.fd);
+    stop_server(f);
+}
+
+static void test_srv_http_routes_and_keepalive(void **state)
+{
+    (void)state;
+    struct fixture *f = start_server(0);
+    struct client c;
+    client_open(&c, srv_http_addr(f->srv));
+    const char *reqs = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "PUT /docs HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+                       "GET /search?q=x&index=missing HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    client_send(&c, reqs, strlen(reqs));
+    char *all = client_read_all(&c);
+    const char *want[] = {
+        "HTTP/1.1 200 OK",
+        "{\"ok\":true,\"status\":\"ok\"}",
+        "HTTP/1.1 404 Not Found",
+        "\"message\":\"no such path\"",
+        "HTTP/1.1 405 Method Not Allowed",
+        "Allow: POST",
+        "\"method_not_allowed\"",
+        "HTTP/1.1 404",
+        "\"unknown_index\"",
+        "HTTP/1.1 200 OK",
+        "\"index\":\"default\"",
+    };
+    const char *p = all;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *hit = strstr(p, want[i]);
+        if (!hit) {
+            fail_msg("missing '%s' after offset %zu in:\n%s", want[i], (size_t)(p - all), all);
+        }
+        p = hit + strlen(want[i]);
+    }
+    assert_non_null(strstr(all, "Content-Type: application/json"));
+    close(c.fd);
+    stop_server(f);
+}
+
+static void test_srv_max_connections_refuses_extra(void **state)
+{
+    (void)state;
+    struct fixture *f = start_server(2);
+    struct client a, b, extra;
+    char line[512];
+    client_open(&a, srv_line_addr(f->srv));
+    roundtrip(&a, "{\"op\":\"health\"}\n", line, sizeof line);
+    client_open(&b, srv_line_addr(f->srv));
+    roundtrip(&b, "{\"op\":\"health\"}\n", line, sizeof line);
+    client_open(&extra, srv_line_addr(f->srv));
+    assert_true(client_line(&extra, line, sizeof line));
+    assert_non_null(strstr(line, "\"busy\""));
+    assert_false(client_line(&extra, line, sizeof line)); /* closed */
+    close(extra.fd);
+    close(b.fd);
+    usleep(100 * 1000); /* let the server see b go */
+    client_open(&extra, srv_line_addr(f->srv));
+    roundtrip(&extra, "{\"op\":\"health\"}\n", line, sizeof line);
+    assert_string_equal(line, "{\"ok\":true,\"status\":\"ok\"}");
+    close(extra.fd);
+    close(a.fd);
+    /* HTTP connections are counted too, and forgotten when they close */
+    const char *get = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    for (int i = 0; i < 6; i++) {
+        client_open(&extra, srv_http_addr(f->srv));
+        client_send(&extra, get, strlen(get));
+        assert_non_null(strstr(client_read_all(&extra), "HTTP/1.1 200 OK"));
+        close(extra.fd);
+    }
+    client_open(&a, srv_http_addr(f->srv));
+    client_send(&a, get, strlen(get) - 2 - strlen("Connection: close\r\n"));
+    client_send(&a, "\r\n", 2);
+    assert_true(client_line(&a, line, sizeof line));
+    assert_string_equal(line, "HTTP/1.1 200 OK\r");
+    client_open(&b, srv_http_addr(f->srv));
+    client_send(&b, get, strlen(get));
+    assert_non_null(strstr(client_read_all(&b), "HTTP/1.1 200 OK"));
+    close(b.fd);
+    client_open(&b, srv_line_addr(f->srv));
+    roundtrip(&b, "{\"op\":\"health\"}\n", line, sizeof line);
+    close(b.fd);
+    close(a.fd);
+    stop_server(f);
+}
+
+static void test_srv_shutdown_answers_requests_already_read(void **state)
+{
+    (void)state;
+    struct fixture *f = start_server(0);
+    struct client c;
+    client_open(&c, srv_line_addr(f->srv));
+    char reqs[64 * 50];
+    size_t len = 0;
+    for (int i = 0; i < 50; i++) {
+        len += (size_t)sprintf(reqs + len,
+                               "{\"op\":\"add\",\"doc\":{\"id\":\"s%d\",\"body\":\"b\"}}\n", i);
+    }
+    client_send(&c, reqs, len);
+    char line[512];
+    assert_true(client_line(&c, line, sizeof line)); /* the server has read them */
+    srv_shutdown(f->srv);
+    int answered = 1;
+    while (client_line(&c, line, sizeof line)) {
+        assert_true(strncmp(line, "{\"ok\":true,\"added\":1", 20) == 0 ||
+                    strstr(line, "\"busy\"") != NULL);
+        answered++;
+    }
+    assert_true(answered >= 1);
+    pthread_join(f->loop, NULL);
+    srv_free(f->srv);
+    f->srv = NULL;
+    idx_close(f->db);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    close(c.fd);
+}
+
+static void test_srv_parse_addr_strict(void **state)
+{
+    (void)state;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    struct sd_error err;
+    assert_int_equal(srv_parse_addr("127.0.0.1:7700", &ss, &len, &err), SD_OK);
+    assert_int_equal(srv_parse_addr("[::1]:0", &ss, &len, &err), SD_OK);
+    assert_int_equal(ss.ss_family, AF_INET6);
+    assert_int_equal(srv_parse_addr("localhost:65535", &ss, &len, &err), SD_OK);
+    const char *bad[] = {"127.0.0.1",       ":80",    "127.0.0.1:",   "127.0.0.1:65536",
+                         "127.0.0.1:8x",    "::1:80", "[::1]",        "300.1.1.1:80",
+                         "host.example:80", "[zz]:1", "127.0.0.1:-1", "127.0.0.1:123456"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(srv_parse_addr(bad[i], &ss, &len, &err), SD_EINVAL);
+    }
+    char out[64];
+    assert_int_equal(srv_parse_addr("[::1]:81", &ss, &len, &err), SD_OK);
+    srv_format_addr((struct sockaddr *)&ss, out, sizeof out);
+    assert_string_equal(out, "[::1]:81");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_srv_parse_addr_strict),
+        cmocka_unit_test(test_srv_line_pipelined_answers_in_request_order),
+        cmocka_unit_test(test_srv_line_too_long_gets_too_large_then_close),
+        cmocka_unit_test(test_srv_line_add_get_delete),
+        cmocka_unit_test(test_srv_http_routes_and_keepalive),
+        cmocka_unit_test(test_srv_max_connections_refuses_extra),
+        cmocka_unit_test(test_srv_shutdown_answers_requests_already_read),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
