@@ -1,0 +1,146 @@
+/*
+ * cli_int.h: the private interfaces of searchq, the command-line client (prefix cli_).
+ *
+ * searchq knows only the wire protocol of docs/PROTOCOL.md: it speaks the line protocol (one
+ * JSON object per line each way, answers in request order) over TCP or a Unix socket. It links
+ * json-c and libc, never stemmer/, index/ or daemon/. The pieces:
+ *
+ *   main.c     command line -> struct cli_opts -> one command function
+ *   cmd.c      search, get, delete, stats, health: one request, one answer, printed
+ *   import.c   import FILE...: validates every file, then sends batches, pipelined
+ *   textdoc.c  a .txt/.md file -> a document (id from the name, title from the first line)
+ *   rpc.c      a JSON request out, a JSON answer in; error answers -> exit status 1
+ *   conn.c     the socket: connect, write everything, read lines of any length
+ *   print.c    human-readable hits, documents and stats
+ *   utf8.c     UTF-8 validation, display width and safe truncation
+ *
+ * Error reporting: functions that can fail print one "searchq: ..." line to stderr themselves and
+ * return an enum cli_exit, which main() returns as the process exit status.
+ */
+#ifndef SEARCHQ_CLI_INT_H
+#define SEARCHQ_CLI_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+/* Process exit statuses (the usage text and README list them). */
+enum cli_exit {
+    CLI_EXIT_OK = 0,      /* done */
+    CLI_EXIT_ERROR = 1,   /* the server answered an error, or an input file is bad */
+    CLI_EXIT_USAGE = 2,   /* bad command line */
+    CLI_EXIT_CONNECT = 3, /* cannot connect, or the connection broke or timed out */
+};
+
+#define CLI_DEFAULT_SERVER "127.0.0.1:7701"
+#define CLI_MAX_LINE       ((size_t)256 << 20) /* longest answer line we accept */
+#define CLI_IO_TIMEOUT_SEC 300                 /* a silent server is given up on after this */
+
+/* Options shared by every command; strings are borrowed from argv. */
+struct cli_opts {
+    const char *server;      /* HOST:PORT of the line protocol, or NULL for the default */
+    const char *socket_path; /* Unix socket path, or NULL */
+    const char *index;       /* index name, or NULL for the server's "default" */
+    int64_t limit;           /* -1 when not given */
+    int64_t offset;          /* -1 when not given */
+    bool is_json;            /* print the server's JSON line as is */
+};
+
+/* ---- conn.c: one connection to searchd ---- */
+
+struct cli_conn {
+    int fd;
+    char addr[512]; /* what we connected to, for messages */
+    char *buf;      /* owned; bytes read but not yet returned are buf[start, len) */
+    size_t start;
+    size_t scan; /* buf[start, scan) is known to hold no '\n' */
+    size_t len;
+    size_t cap;
+};
+
+/* Connects to opts->socket_path if set, else to opts->server (or the default). On failure prints
+ * "cannot connect to ADDR: REASON — is searchd running?" and returns CLI_EXIT_CONNECT. */
+int cli_conn_open(const struct cli_opts *opts, struct cli_conn *c);
+
+/* Closes the socket and frees the buffer; safe on a zeroed or already closed conn. */
+void cli_conn_close(struct cli_conn *c);
+
+/* Writes all of data (borrowed). Returns CLI_EXIT_OK or CLI_EXIT_CONNECT. */
+int cli_conn_write(struct cli_conn *c, const char *data, size_t len);
+
+/* Reads one line, without its "\n" or "\r\n". *line points into the conn's buffer, is
+ * NUL-terminated and is valid until the next read. Lines longer than CLI_MAX_LINE, end of stream
+ * and timeouts are errors (CLI_EXIT_CONNECT, or CLI_EXIT_ERROR for an oversized line). */
+int cli_conn_read_line(struct cli_conn *c, char **line, size_t *len);
+
+/* ---- rpc.c: requests and answers ---- */
+
+struct cli_reply {
+    struct json_object *obj; /* owned: the parsed answer, freed by cli_reply_free */
+    const char *line;        /* the raw answer line: valid until the next read on the conn */
+    size_t len;
+};
+
+/* Serializes req (borrowed) to one line and writes it. */
+int cli_rpc_send(struct cli_conn *c, struct json_object *req);
+
+/* Reads and parses one answer. An {"ok":false} answer prints "searchq: CONTEXT: server error
+ * CODE: MESSAGE" (context may be NULL) and returns CLI_EXIT_ERROR; the reply is still filled in
+ * so that --json can print it. The caller frees the reply with cli_reply_free in every case. */
+int cli_rpc_recv(struct cli_conn *c, const char *context, struct cli_reply *reply);
+
+/* cli_rpc_send then cli_rpc_recv. */
+int cli_rpc_call(struct cli_conn *c, struct json_object *req, struct cli_reply *reply);
+
+void cli_reply_free(struct cli_reply *reply);
+
+/* A new request object {"op":op} with "index" added when opts names one. Returns owned. */
+struct json_object *cli_rpc_request(const struct cli_opts *opts, const char *op);
+
+/* ---- cmd.c and import.c: the commands ---- */
+
+/* Each takes the words after the command name (borrowed). */
+int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv);
+int cli_cmd_get(const struct cli_opts *opts, const char *id);
+int cli_cmd_delete(const struct cli_opts *opts, const char *id);
+int cli_cmd_stats(const struct cli_opts *opts);
+int cli_cmd_health(const struct cli_opts *opts);
+int cli_cmd_import(const struct cli_opts *opts, int argc, char **argv);
+
+/* ---- textdoc.c ---- */
+
+/* Reads a .txt/.md file into a document {"id","title","body"}: id is the file name without its
+ * extension, title the first non-empty line without Markdown markup, body the rest. On success
+ * *doc is owned by the caller; on failure prints "searchq: PATH[:LINE]: why" and returns
+ * CLI_EXIT_ERROR. */
+int cli_textdoc_read(const char *path, struct json_object **doc);
+
+/* ---- print.c ---- */
+
+/* offset: the offset the search asked for, so that ranks continue across pages. */
+void cli_print_hits(FILE *out, struct json_object *answer, const char *query, int64_t offset);
+void cli_print_doc(FILE *out, struct json_object *doc);
+void cli_print_stats(FILE *out, struct json_object *answer);
+
+/* ---- utf8.c ---- */
+
+/* Decodes one code point from s[0, len) (len > 0). Returns the bytes used, 1..4, or 0 when the
+ * bytes there are not valid UTF-8 (overlong forms, surrogates and values past U+10FFFF are
+ * invalid). */
+size_t cli_utf8_decode(const char *s, size_t len, uint32_t *cp);
+
+/* True when s[0, len) is valid UTF-8; otherwise *bad_off is the offset of the first bad byte. */
+bool cli_utf8_valid(const char *s, size_t len, size_t *bad_off);
+
+/* Terminal columns of s[0, len): 0 for combining marks and controls, 2 for East Asian wide and
+ * emoji, 1 otherwise; an invalid byte counts as 1 (it is printed as '?'). */
+size_t cli_utf8_width(const char *s, size_t len);
+
+/* The byte length of the longest prefix of s[0, len) that ends on a code point boundary and
+ * takes at most max_cols columns. */
+size_t cli_utf8_fit(const char *s, size_t len, size_t max_cols);
+
+#endif /* SEARCHQ_CLI_INT_H */

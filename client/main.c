@@ -1,0 +1,178 @@
+/*
+ * main.c: searchq's command line: options, then a command or the words of a query.
+ *
+ * Options come first. The first word that is not an option is a command name (search, import,
+ * get, delete, stats, health) or the first word of a query; all words of a query are joined with
+ * spaces, and none of them is taken as an option, so that `searchq war -peace` searches for
+ * "war -peace" (an exclusion). The named commands accept options after their name as well.
+ * `searchq search WORDS...` searches for words that happen to be a command name.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_int.h"
+
+static const char main_usage[] =
+    "usage: searchq [OPTIONS] QUERY...            search; the words are joined by spaces\n"
+    "       searchq [OPTIONS] search QUERY...\n"
+    "       searchq [OPTIONS] import FILE...      add .jsonl (a JSON document a line), .txt, .md\n"
+    "       searchq [OPTIONS] get ID              print a stored document\n"
+    "       searchq [OPTIONS] delete ID\n"
+    "       searchq [OPTIONS] stats\n"
+    "       searchq [OPTIONS] health\n"
+    "options:\n"
+    "  --server HOST:PORT  searchd's line-protocol address (default " CLI_DEFAULT_SERVER ")\n"
+    "  --socket PATH       connect to searchd's Unix socket instead\n"
+    "  --index NAME        the index to use (default: the server's \"default\")\n"
+    "  --limit N           how many hits to show (server default 10, at most 1000)\n"
+    "  --offset N          how many hits to skip first (paging)\n"
+    "  --json              print the server's JSON answer as it is\n"
+    "  -h, --help          show this text\n"
+    "query language: words (all must match), a OR b, -word, \"exact phrase\", prefix*,\n"
+    "  field:word (e.g. title:diplomacy), parentheses\n"
+    "exit status: 0 ok; 1 the server answered an error (or an input file is bad);\n"
+    "  2 usage; 3 cannot connect to searchd, or the connection broke\n";
+
+enum main_opt { MAIN_SERVER = 256, MAIN_SOCKET, MAIN_INDEX, MAIN_LIMIT, MAIN_OFFSET, MAIN_JSON };
+
+static const struct option main_options[] = {
+    {"server", required_argument, NULL, MAIN_SERVER},
+    {"socket", required_argument, NULL, MAIN_SOCKET},
+    {"index", required_argument, NULL, MAIN_INDEX},
+    {"limit", required_argument, NULL, MAIN_LIMIT},
+    {"offset", required_argument, NULL, MAIN_OFFSET},
+    {"json", no_argument, NULL, MAIN_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int main_usage_error(const char *fmt, const char *arg)
+{
+    fputs("searchq: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\n(searchq --help tells more)\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+static int main_parse_count(const char *name, const char *text, int64_t *out)
+{
+    errno = 0;
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0') {
+        fprintf(stderr, "searchq: --%s wants a whole number, got '%s'\n", name, text);
+        return CLI_EXIT_USAGE;
+    }
+    /* A negative count is left for the server to refuse, so that the message is its own. */
+    *out = (int64_t)v;
+    return CLI_EXIT_OK;
+}
+
+/* Parses options from argv[optind...] until the first non-option (stop_early) or all of them
+ * (permuting), GNU style. */
+static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_opts *opts)
+{
+    const char *shortopts = stop_early ? "+h" : "h";
+    int c;
+    while ((c = getopt_long(argc, argv, shortopts, main_options, NULL)) != -1) {
+        int rc = CLI_EXIT_OK;
+        switch (c) {
+        case MAIN_SERVER:
+            opts->server = optarg;
+            break;
+        case MAIN_SOCKET:
+            opts->socket_path = optarg;
+            break;
+        case MAIN_INDEX:
+            opts->index = optarg;
+            break;
+        case MAIN_LIMIT:
+            rc = main_parse_count("limit", optarg, &opts->limit);
+            break;
+        case MAIN_OFFSET:
+            rc = main_parse_count("offset", optarg, &opts->offset);
+            break;
+        case MAIN_JSON:
+            opts->is_json = true;
+            break;
+        case 'h':
+            fputs(main_usage, stdout);
+            exit(CLI_EXIT_OK);
+        default: /* getopt printed what was wrong */
+            fputs("(searchq --help tells more)\n", stderr);
+            return CLI_EXIT_USAGE;
+        }
+        if (rc != CLI_EXIT_OK) {
+            return rc;
+        }
+    }
+    if (opts->server && opts->socket_path) {
+        return main_usage_error("%s", "give --server or --socket, not both");
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Runs a named command on its arguments (options already removed). */
+static int main_run(const struct cli_opts *opts, const char *cmd, int argc, char **argv)
+{
+    if (strcmp(cmd, "search") == 0) {
+        return argc > 0 ? cli_cmd_search(opts, argc, argv)
+                        : main_usage_error("%s", "search: no query given");
+    }
+    if (strcmp(cmd, "import") == 0) {
+        return argc > 0 ? cli_cmd_import(opts, argc, argv)
+                        : main_usage_error("%s", "import: no files given");
+    }
+    if (strcmp(cmd, "get") == 0 || strcmp(cmd, "delete") == 0) {
+        if (argc != 1) {
+            return main_usage_error("%s: give exactly one document id", cmd);
+        }
+        return cmd[0] == 'g' ? cli_cmd_get(opts, argv[0]) : cli_cmd_delete(opts, argv[0]);
+    }
+    if (argc != 0) {
+        return main_usage_error("%s takes no arguments", cmd);
+    }
+    return strcmp(cmd, "stats") == 0 ? cli_cmd_stats(opts) : cli_cmd_health(opts);
+}
+
+static bool main_is_command(const char *word)
+{
+    static const char *const names[] = {"search", "import", "get", "delete", "stats", "health"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(word, names[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_opts opts = {.limit = -1, .offset = -1};
+    argv[0] = "searchq"; /* getopt's messages name the program by argv[0] */
+    int rc = main_parse_opts(argc, argv, true, &opts);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    if (optind >= argc) {
+        return main_usage_error("%s", "no query or command given");
+    }
+    const char *word = argv[optind];
+    if (!main_is_command(word)) {
+        return cli_cmd_search(&opts, argc - optind, argv + optind);
+    }
+    /* The command's own words: argv2[0] stands in for the program name during getopt. */
+    int argc2 = argc - optind;
+    char **argv2 = argv + optind;
+    if (strcmp(word, "search") == 0) {
+        return main_run(&opts, word, argc2 - 1, argv2 + 1);
+    }
+    optind = 0; /* GNU getopt: start over on the new vector */
+    rc = main_parse_opts(argc2, argv2, false, &opts);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    return main_run(&opts, word, argc2 - optind, argv2 + optind);
+}

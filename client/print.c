@@ -1,0 +1,205 @@
+/*
+ * print.c: human-readable output of searchq: ranked hits, stored documents and stats.
+ *
+ * A search prints a header line, then one block per hit:
+ *
+ *   2 hits for "цифровая дипломатия" (1-2 shown, 0.41 ms)
+ *
+ *    1  12.803  ru-digital-diplomacy  Цифровая дипломатия: новая грамматика внешней политики
+ *               Цифровая дипломатия — это использование социальных сетей и мессенджеров…
+ *    2   3.112  ru-soft-power         Мягкая сила в XXI веке
+ *               …
+ *
+ * Columns are padded by display width, not bytes, so Cyrillic lines up with Latin. Titles and
+ * excerpts are cut on a character boundary and end with "…" when cut; newlines and runs of
+ * spaces in them become one space, and bytes that are not UTF-8 print as '?'.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_int.h"
+
+#define PRINT_TITLE_COLS  72  /* a title longer than this is cut */
+#define PRINT_LINE_COLS   100 /* the excerpt line, indent included */
+#define PRINT_ID_COLS_MAX 40  /* ids up to this wide are padded into a column */
+
+static const char print_ellipsis[] = "\xe2\x80\xa6"; /* U+2026 */
+
+/* Returns owned, NUL-terminated: s with whitespace runs and control characters collapsed to one
+ * space, trimmed, and invalid UTF-8 bytes replaced by '?'. */
+static char *print_clean(const char *s, size_t len)
+{
+    char *out = malloc(len + 1);
+    if (!out) {
+        return NULL;
+    }
+    size_t o = 0;
+    bool in_space = true; /* drops leading spaces */
+    size_t i = 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t n = cli_utf8_decode(s + i, len - i, &cp);
+        bool is_space = n == 1 && (cp <= 0x20 || cp == 0x7F);
+        if (is_space) {
+            if (!in_space) {
+                out[o++] = ' ';
+            }
+            in_space = true;
+            i++;
+            continue;
+        }
+        in_space = false;
+        if (n == 0) {
+            out[o++] = '?';
+            i++;
+            continue;
+        }
+        memcpy(out + o, s + i, n);
+        o += n;
+        i += n;
+    }
+    if (o > 0 && out[o - 1] == ' ') {
+        o--;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Prints s (cleaned) in at most cols columns, then pads with spaces to exactly pad_to columns
+ * (pad_to 0: no padding). */
+static void print_cell(FILE *out, const char *s, size_t len, size_t cols, size_t pad_to)
+{
+    char *clean = print_clean(s, len);
+    if (!clean) {
+        return;
+    }
+    size_t clen = strlen(clean);
+    size_t width = cli_utf8_width(clean, clen);
+    if (width > cols) {
+        size_t cut = cli_utf8_fit(clean, clen, cols - 1);
+        fwrite(clean, 1, cut, out);
+        fputs(print_ellipsis, out);
+        width = cli_utf8_width(clean, cut) + 1;
+    } else {
+        fwrite(clean, 1, clen, out);
+    }
+    for (; width < pad_to; width++) {
+        fputc(' ', out);
+    }
+    free(clean);
+}
+
+static const char *print_str_member(struct json_object *obj, const char *key, size_t *len)
+{
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string)) {
+        *len = 0;
+        return "";
+    }
+    *len = (size_t)json_object_get_string_len(v);
+    return json_object_get_string(v);
+}
+
+static int64_t print_int_member(struct json_object *obj, const char *key)
+{
+    struct json_object *v = NULL;
+    return json_object_object_get_ex(obj, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void print_header(FILE *out, struct json_object *answer, const char *query, int64_t offset,
+                         size_t shown)
+{
+    int64_t total = print_int_member(answer, "total");
+    struct json_object *took = NULL;
+    json_object_object_get_ex(answer, "took_ms", &took);
+    fprintf(out, "%lld %s for \"%s\"", (long long)total, total == 1 ? "hit" : "hits", query);
+    if (shown > 0) {
+        fprintf(out, " (%lld-%lld shown", (long long)offset + 1,
+                (long long)offset + (long long)shown);
+    } else {
+        fprintf(out, " (none shown");
+    }
+    if (took) {
+        fprintf(out, ", %.2f ms", json_object_get_double(took));
+    }
+    fputs(")\n", out);
+}
+
+void cli_print_hits(FILE *out, struct json_object *answer, const char *query, int64_t offset)
+{
+    struct json_object *hits = NULL;
+    json_object_object_get_ex(answer, "hits", &hits);
+    size_t count = json_object_is_type(hits, json_type_array) ? json_object_array_length(hits) : 0;
+    print_header(out, answer, query, offset, count);
+    if (count == 0) {
+        return;
+    }
+    char buf[64];
+    int rank_cols = snprintf(buf, sizeof buf, "%lld", (long long)(offset + (int64_t)count));
+    size_t id_cols = 0, score_cols = 0;
+    for (size_t i = 0; i < count; i++) {
+        struct json_object *hit = json_object_array_get_idx(hits, i), *score = NULL;
+        size_t len;
+        const char *id = print_str_member(hit, "id", &len);
+        size_t w = cli_utf8_width(id, len);
+        if (w <= PRINT_ID_COLS_MAX && w > id_cols) {
+            id_cols = w;
+        }
+        json_object_object_get_ex(hit, "score", &score);
+        int n = snprintf(buf, sizeof buf, "%.3f", json_object_get_double(score));
+        if ((size_t)n > score_cols) {
+            score_cols = (size_t)n;
+        }
+    }
+    fputc('\n', out);
+    for (size_t i = 0; i < count; i++) {
+        struct json_object *hit = json_object_array_get_idx(hits, i), *score = NULL;
+        json_object_object_get_ex(hit, "score", &score);
+        fprintf(out, " %*lld  %*.3f  ", rank_cols, (long long)(offset + (int64_t)i + 1),
+                (int)score_cols, json_object_get_double(score));
+        size_t len;
+        const char *id = print_str_member(hit, "id", &len);
+        print_cell(out, id, len, SIZE_MAX, id_cols);
+        fputs("  ", out);
+        const char *title = print_str_member(hit, "title", &len);
+        print_cell(out, title, len, PRINT_TITLE_COLS, 0);
+        fputc('\n', out);
+        const char *snippet = print_str_member(hit, "snippet", &len);
+        if (len > 0) {
+            size_t indent = (size_t)rank_cols + score_cols + 5;
+            fprintf(out, "%*s", (int)indent, "");
+            print_cell(out, snippet, len,
+                       indent + 40 < PRINT_LINE_COLS ? PRINT_LINE_COLS - indent : 40, 0);
+            fputc('\n', out);
+        }
+    }
+}
+
+void cli_print_doc(FILE *out, struct json_object *doc)
+{
+    const char *text = json_object_to_json_string_ext(
+        doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    fprintf(out, "%s\n", text ? text : "(out of memory)");
+}
+
+void cli_print_stats(FILE *out, struct json_object *answer)
+{
+    size_t key_cols = 0;
+    json_object_object_foreach(answer, key, val)
+    {
+        (void)val;
+        if (strcmp(key, "ok") != 0 && strlen(key) > key_cols) {
+            key_cols = strlen(key);
+        }
+    }
+    json_object_object_foreach(answer, k, v)
+    {
+        if (strcmp(k, "ok") == 0) {
+            continue;
+        }
+        const char *text = json_object_is_type(v, json_type_string)
+                               ? json_object_get_string(v)
+                               : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        fprintf(out, "%s:%*s %s\n", k, (int)(key_cols - strlen(k)), "", text ? text : "");
+    }
+}

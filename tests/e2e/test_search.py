@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""test_search.py: the sample collection, imported with searchq, searched the way a user would.
+
+Covers issue 3's "Must show" rankings (цифровая дипломатия and its inflections, "industrial
+revolutions"), the query language (phrase, OR, -exclusion, prefix*, field:word, parentheses),
+get/delete/stats through searchq and through HTTP, limit/offset paging, and searchq's exit
+statuses (1 for a server error such as a malformed query, 2 for usage, 3 when nothing listens).
+
+One daemon with the sample imported is shared by the class; tests that write use ids of their
+own and remove them again, so the sample stays at SAMPLE_DOCS documents.
+"""
+
+import json
+import os
+import tempfile
+
+import harness
+from harness import E2ETestCase, decode, describe, run_searchq
+
+DIPLOMACY = "ru-digital-diplomacy"
+INDUSTRIAL = "en-industrial-revolution"
+
+
+class SearchTest(E2ETestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.docs = {d["id"]: d for d in harness.load_jsonl(
+            os.path.join(harness.CONFIG.sample, "docs.jsonl"))}
+        cls.sample_count = len(cls.docs) + len(harness.sample_files()) - 1
+        cls.daemon = harness.Daemon(name="searchd (shared)")
+        cls.class_daemons = (cls.daemon,)
+        try:
+            cls.daemon.start()
+            cls.import_run = run_searchq(["import"] + harness.sample_files(), cls.daemon)
+            harness.wait_docs(cls.daemon, cls.sample_count)  # the tests check the count
+        except Exception:
+            cls.daemon.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.cleanup()
+
+    # ---- helpers ----
+
+    def searchq(self, *args, **kw):
+        return run_searchq(list(args), self.daemon, **kw)
+
+    def search(self, query, *opts):
+        """searchq --json QUERY: the parsed answer; fails the test on a non-zero exit."""
+        cp = self.searchq("--json", *opts, "--", query) if query.startswith("-") else \
+            self.searchq("--json", *opts, query)
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        answer = json.loads(cp.stdout.decode("utf-8"))
+        self.assertOk(answer, "search %r" % query)
+        self.assertIsInstance(answer.get("hits"), list, "search %r: no hits array" % query)
+        return answer
+
+    def ids(self, query, *opts):
+        return [h["id"] for h in self.search(query, *opts)["hits"]]
+
+    def line_call(self, req):
+        with self.daemon.line() as c:
+            return c.call(req)
+
+    def stats_docs(self):
+        return self.assertOk(self.line_call({"op": "stats"}), "stats")["docs"]
+
+    # ---- import ----
+
+    def test_import_reports_counts(self):
+        cp = self.import_run
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        out, _ = decode(cp)
+        self.assertIn("imported %d documents" % self.sample_count, out, describe(cp))
+        self.assertIn("%d added" % self.sample_count, out, describe(cp))
+        self.assertEqual(self.stats_docs(), self.sample_count)
+
+    def test_import_again_replaces(self):
+        notes = harness.sample_files()[1:]
+        cp = self.searchq("import", *notes)
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        self.assertIn("0 added, %d replaced" % len(notes), decode(cp)[0], describe(cp))
+        self.assertEqual(self.stats_docs(), self.sample_count, "re-import changed the count")
+
+    def test_import_bad_line_names_file_and_line_and_imports_nothing(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "bad.jsonl")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write('{"id":"bad-1","title":"one"}\n\n{"id":"bad-2","title":"two"}\n')
+                f.write('{"id":"bad-3","title": oops}\n')
+            cp = self.searchq("import", path)
+            self.assertEqual(cp.returncode, 1, describe(cp))
+            self.assertIn("bad.jsonl:4", decode(cp)[1], describe(cp))
+        self.assertEqual(self.stats_docs(), self.sample_count, "a refused import stored docs")
+        self.assertError(self.line_call({"op": "get", "id": "bad-1"}), "not_found")
+
+    def test_import_markdown_titles(self):
+        expect = {
+            "reading-list": ("Reading list: digital archives", "A short list"),
+            "zametki-arkhivista": ("Заметки архивиста о каталогизации", "Хороший каталог"),
+            "editorial-style": ("Editorial style for the archive", "Titles are written"),
+            "glossary": ("Глоссарий поиска / Search glossary", "**Стемминг"),
+        }
+        for doc_id, (title, body_start) in expect.items():
+            cp = self.searchq("--json", "get", doc_id)
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            doc = json.loads(cp.stdout)["doc"]
+            self.assertEqual(doc.get("title"), title, doc_id)
+            self.assertTrue(doc.get("body", "").startswith(body_start),
+                            "%s: body starts %r" % (doc_id, doc.get("body", "")[:60]))
+
+    # ---- issue 3 "Must show" ----
+
+    def test_must_show_digital_diplomacy_ranks_first(self):
+        hits = self.ids("цифровая дипломатия")
+        self.assertTrue(hits, "no hits for цифровая дипломатия")
+        self.assertEqual(hits[0], DIPLOMACY, "ranking: %s" % hits)
+
+    def test_must_show_inflected_russian_forms_find_it(self):
+        hits = self.ids("цифровой дипломатии")
+        self.assertTrue(hits and hits[0] == DIPLOMACY, "цифровой дипломатии: %s" % hits)
+        hits = self.ids("дипломатию")
+        self.assertIn(DIPLOMACY, hits[:3], "дипломатию: %s" % hits)
+        # The passing mentions are found too: that is what makes the ranking matter.
+        self.assertIn("ru-vienna-congress", hits, "дипломатию: %s" % hits)
+
+    def test_must_show_industrial_revolutions(self):
+        hits = self.ids("industrial revolutions")
+        self.assertTrue(hits and hits[0] == INDUSTRIAL, "industrial revolutions: %s" % hits)
+        self.assertNotIn("en-industrial-policy", hits, "all words must match by default")
+
+    def test_human_output_lists_rank_score_id_title_excerpt(self):
+        cp = self.searchq("цифровая", "дипломатия")  # words joined by a space
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        out = decode(cp)[0].splitlines()
+        self.assertTrue(out and "цифровая дипломатия" in out[0], "header: %r" % out[:1])
+        first = next((l for l in out if DIPLOMACY in l), None)
+        self.assertIsNotNone(first, "no line with the top hit:\n" + "\n".join(out))
+        fields = first.split()
+        self.assertEqual(fields[0], "1", first)
+        float(fields[1])  # the score
+        self.assertIn("Цифровая дипломатия", first)
+        excerpt = out[out.index(first) + 1]
+        self.assertTrue(excerpt.startswith(" " * 5) and excerpt.strip(), "excerpt: %r" % excerpt)
+
+    # ---- query language ----
+
+    def test_phrase(self):
+        hits = self.ids('"industrial revolution"')
+        self.assertIn(INDUSTRIAL, hits)
+        self.assertEqual(self.ids('"revolution industrial"'), [], "phrase order must matter")
+        hits = self.ids('"цифровая дипломатия"')
+        self.assertEqual(hits[:1], [DIPLOMACY])
+        # ru-museum-online has both words, but never side by side.
+        self.assertIn("ru-museum-online", self.ids("цифровая дипломатия"))
+        self.assertNotIn("ru-museum-online", hits)
+
+    def test_or(self):
+        hits = set(self.ids("telescope OR glacier"))
+        self.assertEqual(hits, {"en-webb-telescope", "en-alpine-glaciers"})
+        self.assertEqual(self.ids("telescope glacier"), [], "implicit AND")
+
+    def test_exclusion(self):
+        with_french = set(self.ids("revolution", "--limit", "100"))
+        without = set(self.ids("revolution -french", "--limit", "100"))
+        self.assertIn("en-french-revolution", with_french)
+        self.assertNotIn("en-french-revolution", without)
+        self.assertIn(INDUSTRIAL, without)
+        self.assertEqual(without, with_french - {"en-french-revolution"})
+
+    def test_prefix(self):
+        self.assertIn("en-photosynthesis", self.ids("photosynth*"))
+        hits = self.ids("дипломат*", "--limit", "100")
+        for doc_id in (DIPLOMACY, "ru-vienna-congress", "ru-un-security-council"):
+            self.assertIn(doc_id, hits, "дипломат*: %s" % hits)
+
+    def test_field(self):
+        self.assertEqual(set(self.ids("coffee")), {"en-coffee-trade", "en-tea-clippers"})
+        self.assertEqual(self.ids("title:coffee"), ["en-coffee-trade"])
+
+    def test_parentheses(self):
+        self.assertEqual(self.ids("(coffee OR tea) race"), ["en-tea-clippers"])
+
+    def test_unknown_field_is_an_error(self):
+        cp = self.searchq("nosuchfield:word")
+        self.assertEqual(cp.returncode, 1, describe(cp))
+        self.assertIn("unknown_field", decode(cp)[1])
+
+    def test_malformed_query_exit_1_with_message(self):
+        for q in ('"unclosed phrase', "(diplomacy OR", "title:"):
+            cp = self.searchq(q)
+            self.assertEqual(cp.returncode, 1, describe(cp))
+            err = decode(cp)[1]
+            self.assertIn("bad_query", err, describe(cp))
+        cp = self.searchq("--json", "(diplomacy OR")
+        self.assertEqual(cp.returncode, 1, describe(cp))
+        self.assertError(json.loads(cp.stdout), "bad_query", "--json shows the error answer")
+
+    # ---- paging ----
+
+    def test_limit_offset_paging(self):
+        full = self.search("world", "--limit", "100")
+        total = full["total"]
+        all_ids = [h["id"] for h in full["hits"]]
+        self.assertGreaterEqual(total, 10, "the sample has a dozen docs saying 'world'")
+        self.assertEqual(len(all_ids), total)
+        pages = []
+        for offset in range(0, total, 5):
+            page = self.search("world", "--limit", "5", "--offset", str(offset))
+            self.assertEqual(page["total"], total, "total must not depend on the page")
+            pages += [h["id"] for h in page["hits"]]
+        self.assertEqual(pages, all_ids, "pages concatenated differ from one big page")
+        beyond = self.search("world", "--offset", str(total + 10))
+        self.assertEqual(beyond["hits"], [])
+        self.assertEqual(beyond["total"], total)
+        counted = self.search("world", "--limit", "0")
+        self.assertEqual((counted["total"], counted["hits"]), (total, []))
+        self.assertEqual(len(self.ids("world", "--limit", "3")), 3)
+
+    def test_bad_limit_is_a_server_error(self):
+        cp = self.searchq("--limit", "5000", "world")
+        self.assertEqual(cp.returncode, 1, describe(cp))
+        self.assertIn("bad_request", decode(cp)[1])
+
+    # ---- get / delete / stats ----
+
+    def test_get_returns_the_stored_document(self):
+        cp = self.searchq("--json", "get", DIPLOMACY)
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        self.assertEqual(json.loads(cp.stdout)["doc"], self.docs[DIPLOMACY])
+        cp = self.searchq("get", DIPLOMACY)  # human form: pretty JSON
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        self.assertEqual(json.loads(cp.stdout), self.docs[DIPLOMACY])
+
+    def test_get_missing_exit_1(self):
+        cp = self.searchq("get", "no-such-doc")
+        self.assertEqual(cp.returncode, 1, describe(cp))
+        self.assertIn("not_found", decode(cp)[1])
+
+    def test_delete_via_searchq(self):
+        doc = {"id": "tmp-searchq-delete", "title": "Zanzibar cloves", "body": "cardamom"}
+        self.assertOk(self.line_call({"op": "add", "doc": doc}))
+        found = harness.wait_until(lambda: self.ids("zanzibar"), harness.VISIBLE_WITHIN)
+        self.assertEqual(found, [doc["id"]], "new doc not searchable within 1 s")
+        cp = self.searchq("delete", doc["id"])
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        self.assertIn("deleted", decode(cp)[0])
+        self.assertTrue(harness.wait_until(lambda: not self.ids("zanzibar"),
+                                           harness.VISIBLE_WITHIN), "deleted doc still found")
+        self.assertError(self.line_call({"op": "get", "id": doc["id"]}), "not_found")
+        cp = self.searchq("delete", doc["id"])
+        self.assertEqual(cp.returncode, 1, "deleting twice: " + describe(cp))
+        self.assertEqual(harness.wait_docs(self.daemon, self.sample_count), self.sample_count)
+
+    def test_stats_and_health_via_searchq(self):
+        cp = self.searchq("stats")
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        self.assertRegex(decode(cp)[0], r"(?m)^docs:\s+%d$" % self.sample_count)
+        cp = self.searchq("--json", "stats")
+        self.assertEqual(json.loads(cp.stdout)["docs"], self.sample_count)
+        cp = self.searchq("health")
+        self.assertEqual((cp.returncode, decode(cp)[0].strip()), (0, "ok"), describe(cp))
+
+    def test_http_search_get_delete_stats(self):
+        http = self.daemon.http()
+        try:
+            r = http.search("цифровая дипломатия", limit=5)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.headers.get("Content-Type", "").split(";")[0], "application/json")
+            self.assertEqual([h["id"] for h in r.json["hits"]], self.ids("цифровая дипломатия",
+                                                                          "--limit", "5"))
+            r = http.request("POST", "/search", {"q": "industrial revolutions", "limit": 1})
+            self.assertEqual((r.status, r.json["hits"][0]["id"]), (200, INDUSTRIAL), r)
+            r = http.get(http.doc_path(DIPLOMACY))
+            self.assertEqual((r.status, r.json.get("doc")), (200, self.docs[DIPLOMACY]))
+            r = http.get(http.doc_path("no-such-doc"))
+            self.assertEqual(r.status, 404, r)
+            self.assertError(r.json, "not_found", "GET missing doc")
+            odd = "tmp/http id é?&"  # needs percent-encoding in the path
+            r = http.request("POST", "/docs", {"id": odd, "title": "Quokka census", "body": "x"})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json.get("added"), 1, r)
+            self.assertEqual(harness.wait_until(lambda: self.ids("quokka"),
+                                                harness.VISIBLE_WITHIN), [odd])
+            r = http.get(http.doc_path(odd))
+            self.assertEqual((r.status, r.json["doc"]["title"]), (200, "Quokka census"), r)
+            r = http.request("DELETE", http.doc_path(odd))
+            self.assertEqual((r.status, r.json.get("deleted")), (200, 1), r)
+            gone = harness.wait_until(lambda: http.get(http.doc_path(odd)).status == 404,
+                                      harness.VISIBLE_WITHIN)
+            self.assertTrue(gone, "deleted doc still gettable after 1 s")
+            harness.wait_docs(self.daemon, self.sample_count)
+            r = http.get("/stats")
+            self.assertEqual((r.status, r.json.get("docs")), (200, self.sample_count), r)
+            r = http.get("/health")
+            self.assertEqual((r.status, r.json.get("status")), (200, "ok"), r)
+        finally:
+            http.close()
+
+    # ---- named indexes, --socket ----
+
+    def test_named_index(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "wombat-notes.md")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("# Wombat burrows\n\nWombats dig long burrows with their claws.\n")
+            cp = self.searchq("--index", "zoo_1", "import", path)
+            self.assertEqual(cp.returncode, 0, describe(cp))
+        found = harness.wait_until(lambda: self.ids("wombat", "--index", "zoo_1"),
+                                   harness.VISIBLE_WITHIN)
+        self.assertEqual(found, ["wombat-notes"])
+        self.assertEqual(self.ids("wombat"), [], "the default index must not see zoo_1")
+        cp = self.searchq("--index", "no_such_index", "wombat")
+        self.assertEqual(cp.returncode, 1, describe(cp))
+        self.assertIn("unknown_index", decode(cp)[1])
+
+    def test_unix_socket(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            sock = os.path.join(tmp, "searchd.sock")
+            d = self.start_daemon(extra_args=["--socket", sock])
+            cp = harness.run_searchq(["--socket", sock, "import", harness.sample_files()[1]])
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            harness.wait_docs(d, 1)
+            cp = harness.run_searchq(["--socket", sock, "--json", "stats"])
+            self.assertEqual((cp.returncode, json.loads(cp.stdout)["docs"]), (0, 1),
+                             describe(cp))
+            d.term()
+
+    # ---- searchq's own exit statuses ----
+
+    def test_closed_port_exit_3(self):
+        port = harness.free_port()
+        cp = run_searchq(["hello"], server="127.0.0.1:%d" % port)
+        self.assertEqual(cp.returncode, 3, describe(cp))
+        err = decode(cp)[1]
+        self.assertIn("cannot connect to 127.0.0.1:%d" % port, err)
+        self.assertIn("is searchd running?", err)
+
+    def test_usage_exit_2(self):
+        for args in ([], ["get"], ["get", "a", "b"], ["--limit", "x", "q"], ["--bogus", "q"],
+                     ["--server", "a:1", "--socket", "/s", "q"], ["stats", "extra"]):
+            cp = run_searchq(args, server=None)
+            self.assertEqual(cp.returncode, 2, describe(cp))
+
+
+if __name__ == "__main__":
+    harness.main()
