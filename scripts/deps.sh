@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what searchd needs to build, run and test on Debian 12 (as root).
+# Idempotent: packages already present are skipped by apt.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config python3
+      libevent-dev libstemmer-dev libxxhash-dev libcmocka-dev libjson-c-dev
+      libutf8proc-dev liblz4-dev snowball-data)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "deps.sh: missing packages: ${missing[*]}; run as root or install them" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}"
+fi

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs dependencies, builds with
+# -Werror, runs every test, then builds again with AddressSanitizer +
+# UndefinedBehaviorSanitizer and runs every test once more.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+bash scripts/build.sh build
+(cd build && ctest --output-on-failure --timeout 600 -j2)
+bash scripts/build.sh build-asan -DSD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    SD_TEST_QUICK=1 ctest --output-on-failure --timeout 900 -j2)
+echo "all tests passed (plain and ASan+UBSan)"
