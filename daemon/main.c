@@ -4,7 +4,8 @@
  *   searchd [--data DIR] [--listen HOST:PORT] [--line-listen HOST:PORT]
  *           [--socket PATH] [--sync always|batch] [--sync-ms N] [--workers N]
  *           [--max-request BYTES] [--max-connections N] [--idle-timeout SECONDS]
- *           [--log-level error|warn|info|debug]
+ *           [--flush-bytes BYTES] [--flush-ms N] [--merge-factor N]
+ *           [--bm25-k1 X] [--bm25-b X] [--log-level error|warn|info|debug]
  *   searchd --check DIR        verify a data directory offline (exit 0 sound, 1 not)
  *   searchd --help | --version
  *
@@ -35,9 +36,7 @@ struct opts {
     char line_buf[80];
     const char *socket_path;
     const char *check_dir;
-    enum idx_sync sync;
-    uint32_t sync_ms;
-    bool has_sync_ms;
+    struct idx_config idx; /* engine settings; data_dir set in serve() */
     struct srv_config srv;
 };
 
@@ -53,6 +52,10 @@ static void usage(FILE *f)
             "  --socket PATH           line protocol on a Unix socket too (mode 0660)\n"
             "  --sync always|batch     fsync every write (default) or every --sync-ms\n"
             "  --sync-ms N             batch fsync interval in ms (default 5)\n"
+            "  --flush-bytes BYTES     flush in-memory segments above this (default 64m)\n"
+            "  --flush-ms N            ... or when their oldest write is this old (default 30000)\n"
+            "  --merge-factor N        segments of one size tier merged together (default 8)\n"
+            "  --bm25-k1 X, --bm25-b X BM25 parameters (default 1.2 and 0.75)\n"
             "  --workers N             search threads (default: one per CPU)\n"
             "  --max-request BYTES     largest request line or body (default %u; k/m/g ok)\n"
             "  --max-connections N     open connections at most (default %u)\n"
@@ -105,6 +108,23 @@ static bool parse_u64(const char *s, bool allow_suffix, uint64_t min, uint64_t m
     return true;
 }
 
+/* --bm25-k1 in [0, 100], --bm25-b in [0, 1]. */
+static int parse_bm25(struct opts *o, bool is_k1, const char *arg)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || !(v >= 0) || v > (is_k1 ? 100 : 1)) {
+        return bad_flag(is_k1 ? "--bm25-k1 %s: want 0 to 100%s" : "--bm25-b %s: want 0 to 1%s",
+                        arg, "");
+    }
+    if (is_k1) {
+        o->idx.k1 = (float)v;
+    } else {
+        o->idx.b = (float)v;
+    }
+    return 0;
+}
+
 /* The line protocol defaults to the HTTP host and port + 1 (port 0 stays 0). */
 static int default_line_addr(struct opts *o)
 {
@@ -138,6 +158,11 @@ enum {
     OPT_MAX_CONNS,
     OPT_IDLE,
     OPT_LOG_LEVEL,
+    OPT_FLUSH_BYTES,
+    OPT_FLUSH_MS,
+    OPT_MERGE_FACTOR,
+    OPT_K1,
+    OPT_B,
     OPT_CHECK,
     OPT_HELP,
     OPT_VERSION,
@@ -155,6 +180,11 @@ static const struct option long_opts[] = {
     {"max-connections", required_argument, NULL, OPT_MAX_CONNS},
     {"idle-timeout", required_argument, NULL, OPT_IDLE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"flush-bytes", required_argument, NULL, OPT_FLUSH_BYTES},
+    {"flush-ms", required_argument, NULL, OPT_FLUSH_MS},
+    {"merge-factor", required_argument, NULL, OPT_MERGE_FACTOR},
+    {"bm25-k1", required_argument, NULL, OPT_K1},
+    {"bm25-b", required_argument, NULL, OPT_B},
     {"check", required_argument, NULL, OPT_CHECK},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -185,15 +215,35 @@ static int apply_opt(struct opts *o, int c, const char *arg)
         if (strcmp(arg, "always") && strcmp(arg, "batch")) {
             return bad_flag("--sync %s: want always or batch%s", arg, "");
         }
-        o->sync = arg[0] == 'a' ? IDX_SYNC_ALWAYS : IDX_SYNC_BATCH;
+        o->idx.sync = arg[0] == 'a' ? IDX_SYNC_ALWAYS : IDX_SYNC_BATCH;
         return 0;
     case OPT_SYNC_MS:
         if (!parse_u64(arg, false, 1, 10000, &v)) {
             return bad_flag("--sync-ms %s: want 1 to 10000%s", arg, "");
         }
-        o->sync_ms = (uint32_t)v;
-        o->has_sync_ms = true;
+        o->idx.sync_ms = (uint32_t)v;
         return 0;
+    case OPT_FLUSH_BYTES:
+        if (!parse_u64(arg, true, 1024, 1ull << 32, &v)) {
+            return bad_flag("--flush-bytes %s: want 1k to 4g%s", arg, "");
+        }
+        o->idx.flush_bytes = (size_t)v;
+        return 0;
+    case OPT_FLUSH_MS:
+        if (!parse_u64(arg, false, 10, 3600000, &v)) {
+            return bad_flag("--flush-ms %s: want 10 to 3600000%s", arg, "");
+        }
+        o->idx.flush_ms = (uint32_t)v;
+        return 0;
+    case OPT_MERGE_FACTOR:
+        if (!parse_u64(arg, false, 2, 64, &v)) {
+            return bad_flag("--merge-factor %s: want 2 to 64%s", arg, "");
+        }
+        o->idx.merge_factor = (uint32_t)v;
+        return 0;
+    case OPT_K1:
+    case OPT_B:
+        return parse_bm25(o, c == OPT_K1, arg);
     case OPT_WORKERS:
         if (!parse_u64(arg, false, 1, 256, &v)) {
             return bad_flag("--workers %s: want 1 to 256%s", arg, "");
@@ -238,9 +288,9 @@ static int parse_args(struct opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     srv_config_default(&o->srv);
+    idx_config_default(&o->idx);
     o->data_dir = "./searchd-data";
     o->http_addr = SRV_DEFAULT_HTTP;
-    o->sync = IDX_SYNC_ALWAYS;
     opterr = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
@@ -280,17 +330,12 @@ static int run_check(const char *dir)
 
 static int serve(struct opts *o)
 {
-    struct idx_config cfg;
-    idx_config_default(&cfg);
+    struct idx_config cfg = o->idx;
     cfg.data_dir = o->data_dir;
-    cfg.sync = o->sync;
-    if (o->has_sync_ms) {
-        cfg.sync_ms = o->sync_ms;
-    }
     struct sd_error err = {0};
     struct idx_db *db = NULL;
     log_info("event=start version=%s data=%s sync=%s", SEARCHD_VERSION, o->data_dir,
-             o->sync == IDX_SYNC_ALWAYS ? "always" : "batch");
+             cfg.sync == IDX_SYNC_ALWAYS ? "always" : "batch");
     if (idx_open(&cfg, &db, &err)) {
         log_error("event=open_failed data=%s msg=\"%s\"", o->data_dir, err.msg);
         return 1;

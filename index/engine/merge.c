@@ -143,13 +143,19 @@ static int idx_pick(struct idx_index *ix, uint64_t flush_seq, struct idx_job *jo
     int rc = SD_OK;
     pthread_mutex_lock(&ix->state_lock);
     if (flush_seq > ix->checkpoint_seq) {
+        /* Every in-memory segment goes, not only those up to flush_seq: a
+         * memory merge may have mixed older and newer writes into one. The
+         * new checkpoint is the newest write they hold (each refresh takes
+         * the whole memtable, so every op up to it is in a segment). */
         job->is_flush = job->to_disk = true;
         job->checkpoint = flush_seq;
         for (size_t i = 0; i < ix->nlive && rc == SD_OK; i++) {
             struct idx_live *l = &ix->live[i];
-            if (!l->ref->seg_no && l->max_seq <= flush_seq)
+            if (!l->ref->seg_no)
                 rc = idx_job_add(job, l);
         }
+        if (job->max_seq > job->checkpoint)
+            job->checkpoint = job->max_seq;
     } else {
         rc = idx_pick_tier(ix, job, true);
         if (rc == SD_OK && job->n == 0)
@@ -408,29 +414,29 @@ static void *idx_merger_main(void *arg)
     pthread_mutex_lock(&ix->merge_lock);
     for (;;) {
         idx_merge_wait(ix, backoff_ms ? backoff_ms : 200);
-        bool stop = ix->merge_stop;
-        uint64_t flush_seq = ix->flush_seq;
         ix->merge_wake = false;
-        pthread_mutex_unlock(&ix->merge_lock);
         bool did_work = true;
-        struct sd_error err = {0};
-        /* Keep going while there is work; on stop only the pending flush. */
-        while (did_work) {
+        /* Jobs until there is nothing to do; the flush request is read
+         * anew before each job, so a flush never waits behind merges. */
+        while (did_work && !(ix->merge_stop && ix->flush_seq <= ix->checkpoint_seq)) {
+            uint64_t flush_seq = ix->flush_seq;
+            pthread_mutex_unlock(&ix->merge_lock);
+            struct sd_error err = {0};
             int rc = idx_run_job(ix, stem, flush_seq, &did_work, &err);
             if (rc) {
                 fprintf(stderr, "searchd: index %s: merge failed: %s\n", ix->name, err.msg);
                 pthread_mutex_lock(&ix->state_lock);
                 snprintf(ix->flush_error, sizeof ix->flush_error, "%s", err.msg);
                 pthread_mutex_unlock(&ix->state_lock);
+            }
+            pthread_mutex_lock(&ix->merge_lock);
+            if (rc) {
                 backoff_ms = backoff_ms ? (backoff_ms * 2 > 30000 ? 30000 : backoff_ms * 2) : 500;
                 break;
             }
             backoff_ms = 0;
-            if (stop && flush_seq <= ix->checkpoint_seq)
-                break;
         }
-        pthread_mutex_lock(&ix->merge_lock);
-        if (stop && flush_seq >= ix->flush_seq)
+        if (ix->merge_stop && (ix->flush_seq <= ix->checkpoint_seq || backoff_ms))
             break;
     }
     pthread_mutex_unlock(&ix->merge_lock);
