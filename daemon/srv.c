@@ -679,6 +679,7 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     pthread_cond_init(&s->pool.cv, NULL);
     pthread_mutex_init(&s->done_mu, NULL);
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-write is an error, not a death */
+    signal(SIGXFSZ, SIG_IGN); /* a file size limit is a full disk (EFBIG), not a death */
     evthread_use_pthreads();
     s->base = event_base_new();
     int rc = s->base ? SD_OK : sd_errorf(err, SD_ENOMEM, "event_base_new");

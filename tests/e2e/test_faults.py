@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""test_faults.py: damage and a full disk never lose an acknowledged write and never stop the
+daemon from answering.
+
+  * a segment file with a flipped byte: `searchd --check` exits 1 naming it; searchd starts,
+    reports the index degraded in /health and stats (naming the file), and serves the other
+    segments;
+  * a torn log tail (a record cut by a crash): `--check` notes it and exits 0, and a restart
+    drops it and keeps every acknowledged write;
+  * a full disk, two ways: a file size limit on the running daemon (RLIMIT_FSIZE, works
+    without root) and a real tmpfs that fills up (needs root to mount; CI runs as root). The
+    write is refused with disk_full (HTTP 507), queries go on, every acknowledged document stays,
+    and writes resume when space returns.
+"""
+
+import glob
+import os
+import resource
+import subprocess
+import tempfile
+
+import harness
+from harness import E2ETestCase
+
+
+def doc(i, text="ordinary"):
+    return {"id": "f-%d" % i, "title": "fault %d" % i, "body": "%s document number %d" % (text, i)}
+
+
+class FaultTest(E2ETestCase):
+    def add(self, d, docs):
+        with d.line() as c:
+            return c.call({"op": "add", "docs": docs})
+
+    def search_total(self, d, q):
+        with d.line() as c:
+            return self.assertOk(c.call({"op": "search", "q": q, "limit": 0}))["total"]
+
+    def line_call(self, d, obj):
+        with d.line() as c:
+            return c.call(obj)
+
+    def check(self, data_dir):
+        return subprocess.run([harness.CONFIG.searchd, "--check", data_dir],
+                              capture_output=True, text=True, timeout=60)
+
+    def test_corrupt_segment_is_reported_and_the_rest_served(self):
+        d = self.start_daemon()
+        self.assertOk(self.add(d, [doc(i, "alpha") for i in range(20)]))
+        self.assertEqual(d.term(), 0)  # the clean stop flushes: segment 1
+        d.start()
+        self.assertOk(self.add(d, [doc(i, "beta") for i in range(20, 40)]))
+        self.assertEqual(d.term(), 0)  # segment 2
+        segs = sorted(glob.glob(os.path.join(d.data_dir, "default", "seg-*.seg")))
+        self.assertEqual(len(segs), 2, segs)
+        with open(segs[0], "r+b") as f:
+            size = os.path.getsize(segs[0])
+            f.seek(size // 2)
+            b = f.read(1)
+            f.seek(size // 2)
+            f.write(bytes([b[0] ^ 0x5A]))
+        cp = self.check(d.data_dir)
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertIn(os.path.basename(segs[0]), cp.stdout)
+        d.start()
+        health = self.line_call(d, {"op": "health"})
+        self.assertEqual(health.get("status"), "degraded", health)
+        http = d.http()
+        resp = http.get("/health")
+        http.close()
+        self.assertEqual(resp.json.get("status"), "degraded", resp)
+        st = self.assertOk(self.line_call(d, {"op": "stats"}))
+        self.assertTrue(st["degraded"], st)
+        self.assertIn(os.path.basename(segs[0]), st.get("degraded_reason", ""), st)
+        self.assertEqual(st["docs"], 20, st)
+        self.assertEqual(self.search_total(d, "beta"), 20)
+        self.assertEqual(self.search_total(d, "alpha"), 0)
+        # writes go on beside the damaged segment, and the damage is still reported later
+        self.assertOk(self.add(d, [doc(100, "gamma")]))
+        self.assertEqual(d.term(), 0)
+        d.start()
+        self.assertEqual(self.line_call(d, {"op": "health"}).get("status"), "degraded")
+        self.assertEqual(self.search_total(d, "gamma"), 1)
+        self.assertTrue(os.path.exists(segs[0]), "the damaged file must be kept for the operator")
+
+    def test_torn_log_tail_is_dropped_and_acked_writes_kept(self):
+        d = self.start_daemon()
+        self.assertOk(self.add(d, [doc(i) for i in range(30)]))
+        d.kill9()
+        logs = sorted(glob.glob(os.path.join(d.data_dir, "default", "wal-*.log")))
+        with open(logs[-1], "ab") as f:
+            f.write(bytes([0x30, 0, 0, 0, 99, 0, 0, 0, 0, 0, 0, 0, 1]) + b'{"id":"torn')
+        cp = self.check(d.data_dir)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertIn("torn", cp.stdout)
+        d.start()
+        self.assertEqual(self.search_total(d, "ordinary"), 30)
+        self.assertOk(self.add(d, [doc(31)]))
+        d.kill9()
+        d.start()
+        self.assertEqual(self.search_total(d, "ordinary"), 31)
+
+    def assert_disk_full_cycle(self, d, fill, make_room):
+        """fill() writes "filler" documents until one is refused and returns (the refusal, how
+        many were acknowledged); then make_room() and writes must resume."""
+        self.assertOk(self.add(d, [doc(i, "kept") for i in range(10)]))
+        refused, acked = fill()
+        self.assertError(refused, "disk_full", "a write on a full disk")
+        st = self.assertOk(self.line_call(d, {"op": "stats"}))
+        self.assertTrue(st.get("writes_refused"), st)
+        self.assertEqual(self.search_total(d, "kept"), 10)  # queries go on
+        self.assertEqual(self.search_total(d, "filler"), acked)  # nothing of the refused one
+        body = ('{"id":"h1","body":"filler %s"}' % ("z" * (64 << 10))).encode()
+        http = d.http()
+        resp = http.request("POST", "/docs", body=body)
+        http.close()
+        self.assertEqual(resp.status, 507, resp)
+        make_room()
+        self.assertOk(self.add(d, [doc(50, "resumed")]))
+        d.kill9()
+        d.start()
+        self.assertEqual(self.search_total(d, "kept"), 10)
+        self.assertEqual(self.search_total(d, "resumed"), 1)
+        self.assertEqual(self.search_total(d, "filler"), acked)
+
+    def fill_until_refused(self, d, first_id):
+        for i in range(first_id, first_id + 200):
+            answer = self.add(d, [doc(i, "filler " + "y" * (64 << 10))])
+            if not answer.get("ok"):
+                return answer, i - first_id
+        self.fail("200 writes of 64 KiB never filled the disk")
+
+    def test_disk_full_by_file_size_limit(self):
+        d = self.start_daemon()
+        pid = d.proc.pid
+
+        def fill():
+            logs = glob.glob(os.path.join(d.data_dir, "default", "wal-*.log"))
+            limit = max(os.path.getsize(f) for f in logs) + (200 << 10)
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+            return self.fill_until_refused(d, 100)
+
+        def make_room():
+            resource.prlimit(pid, resource.RLIMIT_FSIZE,
+                             (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+        self.assert_disk_full_cycle(d, fill, make_room)
+
+    def test_disk_full_on_a_small_tmpfs(self):
+        mnt = tempfile.mkdtemp(prefix="searchd-tmpfs-")
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
+                                 capture_output=True).returncode == 0
+        if not mounted:
+            os.rmdir(mnt)
+            self.skipTest("cannot mount a tmpfs here (not root); the RLIMIT_FSIZE variant ran")
+        try:
+            d = self.new_daemon(data_dir=os.path.join(mnt, "data"))
+            os.mkdir(d.data_dir)
+            d.start()
+
+            def make_room():
+                subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
+
+            self.assert_disk_full_cycle(d, lambda: self.fill_until_refused(d, 100), make_room)
+        finally:
+            for dd in self.daemons:
+                dd.stop()
+            subprocess.run(["umount", "-l", mnt], capture_output=True)
+            os.rmdir(mnt)
+
+
+if __name__ == "__main__":
+    harness.main()
