@@ -10,5 +10,5 @@ bash scripts/build.sh build
 bash scripts/build.sh build-asan -DSD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    SD_TEST_QUICK=1 ctest --output-on-failure --timeout 900 -j2)
+    ctest --output-on-failure --timeout 900 -j2)
 echo "all tests passed (plain and ASan+UBSan)"
