@@ -190,7 +190,11 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
 {
     PUT_LIT(out, "{\"ok\":true,\"total\":");
     put_u64(out, res->total);
-    PUT_LIT(out, ",\"hits\":[");
+    if (res->total_is_exact) {
+        PUT_LIT(out, ",\"total_exact\":true,\"hits\":[");
+    } else {
+        PUT_LIT(out, ",\"total_exact\":false,\"hits\":[");
+    }
     for (size_t i = 0; i < res->nhits; i++) {
         const struct idx_hit *h = &res->hits[i];
         if (i) {

@@ -119,6 +119,7 @@ struct idx_hit {
 
 struct idx_search_res {
     uint64_t total;
+    bool total_is_exact; /* as struct qry_result says */
     struct idx_hit *hits;
     size_t nhits;
 };

@@ -126,6 +126,7 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
             rc = sd_errorf(err, SD_ENOMEM, "out of memory");
     }
     out->total = res.total;
+    out->total_is_exact = res.total_is_exact;
     for (size_t i = 0; rc == SD_OK && i < res.nhits; i++) {
         const struct qry_hit *h = &res.hits[i];
         out->hits[i].score = h->score;

@@ -29,6 +29,11 @@ out_free:
     return SD_ENOMEM;
 }
 
+void qry_ctx_set_exhaustive(struct qry_ctx *ctx, bool is_exhaustive)
+{
+    ctx->scratch->is_exhaustive = is_exhaustive;
+}
+
 void qry_ctx_free(struct qry_ctx *ctx)
 {
     if (!ctx) {

@@ -14,10 +14,12 @@
  *              only for documents where all words agree
  *   EV_OR      the smallest current doc of its children
  * ev_score() is BM25F as query.h defines it, computed only for documents the
- * top-k heap could take; ev_bound() is a cheap upper bound of ev_score() from
- * the block-max data (each block's largest tf and shortest field), used by
- * search.c to skip scoring documents that cannot beat the heap's weakest hit.
- * Nothing here allocates.
+ * top-k heap could take; ev_bound() is a cheap upper bound of ev_score() for
+ * a document the tree sits on (exact for the postings on it, block-max data
+ * for the lagging exact-form bonus), used to skip scoring documents that
+ * cannot beat the heap's weakest hit. ev_window() bounds a node over a range
+ * of documents from skip data alone (each block's largest tf and shortest
+ * field), for prune.c to skip the range undecoded. Nothing here allocates.
  */
 #include "eval_int.h"
 
@@ -249,13 +251,16 @@ static double post_block_tf(struct ev_post *p, uint32_t doc)
     return p->blk_tf;
 }
 
+/* The matching postings sit on doc, so their part is exact (one norm byte
+ * each); only the bonus postings, which lag behind and would have to be
+ * advanced and decoded, are bounded by their blocks. */
 static double terms_bound(struct ev *e, const struct ev_node *n, uint32_t doc)
 {
     struct ev_post *p = e->posts + n->first;
     double tf = 0;
     for (uint32_t i = 0; i < n->count; i++) {
         if (p[i].doc == doc) {
-            tf += post_block_tf(&p[i], doc);
+            tf += post_tf(e, &p[i], doc);
         }
     }
     double bound = p[0].idf * ev_saturate(tf, e->k1);
@@ -281,17 +286,80 @@ double ev_bound(struct ev *e, uint32_t node, uint32_t doc)
     case EV_TERMS:
         return terms_bound(e, n, doc);
     case EV_PHRASE:
-        for (uint32_t i = 0; i < n->count; i++) {
-            struct ev_post *p = &e->posts[n->first + i];
-            bound += p->idf * ev_saturate(post_block_tf(p, doc), e->k1);
-        }
-        return bound;
+        return phrase_score(e, n, doc); /* its postings all sit on doc: cheap and exact */
     case EV_AND:
     case EV_OR:
         for (uint32_t i = 0; i < n->count; i++) {
             if (e->nodes[k[i]].doc == doc) {
                 bound += ev_bound(e, k[i], doc);
             }
+        }
+        return bound;
+    default:
+        return 0;
+    }
+}
+
+/* ---- windows (block-max bounds over a range of documents) ---- */
+
+/* p's largest weighted tf from target on, within the block that holds its first
+ * posting >= target; lowers *upto to that block's last doc. 0 when p is done. */
+double ev_window_post(struct ev_post *p, uint32_t target, uint32_t *upto)
+{
+    if (p->doc == SEG_DOC_END) {
+        return 0;
+    }
+    double tf = post_block_tf(p, target);
+    *upto = p->blk_last < *upto ? p->blk_last : *upto;
+    return tf;
+}
+
+double ev_saturated(double idf, double tf, double k1)
+{
+    return tf > 0 ? idf * ev_saturate(tf, k1) : 0; /* tf 0 with k1 0 would be NaN */
+}
+
+double ev_window_bonus(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto)
+{
+    struct ev_post *p = e->posts + n->extra_first;
+    double tf = 0;
+    for (uint32_t i = 0; i < n->extra_count; i++) {
+        tf += ev_window_post(&p[i], target, upto);
+    }
+    return e->boost * ev_saturated(n->extra_count ? p[0].idf : 0, tf, e->k1);
+}
+
+static double terms_window(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto)
+{
+    struct ev_post *p = e->posts + n->first;
+    double tf = 0;
+    for (uint32_t i = 0; i < n->count; i++) {
+        tf += ev_window_post(&p[i], target, upto);
+    }
+    return ev_saturated(p[0].idf, tf, e->k1) + ev_window_bonus(e, n, target, upto);
+}
+
+double ev_window(struct ev *e, uint32_t node, uint32_t target, uint32_t *upto)
+{
+    const struct ev_node *n = &e->nodes[node];
+    const uint32_t *k = e->kids + n->first;
+    double bound = 0;
+    if (n->doc == SEG_DOC_END) {
+        return 0;
+    }
+    switch (n->type) {
+    case EV_TERMS:
+        return terms_window(e, n, target, upto);
+    case EV_PHRASE:
+        for (uint32_t i = 0; i < n->count; i++) {
+            struct ev_post *p = &e->posts[n->first + i];
+            bound += ev_saturated(p->idf, ev_window_post(p, target, upto), e->k1);
+        }
+        return bound;
+    case EV_AND: /* positive kids only: exclusions never score */
+    case EV_OR:
+        for (uint32_t i = 0; i < n->count; i++) {
+            bound += ev_window(e, k[i], target, upto);
         }
         return bound;
     default:

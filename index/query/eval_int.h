@@ -12,6 +12,9 @@
  *      its current document and moves only forward (seek to the first match
  *      >= a target). Matches are counted; the top-k heap sees only documents
  *      whose score bound can beat its weakest entry.
+ *   4. prune.c, once the heap is full and QRY_TOTAL_EXACT_UPTO matches are
+ *      counted: block-max / MaxScore skipping of document windows whose
+ *      skip-data bounds cannot beat the heap (total becomes a lower bound).
  */
 #ifndef SEARCHD_EVAL_INT_H
 #define SEARCHD_EVAL_INT_H
@@ -91,6 +94,7 @@ struct qry_scratch {
     struct qry_vec kids;      /* uint32_t */
     struct qry_vec norms;     /* float: 2 x 256 per local field */
     struct qry_vec heap;      /* struct qry_hit */
+    bool is_exhaustive;       /* tests: score every match, prune nothing */
 };
 
 /* Global statistics of one search (read-only while segments are evaluated). */
@@ -112,6 +116,50 @@ struct ev {
     bool wants_scores; /* false when only counting: bonus posts are not opened */
     int rc;            /* sticky: a positions read failed */
 };
+
+/* The top-k of one search (search.c) and its count of matches. */
+struct qry_topk {
+    struct qry_hit *h; /* scratch.heap.data, worst hit at h[0] */
+    size_t count;
+    size_t k;          /* offset + limit; 0 = only count */
+    uint64_t total;    /* matches counted so far */
+    bool is_pruned;    /* a document was skipped uncounted: total is a lower bound */
+    bool is_exhaustive; /* scratch.is_exhaustive */
+};
+
+/* Margin for bound tests: a bound is summed in another order than the score,
+ * so rounding must never prune a document that would enter. */
+#define QRY_BOUND_SLACK 1e-6
+
+/* True when a document whose score is at most bound could still enter t:
+ * the heap is not full, or bound reaches its weakest hit (a tie with it does
+ * not enter, since documents arrive in heap order, but the slack covers it). */
+static inline bool qry_topk_can_beat(const struct qry_topk *t, double bound)
+{
+    return t->count < t->k || t->is_exhaustive ||
+           !(bound * (1 + QRY_BOUND_SLACK) < t->h[0].score);
+}
+
+static inline bool qry_is_deleted(const uint64_t *deleted, uint32_t doc)
+{
+    return deleted && (deleted[doc / 64] >> (doc % 64)) & 1u;
+}
+
+/* search.c */
+/* Offers hit to t (kept if it beats the weakest of a full heap). */
+void qry_topk_add(struct qry_topk *t, struct qry_hit hit);
+/* Scores doc (a live match of root) and offers it, unless its block-max bound
+ * says it cannot enter. */
+void qry_topk_offer(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t seg, uint32_t doc);
+
+/* prune.c: the rest of a segment once pruning is allowed (t full, enough
+ * counted), from target on. Skips what cannot enter t and counts the rest. */
+void qry_prune_segment(struct ev *e, struct qry_topk *t, const uint64_t *deleted,
+                       uint32_t seg_index, uint32_t root, uint32_t target);
+
+/* For tests: with is_exhaustive, searches on ctx score every match and skip
+ * nothing (the reference that pruned searches must equal). */
+void qry_ctx_set_exhaustive(struct qry_ctx *ctx, bool is_exhaustive);
 
 /* stats.c */
 int qry_stats_build(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
@@ -141,6 +189,18 @@ static inline uint32_t ev_advance(struct ev *e, uint32_t node, uint32_t target)
 }
 double ev_score(struct ev *e, uint32_t node, uint32_t doc);
 double ev_bound(struct ev *e, uint32_t node, uint32_t doc);
+/* An upper bound of ev_score() for every match of node in [target, *upto],
+ * from skip data only (nothing is decoded except a term's single small block).
+ * *upto (SEG_DOC_END on entry) is lowered to the end of the window: the first
+ * block end among the postings involved. Targets given to one node must not
+ * go backwards (the iterators shallow-advance). */
+double ev_window(struct ev *e, uint32_t node, uint32_t target, uint32_t *upto);
+/* The parts of ev_window() for one EV_TERMS node (prune.c splits it by field):
+ * one posting's largest weighted tf, the exact-form bonus's bound, and
+ * idf * saturated tf (0 for tf 0). */
+double ev_window_post(struct ev_post *p, uint32_t target, uint32_t *upto);
+double ev_window_bonus(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto);
+double ev_saturated(double idf, double tf, double k1);
 
 static inline double ev_saturate(double tf, double k1)
 {

@@ -29,6 +29,7 @@
 #ifndef SEARCHD_QUERY_H
 #define SEARCHD_QUERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,9 @@
 #define QRY_MAX_EXPANSIONS 128  /* terms one prefix may expand to */
 #define QRY_MAX_LIMIT      1000 /* hits in one answer */
 #define QRY_MAX_OFFSET     100000
+/* Matches counted exactly before a search with a limit may start skipping
+ * documents that cannot reach the top hits (Lucene's totalHitsThreshold). */
+#define QRY_TOTAL_EXACT_UPTO 1000
 
 struct qry;
 struct qry_ctx;
@@ -93,9 +97,16 @@ struct qry_hit {
     float score;
 };
 
-/* hits is owned by the result: release with qry_result_free(). */
+/* hits is owned by the result: release with qry_result_free().
+ * total is the number of matching live documents when total_is_exact. It is
+ * always exact with limit 0, and whenever it is below QRY_TOTAL_EXACT_UPTO.
+ * Otherwise the search may have skipped documents that could not enter the
+ * top offset+limit (block-max pruning): total is then a lower bound (at least
+ * QRY_TOTAL_EXACT_UPTO) and total_is_exact is false. The hits are the same
+ * either way. */
 struct qry_result {
-    uint64_t total; /* exact number of matching live documents */
+    uint64_t total;
+    bool total_is_exact;
     struct qry_hit *hits;
     size_t nhits;
 };

@@ -1,28 +1,26 @@
 /*
  * search.c: qry_search(), the top-k heap and the result.
  *
- * Every segment is evaluated in order, every match of its tree visited in doc
- * order, so `total` is always exact (query.h promises it). What is pruned is
- * the scoring: once the heap holds offset+limit hits, a document is scored
- * only when its block-max bound (ev_bound) can beat the weakest hit. For one
- * common word and limit 10 most documents stop at the bound, and their
- * exact-form bonus postings are never decoded. Ties go to the lower segment,
- * then the lower doc: documents arrive in exactly that order, so a newcomer
- * with a score equal to the weakest hit never displaces it, and the bound
- * test may skip it too. With limit 0 nothing is scored at all.
- *
- * Optimizations that would make `total` inexact (WAND skipping documents
- * whose bound is too low) are not used; see docs/QUERY.md.
+ * Every segment is evaluated in order, its matches in doc order, so hits
+ * arrive in tie-break order (lower segment, then lower doc): a newcomer whose
+ * score equals the weakest hit never displaces it, and a bound test may skip
+ * it too. A segment runs in two phases:
+ *   exact    every match is visited and counted; once the heap holds
+ *            offset+limit hits, a document is scored only when its block-max
+ *            bound (ev_bound) can beat the weakest hit.
+ *   pruned   once the heap is full and QRY_TOTAL_EXACT_UPTO matches are
+ *            counted (over all segments so far), prune.c takes over: it skips
+ *            whole ranges of documents whose block-max bounds cannot beat the
+ *            weakest hit, without decoding them. Skipped matches are not
+ *            counted, so `total` becomes a lower bound (total_is_exact false),
+ *            as with Lucene's totalHitsThreshold.
+ * With limit 0 nothing is scored and nothing is skipped: total is exact.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eval_int.h"
-
-/* Margin for the bound test: the bound is computed in a different order than
- * the score, so let rounding never prune a document that would enter. */
-#define QRY_BOUND_SLACK 1e-6
 
 void qry_params_default(struct qry_params *p)
 {
@@ -79,21 +77,8 @@ static void heap_push(struct qry_hit *h, size_t *count, struct qry_hit hit)
     }
 }
 
-struct topk {
-    struct qry_hit *h; /* scratch.heap.data, worst hit at h[0] */
-    size_t count;
-    size_t k;
-};
-
-static void topk_offer(struct ev *e, struct topk *t, uint32_t root, uint32_t seg, uint32_t doc)
+void qry_topk_add(struct qry_topk *t, struct qry_hit hit)
 {
-    if (t->count == t->k) {
-        double bound = ev_bound(e, root, doc);
-        if (bound * (1 + QRY_BOUND_SLACK) < t->h[0].score) {
-            return;
-        }
-    }
-    struct qry_hit hit = {.segment = seg, .doc = doc, .score = (float)ev_score(e, root, doc)};
     if (t->count < t->k) {
         heap_push(t->h, &t->count, hit);
     } else if (hit_worse(&t->h[0], &hit)) {
@@ -102,14 +87,24 @@ static void topk_offer(struct ev *e, struct topk *t, uint32_t root, uint32_t seg
     }
 }
 
-static inline bool is_deleted(const uint64_t *deleted, uint32_t doc)
+void qry_topk_offer(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t seg, uint32_t doc)
 {
-    return deleted && (deleted[doc / 64] >> (doc % 64)) & 1u;
+    if (t->count == t->k && !qry_topk_can_beat(t, ev_bound(e, root, doc))) {
+        return;
+    }
+    qry_topk_add(t, (struct qry_hit){
+                        .segment = seg, .doc = doc, .score = (float)ev_score(e, root, doc)});
 }
 
-/* Visits every match of the segment's tree: counts it and offers it to t. */
+static bool may_prune(const struct qry_topk *t)
+{
+    return t->k > 0 && t->count == t->k && t->total >= QRY_TOTAL_EXACT_UPTO && !t->is_exhaustive;
+}
+
+/* Visits the matches of the segment's tree in order, counting each, until
+ * pruning is allowed; prune.c then does the rest. */
 static int run_segment(struct qry_scratch *s, const struct qry_segment *sg, uint32_t seg_index,
-                       uint32_t root, const struct qry_stats *st, struct topk *t, uint64_t *total,
+                       uint32_t root, const struct qry_stats *st, struct qry_topk *t,
                        struct sd_error *err)
 {
     struct ev e = {.seg = sg->seg,
@@ -120,14 +115,17 @@ static int run_segment(struct qry_scratch *s, const struct qry_segment *sg, uint
                    .boost = st->boost};
     uint32_t doc = e.nodes[root].doc;
     uint32_t ndocs = seg_doc_count(sg->seg);
-    while (doc != SEG_DOC_END && doc < ndocs) {
-        if (!is_deleted(sg->deleted, doc)) {
-            (*total)++;
+    while (doc < ndocs && !may_prune(t)) {
+        if (!qry_is_deleted(sg->deleted, doc)) {
+            t->total++;
             if (t->k) {
-                topk_offer(&e, t, root, seg_index, doc);
+                qry_topk_offer(&e, t, root, seg_index, doc);
             }
         }
         doc = ev_advance(&e, root, doc + 1);
+    }
+    if (doc < ndocs) {
+        qry_prune_segment(&e, t, sg->deleted, seg_index, root, doc);
     }
     int rc = qry_plan_check(s, err);
     if (!rc && e.rc) {
@@ -165,7 +163,7 @@ static int cmp_hit_better(const void *a, const void *b)
     return hit_worse(b, a) ? -1 : hit_worse(a, b) ? 1 : 0;
 }
 
-static int fill_result(struct topk *t, uint32_t offset, struct qry_result *out,
+static int fill_result(struct qry_topk *t, uint32_t offset, struct qry_result *out,
                        struct sd_error *err)
 {
     qsort(t->h, t->count, sizeof *t->h, cmp_hit_better);
@@ -193,7 +191,8 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     if (!rc) {
         rc = qry_stats_build(s, q, segs, nsegs, params, &st, err);
     }
-    struct topk t = {.k = params->limit ? (size_t)params->offset + params->limit : 0};
+    struct qry_topk t = {.k = params->limit ? (size_t)params->offset + params->limit : 0,
+                         .is_exhaustive = s->is_exhaustive};
     if (!rc && qry_vec_reserve(&s->heap, t.k + 1, sizeof(struct qry_hit))) {
         rc = sd_errorf(err, SD_ENOMEM, "top-k heap");
     }
@@ -202,16 +201,15 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
         uint32_t root = 0;
         rc = qry_plan_build(s, q, segs, i, params, t.k > 0, &root, err);
         if (!rc) {
-            rc = run_segment(s, &segs[i], (uint32_t)i, root, &st, &t, &out->total, err);
+            rc = run_segment(s, &segs[i], (uint32_t)i, root, &st, &t, err);
         }
         qry_plan_free(s);
     }
     if (!rc) {
         rc = fill_result(&t, params->offset, out, err);
     }
-    if (rc) {
-        out->total = 0;
-    }
+    out->total = rc ? 0 : t.total;
+    out->total_is_exact = !t.is_pruned;
     return rc;
 }
 

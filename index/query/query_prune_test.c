@@ -1,0 +1,245 @@
+/*
+ * query_prune_test.c: dynamic pruning (prune.c) never changes the answer.
+ *
+ * A corpus of several thousand documents with Zipf-like word frequencies (so
+ * common terms have dozens of 128-doc blocks and skip data, rare ones a single
+ * varint block), in three segments with deletes. Every query runs twice on
+ * the same context: pruned (the default) and exhaustive (every match scored,
+ * nothing skipped). The hits (segment, doc and score, in order) must be
+ * identical for every limit and offset; totals must follow query.h: exact
+ * with limit 0, exact when total_is_exact, otherwise a lower bound of at
+ * least QRY_TOTAL_EXACT_UPTO.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "eval_int.h"
+#include "query_test_util.h"
+
+#define NDOCS 7000
+
+static struct qry_ctx *g_ctx;
+static struct stem_ctx *g_stem;
+static unsigned g_seed = 1234;
+
+static const char *const vocab[] = {
+    "the",     "run",    "runs",   "running", "cat",    "cats",   "green",  "tree",
+    "trees",   "city",   "cities", "walk",    "walked", "stone",  "river",  "дом",
+    "дома",    "домов",  "книга",  "книги",   "north",  "light",  "blue",   "water",
+    "player",  "market", "bridge", "silver",  "garden", "window", "valley", "winter",
+    "история", "город",  "города", "река",    "реки",   "свет",   "мост",   "зима",
+};
+#define NVOCAB (sizeof vocab / sizeof vocab[0])
+
+static unsigned rnd(unsigned n)
+{
+    g_seed = g_seed * 1103515245u + 12345u;
+    return (g_seed >> 8) % n;
+}
+
+#define NSYN 400 /* synthetic words after the vocabulary: the long tail */
+
+/* The name of word i: vocab[i], or a made-up word (base-26 letters) beyond it. */
+static void word_name(unsigned i, char *out, size_t cap)
+{
+    if (i < NVOCAB) {
+        snprintf(out, cap, "%s", vocab[i]);
+        return;
+    }
+    i -= (unsigned)NVOCAB;
+    snprintf(out, cap, "zq%c%c", 'a' + (char)(i / 26), 'a' + (char)(i % 26));
+}
+
+/* Zipf-like: low indexes are much more frequent. */
+static void word(char *out, size_t cap)
+{
+    double r = (double)rnd(100000) / 100000.0;
+    unsigned i = (unsigned)((double)(NVOCAB + NSYN) * r * r * r);
+    word_name(i, out, cap);
+}
+
+static char *text(unsigned min, unsigned span)
+{
+    unsigned n = min + rnd(span);
+    char *s = malloc((size_t)n * 24 + 1);
+    s[0] = '\0';
+    for (unsigned k = 0; k < n; k++) {
+        char w[32];
+        word(w, sizeof w);
+        strcat(s, k ? " " : "");
+        strcat(s, w);
+    }
+    return s;
+}
+
+static struct tdoc g_docs[NDOCS];
+static struct seg *g_segs[3];
+static uint64_t g_del[3][(NDOCS + 63) / 64];
+static struct qry_segment g_qsegs[3];
+static const size_t split[4] = {0, 3000, 5200, NDOCS};
+
+static int setup(void **state)
+{
+    (void)state;
+    if (qry_ctx_new(&g_ctx) || stem_ctx_new(&g_stem)) {
+        return -1;
+    }
+    for (size_t i = 0; i < NDOCS; i++) {
+        char *id = malloc(24);
+        snprintf(id, 24, "p%zu", i);
+        g_docs[i] = (struct tdoc){.id = id, .title = text(1, 5), .body = text(2, 60)};
+    }
+    for (size_t s = 0; s < 3; s++) {
+        g_segs[s] = tseg_build(g_stem, g_docs + split[s], split[s + 1] - split[s]);
+        for (size_t d = 0; d < split[s + 1] - split[s]; d++) {
+            if (rnd(7) == 0) {
+                g_del[s][d / 64] |= 1ull << (d % 64);
+            }
+        }
+        g_qsegs[s] = (struct qry_segment){g_segs[s], s == 1 ? NULL : g_del[s]};
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < 3; s++) {
+        seg_close(g_segs[s]);
+    }
+    for (size_t i = 0; i < NDOCS; i++) {
+        free((char *)g_docs[i].id);
+        free((char *)g_docs[i].title);
+        free((char *)g_docs[i].body);
+    }
+    qry_ctx_free(g_ctx);
+    stem_ctx_free(g_stem);
+    return 0;
+}
+
+static struct qry_result run(const char *q_text, uint32_t offset, uint32_t limit, bool exhaustive)
+{
+    struct qry *q = tqry(g_ctx, q_text);
+    struct qry_params p;
+    qry_params_default(&p);
+    p.offset = offset;
+    p.limit = limit;
+    struct qry_result r;
+    struct sd_error err = {0};
+    qry_ctx_set_exhaustive(g_ctx, exhaustive);
+    int rc = qry_search(g_ctx, q, g_qsegs, 3, &p, &r, &err);
+    qry_ctx_set_exhaustive(g_ctx, false);
+    if (rc) {
+        fail_msg("'%s': %s", q_text, err.msg);
+    }
+    qry_free(q);
+    return r;
+}
+
+/* Compares one pruned search with the exhaustive one; true when it pruned. */
+static bool check(const char *q_text, uint32_t offset, uint32_t limit, uint64_t exact)
+{
+    struct qry_result want = run(q_text, offset, limit, true);
+    struct qry_result got = run(q_text, offset, limit, false);
+    assert_int_equal(want.total, exact);
+    assert_true(want.total_is_exact);
+    if (got.total_is_exact) {
+        assert_int_equal(got.total, exact);
+    } else {
+        assert_true(got.total >= QRY_TOTAL_EXACT_UPTO && got.total <= exact);
+    }
+    if (got.nhits != want.nhits) {
+        fail_msg("'%s' offset %u limit %u: %zu hits, want %zu", q_text, offset, limit, got.nhits,
+                 want.nhits);
+    }
+    for (size_t i = 0; i < got.nhits; i++) {
+        const struct qry_hit *a = &got.hits[i];
+        const struct qry_hit *b = &want.hits[i];
+        if (a->segment != b->segment || a->doc != b->doc || a->score != b->score) {
+            fail_msg("'%s' offset %u limit %u: hit %zu is %u/%u %.9g, want %u/%u %.9g", q_text,
+                     offset, limit, i, a->segment, a->doc, (double)a->score, b->segment, b->doc,
+                     (double)b->score);
+        }
+    }
+    bool is_pruned = !got.total_is_exact;
+    qry_result_free(&got);
+    qry_result_free(&want);
+    return is_pruned;
+}
+
+static uint64_t count(const char *q_text)
+{
+    struct qry_result r = run(q_text, 0, 0, false);
+    assert_true(r.total_is_exact);
+    assert_int_equal(r.nhits, 0);
+    uint64_t total = r.total;
+    qry_result_free(&r);
+    return total;
+}
+
+static const char *const queries[] = {
+    /* one word: common, middle, rare */
+    "the", "run", "cat", "green", "river", "дом", "зима", "valley",
+    /* AND */
+    "the run", "run cat", "the cat green", "дом книга", "the -run", "run cat -green",
+    "title:run cat",
+    /* OR and mixed */
+    "the OR run", "run OR cat", "cat OR river", "run OR дом", "green OR water OR дом",
+    "the OR cat OR valley OR зима", "title:run OR body:cat", "(run OR cat) the",
+    "(run OR cat) -the", "(the run) OR (cat green)",
+    /* phrase and prefix */
+    "\"the run\"", "\"the the\"", "\"run cat\"", "title:\"the run\"", "ru*", "ci*",
+    "\"the run\" OR cat", "\"the run\" cat", "zqaa", "zqaa OR zqba", "zqca zqcb", "zqa*",
+    "zqpa", "zqpa OR run", "\"zqaa zqab\"",
+};
+
+static void test_qry_prune_topk_equals_exhaustive(void **state)
+{
+    (void)state;
+    static const uint32_t limits[][2] = {{0, 1}, {0, 10}, {0, 100}, {5, 10}, {200, 30}};
+    unsigned pruned = 0;
+    for (size_t qi = 0; qi < sizeof queries / sizeof *queries; qi++) {
+        uint64_t exact = count(queries[qi]);
+        for (size_t li = 0; li < sizeof limits / sizeof *limits; li++) {
+            pruned += check(queries[qi], limits[li][0], limits[li][1], exact);
+        }
+    }
+    assert_true(pruned > 30); /* the check is not vacuous */
+}
+
+static void test_qry_prune_total_exact_semantics(void **state)
+{
+    (void)state;
+    /* limit 0 always counts exactly. */
+    struct qry_result all = run("the", 0, 0, true);
+    assert_true(all.total > 3 * QRY_TOTAL_EXACT_UPTO);
+    assert_int_equal(count("the"), all.total);
+    /* A common word with limit 10 prunes and says so. */
+    struct qry_result top = run("run", 0, 10, false);
+    assert_false(top.total_is_exact);
+    assert_true(top.total >= QRY_TOTAL_EXACT_UPTO && top.total < count("run"));
+    /* Under the threshold nothing is skipped. */
+    uint64_t rare = count("zqpa");
+    assert_true(rare > 0 && rare < QRY_TOTAL_EXACT_UPTO);
+    struct qry_result few = run("zqpa", 0, 10, false);
+    assert_true(few.total_is_exact);
+    assert_int_equal(few.total, rare);
+    qry_result_free(&all);
+    qry_result_free(&top);
+    qry_result_free(&few);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qry_prune_topk_equals_exhaustive),
+        cmocka_unit_test(test_qry_prune_total_exact_semantics),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
