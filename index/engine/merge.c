@@ -167,37 +167,18 @@ static int idx_pick(struct idx_index *ix, uint64_t flush_seq, struct idx_job *jo
     return rc;
 }
 
-/* Copies one stored document into the builder. */
-static int idx_rewrite_doc(struct seg_builder *b, const struct seg *s, uint32_t doc,
-                           struct sd_error *err)
+/* The live documents of the inputs, in input order, as one new segment image:
+ * seg_merge renumbers and re-encodes their postings without tokenizing them. */
+static int idx_rewrite(struct idx_segref **inputs, uint64_t **bits, size_t n, struct sd_buf *image,
+                       struct sd_error *err)
 {
-    struct seg_stored st;
-    int rc = seg_doc_load(s, doc, &st, err);
-    if (rc == SD_OK) {
-        struct seg_doc d = {
-            .id = st.id, .id_len = st.id_len, .fields = st.fields, .nfields = st.nfields};
-        rc = seg_builder_add(b, &d, err);
-    }
-    seg_stored_free(&st);
-    return rc;
-}
-
-static int idx_rewrite(struct stem_ctx *stem, struct idx_segref **inputs, uint64_t **bits,
-                       size_t n, struct sd_buf *image, struct sd_error *err)
-{
-    struct seg_builder *b;
-    int rc = seg_builder_new(stem, &b, err);
-    for (size_t i = 0; i < n && rc == SD_OK; i++) {
-        const struct seg *s = inputs[i]->seg;
-        uint32_t ndocs = seg_doc_count(s);
-        for (uint32_t d = 0; d < ndocs && rc == SD_OK; d++) {
-            if (!idx_bits_test(bits[i], d))
-                rc = idx_rewrite_doc(b, s, d, err);
-        }
-    }
-    if (rc == SD_OK)
-        rc = seg_builder_finish(b, image, err);
-    seg_builder_free(b);
+    struct seg **segs = malloc((n ? n : 1) * sizeof *segs);
+    if (!segs)
+        return sd_errorf(err, SD_ENOMEM, "merge: out of memory");
+    for (size_t i = 0; i < n; i++)
+        segs[i] = inputs[i]->seg;
+    int rc = seg_merge(segs, (const uint64_t *const *)bits, n, image, err);
+    free(segs);
     return rc;
 }
 
@@ -233,8 +214,8 @@ static int idx_write_segment(struct idx_index *ix, const uint8_t *image, size_t 
 }
 
 /* Step 2: the output segment of a job, or NULL when no document survives. */
-static int idx_job_output(struct idx_index *ix, struct stem_ctx *stem, struct idx_job *job,
-                          struct idx_segref **out, struct sd_error *err)
+static int idx_job_output(struct idx_index *ix, struct idx_job *job, struct idx_segref **out,
+                          struct sd_error *err)
 {
     *out = NULL;
     if (job->n == 0)
@@ -255,7 +236,7 @@ static int idx_job_output(struct idx_index *ix, struct stem_ctx *stem, struct id
         }
         if (live == 0)
             return SD_OK;
-        rc = idx_rewrite(stem, job->inputs, job->start_bits, job->n, &image, err);
+        rc = idx_rewrite(job->inputs, job->start_bits, job->n, &image, err);
         data = image.data;
         len = image.len;
     }
@@ -365,8 +346,8 @@ static int idx_job_commit(struct idx_index *ix, struct idx_job *job, struct idx_
     return rc;
 }
 
-static int idx_run_job(struct idx_index *ix, struct stem_ctx *stem, uint64_t flush_seq,
-                       bool *did_work, struct sd_error *err)
+static int idx_run_job(struct idx_index *ix, uint64_t flush_seq, bool *did_work,
+                       struct sd_error *err)
 {
     struct idx_job job;
     int rc = idx_pick(ix, flush_seq, &job);
@@ -377,7 +358,7 @@ static int idx_run_job(struct idx_index *ix, struct stem_ctx *stem, uint64_t flu
     }
     atomic_fetch_add(&ix->merges_running, 1);
     struct idx_segref *out = NULL;
-    rc = idx_job_output(ix, stem, &job, &out, err);
+    rc = idx_job_output(ix, &job, &out, err);
     if (rc == SD_OK)
         rc = idx_job_commit(ix, &job, out, err);
     else
@@ -407,9 +388,6 @@ static void idx_merge_wait(struct idx_index *ix, uint64_t wait_ms)
 static void *idx_merger_main(void *arg)
 {
     struct idx_index *ix = arg;
-    struct stem_ctx *stem = NULL;
-    if (stem_ctx_new(&stem) != STEM_OK)
-        return NULL;
     uint64_t backoff_ms = 0;
     pthread_mutex_lock(&ix->merge_lock);
     for (;;) {
@@ -422,7 +400,7 @@ static void *idx_merger_main(void *arg)
             uint64_t flush_seq = ix->flush_seq;
             pthread_mutex_unlock(&ix->merge_lock);
             struct sd_error err = {0};
-            int rc = idx_run_job(ix, stem, flush_seq, &did_work, &err);
+            int rc = idx_run_job(ix, flush_seq, &did_work, &err);
             if (rc) {
                 fprintf(stderr, "searchd: index %s: merge failed: %s\n", ix->name, err.msg);
                 pthread_mutex_lock(&ix->state_lock);
@@ -440,7 +418,6 @@ static void *idx_merger_main(void *arg)
             break;
     }
     pthread_mutex_unlock(&ix->merge_lock);
-    stem_ctx_free(stem);
     return NULL;
 }
 

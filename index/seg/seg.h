@@ -88,6 +88,24 @@ size_t seg_builder_mem_bytes(const struct seg_builder *b); /* memory held, for f
  * The builder may then only be freed. */
 int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_error *err);
 
+/* ---- merging ---- */
+
+struct seg;
+
+/* Writes into out (appended; the caller owns out) one segment image holding the live
+ * documents of inputs[0, n), in input order: input 0's live docs ascending, then input 1's,
+ * and so on. deleted (may be NULL) has n entries; deleted[i] (may be NULL: nothing deleted)
+ * is a bitmap of seg_doc_count(inputs[i]) bits, bit d of word d / 64 set for a deleted doc.
+ * Inputs and bitmaps are borrowed for the call and not changed; the inputs may be read by
+ * other threads meanwhile. The result is the image seg_builder_finish would give for those
+ * documents added in that order (the same bytes), made without tokenizing live documents:
+ * postings are decoded, renumbered and re-encoded (see seg_merge.c). With no live docs the
+ * image is that of an empty segment. On error out->len is restored. Returns SD_OK,
+ * SD_ENOMEM, SD_ECORRUPT (an input is damaged; err names it) or SD_ELIMIT (more than
+ * UINT32_MAX - 1 docs, 4 GiB of ids, or SEG_MAX_SEG_FIELDS field names). */
+int seg_merge(struct seg *const *inputs, const uint64_t *const *deleted, size_t n,
+              struct sd_buf *out, struct sd_error *err);
+
 /* ---- reading ---- */
 
 struct seg;

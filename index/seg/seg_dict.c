@@ -12,17 +12,6 @@
 
 #include "seg_int.h"
 
-struct dict_cursor {
-    const struct seg *s;
-    uint32_t block;
-    uint32_t left; /* terms left in the block */
-    struct sd_rd rd;
-    uint64_t post_off; /* of the next term, relative to POSTINGS */
-    uint64_t pos_off;  /* relative to POSITIONS */
-    uint8_t key[SEG_MAX_KEY + 1];
-    size_t key_len;
-};
-
 void seg_dict_entry_get(const struct seg *s, uint32_t b, struct seg_dict_entry *e)
 {
     const uint8_t *p = s->sect[SEG_SECT_DICT_INDEX].p + 4 + (size_t)b * SEG_DICT_ENTRY_LEN;
@@ -108,7 +97,7 @@ static uint32_t find_block(const struct seg *s, const uint8_t *key, size_t len)
     return lo == 0 ? UINT32_MAX : lo - 1;
 }
 
-static void cursor_seek(struct dict_cursor *c, uint32_t b)
+static void cursor_seek(struct seg_dict_cursor *c, uint32_t b)
 {
     const struct seg *s = c->s;
     struct seg_dict_entry e, next;
@@ -126,7 +115,7 @@ static void cursor_seek(struct dict_cursor *c, uint32_t b)
     c->key_len = 0;
 }
 
-static int read_term_info(struct dict_cursor *c, struct seg_term *t)
+static int read_term_info(struct seg_dict_cursor *c, struct seg_term *t)
 {
     const struct seg *s = c->s;
     uint64_t df, extra, post_len, pos_len;
@@ -154,7 +143,7 @@ static int read_term_info(struct dict_cursor *c, struct seg_term *t)
 
 /* Reads the next term. Returns 1 with c->key and *t set, 0 at the end of the dictionary
  * (or of the block when in_block), or SD_ECORRUPT. */
-static int cursor_next(struct dict_cursor *c, bool in_block, struct seg_term *t)
+static int cursor_next(struct seg_dict_cursor *c, bool in_block, struct seg_term *t)
 {
     if (c->left == 0) {
         if (in_block || c->block + 1 >= c->s->dict_nblocks) {
@@ -199,7 +188,7 @@ int seg_term_find(const struct seg *s, unsigned field, enum seg_kind kind, const
     if (b == UINT32_MAX) {
         return SD_ENOTFOUND;
     }
-    struct dict_cursor c = {.s = s};
+    struct seg_dict_cursor c = {.s = s};
     cursor_seek(&c, b);
     struct seg_term t;
     int r;
@@ -228,7 +217,7 @@ int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, con
     uint8_t key[SEG_MAX_KEY];
     size_t klen = make_key(key, field, kind, prefix, len);
     uint32_t b = find_block(s, key, klen);
-    struct dict_cursor c = {.s = s};
+    struct seg_dict_cursor c = {.s = s};
     cursor_seek(&c, b == UINT32_MAX ? 0 : b);
     struct seg_term t;
     int r;
@@ -246,4 +235,26 @@ int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, con
         return SD_CORRUPT(err, "%s: dictionary block %u damaged", s->name, c.block);
     }
     return SD_OK;
+}
+
+int seg_dict_cursor_next(struct seg_dict_cursor *c, struct seg_term *t)
+{
+    return c->s->dict_nblocks == 0 ? 0 : cursor_next(c, false, t);
+}
+
+int seg_dict_cursor_field(struct seg_dict_cursor *c, const struct seg *s, unsigned field,
+                          struct seg_term *t)
+{
+    memset(c, 0, sizeof *c);
+    c->s = s;
+    if (s->dict_nblocks == 0) {
+        return 0;
+    }
+    uint8_t key[1] = {(uint8_t)field};
+    uint32_t b = find_block(s, key, 1);
+    cursor_seek(c, b == UINT32_MAX ? 0 : b);
+    int r;
+    while ((r = cursor_next(c, false, t)) == 1 && c->key[0] < field) {
+    }
+    return r;
 }

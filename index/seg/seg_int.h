@@ -5,7 +5,9 @@
  *   seg_codec.c   the block codec (128 integers bit-packed) and the one-byte length norms
  *   seg_arena.c   the builder's bump allocator and chunked byte streams
  *   seg_build.c   the in-memory inverter: documents in, term records and doc tables out
- *   seg_write.c   serialization of a builder into a segment image (FORMAT IS DOCUMENTED THERE)
+ *   seg_write.c   serialization of a builder into a segment image (FORMAT IS DOCUMENTED THERE),
+ *                 and the term writer (postings, positions, dictionary) it shares with merges
+ *   seg_merge.c   merging segments postings to postings, without tokenizing
  *   seg_open.c    opening and verifying an image; fields, norms, doc ids
  *   seg_stored.c  stored documents: record encoding (builder side) and loading
  *   seg_dict.c    term dictionary lookups and prefix walks
@@ -109,6 +111,25 @@ struct seg_dict_entry {
 
 void seg_dict_entry_get(const struct seg *s, uint32_t b, struct seg_dict_entry *e);
 
+/* A forward walk over the dictionary, one term at a time (seg_dict.c). */
+struct seg_dict_cursor {
+    const struct seg *s; /* borrowed */
+    uint32_t block;
+    uint32_t left; /* terms left in the block */
+    struct sd_rd rd;
+    uint64_t post_off; /* of the next term, relative to POSTINGS */
+    uint64_t pos_off;  /* relative to POSITIONS */
+    uint8_t key[SEG_MAX_KEY + 1];
+    size_t key_len;
+};
+
+/* Positions c on the first term of `field` (or the first term after it): returns 1 with
+ * c->key and *t set, 0 when no term follows, SD_ECORRUPT on a damaged block. */
+int seg_dict_cursor_field(struct seg_dict_cursor *c, const struct seg *s, unsigned field,
+                          struct seg_term *t);
+/* The next term: 1 with c->key and *t set, 0 at the end of the dictionary, SD_ECORRUPT. */
+int seg_dict_cursor_next(struct seg_dict_cursor *c, struct seg_term *t);
+
 /* Validates the dictionary index against the sections (called by open). */
 int seg_dict_check(struct seg *s, struct sd_error *err);
 
@@ -126,5 +147,68 @@ void seg_unpack128(const uint8_t *in, unsigned bits, uint32_t *out);
 uint64_t seg_unpack128_gaps(const uint8_t *in, unsigned bits, uint32_t *out, uint64_t next);
 
 uint8_t seg_norm_encode(uint32_t len);
+
+/* ---- seg_write.c: pieces of the image shared by the builder and the merge ---- */
+
+void seg_write_header(struct sd_buf *out);
+
+struct seg_id_hash {
+    uint64_t hash;
+    uint32_t doc;
+};
+/* Sorts ids[0, n) by (hash, doc) and appends them as the ID_MAP section. */
+void seg_write_id_map(struct sd_buf *out, struct seg_id_hash *ids, uint32_t n);
+
+/* Appends the footer (section table, counts, checksum of the image from base). */
+void seg_write_footer(struct sd_buf *out, size_t base, const uint64_t *sect_off,
+                      const uint64_t *sect_len, uint32_t docs, uint32_t fields, uint64_t nterms);
+
+/* The term writer. Terms are added in key order; each one's postings go straight to the
+ * image (the POSTINGS section), its positions, dictionary entry and index entry to the
+ * writer's own buffers until seg_tw_finish appends POSITIONS, DICT and DICT_INDEX. */
+struct seg_tw {
+    struct sd_buf *out;  /* borrowed: the image */
+    size_t base;         /* where the image starts in out */
+    uint64_t post_start; /* out->len when POSTINGS began */
+    struct sd_buf pos;   /* POSITIONS: callers append a term's positions before adding it */
+    struct sd_buf dict;
+    struct sd_buf dindex;
+    struct sd_buf dkeys;
+    uint32_t *blk_pos; /* owned; per block of the current term, its positions offset */
+    size_t blk_cap;
+    uint32_t block_terms; /* terms in the current DICT block */
+    uint64_t nterms;
+    uint8_t prev_key[SEG_MAX_KEY];
+    size_t prev_len;
+};
+
+/* One term for seg_tw_add. Every pointer is borrowed for the call. */
+struct seg_tw_term {
+    const uint8_t *key; /* field u8, kind u8, term bytes */
+    size_t key_len;
+    const uint32_t *docs; /* df ascending doc ids */
+    const uint32_t *tfs;  /* df frequencies, each >= 1 */
+    uint32_t df;          /* >= 1 */
+    uint64_t total_tf;
+    size_t pos_start;     /* SEG_EXACT: its positions are tw.pos[pos_start, tw.pos.len) */
+    const uint8_t *norms; /* the field's norm bytes of docs [0, norms_len); later docs: 0 */
+    size_t norms_len;
+};
+
+/* Starts POSTINGS at out->len (sets sect_off[SEG_SECT_POSTINGS]). */
+void seg_tw_init(struct seg_tw *w, struct sd_buf *out, size_t base, uint64_t *sect_off);
+int seg_tw_add(struct seg_tw *w, const struct seg_tw_term *t);
+/* Ends POSTINGS and appends POSITIONS, DICT and DICT_INDEX, filling their table entries. */
+int seg_tw_finish(struct seg_tw *w, uint64_t *sect_off, uint64_t *sect_len);
+void seg_tw_free(struct seg_tw *w);
+
+/* ---- seg_stored.c ---- */
+
+/* Compresses the pending records raw[] into one LZ4 block appended to data (whose
+ * STORED_DATA section starts at data_base) with its entry appended to blocks, if adding
+ * `next` bytes would pass the target (or next == 0 and anything is pending). Returns SD_OK,
+ * SD_ENOMEM or SD_ELIMIT; the pending records stay pending on failure. */
+int seg_stored_flush_to(struct sd_buf *raw, struct sd_buf *data, size_t data_base,
+                        struct sd_buf *blocks, size_t next);
 
 #endif

@@ -38,33 +38,38 @@ int seg_stored_encode(struct seg_builder *b, const struct seg_doc *doc, const ui
     return r->rc;
 }
 
-int seg_stored_flush(struct seg_builder *b, size_t next)
+int seg_stored_flush_to(struct sd_buf *raw_buf, struct sd_buf *d, size_t data_base,
+                        struct sd_buf *blocks, size_t next)
 {
-    size_t raw = b->stored_raw.len;
+    size_t raw = raw_buf->len;
     if (raw == 0 || (next != 0 && raw + next <= SEG_STORED_BLOCK_TARGET)) {
         return SD_OK;
     }
-    if (raw > LZ4_MAX_INPUT_SIZE || b->stored_data.len > UINT64_MAX / 2) {
+    if (raw > LZ4_MAX_INPUT_SIZE || d->len > UINT64_MAX / 2) {
         return SD_ELIMIT;
     }
     int bound = LZ4_compressBound((int)raw);
-    struct sd_buf *d = &b->stored_data;
-    if (sd_buf_reserve(d, (size_t)bound) || sd_buf_reserve(&b->stored_blocks, 16)) {
+    if (sd_buf_reserve(d, (size_t)bound) || sd_buf_reserve(blocks, 16)) {
         return SD_ENOMEM;
     }
-    int n = LZ4_compress_default((const char *)b->stored_raw.data, (char *)d->data + d->len,
-                                 (int)raw, bound);
+    int n = LZ4_compress_default((const char *)raw_buf->data, (char *)d->data + d->len, (int)raw,
+                                 bound);
     if (n <= 0) {
         return SD_ENOMEM; /* cannot happen with a bound-sized output */
     }
     uint8_t e[SEG_SBLOCK_ENTRY_LEN];
-    sd_put_le64(e, d->len);
+    sd_put_le64(e, d->len - data_base);
     sd_put_le32(e + 8, (uint32_t)n);
     sd_put_le32(e + 12, (uint32_t)raw);
-    sd_buf_put(&b->stored_blocks, e, sizeof e);
+    sd_buf_put(blocks, e, sizeof e);
     d->len += (size_t)n;
-    b->stored_raw.len = 0;
+    raw_buf->len = 0;
     return SD_OK;
+}
+
+int seg_stored_flush(struct seg_builder *b, size_t next)
+{
+    return seg_stored_flush_to(&b->stored_raw, &b->stored_data, 0, &b->stored_blocks, next);
 }
 
 /* ---- loading ---- */

@@ -77,18 +77,11 @@ struct seg_writer {
     uint64_t sect_len[SEG_NSECT];
     struct seg_term_rec **terms; /* owned; sorted */
     size_t nterms;
-    struct sd_buf pos;    /* POSITIONS */
-    struct sd_buf dict;   /* DICT */
-    struct sd_buf dindex; /* DICT_INDEX entries */
-    struct sd_buf dkeys;  /* DICT_INDEX first keys */
-    struct sd_buf tmp;    /* one term's streams, contiguous */
-    uint32_t *docs;       /* owned; one term's docs, tfs, and per-block positions offsets */
+    struct seg_tw tw;  /* POSTINGS, POSITIONS, DICT, DICT_INDEX */
+    struct sd_buf tmp; /* one term's streams, contiguous */
+    uint32_t *docs;    /* owned; one term's docs and tfs */
     uint32_t *tfs;
-    uint32_t *blk_pos;
     size_t cap;
-    uint32_t block_terms; /* terms in the current DICT block */
-    uint64_t post_start;  /* image offset of POSTINGS */
-    const struct seg_term_rec *prev;
 };
 
 static int cmp_terms(const void *a, const void *b)
@@ -108,6 +101,14 @@ static void sect_begin(struct seg_writer *w, enum seg_section s)
 static void sect_end(struct seg_writer *w, enum seg_section s)
 {
     w->sect_len[s] = w->out->len - w->base - w->sect_off[s];
+}
+
+void seg_write_header(struct sd_buf *out)
+{
+    sd_buf_put(out, SEG_MAGIC, 4);
+    sd_buf_put_le16(out, SEG_FORMAT_VERSION);
+    sd_buf_put_u8(out, SEG_CODEC_BP128);
+    sd_buf_put_u8(out, 0);
 }
 
 static void write_fields(struct seg_writer *w)
@@ -135,24 +136,29 @@ static void write_doc_ids(struct seg_writer *w)
     sect_end(w, SEG_SECT_DOC_IDS);
 }
 
-struct id_hash {
-    uint64_t hash;
-    uint32_t doc;
-};
-
 static int cmp_id_hash(const void *a, const void *b)
 {
-    const struct id_hash *x = a, *y = b;
+    const struct seg_id_hash *x = a, *y = b;
     if (x->hash != y->hash) {
         return x->hash < y->hash ? -1 : 1;
     }
     return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
+void seg_write_id_map(struct sd_buf *out, struct seg_id_hash *ids, uint32_t n)
+{
+    qsort(ids, n, sizeof *ids, cmp_id_hash);
+    sd_buf_reserve(out, (size_t)n * SEG_IDMAP_ENTRY_LEN);
+    for (uint32_t d = 0; d < n; d++) {
+        sd_buf_put_le64(out, ids[d].hash);
+        sd_buf_put_le32(out, ids[d].doc);
+    }
+}
+
 static int write_id_map(struct seg_writer *w)
 {
     const struct seg_builder *b = w->b;
-    struct id_hash *ids = malloc(((size_t)b->doc_count + 1) * sizeof *ids);
+    struct seg_id_hash *ids = malloc(((size_t)b->doc_count + 1) * sizeof *ids);
     if (!ids) {
         return SD_ENOMEM;
     }
@@ -163,13 +169,8 @@ static int write_id_map(struct seg_writer *w)
         ids[d].hash = sd_hash64(b->ids.data + start, end - start);
         ids[d].doc = d;
     }
-    qsort(ids, b->doc_count, sizeof *ids, cmp_id_hash);
     sect_begin(w, SEG_SECT_ID_MAP);
-    sd_buf_reserve(w->out, (size_t)b->doc_count * SEG_IDMAP_ENTRY_LEN);
-    for (uint32_t d = 0; d < b->doc_count; d++) {
-        sd_buf_put_le64(w->out, ids[d].hash);
-        sd_buf_put_le32(w->out, ids[d].doc);
-    }
+    seg_write_id_map(w->out, ids, b->doc_count);
     sect_end(w, SEG_SECT_ID_MAP);
     free(ids);
     return SD_OK;
@@ -204,96 +205,53 @@ static void write_stored(struct seg_writer *w)
     sect_end(w, SEG_SECT_STORED_DATA);
 }
 
-/* ---- terms ---- */
+/* ---- the term writer (shared with seg_merge.c) ---- */
 
-static int collect_terms(struct seg_writer *w)
+void seg_tw_init(struct seg_tw *w, struct sd_buf *out, size_t base, uint64_t *sect_off)
 {
-    const struct seg_builder *b = w->b;
-    w->terms = malloc((b->nterms + 1) * sizeof *w->terms);
-    if (!w->terms) {
-        return SD_ENOMEM;
-    }
-    for (size_t i = 0; i < b->nslots; i++) {
-        struct seg_term_rec *r = b->slots[i].rec;
-        if (r && r->df > 0) {
-            w->terms[w->nterms++] = r;
-        }
-    }
-    qsort(w->terms, w->nterms, sizeof *w->terms, cmp_terms);
-    return SD_OK;
+    memset(w, 0, sizeof *w);
+    w->out = out;
+    w->base = base;
+    w->post_start = out->len;
+    sect_off[SEG_SECT_POSTINGS] = out->len - base;
+    sd_buf_init(&w->pos);
+    sd_buf_init(&w->dict);
+    sd_buf_init(&w->dindex);
+    sd_buf_init(&w->dkeys);
 }
 
-static int grow_arrays(struct seg_writer *w, size_t df)
+void seg_tw_free(struct seg_tw *w)
 {
-    if (df <= w->cap) {
-        return SD_OK;
-    }
-    size_t cap = df < 1024 ? 1024 : df;
-    uint32_t *d = realloc(w->docs, cap * sizeof *d);
-    if (d) {
-        w->docs = d;
-    }
-    uint32_t *t = realloc(w->tfs, cap * sizeof *t);
-    if (t) {
-        w->tfs = t;
-    }
-    uint32_t *p = realloc(w->blk_pos, (cap / SEG_BLOCK + 1) * sizeof *p);
-    if (p) {
+    free(w->blk_pos);
+    sd_buf_free(&w->pos);
+    sd_buf_free(&w->dict);
+    sd_buf_free(&w->dindex);
+    sd_buf_free(&w->dkeys);
+}
+
+/* Records where each block's first doc starts in the term's positions [start, pos.len). The
+ * bytes were written by us (builder streams or the merge's re-encoding): trusted. */
+static int index_positions(struct seg_tw *w, const uint32_t *tfs, uint32_t df, size_t start)
+{
+    size_t nblocks = (size_t)df / SEG_BLOCK + 1;
+    if (nblocks > w->blk_cap) {
+        uint32_t *p = realloc(w->blk_pos, nblocks * sizeof *p);
+        if (!p) {
+            return SD_ENOMEM;
+        }
         w->blk_pos = p;
+        w->blk_cap = nblocks;
     }
-    if (!d || !t || !p) {
-        return SD_ENOMEM;
-    }
-    w->cap = cap;
-    return SD_OK;
-}
-
-/* Decodes r's committed postings stream into w->docs / w->tfs. The stream is our own
- * memory, so it is trusted. */
-static int load_postings(struct seg_writer *w, const struct seg_term_rec *r)
-{
-    if (grow_arrays(w, r->df) != SD_OK) {
-        return SD_ENOMEM;
-    }
-    sd_buf_reset(&w->tmp);
-    if (sd_buf_reserve(&w->tmp, r->docs.len) != SD_OK) {
-        return SD_ENOMEM;
-    }
-    seg_stream_copy(&r->docs, w->tmp.data);
-    struct sd_rd rd;
-    sd_rd_init(&rd, w->tmp.data, r->docs.len);
-    uint64_t next = 0;
-    for (uint32_t i = 0; i < r->df; i++) {
-        uint32_t gap = 0, tf1 = 0;
-        (void)sd_rd_varint32(&rd, &gap);
-        (void)sd_rd_varint32(&rd, &tf1);
-        w->docs[i] = (uint32_t)(next + gap);
-        w->tfs[i] = tf1 + 1;
-        next = (uint64_t)w->docs[i] + 1;
-    }
-    return SD_OK;
-}
-
-/* Copies r's positions to POSITIONS and records where each block's first doc starts. */
-static int write_positions(struct seg_writer *w, const struct seg_term_rec *r, uint64_t *len)
-{
-    size_t start = w->pos.len;
-    if (sd_buf_reserve(&w->pos, r->pos.len) != SD_OK) {
-        return SD_ENOMEM;
-    }
-    seg_stream_copy(&r->pos, w->pos.data + start);
-    w->pos.len += r->pos.len;
-    const uint8_t *p = w->pos.data + start;
-    for (uint32_t i = 0; i < r->df; i++) {
+    const uint8_t *base = w->pos.data + start, *p = base;
+    for (uint32_t i = 0; i < df; i++) {
         if (i % SEG_BLOCK == 0) {
-            w->blk_pos[i / SEG_BLOCK] = (uint32_t)(p - (w->pos.data + start));
+            w->blk_pos[i / SEG_BLOCK] = (uint32_t)(p - base);
         }
-        for (uint32_t k = 0; k < w->tfs[i]; k++) {
+        for (uint32_t k = 0; k < tfs[i]; k++) {
             while (*p++ & 0x80) {
             }
         }
     }
-    *len = r->pos.len;
     return SD_OK;
 }
 
@@ -326,29 +284,28 @@ static void put_packed_block(struct sd_buf *out, const uint32_t *docs, const uin
     sd_buf_put(out, packed, 16u * b2);
 }
 
-static void fill_skip(struct seg_writer *w, const struct seg_term_rec *r, uint32_t blk,
+static void fill_skip(const struct seg_tw *w, const struct seg_tw_term *t, uint32_t blk,
                       uint32_t first, uint32_t n, uint32_t off, uint8_t *e)
 {
-    const struct sd_buf *norms = &w->b->fields[r->key[0]].norms;
     uint32_t max_tf = 0;
     uint8_t min_norm = 255;
     for (uint32_t i = first; i < first + n; i++) {
-        max_tf = w->tfs[i] > max_tf ? w->tfs[i] : max_tf;
-        uint8_t nb = w->docs[i] < norms->len ? norms->data[w->docs[i]] : 0;
+        max_tf = t->tfs[i] > max_tf ? t->tfs[i] : max_tf;
+        uint8_t nb = t->docs[i] < t->norms_len ? t->norms[t->docs[i]] : 0;
         min_norm = nb < min_norm ? nb : min_norm;
     }
-    sd_put_le32(e, w->docs[first + n - 1]);
+    sd_put_le32(e, t->docs[first + n - 1]);
     sd_put_le32(e + 4, off);
-    sd_put_le32(e + 8, r->key[1] == SEG_EXACT ? w->blk_pos[blk] : 0);
+    sd_put_le32(e + 8, t->key[1] == SEG_EXACT ? w->blk_pos[blk] : 0);
     sd_put_le32(e + 12, max_tf);
     e[16] = min_norm;
 }
 
 /* Writes the blocked form (df >= SEG_BLOCK): skip table first, patched as blocks go out. */
-static int write_blocks(struct seg_writer *w, const struct seg_term_rec *r)
+static int write_blocks(struct seg_tw *w, const struct seg_tw_term *t)
 {
     struct sd_buf *out = w->out;
-    uint32_t nblocks = (r->df + SEG_BLOCK - 1) / SEG_BLOCK;
+    uint32_t nblocks = (t->df + SEG_BLOCK - 1) / SEG_BLOCK;
     size_t skip = out->len;
     if (sd_buf_reserve(out, (size_t)nblocks * SEG_SKIP_ENTRY_LEN) != SD_OK) {
         return SD_ENOMEM;
@@ -357,17 +314,17 @@ static int write_blocks(struct seg_writer *w, const struct seg_term_rec *r)
     size_t data = out->len;
     for (uint32_t blk = 0; blk < nblocks; blk++) {
         uint32_t first = blk * SEG_BLOCK;
-        uint32_t n = r->df - first < SEG_BLOCK ? r->df - first : SEG_BLOCK;
-        uint64_t next = first ? (uint64_t)w->docs[first - 1] + 1 : 0;
+        uint32_t n = t->df - first < SEG_BLOCK ? t->df - first : SEG_BLOCK;
+        uint64_t next = first ? (uint64_t)t->docs[first - 1] + 1 : 0;
         if (out->len - data > UINT32_MAX) {
             return SD_ELIMIT;
         }
         uint8_t e[SEG_SKIP_ENTRY_LEN];
-        fill_skip(w, r, blk, first, n, (uint32_t)(out->len - data), e);
+        fill_skip(w, t, blk, first, n, (uint32_t)(out->len - data), e);
         if (n == SEG_BLOCK) {
-            put_packed_block(out, w->docs + first, w->tfs + first, next);
+            put_packed_block(out, t->docs + first, t->tfs + first, next);
         } else {
-            put_varint_block(out, w->docs + first, w->tfs + first, n, next);
+            put_varint_block(out, t->docs + first, t->tfs + first, n, next);
         }
         if (out->rc) {
             return out->rc;
@@ -377,32 +334,32 @@ static int write_blocks(struct seg_writer *w, const struct seg_term_rec *r)
     return SD_OK;
 }
 
-static void dict_add(struct seg_writer *w, const struct seg_term_rec *r, uint64_t post_len,
+static void dict_add(struct seg_tw *w, const struct seg_tw_term *t, uint64_t post_len,
                      uint64_t pos_len, uint64_t post_off, uint64_t pos_off)
 {
     size_t shared = 0;
-    if (w->block_terms == SEG_DICT_BLOCK_TERMS || !w->prev) {
+    if (w->block_terms == SEG_DICT_BLOCK_TERMS || w->nterms == 0) {
         w->block_terms = 0;
         uint8_t e[SEG_DICT_ENTRY_LEN];
         sd_put_le32(e, (uint32_t)w->dkeys.len);
-        sd_put_le16(e + 4, r->key_len);
+        sd_put_le16(e + 4, (uint16_t)t->key_len);
         sd_put_le16(e + 6, 0); /* terms: patched below */
         sd_put_le64(e + 8, w->dict.len);
         sd_put_le64(e + 16, post_off);
         sd_put_le64(e + 24, pos_off);
         sd_buf_put(&w->dindex, e, sizeof e);
-        sd_buf_put(&w->dkeys, r->key, r->key_len);
+        sd_buf_put(&w->dkeys, t->key, t->key_len);
     } else {
-        size_t n = w->prev->key_len < r->key_len ? w->prev->key_len : r->key_len;
-        while (shared < n && w->prev->key[shared] == r->key[shared]) {
+        size_t n = w->prev_len < t->key_len ? w->prev_len : t->key_len;
+        while (shared < n && w->prev_key[shared] == t->key[shared]) {
             shared++;
         }
     }
     sd_buf_put_varint(&w->dict, shared);
-    sd_buf_put_varint(&w->dict, r->key_len - shared);
-    sd_buf_put(&w->dict, r->key + shared, r->key_len - shared);
-    sd_buf_put_varint(&w->dict, r->df);
-    sd_buf_put_varint(&w->dict, r->total_tf - r->df);
+    sd_buf_put_varint(&w->dict, t->key_len - shared);
+    sd_buf_put(&w->dict, t->key + shared, t->key_len - shared);
+    sd_buf_put_varint(&w->dict, t->df);
+    sd_buf_put_varint(&w->dict, t->total_tf - t->df);
     sd_buf_put_varint(&w->dict, post_len);
     sd_buf_put_varint(&w->dict, pos_len);
     w->block_terms++;
@@ -410,77 +367,179 @@ static void dict_add(struct seg_writer *w, const struct seg_term_rec *r, uint64_
         sd_put_le16(w->dindex.data + w->dindex.len - SEG_DICT_ENTRY_LEN + 6,
                     (uint16_t)w->block_terms);
     }
-    w->prev = r;
+    memcpy(w->prev_key, t->key, t->key_len);
+    w->prev_len = t->key_len;
+    w->nterms++;
+}
+
+int seg_tw_add(struct seg_tw *w, const struct seg_tw_term *t)
+{
+    if (w->pos.rc) {
+        return w->pos.rc;
+    }
+    uint64_t pos_off = t->pos_start, pos_len = w->pos.len - t->pos_start;
+    if (pos_len > UINT32_MAX) {
+        return SD_ELIMIT;
+    }
+    int rc = SD_OK;
+    if (t->key[1] == SEG_EXACT && t->df >= SEG_BLOCK) {
+        rc = index_positions(w, t->tfs, t->df, t->pos_start);
+    }
+    if (rc) {
+        return rc;
+    }
+    uint64_t post_off = w->out->len - w->post_start;
+    if (t->df < SEG_BLOCK) {
+        put_varint_block(w->out, t->docs, t->tfs, t->df, 0);
+    } else if ((rc = write_blocks(w, t)) != SD_OK) {
+        return rc;
+    }
+    uint64_t post_len = w->out->len - w->post_start - post_off;
+    dict_add(w, t, post_len, pos_len, post_off, pos_off);
+    return w->out->rc;
+}
+
+int seg_tw_finish(struct seg_tw *w, uint64_t *sect_off, uint64_t *sect_len)
+{
+    struct sd_buf *out = w->out;
+    sect_len[SEG_SECT_POSTINGS] = out->len - w->base - sect_off[SEG_SECT_POSTINGS];
+    sect_off[SEG_SECT_POSITIONS] = out->len - w->base;
+    sd_buf_put(out, w->pos.data, w->pos.len);
+    sect_len[SEG_SECT_POSITIONS] = w->pos.len;
+    sect_off[SEG_SECT_DICT] = out->len - w->base;
+    sd_buf_put(out, w->dict.data, w->dict.len);
+    sect_len[SEG_SECT_DICT] = w->dict.len;
+    sect_off[SEG_SECT_DICT_INDEX] = out->len - w->base;
+    sd_buf_put_le32(out, (uint32_t)(w->dindex.len / SEG_DICT_ENTRY_LEN));
+    sd_buf_put(out, w->dindex.data, w->dindex.len);
+    sd_buf_put(out, w->dkeys.data, w->dkeys.len);
+    sect_len[SEG_SECT_DICT_INDEX] = out->len - w->base - sect_off[SEG_SECT_DICT_INDEX];
+    int rc = w->pos.rc ? w->pos.rc : w->dict.rc ? w->dict.rc : w->dindex.rc;
+    return rc ? rc : w->dkeys.rc ? w->dkeys.rc : out->rc;
+}
+
+/* ---- the builder's terms ---- */
+
+static int collect_terms(struct seg_writer *w)
+{
+    const struct seg_builder *b = w->b;
+    w->terms = malloc((b->nterms + 1) * sizeof *w->terms);
+    if (!w->terms) {
+        return SD_ENOMEM;
+    }
+    for (size_t i = 0; i < b->nslots; i++) {
+        struct seg_term_rec *r = b->slots[i].rec;
+        if (r && r->df > 0) {
+            w->terms[w->nterms++] = r;
+        }
+    }
+    qsort(w->terms, w->nterms, sizeof *w->terms, cmp_terms);
+    return SD_OK;
+}
+
+static int grow_arrays(struct seg_writer *w, size_t df)
+{
+    if (df <= w->cap) {
+        return SD_OK;
+    }
+    size_t cap = df < 1024 ? 1024 : df;
+    uint32_t *d = realloc(w->docs, cap * sizeof *d);
+    if (d) {
+        w->docs = d;
+    }
+    uint32_t *t = realloc(w->tfs, cap * sizeof *t);
+    if (t) {
+        w->tfs = t;
+    }
+    if (!d || !t) {
+        return SD_ENOMEM;
+    }
+    w->cap = cap;
+    return SD_OK;
+}
+
+/* Decodes r's committed postings stream into w->docs / w->tfs. The stream is our own
+ * memory, so it is trusted. */
+static int load_postings(struct seg_writer *w, const struct seg_term_rec *r)
+{
+    if (grow_arrays(w, r->df) != SD_OK) {
+        return SD_ENOMEM;
+    }
+    sd_buf_reset(&w->tmp);
+    if (sd_buf_reserve(&w->tmp, r->docs.len) != SD_OK) {
+        return SD_ENOMEM;
+    }
+    seg_stream_copy(&r->docs, w->tmp.data);
+    struct sd_rd rd;
+    sd_rd_init(&rd, w->tmp.data, r->docs.len);
+    uint64_t next = 0;
+    for (uint32_t i = 0; i < r->df; i++) {
+        uint32_t gap = 0, tf1 = 0;
+        (void)sd_rd_varint32(&rd, &gap);
+        (void)sd_rd_varint32(&rd, &tf1);
+        w->docs[i] = (uint32_t)(next + gap);
+        w->tfs[i] = tf1 + 1;
+        next = (uint64_t)w->docs[i] + 1;
+    }
+    return SD_OK;
 }
 
 static int write_term(struct seg_writer *w, const struct seg_term_rec *r)
 {
     int rc = load_postings(w, r);
-    uint64_t pos_off = w->pos.len, pos_len = 0;
-    if (rc == SD_OK && r->key[1] == SEG_EXACT) {
-        rc = write_positions(w, r, &pos_len);
+    struct sd_buf *pos = &w->tw.pos;
+    size_t pos_start = pos->len;
+    if (rc == SD_OK && r->key[1] == SEG_EXACT && r->pos.len > 0) {
+        rc = sd_buf_reserve(pos, r->pos.len);
+        if (rc == SD_OK) {
+            seg_stream_copy(&r->pos, pos->data + pos->len);
+            pos->len += r->pos.len;
+        }
     }
     if (rc) {
         return rc;
     }
-    if (pos_len > UINT32_MAX) {
-        return SD_ELIMIT;
-    }
-    uint64_t post_off = w->out->len - w->post_start;
-    if (r->df < SEG_BLOCK) {
-        put_varint_block(w->out, w->docs, w->tfs, r->df, 0);
-    } else if ((rc = write_blocks(w, r)) != SD_OK) {
-        return rc;
-    }
-    uint64_t post_len = w->out->len - w->post_start - post_off;
-    dict_add(w, r, post_len, pos_len, post_off, pos_off);
-    return w->out->rc ? w->out->rc : w->pos.rc;
+    const struct sd_buf *norms = &w->b->fields[r->key[0]].norms;
+    struct seg_tw_term t = {
+        .key = r->key,
+        .key_len = r->key_len,
+        .docs = w->docs,
+        .tfs = w->tfs,
+        .df = r->df,
+        .total_tf = r->total_tf,
+        .pos_start = pos_start,
+        .norms = norms->data,
+        .norms_len = norms->len,
+    };
+    return seg_tw_add(&w->tw, &t);
 }
 
 static int write_terms(struct seg_writer *w)
 {
     int rc = collect_terms(w);
-    if (rc) {
-        return rc;
-    }
-    sect_begin(w, SEG_SECT_POSTINGS);
-    w->post_start = w->out->len;
+    seg_tw_init(&w->tw, w->out, w->base, w->sect_off);
     for (size_t i = 0; i < w->nterms && rc == SD_OK; i++) {
         rc = write_term(w, w->terms[i]);
     }
-    sect_end(w, SEG_SECT_POSTINGS);
-    sect_begin(w, SEG_SECT_POSITIONS);
-    sd_buf_put(w->out, w->pos.data, w->pos.len);
-    sect_end(w, SEG_SECT_POSITIONS);
-    sect_begin(w, SEG_SECT_DICT);
-    sd_buf_put(w->out, w->dict.data, w->dict.len);
-    sect_end(w, SEG_SECT_DICT);
-    sect_begin(w, SEG_SECT_DICT_INDEX);
-    sd_buf_put_le32(w->out, (uint32_t)(w->dindex.len / SEG_DICT_ENTRY_LEN));
-    sd_buf_put(w->out, w->dindex.data, w->dindex.len);
-    sd_buf_put(w->out, w->dkeys.data, w->dkeys.len);
-    sect_end(w, SEG_SECT_DICT_INDEX);
-    if (rc == SD_OK) {
-        rc = w->dict.rc ? w->dict.rc : w->dindex.rc ? w->dindex.rc : w->dkeys.rc;
-    }
-    return rc;
+    int frc = seg_tw_finish(&w->tw, w->sect_off, w->sect_len);
+    return rc ? rc : frc;
 }
 
-static void write_footer(struct seg_writer *w)
+void seg_write_footer(struct sd_buf *out, size_t base, const uint64_t *sect_off,
+                      const uint64_t *sect_len, uint32_t docs, uint32_t fields, uint64_t nterms)
 {
-    struct sd_buf *out = w->out;
     sd_buf_put_le32(out, SEG_NSECT);
     for (int s = 0; s < SEG_NSECT; s++) {
-        sd_buf_put_le64(out, w->sect_off[s]);
-        sd_buf_put_le64(out, w->sect_len[s]);
+        sd_buf_put_le64(out, sect_off[s]);
+        sd_buf_put_le64(out, sect_len[s]);
     }
-    sd_buf_put_le32(out, w->b->doc_count);
-    sd_buf_put_le32(out, w->b->field_count);
-    sd_buf_put_le64(out, w->nterms);
+    sd_buf_put_le32(out, docs);
+    sd_buf_put_le32(out, fields);
+    sd_buf_put_le64(out, nterms);
     if (out->rc) {
         return;
     }
-    sd_buf_put_le64(out, sd_hash64(out->data + w->base, out->len - w->base));
+    sd_buf_put_le64(out, sd_hash64(out->data + base, out->len - base));
     sd_buf_put_le32(out, SEG_FOOTER_LEN);
     sd_buf_put(out, SEG_MAGIC, 4);
 }
@@ -490,11 +549,7 @@ static void writer_free(struct seg_writer *w)
     free(w->terms);
     free(w->docs);
     free(w->tfs);
-    free(w->blk_pos);
-    sd_buf_free(&w->pos);
-    sd_buf_free(&w->dict);
-    sd_buf_free(&w->dindex);
-    sd_buf_free(&w->dkeys);
+    seg_tw_free(&w->tw);
     sd_buf_free(&w->tmp);
 }
 
@@ -509,10 +564,7 @@ int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_erro
     if (rc) {
         return sd_errorf(err, rc, "seg_builder_finish: stored documents: %s", sd_status_name(rc));
     }
-    sd_buf_put(out, SEG_MAGIC, 4);
-    sd_buf_put_le16(out, SEG_FORMAT_VERSION);
-    sd_buf_put_u8(out, SEG_CODEC_BP128);
-    sd_buf_put_u8(out, 0);
+    seg_write_header(out);
     write_fields(&w);
     write_doc_ids(&w);
     rc = write_id_map(&w);
@@ -522,7 +574,8 @@ int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_erro
         rc = write_terms(&w);
     }
     if (rc == SD_OK) {
-        write_footer(&w);
+        seg_write_footer(out, w.base, w.sect_off, w.sect_len, b->doc_count, b->field_count,
+                         w.tw.nterms);
         rc = out->rc;
     }
     writer_free(&w);

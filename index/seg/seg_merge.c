@@ -1,0 +1,777 @@
+/*
+ * seg_merge.c: merges segments postings to postings, without tokenizing anything.
+ *
+ * WHY. A segment already holds everything a new one needs: sorted terms with their docs,
+ * frequencies and positions, the length bytes, the stored records. Rebuilding from stored
+ * text (tokenize, fold, stem, invert: what seg_builder does) costs the same at every merge
+ * level and holds a whole inverted index in memory; a document that goes through five tiers
+ * would be analysed six times. Here each level is a sequential walk over bytes already
+ * sorted: decode, renumber, re-encode.
+ *
+ * WHAT COMES OUT. The image seg_builder would write for the live documents of the inputs
+ * added in order (input 0's live docs ascending, then input 1's...), byte for byte: the
+ * tests build both and compare. Four passes:
+ *   1. records (scan_records): every stored record of every input is parsed once. A live
+ *      doc's fields get new field ids in order of first appearance, as the builder gives
+ *      them, so the field table is the union of the names live docs use; its
+ *      "docs with the field" counts the live docs with a text field of that name. Its entry
+ *      in STORED_DOCS is planned (block, offset, length) with the builder's block rule.
+ *      Field lengths are exact in the source segment only as sums (the length byte rounds
+ *      lengths >= 24), so a field's total length is the inputs' totals minus what deleted
+ *      docs held: a deleted doc's field length is its length byte when that is exact
+ *      (< 24), otherwise the field is tokenized again to count its tokens. This is the only
+ *      tokenizing, it touches deleted docs only, and a bulk import (no deletes) does none.
+ *   2. tables: FIELDS, DOC_IDS, ID_MAP (ids hashed again and sorted), NORMS (the input
+ *      length bytes copied under the new field and doc numbering), STORED_DOCS.
+ *   3. stored data (write_stored): records are copied with their field ids rewritten, and
+ *      gathered into LZ4 blocks again (a record's field ids change, so blocks cannot be
+ *      copied compressed).
+ *   4. terms (write_terms): for each new field in id order, a k-way merge of the inputs'
+ *      dictionaries restricted to that field's old id in each input (field ids differ per
+ *      input; within one field all inputs sort (kind, term) alike, so the merge is by the
+ *      key bytes after the field). Each input holding the term is iterated with the
+ *      ordinary postings iterator, deleted docs are dropped, and the rest are renumbered;
+ *      the concatenation is ascending because input i's docs come before input i + 1's.
+ *      The term writer shared with the builder (seg_write.c) encodes blocks with fresh skip
+ *      data: max tf and min length byte are recomputed over the new blocks. A term whose
+ *      docs are all deleted is dropped.
+ *
+ * DOC NUMBERS. remap[d] of input i is base_i + (live docs of input i before d), base_i the
+ * live docs of inputs before i (a prefix sum), or NONE for a deleted doc: one u32 per input
+ * doc, built once.
+ *
+ * MEMORY, beyond the output image (which is one sd_buf, as the builder's): the remap arrays
+ * (4 bytes per input doc), one planned STORED_DOCS entry per live doc (12 bytes), the norms
+ * of the output (fields x docs bytes), one decompressed stored block per input at a time
+ * (about 16 KiB), and the decoded docs and frequencies of ONE term at a time (8 bytes per
+ * doc of it). Positions, dictionary and dictionary index are gathered in the term writer's
+ * buffers until the postings are done, as in the builder (they follow POSTINGS in the
+ * image). Nothing is proportional to the number of terms.
+ */
+#include <stdlib.h>
+
+#include <lz4.h>
+
+#include "seg_int.h"
+
+#define NONE UINT32_MAX
+
+struct merge_in {
+    const struct seg *s;                  /* borrowed */
+    const uint64_t *del;                  /* borrowed; NULL: nothing deleted */
+    uint32_t *remap;                      /* owned; new doc number per doc, or NONE */
+    int to_new[SEG_MAX_SEG_FIELDS];       /* this input's field id -> new id, or -1 */
+    uint64_t del_len[SEG_MAX_SEG_FIELDS]; /* tokens deleted docs held, per field id */
+    uint32_t blk;                         /* stored block in blk_raw, or NONE */
+    struct sd_buf blk_raw;                /* its decompressed bytes */
+    struct seg_dict_cursor cur;
+    struct seg_term term; /* the cursor's current term */
+    bool has_term;        /* cur is on a term of the field being merged */
+};
+
+struct merge_field {
+    char name[SEG_MAX_NAME + 1];
+    size_t name_len;
+    uint64_t total_len;
+    uint32_t docs;
+};
+
+struct merger {
+    struct merge_in *in; /* owned; n entries */
+    size_t n;
+    struct sd_buf *out;
+    size_t base;
+    struct sd_error *err;
+    uint64_t sect_off[SEG_NSECT];
+    uint64_t sect_len[SEG_NSECT];
+    uint32_t doc_count;
+    unsigned nfields;
+    struct merge_field fields[SEG_MAX_SEG_FIELDS];
+    int *from;             /* owned; nfields x n: old field id in input i of new field f, -1 */
+    struct sd_buf sdocs;   /* planned STORED_DOCS */
+    uint32_t nsblocks;     /* stored blocks planned */
+    uint8_t *norms;        /* owned; nfields x doc_count, the NORMS section */
+    struct sd_buf raw;     /* pending raw stored block */
+    struct sd_buf sblocks; /* STORED_BLOCKS entries */
+    struct seg_tw tw;
+    uint32_t *docs; /* owned; one term's new docs and tfs */
+    uint32_t *tfs;
+    size_t cap;
+    struct stem_ctx *stem; /* owned, made on first need */
+};
+
+static bool is_deleted(const uint64_t *del, uint32_t d)
+{
+    return del && (del[d / 64] >> (d % 64)) & 1;
+}
+
+/* ---- pass 1: records ---- */
+
+/* The stored record of doc d of input i: *rec points into in->blk_raw. */
+static int load_record(struct merger *m, struct merge_in *in, uint32_t d, const uint8_t **rec,
+                       uint32_t *len)
+{
+    const struct seg *s = in->s;
+    const uint8_t *e = s->sect[SEG_SECT_STORED_DOCS].p + (size_t)d * SEG_SDOC_ENTRY_LEN;
+    uint32_t block = sd_get_le32(e), off = sd_get_le32(e + 4), n = sd_get_le32(e + 8);
+    if (block >= s->stored_nblocks) {
+        return SD_CORRUPT(m->err, "%s: doc %u: stored block %u out of range", s->name, d, block);
+    }
+    if (block != in->blk) {
+        const uint8_t *be =
+            s->sect[SEG_SECT_STORED_BLOCKS].p + (size_t)block * SEG_SBLOCK_ENTRY_LEN;
+        uint64_t comp_off = sd_get_le64(be); /* checked by seg_open */
+        uint32_t comp_len = sd_get_le32(be + 8), raw_len = sd_get_le32(be + 12);
+        in->blk = NONE;
+        sd_buf_reset(&in->blk_raw);
+        if (sd_buf_reserve(&in->blk_raw, (size_t)raw_len + 1) != SD_OK) {
+            return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
+        }
+        const char *src = (const char *)s->sect[SEG_SECT_STORED_DATA].p + comp_off;
+        int got = LZ4_decompress_safe(src, (char *)in->blk_raw.data, (int)comp_len, (int)raw_len);
+        if (got < 0 || (uint32_t)got != raw_len) {
+            return SD_CORRUPT(m->err, "%s: stored block %u does not decompress", s->name, block);
+        }
+        in->blk_raw.len = raw_len;
+        in->blk = block;
+    }
+    if (n == 0 || n > in->blk_raw.len || off > in->blk_raw.len - n) {
+        return SD_CORRUPT(m->err, "%s: doc %u: record past its stored block", s->name, d);
+    }
+    *rec = in->blk_raw.data + off;
+    *len = n;
+    return SD_OK;
+}
+
+/* One field of a record, as parse_field reads it. */
+struct rec_field {
+    uint8_t fid;
+    uint8_t type;
+    const uint8_t *value;
+    size_t len;
+    const uint8_t *fid_at; /* where the field id byte is in the record */
+};
+
+static int parse_field(const struct seg *s, uint32_t d, struct sd_rd *rd, struct rec_field *f,
+                       struct sd_error *err)
+{
+    uint64_t vlen;
+    f->fid_at = rd->p;
+    if (sd_rd_u8(rd, &f->fid) || sd_rd_u8(rd, &f->type) || sd_rd_varint(rd, &vlen) ||
+        vlen > sd_rd_left(rd) || sd_rd_bytes(rd, (size_t)vlen, &f->value)) {
+        return SD_CORRUPT(err, "%s: doc %u: stored record truncated", s->name, d);
+    }
+    if (f->fid >= s->field_count || f->type > SEG_RAW) {
+        return SD_CORRUPT(err, "%s: doc %u: stored field: bad id or type", s->name, d);
+    }
+    f->len = (size_t)vlen;
+    return SD_OK;
+}
+
+static int count_token(void *arg, const struct stem_token *tok)
+{
+    uint32_t *n = arg;
+    *n += !tok->is_compound; /* as seg_build.c's on_token counts a field's length */
+    return 0;
+}
+
+/* Tokens of field f of deleted doc d: its length byte when exact, else counted again. */
+static int deleted_len(struct merger *m, struct merge_in *in, uint32_t d, const struct rec_field *f,
+                       uint32_t *len)
+{
+    const struct seg *s = in->s;
+    uint8_t norm = s->sect[SEG_SECT_NORMS].p[(size_t)f->fid * s->doc_count + d];
+    *len = seg_norm_decode(norm);
+    if (norm < 255 && seg_norm_decode((uint8_t)(norm + 1)) == *len + 1) {
+        return SD_OK; /* the byte stands for one length only (all below 32, seg_codec.c) */
+    }
+    if (!m->stem && stem_ctx_new(&m->stem) != STEM_OK) {
+        return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
+    }
+    *len = 0;
+    if (stem_tokenize(m->stem, (const char *)f->value, f->len, 0, count_token, len, NULL) != 0) {
+        return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
+    }
+    return SD_OK;
+}
+
+static int new_field(struct merger *m, struct merge_in *in, uint8_t fid)
+{
+    if (m->nfields == SEG_MAX_SEG_FIELDS) {
+        return sd_errorf(m->err, SD_ELIMIT, "seg_merge: more than %d distinct fields",
+                         SEG_MAX_SEG_FIELDS);
+    }
+    const struct seg_field_info *fi = &in->s->fields[fid];
+    struct merge_field *mf = &m->fields[m->nfields];
+    memcpy(mf->name, fi->name, fi->name_len + 1);
+    mf->name_len = fi->name_len;
+    for (size_t i = 0; i < m->n; i++) {
+        int id = seg_field_find(m->in[i].s, fi->name, fi->name_len);
+        if (id >= 0) {
+            m->in[i].to_new[id] = (int)m->nfields;
+        }
+    }
+    m->nfields++;
+    return SD_OK;
+}
+
+/* Plans the record of the next live doc into STORED_DOCS, as seg_build.c + seg_stored.c
+ * would place it: a new block when the pending one would pass the target. */
+static void plan_record(struct merger *m, uint32_t len, uint64_t *pending)
+{
+    if (*pending > 0 && *pending + len > SEG_STORED_BLOCK_TARGET) {
+        m->nsblocks++;
+        *pending = 0;
+    }
+    uint8_t e[SEG_SDOC_ENTRY_LEN];
+    sd_put_le32(e, m->nsblocks);
+    sd_put_le32(e + 4, (uint32_t)*pending);
+    sd_put_le32(e + 8, len);
+    sd_buf_put(&m->sdocs, e, sizeof e);
+    *pending += len;
+}
+
+static int scan_doc(struct merger *m, struct merge_in *in, uint32_t d, uint64_t *pending)
+{
+    const uint8_t *rec;
+    uint32_t len;
+    int rc = load_record(m, in, d, &rec, &len);
+    if (rc) {
+        return rc;
+    }
+    bool live = in->remap[d] != NONE;
+    struct sd_rd rd;
+    sd_rd_init(&rd, rec, len);
+    uint64_t nf;
+    if (sd_rd_varint(&rd, &nf) || nf > SEG_MAX_FIELDS) {
+        return SD_CORRUPT(m->err, "%s: doc %u: stored record: bad field count", in->s->name, d);
+    }
+    for (uint64_t k = 0; k < nf; k++) {
+        struct rec_field f;
+        if ((rc = parse_field(in->s, d, &rd, &f, m->err)) != SD_OK) {
+            return rc;
+        }
+        if (live && in->to_new[f.fid] < 0 && (rc = new_field(m, in, f.fid)) != SD_OK) {
+            return rc;
+        }
+        if (live && f.type == SEG_TEXT) {
+            m->fields[in->to_new[f.fid]].docs++;
+        } else if (!live && f.type == SEG_TEXT) {
+            uint32_t n;
+            if ((rc = deleted_len(m, in, d, &f, &n)) != SD_OK) {
+                return rc;
+            }
+            in->del_len[f.fid] += n;
+        }
+    }
+    if (sd_rd_left(&rd) != 0) {
+        return SD_CORRUPT(m->err, "%s: doc %u: stored record: trailing bytes", in->s->name, d);
+    }
+    if (live) {
+        plan_record(m, len, pending);
+    }
+    return m->sdocs.rc ? sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory") : SD_OK;
+}
+
+static int scan_records(struct merger *m)
+{
+    uint64_t pending = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        struct merge_in *in = &m->in[i];
+        for (uint32_t d = 0; d < in->s->doc_count; d++) {
+            int rc = scan_doc(m, in, d, &pending);
+            if (rc) {
+                return rc;
+            }
+        }
+    }
+    m->nsblocks += pending > 0;
+    /* Total lengths: every input's total for the field, less its deleted docs' share. */
+    for (size_t i = 0; i < m->n; i++) {
+        struct merge_in *in = &m->in[i];
+        for (unsigned f = 0; f < in->s->field_count; f++) {
+            uint64_t total = in->s->fields[f].total_len;
+            if (in->to_new[f] >= 0) {
+                m->fields[in->to_new[f]].total_len +=
+                    total - (in->del_len[f] < total ? in->del_len[f] : total);
+            }
+        }
+    }
+    return SD_OK;
+}
+
+/* ---- pass 2: tables ---- */
+
+static void sect_begin(struct merger *m, enum seg_section s)
+{
+    m->sect_off[s] = m->out->len - m->base;
+}
+
+static void sect_end(struct merger *m, enum seg_section s)
+{
+    m->sect_len[s] = m->out->len - m->base - m->sect_off[s];
+}
+
+static void write_fields(struct merger *m)
+{
+    sect_begin(m, SEG_SECT_FIELDS);
+    sd_buf_put_le32(m->out, m->nfields);
+    for (unsigned f = 0; f < m->nfields; f++) {
+        sd_buf_put_u8(m->out, (uint8_t)m->fields[f].name_len);
+        sd_buf_put(m->out, m->fields[f].name, m->fields[f].name_len);
+        sd_buf_put_le64(m->out, m->fields[f].total_len);
+        sd_buf_put_le32(m->out, m->fields[f].docs);
+    }
+    sect_end(m, SEG_SECT_FIELDS);
+}
+
+static int write_doc_ids(struct merger *m)
+{
+    sect_begin(m, SEG_SECT_DOC_IDS);
+    uint64_t off = 0;
+    for (int pass = 0; pass < 2; pass++) { /* offsets, then the bytes */
+        for (size_t i = 0; i < m->n; i++) {
+            const struct merge_in *in = &m->in[i];
+            for (uint32_t d = 0; d < in->s->doc_count; d++) {
+                if (in->remap[d] == NONE) {
+                    continue;
+                }
+                const char *id;
+                size_t len;
+                seg_doc_id(in->s, d, &id, &len);
+                if (pass == 0) {
+                    sd_buf_put_le32(m->out, (uint32_t)off);
+                    off += len;
+                } else {
+                    sd_buf_put(m->out, id, len);
+                }
+            }
+        }
+        if (pass == 0) {
+            if (off > UINT32_MAX) {
+                return sd_errorf(m->err, SD_ELIMIT, "seg_merge: ids exceed 4 GiB");
+            }
+            sd_buf_put_le32(m->out, (uint32_t)off);
+        }
+    }
+    sect_end(m, SEG_SECT_DOC_IDS);
+    return SD_OK;
+}
+
+static int write_id_map(struct merger *m)
+{
+    struct seg_id_hash *ids = malloc(((size_t)m->doc_count + 1) * sizeof *ids);
+    if (!ids) {
+        return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        const struct merge_in *in = &m->in[i];
+        for (uint32_t d = 0; d < in->s->doc_count; d++) {
+            uint32_t nd = in->remap[d];
+            if (nd != NONE) {
+                const char *id;
+                size_t len;
+                seg_doc_id(in->s, d, &id, &len);
+                ids[nd].hash = sd_hash64(id, len);
+                ids[nd].doc = nd;
+            }
+        }
+    }
+    sect_begin(m, SEG_SECT_ID_MAP);
+    seg_write_id_map(m->out, ids, m->doc_count);
+    sect_end(m, SEG_SECT_ID_MAP);
+    free(ids);
+    return SD_OK;
+}
+
+static int write_norms(struct merger *m)
+{
+    size_t docs = m->doc_count;
+    m->norms = calloc((size_t)m->nfields * docs + 1, 1);
+    if (!m->norms) {
+        return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        const struct merge_in *in = &m->in[i];
+        const struct seg *s = in->s;
+        for (unsigned f = 0; f < s->field_count; f++) {
+            if (in->to_new[f] < 0) {
+                continue;
+            }
+            const uint8_t *src = s->sect[SEG_SECT_NORMS].p + (size_t)f * s->doc_count;
+            uint8_t *dst = m->norms + (size_t)in->to_new[f] * docs;
+            for (uint32_t d = 0; d < s->doc_count; d++) {
+                if (in->remap[d] != NONE) {
+                    dst[in->remap[d]] = src[d];
+                }
+            }
+        }
+    }
+    sect_begin(m, SEG_SECT_NORMS);
+    sd_buf_put(m->out, m->norms, (size_t)m->nfields * docs);
+    sect_end(m, SEG_SECT_NORMS);
+    return SD_OK;
+}
+
+/* ---- pass 3: stored data ---- */
+
+static int copy_record(struct merger *m, struct merge_in *in, uint32_t d, size_t data_base)
+{
+    const uint8_t *rec;
+    uint32_t len;
+    int rc = load_record(m, in, d, &rec, &len);
+    if (rc == SD_OK) {
+        rc = seg_stored_flush_to(&m->raw, m->out, data_base, &m->sblocks, len);
+    }
+    if (rc == SD_OK) {
+        rc = sd_buf_reserve(&m->raw, len);
+    }
+    if (rc) {
+        return sd_errorf(m->err, rc, "seg_merge: stored documents: %s", sd_status_name(rc));
+    }
+    uint8_t *dst = m->raw.data + m->raw.len;
+    memcpy(dst, rec, len);
+    m->raw.len += len;
+    struct sd_rd rd;
+    sd_rd_init(&rd, rec, len);
+    uint64_t nf;
+    (void)sd_rd_varint(&rd, &nf); /* parsed in pass 1 */
+    for (uint64_t k = 0; k < nf; k++) {
+        struct rec_field f;
+        if ((rc = parse_field(in->s, d, &rd, &f, m->err)) != SD_OK) {
+            return rc;
+        }
+        dst[f.fid_at - rec] = (uint8_t)in->to_new[f.fid];
+    }
+    return SD_OK;
+}
+
+static int write_stored(struct merger *m)
+{
+    sect_begin(m, SEG_SECT_STORED_DOCS);
+    sd_buf_put(m->out, m->sdocs.data, m->sdocs.len);
+    sect_end(m, SEG_SECT_STORED_DOCS);
+    sd_buf_free(&m->sdocs);
+    sect_begin(m, SEG_SECT_STORED_BLOCKS);
+    size_t blocks_at = m->out->len, blocks_len = (size_t)m->nsblocks * SEG_SBLOCK_ENTRY_LEN;
+    if (sd_buf_reserve(m->out, blocks_len) != SD_OK) {
+        return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
+    }
+    m->out->len += blocks_len; /* filled in below, once the blocks are compressed */
+    sect_end(m, SEG_SECT_STORED_BLOCKS);
+    sect_begin(m, SEG_SECT_STORED_DATA);
+    size_t data_base = m->out->len;
+    for (size_t i = 0; i < m->n; i++) {
+        for (uint32_t d = 0; d < m->in[i].s->doc_count; d++) {
+            int rc = m->in[i].remap[d] != NONE ? copy_record(m, &m->in[i], d, data_base) : SD_OK;
+            if (rc) {
+                return rc;
+            }
+        }
+    }
+    int rc = seg_stored_flush_to(&m->raw, m->out, data_base, &m->sblocks, 0);
+    if (rc) {
+        return sd_errorf(m->err, rc, "seg_merge: stored documents: %s", sd_status_name(rc));
+    }
+    sect_end(m, SEG_SECT_STORED_DATA);
+    if (m->sblocks.len != blocks_len) { /* pass 1 planned the same blocks: a bug otherwise */
+        return sd_errorf(m->err, SD_EINVAL, "seg_merge: stored blocks %zu, planned %zu",
+                         m->sblocks.len / SEG_SBLOCK_ENTRY_LEN, blocks_len / SEG_SBLOCK_ENTRY_LEN);
+    }
+    if (blocks_len > 0) {
+        memcpy(m->out->data + blocks_at, m->sblocks.data, blocks_len);
+    }
+    return SD_OK;
+}
+
+/* ---- pass 4: terms ---- */
+
+static int grow_arrays(struct merger *m, size_t need)
+{
+    if (need <= m->cap) {
+        return SD_OK;
+    }
+    size_t cap = m->cap ? m->cap : 1024;
+    while (cap < need) {
+        cap *= 2;
+    }
+    uint32_t *d = realloc(m->docs, cap * sizeof *d);
+    if (d) {
+        m->docs = d;
+    }
+    uint32_t *t = realloc(m->tfs, cap * sizeof *t);
+    if (t) {
+        m->tfs = t;
+    }
+    if (!d || !t) {
+        return SD_ENOMEM;
+    }
+    m->cap = cap;
+    return SD_OK;
+}
+
+/* Appends input in's postings of its current term to the term being merged: live docs
+ * renumbered, their positions re-encoded into the term writer's POSITIONS. */
+static int merge_postings(struct merger *m, struct merge_in *in, uint32_t *df, uint64_t *total_tf)
+{
+    bool exact = in->term.kind == SEG_EXACT;
+    struct seg_postings *p;
+    int rc = seg_postings_open(in->s, &in->term, exact ? SEG_WANT_POSITIONS : 0, &p, m->err);
+    if (rc) {
+        return rc;
+    }
+    if (grow_arrays(m, (size_t)*df + in->term.df) != SD_OK) {
+        seg_postings_free(p);
+        return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
+    }
+    struct sd_buf *pos = &m->tw.pos;
+    for (uint32_t d = seg_postings_next(p); d != SEG_DOC_END; d = seg_postings_next(p)) {
+        uint32_t nd = in->remap[d], tf = seg_postings_freq(p);
+        if (nd == NONE) {
+            continue;
+        }
+        m->docs[*df] = nd;
+        m->tfs[*df] = tf;
+        (*df)++;
+        *total_tf += tf;
+        if (!exact) {
+            continue;
+        }
+        const uint32_t *ps;
+        uint32_t count;
+        if ((rc = seg_postings_positions(p, &ps, &count)) != SD_OK) {
+            break;
+        }
+        if (sd_buf_reserve(pos, (size_t)count * 5) != SD_OK) {
+            rc = SD_ENOMEM;
+            break;
+        }
+        uint32_t last = 0;
+        for (uint32_t k = 0; k < count; k++) {
+            pos->len += sd_varint_encode(pos->data + pos->len, ps[k] - last);
+            last = ps[k];
+        }
+    }
+    if (rc == SD_ENOMEM) {
+        rc = sd_errorf(m->err, rc, "seg_merge: out of memory");
+    } else if (seg_postings_error(p, m->err) != SD_OK) {
+        rc = seg_postings_error(p, NULL); /* a damaged block: err names it */
+    } else if (rc) {
+        rc = SD_CORRUPT(m->err, "%s: positions damaged", in->s->name);
+    }
+    seg_postings_free(p);
+    return rc;
+}
+
+/* Moves in's cursor to its next term, which counts only while still in field `fid`. */
+static int step(struct merger *m, struct merge_in *in, int fid)
+{
+    int r = seg_dict_cursor_next(&in->cur, &in->term);
+    if (r < 0) {
+        return SD_CORRUPT(m->err, "%s: dictionary damaged", in->s->name);
+    }
+    in->has_term = r == 1 && in->cur.key[0] == fid;
+    return SD_OK;
+}
+
+static int key_tail_cmp(const struct merge_in *a, const struct merge_in *b)
+{
+    size_t la = a->cur.key_len - 1, lb = b->cur.key_len - 1;
+    int c = memcmp(a->cur.key + 1, b->cur.key + 1, la < lb ? la : lb);
+    return c ? c : (la > lb) - (la < lb);
+}
+
+/* Merges one (kind, term) of new field nf: the smallest key among the inputs' cursors. */
+static int merge_term(struct merger *m, unsigned nf, const int *from)
+{
+    struct merge_in *min = NULL;
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->in[i].has_term && (!min || key_tail_cmp(&m->in[i], min) < 0)) {
+            min = &m->in[i];
+        }
+    }
+    uint8_t key[SEG_MAX_KEY];
+    size_t key_len = min->cur.key_len;
+    memcpy(key, min->cur.key, key_len);
+    key[0] = (uint8_t)nf;
+    size_t pos_start = m->tw.pos.len;
+    uint32_t df = 0;
+    uint64_t total_tf = 0;
+    int rc = SD_OK;
+    for (size_t i = 0; i < m->n && rc == SD_OK; i++) {
+        struct merge_in *in = &m->in[i];
+        if (in != min && (!in->has_term || key_tail_cmp(in, min) != 0)) {
+            continue;
+        }
+        rc = merge_postings(m, in, &df, &total_tf);
+        if (rc == SD_OK && in != min) {
+            rc = step(m, in, from[i]);
+        }
+    }
+    if (rc == SD_OK) {
+        rc = step(m, min, from[min - m->in]);
+    }
+    if (rc || df == 0) {
+        m->tw.pos.len = pos_start; /* every doc deleted: the term goes */
+        return rc;
+    }
+    struct seg_tw_term t = {
+        .key = key,
+        .key_len = key_len,
+        .docs = m->docs,
+        .tfs = m->tfs,
+        .df = df,
+        .total_tf = total_tf,
+        .pos_start = pos_start,
+        .norms = m->norms + (size_t)nf * m->doc_count,
+        .norms_len = m->doc_count,
+    };
+    rc = seg_tw_add(&m->tw, &t);
+    return rc ? sd_errorf(m->err, rc, "seg_merge: postings: %s", sd_status_name(rc)) : SD_OK;
+}
+
+static int merge_field(struct merger *m, unsigned nf)
+{
+    const int *from = m->from + (size_t)nf * m->n;
+    size_t active = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        struct merge_in *in = &m->in[i];
+        in->has_term = false;
+        if (from[i] < 0) {
+            continue;
+        }
+        int r = seg_dict_cursor_field(&in->cur, in->s, (unsigned)from[i], &in->term);
+        if (r < 0) {
+            return SD_CORRUPT(m->err, "%s: dictionary damaged", in->s->name);
+        }
+        in->has_term = r == 1 && in->cur.key[0] == from[i];
+        active += in->has_term;
+    }
+    while (active > 0) {
+        int rc = merge_term(m, nf, from);
+        if (rc) {
+            return rc;
+        }
+        active = 0;
+        for (size_t i = 0; i < m->n; i++) {
+            active += m->in[i].has_term;
+        }
+    }
+    return SD_OK;
+}
+
+static int write_terms(struct merger *m)
+{
+    m->from = malloc(((size_t)m->nfields * m->n + 1) * sizeof *m->from);
+    if (!m->from) {
+        return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
+    }
+    for (size_t k = 0; k < (size_t)m->nfields * m->n; k++) {
+        m->from[k] = -1;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        for (unsigned f = 0; f < m->in[i].s->field_count; f++) {
+            if (m->in[i].to_new[f] >= 0) {
+                m->from[(size_t)m->in[i].to_new[f] * m->n + i] = (int)f;
+            }
+        }
+    }
+    seg_tw_init(&m->tw, m->out, m->base, m->sect_off);
+    for (unsigned nf = 0; nf < m->nfields; nf++) {
+        int rc = merge_field(m, nf);
+        if (rc) {
+            return rc;
+        }
+    }
+    int rc = seg_tw_finish(&m->tw, m->sect_off, m->sect_len);
+    return rc ? sd_errorf(m->err, rc, "seg_merge: %s", sd_status_name(rc)) : SD_OK;
+}
+
+/* ---- the whole merge ---- */
+
+static int setup(struct merger *m, struct seg *const *inputs, const uint64_t *const *deleted)
+{
+    uint64_t next = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        struct merge_in *in = &m->in[i];
+        in->s = inputs[i];
+        in->del = deleted ? deleted[i] : NULL;
+        in->blk = NONE;
+        sd_buf_init(&in->blk_raw);
+        for (unsigned f = 0; f < SEG_MAX_SEG_FIELDS; f++) {
+            in->to_new[f] = -1;
+        }
+        in->remap = malloc(((size_t)in->s->doc_count + 1) * sizeof *in->remap);
+        if (!in->remap) {
+            return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
+        }
+        for (uint32_t d = 0; d < in->s->doc_count; d++) {
+            in->remap[d] = is_deleted(in->del, d) ? NONE : (uint32_t)next++;
+        }
+        if (next >= UINT32_MAX) {
+            return sd_errorf(m->err, SD_ELIMIT, "seg_merge: more than %u documents",
+                             UINT32_MAX - 1);
+        }
+    }
+    m->doc_count = (uint32_t)next;
+    return SD_OK;
+}
+
+static void merger_free(struct merger *m)
+{
+    for (size_t i = 0; m->in && i < m->n; i++) {
+        free(m->in[i].remap);
+        sd_buf_free(&m->in[i].blk_raw);
+    }
+    free(m->in);
+    free(m->from);
+    free(m->norms);
+    free(m->docs);
+    free(m->tfs);
+    sd_buf_free(&m->sdocs);
+    sd_buf_free(&m->raw);
+    sd_buf_free(&m->sblocks);
+    seg_tw_free(&m->tw);
+    stem_ctx_free(m->stem);
+}
+
+int seg_merge(struct seg *const *inputs, const uint64_t *const *deleted, size_t n,
+              struct sd_buf *out, struct sd_error *err)
+{
+    struct merger m = {.n = n, .out = out, .base = out->len, .err = err};
+    sd_buf_init(&m.sdocs);
+    sd_buf_init(&m.raw);
+    sd_buf_init(&m.sblocks);
+    m.in = calloc(n + 1, sizeof *m.in);
+    int rc =
+        m.in ? setup(&m, inputs, deleted) : sd_errorf(err, SD_ENOMEM, "seg_merge: out of memory");
+    if (rc == SD_OK) {
+        rc = scan_records(&m);
+    }
+    if (rc == SD_OK) {
+        seg_write_header(out);
+        write_fields(&m);
+        rc = write_doc_ids(&m);
+    }
+    if (rc == SD_OK) {
+        rc = write_id_map(&m);
+    }
+    if (rc == SD_OK) {
+        rc = write_norms(&m);
+    }
+    if (rc == SD_OK) {
+        rc = write_stored(&m);
+    }
+    if (rc == SD_OK) {
+        rc = write_terms(&m);
+    }
+    if (rc == SD_OK) {
+        seg_write_footer(out, m.base, m.sect_off, m.sect_len, m.doc_count, m.nfields, m.tw.nterms);
+        rc = out->rc ? sd_errorf(err, out->rc, "seg_merge: out of memory") : SD_OK;
+    }
+    merger_free(&m);
+    if (rc) {
+        out->len = m.base;
+    }
+    return rc;
+}
