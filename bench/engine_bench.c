@@ -1,0 +1,590 @@
+/*
+ * engine_bench.c: the engine in process, timed exactly like the Xapian peer
+ * (../shared/bench/peers/xapian/xapian_bench.cc), so the two can be compared
+ * figure by figure in one run_all.sh run (bench/engine-runner drives it).
+ *
+ *   engine-bench index DOCS.tsv DIR          -> prints {"build_s":..,"docs":..}
+ *   engine-bench search DIR QUERIES_DIR RUNS HITS.tsv  -> prints per-category JSON
+ *   engine-bench info DIR                    -> prints segment count and bytes (not timed)
+ *
+ * DOCS.tsv is the peers' shared file: docid \t lang \t title \t body. The
+ * docid string becomes the document id; title and body are the two indexed
+ * (and stored) fields, lang is ignored as by every peer.
+ *
+ * Indexing goes through the public API only (idx.h): idx_open, idx_write in
+ * batches with at most BENCH_IN_FLIGHT batches queued (the done callback
+ * counts them down), idx_close. So DIR is a real searchd data directory
+ * (index "default") that `searchd --data DIR` serves. build_s is wall time
+ * from reading DOCS.tsv to the return of idx_close: every document durable in
+ * a segment and query-ready, as for the peers. Bulk-load settings (env):
+ *   ENGINE_BENCH_BATCH (docs per idx_write, default 1000),
+ *   ENGINE_BENCH_FLUSH_MB (flush_bytes, default 1024), ENGINE_BENCH_REFRESH_MS
+ *   (default 10000: nobody searches during the load, so the memtable is not
+ *   turned into small in-memory segments), ENGINE_BENCH_SYNC=always|batch
+ *   (default always), ENGINE_BENCH_MERGE_FACTOR (default 8).
+ *
+ * Searching (ENGINE_BENCH_MODE):
+ *   seg (default): the segments of DIR/default/MANIFEST are opened read-only
+ *     (wal.h, seg.h) and searched with qry_parse + qry_search; a hit's id is
+ *     read from the segment's id table (seg_doc_id). Like Xapian (docid and
+ *     weight) and Lucene (an int[] id map) nothing stored is read per hit.
+ *   api: idx_open + idx_search (snippet_len 0), the path the daemon takes: it
+ *     also decodes each hit's stored document to copy out id and title.
+ * Every query is parsed inside the timed call (Xapian's parse_query is too).
+ *
+ * Timing (same protocol as peers/benchlib.py): per category one untimed
+ * warm-up pass, then RUNS timed passes; each pass gives qps = n / pass wall
+ * time and p50/p99 of per-query latency (nearest rank); the median over the
+ * passes is reported. Timed searches ask for the top 10; exact hit counts
+ * come from a separate untimed pass with limit 0, the top-10 ids for the hits
+ * file from one more untimed limit-10 search.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "idx.h"
+#include "query.h"
+#include "seg.h"
+#include "wal.h"
+
+#define BENCH_INDEX       "default"
+#define BENCH_IN_FLIGHT   4  /* idx_write batches queued at once */
+#define BENCH_TOP         10 /* hits per timed search */
+#define BENCH_MAX_QUERIES 100000
+#define BENCH_MAX_CATS    256
+
+static double bench_secs(uint64_t t0, uint64_t t1)
+{
+    return (double)(t1 - t0) / 1e9;
+}
+
+static unsigned long bench_env(const char *name, unsigned long dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? strtoul(v, NULL, 10) : dflt;
+}
+
+/* Reads a whole file (any size) into a NUL-terminated malloc'd buffer. */
+static char *bench_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return NULL;
+    }
+    struct stat st;
+    char *buf = NULL;
+    if (fstat(fileno(f), &st) == 0 && (buf = malloc((size_t)st.st_size + 1)) != NULL) {
+        *len = fread(buf, 1, (size_t)st.st_size, f);
+        buf[*len] = 0;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* ---- index ---- */
+
+/* Counts queued batches down as the engine acknowledges them. */
+struct bench_flow {
+    pthread_mutex_t lock; /* guards every field below */
+    pthread_cond_t cond;
+    unsigned in_flight;
+    uint64_t added;
+    int rc; /* first failure */
+    char msg[256];
+};
+
+static void bench_write_done(void *arg, int rc, const struct idx_write_result *res,
+                             const struct sd_error *err)
+{
+    struct bench_flow *fl = arg;
+    pthread_mutex_lock(&fl->lock);
+    fl->in_flight--;
+    if (rc == SD_OK) {
+        fl->added += res->added + res->replaced;
+    } else if (fl->rc == SD_OK) {
+        fl->rc = rc;
+        snprintf(fl->msg, sizeof fl->msg, "%s", err ? err->msg : "write failed");
+    }
+    pthread_cond_signal(&fl->cond);
+    pthread_mutex_unlock(&fl->lock);
+}
+
+/* Waits until at most max batches are queued; returns the first failure. */
+static int bench_flow_wait(struct bench_flow *fl, unsigned max)
+{
+    pthread_mutex_lock(&fl->lock);
+    while (fl->in_flight > max)
+        pthread_cond_wait(&fl->cond, &fl->lock);
+    int rc = fl->rc;
+    pthread_mutex_unlock(&fl->lock);
+    return rc;
+}
+
+/* Splits one TSV line into an upsert of id, title, body. False if malformed. */
+static bool bench_parse_doc(char *line, char *end, struct seg_field f[2], struct idx_op *op)
+{
+    char *a = memchr(line, '\t', (size_t)(end - line));
+    char *b = a ? memchr(a + 1, '\t', (size_t)(end - a - 1)) : NULL;
+    char *c = b ? memchr(b + 1, '\t', (size_t)(end - b - 1)) : NULL;
+    if (!c || a == line)
+        return false;
+    f[0] = (struct seg_field){"title", 5, b + 1, (size_t)(c - b - 1), SEG_TEXT};
+    f[1] = (struct seg_field){"body", 4, c + 1, (size_t)(end - c - 1), SEG_TEXT};
+    *op = (struct idx_op){.type = IDX_OP_UPSERT};
+    op->doc = (struct seg_doc){line, (size_t)(a - line), f, 2};
+    return true;
+}
+
+static int bench_send(struct idx_db *db, struct bench_flow *fl, const struct idx_op *ops,
+                      size_t n)
+{
+    if (n == 0)
+        return SD_OK;
+    struct sd_error err = {0};
+    pthread_mutex_lock(&fl->lock);
+    fl->in_flight++;
+    pthread_mutex_unlock(&fl->lock);
+    int rc = idx_write(db, BENCH_INDEX, ops, n, bench_write_done, fl, &err);
+    if (rc != SD_OK) {
+        fprintf(stderr, "engine-bench: idx_write: %s\n", err.msg);
+        return rc;
+    }
+    return bench_flow_wait(fl, BENCH_IN_FLIGHT);
+}
+
+/* Feeds every line of tsv[0, len) to the engine in batches; *ndocs = sent. */
+static int bench_feed(struct idx_db *db, struct bench_flow *fl, char *tsv, size_t len,
+                      uint64_t *ndocs)
+{
+    size_t batch = bench_env("ENGINE_BENCH_BATCH", 1000);
+    if (batch == 0 || batch > IDX_MAX_BATCH)
+        batch = 1000;
+    struct idx_op *ops = calloc(batch, sizeof *ops);
+    struct seg_field(*fields)[2] = calloc(batch, sizeof *fields);
+    int rc = ops && fields ? SD_OK : SD_ENOMEM;
+    size_t n = 0;
+    char *p = tsv, *end = tsv + len;
+    while (rc == SD_OK && p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *eol = nl ? nl : end;
+        if (bench_parse_doc(p, eol, fields[n], &ops[n]) && ++n == batch) {
+            rc = bench_send(db, fl, ops, n); /* ops are copied into log records */
+            *ndocs += n;
+            n = 0;
+        }
+        p = eol + 1;
+    }
+    if (rc == SD_OK) {
+        rc = bench_send(db, fl, ops, n);
+        *ndocs += n;
+    }
+    free(ops);
+    free(fields);
+    return rc;
+}
+
+static void bench_bulk_config(struct idx_config *cfg, const char *dir)
+{
+    idx_config_default(cfg);
+    cfg->data_dir = dir;
+    const char *sync = getenv("ENGINE_BENCH_SYNC");
+    cfg->sync = sync && strcmp(sync, "batch") == 0 ? IDX_SYNC_BATCH : IDX_SYNC_ALWAYS;
+    cfg->flush_bytes = (size_t)bench_env("ENGINE_BENCH_FLUSH_MB", 1024) << 20;
+    cfg->refresh_ms = (uint32_t)bench_env("ENGINE_BENCH_REFRESH_MS", 10000);
+    cfg->flush_ms = cfg->refresh_ms > cfg->flush_ms ? cfg->refresh_ms : cfg->flush_ms;
+    cfg->merge_factor = (uint32_t)bench_env("ENGINE_BENCH_MERGE_FACTOR", cfg->merge_factor);
+    fprintf(stderr, "engine-bench: sync=%s flush_mb=%zu refresh_ms=%u merge_factor=%u\n",
+            cfg->sync == IDX_SYNC_BATCH ? "batch" : "always", cfg->flush_bytes >> 20,
+            cfg->refresh_ms, cfg->merge_factor);
+}
+
+static int bench_index(const char *tsv_path, const char *dir)
+{
+    uint64_t t0 = sd_now_ns();
+    size_t len = 0;
+    char *tsv = bench_slurp(tsv_path, &len);
+    if (!tsv)
+        return 1;
+    struct idx_config cfg;
+    bench_bulk_config(&cfg, dir);
+    struct sd_error err = {0};
+    struct idx_db *db = NULL;
+    if (idx_open(&cfg, &db, &err) != SD_OK) {
+        fprintf(stderr, "engine-bench: idx_open %s: %s\n", dir, err.msg);
+        free(tsv);
+        return 1;
+    }
+    struct bench_flow fl = {.rc = SD_OK};
+    pthread_mutex_init(&fl.lock, NULL);
+    pthread_cond_init(&fl.cond, NULL);
+    uint64_t ndocs = 0;
+    int rc = bench_feed(db, &fl, tsv, len, &ndocs);
+    int wrc = bench_flow_wait(&fl, 0);
+    uint64_t t_acked = sd_now_ns();
+    idx_close(db); /* flushes the memtable and finishes the merge thread's jobs */
+    uint64_t t1 = sd_now_ns();
+    free(tsv);
+    if (rc != SD_OK || wrc != SD_OK) {
+        fprintf(stderr, "engine-bench: indexing failed: %s (%s)\n", sd_status_name(rc ? rc : wrc),
+                fl.msg);
+        return 1;
+    }
+    fprintf(stderr, "engine-bench: acked %.3f s, close (flush + merges) %.3f s, acked docs %llu\n",
+            bench_secs(t0, t_acked), bench_secs(t_acked, t1), (unsigned long long)fl.added);
+    printf("{\"build_s\": %.3f, \"docs\": %llu}\n", bench_secs(t0, t1), (unsigned long long)ndocs);
+    return 0;
+}
+
+/* ---- the searched index: segments read directly, or the idx.h API ---- */
+
+struct bench_top {
+    uint64_t total;
+    size_t n;
+    unsigned long long ids[BENCH_TOP];
+};
+
+struct bench_engine {
+    bool is_api;
+    /* seg mode: the MANIFEST's segments, opened read-only (owned) */
+    struct qry_ctx *ctx;
+    struct qry_segment *qsegs;
+    struct seg **segs;
+    uint64_t **bits;
+    size_t nsegs;
+    uint64_t disk_bytes, postings_bytes, docs;
+    /* api mode */
+    struct idx_db *db;
+};
+
+static unsigned long long bench_id(const char *id, size_t len)
+{
+    unsigned long long v = 0;
+    for (size_t i = 0; i < len && id[i] >= '0' && id[i] <= '9'; i++)
+        v = v * 10 + (unsigned long long)(id[i] - '0');
+    return v;
+}
+
+static int bench_open_seg(struct bench_engine *e, const char *dir, const struct wal_seg_entry *se,
+                          struct sd_error *err)
+{
+    char name[WAL_NAME_MAX], path[4096];
+    wal_seg_name(name, se->seg_no);
+    if (sd_path_join(path, sizeof path, dir, name))
+        return sd_errorf(err, SD_EINVAL, "%s: path too long", dir);
+    size_t i = e->nsegs;
+    int rc = seg_open_file(path, &e->segs[i], err);
+    if (rc == SD_OK && se->tomb_gen)
+        rc = wal_tomb_read(dir, se->seg_no, se->tomb_gen, se->doc_count, &e->bits[i], NULL, err);
+    if (rc != SD_OK)
+        return rc;
+    e->qsegs[i] = (struct qry_segment){e->segs[i], e->bits[i]};
+    e->disk_bytes += seg_size_bytes(e->segs[i]);
+    e->postings_bytes += seg_postings_bytes(e->segs[i]);
+    e->docs += se->doc_count - se->deleted_count;
+    e->nsegs++;
+    return SD_OK;
+}
+
+static int bench_open_segs(struct bench_engine *e, const char *data_dir, struct sd_error *err)
+{
+    char dir[4096];
+    if (sd_path_join(dir, sizeof dir, data_dir, BENCH_INDEX))
+        return sd_errorf(err, SD_EINVAL, "%s: path too long", data_dir);
+    struct wal_manifest m;
+    int rc = wal_manifest_read(dir, &m, err);
+    if (rc == SD_OK) {
+        size_t n = m.count ? m.count : 1;
+        e->segs = calloc(n, sizeof *e->segs);
+        e->bits = calloc(n, sizeof *e->bits);
+        e->qsegs = calloc(n, sizeof *e->qsegs);
+        if (!e->segs || !e->bits || !e->qsegs)
+            rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; rc == SD_OK && i < m.count; i++)
+        rc = bench_open_seg(e, dir, &m.segs[i], err);
+    wal_manifest_free(&m);
+    if (rc == SD_OK && qry_ctx_new(&e->ctx) != SD_OK)
+        rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+    return rc;
+}
+
+static int bench_engine_open(struct bench_engine *e, const char *data_dir, struct sd_error *err)
+{
+    memset(e, 0, sizeof *e);
+    const char *mode = getenv("ENGINE_BENCH_MODE");
+    e->is_api = mode && strcmp(mode, "api") == 0;
+    if (!e->is_api)
+        return bench_open_segs(e, data_dir, err);
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = data_dir;
+    return idx_open(&cfg, &e->db, err);
+}
+
+static void bench_engine_close(struct bench_engine *e)
+{
+    for (size_t i = 0; i < e->nsegs; i++) {
+        seg_close(e->segs[i]);
+        free(e->bits[i]);
+    }
+    free(e->segs);
+    free(e->bits);
+    free(e->qsegs);
+    qry_ctx_free(e->ctx);
+    idx_close(e->db);
+}
+
+static int bench_search_segs(struct bench_engine *e, const char *q, uint32_t limit,
+                             struct bench_top *top, struct sd_error *err)
+{
+    struct qry_params p;
+    qry_params_default(&p);
+    p.limit = limit;
+    struct qry *parsed = NULL;
+    struct qry_result res = {0};
+    int rc = qry_parse(e->ctx, q, strlen(q), &parsed, err);
+    if (rc == SD_OK)
+        rc = qry_search(e->ctx, parsed, e->qsegs, e->nsegs, &p, &res, err);
+    top->total = res.total;
+    top->n = 0;
+    for (size_t i = 0; rc == SD_OK && i < res.nhits && i < BENCH_TOP; i++) {
+        const char *id;
+        size_t len;
+        seg_doc_id(e->segs[res.hits[i].segment], res.hits[i].doc, &id, &len);
+        top->ids[top->n++] = bench_id(id, len);
+    }
+    qry_result_free(&res);
+    qry_free(parsed);
+    return rc;
+}
+
+static int bench_search_api(struct bench_engine *e, const char *q, uint32_t limit,
+                            struct bench_top *top, struct sd_error *err)
+{
+    struct idx_search_req req = {.q = q, .q_len = strlen(q), .snippet_len = 0};
+    idx_search_params_default(e->db, &req.params);
+    req.params.limit = limit;
+    struct idx_search_res res;
+    int rc = idx_search(e->db, BENCH_INDEX, &req, &res, err);
+    top->total = res.total;
+    top->n = 0;
+    for (size_t i = 0; rc == SD_OK && i < res.nhits && i < BENCH_TOP; i++)
+        top->ids[top->n++] = bench_id(res.hits[i].id, strlen(res.hits[i].id));
+    idx_search_res_free(&res);
+    return rc;
+}
+
+/* One search; a query the engine refuses counts as zero hits (and is told once). */
+static void bench_one(struct bench_engine *e, const char *q, uint32_t limit, struct bench_top *top)
+{
+    struct sd_error err = {0};
+    int rc = e->is_api ? bench_search_api(e, q, limit, top, &err)
+                       : bench_search_segs(e, q, limit, top, &err);
+    if (rc != SD_OK) {
+        static unsigned told;
+        if (told++ < 20)
+            fprintf(stderr, "engine-bench: query '%s': %s: %s\n", q, sd_status_name(rc), err.msg);
+        top->total = 0;
+        top->n = 0;
+    }
+}
+
+/* ---- the timing protocol ---- */
+
+static int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int bench_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Nearest-rank percentile of v[0, n) (sorts v). */
+static double bench_pct(double *v, size_t n, double p)
+{
+    qsort(v, n, sizeof *v, bench_cmp_double);
+    size_t k = (size_t)ceil(p * (double)n);
+    if (k == 0)
+        k = 1;
+    return v[(k < n ? k : n) - 1];
+}
+
+static double bench_median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, bench_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The non-empty lines of path, in place in *buf (owned by the caller). */
+static size_t bench_read_queries(const char *path, char **buf, char **qs, size_t max)
+{
+    size_t len = 0, n = 0;
+    *buf = bench_slurp(path, &len);
+    for (char *p = *buf, *end = *buf + (*buf ? len : 0); p && p < end && n < max;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *eol = nl ? nl : end;
+        *eol = 0;
+        if (eol > p && eol[-1] == '\r')
+            eol[-1] = 0;
+        if (*p)
+            qs[n++] = p;
+        p = eol + 1;
+    }
+    return n;
+}
+
+struct bench_cat_result {
+    double qps, p50, p99;
+    unsigned long long hits, zero;
+};
+
+static void bench_time(struct bench_engine *e, char **qs, size_t n, int runs,
+                       struct bench_cat_result *r)
+{
+    struct bench_top top;
+    double *lat = calloc(n, sizeof *lat);
+    double *qps = calloc((size_t)runs, sizeof *qps), *p50 = calloc((size_t)runs, sizeof *p50);
+    double *p99 = calloc((size_t)runs, sizeof *p99);
+    if (!lat || !qps || !p50 || !p99)
+        exit(1);
+    for (size_t i = 0; i < n; i++)
+        bench_one(e, qs[i], BENCH_TOP, &top); /* warm-up */
+    for (int run = 0; run < runs; run++) {
+        uint64_t p0 = sd_now_ns();
+        for (size_t i = 0; i < n; i++) {
+            uint64_t t0 = sd_now_ns();
+            bench_one(e, qs[i], BENCH_TOP, &top);
+            lat[i] = bench_secs(t0, sd_now_ns()) * 1000;
+        }
+        qps[run] = (double)n / bench_secs(p0, sd_now_ns());
+        p50[run] = bench_pct(lat, n, 0.50);
+        p99[run] = bench_pct(lat, n, 0.99);
+    }
+    r->qps = bench_median(qps, (size_t)runs);
+    r->p50 = bench_median(p50, (size_t)runs);
+    r->p99 = bench_median(p99, (size_t)runs);
+    free(lat);
+    free(qps);
+    free(p50);
+    free(p99);
+}
+
+/* Untimed: exact counts (limit 0) and the top-10 ids, into the hits file. */
+static void bench_count(struct bench_engine *e, const char *cat, char **qs, size_t n, FILE *hf,
+                        struct bench_cat_result *r)
+{
+    struct bench_top cnt, top;
+    r->hits = r->zero = 0;
+    for (size_t i = 0; i < n; i++) {
+        bench_one(e, qs[i], 0, &cnt);
+        bench_one(e, qs[i], BENCH_TOP, &top);
+        r->hits += cnt.total;
+        r->zero += cnt.total == 0;
+        if (!hf)
+            continue;
+        fprintf(hf, "%s\t%s\t%llu\t", cat, qs[i], (unsigned long long)cnt.total);
+        for (size_t k = 0; k < top.n; k++)
+            fprintf(hf, k ? ",%llu" : "%llu", top.ids[k]);
+        fprintf(hf, "\n");
+    }
+}
+
+static size_t bench_categories(const char *qdir, char **cats, size_t max)
+{
+    size_t n = 0;
+    DIR *d = opendir(qdir);
+    if (!d) {
+        perror(qdir);
+        return 0;
+    }
+    for (struct dirent *de; (de = readdir(d)) != NULL && n < max;) {
+        size_t len = strlen(de->d_name);
+        if (len > 4 && strcmp(de->d_name + len - 4, ".txt") == 0)
+            cats[n++] = strndup(de->d_name, len - 4);
+    }
+    closedir(d);
+    qsort(cats, n, sizeof *cats, bench_cmp_str);
+    return n;
+}
+
+static int bench_search(const char *dir, const char *qdir, int runs, const char *hits_path)
+{
+    struct bench_engine e;
+    struct sd_error err = {0};
+    if (runs < 1 || bench_engine_open(&e, dir, &err) != SD_OK) {
+        fprintf(stderr, "engine-bench: open %s: %s\n", dir, runs < 1 ? "RUNS < 1" : err.msg);
+        return 1;
+    }
+    char *cats[BENCH_MAX_CATS];
+    size_t ncats = bench_categories(qdir, cats, BENCH_MAX_CATS);
+    char **qs = calloc(BENCH_MAX_QUERIES, sizeof *qs);
+    FILE *hf = fopen(hits_path, "w");
+    if (!qs || !hf)
+        perror(hits_path);
+    printf("{");
+    bool is_first = true;
+    for (size_t c = 0; qs && c < ncats; c++) {
+        char path[4096], *buf = NULL;
+        snprintf(path, sizeof path, "%s/%s.txt", qdir, cats[c]);
+        size_t n = bench_read_queries(path, &buf, qs, BENCH_MAX_QUERIES);
+        if (n > 0) {
+            struct bench_cat_result r;
+            bench_time(&e, qs, n, runs, &r);
+            bench_count(&e, cats[c], qs, n, hf, &r);
+            printf("%s\n \"%s\": {\"queries\": %zu, \"qps\": %.1f, \"p50_ms\": %.4f, "
+                   "\"p99_ms\": %.4f, \"hits\": %llu, \"zero_hit\": %llu}",
+                   is_first ? "" : ",", cats[c], n, r.qps, r.p50, r.p99, r.hits, r.zero);
+            is_first = false;
+            fflush(stdout);
+        }
+        free(buf);
+        free(cats[c]);
+    }
+    printf("\n}\n");
+    if (hf)
+        fclose(hf);
+    free(qs);
+    bench_engine_close(&e);
+    return 0;
+}
+
+static int bench_info(const char *dir)
+{
+    struct bench_engine e;
+    struct sd_error err = {0};
+    unsetenv("ENGINE_BENCH_MODE");
+    if (bench_engine_open(&e, dir, &err) != SD_OK) {
+        fprintf(stderr, "engine-bench: open %s: %s\n", dir, err.msg);
+        return 1;
+    }
+    printf("{\"segments\": %zu, \"docs\": %llu, \"segment_bytes\": %llu, "
+           "\"postings_bytes\": %llu}\n",
+           e.nsegs, (unsigned long long)e.docs, (unsigned long long)e.disk_bytes,
+           (unsigned long long)e.postings_bytes);
+    bench_engine_close(&e);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "index") == 0)
+        return bench_index(argv[2], argv[3]);
+    if (argc == 6 && strcmp(argv[1], "search") == 0)
+        return bench_search(argv[2], argv[3], atoi(argv[4]), argv[5]);
+    if (argc == 3 && strcmp(argv[1], "info") == 0)
+        return bench_info(argv[2]);
+    fprintf(stderr, "usage: engine-bench index DOCS.tsv DIR | search DIR QUERIES_DIR RUNS HITS.tsv"
+                    " | info DIR\n");
+    return 2;
+}
