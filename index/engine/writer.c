@@ -93,18 +93,16 @@ static int idx_apply_write(struct idx_index *ix, struct idx_write *w,
     uint8_t type;
     const uint8_t *p;
     size_t len;
+    int rc = SD_OK;
     memset(res, 0, sizeof *res);
     while (idx_rec_next(&it, &type, &p, &len)) {
         struct idx_op op;
-        int rc = idx_op_decode(type, p, len, &op, fields, err);
-        if (rc == SD_OK)
+        if (rc == SD_OK && (rc = idx_op_decode(type, p, len, &op, fields, err)) == SD_OK)
             rc = idx_mem_apply(ix, &op, res, err);
-        ix->applied_seq++;
-        if (rc)
-            return rc;
+        ix->applied_seq++; /* every logged record counts, so seqs stay in step with the log */
     }
     res->seq = ix->applied_seq;
-    return SD_OK;
+    return rc;
 }
 
 static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
