@@ -5,9 +5,12 @@
  * A search runs in three steps:
  *   1. stats.c: over all segments, the global field table (avglen, weight), N,
  *      the terms to look up (the query's own plus prefix expansions) with
- *      their idf. Nothing here depends on one segment.
+ *      their idf. Summing df looks every term up in every segment and field
+ *      in its scope; the dictionary entries found are kept (scratch.found),
+ *      so no term is looked up twice.
  *   2. plan.c, per segment: the AST becomes a tree of struct ev_node over
- *      postings iterators of that segment (struct ev_post).
+ *      postings iterators of that segment (struct ev_post), opened from the
+ *      entries stats.c found.
  *   3. eval.c + search.c: document-at-a-time over that tree; every node keeps
  *      its current document and moves only forward (seek to the first match
  *      >= a target). Matches are counted; the top-k heap sees only documents
@@ -89,6 +92,8 @@ struct qry_scratch {
     struct qry_vec pool;      /* char: expansion strings */
     struct qry_vec cand;      /* struct qry_cand: prefix candidates */
     struct qry_vec dfs;       /* uint64_t per global field: df being summed */
+    struct qry_vec found;     /* struct seg_term per (sterm, segment, local field): see
+                                 qry_found(); df 0 when the field lacks the term */
     struct qry_vec nodes;     /* struct ev_node of the current segment */
     struct qry_vec posts;     /* struct ev_post */
     struct qry_vec kids;      /* uint32_t */
@@ -170,6 +175,17 @@ const char *qry_sterm_str(const struct qry_scratch *s, const struct qry *q,
 /* Local fields of segment seg_index that scope covers, into out[SEG_MAX_SEG_FIELDS]. */
 size_t qry_scope_fields(const struct qry_scratch *s, size_t seg_index, const struct seg *seg,
                         int32_t scope, unsigned *out);
+
+/* The dictionary entry of sterm `term` in local field f of segment seg_index, as
+ * qry_stats_build() found it: df 0 when the segment has no such term there (and for
+ * fields outside the term's scope, which are never looked up). Rows are sterms; a
+ * row holds every (segment, local field) pair in field_map order. */
+static inline struct seg_term *qry_found(const struct qry_scratch *s, size_t term, size_t seg_index,
+                                         unsigned f)
+{
+    size_t col = ((const size_t *)s->map_off.data)[seg_index] + f;
+    return (struct seg_term *)s->found.data + term * s->field_map.count + col;
+}
 
 /* plan.c: builds the tree for segment seg_index into s->nodes/posts/kids;
  * *root is its root. qry_plan_free() frees the iterators (also after an error). */

@@ -1,8 +1,9 @@
 /*
  * plan.c: turns the query tree into one segment's evaluation tree.
  *
- * Each leaf looks its terms up in the segment's dictionary, per field in its
- * scope, and opens a postings iterator for each term found:
+ * Each leaf takes its terms' dictionary entries in this segment, per field in
+ * its scope, from what stats.c found (qry_found(): no dictionary lookups
+ * here), and opens a postings iterator for each term present:
  *   QN_WORD    EV_TERMS: SEG_STEM postings match; SEG_EXACT postings of the
  *              typed form are opened only when scoring (they are a bonus and
  *              never add a match)
@@ -122,14 +123,11 @@ static int open_post(struct plan *pl, const struct seg_term *t, const struct qry
     return SD_OK;
 }
 
-/* Finds sterm st in local field f: *found false when the segment lacks it. */
-static int find_term(struct plan *pl, const struct qry_sterm *st, unsigned f, struct seg_term *t,
-                     bool *found)
+/* The entry of sterm `term` in local field f of this segment, or NULL when it lacks it. */
+static const struct seg_term *find_term(struct plan *pl, uint32_t term, unsigned f)
 {
-    const char *str = qry_sterm_str(pl->s, pl->q, st);
-    int rc = seg_term_find(pl->seg, f, st->kind, str, st->len, t, pl->err);
-    *found = rc == SD_OK;
-    return rc == SD_ENOTFOUND ? SD_OK : rc;
+    const struct seg_term *t = qry_found(pl->s, term, pl->seg_index, f);
+    return t->df ? t : NULL;
 }
 
 /* Opens sterm `term` in every field of its scope; returns posts opened in *count. */
@@ -140,17 +138,16 @@ static int open_fields(struct plan *pl, uint32_t term, uint32_t *count, uint64_t
     size_t nf = qry_scope_fields(pl->s, pl->seg_index, pl->seg, st->scope, fields);
     *count = 0;
     for (size_t i = 0; i < nf; i++) {
-        struct seg_term t;
-        bool found;
-        int rc = find_term(pl, st, fields[i], &t, &found);
-        if (!rc && found) {
-            rc = open_post(pl, &t, st, fields[i], 0);
-            *count += !rc;
-            *cost += t.df;
+        const struct seg_term *t = find_term(pl, term, fields[i]);
+        if (!t) {
+            continue;
         }
+        int rc = open_post(pl, t, st, fields[i], 0);
         if (rc) {
             return rc;
         }
+        (*count)++;
+        *cost += t->df;
     }
     return SD_OK;
 }
@@ -232,23 +229,22 @@ static int or_of(struct plan *pl, const uint32_t *kids, uint32_t count, uint32_t
 /* One EV_PHRASE in local field f, or *out = UINT32_MAX when f lacks a word. */
 static int phrase_field(struct plan *pl, const struct qry_node *qn, unsigned f, uint32_t *out)
 {
-    struct seg_term t[QRY_MAX_TERMS];
+    const struct seg_term *t[QRY_MAX_TERMS];
     *out = UINT32_MAX;
     for (uint32_t w = 0; w < qn->term_count; w++) {
-        bool found;
-        int rc = find_term(pl, sterm(pl, qn->term + w), f, &t[w], &found);
-        if (rc || !found) {
-            return rc;
+        t[w] = find_term(pl, qn->term + w, f);
+        if (!t[w]) {
+            return SD_OK;
         }
     }
     uint32_t first = (uint32_t)pl->s->posts.count;
     uint64_t cost = UINT64_MAX;
     for (uint32_t w = 0; w < qn->term_count; w++) {
-        int rc = open_post(pl, &t[w], sterm(pl, qn->term + w), f, SEG_WANT_POSITIONS);
+        int rc = open_post(pl, t[w], sterm(pl, qn->term + w), f, SEG_WANT_POSITIONS);
         if (rc) {
             return rc;
         }
-        cost = t[w].df < cost ? t[w].df : cost;
+        cost = t[w]->df < cost ? t[w]->df : cost;
     }
     int rc = new_node(pl, EV_PHRASE, out);
     if (rc) {

@@ -14,6 +14,9 @@
  *            of the true union (title words nearly always recur in the body,
  *            so it is usually close) and, unlike the sum, it never counts a
  *            document twice.
+ *   found    the dictionary entry of every term in every segment and field
+ *            of its scope, looked up once here for df and kept (scratch.found)
+ *            for plan.c to open postings from.
  *   prefixes expanded here, once for all segments: the candidates of every
  *            segment and field are merged, their df summed, and the
  *            QRY_MAX_EXPANSIONS most frequent kept (ties in byte order), so
@@ -316,10 +319,13 @@ static int expand_prefixes(struct qry_scratch *s, const struct qry *q,
     return SD_OK;
 }
 
-/* Global df of t (max over fields of the per-field sums) and its idf. */
+/* Looks sterm `term` up in every segment and field of its scope, keeping each entry
+ * found in s->found for plan.c; sets its global df (max over fields of the per-field
+ * sums) and idf. */
 static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
-                    size_t nsegs, struct qry_sterm *t, uint64_t n, struct sd_error *err)
+                    size_t nsegs, size_t term, uint64_t n, struct sd_error *err)
 {
+    struct qry_sterm *t = (struct qry_sterm *)s->sterms.data + term;
     uint64_t *dfs = s->dfs.data;
     memset(dfs, 0, s->gfields.count * sizeof *dfs);
     unsigned fields[SEG_MAX_SEG_FIELDS];
@@ -328,15 +334,15 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
         const int32_t *map = (const int32_t *)s->field_map.data + ((size_t *)s->map_off.data)[i];
         size_t nf = qry_scope_fields(s, i, segs[i].seg, t->scope, fields);
         for (size_t k = 0; k < nf; k++) {
-            struct seg_term st;
-            int rc = seg_term_find(segs[i].seg, fields[k], t->kind, str, t->len, &st, err);
+            struct seg_term *st = qry_found(s, term, i, fields[k]);
+            int rc = seg_term_find(segs[i].seg, fields[k], t->kind, str, t->len, st, err);
             if (rc == SD_ENOTFOUND) {
-                continue;
+                continue; /* st stays absent (df 0, from init_found) */
             }
             if (rc) {
                 return rc;
             }
-            dfs[map[fields[k]]] += st.df;
+            dfs[map[fields[k]]] += st->df;
         }
     }
     t->df = 0;
@@ -345,6 +351,19 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
     }
     double df = (double)t->df;
     t->idf = log(1.0 + ((double)n - df + 0.5) / (df + 0.5));
+    return SD_OK;
+}
+
+/* Sizes s->found for the final sterms and marks every entry absent. */
+static int init_found(struct qry_scratch *s)
+{
+    size_t count = s->sterms.count * s->field_map.count;
+    s->found.count = 0;
+    if (qry_vec_reserve(&s->found, count, sizeof(struct seg_term))) {
+        return SD_ENOMEM;
+    }
+    memset(s->found.data, 0, count * sizeof(struct seg_term));
+    s->found.count = count;
     return SD_OK;
 }
 
@@ -367,12 +386,12 @@ int qry_stats_build(struct qry_scratch *s, const struct qry *q, const struct qry
     if (!rc) {
         rc = expand_prefixes(s, q, segs, nsegs, err);
     }
-    if (!rc && qry_vec_reserve(&s->dfs, s->gfields.count + 1, sizeof(uint64_t))) {
+    if (!rc &&
+        (qry_vec_reserve(&s->dfs, s->gfields.count + 1, sizeof(uint64_t)) || init_found(s))) {
         rc = sd_errorf(err, SD_ENOMEM, "query scratch");
     }
-    struct qry_sterm *t = s->sterms.data;
     for (size_t i = 0; !rc && i < s->sterms.count; i++) {
-        rc = term_idf(s, q, segs, nsegs, &t[i], st->n, err);
+        rc = term_idf(s, q, segs, nsegs, i, st->n, err);
     }
     return rc;
 }

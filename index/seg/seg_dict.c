@@ -4,7 +4,8 @@
  * The dictionary is a sorted run of front-coded blocks of up to 64 terms, plus an index of
  * each block's first key (format in seg_write.c). A lookup binary-searches the index in the
  * mapping (fixed 32-byte entries, keys beside them: log2(blocks) comparisons over a few
- * pages that stay hot), then decodes one block of about a kilobyte. A prefix walk starts in
+ * pages that stay hot), then scans one block of about a kilobyte, comparing each key's
+ * suffix in place and stopping once the target is passed (block_find). A prefix walk starts in
  * the block that may hold the first match and decodes forward, across blocks, until the keys
  * leave the range. Every byte of a block is read through a bounds-checked cursor.
  */
@@ -134,35 +135,105 @@ static int read_term_info(struct seg_dict_cursor *c, struct seg_term *t)
     t->len = post_len;
     t->pos_off = s->sect[SEG_SECT_POSITIONS].off + c->pos_off;
     t->pos_len = pos_len;
-    t->field = c->key[0];
-    t->kind = c->key[1];
     c->post_off += post_len;
     c->pos_off += pos_len;
     return SD_OK;
 }
 
-/* Reads the next term. Returns 1 with c->key and *t set, 0 at the end of the dictionary
- * (or of the block when in_block), or SD_ECORRUPT. */
-static int cursor_next(struct seg_dict_cursor *c, bool in_block, struct seg_term *t)
+/* Reads the shared-prefix and suffix lengths of the next front-coded key and points *suffix_p
+ * at its suffix bytes; c->key_len becomes the new key's length (c->key is not touched). */
+static int read_key(struct seg_dict_cursor *c, size_t *shared_out, const uint8_t **suffix_p)
+{
+    uint64_t shared, suffix;
+    if (sd_rd_varint(&c->rd, &shared) || sd_rd_varint(&c->rd, &suffix) || shared > c->key_len ||
+        suffix > SEG_MAX_KEY - shared || shared + suffix < 3 ||
+        sd_rd_bytes(&c->rd, (size_t)suffix, suffix_p)) {
+        return SD_ECORRUPT;
+    }
+    *shared_out = (size_t)shared;
+    c->key_len = (size_t)(shared + suffix);
+    c->left--;
+    return SD_OK;
+}
+
+/* Reads the next term. Returns 1 with c->key and *t set, 0 at the end of the dictionary,
+ * or SD_ECORRUPT. */
+static int cursor_next(struct seg_dict_cursor *c, struct seg_term *t)
 {
     if (c->left == 0) {
-        if (in_block || c->block + 1 >= c->s->dict_nblocks) {
+        if (c->block + 1 >= c->s->dict_nblocks) {
             return 0;
         }
         cursor_seek(c, c->block + 1);
     }
-    uint64_t shared, suffix;
+    size_t shared;
     const uint8_t *p;
-    if (sd_rd_varint(&c->rd, &shared) || sd_rd_varint(&c->rd, &suffix) || shared > c->key_len ||
-        suffix > SEG_MAX_KEY - shared || shared + suffix < 3 ||
-        sd_rd_bytes(&c->rd, (size_t)suffix, &p)) {
+    if (read_key(c, &shared, &p)) {
         return SD_ECORRUPT;
     }
-    memcpy(c->key + shared, p, (size_t)suffix);
-    c->key_len = (size_t)(shared + suffix);
+    memcpy(c->key + shared, p, c->key_len - shared);
     c->key[c->key_len] = '\0';
-    c->left--;
-    return read_term_info(c, t) == SD_OK ? 1 : SD_ECORRUPT;
+    if (read_term_info(c, t)) {
+        return SD_ECORRUPT;
+    }
+    t->field = c->key[0];
+    t->kind = c->key[1];
+    return 1;
+}
+
+/* Looks key up in block b without rebuilding any key. Keys ascend, and front coding says
+ * how much of each key equals its predecessor, so the scan only tracks m: how many leading
+ * bytes the previous key shares with the target (that key sorting before the target).
+ * A key sharing more than m bytes with its predecessor also sorts before the target (its
+ * byte m is the predecessor's, which is below the target's) and needs no comparison. Any
+ * other key equals the target on its first `shared` bytes, so it is compared from there,
+ * against its suffix in place; with the writer's longest shared prefixes, a key sharing
+ * fewer than m bytes differs at once and ends the search. Term info is still decoded for
+ * every key passed, since postings offsets are running sums. */
+static int block_find(const struct seg *s, uint32_t b, const uint8_t *key, size_t klen,
+                      struct seg_term *out)
+{
+    struct seg_dict_cursor c;
+    c.s = s;
+    cursor_seek(&c, b); /* c.key stays unused */
+    size_t m = 0;
+    while (c.left > 0) {
+        size_t shared;
+        const uint8_t *p;
+        if (read_key(&c, &shared, &p)) {
+            return SD_ECORRUPT;
+        }
+        int cmp = -1;
+        if (shared <= m) {
+            m = shared;
+            size_t suffix = c.key_len - shared;
+            size_t n = suffix < klen - m ? suffix : klen - m;
+            size_t i = 0;
+            while (i < n && p[i] == key[m + i]) {
+                i++;
+            }
+            m += i;
+            if (i < n) {
+                cmp = p[i] < key[m] ? -1 : 1;
+            } else {
+                cmp = c.key_len < klen ? -1 : c.key_len > klen;
+            }
+        }
+        if (cmp > 0) {
+            return SD_ENOTFOUND;
+        }
+        struct seg_term t;
+        if (read_term_info(&c, &t)) {
+            return SD_ECORRUPT;
+        }
+        if (cmp == 0) {
+            *out = t;
+            out->field = key[0];
+            out->kind = key[1];
+            return SD_OK;
+        }
+    }
+    return SD_ENOTFOUND;
 }
 
 static size_t make_key(uint8_t *key, unsigned field, enum seg_kind kind, const char *term,
@@ -188,24 +259,11 @@ int seg_term_find(const struct seg *s, unsigned field, enum seg_kind kind, const
     if (b == UINT32_MAX) {
         return SD_ENOTFOUND;
     }
-    struct seg_dict_cursor c = {.s = s};
-    cursor_seek(&c, b);
-    struct seg_term t;
-    int r;
-    while ((r = cursor_next(&c, true, &t)) == 1) {
-        int cmp = key_cmp(c.key, c.key_len, key, klen);
-        if (cmp == 0) {
-            *out = t;
-            return SD_OK;
-        }
-        if (cmp > 0) {
-            return SD_ENOTFOUND;
-        }
-    }
-    if (r < 0) {
+    int rc = block_find(s, b, key, klen, out);
+    if (rc == SD_ECORRUPT) {
         return SD_CORRUPT(err, "%s: dictionary block %u damaged", s->name, b);
     }
-    return SD_ENOTFOUND;
+    return rc;
 }
 
 int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, const char *prefix,
@@ -221,7 +279,7 @@ int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, con
     cursor_seek(&c, b == UINT32_MAX ? 0 : b);
     struct seg_term t;
     int r;
-    while ((r = cursor_next(&c, false, &t)) == 1) {
+    while ((r = cursor_next(&c, &t)) == 1) {
         if (c.key_len >= klen && memcmp(c.key, key, klen) == 0) {
             int rc = fn(arg, (const char *)c.key + 2, c.key_len - 2, &t);
             if (rc) {
@@ -239,7 +297,7 @@ int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, con
 
 int seg_dict_cursor_next(struct seg_dict_cursor *c, struct seg_term *t)
 {
-    return c->s->dict_nblocks == 0 ? 0 : cursor_next(c, false, t);
+    return c->s->dict_nblocks == 0 ? 0 : cursor_next(c, t);
 }
 
 int seg_dict_cursor_field(struct seg_dict_cursor *c, const struct seg *s, unsigned field,
@@ -254,7 +312,7 @@ int seg_dict_cursor_field(struct seg_dict_cursor *c, const struct seg *s, unsign
     uint32_t b = find_block(s, key, 1);
     cursor_seek(c, b == UINT32_MAX ? 0 : b);
     int r;
-    while ((r = cursor_next(c, false, t)) == 1 && c->key[0] < field) {
+    while ((r = cursor_next(c, t)) == 1 && c->key[0] < field) {
     }
     return r;
 }
