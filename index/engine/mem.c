@@ -1,6 +1,7 @@
 /*
- * mem.c: the memtable, where acknowledged writes wait (at most refresh_ms)
- * to become an in-memory segment. Writer thread only.
+ * mem.c: the memtable, where a batch of logged writes is applied before it
+ * becomes an in-memory segment (before the batch is acknowledged). Writer
+ * thread only.
  *
  * An upsert goes into the seg_builder at once; an id touched since the last
  * refresh is recorded in the idmap (its builder doc, possibly deleted, or

@@ -7,8 +7,9 @@
  * done callback (the ack), so an acknowledged write is already visible.
  * A failed append or sync rolls the log back to the last sync point and
  * fails every write of the batch: none was acknowledged, none is applied,
- * none reappears after a restart. Every refresh_ms the memtable becomes an
- * in-memory segment; when in-memory segments pass flush_bytes or their oldest
+ * none reappears after a restart. Each batch becomes an in-memory segment
+ * before its acks (a refresh that failed is retried every refresh_ms);
+ * when in-memory segments pass flush_bytes or their oldest
  * write is flush_ms old, the log is rotated and the merge thread is asked to
  * flush up to the rotation point. Logs the merge thread has made redundant
  * (removable_seq) are deleted here, because only this thread owns the log.
@@ -181,7 +182,7 @@ static void idx_writer_housekeeping(struct idx_index *ix, bool is_final)
 {
     uint64_t now = sd_now_ns();
     struct sd_error err;
-    /* An idle index shows a write at once; a busy one every refresh_ms. */
+    /* Only left pending when a refresh failed (out of memory): retry. */
     if (ix->mem.has_pending &&
         (now - ix->mem.last_refresh_ns >= idx_ms(ix->db->cfg.refresh_ms) || is_final)) {
         if (idx_mem_refresh(ix, &err) != SD_OK)
