@@ -51,6 +51,21 @@ void seg_pack128(const uint32_t *in, unsigned bits, uint8_t *out)
     }
 }
 
+/* The 8 bytes of the packed block [in, in + len) that hold bit `bit` onward, zero-padded past
+ * the end (width 0 has len 0: nothing is read). Shared by both unpack loops. */
+static inline __attribute__((always_inline)) uint64_t load_window(const uint8_t *in, size_t len,
+                                                                 size_t bit)
+{
+    size_t byte = bit >> 3;
+    uint64_t w = 0;
+    if (byte + 8 <= len) {
+        memcpy(&w, in + byte, 8);
+    } else if (byte < len) {
+        memcpy(&w, in + byte, len - byte);
+    }
+    return w;
+}
+
 /* The specialized loop: `bits` is a constant in every copy the switch below instantiates. */
 static inline __attribute__((always_inline)) void unpack_width(const uint8_t *in, uint32_t *out,
                                                                const unsigned bits)
@@ -60,14 +75,7 @@ static inline __attribute__((always_inline)) void unpack_width(const uint8_t *in
 #pragma GCC unroll 128
     for (unsigned i = 0; i < SEG_BLOCK; i++) {
         size_t bit = (size_t)i * bits;
-        size_t byte = bit >> 3;
-        uint64_t w = 0;
-        if (byte + 8 <= len) {
-            memcpy(&w, in + byte, 8);
-        } else {
-            memcpy(&w, in + byte, len - byte);
-        }
-        out[i] = (uint32_t)((w >> (bit & 7)) & mask);
+        out[i] = (uint32_t)((load_window(in, len, bit) >> (bit & 7)) & mask);
     }
 }
 
@@ -81,16 +89,7 @@ unpack_gaps_width(const uint8_t *in, uint32_t *out, uint64_t next, const unsigne
 #pragma GCC unroll 128
     for (unsigned i = 0; i < SEG_BLOCK; i++) {
         size_t bit = (size_t)i * bits;
-        size_t byte = bit >> 3;
-        uint64_t w = 0;
-        if (bits == 0) {
-            w = 0;
-        } else if (byte + 8 <= len) {
-            memcpy(&w, in + byte, 8);
-        } else {
-            memcpy(&w, in + byte, len - byte);
-        }
-        next += (w >> (bit & 7)) & mask;
+        next += (load_window(in, len, bit) >> (bit & 7)) & mask;
         out[i] = (uint32_t)next;
         next++;
     }
