@@ -487,8 +487,19 @@ static void start_write(struct srv *s, struct srv_job *job)
         srv_complete(job);
         return;
     }
+    /* idx_write copies the documents into the engine's log records, so the
+     * parsed request (about ten times its text) is freed as soon as it
+     * returns, not when the write is acknowledged. The job keeps op and index
+     * (plain values); it is detached first because once idx_write accepts,
+     * the job belongs to the engine's thread. */
+    struct proto_request parsed = job->req;
+    job->req.root = NULL;
+    job->req.ops = NULL;
+    job->req.fields = NULL;
+    job->req.text = NULL;
     struct sd_error err = {0};
-    int rc = idx_write(s->db, r->index, ops, nops, write_done, job, &err);
+    int rc = idx_write(s->db, parsed.index, ops, nops, write_done, job, &err);
+    proto_request_free(&parsed);
     if (rc) { /* not accepted: done will not be called */
         srv_job_fail(job, proto_code_from_sd(rc), err.msg);
         srv_complete(job);

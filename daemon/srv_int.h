@@ -54,6 +54,7 @@ struct srv_job {
     struct evhttp_request *http; /* HTTP: the request to answer (libevent's) */
     struct proto_request req;    /* freed at completion */
     uint64_t start_ns;
+    size_t in_bytes; /* line: length of the request line */
     bool is_done;
     int status;        /* HTTP status of the answer */
     const char *allow; /* Allow header of a 405 (static) */
@@ -67,6 +68,7 @@ struct srv_conn {
     struct bufferevent *bev;     /* NULL once the socket is closed */
     struct srv_job *head, *tail; /* answers in request order, not yet written */
     size_t npending;             /* jobs in the FIFO */
+    size_t pending_in;           /* request bytes of those jobs */
     bool is_closing;             /* write what is pending, then close */
     bool is_paused;              /* reading stopped for back-pressure */
     bool must_linger;            /* the client may still be sending when we close */

@@ -21,9 +21,12 @@
  * Answers go out without a copy: the job's buffer is handed to the output
  * evbuffer with evbuffer_add_reference and freed when sent.
  *
- * Back-pressure. With SRV_MAX_PIPELINE answers pending, or more than
- * SRV_OUT_HIGH bytes not yet taken by the client, reading stops until the
- * client catches up.
+ * Back-pressure. With SRV_MAX_PIPELINE answers pending, requests of more
+ * than SRV_IN_HIGH bytes not yet answered, or more than SRV_OUT_HIGH bytes
+ * not yet taken by the client, reading stops until the client (or the
+ * engine) catches up. The byte bound matters for pipelined imports: without
+ * it the daemon read whole corpora ahead of the engine (measured: 1.4 GiB of
+ * queued batches while importing 200k documents).
  *
  * A connection whose socket failed is closed at once; its struct lives on
  * until its last pending job completes (jobs point to it).
@@ -42,7 +45,8 @@
 #include "log.h"
 #include "srv_int.h"
 
-#define SRV_OUT_HIGH (4u << 20) /* bytes of answers queued before reading pauses */
+#define SRV_OUT_HIGH (4u << 20)  /* bytes of answers queued before reading pauses */
+#define SRV_IN_HIGH  (16u << 20) /* bytes of requests pending before reading pauses */
 #define SRV_LINGER_S 2          /* seconds to wait for a client to close after our FIN */
 
 static void conn_process(struct srv_conn *c);
@@ -78,6 +82,7 @@ static void conn_close(struct srv_conn *c)
         struct srv_job *j = c->head;
         c->head = j->fifo_next;
         c->npending--;
+        c->pending_in -= j->in_bytes;
         srv_job_free(j);
     }
     if (!c->head) {
@@ -141,7 +146,8 @@ static void conn_flow(struct srv_conn *c)
     if (!c->bev || c->is_closing) {
         return;
     }
-    bool full = c->npending >= SRV_MAX_PIPELINE || out_len(c) > SRV_OUT_HIGH;
+    bool full = c->npending >= SRV_MAX_PIPELINE || c->pending_in > SRV_IN_HIGH ||
+                out_len(c) > SRV_OUT_HIGH;
     if (full && !c->is_paused) {
         c->is_paused = true;
         bufferevent_disable(c->bev, EV_READ);
@@ -171,6 +177,7 @@ void srv_line_job_done(struct srv_job *job)
         struct srv_job *j = c->head;
         c->head = j->fifo_next;
         c->npending--;
+        c->pending_in -= j->in_bytes;
         size_t len;
         uint8_t *data = sd_buf_detach(&j->out, &len);
         if (evbuffer_add_reference(out, data, len, free_answer, NULL)) {
@@ -226,6 +233,8 @@ static void conn_line(struct srv_conn *c, const char *line, size_t len)
         conn_fail_stream(c, PROTO_INTERNAL, "out of memory");
         return;
     }
+    job->in_bytes = len;
+    c->pending_in += len;
     struct srv *s = c->srv;
     struct proto_error err;
     if (s->is_draining) {

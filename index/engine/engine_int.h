@@ -8,14 +8,20 @@
  *                   fsyncs once per batch (group commit), applies them to the
  *                   memtable, turns it into an in-memory segment appended to
  *                   `live` (publishing a snapshot), then acknowledges. When a
- *                   flush is due it rotates the log and asks the merge thread
- *                   to flush.
- *   merge thread    the only thread that removes segments from `live`. Jobs:
- *                   flush (in-memory segments up to a seq -> one disk segment
- *                   + tombstone files + MANIFEST with that checkpoint), memory
- *                   merge (many small in-memory segments -> one), and tiered
- *                   disk merges. The rewrite runs outside every lock; the
- *                   commit carries over, by id, deletes made meanwhile.
+ *                   flush is due it rotates the log and asks the memory
+ *                   merger to flush; while in-memory segments hold more than
+ *                   twice flush_bytes it waits for that flush (back-pressure:
+ *                   memory stays bounded however fast writes arrive).
+ *   memory merger   the only thread that removes in-memory segments from
+ *                   `live`. Jobs: flush (every in-memory segment -> one disk
+ *                   segment + tombstone files + MANIFEST with the checkpoint)
+ *                   and memory merges (many small in-memory segments -> one).
+ *   disk merger     the only thread that removes disk segments from `live`:
+ *                   tiered disk merges and rewrites of mostly deleted
+ *                   segments. Its own thread, so a flush never waits behind a
+ *                   long disk merge. The two mergers never share an input.
+ *                   Both rewrite outside every lock; a commit carries over,
+ *                   by id, deletes made meanwhile.
  *   query threads   idx_snap_acquire() -> read-only segments -> release.
  *
  * Lock order: manifest_lock -> state_lock -> snap_lock. queue_lock is a leaf.
@@ -108,6 +114,21 @@ struct idx_mem {
     bool has_pending;           /* something to publish (adds or deletes) */
 };
 
+/* The two merge threads of an index (merge.c); each picks only its kind of segment. */
+enum idx_merger_role {
+    IDX_MERGER_MEMORY, /* flushes and memory merges */
+    IDX_MERGER_DISK,   /* disk merges */
+    IDX_MERGER_COUNT,
+};
+
+struct idx_merger {
+    struct idx_index *ix;
+    enum idx_merger_role role;
+    pthread_t thread;
+    bool is_started;
+    bool wake; /* merge_lock */
+};
+
 struct idx_index {
     struct idx_db *db; /* borrowed */
     char *name;        /* owned */
@@ -138,16 +159,18 @@ struct idx_index {
     char write_error[256];
 
     pthread_t writer;
-    pthread_t merger;
-    pthread_mutex_t merge_lock; /* guards merge_wake, merge_stop */
-    pthread_cond_t merge_cond;
-    bool merge_wake, merge_stop;
+    pthread_cond_t mem_cond; /* with state_lock: mem_bytes went down or a flush failed */
+    struct idx_merger mergers[IDX_MERGER_COUNT];
+    pthread_mutex_t merge_lock; /* guards the mergers' wake flags, merge_stop */
+    pthread_cond_t merge_cond;  /* broadcast: each merger checks its own flag */
+    bool merge_stop;
 
     struct wal *wal; /* writer thread only */
     struct idx_mem mem;
     uint64_t applied_seq;              /* writer thread: last op in the memtable */
     atomic_uint_fast64_t removable_seq; /* logs up to here may go (merge -> writer) */
     char flush_error[256];             /* last flush failure (state_lock) */
+    uint64_t merge_failures;           /* jobs failed so far (state_lock) */
 
     atomic_uint_fast64_t durable_seq;
     atomic_uint_fast64_t wal_bytes;
@@ -229,5 +252,5 @@ void idx_index_close(struct idx_index *ix);
 /* merge.c */
 int idx_merger_start(struct idx_index *ix, struct sd_error *err);
 void idx_merger_stop(struct idx_index *ix);
-void idx_merger_wake(struct idx_index *ix);
+void idx_merger_wake(struct idx_index *ix, enum idx_merger_role role);
 #endif

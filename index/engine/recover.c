@@ -48,6 +48,7 @@ static struct idx_index *idx_index_alloc(struct idx_db *db, const char *name)
     pthread_cond_init(&ix->queue_cond, NULL);
     pthread_mutex_init(&ix->merge_lock, NULL);
     pthread_cond_init(&ix->merge_cond, NULL);
+    pthread_cond_init(&ix->mem_cond, NULL);
     ix->next_seg_no = 1;
     return ix;
 }
@@ -72,6 +73,7 @@ static void idx_index_free(struct idx_index *ix)
     pthread_cond_destroy(&ix->queue_cond);
     pthread_mutex_destroy(&ix->merge_lock);
     pthread_cond_destroy(&ix->merge_cond);
+    pthread_cond_destroy(&ix->mem_cond);
     free(ix->name);
     free(ix->dir);
     free(ix);
@@ -221,7 +223,7 @@ void idx_index_close(struct idx_index *ix)
     pthread_mutex_unlock(&ix->state_lock);
     if (has_mem && !wal_is_broken(ix->wal))
         idx_request_flush(ix); /* the writer is gone: this thread owns the log */
-    idx_merger_stop(ix);       /* runs the requested flush first */
+    idx_merger_stop(ix);       /* the memory merger runs the requested flush first */
     struct sd_error err;
     uint64_t removable = atomic_load(&ix->removable_seq);
     if (removable)

@@ -173,9 +173,34 @@ void idx_request_flush(struct idx_index *ix)
     ix->mem.first_flush_ns = 0;
     pthread_mutex_lock(&ix->merge_lock);
     ix->flush_seq = first - 1;
-    ix->merge_wake = true;
-    pthread_cond_signal(&ix->merge_cond);
     pthread_mutex_unlock(&ix->merge_lock);
+    idx_merger_wake(ix, IDX_MERGER_MEMORY);
+}
+
+static void idx_deadline(struct timespec *ts, uint64_t wait_ns)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    uint64_t ns = (uint64_t)ts->tv_nsec + wait_ns;
+    ts->tv_sec += (time_t)(ns / 1000000000u);
+    ts->tv_nsec = (long)(ns % 1000000000u);
+}
+
+/* Back-pressure: while in-memory segments hold more than twice flush_bytes,
+ * the writer takes no new batch until a flush has shrunk them (writes wait in
+ * the queue, their acks come later). Without it, writes faster than flushes
+ * grow memory without bound. A failed merge job ends the wait: the writer
+ * must not hang on a full disk; writes then go on (and fail) as before. */
+static void idx_wait_for_memory(struct idx_index *ix)
+{
+    uint64_t limit = 2 * (uint64_t)ix->db->cfg.flush_bytes;
+    pthread_mutex_lock(&ix->state_lock);
+    uint64_t failures = ix->merge_failures;
+    while (ix->mem_bytes > limit && ix->merge_failures == failures) {
+        struct timespec ts;
+        idx_deadline(&ts, idx_ms(1000));
+        pthread_cond_timedwait(&ix->mem_cond, &ix->state_lock, &ts);
+    }
+    pthread_mutex_unlock(&ix->state_lock);
 }
 
 static void idx_writer_housekeeping(struct idx_index *ix, bool is_final)
@@ -193,14 +218,6 @@ static void idx_writer_housekeeping(struct idx_index *ix, bool is_final)
     uint64_t removable = atomic_load(&ix->removable_seq);
     if (removable && wal_remove_upto(ix->wal, removable, &err) > 0)
         atomic_store(&ix->wal_bytes, wal_bytes(ix->wal));
-}
-
-static void idx_deadline(struct timespec *ts, uint64_t wait_ns)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    uint64_t ns = (uint64_t)ts->tv_nsec + wait_ns;
-    ts->tv_sec += (time_t)(ns / 1000000000u);
-    ts->tv_nsec = (long)(ns % 1000000000u);
 }
 
 /* Waits for writes (or the next refresh) and takes the whole queue. */
@@ -249,6 +266,7 @@ static void *idx_writer_main(void *arg)
         idx_writer_housekeeping(ix, is_done);
         if (is_done)
             return NULL;
+        idx_wait_for_memory(ix);
     }
 }
 
