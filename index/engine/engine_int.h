@@ -237,7 +237,7 @@ int idx_mem_refresh(struct idx_index *ix, struct sd_error *err);
 int idx_writer_start(struct idx_index *ix, struct sd_error *err);
 /* Queues w (taken over on SD_OK) for the writer thread. */
 int idx_enqueue(struct idx_index *ix, struct idx_write *w, struct sd_error *err);
-/* Rotates the log and asks the merge thread to flush up to the rotation. */
+/* Rotates the log and asks the memory merger to flush up to the rotation. */
 void idx_request_flush(struct idx_index *ix);
 void idx_writer_stop(struct idx_index *ix);
 

@@ -12,7 +12,7 @@
  * never disturb a query in flight.
  *
  * Threads: every function here may be called from any thread. Each index has
- * one writer thread (WAL, memtable, flush) and one merge thread; searches run
+ * one writer thread (WAL, memtable, flush) and two merge threads; searches run
  * on the caller's thread with a thread-local query context.
  */
 #ifndef SEARCHD_IDX_H

@@ -10,8 +10,8 @@
  * none reappears after a restart. Each batch becomes an in-memory segment
  * before its acks (a refresh that failed is retried every refresh_ms);
  * when in-memory segments pass flush_bytes or their oldest
- * write is flush_ms old, the log is rotated and the merge thread is asked to
- * flush up to the rotation point. Logs the merge thread has made redundant
+ * write is flush_ms old, the log is rotated and the memory merger is asked to
+ * flush up to the rotation point. Logs the mergers have made redundant
  * (removable_seq) are deleted here, because only this thread owns the log.
  */
 #include "engine_int.h"
@@ -161,7 +161,7 @@ static bool idx_flush_due(struct idx_index *ix, uint64_t now)
 }
 
 /* Rotates the log and hands the flush of everything up to here to the
- * merge thread. */
+ * memory merger. */
 void idx_request_flush(struct idx_index *ix)
 {
     struct sd_error err;
