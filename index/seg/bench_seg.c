@@ -42,7 +42,7 @@ static uint8_t *encode_all(const uint32_t *in, size_t nblocks, size_t **offs)
         unsigned bits = seg_bits_max(v, SEG_BLOCK);
         (*offs)[b] = o;
         out[o++] = (uint8_t)bits;
-        seg_pack128(v, bits, out + o);
+        (void)seg_pack(v, SEG_BLOCK, bits, out + o);
         o += 16u * bits;
     }
     (*offs)[nblocks] = o;

@@ -137,14 +137,23 @@ int seg_dict_check(struct seg *s, struct sd_error *err);
 
 /* Bits needed for the largest of v[0, n) (0 when all are 0). */
 unsigned seg_bits_max(const uint32_t *v, size_t n);
-/* Packs 128 values (each < 2^bits, bits <= 32) into 16 * bits bytes at out. */
-void seg_pack128(const uint32_t *in, unsigned bits, uint8_t *out);
+/* Bytes that n values take packed at `bits` per value. */
+static inline size_t seg_packed_len(uint32_t n, unsigned bits)
+{
+    return ((size_t)n * bits + 7) / 8;
+}
+/* Packs in[0, n) (each < 2^bits, bits <= 32) into seg_packed_len(n, bits) bytes at out (16 *
+ * bits for a full block of SEG_BLOCK) and returns that length. */
+size_t seg_pack(const uint32_t *in, uint32_t n, unsigned bits, uint8_t *out);
 /* Unpacks 16 * bits bytes at in into 128 values. Reads exactly 16 * bits bytes. */
 void seg_unpack128(const uint8_t *in, unsigned bits, uint32_t *out);
 
 /* Unpacks 128 gaps (as seg_unpack128) straight into doc ids: out[i] = next + gap, then
  * next = out[i] + 1. Returns the final next (one past the last doc, 64-bit: no overflow). */
 uint64_t seg_unpack128_gaps(const uint8_t *in, unsigned bits, uint32_t *out, uint64_t next);
+/* Unpacks n values (n <= SEG_BLOCK, bits <= 32) from seg_packed_len(n, bits) bytes at in,
+ * reading none past them: the decoder of tail blocks, which are shorter than a full one. */
+void seg_unpack(const uint8_t *in, uint32_t n, unsigned bits, uint32_t *out);
 
 uint8_t seg_norm_encode(uint32_t len);
 

@@ -373,7 +373,7 @@ static void test_seg_codec_roundtrips_every_width(void **state)
         }
         assert_int_equal(seg_bits_max(in, SEG_BLOCK), bits);
         packed[16 * bits] = 0xAB; /* the byte after the block is never written */
-        seg_pack128(in, bits, packed);
+        assert_int_equal(seg_pack(in, SEG_BLOCK, bits, packed), 16 * bits);
         assert_int_equal(packed[16 * bits], 0xAB);
         seg_unpack128(packed, bits, out);
         assert_memory_equal(in, out, sizeof in);
@@ -385,6 +385,36 @@ static void test_seg_codec_roundtrips_every_width(void **state)
             ref++;
         }
         assert_true(next == ref);
+    }
+}
+
+/* Short runs (tail blocks): n values take exactly ceil(n*bits/8) bytes, and unpacking reads
+ * only those (the buffer is malloc'd to that size, so ASan builds catch an over-read). */
+static void test_seg_codec_short_runs_roundtrip_in_exact_bytes(void **state)
+{
+    (void)state;
+    static const uint32_t counts[] = {1, 2, 3, 7, 8, 9, 127};
+    uint64_t seed = 11;
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        uint32_t n = counts[c];
+        for (unsigned bits = 0; bits <= 32; bits++) {
+            uint32_t in[SEG_BLOCK], out[SEG_BLOCK];
+            uint8_t packed[16 * 32 + 1];
+            uint64_t mask = bits == 32 ? UINT32_MAX : (1ull << bits) - 1;
+            for (uint32_t i = 0; i < n; i++) {
+                in[i] = (uint32_t)((i == n - 1 ? UINT32_MAX : lcg(&seed) * 2654435761u) & mask);
+            }
+            size_t len = ((size_t)n * bits + 7) / 8;
+            packed[len] = 0xAB;
+            assert_int_equal(seg_pack(in, n, bits, packed), len);
+            assert_int_equal(packed[len], 0xAB);
+            uint8_t *exact = malloc(len ? len : 1);
+            assert_non_null(exact);
+            memcpy(exact, packed, len);
+            seg_unpack(exact, n, bits, out);
+            assert_memory_equal(in, out, n * sizeof *in);
+            free(exact);
+        }
     }
 }
 
@@ -863,6 +893,7 @@ int main(void)
         cmocka_unit_test(test_seg_doc_load_roundtrips_raw_and_unicode),
         cmocka_unit_test(test_seg_norms_monotonic_and_close),
         cmocka_unit_test(test_seg_codec_roundtrips_every_width),
+        cmocka_unit_test(test_seg_codec_short_runs_roundtrip_in_exact_bytes),
         cmocka_unit_test(test_seg_postings_advance_matches_brute_force),
         cmocka_unit_test(test_seg_block_bound_matches_blocks),
         cmocka_unit_test(test_seg_open_file_and_verify),

@@ -278,9 +278,9 @@ static void put_packed_block(struct sd_buf *out, const uint32_t *docs, const uin
     unsigned b1 = seg_bits_max(gaps, SEG_BLOCK), b2 = seg_bits_max(tf1, SEG_BLOCK);
     sd_buf_put_u8(out, (uint8_t)b1);
     sd_buf_put_u8(out, (uint8_t)b2);
-    seg_pack128(gaps, b1, packed);
+    seg_pack(gaps, SEG_BLOCK, b1, packed);
     sd_buf_put(out, packed, 16u * b1);
-    seg_pack128(tf1, b2, packed);
+    seg_pack(tf1, SEG_BLOCK, b2, packed);
     sd_buf_put(out, packed, 16u * b2);
 }
 
