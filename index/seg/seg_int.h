@@ -25,8 +25,8 @@
 /* ---- format constants (see the table at the top of seg_write.c) ---- */
 
 #define SEG_MAGIC          "SDSG"
-#define SEG_FORMAT_VERSION 1 /* bump on any layout change; see docs/FORMAT.md */
-#define SEG_FORMAT_OLDEST  1 /* oldest version this reader accepts */
+#define SEG_FORMAT_VERSION 2 /* bump on any layout change; see docs/FORMAT.md */
+#define SEG_FORMAT_OLDEST  2 /* oldest version this reader accepts (v1 never shipped) */
 #define SEG_CODEC_BP128    1 /* full blocks: 128 values bit-packed at one width */
 
 #define SEG_HEADER_LEN      8

@@ -506,14 +506,15 @@ static uint32_t ref_lower(const struct big *g, uint32_t target)
     return k;
 }
 
-static void check_positions(struct seg_postings *p, uint32_t tf)
+/* The current doc has tf positions 0, step, 2 * step... */
+static void check_positions_step(struct seg_postings *p, uint32_t tf, uint32_t step)
 {
     const uint32_t *pos;
     uint32_t n;
     assert_int_equal(seg_postings_positions(p, &pos, &n), SD_OK);
     assert_int_equal(n, tf);
     for (uint32_t k = 0; k < n; k++) {
-        assert_int_equal(pos[k], 2 * k);
+        assert_int_equal(pos[k], step * k);
     }
 }
 
@@ -550,7 +551,7 @@ static void test_seg_postings_advance_matches_brute_force(void **state)
             assert_int_equal(got, g->ref_docs[k]);
             assert_int_equal(seg_postings_freq(p), g->ref_tfs[k]);
             if (lcg(&seed) % 4 == 0) {
-                check_positions(p, g->ref_tfs[k]);
+                check_positions_step(p, g->ref_tfs[k], 2);
             }
             cur = got;
         }
@@ -610,6 +611,128 @@ static void test_seg_block_bound_matches_blocks(void **state)
     seg_postings_free(p);
     seg_close(s);
     big_free(g);
+}
+
+/* ---- tail blocks: lists of n docs, n % 128 packed short ---- */
+
+/* The k-th doc of the "tail" term is reached by gap tail_gap(k) (mostly small, every 17th a
+ * few hundred) and holds the word tail_tf(k) times (every 11th 300 or more: past a skip
+ * entry's one-byte max tf). */
+static uint32_t tail_gap(uint32_t k)
+{
+    return k % 17 == 5 ? 700 + k : k % 4;
+}
+
+static uint32_t tail_tf(uint32_t k)
+{
+    return k % 11 == 3 ? 300 + k : 1 + k % 6;
+}
+
+/* A segment whose "tail" term lies in n docs; docs[] and tfs[] get its postings. */
+static struct seg *tail_segment(uint32_t n, uint32_t *docs, uint32_t *tfs)
+{
+    struct seg_builder *b;
+    struct sd_error err = {0};
+    assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
+    char *text = malloc(8 * 1024);
+    assert_non_null(text);
+    uint32_t doc = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        for (uint32_t target = doc + tail_gap(k); doc <= target; doc++) {
+            size_t len = 0;
+            uint32_t tf = doc == target ? tail_tf(k) : 0;
+            for (uint32_t j = 0; j < tf; j++) {
+                len += (size_t)sprintf(text + len, "tail ");
+            }
+            len += (size_t)sprintf(text + len, "other");
+            char id[16];
+            snprintf(id, sizeof id, "t%u", doc);
+            struct seg_field f = {"body", 4, text, len, SEG_TEXT};
+            struct seg_doc d = {id, strlen(id), &f, 1};
+            assert_int_equal(seg_builder_add(b, &d, &err), SD_OK);
+        }
+        docs[k] = doc - 1;
+        tfs[k] = tail_tf(k);
+    }
+    free(text);
+    struct sd_buf out;
+    sd_buf_init(&out);
+    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
+    seg_builder_free(b);
+    size_t len;
+    uint8_t *img = sd_buf_detach(&out, &len);
+    struct seg *s = open_image(img, len);
+    free(img);
+    return s;
+}
+
+/* Postings bytes the format prescribes for a block of docs[first, first + n). */
+static size_t block_len(const uint32_t *docs, const uint32_t *tfs, uint32_t first, uint32_t n)
+{
+    uint32_t gaps[SEG_BLOCK], tf1[SEG_BLOCK];
+    uint8_t tmp[16];
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t prev = first + i ? docs[first + i - 1] + 1 : 0;
+        gaps[i] = docs[first + i] - prev;
+        tf1[i] = tfs[first + i] - 1;
+    }
+    if (n == 1) {
+        return sd_varint_encode(tmp, gaps[0]) + sd_varint_encode(tmp, tf1[0]);
+    }
+    unsigned b1 = seg_bits_max(gaps, n), b2 = seg_bits_max(tf1, n);
+    return 2 + ((size_t)n * b1 + 7) / 8 + ((size_t)n * b2 + 7) / 8;
+}
+
+static void check_tail_list(uint32_t n)
+{
+    uint32_t *want_docs = malloc(n * sizeof *want_docs), *want_tfs = malloc(n * sizeof *want_tfs);
+    uint32_t *docs = malloc(n * sizeof *docs), *tfs = malloc(n * sizeof *tfs);
+    assert_true(want_docs && want_tfs && docs && tfs);
+    struct seg *s = tail_segment(n, want_docs, want_tfs);
+    for (int kind = 0; kind < 2; kind++) {
+        const char *word = kind ? "tail" : stem_of("tail");
+        enum seg_kind k = kind ? SEG_EXACT : SEG_STEM;
+        assert_int_equal(term_docs(s, "body", k, word, docs, tfs, n), (int)n);
+        assert_memory_equal(docs, want_docs, n * sizeof *docs);
+        assert_memory_equal(tfs, want_tfs, n * sizeof *tfs);
+    }
+    struct seg_term t;
+    struct sd_error err = {0};
+    assert_int_equal(seg_term_find(s, 0, SEG_EXACT, "tail", 4, &t, &err), SD_OK);
+    uint32_t nb = (n + SEG_BLOCK - 1) / SEG_BLOCK;
+    size_t len = n >= SEG_BLOCK ? (size_t)nb * SEG_SKIP_ENTRY_LEN : 0;
+    for (uint32_t first = 0; first < n; first += SEG_BLOCK) {
+        len += block_len(want_docs, want_tfs, first, n - first < SEG_BLOCK ? n - first : SEG_BLOCK);
+    }
+    assert_int_equal(t.len, len); /* the tail is packed, not varints */
+    /* advance into the tail, with positions */
+    struct seg_postings *p;
+    assert_int_equal(seg_postings_open(s, &t, SEG_WANT_POSITIONS, &p, &err), SD_OK);
+    uint32_t k = n - 1 - (n - 1) % 3;
+    assert_int_equal(seg_postings_advance(p, want_docs[k]), want_docs[k]);
+    for (; k < n; k++) {
+        assert_int_equal(seg_postings_doc(p), want_docs[k]);
+        assert_int_equal(seg_postings_freq(p), want_tfs[k]);
+        check_positions_step(p, want_tfs[k], 1);
+        seg_postings_next(p);
+    }
+    assert_int_equal(seg_postings_doc(p), SEG_DOC_END);
+    assert_int_equal(seg_postings_error(p, NULL), SD_OK);
+    seg_postings_free(p);
+    seg_close(s);
+    free(want_docs);
+    free(want_tfs);
+    free(docs);
+    free(tfs);
+}
+
+static void test_seg_tail_blocks_roundtrip_packed(void **state)
+{
+    (void)state;
+    static const uint32_t counts[] = {1, 2, 127, 129, 255, 256};
+    for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
+        check_tail_list(counts[i]);
+    }
 }
 
 /* ---- images: files, memory, damage ---- */
@@ -772,16 +895,22 @@ static void test_seg_damage_behind_valid_checksum_never_crashes(void **state)
     big_free(g);
 }
 
-static void test_seg_open_mem_rejects_future_version(void **state)
+/* Version 1 never shipped, so this reader takes v2 only; a newer version is refused too. */
+static void test_seg_open_mem_rejects_other_versions(void **state)
 {
     (void)state;
-    size_t len;
-    uint8_t *img = build_image(g_docs, NDOCS, &len);
-    sd_put_le16(img + 4, SEG_FORMAT_VERSION + 1);
-    struct seg *s;
-    struct sd_error err = {0};
-    assert_int_equal(seg_open_mem(img, len, "v2.seg", &s, &err), SD_ECORRUPT);
-    assert_non_null(strstr(err.msg, "version"));
+    const unsigned versions[] = {1, SEG_FORMAT_VERSION + 1};
+    for (size_t i = 0; i < 2; i++) {
+        size_t len;
+        uint8_t *img = build_image(g_docs, NDOCS, &len);
+        sd_put_le16(img + 4, (uint16_t)versions[i]);
+        struct seg *s;
+        struct sd_error err = {0};
+        assert_int_equal(seg_open_mem(img, len, "other.seg", &s, &err), SD_ECORRUPT);
+        char want[64];
+        snprintf(want, sizeof want, "format version %u", versions[i]);
+        assert_non_null(strstr(err.msg, want));
+    }
 }
 
 static void test_seg_empty_segment_works(void **state)
@@ -896,11 +1025,12 @@ int main(void)
         cmocka_unit_test(test_seg_codec_short_runs_roundtrip_in_exact_bytes),
         cmocka_unit_test(test_seg_postings_advance_matches_brute_force),
         cmocka_unit_test(test_seg_block_bound_matches_blocks),
+        cmocka_unit_test(test_seg_tail_blocks_roundtrip_packed),
         cmocka_unit_test(test_seg_open_file_and_verify),
         cmocka_unit_test(test_seg_open_truncated_image_returns_corrupt),
         cmocka_unit_test(test_seg_open_flipped_byte_returns_corrupt),
         cmocka_unit_test(test_seg_damage_behind_valid_checksum_never_crashes),
-        cmocka_unit_test(test_seg_open_mem_rejects_future_version),
+        cmocka_unit_test(test_seg_open_mem_rejects_other_versions),
         cmocka_unit_test(test_seg_empty_segment_works),
         cmocka_unit_test(test_seg_builder_rejects_bad_docs_unchanged),
     };

@@ -1,14 +1,14 @@
 /*
  * seg_write.c: serializes a seg_builder into one immutable segment image.
  *
- * Segment format v1 (SEG_FORMAT_VERSION). Integers are little-endian, fixed width unless
+ * Segment format v2 (SEG_FORMAT_VERSION). Integers are little-endian, fixed width unless
  * marked varint (LEB128). Offsets are from the start of the image. The sections lie between
  * header and footer in the order below and are found only through the footer's table.
  *
  *   HEADER (8 bytes)
  *   offset  size  field
  *   0       4     magic "SDSG"
- *   4       2     format version (1)
+ *   4       2     format version (2)
  *   6       1     postings codec (1 = BP128: 128 values bit-packed at one width, scalar)
  *   7       1     flags (0)
  *
@@ -51,15 +51,18 @@
  * entries' first keys in the mapping and decodes one block.
  *
  * POSTINGS of a term with df docs: gap = doc - previous doc - 1 (the first doc's gap is the
- * doc itself); freqs are stored as tf - 1.
- *   df < 128:  df x (varint gap, varint tf - 1). No skip data: one block, decoded at once.
- *   df >= 128: n = ceil(df / 128) blocks after a skip table of n x 17 bytes:
+ * doc itself; a block's first gap is from the previous block's last doc); freqs are stored
+ * as tf - 1. Docs go in blocks of 128, the last block holding the rest (df % 128 if not 0).
+ * A block of n docs (codec 1):
+ *   n >= 2:  u8 b1, u8 b2 (b2 <= 31), ceil(n*b1/8) bytes of the n gaps, ceil(n*b2/8) bytes
+ *            of the n (tf - 1), bit-packed (seg_codec.c): value i at bits [i*b, i*b + b)
+ *            of a little-endian bit stream. A full block (n = 128) takes 2 + 16*(b1 + b2).
+ *   n == 1:  varint gap, varint tf - 1.
+ *   df < 128:  one block of df docs. No skip data: decoded at once.
+ *   df >= 128: nb = ceil(df / 128) blocks after a skip table of nb x 17 bytes:
  *                u32 last doc of the block, u32 block offset (from the end of the skip
  *                table), u32 positions offset of its first doc (from the term's positions
  *                start), u32 max tf, u8 min norm of the term's field over the block's docs.
- *              A full block (codec 1): u8 b1, u8 b2 (b2 <= 31), 16*b1 bytes of 128 gaps and
- *              16*b2 bytes of 128 (tf - 1), bit-packed (seg_codec.c). The last block, if
- *              df % 128 != 0, is in the varint form, its first gap from the previous block.
  *
  * Readers accept versions [SEG_FORMAT_OLDEST, SEG_FORMAT_VERSION] and postings codec 1, and
  * reject others by name. The checksum is verified before any offset is trusted.
@@ -255,33 +258,28 @@ static int index_positions(struct seg_tw *w, const uint32_t *tfs, uint32_t df, s
     return SD_OK;
 }
 
-static void put_varint_block(struct sd_buf *out, const uint32_t *docs, const uint32_t *tfs,
-                             uint32_t n, uint64_t next)
+/* One block of n docs: n == 1 is a varint pair (gap, tf - 1); otherwise u8 b1, u8 b2 and the
+ * n gaps and n (tf - 1) bit-packed, a full block (n == SEG_BLOCK) or a truncated one. */
+static void put_block(struct sd_buf *out, const uint32_t *docs, const uint32_t *tfs, uint32_t n,
+                      uint64_t next)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        sd_buf_put_varint(out, docs[i] - next);
-        sd_buf_put_varint(out, tfs[i] - 1);
-        next = (uint64_t)docs[i] + 1;
+    if (n == 1) {
+        sd_buf_put_varint(out, docs[0] - next);
+        sd_buf_put_varint(out, tfs[0] - 1);
+        return;
     }
-}
-
-static void put_packed_block(struct sd_buf *out, const uint32_t *docs, const uint32_t *tfs,
-                             uint64_t next)
-{
     uint32_t gaps[SEG_BLOCK], tf1[SEG_BLOCK];
     uint8_t packed[16 * 32];
-    for (unsigned i = 0; i < SEG_BLOCK; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         gaps[i] = (uint32_t)(docs[i] - next);
         tf1[i] = tfs[i] - 1;
         next = (uint64_t)docs[i] + 1;
     }
-    unsigned b1 = seg_bits_max(gaps, SEG_BLOCK), b2 = seg_bits_max(tf1, SEG_BLOCK);
+    unsigned b1 = seg_bits_max(gaps, n), b2 = seg_bits_max(tf1, n);
     sd_buf_put_u8(out, (uint8_t)b1);
     sd_buf_put_u8(out, (uint8_t)b2);
-    seg_pack(gaps, SEG_BLOCK, b1, packed);
-    sd_buf_put(out, packed, 16u * b1);
-    seg_pack(tf1, SEG_BLOCK, b2, packed);
-    sd_buf_put(out, packed, 16u * b2);
+    sd_buf_put(out, packed, seg_pack(gaps, n, b1, packed));
+    sd_buf_put(out, packed, seg_pack(tf1, n, b2, packed));
 }
 
 static void fill_skip(const struct seg_tw *w, const struct seg_tw_term *t, uint32_t blk,
@@ -321,11 +319,7 @@ static int write_blocks(struct seg_tw *w, const struct seg_tw_term *t)
         }
         uint8_t e[SEG_SKIP_ENTRY_LEN];
         fill_skip(w, t, blk, first, n, (uint32_t)(out->len - data), e);
-        if (n == SEG_BLOCK) {
-            put_packed_block(out, t->docs + first, t->tfs + first, next);
-        } else {
-            put_varint_block(out, t->docs + first, t->tfs + first, n, next);
-        }
+        put_block(out, t->docs + first, t->tfs + first, n, next);
         if (out->rc) {
             return out->rc;
         }
@@ -390,7 +384,7 @@ int seg_tw_add(struct seg_tw *w, const struct seg_tw_term *t)
     }
     uint64_t post_off = w->out->len - w->post_start;
     if (t->df < SEG_BLOCK) {
-        put_varint_block(w->out, t->docs, t->tfs, t->df, 0);
+        put_block(w->out, t->docs, t->tfs, t->df, 0);
     } else if ((rc = write_blocks(w, t)) != SD_OK) {
         return rc;
     }
