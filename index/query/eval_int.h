@@ -212,8 +212,9 @@ double ev_bound(struct ev *e, uint32_t node, uint32_t doc);
  * go backwards (the iterators shallow-advance). */
 double ev_window(struct ev *e, uint32_t node, uint32_t target, uint32_t *upto);
 /* The parts of ev_window() for one EV_TERMS node (prune.c splits it by field):
- * one posting's largest weighted tf, the exact-form bonus's bound, and
- * idf * saturated tf (0 for tf 0). */
+ * one posting's largest weighted tf (INFINITY when a block's max tf is not
+ * known: SEG_TF_UNBOUNDED), the exact-form bonus's bound, and idf * saturated
+ * tf (0 for tf 0; idf * (k1 + 1), the limit, for an infinite tf). */
 double ev_window_post(struct ev_post *p, uint32_t target, uint32_t *upto);
 double ev_window_bonus(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto);
 double ev_saturated(double idf, double tf, double k1);

@@ -231,7 +231,12 @@ int seg_postings_positions(struct seg_postings *p, const uint32_t **pos, uint32_
 /* Skip data for block-max evaluation, readable without decoding a block:
  * shallow-advances to the block that may hold target and returns its last
  * doc id (SEG_DOC_END past the end) with the block's maximum frequency and
- * the smallest length byte of the field in the block. */
+ * the smallest length byte of the field in the block. Skip data keeps the
+ * maximum in one byte, so a block of a long list (df >= SEG_BLOCK) whose
+ * maximum is 255 or more reports SEG_TF_UNBOUNDED: a bound must then take
+ * the limit of its score as tf grows without end. A short list, decoded to
+ * answer, reports its exact maximum. */
+#define SEG_TF_UNBOUNDED UINT32_MAX
 uint32_t seg_postings_block_bound(struct seg_postings *p, uint32_t target, uint32_t *max_tf,
                                   uint8_t *min_norm);
 

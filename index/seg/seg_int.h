@@ -54,10 +54,13 @@ enum seg_section {
 #define SEG_IDMAP_ENTRY_LEN  12 /* XXH3 of the id u64, doc u32 */
 #define SEG_SDOC_ENTRY_LEN   12 /* stored block u32, offset in raw block u32, raw length u32 */
 #define SEG_SBLOCK_ENTRY_LEN 16 /* offset in STORED_DATA u64, compressed u32, raw length u32 */
-#define SEG_SKIP_ENTRY_LEN   17 /* last doc, block offset, positions offset, max tf: u32; norm */
+#define SEG_SKIP_ENTRY_LEN   14 /* last doc, block offset, positions offset: u32; max tf, norm */
 #define SEG_DICT_ENTRY_LEN   32 /* see seg_write.c */
 #define SEG_DICT_BLOCK_TERMS 64 /* terms per dictionary block */
 #define SEG_MAX_KEY          (2 + STEM_MAX_TOKEN) /* field u8, kind u8, term bytes */
+
+/* A skip entry's max tf is one byte, saturating: this value means "this or more". */
+#define SEG_SKIP_TF_MAX 255
 
 /* Raw bytes of stored records gathered into one LZ4 block (see seg_stored.c). */
 #define SEG_STORED_BLOCK_TARGET 16384

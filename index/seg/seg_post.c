@@ -5,7 +5,7 @@
  * block is two bit-unpacks (gaps, tf - 1) and a prefix sum, no per-document branching on
  * varints; a tail block (the last df % 128 docs, or all of a term with df < 128) is the same
  * packing cut short, decoded by a loop generic in the width, and a block of one doc is a
- * varint pair. advance(target) first consults the skip table (fixed 17-byte entries beside
+ * varint pair. advance(target) first consults the skip table (fixed 14-byte entries beside
  * the blocks, format in seg_write.c): it gallops over the entries' last-doc fields to the
  * first block whose last doc is >= target, so the blocks in between are never decoded, then
  * scans the decoded block. block_bound() reads the same entries without decoding anything
@@ -391,8 +391,8 @@ uint32_t seg_postings_block_bound(struct seg_postings *p, uint32_t target, uint3
         return SEG_DOC_END;
     }
     const uint8_t *e = p->skip + (size_t)b * SEG_SKIP_ENTRY_LEN;
-    *max_tf = sd_get_le32(e + 12);
-    *min_norm = e[16];
+    *max_tf = e[12] < SEG_SKIP_TF_MAX ? e[12] : SEG_TF_UNBOUNDED;
+    *min_norm = e[13];
     return sd_get_le32(e);
 }
 

@@ -588,7 +588,7 @@ static void test_seg_block_bound_matches_blocks(void **state)
             uint8_t nb = seg_field_norm(s, g->ref_docs[j], 0);
             mn = nb < mn ? nb : mn;
         }
-        assert_int_equal(max_tf, mt);
+        assert_int_equal(max_tf, mt < 255 ? mt : SEG_TF_UNBOUNDED); /* doc 999 has tf 301 */
         assert_int_equal(min_norm, mn);
         /* the bound does not move the iterator */
         if (target % 5 == 0) {
@@ -616,8 +616,8 @@ static void test_seg_block_bound_matches_blocks(void **state)
 /* ---- tail blocks: lists of n docs, n % 128 packed short ---- */
 
 /* The k-th doc of the "tail" term is reached by gap tail_gap(k) (mostly small, every 17th a
- * few hundred) and holds the word tail_tf(k) times (every 11th 300 or more: past a skip
- * entry's one-byte max tf). */
+ * few hundred) and holds the word tail_tf(k) times (every 11th and the first of each block
+ * 300 or more: past a skip entry's one-byte max tf). */
 static uint32_t tail_gap(uint32_t k)
 {
     return k % 17 == 5 ? 700 + k : k % 4;
@@ -625,7 +625,7 @@ static uint32_t tail_gap(uint32_t k)
 
 static uint32_t tail_tf(uint32_t k)
 {
-    return k % 11 == 3 ? 300 + k : 1 + k % 6;
+    return k % 11 == 3 || k % SEG_BLOCK == 0 ? 300 + k : 1 + k % 6;
 }
 
 /* A segment whose "tail" term lies in n docs; docs[] and tfs[] get its postings. */
@@ -683,6 +683,27 @@ static size_t block_len(const uint32_t *docs, const uint32_t *tfs, uint32_t firs
     return 2 + ((size_t)n * b1 + 7) / 8 + ((size_t)n * b2 + 7) / 8;
 }
 
+/* Block bounds: a long list's skip entries saturate at 255, a short list's bound is exact. */
+static void check_tail_bounds(const struct seg *s, const struct seg_term *t, const uint32_t *docs,
+                              const uint32_t *tfs, uint32_t n)
+{
+    struct seg_postings *p;
+    struct sd_error err = {0};
+    assert_int_equal(seg_postings_open(s, t, 0, &p, &err), SD_OK);
+    for (uint32_t first = 0; first < n; first += SEG_BLOCK) {
+        uint32_t end = n - first < SEG_BLOCK ? n : first + SEG_BLOCK, mt = 0, max_tf;
+        for (uint32_t k = first; k < end; k++) {
+            mt = tfs[k] > mt ? tfs[k] : mt;
+        }
+        assert_true(mt >= 300); /* every block holds a tf past the skip entry's byte */
+        uint8_t min_norm;
+        assert_int_equal(seg_postings_block_bound(p, docs[first], &max_tf, &min_norm),
+                         docs[end - 1]);
+        assert_int_equal(max_tf, n >= SEG_BLOCK ? SEG_TF_UNBOUNDED : mt);
+    }
+    seg_postings_free(p);
+}
+
 static void check_tail_list(uint32_t n)
 {
     uint32_t *want_docs = malloc(n * sizeof *want_docs), *want_tfs = malloc(n * sizeof *want_tfs);
@@ -705,6 +726,7 @@ static void check_tail_list(uint32_t n)
         len += block_len(want_docs, want_tfs, first, n - first < SEG_BLOCK ? n - first : SEG_BLOCK);
     }
     assert_int_equal(t.len, len); /* the tail is packed, not varints */
+    check_tail_bounds(s, &t, want_docs, want_tfs, n);
     /* advance into the tail, with positions */
     struct seg_postings *p;
     assert_int_equal(seg_postings_open(s, &t, SEG_WANT_POSITIONS, &p, &err), SD_OK);

@@ -59,10 +59,11 @@
  *            of a little-endian bit stream. A full block (n = 128) takes 2 + 16*(b1 + b2).
  *   n == 1:  varint gap, varint tf - 1.
  *   df < 128:  one block of df docs. No skip data: decoded at once.
- *   df >= 128: nb = ceil(df / 128) blocks after a skip table of nb x 17 bytes:
+ *   df >= 128: nb = ceil(df / 128) blocks after a skip table of nb x 14 bytes:
  *                u32 last doc of the block, u32 block offset (from the end of the skip
  *                table), u32 positions offset of its first doc (from the term's positions
- *                start), u32 max tf, u8 min norm of the term's field over the block's docs.
+ *                start), u8 max tf of the block (255 = 255 or more), u8 min norm of the
+ *                term's field over the block's docs.
  *
  * Readers accept versions [SEG_FORMAT_OLDEST, SEG_FORMAT_VERSION] and postings codec 1, and
  * reject others by name. The checksum is verified before any offset is trusted.
@@ -295,8 +296,8 @@ static void fill_skip(const struct seg_tw *w, const struct seg_tw_term *t, uint3
     sd_put_le32(e, t->docs[first + n - 1]);
     sd_put_le32(e + 4, off);
     sd_put_le32(e + 8, t->key[1] == SEG_EXACT ? w->blk_pos[blk] : 0);
-    sd_put_le32(e + 12, max_tf);
-    e[16] = min_norm;
+    e[12] = (uint8_t)(max_tf < SEG_SKIP_TF_MAX ? max_tf : SEG_SKIP_TF_MAX);
+    e[13] = min_norm;
 }
 
 /* Writes the blocked form (df >= SEG_BLOCK): skip table first, patched as blocks go out. */
