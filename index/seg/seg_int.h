@@ -122,6 +122,7 @@ struct seg_dict_cursor {
     struct sd_rd rd;
     uint64_t post_off; /* of the next term, relative to POSTINGS */
     uint64_t pos_off;  /* relative to POSITIONS */
+    uint8_t kind;      /* of the last key read (its byte 1): SEG_EXACT entries say pos_len */
     uint8_t key[SEG_MAX_KEY + 1];
     size_t key_len;
 };

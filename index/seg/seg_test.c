@@ -613,6 +613,28 @@ static void test_seg_block_bound_matches_blocks(void **state)
     big_free(g);
 }
 
+/* DICT bytes as the format prescribes: the exact term states its positions length, the stem
+ * (sorting after it: 's' > 'e') does not. */
+static void test_seg_dict_stem_entry_has_no_positions_length(void **state)
+{
+    (void)state;
+    static const struct seg_field f[] = {F("body", "cat")};
+    static const struct seg_doc d[] = {DOC("c", f)};
+    struct seg *s = open_docs(d, 1);
+    /* clang-format off */
+    static const uint8_t want[] = {
+        0, 5, 0, 'e', 'c', 'a', 't', 1, 0, 2, 1, /* exact: ..., postings 2, positions 1 */
+        1, 4, 's', 'c', 'a', 't', 1, 0, 2,       /* stem: ..., postings 2 */
+    };
+    /* clang-format on */
+    assert_int_equal(s->sect[SEG_SECT_DICT].len, sizeof want);
+    assert_memory_equal(s->sect[SEG_SECT_DICT].p, want, sizeof want);
+    uint32_t docs[1], tfs[1];
+    assert_int_equal(term_docs(s, "body", SEG_STEM, "cat", docs, tfs, 1), 1);
+    assert_int_equal(term_docs(s, "body", SEG_EXACT, "cat", docs, tfs, 1), 1);
+    seg_close(s);
+}
+
 /* ---- tail blocks: lists of n docs, n % 128 packed short ---- */
 
 /* The k-th doc of the "tail" term is reached by gap tail_gap(k) (mostly small, every 17th a
@@ -1048,6 +1070,7 @@ int main(void)
         cmocka_unit_test(test_seg_postings_advance_matches_brute_force),
         cmocka_unit_test(test_seg_block_bound_matches_blocks),
         cmocka_unit_test(test_seg_tail_blocks_roundtrip_packed),
+        cmocka_unit_test(test_seg_dict_stem_entry_has_no_positions_length),
         cmocka_unit_test(test_seg_open_file_and_verify),
         cmocka_unit_test(test_seg_open_truncated_image_returns_corrupt),
         cmocka_unit_test(test_seg_open_flipped_byte_returns_corrupt),

@@ -43,7 +43,8 @@
  *
  * DICT block (up to 64 terms): per term varint shared-prefix length with the previous key
  * of the block (0 for the first), varint suffix length, suffix, varint df, varint
- * total_tf - df, varint postings length, varint positions length (0 for SEG_STEM).
+ * total_tf - df, varint postings length, and for SEG_EXACT only varint positions length
+ * (SEG_STEM terms have no positions; the kind is key byte 1).
  * DICT_INDEX entry: u32 first-key offset in the key bytes, u16 first-key length, u16 terms in
  * the block, u64 block offset in DICT, u64 postings offset of its first term in POSTINGS,
  * u64 positions offset in POSITIONS. A block ends where the next one starts; a term's
@@ -356,7 +357,9 @@ static void dict_add(struct seg_tw *w, const struct seg_tw_term *t, uint64_t pos
     sd_buf_put_varint(&w->dict, t->df);
     sd_buf_put_varint(&w->dict, t->total_tf - t->df);
     sd_buf_put_varint(&w->dict, post_len);
-    sd_buf_put_varint(&w->dict, pos_len);
+    if (t->key[1] == SEG_EXACT) {
+        sd_buf_put_varint(&w->dict, pos_len); /* stems have no positions: nothing to say */
+    }
     w->block_terms++;
     if (w->dindex.rc == SD_OK) {
         sd_put_le16(w->dindex.data + w->dindex.len - SEG_DICT_ENTRY_LEN + 6,
