@@ -40,6 +40,7 @@ enum seg_section {
     SEG_SECT_STORED_DOCS,
     SEG_SECT_STORED_BLOCKS,
     SEG_SECT_STORED_DATA,
+    SEG_SECT_TITLES,
     SEG_SECT_POSTINGS,
     SEG_SECT_POSITIONS,
     SEG_SECT_DICT,
@@ -96,6 +97,8 @@ struct seg {
     struct seg_field_info *fields; /* owned; field_count entries */
     const uint8_t *id_bytes;       /* DOC_IDS after its offset table */
     size_t id_bytes_len;
+    const uint8_t *title_bytes; /* TITLES after its offset table */
+    size_t title_bytes_len;
     uint32_t dict_nblocks;
     const uint8_t *dict_keys; /* DICT_INDEX after its entries */
     size_t dict_keys_len;

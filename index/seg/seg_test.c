@@ -331,6 +331,79 @@ static void test_seg_doc_load_roundtrips_raw_and_unicode(void **state)
     seg_close(s);
 }
 
+/* ---- titles ---- */
+
+/* The cut hits' titles always had (the engine's idx_strndup_utf8 before segments kept
+ * titles): at SEG_TITLE_MAX, backing up while the byte at the cut is a continuation byte. */
+static size_t ref_title_cut(const char *s, size_t len)
+{
+    if (len > SEG_TITLE_MAX) {
+        len = SEG_TITLE_MAX;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) {
+            len--;
+        }
+    }
+    return len;
+}
+
+static void check_title(const struct seg *s, uint32_t doc, const char *want, size_t want_len)
+{
+    const char *t;
+    size_t len;
+    assert_int_equal(seg_doc_title(s, doc, &t, &len), SD_OK);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(t, want, len);
+}
+
+/* Titles of 300 - pad ASCII bytes followed by a run of one UTF-8 character of `w` bytes: the
+ * cut falls at every offset inside a sequence and between sequences. */
+static void test_seg_doc_title_cut_at_utf8_boundary(void **state)
+{
+    (void)state;
+    static const char *const chars[] = {"a", "ж", "€", "😀"};
+    char text[4][4][400];
+    struct seg_field fields[4][4][2];
+    struct seg_doc docs[4 * 4 + 3];
+    char ids[4 * 4 + 3][8];
+    size_t n = 0;
+    for (size_t c = 0; c < 4; c++) {
+        for (size_t pad = 0; pad < 4; pad++, n++) {
+            char *t = text[c][pad];
+            size_t len = 300 - pad;
+            memset(t, 'x', len);
+            while (len + strlen(chars[c]) < sizeof text[c][pad]) {
+                memcpy(t + len, chars[c], strlen(chars[c]));
+                len += strlen(chars[c]);
+            }
+            fields[c][pad][0] = (struct seg_field){"body", 4, "words", 5, SEG_TEXT};
+            fields[c][pad][1] = (struct seg_field){"title", 5, t, len, SEG_TEXT};
+            snprintf(ids[n], sizeof ids[n], "t%zu", n);
+            docs[n] = (struct seg_doc){ids[n], strlen(ids[n]), fields[c][pad], 2};
+        }
+    }
+    static const struct seg_field short_title[] = {F("title", "a short title")};
+    static const struct seg_field none[] = {F("body", "no title here")};
+    static const struct seg_field raw[] = {RAW("title", "[1,2]")};
+    docs[n++] = (struct seg_doc)DOC("short", short_title);
+    docs[n++] = (struct seg_doc)DOC("none", none);
+    docs[n++] = (struct seg_doc)DOC("raw", raw);
+    struct seg *s = open_docs(docs, n);
+    for (uint32_t d = 0; d < 16; d++) {
+        const struct seg_field *f = &docs[d].fields[1];
+        size_t want = ref_title_cut(f->value, f->value_len);
+        assert_true(want <= SEG_TITLE_MAX && want > SEG_TITLE_MAX - 4);
+        check_title(s, d, f->value, want);
+    }
+    check_title(s, 16, "a short title", 13); /* kept whole */
+    check_title(s, 17, "", 0);               /* no title field */
+    check_title(s, 18, "", 0);               /* "title" is not text */
+    const char *t;
+    size_t len;
+    assert_int_equal(seg_doc_title(s, 19, &t, &len), SD_ENOTFOUND);
+    assert_int_equal(len, 0);
+    seg_close(s);
+}
+
 static void test_seg_norms_monotonic_and_close(void **state)
 {
     (void)state;
@@ -1064,6 +1137,7 @@ int main(void)
         cmocka_unit_test(test_seg_term_prefix_walks_in_order),
         cmocka_unit_test(test_seg_doc_ids_and_find),
         cmocka_unit_test(test_seg_doc_load_roundtrips_raw_and_unicode),
+        cmocka_unit_test(test_seg_doc_title_cut_at_utf8_boundary),
         cmocka_unit_test(test_seg_norms_monotonic_and_close),
         cmocka_unit_test(test_seg_codec_roundtrips_every_width),
         cmocka_unit_test(test_seg_codec_short_runs_roundtrip_in_exact_bytes),

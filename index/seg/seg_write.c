@@ -23,19 +23,24 @@
  *   STORED_BLOCKS  blocks x (u64 offset in STORED_DATA, u32 compressed len, u32 raw len)
  *   STORED_DATA    LZ4 blocks (raw LZ4, no frame) of records: varint nfields; per field
  *                  u8 field id, u8 type (0 text, 1 raw JSON), varint length, bytes
+ *   TITLES         (docs + 1) u32 offsets into the title bytes (first 0, last = their
+ *                  length), then the title bytes, uncompressed; doc d's title is bytes
+ *                  [off[d], off[d+1]): the value of its text field "title" (SEG_TITLE_FIELD)
+ *                  cut to at most SEG_TITLE_MAX = 300 bytes at a UTF-8 character boundary,
+ *                  empty if it has none
  *   POSTINGS       per term in dictionary order, its postings (below)
  *   POSITIONS      per SEG_EXACT term in dictionary order: for each doc of its postings,
  *                  tf varint deltas (the first from 0)
  *   DICT           dictionary blocks (below)
  *   DICT_INDEX     u32 nblocks; nblocks x 32-byte entries; first-key bytes
  *
- *   FOOTER (212 bytes, at end - 212)
- *   0       4     section count (11)
- *   4       176   11 x (u64 offset, u64 length), in the order of the table above
- *   180     4     doc count       184  4  field count       188  8  term count
- *   196     8     XXH3-64 of [0, end - 16)
- *   204     4     footer length (212)
- *   208     4     magic "SDSG"
+ *   FOOTER (228 bytes, at end - 228)
+ *   0       4     section count (12)
+ *   4       192   12 x (u64 offset, u64 length), in the order of the table above
+ *   196     4     doc count       200  4  field count       204  8  term count
+ *   212     8     XXH3-64 of [0, end - 16)
+ *   220     4     footer length (228)
+ *   224     4     magic "SDSG"
  *
  * Term key: u8 field id, u8 kind ('s' SEG_STEM, 'e' SEG_EXACT), term bytes (1..255). Keys
  * sort by memcmp, a key before its extensions, so the terms of one (field, kind) are
@@ -131,14 +136,15 @@ static void write_fields(struct seg_writer *w)
     sect_end(w, SEG_SECT_FIELDS);
 }
 
-static void write_doc_ids(struct seg_writer *w)
+/* DOC_IDS or TITLES: offs holds each doc's start in bytes; the table ends with their length. */
+static void write_doc_table(struct seg_writer *w, enum seg_section sect, const struct sd_buf *offs,
+                            const struct sd_buf *bytes)
 {
-    const struct seg_builder *b = w->b;
-    sect_begin(w, SEG_SECT_DOC_IDS);
-    sd_buf_put(w->out, b->id_offs.data, b->id_offs.len);
-    sd_buf_put_le32(w->out, (uint32_t)b->ids.len);
-    sd_buf_put(w->out, b->ids.data, b->ids.len);
-    sect_end(w, SEG_SECT_DOC_IDS);
+    sect_begin(w, sect);
+    sd_buf_put(w->out, offs->data, offs->len);
+    sd_buf_put_le32(w->out, (uint32_t)bytes->len);
+    sd_buf_put(w->out, bytes->data, bytes->len);
+    sect_end(w, sect);
 }
 
 static int cmp_id_hash(const void *a, const void *b)
@@ -564,10 +570,11 @@ int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_erro
     }
     seg_write_header(out);
     write_fields(&w);
-    write_doc_ids(&w);
+    write_doc_table(&w, SEG_SECT_DOC_IDS, &b->id_offs, &b->ids);
     rc = write_id_map(&w);
     write_norms(&w);
     write_stored(&w);
+    write_doc_table(&w, SEG_SECT_TITLES, &b->title_offs, &b->titles);
     if (rc == SD_OK) {
         rc = write_terms(&w);
     }
