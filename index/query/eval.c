@@ -23,8 +23,6 @@
  */
 #include "eval_int.h"
 
-#include <math.h>
-
 static inline uint32_t post_advance(struct ev_post *p, uint32_t target)
 {
     if (p->doc >= target) {
@@ -280,7 +278,10 @@ static double terms_bound(struct ev *e, const struct ev_node *n, uint32_t doc)
             tf += post_block_tf(&p[i], doc);
         }
     }
-    return bound + e->boost * ev_saturated(n->extra_count ? p[0].idf : 0, tf, e->k1);
+    if (tf > 0) {
+        bound += e->boost * p[0].idf * ev_saturate_bound(tf, e->k1);
+    }
+    return bound;
 }
 
 double ev_bound(struct ev *e, uint32_t node, uint32_t doc)
@@ -322,10 +323,7 @@ double ev_window_post(struct ev_post *p, uint32_t target, uint32_t *upto)
 
 double ev_saturated(double idf, double tf, double k1)
 {
-    if (isinf(tf)) {
-        return idf * (k1 + 1.0); /* the limit; the formula would give inf / inf */
-    }
-    return tf > 0 ? idf * ev_saturate(tf, k1) : 0; /* tf 0 with k1 0 would be NaN */
+    return tf > 0 ? idf * ev_saturate_bound(tf, k1) : 0; /* tf 0 with k1 0 would be NaN */
 }
 
 double ev_window_bonus(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto)

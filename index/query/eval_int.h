@@ -22,6 +22,8 @@
 #ifndef SEARCHD_EVAL_INT_H
 #define SEARCHD_EVAL_INT_H
 
+#include <math.h>
+
 #include "query_int.h"
 
 #define QRY_SCOPE_NONE (-2) /* a field:... that no segment has: matches nothing */
@@ -222,6 +224,13 @@ double ev_saturated(double idf, double tf, double k1);
 static inline double ev_saturate(double tf, double k1)
 {
     return tf * (k1 + 1.0) / (tf + k1);
+}
+
+/* ev_saturate() of a bound's tf, which may be INFINITY (a block whose max tf the skip data
+ * does not hold): then the limit, k1 + 1, where the formula would give inf / inf. */
+static inline double ev_saturate_bound(double tf, double k1)
+{
+    return tf == INFINITY ? k1 + 1.0 : ev_saturate(tf, k1);
 }
 
 #endif
