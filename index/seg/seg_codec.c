@@ -195,15 +195,26 @@ void seg_unpack128(const uint8_t *in, unsigned bits, uint32_t *out)
     }
 }
 
-/* Tails are at most one block per term, so one loop serves every width: the same window
- * load as the full-block loops, with the width a variable. */
+/* Tails are at most one block per term, so one loop serves every width, the width a
+ * variable. Most tails are a few values, so the last windows, which would pass the end, are
+ * put together byte by byte rather than by a variable-length memcpy (a libc call). */
 void seg_unpack(const uint8_t *in, uint32_t n, unsigned bits, uint32_t *out)
 {
     const size_t len = seg_packed_len(n, bits);
     const uint64_t mask = bits >= 32 ? 0xffffffffu : ((1u << bits) - 1u);
-    for (uint32_t i = 0; i < n; i++) {
-        size_t bit = (size_t)i * bits;
-        out[i] = (uint32_t)((load_window(in, len, bit) >> (bit & 7)) & mask);
+    uint32_t i = 0;
+    size_t bit = 0;
+    for (; i < n && (bit >> 3) + 8 <= len; i++, bit += bits) {
+        uint64_t w;
+        memcpy(&w, in + (bit >> 3), 8);
+        out[i] = (uint32_t)((w >> (bit & 7)) & mask);
+    }
+    for (; i < n; i++, bit += bits) {
+        uint64_t w = 0;
+        for (size_t k = bit >> 3; k < len; k++) {
+            w |= (uint64_t)in[k] << (8 * (k - (bit >> 3)));
+        }
+        out[i] = (uint32_t)((w >> (bit & 7)) & mask);
     }
 }
 
