@@ -83,6 +83,21 @@ static struct seg *open_image(const uint8_t *img, size_t len)
     return s;
 }
 
+/* Finishes and frees b, and opens the image it made. */
+static struct seg *finish_open(struct seg_builder *b)
+{
+    struct sd_buf out;
+    struct sd_error err = {0};
+    sd_buf_init(&out);
+    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
+    seg_builder_free(b);
+    size_t len;
+    uint8_t *img = sd_buf_detach(&out, &len);
+    struct seg *s = open_image(img, len);
+    free(img);
+    return s;
+}
+
 static struct seg *open_docs(const struct seg_doc *docs, size_t n)
 {
     size_t len;
@@ -750,15 +765,7 @@ static struct seg *tail_segment(uint32_t n, uint32_t *docs, uint32_t *tfs)
         tfs[k] = tail_tf(k);
     }
     free(text);
-    struct sd_buf out;
-    sd_buf_init(&out);
-    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
-    seg_builder_free(b);
-    size_t len;
-    uint8_t *img = sd_buf_detach(&out, &len);
-    struct seg *s = open_image(img, len);
-    free(img);
-    return s;
+    return finish_open(b);
 }
 
 /* Postings bytes the format prescribes for a block of docs[first, first + n). */
@@ -1099,14 +1106,7 @@ static void test_seg_builder_rejects_bad_docs_unchanged(void **state)
     assert_int_equal(seg_builder_doc_count(b), 3);
     fs[0] = (struct seg_field){"body", 4, "hello", 5, SEG_TEXT};
     assert_int_equal(add_fields(b, "ok", fs, 1, &err), SD_OK);
-    struct sd_buf out;
-    sd_buf_init(&out);
-    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
-    seg_builder_free(b);
-    size_t len;
-    uint8_t *img = sd_buf_detach(&out, &len);
-    struct seg *s = open_image(img, len);
-    free(img);
+    struct seg *s = finish_open(b);
     assert_int_equal(seg_doc_count(s), 4);
     assert_int_equal(seg_field_count(s), 3 * SEG_MAX_FIELDS + 1);
     assert_string_equal(seg_field_name(s, 3 * SEG_MAX_FIELDS), "body");
