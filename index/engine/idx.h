@@ -113,7 +113,7 @@ void idx_search_params_default(const struct idx_db *db, struct qry_params *p);
 struct idx_hit {
     char *id; /* owned by the result, NUL-terminated */
     float score;
-    char *title;   /* the "title" field, or "" */
+    char *title;   /* the "title" field cut to SEG_TITLE_MAX bytes (seg_doc_title), or "" */
     char *snippet; /* "" when snippet_len is 0 */
 };
 

@@ -184,6 +184,47 @@ static void test_idx_write_then_search_get_and_stats(void **state)
     free(dir);
 }
 
+/* Hits take id and title from the segment's tables, with or without a snippet: a long
+ * title is cut to SEG_TITLE_MAX bytes without splitting a UTF-8 character, a doc without
+ * one shows "", and only a snippet reads the stored body. */
+static void test_idx_hit_titles_with_and_without_snippet(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir, 0, 0);
+    char title[512] = "x"; /* "x" then 2-byte letters: byte 300 is inside one */
+    while (strlen(title) + 2 < sizeof title)
+        strcat(title, "ж");
+    assert_int_equal(put_doc(db, "long", title, "shared words here"), SD_OK);
+    struct seg_field f = {.name = "body", .name_len = 4, .value = "shared", .value_len = 6};
+    struct idx_op op = {.type = IDX_OP_UPSERT,
+                        .doc = {.id = "untitled", .id_len = 8, .fields = &f, .nfields = 1}};
+    assert_int_equal(write_sync(db, "default", &op, 1, NULL), SD_OK);
+    for (size_t snippet_len = 0; snippet_len <= 100; snippet_len += 100) {
+        struct idx_search_req req = {.q = "shared", .q_len = 6, .snippet_len = snippet_len};
+        idx_search_params_default(db, &req.params);
+        struct idx_search_res res;
+        struct sd_error err;
+        assert_int_equal(idx_search(db, "default", &req, &res, &err), SD_OK);
+        assert_int_equal(res.nhits, 2);
+        for (size_t i = 0; i < 2; i++) {
+            const struct idx_hit *h = &res.hits[i];
+            if (strcmp(h->id, "long") == 0) {
+                assert_int_equal(strlen(h->title), SEG_TITLE_MAX - 1);
+                assert_memory_equal(h->title, title, SEG_TITLE_MAX - 1);
+            } else {
+                assert_string_equal(h->id, "untitled");
+                assert_string_equal(h->title, "");
+            }
+            assert_true(snippet_len ? strstr(h->snippet, "shared") != NULL : !h->snippet[0]);
+        }
+        idx_search_res_free(&res);
+    }
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
 static void test_idx_upsert_replaces_and_delete_counts(void **state)
 {
     (void)state;
@@ -538,6 +579,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idx_write_then_search_get_and_stats),
+        cmocka_unit_test(test_idx_hit_titles_with_and_without_snippet),
         cmocka_unit_test(test_idx_upsert_replaces_and_delete_counts),
         cmocka_unit_test(test_idx_bad_ops_rejected_before_logging),
         cmocka_unit_test(test_idx_reopen_flush_and_merge_keep_answers),

@@ -13,8 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define IDX_TITLE_MAX 300 /* bytes of title in a hit */
-
 static pthread_key_t idx_ctx_key;
 static pthread_once_t idx_ctx_once = PTHREAD_ONCE_INIT;
 
@@ -61,46 +59,50 @@ static const struct seg_field *idx_snippet_field(const struct seg_stored *st)
     const struct seg_field *best = idx_field(st, "body");
     for (size_t i = 0; !best && i < st->nfields; i++) {
         const struct seg_field *f = &st->fields[i];
-        if (f->type == SEG_TEXT && !(f->name_len == 5 && memcmp(f->name, "title", 5) == 0))
+        if (f->type == SEG_TEXT && !(f->name_len == sizeof SEG_TITLE_FIELD - 1 &&
+                                     memcmp(f->name, SEG_TITLE_FIELD, f->name_len) == 0))
             best = f;
     }
     return best;
 }
 
-static char *idx_strndup_utf8(const char *s, size_t len, size_t max)
-{
-    if (len > max) {
-        len = max;
-        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-            len--; /* never cut a UTF-8 sequence */
-    }
-    return strndup(s, len);
-}
-
-static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct seg *s,
-                        uint32_t doc, size_t snippet_len, struct idx_hit *h,
-                        struct sd_error *err)
+/* Appends doc's snippet to snip: the one part of a hit that needs the stored body. */
+static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct seg *s, uint32_t doc,
+                       size_t snippet_len, struct sd_buf *snip, struct sd_error *err)
 {
     struct seg_stored st;
     int rc = seg_doc_load(s, doc, &st, err);
     if (rc == SD_OK) {
-        const struct seg_field *title = idx_field(&st, "title");
         const struct seg_field *body = idx_snippet_field(&st);
-        h->id = strndup(st.id, st.id_len);
-        h->title = title ? idx_strndup_utf8(title->value, title->value_len, IDX_TITLE_MAX)
-                         : strdup("");
-        struct sd_buf snip;
-        sd_buf_init(&snip);
-        if (snippet_len && body)
-            qry_snippet(ctx, q, body->value, body->value_len, snippet_len, &snip);
-        sd_buf_put_u8(&snip, 0);
-        size_t n;
-        h->snippet = snip.rc ? NULL : (char *)sd_buf_detach(&snip, &n);
-        sd_buf_free(&snip);
-        if (!h->id || !h->title || !h->snippet)
-            rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+        if (body)
+            qry_snippet(ctx, q, body->value, body->value_len, snippet_len, snip);
     }
     seg_stored_free(&st);
+    return rc;
+}
+
+/* Id and title come from the segment's uncompressed tables (the title already cut to
+ * SEG_TITLE_MAX bytes at a UTF-8 boundary); without a snippet nothing is decompressed.
+ * strndup stops at a NUL inside a title, as hits always did. */
+static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct seg *s, uint32_t doc,
+                        size_t snippet_len, struct idx_hit *h, struct sd_error *err)
+{
+    const char *id, *title;
+    size_t id_len, title_len;
+    seg_doc_id(s, doc, &id, &id_len);
+    if (seg_doc_title(s, doc, &title, &title_len) != SD_OK)
+        return sd_errorf(err, SD_ENOTFOUND, "no doc %u in segment", doc);
+    h->id = strndup(id, id_len);
+    h->title = strndup(title, title_len);
+    struct sd_buf snip;
+    sd_buf_init(&snip);
+    int rc = snippet_len ? idx_snippet(ctx, q, s, doc, snippet_len, &snip, err) : SD_OK;
+    sd_buf_put_u8(&snip, 0);
+    size_t n;
+    h->snippet = snip.rc ? NULL : (char *)sd_buf_detach(&snip, &n);
+    sd_buf_free(&snip);
+    if (rc == SD_OK && (!h->id || !h->title || !h->snippet))
+        rc = sd_errorf(err, SD_ENOMEM, "out of memory");
     return rc;
 }
 

@@ -238,14 +238,21 @@ double ev_score(struct ev *e, uint32_t node, uint32_t doc)
 
 /* ---- bounds ---- */
 
-/* The largest weighted tf of p in the block that holds doc (p->doc <= doc). */
+/* The largest weighted tf of p in the block that holds doc (p->doc <= doc). A block whose
+ * max tf the skip data does not hold (255 or more) has no finite bound: INFINITY, which
+ * ev_saturated() turns into BM25's limit as tf grows, idf * (k1 + 1). */
 static double post_block_tf(struct ev_post *p, uint32_t doc)
 {
     if (!p->has_blk || doc > p->blk_last) {
         uint32_t max_tf = 0;
         uint8_t min_norm = 0;
         p->blk_last = seg_postings_block_bound(p->it, doc, &max_tf, &min_norm);
-        p->blk_tf = (double)max_tf * p->norm_max[min_norm];
+        double weight = p->norm_max[min_norm]; /* 0 for a field of weight 0: no score */
+        if (max_tf == SEG_TF_UNBOUNDED) {
+            p->blk_tf = weight > 0 ? INFINITY : 0;
+        } else {
+            p->blk_tf = (double)max_tf * weight;
+        }
         p->has_blk = true;
     }
     return p->blk_tf;
@@ -272,7 +279,7 @@ static double terms_bound(struct ev *e, const struct ev_node *n, uint32_t doc)
         }
     }
     if (tf > 0) {
-        bound += e->boost * p[0].idf * ev_saturate(tf, e->k1);
+        bound += e->boost * p[0].idf * ev_saturate_bound(tf, e->k1);
     }
     return bound;
 }
@@ -316,7 +323,7 @@ double ev_window_post(struct ev_post *p, uint32_t target, uint32_t *upto)
 
 double ev_saturated(double idf, double tf, double k1)
 {
-    return tf > 0 ? idf * ev_saturate(tf, k1) : 0; /* tf 0 with k1 0 would be NaN */
+    return tf > 0 ? idf * ev_saturate_bound(tf, k1) : 0; /* tf 0 with k1 0 would be NaN */
 }
 
 double ev_window_bonus(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto)

@@ -22,6 +22,8 @@
 #ifndef SEARCHD_EVAL_INT_H
 #define SEARCHD_EVAL_INT_H
 
+#include <math.h>
+
 #include "query_int.h"
 
 #define QRY_SCOPE_NONE (-2) /* a field:... that no segment has: matches nothing */
@@ -212,8 +214,9 @@ double ev_bound(struct ev *e, uint32_t node, uint32_t doc);
  * go backwards (the iterators shallow-advance). */
 double ev_window(struct ev *e, uint32_t node, uint32_t target, uint32_t *upto);
 /* The parts of ev_window() for one EV_TERMS node (prune.c splits it by field):
- * one posting's largest weighted tf, the exact-form bonus's bound, and
- * idf * saturated tf (0 for tf 0). */
+ * one posting's largest weighted tf (INFINITY when a block's max tf is not
+ * known: SEG_TF_UNBOUNDED), the exact-form bonus's bound, and idf * saturated
+ * tf (0 for tf 0; idf * (k1 + 1), the limit, for an infinite tf). */
 double ev_window_post(struct ev_post *p, uint32_t target, uint32_t *upto);
 double ev_window_bonus(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto);
 double ev_saturated(double idf, double tf, double k1);
@@ -221,6 +224,13 @@ double ev_saturated(double idf, double tf, double k1);
 static inline double ev_saturate(double tf, double k1)
 {
     return tf * (k1 + 1.0) / (tf + k1);
+}
+
+/* ev_saturate() of a bound's tf, which may be INFINITY (a block whose max tf the skip data
+ * does not hold): then the limit, k1 + 1, where the formula would give inf / inf. */
+static inline double ev_saturate_bound(double tf, double k1)
+{
+    return tf == INFINITY ? k1 + 1.0 : ev_saturate(tf, k1);
 }
 
 #endif

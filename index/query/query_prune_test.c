@@ -123,7 +123,16 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct qry_result run(const char *q_text, uint32_t offset, uint32_t limit, bool exhaustive)
+/* The segments a search runs over. */
+struct corpus {
+    const struct qry_segment *segs;
+    size_t n;
+};
+
+static const struct corpus g_main = {g_qsegs, 3};
+
+static struct qry_result run(const struct corpus *c, const char *q_text, uint32_t offset,
+                             uint32_t limit, bool exhaustive)
 {
     struct qry *q = tqry(g_ctx, q_text);
     struct qry_params p;
@@ -133,7 +142,7 @@ static struct qry_result run(const char *q_text, uint32_t offset, uint32_t limit
     struct qry_result r;
     struct sd_error err = {0};
     qry_ctx_set_exhaustive(g_ctx, exhaustive);
-    int rc = qry_search(g_ctx, q, g_qsegs, 3, &p, &r, &err);
+    int rc = qry_search(g_ctx, q, c->segs, c->n, &p, &r, &err);
     qry_ctx_set_exhaustive(g_ctx, false);
     if (rc) {
         fail_msg("'%s': %s", q_text, err.msg);
@@ -143,10 +152,11 @@ static struct qry_result run(const char *q_text, uint32_t offset, uint32_t limit
 }
 
 /* Compares one pruned search with the exhaustive one; true when it pruned. */
-static bool check(const char *q_text, uint32_t offset, uint32_t limit, uint64_t exact)
+static bool check(const struct corpus *c, const char *q_text, uint32_t offset, uint32_t limit,
+                  uint64_t exact)
 {
-    struct qry_result want = run(q_text, offset, limit, true);
-    struct qry_result got = run(q_text, offset, limit, false);
+    struct qry_result want = run(c, q_text, offset, limit, true);
+    struct qry_result got = run(c, q_text, offset, limit, false);
     assert_int_equal(want.total, exact);
     assert_true(want.total_is_exact);
     if (got.total_is_exact) {
@@ -173,9 +183,9 @@ static bool check(const char *q_text, uint32_t offset, uint32_t limit, uint64_t 
     return is_pruned;
 }
 
-static uint64_t count(const char *q_text)
+static uint64_t count(const struct corpus *c, const char *q_text)
 {
-    struct qry_result r = run(q_text, 0, 0, false);
+    struct qry_result r = run(c, q_text, 0, 0, false);
     assert_true(r.total_is_exact);
     assert_int_equal(r.nhits, 0);
     uint64_t total = r.total;
@@ -205,9 +215,9 @@ static void test_qry_prune_topk_equals_exhaustive(void **state)
     static const uint32_t limits[][2] = {{0, 1}, {0, 10}, {0, 100}, {5, 10}, {200, 30}};
     unsigned pruned = 0;
     for (size_t qi = 0; qi < sizeof queries / sizeof *queries; qi++) {
-        uint64_t exact = count(queries[qi]);
+        uint64_t exact = count(&g_main, queries[qi]);
         for (size_t li = 0; li < sizeof limits / sizeof *limits; li++) {
-            pruned += check(queries[qi], limits[li][0], limits[li][1], exact);
+            pruned += check(&g_main, queries[qi], limits[li][0], limits[li][1], exact);
         }
     }
     assert_true(pruned > 30); /* the check is not vacuous */
@@ -217,17 +227,17 @@ static void test_qry_prune_total_exact_semantics(void **state)
 {
     (void)state;
     /* limit 0 always counts exactly. */
-    struct qry_result all = run("the", 0, 0, true);
+    struct qry_result all = run(&g_main, "the", 0, 0, true);
     assert_true(all.total > 3 * QRY_TOTAL_EXACT_UPTO);
-    assert_int_equal(count("the"), all.total);
+    assert_int_equal(count(&g_main, "the"), all.total);
     /* A common word with limit 10 prunes and says so. */
-    struct qry_result top = run("run", 0, 10, false);
+    struct qry_result top = run(&g_main, "run", 0, 10, false);
     assert_false(top.total_is_exact);
-    assert_true(top.total >= QRY_TOTAL_EXACT_UPTO && top.total < count("run"));
+    assert_true(top.total >= QRY_TOTAL_EXACT_UPTO && top.total < count(&g_main, "run"));
     /* Under the threshold nothing is skipped. */
-    uint64_t rare = count("zqpa");
+    uint64_t rare = count(&g_main, "zqpa");
     assert_true(rare > 0 && rare < QRY_TOTAL_EXACT_UPTO);
-    struct qry_result few = run("zqpa", 0, 10, false);
+    struct qry_result few = run(&g_main, "zqpa", 0, 10, false);
     assert_true(few.total_is_exact);
     assert_int_equal(few.total, rare);
     qry_result_free(&all);
@@ -235,11 +245,58 @@ static void test_qry_prune_total_exact_semantics(void **state)
     qry_result_free(&few);
 }
 
+/* Skip entries hold a block's max tf in one byte, 255 meaning "255 or more", so the bound of
+ * such a block must be BM25's limit as tf grows. Every doc has the same length (one norm),
+ * so a bound taken at tf 255 would be tight: below doc 700's score (tf 300), and the block of
+ * doc 1600 (tf 400, the best) would be skipped once pruning starts after 1000 matches. */
+#define HEAVY_DOCS 2000
+#define HEAVY_LEN  400
+
+static void test_qry_prune_saturated_max_tf_keeps_bound(void **state)
+{
+    (void)state;
+    struct tdoc *docs = calloc(HEAVY_DOCS, sizeof *docs);
+    assert_non_null(docs);
+    for (size_t i = 0; i < HEAVY_DOCS; i++) {
+        unsigned tf = i == 700 ? 300 : i == 1600 ? 400 : 1 + (unsigned)(i % 3);
+        char *body = malloc(HEAVY_LEN * 6 + 1), *id = malloc(24);
+        assert_true(body && id);
+        size_t len = 0;
+        for (unsigned k = 0; k < HEAVY_LEN; k++) {
+            len += (size_t)sprintf(body + len, k < tf ? "heavy " : "pad ");
+        }
+        snprintf(id, 24, "h%zu", i);
+        docs[i] = (struct tdoc){.id = id, .body = body};
+    }
+    struct seg *s = tseg_build(g_stem, docs, HEAVY_DOCS);
+    struct qry_segment seg = {s, NULL};
+    struct corpus c = {&seg, 1};
+    uint64_t exact = count(&c, "heavy");
+    assert_int_equal(exact, HEAVY_DOCS);
+    assert_true(check(&c, "heavy", 0, 1, exact)); /* pruned, and still finds doc 1600 */
+    struct qry_result r = run(&c, "heavy", 0, 2, false);
+    assert_int_equal(r.nhits, 2);
+    assert_int_equal(r.hits[0].doc, 1600);
+    assert_int_equal(r.hits[1].doc, 700);
+    qry_result_free(&r);
+    static const char *const more[] = {"heavy pad", "heavy OR pad", "\"heavy heavy\""};
+    for (size_t i = 0; i < sizeof more / sizeof *more; i++) {
+        check(&c, more[i], 0, 1, count(&c, more[i]));
+    }
+    seg_close(s);
+    for (size_t i = 0; i < HEAVY_DOCS; i++) {
+        free((char *)docs[i].id);
+        free((char *)docs[i].body);
+    }
+    free(docs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qry_prune_topk_equals_exhaustive),
         cmocka_unit_test(test_qry_prune_total_exact_semantics),
+        cmocka_unit_test(test_qry_prune_saturated_max_tf_keeps_bound),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

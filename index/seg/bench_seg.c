@@ -7,12 +7,16 @@
  * a few wide), then decodes all blocks several times and reports the best pass, both for the
  * raw unpack and for unpack + prefix sum (what seg_post.c does per block of doc ids).
  *
+ * With `tails` it measures tail blocks (lists' last df % 128 docs): decoding them bit-packed
+ * (format v2, seg_unpack) against varint pairs (v1), in docs per ns.
+ *
  * With `index FILE... ` it also measures the inverter: the files' text is cut into documents
  * of about 1.3 KB (the corpus average of issue 5), repeated with shifted boundaries up to
  * 64 MB, and fed to a seg_builder; it prints MB/s for adding, for finishing, and for the
  * tokenizer alone (the part of the cost that is stemmer/'s).
  *
  *   bench_seg [count]
+ *   bench_seg tails
  *   bench_seg index FILE... [--mb N]
  */
 #include <stdio.h>
@@ -42,7 +46,7 @@ static uint8_t *encode_all(const uint32_t *in, size_t nblocks, size_t **offs)
         unsigned bits = seg_bits_max(v, SEG_BLOCK);
         (*offs)[b] = o;
         out[o++] = (uint8_t)bits;
-        seg_pack128(v, bits, out + o);
+        (void)seg_pack(v, SEG_BLOCK, bits, out + o);
         o += 16u * bits;
     }
     (*offs)[nblocks] = o;
@@ -216,6 +220,112 @@ static int bench_codec(size_t count)
     return 0;
 }
 
+/* ---- tail blocks ---- */
+
+#define TAILS 200000
+
+/* One tail of n docs decoded to doc ids as seg_post.c does: gaps, then tf - 1. */
+static uint64_t decode_tail_packed(const uint8_t *p, uint32_t n, uint32_t *docs, uint32_t *tfs)
+{
+    seg_unpack(p + 2, n, p[0], docs);
+    seg_unpack(p + 2 + seg_packed_len(n, p[0]), n, p[1], tfs);
+    uint64_t next = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        next += docs[k];
+        docs[k] = (uint32_t)next++;
+        tfs[k]++;
+    }
+    return next;
+}
+
+/* The same tail as v1 stored it: varint pairs. */
+static uint64_t decode_tail_varint(const uint8_t *p, size_t len, uint32_t n, uint32_t *docs,
+                                   uint32_t *tfs)
+{
+    struct sd_rd rd;
+    sd_rd_init(&rd, p, len);
+    uint64_t next = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t gap = 0, tf1 = 0;
+        (void)sd_rd_varint32(&rd, &gap);
+        (void)sd_rd_varint32(&rd, &tf1);
+        next += gap;
+        docs[k] = (uint32_t)next++;
+        tfs[k] = tf1 + 1;
+    }
+    return next;
+}
+
+/* Tails of 2..127 docs (most short, as in a real dictionary), gaps of rare terms (wide) and
+ * small tfs, encoded both ways; prints docs decoded per ns for each. */
+static int bench_tails(void)
+{
+    struct sd_buf packed, varint;
+    sd_buf_init(&packed);
+    sd_buf_init(&varint);
+    uint32_t *n = malloc(TAILS * sizeof *n);
+    size_t *po = malloc((TAILS + 1) * sizeof *po), *vo = malloc((TAILS + 1) * sizeof *vo);
+    uint64_t seed = 7, total = 0;
+    for (size_t t = 0; n && po && vo && t < TAILS; t++) {
+        uint32_t r = lcg(&seed) % 1000, gaps[SEG_BLOCK], tf1[SEG_BLOCK];
+        n[t] = 2 + (uint32_t)((uint64_t)r * r * r * 125 / 1000000000);
+        vo[t] = varint.len;
+        for (uint32_t k = 0; k < n[t]; k++) {
+            gaps[k] = lcg(&seed) % (1u << (4 + lcg(&seed) % 12));
+            tf1[k] = lcg(&seed) % 4 == 0 ? lcg(&seed) % 8 : 0;
+            sd_buf_put_varint(&varint, gaps[k]);
+            sd_buf_put_varint(&varint, tf1[k]);
+        }
+        uint8_t buf[16 * 32];
+        unsigned b1 = seg_bits_max(gaps, n[t]), b2 = seg_bits_max(tf1, n[t]);
+        po[t] = packed.len;
+        sd_buf_put_u8(&packed, (uint8_t)b1);
+        sd_buf_put_u8(&packed, (uint8_t)b2);
+        sd_buf_put(&packed, buf, seg_pack(gaps, n[t], b1, buf));
+        sd_buf_put(&packed, buf, seg_pack(tf1, n[t], b2, buf));
+        total += n[t];
+    }
+    if (!n || !po || !vo || packed.rc || varint.rc) {
+        return 1;
+    }
+    po[TAILS] = packed.len;
+    vo[TAILS] = varint.len;
+    uint32_t docs[SEG_BLOCK], tfs[SEG_BLOCK], docs2[SEG_BLOCK], tfs2[SEG_BLOCK];
+    for (size_t t = 0; t < TAILS; t++) { /* both forms decode alike */
+        decode_tail_packed(packed.data + po[t], n[t], docs, tfs);
+        decode_tail_varint(varint.data + vo[t], vo[t + 1] - vo[t], n[t], docs2, tfs2);
+        if (memcmp(docs, docs2, n[t] * sizeof *docs) || memcmp(tfs, tfs2, n[t] * sizeof *tfs)) {
+            fprintf(stderr, "bench_seg: tail %zu does not round-trip\n", t);
+            return 1;
+        }
+    }
+    double best_p = 1e30, best_v = 1e30;
+    uint64_t check = 0;
+    for (int pass = 0; pass < PASSES; pass++) {
+        uint64_t t0 = sd_now_ns();
+        for (size_t t = 0; t < TAILS; t++) {
+            check += decode_tail_packed(packed.data + po[t], n[t], docs, tfs);
+        }
+        uint64_t t1 = sd_now_ns();
+        for (size_t t = 0; t < TAILS; t++) {
+            check += decode_tail_varint(varint.data + vo[t], vo[t + 1] - vo[t], n[t], docs, tfs);
+        }
+        uint64_t t2 = sd_now_ns();
+        best_p = (double)(t1 - t0) < best_p ? (double)(t1 - t0) : best_p;
+        best_v = (double)(t2 - t1) < best_v ? (double)(t2 - t1) : best_v;
+    }
+    printf("{\"tails\":%d,\"docs\":%llu,\"packed_bytes\":%zu,\"varint_bytes\":%zu,"
+           "\"packed_docs_per_ns\":%.3f,\"varint_docs_per_ns\":%.3f,\"check\":%llu}\n",
+           TAILS, (unsigned long long)total, packed.len, varint.len, (double)total / best_p,
+           (double)total / best_v, (unsigned long long)(check % 1000));
+    free(n);
+    free(po);
+    free(vo);
+    sd_buf_free(&packed);
+    sd_buf_free(&varint);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 2 && strcmp(argv[1], "index") == 0) {
@@ -225,6 +335,9 @@ int main(int argc, char **argv)
             argc -= 2;
         }
         return bench_index(argc - 2, argv + 2, mb);
+    }
+    if (argc == 2 && strcmp(argv[1], "tails") == 0) {
+        return bench_tails();
     }
     return bench_codec(argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000);
 }

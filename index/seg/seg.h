@@ -17,6 +17,10 @@
  * bonus for the form the user typed. Compound joined forms (stem.h) are
  * indexed under both kinds without taking a position of their own.
  *
+ * Titles. Besides the compressed stored fields, a segment keeps each doc's
+ * title (its "title" field, cut to SEG_TITLE_MAX bytes) uncompressed, so a
+ * result page needs no decompression unless it asks for snippets.
+ *
  * Threads: a struct seg is immutable and may be read by any number of threads
  * at once. A struct seg_builder and a struct seg_postings belong to one thread.
  */
@@ -35,6 +39,8 @@
 #define SEG_MAX_SEG_FIELDS 255        /* distinct field names in one segment */
 #define SEG_MAX_NAME       64         /* bytes of a field name */
 #define SEG_MAX_ID         512        /* bytes of a document id */
+#define SEG_TITLE_FIELD    "title"    /* the text field a doc's title comes from */
+#define SEG_TITLE_MAX      300        /* bytes of title kept per doc (see seg_doc_title) */
 #define SEG_DOC_END        UINT32_MAX /* an iterator past its last document */
 
 enum seg_kind {
@@ -155,6 +161,14 @@ uint32_t seg_norm_decode(uint8_t norm);
  * valid until seg_close(). */
 void seg_doc_id(const struct seg *s, uint32_t doc, const char **id, size_t *len);
 
+/* Title of doc, for showing a hit without loading its stored fields: the value of its
+ * SEG_TEXT field named SEG_TITLE_FIELD, cut to at most SEG_TITLE_MAX bytes without splitting
+ * a UTF-8 sequence (the cut backs up over continuation bytes 10xxxxxx), or "" when the doc
+ * has no such field. Bytes are as given, not NUL-terminated. *title points into the segment,
+ * valid until seg_close(). SD_OK, or SD_ENOTFOUND when doc >= seg_doc_count() (*title is
+ * then "" and *len 0). */
+int seg_doc_title(const struct seg *s, uint32_t doc, const char **title, size_t *len);
+
 /* Finds the local doc id of an external id. SD_OK or SD_ENOTFOUND. */
 int seg_doc_find(const struct seg *s, const char *id, size_t len, uint32_t *doc);
 
@@ -231,7 +245,12 @@ int seg_postings_positions(struct seg_postings *p, const uint32_t **pos, uint32_
 /* Skip data for block-max evaluation, readable without decoding a block:
  * shallow-advances to the block that may hold target and returns its last
  * doc id (SEG_DOC_END past the end) with the block's maximum frequency and
- * the smallest length byte of the field in the block. */
+ * the smallest length byte of the field in the block. Skip data keeps the
+ * maximum in one byte, so a block of a long list (df >= SEG_BLOCK) whose
+ * maximum is 255 or more reports SEG_TF_UNBOUNDED: a bound must then take
+ * the limit of its score as tf grows without end. A short list, decoded to
+ * answer, reports its exact maximum. */
+#define SEG_TF_UNBOUNDED UINT32_MAX
 uint32_t seg_postings_block_bound(struct seg_postings *p, uint32_t target, uint32_t *max_tf,
                                   uint8_t *min_norm);
 

@@ -53,6 +53,8 @@ int seg_builder_new(struct stem_ctx *stem, struct seg_builder **out, struct sd_e
     sd_buf_init(&b->stored_data);
     sd_buf_init(&b->stored_blocks);
     sd_buf_init(&b->stored_docs);
+    sd_buf_init(&b->titles);
+    sd_buf_init(&b->title_offs);
     sd_buf_init(&b->record);
     *out = b;
     return SD_OK;
@@ -78,6 +80,8 @@ void seg_builder_free(struct seg_builder *b)
     sd_buf_free(&b->stored_data);
     sd_buf_free(&b->stored_blocks);
     sd_buf_free(&b->stored_docs);
+    sd_buf_free(&b->titles);
+    sd_buf_free(&b->title_offs);
     sd_buf_free(&b->record);
     free(b);
 }
@@ -92,6 +96,7 @@ size_t seg_builder_mem_bytes(const struct seg_builder *b)
     size_t n = b->arena.bytes + b->nslots * sizeof *b->slots + b->touched_cap * sizeof(*b->touched);
     n += b->ids.cap + b->id_offs.cap + b->stored_raw.cap + b->stored_data.cap;
     n += b->stored_blocks.cap + b->stored_docs.cap + b->record.cap;
+    n += b->titles.cap + b->title_offs.cap;
     for (unsigned f = 0; f < b->field_count; f++) {
         n += b->fields[f].norms.cap;
     }
@@ -345,7 +350,8 @@ static int check_doc(const struct seg_builder *b, const struct seg_doc *doc, str
         return sd_errorf(err, SD_EINVAL, "document %.*s: no fields array", (int)doc->id_len,
                          doc->id);
     }
-    if (b->doc_count >= UINT32_MAX - 1 || b->ids.len > UINT32_MAX - SEG_MAX_ID) {
+    if (b->doc_count >= UINT32_MAX - 1 || b->ids.len > UINT32_MAX - SEG_MAX_ID ||
+        b->titles.len > UINT32_MAX - SEG_TITLE_MAX) {
         return sd_errorf(err, SD_ELIMIT, "segment full: %u documents", b->doc_count);
     }
     return SD_OK;
@@ -362,7 +368,10 @@ static int reserve_doc(struct seg_builder *b, const struct seg_doc *doc, const u
     sd_buf_reserve(&b->id_offs, 4);
     sd_buf_reserve(&b->stored_docs, SEG_SDOC_ENTRY_LEN);
     sd_buf_reserve(&b->stored_raw, b->record.len);
-    if (b->ids.rc || b->id_offs.rc || b->stored_docs.rc || b->stored_raw.rc) {
+    sd_buf_reserve(&b->titles, SEG_TITLE_MAX);
+    sd_buf_reserve(&b->title_offs, 4);
+    if (b->ids.rc || b->id_offs.rc || b->stored_docs.rc || b->stored_raw.rc || b->titles.rc ||
+        b->title_offs.rc) {
         return SD_ENOMEM;
     }
     for (size_t i = 0; i < doc->nfields; i++) {
@@ -422,6 +431,7 @@ static void commit_doc(struct seg_builder *b, const struct seg_doc *doc, const u
     sd_buf_put(&b->stored_raw, b->record.data, b->record.len);
     sd_buf_put_le32(&b->id_offs, (uint32_t)b->ids.len);
     sd_buf_put(&b->ids, doc->id, doc->id_len);
+    seg_stored_title(b, doc);
     b->doc_count++;
 }
 

@@ -60,6 +60,8 @@ struct seg_builder {
     struct sd_buf stored_data;   /* compressed blocks */
     struct sd_buf stored_blocks; /* SEG_SBLOCK_ENTRY_LEN per block */
     struct sd_buf stored_docs;   /* SEG_SDOC_ENTRY_LEN per doc */
+    struct sd_buf titles;        /* title bytes of all docs (seg_title_cut) */
+    struct sd_buf title_offs;    /* u32 start of each doc's title in titles */
     struct sd_buf record;        /* scratch: the stored record of the doc being added */
     /* tokenization state of the doc being added */
     uint32_t cur_doc;
@@ -73,6 +75,9 @@ struct seg_builder {
 
 /* Encodes doc's fields (with their segment field ids fids[]) into b->record. */
 int seg_stored_encode(struct seg_builder *b, const struct seg_doc *doc, const uint8_t *fids);
+/* Appends doc's title to titles and title_offs: cannot fail once both have room for
+ * SEG_TITLE_MAX and 4 more bytes. */
+void seg_stored_title(struct seg_builder *b, const struct seg_doc *doc);
 /* Compresses the pending block into stored_data if adding `next` bytes would pass the
  * target (or next == 0 and anything is pending). Returns SD_OK or SD_ENOMEM / SD_ELIMIT;
  * the pending records stay pending on failure. */

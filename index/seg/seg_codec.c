@@ -5,6 +5,9 @@
  * (tf - 1) values, each group packed at one bit width b (0..32): value i occupies bits
  * [i*b, i*b + b) of a little-endian bit stream of 16*b bytes. Example, b = 3 and values
  * 5, 1, 7, ...: byte 0 = 0b11 001 101 (bits of values 0, 1 and the low bits of 2).
+ * A short run of n < 128 values (a list's tail block) is the same stream cut after its
+ * last value: ceil(n*b/8) bytes, the unused high bits of the last byte 0 (seg_pack,
+ * seg_unpack).
  *
  * Decoding is the hot loop of every query, so seg_unpack128 dispatches on b to a copy of the
  * loop specialized for that width (the compiler unrolls it and turns every shift and mask into
@@ -30,17 +33,17 @@ unsigned seg_bits_max(const uint32_t *v, size_t n)
     return acc ? 32u - (unsigned)__builtin_clz(acc) : 0u;
 }
 
-void seg_pack128(const uint32_t *in, unsigned bits, uint8_t *out)
+size_t seg_pack(const uint32_t *in, uint32_t n, unsigned bits, uint8_t *out)
 {
-    size_t len = 16u * bits;
+    size_t len = seg_packed_len(n, bits);
     memset(out, 0, len);
     if (bits == 0) {
-        return;
+        return 0;
     }
     uint64_t acc = 0;
     unsigned have = 0;
     size_t o = 0;
-    for (unsigned i = 0; i < SEG_BLOCK; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         acc |= (uint64_t)in[i] << have;
         have += bits;
         while (have >= 8) {
@@ -49,6 +52,10 @@ void seg_pack128(const uint32_t *in, unsigned bits, uint8_t *out)
             have -= 8;
         }
     }
+    if (have > 0) {
+        out[o] = (uint8_t)acc; /* a tail's last, partial byte: the high bits stay 0 */
+    }
+    return len;
 }
 
 /* The 8 bytes of the packed block [in, in + len) that hold bit `bit` onward, zero-padded past
@@ -185,6 +192,29 @@ void seg_unpack128(const uint8_t *in, unsigned bits, uint32_t *out)
     default: /* 32: callers reject larger widths */
         unpack_width(in, out, 32);
         return;
+    }
+}
+
+/* Tails are at most one block per term, so one loop serves every width, the width a
+ * variable. Most tails are a few values, so the last windows, which would pass the end, are
+ * put together byte by byte rather than by a variable-length memcpy (a libc call). */
+void seg_unpack(const uint8_t *in, uint32_t n, unsigned bits, uint32_t *out)
+{
+    const size_t len = seg_packed_len(n, bits);
+    const uint64_t mask = bits >= 32 ? 0xffffffffu : ((1u << bits) - 1u);
+    uint32_t i = 0;
+    size_t bit = 0;
+    for (; i < n && (bit >> 3) + 8 <= len; i++, bit += bits) {
+        uint64_t w;
+        memcpy(&w, in + (bit >> 3), 8);
+        out[i] = (uint32_t)((w >> (bit & 7)) & mask);
+    }
+    for (; i < n; i++, bit += bits) {
+        uint64_t w = 0;
+        for (size_t k = bit >> 3; k < len; k++) {
+            w |= (uint64_t)in[k] << (8 * (k - (bit >> 3)));
+        }
+        out[i] = (uint32_t)((w >> (bit & 7)) & mask);
     }
 }
 

@@ -119,9 +119,10 @@ static void cursor_seek(struct seg_dict_cursor *c, uint32_t b)
 static int read_term_info(struct seg_dict_cursor *c, struct seg_term *t)
 {
     const struct seg *s = c->s;
-    uint64_t df, extra, post_len, pos_len;
+    uint64_t df, extra, post_len, pos_len = 0;
     if (sd_rd_varint(&c->rd, &df) || sd_rd_varint(&c->rd, &extra) ||
-        sd_rd_varint(&c->rd, &post_len) || sd_rd_varint(&c->rd, &pos_len)) {
+        sd_rd_varint(&c->rd, &post_len) ||
+        (c->kind == SEG_EXACT && sd_rd_varint(&c->rd, &pos_len))) {
         return SD_ECORRUPT;
     }
     if (df == 0 || df > s->doc_count || extra > UINT64_MAX - df ||
@@ -141,7 +142,8 @@ static int read_term_info(struct seg_dict_cursor *c, struct seg_term *t)
 }
 
 /* Reads the shared-prefix and suffix lengths of the next front-coded key and points *suffix_p
- * at its suffix bytes; c->key_len becomes the new key's length (c->key is not touched). */
+ * at its suffix bytes; c->key_len becomes the new key's length and c->kind its kind byte, from
+ * the suffix or, when the prefix covers it, the previous key (c->key is not touched). */
 static int read_key(struct seg_dict_cursor *c, size_t *shared_out, const uint8_t **suffix_p)
 {
     uint64_t shared, suffix;
@@ -151,6 +153,7 @@ static int read_key(struct seg_dict_cursor *c, size_t *shared_out, const uint8_t
         return SD_ECORRUPT;
     }
     *shared_out = (size_t)shared;
+    c->kind = shared >= 2 ? c->kind : (*suffix_p)[1 - shared]; /* shared + suffix >= 3 */
     c->key_len = (size_t)(shared + suffix);
     c->left--;
     return SD_OK;

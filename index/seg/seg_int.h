@@ -25,8 +25,8 @@
 /* ---- format constants (see the table at the top of seg_write.c) ---- */
 
 #define SEG_MAGIC          "SDSG"
-#define SEG_FORMAT_VERSION 1 /* bump on any layout change; see docs/FORMAT.md */
-#define SEG_FORMAT_OLDEST  1 /* oldest version this reader accepts */
+#define SEG_FORMAT_VERSION 2 /* bump on any layout change; see docs/FORMAT.md */
+#define SEG_FORMAT_OLDEST  2 /* oldest version this reader accepts (v1 never shipped) */
 #define SEG_CODEC_BP128    1 /* full blocks: 128 values bit-packed at one width */
 
 #define SEG_HEADER_LEN      8
@@ -40,6 +40,7 @@ enum seg_section {
     SEG_SECT_STORED_DOCS,
     SEG_SECT_STORED_BLOCKS,
     SEG_SECT_STORED_DATA,
+    SEG_SECT_TITLES,
     SEG_SECT_POSTINGS,
     SEG_SECT_POSITIONS,
     SEG_SECT_DICT,
@@ -54,10 +55,13 @@ enum seg_section {
 #define SEG_IDMAP_ENTRY_LEN  12 /* XXH3 of the id u64, doc u32 */
 #define SEG_SDOC_ENTRY_LEN   12 /* stored block u32, offset in raw block u32, raw length u32 */
 #define SEG_SBLOCK_ENTRY_LEN 16 /* offset in STORED_DATA u64, compressed u32, raw length u32 */
-#define SEG_SKIP_ENTRY_LEN   17 /* last doc, block offset, positions offset, max tf: u32; norm */
+#define SEG_SKIP_ENTRY_LEN   14 /* last doc, block offset, positions offset: u32; max tf, norm */
 #define SEG_DICT_ENTRY_LEN   32 /* see seg_write.c */
 #define SEG_DICT_BLOCK_TERMS 64 /* terms per dictionary block */
 #define SEG_MAX_KEY          (2 + STEM_MAX_TOKEN) /* field u8, kind u8, term bytes */
+
+/* A skip entry's max tf is one byte, saturating: this value means "this or more". */
+#define SEG_SKIP_TF_MAX 255
 
 /* Raw bytes of stored records gathered into one LZ4 block (see seg_stored.c). */
 #define SEG_STORED_BLOCK_TARGET 16384
@@ -93,6 +97,8 @@ struct seg {
     struct seg_field_info *fields; /* owned; field_count entries */
     const uint8_t *id_bytes;       /* DOC_IDS after its offset table */
     size_t id_bytes_len;
+    const uint8_t *title_bytes; /* TITLES after its offset table */
+    size_t title_bytes_len;
     uint32_t dict_nblocks;
     const uint8_t *dict_keys; /* DICT_INDEX after its entries */
     size_t dict_keys_len;
@@ -119,6 +125,7 @@ struct seg_dict_cursor {
     struct sd_rd rd;
     uint64_t post_off; /* of the next term, relative to POSTINGS */
     uint64_t pos_off;  /* relative to POSITIONS */
+    uint8_t kind;      /* of the last key read (its byte 1): SEG_EXACT entries say pos_len */
     uint8_t key[SEG_MAX_KEY + 1];
     size_t key_len;
 };
@@ -137,14 +144,23 @@ int seg_dict_check(struct seg *s, struct sd_error *err);
 
 /* Bits needed for the largest of v[0, n) (0 when all are 0). */
 unsigned seg_bits_max(const uint32_t *v, size_t n);
-/* Packs 128 values (each < 2^bits, bits <= 32) into 16 * bits bytes at out. */
-void seg_pack128(const uint32_t *in, unsigned bits, uint8_t *out);
+/* Bytes that n values take packed at `bits` per value. */
+static inline size_t seg_packed_len(uint32_t n, unsigned bits)
+{
+    return ((size_t)n * bits + 7) / 8;
+}
+/* Packs in[0, n) (each < 2^bits, bits <= 32) into seg_packed_len(n, bits) bytes at out (16 *
+ * bits for a full block of SEG_BLOCK) and returns that length. */
+size_t seg_pack(const uint32_t *in, uint32_t n, unsigned bits, uint8_t *out);
 /* Unpacks 16 * bits bytes at in into 128 values. Reads exactly 16 * bits bytes. */
 void seg_unpack128(const uint8_t *in, unsigned bits, uint32_t *out);
 
 /* Unpacks 128 gaps (as seg_unpack128) straight into doc ids: out[i] = next + gap, then
  * next = out[i] + 1. Returns the final next (one past the last doc, 64-bit: no overflow). */
 uint64_t seg_unpack128_gaps(const uint8_t *in, unsigned bits, uint32_t *out, uint64_t next);
+/* Unpacks n values (n <= SEG_BLOCK, bits <= 32) from seg_packed_len(n, bits) bytes at in,
+ * reading none past them: the decoder of tail blocks, which are shorter than a full one. */
+void seg_unpack(const uint8_t *in, uint32_t n, unsigned bits, uint32_t *out);
 
 uint8_t seg_norm_encode(uint32_t len);
 

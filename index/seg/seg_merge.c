@@ -25,7 +25,7 @@
  *      length bytes copied under the new field and doc numbering), STORED_DOCS.
  *   3. stored data (write_stored): records are copied with their field ids rewritten, and
  *      gathered into LZ4 blocks again (a record's field ids change, so blocks cannot be
- *      copied compressed).
+ *      copied compressed). TITLES are copied as they are: they were cut when first built.
  *   4. terms (write_terms): for each new field in id order, a k-way merge of the inputs'
  *      dictionaries restricted to that field's old id in each input (field ids differ per
  *      input; within one field all inputs sort (kind, term) alike, so the merge is by the
@@ -325,9 +325,10 @@ static void write_fields(struct merger *m)
     sect_end(m, SEG_SECT_FIELDS);
 }
 
-static int write_doc_ids(struct merger *m)
+/* DOC_IDS or TITLES: the live docs' entries copied in order (titles were cut when built). */
+static int write_doc_table(struct merger *m, enum seg_section sect)
 {
-    sect_begin(m, SEG_SECT_DOC_IDS);
+    sect_begin(m, sect);
     uint64_t off = 0;
     for (int pass = 0; pass < 2; pass++) { /* offsets, then the bytes */
         for (size_t i = 0; i < m->n; i++) {
@@ -336,25 +337,30 @@ static int write_doc_ids(struct merger *m)
                 if (in->remap[d] == NONE) {
                     continue;
                 }
-                const char *id;
+                const char *p;
                 size_t len;
-                seg_doc_id(in->s, d, &id, &len);
+                if (sect == SEG_SECT_TITLES) {
+                    (void)seg_doc_title(in->s, d, &p, &len);
+                } else {
+                    seg_doc_id(in->s, d, &p, &len);
+                }
                 if (pass == 0) {
                     sd_buf_put_le32(m->out, (uint32_t)off);
                     off += len;
                 } else {
-                    sd_buf_put(m->out, id, len);
+                    sd_buf_put(m->out, p, len);
                 }
             }
         }
         if (pass == 0) {
             if (off > UINT32_MAX) {
-                return sd_errorf(m->err, SD_ELIMIT, "seg_merge: ids exceed 4 GiB");
+                return sd_errorf(m->err, SD_ELIMIT, "seg_merge: %s exceed 4 GiB",
+                                 sect == SEG_SECT_TITLES ? "titles" : "ids");
             }
             sd_buf_put_le32(m->out, (uint32_t)off);
         }
     }
-    sect_end(m, SEG_SECT_DOC_IDS);
+    sect_end(m, sect);
     return SD_OK;
 }
 
@@ -751,7 +757,7 @@ int seg_merge(struct seg *const *inputs, const uint64_t *const *deleted, size_t 
     if (rc == SD_OK) {
         seg_write_header(out);
         write_fields(&m);
-        rc = write_doc_ids(&m);
+        rc = write_doc_table(&m, SEG_SECT_DOC_IDS);
     }
     if (rc == SD_OK) {
         rc = write_id_map(&m);
@@ -761,6 +767,9 @@ int seg_merge(struct seg *const *inputs, const uint64_t *const *deleted, size_t 
     }
     if (rc == SD_OK) {
         rc = write_stored(&m);
+    }
+    if (rc == SD_OK) {
+        rc = write_doc_table(&m, SEG_SECT_TITLES);
     }
     if (rc == SD_OK) {
         rc = write_terms(&m);

@@ -1,13 +1,14 @@
 /*
- * seg_open.c: opening a segment image, and the per-document tables (fields, norms, ids).
+ * seg_open.c: opening a segment image, and the per-document tables (fields, norms, ids,
+ * titles).
  *
  * Open order (nothing read from the image is trusted before the step that checks it):
  *   1. length >= header + footer tail; head magic; version in [OLDEST, VERSION]; codec known;
  *   2. tail magic and footer length, then the XXH3-64 of [0, end - 16) against the stored
  *      checksum: a truncated or damaged image stops here in practice;
  *   3. the footer's section table: every (offset, length) inside [header, footer);
- *   4. each section's own shape: sizes that follow from the counts, the id offset table
- *      ascending, stored blocks inside STORED_DATA, the dictionary index (seg_dict.c).
+ *   4. each section's own shape: sizes that follow from the counts, the id and title offset
+ *      tables ascending, stored blocks inside STORED_DATA, the dictionary index (seg_dict.c).
  * After that, accessors may index the fixed-size tables directly; variable-length data
  * (dictionary blocks, postings, stored records) is still decoded through bounds-checked
  * cursors, so a bug in the writer that the checksum cannot see is an error, not a crash.
@@ -117,25 +118,28 @@ static int parse_fields(struct seg *s, struct sd_error *err)
     return SD_OK;
 }
 
-static int check_doc_ids(struct seg *s, struct sd_error *err)
+/* DOC_IDS and TITLES: (docs + 1) u32 offsets from 0 ascending to the length of the bytes
+ * after them, no entry longer than max. *bytes and *bytes_len get those bytes. */
+static int check_doc_table(struct seg *s, enum seg_section sect, size_t max, const char *what,
+                           const uint8_t **bytes, size_t *bytes_len, struct sd_error *err)
 {
-    const struct seg_span *ids = &s->sect[SEG_SECT_DOC_IDS];
+    const struct seg_span *t = &s->sect[sect];
     size_t table = ((size_t)s->doc_count + 1) * 4;
-    if (ids->len < table) {
-        return SD_CORRUPT(err, "%s: doc id table too short", s->name);
+    if (t->len < table) {
+        return SD_CORRUPT(err, "%s: %s table too short", s->name, what);
     }
-    s->id_bytes = ids->p + table;
-    s->id_bytes_len = ids->len - table;
+    *bytes = t->p + table;
+    *bytes_len = t->len - table;
     uint32_t prev = 0;
     for (size_t d = 0; d <= s->doc_count; d++) {
-        uint32_t off = sd_get_le32(ids->p + 4 * d);
-        if (off < prev || (d == 0 && off != 0) || off > s->id_bytes_len) {
-            return SD_CORRUPT(err, "%s: doc id offset %zu out of order", s->name, d);
+        uint32_t off = sd_get_le32(t->p + 4 * d);
+        if (off < prev || (d == 0 && off != 0) || off > *bytes_len || off - prev > max) {
+            return SD_CORRUPT(err, "%s: %s offset %zu out of order", s->name, what, d);
         }
         prev = off;
     }
-    if (prev != s->id_bytes_len) {
-        return SD_CORRUPT(err, "%s: doc id bytes have trailing data", s->name);
+    if (prev != *bytes_len) {
+        return SD_CORRUPT(err, "%s: %s bytes have trailing data", s->name, what);
     }
     return SD_OK;
 }
@@ -173,7 +177,12 @@ static int check_tables(struct seg *s, struct sd_error *err)
     }
     int rc = parse_fields(s, err);
     if (rc == SD_OK) {
-        rc = check_doc_ids(s, err);
+        rc = check_doc_table(s, SEG_SECT_DOC_IDS, SEG_MAX_ID, "doc id", &s->id_bytes,
+                             &s->id_bytes_len, err);
+    }
+    if (rc == SD_OK) {
+        rc = check_doc_table(s, SEG_SECT_TITLES, SEG_TITLE_MAX, "title", &s->title_bytes,
+                             &s->title_bytes_len, err);
     }
     if (rc == SD_OK) {
         rc = check_stored(s, err);
@@ -336,19 +345,32 @@ uint32_t seg_field_len(const struct seg *s, uint32_t doc, unsigned field)
     return seg_norm_decode(seg_field_norm(s, doc, field));
 }
 
-/* ---- document ids ---- */
+/* ---- document ids and titles ---- */
+
+/* Entry doc of DOC_IDS or TITLES (whose bytes are at `bytes`): SD_OK, or SD_ENOTFOUND and "". */
+static int doc_table_get(const struct seg *s, enum seg_section sect, const uint8_t *bytes,
+                         uint32_t doc, const char **p, size_t *len)
+{
+    if (doc >= s->doc_count) {
+        *p = "";
+        *len = 0;
+        return SD_ENOTFOUND;
+    }
+    const uint8_t *t = s->sect[sect].p + 4 * (size_t)doc;
+    uint32_t start = sd_get_le32(t), end = sd_get_le32(t + 4); /* checked ascending at open */
+    *p = (const char *)bytes + start;
+    *len = end - start;
+    return SD_OK;
+}
 
 void seg_doc_id(const struct seg *s, uint32_t doc, const char **id, size_t *len)
 {
-    if (doc >= s->doc_count) {
-        *id = "";
-        *len = 0;
-        return;
-    }
-    const uint8_t *t = s->sect[SEG_SECT_DOC_IDS].p + 4 * (size_t)doc;
-    uint32_t start = sd_get_le32(t), end = sd_get_le32(t + 4); /* checked ascending at open */
-    *id = (const char *)s->id_bytes + start;
-    *len = end - start;
+    (void)doc_table_get(s, SEG_SECT_DOC_IDS, s->id_bytes, doc, id, len);
+}
+
+int seg_doc_title(const struct seg *s, uint32_t doc, const char **title, size_t *len)
+{
+    return doc_table_get(s, SEG_SECT_TITLES, s->title_bytes, doc, title, len);
 }
 
 int seg_doc_find(const struct seg *s, const char *id, size_t len, uint32_t *doc)

@@ -3,11 +3,13 @@
  *
  * An iterator decodes one block of up to 128 documents at a time into its own arrays: a full
  * block is two bit-unpacks (gaps, tf - 1) and a prefix sum, no per-document branching on
- * varints; only the short tail block and terms with df < 128 use varints. advance(target)
- * first consults the skip table (fixed 17-byte entries beside the blocks, format in
- * seg_write.c): it gallops over the entries' last-doc fields to the first block whose last
- * doc is >= target, so the blocks in between are never decoded, then scans the decoded
- * block. block_bound() reads the same entries without decoding anything ("shallow advance").
+ * varints; a tail block (the last df % 128 docs, or all of a term with df < 128) is the same
+ * packing cut short, decoded by a loop generic in the width, and a block of one doc is a
+ * varint pair. advance(target) first consults the skip table (fixed 14-byte entries beside
+ * the blocks, format in seg_write.c): it gallops over the entries' last-doc fields to the
+ * first block whose last doc is >= target, so the blocks in between are never decoded, then
+ * scans the decoded block. block_bound() reads the same entries without decoding anything
+ * ("shallow advance").
  *
  * Positions are decoded only when asked for: a cursor into the term's positions follows the
  * current block (its start comes from the skip entry); asking for doc i of the block skips
@@ -135,31 +137,32 @@ static uint32_t skip_last(const struct seg_postings *p, uint32_t b)
 
 /* ---- block decoding ---- */
 
-static bool decode_varints(struct seg_postings *p, const uint8_t *in, size_t len, uint32_t n,
-                           uint64_t next)
+/* A block of one doc: a varint pair. */
+static bool decode_one(struct seg_postings *p, const uint8_t *in, size_t len, uint64_t next)
 {
     struct sd_rd rd;
     sd_rd_init(&rd, in, len);
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t gap, tf1;
-        if (sd_rd_varint32(&rd, &gap) || sd_rd_varint32(&rd, &tf1) || tf1 == UINT32_MAX) {
-            return false;
-        }
-        next += gap;
-        if (next >= p->s->doc_count) {
-            return false;
-        }
-        p->docs[k] = (uint32_t)next;
-        p->tfs[k] = tf1 + 1;
-        next++;
+    uint32_t gap, tf1;
+    if (sd_rd_varint32(&rd, &gap) || sd_rd_varint32(&rd, &tf1) || tf1 == UINT32_MAX) {
+        return false;
     }
-    return true;
+    next += gap;
+    p->docs[0] = (uint32_t)next;
+    p->tfs[0] = tf1 + 1;
+    return next < p->s->doc_count;
+}
+
+/* Checks a packed block's widths (b2 <= 31: tf - 1 + 1 fits) against its bytes, n values. */
+static bool packed_fits(const uint8_t *in, size_t len, uint32_t n)
+{
+    return len >= 2 && in[0] <= 32 && in[1] <= 31 &&
+           len - 2 >= seg_packed_len(n, in[0]) + seg_packed_len(n, in[1]);
 }
 
 /* The hot path: two unpacks, the first fused with the prefix sum (see seg_codec.c). */
 static bool decode_packed(struct seg_postings *p, const uint8_t *in, size_t len, uint64_t next)
 {
-    if (len < 2 || in[0] > 32 || in[1] > 31 || len - 2 < 16u * ((size_t)in[0] + in[1])) {
+    if (!packed_fits(in, len, SEG_BLOCK)) {
         return false;
     }
     unsigned b1 = in[0], b2 = in[1];
@@ -169,6 +172,34 @@ static bool decode_packed(struct seg_postings *p, const uint8_t *in, size_t len,
         p->tfs[k] += 1; /* vectorized by the compiler */
     }
     return next - 1 < p->s->doc_count; /* ascending, so the last doc bounds them all */
+}
+
+/* A tail block of 2 <= n < SEG_BLOCK docs: the packed form cut after n values. */
+static bool decode_tail(struct seg_postings *p, const uint8_t *in, size_t len, uint32_t n,
+                        uint64_t next)
+{
+    if (!packed_fits(in, len, n)) {
+        return false;
+    }
+    unsigned b1 = in[0], b2 = in[1];
+    seg_unpack(in + 2, n, b1, p->docs);
+    seg_unpack(in + 2 + seg_packed_len(n, b1), n, b2, p->tfs);
+    for (uint32_t k = 0; k < n; k++) {
+        next += p->docs[k];
+        p->docs[k] = (uint32_t)next;
+        p->tfs[k] += 1;
+        next++;
+    }
+    return next - 1 < p->s->doc_count;
+}
+
+static bool decode_block(struct seg_postings *p, const uint8_t *in, size_t len, uint32_t n,
+                         uint64_t next)
+{
+    if (n == SEG_BLOCK) {
+        return decode_packed(p, in, len, next);
+    }
+    return n == 1 ? decode_one(p, in, len, next) : decode_tail(p, in, len, n, next);
 }
 
 static bool position_cursor(struct seg_postings *p, uint32_t b)
@@ -191,7 +222,7 @@ static bool load_block(struct seg_postings *p, uint32_t b)
 {
     if (!p->skip) {
         p->n = p->t.df;
-        if (!decode_varints(p, p->data, p->data_len, p->n, 0)) {
+        if (!decode_block(p, p->data, p->data_len, p->n, 0)) {
             fail(p, "bad block");
             return false;
         }
@@ -201,12 +232,8 @@ static bool load_block(struct seg_postings *p, uint32_t b)
         size_t end = b + 1 < p->nblocks ? sd_get_le32(e + SEG_SKIP_ENTRY_LEN + 4) : p->data_len;
         uint64_t next = b ? (uint64_t)skip_last(p, b - 1) + 1 : 0;
         p->n = b + 1 < p->nblocks ? SEG_BLOCK : p->t.df - SEG_BLOCK * (p->nblocks - 1);
-        bool ok = off <= end && end <= p->data_len;
-        if (ok && p->n == SEG_BLOCK) {
-            ok = decode_packed(p, p->data + off, end - off, next);
-        } else if (ok) {
-            ok = decode_varints(p, p->data + off, end - off, p->n, next);
-        }
+        bool ok = off <= end && end <= p->data_len &&
+                  decode_block(p, p->data + off, end - off, p->n, next);
         if (!ok || p->docs[p->n - 1] != sd_get_le32(e)) {
             fail(p, "bad block");
             return false;
@@ -364,8 +391,8 @@ uint32_t seg_postings_block_bound(struct seg_postings *p, uint32_t target, uint3
         return SEG_DOC_END;
     }
     const uint8_t *e = p->skip + (size_t)b * SEG_SKIP_ENTRY_LEN;
-    *max_tf = sd_get_le32(e + 12);
-    *min_norm = e[16];
+    *max_tf = e[12] < SEG_SKIP_TF_MAX ? e[12] : SEG_TF_UNBOUNDED;
+    *min_norm = e[13];
     return sd_get_le32(e);
 }
 

@@ -13,6 +13,12 @@
  * LZ4_decompress_safe_partial only up to the end of the wanted record, so 16 KiB bounds the
  * work of one load to a few microseconds. A doc larger than the target gets a block of its
  * own. Per-doc entries (block, offset, length) make finding a record O(1).
+ *
+ * Titles. A result page shows each hit's id and title; decompressing a 16 KiB block per hit
+ * for a few dozen bytes of title was most of the cost of filling a hit. So the builder also
+ * keeps each doc's title field, cut to SEG_TITLE_MAX bytes at a UTF-8 character boundary, in
+ * the uncompressed TITLES section (seg_stored_title here; read by seg_doc_title in
+ * seg_open.c, beside the ids). A merge copies them as they are.
  */
 #include <stdlib.h>
 
@@ -36,6 +42,35 @@ int seg_stored_encode(struct seg_builder *b, const struct seg_doc *doc, const ui
         }
     }
     return r->rc;
+}
+
+/* How many of the len bytes of a title a segment keeps: all up to SEG_TITLE_MAX, else
+ * SEG_TITLE_MAX less any bytes of the UTF-8 sequence the cut would split (a continuation byte
+ * 10xxxxxx right after the cut means the cut is inside a sequence). The engine showed titles
+ * cut this way before segments kept them, so hits' titles did not change. */
+static size_t title_cut(const char *value, size_t len)
+{
+    if (len <= SEG_TITLE_MAX) {
+        return len;
+    }
+    len = SEG_TITLE_MAX;
+    while (len > 0 && ((unsigned char)value[len] & 0xC0) == 0x80) {
+        len--;
+    }
+    return len;
+}
+
+void seg_stored_title(struct seg_builder *b, const struct seg_doc *doc)
+{
+    sd_buf_put_le32(&b->title_offs, (uint32_t)b->titles.len);
+    for (size_t i = 0; i < doc->nfields; i++) {
+        const struct seg_field *f = &doc->fields[i];
+        if (f->type == SEG_TEXT && f->name_len == sizeof SEG_TITLE_FIELD - 1 &&
+            memcmp(f->name, SEG_TITLE_FIELD, f->name_len) == 0 && f->value_len > 0) {
+            sd_buf_put(&b->titles, f->value, title_cut(f->value, f->value_len));
+            return; /* field names are unique within a doc */
+        }
+    }
 }
 
 int seg_stored_flush_to(struct sd_buf *raw_buf, struct sd_buf *d, size_t data_base,

@@ -83,6 +83,21 @@ static struct seg *open_image(const uint8_t *img, size_t len)
     return s;
 }
 
+/* Finishes and frees b, and opens the image it made. */
+static struct seg *finish_open(struct seg_builder *b)
+{
+    struct sd_buf out;
+    struct sd_error err = {0};
+    sd_buf_init(&out);
+    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
+    seg_builder_free(b);
+    size_t len;
+    uint8_t *img = sd_buf_detach(&out, &len);
+    struct seg *s = open_image(img, len);
+    free(img);
+    return s;
+}
+
 static struct seg *open_docs(const struct seg_doc *docs, size_t n)
 {
     size_t len;
@@ -331,6 +346,79 @@ static void test_seg_doc_load_roundtrips_raw_and_unicode(void **state)
     seg_close(s);
 }
 
+/* ---- titles ---- */
+
+/* The cut hits' titles always had (the engine's idx_strndup_utf8 before segments kept
+ * titles): at SEG_TITLE_MAX, backing up while the byte at the cut is a continuation byte. */
+static size_t ref_title_cut(const char *s, size_t len)
+{
+    if (len > SEG_TITLE_MAX) {
+        len = SEG_TITLE_MAX;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) {
+            len--;
+        }
+    }
+    return len;
+}
+
+static void check_title(const struct seg *s, uint32_t doc, const char *want, size_t want_len)
+{
+    const char *t;
+    size_t len;
+    assert_int_equal(seg_doc_title(s, doc, &t, &len), SD_OK);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(t, want, len);
+}
+
+/* Titles of 300 - pad ASCII bytes followed by a run of one UTF-8 character of `w` bytes: the
+ * cut falls at every offset inside a sequence and between sequences. */
+static void test_seg_doc_title_cut_at_utf8_boundary(void **state)
+{
+    (void)state;
+    static const char *const chars[] = {"a", "ж", "€", "😀"};
+    char text[4][4][400];
+    struct seg_field fields[4][4][2];
+    struct seg_doc docs[4 * 4 + 3];
+    char ids[4 * 4 + 3][8];
+    size_t n = 0;
+    for (size_t c = 0; c < 4; c++) {
+        for (size_t pad = 0; pad < 4; pad++, n++) {
+            char *t = text[c][pad];
+            size_t len = 300 - pad;
+            memset(t, 'x', len);
+            while (len + strlen(chars[c]) < sizeof text[c][pad]) {
+                memcpy(t + len, chars[c], strlen(chars[c]));
+                len += strlen(chars[c]);
+            }
+            fields[c][pad][0] = (struct seg_field){"body", 4, "words", 5, SEG_TEXT};
+            fields[c][pad][1] = (struct seg_field){"title", 5, t, len, SEG_TEXT};
+            snprintf(ids[n], sizeof ids[n], "t%zu", n);
+            docs[n] = (struct seg_doc){ids[n], strlen(ids[n]), fields[c][pad], 2};
+        }
+    }
+    static const struct seg_field short_title[] = {F("title", "a short title")};
+    static const struct seg_field none[] = {F("body", "no title here")};
+    static const struct seg_field raw[] = {RAW("title", "[1,2]")};
+    docs[n++] = (struct seg_doc)DOC("short", short_title);
+    docs[n++] = (struct seg_doc)DOC("none", none);
+    docs[n++] = (struct seg_doc)DOC("raw", raw);
+    struct seg *s = open_docs(docs, n);
+    for (uint32_t d = 0; d < 16; d++) {
+        const struct seg_field *f = &docs[d].fields[1];
+        size_t want = ref_title_cut(f->value, f->value_len);
+        assert_true(want <= SEG_TITLE_MAX && want > SEG_TITLE_MAX - 4);
+        check_title(s, d, f->value, want);
+    }
+    check_title(s, 16, "a short title", 13); /* kept whole */
+    check_title(s, 17, "", 0);               /* no title field */
+    check_title(s, 18, "", 0);               /* "title" is not text */
+    const char *t;
+    size_t len;
+    assert_int_equal(seg_doc_title(s, 19, &t, &len), SD_ENOTFOUND);
+    assert_int_equal(len, 0);
+    seg_close(s);
+}
+
 static void test_seg_norms_monotonic_and_close(void **state)
 {
     (void)state;
@@ -373,7 +461,7 @@ static void test_seg_codec_roundtrips_every_width(void **state)
         }
         assert_int_equal(seg_bits_max(in, SEG_BLOCK), bits);
         packed[16 * bits] = 0xAB; /* the byte after the block is never written */
-        seg_pack128(in, bits, packed);
+        assert_int_equal(seg_pack(in, SEG_BLOCK, bits, packed), 16 * bits);
         assert_int_equal(packed[16 * bits], 0xAB);
         seg_unpack128(packed, bits, out);
         assert_memory_equal(in, out, sizeof in);
@@ -385,6 +473,36 @@ static void test_seg_codec_roundtrips_every_width(void **state)
             ref++;
         }
         assert_true(next == ref);
+    }
+}
+
+/* Short runs (tail blocks): n values take exactly ceil(n*bits/8) bytes, and unpacking reads
+ * only those (the buffer is malloc'd to that size, so ASan builds catch an over-read). */
+static void test_seg_codec_short_runs_roundtrip_in_exact_bytes(void **state)
+{
+    (void)state;
+    static const uint32_t counts[] = {1, 2, 3, 7, 8, 9, 127};
+    uint64_t seed = 11;
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        uint32_t n = counts[c];
+        for (unsigned bits = 0; bits <= 32; bits++) {
+            uint32_t in[SEG_BLOCK], out[SEG_BLOCK];
+            uint8_t packed[16 * 32 + 1];
+            uint64_t mask = bits == 32 ? UINT32_MAX : (1ull << bits) - 1;
+            for (uint32_t i = 0; i < n; i++) {
+                in[i] = (uint32_t)((i == n - 1 ? UINT32_MAX : lcg(&seed) * 2654435761u) & mask);
+            }
+            size_t len = ((size_t)n * bits + 7) / 8;
+            packed[len] = 0xAB;
+            assert_int_equal(seg_pack(in, n, bits, packed), len);
+            assert_int_equal(packed[len], 0xAB);
+            uint8_t *exact = malloc(len ? len : 1);
+            assert_non_null(exact);
+            memcpy(exact, packed, len);
+            seg_unpack(exact, n, bits, out);
+            assert_memory_equal(in, out, n * sizeof *in);
+            free(exact);
+        }
     }
 }
 
@@ -476,14 +594,15 @@ static uint32_t ref_lower(const struct big *g, uint32_t target)
     return k;
 }
 
-static void check_positions(struct seg_postings *p, uint32_t tf)
+/* The current doc has tf positions 0, step, 2 * step... */
+static void check_positions_step(struct seg_postings *p, uint32_t tf, uint32_t step)
 {
     const uint32_t *pos;
     uint32_t n;
     assert_int_equal(seg_postings_positions(p, &pos, &n), SD_OK);
     assert_int_equal(n, tf);
     for (uint32_t k = 0; k < n; k++) {
-        assert_int_equal(pos[k], 2 * k);
+        assert_int_equal(pos[k], step * k);
     }
 }
 
@@ -520,7 +639,7 @@ static void test_seg_postings_advance_matches_brute_force(void **state)
             assert_int_equal(got, g->ref_docs[k]);
             assert_int_equal(seg_postings_freq(p), g->ref_tfs[k]);
             if (lcg(&seed) % 4 == 0) {
-                check_positions(p, g->ref_tfs[k]);
+                check_positions_step(p, g->ref_tfs[k], 2);
             }
             cur = got;
         }
@@ -557,7 +676,7 @@ static void test_seg_block_bound_matches_blocks(void **state)
             uint8_t nb = seg_field_norm(s, g->ref_docs[j], 0);
             mn = nb < mn ? nb : mn;
         }
-        assert_int_equal(max_tf, mt);
+        assert_int_equal(max_tf, mt < 255 ? mt : SEG_TF_UNBOUNDED); /* doc 999 has tf 301 */
         assert_int_equal(min_norm, mn);
         /* the bound does not move the iterator */
         if (target % 5 == 0) {
@@ -580,6 +699,164 @@ static void test_seg_block_bound_matches_blocks(void **state)
     seg_postings_free(p);
     seg_close(s);
     big_free(g);
+}
+
+/* DICT bytes as the format prescribes: the exact term states its positions length, the stem
+ * (sorting after it: 's' > 'e') does not. */
+static void test_seg_dict_stem_entry_has_no_positions_length(void **state)
+{
+    (void)state;
+    static const struct seg_field f[] = {F("body", "cat")};
+    static const struct seg_doc d[] = {DOC("c", f)};
+    struct seg *s = open_docs(d, 1);
+    /* clang-format off */
+    static const uint8_t want[] = {
+        0, 5, 0, 'e', 'c', 'a', 't', 1, 0, 2, 1, /* exact: ..., postings 2, positions 1 */
+        1, 4, 's', 'c', 'a', 't', 1, 0, 2,       /* stem: ..., postings 2 */
+    };
+    /* clang-format on */
+    assert_int_equal(s->sect[SEG_SECT_DICT].len, sizeof want);
+    assert_memory_equal(s->sect[SEG_SECT_DICT].p, want, sizeof want);
+    uint32_t docs[1], tfs[1];
+    assert_int_equal(term_docs(s, "body", SEG_STEM, "cat", docs, tfs, 1), 1);
+    assert_int_equal(term_docs(s, "body", SEG_EXACT, "cat", docs, tfs, 1), 1);
+    seg_close(s);
+}
+
+/* ---- tail blocks: lists of n docs, n % 128 packed short ---- */
+
+/* The k-th doc of the "tail" term is reached by gap tail_gap(k) (mostly small, every 17th a
+ * few hundred) and holds the word tail_tf(k) times (every 11th and the first of each block
+ * 300 or more: past a skip entry's one-byte max tf). */
+static uint32_t tail_gap(uint32_t k)
+{
+    return k % 17 == 5 ? 700 + k : k % 4;
+}
+
+static uint32_t tail_tf(uint32_t k)
+{
+    return k % 11 == 3 || k % SEG_BLOCK == 0 ? 300 + k : 1 + k % 6;
+}
+
+/* A segment whose "tail" term lies in n docs; docs[] and tfs[] get its postings. */
+static struct seg *tail_segment(uint32_t n, uint32_t *docs, uint32_t *tfs)
+{
+    struct seg_builder *b;
+    struct sd_error err = {0};
+    assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
+    char *text = malloc(8 * 1024);
+    assert_non_null(text);
+    uint32_t doc = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        for (uint32_t target = doc + tail_gap(k); doc <= target; doc++) {
+            size_t len = 0;
+            uint32_t tf = doc == target ? tail_tf(k) : 0;
+            for (uint32_t j = 0; j < tf; j++) {
+                len += (size_t)sprintf(text + len, "tail ");
+            }
+            len += (size_t)sprintf(text + len, "other");
+            char id[16];
+            snprintf(id, sizeof id, "t%u", doc);
+            struct seg_field f = {"body", 4, text, len, SEG_TEXT};
+            struct seg_doc d = {id, strlen(id), &f, 1};
+            assert_int_equal(seg_builder_add(b, &d, &err), SD_OK);
+        }
+        docs[k] = doc - 1;
+        tfs[k] = tail_tf(k);
+    }
+    free(text);
+    return finish_open(b);
+}
+
+/* Postings bytes the format prescribes for a block of docs[first, first + n). */
+static size_t block_len(const uint32_t *docs, const uint32_t *tfs, uint32_t first, uint32_t n)
+{
+    uint32_t gaps[SEG_BLOCK], tf1[SEG_BLOCK];
+    uint8_t tmp[16];
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t prev = first + i ? docs[first + i - 1] + 1 : 0;
+        gaps[i] = docs[first + i] - prev;
+        tf1[i] = tfs[first + i] - 1;
+    }
+    if (n == 1) {
+        return sd_varint_encode(tmp, gaps[0]) + sd_varint_encode(tmp, tf1[0]);
+    }
+    unsigned b1 = seg_bits_max(gaps, n), b2 = seg_bits_max(tf1, n);
+    return 2 + ((size_t)n * b1 + 7) / 8 + ((size_t)n * b2 + 7) / 8;
+}
+
+/* Block bounds: a long list's skip entries saturate at 255, a short list's bound is exact. */
+static void check_tail_bounds(const struct seg *s, const struct seg_term *t, const uint32_t *docs,
+                              const uint32_t *tfs, uint32_t n)
+{
+    struct seg_postings *p;
+    struct sd_error err = {0};
+    assert_int_equal(seg_postings_open(s, t, 0, &p, &err), SD_OK);
+    for (uint32_t first = 0; first < n; first += SEG_BLOCK) {
+        uint32_t end = n - first < SEG_BLOCK ? n : first + SEG_BLOCK, mt = 0, max_tf;
+        for (uint32_t k = first; k < end; k++) {
+            mt = tfs[k] > mt ? tfs[k] : mt;
+        }
+        assert_true(mt >= 300); /* every block holds a tf past the skip entry's byte */
+        uint8_t min_norm;
+        assert_int_equal(seg_postings_block_bound(p, docs[first], &max_tf, &min_norm),
+                         docs[end - 1]);
+        assert_int_equal(max_tf, n >= SEG_BLOCK ? SEG_TF_UNBOUNDED : mt);
+    }
+    seg_postings_free(p);
+}
+
+static void check_tail_list(uint32_t n)
+{
+    uint32_t *want_docs = malloc(n * sizeof *want_docs), *want_tfs = malloc(n * sizeof *want_tfs);
+    uint32_t *docs = malloc(n * sizeof *docs), *tfs = malloc(n * sizeof *tfs);
+    assert_true(want_docs && want_tfs && docs && tfs);
+    struct seg *s = tail_segment(n, want_docs, want_tfs);
+    for (int kind = 0; kind < 2; kind++) {
+        const char *word = kind ? "tail" : stem_of("tail");
+        enum seg_kind k = kind ? SEG_EXACT : SEG_STEM;
+        assert_int_equal(term_docs(s, "body", k, word, docs, tfs, n), (int)n);
+        assert_memory_equal(docs, want_docs, n * sizeof *docs);
+        assert_memory_equal(tfs, want_tfs, n * sizeof *tfs);
+    }
+    struct seg_term t;
+    struct sd_error err = {0};
+    assert_int_equal(seg_term_find(s, 0, SEG_EXACT, "tail", 4, &t, &err), SD_OK);
+    uint32_t nb = (n + SEG_BLOCK - 1) / SEG_BLOCK;
+    size_t len = n >= SEG_BLOCK ? (size_t)nb * SEG_SKIP_ENTRY_LEN : 0;
+    for (uint32_t first = 0; first < n; first += SEG_BLOCK) {
+        len += block_len(want_docs, want_tfs, first, n - first < SEG_BLOCK ? n - first : SEG_BLOCK);
+    }
+    assert_int_equal(t.len, len); /* the tail is packed, not varints */
+    check_tail_bounds(s, &t, want_docs, want_tfs, n);
+    /* advance into the tail, with positions */
+    struct seg_postings *p;
+    assert_int_equal(seg_postings_open(s, &t, SEG_WANT_POSITIONS, &p, &err), SD_OK);
+    uint32_t k = n - 1 - (n - 1) % 3;
+    assert_int_equal(seg_postings_advance(p, want_docs[k]), want_docs[k]);
+    for (; k < n; k++) {
+        assert_int_equal(seg_postings_doc(p), want_docs[k]);
+        assert_int_equal(seg_postings_freq(p), want_tfs[k]);
+        check_positions_step(p, want_tfs[k], 1);
+        seg_postings_next(p);
+    }
+    assert_int_equal(seg_postings_doc(p), SEG_DOC_END);
+    assert_int_equal(seg_postings_error(p, NULL), SD_OK);
+    seg_postings_free(p);
+    seg_close(s);
+    free(want_docs);
+    free(want_tfs);
+    free(docs);
+    free(tfs);
+}
+
+static void test_seg_tail_blocks_roundtrip_packed(void **state)
+{
+    (void)state;
+    static const uint32_t counts[] = {1, 2, 127, 129, 255, 256};
+    for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
+        check_tail_list(counts[i]);
+    }
 }
 
 /* ---- images: files, memory, damage ---- */
@@ -742,16 +1019,22 @@ static void test_seg_damage_behind_valid_checksum_never_crashes(void **state)
     big_free(g);
 }
 
-static void test_seg_open_mem_rejects_future_version(void **state)
+/* Version 1 never shipped, so this reader takes v2 only; a newer version is refused too. */
+static void test_seg_open_mem_rejects_other_versions(void **state)
 {
     (void)state;
-    size_t len;
-    uint8_t *img = build_image(g_docs, NDOCS, &len);
-    sd_put_le16(img + 4, SEG_FORMAT_VERSION + 1);
-    struct seg *s;
-    struct sd_error err = {0};
-    assert_int_equal(seg_open_mem(img, len, "v2.seg", &s, &err), SD_ECORRUPT);
-    assert_non_null(strstr(err.msg, "version"));
+    const unsigned versions[] = {1, SEG_FORMAT_VERSION + 1};
+    for (size_t i = 0; i < 2; i++) {
+        size_t len;
+        uint8_t *img = build_image(g_docs, NDOCS, &len);
+        sd_put_le16(img + 4, (uint16_t)versions[i]);
+        struct seg *s;
+        struct sd_error err = {0};
+        assert_int_equal(seg_open_mem(img, len, "other.seg", &s, &err), SD_ECORRUPT);
+        char want[64];
+        snprintf(want, sizeof want, "format version %u", versions[i]);
+        assert_non_null(strstr(err.msg, want));
+    }
 }
 
 static void test_seg_empty_segment_works(void **state)
@@ -823,14 +1106,7 @@ static void test_seg_builder_rejects_bad_docs_unchanged(void **state)
     assert_int_equal(seg_builder_doc_count(b), 3);
     fs[0] = (struct seg_field){"body", 4, "hello", 5, SEG_TEXT};
     assert_int_equal(add_fields(b, "ok", fs, 1, &err), SD_OK);
-    struct sd_buf out;
-    sd_buf_init(&out);
-    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
-    seg_builder_free(b);
-    size_t len;
-    uint8_t *img = sd_buf_detach(&out, &len);
-    struct seg *s = open_image(img, len);
-    free(img);
+    struct seg *s = finish_open(b);
     assert_int_equal(seg_doc_count(s), 4);
     assert_int_equal(seg_field_count(s), 3 * SEG_MAX_FIELDS + 1);
     assert_string_equal(seg_field_name(s, 3 * SEG_MAX_FIELDS), "body");
@@ -861,15 +1137,19 @@ int main(void)
         cmocka_unit_test(test_seg_term_prefix_walks_in_order),
         cmocka_unit_test(test_seg_doc_ids_and_find),
         cmocka_unit_test(test_seg_doc_load_roundtrips_raw_and_unicode),
+        cmocka_unit_test(test_seg_doc_title_cut_at_utf8_boundary),
         cmocka_unit_test(test_seg_norms_monotonic_and_close),
         cmocka_unit_test(test_seg_codec_roundtrips_every_width),
+        cmocka_unit_test(test_seg_codec_short_runs_roundtrip_in_exact_bytes),
         cmocka_unit_test(test_seg_postings_advance_matches_brute_force),
         cmocka_unit_test(test_seg_block_bound_matches_blocks),
+        cmocka_unit_test(test_seg_tail_blocks_roundtrip_packed),
+        cmocka_unit_test(test_seg_dict_stem_entry_has_no_positions_length),
         cmocka_unit_test(test_seg_open_file_and_verify),
         cmocka_unit_test(test_seg_open_truncated_image_returns_corrupt),
         cmocka_unit_test(test_seg_open_flipped_byte_returns_corrupt),
         cmocka_unit_test(test_seg_damage_behind_valid_checksum_never_crashes),
-        cmocka_unit_test(test_seg_open_mem_rejects_future_version),
+        cmocka_unit_test(test_seg_open_mem_rejects_other_versions),
         cmocka_unit_test(test_seg_empty_segment_works),
         cmocka_unit_test(test_seg_builder_rejects_bad_docs_unchanged),
     };

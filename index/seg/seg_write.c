@@ -1,14 +1,14 @@
 /*
  * seg_write.c: serializes a seg_builder into one immutable segment image.
  *
- * Segment format v1 (SEG_FORMAT_VERSION). Integers are little-endian, fixed width unless
+ * Segment format v2 (SEG_FORMAT_VERSION). Integers are little-endian, fixed width unless
  * marked varint (LEB128). Offsets are from the start of the image. The sections lie between
  * header and footer in the order below and are found only through the footer's table.
  *
  *   HEADER (8 bytes)
  *   offset  size  field
  *   0       4     magic "SDSG"
- *   4       2     format version (1)
+ *   4       2     format version (2)
  *   6       1     postings codec (1 = BP128: 128 values bit-packed at one width, scalar)
  *   7       1     flags (0)
  *
@@ -23,19 +23,24 @@
  *   STORED_BLOCKS  blocks x (u64 offset in STORED_DATA, u32 compressed len, u32 raw len)
  *   STORED_DATA    LZ4 blocks (raw LZ4, no frame) of records: varint nfields; per field
  *                  u8 field id, u8 type (0 text, 1 raw JSON), varint length, bytes
+ *   TITLES         (docs + 1) u32 offsets into the title bytes (first 0, last = their
+ *                  length), then the title bytes, uncompressed; doc d's title is bytes
+ *                  [off[d], off[d+1]): the value of its text field "title" (SEG_TITLE_FIELD)
+ *                  cut to at most SEG_TITLE_MAX = 300 bytes at a UTF-8 character boundary,
+ *                  empty if it has none
  *   POSTINGS       per term in dictionary order, its postings (below)
  *   POSITIONS      per SEG_EXACT term in dictionary order: for each doc of its postings,
  *                  tf varint deltas (the first from 0)
  *   DICT           dictionary blocks (below)
  *   DICT_INDEX     u32 nblocks; nblocks x 32-byte entries; first-key bytes
  *
- *   FOOTER (212 bytes, at end - 212)
- *   0       4     section count (11)
- *   4       176   11 x (u64 offset, u64 length), in the order of the table above
- *   180     4     doc count       184  4  field count       188  8  term count
- *   196     8     XXH3-64 of [0, end - 16)
- *   204     4     footer length (212)
- *   208     4     magic "SDSG"
+ *   FOOTER (228 bytes, at end - 228)
+ *   0       4     section count (12)
+ *   4       192   12 x (u64 offset, u64 length), in the order of the table above
+ *   196     4     doc count       200  4  field count       204  8  term count
+ *   212     8     XXH3-64 of [0, end - 16)
+ *   220     4     footer length (228)
+ *   224     4     magic "SDSG"
  *
  * Term key: u8 field id, u8 kind ('s' SEG_STEM, 'e' SEG_EXACT), term bytes (1..255). Keys
  * sort by memcmp, a key before its extensions, so the terms of one (field, kind) are
@@ -43,7 +48,8 @@
  *
  * DICT block (up to 64 terms): per term varint shared-prefix length with the previous key
  * of the block (0 for the first), varint suffix length, suffix, varint df, varint
- * total_tf - df, varint postings length, varint positions length (0 for SEG_STEM).
+ * total_tf - df, varint postings length, and for SEG_EXACT only varint positions length
+ * (SEG_STEM terms have no positions; the kind is key byte 1).
  * DICT_INDEX entry: u32 first-key offset in the key bytes, u16 first-key length, u16 terms in
  * the block, u64 block offset in DICT, u64 postings offset of its first term in POSTINGS,
  * u64 positions offset in POSITIONS. A block ends where the next one starts; a term's
@@ -51,15 +57,19 @@
  * entries' first keys in the mapping and decodes one block.
  *
  * POSTINGS of a term with df docs: gap = doc - previous doc - 1 (the first doc's gap is the
- * doc itself); freqs are stored as tf - 1.
- *   df < 128:  df x (varint gap, varint tf - 1). No skip data: one block, decoded at once.
- *   df >= 128: n = ceil(df / 128) blocks after a skip table of n x 17 bytes:
+ * doc itself; a block's first gap is from the previous block's last doc); freqs are stored
+ * as tf - 1. Docs go in blocks of 128, the last block holding the rest (df % 128 if not 0).
+ * A block of n docs (codec 1):
+ *   n >= 2:  u8 b1, u8 b2 (b2 <= 31), ceil(n*b1/8) bytes of the n gaps, ceil(n*b2/8) bytes
+ *            of the n (tf - 1), bit-packed (seg_codec.c): value i at bits [i*b, i*b + b)
+ *            of a little-endian bit stream. A full block (n = 128) takes 2 + 16*(b1 + b2).
+ *   n == 1:  varint gap, varint tf - 1.
+ *   df < 128:  one block of df docs. No skip data: decoded at once.
+ *   df >= 128: nb = ceil(df / 128) blocks after a skip table of nb x 14 bytes:
  *                u32 last doc of the block, u32 block offset (from the end of the skip
  *                table), u32 positions offset of its first doc (from the term's positions
- *                start), u32 max tf, u8 min norm of the term's field over the block's docs.
- *              A full block (codec 1): u8 b1, u8 b2 (b2 <= 31), 16*b1 bytes of 128 gaps and
- *              16*b2 bytes of 128 (tf - 1), bit-packed (seg_codec.c). The last block, if
- *              df % 128 != 0, is in the varint form, its first gap from the previous block.
+ *                start), u8 max tf of the block (255 = 255 or more), u8 min norm of the
+ *                term's field over the block's docs.
  *
  * Readers accept versions [SEG_FORMAT_OLDEST, SEG_FORMAT_VERSION] and postings codec 1, and
  * reject others by name. The checksum is verified before any offset is trusted.
@@ -126,14 +136,15 @@ static void write_fields(struct seg_writer *w)
     sect_end(w, SEG_SECT_FIELDS);
 }
 
-static void write_doc_ids(struct seg_writer *w)
+/* DOC_IDS or TITLES: offs holds each doc's start in bytes; the table ends with their length. */
+static void write_doc_table(struct seg_writer *w, enum seg_section sect, const struct sd_buf *offs,
+                            const struct sd_buf *bytes)
 {
-    const struct seg_builder *b = w->b;
-    sect_begin(w, SEG_SECT_DOC_IDS);
-    sd_buf_put(w->out, b->id_offs.data, b->id_offs.len);
-    sd_buf_put_le32(w->out, (uint32_t)b->ids.len);
-    sd_buf_put(w->out, b->ids.data, b->ids.len);
-    sect_end(w, SEG_SECT_DOC_IDS);
+    sect_begin(w, sect);
+    sd_buf_put(w->out, offs->data, offs->len);
+    sd_buf_put_le32(w->out, (uint32_t)bytes->len);
+    sd_buf_put(w->out, bytes->data, bytes->len);
+    sect_end(w, sect);
 }
 
 static int cmp_id_hash(const void *a, const void *b)
@@ -255,33 +266,28 @@ static int index_positions(struct seg_tw *w, const uint32_t *tfs, uint32_t df, s
     return SD_OK;
 }
 
-static void put_varint_block(struct sd_buf *out, const uint32_t *docs, const uint32_t *tfs,
-                             uint32_t n, uint64_t next)
+/* One block of n docs: n == 1 is a varint pair (gap, tf - 1); otherwise u8 b1, u8 b2 and the
+ * n gaps and n (tf - 1) bit-packed, a full block (n == SEG_BLOCK) or a truncated one. */
+static void put_block(struct sd_buf *out, const uint32_t *docs, const uint32_t *tfs, uint32_t n,
+                      uint64_t next)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        sd_buf_put_varint(out, docs[i] - next);
-        sd_buf_put_varint(out, tfs[i] - 1);
-        next = (uint64_t)docs[i] + 1;
+    if (n == 1) {
+        sd_buf_put_varint(out, docs[0] - next);
+        sd_buf_put_varint(out, tfs[0] - 1);
+        return;
     }
-}
-
-static void put_packed_block(struct sd_buf *out, const uint32_t *docs, const uint32_t *tfs,
-                             uint64_t next)
-{
     uint32_t gaps[SEG_BLOCK], tf1[SEG_BLOCK];
     uint8_t packed[16 * 32];
-    for (unsigned i = 0; i < SEG_BLOCK; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         gaps[i] = (uint32_t)(docs[i] - next);
         tf1[i] = tfs[i] - 1;
         next = (uint64_t)docs[i] + 1;
     }
-    unsigned b1 = seg_bits_max(gaps, SEG_BLOCK), b2 = seg_bits_max(tf1, SEG_BLOCK);
+    unsigned b1 = seg_bits_max(gaps, n), b2 = seg_bits_max(tf1, n);
     sd_buf_put_u8(out, (uint8_t)b1);
     sd_buf_put_u8(out, (uint8_t)b2);
-    seg_pack128(gaps, b1, packed);
-    sd_buf_put(out, packed, 16u * b1);
-    seg_pack128(tf1, b2, packed);
-    sd_buf_put(out, packed, 16u * b2);
+    sd_buf_put(out, packed, seg_pack(gaps, n, b1, packed));
+    sd_buf_put(out, packed, seg_pack(tf1, n, b2, packed));
 }
 
 static void fill_skip(const struct seg_tw *w, const struct seg_tw_term *t, uint32_t blk,
@@ -297,8 +303,8 @@ static void fill_skip(const struct seg_tw *w, const struct seg_tw_term *t, uint3
     sd_put_le32(e, t->docs[first + n - 1]);
     sd_put_le32(e + 4, off);
     sd_put_le32(e + 8, t->key[1] == SEG_EXACT ? w->blk_pos[blk] : 0);
-    sd_put_le32(e + 12, max_tf);
-    e[16] = min_norm;
+    e[12] = (uint8_t)(max_tf < SEG_SKIP_TF_MAX ? max_tf : SEG_SKIP_TF_MAX);
+    e[13] = min_norm;
 }
 
 /* Writes the blocked form (df >= SEG_BLOCK): skip table first, patched as blocks go out. */
@@ -321,11 +327,7 @@ static int write_blocks(struct seg_tw *w, const struct seg_tw_term *t)
         }
         uint8_t e[SEG_SKIP_ENTRY_LEN];
         fill_skip(w, t, blk, first, n, (uint32_t)(out->len - data), e);
-        if (n == SEG_BLOCK) {
-            put_packed_block(out, t->docs + first, t->tfs + first, next);
-        } else {
-            put_varint_block(out, t->docs + first, t->tfs + first, n, next);
-        }
+        put_block(out, t->docs + first, t->tfs + first, n, next);
         if (out->rc) {
             return out->rc;
         }
@@ -361,7 +363,9 @@ static void dict_add(struct seg_tw *w, const struct seg_tw_term *t, uint64_t pos
     sd_buf_put_varint(&w->dict, t->df);
     sd_buf_put_varint(&w->dict, t->total_tf - t->df);
     sd_buf_put_varint(&w->dict, post_len);
-    sd_buf_put_varint(&w->dict, pos_len);
+    if (t->key[1] == SEG_EXACT) {
+        sd_buf_put_varint(&w->dict, pos_len); /* stems have no positions: nothing to say */
+    }
     w->block_terms++;
     if (w->dindex.rc == SD_OK) {
         sd_put_le16(w->dindex.data + w->dindex.len - SEG_DICT_ENTRY_LEN + 6,
@@ -390,7 +394,7 @@ int seg_tw_add(struct seg_tw *w, const struct seg_tw_term *t)
     }
     uint64_t post_off = w->out->len - w->post_start;
     if (t->df < SEG_BLOCK) {
-        put_varint_block(w->out, t->docs, t->tfs, t->df, 0);
+        put_block(w->out, t->docs, t->tfs, t->df, 0);
     } else if ((rc = write_blocks(w, t)) != SD_OK) {
         return rc;
     }
@@ -566,10 +570,11 @@ int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_erro
     }
     seg_write_header(out);
     write_fields(&w);
-    write_doc_ids(&w);
+    write_doc_table(&w, SEG_SECT_DOC_IDS, &b->id_offs, &b->ids);
     rc = write_id_map(&w);
     write_norms(&w);
     write_stored(&w);
+    write_doc_table(&w, SEG_SECT_TITLES, &b->title_offs, &b->titles);
     if (rc == SD_OK) {
         rc = write_terms(&w);
     }
