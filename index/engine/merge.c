@@ -193,6 +193,21 @@ static int idx_rewrite(struct idx_segref **inputs, uint64_t **bits, size_t n, st
     return rc;
 }
 
+/* idx_rewrite into a new file at path, written as it is made: a disk merge never holds its
+ * output in memory (seg_merge_file). */
+static int idx_rewrite_file(struct idx_segref **inputs, uint64_t **bits, size_t n,
+                            const char *path, uint64_t *len, struct sd_error *err)
+{
+    struct seg **segs = malloc((n ? n : 1) * sizeof *segs);
+    if (!segs)
+        return sd_errorf(err, SD_ENOMEM, "merge: out of memory");
+    for (size_t i = 0; i < n; i++)
+        segs[i] = inputs[i]->seg;
+    int rc = seg_merge_file(segs, (const uint64_t *const *)bits, n, path, len, err);
+    free(segs);
+    return rc;
+}
+
 static uint32_t idx_alloc_seg_no(struct idx_index *ix)
 {
     pthread_mutex_lock(&ix->state_lock);
@@ -201,16 +216,25 @@ static uint32_t idx_alloc_seg_no(struct idx_index *ix)
     return no;
 }
 
-/* Writes image as a new segment file and maps it. */
-static int idx_write_segment(struct idx_index *ix, const uint8_t *image, size_t len,
-                             struct idx_segref **out, struct sd_error *err)
+/* Writes a new segment file: the image of a single in-memory segment as it is, or (image
+ * NULL) the merge of the job's inputs streamed to the file; then maps it. */
+static int idx_write_segment(struct idx_index *ix, struct idx_job *job, const uint8_t *image,
+                             size_t len, struct idx_segref **out, struct sd_error *err)
 {
     uint32_t no = idx_alloc_seg_no(ix);
     char name[WAL_NAME_MAX], path[PATH_MAX];
     wal_seg_name(name, no);
     if (sd_path_join(path, sizeof path, ix->dir, name))
         return sd_errorf(err, SD_EINVAL, "%s: path too long", ix->dir);
-    int rc = sd_write_file_new(ix->dir, name, image, len, err);
+    int rc;
+    if (image) {
+        rc = sd_write_file_new(ix->dir, name, image, len, err);
+    } else {
+        uint64_t written;
+        rc = idx_rewrite_file(job->inputs, job->start_bits, job->n, path, &written, err);
+        if (rc == SD_OK)
+            rc = sd_fsync_dir(ix->dir, err);
+    }
     struct seg *s;
     if (rc == SD_OK && (rc = seg_open_file(path, &s, err)) == SD_OK) {
         *out = idx_segref_new(s, no, ix->dir);
@@ -231,29 +255,25 @@ static int idx_job_output(struct idx_index *ix, struct idx_job *job, struct idx_
     *out = NULL;
     if (job->n == 0)
         return SD_OK;
+    if (job->is_flush && job->n == 1) {
+        size_t len;
+        const uint8_t *data = seg_image(job->inputs[0]->seg, &len); /* tombstones: a file */
+        return idx_write_segment(ix, job, data, len, out, err);
+    }
+    uint64_t live = 0;
+    for (size_t i = 0; i < job->n; i++) {
+        uint32_t nd = seg_doc_count(job->inputs[i]->seg);
+        for (uint32_t d = 0; d < nd; d++)
+            live += !idx_bits_test(job->start_bits[i], d);
+    }
+    if (live == 0)
+        return SD_OK;
+    if (job->to_disk)
+        return idx_write_segment(ix, job, NULL, 0, out, err);
     struct sd_buf image;
     sd_buf_init(&image);
-    const uint8_t *data;
-    size_t len;
-    int rc = SD_OK;
-    if (job->is_flush && job->n == 1) {
-        data = seg_image(job->inputs[0]->seg, &len); /* tombstones go to a file */
-    } else {
-        uint64_t live = 0;
-        for (size_t i = 0; i < job->n; i++) {
-            uint32_t nd = seg_doc_count(job->inputs[i]->seg);
-            for (uint32_t d = 0; d < nd; d++)
-                live += !idx_bits_test(job->start_bits[i], d);
-        }
-        if (live == 0)
-            return SD_OK;
-        rc = idx_rewrite(job->inputs, job->start_bits, job->n, &image, err);
-        data = image.data;
-        len = image.len;
-    }
-    if (rc == SD_OK && job->to_disk) {
-        rc = idx_write_segment(ix, data, len, out, err);
-    } else if (rc == SD_OK) {
+    int rc = idx_rewrite(job->inputs, job->start_bits, job->n, &image, err);
+    if (rc == SD_OK) {
         size_t n;
         uint8_t *owned = sd_buf_detach(&image, &n);
         struct seg *s;

@@ -112,6 +112,14 @@ struct seg;
 int seg_merge(struct seg *const *inputs, const uint64_t *const *deleted, size_t n,
               struct sd_buf *out, struct sd_error *err);
 
+/* seg_merge into a new file at path (created; SD_EEXIST-like failure if it exists): the same
+ * bytes, written to the file as they are made, so a merge of any size holds a few MiB of its
+ * output in memory, not the whole image. The file is fsynced; the caller fsyncs the
+ * directory. *len is the file's size. On error the file is removed; file errors come back as
+ * SD_EIO or SD_ENOSPC with the path in err. */
+int seg_merge_file(struct seg *const *inputs, const uint64_t *const *deleted, size_t n,
+                   const char *path, uint64_t *len, struct sd_error *err);
+
 /* ---- reading ---- */
 
 struct seg;

@@ -175,17 +175,48 @@ struct seg_id_hash {
 /* Sorts ids[0, n) by (hash, doc) and appends them as the ID_MAP section. */
 void seg_write_id_map(struct sd_buf *out, struct seg_id_hash *ids, uint32_t n);
 
-/* Appends the footer (section table, counts, checksum of the image from base). */
-void seg_write_footer(struct sd_buf *out, size_t base, const uint64_t *sect_off,
-                      const uint64_t *sect_len, uint32_t docs, uint32_t fields, uint64_t nterms);
+/* ---- seg_sink.c: where an image is written ---- */
+
+/* The image goes to buf; with a file (fd >= 0) the buffer's bytes move to the file at each
+ * seg_sink_spill. Positions (seg_sink_pos) count both. path and err name the file in errors. */
+#define SEG_SPILL_BYTES (4u << 20) /* a merge's output buffer moves to its file at this size */
+
+struct seg_sink {
+    struct sd_buf *buf; /* borrowed */
+    int fd;             /* -1: memory only (spills do nothing) */
+    uint64_t spilled;   /* bytes written to fd */
+    const char *path;
+    struct sd_error *err;
+};
+
+uint64_t seg_sink_pos(const struct seg_sink *s);
+/* Moves the buffer's bytes to the file if it holds at least min_bytes. Callers spill only
+ * where no earlier byte will change except through seg_sink_patch. */
+int seg_sink_spill(struct seg_sink *s, size_t min_bytes);
+/* Overwrites len bytes at position at (all in the file or all in the buffer). */
+int seg_sink_patch(struct seg_sink *s, uint64_t at, const void *data, size_t len);
+/* Spills everything, then XXH3-64 of the whole file, read back. */
+int seg_sink_hash(struct seg_sink *s, uint64_t *hash);
+
+/* seg_merge_file with the spill size as a parameter: tests spill after every record and term
+ * (spill_bytes 1) to exercise every position and patch across the buffer and the file. */
+int seg_merge_file_spilling(struct seg *const *inputs, const uint64_t *const *deleted, size_t n,
+                            const char *path, size_t spill_bytes, uint64_t *len,
+                            struct sd_error *err);
+
+/* Appends the footer (section table, counts, checksum of the image from base; base is 0 for
+ * an image in a file). Returns SD_OK or an error (set in s->err for file errors). */
+int seg_write_footer(struct seg_sink *s, uint64_t base, const uint64_t *sect_off,
+                     const uint64_t *sect_len, uint32_t docs, uint32_t fields, uint64_t nterms);
 
 /* The term writer. Terms are added in key order; each one's postings go straight to the
  * image (the POSTINGS section), its positions, dictionary entry and index entry to the
  * writer's own buffers until seg_tw_finish appends POSITIONS, DICT and DICT_INDEX. */
 struct seg_tw {
-    struct sd_buf *out;  /* borrowed: the image */
-    size_t base;         /* where the image starts in out */
-    uint64_t post_start; /* out->len when POSTINGS began */
+    struct seg_sink *sink; /* borrowed: where the image goes */
+    struct sd_buf *out;    /* sink->buf */
+    uint64_t base;         /* sink position where the image starts */
+    uint64_t post_start;   /* sink position where POSTINGS began */
     struct sd_buf pos;   /* POSITIONS: callers append a term's positions before adding it */
     struct sd_buf dict;
     struct sd_buf dindex;
@@ -211,8 +242,8 @@ struct seg_tw_term {
     size_t norms_len;
 };
 
-/* Starts POSTINGS at out->len (sets sect_off[SEG_SECT_POSTINGS]). */
-void seg_tw_init(struct seg_tw *w, struct sd_buf *out, size_t base, uint64_t *sect_off);
+/* Starts POSTINGS at the sink's position (sets sect_off[SEG_SECT_POSTINGS]). */
+void seg_tw_init(struct seg_tw *w, struct seg_sink *sink, uint64_t base, uint64_t *sect_off);
 int seg_tw_add(struct seg_tw *w, const struct seg_tw_term *t);
 /* Ends POSTINGS and appends POSITIONS, DICT and DICT_INDEX, filling their table entries. */
 int seg_tw_finish(struct seg_tw *w, uint64_t *sect_off, uint64_t *sect_len);
@@ -220,11 +251,12 @@ void seg_tw_free(struct seg_tw *w);
 
 /* ---- seg_stored.c ---- */
 
-/* Compresses the pending records raw[] into one LZ4 block appended to data (whose
- * STORED_DATA section starts at data_base) with its entry appended to blocks, if adding
- * `next` bytes would pass the target (or next == 0 and anything is pending). Returns SD_OK,
- * SD_ENOMEM or SD_ELIMIT; the pending records stay pending on failure. */
-int seg_stored_flush_to(struct sd_buf *raw, struct sd_buf *data, size_t data_base,
+/* Compresses the pending records raw[] into one LZ4 block appended to data with its entry
+ * appended to blocks, if adding `next` bytes would pass the target (or next == 0 and
+ * anything is pending). data_origin is the STORED_DATA offset of data->data[0] (negative
+ * when the section starts inside data; a merge moves data's bytes to a file as it goes).
+ * Returns SD_OK, SD_ENOMEM or SD_ELIMIT; the pending records stay pending on failure. */
+int seg_stored_flush_to(struct sd_buf *raw, struct sd_buf *data, int64_t data_origin,
                         struct sd_buf *blocks, size_t next);
 
 #endif

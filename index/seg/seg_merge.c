@@ -40,7 +40,10 @@
  * live docs of inputs before i (a prefix sum), or NONE for a deleted doc: one u32 per input
  * doc, built once.
  *
- * MEMORY, beyond the output image (which is one sd_buf, as the builder's): the remap arrays
+ * MEMORY. The output goes through a seg_sink: seg_merge builds the image in the caller's
+ * buffer (memory merges), seg_merge_file moves it to its file every SEG_SPILL_BYTES, between
+ * records and between terms (disk merges: the output of a merge of the whole index is never
+ * in memory at once). Beyond that: the remap arrays
  * (4 bytes per input doc), one planned STORED_DOCS entry per live doc (12 bytes), the norms
  * of the output (fields x docs bytes), one decompressed stored block per input at a time
  * (about 16 KiB), and the decoded docs and frequencies of ONE term at a time (8 bytes per
@@ -48,7 +51,10 @@
  * buffers until the postings are done, as in the builder (they follow POSTINGS in the
  * image). Nothing is proportional to the number of terms.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <lz4.h>
 
@@ -79,8 +85,10 @@ struct merge_field {
 struct merger {
     struct merge_in *in; /* owned; n entries */
     size_t n;
-    struct sd_buf *out;
-    size_t base;
+    struct seg_sink sink; /* the output image */
+    struct sd_buf *out;   /* sink.buf */
+    uint64_t base;        /* sink position where the image starts */
+    size_t spill_bytes;   /* the sink's buffer goes to its file at this size */
     struct sd_error *err;
     uint64_t sect_off[SEG_NSECT];
     uint64_t sect_len[SEG_NSECT];
@@ -304,12 +312,12 @@ static int scan_records(struct merger *m)
 
 static void sect_begin(struct merger *m, enum seg_section s)
 {
-    m->sect_off[s] = m->out->len - m->base;
+    m->sect_off[s] = seg_sink_pos(&m->sink) - m->base;
 }
 
 static void sect_end(struct merger *m, enum seg_section s)
 {
-    m->sect_len[s] = m->out->len - m->base - m->sect_off[s];
+    m->sect_len[s] = seg_sink_pos(&m->sink) - m->base - m->sect_off[s];
 }
 
 static void write_fields(struct merger *m)
@@ -421,13 +429,25 @@ static int write_norms(struct merger *m)
 
 /* ---- pass 3: stored data ---- */
 
-static int copy_record(struct merger *m, struct merge_in *in, uint32_t d, size_t data_base)
+/* Moves the output to its file (if any) once a few MiB have gathered. */
+static int spill(struct merger *m)
+{
+    return seg_sink_spill(&m->sink, m->spill_bytes);
+}
+
+/* The STORED_DATA offset of the output buffer's first byte (section at data_start). */
+static int64_t data_origin(const struct merger *m, uint64_t data_start)
+{
+    return (int64_t)m->sink.spilled - (int64_t)data_start;
+}
+
+static int copy_record(struct merger *m, struct merge_in *in, uint32_t d, uint64_t data_start)
 {
     const uint8_t *rec;
     uint32_t len;
     int rc = load_record(m, in, d, &rec, &len);
     if (rc == SD_OK) {
-        rc = seg_stored_flush_to(&m->raw, m->out, data_base, &m->sblocks, len);
+        rc = seg_stored_flush_to(&m->raw, m->out, data_origin(m, data_start), &m->sblocks, len);
     }
     if (rc == SD_OK) {
         rc = sd_buf_reserve(&m->raw, len);
@@ -459,23 +479,28 @@ static int write_stored(struct merger *m)
     sect_end(m, SEG_SECT_STORED_DOCS);
     sd_buf_free(&m->sdocs);
     sect_begin(m, SEG_SECT_STORED_BLOCKS);
-    size_t blocks_at = m->out->len, blocks_len = (size_t)m->nsblocks * SEG_SBLOCK_ENTRY_LEN;
+    uint64_t blocks_at = seg_sink_pos(&m->sink);
+    size_t blocks_len = (size_t)m->nsblocks * SEG_SBLOCK_ENTRY_LEN;
     if (sd_buf_reserve(m->out, blocks_len) != SD_OK) {
         return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
     }
+    memset(m->out->data + m->out->len, 0, blocks_len);
     m->out->len += blocks_len; /* filled in below, once the blocks are compressed */
     sect_end(m, SEG_SECT_STORED_BLOCKS);
     sect_begin(m, SEG_SECT_STORED_DATA);
-    size_t data_base = m->out->len;
+    uint64_t data_start = seg_sink_pos(&m->sink);
     for (size_t i = 0; i < m->n; i++) {
         for (uint32_t d = 0; d < m->in[i].s->doc_count; d++) {
-            int rc = m->in[i].remap[d] != NONE ? copy_record(m, &m->in[i], d, data_base) : SD_OK;
+            int rc = m->in[i].remap[d] != NONE ? copy_record(m, &m->in[i], d, data_start) : SD_OK;
+            if (rc == SD_OK) {
+                rc = spill(m);
+            }
             if (rc) {
                 return rc;
             }
         }
     }
-    int rc = seg_stored_flush_to(&m->raw, m->out, data_base, &m->sblocks, 0);
+    int rc = seg_stored_flush_to(&m->raw, m->out, data_origin(m, data_start), &m->sblocks, 0);
     if (rc) {
         return sd_errorf(m->err, rc, "seg_merge: stored documents: %s", sd_status_name(rc));
     }
@@ -484,10 +509,8 @@ static int write_stored(struct merger *m)
         return sd_errorf(m->err, SD_EINVAL, "seg_merge: stored blocks %zu, planned %zu",
                          m->sblocks.len / SEG_SBLOCK_ENTRY_LEN, blocks_len / SEG_SBLOCK_ENTRY_LEN);
     }
-    if (blocks_len > 0) {
-        memcpy(m->out->data + blocks_at, m->sblocks.data, blocks_len);
-    }
-    return SD_OK;
+    return blocks_len > 0 ? seg_sink_patch(&m->sink, blocks_at, m->sblocks.data, blocks_len)
+                          : SD_OK;
 }
 
 /* ---- pass 4: terms ---- */
@@ -633,7 +656,10 @@ static int merge_term(struct merger *m, unsigned nf, const int *from)
         .norms_len = m->doc_count,
     };
     rc = seg_tw_add(&m->tw, &t);
-    return rc ? sd_errorf(m->err, rc, "seg_merge: postings: %s", sd_status_name(rc)) : SD_OK;
+    if (rc) {
+        return sd_errorf(m->err, rc, "seg_merge: postings: %s", sd_status_name(rc));
+    }
+    return spill(m); /* between terms: a term's skip table is filled in after its blocks */
 }
 
 static int merge_field(struct merger *m, unsigned nf)
@@ -682,7 +708,7 @@ static int write_terms(struct merger *m)
             }
         }
     }
-    seg_tw_init(&m->tw, m->out, m->base, m->sect_off);
+    seg_tw_init(&m->tw, &m->sink, m->base, m->sect_off);
     for (unsigned nf = 0; nf < m->nfields; nf++) {
         int rc = merge_field(m, nf);
         if (rc) {
@@ -741,46 +767,98 @@ static void merger_free(struct merger *m)
     stem_ctx_free(m->stem);
 }
 
+/* The whole merge into m->sink: pass 1 plans, the others write the sections in order,
+ * spilling to the sink's file (if any) between them and inside the big ones. */
+static int merge_run(struct merger *m, struct seg *const *inputs, const uint64_t *const *deleted)
+{
+    sd_buf_init(&m->sdocs);
+    sd_buf_init(&m->raw);
+    sd_buf_init(&m->sblocks);
+    m->in = calloc(m->n + 1, sizeof *m->in);
+    int rc = m->in ? setup(m, inputs, deleted)
+                   : sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
+    if (rc == SD_OK) {
+        rc = scan_records(m);
+    }
+    if (rc == SD_OK) {
+        seg_write_header(m->out);
+        write_fields(m);
+        rc = write_doc_table(m, SEG_SECT_DOC_IDS);
+    }
+    if (rc == SD_OK && (rc = spill(m)) == SD_OK) {
+        rc = write_id_map(m);
+    }
+    if (rc == SD_OK && (rc = spill(m)) == SD_OK) {
+        rc = write_norms(m);
+    }
+    if (rc == SD_OK && (rc = spill(m)) == SD_OK) {
+        rc = write_stored(m);
+    }
+    if (rc == SD_OK && (rc = spill(m)) == SD_OK) {
+        rc = write_doc_table(m, SEG_SECT_TITLES);
+    }
+    if (rc == SD_OK && (rc = spill(m)) == SD_OK) {
+        rc = write_terms(m);
+    }
+    if (rc == SD_OK) {
+        rc = seg_write_footer(&m->sink, m->base, m->sect_off, m->sect_len, m->doc_count,
+                              m->nfields, m->tw.nterms);
+        if (rc == SD_ENOMEM) {
+            rc = sd_errorf(m->err, rc, "seg_merge: out of memory");
+        }
+    }
+    if (rc == SD_OK) {
+        rc = seg_sink_spill(&m->sink, 0);
+    }
+    merger_free(m);
+    return rc;
+}
+
 int seg_merge(struct seg *const *inputs, const uint64_t *const *deleted, size_t n,
               struct sd_buf *out, struct sd_error *err)
 {
-    struct merger m = {.n = n, .out = out, .base = out->len, .err = err};
-    sd_buf_init(&m.sdocs);
-    sd_buf_init(&m.raw);
-    sd_buf_init(&m.sblocks);
-    m.in = calloc(n + 1, sizeof *m.in);
-    int rc =
-        m.in ? setup(&m, inputs, deleted) : sd_errorf(err, SD_ENOMEM, "seg_merge: out of memory");
-    if (rc == SD_OK) {
-        rc = scan_records(&m);
-    }
-    if (rc == SD_OK) {
-        seg_write_header(out);
-        write_fields(&m);
-        rc = write_doc_table(&m, SEG_SECT_DOC_IDS);
-    }
-    if (rc == SD_OK) {
-        rc = write_id_map(&m);
-    }
-    if (rc == SD_OK) {
-        rc = write_norms(&m);
-    }
-    if (rc == SD_OK) {
-        rc = write_stored(&m);
-    }
-    if (rc == SD_OK) {
-        rc = write_doc_table(&m, SEG_SECT_TITLES);
-    }
-    if (rc == SD_OK) {
-        rc = write_terms(&m);
-    }
-    if (rc == SD_OK) {
-        seg_write_footer(out, m.base, m.sect_off, m.sect_len, m.doc_count, m.nfields, m.tw.nterms);
-        rc = out->rc ? sd_errorf(err, out->rc, "seg_merge: out of memory") : SD_OK;
-    }
-    merger_free(&m);
+    struct merger m = {.n = n, .out = out, .base = out->len, .err = err,
+                       .sink = {.buf = out, .fd = -1, .path = "merge output", .err = err}};
+    int rc = merge_run(&m, inputs, deleted);
     if (rc) {
         out->len = m.base;
     }
     return rc;
+}
+
+int seg_merge_file(struct seg *const *inputs, const uint64_t *const *deleted, size_t n,
+                   const char *path, uint64_t *len, struct sd_error *err)
+{
+    return seg_merge_file_spilling(inputs, deleted, n, path, SEG_SPILL_BYTES, len, err);
+}
+
+int seg_merge_file_spilling(struct seg *const *inputs, const uint64_t *const *deleted, size_t n,
+                            const char *path, size_t spill_bytes, uint64_t *len,
+                            struct sd_error *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        return sd_errorf(err, sd_status_from_errno(e), "%s: create: %s", path, strerror(e));
+    }
+    struct sd_buf out;
+    sd_buf_init(&out);
+    struct merger m = {.n = n, .out = &out, .err = err, .spill_bytes = spill_bytes,
+                       .sink = {.buf = &out, .fd = fd, .path = path, .err = err}};
+    int rc = merge_run(&m, inputs, deleted);
+    sd_buf_free(&out);
+    if (rc == SD_OK && fsync(fd) != 0) {
+        int e = errno;
+        rc = sd_errorf(err, sd_status_from_errno(e), "%s: fsync: %s", path, strerror(e));
+    }
+    if (close(fd) != 0 && rc == SD_OK) {
+        int e = errno;
+        rc = sd_errorf(err, sd_status_from_errno(e), "%s: close: %s", path, strerror(e));
+    }
+    if (rc) {
+        unlink(path);
+        return rc;
+    }
+    *len = m.sink.spilled;
+    return SD_OK;
 }

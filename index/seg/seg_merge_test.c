@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -616,6 +617,49 @@ static void test_merge_appends_to_out(void **state)
     scenario_free(sc);
 }
 
+/* seg_merge_file writes the bytes seg_merge makes in memory, however often it spills to the
+ * file (1: after every record and term, so the stored-block table is patched in the file),
+ * the file opens and verifies, and a failed merge leaves no file behind. */
+static void test_merge_to_file_equals_merge_in_memory(void **state)
+{
+    (void)state;
+    static const size_t all[NSEG] = {0, 1, 2};
+    struct scenario *sc = scenario_new(11);
+    delete_some(sc, 30, all, NSEG);
+    size_t mlen;
+    uint8_t *mimg = merge(sc->in, sc->del, NSEG, &mlen);
+    char dir[] = "/tmp/seg_merge_test.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/out.seg", dir);
+    static const size_t spills[] = {1, 4096, SEG_SPILL_BYTES};
+    for (size_t k = 0; k < sizeof spills / sizeof spills[0]; k++) {
+        struct sd_error err = {0};
+        uint64_t len = 0;
+        if (seg_merge_file_spilling(sc->in, sc->del, NSEG, path, spills[k], &len, &err) != SD_OK) {
+            fail_msg("seg_merge_file: %s", err.msg);
+        }
+        assert_int_equal(len, mlen);
+        uint8_t *file;
+        size_t flen;
+        assert_int_equal(sd_read_file(path, mlen + 1, &file, &flen, &err), SD_OK);
+        assert_int_equal(flen, mlen);
+        assert_memory_equal(file, mimg, mlen);
+        free(file);
+        struct seg *s;
+        assert_int_equal(seg_open_file(path, &s, &err), SD_OK);
+        assert_int_equal(seg_doc_count(s), sc->nlive);
+        seg_close(s);
+        /* the path exists now: the next merge must refuse it and keep it */
+        assert_int_not_equal(seg_merge_file(sc->in, sc->del, NSEG, path, &len, &err), SD_OK);
+        assert_int_equal(seg_verify_file(path, &err), SD_OK);
+        assert_int_equal(unlink(path), 0);
+    }
+    assert_int_equal(rmdir(dir), 0);
+    free(mimg);
+    scenario_free(sc);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -639,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_merge_everything_deleted),
         cmocka_unit_test(test_merge_of_merges),
         cmocka_unit_test(test_merge_appends_to_out),
+        cmocka_unit_test(test_merge_to_file_equals_merge_in_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

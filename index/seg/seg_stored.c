@@ -73,7 +73,7 @@ void seg_stored_title(struct seg_builder *b, const struct seg_doc *doc)
     }
 }
 
-int seg_stored_flush_to(struct sd_buf *raw_buf, struct sd_buf *d, size_t data_base,
+int seg_stored_flush_to(struct sd_buf *raw_buf, struct sd_buf *d, int64_t data_origin,
                         struct sd_buf *blocks, size_t next)
 {
     size_t raw = raw_buf->len;
@@ -93,7 +93,7 @@ int seg_stored_flush_to(struct sd_buf *raw_buf, struct sd_buf *d, size_t data_ba
         return SD_ENOMEM; /* cannot happen with a bound-sized output */
     }
     uint8_t e[SEG_SBLOCK_ENTRY_LEN];
-    sd_put_le64(e, d->len - data_base);
+    sd_put_le64(e, (uint64_t)(data_origin + (int64_t)d->len));
     sd_put_le32(e + 8, (uint32_t)n);
     sd_put_le32(e + 12, (uint32_t)raw);
     sd_buf_put(blocks, e, sizeof e);

@@ -83,6 +83,7 @@ struct seg_writer {
     struct seg_builder *b;
     struct sd_buf *out; /* the image starts at out->data + base */
     size_t base;
+    struct seg_sink sink; /* out, memory only */
     uint64_t sect_off[SEG_NSECT];
     uint64_t sect_len[SEG_NSECT];
     struct seg_term_rec **terms; /* owned; sorted */
@@ -218,13 +219,14 @@ static void write_stored(struct seg_writer *w)
 
 /* ---- the term writer (shared with seg_merge.c) ---- */
 
-void seg_tw_init(struct seg_tw *w, struct sd_buf *out, size_t base, uint64_t *sect_off)
+void seg_tw_init(struct seg_tw *w, struct seg_sink *sink, uint64_t base, uint64_t *sect_off)
 {
     memset(w, 0, sizeof *w);
-    w->out = out;
+    w->sink = sink;
+    w->out = sink->buf;
     w->base = base;
-    w->post_start = out->len;
-    sect_off[SEG_SECT_POSTINGS] = out->len - base;
+    w->post_start = seg_sink_pos(sink);
+    sect_off[SEG_SECT_POSTINGS] = w->post_start - base;
     sd_buf_init(&w->pos);
     sd_buf_init(&w->dict);
     sd_buf_init(&w->dindex);
@@ -392,13 +394,13 @@ int seg_tw_add(struct seg_tw *w, const struct seg_tw_term *t)
     if (rc) {
         return rc;
     }
-    uint64_t post_off = w->out->len - w->post_start;
+    uint64_t post_off = seg_sink_pos(w->sink) - w->post_start;
     if (t->df < SEG_BLOCK) {
         put_block(w->out, t->docs, t->tfs, t->df, 0);
     } else if ((rc = write_blocks(w, t)) != SD_OK) {
         return rc;
     }
-    uint64_t post_len = w->out->len - w->post_start - post_off;
+    uint64_t post_len = seg_sink_pos(w->sink) - w->post_start - post_off;
     dict_add(w, t, post_len, pos_len, post_off, pos_off);
     return w->out->rc;
 }
@@ -406,18 +408,19 @@ int seg_tw_add(struct seg_tw *w, const struct seg_tw_term *t)
 int seg_tw_finish(struct seg_tw *w, uint64_t *sect_off, uint64_t *sect_len)
 {
     struct sd_buf *out = w->out;
-    sect_len[SEG_SECT_POSTINGS] = out->len - w->base - sect_off[SEG_SECT_POSTINGS];
-    sect_off[SEG_SECT_POSITIONS] = out->len - w->base;
+    uint64_t at = seg_sink_pos(w->sink) - w->base;
+    sect_len[SEG_SECT_POSTINGS] = at - sect_off[SEG_SECT_POSTINGS];
+    sect_off[SEG_SECT_POSITIONS] = at;
     sd_buf_put(out, w->pos.data, w->pos.len);
     sect_len[SEG_SECT_POSITIONS] = w->pos.len;
-    sect_off[SEG_SECT_DICT] = out->len - w->base;
+    sect_off[SEG_SECT_DICT] = at + w->pos.len;
     sd_buf_put(out, w->dict.data, w->dict.len);
     sect_len[SEG_SECT_DICT] = w->dict.len;
-    sect_off[SEG_SECT_DICT_INDEX] = out->len - w->base;
+    sect_off[SEG_SECT_DICT_INDEX] = at + w->pos.len + w->dict.len;
     sd_buf_put_le32(out, (uint32_t)(w->dindex.len / SEG_DICT_ENTRY_LEN));
     sd_buf_put(out, w->dindex.data, w->dindex.len);
     sd_buf_put(out, w->dkeys.data, w->dkeys.len);
-    sect_len[SEG_SECT_DICT_INDEX] = out->len - w->base - sect_off[SEG_SECT_DICT_INDEX];
+    sect_len[SEG_SECT_DICT_INDEX] = 4 + w->dindex.len + w->dkeys.len;
     int rc = w->pos.rc ? w->pos.rc : w->dict.rc ? w->dict.rc : w->dindex.rc;
     return rc ? rc : w->dkeys.rc ? w->dkeys.rc : out->rc;
 }
@@ -521,7 +524,7 @@ static int write_term(struct seg_writer *w, const struct seg_term_rec *r)
 static int write_terms(struct seg_writer *w)
 {
     int rc = collect_terms(w);
-    seg_tw_init(&w->tw, w->out, w->base, w->sect_off);
+    seg_tw_init(&w->tw, &w->sink, w->base, w->sect_off);
     for (size_t i = 0; i < w->nterms && rc == SD_OK; i++) {
         rc = write_term(w, w->terms[i]);
     }
@@ -529,23 +532,34 @@ static int write_terms(struct seg_writer *w)
     return rc ? rc : frc;
 }
 
-void seg_write_footer(struct sd_buf *out, size_t base, const uint64_t *sect_off,
-                      const uint64_t *sect_len, uint32_t docs, uint32_t fields, uint64_t nterms)
+int seg_write_footer(struct seg_sink *s, uint64_t base, const uint64_t *sect_off,
+                     const uint64_t *sect_len, uint32_t docs, uint32_t fields, uint64_t nterms)
 {
+    struct sd_buf *out = s->buf;
     sd_buf_put_le32(out, SEG_NSECT);
-    for (int s = 0; s < SEG_NSECT; s++) {
-        sd_buf_put_le64(out, sect_off[s]);
-        sd_buf_put_le64(out, sect_len[s]);
+    for (int i = 0; i < SEG_NSECT; i++) {
+        sd_buf_put_le64(out, sect_off[i]);
+        sd_buf_put_le64(out, sect_len[i]);
     }
     sd_buf_put_le32(out, docs);
     sd_buf_put_le32(out, fields);
     sd_buf_put_le64(out, nterms);
     if (out->rc) {
-        return;
+        return out->rc;
     }
-    sd_buf_put_le64(out, sd_hash64(out->data + base, out->len - base));
+    uint64_t hash;
+    if (s->fd < 0) {
+        hash = sd_hash64(out->data + base, out->len - base);
+    } else {
+        int rc = seg_sink_hash(s, &hash);
+        if (rc) {
+            return rc;
+        }
+    }
+    sd_buf_put_le64(out, hash);
     sd_buf_put_le32(out, SEG_FOOTER_LEN);
     sd_buf_put(out, SEG_MAGIC, 4);
+    return out->rc;
 }
 
 static void writer_free(struct seg_writer *w)
@@ -563,7 +577,8 @@ int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_erro
         return sd_errorf(err, SD_EINVAL, "seg_builder_finish called twice");
     }
     b->is_finished = true;
-    struct seg_writer w = {.b = b, .out = out, .base = out->len};
+    struct seg_writer w = {.b = b, .out = out, .base = out->len,
+                           .sink = {.buf = out, .fd = -1, .path = "segment image", .err = err}};
     int rc = seg_stored_flush(b, 0);
     if (rc) {
         return sd_errorf(err, rc, "seg_builder_finish: stored documents: %s", sd_status_name(rc));
@@ -579,9 +594,8 @@ int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_erro
         rc = write_terms(&w);
     }
     if (rc == SD_OK) {
-        seg_write_footer(out, w.base, w.sect_off, w.sect_len, b->doc_count, b->field_count,
-                         w.tw.nterms);
-        rc = out->rc;
+        rc = seg_write_footer(&w.sink, w.base, w.sect_off, w.sect_len, b->doc_count,
+                              b->field_count, w.tw.nterms);
     }
     writer_free(&w);
     if (rc) {

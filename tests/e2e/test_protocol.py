@@ -465,7 +465,7 @@ class PipelinedImportTest(E2ETestCase):
         # Mapped segments count in RSS; beyond them the daemon holds SRV_IN_HIGH (16 MiB) of
         # requests, the engine's queue behind it, in-memory segments (2 x --flush-bytes) and
         # a merge's output, not what the client sent.
-        self.assertLess(hwm_mib - disk_mib, 120, "peak RSS beyond the segments' size")
+        self.assertLess(hwm_mib - disk_mib, 100, "peak RSS beyond the segments' size")
 
 if __name__ == "__main__":
     harness.main()
