@@ -144,8 +144,38 @@ int sd_rd_u8(struct sd_rd *rd, uint8_t *v);
 int sd_rd_le16(struct sd_rd *rd, uint16_t *v);
 int sd_rd_le32(struct sd_rd *rd, uint32_t *v);
 int sd_rd_le64(struct sd_rd *rd, uint64_t *v);
-int sd_rd_varint(struct sd_rd *rd, uint64_t *v);   /* rejects > 10 bytes or overflow */
-int sd_rd_varint32(struct sd_rd *rd, uint32_t *v); /* also rejects values > UINT32_MAX */
+int sd_rd_varint_long(struct sd_rd *rd, uint64_t *v); /* any length; see sd_rd_varint */
+
+/* Rejects > 10 bytes or overflow. Inline for the one-byte case: dictionary entries, tail
+ * blocks and positions are mostly values below 128, decoded in every query's hot loops. */
+static inline int sd_rd_varint(struct sd_rd *rd, uint64_t *v)
+{
+    if (rd->p != rd->end && *rd->p < 0x80) {
+        *v = *rd->p++;
+        return SD_OK;
+    }
+    return sd_rd_varint_long(rd, v);
+}
+
+/* Also rejects values > UINT32_MAX. */
+static inline int sd_rd_varint32(struct sd_rd *rd, uint32_t *v)
+{
+    if (rd->p != rd->end && *rd->p < 0x80) {
+        *v = *rd->p++;
+        return SD_OK;
+    }
+    uint64_t x;
+    const uint8_t *start = rd->p;
+    if (sd_rd_varint_long(rd, &x) != SD_OK) {
+        return SD_ECORRUPT;
+    }
+    if (x > UINT32_MAX) {
+        rd->p = start;
+        return SD_ECORRUPT;
+    }
+    *v = (uint32_t)x;
+    return SD_OK;
+}
 /* *out points into the cursor's memory (valid as long as it is). */
 int sd_rd_bytes(struct sd_rd *rd, size_t len, const uint8_t **out);
 int sd_rd_skip(struct sd_rd *rd, size_t len);

@@ -156,7 +156,7 @@ int sd_rd_le64(struct sd_rd *rd, uint64_t *v)
     return SD_OK;
 }
 
-int sd_rd_varint(struct sd_rd *rd, uint64_t *v)
+int sd_rd_varint_long(struct sd_rd *rd, uint64_t *v)
 {
     uint64_t x = 0;
     const uint8_t *p = rd->p;
@@ -176,17 +176,3 @@ int sd_rd_varint(struct sd_rd *rd, uint64_t *v)
     return SD_ECORRUPT;
 }
 
-int sd_rd_varint32(struct sd_rd *rd, uint32_t *v)
-{
-    const uint8_t *start = rd->p;
-    uint64_t x;
-    int rc = sd_rd_varint(rd, &x);
-    if (rc)
-        return rc;
-    if (x > UINT32_MAX) {
-        rd->p = start;
-        return SD_ECORRUPT;
-    }
-    *v = (uint32_t)x;
-    return SD_OK;
-}

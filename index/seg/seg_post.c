@@ -314,9 +314,24 @@ uint32_t seg_postings_advance(struct seg_postings *p, uint32_t target)
             return SEG_DOC_END;
         }
     }
+    /* The first doc >= target in this block: a few steps cover a target close ahead (the
+     * common case of a lead iterator), a binary search a far one (a long list led by a rare
+     * term, where a scan would walk half a block per call). */
     uint32_t j = p->i;
-    while (j < p->n && p->docs[j] < target) {
+    for (int step = 0; step < 4 && j < p->n && p->docs[j] < target; step++) {
         j++;
+    }
+    if (j < p->n && p->docs[j] < target) {
+        uint32_t lo = j, hi = p->n; /* docs[lo] < target; docs[hi] >= target or hi == n */
+        while (hi - lo > 1) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (p->docs[mid] < target) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        j = hi;
     }
     if (j == p->n) {
         p->doc = SEG_DOC_END; /* only a single-block term can run out here */
