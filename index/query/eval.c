@@ -170,10 +170,9 @@ uint32_t ev_seek(struct ev *e, uint32_t node, uint32_t target)
 
 /* ---- scores ---- */
 
-static inline double post_tf(struct ev *e, const struct ev_post *p, uint32_t doc)
+static inline double post_tf(const struct ev_post *p, uint32_t doc)
 {
-    uint8_t norm = seg_field_norm(e->seg, doc, p->field);
-    return (double)seg_postings_freq(p->it) * p->norm_tbl[norm];
+    return (double)seg_postings_freq(p->it) * p->norm_tbl[p->norms[doc]]; /* doc: a posting */
 }
 
 static double terms_score(struct ev *e, const struct ev_node *n, uint32_t doc)
@@ -182,7 +181,7 @@ static double terms_score(struct ev *e, const struct ev_node *n, uint32_t doc)
     double tf = 0;
     for (uint32_t i = 0; i < n->count; i++) {
         if (p[i].doc == doc) {
-            tf += post_tf(e, &p[i], doc);
+            tf += post_tf(&p[i], doc);
         }
     }
     double score = p[0].idf * ev_saturate(tf, e->k1);
@@ -190,7 +189,7 @@ static double terms_score(struct ev *e, const struct ev_node *n, uint32_t doc)
     tf = 0;
     for (uint32_t i = 0; i < n->extra_count; i++) {
         if (post_advance(&p[i], doc) == doc) {
-            tf += post_tf(e, &p[i], doc);
+            tf += post_tf(&p[i], doc);
         }
     }
     if (tf > 0) {
@@ -204,7 +203,7 @@ static double phrase_score(struct ev *e, const struct ev_node *n, uint32_t doc)
     const struct ev_post *p = e->posts + n->first;
     double score = 0;
     for (uint32_t i = 0; i < n->count; i++) {
-        score += p[i].idf * ev_saturate(post_tf(e, &p[i], doc), e->k1);
+        score += p[i].idf * ev_saturate(post_tf(&p[i], doc), e->k1);
     }
     return score;
 }
@@ -267,7 +266,7 @@ static double terms_bound(struct ev *e, const struct ev_node *n, uint32_t doc)
     double tf = 0;
     for (uint32_t i = 0; i < n->count; i++) {
         if (p[i].doc == doc) {
-            tf += post_tf(e, &p[i], doc);
+            tf += post_tf(&p[i], doc);
         }
     }
     double bound = p[0].idf * ev_saturate(tf, e->k1);

@@ -66,6 +66,7 @@ struct ev_post {
     uint32_t rel_pos;        /* EV_PHRASE: position relative to the first word */
     uint32_t df;
     double idf;
+    const uint8_t *norms;  /* the field's length bytes, one per doc of the segment */
     const float *norm_tbl; /* 256: weight / (1 - b + b * len(norm) / avglen) */
     const float *norm_max; /* 256: max of norm_tbl over lengths bytes >= n */
     uint32_t blk_last;     /* cached block bound: last doc of the block, */

@@ -117,6 +117,7 @@ static int open_post(struct plan *pl, const struct seg_term *t, const struct qry
     p->rel_pos = st->rel_pos;
     p->df = t->df;
     p->idf = st->idf;
+    p->norms = seg_field_norms(pl->seg, f);
     p->norm_tbl = tbl;
     p->norm_max = tbl + 256;
     p->doc = seg_postings_next(p->it);

@@ -163,6 +163,9 @@ void seg_field_stats(const struct seg *s, unsigned field, uint64_t *total_len, u
 uint32_t seg_field_len(const struct seg *s, uint32_t doc, unsigned field);
 /* The raw length byte, and the length it stands for, for block-max bounds. */
 uint8_t seg_field_norm(const struct seg *s, uint32_t doc, unsigned field);
+/* All of field's length bytes, one per doc (seg_doc_count() of them), in the mapping: for
+ * loops that read one per candidate doc. field < seg_field_count(). */
+const uint8_t *seg_field_norms(const struct seg *s, unsigned field);
 uint32_t seg_norm_decode(uint8_t norm);
 
 /* External id of doc: *id points into the segment (not NUL-terminated),

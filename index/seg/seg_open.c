@@ -347,6 +347,11 @@ uint8_t seg_field_norm(const struct seg *s, uint32_t doc, unsigned field)
     return s->sect[SEG_SECT_NORMS].p[(size_t)field * s->doc_count + doc];
 }
 
+const uint8_t *seg_field_norms(const struct seg *s, unsigned field)
+{
+    return s->sect[SEG_SECT_NORMS].p + (size_t)field * s->doc_count;
+}
+
 uint32_t seg_field_len(const struct seg *s, uint32_t doc, unsigned field)
 {
     return seg_norm_decode(seg_field_norm(s, doc, field));
