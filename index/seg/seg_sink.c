@@ -34,43 +34,9 @@ uint64_t seg_sink_pos(const struct seg_sink *s)
     return s->spilled + s->buf->len;
 }
 
-int seg_sink_spill(struct seg_sink *s, size_t min_bytes)
+/* Writes all of data[0, len) at file offset at. */
+static int write_at(struct seg_sink *s, const void *data, size_t len, uint64_t at)
 {
-    if (s->fd < 0 || s->buf->len == 0 || s->buf->len < min_bytes) {
-        return SD_OK;
-    }
-    if (s->buf->rc) {
-        return sd_errorf(s->err, s->buf->rc, "%s: out of memory", s->path);
-    }
-    const uint8_t *p = s->buf->data;
-    size_t left = s->buf->len;
-    while (left > 0) {
-        ssize_t n = write(s->fd, p, left);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            if (n == 0) {
-                errno = EIO;
-            }
-            return sink_error(s, "write");
-        }
-        p += n;
-        left -= (size_t)n;
-    }
-    s->spilled += s->buf->len;
-    s->buf->len = 0;
-    return SD_OK;
-}
-
-int seg_sink_patch(struct seg_sink *s, uint64_t at, const void *data, size_t len)
-{
-    if (at >= s->spilled) {
-        memcpy(s->buf->data + (at - s->spilled), data, len);
-        return SD_OK;
-    }
-    /* A spill writes the whole buffer, and a patched field lies in one buffer fill, so the
-     * field is either all in the file or all in the buffer. */
     const uint8_t *p = data;
     while (len > 0) {
         ssize_t n = pwrite(s->fd, p, len, (off_t)at);
@@ -88,6 +54,33 @@ int seg_sink_patch(struct seg_sink *s, uint64_t at, const void *data, size_t len
         len -= (size_t)n;
     }
     return SD_OK;
+}
+
+int seg_sink_spill(struct seg_sink *s, size_t min_bytes)
+{
+    if (s->fd < 0 || s->buf->len == 0 || s->buf->len < min_bytes) {
+        return SD_OK;
+    }
+    if (s->buf->rc) {
+        return sd_errorf(s->err, s->buf->rc, "%s: out of memory", s->path);
+    }
+    int rc = write_at(s, s->buf->data, s->buf->len, s->spilled);
+    if (rc == SD_OK) {
+        s->spilled += s->buf->len;
+        s->buf->len = 0;
+    }
+    return rc;
+}
+
+int seg_sink_patch(struct seg_sink *s, uint64_t at, const void *data, size_t len)
+{
+    if (at >= s->spilled) {
+        memcpy(s->buf->data + (at - s->spilled), data, len);
+        return SD_OK;
+    }
+    /* A spill writes the whole buffer, and a patched field lies in one buffer fill, so the
+     * field is either all in the file or all in the buffer. */
+    return write_at(s, data, len, at);
 }
 
 int seg_sink_hash(struct seg_sink *s, uint64_t *hash)
