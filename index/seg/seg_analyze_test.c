@@ -1,0 +1,369 @@
+/*
+ * seg_analyze_test.c: what the builder makes of a varied corpus, pinned down before its
+ * inverter is split into an analysis step (any thread) and an inversion step (the builder's).
+ *
+ * The corpus: Russian and English, compounds and apostrophes, words repeated hundreds of
+ * times, words in hundreds of docs so postings get blocks, over-long tokens, invalid UTF-8,
+ * other scripts, many fields in shifting orders, empty and raw fields, docs without fields,
+ * stored records that fill several blocks and one larger than a block.
+ *
+ * The fingerprint: an XXH3 of everything the reader API shows (fields and their stats, ids,
+ * norms, stored documents, every term with df, total tf, postings and positions), recorded
+ * from the build of this corpus by the token-at-a-time inverter. It depends on what the
+ * segment holds, not on how the file lays it out, so a format change that keeps the content
+ * keeps the fingerprint.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "seg.h"
+
+/* The fingerprint of the corpus below as the token-at-a-time inverter built it. */
+#define REFERENCE_DUMP_HASH 0x02352d6792ed2b21ull
+
+static struct stem_ctx *g_stem;
+
+/* ---- a varied corpus ---- */
+
+static uint64_t g_rng;
+
+static uint32_t rnd(uint32_t n)
+{
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (uint32_t)(g_rng % n);
+}
+
+/* clang-format off */
+static const char *const g_words[] = {
+    "the", "and", "of", "Revolution", "industry", "changed", "changes", "running", "runs",
+    "search", "Engine", "engines", "e-mail", "E-Mail", "don't", "rock'n'roll", "a-b-c",
+    "state-of-the-art", "и", "в", "не", "дипломатия", "Дипломатии", "дипломатов", "цифровая",
+    "ЦИФРОВОЙ", "меняет", "мир", "мира", "северо-запад", "Северо-Западный", "ёлка", "Ёлки",
+    "йогурт", "поиск", "поиска", "2024", "x1", "3d-печать", "αθήνα", "東京", "xдом",
+    "naïve", "café", "straße", "Pneumonoultramicroscopicsilicovolcanoconiosis",
+    "электроэнцефалографический", "a--b", "-dash", "tail-", "it’s", "\xff\xfe", "l'été",
+};
+/* clang-format on */
+#define NWORDS (sizeof g_words / sizeof g_words[0])
+
+#define NDOCS       700
+#define MAX_FIELDS  SEG_MAX_FIELDS
+#define POOL_FIELDS 12
+
+static const char *const g_field_names[POOL_FIELDS] = {
+    "title", "body", "note", "tags", "author",    "summary",
+    "year",  "lang", "x",    "url",  "заголовок", "t2",
+};
+
+struct tdoc {
+    char id[32];
+    struct seg_field fields[MAX_FIELDS];
+    char *text[MAX_FIELDS]; /* owned */
+    char names[MAX_FIELDS][16];
+    struct seg_doc doc;
+};
+
+static struct tdoc g_docs[NDOCS];
+
+/* Random text of up to max_words words; the first three words are common. */
+static char *make_text(uint32_t max_words, size_t *len)
+{
+    uint32_t n = rnd(max_words + 1);
+    size_t cap = (size_t)n * 48 + 1024;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    size_t l = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        const char *w = rnd(3) == 0 ? g_words[rnd(3)] : g_words[rnd(NWORDS)];
+        size_t wl = strlen(w);
+        if (l) {
+            static const char seps[] = " ,.;\n\t-'";
+            out[l++] = rnd(6) ? ' ' : seps[rnd(sizeof seps - 1)];
+        }
+        memcpy(out + l, w, wl);
+        l += wl;
+    }
+    if (rnd(30) == 0) { /* longer than STEM_MAX_TOKEN: skipped, but it takes a position */
+        out[l++] = ' ';
+        memset(out + l, 'z', 300);
+        l += 300;
+    }
+    out[l] = '\0';
+    *len = l;
+    return out;
+}
+
+static void add_field(struct tdoc *d, const char *name, uint8_t type, uint32_t max_words)
+{
+    size_t i = d->doc.nfields++;
+    struct seg_field *f = &d->fields[i];
+    f->name = name;
+    f->name_len = strlen(name);
+    f->type = type;
+    f->value = NULL;
+    f->value_len = 0;
+    if (type == SEG_RAW) {
+        d->text[i] = malloc(64);
+        assert_non_null(d->text[i]);
+        f->value_len = (size_t)snprintf(d->text[i], 64, "[%u,\"ёж\"]", rnd(1000));
+        f->value = d->text[i];
+    } else if (max_words > 0) {
+        d->text[i] = make_text(max_words, &f->value_len);
+        f->value = d->text[i];
+    }
+}
+
+/* One word repeated many times, with another word now and then. */
+static void add_repeated(struct tdoc *d, const char *name, const char *word, unsigned times)
+{
+    size_t i = d->doc.nfields++;
+    size_t wl = strlen(word);
+    char *t = malloc(times * (wl + 8) + 1);
+    assert_non_null(t);
+    size_t l = 0;
+    for (unsigned k = 0; k < times; k++) {
+        memcpy(t + l, word, wl);
+        l += wl;
+        t[l++] = ' ';
+        if (k % 37 == 5) {
+            memcpy(t + l, "и ", 3);
+            l += 3;
+        }
+    }
+    t[l] = '\0';
+    d->text[i] = t;
+    d->fields[i] = (struct seg_field){name, strlen(name), t, l, SEG_TEXT};
+}
+
+static void make_doc(struct tdoc *d, size_t no)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(d->id, sizeof d->id, "doc-%zu", no);
+    d->doc.id = d->id;
+    d->doc.id_len = strlen(d->id);
+    d->doc.fields = d->fields;
+    if (no % 97 == 13) {
+        return; /* no fields at all */
+    }
+    if (no == 41) { /* every field a document may have */
+        for (int i = 0; i < MAX_FIELDS; i++) {
+            snprintf(d->names[i], sizeof d->names[i], "m%d", i);
+            add_field(d, d->names[i], i % 9 == 4 ? SEG_RAW : SEG_TEXT, 6);
+        }
+        return;
+    }
+    if (no == 77) { /* a stored record larger than a stored block */
+        add_field(d, "body", SEG_TEXT, 4000);
+        return;
+    }
+    if (no % 50 == 3) {
+        add_repeated(d, "body", no % 100 == 3 ? "дипломатия" : "search", 300);
+    }
+    if (d->doc.nfields == 0 && rnd(3) != 0) {
+        add_field(d, "body", SEG_TEXT, 120);
+    }
+    unsigned start = rnd(POOL_FIELDS), count = 1 + rnd(6);
+    for (unsigned k = 0; k < count; k++) {
+        const char *name = g_field_names[(start + k * 5) % POOL_FIELDS];
+        bool taken = false;
+        for (size_t j = 0; j < d->doc.nfields; j++) {
+            taken = taken || strcmp(d->fields[j].name, name) == 0;
+        }
+        if (taken) {
+            continue;
+        }
+        uint32_t r = rnd(10);
+        add_field(d, name, r == 0 ? SEG_RAW : SEG_TEXT, r == 1 ? 0 : r < 5 ? 8 : 120);
+    }
+}
+
+static void make_corpus(void)
+{
+    g_rng = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < NDOCS; i++) {
+        make_doc(&g_docs[i], i);
+    }
+}
+
+static void free_corpus(void)
+{
+    for (size_t i = 0; i < NDOCS; i++) {
+        for (int f = 0; f < MAX_FIELDS; f++) {
+            free(g_docs[i].text[f]);
+        }
+    }
+}
+
+/* ---- building ---- */
+
+static uint8_t *build_plain(size_t *len)
+{
+    struct seg_builder *b;
+    struct sd_error err = {0};
+    assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
+    for (size_t i = 0; i < NDOCS; i++) {
+        if (seg_builder_add(b, &g_docs[i].doc, &err) != SD_OK) {
+            fail_msg("add %zu: %s", i, err.msg);
+        }
+    }
+    struct sd_buf out;
+    sd_buf_init(&out);
+    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
+    seg_builder_free(b);
+    return sd_buf_detach(&out, len);
+}
+
+/* ---- the fingerprint: what the reader API shows ---- */
+
+struct dump {
+    struct sd_buf buf;
+    const struct seg *s;
+};
+
+static int dump_term(void *arg, const char *term, size_t len, const struct seg_term *t)
+{
+    struct dump *d = arg;
+    struct sd_error err = {0};
+    sd_buf_put_varint(&d->buf, len);
+    sd_buf_put(&d->buf, term, len);
+    sd_buf_put_varint(&d->buf, t->df);
+    sd_buf_put_varint(&d->buf, t->total_tf);
+    struct seg_postings *p;
+    bool is_exact = t->kind == SEG_EXACT;
+    assert_int_equal(seg_postings_open(d->s, t, is_exact ? SEG_WANT_POSITIONS : 0, &p, &err),
+                     SD_OK);
+    for (uint32_t doc = seg_postings_next(p); doc != SEG_DOC_END; doc = seg_postings_next(p)) {
+        sd_buf_put_varint(&d->buf, doc);
+        sd_buf_put_varint(&d->buf, seg_postings_freq(p));
+        if (is_exact) {
+            const uint32_t *pos;
+            uint32_t n;
+            assert_int_equal(seg_postings_positions(p, &pos, &n), SD_OK);
+            for (uint32_t k = 0; k < n; k++) {
+                sd_buf_put_varint(&d->buf, pos[k]);
+            }
+        }
+    }
+    assert_int_equal(seg_postings_error(p, &err), SD_OK);
+    seg_postings_free(p);
+    return 0;
+}
+
+static void dump_docs(struct dump *d)
+{
+    const struct seg *s = d->s;
+    unsigned nf = seg_field_count(s);
+    for (uint32_t doc = 0; doc < seg_doc_count(s); doc++) {
+        const char *id;
+        size_t id_len;
+        seg_doc_id(s, doc, &id, &id_len);
+        sd_buf_put(&d->buf, id, id_len);
+        for (unsigned f = 0; f < nf; f++) {
+            sd_buf_put_u8(&d->buf, seg_field_norm(s, doc, f));
+        }
+        struct seg_stored st;
+        struct sd_error err = {0};
+        assert_int_equal(seg_doc_load(s, doc, &st, &err), SD_OK);
+        sd_buf_put_varint(&d->buf, st.nfields);
+        for (size_t i = 0; i < st.nfields; i++) {
+            const struct seg_field *f = &st.fields[i];
+            sd_buf_put(&d->buf, f->name, f->name_len);
+            sd_buf_put_u8(&d->buf, f->type);
+            sd_buf_put_varint(&d->buf, f->value_len);
+            sd_buf_put(&d->buf, f->value, f->value_len);
+        }
+        seg_stored_free(&st);
+    }
+}
+
+static struct seg *open_copy(const uint8_t *img, size_t len)
+{
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, img, len);
+    struct seg *s;
+    struct sd_error err = {0};
+    assert_int_equal(seg_open_mem(copy, len, "test.seg", &s, &err), SD_OK);
+    return s;
+}
+
+static uint64_t dump_hash(const uint8_t *img, size_t len)
+{
+    struct seg *s = open_copy(img, len);
+    struct sd_error err = {0};
+    struct dump d = {.s = s};
+    sd_buf_init(&d.buf);
+    sd_buf_put_varint(&d.buf, seg_doc_count(s));
+    unsigned nf = seg_field_count(s);
+    for (unsigned f = 0; f < nf; f++) {
+        uint64_t total;
+        uint32_t docs;
+        seg_field_stats(s, f, &total, &docs);
+        sd_buf_put(&d.buf, seg_field_name(s, f), strlen(seg_field_name(s, f)) + 1);
+        sd_buf_put_varint(&d.buf, total);
+        sd_buf_put_varint(&d.buf, docs);
+        assert_int_equal(seg_term_prefix(s, f, SEG_STEM, "", 0, dump_term, &d, &err), SD_OK);
+        assert_int_equal(seg_term_prefix(s, f, SEG_EXACT, "", 0, dump_term, &d, &err), SD_OK);
+    }
+    dump_docs(&d);
+    assert_int_equal(d.buf.rc, SD_OK);
+    uint64_t h = sd_hash64(d.buf.data, d.buf.len);
+    sd_buf_free(&d.buf);
+    seg_close(s);
+    return h;
+}
+
+/* ---- tests ---- */
+
+static void test_seg_builder_add_matches_reference_fingerprint(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *img = build_plain(&len);
+    struct seg *s = open_copy(img, len);
+    struct seg_term t;
+    struct sd_error err = {0};
+    int body = seg_field_find(s, "body", 4);
+    assert_true(body >= 0); /* the corpus reaches packed blocks and skip data */
+    assert_int_equal(seg_term_find(s, (unsigned)body, SEG_EXACT, "the", 3, &t, &err), SD_OK);
+    assert_true(t.df >= 2 * SEG_BLOCK);
+    seg_close(s);
+    uint64_t h = dump_hash(img, len);
+    free(img);
+    if (h != REFERENCE_DUMP_HASH) {
+        fail_msg("fingerprint 0x%016llxull, reference 0x%016llxull", (unsigned long long)h,
+                 (unsigned long long)REFERENCE_DUMP_HASH);
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    make_corpus();
+    return stem_ctx_new(&g_stem) == STEM_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    stem_ctx_free(g_stem);
+    free_corpus();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seg_builder_add_matches_reference_fingerprint),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
