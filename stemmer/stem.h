@@ -86,6 +86,13 @@ typedef int (*stem_token_fn)(void *arg, const struct stem_token *tok);
 int stem_tokenize(struct stem_ctx *ctx, const char *text, size_t len, uint32_t first_pos,
                   stem_token_fn fn, void *arg, uint32_t *next_pos);
 
+/* stem_tokenize() without the Snowball step: the same tokens, positions and offsets, but
+ * tok->stem is NULL, stem_len 0 and lang STEM_LANG_NONE. For a caller that gathers the
+ * distinct words of a text first and stems each once with stem_word() (the document
+ * analysis in index/seg/), which gives the same stems the tokens would have carried. */
+int stem_tokenize_words(struct stem_ctx *ctx, const char *text, size_t len, uint32_t first_pos,
+                        stem_token_fn fn, void *arg, uint32_t *next_pos);
+
 /* Stems one already case-folded word (borrowed, len bytes) with the language
  * rules above. *stem points into ctx, NUL-terminated, valid until the next
  * call on ctx. Returns STEM_OK, STEM_ENOMEM or STEM_EINVAL (empty or longer
