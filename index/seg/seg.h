@@ -18,7 +18,9 @@
  * indexed under both kinds without taking a position of their own.
  *
  * Threads: a struct seg is immutable and may be read by any number of threads
- * at once. A struct seg_builder and a struct seg_postings belong to one thread.
+ * at once. A struct seg_builder, a struct seg_analyzer and a struct seg_postings
+ * belong to one thread; a struct seg_analysis may be handed from the thread that
+ * analysed it to the builder's.
  */
 #ifndef SEARCHD_SEG_H
 #define SEARCHD_SEG_H
@@ -66,20 +68,60 @@ struct seg_doc {
     size_t nfields;
 };
 
+/* ---- analysis: the half of adding a document that needs no builder ---- */
+
+/* Adding a document is two steps. seg_analyze (any thread) validates it, tokenizes its text
+ * fields, gathers each field's distinct words with their frequency, positions and stem
+ * (stemmed once per document), counts each field's tokens and encodes its stored record.
+ * seg_builder_add_analyzed (the builder's thread) then inverts that: one term lookup per
+ * distinct word, not per token. Threads that analyse in parallel feed one builder in order;
+ * the segment is the same, byte for byte, however the analyses were made. */
+
+/* One thread's analysis state: its stem context (borrowed, used only by the thread that
+ * calls seg_analyze, until free) and scratch tables. */
+struct seg_analyzer;
+
+int seg_analyzer_new(struct stem_ctx *stem, struct seg_analyzer **out, struct sd_error *err);
+void seg_analyzer_free(struct seg_analyzer *a); /* NULL is a no-op */
+
+/* One analysed document. It copies everything it needs from the document (id, field names,
+ * values), so the document may go once seg_analyze returns. Reusable: each seg_analyze
+ * overwrites it and keeps its memory. Any thread may hold it; only one at a time uses it. */
+struct seg_analysis;
+
+int seg_analysis_new(struct seg_analysis **out, struct sd_error *err);
+void seg_analysis_free(struct seg_analysis *an);              /* NULL is a no-op */
+size_t seg_analysis_mem_bytes(const struct seg_analysis *an); /* held, for bounding queues */
+
+/* Analyses doc (borrowed for the call) into out. Returns SD_OK, SD_ENOMEM, SD_EINVAL (bad
+ * id or field name, duplicate field, bad type) or SD_ELIMIT (too many fields, stored record
+ * too large); on error out holds nothing usable (analyse again before adding it). */
+int seg_analyze(struct seg_analyzer *a, const struct seg_doc *doc, struct seg_analysis *out,
+                struct sd_error *err);
+
 /* ---- building ---- */
 
 struct seg_builder;
 
 /* Returns a new empty builder in *out (owned; free with seg_builder_free()).
- * stem is borrowed and used from the calling thread only, until free. */
+ * stem is borrowed and used from the calling thread only, until free (only
+ * seg_builder_add uses it). */
 int seg_builder_new(struct stem_ctx *stem, struct seg_builder **out, struct sd_error *err);
 void seg_builder_free(struct seg_builder *b);
 
-/* Tokenizes and adds one document (borrowed for the call; the builder copies
- * what it keeps). Local doc ids are given in order from 0. Returns SD_OK,
- * SD_ENOMEM, SD_EINVAL (bad id or field name, duplicate field) or SD_ELIMIT
- * (too many fields); on error the builder is unchanged. */
+/* Analyses and adds one document (borrowed for the call; the builder copies
+ * what it keeps): seg_analyze with the builder's own analyzer, then
+ * seg_builder_add_analyzed. Local doc ids are given in order from 0. Returns
+ * SD_OK, SD_ENOMEM, SD_EINVAL (bad id or field name, duplicate field) or
+ * SD_ELIMIT (too many fields); on error the builder is unchanged. */
 int seg_builder_add(struct seg_builder *b, const struct seg_doc *doc, struct sd_error *err);
+
+/* Adds one analysed document (borrowed for the call, not changed; the builder copies what
+ * it keeps) as the next local doc. Returns SD_OK, SD_ENOMEM, SD_EINVAL (after finish) or
+ * SD_ELIMIT (segment full, more than SEG_MAX_SEG_FIELDS field names, stored data too large);
+ * on error the builder is unchanged. */
+int seg_builder_add_analyzed(struct seg_builder *b, const struct seg_analysis *an,
+                             struct sd_error *err);
 
 uint32_t seg_builder_doc_count(const struct seg_builder *b);
 size_t seg_builder_mem_bytes(const struct seg_builder *b); /* memory held, for flush policy */
@@ -129,7 +171,7 @@ void seg_close(struct seg *s); /* NULL is a no-op */
 int seg_verify_file(const char *path, struct sd_error *err);
 
 uint32_t seg_doc_count(const struct seg *s);
-size_t seg_size_bytes(const struct seg *s);     /* whole image */
+size_t seg_size_bytes(const struct seg *s); /* whole image */
 /* The whole image as it would be on disk (for flushing an in-memory segment
  * to a file); valid until seg_close(). */
 const uint8_t *seg_image(const struct seg *s, size_t *len);

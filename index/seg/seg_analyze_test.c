@@ -1,18 +1,23 @@
 /*
- * seg_analyze_test.c: what the builder makes of a varied corpus, pinned down before its
- * inverter is split into an analysis step (any thread) and an inversion step (the builder's).
+ * seg_analyze_test.c: splitting seg_builder_add into seg_analyze (any thread) and
+ * seg_builder_add_analyzed (the builder's thread) must not change a single byte.
  *
  * The corpus: Russian and English, compounds and apostrophes, words repeated hundreds of
  * times, words in hundreds of docs so postings get blocks, over-long tokens, invalid UTF-8,
  * other scripts, many fields in shifting orders, empty and raw fields, docs without fields,
- * stored records that fill several blocks and one larger than a block.
+ * stored records that fill several blocks and one larger than a block. It is built with
+ * seg_builder_add, with analyses made on one thread (one analysis object reused), and with
+ * analyses made on several threads (each with its own stem_ctx and analyzer) added in
+ * order: the images must be equal byte for byte.
  *
- * The fingerprint: an XXH3 of everything the reader API shows (fields and their stats, ids,
+ * The token-at-a-time inverter the split replaced is gone, so its output is kept as a
+ * fingerprint: an XXH3 of everything the reader API shows (fields and their stats, ids,
  * norms, stored documents, every term with df, total tf, postings and positions), recorded
- * from the build of this corpus by the token-at-a-time inverter. It depends on what the
- * segment holds, not on how the file lays it out, so a format change that keeps the content
- * keeps the fingerprint.
+ * from its build of this corpus (the images also matched byte for byte when the split was
+ * made). It depends on what the segment holds, not on how the file lays it out, so a format
+ * change that keeps the content keeps the fingerprint.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -222,6 +227,90 @@ static uint8_t *build_plain(size_t *len)
     return sd_buf_detach(&out, len);
 }
 
+static uint8_t *finish(struct seg_builder *b, size_t *len)
+{
+    struct sd_buf out;
+    struct sd_error err = {0};
+    sd_buf_init(&out);
+    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
+    seg_builder_free(b);
+    return sd_buf_detach(&out, len);
+}
+
+/* One analyzer, one analysis object reused for every doc; a builder without a stem_ctx. */
+static uint8_t *build_one_thread(size_t *len)
+{
+    struct seg_analyzer *a;
+    struct seg_analysis *an;
+    struct seg_builder *b;
+    struct sd_error err = {0};
+    assert_int_equal(seg_analyzer_new(g_stem, &a, &err), SD_OK);
+    assert_int_equal(seg_analysis_new(&an, &err), SD_OK);
+    assert_int_equal(seg_builder_new(NULL, &b, &err), SD_OK);
+    for (size_t i = 0; i < NDOCS; i++) {
+        assert_int_equal(seg_analyze(a, &g_docs[i].doc, an, &err), SD_OK);
+        assert_int_equal(seg_builder_add_analyzed(b, an, &err), SD_OK);
+    }
+    seg_analysis_free(an);
+    seg_analyzer_free(a);
+    return finish(b, len);
+}
+
+#define NTHREADS 3
+
+struct worker {
+    pthread_t thread;
+    unsigned no;
+    struct seg_analysis **analyses; /* shared array; this worker fills every NTHREADS-th */
+    int rc;
+};
+
+static void *analyse_share(void *arg)
+{
+    struct worker *w = arg;
+    struct stem_ctx *stem = NULL;
+    struct seg_analyzer *a = NULL;
+    struct sd_error err = {0};
+    w->rc = stem_ctx_new(&stem) == STEM_OK ? SD_OK : SD_ENOMEM;
+    if (w->rc == SD_OK) {
+        w->rc = seg_analyzer_new(stem, &a, &err);
+    }
+    for (size_t i = w->no; i < NDOCS && w->rc == SD_OK; i += NTHREADS) {
+        w->rc = seg_analysis_new(&w->analyses[i], &err);
+        if (w->rc == SD_OK) {
+            w->rc = seg_analyze(a, &g_docs[i].doc, w->analyses[i], &err);
+        }
+    }
+    seg_analyzer_free(a);
+    stem_ctx_free(stem);
+    return NULL;
+}
+
+/* NTHREADS threads analyse interleaved docs; the builder adds them in doc order. */
+static uint8_t *build_threads(size_t *len)
+{
+    struct seg_analysis **analyses = calloc(NDOCS, sizeof *analyses);
+    assert_non_null(analyses);
+    struct worker w[NTHREADS];
+    for (unsigned k = 0; k < NTHREADS; k++) {
+        w[k] = (struct worker){.no = k, .analyses = analyses};
+        assert_int_equal(pthread_create(&w[k].thread, NULL, analyse_share, &w[k]), 0);
+    }
+    for (unsigned k = 0; k < NTHREADS; k++) {
+        pthread_join(w[k].thread, NULL);
+        assert_int_equal(w[k].rc, SD_OK);
+    }
+    struct seg_builder *b;
+    struct sd_error err = {0};
+    assert_int_equal(seg_builder_new(NULL, &b, &err), SD_OK);
+    for (size_t i = 0; i < NDOCS; i++) {
+        assert_int_equal(seg_builder_add_analyzed(b, analyses[i], &err), SD_OK);
+        seg_analysis_free(analyses[i]);
+    }
+    free(analyses);
+    return finish(b, len);
+}
+
 /* ---- the fingerprint: what the reader API shows ---- */
 
 struct dump {
@@ -345,6 +434,97 @@ static void test_seg_builder_add_matches_reference_fingerprint(void **state)
     }
 }
 
+static void test_seg_analyze_one_or_many_threads_same_bytes(void **state)
+{
+    (void)state;
+    size_t len_plain, len_one, len_many;
+    uint8_t *plain = build_plain(&len_plain);
+    uint8_t *one = build_one_thread(&len_one);
+    uint8_t *many = build_threads(&len_many);
+    assert_int_equal(len_one, len_plain);
+    assert_int_equal(len_many, len_plain);
+    assert_memory_equal(one, plain, len_plain);
+    assert_memory_equal(many, plain, len_plain);
+    free(plain);
+    free(one);
+    free(many);
+}
+
+/* An analysis is only read by the builder: the same one added to two builders (and a
+ * failed add in between) gives two equal segments. */
+static void test_seg_add_analyzed_leaves_analysis_and_builder_unchanged(void **state)
+{
+    (void)state;
+    struct seg_analyzer *a;
+    struct seg_analysis *an;
+    struct seg_builder *b1, *b2;
+    struct sd_error err = {0};
+    assert_int_equal(seg_analyzer_new(g_stem, &a, &err), SD_OK);
+    assert_int_equal(seg_analysis_new(&an, &err), SD_OK);
+    assert_int_equal(seg_builder_new(NULL, &b1, &err), SD_OK);
+    assert_int_equal(seg_builder_new(NULL, &b2, &err), SD_OK);
+    assert_int_equal(seg_analyze(a, &g_docs[41].doc, an, &err), SD_OK); /* 64 fields */
+    assert_int_equal(seg_builder_add_analyzed(b1, an, &err), SD_OK);
+    assert_int_equal(seg_builder_add_analyzed(b2, an, &err), SD_OK);
+    /* Rounds of 64 new names: two fit (64 + 2 x 64 <= SEG_MAX_SEG_FIELDS), the next ones are
+     * refused by b2 and leave nothing behind; b1 never sees them. */
+    struct seg_field fs[SEG_MAX_FIELDS];
+    char names[SEG_MAX_FIELDS][16];
+    for (unsigned round = 0; round < 4; round++) {
+        for (int i = 0; i < SEG_MAX_FIELDS; i++) {
+            snprintf(names[i], sizeof names[i], "r%u-%d", round, i);
+            fs[i] = (struct seg_field){names[i], strlen(names[i]), "слово word", 15, SEG_TEXT};
+        }
+        struct seg_doc d = {"many", 4, fs, SEG_MAX_FIELDS};
+        struct seg_analysis *many;
+        assert_int_equal(seg_analysis_new(&many, &err), SD_OK);
+        assert_int_equal(seg_analyze(a, &d, many, &err), SD_OK);
+        int want = round < 2 ? SD_OK : SD_ELIMIT;
+        assert_int_equal(seg_builder_add_analyzed(b2, many, &err), want);
+        if (round < 2) {
+            assert_int_equal(seg_builder_add_analyzed(b1, many, &err), SD_OK);
+        }
+        seg_analysis_free(many);
+    }
+    assert_int_equal(seg_analyze(a, &g_docs[3].doc, an, &err), SD_OK);
+    assert_int_equal(seg_builder_add_analyzed(b1, an, &err), SD_OK);
+    assert_int_equal(seg_builder_add_analyzed(b2, an, &err), SD_OK);
+    size_t len1, len2;
+    uint8_t *img1 = finish(b1, &len1), *img2 = finish(b2, &len2);
+    assert_int_equal(len1, len2);
+    assert_memory_equal(img1, img2, len1);
+    free(img1);
+    free(img2);
+    seg_analysis_free(an);
+    seg_analyzer_free(a);
+}
+
+static void test_seg_analyze_rejects_bad_docs_with_builder_messages(void **state)
+{
+    (void)state;
+    struct seg_analyzer *a;
+    struct seg_analysis *an;
+    struct sd_error err = {0};
+    assert_int_equal(seg_analyzer_new(g_stem, &a, &err), SD_OK);
+    assert_int_equal(seg_analysis_new(&an, &err), SD_OK);
+    struct seg_field fs[2] = {{"t", 1, "x", 1, SEG_TEXT}, {"t", 1, "y", 1, SEG_RAW}};
+    struct seg_doc d = {"a", 1, fs, 2};
+    assert_int_equal(seg_analyze(a, &d, an, &err), SD_EINVAL);
+    assert_string_equal(err.msg, "duplicate field t");
+    d.id_len = 0;
+    assert_int_equal(seg_analyze(a, &d, an, &err), SD_EINVAL);
+    assert_string_equal(err.msg, "document id must be 1 to 512 bytes");
+    d = (struct seg_doc){"a", 1, fs, 1};
+    fs[0].type = 9;
+    assert_int_equal(seg_analyze(a, &d, an, &err), SD_EINVAL);
+    assert_string_equal(err.msg, "field t: unknown value type 9");
+    /* after errors the same objects analyse a good doc */
+    fs[0].type = SEG_TEXT;
+    assert_int_equal(seg_analyze(a, &d, an, &err), SD_OK);
+    seg_analysis_free(an);
+    seg_analyzer_free(a);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -364,6 +544,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seg_builder_add_matches_reference_fingerprint),
+        cmocka_unit_test(test_seg_analyze_one_or_many_threads_same_bytes),
+        cmocka_unit_test(test_seg_add_analyzed_leaves_analysis_and_builder_unchanged),
+        cmocka_unit_test(test_seg_analyze_rejects_bad_docs_with_builder_messages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

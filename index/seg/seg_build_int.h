@@ -1,6 +1,7 @@
 /*
- * seg_build_int.h: the builder's state, shared by seg_build.c (adding documents),
- * seg_stored.c (stored records) and seg_write.c (serializing). Private to index/seg/.
+ * seg_build_int.h: the builder's state, shared by seg_analyze.c (analysing documents),
+ * seg_build.c (adding them), seg_stored.c (stored records) and seg_write.c (serializing).
+ * Private to index/seg/.
  */
 #ifndef SEARCHD_SEG_BUILD_INT_H
 #define SEARCHD_SEG_BUILD_INT_H
@@ -18,7 +19,6 @@ struct seg_term_rec {
     uint32_t last_doc; /* last committed doc (when df > 0) */
     uint32_t cur_doc;  /* doc being added if touched by it, else UINT32_MAX */
     uint32_t cur_tf;
-    uint32_t last_pos;
     uint16_t key_len;
     uint8_t key[]; /* field u8, kind u8, term bytes */
 };
@@ -43,7 +43,9 @@ struct seg_build_field {
 };
 
 struct seg_builder {
-    struct stem_ctx *stem; /* borrowed */
+    struct stem_ctx *stem;         /* borrowed; for seg_builder_add only */
+    struct seg_analyzer *analyzer; /* owned; made by the first seg_builder_add */
+    struct seg_analysis *analysis; /* owned; seg_builder_add's scratch */
     struct seg_arena arena;
     struct seg_term_slot *slots; /* owned; nslots is a power of two, load <= 1/2 */
     size_t nslots;
@@ -60,19 +62,51 @@ struct seg_builder {
     struct sd_buf stored_data;   /* compressed blocks */
     struct sd_buf stored_blocks; /* SEG_SBLOCK_ENTRY_LEN per block */
     struct sd_buf stored_docs;   /* SEG_SDOC_ENTRY_LEN per doc */
-    struct sd_buf record;        /* scratch: the stored record of the doc being added */
-    /* tokenization state of the doc being added */
-    uint32_t cur_doc;
-    uint8_t cur_field;
-    uint32_t cur_len;
+    uint32_t cur_doc;            /* the doc being added (= doc_count) */
     bool is_finished;
     uint8_t key[SEG_MAX_KEY];
 };
 
+/* ---- seg_analyze.c: an analysed document ---- */
+
+/* One distinct (field, folded word) of the document. */
+struct seg_an_term {
+    uint64_t hash;      /* XXH3-64 of the word */
+    uint64_t stem_hash; /* XXH3-64 of the stem (when stem_len > 0) */
+    uint32_t word_off;  /* the word: text[word_off, + word_len) */
+    uint32_t stem_off;  /* its stem: text[stem_off, + stem_len) */
+    uint32_t pos_off;   /* its positions: pos[pos_off, + pos_len), tf varint deltas, the */
+    uint32_t pos_len;   /* first from 0 (the POSITIONS encoding of one doc) */
+    uint32_t tf;
+    uint8_t field;    /* index of the field in the document */
+    uint8_t word_len; /* 1..STEM_MAX_TOKEN */
+    uint8_t stem_len; /* 0: no stem term (Snowball gave nothing usable) */
+};
+
+struct seg_an_field {
+    uint32_t name_off; /* text[name_off, + name_len) */
+    uint32_t fid_at;   /* record[fid_at] is the field id byte, the field's index here */
+    uint32_t value_at; /* record[value_at, + value_len) is the value */
+    uint32_t value_len;
+    uint32_t len; /* SEG_TEXT: tokens, for the length norm */
+    uint8_t name_len;
+    uint8_t type; /* enum seg_value_type */
+};
+
+struct seg_analysis {
+    struct sd_buf text;        /* id, field names, words, stems */
+    struct sd_buf pos;         /* every term's positions, term after term */
+    struct sd_buf record;      /* the stored record (seg_stored.c), ids to be rewritten */
+    struct seg_an_term *terms; /* owned; in order of first occurrence */
+    size_t nterms;
+    size_t terms_cap;
+    struct seg_an_field fields[SEG_MAX_FIELDS];
+    size_t nfields;
+    uint32_t id_len; /* the id is text[0, id_len) */
+};
+
 /* ---- seg_stored.c ---- */
 
-/* Encodes doc's fields (with their segment field ids fids[]) into b->record. */
-int seg_stored_encode(struct seg_builder *b, const struct seg_doc *doc, const uint8_t *fids);
 /* Compresses the pending block into stored_data if adding `next` bytes would pass the
  * target (or next == 0 and anything is pending). Returns SD_OK or SD_ENOMEM / SD_ELIMIT;
  * the pending records stay pending on failure. */

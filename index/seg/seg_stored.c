@@ -4,6 +4,8 @@
  * A doc's record (format in seg_write.c, STORED_*) lists its fields in the order they were
  * given: varint nfields, then per field u8 field id, u8 value type, varint value length,
  * value bytes. Names are not repeated: the field id points into the segment's field table.
+ * seg_analyze.c encodes it (with the field's index in the doc as its id, which
+ * seg_builder_add_analyzed rewrites to the segment's id).
  *
  * Records are gathered into blocks of about SEG_STORED_BLOCK_TARGET raw bytes, and each
  * block is compressed with LZ4_compress_default. Why blocks and not one frame per doc: the
@@ -19,24 +21,6 @@
 #include <lz4.h>
 
 #include "seg_build_int.h"
-
-int seg_stored_encode(struct seg_builder *b, const struct seg_doc *doc, const uint8_t *fids)
-{
-    struct sd_buf *r = &b->record;
-    sd_buf_reset(r);
-    sd_buf_put_varint(r, doc->nfields);
-    for (size_t i = 0; i < doc->nfields; i++) {
-        const struct seg_field *f = &doc->fields[i];
-        sd_buf_put_u8(r, fids[i]);
-        sd_buf_put_u8(r, f->type);
-        sd_buf_put_varint(r, f->value_len);
-        sd_buf_put(r, f->value, f->value_len);
-        if (r->len > SEG_STORED_MAX_RAW) {
-            return SD_ELIMIT;
-        }
-    }
-    return r->rc;
-}
 
 int seg_stored_flush_to(struct sd_buf *raw_buf, struct sd_buf *d, size_t data_base,
                         struct sd_buf *blocks, size_t next)
