@@ -3,7 +3,8 @@
  * becomes an in-memory segment (before the batch is acknowledged). Writer
  * thread only.
  *
- * An upsert goes into the seg_builder at once; an id touched since the last
+ * An upsert goes into the seg_builder at once, analysed by the analysis thread
+ * (analyze.c) or, when it is not that far, here; an id touched since the last
  * refresh is recorded in the idmap (its builder doc, possibly deleted, or
  * just deleted). Older copies in live segments are NOT deleted when the op is
  * applied but at the refresh, together with the publication of the new
@@ -20,7 +21,10 @@
 int idx_mem_init(struct idx_mem *m)
 {
     memset(m, 0, sizeof *m);
-    if (stem_ctx_new(&m->stem) != STEM_OK)
+    struct sd_error err;
+    if (stem_ctx_new(&m->stem) != STEM_OK ||
+        seg_analyzer_new(m->stem, &m->analyzer, &err) != SD_OK ||
+        seg_analysis_new(&m->analysis, &err) != SD_OK)
         return SD_ENOMEM;
     m->ids = idx_idmap_new();
     return m->ids ? SD_OK : SD_ENOMEM;
@@ -31,6 +35,8 @@ void idx_mem_free(struct idx_mem *m)
     seg_builder_free(m->builder);
     idx_idmap_free(m->ids);
     free(m->deleted);
+    seg_analysis_free(m->analysis);
+    seg_analyzer_free(m->analyzer);
     stem_ctx_free(m->stem);
     memset(m, 0, sizeof *m);
 }
@@ -77,8 +83,8 @@ static bool idx_mem_exists(struct idx_index *ix, const char *id, size_t len, uin
     return idx_mem_live_has(ix, id, len);
 }
 
-int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, struct idx_write_result *res,
-                  struct sd_error *err)
+int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct seg_analysis *an,
+                  struct idx_write_result *res, struct sd_error *err)
 {
     struct idx_mem *m = &ix->mem;
     const struct seg_doc *d = &op->doc;
@@ -98,7 +104,9 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, struct idx_writ
         if (!m->builder && (rc = seg_builder_new(m->stem, &m->builder, err)) != SD_OK)
             return rc;
         value = seg_builder_doc_count(m->builder);
-        if ((rc = seg_builder_add(m->builder, d, err)) != SD_OK)
+        if (!an && (rc = seg_analyze(m->analyzer, d, m->analysis, err)) != SD_OK)
+            return rc;
+        if ((rc = seg_builder_add_analyzed(m->builder, an ? an : m->analysis, err)) != SD_OK)
             return rc;
     } else if (entry != IDX_IDMAP_DELETED) {
         /* A delete of a builder copy: tombstone it, remember it is there. */
