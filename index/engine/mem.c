@@ -63,10 +63,11 @@ static int idx_mem_mark_deleted(struct idx_mem *m, uint32_t doc)
 static bool idx_mem_live_has(struct idx_index *ix, const char *id, size_t len)
 {
     bool found = false;
+    uint64_t h = seg_id_hash(id, len); /* once, not once per segment */
     pthread_mutex_lock(&ix->state_lock);
     for (size_t i = ix->nlive; i-- > 0 && !found;) {
         uint32_t doc;
-        if (seg_doc_find(ix->live[i].ref->seg, id, len, &doc) == SD_OK)
+        if (seg_doc_find_hashed(ix->live[i].ref->seg, id, len, h, &doc) == SD_OK)
             found = !idx_bits_test(ix->live[i].bits, doc);
     }
     pthread_mutex_unlock(&ix->state_lock);

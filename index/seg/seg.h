@@ -199,6 +199,11 @@ void seg_doc_id(const struct seg *s, uint32_t doc, const char **id, size_t *len)
 
 /* Finds the local doc id of an external id. SD_OK or SD_ENOTFOUND. */
 int seg_doc_find(const struct seg *s, const char *id, size_t len, uint32_t *doc);
+/* The same with the id's hash given, for a caller that looks one id up in many segments:
+ * hash is seg_id_hash(id, len) (the ID_MAP's XXH3-64). */
+uint64_t seg_id_hash(const char *id, size_t len);
+int seg_doc_find_hashed(const struct seg *s, const char *id, size_t len, uint64_t hash,
+                        uint32_t *doc);
 
 /* A stored document, decoded. fields[] and the strings they point to live in
  * buf or in the segment: valid until seg_stored_free() or seg_close(),

@@ -296,6 +296,12 @@ static void test_seg_doc_ids_and_find(void **state)
         uint32_t found = UINT32_MAX;
         assert_int_equal(seg_doc_find(s, g_docs[d].id, g_docs[d].id_len, &found), SD_OK);
         assert_int_equal(found, d);
+        uint64_t h = seg_id_hash(g_docs[d].id, g_docs[d].id_len);
+        found = UINT32_MAX;
+        assert_int_equal(seg_doc_find_hashed(s, g_docs[d].id, g_docs[d].id_len, h, &found), SD_OK);
+        assert_int_equal(found, d);
+        assert_int_equal(seg_doc_find_hashed(s, g_docs[d].id, g_docs[d].id_len, h + 1, &found),
+                         SD_ENOTFOUND);
     }
     uint32_t found;
     assert_int_equal(seg_doc_find(s, "nope", 4, &found), SD_ENOTFOUND);
