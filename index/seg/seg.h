@@ -130,6 +130,32 @@ size_t seg_builder_mem_bytes(const struct seg_builder *b); /* memory held, for f
  * The builder may then only be freed. */
 int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_error *err);
 
+/* ---- compressing stored blocks off the builder's thread ---- */
+
+/* Stored records are gathered into blocks that are LZ4-compressed as they fill (seg_stored.c).
+ * A builder given a scheduler hands each full block over as a job instead of compressing it
+ * itself, so another thread can compress while the builder inverts; finish (and free) wait
+ * for the jobs in order. The image is the same bytes. */
+struct seg_zjob;
+
+/* Compresses the job's block. Thread-safe (it touches only the job) and cannot fail: the
+ * builder reserved the room when it made the job. Once seg_zjob_is_done says so, the job
+ * belongs to the builder again and may be freed at any moment. */
+void seg_zjob_run(struct seg_zjob *job);
+bool seg_zjob_is_done(const struct seg_zjob *job);
+
+struct seg_zjob_sched {
+    /* Takes job (borrowed until wait returns for it) to run on some thread, or runs it. */
+    void (*submit)(void *arg, struct seg_zjob *job);
+    /* Returns once the job is done, running it here if nobody has started it. The builder
+     * waits for its jobs in the order it submitted them. */
+    void (*wait)(void *arg, struct seg_zjob *job);
+    void *arg;
+};
+
+/* Full blocks of b go to sched (borrowed until seg_builder_free) from now on. */
+void seg_builder_set_zjob_sched(struct seg_builder *b, const struct seg_zjob_sched *sched);
+
 /* ---- merging ---- */
 
 struct seg;

@@ -8,7 +8,8 @@
  * stored records that fill several blocks and one larger than a block. It is built with
  * seg_builder_add, with analyses made on one thread (one analysis object reused), and with
  * analyses made on several threads (each with its own stem_ctx and analyzer) added in
- * order: the images must be equal byte for byte.
+ * order: the images must be equal byte for byte. So must images whose full stored blocks were
+ * compressed as jobs (seg_builder_set_zjob_sched), late or on another thread.
  *
  * The token-at-a-time inverter the split replaced is gone, so its output is kept as a
  * fingerprint: an XXH3 of everything the reader API shows (fields and their stats, ids,
@@ -311,6 +312,91 @@ static uint8_t *build_threads(size_t *len)
     return finish(b, len);
 }
 
+/* ---- schedulers for stored-block jobs ---- */
+
+/* Runs nothing until the builder waits: every job is compressed late, in wait. */
+static void lazy_submit(void *arg, struct seg_zjob *job)
+{
+    (*(unsigned *)arg)++;
+    (void)job;
+}
+
+static void lazy_wait(void *arg, struct seg_zjob *job)
+{
+    (void)arg;
+    if (!seg_zjob_is_done(job)) {
+        seg_zjob_run(job);
+    }
+}
+
+/* A worker thread compresses jobs in submission order while the builder goes on. */
+#define ZQ_CAP 4096
+
+struct zworker {
+    pthread_mutex_t lock; /* guards q, head, tail, is_stopping */
+    pthread_cond_t cond;
+    struct seg_zjob *q[ZQ_CAP];
+    size_t head, tail;
+    bool is_stopping;
+    pthread_t thread;
+};
+
+static void *zworker_main(void *arg)
+{
+    struct zworker *z = arg;
+    pthread_mutex_lock(&z->lock);
+    for (;;) {
+        while (z->head == z->tail && !z->is_stopping) {
+            pthread_cond_wait(&z->cond, &z->lock);
+        }
+        if (z->head == z->tail) {
+            break;
+        }
+        struct seg_zjob *job = z->q[z->head++ % ZQ_CAP];
+        pthread_mutex_unlock(&z->lock);
+        seg_zjob_run(job);
+        pthread_mutex_lock(&z->lock);
+        pthread_cond_broadcast(&z->cond);
+    }
+    pthread_mutex_unlock(&z->lock);
+    return NULL;
+}
+
+static void thread_submit(void *arg, struct seg_zjob *job)
+{
+    struct zworker *z = arg;
+    pthread_mutex_lock(&z->lock);
+    assert_true(z->tail - z->head < ZQ_CAP);
+    z->q[z->tail++ % ZQ_CAP] = job;
+    pthread_cond_broadcast(&z->cond);
+    pthread_mutex_unlock(&z->lock);
+}
+
+static void thread_wait(void *arg, struct seg_zjob *job)
+{
+    struct zworker *z = arg;
+    pthread_mutex_lock(&z->lock);
+    while (!seg_zjob_is_done(job)) {
+        pthread_cond_wait(&z->cond, &z->lock);
+    }
+    pthread_mutex_unlock(&z->lock);
+}
+
+/* seg_builder_add with a scheduler set (sched NULL: none). */
+static uint8_t *build_sched(const struct seg_zjob_sched *sched, size_t *len)
+{
+    struct seg_builder *b;
+    struct sd_error err = {0};
+    assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
+    if (sched) {
+        seg_builder_set_zjob_sched(b, sched);
+    }
+    for (size_t i = 0; i < NDOCS; i++) {
+        assert_int_equal(seg_builder_add(b, &g_docs[i].doc, &err), SD_OK);
+    }
+    return finish(b, len);
+}
+
 /* ---- the fingerprint: what the reader API shows ---- */
 
 struct dump {
@@ -450,6 +536,48 @@ static void test_seg_analyze_one_or_many_threads_same_bytes(void **state)
     free(many);
 }
 
+static void test_seg_zjobs_late_or_on_a_thread_same_bytes(void **state)
+{
+    (void)state;
+    size_t len_plain, len_lazy, len_thread;
+    uint8_t *plain = build_sched(NULL, &len_plain);
+    unsigned submitted = 0;
+    struct seg_zjob_sched lazy = {lazy_submit, lazy_wait, &submitted};
+    uint8_t *late = build_sched(&lazy, &len_lazy);
+    assert_true(submitted > 20); /* the corpus fills many blocks */
+    struct zworker *z = calloc(1, sizeof *z);
+    assert_non_null(z);
+    pthread_mutex_init(&z->lock, NULL);
+    pthread_cond_init(&z->cond, NULL);
+    assert_int_equal(pthread_create(&z->thread, NULL, zworker_main, z), 0);
+    struct seg_zjob_sched on_thread = {thread_submit, thread_wait, z};
+    uint8_t *threaded = build_sched(&on_thread, &len_thread);
+    /* a builder freed with jobs out waits for them and frees them (ASan checks) */
+    struct seg_builder *b;
+    struct sd_error err = {0};
+    assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
+    seg_builder_set_zjob_sched(b, &on_thread);
+    for (size_t i = 0; i < NDOCS / 2; i++) {
+        assert_int_equal(seg_builder_add(b, &g_docs[i].doc, &err), SD_OK);
+    }
+    seg_builder_free(b);
+    pthread_mutex_lock(&z->lock);
+    z->is_stopping = true;
+    pthread_cond_broadcast(&z->cond);
+    pthread_mutex_unlock(&z->lock);
+    pthread_join(z->thread, NULL);
+    pthread_mutex_destroy(&z->lock);
+    pthread_cond_destroy(&z->cond);
+    free(z);
+    assert_int_equal(len_lazy, len_plain);
+    assert_int_equal(len_thread, len_plain);
+    assert_memory_equal(late, plain, len_plain);
+    assert_memory_equal(threaded, plain, len_plain);
+    free(plain);
+    free(late);
+    free(threaded);
+}
+
 /* An analysis is only read by the builder: the same one added to two builders (and a
  * failed add in between) gives two equal segments. */
 static void test_seg_add_analyzed_leaves_analysis_and_builder_unchanged(void **state)
@@ -545,6 +673,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seg_builder_add_matches_reference_fingerprint),
         cmocka_unit_test(test_seg_analyze_one_or_many_threads_same_bytes),
+        cmocka_unit_test(test_seg_zjobs_late_or_on_a_thread_same_bytes),
         cmocka_unit_test(test_seg_add_analyzed_leaves_analysis_and_builder_unchanged),
         cmocka_unit_test(test_seg_analyze_rejects_bad_docs_with_builder_messages),
     };

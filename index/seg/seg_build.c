@@ -78,6 +78,7 @@ void seg_builder_free(struct seg_builder *b)
     sd_buf_free(&b->stored_data);
     sd_buf_free(&b->stored_blocks);
     sd_buf_free(&b->stored_docs);
+    seg_zjob_free_all(b);
     seg_analyzer_free(b->analyzer);
     seg_analysis_free(b->analysis);
     free(b);
@@ -92,7 +93,7 @@ size_t seg_builder_mem_bytes(const struct seg_builder *b)
 {
     size_t n = b->arena.bytes + b->nslots * sizeof *b->slots + b->touched_cap * sizeof(*b->touched);
     n += b->ids.cap + b->id_offs.cap + b->stored_raw.cap + b->stored_data.cap;
-    n += b->stored_blocks.cap + b->stored_docs.cap;
+    n += b->stored_blocks.cap + b->stored_docs.cap + seg_zjob_mem_bytes(b);
     n += b->analysis ? seg_analysis_mem_bytes(b->analysis) : 0;
     for (unsigned f = 0; f < b->field_count; f++) {
         n += b->fields[f].norms.cap;
@@ -321,7 +322,7 @@ static int resolve_fields(struct seg_builder *b, const struct seg_analysis *an, 
 /* Step 2: every buffer the commit appends to gets its room now. */
 static int reserve_doc(struct seg_builder *b, const struct seg_analysis *an, const uint8_t *fids)
 {
-    int rc = seg_stored_flush(b, an->record.len);
+    int rc = seg_zjob_close_block(b, an->record.len);
     if (rc) {
         return rc;
     }
@@ -360,7 +361,8 @@ static int invert_terms(struct seg_builder *b, const struct seg_analysis *an, co
 static void commit_record(struct seg_builder *b, const struct seg_analysis *an, const uint8_t *fids)
 {
     uint8_t e[SEG_SDOC_ENTRY_LEN];
-    sd_put_le32(e, (uint32_t)(b->stored_blocks.len / SEG_SBLOCK_ENTRY_LEN));
+    /* blocks closed before this one, compressed already or still out as jobs */
+    sd_put_le32(e, (uint32_t)(b->stored_blocks.len / SEG_SBLOCK_ENTRY_LEN) + b->nzjobs);
     sd_put_le32(e + 4, (uint32_t)b->stored_raw.len);
     sd_put_le32(e + 8, (uint32_t)an->record.len);
     sd_buf_put(&b->stored_docs, e, sizeof e);

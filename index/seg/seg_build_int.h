@@ -6,6 +6,8 @@
 #ifndef SEARCHD_SEG_BUILD_INT_H
 #define SEARCHD_SEG_BUILD_INT_H
 
+#include <stdatomic.h>
+
 #include "seg_arena.h"
 #include "seg_int.h"
 
@@ -42,6 +44,16 @@ struct seg_build_field {
     struct sd_buf norms; /* one byte per doc up to the last doc with the field */
 };
 
+/* A full stored block handed to a scheduler (seg.h), compressed on whichever thread runs it. */
+struct seg_zjob {
+    struct seg_zjob *next; /* the builder's list of jobs not yet collected, in block order */
+    struct sd_buf raw;     /* the block's records */
+    struct sd_buf out;     /* room for LZ4_compressBound(raw.len), then the compressed block */
+    struct sd_buf entry;   /* its STORED_BLOCKS entry as seg_stored_flush_to writes it (offset 0) */
+    int rc;
+    atomic_bool is_done; /* set last by seg_zjob_run */
+};
+
 struct seg_builder {
     struct stem_ctx *stem;         /* borrowed; for seg_builder_add only */
     struct seg_analyzer *analyzer; /* owned; made by the first seg_builder_add */
@@ -56,13 +68,17 @@ struct seg_builder {
     struct seg_build_field *fields; /* owned; SEG_MAX_SEG_FIELDS entries */
     unsigned field_count;
     uint32_t doc_count;
-    struct sd_buf ids;           /* id bytes of all docs */
-    struct sd_buf id_offs;       /* u32 start of each doc's id in ids */
-    struct sd_buf stored_raw;    /* records of the pending stored block */
-    struct sd_buf stored_data;   /* compressed blocks */
-    struct sd_buf stored_blocks; /* SEG_SBLOCK_ENTRY_LEN per block */
-    struct sd_buf stored_docs;   /* SEG_SDOC_ENTRY_LEN per doc */
-    uint32_t cur_doc;            /* the doc being added (= doc_count) */
+    struct sd_buf ids;                   /* id bytes of all docs */
+    struct sd_buf id_offs;               /* u32 start of each doc's id in ids */
+    struct sd_buf stored_raw;            /* records of the pending stored block */
+    struct sd_buf stored_data;           /* compressed blocks */
+    struct sd_buf stored_blocks;         /* SEG_SBLOCK_ENTRY_LEN per block */
+    struct sd_buf stored_docs;           /* SEG_SDOC_ENTRY_LEN per doc */
+    const struct seg_zjob_sched *zsched; /* borrowed; NULL: compress full blocks here */
+    struct seg_zjob *zfirst;             /* owned; full blocks submitted, not yet collected */
+    struct seg_zjob *zlast;
+    uint32_t nzjobs;
+    uint32_t cur_doc; /* the doc being added (= doc_count) */
     bool is_finished;
     uint8_t key[SEG_MAX_KEY];
 };
@@ -104,6 +120,19 @@ struct seg_analysis {
     size_t nfields;
     uint32_t id_len; /* the id is text[0, id_len) */
 };
+
+/* ---- seg_zjob.c ---- */
+
+/* Closes the pending stored block if adding `next` bytes would pass the target: as a job
+ * when b has a scheduler, else through seg_stored_flush. SD_OK, SD_ENOMEM or SD_ELIMIT, with
+ * the block still pending on error. */
+int seg_zjob_close_block(struct seg_builder *b, size_t next);
+/* Appends the blocks compressed by jobs, in order, to stored_data and stored_blocks, waiting
+ * for each. SD_OK, or the error (jobs not yet collected stay pending). */
+int seg_build_collect_zjobs(struct seg_builder *b);
+/* Waits for every job still out and frees them all. */
+void seg_zjob_free_all(struct seg_builder *b);
+size_t seg_zjob_mem_bytes(const struct seg_builder *b);
 
 /* ---- seg_stored.c ---- */
 

@@ -53,7 +53,9 @@ int seg_stored_flush_to(struct sd_buf *raw_buf, struct sd_buf *d, size_t data_ba
 
 int seg_stored_flush(struct seg_builder *b, size_t next)
 {
-    return seg_stored_flush_to(&b->stored_raw, &b->stored_data, 0, &b->stored_blocks, next);
+    int rc = seg_build_collect_zjobs(b); /* blocks compressed elsewhere come first */
+    return rc ? rc
+              : seg_stored_flush_to(&b->stored_raw, &b->stored_data, 0, &b->stored_blocks, next);
 }
 
 /* ---- loading ---- */
