@@ -26,6 +26,11 @@
  * writer analyses that op again itself, and if that fails too the op fails as it always did.
  * Recovery replays the log through the writer's own analysis (no thread runs yet).
  *
+ * STORED BLOCKS. The memtable's builder hands each full block of stored records over as a
+ * job (seg_builder_set_zjob_sched): this thread compresses jobs before it analyses (the
+ * writer needs them at the next refresh), and the writer, when it needs a job nobody has
+ * started, compresses it (and any queued after it) itself.
+ *
  * MEMORY. At most IDX_ANA_AHEAD_OPS analyses (about two bench batches) or about
  * IDX_ANA_AHEAD_BYTES wait for the writer. Analyses are reused through a small pool; one
  * that grew past IDX_ANA_POOL_MAX_BYTES (a huge document) is freed instead.
@@ -45,12 +50,17 @@
 #define IDX_ANA_POOL_MAX_BYTES (1u << 20)
 #define IDX_ANA_POOL           (IDX_ANA_AHEAD_OPS + 2)
 
+static void idx_zjob_submit(void *arg, struct seg_zjob *job);
+static void idx_zjob_wait(void *arg, struct seg_zjob *job);
+
 void idx_ana_init(struct idx_ana *a)
 {
     memset(a, 0, sizeof *a);
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->work, NULL);
     pthread_cond_init(&a->done, NULL);
+    pthread_cond_init(&a->zdone, NULL);
+    a->zsched = (struct seg_zjob_sched){idx_zjob_submit, idx_zjob_wait, a};
 }
 
 void idx_ana_free(struct idx_ana *a)
@@ -59,10 +69,71 @@ void idx_ana_free(struct idx_ana *a)
         seg_analysis_free(a->pool[i]);
     }
     free(a->pool);
+    free(a->zq); /* empty: every builder waited for its jobs before it went */
     pthread_mutex_destroy(&a->lock);
     pthread_cond_destroy(&a->work);
     pthread_cond_destroy(&a->done);
+    pthread_cond_destroy(&a->zdone);
     memset(a, 0, sizeof *a);
+}
+
+/* ---- stored-block jobs (seg.h): the writer's builder submits, this thread runs ---- */
+
+static void idx_zjob_submit(void *arg, struct seg_zjob *job)
+{
+    struct idx_ana *a = arg;
+    pthread_mutex_lock(&a->lock);
+    if (a->zq_len == a->zq_cap) {
+        size_t cap = a->zq_cap ? a->zq_cap * 2 : 256;
+        struct seg_zjob **q = malloc(cap * sizeof *q);
+        if (!q) {
+            pthread_mutex_unlock(&a->lock);
+            seg_zjob_run(job); /* no room to queue it: compress it here */
+            return;
+        }
+        for (size_t i = 0; i < a->zq_len; i++) {
+            q[i] = a->zq[(a->zq_head + i) % a->zq_cap];
+        }
+        free(a->zq);
+        a->zq = q;
+        a->zq_cap = cap;
+        a->zq_head = 0;
+    }
+    a->zq[(a->zq_head + a->zq_len++) % a->zq_cap] = job;
+    pthread_cond_signal(&a->work);
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* Takes the oldest queued job (ana.lock held); NULL when none. */
+static struct seg_zjob *idx_zjob_pop(struct idx_ana *a)
+{
+    if (a->zq_len == 0) {
+        return NULL;
+    }
+    struct seg_zjob *job = a->zq[a->zq_head];
+    a->zq_head = (a->zq_head + 1) % a->zq_cap;
+    a->zq_len--;
+    return job;
+}
+
+/* The builder waits for its jobs in submission order, and jobs are taken oldest first, so
+ * the ring holds only this job and later ones of the same builder: the writer runs them
+ * itself (this one first, when nobody has started it) instead of waiting. */
+static void idx_zjob_wait(void *arg, struct seg_zjob *job)
+{
+    struct idx_ana *a = arg;
+    pthread_mutex_lock(&a->lock);
+    while (!seg_zjob_is_done(job)) {
+        struct seg_zjob *next = idx_zjob_pop(a);
+        if (next) {
+            pthread_mutex_unlock(&a->lock);
+            seg_zjob_run(next);
+            pthread_mutex_lock(&a->lock);
+        } else {
+            pthread_cond_wait(&a->zdone, &a->lock);
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
 }
 
 void idx_ana_enqueue(struct idx_index *ix, struct idx_write *w)
@@ -178,13 +249,22 @@ static void *idx_ana_main(void *arg)
     struct idx_ana *a = &t->ix->ana;
     pthread_mutex_lock(&a->lock);
     for (;;) {
-        while (!a->is_stopping && !idx_ana_has_work(a)) {
+        while (!a->is_stopping && a->zq_len == 0 && !idx_ana_has_work(a)) {
             pthread_cond_wait(&a->work, &a->lock);
         }
         if (a->is_stopping) {
             break;
         }
-        idx_ana_claim_next(a, t->analyzer);
+        /* Blocks first: the writer waits for them when it publishes. */
+        struct seg_zjob *job = idx_zjob_pop(a);
+        if (job) {
+            pthread_mutex_unlock(&a->lock);
+            seg_zjob_run(job);
+            pthread_mutex_lock(&a->lock);
+            pthread_cond_broadcast(&a->zdone);
+        } else {
+            idx_ana_claim_next(a, t->analyzer);
+        }
     }
     pthread_mutex_unlock(&a->lock);
     seg_analyzer_free(t->analyzer);

@@ -13,8 +13,9 @@
  *   analysis thread analyses (seg_analyze) the upserts of queued writes in
  *                   queue order, a bounded distance ahead of the writer, which
  *                   inverts the analyses (seg_builder_add_analyzed) and
- *                   analyses ops too when the analysis thread is behind
- *                   (analyze.c).
+ *                   analyses ops too when the analysis thread is behind; it
+ *                   also compresses the memtable builder's full stored
+ *                   blocks (analyze.c).
  *   merge thread    the only thread that removes segments from `live`. Jobs:
  *                   flush (in-memory segments up to a seq -> one disk segment
  *                   + tombstone files + MANIFEST with that checkpoint), memory
@@ -145,8 +146,12 @@ struct idx_ana {
     size_t ahead_bytes;         /* memory of the finished analyses among them */
     struct seg_analysis **pool; /* owned; analyses to reuse */
     size_t npool;
+    struct seg_zjob **zq;       /* owned ring of stored-block jobs submitted by the builder */
+    size_t zq_head, zq_len, zq_cap;
+    pthread_cond_t zdone;         /* the writer waits for a job the analysis thread runs */
+    struct seg_zjob_sched zsched; /* set once by idx_ana_init; the memtable's builders use it */
     bool is_stopping;
-    bool has_thread; /* the thread runs; only the thread that starts and stops it uses this */
+    bool has_thread; /* the thread runs: set before the writer starts, cleared after it stops */
     pthread_t thread;
 };
 

@@ -563,13 +563,17 @@ static void on_pipe_done(void *arg, int rc, const struct idx_write_result *res,
 }
 
 /* Write w's ops: mostly upserts of ids shared with other writes (some twice in one write,
- * which makes the writer refresh in mid-batch), every seventh a delete. */
+ * which makes the writer refresh in mid-batch), every seventh a delete. Bodies of about
+ * 700 bytes fill several 16 KiB stored blocks per write (compressed on the analysis
+ * thread). */
 static size_t pipe_ops(int w, struct idx_op *ops, struct seg_field (*f)[2], char (*ids)[16],
-                       char (*bodies)[48])
+                       char (*bodies)[768])
 {
     for (int i = 0; i < PIPE_OPS; i++) {
         snprintf(ids[i], sizeof ids[i], "p%d", (w * 37 + i * 11 + (i % 5 == 0 ? 0 : w)) % PIPE_IDS);
-        snprintf(bodies[i], sizeof bodies[i], "tag%d северо-запад running runs", w);
+        int n = snprintf(bodies[i], sizeof bodies[i], "tag%d северо-запад running runs", w);
+        for (int k = 0; n < 700; k++)
+            n += snprintf(bodies[i] + n, sizeof bodies[i] - (size_t)n, " filler%d", (i + k) % 97);
         f[i][0] = (struct seg_field){"title", 5, "pipelined", 9, SEG_TEXT};
         f[i][1] = (struct seg_field){"body", 4, bodies[i], strlen(bodies[i]), SEG_TEXT};
         bool is_delete = (i + w) % 7 == 0;
@@ -596,7 +600,7 @@ static void test_idx_pipelined_writes_apply_and_ack_in_queue_order(void **state)
         model[k] = -1;
     static struct idx_op ops[PIPE_OPS];
     static struct seg_field f[PIPE_OPS][2];
-    static char ids[PIPE_OPS][16], bodies[PIPE_OPS][48];
+    static char ids[PIPE_OPS][16], bodies[PIPE_OPS][768];
     for (int w = 0; w < PIPE_WRITES; w++) {
         size_t n = pipe_ops(w, ops, f, ids, bodies);
         for (size_t i = 0; i < n; i++) {

@@ -102,8 +102,14 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct se
     }
     uint32_t value = IDX_IDMAP_DELETED;
     if (op->type == IDX_OP_UPSERT) {
-        if (!m->builder && (rc = seg_builder_new(m->stem, &m->builder, err)) != SD_OK)
-            return rc;
+        if (!m->builder) {
+            if ((rc = seg_builder_new(m->stem, &m->builder, err)) != SD_OK)
+                return rc;
+            /* LZ4 of full stored blocks on the analysis thread; not during recovery, which
+             * runs before it starts (jobs would only pile up until the refresh) */
+            if (ix->ana.has_thread)
+                seg_builder_set_zjob_sched(m->builder, &ix->ana.zsched);
+        }
         value = seg_builder_doc_count(m->builder);
         if (!an && (rc = seg_analyze(m->analyzer, d, m->analysis, err)) != SD_OK)
             return rc;
