@@ -31,24 +31,30 @@
  * writer needs them at the next refresh), and the writer, when it needs a job nobody has
  * started, compresses it (and any queued after it) itself.
  *
- * MEMORY. At most IDX_ANA_AHEAD_OPS analyses (about two bench batches) or about
- * IDX_ANA_AHEAD_BYTES wait for the writer. Analyses are reused through a small pool; one
- * that grew past IDX_ANA_POOL_MAX_BYTES (a huge document) is freed instead.
+ * MEMORY. At most IDX_ANA_AHEAD_OPS analyses (a bench batch of 1000 docs and some) or
+ * about IDX_ANA_AHEAD_BYTES wait for the writer. Analyses are reused through a pool of at
+ * most IDX_ANA_POOL_BYTES; one that grew past IDX_ANA_POOL_MAX_BYTES (a huge document) is
+ * freed instead, and the whole pool is freed when the thread has been idle for
+ * IDX_ANA_IDLE_MS, so an index that had a burst of writes does not keep its memory.
  *
  * LIFETIME. idx_ana_stop runs after the writer thread has stopped, which it does only once
  * every queued write is applied or failed; a write leaves the analysis queue when its last
  * op is claimed or through idx_ana_forget, and is freed only after its ops are no longer
  * being analysed, so this thread never touches a freed write.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "engine_int.h"
 
-#define IDX_ANA_AHEAD_OPS      2048
-#define IDX_ANA_AHEAD_BYTES    (64u << 20)
-#define IDX_ANA_POOL_MAX_BYTES (1u << 20)
+#define IDX_ANA_AHEAD_OPS      1024
+#define IDX_ANA_AHEAD_BYTES    (32u << 20)
 #define IDX_ANA_POOL           (IDX_ANA_AHEAD_OPS + 2)
+#define IDX_ANA_POOL_BYTES     (32u << 20)  /* all pooled analyses together */
+#define IDX_ANA_POOL_MAX_BYTES (256u << 10) /* one pooled analysis */
+#define IDX_ANA_IDLE_MS        1000
 
 static void idx_zjob_submit(void *arg, struct seg_zjob *job);
 static void idx_zjob_wait(void *arg, struct seg_zjob *job);
@@ -219,7 +225,11 @@ static void idx_ana_claim_next(struct idx_ana *a, struct seg_analyzer *analyzer)
     }
     prep->state = IDX_PREP_CLAIMED;
     a->ahead_ops++;
-    struct seg_analysis *an = a->npool ? a->pool[--a->npool] : NULL;
+    struct seg_analysis *an = NULL;
+    if (a->npool) {
+        an = a->pool[--a->npool];
+        a->pool_bytes -= seg_analysis_mem_bytes(an);
+    }
     pthread_mutex_unlock(&a->lock);
     bool ok = idx_ana_one(analyzer, type, p, len, &an);
     pthread_mutex_lock(&a->lock);
@@ -243,6 +253,41 @@ struct idx_ana_thread {
     struct seg_analyzer *analyzer;
 };
 
+/* Frees the pooled analyses, a few at a time outside the lock (ana.lock held on entry and
+ * on return). */
+static void idx_ana_trim(struct idx_ana *a)
+{
+    while (a->npool > 0) {
+        struct seg_analysis *some[64];
+        size_t n = 0;
+        while (a->npool > 0 && n < 64) {
+            some[n++] = a->pool[--a->npool];
+            a->pool_bytes -= seg_analysis_mem_bytes(some[n - 1]);
+        }
+        pthread_mutex_unlock(&a->lock);
+        for (size_t i = 0; i < n; i++) {
+            seg_analysis_free(some[i]);
+        }
+        pthread_mutex_lock(&a->lock);
+    }
+}
+
+/* Waits for work; idle for IDX_ANA_IDLE_MS with analyses pooled, frees them (ana.lock
+ * held). */
+static void idx_ana_wait_work(struct idx_ana *a)
+{
+    if (a->npool == 0) {
+        pthread_cond_wait(&a->work, &a->lock);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += IDX_ANA_IDLE_MS / 1000;
+    if (pthread_cond_timedwait(&a->work, &a->lock, &ts) == ETIMEDOUT) {
+        idx_ana_trim(a);
+    }
+}
+
 static void *idx_ana_main(void *arg)
 {
     struct idx_ana_thread *t = arg;
@@ -250,7 +295,7 @@ static void *idx_ana_main(void *arg)
     pthread_mutex_lock(&a->lock);
     for (;;) {
         while (!a->is_stopping && a->zq_len == 0 && !idx_ana_has_work(a)) {
-            pthread_cond_wait(&a->work, &a->lock);
+            idx_ana_wait_work(a);
         }
         if (a->is_stopping) {
             break;
@@ -357,8 +402,10 @@ void idx_ana_recycle(struct idx_index *ix, struct seg_analysis *an)
     }
     struct idx_ana *a = &ix->ana;
     pthread_mutex_lock(&a->lock);
-    if (a->pool && a->npool < IDX_ANA_POOL &&
-        seg_analysis_mem_bytes(an) <= IDX_ANA_POOL_MAX_BYTES) {
+    size_t bytes = seg_analysis_mem_bytes(an);
+    if (a->pool && a->npool < IDX_ANA_POOL && bytes <= IDX_ANA_POOL_MAX_BYTES &&
+        a->pool_bytes + bytes <= IDX_ANA_POOL_BYTES) {
+        a->pool_bytes += bytes;
         a->pool[a->npool++] = an;
         an = NULL;
     }

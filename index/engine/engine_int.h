@@ -146,6 +146,7 @@ struct idx_ana {
     size_t ahead_bytes;         /* memory of the finished analyses among them */
     struct seg_analysis **pool; /* owned; analyses to reuse */
     size_t npool;
+    size_t pool_bytes; /* their memory */
     struct seg_zjob **zq;       /* owned ring of stored-block jobs submitted by the builder */
     size_t zq_head, zq_len, zq_cap;
     pthread_cond_t zdone;         /* the writer waits for a job the analysis thread runs */
