@@ -15,6 +15,19 @@
  * write is flush_ms old, the log is rotated and the merge thread is asked to
  * flush up to the rotation point. Logs the merge thread has made redundant
  * (removable_seq) are deleted here, because only this thread owns the log.
+ *
+ * WHY THE REFRESH STAYS HERE, ONCE PER BATCH. The refresh (seg_builder_finish:
+ * term sort and serialization; then publish) is the visibility contract: a
+ * write is acknowledged only once searches see it (idx.h), so every batch is
+ * published before its acks whatever refresh_ms says (it only paces retries
+ * of a failed refresh). Refreshing less often needs larger batches, which
+ * only the clients' pipelining gives. Finishing on another thread would not
+ * bring the acks sooner, since they wait for it; and the next batch cannot
+ * be applied before it either: an upsert asks `live` whether its id exists
+ * (added or replaced), the next refresh deletes older copies through `live`,
+ * and a flush must not rotate the log past a batch that is not in a
+ * segment. What could leave this thread did: analysis and the compression
+ * of stored blocks run on the analysis thread (analyze.c).
  */
 #include "engine_int.h"
 
