@@ -70,6 +70,12 @@ struct stem_ctx;
 /* Returns a new per-thread context in *out, owned by the caller and freed with
  * stem_ctx_free(). Returns STEM_OK or STEM_ENOMEM. */
 int stem_ctx_new(struct stem_ctx **out);
+
+/* The same with room to remember the stems of about cache_words recent words (rounded up to
+ * a power of two, 64 bytes each; stem_ctx_new remembers 2048, enough for queries). A
+ * context that analyses a whole corpus sees a vocabulary far larger than that, and every
+ * word it forgets costs a Snowball call again. */
+int stem_ctx_new_cached(struct stem_ctx **out, size_t cache_words);
 void stem_ctx_free(struct stem_ctx *ctx); /* NULL is a no-op */
 
 /* Called once per token, in text order (a compound's joined form comes right

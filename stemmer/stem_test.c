@@ -347,6 +347,23 @@ static void test_stem_word_cached_stems_match_first_answers(void **state)
     assert_string_not_equal(stems[1], words[1]);
 }
 
+/* A context with a large cache answers like the default one, also for words it holds. */
+static void test_stem_ctx_new_cached_same_stems(void **state)
+{
+    struct stem_ctx *big = NULL;
+    assert_int_equal(stem_ctx_new_cached(&big, 50000), STEM_OK);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 3000; i++) {
+            char w[32], want[32], got[32];
+            make_word(i, w, sizeof w);
+            stem_copy(*state, w, want, sizeof want);
+            stem_copy(big, w, got, sizeof got);
+            assert_string_equal(got, want);
+        }
+    }
+    stem_ctx_free(big);
+}
+
 /* ---- stem_tokenize ---- */
 
 static void test_stem_tokenize_positions_and_byte_offsets(void **state)
@@ -763,6 +780,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stem_word_invalid_utf8_unstemmed_no_crash, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_stem_ctx_new_cached_same_stems, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stem_word_cached_stems_match_first_answers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_positions_and_byte_offsets, setup,
