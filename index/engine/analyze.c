@@ -323,7 +323,7 @@ int idx_ana_start(struct idx_index *ix, struct sd_error *err)
     struct idx_ana *a = &ix->ana;
     struct idx_ana_thread *t = calloc(1, sizeof *t);
     a->pool = calloc(IDX_ANA_POOL, sizeof *a->pool);
-    if (!t || !a->pool || stem_ctx_new(&t->stem) != STEM_OK ||
+    if (!t || !a->pool || stem_ctx_new_cached(&t->stem, IDX_STEM_CACHE_WORDS) != STEM_OK ||
         seg_analyzer_new(t->stem, &t->analyzer, err) != SD_OK) {
         if (t) {
             stem_ctx_free(t->stem);

@@ -44,6 +44,11 @@
 #include "seg.h"
 #include "wal.h"
 
+/* Stem cache of the contexts that analyse documents (the analysis thread's and the
+ * memtable's): 64K words, 4 MiB once full. A corpus has far more word forms than the
+ * default 2048 slots hold, and each one forgotten is a Snowball call again. */
+#define IDX_STEM_CACHE_WORDS 65536
+
 /* ---- refcounted pieces of a snapshot ---- */
 
 /* One open segment. Freed when the last snapshot and the live list drop it;

@@ -22,7 +22,7 @@ int idx_mem_init(struct idx_mem *m)
 {
     memset(m, 0, sizeof *m);
     struct sd_error err;
-    if (stem_ctx_new(&m->stem) != STEM_OK ||
+    if (stem_ctx_new_cached(&m->stem, IDX_STEM_CACHE_WORDS) != STEM_OK ||
         seg_analyzer_new(m->stem, &m->analyzer, &err) != SD_OK ||
         seg_analysis_new(&m->analysis, &err) != SD_OK)
         return SD_ENOMEM;
