@@ -299,6 +299,26 @@ static int new_term(struct seg_analyzer *a, const char *word, size_t len, uint64
     return SD_OK;
 }
 
+/* memcmp(a, b, len) == 0 for the short words of one document, without the library call
+ * (which was a tenth of the analysis time: nearly every token compares equal to its term). */
+static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    for (; len >= 8; a += 8, b += 8, len -= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) {
+            return false;
+        }
+    }
+    for (; len > 0; len--) {
+        if (*a++ != *b++) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* The index of the current field's term for word, created on first sight; -1 on error
  * (*rc says which). */
 static int64_t term_index(struct seg_analyzer *a, const char *word, size_t len, int *rc)
@@ -310,7 +330,7 @@ static int64_t term_index(struct seg_analyzer *a, const char *word, size_t len, 
     for (; a->slots[i].gen == a->gen; i = (i + 1) & mask) {
         const struct seg_an_term *t = &an->terms[a->slots[i].term];
         if (t->hash == h && t->field == a->field && t->word_len == len &&
-            memcmp(an->text.data + t->word_off, word, len) == 0) {
+            same_bytes(an->text.data + t->word_off, (const uint8_t *)word, len)) {
             return a->slots[i].term;
         }
     }
