@@ -19,9 +19,11 @@
  * a segment and query-ready, as for the peers. Bulk-load settings (env):
  *   ENGINE_BENCH_BATCH (docs per idx_write, default 1000),
  *   ENGINE_BENCH_FLUSH_MB (flush_bytes, default 1024), ENGINE_BENCH_REFRESH_MS
- *   (default 10000: nobody searches during the load, so the memtable is not
- *   turned into small in-memory segments), ENGINE_BENCH_SYNC=always|batch
- *   (default always), ENGINE_BENCH_MERGE_FACTOR (default 8).
+ *   (default 10000; writes are published before they are acknowledged, so
+ *   every batch becomes an in-memory segment whatever it says: it only paces
+ *   the retries of a failed refresh, and raises flush_ms to at least itself),
+ *   ENGINE_BENCH_SYNC=always|batch (default always), ENGINE_BENCH_MERGE_FACTOR
+ *   (default 8).
  *
  * Searching (ENGINE_BENCH_MODE):
  *   seg (default): the segments of DIR/default/MANIFEST are opened read-only

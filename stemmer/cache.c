@@ -3,7 +3,8 @@
  *
  * Snowball costs about 250 ns a word, roughly three quarters of the tokenizer's time per
  * token, while the words of real text follow Zipf's law: a few thousand forms make up most
- * tokens. So each context keeps a direct-mapped table of STEM_CACHE_SLOTS 64-byte slots,
+ * tokens. So each context keeps a direct-mapped table of 64-byte slots (STEM_CACHE_SLOTS, or
+ * more for a context that stems a whole corpus: stem_ctx_new_cached),
  * indexed by an FNV-1a hash of the folded word. A probe is one hash over the word and one
  * compare; a miss simply overwrites the slot (no eviction policy, no chains, no allocation
  * after stem_ctx_new). Words or stems longer than STEM_CACHE_WORD bytes are not cached; that
@@ -25,9 +26,10 @@ static uint32_t hash_word(const char *word, size_t len)
     return h;
 }
 
-struct stem_cache_slot *stem_cache_slot(struct stem_cache_slot *slots, const char *word, size_t len)
+struct stem_cache_slot *stem_cache_slot(struct stem_cache_slot *slots, size_t mask,
+                                        const char *word, size_t len)
 {
-    return &slots[hash_word(word, len) & (STEM_CACHE_SLOTS - 1)];
+    return &slots[hash_word(word, len) & mask];
 }
 
 bool stem_cache_holds(const struct stem_cache_slot *slot, const char *word, size_t len)

@@ -23,6 +23,15 @@
 
 int stem_ctx_new(struct stem_ctx **out)
 {
+    return stem_ctx_new_cached(out, STEM_CACHE_SLOTS);
+}
+
+int stem_ctx_new_cached(struct stem_ctx **out, size_t cache_words)
+{
+    size_t slots = 1;
+    while (slots < cache_words && slots < ((size_t)1 << 24)) {
+        slots *= 2; /* a power of two, so a slot is a mask away */
+    }
     struct stem_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
         return STEM_ENOMEM;
@@ -41,7 +50,8 @@ int stem_ctx_new(struct stem_ctx **out)
     if (!ctx->stem) {
         goto out_en;
     }
-    ctx->cache = calloc(STEM_CACHE_SLOTS, sizeof *ctx->cache);
+    ctx->cache = calloc(slots, sizeof *ctx->cache); /* untouched slots cost no memory */
+    ctx->cache_mask = slots - 1;
     if (!ctx->cache) {
         goto out_stem;
     }
@@ -116,7 +126,7 @@ int stem_lookup(struct stem_ctx *ctx, const char *word, size_t len, enum stem_la
 {
     struct stem_cache_slot *slot = NULL;
     if (len <= STEM_CACHE_WORD) {
-        slot = stem_cache_slot(ctx->cache, word, len);
+        slot = stem_cache_slot(ctx->cache, ctx->cache_mask, word, len);
         if (stem_cache_holds(slot, word, len)) {
             *lang = (enum stem_lang)slot->lang;
             *stem = slot->stem;

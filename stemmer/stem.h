@@ -70,6 +70,12 @@ struct stem_ctx;
 /* Returns a new per-thread context in *out, owned by the caller and freed with
  * stem_ctx_free(). Returns STEM_OK or STEM_ENOMEM. */
 int stem_ctx_new(struct stem_ctx **out);
+
+/* The same with room to remember the stems of about cache_words recent words (rounded up to
+ * a power of two, 64 bytes each; stem_ctx_new remembers 2048, enough for queries). A
+ * context that analyses a whole corpus sees a vocabulary far larger than that, and every
+ * word it forgets costs a Snowball call again. */
+int stem_ctx_new_cached(struct stem_ctx **out, size_t cache_words);
 void stem_ctx_free(struct stem_ctx *ctx); /* NULL is a no-op */
 
 /* Called once per token, in text order (a compound's joined form comes right
@@ -85,6 +91,13 @@ typedef int (*stem_token_fn)(void *arg, const struct stem_token *tok);
  * STEM_EINVAL when ctx or fn is NULL (or text is NULL with len > 0). */
 int stem_tokenize(struct stem_ctx *ctx, const char *text, size_t len, uint32_t first_pos,
                   stem_token_fn fn, void *arg, uint32_t *next_pos);
+
+/* stem_tokenize() without the Snowball step: the same tokens, positions and offsets, but
+ * tok->stem is NULL, stem_len 0 and lang STEM_LANG_NONE. For a caller that gathers the
+ * distinct words of a text first and stems each once with stem_word() (the document
+ * analysis in index/seg/), which gives the same stems the tokens would have carried. */
+int stem_tokenize_words(struct stem_ctx *ctx, const char *text, size_t len, uint32_t first_pos,
+                        stem_token_fn fn, void *arg, uint32_t *next_pos);
 
 /* Stems one already case-folded word (borrowed, len bytes) with the language
  * rules above. *stem points into ctx, NUL-terminated, valid until the next

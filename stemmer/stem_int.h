@@ -79,9 +79,10 @@ struct stem_cache_slot {
     char stem[STEM_CACHE_WORD + 1]; /* NUL-terminated */
 };
 
-/* The slot where word[0, len) (len <= STEM_CACHE_WORD) lives or would live. */
-struct stem_cache_slot *stem_cache_slot(struct stem_cache_slot *slots, const char *word,
-                                        size_t len);
+/* The slot where word[0, len) (len <= STEM_CACHE_WORD) lives or would live; mask is the
+ * table's slot count - 1. */
+struct stem_cache_slot *stem_cache_slot(struct stem_cache_slot *slots, size_t mask,
+                                        const char *word, size_t len);
 
 /* True when slot holds word[0, len). */
 bool stem_cache_holds(const struct stem_cache_slot *slot, const char *word, size_t len);
@@ -101,7 +102,8 @@ struct stem_ctx {
     struct stem_fold_buf fold;       /* code points of the token being folded */
     char word[STEM_MAX_TOKEN + 1];   /* folded part of a word, NUL-terminated */
     char joined[STEM_MAX_TOKEN + 1]; /* folded joined form of a compound */
-    struct stem_cache_slot *cache;   /* owned; STEM_CACHE_SLOTS slots */
+    struct stem_cache_slot *cache;   /* owned; cache_mask + 1 slots, a power of two */
+    size_t cache_mask;
 };
 
 /* stem_word() without the length check, also reporting the word's language. *stem points

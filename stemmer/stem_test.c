@@ -347,6 +347,23 @@ static void test_stem_word_cached_stems_match_first_answers(void **state)
     assert_string_not_equal(stems[1], words[1]);
 }
 
+/* A context with a large cache answers like the default one, also for words it holds. */
+static void test_stem_ctx_new_cached_same_stems(void **state)
+{
+    struct stem_ctx *big = NULL;
+    assert_int_equal(stem_ctx_new_cached(&big, 50000), STEM_OK);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 3000; i++) {
+            char w[32], want[32], got[32];
+            make_word(i, w, sizeof w);
+            stem_copy(*state, w, want, sizeof want);
+            stem_copy(big, w, got, sizeof got);
+            assert_string_equal(got, want);
+        }
+    }
+    stem_ctx_free(big);
+}
+
 /* ---- stem_tokenize ---- */
 
 static void test_stem_tokenize_positions_and_byte_offsets(void **state)
@@ -511,6 +528,49 @@ static void test_stem_tokenize_invalid_byte_breaks_compound(void **state)
     assert_int_equal(c.count, 4);
     for (size_t i = 0; i < 4; i++) {
         assert_false(c.toks[i].is_compound);
+    }
+}
+
+/* Like collect_cb for stem_tokenize_words: no stem, so the stem is taken from stem_word. */
+static int collect_words_cb(void *arg, const struct stem_token *t)
+{
+    struct collected *c = arg;
+    assert_null(t->stem);
+    assert_int_equal(t->stem_len, 0);
+    assert_int_equal(t->lang, STEM_LANG_NONE);
+    assert_true(c->count < MAX_TOKENS);
+    struct tok_copy *d = &c->toks[c->count++];
+    memcpy(d->word, t->word, t->word_len + 1);
+    d->pos = t->pos;
+    d->offset = t->offset;
+    d->len = t->len;
+    d->is_compound = t->is_compound;
+    return 0;
+}
+
+static void test_stem_tokenize_words_same_tokens_stem_word_same_stems(void **state)
+{
+    char s[600] = "Северо-Западный e-mail don't Ёлки бегущие running \xFF x\xCC\x81y αθήνα ";
+    size_t n = strlen(s);
+    memset(s + n, 'q', 300); /* too long: skipped, keeps its position */
+    memcpy(s + n + 300, " tail", 6);
+    struct collected a, b;
+    uint32_t next_a, next_b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    assert_int_equal(stem_tokenize(*state, s, strlen(s), 3, collect_cb, &a, &next_a), STEM_OK);
+    assert_int_equal(stem_tokenize_words(*state, s, strlen(s), 3, collect_words_cb, &b, &next_b),
+                     STEM_OK);
+    assert_int_equal(next_a, next_b);
+    assert_int_equal(a.count, b.count);
+    for (size_t i = 0; i < a.count; i++) {
+        assert_tok(&b.toks[i], a.toks[i].word, a.toks[i].pos, a.toks[i].offset, a.toks[i].len,
+                   a.toks[i].is_compound);
+        const char *st;
+        size_t st_len;
+        assert_int_equal(stem_word(*state, b.toks[i].word, strlen(b.toks[i].word), &st, &st_len),
+                         STEM_OK);
+        assert_string_equal(st, a.toks[i].stem);
     }
 }
 
@@ -720,6 +780,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stem_word_invalid_utf8_unstemmed_no_crash, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_stem_ctx_new_cached_same_stems, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stem_word_cached_stems_match_first_answers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_positions_and_byte_offsets, setup,
@@ -742,6 +803,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_invalid_byte_breaks_compound, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_stem_tokenize_words_same_tokens_stem_word_same_stems,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_reads_only_len_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_empty_input_reports_nothing, setup,
                                         teardown),

@@ -37,7 +37,8 @@ struct walk {
     size_t len;
     stem_token_fn fn;
     void *arg;
-    uint32_t pos; /* the next position to give out */
+    uint32_t pos;    /* the next position to give out */
+    bool want_stems; /* false: stem_tokenize_words, tokens carry no stem */
 };
 
 static bool is_ascii_word(unsigned char b)
@@ -108,7 +109,8 @@ static int fold_part(struct walk *w, size_t s, size_t e, char *out, size_t cap, 
     return stem_fold_with(&w->ctx->fold, (const char *)w->text + s, e - s, out, cap, out_len);
 }
 
-/* Stems a folded, NUL-terminated word and hands the token to the callback. */
+/* Stems a folded, NUL-terminated word (unless the caller stems on its own) and hands the
+ * token to the callback. */
 static int emit(struct walk *w, const char *word, size_t word_len, size_t s, size_t e,
                 bool is_compound)
 {
@@ -118,11 +120,14 @@ static int emit(struct walk *w, const char *word, size_t word_len, size_t s, siz
         .pos = w->pos,
         .offset = s,
         .len = e - s,
+        .lang = STEM_LANG_NONE,
         .is_compound = is_compound,
     };
-    int rc = stem_lookup(w->ctx, word, word_len, &tok.lang, &tok.stem, &tok.stem_len);
-    if (rc) {
-        return rc;
+    if (w->want_stems) {
+        int rc = stem_lookup(w->ctx, word, word_len, &tok.lang, &tok.stem, &tok.stem_len);
+        if (rc) {
+            return rc;
+        }
     }
     return w->fn(w->arg, &tok);
 }
@@ -184,8 +189,8 @@ static int walk_compound(struct walk *w, size_t start, size_t *end)
     return rc;
 }
 
-int stem_tokenize(struct stem_ctx *ctx, const char *text, size_t len, uint32_t first_pos,
-                  stem_token_fn fn, void *arg, uint32_t *next_pos)
+static int walk_text(struct stem_ctx *ctx, const char *text, size_t len, uint32_t first_pos,
+                     stem_token_fn fn, void *arg, uint32_t *next_pos, bool want_stems)
 {
     if (!ctx || !fn || (!text && len > 0)) {
         return STEM_EINVAL;
@@ -197,6 +202,7 @@ int stem_tokenize(struct stem_ctx *ctx, const char *text, size_t len, uint32_t f
         .fn = fn,
         .arg = arg,
         .pos = first_pos,
+        .want_stems = want_stems,
     };
     int rc = STEM_OK;
     size_t i = 0;
@@ -211,4 +217,16 @@ int stem_tokenize(struct stem_ctx *ctx, const char *text, size_t len, uint32_t f
         *next_pos = w.pos;
     }
     return rc;
+}
+
+int stem_tokenize(struct stem_ctx *ctx, const char *text, size_t len, uint32_t first_pos,
+                  stem_token_fn fn, void *arg, uint32_t *next_pos)
+{
+    return walk_text(ctx, text, len, first_pos, fn, arg, next_pos, true);
+}
+
+int stem_tokenize_words(struct stem_ctx *ctx, const char *text, size_t len, uint32_t first_pos,
+                        stem_token_fn fn, void *arg, uint32_t *next_pos)
+{
+    return walk_text(ctx, text, len, first_pos, fn, arg, next_pos, false);
 }

@@ -109,16 +109,45 @@ void sd_buf_free(struct sd_buf *b);
 void sd_buf_reset(struct sd_buf *b); /* len = 0, keeps the memory, clears rc */
 int sd_buf_reserve(struct sd_buf *b, size_t extra);
 void sd_buf_put(struct sd_buf *b, const void *p, size_t len);
-void sd_buf_put_u8(struct sd_buf *b, uint8_t v);
 void sd_buf_put_le16(struct sd_buf *b, uint16_t v);
 void sd_buf_put_le32(struct sd_buf *b, uint32_t v);
 void sd_buf_put_le64(struct sd_buf *b, uint64_t v);
-void sd_buf_put_varint(struct sd_buf *b, uint64_t v); /* LEB128, at most 10 bytes */
 /* Hands the bytes to the caller (who frees them with free()) and resets b. */
 uint8_t *sd_buf_detach(struct sd_buf *b, size_t *len);
 
 /* Encodes v as LEB128 at p (at least 10 bytes of room); returns bytes written. */
-size_t sd_varint_encode(uint8_t *p, uint64_t v);
+static inline size_t sd_varint_encode(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* The two puts serializers call per value (the postings and dictionary writers call them
+ * for every doc gap and frequency), inlined: with room reserved already, the bytes are
+ * stored in place; otherwise, or after an error, they take the general path. */
+static inline void sd_buf_put_u8(struct sd_buf *b, uint8_t v)
+{
+    if (b->len < b->cap && b->rc == 0) {
+        b->data[b->len++] = v;
+        return;
+    }
+    sd_buf_put(b, &v, 1);
+}
+
+static inline void sd_buf_put_varint(struct sd_buf *b, uint64_t v) /* LEB128, at most 10 bytes */
+{
+    if (b->cap - b->len >= 10 && b->rc == 0) {
+        b->len += sd_varint_encode(b->data + b->len, v);
+        return;
+    }
+    uint8_t t[10];
+    sd_buf_put(b, t, sd_varint_encode(t, v));
+}
 
 /* ---- bounds-checked read cursor ---- */
 

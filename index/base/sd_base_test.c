@@ -123,6 +123,38 @@ static void test_sd_write_file_atomic_replaces_and_maps(void **state)
     rmdir(dir);
 }
 
+/* The inlined puts write in place when room is reserved and grow the buffer otherwise, at
+ * every distance from the end of the capacity; after an error they write nothing. */
+static void test_sd_buf_put_varint_u8_at_every_room_and_after_error(void **state)
+{
+    (void)state;
+    for (size_t fill = 240; fill <= 256; fill++) {
+        struct sd_buf b;
+        sd_buf_init(&b);
+        assert_int_equal(sd_buf_reserve(&b, 256), SD_OK);
+        assert_int_equal(b.cap, 256);
+        for (size_t i = 0; i < fill; i++)
+            sd_buf_put_u8(&b, (uint8_t)i);
+        sd_buf_put_varint(&b, UINT64_MAX); /* 10 bytes: some fit, some do not */
+        sd_buf_put_u8(&b, 0x5a);
+        assert_int_equal(b.rc, SD_OK);
+        assert_int_equal(b.len, fill + 11);
+        for (size_t i = 0; i < fill; i++)
+            assert_int_equal(b.data[i], (uint8_t)i);
+        struct sd_rd rd;
+        uint64_t v;
+        sd_rd_init(&rd, b.data + fill, 10);
+        assert_int_equal(sd_rd_varint(&rd, &v), SD_OK);
+        assert_true(v == UINT64_MAX);
+        assert_int_equal(b.data[fill + 10], 0x5a);
+        b.rc = SD_ENOMEM; /* sticky: nothing more is written */
+        sd_buf_put_u8(&b, 1);
+        sd_buf_put_varint(&b, 300);
+        assert_int_equal(b.len, fill + 11);
+        sd_buf_free(&b);
+    }
+}
+
 static void test_sd_buf_detach_hands_over_memory(void **state)
 {
     (void)state;
@@ -149,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_sd_errorf_formats_and_names),
         cmocka_unit_test(test_sd_write_file_atomic_replaces_and_maps),
         cmocka_unit_test(test_sd_buf_detach_hands_over_memory),
+        cmocka_unit_test(test_sd_buf_put_varint_u8_at_every_room_and_after_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,11 +55,6 @@ void sd_buf_put(struct sd_buf *b, const void *p, size_t len)
     b->len += len;
 }
 
-void sd_buf_put_u8(struct sd_buf *b, uint8_t v)
-{
-    sd_buf_put(b, &v, 1);
-}
-
 void sd_buf_put_le16(struct sd_buf *b, uint16_t v)
 {
     uint8_t t[2];
@@ -79,23 +74,6 @@ void sd_buf_put_le64(struct sd_buf *b, uint64_t v)
     uint8_t t[8];
     sd_put_le64(t, v);
     sd_buf_put(b, t, 8);
-}
-
-size_t sd_varint_encode(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-void sd_buf_put_varint(struct sd_buf *b, uint64_t v)
-{
-    uint8_t t[10];
-    sd_buf_put(b, t, sd_varint_encode(t, v));
 }
 
 uint8_t *sd_buf_detach(struct sd_buf *b, size_t *len)

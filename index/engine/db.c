@@ -201,8 +201,12 @@ int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, si
     if ((rc = idx_db_find(db, index, true, &ix, err)) != SD_OK)
         return rc;
     struct idx_write *w = calloc(1, sizeof *w);
-    if (!w)
+    if (w)
+        w->prep = calloc(nops, sizeof *w->prep);
+    if (!w || !w->prep) {
+        free(w);
         return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
     sd_buf_init(&w->records);
     struct sd_buf payload;
     sd_buf_init(&payload);
@@ -228,9 +232,7 @@ int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, si
         sd_errorf(err, rc, "out of memory");
     if (rc == SD_OK)
         rc = idx_enqueue(ix, w, err);
-    if (rc) {
-        sd_buf_free(&w->records);
-        free(w);
-    }
+    if (rc)
+        idx_write_free(w);
     return rc;
 }

@@ -12,6 +12,12 @@
  *                   merger to flush; while in-memory segments hold more than
  *                   twice flush_bytes it waits for that flush (back-pressure:
  *                   memory stays bounded however fast writes arrive).
+ *   analysis thread analyses (seg_analyze) the upserts of queued writes in
+ *                   queue order, a bounded distance ahead of the writer, which
+ *                   inverts the analyses (seg_builder_add_analyzed) and
+ *                   analyses ops too when the analysis thread is behind; it
+ *                   also compresses the memtable builder's full stored
+ *                   blocks (analyze.c).
  *   memory merger   the only thread that removes in-memory segments from
  *                   `live`. Jobs: flush (every in-memory segment -> one disk
  *                   segment + tombstone files + MANIFEST with the checkpoint)
@@ -24,7 +30,9 @@
  *                   by id, deletes made meanwhile.
  *   query threads   idx_snap_acquire() -> read-only segments -> release.
  *
- * Lock order: manifest_lock -> state_lock -> snap_lock. queue_lock is a leaf.
+ * Lock order: manifest_lock -> state_lock -> snap_lock; queue_lock -> ana.lock
+ * (idx_enqueue hands a write to both queues at once, so their orders agree);
+ * otherwise both are leaves.
  * No lock is held across a search; manifest_lock is held across the
  * MANIFEST write because it serializes exactly that I/O (flush vs merge).
  */
@@ -41,6 +49,11 @@
 #include "sd_base.h"
 #include "seg.h"
 #include "wal.h"
+
+/* Stem cache of the contexts that analyse documents (the analysis thread's and the
+ * memtable's): 64K words, 4 MiB once full. A corpus has far more word forms than the
+ * default 2048 slots hold, and each one forgotten is a Snowball call again. */
+#define IDX_STEM_CACHE_WORDS 65536
 
 /* ---- refcounted pieces of a snapshot ---- */
 
@@ -88,10 +101,25 @@ struct idx_live {
     uint64_t max_seq;         /* in-memory segments: last op they contain */
 };
 
+/* Where the analysis of one op of a queued write stands (analyze.c). */
+enum idx_prep_state {
+    IDX_PREP_PENDING = 0, /* nobody has it yet */
+    IDX_PREP_CLAIMED,     /* being analysed ahead (by either thread) */
+    IDX_PREP_DONE,        /* analysed ahead: an, or NULL (a delete, or the analysis failed) */
+    IDX_PREP_WRITER,      /* the writer took it to analyse when applying it */
+};
+
+struct idx_prep {
+    struct seg_analysis *an; /* owned by the write until the writer takes it */
+    uint8_t state;           /* enum idx_prep_state; ana.lock */
+};
+
 /* A queued write: encoded log records plus whom to tell. */
 struct idx_write {
     struct idx_write *next;
-    struct sd_buf records;  /* op records: u8 type, varint len, payload; repeated */
+    struct idx_write *ana_next; /* the analysis queue (ana.lock) */
+    struct sd_buf records;      /* op records: u8 type, varint len, payload; repeated */
+    struct idx_prep *prep;      /* owned; nops entries, guarded by ana.lock */
     uint32_t nops;
     idx_done_fn done;
     void *arg;
@@ -104,6 +132,8 @@ struct idx_write {
 struct idx_mem {
     struct seg_builder *builder; /* NULL when empty */
     struct stem_ctx *stem;       /* the writer thread's */
+    struct seg_analyzer *analyzer; /* the writer thread's, with stem */
+    struct seg_analysis *analysis; /* scratch for the ops the writer analyses */
     /* id -> local doc in builder (open addressing, keys point into ids) */
     struct idx_idmap *ids;
     uint64_t *deleted;          /* local docs of the builder superseded since */
@@ -127,6 +157,29 @@ struct idx_merger {
     pthread_t thread;
     bool is_started;
     bool wake; /* merge_lock */
+};
+
+/* The analysis thread's state (analyze.c). */
+struct idx_ana {
+    pthread_mutex_t lock;       /* guards every field below and idx_write.prep, ana_next */
+    pthread_cond_t work;        /* the analysis thread waits: nothing to do, or far enough ahead */
+    pthread_cond_t done;        /* the writer waits for an op the analysis thread is on */
+    struct idx_write *head;     /* writes with ops nobody claimed yet, queue order */
+    struct idx_write *tail;
+    uint32_t next_op;           /* head's first unclaimed op */
+    size_t next_off;            /* ... and where its record starts in head->records */
+    size_t ahead_ops;           /* analysed (or being analysed) ahead, not yet taken */
+    size_t ahead_bytes;         /* memory of the finished analyses among them */
+    struct seg_analysis **pool; /* owned; analyses to reuse */
+    size_t npool;
+    size_t pool_bytes; /* their memory */
+    struct seg_zjob **zq;       /* owned ring of stored-block jobs submitted by the builder */
+    size_t zq_head, zq_len, zq_cap;
+    pthread_cond_t zdone;         /* the writer waits for a job the analysis thread runs */
+    struct seg_zjob_sched zsched; /* set once by idx_ana_init; the memtable's builders use it */
+    bool is_stopping;
+    bool has_thread; /* the thread runs: set before the writer starts, cleared after it stops */
+    pthread_t thread;
 };
 
 struct idx_index {
@@ -164,6 +217,7 @@ struct idx_index {
     pthread_mutex_t merge_lock; /* guards the mergers' wake flags, merge_stop */
     pthread_cond_t merge_cond;  /* broadcast: each merger checks its own flag */
     bool merge_stop;
+    struct idx_ana ana;
 
     struct wal *wal; /* writer thread only */
     struct idx_mem mem;
@@ -227,19 +281,39 @@ uint64_t idx_live_docs(const struct idx_index *ix, uint64_t *deleted);
 int idx_mem_init(struct idx_mem *m);
 void idx_mem_free(struct idx_mem *m);
 /* Applies one decoded op to memtable + live tombstones (state_lock taken
- * inside). Fills res counters. */
-int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, struct idx_write_result *res,
-                  struct sd_error *err);
+ * inside). an (borrowed for the call) is the upsert's analysis, or NULL: the
+ * writer analyses op->doc itself. Fills res counters. */
+int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct seg_analysis *an,
+                  struct idx_write_result *res, struct sd_error *err);
 /* Turns the pending builder into an in-memory segment and publishes. */
 int idx_mem_refresh(struct idx_index *ix, struct sd_error *err);
 
 /* writer.c */
+void idx_write_free(struct idx_write *w); /* w must be out of the analysis queue */
 int idx_writer_start(struct idx_index *ix, struct sd_error *err);
 /* Queues w (taken over on SD_OK) for the writer thread. */
 int idx_enqueue(struct idx_index *ix, struct idx_write *w, struct sd_error *err);
 /* Rotates the log and asks the memory merger to flush up to the rotation. */
 void idx_request_flush(struct idx_index *ix);
 void idx_writer_stop(struct idx_index *ix);
+
+/* analyze.c: the analysis thread. */
+void idx_ana_init(struct idx_ana *a);
+void idx_ana_free(struct idx_ana *a); /* after idx_ana_stop */
+int idx_ana_start(struct idx_index *ix, struct sd_error *err);
+void idx_ana_stop(struct idx_index *ix); /* after the writer has stopped */
+/* Appends w to the analysis queue (queue_lock held by the caller). */
+void idx_ana_enqueue(struct idx_index *ix, struct idx_write *w);
+/* The writer's turn at op `op` of w; every op is taken, in queue order. Returns
+ * the analysis made ahead (owned by the caller, handed back with
+ * idx_ana_recycle), or NULL: a delete, or analyse it yourself (nobody had
+ * claimed it, or its analysis failed). While the analysis thread is on this
+ * op, the writer analyses later ones rather than wait. */
+struct seg_analysis *idx_ana_take(struct idx_index *ix, struct idx_write *w, uint32_t op);
+void idx_ana_recycle(struct idx_index *ix, struct seg_analysis *an); /* NULL is a no-op */
+/* Takes w (a write that will not be applied) out of the analysis queue, waits
+ * for the op being analysed, if any, and frees its analyses. */
+void idx_ana_forget(struct idx_index *ix, struct idx_write *w);
 
 /* manifest.c */
 int idx_manifest_commit(struct idx_index *ix, uint64_t checkpoint_seq, struct sd_error *err);

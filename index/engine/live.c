@@ -59,10 +59,11 @@ void idx_live_set_deleted(struct idx_live *l, uint32_t doc)
 
 bool idx_live_delete_id(struct idx_index *ix, const char *id, size_t len)
 {
+    uint64_t h = seg_id_hash(id, len); /* once, not once per segment */
     for (size_t i = ix->nlive; i-- > 0;) {
         struct idx_live *l = &ix->live[i];
         uint32_t doc;
-        if (seg_doc_find(l->ref->seg, id, len, &doc) != SD_OK)
+        if (seg_doc_find_hashed(l->ref->seg, id, len, h, &doc) != SD_OK)
             continue;
         if (idx_bits_test(l->bits, doc))
             continue;

@@ -3,7 +3,8 @@
  * becomes an in-memory segment (before the batch is acknowledged). Writer
  * thread only.
  *
- * An upsert goes into the seg_builder at once; an id touched since the last
+ * An upsert goes into the seg_builder at once, analysed by the analysis thread
+ * (analyze.c) or, when it is not that far, here; an id touched since the last
  * refresh is recorded in the idmap (its builder doc, possibly deleted, or
  * just deleted). Older copies in live segments are NOT deleted when the op is
  * applied but at the refresh, together with the publication of the new
@@ -20,7 +21,10 @@
 int idx_mem_init(struct idx_mem *m)
 {
     memset(m, 0, sizeof *m);
-    if (stem_ctx_new(&m->stem) != STEM_OK)
+    struct sd_error err;
+    if (stem_ctx_new_cached(&m->stem, IDX_STEM_CACHE_WORDS) != STEM_OK ||
+        seg_analyzer_new(m->stem, &m->analyzer, &err) != SD_OK ||
+        seg_analysis_new(&m->analysis, &err) != SD_OK)
         return SD_ENOMEM;
     m->ids = idx_idmap_new();
     return m->ids ? SD_OK : SD_ENOMEM;
@@ -31,6 +35,8 @@ void idx_mem_free(struct idx_mem *m)
     seg_builder_free(m->builder);
     idx_idmap_free(m->ids);
     free(m->deleted);
+    seg_analysis_free(m->analysis);
+    seg_analyzer_free(m->analyzer);
     stem_ctx_free(m->stem);
     memset(m, 0, sizeof *m);
 }
@@ -57,10 +63,11 @@ static int idx_mem_mark_deleted(struct idx_mem *m, uint32_t doc)
 static bool idx_mem_live_has(struct idx_index *ix, const char *id, size_t len)
 {
     bool found = false;
+    uint64_t h = seg_id_hash(id, len); /* once, not once per segment */
     pthread_mutex_lock(&ix->state_lock);
     for (size_t i = ix->nlive; i-- > 0 && !found;) {
         uint32_t doc;
-        if (seg_doc_find(ix->live[i].ref->seg, id, len, &doc) == SD_OK)
+        if (seg_doc_find_hashed(ix->live[i].ref->seg, id, len, h, &doc) == SD_OK)
             found = !idx_bits_test(ix->live[i].bits, doc);
     }
     pthread_mutex_unlock(&ix->state_lock);
@@ -77,8 +84,8 @@ static bool idx_mem_exists(struct idx_index *ix, const char *id, size_t len, uin
     return idx_mem_live_has(ix, id, len);
 }
 
-int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, struct idx_write_result *res,
-                  struct sd_error *err)
+int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct seg_analysis *an,
+                  struct idx_write_result *res, struct sd_error *err)
 {
     struct idx_mem *m = &ix->mem;
     const struct seg_doc *d = &op->doc;
@@ -95,10 +102,18 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, struct idx_writ
     }
     uint32_t value = IDX_IDMAP_DELETED;
     if (op->type == IDX_OP_UPSERT) {
-        if (!m->builder && (rc = seg_builder_new(m->stem, &m->builder, err)) != SD_OK)
-            return rc;
+        if (!m->builder) {
+            if ((rc = seg_builder_new(m->stem, &m->builder, err)) != SD_OK)
+                return rc;
+            /* LZ4 of full stored blocks on the analysis thread; not during recovery, which
+             * runs before it starts (jobs would only pile up until the refresh) */
+            if (ix->ana.has_thread)
+                seg_builder_set_zjob_sched(m->builder, &ix->ana.zsched);
+        }
         value = seg_builder_doc_count(m->builder);
-        if ((rc = seg_builder_add(m->builder, d, err)) != SD_OK)
+        if (!an && (rc = seg_analyze(m->analyzer, d, m->analysis, err)) != SD_OK)
+            return rc;
+        if ((rc = seg_builder_add_analyzed(m->builder, an ? an : m->analysis, err)) != SD_OK)
             return rc;
     } else if (entry != IDX_IDMAP_DELETED) {
         /* A delete of a builder copy: tombstone it, remember it is there. */

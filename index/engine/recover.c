@@ -49,6 +49,7 @@ static struct idx_index *idx_index_alloc(struct idx_db *db, const char *name)
     pthread_mutex_init(&ix->merge_lock, NULL);
     pthread_cond_init(&ix->merge_cond, NULL);
     pthread_cond_init(&ix->mem_cond, NULL);
+    idx_ana_init(&ix->ana);
     ix->next_seg_no = 1;
     return ix;
 }
@@ -65,6 +66,7 @@ static void idx_index_free(struct idx_index *ix)
     idx_snap_release(ix->snap);
     free(ix->broken);
     idx_mem_free(&ix->mem);
+    idx_ana_free(&ix->ana);
     wal_close(ix->wal);
     pthread_mutex_destroy(&ix->snap_lock);
     pthread_mutex_destroy(&ix->state_lock);
@@ -138,7 +140,7 @@ static int idx_replay_record(void *arg, const struct wal_record *rec, struct sd_
     struct idx_write_result res = {0};
     int rc = idx_op_decode(rec->type, rec->payload, rec->len, &op, fields, err);
     if (rc == SD_OK)
-        rc = idx_mem_apply(ix, &op, &res, err);
+        rc = idx_mem_apply(ix, &op, NULL, &res, err); /* the writer's own analysis */
     ix->applied_seq = rec->seq;
     return rc;
 }

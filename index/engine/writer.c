@@ -5,6 +5,8 @@
  * wal_sync() for all of them (group commit: N concurrent writers, one
  * fsync); apply them to the memtable; publish them (refresh); call each
  * done callback (the ack), so an acknowledged write is already visible.
+ * The analysis thread (analyze.c) analyses queued upserts meanwhile, so
+ * applying one is mostly inverting its analysis into the builder.
  * A failed append or sync rolls the log back to the last sync point and
  * fails every write of the batch: none was acknowledged, none is applied,
  * none reappears after a restart. Each batch becomes an in-memory segment
@@ -13,6 +15,19 @@
  * write is flush_ms old, the log is rotated and the memory merger is asked to
  * flush up to the rotation point. Logs the mergers have made redundant
  * (removable_seq) are deleted here, because only this thread owns the log.
+ *
+ * WHY THE REFRESH STAYS HERE, ONCE PER BATCH. The refresh (seg_builder_finish:
+ * term sort and serialization; then publish) is the visibility contract: a
+ * write is acknowledged only once searches see it (idx.h), so every batch is
+ * published before its acks whatever refresh_ms says (it only paces retries
+ * of a failed refresh). Refreshing less often needs larger batches, which
+ * only the clients' pipelining gives. Finishing on another thread would not
+ * bring the acks sooner, since they wait for it; and the next batch cannot
+ * be applied before it either: an upsert asks `live` whether its id exists
+ * (added or replaced), the next refresh deletes older copies through `live`,
+ * and a flush must not rotate the log past a batch that is not in a
+ * segment. What could leave this thread did: analysis and the compression
+ * of stored blocks run on the analysis thread (analyze.c).
  */
 #include "engine_int.h"
 
@@ -21,9 +36,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-static void idx_write_free(struct idx_write *w)
+void idx_write_free(struct idx_write *w)
 {
     sd_buf_free(&w->records);
+    free(w->prep);
     free(w);
 }
 
@@ -54,10 +70,12 @@ static void idx_set_write_error(struct idx_index *ix, const struct sd_error *err
     pthread_mutex_unlock(&ix->queue_lock);
 }
 
-static void idx_fail_batch(struct idx_write *batch, int rc, const struct sd_error *err)
+static void idx_fail_batch(struct idx_index *ix, struct idx_write *batch, int rc,
+                           const struct sd_error *err)
 {
     while (batch) {
         struct idx_write *next = batch->next;
+        idx_ana_forget(ix, batch);
         batch->done(batch->arg, rc, NULL, err);
         idx_write_free(batch);
         batch = next;
@@ -84,7 +102,9 @@ static int idx_append_batch(struct idx_index *ix, struct idx_write *batch, struc
 
 /* Applies one write's records; they are durable, so a failure here (only
  * ENOMEM: every op was validated before it was logged) is fatal for the
- * acknowledgement but the op will be replayed on restart. */
+ * acknowledgement but the op will be replayed on restart. Each op's analysis
+ * comes from the analysis thread when it got there first (analyze.c); every
+ * op is taken, applied or not, so the analysis queue moves in step. */
 static int idx_apply_write(struct idx_index *ix, struct idx_write *w,
                            struct idx_write_result *res, struct sd_error *err)
 {
@@ -96,10 +116,12 @@ static int idx_apply_write(struct idx_index *ix, struct idx_write *w,
     size_t len;
     int rc = SD_OK;
     memset(res, 0, sizeof *res);
-    while (idx_rec_next(&it, &type, &p, &len)) {
+    for (uint32_t i = 0; idx_rec_next(&it, &type, &p, &len); i++) {
         struct idx_op op;
+        struct seg_analysis *an = idx_ana_take(ix, w, i);
         if (rc == SD_OK && (rc = idx_op_decode(type, p, len, &op, fields, err)) == SD_OK)
-            rc = idx_mem_apply(ix, &op, res, err);
+            rc = idx_mem_apply(ix, &op, an, res, err);
+        idx_ana_recycle(ix, an);
         ix->applied_seq++; /* every logged record counts, so seqs stay in step with the log */
     }
     res->seq = ix->applied_seq;
@@ -112,7 +134,7 @@ static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
     int rc = idx_append_batch(ix, batch, &err);
     if (rc) {
         idx_set_write_error(ix, &err);
-        idx_fail_batch(batch, rc, &err);
+        idx_fail_batch(ix, batch, rc, &err);
         return;
     }
     if (ix->writes_refused)
@@ -270,14 +292,22 @@ static void *idx_writer_main(void *arg)
     }
 }
 
+/* Starts the analysis thread (the writer's helper), then the writer. */
 int idx_writer_start(struct idx_index *ix, struct sd_error *err)
 {
+    int rc = idx_ana_start(ix, err);
+    if (rc)
+        return rc;
     int e = pthread_create(&ix->writer, NULL, idx_writer_main, ix);
-    if (e)
+    if (e) {
+        idx_ana_stop(ix);
         return sd_errorf(err, SD_EIO, "index %s: writer thread: %s", ix->name, strerror(e));
+    }
     return SD_OK;
 }
 
+/* The writer drains the queue and stops; then nothing is left to analyse, and
+ * the analysis thread stops too. */
 void idx_writer_stop(struct idx_index *ix)
 {
     pthread_mutex_lock(&ix->queue_lock);
@@ -285,6 +315,7 @@ void idx_writer_stop(struct idx_index *ix)
     pthread_cond_signal(&ix->queue_cond);
     pthread_mutex_unlock(&ix->queue_lock);
     pthread_join(ix->writer, NULL);
+    idx_ana_stop(ix);
 }
 
 int idx_enqueue(struct idx_index *ix, struct idx_write *w, struct sd_error *err)
@@ -300,6 +331,7 @@ int idx_enqueue(struct idx_index *ix, struct idx_write *w, struct sd_error *err)
     else
         ix->queue_head = w;
     ix->queue_tail = w;
+    idx_ana_enqueue(ix, w); /* under queue_lock: both queues in one order */
     pthread_cond_signal(&ix->queue_cond);
     pthread_mutex_unlock(&ix->queue_lock);
     return SD_OK;

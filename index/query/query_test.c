@@ -334,6 +334,25 @@ static struct qry_result run(const char *text, const struct qry_segment *segs, s
     return r;
 }
 
+/* An index with no segment yet (a fresh start) answers with nothing, on a fresh context
+ * whose scratch vectors were never allocated (UBSan caught a memset of a NULL vector). */
+static void test_qry_search_without_segments_finds_nothing(void **state)
+{
+    (void)state;
+    struct qry_ctx *ctx;
+    assert_int_equal(qry_ctx_new(&ctx), SD_OK);
+    struct qry *q = tqry(ctx, "run");
+    struct qry_params p;
+    qry_params_default(&p);
+    struct qry_result r;
+    struct sd_error err = {0};
+    assert_int_equal(qry_search(ctx, q, NULL, 0, &p, &r, &err), SD_OK);
+    assert_int_equal(r.total, 0);
+    qry_result_free(&r);
+    qry_free(q);
+    qry_ctx_free(ctx);
+}
+
 static const char *const ranked_queries[] = {
     "run",
     "cat",
@@ -499,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_qry_rank_exact_form_first_russian),
         cmocka_unit_test(test_qry_rank_english_inflection_finds_doc),
         cmocka_unit_test(test_qry_rank_title_weight_and_override),
+        cmocka_unit_test(test_qry_search_without_segments_finds_nothing),
         cmocka_unit_test(test_qry_rank_ties_by_segment_then_doc),
         cmocka_unit_test(test_qry_topk_equals_prefix_of_full_ranking),
         cmocka_unit_test(test_qry_paging_is_consistent_with_full_ranking),

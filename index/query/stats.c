@@ -362,7 +362,9 @@ static int init_found(struct qry_scratch *s)
     if (qry_vec_reserve(&s->found, count, sizeof(struct seg_term))) {
         return SD_ENOMEM;
     }
-    memset(s->found.data, 0, count * sizeof(struct seg_term));
+    if (count > 0) { /* with no segment yet the vector may never have been allocated */
+        memset(s->found.data, 0, count * sizeof(struct seg_term));
+    }
     s->found.count = count;
     return SD_OK;
 }

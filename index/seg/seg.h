@@ -22,7 +22,9 @@
  * result page needs no decompression unless it asks for snippets.
  *
  * Threads: a struct seg is immutable and may be read by any number of threads
- * at once. A struct seg_builder and a struct seg_postings belong to one thread.
+ * at once. A struct seg_builder, a struct seg_analyzer and a struct seg_postings
+ * belong to one thread; a struct seg_analysis may be handed from the thread that
+ * analysed it to the builder's.
  */
 #ifndef SEARCHD_SEG_H
 #define SEARCHD_SEG_H
@@ -72,20 +74,60 @@ struct seg_doc {
     size_t nfields;
 };
 
+/* ---- analysis: the half of adding a document that needs no builder ---- */
+
+/* Adding a document is two steps. seg_analyze (any thread) validates it, tokenizes its text
+ * fields, gathers each field's distinct words with their frequency, positions and stem
+ * (stemmed once per document), counts each field's tokens and encodes its stored record.
+ * seg_builder_add_analyzed (the builder's thread) then inverts that: one term lookup per
+ * distinct word, not per token. Threads that analyse in parallel feed one builder in order;
+ * the segment is the same, byte for byte, however the analyses were made. */
+
+/* One thread's analysis state: its stem context (borrowed, used only by the thread that
+ * calls seg_analyze, until free) and scratch tables. */
+struct seg_analyzer;
+
+int seg_analyzer_new(struct stem_ctx *stem, struct seg_analyzer **out, struct sd_error *err);
+void seg_analyzer_free(struct seg_analyzer *a); /* NULL is a no-op */
+
+/* One analysed document. It copies everything it needs from the document (id, field names,
+ * values), so the document may go once seg_analyze returns. Reusable: each seg_analyze
+ * overwrites it and keeps its memory. Any thread may hold it; only one at a time uses it. */
+struct seg_analysis;
+
+int seg_analysis_new(struct seg_analysis **out, struct sd_error *err);
+void seg_analysis_free(struct seg_analysis *an);              /* NULL is a no-op */
+size_t seg_analysis_mem_bytes(const struct seg_analysis *an); /* held, for bounding queues */
+
+/* Analyses doc (borrowed for the call) into out. Returns SD_OK, SD_ENOMEM, SD_EINVAL (bad
+ * id or field name, duplicate field, bad type) or SD_ELIMIT (too many fields, stored record
+ * too large); on error out holds nothing usable (analyse again before adding it). */
+int seg_analyze(struct seg_analyzer *a, const struct seg_doc *doc, struct seg_analysis *out,
+                struct sd_error *err);
+
 /* ---- building ---- */
 
 struct seg_builder;
 
 /* Returns a new empty builder in *out (owned; free with seg_builder_free()).
- * stem is borrowed and used from the calling thread only, until free. */
+ * stem is borrowed and used from the calling thread only, until free (only
+ * seg_builder_add uses it). */
 int seg_builder_new(struct stem_ctx *stem, struct seg_builder **out, struct sd_error *err);
 void seg_builder_free(struct seg_builder *b);
 
-/* Tokenizes and adds one document (borrowed for the call; the builder copies
- * what it keeps). Local doc ids are given in order from 0. Returns SD_OK,
- * SD_ENOMEM, SD_EINVAL (bad id or field name, duplicate field) or SD_ELIMIT
- * (too many fields); on error the builder is unchanged. */
+/* Analyses and adds one document (borrowed for the call; the builder copies
+ * what it keeps): seg_analyze with the builder's own analyzer, then
+ * seg_builder_add_analyzed. Local doc ids are given in order from 0. Returns
+ * SD_OK, SD_ENOMEM, SD_EINVAL (bad id or field name, duplicate field) or
+ * SD_ELIMIT (too many fields); on error the builder is unchanged. */
 int seg_builder_add(struct seg_builder *b, const struct seg_doc *doc, struct sd_error *err);
+
+/* Adds one analysed document (borrowed for the call, not changed; the builder copies what
+ * it keeps) as the next local doc. Returns SD_OK, SD_ENOMEM, SD_EINVAL (after finish) or
+ * SD_ELIMIT (segment full, more than SEG_MAX_SEG_FIELDS field names, stored data too large);
+ * on error the builder is unchanged. */
+int seg_builder_add_analyzed(struct seg_builder *b, const struct seg_analysis *an,
+                             struct sd_error *err);
 
 uint32_t seg_builder_doc_count(const struct seg_builder *b);
 size_t seg_builder_mem_bytes(const struct seg_builder *b); /* memory held, for flush policy */
@@ -93,6 +135,32 @@ size_t seg_builder_mem_bytes(const struct seg_builder *b); /* memory held, for f
 /* Serializes everything added into out (appended; the caller owns out).
  * The builder may then only be freed. */
 int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_error *err);
+
+/* ---- compressing stored blocks off the builder's thread ---- */
+
+/* Stored records are gathered into blocks that are LZ4-compressed as they fill (seg_stored.c).
+ * A builder given a scheduler hands each full block over as a job instead of compressing it
+ * itself, so another thread can compress while the builder inverts; finish (and free) wait
+ * for the jobs in order. The image is the same bytes. */
+struct seg_zjob;
+
+/* Compresses the job's block. Thread-safe (it touches only the job) and cannot fail: the
+ * builder reserved the room when it made the job. Once seg_zjob_is_done says so, the job
+ * belongs to the builder again and may be freed at any moment. */
+void seg_zjob_run(struct seg_zjob *job);
+bool seg_zjob_is_done(const struct seg_zjob *job);
+
+struct seg_zjob_sched {
+    /* Takes job (borrowed until wait returns for it) to run on some thread, or runs it. */
+    void (*submit)(void *arg, struct seg_zjob *job);
+    /* Returns once the job is done, running it here if nobody has started it. The builder
+     * waits for its jobs in the order it submitted them. */
+    void (*wait)(void *arg, struct seg_zjob *job);
+    void *arg;
+};
+
+/* Full blocks of b go to sched (borrowed until seg_builder_free) from now on. */
+void seg_builder_set_zjob_sched(struct seg_builder *b, const struct seg_zjob_sched *sched);
 
 /* ---- merging ---- */
 
@@ -143,7 +211,7 @@ void seg_close(struct seg *s); /* NULL is a no-op */
 int seg_verify_file(const char *path, struct sd_error *err);
 
 uint32_t seg_doc_count(const struct seg *s);
-size_t seg_size_bytes(const struct seg *s);     /* whole image */
+size_t seg_size_bytes(const struct seg *s); /* whole image */
 /* The whole image as it would be on disk (for flushing an in-memory segment
  * to a file); valid until seg_close(). */
 const uint8_t *seg_image(const struct seg *s, size_t *len);
@@ -182,6 +250,11 @@ int seg_doc_title(const struct seg *s, uint32_t doc, const char **title, size_t 
 
 /* Finds the local doc id of an external id. SD_OK or SD_ENOTFOUND. */
 int seg_doc_find(const struct seg *s, const char *id, size_t len, uint32_t *doc);
+/* The same with the id's hash given, for a caller that looks one id up in many segments:
+ * hash is seg_id_hash(id, len) (the ID_MAP's XXH3-64). */
+uint64_t seg_id_hash(const char *id, size_t len);
+int seg_doc_find_hashed(const struct seg *s, const char *id, size_t len, uint64_t hash,
+                        uint32_t *doc);
 
 /* A stored document, decoded. fields[] and the strings they point to live in
  * buf or in the segment: valid until seg_stored_free() or seg_close(),

@@ -22,6 +22,7 @@
 
 #include "seg.h"
 #include "seg_int.h"
+#include "seg_test_util.h"
 
 static struct stem_ctx *g_stem;
 
@@ -150,32 +151,12 @@ static void make_corpus(struct corpus *c, const size_t *sizes, size_t nseg)
 
 static uint8_t *build(const struct seg_doc *const *docs, size_t n, size_t *len)
 {
-    struct seg_builder *b;
-    struct sd_error err = {0};
-    assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
-    for (size_t i = 0; i < n; i++) {
-        if (seg_builder_add(b, docs[i], &err) != SD_OK) {
-            fail_msg("add: %s", err.msg);
-        }
-    }
-    struct sd_buf out;
-    sd_buf_init(&out);
-    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
-    seg_builder_free(b);
-    return sd_buf_detach(&out, len);
+    return seg_test_build(g_stem, docs, n, NULL, len);
 }
 
 static struct seg *open_copy(const uint8_t *img, size_t len, const char *name)
 {
-    uint8_t *copy = malloc(len ? len : 1);
-    assert_non_null(copy);
-    memcpy(copy, img, len);
-    struct seg *s;
-    struct sd_error err = {0};
-    if (seg_open_mem(copy, len, name, &s, &err) != SD_OK) {
-        fail_msg("open %s: %s", name, err.msg);
-    }
-    return s;
+    return seg_test_open_copy(img, len, name);
 }
 
 static struct seg *build_open(const struct seg_doc *const *docs, size_t n, const char *name)

@@ -385,9 +385,19 @@ int seg_doc_title(const struct seg *s, uint32_t doc, const char **title, size_t 
     return doc_table_get(s, SEG_SECT_TITLES, s->title_bytes, doc, title, len);
 }
 
+uint64_t seg_id_hash(const char *id, size_t len)
+{
+    return sd_hash64(id, len);
+}
+
 int seg_doc_find(const struct seg *s, const char *id, size_t len, uint32_t *doc)
 {
-    uint64_t h = sd_hash64(id, len);
+    return seg_doc_find_hashed(s, id, len, seg_id_hash(id, len), doc);
+}
+
+int seg_doc_find_hashed(const struct seg *s, const char *id, size_t len, uint64_t h,
+                        uint32_t *doc)
+{
     const uint8_t *map = s->sect[SEG_SECT_ID_MAP].p;
     size_t lo = 0, hi = s->doc_count; /* first entry with hash >= h */
     while (lo < hi) {

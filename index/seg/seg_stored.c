@@ -4,6 +4,8 @@
  * A doc's record (format in seg_write.c, STORED_*) lists its fields in the order they were
  * given: varint nfields, then per field u8 field id, u8 value type, varint value length,
  * value bytes. Names are not repeated: the field id points into the segment's field table.
+ * seg_analyze.c encodes it (with the field's index in the doc as its id, which
+ * seg_builder_add_analyzed rewrites to the segment's id).
  *
  * Records are gathered into blocks of about SEG_STORED_BLOCK_TARGET raw bytes, and each
  * block is compressed with LZ4_compress_default. Why blocks and not one frame per doc: the
@@ -26,24 +28,6 @@
 
 #include "seg_build_int.h"
 
-int seg_stored_encode(struct seg_builder *b, const struct seg_doc *doc, const uint8_t *fids)
-{
-    struct sd_buf *r = &b->record;
-    sd_buf_reset(r);
-    sd_buf_put_varint(r, doc->nfields);
-    for (size_t i = 0; i < doc->nfields; i++) {
-        const struct seg_field *f = &doc->fields[i];
-        sd_buf_put_u8(r, fids[i]);
-        sd_buf_put_u8(r, f->type);
-        sd_buf_put_varint(r, f->value_len);
-        sd_buf_put(r, f->value, f->value_len);
-        if (r->len > SEG_STORED_MAX_RAW) {
-            return SD_ELIMIT;
-        }
-    }
-    return r->rc;
-}
-
 /* How many of the len bytes of a title a segment keeps: all up to SEG_TITLE_MAX, else
  * SEG_TITLE_MAX less any bytes of the UTF-8 sequence the cut would split (a continuation byte
  * 10xxxxxx right after the cut means the cut is inside a sequence). The engine showed titles
@@ -60,14 +44,16 @@ static size_t title_cut(const char *value, size_t len)
     return len;
 }
 
-void seg_stored_title(struct seg_builder *b, const struct seg_doc *doc)
+void seg_stored_title(struct seg_builder *b, const struct seg_analysis *an)
 {
     sd_buf_put_le32(&b->title_offs, (uint32_t)b->titles.len);
-    for (size_t i = 0; i < doc->nfields; i++) {
-        const struct seg_field *f = &doc->fields[i];
+    for (size_t i = 0; i < an->nfields; i++) {
+        const struct seg_an_field *f = &an->fields[i];
+        const char *name = (const char *)an->text.data + f->name_off;
         if (f->type == SEG_TEXT && f->name_len == sizeof SEG_TITLE_FIELD - 1 &&
-            memcmp(f->name, SEG_TITLE_FIELD, f->name_len) == 0 && f->value_len > 0) {
-            sd_buf_put(&b->titles, f->value, title_cut(f->value, f->value_len));
+            memcmp(name, SEG_TITLE_FIELD, f->name_len) == 0 && f->value_len > 0) {
+            const char *value = (const char *)an->record.data + f->value_at;
+            sd_buf_put(&b->titles, value, title_cut(value, f->value_len));
             return; /* field names are unique within a doc */
         }
     }
@@ -104,7 +90,9 @@ int seg_stored_flush_to(struct sd_buf *raw_buf, struct sd_buf *d, int64_t data_o
 
 int seg_stored_flush(struct seg_builder *b, size_t next)
 {
-    return seg_stored_flush_to(&b->stored_raw, &b->stored_data, 0, &b->stored_blocks, next);
+    int rc = seg_build_collect_zjobs(b); /* blocks compressed elsewhere come first */
+    return rc ? rc
+              : seg_stored_flush_to(&b->stored_raw, &b->stored_data, 0, &b->stored_blocks, next);
 }
 
 /* ---- loading ---- */

@@ -16,6 +16,7 @@
 
 #include "seg.h"
 #include "seg_int.h"
+#include "seg_test_util.h"
 
 static struct stem_ctx *g_stem;
 
@@ -54,33 +55,19 @@ static const struct seg_doc g_docs[] = {
 
 static uint8_t *build_image(const struct seg_doc *docs, size_t n, size_t *len)
 {
-    struct seg_builder *b;
-    struct sd_error err = {0};
-    assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
+    const struct seg_doc **ptrs = malloc((n + 1) * sizeof *ptrs);
+    assert_non_null(ptrs);
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(seg_builder_add(b, &docs[i], &err), SD_OK);
+        ptrs[i] = &docs[i];
     }
-    assert_int_equal(seg_builder_doc_count(b), n);
-    assert_true(seg_builder_mem_bytes(b) > 0);
-    struct sd_buf out;
-    sd_buf_init(&out);
-    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
-    seg_builder_free(b);
-    return sd_buf_detach(&out, len);
+    uint8_t *img = seg_test_build(g_stem, ptrs, n, NULL, len);
+    free(ptrs);
+    return img;
 }
 
 static struct seg *open_image(const uint8_t *img, size_t len)
 {
-    uint8_t *copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, img, len);
-    struct seg *s;
-    struct sd_error err = {0};
-    int rc = seg_open_mem(copy, len, "test.seg", &s, &err);
-    if (rc) {
-        fail_msg("open: %s", err.msg);
-    }
-    return s;
+    return seg_test_open_copy(img, len, "test.seg");
 }
 
 /* Finishes and frees b, and opens the image it made. */
@@ -311,6 +298,12 @@ static void test_seg_doc_ids_and_find(void **state)
         uint32_t found = UINT32_MAX;
         assert_int_equal(seg_doc_find(s, g_docs[d].id, g_docs[d].id_len, &found), SD_OK);
         assert_int_equal(found, d);
+        uint64_t h = seg_id_hash(g_docs[d].id, g_docs[d].id_len);
+        found = UINT32_MAX;
+        assert_int_equal(seg_doc_find_hashed(s, g_docs[d].id, g_docs[d].id_len, h, &found), SD_OK);
+        assert_int_equal(found, d);
+        assert_int_equal(seg_doc_find_hashed(s, g_docs[d].id, g_docs[d].id_len, h + 1, &found),
+                         SD_ENOTFOUND);
     }
     uint32_t found;
     assert_int_equal(seg_doc_find(s, "nope", 4, &found), SD_ENOTFOUND);

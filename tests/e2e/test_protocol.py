@@ -463,9 +463,10 @@ class PipelinedImportTest(E2ETestCase):
         if "ASAN_OPTIONS" in os.environ:
             return  # ASan's own memory makes the figure meaningless
         # Mapped segments count in RSS; beyond them the daemon holds SRV_IN_HIGH (16 MiB) of
-        # requests, the engine's queue behind it, in-memory segments (2 x --flush-bytes) and
-        # a merge's output, not what the client sent.
-        self.assertLess(hwm_mib - disk_mib, 100, "peak RSS beyond the segments' size")
+        # requests, the engine's queue behind it, the analysis thread's analyses (32 MiB ahead,
+        # 32 MiB pooled), in-memory segments (2 x --flush-bytes) and a merge's buffer: about
+        # 120 MiB here, not a function of what the client sent (292 MiB before the bounds).
+        self.assertLess(hwm_mib - disk_mib, 160, "peak RSS beyond the segments' size")
 
 if __name__ == "__main__":
     harness.main()
