@@ -178,32 +178,22 @@ static int idx_pick(struct idx_index *ix, enum idx_merger_role role, uint64_t fl
     return rc;
 }
 
-/* The live documents of the inputs, in input order, as one new segment image:
- * seg_merge renumbers and re-encodes their postings without tokenizing them. */
-static int idx_rewrite(struct idx_segref **inputs, uint64_t **bits, size_t n, struct sd_buf *image,
+/* The live documents of the job's inputs, in input order, as one new segment: seg_merge
+ * renumbers and re-encodes their postings without tokenizing them. Into image (a memory
+ * merge), or with a path streamed into a new file there (seg_merge_file: a disk merge never
+ * holds its output in memory). */
+static int idx_rewrite(const struct idx_job *job, struct sd_buf *image, const char *path,
                        struct sd_error *err)
 {
-    struct seg **segs = malloc((n ? n : 1) * sizeof *segs);
+    struct seg **segs = malloc((job->n ? job->n : 1) * sizeof *segs);
     if (!segs)
         return sd_errorf(err, SD_ENOMEM, "merge: out of memory");
-    for (size_t i = 0; i < n; i++)
-        segs[i] = inputs[i]->seg;
-    int rc = seg_merge(segs, (const uint64_t *const *)bits, n, image, err);
-    free(segs);
-    return rc;
-}
-
-/* idx_rewrite into a new file at path, written as it is made: a disk merge never holds its
- * output in memory (seg_merge_file). */
-static int idx_rewrite_file(struct idx_segref **inputs, uint64_t **bits, size_t n,
-                            const char *path, uint64_t *len, struct sd_error *err)
-{
-    struct seg **segs = malloc((n ? n : 1) * sizeof *segs);
-    if (!segs)
-        return sd_errorf(err, SD_ENOMEM, "merge: out of memory");
-    for (size_t i = 0; i < n; i++)
-        segs[i] = inputs[i]->seg;
-    int rc = seg_merge_file(segs, (const uint64_t *const *)bits, n, path, len, err);
+    for (size_t i = 0; i < job->n; i++)
+        segs[i] = job->inputs[i]->seg;
+    const uint64_t *const *bits = (const uint64_t *const *)job->start_bits;
+    uint64_t len;
+    int rc = path ? seg_merge_file(segs, bits, job->n, path, &len, err)
+                  : seg_merge(segs, bits, job->n, image, err);
     free(segs);
     return rc;
 }
@@ -230,8 +220,7 @@ static int idx_write_segment(struct idx_index *ix, struct idx_job *job, const ui
     if (image) {
         rc = sd_write_file_new(ix->dir, name, image, len, err);
     } else {
-        uint64_t written;
-        rc = idx_rewrite_file(job->inputs, job->start_bits, job->n, path, &written, err);
+        rc = idx_rewrite(job, NULL, path, err);
         if (rc == SD_OK)
             rc = sd_fsync_dir(ix->dir, err);
     }
@@ -272,7 +261,7 @@ static int idx_job_output(struct idx_index *ix, struct idx_job *job, struct idx_
         return idx_write_segment(ix, job, NULL, 0, out, err);
     struct sd_buf image;
     sd_buf_init(&image);
-    int rc = idx_rewrite(job->inputs, job->start_bits, job->n, &image, err);
+    int rc = idx_rewrite(job, &image, NULL, err);
     if (rc == SD_OK) {
         size_t n;
         uint8_t *owned = sd_buf_detach(&image, &n);
