@@ -227,6 +227,7 @@ struct idx_index {
     uint64_t merge_failures;           /* jobs failed so far (state_lock) */
 
     atomic_uint_fast64_t durable_seq;
+    atomic_uint_fast64_t last_write_ns; /* when the writer last committed a batch */
     atomic_uint_fast64_t wal_bytes;
     atomic_uint merges_running;
     atomic_uint_fast64_t merges_done;

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "engine_int.h"
 #include "idx.h"
 
 struct waiter {
@@ -687,6 +688,52 @@ static void test_idx_pipelined_writes_apply_and_ack_in_queue_order(void **state)
     free(dir);
 }
 
+static size_t mem_segments(struct idx_db *db)
+{
+    struct idx_index *ix;
+    struct sd_error err;
+    assert_int_equal(idx_db_find(db, "default", false, &ix, &err), SD_OK);
+    pthread_mutex_lock(&ix->state_lock);
+    size_t n = 0;
+    for (size_t i = 0; i < ix->nlive; i++)
+        n += ix->live[i].ref->seg_no == 0;
+    pthread_mutex_unlock(&ix->state_lock);
+    return n;
+}
+
+/* Each acknowledged batch is its own in-memory segment; once writes pause, they become one
+ * (unless one already holds half the documents: then only the tiers merge). */
+static void test_idx_idle_merges_memory_segments(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = dir;
+    cfg.flush_ms = 60000; /* no flush to disk during the test */
+    struct idx_db *db;
+    struct sd_error err;
+    assert_int_equal(idx_open(&cfg, &db, &err), SD_OK);
+    char id[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "idle%d", i);
+        assert_int_equal(put_doc(db, id, "idle", "pause then merge"), SD_OK);
+    }
+    assert_true(mem_segments(db) > 1);
+    for (int waited = 0; waited < 50 && mem_segments(db) > 1; waited++)
+        usleep(100 * 1000);
+    assert_int_equal(mem_segments(db), 1);
+    assert_int_equal(count(db, "pause"), 5);
+    /* one more write: 5 + 1 documents, the big segment holds more than half: no merge */
+    assert_int_equal(put_doc(db, "idle5", "idle", "pause then merge"), SD_OK);
+    usleep(1200 * 1000);
+    assert_int_equal(mem_segments(db), 2);
+    assert_int_equal(count(db, "pause"), 6);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -699,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_idx_disk_full_refuses_writes_keeps_acked_and_resumes),
         cmocka_unit_test(test_idx_torn_log_tail_is_dropped_on_reopen),
         cmocka_unit_test(test_idx_long_write_stream_keeps_segment_count_bounded),
+        cmocka_unit_test(test_idx_idle_merges_memory_segments),
         cmocka_unit_test(test_idx_pipelined_writes_apply_and_ack_in_queue_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -141,6 +141,7 @@ static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
         idx_set_write_error(ix, NULL);
     atomic_store(&ix->durable_seq, wal_synced_seq(ix->wal));
     atomic_store(&ix->wal_bytes, wal_bytes(ix->wal));
+    atomic_store(&ix->last_write_ns, sd_now_ns());
     /* Apply all, publish once, then acknowledge: what a client was told is
      * stored is also what its next search or get sees. */
     struct idx_write *w;
