@@ -189,13 +189,9 @@ static inline int sd_rd_varint(struct sd_rd *rd, uint64_t *v)
 /* Also rejects values > UINT32_MAX. */
 static inline int sd_rd_varint32(struct sd_rd *rd, uint32_t *v)
 {
-    if (rd->p != rd->end && *rd->p < 0x80) {
-        *v = *rd->p++;
-        return SD_OK;
-    }
     uint64_t x;
     const uint8_t *start = rd->p;
-    if (sd_rd_varint_long(rd, &x) != SD_OK) {
+    if (sd_rd_varint(rd, &x) != SD_OK) {
         return SD_ECORRUPT;
     }
     if (x > UINT32_MAX) {

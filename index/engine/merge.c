@@ -482,7 +482,7 @@ static void *idx_merger_main(void *arg)
             }
             backoff_ms = 0;
         }
-        if (ix->merge_stop && (idx_merger_is_done(m) || backoff_ms))
+        if (idx_merger_is_done(m) || (ix->merge_stop && backoff_ms))
             break;
     }
     pthread_mutex_unlock(&ix->merge_lock);

@@ -62,7 +62,6 @@ enum ev_type {
 struct ev_post {
     struct seg_postings *it; /* owned by the plan, freed after the segment */
     uint32_t doc;            /* current doc, SEG_DOC_END when done */
-    unsigned field;          /* local field id */
     uint32_t rel_pos;        /* EV_PHRASE: position relative to the first word */
     uint32_t df;
     double idf;

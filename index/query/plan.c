@@ -113,7 +113,6 @@ static int open_post(struct plan *pl, const struct seg_term *t, const struct qry
         return rc;
     }
     const float *tbl = (const float *)pl->s->norms.data + (size_t)f * 512;
-    p->field = f;
     p->rel_pos = st->rel_pos;
     p->df = t->df;
     p->idf = st->idf;
