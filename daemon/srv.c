@@ -378,6 +378,7 @@ static void run_get(struct srv *s, struct srv_job *job)
 static void *worker_main(void *arg)
 {
     struct srv *s = arg;
+    pthread_setname_np(pthread_self(), "sd-search");
     for (;;) {
         pthread_mutex_lock(&s->pool.mu);
         while (!s->pool.head && !s->pool.is_stopping) {

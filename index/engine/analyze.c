@@ -292,6 +292,7 @@ static void *idx_ana_main(void *arg)
 {
     struct idx_ana_thread *t = arg;
     struct idx_ana *a = &t->ix->ana;
+    pthread_setname_np(pthread_self(), "sd-analyze");
     pthread_mutex_lock(&a->lock);
     for (;;) {
         while (!a->is_stopping && a->zq_len == 0 && !idx_ana_has_work(a)) {

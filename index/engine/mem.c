@@ -158,7 +158,7 @@ static int idx_mem_build(struct idx_mem *m, const char *name, struct idx_segref 
     size_t len;
     uint8_t *data = sd_buf_detach(&image, &len);
     struct seg *s;
-    if ((rc = seg_open_mem(data, len, name, &s, err)) != SD_OK)
+    if ((rc = seg_open_mem_written(data, len, name, &s, err)) != SD_OK)
         return rc;
     *ref = idx_segref_new(s, 0, "");
     if (!*ref) {

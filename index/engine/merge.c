@@ -257,7 +257,7 @@ static int idx_write_segment(struct idx_index *ix, struct idx_job *job, const ui
             rc = sd_fsync_dir(ix->dir, err);
     }
     struct seg *s;
-    if (rc == SD_OK && (rc = seg_open_file(path, &s, err)) == SD_OK) {
+    if (rc == SD_OK && (rc = seg_open_file_written(path, &s, err)) == SD_OK) {
         *out = idx_segref_new(s, no, ix->dir);
         if (!*out) {
             seg_close(s);
@@ -298,7 +298,7 @@ static int idx_job_output(struct idx_index *ix, struct idx_job *job, struct idx_
         size_t n;
         uint8_t *owned = sd_buf_detach(&image, &n);
         struct seg *s;
-        if ((rc = seg_open_mem(owned, n, ix->name, &s, err)) == SD_OK &&
+        if ((rc = seg_open_mem_written(owned, n, ix->name, &s, err)) == SD_OK &&
             !(*out = idx_segref_new(s, 0, ""))) {
             seg_close(s);
             rc = sd_errorf(err, SD_ENOMEM, "merge: out of memory");
@@ -454,6 +454,7 @@ static void *idx_merger_main(void *arg)
 {
     struct idx_merger *m = arg;
     struct idx_index *ix = m->ix;
+    pthread_setname_np(pthread_self(), m->role == IDX_MERGER_MEMORY ? "sd-merge-mem" : "sd-merge-disk");
     uint64_t backoff_ms = 0;
     pthread_mutex_lock(&ix->merge_lock);
     for (;;) {

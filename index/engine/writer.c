@@ -279,6 +279,7 @@ static struct idx_write *idx_take_queue(struct idx_index *ix)
 static void *idx_writer_main(void *arg)
 {
     struct idx_index *ix = arg;
+    pthread_setname_np(pthread_self(), "sd-writer"); /* for top -H and perf */
     for (;;) {
         struct idx_write *batch = idx_take_queue(ix);
         if (batch)

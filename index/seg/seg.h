@@ -204,6 +204,14 @@ int seg_open_file(const char *path, struct seg **out, struct sd_error *err);
 int seg_open_mem(uint8_t *image, size_t len, const char *name, struct seg **out,
                  struct sd_error *err);
 
+/* The same for an image this process has just made and checksummed (seg_builder_finish,
+ * seg_merge, seg_merge_file, or a copy of an open segment's image): every check but
+ * recomputing the checksum, which the writer did over the same bytes. Never for a file
+ * found on disk. */
+int seg_open_file_written(const char *path, struct seg **out, struct sd_error *err);
+int seg_open_mem_written(uint8_t *image, size_t len, const char *name, struct seg **out,
+                         struct sd_error *err);
+
 void seg_close(struct seg *s); /* NULL is a no-op */
 
 /* Only checks a file (magic, version, checksum, section bounds) without

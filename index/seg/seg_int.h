@@ -88,6 +88,7 @@ struct seg {
     size_t len;
     struct sd_map map; /* file segments: the mapping (released by seg_close) */
     uint8_t *owned;    /* memory segments: the malloc'd image (freed by seg_close) */
+    bool verify_checksum; /* seg_load recomputes the checksum (not for _written opens) */
     uint16_t version;
     uint8_t codec;
     uint32_t doc_count;

@@ -5,7 +5,11 @@
  * Open order (nothing read from the image is trusted before the step that checks it):
  *   1. length >= header + footer tail; head magic; version in [OLDEST, VERSION]; codec known;
  *   2. tail magic and footer length, then the XXH3-64 of [0, end - 16) against the stored
- *      checksum: a truncated or damaged image stops here in practice;
+ *      checksum: a truncated or damaged image stops here in practice. The _written opens
+ *      skip this one step for an image this process has just made: its writer computed the
+ *      checksum over the very bytes (seg_builder_finish, seg_merge; seg_merge_file read its
+ *      file back to do so), so a second pass could only find a bug the next steps catch
+ *      too, and it cost 8% of the writer thread and 5% of a merge (perf, corpus-large);
  *   3. the footer's section table: every (offset, length) inside [header, footer);
  *   4. each section's own shape: sizes that follow from the counts, the id and title offset
  *      tables ascending, stored blocks inside STORED_DATA, the dictionary index (seg_dict.c).
@@ -66,7 +70,7 @@ static int check_footer(struct seg *s, struct sd_error *err)
     if (foot_len < SEG_FOOTER_LEN || foot_len > s->len - SEG_HEADER_LEN) {
         return SD_CORRUPT(err, "%s: bad footer length %u", s->name, foot_len);
     }
-    if (sd_hash64(s->img, s->len - 8 - 8) != sd_get_le64(end - 16)) {
+    if (s->verify_checksum && sd_hash64(s->img, s->len - 8 - 8) != sd_get_le64(end - 16)) {
         return SD_CORRUPT(err, "%s: checksum mismatch", s->name);
     }
     size_t foot = s->len - foot_len;
@@ -206,7 +210,8 @@ static int seg_load(struct seg *s, struct sd_error *err)
     return rc;
 }
 
-int seg_open_file(const char *path, struct seg **out, struct sd_error *err)
+static int open_file(const char *path, bool verify_checksum, struct seg **out,
+                     struct sd_error *err)
 {
     struct seg *s = calloc(1, sizeof *s);
     char *name = strdup(path);
@@ -216,6 +221,7 @@ int seg_open_file(const char *path, struct seg **out, struct sd_error *err)
         return sd_errorf(err, SD_ENOMEM, "seg_open %s: out of memory", path);
     }
     s->name = name;
+    s->verify_checksum = verify_checksum;
     int rc = sd_map_file(path, &s->map, err);
     if (rc) {
         seg_close(s);
@@ -228,7 +234,7 @@ int seg_open_file(const char *path, struct seg **out, struct sd_error *err)
         seg_close(s);
         return rc;
     }
-    /* Verifying the checksum touched every page. Dropping them from this process's page
+    /* Verifying the checksum touched every page (seg_sink_hash did if we skipped it). Dropping them from this process's page
      * tables (they stay in the page cache; queries fault back in the few they read) keeps a
      * merge's new segment from counting in RSS next to its still-mapped inputs: measured on a
      * 200k-document import, that was a second copy of the index. Advice only: a failure
@@ -238,8 +244,18 @@ int seg_open_file(const char *path, struct seg **out, struct sd_error *err)
     return SD_OK;
 }
 
-int seg_open_mem(uint8_t *image, size_t len, const char *name, struct seg **out,
-                 struct sd_error *err)
+int seg_open_file(const char *path, struct seg **out, struct sd_error *err)
+{
+    return open_file(path, true, out, err);
+}
+
+int seg_open_file_written(const char *path, struct seg **out, struct sd_error *err)
+{
+    return open_file(path, false, out, err);
+}
+
+static int open_mem(uint8_t *image, size_t len, const char *name, bool verify_checksum,
+                    struct seg **out, struct sd_error *err)
 {
     struct seg *s = calloc(1, sizeof *s);
     char *copy = strdup(name ? name : "(memory segment)");
@@ -250,6 +266,7 @@ int seg_open_mem(uint8_t *image, size_t len, const char *name, struct seg **out,
         return sd_errorf(err, SD_ENOMEM, "seg_open %s: out of memory", name ? name : "");
     }
     s->name = copy;
+    s->verify_checksum = verify_checksum;
     s->owned = image;
     s->img = image;
     s->len = image ? len : 0;
@@ -260,6 +277,18 @@ int seg_open_mem(uint8_t *image, size_t len, const char *name, struct seg **out,
     }
     *out = s;
     return SD_OK;
+}
+
+int seg_open_mem(uint8_t *image, size_t len, const char *name, struct seg **out,
+                 struct sd_error *err)
+{
+    return open_mem(image, len, name, true, out, err);
+}
+
+int seg_open_mem_written(uint8_t *image, size_t len, const char *name, struct seg **out,
+                         struct sd_error *err)
+{
+    return open_mem(image, len, name, false, out, err);
 }
 
 void seg_close(struct seg *s)

@@ -925,6 +925,58 @@ static void test_seg_open_flipped_byte_returns_corrupt(void **state)
     free(img);
 }
 
+/* An image this process just made opens without the second checksum pass: the checksum is
+ * not recomputed (a flipped postings byte still opens), every structural check still runs
+ * (a cut image is refused), and the result reads as the verified open's does. */
+static void test_seg_open_written_skips_only_the_checksum(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *img = build_image(g_docs, NDOCS, &len);
+    struct sd_error err = {0};
+    struct seg *s = NULL;
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, img, len);
+    assert_int_equal(seg_open_mem_written(copy, len, "fresh.seg", &s, &err), SD_OK);
+    uint32_t docs[4], tfs[4];
+    assert_int_equal(term_docs(s, "body", SEG_EXACT, "revolution", docs, tfs, 4), 1);
+    /* the last byte of the last title: text, which no structural check reads */
+    size_t text_at = s->sect[SEG_SECT_TITLES].off + s->sect[SEG_SECT_TITLES].len - 1;
+    seg_close(s);
+    copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, img, len);
+    copy[text_at] ^= 1;
+    assert_int_equal(seg_open_mem_written(copy, len, "fresh.seg", &s, &err), SD_OK);
+    seg_close(s);
+    copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, img, len);
+    copy[text_at] ^= 1;
+    assert_int_equal(seg_open_mem(copy, len, "found.seg", &s, &err), SD_ECORRUPT);
+    for (size_t cut = 0; cut < len; cut += 7) {
+        copy = malloc(cut ? cut : 1);
+        assert_non_null(copy);
+        memcpy(copy, img, cut);
+        s = NULL;
+        assert_int_equal(seg_open_mem_written(copy, cut, "cut.seg", &s, &err), SD_ECORRUPT);
+        assert_null(s);
+    }
+    char dir[] = "/tmp/seg_test_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(sd_write_file_new(dir, "seg-000001.seg", img, len, &err), SD_OK);
+    char path[256];
+    snprintf(path, sizeof path, "%s/seg-000001.seg", dir);
+    assert_int_equal(seg_open_file_written(path, &s, &err), SD_OK);
+    assert_int_equal(seg_size_bytes(s), len);
+    assert_int_equal(term_docs(s, "body", SEG_EXACT, "revolution", docs, tfs, 4), 1);
+    seg_close(s);
+    unlink(path);
+    rmdir(dir);
+    free(img);
+}
+
 static int walk_term(void *arg, const char *term, size_t len, const struct seg_term *t)
 {
     (void)term;
@@ -1142,6 +1194,7 @@ int main(void)
         cmocka_unit_test(test_seg_open_truncated_image_returns_corrupt),
         cmocka_unit_test(test_seg_open_flipped_byte_returns_corrupt),
         cmocka_unit_test(test_seg_damage_behind_valid_checksum_never_crashes),
+        cmocka_unit_test(test_seg_open_written_skips_only_the_checksum),
         cmocka_unit_test(test_seg_open_mem_rejects_other_versions),
         cmocka_unit_test(test_seg_empty_segment_works),
         cmocka_unit_test(test_seg_builder_rejects_bad_docs_unchanged),
