@@ -199,6 +199,10 @@ struct idx_index {
     char degraded_reason[256];
     uint64_t checkpoint_seq; /* every op <= it is in disk segments (MANIFEST) */
     uint64_t flush_seq;      /* flush requested up to here (merge_lock) */
+    /* Set with flush_seq, cleared as the memory merger reads it: a memory merge that
+     * started before the request stops (seg_merge polls it), as the flush rewrites its
+     * inputs anyway. Measured: engine-bench's final flush waited 0.3 s behind one. */
+    atomic_bool flush_asked;
     uint64_t mem_bytes;      /* in-memory segments' images */
 
     pthread_mutex_t manifest_lock; /* serializes MANIFEST writes (flush vs merge) */

@@ -214,8 +214,8 @@ static int idx_pick(struct idx_index *ix, enum idx_merger_role role, uint64_t fl
  * renumbers and re-encodes their postings without tokenizing them. Into image (a memory
  * merge), or with a path streamed into a new file there (seg_merge_file: a disk merge never
  * holds its output in memory). */
-static int idx_rewrite(const struct idx_job *job, struct sd_buf *image, const char *path,
-                       struct sd_error *err)
+static int idx_rewrite(struct idx_index *ix, const struct idx_job *job, struct sd_buf *image,
+                       const char *path, struct sd_error *err)
 {
     struct seg **segs = malloc((job->n ? job->n : 1) * sizeof *segs);
     if (!segs)
@@ -225,7 +225,7 @@ static int idx_rewrite(const struct idx_job *job, struct sd_buf *image, const ch
     const uint64_t *const *bits = (const uint64_t *const *)job->start_bits;
     uint64_t len;
     int rc = path ? seg_merge_file(segs, bits, job->n, path, &len, err)
-                  : seg_merge(segs, bits, job->n, image, err);
+                  : seg_merge(segs, bits, job->n, image, &ix->flush_asked, err);
     free(segs);
     return rc;
 }
@@ -252,7 +252,7 @@ static int idx_write_segment(struct idx_index *ix, struct idx_job *job, const ui
     if (image) {
         rc = sd_write_file_new(ix->dir, name, image, len, err);
     } else {
-        rc = idx_rewrite(job, NULL, path, err);
+        rc = idx_rewrite(ix, job, NULL, path, err);
         if (rc == SD_OK)
             rc = sd_fsync_dir(ix->dir, err);
     }
@@ -293,7 +293,7 @@ static int idx_job_output(struct idx_index *ix, struct idx_job *job, struct idx_
         return idx_write_segment(ix, job, NULL, 0, out, err);
     struct sd_buf image;
     sd_buf_init(&image);
-    int rc = idx_rewrite(job, &image, NULL, err);
+    int rc = idx_rewrite(ix, job, &image, NULL, err);
     if (rc == SD_OK) {
         size_t n;
         uint8_t *owned = sd_buf_detach(&image, &n);
@@ -417,6 +417,10 @@ static int idx_run_job(struct idx_index *ix, enum idx_merger_role role, uint64_t
     else
         idx_segref_unref(out);
     atomic_fetch_sub(&ix->merges_running, 1);
+    if (rc == SD_EBUSY && !job.to_disk) { /* a memory merge stopped for a flush */
+        idx_job_free(&job);
+        return SD_OK;
+    }
     if (rc == SD_OK)
         atomic_fetch_add(job.is_flush ? &ix->flushes_done : &ix->merges_done, 1);
     if (rc == SD_OK && job.is_flush) {
@@ -465,6 +469,8 @@ static void *idx_merger_main(void *arg)
          * anew before each job, so a flush never waits behind memory merges. */
         while (did_work && !idx_merger_is_done(m)) {
             uint64_t flush_seq = ix->flush_seq;
+            if (m->role == IDX_MERGER_MEMORY)
+                atomic_store(&ix->flush_asked, false);
             pthread_mutex_unlock(&ix->merge_lock);
             struct sd_error err = {0};
             int rc = idx_run_job(ix, m->role, flush_seq, &did_work, &err);

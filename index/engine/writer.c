@@ -196,6 +196,7 @@ void idx_request_flush(struct idx_index *ix)
     ix->mem.first_flush_ns = 0;
     pthread_mutex_lock(&ix->merge_lock);
     ix->flush_seq = first - 1;
+    atomic_store(&ix->flush_asked, true);
     pthread_mutex_unlock(&ix->merge_lock);
     idx_merger_wake(ix, IDX_MERGER_MEMORY);
 }

@@ -29,6 +29,7 @@
 #ifndef SEARCHD_SEG_H
 #define SEARCHD_SEG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -172,13 +173,16 @@ struct seg;
  * is a bitmap of seg_doc_count(inputs[i]) bits, bit d of word d / 64 set for a deleted doc.
  * Inputs and bitmaps are borrowed for the call and not changed; the inputs may be read by
  * other threads meanwhile. The result is the image seg_builder_finish would give for those
- * documents added in that order (the same bytes), made without tokenizing live documents:
- * postings are decoded, renumbered and re-encoded (see seg_merge.c). With no live docs the
- * image is that of an empty segment. On error out->len is restored. Returns SD_OK,
- * SD_ENOMEM, SD_ECORRUPT (an input is damaged; err names it) or SD_ELIMIT (more than
- * UINT32_MAX - 1 docs, 4 GiB of ids, or SEG_MAX_SEG_FIELDS field names). */
+ * documents added in that order (the same bytes, but for stored blocks copied as they are
+ * from an input that lost nothing), made without tokenizing live documents: postings are
+ * decoded, renumbered and re-encoded (see seg_merge.c). With no live docs the image is that
+ * of an empty segment. On error out->len is restored. stop (borrowed; NULL: never) is
+ * polled between records and terms: once it reads true the merge ends with SD_EBUSY.
+ * Returns SD_OK, SD_EBUSY, SD_ENOMEM, SD_ECORRUPT (an input is damaged; err names it) or
+ * SD_ELIMIT (more than UINT32_MAX - 1 docs, 4 GiB of ids, or SEG_MAX_SEG_FIELDS field
+ * names). */
 int seg_merge(struct seg *const *inputs, const uint64_t *const *deleted, size_t n,
-              struct sd_buf *out, struct sd_error *err);
+              struct sd_buf *out, const atomic_bool *stop, struct sd_error *err);
 
 /* seg_merge into a new file at path (created; SD_EEXIST-like failure if it exists): the same
  * bytes, written to the file as they are made, so a merge of any size holds a few MiB of its

@@ -173,7 +173,7 @@ static uint8_t *merge(struct seg *const *in, const uint64_t *const *del, size_t 
     struct sd_buf out;
     sd_buf_init(&out);
     struct sd_error err = {0};
-    if (seg_merge(in, del, n, &out, &err) != SD_OK) {
+    if (seg_merge(in, del, n, &out, NULL, &err) != SD_OK) {
         fail_msg("seg_merge: %s", err.msg);
     }
     return sd_buf_detach(&out, len);
@@ -427,10 +427,44 @@ static size_t check_titles(const struct seg *s, const struct seg_doc *const *liv
     return cut;
 }
 
-/* Merges inputs which[0, n) and checks the result against a direct build; returns the live
- * docs whose title was cut. */
+/* Every section but the stored documents' three agrees byte for byte (compare_segs
+ * compares the stored documents by content). */
+static void compare_sections_but_stored(const uint8_t *a, size_t alen, const uint8_t *b,
+                                        size_t blen)
+{
+    struct seg *x = open_copy(a, alen, "a");
+    struct seg *y = open_copy(b, blen, "b");
+    for (int i = 0; i < SEG_NSECT; i++) {
+        if (i == SEG_SECT_STORED_DOCS || i == SEG_SECT_STORED_BLOCKS ||
+            i == SEG_SECT_STORED_DATA) {
+            continue;
+        }
+        assert_int_equal(x->sect[i].len, y->sect[i].len);
+        assert_memory_equal(x->sect[i].p, y->sect[i].p, x->sect[i].len);
+    }
+    seg_close(x);
+    seg_close(y);
+}
+
+static bool lost_nothing(const struct scenario *sc, size_t s, bool use_bits)
+{
+    for (size_t k = 0; use_bits && k < sc->sizes[s]; k++) {
+        if ((sc->bits[s][k / 64] >> (k % 64)) & 1) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Merges inputs which[0, n) and checks the result against a direct build: the very same
+ * bytes unless an input lost nothing (its stored blocks may be copied as they are, which
+ * the builder would have packed otherwise); returns the live docs whose title was cut. */
 static size_t check_merge(struct scenario *sc, const size_t *which, size_t n, bool use_bits)
 {
+    bool may_copy = false;
+    for (size_t i = 0; i < n; i++) {
+        may_copy |= lost_nothing(sc, which[i], use_bits);
+    }
     struct seg *in[NSEG];
     const uint64_t *del[NSEG];
     for (size_t i = 0; i < n; i++) {
@@ -444,8 +478,12 @@ static size_t check_merge(struct scenario *sc, const size_t *which, size_t n, bo
     struct seg *want = open_copy(bimg, blen, "built");
     compare_segs(want, got);
     size_t cut = check_titles(got, sc->live, sc->nlive); /* deleted docs' titles are gone */
-    assert_int_equal(mlen, blen);                        /* and the very same bytes */
-    assert_memory_equal(mimg, bimg, blen);
+    if (may_copy) {
+        compare_sections_but_stored(mimg, mlen, bimg, blen);
+    } else {
+        assert_int_equal(mlen, blen);
+        assert_memory_equal(mimg, bimg, blen);
+    }
     seg_close(got);
     seg_close(want);
     free(mimg);
@@ -573,10 +611,55 @@ static void test_merge_of_merges(void **state)
     size_t len, blen;
     uint8_t *img = merge(in2, del2, 2, &len);
     uint8_t *bimg = build(sc->live, sc->nlive, &blen);
-    assert_int_equal(len, blen);
-    assert_memory_equal(img, bimg, len);
+    struct seg *got = open_copy(img, len, "m012");
+    struct seg *want = open_copy(bimg, blen, "built");
+    compare_segs(want, got);
+    compare_sections_but_stored(img, len, bimg, blen); /* m01 lost nothing: blocks copied */
+    seg_close(got);
+    seg_close(want);
     seg_close(m01);
     free(img01);
+    free(img);
+    free(bimg);
+    scenario_free(sc);
+}
+
+/* Inputs that lost nothing and number their fields alike: their stored blocks go out as
+ * they are, one after the other, and every document reads back whole. */
+static void test_merge_copies_stored_blocks(void **state)
+{
+    (void)state;
+    struct scenario *sc = scenario_new(31);
+    const struct seg_doc *docs[MAX_DOCS];
+    for (size_t k = 0; k < sc->sizes[0]; k++) {
+        docs[k] = &sc->c.docs[k].doc;
+    }
+    size_t half = sc->sizes[0] / 2;
+    struct seg *in[2] = {build_open(docs, half, "first"),
+                         build_open(docs + half, sc->sizes[0] - half, "second")};
+    assert_int_equal(seg_field_count(in[0]), seg_field_count(in[1]));
+    for (unsigned f = 0; f < seg_field_count(in[0]); f++) {
+        assert_string_equal(seg_field_name(in[0], f), seg_field_name(in[1], f));
+    }
+    assert_true(in[0]->stored_nblocks > 1 && in[1]->stored_nblocks > 1);
+    size_t len, blen;
+    uint8_t *img = merge(in, NULL, 2, &len);
+    uint8_t *bimg = build(docs, sc->sizes[0], &blen);
+    struct seg *got = open_copy(img, len, "merged");
+    struct seg *want = open_copy(bimg, blen, "built");
+    compare_segs(want, got);
+    compare_sections_but_stored(img, len, bimg, blen);
+    assert_int_equal(got->stored_nblocks, in[0]->stored_nblocks + in[1]->stored_nblocks);
+    const struct seg_span *d0 = &in[0]->sect[SEG_SECT_STORED_DATA];
+    const struct seg_span *d1 = &in[1]->sect[SEG_SECT_STORED_DATA];
+    const struct seg_span *dm = &got->sect[SEG_SECT_STORED_DATA];
+    assert_int_equal(dm->len, d0->len + d1->len);
+    assert_memory_equal(dm->p, d0->p, d0->len);
+    assert_memory_equal(dm->p + d0->len, d1->p, d1->len);
+    seg_close(got);
+    seg_close(want);
+    seg_close(in[0]);
+    seg_close(in[1]);
     free(img);
     free(bimg);
     scenario_free(sc);
@@ -590,16 +673,23 @@ static void test_merge_appends_to_out(void **state)
     sd_buf_init(&out);
     sd_buf_put(&out, "prefix", 6);
     struct sd_error err = {0};
-    assert_int_equal(seg_merge(sc->in, NULL, 1, &out, &err), SD_OK);
+    assert_int_equal(seg_merge(sc->in, NULL, 1, &out, NULL, &err), SD_OK);
     struct seg *s = open_copy(out.data + 6, out.len - 6, "appended");
     assert_int_equal(seg_doc_count(s), sc->sizes[0]);
     seg_close(s);
+    /* asked to stop: SD_EBUSY, and out is as it was */
+    atomic_bool stop = true;
+    size_t before = out.len;
+    assert_int_equal(seg_merge(sc->in, NULL, NSEG, &out, &stop, &err), SD_EBUSY);
+    assert_int_equal(out.len, before);
+    assert_non_null(strstr(err.msg, "stopped"));
     sd_buf_free(&out);
     scenario_free(sc);
 }
 
 /* seg_merge_file writes the bytes seg_merge makes in memory, however often it spills to the
- * file (1: after every record and term, so the stored-block table is patched in the file),
+ * file (1: after every record, copied block and term, so the stored-block table is patched
+ * in the file), with every input losing documents or some copying their blocks,
  * the file opens and verifies, and a failed merge leaves no file behind. */
 static void test_merge_to_file_equals_merge_in_memory(void **state)
 {
@@ -607,17 +697,19 @@ static void test_merge_to_file_equals_merge_in_memory(void **state)
     static const size_t all[NSEG] = {0, 1, 2};
     struct scenario *sc = scenario_new(11);
     delete_some(sc, 30, all, NSEG);
-    size_t mlen;
-    uint8_t *mimg = merge(sc->in, sc->del, NSEG, &mlen);
+    const uint64_t *none[NSEG] = {NULL, sc->del[1], NULL}; /* 0 and 2 copy their blocks */
     char dir[] = "/tmp/seg_merge_test.XXXXXX";
     assert_non_null(mkdtemp(dir));
     char path[64];
     snprintf(path, sizeof path, "%s/out.seg", dir);
     static const size_t spills[] = {1, 4096, SEG_SPILL_BYTES};
-    for (size_t k = 0; k < sizeof spills / sizeof spills[0]; k++) {
+    for (size_t k = 0; k < 2 * sizeof spills / sizeof spills[0]; k++) {
+        const uint64_t *const *del = k % 2 ? none : sc->del;
+        size_t mlen;
+        uint8_t *mimg = merge(sc->in, del, NSEG, &mlen);
         struct sd_error err = {0};
         uint64_t len = 0;
-        if (seg_merge_file_spilling(sc->in, sc->del, NSEG, path, spills[k], &len, &err) != SD_OK) {
+        if (seg_merge_file_spilling(sc->in, del, NSEG, path, spills[k / 2], &len, &err) != SD_OK) {
             fail_msg("seg_merge_file: %s", err.msg);
         }
         assert_int_equal(len, mlen);
@@ -629,15 +721,17 @@ static void test_merge_to_file_equals_merge_in_memory(void **state)
         free(file);
         struct seg *s;
         assert_int_equal(seg_open_file(path, &s, &err), SD_OK);
-        assert_int_equal(seg_doc_count(s), sc->nlive);
+        struct seg *mem = open_copy(mimg, mlen, "in memory");
+        assert_int_equal(seg_doc_count(s), seg_doc_count(mem));
+        seg_close(mem);
         seg_close(s);
         /* the path exists now: the next merge must refuse it and keep it */
         assert_int_not_equal(seg_merge_file(sc->in, sc->del, NSEG, path, &len, &err), SD_OK);
         assert_int_equal(seg_verify_file(path, &err), SD_OK);
         assert_int_equal(unlink(path), 0);
+        free(mimg);
     }
     assert_int_equal(rmdir(dir), 0);
-    free(mimg);
     scenario_free(sc);
 }
 
@@ -663,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_merge_single_input),
         cmocka_unit_test(test_merge_everything_deleted),
         cmocka_unit_test(test_merge_of_merges),
+        cmocka_unit_test(test_merge_copies_stored_blocks),
         cmocka_unit_test(test_merge_appends_to_out),
         cmocka_unit_test(test_merge_to_file_equals_merge_in_memory),
     };
