@@ -32,6 +32,8 @@
  *     weight) and Lucene (an int[] id map) nothing stored is read per hit.
  *   api: idx_open + idx_search (snippet_len 0), the path the daemon takes: it
  *     also decodes each hit's stored document to copy out id and title.
+ * ENGINE_BENCH_SLOW_US=N prints every timed search of N microseconds or more
+ * to stderr with its total (for profiling the tail; not in the JSON).
  * Every query is parsed inside the timed call (Xapian's parse_query is too).
  *
  * Timing (same protocol as peers/benchlib.py): per category one untimed
@@ -460,6 +462,7 @@ static void bench_time(struct bench_engine *e, char **qs, size_t n, int runs,
     double *p99 = calloc((size_t)runs, sizeof *p99);
     if (!lat || !qps || !p50 || !p99)
         exit(1);
+    double slow_ms = (double)bench_env("ENGINE_BENCH_SLOW_US", 0) / 1000;
     for (size_t i = 0; i < n; i++)
         bench_one(e, qs[i], BENCH_TOP, &top); /* warm-up */
     for (int run = 0; run < runs; run++) {
@@ -468,6 +471,10 @@ static void bench_time(struct bench_engine *e, char **qs, size_t n, int runs,
             uint64_t t0 = sd_now_ns();
             bench_one(e, qs[i], BENCH_TOP, &top);
             lat[i] = bench_secs(t0, sd_now_ns()) * 1000;
+            if (slow_ms > 0 && lat[i] >= slow_ms)
+                fprintf(stderr, "engine-bench: slow: %.3f ms, total %llu: %s\n", lat[i],
+                        (unsigned long long)top.total,
+                        qs[i]);
         }
         qps[run] = (double)n / bench_secs(p0, sd_now_ns());
         p50[run] = bench_pct(lat, n, 0.50);

@@ -170,18 +170,13 @@ uint32_t ev_seek(struct ev *e, uint32_t node, uint32_t target)
 
 /* ---- scores ---- */
 
-static inline double post_tf(const struct ev_post *p, uint32_t doc)
-{
-    return (double)seg_postings_freq(p->it) * p->norm_tbl[p->norms[doc]]; /* doc: a posting */
-}
-
 static double terms_score(struct ev *e, const struct ev_node *n, uint32_t doc)
 {
     struct ev_post *p = e->posts + n->first;
     double tf = 0;
     for (uint32_t i = 0; i < n->count; i++) {
         if (p[i].doc == doc) {
-            tf += post_tf(&p[i], doc);
+            tf += ev_post_tf(&p[i], doc);
         }
     }
     double score = p[0].idf * ev_saturate(tf, e->k1);
@@ -189,7 +184,7 @@ static double terms_score(struct ev *e, const struct ev_node *n, uint32_t doc)
     tf = 0;
     for (uint32_t i = 0; i < n->extra_count; i++) {
         if (post_advance(&p[i], doc) == doc) {
-            tf += post_tf(&p[i], doc);
+            tf += ev_post_tf(&p[i], doc);
         }
     }
     if (tf > 0) {
@@ -203,7 +198,7 @@ static double phrase_score(struct ev *e, const struct ev_node *n, uint32_t doc)
     const struct ev_post *p = e->posts + n->first;
     double score = 0;
     for (uint32_t i = 0; i < n->count; i++) {
-        score += p[i].idf * ev_saturate(post_tf(&p[i], doc), e->k1);
+        score += p[i].idf * ev_saturate(ev_post_tf(&p[i], doc), e->k1);
     }
     return score;
 }
@@ -259,28 +254,29 @@ static double post_block_tf(struct ev_post *p, uint32_t doc)
 
 /* The matching postings sit on doc, so their part is exact (one norm byte
  * each); only the bonus postings, which lag behind and would have to be
- * advanced and decoded, are bounded by their blocks. */
+ * advanced and decoded, are bounded by their blocks, and by the match's own
+ * weighted tf: every occurrence of the typed form is one of its stem's, in
+ * the same field (seg_analyze.c counts each token for both), so the bonus's
+ * tf is at most the match's. That second bound is the tight one for the
+ * common word of a large index, whose blocks all hold some doc with a high tf. */
 static double terms_bound(struct ev *e, const struct ev_node *n, uint32_t doc)
 {
     struct ev_post *p = e->posts + n->first;
     double tf = 0;
     for (uint32_t i = 0; i < n->count; i++) {
         if (p[i].doc == doc) {
-            tf += post_tf(&p[i], doc);
+            tf += ev_post_tf(&p[i], doc);
         }
     }
-    double bound = p[0].idf * ev_saturate(tf, e->k1);
     p = e->posts + n->extra_first;
-    tf = 0;
-    for (uint32_t i = 0; i < n->extra_count; i++) {
+    double bonus_tf = 0;
+    for (uint32_t i = 0; i < n->extra_count && bonus_tf < tf; i++) {
         if (p[i].doc <= doc) {
-            tf += post_block_tf(&p[i], doc);
+            bonus_tf += post_block_tf(&p[i], doc);
         }
     }
-    if (tf > 0) {
-        bound += e->boost * p[0].idf * ev_saturate_bound(tf, e->k1);
-    }
-    return bound;
+    return e->posts[n->first].idf * ev_saturate(tf, e->k1) +
+           ev_bonus(e, n, bonus_tf < tf ? bonus_tf : tf);
 }
 
 double ev_bound(struct ev *e, uint32_t node, uint32_t doc)
@@ -325,14 +321,19 @@ double ev_saturated(double idf, double tf, double k1)
     return tf > 0 ? idf * ev_saturate_bound(tf, k1) : 0; /* tf 0 with k1 0 would be NaN */
 }
 
-double ev_window_bonus(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto)
+double ev_window_bonus_tf(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto)
 {
     struct ev_post *p = e->posts + n->extra_first;
     double tf = 0;
     for (uint32_t i = 0; i < n->extra_count; i++) {
         tf += ev_window_post(&p[i], target, upto);
     }
-    return e->boost * ev_saturated(n->extra_count ? p[0].idf : 0, tf, e->k1);
+    return tf;
+}
+
+double ev_bonus(const struct ev *e, const struct ev_node *n, double tf)
+{
+    return n->extra_count ? e->boost * ev_saturated(e->posts[n->extra_first].idf, tf, e->k1) : 0;
 }
 
 static double terms_window(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto)
@@ -342,7 +343,8 @@ static double terms_window(struct ev *e, const struct ev_node *n, uint32_t targe
     for (uint32_t i = 0; i < n->count; i++) {
         tf += ev_window_post(&p[i], target, upto);
     }
-    return ev_saturated(p[0].idf, tf, e->k1) + ev_window_bonus(e, n, target, upto);
+    double bonus_tf = ev_window_bonus_tf(e, n, target, upto);
+    return ev_saturated(p[0].idf, tf, e->k1) + ev_bonus(e, n, bonus_tf < tf ? bonus_tf : tf);
 }
 
 double ev_window(struct ev *e, uint32_t node, uint32_t target, uint32_t *upto)

@@ -198,6 +198,12 @@ void qry_plan_free(struct qry_scratch *s);
 /* SD_OK, or SD_ECORRUPT when an iterator stopped on a decoding error. */
 int qry_plan_check(struct qry_scratch *s, struct sd_error *err);
 
+/* p's weighted tf on doc, where p sits (p->doc == doc). */
+static inline double ev_post_tf(const struct ev_post *p, uint32_t doc)
+{
+    return (double)seg_postings_freq(p->it) * p->norm_tbl[p->norms[doc]];
+}
+
 /* eval.c */
 uint32_t ev_seek(struct ev *e, uint32_t node, uint32_t target);
 static inline uint32_t ev_advance(struct ev *e, uint32_t node, uint32_t target)
@@ -215,11 +221,15 @@ double ev_bound(struct ev *e, uint32_t node, uint32_t doc);
 double ev_window(struct ev *e, uint32_t node, uint32_t target, uint32_t *upto);
 /* The parts of ev_window() for one EV_TERMS node (prune.c splits it by field):
  * one posting's largest weighted tf (INFINITY when a block's max tf is not
- * known: SEG_TF_UNBOUNDED), the exact-form bonus's bound, and idf * saturated
- * tf (0 for tf 0; idf * (k1 + 1), the limit, for an infinite tf). */
+ * known: SEG_TF_UNBOUNDED), the same summed over the exact-form bonus's
+ * postings, idf * saturated tf (0 for tf 0; idf * (k1 + 1), the limit, for an
+ * infinite tf), and the bonus's score for a weighted tf. A document's bonus tf
+ * is at most its match tf (each occurrence of the typed form is one of its
+ * stem's, in the same field), so a bound may use the smaller of the two. */
 double ev_window_post(struct ev_post *p, uint32_t target, uint32_t *upto);
-double ev_window_bonus(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto);
+double ev_window_bonus_tf(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto);
 double ev_saturated(double idf, double tf, double k1);
+double ev_bonus(const struct ev *e, const struct ev_node *n, double tf);
 
 static inline double ev_saturate(double tf, double k1)
 {

@@ -194,11 +194,14 @@ static void walk_maxscore(struct walk *w, uint32_t target)
 
 /* A word's score is idf * sat(sum over fields) + bonus, so a document found
  * only in the fields of set S scores at most idf * sat(sum of S's block
- * maxima) + the bonus's window bound. Per window the fields are sorted by
- * block maximum and the longest prefix whose bound cannot enter is
- * non-essential: candidates come from the other fields' postings (typically
- * the title's, far shorter than the body's), and the rest are only advanced
- * to a candidate. */
+ * maxima) + the bonus for the smaller of that sum and the bonus's window
+ * bound. Per window the fields are sorted by block maximum and the longest
+ * prefix whose bound cannot enter is non-essential: candidates come from the
+ * other fields' postings (typically the title's, far shorter than the
+ * body's), and the rest are only advanced to a candidate. A candidate's own
+ * fields then bound it exactly but for the bonus (still the window's, or its
+ * match tf if smaller): most candidates of a common word stop there, before
+ * the bonus postings are advanced and the generic ev_bound() runs. */
 static uint32_t terms_candidate(struct ev_post *p, const uint32_t *order, uint32_t count,
                                 uint32_t ness, uint32_t target)
 {
@@ -213,6 +216,13 @@ static uint32_t terms_candidate(struct ev_post *p, const uint32_t *order, uint32
     return doc;
 }
 
+/* The most a word scores with weighted match tf `tf` and a bonus tf of at most `bonus_tf`. */
+static double terms_limit(const struct ev *e, const struct ev_node *n, double tf, double bonus_tf)
+{
+    return ev_saturated(e->posts[n->first].idf, tf, e->k1) +
+           ev_bonus(e, n, bonus_tf < tf ? bonus_tf : tf);
+}
+
 static void walk_terms(struct walk *w, uint32_t target)
 {
     struct ev *e = w->e;
@@ -222,7 +232,7 @@ static void walk_terms(struct walk *w, uint32_t target)
     uint32_t order[SEG_MAX_SEG_FIELDS];
     while (target < w->ndocs) {
         uint32_t upto = SEG_DOC_END;
-        double bonus = ev_window_bonus(e, n, target, &upto);
+        double bonus_tf = ev_window_bonus_tf(e, n, target, &upto);
         for (uint32_t i = 0; i < n->count; i++) {
             tf[i] = ev_window_post(&p[i], target, &upto);
             uint32_t j = i;
@@ -234,9 +244,8 @@ static void walk_terms(struct walk *w, uint32_t target)
         }
         uint32_t ness = 0;
         double sum = 0;
-        while (ness < n->count &&
-               !qry_topk_can_beat(w->t, ev_saturated(p[0].idf, sum + tf[order[ness]], e->k1) +
-                                            bonus)) {
+        while (ness < n->count && !qry_topk_can_beat(w->t, terms_limit(e, n, sum + tf[order[ness]],
+                                                                         bonus_tf))) {
             sum += tf[order[ness++]];
         }
         if (ness > 0) {
@@ -258,7 +267,13 @@ static void walk_terms(struct walk *w, uint32_t target)
             n->doc = doc;
             if (!qry_is_deleted(w->deleted, doc)) {
                 w->t->total++;
-                qry_topk_offer(e, w->t, w->root, w->seg_index, doc);
+                double doc_tf = 0;
+                for (uint32_t i = 0; i < n->count; i++) {
+                    doc_tf += p[i].doc == doc ? ev_post_tf(&p[i], doc) : 0;
+                }
+                if (qry_topk_can_beat(w->t, terms_limit(e, n, doc_tf, bonus_tf))) {
+                    qry_topk_offer(e, w->t, w->root, w->seg_index, doc);
+                }
             }
             target = doc + 1;
         }
