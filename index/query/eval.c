@@ -28,7 +28,7 @@ static inline uint32_t post_advance(struct ev_post *p, uint32_t target)
     if (p->doc >= target) {
         return p->doc;
     }
-    p->doc = seg_postings_advance(p->it, target);
+    p->doc = ev_post_step(p, target);
     return p->doc;
 }
 

@@ -209,7 +209,7 @@ static uint32_t terms_candidate(struct ev_post *p, const uint32_t *order, uint32
     for (uint32_t j = ness; j < count; j++) {
         struct ev_post *q = &p[order[j]];
         if (q->doc < target) {
-            q->doc = seg_postings_advance(q->it, target);
+            q->doc = ev_post_step(q, target);
         }
         doc = q->doc < doc ? q->doc : doc;
     }
