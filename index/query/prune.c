@@ -230,9 +230,16 @@ static void walk_terms(struct walk *w, uint32_t target)
     struct ev_post *p = e->posts + n->first;
     double tf[SEG_MAX_SEG_FIELDS];
     uint32_t order[SEG_MAX_SEG_FIELDS];
+    /* terms_limit() grows with both tfs and the heap's threshold only rises, so a
+     * candidate tf at most one already turned away (under a bonus tf at most the one then)
+     * is turned away with one comparison: most candidates of a common word are. */
+    double rejected_tf = -1, rejected_bonus_tf = 0;
     while (target < w->ndocs) {
         uint32_t upto = SEG_DOC_END;
         double bonus_tf = ev_window_bonus_tf(e, n, target, &upto);
+        if (bonus_tf > rejected_bonus_tf) {
+            rejected_tf = -1;
+        }
         for (uint32_t i = 0; i < n->count; i++) {
             tf[i] = ev_window_post(&p[i], target, &upto);
             uint32_t j = i;
@@ -271,8 +278,13 @@ static void walk_terms(struct walk *w, uint32_t target)
                 for (uint32_t i = 0; i < n->count; i++) {
                     doc_tf += p[i].doc == doc ? ev_post_tf(&p[i], doc) : 0;
                 }
-                if (qry_topk_can_beat(w->t, terms_limit(e, n, doc_tf, bonus_tf))) {
+                if (doc_tf <= rejected_tf) {
+                    /* cannot enter */
+                } else if (qry_topk_can_beat(w->t, terms_limit(e, n, doc_tf, bonus_tf))) {
                     qry_topk_offer(e, w->t, w->root, w->seg_index, doc);
+                } else {
+                    rejected_tf = doc_tf;
+                    rejected_bonus_tf = bonus_tf;
                 }
             }
             target = doc + 1;
