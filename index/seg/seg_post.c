@@ -413,17 +413,33 @@ uint32_t seg_postings_block_bound(struct seg_postings *p, uint32_t target, uint3
 
 /* ---- positions ---- */
 
+/* Moves the positions cursor past the positions of docs [pidx, upto) of the block: as many
+ * varints as their tfs add up to. Eight bytes at a time while at least eight varints are
+ * left (eight bytes end at most eight of them, so the count never overshoots): a phrase
+ * candidate deep in a common word's block skipped its predecessors byte by byte, 39% of
+ * phrase-en's instructions on the 200k corpus (callgrind). */
 static bool skip_positions(struct seg_postings *p, uint32_t upto)
 {
-    for (; p->pidx < upto; p->pidx++) {
-        uint32_t need = p->tfs[p->pidx];
-        while (need > 0 && p->pcur < p->pend) {
-            need -= !(*p->pcur++ & 0x80);
-        }
-        if (need > 0) {
-            return false;
-        }
+    uint64_t need = 0;
+    for (uint32_t i = p->pidx; i < upto; i++) {
+        need += p->tfs[i];
     }
+    const uint8_t *c = p->pcur;
+    while (need >= 8 && p->pend - c >= 8) {
+        uint64_t w;
+        memcpy(&w, c, sizeof w);
+        /* varint ends: bytes without the high bit, summed by one multiply */
+        need -= (((~w & 0x8080808080808080ull) >> 7) * 0x0101010101010101ull) >> 56;
+        c += 8;
+    }
+    while (need > 0 && c < p->pend) {
+        need -= !(*c++ & 0x80);
+    }
+    p->pcur = c;
+    if (need > 0) {
+        return false;
+    }
+    p->pidx = upto > p->pidx ? upto : p->pidx;
     return true;
 }
 
