@@ -231,6 +231,62 @@ static void test_seg_positions_and_compounds(void **state)
     seg_close(s);
 }
 
+/* Positions of docs reached by advance() past others in the block: the skip over the
+ * positions of the docs passed (eight bytes at a time where it can) lands on the right
+ * ones, with tfs from 0 to 40 and first positions past 127 (two-byte varints). */
+static void test_seg_positions_after_skipping_docs(void **state)
+{
+    (void)state;
+    enum { N = 300, TEXT = 4096 };
+    static char text[N][TEXT];
+    static struct seg_field fields[N];
+    static struct seg_doc docs[N];
+    static char ids[N][16];
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t lead = i % 7 == 0 ? 150 : i % 5, tf = (i * 7) % 41;
+        size_t at = 0;
+        for (uint32_t k = 0; k < lead; k++) {
+            at += (size_t)snprintf(text[i] + at, TEXT - at, "filler ");
+        }
+        for (uint32_t k = 0; k < tf; k++) {
+            at += (size_t)snprintf(text[i] + at, TEXT - at, "alpha filler ");
+        }
+        at += (size_t)snprintf(text[i] + at, TEXT - at, "omega");
+        fields[i] = (struct seg_field){"body", 4, text[i], at, SEG_TEXT};
+        snprintf(ids[i], sizeof ids[i], "d%u", i);
+        docs[i] = (struct seg_doc){ids[i], strlen(ids[i]), &fields[i], 1};
+    }
+    struct seg *s = open_docs(docs, N);
+    struct seg_term t;
+    struct sd_error err = {0};
+    assert_int_equal(seg_term_find(s, 0, SEG_EXACT, "alpha", 5, &t, &err), SD_OK);
+    for (uint32_t stride = 1; stride <= 13; stride += 3) {
+        struct seg_postings *p;
+        assert_int_equal(seg_postings_open(s, &t, SEG_WANT_POSITIONS, &p, &err), SD_OK);
+        uint32_t checked = 0;
+        for (uint32_t target = 0; target < N; target += stride) {
+            uint32_t d = seg_postings_advance(p, target);
+            if (d == SEG_DOC_END) {
+                break;
+            }
+            uint32_t lead = d % 7 == 0 ? 150 : d % 5, tf = (d * 7) % 41;
+            assert_true(tf > 0);
+            const uint32_t *pos;
+            uint32_t count;
+            assert_int_equal(seg_postings_positions(p, &pos, &count), SD_OK);
+            assert_int_equal(count, tf);
+            for (uint32_t k = 0; k < tf; k++) {
+                assert_int_equal(pos[k], lead + 2 * k);
+            }
+            checked++;
+            target = d;
+        }
+        assert_true(checked > N / (stride + 1) / 2);
+        seg_postings_free(p);
+    }
+    seg_close(s);
+}
+
 struct walk {
     char terms[64][64];
     size_t n;
@@ -1179,6 +1235,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seg_term_find_stem_and_exact),
         cmocka_unit_test(test_seg_positions_and_compounds),
+        cmocka_unit_test(test_seg_positions_after_skipping_docs),
         cmocka_unit_test(test_seg_term_prefix_walks_in_order),
         cmocka_unit_test(test_seg_doc_ids_and_find),
         cmocka_unit_test(test_seg_doc_load_roundtrips_raw_and_unicode),
