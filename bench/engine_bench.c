@@ -473,8 +473,7 @@ static void bench_time(struct bench_engine *e, char **qs, size_t n, int runs,
             lat[i] = bench_secs(t0, sd_now_ns()) * 1000;
             if (slow_ms > 0 && lat[i] >= slow_ms)
                 fprintf(stderr, "engine-bench: slow: %.3f ms, total %llu: %s\n", lat[i],
-                        (unsigned long long)top.total,
-                        qs[i]);
+                        (unsigned long long)top.total, qs[i]);
         }
         qps[run] = (double)n / bench_secs(p0, sd_now_ns());
         p50[run] = bench_pct(lat, n, 0.50);

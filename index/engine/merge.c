@@ -458,7 +458,8 @@ static void *idx_merger_main(void *arg)
 {
     struct idx_merger *m = arg;
     struct idx_index *ix = m->ix;
-    pthread_setname_np(pthread_self(), m->role == IDX_MERGER_MEMORY ? "sd-merge-mem" : "sd-merge-disk");
+    pthread_setname_np(pthread_self(),
+                       m->role == IDX_MERGER_MEMORY ? "sd-merge-mem" : "sd-merge-disk");
     uint64_t backoff_ms = 0;
     pthread_mutex_lock(&ix->merge_lock);
     for (;;) {

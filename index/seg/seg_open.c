@@ -234,9 +234,10 @@ static int open_file(const char *path, bool verify_checksum, struct seg **out,
         seg_close(s);
         return rc;
     }
-    /* Verifying the checksum touched every page (seg_sink_hash did if we skipped it). Dropping them from this process's page
-     * tables (they stay in the page cache; queries fault back in the few they read) keeps a
-     * merge's new segment from counting in RSS next to its still-mapped inputs: measured on a
+    /* Verifying the checksum touched every page (a _written open touches the tables and
+     * the dictionary index only). Dropping them from this process's page tables (they stay
+     * in the page cache; queries fault back in the few they read) keeps a merge's new
+     * segment from counting in RSS next to its still-mapped inputs: measured on a
      * 200k-document import, that was a second copy of the index. Advice only: a failure
      * changes nothing but memory use. */
     (void)madvise((void *)s->map.data, s->map.len, MADV_DONTNEED);
