@@ -24,6 +24,21 @@
 
 #include "seg_int.h"
 
+uint64_t seg_varint_ends(const uint8_t *p, size_t len)
+{
+    uint64_t n = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof w);
+        n += (((~w & 0x8080808080808080ull) >> 7) * 0x0101010101010101ull) >> 56;
+    }
+    for (; i < len; i++) {
+        n += !(p[i] & 0x80);
+    }
+    return n;
+}
+
 unsigned seg_bits_max(const uint32_t *v, size_t n)
 {
     uint32_t acc = 0;

@@ -165,6 +165,9 @@ void seg_unpack(const uint8_t *in, uint32_t n, unsigned bits, uint32_t *out);
 
 uint8_t seg_norm_encode(uint32_t len);
 
+/* Varint ends (bytes below 0x80) in p[0, len): how many varints a run of them holds. */
+uint64_t seg_varint_ends(const uint8_t *p, size_t len);
+
 /* ---- seg_write.c: pieces of the image shared by the builder and the merge ---- */
 
 void seg_write_header(struct sd_buf *out);

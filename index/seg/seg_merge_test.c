@@ -665,6 +665,35 @@ static void test_merge_copies_stored_blocks(void **state)
     scenario_free(sc);
 }
 
+/* Positions copied whole from an input that lost nothing are counted first: bytes that
+ * do not hold the tfs' varints (here the last one never ends) stop the merge as damage,
+ * as the decoder would have. */
+static void test_merge_refuses_damaged_positions_it_copies(void **state)
+{
+    (void)state;
+    struct scenario *sc = scenario_new(41);
+    size_t len;
+    const uint8_t *orig = seg_image(sc->in[0], &len);
+    uint8_t *img = malloc(len);
+    assert_non_null(img);
+    memcpy(img, orig, len);
+    const struct seg_span *pos = &sc->in[0]->sect[SEG_SECT_POSITIONS];
+    assert_true(pos->len > 0);
+    img[pos->off + pos->len - 1] |= 0x80;
+    sd_put_le64(img + len - 16, sd_hash64(img, len - 16));
+    struct seg *bad = open_copy(img, len, "damaged");
+    struct sd_buf out;
+    sd_buf_init(&out);
+    struct sd_error err = {0};
+    assert_int_equal(seg_merge(&bad, NULL, 1, &out, NULL, &err), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "positions"));
+    assert_int_equal(out.len, 0);
+    sd_buf_free(&out);
+    seg_close(bad);
+    free(img);
+    scenario_free(sc);
+}
+
 static void test_merge_appends_to_out(void **state)
 {
     (void)state;
@@ -758,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_merge_everything_deleted),
         cmocka_unit_test(test_merge_of_merges),
         cmocka_unit_test(test_merge_copies_stored_blocks),
+        cmocka_unit_test(test_merge_refuses_damaged_positions_it_copies),
         cmocka_unit_test(test_merge_appends_to_out),
         cmocka_unit_test(test_merge_to_file_equals_merge_in_memory),
     };
