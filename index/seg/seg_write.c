@@ -427,20 +427,91 @@ int seg_tw_finish(struct seg_tw *w, uint64_t *sect_off, uint64_t *sect_len)
 
 /* ---- the builder's terms ---- */
 
+/* A term and the first 8 bytes of its key, big-endian and zero-padded: ordering these
+ * numbers orders the keys as cmp_terms does, except between keys that agree in them. */
+struct term_prefix {
+    uint64_t prefix;
+    struct seg_term_rec *rec;
+};
+
+static uint64_t key_prefix(const struct seg_term_rec *r)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++) {
+        v = v << 8 | (i < r->key_len ? r->key[i] : 0);
+    }
+    return v;
+}
+
+/* Sorts t[0, n) by prefix: LSD radix sort a byte at a time (stable), skipping the bytes all
+ * prefixes share (the field and kind bytes, mostly). tmp has n entries. */
+static void radix_sort(struct term_prefix *t, struct term_prefix *tmp, size_t n)
+{
+    struct term_prefix *src = t, *dst = tmp;
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        size_t count[256] = {0};
+        for (size_t i = 0; i < n; i++) {
+            count[(src[i].prefix >> shift) & 0xff]++;
+        }
+        if (n == 0 || count[(src[0].prefix >> shift) & 0xff] == n) {
+            continue;
+        }
+        size_t at = 0;
+        for (unsigned d = 0; d < 256; d++) {
+            size_t c = count[d];
+            count[d] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            dst[count[(src[i].prefix >> shift) & 0xff]++] = src[i];
+        }
+        struct term_prefix *swap = src;
+        src = dst;
+        dst = swap;
+    }
+    if (src != t) {
+        memcpy(t, src, n * sizeof *t);
+    }
+}
+
+static int cmp_prefixed(const void *a, const void *b)
+{
+    return cmp_terms(&((const struct term_prefix *)a)->rec, &((const struct term_prefix *)b)->rec);
+}
+
+/* The builder's terms with postings, sorted by key. Sorting pointers with cmp_terms went
+ * to the records for every comparison: 7% of a 200k-document build (perf). Now the radix
+ * sort orders 16-byte entries by key prefix and only runs of equal prefixes (long words
+ * sharing 6 leading bytes) are compared whole. */
 static int collect_terms(struct seg_writer *w)
 {
     const struct seg_builder *b = w->b;
     w->terms = malloc((b->nterms + 1) * sizeof *w->terms);
-    if (!w->terms) {
+    struct term_prefix *t = malloc((2 * b->nterms + 1) * sizeof *t);
+    if (!w->terms || !t) {
+        free(t);
         return SD_ENOMEM;
     }
+    size_t n = 0;
     for (size_t i = 0; i < b->nslots; i++) {
         struct seg_term_rec *r = b->slots[i].rec;
         if (r && r->df > 0) {
-            w->terms[w->nterms++] = r;
+            t[n++] = (struct term_prefix){key_prefix(r), r};
         }
     }
-    qsort(w->terms, w->nterms, sizeof *w->terms, cmp_terms);
+    radix_sort(t, t + n, n);
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && t[j].prefix == t[i].prefix; j++) {
+        }
+        if (j - i > 1) {
+            qsort(t + i, j - i, sizeof *t, cmp_prefixed);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        w->terms[i] = t[i].rec;
+    }
+    w->nterms = n;
+    free(t);
     return SD_OK;
 }
 
