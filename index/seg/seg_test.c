@@ -984,6 +984,15 @@ static void test_seg_open_flipped_byte_returns_corrupt(void **state)
 /* An image this process just made opens without the second checksum pass: the checksum is
  * not recomputed (a flipped postings byte still opens), every structural check still runs
  * (a cut image is refused), and the result reads as the verified open's does. */
+/* A malloc'd copy of img[0, n), for the opens that take one. */
+static uint8_t *copy_of(const uint8_t *img, size_t n)
+{
+    uint8_t *copy = malloc(n ? n : 1);
+    assert_non_null(copy);
+    memcpy(copy, img, n);
+    return copy;
+}
+
 static void test_seg_open_written_skips_only_the_checksum(void **state)
 {
     (void)state;
@@ -991,30 +1000,22 @@ static void test_seg_open_written_skips_only_the_checksum(void **state)
     uint8_t *img = build_image(g_docs, NDOCS, &len);
     struct sd_error err = {0};
     struct seg *s = NULL;
-    uint8_t *copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, img, len);
+    uint8_t *copy = copy_of(img, len);
     assert_int_equal(seg_open_mem_written(copy, len, "fresh.seg", &s, &err), SD_OK);
     uint32_t docs[4], tfs[4];
     assert_int_equal(term_docs(s, "body", SEG_EXACT, "revolution", docs, tfs, 4), 1);
     /* the last byte of the last title: text, which no structural check reads */
     size_t text_at = s->sect[SEG_SECT_TITLES].off + s->sect[SEG_SECT_TITLES].len - 1;
     seg_close(s);
-    copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, img, len);
+    copy = copy_of(img, len);
     copy[text_at] ^= 1;
     assert_int_equal(seg_open_mem_written(copy, len, "fresh.seg", &s, &err), SD_OK);
     seg_close(s);
-    copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, img, len);
+    copy = copy_of(img, len);
     copy[text_at] ^= 1;
     assert_int_equal(seg_open_mem(copy, len, "found.seg", &s, &err), SD_ECORRUPT);
     for (size_t cut = 0; cut < len; cut += 7) {
-        copy = malloc(cut ? cut : 1);
-        assert_non_null(copy);
-        memcpy(copy, img, cut);
+        copy = copy_of(img, cut);
         s = NULL;
         assert_int_equal(seg_open_mem_written(copy, cut, "cut.seg", &s, &err), SD_ECORRUPT);
         assert_null(s);
