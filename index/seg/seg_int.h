@@ -188,6 +188,7 @@ void seg_write_id_map(struct sd_buf *out, struct seg_id_hash *ids, uint32_t n);
 struct seg_sink {
     struct sd_buf *buf; /* borrowed */
     int fd;             /* -1: memory only (spills do nothing) */
+    size_t spill_bytes; /* file sinks: seg_sink_put writes runs this long straight to fd */
     uint64_t spilled;   /* bytes written to fd */
     const char *path;
     struct sd_error *err;
@@ -197,6 +198,11 @@ uint64_t seg_sink_pos(const struct seg_sink *s);
 /* Moves the buffer's bytes to the file if it holds at least min_bytes. Callers spill only
  * where no earlier byte will change except through seg_sink_patch. */
 int seg_sink_spill(struct seg_sink *s, size_t min_bytes);
+/* Appends data[0, len). Through the buffer, except that a file sink writes a run of
+ * spill_bytes or more straight to the file after the buffer's bytes: a merge's positions
+ * section (150 MB on 200k documents) was copied into the buffer whole, then written. Only
+ * where seg_sink_spill may be called. SD_ENOMEM, or a file error (err set). */
+int seg_sink_put(struct seg_sink *s, const void *data, size_t len);
 /* Overwrites len bytes at position at (all in the file or all in the buffer). */
 int seg_sink_patch(struct seg_sink *s, uint64_t at, const void *data, size_t len);
 /* Spills everything, then XXH3-64 of the whole file, read back. */

@@ -842,6 +842,9 @@ static int write_terms(struct merger *m)
         }
     }
     int rc = seg_tw_finish(&m->tw, m->sect_off, m->sect_len);
+    if (rc == SD_EIO || rc == SD_ENOSPC) {
+        return rc; /* the sink named the file */
+    }
     return rc ? sd_errorf(m->err, rc, "seg_merge: %s", sd_status_name(rc)) : SD_OK;
 }
 
@@ -972,7 +975,8 @@ int seg_merge_file_spilling(struct seg *const *inputs, const uint64_t *const *de
     struct sd_buf out;
     sd_buf_init(&out);
     struct merger m = {.n = n, .out = &out, .err = err, .spill_bytes = spill_bytes,
-                       .sink = {.buf = &out, .fd = fd, .path = path, .err = err}};
+                       .sink = {.buf = &out, .fd = fd, .spill_bytes = spill_bytes, .path = path,
+                                .err = err}};
     int rc = merge_run(&m, inputs, deleted);
     sd_buf_free(&out);
     if (rc == SD_OK && fsync(fd) != 0) {

@@ -72,6 +72,19 @@ int seg_sink_spill(struct seg_sink *s, size_t min_bytes)
     return rc;
 }
 
+int seg_sink_put(struct seg_sink *s, const void *data, size_t len)
+{
+    if (s->fd < 0 || len < s->spill_bytes) {
+        sd_buf_put(s->buf, data, len);
+        return s->buf->rc;
+    }
+    int rc = seg_sink_spill(s, 0);
+    if (rc == SD_OK && (rc = write_at(s, data, len, s->spilled)) == SD_OK) {
+        s->spilled += len;
+    }
+    return rc;
+}
+
 int seg_sink_patch(struct seg_sink *s, uint64_t at, const void *data, size_t len)
 {
     if (at >= s->spilled) {

@@ -411,18 +411,21 @@ int seg_tw_finish(struct seg_tw *w, uint64_t *sect_off, uint64_t *sect_len)
     uint64_t at = seg_sink_pos(w->sink) - w->base;
     sect_len[SEG_SECT_POSTINGS] = at - sect_off[SEG_SECT_POSTINGS];
     sect_off[SEG_SECT_POSITIONS] = at;
-    sd_buf_put(out, w->pos.data, w->pos.len);
+    int rc = w->pos.rc ? w->pos.rc : w->dict.rc;
+    if (rc || (rc = seg_sink_put(w->sink, w->pos.data, w->pos.len)) ||
+        (rc = seg_sink_put(w->sink, w->dict.data, w->dict.len))) {
+        return rc;
+    }
     sect_len[SEG_SECT_POSITIONS] = w->pos.len;
     sect_off[SEG_SECT_DICT] = at + w->pos.len;
-    sd_buf_put(out, w->dict.data, w->dict.len);
     sect_len[SEG_SECT_DICT] = w->dict.len;
     sect_off[SEG_SECT_DICT_INDEX] = at + w->pos.len + w->dict.len;
     sd_buf_put_le32(out, (uint32_t)(w->dindex.len / SEG_DICT_ENTRY_LEN));
     sd_buf_put(out, w->dindex.data, w->dindex.len);
     sd_buf_put(out, w->dkeys.data, w->dkeys.len);
     sect_len[SEG_SECT_DICT_INDEX] = 4 + w->dindex.len + w->dkeys.len;
-    int rc = w->pos.rc ? w->pos.rc : w->dict.rc ? w->dict.rc : w->dindex.rc;
-    return rc ? rc : w->dkeys.rc ? w->dkeys.rc : out->rc;
+    rc = w->dindex.rc ? w->dindex.rc : w->dkeys.rc;
+    return rc ? rc : out->rc;
 }
 
 /* ---- the builder's terms ---- */
