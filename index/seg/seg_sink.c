@@ -12,6 +12,7 @@
  * a patch after a spill would break a running hash, and the page cache makes the read cheap.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,8 +35,23 @@ uint64_t seg_sink_pos(const struct seg_sink *s)
     return s->spilled + s->buf->len;
 }
 
-/* Writes all of data[0, len) at file offset at. */
+static int write_all(struct seg_sink *s, const void *data, size_t len, uint64_t at);
+
+/* Writes all of data[0, len) at file offset at, and starts its writeback: the merge's final
+ * fsync then finds little left to write (it took 0.26 s of a 200k-document flush).
+ * sync_file_range is advice here: durability still comes from that fsync. */
 static int write_at(struct seg_sink *s, const void *data, size_t len, uint64_t at)
+{
+    const uint64_t start = at, total = len;
+    int rc = write_all(s, data, len, at);
+    if (rc == SD_OK && total > 0) {
+        (void)sync_file_range(s->fd, (off64_t)start, (off64_t)total, SYNC_FILE_RANGE_WRITE);
+    }
+    return rc;
+}
+
+/* Writes all of data[0, len) at file offset at. */
+static int write_all(struct seg_sink *s, const void *data, size_t len, uint64_t at)
 {
     const uint8_t *p = data;
     while (len > 0) {
