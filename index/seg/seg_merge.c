@@ -16,9 +16,9 @@
  * and recompressing their blocks was a fifth of the final flush (perf, corpus-large). The
  * tests compare the images byte for byte where nothing is copied, and section by section
  * (stored documents by content) where something is. Four passes:
- *   0. an input with nothing deleted (a copied one) is not parsed at all: its fields come
+ *   0. an input with nothing deleted is planned without parsing a record: its fields come
  *      from its field table (ids are in order of first appearance there too), its planned
- *      STORED_DOCS entries from its own entries;
+ *      STORED_DOCS entries from its own entries (block numbers shifted when copied);
  *   1. records (scan_records): every stored record of every other input is parsed once. A live
  *      doc's fields get new field ids in order of first appearance, as the builder gives
  *      them, so the field table is the union of the names live docs use; its
