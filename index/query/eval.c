@@ -275,8 +275,7 @@ static double terms_bound(struct ev *e, const struct ev_node *n, uint32_t doc)
             bonus_tf += post_block_tf(&p[i], doc);
         }
     }
-    return e->posts[n->first].idf * ev_saturate(tf, e->k1) +
-           ev_bonus(e, n, bonus_tf < tf ? bonus_tf : tf);
+    return ev_terms_limit(e, n, tf, bonus_tf);
 }
 
 double ev_bound(struct ev *e, uint32_t node, uint32_t doc)
@@ -336,6 +335,12 @@ double ev_bonus(const struct ev *e, const struct ev_node *n, double tf)
     return n->extra_count ? e->boost * ev_saturated(e->posts[n->extra_first].idf, tf, e->k1) : 0;
 }
 
+double ev_terms_limit(const struct ev *e, const struct ev_node *n, double tf, double bonus_tf)
+{
+    return ev_saturated(e->posts[n->first].idf, tf, e->k1) +
+           ev_bonus(e, n, bonus_tf < tf ? bonus_tf : tf);
+}
+
 static double terms_window(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto)
 {
     struct ev_post *p = e->posts + n->first;
@@ -343,8 +348,7 @@ static double terms_window(struct ev *e, const struct ev_node *n, uint32_t targe
     for (uint32_t i = 0; i < n->count; i++) {
         tf += ev_window_post(&p[i], target, upto);
     }
-    double bonus_tf = ev_window_bonus_tf(e, n, target, upto);
-    return ev_saturated(p[0].idf, tf, e->k1) + ev_bonus(e, n, bonus_tf < tf ? bonus_tf : tf);
+    return ev_terms_limit(e, n, tf, ev_window_bonus_tf(e, n, target, upto));
 }
 
 double ev_window(struct ev *e, uint32_t node, uint32_t target, uint32_t *upto)

@@ -237,6 +237,9 @@ double ev_window_post(struct ev_post *p, uint32_t target, uint32_t *upto);
 double ev_window_bonus_tf(struct ev *e, const struct ev_node *n, uint32_t target, uint32_t *upto);
 double ev_saturated(double idf, double tf, double k1);
 double ev_bonus(const struct ev *e, const struct ev_node *n, double tf);
+/* The most EV_TERMS node n scores with weighted match tf `tf` and a bonus tf of at most
+ * `bonus_tf` (the bonus never exceeds the match tf: the smaller of the two is used). */
+double ev_terms_limit(const struct ev *e, const struct ev_node *n, double tf, double bonus_tf);
 
 static inline double ev_saturate(double tf, double k1)
 {

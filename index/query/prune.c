@@ -216,13 +216,6 @@ static uint32_t terms_candidate(struct ev_post *p, const uint32_t *order, uint32
     return doc;
 }
 
-/* The most a word scores with weighted match tf `tf` and a bonus tf of at most `bonus_tf`. */
-static double terms_limit(const struct ev *e, const struct ev_node *n, double tf, double bonus_tf)
-{
-    return ev_saturated(e->posts[n->first].idf, tf, e->k1) +
-           ev_bonus(e, n, bonus_tf < tf ? bonus_tf : tf);
-}
-
 static void walk_terms(struct walk *w, uint32_t target)
 {
     struct ev *e = w->e;
@@ -230,7 +223,7 @@ static void walk_terms(struct walk *w, uint32_t target)
     struct ev_post *p = e->posts + n->first;
     double tf[SEG_MAX_SEG_FIELDS];
     uint32_t order[SEG_MAX_SEG_FIELDS];
-    /* terms_limit() grows with both tfs and the heap's threshold only rises, so a
+    /* ev_terms_limit() grows with both tfs and the heap's threshold only rises, so a
      * candidate tf at most one already turned away (under a bonus tf at most the one then)
      * is turned away with one comparison: most candidates of a common word are. */
     double rejected_tf = -1, rejected_bonus_tf = 0;
@@ -251,8 +244,8 @@ static void walk_terms(struct walk *w, uint32_t target)
         }
         uint32_t ness = 0;
         double sum = 0;
-        while (ness < n->count && !qry_topk_can_beat(w->t, terms_limit(e, n, sum + tf[order[ness]],
-                                                                         bonus_tf))) {
+        while (ness < n->count &&
+               !qry_topk_can_beat(w->t, ev_terms_limit(e, n, sum + tf[order[ness]], bonus_tf))) {
             sum += tf[order[ness++]];
         }
         if (ness > 0) {
@@ -280,7 +273,7 @@ static void walk_terms(struct walk *w, uint32_t target)
                 }
                 if (doc_tf <= rejected_tf) {
                     /* cannot enter */
-                } else if (qry_topk_can_beat(w->t, terms_limit(e, n, doc_tf, bonus_tf))) {
+                } else if (qry_topk_can_beat(w->t, ev_terms_limit(e, n, doc_tf, bonus_tf))) {
                     qry_topk_offer(e, w->t, w->root, w->seg_index, doc);
                 } else {
                     rejected_tf = doc_tf;

@@ -31,7 +31,7 @@ uint64_t seg_varint_ends(const uint8_t *p, size_t len)
     for (; i + 8 <= len; i += 8) {
         uint64_t w;
         memcpy(&w, p + i, sizeof w);
-        n += (((~w & 0x8080808080808080ull) >> 7) * 0x0101010101010101ull) >> 56;
+        n += seg_varint_ends8(w);
     }
     for (; i < len; i++) {
         n += !(p[i] & 0x80);

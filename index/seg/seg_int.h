@@ -165,7 +165,12 @@ void seg_unpack(const uint8_t *in, uint32_t n, unsigned bits, uint32_t *out);
 
 uint8_t seg_norm_encode(uint32_t len);
 
-/* Varint ends (bytes below 0x80) in p[0, len): how many varints a run of them holds. */
+/* Varint ends (bytes below 0x80) among the 8 bytes of w, counted by one multiply. */
+static inline unsigned seg_varint_ends8(uint64_t w)
+{
+    return (unsigned)((((~w & 0x8080808080808080ull) >> 7) * 0x0101010101010101ull) >> 56);
+}
+/* Varint ends in p[0, len): how many varints a run of them holds. */
 uint64_t seg_varint_ends(const uint8_t *p, size_t len);
 
 /* ---- seg_write.c: pieces of the image shared by the builder and the merge ---- */

@@ -428,8 +428,7 @@ static bool skip_positions(struct seg_postings *p, uint32_t upto)
     while (need >= 8 && p->pend - c >= 8) {
         uint64_t w;
         memcpy(&w, c, sizeof w);
-        /* varint ends: bytes without the high bit, summed by one multiply */
-        need -= (((~w & 0x8080808080808080ull) >> 7) * 0x0101010101010101ull) >> 56;
+        need -= seg_varint_ends8(w);
         c += 8;
     }
     while (need > 0 && c < p->pend) {
