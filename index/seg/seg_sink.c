@@ -35,25 +35,13 @@ uint64_t seg_sink_pos(const struct seg_sink *s)
     return s->spilled + s->buf->len;
 }
 
-static int write_all(struct seg_sink *s, const void *data, size_t len, uint64_t at);
-
 /* Writes all of data[0, len) at file offset at, and starts its writeback: the merge's final
  * fsync then finds little left to write (it took 0.26 s of a 200k-document flush).
  * sync_file_range is advice here: durability still comes from that fsync. */
 static int write_at(struct seg_sink *s, const void *data, size_t len, uint64_t at)
 {
-    const uint64_t start = at, total = len;
-    int rc = write_all(s, data, len, at);
-    if (rc == SD_OK && total > 0) {
-        (void)sync_file_range(s->fd, (off64_t)start, (off64_t)total, SYNC_FILE_RANGE_WRITE);
-    }
-    return rc;
-}
-
-/* Writes all of data[0, len) at file offset at. */
-static int write_all(struct seg_sink *s, const void *data, size_t len, uint64_t at)
-{
     const uint8_t *p = data;
+    const off64_t start = (off64_t)at, total = (off64_t)len;
     while (len > 0) {
         ssize_t n = pwrite(s->fd, p, len, (off_t)at);
         if (n < 0 && errno == EINTR) {
@@ -68,6 +56,9 @@ static int write_all(struct seg_sink *s, const void *data, size_t len, uint64_t 
         p += n;
         at += (uint64_t)n;
         len -= (size_t)n;
+    }
+    if (total > 0) {
+        (void)sync_file_range(s->fd, start, total, SYNC_FILE_RANGE_WRITE);
     }
     return SD_OK;
 }
