@@ -128,7 +128,7 @@ class PageTest(harness.E2ETestCase):
             box.send_keys(word)
         self.wait(lambda: self.hit_ids() != [], "some hits")
         time.sleep(1.0)  # every earlier answer has arrived by now, if it was going to be drawn
-        want = [h["id"] for h in self.daemon.http().search("revolutions", syntax="simple")["hits"]]
+        want = [h["id"] for h in self.daemon.http().search("revolutions", syntax="simple").json["hits"]]
         self.assertEqual(self.hit_ids(), want[:10])
 
     def test_phone_width(self):
