@@ -85,8 +85,10 @@ class PageTest(harness.E2ETestCase):
         return self.driver.find_element(By.ID, "q")
 
     def hit_ids(self):
-        return [e.text.split(" · ")[0]
-                for e in self.driver.find_elements(By.CSS_SELECTOR, "#hits .hit .m")]
+        """The ids of the hits shown, read in one script (the list may be redrawn meanwhile)."""
+        return self.driver.execute_script(
+            "return [...document.querySelectorAll('#hits .hit .m')]"
+            ".map(e => e.textContent.split(' · ')[0])")
 
     def type_query(self, text):
         box = self.open_page()
@@ -128,7 +130,9 @@ class PageTest(harness.E2ETestCase):
             box.send_keys(word)
         self.wait(lambda: self.hit_ids() != [], "some hits")
         time.sleep(1.0)  # every earlier answer has arrived by now, if it was going to be drawn
-        want = [h["id"] for h in self.daemon.http().search("revolutions", syntax="simple").json["hits"]]
+        http = self.daemon.http()
+        want = [h["id"] for h in http.search("revolutions", syntax="simple").json["hits"]]
+        http.close()
         self.assertEqual(self.hit_ids(), want[:10])
 
     def test_phone_width(self):
