@@ -14,7 +14,7 @@
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
-  const DEBOUNCE_MS = 60;
+  const DEBOUNCE_MS = 40;
   const LIMIT = 10;
   const st = {
     index: 'default', q: '', offset: 0, sort: '', scores: false,
