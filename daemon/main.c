@@ -23,6 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "conf.h"
 #include "idx.h"
 #include "log.h"
@@ -487,7 +489,11 @@ static int serve(struct opts *o)
     /* always written, whatever --log-level: scripts wait for it */
     log_write(LOG_INFO, "event=ready http=%s line=%s socket=%s pid=%ld", srv_http_addr(s),
               srv_line_addr(s), o->socket_path ? o->socket_path : "-", (long)getpid());
+    /* systemd (Type=notify): ready means every index open and every listener bound. Without
+     * NOTIFY_SOCKET (not under systemd) this does nothing. */
+    sd_notifyf(0, "READY=1\nSTATUS=serving http=%s line=%s", srv_http_addr(s), srv_line_addr(s));
     srv_run(s);
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping: flushing indexes");
     srv_free(s);
     idx_close(db); /* every acknowledged write is already durable; this stops threads */
     log_info("event=stopped");
