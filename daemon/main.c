@@ -30,7 +30,6 @@
 #include "log.h"
 #include "srv.h"
 
-#define SEARCHD_VERSION "0.1.0"
 
 struct opts {
     const char *data_dir;
