@@ -24,6 +24,11 @@ bool log_level_parse(const char *name, enum log_level *out)
     return false;
 }
 
+const char *log_level_name(enum log_level level)
+{
+    return level_names[level];
+}
+
 void log_write(enum log_level level, const char *fmt, ...)
 {
     char line[1024];

@@ -27,6 +27,8 @@ extern enum log_level log_threshold; /* set once at start, before threads */
 
 /* "error", "warn", "info", "debug" -> level; false for anything else. */
 bool log_level_parse(const char *name, enum log_level *out);
+/* The inverse: "error" ... "debug" (static). */
+const char *log_level_name(enum log_level level);
 
 void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -23,11 +23,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
+#include "conf.h"
 #include "idx.h"
 #include "log.h"
 #include "srv.h"
 
-#define SEARCHD_VERSION "0.1.0"
 
 struct opts {
     const char *data_dir;
@@ -36,8 +38,14 @@ struct opts {
     char line_buf[80];
     const char *socket_path;
     const char *check_dir;
-    struct idx_config idx; /* engine settings; data_dir set in serve() */
+    const char *config_path; /* --config FILE, read before the flags */
+    bool print_config;       /* --print-config: show the effective values and exit */
+    struct idx_config idx;   /* engine settings; data_dir set in serve() */
     struct srv_config srv;
+    const char *name; /* the option being applied, as the user wrote it: "--sync" or "sync" */
+    char err[320];    /* why it was refused: "NAME VALUE: want ..." */
+    char *kept[64];   /* values from the config file, owned (strings in here point to them) */
+    size_t nkept;
 };
 
 static void usage(FILE *f)
@@ -61,16 +69,27 @@ static void usage(FILE *f)
             "  --max-connections N     open connections at most (default %u)\n"
             "  --idle-timeout SECONDS  close idle connections (default %u)\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
+            "  --config FILE           read settings from FILE first (INI; keys = these flags' names)\n"
+            "  --print-config          print the effective settings and exit\n"
             "  --check DIR             verify DIR offline; exit 0 if sound, 1 if not\n"
             "  --help, --version\n",
             SRV_DEFAULT_HTTP, SRV_DEFAULT_MAX_REQUEST, SRV_DEFAULT_MAX_CONNS, SRV_DEFAULT_IDLE_S);
 }
 
-static int bad_flag(const char *fmt, const char *a, const char *b)
+/* A command-line problem that is no single option's value; returns 2 (the exit status). */
+static int usage_error(const char *fmt, const char *a, const char *b)
 {
     fprintf(stderr, "searchd: ");
     fprintf(stderr, fmt, a, b);
     fprintf(stderr, "\n(see searchd --help)\n");
+    return 2;
+}
+
+/* The value of the option being applied (o->name) is refused: records why in o->err for the
+ * caller to report with the value's origin (a flag or FILE:LINE); returns 2. */
+static int bad_value(struct opts *o, const char *arg, const char *want)
+{
+    snprintf(o->err, sizeof o->err, "%s %s: %s", o->name, arg, want);
     return 2;
 }
 
@@ -114,8 +133,7 @@ static int parse_bm25(struct opts *o, bool is_k1, const char *arg)
     char *end;
     double v = strtod(arg, &end);
     if (end == arg || *end || !(v >= 0) || v > (is_k1 ? 100 : 1)) {
-        return bad_flag(is_k1 ? "--bm25-k1 %s: want 0 to 100%s" : "--bm25-b %s: want 0 to 1%s",
-                        arg, "");
+        return bad_value(o, arg, is_k1 ? "want 0 to 100" : "want 0 to 1");
     }
     if (is_k1) {
         o->idx.k1 = (float)v;
@@ -132,13 +150,13 @@ static int default_line_addr(struct opts *o)
     socklen_t len;
     struct sd_error err;
     if (srv_parse_addr(o->http_addr, &ss, &len, &err)) {
-        return bad_flag("--listen %s: %s", o->http_addr, err.msg);
+        return usage_error("listen %s: %s", o->http_addr, err.msg);
     }
     const char *colon = strrchr(o->http_addr, ':');
     unsigned port = (unsigned)strtoul(colon + 1, NULL, 10);
     if (port == 65535) {
-        return bad_flag("--listen %s%s: no port after it for the line protocol; give --line-listen",
-                        o->http_addr, "");
+        return usage_error("listen %s%s: no port after it for the line protocol; give line-listen",
+                           o->http_addr, "");
     }
     snprintf(o->line_buf, sizeof o->line_buf, "%.*s:%u", (int)(colon - o->http_addr), o->http_addr,
              port ? port + 1 : 0);
@@ -166,6 +184,8 @@ enum {
     OPT_CHECK,
     OPT_HELP,
     OPT_VERSION,
+    OPT_CONFIG,
+    OPT_PRINT_CONFIG,
 };
 
 static const struct option long_opts[] = {
@@ -188,8 +208,17 @@ static const struct option long_opts[] = {
     {"check", required_argument, NULL, OPT_CHECK},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
     {NULL, 0, NULL, 0},
 };
+
+/* Options that are commands or name the file itself, not settings: no config key. */
+static bool is_command_opt(int c)
+{
+    return c == OPT_CHECK || c == OPT_HELP || c == OPT_VERSION || c == OPT_CONFIG ||
+           c == OPT_PRINT_CONFIG;
+}
 
 /* One option; returns 0, 2 for a bad value, or -1 for --help/--version done. */
 static int apply_opt(struct opts *o, int c, const char *arg)
@@ -211,33 +240,38 @@ static int apply_opt(struct opts *o, int c, const char *arg)
     case OPT_CHECK:
         o->check_dir = arg;
         return 0;
+    case OPT_CONFIG:
+        return 0; /* read before every flag, in parse_args */
+    case OPT_PRINT_CONFIG:
+        o->print_config = true;
+        return 0;
     case OPT_SYNC:
         if (strcmp(arg, "always") && strcmp(arg, "batch")) {
-            return bad_flag("--sync %s: want always or batch%s", arg, "");
+            return bad_value(o, arg, "want always or batch");
         }
         o->idx.sync = arg[0] == 'a' ? IDX_SYNC_ALWAYS : IDX_SYNC_BATCH;
         return 0;
     case OPT_SYNC_MS:
         if (!parse_u64(arg, false, 1, 10000, &v)) {
-            return bad_flag("--sync-ms %s: want 1 to 10000%s", arg, "");
+            return bad_value(o, arg, "want 1 to 10000");
         }
         o->idx.sync_ms = (uint32_t)v;
         return 0;
     case OPT_FLUSH_BYTES:
         if (!parse_u64(arg, true, 1024, 1ull << 32, &v)) {
-            return bad_flag("--flush-bytes %s: want 1k to 4g%s", arg, "");
+            return bad_value(o, arg, "want 1k to 4g");
         }
         o->idx.flush_bytes = (size_t)v;
         return 0;
     case OPT_FLUSH_MS:
         if (!parse_u64(arg, false, 10, 3600000, &v)) {
-            return bad_flag("--flush-ms %s: want 10 to 3600000%s", arg, "");
+            return bad_value(o, arg, "want 10 to 3600000");
         }
         o->idx.flush_ms = (uint32_t)v;
         return 0;
     case OPT_MERGE_FACTOR:
         if (!parse_u64(arg, false, 2, 64, &v)) {
-            return bad_flag("--merge-factor %s: want 2 to 64%s", arg, "");
+            return bad_value(o, arg, "want 2 to 64");
         }
         o->idx.merge_factor = (uint32_t)v;
         return 0;
@@ -246,31 +280,31 @@ static int apply_opt(struct opts *o, int c, const char *arg)
         return parse_bm25(o, c == OPT_K1, arg);
     case OPT_WORKERS:
         if (!parse_u64(arg, false, 1, 256, &v)) {
-            return bad_flag("--workers %s: want 1 to 256%s", arg, "");
+            return bad_value(o, arg, "want 1 to 256");
         }
         o->srv.workers = (unsigned)v;
         return 0;
     case OPT_MAX_REQUEST:
         if (!parse_u64(arg, true, 64, 1u << 30, &v)) {
-            return bad_flag("--max-request %s: want 64 to 1g bytes%s", arg, "");
+            return bad_value(o, arg, "want 64 to 1g bytes");
         }
         o->srv.max_request = (size_t)v;
         return 0;
     case OPT_MAX_CONNS:
         if (!parse_u64(arg, false, 1, 1000000, &v)) {
-            return bad_flag("--max-connections %s: want 1 to 1000000%s", arg, "");
+            return bad_value(o, arg, "want 1 to 1000000");
         }
         o->srv.max_connections = (unsigned)v;
         return 0;
     case OPT_IDLE:
         if (!parse_u64(arg, false, 1, 86400, &v)) {
-            return bad_flag("--idle-timeout %s: want 1 to 86400 seconds%s", arg, "");
+            return bad_value(o, arg, "want 1 to 86400 seconds");
         }
         o->srv.idle_timeout_s = (unsigned)v;
         return 0;
     case OPT_LOG_LEVEL:
         if (!log_level_parse(arg, &log_threshold)) {
-            return bad_flag("--log-level %s: want error, warn, info or debug%s", arg, "");
+            return bad_value(o, arg, "want error, warn, info or debug");
         }
         return 0;
     case OPT_HELP:
@@ -280,10 +314,53 @@ static int apply_opt(struct opts *o, int c, const char *arg)
         printf("searchd %s\n", SEARCHD_VERSION);
         return -1;
     default:
-        return bad_flag("unknown option%s%s", "", "");
+        return bad_value(o, "", "unknown option");
     }
 }
 
+/* conf_load's apply function: a config key is a long option's name. The value is copied,
+ * since the options keep pointers to their strings. */
+static int apply_key(void *user, const char *key, const char *value, struct sd_error *err)
+{
+    struct opts *o = user;
+    const struct option *opt = long_opts;
+    while (opt->name && strcmp(opt->name, key) != 0) {
+        opt++;
+    }
+    if (!opt->name || is_command_opt(opt->val) || opt->has_arg != required_argument) {
+        return sd_errorf(err, SD_EINVAL, "unknown key '%s'", key);
+    }
+    if (o->nkept == sizeof o->kept / sizeof *o->kept) {
+        return sd_errorf(err, SD_ELIMIT, "too many keys");
+    }
+    char *copy = strdup(value);
+    if (!copy) {
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
+    o->kept[o->nkept++] = copy;
+    o->name = key;
+    if (apply_opt(o, opt->val, copy)) {
+        return sd_errorf(err, SD_EINVAL, "%s", o->err);
+    }
+    return SD_OK;
+}
+
+/* --config FILE or --config=FILE anywhere on the command line (the file is read first). */
+static const char *find_config(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            path = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            path = argv[i] + 9;
+        }
+    }
+    return path;
+}
+
+/* Defaults, then the config file, then the flags: each later source overrides. Returns 0, 2
+ * for a bad flag or config (reported on stderr), or -1 when --help/--version was served. */
 static int parse_args(struct opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
@@ -291,16 +368,34 @@ static int parse_args(struct opts *o, int argc, char **argv)
     idx_config_default(&o->idx);
     o->data_dir = "./searchd-data";
     o->http_addr = SRV_DEFAULT_HTTP;
+    o->config_path = find_config(argc, argv);
+    if (o->config_path) {
+        struct sd_error err = {0};
+        if (conf_load(o->config_path, apply_key, o, &err)) {
+            fprintf(stderr, "searchd: %s\n", err.msg);
+            return 2;
+        }
+    }
     opterr = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+    int idx = -1;
+    char name[40];
+    while ((c = getopt_long(argc, argv, "", long_opts, &idx)) != -1) {
+        if (c == '?') {
+            return usage_error("unknown option or missing value%s%s", "", "");
+        }
+        snprintf(name, sizeof name, "--%s", long_opts[idx].name);
+        o->name = name;
         int rc = apply_opt(o, c, optarg);
+        if (rc > 0) {
+            fprintf(stderr, "searchd: %s\n(see searchd --help)\n", o->err);
+        }
         if (rc) {
             return rc;
         }
     }
     if (optind < argc) {
-        return bad_flag("unexpected argument '%s'%s", argv[optind], "");
+        return usage_error("unexpected argument '%s'%s", argv[optind], "");
     }
     if (o->check_dir) {
         return 0;
@@ -309,12 +404,48 @@ static int parse_args(struct opts *o, int argc, char **argv)
     socklen_t len;
     struct sd_error err;
     if (srv_parse_addr(o->http_addr, &ss, &len, &err)) {
-        return bad_flag("--listen: %s%s", err.msg, "");
+        return usage_error("listen: %s%s", err.msg, "");
     }
     if (o->line_addr && srv_parse_addr(o->line_addr, &ss, &len, &err)) {
-        return bad_flag("--line-listen: %s%s", err.msg, "");
+        return usage_error("line-listen: %s%s", err.msg, "");
     }
     return o->line_addr ? 0 : default_line_addr(o);
+}
+
+static void free_opts(struct opts *o)
+{
+    for (size_t i = 0; i < o->nkept; i++) {
+        free(o->kept[i]);
+    }
+}
+
+/* --print-config: the effective settings, as a config file that reproduces them. */
+static void print_config(const struct opts *o)
+{
+    printf("# searchd %s: effective settings (defaults < %s < flags)\n[searchd]\n",
+           SEARCHD_VERSION, o->config_path ? o->config_path : "no config file");
+    printf("data = %s\n", o->data_dir);
+    printf("listen = %s\n", o->http_addr);
+    printf("line-listen = %s\n", o->line_addr);
+    if (o->socket_path) {
+        printf("socket = %s\n", o->socket_path);
+    }
+    printf("sync = %s\n", o->idx.sync == IDX_SYNC_ALWAYS ? "always" : "batch");
+    printf("sync-ms = %u\n", (unsigned)o->idx.sync_ms);
+    printf("flush-bytes = %zu\n", o->idx.flush_bytes);
+    printf("flush-ms = %u\n", (unsigned)o->idx.flush_ms);
+    printf("merge-factor = %u\n", (unsigned)o->idx.merge_factor);
+    printf("bm25-k1 = %g\n", (double)o->idx.k1);
+    printf("bm25-b = %g\n", (double)o->idx.b);
+    if (o->srv.workers) {
+        printf("workers = %u\n", o->srv.workers);
+    } else {
+        printf("# workers: one per CPU\n");
+    }
+    printf("max-request = %zu\n", o->srv.max_request);
+    printf("max-connections = %u\n", o->srv.max_connections);
+    printf("idle-timeout = %u\n", o->srv.idle_timeout_s);
+    printf("log-level = %s\n", log_level_name(log_threshold));
 }
 
 static int run_check(const char *dir)
@@ -357,7 +488,11 @@ static int serve(struct opts *o)
     /* always written, whatever --log-level: scripts wait for it */
     log_write(LOG_INFO, "event=ready http=%s line=%s socket=%s pid=%ld", srv_http_addr(s),
               srv_line_addr(s), o->socket_path ? o->socket_path : "-", (long)getpid());
+    /* systemd (Type=notify): ready means every index open and every listener bound. Without
+     * NOTIFY_SOCKET (not under systemd) this does nothing. */
+    sd_notifyf(0, "READY=1\nSTATUS=serving http=%s line=%s", srv_http_addr(s), srv_line_addr(s));
     srv_run(s);
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping: flushing indexes");
     srv_free(s);
     idx_close(db); /* every acknowledged write is already durable; this stops threads */
     log_info("event=stopped");
@@ -368,8 +503,13 @@ int main(int argc, char **argv)
 {
     struct opts o;
     int rc = parse_args(&o, argc, argv);
-    if (rc) {
-        return rc < 0 ? 0 : rc;
+    if (rc == 0) {
+        if (o.print_config) {
+            print_config(&o);
+        } else {
+            rc = o.check_dir ? run_check(o.check_dir) : serve(&o);
+        }
     }
-    return o.check_dir ? run_check(o.check_dir) : serve(&o);
+    free_opts(&o);
+    return rc < 0 ? 0 : rc;
 }

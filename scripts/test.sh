@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs dependencies, builds with
 # -Werror, runs every test, then builds again with AddressSanitizer +
-# UndefinedBehaviorSanitizer and runs every test once more.
+# UndefinedBehaviorSanitizer and runs every test once more. Between the two it builds the
+# Debian package and checks it (scripts/package.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 bash scripts/build.sh build
 (cd build && ctest --output-on-failure --timeout 600 -j2)
+bash scripts/package.sh
 bash scripts/build.sh build-asan -DSD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -1,0 +1,144 @@
+"""searchd.py: a dependency-free Python client for searchd's line protocol (docs/PROTOCOL.md).
+
+    import searchd
+    with searchd.Client("127.0.0.1:7701") as db:
+        db.add([{"id": "a1", "title": "Цифровая дипломатия", "body": "..."}])
+        for hit in db.search("цифровая дипломатия", limit=5)["hits"]:
+            print(hit["id"], hit["score"], hit["title"])
+
+One Client is one connection (TCP "HOST:PORT", "[v6]:PORT", or a Unix socket path starting
+with "/" or "."). Every op of the protocol is a method; each sends one JSON line and returns the
+answer object, or raises searchd.Error (with .code and .message, the protocol's error) when the
+answer has "ok": false. Requests can be pipelined: pipeline() queues requests and sends them
+all at once, then reads the answers, which come back in request order; an error answer there
+is returned as an Error instance in its place rather than raised, so one bad request does not
+hide the others' answers.
+
+A Client is not thread-safe; use one per thread. Python 3.8+ standard library only.
+"""
+
+import json
+import socket
+
+__all__ = ["Client", "Error", "ConnectionClosed"]
+__version__ = "1.0"
+
+DEFAULT_ADDRESS = "127.0.0.1:7701"
+
+
+class Error(Exception):
+    """An error answer from the server: code (e.g. "bad_query", "not_found") and message."""
+
+    def __init__(self, code, message, answer=None):
+        super().__init__("%s: %s" % (code, message))
+        self.code = code
+        self.message = message
+        self.answer = answer
+
+
+class ConnectionClosed(Exception):
+    """The server closed the connection before answering."""
+
+
+def _connect(address, timeout):
+    if address.startswith("/") or address.startswith("."):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        sock.connect(address)
+        return sock
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError("address must be HOST:PORT or a Unix socket path: %r" % address)
+    return socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+
+
+class Client:
+    def __init__(self, address=DEFAULT_ADDRESS, timeout=30.0, index=None):
+        """Connects to address; timeout (seconds) bounds connecting and each answer. index, when
+        given, is the default index of every request that names none."""
+        self.index = index
+        self._sock = _connect(address, timeout)
+        self._sock.settimeout(timeout)
+        self._buf = bytearray()
+        self._scanned = 0  # bytes of _buf already searched for a newline
+
+    # ---- connection ----
+
+    def close(self):
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _encode(self, request):
+        if self.index is not None and "index" not in request:
+            request = dict(request, index=self.index)
+        return json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+    def _read_answer(self):
+        while True:
+            nl = self._buf.find(b"\n", self._scanned)
+            if nl >= 0:
+                break
+            self._scanned = len(self._buf)
+            chunk = self._sock.recv(1 << 16)
+            if not chunk:
+                raise ConnectionClosed("searchd closed the connection")
+            self._buf += chunk
+        line = bytes(self._buf[:nl])
+        del self._buf[:nl + 1]
+        self._scanned = 0
+        answer = json.loads(line.decode("utf-8"))
+        if answer.get("ok"):
+            return answer
+        err = answer.get("error") or {}
+        return Error(err.get("code", "internal"), err.get("message", ""), answer)
+
+    def call(self, op, **fields):
+        """Sends {"op": op, ...fields} and returns the answer; raises Error on an error answer."""
+        fields["op"] = op
+        self._sock.sendall(self._encode(fields))
+        answer = self._read_answer()
+        if isinstance(answer, Error):
+            raise answer
+        return answer
+
+    def pipeline(self, requests):
+        """Sends every request (dicts with "op") before reading, then returns their answers in
+        order; an error answer is an Error instance in its place."""
+        self._sock.sendall(b"".join(self._encode(r) for r in requests))
+        return [self._read_answer() for _ in requests]
+
+    # ---- ops ----
+
+    def search(self, q, **options):
+        """options: limit, offset, weights (dict), snippet (bool), index, and every other
+        search parameter of docs/PROTOCOL.md."""
+        return self.call("search", q=q, **options)
+
+    def add(self, docs, index=None):
+        """docs: one document (dict) or a list of them (at most 10000 per call)."""
+        key = "doc" if isinstance(docs, dict) else "docs"
+        fields = {key: docs if key == "doc" else list(docs)}
+        if index is not None:
+            fields["index"] = index
+        return self.call("add", **fields)
+
+    def get(self, doc_id, index=None):
+        """The stored document with that id; Error with code "not_found" when there is none."""
+        return self.call("get", id=doc_id, **({"index": index} if index else {}))["doc"]
+
+    def delete(self, doc_id, index=None):
+        return self.call("delete", id=doc_id, **({"index": index} if index else {}))
+
+    def stats(self, index=None):
+        return self.call("stats", **({"index": index} if index else {}))
+
+    def health(self):
+        return self.call("health")

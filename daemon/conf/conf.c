@@ -1,0 +1,141 @@
+/*
+ * conf.c: loads a searchd configuration file through libinih (conf.h).
+ *
+ * libinih parses; this file adds what a daemon's config needs around it: one section name
+ * ([searchd], or none), every key at most once, lines no longer than libinih's buffer, UTF-8
+ * text, and errors that name the file and line. ini_parse() stops at the first line whose
+ * handler returns 0 and returns that line's number, so the handler keeps the first error's
+ * message and conf_load() puts the location in front of it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "conf.h"
+
+#define CONF_MAX_KEYS 128
+
+struct load {
+    conf_apply_fn apply;
+    void *user;
+    struct sd_error err; /* the first error, without its location */
+    char *seen[CONF_MAX_KEYS];
+    size_t nseen;
+};
+
+static int seen_before(struct load *ld, const char *key)
+{
+    for (size_t i = 0; i < ld->nseen; i++) {
+        if (strcmp(ld->seen[i], key) == 0) {
+            return 1;
+        }
+    }
+    if (ld->nseen < CONF_MAX_KEYS) {
+        ld->seen[ld->nseen] = strdup(key);
+        if (ld->seen[ld->nseen]) {
+            ld->nseen++;
+        }
+    }
+    return 0;
+}
+
+/* libinih's handler: 1 to go on, 0 to stop with this line's number. */
+static int on_pair(void *arg, const char *section, const char *key, const char *value)
+{
+    struct load *ld = arg;
+    if (section[0] && strcmp(section, "searchd") != 0) {
+        sd_errorf(&ld->err, SD_EINVAL, "unknown section [%s] (keys go in [searchd])", section);
+        return 0;
+    }
+    if (!value) {
+        sd_errorf(&ld->err, SD_EINVAL, "%s: no value (want %s = VALUE)", key, key);
+        return 0;
+    }
+    if (seen_before(ld, key)) {
+        sd_errorf(&ld->err, SD_EINVAL, "%s is set twice", key);
+        return 0;
+    }
+    return ld->apply(ld->user, key, value, &ld->err) == SD_OK;
+}
+
+/* UTF-8 text, no line longer than CONF_MAX_LINE, and no indented line (libinih would take it
+ * as the continuation of the previous value, a surprise in a daemon's config): 0, or the first
+ * bad line's number. */
+static int first_bad_line(FILE *f, const char **why)
+{
+    int c;
+    int line = 1;
+    size_t col = 0;
+    unsigned need = 0;    /* continuation bytes still expected */
+    int indented = 0;     /* this line began with a space or tab */
+    while ((c = fgetc(f)) != EOF) {
+        if (col == 0) {
+            indented = c == ' ' || c == '\t';
+        } else if (indented && c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+            if (c != '#' && c != ';') {
+                *why = "indented line (a value cannot continue on the next line)";
+                return line;
+            }
+            indented = 0;
+        }
+        if (need) {
+            if ((c & 0xC0) != 0x80) {
+                *why = "not UTF-8 text";
+                return line;
+            }
+            need--;
+        } else if (c >= 0xC2 && c <= 0xF4) {
+            need = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+        } else if (c >= 0x80 || (c < 0x20 && c != '\n' && c != '\r' && c != '\t')) {
+            *why = c >= 0x80 ? "not UTF-8 text" : "a control character";
+            return line;
+        }
+        if (c == '\n') {
+            line++;
+            col = 0;
+        } else if (++col > CONF_MAX_LINE) {
+            *why = "line too long (at most 199 bytes)";
+            return line;
+        }
+    }
+    if (need) {
+        *why = "not UTF-8 text";
+        return line;
+    }
+    return 0;
+}
+
+int conf_load(const char *path, conf_apply_fn apply, void *user, struct sd_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        return sd_errorf(err, e == ENOENT ? SD_ENOTFOUND : SD_EIO, "%s: %s", path, strerror(e));
+    }
+    const char *why = NULL;
+    int bad = first_bad_line(f, &why);
+    if (bad) {
+        fclose(f);
+        return sd_errorf(err, SD_EINVAL, "%s:%d: %s", path, bad, why);
+    }
+    rewind(f);
+    struct load ld = {.apply = apply, .user = user};
+    int line = ini_parse_file(f, on_pair, &ld);
+    fclose(f);
+    for (size_t i = 0; i < ld.nseen; i++) {
+        free(ld.seen[i]);
+    }
+    if (line == 0) {
+        return SD_OK;
+    }
+    if (line < 0) {
+        return sd_errorf(err, SD_EIO, "%s: cannot read", path);
+    }
+    if (ld.err.msg[0]) {
+        return sd_errorf(err, SD_EINVAL, "%s:%d: %s", path, line, ld.err.msg);
+    }
+    return sd_errorf(err, SD_EINVAL, "%s:%d: not KEY = VALUE or [section]", path, line);
+}

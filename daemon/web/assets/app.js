@@ -1,0 +1,313 @@
+/*
+ * app.js: searchd's search page (served at GET /, docs/WEB.md).
+ *
+ * Results as you type: every input schedules a search after a short pause; each search gets a
+ * sequence number, the one before it is aborted, and an answer is drawn only if it is the newest
+ * asked for, so a slow stale answer never overwrites a newer one.
+ *
+ * Safe by construction: text from documents reaches the page only through text nodes
+ * (textContent, append(string)); highlighted strings from the server go through
+ * searchd.marked (searchd.js), which splits them on the literal <mark>...</mark> pairs the
+ * server puts around HTML-escaped text and inserts the unescaped pieces as text. No string is
+ * ever parsed as HTML (daemon/web/web_test.c checks the scripts for HTML sinks).
+ */
+'use strict';
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const DEBOUNCE_MS = 40;
+  const LIMIT = 10;
+  const st = {
+    index: 'default', q: '', offset: 0, sort: '', scores: false,
+    filters: new Map(), /* field -> Set of chosen keyword values */
+    fields: {},         /* the index's declared fields: name -> {type, ...} */
+    seq: 0, timer: 0, inflight: null,
+  };
+
+  async function api(path, signal) {
+    const res = await fetch(path, { signal, headers: { Accept: 'application/json' } });
+    let body;
+    try {
+      body = await res.json();
+    } catch (e) {
+      throw new Error(`HTTP ${res.status}`);
+    }
+    if (!body.ok) {
+      throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
+    }
+    return body;
+  }
+
+  const marked = window.searchd.marked; /* from /searchd.js, loaded before this script */
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  /* A keyword value as a filter term: always quoted, so any value is one term. */
+  const quote = (v) => `"${String(v).replace(/["\\]/g, '\\$&')}"`;
+
+  function filterText() {
+    const parts = [];
+    for (const [field, vals] of st.filters) {
+      if (vals.size) parts.push(`${field}:(${[...vals].map(quote).join(' OR ')})`);
+    }
+    return parts.join(' ');
+  }
+
+  const keywordFields = () => Object.keys(st.fields).filter((f) => st.fields[f].type === 'keyword');
+
+  function searchParams() {
+    const p = new URLSearchParams({
+      q: st.q, index: st.index, limit: LIMIT, offset: st.offset, highlight: 'true', syntax: 'simple',
+    });
+    const filter = filterText();
+    if (filter) p.set('filter', filter);
+    if (st.sort) p.set('sort', st.sort);
+    const facets = keywordFields();
+    if (facets.length) p.set('facets', facets.join(','));
+    return p;
+  }
+
+  function schedule() {
+    clearTimeout(st.timer);
+    st.timer = setTimeout(run, DEBOUNCE_MS);
+  }
+
+  async function run() {
+    const seq = ++st.seq;
+    if (st.inflight) st.inflight.abort();
+    saveState();
+    if (!st.q.trim() && !filterText()) {
+      draw(seq, null);
+      return;
+    }
+    const ctl = new AbortController();
+    st.inflight = ctl;
+    try {
+      const r = await api(`/search?${searchParams()}`, ctl.signal);
+      draw(seq, r);
+    } catch (e) {
+      if (e.name !== 'AbortError' && seq === st.seq) fail(e.message);
+    }
+  }
+
+  function fail(msg) {
+    $('status').textContent = msg;
+    $('hits').replaceChildren();
+    $('pager').hidden = true;
+  }
+
+  function draw(seq, r) {
+    if (seq !== st.seq) return; /* a newer search was asked for: this answer is stale */
+    const hits = $('hits');
+    hits.replaceChildren();
+    $('notice').hidden = true;
+    $('pager').hidden = true;
+    if (!r) {
+      $('status').textContent = '';
+      drawFacets(null);
+      return;
+    }
+    const from = r.hits.length ? st.offset + 1 : 0;
+    const total = r.total_exact === false ? `${r.total}+` : `${r.total}`;
+    $('status').textContent =
+      `${from}–${st.offset + r.hits.length} of ${total} · ${Number(r.took_ms).toFixed(2)} ms`;
+    drawNotice(r);
+    for (const h of r.hits) hits.append(drawHit(h));
+    if (r.total > LIMIT) {
+      $('pager').hidden = false;
+      $('prev').disabled = st.offset === 0;
+      $('next').disabled = st.offset + LIMIT >= r.total;
+      $('page').textContent = `page ${Math.floor(st.offset / LIMIT) + 1}`;
+    }
+    drawFacets(r.facets || null);
+  }
+
+  function drawHit(h) {
+    const li = el('li', 'hit');
+    const t = el('button', 't');
+    t.type = 'button';
+    t.append(marked(h.title || h.id));
+    t.addEventListener('click', () => openDoc(h.id));
+    li.append(t);
+    if (h.snippet) {
+      const s = el('p', 's');
+      s.append(marked(h.snippet));
+      li.append(s);
+    }
+    const meta = el('div', 'm', h.id);
+    if (st.scores) meta.textContent += ` · score ${Number(h.score).toFixed(3)}`;
+    li.append(meta);
+    return li;
+  }
+
+  /* "did you mean" and wrong-layout notices, when the answer carries them. */
+  function drawNotice(r) {
+    const box = $('notice');
+    box.replaceChildren();
+    if (r.layout && r.layout.used !== false && r.layout.query) {
+      box.append(`Showing results for “${r.layout.query}” (keyboard layout corrected). `);
+    }
+    if (r.did_you_mean) {
+      const b = el('button', '', r.did_you_mean);
+      b.type = 'button';
+      b.addEventListener('click', () => setQuery(r.did_you_mean));
+      box.append('Did you mean ', b, '?');
+    }
+    box.hidden = !box.childNodes.length;
+  }
+
+  function drawFacets(facets) {
+    const side = $('facets');
+    side.replaceChildren();
+    if (!facets || !Object.keys(facets).length) {
+      side.hidden = true;
+      return;
+    }
+    for (const [field, counts] of Object.entries(facets)) {
+      side.append(el('h3', '', field));
+      const chosen = st.filters.get(field) || new Set();
+      for (const [value, n] of Object.entries(counts)) {
+        const b = el('button', '', value);
+        b.type = 'button';
+        b.dataset.field = field;
+        b.dataset.value = value;
+        b.setAttribute('aria-pressed', chosen.has(value) ? 'true' : 'false');
+        b.append(el('span', 'n', String(n)));
+        b.addEventListener('click', () => toggleFilter(field, value));
+        side.append(b);
+      }
+    }
+    side.hidden = false;
+  }
+
+  function toggleFilter(field, value) {
+    const vals = st.filters.get(field) || new Set();
+    if (vals.has(value)) vals.delete(value);
+    else vals.add(value);
+    st.filters.set(field, vals);
+    st.offset = 0;
+    run();
+  }
+
+  function setQuery(q) {
+    $('q').value = q;
+    st.q = q;
+    st.offset = 0;
+    run();
+  }
+
+  async function openDoc(id) {
+    const dlg = $('doc');
+    const table = $('doc-fields');
+    $('doc-title').textContent = id;
+    table.replaceChildren();
+    try {
+      const r = await api(`/docs/${encodeURIComponent(id)}?index=${encodeURIComponent(st.index)}`);
+      for (const [k, v] of Object.entries(r.doc)) {
+        const tr = el('tr');
+        tr.append(el('th', '', k), el('td', '', typeof v === 'string' ? v : JSON.stringify(v)));
+        table.append(tr);
+      }
+      if (typeof r.doc.title === 'string') $('doc-title').textContent = r.doc.title;
+    } catch (e) {
+      table.append(el('tr', '', e.message));
+    }
+    if (!dlg.open) dlg.showModal();
+  }
+
+  /* The index's declared fields give the facet sidebar and the sort choices. */
+  async function loadSettings() {
+    st.fields = {};
+    try {
+      const r = await api(`/indexes/${encodeURIComponent(st.index)}`);
+      st.fields = (r.settings && r.settings.fields) || {};
+    } catch (e) {
+      /* an index without stored settings: text search only */
+    }
+    const sort = $('sort');
+    sort.replaceChildren(new Option('Relevance', ''));
+    for (const [name, f] of Object.entries(st.fields)) {
+      if (['int', 'float', 'date', 'keyword', 'bool'].includes(f.type)) {
+        sort.append(new Option(`${name} ↓`, `${name}:desc`), new Option(`${name} ↑`, `${name}:asc`));
+      }
+    }
+    sort.value = [...sort.options].some((o) => o.value === st.sort) ? st.sort : '';
+    st.sort = sort.value;
+  }
+
+  async function loadIndexes() {
+    let names = [];
+    try {
+      const r = await api('/indexes');
+      names = r.indexes.map((i) => i.name);
+    } catch (e) {
+      /* older server or no indexes yet */
+    }
+    if (!names.length) names = ['default'];
+    if (!names.includes(st.index)) st.index = names.includes('default') ? 'default' : names[0];
+    $('index').replaceChildren(...names.map((n) => new Option(n, n)));
+    $('index').value = st.index;
+  }
+
+  function saveState() {
+    const p = new URLSearchParams();
+    if (st.q) p.set('q', st.q);
+    if (st.index !== 'default') p.set('index', st.index);
+    if (st.sort) p.set('sort', st.sort);
+    if (st.offset) p.set('offset', st.offset);
+    const s = p.toString();
+    history.replaceState(null, '', s ? `?${s}` : location.pathname);
+  }
+
+  async function start() {
+    const p = new URLSearchParams(location.search);
+    st.q = p.get('q') || '';
+    st.index = p.get('index') || 'default';
+    st.sort = p.get('sort') || '';
+    st.offset = Math.max(0, parseInt(p.get('offset') || '0', 10) || 0);
+    $('q').value = st.q;
+    await loadIndexes();
+    await loadSettings();
+    $('q').addEventListener('input', () => {
+      st.q = $('q').value;
+      st.offset = 0;
+      schedule();
+    });
+    $('form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      clearTimeout(st.timer);
+      run();
+    });
+    $('index').addEventListener('change', async () => {
+      st.index = $('index').value;
+      st.filters.clear();
+      st.offset = 0;
+      await loadSettings();
+      run();
+    });
+    $('sort').addEventListener('change', () => {
+      st.sort = $('sort').value;
+      st.offset = 0;
+      run();
+    });
+    $('scores').addEventListener('change', () => {
+      st.scores = $('scores').checked;
+      run();
+    });
+    $('prev').addEventListener('click', () => {
+      st.offset = Math.max(0, st.offset - LIMIT);
+      run();
+    });
+    $('next').addEventListener('click', () => {
+      st.offset += LIMIT;
+      run();
+    });
+    if (st.q) run();
+  }
+
+  start();
+})();

@@ -1,0 +1,187 @@
+/*
+ * searchd.js: a search box any site can embed (docs/WEB.md).
+ *
+ *   <script src="https://search.example.org/searchd.js" defer></script>
+ *   <searchd-search server="https://search.example.org" index="articles"
+ *                   href="/articles/{id}" key="SEARCH_ONLY_KEY"></searchd-search>
+ *
+ * The element draws an input and a dropdown of hits in its own shadow root, so the site's CSS
+ * cannot break it and it cannot break the site. It asks `server` (default: the origin this script
+ * came from) over HTTP with CORS; `key`, when given, is sent as `Authorization: Bearer` and must
+ * be a search-only key. Choosing a hit goes to `href` with {id} replaced, or, without `href`,
+ * fires a `searchd-select` event whose detail is the hit.
+ *
+ * The same rules as the search page keep it safe: document text becomes text nodes; the server's
+ * <mark> pairs around escaped text become <mark> elements made here (searchd.marked, which the
+ * page at / uses too). Stale answers are dropped by sequence number.
+ */
+'use strict';
+(() => {
+  const ENTITIES = { lt: '<', gt: '>', amp: '&', quot: '"', '#39': "'", '#x27': "'", apos: "'" };
+  const unescape = (s) => s.replace(/&(lt|gt|amp|quot|#39|#x27|apos);/g, (_, e) => ENTITIES[e]);
+
+  /* Text the server highlighted -> a fragment of text nodes and <mark> elements. */
+  function marked(s) {
+    const frag = document.createDocumentFragment();
+    const re = /<mark>([\s\S]*?)<\/mark>/g;
+    let last = 0;
+    let m;
+    while ((m = re.exec(s)) !== null) {
+      if (m.index > last) frag.append(unescape(s.slice(last, m.index)));
+      const mk = document.createElement('mark');
+      mk.textContent = unescape(m[1]);
+      frag.append(mk);
+      last = re.lastIndex;
+    }
+    if (last < s.length) frag.append(unescape(s.slice(last)));
+    return frag;
+  }
+
+  const scriptOrigin = (() => {
+    const src = document.currentScript && document.currentScript.src;
+    try {
+      return src ? new URL(src).origin : location.origin;
+    } catch (e) {
+      return location.origin;
+    }
+  })();
+
+  const STYLE = `
+    :host { display: block; position: relative; font: inherit; max-width: 36rem; }
+    input { width: 100%; box-sizing: border-box; font: inherit; padding: .45rem .6rem;
+            border: 1px solid #c9d0d8; border-radius: 6px; }
+    ul { list-style: none; margin: .25rem 0 0; padding: 0; position: absolute; left: 0; right: 0;
+         z-index: 10; background: #fff; border: 1px solid #c9d0d8; border-radius: 6px;
+         box-shadow: 0 6px 18px rgba(0,0,0,.12); max-height: 70vh; overflow: auto; }
+    li { padding: .45rem .6rem; cursor: pointer; }
+    li[aria-selected="true"], li:hover { background: #eef3fb; }
+    .t { font-weight: 600; }
+    .s { font-size: .88em; color: #4a525c; overflow-wrap: anywhere; }
+    .e { color: #a33; font-size: .88em; }
+    mark { background: #ffe58a; color: inherit; }`;
+
+  class SearchdSearch extends HTMLElement {
+    connectedCallback() {
+      if (this.shadowRoot) return;
+      const root = this.attachShadow({ mode: 'open' });
+      const style = document.createElement('style');
+      style.textContent = STYLE;
+      this.input = document.createElement('input');
+      this.input.type = 'search';
+      this.input.placeholder = this.getAttribute('placeholder') || 'Search…';
+      this.input.setAttribute('role', 'combobox');
+      this.input.setAttribute('aria-expanded', 'false');
+      this.input.setAttribute('aria-autocomplete', 'list');
+      this.list = document.createElement('ul');
+      this.list.setAttribute('role', 'listbox');
+      this.list.hidden = true;
+      root.append(style, this.input, this.list);
+      this.seq = 0;
+      this.hits = [];
+      this.active = -1;
+      this.input.addEventListener('input', () => {
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.search(), 80);
+      });
+      this.input.addEventListener('keydown', (e) => this.key(e));
+      this.input.addEventListener('blur', () => setTimeout(() => this.close(), 150));
+    }
+
+    async search() {
+      const seq = ++this.seq;
+      const q = this.input.value;
+      if (!q.trim()) {
+        this.close();
+        return;
+      }
+      const server = (this.getAttribute('server') || scriptOrigin).replace(/\/+$/, '');
+      const p = new URLSearchParams({
+        q, index: this.getAttribute('index') || 'default', limit: this.getAttribute('limit') || '8',
+        highlight: 'true', syntax: 'simple',
+      });
+      const headers = { Accept: 'application/json' };
+      const key = this.getAttribute('key');
+      if (key) headers.Authorization = `Bearer ${key}`;
+      let r;
+      try {
+        const res = await fetch(`${server}/search?${p}`, { headers, mode: 'cors' });
+        r = await res.json();
+        if (!r.ok) throw new Error(r.error ? r.error.message : `HTTP ${res.status}`);
+      } catch (e) {
+        if (seq === this.seq) this.show([], e.message);
+        return;
+      }
+      if (seq === this.seq) this.show(r.hits, r.hits.length ? '' : 'No results');
+    }
+
+    show(hits, message) {
+      this.hits = hits;
+      this.active = -1;
+      this.list.replaceChildren();
+      hits.forEach((h, i) => {
+        const li = document.createElement('li');
+        li.setAttribute('role', 'option');
+        li.setAttribute('aria-selected', 'false');
+        const t = document.createElement('div');
+        t.className = 't';
+        t.append(marked(h.title || h.id));
+        li.append(t);
+        if (h.snippet) {
+          const s = document.createElement('div');
+          s.className = 's';
+          s.append(marked(h.snippet));
+          li.append(s);
+        }
+        li.addEventListener('mousedown', (e) => {
+          e.preventDefault();
+          this.choose(i);
+        });
+        this.list.append(li);
+      });
+      if (message) {
+        const li = document.createElement('li');
+        li.className = 'e';
+        li.textContent = message;
+        this.list.append(li);
+      }
+      this.list.hidden = false;
+      this.input.setAttribute('aria-expanded', 'true');
+    }
+
+    close() {
+      this.list.hidden = true;
+      this.input.setAttribute('aria-expanded', 'false');
+    }
+
+    key(e) {
+      const n = this.hits.length;
+      if (e.key === 'ArrowDown' && n) this.move((this.active + 1) % n);
+      else if (e.key === 'ArrowUp' && n) this.move((this.active - 1 + n) % n);
+      else if (e.key === 'Enter' && this.active >= 0) this.choose(this.active);
+      else if (e.key === 'Escape') this.close();
+      else return;
+      e.preventDefault();
+    }
+
+    move(i) {
+      const items = this.list.querySelectorAll('li[role="option"]');
+      items.forEach((li, j) => li.setAttribute('aria-selected', j === i ? 'true' : 'false'));
+      this.active = i;
+      items[i].scrollIntoView({ block: 'nearest' });
+    }
+
+    choose(i) {
+      const hit = this.hits[i];
+      const href = this.getAttribute('href');
+      this.close();
+      if (href) {
+        location.href = href.replace('{id}', encodeURIComponent(hit.id));
+      } else {
+        this.dispatchEvent(new CustomEvent('searchd-select', { detail: hit, bubbles: true }));
+      }
+    }
+  }
+
+  window.searchd = Object.freeze({ marked });
+  if (!customElements.get('searchd-search')) customElements.define('searchd-search', SearchdSearch);
+})();

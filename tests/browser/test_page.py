@@ -1,0 +1,248 @@
+"""test_page.py: the search page (GET /) and the embeddable box (/searchd.js) in a real browser.
+
+Headless Chromium driven by Selenium (Debian's chromium, chromium-driver and python3-selenium,
+installed by scripts/deps.sh) against a real searchd with the demo sample imported. Each test
+types as a person would and reads what the page shows, not the JSON behind it:
+
+  - "цифровая дипломатия" typed into the page: the seed article is the first hit and its title
+    and snippet carry <mark> elements made by the page;
+  - a document whose title and body hold <script> and <img onerror> shows them as text, and no
+    script runs (a global the injected code would set stays undefined);
+  - stale answers never overwrite newer ones: typing quickly ends on the last query's hits;
+  - the document view shows a hit's stored fields;
+  - the box from /searchd.js on a page served from another origin (a second port) returns hits
+    through CORS;
+  - the page reads well at a phone's width (no horizontal scroll);
+  - on corpus-large (when built: $SEARCHD_CORPUS_LARGE, or bench/run's and the shared bench's
+    data directories), results appear within 150 ms after typing stops, for public queries of
+    every category; skipped, saying so, when the corpus has not been built on this machine.
+Screenshots go to $SEARCHD_SCREENSHOTS (default build/browser-screenshots/).
+"""
+
+import functools
+import http.server
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import harness  # noqa: E402
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+WAIT_S = 30.0  # generous: a busy machine, a sanitizer build
+LATENCY_BUDGET_MS = 150.0
+CORPUS_CANDIDATES = [os.environ.get("SEARCHD_CORPUS_LARGE", ""),
+                     os.path.join(harness.REPO, "..", "shared", "bench", "data", "corpus-large.jsonl"),
+                     "/tmp/searchd-bench/data/corpus-large.jsonl"]
+QUERIES = os.path.join(harness.REPO, "..", "shared", "bench", "queries", "public")
+
+# Records, in the page, when the last input event happened and when the hit list changed after
+# it: the user's wait from the last keystroke to the results, debounce included.
+LATENCY_PROBE = """
+window.__lat = {input: 0, drawn: 0};
+document.getElementById('q').addEventListener('input', () => {
+  window.__lat.input = performance.now(); window.__lat.drawn = 0; });
+new MutationObserver(() => { if (window.__lat.input && !window.__lat.drawn)
+  window.__lat.drawn = performance.now(); })
+  .observe(document.getElementById('status'), {childList: true, characterData: true, subtree: true});
+"""
+SHOTS = os.environ.get("SEARCHD_SCREENSHOTS",
+                       os.path.join(harness.REPO, "build", "browser-screenshots"))
+
+HOSTILE = {
+    "id": "hostile-doc",
+    "title": "<img src=x onerror=\"window.__pwned='img'\"> цифровая витрина",
+    "body": "<script>window.__pwned='script'</script> Цифровая витрина & <b>жирный</b> текст.",
+}
+
+
+def chrome():
+    opts = webdriver.ChromeOptions()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--window-size=1280,900", "--lang=ru"):
+        opts.add_argument(a)
+    opts.binary_location = "/usr/bin/chromium"
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+class PageTest(harness.E2ETestCase):
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(SHOTS, exist_ok=True)
+        cls.daemon = harness.Daemon(extra_args=["--cors-origins", "*"]).start()
+        harness.run_searchq(["import"] + harness.sample_files(), daemon=cls.daemon)
+        with cls.daemon.line() as c:
+            assert c.call({"op": "add", "doc": HOSTILE})["ok"]
+        cls.base = "http://%s:%d" % cls.daemon.http_addr
+        cls.driver = chrome()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.driver.quit()
+        cls.daemon.cleanup()
+
+    def wait(self, pred, what):
+        try:
+            return WebDriverWait(self.driver, WAIT_S, poll_frequency=0.02).until(lambda d: pred())
+        except Exception:
+            self.shot("failed-" + what.replace(" ", "-"))
+            raise AssertionError("page never showed: " + what)
+
+    def shot(self, name):
+        self.driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+    def open_page(self, query=""):
+        self.driver.get(self.base + "/" + (("?q=" + query) if query else ""))
+        self.wait(lambda: self.driver.execute_script("return document.readyState") == "complete",
+                  "page loaded")
+        return self.driver.find_element(By.ID, "q")
+
+    def hit_ids(self):
+        """The ids of the hits shown, read in one script (the list may be redrawn meanwhile)."""
+        return self.driver.execute_script(
+            "return [...document.querySelectorAll('#hits .hit .m')]"
+            ".map(e => e.textContent.split(' · ')[0])")
+
+    def type_query(self, text):
+        box = self.open_page()
+        box.send_keys(text)
+        return box
+
+    def test_typed_query_ranks_seed_first_with_marks(self):
+        self.type_query("цифровая дипломатия")
+        self.wait(lambda: self.hit_ids()[:1] == ["ru-digital-diplomacy"], "seed article first")
+        first = self.driver.find_element(By.CSS_SELECTOR, "#hits .hit")
+        marks = [m.text.lower() for m in first.find_elements(By.TAG_NAME, "mark")]
+        self.assertTrue(any(m.startswith("цифров") for m in marks), marks)
+        self.assertTrue(any(m.startswith("дипломат") for m in marks), marks)
+        status = self.driver.find_element(By.ID, "status").text
+        self.assertRegex(status, r"of \d+ · [\d.]+ ms")
+        self.shot("search-digital-diplomacy")
+
+    def test_hostile_document_shows_as_text(self):
+        self.type_query("витрина")
+        self.wait(lambda: "hostile-doc" in self.hit_ids(), "hostile doc listed")
+        hit = self.driver.find_element(By.CSS_SELECTOR, "#hits .hit")
+        self.assertIn("<img src=x onerror=", hit.text)
+        self.assertIn("<script>window.__pwned='script'</script>", hit.text)
+        self.assertEqual(hit.find_elements(By.TAG_NAME, "img"), [])
+        self.assertEqual(hit.find_elements(By.TAG_NAME, "script"), [])
+        hit.find_element(By.CSS_SELECTOR, "button.t").send_keys(Keys.ENTER)  # keyboard only
+        self.wait(lambda: self.driver.find_element(By.ID, "doc").get_attribute("open") is not None,
+                  "document view")
+        fields = self.driver.find_element(By.ID, "doc-fields").text
+        self.assertIn("<b>жирный</b>", fields)
+        self.shot("hostile-document")
+        time.sleep(0.3)  # an onerror handler would have fired by now
+        self.assertIsNone(self.driver.execute_script("return window.__pwned"))
+
+    def test_stale_answers_never_overwrite_newer(self):
+        box = self.open_page()
+        for word in ("industrial", "дипломатия", "revolutions"):
+            box.send_keys(Keys.CONTROL, "a")
+            box.send_keys(word)
+        self.wait(lambda: self.hit_ids() != [], "some hits")
+        time.sleep(1.0)  # every earlier answer has arrived by now, if it was going to be drawn
+        http = self.daemon.http()
+        want = [h["id"] for h in http.search("revolutions", syntax="simple").json["hits"]]
+        http.close()
+        self.assertEqual(self.hit_ids(), want[:10])
+
+    def test_phone_width(self):
+        self.driver.set_window_size(390, 844)
+        try:
+            self.type_query("цифровая")
+            self.wait(lambda: self.hit_ids() != [], "hits on a phone")
+            overflow = self.driver.execute_script(
+                "return document.documentElement.scrollWidth > window.innerWidth")
+            self.assertFalse(overflow)
+            self.shot("phone-width")
+        finally:
+            self.driver.set_window_size(1280, 900)
+
+    def test_results_within_150ms_on_corpus_large(self):
+        corpus = next((p for p in CORPUS_CANDIDATES if p and os.path.isfile(p)), None)
+        if not corpus:
+            self.skipTest("corpus-large not built (bench/run or shared/bench/corpus/build.sh)")
+        big = self.new_daemon().start()
+        cp = harness.run_searchq(["import", corpus], daemon=big, timeout=600)
+        self.assertEqual(cp.returncode, 0, harness.describe(cp))
+        harness.wait_docs(big, harness.stats_docs(big), timeout=120)
+        queries = []
+        for name in sorted(os.listdir(QUERIES)):
+            if name.endswith(".txt"):
+                with open(os.path.join(QUERIES, name), encoding="utf-8") as f:
+                    queries += [q.strip() for q in f if q.strip()][:3]
+        self.assertGreater(len(queries), 20)
+        self.driver.get("http://%s:%d/" % big.http_addr)
+        self.wait(lambda: self.driver.execute_script("return document.readyState") == "complete",
+                  "page on corpus-large")
+        self.driver.execute_script(LATENCY_PROBE)
+        box = self.driver.find_element(By.ID, "q")
+        waits = []
+        for q in queries:
+            box.send_keys(Keys.CONTROL, "a")
+            box.send_keys(Keys.DELETE)
+            time.sleep(0.1)
+            box.send_keys(q)
+            self.wait(lambda: self.driver.execute_script("return window.__lat.drawn > 0"),
+                      "results for " + q)
+            waits.append(self.driver.execute_script("return window.__lat.drawn - window.__lat.input"))
+        waits.sort()
+        p90 = waits[int(len(waits) * 0.9)]
+        report = "typing stops -> results, %d queries: p50 %.0f ms, p90 %.0f ms, max %.0f ms" % (
+            len(waits), waits[len(waits) // 2], p90, waits[-1])
+        print(report, file=sys.stderr)
+        with open(os.path.join(SHOTS, "latency.txt"), "w") as f:
+            f.write(report + "\n")
+        self.shot("corpus-large")
+        if os.environ.get("SEARCHD_SANITIZED") == "1":
+            return  # a sanitizer build measures the sanitizer: reported, not judged
+        # p90, not the max: one timer hiccup of a busy CI machine is not the page's latency
+        self.assertLess(p90, LATENCY_BUDGET_MS, report)
+
+    def test_embedded_box_from_another_origin(self):
+        port = harness.free_port()
+        page = ("<!doctype html><meta charset=utf-8><title>host site</title>"
+                "<script src=\"%s/searchd.js\" defer></script>"
+                "<h1>Another site</h1><searchd-search server=\"%s\"></searchd-search>"
+                % (self.base, self.base)).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            self.driver.get("http://localhost:%d/" % port)  # another origin than 127.0.0.1:N
+            host = self.wait(lambda: self.driver.execute_script(
+                "const e = document.querySelector('searchd-search');"
+                "return e && e.shadowRoot ? e : null"), "embedded box")
+            box = self.driver.execute_script("return arguments[0].shadowRoot.querySelector('input')",
+                                             host)
+            box.send_keys("industrial revolutions")
+            titles = functools.partial(self.driver.execute_script,
+                                       "return [...arguments[0].shadowRoot.querySelectorAll("
+                                       "'li[role=option] .t')].map(e => e.textContent)", host)
+            self.wait(lambda: len(titles()) > 0, "dropdown hits")
+            self.shot("embedded-box")
+        finally:
+            srv.shutdown()
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,86 @@
+"""test_client_python.py: the Python client (client/python/searchd.py) against a real searchd.
+
+Every op over TCP, the same over the Unix socket, pipelining (answers in order, an error answer
+in its place without hiding the rest), the default index, and errors raised as searchd.Error
+with the protocol's code.
+"""
+
+import os
+import sys
+import tempfile
+
+import harness
+
+sys.path.insert(0, os.path.join(harness.REPO, "client", "python"))
+import searchd  # noqa: E402
+
+
+class PythonClientTest(harness.E2ETestCase):
+    def setUp(self):
+        super().setUp()
+        self.sockdir = tempfile.mkdtemp(prefix="searchd-py-")
+        self.sock = os.path.join(self.sockdir, "s.sock")
+        self.daemon = self.start_daemon(extra_args=["--socket", self.sock])
+        self.addr = self.daemon.line_server
+
+    def tearDown(self):
+        super().tearDown()
+        try:
+            os.rmdir(self.sockdir)
+        except OSError:
+            pass
+
+    def test_every_op(self):
+        with searchd.Client(self.addr) as db:
+            self.assertEqual(db.health()["status"], "ok")
+            a = db.add({"id": "d1", "title": "Цифровая дипломатия", "body": "посольства в сетях"})
+            self.assertEqual((a["added"], a["replaced"]), (1, 0))
+            a = db.add([{"id": "d2", "title": "Industrial revolutions", "body": "steam"},
+                        {"id": "d1", "title": "Цифровая дипломатия", "body": "новая версия"}])
+            self.assertEqual((a["added"], a["replaced"]), (1, 1))
+            r = db.search("дипломатии", limit=5)
+            self.assertEqual([h["id"] for h in r["hits"]], ["d1"])
+            self.assertEqual(db.get("d1")["body"], "новая версия")
+            self.assertEqual(db.stats()["docs"], 2)
+            self.assertEqual(db.delete("d2")["deleted"], 1)
+            with self.assertRaises(searchd.Error) as cm:
+                db.get("d2")
+            self.assertEqual(cm.exception.code, "not_found")
+            with self.assertRaises(searchd.Error) as cm:
+                db.search('"unclosed phrase')
+            self.assertEqual(cm.exception.code, "bad_query")
+            self.assertEqual(db.search("steam")["total"], 0)  # connection still usable
+
+    def test_unix_socket_and_default_index(self):
+        with searchd.Client(self.sock, index="books") as db:
+            db.add({"id": "b1", "title": "Война и мир"})
+            self.assertEqual(db.search("война")["hits"][0]["id"], "b1")
+            self.assertEqual(db.stats()["index"], "books")
+        with searchd.Client(self.addr) as db:
+            with self.assertRaises(searchd.Error) as cm:
+                db.get("b1")  # the default index does not hold it
+            self.assertIn(cm.exception.code, ("not_found", "unknown_index"))
+            self.assertEqual(db.get("b1", index="books")["title"], "Война и мир")
+
+    def test_pipeline_keeps_order_and_errors_in_place(self):
+        docs = [{"id": "p%d" % i, "title": "word%d common" % i} for i in range(200)]
+        with searchd.Client(self.addr) as db:
+            db.add(docs)
+            reqs = [{"op": "search", "q": "word%d" % i, "limit": 1} for i in range(200)]
+            reqs.insert(100, {"op": "search", "q": "(", "limit": 1})
+            answers = db.pipeline(reqs)
+            self.assertEqual(len(answers), 201)
+            self.assertIsInstance(answers[100], searchd.Error)
+            self.assertEqual(answers[100].code, "bad_query")
+            rest = answers[:100] + answers[101:]
+            self.assertEqual([a["hits"][0]["id"] for a in rest], ["p%d" % i for i in range(200)])
+
+    def test_bad_address(self):
+        with self.assertRaises(ValueError):
+            searchd.Client("no-port-here")
+        with self.assertRaises(OSError):
+            searchd.Client("127.0.0.1:%d" % harness.free_port(), timeout=5)
+
+
+if __name__ == "__main__":
+    harness.main()
