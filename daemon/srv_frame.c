@@ -194,6 +194,7 @@ static int on_message_begin(http_parser *p)
     sd_buf_reset(&r->target);
     sd_buf_reset(&r->body);
     r->head_len = 0;
+    r->is_in_message = true;
     r->field_len = r->value_len = 0;
     r->is_in_value = r->is_expect = r->has_continue = r->wants_continue = false;
     return 0;
@@ -302,6 +303,7 @@ static int on_message_complete(http_parser *p)
 {
     struct srv_http_reader *r = reader_of(p);
     r->is_complete = true;
+    r->is_in_message = false;
     r->wants_continue = false;
     http_parser_pause(p, 1); /* hand this request out before parsing the next */
     return 0;
@@ -341,7 +343,11 @@ void srv_hr_free(struct srv_http_reader *r)
 
 size_t srv_hr_held(const struct srv_http_reader *r)
 {
-    return (r->raw.len - r->raw_pos) + r->head_len + r->body.len;
+    size_t in_message = r->head_len + r->body.len;
+    if (r->is_in_message && in_message == 0) {
+        in_message = 1; /* "G": a request has begun, its clock runs */
+    }
+    return (r->raw.len - r->raw_pos) + in_message;
 }
 
 bool srv_hr_take_continue(struct srv_http_reader *r)
@@ -353,7 +359,7 @@ bool srv_hr_take_continue(struct srv_http_reader *r)
 
 bool srv_hr_is_mid_request(const struct srv_http_reader *r)
 {
-    return r->head_len > 0 || r->body.len > 0 || r->raw.len > r->raw_pos;
+    return r->is_in_message || r->raw.len > r->raw_pos;
 }
 
 int srv_hr_feed(struct srv_http_reader *r, const void *data, size_t len)

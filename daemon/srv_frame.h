@@ -80,16 +80,17 @@ struct srv_http_reader {
     size_t head_len;      /* bytes of its request line and headers so far */
     size_t max_head;      /* request line + headers */
     size_t max_body;
-    uint64_t work;        /* bytes parsed and moved so far: tests check it is linear */
+    uint64_t work;  /* bytes parsed and moved so far: tests check it is linear */
     char field[16]; /* the header name being read, if short */
     size_t field_len;
-    char value[16];       /* the Expect value being read, if short */
+    char value[16]; /* the Expect value being read, if short */
     size_t value_len;
     bool is_in_value;
     bool is_expect;      /* the current header is Expect */
     bool has_continue;   /* Expect: 100-continue */
     bool wants_continue; /* headers done, body to come, client waits for a 100 */
     bool is_complete;    /* a whole message was parsed (the parser is paused) */
+    bool is_in_message;  /* its first byte was parsed, its last not yet */
     bool keep_alive;
     bool is_broken;
     struct srv_frame error;

@@ -23,8 +23,8 @@
 
 /* Feeds text in pieces of `piece` bytes; collects the lines framed, joined
  * with '|', and the error code (PROTO_OK if none) into out. */
-static enum proto_code lines_of(const char *text, size_t len, size_t max, size_t piece,
-                                bool finish, char *out, size_t cap)
+static enum proto_code lines_of(const char *text, size_t len, size_t max, size_t piece, bool finish,
+                                char *out, size_t cap)
 {
     struct srv_line_reader r;
     srv_lr_init(&r, max);
@@ -75,8 +75,7 @@ static void test_srv_lr_line_over_limit_is_too_large_at_once(void **state)
     /* 8 bytes allowed; 8 + '\r' fits, 9 other bytes do not */
     assert_int_equal(lines_of("12345678\r\n", 10, 8, 1, false, out, sizeof out), PROTO_OK);
     assert_int_equal(lines_of("123456789\n", 10, 8, 3, false, out, sizeof out), PROTO_TOO_LARGE);
-    assert_int_equal(lines_of("12345678\r\r\n", 11, 8, 1, false, out, sizeof out),
-                     PROTO_TOO_LARGE);
+    assert_int_equal(lines_of("12345678\r\r\n", 11, 8, 1, false, out, sizeof out), PROTO_TOO_LARGE);
     /* no newline ever: the error comes as soon as the line cannot fit */
     struct srv_line_reader r;
     srv_lr_init(&r, 8);
@@ -284,8 +283,8 @@ static void test_srv_hr_framing_errors_are_refused(void **state)
         enum proto_code code;
         int status;
     } cases[] = {
-        {"POST /docs HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", PROTO_BAD_HTTP,
-         400},
+        {"POST /docs HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+         PROTO_BAD_HTTP, 400},
         {"POST /docs HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", PROTO_BAD_HTTP,
          400},
         {"POST /docs HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
