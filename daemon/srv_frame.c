@@ -109,18 +109,21 @@ enum srv_frame_rc srv_lr_next(struct srv_line_reader *r, struct srv_frame *f)
         return SRV_FRAME_ERROR;
     }
     for (;;) {
-        const char *base = (const char *)r->buf.data + r->start;
         size_t avail = r->buf.len - r->start;
+        if (avail == 0) { /* (and buf.data may be NULL: no pointer arithmetic on it) */
+            if (r->buf.cap > SRV_FRAME_KEEP_BYTES) {
+                sd_buf_free(&r->buf);
+                r->start = r->scanned = 0;
+            }
+            return SRV_FRAME_MORE;
+        }
+        const char *base = (const char *)r->buf.data + r->start;
         const char *nl = memchr(base + r->scanned, '\n', avail - r->scanned);
         r->work += (uint64_t)(nl ? (size_t)(nl - base) + 1 : avail) - r->scanned;
         if (!nl) {
             r->scanned = avail;
             if (avail > r->max_line + 1) {
                 return lr_too_large(r, f);
-            }
-            if (avail == 0 && r->buf.cap > SRV_FRAME_KEEP_BYTES) {
-                sd_buf_free(&r->buf);
-                r->start = 0;
             }
             return SRV_FRAME_MORE;
         }
@@ -145,11 +148,14 @@ enum srv_frame_rc srv_lr_finish(struct srv_line_reader *r, struct srv_frame *f)
     if (rc != SRV_FRAME_MORE) {
         return rc;
     }
-    const char *base = (const char *)r->buf.data + r->start;
     size_t avail = r->buf.len - r->start;
+    if (avail == 0) {
+        return SRV_FRAME_MORE;
+    }
+    const char *base = (const char *)r->buf.data + r->start;
     r->start = r->buf.len;
     r->scanned = 0;
-    if (avail == 0 || is_blank(base, avail)) {
+    if (is_blank(base, avail)) {
         return SRV_FRAME_MORE;
     }
     if (!line_fits(r, base, avail)) {
@@ -224,7 +230,8 @@ static void end_header(struct srv_http_reader *r)
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     struct srv_http_reader *r = reader_of(p);
-    if (hr_count_head(r, len + 4)) { /* + ": " and "\r\n" */
+    bool is_new = r->is_in_value || r->field_len == 0; /* not a later piece of one name */
+    if (hr_count_head(r, len + (is_new ? 4 : 0))) {    /* + ": " and "\r\n" */
         return -1;
     }
     if (r->is_in_value) { /* a new header begins */
