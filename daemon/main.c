@@ -4,6 +4,8 @@
  *   searchd [--data DIR] [--listen HOST:PORT] [--line-listen HOST:PORT]
  *           [--socket PATH] [--sync always|batch] [--sync-ms N] [--workers N]
  *           [--max-request BYTES] [--max-connections N] [--idle-timeout SECONDS]
+ *           [--max-line-connections N] [--max-http-connections N] [--max-per-client N]
+ *           [--request-timeout SECONDS] [--max-unfinished BYTES]
  *           [--flush-bytes BYTES] [--flush-ms N] [--merge-factor N]
  *           [--bm25-k1 X] [--bm25-b X] [--log-level error|warn|info|debug]
  *   searchd --check DIR        verify a data directory offline (exit 0 sound, 1 not)
@@ -13,6 +15,8 @@
  * listener is up it logs one line with event=ready and the bound addresses
  * (port 0 asks for a free port; the line tells which), for scripts and tests:
  *   ts=... level=info event=ready http=127.0.0.1:7700 line=127.0.0.1:7701 ...
+ * At start the soft limit on open files is raised to the hard limit, so
+ * that --max-connections, not the descriptor limit, decides who gets in.
  * Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the data
  * directory or a listener cannot be opened, 2 for bad flags.
  */
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -66,14 +71,22 @@ static void usage(FILE *f)
             "  --bm25-k1 X, --bm25-b X BM25 parameters (default 1.2 and 0.75)\n"
             "  --workers N             search threads (default: one per CPU)\n"
             "  --max-request BYTES     largest request line or body (default %u; k/m/g ok)\n"
-            "  --max-connections N     open connections at most (default %u)\n"
+            "  --max-connections N     open connections, both protocols (default %u)\n"
+            "  --max-line-connections N, --max-http-connections N\n"
+            "                          per protocol (default 3/4 of --max-connections)\n"
+            "  --max-per-client N      connections from one IP address, loopback too\n"
+            "                          (default %u; 0 = no limit)\n"
             "  --idle-timeout SECONDS  close idle connections (default %u)\n"
+            "  --request-timeout SECONDS  a request must arrive whole within (default %u)\n"
+            "  --max-unfinished BYTES  unfinished request bytes held, all connections\n"
+            "                          (default 4 x --max-request)\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
             "  --config FILE           read settings from FILE first (INI; keys = these flags' names)\n"
             "  --print-config          print the effective settings and exit\n"
             "  --check DIR             verify DIR offline; exit 0 if sound, 1 if not\n"
             "  --help, --version\n",
-            SRV_DEFAULT_HTTP, SRV_DEFAULT_MAX_REQUEST, SRV_DEFAULT_MAX_CONNS, SRV_DEFAULT_IDLE_S);
+            SRV_DEFAULT_HTTP, SRV_DEFAULT_MAX_REQUEST, SRV_DEFAULT_MAX_CONNS,
+            SRV_DEFAULT_PER_CLIENT, SRV_DEFAULT_IDLE_S, SRV_DEFAULT_REQUEST_S);
 }
 
 /* A command-line problem that is no single option's value; returns 2 (the exit status). */
@@ -175,6 +188,11 @@ enum {
     OPT_MAX_REQUEST,
     OPT_MAX_CONNS,
     OPT_IDLE,
+    OPT_MAX_LINE_CONNS,
+    OPT_MAX_HTTP_CONNS,
+    OPT_MAX_PER_CLIENT,
+    OPT_REQUEST_TIMEOUT,
+    OPT_MAX_UNFINISHED,
     OPT_LOG_LEVEL,
     OPT_FLUSH_BYTES,
     OPT_FLUSH_MS,
@@ -199,6 +217,11 @@ static const struct option long_opts[] = {
     {"max-request", required_argument, NULL, OPT_MAX_REQUEST},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNS},
     {"idle-timeout", required_argument, NULL, OPT_IDLE},
+    {"max-line-connections", required_argument, NULL, OPT_MAX_LINE_CONNS},
+    {"max-http-connections", required_argument, NULL, OPT_MAX_HTTP_CONNS},
+    {"max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT},
+    {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+    {"max-unfinished", required_argument, NULL, OPT_MAX_UNFINISHED},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"flush-bytes", required_argument, NULL, OPT_FLUSH_BYTES},
     {"flush-ms", required_argument, NULL, OPT_FLUSH_MS},
@@ -218,6 +241,25 @@ static bool is_command_opt(int c)
 {
     return c == OPT_CHECK || c == OPT_HELP || c == OPT_VERSION || c == OPT_CONFIG ||
            c == OPT_PRINT_CONFIG;
+}
+
+/* --max-line-connections, --max-http-connections (1 to 1000000) and
+ * --max-per-client (0, no limit, to 1000000). */
+static int parse_conn_limit(struct opts *o, int c, const char *arg)
+{
+    uint64_t v;
+    bool is_per_client = c == OPT_MAX_PER_CLIENT;
+    if (!parse_u64(arg, false, is_per_client ? 0 : 1, 1000000, &v)) {
+        return bad_value(o, arg, is_per_client ? "want 0 to 1000000" : "want 1 to 1000000");
+    }
+    if (c == OPT_MAX_LINE_CONNS) {
+        o->srv.max_line_connections = (unsigned)v;
+    } else if (c == OPT_MAX_HTTP_CONNS) {
+        o->srv.max_http_connections = (unsigned)v;
+    } else {
+        o->srv.max_per_client = (unsigned)v;
+    }
+    return 0;
 }
 
 /* One option; returns 0, 2 for a bad value, or -1 for --help/--version done. */
@@ -295,6 +337,22 @@ static int apply_opt(struct opts *o, int c, const char *arg)
             return bad_value(o, arg, "want 1 to 1000000");
         }
         o->srv.max_connections = (unsigned)v;
+        return 0;
+    case OPT_MAX_LINE_CONNS:
+    case OPT_MAX_HTTP_CONNS:
+    case OPT_MAX_PER_CLIENT:
+        return parse_conn_limit(o, c, arg);
+    case OPT_REQUEST_TIMEOUT:
+        if (!parse_u64(arg, false, 1, 86400, &v)) {
+            return bad_value(o, arg, "want 1 to 86400 seconds");
+        }
+        o->srv.request_timeout_s = (unsigned)v;
+        return 0;
+    case OPT_MAX_UNFINISHED:
+        if (!parse_u64(arg, true, 64, 1ull << 40, &v)) {
+            return bad_value(o, arg, "want 64 to 1t bytes");
+        }
+        o->srv.max_unfinished = (size_t)v;
         return 0;
     case OPT_IDLE:
         if (!parse_u64(arg, false, 1, 86400, &v)) {
@@ -409,6 +467,9 @@ static int parse_args(struct opts *o, int argc, char **argv)
     if (o->line_addr && srv_parse_addr(o->line_addr, &ss, &len, &err)) {
         return usage_error("line-listen: %s%s", err.msg, "");
     }
+    if (o->srv.max_unfinished && o->srv.max_unfinished < o->srv.max_request) {
+        return usage_error("max-unfinished: must be at least max-request%s%s", "", "");
+    }
     return o->line_addr ? 0 : default_line_addr(o);
 }
 
@@ -444,7 +505,25 @@ static void print_config(const struct opts *o)
     }
     printf("max-request = %zu\n", o->srv.max_request);
     printf("max-connections = %u\n", o->srv.max_connections);
+    /* 0 in these means "derived from another setting" (srv_new): said as a comment */
+    if (o->srv.max_line_connections) {
+        printf("max-line-connections = %u\n", o->srv.max_line_connections);
+    } else {
+        printf("# max-line-connections: 3/4 of max-connections\n");
+    }
+    if (o->srv.max_http_connections) {
+        printf("max-http-connections = %u\n", o->srv.max_http_connections);
+    } else {
+        printf("# max-http-connections: 3/4 of max-connections\n");
+    }
+    printf("max-per-client = %u\n", o->srv.max_per_client);
     printf("idle-timeout = %u\n", o->srv.idle_timeout_s);
+    printf("request-timeout = %u\n", o->srv.request_timeout_s);
+    if (o->srv.max_unfinished) {
+        printf("max-unfinished = %zu\n", o->srv.max_unfinished);
+    } else {
+        printf("# max-unfinished: 4 x max-request\n");
+    }
     printf("log-level = %s\n", log_level_name(log_threshold));
 }
 
@@ -459,8 +538,24 @@ static int run_check(const char *dir)
     return 0;
 }
 
+/* Soft RLIMIT_NOFILE up to the hard limit: thousands of sockets must be
+ * refused or evicted by our limits, not fail at accept with EMFILE. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            log_info("event=nofile from=%llu to=%llu", (unsigned long long)was,
+                     (unsigned long long)rl.rlim_cur);
+        }
+    }
+}
+
 static int serve(struct opts *o)
 {
+    raise_nofile();
     struct idx_config cfg = o->idx;
     cfg.data_dir = o->data_dir;
     struct sd_error err = {0};

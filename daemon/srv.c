@@ -11,10 +11,9 @@
  *    reach zero, so no engine callback can arrive after srv_run() returns.
  *
  * Shutdown (SIGTERM/SIGINT or srv_shutdown): close the listeners, stop
- * reading from line connections, answer new HTTP requests with busy, wait
- * until every job in flight has completed and every line connection has
- * flushed its answers (2 s at most for a client that does not read), then
- * leave the loop. The caller then frees the server and closes the engine.
+ * reading from every connection, wait until every job in flight has
+ * completed and every connection has flushed its answers (2 s at most for
+ * a client that does not read), then leave the loop. The caller then frees the server and closes the engine.
  */
 #include "srv.h"
 
@@ -46,6 +45,8 @@ void srv_config_default(struct srv_config *cfg)
     cfg->max_request = SRV_DEFAULT_MAX_REQUEST;
     cfg->max_connections = SRV_DEFAULT_MAX_CONNS;
     cfg->idle_timeout_s = SRV_DEFAULT_IDLE_S;
+    cfg->request_timeout_s = SRV_DEFAULT_REQUEST_S;
+    cfg->max_per_client = SRV_DEFAULT_PER_CLIENT;
     cfg->snippet_len = SRV_DEFAULT_SNIPPET;
     cfg->handle_signals = true;
 }
@@ -210,14 +211,13 @@ static int listen_unix(const char *path, int *out_fd, struct sd_error *err)
 
 /* ---- jobs ---- */
 
-struct srv_job *srv_job_new(struct srv *s, enum srv_origin origin)
+struct srv_job *srv_job_new(struct srv *s)
 {
     struct srv_job *job = calloc(1, sizeof *job);
     if (!job) {
         return NULL;
     }
     job->srv = s;
-    job->origin = origin;
     job->status = 200;
     job->start_ns = sd_now_ns();
     proto_request_init(&job->req);
@@ -285,17 +285,13 @@ void srv_complete(struct srv_job *job)
         srv_job_fail(job, PROTO_INTERNAL, "out of memory encoding the answer");
     }
     sd_buf_put_u8(&job->out, '\n');
-    log_debug("event=request proto=%s op=%s status=%d us=%llu",
-              job->origin == SRV_FROM_HTTP ? "http" : "line", proto_op_name(job->req.op),
-              job->status, (unsigned long long)((sd_now_ns() - job->start_ns) / 1000));
+    log_debug("event=request proto=%s op=%s status=%d us=%llu", job->conn->ops->name,
+              proto_op_name(job->req.op), job->status,
+              (unsigned long long)((sd_now_ns() - job->start_ns) / 1000));
     proto_request_free(&job->req); /* the JSON tree is not needed any more */
     job->is_done = true;
     s->inflight--;
-    if (job->origin == SRV_FROM_HTTP) {
-        srv_http_reply(job);
-    } else {
-        srv_line_job_done(job);
-    }
+    srv_conn_job_done(job);
 }
 
 /* ---- the work: searches and gets (worker threads) ---- */
@@ -582,10 +578,7 @@ static void drain_check(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct srv *s = arg;
     bool late = sd_now_ns() - s->drain_start_ns > SRV_FLUSH_GRACE_NS;
-    bool flushed = true; /* every line connection has written all (or lingers) */
-    for (struct srv_conn *c = s->conns; c && flushed; c = c->next) {
-        flushed = c->is_lingering || !c->bev;
-    }
+    bool flushed = srv_conn_all_flushed(s); /* every answer written (or lingering) */
     if (s->inflight == 0 && (flushed || late)) {
         /* a last short turn of the loop flushes HTTP answers just written */
         struct timeval tv = {0, 50 * 1000};
@@ -603,14 +596,8 @@ static void begin_shutdown(struct srv *s)
     s->drain_start_ns = sd_now_ns();
     log_info("event=shutdown inflight=%llu connections=%u", (unsigned long long)s->inflight,
              s->nconns);
-    if (s->line_lis) {
-        evconnlistener_disable(s->line_lis);
-    }
-    if (s->unix_lis) {
-        evconnlistener_disable(s->unix_lis);
-    }
-    srv_http_stop_listening(s);
-    srv_line_drain_all(s);
+    srv_conn_stop_listening(s);
+    srv_conn_drain_all(s);
     struct timeval tv = {0, 10 * 1000};
     event_add(s->drain_timer, &tv);
 }
@@ -654,13 +641,13 @@ static int start_listeners(struct srv *s, struct sd_error *err)
     int fd, rc;
     if (s->cfg.http_addr) {
         rc = listen_tcp(s->cfg.http_addr, &fd, s->http_addr, sizeof s->http_addr, err);
-        if (rc || (rc = srv_http_start(s, fd, err))) {
+        if (rc || (rc = srv_conn_listen(s, fd, &srv_http_ops, err))) {
             return rc;
         }
     }
     if (s->cfg.line_addr) {
         rc = listen_tcp(s->cfg.line_addr, &fd, s->line_addr, sizeof s->line_addr, err);
-        if (rc || (rc = srv_line_listen(s, fd, &s->line_lis, err))) {
+        if (rc || (rc = srv_conn_listen(s, fd, &srv_line_ops, err))) {
             return rc;
         }
     }
@@ -675,11 +662,32 @@ static int start_listeners(struct srv *s, struct sd_error *err)
             s->socket_path = NULL;
             return rc;
         }
-        if ((rc = srv_line_listen(s, fd, &s->unix_lis, err))) {
+        if ((rc = srv_conn_listen(s, fd, &srv_line_ops, err))) {
             return rc;
         }
     }
     return SD_OK;
+}
+
+/* The defaults that depend on other settings. */
+static void resolve_limits(struct srv_config *cfg)
+{
+    unsigned share = cfg->max_connections - cfg->max_connections / 4; /* 3/4, rounded up */
+    if (cfg->max_line_connections == 0) {
+        cfg->max_line_connections = share;
+    }
+    if (cfg->max_http_connections == 0) {
+        cfg->max_http_connections = share;
+    }
+    if (cfg->max_unfinished == 0) {
+        cfg->max_unfinished = cfg->max_request > SIZE_MAX / 4 ? SIZE_MAX : cfg->max_request * 4;
+    }
+    if (cfg->request_timeout_s == 0) {
+        cfg->request_timeout_s = SRV_DEFAULT_REQUEST_S;
+    }
+    if (cfg->idle_timeout_s == 0) {
+        cfg->idle_timeout_s = SRV_DEFAULT_IDLE_S;
+    }
 }
 
 int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, struct sd_error *err)
@@ -690,6 +698,7 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     }
     s->cfg = *cfg;
     s->db = db;
+    resolve_limits(&s->cfg);
     pthread_mutex_init(&s->pool.mu, NULL);
     pthread_cond_init(&s->pool.cv, NULL);
     pthread_mutex_init(&s->done_mu, NULL);
@@ -742,14 +751,7 @@ void srv_free(struct srv *s)
     /* Workers are joined; jobs left in the completion queue (only if the
      * loop was left early) are answered by nobody. */
     done_cb(-1, 0, s);
-    srv_http_free(s);
-    srv_line_free_all(s);
-    if (s->line_lis) {
-        evconnlistener_free(s->line_lis);
-    }
-    if (s->unix_lis) {
-        evconnlistener_free(s->unix_lis);
-    }
+    srv_conn_free_all(s);
     if (s->socket_path) {
         unlink(s->socket_path);
         free(s->socket_path);
@@ -764,7 +766,6 @@ void srv_free(struct srv *s)
         event_base_free(s->base);
     }
     free(s->pool.threads);
-    free(s->http_tracks);
     pthread_mutex_destroy(&s->pool.mu);
     pthread_cond_destroy(&s->pool.cv);
     pthread_mutex_destroy(&s->done_mu);

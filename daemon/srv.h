@@ -28,6 +28,8 @@
 #define SRV_DEFAULT_MAX_REQUEST (32u << 20) /* bytes of one request line or body */
 #define SRV_DEFAULT_MAX_CONNS   1024
 #define SRV_DEFAULT_IDLE_S      300         /* an idle connection is closed after this */
+#define SRV_DEFAULT_REQUEST_S   30          /* a request must arrive whole within this */
+#define SRV_DEFAULT_PER_CLIENT  256         /* connections from one client address */
 #define SRV_DEFAULT_SNIPPET     200         /* bytes of snippet per hit */
 #define SRV_MAX_HEADERS         (64u << 10) /* HTTP request line + headers */
 #define SRV_MAX_PIPELINE                                                                           \
@@ -40,8 +42,14 @@ struct srv_config {
     const char *socket_path; /* line protocol over a Unix socket; NULL: none */
     unsigned workers;        /* 0: one per online CPU */
     size_t max_request;
-    unsigned max_connections;
-    unsigned idle_timeout_s;
+    unsigned max_connections;      /* both protocols, counted from accept */
+    unsigned max_line_connections; /* 0: 3/4 of max_connections (at least 1) */
+    unsigned max_http_connections; /* 0: 3/4 of max_connections (at least 1) */
+    unsigned max_per_client;       /* per client IP address (loopback too); 0: no limit */
+    unsigned idle_timeout_s;       /* nothing buffered, nothing pending */
+    unsigned request_timeout_s;    /* first byte to last byte of one request */
+    size_t max_unfinished;         /* bytes of unfinished requests, all connections;
+                                      0: 4 x max_request */
     size_t snippet_len;
     bool handle_signals; /* SIGTERM/SIGINT start a graceful shutdown */
 };

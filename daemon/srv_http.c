@@ -1,100 +1,60 @@
 /*
- * srv_http.c: the HTTP/1.1 JSON API on libevent's evhttp (loop thread).
+ * srv_http.c: the HTTP/1.1 JSON API, as a struct srv_proto_ops for the
+ * connection layer (srv_conn.c).
  *
- * evhttp reads the request line, headers (at most SRV_MAX_HEADERS bytes)
- * and body. evhttp 2.1 answers a body over its own limit with a 413 and an
- * HTML page, before any callback of ours runs, and has no hook to change
- * that. So its limit is twice --max-request: a body over --max-request gets
- * our JSON `too_large` 413, one over twice the limit evhttp's 413 (it is
- * never read either way), and no more than 2x the limit is ever buffered.
- * handles keep-alive and pipelining (one request at a time per connection),
- * and closes connections idle for --idle-timeout. Every method is let through
- * to our callback so that a wrong one gets our JSON 405 with an Allow header.
+ * Why not libevent's evhttp: 2.1 writes its own HTML error pages with no
+ * hook to change them, tells nobody when it accepts a connection (so idle
+ * HTTP sockets could not be counted), serves two conflicting Content-Length
+ * headers, and sends a body with HEAD answers. Framing is srv_frame.c's HTTP
+ * reader on nodejs http-parser (Debian's libhttp-parser-dev); this file
+ * turns framed requests into jobs and answers into HTTP responses.
  *
- * The request target and body go to proto_parse_http() once; the job then
- * takes the same path as a line-protocol request (srv_dispatch). The answer
- * is handed to evhttp without a copy (evbuffer_add_reference).
+ * Answers. Every response, errors included, is
+ *   HTTP/1.1 <status> <reason>\r\n
+ *   Content-Type: application/json\r\n
+ *   Content-Length: <n>\r\n
+ *   [Allow: <methods>\r\n]           405 only
+ *   [Connection: close\r\n]          the connection closes after it
+ *   [Connection: keep-alive\r\n]     an HTTP/1.0 client that asked for it
+ *   \r\n
+ *   {"ok":false,"error":{"code":..,"message":..}} or the answer, and '\n'
+ * HEAD gets the same head (Content-Length of the body it would get) and no
+ * body. Keep-alive is the default for HTTP/1.1; pipelined requests are
+ * answered in order (the connection's FIFO). After a framing error (bad
+ * syntax, conflicting lengths, a bad chunk, a head or body over its limit)
+ * the error is answered and the connection closed, since the rest of the
+ * stream cannot be trusted to start a request.
  *
- * --max-connections: evhttp (2.1) has no hook when it accepts a connection,
- * so HTTP connections are counted from their first request: a connection is
- * tracked in a small hash table, with a close callback that forgets it. A
- * connection over the limit gets 503 busy and is closed.
- *
- * If the client goes away while its request runs, libevent keeps the
- * request (without a connection) until we answer; evhttp_send_reply() then
- * just frees it.
+ * Expect: 100-continue: "HTTP/1.1 100 Continue" is sent when the headers
+ * are accepted and no earlier answer is pending (one would come first).
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include <event2/bufferevent.h>
 
 #include "log.h"
 #include "srv_int.h"
 
-struct srv_http_track {
-    struct srv_http_track *next;
-    struct evhttp_connection *evcon;
-};
-
-static size_t track_slot(const struct srv *s, const struct evhttp_connection *evcon)
+static void http_init(struct srv_conn *c)
 {
-    uintptr_t v = (uintptr_t)evcon;
-    v ^= v >> 17;
-    v *= 0x9E3779B97F4A7C15ull;
-    return (size_t)(v >> 20) & (s->http_tracks_cap - 1);
+    srv_hr_init(&c->rd.http, SRV_MAX_HEADERS, c->srv->cfg.max_request);
 }
 
-static struct srv_http_track **track_find(struct srv *s, const struct evhttp_connection *evcon)
+static void http_free(struct srv_conn *c)
 {
-    struct srv_http_track **pp = &s->http_tracks[track_slot(s, evcon)];
-    while (*pp && (*pp)->evcon != evcon) {
-        pp = &(*pp)->next;
-    }
-    return pp;
+    srv_hr_free(&c->rd.http);
 }
 
-static void track_close_cb(struct evhttp_connection *evcon, void *arg)
+static int http_feed(struct srv_conn *c, const void *data, size_t len)
 {
-    struct srv *s = arg;
-    struct srv_http_track **pp = track_find(s, evcon);
-    if (*pp) { /* libevent may call this twice (reset, then free) */
-        struct srv_http_track *t = *pp;
-        *pp = t->next;
-        free(t);
-        s->nconns--;
-        log_debug("event=close proto=http");
-    }
+    return srv_hr_feed(&c->rd.http, data, len);
 }
 
-/* False when this is a new connection over the limit (or out of memory). */
-static bool track_conn(struct srv *s, struct evhttp_request *r)
+static size_t http_held(const struct srv_conn *c)
 {
-    struct evhttp_connection *evcon = evhttp_request_get_connection(r);
-    if (!evcon) {
-        return true;
-    }
-    struct srv_http_track **pp = track_find(s, evcon);
-    if (*pp) {
-        return true;
-    }
-    if (s->nconns >= s->cfg.max_connections) {
-        log_warn("event=refused proto=http reason=max_connections limit=%u",
-                 s->cfg.max_connections);
-        return false;
-    }
-    struct srv_http_track *t = calloc(1, sizeof *t);
-    if (!t) {
-        return false;
-    }
-    t->evcon = evcon;
-    *pp = t;
-    s->nconns++;
-    evhttp_connection_set_closecb(evcon, track_close_cb, s);
-    return true;
+    return srv_hr_held(&c->rd.http);
 }
 
 static const char *reason(int status)
@@ -108,8 +68,12 @@ static const char *reason(int status)
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
     case 413:
         return "Payload Too Large";
+    case 431:
+        return "Request Header Fields Too Large";
     case 503:
         return "Service Unavailable";
     case 507:
@@ -119,84 +83,74 @@ static const char *reason(int status)
     }
 }
 
-static void free_answer(const void *data, size_t len, void *arg)
+static void put_head(struct evbuffer *out, int status, size_t body_len, const char *allow,
+                     const char *connection)
 {
-    (void)len;
-    (void)arg;
-    free((void *)data);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                        "Content-Length: %zu\r\n%s%s%s%s%s%s\r\n",
+                        status, reason(status), body_len, allow ? "Allow: " : "",
+                        allow ? allow : "", allow ? "\r\n" : "", connection ? "Connection: " : "",
+                        connection ? connection : "", connection ? "\r\n" : "");
 }
 
-void srv_http_reply(struct srv_job *job)
+static void http_write_answer(struct srv_conn *c, struct srv_job *job, struct evbuffer *out)
 {
-    struct evhttp_request *r = job->http;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r);
-    evhttp_add_header(h, "Content-Type", "application/json");
-    if (job->allow) {
-        evhttp_add_header(h, "Allow", job->allow);
+    const char *connection = NULL;
+    if (job->must_close || c->is_closing) {
+        connection = "close";
+    } else if (job->is_http10) {
+        connection = "keep-alive";
     }
-    if (job->status == 503) {
-        evhttp_add_header(h, "Connection", "close");
-    }
-    struct evbuffer *body = evhttp_request_get_output_buffer(r);
-    size_t len;
-    uint8_t *data = sd_buf_detach(&job->out, &len);
-    if (evbuffer_add_reference(body, data, len, free_answer, NULL)) {
-        free(data);
-    }
-    evhttp_send_reply(r, job->status, reason(job->status), NULL);
-    srv_job_free(job);
-}
-
-static enum proto_method method_of(struct evhttp_request *r)
-{
-    switch (evhttp_request_get_command(r)) {
-    case EVHTTP_REQ_GET:
-        return PROTO_GET;
-    case EVHTTP_REQ_HEAD:
-        return PROTO_HEAD;
-    case EVHTTP_REQ_POST:
-        return PROTO_POST;
-    case EVHTTP_REQ_DELETE:
-        return PROTO_DELETE;
-    default:
-        return PROTO_OTHER;
+    put_head(out, job->status, job->out.len, job->allow, connection);
+    if (!job->is_head) {
+        srv_conn_add_answer(out, job);
     }
 }
 
-static void request_cb(struct evhttp_request *r, void *arg)
+static void http_encode_refusal(struct sd_buf *out, enum proto_code code, const char *msg)
 {
-    struct srv *s = arg;
-    struct srv_job *job = srv_job_new(s, SRV_FROM_HTTP);
+    struct sd_buf body;
+    sd_buf_init(&body);
+    proto_encode_error(&body, code, msg);
+    sd_buf_put(&body, "\n", 1);
+    int status = proto_code_http_status(code);
+    char head[192];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                     status, reason(status), body.len);
+    sd_buf_put(out, head, (size_t)n);
+    sd_buf_put(out, body.data, body.len);
+    if (body.rc) {
+        out->rc = body.rc;
+    }
+    sd_buf_free(&body);
+}
+
+static void http_request(struct srv_conn *c, const struct srv_frame *f)
+{
+    struct srv_job *job = srv_conn_job(c, f->len);
     if (!job) {
-        evhttp_send_error(r, 500, "out of memory");
+        srv_conn_fail_stream(c, PROTO_INTERNAL, "out of memory");
         return;
     }
-    job->http = r;
+    job->is_head = f->method == PROTO_HEAD;
+    job->is_http10 = f->is_http10;
+    if (!f->keep_alive) {
+        job->must_close = true;
+        srv_conn_stop_reading(c); /* this is the connection's last request */
+    }
+    struct srv *s = c->srv;
     if (s->is_draining) {
+        job->must_close = true;
         srv_job_fail(job, PROTO_BUSY, "the server is shutting down");
         srv_complete(job);
         return;
     }
-    if (!track_conn(s, r)) {
-        srv_job_fail(job, PROTO_BUSY, "too many connections");
-        srv_complete(job);
-        return;
-    }
-    const char *uri = evhttp_request_get_uri(r);
-    struct evbuffer *in = evhttp_request_get_input_buffer(r);
-    size_t body_len = evbuffer_get_length(in);
-    if (body_len > s->cfg.max_request) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "request body of %zu bytes is over the limit of %zu", body_len,
-                 s->cfg.max_request);
-        srv_job_fail(job, PROTO_TOO_LARGE, msg);
-        srv_complete(job);
-        return;
-    }
-    const char *body = body_len ? (const char *)evbuffer_pullup(in, -1) : "";
     struct proto_error err;
-    enum proto_code rc = proto_parse_http(method_of(r), uri, strlen(uri), body ? body : "",
-                                          body ? body_len : 0, &job->req, &err);
+    enum proto_code rc =
+        proto_parse_http(f->method, f->target, f->target_len, f->data, f->len, &job->req, &err);
     if (rc) {
         srv_job_fail(job, rc, err.msg);
         job->allow = err.allow;
@@ -206,53 +160,45 @@ static void request_cb(struct evhttp_request *r, void *arg)
     srv_dispatch(s, job);
 }
 
-int srv_http_start(struct srv *s, int fd, struct sd_error *err)
+static void http_process(struct srv_conn *c)
 {
-    s->http_tracks_cap = 1024; /* a power of two */
-    s->http_tracks = calloc(s->http_tracks_cap, sizeof *s->http_tracks);
-    s->http = evhttp_new(s->base);
-    if (!s->http || !s->http_tracks) {
-        close(fd);
-        return sd_errorf(err, SD_ENOMEM, "evhttp_new");
-    }
-    evhttp_set_max_body_size(s->http, (ev_ssize_t)s->cfg.max_request * 2);
-    evhttp_set_max_headers_size(s->http, SRV_MAX_HEADERS);
-    evhttp_set_timeout(s->http, (int)s->cfg.idle_timeout_s);
-    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    evhttp_set_default_content_type(s->http, "application/json");
-    evhttp_set_gencb(s->http, request_cb, s);
-    s->http_sock = evhttp_accept_socket_with_handle(s->http, fd);
-    if (!s->http_sock) {
-        close(fd);
-        return sd_errorf(err, SD_EIO, "evhttp_accept_socket");
-    }
-    return SD_OK;
-}
-
-void srv_http_stop_listening(struct srv *s)
-{
-    if (s->http && s->http_sock) {
-        evhttp_del_accept_socket(s->http, s->http_sock);
-        s->http_sock = NULL;
-    }
-}
-
-void srv_http_free(struct srv *s)
-{
-    if (s->http) {
-        evhttp_free(s->http); /* closes connections: their close callbacks run */
-        s->http = NULL;
-        s->http_sock = NULL;
-    }
-    if (s->http_tracks) {
-        for (size_t i = 0; i < s->http_tracks_cap; i++) {
-            while (s->http_tracks[i]) {
-                struct srv_http_track *t = s->http_tracks[i];
-                s->http_tracks[i] = t->next;
-                free(t);
+    struct srv_http_reader *r = &c->rd.http;
+    while (srv_conn_can_take(c)) {
+        struct srv_frame f;
+        enum srv_frame_rc rc = srv_hr_next(r, &f);
+        if (rc == SRV_FRAME_MORE) {
+            if (srv_hr_take_continue(r) && c->npending == 0) {
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                bufferevent_write(c->bev, cont, sizeof cont - 1);
             }
+            return;
         }
+        if (rc == SRV_FRAME_ERROR) {
+            srv_conn_fail_stream(c, f.code, f.msg);
+            return;
+        }
+        http_request(c, &f);
     }
 }
+
+/* The client closed its side: a request it did not finish is dropped (no
+ * answer could reach it in a form it waits for). */
+static void http_finish(struct srv_conn *c)
+{
+    if (srv_hr_is_mid_request(&c->rd.http)) {
+        log_debug("event=partial_request proto=http peer=%s", c->peer);
+    }
+}
+
+const struct srv_proto_ops srv_http_ops = {
+    .name = "http",
+    .proto = SRV_PROTO_HTTP,
+    .init = http_init,
+    .free = http_free,
+    .feed = http_feed,
+    .process = http_process,
+    .finish = http_finish,
+    .held = http_held,
+    .write_answer = http_write_answer,
+    .encode_refusal = http_encode_refusal,
+};

@@ -1,19 +1,32 @@
 /*
- * srv_int.h: what srv.c, srv_line.c and srv_http.c share. Private to daemon/.
+ * srv_int.h: what the files of daemon/ share. Private to daemon/.
+ *
+ * Layers, bottom up:
+ *   srv_frame.c  bytes -> framed requests, no socket (srv_frame.h)
+ *   srv_conn.c   one struct srv_conn on a bufferevent for every protocol:
+ *                accept and admission (limits, idle eviction), deadlines,
+ *                the answer FIFO, back-pressure, lingering close
+ *   srv_line.c,  a protocol: a struct srv_proto_ops table the connection
+ *   srv_http.c   calls to frame input, write an answer, format an error
+ *   srv.c        listeners, workers, dispatch, completion, shutdown
+ * srv.c and srv_conn.c never call a protocol by name: a listener is given
+ * its ops table, and every connection calls through it. TLS would wrap the
+ * bufferevent (bufferevent_openssl) under srv_conn; API keys, CORS and
+ * /metrics are HTTP concerns in srv_http.c.
  *
  * A request becomes a struct srv_job on the loop thread. The job is created
- * for every request read, even one that fails to parse, so that a line
- * connection's answers can be kept in request order: each connection keeps
- * its jobs in a FIFO (head..tail) and writes the answers of done jobs from
- * the head only. A job's life:
+ * for every request read, even one that fails to parse, so that answers can
+ * be written in request order: each connection keeps its jobs in a FIFO
+ * (head..tail) and writes the answers of done jobs from the head only. A
+ * job's life:
  *
- *   loop: read -> job_new -> proto_parse_* --error--> job_fail -> srv_complete
+ *   loop: frame -> job_new -> proto_parse_* --error--> job_fail -> srv_complete
  *                                 \--ok--> srv_dispatch
  *   srv_dispatch: stats/health run inline -> srv_complete
  *                 search/get -> worker queue -> worker runs + encodes
  *                 add/delete -> idx_write -> engine calls back when durable
  *   workers, engine -> completion queue + event_active -> loop: srv_complete
- *   srv_complete: HTTP: reply now; line: mark done, write the FIFO's done head
+ *   srv_complete -> srv_conn_job_done: mark done, write the FIFO's done head
  *
  * Lock order: none is held while taking another. pool.mu guards the work
  * queue, done_mu the completion queue; everything else belongs to the loop
@@ -23,6 +36,7 @@
 #ifndef SEARCHD_SRV_INT_H
 #define SEARCHD_SRV_INT_H
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -30,64 +44,119 @@
 
 #include "proto.h"
 #include "srv.h"
+#include "srv_frame.h"
 
-struct evhttp;
-struct evhttp_request;
-struct evhttp_connection;
-struct evhttp_bound_socket;
 struct evconnlistener;
 struct bufferevent;
-
-enum srv_origin {
-    SRV_FROM_LINE,
-    SRV_FROM_HTTP,
-};
-
+struct evbuffer;
 struct srv_conn;
+
+enum srv_proto {
+    SRV_PROTO_LINE,
+    SRV_PROTO_HTTP,
+    SRV_NPROTO,
+};
 
 struct srv_job {
     struct srv_job *next;      /* link in the work or completion queue */
-    struct srv_job *fifo_next; /* line: next job of the same connection */
+    struct srv_job *fifo_next; /* next job of the same connection */
     struct srv *srv;
-    enum srv_origin origin;
-    struct srv_conn *conn;       /* line: the connection (owns the job) */
-    struct evhttp_request *http; /* HTTP: the request to answer (libevent's) */
-    struct proto_request req;    /* freed at completion */
+    struct srv_conn *conn;    /* the connection (owns the job) */
+    struct proto_request req; /* freed at completion */
     uint64_t start_ns;
-    size_t in_bytes; /* line: length of the request line */
+    size_t in_bytes; /* length of the request (line or body) */
     bool is_done;
+    bool is_head;      /* HTTP HEAD: headers only */
+    bool is_http10;    /* HTTP/1.0: keep-alive must be said */
+    bool must_close;   /* close the connection after this answer */
     int status;        /* HTTP status of the answer */
     const char *allow; /* Allow header of a 405 (static) */
     struct sd_buf out; /* the answer: JSON text and '\n' */
 };
 
-/* A line-protocol connection (TCP or Unix socket). Loop thread only. */
+/* A protocol, as the connection layer sees it. All loop thread. */
+struct srv_proto_ops {
+    const char *name; /* "line", "http": logs */
+    enum srv_proto proto;
+    /* Sets up c->line or c->http. */
+    void (*init)(struct srv_conn *c);
+    void (*free)(struct srv_conn *c);
+    /* Copies bytes into the framer (borrowed for the call). SD_ENOMEM. */
+    int (*feed)(struct srv_conn *c, const void *data, size_t len);
+    /* Frames and starts the buffered requests while c may take more
+     * (srv_conn_can_take); a framing error ends with srv_conn_fail_stream. */
+    void (*process)(struct srv_conn *c);
+    /* The client closed its side: frame what is left (a last line). */
+    void (*finish)(struct srv_conn *c);
+    /* Bytes held in requests not yet handed out. */
+    size_t (*held)(const struct srv_conn *c);
+    /* Appends a done job's answer to out. */
+    void (*write_answer)(struct srv_conn *c, struct srv_job *job, struct evbuffer *out);
+    /* The bytes of an error answered outside any request (a refused
+     * connection), into out. */
+    void (*encode_refusal)(struct sd_buf *out, enum proto_code code, const char *msg);
+};
+
+extern const struct srv_proto_ops srv_line_ops;
+extern const struct srv_proto_ops srv_http_ops;
+
+struct srv_addr_count; /* srv_conn.c: connections per client address */
+
+enum srv_conn_state {
+    SRV_CONN_IDLE,    /* nothing buffered, nothing pending: idle timeout */
+    SRV_CONN_READING, /* part of a request buffered: request deadline */
+    SRV_CONN_BUSY,    /* answers pending or unsent: the server's turn */
+};
+
+/* One client connection, either protocol. Loop thread only. */
 struct srv_conn {
-    struct srv_conn *prev, *next; /* srv->conns */
+    struct srv_conn *prev, *next;           /* srv->conns */
+    struct srv_conn *idle_prev, *idle_next; /* srv->idle_head..: oldest idle first */
     struct srv *srv;
+    const struct srv_proto_ops *ops;
     struct bufferevent *bev;     /* NULL once the socket is closed */
+    struct event *timer;         /* the deadline of the current state */
     struct srv_job *head, *tail; /* answers in request order, not yet written */
     size_t npending;             /* jobs in the FIFO */
     size_t pending_in;           /* request bytes of those jobs */
-    bool is_closing;             /* write what is pending, then close */
-    bool is_paused;              /* reading stopped for back-pressure */
-    bool must_linger;            /* the client may still be sending when we close */
-    bool is_lingering;           /* FIN sent, discarding input until the client closes */
+    size_t held;                 /* ops->held() as last counted in srv->held_total */
+    struct srv_addr_count *addr; /* its client address's count; NULL: not counted */
+    enum srv_conn_state state;
+    bool is_idle_listed;
+    uint64_t state_ns;     /* when the current state began */
+    bool is_closing;       /* write what is pending, then close */
+    bool is_paused;        /* reading stopped for back-pressure */
+    bool must_linger;      /* the client may still be sending when we close */
+    bool is_lingering;     /* FIN sent, discarding input until the client closes */
+    bool is_refusal;       /* admitted only to say busy; not counted */
+    bool saw_eof;          /* the client closed its side */
+    unsigned in_callback;  /* callbacks of c running: c must not be freed */
+    uint64_t nframed;      /* requests framed so far */
+    uint64_t state_frames; /* nframed when the state began */
+    size_t last_out;       /* BUSY: output bytes at the last tick of the timer */
     char peer[64];
+    union {
+        struct srv_line_reader line;
+        struct srv_http_reader http;
+    } rd;
 };
 
-struct srv_http_track; /* HTTP connections seen, for --max-connections */
-struct srv_refusal;
+struct srv_listener {
+    struct srv *srv;
+    const struct srv_proto_ops *ops;
+    struct evconnlistener *lis;
+    struct event *retry; /* re-enables lis after running out of descriptors */
+};
+
+#define SRV_MAX_LISTENERS 3
 
 struct srv {
     struct srv_config cfg;
     struct idx_db *db; /* borrowed */
     struct event_base *base;
 
-    struct evhttp *http;
-    struct evhttp_bound_socket *http_sock;
-    struct evconnlistener *line_lis;
-    struct evconnlistener *unix_lis;
+    struct srv_listener listeners[SRV_MAX_LISTENERS];
+    unsigned nlisteners;
     char *socket_path; /* owned copy, unlinked at free */
     char http_addr[80];
     char line_addr[80];
@@ -99,13 +168,15 @@ struct srv {
     uint64_t drain_start_ns;
 
     /* loop thread only */
-    struct srv_conn *conns;       /* line connections */
-    unsigned nconns;              /* line connections + HTTP connections tracked */
-    struct srv_refusal *refusals; /* refused sockets still saying goodbye (srv_line.c) */
-    unsigned nrefusing;
-    uint64_t inflight;                   /* jobs created and not yet completed */
-    struct srv_http_track **http_tracks; /* hash table of HTTP connections */
-    size_t http_tracks_cap;
+    struct srv_conn *conns;                 /* every connection */
+    struct srv_conn *idle_head, *idle_tail; /* idle ones, oldest first */
+    unsigned nconns;                        /* counted connections, both protocols */
+    unsigned nproto[SRV_NPROTO];
+    unsigned nrefusing;                 /* refused sockets still saying goodbye */
+    size_t held_total;                  /* sum of conn->held */
+    struct srv_addr_count **addr_table; /* hash table of client addresses */
+    size_t addr_cap;
+    uint64_t inflight; /* jobs created and not yet completed */
 
     /* worker pool */
     struct {
@@ -124,22 +195,29 @@ struct srv {
 };
 
 /* srv.c */
-struct srv_job *srv_job_new(struct srv *s, enum srv_origin origin);
+struct srv_job *srv_job_new(struct srv *s);
 void srv_job_free(struct srv_job *job);
 void srv_job_fail(struct srv_job *job, enum proto_code code, const char *msg);
 void srv_dispatch(struct srv *s, struct srv_job *job);
 void srv_complete(struct srv_job *job); /* loop thread */
 
-/* srv_line.c */
-int srv_line_listen(struct srv *s, int fd, struct evconnlistener **out, struct sd_error *err);
-void srv_line_job_done(struct srv_job *job);
-void srv_line_drain_all(struct srv *s); /* shutdown: stop reading, close when flushed */
-void srv_line_free_all(struct srv *s);
-
-/* srv_http.c */
-int srv_http_start(struct srv *s, int fd, struct sd_error *err);
-void srv_http_reply(struct srv_job *job);
-void srv_http_stop_listening(struct srv *s);
-void srv_http_free(struct srv *s);
+/* srv_conn.c */
+int srv_conn_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, struct sd_error *err);
+void srv_conn_stop_listening(struct srv *s);
+/* A new job at the tail of c's FIFO (NULL when out of memory). */
+struct srv_job *srv_conn_job(struct srv_conn *c, size_t in_bytes);
+/* Parses nothing more: the request framed is answered with code (HTTP:
+ * and the connection closed after it); reading stops. */
+void srv_conn_fail_stream(struct srv_conn *c, enum proto_code code, const char *msg);
+/* False while back-pressure or closing says: frame no more requests now. */
+bool srv_conn_can_take(struct srv_conn *c);
+/* After the last request a protocol will read (HTTP Connection: close). */
+void srv_conn_stop_reading(struct srv_conn *c);
+void srv_conn_job_done(struct srv_job *job);
+void srv_conn_drain_all(struct srv *s); /* shutdown: stop reading, close when flushed */
+bool srv_conn_all_flushed(const struct srv *s);
+void srv_conn_free_all(struct srv *s);
+/* For the protocols' write_answer: hands job->out to out without a copy. */
+void srv_conn_add_answer(struct evbuffer *out, struct srv_job *job);
 
 #endif

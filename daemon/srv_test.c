@@ -312,49 +312,57 @@ static void test_srv_http_routes_and_keepalive(void **state)
     stop_server(f);
 }
 
-static void test_srv_max_connections_refuses_extra(void **state)
+/* --max-connections counts both protocols from accept; at the limit the
+ * oldest idle connection makes room, and only when none is idle is the new
+ * one refused, in its own protocol's shape. */
+static void test_srv_max_connections_evicts_idle_then_refuses(void **state)
 {
     (void)state;
     struct fixture *f = start_server(2);
-    struct client a, b, extra;
+    struct client a, b, extra, http;
     char line[512];
     client_open(&a, srv_line_addr(f->srv));
     roundtrip(&a, "{\"op\":\"health\"}\n", line, sizeof line);
     client_open(&b, srv_line_addr(f->srv));
     roundtrip(&b, "{\"op\":\"health\"}\n", line, sizeof line);
-    client_open(&extra, srv_line_addr(f->srv));
-    assert_true(client_line(&extra, line, sizeof line));
-    assert_non_null(strstr(line, "\"busy\""));
-    assert_false(client_line(&extra, line, sizeof line)); /* closed */
-    close(extra.fd);
-    close(b.fd);
-    usleep(100 * 1000); /* let the server see b go */
+    /* both idle: the third evicts a, the oldest */
     client_open(&extra, srv_line_addr(f->srv));
     roundtrip(&extra, "{\"op\":\"health\"}\n", line, sizeof line);
     assert_string_equal(line, "{\"ok\":true,\"status\":\"ok\"}");
-    close(extra.fd);
+    assert_false(client_line(&a, line, sizeof line)); /* a was closed */
     close(a.fd);
-    /* HTTP connections are counted too, and forgotten when they close */
-    const char *get = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    for (int i = 0; i < 6; i++) {
-        client_open(&extra, srv_http_addr(f->srv));
-        client_send(&extra, get, strlen(get));
-        assert_non_null(strstr(client_read_all(&extra), "HTTP/1.1 200 OK"));
-        close(extra.fd);
-    }
-    client_open(&a, srv_http_addr(f->srv));
-    client_send(&a, get, strlen(get) - 2 - strlen("Connection: close\r\n"));
-    client_send(&a, "\r\n", 2);
+    /* b and extra in the middle of a request: not idle, nobody to evict */
+    client_send(&b, "{\"op\"", 5);
+    client_send(&extra, "{\"op\"", 5);
+    usleep(100 * 1000); /* let the server read them */
+    client_open(&a, srv_line_addr(f->srv));
     assert_true(client_line(&a, line, sizeof line));
-    assert_string_equal(line, "HTTP/1.1 200 OK\r");
-    client_open(&b, srv_http_addr(f->srv));
-    client_send(&b, get, strlen(get));
-    assert_non_null(strstr(client_read_all(&b), "HTTP/1.1 200 OK"));
-    close(b.fd);
-    client_open(&b, srv_line_addr(f->srv));
-    roundtrip(&b, "{\"op\":\"health\"}\n", line, sizeof line);
-    close(b.fd);
+    assert_non_null(strstr(line, "\"busy\""));
+    assert_false(client_line(&a, line, sizeof line)); /* closed */
     close(a.fd);
+    /* HTTP is counted from accept and refused the same way, as JSON */
+    client_open(&http, srv_http_addr(f->srv));
+    char *all = client_read_all(&http);
+    assert_non_null(strstr(all, "HTTP/1.1 503 Service Unavailable"));
+    assert_non_null(strstr(all, "Content-Type: application/json"));
+    assert_non_null(strstr(all, "\"code\":\"busy\""));
+    close(http.fd);
+    /* the two requests complete and are answered */
+    client_send(&b, ":\"health\"}\n", 11);
+    assert_true(client_line(&b, line, sizeof line));
+    assert_string_equal(line, "{\"ok\":true,\"status\":\"ok\"}");
+    client_send(&extra, ":\"health\"}\n", 11);
+    assert_true(client_line(&extra, line, sizeof line));
+    /* idle again: an HTTP client gets in by evicting one */
+    const char *get = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    for (int i = 0; i < 4; i++) {
+        client_open(&http, srv_http_addr(f->srv));
+        client_send(&http, get, strlen(get));
+        assert_non_null(strstr(client_read_all(&http), "HTTP/1.1 200 OK"));
+        close(http.fd);
+    }
+    close(b.fd);
+    close(extra.fd);
     stop_server(f);
 }
 
@@ -422,7 +430,7 @@ int main(void)
         cmocka_unit_test(test_srv_line_too_long_gets_too_large_then_close),
         cmocka_unit_test(test_srv_line_add_get_delete),
         cmocka_unit_test(test_srv_http_routes_and_keepalive),
-        cmocka_unit_test(test_srv_max_connections_refuses_extra),
+        cmocka_unit_test(test_srv_max_connections_evicts_idle_then_refuses),
         cmocka_unit_test(test_srv_shutdown_answers_requests_already_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

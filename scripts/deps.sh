@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config python3
       libevent-dev libstemmer-dev libxxhash-dev libcmocka-dev libjson-c-dev
-      libutf8proc-dev liblz4-dev snowball-data libinih-dev
+      libutf8proc-dev liblz4-dev libhttp-parser-dev snowball-data libinih-dev
       libsystemd-dev systemd)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -64,6 +64,11 @@ enum proto_code {
     PROTO_DISK_FULL,
     PROTO_BUSY,
     PROTO_INTERNAL,
+    /* framing and connection errors (daemon/srv_frame.c, srv_conn.c) */
+    PROTO_BAD_HTTP,       /* malformed HTTP framing: 400, then the connection closes */
+    PROTO_UNKNOWN_PATH,   /* no route for the HTTP path: 404 */
+    PROTO_TIMEOUT,        /* a request not complete within --request-timeout: 408 */
+    PROTO_HEAD_TOO_LARGE, /* HTTP request line + headers over the limit: 431 */
 };
 
 struct proto_error {

@@ -45,6 +45,10 @@ static const struct {
     [PROTO_DISK_FULL] = {"disk_full", 507},
     [PROTO_BUSY] = {"busy", 503},
     [PROTO_INTERNAL] = {"internal", 500},
+    [PROTO_BAD_HTTP] = {"bad_http", 400},
+    [PROTO_UNKNOWN_PATH] = {"unknown_path", 404},
+    [PROTO_TIMEOUT] = {"timeout", 408},
+    [PROTO_HEAD_TOO_LARGE] = {"head_too_large", 431},
 };
 
 const char *proto_code_name(enum proto_code code)
@@ -919,7 +923,7 @@ static enum proto_code route(enum proto_method method, const char *path, size_t 
         req->op = path[1] == 's' ? PROTO_OP_STATS : PROTO_OP_HEALTH;
         return get ? PROTO_OK : method_not_allowed(err, "GET");
     }
-    return proto_errorf(err, PROTO_NOT_FOUND, "no such path");
+    return proto_errorf(err, PROTO_UNKNOWN_PATH, "no such path");
 }
 
 enum proto_code proto_parse_http(enum proto_method method, const char *uri, size_t uri_len,

@@ -415,11 +415,11 @@ static void test_proto_http_routes_and_methods(void **state)
 {
     (void)state;
     struct proto_error err;
-    assert_int_equal(http_code(PROTO_GET, "/nope", NULL, &err), PROTO_NOT_FOUND);
+    assert_int_equal(http_code(PROTO_GET, "/nope", NULL, &err), PROTO_UNKNOWN_PATH);
     assert_string_equal(err.msg, "no such path");
-    assert_int_equal(http_code(PROTO_GET, "/", NULL, &err), PROTO_NOT_FOUND);
-    assert_int_equal(http_code(PROTO_GET, "/search/", NULL, &err), PROTO_NOT_FOUND);
-    assert_int_equal(http_code(PROTO_GET, "/statsx", NULL, &err), PROTO_NOT_FOUND);
+    assert_int_equal(http_code(PROTO_GET, "/", NULL, &err), PROTO_UNKNOWN_PATH);
+    assert_int_equal(http_code(PROTO_GET, "/search/", NULL, &err), PROTO_UNKNOWN_PATH);
+    assert_int_equal(http_code(PROTO_GET, "/statsx", NULL, &err), PROTO_UNKNOWN_PATH);
     assert_int_equal(http_code(PROTO_GET, "/stats?index=x", NULL, &err), PROTO_OK);
     assert_int_equal(http_code(PROTO_HEAD, "/health", NULL, &err), PROTO_OK);
     assert_int_equal(http_code(PROTO_POST, "/health", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
@@ -680,6 +680,10 @@ static void test_proto_codes_match_protocol_table(void **state)
         {PROTO_DISK_FULL, "disk_full", 507},
         {PROTO_BUSY, "busy", 503},
         {PROTO_INTERNAL, "internal", 500},
+        {PROTO_BAD_HTTP, "bad_http", 400},
+        {PROTO_UNKNOWN_PATH, "unknown_path", 404},
+        {PROTO_TIMEOUT, "timeout", 408},
+        {PROTO_HEAD_TOO_LARGE, "head_too_large", 431},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         assert_string_equal(proto_code_name(table[i].code), table[i].name);

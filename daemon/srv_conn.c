@@ -1,0 +1,902 @@
+/*
+ * srv_conn.c: client connections of both protocols (loop thread).
+ *
+ * One struct srv_conn on one bufferevent serves either protocol; what
+ * differs (framing, the shape of an answer) is behind c->ops. This file owns
+ * what must hold whatever the protocol: who gets in, how long a connection
+ * may take, how much it may hold, and that answers leave in request order.
+ *
+ * Admission, at accept (so idle sockets count from their first moment):
+ * three limits, checked from the narrowest: connections from the client's
+ * IP address (--max-per-client; loopback included; Unix sockets have no
+ * address and are not counted there), connections of the listener's
+ * protocol (--max-line-connections / --max-http-connections), and all
+ * connections (--max-connections). At a limit, the oldest idle connection
+ * within that limit's scope is closed to make room; only when none is idle
+ * is the new one refused (busy, in the protocol's own shape). So idle
+ * sockets cannot lock anyone out, and a client cannot take more than its
+ * address's share.
+ *
+ * States and deadlines (one timer per connection, never restarted by
+ * trickled bytes):
+ *   IDLE     nothing buffered, nothing pending   --idle-timeout, then closed
+ *   READING  part of a request buffered          --request-timeout from the
+ *            first byte of the request: timeout (HTTP 408), then closed
+ *   BUSY     answers pending or unsent           the server's turn; a client
+ *            that takes no answer bytes for --idle-timeout is closed
+ * A connection enters READING when bytes of an unfinished request are held;
+ * a slowloris client sending a byte a second stays in READING and meets its
+ * deadline.
+ *
+ * Memory held in unfinished requests: each connection at most --max-request
+ * (its framer's limit); all together at most --max-unfinished. Over that,
+ * the connection holding the most gets busy and is closed.
+ *
+ * Ordering. Every request framed becomes a job at the tail of its
+ * connection's FIFO, including requests that fail to parse. Jobs complete in
+ * any order (searches on workers, writes on the engine's thread);
+ * srv_conn_job_done() writes answers from the head of the FIFO while the
+ * head is done, so request order holds on both protocols (HTTP pipelining).
+ *
+ * Back-pressure. With SRV_MAX_PIPELINE answers pending, requests of more
+ * than SRV_IN_HIGH bytes not yet answered, or more than SRV_OUT_HIGH bytes
+ * not yet taken by the client, no more requests are framed and reading
+ * stops until the client (or the engine) catches up. The byte bound matters
+ * for pipelined imports: without it the daemon read whole corpora ahead of
+ * the engine (measured: 1.4 GiB of queued batches while importing 200k
+ * documents).
+ *
+ * Closing. A connection whose socket failed is closed at once; its struct
+ * lives on until its last pending job completes (jobs point to it) and no
+ * callback of its own is running (c->in_callback). When we close while the
+ * client may still be sending (a broken stream, a shutdown, a refusal), we
+ * linger: FIN, then input discarded until the client closes or
+ * SRV_LINGER_S pass, because closing a socket with unread input sends a
+ * reset that can destroy the answer not yet read.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "log.h"
+#include "srv_int.h"
+
+#define SRV_OUT_HIGH        (4u << 20)  /* bytes of answers queued before reading pauses */
+#define SRV_IN_HIGH         (16u << 20) /* bytes of requests pending before reading pauses */
+#define SRV_LINGER_S        2           /* seconds to wait for a client to close after our FIN */
+#define SRV_MAX_REFUSING    64          /* refused sockets saying goodbye at once */
+#define SRV_ADDR_BUCKETS    1024        /* a power of two */
+#define SRV_ACCEPT_RETRY_MS 100         /* pause accepting after EMFILE */
+
+/* ---- client addresses ---- */
+
+struct srv_addr_count {
+    struct srv_addr_count *next;
+    uint8_t key[17]; /* family byte + IPv4 or IPv6 address */
+    unsigned count;
+};
+
+/* False for an address that is not counted (Unix sockets). */
+static bool addr_key(const struct sockaddr *sa, uint8_t key[17])
+{
+    memset(key, 0, 17);
+    if (sa->sa_family == AF_INET) {
+        key[0] = 4;
+        memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return true;
+    }
+    if (sa->sa_family == AF_INET6) {
+        key[0] = 6;
+        memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        return true;
+    }
+    return false;
+}
+
+static struct srv_addr_count **addr_find(struct srv *s, const uint8_t key[17])
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (int i = 0; i < 17; i++) {
+        h = (h ^ key[i]) * 1099511628211ull;
+    }
+    struct srv_addr_count **pp = &s->addr_table[h & (s->addr_cap - 1)];
+    while (*pp && memcmp((*pp)->key, key, 17) != 0) {
+        pp = &(*pp)->next;
+    }
+    return pp;
+}
+
+static void addr_release(struct srv *s, struct srv_addr_count *a)
+{
+    if (--a->count > 0) {
+        return;
+    }
+    struct srv_addr_count **pp = addr_find(s, a->key);
+    *pp = a->next;
+    free(a);
+}
+
+/* ---- lists, states, timers ---- */
+
+static size_t out_len(const struct srv_conn *c)
+{
+    return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
+static void idle_unlink(struct srv_conn *c)
+{
+    struct srv *s = c->srv;
+    if (!c->is_idle_listed) {
+        return;
+    }
+    if (c->idle_prev) {
+        c->idle_prev->idle_next = c->idle_next;
+    } else {
+        s->idle_head = c->idle_next;
+    }
+    if (c->idle_next) {
+        c->idle_next->idle_prev = c->idle_prev;
+    } else {
+        s->idle_tail = c->idle_prev;
+    }
+    c->idle_prev = c->idle_next = NULL;
+    c->is_idle_listed = false;
+}
+
+static void idle_append(struct srv_conn *c)
+{
+    struct srv *s = c->srv;
+    if (c->is_idle_listed) {
+        return;
+    }
+    c->idle_prev = s->idle_tail;
+    c->idle_next = NULL;
+    if (s->idle_tail) {
+        s->idle_tail->idle_next = c;
+    } else {
+        s->idle_head = c;
+    }
+    s->idle_tail = c;
+    c->is_idle_listed = true;
+}
+
+static void set_held(struct srv_conn *c, size_t held)
+{
+    c->srv->held_total = c->srv->held_total - c->held + held;
+    c->held = held;
+}
+
+static void arm_timer(struct srv_conn *c, unsigned seconds)
+{
+    struct timeval tv = {(time_t)seconds, 0};
+    event_add(c->timer, &tv);
+}
+
+static void conn_destroy(struct srv_conn *c)
+{
+    struct srv *s = c->srv;
+    if (c->bev) {
+        bufferevent_free(c->bev);
+    }
+    idle_unlink(c);
+    set_held(c, 0);
+    if (c->prev) {
+        c->prev->next = c->next;
+    } else {
+        s->conns = c->next;
+    }
+    if (c->next) {
+        c->next->prev = c->prev;
+    }
+    if (c->is_refusal) {
+        s->nrefusing--;
+    } else {
+        s->nconns--;
+        s->nproto[c->ops->proto]--;
+    }
+    if (c->addr) {
+        addr_release(s, c->addr);
+    }
+    if (c->timer) {
+        event_free(c->timer);
+    }
+    c->ops->free(c);
+    log_debug("event=close proto=%s peer=%s", c->ops->name, c->peer);
+    free(c);
+}
+
+/* Frees c if nothing refers to it any more. Returns true when it did. */
+static bool conn_reap(struct srv_conn *c)
+{
+    if (c->bev || c->npending != 0 || c->in_callback) {
+        return false;
+    }
+    conn_destroy(c);
+    return true;
+}
+
+/* Closes the socket now; the struct goes when no job points to it. */
+static void conn_close(struct srv_conn *c)
+{
+    if (c->bev) {
+        bufferevent_free(c->bev);
+        c->bev = NULL;
+    }
+    event_del(c->timer);
+    idle_unlink(c);
+    set_held(c, 0);
+    /* answers already done can never be written: drop them */
+    while (c->head && c->head->is_done) {
+        struct srv_job *j = c->head;
+        c->head = j->fifo_next;
+        c->npending--;
+        c->pending_in -= j->in_bytes;
+        srv_job_free(j);
+    }
+    if (!c->head) {
+        c->tail = NULL;
+    }
+    conn_reap(c);
+}
+
+/* Recomputes c's state after anything happened to it: the held bytes, the
+ * idle list, and the deadline of a state just entered. */
+static void conn_update(struct srv_conn *c)
+{
+    if (!c->bev || c->is_lingering || c->is_refusal) {
+        return;
+    }
+    struct srv *s = c->srv;
+    set_held(c, c->is_closing ? 0 : c->ops->held(c));
+    enum srv_conn_state st = SRV_CONN_IDLE;
+    if (c->npending || out_len(c) || c->is_closing) {
+        st = SRV_CONN_BUSY;
+    } else if (c->held) {
+        st = SRV_CONN_READING;
+    }
+    /* READING again after a request was framed: the next request's clock */
+    bool is_new_request = st == SRV_CONN_READING && c->nframed != c->state_frames;
+    if (st == c->state && !is_new_request) {
+        return;
+    }
+    c->state = st;
+    c->state_ns = sd_now_ns();
+    c->state_frames = c->nframed;
+    c->last_out = 0;
+    if (st == SRV_CONN_IDLE) {
+        idle_append(c);
+    } else {
+        idle_unlink(c);
+    }
+    arm_timer(c, st == SRV_CONN_READING ? s->cfg.request_timeout_s : s->cfg.idle_timeout_s);
+}
+
+/* ---- lingering close ---- */
+
+static void linger_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void linger_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    (void)what; /* EOF or error: the client is gone */
+    conn_close(arg);
+}
+
+static void conn_linger(struct srv_conn *c)
+{
+    c->is_lingering = true;
+    idle_unlink(c);
+    set_held(c, 0);
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    bufferevent_setcb(c->bev, linger_read_cb, NULL, linger_event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    bufferevent_enable(c->bev, EV_READ);
+    arm_timer(c, SRV_LINGER_S);
+}
+
+/* Closing and all written: go. Returns true when the socket was closed or
+ * lingers. */
+static bool conn_maybe_finish(struct srv_conn *c)
+{
+    if (!c->is_closing || c->npending != 0 || c->is_lingering || (c->bev && out_len(c) != 0)) {
+        return false;
+    }
+    if (c->bev && c->must_linger) {
+        conn_linger(c);
+        return true;
+    }
+    conn_close(c);
+    return true;
+}
+
+/* ---- flow ---- */
+
+/* Frames what is buffered; after the client's EOF, once everything
+ * complete is taken, what is left (a last line without '\n') too. */
+static void conn_process(struct srv_conn *c)
+{
+    if (!c->bev) {
+        return;
+    }
+    c->ops->process(c);
+    if (c->bev && c->saw_eof && srv_conn_can_take(c)) {
+        c->ops->finish(c);
+        c->is_closing = true;
+    }
+}
+
+static bool conn_is_full(const struct srv_conn *c)
+{
+    return c->npending >= SRV_MAX_PIPELINE || c->pending_in > SRV_IN_HIGH ||
+           out_len(c) > SRV_OUT_HIGH;
+}
+
+bool srv_conn_can_take(struct srv_conn *c)
+{
+    if (!c->bev || c->is_closing) {
+        return false;
+    }
+    if (!c->is_paused && conn_is_full(c)) {
+        c->is_paused = true;
+        bufferevent_disable(c->bev, EV_READ);
+    }
+    return !c->is_paused;
+}
+
+static void conn_flow(struct srv_conn *c)
+{
+    if (!c->bev || c->is_closing) {
+        return;
+    }
+    bool full = conn_is_full(c);
+    if (full && !c->is_paused) {
+        c->is_paused = true;
+        bufferevent_disable(c->bev, EV_READ);
+    } else if (!full && c->is_paused) {
+        c->is_paused = false;
+        if (!c->saw_eof) {
+            bufferevent_enable(c->bev, EV_READ);
+        }
+        conn_process(c); /* requests may already be buffered */
+    }
+}
+
+void srv_conn_stop_reading(struct srv_conn *c)
+{
+    c->is_closing = true;
+    c->must_linger = true;
+    if (c->bev) {
+        bufferevent_disable(c->bev, EV_READ);
+    }
+}
+
+struct srv_job *srv_conn_job(struct srv_conn *c, size_t in_bytes)
+{
+    struct srv_job *job = srv_job_new(c->srv);
+    if (!job) {
+        return NULL;
+    }
+    job->conn = c;
+    job->in_bytes = in_bytes;
+    c->pending_in += in_bytes;
+    if (c->tail) {
+        c->tail->fifo_next = job;
+    } else {
+        c->head = job;
+    }
+    c->tail = job;
+    c->npending++;
+    c->nframed++;
+    return job;
+}
+
+void srv_conn_fail_stream(struct srv_conn *c, enum proto_code code, const char *msg)
+{
+    log_info("event=stream_error proto=%s peer=%s code=%s msg=\"%s\"", c->ops->name, c->peer,
+             proto_code_name(code), msg);
+    srv_conn_stop_reading(c);
+    c->ops->free(c); /* the framer's buffers: nothing more is read */
+    c->ops->init(c);
+    set_held(c, 0);
+    struct srv_job *job = srv_conn_job(c, 0);
+    if (!job) {
+        conn_close(c);
+        return;
+    }
+    job->must_close = true;
+    srv_job_fail(job, code, msg);
+    srv_complete(job);
+}
+
+static void free_answer(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
+void srv_conn_add_answer(struct evbuffer *out, struct srv_job *job)
+{
+    size_t len;
+    uint8_t *data = sd_buf_detach(&job->out, &len);
+    if (evbuffer_add_reference(out, data, len, free_answer, NULL)) {
+        free(data);
+    }
+}
+
+void srv_conn_job_done(struct srv_job *job)
+{
+    struct srv_conn *c = job->conn;
+    if (!c->bev) {
+        conn_close(c); /* drops done jobs, frees c after its last one */
+        return;
+    }
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    c->in_callback++;
+    while (c->head && c->head->is_done) {
+        struct srv_job *j = c->head;
+        c->head = j->fifo_next;
+        c->npending--;
+        c->pending_in -= j->in_bytes;
+        c->ops->write_answer(c, j, out);
+        if (j->must_close) {
+            srv_conn_stop_reading(c);
+        }
+        srv_job_free(j);
+    }
+    if (!c->head) {
+        c->tail = NULL;
+    }
+    if (!conn_maybe_finish(c)) {
+        conn_flow(c);
+        conn_update(c);
+    }
+    c->in_callback--;
+    conn_reap(c);
+}
+
+/* ---- the global cap on unfinished requests ---- */
+
+static void enforce_unfinished_cap(struct srv *s)
+{
+    while (s->held_total > s->cfg.max_unfinished) {
+        struct srv_conn *big = NULL;
+        for (struct srv_conn *c = s->conns; c; c = c->next) {
+            if (c->held && (!big || c->held > big->held)) {
+                big = c;
+            }
+        }
+        if (!big) {
+            return;
+        }
+        log_warn("event=refused reason=max_unfinished peer=%s held=%zu total=%zu limit=%zu",
+                 big->peer, big->held, s->held_total, s->cfg.max_unfinished);
+        srv_conn_fail_stream(big, PROTO_BUSY,
+                             "the server holds too many unfinished requests; retry later");
+    }
+}
+
+/* ---- reading ---- */
+
+/* Moves what the socket delivered into the framer. */
+static void conn_pull(struct srv_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in);
+    if (len == 0) {
+        return;
+    }
+    if (c->is_closing) {
+        evbuffer_drain(in, len);
+        return;
+    }
+    struct evbuffer_iovec vec[16];
+    while (len > 0) {
+        int n = evbuffer_peek(in, (ev_ssize_t)len, NULL, vec, 16);
+        size_t took = 0;
+        for (int i = 0; i < n && i < 16; i++) {
+            if (c->ops->feed(c, vec[i].iov_base, vec[i].iov_len)) {
+                srv_conn_fail_stream(c, PROTO_INTERNAL, "out of memory reading a request");
+                evbuffer_drain(in, evbuffer_get_length(in));
+                return;
+            }
+            took += vec[i].iov_len;
+        }
+        evbuffer_drain(in, took);
+        len -= took;
+    }
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct srv_conn *c = arg;
+    struct srv *s = c->srv;
+    c->in_callback++;
+    conn_pull(c);
+    conn_process(c);
+    conn_update(c);
+    if (s->held_total > s->cfg.max_unfinished) {
+        enforce_unfinished_cap(s);
+    }
+    c->in_callback--;
+    conn_reap(c);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct srv_conn *c = arg;
+    c->in_callback++;
+    if (!conn_maybe_finish(c)) {
+        conn_flow(c);
+        conn_update(c);
+    }
+    c->in_callback--;
+    conn_reap(c);
+}
+
+/* The client closed its side: answer what is complete (a last line without
+ * its newline), then close once every answer is written. */
+static void conn_eof(struct srv_conn *c)
+{
+    c->saw_eof = true;
+    bufferevent_disable(c->bev, EV_READ);
+    if (!c->is_closing) {
+        conn_pull(c);
+        conn_process(c);
+    }
+    if (c->bev && !conn_maybe_finish(c)) {
+        conn_update(c);
+    }
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct srv_conn *c = arg;
+    c->in_callback++;
+    if (what & BEV_EVENT_EOF) {
+        conn_eof(c);
+    } else if (what & BEV_EVENT_ERROR) {
+        log_debug("event=conn_error proto=%s peer=%s err=\"%s\"", c->ops->name, c->peer,
+                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        conn_close(c);
+    }
+    c->in_callback--;
+    conn_reap(c);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct srv_conn *c = arg;
+    struct srv *s = c->srv;
+    c->in_callback++;
+    if (!c->bev || c->is_lingering || c->is_refusal) {
+        conn_close(c);
+    } else if (c->state == SRV_CONN_IDLE) {
+        log_debug("event=idle_close proto=%s peer=%s", c->ops->name, c->peer);
+        conn_close(c);
+    } else if (c->state == SRV_CONN_READING) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "request not complete within %u s", s->cfg.request_timeout_s);
+        srv_conn_fail_stream(c, PROTO_TIMEOUT, msg);
+    } else if (out_len(c) > 0 && out_len(c) == c->last_out) {
+        log_info("event=write_timeout proto=%s peer=%s", c->ops->name, c->peer);
+        conn_close(c); /* the client took no answer bytes for a whole period */
+    } else {
+        c->last_out = out_len(c); /* progress, or the engine is working: wait on */
+        arm_timer(c, s->cfg.idle_timeout_s);
+    }
+    c->in_callback--;
+    conn_reap(c);
+}
+
+/* ---- accepting ---- */
+
+static struct srv_conn *conn_new(struct srv *s, const struct srv_proto_ops *ops, evutil_socket_t fd,
+                                 const struct sockaddr *sa)
+{
+    struct srv_conn *c = calloc(1, sizeof *c);
+    struct bufferevent *bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct event *timer = c ? evtimer_new(s->base, timer_cb, c) : NULL;
+    if (!c || !bev || !timer) {
+        free(c);
+        if (timer) {
+            event_free(timer);
+        }
+        if (bev) {
+            bufferevent_free(bev);
+        } else {
+            close(fd);
+        }
+        return NULL;
+    }
+    c->srv = s;
+    c->ops = ops;
+    c->bev = bev;
+    c->timer = timer;
+    c->state = SRV_CONN_BUSY; /* so that the first update enters IDLE */
+    srv_format_addr(sa, c->peer, sizeof c->peer);
+    ops->init(c);
+    c->next = s->conns;
+    if (s->conns) {
+        s->conns->prev = c;
+    }
+    s->conns = c;
+    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
+    return c;
+}
+
+/* A refused connection: one busy answer, then FIN, then input discarded
+ * until the client closes (or SRV_LINGER_S), so that no reset destroys it.
+ * At most SRV_MAX_REFUSING at once; beyond that the socket is just closed. */
+static void refuse(struct srv *s, const struct srv_proto_ops *ops, evutil_socket_t fd,
+                   const struct sockaddr *sa, const char *why)
+{
+    struct sd_buf msg;
+    sd_buf_init(&msg);
+    ops->encode_refusal(&msg, PROTO_BUSY, why);
+    struct srv_conn *c = NULL;
+    if (s->nrefusing < SRV_MAX_REFUSING && msg.rc == SD_OK) {
+        c = conn_new(s, ops, fd, sa);
+        if (!c) {
+            sd_buf_free(&msg);
+            return; /* conn_new closed fd */
+        }
+    }
+    if (!c) {
+        ssize_t w = send(fd, msg.data, msg.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)w; /* best effort: the client is refused either way */
+        close(fd);
+        sd_buf_free(&msg);
+        return;
+    }
+    c->is_refusal = true;
+    c->is_closing = true;
+    c->must_linger = true;
+    s->nrefusing++;
+    bufferevent_write(c->bev, msg.data, msg.len);
+    sd_buf_free(&msg);
+    bufferevent_enable(c->bev, EV_WRITE);
+    arm_timer(c, SRV_LINGER_S);
+}
+
+static struct srv_conn *oldest_idle(struct srv *s, int proto, const struct srv_addr_count *a)
+{
+    for (struct srv_conn *c = s->idle_head; c; c = c->idle_next) {
+        if ((proto < 0 || (int)c->ops->proto == proto) && (!a || c->addr == a)) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static unsigned proto_limit(const struct srv *s, enum srv_proto p)
+{
+    return p == SRV_PROTO_HTTP ? s->cfg.max_http_connections : s->cfg.max_line_connections;
+}
+
+/* Makes room for one more connection of proto from a (NULL: not counted)
+ * by closing idle ones; returns why it cannot, or NULL. */
+static const char *make_room(struct srv *s, enum srv_proto proto, struct srv_addr_count *a)
+{
+    struct srv_conn *victim;
+    /* a->count already includes the new connection */
+    while (a && s->cfg.max_per_client && a->count > s->cfg.max_per_client) {
+        if (!(victim = oldest_idle(s, -1, a))) {
+            return "too many connections from this address";
+        }
+        log_info("event=evict_idle reason=max_per_client peer=%s", victim->peer);
+        conn_close(victim);
+    }
+    while (s->nproto[proto] >= proto_limit(s, proto)) {
+        if (!(victim = oldest_idle(s, (int)proto, NULL))) {
+            return "too many connections of this protocol";
+        }
+        log_info("event=evict_idle reason=max_proto_connections peer=%s", victim->peer);
+        conn_close(victim);
+    }
+    while (s->nconns >= s->cfg.max_connections) {
+        if (!(victim = oldest_idle(s, -1, NULL))) {
+            return "too many connections";
+        }
+        log_info("event=evict_idle reason=max_connections peer=%s", victim->peer);
+        conn_close(victim);
+    }
+    return NULL;
+}
+
+static struct srv_addr_count *addr_get(struct srv *s, const struct sockaddr *sa)
+{
+    uint8_t key[17];
+    if (!addr_key(sa, key)) {
+        return NULL;
+    }
+    struct srv_addr_count **pp = addr_find(s, key);
+    if (!*pp) {
+        struct srv_addr_count *a = calloc(1, sizeof *a);
+        if (!a) {
+            return NULL; /* not counted: better than refusing for our own lack */
+        }
+        memcpy(a->key, key, sizeof a->key);
+        *pp = a;
+    }
+    (*pp)->count++; /* taken now: an eviction in make_room cannot free the entry */
+    return *pp;
+}
+
+static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    (void)lis;
+    (void)salen;
+    struct srv_listener *l = arg;
+    struct srv *s = l->srv;
+    if (s->is_draining) {
+        refuse(s, l->ops, fd, sa, "the server is shutting down");
+        return;
+    }
+    struct srv_addr_count *a = addr_get(s, sa); /* counts this connection */
+    const char *why = make_room(s, l->ops->proto, a);
+    if (why) {
+        log_warn("event=refused proto=%s reason=\"%s\" connections=%u", l->ops->name, why,
+                 s->nconns);
+        if (a) {
+            addr_release(s, a);
+        }
+        refuse(s, l->ops, fd, sa, why);
+        return;
+    }
+    struct srv_conn *c = conn_new(s, l->ops, fd, sa);
+    if (!c) {
+        if (a) {
+            addr_release(s, a);
+        }
+        return;
+    }
+    c->addr = a;
+    s->nconns++;
+    s->nproto[l->ops->proto]++;
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    conn_update(c); /* IDLE, with its timer */
+    log_debug("event=accept proto=%s peer=%s", l->ops->name, c->peer);
+}
+
+static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct srv_listener *l = arg;
+    if (!l->srv->is_draining) {
+        evconnlistener_enable(l->lis);
+    }
+}
+
+static void accept_error_cb(struct evconnlistener *lis, void *arg)
+{
+    struct srv_listener *l = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    log_warn("event=accept_error err=\"%s\"", evutil_socket_error_to_string(e));
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        /* The pending connection stays in the backlog, so accepting again
+         * at once would spin: pause, and free a descriptor if one is idle. */
+        evconnlistener_disable(lis);
+        struct srv_conn *victim = oldest_idle(l->srv, -1, NULL);
+        if (victim) {
+            conn_close(victim);
+        }
+        struct timeval tv = {0, SRV_ACCEPT_RETRY_MS * 1000};
+        event_add(l->retry, &tv);
+    }
+}
+
+int srv_conn_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, struct sd_error *err)
+{
+    if (!s->addr_table) {
+        s->addr_cap = SRV_ADDR_BUCKETS;
+        s->addr_table = calloc(s->addr_cap, sizeof *s->addr_table);
+        if (!s->addr_table) {
+            close(fd);
+            return sd_errorf(err, SD_ENOMEM, "address table");
+        }
+    }
+    if (s->nlisteners == SRV_MAX_LISTENERS) {
+        close(fd);
+        return sd_errorf(err, SD_EINVAL, "too many listeners");
+    }
+    struct srv_listener *l = &s->listeners[s->nlisteners];
+    l->srv = s;
+    l->ops = ops;
+    l->lis = evconnlistener_new(s->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    if (!l->lis) {
+        close(fd);
+        return sd_errorf(err, SD_ENOMEM, "evconnlistener_new");
+    }
+    s->nlisteners++;
+    l->retry = evtimer_new(s->base, accept_retry_cb, l);
+    if (!l->retry) {
+        return sd_errorf(err, SD_ENOMEM, "evtimer_new");
+    }
+    evconnlistener_set_error_cb(l->lis, accept_error_cb);
+    return SD_OK;
+}
+
+void srv_conn_stop_listening(struct srv *s)
+{
+    for (unsigned i = 0; i < s->nlisteners; i++) {
+        evconnlistener_disable(s->listeners[i].lis);
+        event_del(s->listeners[i].retry);
+    }
+}
+
+/* ---- shutdown ---- */
+
+void srv_conn_drain_all(struct srv *s)
+{
+    struct srv_conn *c = s->conns;
+    while (c) {
+        struct srv_conn *next = c->next;
+        if (c->bev && !c->is_lingering) {
+            bufferevent_disable(c->bev, EV_READ);
+        }
+        c->is_closing = true;
+        c->must_linger = true;
+        c->in_callback++;
+        if (!conn_maybe_finish(c)) {
+            conn_update(c);
+        }
+        c->in_callback--;
+        conn_reap(c);
+        c = next;
+    }
+}
+
+bool srv_conn_all_flushed(const struct srv *s)
+{
+    for (const struct srv_conn *c = s->conns; c; c = c->next) {
+        if (!c->is_lingering && c->bev) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void srv_conn_free_all(struct srv *s)
+{
+    while (s->conns) {
+        struct srv_conn *c = s->conns;
+        while (c->head) { /* only done jobs can be left (inflight is 0) */
+            struct srv_job *j = c->head;
+            c->head = j->fifo_next;
+            srv_job_free(j);
+        }
+        c->npending = 0;
+        c->in_callback = 0;
+        conn_destroy(c);
+    }
+    for (unsigned i = 0; i < s->nlisteners; i++) {
+        evconnlistener_free(s->listeners[i].lis);
+        if (s->listeners[i].retry) {
+            event_free(s->listeners[i].retry);
+        }
+    }
+    s->nlisteners = 0;
+    free(s->addr_table);
+    s->addr_table = NULL;
+}

@@ -1,0 +1,453 @@
+"""test_hostile.py: issue 10's hostile clients against the real searchd.
+
+Each test starts an attack, waits until it is established (the daemon has accepted or read what
+the attack sends), then measures a fresh well-behaved client: a new connection, one search, its
+answer. It takes SAMPLES such measurements on each protocol and requires the second-worst to be
+under FRESH_LIMIT_S (the worst one is reported, not judged: on a shared two-core machine one
+sample can lose the CPU for longer than the whole budget for reasons that are not the daemon's).
+It also reads the daemon's resident memory (VmRSS, and VmHWM at the end) and requires it to stay
+under the bound stated per test; under ASan the bound is only reported (ASan's shadow memory and
+quarantine make it meaningless).
+
+Attacks:
+  three 100 MiB lines   three clients stream newline-less lines; each is cut with too_large at
+                        --max-request and closed, and the stream is restarted until 100 MiB went
+  idle sockets          2000 idle sockets on each protocol from 16 loopback addresses; the oldest
+                        idle ones are evicted, the daemon holds at most --max-connections
+  slowloris             300 connections each sending one byte a second from one address: at most
+                        --max-per-client get in, each gets `timeout` (408 on HTTP) at
+                        --request-timeout although it keeps sending
+  double Content-Length four clients send requests with two Content-Length headers in a loop:
+                        each gets 400 bad_http as JSON and is closed
+and the linear reader: the daemon's CPU time (/proc/PID/stat) for a 32 MiB line against an 8 MiB
+one, in 64-byte to 1 MiB writes.
+"""
+
+import json
+import os
+import resource
+import socket
+import threading
+import time
+
+import harness
+from harness import E2ETestCase
+
+SAMPLES = 12
+FRESH_LIMIT_S = 0.100
+IS_ASAN = "ASAN_OPTIONS" in os.environ
+MIB = 1 << 20
+
+
+def proc_status(pid, key):
+    """A /proc/PID/status field in MiB (VmRSS, VmHWM)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds(pid):
+    """utime + stime of the whole process, from /proc/PID/stat."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # fields 14 and 15 of stat(5)
+
+
+def raw_connect(addr, source=None, timeout=10):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    if source:
+        s.bind((source, 0))
+    s.connect(addr)
+    return s
+
+
+def read_until_closed(s, limit=1 << 20):
+    """Everything the server sends until it closes (or resets, or limit bytes)."""
+    data = b""
+    try:
+        while len(data) < limit:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (ConnectionResetError, socket.timeout):
+        pass
+    return data
+
+
+def http_response(data):
+    """(status, headers dict, body) of the first response in data."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for h in lines[1:]:
+        k, _, v = h.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    n = int(headers.get("content-length", len(body)))
+    return status, headers, body[:n]
+
+
+class Fresh:
+    """A well-behaved client: new connection, one search, the answer; timed."""
+
+    def __init__(self, daemon):
+        self.daemon = daemon
+
+    def line_once(self):
+        t0 = time.monotonic()
+        with raw_connect(self.daemon.line_addr) as s:
+            s.sendall(b'{"op":"search","q":"diplomacy","limit":3}\n')
+            buf = b""
+            while b"\n" not in buf:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise AssertionError("line: closed before an answer: %r" % buf[:200])
+                buf += chunk
+        took = time.monotonic() - t0
+        answer = json.loads(buf.split(b"\n", 1)[0])
+        if not answer.get("ok"):
+            raise AssertionError("line: fresh search failed: %r" % answer)
+        return took
+
+    def http_once(self):
+        t0 = time.monotonic()
+        with raw_connect(self.daemon.http_addr) as s:
+            s.sendall(b"GET /search?q=diplomacy&limit=3 HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n")
+            data = read_until_closed(s)
+        took = time.monotonic() - t0
+        status, _, body = http_response(data)
+        if status != 200 or not json.loads(body).get("ok"):
+            raise AssertionError("http: fresh search failed: %d %r" % (status, body[:200]))
+        return took
+
+    def measure(self, test, what):
+        """SAMPLES searches per protocol; the second-worst must be under FRESH_LIMIT_S."""
+        report = []
+        for name, once in (("line", self.line_once), ("http", self.http_once)):
+            times = []
+            for _ in range(SAMPLES):
+                times.append(once())
+                time.sleep(0.02)
+            times.sort()
+            report.append("%s max %.1f ms, 2nd %.1f ms, median %.1f ms"
+                          % (name, times[-1] * 1e3, times[-2] * 1e3, times[len(times) // 2] * 1e3))
+            test.assertLess(times[-2], FRESH_LIMIT_S, "%s: fresh %s client: %s"
+                            % (what, name, report[-1]))
+        rss = proc_status(self.daemon.proc.pid, "VmRSS")
+        print("%s: %s; daemon RSS %.0f MiB" % (what, "; ".join(report), rss))
+        return rss
+
+
+class HostileTest(E2ETestCase):
+    def start(self, extra=()):
+        daemon = self.start_daemon(extra_args=list(extra))
+        sample = harness.load_jsonl(os.path.join(harness.CONFIG.sample, "docs.jsonl"))[:20]
+        with daemon.line() as c:
+            self.assertOk(c.call({"op": "add", "docs": sample}))
+        harness.wait_docs(daemon, len(sample))
+        return daemon
+
+    def check_rss(self, daemon, bound_mib, what):
+        hwm = proc_status(daemon.proc.pid, "VmHWM")
+        print("%s: daemon peak RSS %.0f MiB (bound %d MiB%s)"
+              % (what, hwm, bound_mib, ", not judged under ASan" if IS_ASAN else ""))
+        if not IS_ASAN:
+            self.assertLess(hwm, bound_mib, "%s: daemon peak RSS" % what)
+
+    # ---- three 100 MiB lines ----
+
+    def test_three_100mib_lines_do_not_stall_others(self):
+        daemon = self.start()
+        stop = threading.Event()
+        sent = [0, 0, 0]
+        too_large = [0, 0, 0]
+        errors = []
+
+        def attacker(i):
+            chunk = b"x" * MIB
+            try:
+                while sent[i] < 100 * MIB and not stop.is_set():
+                    s = raw_connect(daemon.line_addr, timeout=30)
+                    got = []
+                    reader = threading.Thread(target=lambda: got.append(read_until_closed(s)))
+                    reader.start()
+                    try:
+                        while sent[i] < 100 * MIB:
+                            s.sendall(chunk)
+                            sent[i] += len(chunk)
+                            time.sleep(0.01)  # ~100 MiB/s each: the attack outlasts the measure
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # cut at --max-request: expected
+                    reader.join(30)
+                    s.close()
+                    if got and b'"too_large"' in got[0]:
+                        too_large[i] += 1
+            except Exception as e:  # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=attacker, args=(i,), daemon=True) for i in range(3)]
+        for t in threads:
+            t.start()
+        self.assertTrue(harness.wait_until(lambda: min(sent) >= 8 * MIB, 60),
+                        "attack not established: %r" % sent)
+        try:
+            Fresh(daemon).measure(self, "three 100 MiB lines")
+            print("three 100 MiB lines: MiB sent when the measure ended: %r"
+                  % [n // MIB for n in sent])
+        finally:
+            for t in threads:
+                t.join(120)
+            stop.set()
+        self.assertFalse(errors, errors)
+        self.assertEqual(sent, [100 * MIB] * 3, "each attacker streamed 100 MiB")
+        self.assertTrue(all(n >= 1 for n in too_large),
+                        "every attacker got too_large at --max-request: %r" % too_large)
+        # 3 lines of at most 32 MiB held at once, plus the engine and the sample index
+        self.check_rss(daemon, 256, "three 100 MiB lines")
+
+    # ---- linear reading ----
+
+    def test_line_reader_cpu_is_linear(self):
+        daemon = self.start()
+        pid = daemon.proc.pid
+
+        def feed(size, piece):
+            """CPU seconds the daemon spends on one size-byte line written piece bytes at a time."""
+            chunk = b"y" * piece
+            with raw_connect(daemon.line_addr, timeout=60) as s:
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                t0 = cpu_seconds(pid)
+                left = size
+                while left > 0:
+                    n = min(piece, left)
+                    s.sendall(chunk[:n])
+                    left -= n
+                s.sendall(b"\n")
+                buf = b""
+                while b"\n" not in buf:
+                    more = s.recv(65536)
+                    self.assertTrue(more, "closed before the answer")
+                    buf += more
+                self.assertIn(b'"bad_json"', buf)  # read whole, then parsed: not JSON
+                return cpu_seconds(pid) - t0
+
+        results = []
+        for piece in (64, 4096, MIB):
+            small = feed(8 * MIB, piece)
+            big = feed(32 * MIB - 2, piece)
+            results.append((piece, small, big))
+            print("line of 8 MiB / 32 MiB in %d-byte writes: daemon CPU %.2f s / %.2f s"
+                  % (piece, small, big))
+            # linear: about 4x; the old quadratic reader took 5.2 s at 31 MiB (issue 10). The
+            # floor covers the clock's 10 ms ticks and a busy machine.
+            self.assertLess(big, max(8 * small, 0.5 if not IS_ASAN else 2.0),
+                            "CPU for 32 MiB vs 8 MiB in %d-byte writes: %r" % (piece, results))
+
+    # ---- idle sockets ----
+
+    def test_2000_idle_sockets_per_protocol(self):
+        # the daemon starts with a low soft limit and must raise it itself
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+        try:
+            daemon = self.start()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        with open("/proc/%d/limits" % daemon.proc.pid) as f:
+            row = next(l for l in f if l.startswith("Max open files")).split()
+        self.assertEqual(row[3], row[4], "searchd raised its soft RLIMIT_NOFILE to the hard one")
+        self.assertGreater(hard, 4200, "the test needs 4000+ descriptors")
+        sockets = []
+        try:
+            for proto, addr in (("line", daemon.line_addr), ("http", daemon.http_addr)):
+                for i in range(2000):
+                    source = "127.0.0.%d" % (2 + i % 16)
+                    sockets.append(raw_connect(addr, source))
+            # established: the daemon has accepted them all (evicting the oldest idle ones)
+            def accepted():
+                return sum(1 for l in daemon.log if "event=evict_idle" in l) >= 4000 - 1024
+            self.assertTrue(harness.wait_until(accepted, 60), "the daemon did not take them all")
+            Fresh(daemon).measure(self, "2000 idle sockets per protocol")
+            # the evicted ones were closed by the daemon: it holds at most --max-connections
+            closed = 0
+            for s in sockets:
+                s.setblocking(False)
+                try:
+                    if s.recv(1) == b"":
+                        closed += 1
+                except BlockingIOError:
+                    pass
+                except ConnectionResetError:
+                    closed += 1
+            print("idle sockets: %d of %d closed by the daemon" % (closed, len(sockets)))
+            self.assertGreaterEqual(closed, len(sockets) - 1024)
+        finally:
+            for s in sockets:
+                s.close()
+        self.check_rss(daemon, 128, "2000 idle sockets per protocol")
+
+    # ---- slowloris ----
+
+    def test_slowloris_is_timed_out_and_kept_to_its_address(self):
+        timeout_s = 3
+        daemon = self.start(["--request-timeout", str(timeout_s), "--max-per-client", "200"])
+        stop = threading.Event()
+        conns = []
+        request = {False: b'{"op":"search","q":"slow"}\n',
+                   True: b"GET /search?q=slow HTTP/1.1\r\nHost: x\r\n\r\n"}
+        for i in range(300):
+            is_http = i % 2 == 1
+            try:
+                s = raw_connect(daemon.http_addr if is_http else daemon.line_addr, "127.0.0.2")
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                s.sendall(request[is_http][:1])  # not idle: nothing to evict for the next one
+            except OSError:
+                continue
+            conns.append((is_http, s, time.monotonic()))
+            time.sleep(0.002)
+        outcome = {}
+
+        def trickle(k, is_http, s, started):
+            data = request[is_http]
+            got = b""
+            try:
+                for b in range(1, len(data) - 1):  # the first byte went at connect; never the last
+                    if stop.is_set():
+                        break
+                    s.sendall(data[b:b + 1])
+                    s.settimeout(1.0)
+                    try:
+                        more = s.recv(65536)
+                        if not more:
+                            break
+                        got += more
+                    except socket.timeout:
+                        continue
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            outcome[k] = (time.monotonic() - started, got)
+
+        threads = [threading.Thread(target=trickle, args=(k, h, s, t0), daemon=True)
+                   for k, (h, s, t0) in enumerate(conns)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(1.2)  # established: every connection has sent its first bytes
+            Fresh(daemon).measure(self, "slowloris (300 connections at 1 byte/s)")
+            for t in threads:
+                t.join(timeout_s + 30)
+        finally:
+            stop.set()
+            for _, s, _ in conns:
+                s.close()
+        busy = sum(1 for _, got in outcome.values() if b'"busy"' in got)
+        timed_out = [(t, got) for t, got in outcome.values() if b'"timeout"' in got]
+        silent = sum(1 for _, got in outcome.values() if not got)
+        print("slowloris: %d refused busy (over --max-per-client), %d evicted while idle, "
+              "%d timed out after %.1f-%.1f s" % (busy, silent, len(timed_out),
+                                                  min(t for t, _ in timed_out),
+                                                  max(t for t, _ in timed_out)))
+        self.assertEqual(len(outcome), len(conns))
+        self.assertEqual(busy + silent + len(timed_out), len(conns),
+                         "each was refused, evicted before its first byte was read, or timed out")
+        self.assertLessEqual(len(timed_out), 200, "--max-per-client 200 held")
+        self.assertGreaterEqual(len(timed_out), 150, "the admitted ones were timed out")
+        for t, got in timed_out:
+            self.assertGreaterEqual(t, timeout_s - 0.5)
+            self.assertLess(t, timeout_s + 20, "deadline not reset by trickled bytes")
+            if got.startswith(b"HTTP/"):
+                status, headers, body = http_response(got)
+                self.assertEqual(status, 408)
+                self.assertEqual(headers.get("content-type"), "application/json")
+                self.assertEqual(headers.get("connection"), "close")
+                self.assertEqual(json.loads(body)["error"]["code"], "timeout")
+        self.check_rss(daemon, 128, "slowloris")
+
+    # ---- double Content-Length ----
+
+    def test_double_content_length_is_400_json_and_closed(self):
+        daemon = self.start()
+        bad = (b"POST /docs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: 2\r\nContent-Length: 40\r\n\r\n"
+               b'{}{"id":"smuggled","title":"x"}\r\n\r\n')
+        with raw_connect(daemon.http_addr) as s:
+            s.sendall(bad)
+            data = read_until_closed(s)  # returns only when the daemon closes
+        status, headers, body = http_response(data)
+        self.assertEqual(status, 400, data)
+        self.assertEqual(headers.get("content-type"), "application/json")
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertEqual(json.loads(body)["error"]["code"], "bad_http")
+        self.assertEqual(data.count(b"HTTP/1.1"), 1, "one answer, nothing smuggled: %r" % data)
+        stop = threading.Event()
+        counts = [0] * 4
+
+        def attacker(i):
+            while not stop.is_set():
+                try:
+                    with raw_connect(daemon.http_addr) as s:
+                        s.sendall(bad)
+                        if b" 400 " in read_until_closed(s):
+                            counts[i] += 1
+                except OSError:
+                    pass
+
+        threads = [threading.Thread(target=attacker, args=(i,), daemon=True) for i in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            self.assertTrue(harness.wait_until(lambda: min(counts) >= 5, 30), counts)
+            Fresh(daemon).measure(self, "double Content-Length")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        with daemon.line() as c:
+            self.assertError(c.call({"op": "get", "id": "smuggled"}), "not_found")
+        self.check_rss(daemon, 128, "double Content-Length")
+
+    # ---- the rest of strict HTTP ----
+
+    def test_http_errors_are_json(self):
+        daemon = self.start()
+        cases = [
+            (b"POST /docs HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+             b"0\r\n\r\n", 400, "bad_http", True),
+            (b"POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "bad_http",
+             True),
+            (b"\x00\x01\x02garbage\xff\r\n\r\n", 400, "bad_http", True),
+            (b"GET /health HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", 431, "head_too_large",
+             True),
+            (b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, "unknown_path",
+             True),
+            (b"PUT /stats HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 405,
+             "method_not_allowed", True),
+        ]
+        for req, want_status, want_code, closes in cases:
+            with raw_connect(daemon.http_addr) as s:
+                s.sendall(req)
+                data = read_until_closed(s)
+            status, headers, body = http_response(data)
+            self.assertEqual((status, headers.get("content-type")),
+                             (want_status, "application/json"), data[:300])
+            self.assertEqual(json.loads(body)["error"]["code"], want_code, body)
+        # HEAD: the head of a GET, no body; the connection stays usable
+        with raw_connect(daemon.http_addr) as s:
+            s.sendall(b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = read_until_closed(s)
+        first, _, rest = data.partition(b"\r\n\r\n")
+        self.assertIn(b"HTTP/1.1 200 OK", first)
+        self.assertIn(b"Content-Length: 26", first)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 OK"), "HEAD sent a body: %r" % data)
+        self.assertTrue(rest.endswith(b'{"ok":true,"status":"ok"}\n'), data)
+
+
+if __name__ == "__main__":
+    harness.main()
