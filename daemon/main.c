@@ -80,6 +80,9 @@ static void usage(FILE *f)
             "  --request-timeout SECONDS  a request must arrive whole within (default %u)\n"
             "  --max-unfinished BYTES  unfinished request bytes held, all connections\n"
             "                          (default 4 x --max-request)\n"
+            "  --cors-origins LIST     browser origins that may call the API: comma-separated\n"
+            "                          scheme://host[:port], or * (default: none)\n"
+            "  --web on|off            the search page at / (default on)\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
             "  --config FILE           read settings from FILE first (INI; keys = these flags' names)\n"
             "  --print-config          print the effective settings and exit\n"
@@ -204,6 +207,8 @@ enum {
     OPT_VERSION,
     OPT_CONFIG,
     OPT_PRINT_CONFIG,
+    OPT_CORS,
+    OPT_WEB,
 };
 
 static const struct option long_opts[] = {
@@ -233,6 +238,8 @@ static const struct option long_opts[] = {
     {"version", no_argument, NULL, OPT_VERSION},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+    {"cors-origins", required_argument, NULL, OPT_CORS},
+    {"web", required_argument, NULL, OPT_WEB},
     {NULL, 0, NULL, 0},
 };
 
@@ -286,6 +293,15 @@ static int apply_opt(struct opts *o, int c, const char *arg)
         return 0; /* read before every flag, in parse_args */
     case OPT_PRINT_CONFIG:
         o->print_config = true;
+        return 0;
+    case OPT_CORS:
+        o->srv.cors_origins = arg; /* checked by srv_new */
+        return 0;
+    case OPT_WEB:
+        if (strcmp(arg, "on") && strcmp(arg, "off")) {
+            return bad_value(o, arg, "want on or off");
+        }
+        o->srv.web = arg[1] == 'n';
         return 0;
     case OPT_SYNC:
         if (strcmp(arg, "always") && strcmp(arg, "batch")) {
@@ -524,6 +540,10 @@ static void print_config(const struct opts *o)
     } else {
         printf("# max-unfinished: 4 x max-request\n");
     }
+    if (o->srv.cors_origins) {
+        printf("cors-origins = %s\n", o->srv.cors_origins);
+    }
+    printf("web = %s\n", o->srv.web ? "on" : "off");
     printf("log-level = %s\n", log_level_name(log_threshold));
 }
 

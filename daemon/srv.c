@@ -49,6 +49,7 @@ void srv_config_default(struct srv_config *cfg)
     cfg->max_per_client = SRV_DEFAULT_PER_CLIENT;
     cfg->snippet_len = SRV_DEFAULT_SNIPPET;
     cfg->handle_signals = true;
+    cfg->web = true;
 }
 
 /* ---- addresses ---- */
@@ -281,10 +282,13 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 void srv_complete(struct srv_job *job)
 {
     struct srv *s = job->srv;
-    if (job->out.rc || job->out.len == 0) {
+    bool is_json = !job->asset && !job->is_preflight; /* else the answer is not in out */
+    if (is_json && (job->out.rc || job->out.len == 0)) {
         srv_job_fail(job, PROTO_INTERNAL, "out of memory encoding the answer");
     }
-    sd_buf_put_u8(&job->out, '\n');
+    if (is_json) {
+        sd_buf_put_u8(&job->out, '\n');
+    }
     log_debug("event=request proto=%s op=%s status=%d us=%llu", job->conn->ops->name,
               proto_op_name(job->req.op), job->status,
               (unsigned long long)((sd_now_ns() - job->start_ns) / 1000));
@@ -708,6 +712,10 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     s->base = event_base_new();
     int rc = s->base ? SD_OK : sd_errorf(err, SD_ENOMEM, "event_base_new");
     if (rc == SD_OK) {
+        rc = srv_cors_set(s, cfg->cors_origins, err);
+    }
+    s->cfg.cors_origins = NULL; /* borrowed for srv_new() only; s->cors has them */
+    if (rc == SD_OK) {
         rc = make_events(s, err);
     }
     if (rc == SD_OK) {
@@ -765,6 +773,7 @@ void srv_free(struct srv *s)
     if (s->base) {
         event_base_free(s->base);
     }
+    srv_cors_free(s);
     free(s->pool.threads);
     pthread_mutex_destroy(&s->pool.mu);
     pthread_cond_destroy(&s->pool.cv);

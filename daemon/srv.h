@@ -52,6 +52,11 @@ struct srv_config {
                                       0: 4 x max_request */
     size_t snippet_len;
     bool handle_signals; /* SIGTERM/SIGINT start a graceful shutdown */
+    /* Browser origins allowed to call the HTTP API (CORS): comma-separated,
+     * e.g. "https://example.org, http://localhost:8080", or "*" for any;
+     * NULL or "": none (borrowed; copied by srv_new). */
+    const char *cors_origins;
+    bool web; /* serve the search page at GET / (daemon/web/) */
 };
 
 void srv_config_default(struct srv_config *cfg);

@@ -21,7 +21,10 @@
  * on_message_complete) so pipelined requests come out one at a time. On top
  * of it: the request line and headers are at most max_head bytes (431
  * head_too_large), a body at most max_body (413 too_large, refused from its
- * Content-Length before it is read), and an Expect: 100-continue is noted.
+ * Content-Length before it is read), and the few headers the server acts on
+ * (enum srv_header: Expect, CORS, If-None-Match, Authorization) are kept, at
+ * most SRV_HEADER_MAX bytes each (431 over it) and once each (a repeated one
+ * is 400 bad_http: two Origins or two keys have no single meaning).
  */
 #include "srv_frame.h"
 
@@ -201,8 +204,10 @@ static int on_message_begin(http_parser *p)
     sd_buf_reset(&r->body);
     r->head_len = 0;
     r->is_in_message = true;
-    r->field_len = r->value_len = 0;
-    r->is_in_value = r->is_expect = r->has_continue = r->wants_continue = false;
+    r->field_len = 0;
+    memset(r->value_len, 0, sizeof r->value_len);
+    memset(r->has_value, 0, sizeof r->has_value);
+    r->is_in_value = r->has_continue = r->wants_continue = false;
     return 0;
 }
 
@@ -216,15 +221,42 @@ static int on_url(http_parser *p, const char *at, size_t len)
     return r->target.rc ? hr_refuse(r, PROTO_INTERNAL, 500, "out of memory") : 0;
 }
 
-/* The end of a header's value: only "Expect: 100-continue" means anything. */
+static const char *const header_names[SRV_NHEADERS] = {
+    [SRV_H_EXPECT] = "expect",
+    [SRV_H_ORIGIN] = "origin",
+    [SRV_H_ACR_METHOD] = "access-control-request-method",
+    [SRV_H_ACR_HEADERS] = "access-control-request-headers",
+    [SRV_H_IF_NONE_MATCH] = "if-none-match",
+    [SRV_H_AUTHORIZATION] = "authorization",
+};
+
+/* The header whose name was just read, or -1 for one the server ignores. */
+static int header_of(const struct srv_http_reader *r)
+{
+    if (r->field_len > sizeof r->field) {
+        return -1;
+    }
+    for (int h = 0; h < SRV_NHEADERS; h++) {
+        if (strlen(header_names[h]) == r->field_len &&
+            strncasecmp(r->field, header_names[h], r->field_len) == 0) {
+            return h;
+        }
+    }
+    return -1;
+}
+
+/* The end of a header's value. */
 static void end_header(struct srv_http_reader *r)
 {
-    if (r->is_in_value && r->is_expect) {
-        r->has_continue = r->value_len == 12 && strncasecmp(r->value, "100-continue", 12) == 0;
+    if (r->is_in_value && r->which >= 0) {
+        int h = r->which;
+        r->value[h][r->value_len[h]] = '\0';
+        if (h == SRV_H_EXPECT) {
+            r->has_continue = r->value_len[h] == 12 && strcasecmp(r->value[h], "100-continue") == 0;
+        }
     }
     r->is_in_value = false;
     r->field_len = 0;
-    r->value_len = 0;
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t len)
@@ -252,13 +284,25 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     }
     if (!r->is_in_value) {
         r->is_in_value = true;
-        r->is_expect = r->field_len == 6 && strncasecmp(r->field, "expect", 6) == 0;
-    }
-    if (r->is_expect) { /* the value may come in pieces */
-        if (r->value_len + len <= sizeof r->value) {
-            memcpy(r->value + r->value_len, at, len);
+        r->which = header_of(r);
+        if (r->which >= 0) {
+            if (r->has_value[r->which]) {
+                char msg[96];
+                snprintf(msg, sizeof msg, "header %s given twice", header_names[r->which]);
+                return hr_refuse(r, PROTO_BAD_HTTP, 400, msg);
+            }
+            r->has_value[r->which] = true;
         }
-        r->value_len += len;
+    }
+    if (r->which >= 0) { /* the value may come in pieces */
+        int h = r->which;
+        if (len > SRV_HEADER_MAX - r->value_len[h]) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "header %s over %u bytes", header_names[h], SRV_HEADER_MAX);
+            return hr_refuse(r, PROTO_HEAD_TOO_LARGE, 431, msg);
+        }
+        memcpy(r->value[h] + r->value_len[h], at, len);
+        r->value_len[h] += len;
     }
     return 0;
 }
@@ -395,6 +439,10 @@ static enum proto_method method_of(unsigned m)
         return PROTO_POST;
     case HTTP_DELETE:
         return PROTO_DELETE;
+    case HTTP_PUT:
+        return PROTO_PUT;
+    case HTTP_OPTIONS:
+        return PROTO_OPTIONS;
     default:
         return PROTO_OTHER;
     }
@@ -432,6 +480,9 @@ static void hr_frame(struct srv_http_reader *r, struct srv_frame *f)
     f->len = r->body.len;
     f->keep_alive = r->keep_alive;
     f->is_http10 = r->parser.http_major == 1 && r->parser.http_minor == 0;
+    for (int h = 0; h < SRV_NHEADERS; h++) {
+        f->header[h] = r->has_value[h] ? r->value[h] : NULL;
+    }
 }
 
 enum srv_frame_rc srv_hr_next(struct srv_http_reader *r, struct srv_frame *f)

@@ -32,10 +32,24 @@ enum srv_frame_rc {
     SRV_FRAME_ERROR,    /* the stream is broken: code, status, msg say why */
 };
 
+/* The request headers the server acts on (HTTP only); every other header is
+ * parsed and dropped. */
+enum srv_header {
+    SRV_H_EXPECT,        /* Expect: 100-continue */
+    SRV_H_ORIGIN,        /* CORS */
+    SRV_H_ACR_METHOD,    /* Access-Control-Request-Method: a CORS preflight */
+    SRV_H_ACR_HEADERS,   /* Access-Control-Request-Headers */
+    SRV_H_IF_NONE_MATCH, /* a cached page asset's ETag */
+    SRV_H_AUTHORIZATION, /* Bearer API key */
+    SRV_NHEADERS,
+};
+#define SRV_HEADER_MAX 512 /* bytes of one such value; longer: 431 head_too_large */
+
 struct srv_frame {
     const char *data; /* line: the line without its '\n'; HTTP: the body */
     size_t len;
     /* HTTP only */
+    const char *header[SRV_NHEADERS]; /* NUL-terminated values, NULL when absent */
     enum proto_method method;
     const char *target; /* the request target, "/search?q=x" (not NUL-terminated) */
     size_t target_len;
@@ -81,12 +95,13 @@ struct srv_http_reader {
     size_t max_head;      /* request line + headers */
     size_t max_body;
     uint64_t work;  /* bytes parsed and moved so far: tests check it is linear */
-    char field[16]; /* the header name being read, if short */
+    char field[40]; /* the header name being read, if short */
     size_t field_len;
-    char value[16]; /* the Expect value being read, if short */
-    size_t value_len;
+    int which;      /* the enum srv_header being read, -1: one we drop */
+    char value[SRV_NHEADERS][SRV_HEADER_MAX + 1]; /* the values kept, NUL-terminated */
+    size_t value_len[SRV_NHEADERS];
+    bool has_value[SRV_NHEADERS];
     bool is_in_value;
-    bool is_expect;      /* the current header is Expect */
     bool has_continue;   /* Expect: 100-continue */
     bool wants_continue; /* headers done, body to come, client waits for a 100 */
     bool is_complete;    /* a whole message was parsed (the parser is paused) */

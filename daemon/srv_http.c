@@ -11,9 +11,12 @@
  *
  * Answers. Every response, errors included, is
  *   HTTP/1.1 <status> <reason>\r\n
- *   Content-Type: application/json\r\n
+ *   Content-Type: application/json\r\n  (a page asset: its own type)
  *   Content-Length: <n>\r\n
  *   [Allow: <methods>\r\n]           405 only
+ *   [ETag, Cache-Control, CSP...]    page assets (daemon/web/web.h)
+ *   [Access-Control-Allow-Origin: <origin>\r\nVary: Origin\r\n]
+ *                                    a request from an allowed origin (srv_cors.c)
  *   [Connection: close\r\n]          the connection closes after it
  *   [Connection: keep-alive\r\n]     an HTTP/1.0 client that asked for it
  *   \r\n
@@ -27,15 +30,29 @@
  *
  * Expect: 100-continue: "HTTP/1.1 100 Continue" is sent when the headers
  * are accepted and no earlier answer is pending (one would come first).
+ *
+ * Before routing: GET or HEAD of a page asset (/, /app.js, /searchd.js...;
+ * unless --web off) is answered from the compiled-in bytes, 304 when its
+ * If-None-Match names the ETag; OPTIONS with Origin and
+ * Access-Control-Request-Method is a CORS preflight: 204 with the Allow-*
+ * headers for an allowed origin, 403 forbidden_origin otherwise.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
 #include "log.h"
 #include "srv_int.h"
+#include "web.h"
+
+/* What a preflight allows: every method of the API, and the two request
+ * headers a browser script needs (a JSON body, an API key). */
+#define CORS_METHODS "GET, POST, PUT, DELETE, HEAD"
+#define CORS_HEADERS "Content-Type, Authorization"
+#define CORS_MAX_AGE "600"
 
 static void http_init(struct srv_conn *c)
 {
@@ -62,10 +79,16 @@ static const char *reason(int status)
     switch (status) {
     case 200:
         return "OK";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
     case 400:
         return "Bad Request";
     case 404:
         return "Not Found";
+    case 403:
+        return "Forbidden";
     case 405:
         return "Method Not Allowed";
     case 408:
@@ -83,15 +106,38 @@ static const char *reason(int status)
     }
 }
 
-static void put_head(struct evbuffer *out, int status, size_t body_len, const char *allow,
+static void put_head(struct evbuffer *out, const struct srv_job *job, size_t body_len,
                      const char *connection)
 {
-    evbuffer_add_printf(out,
-                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                        "Content-Length: %zu\r\n%s%s%s%s%s%s\r\n",
-                        status, reason(status), body_len, allow ? "Allow: " : "",
-                        allow ? allow : "", allow ? "\r\n" : "", connection ? "Connection: " : "",
-                        connection ? connection : "", connection ? "\r\n" : "");
+    const struct web_asset *a = job->asset;
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", job->status, reason(job->status));
+    if (job->status != 204 && job->status != 304) {
+        evbuffer_add_printf(out, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                            a ? a->content_type : "application/json", body_len);
+    }
+    if (job->allow) {
+        evbuffer_add_printf(out, "Allow: %s\r\n", job->allow);
+    }
+    if (a) {
+        evbuffer_add_printf(out, "ETag: %s\r\n", a->etag);
+        for (const char *h = web_headers(a); *h; h += strlen(h) + 1) {
+            evbuffer_add_printf(out, "%s\r\n", h);
+        }
+    }
+    if (job->allow_origin) {
+        evbuffer_add_printf(out, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
+                            job->allow_origin);
+    }
+    if (job->is_preflight) {
+        evbuffer_add_printf(out,
+                            "Access-Control-Allow-Methods: " CORS_METHODS "\r\n"
+                            "Access-Control-Allow-Headers: " CORS_HEADERS "\r\n"
+                            "Access-Control-Max-Age: " CORS_MAX_AGE "\r\n");
+    }
+    if (connection) {
+        evbuffer_add_printf(out, "Connection: %s\r\n", connection);
+    }
+    evbuffer_add(out, "\r\n", 2);
 }
 
 static void http_write_answer(struct srv_conn *c, struct srv_job *job, struct evbuffer *out)
@@ -102,8 +148,16 @@ static void http_write_answer(struct srv_conn *c, struct srv_job *job, struct ev
     } else if (job->is_http10) {
         connection = "keep-alive";
     }
-    put_head(out, job->status, job->out.len, job->allow, connection);
-    if (!job->is_head) {
+    bool has_body = job->status != 204 && job->status != 304;
+    if (job->asset) {
+        put_head(out, job, has_body ? job->asset->len : 0, connection);
+        if (has_body && !job->is_head) {
+            evbuffer_add_reference(out, job->asset->data, job->asset->len, NULL, NULL);
+        }
+        return;
+    }
+    put_head(out, job, job->out.len, connection);
+    if (has_body && !job->is_head) {
         srv_conn_add_answer(out, job);
     }
 }
@@ -128,6 +182,49 @@ static void http_encode_refusal(struct sd_buf *out, enum proto_code code, const 
     sd_buf_free(&body);
 }
 
+/* The path of a request target, without its query, into out (NUL-terminated);
+ * false when it does not fit (no asset has such a long name). */
+static bool target_path(const struct srv_frame *f, char *out, size_t cap)
+{
+    size_t n = 0;
+    while (n < f->target_len && f->target[n] != '?' && f->target[n] != '#') {
+        n++;
+    }
+    if (n >= cap) {
+        return false;
+    }
+    memcpy(out, f->target, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* Requests answered without the API's router: a CORS preflight and the page's
+ * assets. True when job holds the answer. */
+static bool answer_before_routing(struct srv *s, struct srv_job *job, const struct srv_frame *f)
+{
+    if (f->method == PROTO_OPTIONS && f->header[SRV_H_ORIGIN] && f->header[SRV_H_ACR_METHOD]) {
+        if (!job->allow_origin) {
+            srv_job_fail(job, PROTO_FORBIDDEN_ORIGIN, "this origin may not call searchd "
+                                                      "(see --cors-origins)");
+            return true;
+        }
+        job->is_preflight = true;
+        job->status = 204;
+        return true;
+    }
+    char path[64];
+    if (!s->cfg.web || (f->method != PROTO_GET && f->method != PROTO_HEAD) ||
+        !target_path(f, path, sizeof path)) {
+        return false;
+    }
+    job->asset = web_find(path);
+    if (!job->asset) {
+        return false;
+    }
+    job->status = web_not_modified(job->asset, f->header[SRV_H_IF_NONE_MATCH]) ? 304 : 200;
+    return true;
+}
+
 static void http_request(struct srv_conn *c, const struct srv_frame *f)
 {
     struct srv_job *job = srv_conn_job(c, f->len);
@@ -145,6 +242,11 @@ static void http_request(struct srv_conn *c, const struct srv_frame *f)
     if (s->is_draining) {
         job->must_close = true;
         srv_job_fail(job, PROTO_BUSY, "the server is shutting down");
+        srv_complete(job);
+        return;
+    }
+    job->allow_origin = srv_cors_allow(s, f->header[SRV_H_ORIGIN]);
+    if (answer_before_routing(s, job, f)) {
         srv_complete(job);
         return;
     }

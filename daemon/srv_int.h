@@ -48,6 +48,7 @@
 
 struct evconnlistener;
 struct bufferevent;
+struct web_asset;
 struct evbuffer;
 struct srv_conn;
 
@@ -72,6 +73,10 @@ struct srv_job {
     int status;        /* HTTP status of the answer */
     const char *allow; /* Allow header of a 405 (static) */
     struct sd_buf out; /* the answer: JSON text and '\n' */
+    /* HTTP: what the answer is besides JSON in out (srv_http.c) */
+    const struct web_asset *asset; /* a page asset is the body (static), not out */
+    const char *allow_origin; /* CORS: Access-Control-Allow-Origin (srv-owned) */
+    bool is_preflight;        /* a CORS preflight: 204 with the Allow-* headers */
 };
 
 /* A protocol, as the connection layer sees it. All loop thread. */
@@ -160,6 +165,8 @@ struct srv {
     char *socket_path; /* owned copy, unlinked at free */
     char http_addr[80];
     char line_addr[80];
+    char **cors; /* owned: the allowed origins, NULL-terminated; NULL: none */
+    bool cors_any;
 
     struct event *sig_term, *sig_int;
     struct event *shutdown_ev; /* made active by srv_shutdown() */
@@ -193,6 +200,14 @@ struct srv {
     struct srv_job *done_head, *done_tail;
     struct event *done_ev;
 };
+
+/* srv_cors.c */
+/* Parses --cors-origins (borrowed) into s->cors; SD_EINVAL names a bad entry. */
+int srv_cors_set(struct srv *s, const char *list, struct sd_error *err);
+void srv_cors_free(struct srv *s);
+/* The Access-Control-Allow-Origin value for a request's Origin (NULL: none
+ * sent, or not allowed): "*" or the allowed origin (srv-owned). */
+const char *srv_cors_allow(const struct srv *s, const char *origin);
 
 /* srv.c */
 struct srv_job *srv_job_new(struct srv *s);

@@ -69,6 +69,7 @@ enum proto_code {
     PROTO_UNKNOWN_PATH,   /* no route for the HTTP path: 404 */
     PROTO_TIMEOUT,        /* a request not complete within --request-timeout: 408 */
     PROTO_HEAD_TOO_LARGE, /* HTTP request line + headers over the limit: 431 */
+    PROTO_FORBIDDEN_ORIGIN, /* a CORS preflight from an origin not allowed: 403 */
 };
 
 struct proto_error {
@@ -136,6 +137,8 @@ enum proto_method {
     PROTO_HEAD, /* treated as GET; the server sends no body */
     PROTO_POST,
     PROTO_DELETE,
+    PROTO_PUT,
+    PROTO_OPTIONS, /* a CORS preflight is answered by the server before routing */
     PROTO_OTHER,
 };
 

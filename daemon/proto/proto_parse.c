@@ -49,6 +49,7 @@ static const struct {
     [PROTO_UNKNOWN_PATH] = {"unknown_path", 404},
     [PROTO_TIMEOUT] = {"timeout", 408},
     [PROTO_HEAD_TOO_LARGE] = {"head_too_large", 431},
+    [PROTO_FORBIDDEN_ORIGIN] = {"forbidden_origin", 403},
 };
 
 const char *proto_code_name(enum proto_code code)

@@ -1,0 +1,102 @@
+/*
+ * srv_cors.c: which browser origins may call the HTTP API (CORS).
+ *
+ * A page on another origin (a site embedding /searchd.js) can read searchd's
+ * answers only if they carry Access-Control-Allow-Origin naming its origin,
+ * and can send Authorization or a JSON body only after a preflight (OPTIONS
+ * with Access-Control-Request-Method) is answered with the Allow-* headers.
+ * The list is the --cors-origins setting, parsed once: exact origins
+ * ("https://example.org", compared byte for byte, as browsers serialize
+ * them) or "*" for any. An allowed origin is echoed (with Vary: Origin, so a
+ * cache never serves one origin's answer to another); "*" answers "*", which
+ * browsers accept for requests without cookies, the only kind searchd takes.
+ * The origin is a browser's promise, not an identity: CORS keeps other sites'
+ * pages from reading answers, API keys decide who may do what.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "srv_int.h"
+
+#define SRV_CORS_MAX 64 /* origins in the list */
+
+void srv_cors_free(struct srv *s)
+{
+    if (s->cors) {
+        for (char **o = s->cors; *o; o++) {
+            free(*o);
+        }
+        free(s->cors);
+    }
+    s->cors = NULL;
+    s->cors_any = false;
+}
+
+/* An origin is scheme "://" host [":" port], nothing after. */
+static bool origin_ok(const char *o, size_t len)
+{
+    const char *sep = memmem(o, len, "://", 3);
+    if (!sep || sep == o || sep + 3 == o + len) {
+        return false;
+    }
+    for (const char *p = sep + 3; p < o + len; p++) {
+        if (*p == '/' || *p == '?' || *p == '#' || *p == ' ' || (unsigned char)*p < 0x21) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int srv_cors_set(struct srv *s, const char *list, struct sd_error *err)
+{
+    srv_cors_free(s);
+    if (!list || !*list) {
+        return SD_OK;
+    }
+    s->cors = calloc(SRV_CORS_MAX + 1, sizeof *s->cors);
+    if (!s->cors) {
+        return sd_errorf(err, SD_ENOMEM, "cors-origins");
+    }
+    size_t n = 0;
+    for (const char *p = list; *p;) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, ",");
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
+            len--;
+        }
+        if (len == 0) {
+            break;
+        }
+        if (len == 1 && *p == '*') {
+            s->cors_any = true;
+        } else if (!origin_ok(p, len)) {
+            srv_cors_free(s);
+            return sd_errorf(err, SD_EINVAL, "cors-origins: '%.*s' is not an origin "
+                             "(scheme://host[:port], or *)", (int)len, p);
+        } else if (n == SRV_CORS_MAX) {
+            srv_cors_free(s);
+            return sd_errorf(err, SD_ELIMIT, "cors-origins: more than %d origins", SRV_CORS_MAX);
+        } else if (!(s->cors[n++] = strndup(p, len))) {
+            srv_cors_free(s);
+            return sd_errorf(err, SD_ENOMEM, "cors-origins");
+        }
+        p += strcspn(p, ",");
+    }
+    return SD_OK;
+}
+
+const char *srv_cors_allow(const struct srv *s, const char *origin)
+{
+    if (!origin) {
+        return NULL;
+    }
+    if (s->cors_any) {
+        return "*";
+    }
+    for (char **o = s->cors; o && *o; o++) {
+        if (strcmp(*o, origin) == 0) {
+            return *o;
+        }
+    }
+    return NULL;
+}

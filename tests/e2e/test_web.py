@@ -1,0 +1,137 @@
+"""test_web.py: the HTTP side of the search page and of CORS, without a browser.
+
+The page's assets come from the binary with their types, ETags (304 on If-None-Match) and
+security headers, HEAD has no body, --web off leaves / to the API (unknown_path). CORS: an
+allowed origin gets Access-Control-Allow-Origin and Vary, another origin gets neither; a
+preflight from an allowed origin is 204 with the Allow-* headers, from another 403
+forbidden_origin; a repeated Origin is 400 and an over-long header 431, as JSON.
+"""
+
+import socket
+
+import harness
+
+ALLOWED = "http://localhost:8123"
+
+
+class WebTest(harness.E2ETestCase):
+    def setUp(self):
+        super().setUp()
+        self.daemon = self.start_daemon(extra_args=["--cors-origins", ALLOWED + ", https://a.example"])
+        self.http = self.daemon.http()
+
+    def tearDown(self):
+        self.http.close()
+        super().tearDown()
+
+    def raw(self, request):
+        """Sends raw bytes on a new connection; returns (status, headers dict, body)."""
+        with socket.create_connection(self.daemon.http_addr, timeout=harness.IO_TIMEOUT) as s:
+            s.sendall(request)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(": ")
+            headers[k.lower()] = v
+        return int(lines[0].split()[1]), headers, body
+
+    def test_page_assets(self):
+        r = self.http.get("/")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers["Content-Type"], "text/html; charset=utf-8")
+        self.assertIn(b'<script src="/app.js" defer></script>', r.body)
+        self.assertIn("script-src 'self'", r.headers["Content-Security-Policy"])
+        self.assertEqual(r.headers["X-Content-Type-Options"], "nosniff")
+        etag = r.headers["ETag"]
+        self.assertRegex(etag, r'^"[0-9a-f]{16}"$')
+        r = self.http.request("GET", "/", headers={"If-None-Match": etag})
+        self.assertEqual((r.status, r.body), (304, b""))
+        r = self.http.request("GET", "/?q=x", headers={"If-None-Match": '"0000000000000000"'})
+        self.assertEqual(r.status, 200)
+        for path, ctype in (("/app.js", "text/javascript"), ("/searchd.js", "text/javascript"),
+                            ("/app.css", "text/css"), ("/index.html", "text/html")):
+            r = self.http.get(path)
+            self.assertEqual(r.status, 200, path)
+            self.assertTrue(r.headers["Content-Type"].startswith(ctype), path)
+        r = self.http.request("HEAD", "/app.js")
+        self.assertEqual(r.status, 200)
+        self.assertGreater(int(r.headers["Content-Length"]), 1000)
+        self.assertEqual(r.body, b"")
+        self.assertError(self.http.get("/app.js.map").json, "unknown_path")
+        self.assertError(self.http.get("/../daemon/web/assets/app.js").json, None)
+        r = self.http.request("POST", "/app.js", body="{}")  # assets are GET/HEAD only
+        self.assertIn(r.status, (404, 405))
+        self.assertIsNotNone(r.json)
+
+    def test_web_off(self):
+        d = self.start_daemon(extra_args=["--web", "off"])
+        h = d.http()
+        self.assertError(h.get("/").json, "unknown_path")
+        self.assertError(h.get("/app.js").json, "unknown_path")
+        self.assertOk(h.get("/health").json)
+        h.close()
+
+    def test_cors_simple_requests(self):
+        r = self.http.request("GET", "/search?q=x", headers={"Origin": ALLOWED})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers["Access-Control-Allow-Origin"], ALLOWED)
+        self.assertEqual(r.headers["Vary"], "Origin")
+        r = self.http.request("GET", "/search?q=x", headers={"Origin": "https://a.example"})
+        self.assertEqual(r.headers["Access-Control-Allow-Origin"], "https://a.example")
+        r = self.http.request("GET", "/search?q=x", headers={"Origin": "http://evil.example"})
+        self.assertEqual(r.status, 200)
+        self.assertNotIn("Access-Control-Allow-Origin", r.headers)
+        r = self.http.request("GET", "/search?q=x")
+        self.assertNotIn("Access-Control-Allow-Origin", r.headers)
+        # errors carry it too, so a page can read why it failed
+        r = self.http.request("GET", "/search?q=x&limit=-1", headers={"Origin": ALLOWED})
+        self.assertEqual(r.status, 400)
+        self.assertEqual(r.headers["Access-Control-Allow-Origin"], ALLOWED)
+
+    def test_preflight(self):
+        hdrs = {"Origin": ALLOWED, "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type, authorization"}
+        r = self.http.request("OPTIONS", "/docs", headers=hdrs)
+        self.assertEqual(r.status, 204)
+        self.assertEqual(r.body, b"")
+        self.assertEqual(r.headers["Access-Control-Allow-Origin"], ALLOWED)
+        self.assertIn("POST", r.headers["Access-Control-Allow-Methods"])
+        self.assertIn("Authorization", r.headers["Access-Control-Allow-Headers"])
+        hdrs["Origin"] = "http://evil.example"
+        r = self.http.request("OPTIONS", "/docs", headers=hdrs)
+        self.assertEqual(r.status, 403)
+        self.assertError(r.json, "forbidden_origin")
+        # OPTIONS that is not a preflight is the API's 405
+        r = self.http.request("OPTIONS", "/search")
+        self.assertEqual(r.status, 405)
+
+    def test_bad_headers(self):
+        status, _, body = self.raw(b"GET /health HTTP/1.1\r\nHost: x\r\nOrigin: http://a\r\n"
+                                   b"Origin: http://b\r\n\r\n")
+        self.assertEqual(status, 400)
+        self.assertIn(b'"code":"bad_http"', body)
+        status, _, body = self.raw(b"GET /health HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                                   + b"k" * 600 + b"\r\n\r\n")
+        self.assertEqual(status, 431)
+        self.assertIn(b'"code":"head_too_large"', body)
+        # a header we do not act on may be long
+        status, _, _ = self.raw(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Long: " + b"v" * 4000
+                                + b"\r\nConnection: close\r\n\r\n")
+        self.assertEqual(status, 200)
+
+    def test_bad_cors_setting_refuses_to_start(self):
+        d = self.new_daemon(extra_args=["--cors-origins", "example.org"])
+        with self.assertRaises(harness.DaemonError) as cm:
+            d.start()
+        self.assertIn("not an origin", str(cm.exception))
+
+
+if __name__ == "__main__":
+    harness.main()
