@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum log_level log_threshold = LOG_INFO;
+_Atomic enum log_level log_threshold = LOG_INFO;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 

@@ -23,7 +23,9 @@ enum log_level {
     LOG_DEBUG = 3,
 };
 
-extern enum log_level log_threshold; /* set once at start, before threads */
+/* The level logged; set at start and on a SIGHUP reload (loop thread) while other threads
+ * read it, hence atomic (relaxed: a line more or less around the change does not matter). */
+extern _Atomic enum log_level log_threshold;
 
 /* "error", "warn", "info", "debug" -> level; false for anything else. */
 bool log_level_parse(const char *name, enum log_level *out);

@@ -47,6 +47,7 @@ struct opts {
     bool print_config;       /* --print-config: show the effective values and exit */
     struct idx_config idx;   /* engine settings; data_dir set in serve() */
     struct srv_config srv;
+    enum log_level log_level;
     const char *name; /* the option being applied, as the user wrote it: "--sync" or "sync" */
     char err[320];    /* why it was refused: "NAME VALUE: want ..." */
     char *kept[64];   /* values from the config file, owned (strings in here point to them) */
@@ -377,7 +378,7 @@ static int apply_opt(struct opts *o, int c, const char *arg)
         o->srv.idle_timeout_s = (unsigned)v;
         return 0;
     case OPT_LOG_LEVEL:
-        if (!log_level_parse(arg, &log_threshold)) {
+        if (!log_level_parse(arg, &o->log_level)) {
             return bad_value(o, arg, "want error, warn, info or debug");
         }
         return 0;
@@ -438,6 +439,8 @@ static const char *find_config(int argc, char **argv)
 static int parse_args(struct opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
+    optind = 0; /* getopt starts afresh: a SIGHUP reload parses the command line again */
+    o->log_level = LOG_INFO;
     srv_config_default(&o->srv);
     idx_config_default(&o->idx);
     o->data_dir = "./searchd-data";
@@ -497,54 +500,54 @@ static void free_opts(struct opts *o)
 }
 
 /* --print-config: the effective settings, as a config file that reproduces them. */
-static void print_config(const struct opts *o)
+static void print_config(FILE *f, const struct opts *o)
 {
-    printf("# searchd %s: effective settings (defaults < %s < flags)\n[searchd]\n",
+    fprintf(f, "# searchd %s: effective settings (defaults < %s < flags)\n[searchd]\n",
            SEARCHD_VERSION, o->config_path ? o->config_path : "no config file");
-    printf("data = %s\n", o->data_dir);
-    printf("listen = %s\n", o->http_addr);
-    printf("line-listen = %s\n", o->line_addr);
+    fprintf(f, "data = %s\n", o->data_dir);
+    fprintf(f, "listen = %s\n", o->http_addr);
+    fprintf(f, "line-listen = %s\n", o->line_addr);
     if (o->socket_path) {
-        printf("socket = %s\n", o->socket_path);
+        fprintf(f, "socket = %s\n", o->socket_path);
     }
-    printf("sync = %s\n", o->idx.sync == IDX_SYNC_ALWAYS ? "always" : "batch");
-    printf("sync-ms = %u\n", (unsigned)o->idx.sync_ms);
-    printf("flush-bytes = %zu\n", o->idx.flush_bytes);
-    printf("flush-ms = %u\n", (unsigned)o->idx.flush_ms);
-    printf("merge-factor = %u\n", (unsigned)o->idx.merge_factor);
-    printf("bm25-k1 = %g\n", (double)o->idx.k1);
-    printf("bm25-b = %g\n", (double)o->idx.b);
+    fprintf(f, "sync = %s\n", o->idx.sync == IDX_SYNC_ALWAYS ? "always" : "batch");
+    fprintf(f, "sync-ms = %u\n", (unsigned)o->idx.sync_ms);
+    fprintf(f, "flush-bytes = %zu\n", o->idx.flush_bytes);
+    fprintf(f, "flush-ms = %u\n", (unsigned)o->idx.flush_ms);
+    fprintf(f, "merge-factor = %u\n", (unsigned)o->idx.merge_factor);
+    fprintf(f, "bm25-k1 = %g\n", (double)o->idx.k1);
+    fprintf(f, "bm25-b = %g\n", (double)o->idx.b);
     if (o->srv.workers) {
-        printf("workers = %u\n", o->srv.workers);
+        fprintf(f, "workers = %u\n", o->srv.workers);
     } else {
-        printf("# workers: one per CPU\n");
+        fprintf(f, "# workers: one per CPU\n");
     }
-    printf("max-request = %zu\n", o->srv.max_request);
-    printf("max-connections = %u\n", o->srv.max_connections);
+    fprintf(f, "max-request = %zu\n", o->srv.max_request);
+    fprintf(f, "max-connections = %u\n", o->srv.max_connections);
     /* 0 in these means "derived from another setting" (srv_new): said as a comment */
     if (o->srv.max_line_connections) {
-        printf("max-line-connections = %u\n", o->srv.max_line_connections);
+        fprintf(f, "max-line-connections = %u\n", o->srv.max_line_connections);
     } else {
-        printf("# max-line-connections: 3/4 of max-connections\n");
+        fprintf(f, "# max-line-connections: 3/4 of max-connections\n");
     }
     if (o->srv.max_http_connections) {
-        printf("max-http-connections = %u\n", o->srv.max_http_connections);
+        fprintf(f, "max-http-connections = %u\n", o->srv.max_http_connections);
     } else {
-        printf("# max-http-connections: 3/4 of max-connections\n");
+        fprintf(f, "# max-http-connections: 3/4 of max-connections\n");
     }
-    printf("max-per-client = %u\n", o->srv.max_per_client);
-    printf("idle-timeout = %u\n", o->srv.idle_timeout_s);
-    printf("request-timeout = %u\n", o->srv.request_timeout_s);
+    fprintf(f, "max-per-client = %u\n", o->srv.max_per_client);
+    fprintf(f, "idle-timeout = %u\n", o->srv.idle_timeout_s);
+    fprintf(f, "request-timeout = %u\n", o->srv.request_timeout_s);
     if (o->srv.max_unfinished) {
-        printf("max-unfinished = %zu\n", o->srv.max_unfinished);
+        fprintf(f, "max-unfinished = %zu\n", o->srv.max_unfinished);
     } else {
-        printf("# max-unfinished: 4 x max-request\n");
+        fprintf(f, "# max-unfinished: 4 x max-request\n");
     }
     if (o->srv.cors_origins) {
-        printf("cors-origins = %s\n", o->srv.cors_origins);
+        fprintf(f, "cors-origins = %s\n", o->srv.cors_origins);
     }
-    printf("web = %s\n", o->srv.web ? "on" : "off");
-    printf("log-level = %s\n", log_level_name(log_threshold));
+    fprintf(f, "web = %s\n", o->srv.web ? "on" : "off");
+    fprintf(f, "log-level = %s\n", log_level_name(o->log_level));
 }
 
 static int run_check(const char *dir)
@@ -573,7 +576,86 @@ static void raise_nofile(void)
     }
 }
 
-static int serve(struct opts *o)
+/* What a SIGHUP reload needs: the command line to parse again (the config file it names is
+ * read again first) and the settings in force. */
+struct reload {
+    int argc;
+    char **argv;
+    struct opts *live;
+};
+
+/* Settings that change without a restart; every other key is reported as needing one. */
+static bool is_live_key(const char *line)
+{
+    return strncmp(line, "log-level ", 10) == 0 || strncmp(line, "cors-origins ", 13) == 0 ||
+           strncmp(line, "# ", 2) == 0;
+}
+
+/* Logs each setting whose new value waits for a restart: the lines of --print-config's text
+ * that differ and are not live. */
+static void log_restart_keys(const struct opts *live, const struct opts *fresh)
+{
+    char *a = NULL, *b = NULL;
+    size_t alen, blen;
+    FILE *fa = open_memstream(&a, &alen);
+    FILE *fb = open_memstream(&b, &blen);
+    if (fa && fb) {
+        print_config(fa, live);
+        print_config(fb, fresh);
+    }
+    if (fa) {
+        fclose(fa);
+    }
+    if (fb) {
+        fclose(fb);
+    }
+    for (char *line = b ? strtok(b, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        char want[256];
+        snprintf(want, sizeof want, "\n%s\n", line);
+        if (!is_live_key(line) && a && !strstr(a, want)) {
+            log_warn("event=reload_needs_restart setting=\"%s\"", line);
+        }
+    }
+    free(a);
+    free(b);
+}
+
+/* SIGHUP, on the loop thread: read the config file and flags again; apply the log level and
+ * the CORS origins; keep everything as it was when the new settings do not parse. */
+static void reload(struct srv *s, void *arg)
+{
+    struct reload *r = arg;
+    struct opts *fresh = calloc(1, sizeof *fresh);
+    if (!fresh) {
+        log_error("event=reload_failed msg=\"out of memory\"");
+        return;
+    }
+    sd_notify(0, "RELOADING=1");
+    struct sd_error err = {0};
+    if (parse_args(fresh, r->argc, r->argv) != 0) {
+        log_error("event=reload_failed msg=\"the settings do not parse (above); nothing changed\"");
+    } else if (srv_set_cors(s, fresh->srv.cors_origins, &err)) {
+        log_error("event=reload_failed msg=\"%s; nothing changed\"", err.msg);
+    } else {
+        log_threshold = fresh->log_level;
+        log_restart_keys(r->live, fresh);
+        /* always written, whatever the new level: it says the reload took */
+        log_write(LOG_INFO, "event=reload config=%s log_level=%s",
+                  fresh->config_path ? fresh->config_path : "-", log_level_name(fresh->log_level));
+        /* the live settings are the new ones now; fresh keeps owning its strings */
+        free_opts(r->live);
+        *r->live = *fresh;
+        if (fresh->line_addr == fresh->line_buf) {
+            r->live->line_addr = r->live->line_buf;
+        }
+        fresh->nkept = 0;
+    }
+    free_opts(fresh);
+    free(fresh);
+    sd_notify(0, "READY=1");
+}
+
+static int serve(struct opts *o, int argc, char **argv)
 {
     raise_nofile();
     struct idx_config cfg = o->idx;
@@ -589,6 +671,9 @@ static int serve(struct opts *o)
     o->srv.http_addr = o->http_addr;
     o->srv.line_addr = o->line_addr;
     o->srv.socket_path = o->socket_path;
+    struct reload r = {argc, argv, o};
+    o->srv.on_reload = reload;
+    o->srv.reload_arg = &r;
     struct srv *s = NULL;
     if (srv_new(&o->srv, db, &s, &err)) {
         log_error("event=listen_failed msg=\"%s\"", err.msg);
@@ -618,11 +703,12 @@ int main(int argc, char **argv)
 {
     struct opts o;
     int rc = parse_args(&o, argc, argv);
+    log_threshold = o.log_level;
     if (rc == 0) {
         if (o.print_config) {
-            print_config(&o);
+            print_config(stdout, &o);
         } else {
-            rc = o.check_dir ? run_check(o.check_dir) : serve(&o);
+            rc = o.check_dir ? run_check(o.check_dir) : serve(&o, argc, argv);
         }
     }
     free_opts(&o);

@@ -616,6 +616,17 @@ static void shutdown_cb(evutil_socket_t fd, short what, void *arg)
     begin_shutdown(s);
 }
 
+static void reload_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct srv *s = arg;
+    log_info("event=signal sig=HUP");
+    if (s->cfg.on_reload) {
+        s->cfg.on_reload(s, s->cfg.reload_arg);
+    }
+}
+
 void srv_shutdown(struct srv *s)
 {
     event_active(s->shutdown_ev, EV_READ, 0);
@@ -632,8 +643,9 @@ static int make_events(struct srv *s, struct sd_error *err)
     if (s->cfg.handle_signals) {
         s->sig_term = evsignal_new(s->base, SIGTERM, shutdown_cb, s);
         s->sig_int = evsignal_new(s->base, SIGINT, shutdown_cb, s);
-        if (!s->sig_term || !s->sig_int || evsignal_add(s->sig_term, NULL) ||
-            evsignal_add(s->sig_int, NULL)) {
+        s->sig_hup = evsignal_new(s->base, SIGHUP, reload_cb, s);
+        if (!s->sig_term || !s->sig_int || !s->sig_hup || evsignal_add(s->sig_term, NULL) ||
+            evsignal_add(s->sig_int, NULL) || evsignal_add(s->sig_hup, NULL)) {
             return sd_errorf(err, SD_EIO, "signal events");
         }
     }
@@ -764,7 +776,8 @@ void srv_free(struct srv *s)
         unlink(s->socket_path);
         free(s->socket_path);
     }
-    struct event *evs[] = {s->done_ev, s->shutdown_ev, s->drain_timer, s->sig_term, s->sig_int};
+    struct event *evs[] = {s->done_ev,  s->shutdown_ev, s->drain_timer,
+                           s->sig_term, s->sig_int,     s->sig_hup};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
         if (evs[i]) {
             event_free(evs[i]);

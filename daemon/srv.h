@@ -36,6 +36,8 @@
     256 /* answers pending on one line connection before                                           \
            the server stops reading it */
 
+struct srv;
+
 struct srv_config {
     const char *http_addr;   /* "HOST:PORT" or "[v6]:PORT" (borrowed); NULL: no HTTP */
     const char *line_addr;   /* line protocol over TCP; NULL: none */
@@ -57,6 +59,10 @@ struct srv_config {
      * NULL or "": none (borrowed; copied by srv_new). */
     const char *cors_origins;
     bool web; /* serve the search page at GET / (daemon/web/) */
+    /* SIGHUP (with handle_signals): called on the loop thread, between
+     * requests; it may call srv_set_cors. NULL: SIGHUP is logged and ignored. */
+    void (*on_reload)(struct srv *s, void *arg);
+    void *reload_arg;
 };
 
 void srv_config_default(struct srv_config *cfg);
@@ -84,6 +90,10 @@ const char *srv_line_addr(const struct srv *s);
  * closed, every request already read answered and flushed (or its client
  * gone). Returns SD_OK. */
 int srv_run(struct srv *s);
+
+/* Replaces the CORS origins (list borrowed, as srv_config.cors_origins).
+ * Loop thread only (the on_reload callback). On error nothing changes. */
+int srv_set_cors(struct srv *s, const char *list, struct sd_error *err);
 
 /* Starts a graceful shutdown; safe from any thread. */
 void srv_shutdown(struct srv *s);

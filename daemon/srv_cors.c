@@ -47,6 +47,18 @@ static bool origin_ok(const char *o, size_t len)
     return true;
 }
 
+int srv_set_cors(struct srv *s, const char *list, struct sd_error *err)
+{
+    struct srv trial = {0}; /* parse aside, so a bad list changes nothing */
+    int rc = srv_cors_set(&trial, list, err);
+    if (rc == SD_OK) {
+        srv_cors_free(s);
+        s->cors = trial.cors;
+        s->cors_any = trial.cors_any;
+    }
+    return rc;
+}
+
 int srv_cors_set(struct srv *s, const char *list, struct sd_error *err)
 {
     srv_cors_free(s);

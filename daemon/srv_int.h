@@ -168,7 +168,7 @@ struct srv {
     char **cors; /* owned: the allowed origins, NULL-terminated; NULL: none */
     bool cors_any;
 
-    struct event *sig_term, *sig_int;
+    struct event *sig_term, *sig_int, *sig_hup;
     struct event *shutdown_ev; /* made active by srv_shutdown() */
     struct event *drain_timer;
     bool is_draining;

@@ -1,11 +1,16 @@
 """test_config.py: the configuration file (--config): keys take effect, flags override them,
 --print-config shows the result, and a bad file is refused with FILE:LINE before anything
-starts.
+starts. SIGHUP reloads the live settings (log level, CORS origins) while clients keep their
+connections and their requests keep being answered; a bad file on reload changes nothing;
+a setting that needs a restart is logged as such.
 """
 
 import os
+import signal
 import subprocess
 import tempfile
+import threading
+import time
 
 import harness
 
@@ -72,6 +77,99 @@ class ConfigTest(harness.E2ETestCase):
         cp = self.searchd("--config", "/nonexistent/searchd.conf")
         self.assertEqual(cp.returncode, 2)
         self.assertIn("/nonexistent/searchd.conf", cp.stderr)
+
+
+class ReloadTest(harness.E2ETestCase):
+    def setUp(self):
+        super().setUp()
+        fd, self.conf = tempfile.mkstemp(prefix="searchd-conf-", suffix=".ini")
+        os.close(fd)
+
+    def tearDown(self):
+        super().tearDown()
+        os.unlink(self.conf)
+
+    def write(self, text):
+        with open(self.conf, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def hup_and_wait(self, d, event):
+        """SIGHUP, then wait for the event's line. The log is cleared first: at debug level
+        every request logs a line and the harness keeps only the last 5000."""
+        d.log.clear()
+        os.kill(d.proc.pid, signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: any(event in line for line in list(d.log)),
+                                           timeout=harness.IO_TIMEOUT), d.tail())
+
+    def cors_header(self, http):
+        r = http.request("GET", "/health", headers={"Origin": "http://app.example"})
+        self.assertEqual(r.status, 200)
+        return r.headers.get("Access-Control-Allow-Origin")
+
+    def test_reload_under_load(self):
+        self.write("log-level = info\n")
+        d = self.start_daemon(extra_args=["--config", self.conf])
+        with d.line() as c:
+            self.assertOk(c.call({"op": "add", "docs": [{"id": "d%d" % i, "title": "слово %d" % i}
+                                                         for i in range(100)]}))
+        stop = threading.Event()
+        errors = []
+        counts = [0, 0]
+
+        def line_load():
+            try:
+                with d.line() as c:  # one connection for the whole test
+                    while not stop.is_set():
+                        a = c.call({"op": "search", "q": "слово", "limit": 3})
+                        if not a.get("ok") or a["total"] != 100:
+                            errors.append(a)
+                        counts[0] += 1
+            except Exception as e:  # a dropped connection ends up here
+                errors.append(repr(e))
+
+        def http_load():
+            try:
+                http = d.http()
+                while not stop.is_set():
+                    r = http.search("слово", limit=3)
+                    if r.status != 200:
+                        errors.append(r)
+                    counts[1] += 1
+                http.close()
+            except Exception as e:
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=line_load), threading.Thread(target=http_load)]
+        for t in threads:
+            t.start()
+        try:
+            http = d.http()
+            self.assertIsNone(self.cors_header(http))
+            self.write("log-level = debug\ncors-origins = http://app.example\n")
+            self.hup_and_wait(d, "event=reload ")
+            self.assertEqual(self.cors_header(http), "http://app.example")
+            self.assertTrue(harness.wait_until(lambda: any("level=debug" in l for l in list(d.log)),
+                                               timeout=harness.IO_TIMEOUT))
+            # a bad file changes nothing
+            self.write("cors-origins = not-an-origin\n")
+            self.hup_and_wait(d, "event=reload_failed")
+            self.assertEqual(self.cors_header(http), "http://app.example")
+            self.write("log-level = warn\nworkers = 7\n")
+            self.hup_and_wait(d, "event=reload ")
+            self.assertTrue(any("event=reload_needs_restart" in l and "workers = 7" in l
+                                for l in list(d.log)), d.tail())
+            self.assertIsNone(self.cors_header(http))
+            for _ in range(5):  # reloads back to back
+                self.hup_and_wait(d, "event=reload ")
+            http.close()
+            time.sleep(0.2)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(60)
+        self.assertEqual(errors, [])
+        self.assertGreater(min(counts), 10, counts)
+        self.assertTrue(d.running())
 
 
 if __name__ == "__main__":
