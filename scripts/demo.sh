@@ -27,4 +27,5 @@ echo
 echo '$ searchq "industrial revolutions"'
 ./build/client/searchq "industrial revolutions"
 echo
+echo "Search page: http://127.0.0.1:7700/  (open it in a browser on this machine)"
 echo "Try: ./build/client/searchq --help; stop the daemon with: kill \$(pgrep -x searchd)"
