@@ -62,6 +62,7 @@
   function searchParams() {
     const p = new URLSearchParams({
       q: st.q, index: st.index, limit: LIMIT, offset: st.offset, highlight: 'true', syntax: 'simple',
+      fragments: 2,
     });
     const filter = filterText();
     if (filter) p.set('filter', filter);
@@ -126,17 +127,24 @@
     drawFacets(r.facets || null);
   }
 
+  /* The server's highlight (title and fragments with <mark> around escaped text) when it sent
+   * one, else the plain strings as text. */
   function drawHit(h) {
+    const hl = h.highlight;
     const li = el('li', 'hit');
     const t = el('button', 't');
     t.type = 'button';
-    t.append(marked(h.title || h.id));
+    t.append(hl && hl.title ? marked(hl.title) : h.title || h.id);
     t.addEventListener('click', () => openDoc(h.id));
     li.append(t);
-    if (h.snippet) {
-      const s = el('p', 's');
-      s.append(marked(h.snippet));
-      li.append(s);
+    const snippets = hl ? hl.snippets || [] : h.snippet ? [h.snippet] : [];
+    if (snippets.length) {
+      const p = el('p', 's');
+      snippets.forEach((text, i) => {
+        if (i) p.append(' … ');
+        p.append(hl ? marked(text) : text);
+      });
+      li.append(p);
     }
     const meta = el('div', 'm', h.id);
     if (st.scores) meta.textContent += ` · score ${Number(h.score).toFixed(3)}`;
@@ -151,6 +159,7 @@
     if (r.layout && r.layout.used !== false && r.layout.query) {
       box.append(`Showing results for “${r.layout.query}” (keyboard layout corrected). `);
     }
+    if (r.typos && !r.did_you_mean) box.append('Including words spelled a little differently. ');
     if (r.did_you_mean) {
       const b = el('button', '', r.did_you_mean);
       b.type = 'button';

@@ -122,14 +122,16 @@
         const li = document.createElement('li');
         li.setAttribute('role', 'option');
         li.setAttribute('aria-selected', 'false');
+        const hl = h.highlight;
         const t = document.createElement('div');
         t.className = 't';
-        t.append(marked(h.title || h.id));
+        t.append(hl && hl.title ? marked(hl.title) : h.title || h.id);
         li.append(t);
-        if (h.snippet) {
+        const snippet = hl ? (hl.snippets || [])[0] : h.snippet;
+        if (snippet) {
           const s = document.createElement('div');
           s.className = 's';
-          s.append(marked(h.snippet));
+          s.append(hl ? marked(snippet) : snippet);
           li.append(s);
         }
         li.addEventListener('mousedown', (e) => {
