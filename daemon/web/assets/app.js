@@ -141,7 +141,7 @@
     if (snippets.length) {
       const p = el('p', 's');
       snippets.forEach((text, i) => {
-        if (i) p.append(' … ');
+        if (i) p.append(' ');
         p.append(hl ? marked(text) : text);
       });
       li.append(p);
