@@ -270,7 +270,7 @@ static void conn_update(struct srv_conn *c)
     c->state = st;
     c->state_ns = sd_now_ns();
     c->state_frames = c->nframed;
-    c->last_out = 0;
+    c->last_out = out_len(c); /* BUSY: unchanged a period later means no progress */
     if (st == SRV_CONN_IDLE) {
         idle_append(c);
     } else {
