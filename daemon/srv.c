@@ -13,7 +13,8 @@
  * Shutdown (SIGTERM/SIGINT or srv_shutdown): close the listeners, stop
  * reading from every connection, wait until every job in flight has
  * completed and every connection has flushed its answers (2 s at most for
- * a client that does not read), then leave the loop. The caller then frees the server and closes the engine.
+ * a client that does not read), then leave the loop. The caller then frees
+ * the server and closes the engine.
  */
 #include "srv.h"
 

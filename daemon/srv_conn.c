@@ -270,7 +270,7 @@ static void conn_update(struct srv_conn *c)
     c->state = st;
     c->state_ns = sd_now_ns();
     c->state_frames = c->nframed;
-    c->last_out = 0;
+    c->last_out = out_len(c); /* BUSY: unchanged a period later means no progress */
     if (st == SRV_CONN_IDLE) {
         idle_append(c);
     } else {
@@ -593,6 +593,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         log_debug("event=idle_close proto=%s peer=%s", c->ops->name, c->peer);
         conn_close(c);
     } else if (c->state == SRV_CONN_READING) {
+        log_debug("event=request_timeout proto=%s peer=%s held=%zu pending=%zu paused=%d "
+                  "reading_ms=%llu",
+                  c->ops->name, c->peer, c->held, c->npending, (int)c->is_paused,
+                  (unsigned long long)((sd_now_ns() - c->state_ns) / 1000000));
         char msg[96];
         snprintf(msg, sizeof msg, "request not complete within %u s", s->cfg.request_timeout_s);
         srv_conn_fail_stream(c, PROTO_TIMEOUT, msg);

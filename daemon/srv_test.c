@@ -39,6 +39,8 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
+static unsigned request_timeout_s; /* 0: the default */
+
 static struct fixture *start_server(unsigned max_conns)
 {
     struct fixture *f = calloc(1, sizeof *f);
@@ -59,6 +61,7 @@ static struct fixture *start_server(unsigned max_conns)
     if (max_conns) {
         sc.max_connections = max_conns;
     }
+    sc.request_timeout_s = request_timeout_s;
     if (srv_new(&sc, f->db, &f->srv, &err)) {
         fail_msg("srv_new: %s", err.msg);
     }
@@ -334,7 +337,7 @@ static void test_srv_max_connections_evicts_idle_then_refuses(void **state)
     /* b and extra in the middle of a request: not idle, nobody to evict */
     client_send(&b, "{\"op\"", 5);
     client_send(&extra, "{\"op\"", 5);
-    usleep(100 * 1000); /* let the server read them */
+    usleep(500 * 1000); /* let the server read them (no way to observe it) */
     client_open(&a, srv_line_addr(f->srv));
     assert_true(client_line(&a, line, sizeof line));
     assert_non_null(strstr(line, "\"busy\""));
@@ -363,6 +366,42 @@ static void test_srv_max_connections_evicts_idle_then_refuses(void **state)
     }
     close(b.fd);
     close(extra.fd);
+    stop_server(f);
+}
+
+/* Issue 10: a request trickled a byte at a time still meets its deadline,
+ * counted from its first byte; line and HTTP each get their error shape. */
+static void test_srv_request_deadline_is_not_reset_by_trickled_bytes(void **state)
+{
+    (void)state;
+    request_timeout_s = 1;
+    struct fixture *f = start_server(0);
+    request_timeout_s = 0;
+    struct client line, http;
+    client_open(&line, srv_line_addr(f->srv));
+    client_open(&http, srv_http_addr(f->srv));
+    const char *lreq = "{\"op\":\"health\"}";
+    const char *hreq = "GET /health HTTP/1.1\r\nHost: x\r\n";
+    struct timeval t0, t1;
+    gettimeofday(&t0, NULL);
+    for (size_t i = 0; i < 12; i++) { /* 2.4 s of trickle: past the deadline */
+        if (i < strlen(lreq)) {
+            (void)send(line.fd, lreq + i, 1, MSG_NOSIGNAL);
+        }
+        (void)send(http.fd, hreq + i, 1, MSG_NOSIGNAL);
+        usleep(200 * 1000);
+    }
+    char *all = client_read_all(&line);
+    gettimeofday(&t1, NULL);
+    assert_non_null(strstr(all, "\"code\":\"timeout\""));
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_usec - t0.tv_usec) / 1e6;
+    assert_true(secs >= 0.9);
+    all = client_read_all(&http);
+    assert_non_null(strstr(all, "HTTP/1.1 408 Request Timeout"));
+    assert_non_null(strstr(all, "Connection: close"));
+    assert_non_null(strstr(all, "\"code\":\"timeout\""));
+    close(line.fd);
+    close(http.fd);
     stop_server(f);
 }
 
@@ -431,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_srv_line_add_get_delete),
         cmocka_unit_test(test_srv_http_routes_and_keepalive),
         cmocka_unit_test(test_srv_max_connections_evicts_idle_then_refuses),
+        cmocka_unit_test(test_srv_request_deadline_is_not_reset_by_trickled_bytes),
         cmocka_unit_test(test_srv_shutdown_answers_requests_already_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

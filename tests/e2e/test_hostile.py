@@ -19,6 +19,8 @@ Attacks:
                         --request-timeout although it keeps sending
   double Content-Length four clients send requests with two Content-Length headers in a loop:
                         each gets 400 bad_http as JSON and is closed
+and the global cap on unfinished request bytes (--max-unfinished): over it, the client holding the
+most gets busy and is closed, the others are served;
 and the linear reader: the daemon's CPU time (/proc/PID/stat) for a 32 MiB line against an 8 MiB
 one, in 64-byte to 1 MiB writes.
 """
@@ -26,6 +28,7 @@ one, in 64-byte to 1 MiB writes.
 import json
 import os
 import resource
+import select
 import socket
 import threading
 import time
@@ -368,6 +371,43 @@ class HostileTest(E2ETestCase):
                 self.assertEqual(headers.get("connection"), "close")
                 self.assertEqual(json.loads(body)["error"]["code"], "timeout")
         self.check_rss(daemon, 128, "slowloris")
+
+    # ---- the global cap on unfinished requests ----
+
+    def test_unfinished_bytes_over_the_cap_close_the_largest(self):
+        """--max-unfinished 2m with three clients each holding 900 KiB of an unfinished line:
+        the third pushes the total over, one of them (the largest held at that moment) gets
+        busy and is closed, the other two finish their lines and are answered."""
+        daemon = self.start(["--max-request", "1m", "--max-unfinished", "2m"])
+        clients = [raw_connect(daemon.line_addr) for _ in range(3)]
+        try:
+            for c in clients:
+                c.sendall(b"z" * (900 << 10))
+            # the daemon reads all 2.7 MiB eagerly; when the total passes 2 MiB one is cut
+            ready, _, _ = select.select(clients, [], [], 30)
+            self.assertEqual(len(ready), 1, "exactly one client cut")
+            outcomes = []
+            for c in clients:
+                if c not in ready:
+                    c.sendall(b"\n")
+                buf = b""
+                try:
+                    while b"\n" not in buf:
+                        more = c.recv(65536)
+                        if not more:
+                            break
+                        buf += more
+                except ConnectionResetError:
+                    pass
+                outcomes.append(buf)
+        finally:
+            for c in clients:
+                c.close()
+        busy = [o for o in outcomes if b'"busy"' in o]
+        answered = [o for o in outcomes if b'"bad_json"' in o]
+        self.assertEqual((len(busy), len(answered)), (1, 2), outcomes)
+        self.assertTrue(any("reason=max_unfinished" in l for l in daemon.log))
+        Fresh(daemon).measure(self, "after the unfinished-bytes cap")
 
     # ---- double Content-Length ----
 
