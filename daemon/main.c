@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include "conf.h"
 #include "idx.h"
 #include "log.h"
+#include "proto.h"
 #include "srv.h"
 
 
@@ -45,6 +47,8 @@ struct opts {
     const char *check_dir;
     const char *config_path; /* --config FILE, read before the flags */
     bool print_config;       /* --print-config: show the effective values and exit */
+    bool hash_key;           /* --hash-key: print the sha256 entry of a key read from stdin */
+    bool public_without_keys; /* a non-loopback listener may run with keys off */
     struct idx_config idx;   /* engine settings; data_dir set in serve() */
     struct srv_config srv;
     enum log_level log_level;
@@ -84,6 +88,11 @@ static void usage(FILE *f)
             "  --cors-origins LIST     browser origins that may call the API: comma-separated\n"
             "                          scheme://host[:port], or * (default: none)\n"
             "  --web on|off            the search page at / (default on)\n"
+            "  --admin-keys LIST       API keys that may do everything, as sha256:HEX entries\n"
+            "  --search-keys LIST      API keys that may only read (search, get, stats)\n"
+            "  --public-without-keys on|off  serve a non-loopback address with no keys\n"
+            "                          (default off: searchd refuses to start)\n"
+            "  --hash-key              read a key on stdin, print its sha256: entry, exit\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
             "  --config FILE           read settings from FILE first (INI; keys = these flags' names)\n"
             "  --print-config          print the effective settings and exit\n"
@@ -210,6 +219,10 @@ enum {
     OPT_PRINT_CONFIG,
     OPT_CORS,
     OPT_WEB,
+    OPT_ADMIN_KEYS,
+    OPT_SEARCH_KEYS,
+    OPT_PUBLIC_NO_KEYS,
+    OPT_HASH_KEY,
 };
 
 static const struct option long_opts[] = {
@@ -241,6 +254,10 @@ static const struct option long_opts[] = {
     {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
     {"cors-origins", required_argument, NULL, OPT_CORS},
     {"web", required_argument, NULL, OPT_WEB},
+    {"admin-keys", required_argument, NULL, OPT_ADMIN_KEYS},
+    {"search-keys", required_argument, NULL, OPT_SEARCH_KEYS},
+    {"public-without-keys", required_argument, NULL, OPT_PUBLIC_NO_KEYS},
+    {"hash-key", no_argument, NULL, OPT_HASH_KEY},
     {NULL, 0, NULL, 0},
 };
 
@@ -248,7 +265,7 @@ static const struct option long_opts[] = {
 static bool is_command_opt(int c)
 {
     return c == OPT_CHECK || c == OPT_HELP || c == OPT_VERSION || c == OPT_CONFIG ||
-           c == OPT_PRINT_CONFIG;
+           c == OPT_PRINT_CONFIG || c == OPT_HASH_KEY;
 }
 
 /* --max-line-connections, --max-http-connections (1 to 1000000) and
@@ -297,6 +314,21 @@ static int apply_opt(struct opts *o, int c, const char *arg)
         return 0;
     case OPT_CORS:
         o->srv.cors_origins = arg; /* checked by srv_new */
+        return 0;
+    case OPT_ADMIN_KEYS:
+        o->srv.admin_keys = arg; /* checked by srv_new */
+        return 0;
+    case OPT_SEARCH_KEYS:
+        o->srv.search_keys = arg;
+        return 0;
+    case OPT_PUBLIC_NO_KEYS:
+        if (strcmp(arg, "on") && strcmp(arg, "off")) {
+            return bad_value(o, arg, "want on or off");
+        }
+        o->public_without_keys = arg[1] == 'n';
+        return 0;
+    case OPT_HASH_KEY:
+        o->hash_key = true;
         return 0;
     case OPT_WEB:
         if (strcmp(arg, "on") && strcmp(arg, "off")) {
@@ -547,7 +579,65 @@ static void print_config(FILE *f, const struct opts *o)
         fprintf(f, "cors-origins = %s\n", o->srv.cors_origins);
     }
     fprintf(f, "web = %s\n", o->srv.web ? "on" : "off");
+    if (o->srv.admin_keys) {
+        fprintf(f, "admin-keys = %s\n", o->srv.admin_keys);
+    }
+    if (o->srv.search_keys) {
+        fprintf(f, "search-keys = %s\n", o->srv.search_keys);
+    }
+    fprintf(f, "public-without-keys = %s\n", o->public_without_keys ? "on" : "off");
     fprintf(f, "log-level = %s\n", log_level_name(o->log_level));
+}
+
+/* --hash-key: a key on stdin (one line, the newline not part of it) -> its entry for
+ * --admin-keys / --search-keys. The key itself is never printed or logged. */
+static int run_hash_key(void)
+{
+    char key[PROTO_MAX_KEY + 2];
+    if (!fgets(key, sizeof key, stdin)) {
+        fprintf(stderr, "searchd: --hash-key: give the key on standard input\n");
+        return 2;
+    }
+    size_t len = strcspn(key, "\r\n");
+    if (len == 0 || len > PROTO_MAX_KEY) {
+        fprintf(stderr, "searchd: --hash-key: a key is 1 to %d bytes\n", PROTO_MAX_KEY);
+        return 2;
+    }
+    if (len < 16) {
+        fprintf(stderr, "searchd: --hash-key: warning: a key this short can be guessed; "
+                        "use 32 random characters (openssl rand -hex 16)\n");
+    }
+    unsigned char h[32];
+    if (srv_hash_key(key, len, h)) {
+        fprintf(stderr, "searchd: --hash-key: SHA-256 failed\n");
+        return 1;
+    }
+    printf("sha256:");
+    for (int i = 0; i < 32; i++) {
+        printf("%02x", h[i]);
+    }
+    printf("\n");
+    return 0;
+}
+
+/* A listener reachable from other machines: not loopback, not a Unix socket. */
+static bool is_public(const char *addr)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    struct sd_error err;
+    if (!addr || srv_parse_addr(addr, &ss, &len, &err)) {
+        return false;
+    }
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        return (ntohl(in->sin_addr.s_addr) >> 24) != 127;
+    }
+    if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+        return !IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+    return true;
 }
 
 static int run_check(const char *dir)
@@ -588,6 +678,7 @@ struct reload {
 static bool is_live_key(const char *line)
 {
     return strncmp(line, "log-level ", 10) == 0 || strncmp(line, "cors-origins ", 13) == 0 ||
+           strncmp(line, "admin-keys ", 11) == 0 || strncmp(line, "search-keys ", 12) == 0 ||
            strncmp(line, "# ", 2) == 0;
 }
 
@@ -634,7 +725,10 @@ static void reload(struct srv *s, void *arg)
     struct sd_error err = {0};
     if (parse_args(fresh, r->argc, r->argv) != 0) {
         log_error("event=reload_failed msg=\"the settings do not parse (above); nothing changed\"");
-    } else if (srv_set_cors(s, fresh->srv.cors_origins, &err)) {
+    } else if (srv_set_cors(s, fresh->srv.cors_origins, &err) ||
+               srv_set_keys(s, fresh->srv.admin_keys, fresh->srv.search_keys, &err)) {
+        struct sd_error ignored;
+        srv_set_cors(s, r->live->srv.cors_origins, &ignored); /* both or neither */
         log_error("event=reload_failed msg=\"%s; nothing changed\"", err.msg);
     } else {
         log_threshold = fresh->log_level;
@@ -657,6 +751,15 @@ static void reload(struct srv *s, void *arg)
 
 static int serve(struct opts *o, int argc, char **argv)
 {
+    bool has_keys = (o->srv.admin_keys && *o->srv.admin_keys) ||
+                    (o->srv.search_keys && *o->srv.search_keys);
+    if (!has_keys && !o->public_without_keys &&
+        (is_public(o->http_addr) || is_public(o->line_addr))) {
+        fprintf(stderr, "searchd: listening on a non-loopback address with no API key: anyone "
+                        "who reaches it could write and delete; configure admin-keys (searchd "
+                        "--hash-key), or say public-without-keys = on\n");
+        return 2;
+    }
     raise_nofile();
     struct idx_config cfg = o->idx;
     cfg.data_dir = o->data_dir;
@@ -708,7 +811,9 @@ int main(int argc, char **argv)
         if (o.print_config) {
             print_config(stdout, &o);
         } else {
-            rc = o.check_dir ? run_check(o.check_dir) : serve(&o, argc, argv);
+            rc = o.hash_key    ? run_hash_key()
+                 : o.check_dir ? run_check(o.check_dir)
+                               : serve(&o, argc, argv);
         }
     }
     free_opts(&o);

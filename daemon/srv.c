@@ -551,8 +551,29 @@ static void run_health(struct srv *s, struct srv_job *job)
     proto_encode_health(&job->out, degraded);
 }
 
+/* The line protocol's auth op: the connection takes the key's role. */
+static void run_auth(struct srv *s, struct srv_job *job)
+{
+    enum srv_role role = srv_key_role(s, job->req.key, job->req.key_len);
+    if (role == SRV_ROLE_NONE) {
+        log_info("event=auth_failed proto=%s peer=%s", job->conn->ops->name, job->conn->peer);
+        srv_job_fail(job, PROTO_UNAUTHORIZED, "unknown API key");
+        return;
+    }
+    job->conn->role = role;
+    proto_encode_auth(&job->out, srv_role_name(role));
+}
+
 void srv_dispatch(struct srv *s, struct srv_job *job)
 {
+    const char *why = NULL;
+    enum srv_role role = srv_keys_on(s) ? job->role : SRV_ROLE_ADMIN;
+    enum proto_code denied = srv_role_check(role, job->req.op, &why);
+    if (denied) {
+        srv_job_fail(job, denied, why);
+        srv_complete(job);
+        return;
+    }
     switch (job->req.op) {
     case PROTO_OP_SEARCH:
     case PROTO_OP_GET:
@@ -567,6 +588,9 @@ void srv_dispatch(struct srv *s, struct srv_job *job)
         break;
     case PROTO_OP_HEALTH:
         run_health(s, job);
+        break;
+    case PROTO_OP_AUTH:
+        run_auth(s, job);
         break;
     default:
         srv_job_fail(job, PROTO_INTERNAL, "no handler for this op");
@@ -727,7 +751,11 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     if (rc == SD_OK) {
         rc = srv_cors_set(s, cfg->cors_origins, err);
     }
-    s->cfg.cors_origins = NULL; /* borrowed for srv_new() only; s->cors has them */
+    if (rc == SD_OK) {
+        rc = srv_set_keys(s, cfg->admin_keys, cfg->search_keys, err);
+    }
+    /* borrowed for srv_new() only; s->cors and s->keys have them */
+    s->cfg.cors_origins = s->cfg.admin_keys = s->cfg.search_keys = NULL;
     if (rc == SD_OK) {
         rc = make_events(s, err);
     }
@@ -788,6 +816,7 @@ void srv_free(struct srv *s)
         event_base_free(s->base);
     }
     srv_cors_free(s);
+    srv_keys_free(s);
     free(s->pool.threads);
     pthread_mutex_destroy(&s->pool.mu);
     pthread_cond_destroy(&s->pool.cv);

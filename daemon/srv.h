@@ -58,6 +58,8 @@ struct srv_config {
      * e.g. "https://example.org, http://localhost:8080", or "*" for any;
      * NULL or "": none (borrowed; copied by srv_new). */
     const char *cors_origins;
+    const char *admin_keys;  /* "sha256:<hex>, ..." (borrowed for srv_new) */
+    const char *search_keys; /* the same, for read-only keys */
     bool web; /* serve the search page at GET / (daemon/web/) */
     /* SIGHUP (with handle_signals): called on the loop thread, between
      * requests; it may call srv_set_cors. NULL: SIGHUP is logged and ignored. */
@@ -94,6 +96,15 @@ int srv_run(struct srv *s);
 /* Replaces the CORS origins (list borrowed, as srv_config.cors_origins).
  * Loop thread only (the on_reload callback). On error nothing changes. */
 int srv_set_cors(struct srv *s, const char *list, struct sd_error *err);
+
+/* Replaces the API keys: comma-separated "sha256:<hex>" lists per role
+ * (borrowed; NULL or "": none). No key at all turns keys off. Loop thread
+ * only, or before srv_run. On error nothing changes. */
+int srv_set_keys(struct srv *s, const char *admin_keys, const char *search_keys,
+                 struct sd_error *err);
+
+/* SHA-256 of key into out: what --admin-keys and --search-keys hold. 0 or -1. */
+int srv_hash_key(const void *key, size_t len, unsigned char out[32]);
 
 /* Starts a graceful shutdown; safe from any thread. */
 void srv_shutdown(struct srv *s);

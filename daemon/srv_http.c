@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -87,6 +88,8 @@ static const char *reason(int status)
         return "Bad Request";
     case 404:
         return "Not Found";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 405:
@@ -127,6 +130,9 @@ static void put_head(struct evbuffer *out, const struct srv_job *job, size_t bod
     if (job->allow_origin) {
         evbuffer_add_printf(out, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
                             job->allow_origin);
+    }
+    if (job->status == 401) {
+        evbuffer_add_printf(out, "WWW-Authenticate: Bearer realm=\"searchd\"\r\n");
     }
     if (job->is_preflight) {
         evbuffer_add_printf(out,
@@ -198,6 +204,23 @@ static bool target_path(const struct srv_frame *f, char *out, size_t cap)
     return true;
 }
 
+/* The role of "Authorization: Bearer KEY" (scheme case-insensitive); none
+ * for another scheme, a missing or unknown key (srv_dispatch lets everything
+ * through while keys are off). */
+static enum srv_role bearer_role(const struct srv *s, const char *auth)
+{
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+        return SRV_ROLE_NONE;
+    }
+    const char *key = auth + 7;
+    key += strspn(key, " ");
+    size_t len = strlen(key);
+    while (len && key[len - 1] == ' ') {
+        len--;
+    }
+    return srv_key_role(s, key, len);
+}
+
 /* Requests answered without the API's router: a CORS preflight and the page's
  * assets. True when job holds the answer. */
 static bool answer_before_routing(struct srv *s, struct srv_job *job, const struct srv_frame *f)
@@ -246,6 +269,7 @@ static void http_request(struct srv_conn *c, const struct srv_frame *f)
         return;
     }
     job->allow_origin = srv_cors_allow(s, f->header[SRV_H_ORIGIN]);
+    job->role = bearer_role(s, f->header[SRV_H_AUTHORIZATION]);
     if (answer_before_routing(s, job, f)) {
         srv_complete(job);
         return;

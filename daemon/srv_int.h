@@ -49,6 +49,14 @@
 struct evconnlistener;
 struct bufferevent;
 struct web_asset;
+struct srv_keys;
+
+/* What a client may do (srv_keys.c). */
+enum srv_role {
+    SRV_ROLE_NONE = 0, /* keys are on and none was presented: health and auth only */
+    SRV_ROLE_SEARCH,   /* read: search, get, stats, health */
+    SRV_ROLE_ADMIN,    /* everything; every client when no key is configured */
+};
 struct evbuffer;
 struct srv_conn;
 
@@ -77,6 +85,7 @@ struct srv_job {
     const struct web_asset *asset; /* a page asset is the body (static), not out */
     const char *allow_origin; /* CORS: Access-Control-Allow-Origin (srv-owned) */
     bool is_preflight;        /* a CORS preflight: 204 with the Allow-* headers */
+    enum srv_role role;       /* HTTP: from this request's Authorization; line: the conn's */
 };
 
 /* A protocol, as the connection layer sees it. All loop thread. */
@@ -134,6 +143,7 @@ struct srv_conn {
     bool must_linger;      /* the client may still be sending when we close */
     bool is_lingering;     /* FIN sent, discarding input until the client closes */
     bool is_refusal;       /* admitted only to say busy; not counted */
+    enum srv_role role;    /* line: the role of the key its auth op presented */
     bool saw_eof;          /* the client closed its side */
     unsigned in_callback;  /* callbacks of c running: c must not be freed */
     uint64_t nframed;      /* requests framed so far */
@@ -166,6 +176,7 @@ struct srv {
     char http_addr[80];
     char line_addr[80];
     char **cors; /* owned: the allowed origins, NULL-terminated; NULL: none */
+    struct srv_keys *keys; /* owned: the key hashes; NULL: keys are off */
     bool cors_any;
 
     struct event *sig_term, *sig_int, *sig_hup;
@@ -208,6 +219,16 @@ void srv_cors_free(struct srv *s);
 /* The Access-Control-Allow-Origin value for a request's Origin (NULL: none
  * sent, or not allowed): "*" or the allowed origin (srv-owned). */
 const char *srv_cors_allow(const struct srv *s, const char *origin);
+
+/* srv_keys.c */
+void srv_keys_free(struct srv *s);
+bool srv_keys_on(const struct srv *s);
+/* The role of a presented key (borrowed; NULL: none presented): admin when keys
+ * are off, none when it matches no configured hash. Never logs the key. */
+enum srv_role srv_key_role(const struct srv *s, const char *key, size_t len);
+const char *srv_role_name(enum srv_role role);
+/* PROTO_OK when role may run op; else unauthorized or forbidden, *why says why. */
+enum proto_code srv_role_check(enum srv_role role, enum proto_op op, const char **why);
 
 /* srv.c */
 struct srv_job *srv_job_new(struct srv *s);

@@ -53,14 +53,23 @@ def _connect(address, timeout):
 
 
 class Client:
-    def __init__(self, address=DEFAULT_ADDRESS, timeout=30.0, index=None):
+    def __init__(self, address=DEFAULT_ADDRESS, timeout=30.0, index=None, key=None):
         """Connects to address; timeout (seconds) bounds connecting and each answer. index, when
-        given, is the default index of every request that names none."""
+        given, is the default index of every request that names none. key, when the server has
+        API keys on, is presented once for the connection (the auth op); a wrong key raises
+        Error("unauthorized")."""
         self.index = index
         self._sock = _connect(address, timeout)
         self._sock.settimeout(timeout)
         self._buf = bytearray()
         self._scanned = 0  # bytes of _buf already searched for a newline
+        self.role = None
+        if key is not None:
+            try:
+                self.role = self.call("auth", key=key)["role"]
+            except Exception:
+                self.close()
+                raise
 
     # ---- connection ----
 

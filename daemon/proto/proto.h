@@ -34,6 +34,7 @@ struct json_object;
 #define PROTO_MAX_DEPTH     32     /* JSON nesting of one request */
 #define PROTO_MAX_WEIGHTS   64     /* entries of "weights" */
 #define PROTO_MAX_WEIGHT    1000.0 /* largest field weight */
+#define PROTO_MAX_KEY       512    /* bytes of an API key */
 #define PROTO_DEFAULT_LIMIT 10
 #define PROTO_MAX_ID        SEG_MAX_ID
 #define PROTO_MAX_BATCH     IDX_MAX_BATCH
@@ -46,6 +47,7 @@ enum proto_op {
     PROTO_OP_DELETE,
     PROTO_OP_STATS,
     PROTO_OP_HEALTH,
+    PROTO_OP_AUTH, /* line protocol: present an API key for this connection */
 };
 
 /* The error codes of PROTOCOL.md, in its table's order. */
@@ -70,6 +72,8 @@ enum proto_code {
     PROTO_TIMEOUT,        /* a request not complete within --request-timeout: 408 */
     PROTO_HEAD_TOO_LARGE, /* HTTP request line + headers over the limit: 431 */
     PROTO_FORBIDDEN_ORIGIN, /* a CORS preflight from an origin not allowed: 403 */
+    PROTO_UNAUTHORIZED,     /* no API key, or an unknown one, where keys are on: 401 */
+    PROTO_FORBIDDEN,        /* the key's role may not do this (a search key writing): 403 */
 };
 
 struct proto_error {
@@ -109,6 +113,10 @@ struct proto_request {
     /* get, delete */
     const char *id;
     size_t id_len;
+
+    /* auth: the API key (points into the json tree) */
+    const char *key;
+    size_t key_len;
 
     /* add: ops[i].doc.fields points into fields[]; the strings point into
      * the json tree. nops may be 0 (an empty batch). */
@@ -176,5 +184,7 @@ void proto_encode_write(struct sd_buf *out, enum proto_op op, const struct idx_w
 void proto_encode_doc(struct sd_buf *out, const struct seg_stored *doc);
 void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_stats *st);
 void proto_encode_health(struct sd_buf *out, bool degraded);
+/* {"ok":true,"role":"search"} */
+void proto_encode_auth(struct sd_buf *out, const char *role);
 
 #endif

@@ -12,6 +12,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "proto.h"
 
@@ -285,6 +286,13 @@ void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_
         proto_json_string(out, st->write_error, strnlen(st->write_error, sizeof st->write_error));
     }
     sd_buf_put_u8(out, '}');
+}
+
+void proto_encode_auth(struct sd_buf *out, const char *role)
+{
+    PUT_LIT(out, "{\"ok\":true,\"role\":\"");
+    sd_buf_put(out, role, strlen(role));
+    PUT_LIT(out, "\"}");
 }
 
 void proto_encode_health(struct sd_buf *out, bool degraded)

@@ -50,6 +50,8 @@ static const struct {
     [PROTO_TIMEOUT] = {"timeout", 408},
     [PROTO_HEAD_TOO_LARGE] = {"head_too_large", 431},
     [PROTO_FORBIDDEN_ORIGIN] = {"forbidden_origin", 403},
+    [PROTO_UNAUTHORIZED] = {"unauthorized", 401},
+    [PROTO_FORBIDDEN] = {"forbidden", 403},
 };
 
 const char *proto_code_name(enum proto_code code)
@@ -70,8 +72,8 @@ int proto_code_http_status(enum proto_code code)
 
 const char *proto_op_name(enum proto_op op)
 {
-    static const char *const names[] = {"none",   "search", "add",   "get",
-                                        "delete", "stats",  "health"};
+    static const char *const names[] = {"none",  "search", "add",    "get",
+                                        "delete", "stats", "health", "auth"};
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "none";
 }
 
@@ -542,6 +544,7 @@ static enum proto_op op_from_name(const char *s)
     } ops[] = {
         {"search", PROTO_OP_SEARCH}, {"add", PROTO_OP_ADD},     {"get", PROTO_OP_GET},
         {"delete", PROTO_OP_DELETE}, {"stats", PROTO_OP_STATS}, {"health", PROTO_OP_HEALTH},
+        {"auth", PROTO_OP_AUTH},
     };
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         if (strcmp(s, ops[i].name) == 0) {
@@ -549,6 +552,24 @@ static enum proto_op op_from_name(const char *s)
         }
     }
     return PROTO_OP_NONE;
+}
+
+/* auth: "key", a string of 1 to PROTO_MAX_KEY bytes. */
+static enum proto_code get_key(struct json_object *obj, struct proto_request *req,
+                               struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, "key", &present);
+    if (!present || !json_object_is_type(v, json_type_string)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "auth: 'key' must be a string");
+    }
+    req->key = json_object_get_string(v);
+    req->key_len = (size_t)json_object_get_string_len(v);
+    if (req->key_len == 0 || req->key_len > PROTO_MAX_KEY) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "auth: 'key' must be 1 to %d bytes",
+                            PROTO_MAX_KEY);
+    }
+    return PROTO_OK;
 }
 
 /* The members of a line-protocol request object (req->root). */
@@ -579,6 +600,8 @@ static enum proto_code parse_line_members(struct proto_request *req, struct prot
     case PROTO_OP_GET:
     case PROTO_OP_DELETE:
         return get_id(req->root, proto_op_name(req->op), &req->id, &req->id_len, err);
+    case PROTO_OP_AUTH:
+        return get_key(req->root, req, err);
     default:
         return PROTO_OK;
     }

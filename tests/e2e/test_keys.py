@@ -1,0 +1,134 @@
+"""test_keys.py: API keys. Keys are configured as SHA-256 hashes (searchd --hash-key); HTTP
+sends "Authorization: Bearer KEY", the line protocol an auth op once per connection. No key or
+an unknown one is 401 (with WWW-Authenticate on HTTP), a search key may read but not write
+(403), an admin key may do everything, health needs no key. A non-loopback listener without
+keys refuses to start unless public-without-keys is on. SIGHUP adds and removes keys live.
+"""
+
+import os
+import signal
+import subprocess
+import tempfile
+
+import harness
+
+ADMIN = "admin-0123456789abcdef0123456789abcdef"
+SEARCH = "search-0123456789abcdef0123456789abcdef"
+
+
+def hash_key(key):
+    cp = subprocess.run([harness.CONFIG.searchd, "--hash-key"], input=key + "\n",
+                        capture_output=True, text=True, timeout=30)
+    assert cp.returncode == 0, cp.stderr
+    assert key not in cp.stdout and key not in cp.stderr
+    return cp.stdout.strip()
+
+
+class KeysTest(harness.E2ETestCase):
+    def setUp(self):
+        super().setUp()
+        fd, self.conf = tempfile.mkstemp(prefix="searchd-keys-", suffix=".ini")
+        os.close(fd)
+        self.write("admin-keys = %s\nsearch-keys = %s\n" % (hash_key(ADMIN), hash_key(SEARCH)))
+        self.daemon = self.start_daemon(extra_args=["--config", self.conf])
+
+    def tearDown(self):
+        super().tearDown()
+        os.unlink(self.conf)
+
+    def write(self, text):
+        with open(self.conf, "w") as f:
+            f.write(text)
+
+    def req(self, method, path, key=None, body=None):
+        h = self.daemon.http()
+        try:
+            return h.request(method, path, body=body,
+                             headers={"Authorization": "Bearer " + key} if key else {})
+        finally:
+            h.close()
+
+    def test_hash_key_is_sha256(self):
+        import hashlib
+        self.assertEqual(hash_key(ADMIN), "sha256:" + hashlib.sha256(ADMIN.encode()).hexdigest())
+
+    def test_http_roles(self):
+        doc = {"id": "k1", "title": "ключи"}
+        r = self.req("POST", "/docs", body=doc)
+        self.assertEqual(r.status, 401)
+        self.assertError(r.json, "unauthorized")
+        self.assertIn("Bearer", r.headers["WWW-Authenticate"])
+        self.assertEqual(self.req("POST", "/docs", key="wrong-key", body=doc).status, 401)
+        r = self.req("POST", "/docs", key=SEARCH, body=doc)
+        self.assertEqual(r.status, 403)
+        self.assertError(r.json, "forbidden")
+        self.assertOk(self.req("POST", "/docs", key=ADMIN, body=doc).json)
+        self.assertEqual(self.req("GET", "/search?q=%D0%BA%D0%BB%D1%8E%D1%87%D0%B8").status, 401)
+        r = self.req("GET", "/search?q=%D0%BA%D0%BB%D1%8E%D1%87%D0%B8", key=SEARCH)
+        self.assertEqual([h["id"] for h in r.json["hits"]], ["k1"])
+        self.assertOk(self.req("GET", "/docs/k1", key=SEARCH).json)
+        self.assertOk(self.req("GET", "/stats", key=SEARCH).json)
+        self.assertEqual(self.req("DELETE", "/docs/k1", key=SEARCH).status, 403)
+        self.assertOk(self.req("GET", "/health").json)  # a load balancer needs no key
+        self.assertEqual(self.req("GET", "/").status, 200)  # nor the page's files
+        h = self.daemon.http()
+        r = h.request("GET", "/search?q=x", headers={"Authorization": "Basic " + ADMIN})
+        self.assertEqual(r.status, 401)
+        h.close()
+
+    def test_line_auth_once_per_connection(self):
+        with self.daemon.line() as c:
+            self.assertError(c.call({"op": "search", "q": "x"}), "unauthorized")
+            self.assertOk(c.call({"op": "health"}))
+            self.assertError(c.call({"op": "auth", "key": "nope"}), "unauthorized")
+            self.assertError(c.call({"op": "auth"}), "bad_request")
+            self.assertEqual(c.call({"op": "auth", "key": SEARCH})["role"], "search")
+            self.assertOk(c.call({"op": "search", "q": "x"}))
+            self.assertError(c.call({"op": "add", "doc": {"id": "a", "title": "t"}}), "forbidden")
+            self.assertEqual(c.call({"op": "auth", "key": ADMIN})["role"], "admin")
+            self.assertOk(c.call({"op": "add", "doc": {"id": "a", "title": "t"}}))
+        with self.daemon.line() as c:  # a new connection starts without a key
+            self.assertError(c.call({"op": "get", "id": "a"}), "unauthorized")
+        for line in self.daemon.log:
+            self.assertNotIn(ADMIN, line)
+            self.assertNotIn(SEARCH, line)
+
+    def test_python_client_key(self):
+        import sys
+        sys.path.insert(0, os.path.join(harness.REPO, "client", "python"))
+        import searchd
+        with searchd.Client(self.daemon.line_server, key=ADMIN) as db:
+            self.assertEqual(db.role, "admin")
+            db.add({"id": "p1", "title": "питон"})
+        with searchd.Client(self.daemon.line_server, key=SEARCH) as db:
+            self.assertEqual(db.get("p1")["title"], "питон")
+            with self.assertRaises(searchd.Error) as cm:
+                db.delete("p1")
+            self.assertEqual(cm.exception.code, "forbidden")
+        with self.assertRaises(searchd.Error) as cm:
+            searchd.Client(self.daemon.line_server, key="wrong")
+        self.assertEqual(cm.exception.code, "unauthorized")
+
+    def test_reload_changes_keys(self):
+        new = "newkey-0123456789abcdef0123456789abcdef"
+        self.write("admin-keys = %s\n" % hash_key(new))
+        self.daemon.log.clear()
+        os.kill(self.daemon.proc.pid, signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: any("event=reload " in l for l in
+                                                       list(self.daemon.log)), 30))
+        self.assertEqual(self.req("GET", "/stats", key=ADMIN).status, 401)
+        self.assertEqual(self.req("GET", "/stats", key=new).status, 200)
+
+    def test_public_address_needs_keys(self):
+        d = self.new_daemon()
+        cmd = [harness.CONFIG.searchd, "--data", d.data_dir, "--listen", "0.0.0.0:0",
+               "--line-listen", "127.0.0.1:0"]
+        cp = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        self.assertEqual(cp.returncode, 2)
+        self.assertIn("no API key", cp.stderr)
+        d.start(["--listen", "127.0.0.1:0", "--line-listen", "[::1]:0"])  # loopback: fine
+        d.stop()
+
+
+if __name__ == "__main__":
+    harness.main()
