@@ -444,14 +444,26 @@ class PipelinedImportTest(E2ETestCase):
             docs = [{"id": "p%d-%d" % (b, i), "title": "batch %d" % b, "body": filler}
                     for i in range(self.DOCS_PER_BATCH)]
             lines.append(harness.LineClient.encode({"op": "add", "docs": docs}))
-        with daemon.line() as c:
-            sender = threading.Thread(target=lambda: c.send_raw(b"".join(lines)), daemon=True)
+        # The sender blocks while the daemon holds back (that is the point), so its socket gets a
+        # deadline for the whole import, not for one answer; a send error is reported, not lost.
+        whole = harness.IO_TIMEOUT * 10
+        send_error = []
+
+        def send():
+            try:
+                c.send_raw(b"".join(lines))
+            except OSError as e:
+                send_error.append(e)
+
+        with daemon.line(timeout=whole) as c:
+            sender = threading.Thread(target=send, daemon=True)
             sender.start()
             for b in range(self.BATCHES):
                 answer = c.recv()
                 self.assertTrue(answer.get("ok"), answer)
                 self.assertEqual(answer.get("added"), self.DOCS_PER_BATCH, answer)
-            sender.join(30)
+            sender.join(whole)
+            self.assertEqual(send_error, [])
         harness.wait_docs(daemon, self.BATCHES * self.DOCS_PER_BATCH)
         with daemon.line() as c:
             disk_mib = c.call({"op": "stats"})["disk_bytes"] / 2**20
