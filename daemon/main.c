@@ -7,6 +7,7 @@
  *           [--flush-bytes BYTES] [--flush-ms N] [--merge-factor N]
  *           [--bm25-k1 X] [--bm25-b X] [--log-level error|warn|info|debug]
  *   searchd --check DIR        verify a data directory offline (exit 0 sound, 1 not)
+ *   searchd --repair DIR       rebuild lost MANIFESTs offline; moves, never deletes
  *   searchd --help | --version
  *
  * Runs in the foreground and logs key=value lines to stderr. When every
@@ -36,6 +37,7 @@ struct opts {
     char line_buf[80];
     const char *socket_path;
     const char *check_dir;
+    const char *repair_dir;
     struct idx_config idx; /* engine settings; data_dir set in serve() */
     struct srv_config srv;
 };
@@ -45,6 +47,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: searchd [options]\n"
             "       searchd --check DIR\n"
+            "       searchd --repair DIR\n"
             "\n"
             "  --data DIR              data directory (default ./searchd-data)\n"
             "  --listen HOST:PORT      HTTP API (default %s; port 0 = any free port)\n"
@@ -62,6 +65,8 @@ static void usage(FILE *f)
             "  --idle-timeout SECONDS  close idle connections (default %u)\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
             "  --check DIR             verify DIR offline; exit 0 if sound, 1 if not\n"
+            "  --repair DIR            rebuild a missing or damaged MANIFEST from the files\n"
+            "                          found; unplaceable files go to INDEX/lost+found/\n"
             "  --help, --version\n",
             SRV_DEFAULT_HTTP, SRV_DEFAULT_MAX_REQUEST, SRV_DEFAULT_MAX_CONNS, SRV_DEFAULT_IDLE_S);
 }
@@ -164,6 +169,7 @@ enum {
     OPT_K1,
     OPT_B,
     OPT_CHECK,
+    OPT_REPAIR,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -186,6 +192,7 @@ static const struct option long_opts[] = {
     {"bm25-k1", required_argument, NULL, OPT_K1},
     {"bm25-b", required_argument, NULL, OPT_B},
     {"check", required_argument, NULL, OPT_CHECK},
+    {"repair", required_argument, NULL, OPT_REPAIR},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -210,6 +217,9 @@ static int apply_opt(struct opts *o, int c, const char *arg)
         return 0;
     case OPT_CHECK:
         o->check_dir = arg;
+        return 0;
+    case OPT_REPAIR:
+        o->repair_dir = arg;
         return 0;
     case OPT_SYNC:
         if (strcmp(arg, "always") && strcmp(arg, "batch")) {
@@ -302,7 +312,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
     if (optind < argc) {
         return bad_flag("unexpected argument '%s'%s", argv[optind], "");
     }
-    if (o->check_dir) {
+    if (o->check_dir && o->repair_dir) {
+        return bad_flag("--check and --repair: one at a time%s%s", "", "");
+    }
+    if (o->check_dir || o->repair_dir) {
         return 0;
     }
     struct sockaddr_storage ss;
@@ -323,6 +336,16 @@ static int run_check(const char *dir)
     int rc = idx_check_dir(dir, stdout, &err);
     if (rc) {
         fprintf(stderr, "searchd: check %s: %s\n", dir, err.msg[0] ? err.msg : "problems found");
+        return 1;
+    }
+    return 0;
+}
+
+static int run_repair(const char *dir)
+{
+    struct sd_error err = {0};
+    if (idx_repair_dir(dir, stdout, &err)) {
+        fprintf(stderr, "searchd: repair %s: %s\n", dir, err.msg);
         return 1;
     }
     return 0;
@@ -370,6 +393,9 @@ int main(int argc, char **argv)
     int rc = parse_args(&o, argc, argv);
     if (rc) {
         return rc < 0 ? 0 : rc;
+    }
+    if (o.repair_dir) {
+        return run_repair(o.repair_dir);
     }
     return o.check_dir ? run_check(o.check_dir) : serve(&o);
 }

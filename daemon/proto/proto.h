@@ -64,6 +64,7 @@ enum proto_code {
     PROTO_DISK_FULL,
     PROTO_BUSY,
     PROTO_INTERNAL,
+    PROTO_DEGRADED, /* 503: the index has a file that is not served; writes refused */
 };
 
 struct proto_error {
@@ -167,6 +168,9 @@ void proto_encode_write(struct sd_buf *out, enum proto_op op, const struct idx_w
 /* {"ok":true,"doc":{"id":…, fields in stored order}}: SEG_RAW values verbatim. */
 void proto_encode_doc(struct sd_buf *out, const struct seg_stored *doc);
 void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_stats *st);
-void proto_encode_health(struct sd_buf *out, bool degraded);
+/* {"ok":true,"status":"ok"|"degraded"}, plus "torn_tails", "torn_bytes" and
+ * "torn_at" (unix seconds, the latest) when an index dropped a torn log tail. */
+void proto_encode_health(struct sd_buf *out, bool degraded, uint32_t torn_tails,
+                         uint64_t torn_bytes, uint64_t torn_at);
 
 #endif

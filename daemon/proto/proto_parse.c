@@ -45,6 +45,7 @@ static const struct {
     [PROTO_DISK_FULL] = {"disk_full", 507},
     [PROTO_BUSY] = {"busy", 503},
     [PROTO_INTERNAL] = {"internal", 500},
+    [PROTO_DEGRADED] = {"degraded", 503},
 };
 
 const char *proto_code_name(enum proto_code code)
@@ -86,6 +87,8 @@ enum proto_code proto_code_from_sd(int sd_status)
         return PROTO_DISK_FULL;
     case SD_EBUSY:
         return PROTO_BUSY;
+    case SD_EDEGRADED:
+        return PROTO_DEGRADED;
     default:
         return PROTO_INTERNAL;
     }

@@ -640,8 +640,15 @@ static void test_proto_encode_answers_are_json(void **state)
     proto_encode_write(&b, PROTO_OP_DELETE, &wr);
     assert_memory_equal(b.data, "{\"ok\":true,\"deleted\":1}", b.len);
     sd_buf_reset(&b);
-    proto_encode_health(&b, false);
+    proto_encode_health(&b, false, 0, 0, 0);
+    assert_int_equal(b.len, strlen("{\"ok\":true,\"status\":\"ok\"}"));
     assert_memory_equal(b.data, "{\"ok\":true,\"status\":\"ok\"}", b.len);
+    sd_buf_reset(&b);
+    proto_encode_health(&b, true, 2, 300, 1700000000);
+    const char *torn = "{\"ok\":true,\"status\":\"degraded\",\"torn_tails\":2,\"torn_bytes\":300,"
+                       "\"torn_at\":1700000000}";
+    assert_int_equal(b.len, strlen(torn));
+    assert_memory_equal(b.data, torn, b.len);
     sd_buf_free(&b);
 }
 
@@ -680,6 +687,7 @@ static void test_proto_codes_match_protocol_table(void **state)
         {PROTO_DISK_FULL, "disk_full", 507},
         {PROTO_BUSY, "busy", 503},
         {PROTO_INTERNAL, "internal", 500},
+        {PROTO_DEGRADED, "degraded", 503},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         assert_string_equal(proto_code_name(table[i].code), table[i].name);
@@ -687,6 +695,7 @@ static void test_proto_codes_match_protocol_table(void **state)
     }
     assert_int_equal(proto_code_from_sd(SD_ENOSPC), PROTO_DISK_FULL);
     assert_int_equal(proto_code_from_sd(SD_EBUSY), PROTO_BUSY);
+    assert_int_equal(proto_code_from_sd(SD_EDEGRADED), PROTO_DEGRADED);
     assert_int_equal(proto_code_from_sd(SD_EIO), PROTO_INTERNAL);
 }
 
