@@ -645,9 +645,8 @@ static void test_proto_encode_answers_are_json(void **state)
     assert_memory_equal(b.data, "{\"ok\":true,\"status\":\"ok\"}", b.len);
     sd_buf_reset(&b);
     proto_encode_health(&b, true, 2, 300, 1700000000);
-    const char *torn =
-        "{\"ok\":true,\"status\":\"degraded\",\"torn_tails\":2,\"torn_bytes\":300,"
-        "\"torn_at\":1700000000}";
+    const char *torn = "{\"ok\":true,\"status\":\"degraded\",\"torn_tails\":2,\"torn_bytes\":300,"
+                       "\"torn_at\":1700000000}";
     assert_int_equal(b.len, strlen(torn));
     assert_memory_equal(b.data, torn, b.len);
     sd_buf_free(&b);
@@ -669,8 +668,7 @@ static void test_proto_weight_of_exactly_the_maximum_is_accepted(void **state)
     proto_request_free(&req);
     proto_request_init(&req);
     assert_int_equal(
-        parse_line("{\"op\":\"search\",\"q\":\"x\",\"weights\":{\"title\":1000.001}}", &req,
-                   &err),
+        parse_line("{\"op\":\"search\",\"q\":\"x\",\"weights\":{\"title\":1000.001}}", &req, &err),
         PROTO_BAD_REQUEST);
     proto_request_free(&req);
     assert_int_equal(http_code(PROTO_GET, "/search?q=x&weights=title:1000", NULL, &err), PROTO_OK);
