@@ -241,8 +241,17 @@ int wal_sync(struct wal *w, struct sd_error *err)
     }
     /* The records are durable; wal.synced says so before anyone acknowledges
      * them. If it cannot, they are rolled back like a failed sync. */
-    if (w->last_seq != w->recorded_seq && (rc = wal_synced_record(w, w->last_seq, err)) != SD_OK)
-        return wal_fail(w, rc, err);
+    if (w->last_seq != w->recorded_seq && (rc = wal_synced_record(w, w->last_seq, err)) != SD_OK) {
+        /* The slot may have reached the disk all the same: put the old seq back in it
+         * (same slot, same counter) before the records go, or a reopen would find the log
+         * short of it. If that fails too, the records stay (durable, like a failed
+         * rollback's) and the log is broken until the index is reopened. */
+        struct sd_error ignored;
+        if (wal_synced_record(w, w->recorded_seq, &ignored) == SD_OK)
+            return wal_fail(w, rc, err);
+        w->is_broken = true;
+        return rc;
+    }
     w->synced_size = w->size;
     w->synced_seq = w->last_seq;
     w->is_dirty = false;
