@@ -14,9 +14,11 @@ DIR/INDEX/lost+found/), and that no acknowledged write is lost or duplicated:
   * a torn tail (never acknowledged): dropped, and shown in stats and /health;
   * a record whose payload is damaged under a valid checksum: refused naming file and offset;
   * files the MANIFEST does not name: moved to lost+found/, never deleted;
-  * `searchd --repair` on a directory without a MANIFEST.
+  * `searchd --repair` on a directory without a MANIFEST, or with a damaged one (moved to
+    lost+found/), and not beside a running searchd.
 """
 
+import fcntl
 import glob
 import os
 import shutil
@@ -330,6 +332,36 @@ class RecoveryTest(E2ETestCase):
         d.start()
         self.assert_all_there(d)
         self.assertEqual(len(ids(d, "alpha OR beta OR gamma")), 44)
+
+    def test_repair_moves_a_damaged_manifest_aside_and_leaves_sound_indexes_alone(self):
+        d = self.new_daemon()
+        self.two_segments(d)
+        idx = self.index_dir(d)
+        manifest = os.path.join(idx, "MANIFEST")
+        data = bytearray(read(manifest))
+        data[len(data) // 2] ^= 0x10
+        with open(manifest, "wb") as f:
+            f.write(data)
+        self.assert_refused_alike(d, "MANIFEST")
+        with open(os.path.join(d.data_dir, "LOCK"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # as a running searchd holds it
+            cp = subprocess.run([harness.CONFIG.searchd, "--repair", d.data_dir],
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertIn("in use", cp.stderr)
+        self.assertEqual(read(manifest), bytes(data))  # refused: nothing touched
+        cp = subprocess.run([harness.CONFIG.searchd, "--repair", d.data_dir],
+                            capture_output=True, text=True, timeout=120)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertIn("MANIFEST rebuilt", cp.stdout)
+        self.assertEqual(read(os.path.join(idx, "lost+found", "MANIFEST")), bytes(data))
+        d.start()
+        self.assert_all_there(d)
+        d.kill9()
+        cp = subprocess.run([harness.CONFIG.searchd, "--repair", d.data_dir],
+                            capture_output=True, text=True, timeout=120)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertIn("nothing to repair", cp.stdout)
 
 
 if __name__ == "__main__":
