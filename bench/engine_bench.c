@@ -286,7 +286,8 @@ static int bench_open_seg(struct bench_engine *e, const char *dir, const struct 
     size_t i = e->nsegs;
     int rc = seg_open_file(path, &e->segs[i], err);
     if (rc == SD_OK && se->tomb_gen)
-        rc = wal_tomb_read(dir, se->seg_no, se->tomb_gen, se->doc_count, &e->bits[i], NULL, err);
+        rc = wal_tomb_read(dir, se->seg_no, se->tomb_gen, se->doc_count, se->tomb_hash, &e->bits[i],
+                           NULL, err);
     if (rc != SD_OK)
         return rc;
     e->qsegs[i] = (struct qry_segment){e->segs[i], e->bits[i]};

@@ -9,6 +9,7 @@
  *           [--flush-bytes BYTES] [--flush-ms N] [--merge-factor N]
  *           [--bm25-k1 X] [--bm25-b X] [--log-level error|warn|info|debug]
  *   searchd --check DIR        verify a data directory offline (exit 0 sound, 1 not)
+ *   searchd --repair DIR       rebuild lost MANIFESTs offline; moves, never deletes
  *   searchd --help | --version
  *
  * Runs in the foreground and logs key=value lines to stderr. When every
@@ -49,6 +50,7 @@ struct opts {
     bool print_config;       /* --print-config: show the effective values and exit */
     bool hash_key;           /* --hash-key: print the sha256 entry of a key read from stdin */
     bool public_without_keys; /* a non-loopback listener may run with keys off */
+    const char *repair_dir;  /* --repair DIR */
     struct idx_config idx;   /* engine settings; data_dir set in serve() */
     struct srv_config srv;
     enum log_level log_level;
@@ -63,6 +65,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: searchd [options]\n"
             "       searchd --check DIR\n"
+            "       searchd --repair DIR\n"
             "\n"
             "  --data DIR              data directory (default ./searchd-data)\n"
             "  --listen HOST:PORT      HTTP API (default %s; port 0 = any free port)\n"
@@ -97,6 +100,8 @@ static void usage(FILE *f)
             "  --config FILE           read settings from FILE first (INI; keys = these flags' names)\n"
             "  --print-config          print the effective settings and exit\n"
             "  --check DIR             verify DIR offline; exit 0 if sound, 1 if not\n"
+            "  --repair DIR            rebuild a missing or damaged MANIFEST from the files\n"
+            "                          found; unplaceable files go to INDEX/lost+found/\n"
             "  --help, --version\n",
             SRV_DEFAULT_HTTP, SRV_DEFAULT_MAX_REQUEST, SRV_DEFAULT_MAX_CONNS,
             SRV_DEFAULT_PER_CLIENT, SRV_DEFAULT_IDLE_S, SRV_DEFAULT_REQUEST_S);
@@ -213,6 +218,7 @@ enum {
     OPT_K1,
     OPT_B,
     OPT_CHECK,
+    OPT_REPAIR,
     OPT_HELP,
     OPT_VERSION,
     OPT_CONFIG,
@@ -248,6 +254,7 @@ static const struct option long_opts[] = {
     {"bm25-k1", required_argument, NULL, OPT_K1},
     {"bm25-b", required_argument, NULL, OPT_B},
     {"check", required_argument, NULL, OPT_CHECK},
+    {"repair", required_argument, NULL, OPT_REPAIR},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {"config", required_argument, NULL, OPT_CONFIG},
@@ -265,7 +272,7 @@ static const struct option long_opts[] = {
 static bool is_command_opt(int c)
 {
     return c == OPT_CHECK || c == OPT_HELP || c == OPT_VERSION || c == OPT_CONFIG ||
-           c == OPT_PRINT_CONFIG || c == OPT_HASH_KEY;
+           c == OPT_PRINT_CONFIG || c == OPT_HASH_KEY || c == OPT_REPAIR;
 }
 
 /* --max-line-connections, --max-http-connections (1 to 1000000) and
@@ -335,6 +342,9 @@ static int apply_opt(struct opts *o, int c, const char *arg)
             return bad_value(o, arg, "want on or off");
         }
         o->srv.web = arg[1] == 'n';
+        return 0;
+    case OPT_REPAIR:
+        o->repair_dir = arg;
         return 0;
     case OPT_SYNC:
         if (strcmp(arg, "always") && strcmp(arg, "batch")) {
@@ -506,7 +516,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
     if (optind < argc) {
         return usage_error("unexpected argument '%s'%s", argv[optind], "");
     }
-    if (o->check_dir) {
+    if (o->check_dir && o->repair_dir) {
+        return usage_error("--check and --repair: one at a time%s%s", "", "");
+    }
+    if (o->check_dir || o->repair_dir) {
         return 0;
     }
     struct sockaddr_storage ss;
@@ -646,6 +659,16 @@ static int run_check(const char *dir)
     int rc = idx_check_dir(dir, stdout, &err);
     if (rc) {
         fprintf(stderr, "searchd: check %s: %s\n", dir, err.msg[0] ? err.msg : "problems found");
+        return 1;
+    }
+    return 0;
+}
+
+static int run_repair(const char *dir)
+{
+    struct sd_error err = {0};
+    if (idx_repair_dir(dir, stdout, &err)) {
+        fprintf(stderr, "searchd: repair %s: %s\n", dir, err.msg);
         return 1;
     }
     return 0;
@@ -811,9 +834,10 @@ int main(int argc, char **argv)
         if (o.print_config) {
             print_config(stdout, &o);
         } else {
-            rc = o.hash_key    ? run_hash_key()
-                 : o.check_dir ? run_check(o.check_dir)
-                               : serve(&o, argc, argv);
+            rc = o.hash_key     ? run_hash_key()
+                 : o.repair_dir ? run_repair(o.repair_dir)
+                 : o.check_dir  ? run_check(o.check_dir)
+                                : serve(&o, argc, argv);
         }
     }
     free_opts(&o);

@@ -538,17 +538,22 @@ static void run_health(struct srv *s, struct srv_job *job)
     size_t count = 0;
     struct sd_error err = {0};
     bool degraded = false;
+    uint32_t torn_tails = 0;
+    uint64_t torn_bytes = 0, torn_at = 0;
     if (idx_list(s->db, &names, &count, &err) == SD_OK) {
         for (size_t i = 0; i < count; i++) {
             struct idx_stats st;
-            if (idx_stats(s->db, names[i], &st, &err) == SD_OK && st.degraded) {
-                degraded = true;
+            if (idx_stats(s->db, names[i], &st, &err) == SD_OK) {
+                degraded |= st.degraded;
+                torn_tails += st.torn_tails;
+                torn_bytes += st.torn_bytes;
+                torn_at = st.torn_at > torn_at ? st.torn_at : torn_at;
             }
             free(names[i]);
         }
         free(names);
     }
-    proto_encode_health(&job->out, degraded);
+    proto_encode_health(&job->out, degraded, torn_tails, torn_bytes, torn_at);
 }
 
 /* The line protocol's auth op: the connection takes the key's role. */

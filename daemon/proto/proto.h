@@ -74,6 +74,7 @@ enum proto_code {
     PROTO_FORBIDDEN_ORIGIN, /* a CORS preflight from an origin not allowed: 403 */
     PROTO_UNAUTHORIZED,     /* no API key, or an unknown one, where keys are on: 401 */
     PROTO_FORBIDDEN,        /* the key's role may not do this (a search key writing): 403 */
+    PROTO_DEGRADED, /* 503: the index has a file that is not served; writes refused */
 };
 
 struct proto_error {
@@ -183,8 +184,11 @@ void proto_encode_write(struct sd_buf *out, enum proto_op op, const struct idx_w
 /* {"ok":true,"doc":{"id":…, fields in stored order}}: SEG_RAW values verbatim. */
 void proto_encode_doc(struct sd_buf *out, const struct seg_stored *doc);
 void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_stats *st);
-void proto_encode_health(struct sd_buf *out, bool degraded);
 /* {"ok":true,"role":"search"} */
 void proto_encode_auth(struct sd_buf *out, const char *role);
+/* {"ok":true,"status":"ok"|"degraded"}, plus "torn_tails", "torn_bytes" and
+ * "torn_at" (unix seconds, the latest) when an index dropped a torn log tail. */
+void proto_encode_health(struct sd_buf *out, bool degraded, uint32_t torn_tails,
+                         uint64_t torn_bytes, uint64_t torn_at);
 
 #endif

@@ -279,6 +279,14 @@ void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_
         proto_json_string(out, st->degraded_reason,
                           strnlen(st->degraded_reason, sizeof st->degraded_reason));
     }
+    put_key_u64(out, ",\"torn_tails\":", st->torn_tails);
+    put_key_u64(out, ",\"torn_bytes\":", st->torn_bytes);
+    put_key_u64(out, ",\"torn_at\":", st->torn_at);
+    if (st->torn_tails) {
+        PUT_LIT(out, ",\"torn_file\":");
+        proto_json_string(out, st->torn_file, strnlen(st->torn_file, sizeof st->torn_file));
+        put_key_u64(out, ",\"torn_offset\":", st->torn_offset);
+    }
     PUT_LIT(out, ",\"writes_refused\":");
     put_bool(out, st->writes_refused);
     if (st->writes_refused) {
@@ -295,11 +303,18 @@ void proto_encode_auth(struct sd_buf *out, const char *role)
     PUT_LIT(out, "\"}");
 }
 
-void proto_encode_health(struct sd_buf *out, bool degraded)
+void proto_encode_health(struct sd_buf *out, bool degraded, uint32_t torn_tails,
+                         uint64_t torn_bytes, uint64_t torn_at)
 {
     if (degraded) {
-        PUT_LIT(out, "{\"ok\":true,\"status\":\"degraded\"}");
+        PUT_LIT(out, "{\"ok\":true,\"status\":\"degraded\"");
     } else {
-        PUT_LIT(out, "{\"ok\":true,\"status\":\"ok\"}");
+        PUT_LIT(out, "{\"ok\":true,\"status\":\"ok\"");
     }
+    if (torn_tails) {
+        put_key_u64(out, ",\"torn_tails\":", torn_tails);
+        put_key_u64(out, ",\"torn_bytes\":", torn_bytes);
+        put_key_u64(out, ",\"torn_at\":", torn_at);
+    }
+    sd_buf_put_u8(out, '}');
 }

@@ -52,6 +52,7 @@ static const struct {
     [PROTO_FORBIDDEN_ORIGIN] = {"forbidden_origin", 403},
     [PROTO_UNAUTHORIZED] = {"unauthorized", 401},
     [PROTO_FORBIDDEN] = {"forbidden", 403},
+    [PROTO_DEGRADED] = {"degraded", 503},
 };
 
 const char *proto_code_name(enum proto_code code)
@@ -93,6 +94,8 @@ enum proto_code proto_code_from_sd(int sd_status)
         return PROTO_DISK_FULL;
     case SD_EBUSY:
         return PROTO_BUSY;
+    case SD_EDEGRADED:
+        return PROTO_DEGRADED;
     default:
         return PROTO_INTERNAL;
     }

@@ -640,9 +640,55 @@ static void test_proto_encode_answers_are_json(void **state)
     proto_encode_write(&b, PROTO_OP_DELETE, &wr);
     assert_memory_equal(b.data, "{\"ok\":true,\"deleted\":1}", b.len);
     sd_buf_reset(&b);
-    proto_encode_health(&b, false);
+    proto_encode_health(&b, false, 0, 0, 0);
+    assert_int_equal(b.len, strlen("{\"ok\":true,\"status\":\"ok\"}"));
     assert_memory_equal(b.data, "{\"ok\":true,\"status\":\"ok\"}", b.len);
+    sd_buf_reset(&b);
+    proto_encode_health(&b, true, 2, 300, 1700000000);
+    const char *torn = "{\"ok\":true,\"status\":\"degraded\",\"torn_tails\":2,\"torn_bytes\":300,"
+                       "\"torn_at\":1700000000}";
+    assert_int_equal(b.len, strlen(torn));
+    assert_memory_equal(b.data, torn, b.len);
     sd_buf_free(&b);
+}
+
+/* Issue 15, item 6: a weight of exactly PROTO_MAX_WEIGHT is accepted (a `>=` in
+ * place of `>` in proto_parse.c would refuse it), over JSON and the query string. */
+static void test_proto_weight_of_exactly_the_maximum_is_accepted(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(
+        parse_line("{\"op\":\"search\",\"q\":\"x\",\"weights\":{\"title\":1000}}", &req, &err),
+        PROTO_OK);
+    assert_int_equal(req.nweights, 1);
+    assert_true(req.weights[0].weight == (float)PROTO_MAX_WEIGHT);
+    proto_request_free(&req);
+    proto_request_init(&req);
+    assert_int_equal(
+        parse_line("{\"op\":\"search\",\"q\":\"x\",\"weights\":{\"title\":1000.001}}", &req, &err),
+        PROTO_BAD_REQUEST);
+    proto_request_free(&req);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&weights=title:1000", NULL, &err), PROTO_OK);
+}
+
+/* Issue 15, item 6: a '%' with fewer than two characters left is refused even
+ * when the bytes after the given length are hex digits (a `< 2` in place of
+ * `< 3` would read one past the end and decode "%4" + '1' as 'A'). */
+static void test_proto_percent_escape_cut_at_the_end_is_refused(void **state)
+{
+    (void)state;
+    const char *s = "ab%41";
+    char out[8];
+    assert_int_equal(proto_percent_decode(s, 5, out, false), 3);
+    assert_memory_equal(out, "abA", 3);
+    assert_int_equal(proto_percent_decode(s, 4, out, false), (size_t)-1); /* "ab%4" */
+    assert_int_equal(proto_percent_decode(s, 3, out, false), (size_t)-1); /* "ab%" */
+    struct proto_error err;
+    assert_int_equal(http_code(PROTO_GET, "/docs/a%4", NULL, &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=a%4", NULL, &err), PROTO_BAD_REQUEST);
 }
 
 static void test_proto_utf8_valid(void **state)
@@ -684,6 +730,7 @@ static void test_proto_codes_match_protocol_table(void **state)
         {PROTO_UNKNOWN_PATH, "unknown_path", 404},
         {PROTO_TIMEOUT, "timeout", 408},
         {PROTO_HEAD_TOO_LARGE, "head_too_large", 431},
+        {PROTO_DEGRADED, "degraded", 503},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         assert_string_equal(proto_code_name(table[i].code), table[i].name);
@@ -691,6 +738,7 @@ static void test_proto_codes_match_protocol_table(void **state)
     }
     assert_int_equal(proto_code_from_sd(SD_ENOSPC), PROTO_DISK_FULL);
     assert_int_equal(proto_code_from_sd(SD_EBUSY), PROTO_BUSY);
+    assert_int_equal(proto_code_from_sd(SD_EDEGRADED), PROTO_DEGRADED);
     assert_int_equal(proto_code_from_sd(SD_EIO), PROTO_INTERNAL);
 }
 
@@ -723,6 +771,8 @@ int main(void)
         cmocka_unit_test(test_proto_json_string_random_bytes_always_valid_json),
         cmocka_unit_test(test_proto_encode_answers_are_json),
         cmocka_unit_test(test_proto_utf8_valid),
+        cmocka_unit_test(test_proto_weight_of_exactly_the_maximum_is_accepted),
+        cmocka_unit_test(test_proto_percent_escape_cut_at_the_end_is_refused),
         cmocka_unit_test(test_proto_codes_match_protocol_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

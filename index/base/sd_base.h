@@ -23,15 +23,16 @@
 
 enum sd_status {
     SD_OK = 0,
-    SD_ENOMEM = -1,    /* allocation failed */
-    SD_EIO = -2,       /* a system call failed (message has errno text) */
-    SD_ECORRUPT = -3,  /* bytes on disk are not what we wrote */
-    SD_EPARSE = -4,    /* a query or request does not parse */
-    SD_ELIMIT = -5,    /* a configured limit was exceeded */
-    SD_ENOTFOUND = -6, /* no such document, term, index or file */
-    SD_EINVAL = -7,    /* a caller passed a bad argument (bad id, field name) */
-    SD_ENOSPC = -8,    /* the disk is full: the write was refused */
-    SD_EBUSY = -9,     /* shutting down or overloaded: try again */
+    SD_ENOMEM = -1,     /* allocation failed */
+    SD_EIO = -2,        /* a system call failed (message has errno text) */
+    SD_ECORRUPT = -3,   /* bytes on disk are not what we wrote */
+    SD_EPARSE = -4,     /* a query or request does not parse */
+    SD_ELIMIT = -5,     /* a configured limit was exceeded */
+    SD_ENOTFOUND = -6,  /* no such document, term, index or file */
+    SD_EINVAL = -7,     /* a caller passed a bad argument (bad id, field name) */
+    SD_ENOSPC = -8,     /* the disk is full: the write was refused */
+    SD_EBUSY = -9,      /* shutting down or overloaded: try again */
+    SD_EDEGRADED = -10, /* a file of the index is not served: writes are refused */
 };
 
 struct sd_error {

@@ -64,6 +64,8 @@ const char *sd_status_name(int code)
         return "disk_full";
     case SD_EBUSY:
         return "busy";
+    case SD_EDEGRADED:
+        return "degraded";
     default:
         return "internal";
     }

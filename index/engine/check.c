@@ -2,8 +2,12 @@
  * check.c: `searchd --check DIR`: verifies a data directory offline and
  * changes nothing. For every index: the MANIFEST, every segment's checksum
  * and structure, every tombstone file, and every log record after the
- * checkpoint (checksum and payload). A torn log tail is reported as a note:
- * it is what a crash leaves, and opening the index drops it.
+ * checkpoint (checksum and payload). The checks are the daemon's own
+ * (verify.c, index/wal), so every condition that stops or degrades the daemon
+ * is a FAIL line here carrying the daemon's message. A torn log tail is
+ * reported as a note: it is what a crash leaves, and opening the index drops
+ * it. So are files the MANIFEST does not name that opening would move to
+ * lost+found/.
  */
 #include "engine_int.h"
 
@@ -31,30 +35,39 @@ static int idx_check_record(void *arg, const struct wal_record *rec, struct sd_e
     struct seg_field fields[SEG_MAX_FIELDS];
     struct idx_op op;
     c->records++;
-    return idx_op_decode(rec->type, rec->payload, rec->len, &op, fields, err);
+    return idx_op_decode_checked(rec->type, rec->payload, rec->len, &op, fields, err);
 }
 
+/* Step 2 of recovery (recover.c), with the same verdict and words. */
 static void idx_check_segments(struct idx_check *c, const char *name, const char *dir,
                                const struct wal_manifest *m)
 {
     for (uint32_t i = 0; i < m->count; i++) {
         const struct wal_seg_entry *e = &m->segs[i];
-        char file[WAL_NAME_MAX], path[PATH_MAX];
-        wal_seg_name(file, e->seg_no);
-        sd_path_join(path, sizeof path, dir, file);
         struct sd_error err = {0};
-        if (seg_verify_file(path, &err) != SD_OK) {
+        if (idx_entry_verify(dir, e, NULL, NULL, NULL, &err) != SD_OK) {
             idx_check_problem(c, name, err.msg);
             continue;
         }
         c->segments++;
         c->docs += e->doc_count - e->deleted_count;
-        uint64_t *bits = NULL;
-        if (e->tomb_gen &&
-            wal_tomb_read(dir, e->seg_no, e->tomb_gen, e->doc_count, &bits, NULL, &err))
-            idx_check_problem(c, name, err.msg);
-        free(bits);
     }
+}
+
+struct idx_check_gc {
+    struct idx_check *c;
+    const char *index;
+    const char *dir;
+};
+
+static void idx_check_gc_note(void *arg, const char *file, enum wal_gc_action action)
+{
+    const struct idx_check_gc *g = arg;
+    if (action == WAL_GC_LOST)
+        fprintf(g->c->out,
+                "NOTE index=%s %s is not in the MANIFEST: opening the index moves it to "
+                "%s/%s/\n",
+                g->index, file, g->dir, WAL_LOST_DIR);
 }
 
 static void idx_check_index(struct idx_check *c, const char *data_dir, const char *name)
@@ -63,10 +76,9 @@ static void idx_check_index(struct idx_check *c, const char *data_dir, const cha
     sd_path_join(dir, sizeof dir, data_dir, name);
     struct wal_manifest m;
     struct sd_error err = {0};
-    int rc = wal_manifest_read(dir, &m, &err);
-    if (rc == SD_ENOTFOUND)
-        wal_manifest_init(&m);
-    else if (rc) {
+    bool is_new = false;
+    int rc = idx_manifest_load(dir, &m, &is_new, &err);
+    if (rc) {
         idx_check_problem(c, name, err.msg);
         wal_manifest_free(&m);
         return;
@@ -74,12 +86,20 @@ static void idx_check_index(struct idx_check *c, const char *data_dir, const cha
     idx_check_segments(c, name, dir, &m);
     struct wal_open_info info = {0};
     rc = wal_check(dir, m.checkpoint_seq, idx_check_record, c, &info, &err);
-    if (rc && rc != SD_ENOTFOUND)
+    if (rc && rc != SD_ENOTFOUND) {
+        idx_log_error(dir, is_new, rc, &err);
         idx_check_problem(c, name, err.msg);
+    }
     if (info.torn_bytes)
-        fprintf(c->out, "NOTE index=%s torn log tail of %llu bytes in file %u (a crash; "
-                        "dropped when the index opens)\n",
-                name, (unsigned long long)info.torn_bytes, info.torn_file);
+        fprintf(c->out,
+                "NOTE index=%s torn log tail of %llu bytes in file %u at offset %llu (a crash "
+                "before its sync: never acknowledged; dropped when the index opens)\n",
+                name, (unsigned long long)info.torn_bytes, info.torn_file,
+                (unsigned long long)info.torn_offset);
+    if (rc == SD_OK || rc == SD_ENOTFOUND) {
+        struct idx_check_gc g = {c, name, dir};
+        wal_gc(dir, &m, true, idx_check_gc_note, &g, &err);
+    }
     fprintf(c->out, "index=%s segments=%u checkpoint=%llu log_records=%llu\n", name, m.count,
             (unsigned long long)m.checkpoint_seq, (unsigned long long)info.replayed);
     wal_manifest_free(&m);

@@ -200,6 +200,11 @@ int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, si
     struct idx_index *ix;
     if ((rc = idx_db_find(db, index, true, &ix, err)) != SD_OK)
         return rc;
+    if (ix->is_degraded)
+        return sd_errorf(err, SD_EDEGRADED,
+                         "index %s is degraded (%s): writes are refused until the file is "
+                         "restored and searchd restarted",
+                         index, ix->degraded_reason);
     struct idx_write *w = calloc(1, sizeof *w);
     if (w)
         w->prep = calloc(nops, sizeof *w->prep);

@@ -95,6 +95,7 @@ struct idx_live {
     uint64_t *bits;           /* master tombstones, owned, never NULL */
     uint32_t ndeleted;
     uint32_t del_gen;         /* generation of the tombstone file on disk; 0 = none */
+    uint64_t del_hash;        /* that file's XXH3-64 for the MANIFEST; 0 = none or unknown */
     bool is_dirty_snap;       /* bits changed since the last publish */
     bool is_dirty_disk;       /* bits changed since the last tombstone file */
     struct idx_bits *published; /* last published copy (one reference) or NULL */
@@ -182,6 +183,15 @@ struct idx_ana {
     pthread_t thread;
 };
 
+/* A torn log tail dropped when the index opened (stats and /health show it). */
+struct idx_torn {
+    uint32_t count; /* 0 or 1: tails dropped by this process */
+    uint64_t bytes;
+    uint64_t at; /* unix seconds */
+    char file[WAL_NAME_MAX];
+    uint64_t offset;
+};
+
 struct idx_index {
     struct idx_db *db; /* borrowed */
     char *name;        /* owned */
@@ -196,6 +206,10 @@ struct idx_index {
     uint32_t next_seg_no;
     struct wal_seg_entry *broken; /* manifest entries of damaged segments, kept */
     size_t nbroken;
+    /* Set at open, before any thread starts, never changed: a file of the index
+     * is not served, so writes, flushes and merges are refused (docs/DATA.md). */
+    bool is_degraded;
+    struct idx_torn torn; /* the torn log tail dropped at open, if any */
     char degraded_reason[256];
     uint64_t checkpoint_seq; /* every op <= it is in disk segments (MANIFEST) */
     uint64_t flush_seq;      /* flush requested up to here (merge_lock) */
@@ -327,6 +341,25 @@ int idx_manifest_commit(struct idx_index *ix, uint64_t checkpoint_seq, struct sd
 int idx_index_open(struct idx_db *db, const char *name, bool create, struct idx_index **out,
                    struct sd_error *err);
 void idx_index_close(struct idx_index *ix);
+
+/* verify.c: shared by recover.c and check.c, so both report the same words. */
+/* Reads dir's MANIFEST into m (free with wal_manifest_free(), also on error).
+ * A missing one: *is_new and an empty m when the directory holds no segment or
+ * tombstone file, else SD_ECORRUPT naming the situation. */
+int idx_manifest_load(const char *dir, struct wal_manifest *m, bool *is_new, struct sd_error *err);
+/* A log error rc (err filled in) of an index without a MANIFEST says so. Returns rc. */
+int idx_log_error(const char *dir, bool is_new, int rc, struct sd_error *err);
+/* Verifies the files of MANIFEST entry e in dir: the segment's checksum and
+ * structure, its document count and footer XXH3 against e, and its tombstone
+ * file against e. With seg_out non-NULL the open segment, its bits (owned,
+ * NULL when e has no tombstone file) and their count are returned. */
+int idx_entry_verify(const char *dir, const struct wal_seg_entry *e, struct seg **seg_out,
+                     uint64_t **bits_out, uint32_t *ndeleted_out, struct sd_error *err);
+/* Decodes a log record as idx_op_decode() does, then validates it as
+ * idx_op_validate() does a request: for replay and --check, where the payload
+ * passed its checksum but may still hold what no request could. */
+int idx_op_decode_checked(uint8_t type, const uint8_t *payload, size_t len, struct idx_op *op,
+                          struct seg_field *fields, struct sd_error *err);
 
 /* merge.c */
 int idx_merger_start(struct idx_index *ix, struct sd_error *err);

@@ -52,9 +52,11 @@ void idx_config_default(struct idx_config *cfg);
 struct idx_db;
 
 /* Opens (creating if needed) the data directory and every index in it:
- * removes files no MANIFEST names, verifies every segment's checksum,
- * replays the logs. A damaged segment does not stop the others: its index is
- * served without it and marked degraded (idx_stats). *out owned by caller. */
+ * verifies each MANIFEST and every file it names, replays the logs, and only
+ * then removes obsolete files and moves unaccounted ones to lost+found/
+ * (docs/DATA.md). A damaged segment does not stop the others: its index is
+ * served without it, marked degraded (idx_stats) and refuses writes. *out
+ * owned by caller. */
 int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error *err);
 
 /* Stops the writer and merge threads after the writes already queued are
@@ -95,7 +97,9 @@ typedef void (*idx_done_fn)(void *arg, int rc, const struct idx_write_result *re
  * the index on first write. Returns SD_OK when accepted (done will be called),
  * or an error without calling done: SD_EINVAL (bad index name, id, field),
  * SD_ELIMIT (batch too large), SD_ENOSPC (the disk is full: writes are refused
- * until a flush succeeds again), SD_EBUSY (closing). */
+ * until a flush succeeds again), SD_EBUSY (closing), SD_EDEGRADED (a file of
+ * the index is not served: every write to it is refused, so that restoring
+ * the file can never resurrect or duplicate a document; docs/DATA.md). */
 int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, size_t nops,
               idx_done_fn done, void *arg, struct sd_error *err);
 
@@ -149,8 +153,14 @@ struct idx_stats {
     uint64_t merges_done;
     uint64_t flushes_done;
     uint64_t last_seq;       /* last durable log sequence number */
-    bool degraded;           /* a segment failed its checksum and is not served */
+    bool degraded;           /* a segment or tombstone file failed its checks and is not
+                                served; writes to the index are refused (SD_EDEGRADED) */
     char degraded_reason[256];
+    uint32_t torn_tails;     /* torn log tails dropped when the index opened (0 or 1) */
+    uint64_t torn_bytes;     /* their size */
+    uint64_t torn_at;        /* when, unix seconds; 0: none */
+    char torn_file[40];      /* the log file it was in, "wal-000003.log"; "" when none */
+    uint64_t torn_offset;    /* where in it the dropped part started */
     bool writes_refused;     /* a write failed (disk full); cleared when one succeeds */
     char write_error[256];
 };
@@ -163,8 +173,17 @@ int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struc
 int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *err);
 
 /* Offline check of a data directory (nothing is changed): every MANIFEST,
- * segment checksum and log record. Prints one line per problem and a summary
- * to out. Returns SD_OK when all is sound, SD_ECORRUPT otherwise. */
+ * every file it names (checksum and identity), the log chain and every log
+ * record, with the daemon's own checks and messages. Prints one line per
+ * problem and a summary to out. Returns SD_OK when all is sound, SD_ECORRUPT
+ * otherwise. */
 int idx_check_dir(const char *data_dir, void *out_file, struct sd_error *err);
+
+/* Offline repair (`searchd --repair`): rebuilds the MANIFEST of every index
+ * that has none or a damaged one from the segment, tombstone and log files
+ * it finds (repair.c says how), moving what it cannot place into
+ * INDEX/lost+found/; deletes nothing; leaves sound indexes alone. Prints what
+ * it did to out. SD_EBUSY while a searchd holds the directory. */
+int idx_repair_dir(const char *data_dir, void *out_file, struct sd_error *err);
 
 #endif

@@ -7,7 +7,9 @@
  * new one is durable), then the MANIFEST is replaced atomically. Only after
  * that are old tombstone files removed. Segments that failed their checksum
  * at open stay listed, so a restart still reports them and their files are
- * kept for the operator.
+ * kept for the operator. Each entry records the XXH3-64 of its segment file
+ * (the footer's) and of its tombstone file, which is how a restart (and
+ * --check) tells the file the MANIFEST made live from another valid one.
  */
 #include "engine_int.h"
 
@@ -22,6 +24,8 @@ struct idx_tomb_plan {
     uint32_t ndocs;
     uint32_t ndeleted;
     uint64_t *bits; /* owned copy */
+    uint32_t entry; /* its MANIFEST entry, which gets the file's hash once written */
+    uint64_t hash;
 };
 
 struct idx_plan {
@@ -51,6 +55,7 @@ static int idx_plan_tomb(struct idx_plan *p, const struct idx_live *l, struct wa
     t->gen = l->del_gen + 1;
     t->ndocs = ndocs;
     t->ndeleted = l->ndeleted;
+    t->entry = (uint32_t)(e - p->m.segs);
     e->tomb_gen = t->gen;
     p->ntombs++;
     return SD_OK;
@@ -77,6 +82,8 @@ static int idx_plan_build(struct idx_index *ix, uint64_t checkpoint, struct idx_
         e->doc_count = seg_doc_count(l->ref->seg);
         e->deleted_count = l->ndeleted;
         e->tomb_gen = l->del_gen;
+        e->seg_hash = seg_checksum(l->ref->seg);
+        e->tomb_hash = l->del_hash;
         if ((l->is_dirty_disk || (l->ndeleted && !l->del_gen)) && idx_plan_tomb(p, l, e))
             return SD_ENOMEM;
     }
@@ -105,6 +112,7 @@ static void idx_plan_applied(struct idx_index *ix, const struct idx_plan *p)
             if (l->ref->seg_no != p->tombs[t].seg_no)
                 continue;
             l->del_gen = p->tombs[t].gen;
+            l->del_hash = p->tombs[t].hash;
             l->is_dirty_disk = l->ndeleted != p->tombs[t].ndeleted;
         }
     }
@@ -126,8 +134,9 @@ int idx_manifest_commit(struct idx_index *ix, uint64_t checkpoint, struct sd_err
         return sd_errorf(err, rc, "index %s: MANIFEST: out of memory", ix->name);
     }
     for (size_t t = 0; t < p.ntombs && rc == SD_OK; t++) {
-        const struct idx_tomb_plan *tp = &p.tombs[t];
-        rc = wal_tomb_write(ix->dir, tp->seg_no, tp->gen, tp->bits, tp->ndocs, err);
+        struct idx_tomb_plan *tp = &p.tombs[t];
+        rc = wal_tomb_write(ix->dir, tp->seg_no, tp->gen, tp->bits, tp->ndocs, &tp->hash, err);
+        p.m.segs[tp->entry].tomb_hash = tp->hash;
     }
     if (rc == SD_OK)
         rc = wal_manifest_write(ix->dir, &p.m, err);

@@ -184,6 +184,8 @@ static int idx_pick(struct idx_index *ix, enum idx_merger_role role, uint64_t fl
 {
     memset(job, 0, sizeof *job);
     int rc = SD_OK;
+    if (ix->is_degraded)
+        return SD_OK; /* nothing is rewritten while a file is not served (recover.c) */
     pthread_mutex_lock(&ix->state_lock);
     if (role == IDX_MERGER_DISK) {
         rc = idx_pick_tier(ix, job, false);
@@ -453,7 +455,8 @@ static void idx_merge_wait(struct idx_merger *m, uint64_t wait_ms)
 static bool idx_merger_is_done(const struct idx_merger *m)
 {
     const struct idx_index *ix = m->ix;
-    return ix->merge_stop && (m->role == IDX_MERGER_DISK || ix->flush_seq <= ix->checkpoint_seq);
+    return ix->merge_stop &&
+           (m->role == IDX_MERGER_DISK || ix->is_degraded || ix->flush_seq <= ix->checkpoint_seq);
 }
 
 static void *idx_merger_main(void *arg)

@@ -119,3 +119,15 @@ int idx_op_decode(uint8_t type, const uint8_t *payload, size_t len, struct idx_o
         return SD_CORRUPT(err, "log record: %zu trailing bytes", sd_rd_left(&rd));
     return SD_OK;
 }
+
+int idx_op_decode_checked(uint8_t type, const uint8_t *payload, size_t len, struct idx_op *op,
+                          struct seg_field *fields, struct sd_error *err)
+{
+    int rc = idx_op_decode(type, payload, len, op, fields, err);
+    if (rc)
+        return rc;
+    struct sd_error why;
+    if (idx_op_validate(op, &why) != SD_OK)
+        return SD_CORRUPT(err, "log record: %s", why.msg);
+    return SD_OK;
+}

@@ -1,28 +1,32 @@
 /*
  * recover.c: opening and closing one index directory.
  *
- * Open, in this order (docs/DATA.md):
- *  1. read MANIFEST (none: a new index; damaged: the index refuses to open,
- *     naming the file, because without it no segment can be trusted);
- *  2. remove files the MANIFEST does not name (a flush or merge that died
- *     before its MANIFEST was durable left them; they hold nothing that the
- *     log does not also hold);
- *  3. map every segment and verify its checksum, load its tombstones; a
- *     segment or tombstone file that fails is not served: the index is
- *     marked degraded with the file named, the entry is kept in MANIFEST;
- *  4. replay the log after the checkpoint through the same apply path as live
- *     writes (a torn tail, never acknowledged, is dropped by wal_open);
+ * Open, in this order (docs/DATA.md, Recovery). Nothing is deleted or moved
+ * before every check that can refuse the open has passed (issue 15):
+ *  1. read the MANIFEST (verify.c: a damaged one refuses the open, naming the
+ *     file; a missing one is a new index only if no segment or tombstone file
+ *     is there, else the open is refused and nothing touched);
+ *  2. map every segment the MANIFEST lists and verify it and its tombstone
+ *     file against the entry (verify.c: checksum, document count, footer and
+ *     tombstone hashes). A file that fails is not served: the index is
+ *     degraded (writes, flushes and merges refused; the entry is kept);
+ *  3. open the log (wal_open: the chain from the checkpoint, wal.synced, a
+ *     torn tail dropped and shown in stats) and replay what is past the
+ *     checkpoint through the same apply path as live writes;
+ *  4. only now clean up: files the MANIFEST does not name are removed when
+ *     provably obsolete and otherwise moved to lost+found/ (wal_gc);
  *  5. refresh, publish, start the writer and merge threads.
  * Close: the writer drains its queue and refreshes, a final flush makes the
- * log redundant, the threads stop, everything is freed.
+ * log redundant (not for a degraded index), the threads stop, all is freed.
  */
-#include "engine_int.h"
-
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
+
+#include "engine_int.h"
 
 static struct idx_index *idx_index_alloc(struct idx_db *db, const char *name)
 {
@@ -89,37 +93,26 @@ static int idx_keep_broken(struct idx_index *ix, const struct wal_seg_entry *e,
         return SD_ENOMEM;
     ix->broken = p;
     ix->broken[ix->nbroken++] = *e;
+    ix->is_degraded = true;
     if (!ix->degraded_reason[0])
         snprintf(ix->degraded_reason, sizeof ix->degraded_reason, "%s", why->msg);
     fprintf(stderr, "searchd: index %s: segment not served: %s\n", ix->name, why->msg);
     return SD_OK;
 }
 
-/* Step 3 for one MANIFEST entry. */
+/* Step 2 for one MANIFEST entry. */
 static int idx_load_segment(struct idx_index *ix, const struct wal_seg_entry *e,
                             struct sd_error *err)
 {
-    char name[WAL_NAME_MAX], path[PATH_MAX];
-    wal_seg_name(name, e->seg_no);
-    if (sd_path_join(path, sizeof path, ix->dir, name))
-        return sd_errorf(err, SD_EINVAL, "%s: path too long", ix->dir);
     struct sd_error why = {0};
     struct seg *s = NULL;
     uint64_t *bits = NULL;
     uint32_t ndeleted = 0;
-    int rc = seg_open_file(path, &s, &why);
-    if (rc == SD_OK && seg_doc_count(s) != e->doc_count)
-        rc = sd_errorf(&why, SD_ECORRUPT, "%s: %u documents, MANIFEST says %u", path,
-                       seg_doc_count(s), e->doc_count);
-    if (rc == SD_OK && e->tomb_gen)
-        rc = wal_tomb_read(ix->dir, e->seg_no, e->tomb_gen, e->doc_count, &bits, &ndeleted,
-                           &why);
+    int rc = idx_entry_verify(ix->dir, e, &s, &bits, &ndeleted, &why);
     if (rc == SD_ENOMEM)
         return sd_errorf(err, rc, "%s", why.msg);
-    if (rc) {
-        seg_close(s);
+    if (rc)
         return idx_keep_broken(ix, e, &why);
-    }
     struct idx_segref *ref = idx_segref_new(s, e->seg_no, ix->dir);
     if (!ref || idx_live_append(ix, ref, bits, ndeleted, e->tomb_gen)) {
         if (ref)
@@ -127,8 +120,9 @@ static int idx_load_segment(struct idx_index *ix, const struct wal_seg_entry *e,
         else
             seg_close(s);
         free(bits);
-        return sd_errorf(err, SD_ENOMEM, "%s: out of memory", path);
+        return sd_errorf(err, SD_ENOMEM, "%s: out of memory", ix->dir);
     }
+    ix->live[ix->nlive - 1].del_hash = e->tomb_hash;
     return SD_OK;
 }
 
@@ -138,44 +132,72 @@ static int idx_replay_record(void *arg, const struct wal_record *rec, struct sd_
     struct seg_field fields[SEG_MAX_FIELDS];
     struct idx_op op;
     struct idx_write_result res = {0};
-    int rc = idx_op_decode(rec->type, rec->payload, rec->len, &op, fields, err);
+    int rc = idx_op_decode_checked(rec->type, rec->payload, rec->len, &op, fields, err);
     if (rc == SD_OK)
         rc = idx_mem_apply(ix, &op, NULL, &res, err); /* the writer's own analysis */
     ix->applied_seq = rec->seq;
     return rc;
 }
 
-static int idx_load(struct idx_index *ix, struct sd_error *err)
+static void idx_gc_report(void *arg, const char *name, enum wal_gc_action action)
 {
-    struct wal_manifest m;
-    int rc = wal_manifest_read(ix->dir, &m, err);
-    if (rc == SD_ENOTFOUND) {
-        wal_manifest_init(&m);
-        rc = SD_OK;
-    }
-    if (rc == SD_OK)
-        rc = wal_gc(ix->dir, &m, err) < 0 ? SD_EIO : SD_OK;
-    if (rc == SD_OK) {
-        ix->checkpoint_seq = m.checkpoint_seq;
-        ix->next_seg_no = m.next_seg_no;
-        ix->manifest_gen = m.generation;
-        ix->applied_seq = m.checkpoint_seq;
-    }
-    for (uint32_t i = 0; i < m.count && rc == SD_OK; i++)
-        rc = idx_load_segment(ix, &m.segs[i], err);
-    wal_manifest_free(&m);
+    const struct idx_index *ix = arg;
+    if (action == WAL_GC_LOST)
+        fprintf(stderr, "searchd: index %s: %s is not in the MANIFEST: moved to %s/%s/\n", ix->name,
+                name, ix->dir, WAL_LOST_DIR);
+}
+
+static void idx_note_torn(struct idx_index *ix, const struct wal_open_info *info)
+{
+    if (!info->torn_bytes)
+        return;
+    ix->torn.count = 1;
+    ix->torn.bytes = info->torn_bytes;
+    ix->torn.at = (uint64_t)time(NULL);
+    ix->torn.offset = info->torn_offset;
+    wal_log_name(ix->torn.file, info->torn_file);
+    fprintf(stderr, "searchd: index %s: dropped a torn log tail of %llu bytes at %s offset %llu\n",
+            ix->name, (unsigned long long)info->torn_bytes, ix->torn.file,
+            (unsigned long long)info->torn_offset);
+}
+
+/* Steps 1 to 4; m is the MANIFEST read in step 1. */
+static int idx_load_files(struct idx_index *ix, struct wal_manifest *m, struct sd_error *err)
+{
+    bool is_new = false;
+    int rc = idx_manifest_load(ix->dir, m, &is_new, err);
+    if (rc)
+        return rc;
+    ix->checkpoint_seq = m->checkpoint_seq;
+    ix->next_seg_no = m->next_seg_no;
+    ix->manifest_gen = m->generation;
+    ix->applied_seq = m->checkpoint_seq;
+    for (uint32_t i = 0; i < m->count && rc == SD_OK; i++)
+        rc = idx_load_segment(ix, &m->segs[i], err);
     if (rc)
         return rc;
     struct wal_open_info info;
     rc = wal_open(ix->dir, ix->checkpoint_seq, idx_replay_record, ix, &ix->wal, &info, err);
     if (rc)
-        return rc;
-    if (info.torn_bytes)
-        fprintf(stderr, "searchd: index %s: dropped a torn log tail of %llu bytes\n", ix->name,
-                (unsigned long long)info.torn_bytes);
+        return idx_log_error(ix->dir, is_new, rc, err);
+    idx_note_torn(ix, &info);
     ix->applied_seq = info.last_seq;
     atomic_store(&ix->durable_seq, info.last_seq);
     atomic_store(&ix->wal_bytes, wal_bytes(ix->wal));
+    if (is_new && (rc = wal_manifest_write(ix->dir, m, err)) != SD_OK)
+        return rc;
+    ix->manifest_gen = m->generation;
+    rc = wal_gc(ix->dir, m, false, idx_gc_report, ix, err);
+    return rc < 0 ? rc : SD_OK;
+}
+
+static int idx_load(struct idx_index *ix, struct sd_error *err)
+{
+    struct wal_manifest m;
+    int rc = idx_load_files(ix, &m, err);
+    wal_manifest_free(&m);
+    if (rc)
+        return rc;
     pthread_mutex_lock(&ix->state_lock);
     rc = idx_publish(ix);
     pthread_mutex_unlock(&ix->state_lock);
@@ -223,7 +245,7 @@ void idx_index_close(struct idx_index *ix)
     for (size_t i = 0; i < ix->nlive; i++)
         has_mem |= ix->live[i].ref->seg_no == 0;
     pthread_mutex_unlock(&ix->state_lock);
-    if (has_mem && !wal_is_broken(ix->wal))
+    if (has_mem && !wal_is_broken(ix->wal) && !ix->is_degraded)
         idx_request_flush(ix); /* the writer is gone: this thread owns the log */
     idx_merger_stop(ix);       /* the memory merger runs the requested flush first */
     struct sd_error err;

@@ -226,6 +226,9 @@ int idx_get(struct idx_db *db, const char *index, const char *id, size_t id_len,
     return rc;
 }
 
+_Static_assert(sizeof(((struct idx_stats *)0)->torn_file) == WAL_NAME_MAX,
+               "idx_stats.torn_file holds a log file name");
+
 int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struct sd_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -246,6 +249,11 @@ int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struc
     }
     out->degraded = ix->nbroken > 0;
     snprintf(out->degraded_reason, sizeof out->degraded_reason, "%s", ix->degraded_reason);
+    out->torn_tails = ix->torn.count; /* set at open, never changed */
+    out->torn_bytes = ix->torn.bytes;
+    out->torn_at = ix->torn.at;
+    out->torn_offset = ix->torn.offset;
+    memcpy(out->torn_file, ix->torn.file, sizeof out->torn_file);
     pthread_mutex_unlock(&ix->state_lock);
     pthread_mutex_lock(&ix->queue_lock);
     out->writes_refused = ix->writes_refused;

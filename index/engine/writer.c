@@ -189,6 +189,11 @@ void idx_request_flush(struct idx_index *ix)
 {
     struct sd_error err;
     uint64_t first;
+    /* A degraded index keeps its checkpoint: the log's records past it must
+     * be replayed again once the missing file is back, so that they apply
+     * their deletes to it (docs/DATA.md). */
+    if (ix->is_degraded)
+        return;
     if (wal_rotate(ix->wal, &first, &err) != SD_OK) {
         fprintf(stderr, "searchd: index %s: log rotation failed: %s\n", ix->name, err.msg);
         return;

@@ -291,12 +291,62 @@ static void test_qry_prune_saturated_max_tf_keeps_bound(void **state)
     free(docs);
 }
 
+/* Issue 15, item 6 (prune.c: the rejected-tf cache is reset when the window's exact-form
+ * bonus grows). Docs have 10 words with the stem twice, the exact form "running" once
+ * ("running runs pad..."), except: doc 0 has 9 words, so its score is the top-1 threshold
+ * once pruning starts after 1000 matches; the deleted doc 1100 has the stem 10 times, so
+ * the bound of its window (docs 1024-1151) lets the walk in, and there it turns away doc
+ * after doc with tf 2 under a bonus tf of 1, and caches that; doc 2050 has "running
+ * running": the same tf 2, but its window (the exact form's block 2048-2175) has a bonus
+ * tf of 2, and so has its score, which beats doc 0's. A cache kept across the larger bonus
+ * would turn it away with one comparison. */
+#define BONUS_DOCS 3000
+#define BONUS_DOC  2050
+#define BONUS_DEL  1100
+
+static void test_qry_prune_rejected_tf_cache_resets_when_bonus_grows(void **state)
+{
+    (void)state;
+    struct tdoc *docs = calloc(BONUS_DOCS, sizeof *docs);
+    assert_non_null(docs);
+    for (size_t i = 0; i < BONUS_DOCS; i++) {
+        char *body = malloc(128), *id = malloc(24);
+        assert_true(body && id);
+        snprintf(body, 128, "%s",
+                 i == 0           ? "running runs pad pad pad pad pad pad pad"
+                 : i == BONUS_DOC ? "running running pad pad pad pad pad pad pad pad"
+                 : i == BONUS_DEL ? "running runs runs runs runs runs runs runs runs runs"
+                                  : "running runs pad pad pad pad pad pad pad pad");
+        snprintf(id, 24, "b%zu", i);
+        docs[i] = (struct tdoc){.id = id, .body = body};
+    }
+    struct seg *s = tseg_build(g_stem, docs, BONUS_DOCS);
+    static uint64_t del[(BONUS_DOCS + 63) / 64];
+    del[BONUS_DEL / 64] |= UINT64_C(1) << (BONUS_DEL % 64);
+    struct qry_segment seg = {s, del};
+    struct corpus c = {&seg, 1};
+    uint64_t exact = count(&c, "running");
+    assert_int_equal(exact, BONUS_DOCS - 1);
+    assert_true(check(&c, "running", 0, 1, exact)); /* pruned, and still finds it */
+    struct qry_result r = run(&c, "running", 0, 1, false);
+    assert_int_equal(r.nhits, 1);
+    assert_int_equal(r.hits[0].doc, BONUS_DOC);
+    qry_result_free(&r);
+    seg_close(s);
+    for (size_t i = 0; i < BONUS_DOCS; i++) {
+        free((char *)docs[i].id);
+        free((char *)docs[i].body);
+    }
+    free(docs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qry_prune_topk_equals_exhaustive),
         cmocka_unit_test(test_qry_prune_total_exact_semantics),
         cmocka_unit_test(test_qry_prune_saturated_max_tf_keeps_bound),
+        cmocka_unit_test(test_qry_prune_rejected_tf_cache_resets_when_bonus_grows),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -127,6 +127,44 @@ static void test_qry_search_unknown_field_is_einval(void **state)
     seg_close(s);
 }
 
+/* Issue 15, item 6: a phrase whose positions are damaged behind a valid
+ * checksum fails the query (ECORRUPT); it must not quietly drop the hit. An
+ * eval.c that returned false without setting e->rc would answer "no match". */
+static void test_qry_phrase_with_damaged_positions_fails_the_query(void **state)
+{
+    (void)state;
+    struct seg *clean = tseg_build(g_stem, small_docs, 5);
+    size_t len;
+    const uint8_t *img = seg_image(clean, &len);
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, img, len);
+    struct seg_term t;
+    struct sd_error err = {0};
+    int f = seg_field_find(clean, "body", 4);
+    assert_true(f >= 0);
+    assert_int_equal(seg_term_find(clean, (unsigned)f, SEG_EXACT, "climbs", 6, &t, &err), SD_OK);
+    assert_true(t.pos_len > 0);
+    copy[t.pos_off + t.pos_len - 1] |= 0x80; /* its last position runs past its span */
+    sd_put_le64(copy + len - 16, sd_hash64(copy, len - 16));
+    struct seg *bad = NULL;
+    assert_int_equal(seg_open_mem(copy, len, "damaged", &bad, &err), SD_OK);
+    struct qry_segment segs[] = {{bad, NULL}};
+    char buf[64];
+    assert_int_equal(tsearch_ids(g_ctx, "climbs", segs, 1, NULL, buf, sizeof buf), 1);
+    struct qry *q = tqry(g_ctx, "\"cat climbs\"");
+    struct qry_params p;
+    qry_params_default(&p);
+    struct qry_result r;
+    assert_int_equal(qry_search(g_ctx, q, segs, 1, &p, &r, &err), SD_ECORRUPT);
+    qry_free(q);
+    segs[0].seg = clean; /* the same phrase on the sound segment finds d3 */
+    assert_int_equal(tsearch_ids(g_ctx, "\"cat climbs\"", segs, 1, NULL, buf, sizeof buf), 1);
+    assert_string_equal(buf, "d3");
+    seg_close(bad);
+    seg_close(clean);
+}
+
 static void test_qry_search_limits_are_checked(void **state)
 {
     (void)state;
@@ -527,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_qry_snippet_window_around_match),
         cmocka_unit_test(test_qry_snippet_no_match_is_text_start),
         cmocka_unit_test(test_qry_snippet_matches_stem_not_excluded),
+        cmocka_unit_test(test_qry_phrase_with_damaged_positions_fails_the_query),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -223,6 +223,9 @@ void seg_close(struct seg *s); /* NULL is a no-op */
 int seg_verify_file(const char *path, struct sd_error *err);
 
 uint32_t seg_doc_count(const struct seg *s);
+/* The XXH3-64 the segment's footer stores (of bytes [0, end - 16)): what the
+ * MANIFEST records to tell this file from another valid segment. */
+uint64_t seg_checksum(const struct seg *s);
 size_t seg_size_bytes(const struct seg *s); /* whole image */
 /* The whole image as it would be on disk (for flushing an in-memory segment
  * to a file); valid until seg_close(). */

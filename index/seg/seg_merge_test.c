@@ -781,6 +781,98 @@ static int teardown(void **state)
     return 0;
 }
 
+/* ---- issue 15, item 6: damage behind a valid checksum that only a merge reads ---- */
+
+static struct seg *damaged_copy(const struct seg *s,
+                                uint8_t *(*edit)(uint8_t *, const struct seg *))
+{
+    size_t len;
+    const uint8_t *orig = seg_image(s, &len);
+    uint8_t *img = malloc(len);
+    assert_non_null(img);
+    memcpy(img, orig, len);
+    edit(img, s);
+    sd_put_le64(img + len - 16, sd_hash64(img, len - 16));
+    struct seg *bad = open_copy(img, len, "damaged");
+    free(img);
+    return bad;
+}
+
+static uint8_t *longer_raw_len(uint8_t *img, const struct seg *s)
+{
+    uint8_t *e = img + s->sect[SEG_SECT_STORED_BLOCKS].off; /* block 0's entry */
+    sd_put_le32(e + 12, sd_get_le32(e + 12) + 1);
+    return img;
+}
+
+/* An LZ4 block that decompresses to fewer bytes than its table entry says
+ * (seg_merge.c: `(uint32_t)got != raw_len`) fails the merge by name. */
+static void test_issue_15_lz4_block_shorter_than_its_table_fails_merge(void **state)
+{
+    (void)state;
+    struct seg_field f[3][1] = {{{"body", 4, "first stored document", 21, SEG_TEXT}},
+                                {{"body", 4, "second stored document", 22, SEG_TEXT}},
+                                {{"body", 4, "third stored document", 21, SEG_TEXT}}};
+    struct seg_doc docs[3] = {{"a", 1, f[0], 1}, {"b", 1, f[1], 1}, {"c", 1, f[2], 1}};
+    const struct seg_doc *ptrs[3] = {&docs[0], &docs[1], &docs[2]};
+    struct seg *s = build_open(ptrs, 3, "clean");
+    struct seg *bad = damaged_copy(s, longer_raw_len);
+    uint64_t del = 2; /* doc 1 deleted: the merge decodes the stored block */
+    const uint64_t *dels[1] = {&del};
+    struct sd_buf out;
+    sd_buf_init(&out);
+    struct sd_error err = {0};
+    assert_int_equal(seg_merge(&bad, dels, 1, &out, NULL, &err), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "does not decompress"));
+    sd_buf_free(&out);
+    sd_buf_init(&out);
+    assert_int_equal(seg_merge(&s, dels, 1, &out, NULL, &err), SD_OK);
+    sd_buf_free(&out);
+    seg_close(bad);
+    seg_close(s);
+}
+
+static char g_far_body[2048];
+
+static uint8_t *split_varint(uint8_t *img, const struct seg *s)
+{
+    struct seg_term t;
+    struct sd_error err = {0};
+    assert_int_equal(seg_term_find(s, 0, SEG_EXACT, "target", 6, &t, &err), SD_OK);
+    assert_int_equal(t.pos_len, 2); /* position 200: varint c8 01 */
+    assert_int_equal(img[t.pos_off], 0xc8);
+    img[t.pos_off] = 0x48; /* now two one-byte varints in the same span */
+    return img;
+}
+
+/* A term's positions span holding more varints than its docs' tfs (seg_merge.c:
+ * `seg_varint_ends(p, len) != count`) fails a merge that copies it whole. */
+static void test_issue_15_positions_span_with_extra_varints_fails_merge(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    for (int i = 0; i < 200; i++) {
+        n += (size_t)snprintf(g_far_body + n, sizeof g_far_body - n, "filler ");
+    }
+    n += (size_t)snprintf(g_far_body + n, sizeof g_far_body - n, "target");
+    struct seg_field f[1] = {{"body", 4, g_far_body, n, SEG_TEXT}};
+    struct seg_doc doc = {"far", 3, f, 1};
+    const struct seg_doc *ptrs[1] = {&doc};
+    struct seg *s = build_open(ptrs, 1, "clean");
+    struct seg *bad = damaged_copy(s, split_varint);
+    struct sd_buf out;
+    sd_buf_init(&out);
+    struct sd_error err = {0};
+    assert_int_equal(seg_merge(&bad, NULL, 1, &out, NULL, &err), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "positions damaged"));
+    sd_buf_free(&out);
+    sd_buf_init(&out);
+    assert_int_equal(seg_merge(&s, NULL, 1, &out, NULL, &err), SD_OK);
+    sd_buf_free(&out);
+    seg_close(bad);
+    seg_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -794,6 +886,8 @@ int main(void)
         cmocka_unit_test(test_merge_refuses_damaged_positions_it_copies),
         cmocka_unit_test(test_merge_appends_to_out),
         cmocka_unit_test(test_merge_to_file_equals_merge_in_memory),
+        cmocka_unit_test(test_issue_15_lz4_block_shorter_than_its_table_fails_merge),
+        cmocka_unit_test(test_issue_15_positions_span_with_extra_varints_fails_merge),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -323,6 +323,11 @@ uint32_t seg_doc_count(const struct seg *s)
     return s->doc_count;
 }
 
+uint64_t seg_checksum(const struct seg *s)
+{
+    return sd_get_le64(s->img + s->len - 16); /* check_footer() saw the footer fit */
+}
+
 const uint8_t *seg_image(const struct seg *s, size_t *len)
 {
     *len = s->len;

@@ -1231,6 +1231,173 @@ static int teardown(void **state)
     return 0;
 }
 
+/* ---- issue 15, item 6: checks behind a valid checksum ---- */
+
+/* A term's df above the document count is refused when its postings are
+ * opened (seg_post.c check_term); a df equal to it is a term in every doc. */
+static void test_issue_15_term_df_above_doc_count_is_corrupt(void **state)
+{
+    (void)state;
+    struct seg_field f[3][1] = {{{"body", 4, "every one", 9, SEG_TEXT}},
+                                {{"body", 4, "every two", 9, SEG_TEXT}},
+                                {{"body", 4, "every three", 11, SEG_TEXT}}};
+    struct seg_doc docs[3] = {{"a", 1, f[0], 1}, {"b", 1, f[1], 1}, {"c", 1, f[2], 1}};
+    struct seg *s = open_docs(docs, 3);
+    struct seg_term t;
+    struct seg_postings *p = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(seg_term_find(s, 0, SEG_EXACT, "every", 5, &t, &err), SD_OK);
+    assert_int_equal(t.df, 3);
+    assert_int_equal(seg_postings_open(s, &t, 0, &p, &err), SD_OK);
+    uint32_t n = 0;
+    for (uint32_t d = seg_postings_next(p); d != SEG_DOC_END; d = seg_postings_next(p)) {
+        n++;
+    }
+    assert_int_equal(n, 3);
+    seg_postings_free(p);
+    t.df = 4; /* as a damaged dictionary entry would say */
+    p = NULL;
+    assert_int_equal(seg_postings_open(s, &t, 0, &p, &err), SD_ECORRUPT);
+    assert_null(p);
+    seg_close(s);
+}
+
+/* Walks a term to the end; returns the iterator's sticky status. */
+static int walk_status(const struct seg *s, const char *term, uint32_t *count)
+{
+    struct seg_term t;
+    struct seg_postings *p;
+    struct sd_error err = {0};
+    assert_int_equal(seg_term_find(s, 0, SEG_EXACT, term, strlen(term), &t, &err), SD_OK);
+    assert_int_equal(seg_postings_open(s, &t, 0, &p, &err), SD_OK);
+    *count = 0;
+    for (uint32_t d = seg_postings_next(p); d != SEG_DOC_END; d = seg_postings_next(p)) {
+        (*count)++;
+    }
+    int rc = seg_postings_error(p, &err);
+    seg_postings_free(p);
+    return rc;
+}
+
+/* A skip entry whose last doc is not its block's last doc (seg_post.c:
+ * `p->docs[p->n - 1] != sd_get_le32(e)`) stops the walk with an error. Lowered
+ * by one, the next block's docs would shift by one and still look sound. */
+static void test_issue_15_skip_entry_last_doc_mismatch_is_corrupt(void **state)
+{
+    (void)state;
+    struct big *g = big_make();
+    size_t len;
+    uint8_t *img = build_image(g->docs, BIG_DOCS, &len);
+    struct seg *s = open_image(img, len);
+    struct seg_term t;
+    struct sd_error err = {0};
+    uint32_t n;
+    assert_int_equal(seg_term_find(s, 0, SEG_EXACT, "common", 6, &t, &err), SD_OK);
+    assert_true(t.df > 2 * SEG_BLOCK);
+    assert_int_equal(walk_status(s, "common", &n), SD_OK);
+    assert_int_equal(n, g->nref);
+    seg_close(s);
+    uint8_t *copy = copy_of(img, len);
+    sd_put_le32(copy + t.off, sd_get_le32(copy + t.off) - 1); /* entry 0's last doc */
+    sd_put_le64(copy + len - 16, sd_hash64(copy, len - 16));
+    struct seg *bad = NULL;
+    assert_int_equal(seg_open_mem(copy, len, "damaged", &bad, &err), SD_OK);
+    assert_int_equal(walk_status(bad, "common", &n), SD_ECORRUPT);
+    seg_close(bad);
+    free(img);
+    big_free(g);
+}
+
+/* Builds n docs, "mark" in the docs listed in has[] ("blank" elsewhere); returns the image
+ * and the term. */
+static uint8_t *mark_image(uint32_t n, const uint32_t *has, size_t nhas, size_t *len,
+                           struct seg_term *t)
+{
+    struct seg_field *f = calloc(n, sizeof *f);
+    struct seg_doc *docs = calloc(n, sizeof *docs);
+    char(*ids)[16] = calloc(n, sizeof *ids);
+    assert_true(f && docs && ids);
+    for (uint32_t i = 0; i < n; i++) {
+        bool marked = false;
+        for (size_t k = 0; k < nhas; k++) {
+            marked |= has[k] == i;
+        }
+        f[i] = (struct seg_field){"body", 4, marked ? "mark" : "blank", marked ? 4u : 5u, SEG_TEXT};
+        snprintf(ids[i], sizeof ids[i], "m%u", i);
+        docs[i] = (struct seg_doc){ids[i], strlen(ids[i]), &f[i], 1};
+    }
+    uint8_t *img = build_image(docs, n, len);
+    struct seg *s = open_image(img, *len);
+    struct sd_error err = {0};
+    assert_int_equal(seg_term_find(s, 0, SEG_EXACT, "mark", 4, t, &err), SD_OK);
+    assert_int_equal(t->df, nhas);
+    seg_close(s);
+    free(f);
+    free(docs);
+    free(ids);
+    return img;
+}
+
+static int walk_copy(const uint8_t *img, size_t len, uint32_t *count)
+{
+    struct sd_error err = {0};
+    struct seg *s = NULL;
+    uint8_t *copy = copy_of(img, len);
+    sd_put_le64(copy + len - 16, sd_hash64(copy, len - 16));
+    assert_int_equal(seg_open_mem(copy, len, "damaged", &s, &err), SD_OK);
+    int rc = walk_status(s, "mark", count);
+    seg_close(s);
+    return rc;
+}
+
+/* A tail block (2 <= n < 128 docs) whose last doc is the document count, one past the last
+ * doc (seg_post.c decode_tail: `next - 1 < doc_count`), is corrupt. */
+static void test_issue_15_tail_block_last_doc_equal_to_doc_count_is_corrupt(void **state)
+{
+    (void)state;
+    static const uint32_t has[] = {0, 9};
+    struct seg_term t;
+    size_t len;
+    uint32_t n;
+    uint8_t *img = mark_image(10, has, 2, &len, &t);
+    assert_int_equal(walk_copy(img, len, &n), SD_OK);
+    assert_int_equal(n, 2);
+    uint8_t *in = img + t.off;     /* no skip table: width of the gaps, of the tfs, then gaps */
+    assert_int_equal(in[0], 4);    /* gaps 0 and 8 */
+    assert_int_equal(in[2], 0x80); /* gap 1 in bits 4-7 */
+    in[2] |= 0x10;                 /* gap 9: doc 0 + 9 + 1 = 10, the document count */
+    assert_int_equal(walk_copy(img, len, &n), SD_ECORRUPT);
+    free(img);
+}
+
+/* The same for a full packed block (decode_packed), with its skip entry saying the same
+ * last doc, so only the block's own bound can tell. */
+static void test_issue_15_packed_block_last_doc_equal_to_doc_count_is_corrupt(void **state)
+{
+    (void)state;
+    uint32_t has[SEG_BLOCK];
+    for (uint32_t i = 0; i < SEG_BLOCK - 1; i++) {
+        has[i] = i;
+    }
+    has[SEG_BLOCK - 1] = 129; /* 130 docs; the last gap is 2 */
+    struct seg_term t;
+    size_t len;
+    uint32_t n;
+    uint8_t *img = mark_image(130, has, SEG_BLOCK, &len, &t);
+    assert_int_equal(walk_copy(img, len, &n), SD_OK);
+    assert_int_equal(n, SEG_BLOCK);
+    uint8_t *e = img + t.off; /* one skip entry, then the block */
+    assert_int_equal(sd_get_le32(e), 129);
+    assert_int_equal(sd_get_le32(e + 4), 0);
+    uint8_t *in = e + SEG_SKIP_ENTRY_LEN;
+    assert_int_equal(in[0], 2);
+    assert_int_equal(in[2 + 31] >> 6, 2); /* value 127 in bits 254-255 */
+    in[2 + 31] |= 0x40;                   /* gap 3: doc 130 */
+    sd_put_le32(e, 130);
+    assert_int_equal(walk_copy(img, len, &n), SD_ECORRUPT);
+    free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1256,6 +1423,10 @@ int main(void)
         cmocka_unit_test(test_seg_open_mem_rejects_other_versions),
         cmocka_unit_test(test_seg_empty_segment_works),
         cmocka_unit_test(test_seg_builder_rejects_bad_docs_unchanged),
+        cmocka_unit_test(test_issue_15_term_df_above_doc_count_is_corrupt),
+        cmocka_unit_test(test_issue_15_skip_entry_last_doc_mismatch_is_corrupt),
+        cmocka_unit_test(test_issue_15_tail_block_last_doc_equal_to_doc_count_is_corrupt),
+        cmocka_unit_test(test_issue_15_packed_block_last_doc_equal_to_doc_count_is_corrupt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -30,10 +30,12 @@
 #include "sd_base.h"
 
 #define WAL_FORMAT_VERSION   1
-#define WAL_MANIFEST_VERSION 1
+#define WAL_MANIFEST_VERSION 2 /* 2: entries carry the segment and tombstone hashes */
+#define WAL_MANIFEST_OLDEST  1 /* v1 is read (hashes 0: not checked), never written */
 #define WAL_TOMB_VERSION     1
 #define WAL_MAX_RECORD       (64u << 20) /* bytes of one record's payload */
 #define WAL_MANIFEST_NAME    "MANIFEST"
+#define WAL_SYNCED_NAME      "wal.synced" /* the last acknowledged seq (wal_synced.c) */
 #define WAL_MAX_MANIFEST_LEN (64u << 20) /* a bigger MANIFEST is refused as corrupt */
 #define WAL_NAME_MAX         40          /* buffer size for wal_seg_name()/wal_tomb_name() */
 
@@ -75,11 +77,15 @@ struct wal_open_info {
  * already in segments and are verified but not replayed; fn (may be NULL) is
  * called for every later record in order. Then:
  *  - a bad record (checksum, length, truncation) at the end of the last file
- *    with no valid record after it is a torn tail: the file is truncated to
- *    the last good record and fsynced, and info->torn_* say what was dropped;
+ *    with no valid record after it, past the last acknowledged seq that
+ *    dir/wal.synced records, is a torn tail: the file is truncated to the
+ *    last good record and fsynced, and info->torn_* say what was dropped;
  *  - any other damage (a bad record followed by a valid one, a bad record in
  *    a file that is not the last, a seq gap, a missing file, records missing
- *    after from_seq) is SD_ECORRUPT naming the file and offset;
+ *    after from_seq, a log ending before the acknowledged seq, no log file
+ *    while records were acknowledged) is SD_ECORRUPT naming the file and
+ *    offset, and nothing is changed;
+ *  - an error from fn is returned with the file, offset and seq prefixed;
  *  - log files whose records are all <= from_seq are removed.
  * On success *out is owned by the caller (wal_close()). info may be NULL.
  */
@@ -162,6 +168,9 @@ struct wal_seg_entry {
     uint32_t doc_count;     /* documents in the segment file */
     uint32_t deleted_count; /* <= doc_count; > 0 requires tomb_gen > 0 */
     uint32_t tomb_gen;      /* 0: no tombstone file */
+    uint64_t seg_hash;      /* the segment file's footer XXH3-64; 0: unknown (v1 MANIFEST) */
+    uint64_t tomb_hash;     /* the tombstone file's XXH3-64 (wal_tomb_write()); 0: unknown
+                               or no tombstone file */
 };
 
 struct wal_manifest {
@@ -194,31 +203,75 @@ int wal_manifest_write(const char *dir, struct wal_manifest *m, struct sd_error 
 /* Writes the deleted-docs bitmap of segment seg_no, generation gen (>= 1), as
  * dir/seg-NNNNNN.GGGGGG.del durably and atomically. bits (borrowed) holds
  * (ndocs + 63) / 64 words; bit d of word d / 64 set = doc d is deleted. Bits
- * at and past ndocs must be zero. */
+ * at and past ndocs must be zero. On success *hash (may be NULL) is the
+ * file's XXH3-64, for the MANIFEST entry (struct wal_seg_entry.tomb_hash). */
 int wal_tomb_write(const char *dir, uint32_t seg_no, uint32_t gen, const uint64_t *bits,
-                   uint32_t ndocs, struct sd_error *err);
+                   uint32_t ndocs, uint64_t *hash, struct sd_error *err);
 
-/* Reads and verifies that file; ndocs must match the one it was written with.
+/* Reads and verifies that file; ndocs must match the one it was written with,
+ * and its XXH3-64 must be want_hash unless that is 0 (unknown: a v1 MANIFEST).
  * On success *bits is returned owned (free()) and *ndeleted (may be NULL) is
  * the number of bits set. SD_ENOTFOUND if missing, SD_ECORRUPT otherwise. */
-int wal_tomb_read(const char *dir, uint32_t seg_no, uint32_t gen, uint32_t ndocs, uint64_t **bits,
-                  uint32_t *ndeleted, struct sd_error *err);
+int wal_tomb_read(const char *dir, uint32_t seg_no, uint32_t gen, uint32_t ndocs,
+                  uint64_t want_hash, uint64_t **bits, uint32_t *ndeleted, struct sd_error *err);
 
 /* ---- file names and garbage collection ---- */
 
 /* "seg-000042.seg" and "seg-000042.000003.del" into name[WAL_NAME_MAX]. */
 void wal_seg_name(char *name, uint32_t seg_no);
 void wal_tomb_name(char *name, uint32_t seg_no, uint32_t gen);
+/* "wal-000001.log" into name[WAL_NAME_MAX]. */
+void wal_log_name(char *name, uint32_t no);
+
+/* What an index directory holds, by kind (wal_dir_scan()). */
+struct wal_dir_files {
+    uint32_t segments;        /* seg-*.seg */
+    uint32_t tombstones;      /* seg-*.*.del */
+    uint32_t logs;            /* wal-*.log */
+    char first[WAL_NAME_MAX]; /* one segment or tombstone file's name, for messages */
+};
+
+/* Counts the files of ours in dir (borrowed). */
+int wal_dir_scan(const char *dir, struct wal_dir_files *out, struct sd_error *err);
+
+/* Called by wal_dir_each() for each segment file (gen 0) and tombstone file
+ * (gen >= 1) in a directory, in no order; name is valid during the call. A
+ * non-zero return stops the walk and is returned. */
+typedef int (*wal_dir_fn)(void *arg, const char *name, uint32_t seg_no, uint32_t gen);
+int wal_dir_each(const char *dir, wal_dir_fn fn, void *arg, struct sd_error *err);
+
+/* The first seq of the oldest log file in dir (its header checked);
+ * SD_ENOTFOUND when there is no log file. For `searchd --repair`. */
+int wal_log_first_seq(const char *dir, uint64_t *first_seq, struct sd_error *err);
+
+/* Moves dir/name into dir/lost+found/ (created if needed) under its own name,
+ * or name.1, name.2... when that is taken: never over another file. */
+int wal_move_to_lost(const char *dir, const char *name, struct sd_error *err);
+
+/* What wal_gc() does with a file of ours the MANIFEST does not reference. */
+enum wal_gc_action {
+    WAL_GC_REMOVE = 1, /* provably obsolete (wal_dir.c says when): unlinked */
+    WAL_GC_LOST = 2,   /* not accounted for: moved into dir/lost+found/ */
+};
+#define WAL_LOST_DIR "lost+found"
+
+/* Told about each file wal_gc() removes or moves; name is valid during the call. */
+typedef void (*wal_gc_fn)(void *arg, const char *name, enum wal_gc_action action);
 
 /*
- * Removes from dir the files of ours that m (borrowed) does not reference:
- * seg-*.seg of segments not listed, seg-*.*.del of another generation or
- * segment, and leftover tmp files (MANIFEST.tmp, seg-*.tmp, wal-*.log.tmp).
- * Never touches MANIFEST, log files (the struct wal owns those: wal_open()
- * removes the ones below the checkpoint) or any name we do not write. Call it
- * after wal_manifest_read() and while no flush or merge runs. Returns how
- * many files were removed (>= 0) or a negative status.
+ * Cleans dir of the files of ours that m (borrowed) does not reference:
+ * obsolete ones (leftover .tmp files, segments and tombstone generations a
+ * durable MANIFEST dropped) are removed; the others (segments numbered past
+ * m->next_seg_no, tombstone generations past the listed one) are moved into
+ * dir/lost+found/, never deleted. Never touches MANIFEST, wal.synced, log
+ * files (wal_open() removes the ones below the checkpoint) or any name we do
+ * not write. With is_dry_run nothing changes and fn still hears of every file
+ * (for `searchd --check`). Call it only after the MANIFEST, the log and every
+ * referenced file were validated, and while no flush or merge runs. Returns
+ * how many files were (or would be) removed or moved (>= 0), or a negative
+ * status.
  */
-int wal_gc(const char *dir, const struct wal_manifest *m, struct sd_error *err);
+int wal_gc(const char *dir, const struct wal_manifest *m, bool is_dry_run, wal_gc_fn fn, void *arg,
+           struct sd_error *err);
 
 #endif

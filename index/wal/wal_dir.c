@@ -6,19 +6,36 @@
  *   wal-NNNNNN.log           write-ahead log files (wal_log.c)
  *   seg-NNNNNN.seg           an immutable segment (index/seg)
  *   seg-NNNNNN.GGGGGG.del    its deleted-docs bitmap, generation G (wal_tomb.c)
+ *   wal.synced               the last acknowledged log seq (wal_synced.c)
  *   <one of the above>.tmp   a file being written atomically; garbage after a crash
+ *   lost+found/              files recovery could not account for (below)
  * Numbers are decimal, zero-padded to 6 digits (more once they outgrow it),
  * so `ls` sorts them and `seg-000042.*` is everything about one segment.
  * Names that match none of these are never touched.
+ *
+ * Garbage collection deletes only what is provably obsolete; anything else
+ * the MANIFEST does not name is moved into lost+found/ (docs/DATA.md):
+ *   removed   our .tmp files (a .tmp is renamed before any MANIFEST names it,
+ *             so none was ever part of the index); seg-S.seg and seg-S.*.del
+ *             of a segment S that is not listed but below the MANIFEST's next
+ *             segment number (a durable MANIFEST dropped it: merged away);
+ *             seg-S.G.del of a listed S with G below the listed generation.
+ *   moved     a segment numbered at or past the next segment number, or a
+ *             tombstone generation past the listed one: the output of a
+ *             flush or merge that died before its MANIFEST, or the sign that
+ *             this MANIFEST is older than the files (a restore gone wrong).
+ *             Nothing here proves which, so nothing is deleted.
  */
-#include "wal_int.h"
-
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "wal_int.h"
 
 void wal_log_name(char *name, uint32_t no)
 {
@@ -139,22 +156,13 @@ int wal_list_logs(const char *dir, uint32_t **nos, uint32_t *count, struct sd_er
 
 /* ---- garbage collection ---- */
 
-static bool wal_is_live_seg(const struct wal_manifest *m, uint32_t seg_no)
+static const struct wal_seg_entry *wal_find_entry(const struct wal_manifest *m, uint32_t seg_no)
 {
     for (uint32_t i = 0; i < m->count; i++) {
         if (m->segs[i].seg_no == seg_no)
-            return true;
+            return &m->segs[i];
     }
-    return false;
-}
-
-static bool wal_is_live_tomb(const struct wal_manifest *m, uint32_t seg_no, uint32_t gen)
-{
-    for (uint32_t i = 0; i < m->count; i++) {
-        if (m->segs[i].seg_no == seg_no)
-            return gen != 0 && m->segs[i].tomb_gen == gen;
-    }
-    return false;
+    return NULL;
 }
 
 /* True for a name we write with ".tmp" appended; tombstones and segments
@@ -168,39 +176,147 @@ static bool wal_is_our_tmp(const char *name)
         return false;
     memcpy(base, name, len - 4);
     base[len - 4] = '\0';
-    return strcmp(base, WAL_MANIFEST_NAME) == 0 || wal_name_parse(base, "wal-", ".log", &a) ||
-           wal_name_parse(base, "seg-", ".seg", &a) || wal_tomb_parse(base, &a, &b);
+    return strcmp(base, WAL_MANIFEST_NAME) == 0 || strcmp(base, WAL_SYNCED_NAME) == 0 ||
+           wal_name_parse(base, "wal-", ".log", &a) || wal_name_parse(base, "seg-", ".seg", &a) ||
+           wal_tomb_parse(base, &a, &b);
 }
 
-static bool wal_is_garbage(const struct wal_manifest *m, const char *name)
+/* What becomes of a file in an index directory, given the MANIFEST: 0 (keep:
+ * referenced, or not a name of ours), WAL_GC_REMOVE or WAL_GC_LOST. */
+static int wal_gc_classify(const struct wal_manifest *m, const char *name)
 {
     uint32_t seg_no, gen;
-    if (wal_name_parse(name, "seg-", ".seg", &seg_no))
-        return !wal_is_live_seg(m, seg_no);
-    if (wal_tomb_parse(name, &seg_no, &gen))
-        return !wal_is_live_tomb(m, seg_no, gen);
-    return wal_is_our_tmp(name);
+    bool is_seg = wal_name_parse(name, "seg-", ".seg", &seg_no);
+    bool is_tomb = !is_seg && wal_tomb_parse(name, &seg_no, &gen);
+    if (!is_seg && !is_tomb)
+        return wal_is_our_tmp(name) ? WAL_GC_REMOVE : 0;
+    const struct wal_seg_entry *e = wal_find_entry(m, seg_no);
+    if (!e)
+        return seg_no < m->next_seg_no ? WAL_GC_REMOVE : WAL_GC_LOST;
+    if (is_seg || gen == e->tomb_gen)
+        return 0;
+    return gen < e->tomb_gen ? WAL_GC_REMOVE : WAL_GC_LOST;
 }
 
-int wal_gc(const char *dir, const struct wal_manifest *m, struct sd_error *err)
+/* Moves dir/name into dir/lost+found/ (created if needed) under its own
+ * name, or name.1, name.2... when that is taken: never over another file. */
+int wal_move_to_lost(const char *dir, const char *name, struct sd_error *err)
+{
+    char lost[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+    int rc = wal_join(lost, sizeof lost, dir, WAL_LOST_DIR, err);
+    if (rc == SD_OK)
+        rc = wal_join(from, sizeof from, dir, name, err);
+    if (rc)
+        return rc;
+    if (mkdir(lost, 0755) != 0 && errno != EEXIST)
+        return wal_syserr(err, errno, "mkdir", lost);
+    for (unsigned n = 0; n < 1000; n++) {
+        int len = n ? snprintf(to, sizeof to, "%s/%s.%u", lost, name, n)
+                    : snprintf(to, sizeof to, "%s/%s", lost, name);
+        if (len < 0 || (size_t)len >= sizeof to)
+            return sd_errorf(err, SD_EINVAL, "path too long: %s/%s", lost, name);
+        if (access(to, F_OK) == 0)
+            continue;
+        if (rename(from, to) != 0)
+            return wal_syserr(err, errno, "move to " WAL_LOST_DIR, from);
+        return sd_fsync_dir(lost, err);
+    }
+    return sd_errorf(err, SD_ELIMIT, "%s: 1000 files named %s already", lost, name);
+}
+
+int wal_dir_each(const char *dir, wal_dir_fn fn, void *arg, struct sd_error *err)
 {
     DIR *d = opendir(dir);
     if (!d)
         return wal_syserr(err, errno, "opendir", dir);
-    int rc = SD_OK, removed = 0;
+    struct dirent *de;
+    uint32_t no, gen;
+    int rc = SD_OK;
+    while (rc == SD_OK && (de = readdir(d)) != NULL) {
+        if (wal_name_parse(de->d_name, "seg-", ".seg", &no))
+            rc = fn(arg, de->d_name, no, 0);
+        else if (wal_tomb_parse(de->d_name, &no, &gen))
+            rc = fn(arg, de->d_name, no, gen);
+    }
+    closedir(d);
+    return rc;
+}
+
+int wal_log_first_seq(const char *dir, uint64_t *first_seq, struct sd_error *err)
+{
+    uint32_t *nos, count;
+    int rc = wal_list_logs(dir, &nos, &count, err);
+    if (rc)
+        return rc;
+    if (count == 0)
+        return sd_errorf(err, SD_ENOTFOUND, "%s: no log files", dir);
+    char name[WAL_NAME_MAX], path[PATH_MAX];
+    uint8_t h[WAL_HEADER_LEN];
+    wal_log_name(name, nos[0]);
+    rc = wal_join(path, sizeof path, dir, name, err);
+    int fd = rc == SD_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (rc == SD_OK && fd < 0)
+        rc = wal_syserr(err, errno, "open", path);
+    if (rc == SD_OK && pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h)
+        rc = SD_CORRUPT(err, "%s: too short for a log header", path);
+    if (rc == SD_OK)
+        rc = wal_header_decode(h, path, nos[0], first_seq, err);
+    if (fd >= 0)
+        close(fd);
+    free(nos);
+    return rc;
+}
+
+int wal_dir_scan(const char *dir, struct wal_dir_files *out, struct sd_error *err)
+{
+    memset(out, 0, sizeof *out);
+    DIR *d = opendir(dir);
+    if (!d)
+        return wal_syserr(err, errno, "opendir", dir);
+    struct dirent *de;
+    uint32_t a, b;
+    while ((de = readdir(d)) != NULL) {
+        bool is_seg = wal_name_parse(de->d_name, "seg-", ".seg", &a);
+        bool is_tomb = !is_seg && wal_tomb_parse(de->d_name, &a, &b);
+        out->segments += is_seg;
+        out->tombstones += is_tomb;
+        out->logs += wal_name_parse(de->d_name, "wal-", ".log", &a);
+        if ((is_seg || is_tomb) && !out->first[0] && strlen(de->d_name) < sizeof out->first)
+            memcpy(out->first, de->d_name, strlen(de->d_name) + 1); /* parsed: it fits */
+    }
+    closedir(d);
+    return SD_OK;
+}
+
+int wal_gc(const char *dir, const struct wal_manifest *m, bool is_dry_run, wal_gc_fn fn, void *arg,
+           struct sd_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return wal_syserr(err, errno, "opendir", dir);
+    int rc = SD_OK, done = 0;
     struct dirent *de;
     while (rc == SD_OK && (de = readdir(d)) != NULL) {
         char path[PATH_MAX];
-        if (!wal_is_garbage(m, de->d_name))
+        int action = wal_gc_classify(m, de->d_name);
+        if (action == 0)
             continue;
-        rc = wal_join(path, sizeof path, dir, de->d_name, err);
-        if (rc == SD_OK && unlink(path) != 0 && errno != ENOENT)
+        if (fn)
+            fn(arg, de->d_name, (enum wal_gc_action)action);
+        if (is_dry_run) {
+            done++;
+            continue;
+        }
+        if (action == WAL_GC_LOST)
+            rc = wal_move_to_lost(dir, de->d_name, err);
+        else if ((rc = wal_join(path, sizeof path, dir, de->d_name, err)) == SD_OK &&
+                 unlink(path) != 0 && errno != ENOENT)
             rc = wal_syserr(err, errno, "unlink", path);
         if (rc == SD_OK)
-            removed++;
+            done++;
     }
     closedir(d);
-    if (removed > 0 && rc == SD_OK)
+    if (done > 0 && rc == SD_OK && !is_dry_run)
         rc = sd_fsync_dir(dir, err);
-    return rc ? rc : removed;
+    return rc ? rc : done;
 }

@@ -38,10 +38,10 @@ struct wal {
     struct sd_buf buf;    /* encoded records not yet written to fd */
     bool is_dirty;        /* a write was attempted since the last sync point */
     bool is_broken;       /* a rollback failed: every call fails until reopen */
+    int synced_fd;        /* wal.synced, write-only (wal_synced.c) */
+    uint64_t synced_counter; /* of its last written slot */
+    uint64_t recorded_seq;   /* the seq wal.synced holds */
 };
-
-/* "wal-000001.log" into name[WAL_NAME_MAX]. */
-void wal_log_name(char *name, uint32_t no);
 
 /* Parses "<prefix><digits><suffix>" exactly (at least 6 digits, value fitting
  * a uint32_t); the digits go to *no. Anything else returns false. */
@@ -67,6 +67,15 @@ int wal_create_log(const char *dir, uint32_t no, uint64_t first_seq, struct sd_e
  * open for append at its current size, all of it durable. */
 int wal_attach(const char *dir, struct wal_file *files, uint32_t nfiles, uint64_t last_seq,
                struct wal **out, struct sd_error *err);
+
+/* wal_synced.c. Reads dir/wal.synced: *seq is the last acknowledged seq.
+ * SD_ENOTFOUND (and *seq 0) when there is none, SD_ECORRUPT naming it. */
+int wal_synced_read(const char *dir, uint64_t *seq, struct sd_error *err);
+/* Creates w->dir/wal.synced atomically holding seq and opens it for
+ * wal_synced_record(). */
+int wal_synced_create(struct wal *w, uint64_t seq, struct sd_error *err);
+/* Durably records seq (pwrite of one slot, fdatasync). */
+int wal_synced_record(struct wal *w, uint64_t seq, struct sd_error *err);
 
 /* An error from errno e about path: "<what> <path>: <strerror>", coded by
  * sd_status_from_errno() (ENOSPC, EDQUOT, EFBIG: SD_ENOSPC). */

@@ -38,6 +38,9 @@
  * The window that remains: a crash between a failed fsync and the truncate
  * reaching disk may bring back records whose write was answered with an
  * error. No log can close it; replay treats them as written.
+ * After the fdatasync, and before the sync point moves, the last seq is
+ * recorded durably in wal.synced (wal_synced.c), so a log that later loses
+ * records off its end (cut at a record boundary) is detected on open.
  */
 #include "wal_int.h"
 
@@ -109,7 +112,10 @@ int wal_attach(const char *dir, struct wal_file *files, uint32_t nfiles, uint64_
     w->nfiles = nfiles;
     sd_buf_init(&w->buf);
     w->fd = -1;
+    w->synced_fd = -1;
     int rc = wal_open_fd(dir, files[nfiles - 1].no, &w->fd, err);
+    if (rc == SD_OK)
+        rc = wal_synced_create(w, last_seq, err);
     if (rc) {
         wal_close(w);
         return rc;
@@ -128,6 +134,8 @@ void wal_close(struct wal *w)
         return;
     if (w->fd >= 0)
         close(w->fd);
+    if (w->synced_fd >= 0)
+        close(w->synced_fd);
     sd_buf_free(&w->buf);
     free(w->files);
     free(w->dir);
@@ -230,6 +238,19 @@ int wal_sync(struct wal *w, struct sd_error *err)
         char path[PATH_MAX];
         wal_cur_path(w, path, sizeof path);
         return wal_fail(w, wal_syserr(err, e, "fdatasync", path), err);
+    }
+    /* The records are durable; wal.synced says so before anyone acknowledges
+     * them. If it cannot, they are rolled back like a failed sync. */
+    if (w->last_seq != w->recorded_seq && (rc = wal_synced_record(w, w->last_seq, err)) != SD_OK) {
+        /* The slot may have reached the disk all the same: put the old seq back in it
+         * (same slot, same counter) before the records go, or a reopen would find the log
+         * short of it. If that fails too, the records stay (durable, like a failed
+         * rollback's) and the log is broken until the index is reopened. */
+        struct sd_error ignored;
+        if (wal_synced_record(w, w->recorded_seq, &ignored) == SD_OK)
+            return wal_fail(w, rc, err);
+        w->is_broken = true;
+        return rc;
     }
     w->synced_size = w->size;
     w->synced_seq = w->last_seq;

@@ -9,25 +9,33 @@
  * (wal_gc() removes it). Files only become part of the index when a durable
  * MANIFEST names them, so they are written (and fsynced) before it.
  *
- * MANIFEST format v1 (WAL_MANIFEST_VERSION). Integers are little-endian.
+ * MANIFEST format v2 (WAL_MANIFEST_VERSION). Integers are little-endian.
  *   offset   size  field
  *   0        4     magic "SDMF"
- *   4        2     format version (1)
+ *   4        2     format version (2; 1 is still read)
  *   6        2     reserved, 0
  *   8        8     generation: 1 for the first MANIFEST, +1 on each rewrite
  *   16       8     checkpoint seq: log records with seq <= it are in segments
  *   24       4     next segment number
  *   28       4     segment count N
- *   32       16*N  segments, in the engine's order, each:
+ *   32       E*N   segments, in the engine's order (E = 32; 16 in v1), each:
  *                    0  4  segment number S (file seg-S.seg, S >= 1, unique,
  *                          < next segment number)
  *                    4  4  documents in the segment
  *                    8  4  deleted documents (<= documents)
  *                    12 4  tombstone generation G: 0 = none, else the file
  *                          seg-S.G.del (wal_tomb.c); required if deleted > 0
- *   32+16*N  8     XXH3-64 of bytes [0, 32+16*N)
- * The file is exactly 40 + 16*N bytes. Readers check the magic, the version
- * (only 1 exists), the checksum and then every rule above.
+ *                    16 8  the segment file's own footer XXH3-64 (v2 only)
+ *                    24 8  the tombstone file's trailing XXH3-64, 0 when G = 0
+ *                          (v2 only)
+ *   32+E*N   8     XXH3-64 of bytes [0, 32+E*N)
+ * The file is exactly 40 + E*N bytes. Readers check the magic, the version
+ * (1 or 2), the checksum and then every rule above. The two hashes are what
+ * make a file's identity checkable without a segment-format change: a valid
+ * segment or tombstone file put in place of another one (a restore from the
+ * wrong backup) has the right name and a good checksum, but not the checksum
+ * this MANIFEST recorded when it made the file live. A v1 MANIFEST has no
+ * hashes (they read as 0: not checked); its first rewrite is v2.
  */
 #include "wal_int.h"
 
@@ -37,7 +45,8 @@
 
 #define WAL_MANIFEST_MAGIC "SDMF"
 #define WAL_MANIFEST_FIXED 32u /* bytes before the segment entries */
-#define WAL_MANIFEST_ENTRY 16u
+#define WAL_MANIFEST_ENTRY_V1 16u
+#define WAL_MANIFEST_ENTRY    32u
 
 void wal_manifest_init(struct wal_manifest *m)
 {
@@ -108,7 +117,7 @@ static int wal_manifest_check(const struct wal_manifest *m, int code, const char
 
 /* Checks magic, version, checksum and size; leaves rd at the entries. */
 static int wal_manifest_parse_head(struct sd_rd *rd, size_t len, struct wal_manifest *m,
-                                   const char *path, struct sd_error *err)
+                                   size_t *entry_len, const char *path, struct sd_error *err)
 {
     const uint8_t *start = rd->p, *magic;
     uint16_t version, reserved;
@@ -118,9 +127,11 @@ static int wal_manifest_parse_head(struct sd_rd *rd, size_t len, struct wal_mani
     if (memcmp(magic, WAL_MANIFEST_MAGIC, 4) != 0)
         return SD_CORRUPT(err, "%s: not a MANIFEST (bad magic)", path);
     (void)sd_rd_le16(rd, &version);
-    if (version != WAL_MANIFEST_VERSION)
-        return SD_CORRUPT(err, "%s: MANIFEST version %u is not supported (this build reads %u)",
-                          path, version, WAL_MANIFEST_VERSION);
+    if (version < WAL_MANIFEST_OLDEST || version > WAL_MANIFEST_VERSION)
+        return SD_CORRUPT(err,
+                          "%s: MANIFEST version %u is not supported (this build reads %u to %u)",
+                          path, version, WAL_MANIFEST_OLDEST, WAL_MANIFEST_VERSION);
+    *entry_len = version == 1 ? WAL_MANIFEST_ENTRY_V1 : WAL_MANIFEST_ENTRY;
     if (sd_get_le64(start + len - 8) != sd_hash64(start, len - 8))
         return SD_CORRUPT(err, "%s: checksum mismatch", path);
     (void)sd_rd_le16(rd, &reserved);
@@ -128,8 +139,8 @@ static int wal_manifest_parse_head(struct sd_rd *rd, size_t len, struct wal_mani
     (void)sd_rd_le64(rd, &m->checkpoint_seq);
     (void)sd_rd_le32(rd, &m->next_seg_no);
     (void)sd_rd_le32(rd, &m->count); /* all fixed fields fit: len was checked above */
-    if (m->count > (len - WAL_MANIFEST_FIXED - 8) / WAL_MANIFEST_ENTRY ||
-        len != WAL_MANIFEST_FIXED + 8 + (size_t)m->count * WAL_MANIFEST_ENTRY)
+    if (m->count > (len - WAL_MANIFEST_FIXED - 8) / *entry_len ||
+        len != WAL_MANIFEST_FIXED + 8 + (size_t)m->count * *entry_len)
         return SD_CORRUPT(err, "%s: %u segments do not match the size %zu", path, m->count, len);
     return SD_OK;
 }
@@ -138,8 +149,9 @@ static int wal_manifest_parse(const uint8_t *data, size_t len, struct wal_manife
                               const char *path, struct sd_error *err)
 {
     struct sd_rd rd;
+    size_t entry_len = 0;
     sd_rd_init(&rd, data, len);
-    int rc = wal_manifest_parse_head(&rd, len, m, path, err);
+    int rc = wal_manifest_parse_head(&rd, len, m, &entry_len, path, err);
     if (rc) {
         m->count = 0;
         return rc;
@@ -153,6 +165,8 @@ static int wal_manifest_parse(const uint8_t *data, size_t len, struct wal_manife
         struct wal_seg_entry *e = &m->segs[i];
         rc = sd_rd_le32(&rd, &e->seg_no) || sd_rd_le32(&rd, &e->doc_count) ||
              sd_rd_le32(&rd, &e->deleted_count) || sd_rd_le32(&rd, &e->tomb_gen);
+        if (rc == SD_OK && entry_len == WAL_MANIFEST_ENTRY)
+            rc = sd_rd_le64(&rd, &e->seg_hash) || sd_rd_le64(&rd, &e->tomb_hash);
     }
     if (rc)
         return SD_CORRUPT(err, "%s: segment list runs past the end", path);
@@ -198,6 +212,8 @@ int wal_manifest_write(const char *dir, struct wal_manifest *m, struct sd_error 
         sd_buf_put_le32(&b, m->segs[i].doc_count);
         sd_buf_put_le32(&b, m->segs[i].deleted_count);
         sd_buf_put_le32(&b, m->segs[i].tomb_gen);
+        sd_buf_put_le64(&b, m->segs[i].seg_hash);
+        sd_buf_put_le64(&b, m->segs[i].tomb_hash);
     }
     if (b.rc == SD_OK)
         sd_buf_put_le64(&b, sd_hash64(b.data, b.len));

@@ -14,27 +14,30 @@
  *  - In the last file with nothing valid after it: a torn tail, the part of
  *    the last batch a crash cut short. Its sync never returned, so none of it
  *    was acknowledged: it is dropped and the file truncated to the last good
- *    record, so appends continue on a clean end.
+ *    record, so appends continue on a clean end. Unless wal.synced
+ *    (wal_synced.c) says a seq at or past it was acknowledged: then it is
+ *    damage, as is a log that ends cleanly before that seq. The truncation
+ *    waits until that is known, so a refused open changes nothing.
  * The scan for "a valid record after" tries every later offset but hashes
  * only where the length fits and the seq is plausible (at least the expected
  * one, at most one per 21 bytes left), so zeros and garbage cost a few
- * compares per byte. The trade-off: bit rot inside the very last record looks
- * like a tear and is dropped (no log can tell them apart); a tear that left a
+ * compares per byte. The trade-off: a tear that left a
  * later record of the same unsynced batch intact (pages written out of order
  * at a power cut) is reported as corruption rather than guessed away.
  *
  * Log files entirely at or below the checkpoint are not read record by record
  * (their headers are checked) and wal_open() removes them.
  */
-#include "wal_int.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "wal_int.h"
 
 struct wal_scan {
     const char *dir;   /* borrowed */
@@ -46,6 +49,7 @@ struct wal_scan {
     uint32_t nfiles;
     uint32_t start;    /* files[0, start) hold only records <= from_seq */
     uint64_t next_seq; /* the seq the next valid record must have */
+    uint64_t acked_seq; /* from wal.synced: records up to it were acknowledged (0: unknown) */
     struct wal_open_info info;
 };
 
@@ -195,7 +199,15 @@ static int wal_deliver(struct wal_scan *s, const struct wal_record *rec, const c
     if (rec->seq <= s->from_seq || !s->fn)
         return SD_OK;
     s->info.replayed++;
-    return s->fn(s->arg, rec, err);
+    int rc = s->fn(s->arg, rec, err);
+    if (rc && rc != SD_ENOMEM && err) {
+        /* The payload passed its checksum but the engine cannot use it: say
+         * where it is, as for any other damage. */
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        sd_errorf(err, rc, "%s: offset %zu: record seq %" PRIu64 ": %s", path, off, rec->seq, why);
+    }
+    return rc;
 }
 
 static int wal_truncate_tail(const char *path, uint64_t len, struct sd_error *err)
@@ -239,8 +251,6 @@ static int wal_scan_file(struct wal_scan *s, uint32_t i, struct sd_error *err)
     }
     s->files[i].size = off;
     sd_unmap(&m);
-    if (rc == SD_OK && s->info.torn_file != 0 && s->is_repair)
-        rc = wal_truncate_tail(path, off, err);
     return rc;
 }
 
@@ -255,9 +265,27 @@ static int wal_scan_records(struct wal_scan *s, struct sd_error *err)
             return rc;
     }
     s->info.last_seq = s->next_seq - 1;
+    if (s->info.last_seq < s->acked_seq) {
+        const struct wal_file *last = &s->files[s->nfiles - 1];
+        uint64_t off = s->info.torn_file ? s->info.torn_offset : last->size;
+        return SD_CORRUPT(err,
+                          "%s/wal-%06u.log: offset %" PRIu64 ": log ends at seq %" PRIu64
+                          " but %s says seq %" PRIu64 " was acknowledged: records are missing",
+                          s->dir, last->no, off, s->info.last_seq, WAL_SYNCED_NAME, s->acked_seq);
+    }
     if (s->info.last_seq < s->from_seq)
         return SD_CORRUPT(err, "%s: log ends at seq %" PRIu64 ", before the checkpoint %" PRIu64,
                           s->dir, s->info.last_seq, s->from_seq);
+    if (s->info.torn_file != 0 && s->is_repair) {
+        /* Only now, with the tail known to hold nothing acknowledged. */
+        char name[WAL_NAME_MAX], path[PATH_MAX];
+        wal_log_name(name, s->info.torn_file);
+        int rc = wal_join(path, sizeof path, s->dir, name, err);
+        if (rc == SD_OK)
+            rc = wal_truncate_tail(path, s->info.torn_offset, err);
+        if (rc)
+            return rc;
+    }
     s->info.files = s->nfiles - (s->is_repair ? s->start : 0);
     return SD_OK;
 }
@@ -282,15 +310,34 @@ static int wal_remove_covered(struct wal_scan *s, struct sd_error *err)
 
 /* A directory without log files: a new index, unless the MANIFEST says
  * records were logged. */
-static int wal_create_first(struct wal_scan *s, struct sd_error *err)
+static int wal_no_files(const struct wal_scan *s, struct sd_error *err)
 {
     if (s->from_seq > 0)
         return SD_CORRUPT(err, "%s: no log files, but the MANIFEST checkpoint is seq %" PRIu64,
                           s->dir, s->from_seq);
+    if (s->acked_seq > 0)
+        return SD_CORRUPT(err, "%s: no log files, but %s says seq %" PRIu64 " was acknowledged",
+                          s->dir, WAL_SYNCED_NAME, s->acked_seq);
+    return SD_OK;
+}
+
+/* Reads wal.synced into s->acked_seq; a directory without one is older than
+ * it and is checked without it. */
+static int wal_load_synced(struct wal_scan *s, struct sd_error *err)
+{
+    int rc = wal_synced_read(s->dir, &s->acked_seq, err);
+    return rc == SD_ENOTFOUND ? SD_OK : rc;
+}
+
+static int wal_create_first(struct wal_scan *s, struct sd_error *err)
+{
+    int rc = wal_no_files(s, err);
+    if (rc)
+        return rc;
     s->files = calloc(1, sizeof *s->files);
     if (!s->files)
         return sd_errorf(err, SD_ENOMEM, "wal_open %s", s->dir);
-    int rc = wal_create_log(s->dir, 1, 1, err);
+    rc = wal_create_log(s->dir, 1, 1, err);
     if (rc)
         return rc;
     s->files[0] = (struct wal_file){1, 1, WAL_HEADER_LEN};
@@ -303,7 +350,9 @@ int wal_open(const char *dir, uint64_t from_seq, wal_replay_fn fn, void *arg, st
              struct wal_open_info *info, struct sd_error *err)
 {
     struct wal_scan s = {.dir = dir, .from_seq = from_seq, .fn = fn, .arg = arg, .is_repair = true};
-    int rc = wal_load_files(&s, err);
+    int rc = wal_load_synced(&s, err);
+    if (rc == SD_OK)
+        rc = wal_load_files(&s, err);
     if (rc == SD_OK && s.nfiles == 0)
         rc = wal_create_first(&s, err);
     else if (rc == SD_OK)
@@ -323,8 +372,10 @@ int wal_check(const char *dir, uint64_t from_seq, wal_replay_fn fn, void *arg,
               struct wal_open_info *info, struct sd_error *err)
 {
     struct wal_scan s = {.dir = dir, .from_seq = from_seq, .fn = fn, .arg = arg};
-    int rc = wal_load_files(&s, err);
-    if (rc == SD_OK && s.nfiles == 0)
+    int rc = wal_load_synced(&s, err);
+    if (rc == SD_OK)
+        rc = wal_load_files(&s, err);
+    if (rc == SD_OK && s.nfiles == 0 && (rc = wal_no_files(&s, err)) == SD_OK)
         rc = sd_errorf(err, SD_ENOTFOUND, "%s: no log files", dir);
     else if (rc == SD_OK)
         rc = wal_scan_records(&s, err);

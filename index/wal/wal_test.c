@@ -149,7 +149,9 @@ static void test_wal_open_empty_dir_creates_first_file(void **state)
     assert_int_equal(c.count, 0);
 }
 
-/* Every cut inside the last record is a torn tail: dropped, file repaired. */
+/* Every cut inside the last record is a torn tail: dropped, file repaired.
+ * Without wal.synced (removed here) nothing says the record was acknowledged:
+ * this is what a crash during its sync leaves. */
 static void test_wal_replay_torn_tail_is_dropped(void **state)
 {
     const char *dir = *state;
@@ -164,6 +166,7 @@ static void test_wal_replay_torn_tail_is_dropped(void **state)
         struct sd_error err;
         struct wal *w;
         tu_write(dir, "wal-000001.log", orig, cut);
+        tu_unlink(dir, WAL_SYNCED_NAME);
         memset(&c, 0, sizeof c);
         assert_int_equal(wal_open(dir, 0, collect, &c, &w, &info, &err), SD_OK);
         assert_records(&c, 1, 7);
@@ -195,6 +198,7 @@ static void test_wal_replay_flipped_byte_in_last_record_is_dropped(void **state)
         orig[i] ^= 0x40;
         tu_write(dir, "wal-000001.log", orig, len);
         orig[i] ^= 0x40;
+        tu_unlink(dir, WAL_SYNCED_NAME); /* see test_wal_replay_torn_tail_is_dropped */
         assert_int_equal(reopen(dir, &c, &info, &err), SD_OK);
         assert_records(&c, 1, 7);
         assert_int_equal(info.torn_bytes, len - last);
@@ -497,11 +501,72 @@ static void test_wal_check_reports_torn_tail_without_repair(void **state)
     make_log(dir, 4);
     uint8_t *data = tu_read(dir, "wal-000001.log", &len);
     tu_write(dir, "wal-000001.log", data, len - 3);
+    tu_unlink(dir, WAL_SYNCED_NAME); /* record 4 was never acknowledged */
     assert_int_equal(wal_check(dir, 0, collect, &c, &info, &err), SD_OK);
     assert_records(&c, 1, 3);
     assert_int_equal(info.torn_bytes, len - 3 - record_offset(4));
     assert_int_equal(tu_size(dir, "wal-000001.log"), len - 3);
     free(data);
+}
+
+/* Issue 15: a log that lost acknowledged records off its end, cut exactly at a
+ * record boundary or damaged in its last record, is corruption naming the
+ * file and offset, for wal_check() and wal_open() alike, and nothing is
+ * truncated. Records past wal.synced (a crash's unacknowledged tail) are
+ * still dropped. */
+static void test_issue_15_log_losing_acknowledged_records_is_corrupt(void **state)
+{
+    const char *dir = *state;
+    struct collected c = {0};
+    struct wal_open_info info;
+    struct sd_error err, err2;
+    struct wal *w = NULL;
+    size_t len;
+    make_log(dir, 8);
+    uint8_t *orig = tu_read(dir, "wal-000001.log", &len);
+    size_t cuts[] = {record_offset(8), record_offset(5), len - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        tu_write(dir, "wal-000001.log", orig, cuts[i]);
+        assert_int_equal(wal_check(dir, 0, NULL, NULL, &info, &err), SD_ECORRUPT);
+        assert_int_equal(wal_open(dir, 0, NULL, NULL, &w, &info, &err2), SD_ECORRUPT);
+        assert_string_equal(err.msg, err2.msg);
+        assert_non_null(strstr(err.msg, "wal-000001.log: offset "));
+        assert_non_null(strstr(err.msg, "seq 8 was acknowledged"));
+        assert_int_equal(tu_size(dir, "wal-000001.log"), cuts[i]);
+    }
+    orig[len - 5] ^= 1; /* the last record's checksum: it looks torn, but it was acknowledged */
+    tu_write(dir, "wal-000001.log", orig, len);
+    assert_int_equal(reopen(dir, &c, &info, &err), SD_ECORRUPT);
+    assert_int_equal(tu_size(dir, "wal-000001.log"), len);
+    orig[len - 5] ^= 1;
+    /* half of a ninth record that was never synced: a torn tail, dropped */
+    uint8_t *longer = malloc(len + 10);
+    assert_non_null(longer);
+    memcpy(longer, orig, len);
+    memcpy(longer + len, orig + record_offset(8), 10);
+    tu_write(dir, "wal-000001.log", longer, len + 10);
+    assert_int_equal(reopen(dir, &c, &info, &err), SD_OK);
+    assert_records(&c, 1, 8);
+    assert_int_equal(info.torn_bytes, 10);
+    free(longer);
+    free(orig);
+}
+
+/* Issue 15: every log file gone while wal.synced says records were
+ * acknowledged is corruption, not a new empty log. */
+static void test_issue_15_all_logs_missing_is_corrupt(void **state)
+{
+    const char *dir = *state;
+    struct wal_open_info info;
+    struct sd_error err, err2;
+    struct wal *w = NULL;
+    make_log(dir, 3);
+    tu_unlink(dir, "wal-000001.log");
+    assert_int_equal(wal_check(dir, 0, NULL, NULL, &info, &err), SD_ECORRUPT);
+    assert_int_equal(wal_open(dir, 0, NULL, NULL, &w, &info, &err2), SD_ECORRUPT);
+    assert_string_equal(err.msg, err2.msg);
+    assert_non_null(strstr(err.msg, "no log files"));
+    assert_false(tu_exists(dir, "wal-000001.log"));
 }
 
 /* Makes writes past limit bytes fail with EFBIG (SIGXFSZ ignored). */
@@ -616,6 +681,8 @@ int main(void)
         DIR_TEST(test_wal_rollback_discards_unsynced_records),
         DIR_TEST(test_wal_replay_callback_error_stops_open),
         DIR_TEST(test_wal_check_reports_torn_tail_without_repair),
+        DIR_TEST(test_issue_15_log_losing_acknowledged_records_is_corrupt),
+        DIR_TEST(test_issue_15_all_logs_missing_is_corrupt),
         DIR_TEST(test_wal_sync_disk_full_keeps_synced_records),
         DIR_TEST(test_wal_rotate_disk_full_keeps_current_file),
         DIR_TEST(test_wal_open_bad_header_returns_corrupt),

@@ -32,22 +32,31 @@ static inline int tu_setup_dir(void **state)
     return 0;
 }
 
-/* cmocka teardown: removes the (flat) directory and frees the path. */
-static inline int tu_teardown_dir(void **state)
+/* Removes dir, its files and (wal_gc()'s lost+found/) its subdirectories. */
+static inline void tu_remove_tree(const char *dir)
 {
-    char *dir = *state;
     DIR *d = opendir(dir);
     struct dirent *de;
     char path[PATH_MAX];
     while (d && (de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        unlink(path);
+        int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (n < 0 || (size_t)n >= sizeof path)
+            continue;
+        if (unlink(path) != 0)
+            tu_remove_tree(path);
     }
     if (d)
         closedir(d);
     rmdir(dir);
+}
+
+/* cmocka teardown: removes the directory and frees the path. */
+static inline int tu_teardown_dir(void **state)
+{
+    char *dir = *state;
+    tu_remove_tree(dir);
     free(dir);
     return 0;
 }
@@ -55,6 +64,13 @@ static inline int tu_teardown_dir(void **state)
 static inline void tu_path(char *path, const char *dir, const char *name)
 {
     snprintf(path, PATH_MAX, "%s/%s", dir, name);
+}
+
+static inline void tu_unlink(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    tu_path(path, dir, name);
+    unlink(path);
 }
 
 /* Reads dir/name whole; returns a malloc'd copy and its length. */

@@ -22,12 +22,16 @@
  *                 is deleted; bits at and past n are 0
  *   24+8*W  8     XXH3-64 of bytes [0, 24+8*W)
  * Readers know S, G and n from the MANIFEST and require the file to match all
- * three and to be exactly 32+8*W bytes.
+ * three and to be exactly 32+8*W bytes. A v2 MANIFEST also records the file's
+ * trailing XXH3-64 (wal_tomb_write() returns it), so a valid tombstone file of
+ * the same S, G and n that is not the one the MANIFEST made live (a restore
+ * from another copy of the index) is refused too.
  */
-#include "wal_int.h"
-
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
+
+#include "wal_int.h"
 
 #define WAL_TOMB_MAGIC "SDTB"
 #define WAL_TOMB_HEAD  24u
@@ -44,8 +48,9 @@ static uint64_t wal_tomb_tail_mask(uint32_t ndocs)
 }
 
 int wal_tomb_write(const char *dir, uint32_t seg_no, uint32_t gen, const uint64_t *bits,
-                   uint32_t ndocs, struct sd_error *err)
+                   uint32_t ndocs, uint64_t *hash, struct sd_error *err)
 {
+    uint64_t h = 0;
     size_t words = wal_tomb_words(ndocs);
     if (gen == 0)
         return sd_errorf(err, SD_EINVAL, "wal_tomb_write: segment %u: generation 0", seg_no);
@@ -63,8 +68,10 @@ int wal_tomb_write(const char *dir, uint32_t seg_no, uint32_t gen, const uint64_
     sd_buf_put_le32(&b, 0);
     for (size_t i = 0; i < words; i++)
         sd_buf_put_le64(&b, bits[i]);
-    if (b.rc == SD_OK)
-        sd_buf_put_le64(&b, sd_hash64(b.data, b.len));
+    if (b.rc == SD_OK) {
+        h = sd_hash64(b.data, b.len);
+        sd_buf_put_le64(&b, h);
+    }
     char name[WAL_NAME_MAX];
     wal_tomb_name(name, seg_no, gen);
     int rc;
@@ -73,12 +80,15 @@ int wal_tomb_write(const char *dir, uint32_t seg_no, uint32_t gen, const uint64_
     else
         rc = sd_write_file_atomic(dir, name, b.data, b.len, err);
     sd_buf_free(&b);
+    if (rc == SD_OK && hash)
+        *hash = h;
     return rc;
 }
 
 /* Checks the header of a file of exactly the expected length. */
 static int wal_tomb_check_head(const uint8_t *p, size_t len, uint32_t seg_no, uint32_t gen,
-                               uint32_t ndocs, const char *path, struct sd_error *err)
+                               uint32_t ndocs, uint64_t want_hash, const char *path,
+                               struct sd_error *err)
 {
     if (memcmp(p, WAL_TOMB_MAGIC, 4) != 0)
         return SD_CORRUPT(err, "%s: not a tombstone file (bad magic)", path);
@@ -93,6 +103,11 @@ static int wal_tomb_check_head(const uint8_t *p, size_t len, uint32_t seg_no, ui
                           "expected %u, %u, %u",
                           path, sd_get_le32(p + 8), sd_get_le32(p + 12), sd_get_le32(p + 16),
                           seg_no, gen, ndocs);
+    if (want_hash && sd_get_le64(p + len - 8) != want_hash)
+        return SD_CORRUPT(err,
+                          "%s: checksum %016" PRIx64 " is not the MANIFEST's %016" PRIx64
+                          ": not the tombstone file the MANIFEST made live",
+                          path, sd_get_le64(p + len - 8), want_hash);
     return SD_OK;
 }
 
@@ -119,8 +134,8 @@ static int wal_tomb_decode(const uint8_t *p, uint32_t ndocs, uint64_t **bits, ui
     return SD_OK;
 }
 
-int wal_tomb_read(const char *dir, uint32_t seg_no, uint32_t gen, uint32_t ndocs, uint64_t **bits,
-                  uint32_t *ndeleted, struct sd_error *err)
+int wal_tomb_read(const char *dir, uint32_t seg_no, uint32_t gen, uint32_t ndocs,
+                  uint64_t want_hash, uint64_t **bits, uint32_t *ndeleted, struct sd_error *err)
 {
     char name[WAL_NAME_MAX], path[PATH_MAX];
     size_t want = WAL_TOMB_HEAD + 8 * wal_tomb_words(ndocs) + 8, len;
@@ -138,7 +153,7 @@ int wal_tomb_read(const char *dir, uint32_t seg_no, uint32_t gen, uint32_t ndocs
         rc =
             SD_CORRUPT(err, "%s: %zu bytes, expected %zu for %u documents", path, len, want, ndocs);
     else
-        rc = wal_tomb_check_head(data, len, seg_no, gen, ndocs, path, err);
+        rc = wal_tomb_check_head(data, len, seg_no, gen, ndocs, want_hash, path, err);
     if (rc == SD_OK)
         rc = wal_tomb_decode(data, ndocs, bits, ndeleted, path, err);
     free(data);

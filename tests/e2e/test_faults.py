@@ -3,8 +3,8 @@
 daemon from answering.
 
   * a segment file with a flipped byte: `searchd --check` exits 1 naming it; searchd starts,
-    reports the index degraded in /health and stats (naming the file), and serves the other
-    segments;
+    reports the index degraded in /health and stats (naming the file), serves the other
+    segments, and refuses writes with `degraded`;
   * a torn log tail (a record cut by a crash): `--check` notes it and exits 0, and a restart
     drops it and keeps every acknowledged write;
   * a full disk, two ways: a file size limit on the running daemon (RLIMIT_FSIZE, works
@@ -75,12 +75,13 @@ class FaultTest(E2ETestCase):
         self.assertEqual(st["docs"], 20, st)
         self.assertEqual(self.search_total(d, "beta"), 20)
         self.assertEqual(self.search_total(d, "alpha"), 0)
-        # writes go on beside the damaged segment, and the damage is still reported later
-        self.assertOk(self.add(d, [doc(100, "gamma")]))
+        # writes are refused while a segment is not served (issue 15: restoring it must not
+        # resurrect or duplicate anything), and the damage is still reported later
+        self.assertError(self.add(d, [doc(100, "gamma")]), "degraded")
         self.assertEqual(d.term(), 0)
         d.start()
         self.assertEqual(self.line_call(d, {"op": "health"}).get("status"), "degraded")
-        self.assertEqual(self.search_total(d, "gamma"), 1)
+        self.assertEqual(self.search_total(d, "gamma"), 0)
         self.assertTrue(os.path.exists(segs[0]), "the damaged file must be kept for the operator")
 
     def test_torn_log_tail_is_dropped_and_acked_writes_kept(self):
