@@ -532,28 +532,37 @@ static void run_stats(struct srv *s, struct srv_job *job)
     }
 }
 
+/* health: 200 when every index is served whole, 503 (HTTP) when one is degraded, so a load
+ * balancer takes a node whose writes are refused out of rotation. The body says why. */
 static void run_health(struct srv *s, struct srv_job *job)
 {
     char **names = NULL;
     size_t count = 0;
     struct sd_error err = {0};
-    bool degraded = false;
-    uint32_t torn_tails = 0;
-    uint64_t torn_bytes = 0, torn_at = 0;
-    if (idx_list(s->db, &names, &count, &err) == SD_OK) {
-        for (size_t i = 0; i < count; i++) {
-            struct idx_stats st;
-            if (idx_stats(s->db, names[i], &st, &err) == SD_OK) {
-                degraded |= st.degraded;
-                torn_tails += st.torn_tails;
-                torn_bytes += st.torn_bytes;
-                torn_at = st.torn_at > torn_at ? st.torn_at : torn_at;
-            }
-            free(names[i]);
-        }
-        free(names);
+    char reason[320] = "";
+    struct proto_health h = {.version = SEARCHD_VERSION, .reason = reason};
+    if (idx_list(s->db, &names, &count, &err) != SD_OK) {
+        h.degraded = true;
+        snprintf(reason, sizeof reason, "cannot list the indexes: %s", err.msg);
     }
-    proto_encode_health(&job->out, degraded, torn_tails, torn_bytes, torn_at);
+    for (size_t i = 0; i < count; i++) {
+        struct idx_stats st;
+        if (idx_stats(s->db, names[i], &st, &err) == SD_OK) {
+            if (st.degraded && !h.degraded) {
+                snprintf(reason, sizeof reason, "index %s: %s", names[i], st.degraded_reason);
+            }
+            h.degraded |= st.degraded;
+            h.torn_tails += st.torn_tails;
+            h.torn_bytes += st.torn_bytes;
+            h.torn_at = st.torn_at > h.torn_at ? st.torn_at : h.torn_at;
+        }
+        free(names[i]);
+    }
+    free(names);
+    proto_encode_health(&job->out, &h);
+    if (h.degraded) {
+        job->status = 503;
+    }
 }
 
 /* The line protocol's auth op: the connection takes the key's role. */

@@ -186,9 +186,18 @@ void proto_encode_doc(struct sd_buf *out, const struct seg_stored *doc);
 void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_stats *st);
 /* {"ok":true,"role":"search"} */
 void proto_encode_auth(struct sd_buf *out, const char *role);
-/* {"ok":true,"status":"ok"|"degraded"}, plus "torn_tails", "torn_bytes" and
- * "torn_at" (unix seconds, the latest) when an index dropped a torn log tail. */
-void proto_encode_health(struct sd_buf *out, bool degraded, uint32_t torn_tails,
-                         uint64_t torn_bytes, uint64_t torn_at);
+/* What /health reports (strings borrowed for the call). */
+struct proto_health {
+    const char *version;  /* searchd's */
+    bool degraded;        /* an index has a file it does not serve; its writes are refused */
+    const char *reason;   /* the first degraded index's reason, "" when none */
+    uint32_t torn_tails;  /* log tails dropped at recovery, all indexes */
+    uint64_t torn_bytes;
+    uint64_t torn_at;     /* unix seconds, the latest */
+};
+
+/* {"ok":true,"status":"ok"|"degraded","version":"…"}, plus "reason" when degraded and
+ * "torn_tails", "torn_bytes", "torn_at" when an index dropped a torn log tail. */
+void proto_encode_health(struct sd_buf *out, const struct proto_health *h);
 
 #endif

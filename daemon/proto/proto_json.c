@@ -303,18 +303,23 @@ void proto_encode_auth(struct sd_buf *out, const char *role)
     PUT_LIT(out, "\"}");
 }
 
-void proto_encode_health(struct sd_buf *out, bool degraded, uint32_t torn_tails,
-                         uint64_t torn_bytes, uint64_t torn_at)
+void proto_encode_health(struct sd_buf *out, const struct proto_health *h)
 {
-    if (degraded) {
+    if (h->degraded) {
         PUT_LIT(out, "{\"ok\":true,\"status\":\"degraded\"");
     } else {
         PUT_LIT(out, "{\"ok\":true,\"status\":\"ok\"");
     }
-    if (torn_tails) {
-        put_key_u64(out, ",\"torn_tails\":", torn_tails);
-        put_key_u64(out, ",\"torn_bytes\":", torn_bytes);
-        put_key_u64(out, ",\"torn_at\":", torn_at);
+    PUT_LIT(out, ",\"version\":");
+    put_cstr(out, h->version);
+    if (h->degraded) {
+        PUT_LIT(out, ",\"reason\":");
+        put_cstr(out, h->reason ? h->reason : "");
+    }
+    if (h->torn_tails) {
+        put_key_u64(out, ",\"torn_tails\":", h->torn_tails);
+        put_key_u64(out, ",\"torn_bytes\":", h->torn_bytes);
+        put_key_u64(out, ",\"torn_at\":", h->torn_at);
     }
     sd_buf_put_u8(out, '}');
 }

@@ -640,12 +640,17 @@ static void test_proto_encode_answers_are_json(void **state)
     proto_encode_write(&b, PROTO_OP_DELETE, &wr);
     assert_memory_equal(b.data, "{\"ok\":true,\"deleted\":1}", b.len);
     sd_buf_reset(&b);
-    proto_encode_health(&b, false, 0, 0, 0);
-    assert_int_equal(b.len, strlen("{\"ok\":true,\"status\":\"ok\"}"));
-    assert_memory_equal(b.data, "{\"ok\":true,\"status\":\"ok\"}", b.len);
+    struct proto_health h = {.version = "1.2.3"};
+    proto_encode_health(&b, &h);
+    const char *ok = "{\"ok\":true,\"status\":\"ok\",\"version\":\"1.2.3\"}";
+    assert_int_equal(b.len, strlen(ok));
+    assert_memory_equal(b.data, ok, b.len);
     sd_buf_reset(&b);
-    proto_encode_health(&b, true, 2, 300, 1700000000);
-    const char *torn = "{\"ok\":true,\"status\":\"degraded\",\"torn_tails\":2,\"torn_bytes\":300,"
+    h = (struct proto_health){.version = "1.2.3", .degraded = true, .reason = "index a: \"x\"",
+                              .torn_tails = 2, .torn_bytes = 300, .torn_at = 1700000000};
+    proto_encode_health(&b, &h);
+    const char *torn = "{\"ok\":true,\"status\":\"degraded\",\"version\":\"1.2.3\","
+                       "\"reason\":\"index a: \\\"x\\\"\",\"torn_tails\":2,\"torn_bytes\":300,"
                        "\"torn_at\":1700000000}";
     assert_int_equal(b.len, strlen(torn));
     assert_memory_equal(b.data, torn, b.len);

@@ -32,7 +32,9 @@ class PythonClientTest(harness.E2ETestCase):
 
     def test_every_op(self):
         with searchd.Client(self.addr) as db:
-            self.assertEqual(db.health()["status"], "ok")
+            health = db.health()
+            self.assertEqual(health["status"], "ok")
+            self.assertRegex(health["version"], r"^\d+\.\d+\.\d+$")
             a = db.add({"id": "d1", "title": "Цифровая дипломатия", "body": "посольства в сетях"})
             self.assertEqual((a["added"], a["replaced"]), (1, 0))
             a = db.add([{"id": "d2", "title": "Industrial revolutions", "body": "steam"},
