@@ -46,6 +46,7 @@
 
 #include "idmap.h"
 #include "idx.h"
+#include "schema.h"
 #include "sd_base.h"
 #include "seg.h"
 #include "wal.h"
@@ -182,10 +183,30 @@ struct idx_ana {
     pthread_t thread;
 };
 
+/* An index's settings as published: immutable, refcounted like a snapshot, so a write being
+ * checked or a search being weighted keeps the version it started with (settings.c). */
+struct idx_settings {
+    atomic_int refs;
+    uint64_t version;          /* 0: never set (schema declares nothing) */
+    struct sch_schema *schema; /* owned, never NULL */
+    char *json;                /* owned, canonical, NUL-terminated */
+    size_t json_len;
+    struct qry_weight *weights; /* owned: the declared text fields' weights */
+    size_t nweights;
+};
+
 struct idx_index {
     struct idx_db *db; /* borrowed */
     char *name;        /* owned */
     char *dir;         /* owned */
+
+    /* Callers between idx_db_find and idx_index_put (manage.c): idx_drop waits for none. */
+    atomic_int users;
+    atomic_bool is_dropped; /* set under db->lock; the index is on its way out */
+
+    pthread_mutex_t settings_lock; /* guards the settings pointer (swap only) */
+    struct idx_settings *settings; /* one reference */
+    pthread_mutex_t settings_write_lock; /* serializes SETTINGS writes (held across that I/O) */
 
     pthread_mutex_t snap_lock; /* guards snap (the pointer swap only) */
     struct idx_snap *snap;
@@ -242,16 +263,39 @@ struct idx_db {
     struct idx_config cfg;
     char *dir; /* owned */
     int lock_fd; /* holds the flock on DIR/LOCK */
-    pthread_mutex_t lock; /* guards indexes, nindexes */
+    pthread_mutex_t lock; /* guards indexes, nindexes, is_dropped of each */
+    pthread_cond_t users_cond; /* with lock: a dropped index lost its last user */
     struct idx_index **indexes;
     size_t nindexes;
 };
 
 /* ---- functions shared between the engine's files ---- */
 
-/* db.c: finds (or with create, creates) an index by name. */
+/* db.c: finds (or with create, creates) an index by name. On SD_OK the caller is one of
+ * the index's users until idx_index_put (a dropped index is not found; creating a name
+ * being dropped is SD_EBUSY). */
 int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_index **out,
                 struct sd_error *err);
+
+/* manage.c */
+void idx_index_put(struct idx_index *ix);
+/* Removes DIR/.dropped-* left by a drop that a crash interrupted. */
+void idx_remove_dropped(const char *data_dir);
+
+/* settings.c */
+/* Reads DIR/SETTINGS into ix->settings (none: version 0, nothing declared). SD_ECORRUPT
+ * names the file. */
+int idx_settings_load(struct idx_index *ix, struct sd_error *err);
+void idx_settings_free_all(struct idx_index *ix);
+struct idx_settings *idx_settings_acquire(struct idx_index *ix);
+void idx_settings_release(struct idx_settings *st); /* NULL is a no-op */
+/* The upsert op checked against st's schema and rewritten as it will be logged: declared
+ * text fields stay text, every other string becomes stored JSON text (not indexed).
+ * out->doc.fields points into fields[SEG_MAX_FIELDS] and scratch (reset here), valid until
+ * scratch changes. SD_EINVAL (or SD_ELIMIT) names the document and the field. */
+int idx_settings_check_op(const struct idx_settings *st, const struct idx_op *op,
+                          struct idx_op *out, struct seg_field *fields, struct sd_buf *scratch,
+                          struct sch_values *vals, struct sd_error *err);
 
 /* opcodec.c: a write op as a log record payload and back. */
 enum { IDX_REC_UPSERT = 1, IDX_REC_DELETE = 2 };

@@ -7,8 +7,6 @@
  * Fields are sorted by name once, so sch_find is a binary search and sch_encode writes
  * them in canonical order without sorting.
  */
-#include "schema.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +14,13 @@
 
 #include <json-c/json.h>
 
+#include "schema.h"
+
 static const char *const sch_type_names[] = {"text", "keyword", "int", "float", "date", "bool"};
 
 const char *sch_type_name(enum sch_type t)
 {
-    return (unsigned)t < sizeof sch_type_names / sizeof *sch_type_names ? sch_type_names[t]
-                                                                         : "?";
+    return (unsigned)t < sizeof sch_type_names / sizeof *sch_type_names ? sch_type_names[t] : "?";
 }
 
 static bool sch_type_parse(const char *s, enum sch_type *t)
@@ -67,8 +66,8 @@ static int sch_parse_weight(struct json_object *w, const char *name, float *out,
     }
     double d = json_object_get_double(w);
     if (!isfinite(d) || d <= 0 || d > SCH_MAX_WEIGHT) {
-        return sd_errorf(err, SD_EINVAL, "field '%s': weight must be above 0 and at most %g",
-                         name, (double)SCH_MAX_WEIGHT);
+        return sd_errorf(err, SD_EINVAL, "field '%s': weight must be above 0 and at most %g", name,
+                         (double)SCH_MAX_WEIGHT);
     }
     *out = (float)d;
     return SD_OK;

@@ -18,13 +18,13 @@
  * never coerced into numbers nor numbers into strings: "2012" is not an int and 2012 is not
  * a keyword, because a silent coercion would make filters disagree with what `get` shows.
  */
-#include "schema.h"
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
+
+#include "schema.h"
 
 void sch_values_init(struct sch_values *vals)
 {
@@ -191,8 +191,8 @@ static int sch_bad(const struct sch_field *f, const char *value, size_t len, str
         "date (\"YYYY-MM-DD\" or \"YYYY-MM-DDTHH:MM:SSZ\", with Z or an offset)",
         "bool (true or false)",
     };
-    return sd_errorf(err, SD_EINVAL, "field '%s': expected %s, got %.*s%s", f->name,
-                     want[f->type], (int)(len > 40 ? 40 : len), value, len > 40 ? "..." : "");
+    return sd_errorf(err, SD_EINVAL, "field '%s': expected %s, got %.*s%s", f->name, want[f->type],
+                     (int)(len > 40 ? 40 : len), value, len > 40 ? "..." : "");
 }
 
 static int sch_put_string(const struct sch_field *f, const char *s, size_t len,
@@ -222,8 +222,7 @@ static int sch_put_string(const struct sch_field *f, const char *s, size_t len,
     v->off = (uint32_t)vals->text.len;
     v->len = (uint32_t)len;
     sd_buf_put(&vals->text, s, len);
-    return vals->text.rc ? sd_errorf(err, SD_ENOMEM, "field '%s': out of memory", f->name)
-                         : SD_OK;
+    return vals->text.rc ? sd_errorf(err, SD_ENOMEM, "field '%s': out of memory", f->name) : SD_OK;
 }
 
 /* One JSON scalar (j; its text for messages). */

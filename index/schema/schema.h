@@ -63,7 +63,7 @@ struct sch_field {
 };
 
 struct sch_schema {
-    bool has_fields;          /* false: nothing declared (the settings `{}`) */
+    bool has_fields; /* false: nothing declared (the settings `{}`) */
     size_t nfields;
     struct sch_field *fields; /* owned; sorted by name, bytewise */
 };

@@ -85,7 +85,8 @@ static void test_sch_encode_is_canonical_fixed_point(void **state)
     const char *inputs[] = {
         "{}",
         "{\"fields\":{}}",
-        "{\"fields\":{\"b\\\"q\":{\"type\":\"keyword\"},\"a\":{\"weight\":3.25,\"type\":\"text\"}}}",
+        "{\"fields\":{\"b\\\"q\":{\"type\":\"keyword\"},\"a\":{\"weight\":3.25,\"type\":\"text\"}}"
+        "}",
         "{\"fields\":{\"\xd0\xb3\xd0\xbe\xd0\xb4\":{\"type\":\"int\"}}}",
     };
     for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
@@ -187,8 +188,8 @@ static void expect_bad(enum sch_type t, bool is_json, const char *v, int code, c
     sch_values_init(&vals);
     int rc = sch_convert(&f, is_json, v, strlen(v), &vals, &err);
     if (rc != code || !strstr(err.msg, want)) {
-        fail_msg("%s %s: rc %d (want %d) '%s' (want '%s')", sch_type_name(t), v, rc, code,
-                 err.msg, want);
+        fail_msg("%s %s: rc %d (want %d) '%s' (want '%s')", sch_type_name(t), v, rc, code, err.msg,
+                 want);
     }
     assert_int_equal(vals.count, 0);
     sch_values_free(&vals);
@@ -304,11 +305,28 @@ static void test_sch_parse_date_known_instants(void **state)
         }
     }
     const char *bad[] = {
-        "", "2015", "2015-3-01", "2015-03-1", "2015-13-01", "2015-00-10", "2015-02-29",
-        "1900-02-29", "2015-04-31", "2015-03-01T12:00:00", "2015-03-01 12:00:00Z",
-        "2015-03-01T24:00:00Z", "2015-03-01T12:60Z", "2015-03-01T12:00:60Z",
-        "2015-03-01T12:00:00.Z", "2015-03-01T12:00:00+24:00", "2015-03-01T12:00:00+0",
-        "2015-03-01T12:00:00Zx", "2015-03-01Z", " 2015-03-01", "+2015-03-01", "2015/03/01",
+        "",
+        "2015",
+        "2015-3-01",
+        "2015-03-1",
+        "2015-13-01",
+        "2015-00-10",
+        "2015-02-29",
+        "1900-02-29",
+        "2015-04-31",
+        "2015-03-01T12:00:00",
+        "2015-03-01 12:00:00Z",
+        "2015-03-01T24:00:00Z",
+        "2015-03-01T12:60Z",
+        "2015-03-01T12:00:60Z",
+        "2015-03-01T12:00:00.Z",
+        "2015-03-01T12:00:00+24:00",
+        "2015-03-01T12:00:00+0",
+        "2015-03-01T12:00:00Zx",
+        "2015-03-01Z",
+        " 2015-03-01",
+        "+2015-03-01",
+        "2015/03/01",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int64_t ms;

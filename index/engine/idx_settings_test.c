@@ -1,0 +1,541 @@
+/*
+ * idx_settings_test.c: an index's settings and management, in process (issue 11): settings
+ * are versioned, durable (a reopen and a kill -9 keep them) and checked on every write (a
+ * wrong-typed value refuses its whole batch, naming document and field); declared text
+ * fields and their weights decide indexing and ranking; no settings is the old behaviour;
+ * drop removes exactly one directory, also while searches run.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "idx.h"
+
+struct waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool is_done;
+    int rc;
+    char msg[256];
+};
+
+static void on_done(void *arg, int rc, const struct idx_write_result *res,
+                    const struct sd_error *err)
+{
+    (void)res;
+    struct waiter *w = arg;
+    pthread_mutex_lock(&w->lock);
+    w->rc = rc;
+    if (rc && err) {
+        snprintf(w->msg, sizeof w->msg, "%s", err->msg);
+    }
+    w->is_done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Writes ops and waits for the acknowledgement; err gets a refusal's message. */
+static int write_sync(struct idx_db *db, const char *index, const struct idx_op *ops, size_t n,
+                      struct sd_error *err)
+{
+    struct waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    int rc = idx_write(db, index, ops, n, on_done, &w, err);
+    if (rc) {
+        return rc;
+    }
+    pthread_mutex_lock(&w.lock);
+    while (!w.is_done) {
+        pthread_cond_wait(&w.cond, &w.lock);
+    }
+    pthread_mutex_unlock(&w.lock);
+    return w.rc;
+}
+
+#define TXT(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1, SEG_TEXT}
+#define RAW(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1, SEG_RAW}
+
+static struct idx_op upsert(const char *id, const struct seg_field *f, size_t n)
+{
+    return (struct idx_op){.type = IDX_OP_UPSERT,
+                           .doc = {.id = id, .id_len = strlen(id), .fields = f, .nfields = n}};
+}
+
+static uint64_t count(struct idx_db *db, const char *index, const char *q)
+{
+    struct idx_search_req req = {.q = q, .q_len = strlen(q)};
+    idx_search_params_default(db, &req.params);
+    req.params.limit = 0;
+    struct idx_search_res res;
+    struct sd_error err;
+    if (idx_search(db, index, &req, &res, &err)) {
+        fail_msg("search '%s': %s", q, err.msg);
+    }
+    uint64_t total = res.total;
+    idx_search_res_free(&res);
+    return total;
+}
+
+/* The id of the best hit of q (owned by the caller). */
+static char *top_id(struct idx_db *db, const char *index, const char *q)
+{
+    struct idx_search_req req = {.q = q, .q_len = strlen(q)};
+    idx_search_params_default(db, &req.params);
+    struct idx_search_res res;
+    struct sd_error err;
+    if (idx_search(db, index, &req, &res, &err) || res.nhits == 0) {
+        fail_msg("search '%s': %s", q, err.msg);
+    }
+    char *id = strdup(res.hits[0].id);
+    idx_search_res_free(&res);
+    return id;
+}
+
+static char *make_dir(void)
+{
+    char tmpl[] = "/tmp/idx_settings_test.XXXXXX";
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+static void remove_tree(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static struct idx_db *open_db(const char *dir)
+{
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = dir;
+    cfg.flush_ms = 300;
+    struct idx_db *db;
+    struct sd_error err;
+    if (idx_open(&cfg, &db, &err) != SD_OK) {
+        fail_msg("idx_open: %s", err.msg);
+    }
+    return db;
+}
+
+static uint64_t set_settings(struct idx_db *db, const char *index, const char *json)
+{
+    uint64_t v = 0;
+    struct sd_error err;
+    if (idx_set_settings(db, index, json, strlen(json), IDX_SETTINGS_UPSERT, &v, &err)) {
+        fail_msg("set_settings %s: %s", json, err.msg);
+    }
+    return v;
+}
+
+static void expect_settings(struct idx_db *db, const char *index, const char *json, uint64_t v)
+{
+    char *got;
+    size_t len;
+    uint64_t version;
+    struct sd_error err;
+    assert_int_equal(idx_get_settings(db, index, &got, &len, &version, &err), SD_OK);
+    assert_string_equal(got, json);
+    assert_int_equal(len, strlen(json));
+    assert_int_equal(version, v);
+    free(got);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+static const char *const schema1 = "{\"fields\":{\"year\":{\"type\":\"int\"},\"title\":{\"type\":"
+                                   "\"text\"},\"lang\":{\"type\":\"keyword\"},\"at\":{\"type\":"
+                                   "\"date\"},\"tags\":{\"type\":\"keyword\"}}}";
+static const char *const canon1 = "{\"fields\":{\"at\":{\"type\":\"date\"},\"lang\":{\"type\":"
+                                  "\"keyword\"},\"tags\":{\"type\":\"keyword\"},\"title\":{\"type\":"
+                                  "\"text\",\"weight\":2},\"year\":{\"type\":\"int\"}}}";
+
+static void test_idx_settings_versions_survive_reopen(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    struct sd_error err;
+    char *json;
+    size_t len;
+    uint64_t v;
+    assert_int_equal(idx_get_settings(db, "books", &json, &len, &v, &err), SD_ENOTFOUND);
+    assert_int_equal(idx_set_settings(db, "books", "{}", 2, IDX_SETTINGS_REPLACE, &v, &err),
+                     SD_ENOTFOUND);
+    assert_int_equal(set_settings(db, "books", schema1), 1);
+    expect_settings(db, "books", canon1, 1);
+    assert_int_equal(set_settings(db, "books", canon1), 1); /* the same settings: no change */
+    assert_int_equal(idx_set_settings(db, "books", "{}", 2, IDX_SETTINGS_CREATE, &v, &err),
+                     SD_EINVAL);
+    assert_non_null(strstr(err.msg, "index 'books' exists"));
+    const char *longtype = "{\"fields\":{\"y\":{\"type\":\"long\"}}}";
+    assert_int_equal(idx_set_settings(db, "books", longtype, strlen(longtype),
+                                      IDX_SETTINGS_UPSERT, &v, &err),
+                     SD_EINVAL);
+    assert_non_null(strstr(err.msg, "field 'y': unknown type 'long'"));
+    assert_int_equal(idx_set_settings(db, "Bad/Name", "{}", 2, IDX_SETTINGS_UPSERT, &v, &err),
+                     SD_EINVAL);
+    expect_settings(db, "books", canon1, 1); /* refused settings changed nothing */
+    assert_int_equal(set_settings(db, "books", "{\"fields\":{\"year\":{\"type\":\"float\"}}}"), 2);
+    struct idx_stats st;
+    assert_int_equal(idx_stats(db, "books", &st, &err), SD_OK);
+    assert_int_equal(st.settings_version, 2);
+    idx_close(db);
+
+    db = open_db(dir);
+    expect_settings(db, "books", "{\"fields\":{\"year\":{\"type\":\"float\"}}}", 2);
+    assert_int_equal(set_settings(db, "books", "{}"), 3); /* back to nothing declared */
+    expect_settings(db, "books", "{}", 3);
+    struct seg_field f[] = {TXT("title", "no schema again")};
+    struct idx_op op = upsert("d", f, 1);
+    assert_int_equal(write_sync(db, "other", &op, 1, &err), SD_OK);
+    expect_settings(db, "other", "{}", 0); /* an index that never had settings */
+    struct idx_index_info *info;
+    size_t n;
+    assert_int_equal(idx_indexes(db, &info, &n, &err), SD_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(info[0].name, "books");
+    assert_int_equal(info[0].settings_version, 3);
+    assert_int_equal(info[0].docs, 0);
+    assert_string_equal(info[1].name, "other");
+    assert_int_equal(info[1].settings_version, 0);
+    assert_int_equal(info[1].docs, 1);
+    free(info);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_wrong_typed_value_refuses_whole_batch(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "books", schema1);
+    struct seg_field good[] = {TXT("title", "river history"), RAW("year", "2012"),
+                               TXT("lang", "ru"), RAW("tags", "[\"poetry\",\"prose\"]"),
+                               TXT("at", "2015-03-01")};
+    struct seg_field bad_year[] = {TXT("title", "river bank"), RAW("year", "2012.5")};
+    struct seg_field bad_date[] = {TXT("title", "river mouth"), TXT("at", "2015-02-30")};
+    struct seg_field bad_lang[] = {TXT("title", "river delta"), RAW("lang", "7")};
+    struct seg_field bad_title[] = {RAW("title", "[\"a\",\"b\"]")};
+    struct {
+        struct seg_field *f;
+        size_t n;
+        const char *want;
+    } bad[] = {
+        {bad_year, 2, "document 'b': field 'year': expected int"},
+        {bad_date, 2, "document 'b': field 'at': expected date"},
+        {bad_lang, 2, "document 'b': field 'lang': expected keyword"},
+        {bad_title, 1, "document 'b': field 'title': expected text"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct idx_op ops[2] = {upsert("a", good, 5), upsert("b", bad[i].f, bad[i].n)};
+        struct sd_error err = {0};
+        assert_int_equal(write_sync(db, "books", ops, 2, &err), SD_EINVAL);
+        if (!strstr(err.msg, bad[i].want)) {
+            fail_msg("'%s' does not say '%s'", err.msg, bad[i].want);
+        }
+        struct seg_stored doc;
+        assert_int_equal(idx_get(db, "books", "a", 1, &doc, &err), SD_ENOTFOUND); /* a neither */
+        seg_stored_free(&doc);
+    }
+    struct idx_stats st;
+    struct sd_error err;
+    assert_int_equal(idx_stats(db, "books", &st, &err), SD_OK);
+    assert_int_equal(st.docs, 0);
+    assert_int_equal(st.last_seq, 0); /* nothing reached the log */
+    struct idx_op ok = upsert("a", good, 5);
+    assert_int_equal(write_sync(db, "books", &ok, 1, &err), SD_OK);
+    assert_int_equal(count(db, "books", "river"), 1);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_declared_text_fields_decide_indexing(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "books", schema1);
+    struct seg_field f[] = {TXT("title", "river history"), TXT("note", "undeclared words"),
+                            TXT("lang", "ru"), RAW("year", "2012")};
+    struct idx_op op = upsert("a", f, 4);
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
+    assert_int_equal(write_sync(db, "plain", &op, 1, &err), SD_OK); /* no settings */
+    for (int round = 0; round < 2; round++) {                      /* live, then replayed */
+        assert_int_equal(count(db, "books", "river"), 1);
+        assert_int_equal(count(db, "books", "undeclared"), 0); /* stored, not indexed */
+        assert_int_equal(count(db, "books", "ru"), 0);         /* an attribute, not text */
+        assert_int_equal(count(db, "plain", "undeclared"), 1); /* as before issue 11 */
+        assert_int_equal(count(db, "plain", "ru"), 1);
+        struct seg_stored doc;
+        assert_int_equal(idx_get(db, "books", "a", 1, &doc, &err), SD_OK);
+        assert_int_equal(doc.nfields, 4);
+        assert_int_equal(doc.fields[0].type, SEG_TEXT);
+        assert_int_equal(doc.fields[1].type, SEG_RAW); /* the same JSON string as given */
+        assert_int_equal(doc.fields[1].value_len, strlen("\"undeclared words\""));
+        assert_memory_equal(doc.fields[1].value, "\"undeclared words\"", doc.fields[1].value_len);
+        assert_memory_equal(doc.fields[2].value, "\"ru\"", 4);
+        seg_stored_free(&doc);
+        idx_close(db);
+        db = open_db(dir);
+    }
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_declared_weights_drive_ranking(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "weighted", "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":1},"
+                                 "\"body\":{\"type\":\"text\",\"weight\":6}}}");
+    struct seg_field fa[] = {TXT("title", "alpha"), TXT("body", "beta")};
+    struct seg_field fb[] = {TXT("title", "beta"), TXT("body", "alpha")};
+    struct idx_op ops[] = {upsert("in_title", fa, 2), upsert("in_body", fb, 2)};
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "weighted", ops, 2, &err), SD_OK);
+    assert_int_equal(write_sync(db, "plain", ops, 2, &err), SD_OK);
+    char *plain = top_id(db, "plain", "alpha"); /* title weighs 2 by default */
+    char *weighted = top_id(db, "weighted", "alpha");
+    assert_string_equal(plain, "in_title");
+    assert_string_equal(weighted, "in_body");
+    free(plain);
+    free(weighted);
+    /* a weight the request names wins over the declared one */
+    struct qry_weight w[] = {{"title", 50.0f}};
+    struct idx_search_req req = {.q = "alpha", .q_len = 5};
+    idx_search_params_default(db, &req.params);
+    req.params.weights = w;
+    req.params.nweights = 1;
+    struct idx_search_res res;
+    assert_int_equal(idx_search(db, "weighted", &req, &res, &err), SD_OK);
+    assert_string_equal(res.hits[0].id, "in_title");
+    idx_search_res_free(&res);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_damaged_settings_stop_the_open(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "books", schema1);
+    idx_close(db);
+    char path[512];
+    snprintf(path, sizeof path, "%s/books/SETTINGS", dir);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 30, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, 30, SEEK_SET);
+    fputc(c ^ 0x20, f);
+    fclose(f);
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = dir;
+    struct sd_error err;
+    assert_int_equal(idx_open(&cfg, &db, &err), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "books/SETTINGS: checksum mismatch"));
+    assert_int_equal(truncate(path, 10), 0);
+    assert_int_equal(idx_open(&cfg, &db, &err), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "SETTINGS: not a settings file"));
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_settings_and_typed_check_survive_kill9(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct idx_db *child = open_db(dir);
+        set_settings(child, "books", schema1);
+        struct seg_field f[] = {TXT("title", "acknowledged river"), RAW("year", "1999")};
+        struct idx_op op = upsert("a", f, 2);
+        struct sd_error err;
+        if (write_sync(child, "books", &op, 1, &err) == SD_OK) {
+            kill(getpid(), SIGKILL); /* no close, no flush */
+        }
+        _exit(1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    struct idx_db *db = open_db(dir);
+    expect_settings(db, "books", canon1, 1);
+    assert_int_equal(count(db, "books", "acknowledged"), 1);
+    struct seg_field bad[] = {TXT("title", "x"), TXT("year", "1999")};
+    struct idx_op op = upsert("b", bad, 2);
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "field 'year': expected int"));
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_drop_removes_one_directory_only(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    char leftover[512];
+    snprintf(leftover, sizeof leftover, "%s/.dropped-old", dir); /* a drop cut by a crash */
+    assert_int_equal(mkdir(leftover, 0755), 0);
+    snprintf(leftover, sizeof leftover, "%s/.dropped-old/seg-000001.seg", dir);
+    FILE *f = fopen(leftover, "w");
+    fclose(f);
+    struct idx_db *db = open_db(dir);
+    assert_false(exists(dir, ".dropped-old"));
+    set_settings(db, "books", schema1);
+    struct seg_field fs[] = {TXT("title", "river")};
+    struct idx_op op = upsert("a", fs, 1);
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
+    assert_int_equal(write_sync(db, "keep", &op, 1, &err), SD_OK);
+    assert_int_equal(idx_drop(db, "../keep", &err), SD_EINVAL);
+    assert_int_equal(idx_drop(db, "", &err), SD_EINVAL);
+    assert_int_equal(idx_drop(db, ".", &err), SD_EINVAL);
+    assert_int_equal(idx_drop(db, "nosuch", &err), SD_ENOTFOUND);
+    assert_int_equal(idx_drop(db, "books", &err), SD_OK);
+    assert_false(exists(dir, "books"));
+    assert_false(exists(dir, ".dropped-books"));
+    assert_true(exists(dir, "keep/MANIFEST") || exists(dir, "keep"));
+    assert_int_equal(idx_drop(db, "books", &err), SD_ENOTFOUND);
+    struct idx_search_req req = {.q = "river", .q_len = 5};
+    idx_search_params_default(db, &req.params);
+    struct idx_search_res res;
+    assert_int_equal(idx_search(db, "books", &req, &res, &err), SD_ENOTFOUND);
+    idx_search_res_free(&res);
+    assert_int_equal(count(db, "keep", "river"), 1);
+    char **names;
+    size_t n;
+    assert_int_equal(idx_list(db, &names, &n, &err), SD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "keep");
+    free(names[0]);
+    free(names);
+    /* the name is free again: a new, empty index without settings */
+    struct seg_field other[] = {TXT("title", "again"), TXT("year", "not checked now")};
+    op = upsert("z", other, 2);
+    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
+    expect_settings(db, "books", "{}", 0);
+    assert_int_equal(count(db, "books", "river"), 0);
+    assert_int_equal(count(db, "books", "again"), 1);
+    idx_close(db);
+    db = open_db(dir);
+    assert_int_equal(count(db, "books", "again"), 1);
+    assert_int_equal(count(db, "keep", "river"), 1);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+struct searcher {
+    struct idx_db *db;
+    atomic_bool stop;
+    atomic_uint_fast64_t ok, gone, failed; /* read by the test's thread meanwhile */
+};
+
+static void *search_loop(void *arg)
+{
+    struct searcher *s = arg;
+    while (!atomic_load(&s->stop)) {
+        struct idx_search_req req = {.q = "river", .q_len = 5};
+        idx_search_params_default(s->db, &req.params);
+        struct idx_search_res res;
+        struct sd_error err;
+        int rc = idx_search(s->db, "busy", &req, &res, &err);
+        if (rc == SD_OK) {
+            atomic_fetch_add(&s->ok, 1);
+        } else if (rc == SD_ENOTFOUND) {
+            atomic_fetch_add(&s->gone, 1);
+        } else {
+            atomic_fetch_add(&s->failed, 1); /* cmocka asserts only on the test's thread */
+        }
+        idx_search_res_free(&res);
+    }
+    return NULL;
+}
+
+static void test_idx_drop_waits_for_searches_in_flight(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    struct seg_field fs[] = {TXT("title", "river"), TXT("body", "a river runs through it")};
+    struct idx_op ops[64];
+    char ids[64][8];
+    for (int i = 0; i < 64; i++) {
+        snprintf(ids[i], sizeof ids[i], "d%d", i);
+        ops[i] = upsert(ids[i], fs, 2);
+    }
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "busy", ops, 64, &err), SD_OK);
+    struct searcher s[2] = {{.db = db}, {.db = db}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        pthread_create(&t[i], NULL, search_loop, &s[i]);
+    }
+    while (atomic_load(&s[0].ok) + atomic_load(&s[1].ok) < 20) { /* both are searching: a condition, not a sleep */
+        sched_yield();
+    }
+    assert_int_equal(idx_drop(db, "busy", &err), SD_OK);
+    uint64_t gone = atomic_load(&s[0].gone) + atomic_load(&s[1].gone);
+    while (atomic_load(&s[0].gone) + atomic_load(&s[1].gone) < gone + 4) {
+        sched_yield();
+    }
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&s[i].stop, true);
+        pthread_join(t[i], NULL);
+        assert_int_equal(atomic_load(&s[i].failed), 0);
+    }
+    assert_false(exists(dir, "busy"));
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idx_settings_versions_survive_reopen),
+        cmocka_unit_test(test_idx_wrong_typed_value_refuses_whole_batch),
+        cmocka_unit_test(test_idx_declared_text_fields_decide_indexing),
+        cmocka_unit_test(test_idx_declared_weights_drive_ranking),
+        cmocka_unit_test(test_idx_damaged_settings_stop_the_open),
+        cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
+        cmocka_unit_test(test_idx_drop_removes_one_directory_only),
+        cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,328 @@
+/*
+ * settings.c: an index's settings (schema.h) kept durably in its directory, and every
+ * write checked against them.
+ *
+ * File DIR/SETTINGS, format v1 (little-endian), replaced whole through SETTINGS.tmp with
+ * sd_write_file_atomic (write, fsync, rename, fsync the directory): a crash, kill -9
+ * included, leaves the old file or the new one, never a mix. wal_gc leaves it alone (it
+ * removes only names it owns).
+ *
+ *   offset  size  field
+ *   0       4     magic "SDST"
+ *   4       2     format version (1)
+ *   6       2     reserved, 0
+ *   8       8     settings version: 1 for the first settings, +1 per change
+ *   16      4     JSON length L (at most SCH_MAX_SETTINGS)
+ *   20      L     the settings in canonical JSON (sch_encode)
+ *   20+L    8     XXH3-64 of bytes [0, 20+L)
+ *
+ * No file: version 0, nothing declared, the behaviour of an index before issue 11. A file
+ * that fails any check stops the index from opening, naming the file, as a damaged
+ * MANIFEST does: serving without it would accept documents its schema refuses.
+ *
+ * HOW A WRITE IS CHECKED. idx_write takes the settings in force (a reference: a change
+ * meanwhile does not affect a write being checked) and rewrites each upsert before it is
+ * logged: a value of a declared field must convert to its type (sch_convert), or the whole
+ * batch is refused, naming the document and the field, before anything reaches the log.
+ * Declared text fields stay SEG_TEXT (indexed); every other string becomes SEG_RAW holding
+ * its JSON text (stored, not indexed, and shown by `get` as the same JSON string). The log
+ * then holds documents exactly as they are to be indexed, so replay, analysis and merges
+ * need no schema at all.
+ *
+ * SEARCH WEIGHTS. The declared text fields' weights are the defaults of idx_search; a
+ * weight the request names wins.
+ */
+#include "engine_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define IDX_SETTINGS_FILE    "SETTINGS"
+#define IDX_SETTINGS_MAGIC   "SDST"
+#define IDX_SETTINGS_FORMAT  1
+#define IDX_SETTINGS_HEADER  20
+#define IDX_SETTINGS_TRAILER 8
+
+/* ---- the published object ---- */
+
+static void idx_settings_free(struct idx_settings *st)
+{
+    if (!st) {
+        return;
+    }
+    sch_free(st->schema);
+    free(st->json);
+    free(st->weights);
+    free(st);
+}
+
+/* Takes schema (also on failure). */
+static int idx_settings_new(struct sch_schema *schema, uint64_t version, struct idx_settings **out,
+                            struct sd_error *err)
+{
+    struct idx_settings *st = calloc(1, sizeof *st);
+    struct sd_buf b;
+    sd_buf_init(&b);
+    sch_encode(schema, &b);
+    sd_buf_put_u8(&b, 0);
+    if (st) {
+        st->schema = schema;
+        st->weights = calloc(schema->nfields ? schema->nfields : 1, sizeof *st->weights);
+    }
+    if (!st || !st->weights || b.rc) {
+        sd_buf_free(&b);
+        if (st) {
+            idx_settings_free(st);
+        } else {
+            sch_free(schema);
+        }
+        return sd_errorf(err, SD_ENOMEM, "settings: out of memory");
+    }
+    st->json = (char *)sd_buf_detach(&b, &st->json_len);
+    st->json_len--; /* the NUL */
+    for (size_t i = 0; i < schema->nfields; i++) {
+        const struct sch_field *f = &schema->fields[i];
+        if (f->type == SCH_TEXT) {
+            st->weights[st->nweights++] = (struct qry_weight){f->name, f->weight};
+        }
+    }
+    atomic_init(&st->refs, 1);
+    st->version = version;
+    *out = st;
+    return SD_OK;
+}
+
+struct idx_settings *idx_settings_acquire(struct idx_index *ix)
+{
+    pthread_mutex_lock(&ix->settings_lock);
+    struct idx_settings *st = ix->settings;
+    atomic_fetch_add(&st->refs, 1);
+    pthread_mutex_unlock(&ix->settings_lock);
+    return st;
+}
+
+void idx_settings_release(struct idx_settings *st)
+{
+    if (st && atomic_fetch_sub(&st->refs, 1) == 1) {
+        idx_settings_free(st);
+    }
+}
+
+void idx_settings_free_all(struct idx_index *ix)
+{
+    idx_settings_release(ix->settings);
+    ix->settings = NULL;
+}
+
+/* Swaps st (reference taken over) in. */
+static void idx_settings_publish(struct idx_index *ix, struct idx_settings *st)
+{
+    pthread_mutex_lock(&ix->settings_lock);
+    struct idx_settings *old = ix->settings;
+    ix->settings = st;
+    pthread_mutex_unlock(&ix->settings_lock);
+    idx_settings_release(old);
+}
+
+/* ---- the file ---- */
+
+static int idx_settings_decode(const char *path, const uint8_t *p, size_t len,
+                               struct idx_settings **out, struct sd_error *err)
+{
+    if (len < IDX_SETTINGS_HEADER + IDX_SETTINGS_TRAILER || memcmp(p, IDX_SETTINGS_MAGIC, 4)) {
+        return SD_CORRUPT(err, "%s: not a settings file (%zu bytes)", path, len);
+    }
+    if (sd_get_le16(p + 4) != IDX_SETTINGS_FORMAT) {
+        return SD_CORRUPT(err, "%s: settings format %u, this searchd reads %u", path,
+                          sd_get_le16(p + 4), IDX_SETTINGS_FORMAT);
+    }
+    size_t body = len - IDX_SETTINGS_TRAILER;
+    if (sd_get_le64(p + body) != sd_hash64(p, body)) {
+        return SD_CORRUPT(err, "%s: checksum mismatch", path);
+    }
+    uint64_t version = sd_get_le64(p + 8);
+    uint32_t json_len = sd_get_le32(p + 16);
+    if (json_len != body - IDX_SETTINGS_HEADER || version == 0) {
+        return SD_CORRUPT(err, "%s: JSON length %u in a %zu-byte file, version %llu", path,
+                          json_len, len, (unsigned long long)version);
+    }
+    struct sch_schema *schema;
+    struct sd_error why = {0};
+    if (sch_parse((const char *)p + IDX_SETTINGS_HEADER, json_len, &schema, &why) != SD_OK) {
+        return why.code == SD_ENOMEM ? sd_errorf(err, SD_ENOMEM, "%s: out of memory", path)
+                                     : SD_CORRUPT(err, "%s: %s", path, why.msg);
+    }
+    return idx_settings_new(schema, version, out, err);
+}
+
+int idx_settings_load(struct idx_index *ix, struct sd_error *err)
+{
+    char path[4096];
+    if (sd_path_join(path, sizeof path, ix->dir, IDX_SETTINGS_FILE)) {
+        return sd_errorf(err, SD_EINVAL, "%s: path too long", ix->dir);
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    struct sd_error why = {0};
+    size_t max = IDX_SETTINGS_HEADER + SCH_MAX_SETTINGS + IDX_SETTINGS_TRAILER;
+    int rc = sd_read_file(path, max, &data, &len, &why);
+    struct idx_settings *st = NULL;
+    if (rc == SD_ENOTFOUND) {
+        struct sch_schema *none = calloc(1, sizeof *none);
+        rc = none ? idx_settings_new(none, 0, &st, err)
+                  : sd_errorf(err, SD_ENOMEM, "settings: out of memory");
+    } else if (rc == SD_OK) {
+        rc = idx_settings_decode(path, data, len, &st, err);
+    } else {
+        rc = rc == SD_ELIMIT ? SD_CORRUPT(err, "%s: %s", path, why.msg)
+                             : sd_errorf(err, rc, "%s", why.msg);
+    }
+    free(data);
+    if (rc == SD_OK) {
+        idx_settings_publish(ix, st);
+    }
+    return rc;
+}
+
+static int idx_settings_store(const struct idx_index *ix, const struct idx_settings *st,
+                              struct sd_error *err)
+{
+    size_t len = IDX_SETTINGS_HEADER + st->json_len + IDX_SETTINGS_TRAILER;
+    uint8_t *p = calloc(1, len);
+    if (!p) {
+        return sd_errorf(err, SD_ENOMEM, "settings: out of memory");
+    }
+    memcpy(p, IDX_SETTINGS_MAGIC, 4);
+    sd_put_le16(p + 4, IDX_SETTINGS_FORMAT);
+    sd_put_le64(p + 8, st->version);
+    sd_put_le32(p + 16, (uint32_t)st->json_len);
+    memcpy(p + IDX_SETTINGS_HEADER, st->json, st->json_len);
+    size_t body = IDX_SETTINGS_HEADER + st->json_len;
+    sd_put_le64(p + body, sd_hash64(p, body));
+    int rc = sd_write_file_atomic(ix->dir, IDX_SETTINGS_FILE, p, len, err);
+    free(p);
+    return rc;
+}
+
+/* ---- the public calls ---- */
+
+/* Parses json into a new settings object one version past ix's, or *out NULL when its
+ * canonical form is what ix has already. settings_write_lock held. */
+static int idx_settings_next(struct idx_index *ix, struct sch_schema *schema,
+                             struct idx_settings **out, uint64_t *version, struct sd_error *err)
+{
+    struct idx_settings *cur = idx_settings_acquire(ix);
+    struct idx_settings *st = NULL;
+    int rc = idx_settings_new(schema, cur->version + 1, &st, err);
+    *out = NULL;
+    *version = cur->version;
+    if (rc == SD_OK && st->json_len == cur->json_len &&
+        memcmp(st->json, cur->json, st->json_len) == 0 && cur->version > 0) {
+        idx_settings_free(st); /* the same settings: nothing to write */
+        st = NULL;
+    }
+    idx_settings_release(cur);
+    *out = st;
+    return rc;
+}
+
+int idx_set_settings(struct idx_db *db, const char *index, const char *json, size_t len,
+                     enum idx_settings_mode mode, uint64_t *version, struct sd_error *err)
+{
+    struct sch_schema *schema;
+    int rc = sch_parse(json, len, &schema, err);
+    if (rc) {
+        return rc;
+    }
+    struct idx_index *ix;
+    if (mode == IDX_SETTINGS_CREATE && idx_db_find(db, index, false, &ix, NULL) == SD_OK) {
+        idx_index_put(ix);
+        sch_free(schema);
+        return sd_errorf(err, SD_EINVAL, "index '%s' exists", index);
+    }
+    if ((rc = idx_db_find(db, index, mode != IDX_SETTINGS_REPLACE, &ix, err)) != SD_OK) {
+        sch_free(schema);
+        return rc;
+    }
+    pthread_mutex_lock(&ix->settings_write_lock);
+    struct idx_settings *st;
+    uint64_t v;
+    rc = idx_settings_next(ix, schema, &st, &v, err);
+    if (rc == SD_OK && st && (rc = idx_settings_store(ix, st, err)) == SD_OK) {
+        v = st->version;
+        idx_settings_publish(ix, st);
+        st = NULL;
+    }
+    pthread_mutex_unlock(&ix->settings_write_lock);
+    idx_settings_free(st);
+    idx_index_put(ix);
+    if (rc == SD_OK && version) {
+        *version = v;
+    }
+    return rc;
+}
+
+int idx_get_settings(struct idx_db *db, const char *index, char **json, size_t *len,
+                     uint64_t *version, struct sd_error *err)
+{
+    struct idx_index *ix;
+    int rc = idx_db_find(db, index, false, &ix, err);
+    if (rc) {
+        return rc;
+    }
+    struct idx_settings *st = idx_settings_acquire(ix);
+    *json = strdup(st->json);
+    *len = st->json_len;
+    *version = st->version;
+    idx_settings_release(st);
+    idx_index_put(ix);
+    return *json ? SD_OK : sd_errorf(err, SD_ENOMEM, "out of memory");
+}
+
+/* ---- checking a write ---- */
+
+/* The error of sch_convert, with the document named in front. */
+static int idx_doc_error(const struct idx_op *op, const struct sd_error *why, struct sd_error *err)
+{
+    const struct seg_doc *d = &op->doc;
+    return sd_errorf(err, why->code, "document '%.*s': %s", (int)(d->id_len > 64 ? 64 : d->id_len),
+                     d->id, why->msg);
+}
+
+int idx_settings_check_op(const struct idx_settings *st, const struct idx_op *op,
+                          struct idx_op *out, struct seg_field *fields, struct sd_buf *scratch,
+                          struct sch_values *vals, struct sd_error *err)
+{
+    const struct seg_doc *d = &op->doc;
+    size_t offs[SEG_MAX_FIELDS]; /* SIZE_MAX: the value is the document's own */
+    sd_buf_reset(scratch);
+    for (size_t i = 0; i < d->nfields; i++) {
+        const struct seg_field *f = &d->fields[i];
+        const struct sch_field *decl = sch_find(st->schema, f->name, f->name_len);
+        fields[i] = *f;
+        offs[i] = SIZE_MAX;
+        if (decl) {
+            struct sd_error why = {0};
+            if (sch_convert(decl, f->type == SEG_RAW, f->value, f->value_len, vals, &why)) {
+                return idx_doc_error(op, &why, err);
+            }
+        }
+        if (f->type == SEG_TEXT && !(decl && decl->type == SCH_TEXT)) {
+            offs[i] = scratch->len; /* stored as the JSON string it was, not indexed */
+            sch_json_quote(f->value, f->value_len, scratch);
+            fields[i].type = SEG_RAW;
+            fields[i].value_len = scratch->len - offs[i];
+        }
+    }
+    if (scratch->rc) {
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < d->nfields; i++) {
+        if (offs[i] != SIZE_MAX) {
+            fields[i].value = (const char *)scratch->data + offs[i];
+        }
+    }
+    *out = *op;
+    out->doc.fields = fields;
+    return SD_OK;
+}
