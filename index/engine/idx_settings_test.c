@@ -8,16 +8,16 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -64,8 +64,14 @@ static int write_sync(struct idx_db *db, const char *index, const struct idx_op 
     return w.rc;
 }
 
-#define TXT(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1, SEG_TEXT}
-#define RAW(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1, SEG_RAW}
+#define TXT(n, v)                                                                                  \
+    {                                                                                              \
+        n, sizeof(n) - 1, v, sizeof(v) - 1, SEG_TEXT                                               \
+    }
+#define RAW(n, v)                                                                                  \
+    {                                                                                              \
+        n, sizeof(n) - 1, v, sizeof(v) - 1, SEG_RAW                                                \
+    }
 
 static struct idx_op upsert(const char *id, const struct seg_field *f, size_t n)
 {
@@ -166,9 +172,10 @@ static bool exists(const char *dir, const char *name)
 static const char *const schema1 = "{\"fields\":{\"year\":{\"type\":\"int\"},\"title\":{\"type\":"
                                    "\"text\"},\"lang\":{\"type\":\"keyword\"},\"at\":{\"type\":"
                                    "\"date\"},\"tags\":{\"type\":\"keyword\"}}}";
-static const char *const canon1 = "{\"fields\":{\"at\":{\"type\":\"date\"},\"lang\":{\"type\":"
-                                  "\"keyword\"},\"tags\":{\"type\":\"keyword\"},\"title\":{\"type\":"
-                                  "\"text\",\"weight\":2},\"year\":{\"type\":\"int\"}}}";
+static const char *const canon1 =
+    "{\"fields\":{\"at\":{\"type\":\"date\"},\"lang\":{\"type\":"
+    "\"keyword\"},\"tags\":{\"type\":\"keyword\"},\"title\":{\"type\":"
+    "\"text\",\"weight\":2},\"year\":{\"type\":\"int\"}}}";
 
 static void test_idx_settings_versions_survive_reopen(void **state)
 {
@@ -189,9 +196,9 @@ static void test_idx_settings_versions_survive_reopen(void **state)
                      SD_EINVAL);
     assert_non_null(strstr(err.msg, "index 'books' exists"));
     const char *longtype = "{\"fields\":{\"y\":{\"type\":\"long\"}}}";
-    assert_int_equal(idx_set_settings(db, "books", longtype, strlen(longtype),
-                                      IDX_SETTINGS_UPSERT, &v, &err),
-                     SD_EINVAL);
+    assert_int_equal(
+        idx_set_settings(db, "books", longtype, strlen(longtype), IDX_SETTINGS_UPSERT, &v, &err),
+        SD_EINVAL);
     assert_non_null(strstr(err.msg, "field 'y': unknown type 'long'"));
     assert_int_equal(idx_set_settings(db, "Bad/Name", "{}", 2, IDX_SETTINGS_UPSERT, &v, &err),
                      SD_EINVAL);
@@ -285,7 +292,7 @@ static void test_idx_declared_text_fields_decide_indexing(void **state)
     struct sd_error err;
     assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
     assert_int_equal(write_sync(db, "plain", &op, 1, &err), SD_OK); /* no settings */
-    for (int round = 0; round < 2; round++) {                      /* live, then replayed */
+    for (int round = 0; round < 2; round++) {                       /* live, then replayed */
         assert_int_equal(count(db, "books", "river"), 1);
         assert_int_equal(count(db, "books", "undeclared"), 0); /* stored, not indexed */
         assert_int_equal(count(db, "books", "ru"), 0);         /* an attribute, not text */
@@ -313,8 +320,9 @@ static void test_idx_declared_weights_drive_ranking(void **state)
     (void)state;
     char *dir = make_dir();
     struct idx_db *db = open_db(dir);
-    set_settings(db, "weighted", "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":1},"
-                                 "\"body\":{\"type\":\"text\",\"weight\":6}}}");
+    set_settings(db, "weighted",
+                 "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":1},"
+                 "\"body\":{\"type\":\"text\",\"weight\":6}}}");
     struct seg_field fa[] = {TXT("title", "alpha"), TXT("body", "beta")};
     struct seg_field fb[] = {TXT("title", "beta"), TXT("body", "alpha")};
     struct idx_op ops[] = {upsert("in_title", fa, 2), upsert("in_body", fb, 2)};
@@ -506,7 +514,8 @@ static void test_idx_drop_waits_for_searches_in_flight(void **state)
     for (int i = 0; i < 2; i++) {
         pthread_create(&t[i], NULL, search_loop, &s[i]);
     }
-    while (atomic_load(&s[0].ok) + atomic_load(&s[1].ok) < 20) { /* both are searching: a condition, not a sleep */
+    while (atomic_load(&s[0].ok) + atomic_load(&s[1].ok) <
+           20) { /* both are searching: a condition, not a sleep */
         sched_yield();
     }
     assert_int_equal(idx_drop(db, "busy", &err), SD_OK);

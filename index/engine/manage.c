@@ -15,14 +15,14 @@
  * (idx_remove_dropped). The name is checked against [a-z0-9_-]{1,64} before anything, so a
  * drop touches no path but that one directory.
  */
-#include "engine_int.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "engine_int.h"
 
 #define IDX_DROPPED_PREFIX ".dropped-"
 
@@ -107,8 +107,8 @@ int idx_drop(struct idx_db *db, const char *index, struct sd_error *err)
 {
     size_t len = strlen(index);
     if (!idx_name_valid(index, len)) {
-        return sd_errorf(err, SD_EINVAL, "bad index name '%.64s': use 1 to %d of [a-z0-9_-]",
-                         index, IDX_MAX_NAME);
+        return sd_errorf(err, SD_EINVAL, "bad index name '%.64s': use 1 to %d of [a-z0-9_-]", index,
+                         IDX_MAX_NAME);
     }
     struct idx_index *ix;
     int rc = idx_db_find(db, index, false, &ix, err);
@@ -132,7 +132,7 @@ int idx_drop(struct idx_db *db, const char *index, struct sd_error *err)
         rc = sd_errorf(err, SD_EINVAL, "%s: path too long", db->dir);
     }
     uintptr_t key = (uintptr_t)ix;
-    idx_index_close(ix); /* queued writes are acknowledged; nothing uses ix any more */
+    idx_index_close(ix);    /* queued writes are acknowledged; nothing uses ix any more */
     idx_db_forget(db, key); /* only now may the name be created again */
     if (rc == SD_OK && (rc = idx_remove_dir(to, err)) == SD_OK && rename(from, to) != 0) {
         rc = sd_errorf(err, sd_status_from_errno(errno), "rename %s to %s: %s", from, to,
@@ -144,8 +144,7 @@ int idx_drop(struct idx_db *db, const char *index, struct sd_error *err)
     return rc;
 }
 
-int idx_indexes(struct idx_db *db, struct idx_index_info **out, size_t *count,
-                struct sd_error *err)
+int idx_indexes(struct idx_db *db, struct idx_index_info **out, size_t *count, struct sd_error *err)
 {
     char **names;
     size_t n;

@@ -32,10 +32,10 @@
  * SEARCH WEIGHTS. The declared text fields' weights are the defaults of idx_search; a
  * weight the request names wins.
  */
-#include "engine_int.h"
-
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "engine_int.h"
 
 #define IDX_SETTINGS_FILE    "SETTINGS"
 #define IDX_SETTINGS_MAGIC   "SDST"
