@@ -25,7 +25,7 @@
 /* ---- format constants (see the table at the top of seg_write.c) ---- */
 
 #define SEG_MAGIC          "SDSG"
-#define SEG_FORMAT_VERSION 2 /* bump on any layout change; see docs/FORMAT.md */
+#define SEG_FORMAT_VERSION 3 /* bump on any layout change; see docs/FORMAT.md */
 #define SEG_FORMAT_OLDEST  2 /* oldest version this reader accepts (v1 never shipped) */
 #define SEG_CODEC_BP128    1 /* full blocks: 128 values bit-packed at one width */
 
@@ -45,12 +45,15 @@ enum seg_section {
     SEG_SECT_POSITIONS,
     SEG_SECT_DICT,
     SEG_SECT_DICT_INDEX,
+    SEG_SECT_ATTRS, /* format 3 on: attribute columns (seg_attr_write.c) */
     SEG_NSECT
 };
+#define SEG_NSECT_V2 12 /* format 2 had no ATTRS section */
 
 /* nsect u32, nsect x (offset u64, length u64), doc count u32, field count u32, term count u64 */
 #define SEG_FOOTER_BODY_LEN (4 + SEG_NSECT * 16 + 4 + 4 + 8)
 #define SEG_FOOTER_LEN      (SEG_FOOTER_BODY_LEN + SEG_FOOTER_TAIL_LEN)
+#define SEG_FOOTER_LEN_V2   (SEG_FOOTER_LEN - 16)
 
 #define SEG_IDMAP_ENTRY_LEN  12 /* XXH3 of the id u64, doc u32 */
 #define SEG_SDOC_ENTRY_LEN   12 /* stored block u32, offset in raw block u32, raw length u32 */
@@ -104,6 +107,8 @@ struct seg {
     const uint8_t *dict_keys; /* DICT_INDEX after its entries */
     size_t dict_keys_len;
     uint32_t stored_nblocks;
+    struct seg_attr *attrs; /* owned; nattrs columns sorted by name (seg_attr.c) */
+    unsigned nattrs;
 };
 
 /* Dictionary index entry b, decoded (all offsets relative to their sections). */

@@ -66,6 +66,7 @@
 
 #include <lz4.h>
 
+#include "seg_attr_int.h"
 #include "seg_int.h"
 
 #define NONE UINT32_MAX
@@ -848,6 +849,39 @@ static int write_terms(struct merger *m)
     return rc ? sd_errorf(m->err, rc, "seg_merge: %s", sd_status_name(rc)) : SD_OK;
 }
 
+/* ---- attribute columns ---- */
+
+/* ATTRS: every input column's values of the live docs, in output order, through the same
+ * struct seg_acols a direct build fills, so the section has the same bytes. */
+static int seg_attr_merge(struct merger *m, struct seg *const *inputs)
+{
+    struct seg_acols a;
+    int rc = seg_acols_init_merge(&a, inputs, m->n, m->err);
+    for (size_t i = 0; rc == SD_OK && i < m->n; i++) {
+        for (uint32_t d = 0; rc == SD_OK && d < m->in[i].s->doc_count; d++) {
+            if (m->in[i].remap[d] != NONE) {
+                rc = seg_acols_add_from(&a, inputs[i], d);
+            }
+        }
+    }
+    struct sd_buf body;
+    sd_buf_init(&body);
+    if (rc == SD_OK) {
+        rc = seg_acols_write(&a, &body);
+    }
+    if (rc == SD_OK) {
+        sect_begin(m, SEG_SECT_ATTRS);
+        rc = seg_sink_put(&m->sink, body.data, body.len);
+        sect_end(m, SEG_SECT_ATTRS);
+    }
+    sd_buf_free(&body);
+    seg_acols_free(&a); /* init_merge leaves it empty on failure */
+    if (rc == SD_ENOMEM) {
+        return sd_errorf(m->err, rc, "seg_merge: attribute columns: out of memory");
+    }
+    return rc;
+}
+
 /* ---- the whole merge ---- */
 
 static int setup(struct merger *m, struct seg *const *inputs, const uint64_t *const *deleted)
@@ -930,6 +964,9 @@ static int merge_run(struct merger *m, struct seg *const *inputs, const uint64_t
     }
     if (rc == SD_OK && (rc = between_items(m)) == SD_OK) {
         rc = write_terms(m);
+    }
+    if (rc == SD_OK && (rc = between_items(m)) == SD_OK) {
+        rc = seg_attr_merge(m, inputs); /* seg_attr_write.c carries the columns */
     }
     if (rc == SD_OK) {
         rc = seg_write_footer(&m->sink, m->base, m->sect_off, m->sect_len, m->doc_count,
