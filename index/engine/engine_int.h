@@ -143,6 +143,8 @@ struct idx_mem {
     uint64_t last_refresh_ns;   /* refreshes are at least refresh_ms apart */
     uint64_t first_flush_ns;    /* first op not yet handed to a flush; 0: none */
     bool has_pending;           /* something to publish (adds or deletes) */
+    struct idx_settings *builder_settings; /* one reference while builder exists: its columns */
+    struct idx_attr_scratch *attrs;        /* owned; a document's column values (settings.c) */
 };
 
 /* The two merge threads of an index (merge.c); each picks only its kind of segment. */
@@ -296,6 +298,17 @@ void idx_settings_release(struct idx_settings *st); /* NULL is a no-op */
 int idx_settings_check_op(const struct idx_settings *st, const struct idx_op *op,
                           struct idx_op *out, struct seg_field *fields, struct sd_buf *scratch,
                           struct sch_values *vals, struct sd_error *err);
+/* The attribute columns of a builder made under st: one per declared field that is not
+ * text, in the schema's order (by name). Returns the count; names point into st. */
+size_t idx_settings_attr_specs(const struct idx_settings *st, struct seg_attr_spec *specs);
+/* doc's values for those columns (an array of that count, valid until the next call or
+ * idx_attr_scratch_free), converted from its fields. A value that does not convert (written
+ * under older settings) is no value. *scratch is made on first use. NULL on ENOMEM. */
+struct idx_attr_scratch;
+const struct seg_attr_vals *idx_settings_attr_vals(const struct idx_settings *st,
+                                                   const struct seg_doc *doc,
+                                                   struct idx_attr_scratch **scratch);
+void idx_attr_scratch_free(struct idx_attr_scratch *s);
 
 /* opcodec.c: a write op as a log record payload and back. */
 enum { IDX_REC_UPSERT = 1, IDX_REC_DELETE = 2 };

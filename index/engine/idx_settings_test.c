@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "engine_int.h"
 #include "idx.h"
 
 struct waiter {
@@ -402,6 +403,20 @@ static void test_idx_settings_and_typed_check_survive_kill9(void **state)
     struct idx_db *db = open_db(dir);
     expect_settings(db, "books", canon1, 1);
     assert_int_equal(count(db, "books", "acknowledged"), 1);
+    /* the replayed document has its column value again */
+    struct idx_index *ix;
+    assert_int_equal(idx_db_find(db, "books", false, &ix, NULL), SD_OK);
+    struct idx_snap *snap = idx_snap_acquire(ix);
+    assert_int_equal(snap->nsegs, 1);
+    const struct seg_attr *year = seg_attr_find(snap->segs[0].ref->seg, "year", 4);
+    assert_non_null(year);
+    uint64_t first;
+    uint32_t n;
+    seg_attr_values(year, 0, &first, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(seg_attr_int(year, first), 1999);
+    idx_snap_release(snap);
+    idx_index_put(ix);
     struct seg_field bad[] = {TXT("title", "x"), TXT("year", "1999")};
     struct idx_op op = upsert("b", bad, 2);
     struct sd_error err;
@@ -534,6 +549,116 @@ static void test_idx_drop_waits_for_searches_in_flight(void **state)
     free(dir);
 }
 
+/* Doc k of the column test: year 1990 + k % 35, lang "ru"/"en", tags 0..2, at a date. */
+static void column_doc(uint32_t k, char *id, char *json_year, char *tags, char *at)
+{
+    sprintf(id, "c%u", k);
+    sprintf(json_year, "%u", 1990 + k % 35);
+    strcpy(tags, k % 3 == 0 ? "[]" : k % 3 == 1 ? "[\"poetry\"]" : "[\"prose\",\"drama\"]");
+    sprintf(at, "20%02u-03-01", k % 20);
+}
+
+/* Every live doc of every segment of the index has the values column_doc gave it; returns
+ * how many docs were checked. */
+static uint32_t check_columns(struct idx_db *db, const char *index)
+{
+    struct idx_index *ix;
+    struct sd_error err;
+    assert_int_equal(idx_db_find(db, index, false, &ix, &err), SD_OK);
+    struct idx_snap *snap = idx_snap_acquire(ix);
+    uint32_t checked = 0;
+    for (size_t i = 0; i < snap->nsegs; i++) {
+        const struct seg *s = snap->segs[i].ref->seg;
+        const uint64_t *del = snap->segs[i].bits ? snap->segs[i].bits->words : NULL;
+        const struct seg_attr *year = seg_attr_find(s, "year", 4);
+        const struct seg_attr *lang = seg_attr_find(s, "lang", 4);
+        const struct seg_attr *tags = seg_attr_find(s, "tags", 4);
+        const struct seg_attr *at = seg_attr_find(s, "at", 2);
+        assert_non_null(year);
+        assert_non_null(lang);
+        assert_non_null(tags);
+        assert_non_null(at);
+        assert_null(seg_attr_find(s, "title", 5)); /* text is not a column */
+        assert_int_equal(seg_attr_type(at), SEG_ATTR_INT);
+        for (uint32_t d = 0; d < seg_doc_count(s); d++) {
+            if (del && (del[d / 64] >> (d % 64)) & 1) {
+                continue;
+            }
+            const char *id;
+            size_t len;
+            seg_doc_id(s, d, &id, &len);
+            uint32_t k = (uint32_t)strtoul(id + 1, NULL, 10);
+            uint64_t first;
+            uint32_t count;
+            seg_attr_values(year, d, &first, &count);
+            assert_int_equal(count, 1);
+            assert_int_equal(seg_attr_int(year, first), 1990 + k % 35);
+            seg_attr_values(lang, d, &first, &count);
+            assert_int_equal(count, 1);
+            const char *kw;
+            size_t kl;
+            seg_attr_keyword(lang, seg_attr_ord(lang, first), &kw, &kl);
+            assert_int_equal(kl, 2);
+            assert_memory_equal(kw, k % 2 ? "en" : "ru", 2);
+            seg_attr_values(tags, d, &first, &count);
+            assert_int_equal(count, k % 3);
+            seg_attr_values(at, d, &first, &count);
+            int64_t ms;
+            char want[16];
+            sprintf(want, "20%02u-03-01", k % 20);
+            assert_true(sch_parse_date(want, strlen(want), &ms));
+            assert_int_equal(count, 1);
+            assert_true(seg_attr_int(at, first) == ms);
+            checked++;
+        }
+    }
+    idx_snap_release(snap);
+    idx_index_put(ix);
+    return checked;
+}
+
+static void test_idx_declared_attributes_become_columns_through_flush_and_replay(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "cols",
+                 "{\"fields\":{\"title\":{\"type\":\"text\"},\"year\":{\"type\":"
+                 "\"int\"},\"lang\":{\"type\":\"keyword\"},\"tags\":{\"type\":"
+                 "\"keyword\"},\"at\":{\"type\":\"date\"}}}");
+    enum { N = 300, BATCH = 50 };
+    for (uint32_t b = 0; b < N / BATCH; b++) {
+        struct idx_op ops[BATCH];
+        struct seg_field f[BATCH][5];
+        char ids[BATCH][16], years[BATCH][8], tags[BATCH][32], ats[BATCH][16];
+        for (uint32_t i = 0; i < BATCH; i++) {
+            uint32_t k = b * BATCH + i;
+            column_doc(k, ids[i], years[i], tags[i], ats[i]);
+            f[i][0] = (struct seg_field){"title", 5, "column river", 12, SEG_TEXT};
+            f[i][1] = (struct seg_field){"year", 4, years[i], strlen(years[i]), SEG_RAW};
+            f[i][2] = (struct seg_field){"lang", 4, k % 2 ? "en" : "ru", 2, SEG_TEXT};
+            f[i][3] = (struct seg_field){"tags", 4, tags[i], strlen(tags[i]), SEG_RAW};
+            f[i][4] = (struct seg_field){"at", 2, ats[i], strlen(ats[i]), SEG_TEXT};
+            ops[i] = upsert(ids[i], f[i], 5);
+        }
+        struct sd_error err;
+        assert_int_equal(write_sync(db, "cols", ops, BATCH, &err), SD_OK);
+    }
+    struct idx_op del = {.type = IDX_OP_DELETE, .doc = {.id = "c7", .id_len = 2}};
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "cols", &del, 1, &err), SD_OK);
+    assert_int_equal(check_columns(db, "cols"), N - 1); /* in-memory segments */
+    idx_close(db); /* flushes: in-memory segments merged into a disk segment */
+    db = open_db(dir);
+    struct idx_stats st;
+    assert_int_equal(idx_stats(db, "cols", &st, &err), SD_OK);
+    assert_true(st.segments >= 1);
+    assert_int_equal(check_columns(db, "cols"), N - 1); /* from the file */
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),
         cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),
+        cmocka_unit_test(test_idx_declared_attributes_become_columns_through_flush_and_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

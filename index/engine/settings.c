@@ -326,3 +326,126 @@ int idx_settings_check_op(const struct idx_settings *st, const struct idx_op *op
     out->doc.fields = fields;
     return SD_OK;
 }
+
+/* ---- attribute columns of the memtable's builder ---- */
+
+struct idx_attr_col {
+    struct sch_values v;
+    int64_t *ints;
+    double *floats;
+    const char **strs;
+    size_t *lens;
+    size_t cap;
+};
+
+struct idx_attr_scratch {
+    struct idx_attr_col cols[SCH_MAX_FIELDS];
+    struct seg_attr_vals vals[SCH_MAX_FIELDS];
+};
+
+static uint8_t idx_attr_type(enum sch_type t)
+{
+    return t == SCH_FLOAT ? SEG_ATTR_FLOAT : t == SCH_KEYWORD ? SEG_ATTR_KEYWORD : SEG_ATTR_INT;
+}
+
+size_t idx_settings_attr_specs(const struct idx_settings *st, struct seg_attr_spec *specs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < st->schema->nfields; i++) {
+        const struct sch_field *f = &st->schema->fields[i];
+        if (f->type != SCH_TEXT) {
+            specs[n++] = (struct seg_attr_spec){f->name, f->name_len, idx_attr_type(f->type)};
+        }
+    }
+    return n;
+}
+
+void idx_attr_scratch_free(struct idx_attr_scratch *s)
+{
+    if (!s) {
+        return;
+    }
+    for (size_t i = 0; i < SCH_MAX_FIELDS; i++) {
+        struct idx_attr_col *c = &s->cols[i];
+        sch_values_free(&c->v);
+        free(c->ints);
+        free(c->floats);
+        free(c->strs);
+        free(c->lens);
+    }
+    free(s);
+}
+
+static bool idx_attr_col_reserve(struct idx_attr_col *c, size_t n)
+{
+    if (n <= c->cap) {
+        return true;
+    }
+    int64_t *i = realloc(c->ints, n * sizeof *i);
+    c->ints = i ? i : c->ints;
+    double *f = i ? realloc(c->floats, n * sizeof *f) : NULL;
+    c->floats = f ? f : c->floats;
+    const char **s = f ? realloc(c->strs, n * sizeof *s) : NULL;
+    c->strs = s ? s : c->strs;
+    size_t *l = s ? realloc(c->lens, n * sizeof *l) : NULL;
+    c->lens = l ? l : c->lens;
+    if (!l) {
+        return false;
+    }
+    c->cap = n;
+    return true;
+}
+
+/* Field f's value in doc, converted into column c's arrays (count 0 when absent or when it
+ * does not fit: only documents logged under older settings). */
+static struct seg_attr_vals idx_attr_one(const struct sch_field *f, const struct seg_doc *doc,
+                                         struct idx_attr_col *c, bool *oom)
+{
+    struct seg_attr_vals out = {0};
+    for (size_t k = 0; k < doc->nfields; k++) {
+        const struct seg_field *df = &doc->fields[k];
+        if (df->name_len != f->name_len || memcmp(df->name, f->name, f->name_len) != 0) {
+            continue;
+        }
+        if (sch_convert(f, df->type == SEG_RAW, df->value, df->value_len, &c->v, NULL) ||
+            !idx_attr_col_reserve(c, c->v.count)) {
+            *oom |= c->v.count > c->cap;
+            return out;
+        }
+        for (size_t i = 0; i < c->v.count; i++) {
+            c->ints[i] = c->v.v[i].i;
+            c->floats[i] = c->v.v[i].f;
+            c->strs[i] = (const char *)c->v.text.data + c->v.v[i].off;
+            c->lens[i] = c->v.v[i].len;
+        }
+        out = (struct seg_attr_vals){(uint32_t)c->v.count, c->ints, c->floats, c->strs, c->lens};
+        return out;
+    }
+    return out;
+}
+
+const struct seg_attr_vals *idx_settings_attr_vals(const struct idx_settings *st,
+                                                   const struct seg_doc *doc,
+                                                   struct idx_attr_scratch **scratch)
+{
+    if (!*scratch) {
+        *scratch = calloc(1, sizeof **scratch);
+        for (size_t i = 0; *scratch && i < SCH_MAX_FIELDS; i++) {
+            sch_values_init(&(*scratch)->cols[i].v);
+        }
+        if (!*scratch) {
+            return NULL;
+        }
+    }
+    struct idx_attr_scratch *s = *scratch;
+    size_t n = 0;
+    bool oom = false;
+    for (size_t i = 0; i < st->schema->nfields; i++) {
+        const struct sch_field *f = &st->schema->fields[i];
+        if (f->type != SCH_TEXT) {
+            s->vals[n] = idx_attr_one(f, doc, &s->cols[n], &oom);
+            n++;
+        }
+    }
+    return oom ? NULL : s->vals;
+}
