@@ -289,6 +289,8 @@ void idx_remove_dropped(const char *data_dir);
  * names the file. */
 int idx_settings_load(struct idx_index *ix, struct sd_error *err);
 void idx_settings_free_all(struct idx_index *ix);
+/* For `searchd --check`: reads and checks DIR/SETTINGS (none is fine). */
+int idx_settings_verify(const char *dir, struct sd_error *err);
 struct idx_settings *idx_settings_acquire(struct idx_index *ix);
 void idx_settings_release(struct idx_settings *st); /* NULL is a no-op */
 /* The upsert op checked against st's schema and rewritten as it will be logged: declared

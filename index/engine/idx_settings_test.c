@@ -373,6 +373,12 @@ static void test_idx_damaged_settings_stop_the_open(void **state)
     struct sd_error err;
     assert_int_equal(idx_open(&cfg, &db, &err), SD_ECORRUPT);
     assert_non_null(strstr(err.msg, "books/SETTINGS: checksum mismatch"));
+    char report[4096] = {0};
+    FILE *out = fmemopen(report, sizeof report - 1, "w");
+    assert_int_equal(idx_check_dir(dir, out, &err), SD_ECORRUPT); /* searchd --check */
+    fclose(out);
+    assert_non_null(strstr(report, "FAIL index=books"));
+    assert_non_null(strstr(report, "SETTINGS: checksum mismatch"));
     assert_int_equal(truncate(path, 10), 0);
     assert_int_equal(idx_open(&cfg, &db, &err), SD_ECORRUPT);
     assert_non_null(strstr(err.msg, "SETTINGS: not a settings file"));

@@ -155,11 +155,12 @@ static int idx_settings_decode(const char *path, const uint8_t *p, size_t len,
     return idx_settings_new(schema, version, out, err);
 }
 
-int idx_settings_load(struct idx_index *ix, struct sd_error *err)
+/* DIR/SETTINGS decoded into *out (version 0 and nothing declared when there is none). */
+static int idx_settings_read(const char *dir, struct idx_settings **out, struct sd_error *err)
 {
     char path[4096];
-    if (sd_path_join(path, sizeof path, ix->dir, IDX_SETTINGS_FILE)) {
-        return sd_errorf(err, SD_EINVAL, "%s: path too long", ix->dir);
+    if (sd_path_join(path, sizeof path, dir, IDX_SETTINGS_FILE)) {
+        return sd_errorf(err, SD_EINVAL, "%s: path too long", dir);
     }
     uint8_t *data = NULL;
     size_t len = 0;
@@ -178,9 +179,25 @@ int idx_settings_load(struct idx_index *ix, struct sd_error *err)
                              : sd_errorf(err, rc, "%s", why.msg);
     }
     free(data);
+    *out = st;
+    return rc;
+}
+
+int idx_settings_load(struct idx_index *ix, struct sd_error *err)
+{
+    struct idx_settings *st = NULL;
+    int rc = idx_settings_read(ix->dir, &st, err);
     if (rc == SD_OK) {
         idx_settings_publish(ix, st);
     }
+    return rc;
+}
+
+int idx_settings_verify(const char *dir, struct sd_error *err)
+{
+    struct idx_settings *st = NULL;
+    int rc = idx_settings_read(dir, &st, err);
+    idx_settings_release(st);
     return rc;
 }
 
