@@ -155,7 +155,8 @@ int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_ind
     } else if (!*out && !create) {
         rc = sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", name);
     }
-    if (!*out && create && rc == SD_OK && (rc = idx_index_open(db, name, true, out, err)) == SD_OK &&
+    if (!*out && create && rc == SD_OK &&
+        (rc = idx_index_open(db, name, true, out, err)) == SD_OK &&
         (rc = idx_db_add(db, *out)) != SD_OK) {
         idx_index_close(*out);
         *out = NULL;

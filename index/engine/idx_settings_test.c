@@ -246,7 +246,7 @@ static void test_idx_wrong_typed_value_refuses_whole_batch(void **state)
     struct seg_field bad_year[] = {TXT("title", "river bank"), RAW("year", "2012.5")};
     struct seg_field bad_date[] = {TXT("title", "river mouth"), TXT("at", "2015-02-30")};
     struct seg_field bad_lang[] = {TXT("title", "river delta"), RAW("lang", "7")};
-    struct seg_field bad_title[] = {RAW("title", "[\"a\",\"b\"]")};
+    struct seg_field bad_title[] = {RAW("title", "[\"a\",7]")};
     struct {
         struct seg_field *f;
         size_t n;
@@ -311,6 +311,42 @@ static void test_idx_declared_text_fields_decide_indexing(void **state)
         idx_close(db);
         db = open_db(dir);
     }
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_declared_text_array_is_searchable_and_stored_as_given(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "books", "{\"fields\":{\"authors\":{\"type\":\"text\"}}}");
+    const char *authors = "[\"Leo Tolstoy\",\"Anna Karenina\"]";
+    struct seg_field f[] = {{"authors", 7, authors, strlen(authors), SEG_RAW},
+                            RAW("other", "[\"undeclared array\"]")};
+    struct idx_op op = upsert("a", f, 2);
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
+    for (int round = 0; round < 2; round++) { /* live, then from the flushed segment */
+        assert_int_equal(count(db, "books", "tolstoy"), 1);
+        assert_int_equal(count(db, "books", "karenina"), 1);
+        assert_int_equal(count(db, "books", "\"tolstoy anna\""), 0); /* not across strings */
+        assert_int_equal(count(db, "books", "\"leo tolstoy\""), 1);
+        assert_int_equal(count(db, "books", "undeclared"), 0);
+        struct seg_stored doc;
+        assert_int_equal(idx_get(db, "books", "a", 1, &doc, &err), SD_OK);
+        assert_int_equal(doc.fields[0].type, SEG_RAW);
+        assert_int_equal(doc.fields[0].value_len, strlen(authors));
+        assert_memory_equal(doc.fields[0].value, authors, strlen(authors));
+        seg_stored_free(&doc);
+        idx_close(db);
+        db = open_db(dir);
+    }
+    struct seg_field bad[] = {RAW("authors", "[\"x\", 3]")};
+    op = upsert("b", bad, 1);
+    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "document 'b': field 'authors': expected text"));
     idx_close(db);
     remove_tree(dir);
     free(dir);
@@ -671,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_idx_settings_versions_survive_reopen),
         cmocka_unit_test(test_idx_wrong_typed_value_refuses_whole_batch),
         cmocka_unit_test(test_idx_declared_text_fields_decide_indexing),
+        cmocka_unit_test(test_idx_declared_text_array_is_searchable_and_stored_as_given),
         cmocka_unit_test(test_idx_declared_weights_drive_ranking),
         cmocka_unit_test(test_idx_damaged_settings_stop_the_open),
         cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),

@@ -24,9 +24,10 @@
  * meanwhile does not affect a write being checked) and rewrites each upsert before it is
  * logged: a value of a declared field must convert to its type (sch_convert), or the whole
  * batch is refused, naming the document and the field, before anything reaches the log.
- * Declared text fields stay SEG_TEXT (indexed); every other string becomes SEG_RAW holding
- * its JSON text (stored, not indexed, and shown by `get` as the same JSON string). The log
- * then holds documents exactly as they are to be indexed, so replay, analysis and merges
+ * Declared text fields stay SEG_TEXT (indexed), or become SEG_TEXT_ARRAY when given an array
+ * of strings (each string indexed, the array stored as given); every other string becomes
+ * SEG_RAW holding its JSON text (stored, not indexed, and shown by `get` as the same JSON string).
+ * The log then holds documents exactly as they are to be indexed, so replay, analysis and merges
  * need no schema at all.
  *
  * SEARCH WEIGHTS. The declared text fields' weights are the defaults of idx_search; a
@@ -306,6 +307,15 @@ static int idx_doc_error(const struct idx_op *op, const struct sd_error *why, st
                      d->id, why->msg);
 }
 
+static bool idx_json_is_array(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) {
+        i++;
+    }
+    return i < len && s[i] == '[';
+}
+
 int idx_settings_check_op(const struct idx_settings *st, const struct idx_op *op,
                           struct idx_op *out, struct seg_field *fields, struct sd_buf *scratch,
                           struct sch_values *vals, struct sd_error *err)
@@ -323,6 +333,10 @@ int idx_settings_check_op(const struct idx_settings *st, const struct idx_op *op
             if (sch_convert(decl, f->type == SEG_RAW, f->value, f->value_len, vals, &why)) {
                 return idx_doc_error(op, &why, err);
             }
+        }
+        if (decl && decl->type == SCH_TEXT && f->type == SEG_RAW && vals->count > 0 &&
+            idx_json_is_array(f->value, f->value_len)) {
+            fields[i].type = SEG_TEXT_ARRAY; /* an array of strings: each one indexed */
         }
         if (f->type == SEG_TEXT && !(decl && decl->type == SCH_TEXT)) {
             offs[i] = scratch->len; /* stored as the JSON string it was, not indexed */

@@ -12,7 +12,7 @@
  *   date     a string sch_parse_date accepts -> ms since the epoch, UTC
  *   bool     true or false
  *   keyword  a string of 1 to SCH_MAX_KEYWORD bytes
- *   text     a string (stored and indexed as before)
+ *   text     a string, or an array of strings (each indexed as text)
  *
  * An attribute may also be an array of such values (multi-valued), null, or []. Strings are
  * never coerced into numbers nor numbers into strings: "2012" is not an int and 2012 is not
@@ -184,7 +184,7 @@ bool sch_parse_date(const char *s, size_t len, int64_t *ms)
 static int sch_bad(const struct sch_field *f, const char *value, size_t len, struct sd_error *err)
 {
     static const char *const want[] = {
-        "text (a string)",
+        "text (a string, or an array of strings)",
         "keyword (a string, or an array of strings)",
         "int (an integer from -2^63 to 2^63-1)",
         "float (a finite number)",
@@ -268,12 +268,6 @@ static int sch_put_array(const struct sch_field *f, struct json_object *arr,
                          struct sch_values *vals, struct sd_error *err)
 {
     size_t n = json_object_array_length(arr);
-    if (f->type == SCH_TEXT) {
-        return sd_errorf(err, SD_EINVAL,
-                         "field '%s': expected text (a string); arrays of strings are not "
-                         "indexed as text yet, declare the field keyword",
-                         f->name);
-    }
     if (n > SCH_MAX_VALUES) {
         return sd_errorf(err, SD_ELIMIT, "field '%s': %zu values, at most %d", f->name, n,
                          SCH_MAX_VALUES);

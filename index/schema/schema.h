@@ -15,9 +15,9 @@
  * fields are indexed as text; the other declared fields are typed attributes whose values
  * are checked on every write; undeclared fields are stored and not indexed.
  *
- * Types: text (a string, weighted in BM25F), keyword (a string, or an array of strings: one
- * value each), int (a JSON integer in int64 range), float (a finite JSON number), date (an
- * ISO 8601 string, `YYYY-MM-DD` or a date-time with `Z` or an offset, kept as milliseconds
+ * Types: text (a string or an array of strings, weighted in BM25F), keyword (a string, or an array
+ * of strings: one value each), int (a JSON integer in int64 range), float (a finite JSON number),
+ * date (an ISO 8601 string, `YYYY-MM-DD` or a date-time with `Z` or an offset, kept as milliseconds
  * since 1970-01-01T00:00:00Z), bool (true/false). Attributes may be multi-valued (a JSON
  * array of such values); null, or an empty array, is "no value".
  *
@@ -110,7 +110,7 @@ void sch_values_free(struct sch_values *vals);
  * against f's type and fills vals (borrowed value, not kept). Returns SD_OK, SD_EINVAL
  * ("field 'year': expected int (an integer from -2^63 to 2^63-1), got \"12a\""),
  * SD_ELIMIT (more than SCH_MAX_VALUES values, a keyword over SCH_MAX_KEYWORD bytes) or
- * SD_ENOMEM. Text accepts a string only (arrays of strings as text: TODO(schema, #11)). */
+ * SD_ENOMEM. Text accepts a string or an array of strings. */
 int sch_convert(const struct sch_field *f, bool is_json, const char *value, size_t len,
                 struct sch_values *vals, struct sd_error *err);
 

@@ -262,7 +262,9 @@ static void test_sch_convert_float_bool_keyword(void **state)
     expect_bad(SCH_KEYWORD, false, big, SD_ELIMIT, "got 599");
 
     expect_ok(SCH_TEXT, false, "any words", 1, &v);
-    expect_bad(SCH_TEXT, true, "[\"a\",\"b\"]", SD_EINVAL, "arrays of strings are not");
+    expect_ok(SCH_TEXT, true, "[\"a b\",\"c\"]", 2, &v);
+    assert_memory_equal(v.text.data + v.v[1].off, "c", 1);
+    expect_bad(SCH_TEXT, true, "[\"a\",2]", SD_EINVAL, "expected text (a string, or an array");
     expect_bad(SCH_TEXT, true, "3", SD_EINVAL, "expected text");
     sch_values_free(&v);
 

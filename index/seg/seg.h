@@ -54,6 +54,11 @@ enum seg_kind {
 enum seg_value_type {
     SEG_TEXT = 0, /* a string: indexed and stored */
     SEG_RAW = 1,  /* any other JSON value, kept as its JSON text: stored only */
+    /* A JSON array of strings, kept as its JSON text, each string indexed as text (positions
+     * continue across strings with a gap of one, so no phrase joins two of them). The
+     * engine makes it for a declared text field given an array; a load reads it back as
+     * SEG_RAW, the JSON value it was. */
+    SEG_TEXT_ARRAY = 2,
 };
 
 /* One field of a document. All pointers are borrowed. Names must be 1 to
@@ -341,7 +346,7 @@ enum seg_attr_type seg_attr_type(const struct seg_attr *a);
 /* doc's values are value numbers [*first, *first + *count) of the column (ascending as
  * given, duplicates kept). doc < seg_doc_count(). */
 void seg_attr_values(const struct seg_attr *a, uint32_t doc, uint64_t *first, uint32_t *count);
-int64_t seg_attr_int(const struct seg_attr *a, uint64_t i); /* SEG_ATTR_INT */
+int64_t seg_attr_int(const struct seg_attr *a, uint64_t i);  /* SEG_ATTR_INT */
 double seg_attr_float(const struct seg_attr *a, uint64_t i); /* SEG_ATTR_FLOAT */
 uint32_t seg_attr_ord(const struct seg_attr *a, uint64_t i); /* SEG_ATTR_KEYWORD */
 /* The keyword dictionary: distinct values sorted bytewise; ordinal ord's bytes (*s points

@@ -469,6 +469,147 @@ static void test_seg_open_v2_fixture_has_no_columns(void **state)
     seg_close(s);
 }
 
+/* ---- text arrays (SEG_TEXT_ARRAY) ---- */
+
+/* Doc k's "authors": k % 4 strings, some long enough (over 31 tokens) that a merge counts a
+ * deleted doc's length again from its strings. */
+static void authors_of(uint32_t k, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "[");
+    for (uint32_t i = 0; i < k % 4; i++) {
+        n += (size_t)snprintf(out + n, cap - n, "%s\"author%u \\u00e9crit \\\"q\\\"", i ? "," : "",
+                              (k + i) % 9);
+        for (uint32_t w = 0; k % 5 == 0 && w < 40; w++) {
+            n += (size_t)snprintf(out + n, cap - n, " w%u", w);
+        }
+        n += (size_t)snprintf(out + n, cap - n, "\"");
+    }
+    snprintf(out + n, cap - n, "]");
+}
+
+static uint8_t *build_arrays(const uint32_t *ks, size_t n, size_t *len)
+{
+    struct seg_builder *b;
+    struct sd_error err;
+    assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
+    for (size_t i = 0; i < n; i++) {
+        char id[16], authors[2048];
+        snprintf(id, sizeof id, "t%u", ks[i]);
+        authors_of(ks[i], authors, sizeof authors);
+        struct seg_field f[2] = {{"title", 5, "book", 4, SEG_TEXT},
+                                 {"authors", 7, authors, strlen(authors), SEG_TEXT_ARRAY}};
+        struct seg_doc doc = {id, strlen(id), f, 2};
+        if (seg_builder_add(b, &doc, &err) != SD_OK) {
+            fail_msg("add %u: %s", ks[i], err.msg);
+        }
+    }
+    struct sd_buf out;
+    sd_buf_init(&out);
+    assert_int_equal(seg_builder_finish(b, &out, &err), SD_OK);
+    seg_builder_free(b);
+    return sd_buf_detach(&out, len);
+}
+
+static void test_seg_text_array_indexes_each_string_stores_the_json(void **state)
+{
+    (void)state;
+    uint32_t ks[] = {3};
+    size_t len;
+    uint8_t *img =
+        build_arrays(ks, 1, &len); /* ["author3 écrit \"q\"","author4 ...","author5 ..."] */
+    struct seg *s = open_image(img, len);
+    int f = seg_field_find(s, "authors", 7);
+    assert_true(f >= 0);
+    struct seg_term t;
+    struct sd_error err;
+    assert_int_equal(seg_term_find(s, (unsigned)f, SEG_EXACT, "author4", 7, &t, &err), SD_OK);
+    assert_int_equal(seg_term_find(s, (unsigned)f, SEG_EXACT, "écrit", strlen("écrit"), &t, &err),
+                     SD_OK);
+    assert_int_equal(t.total_tf, 3);
+    assert_int_equal(seg_field_len(s, 0, (unsigned)f), 9); /* 3 tokens in each of 3 strings */
+    /* positions: 0 1 2 | gap | 4 5 6 | gap | 8 9 10: no phrase spans two strings */
+    struct seg_postings *p;
+    assert_int_equal(seg_postings_open(s, &t, SEG_WANT_POSITIONS, &p, &err), SD_OK);
+    assert_int_equal(seg_postings_next(p), 0);
+    const uint32_t *pos;
+    uint32_t npos;
+    assert_int_equal(seg_postings_positions(p, &pos, &npos), SD_OK);
+    assert_int_equal(npos, 3);
+    assert_int_equal(pos[0], 1);
+    assert_int_equal(pos[1], 5);
+    assert_int_equal(pos[2], 9);
+    seg_postings_free(p);
+    struct seg_stored st;
+    assert_int_equal(seg_doc_load(s, 0, &st, &err), SD_OK);
+    char want[2048];
+    authors_of(3, want, sizeof want);
+    assert_int_equal(st.fields[1].type, SEG_RAW); /* the JSON value it was */
+    assert_int_equal(st.fields[1].value_len, strlen(want));
+    assert_memory_equal(st.fields[1].value, want, strlen(want));
+    seg_stored_free(&st);
+    seg_close(s);
+    free(img);
+
+    /* not an array of strings: refused, never half-indexed */
+    struct seg_builder *b;
+    assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
+    const char *bad[] = {"[1]", "[\"a\",]", "\"a\"", "[\"a\\x\"]", "[\"\\ud800\"] x", "["};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct seg_field fb = {"authors", 7, bad[i], strlen(bad[i]), SEG_TEXT_ARRAY};
+        struct seg_doc doc = {"x", 1, &fb, 1};
+        assert_int_equal(seg_builder_add(b, &doc, &err), SD_EINVAL);
+    }
+    struct seg_field ok = {"authors", 7, "[\"\\ud800 lone\"]", 15, SEG_TEXT_ARRAY};
+    struct seg_doc doc = {"x", 1, &ok, 1};
+    assert_int_equal(seg_builder_add(b, &doc, &err), SD_OK); /* U+FFFD for the lone half */
+    seg_builder_free(b);
+}
+
+static void test_seg_text_array_merge_is_byte_identical_to_build(void **state)
+{
+    (void)state;
+    enum { H = 200 };
+    uint32_t a[H], b[H], live[2 * H];
+    for (uint32_t k = 0; k < H; k++) {
+        a[k] = k;
+        b[k] = H + k;
+    }
+    size_t alen, blen;
+    uint8_t *aimg = build_arrays(a, H, &alen), *bimg = build_arrays(b, H, &blen);
+    struct seg *in[2] = {open_image(aimg, alen), open_image(bimg, blen)};
+    uint64_t da[H / 64 + 1] = {0}, db[H / 64 + 1] = {0};
+    size_t nlive = 0;
+    for (uint32_t k = 0; k < H; k++) { /* deleted: some with long arrays (k % 5 == 0) */
+        if (k % 3 == 0) {
+            da[k / 64] |= UINT64_C(1) << (k % 64);
+        } else {
+            live[nlive++] = a[k];
+        }
+    }
+    for (uint32_t k = 0; k < H; k++) {
+        if (k % 10 == 5) {
+            db[k / 64] |= UINT64_C(1) << (k % 64);
+        } else {
+            live[nlive++] = b[k];
+        }
+    }
+    const uint64_t *del[2] = {da, db};
+    struct sd_buf out;
+    sd_buf_init(&out);
+    struct sd_error err;
+    assert_int_equal(seg_merge(in, del, 2, &out, NULL, &err), SD_OK);
+    size_t wlen;
+    uint8_t *want = build_arrays(live, nlive, &wlen);
+    assert_int_equal(out.len, wlen);
+    assert_memory_equal(out.data, want, wlen); /* field stats included: lengths recounted */
+    sd_buf_free(&out);
+    free(want);
+    seg_close(in[0]);
+    seg_close(in[1]);
+    free(aimg);
+    free(bimg);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -492,6 +633,8 @@ int main(void)
         cmocka_unit_test(test_seg_attr_merge_unions_columns),
         cmocka_unit_test(test_seg_attr_set_attrs_refuses_bad_specs),
         cmocka_unit_test(test_seg_attr_damaged_section_is_an_error_not_a_crash),
+        cmocka_unit_test(test_seg_text_array_indexes_each_string_stores_the_json),
+        cmocka_unit_test(test_seg_text_array_merge_is_byte_identical_to_build),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

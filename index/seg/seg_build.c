@@ -391,8 +391,8 @@ static void commit_doc(struct seg_builder *b, const struct seg_analysis *an, con
     for (size_t i = 0; i < an->nfields; i++) {
         const struct seg_an_field *af = &an->fields[i];
         struct seg_build_field *f = &b->fields[fids[i]];
-        if (af->type != SEG_TEXT) {
-            continue;
+        if (af->type == SEG_RAW) {
+            continue; /* stored only; SEG_TEXT and SEG_TEXT_ARRAY are indexed */
         }
         while (f->norms.len < b->doc_count) {
             f->norms.data[f->norms.len++] = 0; /* docs without the field */

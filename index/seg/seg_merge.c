@@ -181,7 +181,7 @@ static int parse_field(const struct seg *s, uint32_t d, struct sd_rd *rd, struct
         vlen > sd_rd_left(rd) || sd_rd_bytes(rd, (size_t)vlen, &f->value)) {
         return SD_CORRUPT(err, "%s: doc %u: stored record truncated", s->name, d);
     }
-    if (f->fid >= s->field_count || f->type > SEG_RAW) {
+    if (f->fid >= s->field_count || f->type > SEG_TEXT_ARRAY) {
         return SD_CORRUPT(err, "%s: doc %u: stored field: bad id or type", s->name, d);
     }
     f->len = (size_t)vlen;
@@ -193,6 +193,17 @@ static int count_token(void *arg, const struct stem_token *tok)
     uint32_t *n = arg;
     *n += !tok->is_compound; /* as seg_build.c's on_token counts a field's length */
     return 0;
+}
+
+struct count_strings {
+    struct stem_ctx *stem;
+    uint32_t *len;
+};
+
+static int count_string(void *arg, const char *s, size_t len)
+{
+    struct count_strings *cs = arg;
+    return stem_tokenize(cs->stem, s, len, 0, count_token, cs->len, NULL) ? SD_ENOMEM : SD_OK;
 }
 
 /* Tokens of field f of deleted doc d: its length byte when exact, else counted again. */
@@ -209,7 +220,20 @@ static int deleted_len(struct merger *m, struct merge_in *in, uint32_t d, const 
         return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
     }
     *len = 0;
-    if (stem_tokenize(m->stem, (const char *)f->value, f->len, 0, count_token, len, NULL) != 0) {
+    int rc;
+    if (f->type == SEG_TEXT_ARRAY) { /* every string, as seg_analyze.c walks them */
+        struct count_strings cs = {m->stem, len};
+        struct sd_buf scratch;
+        sd_buf_init(&scratch);
+        rc = seg_text_array_each((const char *)f->value, f->len, &scratch, count_string, &cs);
+        sd_buf_free(&scratch);
+        if (rc == SD_EINVAL) {
+            return SD_CORRUPT(m->err, "%s: doc %u: text array is not JSON", in->s->name, d);
+        }
+    } else {
+        rc = stem_tokenize(m->stem, (const char *)f->value, f->len, 0, count_token, len, NULL);
+    }
+    if (rc != 0) {
         return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
     }
     return SD_OK;
@@ -274,9 +298,9 @@ static int scan_doc(struct merger *m, struct merge_in *in, uint32_t d, uint64_t 
         if (live && in->to_new[f.fid] < 0 && (rc = new_field(m, in, f.fid)) != SD_OK) {
             return rc;
         }
-        if (live && f.type == SEG_TEXT) {
+        if (live && f.type != SEG_RAW) {
             m->fields[in->to_new[f.fid]].docs++;
-        } else if (!live && f.type == SEG_TEXT) {
+        } else if (!live && f.type != SEG_RAW) {
             uint32_t n;
             if ((rc = deleted_len(m, in, d, &f, &n)) != SD_OK) {
                 return rc;

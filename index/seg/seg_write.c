@@ -22,7 +22,8 @@
  *   STORED_DOCS    docs x (u32 stored block, u32 offset in its raw bytes, u32 raw length)
  *   STORED_BLOCKS  blocks x (u64 offset in STORED_DATA, u32 compressed len, u32 raw len)
  *   STORED_DATA    LZ4 blocks (raw LZ4, no frame) of records: varint nfields; per field
- *                  u8 field id, u8 type (0 text, 1 raw JSON), varint length, bytes
+ *                  u8 field id, u8 type (0 text, 1 raw JSON, 2 (v3) JSON array of strings
+ *                  indexed as text: seg_textarr.c), varint length, bytes
  *   TITLES         (docs + 1) u32 offsets into the title bytes (first 0, last = their
  *                  length), then the title bytes, uncompressed; doc d's title is bytes
  *                  [off[d], off[d+1]): the value of its text field "title" (SEG_TITLE_FIELD)
