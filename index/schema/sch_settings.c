@@ -252,8 +252,8 @@ void sch_encode(const struct sch_schema *s, struct sd_buf *out)
 
 const struct sch_field *sch_find(const struct sch_schema *s, const char *name, size_t len)
 {
-    if (!s || len > SCH_MAX_NAME) {
-        return NULL;
+    if (!s || s->nfields == 0 || len > SCH_MAX_NAME) {
+        return NULL; /* (bsearch may not be given the NULL of an empty schema) */
     }
     struct sch_field key;
     memcpy(key.name, name, len);
