@@ -128,6 +128,8 @@ void idx_close(struct idx_db *db)
     free(db->indexes);
     if (db->lock_fd >= 0)
         close(db->lock_fd);
+    for (size_t i = 0; i < sizeof db->dropping / sizeof *db->dropping; i++)
+        free(db->dropping[i]);
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->users_cond);
     free(db->dir);
@@ -148,8 +150,12 @@ int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_ind
         if (strcmp(db->indexes[i]->name, name) == 0)
             *out = db->indexes[i];
     }
-    if (*out && atomic_load(&(*out)->is_dropped)) { /* manage.c: on its way out */
-        *out = NULL;
+    bool dropping = false; /* manage.c: its directory is on its way out */
+    for (size_t i = 0; i < sizeof db->dropping / sizeof *db->dropping; i++)
+        dropping |= db->dropping[i] && strcmp(db->dropping[i], name) == 0;
+    if (*out && atomic_load(&(*out)->is_dropped))
+        *out = NULL; /* waiting for its users: no new one */
+    if (!*out && dropping) {
         rc = create ? sd_errorf(err, SD_EBUSY, "index '%s' is being dropped", name)
                     : sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", name);
     } else if (!*out && !create) {

@@ -208,6 +208,7 @@ struct idx_index {
 
     pthread_mutex_t settings_lock; /* guards the settings pointer (swap only) */
     struct idx_settings *settings; /* one reference */
+    atomic_uint_fast64_t settings_version; /* settings->version, read without the lock */
     pthread_mutex_t settings_write_lock; /* serializes SETTINGS writes (held across that I/O) */
 
     pthread_mutex_t snap_lock; /* guards snap (the pointer swap only) */
@@ -267,6 +268,7 @@ struct idx_db {
     int lock_fd; /* holds the flock on DIR/LOCK */
     pthread_mutex_t lock; /* guards indexes, nindexes, is_dropped of each */
     pthread_cond_t users_cond; /* with lock: a dropped index lost its last user */
+    char *dropping[8];         /* lock: names whose drop is running (manage.c); NULL: free */
     struct idx_index **indexes;
     size_t nindexes;
 };
@@ -311,6 +313,13 @@ const struct seg_attr_vals *idx_settings_attr_vals(const struct idx_settings *st
                                                    const struct seg_doc *doc,
                                                    struct idx_attr_scratch **scratch);
 void idx_attr_scratch_free(struct idx_attr_scratch *s);
+/* A logged or stored upsert rewritten for st as idx_write would have (settings.c), but
+ * leniently: it was accepted under the settings of its time, so a value that no longer fits
+ * is kept stored only, never refused. *out points into *scratch (made on first use) until
+ * the next call. *changed: it differs from op (an analysis of op is then stale). SD_ENOMEM. */
+int idx_settings_retype_logged(const struct idx_settings *st, const struct idx_op *op,
+                               struct idx_op *out, struct idx_attr_scratch **scratch,
+                               bool *changed, struct sd_error *err);
 
 /* opcodec.c: a write op as a log record payload and back. */
 enum { IDX_REC_UPSERT = 1, IDX_REC_DELETE = 2 };
@@ -378,6 +387,11 @@ void idx_ana_recycle(struct idx_index *ix, struct seg_analysis *an); /* NULL is 
 /* Takes w (a write that will not be applied) out of the analysis queue, waits
  * for the op being analysed, if any, and frees its analyses. */
 void idx_ana_forget(struct idx_index *ix, struct idx_write *w);
+
+/* reindex.c: on the disk merger's thread. *did_work when it switched stale segments in. */
+int idx_reindex_run(struct idx_index *ix, bool *did_work, struct sd_error *err);
+/* Whether a live segment was built under older settings than the index's. */
+bool idx_reindex_pending(struct idx_index *ix);
 
 /* manifest.c */
 int idx_manifest_commit(struct idx_index *ix, uint64_t checkpoint_seq, struct sd_error *err);

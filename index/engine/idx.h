@@ -154,6 +154,7 @@ struct idx_stats {
     bool writes_refused;     /* a write failed (disk full); cleared when one succeeds */
     char write_error[256];
     uint64_t settings_version; /* 0: settings never set */
+    bool reindex_pending;      /* documents indexed under older settings are still served */
 };
 
 /* SD_ENOTFOUND for an unknown index. */
@@ -175,9 +176,10 @@ enum idx_settings_mode {
  * index durably (DIR/SETTINGS replaced atomically) before returning. Settings whose canonical
  * form equals the current one change nothing; otherwise the version goes up by one. *version
  * (may be NULL) gets the version in force. From the return on, every write is checked against
- * the new settings: documents written before keep the indexing they had (the background
- * re-index of issue 11 is not built yet). Errors: SD_EPARSE / SD_EINVAL / SD_ELIMIT naming the
- * key or field, SD_EINVAL for a bad index name, SD_ENOTFOUND, SD_EIO / SD_ENOSPC. */
+ * the new settings; documents written before keep answering as they were indexed until the
+ * background re-index (reindex.c) switches them all at once (idx_stats.reindex_pending).
+ * Errors: SD_EPARSE / SD_EINVAL / SD_ELIMIT naming the key or field, SD_EINVAL for a bad
+ * index name, SD_ENOTFOUND, SD_EIO / SD_ENOSPC. */
 int idx_set_settings(struct idx_db *db, const char *index, const char *json, size_t len,
                      enum idx_settings_mode mode, uint64_t *version, struct sd_error *err);
 

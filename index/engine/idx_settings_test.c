@@ -701,6 +701,212 @@ static void test_idx_declared_attributes_become_columns_through_flush_and_replay
     free(dir);
 }
 
+/* ---- re-index after a settings change (reindex.c) ---- */
+
+enum { RX_DOCS = 240 };
+
+/* Docs r0..r{n-1} without settings: every string is text then. */
+static void write_plain_docs(struct idx_db *db, const char *index, uint32_t n)
+{
+    for (uint32_t b = 0; b < n; b += 60) {
+        struct idx_op ops[60];
+        struct seg_field f[60][4];
+        char ids[60][16], years[60][8];
+        for (uint32_t i = 0; i < 60; i++) {
+            snprintf(ids[i], sizeof ids[i], "r%u", b + i);
+            snprintf(years[i], sizeof years[i], "%u", 1990 + (b + i) % 35);
+            f[i][0] = (struct seg_field){"title", 5, "river history", 13, SEG_TEXT};
+            f[i][1] = (struct seg_field){"note", 4, "undeclared note", 15, SEG_TEXT};
+            f[i][2] = (struct seg_field){"year", 4, years[i], strlen(years[i]), SEG_RAW};
+            f[i][3] = (struct seg_field){"lang", 4, (b + i) % 2 ? "en" : "ru", 2, SEG_TEXT};
+            ops[i] = upsert(ids[i], f[i], 4);
+        }
+        struct sd_error err;
+        assert_int_equal(write_sync(db, index, ops, 60, &err), SD_OK);
+    }
+}
+
+static const char *const rx_schema =
+    "{\"fields\":{\"title\":{\"type\":\"text\"},\"year\":{\"type\":"
+    "\"int\"},\"lang\":{\"type\":\"keyword\"}}}";
+
+/* Waits (generously: sanitizers, a busy machine) until no old-settings segment is served. */
+static void wait_reindexed(struct idx_db *db, const char *index)
+{
+    for (int i = 0; i < 240 * 20; i++) { /* up to 240 s */
+        struct idx_stats st;
+        struct sd_error err;
+        assert_int_equal(idx_stats(db, index, &st, &err), SD_OK);
+        if (!st.reindex_pending) {
+            return;
+        }
+        usleep(50000);
+    }
+    fail_msg("re-index of %s did not finish", index);
+}
+
+/* Every doc r<k> has its year column and lang keyword, in every segment. */
+static void check_rx_columns(struct idx_db *db, const char *index, uint32_t want)
+{
+    struct idx_index *ix;
+    assert_int_equal(idx_db_find(db, index, false, &ix, NULL), SD_OK);
+    struct idx_snap *snap = idx_snap_acquire(ix);
+    uint32_t seen = 0;
+    for (size_t i = 0; i < snap->nsegs; i++) {
+        const struct seg *s = snap->segs[i].ref->seg;
+        const uint64_t *del = snap->segs[i].bits ? snap->segs[i].bits->words : NULL;
+        const struct seg_attr *year = seg_attr_find(s, "year", 4);
+        const struct seg_attr *lang = seg_attr_find(s, "lang", 4);
+        assert_non_null(year);
+        assert_non_null(lang);
+        assert_int_equal(seg_settings_version(s), 1);
+        for (uint32_t d = 0; d < seg_doc_count(s); d++) {
+            if (del && (del[d / 64] >> (d % 64)) & 1) {
+                continue;
+            }
+            const char *id;
+            size_t len;
+            seg_doc_id(s, d, &id, &len);
+            uint32_t k = (uint32_t)strtoul(id + 1, NULL, 10);
+            uint64_t first;
+            uint32_t n;
+            seg_attr_values(year, d, &first, &n);
+            assert_int_equal(n, 1);
+            assert_int_equal(seg_attr_int(year, first), 1990 + k % 35);
+            seg_attr_values(lang, d, &first, &n);
+            assert_int_equal(n, 1);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, want);
+    idx_snap_release(snap);
+    idx_index_put(ix);
+}
+
+struct rx_watch {
+    struct idx_db *db;
+    atomic_bool stop;
+    atomic_uint_fast64_t before, after, torn, lost, rounds;
+};
+
+/* Searches while the settings change: every answer is all of the old version or all of the
+ * new (the note words match every doc, then none), and no document is ever missing. */
+static void *rx_watch_loop(void *arg)
+{
+    struct rx_watch *w = arg;
+    while (!atomic_load(&w->stop)) {
+        struct idx_search_req req = {.q = "undeclared", .q_len = 10};
+        idx_search_params_default(w->db, &req.params);
+        req.params.limit = 0;
+        struct idx_search_res res;
+        struct sd_error err;
+        uint64_t notes = idx_search(w->db, "rx", &req, &res, &err) == SD_OK ? res.total : 1;
+        idx_search_res_free(&res);
+        req.q = "river";
+        req.q_len = 5;
+        uint64_t all = idx_search(w->db, "rx", &req, &res, &err) == SD_OK ? res.total : 0;
+        idx_search_res_free(&res);
+        if (notes == RX_DOCS) {
+            atomic_fetch_add(&w->before, 1);
+        } else if (notes == 0) {
+            atomic_fetch_add(&w->after, 1);
+        } else {
+            atomic_fetch_add(&w->torn, 1);
+        }
+        if (all < RX_DOCS) {
+            atomic_fetch_add(&w->lost, 1);
+        }
+        atomic_fetch_add(&w->rounds, 1);
+    }
+    return NULL;
+}
+
+static void test_idx_settings_change_reindexes_in_background_switching_at_once(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    write_plain_docs(db, "rx", RX_DOCS);
+    assert_int_equal(count(db, "rx", "undeclared"), RX_DOCS); /* no settings: strings are text */
+    struct rx_watch w = {.db = db};
+    pthread_t t;
+    pthread_create(&t, NULL, rx_watch_loop, &w);
+    while (atomic_load(&w.rounds) < 3) {
+        sched_yield();
+    }
+    assert_int_equal(set_settings(db, "rx", rx_schema), 1);
+    struct sd_error err;
+    /* written after the change: indexed under the new settings at once */
+    struct seg_field f[] = {TXT("title", "river new"), TXT("note", "undeclared"),
+                            RAW("year", "2009"), TXT("lang", "ru")}; /* r999: 1990 + 999 % 35 */
+    struct idx_op op = upsert("r999", f, 4);
+    assert_int_equal(write_sync(db, "rx", &op, 1, &err), SD_OK);
+    assert_int_equal(count(db, "rx", "new"), 1);
+    wait_reindexed(db, "rx");
+    uint64_t rounds = atomic_load(&w.rounds);
+    while (atomic_load(&w.rounds) < rounds + 3) {
+        sched_yield();
+    }
+    atomic_store(&w.stop, true);
+    pthread_join(t, NULL);
+    assert_int_equal(atomic_load(&w.torn), 0); /* the switch is one step */
+    assert_int_equal(atomic_load(&w.lost), 0); /* nothing lost meanwhile */
+    assert_true(atomic_load(&w.before) > 0);
+    assert_true(atomic_load(&w.after) > 0);
+    assert_int_equal(count(db, "rx", "undeclared"), 0);
+    assert_int_equal(count(db, "rx", "river"), RX_DOCS + 1);
+    check_rx_columns(db, "rx", RX_DOCS + 1);
+    struct seg_stored doc;
+    assert_int_equal(idx_get(db, "rx", "r5", 2, &doc, &err), SD_OK);
+    assert_int_equal(doc.fields[1].type, SEG_RAW); /* shown as the same JSON string */
+    assert_memory_equal(doc.fields[1].value, "\"undeclared note\"", 17);
+    seg_stored_free(&doc);
+    idx_close(db);
+    db = open_db(dir); /* the switch is durable */
+    assert_int_equal(count(db, "rx", "undeclared"), 0);
+    check_rx_columns(db, "rx", RX_DOCS + 1);
+    /* and back: settings {} index every string as text again */
+    assert_int_equal(set_settings(db, "rx", "{}"), 2);
+    wait_reindexed(db, "rx");
+    assert_int_equal(count(db, "rx", "undeclared"), RX_DOCS + 1);
+    assert_int_equal(count(db, "rx", "ru"), RX_DOCS / 2 + 1);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_kill9_during_reindex_resumes_it(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct idx_db *child = open_db(dir);
+        write_plain_docs(child, "rx", RX_DOCS);
+        idx_close(child); /* on disk, under no settings */
+        child = open_db(dir);
+        set_settings(child, "rx", rx_schema);
+        kill(getpid(), SIGKILL); /* the re-index has just started, or not yet */
+        _exit(1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    struct idx_db *db = open_db(dir);
+    expect_settings(db, "rx",
+                    "{\"fields\":{\"lang\":{\"type\":\"keyword\"},\"title\":{\"type\":"
+                    "\"text\",\"weight\":2},\"year\":{\"type\":\"int\"}}}",
+                    1);
+    assert_int_equal(count(db, "rx", "river"), RX_DOCS); /* nothing lost */
+    wait_reindexed(db, "rx");
+    assert_int_equal(count(db, "rx", "undeclared"), 0);
+    check_rx_columns(db, "rx", RX_DOCS);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -714,6 +920,8 @@ int main(void)
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),
         cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),
         cmocka_unit_test(test_idx_declared_attributes_become_columns_through_flush_and_replay),
+        cmocka_unit_test(test_idx_settings_change_reindexes_in_background_switching_at_once),
+        cmocka_unit_test(test_idx_kill9_during_reindex_resumes_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

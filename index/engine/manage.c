@@ -2,9 +2,10 @@
  * manage.c: index management: listing indexes with their numbers, and dropping one.
  *
  * USERS. Every call that found an index by name (idx_db_find) is one of its users until it
- * calls idx_index_put. Dropping marks the index (is_dropped, under db->lock: idx_db_find no
- * longer returns it, and refuses to create the name again while the drop runs), then waits
- * on db->users_cond until the last user is gone, so no search, get or write still holds a
+ * calls idx_index_put. Dropping takes the index out of db->indexes and reserves its name in
+ * db->dropping (under db->lock: idx_db_find no longer reaches it, and refuses to create the
+ * name again until the directory is gone), marks it is_dropped, then waits on
+ * db->users_cond until the last user is gone, so no search, get or write still holds a
  * pointer into it when it is freed.
  *
  * DROP IS ONE RENAME. The index is closed first (its queued writes are acknowledged, its
@@ -90,16 +91,30 @@ static void idx_drop_wait_users(struct idx_db *db, struct idx_index *ix)
     }
 }
 
-/* Takes the closed index (known by its former address) out of the list. */
-static void idx_db_forget(struct idx_db *db, uintptr_t ix)
+/* Takes ix out of the list and reserves its name in db->dropping (db->lock held): a find
+ * no longer reaches it, a create of the name waits for the drop (SD_EBUSY). */
+static int idx_db_forget(struct idx_db *db, struct idx_index *ix, size_t *slot)
 {
-    pthread_mutex_lock(&db->lock);
+    size_t n = sizeof db->dropping / sizeof *db->dropping;
+    for (*slot = 0; *slot < n && db->dropping[*slot]; (*slot)++) {
+    }
+    if (*slot == n || !(db->dropping[*slot] = strdup(ix->name))) {
+        return SD_EBUSY; /* that many drops at once, or no memory: try again */
+    }
     for (size_t i = 0; i < db->nindexes; i++) {
-        if ((uintptr_t)db->indexes[i] == ix) {
+        if (db->indexes[i] == ix) {
             db->indexes[i] = db->indexes[--db->nindexes];
             break;
         }
     }
+    return SD_OK;
+}
+
+static void idx_db_unreserve(struct idx_db *db, size_t slot)
+{
+    pthread_mutex_lock(&db->lock);
+    free(db->dropping[slot]);
+    db->dropping[slot] = NULL;
     pthread_mutex_unlock(&db->lock);
 }
 
@@ -121,6 +136,12 @@ int idx_drop(struct idx_db *db, const char *index, struct sd_error *err)
         idx_index_put(ix);
         return sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", index);
     }
+    size_t slot;
+    if (idx_db_forget(db, ix, &slot) != SD_OK) {
+        pthread_mutex_unlock(&db->lock);
+        idx_index_put(ix);
+        return sd_errorf(err, SD_EBUSY, "too many drops at once; try again");
+    }
     atomic_fetch_sub(&ix->users, 1); /* this call's own use: it waits for the others */
     idx_drop_wait_users(db, ix);
     pthread_mutex_unlock(&db->lock);
@@ -131,9 +152,7 @@ int idx_drop(struct idx_db *db, const char *index, struct sd_error *err)
     if (sd_path_join(to, sizeof to, db->dir, gone)) {
         rc = sd_errorf(err, SD_EINVAL, "%s: path too long", db->dir);
     }
-    uintptr_t key = (uintptr_t)ix;
-    idx_index_close(ix);    /* queued writes are acknowledged; nothing uses ix any more */
-    idx_db_forget(db, key); /* only now may the name be created again */
+    idx_index_close(ix); /* queued writes are acknowledged; nothing uses ix any more */
     if (rc == SD_OK && (rc = idx_remove_dir(to, err)) == SD_OK && rename(from, to) != 0) {
         rc = sd_errorf(err, sd_status_from_errno(errno), "rename %s to %s: %s", from, to,
                        strerror(errno));
@@ -141,6 +160,7 @@ int idx_drop(struct idx_db *db, const char *index, struct sd_error *err)
     if (rc == SD_OK && (rc = sd_fsync_dir(db->dir, err)) == SD_OK) {
         rc = idx_remove_dir(to, err); /* the index is gone already; a crash here: next start */
     }
+    idx_db_unreserve(db, slot); /* only now may the name be created again */
     return rc;
 }
 

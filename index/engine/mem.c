@@ -49,7 +49,8 @@ static int idx_mem_builder_new(struct idx_index *ix, struct sd_error *err)
     m->builder_settings = idx_settings_acquire(ix);
     struct seg_attr_spec specs[SEG_MAX_ATTRS];
     size_t n = idx_settings_attr_specs(m->builder_settings, specs);
-    if (n && (rc = seg_builder_set_attrs(m->builder, specs, n, err)) != SD_OK)
+    rc = seg_builder_set_attrs(m->builder, m->builder_settings->version, specs, n, err);
+    if (rc != SD_OK)
         idx_mem_builder_done(m);
     return rc;
 }
@@ -126,6 +127,15 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct se
         existed = idx_mem_exists(ix, d->id, d->id_len, &entry);
     }
     uint32_t value = IDX_IDMAP_DELETED;
+    if (op->type == IDX_OP_UPSERT && m->builder &&
+        m->builder_settings->version != atomic_load(&ix->settings_version)) {
+        /* The settings changed: the builder's documents become a segment of the old version
+         * (re-indexed later, reindex.c), this one starts a builder of the new. */
+        if ((rc = idx_mem_refresh(ix, err)) != SD_OK)
+            return rc;
+        if (m->builder) /* nothing in it was pending */
+            idx_mem_builder_done(m);
+    }
     if (op->type == IDX_OP_UPSERT) {
         if (!m->builder) {
             if ((rc = idx_mem_builder_new(ix, err)) != SD_OK)
@@ -136,11 +146,22 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct se
                 seg_builder_set_zjob_sched(m->builder, &ix->ana.zsched);
         }
         value = seg_builder_doc_count(m->builder);
-        if (!an && (rc = seg_analyze(m->analyzer, d, m->analysis, err)) != SD_OK)
+        /* Under the builder's settings: the log holds it as the settings of its write made
+         * it (settings.c); then the analysis made ahead of that form no longer applies. */
+        struct idx_op typed = *op;
+        bool changed = false;
+        if (m->builder_settings->version > 0 &&
+            (rc = idx_settings_retype_logged(m->builder_settings, op, &typed, &m->attrs,
+                                             &changed, err)) != SD_OK)
+            return rc;
+        const struct seg_doc *td = &typed.doc;
+        if (changed)
+            an = NULL;
+        if (!an && (rc = seg_analyze(m->analyzer, td, m->analysis, err)) != SD_OK)
             return rc;
         const struct seg_attr_vals *vals = NULL; /* the document's column values */
         if (m->builder_settings->schema->has_fields &&
-            !(vals = idx_settings_attr_vals(m->builder_settings, d, &m->attrs)))
+            !(vals = idx_settings_attr_vals(m->builder_settings, td, &m->attrs)))
             return sd_errorf(err, SD_ENOMEM, "memtable: out of memory");
         rc = seg_builder_add_analyzed_attrs(m->builder, an ? an : m->analysis, vals, err);
         if (rc != SD_OK)

@@ -299,6 +299,7 @@ int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struc
     struct idx_settings *st = idx_settings_acquire(ix);
     out->settings_version = st->version;
     idx_settings_release(st);
+    out->reindex_pending = idx_reindex_pending(ix);
     idx_index_put(ix);
     return SD_OK;
 }

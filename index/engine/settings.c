@@ -20,6 +20,11 @@
  * that fails any check stops the index from opening, naming the file, as a damaged
  * MANIFEST does: serving without it would accept documents its schema refuses.
  *
+ * THE REWRITE (idx_retype) is also applied, leniently, to every logged document the memtable
+ * applies and every stored document the re-index reads (reindex.c): it first undoes an
+ * earlier rewrite (a stored JSON string is a string again), so any document can be indexed
+ * again under any settings, and a value that no longer fits is kept stored only.
+ *
  * HOW A WRITE IS CHECKED. idx_write takes the settings in force (a reference: a change
  * meanwhile does not affect a write being checked) and rewrites each upsert before it is
  * logged: a value of a declared field must convert to its type (sch_convert), or the whole
@@ -27,8 +32,8 @@
  * Declared text fields stay SEG_TEXT (indexed), or become SEG_TEXT_ARRAY when given an array
  * of strings (each string indexed, the array stored as given); every other string becomes
  * SEG_RAW holding its JSON text (stored, not indexed, and shown by `get` as the same JSON string).
- * The log then holds documents exactly as they are to be indexed, so replay, analysis and merges
- * need no schema at all.
+ * The log then holds documents as they are to be indexed under the settings of their write;
+ * merges need no schema at all.
  *
  * SEARCH WEIGHTS. The declared text fields' weights are the defaults of idx_search; a
  * weight the request names wins.
@@ -121,6 +126,7 @@ static void idx_settings_publish(struct idx_index *ix, struct idx_settings *st)
     pthread_mutex_lock(&ix->settings_lock);
     struct idx_settings *old = ix->settings;
     ix->settings = st;
+    atomic_store(&ix->settings_version, st->version);
     pthread_mutex_unlock(&ix->settings_lock);
     idx_settings_release(old);
 }
@@ -307,55 +313,125 @@ static int idx_doc_error(const struct idx_op *op, const struct sd_error *why, st
                      d->id, why->msg);
 }
 
-static bool idx_json_is_array(const char *s, size_t len)
+static bool idx_json_starts(const char *s, size_t len, char c)
 {
     size_t i = 0;
     while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) {
         i++;
     }
-    return i < len && s[i] == '[';
+    return i < len && s[i] == c;
 }
 
-int idx_settings_check_op(const struct idx_settings *st, const struct idx_op *op,
-                          struct idx_op *out, struct seg_field *fields, struct sd_buf *scratch,
-                          struct sch_values *vals, struct sd_error *err)
+/* One field as it stands before any rewrite: a string (is_string: bytes [*p, + *len), maybe
+ * unescaped into vals' text) or JSON text. A stored JSON string (what an earlier rewrite
+ * made of a string) is a string again: the rewrite is undone before it is redone. */
+static bool idx_field_string(const struct seg_field *f, struct sch_values *vals, const char **p,
+                             size_t *len)
+{
+    *p = f->value;
+    *len = f->value_len;
+    if (f->type == SEG_TEXT) {
+        return true;
+    }
+    if (f->type != SEG_RAW || !idx_json_starts(f->value, f->value_len, '"')) {
+        return false;
+    }
+    static const struct sch_field as_text = {.name = "(string)", .name_len = 8, .type = SCH_TEXT};
+    if (sch_convert(&as_text, true, f->value, f->value_len, vals, NULL) != SD_OK ||
+        vals->count != 1) {
+        return false; /* not one JSON string after all: keep it as JSON text */
+    }
+    *p = (const char *)vals->text.data + vals->v[0].off;
+    *len = vals->v[0].len;
+    return true;
+}
+
+/* Field i rewritten for st into fields[i] (value in scratch at offs[i], or the document's).
+ * *bad: the value does not fit its declared type (err says why, unless lenient). */
+static int idx_retype_field(const struct idx_settings *st, const struct seg_field *f,
+                            struct seg_field *out, size_t *off, struct sd_buf *scratch,
+                            struct sch_values *vals, bool lenient, struct sd_error *err)
+{
+    const char *sp;
+    size_t slen;
+    struct sch_values unesc; /* its own: vals is overwritten by the conversion below */
+    sch_values_init(&unesc);
+    bool is_string = idx_field_string(f, &unesc, &sp, &slen);
+    const struct sch_field *decl = sch_find(st->schema, f->name, f->name_len);
+    bool has_fields = st->schema->has_fields;
+    *out = *f;
+    *off = SIZE_MAX;
+    bool fits = true;
+    if (decl) {
+        struct sd_error why = {0};
+        fits = sch_convert(decl, !is_string, is_string ? sp : f->value,
+                           is_string ? slen : f->value_len, vals, &why) == SD_OK;
+        if (!fits && !lenient) {
+            sch_values_free(&unesc);
+            *err = why;
+            return why.code;
+        }
+    }
+    bool as_text = !has_fields || (decl && decl->type == SCH_TEXT && fits);
+    if (is_string && as_text && f->type == SEG_TEXT) {
+        /* indexed as it is */
+    } else if (is_string && as_text) {
+        out->type = SEG_TEXT; /* indexed; the bytes are copied out of unesc */
+        *off = scratch->len;
+        sd_buf_put(scratch, sp, slen);
+        out->value_len = slen;
+    } else if (is_string) {
+        *off = scratch->len; /* stored as the JSON string it was, not indexed */
+        sch_json_quote(sp, slen, scratch);
+        out->type = SEG_RAW;
+        out->value_len = scratch->len - *off;
+    } else {
+        bool array = as_text && has_fields && idx_json_starts(f->value, f->value_len, '[');
+        out->type = array ? SEG_TEXT_ARRAY : SEG_RAW; /* an array of strings: each indexed */
+    }
+    sch_values_free(&unesc);
+    return SD_OK;
+}
+
+/* The rewrite itself (see the top of the file): strict refuses a value that does not fit,
+ * lenient keeps it stored only. *changed: a field differs from the document's. */
+static int idx_retype(const struct idx_settings *st, bool lenient, const struct idx_op *op,
+                      struct idx_op *out, struct seg_field *fields, struct sd_buf *scratch,
+                      struct sch_values *vals, bool *changed, struct sd_error *err)
 {
     const struct seg_doc *d = &op->doc;
     size_t offs[SEG_MAX_FIELDS]; /* SIZE_MAX: the value is the document's own */
     sd_buf_reset(scratch);
+    *changed = false;
     for (size_t i = 0; i < d->nfields; i++) {
-        const struct seg_field *f = &d->fields[i];
-        const struct sch_field *decl = sch_find(st->schema, f->name, f->name_len);
-        fields[i] = *f;
-        offs[i] = SIZE_MAX;
-        if (decl) {
-            struct sd_error why = {0};
-            if (sch_convert(decl, f->type == SEG_RAW, f->value, f->value_len, vals, &why)) {
-                return idx_doc_error(op, &why, err);
-            }
-        }
-        if (decl && decl->type == SCH_TEXT && f->type == SEG_RAW && vals->count > 0 &&
-            idx_json_is_array(f->value, f->value_len)) {
-            fields[i].type = SEG_TEXT_ARRAY; /* an array of strings: each one indexed */
-        }
-        if (f->type == SEG_TEXT && !(decl && decl->type == SCH_TEXT)) {
-            offs[i] = scratch->len; /* stored as the JSON string it was, not indexed */
-            sch_json_quote(f->value, f->value_len, scratch);
-            fields[i].type = SEG_RAW;
-            fields[i].value_len = scratch->len - offs[i];
+        struct sd_error why = {0};
+        if (idx_retype_field(st, &d->fields[i], &fields[i], &offs[i], scratch, vals, lenient,
+                             &why)) {
+            return idx_doc_error(op, &why, err);
         }
     }
     if (scratch->rc) {
         return sd_errorf(err, SD_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < d->nfields; i++) {
+        const struct seg_field *f = &d->fields[i];
         if (offs[i] != SIZE_MAX) {
             fields[i].value = (const char *)scratch->data + offs[i];
         }
+        *changed |= fields[i].type != f->type || fields[i].value_len != f->value_len ||
+                    memcmp(fields[i].value, f->value, f->value_len) != 0;
     }
     *out = *op;
     out->doc.fields = fields;
     return SD_OK;
+}
+
+int idx_settings_check_op(const struct idx_settings *st, const struct idx_op *op,
+                          struct idx_op *out, struct seg_field *fields, struct sd_buf *scratch,
+                          struct sch_values *vals, struct sd_error *err)
+{
+    bool changed;
+    return idx_retype(st, false, op, out, fields, scratch, vals, &changed, err);
 }
 
 /* ---- attribute columns of the memtable's builder ---- */
@@ -372,6 +448,9 @@ struct idx_attr_col {
 struct idx_attr_scratch {
     struct idx_attr_col cols[SCH_MAX_FIELDS];
     struct seg_attr_vals vals[SCH_MAX_FIELDS];
+    struct seg_field fields[SEG_MAX_FIELDS]; /* idx_settings_retype_logged's document */
+    struct sd_buf buf;
+    struct sch_values conv;
 };
 
 static uint8_t idx_attr_type(enum sch_type t)
@@ -404,6 +483,8 @@ void idx_attr_scratch_free(struct idx_attr_scratch *s)
         free(c->strs);
         free(c->lens);
     }
+    sd_buf_free(&s->buf);
+    sch_values_free(&s->conv);
     free(s);
 }
 
@@ -455,20 +536,40 @@ static struct seg_attr_vals idx_attr_one(const struct sch_field *f, const struct
     return out;
 }
 
-const struct seg_attr_vals *idx_settings_attr_vals(const struct idx_settings *st,
-                                                   const struct seg_doc *doc,
-                                                   struct idx_attr_scratch **scratch)
+static struct idx_attr_scratch *idx_attr_scratch_get(struct idx_attr_scratch **scratch)
 {
     if (!*scratch) {
         *scratch = calloc(1, sizeof **scratch);
         for (size_t i = 0; *scratch && i < SCH_MAX_FIELDS; i++) {
             sch_values_init(&(*scratch)->cols[i].v);
         }
-        if (!*scratch) {
-            return NULL;
+        if (*scratch) {
+            sd_buf_init(&(*scratch)->buf);
+            sch_values_init(&(*scratch)->conv);
         }
     }
-    struct idx_attr_scratch *s = *scratch;
+    return *scratch;
+}
+
+int idx_settings_retype_logged(const struct idx_settings *st, const struct idx_op *op,
+                               struct idx_op *out, struct idx_attr_scratch **scratch, bool *changed,
+                               struct sd_error *err)
+{
+    struct idx_attr_scratch *s = idx_attr_scratch_get(scratch);
+    if (!s) {
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
+    return idx_retype(st, true, op, out, s->fields, &s->buf, &s->conv, changed, err);
+}
+
+const struct seg_attr_vals *idx_settings_attr_vals(const struct idx_settings *st,
+                                                   const struct seg_doc *doc,
+                                                   struct idx_attr_scratch **scratch)
+{
+    struct idx_attr_scratch *s = idx_attr_scratch_get(scratch);
+    if (!s) {
+        return NULL;
+    }
     size_t n = 0;
     bool oom = false;
     for (size_t i = 0; i < st->schema->nfields; i++) {

@@ -172,11 +172,13 @@ struct seg_attr_vals {
     const size_t *lens;
 };
 
-/* Declares b's columns (copied; kept sorted by name, so the order given does not matter).
- * Only before the first document. SD_EINVAL (a bad or repeated name, unknown type, documents
- * already added), SD_ELIMIT (more than SEG_MAX_ATTRS), SD_ENOMEM. */
-int seg_builder_set_attrs(struct seg_builder *b, const struct seg_attr_spec *specs, size_t n,
-                          struct sd_error *err);
+/* Declares b's columns (copied; kept sorted by name, so the order given does not matter) and
+ * the version of the settings they come from (the engine's; 0: none), which the segment
+ * records (seg_settings_version). Only before the first document. SD_EINVAL (a bad or
+ * repeated name, unknown type, documents already added), SD_ELIMIT (more than
+ * SEG_MAX_ATTRS), SD_ENOMEM. */
+int seg_builder_set_attrs(struct seg_builder *b, uint64_t settings_version,
+                          const struct seg_attr_spec *specs, size_t n, struct sd_error *err);
 
 /* seg_builder_add_analyzed with the document's column values: vals[i] (borrowed for the call)
  * holds its values of the i-th column given to seg_builder_set_attrs, in the order given
@@ -335,6 +337,10 @@ void seg_stored_free(struct seg_stored *st);
 
 /* One column of an open segment, valid until seg_close(). A format-2 segment has none. */
 struct seg_attr;
+
+/* The settings version the segment was built under (seg_builder_set_attrs; a merge records
+ * the oldest of its inputs'); 0 for none and for format-2 segments. */
+uint64_t seg_settings_version(const struct seg *s);
 
 unsigned seg_attr_count(const struct seg *s);
 const struct seg_attr *seg_attr_at(const struct seg *s, unsigned i); /* i < seg_attr_count */

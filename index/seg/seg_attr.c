@@ -136,7 +136,7 @@ int seg_attr_load(struct seg *s, struct sd_error *err)
     struct sd_rd rd;
     sd_rd_init(&rd, sect->p, sect->len);
     uint32_t n;
-    if (sd_rd_le32(&rd, &n) || n > SEG_MAX_ATTRS) {
+    if (sd_rd_le64(&rd, &s->settings_version) || sd_rd_le32(&rd, &n) || n > SEG_MAX_ATTRS) {
         return SD_CORRUPT(err, "%s: attribute section: bad column count", s->name);
     }
     s->attrs = calloc(n ? n : 1, sizeof *s->attrs);
@@ -154,6 +154,11 @@ int seg_attr_load(struct seg *s, struct sd_error *err)
 }
 
 /* ---- accessors ---- */
+
+uint64_t seg_settings_version(const struct seg *s)
+{
+    return s->settings_version;
+}
 
 unsigned seg_attr_count(const struct seg *s)
 {

@@ -30,7 +30,8 @@ struct seg_acol {
 struct seg_acols {
     struct seg_acol *cols; /* owned; sorted by name */
     size_t n;
-    uint32_t docs; /* documents ended */
+    uint32_t docs;    /* documents ended */
+    uint64_t version; /* settings version recorded in the section */
 };
 
 /* Columns from specs (copied, sorted by name). SD_EINVAL for a repeated or bad name or type. */
@@ -38,7 +39,8 @@ int seg_acols_init(struct seg_acols *a, const struct seg_attr_spec *specs, size_
                    struct sd_error *err);
 void seg_acols_free(struct seg_acols *a);
 /* The column set of inputs[0, n): every column name of any input, sorted; a name with
- * different types takes the type of the last input that has it. */
+ * different types takes the type of the last input that has it. The version is the oldest
+ * of the inputs' (0 for none). */
 int seg_acols_init_merge(struct seg_acols *a, struct seg *const *inputs, size_t n,
                          struct sd_error *err);
 /* Appends one document: vals[i] for column i in the order of specs given to init (order[i]

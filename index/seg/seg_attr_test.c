@@ -143,7 +143,7 @@ static uint8_t *build(const uint32_t *ks, size_t n, size_t *len)
     struct seg_analysis *an;
     struct sd_error err;
     assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
-    assert_int_equal(seg_builder_set_attrs(b, g_specs, 4, &err), SD_OK);
+    assert_int_equal(seg_builder_set_attrs(b, 7, g_specs, 4, &err), SD_OK);
     assert_int_equal(seg_analyzer_new(g_stem, &a, &err), SD_OK);
     assert_int_equal(seg_analysis_new(&an, &err), SD_OK);
     for (size_t i = 0; i < n; i++) {
@@ -220,6 +220,7 @@ static void test_seg_attr_build_reads_every_value_back(void **state)
     uint8_t *img = build(ks, NDOCS, &len);
     struct seg *s = open_image(img, len);
     assert_int_equal(seg_attr_count(s), 4);
+    assert_int_equal(seg_settings_version(s), 7);
     const char *sorted[] = {"big", "price", "tags", "year"};
     for (unsigned i = 0; i < 4; i++) {
         assert_string_equal(seg_attr_name(seg_attr_at(s, i)), sorted[i]);
@@ -330,7 +331,7 @@ static void test_seg_attr_merge_unions_columns(void **state)
         {{"n", 1, SEG_ATTR_INT}}, {{"k", 1, SEG_ATTR_KEYWORD}}, {{"n", 1, SEG_ATTR_FLOAT}}};
     for (int i = 0; i < 3; i++) {
         assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
-        assert_int_equal(seg_builder_set_attrs(b, specs[i], 1, &err), SD_OK);
+        assert_int_equal(seg_builder_set_attrs(b, (uint64_t)(5 - i), specs[i], 1, &err), SD_OK);
         struct seg_analyzer *a;
         struct seg_analysis *an;
         seg_analyzer_new(g_stem, &a, &err);
@@ -360,6 +361,7 @@ static void test_seg_attr_merge_unions_columns(void **state)
     assert_int_equal(seg_merge(in, NULL, 3, &out, NULL, &err), SD_OK);
     struct seg *m = open_image(out.data, out.len);
     assert_int_equal(seg_attr_count(m), 2);
+    assert_int_equal(seg_settings_version(m), 3); /* the oldest input's (5, 4, 3) */
     const struct seg_attr *n = seg_attr_find(m, "n", 1), *k = seg_attr_find(m, "k", 1);
     assert_int_equal(seg_attr_type(n), SEG_ATTR_FLOAT); /* the last input's type */
     uint64_t first;
@@ -387,16 +389,16 @@ static void test_seg_attr_set_attrs_refuses_bad_specs(void **state)
     struct sd_error err;
     assert_int_equal(seg_builder_new(g_stem, &b, &err), SD_OK);
     struct seg_attr_spec twice[] = {{"a", 1, SEG_ATTR_INT}, {"a", 1, SEG_ATTR_FLOAT}};
-    assert_int_equal(seg_builder_set_attrs(b, twice, 2, &err), SD_EINVAL);
+    assert_int_equal(seg_builder_set_attrs(b, 0, twice, 2, &err), SD_EINVAL);
     assert_non_null(strstr(err.msg, "'a' given twice"));
     struct seg_attr_spec bad[] = {{"a", 1, 9}};
-    assert_int_equal(seg_builder_set_attrs(b, bad, 1, &err), SD_EINVAL);
+    assert_int_equal(seg_builder_set_attrs(b, 0, bad, 1, &err), SD_EINVAL);
     struct seg_attr_spec noname[] = {{"", 0, SEG_ATTR_INT}};
-    assert_int_equal(seg_builder_set_attrs(b, noname, 1, &err), SD_EINVAL);
+    assert_int_equal(seg_builder_set_attrs(b, 0, noname, 1, &err), SD_EINVAL);
     struct seg_field f = {"t", 1, "x", 1, SEG_TEXT};
     struct seg_doc doc = {"d", 1, &f, 1};
     assert_int_equal(seg_builder_add(b, &doc, &err), SD_OK);
-    assert_int_equal(seg_builder_set_attrs(b, twice, 1, &err), SD_EINVAL);
+    assert_int_equal(seg_builder_set_attrs(b, 0, twice, 1, &err), SD_EINVAL);
     seg_builder_free(b);
 }
 
@@ -416,10 +418,11 @@ static void test_seg_attr_damaged_section_is_an_error_not_a_crash(void **state)
     uint64_t at = 0;
     size_t attrs_len = 0;
     {
-        /* the ATTRS entry of the footer table: the 13th (offset, length) pair */
+        /* the ATTRS entry of the footer table: the 13th (offset, length) pair; the flips
+         * start past the settings version (any value of it is valid) */
         const uint8_t *foot = img + len - (4 + 13 * 16 + 16 + 16);
-        at = sd_get_le64(foot + 4 + 12 * 16);
-        attrs_len = (size_t)sd_get_le64(foot + 4 + 12 * 16 + 8);
+        at = sd_get_le64(foot + 4 + 12 * 16) + 8;
+        attrs_len = (size_t)sd_get_le64(foot + 4 + 12 * 16 + 8) - 8;
     }
     seg_close(s);
     assert_true(attrs_len > 0);
@@ -465,6 +468,7 @@ static void test_seg_open_v2_fixture_has_no_columns(void **state)
     (void)state;
     struct seg *s = open_fixture("v2.seg");
     assert_int_equal(seg_attr_count(s), 0);
+    assert_int_equal(seg_settings_version(s), 0);
     assert_null(seg_attr_find(s, "year", 4));
     seg_close(s);
 }

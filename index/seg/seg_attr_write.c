@@ -10,6 +10,7 @@
  * ATTRS section (segment format v3; a v2 segment has none). Little-endian; offsets are from
  * the start of the section.
  *
+ *   u64 settings version (of the engine's settings the columns come from; 0: none)
  *   u32 column count C (at most SEG_MAX_ATTRS), then C directory entries, sorted by name:
  *     u8 name length, name bytes, u8 type (1 int64, 2 double, 3 keyword),
  *     u8 flags (1 = MULTI), u64 value count N, u64 body offset, u64 body length
@@ -114,7 +115,7 @@ int seg_acols_init(struct seg_acols *a, const struct seg_attr_spec *specs, size_
 int seg_acols_init_merge(struct seg_acols *a, struct seg *const *inputs, size_t n,
                          struct sd_error *err)
 {
-    struct seg_attr_spec specs[SEG_MAX_ATTRS];
+    struct seg_attr_spec specs[SEG_MAX_ATTRS] = {{0}};
     size_t count = 0;
     memset(a, 0, sizeof *a);
     for (size_t i = 0; i < n; i++) {
@@ -133,7 +134,12 @@ int seg_acols_init_merge(struct seg_acols *a, struct seg *const *inputs, size_t 
             count += j == count;
         }
     }
-    return seg_acols_init(a, specs, count, err);
+    int rc = seg_acols_init(a, specs, count, err);
+    for (size_t i = 0; rc == SD_OK && i < n; i++) {
+        uint64_t v = seg_settings_version(inputs[i]);
+        a->version = i == 0 || v < a->version ? v : a->version;
+    }
+    return rc;
 }
 
 /* ---- adding values ---- */
@@ -371,10 +377,11 @@ int seg_acols_write(const struct seg_acols *a, struct sd_buf *out)
     sd_buf_init(&dir);
     sd_buf_init(&bodies);
     int rc = SD_OK;
-    size_t dir_len = 4;
+    size_t dir_len = 8 + 4;
     for (size_t i = 0; i < a->n; i++) {
         dir_len += 1 + a->cols[i].name_len + 2 + 24;
     }
+    sd_buf_put_le64(&dir, a->version);
     sd_buf_put_le32(&dir, (uint32_t)a->n);
     for (size_t i = 0; i < a->n && rc == SD_OK; i++) {
         const struct seg_acol *c = &a->cols[i];

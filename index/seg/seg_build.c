@@ -408,8 +408,8 @@ static void commit_doc(struct seg_builder *b, const struct seg_analysis *an, con
     b->doc_count++;
 }
 
-int seg_builder_set_attrs(struct seg_builder *b, const struct seg_attr_spec *specs, size_t n,
-                          struct sd_error *err)
+int seg_builder_set_attrs(struct seg_builder *b, uint64_t settings_version,
+                          const struct seg_attr_spec *specs, size_t n, struct sd_error *err)
 {
     if (b->doc_count > 0 || b->is_finished) {
         return sd_errorf(err, SD_EINVAL, "seg_builder_set_attrs after the first document");
@@ -429,6 +429,7 @@ int seg_builder_set_attrs(struct seg_builder *b, const struct seg_attr_spec *spe
     }
     seg_acols_free(&b->acols);
     b->acols = a;
+    b->acols.version = settings_version;
     return SD_OK;
 }
 

@@ -109,6 +109,7 @@ struct seg {
     uint32_t stored_nblocks;
     struct seg_attr *attrs; /* owned; nattrs columns sorted by name (seg_attr.c) */
     unsigned nattrs;
+    uint64_t settings_version; /* ATTRS: the engine's settings version; 0 for v2 */
 };
 
 /* Dictionary index entry b, decoded (all offsets relative to their sections). */
