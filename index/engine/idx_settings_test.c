@@ -907,6 +907,42 @@ static void test_idx_kill9_during_reindex_resumes_it(void **state)
     free(dir);
 }
 
+/* Every truncation and every flipped byte of a SETTINGS file: SD_ECORRUPT, never a crash
+ * and never settings read from damaged bytes. */
+static void test_idx_settings_file_damage_is_always_corrupt(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "books", schema1);
+    idx_close(db);
+    char idir[512], path[600];
+    snprintf(idir, sizeof idir, "%s/books", dir);
+    snprintf(path, sizeof path, "%s/SETTINGS", idir);
+    uint8_t *good;
+    size_t len;
+    struct sd_error err;
+    assert_int_equal(sd_read_file(path, 1 << 20, &good, &len, &err), SD_OK);
+    assert_int_equal(idx_settings_verify(idir, &err), SD_OK);
+    for (size_t cut = 0; cut < len; cut++) {
+        assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", good, cut, &err), SD_OK);
+        assert_int_equal(idx_settings_verify(idir, &err), SD_ECORRUPT);
+    }
+    uint8_t *bad = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        memcpy(bad, good, len);
+        bad[i] ^= 0x41;
+        assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", bad, len, &err), SD_OK);
+        if (idx_settings_verify(idir, &err) != SD_ECORRUPT) {
+            fail_msg("byte %zu flipped: %s", i, err.msg);
+        }
+    }
+    free(bad);
+    free(good);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -916,6 +952,7 @@ int main(void)
         cmocka_unit_test(test_idx_declared_text_array_is_searchable_and_stored_as_given),
         cmocka_unit_test(test_idx_declared_weights_drive_ranking),
         cmocka_unit_test(test_idx_damaged_settings_stop_the_open),
+        cmocka_unit_test(test_idx_settings_file_damage_is_always_corrupt),
         cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),
         cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),
