@@ -249,13 +249,15 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
     sd_buf_init(&scratch);
     struct sch_values vals;
     sch_values_init(&vals);
-    struct idx_settings *st = idx_settings_acquire(ix);
+    /* Settings never set (version 0): nothing to check, no lock taken per write. */
+    struct idx_settings *st =
+        atomic_load(&ix->settings_version) > 0 ? idx_settings_acquire(ix) : NULL;
     rc = SD_OK;
     for (size_t i = 0; i < nops && rc == SD_OK; i++) {
         const struct idx_op *op = &ops[i];
         struct idx_op typed;
         struct seg_field fields[SEG_MAX_FIELDS];
-        if (op->type == IDX_OP_UPSERT && st->schema->has_fields) {
+        if (op->type == IDX_OP_UPSERT && st && st->schema->has_fields) {
             if ((rc = idx_settings_check_op(st, op, &typed, fields, &scratch, &vals, err)))
                 break;
             op = &typed;

@@ -181,10 +181,12 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
         idx_index_put(ix);
         return sd_errorf(err, SD_ENOMEM, "out of memory");
     }
-    struct idx_settings *st = idx_settings_acquire(ix);
+    /* Settings never set (version 0): no declared weights, and no lock taken per search. */
+    struct idx_settings *st =
+        atomic_load(&ix->settings_version) > 0 ? idx_settings_acquire(ix) : NULL;
     struct idx_search_req r = *req;
     struct qry_weight *weights = NULL;
-    if (st->nweights) /* the declared text fields' weights, unless the request names them */
+    if (st && st->nweights) /* the declared text fields' weights, unless the request names them */
         rc = idx_merge_weights(st, req, &weights, &r.params);
     struct idx_snap *snap = idx_snap_acquire(ix);
     if (rc == SD_OK)
