@@ -1,11 +1,11 @@
 /*
  * check.c: `searchd --check DIR`: verifies a data directory offline and
  * changes nothing. For every index: the MANIFEST, every segment's checksum
- * and structure, every tombstone file, and every log record after the
- * checkpoint (checksum and payload). The checks are the daemon's own
- * (verify.c, index/wal), so every condition that stops or degrades the daemon
- * is a FAIL line here carrying the daemon's message. A torn log tail is
- * reported as a note: it is what a crash leaves, and opening the index drops
+ * and structure, every tombstone file, the SETTINGS, and every log record after
+ * the checkpoint (checksum and payload). The checks are the daemon's own
+ * (verify.c, settings.c, index/wal), so every condition that stops or degrades
+ * the daemon is a FAIL line here carrying the daemon's message. A torn log tail
+ * is reported as a note: it is what a crash leaves, and opening the index drops
  * it. So are files the MANIFEST does not name that opening would move to
  * lost+found/.
  */
@@ -84,6 +84,8 @@ static void idx_check_index(struct idx_check *c, const char *data_dir, const cha
         return;
     }
     idx_check_segments(c, name, dir, &m);
+    if (idx_settings_verify(dir, &err) != SD_OK) /* settings.c */
+        idx_check_problem(c, name, err.msg);
     struct wal_open_info info = {0};
     rc = wal_check(dir, m.checkpoint_seq, idx_check_record, c, &info, &err);
     if (rc && rc != SD_ENOTFOUND) {

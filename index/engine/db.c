@@ -100,14 +100,17 @@ int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error 
     db->dir = strdup(cfg->data_dir);
     db->cfg.data_dir = db->dir;
     pthread_mutex_init(&db->lock, NULL);
+    pthread_cond_init(&db->users_cond, NULL);
     int rc = db->dir ? SD_OK : sd_errorf(err, SD_ENOMEM, "out of memory");
     if (rc == SD_OK && mkdir(db->dir, 0755) != 0 && errno != EEXIST)
         rc = sd_errorf(err, sd_status_from_errno(errno), "mkdir %s: %s", db->dir,
                        strerror(errno));
     if (rc == SD_OK)
         rc = idx_lock_dir(db, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
+        idx_remove_dropped(db->dir); /* drops a crash cut short (manage.c) */
         rc = idx_open_existing(db, err);
+    }
     if (rc) {
         idx_close(db);
         return rc;
@@ -125,7 +128,10 @@ void idx_close(struct idx_db *db)
     free(db->indexes);
     if (db->lock_fd >= 0)
         close(db->lock_fd);
+    for (size_t i = 0; i < sizeof db->dropping / sizeof *db->dropping; i++)
+        free(db->dropping[i]);
     pthread_mutex_destroy(&db->lock);
+    pthread_cond_destroy(&db->users_cond);
     free(db->dir);
     free(db);
 }
@@ -144,13 +150,25 @@ int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_ind
         if (strcmp(db->indexes[i]->name, name) == 0)
             *out = db->indexes[i];
     }
-    if (!*out && !create)
+    bool dropping = false; /* manage.c: its directory is on its way out */
+    for (size_t i = 0; i < sizeof db->dropping / sizeof *db->dropping; i++)
+        dropping |= db->dropping[i] && strcmp(db->dropping[i], name) == 0;
+    if (*out && atomic_load(&(*out)->is_dropped))
+        *out = NULL; /* waiting for its users: no new one */
+    if (!*out && dropping) {
+        rc = create ? sd_errorf(err, SD_EBUSY, "index '%s' is being dropped", name)
+                    : sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", name);
+    } else if (!*out && !create) {
         rc = sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", name);
-    if (!*out && create && (rc = idx_index_open(db, name, true, out, err)) == SD_OK &&
+    }
+    if (!*out && create && rc == SD_OK &&
+        (rc = idx_index_open(db, name, true, out, err)) == SD_OK &&
         (rc = idx_db_add(db, *out)) != SD_OK) {
         idx_index_close(*out);
         *out = NULL;
     }
+    if (*out)
+        atomic_fetch_add(&(*out)->users, 1);
     pthread_mutex_unlock(&db->lock);
     return rc;
 }
@@ -158,16 +176,20 @@ int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_ind
 int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *err)
 {
     pthread_mutex_lock(&db->lock);
-    size_t n = db->nindexes;
-    char **v = calloc(n ? n : 1, sizeof *v);
-    for (size_t i = 0; v && i < n; i++) {
-        v[i] = strdup(db->indexes[i]->name);
-        if (!v[i]) {
-            while (i-- > 0)
-                free(v[i]);
+    size_t n = 0;
+    char **v = calloc(db->nindexes ? db->nindexes : 1, sizeof *v);
+    for (size_t i = 0; v && i < db->nindexes; i++) {
+        if (atomic_load(&db->indexes[i]->is_dropped))
+            continue;
+        v[n] = strdup(db->indexes[i]->name);
+        if (!v[n]) {
+            while (n-- > 0)
+                free(v[n]);
             free(v);
             v = NULL;
+            break;
         }
+        n++;
     }
     pthread_mutex_unlock(&db->lock);
     if (!v)
@@ -183,6 +205,9 @@ int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *e
     *count = n;
     return SD_OK;
 }
+
+static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t nops,
+                        idx_done_fn done, void *arg, struct sd_error *err);
 
 int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, size_t nops,
               idx_done_fn done, void *arg, struct sd_error *err)
@@ -200,11 +225,24 @@ int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, si
     struct idx_index *ix;
     if ((rc = idx_db_find(db, index, true, &ix, err)) != SD_OK)
         return rc;
+    rc = idx_write_to(ix, ops, nops, done, arg, err);
+    idx_index_put(ix);
+    return rc;
+}
+
+/* idx_write for a found index: ops checked against its settings (settings.c) and encoded
+ * into one queued write; a refused op refuses the whole batch before anything is logged.
+ * A degraded index refuses every write (docs/DATA.md: restoring the file must not resurrect
+ * or duplicate anything). */
+static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t nops,
+                        idx_done_fn done, void *arg, struct sd_error *err)
+{
+    int rc;
     if (ix->is_degraded)
         return sd_errorf(err, SD_EDEGRADED,
                          "index %s is degraded (%s): writes are refused until the file is "
                          "restored and searchd restarted",
-                         index, ix->degraded_reason);
+                         ix->name, ix->degraded_reason);
     struct idx_write *w = calloc(1, sizeof *w);
     if (w)
         w->prep = calloc(nops, sizeof *w->prep);
@@ -213,11 +251,26 @@ int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, si
         return sd_errorf(err, SD_ENOMEM, "out of memory");
     }
     sd_buf_init(&w->records);
-    struct sd_buf payload;
+    struct sd_buf payload, scratch;
     sd_buf_init(&payload);
-    for (size_t i = 0; i < nops; i++) {
+    sd_buf_init(&scratch);
+    struct sch_values vals;
+    sch_values_init(&vals);
+    /* Settings never set (version 0): nothing to check, no lock taken per write. */
+    struct idx_settings *st =
+        atomic_load(&ix->settings_version) > 0 ? idx_settings_acquire(ix) : NULL;
+    rc = SD_OK;
+    for (size_t i = 0; i < nops && rc == SD_OK; i++) {
+        const struct idx_op *op = &ops[i];
+        struct idx_op typed;
+        struct seg_field fields[SEG_MAX_FIELDS];
+        if (op->type == IDX_OP_UPSERT && st && st->schema->has_fields) {
+            if ((rc = idx_settings_check_op(st, op, &typed, fields, &scratch, &vals, err)))
+                break;
+            op = &typed;
+        }
         sd_buf_reset(&payload);
-        idx_op_encode(&ops[i], &payload);
+        idx_op_encode(op, &payload);
         sd_buf_put_u8(&w->records, ops[i].type == IDX_OP_UPSERT ? IDX_REC_UPSERT : IDX_REC_DELETE);
         sd_buf_put_varint(&w->records, payload.len);
         sd_buf_put(&w->records, payload.data, payload.len);
@@ -226,10 +279,17 @@ int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, si
         if (payload.len > WAL_MAX_RECORD)
             w->records.rc = SD_ELIMIT;
     }
+    idx_settings_release(st);
+    sch_values_free(&vals);
+    sd_buf_free(&scratch);
     sd_buf_free(&payload);
     w->nops = (uint32_t)nops;
     w->done = done;
     w->arg = arg;
+    if (rc) {
+        idx_write_free(w);
+        return rc;
+    }
     rc = w->records.rc;
     if (rc == SD_ELIMIT)
         sd_errorf(err, rc, "a document is over the %u byte limit", WAL_MAX_RECORD);

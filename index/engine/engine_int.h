@@ -32,7 +32,8 @@
  *
  * Lock order: manifest_lock -> state_lock -> snap_lock; queue_lock -> ana.lock
  * (idx_enqueue hands a write to both queues at once, so their orders agree);
- * otherwise both are leaves.
+ * settings_write_lock -> settings_lock (settings.c; nothing is taken while
+ * settings_lock is held); otherwise they are leaves.
  * No lock is held across a search; manifest_lock is held across the
  * MANIFEST write because it serializes exactly that I/O (flush vs merge).
  */
@@ -46,6 +47,7 @@
 
 #include "idmap.h"
 #include "idx.h"
+#include "schema.h"
 #include "sd_base.h"
 #include "seg.h"
 #include "wal.h"
@@ -143,6 +145,8 @@ struct idx_mem {
     uint64_t last_refresh_ns;   /* refreshes are at least refresh_ms apart */
     uint64_t first_flush_ns;    /* first op not yet handed to a flush; 0: none */
     bool has_pending;           /* something to publish (adds or deletes) */
+    struct idx_settings *builder_settings; /* one reference while builder exists: its columns */
+    struct idx_attr_scratch *attrs;        /* owned; a document's column values (settings.c) */
 };
 
 /* The two merge threads of an index (merge.c); each picks only its kind of segment. */
@@ -192,10 +196,31 @@ struct idx_torn {
     uint64_t offset;
 };
 
+/* An index's settings as published: immutable, refcounted like a snapshot, so a write being
+ * checked or a search being weighted keeps the version it started with (settings.c). */
+struct idx_settings {
+    atomic_int refs;
+    uint64_t version;          /* 0: never set (schema declares nothing) */
+    struct sch_schema *schema; /* owned, never NULL */
+    char *json;                /* owned, canonical, NUL-terminated */
+    size_t json_len;
+    struct qry_weight *weights; /* owned: the declared text fields' weights */
+    size_t nweights;
+};
+
 struct idx_index {
     struct idx_db *db; /* borrowed */
     char *name;        /* owned */
     char *dir;         /* owned */
+
+    /* Callers between idx_db_find and idx_index_put (manage.c): idx_drop waits for none. */
+    atomic_int users;
+    atomic_bool is_dropped; /* set under db->lock; the index is on its way out */
+
+    pthread_mutex_t settings_lock; /* guards the settings pointer (swap only) */
+    struct idx_settings *settings; /* one reference */
+    atomic_uint_fast64_t settings_version; /* settings->version, read without the lock */
+    pthread_mutex_t settings_write_lock; /* serializes SETTINGS writes (held across that I/O) */
 
     pthread_mutex_t snap_lock; /* guards snap (the pointer swap only) */
     struct idx_snap *snap;
@@ -256,16 +281,60 @@ struct idx_db {
     struct idx_config cfg;
     char *dir; /* owned */
     int lock_fd; /* holds the flock on DIR/LOCK */
-    pthread_mutex_t lock; /* guards indexes, nindexes */
+    pthread_mutex_t lock; /* guards indexes, nindexes, is_dropped of each */
+    pthread_cond_t users_cond; /* with lock: a dropped index lost its last user */
+    char *dropping[8];         /* lock: names whose drop is running (manage.c); NULL: free */
     struct idx_index **indexes;
     size_t nindexes;
 };
 
 /* ---- functions shared between the engine's files ---- */
 
-/* db.c: finds (or with create, creates) an index by name. */
+/* db.c: finds (or with create, creates) an index by name. On SD_OK the caller is one of
+ * the index's users until idx_index_put (a dropped index is not found; creating a name
+ * being dropped is SD_EBUSY). */
 int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_index **out,
                 struct sd_error *err);
+
+/* manage.c */
+void idx_index_put(struct idx_index *ix);
+/* Removes DIR/.dropped-* left by a drop that a crash interrupted. */
+void idx_remove_dropped(const char *data_dir);
+
+/* settings.c */
+/* Reads DIR/SETTINGS into ix->settings (none: version 0, nothing declared). SD_ECORRUPT
+ * names the file. */
+int idx_settings_load(struct idx_index *ix, struct sd_error *err);
+void idx_settings_free_all(struct idx_index *ix);
+/* For `searchd --check`: reads and checks DIR/SETTINGS (none is fine). */
+int idx_settings_verify(const char *dir, struct sd_error *err);
+struct idx_settings *idx_settings_acquire(struct idx_index *ix);
+void idx_settings_release(struct idx_settings *st); /* NULL is a no-op */
+/* The upsert op checked against st's schema and rewritten as it will be logged: declared
+ * text fields stay text, every other string becomes stored JSON text (not indexed).
+ * out->doc.fields points into fields[SEG_MAX_FIELDS] and scratch (reset here), valid until
+ * scratch changes. SD_EINVAL (or SD_ELIMIT) names the document and the field. */
+int idx_settings_check_op(const struct idx_settings *st, const struct idx_op *op,
+                          struct idx_op *out, struct seg_field *fields, struct sd_buf *scratch,
+                          struct sch_values *vals, struct sd_error *err);
+/* The attribute columns of a builder made under st: one per declared field that is not
+ * text, in the schema's order (by name). Returns the count; names point into st. */
+size_t idx_settings_attr_specs(const struct idx_settings *st, struct seg_attr_spec *specs);
+/* doc's values for those columns (an array of that count, valid until the next call or
+ * idx_attr_scratch_free), converted from its fields. A value that does not convert (written
+ * under older settings) is no value. *scratch is made on first use. NULL on ENOMEM. */
+struct idx_attr_scratch;
+const struct seg_attr_vals *idx_settings_attr_vals(const struct idx_settings *st,
+                                                   const struct seg_doc *doc,
+                                                   struct idx_attr_scratch **scratch);
+void idx_attr_scratch_free(struct idx_attr_scratch *s);
+/* A logged or stored upsert rewritten for st as idx_write would have (settings.c), but
+ * leniently: it was accepted under the settings of its time, so a value that no longer fits
+ * is kept stored only, never refused. *out points into *scratch (made on first use) until
+ * the next call. *changed: it differs from op (an analysis of op is then stale). SD_ENOMEM. */
+int idx_settings_retype_logged(const struct idx_settings *st, const struct idx_op *op,
+                               struct idx_op *out, struct idx_attr_scratch **scratch,
+                               bool *changed, struct sd_error *err);
 
 /* opcodec.c: a write op as a log record payload and back. */
 enum { IDX_REC_UPSERT = 1, IDX_REC_DELETE = 2 };
@@ -333,6 +402,11 @@ void idx_ana_recycle(struct idx_index *ix, struct seg_analysis *an); /* NULL is 
 /* Takes w (a write that will not be applied) out of the analysis queue, waits
  * for the op being analysed, if any, and frees its analyses. */
 void idx_ana_forget(struct idx_index *ix, struct idx_write *w);
+
+/* reindex.c: on the disk merger's thread. *did_work when it switched stale segments in. */
+int idx_reindex_run(struct idx_index *ix, bool *did_work, struct sd_error *err);
+/* Whether a live segment was built under older settings than the index's. */
+bool idx_reindex_pending(struct idx_index *ix);
 
 /* manifest.c */
 int idx_manifest_commit(struct idx_index *ix, uint64_t checkpoint_seq, struct sd_error *err);

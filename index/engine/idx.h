@@ -163,6 +163,8 @@ struct idx_stats {
     uint64_t torn_offset;    /* where in it the dropped part started */
     bool writes_refused;     /* a write failed (disk full); cleared when one succeeds */
     char write_error[256];
+    uint64_t settings_version; /* 0: settings never set */
+    bool reindex_pending;      /* documents indexed under older settings are still served */
 };
 
 /* SD_ENOTFOUND for an unknown index. */
@@ -171,6 +173,49 @@ int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struc
 /* Names of the existing indexes, sorted; *names owned by the caller: free
  * each string and the array. */
 int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *err);
+
+/* ---- settings and index management (issue 11; docs/DATA.md "Settings") ---- */
+
+enum idx_settings_mode {
+    IDX_SETTINGS_UPSERT = 0,  /* create the index if needed, else replace its settings */
+    IDX_SETTINGS_CREATE = 1,  /* the index must not exist yet: SD_EINVAL "... exists" */
+    IDX_SETTINGS_REPLACE = 2, /* the index must exist: SD_ENOTFOUND */
+};
+
+/* Parses and validates settings JSON (schema.h; borrowed for the call) and stores it for the
+ * index durably (DIR/SETTINGS replaced atomically) before returning. Settings whose canonical
+ * form equals the current one change nothing; otherwise the version goes up by one. *version
+ * (may be NULL) gets the version in force. From the return on, every write is checked against
+ * the new settings; documents written before keep answering as they were indexed until the
+ * background re-index (reindex.c) switches them all at once (idx_stats.reindex_pending).
+ * Errors: SD_EPARSE / SD_EINVAL / SD_ELIMIT naming the key or field, SD_EINVAL for a bad
+ * index name, SD_ENOTFOUND, SD_EIO / SD_ENOSPC. */
+int idx_set_settings(struct idx_db *db, const char *index, const char *json, size_t len,
+                     enum idx_settings_mode mode, uint64_t *version, struct sd_error *err);
+
+/* The index's settings in canonical JSON (*json owned by the caller, free(); NUL-terminated,
+ * "{}" when never set) and their version (0 when never set). SD_ENOTFOUND. */
+int idx_get_settings(struct idx_db *db, const char *index, char **json, size_t *len,
+                     uint64_t *version, struct sd_error *err);
+
+struct idx_index_info {
+    char name[IDX_MAX_NAME + 1];
+    uint64_t docs;             /* live documents */
+    uint64_t disk_bytes;       /* segment files */
+    uint64_t settings_version; /* 0: never set */
+};
+
+/* Every index, sorted by name; *out owned by the caller (free()), *count entries. */
+int idx_indexes(struct idx_db *db, struct idx_index_info **out, size_t *count,
+                struct sd_error *err);
+
+/* Drops the index: waits for the calls using it to end, stops its threads (queued writes
+ * are acknowledged first), renames its directory to DATA/.dropped-NAME (atomic: a crash
+ * leaves the index whole or gone, and startup removes what is left) and removes it. Only
+ * that directory is touched: the name must be a valid index name (SD_EINVAL otherwise, so
+ * no name reaches another path). SD_ENOTFOUND when there is no such index. A write to the
+ * name afterwards creates a new, empty index. */
+int idx_drop(struct idx_db *db, const char *index, struct sd_error *err);
 
 /* Offline check of a data directory (nothing is changed): every MANIFEST,
  * every file it names (checksum and identity), the log chain and every log

@@ -698,6 +698,7 @@ static size_t mem_segments(struct idx_db *db)
     for (size_t i = 0; i < ix->nlive; i++)
         n += ix->live[i].ref->seg_no == 0;
     pthread_mutex_unlock(&ix->state_lock);
+    idx_index_put(ix);
     return n;
 }
 

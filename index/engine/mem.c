@@ -30,9 +30,35 @@ int idx_mem_init(struct idx_mem *m)
     return m->ids ? SD_OK : SD_ENOMEM;
 }
 
-void idx_mem_free(struct idx_mem *m)
+/* The builder is gone: so is the reference to the settings that declared its columns. */
+static void idx_mem_builder_done(struct idx_mem *m)
 {
     seg_builder_free(m->builder);
+    m->builder = NULL;
+    idx_settings_release(m->builder_settings);
+    m->builder_settings = NULL;
+}
+
+/* A new builder with the attribute columns of the settings in force (settings.c). */
+static int idx_mem_builder_new(struct idx_index *ix, struct sd_error *err)
+{
+    struct idx_mem *m = &ix->mem;
+    int rc = seg_builder_new(m->stem, &m->builder, err);
+    if (rc)
+        return rc;
+    m->builder_settings = idx_settings_acquire(ix);
+    struct seg_attr_spec specs[SEG_MAX_ATTRS];
+    size_t n = idx_settings_attr_specs(m->builder_settings, specs);
+    rc = seg_builder_set_attrs(m->builder, m->builder_settings->version, specs, n, err);
+    if (rc != SD_OK)
+        idx_mem_builder_done(m);
+    return rc;
+}
+
+void idx_mem_free(struct idx_mem *m)
+{
+    idx_mem_builder_done(m);
+    idx_attr_scratch_free(m->attrs);
     idx_idmap_free(m->ids);
     free(m->deleted);
     seg_analysis_free(m->analysis);
@@ -101,9 +127,18 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct se
         existed = idx_mem_exists(ix, d->id, d->id_len, &entry);
     }
     uint32_t value = IDX_IDMAP_DELETED;
+    if (op->type == IDX_OP_UPSERT && m->builder &&
+        m->builder_settings->version != atomic_load(&ix->settings_version)) {
+        /* The settings changed: the builder's documents become a segment of the old version
+         * (re-indexed later, reindex.c), this one starts a builder of the new. */
+        if ((rc = idx_mem_refresh(ix, err)) != SD_OK)
+            return rc;
+        if (m->builder) /* nothing in it was pending */
+            idx_mem_builder_done(m);
+    }
     if (op->type == IDX_OP_UPSERT) {
         if (!m->builder) {
-            if ((rc = seg_builder_new(m->stem, &m->builder, err)) != SD_OK)
+            if ((rc = idx_mem_builder_new(ix, err)) != SD_OK)
                 return rc;
             /* LZ4 of full stored blocks on the analysis thread; not during recovery, which
              * runs before it starts (jobs would only pile up until the refresh) */
@@ -111,9 +146,25 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct se
                 seg_builder_set_zjob_sched(m->builder, &ix->ana.zsched);
         }
         value = seg_builder_doc_count(m->builder);
-        if (!an && (rc = seg_analyze(m->analyzer, d, m->analysis, err)) != SD_OK)
+        /* Under the builder's settings: the log holds it as the settings of its write made
+         * it (settings.c); then the analysis made ahead of that form no longer applies. */
+        struct idx_op typed = *op;
+        bool changed = false;
+        if (m->builder_settings->version > 0 &&
+            (rc = idx_settings_retype_logged(m->builder_settings, op, &typed, &m->attrs,
+                                             &changed, err)) != SD_OK)
             return rc;
-        if ((rc = seg_builder_add_analyzed(m->builder, an ? an : m->analysis, err)) != SD_OK)
+        const struct seg_doc *td = &typed.doc;
+        if (changed)
+            an = NULL;
+        if (!an && (rc = seg_analyze(m->analyzer, td, m->analysis, err)) != SD_OK)
+            return rc;
+        const struct seg_attr_vals *vals = NULL; /* the document's column values */
+        if (m->builder_settings->schema->has_fields &&
+            !(vals = idx_settings_attr_vals(m->builder_settings, td, &m->attrs)))
+            return sd_errorf(err, SD_ENOMEM, "memtable: out of memory");
+        rc = seg_builder_add_analyzed_attrs(m->builder, an ? an : m->analysis, vals, err);
+        if (rc != SD_OK)
             return rc;
     } else if (entry != IDX_IDMAP_DELETED) {
         /* A delete of a builder copy: tombstone it, remember it is there. */
@@ -149,8 +200,7 @@ static int idx_mem_build(struct idx_mem *m, const char *name, struct idx_segref 
     struct sd_buf image;
     sd_buf_init(&image);
     int rc = seg_builder_finish(m->builder, &image, err);
-    seg_builder_free(m->builder);
-    m->builder = NULL;
+    idx_mem_builder_done(m);
     if (rc) {
         sd_buf_free(&image);
         return rc;

@@ -406,6 +406,11 @@ static int idx_job_commit(struct idx_index *ix, struct idx_job *job, struct idx_
 static int idx_run_job(struct idx_index *ix, enum idx_merger_role role, uint64_t flush_seq,
                        bool *did_work, struct sd_error *err)
 {
+    if (role == IDX_MERGER_DISK) { /* documents of older settings first (reindex.c) */
+        int rrc = idx_reindex_run(ix, did_work, err);
+        if (rrc || *did_work)
+            return rrc;
+    }
     struct idx_job job;
     int rc = idx_pick(ix, role, flush_seq, &job);
     *did_work = job.n > 0 || job.is_flush;
@@ -429,7 +434,7 @@ static int idx_run_job(struct idx_index *ix, enum idx_merger_role role, uint64_t
         atomic_fetch_add(job.is_flush ? &ix->flushes_done : &ix->merges_done, 1);
     if (rc == SD_OK && job.is_flush) {
         atomic_store(&ix->removable_seq, job.checkpoint);
-        idx_merger_wake(ix, IDX_MERGER_DISK); /* a new disk segment may complete a tier */
+        idx_merger_wake(ix, IDX_MERGER_DISK); /* a tier, or stale segments, may be complete */
     }
     idx_job_free(&job);
     return rc;

@@ -45,6 +45,8 @@ static struct idx_index *idx_index_alloc(struct idx_db *db, const char *name)
         return NULL;
     }
     snprintf(ix->dir, n, "%s/%s", db->dir, name);
+    pthread_mutex_init(&ix->settings_lock, NULL);
+    pthread_mutex_init(&ix->settings_write_lock, NULL);
     pthread_mutex_init(&ix->snap_lock, NULL);
     pthread_mutex_init(&ix->state_lock, NULL);
     pthread_mutex_init(&ix->manifest_lock, NULL);
@@ -72,6 +74,9 @@ static void idx_index_free(struct idx_index *ix)
     idx_mem_free(&ix->mem);
     idx_ana_free(&ix->ana);
     wal_close(ix->wal);
+    idx_settings_free_all(ix);
+    pthread_mutex_destroy(&ix->settings_lock);
+    pthread_mutex_destroy(&ix->settings_write_lock);
     pthread_mutex_destroy(&ix->snap_lock);
     pthread_mutex_destroy(&ix->state_lock);
     pthread_mutex_destroy(&ix->manifest_lock);
@@ -223,6 +228,8 @@ int idx_index_open(struct idx_db *db, const char *name, bool create, struct idx_
         else
             rc = sd_fsync_dir(db->dir, err);
     }
+    if (rc == SD_OK)
+        rc = idx_settings_load(ix, err); /* settings.c: before any write can be checked */
     if (rc == SD_OK)
         rc = idx_load(ix, err);
     if (rc == SD_OK)

@@ -142,6 +142,32 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     return rc;
 }
 
+/* The request's weights, then each declared text field's that the request does not name.
+ * *out (owned by the caller) holds them; p points at it. The request's weights and st's are
+ * borrowed (field names point into them). */
+static int idx_merge_weights(const struct idx_settings *st, const struct idx_search_req *req,
+                             struct qry_weight **out, struct qry_params *p)
+{
+    const struct qry_params *in = &req->params;
+    struct qry_weight *w = malloc((in->nweights + st->nweights) * sizeof *w);
+    if (!w)
+        return SD_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < in->nweights; i++)
+        w[n++] = in->weights[i];
+    for (size_t i = 0; i < st->nweights; i++) {
+        bool named = false;
+        for (size_t j = 0; j < in->nweights && !named; j++)
+            named = strcmp(in->weights[j].field, st->weights[i].field) == 0;
+        if (!named)
+            w[n++] = st->weights[i];
+    }
+    p->weights = w;
+    p->nweights = n;
+    *out = w;
+    return SD_OK;
+}
+
 int idx_search(struct idx_db *db, const char *index, const struct idx_search_req *req,
                struct idx_search_res *out, struct sd_error *err)
 {
@@ -151,11 +177,26 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
     if (rc)
         return rc;
     struct qry_ctx *ctx = idx_thread_ctx();
-    if (!ctx)
+    if (!ctx) {
+        idx_index_put(ix);
         return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
+    /* Settings never set (version 0): no declared weights, and no lock taken per search. */
+    struct idx_settings *st =
+        atomic_load(&ix->settings_version) > 0 ? idx_settings_acquire(ix) : NULL;
+    struct idx_search_req r = *req;
+    struct qry_weight *weights = NULL;
+    if (st && st->nweights) /* the declared text fields' weights, unless the request names them */
+        rc = idx_merge_weights(st, req, &weights, &r.params);
     struct idx_snap *snap = idx_snap_acquire(ix);
-    rc = idx_search_snap(ctx, snap, req, out, err);
+    if (rc == SD_OK)
+        rc = idx_search_snap(ctx, snap, &r, out, err);
+    else
+        sd_errorf(err, rc, "out of memory");
     idx_snap_release(snap);
+    free(weights);
+    idx_settings_release(st);
+    idx_index_put(ix);
     return rc;
 }
 
@@ -223,6 +264,7 @@ int idx_get(struct idx_db *db, const char *index, const char *id, size_t id_len,
         break;
     }
     idx_snap_release(snap);
+    idx_index_put(ix);
     return rc;
 }
 
@@ -264,5 +306,10 @@ int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struc
     out->merges_done = atomic_load(&ix->merges_done);
     out->flushes_done = atomic_load(&ix->flushes_done);
     out->last_seq = atomic_load(&ix->durable_seq);
+    struct idx_settings *st = idx_settings_acquire(ix);
+    out->settings_version = st->version;
+    idx_settings_release(st);
+    out->reindex_pending = idx_reindex_pending(ix);
+    idx_index_put(ix);
     return SD_OK;
 }

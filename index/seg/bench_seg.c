@@ -15,9 +15,14 @@
  * 64 MB, and fed to a seg_builder; it prints MB/s for adding, for finishing, and for the
  * tokenizer alone (the part of the cost that is stemmer/'s).
  *
+ * With `attrs` it prints what attribute columns (issue 11) cost on disk for 200k documents
+ * with the bench's attributes: year = 1990 + xxh64(id) % 35, a length in bytes, a source
+ * keyword (10 values); the issue asks at most 4 bytes per document for an int.
+ *
  *   bench_seg [count]
  *   bench_seg tails
  *   bench_seg index FILE... [--mb N]
+ *   bench_seg attrs
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,8 +331,65 @@ static int bench_tails(void)
     return 0;
 }
 
+static int bench_attrs(void)
+{
+    enum { N = 200000 };
+    static const char *const sources[] = {"wiki", "news", "gut", "arxiv", "lenta",
+                                          "habr", "rbc",  "bbc", "cnn",   "nyt"};
+    struct stem_ctx *stem;
+    struct seg_builder *b;
+    struct seg_analyzer *a;
+    struct seg_analysis *an;
+    struct sd_error err;
+    struct seg_attr_spec specs[] = {
+        {"year", 4, SEG_ATTR_INT}, {"length", 6, SEG_ATTR_INT}, {"source", 6, SEG_ATTR_KEYWORD}};
+    if (stem_ctx_new(&stem) || seg_builder_new(stem, &b, &err) ||
+        seg_builder_set_attrs(b, 1, specs, 3, &err) || seg_analyzer_new(stem, &a, &err) ||
+        seg_analysis_new(&an, &err)) {
+        fprintf(stderr, "bench_seg attrs: setup failed\n");
+        return 1;
+    }
+    for (unsigned k = 0; k < N; k++) {
+        char id[32];
+        snprintf(id, sizeof id, "%s:%u", sources[k % 10], k);
+        struct seg_field f = {"body", 4, "w", 1, SEG_TEXT};
+        struct seg_doc doc = {id, strlen(id), &f, 1};
+        uint64_t h = seg_id_hash(id, strlen(id)); /* XXH3 here; the bench's xxh64 alike */
+        int64_t year = 1990 + (int64_t)(h % 35), len = 200 + (int64_t)((h >> 20) % 60000);
+        const char *src = sources[k % 10];
+        size_t sl = strlen(src);
+        struct seg_attr_vals v[3] = {
+            {1, &year, NULL, NULL, NULL}, {1, &len, NULL, NULL, NULL}, {1, NULL, NULL, &src, &sl}};
+        if (seg_analyze(a, &doc, an, &err) || seg_builder_add_analyzed_attrs(b, an, v, &err)) {
+            fprintf(stderr, "bench_seg attrs: %s\n", err.msg);
+            return 1;
+        }
+    }
+    struct sd_buf out;
+    sd_buf_init(&out);
+    struct seg *s;
+    if (seg_builder_finish(b, &out, &err) || seg_open_mem(out.data, out.len, "attrs", &s, &err)) {
+        fprintf(stderr, "bench_seg attrs: %s\n", err.msg);
+        return 1;
+    }
+    for (unsigned i = 0; i < seg_attr_count(s); i++) {
+        const struct seg_attr *c = seg_attr_at(s, i);
+        printf("%-7s %8zu bytes  %.3f bytes/doc\n", seg_attr_name(c), seg_attr_bytes(c),
+               (double)seg_attr_bytes(c) / N);
+    }
+    seg_close(s);
+    seg_builder_free(b);
+    seg_analyzer_free(a);
+    seg_analysis_free(an);
+    stem_ctx_free(stem);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "attrs") == 0) {
+        return bench_attrs();
+    }
     if (argc > 2 && strcmp(argv[1], "index") == 0) {
         size_t mb = 64;
         if (argc > 4 && strcmp(argv[argc - 2], "--mb") == 0) {

@@ -54,6 +54,11 @@ enum seg_kind {
 enum seg_value_type {
     SEG_TEXT = 0, /* a string: indexed and stored */
     SEG_RAW = 1,  /* any other JSON value, kept as its JSON text: stored only */
+    /* A JSON array of strings, kept as its JSON text, each string indexed as text (positions
+     * continue across strings with a gap of one, so no phrase joins two of them). The
+     * engine makes it for a declared text field given an array; a load reads it back as
+     * SEG_RAW, the JSON value it was. */
+    SEG_TEXT_ARRAY = 2,
 };
 
 /* One field of a document. All pointers are borrowed. Names must be 1 to
@@ -136,6 +141,50 @@ size_t seg_builder_mem_bytes(const struct seg_builder *b); /* memory held, for f
 /* Serializes everything added into out (appended; the caller owns out).
  * The builder may then only be freed. */
 int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_error *err);
+
+/* ---- attribute columns (doc values; format in seg_attr_write.c) ---- */
+
+/* A segment may carry typed columns: per document zero or more values of one type, read by
+ * doc id without touching stored documents (filters, sort and facets read them). The engine
+ * declares them (index/schema: int, date and bool are SEG_ATTR_INT; keyword is
+ * SEG_ATTR_KEYWORD) and gives each document's values; merges carry them. */
+enum seg_attr_type {
+    SEG_ATTR_INT = 1,     /* int64 */
+    SEG_ATTR_FLOAT = 2,   /* double */
+    SEG_ATTR_KEYWORD = 3, /* byte strings, kept as ordinals into a sorted per-segment dictionary */
+};
+
+#define SEG_MAX_ATTRS 64 /* columns in one segment */
+
+struct seg_attr_spec {
+    const char *name; /* borrowed; 1 to SEG_MAX_NAME bytes */
+    size_t name_len;
+    uint8_t type; /* enum seg_attr_type */
+};
+
+/* One document's values of one column; every pointer borrowed for the call. count 0: none.
+ * ints for SEG_ATTR_INT, floats for SEG_ATTR_FLOAT, strs/lens for SEG_ATTR_KEYWORD. */
+struct seg_attr_vals {
+    uint32_t count;
+    const int64_t *ints;
+    const double *floats;
+    const char *const *strs;
+    const size_t *lens;
+};
+
+/* Declares b's columns (copied; kept sorted by name, so the order given does not matter) and
+ * the version of the settings they come from (the engine's; 0: none), which the segment
+ * records (seg_settings_version). Only before the first document. SD_EINVAL (a bad or
+ * repeated name, unknown type, documents already added), SD_ELIMIT (more than
+ * SEG_MAX_ATTRS), SD_ENOMEM. */
+int seg_builder_set_attrs(struct seg_builder *b, uint64_t settings_version,
+                          const struct seg_attr_spec *specs, size_t n, struct sd_error *err);
+
+/* seg_builder_add_analyzed with the document's column values: vals[i] (borrowed for the call)
+ * holds its values of the i-th column given to seg_builder_set_attrs, in the order given
+ * there; vals NULL: no values (seg_builder_add_analyzed passes NULL). */
+int seg_builder_add_analyzed_attrs(struct seg_builder *b, const struct seg_analysis *an,
+                                   const struct seg_attr_vals *vals, struct sd_error *err);
 
 /* ---- compressing stored blocks off the builder's thread ---- */
 
@@ -286,6 +335,36 @@ struct seg_stored {
  * seg_stored_free() also after an error). */
 int seg_doc_load(const struct seg *s, uint32_t doc, struct seg_stored *out, struct sd_error *err);
 void seg_stored_free(struct seg_stored *st);
+
+/* ---- attribute columns ---- */
+
+/* One column of an open segment, valid until seg_close(). A format-2 segment has none. */
+struct seg_attr;
+
+/* The settings version the segment was built under (seg_builder_set_attrs; a merge records
+ * the oldest of its inputs'); 0 for none and for format-2 segments. */
+uint64_t seg_settings_version(const struct seg *s);
+
+unsigned seg_attr_count(const struct seg *s);
+const struct seg_attr *seg_attr_at(const struct seg *s, unsigned i); /* i < seg_attr_count */
+/* The column named name, or NULL. */
+const struct seg_attr *seg_attr_find(const struct seg *s, const char *name, size_t len);
+const char *seg_attr_name(const struct seg_attr *a); /* NUL-terminated */
+enum seg_attr_type seg_attr_type(const struct seg_attr *a);
+
+/* doc's values are value numbers [*first, *first + *count) of the column (ascending as
+ * given, duplicates kept). doc < seg_doc_count(). */
+void seg_attr_values(const struct seg_attr *a, uint32_t doc, uint64_t *first, uint32_t *count);
+int64_t seg_attr_int(const struct seg_attr *a, uint64_t i);  /* SEG_ATTR_INT */
+double seg_attr_float(const struct seg_attr *a, uint64_t i); /* SEG_ATTR_FLOAT */
+uint32_t seg_attr_ord(const struct seg_attr *a, uint64_t i); /* SEG_ATTR_KEYWORD */
+/* The keyword dictionary: distinct values sorted bytewise; ordinal ord's bytes (*s points
+ * into the segment, valid until seg_close()). seg_attr_keyword_find: SD_OK or SD_ENOTFOUND. */
+uint32_t seg_attr_keyword_count(const struct seg_attr *a);
+void seg_attr_keyword(const struct seg_attr *a, uint32_t ord, const char **s, size_t *len);
+int seg_attr_keyword_find(const struct seg_attr *a, const char *s, size_t len, uint32_t *ord);
+/* Bytes of the column in the image (for measuring its cost per document). */
+size_t seg_attr_bytes(const struct seg_attr *a);
 
 /* ---- terms ---- */
 

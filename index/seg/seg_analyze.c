@@ -62,6 +62,8 @@ struct seg_analyzer {
     struct seg_analysis *an;
     uint8_t field;
     uint32_t len;
+    uint32_t next_pos;       /* SEG_TEXT_ARRAY: where the next string's tokens start */
+    struct sd_buf unescaped; /* SEG_TEXT_ARRAY: the string being walked */
 };
 
 /* ---- lifetimes ---- */
@@ -77,6 +79,7 @@ int seg_analyzer_new(struct stem_ctx *stem, struct seg_analyzer **out, struct sd
         return sd_errorf(err, SD_ENOMEM, "seg_analyzer_new: out of memory");
     }
     a->stem = stem;
+    sd_buf_init(&a->unescaped);
     a->nslots = AN_INITIAL_SLOTS;
     a->gen = 1;
     *out = a;
@@ -89,6 +92,7 @@ void seg_analyzer_free(struct seg_analyzer *a)
         return;
     }
     free(a->slots);
+    sd_buf_free(&a->unescaped);
     free(a->toks);
     free(a->sorted);
     free(a);
@@ -145,7 +149,7 @@ static int check_field(const struct seg_field *f, size_t i, struct sd_error *err
     if (memchr(f->name, 0, f->name_len)) {
         return sd_errorf(err, SD_EINVAL, "field %zu: name contains a NUL byte", i);
     }
-    if (f->type != SEG_TEXT && f->type != SEG_RAW) {
+    if (f->type > SEG_TEXT_ARRAY) {
         return sd_errorf(err, SD_EINVAL, "field %.*s: unknown value type %u", (int)f->name_len,
                          f->name, f->type);
     }
@@ -377,17 +381,38 @@ static int on_token(void *arg, const struct stem_token *tok)
     return log_token(a, (uint32_t)t, tok->pos);
 }
 
+/* One string of a SEG_TEXT_ARRAY field: its tokens follow the previous string's after a gap
+ * of one position (seg_textarr.c unescaped it). */
+static int walk_array_string(void *arg, const char *s, size_t len)
+{
+    struct seg_analyzer *a = arg;
+    uint32_t next = 0;
+    int rc = stem_tokenize_words(a->stem, s, len, a->next_pos, on_token, a, &next);
+    a->next_pos = next + 1;
+    return rc == 0 ? SD_OK : rc == SD_ELIMIT ? SD_ELIMIT : SD_ENOMEM;
+}
+
 static int walk_fields(struct seg_analyzer *a, const struct seg_doc *doc)
 {
     for (size_t i = 0; i < doc->nfields; i++) {
         const struct seg_field *f = &doc->fields[i];
-        if (f->type != SEG_TEXT) {
+        if (f->type == SEG_RAW) {
             continue;
         }
         a->field = (uint8_t)i;
         a->len = 0;
-        int rc = stem_tokenize_words(a->stem, f->value ? f->value : "", f->value_len, 0, on_token,
+        int rc;
+        if (f->type == SEG_TEXT_ARRAY) {
+            a->next_pos = 0;
+            rc = seg_text_array_each(f->value ? f->value : "", f->value_len, &a->unescaped,
+                                     walk_array_string, a);
+            if (rc == SD_EINVAL) {
+                return SD_EINVAL;
+            }
+        } else {
+            rc = stem_tokenize_words(a->stem, f->value ? f->value : "", f->value_len, 0, on_token,
                                      a, NULL);
+        }
         if (rc != 0) {
             return rc == SD_ELIMIT ? SD_ELIMIT : SD_ENOMEM;
         }
@@ -508,7 +533,9 @@ int seg_analyze(struct seg_analyzer *a, const struct seg_doc *doc, struct seg_an
     if (rc) {
         analysis_reset(out);
         return sd_errorf(err, rc, "document %.*s: %s", (int)doc->id_len, doc->id,
-                         rc == SD_ELIMIT ? "stored document too large" : "out of memory");
+                         rc == SD_ELIMIT   ? "stored document too large"
+                         : rc == SD_EINVAL ? "a text array is not a JSON array of strings"
+                                           : "out of memory");
     }
     return SD_OK;
 }

@@ -83,6 +83,7 @@ void seg_builder_free(struct seg_builder *b)
     sd_buf_free(&b->titles);
     sd_buf_free(&b->title_offs);
     seg_zjob_free_all(b);
+    seg_acols_free(&b->acols);
     seg_analyzer_free(b->analyzer);
     seg_analysis_free(b->analysis);
     free(b);
@@ -390,8 +391,8 @@ static void commit_doc(struct seg_builder *b, const struct seg_analysis *an, con
     for (size_t i = 0; i < an->nfields; i++) {
         const struct seg_an_field *af = &an->fields[i];
         struct seg_build_field *f = &b->fields[fids[i]];
-        if (af->type != SEG_TEXT) {
-            continue;
+        if (af->type == SEG_RAW) {
+            continue; /* stored only; SEG_TEXT and SEG_TEXT_ARRAY are indexed */
         }
         while (f->norms.len < b->doc_count) {
             f->norms.data[f->norms.len++] = 0; /* docs without the field */
@@ -407,8 +408,39 @@ static void commit_doc(struct seg_builder *b, const struct seg_analysis *an, con
     b->doc_count++;
 }
 
+int seg_builder_set_attrs(struct seg_builder *b, uint64_t settings_version,
+                          const struct seg_attr_spec *specs, size_t n, struct sd_error *err)
+{
+    if (b->doc_count > 0 || b->is_finished) {
+        return sd_errorf(err, SD_EINVAL, "seg_builder_set_attrs after the first document");
+    }
+    struct seg_acols a;
+    int rc = seg_acols_init(&a, specs, n, err);
+    if (rc) {
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) { /* where each given column went once sorted */
+        for (size_t k = 0; k < a.n; k++) {
+            if (a.cols[k].name_len == specs[i].name_len &&
+                memcmp(a.cols[k].name, specs[i].name, specs[i].name_len) == 0) {
+                b->attr_order[i] = (uint8_t)k;
+            }
+        }
+    }
+    seg_acols_free(&b->acols);
+    b->acols = a;
+    b->acols.version = settings_version;
+    return SD_OK;
+}
+
 int seg_builder_add_analyzed(struct seg_builder *b, const struct seg_analysis *an,
                              struct sd_error *err)
+{
+    return seg_builder_add_analyzed_attrs(b, an, NULL, err);
+}
+
+int seg_builder_add_analyzed_attrs(struct seg_builder *b, const struct seg_analysis *an,
+                                   const struct seg_attr_vals *vals, struct sd_error *err)
 {
     uint8_t fids[SEG_MAX_FIELDS];
     unsigned new_count = 0;
@@ -422,6 +454,9 @@ int seg_builder_add_analyzed(struct seg_builder *b, const struct seg_analysis *a
     rc = reserve_doc(b, an, fids);
     if (rc == SD_OK) {
         rc = invert_terms(b, an, fids);
+        if (rc == SD_OK) {
+            rc = seg_acols_add_doc(&b->acols, vals, b->attr_order); /* all or nothing */
+        }
         if (rc) {
             rollback_terms(b);
         }

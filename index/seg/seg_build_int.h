@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "seg_arena.h"
+#include "seg_attr_int.h"
 #include "seg_int.h"
 
 /* One (field, kind, term) of the segment being built. Lives in the arena. */
@@ -78,9 +79,11 @@ struct seg_builder {
     struct seg_zjob *zfirst;             /* owned; full blocks submitted, not yet collected */
     struct seg_zjob *zlast;
     uint32_t nzjobs;
-    struct sd_buf titles;             /* title bytes of all docs (seg_stored_title) */
-    struct sd_buf title_offs;         /* u32 start of each doc's title in titles */
-    uint32_t cur_doc; /* the doc being added (= doc_count) */
+    struct sd_buf titles;              /* title bytes of all docs (seg_stored_title) */
+    struct sd_buf title_offs;          /* u32 start of each doc's title in titles */
+    struct seg_acols acols;            /* attribute columns (seg_attr_write.c) */
+    uint8_t attr_order[SEG_MAX_ATTRS]; /* column given i -> acols.cols index */
+    uint32_t cur_doc;                  /* the doc being added (= doc_count) */
     bool is_finished;
     uint8_t key[SEG_MAX_KEY];
 };

@@ -25,7 +25,7 @@
 /* ---- format constants (see the table at the top of seg_write.c) ---- */
 
 #define SEG_MAGIC          "SDSG"
-#define SEG_FORMAT_VERSION 2 /* bump on any layout change; see docs/FORMAT.md */
+#define SEG_FORMAT_VERSION 3 /* bump on any layout change; see docs/FORMAT.md */
 #define SEG_FORMAT_OLDEST  2 /* oldest version this reader accepts (v1 never shipped) */
 #define SEG_CODEC_BP128    1 /* full blocks: 128 values bit-packed at one width */
 
@@ -45,12 +45,15 @@ enum seg_section {
     SEG_SECT_POSITIONS,
     SEG_SECT_DICT,
     SEG_SECT_DICT_INDEX,
+    SEG_SECT_ATTRS, /* format 3 on: attribute columns (seg_attr_write.c) */
     SEG_NSECT
 };
+#define SEG_NSECT_V2 12 /* format 2 had no ATTRS section */
 
 /* nsect u32, nsect x (offset u64, length u64), doc count u32, field count u32, term count u64 */
 #define SEG_FOOTER_BODY_LEN (4 + SEG_NSECT * 16 + 4 + 4 + 8)
 #define SEG_FOOTER_LEN      (SEG_FOOTER_BODY_LEN + SEG_FOOTER_TAIL_LEN)
+#define SEG_FOOTER_LEN_V2   (SEG_FOOTER_LEN - 16)
 
 #define SEG_IDMAP_ENTRY_LEN  12 /* XXH3 of the id u64, doc u32 */
 #define SEG_SDOC_ENTRY_LEN   12 /* stored block u32, offset in raw block u32, raw length u32 */
@@ -104,6 +107,9 @@ struct seg {
     const uint8_t *dict_keys; /* DICT_INDEX after its entries */
     size_t dict_keys_len;
     uint32_t stored_nblocks;
+    struct seg_attr *attrs; /* owned; nattrs columns sorted by name (seg_attr.c) */
+    unsigned nattrs;
+    uint64_t settings_version; /* ATTRS: the engine's settings version; 0 for v2 */
 };
 
 /* Dictionary index entry b, decoded (all offsets relative to their sections). */
@@ -263,6 +269,15 @@ int seg_tw_add(struct seg_tw *w, const struct seg_tw_term *t);
 /* Ends POSTINGS and appends POSITIONS, DICT and DICT_INDEX, filling their table entries. */
 int seg_tw_finish(struct seg_tw *w, uint64_t *sect_off, uint64_t *sect_len);
 void seg_tw_free(struct seg_tw *w);
+
+/* ---- seg_textarr.c ---- */
+
+typedef int (*seg_text_fn)(void *arg, const char *s, size_t len);
+/* Calls fn with each string of json[0, len), a SEG_TEXT_ARRAY value, unescaped into scratch
+ * (valid during the call). SD_OK, SD_EINVAL (not a JSON array of strings), SD_ENOMEM, or
+ * fn's non-zero return. */
+int seg_text_array_each(const char *json, size_t len, struct sd_buf *scratch, seg_text_fn fn,
+                        void *arg);
 
 /* ---- seg_stored.c ---- */
 

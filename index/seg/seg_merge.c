@@ -66,6 +66,7 @@
 
 #include <lz4.h>
 
+#include "seg_attr_int.h"
 #include "seg_int.h"
 
 #define NONE UINT32_MAX
@@ -180,7 +181,7 @@ static int parse_field(const struct seg *s, uint32_t d, struct sd_rd *rd, struct
         vlen > sd_rd_left(rd) || sd_rd_bytes(rd, (size_t)vlen, &f->value)) {
         return SD_CORRUPT(err, "%s: doc %u: stored record truncated", s->name, d);
     }
-    if (f->fid >= s->field_count || f->type > SEG_RAW) {
+    if (f->fid >= s->field_count || f->type > SEG_TEXT_ARRAY) {
         return SD_CORRUPT(err, "%s: doc %u: stored field: bad id or type", s->name, d);
     }
     f->len = (size_t)vlen;
@@ -192,6 +193,17 @@ static int count_token(void *arg, const struct stem_token *tok)
     uint32_t *n = arg;
     *n += !tok->is_compound; /* as seg_build.c's on_token counts a field's length */
     return 0;
+}
+
+struct count_strings {
+    struct stem_ctx *stem;
+    uint32_t *len;
+};
+
+static int count_string(void *arg, const char *s, size_t len)
+{
+    struct count_strings *cs = arg;
+    return stem_tokenize(cs->stem, s, len, 0, count_token, cs->len, NULL) ? SD_ENOMEM : SD_OK;
 }
 
 /* Tokens of field f of deleted doc d: its length byte when exact, else counted again. */
@@ -208,7 +220,20 @@ static int deleted_len(struct merger *m, struct merge_in *in, uint32_t d, const 
         return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
     }
     *len = 0;
-    if (stem_tokenize(m->stem, (const char *)f->value, f->len, 0, count_token, len, NULL) != 0) {
+    int rc;
+    if (f->type == SEG_TEXT_ARRAY) { /* every string, as seg_analyze.c walks them */
+        struct count_strings cs = {m->stem, len};
+        struct sd_buf scratch;
+        sd_buf_init(&scratch);
+        rc = seg_text_array_each((const char *)f->value, f->len, &scratch, count_string, &cs);
+        sd_buf_free(&scratch);
+        if (rc == SD_EINVAL) {
+            return SD_CORRUPT(m->err, "%s: doc %u: text array is not JSON", in->s->name, d);
+        }
+    } else {
+        rc = stem_tokenize(m->stem, (const char *)f->value, f->len, 0, count_token, len, NULL);
+    }
+    if (rc != 0) {
         return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
     }
     return SD_OK;
@@ -273,9 +298,9 @@ static int scan_doc(struct merger *m, struct merge_in *in, uint32_t d, uint64_t 
         if (live && in->to_new[f.fid] < 0 && (rc = new_field(m, in, f.fid)) != SD_OK) {
             return rc;
         }
-        if (live && f.type == SEG_TEXT) {
+        if (live && f.type != SEG_RAW) {
             m->fields[in->to_new[f.fid]].docs++;
-        } else if (!live && f.type == SEG_TEXT) {
+        } else if (!live && f.type != SEG_RAW) {
             uint32_t n;
             if ((rc = deleted_len(m, in, d, &f, &n)) != SD_OK) {
                 return rc;
@@ -848,6 +873,39 @@ static int write_terms(struct merger *m)
     return rc ? sd_errorf(m->err, rc, "seg_merge: %s", sd_status_name(rc)) : SD_OK;
 }
 
+/* ---- attribute columns ---- */
+
+/* ATTRS: every input column's values of the live docs, in output order, through the same
+ * struct seg_acols a direct build fills, so the section has the same bytes. */
+static int seg_attr_merge(struct merger *m, struct seg *const *inputs)
+{
+    struct seg_acols a;
+    int rc = seg_acols_init_merge(&a, inputs, m->n, m->err);
+    for (size_t i = 0; rc == SD_OK && i < m->n; i++) {
+        for (uint32_t d = 0; rc == SD_OK && d < m->in[i].s->doc_count; d++) {
+            if (m->in[i].remap[d] != NONE) {
+                rc = seg_acols_add_from(&a, inputs[i], d);
+            }
+        }
+    }
+    struct sd_buf body;
+    sd_buf_init(&body);
+    if (rc == SD_OK) {
+        rc = seg_acols_write(&a, &body);
+    }
+    if (rc == SD_OK) {
+        sect_begin(m, SEG_SECT_ATTRS);
+        rc = seg_sink_put(&m->sink, body.data, body.len);
+        sect_end(m, SEG_SECT_ATTRS);
+    }
+    sd_buf_free(&body);
+    seg_acols_free(&a); /* init_merge leaves it empty on failure */
+    if (rc == SD_ENOMEM) {
+        return sd_errorf(m->err, rc, "seg_merge: attribute columns: out of memory");
+    }
+    return rc;
+}
+
 /* ---- the whole merge ---- */
 
 static int setup(struct merger *m, struct seg *const *inputs, const uint64_t *const *deleted)
@@ -930,6 +988,9 @@ static int merge_run(struct merger *m, struct seg *const *inputs, const uint64_t
     }
     if (rc == SD_OK && (rc = between_items(m)) == SD_OK) {
         rc = write_terms(m);
+    }
+    if (rc == SD_OK && (rc = between_items(m)) == SD_OK) {
+        rc = seg_attr_merge(m, inputs); /* seg_attr_write.c carries the columns */
     }
     if (rc == SD_OK) {
         rc = seg_write_footer(&m->sink, m->base, m->sect_off, m->sect_len, m->doc_count,

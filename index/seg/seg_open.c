@@ -21,11 +21,12 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "seg_attr_int.h"
 #include "seg_int.h"
 
 static int check_header(struct seg *s, struct sd_error *err)
 {
-    if (s->len < SEG_HEADER_LEN + SEG_FOOTER_LEN) {
+    if (s->len < SEG_HEADER_LEN + SEG_FOOTER_LEN_V2) {
         return SD_CORRUPT(err, "%s: truncated: %zu bytes", s->name, s->len);
     }
     if (memcmp(s->img, SEG_MAGIC, 4) != 0) {
@@ -44,14 +45,15 @@ static int check_header(struct seg *s, struct sd_error *err)
     return SD_OK;
 }
 
-static int check_sections(struct seg *s, struct sd_rd *rd, size_t foot, struct sd_error *err)
+static int check_sections(struct seg *s, struct sd_rd *rd, size_t foot, unsigned nsect,
+                          struct sd_error *err)
 {
-    for (int i = 0; i < SEG_NSECT; i++) {
+    for (unsigned i = 0; i < nsect; i++) {
         uint64_t off, len;
         (void)sd_rd_le64(rd, &off);
         (void)sd_rd_le64(rd, &len);
         if (off < SEG_HEADER_LEN || off > foot || len > foot - off) {
-            return SD_CORRUPT(err, "%s: section %d out of bounds", s->name, i);
+            return SD_CORRUPT(err, "%s: section %u out of bounds", s->name, i);
         }
         s->sect[i].p = s->img + off;
         s->sect[i].len = (size_t)len;
@@ -67,7 +69,10 @@ static int check_footer(struct seg *s, struct sd_error *err)
     if (memcmp(end - 4, SEG_MAGIC, 4) != 0) {
         return SD_CORRUPT(err, "%s: truncated or damaged (no footer magic)", s->name);
     }
-    if (foot_len < SEG_FOOTER_LEN || foot_len > s->len - SEG_HEADER_LEN) {
+    /* format 2 has no ATTRS section: a footer one table entry shorter */
+    unsigned want_nsect = s->version < 3 ? SEG_NSECT_V2 : SEG_NSECT;
+    uint32_t want_len = s->version < 3 ? SEG_FOOTER_LEN_V2 : SEG_FOOTER_LEN;
+    if (foot_len < want_len || foot_len > s->len - SEG_HEADER_LEN) {
         return SD_CORRUPT(err, "%s: bad footer length %u", s->name, foot_len);
     }
     if (s->verify_checksum && sd_hash64(s->img, s->len - 8 - 8) != sd_get_le64(end - 16)) {
@@ -78,10 +83,10 @@ static int check_footer(struct seg *s, struct sd_error *err)
     sd_rd_init(&rd, s->img + foot, foot_len - SEG_FOOTER_TAIL_LEN);
     uint32_t nsect = 0, docs = 0, fields = 0;
     (void)sd_rd_le32(&rd, &nsect);
-    if (nsect != SEG_NSECT) {
-        return SD_CORRUPT(err, "%s: %u sections, expected %d", s->name, nsect, SEG_NSECT);
+    if (nsect != want_nsect) {
+        return SD_CORRUPT(err, "%s: %u sections, expected %u", s->name, nsect, want_nsect);
     }
-    int rc = check_sections(s, &rd, foot, err);
+    int rc = check_sections(s, &rd, foot, nsect, err);
     if (rc) {
         return rc;
     }
@@ -195,6 +200,9 @@ static int check_tables(struct seg *s, struct sd_error *err)
     if (rc == SD_OK) {
         rc = seg_dict_check(s, err);
     }
+    if (rc == SD_OK) {
+        rc = seg_attr_load(s, err);
+    }
     return rc;
 }
 
@@ -302,6 +310,7 @@ void seg_close(struct seg *s)
     }
     free(s->owned);
     free(s->fields);
+    free(s->attrs);
     free(s->name);
     free(s);
 }

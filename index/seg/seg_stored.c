@@ -114,7 +114,7 @@ static int parse_record(const struct seg *s, uint32_t doc, const uint8_t *p, siz
             vlen > sd_rd_left(&rd) || sd_rd_bytes(&rd, (size_t)vlen, &v)) {
             return SD_CORRUPT(err, "%s: doc %u: stored record truncated", s->name, doc);
         }
-        if (fid >= s->field_count || type > SEG_RAW) {
+        if (fid >= s->field_count || type > SEG_TEXT_ARRAY) {
             return SD_CORRUPT(err, "%s: doc %u: stored field %zu: bad id or type", s->name, doc, i);
         }
         struct seg_field *f = &out->fields[i];
@@ -122,7 +122,7 @@ static int parse_record(const struct seg *s, uint32_t doc, const uint8_t *p, siz
         f->name_len = s->fields[fid].name_len;
         f->value = (const char *)v;
         f->value_len = (size_t)vlen;
-        f->type = type;
+        f->type = type == SEG_TEXT_ARRAY ? SEG_RAW : type; /* the JSON value it was (seg.h) */
     }
     if (sd_rd_left(&rd) != 0) {
         return SD_CORRUPT(err, "%s: doc %u: stored record: trailing bytes", s->name, doc);

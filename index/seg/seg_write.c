@@ -1,14 +1,14 @@
 /*
  * seg_write.c: serializes a seg_builder into one immutable segment image.
  *
- * Segment format v2 (SEG_FORMAT_VERSION). Integers are little-endian, fixed width unless
+ * Segment format v3 (SEG_FORMAT_VERSION). Integers are little-endian, fixed width unless
  * marked varint (LEB128). Offsets are from the start of the image. The sections lie between
  * header and footer in the order below and are found only through the footer's table.
  *
  *   HEADER (8 bytes)
  *   offset  size  field
  *   0       4     magic "SDSG"
- *   4       2     format version (2)
+ *   4       2     format version (3)
  *   6       1     postings codec (1 = BP128: 128 values bit-packed at one width, scalar)
  *   7       1     flags (0)
  *
@@ -22,7 +22,8 @@
  *   STORED_DOCS    docs x (u32 stored block, u32 offset in its raw bytes, u32 raw length)
  *   STORED_BLOCKS  blocks x (u64 offset in STORED_DATA, u32 compressed len, u32 raw len)
  *   STORED_DATA    LZ4 blocks (raw LZ4, no frame) of records: varint nfields; per field
- *                  u8 field id, u8 type (0 text, 1 raw JSON), varint length, bytes
+ *                  u8 field id, u8 type (0 text, 1 raw JSON, 2 (v3) JSON array of strings
+ *                  indexed as text: seg_textarr.c), varint length, bytes
  *   TITLES         (docs + 1) u32 offsets into the title bytes (first 0, last = their
  *                  length), then the title bytes, uncompressed; doc d's title is bytes
  *                  [off[d], off[d+1]): the value of its text field "title" (SEG_TITLE_FIELD)
@@ -33,14 +34,19 @@
  *                  tf varint deltas (the first from 0)
  *   DICT           dictionary blocks (below)
  *   DICT_INDEX     u32 nblocks; nblocks x 32-byte entries; first-key bytes
+ *   ATTRS          (v3) attribute columns: u32 count, a directory sorted by name, the column
+ *                  bodies (format at the top of seg_attr_write.c)
  *
- *   FOOTER (228 bytes, at end - 228)
- *   0       4     section count (12)
- *   4       192   12 x (u64 offset, u64 length), in the order of the table above
- *   196     4     doc count       200  4  field count       204  8  term count
- *   212     8     XXH3-64 of [0, end - 16)
- *   220     4     footer length (228)
- *   224     4     magic "SDSG"
+ *   FOOTER (244 bytes, at end - 244)
+ *   0       4     section count (13)
+ *   4       208   13 x (u64 offset, u64 length), in the order of the table above
+ *   212     4     doc count       216  4  field count       220  8  term count
+ *   228     8     XXH3-64 of [0, end - 16)
+ *   236     4     footer length (244)
+ *   240     4     magic "SDSG"
+ *
+ * Format v2 is the same without ATTRS: 12 sections and a 228-byte footer (its fields 16 bytes
+ * earlier). A v2 segment opens with no attribute columns; merges write v3.
  *
  * Term key: u8 field id, u8 kind ('s' SEG_STEM, 'e' SEG_EXACT), term bytes (1..255). Keys
  * sort by memcmp, a key before its extensions, so the terms of one (field, kind) are
@@ -666,6 +672,11 @@ int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_erro
     write_doc_table(&w, SEG_SECT_TITLES, &b->title_offs, &b->titles);
     if (rc == SD_OK) {
         rc = write_terms(&w);
+    }
+    if (rc == SD_OK) {
+        sect_begin(&w, SEG_SECT_ATTRS);
+        rc = seg_acols_write(&b->acols, out);
+        sect_end(&w, SEG_SECT_ATTRS);
     }
     if (rc == SD_OK) {
         rc = seg_write_footer(&w.sink, w.base, w.sect_off, w.sect_len, b->doc_count,

@@ -1,0 +1,964 @@
+/*
+ * idx_settings_test.c: an index's settings and management, in process (issue 11): settings
+ * are versioned, durable (a reopen and a kill -9 keep them) and checked on every write (a
+ * wrong-typed value refuses its whole batch, naming document and field); declared text
+ * fields and their weights decide indexing and ranking; no settings is the old behaviour;
+ * drop removes exactly one directory, also while searches run.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine_int.h"
+#include "idx.h"
+
+struct waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool is_done;
+    int rc;
+    char msg[256];
+};
+
+static void on_done(void *arg, int rc, const struct idx_write_result *res,
+                    const struct sd_error *err)
+{
+    (void)res;
+    struct waiter *w = arg;
+    pthread_mutex_lock(&w->lock);
+    w->rc = rc;
+    if (rc && err) {
+        snprintf(w->msg, sizeof w->msg, "%s", err->msg);
+    }
+    w->is_done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Writes ops and waits for the acknowledgement; err gets a refusal's message. */
+static int write_sync(struct idx_db *db, const char *index, const struct idx_op *ops, size_t n,
+                      struct sd_error *err)
+{
+    struct waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    int rc = idx_write(db, index, ops, n, on_done, &w, err);
+    if (rc) {
+        return rc;
+    }
+    pthread_mutex_lock(&w.lock);
+    while (!w.is_done) {
+        pthread_cond_wait(&w.cond, &w.lock);
+    }
+    pthread_mutex_unlock(&w.lock);
+    return w.rc;
+}
+
+#define TXT(n, v)                                                                                  \
+    {                                                                                              \
+        n, sizeof(n) - 1, v, sizeof(v) - 1, SEG_TEXT                                               \
+    }
+#define RAW(n, v)                                                                                  \
+    {                                                                                              \
+        n, sizeof(n) - 1, v, sizeof(v) - 1, SEG_RAW                                                \
+    }
+
+static struct idx_op upsert(const char *id, const struct seg_field *f, size_t n)
+{
+    return (struct idx_op){.type = IDX_OP_UPSERT,
+                           .doc = {.id = id, .id_len = strlen(id), .fields = f, .nfields = n}};
+}
+
+static uint64_t count(struct idx_db *db, const char *index, const char *q)
+{
+    struct idx_search_req req = {.q = q, .q_len = strlen(q)};
+    idx_search_params_default(db, &req.params);
+    req.params.limit = 0;
+    struct idx_search_res res;
+    struct sd_error err;
+    if (idx_search(db, index, &req, &res, &err)) {
+        fail_msg("search '%s': %s", q, err.msg);
+    }
+    uint64_t total = res.total;
+    idx_search_res_free(&res);
+    return total;
+}
+
+/* The id of the best hit of q (owned by the caller). */
+static char *top_id(struct idx_db *db, const char *index, const char *q)
+{
+    struct idx_search_req req = {.q = q, .q_len = strlen(q)};
+    idx_search_params_default(db, &req.params);
+    struct idx_search_res res;
+    struct sd_error err;
+    if (idx_search(db, index, &req, &res, &err) || res.nhits == 0) {
+        fail_msg("search '%s': %s", q, err.msg);
+    }
+    char *id = strdup(res.hits[0].id);
+    idx_search_res_free(&res);
+    return id;
+}
+
+static char *make_dir(void)
+{
+    char tmpl[] = "/tmp/idx_settings_test.XXXXXX";
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+static void remove_tree(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static struct idx_db *open_db(const char *dir)
+{
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = dir;
+    cfg.flush_ms = 300;
+    struct idx_db *db;
+    struct sd_error err;
+    if (idx_open(&cfg, &db, &err) != SD_OK) {
+        fail_msg("idx_open: %s", err.msg);
+    }
+    return db;
+}
+
+static uint64_t set_settings(struct idx_db *db, const char *index, const char *json)
+{
+    uint64_t v = 0;
+    struct sd_error err;
+    if (idx_set_settings(db, index, json, strlen(json), IDX_SETTINGS_UPSERT, &v, &err)) {
+        fail_msg("set_settings %s: %s", json, err.msg);
+    }
+    return v;
+}
+
+static void expect_settings(struct idx_db *db, const char *index, const char *json, uint64_t v)
+{
+    char *got;
+    size_t len;
+    uint64_t version;
+    struct sd_error err;
+    assert_int_equal(idx_get_settings(db, index, &got, &len, &version, &err), SD_OK);
+    assert_string_equal(got, json);
+    assert_int_equal(len, strlen(json));
+    assert_int_equal(version, v);
+    free(got);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+static const char *const schema1 = "{\"fields\":{\"year\":{\"type\":\"int\"},\"title\":{\"type\":"
+                                   "\"text\"},\"lang\":{\"type\":\"keyword\"},\"at\":{\"type\":"
+                                   "\"date\"},\"tags\":{\"type\":\"keyword\"}}}";
+static const char *const canon1 =
+    "{\"fields\":{\"at\":{\"type\":\"date\"},\"lang\":{\"type\":"
+    "\"keyword\"},\"tags\":{\"type\":\"keyword\"},\"title\":{\"type\":"
+    "\"text\",\"weight\":2},\"year\":{\"type\":\"int\"}}}";
+
+static void test_idx_settings_versions_survive_reopen(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    struct sd_error err;
+    char *json;
+    size_t len;
+    uint64_t v;
+    assert_int_equal(idx_get_settings(db, "books", &json, &len, &v, &err), SD_ENOTFOUND);
+    assert_int_equal(idx_set_settings(db, "books", "{}", 2, IDX_SETTINGS_REPLACE, &v, &err),
+                     SD_ENOTFOUND);
+    assert_int_equal(set_settings(db, "books", schema1), 1);
+    expect_settings(db, "books", canon1, 1);
+    assert_int_equal(set_settings(db, "books", canon1), 1); /* the same settings: no change */
+    assert_int_equal(idx_set_settings(db, "books", "{}", 2, IDX_SETTINGS_CREATE, &v, &err),
+                     SD_EINVAL);
+    assert_non_null(strstr(err.msg, "index 'books' exists"));
+    const char *longtype = "{\"fields\":{\"y\":{\"type\":\"long\"}}}";
+    assert_int_equal(
+        idx_set_settings(db, "books", longtype, strlen(longtype), IDX_SETTINGS_UPSERT, &v, &err),
+        SD_EINVAL);
+    assert_non_null(strstr(err.msg, "field 'y': unknown type 'long'"));
+    assert_int_equal(idx_set_settings(db, "Bad/Name", "{}", 2, IDX_SETTINGS_UPSERT, &v, &err),
+                     SD_EINVAL);
+    expect_settings(db, "books", canon1, 1); /* refused settings changed nothing */
+    assert_int_equal(set_settings(db, "books", "{\"fields\":{\"year\":{\"type\":\"float\"}}}"), 2);
+    struct idx_stats st;
+    assert_int_equal(idx_stats(db, "books", &st, &err), SD_OK);
+    assert_int_equal(st.settings_version, 2);
+    idx_close(db);
+
+    db = open_db(dir);
+    expect_settings(db, "books", "{\"fields\":{\"year\":{\"type\":\"float\"}}}", 2);
+    assert_int_equal(set_settings(db, "books", "{}"), 3); /* back to nothing declared */
+    expect_settings(db, "books", "{}", 3);
+    struct seg_field f[] = {TXT("title", "no schema again")};
+    struct idx_op op = upsert("d", f, 1);
+    assert_int_equal(write_sync(db, "other", &op, 1, &err), SD_OK);
+    expect_settings(db, "other", "{}", 0); /* an index that never had settings */
+    struct idx_index_info *info;
+    size_t n;
+    assert_int_equal(idx_indexes(db, &info, &n, &err), SD_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(info[0].name, "books");
+    assert_int_equal(info[0].settings_version, 3);
+    assert_int_equal(info[0].docs, 0);
+    assert_string_equal(info[1].name, "other");
+    assert_int_equal(info[1].settings_version, 0);
+    assert_int_equal(info[1].docs, 1);
+    free(info);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_wrong_typed_value_refuses_whole_batch(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "books", schema1);
+    struct seg_field good[] = {TXT("title", "river history"), RAW("year", "2012"),
+                               TXT("lang", "ru"), RAW("tags", "[\"poetry\",\"prose\"]"),
+                               TXT("at", "2015-03-01")};
+    struct seg_field bad_year[] = {TXT("title", "river bank"), RAW("year", "2012.5")};
+    struct seg_field bad_date[] = {TXT("title", "river mouth"), TXT("at", "2015-02-30")};
+    struct seg_field bad_lang[] = {TXT("title", "river delta"), RAW("lang", "7")};
+    struct seg_field bad_title[] = {RAW("title", "[\"a\",7]")};
+    struct {
+        struct seg_field *f;
+        size_t n;
+        const char *want;
+    } bad[] = {
+        {bad_year, 2, "document 'b': field 'year': expected int"},
+        {bad_date, 2, "document 'b': field 'at': expected date"},
+        {bad_lang, 2, "document 'b': field 'lang': expected keyword"},
+        {bad_title, 1, "document 'b': field 'title': expected text"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct idx_op ops[2] = {upsert("a", good, 5), upsert("b", bad[i].f, bad[i].n)};
+        struct sd_error err = {0};
+        assert_int_equal(write_sync(db, "books", ops, 2, &err), SD_EINVAL);
+        if (!strstr(err.msg, bad[i].want)) {
+            fail_msg("'%s' does not say '%s'", err.msg, bad[i].want);
+        }
+        struct seg_stored doc;
+        assert_int_equal(idx_get(db, "books", "a", 1, &doc, &err), SD_ENOTFOUND); /* a neither */
+        seg_stored_free(&doc);
+    }
+    struct idx_stats st;
+    struct sd_error err;
+    assert_int_equal(idx_stats(db, "books", &st, &err), SD_OK);
+    assert_int_equal(st.docs, 0);
+    assert_int_equal(st.last_seq, 0); /* nothing reached the log */
+    struct idx_op ok = upsert("a", good, 5);
+    assert_int_equal(write_sync(db, "books", &ok, 1, &err), SD_OK);
+    assert_int_equal(count(db, "books", "river"), 1);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_declared_text_fields_decide_indexing(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "books", schema1);
+    struct seg_field f[] = {TXT("title", "river history"), TXT("note", "undeclared words"),
+                            TXT("lang", "ru"), RAW("year", "2012")};
+    struct idx_op op = upsert("a", f, 4);
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
+    assert_int_equal(write_sync(db, "plain", &op, 1, &err), SD_OK); /* no settings */
+    for (int round = 0; round < 2; round++) {                       /* live, then replayed */
+        assert_int_equal(count(db, "books", "river"), 1);
+        assert_int_equal(count(db, "books", "undeclared"), 0); /* stored, not indexed */
+        assert_int_equal(count(db, "books", "ru"), 0);         /* an attribute, not text */
+        assert_int_equal(count(db, "plain", "undeclared"), 1); /* as before issue 11 */
+        assert_int_equal(count(db, "plain", "ru"), 1);
+        struct seg_stored doc;
+        assert_int_equal(idx_get(db, "books", "a", 1, &doc, &err), SD_OK);
+        assert_int_equal(doc.nfields, 4);
+        assert_int_equal(doc.fields[0].type, SEG_TEXT);
+        assert_int_equal(doc.fields[1].type, SEG_RAW); /* the same JSON string as given */
+        assert_int_equal(doc.fields[1].value_len, strlen("\"undeclared words\""));
+        assert_memory_equal(doc.fields[1].value, "\"undeclared words\"", doc.fields[1].value_len);
+        assert_memory_equal(doc.fields[2].value, "\"ru\"", 4);
+        seg_stored_free(&doc);
+        idx_close(db);
+        db = open_db(dir);
+    }
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_declared_text_array_is_searchable_and_stored_as_given(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "books", "{\"fields\":{\"authors\":{\"type\":\"text\"}}}");
+    const char *authors = "[\"Leo Tolstoy\",\"Anna Karenina\"]";
+    struct seg_field f[] = {{"authors", 7, authors, strlen(authors), SEG_RAW},
+                            RAW("other", "[\"undeclared array\"]")};
+    struct idx_op op = upsert("a", f, 2);
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
+    for (int round = 0; round < 2; round++) { /* live, then from the flushed segment */
+        assert_int_equal(count(db, "books", "tolstoy"), 1);
+        assert_int_equal(count(db, "books", "karenina"), 1);
+        assert_int_equal(count(db, "books", "\"tolstoy anna\""), 0); /* not across strings */
+        assert_int_equal(count(db, "books", "\"leo tolstoy\""), 1);
+        assert_int_equal(count(db, "books", "undeclared"), 0);
+        struct seg_stored doc;
+        assert_int_equal(idx_get(db, "books", "a", 1, &doc, &err), SD_OK);
+        assert_int_equal(doc.fields[0].type, SEG_RAW);
+        assert_int_equal(doc.fields[0].value_len, strlen(authors));
+        assert_memory_equal(doc.fields[0].value, authors, strlen(authors));
+        seg_stored_free(&doc);
+        idx_close(db);
+        db = open_db(dir);
+    }
+    struct seg_field bad[] = {RAW("authors", "[\"x\", 3]")};
+    op = upsert("b", bad, 1);
+    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "document 'b': field 'authors': expected text"));
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_declared_weights_drive_ranking(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "weighted",
+                 "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":1},"
+                 "\"body\":{\"type\":\"text\",\"weight\":6}}}");
+    struct seg_field fa[] = {TXT("title", "alpha"), TXT("body", "beta")};
+    struct seg_field fb[] = {TXT("title", "beta"), TXT("body", "alpha")};
+    struct idx_op ops[] = {upsert("in_title", fa, 2), upsert("in_body", fb, 2)};
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "weighted", ops, 2, &err), SD_OK);
+    assert_int_equal(write_sync(db, "plain", ops, 2, &err), SD_OK);
+    char *plain = top_id(db, "plain", "alpha"); /* title weighs 2 by default */
+    char *weighted = top_id(db, "weighted", "alpha");
+    assert_string_equal(plain, "in_title");
+    assert_string_equal(weighted, "in_body");
+    free(plain);
+    free(weighted);
+    /* a weight the request names wins over the declared one */
+    struct qry_weight w[] = {{"title", 50.0f}};
+    struct idx_search_req req = {.q = "alpha", .q_len = 5};
+    idx_search_params_default(db, &req.params);
+    req.params.weights = w;
+    req.params.nweights = 1;
+    struct idx_search_res res;
+    assert_int_equal(idx_search(db, "weighted", &req, &res, &err), SD_OK);
+    assert_string_equal(res.hits[0].id, "in_title");
+    idx_search_res_free(&res);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_damaged_settings_stop_the_open(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "books", schema1);
+    idx_close(db);
+    char path[512];
+    snprintf(path, sizeof path, "%s/books/SETTINGS", dir);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 30, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, 30, SEEK_SET);
+    fputc(c ^ 0x20, f);
+    fclose(f);
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = dir;
+    struct sd_error err;
+    assert_int_equal(idx_open(&cfg, &db, &err), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "books/SETTINGS: checksum mismatch"));
+    char report[4096] = {0};
+    FILE *out = fmemopen(report, sizeof report - 1, "w");
+    assert_int_equal(idx_check_dir(dir, out, &err), SD_ECORRUPT); /* searchd --check */
+    fclose(out);
+    assert_non_null(strstr(report, "FAIL index=books"));
+    assert_non_null(strstr(report, "SETTINGS: checksum mismatch"));
+    assert_int_equal(truncate(path, 10), 0);
+    assert_int_equal(idx_open(&cfg, &db, &err), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "SETTINGS: not a settings file"));
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_settings_and_typed_check_survive_kill9(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct idx_db *child = open_db(dir);
+        set_settings(child, "books", schema1);
+        struct seg_field f[] = {TXT("title", "acknowledged river"), RAW("year", "1999")};
+        struct idx_op op = upsert("a", f, 2);
+        struct sd_error err;
+        if (write_sync(child, "books", &op, 1, &err) == SD_OK) {
+            kill(getpid(), SIGKILL); /* no close, no flush */
+        }
+        _exit(1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    struct idx_db *db = open_db(dir);
+    expect_settings(db, "books", canon1, 1);
+    assert_int_equal(count(db, "books", "acknowledged"), 1);
+    /* the replayed document has its column value again */
+    struct idx_index *ix;
+    assert_int_equal(idx_db_find(db, "books", false, &ix, NULL), SD_OK);
+    struct idx_snap *snap = idx_snap_acquire(ix);
+    assert_int_equal(snap->nsegs, 1);
+    const struct seg_attr *year = seg_attr_find(snap->segs[0].ref->seg, "year", 4);
+    assert_non_null(year);
+    uint64_t first;
+    uint32_t n;
+    seg_attr_values(year, 0, &first, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(seg_attr_int(year, first), 1999);
+    idx_snap_release(snap);
+    idx_index_put(ix);
+    struct seg_field bad[] = {TXT("title", "x"), TXT("year", "1999")};
+    struct idx_op op = upsert("b", bad, 2);
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "field 'year': expected int"));
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_drop_removes_one_directory_only(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    char leftover[512];
+    snprintf(leftover, sizeof leftover, "%s/.dropped-old", dir); /* a drop cut by a crash */
+    assert_int_equal(mkdir(leftover, 0755), 0);
+    snprintf(leftover, sizeof leftover, "%s/.dropped-old/seg-000001.seg", dir);
+    FILE *f = fopen(leftover, "w");
+    fclose(f);
+    struct idx_db *db = open_db(dir);
+    assert_false(exists(dir, ".dropped-old"));
+    set_settings(db, "books", schema1);
+    struct seg_field fs[] = {TXT("title", "river")};
+    struct idx_op op = upsert("a", fs, 1);
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
+    assert_int_equal(write_sync(db, "keep", &op, 1, &err), SD_OK);
+    assert_int_equal(idx_drop(db, "../keep", &err), SD_EINVAL);
+    assert_int_equal(idx_drop(db, "", &err), SD_EINVAL);
+    assert_int_equal(idx_drop(db, ".", &err), SD_EINVAL);
+    assert_int_equal(idx_drop(db, "nosuch", &err), SD_ENOTFOUND);
+    assert_int_equal(idx_drop(db, "books", &err), SD_OK);
+    assert_false(exists(dir, "books"));
+    assert_false(exists(dir, ".dropped-books"));
+    assert_true(exists(dir, "keep/MANIFEST") || exists(dir, "keep"));
+    assert_int_equal(idx_drop(db, "books", &err), SD_ENOTFOUND);
+    struct idx_search_req req = {.q = "river", .q_len = 5};
+    idx_search_params_default(db, &req.params);
+    struct idx_search_res res;
+    assert_int_equal(idx_search(db, "books", &req, &res, &err), SD_ENOTFOUND);
+    idx_search_res_free(&res);
+    assert_int_equal(count(db, "keep", "river"), 1);
+    char **names;
+    size_t n;
+    assert_int_equal(idx_list(db, &names, &n, &err), SD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "keep");
+    free(names[0]);
+    free(names);
+    /* the name is free again: a new, empty index without settings */
+    struct seg_field other[] = {TXT("title", "again"), TXT("year", "not checked now")};
+    op = upsert("z", other, 2);
+    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
+    expect_settings(db, "books", "{}", 0);
+    assert_int_equal(count(db, "books", "river"), 0);
+    assert_int_equal(count(db, "books", "again"), 1);
+    idx_close(db);
+    db = open_db(dir);
+    assert_int_equal(count(db, "books", "again"), 1);
+    assert_int_equal(count(db, "keep", "river"), 1);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+struct searcher {
+    struct idx_db *db;
+    atomic_bool stop;
+    atomic_uint_fast64_t ok, gone, failed; /* read by the test's thread meanwhile */
+};
+
+static void *search_loop(void *arg)
+{
+    struct searcher *s = arg;
+    while (!atomic_load(&s->stop)) {
+        struct idx_search_req req = {.q = "river", .q_len = 5};
+        idx_search_params_default(s->db, &req.params);
+        struct idx_search_res res;
+        struct sd_error err;
+        int rc = idx_search(s->db, "busy", &req, &res, &err);
+        if (rc == SD_OK) {
+            atomic_fetch_add(&s->ok, 1);
+        } else if (rc == SD_ENOTFOUND) {
+            atomic_fetch_add(&s->gone, 1);
+        } else {
+            atomic_fetch_add(&s->failed, 1); /* cmocka asserts only on the test's thread */
+        }
+        idx_search_res_free(&res);
+    }
+    return NULL;
+}
+
+static void test_idx_drop_waits_for_searches_in_flight(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    struct seg_field fs[] = {TXT("title", "river"), TXT("body", "a river runs through it")};
+    struct idx_op ops[64];
+    char ids[64][8];
+    for (int i = 0; i < 64; i++) {
+        snprintf(ids[i], sizeof ids[i], "d%d", i);
+        ops[i] = upsert(ids[i], fs, 2);
+    }
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "busy", ops, 64, &err), SD_OK);
+    struct searcher s[2] = {{.db = db}, {.db = db}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        pthread_create(&t[i], NULL, search_loop, &s[i]);
+    }
+    while (atomic_load(&s[0].ok) + atomic_load(&s[1].ok) <
+           20) { /* both are searching: a condition, not a sleep */
+        sched_yield();
+    }
+    assert_int_equal(idx_drop(db, "busy", &err), SD_OK);
+    uint64_t gone = atomic_load(&s[0].gone) + atomic_load(&s[1].gone);
+    while (atomic_load(&s[0].gone) + atomic_load(&s[1].gone) < gone + 4) {
+        sched_yield();
+    }
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&s[i].stop, true);
+        pthread_join(t[i], NULL);
+        assert_int_equal(atomic_load(&s[i].failed), 0);
+    }
+    assert_false(exists(dir, "busy"));
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* Doc k of the column test: year 1990 + k % 35, lang "ru"/"en", tags 0..2, at a date. */
+static void column_doc(uint32_t k, char *id, char *json_year, char *tags, char *at)
+{
+    sprintf(id, "c%u", k);
+    sprintf(json_year, "%u", 1990 + k % 35);
+    strcpy(tags, k % 3 == 0 ? "[]" : k % 3 == 1 ? "[\"poetry\"]" : "[\"prose\",\"drama\"]");
+    sprintf(at, "20%02u-03-01", k % 20);
+}
+
+/* Every live doc of every segment of the index has the values column_doc gave it; returns
+ * how many docs were checked. */
+static uint32_t check_columns(struct idx_db *db, const char *index)
+{
+    struct idx_index *ix;
+    struct sd_error err;
+    assert_int_equal(idx_db_find(db, index, false, &ix, &err), SD_OK);
+    struct idx_snap *snap = idx_snap_acquire(ix);
+    uint32_t checked = 0;
+    for (size_t i = 0; i < snap->nsegs; i++) {
+        const struct seg *s = snap->segs[i].ref->seg;
+        const uint64_t *del = snap->segs[i].bits ? snap->segs[i].bits->words : NULL;
+        const struct seg_attr *year = seg_attr_find(s, "year", 4);
+        const struct seg_attr *lang = seg_attr_find(s, "lang", 4);
+        const struct seg_attr *tags = seg_attr_find(s, "tags", 4);
+        const struct seg_attr *at = seg_attr_find(s, "at", 2);
+        assert_non_null(year);
+        assert_non_null(lang);
+        assert_non_null(tags);
+        assert_non_null(at);
+        assert_null(seg_attr_find(s, "title", 5)); /* text is not a column */
+        assert_int_equal(seg_attr_type(at), SEG_ATTR_INT);
+        for (uint32_t d = 0; d < seg_doc_count(s); d++) {
+            if (del && (del[d / 64] >> (d % 64)) & 1) {
+                continue;
+            }
+            const char *id;
+            size_t len;
+            seg_doc_id(s, d, &id, &len);
+            uint32_t k = (uint32_t)strtoul(id + 1, NULL, 10);
+            uint64_t first;
+            uint32_t count;
+            seg_attr_values(year, d, &first, &count);
+            assert_int_equal(count, 1);
+            assert_int_equal(seg_attr_int(year, first), 1990 + k % 35);
+            seg_attr_values(lang, d, &first, &count);
+            assert_int_equal(count, 1);
+            const char *kw;
+            size_t kl;
+            seg_attr_keyword(lang, seg_attr_ord(lang, first), &kw, &kl);
+            assert_int_equal(kl, 2);
+            assert_memory_equal(kw, k % 2 ? "en" : "ru", 2);
+            seg_attr_values(tags, d, &first, &count);
+            assert_int_equal(count, k % 3);
+            seg_attr_values(at, d, &first, &count);
+            int64_t ms;
+            char want[16];
+            sprintf(want, "20%02u-03-01", k % 20);
+            assert_true(sch_parse_date(want, strlen(want), &ms));
+            assert_int_equal(count, 1);
+            assert_true(seg_attr_int(at, first) == ms);
+            checked++;
+        }
+    }
+    idx_snap_release(snap);
+    idx_index_put(ix);
+    return checked;
+}
+
+static void test_idx_declared_attributes_become_columns_through_flush_and_replay(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "cols",
+                 "{\"fields\":{\"title\":{\"type\":\"text\"},\"year\":{\"type\":"
+                 "\"int\"},\"lang\":{\"type\":\"keyword\"},\"tags\":{\"type\":"
+                 "\"keyword\"},\"at\":{\"type\":\"date\"}}}");
+    enum { N = 300, BATCH = 50 };
+    for (uint32_t b = 0; b < N / BATCH; b++) {
+        struct idx_op ops[BATCH];
+        struct seg_field f[BATCH][5];
+        char ids[BATCH][16], years[BATCH][8], tags[BATCH][32], ats[BATCH][16];
+        for (uint32_t i = 0; i < BATCH; i++) {
+            uint32_t k = b * BATCH + i;
+            column_doc(k, ids[i], years[i], tags[i], ats[i]);
+            f[i][0] = (struct seg_field){"title", 5, "column river", 12, SEG_TEXT};
+            f[i][1] = (struct seg_field){"year", 4, years[i], strlen(years[i]), SEG_RAW};
+            f[i][2] = (struct seg_field){"lang", 4, k % 2 ? "en" : "ru", 2, SEG_TEXT};
+            f[i][3] = (struct seg_field){"tags", 4, tags[i], strlen(tags[i]), SEG_RAW};
+            f[i][4] = (struct seg_field){"at", 2, ats[i], strlen(ats[i]), SEG_TEXT};
+            ops[i] = upsert(ids[i], f[i], 5);
+        }
+        struct sd_error err;
+        assert_int_equal(write_sync(db, "cols", ops, BATCH, &err), SD_OK);
+    }
+    struct idx_op del = {.type = IDX_OP_DELETE, .doc = {.id = "c7", .id_len = 2}};
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "cols", &del, 1, &err), SD_OK);
+    assert_int_equal(check_columns(db, "cols"), N - 1); /* in-memory segments */
+    idx_close(db); /* flushes: in-memory segments merged into a disk segment */
+    db = open_db(dir);
+    struct idx_stats st;
+    assert_int_equal(idx_stats(db, "cols", &st, &err), SD_OK);
+    assert_true(st.segments >= 1);
+    assert_int_equal(check_columns(db, "cols"), N - 1); /* from the file */
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* ---- re-index after a settings change (reindex.c) ---- */
+
+enum { RX_DOCS = 240 };
+
+/* Docs r0..r{n-1} without settings: every string is text then. */
+static void write_plain_docs(struct idx_db *db, const char *index, uint32_t n)
+{
+    for (uint32_t b = 0; b < n; b += 60) {
+        struct idx_op ops[60];
+        struct seg_field f[60][4];
+        char ids[60][16], years[60][8];
+        for (uint32_t i = 0; i < 60; i++) {
+            snprintf(ids[i], sizeof ids[i], "r%u", b + i);
+            snprintf(years[i], sizeof years[i], "%u", 1990 + (b + i) % 35);
+            f[i][0] = (struct seg_field){"title", 5, "river history", 13, SEG_TEXT};
+            f[i][1] = (struct seg_field){"note", 4, "undeclared note", 15, SEG_TEXT};
+            f[i][2] = (struct seg_field){"year", 4, years[i], strlen(years[i]), SEG_RAW};
+            f[i][3] = (struct seg_field){"lang", 4, (b + i) % 2 ? "en" : "ru", 2, SEG_TEXT};
+            ops[i] = upsert(ids[i], f[i], 4);
+        }
+        struct sd_error err;
+        assert_int_equal(write_sync(db, index, ops, 60, &err), SD_OK);
+    }
+}
+
+static const char *const rx_schema =
+    "{\"fields\":{\"title\":{\"type\":\"text\"},\"year\":{\"type\":"
+    "\"int\"},\"lang\":{\"type\":\"keyword\"}}}";
+
+/* Waits (generously: sanitizers, a busy machine) until no old-settings segment is served. */
+static void wait_reindexed(struct idx_db *db, const char *index)
+{
+    for (int i = 0; i < 240 * 20; i++) { /* up to 240 s */
+        struct idx_stats st;
+        struct sd_error err;
+        assert_int_equal(idx_stats(db, index, &st, &err), SD_OK);
+        if (!st.reindex_pending) {
+            return;
+        }
+        usleep(50000);
+    }
+    fail_msg("re-index of %s did not finish", index);
+}
+
+/* Every doc r<k> has its year column and lang keyword, in every segment. */
+static void check_rx_columns(struct idx_db *db, const char *index, uint32_t want)
+{
+    struct idx_index *ix;
+    assert_int_equal(idx_db_find(db, index, false, &ix, NULL), SD_OK);
+    struct idx_snap *snap = idx_snap_acquire(ix);
+    uint32_t seen = 0;
+    for (size_t i = 0; i < snap->nsegs; i++) {
+        const struct seg *s = snap->segs[i].ref->seg;
+        const uint64_t *del = snap->segs[i].bits ? snap->segs[i].bits->words : NULL;
+        const struct seg_attr *year = seg_attr_find(s, "year", 4);
+        const struct seg_attr *lang = seg_attr_find(s, "lang", 4);
+        assert_non_null(year);
+        assert_non_null(lang);
+        assert_int_equal(seg_settings_version(s), 1);
+        for (uint32_t d = 0; d < seg_doc_count(s); d++) {
+            if (del && (del[d / 64] >> (d % 64)) & 1) {
+                continue;
+            }
+            const char *id;
+            size_t len;
+            seg_doc_id(s, d, &id, &len);
+            uint32_t k = (uint32_t)strtoul(id + 1, NULL, 10);
+            uint64_t first;
+            uint32_t n;
+            seg_attr_values(year, d, &first, &n);
+            assert_int_equal(n, 1);
+            assert_int_equal(seg_attr_int(year, first), 1990 + k % 35);
+            seg_attr_values(lang, d, &first, &n);
+            assert_int_equal(n, 1);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, want);
+    idx_snap_release(snap);
+    idx_index_put(ix);
+}
+
+struct rx_watch {
+    struct idx_db *db;
+    atomic_bool stop;
+    atomic_uint_fast64_t before, after, torn, lost, rounds;
+};
+
+/* Searches while the settings change: every answer is all of the old version or all of the
+ * new (the note words match every doc, then none), and no document is ever missing. */
+static void *rx_watch_loop(void *arg)
+{
+    struct rx_watch *w = arg;
+    while (!atomic_load(&w->stop)) {
+        struct idx_search_req req = {.q = "undeclared", .q_len = 10};
+        idx_search_params_default(w->db, &req.params);
+        req.params.limit = 0;
+        struct idx_search_res res;
+        struct sd_error err;
+        uint64_t notes = idx_search(w->db, "rx", &req, &res, &err) == SD_OK ? res.total : 1;
+        idx_search_res_free(&res);
+        req.q = "river";
+        req.q_len = 5;
+        uint64_t all = idx_search(w->db, "rx", &req, &res, &err) == SD_OK ? res.total : 0;
+        idx_search_res_free(&res);
+        if (notes == RX_DOCS) {
+            atomic_fetch_add(&w->before, 1);
+        } else if (notes == 0) {
+            atomic_fetch_add(&w->after, 1);
+        } else {
+            atomic_fetch_add(&w->torn, 1);
+        }
+        if (all < RX_DOCS) {
+            atomic_fetch_add(&w->lost, 1);
+        }
+        atomic_fetch_add(&w->rounds, 1);
+    }
+    return NULL;
+}
+
+static void test_idx_settings_change_reindexes_in_background_switching_at_once(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    write_plain_docs(db, "rx", RX_DOCS);
+    assert_int_equal(count(db, "rx", "undeclared"), RX_DOCS); /* no settings: strings are text */
+    struct rx_watch w = {.db = db};
+    pthread_t t;
+    pthread_create(&t, NULL, rx_watch_loop, &w);
+    while (atomic_load(&w.rounds) < 3) {
+        sched_yield();
+    }
+    assert_int_equal(set_settings(db, "rx", rx_schema), 1);
+    struct sd_error err;
+    /* written after the change: indexed under the new settings at once */
+    struct seg_field f[] = {TXT("title", "river new"), TXT("note", "undeclared"),
+                            RAW("year", "2009"), TXT("lang", "ru")}; /* r999: 1990 + 999 % 35 */
+    struct idx_op op = upsert("r999", f, 4);
+    assert_int_equal(write_sync(db, "rx", &op, 1, &err), SD_OK);
+    assert_int_equal(count(db, "rx", "new"), 1);
+    wait_reindexed(db, "rx");
+    uint64_t rounds = atomic_load(&w.rounds);
+    while (atomic_load(&w.rounds) < rounds + 3) {
+        sched_yield();
+    }
+    atomic_store(&w.stop, true);
+    pthread_join(t, NULL);
+    assert_int_equal(atomic_load(&w.torn), 0); /* the switch is one step */
+    assert_int_equal(atomic_load(&w.lost), 0); /* nothing lost meanwhile */
+    assert_true(atomic_load(&w.before) > 0);
+    assert_true(atomic_load(&w.after) > 0);
+    assert_int_equal(count(db, "rx", "undeclared"), 0);
+    assert_int_equal(count(db, "rx", "river"), RX_DOCS + 1);
+    check_rx_columns(db, "rx", RX_DOCS + 1);
+    struct seg_stored doc;
+    assert_int_equal(idx_get(db, "rx", "r5", 2, &doc, &err), SD_OK);
+    assert_int_equal(doc.fields[1].type, SEG_RAW); /* shown as the same JSON string */
+    assert_memory_equal(doc.fields[1].value, "\"undeclared note\"", 17);
+    seg_stored_free(&doc);
+    idx_close(db);
+    db = open_db(dir); /* the switch is durable */
+    assert_int_equal(count(db, "rx", "undeclared"), 0);
+    check_rx_columns(db, "rx", RX_DOCS + 1);
+    /* and back: settings {} index every string as text again */
+    assert_int_equal(set_settings(db, "rx", "{}"), 2);
+    wait_reindexed(db, "rx");
+    assert_int_equal(count(db, "rx", "undeclared"), RX_DOCS + 1);
+    assert_int_equal(count(db, "rx", "ru"), RX_DOCS / 2 + 1);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void test_idx_kill9_during_reindex_resumes_it(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct idx_db *child = open_db(dir);
+        write_plain_docs(child, "rx", RX_DOCS);
+        idx_close(child); /* on disk, under no settings */
+        child = open_db(dir);
+        set_settings(child, "rx", rx_schema);
+        kill(getpid(), SIGKILL); /* the re-index has just started, or not yet */
+        _exit(1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    struct idx_db *db = open_db(dir);
+    expect_settings(db, "rx",
+                    "{\"fields\":{\"lang\":{\"type\":\"keyword\"},\"title\":{\"type\":"
+                    "\"text\",\"weight\":2},\"year\":{\"type\":\"int\"}}}",
+                    1);
+    assert_int_equal(count(db, "rx", "river"), RX_DOCS); /* nothing lost */
+    wait_reindexed(db, "rx");
+    assert_int_equal(count(db, "rx", "undeclared"), 0);
+    check_rx_columns(db, "rx", RX_DOCS);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* Every truncation and every flipped byte of a SETTINGS file: SD_ECORRUPT, never a crash
+ * and never settings read from damaged bytes. */
+static void test_idx_settings_file_damage_is_always_corrupt(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "books", schema1);
+    idx_close(db);
+    char idir[512], path[600];
+    snprintf(idir, sizeof idir, "%s/books", dir);
+    snprintf(path, sizeof path, "%s/SETTINGS", idir);
+    uint8_t *good;
+    size_t len;
+    struct sd_error err;
+    assert_int_equal(sd_read_file(path, 1 << 20, &good, &len, &err), SD_OK);
+    assert_int_equal(idx_settings_verify(idir, &err), SD_OK);
+    for (size_t cut = 0; cut < len; cut++) {
+        assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", good, cut, &err), SD_OK);
+        assert_int_equal(idx_settings_verify(idir, &err), SD_ECORRUPT);
+    }
+    uint8_t *bad = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        memcpy(bad, good, len);
+        bad[i] ^= 0x41;
+        assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", bad, len, &err), SD_OK);
+        if (idx_settings_verify(idir, &err) != SD_ECORRUPT) {
+            fail_msg("byte %zu flipped: %s", i, err.msg);
+        }
+    }
+    free(bad);
+    free(good);
+    remove_tree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idx_settings_versions_survive_reopen),
+        cmocka_unit_test(test_idx_wrong_typed_value_refuses_whole_batch),
+        cmocka_unit_test(test_idx_declared_text_fields_decide_indexing),
+        cmocka_unit_test(test_idx_declared_text_array_is_searchable_and_stored_as_given),
+        cmocka_unit_test(test_idx_declared_weights_drive_ranking),
+        cmocka_unit_test(test_idx_damaged_settings_stop_the_open),
+        cmocka_unit_test(test_idx_settings_file_damage_is_always_corrupt),
+        cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
+        cmocka_unit_test(test_idx_drop_removes_one_directory_only),
+        cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),
+        cmocka_unit_test(test_idx_declared_attributes_become_columns_through_flush_and_replay),
+        cmocka_unit_test(test_idx_settings_change_reindexes_in_background_switching_at_once),
+        cmocka_unit_test(test_idx_kill9_during_reindex_resumes_it),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,195 @@
+/*
+ * manage.c: index management: listing indexes with their numbers, and dropping one.
+ *
+ * USERS. Every call that found an index by name (idx_db_find) is one of its users until it
+ * calls idx_index_put. Dropping takes the index out of db->indexes and reserves its name in
+ * db->dropping (under db->lock: idx_db_find no longer reaches it, and refuses to create the
+ * name again until the directory is gone), marks it is_dropped, then waits on
+ * db->users_cond until the last user is gone, so no search, get or write still holds a
+ * pointer into it when it is freed.
+ *
+ * DROP IS ONE RENAME. The index is closed first (its queued writes are acknowledged, its
+ * threads stop), then its directory DATA/NAME is renamed to DATA/.dropped-NAME and the data
+ * directory fsynced: from that moment the index is gone, whatever happens next (a name
+ * starting with '.' is never an index name). Its files are then removed, and a crash in
+ * between leaves only a .dropped-* directory that the next start removes
+ * (idx_remove_dropped). The name is checked against [a-z0-9_-]{1,64} before anything, so a
+ * drop touches no path but that one directory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "engine_int.h"
+
+#define IDX_DROPPED_PREFIX ".dropped-"
+
+void idx_index_put(struct idx_index *ix)
+{
+    if (atomic_fetch_sub(&ix->users, 1) == 1 && atomic_load(&ix->is_dropped)) {
+        pthread_mutex_lock(&ix->db->lock);
+        pthread_cond_broadcast(&ix->db->users_cond);
+        pthread_mutex_unlock(&ix->db->lock);
+    }
+}
+
+/* Removes the regular files of dir (an index directory holds no subdirectories) and dir. */
+static int idx_remove_dir(const char *dir, struct sd_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        return errno == ENOENT ? SD_OK
+                               : sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", dir,
+                                           strerror(errno));
+    }
+    int rc = SD_OK;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        if (sd_path_join(path, sizeof path, dir, e->d_name) || unlink(path) != 0) {
+            rc = sd_errorf(err, SD_EIO, "remove %s/%s: %s", dir, e->d_name, strerror(errno));
+        }
+    }
+    closedir(d);
+    if (rc == SD_OK && rmdir(dir) != 0) {
+        rc = sd_errorf(err, sd_status_from_errno(errno), "rmdir %s: %s", dir, strerror(errno));
+    }
+    return rc;
+}
+
+void idx_remove_dropped(const char *data_dir)
+{
+    DIR *d = opendir(data_dir);
+    if (!d) {
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        struct sd_error err;
+        if (strncmp(e->d_name, IDX_DROPPED_PREFIX, strlen(IDX_DROPPED_PREFIX)) == 0 &&
+            sd_path_join(path, sizeof path, data_dir, e->d_name) == SD_OK &&
+            idx_remove_dir(path, &err) != SD_OK) {
+            fprintf(stderr, "searchd: %s\n", err.msg); /* retried at the next start */
+        }
+    }
+    closedir(d);
+}
+
+/* Marks ix dropped and waits for its users (db->lock held). */
+static void idx_drop_wait_users(struct idx_db *db, struct idx_index *ix)
+{
+    atomic_store(&ix->is_dropped, true);
+    while (atomic_load(&ix->users) > 0) {
+        pthread_cond_wait(&db->users_cond, &db->lock);
+    }
+}
+
+/* Takes ix out of the list and reserves its name in db->dropping (db->lock held): a find
+ * no longer reaches it, a create of the name waits for the drop (SD_EBUSY). */
+static int idx_db_forget(struct idx_db *db, struct idx_index *ix, size_t *slot)
+{
+    size_t n = sizeof db->dropping / sizeof *db->dropping;
+    for (*slot = 0; *slot < n && db->dropping[*slot]; (*slot)++) {
+    }
+    if (*slot == n || !(db->dropping[*slot] = strdup(ix->name))) {
+        return SD_EBUSY; /* that many drops at once, or no memory: try again */
+    }
+    for (size_t i = 0; i < db->nindexes; i++) {
+        if (db->indexes[i] == ix) {
+            db->indexes[i] = db->indexes[--db->nindexes];
+            break;
+        }
+    }
+    return SD_OK;
+}
+
+static void idx_db_unreserve(struct idx_db *db, size_t slot)
+{
+    pthread_mutex_lock(&db->lock);
+    free(db->dropping[slot]);
+    db->dropping[slot] = NULL;
+    pthread_mutex_unlock(&db->lock);
+}
+
+int idx_drop(struct idx_db *db, const char *index, struct sd_error *err)
+{
+    size_t len = strlen(index);
+    if (!idx_name_valid(index, len)) {
+        return sd_errorf(err, SD_EINVAL, "bad index name '%.64s': use 1 to %d of [a-z0-9_-]", index,
+                         IDX_MAX_NAME);
+    }
+    struct idx_index *ix;
+    int rc = idx_db_find(db, index, false, &ix, err);
+    if (rc) {
+        return rc;
+    }
+    pthread_mutex_lock(&db->lock);
+    if (atomic_load(&ix->is_dropped)) {
+        pthread_mutex_unlock(&db->lock);
+        idx_index_put(ix);
+        return sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", index);
+    }
+    size_t slot;
+    if (idx_db_forget(db, ix, &slot) != SD_OK) {
+        pthread_mutex_unlock(&db->lock);
+        idx_index_put(ix);
+        return sd_errorf(err, SD_EBUSY, "too many drops at once; try again");
+    }
+    atomic_fetch_sub(&ix->users, 1); /* this call's own use: it waits for the others */
+    idx_drop_wait_users(db, ix);
+    pthread_mutex_unlock(&db->lock);
+
+    char from[PATH_MAX], to[PATH_MAX], gone[IDX_MAX_NAME + sizeof IDX_DROPPED_PREFIX];
+    snprintf(gone, sizeof gone, "%s%s", IDX_DROPPED_PREFIX, index);
+    snprintf(from, sizeof from, "%s", ix->dir);
+    if (sd_path_join(to, sizeof to, db->dir, gone)) {
+        rc = sd_errorf(err, SD_EINVAL, "%s: path too long", db->dir);
+    }
+    idx_index_close(ix); /* queued writes are acknowledged; nothing uses ix any more */
+    if (rc == SD_OK && (rc = idx_remove_dir(to, err)) == SD_OK && rename(from, to) != 0) {
+        rc = sd_errorf(err, sd_status_from_errno(errno), "rename %s to %s: %s", from, to,
+                       strerror(errno));
+    }
+    if (rc == SD_OK && (rc = sd_fsync_dir(db->dir, err)) == SD_OK) {
+        rc = idx_remove_dir(to, err); /* the index is gone already; a crash here: next start */
+    }
+    idx_db_unreserve(db, slot); /* only now may the name be created again */
+    return rc;
+}
+
+int idx_indexes(struct idx_db *db, struct idx_index_info **out, size_t *count, struct sd_error *err)
+{
+    char **names;
+    size_t n;
+    int rc = idx_list(db, &names, &n, err);
+    if (rc) {
+        return rc;
+    }
+    struct idx_index_info *v = calloc(n ? n : 1, sizeof *v);
+    size_t got = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct idx_stats st;
+        if (v && idx_stats(db, names[i], &st, NULL) == SD_OK) { /* not dropped meanwhile */
+            snprintf(v[got].name, sizeof v[got].name, "%s", names[i]);
+            v[got].docs = st.docs;
+            v[got].disk_bytes = st.disk_bytes;
+            v[got].settings_version = st.settings_version;
+            got++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    if (!v) {
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
+    *out = v;
+    *count = got;
+    return SD_OK;
+}

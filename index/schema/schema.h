@@ -1,0 +1,127 @@
+/*
+ * schema.h: an index's declared fields and the typed values of a document (prefix sch_).
+ *
+ * "What is each field of this index, and does this value fit it?"
+ *
+ * Settings are a JSON object (docs/DATA.md, "Settings"):
+ *
+ *   {"fields": {"title": {"type": "text", "weight": 2},
+ *               "year":  {"type": "int"},
+ *               "tags":  {"type": "keyword"}}}
+ *
+ * Without "fields" (the settings `{}`, or an index that never had settings) nothing is
+ * declared and an index behaves as it always did: every string field is text, everything
+ * else is stored only. With "fields" (even an empty object), exactly the declared text
+ * fields are indexed as text; the other declared fields are typed attributes whose values
+ * are checked on every write; undeclared fields are stored and not indexed.
+ *
+ * Types: text (a string or an array of strings, weighted in BM25F), keyword (a string, or an array
+ * of strings: one value each), int (a JSON integer in int64 range), float (a finite JSON number),
+ * date (an ISO 8601 string, `YYYY-MM-DD` or a date-time with `Z` or an offset, kept as milliseconds
+ * since 1970-01-01T00:00:00Z), bool (true/false). Attributes may be multi-valued (a JSON
+ * array of such values); null, or an empty array, is "no value".
+ *
+ * sch_encode gives the canonical form: fields sorted by name (bytewise), every key in one
+ * order, text fields always with their weight. Parsing that form again gives the same
+ * schema, so two settings are the same exactly when their canonical bytes are.
+ *
+ * Threads: a struct sch_schema is immutable once parsed; any number of threads may read it.
+ */
+#ifndef SEARCHD_SCHEMA_H
+#define SEARCHD_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sd_base.h"
+
+#define SCH_MAX_FIELDS   64      /* declared fields (a document holds at most 64 too) */
+#define SCH_MAX_NAME     64      /* bytes of a field name */
+#define SCH_MAX_SETTINGS 65536   /* bytes of settings JSON */
+#define SCH_MAX_VALUES   1024    /* values of one multi-valued field in one document */
+#define SCH_MAX_KEYWORD  512     /* bytes of one keyword value */
+#define SCH_MAX_WEIGHT   1000.0f /* a text field's weight is in (0, SCH_MAX_WEIGHT] */
+
+enum sch_type {
+    SCH_TEXT = 0,
+    SCH_KEYWORD = 1,
+    SCH_INT = 2,
+    SCH_FLOAT = 3,
+    SCH_DATE = 4,
+    SCH_BOOL = 5,
+};
+
+/* The wire name of a type ("text", "keyword", ...). */
+const char *sch_type_name(enum sch_type t);
+
+struct sch_field {
+    char name[SCH_MAX_NAME + 1]; /* NUL-terminated; names never contain NUL */
+    size_t name_len;
+    enum sch_type type;
+    float weight; /* text: BM25F weight (default 2 for "title", else 1); others 0 */
+};
+
+struct sch_schema {
+    bool has_fields; /* false: nothing declared (the settings `{}`) */
+    size_t nfields;
+    struct sch_field *fields; /* owned; sorted by name, bytewise */
+};
+
+/* Parses and validates settings JSON (borrowed for the call). On success *out is owned by
+ * the caller (sch_free). Errors are SD_EPARSE (not JSON, or a trailing byte) or SD_EINVAL
+ * (valid JSON that is not valid settings), with a message that names the key or field:
+ * "field 'year': unknown type 'integer' (use text, keyword, int, float, date or bool)". */
+int sch_parse(const char *json, size_t len, struct sch_schema **out, struct sd_error *err);
+void sch_free(struct sch_schema *s); /* NULL is a no-op */
+
+/* Appends the canonical JSON of s to out (out->rc says whether memory ran out). */
+void sch_encode(const struct sch_schema *s, struct sd_buf *out);
+
+/* The declared field with this name, or NULL (also when nothing is declared). */
+const struct sch_field *sch_find(const struct sch_schema *s, const char *name, size_t len);
+
+/* ---- typed values ---- */
+
+/* One value of a field. int, date (ms since the epoch) and bool (0/1) use i; float uses f;
+ * keyword and text are bytes [off, off + len) of the owning struct sch_values' text. */
+struct sch_val {
+    int64_t i;
+    double f;
+    uint32_t off;
+    uint32_t len;
+};
+
+/* The values of one field of one document, reusable: sch_convert overwrites it and keeps
+ * its memory. */
+struct sch_values {
+    enum sch_type type;
+    struct sch_val *v; /* owned */
+    size_t count, cap;
+    struct sd_buf text; /* keyword and text bytes */
+};
+
+void sch_values_init(struct sch_values *vals);
+void sch_values_free(struct sch_values *vals);
+
+/* Converts one field value as a document carries it (seg.h's struct seg_field): is_json
+ * false means value is a string's bytes (a JSON string, already unescaped); is_json true
+ * means value is the JSON text of any other value (an empty value is null). Checks it
+ * against f's type and fills vals (borrowed value, not kept). Returns SD_OK, SD_EINVAL
+ * ("field 'year': expected int (an integer from -2^63 to 2^63-1), got \"12a\""),
+ * SD_ELIMIT (more than SCH_MAX_VALUES values, a keyword over SCH_MAX_KEYWORD bytes) or
+ * SD_ENOMEM. Text accepts a string or an array of strings. */
+int sch_convert(const struct sch_field *f, bool is_json, const char *value, size_t len,
+                struct sch_values *vals, struct sd_error *err);
+
+/* Parses an ISO 8601 date (`YYYY-MM-DD`, years 0000 to 9999) or date-time
+ * (`YYYY-MM-DDTHH:MM[:SS[.fraction]]` then `Z` or `+HH:MM`/`-HH:MM`/`+HHMM`) into
+ * milliseconds since 1970-01-01T00:00:00Z (digits past milliseconds are cut). A date alone
+ * is its midnight UTC. Returns false for anything else: no zone on a date-time, a day past
+ * the month's end, hour 24, a leap second, spaces. */
+bool sch_parse_date(const char *s, size_t len, int64_t *ms);
+
+/* Appends s[0, len) as a JSON string (quoted, escaped; UTF-8 kept as is) to out. */
+void sch_json_quote(const char *s, size_t len, struct sd_buf *out);
+
+#endif
