@@ -26,6 +26,9 @@
 #include "idx.h"
 #include "srv.h"
 
+/* The health answer of a sound server. */
+#define HEALTH_OK "{\"ok\":true,\"status\":\"ok\",\"version\":\"" SEARCHD_VERSION "\"}"
+
 struct fixture {
     char dir[64];
     struct idx_db *db;
@@ -225,14 +228,14 @@ static void test_srv_line_too_long_gets_too_large_then_close(void **state)
     client_send(&c, first, strlen(first));
     client_send(&c, big, sizeof big);
     char *all = client_read_all(&c); /* the server closes after the error line */
-    assert_non_null(strstr(all, "{\"ok\":true,\"status\":\"ok\"}\n"));
+    assert_non_null(strstr(all, HEALTH_OK "\n"));
     assert_non_null(strstr(all, "\"too_large\""));
     close(c.fd);
     /* the server still serves */
     client_open(&c, srv_line_addr(f->srv));
     char line[512];
     roundtrip(&c, "{\"op\":\"health\"}\r\n", line, sizeof line);
-    assert_string_equal(line, "{\"ok\":true,\"status\":\"ok\"}");
+    assert_string_equal(line, HEALTH_OK);
     roundtrip(&c, "\xff\xfe{}\n", line, sizeof line);
     assert_non_null(strstr(line, "\"bad_utf8\""));
     roundtrip(&c, "{\"op\":\"nope\"}\n", line, sizeof line);
@@ -291,7 +294,7 @@ static void test_srv_http_routes_and_keepalive(void **state)
     char *all = client_read_all(&c);
     const char *want[] = {
         "HTTP/1.1 200 OK",
-        "{\"ok\":true,\"status\":\"ok\"}",
+        HEALTH_OK,
         "HTTP/1.1 404 Not Found",
         "\"message\":\"no such path\"",
         "HTTP/1.1 405 Method Not Allowed",
@@ -331,7 +334,7 @@ static void test_srv_max_connections_evicts_idle_then_refuses(void **state)
     /* both idle: the third evicts a, the oldest */
     client_open(&extra, srv_line_addr(f->srv));
     roundtrip(&extra, "{\"op\":\"health\"}\n", line, sizeof line);
-    assert_string_equal(line, "{\"ok\":true,\"status\":\"ok\"}");
+    assert_string_equal(line, HEALTH_OK);
     assert_false(client_line(&a, line, sizeof line)); /* a was closed */
     close(a.fd);
     /* b and extra in the middle of a request: not idle, nobody to evict */
@@ -353,7 +356,7 @@ static void test_srv_max_connections_evicts_idle_then_refuses(void **state)
     /* the two requests complete and are answered */
     client_send(&b, ":\"health\"}\n", 11);
     assert_true(client_line(&b, line, sizeof line));
-    assert_string_equal(line, "{\"ok\":true,\"status\":\"ok\"}");
+    assert_string_equal(line, HEALTH_OK);
     client_send(&extra, ":\"health\"}\n", 11);
     assert_true(client_line(&extra, line, sizeof line));
     /* idle again: an HTTP client gets in by evicting one */
