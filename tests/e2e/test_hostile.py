@@ -37,8 +37,11 @@ import harness
 from harness import E2ETestCase
 
 SAMPLES = 12
-FRESH_LIMIT_S = 0.100
 IS_ASAN = "ASAN_OPTIONS" in os.environ
+# 100 ms is the promise for a release build; a sanitizer build measures the sanitizer as much
+# as the daemon (it failed once at 122 ms under ASan with the machine's load at 10), so its
+# limit scales like every other deadline of the harness.
+FRESH_LIMIT_S = 0.100 * harness.TIME_SCALE
 MIB = 1 << 20
 
 
