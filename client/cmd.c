@@ -81,6 +81,7 @@ int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
     struct json_object *req = q ? cli_rpc_request(opts, "search") : NULL;
     if (req) {
         json_object_object_add(req, "q", json_object_new_string(q));
+        json_object_object_add(req, "syntax", json_object_new_string(opts->syntax));
         if (opts->limit >= 0) {
             json_object_object_add(req, "limit", json_object_new_int64(opts->limit));
         }

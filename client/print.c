@@ -123,6 +123,11 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
         fprintf(out, ", %.2f ms", json_object_get_double(took));
     }
     fputs(")\n", out);
+    struct json_object *truncated = NULL;
+    if (json_object_object_get_ex(answer, "truncated", &truncated) &&
+        json_object_get_boolean(truncated)) {
+        fprintf(out, "(the query was long: only its first words were searched)\n");
+    }
 }
 
 void cli_print_hits(FILE *out, struct json_object *answer, const char *query, int64_t offset)

@@ -212,7 +212,11 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
         }
         sd_buf_put_u8(out, '}');
     }
-    PUT_LIT(out, "],\"took_ms\":");
+    PUT_LIT(out, "]");
+    if (res->is_truncated) {
+        PUT_LIT(out, ",\"truncated\":true");
+    }
+    PUT_LIT(out, ",\"took_ms\":");
     put_double(out, took_ms, "%.3f");
     sd_buf_put_u8(out, '}');
 }

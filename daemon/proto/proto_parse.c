@@ -289,6 +289,34 @@ static enum proto_code get_weights(struct json_object *obj, struct proto_request
     return PROTO_OK;
 }
 
+static enum proto_code syntax_from(const char *s, size_t len, struct proto_request *req,
+                                   struct proto_error *err)
+{
+    if (len == 4 && memcmp(s, "full", 4) == 0) {
+        req->search_opts.syntax = QRY_SYNTAX_FULL;
+    } else if (len == 6 && memcmp(s, "simple", 6) == 0) {
+        req->search_opts.syntax = QRY_SYNTAX_SIMPLE;
+    } else {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'syntax' must be \"full\" or \"simple\"");
+    }
+    return PROTO_OK;
+}
+
+/* The search-box options (syntax); absent members keep their defaults. */
+static enum proto_code get_search_opts(struct json_object *obj, struct proto_request *req,
+                                       struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, "syntax", &present);
+    if (!present) {
+        return PROTO_OK;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'syntax' must be \"full\" or \"simple\"");
+    }
+    return syntax_from(json_object_get_string(v), (size_t)json_object_get_string_len(v), req, err);
+}
+
 static enum proto_code get_search(struct json_object *obj, struct proto_request *req,
                                   struct proto_error *err)
 {
@@ -305,6 +333,9 @@ static enum proto_code get_search(struct json_object *obj, struct proto_request 
     }
     if (rc == PROTO_OK) {
         rc = get_weights(obj, req, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = get_search_opts(obj, req, err);
     }
     if (rc) {
         return rc;
@@ -782,6 +813,9 @@ static enum proto_code search_from_params(const struct http_param *params, size_
         } else {
             rc = proto_errorf(err, PROTO_BAD_REQUEST, "'snippet' must be true or false");
         }
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "syntax"))) {
+        rc = syntax_from(p->value, p->value_len, req, err);
     }
     return rc;
 }

@@ -690,6 +690,47 @@ static void test_proto_codes_match_protocol_table(void **state)
     assert_int_equal(proto_code_from_sd(SD_EIO), PROTO_INTERNAL);
 }
 
+/* ---- issue 12: the search-box options ---- */
+
+static void test_proto_search_box_options(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\"}", &req, &err), PROTO_OK);
+    assert_int_equal(req.search_opts.syntax, QRY_SYNTAX_FULL); /* the wire default */
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"(x\",\"syntax\":\"simple\"}", &req,
+                                &err),
+                     PROTO_OK);
+    assert_int_equal(req.search_opts.syntax, QRY_SYNTAX_SIMPLE);
+    const char *uri = "/search?q=x&syntax=simple";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_int_equal(req.search_opts.syntax, QRY_SYNTAX_SIMPLE);
+    uri = "/search?q=x&syntax=full";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_int_equal(req.search_opts.syntax, QRY_SYNTAX_FULL);
+    proto_request_free(&req);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"syntax\":\"loose\"}"),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"syntax\":1}"), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&syntax=", NULL, &err), PROTO_BAD_REQUEST);
+
+    struct sd_buf b;
+    sd_buf_init(&b);
+    struct idx_search_res res = {.total = 1, .is_truncated = true};
+    proto_encode_search(&b, &res, true, 1);
+    struct json_object *o = must_parse(&b), *v;
+    assert_true(json_object_object_get_ex(o, "truncated", &v));
+    assert_true(json_object_get_boolean(v));
+    json_object_put(o);
+    sd_buf_reset(&b);
+    res.is_truncated = false;
+    proto_encode_search(&b, &res, true, 1);
+    assert_null(memmem(b.data, b.len, "truncated", 9));
+    sd_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -720,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_proto_encode_answers_are_json),
         cmocka_unit_test(test_proto_utf8_valid),
         cmocka_unit_test(test_proto_codes_match_protocol_table),
+        cmocka_unit_test(test_proto_search_box_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

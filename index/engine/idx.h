@@ -101,11 +101,18 @@ int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, si
 
 /* ---- reads ---- */
 
+/* What a search request may ask beyond the ranking parameters; all-zero is the
+ * default of the wire protocol (full syntax). */
+struct idx_search_opts {
+    enum qry_syntax syntax;
+};
+
 struct idx_search_req {
     const char *q; /* borrowed */
     size_t q_len;
     struct qry_params params; /* start from idx_search_params_default() */
     size_t snippet_len;       /* bytes of snippet per hit; 0 = none */
+    struct idx_search_opts opts;
 };
 
 void idx_search_params_default(const struct idx_db *db, struct qry_params *p);
@@ -120,6 +127,7 @@ struct idx_hit {
 struct idx_search_res {
     uint64_t total;
     bool total_is_exact; /* as struct qry_result says */
+    bool is_truncated;   /* the simple syntax dropped words past its limits */
     struct idx_hit *hits;
     size_t nhits;
 };

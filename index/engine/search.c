@@ -119,7 +119,11 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     }
     struct qry *q = NULL;
     struct qry_result res = {0};
-    int rc = qry_parse(ctx, req->q, req->q_len, &q, err);
+    int rc = req->opts.syntax == QRY_SYNTAX_SIMPLE
+                 ? qry_parse_simple(ctx, req->q, req->q_len, &q, err)
+                 : qry_parse(ctx, req->q, req->q_len, &q, err);
+    if (rc == SD_OK)
+        out->is_truncated = qry_is_truncated(q);
     if (rc == SD_OK)
         rc = qry_search(ctx, q, segs, snap->nsegs, &req->params, &res, err);
     if (rc == SD_OK && res.nhits) {

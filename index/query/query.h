@@ -58,6 +58,27 @@ int qry_parse(struct qry_ctx *ctx, const char *text, size_t len, struct qry **ou
               struct sd_error *err);
 void qry_free(struct qry *q);
 
+/* Which grammar a query text is read with. */
+enum qry_syntax {
+    QRY_SYNTAX_FULL = 0, /* qry_parse: strict, errors with offsets */
+    QRY_SYNTAX_SIMPLE,   /* qry_parse_simple: lenient, never fails on the text */
+};
+
+/* Words of a simple-syntax query kept; the rest is dropped (qry_is_truncated). */
+#define QRY_SIMPLE_MAX_WORDS 32
+
+/* The lenient syntax for text typed into a search box (docs/QUERY.md, "Simple
+ * syntax"): words, closed "phrases", -exclusions, OR between two terms and
+ * pre* prefixes; every other character is text. Never fails on the text:
+ * any bytes, unbalanced quotes or parentheses, dangling operators. Text past
+ * QRY_MAX_LEN bytes or QRY_MAX_TERMS terms or QRY_SIMPLE_MAX_WORDS words is
+ * dropped and qry_is_truncated() says so. A text without words gives a query
+ * that matches nothing. *out is owned by the caller (qry_free()). SD_OK or
+ * SD_ENOMEM. */
+int qry_parse_simple(struct qry_ctx *ctx, const char *text, size_t len, struct qry **out,
+                     struct sd_error *err);
+bool qry_is_truncated(const struct qry *q);
+
 /* Field names the query restricts to (field:...), for validation. */
 size_t qry_field_count(const struct qry *q);
 const char *qry_field_name(const struct qry *q, size_t i);

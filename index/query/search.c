@@ -188,6 +188,10 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     struct qry_scratch *s = ctx->scratch;
     struct qry_stats st;
     int rc = check_params(params, err);
+    if (!rc && q->root == QRY_NONE) {
+        out->total_is_exact = true; /* a simple-syntax query without words matches nothing */
+        return SD_OK;
+    }
     if (!rc) {
         rc = qry_stats_build(s, q, segs, nsegs, params, &st, err);
     }

@@ -177,25 +177,56 @@ class SearchTest(E2ETestCase):
 
     def test_field(self):
         self.assertEqual(set(self.ids("coffee")), {"en-coffee-trade", "en-tea-clippers"})
-        self.assertEqual(self.ids("title:coffee"), ["en-coffee-trade"])
+        self.assertEqual(self.ids("title:coffee", "--syntax", "full"), ["en-coffee-trade"])
 
     def test_parentheses(self):
-        self.assertEqual(self.ids("(coffee OR tea) race"), ["en-tea-clippers"])
+        self.assertEqual(self.ids("(coffee OR tea) race", "--syntax", "full"), ["en-tea-clippers"])
 
     def test_unknown_field_is_an_error(self):
-        cp = self.searchq("nosuchfield:word")
+        cp = self.searchq("--syntax", "full", "nosuchfield:word")
         self.assertEqual(cp.returncode, 1, describe(cp))
         self.assertIn("unknown_field", decode(cp)[1])
 
     def test_malformed_query_exit_1_with_message(self):
         for q in ('"unclosed phrase', "(diplomacy OR", "title:"):
-            cp = self.searchq(q)
+            cp = self.searchq("--syntax", "full", q)
             self.assertEqual(cp.returncode, 1, describe(cp))
             err = decode(cp)[1]
             self.assertIn("bad_query", err, describe(cp))
-        cp = self.searchq("--json", "(diplomacy OR")
+        cp = self.searchq("--json", "--syntax", "full", "(diplomacy OR")
         self.assertEqual(cp.returncode, 1, describe(cp))
         self.assertError(json.loads(cp.stdout), "bad_query", "--json shows the error answer")
+
+    # ---- issue 12: a search box people type into ----
+
+    def test_simple_syntax_is_searchq_default_and_never_a_400(self):
+        # searchq sends syntax=simple unless told otherwise: stray syntax is text.
+        for q in ('"unbalanced (', "diplomacy OR", "(diplomacy", "title:", '"', "AND OR -"):
+            cp = self.searchq("--json", q)
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            self.assertOk(json.loads(cp.stdout), "searchq %r" % q)
+        self.assertIn(DIPLOMACY, self.ids('"цифровая дипломатия'))
+        self.assertEqual(self.ids("(coffee OR tea) race"), ["en-tea-clippers"])
+        # Both protocols: the default stays the strict syntax, syntax=simple forgives.
+        bad = '"unbalanced ('
+        self.assertError(self.line_call({"op": "search", "q": bad}), "bad_query")
+        self.assertOk(self.line_call({"op": "search", "q": bad, "syntax": "simple"}), bad)
+        a = self.line_call({"op": "search", "q": "цифровая (дипломатия", "syntax": "simple"})
+        self.assertEqual(self.assertOk(a, "simple")["hits"][0]["id"], DIPLOMACY, a)
+        self.assertNotIn("truncated", a)
+        self.assertError(self.line_call({"op": "search", "q": "x", "syntax": "loose"}),
+                         "bad_request")
+        http = self.daemon.http()
+        try:
+            r = http.search(bad)
+            self.assertEqual((r.status, r.json["error"]["code"]), (400, "bad_query"), r)
+            r = http.search("цифровая (дипломатия", syntax="simple")
+            self.assertEqual((r.status, r.json["hits"][0]["id"]), (200, DIPLOMACY), r)
+            long_q = " ".join(["дипломатия"] + ["слово%d" % i for i in range(100)])
+            r = http.search(long_q, syntax="simple")
+            self.assertEqual((r.status, r.json.get("truncated")), (200, True), r)
+        finally:
+            http.close()
 
     # ---- paging ----
 
