@@ -128,6 +128,13 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
         json_object_get_boolean(truncated)) {
         fprintf(out, "(the query was long: only its first words were searched)\n");
     }
+    struct json_object *layout = NULL, *used = NULL, *lq = NULL;
+    if (json_object_object_get_ex(answer, "layout", &layout) &&
+        json_object_object_get_ex(layout, "used", &used) && json_object_get_boolean(used) &&
+        json_object_object_get_ex(layout, "query", &lq)) {
+        fprintf(out, "(typed with the other keyboard layout? showing hits for \"%s\")\n",
+                json_object_get_string(lq));
+    }
 }
 
 void cli_print_hits(FILE *out, struct json_object *answer, const char *query, int64_t offset)

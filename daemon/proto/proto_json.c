@@ -216,6 +216,15 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
     if (res->is_truncated) {
         PUT_LIT(out, ",\"truncated\":true");
     }
+    if (res->layout_query) {
+        PUT_LIT(out, ",\"layout\":{\"query\":");
+        put_cstr(out, res->layout_query);
+        if (res->is_layout_used) {
+            PUT_LIT(out, ",\"used\":true}");
+        } else {
+            PUT_LIT(out, ",\"used\":false}");
+        }
+    }
     PUT_LIT(out, ",\"took_ms\":");
     put_double(out, took_ms, "%.3f");
     sd_buf_put_u8(out, '}');

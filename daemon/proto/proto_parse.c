@@ -302,14 +302,33 @@ static enum proto_code syntax_from(const char *s, size_t len, struct proto_reque
     return PROTO_OK;
 }
 
-/* The search-box options (syntax); absent members keep their defaults. */
+/* A boolean member; absent leaves *out as it is. */
+static enum proto_code get_bool(struct json_object *obj, const char *key, bool *out,
+                                struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, key, &present);
+    if (!present) {
+        return PROTO_OK;
+    }
+    if (!json_object_is_type(v, json_type_boolean)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be true or false", key);
+    }
+    *out = json_object_get_boolean(v);
+    return PROTO_OK;
+}
+
+/* The search-box options (syntax, layout); absent members keep their defaults. */
 static enum proto_code get_search_opts(struct json_object *obj, struct proto_request *req,
                                        struct proto_error *err)
 {
     bool present;
+    bool layout = !req->search_opts.no_layout;
+    enum proto_code rc = get_bool(obj, "layout", &layout, err);
+    req->search_opts.no_layout = !layout;
     struct json_object *v = member(obj, "syntax", &present);
-    if (!present) {
-        return PROTO_OK;
+    if (rc || !present) {
+        return rc;
     }
     if (!json_object_is_type(v, json_type_string)) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "'syntax' must be \"full\" or \"simple\"");
@@ -786,6 +805,19 @@ static enum proto_code text_weights(char *s, struct proto_request *req, struct p
     return PROTO_OK;
 }
 
+/* true/1 or false/0, as for snippet=. */
+static enum proto_code text_bool(const struct http_param *p, bool *out, struct proto_error *err)
+{
+    if (strcmp(p->value, "false") == 0 || strcmp(p->value, "0") == 0) {
+        *out = false;
+    } else if (strcmp(p->value, "true") == 0 || strcmp(p->value, "1") == 0) {
+        *out = true;
+    } else {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be true or false", p->key);
+    }
+    return PROTO_OK;
+}
+
 static enum proto_code search_from_params(const struct http_param *params, size_t n,
                                           struct proto_request *req, struct proto_error *err)
 {
@@ -816,6 +848,11 @@ static enum proto_code search_from_params(const struct http_param *params, size_
     }
     if (rc == PROTO_OK && (p = find_param(params, n, "syntax"))) {
         rc = syntax_from(p->value, p->value_len, req, err);
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "layout"))) {
+        bool layout = true;
+        rc = text_bool(p, &layout, err);
+        req->search_opts.no_layout = !layout;
     }
     return rc;
 }

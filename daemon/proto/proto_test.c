@@ -715,6 +715,18 @@ static void test_proto_search_box_options(void **state)
                      PROTO_BAD_REQUEST);
     assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"syntax\":1}"), PROTO_BAD_REQUEST);
     assert_int_equal(http_code(PROTO_GET, "/search?q=x&syntax=", NULL, &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&layout=maybe", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"layout\":1}"), PROTO_BAD_REQUEST);
+    proto_request_init(&req);
+    assert_false(req.search_opts.no_layout); /* on by default */
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"layout\":false}", &req, &err),
+                     PROTO_OK);
+    assert_true(req.search_opts.no_layout);
+    uri = "/search?q=x&layout=0";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_true(req.search_opts.no_layout);
+    proto_request_free(&req);
 
     struct sd_buf b;
     sd_buf_init(&b);
@@ -728,6 +740,19 @@ static void test_proto_search_box_options(void **state)
     res.is_truncated = false;
     proto_encode_search(&b, &res, true, 1);
     assert_null(memmem(b.data, b.len, "truncated", 9));
+    assert_null(memmem(b.data, b.len, "layout", 6));
+    sd_buf_reset(&b);
+    res.layout_query = "цифровая \"x";
+    res.is_layout_used = true;
+    proto_encode_search(&b, &res, true, 1);
+    o = must_parse(&b);
+    struct json_object *lq;
+    assert_true(json_object_object_get_ex(o, "layout", &v));
+    assert_true(json_object_object_get_ex(v, "query", &lq));
+    assert_string_equal(json_object_get_string(lq), "цифровая \"x");
+    assert_true(json_object_object_get_ex(v, "used", &lq));
+    assert_true(json_object_get_boolean(lq));
+    json_object_put(o);
     sd_buf_free(&b);
 }
 

@@ -105,6 +105,7 @@ int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, si
  * default of the wire protocol (full syntax). */
 struct idx_search_opts {
     enum qry_syntax syntax;
+    bool no_layout; /* never search the other keyboard layout's reading */
 };
 
 struct idx_search_req {
@@ -128,6 +129,11 @@ struct idx_search_res {
     uint64_t total;
     bool total_is_exact; /* as struct qry_result says */
     bool is_truncated;   /* the simple syntax dropped words past its limits */
+    /* The query as typed with the other keyboard layout (owned, NUL-terminated) when the
+     * typed words found at most a few documents and that reading found clearly more: the hits
+     * and total are then its, and is_layout_used is true. NULL otherwise. */
+    char *layout_query;
+    bool is_layout_used;
     struct idx_hit *hits;
     size_t nhits;
 };

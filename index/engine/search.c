@@ -106,6 +106,69 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
     return rc;
 }
 
+/* One reading of the query text: parsed with the request's syntax and searched. On success *q
+ * and *res are the caller's (qry_free, qry_result_free), also on a search error. */
+static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
+                       const struct idx_search_req *req, const struct qry_segment *segs,
+                       size_t nsegs, struct qry **q, struct qry_result *res, struct sd_error *err)
+{
+    *q = NULL;
+    memset(res, 0, sizeof *res);
+    int rc = req->opts.syntax == QRY_SYNTAX_SIMPLE ? qry_parse_simple(ctx, text, len, q, err)
+                                                   : qry_parse(ctx, text, len, q, err);
+    if (rc == SD_OK)
+        rc = qry_search(ctx, *q, segs, nsegs, &req->params, res, err);
+    return rc;
+}
+
+/* A reading that finds at most this many documents "matches little": only then is another
+ * reading of the text (the other keyboard layout) searched at all, so queries typed right pay
+ * nothing for it. */
+#define IDX_FEW_MATCHES 2
+
+/* The other keyboard layout's reading replaces *q and *res when it finds clearly more (more than
+ * three times as many documents); out->layout_query then says what was searched. A reading that
+ * does not parse or fails is not an error of the request: the typed one stands. */
+static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
+                          const struct qry_segment *segs, size_t nsegs, struct qry **q,
+                          struct qry_result *res, struct idx_search_res *out)
+{
+    struct sd_buf alt;
+    sd_buf_init(&alt);
+    bool is_changed = false;
+    int rc = qry_layout_swap(req->q, req->q_len, &alt, &is_changed);
+    if (rc || !is_changed) {
+        sd_buf_free(&alt);
+        return rc;
+    }
+    struct qry *alt_q = NULL;
+    struct qry_result alt_res;
+    struct sd_error alt_err = {0};
+    rc = idx_reading(ctx, (const char *)alt.data, alt.len, req, segs, nsegs, &alt_q, &alt_res,
+                     &alt_err);
+    if (rc == SD_ENOMEM) {
+        qry_free(alt_q);
+        sd_buf_free(&alt);
+        return rc;
+    }
+    if (rc == SD_OK && alt_res.total > 3 * res->total) {
+        out->layout_query = strndup((const char *)alt.data, alt.len);
+        out->is_layout_used = out->layout_query != NULL;
+        rc = out->is_layout_used ? SD_OK : SD_ENOMEM;
+    }
+    sd_buf_free(&alt);
+    if (out->is_layout_used) {
+        qry_result_free(res);
+        qry_free(*q);
+        *q = alt_q;
+        *res = alt_res;
+        return SD_OK;
+    }
+    qry_result_free(&alt_res);
+    qry_free(alt_q);
+    return rc == SD_ENOMEM ? rc : SD_OK;
+}
+
 static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
                            const struct idx_search_req *req, struct idx_search_res *out,
                            struct sd_error *err)
@@ -118,14 +181,15 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
         segs[i].deleted = snap->segs[i].bits ? snap->segs[i].bits->words : NULL;
     }
     struct qry *q = NULL;
-    struct qry_result res = {0};
-    int rc = req->opts.syntax == QRY_SYNTAX_SIMPLE
-                 ? qry_parse_simple(ctx, req->q, req->q_len, &q, err)
-                 : qry_parse(ctx, req->q, req->q_len, &q, err);
+    struct qry_result res;
+    int rc = idx_reading(ctx, req->q, req->q_len, req, segs, snap->nsegs, &q, &res, err);
+    if (rc == SD_OK && !req->opts.no_layout && res.total <= IDX_FEW_MATCHES) {
+        rc = idx_try_layout(ctx, req, segs, snap->nsegs, &q, &res, out);
+        if (rc)
+            rc = sd_errorf(err, rc, "out of memory");
+    }
     if (rc == SD_OK)
         out->is_truncated = qry_is_truncated(q);
-    if (rc == SD_OK)
-        rc = qry_search(ctx, q, segs, snap->nsegs, &req->params, &res, err);
     if (rc == SD_OK && res.nhits) {
         out->hits = calloc(res.nhits, sizeof *out->hits);
         if (!out->hits)
@@ -173,6 +237,7 @@ void idx_search_res_free(struct idx_search_res *r)
         free(r->hits[i].snippet);
     }
     free(r->hits);
+    free(r->layout_query);
     memset(r, 0, sizeof *r);
 }
 

@@ -79,6 +79,14 @@ int qry_parse_simple(struct qry_ctx *ctx, const char *text, size_t len, struct q
                      struct sd_error *err);
 bool qry_is_truncated(const struct qry *q);
 
+/* Writes text[0, len) (borrowed) into out as it reads typed with the other
+ * keyboard layout (ЙЦУКЕН <-> QWERTY, each space-separated chunk in the
+ * direction of its letters; operators and query syntax characters kept):
+ * "wbahjdfz" -> "цифровая", "ыуфкср" -> "search". out gets a NUL after the
+ * text (not counted in out->len). *is_changed is false when no character has
+ * a counterpart. SD_OK or SD_ENOMEM. */
+int qry_layout_swap(const char *text, size_t len, struct sd_buf *out, bool *is_changed);
+
 /* Field names the query restricts to (field:...), for validation. */
 size_t qry_field_count(const struct qry *q);
 const char *qry_field_name(const struct qry *q, size_t i);

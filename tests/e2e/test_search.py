@@ -228,6 +228,31 @@ class SearchTest(E2ETestCase):
         finally:
             http.close()
 
+    def test_wrong_keyboard_layout_finds_the_intended_words(self):
+        want = self.ids("цифровая", "--limit", "100")
+        self.assertIn(DIPLOMACY, want)
+        a = self.search("wbahjdfz", "--limit", "100")  # цифровая typed with QWERTY on
+        self.assertEqual([h["id"] for h in a["hits"]], want, a)
+        self.assertEqual(a.get("layout"), {"query": "цифровая", "used": True}, a)
+        # the other way: "diplomacy" typed with ЙЦУКЕН on
+        self.assertEqual(self.ids("вшздщьфсн"), self.ids("diplomacy"))
+        cp = self.searchq("wbahjdfz", "lbgkjvfnbz")
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        self.assertIn("цифровая дипломатия", decode(cp)[0], describe(cp))
+        self.assertIn(DIPLOMACY, decode(cp)[0], describe(cp))
+        # Words that find something are not second-guessed, and layout=false turns it off.
+        a = self.line_call({"op": "search", "q": "diplomacy"})
+        self.assertNotIn("layout", self.assertOk(a), a)
+        a = self.line_call({"op": "search", "q": "wbahjdfz", "layout": False})
+        self.assertEqual((self.assertOk(a)["total"], a.get("layout")), (0, None), a)
+        http = self.daemon.http()
+        try:
+            r = http.search("wbahjdfz lbgkjvfnbz", limit=1)
+            self.assertEqual((r.status, r.json["hits"][0]["id"]), (200, DIPLOMACY), r)
+            self.assertEqual(r.json["layout"], {"query": "цифровая дипломатия", "used": True})
+        finally:
+            http.close()
+
     # ---- paging ----
 
     def test_limit_offset_paging(self):
