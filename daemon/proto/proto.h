@@ -97,7 +97,7 @@ struct proto_request {
     uint32_t limit;
     uint32_t offset;
     bool snippet; /* default true */
-    struct idx_search_opts search_opts; /* syntax (default full) */
+    struct idx_search_opts search_opts; /* syntax (default full), layout and typo (default on) */
     struct qry_weight weights[PROTO_MAX_WEIGHTS];
     size_t nweights;
 

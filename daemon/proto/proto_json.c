@@ -225,6 +225,13 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
             PUT_LIT(out, ",\"used\":false}");
         }
     }
+    if (res->is_typo_used) {
+        PUT_LIT(out, ",\"typos\":true");
+    }
+    if (res->did_you_mean) {
+        PUT_LIT(out, ",\"did_you_mean\":");
+        put_cstr(out, res->did_you_mean);
+    }
     PUT_LIT(out, ",\"took_ms\":");
     put_double(out, took_ms, "%.3f");
     sd_buf_put_u8(out, '}');

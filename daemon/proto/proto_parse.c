@@ -318,14 +318,19 @@ static enum proto_code get_bool(struct json_object *obj, const char *key, bool *
     return PROTO_OK;
 }
 
-/* The search-box options (syntax, layout); absent members keep their defaults. */
+/* The search-box options (syntax, layout, typo); absent members keep their defaults. */
 static enum proto_code get_search_opts(struct json_object *obj, struct proto_request *req,
                                        struct proto_error *err)
 {
     bool present;
     bool layout = !req->search_opts.no_layout;
+    bool typo = !req->search_opts.no_typos;
     enum proto_code rc = get_bool(obj, "layout", &layout, err);
+    if (rc == PROTO_OK) {
+        rc = get_bool(obj, "typo", &typo, err);
+    }
     req->search_opts.no_layout = !layout;
+    req->search_opts.no_typos = !typo;
     struct json_object *v = member(obj, "syntax", &present);
     if (rc || !present) {
         return rc;
@@ -853,6 +858,11 @@ static enum proto_code search_from_params(const struct http_param *params, size_
         bool layout = true;
         rc = text_bool(p, &layout, err);
         req->search_opts.no_layout = !layout;
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "typo"))) {
+        bool typo = true;
+        rc = text_bool(p, &typo, err);
+        req->search_opts.no_typos = !typo;
     }
     return rc;
 }

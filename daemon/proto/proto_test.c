@@ -726,7 +726,17 @@ static void test_proto_search_box_options(void **state)
     uri = "/search?q=x&layout=0";
     assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
     assert_true(req.search_opts.no_layout);
+    assert_false(req.search_opts.no_typos); /* on by default */
+    uri = "/search?q=x&typo=false";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_true(req.search_opts.no_typos);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"typo\":false}", &req, &err),
+                     PROTO_OK);
+    assert_true(req.search_opts.no_typos);
     proto_request_free(&req);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"typo\":\"no\"}"),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&typo=2", NULL, &err), PROTO_BAD_REQUEST);
 
     struct sd_buf b;
     sd_buf_init(&b);
@@ -752,6 +762,18 @@ static void test_proto_search_box_options(void **state)
     assert_string_equal(json_object_get_string(lq), "цифровая \"x");
     assert_true(json_object_object_get_ex(v, "used", &lq));
     assert_true(json_object_get_boolean(lq));
+    json_object_put(o);
+    sd_buf_reset(&b);
+    res.layout_query = NULL;
+    res.is_layout_used = false;
+    res.is_typo_used = true;
+    res.did_you_mean = "diplomacy \\ \"x\"";
+    proto_encode_search(&b, &res, true, 1);
+    o = must_parse(&b);
+    assert_true(json_object_object_get_ex(o, "typos", &v));
+    assert_true(json_object_get_boolean(v));
+    assert_true(json_object_object_get_ex(o, "did_you_mean", &v));
+    assert_string_equal(json_object_get_string(v), "diplomacy \\ \"x\"");
     json_object_put(o);
     sd_buf_free(&b);
 }

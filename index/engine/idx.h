@@ -106,6 +106,7 @@ int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, si
 struct idx_search_opts {
     enum qry_syntax syntax;
     bool no_layout; /* never search the other keyboard layout's reading */
+    bool no_typos;  /* never search the typo-tolerant reading */
 };
 
 struct idx_search_req {
@@ -134,6 +135,12 @@ struct idx_search_res {
      * and total are then its, and is_layout_used is true. NULL otherwise. */
     char *layout_query;
     bool is_layout_used;
+    /* When the words (as typed, or in the other layout) found at most a few documents and the
+     * typo-tolerant reading found clearly more, is_typo_used is true and the hits are its;
+     * did_you_mean (owned, or NULL) is then the text with each word no document has replaced
+     * by its closest form that some document has. */
+    bool is_typo_used;
+    char *did_you_mean;
     struct idx_hit *hits;
     size_t nhits;
 };

@@ -122,8 +122,8 @@ static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
 }
 
 /* A reading that finds at most this many documents "matches little": only then is another
- * reading of the text (the other keyboard layout) searched at all, so queries typed right pay
- * nothing for it. */
+ * reading of the text searched at all (the other keyboard layout, then typos), so queries typed
+ * right pay nothing for them. */
 #define IDX_FEW_MATCHES 2
 
 /* The other keyboard layout's reading replaces *q and *res when it finds clearly more (more than
@@ -169,6 +169,44 @@ static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
     return rc == SD_ENOMEM ? rc : SD_OK;
 }
 
+/* The typo-tolerant reading of *q (parsed from text[0, len)) replaces *q and *res when it finds
+ * clearly more; out->did_you_mean then names the correction, when a typed word no document
+ * has has a close form that some document has. */
+static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, const char *text,
+                         size_t len, const struct qry_segment *segs, size_t nsegs,
+                         struct qry **q, struct qry_result *res, struct idx_search_res *out)
+{
+    struct sd_error e = {0};
+    struct qry *fq = NULL;
+    int rc = qry_with_typos(*q, &fq, &e);
+    if (rc || !fq)
+        return rc;
+    struct qry_result fres = {0};
+    rc = qry_search(ctx, fq, segs, nsegs, &req->params, &fres, &e);
+    if (rc == SD_OK && fres.total > 3 * res->total) {
+        struct sd_buf dym;
+        sd_buf_init(&dym);
+        bool is_corrected = false;
+        rc = qry_did_you_mean(ctx, *q, text, len, segs, nsegs, &dym, &is_corrected, &e);
+        if (rc == SD_OK && is_corrected) {
+            out->did_you_mean = strndup((const char *)dym.data, dym.len);
+            rc = out->did_you_mean ? SD_OK : SD_ENOMEM;
+        }
+        sd_buf_free(&dym);
+        if (rc == SD_OK) {
+            out->is_typo_used = true;
+            qry_result_free(res);
+            qry_free(*q);
+            *q = fq;
+            *res = fres;
+            return SD_OK;
+        }
+    }
+    qry_result_free(&fres);
+    qry_free(fq);
+    return rc == SD_ENOMEM ? rc : SD_OK; /* a reading that fails leaves the typed one */
+}
+
 static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
                            const struct idx_search_req *req, struct idx_search_res *out,
                            struct sd_error *err)
@@ -185,6 +223,13 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     int rc = idx_reading(ctx, req->q, req->q_len, req, segs, snap->nsegs, &q, &res, err);
     if (rc == SD_OK && !req->opts.no_layout && res.total <= IDX_FEW_MATCHES) {
         rc = idx_try_layout(ctx, req, segs, snap->nsegs, &q, &res, out);
+        if (rc)
+            rc = sd_errorf(err, rc, "out of memory");
+    }
+    if (rc == SD_OK && !req->opts.no_typos && res.total <= IDX_FEW_MATCHES) {
+        const char *text = out->is_layout_used ? out->layout_query : req->q;
+        size_t len = out->is_layout_used ? strlen(out->layout_query) : req->q_len;
+        rc = idx_try_typos(ctx, req, text, len, segs, snap->nsegs, &q, &res, out);
         if (rc)
             rc = sd_errorf(err, rc, "out of memory");
     }
@@ -238,6 +283,7 @@ void idx_search_res_free(struct idx_search_res *r)
     }
     free(r->hits);
     free(r->layout_query);
+    free(r->did_you_mean);
     memset(r, 0, sizeof *r);
 }
 

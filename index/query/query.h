@@ -41,6 +41,10 @@
 #define QRY_MAX_TERMS      64   /* words, phrase words and prefixes in one query */
 #define QRY_MAX_DEPTH      16   /* nesting of parentheses */
 #define QRY_MAX_EXPANSIONS 128  /* terms one prefix may expand to */
+#define QRY_TYPO_ONE_EDIT  5    /* words of this many characters match with one typo */
+#define QRY_TYPO_TWO_EDITS 9    /* ... and of this many with two */
+#define QRY_MAX_FUZZY      16   /* stems one misspelt word may expand to */
+#define QRY_FUZZY_WEIGHT   0.3f /* a typo match scores this fraction of an exact one */
 #define QRY_MAX_LIMIT      1000 /* hits in one answer */
 #define QRY_MAX_OFFSET     100000
 /* Matches counted exactly before a search with a limit may start skipping
@@ -149,6 +153,22 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
                size_t nsegs, const struct qry_params *params, struct qry_result *out,
                struct sd_error *err);
 void qry_result_free(struct qry_result *r);
+
+/* Typo tolerance (typo.c). *out becomes a copy of q (owned: qry_free()) in which every
+ * positive word of QRY_TYPO_ONE_EDIT+ characters also matches, at QRY_FUZZY_WEIGHT, every
+ * inflection of the forms within one edit of the typed form (two from QRY_TYPO_TWO_EDITS
+ * characters; Damerau: insert, delete, substitute, transpose); *out is NULL when q has no
+ * such word. SD_OK or SD_ENOMEM. */
+int qry_with_typos(const struct qry *q, struct qry **out, struct sd_error *err);
+
+/* The correction of text[0, len) (the text q was parsed from; both borrowed): each word of q
+ * that would get typos and whose typed form no document of segs has is replaced by the
+ * closest, then most frequent, form that some document has. Appends the text, NUL-terminated
+ * (not counted in out->len), to out; *is_corrected is false when no word was replaced. SD_OK,
+ * SD_ENOMEM or SD_ECORRUPT. */
+int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
+                     const struct qry_segment *segs, size_t nsegs, struct sd_buf *out,
+                     bool *is_corrected, struct sd_error *err);
 
 /* A plain-text excerpt of text (borrowed) of about max_len bytes around the
  * first place where the query's words occur (stem or exact), cut at word

@@ -193,6 +193,7 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
         return SD_OK;
     }
     if (!rc) {
+        s->stem = ctx->stem;
         rc = qry_stats_build(s, q, segs, nsegs, params, &st, err);
     }
     struct qry_topk t = {.k = params->limit ? (size_t)params->offset + params->limit : 0,

@@ -253,6 +253,42 @@ class SearchTest(E2ETestCase):
         finally:
             http.close()
 
+    def test_typos_find_the_intended_words(self):
+        want = self.ids("diplomacy", "--limit", "100")
+        self.assertTrue(want)
+        for typo in ("diplomcy", "dipolmacy", "diplomacu"):  # delete, transpose, substitute
+            a = self.search(typo, "--limit", "100")
+            self.assertEqual([h["id"] for h in a["hits"]], want, "%s: %r" % (typo, a))
+            self.assertEqual((a.get("typos"), a.get("did_you_mean")), (True, "diplomacy"), a)
+        a = self.search("digital diplomcy")
+        self.assertEqual(a.get("did_you_mean"), "digital diplomacy", a)
+        # Russian, inflected: the typo's stem is one edit from the stem of every form.
+        a = self.search("цифравой дипломатии")
+        self.assertEqual(a["hits"][0]["id"], DIPLOMACY, a)
+        self.assertEqual(a.get("did_you_mean"), "цифровой дипломатии", a)
+        # Exact matches rank above typo matches of the same word.
+        hits = self.ids("цифравая OR цифровая", "--limit", "100")
+        exact = set(self.ids("цифровая", "--limit", "100"))
+        self.assertEqual(set(hits[:len(exact)]), exact, hits)
+        # Words found as typed are not second-guessed; typo=false turns typos off; short
+        # words (under 5 letters) get none.
+        a = self.line_call({"op": "search", "q": "diplomacy"})
+        self.assertNotIn("typos", self.assertOk(a), a)
+        a = self.line_call({"op": "search", "q": "diplomcy", "typo": False})
+        self.assertEqual((self.assertOk(a)["total"], a.get("did_you_mean")), (0, None), a)
+        self.assertEqual(self.line_call({"op": "search", "q": "cofee"})["total"],
+                         len(self.ids("coffee")))
+        self.assertEqual(self.line_call({"op": "search", "q": "tae"})["total"], 0)
+        http = self.daemon.http()
+        try:
+            r = http.search("diplomcy", typo="true")
+            self.assertEqual((r.status, r.json["hits"][0]["id"], r.json.get("did_you_mean")),
+                             (200, want[0], "diplomacy"), r)
+            r = http.search("diplomcy", typo="false")
+            self.assertEqual((r.status, r.json["total"]), (200, 0), r)
+        finally:
+            http.close()
+
     # ---- paging ----
 
     def test_limit_offset_paging(self):
