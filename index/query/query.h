@@ -170,6 +170,40 @@ int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *q, const char *text,
                      const struct qry_segment *segs, size_t nsegs, struct sd_buf *out,
                      bool *is_corrected, struct sd_error *err);
 
+/* ---- highlighting (highlight.c) ---- */
+
+#define QRY_MAX_FRAGMENTS 5
+
+struct qry_hl_opts {
+    size_t fragment_len; /* bytes of text per fragment (about); 0 = the whole text, uncut */
+    unsigned fragments;  /* at most this many fragments, 1..QRY_MAX_FRAGMENTS */
+    const char *pre;     /* mark before a matched word (borrowed); default "<mark>" */
+    size_t pre_len;
+    const char *post; /* default "</mark>" */
+    size_t post_len;
+    bool wants_offsets; /* plain text and spans instead of marks and HTML escaping */
+};
+
+void qry_hl_opts_default(struct qry_hl_opts *o);
+
+/* A matched word in offsets mode: bytes [off, off+len) of text part `part`. */
+struct qry_hl_span {
+    uint32_t part;
+    uint32_t off;
+    uint32_t len;
+};
+
+/* Cuts text (borrowed) into the fragments of o that hold the most distinct positive query
+ * words close together (inflected forms, phrase words, prefixes and typo matches count), and
+ * appends each to out, NUL-terminated, one after another; *count says how many (at least 1).
+ * Matched words are wrapped in o->pre/o->post and the rest is HTML-escaped; with
+ * o->wants_offsets the text is plain and a struct qry_hl_span per match (part = first_part +
+ * fragment index, off within that fragment) is appended to spans. Marks and cuts never split
+ * a UTF-8 sequence or an entity. SD_OK or SD_ENOMEM. */
+int qry_highlight(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
+                  const struct qry_hl_opts *o, uint32_t first_part, struct sd_buf *out,
+                  size_t *count, struct sd_buf *spans);
+
 /* A plain-text excerpt of text (borrowed) of about max_len bytes around the
  * first place where the query's words occur (stem or exact), cut at word
  * boundaries, with "…" where text was cut; the start of text when nothing
