@@ -31,6 +31,9 @@ static const char main_usage[] =
     "  --syntax simple|full  how the query is read (default simple: any text is searched,\n"
     "                      stray quotes, parentheses and operators are taken as text;\n"
     "                      full: the strict query language, errors on mistakes)\n"
+    "  --highlight         show the best fragments with the matched words marked\n"
+    "  --snippet-len N     bytes of each fragment (16 to 4096)\n"
+    "  --fragments N       how many fragments per hit (1 to 5)\n"
     "  --json              print the server's JSON answer as it is\n"
     "  -h, --help          show this text\n"
     "query language: words (all must match), a OR b, -word, \"exact phrase\", prefix*;\n"
@@ -46,6 +49,9 @@ enum main_opt {
     MAIN_OFFSET,
     MAIN_JSON,
     MAIN_SYNTAX,
+    MAIN_HIGHLIGHT,
+    MAIN_SNIPPET_LEN,
+    MAIN_FRAGMENTS,
 };
 
 static const struct option main_options[] = {
@@ -56,6 +62,9 @@ static const struct option main_options[] = {
     {"offset", required_argument, NULL, MAIN_OFFSET},
     {"json", no_argument, NULL, MAIN_JSON},
     {"syntax", required_argument, NULL, MAIN_SYNTAX},
+    {"highlight", no_argument, NULL, MAIN_HIGHLIGHT},
+    {"snippet-len", required_argument, NULL, MAIN_SNIPPET_LEN},
+    {"fragments", required_argument, NULL, MAIN_FRAGMENTS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -115,6 +124,15 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
             }
             opts->syntax = optarg;
             break;
+        case MAIN_HIGHLIGHT:
+            opts->wants_highlight = true;
+            break;
+        case MAIN_SNIPPET_LEN:
+            rc = main_parse_count("snippet-len", optarg, &opts->snippet_len);
+            break;
+        case MAIN_FRAGMENTS:
+            rc = main_parse_count("fragments", optarg, &opts->fragments);
+            break;
         case 'h':
             fputs(main_usage, stdout);
             exit(CLI_EXIT_OK);
@@ -168,7 +186,8 @@ static bool main_is_command(const char *word)
 
 int main(int argc, char **argv)
 {
-    struct cli_opts opts = {.limit = -1, .offset = -1, .syntax = "simple"};
+    struct cli_opts opts = {
+        .limit = -1, .offset = -1, .syntax = "simple", .snippet_len = -1, .fragments = -1};
     argv[0] = "searchq"; /* getopt's messages name the program by argv[0] */
     int rc = main_parse_opts(argc, argv, true, &opts);
     if (rc != CLI_EXIT_OK) {

@@ -738,6 +738,47 @@ static void test_proto_search_box_options(void **state)
                      PROTO_BAD_REQUEST);
     assert_int_equal(http_code(PROTO_GET, "/search?q=x&typo=2", NULL, &err), PROTO_BAD_REQUEST);
 
+    /* snippet and highlight options */
+    proto_request_init(&req);
+    assert_false(req.search_opts.highlight);
+    assert_int_equal(req.search_opts.hl.fragments, 1);
+    assert_string_equal(req.search_opts.hl.pre, "<mark>");
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"highlight\":true,"
+                                "\"highlight_pre\":\"<b>\",\"highlight_post\":\"</b>\","
+                                "\"highlight_offsets\":true,\"snippet_len\":300,\"fragments\":3}",
+                                &req, &err),
+                     PROTO_OK);
+    assert_true(req.search_opts.highlight);
+    assert_true(req.search_opts.hl.wants_offsets);
+    assert_int_equal(req.search_opts.hl.pre_len, 3);
+    assert_memory_equal(req.search_opts.hl.post, "</b>", 4);
+    assert_int_equal(req.search_opts.snippet_len, 300);
+    assert_int_equal(req.search_opts.hl.fragments, 3);
+    uri = "/search?q=x&highlight=1&highlight_pre=%5B&snippet_len=16&fragments=5";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_true(req.search_opts.highlight);
+    assert_memory_equal(req.search_opts.hl.pre, "[", 1);
+    assert_int_equal(req.search_opts.snippet_len, 16);
+    assert_int_equal(req.search_opts.hl.fragments, 5);
+    proto_request_free(&req);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&snippet_len=15", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&snippet_len=4097", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&fragments=0", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&fragments=6", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&highlight=yes", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"highlight_pre\":1}"),
+                     PROTO_BAD_REQUEST);
+    char line[300];
+    snprintf(line, sizeof line, "{\"op\":\"search\",\"q\":\"x\",\"highlight_post\":\"%065d\"}", 0);
+    assert_int_equal(line_code(line), PROTO_BAD_REQUEST); /* 65 bytes */
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"highlight_pre\":\"a\\u0000\"}"),
+                     PROTO_BAD_REQUEST);
+
     struct sd_buf b;
     sd_buf_init(&b);
     struct idx_search_res res = {.total = 1, .is_truncated = true};
@@ -775,6 +816,19 @@ static void test_proto_search_box_options(void **state)
     assert_true(json_object_object_get_ex(o, "did_you_mean", &v));
     assert_string_equal(json_object_get_string(v), "diplomacy \\ \"x\"");
     json_object_put(o);
+    /* a hit's highlight: title, snippets and, in offsets mode, their spans */
+    static const char parts[] = "T\0s1\0s\"2";
+    struct qry_hl_span spans[3] = {{0, 0, 1}, {1, 0, 2}, {2, 1, 1}};
+    struct idx_hit hit = {.id = "a", .title = "T", .snippet = "s", .hl = (char *)parts,
+                          .hl_len = sizeof parts, .hl_nsnippets = 2, .hl_spans = spans,
+                          .hl_nspans = 3, .is_hl_offsets = true};
+    struct idx_search_res one = {.total = 1, .hits = &hit, .nhits = 1};
+    sd_buf_reset(&b);
+    proto_encode_search(&b, &one, true, 1);
+    const char *want = "\"highlight\":{\"title\":\"T\",\"snippets\":[\"s1\",\"s\\\"2\"],"
+                       "\"title_matches\":[[0,1]],\"snippet_matches\":[[[0,2]],[[1,1]]]}";
+    assert_non_null(memmem(b.data, b.len, want, strlen(want)));
+    json_object_put(must_parse(&b));
     sd_buf_free(&b);
 }
 

@@ -107,6 +107,9 @@ struct idx_search_opts {
     enum qry_syntax syntax;
     bool no_layout; /* never search the other keyboard layout's reading */
     bool no_typos;  /* never search the typo-tolerant reading */
+    size_t snippet_len; /* bytes of a snippet (fragment); 0: idx_search_req.snippet_len */
+    bool highlight;     /* fill idx_hit.hl: title and fragments with the matches marked */
+    struct qry_hl_opts hl; /* marks (borrowed), fragments, offsets; fragment_len unused */
 };
 
 struct idx_search_req {
@@ -124,6 +127,16 @@ struct idx_hit {
     float score;
     char *title;   /* the "title" field cut to SEG_TITLE_MAX bytes (seg_doc_title), or "" */
     char *snippet; /* "" when snippet_len is 0 */
+    /* With opts.highlight (else NULL/0), owned: hl holds hl_len bytes, the marked title then
+     * hl_nsnippets marked fragments of the body (none without a snippet), each
+     * NUL-terminated; with opts.hl.wants_offsets they are plain and hl_spans lists the
+     * matches (part 0 = the title, i+1 = fragment i). */
+    char *hl;
+    size_t hl_len;
+    size_t hl_nsnippets;
+    struct qry_hl_span *hl_spans;
+    size_t hl_nspans;
+    bool is_hl_offsets; /* hl is plain text, hl_spans the matches */
 };
 
 struct idx_search_res {

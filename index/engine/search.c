@@ -66,18 +66,62 @@ static const struct seg_field *idx_snippet_field(const struct seg_stored *st)
     return best;
 }
 
-/* Appends doc's snippet to snip: the one part of a hit that needs the stored body. */
+/* The highlighted title and snippets of a hit (req->opts.highlight): parts 0 (the title) and
+ * 1.. (the body's fragments, when body is not NULL), each NUL-terminated, into h->hl. */
+static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *title,
+                         size_t title_len, const struct seg_field *body, size_t snippet_len,
+                         const struct idx_search_opts *opts, struct idx_hit *h)
+{
+    struct sd_buf parts, spans;
+    sd_buf_init(&parts);
+    sd_buf_init(&spans);
+    struct qry_hl_opts o = opts->hl;
+    h->is_hl_offsets = o.wants_offsets;
+    o.fragment_len = 0; /* the whole title */
+    o.fragments = 1;
+    size_t n = 0;
+    int rc = qry_highlight(ctx, q, title, title_len, &o, 0, &parts, &n, &spans);
+    if (rc == SD_OK && body) {
+        o = opts->hl;
+        o.fragment_len = snippet_len;
+        rc = qry_highlight(ctx, q, body->value, body->value_len, &o, 1, &parts,
+                           &h->hl_nsnippets, &spans);
+    }
+    if (rc == SD_OK && !parts.rc && !spans.rc) {
+        h->hl = (char *)sd_buf_detach(&parts, &h->hl_len);
+        h->hl_nspans = spans.len / sizeof *h->hl_spans;
+        h->hl_spans = spans.len ? (struct qry_hl_span *)sd_buf_detach(&spans, &n) : NULL;
+    }
+    sd_buf_free(&parts);
+    sd_buf_free(&spans);
+    return rc || !h->hl ? SD_ENOMEM : SD_OK;
+}
+
+/* Fills the snippet (and, when asked, the highlights) of a hit; the one part of a hit that
+ * needs the stored body, loaded only when a snippet is wanted. */
 static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct seg *s, uint32_t doc,
-                       size_t snippet_len, struct sd_buf *snip, struct sd_error *err)
+                       const char *title, size_t title_len, size_t snippet_len,
+                       const struct idx_search_opts *opts, struct idx_hit *h, struct sd_error *err)
 {
     struct seg_stored st;
-    int rc = seg_doc_load(s, doc, &st, err);
-    if (rc == SD_OK) {
-        const struct seg_field *body = idx_snippet_field(&st);
+    const struct seg_field *body = NULL;
+    struct sd_buf snip;
+    sd_buf_init(&snip);
+    int rc = snippet_len ? seg_doc_load(s, doc, &st, err) : SD_OK;
+    if (snippet_len && rc == SD_OK) {
+        body = idx_snippet_field(&st);
         if (body)
-            qry_snippet(ctx, q, body->value, body->value_len, snippet_len, snip);
+            qry_snippet(ctx, q, body->value, body->value_len, snippet_len, &snip);
     }
-    seg_stored_free(&st);
+    if (rc == SD_OK && opts->highlight &&
+        idx_highlight(ctx, q, title, title_len, body, snippet_len, opts, h) != SD_OK)
+        rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+    if (snippet_len)
+        seg_stored_free(&st);
+    sd_buf_put_u8(&snip, 0);
+    size_t n;
+    h->snippet = snip.rc ? NULL : (char *)sd_buf_detach(&snip, &n);
+    sd_buf_free(&snip);
     return rc;
 }
 
@@ -85,7 +129,7 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
  * SEG_TITLE_MAX bytes at a UTF-8 boundary); without a snippet nothing is decompressed.
  * strndup stops at a NUL inside a title, as hits always did. */
 static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct seg *s, uint32_t doc,
-                        size_t snippet_len, struct idx_hit *h, struct sd_error *err)
+                        const struct idx_search_req *req, struct idx_hit *h, struct sd_error *err)
 {
     const char *id, *title;
     size_t id_len, title_len;
@@ -94,13 +138,10 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
         return sd_errorf(err, SD_ENOTFOUND, "no doc %u in segment", doc);
     h->id = strndup(id, id_len);
     h->title = strndup(title, title_len);
-    struct sd_buf snip;
-    sd_buf_init(&snip);
-    int rc = snippet_len ? idx_snippet(ctx, q, s, doc, snippet_len, &snip, err) : SD_OK;
-    sd_buf_put_u8(&snip, 0);
-    size_t n;
-    h->snippet = snip.rc ? NULL : (char *)sd_buf_detach(&snip, &n);
-    sd_buf_free(&snip);
+    size_t snippet_len = req->snippet_len && req->opts.snippet_len ? req->opts.snippet_len
+                                                                   : req->snippet_len;
+    int rc = idx_snippet(ctx, q, s, doc, title, strnlen(title, title_len), snippet_len,
+                         &req->opts, h, err);
     if (rc == SD_OK && (!h->id || !h->title || !h->snippet))
         rc = sd_errorf(err, SD_ENOMEM, "out of memory");
     return rc;
@@ -246,8 +287,7 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
         const struct qry_hit *h = &res.hits[i];
         out->hits[i].score = h->score;
         out->nhits = i + 1;
-        rc = idx_fill_hit(ctx, q, segs[h->segment].seg, h->doc, req->snippet_len,
-                          &out->hits[i], err);
+        rc = idx_fill_hit(ctx, q, segs[h->segment].seg, h->doc, req, &out->hits[i], err);
     }
     qry_result_free(&res);
     qry_free(q);
@@ -280,6 +320,8 @@ void idx_search_res_free(struct idx_search_res *r)
         free(r->hits[i].id);
         free(r->hits[i].title);
         free(r->hits[i].snippet);
+        free(r->hits[i].hl);
+        free(r->hits[i].hl_spans);
     }
     free(r->hits);
     free(r->layout_query);

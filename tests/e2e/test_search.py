@@ -289,6 +289,56 @@ class SearchTest(E2ETestCase):
         finally:
             http.close()
 
+    def test_highlight_deep_inside_a_long_russian_document(self):
+        filler = "Архив хранит письма, описи и карточки каталога. " * 6000  # ~600 KB
+        body = filler + "Здесь <b>квантовой криптографии</b> & \"шифрам\" посвящена глава. " + filler
+        doc = {"id": "tmp-long-ru", "title": "Длинный отчёт о квантовой криптографии", "body": body}
+        self.assertOk(self.line_call({"op": "add", "doc": doc}), "add long doc")
+        try:
+            a = self.line_call({"op": "search", "q": "квантовая криптография", "highlight": True,
+                                "snippet_len": 120})
+            hit = self.assertOk(a)["hits"][0]
+            self.assertEqual(hit["id"], "tmp-long-ru", a)
+            hl = hit["highlight"]
+            self.assertEqual(hl["title"], "Длинный отчёт о <mark>квантовой</mark> "
+                                          "<mark>криптографии</mark>", hl)
+            self.assertEqual(len(hl["snippets"]), 1, hl)
+            snip = hl["snippets"][0]
+            self.assertIn("&lt;b&gt;<mark>квантовой</mark> <mark>криптографии</mark>&lt;/b&gt; "
+                          "&amp; &quot;шифрам&quot;", snip)
+            self.assertTrue(snip.startswith("…") and snip.endswith("…"), snip)
+            self.assertLess(len(snip.encode()), 400, snip)
+            self.assertNotIn("highlight", self.line_call(
+                {"op": "search", "q": "квантовая криптография"})["hits"][0])
+            # HTTP: own marks, offsets, several fragments
+            http = self.daemon.http()
+            try:
+                r = http.search("криптография", highlight="true", highlight_pre="{",
+                                highlight_post="}", fragments=2, snippet_len=64)
+                hl = r.json["hits"][0]["highlight"]
+                self.assertEqual(r.status, 200, r)
+                self.assertIn("{криптографии}", hl["title"], hl)
+                self.assertIn("{криптографии}", hl["snippets"][0], hl)
+                r = http.search("криптография", highlight="true", highlight_offsets="true")
+                hl = r.json["hits"][0]["highlight"]
+                t = hl["title"].encode()
+                self.assertEqual([t[o:o + n].decode() for o, n in hl["title_matches"]],
+                                 ["криптографии"], hl)
+                frag = hl["snippets"][0].encode()
+                self.assertEqual([frag[o:o + n].decode() for o, n in hl["snippet_matches"][0]],
+                                 ["криптографии"], hl)
+                self.assertIn("<b>", hl["snippets"][0], "offsets mode is plain text")
+                r = http.search("x", highlight="true", snippet_len=5)
+                self.assertEqual((r.status, r.json["error"]["code"]), (400, "bad_request"), r)
+            finally:
+                http.close()
+            cp = self.searchq("--highlight", "--snippet-len", "80", "квантовая", "криптография")
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            self.assertIn("[квантовой] [криптографии]", decode(cp)[0], describe(cp))
+        finally:
+            self.assertOk(self.line_call({"op": "delete", "id": "tmp-long-ru"}), "delete")
+            harness.wait_docs(self.daemon, self.sample_count)
+
     # ---- paging ----
 
     def test_limit_offset_paging(self):
