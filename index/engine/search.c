@@ -162,9 +162,10 @@ static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
     return rc;
 }
 
-/* A reading that finds at most this many documents "matches little": only then is another
- * reading of the text searched at all (the other keyboard layout, then typos), so queries typed
- * right pay nothing for them. */
+/* Another reading of the text (the other keyboard layout, then typos) is searched only when the
+ * typed one matches little (at most this many documents) and some word of it is in no document
+ * at all: a query of rare but real words (a known item) is not second-guessed, and queries
+ * typed right pay nothing but the check. */
 #define IDX_FEW_MATCHES 2
 
 /* The other keyboard layout's reading replaces *q and *res when it finds clearly more (more than
@@ -262,12 +263,14 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     struct qry *q = NULL;
     struct qry_result res;
     int rc = idx_reading(ctx, req->q, req->q_len, req, segs, snap->nsegs, &q, &res, err);
-    if (rc == SD_OK && !req->opts.no_layout && res.total <= IDX_FEW_MATCHES) {
+    if (rc == SD_OK && !req->opts.no_layout && res.total <= IDX_FEW_MATCHES &&
+        res.unknown_words > 0) {
         rc = idx_try_layout(ctx, req, segs, snap->nsegs, &q, &res, out);
         if (rc)
             rc = sd_errorf(err, rc, "out of memory");
     }
-    if (rc == SD_OK && !req->opts.no_typos && res.total <= IDX_FEW_MATCHES) {
+    if (rc == SD_OK && !req->opts.no_typos && res.total <= IDX_FEW_MATCHES &&
+        res.unknown_words > 0) {
         const char *text = out->is_layout_used ? out->layout_query : req->q;
         size_t len = out->is_layout_used ? strlen(out->layout_query) : req->q_len;
         rc = idx_try_typos(ctx, req, text, len, segs, snap->nsegs, &q, &res, out);

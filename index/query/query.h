@@ -142,6 +142,9 @@ struct qry_result {
     bool total_is_exact;
     struct qry_hit *hits;
     size_t nhits;
+    /* Positive words (QN_WORD) of the query that no document has in any inflection: a sign
+     * of a typo or the wrong keyboard layout, which only then are worth another reading. */
+    uint32_t unknown_words;
 };
 
 /* Runs q over segs[0, nsegs) (borrowed) and fills out with the hits ranked
