@@ -229,7 +229,7 @@ static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, 
         struct sd_buf dym;
         sd_buf_init(&dym);
         bool is_corrected = false;
-        rc = qry_did_you_mean(ctx, *q, text, len, segs, nsegs, &dym, &is_corrected, &e);
+        rc = qry_did_you_mean(ctx, fq, text, len, &dym, &is_corrected);
         if (rc == SD_OK && is_corrected) {
             out->did_you_mean = strndup((const char *)dym.data, dym.len);
             rc = out->did_you_mean ? SD_OK : SD_ENOMEM;

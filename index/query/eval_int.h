@@ -37,6 +37,15 @@ struct qry_gfield {
     double weight;
 };
 
+/* What the typo walk of one QN_FUZZY node saw, for did_you_mean (typo.c). */
+struct qry_typo_best {
+    size_t off; /* the closest, then most frequent, form other than the typed one: pool */
+    size_t len;
+    unsigned dist;
+    uint64_t df;
+    uint64_t self_df; /* documents (per field, summed) with the typed form itself */
+};
+
 /* A term to look up: the query's terms first (same indexes as qry.terms),
  * then prefix and typo (QN_FUZZY) expansions. */
 struct qry_sterm {
@@ -95,6 +104,7 @@ struct qry_scratch {
     struct qry_vec prefix;    /* uint32_t[2] per query node: first expansion, count (prefixes
                                  and typos) */
     struct qry_vec pool;      /* char: expansion strings */
+    struct qry_vec typo_best; /* struct qry_typo_best per query node (QN_FUZZY ones set) */
     struct qry_vec cand;      /* struct qry_cand: prefix candidates */
     struct qry_vec dfs;       /* uint64_t per global field: df being summed */
     struct qry_vec found;     /* struct seg_term per (sterm, segment, local field): see

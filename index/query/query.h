@@ -164,14 +164,13 @@ void qry_result_free(struct qry_result *r);
  * such word. SD_OK or SD_ENOMEM. */
 int qry_with_typos(const struct qry *q, struct qry **out, struct sd_error *err);
 
-/* The correction of text[0, len) (the text q was parsed from; both borrowed): each word of q
- * that would get typos and whose typed form no document of segs has is replaced by the
- * closest, then most frequent, form that some document has. Appends the text, NUL-terminated
- * (not counted in out->len), to out; *is_corrected is false when no word was replaced. SD_OK,
- * SD_ENOMEM or SD_ECORRUPT. */
-int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
-                     const struct qry_segment *segs, size_t nsegs, struct sd_buf *out,
-                     bool *is_corrected, struct sd_error *err);
+/* The correction of text[0, len) (the text the query was parsed from; borrowed), from what
+ * the typo walk of the last qry_search() on ctx saw; fq must be the qry_with_typos() query
+ * that search ran. Each word whose typed form no document has is replaced by the closest, then
+ * most frequent, form that some document has. Appends the text, NUL-terminated (not counted in
+ * out->len), to out; *is_corrected is false when no word was replaced. SD_OK or SD_ENOMEM. */
+int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *fq, const char *text, size_t len,
+                     struct sd_buf *out, bool *is_corrected);
 
 /* ---- highlighting (highlight.c) ---- */
 

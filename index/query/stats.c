@@ -287,7 +287,39 @@ struct fuzzy_walk {
     struct qry_lev lev;
     const char *self; /* the word's own stem: matched by the word itself, not a typo */
     size_t self_len;
+    size_t node; /* its slot in scratch.typo_best */
 };
+
+/* Keeps the closest, then most frequent, form in the node's typo_best (for did_you_mean). */
+static int note_best(struct fuzzy_walk *fw, const char *term, size_t len, unsigned dist,
+                     uint64_t df)
+{
+    struct qry_scratch *s = fw->w.s;
+    struct qry_typo_best *b = (struct qry_typo_best *)s->typo_best.data + fw->node;
+    if (dist == 0) {
+        b->self_df += df;
+        return SD_OK;
+    }
+    const char *best = (const char *)s->pool.data + b->off;
+    if (b->len == len && memcmp(best, term, len) == 0) {
+        b->df += df; /* the same form in another field or segment */
+        return SD_OK;
+    }
+    if (b->len && (dist > b->dist || (dist == b->dist && df <= b->df))) {
+        return SD_OK;
+    }
+    size_t off = s->pool.count;
+    if (qry_vec_reserve(&s->pool, off + len + 1, 1)) {
+        return SD_ENOMEM;
+    }
+    memcpy((char *)s->pool.data + off, term, len);
+    ((char *)s->pool.data)[off + len] = '\0';
+    s->pool.count += len + 1;
+    b = (struct qry_typo_best *)s->typo_best.data + fw->node; /* the pool is another vector */
+    *b = (struct qry_typo_best){.off = off, .len = len, .dist = dist, .df = df,
+                                .self_df = b->self_df};
+    return SD_OK;
+}
 
 /* A typo candidate is a form some document has within reach of the typed form; what the query
  * searches is its stem, so every inflection of the corrected word is found. */
@@ -302,6 +334,9 @@ static int fuzzy_term(void *arg, const char *term, size_t len, const struct seg_
     }
     if (r == QRY_LEV_DONE) {
         return SEG_WALK_STOP;
+    }
+    if (r == QRY_LEV_MATCH && note_best(fw, term, len, dist, t->df)) {
+        return SD_ENOMEM;
     }
     const char *stem;
     size_t stem_len;
@@ -335,6 +370,7 @@ static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct q
     fw->w = (struct expand_walk){.s = s};
     fw->self = q->strings + pt->str_off;
     fw->self_len = pt->len;
+    fw->node = node;
     int rc = k ? qry_lev_init(&fw->lev, form, typed->len, k) : SD_ELIMIT;
     unsigned fields[SEG_MAX_SEG_FIELDS];
     for (size_t i = 0; rc == SD_OK && i < nsegs; i++) {
@@ -391,6 +427,12 @@ static int expand_prefixes(struct qry_scratch *s, const struct qry *q,
     }
     memset(s->prefix.data, 0, 2 * q->node_count * sizeof(uint32_t));
     s->prefix.count = 2 * q->node_count;
+    s->typo_best.count = 0;
+    if (qry_vec_reserve(&s->typo_best, q->node_count, sizeof(struct qry_typo_best))) {
+        return sd_errorf(err, SD_ENOMEM, "typo expansion");
+    }
+    memset(s->typo_best.data, 0, q->node_count * sizeof(struct qry_typo_best));
+    s->typo_best.count = q->node_count;
     for (size_t i = 0; i < q->node_count; i++) {
         if (q->nodes[i].type != QN_PREFIX && q->nodes[i].type != QN_FUZZY) {
             continue;

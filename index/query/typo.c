@@ -16,8 +16,9 @@
  *
  * qry_did_you_mean() names the correction: for each such word whose typed
  * form no document has, the closest (then most frequent) form that some
- * document has, walking the exact-form dictionaries with the same automaton;
- * the text is copied with those words replaced.
+ * document has, as the typo walk of the search just run recorded it
+ * (scratch.typo_best: no second walk); the text is copied with those words
+ * replaced.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,75 +89,6 @@ int qry_with_typos(const struct qry *q, struct qry **out, struct sd_error *err)
 
 /* ---- did you mean ---- */
 
-struct best_walk {
-    struct qry_lev lev;
-    char best[STEM_MAX_TOKEN + 1];
-    size_t best_len;
-    unsigned best_dist;
-    uint64_t best_df;
-    const char *self;
-    size_t self_len;
-    uint64_t self_df; /* documents with the typed form */
-};
-
-static int best_term(void *arg, const char *term, size_t len, const struct seg_term *t,
-                     char *seek, size_t *seek_len)
-{
-    struct best_walk *b = arg;
-    unsigned dist = 0;
-    int r = qry_lev_feed(&b->lev, term, len, &dist, seek, seek_len);
-    if (r == QRY_LEV_SEEK) {
-        return SEG_WALK_SEEK;
-    }
-    if (r == QRY_LEV_DONE) {
-        return SEG_WALK_STOP;
-    }
-    bool is_match = r == QRY_LEV_MATCH;
-    if (!is_match) {
-        return SEG_WALK_NEXT;
-    }
-    if (dist == 0) {
-        b->self_df += t->df;
-        return SEG_WALK_NEXT;
-    }
-    bool is_same = len == b->best_len && memcmp(term, b->best, len) == 0;
-    if (is_same) {
-        b->best_df += t->df; /* the same form in another field or segment */
-    } else if (b->best_len == 0 || dist < b->best_dist ||
-               (dist == b->best_dist && t->df > b->best_df)) {
-        memcpy(b->best, term, len);
-        b->best_len = len;
-        b->best_dist = dist;
-        b->best_df = t->df;
-    }
-    return SEG_WALK_NEXT;
-}
-
-/* The closest, most frequent exact form near the typed form of word node n, into b. */
-static int best_form(const struct qry *q, const struct qry_node *n, const struct qry_segment *segs,
-                     size_t nsegs, struct best_walk *b, struct sd_error *err)
-{
-    const struct qry_term *typed = &q->terms[n->term + 1];
-    const char *s = qry_term_str(q, typed);
-    unsigned k = qry_lev_max_edits(s, typed->len);
-    memset(b, 0, sizeof *b);
-    b->self = s;
-    b->self_len = typed->len;
-    if (qry_lev_init(&b->lev, s, typed->len, k) != SD_OK) {
-        return SD_OK;
-    }
-    for (size_t i = 0; i < nsegs; i++) {
-        unsigned count = seg_field_count(segs[i].seg);
-        for (unsigned f = 0; f < count; f++) {
-            int rc = seg_term_walk(segs[i].seg, f, SEG_EXACT, best_term, b, err);
-            if (rc) {
-                return rc;
-            }
-        }
-    }
-    return SD_OK;
-}
-
 /* The span of the first token of a text: span[0] its start, span[1] its end. */
 static int first_token(void *arg, const struct stem_token *t)
 {
@@ -166,24 +98,21 @@ static int first_token(void *arg, const struct stem_token *t)
     return 1;
 }
 
-int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
-                     const struct qry_segment *segs, size_t nsegs, struct sd_buf *out,
-                     bool *is_corrected, struct sd_error *err)
+int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *fq, const char *text, size_t len,
+                     struct sd_buf *out, bool *is_corrected)
 {
     *is_corrected = false;
-    struct best_walk *b = malloc(sizeof *b);
-    if (!b) {
-        return sd_errorf(err, SD_ENOMEM, "did you mean");
+    const struct qry_scratch *s = ctx->scratch;
+    if (s->typo_best.count != fq->node_count) {
+        return SD_OK; /* not the query searched last: nothing recorded for it */
     }
+    const struct qry_typo_best *best = s->typo_best.data;
     size_t copied = 0;
-    int rc = SD_OK;
-    for (size_t i = 0; rc == SD_OK && i < q->node_count; i++) {
-        const struct qry_node *n = &q->nodes[i];
-        if (!wants_typos(q, n) || n->offset < copied || n->offset >= len) {
-            continue;
-        }
-        rc = best_form(q, n, segs, nsegs, b, err);
-        if (rc || b->self_df > 0 || b->best_len == 0) {
+    for (size_t i = 0; i < fq->node_count; i++) {
+        const struct qry_node *n = &fq->nodes[i];
+        const struct qry_typo_best *b = &best[i];
+        if (n->type != QN_FUZZY || b->len == 0 || b->self_df > 0 || n->offset < copied ||
+            n->offset >= len) {
             continue;
         }
         size_t span[2];
@@ -192,18 +121,14 @@ int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *q, const char *text,
             continue;
         }
         sd_buf_put(out, text + copied, n->offset + span[0] - copied);
-        sd_buf_put(out, b->best, b->best_len);
+        sd_buf_put(out, (const char *)s->pool.data + b->off, b->len);
         copied = n->offset + span[1];
         *is_corrected = true;
-    }
-    free(b);
-    if (rc) {
-        return rc;
     }
     sd_buf_put(out, text + copied, len - copied);
     sd_buf_put_u8(out, 0);
     if (out->rc) {
-        return sd_errorf(err, SD_ENOMEM, "did you mean");
+        return SD_ENOMEM;
     }
     out->len--;
     return SD_OK;
