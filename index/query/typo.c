@@ -12,7 +12,8 @@
  * score at QRY_FUZZY_WEIGHT: a
  * document with the word as typed, or any inflection of it, still ranks
  * above one that only has a near miss. Exclusions get no typos (excluding
- * near misses would hide what the user did not exclude).
+ * near misses would hide what the user did not exclude), nor do words with
+ * digits (identifiers and numbers differ by one character on purpose).
  *
  * qry_did_you_mean() names the correction: for each such word whose typed
  * form no document has, the closest (then most frequent) form that some
@@ -25,13 +26,21 @@
 
 #include "eval_int.h"
 
+/* A positive word of enough letters; not one with digits: "tag10" and "tag11", "2024" and
+ * "2025" are different things, not typos of each other. */
 static bool wants_typos(const struct qry *q, const struct qry_node *n)
 {
     if (n->type != QN_WORD || n->is_negative || n->term_count != 2) {
         return false;
     }
     const struct qry_term *typed = &q->terms[n->term + 1];
-    return qry_lev_max_edits(qry_term_str(q, typed), typed->len) > 0;
+    const char *s = qry_term_str(q, typed);
+    for (size_t i = 0; i < typed->len; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            return false;
+        }
+    }
+    return qry_lev_max_edits(s, typed->len) > 0;
 }
 
 static void *dup_array(const void *src, size_t count, size_t elem, size_t extra)

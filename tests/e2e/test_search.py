@@ -279,6 +279,7 @@ class SearchTest(E2ETestCase):
         self.assertEqual(self.line_call({"op": "search", "q": "cofee"})["total"],
                          len(self.ids("coffee")))
         self.assertEqual(self.line_call({"op": "search", "q": "tae"})["total"], 0)
+        self.assertEqual(self.line_call({"op": "search", "q": "coffee2"})["total"], 0)
         http = self.daemon.http()
         try:
             r = http.search("diplomcy", typo="true")
