@@ -242,8 +242,11 @@ static int cmp_cand_df(const void *a, const void *b)
  * max closest and most frequent; returns how many are left. */
 static size_t pick_cands(struct qry_scratch *s, size_t first, size_t max)
 {
-    struct qry_cand *c = (struct qry_cand *)s->cand.data + first;
     size_t n = s->cand.count - first;
+    if (n == 0) {
+        return 0; /* cand.data may not be allocated yet: no qsort of NULL */
+    }
+    struct qry_cand *c = (struct qry_cand *)s->cand.data + first;
     for (size_t i = 0; i < n; i++) {
         c[i].str = (const char *)s->pool.data + c[i].off;
     }
@@ -300,8 +303,7 @@ static int note_best(struct fuzzy_walk *fw, const char *term, size_t len, unsign
         b->self_df += df;
         return SD_OK;
     }
-    const char *best = (const char *)s->pool.data + b->off;
-    if (b->len == len && memcmp(best, term, len) == 0) {
+    if (b->len == len && memcmp((const char *)s->pool.data + b->off, term, len) == 0) {
         b->df += df; /* the same form in another field or segment */
         return SD_OK;
     }
