@@ -167,8 +167,8 @@ static void print_highlight(FILE *out, struct json_object *hl, size_t indent)
     struct json_object *snippets = NULL, *matches = NULL;
     json_object_object_get_ex(hl, "snippets", &snippets);
     json_object_object_get_ex(hl, "snippet_matches", &matches);
-    size_t n = json_object_is_type(snippets, json_type_array) ? json_object_array_length(snippets)
-                                                               : 0;
+    size_t n =
+        json_object_is_type(snippets, json_type_array) ? json_object_array_length(snippets) : 0;
     for (size_t i = 0; i < n; i++) {
         struct json_object *frag = json_object_array_get_idx(snippets, i);
         fprintf(out, "%*s", (int)indent, "");

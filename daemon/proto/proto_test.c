@@ -700,9 +700,8 @@ static void test_proto_search_box_options(void **state)
     proto_request_init(&req);
     assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\"}", &req, &err), PROTO_OK);
     assert_int_equal(req.search_opts.syntax, QRY_SYNTAX_FULL); /* the wire default */
-    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"(x\",\"syntax\":\"simple\"}", &req,
-                                &err),
-                     PROTO_OK);
+    assert_int_equal(
+        parse_line("{\"op\":\"search\",\"q\":\"(x\",\"syntax\":\"simple\"}", &req, &err), PROTO_OK);
     assert_int_equal(req.search_opts.syntax, QRY_SYNTAX_SIMPLE);
     const char *uri = "/search?q=x&syntax=simple";
     assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
@@ -819,9 +818,15 @@ static void test_proto_search_box_options(void **state)
     /* a hit's highlight: title, snippets and, in offsets mode, their spans */
     static const char parts[] = "T\0s1\0s\"2";
     struct qry_hl_span spans[3] = {{0, 0, 1}, {1, 0, 2}, {2, 1, 1}};
-    struct idx_hit hit = {.id = "a", .title = "T", .snippet = "s", .hl = (char *)parts,
-                          .hl_len = sizeof parts, .hl_nsnippets = 2, .hl_spans = spans,
-                          .hl_nspans = 3, .is_hl_offsets = true};
+    struct idx_hit hit = {.id = "a",
+                          .title = "T",
+                          .snippet = "s",
+                          .hl = (char *)parts,
+                          .hl_len = sizeof parts,
+                          .hl_nsnippets = 2,
+                          .hl_spans = spans,
+                          .hl_nspans = 3,
+                          .is_hl_offsets = true};
     struct idx_search_res one = {.total = 1, .hits = &hit, .nhits = 1};
     sd_buf_reset(&b);
     proto_encode_search(&b, &one, true, 1);

@@ -111,7 +111,8 @@ static int collect_match(void *arg, const struct stem_token *tok)
             h->m = m;
             h->cap = cap;
         }
-        h->m[h->count++] = (struct hl_match){.off = tok->offset, .len = tok->len, .leaf = (uint32_t)i};
+        h->m[h->count++] =
+            (struct hl_match){.off = tok->offset, .len = tok->len, .leaf = (uint32_t)i};
         return 0;
     }
     return 0;
@@ -317,9 +318,8 @@ static void write_frag(const struct hl_state *h, const char *text, size_t len,
         const struct hl_match *m = &h->m[i];
         put_text(out, text + at, m->off - at, is_html);
         if (o->wants_offsets) {
-            struct qry_hl_span sp = {.part = part,
-                                     .off = (uint32_t)(out->len - base),
-                                     .len = (uint32_t)m->len};
+            struct qry_hl_span sp = {
+                .part = part, .off = (uint32_t)(out->len - base), .len = (uint32_t)m->len};
             sd_buf_put(spans, &sp, sizeof sp);
         } else {
             sd_buf_put(out, o->pre, o->pre_len);

@@ -6,8 +6,8 @@
  * The two layouts put one character on each key, so the mapping is a table
  * of key pairs, the unshifted row and the shifted one (Russian letters on the
  * punctuation keys included: [ х, ] ъ, ; ж, ' э, , б, . ю, ` ё; shifted
- * { Х, } Ъ, < Б, > Ю, ~ Ё; ':' and '"' are query syntax and stay). The text is rewritten one space-separated chunk at
- * a time, in the direction its letters ask for: a chunk with Latin letters
+ * { Х, } Ъ, < Б, > Ю, ~ Ё; ':' and '"' are query syntax and stay). The text is rewritten one
+ * space-separated chunk at a time, in the direction its letters ask for: a chunk with Latin letters
  * goes to Cyrillic (its punctuation keys with it: "k.,jdm" is "любовь"), a
  * chunk with Cyrillic letters and no Latin ones goes to Latin. Left alone: the
  * operators OR and AND, and the characters of the query syntax (" ( ) - * :),
@@ -26,16 +26,17 @@ static const struct {
     char key;
     uint16_t cyr;
 } layout_keys[] = {
-    {'q', 0x0439}, {'w', 0x0446}, {'e', 0x0443}, {'r', 0x043A}, {'t', 0x0435}, {'y', 0x043D},
-    {'u', 0x0433}, {'i', 0x0448}, {'o', 0x0449}, {'p', 0x0437}, {'[', 0x0445}, {']', 0x044A},
-    {'a', 0x0444}, {'s', 0x044B}, {'d', 0x0432}, {'f', 0x0430}, {'g', 0x043F}, {'h', 0x0440},
+    {'q', 0x0439}, {'w', 0x0446}, {'e', 0x0443}, {'r', 0x043A}, {'t', 0x0435},  {'y', 0x043D},
+    {'u', 0x0433}, {'i', 0x0448}, {'o', 0x0449}, {'p', 0x0437}, {'[', 0x0445},  {']', 0x044A},
+    {'a', 0x0444}, {'s', 0x044B}, {'d', 0x0432}, {'f', 0x0430}, {'g', 0x043F},  {'h', 0x0440},
     {'j', 0x043E}, {'k', 0x043B}, {'l', 0x0434}, {';', 0x0436}, {'\'', 0x044D}, {'z', 0x044F},
-    {'x', 0x0447}, {'c', 0x0441}, {'v', 0x043C}, {'b', 0x0438}, {'n', 0x0442}, {'m', 0x044C},
+    {'x', 0x0447}, {'c', 0x0441}, {'v', 0x043C}, {'b', 0x0438}, {'n', 0x0442},  {'m', 0x044C},
     {',', 0x0431}, {'.', 0x044E}, {'`', 0x0451},
 };
 
 /* Shifted punctuation keys: the unshifted key they share (their letter in upper case). */
-static const char layout_shifted[][2] = {{'{', '['}, {'}', ']'}, {'<', ','}, {'>', '.'}, {'~', '`'}};
+static const char layout_shifted[][2] = {
+    {'{', '['}, {'}', ']'}, {'<', ','}, {'>', '.'}, {'~', '`'}};
 
 #define LAYOUT_NKEYS (sizeof layout_keys / sizeof layout_keys[0])
 

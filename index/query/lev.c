@@ -6,11 +6,11 @@
  * The automaton for a word w and a bound k is kept as its state after each
  * character of the term being read: the row D[t][0..n] of the edit-distance
  * table (t characters of the term against every prefix of w, each entry capped
- * at k+1; only the band |t - i| <= k is computed, the rest is the cap). That is the state a compiled DFA would reach (Schulz and Mihov's
- * states are these rows, normalised), computed lazily per character instead of
- * built up front; with rows kept per depth, a term that shares a prefix with
- * the previous one (the dictionary is sorted, so neighbours do) resumes at the
- * shared depth and costs only its own suffix.
+ * at k+1; only the band |t - i| <= k is computed, the rest is the cap). That is the state a
+ * compiled DFA would reach (Schulz and Mihov's states are these rows, normalised), computed lazily
+ * per character instead of built up front; with rows kept per depth, a term that shares a prefix
+ * with the previous one (the dictionary is sorted, so neighbours do) resumes at the shared depth
+ * and costs only its own suffix.
  *
  * Death: entries never decrease down a column by more than the diagonal
  * allows, so no extension of the term can come within k once

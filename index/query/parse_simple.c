@@ -175,8 +175,7 @@ static int add_positive(struct qry_parser *p, struct simple_state *st, int32_t c
     return SD_OK;
 }
 
-static int add_negative(struct qry_parser *p, struct simple_state *st, int32_t child,
-                        size_t offset)
+static int add_negative(struct qry_parser *p, struct simple_state *st, int32_t child, size_t offset)
 {
     int32_t not_node = 0;
     int32_t not_tail = QRY_NONE;

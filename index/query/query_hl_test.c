@@ -49,8 +49,7 @@ static const char *hl(const char *query, const char *text, const struct qry_hl_o
     struct sd_buf out;
     sd_buf_init(&out);
     size_t count = 0;
-    assert_int_equal(qry_highlight(g_ctx, q, text, strlen(text), o, 0, &out, &count, spans),
-                     SD_OK);
+    assert_int_equal(qry_highlight(g_ctx, q, text, strlen(text), o, 0, &out, &count, spans), SD_OK);
     assert_true(count >= 1);
     size_t at = 0, j = 0;
     for (size_t i = 0; i < count; i++) {
@@ -95,7 +94,8 @@ static void test_qry_hl_marks_inflections_phrases_prefixes(void **state)
 static void test_qry_hl_escapes_html_and_marks_are_configurable(void **state)
 {
     (void)state;
-    assert_hl("cats", "a<b & \"c\" 'd' cats>", "a&lt;b &amp; &quot;c&quot; &#39;d&#39; <mark>cats</mark>&gt;");
+    assert_hl("cats", "a<b & \"c\" 'd' cats>",
+              "a&lt;b &amp; &quot;c&quot; &#39;d&#39; <mark>cats</mark>&gt;");
     /* text that looks like an entity is text: its word matches, its '&' is escaped */
     assert_hl("amp", "&amp; amp", "&amp;<mark>amp</mark>; <mark>amp</mark>");
     struct qry_hl_opts o;
@@ -152,7 +152,7 @@ static void test_qry_hl_fragment_has_most_distinct_words(void **state)
     sd_buf_init(&spans);
     const char *got = hl("cats dogs", text, &o, &spans);
     assert_non_null(strstr(got, "<mark>cats</mark> meet <mark>dogs</mark>"));
-    assert_true(strncmp(got, "\xE2\x80\xA6", 3) == 0);                /* cut at the start */
+    assert_true(strncmp(got, "\xE2\x80\xA6", 3) == 0);               /* cut at the start */
     assert_true(strcmp(got + strlen(got) - 3, "\xE2\x80\xA6") == 0); /* and at the end */
     size_t plain = 0; /* the text shown, without marks and the two "…" */
     for (const char *p = got; *p; p++) {
@@ -229,8 +229,8 @@ static void check_markup(const char *s, size_t len)
 static void test_qry_hl_random_text_never_breaks_utf8_or_entities(void **state)
 {
     (void)state;
-    static const char *const pieces[] = {"кот", "коты", "котов", " ", "&", "<", ">", "\"", "'",
-                                         "cats", "cat", "ёж", "日本", "\n", "-", "—", "x"};
+    static const char *const pieces[] = {"кот",  "коты", "котов", " ",    "&",  "<", ">", "\"", "'",
+                                         "cats", "cat",  "ёж",    "日本", "\n", "-", "—", "x"};
     struct qry *q = parse("коты cats \"ёж\"");
     unsigned seed = 5;
     for (int round = 0; round < 3000; round++) {

@@ -75,8 +75,8 @@ struct qry {
     size_t strings_len;
     uint32_t *field_offs; /* owned: field names (offsets into strings) */
     size_t field_count;
-    int32_t root;       /* QRY_NONE: a simple-syntax query without words (matches nothing) */
-    bool is_truncated;  /* simple syntax dropped words past QRY_SIMPLE_MAX_WORDS */
+    int32_t root;      /* QRY_NONE: a simple-syntax query without words (matches nothing) */
+    bool is_truncated; /* simple syntax dropped words past QRY_SIMPLE_MAX_WORDS */
 };
 
 /* Per-thread scratch. Buffers only grow; a search resets their lengths. */

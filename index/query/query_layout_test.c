@@ -31,12 +31,12 @@ static void test_qry_layout_latin_to_cyrillic_with_punctuation_keys(void **state
     (void)state;
     assert_swap("wbahjdfz", "цифровая", true);
     assert_swap("lbgkjvfnbz", "дипломатия", true);
-    assert_swap("k.,jdm", "любовь", true);          /* . , */
-    assert_swap("gjkj;tybt", "положение", true);    /* ; */
-    assert_swap("'nj", "это", true);                /* ' */
-    assert_swap("[jhjij", "хорошо", true);          /* [ */
-    assert_swap("gjl]tpl", "подъезд", true);        /* ] */
-    assert_swap("`krf", "ёлка", true);              /* ` */
+    assert_swap("k.,jdm", "любовь", true);       /* . , */
+    assert_swap("gjkj;tybt", "положение", true); /* ; */
+    assert_swap("'nj", "это", true);             /* ' */
+    assert_swap("[jhjij", "хорошо", true);       /* [ */
+    assert_swap("gjl]tpl", "подъезд", true);     /* ] */
+    assert_swap("`krf", "ёлка", true);           /* ` */
     assert_swap("qwertyuiop[]asdfghjkl;'zxcvbnm,.`", "йцукенгшщзхъфывапролджэячсмитьбюё", true);
 }
 

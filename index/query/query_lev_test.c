@@ -190,8 +190,8 @@ static void check_feed_all(const char *pattern, unsigned k, size_t n)
         int r = qry_lev_feed(a, g_dict[i], strlen(g_dict[i]), &dist, seek, &seek_len);
         unsigned want = osa(pattern, g_dict[i]);
         if ((r == QRY_LEV_MATCH) != (want <= k) || (r == QRY_LEV_MATCH && dist != want)) {
-            fail_msg("'%s' vs '%s' k=%u: automaton %d/%u, brute %u", pattern, g_dict[i], k, r,
-                     dist, want);
+            fail_msg("'%s' vs '%s' k=%u: automaton %d/%u, brute %u", pattern, g_dict[i], k, r, dist,
+                     want);
         }
         size_t skip_to = i + 1;
         if (r == QRY_LEV_SEEK) {
@@ -261,8 +261,8 @@ static void run_alphabet(bool is_ru)
     /* The walk skips what no match can start with: with 1 edit only terms starting with the
      * word's first letter (or its second, swapped) are read; with 2 a first letter costs the
      * whole budget, so few. One term in ten is a misspelling of the pattern, and is read. */
-    printf("walk visited %zu (k=1), %zu (k=2) of %zu terms\n", visited_total[1],
-           visited_total[2], terms_total);
+    printf("walk visited %zu (k=1), %zu (k=2) of %zu terms\n", visited_total[1], visited_total[2],
+           terms_total);
     assert_true(visited_total[1] * 5 < terms_total);
     assert_true(visited_total[2] * 3 < terms_total);
 }
@@ -290,14 +290,21 @@ static void test_qry_lev_examples(void **state)
         int is_match;
         unsigned dist;
     } cases[] = {
-        {"diplomacy", "diplomcy", 1, 1, 1},  {"diplomacy", "dipolmacy", 1, 1, 1}, /* transpose */
-        {"diplomacy", "diplomacies", 1, 0, 0}, {"diplomacy", "diplomacies", 2, 0, 0},
-        {"цифровая", "цифравая", 1, 1, 1},   {"цифровая", "цифровя", 1, 1, 1},
-        {"цифровая", "цыфравая", 1, 0, 0},   {"цифровая", "цыфравая", 2, 1, 2},
+        {"diplomacy", "diplomcy", 1, 1, 1},
+        {"diplomacy", "dipolmacy", 1, 1, 1}, /* transpose */
+        {"diplomacy", "diplomacies", 1, 0, 0},
+        {"diplomacy", "diplomacies", 2, 0, 0},
+        {"цифровая", "цифравая", 1, 1, 1},
+        {"цифровая", "цифровя", 1, 1, 1},
+        {"цифровая", "цыфравая", 1, 0, 0},
+        {"цифровая", "цыфравая", 2, 1, 2},
         {"abc", "abc", 0, 1, 0},
-        {"diplomacy", "tiplomacy", 1, 0, 0},  {"diplomacy", "tiplomacy", 2, 1, 2}, /* 1st letter */
-        {"diplomacy", "iplomacy", 1, 0, 0},   {"diplomacy", "idplomacy", 1, 1, 1},
-        {"diplomacy", "adiplomacy", 1, 0, 0}, {"diplomacy", "diplomacyy", 1, 1, 1},
+        {"diplomacy", "tiplomacy", 1, 0, 0},
+        {"diplomacy", "tiplomacy", 2, 1, 2}, /* 1st letter */
+        {"diplomacy", "iplomacy", 1, 0, 0},
+        {"diplomacy", "idplomacy", 1, 1, 1},
+        {"diplomacy", "adiplomacy", 1, 0, 0},
+        {"diplomacy", "diplomacyy", 1, 1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(qry_lev_init(a, cases[i].word, strlen(cases[i].word), cases[i].k), SD_OK);

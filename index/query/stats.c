@@ -41,7 +41,7 @@ struct qry_cand {
     size_t off; /* into scratch.pool */
     size_t len;
     uint64_t df;
-    unsigned dist; /* typo expansions: edits from the typed stem (0 for prefixes) */
+    unsigned dist;   /* typo expansions: edits from the typed stem (0 for prefixes) */
     const char *str; /* set once the pool stops growing */
 };
 
@@ -318,15 +318,15 @@ static int note_best(struct fuzzy_walk *fw, const char *term, size_t len, unsign
     ((char *)s->pool.data)[off + len] = '\0';
     s->pool.count += len + 1;
     b = (struct qry_typo_best *)s->typo_best.data + fw->node; /* the pool is another vector */
-    *b = (struct qry_typo_best){.off = off, .len = len, .dist = dist, .df = df,
-                                .self_df = b->self_df};
+    *b = (struct qry_typo_best){
+        .off = off, .len = len, .dist = dist, .df = df, .self_df = b->self_df};
     return SD_OK;
 }
 
 /* A typo candidate is a form some document has within reach of the typed form; what the query
  * searches is its stem, so every inflection of the corrected word is found. */
-static int fuzzy_term(void *arg, const char *term, size_t len, const struct seg_term *t,
-                      char *seek, size_t *seek_len)
+static int fuzzy_term(void *arg, const char *term, size_t len, const struct seg_term *t, char *seek,
+                      size_t *seek_len)
 {
     struct fuzzy_walk *fw = arg;
     unsigned dist = 0;
@@ -358,8 +358,7 @@ static int fuzzy_term(void *arg, const char *term, size_t len, const struct seg_
 /* Candidates of QN_FUZZY node `node` (pt: its stem) in every segment and field of its scope:
  * the exact-form dictionaries walked with the automaton of the typed form. */
 static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
-                      size_t nsegs, size_t node, const struct qry_sterm *pt,
-                      struct sd_error *err)
+                      size_t nsegs, size_t node, const struct qry_sterm *pt, struct sd_error *err)
 {
     const struct qry_node *n = &q->nodes[node];
     const struct qry_term *typed = &q->terms[n->term + 1];
