@@ -199,6 +199,28 @@ static void test_qry_hl_typo_matches_are_marked(void **state)
     qry_free(q);
 }
 
+static void test_qry_snippet_anchors_on_a_typo_match(void **state)
+{
+    (void)state;
+    struct qry *q = parse("diplomcy");
+    struct qry *fq = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_with_typos(q, &fq, &err), SD_OK);
+    char text[2000];
+    size_t n = 0;
+    for (int i = 0; i < 30; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "nothing to see here. ");
+    }
+    n += (size_t)snprintf(text + n, sizeof text - n, "Public diplomacy at last.");
+    struct sd_buf out;
+    sd_buf_init(&out);
+    assert_int_equal(qry_snippet(g_ctx, fq, text, n, 60, &out), SD_OK);
+    assert_non_null(strstr((const char *)out.data, "diplomacy"));
+    sd_buf_free(&out);
+    qry_free(fq);
+    qry_free(q);
+}
+
 /* Every '&' starts one of our entities; marks are balanced; the text is valid UTF-8. */
 static void check_markup(const char *s, size_t len)
 {
@@ -271,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_qry_hl_offsets_instead_of_marks),
         cmocka_unit_test(test_qry_hl_fragment_has_most_distinct_words),
         cmocka_unit_test(test_qry_hl_typo_matches_are_marked),
+        cmocka_unit_test(test_qry_snippet_anchors_on_a_typo_match),
         cmocka_unit_test(test_qry_hl_random_text_never_breaks_utf8_or_entities),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
