@@ -47,6 +47,10 @@ struct cli_opts {
     int64_t limit;           /* -1 when not given */
     int64_t offset;          /* -1 when not given */
     bool is_json;            /* print the server's JSON line as is */
+    const char *syntax;      /* "simple" (searchq's default: text typed by a person) or "full" */
+    bool wants_highlight;    /* --highlight: fragments with the matches marked */
+    int64_t snippet_len;     /* --snippet-len, -1 when not given */
+    int64_t fragments;       /* --fragments, -1 when not given */
 };
 
 /* ---- conn.c: one connection to searchd ---- */

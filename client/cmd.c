@@ -81,6 +81,18 @@ int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
     struct json_object *req = q ? cli_rpc_request(opts, "search") : NULL;
     if (req) {
         json_object_object_add(req, "q", json_object_new_string(q));
+        json_object_object_add(req, "syntax", json_object_new_string(opts->syntax));
+        if (opts->wants_highlight) {
+            /* offsets, so the terminal gets its own marks and no HTML escapes */
+            json_object_object_add(req, "highlight", json_object_new_boolean(1));
+            json_object_object_add(req, "highlight_offsets", json_object_new_boolean(1));
+        }
+        if (opts->snippet_len >= 0) {
+            json_object_object_add(req, "snippet_len", json_object_new_int64(opts->snippet_len));
+        }
+        if (opts->fragments >= 0) {
+            json_object_object_add(req, "fragments", json_object_new_int64(opts->fragments));
+        }
         if (opts->limit >= 0) {
             json_object_object_add(req, "limit", json_object_new_int64(opts->limit));
         }

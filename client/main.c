@@ -28,14 +28,31 @@ static const char main_usage[] =
     "  --index NAME        the index to use (default: the server's \"default\")\n"
     "  --limit N           how many hits to show (server default 10, at most 1000)\n"
     "  --offset N          how many hits to skip first (paging)\n"
+    "  --syntax simple|full  how the query is read (default simple: any text is searched,\n"
+    "                      stray quotes, parentheses and operators are taken as text;\n"
+    "                      full: the strict query language, errors on mistakes)\n"
+    "  --highlight         show the best fragments with the matched words marked\n"
+    "  --snippet-len N     bytes of each fragment (16 to 4096)\n"
+    "  --fragments N       how many fragments per hit (1 to 5)\n"
     "  --json              print the server's JSON answer as it is\n"
     "  -h, --help          show this text\n"
-    "query language: words (all must match), a OR b, -word, \"exact phrase\", prefix*,\n"
-    "  field:word (e.g. title:diplomacy), parentheses\n"
+    "query language: words (all must match), a OR b, -word, \"exact phrase\", prefix*;\n"
+    "  --syntax full adds field:word (e.g. title:diplomacy) and parentheses\n"
     "exit status: 0 ok; 1 the server answered an error (or an input file is bad);\n"
     "  2 usage; 3 cannot connect to searchd, or the connection broke\n";
 
-enum main_opt { MAIN_SERVER = 256, MAIN_SOCKET, MAIN_INDEX, MAIN_LIMIT, MAIN_OFFSET, MAIN_JSON };
+enum main_opt {
+    MAIN_SERVER = 256,
+    MAIN_SOCKET,
+    MAIN_INDEX,
+    MAIN_LIMIT,
+    MAIN_OFFSET,
+    MAIN_JSON,
+    MAIN_SYNTAX,
+    MAIN_HIGHLIGHT,
+    MAIN_SNIPPET_LEN,
+    MAIN_FRAGMENTS,
+};
 
 static const struct option main_options[] = {
     {"server", required_argument, NULL, MAIN_SERVER},
@@ -44,6 +61,10 @@ static const struct option main_options[] = {
     {"limit", required_argument, NULL, MAIN_LIMIT},
     {"offset", required_argument, NULL, MAIN_OFFSET},
     {"json", no_argument, NULL, MAIN_JSON},
+    {"syntax", required_argument, NULL, MAIN_SYNTAX},
+    {"highlight", no_argument, NULL, MAIN_HIGHLIGHT},
+    {"snippet-len", required_argument, NULL, MAIN_SNIPPET_LEN},
+    {"fragments", required_argument, NULL, MAIN_FRAGMENTS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -96,6 +117,21 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
             break;
         case MAIN_JSON:
             opts->is_json = true;
+            break;
+        case MAIN_SYNTAX:
+            if (strcmp(optarg, "simple") != 0 && strcmp(optarg, "full") != 0) {
+                return main_usage_error("--syntax wants simple or full, got '%s'", optarg);
+            }
+            opts->syntax = optarg;
+            break;
+        case MAIN_HIGHLIGHT:
+            opts->wants_highlight = true;
+            break;
+        case MAIN_SNIPPET_LEN:
+            rc = main_parse_count("snippet-len", optarg, &opts->snippet_len);
+            break;
+        case MAIN_FRAGMENTS:
+            rc = main_parse_count("fragments", optarg, &opts->fragments);
             break;
         case 'h':
             fputs(main_usage, stdout);
@@ -150,7 +186,8 @@ static bool main_is_command(const char *word)
 
 int main(int argc, char **argv)
 {
-    struct cli_opts opts = {.limit = -1, .offset = -1};
+    struct cli_opts opts = {
+        .limit = -1, .offset = -1, .syntax = "simple", .snippet_len = -1, .fragments = -1};
     argv[0] = "searchq"; /* getopt's messages name the program by argv[0] */
     int rc = main_parse_opts(argc, argv, true, &opts);
     if (rc != CLI_EXIT_OK) {

@@ -16,6 +16,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_int.h"
 
@@ -123,6 +124,58 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
         fprintf(out, ", %.2f ms", json_object_get_double(took));
     }
     fputs(")\n", out);
+    struct json_object *truncated = NULL;
+    if (json_object_object_get_ex(answer, "truncated", &truncated) &&
+        json_object_get_boolean(truncated)) {
+        fprintf(out, "(the query was long: only its first words were searched)\n");
+    }
+    struct json_object *layout = NULL, *used = NULL, *lq = NULL;
+    if (json_object_object_get_ex(answer, "layout", &layout) &&
+        json_object_object_get_ex(layout, "used", &used) && json_object_get_boolean(used) &&
+        json_object_object_get_ex(layout, "query", &lq)) {
+        fprintf(out, "(typed with the other keyboard layout? showing hits for \"%s\")\n",
+                json_object_get_string(lq));
+    }
+}
+
+/* One fragment (plain text) with its matches ([[off,len],...]) between marks: bold on a
+ * terminal, [ ] elsewhere. Spans outside the text are ignored. */
+static void print_marked(FILE *out, const char *s, size_t len, struct json_object *spans)
+{
+    bool is_tty = isatty(fileno(out));
+    const char *pre = is_tty ? "\x1b[1m" : "[";
+    const char *post = is_tty ? "\x1b[0m" : "]";
+    size_t at = 0;
+    size_t n = json_object_is_type(spans, json_type_array) ? json_object_array_length(spans) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *sp = json_object_array_get_idx(spans, i);
+        int64_t off = json_object_get_int64(json_object_array_get_idx(sp, 0));
+        int64_t mlen = json_object_get_int64(json_object_array_get_idx(sp, 1));
+        if (off < (int64_t)at || mlen <= 0 || (uint64_t)off + (uint64_t)mlen > len) {
+            continue;
+        }
+        fwrite(s + at, 1, (size_t)off - at, out);
+        fprintf(out, "%s%.*s%s", pre, (int)mlen, s + off, post);
+        at = (size_t)(off + mlen);
+    }
+    fwrite(s + at, 1, len - at, out);
+}
+
+/* --highlight: each fragment on its own line under the title, matches marked. */
+static void print_highlight(FILE *out, struct json_object *hl, size_t indent)
+{
+    struct json_object *snippets = NULL, *matches = NULL;
+    json_object_object_get_ex(hl, "snippets", &snippets);
+    json_object_object_get_ex(hl, "snippet_matches", &matches);
+    size_t n =
+        json_object_is_type(snippets, json_type_array) ? json_object_array_length(snippets) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *frag = json_object_array_get_idx(snippets, i);
+        fprintf(out, "%*s", (int)indent, "");
+        print_marked(out, json_object_get_string(frag), (size_t)json_object_get_string_len(frag),
+                     json_object_array_get_idx(matches, i));
+        fputc('\n', out);
+    }
 }
 
 void cli_print_hits(FILE *out, struct json_object *answer, const char *query, int64_t offset)
@@ -164,6 +217,11 @@ void cli_print_hits(FILE *out, struct json_object *answer, const char *query, in
         const char *title = print_str_member(hit, "title", &len);
         print_cell(out, title, len, PRINT_TITLE_COLS, 0);
         fputc('\n', out);
+        struct json_object *hl = NULL;
+        if (json_object_object_get_ex(hit, "highlight", &hl)) {
+            print_highlight(out, hl, (size_t)rank_cols + score_cols + 5);
+            continue;
+        }
         const char *snippet = print_str_member(hit, "snippet", &len);
         if (len > 0) {
             size_t indent = (size_t)rank_cols + score_cols + 5;

@@ -309,7 +309,7 @@ static bool is_default_index(const char *name)
 static void run_search(struct srv *s, struct srv_job *job)
 {
     struct proto_request *r = &job->req;
-    struct idx_search_req sr = {.q = r->q, .q_len = r->q_len};
+    struct idx_search_req sr = {.q = r->q, .q_len = r->q_len, .opts = r->search_opts};
     idx_search_params_default(s->db, &sr.params);
     sr.params.limit = r->limit;
     sr.params.offset = r->offset;

@@ -38,6 +38,9 @@ struct json_object;
 #define PROTO_DEFAULT_LIMIT 10
 #define PROTO_MAX_ID        SEG_MAX_ID
 #define PROTO_MAX_BATCH     IDX_MAX_BATCH
+#define PROTO_MIN_SNIPPET   16 /* bytes of "snippet_len" */
+#define PROTO_MAX_SNIPPET   4096
+#define PROTO_MAX_MARK      64 /* bytes of "highlight_pre" / "highlight_post" */
 
 enum proto_op {
     PROTO_OP_NONE = 0,
@@ -107,7 +110,9 @@ struct proto_request {
     size_t q_len;
     uint32_t limit;
     uint32_t offset;
-    bool snippet; /* default true */
+    bool snippet;                       /* default true */
+    struct idx_search_opts search_opts; /* syntax (default full), layout and typo (default on),
+                                           snippet length, highlighting */
     struct qry_weight weights[PROTO_MAX_WEIGHTS];
     size_t nweights;
 

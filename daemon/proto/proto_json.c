@@ -186,6 +186,64 @@ void proto_encode_error(struct sd_buf *out, enum proto_code code, const char *ms
     PUT_LIT(out, "}}");
 }
 
+/* The spans of part `part` as [[off,len],...]. */
+static void put_spans(struct sd_buf *out, const struct idx_hit *h, uint32_t part)
+{
+    sd_buf_put_u8(out, '[');
+    bool is_first = true;
+    for (size_t i = 0; i < h->hl_nspans; i++) {
+        const struct qry_hl_span *sp = &h->hl_spans[i];
+        if (sp->part != part) {
+            continue;
+        }
+        if (!is_first) {
+            sd_buf_put_u8(out, ',');
+        }
+        sd_buf_put_u8(out, '[');
+        put_u64(out, sp->off);
+        sd_buf_put_u8(out, ',');
+        put_u64(out, sp->len);
+        sd_buf_put_u8(out, ']');
+        is_first = false;
+    }
+    sd_buf_put_u8(out, ']');
+}
+
+/* "highlight":{"title":…,"snippets":[…]} (+ "title_matches", "snippet_matches" in offsets
+ * mode) from the NUL-separated parts of h->hl. */
+static void put_highlight(struct sd_buf *out, const struct idx_hit *h)
+{
+    const char *p = h->hl;
+    const char *end = h->hl + h->hl_len;
+    size_t len = strnlen(p, (size_t)(end - p));
+    PUT_LIT(out, ",\"highlight\":{\"title\":");
+    proto_json_string(out, p, len);
+    p += len + (p + len < end);
+    PUT_LIT(out, ",\"snippets\":[");
+    for (size_t i = 0; i < h->hl_nsnippets && p < end; i++) {
+        len = strnlen(p, (size_t)(end - p));
+        if (i) {
+            sd_buf_put_u8(out, ',');
+        }
+        proto_json_string(out, p, len);
+        p += len + (p + len < end);
+    }
+    sd_buf_put_u8(out, ']');
+    if (h->is_hl_offsets) {
+        PUT_LIT(out, ",\"title_matches\":");
+        put_spans(out, h, 0);
+        PUT_LIT(out, ",\"snippet_matches\":[");
+        for (size_t i = 0; i < h->hl_nsnippets; i++) {
+            if (i) {
+                sd_buf_put_u8(out, ',');
+            }
+            put_spans(out, h, (uint32_t)(i + 1));
+        }
+        sd_buf_put_u8(out, ']');
+    }
+    sd_buf_put_u8(out, '}');
+}
+
 void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, bool with_snippets,
                          double took_ms)
 {
@@ -211,9 +269,32 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
             PUT_LIT(out, ",\"snippet\":");
             put_cstr(out, h->snippet ? h->snippet : "");
         }
+        if (h->hl) {
+            put_highlight(out, h);
+        }
         sd_buf_put_u8(out, '}');
     }
-    PUT_LIT(out, "],\"took_ms\":");
+    PUT_LIT(out, "]");
+    if (res->is_truncated) {
+        PUT_LIT(out, ",\"truncated\":true");
+    }
+    if (res->layout_query) {
+        PUT_LIT(out, ",\"layout\":{\"query\":");
+        put_cstr(out, res->layout_query);
+        if (res->is_layout_used) {
+            PUT_LIT(out, ",\"used\":true}");
+        } else {
+            PUT_LIT(out, ",\"used\":false}");
+        }
+    }
+    if (res->is_typo_used) {
+        PUT_LIT(out, ",\"typos\":true");
+    }
+    if (res->did_you_mean) {
+        PUT_LIT(out, ",\"did_you_mean\":");
+        put_cstr(out, res->did_you_mean);
+    }
+    PUT_LIT(out, ",\"took_ms\":");
     put_double(out, took_ms, "%.3f");
     sd_buf_put_u8(out, '}');
 }

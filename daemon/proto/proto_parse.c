@@ -122,6 +122,7 @@ void proto_request_init(struct proto_request *req)
     memcpy(req->index, "default", sizeof "default");
     req->limit = PROTO_DEFAULT_LIMIT;
     req->snippet = true;
+    qry_hl_opts_default(&req->search_opts.hl);
 }
 
 void proto_request_free(struct proto_request *req)
@@ -299,6 +300,124 @@ static enum proto_code get_weights(struct json_object *obj, struct proto_request
     return PROTO_OK;
 }
 
+static enum proto_code syntax_from(const char *s, size_t len, struct proto_request *req,
+                                   struct proto_error *err)
+{
+    if (len == 4 && memcmp(s, "full", 4) == 0) {
+        req->search_opts.syntax = QRY_SYNTAX_FULL;
+    } else if (len == 6 && memcmp(s, "simple", 6) == 0) {
+        req->search_opts.syntax = QRY_SYNTAX_SIMPLE;
+    } else {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'syntax' must be \"full\" or \"simple\"");
+    }
+    return PROTO_OK;
+}
+
+/* A boolean member; absent leaves *out as it is. */
+static enum proto_code get_bool(struct json_object *obj, const char *key, bool *out,
+                                struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, key, &present);
+    if (!present) {
+        return PROTO_OK;
+    }
+    if (!json_object_is_type(v, json_type_boolean)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be true or false", key);
+    }
+    *out = json_object_get_boolean(v);
+    return PROTO_OK;
+}
+
+/* The snippet and highlight options, however given: ranges and marks checked once. */
+static enum proto_code check_hl_opts(uint32_t snippet_len, uint32_t fragments,
+                                     struct proto_request *req, struct proto_error *err)
+{
+    struct idx_search_opts *o = &req->search_opts;
+    if (snippet_len != UINT32_MAX &&
+        (snippet_len < PROTO_MIN_SNIPPET || snippet_len > PROTO_MAX_SNIPPET)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'snippet_len' must be %d to %d",
+                            PROTO_MIN_SNIPPET, PROTO_MAX_SNIPPET);
+    }
+    if (fragments != UINT32_MAX && (fragments < 1 || fragments > QRY_MAX_FRAGMENTS)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'fragments' must be 1 to %d",
+                            QRY_MAX_FRAGMENTS);
+    }
+    if (o->hl.pre_len > PROTO_MAX_MARK || o->hl.post_len > PROTO_MAX_MARK ||
+        memchr(o->hl.pre, '\0', o->hl.pre_len) || memchr(o->hl.post, '\0', o->hl.post_len)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST,
+                            "'highlight_pre' and 'highlight_post' must be at most %d bytes",
+                            PROTO_MAX_MARK);
+    }
+    o->snippet_len = snippet_len == UINT32_MAX ? 0 : snippet_len;
+    o->hl.fragments = fragments == UINT32_MAX ? o->hl.fragments : fragments;
+    return PROTO_OK;
+}
+
+static enum proto_code get_string(struct json_object *obj, const char *key, const char **out,
+                                  size_t *len, struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, key, &present);
+    if (!present) {
+        return PROTO_OK;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be a string", key);
+    }
+    *out = json_object_get_string(v);
+    *len = (size_t)json_object_get_string_len(v);
+    return PROTO_OK;
+}
+
+static enum proto_code get_hl_opts(struct json_object *obj, struct proto_request *req,
+                                   struct proto_error *err)
+{
+    struct idx_search_opts *o = &req->search_opts;
+    uint32_t snippet_len = UINT32_MAX;
+    uint32_t fragments = UINT32_MAX;
+    enum proto_code rc = get_bool(obj, "highlight", &o->highlight, err);
+    if (rc == PROTO_OK) {
+        rc = get_bool(obj, "highlight_offsets", &o->hl.wants_offsets, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = get_string(obj, "highlight_pre", &o->hl.pre, &o->hl.pre_len, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = get_string(obj, "highlight_post", &o->hl.post, &o->hl.post_len, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = get_uint(obj, "snippet_len", UINT32_MAX - 1, &snippet_len, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = get_uint(obj, "fragments", UINT32_MAX - 1, &fragments, err);
+    }
+    return rc ? rc : check_hl_opts(snippet_len, fragments, req, err);
+}
+
+/* The search-box options (syntax, layout, typo); absent members keep their defaults. */
+static enum proto_code get_search_opts(struct json_object *obj, struct proto_request *req,
+                                       struct proto_error *err)
+{
+    bool present;
+    bool layout = !req->search_opts.no_layout;
+    bool typo = !req->search_opts.no_typos;
+    enum proto_code rc = get_bool(obj, "layout", &layout, err);
+    if (rc == PROTO_OK) {
+        rc = get_bool(obj, "typo", &typo, err);
+    }
+    req->search_opts.no_layout = !layout;
+    req->search_opts.no_typos = !typo;
+    struct json_object *v = member(obj, "syntax", &present);
+    if (rc || !present) {
+        return rc;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'syntax' must be \"full\" or \"simple\"");
+    }
+    return syntax_from(json_object_get_string(v), (size_t)json_object_get_string_len(v), req, err);
+}
+
 static enum proto_code get_search(struct json_object *obj, struct proto_request *req,
                                   struct proto_error *err)
 {
@@ -315,6 +434,12 @@ static enum proto_code get_search(struct json_object *obj, struct proto_request 
     }
     if (rc == PROTO_OK) {
         rc = get_weights(obj, req, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = get_search_opts(obj, req, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = get_hl_opts(obj, req, err);
     }
     if (rc) {
         return rc;
@@ -786,6 +911,50 @@ static enum proto_code text_weights(char *s, struct proto_request *req, struct p
     return PROTO_OK;
 }
 
+/* true/1 or false/0, as for snippet=. */
+static enum proto_code text_bool(const struct http_param *p, bool *out, struct proto_error *err)
+{
+    if (strcmp(p->value, "false") == 0 || strcmp(p->value, "0") == 0) {
+        *out = false;
+    } else if (strcmp(p->value, "true") == 0 || strcmp(p->value, "1") == 0) {
+        *out = true;
+    } else {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be true or false", p->key);
+    }
+    return PROTO_OK;
+}
+
+static enum proto_code hl_from_params(const struct http_param *params, size_t n,
+                                      struct proto_request *req, struct proto_error *err)
+{
+    struct idx_search_opts *o = &req->search_opts;
+    uint32_t snippet_len = UINT32_MAX;
+    uint32_t fragments = UINT32_MAX;
+    const struct http_param *p;
+    enum proto_code rc = PROTO_OK;
+    if ((p = find_param(params, n, "highlight"))) {
+        rc = text_bool(p, &o->highlight, err);
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "highlight_offsets"))) {
+        rc = text_bool(p, &o->hl.wants_offsets, err);
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "highlight_pre"))) {
+        o->hl.pre = p->value;
+        o->hl.pre_len = p->value_len;
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "highlight_post"))) {
+        o->hl.post = p->value;
+        o->hl.post_len = p->value_len;
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "snippet_len"))) {
+        rc = text_uint(p, UINT32_MAX - 1, &snippet_len, err);
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "fragments"))) {
+        rc = text_uint(p, UINT32_MAX - 1, &fragments, err);
+    }
+    return rc ? rc : check_hl_opts(snippet_len, fragments, req, err);
+}
+
 static enum proto_code search_from_params(const struct http_param *params, size_t n,
                                           struct proto_request *req, struct proto_error *err)
 {
@@ -814,7 +983,20 @@ static enum proto_code search_from_params(const struct http_param *params, size_
             rc = proto_errorf(err, PROTO_BAD_REQUEST, "'snippet' must be true or false");
         }
     }
-    return rc;
+    if (rc == PROTO_OK && (p = find_param(params, n, "syntax"))) {
+        rc = syntax_from(p->value, p->value_len, req, err);
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "layout"))) {
+        bool layout = true;
+        rc = text_bool(p, &layout, err);
+        req->search_opts.no_layout = !layout;
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "typo"))) {
+        bool typo = true;
+        rc = text_bool(p, &typo, err);
+        req->search_opts.no_typos = !typo;
+    }
+    return rc == PROTO_OK ? hl_from_params(params, n, req, err) : rc;
 }
 
 /* POST /docs: one JSON object, or several separated by whitespace (NDJSON:

@@ -747,6 +747,153 @@ static void test_proto_codes_match_protocol_table(void **state)
     assert_int_equal(proto_code_from_sd(SD_EIO), PROTO_INTERNAL);
 }
 
+/* ---- issue 12: the search-box options ---- */
+
+static void test_proto_search_box_options(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\"}", &req, &err), PROTO_OK);
+    assert_int_equal(req.search_opts.syntax, QRY_SYNTAX_FULL); /* the wire default */
+    assert_int_equal(
+        parse_line("{\"op\":\"search\",\"q\":\"(x\",\"syntax\":\"simple\"}", &req, &err), PROTO_OK);
+    assert_int_equal(req.search_opts.syntax, QRY_SYNTAX_SIMPLE);
+    const char *uri = "/search?q=x&syntax=simple";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_int_equal(req.search_opts.syntax, QRY_SYNTAX_SIMPLE);
+    uri = "/search?q=x&syntax=full";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_int_equal(req.search_opts.syntax, QRY_SYNTAX_FULL);
+    proto_request_free(&req);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"syntax\":\"loose\"}"),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"syntax\":1}"), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&syntax=", NULL, &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&layout=maybe", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"layout\":1}"), PROTO_BAD_REQUEST);
+    proto_request_init(&req);
+    assert_false(req.search_opts.no_layout); /* on by default */
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"layout\":false}", &req, &err),
+                     PROTO_OK);
+    assert_true(req.search_opts.no_layout);
+    uri = "/search?q=x&layout=0";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_true(req.search_opts.no_layout);
+    assert_false(req.search_opts.no_typos); /* on by default */
+    uri = "/search?q=x&typo=false";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_true(req.search_opts.no_typos);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"typo\":false}", &req, &err),
+                     PROTO_OK);
+    assert_true(req.search_opts.no_typos);
+    proto_request_free(&req);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"typo\":\"no\"}"),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&typo=2", NULL, &err), PROTO_BAD_REQUEST);
+
+    /* snippet and highlight options */
+    proto_request_init(&req);
+    assert_false(req.search_opts.highlight);
+    assert_int_equal(req.search_opts.hl.fragments, 1);
+    assert_string_equal(req.search_opts.hl.pre, "<mark>");
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"highlight\":true,"
+                                "\"highlight_pre\":\"<b>\",\"highlight_post\":\"</b>\","
+                                "\"highlight_offsets\":true,\"snippet_len\":300,\"fragments\":3}",
+                                &req, &err),
+                     PROTO_OK);
+    assert_true(req.search_opts.highlight);
+    assert_true(req.search_opts.hl.wants_offsets);
+    assert_int_equal(req.search_opts.hl.pre_len, 3);
+    assert_memory_equal(req.search_opts.hl.post, "</b>", 4);
+    assert_int_equal(req.search_opts.snippet_len, 300);
+    assert_int_equal(req.search_opts.hl.fragments, 3);
+    uri = "/search?q=x&highlight=1&highlight_pre=%5B&snippet_len=16&fragments=5";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_true(req.search_opts.highlight);
+    assert_memory_equal(req.search_opts.hl.pre, "[", 1);
+    assert_int_equal(req.search_opts.snippet_len, 16);
+    assert_int_equal(req.search_opts.hl.fragments, 5);
+    proto_request_free(&req);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&snippet_len=15", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&snippet_len=4097", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&fragments=0", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&fragments=6", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&highlight=yes", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"highlight_pre\":1}"),
+                     PROTO_BAD_REQUEST);
+    char line[300];
+    snprintf(line, sizeof line, "{\"op\":\"search\",\"q\":\"x\",\"highlight_post\":\"%065d\"}", 0);
+    assert_int_equal(line_code(line), PROTO_BAD_REQUEST); /* 65 bytes */
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"highlight_pre\":\"a\\u0000\"}"),
+                     PROTO_BAD_REQUEST);
+
+    struct sd_buf b;
+    sd_buf_init(&b);
+    struct idx_search_res res = {.total = 1, .is_truncated = true};
+    proto_encode_search(&b, &res, true, 1);
+    struct json_object *o = must_parse(&b), *v;
+    assert_true(json_object_object_get_ex(o, "truncated", &v));
+    assert_true(json_object_get_boolean(v));
+    json_object_put(o);
+    sd_buf_reset(&b);
+    res.is_truncated = false;
+    proto_encode_search(&b, &res, true, 1);
+    assert_null(memmem(b.data, b.len, "truncated", 9));
+    assert_null(memmem(b.data, b.len, "layout", 6));
+    sd_buf_reset(&b);
+    res.layout_query = "цифровая \"x";
+    res.is_layout_used = true;
+    proto_encode_search(&b, &res, true, 1);
+    o = must_parse(&b);
+    struct json_object *lq;
+    assert_true(json_object_object_get_ex(o, "layout", &v));
+    assert_true(json_object_object_get_ex(v, "query", &lq));
+    assert_string_equal(json_object_get_string(lq), "цифровая \"x");
+    assert_true(json_object_object_get_ex(v, "used", &lq));
+    assert_true(json_object_get_boolean(lq));
+    json_object_put(o);
+    sd_buf_reset(&b);
+    res.layout_query = NULL;
+    res.is_layout_used = false;
+    res.is_typo_used = true;
+    res.did_you_mean = "diplomacy \\ \"x\"";
+    proto_encode_search(&b, &res, true, 1);
+    o = must_parse(&b);
+    assert_true(json_object_object_get_ex(o, "typos", &v));
+    assert_true(json_object_get_boolean(v));
+    assert_true(json_object_object_get_ex(o, "did_you_mean", &v));
+    assert_string_equal(json_object_get_string(v), "diplomacy \\ \"x\"");
+    json_object_put(o);
+    /* a hit's highlight: title, snippets and, in offsets mode, their spans */
+    static const char parts[] = "T\0s1\0s\"2";
+    struct qry_hl_span spans[3] = {{0, 0, 1}, {1, 0, 2}, {2, 1, 1}};
+    struct idx_hit hit = {.id = "a",
+                          .title = "T",
+                          .snippet = "s",
+                          .hl = (char *)parts,
+                          .hl_len = sizeof parts,
+                          .hl_nsnippets = 2,
+                          .hl_spans = spans,
+                          .hl_nspans = 3,
+                          .is_hl_offsets = true};
+    struct idx_search_res one = {.total = 1, .hits = &hit, .nhits = 1};
+    sd_buf_reset(&b);
+    proto_encode_search(&b, &one, true, 1);
+    const char *want = "\"highlight\":{\"title\":\"T\",\"snippets\":[\"s1\",\"s\\\"2\"],"
+                       "\"title_matches\":[[0,1]],\"snippet_matches\":[[[0,2]],[[1,1]]]}";
+    assert_non_null(memmem(b.data, b.len, want, strlen(want)));
+    json_object_put(must_parse(&b));
+    sd_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -779,6 +926,7 @@ int main(void)
         cmocka_unit_test(test_proto_weight_of_exactly_the_maximum_is_accepted),
         cmocka_unit_test(test_proto_percent_escape_cut_at_the_end_is_refused),
         cmocka_unit_test(test_proto_codes_match_protocol_table),
+        cmocka_unit_test(test_proto_search_box_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

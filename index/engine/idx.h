@@ -105,11 +105,23 @@ int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, si
 
 /* ---- reads ---- */
 
+/* What a search request may ask beyond the ranking parameters; all-zero is the
+ * default of the wire protocol (full syntax). */
+struct idx_search_opts {
+    enum qry_syntax syntax;
+    bool no_layout; /* never search the other keyboard layout's reading */
+    bool no_typos;  /* never search the typo-tolerant reading */
+    size_t snippet_len; /* bytes of a snippet (fragment); 0: idx_search_req.snippet_len */
+    bool highlight;     /* fill idx_hit.hl: title and fragments with the matches marked */
+    struct qry_hl_opts hl; /* marks (borrowed), fragments, offsets; fragment_len unused */
+};
+
 struct idx_search_req {
     const char *q; /* borrowed */
     size_t q_len;
     struct qry_params params; /* start from idx_search_params_default() */
     size_t snippet_len;       /* bytes of snippet per hit; 0 = none */
+    struct idx_search_opts opts;
 };
 
 void idx_search_params_default(const struct idx_db *db, struct qry_params *p);
@@ -119,11 +131,33 @@ struct idx_hit {
     float score;
     char *title;   /* the "title" field cut to SEG_TITLE_MAX bytes (seg_doc_title), or "" */
     char *snippet; /* "" when snippet_len is 0 */
+    /* With opts.highlight (else NULL/0), owned: hl holds hl_len bytes, the marked title then
+     * hl_nsnippets marked fragments of the body (none without a snippet), each
+     * NUL-terminated; with opts.hl.wants_offsets they are plain and hl_spans lists the
+     * matches (part 0 = the title, i+1 = fragment i). */
+    char *hl;
+    size_t hl_len;
+    size_t hl_nsnippets;
+    struct qry_hl_span *hl_spans;
+    size_t hl_nspans;
+    bool is_hl_offsets; /* hl is plain text, hl_spans the matches */
 };
 
 struct idx_search_res {
     uint64_t total;
     bool total_is_exact; /* as struct qry_result says */
+    bool is_truncated;   /* the simple syntax dropped words past its limits */
+    /* The query as typed with the other keyboard layout (owned, NUL-terminated) when the
+     * typed words found at most a few documents and that reading found clearly more: the hits
+     * and total are then its, and is_layout_used is true. NULL otherwise. */
+    char *layout_query;
+    bool is_layout_used;
+    /* When the words (as typed, or in the other layout) found at most a few documents and the
+     * typo-tolerant reading found clearly more, is_typo_used is true and the hits are its;
+     * did_you_mean (owned, or NULL) is then the text with each word no document has replaced
+     * by its closest form that some document has. */
+    bool is_typo_used;
+    char *did_you_mean;
     struct idx_hit *hits;
     size_t nhits;
 };

@@ -66,18 +66,62 @@ static const struct seg_field *idx_snippet_field(const struct seg_stored *st)
     return best;
 }
 
-/* Appends doc's snippet to snip: the one part of a hit that needs the stored body. */
+/* The highlighted title and snippets of a hit (req->opts.highlight): parts 0 (the title) and
+ * 1.. (the body's fragments, when body is not NULL), each NUL-terminated, into h->hl. */
+static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *title,
+                         size_t title_len, const struct seg_field *body, size_t snippet_len,
+                         const struct idx_search_opts *opts, struct idx_hit *h)
+{
+    struct sd_buf parts, spans;
+    sd_buf_init(&parts);
+    sd_buf_init(&spans);
+    struct qry_hl_opts o = opts->hl;
+    h->is_hl_offsets = o.wants_offsets;
+    o.fragment_len = 0; /* the whole title */
+    o.fragments = 1;
+    size_t n = 0;
+    int rc = qry_highlight(ctx, q, title, title_len, &o, 0, &parts, &n, &spans);
+    if (rc == SD_OK && body) {
+        o = opts->hl;
+        o.fragment_len = snippet_len;
+        rc = qry_highlight(ctx, q, body->value, body->value_len, &o, 1, &parts,
+                           &h->hl_nsnippets, &spans);
+    }
+    if (rc == SD_OK && !parts.rc && !spans.rc) {
+        h->hl = (char *)sd_buf_detach(&parts, &h->hl_len);
+        h->hl_nspans = spans.len / sizeof *h->hl_spans;
+        h->hl_spans = spans.len ? (struct qry_hl_span *)sd_buf_detach(&spans, &n) : NULL;
+    }
+    sd_buf_free(&parts);
+    sd_buf_free(&spans);
+    return rc || !h->hl ? SD_ENOMEM : SD_OK;
+}
+
+/* Fills the snippet (and, when asked, the highlights) of a hit; the one part of a hit that
+ * needs the stored body, loaded only when a snippet is wanted. */
 static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct seg *s, uint32_t doc,
-                       size_t snippet_len, struct sd_buf *snip, struct sd_error *err)
+                       const char *title, size_t title_len, size_t snippet_len,
+                       const struct idx_search_opts *opts, struct idx_hit *h, struct sd_error *err)
 {
     struct seg_stored st;
-    int rc = seg_doc_load(s, doc, &st, err);
-    if (rc == SD_OK) {
-        const struct seg_field *body = idx_snippet_field(&st);
+    const struct seg_field *body = NULL;
+    struct sd_buf snip;
+    sd_buf_init(&snip);
+    int rc = snippet_len ? seg_doc_load(s, doc, &st, err) : SD_OK;
+    if (snippet_len && rc == SD_OK) {
+        body = idx_snippet_field(&st);
         if (body)
-            qry_snippet(ctx, q, body->value, body->value_len, snippet_len, snip);
+            qry_snippet(ctx, q, body->value, body->value_len, snippet_len, &snip);
     }
-    seg_stored_free(&st);
+    if (rc == SD_OK && opts->highlight &&
+        idx_highlight(ctx, q, title, title_len, body, snippet_len, opts, h) != SD_OK)
+        rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+    if (snippet_len)
+        seg_stored_free(&st);
+    sd_buf_put_u8(&snip, 0);
+    size_t n;
+    h->snippet = snip.rc ? NULL : (char *)sd_buf_detach(&snip, &n);
+    sd_buf_free(&snip);
     return rc;
 }
 
@@ -85,7 +129,7 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
  * SEG_TITLE_MAX bytes at a UTF-8 boundary); without a snippet nothing is decompressed.
  * strndup stops at a NUL inside a title, as hits always did. */
 static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct seg *s, uint32_t doc,
-                        size_t snippet_len, struct idx_hit *h, struct sd_error *err)
+                        const struct idx_search_req *req, struct idx_hit *h, struct sd_error *err)
 {
     const char *id, *title;
     size_t id_len, title_len;
@@ -94,16 +138,115 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
         return sd_errorf(err, SD_ENOTFOUND, "no doc %u in segment", doc);
     h->id = strndup(id, id_len);
     h->title = strndup(title, title_len);
-    struct sd_buf snip;
-    sd_buf_init(&snip);
-    int rc = snippet_len ? idx_snippet(ctx, q, s, doc, snippet_len, &snip, err) : SD_OK;
-    sd_buf_put_u8(&snip, 0);
-    size_t n;
-    h->snippet = snip.rc ? NULL : (char *)sd_buf_detach(&snip, &n);
-    sd_buf_free(&snip);
+    size_t snippet_len = req->snippet_len && req->opts.snippet_len ? req->opts.snippet_len
+                                                                   : req->snippet_len;
+    int rc = idx_snippet(ctx, q, s, doc, title, strnlen(title, title_len), snippet_len,
+                         &req->opts, h, err);
     if (rc == SD_OK && (!h->id || !h->title || !h->snippet))
         rc = sd_errorf(err, SD_ENOMEM, "out of memory");
     return rc;
+}
+
+/* One reading of the query text: parsed with the request's syntax and searched. On success *q
+ * and *res are the caller's (qry_free, qry_result_free), also on a search error. */
+static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
+                       const struct idx_search_req *req, const struct qry_segment *segs,
+                       size_t nsegs, struct qry **q, struct qry_result *res, struct sd_error *err)
+{
+    *q = NULL;
+    memset(res, 0, sizeof *res);
+    int rc = req->opts.syntax == QRY_SYNTAX_SIMPLE ? qry_parse_simple(ctx, text, len, q, err)
+                                                   : qry_parse(ctx, text, len, q, err);
+    if (rc == SD_OK)
+        rc = qry_search(ctx, *q, segs, nsegs, &req->params, res, err);
+    return rc;
+}
+
+/* Another reading of the text (the other keyboard layout, then typos) is searched only when the
+ * typed one matches little (at most this many documents) and some word of it is in no document
+ * at all: a query of rare but real words (a known item) is not second-guessed, and queries
+ * typed right pay nothing but the check. */
+#define IDX_FEW_MATCHES 2
+
+/* The other keyboard layout's reading replaces *q and *res when it finds clearly more (more than
+ * three times as many documents); out->layout_query then says what was searched. A reading that
+ * does not parse or fails is not an error of the request: the typed one stands. */
+static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
+                          const struct qry_segment *segs, size_t nsegs, struct qry **q,
+                          struct qry_result *res, struct idx_search_res *out)
+{
+    struct sd_buf alt;
+    sd_buf_init(&alt);
+    bool is_changed = false;
+    int rc = qry_layout_swap(req->q, req->q_len, &alt, &is_changed);
+    if (rc || !is_changed) {
+        sd_buf_free(&alt);
+        return rc;
+    }
+    struct qry *alt_q = NULL;
+    struct qry_result alt_res;
+    struct sd_error alt_err = {0};
+    rc = idx_reading(ctx, (const char *)alt.data, alt.len, req, segs, nsegs, &alt_q, &alt_res,
+                     &alt_err);
+    if (rc == SD_ENOMEM) {
+        qry_free(alt_q);
+        sd_buf_free(&alt);
+        return rc;
+    }
+    if (rc == SD_OK && alt_res.total > 3 * res->total) {
+        out->layout_query = strndup((const char *)alt.data, alt.len);
+        out->is_layout_used = out->layout_query != NULL;
+        rc = out->is_layout_used ? SD_OK : SD_ENOMEM;
+    }
+    sd_buf_free(&alt);
+    if (out->is_layout_used) {
+        qry_result_free(res);
+        qry_free(*q);
+        *q = alt_q;
+        *res = alt_res;
+        return SD_OK;
+    }
+    qry_result_free(&alt_res);
+    qry_free(alt_q);
+    return rc == SD_ENOMEM ? rc : SD_OK;
+}
+
+/* The typo-tolerant reading of *q (parsed from text[0, len)) replaces *q and *res when it finds
+ * clearly more; out->did_you_mean then names the correction, when a typed word no document
+ * has has a close form that some document has. */
+static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, const char *text,
+                         size_t len, const struct qry_segment *segs, size_t nsegs,
+                         struct qry **q, struct qry_result *res, struct idx_search_res *out)
+{
+    struct sd_error e = {0};
+    struct qry *fq = NULL;
+    int rc = qry_with_typos(*q, &fq, &e);
+    if (rc || !fq)
+        return rc;
+    struct qry_result fres = {0};
+    rc = qry_search(ctx, fq, segs, nsegs, &req->params, &fres, &e);
+    if (rc == SD_OK && fres.total > 3 * res->total) {
+        struct sd_buf dym;
+        sd_buf_init(&dym);
+        bool is_corrected = false;
+        rc = qry_did_you_mean(ctx, fq, text, len, &dym, &is_corrected);
+        if (rc == SD_OK && is_corrected) {
+            out->did_you_mean = strndup((const char *)dym.data, dym.len);
+            rc = out->did_you_mean ? SD_OK : SD_ENOMEM;
+        }
+        sd_buf_free(&dym);
+        if (rc == SD_OK) {
+            out->is_typo_used = true;
+            qry_result_free(res);
+            qry_free(*q);
+            *q = fq;
+            *res = fres;
+            return SD_OK;
+        }
+    }
+    qry_result_free(&fres);
+    qry_free(fq);
+    return rc == SD_ENOMEM ? rc : SD_OK; /* a reading that fails leaves the typed one */
 }
 
 static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
@@ -118,10 +261,24 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
         segs[i].deleted = snap->segs[i].bits ? snap->segs[i].bits->words : NULL;
     }
     struct qry *q = NULL;
-    struct qry_result res = {0};
-    int rc = qry_parse(ctx, req->q, req->q_len, &q, err);
+    struct qry_result res;
+    int rc = idx_reading(ctx, req->q, req->q_len, req, segs, snap->nsegs, &q, &res, err);
+    if (rc == SD_OK && !req->opts.no_layout && res.total <= IDX_FEW_MATCHES &&
+        res.unknown_words > 0) {
+        rc = idx_try_layout(ctx, req, segs, snap->nsegs, &q, &res, out);
+        if (rc)
+            rc = sd_errorf(err, rc, "out of memory");
+    }
+    if (rc == SD_OK && !req->opts.no_typos && res.total <= IDX_FEW_MATCHES &&
+        res.unknown_words > 0) {
+        const char *text = out->is_layout_used ? out->layout_query : req->q;
+        size_t len = out->is_layout_used ? strlen(out->layout_query) : req->q_len;
+        rc = idx_try_typos(ctx, req, text, len, segs, snap->nsegs, &q, &res, out);
+        if (rc)
+            rc = sd_errorf(err, rc, "out of memory");
+    }
     if (rc == SD_OK)
-        rc = qry_search(ctx, q, segs, snap->nsegs, &req->params, &res, err);
+        out->is_truncated = qry_is_truncated(q);
     if (rc == SD_OK && res.nhits) {
         out->hits = calloc(res.nhits, sizeof *out->hits);
         if (!out->hits)
@@ -133,8 +290,7 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
         const struct qry_hit *h = &res.hits[i];
         out->hits[i].score = h->score;
         out->nhits = i + 1;
-        rc = idx_fill_hit(ctx, q, segs[h->segment].seg, h->doc, req->snippet_len,
-                          &out->hits[i], err);
+        rc = idx_fill_hit(ctx, q, segs[h->segment].seg, h->doc, req, &out->hits[i], err);
     }
     qry_result_free(&res);
     qry_free(q);
@@ -208,8 +364,12 @@ void idx_search_res_free(struct idx_search_res *r)
         free(r->hits[i].id);
         free(r->hits[i].title);
         free(r->hits[i].snippet);
+        free(r->hits[i].hl);
+        free(r->hits[i].hl_spans);
     }
     free(r->hits);
+    free(r->layout_query);
+    free(r->did_you_mean);
     memset(r, 0, sizeof *r);
 }
 

@@ -37,13 +37,23 @@ struct qry_gfield {
     double weight;
 };
 
+/* What the typo walk of one QN_FUZZY node saw, for did_you_mean (typo.c). */
+struct qry_typo_best {
+    size_t off; /* the closest, then most frequent, form other than the typed one: pool */
+    size_t len;
+    unsigned dist;
+    uint64_t df;
+    uint64_t self_df; /* documents (per field, summed) with the typed form itself */
+};
+
 /* A term to look up: the query's terms first (same indexes as qry.terms),
- * then prefix expansions. */
+ * then prefix and typo (QN_FUZZY) expansions. */
 struct qry_sterm {
     size_t str_off; /* into qry.strings, or scratch.pool when is_expansion */
     size_t len;
     uint8_t kind; /* enum seg_kind */
     bool is_expansion;
+    bool is_fuzzy; /* a QN_FUZZY expansion: idf scaled by QRY_FUZZY_WEIGHT */
     int32_t scope; /* global field, QRY_ALL_FIELDS or QRY_SCOPE_NONE */
     uint32_t rel_pos;
     uint64_t df; /* global: max over the fields in scope (see stats.c) */
@@ -85,13 +95,16 @@ struct ev_node {
 
 /* Per-thread buffers, reused by every search on the thread. */
 struct qry_scratch {
+    struct stem_ctx *stem;    /* borrowed from the qry_ctx: stems typo candidates */
     struct qry_vec gfields;   /* struct qry_gfield */
     struct qry_vec field_map; /* int32_t: global field of (segment, local field) */
     struct qry_vec map_off;   /* size_t: first field_map entry of each segment */
     struct qry_vec scope;     /* int32_t: global field of each query field */
     struct qry_vec sterms;    /* struct qry_sterm */
-    struct qry_vec prefix;    /* uint32_t[2] per query node: first expansion, count */
+    struct qry_vec prefix;    /* uint32_t[2] per query node: first expansion, count (prefixes
+                                 and typos) */
     struct qry_vec pool;      /* char: expansion strings */
+    struct qry_vec typo_best; /* struct qry_typo_best per query node (QN_FUZZY ones set) */
     struct qry_vec cand;      /* struct qry_cand: prefix candidates */
     struct qry_vec dfs;       /* uint64_t per global field: df being summed */
     struct qry_vec found;     /* struct seg_term per (sterm, segment, local field): see

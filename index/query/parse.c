@@ -328,7 +328,7 @@ static void mark_negative(struct qry_node *nodes, int32_t i, bool is_negative)
     }
 }
 
-static void parser_free(struct qry_parser *p)
+void qry_parser_free(struct qry_parser *p)
 {
     qry_vec_free(&p->nodes);
     qry_vec_free(&p->terms);
@@ -339,13 +339,15 @@ static void parser_free(struct qry_parser *p)
 }
 
 /* Moves the parser's arrays into a new struct qry. */
-static int parser_finish(struct qry_parser *p, int32_t root, struct qry **out)
+int qry_parser_finish(struct qry_parser *p, int32_t root, struct qry **out)
 {
     struct qry *q = calloc(1, sizeof *q);
     if (!q) {
         return sd_errorf(p->err, SD_ENOMEM, "query");
     }
-    mark_negative(p->nodes.data, root, false);
+    if (root != QRY_NONE) {
+        mark_negative(p->nodes.data, root, false);
+    }
     q->nodes = p->nodes.data;
     q->node_count = p->nodes.count;
     q->terms = p->terms.data;
@@ -355,6 +357,7 @@ static int parser_finish(struct qry_parser *p, int32_t root, struct qry **out)
     q->field_offs = p->fields.data;
     q->field_count = p->fields.count;
     q->root = root;
+    q->is_truncated = p->is_truncated;
     memset(&p->nodes, 0, sizeof p->nodes);
     memset(&p->terms, 0, sizeof p->terms);
     memset(&p->strings, 0, sizeof p->strings);
@@ -397,9 +400,9 @@ int qry_parse(struct qry_ctx *ctx, const char *text, size_t len, struct qry **ou
         rc = require_positive(&p, root);
     }
     if (!rc) {
-        rc = parser_finish(&p, root, out);
+        rc = qry_parser_finish(&p, root, out);
     }
-    parser_free(&p);
+    qry_parser_free(&p);
     return rc;
 }
 

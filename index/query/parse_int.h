@@ -35,6 +35,7 @@ struct qry_parser {
     int16_t field;          /* field in scope, QRY_ALL_FIELDS outside field:(...) */
     unsigned depth;
     size_t word_count; /* terms so far, against QRY_MAX_TERMS */
+    bool is_truncated; /* simple syntax: words past the limits were dropped */
     struct sd_error *err;
 };
 
@@ -47,6 +48,11 @@ static inline struct qry_node *qry_pnode(struct qry_parser *p, int32_t i)
 int qry_add_node(struct qry_parser *p, enum qry_node_type type, size_t offset, int32_t *out);
 /* Links child after the last child of parent (tail is the caller's cursor, QRY_NONE at first). */
 void qry_add_child(struct qry_parser *p, int32_t parent, int32_t *tail, int32_t child);
+
+/* Moves the parser's arrays into a new struct qry (*out owned by the caller);
+ * root may be QRY_NONE (a simple-syntax query with no words). */
+int qry_parser_finish(struct qry_parser *p, int32_t root, struct qry **out);
+void qry_parser_free(struct qry_parser *p);
 
 /* Leaves (parse_leaf.c). Each sets *out to the new node, or QRY_NONE when the
  * text holds no token at all (the term is then ignored). */

@@ -9,6 +9,7 @@
  *              never add a match)
  *   QN_EXACT   EV_TERMS over SEG_EXACT postings
  *   QN_PREFIX  EV_OR of one EV_TERMS per expansion (stats.c chose them)
+ *   QN_FUZZY   the same, over the SEG_STEM typo expansions
  *   QN_PHRASE  one EV_PHRASE per field that has every word (positions
  *              wanted), under an EV_OR when several fields do
  * A leaf that finds nothing is EV_EMPTY: an AND with an empty positive child
@@ -407,6 +408,7 @@ static int build(struct plan *pl, int32_t qnode, uint32_t *out)
     case QN_EXACT:
         return terms_node(pl, qn->term, UINT32_MAX, out);
     case QN_PREFIX:
+    case QN_FUZZY:
         return prefix_node(pl, qnode, out);
     case QN_PHRASE:
         return phrase_node(pl, qn, out);

@@ -41,6 +41,10 @@
 #define QRY_MAX_TERMS      64   /* words, phrase words and prefixes in one query */
 #define QRY_MAX_DEPTH      16   /* nesting of parentheses */
 #define QRY_MAX_EXPANSIONS 128  /* terms one prefix may expand to */
+#define QRY_TYPO_ONE_EDIT  5    /* words of this many characters match with one typo */
+#define QRY_TYPO_TWO_EDITS 9    /* ... and of this many with two */
+#define QRY_MAX_FUZZY      16   /* stems one misspelt word may expand to */
+#define QRY_FUZZY_WEIGHT   0.3f /* a typo match scores this fraction of an exact one */
 #define QRY_MAX_LIMIT      1000 /* hits in one answer */
 #define QRY_MAX_OFFSET     100000
 /* Matches counted exactly before a search with a limit may start skipping
@@ -57,6 +61,35 @@ struct qry_ctx;
 int qry_parse(struct qry_ctx *ctx, const char *text, size_t len, struct qry **out,
               struct sd_error *err);
 void qry_free(struct qry *q);
+
+/* Which grammar a query text is read with. */
+enum qry_syntax {
+    QRY_SYNTAX_FULL = 0, /* qry_parse: strict, errors with offsets */
+    QRY_SYNTAX_SIMPLE,   /* qry_parse_simple: lenient, never fails on the text */
+};
+
+/* Words of a simple-syntax query kept; the rest is dropped (qry_is_truncated). */
+#define QRY_SIMPLE_MAX_WORDS 32
+
+/* The lenient syntax for text typed into a search box (docs/QUERY.md, "Simple
+ * syntax"): words, closed "phrases", -exclusions, OR between two terms and
+ * pre* prefixes; every other character is text. Never fails on the text:
+ * any bytes, unbalanced quotes or parentheses, dangling operators. Text past
+ * QRY_MAX_LEN bytes or QRY_MAX_TERMS terms or QRY_SIMPLE_MAX_WORDS words is
+ * dropped and qry_is_truncated() says so. A text without words gives a query
+ * that matches nothing. *out is owned by the caller (qry_free()). SD_OK or
+ * SD_ENOMEM. */
+int qry_parse_simple(struct qry_ctx *ctx, const char *text, size_t len, struct qry **out,
+                     struct sd_error *err);
+bool qry_is_truncated(const struct qry *q);
+
+/* Writes text[0, len) (borrowed) into out as it reads typed with the other
+ * keyboard layout (ЙЦУКЕН <-> QWERTY, each space-separated chunk in the
+ * direction of its letters; operators and query syntax characters kept):
+ * "wbahjdfz" -> "цифровая", "ыуфкср" -> "search". out gets a NUL after the
+ * text (not counted in out->len). *is_changed is false when no character has
+ * a counterpart. SD_OK or SD_ENOMEM. */
+int qry_layout_swap(const char *text, size_t len, struct sd_buf *out, bool *is_changed);
 
 /* Field names the query restricts to (field:...), for validation. */
 size_t qry_field_count(const struct qry *q);
@@ -109,6 +142,9 @@ struct qry_result {
     bool total_is_exact;
     struct qry_hit *hits;
     size_t nhits;
+    /* Positive words (QN_WORD) of the query that no document has in any inflection: a sign
+     * of a typo or the wrong keyboard layout, which only then are worth another reading. */
+    uint32_t unknown_words;
 };
 
 /* Runs q over segs[0, nsegs) (borrowed) and fills out with the hits ranked
@@ -120,6 +156,55 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
                size_t nsegs, const struct qry_params *params, struct qry_result *out,
                struct sd_error *err);
 void qry_result_free(struct qry_result *r);
+
+/* Typo tolerance (typo.c). *out becomes a copy of q (owned: qry_free()) in which every
+ * positive word of QRY_TYPO_ONE_EDIT+ characters also matches, at QRY_FUZZY_WEIGHT, every
+ * inflection of the forms within one edit of the typed form (two from QRY_TYPO_TWO_EDITS
+ * characters; Damerau: insert, delete, substitute, transpose); *out is NULL when q has no
+ * such word. SD_OK or SD_ENOMEM. */
+int qry_with_typos(const struct qry *q, struct qry **out, struct sd_error *err);
+
+/* The correction of text[0, len) (the text the query was parsed from; borrowed), from what
+ * the typo walk of the last qry_search() on ctx saw; fq must be the qry_with_typos() query
+ * that search ran. Each word whose typed form no document has is replaced by the closest, then
+ * most frequent, form that some document has. Appends the text, NUL-terminated (not counted in
+ * out->len), to out; *is_corrected is false when no word was replaced. SD_OK or SD_ENOMEM. */
+int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *fq, const char *text, size_t len,
+                     struct sd_buf *out, bool *is_corrected);
+
+/* ---- highlighting (highlight.c) ---- */
+
+#define QRY_MAX_FRAGMENTS 5
+
+struct qry_hl_opts {
+    size_t fragment_len; /* bytes of text per fragment (about); 0 = the whole text, uncut */
+    unsigned fragments;  /* at most this many fragments, 1..QRY_MAX_FRAGMENTS */
+    const char *pre;     /* mark before a matched word (borrowed); default "<mark>" */
+    size_t pre_len;
+    const char *post; /* default "</mark>" */
+    size_t post_len;
+    bool wants_offsets; /* plain text and spans instead of marks and HTML escaping */
+};
+
+void qry_hl_opts_default(struct qry_hl_opts *o);
+
+/* A matched word in offsets mode: bytes [off, off+len) of text part `part`. */
+struct qry_hl_span {
+    uint32_t part;
+    uint32_t off;
+    uint32_t len;
+};
+
+/* Cuts text (borrowed) into the fragments of o that hold the most distinct positive query
+ * words close together (inflected forms, phrase words, prefixes and typo matches count), and
+ * appends each to out, NUL-terminated, one after another; *count says how many (at least 1).
+ * Matched words are wrapped in o->pre/o->post and the rest is HTML-escaped; with
+ * o->wants_offsets the text is plain and a struct qry_hl_span per match (part = first_part +
+ * fragment index, off within that fragment) is appended to spans. Marks and cuts never split
+ * a UTF-8 sequence or an entity. SD_OK or SD_ENOMEM. */
+int qry_highlight(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
+                  const struct qry_hl_opts *o, uint32_t first_part, struct sd_buf *out,
+                  size_t *count, struct sd_buf *spans);
 
 /* A plain-text excerpt of text (borrowed) of about max_len bytes around the
  * first place where the query's words occur (stem or exact), cut at word

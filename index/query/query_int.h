@@ -18,6 +18,10 @@
  *   QN_PHRASE  terms a .. a+count-1 (SEG_EXACT) at positions rel_pos apart in
  *              one field
  *   QN_PREFIX  any SEG_EXACT term starting with term a, expanded at search time
+ *   QN_FUZZY   the SEG_STEM stems of the forms within qry_lev_max_edits edits
+ *              of the typed form (term b), other than the word's own stem
+ *              (term a); expanded at search time like a prefix and scored at
+ *              QRY_FUZZY_WEIGHT (typo.c, stats.c)
  * A leaf's field is an index into the query's field names, or QRY_ALL_FIELDS.
  */
 #ifndef SEARCHD_QUERY_INT_H
@@ -40,6 +44,7 @@ enum qry_node_type {
     QN_EXACT,
     QN_PHRASE,
     QN_PREFIX,
+    QN_FUZZY,
 };
 
 struct qry_node {
@@ -70,7 +75,8 @@ struct qry {
     size_t strings_len;
     uint32_t *field_offs; /* owned: field names (offsets into strings) */
     size_t field_count;
-    int32_t root;
+    int32_t root;      /* QRY_NONE: a simple-syntax query without words (matches nothing) */
+    bool is_truncated; /* simple syntax dropped words past QRY_SIMPLE_MAX_WORDS */
 };
 
 /* Per-thread scratch. Buffers only grow; a search resets their lengths. */
@@ -83,6 +89,47 @@ static inline const char *qry_term_str(const struct qry *q, const struct qry_ter
 {
     return q->strings + t->str_off;
 }
+
+/* ---- lev.c: the Levenshtein automaton ---- */
+
+#define QRY_LEV_MAX_CHARS 48 /* longest word (in characters) searched with typos */
+#define QRY_LEV_MAX_EDITS 2
+#define QRY_LEV_MAX_ROWS  (QRY_LEV_MAX_CHARS + QRY_LEV_MAX_EDITS + 2)
+
+/* The automaton of one word and bound, with its state after each character of the last term
+ * fed (see lev.c). About 3 KB; lives on the stack or in scratch. */
+struct qry_lev {
+    uint32_t word[QRY_LEV_MAX_CHARS]; /* code points */
+    size_t n;
+    unsigned k;
+    uint8_t rows[QRY_LEV_MAX_ROWS][QRY_LEV_MAX_CHARS + 1]; /* D[t][i], capped at k+1 */
+    uint8_t row_min[QRY_LEV_MAX_ROWS];
+    uint32_t chars[QRY_LEV_MAX_ROWS]; /* the term's characters, for transpositions */
+    size_t ends[QRY_LEV_MAX_ROWS];    /* byte end of the term's character t */
+    size_t depth;                     /* rows [0, depth] hold the last term's prefix */
+    unsigned char prev[STEM_MAX_TOKEN + 1];
+    size_t prev_len;
+};
+
+/* The automaton of word[0, len) (borrowed for the call) within k edits (at most
+ * QRY_LEV_MAX_EDITS). SD_OK, or SD_ELIMIT when the word has more than
+ * QRY_LEV_MAX_CHARS characters. */
+int qry_lev_init(struct qry_lev *a, const char *word, size_t len, unsigned k);
+enum qry_lev_result {
+    QRY_LEV_NO = 0, /* not within k; go on with the next term */
+    QRY_LEV_MATCH,  /* within k edits: *dist */
+    QRY_LEV_SEEK,   /* not within k, and no term before seek[0, *seek_len) can be */
+    QRY_LEV_DONE,   /* not within k, and no later term can be */
+};
+
+/* Feeds one term (terms should come in byte order: a shared prefix is not recomputed; any
+ * order is correct). seek has room for STEM_MAX_TOKEN bytes; a seek target is always after
+ * term. Returns an enum qry_lev_result. */
+int qry_lev_feed(struct qry_lev *a, const char *term, size_t len, unsigned *dist, char *seek,
+                 size_t *seek_len);
+/* Edits allowed for a typed word: 0 under QRY_TYPO_ONE_EDIT characters, 1, or 2 from
+ * QRY_TYPO_TWO_EDITS. */
+unsigned qry_lev_max_edits(const char *word, size_t len);
 
 /* A growable array of fixed-size elements (per-thread scratch and parser output). */
 struct qry_vec {

@@ -355,6 +355,130 @@ static void test_qry_parse_hostile_input_never_crashes(void **state)
     }
 }
 
+/* ---- the simple syntax (parse_simple.c) ---- */
+
+static void assert_simple_len(const char *text, size_t len, const char *want, bool is_truncated)
+{
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    int rc = qry_parse_simple(g_ctx, text, len, &q, &err);
+    if (rc) {
+        fail_msg("simple '%s': %s", text, err.msg);
+    }
+    char buf[4096] = "";
+    if (q->root == QRY_NONE) {
+        put(buf, sizeof buf, "(none)");
+    } else {
+        dump_node(q, q->root, buf, sizeof buf);
+    }
+    if (want && strcmp(buf, want) != 0) {
+        fail_msg("simple '%s': got %s, want %s", text, buf, want);
+    }
+    if (qry_is_truncated(q) != is_truncated) {
+        fail_msg("simple '%s': truncated %d, want %d", text, qry_is_truncated(q), is_truncated);
+    }
+    qry_free(q);
+}
+
+static void assert_simple(const char *text, const char *want)
+{
+    assert_simple_len(text, strlen(text), want, false);
+}
+
+static void test_qry_simple_unbalanced_syntax_is_text(void **state)
+{
+    (void)state;
+    assert_simple("cats (dogs", "(and cat/cats dog/dogs)");
+    assert_simple("cats) dogs(", "(and cat/cats dog/dogs)");
+    assert_simple("\"cats dogs", "(and cat/cats dog/dogs)");
+    assert_simple("\"big cats\" dogs \"", "(and \"big cats\" dog/dogs)");
+    assert_simple("title:cats", "\"title cats\"");
+    assert_simple("cats!!! ... dogs?", "(and cat/cats dog/dogs)");
+    assert_simple("( ) \" !!! -", "(none)");
+    assert_simple("", "(none)");
+}
+
+static void test_qry_simple_dangling_operators_are_dropped(void **state)
+{
+    (void)state;
+    assert_simple("cats OR", "cat/cats");
+    assert_simple("OR cats AND", "cat/cats");
+    assert_simple("cats OR OR dogs", "(or cat/cats dog/dogs)");
+    assert_simple("cats OR dogs mice", "(and (or cat/cats dog/dogs) mice/mice)");
+    assert_simple("mice cats OR dogs OR ants", "(and mice/mice (or cat/cats dog/dogs ant/ants))");
+    assert_simple("cats -dogs OR mice", "(and cat/cats (not dog/dogs) mice/mice)");
+}
+
+static void test_qry_simple_exclusions_need_a_positive_word(void **state)
+{
+    (void)state;
+    assert_simple("cats -dogs", "(and cat/cats (not dog/dogs))");
+    assert_simple("cats -\"big dogs\"", "(and cat/cats (not \"big dogs\"))");
+    assert_simple("-cats -dogs", "(none)");
+    assert_simple("cats - dogs", "(and cat/cats dog/dogs)");
+}
+
+static void test_qry_simple_prefix_or_word(void **state)
+{
+    (void)state;
+    assert_simple("дипл*", "дипл*");
+    assert_simple("c*", "c/c");
+    assert_simple("e-mail*", "(or \"e mail\" email/email)");
+    assert_simple("***", "(none)");
+}
+
+static void test_qry_simple_long_input_is_truncated(void **state)
+{
+    (void)state;
+    char text[8192];
+    size_t len = 0;
+    for (int i = 0; i < 40; i++) {
+        len += (size_t)snprintf(text + len, sizeof text - len, "w%d ", i);
+    }
+    assert_simple_len(text, len, NULL, true);
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_parse_simple(g_ctx, text, len, &q, &err), SD_OK);
+    size_t words = 0;
+    for (size_t i = 0; i < q->node_count; i++) {
+        words += q->nodes[i].type == QN_WORD;
+    }
+    assert_int_equal(words, QRY_SIMPLE_MAX_WORDS);
+    qry_free(q);
+    assert_simple_len(text, (size_t)snprintf(text, sizeof text, "a b c"), NULL, false);
+    memset(text, 'x', sizeof text);
+    text[10] = ' ';
+    assert_simple_len(text, sizeof text, "xxxxxxxxxx/xxxxxxxxxx", true); /* the rest is one token */
+    /* one chunk of 200 parts passes QRY_MAX_TERMS: dropped whole, the words before stay */
+    len = (size_t)snprintf(text, sizeof text, "cats ");
+    for (int i = 0; i < 200; i++) {
+        len += (size_t)snprintf(text + len, sizeof text - len, "a.");
+    }
+    assert_simple_len(text, len, "cat/cats", true);
+}
+
+static void test_qry_simple_random_bytes_never_fail(void **state)
+{
+    (void)state;
+    char text[96];
+    unsigned seed = 4242;
+    for (int round = 0; round < 20000; round++) {
+        size_t len = (seed = seed * 1103515245u + 12345u) % sizeof text;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            /* half the rounds any byte, half the query syntax and Cyrillic */
+            static const char syntax[] = "ab -()\"*:OR AND\xd0\xb4\xd0";
+            text[i] = round & 1 ? (char)(seed >> 16) : syntax[(seed >> 16) % (sizeof syntax - 1)];
+        }
+        struct qry *q = NULL;
+        struct sd_error err = {0};
+        assert_int_equal(qry_parse_simple(g_ctx, text, len, &q, &err), SD_OK);
+        assert_non_null(q);
+        assert_true(q->root == QRY_NONE || (size_t)q->root < q->node_count);
+        qry_free(q);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +506,12 @@ int main(void)
         cmocka_unit_test(test_qry_parse_invalid_utf8_reports_offset),
         cmocka_unit_test(test_qry_parse_limits),
         cmocka_unit_test(test_qry_parse_hostile_input_never_crashes),
+        cmocka_unit_test(test_qry_simple_unbalanced_syntax_is_text),
+        cmocka_unit_test(test_qry_simple_dangling_operators_are_dropped),
+        cmocka_unit_test(test_qry_simple_exclusions_need_a_positive_word),
+        cmocka_unit_test(test_qry_simple_prefix_or_word),
+        cmocka_unit_test(test_qry_simple_long_input_is_truncated),
+        cmocka_unit_test(test_qry_simple_random_bytes_never_fail),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

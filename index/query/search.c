@@ -188,7 +188,12 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     struct qry_scratch *s = ctx->scratch;
     struct qry_stats st;
     int rc = check_params(params, err);
+    if (!rc && q->root == QRY_NONE) {
+        out->total_is_exact = true; /* a simple-syntax query without words matches nothing */
+        return SD_OK;
+    }
     if (!rc) {
+        s->stem = ctx->stem;
         rc = qry_stats_build(s, q, segs, nsegs, params, &st, err);
     }
     struct qry_topk t = {.k = params->limit ? (size_t)params->offset + params->limit : 0,
@@ -210,6 +215,11 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     }
     out->total = rc ? 0 : t.total;
     out->total_is_exact = !t.is_pruned;
+    const struct qry_sterm *sterms = s->sterms.data;
+    for (size_t i = 0; !rc && i < q->node_count; i++) {
+        const struct qry_node *n = &q->nodes[i];
+        out->unknown_words += n->type == QN_WORD && !n->is_negative && sterms[n->term].df == 0;
+    }
     return rc;
 }
 

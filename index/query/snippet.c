@@ -5,13 +5,15 @@
  * The text is tokenized with the same tokenizer as the index, so a token
  * "matches" exactly when the index would have matched it: its stem equals a
  * query word's stem, or its folded form equals a query word's or phrase
- * word's folded form, or starts with a query prefix. Excluded words never
+ * word's folded form, or starts with a query prefix, or is within a typo
+ * leaf's edits of its typed form (lev.c). Excluded words never
  * anchor a snippet. The window starts a quarter of max_len before the match
  * (so the match has some context), then both ends move inward to token
  * boundaries: a token start on the left, a token end on the right, which also
  * keeps every UTF-8 sequence whole. "…" marks a cut end. Control characters
  * (newlines, tabs) become spaces, so a snippet is one line.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "query_int.h"
@@ -20,7 +22,8 @@
 
 struct snip {
     const struct qry *q;
-    size_t start0; /* desired window [start0, end0) */
+    struct qry_lev *levs; /* per node: the automata of QN_FUZZY leaves (NULL: none) */
+    size_t start0;        /* desired window [start0, end0) */
     size_t end0;
     bool is_found;
     size_t found; /* offset of the first matching token */
@@ -55,13 +58,25 @@ static bool leaf_matches(const struct qry *q, const struct qry_node *n,
     return false;
 }
 
+/* A typo leaf matches a token within its word's edits of the typed form. */
+static bool fuzzy_matches(struct snip *sn, size_t node, const struct stem_token *tok)
+{
+    unsigned dist;
+    char seek[STEM_MAX_TOKEN + 1];
+    size_t seek_len;
+    return sn->levs && sn->levs[node].k > 0 &&
+           qry_lev_feed(&sn->levs[node], tok->word, tok->word_len, &dist, seek, &seek_len) ==
+               QRY_LEV_MATCH;
+}
+
 static int find_match(void *arg, const struct stem_token *tok)
 {
     struct snip *sn = arg;
     const struct qry *q = sn->q;
     for (size_t i = 0; i < q->node_count; i++) {
         const struct qry_node *n = &q->nodes[i];
-        if (n->type >= QN_WORD && !n->is_negative && leaf_matches(q, n, tok)) {
+        bool is_match = n->type == QN_FUZZY ? fuzzy_matches(sn, i, tok) : leaf_matches(q, n, tok);
+        if (n->type >= QN_WORD && !n->is_negative && is_match) {
             sn->is_found = true;
             sn->found = tok->offset;
             return 1;
@@ -134,6 +149,35 @@ static int choose_window(struct qry_ctx *ctx, struct snip *sn, const char *text,
     return SD_OK;
 }
 
+/* The automata of q's QN_FUZZY leaves, one slot per node (k 0: none), or NULL without any. */
+static int fuzzy_automata(const struct qry *q, struct qry_lev **out)
+{
+    *out = NULL;
+    bool has_fuzzy = false;
+    for (size_t i = 0; i < q->node_count; i++) {
+        has_fuzzy |= q->nodes[i].type == QN_FUZZY && !q->nodes[i].is_negative;
+    }
+    if (!has_fuzzy) {
+        return SD_OK;
+    }
+    struct qry_lev *levs = calloc(q->node_count, sizeof *levs);
+    if (!levs) {
+        return SD_ENOMEM;
+    }
+    for (size_t i = 0; i < q->node_count; i++) {
+        const struct qry_node *n = &q->nodes[i];
+        if (n->type == QN_FUZZY) {
+            const struct qry_term *typed = &q->terms[n->term + 1];
+            const char *s = qry_term_str(q, typed);
+            if (qry_lev_init(&levs[i], s, typed->len, qry_lev_max_edits(s, typed->len))) {
+                levs[i].k = 0;
+            }
+        }
+    }
+    *out = levs;
+    return SD_OK;
+}
+
 int qry_snippet(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
                 size_t max_len, struct sd_buf *out)
 {
@@ -144,7 +188,11 @@ int qry_snippet(struct qry_ctx *ctx, const struct qry *q, const char *text, size
     if (len <= max_len) {
         sn.end = len;
     } else {
-        int rc = stem_tokenize(ctx->stem, text, len, 0, find_match, &sn, NULL);
+        int rc = fuzzy_automata(q, &sn.levs);
+        if (rc == SD_OK) {
+            rc = stem_tokenize(ctx->stem, text, len, 0, find_match, &sn, NULL);
+        }
+        free(sn.levs);
         if (rc != STEM_OK && rc != 1) {
             return SD_ENOMEM;
         }

@@ -21,6 +21,15 @@
  *            segment and field are merged, their df summed, and the
  *            QRY_MAX_EXPANSIONS most frequent kept (ties in byte order), so
  *            every segment searches the same terms.
+ *   typos    QN_FUZZY leaves the same way: the exact-form dictionaries are
+ *            walked with the typed form's Levenshtein automaton (lev.c),
+ *            which seeks past every stretch it cannot match instead of
+ *            reading every term, and each form found stands for its stem
+ *            (so the corrected word matches in every inflection, and a
+ *            short stem never matches loosely); the fewest edits first, then
+ *            the most frequent, QRY_MAX_FUZZY stems kept. Their idf is scaled by
+ *            QRY_FUZZY_WEIGHT, so a typo match adds well under an exact one
+ *            and the block-max bounds, built from the same idf, stay exact.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -32,6 +41,7 @@ struct qry_cand {
     size_t off; /* into scratch.pool */
     size_t len;
     uint64_t df;
+    unsigned dist;   /* typo expansions: edits from the typed stem (0 for prefixes) */
     const char *str; /* set once the pool stops growing */
 };
 
@@ -219,6 +229,9 @@ static int cmp_cand_df(const void *a, const void *b)
 {
     const struct qry_cand *x = a;
     const struct qry_cand *y = b;
+    if (x->dist != y->dist) {
+        return x->dist < y->dist ? -1 : 1;
+    }
     if (x->df != y->df) {
         return x->df < y->df ? 1 : -1;
     }
@@ -226,11 +239,14 @@ static int cmp_cand_df(const void *a, const void *b)
 }
 
 /* Sorts candidates [first, count), merges duplicates (summing df), keeps the
- * most frequent; returns how many are left. */
-static size_t pick_cands(struct qry_scratch *s, size_t first)
+ * max closest and most frequent; returns how many are left. */
+static size_t pick_cands(struct qry_scratch *s, size_t first, size_t max)
 {
-    struct qry_cand *c = (struct qry_cand *)s->cand.data + first;
     size_t n = s->cand.count - first;
+    if (n == 0) {
+        return 0; /* cand.data may not be allocated yet: no qsort of NULL */
+    }
+    struct qry_cand *c = (struct qry_cand *)s->cand.data + first;
     for (size_t i = 0; i < n; i++) {
         c[i].str = (const char *)s->pool.data + c[i].off;
     }
@@ -244,7 +260,7 @@ static size_t pick_cands(struct qry_scratch *s, size_t first)
         }
     }
     qsort(c, out, sizeof *c, cmp_cand_df);
-    return out < QRY_MAX_EXPANSIONS ? out : QRY_MAX_EXPANSIONS;
+    return out < max ? out : max;
 }
 
 static int walk_prefix(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
@@ -269,16 +285,120 @@ static int walk_prefix(struct qry_scratch *s, const struct qry *q, const struct 
     return SD_OK;
 }
 
+struct fuzzy_walk {
+    struct expand_walk w;
+    struct qry_lev lev;
+    const char *self; /* the word's own stem: matched by the word itself, not a typo */
+    size_t self_len;
+    size_t node; /* its slot in scratch.typo_best */
+};
+
+/* Keeps the closest, then most frequent, form in the node's typo_best (for did_you_mean). */
+static int note_best(struct fuzzy_walk *fw, const char *term, size_t len, unsigned dist,
+                     uint64_t df)
+{
+    struct qry_scratch *s = fw->w.s;
+    struct qry_typo_best *b = (struct qry_typo_best *)s->typo_best.data + fw->node;
+    if (dist == 0) {
+        b->self_df += df;
+        return SD_OK;
+    }
+    if (b->len == len && memcmp((const char *)s->pool.data + b->off, term, len) == 0) {
+        b->df += df; /* the same form in another field or segment */
+        return SD_OK;
+    }
+    if (b->len && (dist > b->dist || (dist == b->dist && df <= b->df))) {
+        return SD_OK;
+    }
+    size_t off = s->pool.count;
+    if (qry_vec_reserve(&s->pool, off + len + 1, 1)) {
+        return SD_ENOMEM;
+    }
+    memcpy((char *)s->pool.data + off, term, len);
+    ((char *)s->pool.data)[off + len] = '\0';
+    s->pool.count += len + 1;
+    b = (struct qry_typo_best *)s->typo_best.data + fw->node; /* the pool is another vector */
+    *b = (struct qry_typo_best){
+        .off = off, .len = len, .dist = dist, .df = df, .self_df = b->self_df};
+    return SD_OK;
+}
+
+/* A typo candidate is a form some document has within reach of the typed form; what the query
+ * searches is its stem, so every inflection of the corrected word is found. */
+static int fuzzy_term(void *arg, const char *term, size_t len, const struct seg_term *t, char *seek,
+                      size_t *seek_len)
+{
+    struct fuzzy_walk *fw = arg;
+    unsigned dist = 0;
+    int r = qry_lev_feed(&fw->lev, term, len, &dist, seek, seek_len);
+    if (r == QRY_LEV_SEEK) {
+        return SEG_WALK_SEEK;
+    }
+    if (r == QRY_LEV_DONE) {
+        return SEG_WALK_STOP;
+    }
+    if (r == QRY_LEV_MATCH && note_best(fw, term, len, dist, t->df)) {
+        return SD_ENOMEM;
+    }
+    const char *stem;
+    size_t stem_len;
+    if (r != QRY_LEV_MATCH || dist == 0 ||
+        stem_word(fw->w.s->stem, term, len, &stem, &stem_len) != STEM_OK ||
+        (stem_len == fw->self_len && memcmp(stem, fw->self, stem_len) == 0)) {
+        return SEG_WALK_NEXT; /* the word itself, or one of its own inflections */
+    }
+    size_t first = fw->w.s->cand.count;
+    if (collect_cand(&fw->w, stem, stem_len, t)) {
+        return SD_ENOMEM;
+    }
+    ((struct qry_cand *)fw->w.s->cand.data)[first].dist = dist;
+    return SEG_WALK_NEXT;
+}
+
+/* Candidates of QN_FUZZY node `node` (pt: its stem) in every segment and field of its scope:
+ * the exact-form dictionaries walked with the automaton of the typed form. */
+static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                      size_t nsegs, size_t node, const struct qry_sterm *pt, struct sd_error *err)
+{
+    const struct qry_node *n = &q->nodes[node];
+    const struct qry_term *typed = &q->terms[n->term + 1];
+    const char *form = qry_term_str(q, typed);
+    unsigned k = qry_lev_max_edits(form, typed->len);
+    struct fuzzy_walk *fw = malloc(sizeof *fw); /* 3 KB: kept off the worker's stack */
+    if (!fw) {
+        return sd_errorf(err, SD_ENOMEM, "typo expansion");
+    }
+    fw->w = (struct expand_walk){.s = s};
+    fw->self = q->strings + pt->str_off;
+    fw->self_len = pt->len;
+    fw->node = node;
+    int rc = k ? qry_lev_init(&fw->lev, form, typed->len, k) : SD_ELIMIT;
+    unsigned fields[SEG_MAX_SEG_FIELDS];
+    for (size_t i = 0; rc == SD_OK && i < nsegs; i++) {
+        size_t nf = qry_scope_fields(s, i, segs[i].seg, pt->scope, fields);
+        for (size_t f = 0; rc == SD_OK && f < nf; f++) {
+            rc = seg_term_walk(segs[i].seg, fields[f], SEG_EXACT, fuzzy_term, fw, err);
+        }
+    }
+    free(fw);
+    if (rc == SD_ELIMIT) {
+        return SD_OK; /* too short or too long for typos: no candidates */
+    }
+    return rc == SD_ENOMEM ? sd_errorf(err, rc, "typo expansion") : rc;
+}
+
 static int expand_node(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                        size_t nsegs, size_t node, struct sd_error *err)
 {
     struct qry_sterm pt = ((struct qry_sterm *)s->sterms.data)[q->nodes[node].term];
+    bool is_fuzzy = q->nodes[node].type == QN_FUZZY;
     s->cand.count = 0;
-    int rc = walk_prefix(s, q, segs, nsegs, &pt, err);
+    int rc = is_fuzzy ? walk_fuzzy(s, q, segs, nsegs, node, &pt, err)
+                      : walk_prefix(s, q, segs, nsegs, &pt, err);
     if (rc) {
         return rc;
     }
-    size_t keep = pick_cands(s, 0);
+    size_t keep = pick_cands(s, 0, is_fuzzy ? QRY_MAX_FUZZY : QRY_MAX_EXPANSIONS);
     uint32_t *slot = (uint32_t *)s->prefix.data + 2 * node;
     slot[0] = (uint32_t)s->sterms.count;
     slot[1] = (uint32_t)keep;
@@ -290,8 +410,9 @@ static int expand_node(struct qry_scratch *s, const struct qry *q, const struct 
         struct qry_sterm *t = (struct qry_sterm *)s->sterms.data + s->sterms.count++;
         *t = (struct qry_sterm){.str_off = c[i].off,
                                 .len = c[i].len,
-                                .kind = SEG_EXACT,
+                                .kind = is_fuzzy ? SEG_STEM : SEG_EXACT,
                                 .is_expansion = true,
+                                .is_fuzzy = is_fuzzy,
                                 .scope = pt.scope};
     }
     return SD_OK;
@@ -307,8 +428,14 @@ static int expand_prefixes(struct qry_scratch *s, const struct qry *q,
     }
     memset(s->prefix.data, 0, 2 * q->node_count * sizeof(uint32_t));
     s->prefix.count = 2 * q->node_count;
+    s->typo_best.count = 0;
+    if (qry_vec_reserve(&s->typo_best, q->node_count, sizeof(struct qry_typo_best))) {
+        return sd_errorf(err, SD_ENOMEM, "typo expansion");
+    }
+    memset(s->typo_best.data, 0, q->node_count * sizeof(struct qry_typo_best));
+    s->typo_best.count = q->node_count;
     for (size_t i = 0; i < q->node_count; i++) {
-        if (q->nodes[i].type != QN_PREFIX) {
+        if (q->nodes[i].type != QN_PREFIX && q->nodes[i].type != QN_FUZZY) {
             continue;
         }
         int rc = expand_node(s, q, segs, nsegs, i, err);
@@ -351,6 +478,9 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
     }
     double df = (double)t->df;
     t->idf = log(1.0 + ((double)n - df + 0.5) / (df + 0.5));
+    if (t->is_fuzzy) {
+        t->idf *= QRY_FUZZY_WEIGHT;
+    }
     return SD_OK;
 }
 

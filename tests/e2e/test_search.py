@@ -177,25 +177,168 @@ class SearchTest(E2ETestCase):
 
     def test_field(self):
         self.assertEqual(set(self.ids("coffee")), {"en-coffee-trade", "en-tea-clippers"})
-        self.assertEqual(self.ids("title:coffee"), ["en-coffee-trade"])
+        self.assertEqual(self.ids("title:coffee", "--syntax", "full"), ["en-coffee-trade"])
 
     def test_parentheses(self):
-        self.assertEqual(self.ids("(coffee OR tea) race"), ["en-tea-clippers"])
+        self.assertEqual(self.ids("(coffee OR tea) race", "--syntax", "full"), ["en-tea-clippers"])
 
     def test_unknown_field_is_an_error(self):
-        cp = self.searchq("nosuchfield:word")
+        cp = self.searchq("--syntax", "full", "nosuchfield:word")
         self.assertEqual(cp.returncode, 1, describe(cp))
         self.assertIn("unknown_field", decode(cp)[1])
 
     def test_malformed_query_exit_1_with_message(self):
         for q in ('"unclosed phrase', "(diplomacy OR", "title:"):
-            cp = self.searchq(q)
+            cp = self.searchq("--syntax", "full", q)
             self.assertEqual(cp.returncode, 1, describe(cp))
             err = decode(cp)[1]
             self.assertIn("bad_query", err, describe(cp))
-        cp = self.searchq("--json", "(diplomacy OR")
+        cp = self.searchq("--json", "--syntax", "full", "(diplomacy OR")
         self.assertEqual(cp.returncode, 1, describe(cp))
         self.assertError(json.loads(cp.stdout), "bad_query", "--json shows the error answer")
+
+    # ---- issue 12: a search box people type into ----
+
+    def test_simple_syntax_is_searchq_default_and_never_a_400(self):
+        # searchq sends syntax=simple unless told otherwise: stray syntax is text.
+        for q in ('"unbalanced (', "diplomacy OR", "(diplomacy", "title:", '"', "AND OR -"):
+            cp = self.searchq("--json", q)
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            self.assertOk(json.loads(cp.stdout), "searchq %r" % q)
+        self.assertIn(DIPLOMACY, self.ids('"цифровая дипломатия'))
+        self.assertEqual(self.ids("(coffee OR tea) race"), ["en-tea-clippers"])
+        # Both protocols: the default stays the strict syntax, syntax=simple forgives.
+        bad = '"unbalanced ('
+        self.assertError(self.line_call({"op": "search", "q": bad}), "bad_query")
+        self.assertOk(self.line_call({"op": "search", "q": bad, "syntax": "simple"}), bad)
+        a = self.line_call({"op": "search", "q": "цифровая (дипломатия", "syntax": "simple"})
+        self.assertEqual(self.assertOk(a, "simple")["hits"][0]["id"], DIPLOMACY, a)
+        self.assertNotIn("truncated", a)
+        self.assertError(self.line_call({"op": "search", "q": "x", "syntax": "loose"}),
+                         "bad_request")
+        http = self.daemon.http()
+        try:
+            r = http.search(bad)
+            self.assertEqual((r.status, r.json["error"]["code"]), (400, "bad_query"), r)
+            r = http.search("цифровая (дипломатия", syntax="simple")
+            self.assertEqual((r.status, r.json["hits"][0]["id"]), (200, DIPLOMACY), r)
+            long_q = " ".join(["дипломатия"] + ["слово%d" % i for i in range(100)])
+            r = http.search(long_q, syntax="simple")
+            self.assertEqual((r.status, r.json.get("truncated")), (200, True), r)
+        finally:
+            http.close()
+
+    def test_wrong_keyboard_layout_finds_the_intended_words(self):
+        want = self.ids("цифровая", "--limit", "100")
+        self.assertIn(DIPLOMACY, want)
+        a = self.search("wbahjdfz", "--limit", "100")  # цифровая typed with QWERTY on
+        self.assertEqual([h["id"] for h in a["hits"]], want, a)
+        self.assertEqual(a.get("layout"), {"query": "цифровая", "used": True}, a)
+        # the other way: "diplomacy" typed with ЙЦУКЕН on
+        self.assertEqual(self.ids("вшздщьфсн"), self.ids("diplomacy"))
+        cp = self.searchq("wbahjdfz", "lbgkjvfnbz")
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        self.assertIn("цифровая дипломатия", decode(cp)[0], describe(cp))
+        self.assertIn(DIPLOMACY, decode(cp)[0], describe(cp))
+        # Words that find something are not second-guessed, and layout=false turns it off.
+        a = self.line_call({"op": "search", "q": "diplomacy"})
+        self.assertNotIn("layout", self.assertOk(a), a)
+        a = self.line_call({"op": "search", "q": "wbahjdfz", "layout": False})
+        self.assertEqual((self.assertOk(a)["total"], a.get("layout")), (0, None), a)
+        http = self.daemon.http()
+        try:
+            r = http.search("wbahjdfz lbgkjvfnbz", limit=1)
+            self.assertEqual((r.status, r.json["hits"][0]["id"]), (200, DIPLOMACY), r)
+            self.assertEqual(r.json["layout"], {"query": "цифровая дипломатия", "used": True})
+        finally:
+            http.close()
+
+    def test_typos_find_the_intended_words(self):
+        want = self.ids("diplomacy", "--limit", "100")
+        self.assertTrue(want)
+        for typo in ("diplomcy", "dipolmacy", "diplomacu"):  # delete, transpose, substitute
+            a = self.search(typo, "--limit", "100")
+            self.assertEqual([h["id"] for h in a["hits"]], want, "%s: %r" % (typo, a))
+            self.assertEqual((a.get("typos"), a.get("did_you_mean")), (True, "diplomacy"), a)
+        a = self.search("digital diplomcy")
+        self.assertEqual(a.get("did_you_mean"), "digital diplomacy", a)
+        # Russian, inflected: the typo's stem is one edit from the stem of every form.
+        a = self.search("цифравой дипломатии")
+        self.assertEqual(a["hits"][0]["id"], DIPLOMACY, a)
+        self.assertEqual(a.get("did_you_mean"), "цифровой дипломатии", a)
+        # Exact matches rank above typo matches of the same word.
+        hits = self.ids("цифравая OR цифровая", "--limit", "100")
+        exact = set(self.ids("цифровая", "--limit", "100"))
+        self.assertEqual(set(hits[:len(exact)]), exact, hits)
+        # Words found as typed are not second-guessed; typo=false turns typos off; short
+        # words (under 5 letters) get none.
+        a = self.line_call({"op": "search", "q": "diplomacy"})
+        self.assertNotIn("typos", self.assertOk(a), a)
+        a = self.line_call({"op": "search", "q": "diplomcy", "typo": False})
+        self.assertEqual((self.assertOk(a)["total"], a.get("did_you_mean")), (0, None), a)
+        self.assertEqual(self.line_call({"op": "search", "q": "cofee"})["total"],
+                         len(self.ids("coffee")))
+        self.assertEqual(self.line_call({"op": "search", "q": "tae"})["total"], 0)
+        self.assertEqual(self.line_call({"op": "search", "q": "coffee2"})["total"], 0)
+        http = self.daemon.http()
+        try:
+            r = http.search("diplomcy", typo="true")
+            self.assertEqual((r.status, r.json["hits"][0]["id"], r.json.get("did_you_mean")),
+                             (200, want[0], "diplomacy"), r)
+            r = http.search("diplomcy", typo="false")
+            self.assertEqual((r.status, r.json["total"]), (200, 0), r)
+        finally:
+            http.close()
+
+    def test_highlight_deep_inside_a_long_russian_document(self):
+        filler = "Архив хранит письма, описи и карточки каталога. " * 6000  # ~600 KB
+        body = filler + "Здесь <b>квантовой криптографии</b> & \"шифрам\" посвящена глава. " + filler
+        doc = {"id": "tmp-long-ru", "title": "Длинный отчёт о квантовой криптографии", "body": body}
+        self.assertOk(self.line_call({"op": "add", "doc": doc}), "add long doc")
+        try:
+            a = self.line_call({"op": "search", "q": "квантовая криптография", "highlight": True,
+                                "snippet_len": 120})
+            hit = self.assertOk(a)["hits"][0]
+            self.assertEqual(hit["id"], "tmp-long-ru", a)
+            hl = hit["highlight"]
+            self.assertEqual(hl["title"], "Длинный отчёт о <mark>квантовой</mark> "
+                                          "<mark>криптографии</mark>", hl)
+            self.assertEqual(len(hl["snippets"]), 1, hl)
+            snip = hl["snippets"][0]
+            self.assertIn("&lt;b&gt;<mark>квантовой</mark> <mark>криптографии</mark>&lt;/b&gt; "
+                          "&amp; &quot;шифрам&quot;", snip)
+            self.assertTrue(snip.startswith("…") and snip.endswith("…"), snip)
+            self.assertLess(len(snip.encode()), 400, snip)
+            self.assertNotIn("highlight", self.line_call(
+                {"op": "search", "q": "квантовая криптография"})["hits"][0])
+            # HTTP: own marks, offsets, several fragments
+            http = self.daemon.http()
+            try:
+                r = http.search("криптография", highlight="true", highlight_pre="{",
+                                highlight_post="}", fragments=2, snippet_len=64)
+                hl = r.json["hits"][0]["highlight"]
+                self.assertEqual(r.status, 200, r)
+                self.assertIn("{криптографии}", hl["title"], hl)
+                self.assertIn("{криптографии}", hl["snippets"][0], hl)
+                r = http.search("криптография", highlight="true", highlight_offsets="true")
+                hl = r.json["hits"][0]["highlight"]
+                t = hl["title"].encode()
+                self.assertEqual([t[o:o + n].decode() for o, n in hl["title_matches"]],
+                                 ["криптографии"], hl)
+                frag = hl["snippets"][0].encode()
+                self.assertEqual([frag[o:o + n].decode() for o, n in hl["snippet_matches"][0]],
+                                 ["криптографии"], hl)
+                self.assertIn("<b>", hl["snippets"][0], "offsets mode is plain text")
+                r = http.search("x", highlight="true", snippet_len=5)
+                self.assertEqual((r.status, r.json["error"]["code"]), (400, "bad_request"), r)
+            finally:
+                http.close()
+            cp = self.searchq("--highlight", "--snippet-len", "80", "квантовая", "криптография")
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            self.assertIn("[квантовой] [криптографии]", decode(cp)[0], describe(cp))
+        finally:
+            self.assertOk(self.line_call({"op": "delete", "id": "tmp-long-ru"}), "delete")
+            harness.wait_docs(self.daemon, self.sample_count)
 
     # ---- paging ----
 

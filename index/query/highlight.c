@@ -1,0 +1,374 @@
+/*
+ * highlight.c: snippets and titles with the matched words marked.
+ *
+ * One pass of the document tokenizer over the text finds every token a
+ * positive leaf of the query matches, by the rules the index used: its stem
+ * is a word's stem, its folded form a phrase word's or exact word's, it starts
+ * with a prefix, or (QN_FUZZY) it is within the word's edits of the typed
+ * form, checked with the same automaton the search walked the dictionary with.
+ * Each match remembers which leaf it answers ("distinct query words").
+ *
+ * Fragments. A window of fragment_len bytes is scored for every match that
+ * could start it: the number of distinct leaves it holds first, then the
+ * number of matches, then the earliest. The best window is taken, windows
+ * overlapping it are dropped, and so on up to `fragments` windows, shown in
+ * text order. A window starts a little before its first match (an eighth of
+ * its length, for context) and both of its ends move to a space when one is
+ * near, never into a matched token; with no match at all, the text's start is
+ * the one fragment. "…" marks a cut.
+ *
+ * Markup. Matched tokens are wrapped in pre/post (default <mark> </mark>);
+ * everything else is HTML-escaped (& < > " '), control characters become
+ * spaces. Marks and cuts sit at token or character boundaries, so a UTF-8
+ * sequence is never split and an entity is never cut: the text between marks
+ * is escaped whole. With wants_offsets nothing is escaped or marked: the
+ * fragment is plain text and each match is a span (byte offset and length in
+ * that fragment's text, after its "…").
+ *
+ * Cost: the tokenizer reads the whole text once (a 1 MB body is tokenized
+ * once, not per fragment); the stored document is loaded by the caller.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "query_int.h"
+
+#define HL_ELLIPSIS "\xE2\x80\xA6" /* U+2026 */
+
+struct hl_match {
+    size_t off;
+    size_t len;
+    uint32_t leaf; /* query node index: distinct words */
+};
+
+struct hl_state {
+    const struct qry *q;
+    struct qry_lev *levs; /* one per node (only QN_FUZZY ones initialised) */
+    bool *has_lev;
+    struct hl_match *m;
+    size_t count;
+    size_t cap;
+    bool is_oom;
+};
+
+static bool str_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+static bool fuzzy_matches(struct hl_state *h, size_t node, const struct stem_token *tok)
+{
+    if (!h->has_lev[node]) {
+        return false;
+    }
+    unsigned dist;
+    char seek[STEM_MAX_TOKEN + 1];
+    size_t seek_len;
+    return qry_lev_feed(&h->levs[node], tok->word, tok->word_len, &dist, seek, &seek_len) ==
+           QRY_LEV_MATCH;
+}
+
+static bool leaf_matches(struct hl_state *h, size_t node, const struct stem_token *tok)
+{
+    const struct qry *q = h->q;
+    const struct qry_node *n = &q->nodes[node];
+    if (n->type == QN_FUZZY) {
+        return fuzzy_matches(h, node, tok);
+    }
+    for (uint32_t i = 0; i < n->term_count; i++) {
+        const struct qry_term *t = &q->terms[n->term + i];
+        const char *s = qry_term_str(q, t);
+        if (n->type == QN_PREFIX) {
+            if (tok->word_len >= t->len && memcmp(tok->word, s, t->len) == 0) {
+                return true;
+            }
+        } else if (t->kind == SEG_STEM ? str_eq(tok->stem, tok->stem_len, s, t->len)
+                                       : str_eq(tok->word, tok->word_len, s, t->len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int collect_match(void *arg, const struct stem_token *tok)
+{
+    struct hl_state *h = arg;
+    if (tok->is_compound) {
+        return 0; /* its parts are tokens of their own: mark those */
+    }
+    for (size_t i = 0; i < h->q->node_count; i++) {
+        const struct qry_node *n = &h->q->nodes[i];
+        if (n->type < QN_WORD || n->is_negative || !leaf_matches(h, i, tok)) {
+            continue;
+        }
+        if (h->count == h->cap) {
+            size_t cap = h->cap ? 2 * h->cap : 64;
+            struct hl_match *m = realloc(h->m, cap * sizeof *m);
+            if (!m) {
+                h->is_oom = true;
+                return 1;
+            }
+            h->m = m;
+            h->cap = cap;
+        }
+        h->m[h->count++] =
+            (struct hl_match){.off = tok->offset, .len = tok->len, .leaf = (uint32_t)i};
+        return 0;
+    }
+    return 0;
+}
+
+static int find_matches(struct qry_ctx *ctx, struct hl_state *h, const char *text, size_t len)
+{
+    const struct qry *q = h->q;
+    h->levs = NULL;
+    h->has_lev = calloc(q->node_count + 1, sizeof *h->has_lev);
+    size_t fuzzy = 0;
+    for (size_t i = 0; i < q->node_count; i++) {
+        fuzzy += q->nodes[i].type == QN_FUZZY;
+    }
+    if (fuzzy) {
+        h->levs = malloc(q->node_count * sizeof *h->levs);
+    }
+    if (!h->has_lev || (fuzzy && !h->levs)) {
+        return SD_ENOMEM;
+    }
+    for (size_t i = 0; fuzzy && i < q->node_count; i++) {
+        const struct qry_node *n = &q->nodes[i];
+        if (n->type == QN_FUZZY && !n->is_negative) {
+            const struct qry_term *typed = &q->terms[n->term + 1];
+            const char *s = qry_term_str(q, typed);
+            unsigned k = qry_lev_max_edits(s, typed->len);
+            h->has_lev[i] = k && qry_lev_init(&h->levs[i], s, typed->len, k) == SD_OK;
+        }
+    }
+    int rc = stem_tokenize(ctx->stem, text, len, 0, collect_match, h, NULL);
+    if (h->is_oom || (rc != STEM_OK && rc != 1)) {
+        return SD_ENOMEM;
+    }
+    return SD_OK;
+}
+
+/* ---- choosing fragments ---- */
+
+struct hl_frag {
+    size_t start;
+    size_t end;
+    size_t first; /* matches [first, last) inside */
+    size_t last;
+};
+
+static size_t char_start(const char *text, size_t len, size_t i)
+{
+    if (i >= len) {
+        return len;
+    }
+    while (i > 0 && ((unsigned char)text[i] & 0xC0) == 0x80) {
+        i--;
+    }
+    return i;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The window for matches from index i: its bounds and the matches it holds. */
+static struct hl_frag window_at(const struct hl_state *h, const char *text, size_t len, size_t i,
+                                size_t flen)
+{
+    struct hl_frag f = {.first = i};
+    size_t lead = flen / 8;
+    size_t start = h->count ? h->m[i].off : 0;
+    start = start > lead ? start - lead : 0;
+    if (start + flen > len) {
+        start = len > flen ? len - flen : 0;
+    }
+    if (h->count && start > h->m[i].off) {
+        start = h->m[i].off;
+    }
+    start = char_start(text, len, start);
+    while (f.first > 0 && h->m[f.first - 1].off + h->m[f.first - 1].len > start) {
+        f.first--; /* earlier matches inside the lead are marked too, and never cut */
+    }
+    if (h->count && h->m[f.first].off < start) {
+        start = h->m[f.first].off;
+    }
+    size_t limit = h->count ? h->m[f.first].off : len;
+    for (size_t p = start; start > 0 && p < limit && p < start + lead; p++) {
+        if (is_space(text[p])) { /* begin after a space, when one is near */
+            start = p + 1;
+            break;
+        }
+    }
+    size_t end = start + flen >= len ? len : char_start(text, len, start + flen);
+    size_t k = f.first;
+    while (k < h->count && h->m[k].off + h->m[k].len <= end) {
+        k++;
+    }
+    if (k < h->count && h->m[k].off < end) {
+        end = h->m[k].off; /* never cut a matched token */
+    }
+    for (size_t p = end; end < len && p > start + flen / 2; p--) {
+        if (is_space(text[p - 1]) && (k == f.first || p >= h->m[k - 1].off + h->m[k - 1].len)) {
+            end = p - 1; /* end before a space, when one is near */
+            break;
+        }
+    }
+    f.start = start;
+    f.end = end > start ? end : start;
+    f.last = k;
+    return f;
+}
+
+static size_t distinct(const struct hl_state *h, const struct hl_frag *f)
+{
+    size_t n = 0;
+    for (size_t i = f->first; i < f->last; i++) {
+        bool is_new = true;
+        for (size_t j = f->first; j < i && is_new; j++) {
+            is_new = h->m[j].leaf != h->m[i].leaf;
+        }
+        n += is_new;
+    }
+    return n;
+}
+
+static bool overlaps(const struct hl_frag *a, const struct hl_frag *b)
+{
+    return a->start < b->end && b->start < a->end;
+}
+
+/* Picks up to max windows (best first, then sorted by position); returns how many. */
+static size_t choose(const struct hl_state *h, const char *text, size_t len, size_t flen,
+                     unsigned max, struct hl_frag *out)
+{
+    if (h->count == 0) {
+        out[0] = window_at(h, text, len, 0, flen);
+        return 1;
+    }
+    size_t n = 0;
+    while (n < max) {
+        struct hl_frag best = {0};
+        size_t best_score = 0;
+        for (size_t i = 0; i < h->count; i++) {
+            struct hl_frag f = window_at(h, text, len, i, flen);
+            bool is_free = true;
+            for (size_t k = 0; k < n && is_free; k++) {
+                is_free = !overlaps(&f, &out[k]);
+            }
+            size_t score = is_free ? distinct(h, &f) * 100000 + (f.last - f.first) : 0;
+            if (score > best_score) {
+                best = f;
+                best_score = score;
+            }
+        }
+        if (best_score == 0) {
+            break;
+        }
+        out[n++] = best;
+    }
+    for (size_t i = 1; i < n; i++) { /* text order */
+        struct hl_frag f = out[i];
+        size_t j = i;
+        for (; j > 0 && out[j - 1].start > f.start; j--) {
+            out[j] = out[j - 1];
+        }
+        out[j] = f;
+    }
+    return n;
+}
+
+/* ---- writing ---- */
+
+static void put_text(struct sd_buf *out, const char *s, size_t len, bool is_html)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F) {
+            sd_buf_put_u8(out, ' ');
+        } else if (is_html && c == '&') {
+            sd_buf_put(out, "&amp;", 5);
+        } else if (is_html && c == '<') {
+            sd_buf_put(out, "&lt;", 4);
+        } else if (is_html && c == '>') {
+            sd_buf_put(out, "&gt;", 4);
+        } else if (is_html && c == '"') {
+            sd_buf_put(out, "&quot;", 6);
+        } else if (is_html && c == '\'') {
+            sd_buf_put(out, "&#39;", 5);
+        } else {
+            sd_buf_put_u8(out, c);
+        }
+    }
+}
+
+static void write_frag(const struct hl_state *h, const char *text, size_t len,
+                       const struct hl_frag *f, const struct qry_hl_opts *o, uint32_t part,
+                       struct sd_buf *out, struct sd_buf *spans)
+{
+    size_t base = out->len;
+    bool is_html = !o->wants_offsets;
+    if (f->start > 0) {
+        sd_buf_put(out, HL_ELLIPSIS, strlen(HL_ELLIPSIS));
+    }
+    size_t at = f->start;
+    for (size_t i = f->first; i < f->last; i++) {
+        const struct hl_match *m = &h->m[i];
+        put_text(out, text + at, m->off - at, is_html);
+        if (o->wants_offsets) {
+            struct qry_hl_span sp = {
+                .part = part, .off = (uint32_t)(out->len - base), .len = (uint32_t)m->len};
+            sd_buf_put(spans, &sp, sizeof sp);
+        } else {
+            sd_buf_put(out, o->pre, o->pre_len);
+        }
+        put_text(out, text + m->off, m->len, is_html);
+        if (!o->wants_offsets) {
+            sd_buf_put(out, o->post, o->post_len);
+        }
+        at = m->off + m->len;
+    }
+    put_text(out, text + at, f->end - at, is_html);
+    if (f->end < len) {
+        sd_buf_put(out, HL_ELLIPSIS, strlen(HL_ELLIPSIS));
+    }
+    sd_buf_put_u8(out, 0);
+}
+
+void qry_hl_opts_default(struct qry_hl_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->fragment_len = 200;
+    o->fragments = 1;
+    o->pre = "<mark>";
+    o->pre_len = 6;
+    o->post = "</mark>";
+    o->post_len = 7;
+}
+
+int qry_highlight(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
+                  const struct qry_hl_opts *o, uint32_t first_part, struct sd_buf *out,
+                  size_t *count, struct sd_buf *spans)
+{
+    struct hl_state h = {.q = q};
+    *count = 0;
+    int rc = find_matches(ctx, &h, text, len);
+    struct hl_frag frags[QRY_MAX_FRAGMENTS];
+    unsigned max = o->fragments < 1 ? 1 : o->fragments;
+    max = max > QRY_MAX_FRAGMENTS ? QRY_MAX_FRAGMENTS : max;
+    size_t flen = o->fragment_len ? o->fragment_len : len;
+    if (rc == SD_OK) {
+        size_t n = choose(&h, text, len, flen, max, frags);
+        for (size_t i = 0; i < n; i++) {
+            write_frag(&h, text, len, &frags[i], o, first_part + (uint32_t)i, out, spans);
+        }
+        *count = n;
+        rc = out->rc || spans->rc ? SD_ENOMEM : SD_OK;
+    }
+    free(h.m);
+    free(h.levs);
+    free(h.has_lev);
+    return rc;
+}

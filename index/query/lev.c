@@ -1,0 +1,262 @@
+/*
+ * lev.c: a Levenshtein automaton (Damerau: insert, delete, substitute and
+ * transpose two neighbours, the "optimal string alignment" distance) for
+ * walking a sorted term dictionary without visiting every term.
+ *
+ * The automaton for a word w and a bound k is kept as its state after each
+ * character of the term being read: the row D[t][0..n] of the edit-distance
+ * table (t characters of the term against every prefix of w, each entry capped
+ * at k+1; only the band |t - i| <= k is computed, the rest is the cap). That is the state a
+ * compiled DFA would reach (Schulz and Mihov's states are these rows, normalised), computed lazily
+ * per character instead of built up front; with rows kept per depth, a term that shares a prefix
+ * with the previous one (the dictionary is sorted, so neighbours do) resumes at the shared depth
+ * and costs only its own suffix.
+ *
+ * Death: entries never decrease down a column by more than the diagonal
+ * allows, so no extension of the term can come within k once
+ *   min D[t] > k  and  min D[t-1] + 1 > k
+ * (the second term is the transposition, which reaches back two rows). Then
+ * every term that starts with these t characters is rejected, and the walker
+ * (stats.c, through seg_term_walk) seeks straight to the next string the
+ * automaton can still extend into a match (next_live: back up to the last
+ * live depth and take the smallest live character after the term's own, as
+ * Lucene's automaton intersection does), skipping the dead stretch of the
+ * dictionary without reading it. Only the word's own characters change a row,
+ * so "every other character" is one probe, and the search per depth is
+ * O(n) rows.
+ *
+ * The first letter counts double, as in Meilisearch: substituting or deleting
+ * it, or inserting a letter before it, costs 2 edits (swapping it with the
+ * second costs 1). People rarely get the first letter wrong, and with it fixed
+ * a one-edit walk reads only the terms that start with it: on corpus-large
+ * this made a typo query about 10x cheaper.
+ *
+ * Characters are Unicode code points (so "дипломатия" has 10, not 20), read
+ * from UTF-8; a byte that starts no valid sequence counts as one character.
+ */
+#include <string.h>
+
+#include "query_int.h"
+
+/* Decodes one character of s[i, len) into *cp; returns its byte length (>= 1). */
+static size_t utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t *cp)
+{
+    unsigned char c = s[i];
+    size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (n == 0 || n > len - i) {
+        *cp = c;
+        return 1;
+    }
+    uint32_t v = n == 1 ? c : c & (0x7Fu >> n);
+    for (size_t k = 1; k < n; k++) {
+        if ((s[i + k] & 0xC0) != 0x80) {
+            *cp = c;
+            return 1;
+        }
+        v = (v << 6) | (s[i + k] & 0x3Fu);
+    }
+    *cp = v;
+    return n;
+}
+
+int qry_lev_init(struct qry_lev *a, const char *word, size_t len, unsigned k)
+{
+    memset(a, 0, sizeof *a);
+    const unsigned char *s = (const unsigned char *)word;
+    for (size_t i = 0; i < len;) {
+        if (a->n == QRY_LEV_MAX_CHARS) {
+            return SD_ELIMIT;
+        }
+        i += utf8_next(s, len, i, &a->word[a->n++]);
+    }
+    a->k = k > QRY_LEV_MAX_EDITS ? QRY_LEV_MAX_EDITS : k;
+    for (size_t i = 0; i <= a->n; i++) {
+        unsigned v = i == 0 ? 0 : (unsigned)i + 1; /* deleting the first letter costs 2 */
+        a->rows[0][i] = (uint8_t)(v <= a->k ? v : a->k + 1);
+    }
+    a->row_min[0] = 0;
+    a->depth = 0;
+    a->prev_len = 0;
+    return SD_OK;
+}
+
+static unsigned min3(unsigned a, unsigned b, unsigned c)
+{
+    unsigned m = a < b ? a : b;
+    return m < c ? m : c;
+}
+
+/* Computes row t+1 from row t (and t-1) for term character cp. Only the band |t+1 - i| <= k
+ * can hold values within k (each edit moves the lengths at most one apart): cells outside it
+ * are the cap. Edits at the word's first letter cost 2 (see the file comment). */
+static void step(struct qry_lev *a, size_t t, uint32_t cp)
+{
+    const uint8_t *prev = a->rows[t];
+    uint8_t *row = a->rows[t + 1];
+    unsigned cap = a->k + 1;
+    size_t lo = t + 1 > a->k + 1 ? t + 1 - a->k : 1;
+    size_t hi = t + 1 + a->k < a->n ? t + 1 + a->k : a->n;
+    row[0] = (uint8_t)(t + 2 < cap ? t + 2 : cap); /* t+1 letters inserted before the first */
+    uint8_t mn = row[0];
+    for (size_t i = 1; i < lo && i <= a->n; i++) {
+        row[i] = (uint8_t)cap;
+    }
+    for (size_t i = lo; i <= hi; i++) {
+        unsigned first = i == 1; /* an edit of the word's first letter costs one more */
+        unsigned sub = a->word[i - 1] != cp ? 1 + first : 0;
+        unsigned v = min3(prev[i] + 1u, row[i - 1] + 1u + first, prev[i - 1] + sub);
+        if (t >= 1 && i >= 2 && cp == a->word[i - 2] && a->chars[t - 1] == a->word[i - 1]) {
+            unsigned tr = a->rows[t - 1][i - 2] + 1u;
+            v = tr < v ? tr : v;
+        }
+        row[i] = (uint8_t)(v < cap ? v : cap);
+        mn = row[i] < mn ? row[i] : mn;
+    }
+    for (size_t i = hi + 1; i <= a->n; i++) {
+        row[i] = (uint8_t)cap;
+    }
+    a->chars[t] = cp;
+    a->row_min[t + 1] = mn;
+}
+
+static bool is_dead(const struct qry_lev *a, size_t t)
+{
+    return a->row_min[t] > a->k && (t == 0 || a->row_min[t - 1] + 1u > a->k);
+}
+
+/* A code point no word holds: its row is that of every character outside the word. */
+#define LEV_OTHER 0x110000u
+
+static bool in_word(const struct qry_lev *a, uint32_t cp)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->word[i] == cp) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The smallest character after x that keeps the automaton alive at depth d (rows 0..d valid),
+ * or LEV_OTHER. Only the word's own characters change a row; every other character gives the
+ * same row, so one probe decides them all, and the first of them after x is the answer. */
+static uint32_t next_live_char(struct qry_lev *a, size_t d, uint32_t x)
+{
+    uint32_t best = LEV_OTHER;
+    step(a, d, LEV_OTHER);
+    if (!is_dead(a, d + 1)) {
+        uint32_t c = x + 1;
+        while (c < LEV_OTHER && in_word(a, c)) {
+            c++;
+        }
+        best = c;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        uint32_t c = a->word[i];
+        if (c > x && c < best) {
+            step(a, d, c);
+            if (!is_dead(a, d + 1)) {
+                best = c;
+            }
+        }
+    }
+    return best;
+}
+
+static size_t put_utf8(char *out, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* The term died on its character t-1: the smallest string after it that the automaton can
+ * still extend into a match (Lucene's nextString). Backtracks from the last live depth; at
+ * each, the smallest live character after the term's own. */
+static int next_live(struct qry_lev *a, const char *term, size_t t, char *seek, size_t *seek_len)
+{
+    for (size_t d = t; d-- > 0;) {
+        uint32_t c = next_live_char(a, d, a->chars[d]);
+        if (c >= LEV_OTHER) {
+            continue;
+        }
+        size_t pre = d ? a->ends[d - 1] : 0;
+        if (pre + 4 > STEM_MAX_TOKEN) {
+            break;
+        }
+        memcpy(seek, term, pre);
+        *seek_len = pre + put_utf8(seek + pre, c);
+        a->depth = d; /* rows past d were overwritten by the probes */
+        return QRY_LEV_SEEK;
+    }
+    a->depth = 0;
+    return QRY_LEV_DONE;
+}
+
+int qry_lev_feed(struct qry_lev *a, const char *term, size_t len, unsigned *dist, char *seek,
+                 size_t *seek_len)
+{
+    const unsigned char *s = (const unsigned char *)term;
+    /* resume at the characters this term shares whole with the previous one */
+    size_t same = 0;
+    size_t max = len < a->prev_len ? len : a->prev_len;
+    while (same < max && s[same] == a->prev[same]) {
+        same++;
+    }
+    size_t t = 0;
+    while (t < a->depth && a->ends[t] <= same) {
+        t++;
+    }
+    size_t keep = len < sizeof a->prev ? len : sizeof a->prev;
+    memcpy(a->prev, s, keep);
+    a->prev_len = keep;
+    size_t i = t ? a->ends[t - 1] : 0;
+    *seek_len = 0;
+    while (i < len) {
+        if (t + 1 >= QRY_LEV_MAX_ROWS) {
+            a->depth = t;
+            return QRY_LEV_NO; /* longer than any match could be (n + k < QRY_LEV_MAX_ROWS - 1) */
+        }
+        uint32_t cp;
+        i += utf8_next(s, len, i, &cp);
+        step(a, t, cp);
+        a->ends[t] = i;
+        t++;
+        if (is_dead(a, t)) {
+            return next_live(a, term, t, seek, seek_len);
+        }
+    }
+    a->depth = t;
+    unsigned d = a->rows[t][a->n];
+    if (d > a->k) {
+        return QRY_LEV_NO;
+    }
+    *dist = d;
+    return QRY_LEV_MATCH;
+}
+
+unsigned qry_lev_max_edits(const char *word, size_t len)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < len; i++) {
+        chars += ((unsigned char)word[i] & 0xC0) != 0x80;
+    }
+    return chars >= QRY_TYPO_TWO_EDITS ? 2 : chars >= QRY_TYPO_ONE_EDIT ? 1 : 0;
+}

@@ -1,0 +1,300 @@
+/*
+ * parse_simple.c: the lenient "simple" syntax, for raw text from a search box.
+ *
+ * The full syntax (parse.c) is strict so that programs learn of their
+ * mistakes; a person typing into a box makes the same mistakes on purpose or
+ * by accident, and deserves results rather than a 400. So this parser has no
+ * error on the text at all: every input, any bytes, any length, gives a query
+ * (SD_ENOMEM is its only failure). What it understands:
+ *   word word       AND, each word matching every inflection, as in the full syntax
+ *   "a b"           a phrase, when the quote is closed; a lone '"' is a space
+ *   -word, -"a b"   an exclusion, kept only when some word is not excluded
+ *   a OR b          OR between the two terms around it; a dangling OR (first,
+ *                   last, doubled, next to an exclusion) is dropped, as is AND
+ *   pre*            a prefix when it is one word of 2+ characters, else the word
+ * Everything else is text: '(' and ')' separate words, `title:x` is the two
+ * words "title x" as a phrase (fields are for the full syntax), punctuation
+ * and invalid UTF-8 bytes separate words as they do in documents.
+ *
+ * Length: the text is cut at the last space before QRY_MAX_LEN bytes and the
+ * query keeps its first QRY_SIMPLE_MAX_WORDS terms (a chunk that would pass
+ * QRY_MAX_TERMS dictionary terms is dropped whole, the parser's arrays rolled
+ * back to before it); either cut sets qry.is_truncated, which the answer
+ * reports. A text with no word at all is a query that matches nothing
+ * (root QRY_NONE), not an error: the box was empty.
+ */
+#include <string.h>
+
+#include "parse_int.h"
+
+/* One piece of the text: a word run or a closed phrase. */
+struct simple_chunk {
+    struct qry_tok tok; /* QT_WORD (off/len, is_prefix) or QT_PHRASE (off at the quote) */
+    bool is_negative;
+    bool is_or; /* the bare upper-case word OR */
+    bool is_and;
+};
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static bool is_sep(char c)
+{
+    return is_space(c) || c == '(' || c == ')' || c == '"';
+}
+
+/* Reads the chunk at *pos; false at the end of the text. */
+static bool next_chunk(const char *text, size_t len, size_t *pos, struct simple_chunk *c)
+{
+    size_t i = *pos;
+    memset(c, 0, sizeof *c);
+    for (;;) {
+        while (i < len && is_sep(text[i]) && text[i] != '"') {
+            i++;
+        }
+        if (i >= len) {
+            *pos = i;
+            return false;
+        }
+        bool is_minus = text[i] == '-' && i + 1 < len && !is_sep(text[i + 1]);
+        bool is_minus_quote = text[i] == '-' && i + 1 < len && text[i + 1] == '"';
+        size_t start = i + (is_minus || is_minus_quote);
+        if (text[start] == '"') {
+            const char *close = memchr(text + start + 1, '"', len - start - 1);
+            if (!close) {
+                i = start + 1; /* a lone quote is a space */
+                continue;
+            }
+            c->tok.type = QT_PHRASE;
+            c->tok.off = start;
+            c->tok.len = (size_t)(close - (text + start + 1));
+            c->is_negative = is_minus_quote;
+            *pos = (size_t)(close - text) + 1;
+            return true;
+        }
+        size_t end = start;
+        while (end < len && !is_sep(text[end])) {
+            end++;
+        }
+        size_t word_end = end;
+        while (word_end > start && text[word_end - 1] == '*') {
+            word_end--;
+        }
+        c->tok.type = QT_WORD;
+        c->tok.off = start;
+        c->tok.len = word_end - start;
+        c->tok.is_prefix = word_end < end;
+        c->is_negative = is_minus;
+        c->is_or = !is_minus && end - start == 2 && memcmp(text + start, "OR", 2) == 0;
+        c->is_and = !is_minus && end - start == 3 && memcmp(text + start, "AND", 3) == 0;
+        *pos = end;
+        return true;
+    }
+}
+
+static int count_tok(void *arg, const struct stem_token *t)
+{
+    size_t *count = arg;
+    (*count)++;
+    return t->is_compound; /* a compound is never one prefix: stop early */
+}
+
+/* A prefix only when its text is one token (what the strict parser requires: checked here so
+ * a refused prefix falls back to a word instead of failing). */
+static bool prefix_ok(struct qry_parser *p, const struct qry_tok *tok)
+{
+    size_t count = 0;
+    int rc = stem_tokenize(p->stem, p->text + tok->off, tok->len, 0, count_tok, &count, NULL);
+    return rc == STEM_OK && count == 1;
+}
+
+/* The leaf (or compound OR) of one chunk; QRY_NONE when it holds no word. SD_ELIMIT when it
+ * would pass QRY_MAX_TERMS; a prefix the strict rules refuse becomes a word instead. */
+static int chunk_node(struct qry_parser *p, const struct simple_chunk *c, int32_t *out)
+{
+    if (c->tok.type == QT_PHRASE) {
+        return qry_parse_phrase(p, &c->tok, out);
+    }
+    if (c->tok.is_prefix && c->tok.len > 0 && prefix_ok(p, &c->tok)) {
+        int rc = qry_parse_prefix(p, &c->tok, out);
+        if (rc != SD_EPARSE) {
+            return rc;
+        }
+    }
+    return qry_parse_word(p, &c->tok, out);
+}
+
+struct simple_state {
+    int32_t and_node;
+    int32_t tail;     /* last child of and_node */
+    int32_t last;     /* last positive operand added (a leaf or an OR), for OR */
+    int32_t or_tail;  /* last child of `last` when it is an OR built here */
+    bool pending_or;  /* an OR was read after `last` */
+    size_t positives; /* positive operands */
+    size_t negatives;
+};
+
+/* Adds child (a positive operand) to the AND, or to an OR with the last one. */
+static int add_positive(struct qry_parser *p, struct simple_state *st, int32_t child)
+{
+    if (st->pending_or && st->last != QRY_NONE) {
+        if (st->or_tail == QRY_NONE) {
+            int32_t or_node = 0;
+            int rc = qry_add_node(p, QN_OR, qry_pnode(p, st->last)->offset, &or_node);
+            if (rc) {
+                return rc;
+            }
+            /* the OR takes the last operand's place at the end of the AND list */
+            int32_t prev = st->last;
+            int32_t c = qry_pnode(p, st->and_node)->first_child;
+            if (c == prev) {
+                qry_pnode(p, st->and_node)->first_child = or_node;
+            } else {
+                while (qry_pnode(p, c)->next_sibling != prev) {
+                    c = qry_pnode(p, c)->next_sibling;
+                }
+                qry_pnode(p, c)->next_sibling = or_node;
+            }
+            if (st->tail == prev) {
+                st->tail = or_node;
+            }
+            qry_add_child(p, or_node, &st->or_tail, prev);
+            st->last = or_node;
+        }
+        qry_add_child(p, st->last, &st->or_tail, child);
+        st->pending_or = false;
+        return SD_OK;
+    }
+    qry_add_child(p, st->and_node, &st->tail, child);
+    st->last = child;
+    st->or_tail = QRY_NONE;
+    st->pending_or = false;
+    st->positives++;
+    return SD_OK;
+}
+
+static int add_negative(struct qry_parser *p, struct simple_state *st, int32_t child, size_t offset)
+{
+    int32_t not_node = 0;
+    int32_t not_tail = QRY_NONE;
+    int rc = qry_add_node(p, QN_NOT, offset, &not_node);
+    if (rc) {
+        return rc;
+    }
+    qry_add_child(p, not_node, &not_tail, child);
+    qry_add_child(p, st->and_node, &st->tail, not_node);
+    st->last = QRY_NONE; /* "a -b OR c": the OR has no left operand */
+    st->pending_or = false;
+    st->negatives++;
+    return SD_OK;
+}
+
+/* Parses one chunk into the query; rolls the arrays back when it passes a limit. */
+static int add_chunk(struct qry_parser *p, struct simple_state *st, const struct simple_chunk *c)
+{
+    size_t nodes = p->nodes.count;
+    size_t terms = p->terms.count;
+    size_t strings = p->strings.count;
+    size_t words = p->word_count;
+    int32_t child = QRY_NONE;
+    int rc = chunk_node(p, c, &child);
+    if (rc == SD_ELIMIT) {
+        p->nodes.count = nodes;
+        p->terms.count = terms;
+        p->strings.count = strings;
+        p->word_count = words;
+        p->is_truncated = true;
+        return SD_ELIMIT;
+    }
+    if (rc || child == QRY_NONE) {
+        return rc;
+    }
+    if (c->is_negative) {
+        return add_negative(p, st, child, c->tok.off);
+    }
+    return add_positive(p, st, child);
+}
+
+/* Drops exclusions when nothing positive is left, and the AND around a lone operand. */
+static int32_t simple_root(struct qry_parser *p, struct simple_state *st)
+{
+    struct qry_node *and_node = qry_pnode(p, st->and_node);
+    if (st->positives == 0) {
+        return QRY_NONE;
+    }
+    if (st->negatives == 0 && st->positives == 1) {
+        return and_node->first_child;
+    }
+    return st->and_node;
+}
+
+/* The text up to QRY_MAX_LEN bytes, cut after the last space before the limit. */
+static size_t simple_len(const char *text, size_t len, bool *is_cut)
+{
+    *is_cut = len > QRY_MAX_LEN;
+    if (!*is_cut) {
+        return len;
+    }
+    size_t cut = QRY_MAX_LEN;
+    while (cut > 0 && !is_sep(text[cut])) {
+        cut--;
+    }
+    return cut;
+}
+
+static int parse_chunks(struct qry_parser *p, struct simple_state *st)
+{
+    size_t pos = 0;
+    size_t chunks = 0;
+    struct simple_chunk c;
+    while (next_chunk(p->text, p->len, &pos, &c)) {
+        if (c.is_or) {
+            st->pending_or = st->last != QRY_NONE;
+            continue;
+        }
+        if (c.is_and) {
+            continue;
+        }
+        if (chunks == QRY_SIMPLE_MAX_WORDS) {
+            p->is_truncated = true;
+            break;
+        }
+        size_t before = p->word_count;
+        int rc = add_chunk(p, st, &c);
+        if (rc == SD_ELIMIT) {
+            break;
+        }
+        if (rc) {
+            return rc;
+        }
+        chunks += p->word_count > before;
+    }
+    return SD_OK;
+}
+
+int qry_parse_simple(struct qry_ctx *ctx, const char *text, size_t len, struct qry **out,
+                     struct sd_error *err)
+{
+    bool is_cut = false;
+    struct qry_parser p = {.stem = ctx->stem, .text = text, .err = err};
+    p.len = simple_len(text, len, &is_cut);
+    p.is_truncated = is_cut;
+    p.field = QRY_ALL_FIELDS;
+    struct simple_state st = {.tail = QRY_NONE, .last = QRY_NONE, .or_tail = QRY_NONE};
+    int rc = qry_add_node(&p, QN_AND, 0, &st.and_node);
+    if (!rc) {
+        rc = parse_chunks(&p, &st);
+    }
+    if (!rc) {
+        rc = qry_parser_finish(&p, simple_root(&p, &st), out);
+    }
+    qry_parser_free(&p);
+    return rc;
+}
+
+bool qry_is_truncated(const struct qry *q)
+{
+    return q->is_truncated;
+}

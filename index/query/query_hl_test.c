@@ -1,0 +1,300 @@
+/*
+ * query_hl_test.c: the highlighter (highlight.c): marks on inflected, phrase,
+ * prefix and typo matches, HTML escaping of <&>"', offsets instead of marks,
+ * fragment choice, and random texts whose markup never splits a UTF-8
+ * sequence or an entity.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "query_int.h"
+
+static struct qry_ctx *g_ctx;
+
+static int setup(void **state)
+{
+    (void)state;
+    return qry_ctx_new(&g_ctx);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    qry_ctx_free(g_ctx);
+    return 0;
+}
+
+static struct qry *parse(const char *text)
+{
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    if (qry_parse(g_ctx, text, strlen(text), &q, &err)) {
+        fail_msg("'%s': %s", text, err.msg);
+    }
+    return q;
+}
+
+/* Highlights text for query with o; returns the fragments joined by '|' (static buffer). */
+static const char *hl(const char *query, const char *text, const struct qry_hl_opts *o,
+                      struct sd_buf *spans)
+{
+    static char joined[8192];
+    struct qry *q = parse(query);
+    struct sd_buf out;
+    sd_buf_init(&out);
+    size_t count = 0;
+    assert_int_equal(qry_highlight(g_ctx, q, text, strlen(text), o, 0, &out, &count, spans), SD_OK);
+    assert_true(count >= 1);
+    size_t at = 0, j = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t n = strlen((const char *)out.data + at);
+        j += (size_t)snprintf(joined + j, sizeof joined - j, "%s%s", i ? "|" : "",
+                              (const char *)out.data + at);
+        at += n + 1;
+    }
+    assert_int_equal(at, out.len);
+    sd_buf_free(&out);
+    qry_free(q);
+    return joined;
+}
+
+static void assert_hl(const char *query, const char *text, const char *want)
+{
+    struct qry_hl_opts o;
+    qry_hl_opts_default(&o);
+    o.fragment_len = 0;
+    struct sd_buf spans;
+    sd_buf_init(&spans);
+    const char *got = hl(query, text, &o, &spans);
+    if (strcmp(got, want) != 0) {
+        fail_msg("'%s' in '%s': got '%s', want '%s'", query, text, got, want);
+    }
+    sd_buf_free(&spans);
+}
+
+static void test_qry_hl_marks_inflections_phrases_prefixes(void **state)
+{
+    (void)state;
+    assert_hl("цифровая дипломатия", "Цифровой дипломатии нет",
+              "<mark>Цифровой</mark> <mark>дипломатии</mark> нет");
+    assert_hl("\"big cats\"", "big cats and big dogs",
+              "<mark>big</mark> <mark>cats</mark> and <mark>big</mark> dogs");
+    assert_hl("photosynth*", "Photosynthesis, photo.", "<mark>Photosynthesis</mark>, photo.");
+    assert_hl("cats -dogs", "cats and dogs", "<mark>cats</mark> and dogs");
+    assert_hl("e-mail", "send e-mail", "send <mark>e</mark>-<mark>mail</mark>");
+    assert_hl("zebra", "no match here", "no match here");
+}
+
+static void test_qry_hl_escapes_html_and_marks_are_configurable(void **state)
+{
+    (void)state;
+    assert_hl("cats", "a<b & \"c\" 'd' cats>",
+              "a&lt;b &amp; &quot;c&quot; &#39;d&#39; <mark>cats</mark>&gt;");
+    /* text that looks like an entity is text: its word matches, its '&' is escaped */
+    assert_hl("amp", "&amp; amp", "&amp;<mark>amp</mark>; <mark>amp</mark>");
+    struct qry_hl_opts o;
+    qry_hl_opts_default(&o);
+    o.fragment_len = 0;
+    o.pre = "[[";
+    o.pre_len = 2;
+    o.post = "]]";
+    o.post_len = 2;
+    struct sd_buf spans;
+    sd_buf_init(&spans);
+    assert_string_equal(hl("cats", "Cats & cats", &o, &spans), "[[Cats]] &amp; [[cats]]");
+    sd_buf_free(&spans);
+}
+
+static void test_qry_hl_offsets_instead_of_marks(void **state)
+{
+    (void)state;
+    struct qry_hl_opts o;
+    qry_hl_opts_default(&o);
+    o.fragment_len = 0;
+    o.wants_offsets = true;
+    struct sd_buf spans;
+    sd_buf_init(&spans);
+    const char *text = "<b> Цифровой & дипломатии";
+    const char *got = hl("цифровая дипломатия", text, &o, &spans);
+    assert_string_equal(got, text); /* plain: nothing escaped */
+    assert_int_equal(spans.len, 2 * sizeof(struct qry_hl_span));
+    struct qry_hl_span sp[2];
+    memcpy(sp, spans.data, sizeof sp);
+    assert_memory_equal(got + sp[0].off, "Цифровой", sp[0].len);
+    assert_int_equal(sp[0].len, strlen("Цифровой"));
+    assert_memory_equal(got + sp[1].off, "дипломатии", sp[1].len);
+    assert_int_equal(sp[1].part, 0);
+    sd_buf_free(&spans);
+}
+
+static void test_qry_hl_fragment_has_most_distinct_words(void **state)
+{
+    (void)state;
+    char text[6000];
+    size_t n = 0;
+    for (int i = 0; i < 40; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "filler words about cats go on. ");
+    }
+    n += (size_t)snprintf(text + n, sizeof text - n, "Here cats meet dogs at last. ");
+    for (int i = 0; i < 40; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "more filler text, nothing else. ");
+    }
+    struct qry_hl_opts o;
+    qry_hl_opts_default(&o);
+    o.fragment_len = 120;
+    struct sd_buf spans;
+    sd_buf_init(&spans);
+    const char *got = hl("cats dogs", text, &o, &spans);
+    assert_non_null(strstr(got, "<mark>cats</mark> meet <mark>dogs</mark>"));
+    assert_true(strncmp(got, "\xE2\x80\xA6", 3) == 0);               /* cut at the start */
+    assert_true(strcmp(got + strlen(got) - 3, "\xE2\x80\xA6") == 0); /* and at the end */
+    size_t plain = 0; /* the text shown, without marks and the two "…" */
+    for (const char *p = got; *p; p++) {
+        if (strncmp(p, "<mark>", 6) == 0 || strncmp(p, "</mark>", 7) == 0) {
+            p = strchr(p, '>');
+        } else {
+            plain++;
+        }
+    }
+    assert_true(plain - 6 <= 120 && plain - 6 >= 60);
+    /* three fragments: the best one and two others, in text order, not overlapping */
+    o.fragments = 3;
+    got = hl("cats dogs", text, &o, &spans);
+    const char *bar1 = strchr(got, '|');
+    assert_non_null(bar1);
+    const char *bar2 = strchr(bar1 + 1, '|');
+    assert_non_null(bar2);
+    assert_null(strchr(bar2 + 1, '|'));
+    assert_non_null(strstr(bar2, "<mark>dogs</mark>")); /* the meeting is last in the text */
+    sd_buf_free(&spans);
+}
+
+static void test_qry_hl_typo_matches_are_marked(void **state)
+{
+    (void)state;
+    struct qry *q = parse("diplomcy");
+    struct qry *fq = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_with_typos(q, &fq, &err), SD_OK);
+    assert_non_null(fq);
+    struct qry_hl_opts o;
+    qry_hl_opts_default(&o);
+    struct sd_buf out, spans;
+    sd_buf_init(&out);
+    sd_buf_init(&spans);
+    size_t count;
+    const char *text = "Public diplomacy and diplomats";
+    assert_int_equal(qry_highlight(g_ctx, fq, text, strlen(text), &o, 0, &out, &count, &spans),
+                     SD_OK);
+    assert_string_equal((const char *)out.data, "Public <mark>diplomacy</mark> and diplomats");
+    sd_buf_free(&out);
+    sd_buf_free(&spans);
+    qry_free(fq);
+    qry_free(q);
+}
+
+static void test_qry_snippet_anchors_on_a_typo_match(void **state)
+{
+    (void)state;
+    struct qry *q = parse("diplomcy");
+    struct qry *fq = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_with_typos(q, &fq, &err), SD_OK);
+    char text[2000];
+    size_t n = 0;
+    for (int i = 0; i < 30; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "nothing to see here. ");
+    }
+    n += (size_t)snprintf(text + n, sizeof text - n, "Public diplomacy at last.");
+    struct sd_buf out;
+    sd_buf_init(&out);
+    assert_int_equal(qry_snippet(g_ctx, fq, text, n, 60, &out), SD_OK);
+    assert_non_null(strstr((const char *)out.data, "diplomacy"));
+    sd_buf_free(&out);
+    qry_free(fq);
+    qry_free(q);
+}
+
+/* Every '&' starts one of our entities; marks are balanced; the text is valid UTF-8. */
+static void check_markup(const char *s, size_t len)
+{
+    assert_true(stem_utf8_valid(s, len));
+    static const char *const ents[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
+    int depth = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '&') {
+            bool ok = false;
+            for (size_t e = 0; e < 5 && !ok; e++) {
+                ok = strncmp(s + i, ents[e], strlen(ents[e])) == 0;
+            }
+            assert_true(ok);
+        } else if (s[i] == '<') {
+            bool open = strncmp(s + i, "<mark>", 6) == 0;
+            bool close = strncmp(s + i, "</mark>", 7) == 0;
+            assert_true(open || close);
+            depth += open ? 1 : -1;
+            assert_true(depth == 0 || depth == 1);
+        } else {
+            assert_true(s[i] != '>' || (i >= 5 && (strncmp(s + i - 5, "<mark>", 6) == 0 ||
+                                                   strncmp(s + i - 6, "</mark>", 7) == 0)));
+        }
+    }
+    assert_int_equal(depth, 0);
+}
+
+static void test_qry_hl_random_text_never_breaks_utf8_or_entities(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {"кот",  "коты", "котов", " ",    "&",  "<", ">", "\"", "'",
+                                         "cats", "cat",  "ёж",    "日本", "\n", "-", "—", "x"};
+    struct qry *q = parse("коты cats \"ёж\"");
+    unsigned seed = 5;
+    for (int round = 0; round < 3000; round++) {
+        char text[600];
+        size_t n = 0;
+        size_t words = (seed = seed * 1103515245u + 12345u) % 120;
+        for (size_t i = 0; i < words; i++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *p = pieces[(seed >> 16) % (sizeof pieces / sizeof pieces[0])];
+            memcpy(text + n, p, strlen(p));
+            n += strlen(p);
+        }
+        struct qry_hl_opts o;
+        qry_hl_opts_default(&o);
+        o.fragment_len = 1 + (seed >> 8) % 80;
+        o.fragments = 1 + (seed >> 4) % QRY_MAX_FRAGMENTS;
+        struct sd_buf out, spans;
+        sd_buf_init(&out);
+        sd_buf_init(&spans);
+        size_t count;
+        assert_int_equal(qry_highlight(g_ctx, q, text, n, &o, 0, &out, &count, &spans), SD_OK);
+        for (size_t at = 0; at < out.len;) {
+            size_t len = strlen((const char *)out.data + at);
+            check_markup((const char *)out.data + at, len);
+            at += len + 1;
+        }
+        sd_buf_free(&out);
+        sd_buf_free(&spans);
+    }
+    qry_free(q);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qry_hl_marks_inflections_phrases_prefixes),
+        cmocka_unit_test(test_qry_hl_escapes_html_and_marks_are_configurable),
+        cmocka_unit_test(test_qry_hl_offsets_instead_of_marks),
+        cmocka_unit_test(test_qry_hl_fragment_has_most_distinct_words),
+        cmocka_unit_test(test_qry_hl_typo_matches_are_marked),
+        cmocka_unit_test(test_qry_snippet_anchors_on_a_typo_match),
+        cmocka_unit_test(test_qry_hl_random_text_never_breaks_utf8_or_entities),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

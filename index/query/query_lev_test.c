@@ -1,0 +1,337 @@
+/*
+ * query_lev_test.c: the Levenshtein automaton (lev.c) against a brute-force
+ * Damerau (optimal string alignment) distance (an edit of the first letter
+ * counting 2), on random Russian and English
+ * words and their misspellings, fed in dictionary order; and a dictionary walk
+ * that seeks past dead prefixes finds exactly the brute-force matches while
+ * reading a fraction of the terms.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "query_int.h"
+
+#define NWORDS 3000
+#define MAXW   64 /* bytes of a test word */
+
+static unsigned g_seed = 99;
+
+static unsigned rnd(unsigned n)
+{
+    g_seed = g_seed * 1103515245u + 12345u;
+    return (g_seed >> 16) % n;
+}
+
+/* Code points of a UTF-8 word (test words are valid). */
+static size_t cps(const char *s, uint32_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; s[i];) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) {
+            out[n++] = c;
+            i++;
+        } else {
+            out[n++] = ((uint32_t)(c & 0x1F) << 6) | ((unsigned char)s[i + 1] & 0x3Fu);
+            i += 2;
+        }
+    }
+    return n;
+}
+
+/* Optimal string alignment distance in which an edit of a's first letter (substituting or
+ * deleting it, inserting before it) costs 2, the automaton's rule. */
+static unsigned osa(const char *a, const char *b)
+{
+    uint32_t x[MAXW], y[MAXW];
+    size_t n = cps(a, x), m = cps(b, y);
+    unsigned d[MAXW + 1][MAXW + 1];
+    d[0][0] = 0;
+    for (size_t i = 1; i <= n; i++) {
+        d[i][0] = (unsigned)i + 1;
+    }
+    for (size_t j = 1; j <= m; j++) {
+        d[0][j] = (unsigned)j + 1;
+    }
+    for (size_t i = 1; i <= n; i++) {
+        unsigned first = i == 1;
+        for (size_t j = 1; j <= m; j++) {
+            unsigned v = d[i - 1][j - 1] + (x[i - 1] != y[j - 1] ? 1 + first : 0);
+            v = d[i - 1][j] + 1 + first < v ? d[i - 1][j] + 1 + first : v;
+            v = d[i][j - 1] + 1 < v ? d[i][j - 1] + 1 : v;
+            if (i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] &&
+                d[i - 2][j - 2] + 1 < v) {
+                v = d[i - 2][j - 2] + 1;
+            }
+            d[i][j] = v;
+        }
+    }
+    return d[n][m];
+}
+
+static const char *const ru_letters[] = {"а", "б", "в", "г", "д", "е", "ж", "з", "и", "й", "к",
+                                         "л", "м", "н", "о", "п", "р", "с", "т", "у", "ф", "х",
+                                         "ц", "ч", "ш", "щ", "ъ", "ы", "ь", "э", "ю", "я"};
+
+/* A random word of min..12 letters. */
+static void random_word(char *w, bool is_ru, unsigned alphabet, unsigned min)
+{
+    size_t len = min + rnd(13 - min), o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned c = rnd(alphabet);
+        if (is_ru) {
+            memcpy(w + o, ru_letters[c], 2);
+            o += 2;
+        } else {
+            w[o++] = (char)('a' + c);
+        }
+    }
+    w[o] = '\0';
+}
+
+/* word with up to `edits` random Damerau edits. */
+static void misspell(const char *word, char *out, bool is_ru, unsigned edits)
+{
+    uint32_t c[MAXW];
+    size_t n = cps(word, c);
+    for (unsigned e = 0; e < edits && n + 1 < MAXW / 2; e++) {
+        unsigned op = rnd(4);
+        size_t at = n ? rnd((unsigned)n) : 0;
+        uint32_t letter = is_ru ? 0x0430 + rnd(32) : 'a' + rnd(26);
+        if (op == 0 || n == 0) {
+            memmove(c + at + 1, c + at, (n - at) * sizeof *c);
+            c[at] = letter;
+            n++;
+        } else if (op == 1) {
+            memmove(c + at, c + at + 1, (n - at - 1) * sizeof *c);
+            n--;
+        } else if (op == 2) {
+            c[at] = letter;
+        } else if (at + 1 < n) {
+            uint32_t t = c[at];
+            c[at] = c[at + 1];
+            c[at + 1] = t;
+        }
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i] < 0x80) {
+            out[o++] = (char)c[i];
+        } else {
+            out[o++] = (char)(0xC0 | (c[i] >> 6));
+            out[o++] = (char)(0x80 | (c[i] & 0x3F));
+        }
+    }
+    out[o] = '\0';
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static char g_store[2 * NWORDS][MAXW];
+static const char *g_dict[2 * NWORDS];
+
+/* A sorted, deduplicated dictionary: random words and misspellings of pattern. */
+static size_t make_dict(const char *pattern, bool is_ru)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < 2 * NWORDS; i++) {
+        if (i % 10 == 0) {
+            misspell(pattern, g_store[i], is_ru, 1 + rnd(3));
+        } else {
+            random_word(g_store[i], is_ru, is_ru ? 32 : 26, 1);
+        }
+        g_dict[n++] = g_store[i];
+    }
+    qsort(g_dict, n, sizeof *g_dict, cmp_str);
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (out == 0 || strcmp(g_dict[out - 1], g_dict[i]) != 0) {
+            g_dict[out++] = g_dict[i];
+        }
+    }
+    return out;
+}
+
+/* First index >= lo of a term >= key. */
+static size_t lower_bound(size_t lo, size_t n, const char *key)
+{
+    size_t hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(g_dict[mid], key) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* Every term fed in order: match and distance agree with brute force, and a seek target or
+ * "done" never skips a term within reach. */
+static void check_feed_all(const char *pattern, unsigned k, size_t n)
+{
+    struct qry_lev *a = malloc(sizeof *a);
+    assert_non_null(a);
+    assert_int_equal(qry_lev_init(a, pattern, strlen(pattern), k), SD_OK);
+    for (size_t i = 0; i < n; i++) {
+        unsigned dist = 99;
+        char seek[STEM_MAX_TOKEN + 1];
+        size_t seek_len = 0;
+        int r = qry_lev_feed(a, g_dict[i], strlen(g_dict[i]), &dist, seek, &seek_len);
+        unsigned want = osa(pattern, g_dict[i]);
+        if ((r == QRY_LEV_MATCH) != (want <= k) || (r == QRY_LEV_MATCH && dist != want)) {
+            fail_msg("'%s' vs '%s' k=%u: automaton %d/%u, brute %u", pattern, g_dict[i], k, r, dist,
+                     want);
+        }
+        size_t skip_to = i + 1;
+        if (r == QRY_LEV_SEEK) {
+            seek[seek_len] = '\0';
+            assert_true(strcmp(seek, g_dict[i]) > 0);
+            skip_to = lower_bound(i + 1, n, seek);
+        } else if (r == QRY_LEV_DONE) {
+            skip_to = n;
+        }
+        for (size_t j = i + 1; j < skip_to; j++) {
+            if (osa(pattern, g_dict[j]) <= k) {
+                fail_msg("'%s' k=%u: after '%s' the walk skips '%s', within reach", pattern, k,
+                         g_dict[i], g_dict[j]);
+            }
+        }
+    }
+    free(a);
+}
+
+/* A walk that seeks as the automaton says (as seg_term_walk does) finds the same terms. */
+static void check_seek_walk(const char *pattern, unsigned k, size_t n, size_t *visited)
+{
+    struct qry_lev *a = malloc(sizeof *a);
+    assert_non_null(a);
+    assert_int_equal(qry_lev_init(a, pattern, strlen(pattern), k), SD_OK);
+    size_t found = 0, want = 0;
+    for (size_t i = 0; i < n; i++) {
+        want += osa(pattern, g_dict[i]) <= k;
+    }
+    *visited = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned dist;
+        char seek[STEM_MAX_TOKEN + 1];
+        size_t seek_len = 0;
+        (*visited)++;
+        int r = qry_lev_feed(a, g_dict[i], strlen(g_dict[i]), &dist, seek, &seek_len);
+        found += r == QRY_LEV_MATCH;
+        if (r == QRY_LEV_DONE) {
+            break;
+        }
+        if (r != QRY_LEV_SEEK) {
+            i++;
+            continue;
+        }
+        seek[seek_len] = '\0';
+        i = lower_bound(i + 1, n, seek);
+    }
+    assert_int_equal(found, want);
+    free(a);
+}
+
+static void run_alphabet(bool is_ru)
+{
+    char pattern[MAXW];
+    size_t visited_total[3] = {0}, terms_total = 0;
+    for (int round = 0; round < 12; round++) {
+        random_word(pattern, is_ru, is_ru ? 32 : 26, QRY_TYPO_ONE_EDIT);
+        size_t n = make_dict(pattern, is_ru);
+        terms_total += n;
+        for (unsigned k = 1; k <= 2; k++) {
+            check_feed_all(pattern, k, n);
+            size_t visited;
+            check_seek_walk(pattern, k, n, &visited);
+            visited_total[k] += visited;
+        }
+    }
+    /* The walk skips what no match can start with: with 1 edit only terms starting with the
+     * word's first letter (or its second, swapped) are read; with 2 a first letter costs the
+     * whole budget, so few. One term in ten is a misspelling of the pattern, and is read. */
+    printf("walk visited %zu (k=1), %zu (k=2) of %zu terms\n", visited_total[1], visited_total[2],
+           terms_total);
+    assert_true(visited_total[1] * 5 < terms_total);
+    assert_true(visited_total[2] * 3 < terms_total);
+}
+
+static void test_qry_lev_matches_brute_force_english(void **state)
+{
+    (void)state;
+    run_alphabet(false);
+}
+
+static void test_qry_lev_matches_brute_force_russian(void **state)
+{
+    (void)state;
+    run_alphabet(true);
+}
+
+static void test_qry_lev_examples(void **state)
+{
+    (void)state;
+    struct qry_lev *a = malloc(sizeof *a);
+    assert_non_null(a);
+    static const struct {
+        const char *word, *term;
+        unsigned k;
+        int is_match;
+        unsigned dist;
+    } cases[] = {
+        {"diplomacy", "diplomcy", 1, 1, 1},
+        {"diplomacy", "dipolmacy", 1, 1, 1}, /* transpose */
+        {"diplomacy", "diplomacies", 1, 0, 0},
+        {"diplomacy", "diplomacies", 2, 0, 0},
+        {"цифровая", "цифравая", 1, 1, 1},
+        {"цифровая", "цифровя", 1, 1, 1},
+        {"цифровая", "цыфравая", 1, 0, 0},
+        {"цифровая", "цыфравая", 2, 1, 2},
+        {"abc", "abc", 0, 1, 0},
+        {"diplomacy", "tiplomacy", 1, 0, 0},
+        {"diplomacy", "tiplomacy", 2, 1, 2}, /* 1st letter */
+        {"diplomacy", "iplomacy", 1, 0, 0},
+        {"diplomacy", "idplomacy", 1, 1, 1},
+        {"diplomacy", "adiplomacy", 1, 0, 0},
+        {"diplomacy", "diplomacyy", 1, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(qry_lev_init(a, cases[i].word, strlen(cases[i].word), cases[i].k), SD_OK);
+        unsigned dist = 99;
+        char seek[STEM_MAX_TOKEN + 1];
+        size_t seek_len;
+        int m = qry_lev_feed(a, cases[i].term, strlen(cases[i].term), &dist, seek, &seek_len) ==
+                QRY_LEV_MATCH;
+        if (m != cases[i].is_match || (m && dist != cases[i].dist)) {
+            fail_msg("%s ~ %s k=%u: %d/%u", cases[i].word, cases[i].term, cases[i].k, m, dist);
+        }
+    }
+    char w[QRY_LEV_MAX_CHARS + 2];
+    memset(w, 'a', sizeof w);
+    assert_int_equal(qry_lev_init(a, w, sizeof w, 1), SD_ELIMIT);
+    assert_int_equal(qry_lev_max_edits("абвг", 8), 0);
+    assert_int_equal(qry_lev_max_edits("абвгд", 10), 1);
+    assert_int_equal(qry_lev_max_edits("diplomacy", 9), 2);
+    free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qry_lev_examples),
+        cmocka_unit_test(test_qry_lev_matches_brute_force_english),
+        cmocka_unit_test(test_qry_lev_matches_brute_force_russian),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,144 @@
+/*
+ * typo.c: the typo-tolerant reading of a query, and the correction it
+ * suggests.
+ *
+ * qry_with_typos() copies a parsed query and turns every positive word of
+ * QRY_TYPO_ONE_EDIT+ characters (typed form) into
+ *     QN_OR( the word as it was , QN_FUZZY of its stem )
+ * in place, so the tree keeps its shape and its operators. The QN_FUZZY leaf
+ * is expanded at search time (stats.c: the exact-form dictionaries walked
+ * with the typed form's Levenshtein automaton, lev.c) into the stems of the
+ * forms within 1 edit (2 from QRY_TYPO_TWO_EDITS characters), and those
+ * score at QRY_FUZZY_WEIGHT: a
+ * document with the word as typed, or any inflection of it, still ranks
+ * above one that only has a near miss. Exclusions get no typos (excluding
+ * near misses would hide what the user did not exclude), nor do words with
+ * digits (identifiers and numbers differ by one character on purpose).
+ *
+ * qry_did_you_mean() names the correction: for each such word whose typed
+ * form no document has, the closest (then most frequent) form that some
+ * document has, as the typo walk of the search just run recorded it
+ * (scratch.typo_best: no second walk); the text is copied with those words
+ * replaced.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval_int.h"
+
+/* A positive word of enough letters; not one with digits: "tag10" and "tag11", "2024" and
+ * "2025" are different things, not typos of each other. */
+static bool wants_typos(const struct qry *q, const struct qry_node *n)
+{
+    if (n->type != QN_WORD || n->is_negative || n->term_count != 2) {
+        return false;
+    }
+    const struct qry_term *typed = &q->terms[n->term + 1];
+    const char *s = qry_term_str(q, typed);
+    for (size_t i = 0; i < typed->len; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            return false;
+        }
+    }
+    return qry_lev_max_edits(s, typed->len) > 0;
+}
+
+static void *dup_array(const void *src, size_t count, size_t elem, size_t extra)
+{
+    void *p = malloc((count + extra) * elem + 1);
+    if (p && count) {
+        memcpy(p, src, count * elem);
+    }
+    return p;
+}
+
+int qry_with_typos(const struct qry *q, struct qry **out, struct sd_error *err)
+{
+    *out = NULL;
+    size_t words = 0;
+    for (size_t i = 0; i < q->node_count; i++) {
+        words += wants_typos(q, &q->nodes[i]);
+    }
+    if (words == 0 || q->root == QRY_NONE) {
+        return SD_OK;
+    }
+    struct qry *t = calloc(1, sizeof *t);
+    if (!t) {
+        return sd_errorf(err, SD_ENOMEM, "typo query");
+    }
+    *t = *q;
+    t->nodes = dup_array(q->nodes, q->node_count, sizeof *q->nodes, 2 * words);
+    t->terms = dup_array(q->terms, q->term_count, sizeof *q->terms, 0);
+    t->strings = dup_array(q->strings, q->strings_len, 1, 0);
+    t->field_offs = dup_array(q->field_offs, q->field_count, sizeof *q->field_offs, 0);
+    if (!t->nodes || !t->terms || !t->strings || !t->field_offs) {
+        qry_free(t);
+        return sd_errorf(err, SD_ENOMEM, "typo query");
+    }
+    for (size_t i = 0; i < q->node_count; i++) {
+        if (!wants_typos(q, &q->nodes[i])) {
+            continue;
+        }
+        struct qry_node *n = &t->nodes[i];
+        int32_t word = (int32_t)t->node_count++;
+        int32_t fuzzy = (int32_t)t->node_count++;
+        t->nodes[word] = *n;
+        t->nodes[word].next_sibling = fuzzy;
+        t->nodes[fuzzy] = *n;
+        t->nodes[fuzzy].type = QN_FUZZY;
+        t->nodes[fuzzy].next_sibling = QRY_NONE;
+        n->type = QN_OR;
+        n->first_child = word;
+        n->term = 0;
+        n->term_count = 0; /* keeps its place among its siblings */
+    }
+    *out = t;
+    return SD_OK;
+}
+
+/* ---- did you mean ---- */
+
+/* The span of the first token of a text: span[0] its start, span[1] its end. */
+static int first_token(void *arg, const struct stem_token *t)
+{
+    size_t *span = arg;
+    span[0] = t->offset;
+    span[1] = t->offset + t->len;
+    return 1;
+}
+
+int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *fq, const char *text, size_t len,
+                     struct sd_buf *out, bool *is_corrected)
+{
+    *is_corrected = false;
+    const struct qry_scratch *s = ctx->scratch;
+    if (s->typo_best.count != fq->node_count) {
+        return SD_OK; /* not the query searched last: nothing recorded for it */
+    }
+    const struct qry_typo_best *best = s->typo_best.data;
+    size_t copied = 0;
+    for (size_t i = 0; i < fq->node_count; i++) {
+        const struct qry_node *n = &fq->nodes[i];
+        const struct qry_typo_best *b = &best[i];
+        if (n->type != QN_FUZZY || b->len == 0 || b->self_df > 0 || n->offset < copied ||
+            n->offset >= len) {
+            continue;
+        }
+        size_t span[2];
+        if (stem_tokenize(ctx->stem, text + n->offset, len - n->offset, 0, first_token, span,
+                          NULL) != 1) {
+            continue;
+        }
+        sd_buf_put(out, text + copied, n->offset + span[0] - copied);
+        sd_buf_put(out, (const char *)s->pool.data + b->off, b->len);
+        copied = n->offset + span[1];
+        *is_corrected = true;
+    }
+    sd_buf_put(out, text + copied, len - copied);
+    sd_buf_put_u8(out, 0);
+    if (out->rc) {
+        return SD_ENOMEM;
+    }
+    out->len--;
+    return SD_OK;
+}
