@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config python3
       libevent-dev libstemmer-dev libxxhash-dev libcmocka-dev libjson-c-dev
       libutf8proc-dev liblz4-dev libhttp-parser-dev snowball-data libinih-dev
-      libsystemd-dev systemd libssl-dev)
+      libsystemd-dev systemd libssl-dev
+      chromium chromium-driver python3-selenium)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
