@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config python3
       libevent-dev libstemmer-dev libxxhash-dev libcmocka-dev libjson-c-dev
-      libutf8proc-dev liblz4-dev snowball-data)
+      libutf8proc-dev liblz4-dev snowball-data
+      clang-14 libclang-rt-14-dev) # clang: the libFuzzer targets (scripts/fuzz.sh)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
