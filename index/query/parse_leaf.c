@@ -265,10 +265,12 @@ int qry_parse_prefix(struct qry_parser *p, const struct qry_tok *tok, int32_t *o
     if (rc) {
         return rc;
     }
-    const struct qry_word_tok *w = wtok(p, 0);
-    if (p->wtoks.count != 1 || w->offset != 0 || w->len != tok->len) {
+    /* Count first: with no token the vector may have no storage yet, and wtok(p, 0) on it
+     * would offset a null pointer (issue 10: "\0\0\0\0\0\0\x10*" found by libFuzzer). */
+    if (p->wtoks.count != 1 || wtok(p, 0)->offset != 0 || wtok(p, 0)->len != tok->len) {
         return sd_errorf(p->err, SD_EPARSE, "at %zu: a prefix must be one word", tok->off);
     }
+    const struct qry_word_tok *w = wtok(p, 0);
     if (utf8_chars(tmp_str(p, w->word_off), w->word_len) < 2) {
         return sd_errorf(p->err, SD_EPARSE, "at %zu: prefix shorter than 2 characters", tok->off);
     }

@@ -274,6 +274,16 @@ static void test_qry_parse_bad_prefix_reports_offset(void **state)
     assert_error("e-ma*", "at 0: a prefix must be one word");
 }
 
+/* Issue 10: a prefix whose text holds no word at all (only separators) used to take the first
+ * token of an empty vector, which UBSan reports as an offset applied to a null pointer. */
+static void test_issue_10_prefix_of_no_word_is_a_parse_error(void **state)
+{
+    (void)state;
+    assert_error_len("\0\0\0\0\0\0\x10*", 8, SD_EPARSE, "at 0: a prefix must be one word");
+    assert_error("-- OR ..*", "at 6: a prefix must be one word");
+    assert_error("cats !!*", "at 5: a prefix must be one word");
+}
+
 static void test_qry_parse_only_negative_terms_is_an_error(void **state)
 {
     (void)state;
@@ -377,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_qry_parse_empty_group_reports_offset),
         cmocka_unit_test(test_qry_parse_field_without_term_reports_offset),
         cmocka_unit_test(test_qry_parse_bad_prefix_reports_offset),
+        cmocka_unit_test(test_issue_10_prefix_of_no_word_is_a_parse_error),
         cmocka_unit_test(test_qry_parse_only_negative_terms_is_an_error),
         cmocka_unit_test(test_qry_parse_empty_query_is_an_error),
         cmocka_unit_test(test_qry_parse_invalid_utf8_reports_offset),
