@@ -90,24 +90,37 @@ static int collect_tok(void *arg, const struct stem_token *t)
     return 0;
 }
 
-/* Tokenizes text[off, off+len) into p->wtoks. */
+static struct qry_word_tok *wtok(struct qry_parser *p, size_t i)
+{
+    return (struct qry_word_tok *)p->wtoks.data + i;
+}
+
+/* Tokenizes text[off, off+len) into p->wtoks. A word whose folded form is over
+ * STEM_MAX_TOKEN bytes is skipped by the tokenizer on both sides (it takes a position but is
+ * not indexed), so a query naming one could only ever match nothing: that is a parse error
+ * (issue 10), found as a position no reported token took. */
 static int tokenize(struct qry_parser *p, size_t off, size_t len)
 {
     p->wtoks.count = 0;
     p->tmp.count = 0;
-    int rc = stem_tokenize(p->stem, p->text + off, len, 0, collect_tok, p, NULL);
+    uint32_t next_pos = 0;
+    int rc = stem_tokenize(p->stem, p->text + off, len, 0, collect_tok, p, &next_pos);
     if (rc == 1) {
         return sd_errorf(p->err, SD_ELIMIT, "at %zu: more than %d terms", off, QRY_MAX_TERMS);
     }
     if (rc) {
         return sd_errorf(p->err, SD_ENOMEM, "tokenizing the query");
     }
+    size_t positioned = 0;
+    for (size_t i = 0; i < p->wtoks.count; i++) {
+        positioned += !wtok(p, i)->is_compound;
+    }
+    if (next_pos != positioned) {
+        return sd_errorf(p->err, SD_EPARSE,
+                         "at %zu: a word over %d bytes (words that long are not indexed)", off,
+                         STEM_MAX_TOKEN);
+    }
     return SD_OK;
-}
-
-static struct qry_word_tok *wtok(struct qry_parser *p, size_t i)
-{
-    return (struct qry_word_tok *)p->wtoks.data + i;
 }
 
 static const char *tmp_str(struct qry_parser *p, size_t off)
