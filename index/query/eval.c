@@ -53,8 +53,9 @@ static bool phrase_positions(struct ev *e, struct ev_post *p, uint32_t count)
     uint32_t len[QRY_MAX_TERMS];
     uint32_t cur[QRY_MAX_TERMS] = {0};
     for (uint32_t i = 0; i < count; i++) {
-        if (seg_postings_positions(p[i].it, &pos[i], &len[i])) {
-            e->rc = SD_ECORRUPT;
+        int rc = seg_postings_positions(p[i].it, &pos[i], &len[i]);
+        if (rc) {
+            e->rc = rc; /* SD_ENOMEM stays itself: the caller reports it as such */
             return false;
         }
     }

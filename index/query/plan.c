@@ -439,7 +439,11 @@ int qry_plan_build(struct qry_scratch *s, const struct qry *q, const struct qry_
     }
     if (!rc && pl.rc) {
         rc = qry_plan_check(s, err);
-        rc = rc ? rc : sd_errorf(err, SD_ECORRUPT, "positions of segment %zu", seg_index);
+    }
+    if (!rc && pl.rc == SD_ENOMEM) { /* decoding positions needs a buffer that may grow */
+        rc = sd_errorf(err, SD_ENOMEM, "positions of segment %zu: out of memory", seg_index);
+    } else if (!rc && pl.rc) {
+        rc = sd_errorf(err, SD_ECORRUPT, "positions of segment %zu", seg_index);
     }
     return rc;
 }
