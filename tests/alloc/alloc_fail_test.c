@@ -64,6 +64,27 @@ static void fail_each_allocation(const char *name, op_fn op, void *arg, int enom
 
 /* ---- segments ---- */
 
+/* Document i of a test segment, into the caller's buffers. Doc 0 also has a 600-byte Greek
+ * word: folding it takes utf8proc's path and grows the stemmer's code point scratch. */
+static void make_doc(unsigned salt, unsigned i, char *id, size_t id_cap, char *body,
+                     size_t body_cap, struct seg_field f[4], struct seg_doc *d)
+{
+    static char greek[601];
+    if (!greek[0]) {
+        for (int k = 0; k < 300; k++) {
+            memcpy(greek + 2 * k, "\xce\xb1", 2); /* U+03B1 */
+        }
+    }
+    snprintf(id, id_cap, "d%u-%u", salt, i);
+    snprintf(body, body_cap, "%s e-mail цифровая дипломатия common w%u %u",
+             i % 3 ? "industrial revolutions" : "ёлки палки", i % 5, i);
+    f[0] = (struct seg_field){"title", 5, id, strlen(id), SEG_TEXT};
+    f[1] = (struct seg_field){"body", 4, body, strlen(body), SEG_TEXT};
+    f[2] = (struct seg_field){"n", 1, "[1,null]", 8, SEG_RAW};
+    f[3] = (struct seg_field){"greek", 5, greek, 600, SEG_TEXT};
+    *d = (struct seg_doc){id, strlen(id), f, i == 0 ? 4 : 3};
+}
+
 static int build_segment(unsigned ndocs, unsigned salt, struct seg **out)
 {
     struct stem_ctx *stem = NULL;
@@ -75,15 +96,9 @@ static int build_segment(unsigned ndocs, unsigned salt, struct seg **out)
     int rc = stem_ctx_new(&stem) ? SD_ENOMEM : seg_builder_new(stem, &b, &err);
     for (unsigned i = 0; rc == SD_OK && i < ndocs; i++) {
         char id[32], body[160];
-        snprintf(id, sizeof id, "d%u-%u", salt, i);
-        snprintf(body, sizeof body, "%s e-mail цифровая дипломатия common w%u %u",
-                 i % 3 ? "industrial revolutions" : "ёлки палки", i % 5, i);
-        struct seg_field f[3] = {
-            {"title", 5, id, strlen(id), SEG_TEXT},
-            {"body", 4, body, strlen(body), SEG_TEXT},
-            {"n", 1, "[1,null]", 8, SEG_RAW},
-        };
-        struct seg_doc d = {id, strlen(id), f, 3};
+        struct seg_field f[4];
+        struct seg_doc d;
+        make_doc(salt, i, id, sizeof id, body, sizeof body, f, &d);
         rc = seg_builder_add(b, &d, &err);
     }
     if (rc == SD_OK) {
@@ -140,10 +155,77 @@ static int op_seg_build_open_read(void *arg)
     return rc;
 }
 
-static void test_alloc_seg_build_open_read(void **state)
+static void test_alloc_seg_build_open_read_fails_cleanly(void **state)
 {
     (void)state;
     fail_each_allocation("seg build+open+read", op_seg_build_open_read, NULL, SD_ENOMEM);
+}
+
+/* seg.h: "on error the builder is unchanged". Doc `target` of 150 is added with its n-th
+ * allocation failing, then added again with none failing; the finished image must be the
+ * same bytes as a build that never failed. */
+static void build_with_failed_add(unsigned target, unsigned long n, struct sd_buf *img,
+                                  bool *fired)
+{
+    struct stem_ctx *stem = NULL;
+    struct seg_builder *b = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(stem_ctx_new(&stem), STEM_OK);
+    assert_int_equal(seg_builder_new(stem, &b, &err), SD_OK);
+    *fired = false;
+    for (unsigned i = 0; i < 150; i++) {
+        char id[32], body[160];
+        struct seg_field f[4];
+        struct seg_doc d;
+        make_doc(7, i, id, sizeof id, body, sizeof body, f, &d);
+        if (i == target && n) {
+            failalloc_arm(n);
+            int rc = seg_builder_add(b, &d, &err);
+            *fired = failalloc_disarm();
+            if (!*fired) {
+                assert_int_equal(rc, SD_OK);
+                continue;
+            }
+            assert_int_equal(rc, SD_ENOMEM);
+        }
+        int rc = seg_builder_add(b, &d, &err);
+        if (rc != SD_OK) {
+            fail_msg("doc %u (allocation %lu of doc %u failed): %d %s", i, n, target, rc,
+                     err.msg);
+        }
+    }
+    assert_int_equal(seg_builder_finish(b, img, &err), SD_OK);
+    seg_builder_free(b);
+    stem_ctx_free(stem);
+}
+
+static void test_alloc_seg_builder_add_failure_leaves_builder_unchanged(void **state)
+{
+    (void)state;
+    struct sd_buf want;
+    sd_buf_init(&want);
+    bool fired;
+    build_with_failed_add(0, 0, &want, &fired);
+    const unsigned targets[] = {0, 1, 128, 149};
+    for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+        unsigned long n = 1;
+        for (;; n++) {
+            struct sd_buf got;
+            sd_buf_init(&got);
+            build_with_failed_add(targets[t], n, &got, &fired);
+            if (got.len != want.len || memcmp(got.data, want.data, want.len) != 0) {
+                fail_msg("doc %u, allocation %lu failed: the segment differs", targets[t], n);
+            }
+            sd_buf_free(&got);
+            if (!fired) {
+                break;
+            }
+        }
+        printf("seg_builder_add of doc %u: %lu allocations, each failed once: builder "
+               "unchanged\n",
+               targets[t], n - 1);
+    }
+    sd_buf_free(&want);
 }
 
 struct merge_arg {
@@ -188,7 +270,7 @@ static int op_seg_merge(void *arg)
     return note(rc, err.msg);
 }
 
-static void test_alloc_seg_merge(void **state)
+static void test_alloc_seg_merge_fails_cleanly(void **state)
 {
     (void)state;
     struct merge_arg m = {.deleted = {0x8001, 0, 0x3}};
@@ -246,7 +328,7 @@ static int op_query(void *arg)
     return rc;
 }
 
-static void test_alloc_query_parse_search_snippet(void **state)
+static void test_alloc_query_parse_search_snippet_fails_cleanly(void **state)
 {
     (void)state;
     struct seg *s = NULL;
@@ -362,13 +444,13 @@ static void with_tmp_dir(const char *name, op_fn op)
     rmdir(dir);
 }
 
-static void test_alloc_wal_append_rotate_replay(void **state)
+static void test_alloc_wal_append_rotate_replay_fails_cleanly(void **state)
 {
     (void)state;
     with_tmp_dir("wal append+rotate+replay+check", op_wal);
 }
 
-static void test_alloc_manifest_and_tombstones(void **state)
+static void test_alloc_manifest_and_tombstones_fail_cleanly(void **state)
 {
     (void)state;
     with_tmp_dir("manifest+tombstones+gc", op_manifest_tomb);
@@ -403,7 +485,7 @@ static int op_proto_parse(void *arg)
     return note((int)rc, err.msg);
 }
 
-static void test_alloc_proto_parse(void **state)
+static void test_alloc_proto_parse_fails_cleanly(void **state)
 {
     (void)state;
     fail_each_allocation("proto parse (line and HTTP)", op_proto_parse, NULL, PROTO_INTERNAL);
@@ -431,7 +513,7 @@ static int op_proto_encode(void *arg)
     return rc;
 }
 
-static void test_alloc_proto_encode(void **state)
+static void test_alloc_proto_encode_fails_cleanly(void **state)
 {
     (void)state;
     fail_each_allocation("proto encode", op_proto_encode, NULL, SD_ENOMEM);
@@ -440,13 +522,14 @@ static void test_alloc_proto_encode(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_alloc_seg_build_open_read),
-        cmocka_unit_test(test_alloc_seg_merge),
-        cmocka_unit_test(test_alloc_query_parse_search_snippet),
-        cmocka_unit_test(test_alloc_wal_append_rotate_replay),
-        cmocka_unit_test(test_alloc_manifest_and_tombstones),
-        cmocka_unit_test(test_alloc_proto_parse),
-        cmocka_unit_test(test_alloc_proto_encode),
+        cmocka_unit_test(test_alloc_seg_build_open_read_fails_cleanly),
+        cmocka_unit_test(test_alloc_seg_builder_add_failure_leaves_builder_unchanged),
+        cmocka_unit_test(test_alloc_seg_merge_fails_cleanly),
+        cmocka_unit_test(test_alloc_query_parse_search_snippet_fails_cleanly),
+        cmocka_unit_test(test_alloc_wal_append_rotate_replay_fails_cleanly),
+        cmocka_unit_test(test_alloc_manifest_and_tombstones_fail_cleanly),
+        cmocka_unit_test(test_alloc_proto_parse_fails_cleanly),
+        cmocka_unit_test(test_alloc_proto_encode_fails_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
