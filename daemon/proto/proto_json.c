@@ -138,7 +138,10 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
 {
     PUT_LIT(out, "{\"ok\":true,\"total\":");
     put_u64(out, res->total);
-    if (res->total_is_exact) {
+    /* query.h: a total below QRY_TOTAL_EXACT_UPTO is always exact. Said here too because an
+     * answer may come from elsewhere than a search: the never-written default index is
+     * answered with a zeroed result (issue 10), and 0 matches is an exact count. */
+    if (res->total_is_exact || res->total < QRY_TOTAL_EXACT_UPTO) {
         PUT_LIT(out, ",\"total_exact\":true,\"hits\":[");
     } else {
         PUT_LIT(out, ",\"total_exact\":false,\"hits\":[");

@@ -794,6 +794,25 @@ static void test_issue_10_more_than_32_parameters_is_bad_request(void **state)
     assert_http(PROTO_GET, uri, NULL, PROTO_BAD_REQUEST, "more than 32 query-string parameters");
 }
 
+/* Issue 10: the never-written default index is answered with a zeroed result; 0 matches (any
+ * total under QRY_TOTAL_EXACT_UPTO) is an exact count whoever filled the result. */
+static void test_issue_10_small_totals_are_exact(void **state)
+{
+    (void)state;
+    struct sd_buf b;
+    sd_buf_init(&b);
+    struct idx_search_res zero = {0};
+    proto_encode_search(&b, &zero, true, 0);
+    const char *want = "\"total\":0,\"total_exact\":true";
+    assert_non_null(memmem(b.data, b.len, want, strlen(want)));
+    struct idx_search_res big = {.total = QRY_TOTAL_EXACT_UPTO};
+    sd_buf_reset(&b);
+    proto_encode_search(&b, &big, true, 0);
+    want = "\"total_exact\":false";
+    assert_non_null(memmem(b.data, b.len, want, strlen(want)));
+    sd_buf_free(&b);
+}
+
 static void test_proto_codes_match_protocol_table(void **state)
 {
     (void)state;
@@ -855,6 +874,7 @@ int main(void)
         cmocka_unit_test(test_proto_encode_answers_are_json),
         cmocka_unit_test(test_proto_checks_utf8_with_the_stemmer_validator),
         cmocka_unit_test(test_issue_10_lone_surrogate_escapes_are_bad_utf8),
+        cmocka_unit_test(test_issue_10_small_totals_are_exact),
         cmocka_unit_test(test_issue_10_minus_zero_is_zero),
         cmocka_unit_test(test_issue_10_repeated_parameters_are_bad_request),
         cmocka_unit_test(test_issue_10_more_than_32_parameters_is_bad_request),

@@ -61,11 +61,12 @@ class EdgeCaseTest(E2ETestCase):
 
     def test_never_written_default_index_is_empty_other_names_unknown(self):
         a = self.assertOk(self.call(b'{"op":"search","q":"anything"}'), "search default")
-        self.assertEqual((a["total"], a["hits"]), (0, []))
+        self.assertEqual((a["total"], a["total_exact"], a["hits"]), (0, True, []))
         self.assertEqual(self.docs(), 0)
         self.assertError(self.call(b'{"op":"get","id":"a"}'), "not_found", "get default")
         status, body = self.http("GET", "/search?q=anything")
-        self.assertEqual((status, body["total"], body["hits"]), (200, 0, []))
+        self.assertEqual((status, body["total"], body["total_exact"], body["hits"]),
+                         (200, 0, True, []))
         self.assertEqual(self.http("GET", "/stats")[1]["docs"], 0)
         self.assertHttpError(self.http("GET", "/docs/a"), 404, "not_found", "HTTP get default")
         for what, raw in (("search", b'{"op":"search","q":"x","index":"never"}'),
