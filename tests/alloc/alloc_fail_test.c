@@ -50,13 +50,12 @@ static void fail_each_allocation(const char *name, op_fn op, void *arg, int enom
             if (rc != 0) {
                 fail_msg("%s: failed with %d (%s) and no allocation failing", name, rc, g_msg);
             }
-            printf("%s: %lu allocations, each failed once: clean error every time\n", name,
-                   n - 1);
+            printf("%s: %lu allocations, each failed once: clean error every time\n", name, n - 1);
             return;
         }
         if (rc != enomem) {
-            fail_msg("%s: allocation %lu failed, the operation returned %d (%s), want %d", name,
-                     n, rc, g_msg, enomem);
+            fail_msg("%s: allocation %lu failed, the operation returned %d (%s), want %d", name, n,
+                     rc, g_msg, enomem);
         }
     }
     fail_msg("%s: still allocating after %lu runs", name, MAX_RUNS);
@@ -120,8 +119,8 @@ static int read_segment(const struct seg *s)
 {
     struct sd_error err = {0};
     struct seg_term t;
-    int rc = seg_term_find(s, (unsigned)seg_field_find(s, "body", 4), SEG_EXACT, "common", 6,
-                           &t, &err);
+    int rc =
+        seg_term_find(s, (unsigned)seg_field_find(s, "body", 4), SEG_EXACT, "common", 6, &t, &err);
     struct seg_postings *p = NULL;
     if (rc == SD_OK) {
         rc = seg_postings_open(s, &t, SEG_WANT_POSITIONS, &p, &err);
@@ -164,8 +163,7 @@ static void test_alloc_seg_build_open_read_fails_cleanly(void **state)
 /* seg.h: "on error the builder is unchanged". Doc `target` of 150 is added with its n-th
  * allocation failing, then added again with none failing; the finished image must be the
  * same bytes as a build that never failed. */
-static void build_with_failed_add(unsigned target, unsigned long n, struct sd_buf *img,
-                                  bool *fired)
+static void build_with_failed_add(unsigned target, unsigned long n, struct sd_buf *img, bool *fired)
 {
     struct stem_ctx *stem = NULL;
     struct seg_builder *b = NULL;
@@ -190,8 +188,7 @@ static void build_with_failed_add(unsigned target, unsigned long n, struct sd_bu
         }
         int rc = seg_builder_add(b, &d, &err);
         if (rc != SD_OK) {
-            fail_msg("doc %u (allocation %lu of doc %u failed): %d %s", i, n, target, rc,
-                     err.msg);
+            fail_msg("doc %u (allocation %lu of doc %u failed): %d %s", i, n, target, rc, err.msg);
         }
     }
     assert_int_equal(seg_builder_finish(b, img, &err), SD_OK);
@@ -293,8 +290,11 @@ static int op_query(void *arg)
 {
     const struct seg *seg = arg;
     static const char *queries[] = {
-        "цифровая дипломатия", "\"industrial revolutions\" OR ёлки", "e-mail -палки",
-        "body:(comm* OR w3) title:d0*", "common",
+        "цифровая дипломатия",
+        "\"industrial revolutions\" OR ёлки",
+        "e-mail -палки",
+        "body:(comm* OR w3) title:d0*",
+        "common",
     };
     struct qry_ctx *ctx = NULL;
     int rc = qry_ctx_new(&ctx);

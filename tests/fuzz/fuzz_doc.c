@@ -45,8 +45,7 @@ static void read_back(const struct seg *s, const uint8_t *data, size_t size)
     struct seg_stored st;
     struct sd_error err = {0};
     if (seg_doc_load(s, 0, &st, &err) != SD_OK || st.nfields != 2 ||
-        st.fields[1].value_len != size ||
-        (size && memcmp(st.fields[1].value, data, size) != 0)) {
+        st.fields[1].value_len != size || (size && memcmp(st.fields[1].value, data, size) != 0)) {
         abort(); /* the stored body must come back byte for byte */
     }
     seg_stored_free(&st);

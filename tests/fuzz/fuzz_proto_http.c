@@ -30,8 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sd_buf_init(&out);
     enum proto_code rc = proto_parse_http(method, uri, uri_len, body, body_len, &req, &err);
     if (rc == PROTO_OK) {
-        if (req.op == PROTO_OP_NONE || req.limit > QRY_MAX_LIMIT ||
-            req.offset > QRY_MAX_OFFSET || req.nweights > PROTO_MAX_WEIGHTS) {
+        if (req.op == PROTO_OP_NONE || req.limit > QRY_MAX_LIMIT || req.offset > QRY_MAX_OFFSET ||
+            req.nweights > PROTO_MAX_WEIGHTS) {
             abort(); /* the parser let through what it promises to refuse */
         }
         if (req.q) {

@@ -17,8 +17,8 @@
 #include "fuzz_util.h"
 #include "seg.h"
 
-#define TAIL_LEN  16u /* checksum u64, footer length u32, magic: seg_write.c */
-#define MAX_WALK  256u
+#define TAIL_LEN 16u /* checksum u64, footer length u32, magic: seg_write.c */
+#define MAX_WALK 256u
 
 struct walk {
     const struct seg *s;
