@@ -49,8 +49,8 @@ run_one() {
     bin=$(cat "$work/$name.bin")
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        "$bin" -max_total_time="$secs" -timeout="${SD_FUZZ_TIMEOUT:-30}" -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 -artifact_prefix="$work/$name-artifacts/" ${SD_FUZZ_ARGS:-} \
+        "$bin" -max_total_time="$secs" -timeout="${SD_FUZZ_TIMEOUT:-30}" -rss_limit_mb=2048 \
+        -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/$name-artifacts/" ${SD_FUZZ_ARGS:-} \
         "$work/$name" >"$work/$name.log" 2>&1
 }
 
