@@ -5,7 +5,9 @@
  *   build/tests/fuzz/fuzz_seedgen tests/fuzz/corpus
  *
  * Each seed is the target's flag byte(s) (see the target's file-top comment) followed by the
- * file. Run it again after a format change and commit the result. Not a test.
+ * file. Most seeds set the "fix the checksums" bit: a mutation of them then reaches the
+ * structure behind the checksum instead of stopping at it; one per target leaves it clear.
+ * Run it again after a format change and commit the result. Not a test.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -71,7 +73,8 @@ static void wal_seeds(void)
         die("wal_sync", &err);
     }
     seed_from("wal", "three_records", (const uint8_t[]){0}, 1, "wal-000001.log");
-    seed_from("wal", "three_records_from_2", (const uint8_t[]){2 << 2}, 1, "wal-000001.log");
+    seed_from("wal", "three_records_fixed", (const uint8_t[]){1}, 1, "wal-000001.log");
+    seed_from("wal", "three_records_from_2", (const uint8_t[]){2 << 2 | 1}, 1, "wal-000001.log");
     if (wal_rotate(w, &first, &err) || wal_append(w, 9, "after rotate", 12, &seq, &err) ||
         wal_sync(w, &err)) {
         die("wal_rotate", &err);
@@ -113,7 +116,7 @@ static void manifest_seeds(void)
     if (wal_manifest_write(fuzz_dir(), &m, &err)) {
         die("wal_manifest_write", &err);
     }
-    seed_from("manifest", "three_segments", (const uint8_t[]){0}, 1, "MANIFEST");
+    seed_from("manifest", "three_segments", (const uint8_t[]){1}, 1, "MANIFEST");
     fuzz_dir_clear();
 }
 
@@ -126,8 +129,8 @@ static void tomb_seeds(void)
         die("wal_tomb_write", &err);
     }
     wal_tomb_name(name, 3, 2);
-    seed_from("tomb", "header_names_it", (const uint8_t[]){2, 0, 0}, 3, name);
-    seed_from("tomb", "expects_100_docs", (const uint8_t[]){0, 100, 0}, 3, name);
+    seed_from("tomb", "header_names_it", (const uint8_t[]){3, 0, 0}, 3, name);
+    seed_from("tomb", "expects_100_docs", (const uint8_t[]){1, 100, 0}, 3, name);
     uint64_t one = 1;
     if (wal_tomb_write(fuzz_dir(), 1, 1, &one, 1, &err)) {
         die("wal_tomb_write", &err);
@@ -138,7 +141,7 @@ static void tomb_seeds(void)
 }
 
 /* A segment of n docs; with n >= 128 the common words get skip data. */
-static void seg_seed(const char *name, unsigned n)
+static void seg_seed(const char *name, unsigned n, uint8_t flags)
 {
     struct stem_ctx *stem = NULL;
     struct seg_builder *b = NULL;
@@ -166,7 +169,7 @@ static void seg_seed(const char *name, unsigned n)
     if (seg_builder_finish(b, &img, &err)) {
         die("seg_builder_finish", &err);
     }
-    seed_bytes("seg", name, (const uint8_t[]){0}, 1, img.data, img.len);
+    seed_bytes("seg", name, &flags, 1, img.data, img.len);
     sd_buf_free(&img);
     seg_builder_free(b);
     stem_ctx_free(stem);
@@ -182,8 +185,9 @@ int main(int argc, char **argv)
     wal_seeds();
     manifest_seeds();
     tomb_seeds();
-    seg_seed("three_docs", 3);
-    seg_seed("skip_data_200_docs", 200);
+    seg_seed("three_docs", 3, 0);
+    seg_seed("three_docs_fixed", 3, 1);
+    seg_seed("skip_data_200_docs", 200, 1);
     fuzz_dir_clear();
     printf("fuzz_seedgen: seeds written under %s\n", out_root);
     return 0;
