@@ -262,30 +262,45 @@ static int prescan_open(struct prescan *ps)
 }
 
 /* Checks every escape of s[0, len) and counts the members of every object. Linear. */
+/* The end of the string whose opening '"' is just before s[i]: the index of its closing '"'
+ * (len when the text ends first), every escape on the way checked. Strings are most of a
+ * request's bytes, so the runs between escapes are skipped with memchr. */
+static enum proto_code string_end(const char *s, size_t len, size_t i, size_t *end,
+                                  struct proto_error *err)
+{
+    while (i < len) {
+        const char *quote = memchr(s + i, '"', len - i);
+        size_t q = quote ? (size_t)(quote - s) : len;
+        const char *bs = memchr(s + i, '\\', q - i);
+        if (!bs) {
+            *end = q;
+            return PROTO_OK;
+        }
+        size_t n = escape_len(s, len, (size_t)(bs - s), err);
+        if (n == 0) {
+            return PROTO_BAD_UTF8;
+        }
+        i = (size_t)(bs - s) + n;
+    }
+    *end = len;
+    return PROTO_OK;
+}
+
+/* Checks every escape of s[0, len) and counts the members of every object. Linear. */
 static enum proto_code prescan_json(const char *s, size_t len, struct prescan *ps,
                                     struct proto_error *err)
 {
     /* Open containers: the object number, or SIZE_MAX for an array. */
     size_t stack[PROTO_MAX_DEPTH + 1];
     size_t depth = 0;
-    bool in_string = false;
     memset(ps, 0, sizeof *ps);
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
-        if (in_string) {
-            if (c == '"') {
-                in_string = false;
-            } else if (c == '\\') {
-                size_t n = escape_len(s, len, i, err);
-                if (n == 0) {
-                    return PROTO_BAD_UTF8;
-                }
-                i += n - 1;
-            }
-            continue;
-        }
         if (c == '"') {
-            in_string = true;
+            enum proto_code rc = string_end(s, len, i + 1, &i, err);
+            if (rc) {
+                return rc;
+            }
         } else if ((c == '{' || c == '[') && !ps->is_deep) {
             if (depth == PROTO_MAX_DEPTH + 1) {
                 ps->is_deep = true;
