@@ -44,10 +44,13 @@ done <"$list"
 # into a finding. The exit status of libFuzzer is non-zero on any finding. Every input runs in
 # milliseconds; the 30 s timeout (SD_FUZZ_TIMEOUT) leaves room for a machine so loaded that a
 # niced fuzzer waits seconds for the CPU: 10 s once reported a timeout that took 0.07 s alone.
+# All three such reports stood in ASan's allocator returning memory to the OS (madvise, slow on
+# this VM under load); allocator_release_to_os_interval_ms=-1 keeps the memory instead, which
+# -rss_limit_mb still bounds.
 run_one() {
     local name=$1 bin
     bin=$(cat "$work/$name.bin")
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_release_to_os_interval_ms=-1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         "$bin" -max_total_time="$secs" -timeout="${SD_FUZZ_TIMEOUT:-30}" -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/$name-artifacts/" ${SD_FUZZ_ARGS:-} \
