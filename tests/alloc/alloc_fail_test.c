@@ -273,8 +273,8 @@ static void test_alloc_seg_merge_fails_cleanly(void **state)
     struct merge_arg m = {.deleted = {0x8001, 0, 0x3}};
     snprintf(m.dir, sizeof m.dir, "/tmp/sd-alloc-XXXXXX");
     assert_non_null(mkdtemp(m.dir));
-    assert_int_equal(build_segment(150, 1, &m.in[0]), SD_OK);
-    assert_int_equal(build_segment(40, 2, &m.in[1]), SD_OK);
+    assert_int_equal(build_segment(130, 1, &m.in[0]), SD_OK);
+    assert_int_equal(build_segment(10, 2, &m.in[1]), SD_OK);
     fail_each_allocation("seg merge (memory and file)", op_seg_merge, &m, SD_ENOMEM);
     seg_close(m.in[0]);
     seg_close(m.in[1]);
