@@ -78,7 +78,7 @@ static int build_norms(struct plan *pl, const struct qry_params *params)
         return sd_errorf(pl->err, SD_ENOMEM, "query plan");
     }
     const int32_t *map =
-        (const int32_t *)s->field_map.data + ((const size_t *)s->map_off.data)[pl->seg_index];
+        qry_vec_at(&s->field_map, sizeof *map, ((const size_t *)s->map_off.data)[pl->seg_index]);
     const struct qry_gfield *g = s->gfields.data;
     double b = params->b;
     for (unsigned f = 0; f < count; f++) {
