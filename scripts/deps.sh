@@ -6,7 +6,8 @@ pkgs=(build-essential cmake pkg-config python3
       libevent-dev libstemmer-dev libxxhash-dev libcmocka-dev libjson-c-dev
       libutf8proc-dev liblz4-dev libhttp-parser-dev snowball-data libinih-dev
       libsystemd-dev systemd libssl-dev
-      chromium chromium-driver python3-selenium)
+      chromium chromium-driver python3-selenium # the browser test (tests/browser/)
+      clang-14 libclang-rt-14-dev) # clang: the libFuzzer targets (scripts/fuzz.sh)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,6 +11,8 @@
  */
 #include "stem_int.h"
 
+#include <string.h>
+
 /* Byte b is a continuation byte 10xxxxxx. */
 static bool is_cont(unsigned char b)
 {
@@ -91,12 +93,31 @@ size_t stem_utf8_encode(int32_t cp, char *out)
     return 4;
 }
 
+size_t stem_utf8_len(const char *s, size_t len)
+{
+    int32_t cp;
+    return len ? stem_utf8_decode((const unsigned char *)s, len, &cp) : 0;
+}
+
 bool stem_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
-        if (p[i] < 0x80) { /* runs of ASCII are the common case */
+        /* Runs of ASCII are the common case (whole requests of JSON): 8 bytes at a time while
+         * none has the high bit. */
+        while (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (w & 0x8080808080808080ull) {
+                break;
+            }
+            i += 8;
+        }
+        if (i >= len) {
+            break;
+        }
+        if (p[i] < 0x80) {
             i++;
             continue;
         }

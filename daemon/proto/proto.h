@@ -169,9 +169,6 @@ enum proto_code proto_parse_http(enum proto_method method, const char *uri, size
  * (size_t)-1 for a malformed escape. */
 size_t proto_percent_decode(const char *s, size_t len, char *out, bool plus_is_space);
 
-/* True when s[0, len) is well-formed UTF-8 (no overlongs, no surrogates, no
- * code point above U+10FFFF). */
-bool proto_utf8_valid(const char *s, size_t len);
 
 /* ---- encoding (every function appends to out; out->rc tells of ENOMEM) ---- */
 

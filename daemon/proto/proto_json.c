@@ -1,12 +1,12 @@
 /*
- * proto_json.c: JSON out, and the UTF-8 check every request goes through first.
+ * proto_json.c: JSON out.
  *
  * Answers are written by hand into one struct sd_buf that the server then
  * hands to the socket without copying (evbuffer_add_reference). The escaper
  * copies runs of plain bytes with one memcpy and stops only at '"', '\\',
  * control characters and bytes >= 0x80. A byte >= 0x80 starts a UTF-8
- * sequence that is checked (RFC 3629: no overlongs, no surrogates, nothing
- * above U+10FFFF) and copied as is; a byte that does not start a valid
+ * sequence that is checked (stem_utf8_len, RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF) and copied as is; a byte that does not start a valid
  * sequence becomes \ufffd. So whatever the engine or a client hands us, the
  * output is valid JSON in valid UTF-8.
  */
@@ -17,58 +17,6 @@
 #include "proto.h"
 
 #define PUT_LIT(out, lit) sd_buf_put((out), "" lit, sizeof("" lit) - 1) /* literals only */
-
-/* Length of the valid UTF-8 sequence at s[0, n) (n >= 1), or 0 if none. */
-static size_t utf8_seq_len(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    if (c < 0x80) {
-        return 1;
-    }
-    if (c < 0xC2 || c > 0xF4) {
-        return 0; /* continuation byte, overlong 2-byte lead, or beyond U+10FFFF */
-    }
-    size_t need = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    if (n < need) {
-        return 0;
-    }
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-    }
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0) || /* overlong, surrogate */
-        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90)) { /* overlong, > U+10FFFF */
-        return 0;
-    }
-    return need;
-}
-
-bool proto_utf8_valid(const char *str, size_t len)
-{
-    const uint8_t *s = (const uint8_t *)str;
-    size_t i = 0;
-    while (i < len) {
-        /* ASCII fast path: 8 bytes at a time while none has the high bit. */
-        while (len - i >= 8) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ull) {
-                break;
-            }
-            i += 8;
-        }
-        if (i >= len) {
-            break;
-        }
-        size_t n = utf8_seq_len(s + i, len - i);
-        if (n == 0) {
-            return false;
-        }
-        i += n;
-    }
-    return true;
-}
 
 /* 0: copy as is; 1: needs an escape; 2: starts (or is part of) a multibyte sequence. */
 static uint8_t byte_class(uint8_t c)
@@ -133,7 +81,7 @@ void proto_json_string(struct sd_buf *out, const char *str, size_t len)
             i++;
             continue;
         }
-        size_t n = utf8_seq_len(s + i, len - i);
+        size_t n = stem_utf8_len(str + i, len - i);
         if (n) {
             sd_buf_put(out, s + i, n);
             i += n;
@@ -249,7 +197,10 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
 {
     PUT_LIT(out, "{\"ok\":true,\"total\":");
     put_u64(out, res->total);
-    if (res->total_is_exact) {
+    /* query.h: a total below QRY_TOTAL_EXACT_UPTO is always exact. Said here too because an
+     * answer may come from elsewhere than a search: the never-written default index is
+     * answered with a zeroed result (issue 10), and 0 matches is an exact count. */
+    if (res->total_is_exact || res->total < QRY_TOTAL_EXACT_UPTO) {
         PUT_LIT(out, ",\"total_exact\":true,\"hits\":[");
     } else {
         PUT_LIT(out, ",\"total_exact\":false,\"hits\":[");

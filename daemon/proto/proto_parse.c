@@ -136,6 +136,20 @@ void proto_request_free(struct proto_request *req)
 
 /* ---- JSON ---- */
 
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
 static bool only_space(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -174,6 +188,279 @@ static enum proto_code json_parse_one(struct json_tokener *tok, const char *s, s
     return PROTO_OK;
 }
 
+/* ---- what json-c does not check: escapes and repeated keys ----
+ *
+ * json-c turns a lone surrogate escape ("\ud800", "\udc00", "\ud800\u0041") into U+FFFD and
+ * keeps the last of two members with the same key, both silently. PROTOCOL.md promises
+ * bad_utf8 for the first (a string must be Unicode text, escaped or not) and bad_request
+ * naming the key for the second, so one pass over the raw text before json-c checks every
+ * escape and counts each object's members; after the parse an object json-c holds with fewer
+ * members than that count had a key twice. Objects are numbered in the order their '{'
+ * appears, which is the pre-order of the tree json-c builds. */
+
+struct prescan {
+    uint32_t *members; /* members of object i, owned; NULL until the first '{'. 4 bytes an
+                          object, a fraction of what json-c spends on one */
+    size_t count;      /* objects seen */
+    size_t cap;
+    bool is_deep; /* nesting past any valid request: counts stop, json-c refuses it */
+};
+
+static void prescan_free(struct prescan *ps)
+{
+    free(ps->members);
+}
+
+static int hex4(const char *s, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hex_value(s[i]);
+        if (h < 0) {
+            return -1;
+        }
+        v = v * 16 + (uint32_t)h;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The escape at s[i] ('\\') of s[0, len): its length, or 0 when it is a well-formed \u
+ * escape that does not stand for a Unicode scalar value (err says why). A malformed escape
+ * ("\\x", "\\u12G4") or one cut short by the end of the text is JSON syntax, left to json-c
+ * (bad_json). */
+static size_t escape_len(const char *s, size_t len, size_t i, struct proto_error *err)
+{
+    if (len - i < 2) {
+        return len - i;
+    }
+    if (strchr("\"\\/bfnrt", s[i + 1]) && s[i + 1] != '\0') {
+        return 2;
+    }
+    uint32_t cp, low;
+    if (s[i + 1] != 'u' || len - i < 6 || hex4(s + i + 2, &cp)) {
+        return 2;
+    }
+    if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        proto_errorf(err, PROTO_BAD_UTF8, "at %zu: \\u%04x is a lone low surrogate", i, cp);
+        return 0;
+    }
+    if (cp < 0xD800 || cp > 0xDBFF) {
+        return 6;
+    }
+    if (len - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u' || hex4(s + i + 8, &low) ||
+        low < 0xDC00 || low > 0xDFFF) { /* the end, another character, or a malformed escape */
+        proto_errorf(err, PROTO_BAD_UTF8,
+                     "at %zu: \\u%04x is a high surrogate without a low one after it", i, cp);
+        return 0;
+    }
+    return 12;
+}
+
+static int prescan_open(struct prescan *ps)
+{
+    if (ps->count == ps->cap) {
+        size_t cap = ps->cap ? 2 * ps->cap : 16;
+        uint32_t *m = realloc(ps->members, cap * sizeof *m);
+        if (!m) {
+            return -1;
+        }
+        ps->members = m;
+        ps->cap = cap;
+    }
+    ps->members[ps->count++] = 0;
+    return 0;
+}
+
+/* Checks every escape of s[0, len) and counts the members of every object. Linear. */
+/* The end of the string whose opening '"' is just before s[i]: the index of its closing '"'
+ * (len when the text ends first), every escape on the way checked. Strings are most of a
+ * request's bytes, so the runs between escapes are skipped with memchr. */
+static enum proto_code string_end(const char *s, size_t len, size_t i, size_t *end,
+                                  struct proto_error *err)
+{
+    while (i < len) {
+        const char *quote = memchr(s + i, '"', len - i);
+        size_t q = quote ? (size_t)(quote - s) : len;
+        const char *bs = memchr(s + i, '\\', q - i);
+        if (!bs) {
+            *end = q;
+            return PROTO_OK;
+        }
+        size_t n = escape_len(s, len, (size_t)(bs - s), err);
+        if (n == 0) {
+            return PROTO_BAD_UTF8;
+        }
+        i = (size_t)(bs - s) + n;
+    }
+    *end = len;
+    return PROTO_OK;
+}
+
+/* Checks every escape of s[0, len) and counts the members of every object. Linear. */
+static enum proto_code prescan_json(const char *s, size_t len, struct prescan *ps,
+                                    struct proto_error *err)
+{
+    /* Open containers: the object number, or SIZE_MAX for an array. */
+    size_t stack[PROTO_MAX_DEPTH + 1];
+    size_t depth = 0;
+    memset(ps, 0, sizeof *ps);
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '"') {
+            enum proto_code rc = string_end(s, len, i + 1, &i, err);
+            if (rc) {
+                return rc;
+            }
+        } else if ((c == '{' || c == '[') && !ps->is_deep) {
+            if (depth == PROTO_MAX_DEPTH + 1) {
+                ps->is_deep = true;
+                continue;
+            }
+            stack[depth++] = c == '[' ? SIZE_MAX : ps->count;
+            if (c == '{' && prescan_open(ps)) {
+                return proto_errorf(err, PROTO_INTERNAL, "out of memory");
+            }
+        } else if ((c == '}' || c == ']') && depth > 0 && !ps->is_deep) {
+            depth--;
+        } else if (c == ':' && depth > 0 && stack[depth - 1] != SIZE_MAX && !ps->is_deep) {
+            ps->members[stack[depth - 1]]++;
+        }
+    }
+    return PROTO_OK;
+}
+
+/* Offset of the '{' of object number i (in the prescan's numbering) of s[0, len). */
+static size_t object_start(const char *s, size_t len, size_t i)
+{
+    bool in_string = false;
+    size_t seen = 0;
+    for (size_t k = 0; k < len; k++) {
+        if (in_string) {
+            if (s[k] == '\\') {
+                k++;
+            } else if (s[k] == '"') {
+                in_string = false;
+            }
+        } else if (s[k] == '"') {
+            in_string = true;
+        } else if (s[k] == '{' && seen++ == i) {
+            return k;
+        }
+    }
+    return 0; /* not reached for the text the prescan counted */
+}
+
+struct key_span {
+    const char *p;
+    size_t len;
+};
+
+static int key_span_cmp(const void *a, const void *b)
+{
+    const struct key_span *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->p, y->p, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The object at s[at] ('{') has a repeated key: name it (raw, as sent) when two keys are
+ * the same bytes; an escaped spelling of the same key ("a" and "\u0061") is only located. */
+static enum proto_code repeated_key(const char *s, size_t len, size_t at, uint32_t members,
+                                    struct proto_error *err)
+{
+    struct key_span *keys = malloc(members * sizeof *keys);
+    if (!keys) {
+        return proto_errorf(err, PROTO_INTERNAL, "out of memory");
+    }
+    size_t n = 0, depth = 0, key_start = 0;
+    bool in_string = false;
+    for (size_t i = at; i < len && n < members; i++) {
+        if (in_string) {
+            if (s[i] == '\\') {
+                i++;
+            } else if (s[i] == '"') {
+                in_string = false;
+                if (depth == 1) { /* a key if a ':' follows */
+                    size_t j = i + 1;
+                    while (j < len && strchr(" \t\r\n", s[j]) && s[j]) {
+                        j++;
+                    }
+                    if (j < len && s[j] == ':') {
+                        keys[n++] = (struct key_span){s + key_start, i - key_start};
+                    }
+                }
+            }
+        } else if (s[i] == '"') {
+            in_string = true;
+            key_start = i + 1;
+        } else if (s[i] == '{' || s[i] == '[') {
+            depth++;
+        } else if ((s[i] == '}' || s[i] == ']') && --depth == 0) {
+            break;
+        }
+    }
+    qsort(keys, n, sizeof *keys, key_span_cmp);
+    for (size_t i = 1; i < n; i++) {
+        if (key_span_cmp(&keys[i - 1], &keys[i]) == 0) {
+            proto_errorf(err, PROTO_BAD_REQUEST, "key '%.*s' given twice",
+                         (int)(keys[i].len < 64 ? keys[i].len : 64), keys[i].p);
+            free(keys);
+            return PROTO_BAD_REQUEST;
+        }
+    }
+    free(keys);
+    return proto_errorf(err, PROTO_BAD_REQUEST, "at %zu: an object has a key twice", at);
+}
+
+/* Walks the parsed tree in pre-order beside the prescan's counts. *next is the number of the
+ * next object. */
+static enum proto_code check_members(struct json_object *v, const char *s, size_t len,
+                                     const struct prescan *ps, size_t *next,
+                                     struct proto_error *err)
+{
+    if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            enum proto_code rc =
+                check_members(json_object_array_get_idx(v, i), s, len, ps, next, err);
+            if (rc) {
+                return rc;
+            }
+        }
+        return PROTO_OK;
+    }
+    if (!json_object_is_type(v, json_type_object)) {
+        return PROTO_OK;
+    }
+    size_t i = (*next)++;
+    if (i >= ps->count) {
+        return PROTO_OK; /* cannot happen for a tree parsed from the same text */
+    }
+    if ((size_t)json_object_object_length(v) != ps->members[i]) {
+        return repeated_key(s, len, object_start(s, len, i), ps->members[i], err);
+    }
+    json_object_object_foreach(v, key, val)
+    {
+        (void)key;
+        enum proto_code rc = check_members(val, s, len, ps, next, err);
+        if (rc) {
+            return rc;
+        }
+    }
+    return PROTO_OK;
+}
+
+/* root was parsed from s[0, len) (for NDJSON, root is the array of its documents). */
+static enum proto_code check_repeated_keys(struct json_object *root, const char *s, size_t len,
+                                           const struct prescan *ps, struct proto_error *err)
+{
+    size_t next = 0;
+    if (ps->is_deep) {
+        return PROTO_OK; /* json-c refused anything this deep already */
+    }
+    return check_members(root, s, len, ps, &next, err);
+}
+
 static struct json_tokener *tokener_new(struct proto_error *err)
 {
     struct json_tokener *tok = json_tokener_new_ex(PROTO_MAX_DEPTH);
@@ -192,7 +479,7 @@ static struct json_tokener *tokener_new(struct proto_error *err)
 static enum proto_code json_parse_object(const char *s, size_t len, struct json_object **out,
                                          struct proto_error *err)
 {
-    if (!proto_utf8_valid(s, len)) {
+    if (!stem_utf8_valid(s, len)) {
         return proto_errorf(err, PROTO_BAD_UTF8, "the request is not valid UTF-8");
     }
     if (len > INT_MAX) {
@@ -201,18 +488,28 @@ static enum proto_code json_parse_object(const char *s, size_t len, struct json_
     if (only_space(s, len)) {
         return proto_errorf(err, PROTO_BAD_JSON, "the request is not a JSON object (empty)");
     }
-    struct json_tokener *tok = tokener_new(err);
+    *out = NULL;
+    struct prescan ps;
+    enum proto_code rc = prescan_json(s, len, &ps, err);
+    struct json_tokener *tok = rc ? NULL : tokener_new(err);
     if (!tok) {
-        return PROTO_INTERNAL;
+        prescan_free(&ps);
+        return rc ? rc : PROTO_INTERNAL;
     }
     size_t used = 0;
-    enum proto_code rc = json_parse_one(tok, s, len, out, &used, err);
+    rc = json_parse_one(tok, s, len, out, &used, err);
     json_tokener_free(tok);
     if (rc == PROTO_OK && !only_space(s + used, len - used)) {
+        rc = proto_errorf(err, PROTO_BAD_JSON, "at %zu: data after the JSON object", used);
+    }
+    if (rc == PROTO_OK) {
+        rc = check_repeated_keys(*out, s, len, &ps, err);
+    }
+    if (rc && *out) {
         json_object_put(*out);
         *out = NULL;
-        return proto_errorf(err, PROTO_BAD_JSON, "at %zu: data after the JSON object", used);
     }
+    prescan_free(&ps);
     return rc;
 }
 
@@ -270,7 +567,7 @@ static enum proto_code add_weight(struct proto_request *req, const char *name, s
                             PROTO_MAX_WEIGHTS);
     }
     req->weights[req->nweights].field = name;
-    req->weights[req->nweights].weight = (float)w;
+    req->weights[req->nweights].weight = w == 0 ? 0.0f : (float)w; /* -0 is 0 */
     req->nweights++;
     return PROTO_OK;
 }
@@ -751,20 +1048,6 @@ enum proto_code proto_parse_line(const char *line, size_t len, struct proto_requ
 
 /* ---- HTTP ---- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 size_t proto_percent_decode(const char *s, size_t len, char *out, bool plus_is_space)
 {
     size_t o = 0;
@@ -799,8 +1082,9 @@ struct http_param {
 
 #define HTTP_MAX_PARAMS 32
 
-/* Splits and decodes query[0, len) into params (at most HTTP_MAX_PARAMS;
- * later ones are ignored), writing decoded text at *dst. */
+/* Splits and decodes query[0, len) into params, writing decoded text at *dst.
+ * More than HTTP_MAX_PARAMS pieces, or a key given twice, is bad_request: a
+ * parameter is never silently dropped or overridden (PROTOCOL.md). */
 static enum proto_code parse_query(const char *query, size_t len, char **dst,
                                    struct http_param *params, size_t *nparams,
                                    struct proto_error *err)
@@ -810,12 +1094,17 @@ static enum proto_code parse_query(const char *query, size_t len, char **dst,
     /* Every piece costs at most 2 bytes more than its source (two NULs); at
      * most HTTP_MAX_PARAMS pieces are decoded, so the caller's buffer of
      * len + 2 * HTTP_MAX_PARAMS bytes is enough. */
-    for (size_t pieces = 0; i < len && pieces < HTTP_MAX_PARAMS; pieces++) {
+    size_t pieces = 0;
+    while (i < len) {
         const char *amp = memchr(query + i, '&', len - i);
         size_t end = amp ? (size_t)(amp - query) : len;
         if (end == i) {
             i = end + 1;
             continue;
+        }
+        if (pieces++ == HTTP_MAX_PARAMS) {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "more than %d query-string parameters",
+                                HTTP_MAX_PARAMS);
         }
         const char *eq = memchr(query + i, '=', end - i);
         size_t kend = eq ? (size_t)(eq - query) : end;
@@ -832,7 +1121,7 @@ static enum proto_code parse_query(const char *query, size_t len, char **dst,
         if (vlen == (size_t)-1) {
             return proto_errorf(err, PROTO_BAD_REQUEST, "bad percent-escape in the query string");
         }
-        if (!proto_utf8_valid(*dst, vlen)) {
+        if (!stem_utf8_valid(*dst, vlen)) {
             return proto_errorf(err, PROTO_BAD_UTF8, "parameter '%.32s' is not valid UTF-8",
                                 p->key);
         }
@@ -844,6 +1133,14 @@ static enum proto_code parse_query(const char *query, size_t len, char **dst,
             (*nparams)++;
         }
         i = end + 1;
+    }
+    for (size_t a = 1; a < *nparams; a++) {
+        for (size_t b = 0; b < a; b++) {
+            if (strcmp(params[a].key, params[b].key) == 0) {
+                return proto_errorf(err, PROTO_BAD_REQUEST, "parameter '%.32s' given twice",
+                                    params[a].key);
+            }
+        }
     }
     return PROTO_OK;
 }
@@ -859,21 +1156,23 @@ static const struct http_param *find_param(const struct http_param *params, size
     return NULL;
 }
 
-/* A decimal 0..max with digits only. */
+/* A decimal 0..max with digits only; "-0" (any number of zeros after the '-') is 0, as the
+ * JSON number -0 is on the line protocol. */
 static enum proto_code text_uint(const struct http_param *p, uint32_t max, uint32_t *out,
                                  struct proto_error *err)
 {
     uint64_t v = 0;
-    if (p->value_len == 0 || p->value_len > 10) {
+    size_t start = p->value_len > 1 && p->value[0] == '-' ? 1 : 0;
+    if (p->value_len == start || p->value_len - start > 10) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be 0 to %u", p->key, max);
     }
-    for (size_t i = 0; i < p->value_len; i++) {
+    for (size_t i = start; i < p->value_len; i++) {
         if (p->value[i] < '0' || p->value[i] > '9') {
             return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be 0 to %u", p->key, max);
         }
         v = v * 10 + (uint64_t)(p->value[i] - '0');
     }
-    if (v > max) {
+    if (v > max || (start && v != 0)) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "'%s' must be 0 to %u", p->key, max);
     }
     *out = (uint32_t)v;
@@ -1005,19 +1304,25 @@ static enum proto_code search_from_params(const struct http_param *params, size_
 static enum proto_code docs_from_body(const char *body, size_t len, struct proto_request *req,
                                       struct proto_error *err)
 {
-    if (!proto_utf8_valid(body, len)) {
+    if (!stem_utf8_valid(body, len)) {
         return proto_errorf(err, PROTO_BAD_UTF8, "the request is not valid UTF-8");
     }
     if (len > INT_MAX) {
         return proto_errorf(err, PROTO_TOO_LARGE, "request over %d bytes", INT_MAX);
     }
+    struct prescan ps;
+    enum proto_code rc = prescan_json(body, len, &ps, err);
+    if (rc) {
+        prescan_free(&ps);
+        return rc;
+    }
     req->root = json_object_new_array();
     struct json_tokener *tok = tokener_new(err);
     if (!req->root || !tok) {
         json_tokener_free(tok);
+        prescan_free(&ps);
         return proto_errorf(err, PROTO_INTERNAL, "out of memory");
     }
-    enum proto_code rc = PROTO_OK;
     size_t pos = 0, line = 1;
     while (rc == PROTO_OK && !only_space(body + pos, len - pos)) {
         if (json_object_array_length(req->root) >= PROTO_MAX_BATCH) {
@@ -1042,6 +1347,10 @@ static enum proto_code docs_from_body(const char *body, size_t len, struct proto
         pos += used;
     }
     json_tokener_free(tok);
+    if (rc == PROTO_OK) {
+        rc = check_repeated_keys(req->root, body, len, &ps, err);
+    }
+    prescan_free(&ps);
     if (rc) {
         return rc;
     }
@@ -1088,7 +1397,7 @@ static enum proto_code route_doc_id(enum proto_method method, const char *raw, s
     if (len == (size_t)-1) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "bad percent-escape in the document id");
     }
-    if (!proto_utf8_valid(*dst, len)) {
+    if (!stem_utf8_valid(*dst, len)) {
         return proto_errorf(err, PROTO_BAD_UTF8, "the document id is not valid UTF-8");
     }
     req->id = *dst;

@@ -6,6 +6,7 @@
  * encoder: whatever bytes it is given, its output must parse as JSON (json-c,
  * strict) and be valid UTF-8.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,7 +53,7 @@ static enum proto_code http_code(enum proto_method m, const char *uri, const cha
 static struct json_object *must_parse(const struct sd_buf *out)
 {
     assert_int_equal(out->rc, 0);
-    assert_true(proto_utf8_valid((const char *)out->data, out->len));
+    assert_true(stem_utf8_valid((const char *)out->data, out->len));
     struct json_tokener *tok = json_tokener_new();
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     struct json_object *obj = json_tokener_parse_ex(tok, (const char *)out->data, (int)out->len);
@@ -696,18 +697,172 @@ static void test_proto_percent_escape_cut_at_the_end_is_refused(void **state)
     assert_int_equal(http_code(PROTO_GET, "/search?q=a%4", NULL, &err), PROTO_BAD_REQUEST);
 }
 
-static void test_proto_utf8_valid(void **state)
+static void test_proto_checks_utf8_with_the_stemmer_validator(void **state)
 {
     (void)state;
-    assert_true(proto_utf8_valid("", 0));
-    assert_true(proto_utf8_valid("plain ascii longer than eight bytes", 35));
-    assert_true(proto_utf8_valid("ёЁй€😀\xf4\x8f\xbf\xbf", strlen("ёЁй€😀\xf4\x8f\xbf\xbf")));
-    assert_false(proto_utf8_valid("abcdefgh\x80", 9));
-    assert_false(proto_utf8_valid("\xc1\xbf", 2));
-    assert_false(proto_utf8_valid("\xe0\x9f\xbf", 3));
-    assert_false(proto_utf8_valid("\xf0\x8f\xbf\xbf", 4));
-    assert_false(proto_utf8_valid("\xf5\x80\x80\x80", 4));
-    assert_false(proto_utf8_valid("\xe2\x82", 2));
+    assert_true(stem_utf8_valid("", 0));
+    assert_true(stem_utf8_valid("plain ascii longer than eight bytes", 35));
+    assert_true(stem_utf8_valid("ёЁй€😀\xf4\x8f\xbf\xbf", strlen("ёЁй€😀\xf4\x8f\xbf\xbf")));
+    assert_false(stem_utf8_valid("abcdefgh\x80", 9));
+    assert_false(stem_utf8_valid("\xc1\xbf", 2));
+    assert_false(stem_utf8_valid("\xe0\x9f\xbf", 3));
+    assert_false(stem_utf8_valid("\xf0\x8f\xbf\xbf", 4));
+    assert_false(stem_utf8_valid("\xf5\x80\x80\x80", 4));
+    assert_false(stem_utf8_valid("\xe2\x82", 2));
+}
+
+/* ---- issue 10: input edge cases, one rule each (PROTOCOL.md "Edge cases") ---- */
+
+static void assert_line(const char *text, enum proto_code code, const char *msg)
+{
+    struct proto_request req;
+    struct proto_error err = {0};
+    proto_request_init(&req);
+    enum proto_code rc = parse_line(text, &req, &err);
+    proto_request_free(&req);
+    if (rc != code || (msg && strcmp(err.msg, msg) != 0)) {
+        fail_msg("%s: got %s '%s', want %s '%s'", text, proto_code_name(rc), rc ? err.msg : "",
+                 proto_code_name(code), msg ? msg : "");
+    }
+}
+
+static void assert_http(enum proto_method m, const char *uri, const char *body,
+                        enum proto_code code, const char *msg)
+{
+    struct proto_error err = {0};
+    enum proto_code rc = http_code(m, uri, body, &err);
+    if (rc != code || (msg && strcmp(err.msg, msg) != 0)) {
+        fail_msg("%s: got %s '%s', want %s '%s'", uri, proto_code_name(rc), rc ? err.msg : "",
+                 proto_code_name(code), msg ? msg : "");
+    }
+}
+
+static void test_issue_10_lone_surrogate_escapes_are_bad_utf8(void **state)
+{
+    (void)state;
+    assert_line("{\"op\":\"search\",\"q\":\"\\ud800\"}", PROTO_BAD_UTF8,
+                "at 20: \\ud800 is a high surrogate without a low one after it");
+    assert_line("{\"op\":\"search\",\"q\":\"a\\udc00\"}", PROTO_BAD_UTF8,
+                "at 21: \\udc00 is a lone low surrogate");
+    assert_line("{\"op\":\"search\",\"q\":\"\\uD800\\u0041\"}", PROTO_BAD_UTF8, NULL);
+    assert_line("{\"op\":\"search\",\"q\":\"\\udc00\\ud800\"}", PROTO_BAD_UTF8,
+                NULL);                                                         /* reversed */
+    assert_line("{\"op\":\"search\",\"q\":\"\\ud800\"", PROTO_BAD_UTF8, NULL); /* then EOF */
+    /* malformed escapes are JSON syntax: bad_json, as json-c reports them */
+    assert_line("{\"op\":\"search\",\"q\":\"\\q\"}", PROTO_BAD_JSON, NULL);
+    assert_line("{\"op\":\"search\",\"q\":\"\\u12G4\"}", PROTO_BAD_JSON, NULL);
+    assert_line("{\"op\":\"search\",\"q\":\"\\u12", PROTO_BAD_JSON, NULL);
+    /* in keys and in documents too */
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"t\\udfff\":\"x\"}}", PROTO_BAD_UTF8, NULL);
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"body\":\"x \\ud83d y\"}}", PROTO_BAD_UTF8,
+                NULL);
+    assert_http(PROTO_POST, "/docs",
+                "{\"id\":\"a\",\"body\":\"ok\"}\n{\"id\":\"b\",\"body\":\"\\udc00\"}",
+                PROTO_BAD_UTF8, NULL);
+    assert_http(PROTO_POST, "/search", "{\"q\":\"\\ud800x\"}", PROTO_BAD_UTF8, NULL);
+    assert_http(PROTO_GET, "/search?q=%ED%A0%80", NULL, PROTO_BAD_UTF8, NULL);
+    /* valid escapes: a pair, an escaped backslash before a 'u', all the short ones */
+    assert_line("{\"op\":\"search\",\"q\":\"\\ud83d\\ude00 \\\\ud800 \\\"\\/\\b\\f\\n\\r\\t\"}",
+                PROTO_OK, NULL);
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"\\ud83d\\ude00\"}", &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.q_len, 4);
+    assert_memory_equal(req.q, "\xf0\x9f\x98\x80", 4);
+    proto_request_free(&req);
+}
+
+static void test_issue_10_minus_zero_is_zero(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"limit\":-0,\"offset\":-0,"
+                                "\"weights\":{\"title\":-0,\"body\":-0.0}}",
+                                &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.limit, 0);
+    assert_int_equal(req.offset, 0);
+    assert_int_equal(req.nweights, 2);
+    assert_false(signbit(req.weights[0].weight));
+    assert_false(signbit(req.weights[1].weight));
+    assert_int_equal(proto_parse_http(PROTO_GET, "/search?q=x&limit=-0&offset=-00&weights=title:-0",
+                                      strlen("/search?q=x&limit=-0&offset=-00&weights=title:-0"),
+                                      NULL, 0, &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.limit, 0);
+    assert_int_equal(req.offset, 0);
+    assert_false(signbit(req.weights[0].weight));
+    proto_request_free(&req);
+    /* a sign on anything but zero, and -0.0 where an integer is wanted, stay errors */
+    assert_http(PROTO_GET, "/search?q=x&limit=-1", NULL, PROTO_BAD_REQUEST,
+                "'limit' must be 0 to 1000");
+    assert_http(PROTO_GET, "/search?q=x&limit=-", NULL, PROTO_BAD_REQUEST, NULL);
+    assert_line("{\"op\":\"search\",\"q\":\"x\",\"limit\":-0.0}", PROTO_BAD_REQUEST,
+                "'limit' must be an integer");
+}
+
+static void test_issue_10_repeated_parameters_are_bad_request(void **state)
+{
+    (void)state;
+    assert_http(PROTO_GET, "/search?q=a&q=b", NULL, PROTO_BAD_REQUEST, "parameter 'q' given twice");
+    assert_http(PROTO_GET, "/search?q=a&limit=1&limit=1", NULL, PROTO_BAD_REQUEST,
+                "parameter 'limit' given twice");
+    assert_http(PROTO_GET, "/search?q=a&index=x&ind%65x=y", NULL, PROTO_BAD_REQUEST,
+                "parameter 'index' given twice");
+    assert_http(PROTO_GET, "/search?q=a&&&&limit=1&", NULL, PROTO_OK, NULL);
+    assert_line("{\"op\":\"search\",\"q\":\"a\",\"q\":\"b\"}", PROTO_BAD_REQUEST,
+                "key 'q' given twice");
+    assert_line("{\"op\":\"search\",\"op\":\"search\",\"q\":\"a\"}", PROTO_BAD_REQUEST,
+                "key 'op' given twice");
+    assert_line("{\"op\":\"search\",\"q\":\"a\",\"weights\":{\"t\":1,\"t\":2}}", PROTO_BAD_REQUEST,
+                "key 't' given twice");
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"title\":\"x\",\"title\":\"y\"}}",
+                PROTO_BAD_REQUEST, "key 'title' given twice");
+    assert_line("{\"op\":\"search\",\"q\":\"a\",\"\\u0071\":\"b\"}", PROTO_BAD_REQUEST,
+                "at 0: an object has a key twice"); /* the same key spelled with an escape */
+    assert_http(PROTO_POST, "/docs", "{\"id\":\"a\"}\n{\"id\":\"b\",\"id\":\"c\"}",
+                PROTO_BAD_REQUEST, "key 'id' given twice");
+    /* the same key in different objects, and a key that looks repeated inside a string */
+    assert_line("{\"op\":\"add\",\"docs\":[{\"id\":\"a\",\"t\":\"x\"},{\"id\":\"b\",\"t\":\"{"
+                "\\\"t\\\":1,\\\"t\\\":2}\"}]}",
+                PROTO_OK, NULL);
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"n\":{\"id\":1,\"x\":[{\"id\":2}]}}}",
+                PROTO_OK, NULL);
+}
+
+static void test_issue_10_more_than_32_parameters_is_bad_request(void **state)
+{
+    (void)state;
+    char uri[512] = "/search?q=x";
+    for (int i = 1; i < 32; i++) {
+        snprintf(uri + strlen(uri), sizeof uri - strlen(uri), "&p%d=1", i);
+    }
+    assert_http(PROTO_GET, uri, NULL, PROTO_OK, NULL); /* unknown parameters are ignored */
+    strcat(uri, "&limit=1");
+    assert_http(PROTO_GET, uri, NULL, PROTO_BAD_REQUEST, "more than 32 query-string parameters");
+}
+
+/* Issue 10: the never-written default index is answered with a zeroed result; 0 matches (any
+ * total under QRY_TOTAL_EXACT_UPTO) is an exact count whoever filled the result. */
+static void test_issue_10_small_totals_are_exact(void **state)
+{
+    (void)state;
+    struct sd_buf b;
+    sd_buf_init(&b);
+    struct idx_search_res zero = {0};
+    proto_encode_search(&b, &zero, true, 0);
+    const char *want = "\"total\":0,\"total_exact\":true";
+    assert_non_null(memmem(b.data, b.len, want, strlen(want)));
+    struct idx_search_res big = {.total = QRY_TOTAL_EXACT_UPTO};
+    sd_buf_reset(&b);
+    proto_encode_search(&b, &big, true, 0);
+    want = "\"total_exact\":false";
+    assert_non_null(memmem(b.data, b.len, want, strlen(want)));
+    sd_buf_free(&b);
 }
 
 static void test_proto_codes_match_protocol_table(void **state)
@@ -922,9 +1077,14 @@ int main(void)
         cmocka_unit_test(test_proto_json_string_keeps_utf8_replaces_invalid),
         cmocka_unit_test(test_proto_json_string_random_bytes_always_valid_json),
         cmocka_unit_test(test_proto_encode_answers_are_json),
-        cmocka_unit_test(test_proto_utf8_valid),
         cmocka_unit_test(test_proto_weight_of_exactly_the_maximum_is_accepted),
         cmocka_unit_test(test_proto_percent_escape_cut_at_the_end_is_refused),
+        cmocka_unit_test(test_proto_checks_utf8_with_the_stemmer_validator),
+        cmocka_unit_test(test_issue_10_lone_surrogate_escapes_are_bad_utf8),
+        cmocka_unit_test(test_issue_10_small_totals_are_exact),
+        cmocka_unit_test(test_issue_10_minus_zero_is_zero),
+        cmocka_unit_test(test_issue_10_repeated_parameters_are_bad_request),
+        cmocka_unit_test(test_issue_10_more_than_32_parameters_is_bad_request),
         cmocka_unit_test(test_proto_codes_match_protocol_table),
         cmocka_unit_test(test_proto_search_box_options),
     };

@@ -53,8 +53,9 @@ static bool phrase_positions(struct ev *e, struct ev_post *p, uint32_t count)
     uint32_t len[QRY_MAX_TERMS];
     uint32_t cur[QRY_MAX_TERMS] = {0};
     for (uint32_t i = 0; i < count; i++) {
-        if (seg_postings_positions(p[i].it, &pos[i], &len[i])) {
-            e->rc = SD_ECORRUPT;
+        int rc = seg_postings_positions(p[i].it, &pos[i], &len[i]);
+        if (rc) {
+            e->rc = rc; /* SD_ENOMEM stays itself: the caller reports it as such */
             return false;
         }
     }
@@ -203,10 +204,18 @@ static double phrase_score(struct ev *e, const struct ev_node *n, uint32_t doc)
     return score;
 }
 
+/* The children of an AND or OR node. The kids array is only allocated once some query had
+ * such a node, and e->kids + first on a NULL array is undefined even when unused (issue 10:
+ * libFuzzer's first input in a fresh process, the one-word query "E"). */
+static const uint32_t *node_kids(const struct ev *e, const struct ev_node *n)
+{
+    return e->kids ? e->kids + n->first : NULL;
+}
+
 double ev_score(struct ev *e, uint32_t node, uint32_t doc)
 {
     const struct ev_node *n = &e->nodes[node];
-    const uint32_t *k = e->kids + n->first;
+    const uint32_t *k = node_kids(e, n);
     double score = 0;
     switch (n->type) {
     case EV_TERMS:
@@ -281,7 +290,7 @@ static double terms_bound(struct ev *e, const struct ev_node *n, uint32_t doc)
 double ev_bound(struct ev *e, uint32_t node, uint32_t doc)
 {
     const struct ev_node *n = &e->nodes[node];
-    const uint32_t *k = e->kids + n->first;
+    const uint32_t *k = node_kids(e, n);
     double bound = 0;
     switch (n->type) {
     case EV_TERMS:
@@ -354,7 +363,7 @@ static double terms_window(struct ev *e, const struct ev_node *n, uint32_t targe
 double ev_window(struct ev *e, uint32_t node, uint32_t target, uint32_t *upto)
 {
     const struct ev_node *n = &e->nodes[node];
-    const uint32_t *k = e->kids + n->first;
+    const uint32_t *k = node_kids(e, n);
     double bound = 0;
     if (n->doc == SEG_DOC_END) {
         return 0;

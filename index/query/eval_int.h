@@ -134,7 +134,7 @@ struct ev {
     double k1;
     double boost;
     bool wants_scores; /* false when only counting: bonus posts are not opened */
-    int rc;            /* sticky: a positions read failed */
+    int rc;            /* sticky: a positions read failed (SD_ENOMEM, or damage) */
 };
 
 /* The top-k of one search (search.c) and its count of matches. */

@@ -90,24 +90,37 @@ static int collect_tok(void *arg, const struct stem_token *t)
     return 0;
 }
 
-/* Tokenizes text[off, off+len) into p->wtoks. */
+static struct qry_word_tok *wtok(struct qry_parser *p, size_t i)
+{
+    return (struct qry_word_tok *)p->wtoks.data + i;
+}
+
+/* Tokenizes text[off, off+len) into p->wtoks. A word whose folded form is over
+ * STEM_MAX_TOKEN bytes is skipped by the tokenizer on both sides (it takes a position but is
+ * not indexed), so a query naming one could only ever match nothing: that is a parse error
+ * (issue 10), found as a position no reported token took. */
 static int tokenize(struct qry_parser *p, size_t off, size_t len)
 {
     p->wtoks.count = 0;
     p->tmp.count = 0;
-    int rc = stem_tokenize(p->stem, p->text + off, len, 0, collect_tok, p, NULL);
+    uint32_t next_pos = 0;
+    int rc = stem_tokenize(p->stem, p->text + off, len, 0, collect_tok, p, &next_pos);
     if (rc == 1) {
         return sd_errorf(p->err, SD_ELIMIT, "at %zu: more than %d terms", off, QRY_MAX_TERMS);
     }
     if (rc) {
         return sd_errorf(p->err, SD_ENOMEM, "tokenizing the query");
     }
+    size_t positioned = 0;
+    for (size_t i = 0; i < p->wtoks.count; i++) {
+        positioned += !wtok(p, i)->is_compound;
+    }
+    if (next_pos != positioned) {
+        return sd_errorf(p->err, SD_EPARSE,
+                         "at %zu: a word over %d bytes (words that long are not indexed)", off,
+                         STEM_MAX_TOKEN);
+    }
     return SD_OK;
-}
-
-static struct qry_word_tok *wtok(struct qry_parser *p, size_t i)
-{
-    return (struct qry_word_tok *)p->wtoks.data + i;
 }
 
 static const char *tmp_str(struct qry_parser *p, size_t off)
@@ -265,10 +278,12 @@ int qry_parse_prefix(struct qry_parser *p, const struct qry_tok *tok, int32_t *o
     if (rc) {
         return rc;
     }
-    const struct qry_word_tok *w = wtok(p, 0);
-    if (p->wtoks.count != 1 || w->offset != 0 || w->len != tok->len) {
+    /* Count first: with no token the vector may have no storage yet, and wtok(p, 0) on it
+     * would offset a null pointer (issue 10: "\0\0\0\0\0\0\x10*" found by libFuzzer). */
+    if (p->wtoks.count != 1 || wtok(p, 0)->offset != 0 || wtok(p, 0)->len != tok->len) {
         return sd_errorf(p->err, SD_EPARSE, "at %zu: a prefix must be one word", tok->off);
     }
+    const struct qry_word_tok *w = wtok(p, 0);
     if (utf8_chars(tmp_str(p, w->word_off), w->word_len) < 2) {
         return sd_errorf(p->err, SD_EPARSE, "at %zu: prefix shorter than 2 characters", tok->off);
     }

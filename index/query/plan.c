@@ -79,7 +79,7 @@ static int build_norms(struct plan *pl, const struct qry_params *params)
         return sd_errorf(pl->err, SD_ENOMEM, "query plan");
     }
     const int32_t *map =
-        (const int32_t *)s->field_map.data + ((const size_t *)s->map_off.data)[pl->seg_index];
+        qry_vec_at(&s->field_map, sizeof *map, ((const size_t *)s->map_off.data)[pl->seg_index]);
     const struct qry_gfield *g = s->gfields.data;
     double b = params->b;
     for (unsigned f = 0; f < count; f++) {
@@ -441,7 +441,11 @@ int qry_plan_build(struct qry_scratch *s, const struct qry *q, const struct qry_
     }
     if (!rc && pl.rc) {
         rc = qry_plan_check(s, err);
-        rc = rc ? rc : sd_errorf(err, SD_ECORRUPT, "positions of segment %zu", seg_index);
+    }
+    if (!rc && pl.rc == SD_ENOMEM) { /* decoding positions needs a buffer that may grow */
+        rc = sd_errorf(err, SD_ENOMEM, "positions of segment %zu: out of memory", seg_index);
+    } else if (!rc && pl.rc) {
+        rc = sd_errorf(err, SD_ECORRUPT, "positions of segment %zu", seg_index);
     }
     return rc;
 }

@@ -143,6 +143,9 @@ struct qry_vec {
 void *qry_vec_push(struct qry_vec *v, size_t elem);
 /* Makes sure count elements of size elem fit; SD_OK or SD_ENOMEM. */
 int qry_vec_reserve(struct qry_vec *v, size_t count, size_t elem);
+/* Element i of v (elem bytes each), or NULL while v has no storage: v->data + offset on a
+ * vector nothing was ever pushed to would offset a null pointer (issue 10, libFuzzer). */
+void *qry_vec_at(const struct qry_vec *v, size_t elem, size_t i);
 void qry_vec_free(struct qry_vec *v);
 
 #endif

@@ -274,6 +274,53 @@ static void test_qry_parse_bad_prefix_reports_offset(void **state)
     assert_error("e-ma*", "at 0: a prefix must be one word");
 }
 
+/* Issue 10: a prefix whose text holds no word at all (only separators) used to take the first
+ * token of an empty vector, which UBSan reports as an offset applied to a null pointer. */
+static void test_issue_10_prefix_of_no_word_is_a_parse_error(void **state)
+{
+    (void)state;
+    assert_error_len("\0\0\0\0\0\0\x10*", 8, SD_EPARSE, "at 0: a prefix must be one word");
+    assert_error("-- OR ..*", "at 6: a prefix must be one word");
+    assert_error("cats !!*", "at 5: a prefix must be one word");
+}
+
+/* Issue 10: a word over STEM_MAX_TOKEN bytes is skipped by the tokenizer, in documents and in
+ * queries alike; a query that names one is told so instead of silently matching nothing. */
+static void test_issue_10_over_long_word_is_a_parse_error(void **state)
+{
+    (void)state;
+    char text[QRY_MAX_LEN + 1];
+    memset(text, 'a', sizeof text);
+    assert_error_len(text, STEM_MAX_TOKEN, SD_OK, NULL); /* at the limit: a word */
+    assert_error_len(text, STEM_MAX_TOKEN + 1, SD_EPARSE,
+                     "at 0: a word over 255 bytes (words that long are not indexed)");
+    memset(text, 'b', QRY_MAX_LEN);
+    assert_error_len(text, QRY_MAX_LEN, SD_EPARSE, NULL); /* the 4096-byte word of the issue */
+    memcpy(text, "cats ", 5);
+    assert_error_len(text, 5 + 300, SD_EPARSE,
+                     "at 5: a word over 255 bytes (words that long are not indexed)");
+    text[0] = '"';
+    assert_error_len(text, 300, SD_EPARSE, NULL); /* inside an unterminated phrase: parse error */
+    memcpy(text, "\"cats ", 6);
+    text[306] = '"';
+    assert_error_len(text, 307, SD_EPARSE,
+                     "at 1: a word over 255 bytes (words that long are not indexed)");
+    memcpy(text, "x-", 2); /* a compound with an over-long part */
+    text[302] = '*';
+    assert_error_len(text, 302, SD_EPARSE, NULL);
+    memset(text, 'c', 300);
+    text[300] = '*';
+    assert_error_len(text, 301, SD_EPARSE, NULL); /* prefix */
+    /* 128 two-byte letters are 256 bytes folded */
+    size_t n = 0;
+    for (int i = 0; i < 128; i++) {
+        memcpy(text + n, "ж", 2);
+        n += 2;
+    }
+    assert_error_len(text, n, SD_EPARSE, NULL);
+    assert_error_len(text, n - 2, SD_OK, NULL);
+}
+
 static void test_qry_parse_only_negative_terms_is_an_error(void **state)
 {
     (void)state;
@@ -501,6 +548,8 @@ int main(void)
         cmocka_unit_test(test_qry_parse_empty_group_reports_offset),
         cmocka_unit_test(test_qry_parse_field_without_term_reports_offset),
         cmocka_unit_test(test_qry_parse_bad_prefix_reports_offset),
+        cmocka_unit_test(test_issue_10_prefix_of_no_word_is_a_parse_error),
+        cmocka_unit_test(test_issue_10_over_long_word_is_a_parse_error),
         cmocka_unit_test(test_qry_parse_only_negative_terms_is_an_error),
         cmocka_unit_test(test_qry_parse_empty_query_is_an_error),
         cmocka_unit_test(test_qry_parse_invalid_utf8_reports_offset),

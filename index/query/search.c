@@ -128,7 +128,9 @@ static int run_segment(struct qry_scratch *s, const struct qry_segment *sg, uint
         qry_prune_segment(&e, t, sg->deleted, seg_index, root, doc);
     }
     int rc = qry_plan_check(s, err);
-    if (!rc && e.rc) {
+    if (!rc && e.rc == SD_ENOMEM) {
+        rc = sd_errorf(err, SD_ENOMEM, "segment %u: positions: out of memory", seg_index);
+    } else if (!rc && e.rc) {
         rc = SD_CORRUPT(err, "segment %u: positions", seg_index);
     }
     return rc;

@@ -183,7 +183,7 @@ size_t qry_scope_fields(const struct qry_scratch *s, size_t seg_index, const str
         return 0;
     }
     size_t first = ((const size_t *)s->map_off.data)[seg_index];
-    const int32_t *map = (const int32_t *)s->field_map.data + first;
+    const int32_t *map = qry_vec_at(&s->field_map, sizeof *map, first); /* NULL: no fields */
     unsigned count = seg_field_count(seg);
     size_t n = 0;
     for (unsigned f = 0; f < count && n < SEG_MAX_SEG_FIELDS; f++) {
@@ -244,7 +244,7 @@ static size_t pick_cands(struct qry_scratch *s, size_t first, size_t max)
 {
     size_t n = s->cand.count - first;
     if (n == 0) {
-        return 0; /* cand.data may not be allocated yet: no qsort of NULL */
+        return 0; /* a prefix nothing starts with: cand may have no storage yet */
     }
     struct qry_cand *c = (struct qry_cand *)s->cand.data + first;
     for (size_t i = 0; i < n; i++) {
@@ -458,7 +458,8 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
     unsigned fields[SEG_MAX_SEG_FIELDS];
     const char *str = qry_sterm_str(s, q, t);
     for (size_t i = 0; i < nsegs; i++) {
-        const int32_t *map = (const int32_t *)s->field_map.data + ((size_t *)s->map_off.data)[i];
+        const int32_t *map =
+            qry_vec_at(&s->field_map, sizeof *map, ((const size_t *)s->map_off.data)[i]);
         size_t nf = qry_scope_fields(s, i, segs[i].seg, t->scope, fields);
         for (size_t k = 0; k < nf; k++) {
             struct seg_term *st = qry_found(s, term, i, fields[k]);

@@ -36,6 +36,11 @@ void *qry_vec_push(struct qry_vec *v, size_t elem)
     return (char *)v->data + elem * v->count++;
 }
 
+void *qry_vec_at(const struct qry_vec *v, size_t elem, size_t i)
+{
+    return v->data ? (char *)v->data + elem * i : NULL;
+}
+
 void qry_vec_free(struct qry_vec *v)
 {
     free(v->data);

@@ -327,25 +327,31 @@ static int resolve_fields(struct seg_builder *b, const struct seg_analysis *an, 
 }
 
 /* Step 2: every buffer the commit appends to gets its room now. */
+/* sd_buf_reserve whose failure is not sticky: a failed realloc leaves the buffer as it was,
+ * and the builder must stay usable after an SD_ENOMEM ("on error the builder is unchanged",
+ * seg.h). A sticky rc here made every later add fail (found by tests/alloc). */
+static int reserve_or_undo(struct sd_buf *buf, size_t extra)
+{
+    int rc = sd_buf_reserve(buf, extra);
+    buf->rc = SD_OK; /* the builder's buffers hold no other error: each put follows a reserve */
+    return rc;
+}
+
 static int reserve_doc(struct seg_builder *b, const struct seg_analysis *an, const uint8_t *fids)
 {
     int rc = seg_zjob_close_block(b, an->record.len);
     if (rc) {
         return rc;
     }
-    sd_buf_reserve(&b->ids, an->id_len);
-    sd_buf_reserve(&b->id_offs, 4);
-    sd_buf_reserve(&b->stored_docs, SEG_SDOC_ENTRY_LEN);
-    sd_buf_reserve(&b->stored_raw, an->record.len);
-    sd_buf_reserve(&b->titles, SEG_TITLE_MAX);
-    sd_buf_reserve(&b->title_offs, 4);
-    if (b->ids.rc || b->id_offs.rc || b->stored_docs.rc || b->stored_raw.rc || b->titles.rc ||
-        b->title_offs.rc) {
+    if (reserve_or_undo(&b->ids, an->id_len) || reserve_or_undo(&b->id_offs, 4) ||
+        reserve_or_undo(&b->stored_docs, SEG_SDOC_ENTRY_LEN) ||
+        reserve_or_undo(&b->stored_raw, an->record.len) ||
+        reserve_or_undo(&b->titles, SEG_TITLE_MAX) || reserve_or_undo(&b->title_offs, 4)) {
         return SD_ENOMEM;
     }
     for (size_t i = 0; i < an->nfields; i++) {
         struct sd_buf *norms = &b->fields[fids[i]].norms;
-        if (sd_buf_reserve(norms, (size_t)b->doc_count + 1 - norms->len) != SD_OK) {
+        if (reserve_or_undo(norms, (size_t)b->doc_count + 1 - norms->len) != SD_OK) {
             return SD_ENOMEM;
         }
     }
