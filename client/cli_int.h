@@ -51,6 +51,7 @@ struct cli_opts {
     bool wants_highlight;    /* --highlight: fragments with the matches marked */
     int64_t snippet_len;     /* --snippet-len, -1 when not given */
     int64_t fragments;       /* --fragments, -1 when not given */
+    const char *key;         /* API key (--key, or $SEARCHQ_KEY), or NULL: sent once per connection */
 };
 
 /* ---- conn.c: one connection to searchd ---- */
@@ -98,6 +99,11 @@ int cli_rpc_recv(struct cli_conn *c, const char *context, struct cli_reply *repl
 
 /* cli_rpc_send then cli_rpc_recv. */
 int cli_rpc_call(struct cli_conn *c, struct json_object *req, struct cli_reply *reply);
+
+/* cli_conn_open, then, when opts->key is set, the auth op: the connection then has the key's
+ * role. A refused key is reported like any error answer (CLI_EXIT_ERROR), the connection
+ * closed. */
+int cli_rpc_open(const struct cli_opts *opts, struct cli_conn *c);
 
 void cli_reply_free(struct cli_reply *reply);
 

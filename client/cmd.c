@@ -21,7 +21,7 @@ static int cmd_call(const struct cli_opts *opts, struct json_object *req,
         return CLI_EXIT_ERROR;
     }
     struct cli_conn conn;
-    int rc = cli_conn_open(opts, &conn);
+    int rc = cli_rpc_open(opts, &conn);
     if (rc != CLI_EXIT_OK) {
         json_object_put(req);
         return rc;

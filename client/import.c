@@ -446,7 +446,7 @@ int cli_cmd_import(const struct cli_opts *opts, int argc, char **argv)
     struct import_state st = {.opts = opts};
     st.rc = import_make_prefix(&st);
     if (st.rc == CLI_EXIT_OK) {
-        st.rc = cli_conn_open(opts, &st.conn);
+        st.rc = cli_rpc_open(opts, &st.conn);
         if (st.rc != CLI_EXIT_OK) {
             free(st.prefix);
             return st.rc;

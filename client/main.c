@@ -35,6 +35,9 @@ static const char main_usage[] =
     "  --snippet-len N     bytes of each fragment (16 to 4096)\n"
     "  --fragments N       how many fragments per hit (1 to 5)\n"
     "  --json              print the server's JSON answer as it is\n"
+    "  --key KEY           API key, when the server has keys on (better: $SEARCHQ_KEY,\n"
+    "                      which other users cannot see in the process list)\n"
+    "  --version           print searchq's version\n"
     "  -h, --help          show this text\n"
     "query language: words (all must match), a OR b, -word, \"exact phrase\", prefix*;\n"
     "  --syntax full adds field:word (e.g. title:diplomacy) and parentheses\n"
@@ -52,6 +55,8 @@ enum main_opt {
     MAIN_HIGHLIGHT,
     MAIN_SNIPPET_LEN,
     MAIN_FRAGMENTS,
+    MAIN_KEY,
+    MAIN_VERSION,
 };
 
 static const struct option main_options[] = {
@@ -65,6 +70,8 @@ static const struct option main_options[] = {
     {"highlight", no_argument, NULL, MAIN_HIGHLIGHT},
     {"snippet-len", required_argument, NULL, MAIN_SNIPPET_LEN},
     {"fragments", required_argument, NULL, MAIN_FRAGMENTS},
+    {"key", required_argument, NULL, MAIN_KEY},
+    {"version", no_argument, NULL, MAIN_VERSION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -133,6 +140,12 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
         case MAIN_FRAGMENTS:
             rc = main_parse_count("fragments", optarg, &opts->fragments);
             break;
+        case MAIN_KEY:
+            opts->key = optarg;
+            break;
+        case MAIN_VERSION:
+            printf("searchq %s\n", SEARCHD_VERSION);
+            exit(CLI_EXIT_OK);
         case 'h':
             fputs(main_usage, stdout);
             exit(CLI_EXIT_OK);
@@ -187,7 +200,8 @@ static bool main_is_command(const char *word)
 int main(int argc, char **argv)
 {
     struct cli_opts opts = {
-        .limit = -1, .offset = -1, .syntax = "simple", .snippet_len = -1, .fragments = -1};
+        .limit = -1, .offset = -1, .syntax = "simple", .snippet_len = -1, .fragments = -1,
+        .key = getenv("SEARCHQ_KEY")};
     argv[0] = "searchq"; /* getopt's messages name the program by argv[0] */
     int rc = main_parse_opts(argc, argv, true, &opts);
     if (rc != CLI_EXIT_OK) {

@@ -115,3 +115,30 @@ void cli_reply_free(struct cli_reply *reply)
     reply->line = NULL;
     reply->len = 0;
 }
+
+int cli_rpc_open(const struct cli_opts *opts, struct cli_conn *c)
+{
+    int rc = cli_conn_open(opts, c);
+    if (rc != CLI_EXIT_OK || !opts->key) {
+        return rc;
+    }
+    struct json_object *req = json_object_new_object();
+    if (!req || json_object_object_add(req, "op", json_object_new_string("auth")) ||
+        json_object_object_add(req, "key", json_object_new_string(opts->key))) {
+        json_object_put(req);
+        cli_conn_close(c);
+        fprintf(stderr, "searchq: out of memory\n");
+        return CLI_EXIT_ERROR;
+    }
+    rc = cli_rpc_send(c, req);
+    json_object_put(req);
+    struct cli_reply reply = {0};
+    if (rc == CLI_EXIT_OK) {
+        rc = cli_rpc_recv(c, "auth", &reply);
+    }
+    cli_reply_free(&reply);
+    if (rc != CLI_EXIT_OK) {
+        cli_conn_close(c);
+    }
+    return rc;
+}

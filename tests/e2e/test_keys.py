@@ -109,6 +109,28 @@ class KeysTest(harness.E2ETestCase):
             searchd.Client(self.daemon.line_server, key="wrong")
         self.assertEqual(cm.exception.code, "unauthorized")
 
+    def test_searchq_key(self):
+        self.assertOk(self.req("POST", "/docs", key=ADMIN, body={"id": "q1", "title": "клиент"}).json)
+        cp = harness.run_searchq(["--json", "get", "q1"], daemon=self.daemon)
+        self.assertEqual(cp.returncode, 1, harness.describe(cp))
+        self.assertIn("unauthorized", "".join(harness.decode(cp)))
+        cp = harness.run_searchq(["--key", SEARCH, "get", "q1"], daemon=self.daemon)
+        self.assertEqual(cp.returncode, 0, harness.describe(cp))
+        self.assertIn("клиент", harness.decode(cp)[0])
+        os.environ["SEARCHQ_KEY"] = SEARCH  # the way that keeps the key out of ps
+        try:
+            cp = harness.run_searchq(["delete", "q1"], daemon=self.daemon)
+            self.assertEqual(cp.returncode, 1, harness.describe(cp))
+            self.assertIn("forbidden", "".join(harness.decode(cp)))
+            cp = harness.run_searchq(["клиент"], daemon=self.daemon)
+            self.assertEqual(cp.returncode, 0, harness.describe(cp))
+            self.assertIn("q1", harness.decode(cp)[0])
+        finally:
+            del os.environ["SEARCHQ_KEY"]
+        cp = harness.run_searchq(["--key", "wrong", "stats"], daemon=self.daemon)
+        self.assertEqual(cp.returncode, 1, harness.describe(cp))
+        self.assertIn("unknown API key", "".join(harness.decode(cp)))
+
     def test_reload_changes_keys(self):
         new = "newkey-0123456789abcdef0123456789abcdef"
         self.write("admin-keys = %s\n" % hash_key(new))
