@@ -36,20 +36,6 @@ void srv_keys_free(struct srv *s)
     s->keys = NULL;
 }
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Adds the hashes of a comma-separated list to k's table for role. */
 static int parse_list(struct srv_keys *k, int role, const char *list, const char *what,
                       struct sd_error *err)
@@ -69,7 +55,7 @@ static int parse_list(struct srv_keys *k, int role, const char *list, const char
         }
         unsigned char *h = k->hash[role - 1][k->n[role - 1]++];
         for (int i = 0; i < 32; i++) {
-            int hi = hex_nibble(p[7 + 2 * i]), lo = hex_nibble(p[8 + 2 * i]);
+            int hi = proto_hex_value(p[7 + 2 * i]), lo = proto_hex_value(p[8 + 2 * i]);
             if (hi < 0 || lo < 0) {
                 return sd_errorf(err, SD_EINVAL, "%s: not a hex digit in a sha256 entry", what);
             }

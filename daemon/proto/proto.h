@@ -164,6 +164,9 @@ enum proto_code proto_parse_http(enum proto_method method, const char *uri, size
                                  const char *body, size_t body_len, struct proto_request *req,
                                  struct proto_error *err);
 
+/* The value of a hex digit (0-9, a-f, A-F), or -1. */
+int proto_hex_value(char c);
+
 /* Decodes %XX escapes of s[0, len) into out (room for len bytes), '+' as a
  * space when plus_is_space (query strings). Returns the decoded length, or
  * (size_t)-1 for a malformed escape. */

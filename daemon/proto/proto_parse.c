@@ -136,7 +136,7 @@ void proto_request_free(struct proto_request *req)
 
 /* ---- JSON ---- */
 
-static int hex_value(char c)
+int proto_hex_value(char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -215,7 +215,7 @@ static int hex4(const char *s, uint32_t *out)
 {
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hex_value(s[i]);
+        int h = proto_hex_value(s[i]);
         if (h < 0) {
             return -1;
         }
@@ -1057,7 +1057,7 @@ size_t proto_percent_decode(const char *s, size_t len, char *out, bool plus_is_s
             if (len - i < 3) {
                 return (size_t)-1;
             }
-            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            int hi = proto_hex_value(s[i + 1]), lo = proto_hex_value(s[i + 2]);
             if (hi < 0 || lo < 0) {
                 return (size_t)-1;
             }
