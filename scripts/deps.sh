@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Installs what searchd needs to build, run and test on Debian 12 (as root).
+# Installs what searchd needs to build and run on Debian 12 (as root); with the argument
+# `test`, also what the whole test suite needs (scripts/test.sh passes it).
 # Idempotent: packages already present are skipped by apt.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config python3
       libevent-dev libstemmer-dev libxxhash-dev libcmocka-dev libjson-c-dev
       libutf8proc-dev liblz4-dev libhttp-parser-dev snowball-data libinih-dev
-      libsystemd-dev systemd libssl-dev
-      chromium chromium-driver python3-selenium # the browser test (tests/browser/)
-      clang-14 libclang-rt-14-dev) # clang: the libFuzzer targets (scripts/fuzz.sh)
+      libsystemd-dev libssl-dev)
+if [ "${1:-}" = test ]; then
+    pkgs+=(systemd                                    # systemd-analyze (scripts/package.sh)
+           chromium chromium-driver python3-selenium  # the browser test (tests/browser/)
+           clang-14 libclang-rt-14-dev)               # the libFuzzer targets (scripts/fuzz.sh)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

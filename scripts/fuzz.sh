@@ -19,7 +19,7 @@ jobs=${SD_FUZZ_JOBS:-2}
 dir=${SD_FUZZ_BUILD:-build-fuzz}
 cc=$(command -v clang-14 || command -v clang || true)
 if [ -z "$cc" ]; then
-    echo "fuzz.sh: clang not found (scripts/deps.sh installs clang-14)" >&2
+    echo "fuzz.sh: clang not found (bash scripts/deps.sh test installs clang-14)" >&2
     exit 1
 fi
 CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSD_FUZZ=ON >/dev/null

@@ -8,7 +8,7 @@
 # checks it (scripts/package.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+bash scripts/deps.sh test
 bash scripts/build.sh build
 (cd build && ctest --output-on-failure --timeout 600 -j2)
 bash scripts/package.sh
