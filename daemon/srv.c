@@ -763,7 +763,7 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     s->base = event_base_new();
     int rc = s->base ? SD_OK : sd_errorf(err, SD_ENOMEM, "event_base_new");
     if (rc == SD_OK) {
-        rc = srv_cors_set(s, cfg->cors_origins, err);
+        rc = srv_set_cors(s, cfg->cors_origins, err);
     }
     if (rc == SD_OK) {
         rc = srv_set_keys(s, cfg->admin_keys, cfg->search_keys, err);

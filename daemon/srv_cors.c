@@ -20,14 +20,18 @@
 
 #define SRV_CORS_MAX 64 /* origins in the list */
 
+/* Frees a NULL-terminated list of origins (NULL ok). */
+static void free_list(char **list)
+{
+    for (char **o = list; o && *o; o++) {
+        free(*o);
+    }
+    free(list);
+}
+
 void srv_cors_free(struct srv *s)
 {
-    if (s->cors) {
-        for (char **o = s->cors; *o; o++) {
-            free(*o);
-        }
-        free(s->cors);
-    }
+    free_list(s->cors);
     s->cors = NULL;
     s->cors_any = false;
 }
@@ -47,30 +51,17 @@ static bool origin_ok(const char *o, size_t len)
     return true;
 }
 
+/* The list is parsed aside and swapped in whole, so a bad one changes nothing. */
 int srv_set_cors(struct srv *s, const char *list, struct sd_error *err)
 {
-    struct srv trial = {0}; /* parse aside, so a bad list changes nothing */
-    int rc = srv_cors_set(&trial, list, err);
-    if (rc == SD_OK) {
-        srv_cors_free(s);
-        s->cors = trial.cors;
-        s->cors_any = trial.cors_any;
-    }
-    return rc;
-}
-
-int srv_cors_set(struct srv *s, const char *list, struct sd_error *err)
-{
-    srv_cors_free(s);
-    if (!list || !*list) {
-        return SD_OK;
-    }
-    s->cors = calloc(SRV_CORS_MAX + 1, sizeof *s->cors);
-    if (!s->cors) {
+    char **origins = NULL;
+    bool any = false;
+    size_t n = 0;
+    int rc = SD_OK;
+    if (list && *list && !(origins = calloc(SRV_CORS_MAX + 1, sizeof *origins))) {
         return sd_errorf(err, SD_ENOMEM, "cors-origins");
     }
-    size_t n = 0;
-    for (const char *p = list; *p;) {
+    for (const char *p = list ? list : ""; *p && rc == SD_OK;) {
         p += strspn(p, " \t,");
         size_t len = strcspn(p, ",");
         while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
@@ -80,20 +71,24 @@ int srv_cors_set(struct srv *s, const char *list, struct sd_error *err)
             break;
         }
         if (len == 1 && *p == '*') {
-            s->cors_any = true;
+            any = true;
         } else if (!origin_ok(p, len)) {
-            srv_cors_free(s);
-            return sd_errorf(err, SD_EINVAL, "cors-origins: '%.*s' is not an origin "
-                             "(scheme://host[:port], or *)", (int)len, p);
+            rc = sd_errorf(err, SD_EINVAL, "cors-origins: '%.*s' is not an origin "
+                           "(scheme://host[:port], or *)", (int)len, p);
         } else if (n == SRV_CORS_MAX) {
-            srv_cors_free(s);
-            return sd_errorf(err, SD_ELIMIT, "cors-origins: more than %d origins", SRV_CORS_MAX);
-        } else if (!(s->cors[n++] = strndup(p, len))) {
-            srv_cors_free(s);
-            return sd_errorf(err, SD_ENOMEM, "cors-origins");
+            rc = sd_errorf(err, SD_ELIMIT, "cors-origins: more than %d origins", SRV_CORS_MAX);
+        } else if (!(origins[n++] = strndup(p, len))) {
+            rc = sd_errorf(err, SD_ENOMEM, "cors-origins");
         }
         p += strcspn(p, ",");
     }
+    if (rc) {
+        free_list(origins);
+        return rc;
+    }
+    srv_cors_free(s);
+    s->cors = origins;
+    s->cors_any = any;
     return SD_OK;
 }
 

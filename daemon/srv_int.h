@@ -213,9 +213,7 @@ struct srv {
 };
 
 /* srv_cors.c */
-/* Parses --cors-origins (borrowed) into s->cors; SD_EINVAL names a bad entry. */
-int srv_cors_set(struct srv *s, const char *list, struct sd_error *err);
-void srv_cors_free(struct srv *s);
+void srv_cors_free(struct srv *s); /* srv_set_cors (srv.h) fills s->cors */
 /* The Access-Control-Allow-Origin value for a request's Origin (NULL: none
  * sent, or not allowed): "*" or the allowed origin (srv-owned). */
 const char *srv_cors_allow(const struct srv *s, const char *origin);
