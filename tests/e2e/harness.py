@@ -13,6 +13,7 @@ What is here:
   run_searchq   runs the searchq binary against a daemon
   E2ETestCase   a unittest.TestCase that stops its daemons afterwards and prints their stderr
                 tail when a test fails
+  ConfFileTestCase  an E2ETestCase with a temporary config file and a SIGHUP reload helper
   main()        parses --searchd/--searchq/--sample (and a script's own flags), runs unittest
 
 Only the Python standard library is used, so the tests run on a bare Debian 12.
@@ -447,6 +448,32 @@ class E2ETestCase(unittest.TestCase):
         self.assertTrue(isinstance(err.get("message"), str) and err["message"],
                         "%s: error without a message: %r" % (what, answer))
         return answer
+
+
+class ConfFileTestCase(E2ETestCase):
+    """An E2ETestCase with a temporary config file, self.conf, that write() replaces, and
+    reload() to make a daemon read it again (SIGHUP)."""
+
+    def setUp(self):
+        super().setUp()
+        fd, self.conf = tempfile.mkstemp(prefix="searchd-conf-", suffix=".ini")
+        os.close(fd)
+
+    def tearDown(self):
+        super().tearDown()
+        os.unlink(self.conf)
+
+    def write(self, text):
+        with open(self.conf, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def reload(self, daemon, event="event=reload "):
+        """SIGHUP, then wait for the event's line. The log is cleared first: at debug level
+        every request logs a line and the harness keeps only the last 5000."""
+        daemon.log.clear()
+        os.kill(daemon.proc.pid, signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: any(event in line for line in list(daemon.log)),
+                                   timeout=IO_TIMEOUT), daemon.tail())
 
 
 def main(add_args=None):

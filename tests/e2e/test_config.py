@@ -5,30 +5,14 @@ connections and their requests keep being answered; a bad file on reload changes
 a setting that needs a restart is logged as such.
 """
 
-import os
-import signal
 import subprocess
-import tempfile
 import threading
 import time
 
 import harness
 
 
-class ConfigTest(harness.E2ETestCase):
-    def setUp(self):
-        super().setUp()
-        fd, self.conf = tempfile.mkstemp(prefix="searchd-conf-", suffix=".ini")
-        os.close(fd)
-
-    def tearDown(self):
-        super().tearDown()
-        os.unlink(self.conf)
-
-    def write(self, text):
-        with open(self.conf, "w", encoding="utf-8") as f:
-            f.write(text)
-
+class ConfigTest(harness.ConfFileTestCase):
     def searchd(self, *args):
         return subprocess.run([harness.CONFIG.searchd] + list(args), capture_output=True,
                               text=True, timeout=60)
@@ -79,28 +63,7 @@ class ConfigTest(harness.E2ETestCase):
         self.assertIn("/nonexistent/searchd.conf", cp.stderr)
 
 
-class ReloadTest(harness.E2ETestCase):
-    def setUp(self):
-        super().setUp()
-        fd, self.conf = tempfile.mkstemp(prefix="searchd-conf-", suffix=".ini")
-        os.close(fd)
-
-    def tearDown(self):
-        super().tearDown()
-        os.unlink(self.conf)
-
-    def write(self, text):
-        with open(self.conf, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    def hup_and_wait(self, d, event):
-        """SIGHUP, then wait for the event's line. The log is cleared first: at debug level
-        every request logs a line and the harness keeps only the last 5000."""
-        d.log.clear()
-        os.kill(d.proc.pid, signal.SIGHUP)
-        self.assertTrue(harness.wait_until(lambda: any(event in line for line in list(d.log)),
-                                           timeout=harness.IO_TIMEOUT), d.tail())
-
+class ReloadTest(harness.ConfFileTestCase):
     def cors_header(self, http):
         r = http.request("GET", "/health", headers={"Origin": "http://app.example"})
         self.assertEqual(r.status, 200)
@@ -146,21 +109,21 @@ class ReloadTest(harness.E2ETestCase):
             http = d.http()
             self.assertIsNone(self.cors_header(http))
             self.write("log-level = debug\ncors-origins = http://app.example\n")
-            self.hup_and_wait(d, "event=reload ")
+            self.reload(d, "event=reload ")
             self.assertEqual(self.cors_header(http), "http://app.example")
             self.assertTrue(harness.wait_until(lambda: any("level=debug" in l for l in list(d.log)),
                                                timeout=harness.IO_TIMEOUT))
             # a bad file changes nothing
             self.write("cors-origins = not-an-origin\n")
-            self.hup_and_wait(d, "event=reload_failed")
+            self.reload(d, "event=reload_failed")
             self.assertEqual(self.cors_header(http), "http://app.example")
             self.write("log-level = warn\nworkers = 7\n")
-            self.hup_and_wait(d, "event=reload ")
+            self.reload(d, "event=reload ")
             self.assertTrue(any("event=reload_needs_restart" in l and "workers = 7" in l
                                 for l in list(d.log)), d.tail())
             self.assertIsNone(self.cors_header(http))
             for _ in range(5):  # reloads back to back
-                self.hup_and_wait(d, "event=reload ")
+                self.reload(d, "event=reload ")
             http.close()
             time.sleep(0.2)
         finally:

@@ -6,9 +6,7 @@ keys refuses to start unless public-without-keys is on. SIGHUP adds and removes 
 """
 
 import os
-import signal
 import subprocess
-import tempfile
 
 import harness
 
@@ -24,21 +22,11 @@ def hash_key(key):
     return cp.stdout.strip()
 
 
-class KeysTest(harness.E2ETestCase):
+class KeysTest(harness.ConfFileTestCase):
     def setUp(self):
         super().setUp()
-        fd, self.conf = tempfile.mkstemp(prefix="searchd-keys-", suffix=".ini")
-        os.close(fd)
         self.write("admin-keys = %s\nsearch-keys = %s\n" % (hash_key(ADMIN), hash_key(SEARCH)))
         self.daemon = self.start_daemon(extra_args=["--config", self.conf])
-
-    def tearDown(self):
-        super().tearDown()
-        os.unlink(self.conf)
-
-    def write(self, text):
-        with open(self.conf, "w") as f:
-            f.write(text)
 
     def req(self, method, path, key=None, body=None):
         h = self.daemon.http()
@@ -134,10 +122,7 @@ class KeysTest(harness.E2ETestCase):
     def test_reload_changes_keys(self):
         new = "newkey-0123456789abcdef0123456789abcdef"
         self.write("admin-keys = %s\n" % hash_key(new))
-        self.daemon.log.clear()
-        os.kill(self.daemon.proc.pid, signal.SIGHUP)
-        self.assertTrue(harness.wait_until(lambda: any("event=reload " in l for l in
-                                                       list(self.daemon.log)), 30))
+        self.reload(self.daemon)
         self.assertEqual(self.req("GET", "/stats", key=ADMIN).status, 401)
         self.assertEqual(self.req("GET", "/stats", key=new).status, 200)
 
