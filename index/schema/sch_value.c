@@ -162,7 +162,7 @@ static bool sch_time(const char *s, size_t len, size_t at, int64_t *ms)
 bool sch_parse_date(const char *s, size_t len, int64_t *ms)
 {
     size_t at = 0;
-    int y, m, d;
+    int y = 0, m = 0, d = 0; /* set by sch_digits; gcc -O2 cannot see it through the || chain */
     if (!sch_digits(s, len, &at, 4, &y) || !sch_expect(s, len, &at, '-') ||
         !sch_digits(s, len, &at, 2, &m) || !sch_expect(s, len, &at, '-') ||
         !sch_digits(s, len, &at, 2, &d)) {
