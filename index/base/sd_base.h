@@ -33,6 +33,8 @@ enum sd_status {
     SD_ENOSPC = -8,     /* the disk is full: the write was refused */
     SD_EBUSY = -9,      /* shutting down or overloaded: try again */
     SD_EDEGRADED = -10, /* a file of the index is not served: writes are refused */
+    SD_EFIELD = -11,    /* a request names a field that is not declared, or not of a type
+                           that can do what is asked (filter, sort, facet) */
 };
 
 struct sd_error {

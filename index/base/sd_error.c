@@ -66,6 +66,8 @@ const char *sd_status_name(int code)
         return "busy";
     case SD_EDEGRADED:
         return "degraded";
+    case SD_EFIELD:
+        return "unknown_field";
     default:
         return "internal";
     }

@@ -116,12 +116,42 @@ struct idx_search_opts {
     struct qry_hl_opts hl; /* marks (borrowed), fragments, offsets; fragment_len unused */
 };
 
+#define IDX_MAX_FACETS       16   /* facet specs in one request */
+#define IDX_MAX_FACET_SIZE   1000 /* buckets one facet may return */
+#define IDX_FACET_SIZE       10   /* buckets of a keyword facet without size= */
+#define IDX_MAX_SORT_KEYS    4    /* keys in one sort */
+#define IDX_MAX_CHOSEN       64   /* names in `fields` */
+
+/* A search request. Filters, sort, facets and chosen fields (docs/QUERY.md "Filters, sort
+ * and facets"; every string borrowed for the call):
+ *  - filter: the filter syntax (`year:>=2010 lang:ru -collection:drafts`), ANDed with q and
+ *    never scoring. The same clauses may also stand in q itself. A request whose q is empty
+ *    (or only spaces) but that has a filter or a sort browses: every live document that
+ *    passes the filter, in sort order (index order without one), with an exact total.
+ *  - sort: "key[:asc|:desc],..." (at most IDX_MAX_SORT_KEYS keys; asc is the default) over
+ *    declared int, float, date, bool and keyword attributes, `title`, and `_score`
+ *    (desc by default). Relevance breaks ties, then the document id, so pages are stable.
+ *  - facets: specs "field[:option=value[;option=value]]" (docs/QUERY.md): size=N, values=a|b,
+ *    interval=N (int, float) or interval=day|month|year (date), ranges=lo..hi|lo..|..hi.
+ *    Counted over every match, not the top hits; when the filter restricts the same field
+ *    at its top level, that field's counts are as if it were not restricted.
+ *  - fields: names of stored fields copied into each hit's fields_json ("*": all).
+ * An undeclared field or one whose type cannot do what is asked is SD_EFIELD, naming it; a
+ * malformed filter, range, date or spec is SD_EPARSE with "at OFFSET: what". */
 struct idx_search_req {
     const char *q; /* borrowed */
     size_t q_len;
     struct qry_params params; /* start from idx_search_params_default() */
     size_t snippet_len;       /* bytes of snippet per hit; 0 = none */
     struct idx_search_opts opts;
+    const char *filter; /* NULL or filter_len 0: none */
+    size_t filter_len;
+    const char *sort; /* NULL or sort_len 0: by relevance */
+    size_t sort_len;
+    const char *const *facets; /* nfacets NUL-terminated specs */
+    size_t nfacets;
+    const char *const *fields; /* nfields NUL-terminated names */
+    size_t nfields;
 };
 
 void idx_search_params_default(const struct idx_db *db, struct qry_params *p);
@@ -141,6 +171,28 @@ struct idx_hit {
     struct qry_hl_span *hl_spans;
     size_t hl_nspans;
     bool is_hl_offsets; /* hl is plain text, hl_spans the matches */
+    /* With req.nfields (else NULL), owned, NUL-terminated: a JSON object of the chosen stored
+     * fields this document has, in the order requested, values as stored. */
+    char *fields_json;
+};
+
+/* One bucket of a facet. value is owned, NUL-terminated: a keyword value, "true"/"false",
+ * an interval's start ("1990", "2.5", "2015-03-01", "2015-03", "2015"), or a range as
+ * written in the spec ("2000..2010", "..2000"). */
+struct idx_facet_bucket {
+    char *value;
+    uint64_t count;
+};
+
+/* The counts of one facet spec, exact over the whole match set. Keyword facets are ordered
+ * by count (desc), then value; interval and range facets by value; values= in the order
+ * given (zero counts included). */
+struct idx_facet {
+    char *field; /* owned */
+    struct idx_facet_bucket *buckets; /* owned, nbuckets */
+    size_t nbuckets;
+    uint64_t others;  /* matching documents with a value in no bucket returned */
+    uint64_t missing; /* matching documents without a value */
 };
 
 struct idx_search_res {
@@ -160,11 +212,13 @@ struct idx_search_res {
     char *did_you_mean;
     struct idx_hit *hits;
     size_t nhits;
+    struct idx_facet *facets; /* owned; one per req.facets, in that order */
+    size_t nfacets;
 };
 
 /* Searches the index's current snapshot. SD_ENOTFOUND ("unknown index 'x'")
- * when the index does not exist; SD_EPARSE/SD_ELIMIT/SD_EINVAL from the
- * query. out is owned by the caller: idx_search_res_free(), also on error. */
+ * when the index does not exist; SD_EPARSE/SD_ELIMIT/SD_EINVAL/SD_EFIELD from the
+ * query, filter, sort, facets or fields. out is owned by the caller: idx_search_res_free(), also on error. */
 int idx_search(struct idx_db *db, const char *index, const struct idx_search_req *req,
                struct idx_search_res *out, struct sd_error *err);
 void idx_search_res_free(struct idx_search_res *r);
