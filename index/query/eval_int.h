@@ -176,8 +176,9 @@ struct ev {
  * clauses in s->fleaves. SD_OK or SD_ENOMEM. */
 int qry_filter_prepare(struct qry_scratch *s, const struct qry *q, const struct qry *filter,
                        struct sd_error *err);
-/* Resolves every clause in seg (after qry_filter_prepare). */
-void qry_filter_segment(struct qry_scratch *s, const struct qry *q, const struct qry *filter,
+/* Resolves every clause in seg (after qry_filter_prepare). False when some conjunct is a
+ * clause that no document of seg passes: the segment has no match. */
+bool qry_filter_segment(struct qry_scratch *s, const struct qry *q, const struct qry *filter,
                         const struct seg *seg);
 /* True when node of q is a conjunct of the predicate (plan.c leaves those out of the tree). */
 bool qry_is_top_filter(const struct qry *q, int32_t node);
