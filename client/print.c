@@ -370,7 +370,8 @@ void cli_print_indexes(FILE *out, struct json_object *answer)
         size_t len;
         const char *name = print_str_member(ix, "name", &len);
         fprintf(out, "%-*s  %12lld  %14lld  %8lld\n", (int)cols, name,
-                (long long)print_int_member(ix, "docs"), (long long)print_int_member(ix, "disk_bytes"),
+                (long long)print_int_member(ix, "docs"),
+                (long long)print_int_member(ix, "disk_bytes"),
                 (long long)print_int_member(ix, "settings_version"));
     }
 }
@@ -389,8 +390,9 @@ void cli_print_settings(FILE *out, struct json_object *answer)
     }
     fputc('\n', out);
     json_object_object_get_ex(answer, "settings", &settings);
-    const char *text = json_object_to_json_string_ext(
-        settings, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text =
+        json_object_to_json_string_ext(settings, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
     fprintf(out, "%s\n\n", text ? text : "{}");
     if (stats) {
         cli_print_stats(out, stats);

@@ -78,9 +78,8 @@ int proto_code_http_status(enum proto_code code)
 const char *proto_op_name(enum proto_op op)
 {
     static const char *const names[] = {
-        "none",    "search",       "add",          "get",          "delete",     "stats",
-        "health",  "auth",         "indexes",      "create_index", "set_settings",
-        "get_settings", "drop_index"};
+        "none", "search",  "add",          "get",          "delete",       "stats",     "health",
+        "auth", "indexes", "create_index", "set_settings", "get_settings", "drop_index"};
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "none";
 }
 
@@ -1115,8 +1114,8 @@ static enum proto_code get_settings_member(struct json_object *obj, struct proto
     if (!json_all_finite(v)) {
         return proto_errorf(err, PROTO_BAD_JSON, "'settings': NaN and Infinity are not JSON");
     }
-    req->settings = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
+    req->settings =
+        json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     req->settings_len = strlen(req->settings);
     return PROTO_OK;
 }
@@ -1674,7 +1673,8 @@ static enum proto_code route(enum proto_method method, const char *path, size_t 
         enum proto_code rc = check_params_known(params, nparams, no_params, true, err);
         return rc ? rc : route_search_post(body, body_len, req, err);
     }
-    if (path_is(path, path_len, "/indexes") || (path_len > 9 && memcmp(path, "/indexes/", 9) == 0)) {
+    if (path_is(path, path_len, "/indexes") ||
+        (path_len > 9 && memcmp(path, "/indexes/", 9) == 0)) {
         enum proto_code rc = check_params_known(params, nparams, no_params, false, err);
         bool is_list = path_len == 8;
         return rc ? rc
