@@ -244,11 +244,35 @@ static void test_idx_attr_bad_filters_are_refused_by_name(void **state)
     expect_error(&(struct rq){.q = "", .filter = "spring"}, SD_EPARSE, "only clauses");
 }
 
+static void test_idx_attr_sort_browse_and_pages(void **state)
+{
+    (void)state;
+    expect_hits(&(struct rq){.sort = "year:desc"}, "b1 b3 b2 b4 b5");
+    expect_hits(&(struct rq){.sort = "lang:desc,price:asc"}, "b5 b1 b3 b2 b4");
+    expect_hits(&(struct rq){.q = "spring", .sort = "date:asc"}, "b3 b1 b4");
+    const char *pages[] = {"b1 b3", "b2 b4", "b5"};
+    for (uint32_t p = 0; p < 3; p++) {
+        char got[128];
+        assert_int_equal(hits(&(struct rq){.filter = "-lang:zz",
+                                           .sort = "year:desc",
+                                           .limit = 2,
+                                           .offset = 2 * p},
+                              got, sizeof got),
+                         5);
+        assert_string_equal(got, pages[p]);
+    }
+    expect_error(&(struct rq){.sort = "color"}, SD_EFIELD,
+                 "sort: at 0: unknown field 'color' in sort");
+    expect_error(&(struct rq){.q = "spring", .sort = "year:sideways"}, SD_EPARSE,
+                 "sort: at 5: the direction must be asc or desc");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idx_attr_filter_in_q_and_filter_string),
         cmocka_unit_test(test_idx_attr_bad_filters_are_refused_by_name),
+        cmocka_unit_test(test_idx_attr_sort_browse_and_pages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

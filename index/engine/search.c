@@ -353,6 +353,16 @@ static int idx_parse_filter(struct qry_ctx *ctx, const struct idx_search_req *re
     return rc;
 }
 
+static int idx_parse_sort(const struct idx_search_req *req, const struct sch_schema *schema,
+                          struct qry_sort **out, struct sd_error *err)
+{
+    struct sd_error e = {0};
+    int rc = qry_sort_parse(req->sort, req->sort_len, schema, out, &e);
+    if (rc)
+        sd_errorf(err, rc, "sort: %s", e.msg);
+    return rc;
+}
+
 int idx_search(struct idx_db *db, const char *index, const struct idx_search_req *req,
                struct idx_search_res *out, struct sd_error *err)
 {
@@ -380,11 +390,16 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
     if (rc == SD_OK && req->filter_len > 0)
         rc = idx_parse_filter(ctx, req, schema, &filter, err);
     r.params.filter = filter;
+    struct qry_sort *sort = NULL;
+    if (rc == SD_OK && req->sort_len > 0)
+        rc = idx_parse_sort(req, schema, &sort, err);
+    r.params.sort = sort;
     struct idx_snap *snap = idx_snap_acquire(ix);
     if (rc == SD_OK)
         rc = idx_search_snap(ctx, snap, &r, schema, out, err);
     idx_snap_release(snap);
     qry_free(filter);
+    qry_sort_free(sort);
     free(weights);
     idx_settings_release(st);
     idx_index_put(ix);

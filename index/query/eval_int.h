@@ -120,6 +120,7 @@ struct qry_scratch {
     struct qry_vec fleaves;   /* struct qry_fleaf: the query's clauses, then the filter's,
                                  resolved in the current segment */
     struct qry_vec conj;      /* struct qry_conj: the predicate */
+    struct qry_vec sorted;    /* struct qry_shit: the sorted top-k (sort.c) */
     bool is_exhaustive;       /* tests: score every match, prune nothing */
 };
 
@@ -184,6 +185,60 @@ const struct seg_attr *qry_column(const struct seg *seg, const char *name, size_
 bool qry_filter_match(const struct qry *q, const struct qry_fleaf *lv, int32_t node, uint32_t doc);
 /* Bit i (the last bit for every conjunct from 63 on) set when doc fails conjunct i. */
 uint64_t qry_conj_failed(const struct qry_conj *c, size_t n, uint32_t doc);
+
+/* sort.c */
+enum qry_sort_kind { QS_SCORE = 1, QS_TITLE, QS_ATTR };
+
+struct qry_sort_key {
+    uint8_t kind;     /* enum qry_sort_kind */
+    uint8_t sch_type; /* QS_ATTR: enum sch_type */
+    bool is_desc;
+    char name[SCH_MAX_NAME + 1];
+    size_t name_len;
+};
+
+struct qry_sort {
+    struct qry_sort_key keys[QRY_MAX_SORT_KEYS];
+    size_t nkeys;
+};
+
+/* One key's value of a document: i for int, date, bool and a keyword's ordinal; f for
+ * float and the score; s/len the bytes of a keyword or title (into the segment). */
+struct qry_sval {
+    bool has;
+    int64_t i;
+    double f;
+    const char *s;
+    uint32_t len;
+};
+
+/* A hit of a sorted search with its keys and id (bytes in the segment). */
+struct qry_shit {
+    struct qry_hit hit;
+    const char *id;
+    size_t id_len;
+    struct qry_sval v[QRY_MAX_SORT_KEYS];
+};
+
+/* The offset+limit best documents by a sort; worst at h[0]. */
+struct qry_sorter {
+    const struct qry_sort *sort; /* borrowed */
+    struct qry_shit *h;          /* scratch.sorted.data, room for k */
+    size_t count;
+    size_t k;
+    const struct seg *seg; /* the segment being walked */
+    uint32_t seg_index;
+    const struct seg_attr *cols[QRY_MAX_SORT_KEYS]; /* its columns of the keys, or NULL */
+};
+
+/* True for no sort, or `_score` (desc) alone: the ranked path with pruning. */
+bool qry_sort_is_relevance(const struct qry_sort *s);
+void qry_sorter_segment(struct qry_sorter *so, const struct seg *seg, uint32_t seg_index);
+/* Offers a live match doc of the current segment with its score. */
+void qry_sorter_offer(struct qry_sorter *so, uint32_t doc, float score);
+/* Sorts the heap and copies hits [offset, count) into out->hits. SD_OK or SD_ENOMEM. */
+int qry_sorter_finish(struct qry_sorter *so, uint32_t offset, struct qry_result *out,
+                      struct sd_error *err);
 
 /* True when doc is live and passes the predicate. */
 static inline bool ev_doc_passes(const struct ev *e, const uint64_t *deleted, uint32_t doc)

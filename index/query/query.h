@@ -121,9 +121,11 @@ struct qry_params {
                                          default_weight; "title" defaults to 2 */
     size_t nweights;
     float default_weight; /* default 1 */
-    /* Filters (docs/QUERY.md "Filters, sort and facets"); borrowed for the search, NULL:
-     * none. A query that browses evaluates every match (no pruning): total is exact. */
+    /* Filters and sort (docs/QUERY.md "Filters, sort and facets"); borrowed for the search,
+     * NULL: none. With a sort other than by score, or a query that browses, every match is
+     * evaluated (no pruning) and total is exact. */
     const struct qry *filter;        /* qry_parse_filter()'s: ANDed with the query, no score */
+    const struct qry_sort *sort;     /* qry_sort_parse()'s; NULL: by relevance */
 };
 
 void qry_params_default(struct qry_params *p);
@@ -153,7 +155,7 @@ struct qry_result {
 
 /* Runs q over segs[0, nsegs) (borrowed) and fills out with the hits ranked
  * offset .. offset+limit-1 by score (ties: lower segment index, then lower
- * doc id first; a query that browses: index order), only documents that pass its filter
+ * doc id first; a query that browses: index order) or by params->sort, only documents that pass its filter
  * clauses and params->filter. A field restriction that names a field no segment has is
  * SD_EINVAL "unknown field 'x'" (except title and body, always known).
  * Returns SD_OK, SD_EINVAL, SD_ELIMIT, SD_ENOMEM or SD_ECORRUPT. */
@@ -180,6 +182,20 @@ int qry_parse_filter(struct qry_ctx *ctx, const char *text, size_t len,
                      const struct sch_schema *schema, struct qry **out, struct sd_error *err);
 /* True when q has no text to score: it matches by filter clauses alone (or everything). */
 bool qry_is_browse(const struct qry *q);
+
+#define QRY_MAX_SORT_KEYS 4 /* keys in one sort */
+
+/* A parsed sort: "key[:asc|:desc],..." over the attributes schema (borrowed for the call)
+ * declares as int, float, date, bool or keyword, `title` (the hit's title bytes) and
+ * `_score` (desc by default; the others asc). Multi-valued: the smallest value for asc,
+ * the largest for desc; a document without a value sorts last either way; ties go to the
+ * higher score, then the lower document id (bytes), so pages are stable. SD_EFIELD for an
+ * undeclared key or a text field ("unknown field 'x' in sort"), SD_EPARSE for a bad
+ * direction or an empty key, SD_ELIMIT past QRY_MAX_SORT_KEYS. *out owned (qry_sort_free). */
+struct qry_sort;
+int qry_sort_parse(const char *text, size_t len, const struct sch_schema *schema,
+                   struct qry_sort **out, struct sd_error *err);
+void qry_sort_free(struct qry_sort *s); /* NULL is a no-op */
 
 /* Typo tolerance (typo.c). *out becomes a copy of q (owned: qry_free()) in which every
  * positive word of QRY_TYPO_ONE_EDIT+ characters also matches, at QRY_FUZZY_WEIGHT, every

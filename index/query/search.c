@@ -16,7 +16,8 @@
  *            as with Lucene's totalHitsThreshold.
  * With limit 0 nothing is scored and nothing is skipped: total is exact.
  * Filter clauses (filter_eval.c) are tested where deleted documents are skipped: a document
- * that fails them is neither counted nor scored, and never changes a bound.
+ * that fails them is neither counted nor scored, and never changes a bound. With a sort
+ * (sort.c), every match is scored and offered to the sorted heap instead of the top-k.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -107,7 +108,7 @@ static bool may_prune(const struct qry_topk *t)
  * pruning is allowed; prune.c then does the rest. */
 static int run_segment(struct qry_scratch *s, const struct qry *q, const struct qry_segment *sg,
                        uint32_t seg_index, uint32_t root, const struct qry_stats *st,
-                       struct qry_topk *t, struct sd_error *err)
+                       struct qry_topk *t, struct qry_sorter *so, struct sd_error *err)
 {
     uint32_t ndocs = seg_doc_count(sg->seg);
     struct ev e = {.seg = sg->seg,
@@ -125,7 +126,9 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
     while (doc < ndocs && !may_prune(t)) {
         if (ev_doc_passes(&e, sg->deleted, doc)) {
             t->total++;
-            if (t->k) {
+            if (so && t->k) {
+                qry_sorter_offer(so, doc, (float)ev_score(&e, root, doc));
+            } else if (t->k) {
                 qry_topk_offer(&e, t, root, seg_index, doc);
             }
         }
@@ -208,24 +211,33 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     if (!rc) {
         rc = qry_filter_prepare(s, q, params->filter, err);
     }
-    /* Browsing visits every document that passes (an exact total); scores are all 0. */
+    /* Browsing visits every document that passes (an exact total; scores are all 0), and so
+     * does a sort by anything but the score: bounds on scores cannot skip by year. */
+    bool is_sorted = !qry_sort_is_relevance(params->sort);
     struct qry_topk t = {.k = params->limit ? (size_t)params->offset + params->limit : 0,
-                         .is_exhaustive = s->is_exhaustive || qry_is_browse(q)};
-    if (!rc && qry_vec_reserve(&s->heap, t.k + 1, sizeof(struct qry_hit))) {
+                         .is_exhaustive = s->is_exhaustive || qry_is_browse(q) || is_sorted};
+    if (!rc && (qry_vec_reserve(&s->heap, t.k + 1, sizeof(struct qry_hit)) ||
+                (is_sorted && qry_vec_reserve(&s->sorted, t.k + 1, sizeof(struct qry_shit))))) {
         rc = sd_errorf(err, SD_ENOMEM, "top-k heap");
     }
     t.h = s->heap.data;
+    struct qry_sorter sorter = {.sort = params->sort, .h = s->sorted.data, .k = t.k};
+    struct qry_sorter *so = is_sorted ? &sorter : NULL;
     for (size_t i = 0; !rc && i < nsegs; i++) {
         uint32_t root = 0;
         qry_filter_segment(s, q, params->filter, segs[i].seg);
+        if (so) {
+            qry_sorter_segment(so, segs[i].seg, (uint32_t)i);
+        }
         rc = qry_plan_build(s, q, segs, i, params, t.k > 0, &root, err);
         if (!rc) {
-            rc = run_segment(s, q, &segs[i], (uint32_t)i, root, &st, &t, err);
+            rc = run_segment(s, q, &segs[i], (uint32_t)i, root, &st, &t, so, err);
         }
         qry_plan_free(s);
     }
     if (!rc) {
-        rc = fill_result(&t, params->offset, out, err);
+        rc = so ? qry_sorter_finish(so, params->offset, out, err)
+                : fill_result(&t, params->offset, out, err);
     }
     out->total = rc ? 0 : t.total;
     out->total_is_exact = !t.is_pruned;
