@@ -238,7 +238,7 @@ class AttributesTest(harness.E2ETestCase):
             ({"fitler": "lang:ru"}, "bad_request", "fitler"),
         ]
         for extra, code, named in cases:
-            a = self.line(q="", **extra)
+            a = self.line(q="war", **extra)
             if code is None:  # a range that is empty is no error, only no hits
                 self.assertOk(a, repr(extra))
                 self.assertEqual(a["total"], 0, repr(extra))
