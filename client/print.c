@@ -119,7 +119,11 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
     int64_t total = print_int_member(answer, "total");
     struct json_object *took = NULL;
     json_object_object_get_ex(answer, "took_ms", &took);
-    fprintf(out, "%lld %s for \"%s\"", (long long)total, total == 1 ? "hit" : "hits", query);
+    if (query[0] == '\0') { /* browsing: a filter or sort without words */
+        fprintf(out, "%lld %s", (long long)total, total == 1 ? "document" : "documents");
+    } else {
+        fprintf(out, "%lld %s for \"%s\"", (long long)total, total == 1 ? "hit" : "hits", query);
+    }
     if (shown > 0) {
         fprintf(out, " (%lld-%lld shown", (long long)offset + 1,
                 (long long)offset + (long long)shown);

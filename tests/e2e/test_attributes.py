@@ -213,7 +213,7 @@ class AttributesTest(harness.E2ETestCase):
                                  self.daemon)
         out, _ = harness.decode(cp)
         self.assertEqual(cp.returncode, 0, harness.describe(cp))
-        self.assertIn("%d hits" % (self.N // 2), out)
+        self.assertIn("%d documents (1-3 shown" % (self.N // 2), out)
         self.assertRegex(out, r"year: \d{4}")
         self.assertRegex(out, r"\ncollection\s+\S+ \d+")
         cp = harness.run_searchq(["--index", "books", "--filter", "year:20x0", "x"], self.daemon)
