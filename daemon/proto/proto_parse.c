@@ -1100,8 +1100,21 @@ static const struct line_op *line_op_find(const char *name)
     return NULL;
 }
 
-/* create_index, set_settings: "settings", a JSON object, handed to the engine as compact JSON
- * text (json-c's print buffer of that object, valid as long as req->root). */
+/* Settings (a JSON object, borrowed from req->root) for the engine: compact JSON text in
+ * json-c's print buffer of v, valid as long as req->root. */
+static enum proto_code set_settings_text(struct json_object *v, struct proto_request *req,
+                                         struct proto_error *err)
+{
+    if (!json_all_finite(v)) {
+        return proto_errorf(err, PROTO_BAD_JSON, "settings: NaN and Infinity are not JSON");
+    }
+    req->settings =
+        json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    req->settings_len = strlen(req->settings);
+    return PROTO_OK;
+}
+
+/* create_index, set_settings: "settings", a JSON object. */
 static enum proto_code get_settings_member(struct json_object *obj, struct proto_request *req,
                                            struct proto_error *err)
 {
@@ -1111,13 +1124,7 @@ static enum proto_code get_settings_member(struct json_object *obj, struct proto
         return proto_errorf(err, PROTO_BAD_REQUEST, "%s: 'settings' must be a JSON object",
                             proto_op_name(req->op));
     }
-    if (!json_all_finite(v)) {
-        return proto_errorf(err, PROTO_BAD_JSON, "'settings': NaN and Infinity are not JSON");
-    }
-    req->settings =
-        json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    req->settings_len = strlen(req->settings);
-    return PROTO_OK;
+    return set_settings_text(v, req, err);
 }
 
 /* The op's own members, once "op" and "index" are known good. */
@@ -1594,16 +1601,7 @@ static enum proto_code settings_from_body(const char *body, size_t len, struct p
                                           struct proto_error *err)
 {
     enum proto_code rc = json_parse_object(body, len, &req->root, err);
-    if (rc) {
-        return rc;
-    }
-    if (!json_all_finite(req->root)) {
-        return proto_errorf(err, PROTO_BAD_JSON, "settings: NaN and Infinity are not JSON");
-    }
-    req->settings = json_object_to_json_string_ext(req->root, JSON_C_TO_STRING_PLAIN |
-                                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
-    req->settings_len = strlen(req->settings);
-    return PROTO_OK;
+    return rc ? rc : set_settings_text(req->root, req, err);
 }
 
 /* GET /indexes and GET|PUT|DELETE /indexes/{name}: raw is the still-encoded name (NULL for

@@ -1274,6 +1274,9 @@ static void test_proto_index_management_bad_input(void **state)
                 "create_index: 'settings' must be a JSON object");
     assert_line("{\"op\":\"set_settings\",\"index\":\"a\",\"settings\":\"{}\"}", PROTO_BAD_REQUEST,
                 "set_settings: 'settings' must be a JSON object");
+    assert_line("{\"op\":\"set_settings\",\"index\":\"a\",\"settings\":{\"w\":NaN}}",
+                PROTO_BAD_JSON, NULL);
+    assert_http(PROTO_PUT, "/indexes/a", "{\"w\":-Infinity}", PROTO_BAD_JSON, NULL);
     assert_http(PROTO_PUT, "/indexes/a", "[]", PROTO_BAD_JSON, NULL);
     assert_http(PROTO_PUT, "/indexes/a", "", PROTO_BAD_JSON, NULL);
     assert_http(PROTO_PUT, "/indexes/a", "{\"fields\":{},\"fields\":{}}", PROTO_BAD_REQUEST,
