@@ -48,6 +48,7 @@ void qry_ctx_free(struct qry_ctx *ctx)
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++) {
         qry_vec_free(vecs[i]);
     }
+    qry_facets_acc_free(s->facet_acc, QRY_MAX_FACETS);
     free(s);
     stem_ctx_free(ctx->stem);
     free(ctx);
