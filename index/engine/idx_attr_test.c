@@ -313,6 +313,46 @@ static void test_idx_attr_facets_beside_hits(void **state)
                  "declared as text");
 }
 
+/* The fields_json of each hit of a request, '|'-separated ("-" for NULL). */
+static void fields_of(const struct rq *r, char *out, size_t cap)
+{
+    struct idx_search_res res;
+    struct sd_error err = {0};
+    if (run(r, &res, &err)) {
+        fail_msg("fields: %s", err.msg);
+    }
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < res.nhits; i++) {
+        const char *j = res.hits[i].fields_json;
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "|" : "", j ? j : "-");
+    }
+    idx_search_res_free(&res);
+}
+
+static void test_idx_attr_chosen_fields_in_request_order_as_stored(void **state)
+{
+    (void)state;
+    char got[1024];
+    const char *names[] = {"year", "note", "title", "year", "absent"};
+    fields_of(&(struct rq){.q = "year:2010..", .sort = "year:desc", .fields = names, .nfields = 5},
+              got, sizeof got);
+    assert_string_equal(got, "{\"year\":2012,\"note\":\"first\",\"title\":\"Poems of spring\"}|"
+                             "{\"year\":2010,\"note\":\"third \\\"quoted\\\"\",\"title\":\"Spring "
+                             "notes\"}");
+    const char *all[] = {"*"};
+    fields_of(&(struct rq){.q = "date:2015-03-01", .fields = all, .nfields = 1}, got, sizeof got);
+    assert_string_equal(got, "{\"title\":\"Poems of spring\",\"body\":\"poetry about spring\","
+                             "\"year\":2012,\"price\":2.5,\"lang\":\"ru\",\"tags\":[\"poetry\"],"
+                             "\"date\":\"2015-03-01T10:00:00Z\",\"flag\":true,\"note\":\"first\"}");
+    const char *tags[] = {"tags"};
+    fields_of(&(struct rq){.q = "lang:en", .sort = "year", .fields = tags, .nfields = 1}, got,
+              sizeof got);
+    assert_string_equal(got, "{\"tags\":[]}|{\"tags\":[\"prose\",\"drama\"]}");
+    fields_of(&(struct rq){.q = "lang:en", .sort = "year"}, got, sizeof got);
+    assert_string_equal(got, "-|-");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_idx_attr_bad_filters_are_refused_by_name),
         cmocka_unit_test(test_idx_attr_sort_browse_and_pages),
         cmocka_unit_test(test_idx_attr_facets_beside_hits),
+        cmocka_unit_test(test_idx_attr_chosen_fields_in_request_order_as_stored),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -125,6 +125,62 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
     return rc;
 }
 
+/* True when the stored field f is one the request chose (names[0, n), or "*" among them). */
+static bool idx_is_chosen(const struct seg_field *f, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(names[i], "*") == 0 ||
+            (strlen(names[i]) == f->name_len && memcmp(names[i], f->name, f->name_len) == 0))
+            return true;
+    }
+    return false;
+}
+
+static void idx_put_field(struct sd_buf *b, const struct seg_field *f)
+{
+    sd_buf_put(b, b->len > 1 ? "," : "", b->len > 1 ? 1 : 0);
+    sch_json_quote(f->name, f->name_len, b);
+    sd_buf_put(b, ":", 1);
+    if (f->type == SEG_TEXT)
+        sch_json_quote(f->value, f->value_len, b);
+    else
+        sd_buf_put(b, f->value, f->value_len); /* stored as its JSON text */
+}
+
+/* h->fields_json: the chosen stored fields of doc as a JSON object, in the order requested
+ * (with "*": every stored field, in stored order), each once, values as stored. */
+static int idx_fields_json(const struct seg *s, uint32_t doc, const struct idx_search_req *req,
+                           struct idx_hit *h, struct sd_error *err)
+{
+    struct seg_stored st;
+    int rc = seg_doc_load(s, doc, &st, err);
+    struct sd_buf b;
+    sd_buf_init(&b);
+    sd_buf_put(&b, "{", 1);
+    bool is_all = false;
+    for (size_t i = 0; i < req->nfields; i++)
+        is_all |= strcmp(req->fields[i], "*") == 0;
+    for (size_t i = 0; rc == SD_OK && i < (is_all ? 1 : req->nfields); i++) {
+        for (size_t k = 0; k < st.nfields; k++) {
+            const struct seg_field *f = &st.fields[k];
+            bool is_wanted = is_all || (strlen(req->fields[i]) == f->name_len &&
+                                        memcmp(req->fields[i], f->name, f->name_len) == 0);
+            /* a name asked twice is written at its first place only */
+            if (is_wanted && (is_all || !idx_is_chosen(f, req->fields, i)))
+                idx_put_field(&b, f);
+        }
+    }
+    sd_buf_put(&b, "}", 2); /* with the NUL */
+    seg_stored_free(&st);
+    size_t n;
+    if (rc == SD_OK && !b.rc)
+        h->fields_json = (char *)sd_buf_detach(&b, &n);
+    sd_buf_free(&b);
+    if (rc == SD_OK && !h->fields_json)
+        rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+    return rc;
+}
+
 /* Id and title come from the segment's uncompressed tables (the title already cut to
  * SEG_TITLE_MAX bytes at a UTF-8 boundary); without a snippet nothing is decompressed.
  * strndup stops at a NUL inside a title, as hits always did. */
@@ -144,6 +200,8 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
                          &req->opts, h, err);
     if (rc == SD_OK && (!h->id || !h->title || !h->snippet))
         rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+    if (rc == SD_OK && req->nfields > 0)
+        rc = idx_fields_json(s, doc, req, h, err);
     return rc;
 }
 
@@ -427,6 +485,8 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
         rc = idx_parse_sort(req, schema, &sort, err);
     r.params.sort = sort;
     struct qry_facets *facets = NULL;
+    if (rc == SD_OK && req->nfields > IDX_MAX_CHOSEN)
+        rc = sd_errorf(err, SD_ELIMIT, "more than %d fields", IDX_MAX_CHOSEN);
     if (rc == SD_OK && req->nfacets > 0)
         rc = qry_facets_parse(req->facets, req->nfacets, schema, &facets, err);
     r.params.facets = facets;
@@ -453,6 +513,7 @@ void idx_search_res_free(struct idx_search_res *r)
         free(r->hits[i].snippet);
         free(r->hits[i].hl);
         free(r->hits[i].hl_spans);
+        free(r->hits[i].fields_json);
     }
     free(r->hits);
     for (size_t i = 0; i < r->nfacets; i++) {
