@@ -90,7 +90,16 @@ class PythonClientTest(harness.E2ETestCase):
             self.assertEqual((cm.exception.code, cm.exception.message),
                              ("bad_request", "unknown parameter 'fitler'"))
             r = db.search("мир", fields=["year", "lang"])
-            self.assertEqual(r["hits"][0]["id"], "b1")
+            self.assertEqual(r["hits"][0]["fields"], {"year": 1869, "lang": "ru"})
+            db.add({"id": "b2", "title": "War and Peace", "year": 2007, "lang": "en"})
+            r = db.search("", filter="year:>=1800", sort="year:desc", facets="lang,year:interval=100",
+                          fields="year")
+            self.assertEqual([h["fields"]["year"] for h in r["hits"]], [2007, 1869])
+            self.assertEqual(r["facets"], {"lang": {"en": 1, "ru": 1},
+                                           "year": {"1800": 1, "2000": 1}})
+            self.assertEqual(r["facet_stats"]["lang"], {"others": 0, "missing": 0})
+            r = db.search("", filter="lang:en", facets=("lang",), fields=("title",))
+            self.assertEqual([h["fields"] for h in r["hits"]], [{"title": "War and Peace"}])
 
     def test_unix_socket_and_default_index(self):
         with searchd.Client(self.sock, index="books") as db:
