@@ -10,6 +10,9 @@ types as a person would and reads what the page shows, not the JSON behind it:
     script runs (a global the injected code would set stays undefined);
   - stale answers never overwrite newer ones: typing quickly ends on the last query's hits;
   - the document view shows a hit's stored fields;
+  - the facet sidebar (the sample's keyword attributes lang and collection): clicking a value
+    filters the hits to it and the counts change, while the clicked field keeps its other values
+    (counted as if it were not filtered, as a sidebar needs);
   - the box from /searchd.js on a page served from another origin (a second port) returns hits
     through CORS;
   - the page reads well at a phone's width (no horizontal scroll);
@@ -21,6 +24,7 @@ Screenshots go to $SEARCHD_SCREENSHOTS (default build/browser-screenshots/).
 
 import functools
 import http.server
+import json
 import os
 import sys
 import threading
@@ -78,6 +82,10 @@ class PageTest(harness.E2ETestCase):
         cls.host_port = harness.free_port()  # the "other site" of the embedding test
         cls.daemon = harness.Daemon(
             extra_args=["--cors-origins", "http://localhost:%d" % cls.host_port]).start()
+        with open(os.path.join(harness.REPO, "sample", "settings.json"), encoding="utf-8") as f:
+            settings = json.load(f)
+        with cls.daemon.line() as c:
+            assert c.call({"op": "set_settings", "index": "default", "settings": settings})["ok"]
         harness.run_searchq(["import"] + harness.sample_files(), daemon=cls.daemon)
         with cls.daemon.line() as c:
             assert c.call({"op": "add", "doc": HOSTILE})["ok"]
@@ -143,6 +151,43 @@ class PageTest(harness.E2ETestCase):
         self.shot("hostile-document")
         time.sleep(0.3)  # an onerror handler would have fired by now
         self.assertIsNone(self.driver.execute_script("return window.__pwned"))
+
+    def facet_counts(self):
+        """{field: {value: count}} as the sidebar shows it, read in one script."""
+        return self.driver.execute_script(
+            "const out = {};"
+            "for (const b of document.querySelectorAll('#facets button[data-field]')) {"
+            "  (out[b.dataset.field] = out[b.dataset.field] || {})[b.dataset.value] ="
+            "    Number(b.querySelector('.n').textContent); }"
+            "return out;")
+
+    def test_facet_click_filters_and_updates_counts(self):
+        self.type_query("the")
+        self.wait(lambda: set(self.facet_counts()) == {"lang", "collection"}, "facet sidebar")
+        before = self.facet_counts()
+        http = self.daemon.http()
+        want_before = http.search("the", syntax="simple", facets="lang,collection").json
+        self.assertEqual(before, {f: {str(k): v for k, v in c.items()}
+                                  for f, c in want_before["facets"].items()})
+        # the smallest collection with hits, so that the other counts must change
+        value = min(before["collection"], key=lambda v: (before["collection"][v], v))
+        self.shot("facets-before")
+        self.driver.find_element(
+            By.CSS_SELECTOR, "#facets button[data-field=collection][data-value=%s]" % value).click()
+        want = http.search("the", syntax="simple", facets="lang,collection",
+                           filter="collection:(%s)" % value).json
+        http.close()
+        want_ids = [h["id"] for h in want["hits"]][:10]
+        self.assertGreater(len(want_ids), 0)
+        self.wait(lambda: self.hit_ids() == want_ids, "hits filtered to collection:" + value)
+        self.wait(lambda: self.facet_counts()["lang"] != before["lang"], "lang counts change")
+        after = self.facet_counts()
+        self.assertEqual(sum(after["lang"].values()), before["collection"][value])
+        self.assertEqual(after["collection"], before["collection"])  # as if not filtered
+        pressed = self.driver.find_element(
+            By.CSS_SELECTOR, "#facets button[data-field=collection][data-value=%s]" % value)
+        self.assertEqual(pressed.get_attribute("aria-pressed"), "true")
+        self.shot("facets-after-click")
 
     def test_stale_answers_never_overwrite_newer(self):
         box = self.open_page()
