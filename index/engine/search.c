@@ -147,16 +147,32 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
     return rc;
 }
 
-/* One reading of the query text: parsed with the request's syntax and searched. On success *q
- * and *res are the caller's (qry_free, qry_result_free), also on a search error. */
+/* *q read with the index's synonyms and stopwords (lex may be NULL: none), in place. */
+static int idx_with_lexicon(const struct qry_lexicon *lex, struct qry **q, struct sd_error *err)
+{
+    struct qry *lq = NULL;
+    int rc = qry_with_lexicon(lex, *q, &lq, err);
+    if (rc == SD_OK && lq) {
+        qry_free(*q);
+        *q = lq;
+    }
+    return rc;
+}
+
+/* One reading of the query text: parsed with the request's syntax, read with the index's
+ * synonyms and stopwords, and searched. On success *q and *res are the caller's (qry_free,
+ * qry_result_free), also on a search error. */
 static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
-                       const struct idx_search_req *req, const struct qry_segment *segs,
-                       size_t nsegs, struct qry **q, struct qry_result *res, struct sd_error *err)
+                       const struct idx_search_req *req, const struct qry_lexicon *lex,
+                       const struct qry_segment *segs, size_t nsegs, struct qry **q,
+                       struct qry_result *res, struct sd_error *err)
 {
     *q = NULL;
     memset(res, 0, sizeof *res);
     int rc = req->opts.syntax == QRY_SYNTAX_SIMPLE ? qry_parse_simple(ctx, text, len, q, err)
                                                    : qry_parse(ctx, text, len, q, err);
+    if (rc == SD_OK)
+        rc = idx_with_lexicon(lex, q, err);
     if (rc == SD_OK)
         rc = qry_search(ctx, *q, segs, nsegs, &req->params, res, err);
     return rc;
@@ -172,8 +188,9 @@ static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
  * three times as many documents); out->layout_query then says what was searched. A reading that
  * does not parse or fails is not an error of the request: the typed one stands. */
 static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
-                          const struct qry_segment *segs, size_t nsegs, struct qry **q,
-                          struct qry_result *res, struct idx_search_res *out)
+                          const struct qry_lexicon *lex, const struct qry_segment *segs,
+                          size_t nsegs, struct qry **q, struct qry_result *res,
+                          struct idx_search_res *out)
 {
     struct sd_buf alt;
     sd_buf_init(&alt);
@@ -186,8 +203,8 @@ static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
     struct qry *alt_q = NULL;
     struct qry_result alt_res;
     struct sd_error alt_err = {0};
-    rc = idx_reading(ctx, (const char *)alt.data, alt.len, req, segs, nsegs, &alt_q, &alt_res,
-                     &alt_err);
+    rc = idx_reading(ctx, (const char *)alt.data, alt.len, req, lex, segs, nsegs, &alt_q,
+                     &alt_res, &alt_err);
     if (rc == SD_ENOMEM) {
         qry_free(alt_q);
         sd_buf_free(&alt);
@@ -250,8 +267,8 @@ static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, 
 }
 
 static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
-                           const struct idx_search_req *req, struct idx_search_res *out,
-                           struct sd_error *err)
+                           const struct idx_search_req *req, const struct qry_lexicon *lex,
+                           struct idx_search_res *out, struct sd_error *err)
 {
     struct qry_segment *segs = calloc(snap->nsegs ? snap->nsegs : 1, sizeof *segs);
     if (!segs)
@@ -262,10 +279,10 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     }
     struct qry *q = NULL;
     struct qry_result res;
-    int rc = idx_reading(ctx, req->q, req->q_len, req, segs, snap->nsegs, &q, &res, err);
+    int rc = idx_reading(ctx, req->q, req->q_len, req, lex, segs, snap->nsegs, &q, &res, err);
     if (rc == SD_OK && !req->opts.no_layout && res.total <= IDX_FEW_MATCHES &&
         res.unknown_words > 0) {
-        rc = idx_try_layout(ctx, req, segs, snap->nsegs, &q, &res, out);
+        rc = idx_try_layout(ctx, req, lex, segs, snap->nsegs, &q, &res, out);
         if (rc)
             rc = sd_errorf(err, rc, "out of memory");
     }
@@ -337,7 +354,8 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
         idx_index_put(ix);
         return sd_errorf(err, SD_ENOMEM, "out of memory");
     }
-    /* Settings never set (version 0): no declared weights, and no lock taken per search. */
+    /* Settings never set (version 0): no declared weights, no synonyms or stopwords, and no
+     * lock taken per search. */
     struct idx_settings *st =
         atomic_load(&ix->settings_version) > 0 ? idx_settings_acquire(ix) : NULL;
     struct idx_search_req r = *req;
@@ -346,7 +364,7 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
         rc = idx_merge_weights(st, req, &weights, &r.params);
     struct idx_snap *snap = idx_snap_acquire(ix);
     if (rc == SD_OK)
-        rc = idx_search_snap(ctx, snap, &r, out, err);
+        rc = idx_search_snap(ctx, snap, &r, st ? st->lex : NULL, out, err);
     else
         sd_errorf(err, rc, "out of memory");
     idx_snap_release(snap);
