@@ -5,7 +5,8 @@
  * Every string goes through the documents' own tokenizer (stem_tokenize), so a member is folded
  * and stemmed exactly as a query word is: "Искусственного Интеллекта" and "искусственный
  * интеллект" are one member. The joined form of a compound ("e-mail" -> "email") is skipped, as
- * in phrases: its parts are the words. A member must hold 1 to QRY_SYN_MAX_WORDS words and a
+ * in phrases: its parts are the words. A word whose stem is too short to stand for it is kept as
+ * its folded form (lexicon_int.h, QRY_SYN_MIN_STEM). A member must hold 1 to QRY_SYN_MAX_WORDS words and a
  * stopword exactly one; anything else is refused here, when the settings are set, naming the
  * string.
  */
@@ -62,11 +63,19 @@ static int lex_add_str(struct qry_lexicon *lex, const char *s, size_t len, struc
 /* The words of one string as the tokenizer reads it. */
 struct lex_tokens {
     struct qry_lexicon *lex;
-    bool wants_stems; /* stems into lex->words, else the folded form into lex->stops */
+    bool wants_stems; /* member words into lex->words, else the folded form into lex->stops */
     size_t count;     /* words (compound joined forms not counted) */
     size_t max;       /* stop past this many: the string is refused */
-    bool is_oom;
 };
+
+static size_t utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    }
+    return n;
+}
 
 static int lex_collect(void *arg, const struct stem_token *t)
 {
@@ -77,14 +86,22 @@ static int lex_collect(void *arg, const struct stem_token *t)
     if (++lt->count > lt->max) {
         return 1;
     }
-    struct qry_vec *v = lt->wants_stems ? &lt->lex->words : &lt->lex->stops;
-    struct lex_str *s = qry_vec_push(v, sizeof *s);
-    const char *str = lt->wants_stems ? t->stem : t->word;
-    size_t len = lt->wants_stems ? t->stem_len : t->word_len;
-    if (!s || lex_add_str(lt->lex, str, len, s)) {
-        lt->is_oom = true;
+    struct lex_str s;
+    if (!lt->wants_stems) {
+        struct lex_str *stop = qry_vec_push(&lt->lex->stops, sizeof *stop);
+        if (!stop || lex_add_str(lt->lex, t->word, t->word_len, stop)) {
+            return 2;
+        }
+        return 0;
+    }
+    bool by_form = utf8_chars(t->stem, t->stem_len) < QRY_SYN_MIN_STEM &&
+                   (t->stem_len != t->word_len || memcmp(t->stem, t->word, t->word_len) != 0);
+    struct lex_word *w = qry_vec_push(&lt->lex->words, sizeof *w);
+    if (!w || lex_add_str(lt->lex, by_form ? t->word : t->stem,
+                          by_form ? t->word_len : t->stem_len, &s)) {
         return 2;
     }
+    *w = (struct lex_word){s.off, s.len, by_form ? SEG_EXACT : SEG_STEM};
     return 0;
 }
 
@@ -168,8 +185,8 @@ int qry_lexicon_add_synonyms(struct qry_lexicon *lex, bool is_one_way, const cha
 
 /* ---- sealing: the sorted tables ---- */
 
-static const struct lex_str *lex_source_stem(const struct qry_lexicon *lex,
-                                             const struct lex_source *src)
+static const struct lex_word *lex_source_word(const struct qry_lexicon *lex,
+                                              const struct lex_source *src)
 {
     const struct lex_member *m = (const struct lex_member *)lex->members.data + src->member;
     return lex_member_words(lex, m);
@@ -178,8 +195,8 @@ static const struct lex_str *lex_source_stem(const struct qry_lexicon *lex,
 static int lex_cmp_source(const void *x, const void *y, void *arg)
 {
     const struct qry_lexicon *lex = arg;
-    const struct lex_str *a = lex_source_stem(lex, x), *b = lex_source_stem(lex, y);
-    return lex_cmp_bytes(lex_pool_str(lex, *a), a->len, lex_pool_str(lex, *b), b->len);
+    const struct lex_word *a = lex_source_word(lex, x), *b = lex_source_word(lex, y);
+    return lex_cmp_bytes(lex_word_str(lex, a), a->len, lex_word_str(lex, b), b->len);
 }
 
 static int lex_cmp_stop(const void *x, const void *y, void *arg)
@@ -212,14 +229,14 @@ void qry_lexicon_seal(struct qry_lexicon *lex)
 
 /* ---- lookups ---- */
 
-size_t lex_first_source(const struct qry_lexicon *lex, const char *stem, size_t len)
+size_t lex_first_source(const struct qry_lexicon *lex, const char *s, size_t len)
 {
     size_t lo = 0, hi = lex->sources.count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const struct lex_str *s =
-            lex_source_stem(lex, (const struct lex_source *)lex->sources.data + mid);
-        if (lex_cmp_bytes(lex_pool_str(lex, *s), s->len, stem, len) < 0) {
+        const struct lex_word *w =
+            lex_source_word(lex, (const struct lex_source *)lex->sources.data + mid);
+        if (lex_cmp_bytes(lex_word_str(lex, w), w->len, s, len) < 0) {
             lo = mid + 1;
         } else {
             hi = mid;

@@ -11,7 +11,9 @@
  *      any inflection of a member counts) becomes
  *          QN_OR[QRY_SYN_GROUP]( the typed word(s) , synonym , synonym ... )
  *      longest source first ("искусственный интеллект" before "интеллект"). A one-word synonym is
- *      a QN_WORD[QRY_SYN_WORD] of its stem: every inflection matches. A multi-word one is an AND
+ *      a QN_WORD[QRY_SYN_WORD] of its stem: every inflection matches (a word whose stem is too
+ *      short to stand for it, "ИИ" -> "и", is compared and matched by its form: lexicon_int.h;
+ *      so is the typed word it matched, in the group). A multi-word one is an AND
  *      of such words, not a phrase: phrases here match exact forms at consecutive positions, so
  *      "ИИ" -> "искусственный интеллект" as a phrase would miss "искусственного интеллекта", the
  *      form Russian text mostly has; the AND matches it, and BM25 over the two words ranks the
@@ -126,9 +128,11 @@ static bool is_typed_word(const struct qry *q, int32_t i)
            q->nodes[i].term_count == 2;
 }
 
-static const struct qry_term *word_stem(const struct qry *q, int32_t node)
+/* The term of a typed word a member word of this kind is compared with: its stem, or its
+ * folded typed form. */
+static const struct qry_term *word_term(const struct qry *q, int32_t node, uint8_t kind)
 {
-    return &q->terms[q->nodes[node].term];
+    return &q->terms[q->nodes[node].term + (kind == SEG_EXACT)];
 }
 
 static bool str_eq(const char *a, size_t alen, const char *b, size_t blen)
@@ -141,17 +145,17 @@ static const struct lex_member *lex_member(const struct qry_lexicon *lex, uint32
     return (const struct lex_member *)lex->members.data + i;
 }
 
-/* Whether member m's stems are the stems of words run[0, m->nwords) (run has n). */
+/* Whether member m's words are words run[0, m->nwords) (run has n). */
 static bool member_matches(const struct rw *w, const struct lex_member *m, const int32_t *run,
                            size_t n)
 {
     if (m->nwords > n) {
         return false;
     }
-    const struct lex_str *ws = lex_member_words(w->lex, m);
+    const struct lex_word *ws = lex_member_words(w->lex, m);
     for (uint32_t i = 0; i < m->nwords; i++) {
-        const struct qry_term *t = word_stem(w->q, run[i]);
-        if (!str_eq(lex_pool_str(w->lex, ws[i]), ws[i].len, qry_term_str(w->q, t), t->len)) {
+        const struct qry_term *t = word_term(w->q, run[i], ws[i].kind);
+        if (!str_eq(lex_word_str(w->lex, &ws[i]), ws[i].len, qry_term_str(w->q, t), t->len)) {
             return false;
         }
     }
@@ -164,39 +168,48 @@ static bool members_equal(const struct qry_lexicon *lex, const struct lex_member
     if (a->nwords != b->nwords) {
         return false;
     }
-    const struct lex_str *x = lex_member_words(lex, a), *y = lex_member_words(lex, b);
+    const struct lex_word *x = lex_member_words(lex, a), *y = lex_member_words(lex, b);
     for (uint32_t i = 0; i < a->nwords; i++) {
-        if (!str_eq(lex_pool_str(lex, x[i]), x[i].len, lex_pool_str(lex, y[i]), y[i].len)) {
+        if (x[i].kind != y[i].kind ||
+            !str_eq(lex_word_str(lex, &x[i]), x[i].len, lex_word_str(lex, &y[i]), y[i].len)) {
             return false;
         }
     }
     return true;
 }
 
-/* Calls each source that matches run[0, n) with exactly k words (k 0: any), through fn; returns
- * the longest length seen. */
+/* Calls fn (when not NULL) for each source that matches run[0, n) with exactly k words (k 0:
+ * any); *longest is the most words any matching source has. A source's first word is looked up
+ * by the stem of run[0] and by its typed form (lexicon_int.h: short words go by form). */
 typedef int (*source_fn)(struct rw *w, const struct lex_source *src, void *arg);
 
 static int each_source(struct rw *w, const int32_t *run, size_t n, uint32_t k, source_fn fn,
                        void *arg, uint32_t *longest)
 {
-    const struct qry_term *first = word_stem(w->q, run[0]);
-    const char *stem = qry_term_str(w->q, first);
+    const struct qry_term *keys[2] = {word_term(w->q, run[0], SEG_STEM),
+                                      word_term(w->q, run[0], SEG_EXACT)};
     const struct lex_source *src = w->lex->sources.data;
     *longest = 0;
-    for (size_t i = lex_first_source(w->lex, stem, first->len); i < w->lex->sources.count; i++) {
-        const struct lex_member *m = lex_member(w->lex, src[i].member);
-        const struct lex_str *s0 = lex_member_words(w->lex, m);
-        if (!str_eq(lex_pool_str(w->lex, *s0), s0->len, stem, first->len)) {
-            break;
+    for (int k2 = 0; k2 < 2; k2++) {
+        const char *key = qry_term_str(w->q, keys[k2]);
+        size_t key_len = keys[k2]->len;
+        if (k2 == 1 && str_eq(key, key_len, qry_term_str(w->q, keys[0]), keys[0]->len)) {
+            break; /* the word is its own stem: one lookup did it */
         }
-        if ((k && m->nwords != k) || !member_matches(w, m, run, n)) {
-            continue;
-        }
-        *longest = m->nwords > *longest ? m->nwords : *longest;
-        int rc = fn ? fn(w, &src[i], arg) : SD_OK;
-        if (rc) {
-            return rc;
+        for (size_t i = lex_first_source(w->lex, key, key_len); i < w->lex->sources.count; i++) {
+            const struct lex_member *m = lex_member(w->lex, src[i].member);
+            const struct lex_word *w0 = lex_member_words(w->lex, m);
+            if (!str_eq(lex_word_str(w->lex, w0), w0->len, key, key_len)) {
+                break;
+            }
+            if ((k && m->nwords != k) || !member_matches(w, m, run, n)) {
+                continue;
+            }
+            *longest = m->nwords > *longest ? m->nwords : *longest;
+            int rc = fn ? fn(w, &src[i], arg) : SD_OK;
+            if (rc) {
+                return rc;
+            }
         }
     }
     return SD_OK;
@@ -206,6 +219,7 @@ static int each_source(struct rw *w, const int32_t *run, size_t n, uint32_t k, s
 struct targets {
     const int32_t *run;
     uint32_t k;
+    bool by_form[QRY_SYN_MAX_WORDS]; /* a matching source compares typed word i by its form */
     uint32_t member[QRY_MAX_TERMS];
     size_t count;
 };
@@ -214,6 +228,10 @@ static int gather_targets(struct rw *w, const struct lex_source *src, void *arg)
 {
     struct targets *t = arg;
     const struct lex_rule *r = (const struct lex_rule *)w->lex->rules.data + src->rule;
+    const struct lex_word *sw = lex_member_words(w->lex, lex_member(w->lex, src->member));
+    for (uint32_t i = 0; i < t->k; i++) {
+        t->by_form[i] |= sw[i].kind == SEG_EXACT;
+    }
     for (uint32_t i = 0; i < r->count; i++) {
         uint32_t id = r->first_member + i;
         const struct lex_member *m = lex_member(w->lex, id);
@@ -230,18 +248,19 @@ static int gather_targets(struct rw *w, const struct lex_source *src, void *arg)
     return SD_OK;
 }
 
-/* A QN_WORD[QRY_SYN_WORD] of one synonym stem, in the field of the typed word `like`. */
-static int synonym_word(struct rw *w, const struct lex_str *stem, int32_t like, int32_t *out)
+/* A QN_WORD[QRY_SYN_WORD] of one synonym word (its stem, or its form: lexicon_int.h), in the
+ * field of the typed word `like`. */
+static int synonym_word(struct rw *w, const struct lex_word *word, int32_t like, int32_t *out)
 {
     size_t off = w->strings.count;
     struct qry_term *t = NULL;
-    if (qry_vec_reserve(&w->strings, off + stem->len + 1, 1) ||
+    if (qry_vec_reserve(&w->strings, off + word->len + 1, 1) ||
         !(t = qry_vec_push(&w->terms, sizeof *t))) {
         return sd_errorf(w->err, SD_ENOMEM, "synonyms");
     }
-    memcpy((char *)w->strings.data + off, lex_pool_str(w->lex, *stem), stem->len + 1);
-    w->strings.count += stem->len + 1;
-    *t = (struct qry_term){.str_off = (uint32_t)off, .len = stem->len, .kind = SEG_STEM};
+    memcpy((char *)w->strings.data + off, lex_word_str(w->lex, word), word->len + 1);
+    w->strings.count += word->len + 1;
+    *t = (struct qry_term){.str_off = (uint32_t)off, .len = word->len, .kind = word->kind};
     struct qry_node tmpl = w->q->nodes[like];
     tmpl.syn_role = QRY_SYN_WORD;
     tmpl.term = (uint32_t)(w->terms.count - 1);
@@ -265,18 +284,33 @@ static int and_like(struct rw *w, int32_t like, int32_t *out)
 static int synonym_node(struct rw *w, uint32_t id, int32_t like, int32_t *out)
 {
     const struct lex_member *m = lex_member(w->lex, id);
-    const struct lex_str *stems = lex_member_words(w->lex, m);
+    const struct lex_word *words = lex_member_words(w->lex, m);
     if (m->nwords == 1) {
-        return synonym_word(w, &stems[0], like, out);
+        return synonym_word(w, &words[0], like, out);
     }
     int32_t tail = QRY_NONE;
     int rc = and_like(w, like, out);
     for (uint32_t i = 0; !rc && i < m->nwords; i++) {
         int32_t word = QRY_NONE;
-        rc = synonym_word(w, &stems[i], like, &word);
+        rc = synonym_word(w, &words[i], like, &word);
         if (!rc) {
             rw_link(w, *out, &tail, word);
         }
+    }
+    return rc;
+}
+
+/* A copy of typed word `old`; by_form: as its folded form only, the way the synonym source it
+ * matched compares it ("ИИ" would otherwise match its stem "и", the conjunction). */
+static int typed_copy(struct rw *w, int32_t old, bool by_form, int32_t *out)
+{
+    int rc = rw_copy_leaf(w, old, out);
+    if (rc == SD_OK && by_form) {
+        struct qry_node *n = rw_node(w, *out);
+        struct qry_term *terms = w->terms.data;
+        terms[n->term] = terms[n->term + 1]; /* the form in the stem's place */
+        w->terms.count--;
+        n->term_count = 1;
     }
     return rc;
 }
@@ -301,13 +335,13 @@ static int emit_group(struct rw *w, const int32_t *run, uint32_t k, int32_t *out
     int32_t tail = QRY_NONE, typed = QRY_NONE;
     rc = rw_new_node(w, &tmpl, out);
     if (!rc && k == 1) {
-        rc = rw_copy_leaf(w, run[0], &typed);
+        rc = typed_copy(w, run[0], t.by_form[0], &typed);
     } else if (!rc) {
         rc = and_like(w, run[0], &typed);
         int32_t wtail = QRY_NONE;
         for (uint32_t i = 0; !rc && i < k; i++) {
             int32_t word = QRY_NONE;
-            rc = rw_copy_leaf(w, run[i], &word);
+            rc = typed_copy(w, run[i], t.by_form[i], &word);
             if (!rc) {
                 rw_link(w, typed, &wtail, word);
             }
