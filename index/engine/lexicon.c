@@ -21,8 +21,8 @@ static int idx_lexicon_stopwords(const struct sch_lexicon *sl, struct qry_lexico
         rc = qry_lexicon_add_stoplist(lex, "ru", err);
     }
     for (size_t i = 0; rc == SD_OK && i < sl->nstopwords; i++) {
-        rc = qry_lexicon_add_stopword(lex, sch_str(sl, sl->stopwords[i]), sl->stopwords[i].len,
-                                      err);
+        rc =
+            qry_lexicon_add_stopword(lex, sch_str(sl, sl->stopwords[i]), sl->stopwords[i].len, err);
     }
     return rc;
 }
@@ -47,8 +47,7 @@ static int idx_lexicon_synonyms(const struct sch_lexicon *sl, struct qry_lexicon
     return SD_OK;
 }
 
-int idx_lexicon_build(const struct sch_lexicon *sl, struct qry_lexicon **out,
-                      struct sd_error *err)
+int idx_lexicon_build(const struct sch_lexicon *sl, struct qry_lexicon **out, struct sd_error *err)
 {
     *out = NULL;
     if (sl->nrules == 0 && sl->nstopwords == 0 && sl->stoplists == 0) {

@@ -162,8 +162,8 @@ static int idx_settings_decode(const char *path, const uint8_t *p, size_t len,
     }
     unsigned format = sd_get_le16(p + 4);
     if (format != 1 && format != IDX_SETTINGS_FORMAT) {
-        return SD_CORRUPT(err, "%s: settings format %u, this searchd reads 1 and %u", path,
-                          format, IDX_SETTINGS_FORMAT);
+        return SD_CORRUPT(err, "%s: settings format %u, this searchd reads 1 and %u", path, format,
+                          IDX_SETTINGS_FORMAT);
     }
     size_t header = format == 1 ? 20 : IDX_SETTINGS_HEADER;
     if (len < header + IDX_SETTINGS_TRAILER) {
@@ -177,8 +177,9 @@ static int idx_settings_decode(const char *path, const uint8_t *p, size_t len,
     uint32_t json_len = sd_get_le32(p + 16);
     uint64_t index_version = format == 1 ? version : sd_get_le64(p + 20);
     if (json_len != body - header || version == 0 || index_version > version) {
-        return SD_CORRUPT(err, "%s: JSON length %u in a %zu-byte file, version %llu, index "
-                               "version %llu",
+        return SD_CORRUPT(err,
+                          "%s: JSON length %u in a %zu-byte file, version %llu, index "
+                          "version %llu",
                           path, json_len, len, (unsigned long long)version,
                           (unsigned long long)index_version);
     }

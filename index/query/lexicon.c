@@ -6,9 +6,9 @@
  * and stemmed exactly as a query word is: "Искусственного Интеллекта" and "искусственный
  * интеллект" are one member. The joined form of a compound ("e-mail" -> "email") is skipped, as
  * in phrases: its parts are the words. A word whose stem is too short to stand for it is kept as
- * its folded form (lexicon_int.h, QRY_SYN_MIN_STEM). A member must hold 1 to QRY_SYN_MAX_WORDS words and a
- * stopword exactly one; anything else is refused here, when the settings are set, naming the
- * string.
+ * its folded form (lexicon_int.h, QRY_SYN_MIN_STEM). A member must hold 1 to QRY_SYN_MAX_WORDS
+ * words and a stopword exactly one; anything else is refused here, when the settings are set,
+ * naming the string.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -97,8 +97,8 @@ static int lex_collect(void *arg, const struct stem_token *t)
     bool by_form = utf8_chars(t->stem, t->stem_len) < QRY_SYN_MIN_STEM &&
                    (t->stem_len != t->word_len || memcmp(t->stem, t->word, t->word_len) != 0);
     struct lex_word *w = qry_vec_push(&lt->lex->words, sizeof *w);
-    if (!w || lex_add_str(lt->lex, by_form ? t->word : t->stem,
-                          by_form ? t->word_len : t->stem_len, &s)) {
+    if (!w || lex_add_str(lt->lex, by_form ? t->word : t->stem, by_form ? t->word_len : t->stem_len,
+                          &s)) {
         return 2;
     }
     *w = (struct lex_word){s.off, s.len, by_form ? SEG_EXACT : SEG_STEM};

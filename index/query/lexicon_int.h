@@ -47,7 +47,7 @@ struct lex_source {
 };
 
 struct qry_lexicon {
-    struct stem_ctx *stem; /* owned while building; NULL once sealed */
+    struct stem_ctx *stem;  /* owned while building; NULL once sealed */
     struct qry_vec pool;    /* char */
     struct qry_vec words;   /* struct lex_word: the words of the members */
     struct qry_vec members; /* struct lex_member */

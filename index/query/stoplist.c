@@ -11,6 +11,8 @@
 
 #include "lexicon_int.h"
 
+/* The word lists, packed as Snowball prints them. */
+/* clang-format off */
 static const char *const lex_stop_en[] = {
     "i", "me", "my", "myself", "we", "our", "ours", "ourselves", "you", "your", "yours",
     "yourself", "yourselves", "he", "him", "his", "himself", "she", "her", "hers", "herself",
@@ -42,6 +44,7 @@ static const char *const lex_stop_ru[] = {
     "лучше", "чуть", "том", "нельзя", "такой", "им", "более", "всегда", "конечно", "всю",
     "между",
 };
+/* clang-format on */
 
 const char *const *lex_stoplist(const char *name, size_t *count)
 {

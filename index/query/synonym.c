@@ -235,7 +235,8 @@ static int gather_targets(struct rw *w, const struct lex_source *src, void *arg)
     for (uint32_t i = 0; i < r->count; i++) {
         uint32_t id = r->first_member + i;
         const struct lex_member *m = lex_member(w->lex, id);
-        bool is_dup = id == src->member || (m->nwords == t->k && member_matches(w, m, t->run, t->k));
+        bool is_dup =
+            id == src->member || (m->nwords == t->k && member_matches(w, m, t->run, t->k));
         for (size_t j = 0; j < t->count && !is_dup; j++) {
             is_dup = members_equal(w->lex, m, lex_member(w->lex, t->member[j]));
         }

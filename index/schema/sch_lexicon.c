@@ -200,8 +200,8 @@ static int lex_parse_rule(struct json_object *e, size_t index, struct sch_lexico
     for (size_t i = 0; rc == SD_OK && i < json_object_array_length(syns); i++) {
         char mwhat[64];
         snprintf(mwhat, sizeof mwhat, "%s: synonym %zu", what, i);
-        rc = lex_add_string(lex, pool_cap, json_object_array_get_idx(syns, i), mwhat,
-                            &m[count++], err);
+        rc = lex_add_string(lex, pool_cap, json_object_array_get_idx(syns, i), mwhat, &m[count++],
+                            err);
     }
     if (rc) {
         return rc;
@@ -259,8 +259,7 @@ static int lex_sort_rules(struct sch_lexicon *lex, struct sd_error *err)
     return SD_OK;
 }
 
-int sch_lexicon_parse_synonyms(struct json_object *v, struct sch_lexicon *lex,
-                               struct sd_error *err)
+int sch_lexicon_parse_synonyms(struct json_object *v, struct sch_lexicon *lex, struct sd_error *err)
 {
     if (!json_object_is_type(v, json_type_array)) {
         return sd_errorf(err, SD_EINVAL,
@@ -295,15 +294,15 @@ static int lex_parse_lists(struct json_object *v, struct sch_lexicon *lex, struc
     }
     for (size_t i = 0; i < json_object_array_length(v); i++) {
         struct json_object *e = json_object_array_get_idx(v, i);
-        const char *name = json_object_is_type(e, json_type_string) ? json_object_get_string(e)
-                                                                     : "";
+        const char *name =
+            json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "";
         unsigned bit = 0;
         for (unsigned k = 0; k < sizeof lex_list_names / sizeof *lex_list_names; k++) {
             bit |= strcmp(name, lex_list_names[k]) == 0 ? 1u << k : 0;
         }
         if (!bit) {
-            return sd_errorf(err, SD_EINVAL, "stopwords: lists[%zu]: unknown list '%.32s' (use en, ru)",
-                             i, name);
+            return sd_errorf(err, SD_EINVAL,
+                             "stopwords: lists[%zu]: unknown list '%.32s' (use en, ru)", i, name);
         }
         lex->stoplists |= bit;
     }
@@ -353,8 +352,8 @@ int sch_lexicon_parse_stopwords(struct json_object *v, struct sch_lexicon *lex,
         } else if (strcmp(key, "words") == 0) {
             rc = lex_parse_words(val, lex, &pool_cap, err);
         } else {
-            rc = sd_errorf(err, SD_EINVAL, "stopwords: unknown key '%.64s' (use lists, words)",
-                           key);
+            rc =
+                sd_errorf(err, SD_EINVAL, "stopwords: unknown key '%.64s' (use lists, words)", key);
         }
         if (rc) {
             return rc;
