@@ -201,6 +201,9 @@ struct idx_torn {
 struct idx_settings {
     atomic_int refs;
     uint64_t version;          /* 0: never set (schema declares nothing) */
+    uint64_t index_version;    /* the version whose way of indexing these settings keep: a
+                                  change of synonyms or stopwords only keeps the previous one */
+    struct qry_lexicon *lex;   /* owned: synonyms and stopwords; NULL when there are none */
     struct sch_schema *schema; /* owned, never NULL */
     char *json;                /* owned, canonical, NUL-terminated */
     size_t json_len;
@@ -220,6 +223,7 @@ struct idx_index {
     pthread_mutex_t settings_lock; /* guards the settings pointer (swap only) */
     struct idx_settings *settings; /* one reference */
     atomic_uint_fast64_t settings_version; /* settings->version, read without the lock */
+    atomic_uint_fast64_t index_version;    /* settings->index_version: older segments are stale */
     pthread_mutex_t settings_write_lock; /* serializes SETTINGS writes (held across that I/O) */
 
     pthread_mutex_t snap_lock; /* guards snap (the pointer swap only) */
@@ -300,6 +304,12 @@ int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_ind
 void idx_index_put(struct idx_index *ix);
 /* Removes DIR/.dropped-* left by a drop that a crash interrupted. */
 void idx_remove_dropped(const char *data_dir);
+
+/* lexicon.c: the query-time part of a schema (its synonyms and stopwords) as the query
+ * module's lexicon, sealed; *out NULL when it has none. SD_EINVAL names a string no query
+ * could match ("synonyms: '!!!' holds no word"), or SD_ENOMEM. */
+int idx_lexicon_build(const struct sch_lexicon *sl, struct qry_lexicon **out,
+                      struct sd_error *err);
 
 /* settings.c */
 /* Reads DIR/SETTINGS into ix->settings (none: version 0, nothing declared). SD_ECORRUPT
@@ -405,7 +415,8 @@ void idx_ana_forget(struct idx_index *ix, struct idx_write *w);
 
 /* reindex.c: on the disk merger's thread. *did_work when it switched stale segments in. */
 int idx_reindex_run(struct idx_index *ix, bool *did_work, struct sd_error *err);
-/* Whether a live segment was built under older settings than the index's. */
+/* Whether a live segment was built before the settings last changed how documents are indexed
+ * (idx_settings.index_version). */
 bool idx_reindex_pending(struct idx_index *ix);
 
 /* manifest.c */

@@ -943,6 +943,136 @@ static void test_idx_settings_file_damage_is_always_corrupt(void **state)
     free(dir);
 }
 
+/* ---- synonyms and stopwords: read by queries only ---- */
+
+static uint64_t index_version(struct idx_db *db, const char *index)
+{
+    struct idx_index *ix;
+    assert_int_equal(idx_db_find(db, index, false, &ix, NULL), SD_OK);
+    struct idx_settings *st = idx_settings_acquire(ix);
+    uint64_t v = st->index_version;
+    idx_settings_release(st);
+    idx_index_put(ix);
+    return v;
+}
+
+static bool reindex_pending(struct idx_db *db, const char *index)
+{
+    struct idx_stats st;
+    struct sd_error err;
+    assert_int_equal(idx_stats(db, index, &st, &err), SD_OK);
+    return st.reindex_pending;
+}
+
+static const char *const lex_fields =
+    "{\"fields\":{\"title\":{\"type\":\"text\"},\"body\":{\"type\":\"text\"}}";
+static const char *const lex_words =
+    ",\"synonyms\":[{\"synonyms\":[\"ИИ\",\"искусственный интеллект\"]},"
+    "{\"root\":\"ноутбук\",\"synonyms\":[\"лэптоп\"]}],\"stopwords\":{\"lists\":[\"en\"]}}";
+
+/* Synonyms and stopwords take effect for the next search, re-index nothing (the index version
+ * stays, no segment is stale, through a reopen too), and a change of fields still re-indexes. */
+static void test_idx_synonyms_apply_at_query_time_without_reindex(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    char with_fields[256], with_lex[1024];
+    snprintf(with_fields, sizeof with_fields, "%s}", lex_fields);
+    snprintf(with_lex, sizeof with_lex, "%s%s", lex_fields, lex_words);
+    assert_int_equal(set_settings(db, "lex", with_fields), 1);
+    struct seg_field f[4][2] = {
+        {TXT("title", "ИИ в медицине"), TXT("body", "помогает врачам")},
+        {TXT("title", "Обзор"), TXT("body", "системы искусственного интеллекта")},
+        {TXT("title", "Покупка"), TXT("body", "новый ноутбук")},
+        {TXT("title", "Покупка"), TXT("body", "новый лэптоп")},
+    };
+    struct idx_op ops[4] = {upsert("ai", f[0], 2), upsert("full", f[1], 2),
+                            upsert("nb", f[2], 2), upsert("lap", f[3], 2)};
+    struct sd_error err;
+    assert_int_equal(write_sync(db, "lex", ops, 4, &err), SD_OK);
+    idx_close(db); /* the documents reach a disk segment, built under version 1 */
+    db = open_db(dir);
+    assert_int_equal(count(db, "lex", "ИИ"), 1);
+    assert_int_equal(count(db, "lex", "the лэптоп"), 0);
+
+    assert_int_equal(set_settings(db, "lex", with_lex), 2);
+    assert_int_equal(index_version(db, "lex"), 1);
+    assert_false(reindex_pending(db, "lex"));
+    assert_int_equal(count(db, "lex", "ИИ"), 2);
+    assert_int_equal(count(db, "lex", "искусственный интеллект"), 2);
+    assert_int_equal(count(db, "lex", "ноутбук"), 2);
+    assert_int_equal(count(db, "lex", "лэптоп"), 1);
+    assert_int_equal(count(db, "lex", "the лэптоп"), 1);
+    char *top = top_id(db, "lex", "ноутбук");
+    assert_string_equal(top, "nb"); /* the typed word first */
+    free(top);
+
+    /* a refused lexicon changes nothing */
+    char bad[512];
+    snprintf(bad, sizeof bad, "%s,\"synonyms\":[{\"synonyms\":[\"a\",\"!!!\"]}]}", lex_fields);
+    uint64_t v = 0;
+    assert_int_equal(idx_set_settings(db, "lex", bad, strlen(bad), IDX_SETTINGS_UPSERT, &v, &err),
+                     SD_EINVAL);
+    assert_non_null(strstr(err.msg, "synonyms: '!!!' holds no word"));
+
+    idx_close(db);
+    db = open_db(dir);
+    assert_int_equal(index_version(db, "lex"), 1);
+    assert_false(reindex_pending(db, "lex"));
+    assert_int_equal(count(db, "lex", "ИИ"), 2);
+    assert_int_equal(count(db, "lex", "the лэптоп"), 1);
+
+    /* off again: the next search is as typed */
+    assert_int_equal(set_settings(db, "lex", with_fields), 3);
+    assert_int_equal(index_version(db, "lex"), 1);
+    assert_int_equal(count(db, "lex", "ИИ"), 1);
+    /* a change of fields is another way of indexing */
+    char reweighted[256];
+    snprintf(reweighted, sizeof reweighted,
+             "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":3},\"body\":{\"type\":"
+             "\"text\"}}}");
+    assert_int_equal(set_settings(db, "lex", reweighted), 4);
+    assert_int_equal(index_version(db, "lex"), 4);
+    wait_reindexed(db, "lex");
+    assert_int_equal(count(db, "lex", "ИИ"), 1);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* A SETTINGS file of format 1 (before the index version) still opens, its index version being
+ * its settings version. */
+static void test_idx_settings_format1_still_reads(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "old", schema1);
+    set_settings(db, "old", "{\"fields\":{\"title\":{\"type\":\"text\"}}}");
+    idx_close(db);
+    const char *json = "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":2}}}";
+    size_t jlen = strlen(json);
+    uint8_t buf[256];
+    memcpy(buf, "SDST", 4);
+    sd_put_le16(buf + 4, 1);
+    sd_put_le16(buf + 6, 0);
+    sd_put_le64(buf + 8, 2);
+    sd_put_le32(buf + 16, (uint32_t)jlen);
+    memcpy(buf + 20, json, jlen);
+    sd_put_le64(buf + 20 + jlen, sd_hash64(buf, 20 + jlen));
+    char idir[512];
+    snprintf(idir, sizeof idir, "%s/old", dir);
+    struct sd_error err;
+    assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", buf, 28 + jlen, &err), SD_OK);
+    db = open_db(dir);
+    expect_settings(db, "old", json, 2);
+    assert_int_equal(index_version(db, "old"), 2);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -953,6 +1083,8 @@ int main(void)
         cmocka_unit_test(test_idx_declared_weights_drive_ranking),
         cmocka_unit_test(test_idx_damaged_settings_stop_the_open),
         cmocka_unit_test(test_idx_settings_file_damage_is_always_corrupt),
+        cmocka_unit_test(test_idx_synonyms_apply_at_query_time_without_reindex),
+        cmocka_unit_test(test_idx_settings_format1_still_reads),
         cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),
         cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),

@@ -128,9 +128,10 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct se
     }
     uint32_t value = IDX_IDMAP_DELETED;
     if (op->type == IDX_OP_UPSERT && m->builder &&
-        m->builder_settings->version != atomic_load(&ix->settings_version)) {
-        /* The settings changed: the builder's documents become a segment of the old version
-         * (re-indexed later, reindex.c), this one starts a builder of the new. */
+        m->builder_settings->index_version != atomic_load(&ix->index_version)) {
+        /* The way of indexing changed: the builder's documents become a segment of the old
+         * version (re-indexed later, reindex.c), this one starts a builder of the new. A change
+         * of synonyms or stopwords only keeps the builder. */
         if ((rc = idx_mem_refresh(ix, err)) != SD_OK)
             return rc;
         if (m->builder) /* nothing in it was pending */

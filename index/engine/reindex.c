@@ -4,7 +4,9 @@
  *
  * WHICH. Every segment records the settings version it was built under (seg_settings_version:
  * a memtable builder takes the settings in force; a merge records the oldest of its inputs').
- * A segment older than the index's settings is stale. mem.c starts a new builder as soon as
+ * A segment older than the index's index_version (the last settings version that changed how
+ * documents are indexed: not a change of synonyms or stopwords, which only queries read) is
+ * stale. mem.c starts a new builder as soon as
  * the settings change, so from then on only new-version segments are made; the stale
  * in-memory ones reach disk at the next flush (flush_ms at most).
  *
@@ -62,7 +64,7 @@ static void idx_reindex_free(struct idx_reindex *r)
 
 bool idx_reindex_pending(struct idx_index *ix)
 {
-    uint64_t v = atomic_load(&ix->settings_version);
+    uint64_t v = atomic_load(&ix->index_version);
     pthread_mutex_lock(&ix->state_lock);
     bool stale = false;
     for (size_t i = 0; i < ix->nlive && !stale; i++) {
@@ -75,7 +77,7 @@ bool idx_reindex_pending(struct idx_index *ix)
 /* Every stale disk segment, unless an in-memory one is stale too (state_lock taken). */
 static int idx_reindex_pick(struct idx_index *ix, struct idx_reindex *r)
 {
-    uint64_t v = r->st->version;
+    uint64_t v = r->st->index_version;
     pthread_mutex_lock(&ix->state_lock);
     size_t stale = 0;
     bool wait = false;

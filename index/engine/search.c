@@ -215,10 +215,24 @@ static bool idx_is_browse(const struct idx_search_req *req)
     return req->filter_len > 0 || req->sort_len > 0;
 }
 
-/* One reading of the query text: parsed with the request's syntax and searched. On success *q
- * and *res are the caller's (qry_free, qry_result_free), also on a search error. */
+/* *q read with the index's synonyms and stopwords (lex may be NULL: none), in place. */
+static int idx_with_lexicon(const struct qry_lexicon *lex, struct qry **q, struct sd_error *err)
+{
+    struct qry *lq = NULL;
+    int rc = qry_with_lexicon(lex, *q, &lq, err);
+    if (rc == SD_OK && lq) {
+        qry_free(*q);
+        *q = lq;
+    }
+    return rc;
+}
+
+/* One reading of the query text: parsed with the request's syntax, read with the index's
+ * synonyms and stopwords, and searched. On success *q and *res are the caller's (qry_free,
+ * qry_result_free), also on a search error. */
 static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
                        const struct idx_search_req *req, const struct sch_schema *schema,
+                       const struct qry_lexicon *lex,
                        const struct qry_segment *segs, size_t nsegs, struct qry **q,
                        struct qry_result *res, struct sd_error *err)
 {
@@ -231,6 +245,8 @@ static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
         rc = qry_parse_simple(ctx, text, len, q, err);
     else
         rc = qry_parse_schema(ctx, text, len, schema, q, err);
+    if (rc == SD_OK)
+        rc = idx_with_lexicon(lex, q, err);
     if (rc == SD_OK)
         rc = qry_search(ctx, *q, segs, nsegs, &req->params, res, err);
     return rc;
@@ -246,8 +262,8 @@ static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
  * three times as many documents); out->layout_query then says what was searched. A reading that
  * does not parse or fails is not an error of the request: the typed one stands. */
 static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
-                          const struct sch_schema *schema, const struct qry_segment *segs,
-                          size_t nsegs, struct qry **q,
+                          const struct sch_schema *schema, const struct qry_lexicon *lex,
+                          const struct qry_segment *segs, size_t nsegs, struct qry **q,
                           struct qry_result *res, struct idx_search_res *out)
 {
     struct sd_buf alt;
@@ -261,7 +277,7 @@ static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
     struct qry *alt_q = NULL;
     struct qry_result alt_res;
     struct sd_error alt_err = {0};
-    rc = idx_reading(ctx, (const char *)alt.data, alt.len, req, schema, segs, nsegs, &alt_q,
+    rc = idx_reading(ctx, (const char *)alt.data, alt.len, req, schema, lex, segs, nsegs, &alt_q,
                      &alt_res, &alt_err);
     if (rc == SD_ENOMEM) {
         qry_free(alt_q);
@@ -356,7 +372,8 @@ static int idx_take_facets(struct qry_result *res, struct idx_search_res *out,
 
 static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
                            const struct idx_search_req *req, const struct sch_schema *schema,
-                           struct idx_search_res *out, struct sd_error *err)
+                           const struct qry_lexicon *lex, struct idx_search_res *out,
+                           struct sd_error *err)
 {
     struct qry_segment *segs = calloc(snap->nsegs ? snap->nsegs : 1, sizeof *segs);
     if (!segs)
@@ -367,10 +384,11 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     }
     struct qry *q = NULL;
     struct qry_result res;
-    int rc = idx_reading(ctx, req->q, req->q_len, req, schema, segs, snap->nsegs, &q, &res, err);
+    int rc = idx_reading(ctx, req->q, req->q_len, req, schema, lex, segs, snap->nsegs, &q, &res,
+                         err);
     if (rc == SD_OK && !req->opts.no_layout && res.total <= IDX_FEW_MATCHES &&
         res.unknown_words > 0) {
-        rc = idx_try_layout(ctx, req, schema, segs, snap->nsegs, &q, &res, out);
+        rc = idx_try_layout(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out);
         if (rc)
             rc = sd_errorf(err, rc, "out of memory");
     }
@@ -466,7 +484,8 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
         idx_index_put(ix);
         return sd_errorf(err, SD_ENOMEM, "out of memory");
     }
-    /* Settings never set (version 0): no declared weights, and no lock taken per search. */
+    /* Settings never set (version 0): no declared weights, no synonyms or stopwords, and no
+     * lock taken per search. */
     struct idx_settings *st =
         atomic_load(&ix->settings_version) > 0 ? idx_settings_acquire(ix) : NULL;
     struct idx_search_req r = *req;
@@ -492,7 +511,7 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
     r.params.facets = facets;
     struct idx_snap *snap = idx_snap_acquire(ix);
     if (rc == SD_OK)
-        rc = idx_search_snap(ctx, snap, &r, schema, out, err);
+        rc = idx_search_snap(ctx, snap, &r, schema, st ? st->lex : NULL, out, err);
     idx_snap_release(snap);
     qry_free(filter);
     qry_sort_free(sort);

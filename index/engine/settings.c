@@ -2,19 +2,26 @@
  * settings.c: an index's settings (schema.h) kept durably in its directory, and every
  * write checked against them.
  *
- * File DIR/SETTINGS, format v1 (little-endian), replaced whole through SETTINGS.tmp with
+ * File DIR/SETTINGS, format v2 (little-endian), replaced whole through SETTINGS.tmp with
  * sd_write_file_atomic (write, fsync, rename, fsync the directory): a crash, kill -9
  * included, leaves the old file or the new one, never a mix. wal_gc leaves it alone (it
  * removes only names it owns).
  *
  *   offset  size  field
  *   0       4     magic "SDST"
- *   4       2     format version (1)
+ *   4       2     format version (2; 1 is still read)
  *   6       2     reserved, 0
  *   8       8     settings version: 1 for the first settings, +1 per change
  *   16      4     JSON length L (at most SCH_MAX_SETTINGS)
- *   20      L     the settings in canonical JSON (sch_encode)
- *   20+L    8     XXH3-64 of bytes [0, 20+L)
+ *   20      8     index version (v2 only): the settings version that last changed how
+ *                 documents are indexed; at most the settings version
+ *   28      L     the settings in canonical JSON (sch_encode); at 20 in v1
+ *   28+L    8     XXH3-64 of bytes [0, 28+L)
+ *
+ * Format 1 had no index version: every version changed the indexing, so it reads as the
+ * settings version. Version 2 keeps it because synonyms and stopwords (read at query time
+ * only) change the settings without changing one indexed byte: segments built since the index
+ * version are current, and a restart must not find them stale (reindex.c).
  *
  * No file: version 0, nothing declared, the behaviour of an index before issue 11. A file
  * that fails any check stops the index from opening, naming the file, as a damaged
@@ -37,6 +44,9 @@
  *
  * SEARCH WEIGHTS. The declared text fields' weights are the defaults of idx_search; a
  * weight the request names wins.
+ *
+ * SYNONYMS AND STOPWORDS are analysed into a query lexicon once, when settings are published
+ * (lexicon.c), and every search reads the one its settings reference holds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +55,8 @@
 
 #define IDX_SETTINGS_FILE    "SETTINGS"
 #define IDX_SETTINGS_MAGIC   "SDST"
-#define IDX_SETTINGS_FORMAT  1
-#define IDX_SETTINGS_HEADER  20
+#define IDX_SETTINGS_FORMAT  2
+#define IDX_SETTINGS_HEADER  28 /* 20 in format 1 */
 #define IDX_SETTINGS_TRAILER 8
 
 /* ---- the published object ---- */
@@ -57,15 +67,22 @@ static void idx_settings_free(struct idx_settings *st)
         return;
     }
     sch_free(st->schema);
+    qry_lexicon_free(st->lex);
     free(st->json);
     free(st->weights);
     free(st);
 }
 
-/* Takes schema (also on failure). */
-static int idx_settings_new(struct sch_schema *schema, uint64_t version, struct idx_settings **out,
-                            struct sd_error *err)
+/* Takes schema (also on failure). Errors: SD_ENOMEM, or SD_EINVAL from its lexicon. */
+static int idx_settings_new(struct sch_schema *schema, uint64_t version, uint64_t index_version,
+                            struct idx_settings **out, struct sd_error *err)
 {
+    struct qry_lexicon *lex = NULL;
+    int rc = idx_lexicon_build(&schema->lex, &lex, err);
+    if (rc) {
+        sch_free(schema);
+        return rc;
+    }
     struct idx_settings *st = calloc(1, sizeof *st);
     struct sd_buf b;
     sd_buf_init(&b);
@@ -73,6 +90,7 @@ static int idx_settings_new(struct sch_schema *schema, uint64_t version, struct 
     sd_buf_put_u8(&b, 0);
     if (st) {
         st->schema = schema;
+        st->lex = lex;
         st->weights = calloc(schema->nfields ? schema->nfields : 1, sizeof *st->weights);
     }
     if (!st || !st->weights || b.rc) {
@@ -81,6 +99,7 @@ static int idx_settings_new(struct sch_schema *schema, uint64_t version, struct 
             idx_settings_free(st);
         } else {
             sch_free(schema);
+            qry_lexicon_free(lex);
         }
         return sd_errorf(err, SD_ENOMEM, "settings: out of memory");
     }
@@ -94,6 +113,7 @@ static int idx_settings_new(struct sch_schema *schema, uint64_t version, struct 
     }
     atomic_init(&st->refs, 1);
     st->version = version;
+    st->index_version = index_version;
     *out = st;
     return SD_OK;
 }
@@ -127,6 +147,7 @@ static void idx_settings_publish(struct idx_index *ix, struct idx_settings *st)
     struct idx_settings *old = ix->settings;
     ix->settings = st;
     atomic_store(&ix->settings_version, st->version);
+    atomic_store(&ix->index_version, st->index_version);
     pthread_mutex_unlock(&ix->settings_lock);
     idx_settings_release(old);
 }
@@ -136,12 +157,17 @@ static void idx_settings_publish(struct idx_index *ix, struct idx_settings *st)
 static int idx_settings_decode(const char *path, const uint8_t *p, size_t len,
                                struct idx_settings **out, struct sd_error *err)
 {
-    if (len < IDX_SETTINGS_HEADER + IDX_SETTINGS_TRAILER || memcmp(p, IDX_SETTINGS_MAGIC, 4)) {
+    if (len < 8 || memcmp(p, IDX_SETTINGS_MAGIC, 4)) {
         return SD_CORRUPT(err, "%s: not a settings file (%zu bytes)", path, len);
     }
-    if (sd_get_le16(p + 4) != IDX_SETTINGS_FORMAT) {
-        return SD_CORRUPT(err, "%s: settings format %u, this searchd reads %u", path,
-                          sd_get_le16(p + 4), IDX_SETTINGS_FORMAT);
+    unsigned format = sd_get_le16(p + 4);
+    if (format != 1 && format != IDX_SETTINGS_FORMAT) {
+        return SD_CORRUPT(err, "%s: settings format %u, this searchd reads 1 and %u", path, format,
+                          IDX_SETTINGS_FORMAT);
+    }
+    size_t header = format == 1 ? 20 : IDX_SETTINGS_HEADER;
+    if (len < header + IDX_SETTINGS_TRAILER) {
+        return SD_CORRUPT(err, "%s: not a settings file (%zu bytes)", path, len);
     }
     size_t body = len - IDX_SETTINGS_TRAILER;
     if (sd_get_le64(p + body) != sd_hash64(p, body)) {
@@ -149,17 +175,25 @@ static int idx_settings_decode(const char *path, const uint8_t *p, size_t len,
     }
     uint64_t version = sd_get_le64(p + 8);
     uint32_t json_len = sd_get_le32(p + 16);
-    if (json_len != body - IDX_SETTINGS_HEADER || version == 0) {
-        return SD_CORRUPT(err, "%s: JSON length %u in a %zu-byte file, version %llu", path,
-                          json_len, len, (unsigned long long)version);
+    uint64_t index_version = format == 1 ? version : sd_get_le64(p + 20);
+    if (json_len != body - header || version == 0 || index_version > version) {
+        return SD_CORRUPT(err,
+                          "%s: JSON length %u in a %zu-byte file, version %llu, index "
+                          "version %llu",
+                          path, json_len, len, (unsigned long long)version,
+                          (unsigned long long)index_version);
     }
     struct sch_schema *schema;
     struct sd_error why = {0};
-    if (sch_parse((const char *)p + IDX_SETTINGS_HEADER, json_len, &schema, &why) != SD_OK) {
-        return why.code == SD_ENOMEM ? sd_errorf(err, SD_ENOMEM, "%s: out of memory", path)
-                                     : SD_CORRUPT(err, "%s: %s", path, why.msg);
+    int rc = sch_parse((const char *)p + header, json_len, &schema, &why);
+    if (rc == SD_OK) {
+        rc = idx_settings_new(schema, version, index_version, out, &why);
     }
-    return idx_settings_new(schema, version, out, err);
+    if (rc == SD_OK) {
+        return SD_OK;
+    }
+    return why.code == SD_ENOMEM ? sd_errorf(err, SD_ENOMEM, "%s: out of memory", path)
+                                 : SD_CORRUPT(err, "%s: %s", path, why.msg);
 }
 
 /* DIR/SETTINGS decoded into *out (version 0 and nothing declared when there is none). */
@@ -177,7 +211,7 @@ static int idx_settings_read(const char *dir, struct idx_settings **out, struct 
     struct idx_settings *st = NULL;
     if (rc == SD_ENOTFOUND) {
         struct sch_schema *none = calloc(1, sizeof *none);
-        rc = none ? idx_settings_new(none, 0, &st, err)
+        rc = none ? idx_settings_new(none, 0, 0, &st, err)
                   : sd_errorf(err, SD_ENOMEM, "settings: out of memory");
     } else if (rc == SD_OK) {
         rc = idx_settings_decode(path, data, len, &st, err);
@@ -220,6 +254,7 @@ static int idx_settings_store(const struct idx_index *ix, const struct idx_setti
     sd_put_le16(p + 4, IDX_SETTINGS_FORMAT);
     sd_put_le64(p + 8, st->version);
     sd_put_le32(p + 16, (uint32_t)st->json_len);
+    sd_put_le64(p + 20, st->index_version);
     memcpy(p + IDX_SETTINGS_HEADER, st->json, st->json_len);
     size_t body = IDX_SETTINGS_HEADER + st->json_len;
     sd_put_le64(p + body, sd_hash64(p, body));
@@ -231,13 +266,16 @@ static int idx_settings_store(const struct idx_index *ix, const struct idx_setti
 /* ---- the public calls ---- */
 
 /* Parses json into a new settings object one version past ix's, or *out NULL when its
- * canonical form is what ix has already. settings_write_lock held. */
+ * canonical form is what ix has already. Its index version stays ix's when it indexes alike
+ * (only synonyms or stopwords differ): nothing is re-indexed. settings_write_lock held. */
 static int idx_settings_next(struct idx_index *ix, struct sch_schema *schema,
                              struct idx_settings **out, uint64_t *version, struct sd_error *err)
 {
     struct idx_settings *cur = idx_settings_acquire(ix);
     struct idx_settings *st = NULL;
-    int rc = idx_settings_new(schema, cur->version + 1, &st, err);
+    uint64_t index_version =
+        sch_same_index(cur->schema, schema) ? cur->index_version : cur->version + 1;
+    int rc = idx_settings_new(schema, cur->version + 1, index_version, &st, err);
     *out = NULL;
     *version = cur->version;
     if (rc == SD_OK && st->json_len == cur->json_len &&

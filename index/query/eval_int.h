@@ -375,6 +375,10 @@ static inline struct seg_term *qry_found(const struct qry_scratch *s, size_t ter
     return (struct seg_term *)s->found.data + term * s->field_map.count + col;
 }
 
+/* synonym.c: lowers each synonym word's idf (sterms of q, set by qry_stats_build) to at most
+ * the smallest idf of the typed words of its group over its word count. */
+void qry_synonym_caps(struct qry_scratch *s, const struct qry *q);
+
 /* plan.c: builds the tree for segment seg_index into s->nodes/posts/kids;
  * *root is its root. qry_plan_free() frees the iterators (also after an error). */
 int qry_plan_build(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,

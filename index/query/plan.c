@@ -456,7 +456,8 @@ static int build(struct plan *pl, int32_t qnode, uint32_t *out)
     }
     switch (qn->type) {
     case QN_WORD:
-        return terms_node(pl, qn->term, qn->term + 1, out);
+        /* the typed form's bonus; a synonym's word has none (nothing was typed) */
+        return terms_node(pl, qn->term, qn->term_count > 1 ? qn->term + 1 : UINT32_MAX, out);
     case QN_EXACT:
         return terms_node(pl, qn->term, UINT32_MAX, out);
     case QN_PREFIX:

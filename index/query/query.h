@@ -252,6 +252,47 @@ int qry_with_typos(const struct qry *q, struct qry **out, struct sd_error *err);
 int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *fq, const char *text, size_t len,
                      struct sd_buf *out, bool *is_corrected);
 
+/* ---- synonyms and stopwords (lexicon.c, synonym.c) ---- */
+
+#define QRY_SYN_MAX_WORDS 8 /* words of one synonym member */
+
+/* An index's synonyms and stopwords, analysed like queries (folded, stemmed): built once per
+ * settings, then immutable and shared by any number of threads. */
+struct qry_lexicon;
+
+/* An empty lexicon, owned by the caller (qry_lexicon_free). Building it uses a stemmer of its
+ * own, freed by qry_lexicon_seal. SD_OK or SD_ENOMEM. */
+int qry_lexicon_new(struct qry_lexicon **out, struct sd_error *err);
+void qry_lexicon_free(struct qry_lexicon *lex); /* NULL is a no-op */
+
+/* Adds a built-in stopword list: "en" or "ru" (Snowball's lists, stoplist.c). SD_EINVAL for
+ * another name. */
+int qry_lexicon_add_stoplist(struct qry_lexicon *lex, const char *name, struct sd_error *err);
+
+/* Adds one stopword (borrowed): it must be one word ("stopwords: 'new york' is not one word"). */
+int qry_lexicon_add_stopword(struct qry_lexicon *lex, const char *word, size_t len,
+                             struct sd_error *err);
+
+/* Adds one synonym entry of n strings (borrowed): two-way (each finds every other) or one-way
+ * (members[0], the root, also finds the others). Each must hold 1 to QRY_SYN_MAX_WORDS words:
+ * SD_EINVAL naming the string otherwise. */
+int qry_lexicon_add_synonyms(struct qry_lexicon *lex, bool is_one_way, const char *const *members,
+                             const size_t *lens, size_t n, struct sd_error *err);
+
+/* Ends the building: sorts the tables, frees the stemmer. Nothing may be added after. */
+void qry_lexicon_seal(struct qry_lexicon *lex);
+
+/* *out becomes a copy of q (owned: qry_free()) read with lex (sealed, borrowed): each positive
+ * word or run of consecutive words (same field, not in a phrase) that is a synonym member, compared
+ * by stems so any inflection counts, becomes an OR of itself and the member's synonyms (a
+ * multi-word one as an AND of its words, each matching every inflection), longest member first;
+ * a synonym's words score at most what the typed words would (stats.c caps their idf). Then each
+ * word (not in a phrase) whose typed form is a stopword is dropped, unless that leaves an AND
+ * with nothing to match, or the query empty: then they stay. Synonyms beyond QRY_MAX_TERMS words
+ * in all are left out, in query order. *out is NULL when nothing changes. SD_OK or SD_ENOMEM. */
+int qry_with_lexicon(const struct qry_lexicon *lex, const struct qry *q, struct qry **out,
+                     struct sd_error *err);
+
 /* ---- highlighting (highlight.c) ---- */
 
 #define QRY_MAX_FRAGMENTS 5

@@ -25,6 +25,10 @@
  *              (term a); expanded at search time like a prefix and scored at
  *              QRY_FUZZY_WEIGHT (typo.c, stats.c)
  * A leaf's field is an index into the query's field names, or QRY_ALL_FIELDS.
+ *
+ * Synonyms (synonym.c) add an OR marked QRY_SYN_GROUP: its first child is what was typed,
+ * the others its synonyms, whose QN_WORD leaves (QRY_SYN_WORD) have only a stem term (nothing
+ * was typed: no exact-form bonus, no typos) and score at most what the typed words would.
  */
 #ifndef SEARCHD_QUERY_INT_H
 #define SEARCHD_QUERY_INT_H
@@ -38,6 +42,12 @@
 
 #define QRY_NONE       (-1) /* no node: a dropped word, the end of a sibling list */
 #define QRY_ALL_FIELDS (-1)
+
+enum qry_syn_role {
+    QRY_SYN_NONE = 0,
+    QRY_SYN_GROUP, /* QN_OR: the typed word(s) first, then each synonym */
+    QRY_SYN_WORD,  /* QN_WORD of a synonym: term_count 1 (the stem) */
+};
 
 enum qry_node_type {
     QN_AND = 1,
@@ -54,12 +64,13 @@ enum qry_node_type {
 struct qry_node {
     uint8_t type;         /* enum qry_node_type */
     bool is_negative;     /* under an odd number of QN_NOTs (snippets skip these) */
+    uint8_t syn_role;     /* enum qry_syn_role */
     int16_t field;        /* leaves: index into qry.field_offs, or QRY_ALL_FIELDS */
     uint32_t offset;      /* byte offset in the query text, for messages */
     int32_t first_child;  /* inner nodes: first child or QRY_NONE */
     int32_t next_sibling; /* QRY_NONE ends the list */
     uint32_t term;        /* leaves: first term (index into qry.terms) */
-    uint32_t term_count;  /* QN_PHRASE: words; QN_WORD: 2 (stem, exact); else 1 */
+    uint32_t term_count;  /* QN_PHRASE: words; QN_WORD: 2 (stem, exact), a synonym's 1; else 1 */
     bool is_filter;       /* the subtree holds only QN_FILTER leaves (and AND/OR/NOT) */
 };
 

@@ -526,5 +526,8 @@ int qry_stats_build(struct qry_scratch *s, const struct qry *q, const struct qry
     for (size_t i = 0; !rc && i < s->sterms.count; i++) {
         rc = term_idf(s, q, segs, nsegs, i, st->n, err);
     }
+    if (!rc) {
+        qry_synonym_caps(s, q); /* a synonym never outscores what was typed (synonym.c) */
+    }
     return rc;
 }

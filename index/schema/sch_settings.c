@@ -12,9 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
-#include "schema.h"
+#include "schema_int.h"
 
 static const char *const sch_type_names[] = {"text", "keyword", "int", "float", "date", "bool"};
 
@@ -40,6 +38,7 @@ void sch_free(struct sch_schema *s)
         return;
     }
     free(s->fields);
+    sch_lexicon_free(&s->lex);
     free(s);
 }
 
@@ -165,10 +164,17 @@ static int sch_parse_root(struct json_object *root, struct sch_schema *s, struct
     }
     json_object_object_foreach(root, key, val)
     {
-        if (strcmp(key, "fields") != 0) {
-            return sd_errorf(err, SD_EINVAL, "settings: unknown key '%.64s' (use fields)", key);
+        int rc;
+        if (strcmp(key, "fields") == 0) {
+            rc = sch_parse_fields(val, s, err);
+        } else if (strcmp(key, "synonyms") == 0) {
+            rc = sch_lexicon_parse_synonyms(val, &s->lex, err);
+        } else if (strcmp(key, "stopwords") == 0) {
+            rc = sch_lexicon_parse_stopwords(val, &s->lex, err);
+        } else {
+            rc = sd_errorf(err, SD_EINVAL,
+                           "settings: unknown key '%.64s' (use fields, synonyms, stopwords)", key);
         }
-        int rc = sch_parse_fields(val, s, err);
         if (rc) {
             return rc;
         }
@@ -227,13 +233,37 @@ int sch_parse(const char *json, size_t len, struct sch_schema **out, struct sd_e
     return SD_OK;
 }
 
+static void sch_encode_fields(const struct sch_schema *s, struct sd_buf *out);
+
 void sch_encode(const struct sch_schema *s, struct sd_buf *out)
 {
-    if (!s->has_fields) {
-        sd_buf_put(out, "{}", 2);
-        return;
+    sd_buf_put_u8(out, '{');
+    bool is_first = !s->has_fields;
+    if (s->has_fields) {
+        sch_encode_fields(s, out);
     }
-    sd_buf_put(out, "{\"fields\":{", 11);
+    sch_lexicon_encode(&s->lex, out, &is_first);
+    sd_buf_put_u8(out, '}');
+}
+
+bool sch_same_index(const struct sch_schema *a, const struct sch_schema *b)
+{
+    if (a->has_fields != b->has_fields || a->nfields != b->nfields) {
+        return false;
+    }
+    for (size_t i = 0; i < a->nfields; i++) {
+        const struct sch_field *x = &a->fields[i], *y = &b->fields[i];
+        if (sch_cmp_field(x, y) != 0 || x->type != y->type || x->weight != y->weight) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* `"fields":{...}` in canonical form. */
+static void sch_encode_fields(const struct sch_schema *s, struct sd_buf *out)
+{
+    sd_buf_put(out, "\"fields\":{", 10);
     for (size_t i = 0; i < s->nfields; i++) {
         const struct sch_field *f = &s->fields[i];
         if (i > 0) {
@@ -247,7 +277,7 @@ void sch_encode(const struct sch_schema *s, struct sd_buf *out)
                     : snprintf(tail, sizeof tail, ":{\"type\":\"%s\"}", sch_type_name(f->type));
         sd_buf_put(out, tail, (size_t)n);
     }
-    sd_buf_put(out, "}}", 2);
+    sd_buf_put_u8(out, '}');
 }
 
 const struct sch_field *sch_find(const struct sch_schema *s, const char *name, size_t len)

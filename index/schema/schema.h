@@ -21,9 +21,20 @@
  * since 1970-01-01T00:00:00Z), bool (true/false). Attributes may be multi-valued (a JSON
  * array of such values); null, or an empty array, is "no value".
  *
+ * Two more keys are read at query time only, never when a document is indexed (sch_lexicon.c):
+ *
+ *   "synonyms":  [{"synonyms": ["ИИ", "искусственный интеллект"]},      two-way group
+ *                 {"root": "ноутбук", "synonyms": ["лэптоп"]}]          one-way: root -> these
+ *   "stopwords": {"lists": ["en", "ru"], "words": ["пожалуйста"]}
+ *
+ * (Typesense's shape for synonyms; a Meilisearch map {"a": ["b"]} is {"root": "a",
+ * "synonyms": ["b"]}.) sch_same_index says whether two settings index documents alike.
+ *
  * sch_encode gives the canonical form: fields sorted by name (bytewise), every key in one
- * order, text fields always with their weight. Parsing that form again gives the same
- * schema, so two settings are the same exactly when their canonical bytes are.
+ * order, text fields always with their weight; synonym members and stopwords with their
+ * spaces trimmed and collapsed, sorted and without repeats (a one-way entry's root first), the
+ * entries sorted, empty keys left out. Parsing that form again gives the same schema, so two
+ * settings are the same exactly when their canonical bytes are.
  *
  * Threads: a struct sch_schema is immutable once parsed; any number of threads may read it.
  */
@@ -42,6 +53,10 @@
 #define SCH_MAX_VALUES   1024    /* values of one multi-valued field in one document */
 #define SCH_MAX_KEYWORD  512     /* bytes of one keyword value */
 #define SCH_MAX_WEIGHT   1000.0f /* a text field's weight is in (0, SCH_MAX_WEIGHT] */
+#define SCH_MAX_SYNONYM_RULES   1024 /* entries of "synonyms" */
+#define SCH_MAX_SYNONYM_MEMBERS 32   /* strings of one entry, a root included */
+#define SCH_MAX_STOPWORDS       1024 /* words of "stopwords" (besides the built-in lists) */
+#define SCH_MAX_TERM            128  /* bytes of one synonym member or stopword */
 
 enum sch_type {
     SCH_TEXT = 0,
@@ -62,10 +77,44 @@ struct sch_field {
     float weight; /* text: BM25F weight (default 2 for "title", else 1); others 0 */
 };
 
+/* Built-in stopword lists ("lists" of "stopwords"), as bits. */
+enum sch_stoplist {
+    SCH_STOP_EN = 1,
+    SCH_STOP_RU = 2,
+};
+
+/* Bytes [off, off + len) of a struct sch_lexicon's pool (NUL-terminated there). */
+struct sch_str {
+    uint32_t off;
+    uint32_t len;
+};
+
+/* One "synonyms" entry: members [first, first + count) of the lexicon. One-way: the first is the
+ * root, which also finds the others (not the reverse); two-way: each finds every other. */
+struct sch_synonym {
+    bool is_one_way;
+    size_t first;
+    size_t count; /* 2 .. SCH_MAX_SYNONYM_MEMBERS */
+};
+
+/* The query-time keys, in canonical order and form (see the top of the file). */
+struct sch_lexicon {
+    struct sch_synonym *rules; /* owned */
+    size_t nrules;
+    struct sch_str *members; /* owned: of every rule, rule after rule */
+    size_t nmembers;
+    struct sch_str *stopwords; /* owned: sorted bytewise, distinct */
+    size_t nstopwords;
+    unsigned stoplists; /* enum sch_stoplist bits */
+    char *pool;         /* owned: the strings */
+    size_t pool_len;
+};
+
 struct sch_schema {
     bool has_fields; /* false: nothing declared (the settings `{}`) */
     size_t nfields;
     struct sch_field *fields; /* owned; sorted by name, bytewise */
+    struct sch_lexicon lex;   /* synonyms and stopwords: all zero when none */
 };
 
 /* Parses and validates settings JSON (borrowed for the call). On success *out is owned by
@@ -77,6 +126,16 @@ void sch_free(struct sch_schema *s); /* NULL is a no-op */
 
 /* Appends the canonical JSON of s to out (out->rc says whether memory ran out). */
 void sch_encode(const struct sch_schema *s, struct sd_buf *out);
+
+/* True when a and b index documents alike: the same fields, types and weights (their
+ * synonyms and stopwords, read only by queries, may differ). */
+bool sch_same_index(const struct sch_schema *a, const struct sch_schema *b);
+
+/* The string s of lexicon lex (NUL-terminated). */
+static inline const char *sch_str(const struct sch_lexicon *lex, struct sch_str s)
+{
+    return lex->pool + s.off;
+}
 
 /* The declared field with this name, or NULL (also when nothing is declared). */
 const struct sch_field *sch_find(const struct sch_schema *s, const char *name, size_t len);

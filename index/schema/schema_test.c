@@ -359,6 +359,140 @@ static void test_sch_json_quote_escapes(void **state)
     sd_buf_free(&b);
 }
 
+/* Synonyms and stopwords: spaces trimmed and collapsed, members and entries sorted, repeats
+ * dropped, the root kept first; the encoding parses back to itself, and the same settings written
+ * in another order encode to the same bytes. */
+static void test_sch_lexicon_canonical_form(void **state)
+{
+    (void)state;
+    const char *a =
+        "{\"synonyms\": [{\"root\": \" ноутбук \", \"synonyms\": [\"laptop\", \"лэптоп\", "
+        "\"laptop\"]},"
+        " {\"synonyms\": [\"искусственный \\t интеллект\", \"ИИ\"]},"
+        " {\"synonyms\": [\"ИИ\", \"искусственный интеллект\"]}],"
+        " \"stopwords\": {\"words\": [\"пожалуйста\", \"please\", \"please\"],"
+        " \"lists\": [\"ru\", \"en\", \"ru\"]},"
+        " \"fields\": {\"title\": {\"type\": \"text\"}}}";
+    const char *b =
+        "{\"fields\": {\"title\": {\"type\": \"text\"}},"
+        " \"stopwords\": {\"lists\": [\"en\", \"ru\"], \"words\": [\"please\", \"пожалуйста\"]},"
+        " \"synonyms\": [{\"synonyms\": [\"искусственный интеллект\", \"ИИ\"]},"
+        " {\"synonyms\": [\"лэптоп\", \"laptop\"], \"root\": \"ноутбук\"}]}";
+    const char *want =
+        "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":2}},"
+        "\"stopwords\":{\"lists\":[\"en\",\"ru\"],\"words\":[\"please\",\"пожалуйста\"]},"
+        "\"synonyms\":[{\"synonyms\":[\"ИИ\",\"искусственный интеллект\"]},"
+        "{\"root\":\"ноутбук\",\"synonyms\":[\"laptop\",\"лэптоп\"]}]}";
+    struct sch_schema *sa = must_parse(a);
+    struct sch_schema *sb = must_parse(b);
+    struct sch_schema *sw = must_parse(want);
+    expect_encoding(sa, want);
+    expect_encoding(sb, want);
+    expect_encoding(sw, want);
+    assert_int_equal(sa->lex.nrules, 2);
+    assert_false(sa->lex.rules[0].is_one_way);
+    assert_true(sa->lex.rules[1].is_one_way);
+    assert_string_equal(sch_str(&sa->lex, sa->lex.members[sa->lex.rules[1].first]), "ноутбук");
+    assert_int_equal(sa->lex.rules[1].count, 3);
+    assert_int_equal(sa->lex.nstopwords, 2);
+    assert_int_equal(sa->lex.stoplists, SCH_STOP_EN | SCH_STOP_RU);
+    sch_free(sa);
+    sch_free(sb);
+    sch_free(sw);
+
+    /* without fields: only the query-time keys, and nothing declared */
+    struct sch_schema *s = must_parse("{\"stopwords\": {\"lists\": [\"en\"]}, \"synonyms\": []}");
+    assert_false(s->has_fields);
+    expect_encoding(s, "{\"stopwords\":{\"lists\":[\"en\"]}}");
+    sch_free(s);
+    s = must_parse("{\"stopwords\": {}, \"synonyms\": []}");
+    expect_encoding(s, "{}");
+    sch_free(s);
+}
+
+static void test_sch_lexicon_refused_names_the_entry(void **state)
+{
+    (void)state;
+    expect_refused("{\"synonyms\": {\"a\": [\"b\"]}}", SD_EINVAL, "\"synonyms\" must be an array");
+    expect_refused("{\"synonyms\": [[\"a\", \"b\"]]}", SD_EINVAL, "synonyms[0]: expected an object");
+    expect_refused("{\"synonyms\": [{\"synonyms\": [\"a\", \"b\"]}, {\"synonym\": [\"a\"]}]}",
+                   SD_EINVAL, "synonyms[1]: unknown key 'synonym'");
+    expect_refused("{\"synonyms\": [{\"synonyms\": [\"a\"]}]}", SD_EINVAL,
+                   "synonyms[0]: a group needs at least 2 different strings");
+    expect_refused("{\"synonyms\": [{\"synonyms\": [\"a\", \" a \"]}]}", SD_EINVAL,
+                   "synonyms[0]: a group needs at least 2");
+    expect_refused("{\"synonyms\": [{\"root\": \"a\", \"synonyms\": []}]}", SD_EINVAL,
+                   "synonyms[0]: a root needs at least one synonym");
+    expect_refused("{\"synonyms\": [{\"root\": \"a\", \"synonyms\": [\"b\", \"a\"]}]}", SD_EINVAL,
+                   "synonyms[0]: the root 'a' is also one of its synonyms");
+    expect_refused("{\"synonyms\": [{\"synonyms\": [\"a\", 5]}]}", SD_EINVAL,
+                   "synonyms[0]: synonym 1: expected a string");
+    expect_refused("{\"synonyms\": [{\"root\": \"  \", \"synonyms\": [\"a\"]}]}", SD_EINVAL,
+                   "synonyms[0]: root: empty");
+    expect_refused("{\"synonyms\": [{\"synonyms\": [\"a\", \"b\\u0001\"]}]}", SD_EINVAL,
+                   "synonyms[0]: synonym 1: a control character");
+    expect_refused("{\"stopwords\": [\"en\"]}", SD_EINVAL, "\"stopwords\" must be an object");
+    expect_refused("{\"stopwords\": {\"lists\": [\"de\"]}}", SD_EINVAL,
+                   "stopwords: lists[0]: unknown list 'de' (use en, ru)");
+    expect_refused("{\"stopwords\": {\"word\": [\"a\"]}}", SD_EINVAL,
+                   "stopwords: unknown key 'word' (use lists, words)");
+    expect_refused("{\"stopwords\": {\"words\": [\"a\", \"\"]}}", SD_EINVAL,
+                   "stopwords: words[1]: empty");
+    expect_refused("{\"synonym\": []}", SD_EINVAL, "unknown key 'synonym' (use fields, synonyms");
+
+    /* the limits: one string too long, one entry too many */
+    char big[1024];
+    int n = snprintf(big, sizeof big, "{\"synonyms\": [{\"synonyms\": [\"a\", \"");
+    memset(big + n, 'b', SCH_MAX_TERM + 1);
+    snprintf(big + n + SCH_MAX_TERM + 1, sizeof big - (size_t)n - SCH_MAX_TERM - 1, "\"]}]}");
+    expect_refused(big, SD_ELIMIT, "synonyms[0]: synonym 1: 129 bytes, at most 128");
+    struct sd_buf many;
+    sd_buf_init(&many);
+    sd_buf_put(&many, "{\"synonyms\": [", strlen("{\"synonyms\": ["));
+    for (int i = 0; i <= SCH_MAX_SYNONYM_RULES; i++) {
+        char e[64];
+        int k = snprintf(e, sizeof e, "%s{\"synonyms\": [\"a%d\", \"b\"]}", i ? "," : "", i);
+        sd_buf_put(&many, e, (size_t)k);
+    }
+    sd_buf_put(&many, "]}", 3); /* with the NUL */
+    expect_refused((const char *)many.data, SD_ELIMIT, "1025 entries, at most 1024");
+    sd_buf_free(&many);
+    struct sd_buf members;
+    sd_buf_init(&members);
+    const char *head = "{\"synonyms\": [{\"root\": \"r\", \"synonyms\": [";
+    sd_buf_put(&members, head, strlen(head));
+    for (int i = 0; i < SCH_MAX_SYNONYM_MEMBERS; i++) {
+        char e[16];
+        int k = snprintf(e, sizeof e, "%s\"m%d\"", i ? "," : "", i);
+        sd_buf_put(&members, e, (size_t)k);
+    }
+    sd_buf_put(&members, "]}]}", 5);
+    expect_refused((const char *)members.data, SD_ELIMIT, "synonyms[0]: 33 strings, at most 32");
+    sd_buf_free(&members);
+}
+
+/* Synonyms and stopwords are read by queries only: settings that differ only there index alike. */
+static void test_sch_same_index_ignores_the_lexicon(void **state)
+{
+    (void)state;
+    struct sch_schema *a = must_parse("{\"fields\": {\"body\": {\"type\": \"text\"}}}");
+    struct sch_schema *b = must_parse(
+        "{\"fields\": {\"body\": {\"type\": \"text\"}}, \"stopwords\": {\"lists\": [\"ru\"]},"
+        " \"synonyms\": [{\"synonyms\": [\"a\", \"b\"]}]}");
+    struct sch_schema *c = must_parse("{\"fields\": {\"body\": {\"type\": \"text\", \"weight\": 3}}}");
+    struct sch_schema *d = must_parse("{\"synonyms\": [{\"synonyms\": [\"a\", \"b\"]}]}");
+    struct sch_schema *e = must_parse("{}");
+    assert_true(sch_same_index(a, b));
+    assert_false(sch_same_index(a, c));
+    assert_false(sch_same_index(a, d));
+    assert_true(sch_same_index(d, e));
+    sch_free(a);
+    sch_free(b);
+    sch_free(c);
+    sch_free(d);
+    sch_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +503,9 @@ int main(void)
         cmocka_unit_test(test_sch_convert_float_bool_keyword),
         cmocka_unit_test(test_sch_parse_date_known_instants),
         cmocka_unit_test(test_sch_json_quote_escapes),
+        cmocka_unit_test(test_sch_lexicon_canonical_form),
+        cmocka_unit_test(test_sch_lexicon_refused_names_the_entry),
+        cmocka_unit_test(test_sch_same_index_ignores_the_lexicon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

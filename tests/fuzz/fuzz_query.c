@@ -4,7 +4,9 @@
  * that parses is then searched on a small segment built once (three documents, Russian and
  * English, with a compound and a tag field), so planning, prefix expansion, phrase matching,
  * pruning and snippets run on every query the fuzzer finds; errors are fine, crashes, leaks
- * and undefined behaviour are findings.
+ * and undefined behaviour are findings. Each query is also read with a lexicon of synonyms
+ * (multi-word, one-way, a short-stemmed "ИИ") and both stopword lists (synonym.c), and that
+ * reading searched too.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +31,33 @@ static const struct doc docs[] = {
 static struct qry_ctx *g_ctx;   /* lives as long as the process, as a worker's does */
 static struct qry_ctx *g_fresh; /* made and freed for one input */
 static struct seg *g_seg;
+static struct qry_lexicon *g_lex;
+
+static struct qry_lexicon *build_lexicon(void)
+{
+    static const char *const groups[][3] = {
+        {"ИИ", "искусственный интеллект", "AI"},
+        {"дипломатия", "diplomacy", "цифровая дипломатия"},
+        {"revolution", "industrial revolution", "переворот"},
+    };
+    struct qry_lexicon *lex = NULL;
+    struct sd_error err = {0};
+    if (qry_lexicon_new(&lex, &err) || qry_lexicon_add_stoplist(lex, "en", &err) ||
+        qry_lexicon_add_stoplist(lex, "ru", &err)) {
+        abort();
+    }
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+        size_t lens[3];
+        for (size_t k = 0; k < 3; k++) {
+            lens[k] = strlen(groups[i][k]);
+        }
+        if (qry_lexicon_add_synonyms(lex, i == 2, groups[i], lens, 3, &err)) {
+            abort();
+        }
+    }
+    qry_lexicon_seal(lex);
+    return lex;
+}
 
 static struct seg *build_segment(void)
 {
@@ -91,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!g_seg) {
         g_seg = build_segment();
+        g_lex = build_lexicon();
     }
     /* A fresh context for inputs of odd length, the long-lived one for the rest: a context's
      * scratch arrays are empty until some query needs them, and the first query of a thread is
@@ -108,6 +138,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sd_error err = {0};
     if (qry_parse(ctx, (const char *)data, size, &q, &err) == SD_OK) {
         search(ctx, q);
+        struct qry *lq = NULL;
+        if (qry_with_lexicon(g_lex, q, &lq, &err) == SD_OK && lq) {
+            search(ctx, lq);
+            qry_free(lq);
+        }
         qry_free(q);
     }
     qry_ctx_free(g_fresh);
