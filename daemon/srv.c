@@ -283,16 +283,22 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 void srv_complete(struct srv_job *job)
 {
     struct srv *s = job->srv;
-    bool is_json = !job->asset && !job->is_preflight; /* else the answer is not in out */
+    /* else the answer is not in out (an asset, a preflight) or is not JSON (metrics) */
+    bool is_json = !job->asset && !job->is_preflight && !job->content_type;
     if (is_json && (job->out.rc || job->out.len == 0)) {
         srv_job_fail(job, PROTO_INTERNAL, "out of memory encoding the answer");
     }
     if (is_json) {
         sd_buf_put_u8(&job->out, '\n');
     }
+    uint64_t ns = sd_now_ns() - job->start_ns;
+    unsigned mop = job->asset          ? SRV_MOP_PAGE
+                   : job->is_preflight ? SRV_MOP_PREFLIGHT
+                   : job->is_metrics   ? SRV_MOP_METRICS
+                                       : (unsigned)job->req.op;
+    srv_metrics_request(&s->metrics, job->conn->ops->proto, mop, job->status, ns);
     log_debug("event=request proto=%s op=%s status=%d us=%llu", job->conn->ops->name,
-              proto_op_name(job->req.op), job->status,
-              (unsigned long long)((sd_now_ns() - job->start_ns) / 1000));
+              proto_op_name(job->req.op), job->status, (unsigned long long)(ns / 1000));
     proto_request_free(&job->req); /* the JSON tree is not needed any more */
     job->is_done = true;
     s->inflight--;
@@ -753,6 +759,7 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     }
     s->cfg = *cfg;
     s->db = db;
+    srv_metrics_init(&s->metrics);
     resolve_limits(&s->cfg);
     pthread_mutex_init(&s->pool.mu, NULL);
     pthread_cond_init(&s->pool.cv, NULL);

@@ -485,6 +485,7 @@ static void enforce_unfinished_cap(struct srv *s)
         }
         log_warn("event=refused reason=max_unfinished peer=%s held=%zu total=%zu limit=%zu",
                  big->peer, big->held, s->held_total, s->cfg.max_unfinished);
+        srv_metrics_refused(&s->metrics, big->ops->proto, SRV_REFUSED_UNFINISHED);
         srv_conn_fail_stream(big, PROTO_BUSY,
                              "the server holds too many unfinished requests; retry later");
     }
@@ -698,13 +699,15 @@ static unsigned proto_limit(const struct srv *s, enum srv_proto p)
 }
 
 /* Makes room for one more connection of proto from a (NULL: not counted)
- * by closing idle ones; returns why it cannot, or NULL. */
-static const char *make_room(struct srv *s, enum srv_proto proto, struct srv_addr_count *a)
+ * by closing idle ones; returns why it cannot (and the limit in *limit), or NULL. */
+static const char *make_room(struct srv *s, enum srv_proto proto, struct srv_addr_count *a,
+                             enum srv_refusal *limit)
 {
     struct srv_conn *victim;
     /* a->count already includes the new connection */
     while (a && s->cfg.max_per_client && a->count > s->cfg.max_per_client) {
         if (!(victim = oldest_idle(s, -1, a))) {
+            *limit = SRV_REFUSED_PER_CLIENT;
             return "too many connections from this address";
         }
         log_info("event=evict_idle reason=max_per_client peer=%s", victim->peer);
@@ -712,6 +715,7 @@ static const char *make_room(struct srv *s, enum srv_proto proto, struct srv_add
     }
     while (s->nproto[proto] >= proto_limit(s, proto)) {
         if (!(victim = oldest_idle(s, (int)proto, NULL))) {
+            *limit = SRV_REFUSED_PROTO;
             return "too many connections of this protocol";
         }
         log_info("event=evict_idle reason=max_proto_connections peer=%s", victim->peer);
@@ -719,6 +723,7 @@ static const char *make_room(struct srv *s, enum srv_proto proto, struct srv_add
     }
     while (s->nconns >= s->cfg.max_connections) {
         if (!(victim = oldest_idle(s, -1, NULL))) {
+            *limit = SRV_REFUSED_TOTAL;
             return "too many connections";
         }
         log_info("event=evict_idle reason=max_connections peer=%s", victim->peer);
@@ -754,12 +759,15 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     struct srv_listener *l = arg;
     struct srv *s = l->srv;
     if (s->is_draining) {
+        srv_metrics_refused(&s->metrics, l->ops->proto, SRV_REFUSED_DRAINING);
         refuse(s, l->ops, fd, sa, "the server is shutting down");
         return;
     }
     struct srv_addr_count *a = addr_get(s, sa); /* counts this connection */
-    const char *why = make_room(s, l->ops->proto, a);
+    enum srv_refusal limit;
+    const char *why = make_room(s, l->ops->proto, a, &limit);
     if (why) {
+        srv_metrics_refused(&s->metrics, l->ops->proto, limit);
         log_warn("event=refused proto=%s reason=\"%s\" connections=%u", l->ops->name, why,
                  s->nconns);
         if (a) {

@@ -10,6 +10,7 @@ pkgs=(build-essential cmake pkg-config python3
 if [ "${1:-}" = test ]; then
     pkgs+=(systemd                                    # systemd-analyze (scripts/package.sh)
            chromium chromium-driver python3-selenium  # the browser test (tests/browser/)
+           python3-prometheus-client                  # e2e/test_metrics.py parses /metrics
            clang-14 libclang-rt-14-dev)               # the libFuzzer targets (scripts/fuzz.sh)
 fi
 missing=()
