@@ -8,6 +8,7 @@
  *           [--request-timeout SECONDS] [--max-unfinished BYTES]
  *           [--flush-bytes BYTES] [--flush-ms N] [--merge-factor N]
  *           [--bm25-k1 X] [--bm25-b X] [--log-level error|warn|info|debug]
+ *           [--access-log FILE|-] [--slow-ms N|off]
  *   searchd --check DIR        verify a data directory offline (exit 0 sound, 1 not)
  *   searchd --repair DIR       rebuild lost MANIFESTs offline; moves, never deletes
  *   searchd --help | --version
@@ -51,6 +52,7 @@ struct opts {
     bool hash_key;           /* --hash-key: print the sha256 entry of a key read from stdin */
     bool public_without_keys; /* a non-loopback listener may run with keys off */
     const char *repair_dir;  /* --repair DIR */
+    const char *access_log;  /* --access-log FILE or "-"; NULL: none */
     struct idx_config idx;   /* engine settings; data_dir set in serve() */
     struct srv_config srv;
     enum log_level log_level;
@@ -97,6 +99,10 @@ static void usage(FILE *f)
             "                          (default off: searchd refuses to start)\n"
             "  --hash-key              read a key on stdin, print its sha256: entry, exit\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
+            "  --access-log FILE|-     one line per request to FILE (reopened on SIGHUP) or\n"
+            "                          standard output (default: none)\n"
+            "  --slow-ms N|off         log searches taking N ms or more, with their query,\n"
+            "                          at warn (0: every search; default off)\n"
             "  --config FILE           read settings from FILE first (INI; keys = these flags' names)\n"
             "  --print-config          print the effective settings and exit\n"
             "  --check DIR             verify DIR offline; exit 0 if sound, 1 if not\n"
@@ -229,6 +235,8 @@ enum {
     OPT_SEARCH_KEYS,
     OPT_PUBLIC_NO_KEYS,
     OPT_HASH_KEY,
+    OPT_ACCESS_LOG,
+    OPT_SLOW_MS,
 };
 
 static const struct option long_opts[] = {
@@ -265,6 +273,8 @@ static const struct option long_opts[] = {
     {"search-keys", required_argument, NULL, OPT_SEARCH_KEYS},
     {"public-without-keys", required_argument, NULL, OPT_PUBLIC_NO_KEYS},
     {"hash-key", no_argument, NULL, OPT_HASH_KEY},
+    {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+    {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
     {NULL, 0, NULL, 0},
 };
 
@@ -336,6 +346,21 @@ static int apply_opt(struct opts *o, int c, const char *arg)
         return 0;
     case OPT_HASH_KEY:
         o->hash_key = true;
+        return 0;
+    case OPT_ACCESS_LOG:
+        if (*arg == '\0') {
+            return bad_value(o, arg, "want a file name or -");
+        }
+        o->access_log = arg; /* opened by serve() */
+        return 0;
+    case OPT_SLOW_MS:
+        if (strcmp(arg, "off") == 0) {
+            o->srv.slow_ms = -1;
+        } else if (parse_u64(arg, false, 0, 3600000, &v)) {
+            o->srv.slow_ms = (int64_t)v;
+        } else {
+            return bad_value(o, arg, "want 0 to 3600000 or off");
+        }
         return 0;
     case OPT_WEB:
         if (strcmp(arg, "on") && strcmp(arg, "off")) {
@@ -600,6 +625,14 @@ static void print_config(FILE *f, const struct opts *o)
     }
     fprintf(f, "public-without-keys = %s\n", o->public_without_keys ? "on" : "off");
     fprintf(f, "log-level = %s\n", log_level_name(o->log_level));
+    if (o->access_log) {
+        fprintf(f, "access-log = %s\n", o->access_log);
+    }
+    if (o->srv.slow_ms >= 0) {
+        fprintf(f, "slow-ms = %lld\n", (long long)o->srv.slow_ms);
+    } else {
+        fprintf(f, "slow-ms = off\n");
+    }
 }
 
 /* --hash-key: a key on stdin (one line, the newline not part of it) -> its entry for
@@ -702,6 +735,7 @@ static bool is_live_key(const char *line)
 {
     return strncmp(line, "log-level ", 10) == 0 || strncmp(line, "cors-origins ", 13) == 0 ||
            strncmp(line, "admin-keys ", 11) == 0 || strncmp(line, "search-keys ", 12) == 0 ||
+           strncmp(line, "access-log ", 11) == 0 || strncmp(line, "slow-ms ", 8) == 0 ||
            strncmp(line, "# ", 2) == 0;
 }
 
@@ -755,6 +789,12 @@ static void reload(struct srv *s, void *arg)
         log_error("event=reload_failed msg=\"%s; nothing changed\"", err.msg);
     } else {
         log_threshold = fresh->log_level;
+        srv_set_slow_ms(s, fresh->srv.slow_ms);
+        /* opened again even when the name is the same: logrotate moved the old file away */
+        if (log_access_open(fresh->access_log)) {
+            log_error("event=access_log_failed file=%s msg=\"%s\" (the old one is kept)",
+                      fresh->access_log, strerror(errno));
+        }
         log_restart_keys(r->live, fresh);
         /* always written, whatever the new level: it says the reload took */
         log_write(LOG_INFO, "event=reload config=%s log_level=%s",
@@ -772,6 +812,13 @@ static void reload(struct srv *s, void *arg)
     sd_notify(0, "READY=1");
 }
 
+/* The engine's events (idx_config.log) into the log: its levels are log.h's. */
+static void engine_log(void *arg, enum idx_log_level level, const char *line)
+{
+    (void)arg;
+    log_at((enum log_level)level, "%s", line);
+}
+
 static int serve(struct opts *o, int argc, char **argv)
 {
     bool has_keys = (o->srv.admin_keys && *o->srv.admin_keys) ||
@@ -784,8 +831,13 @@ static int serve(struct opts *o, int argc, char **argv)
         return 2;
     }
     raise_nofile();
+    if (log_access_open(o->access_log)) {
+        log_error("event=access_log_failed file=%s msg=\"%s\"", o->access_log, strerror(errno));
+        return 1;
+    }
     struct idx_config cfg = o->idx;
     cfg.data_dir = o->data_dir;
+    cfg.log = engine_log;
     struct sd_error err = {0};
     struct idx_db *db = NULL;
     log_info("event=start version=%s data=%s sync=%s", SEARCHD_VERSION, o->data_dir,

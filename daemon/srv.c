@@ -36,6 +36,7 @@
 
 #include "log.h"
 #include "srv_int.h"
+#include "web.h"
 
 #define SRV_FLUSH_GRACE_NS (2ull * 1000 * 1000 * 1000)
 
@@ -51,6 +52,7 @@ void srv_config_default(struct srv_config *cfg)
     cfg->snippet_len = SRV_DEFAULT_SNIPPET;
     cfg->handle_signals = true;
     cfg->web = true;
+    cfg->slow_ms = -1;
 }
 
 /* ---- addresses ---- */
@@ -280,6 +282,40 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static bool uses_index(enum proto_op op)
+{
+    return op == PROTO_OP_SEARCH || op == PROTO_OP_ADD || op == PROTO_OP_GET ||
+           op == PROTO_OP_DELETE || op == PROTO_OP_STATS;
+}
+
+/* The access-log line of an answered request and, for a search of --slow-ms or more, the
+ * slow-query line. Neither has a field that could hold a key: the auth op's key and the
+ * Authorization header are never among them, nor is the HTTP target (its query string). */
+static void log_request(struct srv *s, const struct srv_job *job, unsigned mop, uint64_t ns)
+{
+    const struct proto_request *r = &job->req;
+    const char *index = uses_index(r->op) ? r->index : "-";
+    if (log_access_on()) {
+        size_t out = job->asset ? job->asset->len : job->out.len;
+        log_access("peer=%s proto=%s op=%s index=%s status=%d in=%zu out=%zu us=%llu",
+                   job->conn->peer, job->conn->ops->name, srv_metrics_op_name(mop), index,
+                   job->status, job->in_bytes, out, (unsigned long long)(ns / 1000));
+    }
+    if (r->op == PROTO_OP_SEARCH && s->cfg.slow_ms >= 0 &&
+        ns >= (uint64_t)s->cfg.slow_ms * 1000000u) {
+        char q[600];
+        log_warn("event=slow_query proto=%s peer=%s index=%s status=%d us=%llu q=%s",
+                 job->conn->ops->name, job->conn->peer, index, job->status,
+                 (unsigned long long)(ns / 1000), log_quote(q, sizeof q, r->q ? r->q : "",
+                                                            r->q ? r->q_len : 0));
+    }
+}
+
+void srv_set_slow_ms(struct srv *s, int64_t ms)
+{
+    s->cfg.slow_ms = ms;
+}
+
 void srv_complete(struct srv_job *job)
 {
     struct srv *s = job->srv;
@@ -297,6 +333,7 @@ void srv_complete(struct srv_job *job)
                    : job->is_metrics   ? SRV_MOP_METRICS
                                        : (unsigned)job->req.op;
     srv_metrics_request(&s->metrics, job->conn->ops->proto, mop, job->status, ns);
+    log_request(s, job, mop, ns);
     log_debug("event=request proto=%s op=%s status=%d us=%llu", job->conn->ops->name,
               proto_op_name(job->req.op), job->status, (unsigned long long)(ns / 1000));
     proto_request_free(&job->req); /* the JSON tree is not needed any more */

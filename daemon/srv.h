@@ -61,6 +61,9 @@ struct srv_config {
     const char *admin_keys;  /* "sha256:<hex>, ..." (borrowed for srv_new) */
     const char *search_keys; /* the same, for read-only keys */
     bool web; /* serve the search page at GET / (daemon/web/) */
+    /* Searches taking this many ms or more are logged at warn with their query text
+     * (event=slow_query); 0: every search; -1 (the default): none. */
+    int64_t slow_ms;
     /* SIGHUP (with handle_signals): called on the loop thread, between
      * requests; it may call srv_set_cors. NULL: SIGHUP is logged and ignored. */
     void (*on_reload)(struct srv *s, void *arg);
@@ -102,6 +105,9 @@ int srv_set_cors(struct srv *s, const char *list, struct sd_error *err);
  * only, or before srv_run. On error nothing changes. */
 int srv_set_keys(struct srv *s, const char *admin_keys, const char *search_keys,
                  struct sd_error *err);
+
+/* Replaces srv_config.slow_ms. Loop thread only, or before srv_run. */
+void srv_set_slow_ms(struct srv *s, int64_t ms);
 
 /* SHA-256 of key into out: what --admin-keys and --search-keys hold. 0 or -1. */
 int srv_hash_key(const void *key, size_t len, unsigned char out[32]);

@@ -275,6 +275,8 @@ void srv_metrics_init(struct srv_metrics *m);
 /* One request answered: kind mop (a proto op or SRV_MOP_*), HTTP status, ns from first byte. */
 void srv_metrics_request(struct srv_metrics *m, enum srv_proto proto, unsigned mop, int status,
                          uint64_t ns);
+/* "search", ..., "page", "metrics", "preflight" (static). */
+const char *srv_metrics_op_name(unsigned mop);
 void srv_metrics_refused(struct srv_metrics *m, enum srv_proto proto, enum srv_refusal why);
 /* The counter families in the text format, appended to out. */
 void srv_metrics_render_counters(struct srv_metrics *m, struct sd_buf *out);

@@ -70,7 +70,7 @@ static unsigned status_slot(int status)
     return SRV_M_STATUSES - 1;
 }
 
-static const char *mop_name(unsigned mop)
+const char *srv_metrics_op_name(unsigned mop)
 {
     switch (mop) {
     case SRV_MOP_PAGE:
@@ -173,7 +173,7 @@ void srv_metrics_render_counters(struct srv_metrics *m, struct sd_buf *out)
                     snprintf(code, sizeof code, "other");
                 }
                 putf(out, "searchd_requests_total{proto=\"%s\",op=\"%s\",code=\"%s\"} %llu\n",
-                     proto_names[p], mop_name(op), code, (unsigned long long)n);
+                     proto_names[p], srv_metrics_op_name(op), code, (unsigned long long)n);
             }
         }
     }
