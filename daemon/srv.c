@@ -739,13 +739,27 @@ static int start_listeners(struct srv *s, struct sd_error *err)
     int fd, rc;
     if (s->cfg.http_addr) {
         rc = listen_tcp(s->cfg.http_addr, &fd, s->http_addr, sizeof s->http_addr, err);
-        if (rc || (rc = srv_conn_listen(s, fd, &srv_http_ops, err))) {
+        if (rc || (rc = srv_conn_listen(s, fd, &srv_http_ops, false, err))) {
             return rc;
         }
     }
     if (s->cfg.line_addr) {
         rc = listen_tcp(s->cfg.line_addr, &fd, s->line_addr, sizeof s->line_addr, err);
-        if (rc || (rc = srv_conn_listen(s, fd, &srv_line_ops, err))) {
+        if (rc || (rc = srv_conn_listen(s, fd, &srv_line_ops, false, err))) {
+            return rc;
+        }
+    }
+    if (s->cfg.tls_http_addr) {
+        rc = listen_tcp(s->cfg.tls_http_addr, &fd, s->tls_http_addr, sizeof s->tls_http_addr,
+                        err);
+        if (rc || (rc = srv_conn_listen(s, fd, &srv_http_ops, true, err))) {
+            return rc;
+        }
+    }
+    if (s->cfg.tls_line_addr) {
+        rc = listen_tcp(s->cfg.tls_line_addr, &fd, s->tls_line_addr, sizeof s->tls_line_addr,
+                        err);
+        if (rc || (rc = srv_conn_listen(s, fd, &srv_line_ops, true, err))) {
             return rc;
         }
     }
@@ -760,7 +774,7 @@ static int start_listeners(struct srv *s, struct sd_error *err)
             s->socket_path = NULL;
             return rc;
         }
-        if ((rc = srv_conn_listen(s, fd, &srv_line_ops, err))) {
+        if ((rc = srv_conn_listen(s, fd, &srv_line_ops, false, err))) {
             return rc;
         }
     }
@@ -814,6 +828,14 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     }
     /* borrowed for srv_new() only; s->cors and s->keys have them */
     s->cfg.cors_origins = s->cfg.admin_keys = s->cfg.search_keys = NULL;
+    bool wants_tls = cfg->tls_http_addr || cfg->tls_line_addr;
+    if (rc == SD_OK && wants_tls) {
+        rc = srv_set_tls(s, cfg->tls_cert, cfg->tls_key, err);
+    } else if (rc == SD_OK && (cfg->tls_cert || cfg->tls_key)) {
+        rc = sd_errorf(err, SD_EINVAL, "tls: a certificate but no TLS listener (tls-listen, "
+                                       "tls-line-listen)");
+    }
+    s->cfg.tls_cert = s->cfg.tls_key = NULL; /* borrowed for srv_new() only */
     if (rc == SD_OK) {
         rc = make_events(s, err);
     }
@@ -822,6 +844,7 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     }
     /* the address strings are borrowed for srv_new() only */
     s->cfg.http_addr = s->cfg.line_addr = s->cfg.socket_path = NULL;
+    s->cfg.tls_http_addr = s->cfg.tls_line_addr = NULL;
     if (rc == SD_OK) {
         rc = pool_start(s, err);
     }
@@ -841,6 +864,16 @@ const char *srv_http_addr(const struct srv *s)
 const char *srv_line_addr(const struct srv *s)
 {
     return s->line_addr;
+}
+
+const char *srv_tls_http_addr(const struct srv *s)
+{
+    return s->tls_http_addr;
+}
+
+const char *srv_tls_line_addr(const struct srv *s)
+{
+    return s->tls_line_addr;
 }
 
 int srv_run(struct srv *s)
@@ -875,6 +908,7 @@ void srv_free(struct srv *s)
     }
     srv_cors_free(s);
     srv_keys_free(s);
+    srv_tls_free(s);
     free(s->pool.threads);
     pthread_mutex_destroy(&s->pool.mu);
     pthread_cond_destroy(&s->pool.cv);

@@ -50,6 +50,7 @@
 
 struct evconnlistener;
 struct bufferevent;
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
 struct web_asset;
 struct srv_keys;
 
@@ -147,6 +148,7 @@ struct srv_conn {
     bool must_linger;      /* the client may still be sending when we close */
     bool is_lingering;     /* FIN sent, discarding input until the client closes */
     bool is_refusal;       /* admitted only to say busy; not counted */
+    bool is_tls;           /* bev is a bufferevent_openssl (srv_tls.c) */
     enum srv_role role;    /* line: the role of the key its auth op presented */
     bool saw_eof;          /* the client closed its side */
     unsigned in_callback;  /* callbacks of c running: c must not be freed */
@@ -163,11 +165,12 @@ struct srv_conn {
 struct srv_listener {
     struct srv *srv;
     const struct srv_proto_ops *ops;
+    bool is_tls; /* its connections speak TLS (srv_tls.c) under the protocol */
     struct evconnlistener *lis;
     struct event *retry; /* re-enables lis after running out of descriptors */
 };
 
-#define SRV_MAX_LISTENERS 3
+#define SRV_MAX_LISTENERS 5 /* HTTP, line, Unix socket, HTTPS, line over TLS */
 
 /* ---- metrics (srv_metrics.c) ---- */
 
@@ -216,6 +219,9 @@ struct srv {
     char *socket_path; /* owned copy, unlinked at free */
     char http_addr[80];
     char line_addr[80];
+    char tls_http_addr[80];
+    char tls_line_addr[80];
+    struct ssl_ctx_st *tls; /* owned: the TLS context of new connections; NULL: no TLS */
     char **cors; /* owned: the allowed origins, NULL-terminated; NULL: none */
     struct srv_keys *keys; /* owned: the key hashes; NULL: keys are off */
     bool cors_any;
@@ -260,6 +266,17 @@ void srv_cors_free(struct srv *s); /* srv_set_cors (srv.h) fills s->cors */
  * sent, or not allowed): "*" or the allowed origin (srv-owned). */
 const char *srv_cors_allow(const struct srv *s, const char *origin);
 
+/* srv_tls.c (srv_set_tls in srv.h makes s->tls) */
+bool srv_tls_on(const struct srv *s);
+void srv_tls_free(struct srv *s);
+/* A server-side TLS bufferevent on fd (taken: closed with it), with s->tls; NULL on failure
+ * (fd not closed). */
+struct bufferevent *srv_tls_bev_new(struct srv *s, evutil_socket_t fd);
+/* Sends the close_notify alert before a lingering close. */
+void srv_tls_close_notify(struct bufferevent *bev);
+/* The OpenSSL error of a failed TLS bufferevent into buf ("" when none); returns buf. */
+const char *srv_tls_error(struct bufferevent *bev, char *buf, size_t cap);
+
 /* srv_keys.c */
 void srv_keys_free(struct srv *s);
 bool srv_keys_on(const struct srv *s);
@@ -295,7 +312,8 @@ void srv_dispatch(struct srv *s, struct srv_job *job);
 void srv_complete(struct srv_job *job); /* loop thread */
 
 /* srv_conn.c */
-int srv_conn_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, struct sd_error *err);
+int srv_conn_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, bool is_tls,
+                    struct sd_error *err);
 void srv_conn_stop_listening(struct srv *s);
 /* A new job at the tail of c's FIFO (NULL when out of memory). */
 struct srv_job *srv_conn_job(struct srv_conn *c, size_t in_bytes);
