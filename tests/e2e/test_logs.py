@@ -10,7 +10,9 @@ are logged through the daemon's log (event=flush ..., event=recovered ...), not 
 import hashlib
 import os
 import re
+import shutil
 import signal
+import subprocess
 import tempfile
 
 import harness
@@ -146,6 +148,41 @@ class LogsTest(harness.E2ETestCase):
         self.assertTrue(any(re.search(r"level=info event=recovered index=ev segments=1 "
                                       r"not_served=0 .*degraded=0", l) for l in d.log), d.tail())
         self.assertFalse(any(l.startswith("searchd: index") for l in d.log))
+
+
+class LogsConfigTest(harness.ConfFileTestCase):
+    """access-log and slow-ms as config keys, changed live by SIGHUP."""
+
+    def test_config_keys_and_live_change(self):
+        tmp = tempfile.mkdtemp(prefix="searchd-logs-conf-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        first, second = os.path.join(tmp, "a.log"), os.path.join(tmp, "b.log")
+        self.write("access-log = %s\nslow-ms = off\n" % first)
+        d = self.start_daemon(extra_args=["--config", self.conf])
+        with d.line() as c:
+            self.assertOk(c.call({"op": "search", "q": "первый"}))
+        self.assertTrue(harness.wait_until(lambda: os.path.exists(first) and
+                                           len(read_lines(first)) == 1, harness.IO_TIMEOUT))
+        self.assertFalse(any("slow_query" in l for l in d.log))
+        self.write("access-log = %s\nslow-ms = 0\n" % second)
+        self.reload(d)
+        self.assertFalse(any("reload_needs_restart" in l for l in d.log), d.tail())
+        with d.line() as c:
+            self.assertOk(c.call({"op": "search", "q": "второй"}))
+        self.assertTrue(harness.wait_until(
+            lambda: any('event=slow_query' in l and 'q="второй"' in l for l in d.log),
+            harness.IO_TIMEOUT), d.tail())
+        self.assertEqual(len(read_lines(second)), 1)
+        self.assertEqual(len(read_lines(first)), 1)
+        cp = subprocess.run([harness.CONFIG.searchd, "--config", self.conf, "--print-config"],
+                            capture_output=True, text=True, timeout=60)
+        self.assertIn("access-log = %s\n" % second, cp.stdout)
+        self.assertIn("slow-ms = 0\n", cp.stdout)
+        self.write("slow-ms = soon\n")
+        cp = subprocess.run([harness.CONFIG.searchd, "--config", self.conf, "--print-config"],
+                            capture_output=True, text=True, timeout=60)
+        self.assertEqual(cp.returncode, 2)
+        self.assertIn("slow-ms soon: want 0 to 3600000 or off", cp.stderr)
 
 
 if __name__ == "__main__":
