@@ -178,8 +178,8 @@ void srv_metrics_render_counters(struct srv_metrics *m, struct sd_buf *out)
         }
     }
     family(out, "searchd_request_duration_seconds", "histogram",
-           "Time from a request's first byte framed to its answer queued, searches and writes "
-           "(add, delete: until durable).");
+           "Time from a request read whole to its answer ready, queueing included: searches, "
+           "and writes (add, delete) until durable.");
     for (unsigned l = 0; l < SRV_M_LAT; l++) {
         uint64_t cum = 0;
         for (unsigned b = 0; b <= SRV_M_BUCKETS; b++) {

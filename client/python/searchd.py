@@ -63,7 +63,6 @@ def _connect(address, timeout, tls):
     if not tls:
         return sock
     ctx = tls if isinstance(tls, ssl.SSLContext) else ssl.create_default_context()
-    ctx.minimum_version = max(ctx.minimum_version, ssl.TLSVersion.TLSv1_2)
     try:
         return ctx.wrap_socket(sock, server_hostname=host)  # checks the name unless ctx says not
     except Exception:
@@ -78,8 +77,8 @@ class Client:
         API keys on, is presented once for the connection (the auth op); a wrong key raises
         Error("unauthorized"). tls: None or False for plain TCP; True for TLS verified against
         the system's CAs and the host name; an ssl.SSLContext to choose (a cafile, or no
-        verification for a test box). TLS 1.2 at least either way; a certificate that does not
-        verify raises ssl.SSLCertVerificationError."""
+        verification for a test box); the server refuses TLS before 1.2. A certificate that
+        does not verify raises ssl.SSLCertVerificationError."""
         self.index = index
         self._sock = _connect(address, timeout, tls)
         self._sock.settimeout(timeout)
