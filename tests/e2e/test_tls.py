@@ -156,6 +156,22 @@ class TlsTest(harness.E2ETestCase):
         self.assertTrue(json.loads(rf.readline())["ok"])
         s.close()
 
+    def test_plaintext_and_silent_clients_on_a_tls_port(self):
+        d = self.start_tls()
+        silent = socket.create_connection(d.tls_line_addr, timeout=harness.IO_TIMEOUT)  # no hello
+        plain = socket.create_connection(d.tls_line_addr, timeout=harness.IO_TIMEOUT)
+        plain.sendall(b'{"op":"health"}\n')
+        try:
+            self.assertEqual(plain.recv(4096), b"")  # closed: those bytes are no TLS record
+        except ConnectionResetError:
+            pass
+        plain.close()
+        s, rf = self.line_tls(d)  # the silent one holds nobody up
+        s.sendall(b'{"op":"health"}\n')
+        self.assertTrue(json.loads(rf.readline())["ok"])
+        s.close()
+        silent.close()
+
     def test_plain_listeners_off(self):
         d = self.start_tls(extra=["--listen", "off", "--line-listen", "off"])
         self.assertIsNone(d.http_addr)
