@@ -297,8 +297,11 @@ static void log_request(struct srv *s, const struct srv_job *job, unsigned mop, 
     const char *index = uses_index(r->op) ? r->index : "-";
     if (log_access_on()) {
         size_t out = job->asset ? job->asset->len : job->out.len;
+        const char *proto = !job->conn->is_tls                        ? job->conn->ops->name
+                            : job->conn->ops->proto == SRV_PROTO_HTTP ? "https"
+                                                                      : "line_tls";
         log_access("peer=%s proto=%s op=%s index=%s status=%d in=%zu out=%zu us=%llu",
-                   job->conn->peer, job->conn->ops->name, srv_metrics_op_name(mop), index,
+                   job->conn->peer, proto, srv_metrics_op_name(mop), index,
                    job->status, job->in_bytes, out, (unsigned long long)(ns / 1000));
     }
     if (r->op == PROTO_OP_SEARCH && s->cfg.slow_ms >= 0 &&

@@ -53,6 +53,11 @@
  * linger: FIN, then input discarded until the client closes or
  * SRV_LINGER_S pass, because closing a socket with unread input sends a
  * reset that can destroy the answer not yet read.
+ *
+ * TLS. A TLS listener's connections get a bufferevent_openssl (srv_tls.c)
+ * instead of a socket bufferevent; everything above is the same, on the
+ * plaintext. The differences: a close_notify alert before the FIN of a
+ * lingering close, and a refusal that cannot be said in TLS is a plain close.
  */
 #include <errno.h>
 #include <stdio.h>

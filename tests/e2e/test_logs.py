@@ -20,7 +20,7 @@ import harness
 ADMIN = "admin-key-0123456789abcdef0123456789"
 SEARCH = "search-key-0123456789abcdef0123456789"
 LINE_RE = re.compile(r"^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z peer=127\.0\.0\.1:\d+ "
-                     r"proto=(line|http) op=(\w+) index=(\S+) status=(\d+) in=(\d+) out=(\d+) "
+                     r"proto=(line|http|line_tls|https) op=(\w+) index=(\S+) status=(\d+) in=(\d+) out=(\d+) "
                      r"us=(\d+)$")
 
 

@@ -96,7 +96,9 @@ class TlsTest(harness.E2ETestCase):
         return s, s.makefile("rb")
 
     def test_search_over_https_and_line_tls(self):
-        d = self.start_tls()
+        access = os.path.join(CERTS, "access-%d.log" % os.getpid())
+        self.addCleanup(lambda: os.path.exists(access) and os.unlink(access))
+        d = self.start_tls(extra=["--access-log", access])
         c = self.https(d)
         body = json.dumps({"id": "t1", "title": "Защищённый канал"})
         c.request("POST", "/docs", body=body, headers={"Content-Type": "application/json"})
@@ -134,6 +136,14 @@ class TlsTest(harness.E2ETestCase):
         h = d.http()
         self.assertEqual(h.search("канал").json["total"], 2)
         h.close()
+        # the access log tells TLS from plain
+        self.assertTrue(harness.wait_until(
+            lambda: sum(1 for l in open(access) if " op=search " in l) == 7, harness.IO_TIMEOUT))
+        kinds = [(l.split(" proto=")[1].split()[0], l.split(" op=")[1].split()[0])
+                 for l in open(access)]
+        self.assertEqual(kinds[:3], [("https", "add"), ("https", "search"), ("https", "metrics")])
+        self.assertIn(("line_tls", "search"), kinds)
+        self.assertEqual(kinds[-1], ("http", "search"))
 
     def test_tls_1_1_refused_by_the_server(self):
         d = self.start_tls()
