@@ -11,10 +11,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <string.h>
-
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <string.h>
 
 #include "cli_int.h"
 

@@ -33,7 +33,8 @@ int main(int argc, char **argv)
         srv_metrics_request(&m, SRV_PROTO_LINE, PROTO_OP_SEARCH, 200, (i % 4096) * 997);
     }
     uint64_t ns = cpu_ns() - t0;
-    printf("srv_metrics_request: %.1f ns of CPU per request (%lu requests)\n", (double)ns / (double)n, n);
+    printf("srv_metrics_request: %.1f ns of CPU per request (%lu requests)\n",
+           (double)ns / (double)n, n);
     if (argc > 2) {
         if (log_access_open(argv[2])) {
             perror(argv[2]);
@@ -43,10 +44,12 @@ int main(int argc, char **argv)
         t0 = cpu_ns();
         for (unsigned long i = 0; i < lines; i++) {
             log_access("peer=127.0.0.1:40000 proto=line op=search index=default status=200 "
-                       "in=42 out=512 us=%lu", i % 1000);
+                       "in=42 out=512 us=%lu",
+                       i % 1000);
         }
         ns = cpu_ns() - t0;
-        printf("log_access: %.1f ns of CPU per line (%lu lines)\n", (double)ns / (double)lines, lines);
+        printf("log_access: %.1f ns of CPU per line (%lu lines)\n", (double)ns / (double)lines,
+               lines);
     }
     return 0;
 }

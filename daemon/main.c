@@ -877,7 +877,8 @@ static void reload(struct srv *s, void *arg)
         log_error("event=reload_failed msg=\"the settings do not parse (above); nothing changed\"");
     } else if (srv_set_cors(s, fresh->srv.cors_origins, &err) ||
                srv_set_keys(s, fresh->srv.admin_keys, fresh->srv.search_keys, &err) ||
-               (has_tls(r->live) && srv_set_tls(s, fresh->srv.tls_cert, fresh->srv.tls_key, &err))) {
+               (has_tls(r->live) &&
+                srv_set_tls(s, fresh->srv.tls_cert, fresh->srv.tls_key, &err))) {
         struct sd_error ignored;
         /* all or nothing (the TLS context, last, changed only if it loaded) */
         srv_set_cors(s, r->live->srv.cors_origins, &ignored);

@@ -301,16 +301,16 @@ static void log_request(struct srv *s, const struct srv_job *job, unsigned mop, 
                             : job->conn->ops->proto == SRV_PROTO_HTTP ? "https"
                                                                       : "line_tls";
         log_access("peer=%s proto=%s op=%s index=%s status=%d in=%zu out=%zu us=%llu",
-                   job->conn->peer, proto, srv_metrics_op_name(mop), index,
-                   job->status, job->in_bytes, out, (unsigned long long)(ns / 1000));
+                   job->conn->peer, proto, srv_metrics_op_name(mop), index, job->status,
+                   job->in_bytes, out, (unsigned long long)(ns / 1000));
     }
     if (r->op == PROTO_OP_SEARCH && s->cfg.slow_ms >= 0 &&
         ns >= (uint64_t)s->cfg.slow_ms * 1000000u) {
         char q[600];
         log_warn("event=slow_query proto=%s peer=%s index=%s status=%d us=%llu q=%s",
                  job->conn->ops->name, job->conn->peer, index, job->status,
-                 (unsigned long long)(ns / 1000), log_quote(q, sizeof q, r->q ? r->q : "",
-                                                            r->q ? r->q_len : 0));
+                 (unsigned long long)(ns / 1000),
+                 log_quote(q, sizeof q, r->q ? r->q : "", r->q ? r->q_len : 0));
     }
 }
 
@@ -753,15 +753,13 @@ static int start_listeners(struct srv *s, struct sd_error *err)
         }
     }
     if (s->cfg.tls_http_addr) {
-        rc = listen_tcp(s->cfg.tls_http_addr, &fd, s->tls_http_addr, sizeof s->tls_http_addr,
-                        err);
+        rc = listen_tcp(s->cfg.tls_http_addr, &fd, s->tls_http_addr, sizeof s->tls_http_addr, err);
         if (rc || (rc = srv_conn_listen(s, fd, &srv_http_ops, true, err))) {
             return rc;
         }
     }
     if (s->cfg.tls_line_addr) {
-        rc = listen_tcp(s->cfg.tls_line_addr, &fd, s->tls_line_addr, sizeof s->tls_line_addr,
-                        err);
+        rc = listen_tcp(s->cfg.tls_line_addr, &fd, s->tls_line_addr, sizeof s->tls_line_addr, err);
         if (rc || (rc = srv_conn_listen(s, fd, &srv_line_ops, true, err))) {
             return rc;
         }
@@ -835,8 +833,9 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     if (rc == SD_OK && wants_tls) {
         rc = srv_set_tls(s, cfg->tls_cert, cfg->tls_key, err);
     } else if (rc == SD_OK && (cfg->tls_cert || cfg->tls_key)) {
-        rc = sd_errorf(err, SD_EINVAL, "tls: a certificate but no TLS listener (tls-listen, "
-                                       "tls-line-listen)");
+        rc = sd_errorf(err, SD_EINVAL,
+                       "tls: a certificate but no TLS listener (tls-listen, "
+                       "tls-line-listen)");
     }
     s->cfg.tls_cert = s->cfg.tls_key = NULL; /* borrowed for srv_new() only */
     if (rc == SD_OK) {

@@ -44,8 +44,8 @@ struct srv_config {
     const char *socket_path; /* line protocol over a Unix socket; NULL: none */
     const char *tls_http_addr; /* HTTP over TLS (borrowed); NULL: none */
     const char *tls_line_addr; /* the line protocol over TLS (borrowed); NULL: none */
-    const char *tls_cert; /* PEM certificate chain file, for the TLS listeners (borrowed) */
-    const char *tls_key;  /* PEM private key file (borrowed) */
+    const char *tls_cert;      /* PEM certificate chain file, for the TLS listeners (borrowed) */
+    const char *tls_key;       /* PEM private key file (borrowed) */
     unsigned workers;        /* 0: one per online CPU */
     size_t max_request;
     unsigned max_connections;      /* both protocols, counted from accept */

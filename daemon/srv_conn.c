@@ -583,8 +583,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         conn_eof(c);
     } else if (what & BEV_EVENT_ERROR) {
         char tls[160] = "";
-        log_debug("event=conn_error proto=%s peer=%s err=\"%s\" tls=\"%s\"", c->ops->name,
-                  c->peer, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),
+        log_debug("event=conn_error proto=%s peer=%s err=\"%s\" tls=\"%s\"", c->ops->name, c->peer,
+                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),
                   c->is_tls ? srv_tls_error(c->bev, tls, sizeof tls) : "");
         conn_close(c);
     }
@@ -631,8 +631,9 @@ static struct srv_conn *conn_new(struct srv *s, const struct srv_listener *l, ev
 {
     const struct srv_proto_ops *ops = l->ops;
     struct srv_conn *c = calloc(1, sizeof *c);
-    struct bufferevent *bev = l->is_tls ? srv_tls_bev_new(s, fd)
-                                        : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = l->is_tls
+                                  ? srv_tls_bev_new(s, fd)
+                                  : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     struct event *timer = c ? evtimer_new(s->base, timer_cb, c) : NULL;
     if (!c || !bev || !timer) {
         free(c);

@@ -32,9 +32,9 @@
  * are accepted and no earlier answer is pending (one would come first).
  *
  * Before routing: GET or HEAD of /metrics (srv_metrics.c: the Prometheus
- * text format; a search or admin key when keys are on), GET or HEAD of a page asset (/, /app.js, /searchd.js...;
- * unless --web off) is answered from the compiled-in bytes, 304 when its
- * If-None-Match names the ETag; OPTIONS with Origin and
+ * text format; a search or admin key when keys are on); GET or HEAD of a
+ * page asset (/, /app.js, /searchd.js...; unless --web off) is answered
+ * from the compiled-in bytes, 304 when its If-None-Match names the ETag; OPTIONS with Origin and
  * Access-Control-Request-Method is a CORS preflight: 204 with the Allow-*
  * headers for an allowed origin, 403 forbidden_origin otherwise.
  */
@@ -116,11 +116,10 @@ static void put_head(struct evbuffer *out, const struct srv_job *job, size_t bod
     const struct web_asset *a = job->asset;
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", job->status, reason(job->status));
     if (job->status != 204 && job->status != 304) {
-        const char *type = a ? a->content_type
-                             : job->content_type ? job->content_type
-                                                 : "application/json";
-        evbuffer_add_printf(out, "Content-Type: %s\r\nContent-Length: %zu\r\n", type,
-                            body_len);
+        const char *type = a                   ? a->content_type
+                           : job->content_type ? job->content_type
+                                               : "application/json";
+        evbuffer_add_printf(out, "Content-Type: %s\r\nContent-Length: %zu\r\n", type, body_len);
     }
     if (job->allow) {
         evbuffer_add_printf(out, "Allow: %s\r\n", job->allow);
@@ -235,8 +234,9 @@ static void answer_metrics(struct srv *s, struct srv_job *job, bool is_get)
         return;
     }
     if (srv_keys_on(s) && job->role == SRV_ROLE_NONE) {
-        srv_job_fail(job, PROTO_UNAUTHORIZED, "/metrics needs a search or admin key: "
-                                              "'Authorization: Bearer KEY'");
+        srv_job_fail(job, PROTO_UNAUTHORIZED,
+                     "/metrics needs a search or admin key: "
+                     "'Authorization: Bearer KEY'");
         return;
     }
     srv_metrics_answer(s, job);

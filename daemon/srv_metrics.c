@@ -36,8 +36,8 @@
 
 /* Upper bounds of the latency buckets, in microseconds (500 us to 10 s). */
 static const uint64_t bucket_us[SRV_M_BUCKETS] = {
-    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
-    5000000, 10000000,
+    500,    1000,   2500,   5000,    10000,   25000,   50000,
+    100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
 /* The statuses counted by name; everything else is counted as "other". */
@@ -92,9 +92,9 @@ void srv_metrics_request(struct srv_metrics *m, enum srv_proto proto, unsigned m
     }
     atomic_fetch_add_explicit(&m->requests[proto][mop][status_slot(status)], 1,
                               memory_order_relaxed);
-    int lat = mop == PROTO_OP_SEARCH                             ? SRV_M_LAT_SEARCH
+    int lat = mop == PROTO_OP_SEARCH                          ? SRV_M_LAT_SEARCH
               : mop == PROTO_OP_ADD || mop == PROTO_OP_DELETE ? SRV_M_LAT_WRITE
-                                                                : -1;
+                                                              : -1;
     if (lat < 0) {
         return;
     }
@@ -235,8 +235,7 @@ GETTER(get_settings, st->settings_version)
 
 static const struct index_family index_families[] = {
     {"searchd_index_docs", "gauge", "Live documents.", get_docs},
-    {"searchd_index_deleted_docs", "gauge", "Deleted documents not yet merged away.",
-     get_deleted},
+    {"searchd_index_deleted_docs", "gauge", "Deleted documents not yet merged away.", get_deleted},
     {"searchd_index_segments", "gauge", "Disk segments.", get_segments},
     {"searchd_index_memory_docs", "gauge", "Documents only in the in-memory segment.",
      get_mem_docs},
@@ -295,8 +294,7 @@ static void render_process(struct srv *s, struct sd_buf *out)
     family(out, "process_start_time_seconds", "gauge", "When the server started, unix seconds.");
     putf(out, "process_start_time_seconds %llu\n", (unsigned long long)s->metrics.start_unix);
     family(out, "searchd_uptime_seconds", "gauge", "Seconds since the server started.");
-    putf(out, "searchd_uptime_seconds %.3f\n",
-         (double)(sd_now_ns() - s->metrics.start_ns) / 1e9);
+    putf(out, "searchd_uptime_seconds %.3f\n", (double)(sd_now_ns() - s->metrics.start_ns) / 1e9);
     family(out, "searchd_build_info", "gauge", "The build: always 1, the version as a label.");
     putf(out, "searchd_build_info{version=\"%s\"} 1\n", SEARCHD_VERSION);
 }

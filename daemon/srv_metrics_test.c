@@ -138,12 +138,12 @@ static void test_metrics_histogram_cumulative_with_inf_equal_count(void **state)
     (void)state;
     static struct srv_metrics m;
     srv_metrics_init(&m);
-    srv_metrics_request(&m, SRV_PROTO_LINE, PROTO_OP_SEARCH, 200, 100 * 1000);        /* 100 us */
-    srv_metrics_request(&m, SRV_PROTO_LINE, PROTO_OP_SEARCH, 200, 500 * 1000);        /* bound */
-    srv_metrics_request(&m, SRV_PROTO_LINE, PROTO_OP_SEARCH, 200, 3000 * 1000);       /* 3 ms */
-    srv_metrics_request(&m, SRV_PROTO_LINE, PROTO_OP_SEARCH, 200, 20000000000ull);    /* 20 s */
-    srv_metrics_request(&m, SRV_PROTO_HTTP, PROTO_OP_DELETE, 200, 2000 * 1000);       /* write */
-    srv_metrics_request(&m, SRV_PROTO_HTTP, PROTO_OP_STATS, 200, 2000 * 1000);        /* neither */
+    srv_metrics_request(&m, SRV_PROTO_LINE, PROTO_OP_SEARCH, 200, 100 * 1000);     /* 100 us */
+    srv_metrics_request(&m, SRV_PROTO_LINE, PROTO_OP_SEARCH, 200, 500 * 1000);     /* bound */
+    srv_metrics_request(&m, SRV_PROTO_LINE, PROTO_OP_SEARCH, 200, 3000 * 1000);    /* 3 ms */
+    srv_metrics_request(&m, SRV_PROTO_LINE, PROTO_OP_SEARCH, 200, 20000000000ull); /* 20 s */
+    srv_metrics_request(&m, SRV_PROTO_HTTP, PROTO_OP_DELETE, 200, 2000 * 1000);    /* write */
+    srv_metrics_request(&m, SRV_PROTO_HTTP, PROTO_OP_STATS, 200, 2000 * 1000);     /* neither */
     char *text = render_counters(&m);
     static const char *const want[] = {
         "searchd_request_duration_seconds_bucket{op=\"search\",le=\"0.0005\"} 2\n",

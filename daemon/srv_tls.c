@@ -26,13 +26,13 @@
  * connection: the idle timeout and the admission limits of srv_conn.c
  * bound it like any silent client.
  */
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include "log.h"
 #include "srv_int.h"
@@ -109,9 +109,8 @@ struct bufferevent *srv_tls_bev_new(struct srv *s, evutil_socket_t fd)
     if (!ssl) {
         return NULL;
     }
-    struct bufferevent *bev = bufferevent_openssl_socket_new(s->base, fd, ssl,
-                                                             BUFFEREVENT_SSL_ACCEPTING,
-                                                             BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         SSL_free(ssl);
         return NULL;

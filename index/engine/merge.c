@@ -498,8 +498,8 @@ static void *idx_merger_main(void *arg)
             struct sd_error err = {0};
             int rc = idx_run_job(ix, m->role, flush_seq, &did_work, &err);
             if (rc) {
-                idx_event(ix->db, IDX_LOG_ERROR, "event=merge_failed index=%s msg=\"%s\"",
-                          ix->name, err.msg);
+                idx_event(ix->db, IDX_LOG_ERROR, "event=merge_failed index=%s msg=\"%s\"", ix->name,
+                          err.msg);
                 pthread_mutex_lock(&ix->state_lock);
                 snprintf(ix->flush_error, sizeof ix->flush_error, "%s", err.msg);
                 ix->merge_failures++;
