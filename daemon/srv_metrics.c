@@ -289,6 +289,10 @@ static void render_process(struct srv *s, struct sd_buf *out)
     for (unsigned p = 0; p < SRV_NPROTO; p++) {
         putf(out, "searchd_connections{proto=\"%s\"} %u\n", proto_names[p], s->nproto[p]);
     }
+    family(out, "searchd_requests_in_flight", "gauge",
+           "Requests read and not yet answered: queued for a worker, searching, or waiting "
+           "for their write to be durable (this scrape included).");
+    putf(out, "searchd_requests_in_flight %llu\n", (unsigned long long)s->inflight);
     family(out, "process_resident_memory_bytes", "gauge", "Resident memory of searchd.");
     putf(out, "process_resident_memory_bytes %llu\n", (unsigned long long)resident_bytes());
     family(out, "process_start_time_seconds", "gauge", "When the server started, unix seconds.");

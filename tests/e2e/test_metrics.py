@@ -52,6 +52,7 @@ class MetricsTest(harness.E2ETestCase):
         self.assertGreater(value(before, "process_resident_memory_bytes"), 1 << 20)
         self.assertGreaterEqual(value(before, "searchd_uptime_seconds"), 0.0)
         self.assertEqual(value(before, "searchd_connections", proto="http"), 1.0)  # this one
+        self.assertEqual(value(before, "searchd_requests_in_flight"), 1.0)  # the scrape itself
 
         h = d.http()
         for i in range(3):
