@@ -4,9 +4,11 @@
 bytes, duration) and never an API key, whether sent as an HTTP Authorization header or in the
 line protocol's auth op; SIGHUP opens the file again by name (logrotate moves the old one
 away). --slow-ms logs searches with their query text at warn. Flushes, merges and recovery
-are logged through the daemon's log (event=flush ..., event=recovered ...), not printed ad hoc.
+are logged through the daemon's log (event=flush ..., event=recovered ...), and a segment that
+fails its checks at start as event=degraded at warn, not printed ad hoc.
 """
 
+import glob
 import hashlib
 import os
 import re
@@ -148,6 +150,27 @@ class LogsTest(harness.E2ETestCase):
         self.assertTrue(any(re.search(r"level=info event=recovered index=ev segments=1 "
                                       r"not_served=0 .*degraded=0", l) for l in d.log), d.tail())
         self.assertFalse(any(l.startswith("searchd: index") for l in d.log))
+
+    def test_degraded_segment_is_an_event(self):
+        d = self.start_daemon()
+        with d.line() as c:
+            self.assertOk(c.call({"op": "add", "index": "deg",
+                                  "docs": [{"id": "d%d" % i, "title": "повреждение"}
+                                           for i in range(10)]}))
+        self.assertEqual(d.term(), 0)  # the clean stop flushes: one segment
+        segs = sorted(glob.glob(os.path.join(d.data_dir, "deg", "seg-*.seg")))
+        self.assertEqual(len(segs), 1, segs)
+        with open(segs[0], "r+b") as f:
+            f.seek(os.path.getsize(segs[0]) // 2)
+            b = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([b[0] ^ 0x5A]))
+        d.start()
+        lines = list(d.log)
+        self.assertTrue(any(re.search(r"level=warn event=degraded index=deg seg=1 msg=\".*%s"
+                                      % os.path.basename(segs[0]), l) for l in lines), d.tail())
+        self.assertTrue(any(re.search(r"level=warn event=recovered index=deg segments=0 "
+                                      r"not_served=1 .*degraded=1", l) for l in lines), d.tail())
 
 
 class LogsConfigTest(harness.ConfFileTestCase):
