@@ -106,7 +106,10 @@ class MetricsTest(harness.E2ETestCase):
     def test_refused_connections_counted_by_reason(self):
         d = self.start_daemon(extra_args=["--max-line-connections", "1"])
         busy = socket.create_connection(d.line_addr, timeout=harness.IO_TIMEOUT)
-        busy.sendall(b'{"op":"sta')  # a request under way: not idle, so not evicted
+        # a request under way (not idle, so not evicted); the answer to the one before it says
+        # the server has read both, as they went in one segment
+        busy.sendall(b'{"op":"health"}\n{"op":"sta')
+        self.assertIn(b'"ok":true', busy.makefile("rb").readline())
         try:
             _, first = scrape(d)
             self.assertEqual(value(first, "searchd_connections", proto="line"), 1.0)

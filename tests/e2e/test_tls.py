@@ -182,6 +182,19 @@ class TlsTest(harness.E2ETestCase):
         s.close()
         silent.close()
 
+    def test_refusal_at_the_limit_is_said_in_tls(self):
+        d = self.start_tls(extra=["--max-line-connections", "1"])
+        busy, busy_rf = self.line_tls(d)
+        # a request under way (not idle, so not evicted); the answer to the one before it says
+        # the server has read both, as they came in one record
+        busy.sendall(b'{"op":"health"}\n{"op":"sta')
+        self.assertTrue(json.loads(busy_rf.readline())["ok"])
+        s, rf = self.line_tls(d)
+        answer = json.loads(rf.readline())
+        self.assertEqual(answer["error"]["code"], "busy", answer)
+        s.close()
+        busy.close()
+
     def test_plain_listeners_off(self):
         d = self.start_tls(extra=["--listen", "off", "--line-listen", "off"])
         self.assertIsNone(d.http_addr)
