@@ -3,7 +3,7 @@
  *
  * searchq knows only the wire protocol of docs/PROTOCOL.md: it speaks the line protocol (one
  * JSON object per line each way, answers in request order) over TCP or a Unix socket. It links
- * json-c and libc, never stemmer/, index/ or daemon/. The pieces:
+ * json-c, libssl (--tls) and libc, never stemmer/, index/ or daemon/. The pieces:
  *
  *   main.c     command line -> struct cli_opts -> one command function
  *   cmd.c      search, get, delete, stats, health: one request, one answer, printed
@@ -12,6 +12,7 @@
  *   textdoc.c  a .txt/.md file -> a document (id from the name, title from the first line)
  *   rpc.c      a JSON request out, a JSON answer in; error answers -> exit status 1
  *   conn.c     the socket: connect, write everything, read lines of any length
+ *   tls.c      TLS on that socket (--tls), with OpenSSL
  *   print.c    human-readable hits, documents and stats
  *   utf8.c     UTF-8 validation, display width and safe truncation
  *
@@ -25,8 +26,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <json-c/json.h>
+
+struct ssl_st;     /* OpenSSL's SSL */
+struct ssl_ctx_st; /* and SSL_CTX */
 
 /* Process exit statuses (the usage text and README list them). */
 enum cli_exit {
@@ -57,12 +62,17 @@ struct cli_opts {
     const char *sort;        /* --sort: "year:desc,title", or NULL */
     const char *facets;      /* --facets: comma-separated facet specs, or NULL */
     const char *fields;      /* --fields: comma-separated stored fields for each hit, or NULL */
+    bool tls;                /* --tls: TLS to a --tls-line-listen listener */
+    const char *tls_ca;      /* --tls-ca FILE: trust only these certificates; NULL: the system's */
+    bool tls_insecure;       /* --tls-insecure: no certificate or name check */
 };
 
 /* ---- conn.c: one connection to searchd ---- */
 
 struct cli_conn {
     int fd;
+    struct ssl_st *ssl;         /* owned: TLS on fd (--tls), or NULL */
+    struct ssl_ctx_st *ssl_ctx; /* owned, with ssl */
     char addr[512]; /* what we connected to, for messages */
     char *buf;      /* owned; bytes read but not yet returned are buf[start, len) */
     size_t start;
@@ -85,6 +95,18 @@ int cli_conn_write(struct cli_conn *c, const char *data, size_t len);
  * NUL-terminated and is valid until the next read. Lines longer than CLI_MAX_LINE, end of stream
  * and timeouts are errors (CLI_EXIT_CONNECT, or CLI_EXIT_ERROR for an oversized line). */
 int cli_conn_read_line(struct cli_conn *c, char **line, size_t *len);
+
+/* ---- tls.c: TLS on a connected socket ---- */
+
+/* The client side of a TLS handshake on c->fd with the server named host (borrowed; the name
+ * or address its certificate must carry), as opts says (--tls-ca, --tls-insecure). Prints why
+ * on failure: CLI_EXIT_CONNECT (handshake, certificate), CLI_EXIT_USAGE (a CA file that does
+ * not load) or CLI_EXIT_ERROR. cli_tls_close frees what it made, whatever it returned. */
+int cli_tls_start(struct cli_conn *c, const struct cli_opts *opts, const char *host);
+void cli_tls_close(struct cli_conn *c);
+/* send/recv through TLS: bytes moved, 0 at the end of the stream (recv), -1 with errno. */
+ssize_t cli_tls_send(struct cli_conn *c, const char *data, size_t len);
+ssize_t cli_tls_recv(struct cli_conn *c, char *buf, size_t cap);
 
 /* ---- rpc.c: requests and answers ---- */
 

@@ -58,6 +58,7 @@ static int conn_dial_unix(const char *path, struct cli_conn *c)
         return CLI_EXIT_CONNECT;
     }
     c->fd = fd;
+    conn_set_timeouts(fd);
     return CLI_EXIT_OK;
 }
 
@@ -83,7 +84,7 @@ static int conn_split_addr(const char *server, char *host, size_t host_cap, cons
     return 0;
 }
 
-static int conn_dial_tcp(const char *server, struct cli_conn *c)
+static int conn_dial_tcp(const char *server, const struct cli_opts *opts, struct cli_conn *c)
 {
     char host[256];
     const char *port;
@@ -110,7 +111,8 @@ static int conn_dial_tcp(const char *server, struct cli_conn *c)
             (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             c->fd = fd;
             freeaddrinfo(res);
-            return CLI_EXIT_OK;
+            conn_set_timeouts(fd); /* before the handshake: it reads and writes too */
+            return opts->tls ? cli_tls_start(c, opts, host) : CLI_EXIT_OK;
         }
         err = errno;
         close(fd);
@@ -128,16 +130,16 @@ int cli_conn_open(const struct cli_opts *opts, struct cli_conn *c)
                          : opts->server    ? opts->server
                                            : CLI_DEFAULT_SERVER;
     snprintf(c->addr, sizeof c->addr, "%s", target);
-    int rc = opts->socket_path ? conn_dial_unix(target, c) : conn_dial_tcp(target, c);
+    int rc = opts->socket_path ? conn_dial_unix(target, c) : conn_dial_tcp(target, opts, c);
     if (rc != CLI_EXIT_OK) {
-        return rc;
+        cli_conn_close(c); /* a TLS handshake that failed leaves a socket and its SSL */
     }
-    conn_set_timeouts(c->fd);
-    return CLI_EXIT_OK;
+    return rc;
 }
 
 void cli_conn_close(struct cli_conn *c)
 {
+    cli_tls_close(c);
     if (c->fd >= 0) {
         close(c->fd);
     }
@@ -150,7 +152,7 @@ void cli_conn_close(struct cli_conn *c)
 int cli_conn_write(struct cli_conn *c, const char *data, size_t len)
 {
     while (len > 0) {
-        ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
+        ssize_t n = c->ssl ? cli_tls_send(c, data, len) : send(c->fd, data, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -202,7 +204,8 @@ static int conn_fill(struct cli_conn *c)
         return rc;
     }
     for (;;) {
-        ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+        ssize_t n = c->ssl ? cli_tls_recv(c, c->buf + c->len, c->cap - c->len)
+                           : recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
         if (n > 0) {
             c->len += (size_t)n;
             return CLI_EXIT_OK;

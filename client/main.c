@@ -31,6 +31,11 @@ static const char main_usage[] =
     "options:\n"
     "  --server HOST:PORT  searchd's line-protocol address (default " CLI_DEFAULT_SERVER ")\n"
     "  --socket PATH       connect to searchd's Unix socket instead\n"
+    "  --tls               TLS to the server (searchd --tls-line-listen); the certificate\n"
+    "                      must be trusted by the system and name the --server host\n"
+    "  --tls-ca FILE       trust the certificates in FILE (PEM) instead of the system's\n"
+    "                      (a private CA, or the server's self-signed certificate)\n"
+    "  --tls-insecure      TLS without checking the certificate (testing only)\n"
     "  --index NAME        the index to use (default: the server's \"default\")\n"
     "  --limit N           how many hits to show (server default 10, at most 1000)\n"
     "  --offset N          how many hits to skip first (paging)\n"
@@ -72,6 +77,9 @@ enum main_opt {
     MAIN_FACETS,
     MAIN_FIELDS,
     MAIN_VERSION,
+    MAIN_TLS,
+    MAIN_TLS_CA,
+    MAIN_TLS_INSECURE,
 };
 
 static const struct option main_options[] = {
@@ -90,6 +98,9 @@ static const struct option main_options[] = {
     {"sort", required_argument, NULL, MAIN_SORT},
     {"facets", required_argument, NULL, MAIN_FACETS},
     {"fields", required_argument, NULL, MAIN_FIELDS},
+    {"tls", no_argument, NULL, MAIN_TLS},
+    {"tls-ca", required_argument, NULL, MAIN_TLS_CA},
+    {"tls-insecure", no_argument, NULL, MAIN_TLS_INSECURE},
     {"version", no_argument, NULL, MAIN_VERSION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -174,6 +185,15 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
         case MAIN_FIELDS:
             opts->fields = optarg;
             break;
+        case MAIN_TLS:
+            opts->tls = true;
+            break;
+        case MAIN_TLS_CA:
+            opts->tls_ca = optarg;
+            break;
+        case MAIN_TLS_INSECURE:
+            opts->tls_insecure = true;
+            break;
         case MAIN_VERSION:
             printf("searchq %s\n", SEARCHD_VERSION);
             exit(CLI_EXIT_OK);
@@ -190,6 +210,15 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
     }
     if (opts->server && opts->socket_path) {
         return main_usage_error("%s", "give --server or --socket, not both");
+    }
+    if ((opts->tls_ca || opts->tls_insecure) && !opts->tls) {
+        return main_usage_error("%s", "--tls-ca and --tls-insecure go with --tls");
+    }
+    if (opts->tls && opts->socket_path) {
+        return main_usage_error("%s", "--tls is for --server; a Unix socket has no TLS");
+    }
+    if (opts->tls_ca && opts->tls_insecure) {
+        return main_usage_error("%s", "--tls-ca or --tls-insecure, not both");
     }
     return CLI_EXIT_OK;
 }

@@ -8,13 +8,20 @@
  * so a disabled log_debug costs one comparison. A line is written with one
  * write(2), so lines from different threads never interleave; control
  * characters in a line are replaced by spaces, so a value can never forge a
- * line. Values that may hold spaces are quoted by the caller (msg="...").
- * Document text is never logged at info level.
+ * line. Values that may hold spaces are quoted by the caller (msg="...";
+ * log_quote for text from outside). Document text is never logged at info
+ * level.
+ *
+ * The access log is a second sink with the same line format and no level:
+ * one line per request answered (srv.c), to a file opened with O_APPEND (or
+ * standard output), off by default. log_access_open opens it again by name,
+ * which is what logrotate's SIGHUP asks for.
  */
 #ifndef SEARCHD_LOG_H
 #define SEARCHD_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level {
     LOG_ERROR = 0,
@@ -40,6 +47,19 @@ void log_write(enum log_level level, const char *fmt, ...) __attribute__((format
             log_write((level), __VA_ARGS__);                                                       \
         }                                                                                          \
     } while (0)
+
+/* Opens the access log: path "-" is standard output, NULL turns it off, anything else a file
+ * created 0640 if missing and appended to. The old one is closed after the new one opens;
+ * on failure (errno set, -1) the old one stays. Path borrowed for the call. Loop thread only
+ * (start-up and SIGHUP), like log_access. */
+int log_access_open(const char *path);
+bool log_access_on(void);
+/* One access-log line: the timestamp, then fmt's key=value pairs; one write(2). */
+void log_access(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* s[0, len) (borrowed) as a quoted value into out (cap bytes, at least 8): "..." with '"' and
+ * '\\' escaped, cut with ... when it does not fit. Returns out. */
+char *log_quote(char *out, size_t cap, const char *s, size_t len);
 
 #define log_error(...) log_at(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_at(LOG_WARN, __VA_ARGS__)

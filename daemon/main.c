@@ -8,6 +8,9 @@
  *           [--request-timeout SECONDS] [--max-unfinished BYTES]
  *           [--flush-bytes BYTES] [--flush-ms N] [--merge-factor N]
  *           [--bm25-k1 X] [--bm25-b X] [--log-level error|warn|info|debug]
+ *           [--access-log FILE|-] [--slow-ms N|off]
+ *           [--tls-cert FILE --tls-key FILE [--tls-listen HOST:PORT]
+ *            [--tls-line-listen HOST:PORT]]
  *   searchd --check DIR        verify a data directory offline (exit 0 sound, 1 not)
  *   searchd --repair DIR       rebuild lost MANIFESTs offline; moves, never deletes
  *   searchd --help | --version
@@ -51,6 +54,9 @@ struct opts {
     bool hash_key;           /* --hash-key: print the sha256 entry of a key read from stdin */
     bool public_without_keys; /* a non-loopback listener may run with keys off */
     const char *repair_dir;  /* --repair DIR */
+    const char *access_log;  /* --access-log FILE or "-"; NULL: none */
+    const char *tls_http;    /* --tls-listen; NULL: none */
+    const char *tls_line;    /* --tls-line-listen; NULL: none */
     struct idx_config idx;   /* engine settings; data_dir set in serve() */
     struct srv_config srv;
     enum log_level log_level;
@@ -68,8 +74,13 @@ static void usage(FILE *f)
             "       searchd --repair DIR\n"
             "\n"
             "  --data DIR              data directory (default ./searchd-data)\n"
-            "  --listen HOST:PORT      HTTP API (default %s; port 0 = any free port)\n"
-            "  --line-listen HOST:PORT line protocol (default: HTTP host, HTTP port + 1)\n"
+            "  --listen HOST:PORT|off  HTTP API (default %s; port 0 = any free port)\n"
+            "  --line-listen HOST:PORT|off  line protocol (default: HTTP host, HTTP port + 1;\n"
+            "                          give it when --listen is off)\n"
+            "  --tls-listen HOST:PORT  HTTP API over TLS (HTTPS) too (default: none)\n"
+            "  --tls-line-listen HOST:PORT  line protocol over TLS too (default: none)\n"
+            "  --tls-cert FILE, --tls-key FILE  PEM certificate chain and key of the TLS\n"
+            "                          listeners (TLS 1.2+; read again on SIGHUP)\n"
             "  --socket PATH           line protocol on a Unix socket too (mode 0660)\n"
             "  --sync always|batch     fsync every write (default) or every --sync-ms\n"
             "  --sync-ms N             batch fsync interval in ms (default 5)\n"
@@ -97,6 +108,10 @@ static void usage(FILE *f)
             "                          (default off: searchd refuses to start)\n"
             "  --hash-key              read a key on stdin, print its sha256: entry, exit\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
+            "  --access-log FILE|-     one line per request to FILE (reopened on SIGHUP) or\n"
+            "                          standard output (default: none)\n"
+            "  --slow-ms N|off         log searches taking N ms or more, with their query,\n"
+            "                          at warn (0: every search; default off)\n"
             "  --config FILE           read settings from FILE first (INI; keys = these flags' names)\n"
             "  --print-config          print the effective settings and exit\n"
             "  --check DIR             verify DIR offline; exit 0 if sound, 1 if not\n"
@@ -229,6 +244,12 @@ enum {
     OPT_SEARCH_KEYS,
     OPT_PUBLIC_NO_KEYS,
     OPT_HASH_KEY,
+    OPT_ACCESS_LOG,
+    OPT_SLOW_MS,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_TLS_LISTEN,
+    OPT_TLS_LINE,
 };
 
 static const struct option long_opts[] = {
@@ -265,6 +286,12 @@ static const struct option long_opts[] = {
     {"search-keys", required_argument, NULL, OPT_SEARCH_KEYS},
     {"public-without-keys", required_argument, NULL, OPT_PUBLIC_NO_KEYS},
     {"hash-key", no_argument, NULL, OPT_HASH_KEY},
+    {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+    {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"tls-listen", required_argument, NULL, OPT_TLS_LISTEN},
+    {"tls-line-listen", required_argument, NULL, OPT_TLS_LINE},
     {NULL, 0, NULL, 0},
 };
 
@@ -336,6 +363,33 @@ static int apply_opt(struct opts *o, int c, const char *arg)
         return 0;
     case OPT_HASH_KEY:
         o->hash_key = true;
+        return 0;
+    case OPT_TLS_CERT:
+        o->srv.tls_cert = arg; /* loaded by srv_new */
+        return 0;
+    case OPT_TLS_KEY:
+        o->srv.tls_key = arg;
+        return 0;
+    case OPT_TLS_LISTEN:
+        o->tls_http = arg; /* checked by parse_args */
+        return 0;
+    case OPT_TLS_LINE:
+        o->tls_line = arg;
+        return 0;
+    case OPT_ACCESS_LOG:
+        if (*arg == '\0') {
+            return bad_value(o, arg, "want a file name or -");
+        }
+        o->access_log = arg; /* opened by serve() */
+        return 0;
+    case OPT_SLOW_MS:
+        if (strcmp(arg, "off") == 0) {
+            o->srv.slow_ms = -1;
+        } else if (parse_u64(arg, false, 0, 3600000, &v)) {
+            o->srv.slow_ms = (int64_t)v;
+        } else {
+            return bad_value(o, arg, "want 0 to 3600000 or off");
+        }
         return 0;
     case OPT_WEB:
         if (strcmp(arg, "on") && strcmp(arg, "off")) {
@@ -476,6 +530,56 @@ static const char *find_config(int argc, char **argv)
     return path;
 }
 
+static bool is_off(const char *addr)
+{
+    return addr && strcmp(addr, "off") == 0;
+}
+
+/* The address of a listener, NULL when it is off or not given. */
+static const char *addr_or_null(const char *addr)
+{
+    return addr && !is_off(addr) ? addr : NULL;
+}
+
+/* The listener addresses parse, at least one listener is on, and the TLS options come
+ * together: a TLS listener needs a certificate and key, and these need a TLS listener.
+ * Returns 0 or 2 (reported). */
+static int check_listeners(struct opts *o)
+{
+    struct {
+        const char *name, *addr;
+    } ls[] = {{"listen", addr_or_null(o->http_addr)},
+              {"line-listen", addr_or_null(o->line_addr)},
+              {"tls-listen", o->tls_http},
+              {"tls-line-listen", o->tls_line}};
+    bool any = o->socket_path != NULL;
+    for (size_t i = 0; i < sizeof ls / sizeof ls[0]; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        struct sd_error err;
+        if (ls[i].addr && srv_parse_addr(ls[i].addr, &ss, &len, &err)) {
+            return usage_error("%s: %s", ls[i].name, err.msg);
+        }
+        any |= ls[i].addr != NULL;
+    }
+    if (is_off(o->http_addr) && !o->line_addr) {
+        return usage_error("listen off: give line-listen too (an address, or off)%s%s", "", "");
+    }
+    if (!any) {
+        return usage_error("every listener is off: nothing to serve%s%s", "", "");
+    }
+    bool has_tls = o->tls_http || o->tls_line;
+    bool has_cert = o->srv.tls_cert || o->srv.tls_key;
+    if (has_tls && (!o->srv.tls_cert || !o->srv.tls_key)) {
+        return usage_error("tls-listen, tls-line-listen: need tls-cert and tls-key%s%s", "", "");
+    }
+    if (has_cert && !has_tls) {
+        return usage_error("tls-cert, tls-key: no TLS listener (tls-listen, tls-line-listen)%s%s",
+                           "", "");
+    }
+    return 0;
+}
+
 /* Defaults, then the config file, then the flags: each later source overrides. Returns 0, 2
  * for a bad flag or config (reported on stderr), or -1 when --help/--version was served. */
 static int parse_args(struct opts *o, int argc, char **argv)
@@ -522,19 +626,14 @@ static int parse_args(struct opts *o, int argc, char **argv)
     if (o->check_dir || o->repair_dir) {
         return 0;
     }
-    struct sockaddr_storage ss;
-    socklen_t len;
-    struct sd_error err;
-    if (srv_parse_addr(o->http_addr, &ss, &len, &err)) {
-        return usage_error("listen: %s%s", err.msg, "");
-    }
-    if (o->line_addr && srv_parse_addr(o->line_addr, &ss, &len, &err)) {
-        return usage_error("line-listen: %s%s", err.msg, "");
+    int rc = check_listeners(o);
+    if (rc) {
+        return rc;
     }
     if (o->srv.max_unfinished && o->srv.max_unfinished < o->srv.max_request) {
         return usage_error("max-unfinished: must be at least max-request%s%s", "", "");
     }
-    return o->line_addr ? 0 : default_line_addr(o);
+    return o->line_addr || is_off(o->http_addr) ? 0 : default_line_addr(o);
 }
 
 static void free_opts(struct opts *o)
@@ -551,7 +650,19 @@ static void print_config(FILE *f, const struct opts *o)
            SEARCHD_VERSION, o->config_path ? o->config_path : "no config file");
     fprintf(f, "data = %s\n", o->data_dir);
     fprintf(f, "listen = %s\n", o->http_addr);
-    fprintf(f, "line-listen = %s\n", o->line_addr);
+    fprintf(f, "line-listen = %s\n", o->line_addr ? o->line_addr : "off");
+    if (o->tls_http) {
+        fprintf(f, "tls-listen = %s\n", o->tls_http);
+    }
+    if (o->tls_line) {
+        fprintf(f, "tls-line-listen = %s\n", o->tls_line);
+    }
+    if (o->srv.tls_cert) {
+        fprintf(f, "tls-cert = %s\n", o->srv.tls_cert);
+    }
+    if (o->srv.tls_key) {
+        fprintf(f, "tls-key = %s\n", o->srv.tls_key);
+    }
     if (o->socket_path) {
         fprintf(f, "socket = %s\n", o->socket_path);
     }
@@ -600,6 +711,14 @@ static void print_config(FILE *f, const struct opts *o)
     }
     fprintf(f, "public-without-keys = %s\n", o->public_without_keys ? "on" : "off");
     fprintf(f, "log-level = %s\n", log_level_name(o->log_level));
+    if (o->access_log) {
+        fprintf(f, "access-log = %s\n", o->access_log);
+    }
+    if (o->srv.slow_ms >= 0) {
+        fprintf(f, "slow-ms = %lld\n", (long long)o->srv.slow_ms);
+    } else {
+        fprintf(f, "slow-ms = off\n");
+    }
 }
 
 /* --hash-key: a key on stdin (one line, the newline not part of it) -> its entry for
@@ -702,6 +821,8 @@ static bool is_live_key(const char *line)
 {
     return strncmp(line, "log-level ", 10) == 0 || strncmp(line, "cors-origins ", 13) == 0 ||
            strncmp(line, "admin-keys ", 11) == 0 || strncmp(line, "search-keys ", 12) == 0 ||
+           strncmp(line, "access-log ", 11) == 0 || strncmp(line, "slow-ms ", 8) == 0 ||
+           strncmp(line, "tls-cert ", 9) == 0 || strncmp(line, "tls-key ", 8) == 0 ||
            strncmp(line, "# ", 2) == 0;
 }
 
@@ -734,6 +855,12 @@ static void log_restart_keys(const struct opts *live, const struct opts *fresh)
     free(b);
 }
 
+/* The TLS listeners are bound at start; SIGHUP reloads their certificate. */
+static bool has_tls(const struct opts *o)
+{
+    return o->tls_http || o->tls_line;
+}
+
 /* SIGHUP, on the loop thread: read the config file and flags again; apply the log level and
  * the CORS origins; keep everything as it was when the new settings do not parse. */
 static void reload(struct srv *s, void *arg)
@@ -749,12 +876,22 @@ static void reload(struct srv *s, void *arg)
     if (parse_args(fresh, r->argc, r->argv) != 0) {
         log_error("event=reload_failed msg=\"the settings do not parse (above); nothing changed\"");
     } else if (srv_set_cors(s, fresh->srv.cors_origins, &err) ||
-               srv_set_keys(s, fresh->srv.admin_keys, fresh->srv.search_keys, &err)) {
+               srv_set_keys(s, fresh->srv.admin_keys, fresh->srv.search_keys, &err) ||
+               (has_tls(r->live) &&
+                srv_set_tls(s, fresh->srv.tls_cert, fresh->srv.tls_key, &err))) {
         struct sd_error ignored;
-        srv_set_cors(s, r->live->srv.cors_origins, &ignored); /* both or neither */
+        /* all or nothing (the TLS context, last, changed only if it loaded) */
+        srv_set_cors(s, r->live->srv.cors_origins, &ignored);
+        srv_set_keys(s, r->live->srv.admin_keys, r->live->srv.search_keys, &ignored);
         log_error("event=reload_failed msg=\"%s; nothing changed\"", err.msg);
     } else {
         log_threshold = fresh->log_level;
+        srv_set_slow_ms(s, fresh->srv.slow_ms);
+        /* opened again even when the name is the same: logrotate moved the old file away */
+        if (log_access_open(fresh->access_log)) {
+            log_error("event=access_log_failed file=%s msg=\"%s\" (the old one is kept)",
+                      fresh->access_log, strerror(errno));
+        }
         log_restart_keys(r->live, fresh);
         /* always written, whatever the new level: it says the reload took */
         log_write(LOG_INFO, "event=reload config=%s log_level=%s",
@@ -772,20 +909,39 @@ static void reload(struct srv *s, void *arg)
     sd_notify(0, "READY=1");
 }
 
+/* An address for the ready line: "-" for a listener that is off. */
+static const char *or_dash(const char *addr)
+{
+    return *addr ? addr : "-";
+}
+
+/* The engine's events (idx_config.log) into the log: its levels are log.h's. */
+static void engine_log(void *arg, enum idx_log_level level, const char *line)
+{
+    (void)arg;
+    log_at((enum log_level)level, "%s", line);
+}
+
 static int serve(struct opts *o, int argc, char **argv)
 {
     bool has_keys = (o->srv.admin_keys && *o->srv.admin_keys) ||
                     (o->srv.search_keys && *o->srv.search_keys);
     if (!has_keys && !o->public_without_keys &&
-        (is_public(o->http_addr) || is_public(o->line_addr))) {
+        (is_public(addr_or_null(o->http_addr)) || is_public(addr_or_null(o->line_addr)) ||
+         is_public(o->tls_http) || is_public(o->tls_line))) {
         fprintf(stderr, "searchd: listening on a non-loopback address with no API key: anyone "
                         "who reaches it could write and delete; configure admin-keys (searchd "
                         "--hash-key), or say public-without-keys = on\n");
         return 2;
     }
     raise_nofile();
+    if (log_access_open(o->access_log)) {
+        log_error("event=access_log_failed file=%s msg=\"%s\"", o->access_log, strerror(errno));
+        return 1;
+    }
     struct idx_config cfg = o->idx;
     cfg.data_dir = o->data_dir;
+    cfg.log = engine_log;
     struct sd_error err = {0};
     struct idx_db *db = NULL;
     log_info("event=start version=%s data=%s sync=%s", SEARCHD_VERSION, o->data_dir,
@@ -794,8 +950,10 @@ static int serve(struct opts *o, int argc, char **argv)
         log_error("event=open_failed data=%s msg=\"%s\"", o->data_dir, err.msg);
         return 1;
     }
-    o->srv.http_addr = o->http_addr;
-    o->srv.line_addr = o->line_addr;
+    o->srv.http_addr = addr_or_null(o->http_addr);
+    o->srv.line_addr = addr_or_null(o->line_addr);
+    o->srv.tls_http_addr = o->tls_http;
+    o->srv.tls_line_addr = o->tls_line;
     o->srv.socket_path = o->socket_path;
     struct reload r = {argc, argv, o};
     o->srv.on_reload = reload;
@@ -806,14 +964,26 @@ static int serve(struct opts *o, int argc, char **argv)
         idx_close(db);
         return 1;
     }
-    log_info("event=listen proto=http addr=%s", srv_http_addr(s));
-    log_info("event=listen proto=line addr=%s", srv_line_addr(s));
+    if (o->srv.http_addr) {
+        log_info("event=listen proto=http addr=%s", srv_http_addr(s));
+    }
+    if (o->srv.line_addr) {
+        log_info("event=listen proto=line addr=%s", srv_line_addr(s));
+    }
+    if (o->tls_http) {
+        log_info("event=listen proto=https addr=%s", srv_tls_http_addr(s));
+    }
+    if (o->tls_line) {
+        log_info("event=listen proto=line_tls addr=%s", srv_tls_line_addr(s));
+    }
     if (o->socket_path) {
         log_info("event=listen proto=line addr=unix:%s", o->socket_path);
     }
     /* always written, whatever --log-level: scripts wait for it */
-    log_write(LOG_INFO, "event=ready http=%s line=%s socket=%s pid=%ld", srv_http_addr(s),
-              srv_line_addr(s), o->socket_path ? o->socket_path : "-", (long)getpid());
+    log_write(LOG_INFO, "event=ready http=%s line=%s socket=%s pid=%ld https=%s line_tls=%s",
+              or_dash(srv_http_addr(s)), or_dash(srv_line_addr(s)),
+              o->socket_path ? o->socket_path : "-", (long)getpid(),
+              or_dash(srv_tls_http_addr(s)), or_dash(srv_tls_line_addr(s)));
     /* systemd (Type=notify): ready means every index open and every listener bound. Without
      * NOTIFY_SOCKET (not under systemd) this does nothing. */
     sd_notifyf(0, "READY=1\nSTATUS=serving http=%s line=%s", srv_http_addr(s), srv_line_addr(s));

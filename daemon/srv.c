@@ -36,6 +36,7 @@
 
 #include "log.h"
 #include "srv_int.h"
+#include "web.h"
 
 #define SRV_FLUSH_GRACE_NS (2ull * 1000 * 1000 * 1000)
 
@@ -51,6 +52,7 @@ void srv_config_default(struct srv_config *cfg)
     cfg->snippet_len = SRV_DEFAULT_SNIPPET;
     cfg->handle_signals = true;
     cfg->web = true;
+    cfg->slow_ms = -1;
 }
 
 /* ---- addresses ---- */
@@ -280,19 +282,63 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static bool uses_index(enum proto_op op)
+{
+    return op == PROTO_OP_SEARCH || op == PROTO_OP_ADD || op == PROTO_OP_GET ||
+           op == PROTO_OP_DELETE || op == PROTO_OP_STATS;
+}
+
+/* The access-log line of an answered request and, for a search of --slow-ms or more, the
+ * slow-query line. Neither has a field that could hold a key: the auth op's key and the
+ * Authorization header are never among them, nor is the HTTP target (its query string). */
+static void log_request(struct srv *s, const struct srv_job *job, unsigned mop, uint64_t ns)
+{
+    const struct proto_request *r = &job->req;
+    const char *index = uses_index(r->op) ? r->index : "-";
+    if (log_access_on()) {
+        size_t out = job->asset ? job->asset->len : job->out.len;
+        const char *proto = !job->conn->is_tls                        ? job->conn->ops->name
+                            : job->conn->ops->proto == SRV_PROTO_HTTP ? "https"
+                                                                      : "line_tls";
+        log_access("peer=%s proto=%s op=%s index=%s status=%d in=%zu out=%zu us=%llu",
+                   job->conn->peer, proto, srv_metrics_op_name(mop), index, job->status,
+                   job->in_bytes, out, (unsigned long long)(ns / 1000));
+    }
+    if (r->op == PROTO_OP_SEARCH && s->cfg.slow_ms >= 0 &&
+        ns >= (uint64_t)s->cfg.slow_ms * 1000000u) {
+        char q[600];
+        log_warn("event=slow_query proto=%s peer=%s index=%s status=%d us=%llu q=%s",
+                 job->conn->ops->name, job->conn->peer, index, job->status,
+                 (unsigned long long)(ns / 1000),
+                 log_quote(q, sizeof q, r->q ? r->q : "", r->q ? r->q_len : 0));
+    }
+}
+
+void srv_set_slow_ms(struct srv *s, int64_t ms)
+{
+    s->cfg.slow_ms = ms;
+}
+
 void srv_complete(struct srv_job *job)
 {
     struct srv *s = job->srv;
-    bool is_json = !job->asset && !job->is_preflight; /* else the answer is not in out */
+    /* else the answer is not in out (an asset, a preflight) or is not JSON (metrics) */
+    bool is_json = !job->asset && !job->is_preflight && !job->content_type;
     if (is_json && (job->out.rc || job->out.len == 0)) {
         srv_job_fail(job, PROTO_INTERNAL, "out of memory encoding the answer");
     }
     if (is_json) {
         sd_buf_put_u8(&job->out, '\n');
     }
+    uint64_t ns = sd_now_ns() - job->start_ns;
+    unsigned mop = job->asset          ? SRV_MOP_PAGE
+                   : job->is_preflight ? SRV_MOP_PREFLIGHT
+                   : job->is_metrics   ? SRV_MOP_METRICS
+                                       : (unsigned)job->req.op;
+    srv_metrics_request(&s->metrics, job->conn->ops->proto, mop, job->status, ns);
+    log_request(s, job, mop, ns);
     log_debug("event=request proto=%s op=%s status=%d us=%llu", job->conn->ops->name,
-              proto_op_name(job->req.op), job->status,
-              (unsigned long long)((sd_now_ns() - job->start_ns) / 1000));
+              proto_op_name(job->req.op), job->status, (unsigned long long)(ns / 1000));
     proto_request_free(&job->req); /* the JSON tree is not needed any more */
     job->is_done = true;
     s->inflight--;
@@ -713,13 +759,25 @@ static int start_listeners(struct srv *s, struct sd_error *err)
     int fd, rc;
     if (s->cfg.http_addr) {
         rc = listen_tcp(s->cfg.http_addr, &fd, s->http_addr, sizeof s->http_addr, err);
-        if (rc || (rc = srv_conn_listen(s, fd, &srv_http_ops, err))) {
+        if (rc || (rc = srv_conn_listen(s, fd, &srv_http_ops, false, err))) {
             return rc;
         }
     }
     if (s->cfg.line_addr) {
         rc = listen_tcp(s->cfg.line_addr, &fd, s->line_addr, sizeof s->line_addr, err);
-        if (rc || (rc = srv_conn_listen(s, fd, &srv_line_ops, err))) {
+        if (rc || (rc = srv_conn_listen(s, fd, &srv_line_ops, false, err))) {
+            return rc;
+        }
+    }
+    if (s->cfg.tls_http_addr) {
+        rc = listen_tcp(s->cfg.tls_http_addr, &fd, s->tls_http_addr, sizeof s->tls_http_addr, err);
+        if (rc || (rc = srv_conn_listen(s, fd, &srv_http_ops, true, err))) {
+            return rc;
+        }
+    }
+    if (s->cfg.tls_line_addr) {
+        rc = listen_tcp(s->cfg.tls_line_addr, &fd, s->tls_line_addr, sizeof s->tls_line_addr, err);
+        if (rc || (rc = srv_conn_listen(s, fd, &srv_line_ops, true, err))) {
             return rc;
         }
     }
@@ -734,7 +792,7 @@ static int start_listeners(struct srv *s, struct sd_error *err)
             s->socket_path = NULL;
             return rc;
         }
-        if ((rc = srv_conn_listen(s, fd, &srv_line_ops, err))) {
+        if ((rc = srv_conn_listen(s, fd, &srv_line_ops, false, err))) {
             return rc;
         }
     }
@@ -770,6 +828,7 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     }
     s->cfg = *cfg;
     s->db = db;
+    srv_metrics_init(&s->metrics);
     resolve_limits(&s->cfg);
     pthread_mutex_init(&s->pool.mu, NULL);
     pthread_cond_init(&s->pool.cv, NULL);
@@ -787,6 +846,15 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     }
     /* borrowed for srv_new() only; s->cors and s->keys have them */
     s->cfg.cors_origins = s->cfg.admin_keys = s->cfg.search_keys = NULL;
+    bool wants_tls = cfg->tls_http_addr || cfg->tls_line_addr;
+    if (rc == SD_OK && wants_tls) {
+        rc = srv_set_tls(s, cfg->tls_cert, cfg->tls_key, err);
+    } else if (rc == SD_OK && (cfg->tls_cert || cfg->tls_key)) {
+        rc = sd_errorf(err, SD_EINVAL,
+                       "tls: a certificate but no TLS listener (tls-listen, "
+                       "tls-line-listen)");
+    }
+    s->cfg.tls_cert = s->cfg.tls_key = NULL; /* borrowed for srv_new() only */
     if (rc == SD_OK) {
         rc = make_events(s, err);
     }
@@ -795,6 +863,7 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     }
     /* the address strings are borrowed for srv_new() only */
     s->cfg.http_addr = s->cfg.line_addr = s->cfg.socket_path = NULL;
+    s->cfg.tls_http_addr = s->cfg.tls_line_addr = NULL;
     if (rc == SD_OK) {
         rc = pool_start(s, err);
     }
@@ -814,6 +883,16 @@ const char *srv_http_addr(const struct srv *s)
 const char *srv_line_addr(const struct srv *s)
 {
     return s->line_addr;
+}
+
+const char *srv_tls_http_addr(const struct srv *s)
+{
+    return s->tls_http_addr;
+}
+
+const char *srv_tls_line_addr(const struct srv *s)
+{
+    return s->tls_line_addr;
 }
 
 int srv_run(struct srv *s)
@@ -848,6 +927,7 @@ void srv_free(struct srv *s)
     }
     srv_cors_free(s);
     srv_keys_free(s);
+    srv_tls_free(s);
     free(s->pool.threads);
     pthread_mutex_destroy(&s->pool.mu);
     pthread_cond_destroy(&s->pool.cv);

@@ -42,6 +42,10 @@ struct srv_config {
     const char *http_addr;   /* "HOST:PORT" or "[v6]:PORT" (borrowed); NULL: no HTTP */
     const char *line_addr;   /* line protocol over TCP; NULL: none */
     const char *socket_path; /* line protocol over a Unix socket; NULL: none */
+    const char *tls_http_addr; /* HTTP over TLS (borrowed); NULL: none */
+    const char *tls_line_addr; /* the line protocol over TLS (borrowed); NULL: none */
+    const char *tls_cert;      /* PEM certificate chain file, for the TLS listeners (borrowed) */
+    const char *tls_key;       /* PEM private key file (borrowed) */
     unsigned workers;        /* 0: one per online CPU */
     size_t max_request;
     unsigned max_connections;      /* both protocols, counted from accept */
@@ -61,6 +65,9 @@ struct srv_config {
     const char *admin_keys;  /* "sha256:<hex>, ..." (borrowed for srv_new) */
     const char *search_keys; /* the same, for read-only keys */
     bool web; /* serve the search page at GET / (daemon/web/) */
+    /* Searches taking this many ms or more are logged at warn with their query text
+     * (event=slow_query); 0: every search; -1 (the default): none. */
+    int64_t slow_ms;
     /* SIGHUP (with handle_signals): called on the loop thread, between
      * requests; it may call srv_set_cors. NULL: SIGHUP is logged and ignored. */
     void (*on_reload)(struct srv *s, void *arg);
@@ -87,6 +94,8 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out,
  * Valid until srv_free(). */
 const char *srv_http_addr(const struct srv *s);
 const char *srv_line_addr(const struct srv *s);
+const char *srv_tls_http_addr(const struct srv *s);
+const char *srv_tls_line_addr(const struct srv *s);
 
 /* Runs the loop on the calling thread until a shutdown completes: listeners
  * closed, every request already read answered and flushed (or its client
@@ -102,6 +111,15 @@ int srv_set_cors(struct srv *s, const char *list, struct sd_error *err);
  * only, or before srv_run. On error nothing changes. */
 int srv_set_keys(struct srv *s, const char *admin_keys, const char *search_keys,
                  struct sd_error *err);
+
+/* Loads the TLS certificate chain and key (PEM files, borrowed) into a new context (TLS 1.2
+ * or later) for connections accepted from now on; connections open keep theirs. Loop thread
+ * only (the on_reload callback), or before srv_run. On error (a file missing, unreadable, or
+ * the key not the certificate's) nothing changes. SD_EINVAL with the reason. */
+int srv_set_tls(struct srv *s, const char *cert, const char *key, struct sd_error *err);
+
+/* Replaces srv_config.slow_ms. Loop thread only, or before srv_run. */
+void srv_set_slow_ms(struct srv *s, int64_t ms);
 
 /* SHA-256 of key into out: what --admin-keys and --search-keys hold. 0 or -1. */
 int srv_hash_key(const void *key, size_t len, unsigned char out[32]);

@@ -53,6 +53,11 @@
  * linger: FIN, then input discarded until the client closes or
  * SRV_LINGER_S pass, because closing a socket with unread input sends a
  * reset that can destroy the answer not yet read.
+ *
+ * TLS. A TLS listener's connections get a bufferevent_openssl (srv_tls.c)
+ * instead of a socket bufferevent; everything above is the same, on the
+ * plaintext. The differences: a close_notify alert before the FIN of a
+ * lingering close, and a refusal that cannot be said in TLS is a plain close.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -300,6 +305,9 @@ static void conn_linger(struct srv_conn *c)
     c->is_lingering = true;
     idle_unlink(c);
     set_held(c, 0);
+    if (c->is_tls) {
+        srv_tls_close_notify(c->bev); /* the TLS end of the stream, then the TCP one */
+    }
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     bufferevent_setcb(c->bev, linger_read_cb, NULL, linger_event_cb, c);
     bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
@@ -485,6 +493,7 @@ static void enforce_unfinished_cap(struct srv *s)
         }
         log_warn("event=refused reason=max_unfinished peer=%s held=%zu total=%zu limit=%zu",
                  big->peer, big->held, s->held_total, s->cfg.max_unfinished);
+        srv_metrics_refused(&s->metrics, big->ops->proto, SRV_REFUSED_UNFINISHED);
         srv_conn_fail_stream(big, PROTO_BUSY,
                              "the server holds too many unfinished requests; retry later");
     }
@@ -573,8 +582,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_EOF) {
         conn_eof(c);
     } else if (what & BEV_EVENT_ERROR) {
-        log_debug("event=conn_error proto=%s peer=%s err=\"%s\"", c->ops->name, c->peer,
-                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        char tls[160] = "";
+        log_debug("event=conn_error proto=%s peer=%s err=\"%s\" tls=\"%s\"", c->ops->name, c->peer,
+                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),
+                  c->is_tls ? srv_tls_error(c->bev, tls, sizeof tls) : "");
         conn_close(c);
     }
     c->in_callback--;
@@ -614,11 +625,15 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- accepting ---- */
 
-static struct srv_conn *conn_new(struct srv *s, const struct srv_proto_ops *ops, evutil_socket_t fd,
+/* A connection accepted by l on fd (taken: closed on failure). */
+static struct srv_conn *conn_new(struct srv *s, const struct srv_listener *l, evutil_socket_t fd,
                                  const struct sockaddr *sa)
 {
+    const struct srv_proto_ops *ops = l->ops;
     struct srv_conn *c = calloc(1, sizeof *c);
-    struct bufferevent *bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = l->is_tls
+                                  ? srv_tls_bev_new(s, fd)
+                                  : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     struct event *timer = c ? evtimer_new(s->base, timer_cb, c) : NULL;
     if (!c || !bev || !timer) {
         free(c);
@@ -635,6 +650,7 @@ static struct srv_conn *conn_new(struct srv *s, const struct srv_proto_ops *ops,
     c->srv = s;
     c->ops = ops;
     c->bev = bev;
+    c->is_tls = l->is_tls;
     c->timer = timer;
     c->state = SRV_CONN_BUSY; /* so that the first update enters IDLE */
     srv_format_addr(sa, c->peer, sizeof c->peer);
@@ -651,23 +667,26 @@ static struct srv_conn *conn_new(struct srv *s, const struct srv_proto_ops *ops,
 /* A refused connection: one busy answer, then FIN, then input discarded
  * until the client closes (or SRV_LINGER_S), so that no reset destroys it.
  * At most SRV_MAX_REFUSING at once; beyond that the socket is just closed. */
-static void refuse(struct srv *s, const struct srv_proto_ops *ops, evutil_socket_t fd,
+static void refuse(struct srv *s, const struct srv_listener *l, evutil_socket_t fd,
                    const struct sockaddr *sa, const char *why)
 {
+    const struct srv_proto_ops *ops = l->ops;
     struct sd_buf msg;
     sd_buf_init(&msg);
     ops->encode_refusal(&msg, PROTO_BUSY, why);
     struct srv_conn *c = NULL;
     if (s->nrefusing < SRV_MAX_REFUSING && msg.rc == SD_OK) {
-        c = conn_new(s, ops, fd, sa);
+        c = conn_new(s, l, fd, sa);
         if (!c) {
             sd_buf_free(&msg);
             return; /* conn_new closed fd */
         }
     }
     if (!c) {
-        ssize_t w = send(fd, msg.data, msg.len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        (void)w; /* best effort: the client is refused either way */
+        if (!l->is_tls) { /* a TLS client could not read plaintext: just close */
+            ssize_t w = send(fd, msg.data, msg.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)w; /* best effort: the client is refused either way */
+        }
         close(fd);
         sd_buf_free(&msg);
         return;
@@ -698,13 +717,15 @@ static unsigned proto_limit(const struct srv *s, enum srv_proto p)
 }
 
 /* Makes room for one more connection of proto from a (NULL: not counted)
- * by closing idle ones; returns why it cannot, or NULL. */
-static const char *make_room(struct srv *s, enum srv_proto proto, struct srv_addr_count *a)
+ * by closing idle ones; returns why it cannot (and the limit in *limit), or NULL. */
+static const char *make_room(struct srv *s, enum srv_proto proto, struct srv_addr_count *a,
+                             enum srv_refusal *limit)
 {
     struct srv_conn *victim;
     /* a->count already includes the new connection */
     while (a && s->cfg.max_per_client && a->count > s->cfg.max_per_client) {
         if (!(victim = oldest_idle(s, -1, a))) {
+            *limit = SRV_REFUSED_PER_CLIENT;
             return "too many connections from this address";
         }
         log_info("event=evict_idle reason=max_per_client peer=%s", victim->peer);
@@ -712,6 +733,7 @@ static const char *make_room(struct srv *s, enum srv_proto proto, struct srv_add
     }
     while (s->nproto[proto] >= proto_limit(s, proto)) {
         if (!(victim = oldest_idle(s, (int)proto, NULL))) {
+            *limit = SRV_REFUSED_PROTO;
             return "too many connections of this protocol";
         }
         log_info("event=evict_idle reason=max_proto_connections peer=%s", victim->peer);
@@ -719,6 +741,7 @@ static const char *make_room(struct srv *s, enum srv_proto proto, struct srv_add
     }
     while (s->nconns >= s->cfg.max_connections) {
         if (!(victim = oldest_idle(s, -1, NULL))) {
+            *limit = SRV_REFUSED_TOTAL;
             return "too many connections";
         }
         log_info("event=evict_idle reason=max_connections peer=%s", victim->peer);
@@ -754,21 +777,24 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     struct srv_listener *l = arg;
     struct srv *s = l->srv;
     if (s->is_draining) {
-        refuse(s, l->ops, fd, sa, "the server is shutting down");
+        srv_metrics_refused(&s->metrics, l->ops->proto, SRV_REFUSED_DRAINING);
+        refuse(s, l, fd, sa, "the server is shutting down");
         return;
     }
     struct srv_addr_count *a = addr_get(s, sa); /* counts this connection */
-    const char *why = make_room(s, l->ops->proto, a);
+    enum srv_refusal limit;
+    const char *why = make_room(s, l->ops->proto, a, &limit);
     if (why) {
+        srv_metrics_refused(&s->metrics, l->ops->proto, limit);
         log_warn("event=refused proto=%s reason=\"%s\" connections=%u", l->ops->name, why,
                  s->nconns);
         if (a) {
             addr_release(s, a);
         }
-        refuse(s, l->ops, fd, sa, why);
+        refuse(s, l, fd, sa, why);
         return;
     }
-    struct srv_conn *c = conn_new(s, l->ops, fd, sa);
+    struct srv_conn *c = conn_new(s, l, fd, sa);
     if (!c) {
         if (a) {
             addr_release(s, a);
@@ -811,7 +837,8 @@ static void accept_error_cb(struct evconnlistener *lis, void *arg)
     }
 }
 
-int srv_conn_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, struct sd_error *err)
+int srv_conn_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, bool is_tls,
+                    struct sd_error *err)
 {
     if (!s->addr_table) {
         s->addr_cap = SRV_ADDR_BUCKETS;
@@ -828,6 +855,7 @@ int srv_conn_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, stru
     struct srv_listener *l = &s->listeners[s->nlisteners];
     l->srv = s;
     l->ops = ops;
+    l->is_tls = is_tls;
     l->lis = evconnlistener_new(s->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE, -1, fd);
     if (!l->lis) {
         close(fd);

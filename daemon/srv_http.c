@@ -31,9 +31,10 @@
  * Expect: 100-continue: "HTTP/1.1 100 Continue" is sent when the headers
  * are accepted and no earlier answer is pending (one would come first).
  *
- * Before routing: GET or HEAD of a page asset (/, /app.js, /searchd.js...;
- * unless --web off) is answered from the compiled-in bytes, 304 when its
- * If-None-Match names the ETag; OPTIONS with Origin and
+ * Before routing: GET or HEAD of /metrics (srv_metrics.c: the Prometheus
+ * text format; a search or admin key when keys are on); GET or HEAD of a
+ * page asset (/, /app.js, /searchd.js...; unless --web off) is answered
+ * from the compiled-in bytes, 304 when its If-None-Match names the ETag; OPTIONS with Origin and
  * Access-Control-Request-Method is a CORS preflight: 204 with the Allow-*
  * headers for an allowed origin, 403 forbidden_origin otherwise.
  */
@@ -117,8 +118,10 @@ static void put_head(struct evbuffer *out, const struct srv_job *job, size_t bod
     const struct web_asset *a = job->asset;
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", job->status, reason(job->status));
     if (job->status != 204 && job->status != 304) {
-        evbuffer_add_printf(out, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-                            a ? a->content_type : "application/json", body_len);
+        const char *type = a                   ? a->content_type
+                           : job->content_type ? job->content_type
+                                               : "application/json";
+        evbuffer_add_printf(out, "Content-Type: %s\r\nContent-Length: %zu\r\n", type, body_len);
     }
     if (job->allow) {
         evbuffer_add_printf(out, "Allow: %s\r\n", job->allow);
@@ -223,6 +226,24 @@ static enum srv_role bearer_role(const struct srv *s, const char *auth)
     return srv_key_role(s, key, len);
 }
 
+/* GET /metrics (srv_metrics.c): a search or admin key when keys are on, like stats. */
+static void answer_metrics(struct srv *s, struct srv_job *job, bool is_get)
+{
+    job->is_metrics = true;
+    if (!is_get) {
+        srv_job_fail(job, PROTO_METHOD_NOT_ALLOWED, "/metrics answers GET and HEAD");
+        job->allow = "GET, HEAD";
+        return;
+    }
+    if (srv_keys_on(s) && job->role == SRV_ROLE_NONE) {
+        srv_job_fail(job, PROTO_UNAUTHORIZED,
+                     "/metrics needs a search or admin key: "
+                     "'Authorization: Bearer KEY'");
+        return;
+    }
+    srv_metrics_answer(s, job);
+}
+
 /* Requests answered without the API's router: a CORS preflight and the page's
  * assets. True when job holds the answer. */
 static bool answer_before_routing(struct srv *s, struct srv_job *job, const struct srv_frame *f)
@@ -238,8 +259,15 @@ static bool answer_before_routing(struct srv *s, struct srv_job *job, const stru
         return true;
     }
     char path[64];
-    if (!s->cfg.web || (f->method != PROTO_GET && f->method != PROTO_HEAD) ||
-        !target_path(f, path, sizeof path)) {
+    bool is_get = f->method == PROTO_GET || f->method == PROTO_HEAD;
+    if (!target_path(f, path, sizeof path)) {
+        return false;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        answer_metrics(s, job, is_get);
+        return true;
+    }
+    if (!s->cfg.web || !is_get) {
         return false;
     }
     job->asset = web_find(path);

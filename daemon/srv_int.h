@@ -12,7 +12,8 @@
  * srv.c and srv_conn.c never call a protocol by name: a listener is given
  * its ops table, and every connection calls through it. TLS would wrap the
  * bufferevent (bufferevent_openssl) under srv_conn; API keys, CORS and
- * /metrics are HTTP concerns in srv_http.c.
+ * the routing of /metrics are HTTP concerns in srv_http.c. srv_metrics.c keeps
+ * the counters srv_complete bumps and writes the /metrics text.
  *
  * A request becomes a struct srv_job on the loop thread. The job is created
  * for every request read, even one that fails to parse, so that answers can
@@ -38,6 +39,7 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include <event2/event.h>
@@ -48,6 +50,7 @@
 
 struct evconnlistener;
 struct bufferevent;
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
 struct web_asset;
 struct srv_keys;
 
@@ -86,6 +89,8 @@ struct srv_job {
     const char *allow_origin; /* CORS: Access-Control-Allow-Origin (srv-owned) */
     bool is_preflight;        /* a CORS preflight: 204 with the Allow-* headers */
     enum srv_role role;       /* HTTP: from this request's Authorization; line: the conn's */
+    bool is_metrics;          /* GET /metrics (srv_metrics.c): counted as op "metrics" */
+    const char *content_type; /* out is a body of this type, sent as is (static); NULL: JSON */
 };
 
 /* A protocol, as the connection layer sees it. All loop thread. */
@@ -143,6 +148,7 @@ struct srv_conn {
     bool must_linger;      /* the client may still be sending when we close */
     bool is_lingering;     /* FIN sent, discarding input until the client closes */
     bool is_refusal;       /* admitted only to say busy; not counted */
+    bool is_tls;           /* bev is a bufferevent_openssl (srv_tls.c) */
     enum srv_role role;    /* line: the role of the key its auth op presented */
     bool saw_eof;          /* the client closed its side */
     unsigned in_callback;  /* callbacks of c running: c must not be freed */
@@ -159,11 +165,49 @@ struct srv_conn {
 struct srv_listener {
     struct srv *srv;
     const struct srv_proto_ops *ops;
+    bool is_tls; /* its connections speak TLS (srv_tls.c) under the protocol */
     struct evconnlistener *lis;
     struct event *retry; /* re-enables lis after running out of descriptors */
 };
 
-#define SRV_MAX_LISTENERS 3
+#define SRV_MAX_LISTENERS 5 /* HTTP, line, Unix socket, HTTPS, line over TLS */
+
+/* ---- metrics (srv_metrics.c) ---- */
+
+#define SRV_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+/* Request kinds counted: the proto ops by value (room for ops yet to come), then what the HTTP
+ * side answers without an op. */
+enum {
+    SRV_MOP_PAGE = 24, /* a page asset of daemon/web */
+    SRV_MOP_METRICS,
+    SRV_MOP_PREFLIGHT, /* a CORS preflight */
+    SRV_M_OPS,
+};
+#define SRV_M_STATUSES 15 /* the statuses srv_metrics.c names, and "other" */
+#define SRV_M_BUCKETS  14 /* latency buckets before +Inf */
+enum { SRV_M_LAT_SEARCH, SRV_M_LAT_WRITE, SRV_M_LAT };
+
+/* Why a connection was refused or cut. */
+enum srv_refusal {
+    SRV_REFUSED_PER_CLIENT,
+    SRV_REFUSED_PROTO,
+    SRV_REFUSED_TOTAL,
+    SRV_REFUSED_UNFINISHED,
+    SRV_REFUSED_DRAINING,
+    SRV_REFUSED_N,
+};
+
+/* Counters, bumped with relaxed atomic adds (no lock; srv_metrics.c says why). */
+struct srv_metrics {
+    _Atomic uint64_t requests[SRV_NPROTO][SRV_M_OPS][SRV_M_STATUSES];
+    struct {
+        _Atomic uint64_t bucket[SRV_M_BUCKETS + 1]; /* not cumulative; the last is +Inf */
+        _Atomic uint64_t sum_us;
+    } latency[SRV_M_LAT];
+    _Atomic uint64_t refused[SRV_NPROTO][SRV_REFUSED_N];
+    uint64_t start_ns;   /* sd_now_ns() at srv_new */
+    uint64_t start_unix; /* time() at srv_new */
+};
 
 struct srv {
     struct srv_config cfg;
@@ -175,9 +219,13 @@ struct srv {
     char *socket_path; /* owned copy, unlinked at free */
     char http_addr[80];
     char line_addr[80];
+    char tls_http_addr[80];
+    char tls_line_addr[80];
+    struct ssl_ctx_st *tls; /* owned: the TLS context of new connections; NULL: no TLS */
     char **cors; /* owned: the allowed origins, NULL-terminated; NULL: none */
     struct srv_keys *keys; /* owned: the key hashes; NULL: keys are off */
     bool cors_any;
+    struct srv_metrics metrics;
 
     struct event *sig_term, *sig_int, *sig_hup;
     struct event *shutdown_ev; /* made active by srv_shutdown() */
@@ -218,6 +266,17 @@ void srv_cors_free(struct srv *s); /* srv_set_cors (srv.h) fills s->cors */
  * sent, or not allowed): "*" or the allowed origin (srv-owned). */
 const char *srv_cors_allow(const struct srv *s, const char *origin);
 
+/* srv_tls.c (srv_set_tls in srv.h makes s->tls) */
+bool srv_tls_on(const struct srv *s);
+void srv_tls_free(struct srv *s);
+/* A server-side TLS bufferevent on fd (taken: closed with it), with s->tls; NULL on failure
+ * (fd not closed). */
+struct bufferevent *srv_tls_bev_new(struct srv *s, evutil_socket_t fd);
+/* Sends the close_notify alert before a lingering close. */
+void srv_tls_close_notify(struct bufferevent *bev);
+/* The OpenSSL error of a failed TLS bufferevent into buf ("" when none); returns buf. */
+const char *srv_tls_error(struct bufferevent *bev, char *buf, size_t cap);
+
 /* srv_keys.c */
 void srv_keys_free(struct srv *s);
 bool srv_keys_on(const struct srv *s);
@@ -227,6 +286,23 @@ enum srv_role srv_key_role(const struct srv *s, const char *key, size_t len);
 const char *srv_role_name(enum srv_role role);
 /* PROTO_OK when role may run op; else unauthorized or forbidden, *why says why. */
 enum proto_code srv_role_check(enum srv_role role, enum proto_op op, const char **why);
+
+/* srv_metrics.c */
+void srv_metrics_init(struct srv_metrics *m);
+/* One request answered: kind mop (a proto op or SRV_MOP_*), HTTP status, ns from first byte. */
+void srv_metrics_request(struct srv_metrics *m, enum srv_proto proto, unsigned mop, int status,
+                         uint64_t ns);
+/* "search", ..., "page", "metrics", "preflight" (static). */
+const char *srv_metrics_op_name(unsigned mop);
+void srv_metrics_refused(struct srv_metrics *m, enum srv_proto proto, enum srv_refusal why);
+/* The counter families in the text format, appended to out. */
+void srv_metrics_render_counters(struct srv_metrics *m, struct sd_buf *out);
+/* The per-index families for count indexes (names and stats borrowed), appended to out. */
+void srv_metrics_render_indexes(const char *const *names, const struct idx_stats *stats,
+                                size_t count, struct sd_buf *out);
+/* GET /metrics: the whole text into job->out and job->content_type set (loop thread), or the
+ * job failed with the reason. */
+void srv_metrics_answer(struct srv *s, struct srv_job *job);
 
 /* srv.c */
 struct srv_job *srv_job_new(struct srv *s);
@@ -241,7 +317,8 @@ void srv_run_manage(struct srv *s, struct srv_job *job);
 void srv_complete(struct srv_job *job); /* loop thread */
 
 /* srv_conn.c */
-int srv_conn_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, struct sd_error *err);
+int srv_conn_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, bool is_tls,
+                    struct sd_error *err);
 void srv_conn_stop_listening(struct srv *s);
 /* A new job at the tail of c's FIFO (NULL when out of memory). */
 struct srv_job *srv_conn_job(struct srv_conn *c, size_t in_bytes);

@@ -6,10 +6,12 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config python3
       libevent-dev libstemmer-dev libxxhash-dev libcmocka-dev libjson-c-dev
       libutf8proc-dev liblz4-dev libhttp-parser-dev snowball-data libinih-dev
-      libsystemd-dev libssl-dev)
+      libsystemd-dev libssl-dev libevent-openssl-2.1-7)   # TLS: bufferevent_openssl
 if [ "${1:-}" = test ]; then
     pkgs+=(systemd                                    # systemd-analyze (scripts/package.sh)
            chromium chromium-driver python3-selenium  # the browser test (tests/browser/)
+           python3-prometheus-client                  # e2e/test_metrics.py parses /metrics
+           openssl                                    # e2e/test_tls.py makes its certificates
            clang-14 libclang-rt-14-dev)               # the libFuzzer targets (scripts/fuzz.sh)
 fi
 missing=()

@@ -7,7 +7,13 @@
             print(hit["id"], hit["score"], hit["title"])
 
 One Client is one connection (TCP "HOST:PORT", "[v6]:PORT", or a Unix socket path starting
-with "/" or "."). Every op of the protocol is a method; each sends one JSON line and returns the
+with "/" or "."). For a TLS listener (searchd --tls-line-listen) pass tls=True to verify the
+server against the system's CAs, or an ssl.SSLContext of your own, e.g. for a self-signed
+certificate:
+
+    ctx = ssl.create_default_context(cafile="/etc/searchd/cert.pem")
+    db = searchd.Client("search.example.org:7702", tls=ctx, key=os.environ["SEARCHD_KEY"])
+ Every op of the protocol is a method; each sends one JSON line and returns the
 answer object, or raises searchd.Error (with .code and .message, the protocol's error) when the
 answer has "ok": false. Requests can be pipelined: pipeline() queues requests and sends them
 all at once, then reads the answers, which come back in request order; an error answer there
@@ -27,6 +33,7 @@ A Client is not thread-safe; use one per thread. Python 3.8+ standard library on
 
 import json
 import socket
+import ssl
 
 __all__ = ["Client", "Error", "ConnectionClosed"]
 __version__ = "1.1"
@@ -52,8 +59,10 @@ class ConnectionClosed(Exception):
     """The server closed the connection before answering."""
 
 
-def _connect(address, timeout):
+def _connect(address, timeout, tls):
     if address.startswith("/") or address.startswith("."):
+        if tls:
+            raise ValueError("TLS is for HOST:PORT addresses; a Unix socket has none")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
         sock.connect(address)
@@ -61,17 +70,29 @@ def _connect(address, timeout):
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
         raise ValueError("address must be HOST:PORT or a Unix socket path: %r" % address)
-    return socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+    host = host.strip("[]")
+    sock = socket.create_connection((host, int(port)), timeout=timeout)
+    if not tls:
+        return sock
+    ctx = tls if isinstance(tls, ssl.SSLContext) else ssl.create_default_context()
+    try:
+        return ctx.wrap_socket(sock, server_hostname=host)  # checks the name unless ctx says not
+    except Exception:
+        sock.close()
+        raise
 
 
 class Client:
-    def __init__(self, address=DEFAULT_ADDRESS, timeout=30.0, index=None, key=None):
+    def __init__(self, address=DEFAULT_ADDRESS, timeout=30.0, index=None, key=None, tls=None):
         """Connects to address; timeout (seconds) bounds connecting and each answer. index, when
         given, is the default index of every request that names none. key, when the server has
         API keys on, is presented once for the connection (the auth op); a wrong key raises
-        Error("unauthorized")."""
+        Error("unauthorized"). tls: None or False for plain TCP; True for TLS verified against
+        the system's CAs and the host name; an ssl.SSLContext to choose (a cafile, or no
+        verification for a test box); the server refuses TLS before 1.2. A certificate that
+        does not verify raises ssl.SSLCertVerificationError."""
         self.index = index
-        self._sock = _connect(address, timeout)
+        self._sock = _connect(address, timeout, tls)
         self._sock.settimeout(timeout)
         self._buf = bytearray()
         self._scanned = 0  # bytes of _buf already searched for a newline

@@ -108,7 +108,7 @@ int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error 
     if (rc == SD_OK)
         rc = idx_lock_dir(db, err);
     if (rc == SD_OK) {
-        idx_remove_dropped(db->dir); /* drops a crash cut short (manage.c) */
+        idx_remove_dropped(db); /* drops a crash cut short (manage.c) */
         rc = idx_open_existing(db, err);
     }
     if (rc) {

@@ -300,10 +300,14 @@ struct idx_db {
 int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_index **out,
                 struct sd_error *err);
 
+/* event.c: one engine event, formatted as key=value pairs, to db->cfg.log (if any). */
+void idx_event(const struct idx_db *db, enum idx_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* manage.c */
 void idx_index_put(struct idx_index *ix);
 /* Removes DIR/.dropped-* left by a drop that a crash interrupted. */
-void idx_remove_dropped(const char *data_dir);
+void idx_remove_dropped(const struct idx_db *db);
 
 /* lexicon.c: the query-time part of a schema (its synonyms and stopwords) as the query
  * module's lexicon, sealed; *out NULL when it has none. SD_EINVAL names a string no query

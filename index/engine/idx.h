@@ -35,6 +35,13 @@ enum idx_sync {
     IDX_SYNC_BATCH = 1,  /* fsync at most every sync_ms; acks wait for it */
 };
 
+/* How much an engine event matters (struct idx_config.log). */
+enum idx_log_level {
+    IDX_LOG_ERROR = 0, /* something failed: a merge, a refresh, a log rotation */
+    IDX_LOG_WARN = 1,  /* served with a loss: a segment not served, a torn log tail */
+    IDX_LOG_INFO = 2,  /* routine: flush, merge, recovery, re-index */
+};
+
 struct idx_config {
     const char *data_dir; /* borrowed for idx_open() only (copied) */
     enum idx_sync sync;
@@ -45,6 +52,15 @@ struct idx_config {
     uint32_t merge_factor; /* tiered merge: this many segments of one size tier
                               are merged into one; default 8 */
     float k1, b;           /* BM25 defaults for searches; 1.2 and 0.75 */
+    /* The engine's events (flush, merge, recovery, degraded, re-index, failures), one line of
+     * space-separated key=value pairs each, without time or level:
+     *   event=flush index=books seg=17 docs=4096 ms=38
+     * line is valid for the call only. Called on the engine's threads, at times with an
+     * engine lock held (an index a write creates opens under the table's lock), so it must
+     * not call into the engine and should only write the line (the daemon's log.h does).
+     * NULL (the default): events are not reported. */
+    void (*log)(void *arg, enum idx_log_level level, const char *line);
+    void *log_arg; /* passed to log, borrowed: must outlive the idx_db */
 };
 
 void idx_config_default(struct idx_config *cfg);

@@ -63,8 +63,9 @@ static int idx_remove_dir(const char *dir, struct sd_error *err)
     return rc;
 }
 
-void idx_remove_dropped(const char *data_dir)
+void idx_remove_dropped(const struct idx_db *db)
 {
+    const char *data_dir = db->dir;
     DIR *d = opendir(data_dir);
     if (!d) {
         return;
@@ -76,7 +77,8 @@ void idx_remove_dropped(const char *data_dir)
         if (strncmp(e->d_name, IDX_DROPPED_PREFIX, strlen(IDX_DROPPED_PREFIX)) == 0 &&
             sd_path_join(path, sizeof path, data_dir, e->d_name) == SD_OK &&
             idx_remove_dir(path, &err) != SD_OK) {
-            fprintf(stderr, "searchd: %s\n", err.msg); /* retried at the next start */
+            /* retried at the next start */
+            idx_event(db, IDX_LOG_WARN, "event=drop_cleanup_failed msg=\"%s\"", err.msg);
         }
     }
     closedir(d);

@@ -419,13 +419,21 @@ static int idx_run_job(struct idx_index *ix, enum idx_merger_role role, uint64_t
         return rc ? sd_errorf(err, rc, "merge: out of memory") : SD_OK;
     }
     atomic_fetch_add(&ix->merges_running, 1);
+    uint64_t t0 = sd_now_ns();
     struct idx_segref *out = NULL;
     rc = idx_job_output(ix, &job, &out, err);
+    /* read before the commit: once published, another thread may release out */
+    uint32_t out_no = out ? out->seg_no : 0, out_docs = out ? seg_doc_count(out->seg) : 0;
     if (rc == SD_OK)
         rc = idx_job_commit(ix, &job, out, err);
     else
         idx_segref_unref(out);
     atomic_fetch_sub(&ix->merges_running, 1);
+    if (rc == SD_OK && job.to_disk) { /* memory merges are too frequent to report */
+        idx_event(ix->db, IDX_LOG_INFO, "event=%s index=%s seg=%u inputs=%zu docs=%u ms=%llu",
+                  job.is_flush ? "flush" : "merge", ix->name, out_no, job.n, out_docs,
+                  (unsigned long long)((sd_now_ns() - t0) / 1000000));
+    }
     if (rc == SD_EBUSY && !job.to_disk) { /* a memory merge stopped for a flush */
         idx_job_free(&job);
         return SD_OK;
@@ -490,7 +498,8 @@ static void *idx_merger_main(void *arg)
             struct sd_error err = {0};
             int rc = idx_run_job(ix, m->role, flush_seq, &did_work, &err);
             if (rc) {
-                fprintf(stderr, "searchd: index %s: merge failed: %s\n", ix->name, err.msg);
+                idx_event(ix->db, IDX_LOG_ERROR, "event=merge_failed index=%s msg=\"%s\"", ix->name,
+                          err.msg);
                 pthread_mutex_lock(&ix->state_lock);
                 snprintf(ix->flush_error, sizeof ix->flush_error, "%s", err.msg);
                 ix->merge_failures++;

@@ -101,7 +101,8 @@ static int idx_keep_broken(struct idx_index *ix, const struct wal_seg_entry *e,
     ix->is_degraded = true;
     if (!ix->degraded_reason[0])
         snprintf(ix->degraded_reason, sizeof ix->degraded_reason, "%s", why->msg);
-    fprintf(stderr, "searchd: index %s: segment not served: %s\n", ix->name, why->msg);
+    idx_event(ix->db, IDX_LOG_WARN, "event=degraded index=%s seg=%u msg=\"%s\"", ix->name,
+              e->seg_no, why->msg);
     return SD_OK;
 }
 
@@ -148,8 +149,8 @@ static void idx_gc_report(void *arg, const char *name, enum wal_gc_action action
 {
     const struct idx_index *ix = arg;
     if (action == WAL_GC_LOST)
-        fprintf(stderr, "searchd: index %s: %s is not in the MANIFEST: moved to %s/%s/\n", ix->name,
-                name, ix->dir, WAL_LOST_DIR);
+        idx_event(ix->db, IDX_LOG_WARN, "event=lost_file index=%s file=%s moved_to=%s/%s/",
+                  ix->name, name, ix->dir, WAL_LOST_DIR);
 }
 
 static void idx_note_torn(struct idx_index *ix, const struct wal_open_info *info)
@@ -161,9 +162,9 @@ static void idx_note_torn(struct idx_index *ix, const struct wal_open_info *info
     ix->torn.at = (uint64_t)time(NULL);
     ix->torn.offset = info->torn_offset;
     wal_log_name(ix->torn.file, info->torn_file);
-    fprintf(stderr, "searchd: index %s: dropped a torn log tail of %llu bytes at %s offset %llu\n",
-            ix->name, (unsigned long long)info->torn_bytes, ix->torn.file,
-            (unsigned long long)info->torn_offset);
+    idx_event(ix->db, IDX_LOG_WARN, "event=torn_tail index=%s bytes=%llu file=%s offset=%llu",
+              ix->name, (unsigned long long)info->torn_bytes, ix->torn.file,
+              (unsigned long long)info->torn_offset);
 }
 
 /* Steps 1 to 4; m is the MANIFEST read in step 1. */
@@ -198,6 +199,7 @@ static int idx_load_files(struct idx_index *ix, struct wal_manifest *m, struct s
 
 static int idx_load(struct idx_index *ix, struct sd_error *err)
 {
+    uint64_t t0 = sd_now_ns();
     struct wal_manifest m;
     int rc = idx_load_files(ix, &m, err);
     wal_manifest_free(&m);
@@ -208,6 +210,15 @@ static int idx_load(struct idx_index *ix, struct sd_error *err)
     pthread_mutex_unlock(&ix->state_lock);
     if (rc == SD_OK)
         rc = idx_mem_refresh(ix, err);
+    if (rc == SD_OK) {
+        /* the log from the checkpoint on was replayed into the in-memory segment */
+        idx_event(ix->db, ix->is_degraded ? IDX_LOG_WARN : IDX_LOG_INFO,
+                  "event=recovered index=%s segments=%zu not_served=%zu checkpoint_seq=%llu "
+                  "last_seq=%llu degraded=%d ms=%llu",
+                  ix->name, ix->nlive, ix->nbroken, (unsigned long long)ix->checkpoint_seq,
+                  (unsigned long long)ix->applied_seq, (int)ix->is_degraded,
+                  (unsigned long long)((sd_now_ns() - t0) / 1000000));
+    }
     return rc;
 }
 

@@ -220,6 +220,7 @@ int idx_reindex_run(struct idx_index *ix, bool *did_work, struct sd_error *err)
         return rc ? sd_errorf(err, rc, "re-index: out of memory") : SD_OK;
     }
     *did_work = true;
+    uint64_t t0 = sd_now_ns();
     atomic_fetch_add(&ix->merges_running, 1);
     if (stem_ctx_new_cached(&r.stem, IDX_STEM_CACHE_WORDS) != STEM_OK ||
         seg_analyzer_new(r.stem, &r.analyzer, err) != SD_OK ||
@@ -235,7 +236,11 @@ int idx_reindex_run(struct idx_index *ix, bool *did_work, struct sd_error *err)
     atomic_fetch_sub(&ix->merges_running, 1);
     if (rc == SD_OK) {
         atomic_fetch_add(&ix->merges_done, 1);
-    }
+        idx_event(ix->db, IDX_LOG_INFO,
+                  "event=reindex index=%s segments=%zu settings_version=%llu ms=%llu", ix->name,
+                  r.n, (unsigned long long)r.st->version,
+                  (unsigned long long)((sd_now_ns() - t0) / 1000000));
+    } /* a failure is reported by the merger as event=merge_failed */
     for (size_t i = 0; rc && i < r.n; i++) {
         if (r.twins[i]) { /* never named by a MANIFEST: its file goes with it */
             atomic_store(&r.twins[i]->is_obsolete, true);

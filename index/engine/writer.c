@@ -150,7 +150,8 @@ static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
     }
     struct sd_error rerr;
     if (idx_mem_refresh(ix, &rerr) != SD_OK)
-        fprintf(stderr, "searchd: index %s: refresh failed: %s\n", ix->name, rerr.msg);
+        idx_event(ix->db, IDX_LOG_ERROR, "event=refresh_failed index=%s msg=\"%s\"", ix->name,
+                  rerr.msg);
     while (batch) {
         struct idx_write *next = batch->next;
         batch->done(batch->arg, batch->rc, batch->rc ? NULL : &batch->res,
@@ -195,7 +196,8 @@ void idx_request_flush(struct idx_index *ix)
     if (ix->is_degraded)
         return;
     if (wal_rotate(ix->wal, &first, &err) != SD_OK) {
-        fprintf(stderr, "searchd: index %s: log rotation failed: %s\n", ix->name, err.msg);
+        idx_event(ix->db, IDX_LOG_ERROR, "event=log_rotation_failed index=%s msg=\"%s\"", ix->name,
+                  err.msg);
         return;
     }
     ix->mem.first_flush_ns = 0;
@@ -240,7 +242,8 @@ static void idx_writer_housekeeping(struct idx_index *ix, bool is_final)
     if (ix->mem.has_pending &&
         (now - ix->mem.last_refresh_ns >= idx_ms(ix->db->cfg.refresh_ms) || is_final)) {
         if (idx_mem_refresh(ix, &err) != SD_OK)
-            fprintf(stderr, "searchd: index %s: refresh failed: %s\n", ix->name, err.msg);
+            idx_event(ix->db, IDX_LOG_ERROR, "event=refresh_failed index=%s msg=\"%s\"", ix->name,
+                      err.msg);
     }
     if (idx_flush_due(ix, now))
         idx_request_flush(ix);

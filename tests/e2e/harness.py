@@ -46,6 +46,8 @@ CONFIG = argparse.Namespace(
 )
 
 READY_RE = re.compile(r"event=ready http=(\S+) line=(\S+)")
+# The TLS listeners on the same line ("-" when off): --tls-listen, --tls-line-listen.
+READY_TLS_RE = re.compile(r" https=(\S+) line_tls=(\S+)")
 # Deadlines are for hangs, not for speed: a sanitizer build runs several times slower and CI
 # may share the machine with other work, so every deadline here is scaled (SEARCHD_TIME_SCALE
 # overrides; ASan+UBSan runs get 4x).
@@ -85,6 +87,8 @@ class Daemon:
         self.proc = None
         self.http_addr = None  # (host, port)
         self.line_addr = None
+        self.tls_http_addr = None  # (host, port) of --tls-listen, None when off
+        self.tls_line_addr = None
         self.log = collections.deque(maxlen=5000)  # every stderr line of every run, tagged
         self.runs = 0
         self._ready = None
@@ -102,6 +106,7 @@ class Daemon:
         self.log.append("---- run %d: %s" % (self.runs, " ".join(cmd)))
         self._ready = threading.Event()
         self.http_addr = self.line_addr = None
+        self.tls_http_addr = self.tls_line_addr = None
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, start_new_session=True,
                                      preexec_fn=_die_with_parent)
@@ -125,8 +130,12 @@ class Daemon:
             self.log.append(line)
             m = READY_RE.search(line)
             if m and not ready.is_set():
-                self.http_addr = split_addr(m.group(1))
-                self.line_addr = split_addr(m.group(2))
+                self.http_addr = split_addr(m.group(1)) if m.group(1) != "-" else None
+                self.line_addr = split_addr(m.group(2)) if m.group(2) != "-" else None
+                t = READY_TLS_RE.search(line)
+                if t:
+                    self.tls_http_addr = split_addr(t.group(1)) if t.group(1) != "-" else None
+                    self.tls_line_addr = split_addr(t.group(2)) if t.group(2) != "-" else None
                 ready.set()
         proc.stderr.close()
 

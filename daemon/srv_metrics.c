@@ -1,0 +1,362 @@
+/*
+ * srv_metrics.c: what GET /metrics answers, in the Prometheus text exposition
+ * format, version 0.0.4 (Content-Type: text/plain; version=0.0.4).
+ *
+ * Two kinds of numbers:
+ *  - Counters kept as requests complete (struct srv_metrics in srv_int.h):
+ *    requests by protocol, op and HTTP status, latency histograms for
+ *    searches and writes, connections refused by a limit. srv_complete
+ *    bumps them with relaxed atomic adds: one uncontended add per number,
+ *    no lock, so a search costs a handful of instructions more (bench
+ *    numbers in bench/RESULTS.md, "Metrics"). They are written on the loop
+ *    thread today; atomics keep a scrape from any thread, or a recorder on a
+ *    worker, correct without a lock order to think about.
+ *  - Gauges read when scraped: open connections per protocol (the loop's
+ *    own counts), every index's idx_stats, the process's resident memory
+ *    (/proc/self/statm) and uptime, and the build.
+ *
+ * The format, as Prometheus parses it: for each family one "# HELP name
+ * text" and one "# TYPE name counter|gauge|histogram" line, then all of its
+ * samples, "name{label="value",...} number", one per line, every family's
+ * samples together. Label values escape backslash, double quote and newline
+ * as \\, \" and \n. A histogram is name_bucket{le="..."} cumulative counts
+ * ending with le="+Inf" (= name_count), then name_sum and name_count.
+ * Families whose every sample would be zero (a request kind never seen) show
+ * only the samples seen so far.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "srv_int.h"
+
+/* Upper bounds of the latency buckets, in microseconds (500 us to 10 s). */
+static const uint64_t bucket_us[SRV_M_BUCKETS] = {
+    500,    1000,   2500,   5000,    10000,   25000,   50000,
+    100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+};
+
+/* The statuses counted by name; everything else is counted as "other". */
+static const int statuses[SRV_M_STATUSES - 1] = {200, 204, 304, 400, 401, 403, 404,
+                                                 405, 408, 413, 431, 500, 503, 507};
+
+static const char *const refusal_names[SRV_REFUSED_N] = {
+    "max_per_client", "max_protocol_connections", "max_connections", "max_unfinished",
+    "shutting_down",
+};
+
+static const char *const latency_names[SRV_M_LAT] = {"search", "write"};
+
+static const char *const proto_names[SRV_NPROTO] = {"line", "http"};
+
+void srv_metrics_init(struct srv_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    m->start_ns = sd_now_ns();
+    m->start_unix = (uint64_t)time(NULL);
+}
+
+static unsigned status_slot(int status)
+{
+    for (unsigned i = 0; i < SRV_M_STATUSES - 1; i++) {
+        if (statuses[i] == status) {
+            return i;
+        }
+    }
+    return SRV_M_STATUSES - 1;
+}
+
+const char *srv_metrics_op_name(unsigned mop)
+{
+    switch (mop) {
+    case SRV_MOP_PAGE:
+        return "page";
+    case SRV_MOP_METRICS:
+        return "metrics";
+    case SRV_MOP_PREFLIGHT:
+        return "preflight";
+    default:
+        return proto_op_name((enum proto_op)mop);
+    }
+}
+
+void srv_metrics_request(struct srv_metrics *m, enum srv_proto proto, unsigned mop, int status,
+                         uint64_t ns)
+{
+    if (mop >= SRV_M_OPS) {
+        mop = PROTO_OP_NONE; /* an op added without a slot: still counted, as "none" */
+    }
+    atomic_fetch_add_explicit(&m->requests[proto][mop][status_slot(status)], 1,
+                              memory_order_relaxed);
+    int lat = mop == PROTO_OP_SEARCH                          ? SRV_M_LAT_SEARCH
+              : mop == PROTO_OP_ADD || mop == PROTO_OP_DELETE ? SRV_M_LAT_WRITE
+                                                              : -1;
+    if (lat < 0) {
+        return;
+    }
+    uint64_t us = ns / 1000;
+    unsigned b = 0;
+    while (b < SRV_M_BUCKETS && us > bucket_us[b]) {
+        b++;
+    }
+    atomic_fetch_add_explicit(&m->latency[lat].bucket[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->latency[lat].sum_us, us, memory_order_relaxed);
+}
+
+void srv_metrics_refused(struct srv_metrics *m, enum srv_proto proto, enum srv_refusal why)
+{
+    atomic_fetch_add_explicit(&m->refused[proto][why], 1, memory_order_relaxed);
+}
+
+/* ---- the text format ---- */
+
+static void putf(struct sd_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void putf(struct sd_buf *out, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        /* every format here is a name, labels we built and a number: far below the cap */
+        sd_buf_put(out, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    }
+}
+
+static void family(struct sd_buf *out, const char *name, const char *type, const char *help)
+{
+    putf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with \\, \" and \n escaped (the only escapes of the format). */
+static void put_label_value(struct sd_buf *out, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"') {
+            sd_buf_put_u8(out, '\\');
+            sd_buf_put_u8(out, (uint8_t)*v);
+        } else if (*v == '\n') {
+            sd_buf_put(out, "\\n", 2);
+        } else {
+            sd_buf_put_u8(out, (uint8_t)*v);
+        }
+    }
+}
+
+static uint64_t load(_Atomic uint64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+void srv_metrics_render_counters(struct srv_metrics *m, struct sd_buf *out)
+{
+    family(out, "searchd_requests_total", "counter",
+           "Requests answered, by protocol, op and HTTP status (the line protocol's errors "
+           "carry the same status).");
+    for (unsigned p = 0; p < SRV_NPROTO; p++) {
+        for (unsigned op = 0; op < SRV_M_OPS; op++) {
+            for (unsigned st = 0; st < SRV_M_STATUSES; st++) {
+                uint64_t n = load(&m->requests[p][op][st]);
+                if (n == 0) {
+                    continue;
+                }
+                char code[12];
+                if (st < SRV_M_STATUSES - 1) {
+                    snprintf(code, sizeof code, "%d", statuses[st]);
+                } else {
+                    snprintf(code, sizeof code, "other");
+                }
+                putf(out, "searchd_requests_total{proto=\"%s\",op=\"%s\",code=\"%s\"} %llu\n",
+                     proto_names[p], srv_metrics_op_name(op), code, (unsigned long long)n);
+            }
+        }
+    }
+    family(out, "searchd_request_duration_seconds", "histogram",
+           "Time from a request read whole to its answer ready, queueing included: searches, "
+           "and writes (add, delete) until durable.");
+    for (unsigned l = 0; l < SRV_M_LAT; l++) {
+        uint64_t cum = 0;
+        for (unsigned b = 0; b <= SRV_M_BUCKETS; b++) {
+            cum += load(&m->latency[l].bucket[b]);
+            if (b < SRV_M_BUCKETS) {
+                putf(out, "searchd_request_duration_seconds_bucket{op=\"%s\",le=\"%g\"} %llu\n",
+                     latency_names[l], (double)bucket_us[b] / 1e6, (unsigned long long)cum);
+            } else {
+                putf(out, "searchd_request_duration_seconds_bucket{op=\"%s\",le=\"+Inf\"} %llu\n",
+                     latency_names[l], (unsigned long long)cum);
+            }
+        }
+        putf(out, "searchd_request_duration_seconds_sum{op=\"%s\"} %.6f\n", latency_names[l],
+             (double)load(&m->latency[l].sum_us) / 1e6);
+        putf(out, "searchd_request_duration_seconds_count{op=\"%s\"} %llu\n", latency_names[l],
+             (unsigned long long)cum);
+    }
+    family(out, "searchd_connections_rejected_total", "counter",
+           "Connections refused or cut by a limit (--max-connections, --max-per-client, "
+           "--max-unfinished...) or by shutdown.");
+    for (unsigned p = 0; p < SRV_NPROTO; p++) {
+        for (unsigned r = 0; r < SRV_REFUSED_N; r++) {
+            putf(out, "searchd_connections_rejected_total{proto=\"%s\",reason=\"%s\"} %llu\n",
+                 proto_names[p], refusal_names[r], (unsigned long long)load(&m->refused[p][r]));
+        }
+    }
+}
+
+/* The per-index families: one gauge or counter each, a sample per index. */
+struct index_family {
+    const char *name, *type, *help;
+    uint64_t (*get)(const struct idx_stats *st);
+};
+
+#define GETTER(fn, expr)                                                                           \
+    static uint64_t fn(const struct idx_stats *st)                                                 \
+    {                                                                                              \
+        return (uint64_t)(expr);                                                                   \
+    }
+GETTER(get_docs, st->docs)
+GETTER(get_deleted, st->deleted_docs)
+GETTER(get_segments, st->segments)
+GETTER(get_mem_docs, st->mem_docs)
+GETTER(get_disk, st->disk_bytes)
+GETTER(get_wal, st->wal_bytes)
+GETTER(get_merging, st->merges_running)
+GETTER(get_merges, st->merges_done)
+GETTER(get_flushes, st->flushes_done)
+GETTER(get_degraded, st->degraded)
+GETTER(get_reindex, st->reindex_pending)
+GETTER(get_refused, st->writes_refused)
+GETTER(get_settings, st->settings_version)
+
+static const struct index_family index_families[] = {
+    {"searchd_index_docs", "gauge", "Live documents.", get_docs},
+    {"searchd_index_deleted_docs", "gauge", "Deleted documents not yet merged away.", get_deleted},
+    {"searchd_index_segments", "gauge", "Disk segments.", get_segments},
+    {"searchd_index_memory_docs", "gauge", "Documents only in the in-memory segment.",
+     get_mem_docs},
+    {"searchd_index_disk_bytes", "gauge", "Bytes of segment files.", get_disk},
+    {"searchd_index_wal_bytes", "gauge", "Bytes of write-ahead log files.", get_wal},
+    {"searchd_index_merges_running", "gauge", "Merges in progress.", get_merging},
+    {"searchd_index_merges_total", "counter", "Merges done since start.", get_merges},
+    {"searchd_index_flushes_total", "counter", "Flushes done since start.", get_flushes},
+    {"searchd_index_degraded", "gauge",
+     "1 when a file of the index failed its checks and is not served (writes refused).",
+     get_degraded},
+    {"searchd_index_reindex_pending", "gauge",
+     "1 while documents indexed under older settings are still served.", get_reindex},
+    {"searchd_index_writes_refused", "gauge", "1 while writes fail (disk full).", get_refused},
+    {"searchd_index_settings_version", "gauge", "Version of the settings (0: never set).",
+     get_settings},
+};
+
+void srv_metrics_render_indexes(const char *const *names, const struct idx_stats *stats,
+                                size_t count, struct sd_buf *out)
+{
+    for (size_t f = 0; f < sizeof index_families / sizeof index_families[0]; f++) {
+        const struct index_family *fam = &index_families[f];
+        family(out, fam->name, fam->type, fam->help);
+        for (size_t i = 0; i < count; i++) {
+            putf(out, "%s{index=\"", fam->name);
+            put_label_value(out, names[i]);
+            putf(out, "\"} %llu\n", (unsigned long long)fam->get(&stats[i]));
+        }
+    }
+}
+
+/* Resident set size in bytes, from /proc/self/statm (its second field, in pages); 0 when it
+ * cannot be read. */
+static uint64_t resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) {
+        return 0;
+    }
+    unsigned long long size = 0, resident = 0;
+    int n = fscanf(f, "%llu %llu", &size, &resident);
+    fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return n == 2 && page > 0 ? resident * (uint64_t)page : 0;
+}
+
+static void render_process(struct srv *s, struct sd_buf *out)
+{
+    family(out, "searchd_connections", "gauge", "Open client connections, by protocol.");
+    for (unsigned p = 0; p < SRV_NPROTO; p++) {
+        putf(out, "searchd_connections{proto=\"%s\"} %u\n", proto_names[p], s->nproto[p]);
+    }
+    family(out, "searchd_requests_in_flight", "gauge",
+           "Requests read and not yet answered: queued for a worker, searching, or waiting "
+           "for their write to be durable (this scrape included).");
+    putf(out, "searchd_requests_in_flight %llu\n", (unsigned long long)s->inflight);
+    family(out, "process_resident_memory_bytes", "gauge", "Resident memory of searchd.");
+    putf(out, "process_resident_memory_bytes %llu\n", (unsigned long long)resident_bytes());
+    family(out, "process_start_time_seconds", "gauge", "When the server started, unix seconds.");
+    putf(out, "process_start_time_seconds %llu\n", (unsigned long long)s->metrics.start_unix);
+    family(out, "searchd_uptime_seconds", "gauge", "Seconds since the server started.");
+    putf(out, "searchd_uptime_seconds %.3f\n", (double)(sd_now_ns() - s->metrics.start_ns) / 1e9);
+    family(out, "searchd_build_info", "gauge", "The build: always 1, the version as a label.");
+    putf(out, "searchd_build_info{version=\"%s\"} 1\n", SEARCHD_VERSION);
+}
+
+/* Every index's stats; *names and *stats owned by the caller (free_indexes). An index that
+ * disappears between the list and its stats (dropped) is left out. */
+static int collect_indexes(struct srv *s, char ***names, struct idx_stats **stats, size_t *count,
+                           struct sd_error *err)
+{
+    size_t n = 0;
+    int rc = idx_list(s->db, names, &n, err);
+    if (rc) {
+        return rc;
+    }
+    *stats = calloc(n ? n : 1, sizeof **stats);
+    if (!*stats) {
+        for (size_t i = 0; i < n; i++) {
+            free((*names)[i]);
+        }
+        free(*names);
+        return sd_errorf(err, SD_ENOMEM, "metrics: index stats");
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (idx_stats(s->db, (*names)[i], &(*stats)[kept], err) == SD_OK) {
+            (*names)[kept++] = (*names)[i];
+        } else {
+            free((*names)[i]);
+        }
+    }
+    *count = kept;
+    return SD_OK;
+}
+
+void srv_metrics_answer(struct srv *s, struct srv_job *job)
+{
+    char **names = NULL;
+    struct idx_stats *stats = NULL;
+    size_t count = 0;
+    struct sd_error err = {0};
+    int rc = collect_indexes(s, &names, &stats, &count, &err);
+    if (rc) {
+        log_error("event=metrics_failed rc=%s msg=\"%s\"", sd_status_name(rc), err.msg);
+        srv_job_fail(job, proto_code_from_sd(rc), err.msg);
+        return;
+    }
+    sd_buf_reset(&job->out);
+    srv_metrics_render_counters(&s->metrics, &job->out);
+    render_process(s, &job->out);
+    srv_metrics_render_indexes((const char *const *)names, stats, count, &job->out);
+    for (size_t i = 0; i < count; i++) {
+        free(names[i]);
+    }
+    free(names);
+    free(stats);
+    if (job->out.rc) {
+        srv_job_fail(job, PROTO_INTERNAL, "out of memory writing the metrics");
+        return;
+    }
+    job->content_type = SRV_METRICS_CONTENT_TYPE;
+}

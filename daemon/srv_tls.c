@@ -1,0 +1,140 @@
+/*
+ * srv_tls.c: TLS under both protocols, with OpenSSL through libevent's
+ * bufferevent_openssl (Debian libevent-openssl, libssl).
+ *
+ * A TLS listener (--tls-listen for HTTP, --tls-line-listen for the line
+ * protocol) gives each accepted socket a bufferevent that runs the server
+ * side of a TLS handshake and then reads and writes plaintext: everything
+ * above it (srv_conn.c, the protocols) sees the same bufferevent API as on a
+ * plain socket and does not know TLS is there. The plain listeners stay
+ * what they are, on their own ports, or off.
+ *
+ * The context: TLS 1.2 or later (1.0 and 1.1 are refused at the
+ * handshake), OpenSSL's default cipher list for those versions, no
+ * compression, no renegotiation, the certificate chain and key from PEM
+ * files. SSL_MODE_RELEASE_BUFFERS returns the read and write buffers of an
+ * idle connection (about 34 KiB each) to the allocator, which matters with
+ * a thousand keep-alive clients.
+ *
+ * Reload (SIGHUP): srv_set_tls builds a new context from the files and
+ * swaps it in; connections open keep the old one (each SSL holds a
+ * reference to its context, so the old context is freed with the last of
+ * them) and new connections get the new certificate. When the files do not
+ * load, nothing changes. Loop thread only, like every other use of s->tls.
+ *
+ * A client that connects and never finishes its handshake holds an IDLE
+ * connection: the idle timeout and the admission limits of srv_conn.c
+ * bound it like any silent client.
+ */
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+
+#include "log.h"
+#include "srv_int.h"
+
+/* The reason of the last OpenSSL error, into err (OpenSSL keeps a queue per thread). */
+static int tls_error(struct sd_error *err, const char *what, const char *file)
+{
+    char reason[160] = "unknown error";
+    unsigned long e = ERR_get_error();
+    if (e) {
+        ERR_error_string_n(e, reason, sizeof reason);
+    }
+    ERR_clear_error();
+    return sd_errorf(err, SD_EINVAL, "tls: %s %s: %s", what, file, reason);
+}
+
+static int tls_ctx_new(const char *cert, const char *key, SSL_CTX **out, struct sd_error *err)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        return sd_errorf(err, SD_ENOMEM, "tls: SSL_CTX_new");
+    }
+    int rc = SD_OK;
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+        rc = tls_error(err, "minimum version", "1.2");
+    } else if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        rc = tls_error(err, "certificate", cert);
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        rc = tls_error(err, "key", key);
+    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+        rc = tls_error(err, "key does not match the certificate", key);
+    }
+    if (rc) {
+        SSL_CTX_free(ctx);
+        return rc;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    *out = ctx;
+    return SD_OK;
+}
+
+int srv_set_tls(struct srv *s, const char *cert, const char *key, struct sd_error *err)
+{
+    if (!cert || !*cert || !key || !*key) {
+        return sd_errorf(err, SD_EINVAL, "tls: a TLS listener needs tls-cert and tls-key");
+    }
+    SSL_CTX *ctx = NULL;
+    int rc = tls_ctx_new(cert, key, &ctx, err);
+    if (rc) {
+        return rc;
+    }
+    SSL_CTX_free(s->tls); /* open connections keep their own reference */
+    s->tls = ctx;
+    log_info("event=tls_certificate cert=%s", cert);
+    return SD_OK;
+}
+
+bool srv_tls_on(const struct srv *s)
+{
+    return s->tls != NULL;
+}
+
+void srv_tls_free(struct srv *s)
+{
+    SSL_CTX_free(s->tls);
+    s->tls = NULL;
+}
+
+struct bufferevent *srv_tls_bev_new(struct srv *s, evutil_socket_t fd)
+{
+    SSL *ssl = SSL_new(s->tls);
+    if (!ssl) {
+        return NULL;
+    }
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    /* A client that closes its socket without a close_notify alert (most do after their last
+     * answer) is a plain EOF, as on a plain socket, not an error. */
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+void srv_tls_close_notify(struct bufferevent *bev)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    if (ssl) {
+        (void)SSL_shutdown(ssl); /* best effort: the FIN follows either way */
+    }
+}
+
+const char *srv_tls_error(struct bufferevent *bev, char *buf, size_t cap)
+{
+    unsigned long e = bufferevent_get_openssl_error(bev);
+    if (!e) {
+        return "";
+    }
+    ERR_error_string_n(e, buf, cap);
+    return buf;
+}
