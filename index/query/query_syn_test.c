@@ -364,6 +364,40 @@ static void test_qry_lexicon_refuses_what_cannot_match(void **state)
     expect_lex_refused(2, "a b c d e f g h i", "has more than 8 words");
 }
 
+/* Filter clauses in the query survive the rewrite: the copy owns its own clauses (q and the
+ * copy are freed apart) and its QN_FILTER leaves still name them. */
+static void test_qry_syn_keeps_filter_clauses(void **state)
+{
+    (void)state;
+    struct qry_lexicon *lex = test_lexicon();
+    struct sch_schema *schema = NULL;
+    struct sd_error err = {0};
+    const char *json = "{\"fields\": {\"title\": {\"type\": \"text\"},"
+                       " \"lang\": {\"type\": \"keyword\"}, \"year\": {\"type\": \"int\"}}}";
+    assert_int_equal(sch_parse(json, strlen(json), &schema, &err), SD_OK);
+    const char *text = "ноутбук lang:ru year:>=2010";
+    struct qry *q = NULL, *lq = NULL;
+    assert_int_equal(qry_parse_schema(g_ctx, text, strlen(text), schema, &q, &err), SD_OK);
+    assert_int_equal(q->filter_count, 2);
+    assert_int_equal(qry_with_lexicon(lex, q, &lq, &err), SD_OK);
+    assert_non_null(lq); /* ноутбук -> лэптоп */
+    assert_int_equal(lq->filter_count, q->filter_count);
+    assert_ptr_not_equal(lq->filters, q->filters);
+    size_t leaves = 0;
+    for (size_t i = 0; i < lq->node_count; i++) {
+        if (lq->nodes[i].type == QN_FILTER) {
+            assert_true(lq->nodes[i].term < lq->filter_count);
+            leaves++;
+        }
+    }
+    assert_int_equal(leaves, 2);
+    assert_memory_equal(lq->filters, q->filters, q->filter_count * sizeof *q->filters);
+    qry_free(q);
+    qry_free(lq);
+    sch_free(schema);
+    qry_lexicon_free(lex);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_qry_syn_expansion_respects_max_terms),
         cmocka_unit_test(test_qry_syn_highlight_marks_synonyms),
         cmocka_unit_test(test_qry_lexicon_refuses_what_cannot_match),
+        cmocka_unit_test(test_qry_syn_keeps_filter_clauses),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     seg_close(g_seg);

@@ -500,6 +500,8 @@ static int emit(struct rw *w, int32_t old, bool is_neg, int32_t *out)
         return emit_not(w, old, is_neg, out);
     case QN_WORD:
         return emit_word(w, old, is_neg, out);
+    case QN_FILTER: /* its term indexes q->filters, which rw_finish copies whole */
+        return rw_new_node(w, &w->q->nodes[old], out);
     default:
         return rw_copy_leaf(w, old, out);
     }
@@ -532,13 +534,18 @@ static int rw_finish(struct rw *w, int32_t root, struct qry **out)
 {
     struct qry *t = calloc(1, sizeof *t);
     uint32_t *fields = malloc(w->q->field_count * sizeof *fields + 1);
-    if (!t || !fields) {
+    struct qry_filter *filters = malloc(w->q->filter_count * sizeof *filters + 1);
+    if (!t || !fields || !filters) {
         free(t);
         free(fields);
+        free(filters);
         return sd_errorf(w->err, SD_ENOMEM, "synonyms");
     }
     if (w->q->field_count) {
         memcpy(fields, w->q->field_offs, w->q->field_count * sizeof *fields);
+    }
+    if (w->q->filter_count) {
+        memcpy(filters, w->q->filters, w->q->filter_count * sizeof *filters);
     }
     *t = *w->q;
     t->nodes = w->nodes.data;
@@ -548,6 +555,7 @@ static int rw_finish(struct rw *w, int32_t root, struct qry **out)
     t->strings = w->strings.data;
     t->strings_len = w->strings.count;
     t->field_offs = fields;
+    t->filters = filters; /* every owned array is the copy's own: q is freed apart */
     t->root = root;
     memset(&w->nodes, 0, sizeof w->nodes);
     memset(&w->terms, 0, sizeof w->terms);
