@@ -2,19 +2,15 @@
 """test_synonyms.py: an index's synonyms and stopwords (issue 12 item 6) over both protocols and
 searchq.
 
-The wire has no settings operation yet, so the settings are set the way searchd keeps them: the
-index's SETTINGS file (docs/DATA.md, "Settings": format 2), written while the daemon is stopped,
-exactly as idx_set_settings would have written it for an index that had no settings before
-(settings version 1, index version 0: synonyms and stopwords do not change how documents are
-indexed). The documents are indexed before the settings exist, so every match through a synonym
-shows that the settings apply at query time, and stats shows that nothing is re-indexed.
+The documents are indexed and flushed to segments before the index has settings; the settings
+then arrive over the wire (line op set_settings, then HTTP PUT /indexes/NAME to change them), so
+every match through a synonym shows that the settings apply at query time, and the unchanged
+segment files and merge counters show that nothing is re-indexed. A control changes the fields
+too, and there the segments are rebuilt.
 """
 
-import ctypes
-import ctypes.util
 import json
 import os
-import struct
 
 import harness
 from harness import E2ETestCase, decode, describe, run_searchq
@@ -40,24 +36,6 @@ DOCS = [
 ]
 
 
-def xxh3_64(data):
-    """XXH3-64 through the system libxxhash (searchd links the same library)."""
-    lib = ctypes.CDLL(ctypes.util.find_library("xxhash") or "libxxhash.so.0")
-    lib.XXH3_64bits.restype = ctypes.c_uint64
-    lib.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
-    return lib.XXH3_64bits(data, len(data))
-
-
-def write_settings(index_dir, settings, version, index_version):
-    """DIR/SETTINGS, format 2 (index/engine/settings.c), through a rename as searchd does."""
-    body = json.dumps(settings, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    head = b"SDST" + struct.pack("<HHQIQ", 2, 0, version, len(body), index_version) + body
-    tmp = os.path.join(index_dir, "SETTINGS.tmp")
-    with open(tmp, "wb") as f:
-        f.write(head + struct.pack("<Q", xxh3_64(head)))
-    os.rename(tmp, os.path.join(index_dir, "SETTINGS"))
-
-
 def segment_files(data_dir):
     d = os.path.join(data_dir, "default")
     return {f for f in os.listdir(d) if f.startswith("seg-") and f.endswith(".seg")}
@@ -79,8 +57,10 @@ class SynonymsTest(E2ETestCase):
             cls.daemon.term()
             cls.segments = segment_files(cls.daemon.data_dir)
             assert cls.segments, "no segment written at shutdown"
-            write_settings(os.path.join(cls.daemon.data_dir, "default"), SETTINGS, 1, 0)
             cls.daemon.start()
+            with cls.daemon.line() as c:
+                a = c.call({"op": "set_settings", "index": "default", "settings": SETTINGS})
+                assert a.get("ok") and a["version"] == 1, a
         except Exception:
             cls.daemon.cleanup()
             raise
@@ -144,8 +124,11 @@ class SynonymsTest(E2ETestCase):
         d.term()
         before = segment_files(d.data_dir)
         self.assertTrue(before)
-        write_settings(os.path.join(d.data_dir, "default"), SETTINGS, 1, 1)
         d.start()
+        fields = {"fields": {"title": {"type": "text", "weight": 2}, "body": {"type": "text"}}}
+        with d.line() as c:
+            self.assertOk(c.call({"op": "set_settings", "index": "default",
+                                  "settings": dict(SETTINGS, **fields)}), "set_settings")
         rebuilt = harness.wait_until(lambda: not (segment_files(d.data_dir) & before),
                                      30 * harness.TIME_SCALE)
         self.assertTrue(rebuilt, "%r still served" % (segment_files(d.data_dir) & before))
@@ -165,6 +148,21 @@ class SynonymsTest(E2ETestCase):
         self.assertEqual(self.all_ways("the лэптоп"), ["laptop"])
         self.assertEqual(self.all_ways("купил и лэптоп"), ["laptop"])
         self.assertEqual(self.all_ways("the who"), ["band"])
+
+    def test_a_change_over_http_applies_to_the_next_search(self):
+        http = self.daemon.http()
+        try:
+            changed = dict(SETTINGS, synonyms=SETTINGS["synonyms"] + [
+                {"synonyms": ["лэптоп", "ноутбук"]}])
+            r = http.request("PUT", "/indexes/default", changed)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(self.all_ways("лэптоп"), ["laptop", "notebook"])
+            r = http.request("PUT", "/indexes/default", SETTINGS)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(self.all_ways("лэптоп"), ["laptop"])
+        finally:
+            http.close()
+        self.assertEqual(segment_files(self.daemon.data_dir), self.segments)
 
     def test_highlight_marks_the_synonym(self):
         with self.daemon.line() as c:
