@@ -237,8 +237,9 @@ struct qry_sorter {
 /* True for no sort, or `_score` (desc) alone: the ranked path with pruning. */
 bool qry_sort_is_relevance(const struct qry_sort *s);
 void qry_sorter_segment(struct qry_sorter *so, const struct seg *seg, uint32_t seg_index);
-/* Offers a live match doc of the current segment with its score. */
-void qry_sorter_offer(struct qry_sorter *so, uint32_t doc, float score);
+/* Offers a live match doc of the current segment, where e's tree (root) sits: its score
+ * is computed only when its first key does not already rule it out. */
+void qry_sorter_offer(struct qry_sorter *so, struct ev *e, uint32_t root, uint32_t doc);
 /* Sorts the heap and copies hits [offset, count) into out->hits. SD_OK or SD_ENOMEM. */
 int qry_sorter_finish(struct qry_sorter *so, uint32_t offset, struct qry_result *out,
                       struct sd_error *err);

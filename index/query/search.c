@@ -112,7 +112,7 @@ static void take(struct ev *e, struct qry_topk *t, struct qry_sorter *so, uint32
 {
     t->total++;
     if (so && t->k) {
-        qry_sorter_offer(so, doc, (float)ev_score(e, root, doc));
+        qry_sorter_offer(so, e, root, doc);
     } else if (t->k) {
         qry_topk_offer(e, t, root, seg_index, doc);
     }
