@@ -121,8 +121,9 @@ struct qry_scratch {
                                  resolved in the current segment */
     struct qry_vec conj;      /* struct qry_conj: the predicate */
     struct qry_vec sorted;    /* struct qry_shit: the sorted top-k (sort.c) */
-    struct qry_facet_acc *facet_acc; /* owned: QRY_MAX_FACETS counters (facet_count.c) */
-    size_t nfacet_acc;               /* in use by the current search */
+    /* owned: QRY_MAX_FACETS counters (facet_count.c), the first nfacet_acc in use */
+    struct qry_facet_acc *facet_acc;
+    size_t nfacet_acc;
     bool is_exhaustive;       /* tests: score every match, prune nothing */
 };
 
@@ -140,10 +141,10 @@ struct qry_fleaf {
 struct qry_conj {
     const struct qry *q; /* borrowed: the query or the filter */
     int32_t node;
-    const char *field;   /* the one attribute it restricts (into q's strings), or NULL */
+    const char *field; /* the one attribute it restricts (into q's strings), or NULL */
     size_t field_len;
-    size_t first_leaf;               /* q's first clause in scratch.fleaves */
-    const struct qry_fleaf *leaves;  /* scratch.fleaves + first_leaf, per segment */
+    size_t first_leaf;              /* q's first clause in scratch.fleaves */
+    const struct qry_fleaf *leaves; /* scratch.fleaves + first_leaf, per segment */
 };
 
 /* Global statistics of one search (read-only while segments are evaluated). */
@@ -162,12 +163,12 @@ struct ev {
     const uint32_t *kids;  /* scratch.kids.data */
     double k1;
     double boost;
-    bool wants_scores; /* false when only counting: bonus posts are not opened */
-    int rc;            /* sticky: a positions read failed (SD_ENOMEM, or damage) */
-    uint32_t ndocs;    /* seg_doc_count(seg) */
-    const struct qry *q;                 /* borrowed: the query (EV_FILTER nodes) */
-    const struct qry_fleaf *fleaves;     /* q's clauses in this segment */
-    const struct qry_conj *conj;         /* the predicate, nconj conjuncts */
+    bool wants_scores;               /* false when only counting: bonus posts are not opened */
+    int rc;                          /* sticky: a positions read failed (SD_ENOMEM, or damage) */
+    uint32_t ndocs;                  /* seg_doc_count(seg) */
+    const struct qry *q;             /* borrowed: the query (EV_FILTER nodes) */
+    const struct qry_fleaf *fleaves; /* q's clauses in this segment */
+    const struct qry_conj *conj;     /* the predicate, nconj conjuncts */
     size_t nconj;
 };
 
