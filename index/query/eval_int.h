@@ -237,6 +237,10 @@ struct qry_sorter {
 
 /* True for no sort, or `_score` (desc) alone: the ranked path with pruning. */
 bool qry_sort_is_relevance(const struct qry_sort *s);
+/* True when the first key is `_score` desc: pruned as ranked, ties sorted by the rest. */
+bool qry_sort_is_score_first(const struct qry_sort *s);
+/* Offers a hit whose score is known (the ranked top-k's path, score-first sorts). */
+void qry_sorter_add(struct qry_sorter *so, uint32_t doc, float score);
 void qry_sorter_segment(struct qry_sorter *so, const struct seg *seg, uint32_t seg_index);
 /* Offers a live match doc of the current segment, where e's tree (root) sits: its score
  * is computed only when its first key does not already rule it out. */
@@ -319,6 +323,7 @@ struct qry_topk {
     size_t k;          /* offset + limit; 0 = only count */
     uint64_t total;    /* matches counted so far */
     bool is_pruned;    /* a document was skipped uncounted: total is a lower bound */
+    struct qry_sorter *so; /* a score-first sort: every hit offered also goes there */
     bool is_exhaustive; /* scratch.is_exhaustive */
 };
 

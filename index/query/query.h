@@ -122,7 +122,7 @@ struct qry_params {
     size_t nweights;
     float default_weight; /* default 1 */
     /* Filters, sort and facets (docs/QUERY.md "Filters, sort and facets"); borrowed for the
-     * search, NULL: none. With a sort other than by score, facets, or a query that browses,
+     * search, NULL: none. With a sort not led by _score, facets, or a query that browses,
      * every match is evaluated (no pruning) and total is exact. */
     const struct qry *filter;        /* qry_parse_filter()'s: ANDed with the query, no score */
     const struct qry_sort *sort;     /* qry_sort_parse()'s; NULL: by relevance */
