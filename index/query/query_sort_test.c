@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "eval_int.h"
 #include "query_attr_util.h"
 
 static struct qry_ctx *g_ctx;
@@ -156,12 +157,64 @@ static void test_sort_pages_are_stable_and_segments_compare_by_value(void **stat
     seg_close(c);
 }
 
+/* A sort led by _score keeps pruning; it must return what an exhaustive search does, with
+ * score ties broken by the later keys (many documents here share a score). */
+static void test_sort_score_first_pruned_equals_exhaustive(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    static const char *const langs[] = {"en", "ru", "de"};
+    static const char *const bodies[] = {"common", "common filler", "common common", "common rare",
+                                         "other"};
+    struct tadoc *docs = calloc(N, sizeof *docs);
+    char(*idv)[16] = calloc(N, 16);
+    for (uint32_t i = 0; i < N; i++) {
+        snprintf(idv[i], 16, "y%05u", (i * 7919u) % 100000u);
+        docs[i] = (struct tadoc){.id = idv[i],
+                                 .body = bodies[i % 5],
+                                 .has_year = i % 11 != 0,
+                                 .year = 1990 + (int64_t)(i * 2654435761u % 35),
+                                 .lang = langs[i % 3],
+                                 .flag = -1};
+    }
+    struct seg *s1 = tattr_build(g_stem, docs, N / 2, true);
+    struct seg *s2 = tattr_build(g_stem, docs + N / 2, N / 2, true);
+    struct qry_segment segs[] = {{s1, NULL}, {s2, NULL}};
+    const char *sorts[] = {"_score,year:desc", "_score:desc,lang,year", "_score,title:desc"};
+    const char *queries[] = {"common", "common OR rare", "common -lang:ru"};
+    bool pruned_any = false;
+    for (size_t i = 0; i < 3; i++) {
+        for (size_t k = 0; k < 3; k++) {
+            char pruned[512], full[512];
+            qry_ctx_set_exhaustive(g_ctx, false);
+            uint64_t tp = tattr_sorted(g_ctx, g_schema, queries[k], sorts[i], segs, 2, 10, 5,
+                                       pruned, sizeof pruned);
+            qry_ctx_set_exhaustive(g_ctx, true);
+            uint64_t tf = tattr_sorted(g_ctx, g_schema, queries[k], sorts[i], segs, 2, 10, 5, full,
+                                       sizeof full);
+            qry_ctx_set_exhaustive(g_ctx, false);
+            assert_true(tp <= tf);
+            pruned_any |= tp < tf;
+            if (strcmp(pruned, full) != 0) {
+                fail_msg("'%s' sort '%s': pruned '%s' exhaustive '%s'", queries[k], sorts[i],
+                         pruned, full);
+            }
+        }
+    }
+    assert_true(pruned_any); /* the pruned path did skip documents */
+    seg_close(s1);
+    seg_close(s2);
+    free(docs);
+    free(idv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sort_parse_keys_and_errors),
         cmocka_unit_test(test_sort_each_key_type_orders_by_value_missing_last),
         cmocka_unit_test(test_sort_pages_are_stable_and_segments_compare_by_value),
+        cmocka_unit_test(test_sort_score_first_pruned_equals_exhaustive),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -84,6 +84,9 @@ static void heap_push(struct qry_hit *h, size_t *count, struct qry_hit hit)
 
 void qry_topk_add(struct qry_topk *t, struct qry_hit hit)
 {
+    if (t->so) {
+        qry_sorter_add(t->so, hit.doc, hit.score); /* a tie may win there on a later key */
+    }
     if (t->count < t->k) {
         heap_push(t->h, &t->count, hit);
     } else if (hit_worse(&t->h[0], &hit)) {
@@ -111,8 +114,8 @@ static void take(struct ev *e, struct qry_topk *t, struct qry_sorter *so, uint32
                  uint32_t seg_index, uint32_t doc)
 {
     t->total++;
-    if (so && t->k) {
-        qry_sorter_offer(so, doc, (float)ev_score(e, root, doc));
+    if (so && !t->so && t->k) {
+        qry_sorter_offer(so, e, root, doc);
     } else if (t->k) {
         qry_topk_offer(e, t, root, seg_index, doc);
     }
@@ -241,8 +244,10 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     /* Browsing visits every document that passes (an exact total; scores are all 0), and so
      * does a sort by anything but the score: bounds on scores cannot skip by year. */
     bool is_sorted = !qry_sort_is_relevance(params->sort);
+    bool is_score_first = is_sorted && qry_sort_is_score_first(params->sort);
     struct qry_topk t = {.k = params->limit ? (size_t)params->offset + params->limit : 0,
-                         .is_exhaustive = s->is_exhaustive || qry_is_browse(q) || is_sorted ||
+                         .is_exhaustive = s->is_exhaustive || qry_is_browse(q) ||
+                                          (is_sorted && !is_score_first) ||
                                           (params->facets && params->facets->n > 0)};
     if (!rc && (qry_vec_reserve(&s->heap, t.k + 1, sizeof(struct qry_hit)) ||
                 (is_sorted && qry_vec_reserve(&s->sorted, t.k + 1, sizeof(struct qry_shit))))) {
@@ -251,6 +256,7 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     t.h = s->heap.data;
     struct qry_sorter sorter = {.sort = params->sort, .h = s->sorted.data, .k = t.k};
     struct qry_sorter *so = is_sorted ? &sorter : NULL;
+    t.so = is_score_first ? so : NULL;
     for (size_t i = 0; !rc && i < nsegs; i++) {
         uint32_t root = 0;
         if (!qry_filter_segment(s, q, params->filter, segs[i].seg) && s->nfacet_acc == 0) {

@@ -9,10 +9,13 @@
  * sorted bytewise in its segment's dictionary, so the smallest ordinal is the smallest
  * value) - and kept beside it as numbers or as bytes that point into the segment's mapping,
  * valid for the whole search. So hits of different segments compare by value, never by
- * ordinal. A document without a value sorts after every document with one, in either
- * direction. Ties go to the higher score, then the lower document id (bytes, then length),
- * so the same request pages through the same order. Nothing here allocates per document:
- * the heap lives in the thread's scratch.
+ * ordinal. A sort whose first key is `_score` (desc) keeps pruning: its k-th best score is
+ * the ranked search's, so a document whose bound cannot reach that score cannot enter
+ * either; every hit the ranked top-k is offered goes to the sorted heap too
+ * (qry_sorter_add), where later keys break the ties. A document without a value sorts after every
+ * document with one, in either direction. Ties go to the higher score, then the lower document id
+ * (bytes, then length), so the same request pages through the same order. Nothing here allocates
+ * per document: the heap lives in the thread's scratch.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +124,11 @@ bool qry_sort_is_relevance(const struct qry_sort *s)
     return !s || (s->nkeys == 1 && s->keys[0].kind == QS_SCORE && s->keys[0].is_desc);
 }
 
+bool qry_sort_is_score_first(const struct qry_sort *s)
+{
+    return s && s->keys[0].kind == QS_SCORE && s->keys[0].is_desc;
+}
+
 /* ---- the sorted top-k ---- */
 
 static int cmp_num(double a, double b)
@@ -206,23 +214,22 @@ static void attr_val(const struct qry_sort_key *k, const struct seg_attr *col, u
     }
 }
 
-static void key_vals(struct qry_sorter *so, uint32_t doc, float score, struct qry_shit *h)
+/* Key i of doc. */
+static void key_val(const struct qry_sorter *so, size_t i, uint32_t doc, float score,
+                    struct qry_sval *v)
 {
-    for (size_t i = 0; i < so->sort->nkeys; i++) {
-        const struct qry_sort_key *k = &so->sort->keys[i];
-        struct qry_sval *v = &h->v[i];
-        memset(v, 0, sizeof *v);
-        if (k->kind == QS_SCORE) {
-            v->has = true;
-            v->f = score;
-        } else if (k->kind == QS_TITLE) {
-            size_t len = 0;
-            seg_doc_title(so->seg, doc, &v->s, &len);
-            v->len = (uint32_t)len;
-            v->has = len > 0;
-        } else {
-            attr_val(k, so->cols[i], doc, v);
-        }
+    const struct qry_sort_key *k = &so->sort->keys[i];
+    memset(v, 0, sizeof *v);
+    if (k->kind == QS_SCORE) {
+        v->has = true;
+        v->f = score;
+    } else if (k->kind == QS_TITLE) {
+        size_t len = 0;
+        seg_doc_title(so->seg, doc, &v->s, &len);
+        v->len = (uint32_t)len;
+        v->has = len > 0;
+    } else {
+        attr_val(k, so->cols[i], doc, v);
     }
 }
 
@@ -246,11 +253,40 @@ static void sift_down(const struct qry_sort *so, struct qry_shit *h, size_t coun
     }
 }
 
-void qry_sorter_offer(struct qry_sorter *so, uint32_t doc, float score)
+static void heap_put(struct qry_sorter *so, struct qry_shit *cand);
+
+void qry_sorter_offer(struct qry_sorter *so, struct ev *e, uint32_t root, uint32_t doc)
+{
+    bool is_scored = so->sort->keys[0].kind == QS_SCORE;
+    float score = is_scored ? (float)ev_score(e, root, doc) : 0;
+    struct qry_shit c = {.hit = {.segment = so->seg_index, .doc = doc}};
+    key_val(so, 0, doc, score, &c.v[0]);
+    if (so->count == so->k &&
+        (so->k == 0 || cmp_val(&so->sort->keys[0], &c.v[0], &so->h[0].v[0]) > 0)) {
+        return; /* most documents of a full heap lose on the first key alone */
+    }
+    /* scored only now: the tree still sits on doc, and most documents never get here */
+    c.hit.score = is_scored ? score : (float)ev_score(e, root, doc);
+    for (size_t i = 1; i < so->sort->nkeys; i++) {
+        key_val(so, i, doc, c.hit.score, &c.v[i]);
+    }
+    heap_put(so, &c);
+}
+
+void qry_sorter_add(struct qry_sorter *so, uint32_t doc, float score)
 {
     struct qry_shit c = {.hit = {.segment = so->seg_index, .doc = doc, .score = score}};
-    seg_doc_id(so->seg, doc, &c.id, &c.id_len);
-    key_vals(so, doc, score, &c);
+    for (size_t i = 0; i < so->sort->nkeys; i++) {
+        key_val(so, i, doc, score, &c.v[i]);
+    }
+    heap_put(so, &c);
+}
+
+/* Keeps c (its keys set) if it is among the k best so far. */
+static void heap_put(struct qry_sorter *so, struct qry_shit *cand)
+{
+    struct qry_shit c = *cand;
+    seg_doc_id(so->seg, c.hit.doc, &c.id, &c.id_len);
     if (so->count < so->k) {
         size_t i = so->count++;
         so->h[i] = c;
