@@ -40,11 +40,10 @@ void qry_ctx_free(struct qry_ctx *ctx)
         return;
     }
     struct qry_scratch *s = ctx->scratch;
-    struct qry_vec *vecs[] = {&s->gfields, &s->field_map, &s->map_off, &s->scope,
-                              &s->sterms,  &s->prefix,    &s->pool,    &s->cand,
-                              &s->dfs,     &s->found,     &s->nodes,   &s->posts,
-                              &s->kids,    &s->norms,     &s->heap,    &s->typo_best,
-                              &s->fleaves, &s->conj,      &s->sorted};
+    struct qry_vec *vecs[] = {&s->gfields,   &s->field_map, &s->map_off, &s->scope, &s->sterms,
+                              &s->prefix,    &s->pool,      &s->cand,    &s->dfs,   &s->found,
+                              &s->nodes,     &s->posts,     &s->kids,    &s->norms, &s->heap,
+                              &s->typo_best, &s->fleaves,   &s->conj,    &s->sorted};
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++) {
         qry_vec_free(vecs[i]);
     }

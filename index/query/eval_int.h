@@ -121,8 +121,9 @@ struct qry_scratch {
                                  resolved in the current segment */
     struct qry_vec conj;      /* struct qry_conj: the predicate */
     struct qry_vec sorted;    /* struct qry_shit: the sorted top-k (sort.c) */
-    struct qry_facet_acc *facet_acc; /* owned: QRY_MAX_FACETS counters (facet_count.c) */
-    size_t nfacet_acc;               /* in use by the current search */
+    /* owned: QRY_MAX_FACETS counters (facet_count.c), the first nfacet_acc in use */
+    struct qry_facet_acc *facet_acc;
+    size_t nfacet_acc;
     bool is_exhaustive;       /* tests: score every match, prune nothing */
 };
 
@@ -140,10 +141,10 @@ struct qry_fleaf {
 struct qry_conj {
     const struct qry *q; /* borrowed: the query or the filter */
     int32_t node;
-    const char *field;   /* the one attribute it restricts (into q's strings), or NULL */
+    const char *field; /* the one attribute it restricts (into q's strings), or NULL */
     size_t field_len;
-    size_t first_leaf;               /* q's first clause in scratch.fleaves */
-    const struct qry_fleaf *leaves;  /* scratch.fleaves + first_leaf, per segment */
+    size_t first_leaf;              /* q's first clause in scratch.fleaves */
+    const struct qry_fleaf *leaves; /* scratch.fleaves + first_leaf, per segment */
 };
 
 /* Global statistics of one search (read-only while segments are evaluated). */
@@ -162,12 +163,12 @@ struct ev {
     const uint32_t *kids;  /* scratch.kids.data */
     double k1;
     double boost;
-    bool wants_scores; /* false when only counting: bonus posts are not opened */
-    int rc;            /* sticky: a positions read failed (SD_ENOMEM, or damage) */
-    uint32_t ndocs;    /* seg_doc_count(seg) */
-    const struct qry *q;                 /* borrowed: the query (EV_FILTER nodes) */
-    const struct qry_fleaf *fleaves;     /* q's clauses in this segment */
-    const struct qry_conj *conj;         /* the predicate, nconj conjuncts */
+    bool wants_scores;               /* false when only counting: bonus posts are not opened */
+    int rc;                          /* sticky: a positions read failed (SD_ENOMEM, or damage) */
+    uint32_t ndocs;                  /* seg_doc_count(seg) */
+    const struct qry *q;             /* borrowed: the query (EV_FILTER nodes) */
+    const struct qry_fleaf *fleaves; /* q's clauses in this segment */
+    const struct qry_conj *conj;     /* the predicate, nconj conjuncts */
     size_t nconj;
 };
 
@@ -176,8 +177,9 @@ struct ev {
  * clauses in s->fleaves. SD_OK or SD_ENOMEM. */
 int qry_filter_prepare(struct qry_scratch *s, const struct qry *q, const struct qry *filter,
                        struct sd_error *err);
-/* Resolves every clause in seg (after qry_filter_prepare). */
-void qry_filter_segment(struct qry_scratch *s, const struct qry *q, const struct qry *filter,
+/* Resolves every clause in seg (after qry_filter_prepare). False when some conjunct is a
+ * clause that no document of seg passes: the segment has no match. */
+bool qry_filter_segment(struct qry_scratch *s, const struct qry *q, const struct qry *filter,
                         const struct seg *seg);
 /* True when node of q is a conjunct of the predicate (plan.c leaves those out of the tree). */
 bool qry_is_top_filter(const struct qry *q, int32_t node);
@@ -236,8 +238,9 @@ struct qry_sorter {
 /* True for no sort, or `_score` (desc) alone: the ranked path with pruning. */
 bool qry_sort_is_relevance(const struct qry_sort *s);
 void qry_sorter_segment(struct qry_sorter *so, const struct seg *seg, uint32_t seg_index);
-/* Offers a live match doc of the current segment with its score. */
-void qry_sorter_offer(struct qry_sorter *so, uint32_t doc, float score);
+/* Offers a live match doc of the current segment, where e's tree (root) sits: its score
+ * is computed only when its first key does not already rule it out. */
+void qry_sorter_offer(struct qry_sorter *so, struct ev *e, uint32_t root, uint32_t doc);
 /* Sorts the heap and copies hits [offset, count) into out->hits. SD_OK or SD_ENOMEM. */
 int qry_sorter_finish(struct qry_sorter *so, uint32_t offset, struct qry_result *out,
                       struct sd_error *err);

@@ -102,7 +102,8 @@ static int parse_float(const struct qry_fval *p, const struct bound *b, double *
 }
 
 /* A date bound: its first and last millisecond (a day for a date alone, else one instant). */
-static int parse_date(const struct qry_fval *p, const struct bound *b, int64_t *first, int64_t *last)
+static int parse_date(const struct qry_fval *p, const struct bound *b, int64_t *first,
+                      int64_t *last)
 {
     if (!sch_parse_date(b->s, b->len, first)) {
         return bad_value(p, b, "a date (YYYY-MM-DD or an ISO 8601 date-time with a zone)");

@@ -15,7 +15,9 @@
  * another type: then no document of it has a value), and a keyword value becomes the
  * segment's ordinal (seg_attr_keyword_find), so testing a document compares integers read
  * from the mapping: no string compare and no allocation per document. A multi-valued
- * document matches a clause when any of its values does.
+ * document matches a clause when any of its values does. A conjunct that is one clause no
+ * document of the segment can pass (a keyword value absent from its dictionary, a column it
+ * lacks) rules the segment out before its postings are opened.
  *
  * For facets ("as if not filtered"), qry_conj_failed() gives the bitmask of the conjuncts
  * a document fails, each conjunct knowing the one attribute it restricts (if only one).
@@ -137,7 +139,7 @@ static void resolve(const struct qry *q, const struct seg *seg, struct qry_fleaf
     }
 }
 
-void qry_filter_segment(struct qry_scratch *s, const struct qry *q, const struct qry *filter,
+bool qry_filter_segment(struct qry_scratch *s, const struct qry *q, const struct qry *filter,
                         const struct seg *seg)
 {
     struct qry_fleaf *lv = s->fleaves.data;
@@ -146,9 +148,15 @@ void qry_filter_segment(struct qry_scratch *s, const struct qry *q, const struct
         resolve(filter, seg, lv + q->filter_count);
     }
     struct qry_conj *c = s->conj.data;
+    bool can_match = true;
     for (size_t i = 0; i < s->conj.count; i++) {
         c[i].leaves = lv + c[i].first_leaf;
+        const struct qry_node *n = &c[i].q->nodes[c[i].node];
+        if (n->type == QN_FILTER && c[i].leaves[n->term].kind == 0) {
+            can_match = false; /* `lang:xx` where no document of seg has xx (or the column) */
+        }
     }
+    return can_match;
 }
 
 static bool leaf_match(const struct qry_fleaf *l, uint32_t doc)

@@ -181,15 +181,15 @@ static int field_scope(struct qry_parser *p, const struct qry_tok *name)
         p->attr = f;
         return SD_OK;
     }
-    bool is_range = p->tok.type == QT_WORD && qry_looks_like_range(p->text + p->tok.off,
-                                                                    p->tok.len);
+    bool is_range =
+        p->tok.type == QT_WORD && qry_looks_like_range(p->text + p->tok.off, p->tok.len);
     if (p->is_filter_only || is_range || p->attr) {
         return f ? sd_errorf(p->err, SD_EFIELD,
                              "at %zu: field '%.*s' in filter is declared as text (filters "
                              "need an int, float, date, bool or keyword attribute)",
                              name->off, (int)name->len, s)
-                 : sd_errorf(p->err, SD_EFIELD, "at %zu: unknown field '%.*s' in filter",
-                             name->off, (int)name->len, s);
+                 : sd_errorf(p->err, SD_EFIELD, "at %zu: unknown field '%.*s' in filter", name->off,
+                             (int)name->len, s);
     }
     return intern_field(p, s, name->len, &p->field);
 }
@@ -383,7 +383,8 @@ static void mark_negative(struct qry_node *nodes, int32_t i, bool is_negative)
 
 static void mark_filter(struct qry_parser *p, int32_t i)
 {
-    for (int32_t c = qry_pnode(p, i)->first_child; c != QRY_NONE; c = qry_pnode(p, c)->next_sibling) {
+    for (int32_t c = qry_pnode(p, i)->first_child; c != QRY_NONE;
+         c = qry_pnode(p, c)->next_sibling) {
         mark_filter(p, c);
     }
     qry_pnode(p, i)->is_filter = subtree_is_filter(p, i);

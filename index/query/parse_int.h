@@ -25,14 +25,14 @@ struct qry_parser {
     const char *text;      /* borrowed */
     size_t len;
     struct qry_lexer lx;
-    struct qry_tok tok;     /* the current token */
-    struct qry_vec nodes;   /* struct qry_node */
-    struct qry_vec terms;   /* struct qry_term */
-    struct qry_vec strings; /* char */
-    struct qry_vec fields;  /* uint32_t offsets into strings */
-    struct qry_vec wtoks;   /* struct qry_word_tok of the word being parsed */
-    struct qry_vec tmp;     /* char: their strings */
-    int16_t field;          /* field in scope, QRY_ALL_FIELDS outside field:(...) */
+    struct qry_tok tok;              /* the current token */
+    struct qry_vec nodes;            /* struct qry_node */
+    struct qry_vec terms;            /* struct qry_term */
+    struct qry_vec strings;          /* char */
+    struct qry_vec fields;           /* uint32_t offsets into strings */
+    struct qry_vec wtoks;            /* struct qry_word_tok of the word being parsed */
+    struct qry_vec tmp;              /* char: their strings */
+    int16_t field;                   /* field in scope, QRY_ALL_FIELDS outside field:(...) */
     const struct sch_schema *schema; /* borrowed, NULL: no attributes declared */
     const struct sch_field *attr;    /* attribute in scope (name:(...)), or NULL */
     bool is_filter_only;             /* the `filter` string: clauses only, no text */

@@ -161,8 +161,8 @@ struct qry_result {
 
 /* Runs q over segs[0, nsegs) (borrowed) and fills out with the hits ranked
  * offset .. offset+limit-1 by score (ties: lower segment index, then lower
- * doc id first; a query that browses: index order) or by params->sort, only documents that pass its filter
- * clauses and params->filter. A field restriction that names a field no segment has is
+ * doc id first; a query that browses: index order) or by params->sort, only
+ * documents that pass its filter clauses and params->filter. A field restriction that names a field no segment has is
  * SD_EINVAL "unknown field 'x'" (except title and body, always known).
  * Returns SD_OK, SD_EINVAL, SD_ELIMIT, SD_ENOMEM or SD_ECORRUPT. */
 int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segment *segs,
@@ -230,7 +230,7 @@ struct qry_facet_bucket {
  * counts of the buckets not returned (documents, for a single-valued field). missing:
  * matching documents without a value. */
 struct qry_facet {
-    char *field; /* owned */
+    char *field;                      /* owned */
     struct qry_facet_bucket *buckets; /* owned */
     size_t nbuckets;
     uint64_t others;

@@ -212,6 +212,9 @@ static void test_facet_own_field_counts_as_if_not_filtered(void **state)
     expect(segs, 1, "spring -lang:ru", "lang:en", "lang", "en=1 pt-BR=1 ru=1 o=0 m=0");
     expect(segs, 1, "spring year:>=2010", "-lang:ru", "year", "1999=1 2010=1 o=0 m=0");
     expect(segs, 1, "spring year:>=2010", NULL, "year:interval=100", "1900=1 2000=2 o=0 m=0");
+    /* a value no document has: no hit, yet the facet on its field still counts */
+    assert_int_equal(facet(segs, 1, "spring", "lang:xx", "lang", got, sizeof got), 0);
+    assert_string_equal(got, "en=1 pt-BR=1 ru=1 o=0 m=0");
     /* inside an OR with text the clause is part of the words' match, not lifted */
     expect(segs, 1, "winter OR lang:pt-BR", NULL, "lang", "en=1 pt-BR=1 ru=1 o=0 m=0");
     seg_close(s);

@@ -291,12 +291,17 @@ static void test_filter_pruned_search_equals_exhaustive(void **state)
     struct seg *s1 = tattr_build(g_stem, docs, N / 2, true);
     struct seg *s2 = tattr_build(g_stem, docs + N / 2, N / 2, true);
     struct qry_segment segs[] = {{s1, NULL}, {s2, NULL}};
-    const char *queries[] = {"common", "common OR rare", "rare common", "common OR word"};
+    const char *queries[] = {"common",
+                             "common OR rare",
+                             "rare common",
+                             "common OR word",
+                             "common (rare OR year:2000..2001)",
+                             "rare OR lang:de"};
     const char *filters[] = {"year:2000..2010", "-lang:ru", "lang:en year:>2015"};
     struct qry_params p;
     qry_params_default(&p);
     p.limit = 10;
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
         for (size_t f = 0; f < 3; f++) {
             char pruned[512], full[512];
             qry_ctx_set_exhaustive(g_ctx, false);

@@ -67,14 +67,14 @@ struct qry_node {
  * clauses are one inclusive int64 range (`>2010` is [2011, max], a date alone as a bound
  * covers its whole day, `true` is [1, 1]); lo > hi matches nothing. */
 enum qry_filter_kind {
-    QF_INT = 1,  /* int, date (ms since the epoch), bool (0/1): lo <= v <= hi */
-    QF_FLOAT,    /* flo <(=) v <(=) fhi, ±INFINITY for an open end */
-    QF_KEYWORD,  /* the value bytes [str_off, str_off + str_len) of qry.strings */
+    QF_INT = 1, /* int, date (ms since the epoch), bool (0/1): lo <= v <= hi */
+    QF_FLOAT,   /* flo <(=) v <(=) fhi, ±INFINITY for an open end */
+    QF_KEYWORD, /* the value bytes [str_off, str_off + str_len) of qry.strings */
 };
 
 struct qry_filter {
-    uint8_t kind;     /* enum qry_filter_kind */
-    uint8_t sch_type; /* enum sch_type of the attribute, for the column's type */
+    uint8_t kind;      /* enum qry_filter_kind */
+    uint8_t sch_type;  /* enum sch_type of the attribute, for the column's type */
     uint32_t name_off; /* the attribute's name in qry.strings, NUL-terminated */
     uint32_t name_len;
     int64_t lo, hi;

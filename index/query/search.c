@@ -112,7 +112,7 @@ static void take(struct ev *e, struct qry_topk *t, struct qry_sorter *so, uint32
 {
     t->total++;
     if (so && t->k) {
-        qry_sorter_offer(so, doc, (float)ev_score(e, root, doc));
+        qry_sorter_offer(so, e, root, doc);
     } else if (t->k) {
         qry_topk_offer(e, t, root, seg_index, doc);
     }
@@ -253,7 +253,9 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     struct qry_sorter *so = is_sorted ? &sorter : NULL;
     for (size_t i = 0; !rc && i < nsegs; i++) {
         uint32_t root = 0;
-        qry_filter_segment(s, q, params->filter, segs[i].seg);
+        if (!qry_filter_segment(s, q, params->filter, segs[i].seg) && s->nfacet_acc == 0) {
+            continue; /* facets would still count its documents as if not filtered */
+        }
         if (so) {
             qry_sorter_segment(so, segs[i].seg, (uint32_t)i);
         }

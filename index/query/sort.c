@@ -206,23 +206,22 @@ static void attr_val(const struct qry_sort_key *k, const struct seg_attr *col, u
     }
 }
 
-static void key_vals(struct qry_sorter *so, uint32_t doc, float score, struct qry_shit *h)
+/* Key i of doc. */
+static void key_val(const struct qry_sorter *so, size_t i, uint32_t doc, float score,
+                    struct qry_sval *v)
 {
-    for (size_t i = 0; i < so->sort->nkeys; i++) {
-        const struct qry_sort_key *k = &so->sort->keys[i];
-        struct qry_sval *v = &h->v[i];
-        memset(v, 0, sizeof *v);
-        if (k->kind == QS_SCORE) {
-            v->has = true;
-            v->f = score;
-        } else if (k->kind == QS_TITLE) {
-            size_t len = 0;
-            seg_doc_title(so->seg, doc, &v->s, &len);
-            v->len = (uint32_t)len;
-            v->has = len > 0;
-        } else {
-            attr_val(k, so->cols[i], doc, v);
-        }
+    const struct qry_sort_key *k = &so->sort->keys[i];
+    memset(v, 0, sizeof *v);
+    if (k->kind == QS_SCORE) {
+        v->has = true;
+        v->f = score;
+    } else if (k->kind == QS_TITLE) {
+        size_t len = 0;
+        seg_doc_title(so->seg, doc, &v->s, &len);
+        v->len = (uint32_t)len;
+        v->has = len > 0;
+    } else {
+        attr_val(k, so->cols[i], doc, v);
     }
 }
 
@@ -246,11 +245,22 @@ static void sift_down(const struct qry_sort *so, struct qry_shit *h, size_t coun
     }
 }
 
-void qry_sorter_offer(struct qry_sorter *so, uint32_t doc, float score)
+void qry_sorter_offer(struct qry_sorter *so, struct ev *e, uint32_t root, uint32_t doc)
 {
-    struct qry_shit c = {.hit = {.segment = so->seg_index, .doc = doc, .score = score}};
+    bool is_scored = so->sort->keys[0].kind == QS_SCORE;
+    float score = is_scored ? (float)ev_score(e, root, doc) : 0;
+    struct qry_shit c = {.hit = {.segment = so->seg_index, .doc = doc}};
+    key_val(so, 0, doc, score, &c.v[0]);
+    if (so->count == so->k &&
+        (so->k == 0 || cmp_val(&so->sort->keys[0], &c.v[0], &so->h[0].v[0]) > 0)) {
+        return; /* most documents of a full heap lose on the first key alone */
+    }
+    /* scored only now: the tree still sits on doc, and most documents never get here */
+    c.hit.score = is_scored ? score : (float)ev_score(e, root, doc);
+    for (size_t i = 1; i < so->sort->nkeys; i++) {
+        key_val(so, i, doc, c.hit.score, &c.v[i]);
+    }
     seg_doc_id(so->seg, doc, &c.id, &c.id_len);
-    key_vals(so, doc, score, &c);
     if (so->count < so->k) {
         size_t i = so->count++;
         so->h[i] = c;
