@@ -253,9 +253,11 @@ struct idx_index {
     bool is_stopping;
     bool writes_refused;
     char write_error[256];
+    bool flush_wanted; /* a snapshot waits for a flush of all that is logged (backup.c) */
 
     pthread_t writer;
-    pthread_cond_t mem_cond; /* with state_lock: mem_bytes went down or a flush failed */
+    pthread_cond_t mem_cond; /* with state_lock: mem_bytes went down, a flush failed, or a
+                                MANIFEST moved checkpoint_seq */
     struct idx_merger mergers[IDX_MERGER_COUNT];
     pthread_mutex_t merge_lock; /* guards the mergers' wake flags, merge_stop */
     pthread_cond_t merge_cond;  /* broadcast: each merger checks its own flag */
@@ -286,6 +288,7 @@ struct idx_db {
     char *dropping[8];         /* lock: names whose drop is running (manage.c); NULL: free */
     struct idx_index **indexes;
     size_t nindexes;
+    char *snapshot_dir; /* owned, resolved (realpath); NULL: snapshots are off */
 };
 
 /* ---- functions shared between the engine's files ---- */
@@ -300,6 +303,9 @@ int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_ind
 void idx_index_put(struct idx_index *ix);
 /* Removes DIR/.dropped-* left by a drop that a crash interrupted. */
 void idx_remove_dropped(const char *data_dir);
+/* Removes the regular files of dir (it must hold no subdirectory) and dir; a missing dir is
+ * SD_OK. */
+int idx_remove_dir(const char *dir, struct sd_error *err);
 
 /* settings.c */
 /* Reads DIR/SETTINGS into ix->settings (none: version 0, nothing declared). SD_ECORRUPT
@@ -434,6 +440,10 @@ int idx_entry_verify(const char *dir, const struct wal_seg_entry *e, struct seg 
  * passed its checksum but may still hold what no request could. */
 int idx_op_decode_checked(uint8_t type, const uint8_t *payload, size_t len, struct idx_op *op,
                           struct seg_field *fields, struct sd_error *err);
+
+/* backup.c: checks cfg.snapshot_dir at open (a directory, outside the data directory) and
+ * keeps its resolved path in db->snapshot_dir. */
+int idx_backup_set_dir(struct idx_db *db, const char *dir, struct sd_error *err);
 
 /* merge.c */
 int idx_merger_start(struct idx_index *ix, struct sd_error *err);

@@ -196,6 +196,13 @@ void idx_request_flush(struct idx_index *ix)
         return;
     if (wal_rotate(ix->wal, &first, &err) != SD_OK) {
         fprintf(stderr, "searchd: index %s: log rotation failed: %s\n", ix->name, err.msg);
+        /* A flush that cannot start has failed: whoever waits for one (the back-pressure
+         * wait, a snapshot) must hear of it rather than wait on. */
+        pthread_mutex_lock(&ix->state_lock);
+        snprintf(ix->flush_error, sizeof ix->flush_error, "log rotation: %.200s", err.msg);
+        ix->merge_failures++;
+        pthread_cond_broadcast(&ix->mem_cond);
+        pthread_mutex_unlock(&ix->state_lock);
         return;
     }
     ix->mem.first_flush_ns = 0;
@@ -232,6 +239,22 @@ static void idx_wait_for_memory(struct idx_index *ix)
     pthread_mutex_unlock(&ix->state_lock);
 }
 
+/* A snapshot (backup.c) asked for a flush of everything logged so far: taken once. Nothing
+ * to do when the log holds nothing past the flush already requested. */
+static bool idx_flush_wanted(struct idx_index *ix)
+{
+    pthread_mutex_lock(&ix->queue_lock);
+    bool wanted = ix->flush_wanted;
+    ix->flush_wanted = false;
+    pthread_mutex_unlock(&ix->queue_lock);
+    if (!wanted)
+        return false;
+    pthread_mutex_lock(&ix->merge_lock);
+    bool is_covered = ix->flush_seq >= ix->applied_seq;
+    pthread_mutex_unlock(&ix->merge_lock);
+    return !is_covered;
+}
+
 static void idx_writer_housekeeping(struct idx_index *ix, bool is_final)
 {
     uint64_t now = sd_now_ns();
@@ -242,7 +265,7 @@ static void idx_writer_housekeeping(struct idx_index *ix, bool is_final)
         if (idx_mem_refresh(ix, &err) != SD_OK)
             fprintf(stderr, "searchd: index %s: refresh failed: %s\n", ix->name, err.msg);
     }
-    if (idx_flush_due(ix, now))
+    if (idx_flush_wanted(ix) || idx_flush_due(ix, now))
         idx_request_flush(ix);
     uint64_t removable = atomic_load(&ix->removable_seq);
     if (removable && wal_remove_upto(ix->wal, removable, &err) > 0)
@@ -254,7 +277,7 @@ static struct idx_write *idx_take_queue(struct idx_index *ix)
 {
     const struct idx_config *cfg = &ix->db->cfg;
     pthread_mutex_lock(&ix->queue_lock);
-    while (!ix->queue_head && !ix->is_stopping) {
+    while (!ix->queue_head && !ix->is_stopping && !ix->flush_wanted) {
         uint64_t wait = idx_ms(1000);
         if (ix->mem.has_pending) {
             uint64_t due = ix->mem.last_refresh_ns + idx_ms(cfg->refresh_ms);
