@@ -8,6 +8,7 @@
  *           [--request-timeout SECONDS] [--max-unfinished BYTES]
  *           [--flush-bytes BYTES] [--flush-ms N] [--merge-factor N]
  *           [--bm25-k1 X] [--bm25-b X] [--log-level error|warn|info|debug]
+ *           [--snapshot-dir DIR]
  *   searchd --check DIR        verify a data directory offline (exit 0 sound, 1 not)
  *   searchd --repair DIR       rebuild lost MANIFESTs offline; moves, never deletes
  *   searchd --help | --version
@@ -96,6 +97,8 @@ static void usage(FILE *f)
             "  --public-without-keys on|off  serve a non-loopback address with no keys\n"
             "                          (default off: searchd refuses to start)\n"
             "  --hash-key              read a key on stdin, print its sha256: entry, exit\n"
+            "  --snapshot-dir DIR      where the snapshot op may write snapshots (default:\n"
+            "                          none, snapshots off); outside --data\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
             "  --config FILE           read settings from FILE first (INI; keys = these flags' names)\n"
             "  --print-config          print the effective settings and exit\n"
@@ -229,6 +232,7 @@ enum {
     OPT_SEARCH_KEYS,
     OPT_PUBLIC_NO_KEYS,
     OPT_HASH_KEY,
+    OPT_SNAPSHOT_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -265,6 +269,7 @@ static const struct option long_opts[] = {
     {"search-keys", required_argument, NULL, OPT_SEARCH_KEYS},
     {"public-without-keys", required_argument, NULL, OPT_PUBLIC_NO_KEYS},
     {"hash-key", no_argument, NULL, OPT_HASH_KEY},
+    {"snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR},
     {NULL, 0, NULL, 0},
 };
 
@@ -345,6 +350,9 @@ static int apply_opt(struct opts *o, int c, const char *arg)
         return 0;
     case OPT_REPAIR:
         o->repair_dir = arg;
+        return 0;
+    case OPT_SNAPSHOT_DIR:
+        o->idx.snapshot_dir = arg; /* checked by idx_open: a directory outside --data */
         return 0;
     case OPT_SYNC:
         if (strcmp(arg, "always") && strcmp(arg, "batch")) {
@@ -562,6 +570,11 @@ static void print_config(FILE *f, const struct opts *o)
     fprintf(f, "merge-factor = %u\n", (unsigned)o->idx.merge_factor);
     fprintf(f, "bm25-k1 = %g\n", (double)o->idx.k1);
     fprintf(f, "bm25-b = %g\n", (double)o->idx.b);
+    if (o->idx.snapshot_dir) {
+        fprintf(f, "snapshot-dir = %s\n", o->idx.snapshot_dir);
+    } else {
+        fprintf(f, "# snapshot-dir: none, snapshots off\n");
+    }
     if (o->srv.workers) {
         fprintf(f, "workers = %u\n", o->srv.workers);
     } else {

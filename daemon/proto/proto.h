@@ -51,6 +51,7 @@ enum proto_op {
     PROTO_OP_STATS,
     PROTO_OP_HEALTH,
     PROTO_OP_AUTH, /* line protocol: present an API key for this connection */
+    PROTO_OP_SNAPSHOT, /* an online snapshot of the index (admin) */
 };
 
 /* The error codes of PROTOCOL.md, in its table's order. */
@@ -119,6 +120,9 @@ struct proto_request {
     /* get, delete */
     const char *id;
     size_t id_len;
+
+    /* snapshot: the new snapshot's name, a valid index name (NUL-terminated) */
+    char snapshot[IDX_MAX_NAME + 1];
 
     /* auth: the API key (points into the json tree) */
     const char *key;
@@ -191,6 +195,10 @@ void proto_encode_doc(struct sd_buf *out, const struct seg_stored *doc);
 void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_stats *st);
 /* {"ok":true,"role":"search"} */
 void proto_encode_auth(struct sd_buf *out, const char *role);
+/* {"ok":true,"index":…,"snapshot":…,"path":…,"seq":N,"segments":…,"files_linked":…,
+ * "files_copied":…,"bytes":…,"ms":…} */
+void proto_encode_snapshot(struct sd_buf *out, const char *index, const char *name,
+                           const struct idx_snapshot_info *info);
 /* What /health reports (strings borrowed for the call). */
 struct proto_health {
     const char *version;  /* searchd's */

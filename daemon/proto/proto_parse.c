@@ -73,8 +73,8 @@ int proto_code_http_status(enum proto_code code)
 
 const char *proto_op_name(enum proto_op op)
 {
-    static const char *const names[] = {"none",  "search", "add",    "get",
-                                        "delete", "stats", "health", "auth"};
+    static const char *const names[] = {"none",  "search", "add",    "get",     "delete",
+                                        "stats", "health", "auth",   "snapshot"};
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "none";
 }
 
@@ -969,7 +969,7 @@ static enum proto_op op_from_name(const char *s)
     } ops[] = {
         {"search", PROTO_OP_SEARCH}, {"add", PROTO_OP_ADD},     {"get", PROTO_OP_GET},
         {"delete", PROTO_OP_DELETE}, {"stats", PROTO_OP_STATS}, {"health", PROTO_OP_HEALTH},
-        {"auth", PROTO_OP_AUTH},
+        {"auth", PROTO_OP_AUTH},     {"snapshot", PROTO_OP_SNAPSHOT},
     };
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         if (strcmp(s, ops[i].name) == 0) {
@@ -994,6 +994,29 @@ static enum proto_code get_key(struct json_object *obj, struct proto_request *re
         return proto_errorf(err, PROTO_BAD_REQUEST, "auth: 'key' must be 1 to %d bytes",
                             PROTO_MAX_KEY);
     }
+    return PROTO_OK;
+}
+
+/* snapshot: "name", a string that is a valid index name (it becomes a directory name under
+ * --snapshot-dir, so it can never be a path). */
+static enum proto_code get_snapshot_name(struct json_object *obj, struct proto_request *req,
+                                         struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, "name", &present);
+    if (!present || !json_object_is_type(v, json_type_string)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "snapshot: 'name' must be a string");
+    }
+    const char *name = json_object_get_string(v);
+    size_t len = (size_t)json_object_get_string_len(v);
+    if (!idx_name_valid(name, len) || strlen(name) != len) {
+        return proto_errorf(err, PROTO_BAD_REQUEST,
+                            "snapshot: bad name: use [a-z0-9_-], 1 to %d bytes, not starting "
+                            "with '-'",
+                            IDX_MAX_NAME);
+    }
+    memcpy(req->snapshot, name, len);
+    req->snapshot[len] = '\0';
     return PROTO_OK;
 }
 
@@ -1027,6 +1050,8 @@ static enum proto_code parse_line_members(struct proto_request *req, struct prot
         return get_id(req->root, proto_op_name(req->op), &req->id, &req->id_len, err);
     case PROTO_OP_AUTH:
         return get_key(req->root, req, err);
+    case PROTO_OP_SNAPSHOT:
+        return get_snapshot_name(req->root, req, err);
     default:
         return PROTO_OK;
     }
@@ -1407,6 +1432,33 @@ static enum proto_code route_doc_id(enum proto_method method, const char *raw, s
     return check_id(proto_op_name(req->op), req->id, req->id_len, err);
 }
 
+/* POST /indexes/{index}/snapshot with {"name":…}: the index from the path, which no
+ * ?index= may contradict (checked by the caller). */
+static enum proto_code route_snapshot(enum proto_method method, const char *path, size_t path_len,
+                                      const char *body, size_t body_len, struct proto_request *req,
+                                      struct proto_error *err)
+{
+    static const char suffix[] = "/snapshot";
+    size_t name_len = path_len - 9 - (sizeof suffix - 1); /* "/indexes/" NAME suffix */
+    req->op = PROTO_OP_SNAPSHOT;
+    enum proto_code rc = set_index(req, path + 9, name_len, err);
+    if (rc) {
+        return rc;
+    }
+    if (method != PROTO_POST) {
+        return method_not_allowed(err, "POST");
+    }
+    rc = json_parse_object(body, body_len, &req->root, err);
+    return rc ? rc : get_snapshot_name(req->root, req, err);
+}
+
+static bool is_snapshot_path(const char *path, size_t len)
+{
+    return len > 9 + 9 && memcmp(path, "/indexes/", 9) == 0 &&
+           memcmp(path + len - 9, "/snapshot", 9) == 0 &&
+           !memchr(path + 9, '/', len - 18);
+}
+
 static enum proto_code route(enum proto_method method, const char *path, size_t path_len,
                              char **dst, const struct http_param *params, size_t nparams,
                              const char *body, size_t body_len, struct proto_request *req,
@@ -1440,6 +1492,9 @@ static enum proto_code route(enum proto_method method, const char *path, size_t 
     if (path_is(path, path_len, "/stats") || path_is(path, path_len, "/health")) {
         req->op = path[1] == 's' ? PROTO_OP_STATS : PROTO_OP_HEALTH;
         return get ? PROTO_OK : method_not_allowed(err, "GET");
+    }
+    if (is_snapshot_path(path, path_len)) {
+        return route_snapshot(method, path, path_len, body, body_len, req, err);
     }
     return proto_errorf(err, PROTO_UNKNOWN_PATH, "no such path");
 }
@@ -1477,5 +1532,8 @@ enum proto_code proto_parse_http(enum proto_method method, const char *uri, size
         return rc;
     }
     const struct http_param *ix = find_param(params, nparams, "index");
+    if (ix && req->op == PROTO_OP_SNAPSHOT) { /* the path names the index */
+        return proto_errorf(err, PROTO_BAD_REQUEST, "the path names the index: no ?index=");
+    }
     return ix ? set_index(req, ix->value, ix->value_len, err) : PROTO_OK;
 }
