@@ -48,7 +48,13 @@ struct idx_config {
     /* The one directory snapshots are written under (idx_snapshot); NULL: snapshots are
      * off. Borrowed for idx_open() only (copied). It must exist and lie outside data_dir. */
     const char *snapshot_dir;
+    /* Bound on the engine's own memory (in-memory segments, queued writes, memory merges,
+     * analyses, stem caches; memcap.c): near it flushes come early, then writes wait, then
+     * they are refused with SD_EBUSY. 0: no bound. At least IDX_MIN_MEMORY_LIMIT. */
+    uint64_t memory_limit;
 };
+
+#define IDX_MIN_MEMORY_LIMIT (8u << 20)
 
 void idx_config_default(struct idx_config *cfg);
 
@@ -100,7 +106,8 @@ typedef void (*idx_done_fn)(void *arg, int rc, const struct idx_write_result *re
  * the index on first write. Returns SD_OK when accepted (done will be called),
  * or an error without calling done: SD_EINVAL (bad index name, id, field),
  * SD_ELIMIT (batch too large), SD_ENOSPC (the disk is full: writes are refused
- * until a flush succeeds again), SD_EBUSY (closing), SD_EDEGRADED (a file of
+ * until a flush succeeds again), SD_EBUSY (closing, or the memory limit is reached: retry
+ * later; idx_config.memory_limit), SD_EDEGRADED (a file of
  * the index is not served: every write to it is refused, so that restoring
  * the file can never resurrect or duplicate a document; docs/DATA.md). */
 int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, size_t nops,
@@ -307,6 +314,9 @@ int idx_indexes(struct idx_db *db, struct idx_index_info **out, size_t *count,
  * no name reaches another path). SD_ENOTFOUND when there is no such index. A write to the
  * name afterwards creates a new, empty index. */
 int idx_drop(struct idx_db *db, const char *index, struct sd_error *err);
+
+/* The engine's memory now and its limit (0: none), bytes; what is counted: memcap.c. */
+void idx_memory(struct idx_db *db, uint64_t *used, uint64_t *limit);
 
 /* ---- online snapshot (backup.c; docs/DATA.md "Snapshots") ---- */
 

@@ -38,6 +38,8 @@
 
 void idx_write_free(struct idx_write *w)
 {
+    if (w->memcap)
+        idx_memcap_charge(w->memcap, -(int64_t)w->charged);
     sd_buf_free(&w->records);
     free(w->prep);
     free(w);
@@ -179,6 +181,8 @@ static bool idx_flush_due(struct idx_index *ix, uint64_t now)
     pthread_mutex_unlock(&ix->merge_lock);
     if (!has_mem || pending)
         return false;
+    if (idx_memcap_level(&ix->db->memcap) >= IDX_MEM_FLUSH)
+        return true; /* near the memory limit: now (memcap.c) */
     uint64_t first = ix->mem.first_flush_ns;
     return bytes >= cfg->flush_bytes || !first || now - first >= idx_ms(cfg->flush_ms);
 }
@@ -222,16 +226,24 @@ static void idx_deadline(struct timespec *ts, uint64_t wait_ns)
 }
 
 /* Back-pressure: while in-memory segments hold more than twice flush_bytes,
- * the writer takes no new batch until a flush has shrunk them (writes wait in
- * the queue, their acks come later). Without it, writes faster than flushes
- * grow memory without bound. A failed merge job ends the wait: the writer
- * must not hang on a full disk; writes then go on (and fail) as before. */
+ * or the engine is at 3/4 of its memory limit and this index has in-memory
+ * segments (memcap.c; housekeeping has asked for their flush), the writer
+ * takes no new batch until a flush has shrunk them (writes wait in the queue,
+ * their acks come later). Without it, writes faster than flushes grow memory
+ * without bound. A failed merge job ends the wait: the writer must not hang
+ * on a full disk; writes then go on (and fail) as before. */
+static bool idx_memory_is_tight(struct idx_index *ix, uint64_t limit)
+{
+    return ix->mem_bytes > limit ||
+           (ix->mem_bytes > 0 && idx_memcap_level(&ix->db->memcap) >= IDX_MEM_SLOW);
+}
+
 static void idx_wait_for_memory(struct idx_index *ix)
 {
     uint64_t limit = 2 * (uint64_t)ix->db->cfg.flush_bytes;
     pthread_mutex_lock(&ix->state_lock);
     uint64_t failures = ix->merge_failures;
-    while (ix->mem_bytes > limit && ix->merge_failures == failures) {
+    while (idx_memory_is_tight(ix, limit) && ix->merge_failures == failures) {
         struct timespec ts;
         idx_deadline(&ts, idx_ms(1000));
         pthread_cond_timedwait(&ix->mem_cond, &ix->state_lock, &ts);
