@@ -8,7 +8,7 @@
  *           [--request-timeout SECONDS] [--max-unfinished BYTES]
  *           [--flush-bytes BYTES] [--flush-ms N] [--merge-factor N]
  *           [--bm25-k1 X] [--bm25-b X] [--log-level error|warn|info|debug]
- *           [--snapshot-dir DIR]
+ *           [--snapshot-dir DIR] [--memory-limit BYTES]
  *   searchd --check DIR        verify a data directory offline (exit 0 sound, 1 not)
  *   searchd --repair DIR       rebuild lost MANIFESTs offline; moves, never deletes
  *   searchd --help | --version
@@ -97,6 +97,8 @@ static void usage(FILE *f)
             "  --public-without-keys on|off  serve a non-loopback address with no keys\n"
             "                          (default off: searchd refuses to start)\n"
             "  --hash-key              read a key on stdin, print its sha256: entry, exit\n"
+            "  --memory-limit BYTES    bound the engine's memory (k/m/g; default 0: none):\n"
+            "                          flush early, then slow writes, then answer busy\n"
             "  --snapshot-dir DIR      where the snapshot op may write snapshots (default:\n"
             "                          none, snapshots off); outside --data\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
@@ -233,6 +235,7 @@ enum {
     OPT_PUBLIC_NO_KEYS,
     OPT_HASH_KEY,
     OPT_SNAPSHOT_DIR,
+    OPT_MEMORY_LIMIT,
 };
 
 static const struct option long_opts[] = {
@@ -270,6 +273,7 @@ static const struct option long_opts[] = {
     {"public-without-keys", required_argument, NULL, OPT_PUBLIC_NO_KEYS},
     {"hash-key", no_argument, NULL, OPT_HASH_KEY},
     {"snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR},
+    {"memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT},
     {NULL, 0, NULL, 0},
 };
 
@@ -350,6 +354,16 @@ static int apply_opt(struct opts *o, int c, const char *arg)
         return 0;
     case OPT_REPAIR:
         o->repair_dir = arg;
+        return 0;
+    case OPT_MEMORY_LIMIT:
+        if (strcmp(arg, "0") == 0) {
+            o->idx.memory_limit = 0;
+            return 0;
+        }
+        if (!parse_u64(arg, true, IDX_MIN_MEMORY_LIMIT, 1ull << 40, &v)) {
+            return bad_value(o, arg, "want 0 (no limit) or 8m to 1024g bytes");
+        }
+        o->idx.memory_limit = v;
         return 0;
     case OPT_SNAPSHOT_DIR:
         o->idx.snapshot_dir = arg; /* checked by idx_open: a directory outside --data */
@@ -570,6 +584,7 @@ static void print_config(FILE *f, const struct opts *o)
     fprintf(f, "merge-factor = %u\n", (unsigned)o->idx.merge_factor);
     fprintf(f, "bm25-k1 = %g\n", (double)o->idx.k1);
     fprintf(f, "bm25-b = %g\n", (double)o->idx.b);
+    fprintf(f, "memory-limit = %llu\n", (unsigned long long)o->idx.memory_limit);
     if (o->idx.snapshot_dir) {
         fprintf(f, "snapshot-dir = %s\n", o->idx.snapshot_dir);
     } else {
