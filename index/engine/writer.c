@@ -32,6 +32,7 @@
 #include "engine_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -150,9 +151,13 @@ static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
     for (w = batch; w; w = w->next) {
         w->rc = idx_apply_write(ix, w, &w->res, &w->err);
     }
+    /* The builder's inverted index, until the refresh turns it into a charged image. */
+    int64_t building = ix->mem.builder ? (int64_t)seg_builder_mem_bytes(ix->mem.builder) : 0;
+    idx_memcap_charge(&ix->db->memcap, building);
     struct sd_error rerr;
     if (idx_mem_refresh(ix, &rerr) != SD_OK)
         fprintf(stderr, "searchd: index %s: refresh failed: %s\n", ix->name, rerr.msg);
+    idx_memcap_charge(&ix->db->memcap, -building);
     while (batch) {
         struct idx_write *next = batch->next;
         batch->done(batch->arg, batch->rc, batch->rc ? NULL : &batch->res,
@@ -311,8 +316,21 @@ static struct idx_write *idx_take_queue(struct idx_index *ix)
                pthread_cond_timedwait(&ix->queue_cond, &ix->queue_lock, &ts) != ETIMEDOUT)
             ;
     }
-    struct idx_write *batch = ix->queue_head;
-    ix->queue_head = ix->queue_tail = NULL;
+    /* Under a memory limit a batch holds at most an eighth of it in records: the builder
+     * that inverts them in one go is not otherwise bounded (memcap.c). */
+    size_t budget = idx_memcap_share(&ix->db->memcap, SIZE_MAX, 8);
+    struct idx_write *batch = ix->queue_head, *last = batch;
+    size_t bytes = last ? last->records.len : 0;
+    while (last && last->next && bytes + last->next->records.len <= budget) {
+        last = last->next;
+        bytes += last->records.len;
+    }
+    if (last) {
+        ix->queue_head = last->next;
+        last->next = NULL;
+        if (!ix->queue_head)
+            ix->queue_tail = NULL;
+    }
     pthread_mutex_unlock(&ix->queue_lock);
     return batch;
 }
