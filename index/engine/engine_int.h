@@ -67,16 +67,16 @@ struct idx_memcap {
 enum idx_mem_level {
     IDX_MEM_OK = 0, /* under half the limit, or no limit */
     IDX_MEM_FLUSH,  /* >= 1/2: flush in-memory segments now, no memory merges */
-    IDX_MEM_SLOW,   /* >= 3/4: the writer waits for its flush before the next batch */
-    IDX_MEM_FULL,   /* >= the limit: writes are refused (SD_EBUSY) */
+    IDX_MEM_SLOW,   /* >= 2/3: the writer waits for its flush before the next batch */
+    IDX_MEM_FULL,   /* >= 3/4: writes are refused (SD_EBUSY); the rest is headroom */
 };
 
 void idx_memcap_init(struct idx_memcap *c, uint64_t limit);
 void idx_memcap_charge(struct idx_memcap *c, int64_t delta); /* delta < 0 gives back */
 uint64_t idx_memcap_used(const struct idx_memcap *c);
 enum idx_mem_level idx_memcap_level(const struct idx_memcap *c);
-/* Charges bytes when they fit under the limit; else SD_EBUSY with a message for the client
- * and nothing charged. */
+/* Charges bytes when they fit under 3/4 of the limit; else SD_EBUSY with a message for the
+ * client and nothing charged. */
 int idx_memcap_admit(struct idx_memcap *c, size_t bytes, struct sd_error *err);
 /* min(dflt, limit / div): a bound that shrinks with a small limit (dflt without one). */
 size_t idx_memcap_share(const struct idx_memcap *c, size_t dflt, unsigned div);

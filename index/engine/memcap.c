@@ -21,13 +21,18 @@
  * scratch per search thread, and the daemon's connection buffers (--max-unfinished).
  *
  * WHAT HAPPENS NEAR THE LIMIT L (used U, levels from idx_memcap_level):
- *   U >= L/2   FLUSH: the writer flushes its in-memory segments now, whatever flush_bytes
- *              says, and the memory merger merges no in-memory segments (a merge doubles
- *              them while it runs): the flush takes them all at once anyway;
- *   U >= 3L/4  SLOW: the writer takes no new batch while its index has in-memory segments,
- *              until their flush is done (back-pressure: acks wait, writes queue);
- *   U + w > L  a write of w bytes is refused with SD_EBUSY and a message saying so; the
- *              client retries (nothing of it was logged). Searches are never refused.
+ *   U >= L/2     FLUSH: the writer flushes its in-memory segments now, whatever flush_bytes
+ *                says, and the memory merger merges no in-memory segments (a merge doubles
+ *                them while it runs): the flush takes them all at once anyway;
+ *   U >= 2L/3    SLOW: the writer takes no new batch while its index has in-memory
+ *                segments, until their flush is done (back-pressure: acks wait, writes
+ *                queue), and a batch holds at most L/16 of records (writer.c);
+ *   U + w > 3L/4 a write of w bytes is refused with SD_EBUSY and a message saying so; the
+ *                client retries (nothing of it was logged). The last quarter is headroom for
+ *                what admitted writes become (a batch's builder, its image) before their
+ *                records are freed. Searches are never refused.
+ * The counter can still pass L by what is in flight (measured: test_memcap prints its peak);
+ * the limit bounds what is admitted, not each transient byte.
  * Without a limit (0) the counter still runs (idx_memory reports it), and nothing changes.
  */
 #include "engine_int.h"
@@ -56,23 +61,31 @@ uint64_t idx_memcap_used(const struct idx_memcap *c)
     return atomic_load(&c->used);
 }
 
+/* Writes are admitted up to 3/4 of the limit: the last quarter is room for what admitted
+ * writes become before their records are freed (a batch's builder, then its image). */
+static uint64_t idx_memcap_admit_limit(const struct idx_memcap *c)
+{
+    return c->limit / 4 * 3;
+}
+
 enum idx_mem_level idx_memcap_level(const struct idx_memcap *c)
 {
     uint64_t used = atomic_load(&c->used);
     if (!c->limit || used < c->limit / 2) {
         return IDX_MEM_OK;
     }
-    if (used < c->limit / 4 * 3) {
+    if (used < c->limit / 3 * 2) {
         return IDX_MEM_FLUSH;
     }
-    return used < c->limit ? IDX_MEM_SLOW : IDX_MEM_FULL;
+    return used < idx_memcap_admit_limit(c) ? IDX_MEM_SLOW : IDX_MEM_FULL;
 }
 
 int idx_memcap_admit(struct idx_memcap *c, size_t bytes, struct sd_error *err)
 {
     uint64_t used = atomic_load(&c->used);
+    uint64_t max = idx_memcap_admit_limit(c);
     do {
-        if (c->limit && (bytes > c->limit || used > c->limit - bytes)) {
+        if (c->limit && (bytes > max || used > max - bytes)) {
             return sd_errorf(err, SD_EBUSY,
                              "memory limit: the engine holds %llu of %llu bytes "
                              "(--memory-limit) and this write needs %zu more; retry once "

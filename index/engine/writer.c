@@ -231,7 +231,7 @@ static void idx_deadline(struct timespec *ts, uint64_t wait_ns)
 }
 
 /* Back-pressure: while in-memory segments hold more than twice flush_bytes,
- * or the engine is at 3/4 of its memory limit and this index has in-memory
+ * or the engine is at 2/3 of its memory limit and this index has in-memory
  * segments (memcap.c; housekeeping has asked for their flush), the writer
  * takes no new batch until a flush has shrunk them (writes wait in the queue,
  * their acks come later). Without it, writes faster than flushes grow memory
@@ -249,6 +249,14 @@ static void idx_wait_for_memory(struct idx_index *ix)
     pthread_mutex_lock(&ix->state_lock);
     uint64_t failures = ix->merge_failures;
     while (idx_memory_is_tight(ix, limit) && ix->merge_failures == failures) {
+        /* The flush it waits for is asked for here, not only by housekeeping: the memory
+         * limit may have been reached by writes queued since (test_memcap hung without). */
+        pthread_mutex_unlock(&ix->state_lock);
+        if (idx_flush_due(ix, sd_now_ns()))
+            idx_request_flush(ix);
+        pthread_mutex_lock(&ix->state_lock);
+        if (!idx_memory_is_tight(ix, limit) || ix->merge_failures != failures)
+            break;
         struct timespec ts;
         idx_deadline(&ts, idx_ms(1000));
         pthread_cond_timedwait(&ix->mem_cond, &ix->state_lock, &ts);
@@ -316,9 +324,9 @@ static struct idx_write *idx_take_queue(struct idx_index *ix)
                pthread_cond_timedwait(&ix->queue_cond, &ix->queue_lock, &ts) != ETIMEDOUT)
             ;
     }
-    /* Under a memory limit a batch holds at most an eighth of it in records: the builder
+    /* Under a memory limit a batch holds at most a sixteenth of it in records: the builder
      * that inverts them in one go is not otherwise bounded (memcap.c). */
-    size_t budget = idx_memcap_share(&ix->db->memcap, SIZE_MAX, 8);
+    size_t budget = idx_memcap_share(&ix->db->memcap, SIZE_MAX, 16);
     struct idx_write *batch = ix->queue_head, *last = batch;
     size_t bytes = last ? last->records.len : 0;
     while (last && last->next && bytes + last->next->records.len <= budget) {
