@@ -46,8 +46,8 @@ static void *srv_snapshot_main(void *arg)
                  (unsigned long long)info.ms);
     } else {
         srv_job_fail(job, srv_snapshot_code(rc), err.msg);
-        log_warn("event=snapshot_failed index=%s name=%s rc=%s msg=\"%s\"", r->index,
-                 r->snapshot, sd_status_name(rc), err.msg);
+        log_warn("event=snapshot_failed index=%s name=%s rc=%s msg=\"%s\"", r->index, r->snapshot,
+                 sd_status_name(rc), err.msg);
     }
     srv_complete_remote(job); /* the job is the loop's again: touch nothing after */
     return NULL;

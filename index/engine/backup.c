@@ -84,8 +84,8 @@ int idx_backup_set_dir(struct idx_db *db, const char *dir, struct sd_error *err)
     size_t n = strlen(data);
     /* Inside the data directory a snapshot NAME would be opened as an index NAME. */
     if (strncmp(real, data, n) == 0 && (real[n] == '\0' || real[n] == '/'))
-        return sd_errorf(err, SD_EINVAL, "snapshot-dir %s is inside the data directory %s",
-                         dir, db->dir);
+        return sd_errorf(err, SD_EINVAL, "snapshot-dir %s is inside the data directory %s", dir,
+                         db->dir);
     /* room for "/.NAME.partial/INDEX/seg-...": checked once here, not per file */
     if (strlen(real) + 2 * IDX_MAX_NAME + 64 >= PATH_MAX)
         return sd_errorf(err, SD_EINVAL, "snapshot-dir %s: path too long", dir);
@@ -172,8 +172,7 @@ static int idx_backup_begin(struct idx_backup *b, const char *snapshot_dir, cons
     if (lstat(b->final, &st) == 0 || errno != ENOENT)
         return sd_errorf(err, SD_EINVAL, "snapshot '%s' exists already", name);
     if (mkdir(b->tmp, 0755) != 0 && errno != EEXIST)
-        return sd_errorf(err, sd_status_from_errno(errno), "mkdir %s: %s", b->tmp,
-                         strerror(errno));
+        return sd_errorf(err, sd_status_from_errno(errno), "mkdir %s: %s", b->tmp, strerror(errno));
     int rc = idx_backup_lock(b->tmp, &b->lock_fd, err);
     if (rc)
         return rc;
@@ -258,8 +257,7 @@ static int idx_backup_file(struct idx_backup *b, const char *name, struct sd_err
         b->info->bytes += (uint64_t)st.st_size;
         return SD_OK;
     }
-    if (b->can_link && errno != EXDEV && errno != EPERM && errno != EMLINK &&
-        errno != EOPNOTSUPP)
+    if (b->can_link && errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EOPNOTSUPP)
         return sd_errorf(err, sd_status_from_errno(errno), "link %s to %s: %s", src, dst,
                          strerror(errno));
     b->can_link = false;
@@ -294,8 +292,8 @@ static int idx_backup_flush(struct idx_index *ix, uint64_t *target, struct sd_er
     while (ix->checkpoint_seq < *target && ix->merge_failures == failures)
         pthread_cond_wait(&ix->mem_cond, &ix->state_lock);
     if (ix->checkpoint_seq < *target)
-        rc = sd_errorf(err, SD_EIO, "index %s: the flush before the snapshot failed: %s",
-                       ix->name, ix->flush_error);
+        rc = sd_errorf(err, SD_EIO, "index %s: the flush before the snapshot failed: %s", ix->name,
+                       ix->flush_error);
     pthread_mutex_unlock(&ix->state_lock);
     return rc;
 }
@@ -329,8 +327,7 @@ static int idx_backup_manifest(struct idx_backup *b, uint64_t target, struct wal
     int rc = idx_manifest_load(ix->dir, m, &is_new, err);
     if (rc == SD_OK && m->checkpoint_seq < target)
         rc = sd_errorf(err, SD_EIO, "index %s: MANIFEST checkpoint %llu is behind seq %llu",
-                       ix->name, (unsigned long long)m->checkpoint_seq,
-                       (unsigned long long)target);
+                       ix->name, (unsigned long long)m->checkpoint_seq, (unsigned long long)target);
     if (rc == SD_OK && !(*refs = calloc(m->count ? m->count : 1, sizeof **refs)))
         rc = sd_errorf(err, SD_ENOMEM, "snapshot: out of memory");
     if (rc)
@@ -389,8 +386,7 @@ static int idx_backup_files(struct idx_backup *b, struct sd_error *err)
 
 /* fsync INDEX/ and .partial/, rename .partial to NAME (never over an existing NAME), fsync
  * SNAPSHOT_DIR: from the rename on, NAME is whole. */
-static int idx_backup_publish(struct idx_backup *b, const char *snapshot_dir,
-                              struct sd_error *err)
+static int idx_backup_publish(struct idx_backup *b, const char *snapshot_dir, struct sd_error *err)
 {
     int rc = sd_fsync_dir(b->tmp_ix, err);
     if (rc == SD_OK)
@@ -444,8 +440,8 @@ int idx_snapshot(struct idx_db *db, const char *index, const char *name,
         return rc;
     uint64_t t0 = sd_now_ns();
     if (ix->is_degraded)
-        rc = sd_errorf(err, SD_EDEGRADED, "index %s is degraded (%s): no snapshot of it",
-                       ix->name, ix->degraded_reason);
+        rc = sd_errorf(err, SD_EDEGRADED, "index %s is degraded (%s): no snapshot of it", ix->name,
+                       ix->degraded_reason);
     else
         rc = idx_backup_run(db, ix, name, info, err);
     info->ms = (sd_now_ns() - t0) / 1000000u;

@@ -139,9 +139,9 @@ static void test_backup_snapshot_checks_and_opens_with_every_write(void **state)
     }
     const char *settings = "{\"fields\":{\"body\":{\"type\":\"text\"}}}";
     struct sd_error err;
-    assert_int_equal(idx_set_settings(db, "books", settings, strlen(settings),
-                                      IDX_SETTINGS_UPSERT, NULL, &err),
-                     SD_OK);
+    assert_int_equal(
+        idx_set_settings(db, "books", settings, strlen(settings), IDX_SETTINGS_UPSERT, NULL, &err),
+        SD_OK);
     struct idx_snapshot_info info;
     if (idx_snapshot(db, "books", "first", &info, &err) != SD_OK)
         fail_msg("idx_snapshot: %s", err.msg);
@@ -255,8 +255,10 @@ static void test_backup_refuses_bad_names_existing_unknown_and_off(void **state)
     struct idx_db *db = open_db(data, snaps);
     assert_int_equal(write_op(db, IDX_OP_UPSERT, "a"), SD_OK);
     struct sd_error err;
-    const char *bad[] = {"", "../x", "a/b", ".x", "-x", "/tmp/x", "X", "a b",
-                         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    const char *bad[] = {
+        "",   "../x", "a/b",
+        ".x", "-x",   "/tmp/x",
+        "X",  "a b",  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(idx_snapshot(db, "books", bad[i], NULL, &err), SD_EINVAL);
         assert_non_null(strstr(err.msg, "bad snapshot name"));

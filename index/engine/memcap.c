@@ -35,9 +35,9 @@
  * the limit bounds what is admitted, not each transient byte.
  * Without a limit (0) the counter still runs (idx_memory reports it), and nothing changes.
  */
-#include "engine_int.h"
-
 #include <stdio.h>
+
+#include "engine_int.h"
 
 #define IDX_STEM_WORD_BYTES 64 /* a stem cache entry, as IDX_STEM_CACHE_WORDS' comment says */
 
@@ -107,8 +107,7 @@ size_t idx_memcap_share(const struct idx_memcap *c, size_t dflt, unsigned div)
 size_t idx_memcap_stem_words(const struct idx_memcap *c)
 {
     /* two caches per index share a sixteenth of the limit; at least 1024 words each */
-    size_t words = idx_memcap_share(c, (size_t)IDX_STEM_CACHE_WORDS * IDX_STEM_WORD_BYTES * 2,
-                                    16) /
+    size_t words = idx_memcap_share(c, (size_t)IDX_STEM_CACHE_WORDS * IDX_STEM_WORD_BYTES * 2, 16) /
                    (2 * IDX_STEM_WORD_BYTES);
     return words < 1024 ? 1024 : words;
 }

@@ -145,11 +145,11 @@ static int queue_batch(struct idx_db *db, int first, struct acks *a)
             len += (size_t)snprintf(bodies[i] + len, sizeof bodies[i] - len, "%s%d ",
                                     words[(first + i + w) % 6], (first + i) * 31 + w);
         }
-        f[i] = (struct seg_field){.name = "body", .name_len = 4, .value = bodies[i],
-                                  .value_len = len};
-        ops[i] = (struct idx_op){.type = IDX_OP_UPSERT,
-                                 .doc = {.id = ids[i], .id_len = strlen(ids[i]),
-                                         .fields = &f[i], .nfields = 1}};
+        f[i] =
+            (struct seg_field){.name = "body", .name_len = 4, .value = bodies[i], .value_len = len};
+        ops[i] = (struct idx_op){
+            .type = IDX_OP_UPSERT,
+            .doc = {.id = ids[i], .id_len = strlen(ids[i]), .fields = &f[i], .nfields = 1}};
     }
     pthread_mutex_lock(&a->lock);
     a->pending++;
@@ -220,8 +220,8 @@ static void test_memcap_burst_over_limit_acks_or_busy_and_gives_all_back(void **
     pthread_mutex_unlock(&a.lock);
     assert_int_equal(a.ok, queued);
     assert_int_equal(a.failed, 0);
-    print_message("memcap: %zu batches acked, %zu refused busy, peak %llu of %llu bytes\n",
-                  queued, busy, (unsigned long long)peak, (unsigned long long)limit);
+    print_message("memcap: %zu batches acked, %zu refused busy, peak %llu of %llu bytes\n", queued,
+                  busy, (unsigned long long)peak, (unsigned long long)limit);
     struct idx_stats st;
     struct sd_error err;
     assert_int_equal(idx_stats(db, "books", &st, &err), SD_OK);
