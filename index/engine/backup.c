@@ -75,20 +75,25 @@ int idx_backup_set_dir(struct idx_db *db, const char *dir, struct sd_error *err)
 {
     char real[PATH_MAX], data[PATH_MAX];
     struct stat st;
-    if (!realpath(dir, real) || stat(real, &st) != 0)
+    if (!realpath(dir, real) || stat(real, &st) != 0) {
         return sd_errorf(err, SD_EINVAL, "snapshot-dir %s: %s", dir, strerror(errno));
-    if (!S_ISDIR(st.st_mode))
+    }
+    if (!S_ISDIR(st.st_mode)) {
         return sd_errorf(err, SD_EINVAL, "snapshot-dir %s: not a directory", dir);
-    if (!realpath(db->dir, data))
+    }
+    if (!realpath(db->dir, data)) {
         return sd_errorf(err, SD_EIO, "%s: %s", db->dir, strerror(errno));
+    }
     size_t n = strlen(data);
     /* Inside the data directory a snapshot NAME would be opened as an index NAME. */
-    if (strncmp(real, data, n) == 0 && (real[n] == '\0' || real[n] == '/'))
+    if (strncmp(real, data, n) == 0 && (real[n] == '\0' || real[n] == '/')) {
         return sd_errorf(err, SD_EINVAL, "snapshot-dir %s is inside the data directory %s", dir,
                          db->dir);
+    }
     /* room for "/.NAME.partial/INDEX/seg-...": checked once here, not per file */
-    if (strlen(real) + 2 * IDX_MAX_NAME + 64 >= PATH_MAX)
+    if (strlen(real) + 2 * IDX_MAX_NAME + 64 >= PATH_MAX) {
         return sd_errorf(err, SD_EINVAL, "snapshot-dir %s: path too long", dir);
+    }
     db->snapshot_dir = strdup(real);
     return db->snapshot_dir ? SD_OK : sd_errorf(err, SD_ENOMEM, "out of memory");
 }
@@ -97,24 +102,28 @@ int idx_backup_set_dir(struct idx_db *db, const char *dir, struct sd_error *err)
 static int idx_backup_remove(const char *tmp, struct sd_error *err)
 {
     DIR *d = opendir(tmp);
-    if (!d)
+    if (!d) {
         return errno == ENOENT ? SD_OK
                                : sd_errorf(err, SD_EIO, "open %s: %s", tmp, strerror(errno));
+    }
     int rc = SD_OK;
     struct dirent *e;
     while (rc == SD_OK && (e = readdir(d)) != NULL) {
         char path[PATH_MAX];
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
             continue;
-        if (sd_path_join(path, sizeof path, tmp, e->d_name))
+        }
+        if (sd_path_join(path, sizeof path, tmp, e->d_name)) {
             rc = sd_errorf(err, SD_EINVAL, "%s: path too long", tmp);
-        else if (unlink(path) != 0)
+        } else if (unlink(path) != 0) {
             rc = errno == EISDIR ? idx_remove_dir(path, err)
                                  : sd_errorf(err, SD_EIO, "remove %s: %s", path, strerror(errno));
+        }
     }
     closedir(d);
-    if (rc == SD_OK && rmdir(tmp) != 0 && errno != ENOENT)
+    if (rc == SD_OK && rmdir(tmp) != 0 && errno != ENOENT) {
         rc = sd_errorf(err, SD_EIO, "rmdir %s: %s", tmp, strerror(errno));
+    }
     return rc;
 }
 
@@ -123,8 +132,9 @@ static int idx_backup_remove(const char *tmp, struct sd_error *err)
 static int idx_backup_lock(const char *dir, int *fd, struct sd_error *err)
 {
     *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (*fd < 0)
+    if (*fd < 0) {
         return sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", dir, strerror(errno));
+    }
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         close(*fd);
         *fd = -1;
@@ -137,8 +147,9 @@ static int idx_backup_lock(const char *dir, int *fd, struct sd_error *err)
 static void idx_backup_sweep(const char *snapshot_dir)
 {
     DIR *d = opendir(snapshot_dir);
-    if (!d)
+    if (!d) {
         return;
+    }
     struct dirent *e;
     size_t slen = strlen(IDX_PARTIAL_SUFFIX);
     while ((e = readdir(d)) != NULL) {
@@ -149,10 +160,12 @@ static void idx_backup_sweep(const char *snapshot_dir)
         if (e->d_name[0] != '.' || n <= slen + 1 ||
             strcmp(e->d_name + n - slen, IDX_PARTIAL_SUFFIX) != 0 ||
             sd_path_join(path, sizeof path, snapshot_dir, e->d_name) ||
-            idx_backup_lock(path, &fd, &err) != SD_OK)
+            idx_backup_lock(path, &fd, &err) != SD_OK) {
             continue;
-        if (idx_backup_remove(path, &err) != SD_OK)
+        }
+        if (idx_backup_remove(path, &err) != SD_OK) {
             fprintf(stderr, "searchd: snapshot leftover: %s\n", err.msg); /* next time */
+        }
         close(fd);
     }
     closedir(d);
@@ -166,26 +179,32 @@ static int idx_backup_begin(struct idx_backup *b, const char *snapshot_dir, cons
     snprintf(leaf, sizeof leaf, ".%s%s", name, IDX_PARTIAL_SUFFIX);
     if (sd_path_join(b->final, sizeof b->final, snapshot_dir, name) ||
         sd_path_join(b->tmp, sizeof b->tmp, snapshot_dir, leaf) ||
-        sd_path_join(b->tmp_ix, sizeof b->tmp_ix, b->tmp, b->ix->name))
+        sd_path_join(b->tmp_ix, sizeof b->tmp_ix, b->tmp, b->ix->name)) {
         return sd_errorf(err, SD_EINVAL, "%s: path too long", snapshot_dir);
+    }
     struct stat st;
-    if (lstat(b->final, &st) == 0 || errno != ENOENT)
+    if (lstat(b->final, &st) == 0 || errno != ENOENT) {
         return sd_errorf(err, SD_EINVAL, "snapshot '%s' exists already", name);
-    if (mkdir(b->tmp, 0755) != 0 && errno != EEXIST)
+    }
+    if (mkdir(b->tmp, 0755) != 0 && errno != EEXIST) {
         return sd_errorf(err, sd_status_from_errno(errno), "mkdir %s: %s", b->tmp, strerror(errno));
+    }
     int rc = idx_backup_lock(b->tmp, &b->lock_fd, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     /* ours now: whatever a crashed attempt left in it goes */
     DIR *d = opendir(b->tmp_ix);
     if (d) {
         closedir(d);
-        if ((rc = idx_remove_dir(b->tmp_ix, err)) != SD_OK)
+        if ((rc = idx_remove_dir(b->tmp_ix, err)) != SD_OK) {
             return rc;
+        }
     }
-    if (mkdir(b->tmp_ix, 0755) != 0)
+    if (mkdir(b->tmp_ix, 0755) != 0) {
         return sd_errorf(err, sd_status_from_errno(errno), "mkdir %s: %s", b->tmp_ix,
                          strerror(errno));
+    }
     return SD_OK;
 }
 
@@ -194,40 +213,47 @@ static int idx_backup_begin(struct idx_backup *b, const char *snapshot_dir, cons
 static int idx_copy_fd(int in, int out, const char *src, const char *dst, struct sd_error *err)
 {
     char *buf = malloc(IDX_COPY_CHUNK);
-    if (!buf)
+    if (!buf) {
         return sd_errorf(err, SD_ENOMEM, "copy %s: out of memory", src);
+    }
     int rc = SD_OK;
     for (;;) {
         ssize_t n = read(in, buf, IDX_COPY_CHUNK);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
+        }
         if (n < 0) {
             rc = sd_errorf(err, SD_EIO, "read %s: %s", src, strerror(errno));
             break;
         }
-        if (n == 0)
+        if (n == 0) {
             break;
+        }
         for (ssize_t off = 0; off < n && rc == SD_OK;) {
             ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno != EINTR)
+            if (w < 0 && errno != EINTR) {
                 rc = sd_errorf(err, sd_status_from_errno(errno), "write %s: %s", dst,
                                strerror(errno));
+            }
             off += w > 0 ? w : 0;
         }
-        if (rc)
+        if (rc) {
             break;
+        }
     }
     free(buf);
-    if (rc == SD_OK && fsync(out) != 0)
+    if (rc == SD_OK && fsync(out) != 0) {
         rc = sd_errorf(err, sd_status_from_errno(errno), "fsync %s: %s", dst, strerror(errno));
+    }
     return rc;
 }
 
 static int idx_copy_file(const char *src, const char *dst, struct sd_error *err)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
+    if (in < 0) {
         return sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", src, strerror(errno));
+    }
     int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out < 0) {
         int e = errno;
@@ -236,8 +262,9 @@ static int idx_copy_file(const char *src, const char *dst, struct sd_error *err)
     }
     int rc = idx_copy_fd(in, out, src, dst, err);
     close(in);
-    if (close(out) != 0 && rc == SD_OK)
+    if (close(out) != 0 && rc == SD_OK) {
         rc = sd_errorf(err, SD_EIO, "close %s: %s", dst, strerror(errno));
+    }
     return rc;
 }
 
@@ -247,19 +274,22 @@ static int idx_backup_file(struct idx_backup *b, const char *name, struct sd_err
 {
     char src[PATH_MAX], dst[PATH_MAX];
     if (sd_path_join(src, sizeof src, b->ix->dir, name) ||
-        sd_path_join(dst, sizeof dst, b->tmp_ix, name))
+        sd_path_join(dst, sizeof dst, b->tmp_ix, name)) {
         return sd_errorf(err, SD_EINVAL, "%s: path too long", name);
+    }
     struct stat st;
-    if (stat(src, &st) != 0)
+    if (stat(src, &st) != 0) {
         return sd_errorf(err, sd_status_from_errno(errno), "%s: %s", src, strerror(errno));
+    }
     if (b->can_link && link(src, dst) == 0) {
         b->info->linked++;
         b->info->bytes += (uint64_t)st.st_size;
         return SD_OK;
     }
-    if (b->can_link && errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EOPNOTSUPP)
+    if (b->can_link && errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EOPNOTSUPP) {
         return sd_errorf(err, sd_status_from_errno(errno), "link %s to %s: %s", src, dst,
                          strerror(errno));
+    }
     b->can_link = false;
     int rc = idx_copy_file(src, dst, err);
     if (rc == SD_OK) {
@@ -281,19 +311,22 @@ static int idx_backup_flush(struct idx_index *ix, uint64_t *target, struct sd_er
     uint64_t failures = ix->merge_failures;
     bool is_covered = ix->checkpoint_seq >= *target;
     pthread_mutex_unlock(&ix->state_lock);
-    if (is_covered)
+    if (is_covered) {
         return SD_OK;
+    }
     pthread_mutex_lock(&ix->queue_lock);
     ix->flush_wanted = true;
     pthread_cond_signal(&ix->queue_cond);
     pthread_mutex_unlock(&ix->queue_lock);
     int rc = SD_OK;
     pthread_mutex_lock(&ix->state_lock);
-    while (ix->checkpoint_seq < *target && ix->merge_failures == failures)
+    while (ix->checkpoint_seq < *target && ix->merge_failures == failures) {
         pthread_cond_wait(&ix->mem_cond, &ix->state_lock);
-    if (ix->checkpoint_seq < *target)
+    }
+    if (ix->checkpoint_seq < *target) {
         rc = sd_errorf(err, SD_EIO, "index %s: the flush before the snapshot failed: %s", ix->name,
                        ix->flush_error);
+    }
     pthread_mutex_unlock(&ix->state_lock);
     return rc;
 }
@@ -325,19 +358,23 @@ static int idx_backup_manifest(struct idx_backup *b, uint64_t target, struct wal
     struct idx_index *ix = b->ix;
     bool is_new;
     int rc = idx_manifest_load(ix->dir, m, &is_new, err);
-    if (rc == SD_OK && m->checkpoint_seq < target)
+    if (rc == SD_OK && m->checkpoint_seq < target) {
         rc = sd_errorf(err, SD_EIO, "index %s: MANIFEST checkpoint %llu is behind seq %llu",
                        ix->name, (unsigned long long)m->checkpoint_seq, (unsigned long long)target);
-    if (rc == SD_OK && !(*refs = calloc(m->count ? m->count : 1, sizeof **refs)))
+    }
+    if (rc == SD_OK && !(*refs = calloc(m->count ? m->count : 1, sizeof **refs))) {
         rc = sd_errorf(err, SD_ENOMEM, "snapshot: out of memory");
-    if (rc)
+    }
+    if (rc) {
         return rc;
+    }
     idx_backup_pin(ix, m, *refs);
     rc = idx_backup_file(b, WAL_MANIFEST_NAME, err);
     for (uint32_t i = 0; i < m->count && rc == SD_OK; i++) {
         char name[WAL_NAME_MAX];
-        if (m->segs[i].tomb_gen == 0)
+        if (m->segs[i].tomb_gen == 0) {
             continue;
+        }
         wal_tomb_name(name, m->segs[i].seg_no, m->segs[i].tomb_gen);
         rc = idx_backup_file(b, name, err);
     }
@@ -347,7 +384,7 @@ static int idx_backup_manifest(struct idx_backup *b, uint64_t target, struct wal
 static int idx_backup_settings(struct idx_backup *b, struct sd_error *err)
 {
     pthread_mutex_lock(&b->ix->settings_write_lock); /* no SETTINGS rename meanwhile */
-    int rc = idx_backup_file(b, "SETTINGS", err);
+    int rc = idx_backup_file(b, IDX_SETTINGS_FILE, err);
     pthread_mutex_unlock(&b->ix->settings_write_lock);
     return rc == SD_ENOTFOUND ? SD_OK : rc; /* never set: none to copy */
 }
@@ -358,8 +395,9 @@ static int idx_backup_files(struct idx_backup *b, struct sd_error *err)
     struct idx_index *ix = b->ix;
     uint64_t target;
     int rc = idx_backup_flush(ix, &target, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     struct wal_manifest m;
     wal_manifest_init(&m);
     struct idx_segref **refs = NULL;
@@ -371,13 +409,16 @@ static int idx_backup_files(struct idx_backup *b, struct sd_error *err)
         wal_seg_name(name, m.segs[i].seg_no);
         rc = idx_backup_file(b, name, err);
     }
-    for (uint32_t i = 0; refs && i < m.count; i++)
+    for (uint32_t i = 0; refs && i < m.count; i++) {
         idx_segref_unref(refs[i]);
+    }
     free(refs);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = idx_backup_settings(b, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = wal_create_empty(b->tmp_ix, m.checkpoint_seq + 1, err);
+    }
     b->info->seq = m.checkpoint_seq;
     b->info->segments = m.count;
     wal_manifest_free(&m);
@@ -389,14 +430,17 @@ static int idx_backup_files(struct idx_backup *b, struct sd_error *err)
 static int idx_backup_publish(struct idx_backup *b, const char *snapshot_dir, struct sd_error *err)
 {
     int rc = sd_fsync_dir(b->tmp_ix, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = sd_fsync_dir(b->tmp, err);
-    if (rc == SD_OK && renameat2(AT_FDCWD, b->tmp, AT_FDCWD, b->final, RENAME_NOREPLACE) != 0)
+    }
+    if (rc == SD_OK && renameat2(AT_FDCWD, b->tmp, AT_FDCWD, b->final, RENAME_NOREPLACE) != 0) {
         rc = errno == EEXIST ? sd_errorf(err, SD_EINVAL, "snapshot %s exists already", b->final)
                              : sd_errorf(err, sd_status_from_errno(errno), "rename %s to %s: %s",
                                          b->tmp, b->final, strerror(errno));
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = sd_fsync_dir(snapshot_dir, err);
+    }
     return rc;
 }
 
@@ -406,16 +450,19 @@ static int idx_backup_run(struct idx_db *db, struct idx_index *ix, const char *n
     struct idx_backup b = {.ix = ix, .lock_fd = -1, .can_link = true, .info = info};
     idx_backup_sweep(db->snapshot_dir);
     int rc = idx_backup_begin(&b, db->snapshot_dir, name, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = idx_backup_files(&b, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = idx_backup_publish(&b, db->snapshot_dir, err);
+    }
     if (rc && b.lock_fd >= 0) {
         struct sd_error ignored;
         idx_backup_remove(b.tmp, &ignored); /* a leftover is swept by the next snapshot */
     }
-    if (b.lock_fd >= 0)
+    if (b.lock_fd >= 0) {
         close(b.lock_fd);
+    }
     snprintf(info->path, sizeof info->path, "%s", b.final);
     return rc;
 }
@@ -426,24 +473,28 @@ int idx_snapshot(struct idx_db *db, const char *index, const char *name,
     struct idx_snapshot_info local;
     info = info ? info : &local;
     memset(info, 0, sizeof *info);
-    if (!db->snapshot_dir)
+    if (!db->snapshot_dir) {
         return sd_errorf(err, SD_EINVAL,
                          "snapshots are off: start searchd with --snapshot-dir DIR");
-    if (!name || !idx_name_valid(name, strlen(name)))
+    }
+    if (!name || !idx_name_valid(name, strlen(name))) {
         return sd_errorf(err, SD_EINVAL,
                          "bad snapshot name '%.64s': use 1 to %d of [a-z0-9_-], not starting "
                          "with '-'",
                          name ? name : "", IDX_MAX_NAME);
+    }
     struct idx_index *ix;
     int rc = idx_db_find(db, index, false, &ix, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     uint64_t t0 = sd_now_ns();
-    if (ix->is_degraded)
+    if (ix->is_degraded) {
         rc = sd_errorf(err, SD_EDEGRADED, "index %s is degraded (%s): no snapshot of it", ix->name,
                        ix->degraded_reason);
-    else
+    } else {
         rc = idx_backup_run(db, ix, name, info, err);
+    }
     info->ms = (sd_now_ns() - t0) / 1000000u;
     idx_index_put(ix);
     return rc;

@@ -53,11 +53,13 @@ static int write_op(struct idx_db *db, enum idx_op_type type, const char *id)
     struct waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     struct sd_error err;
     int rc = idx_write(db, "books", &op, 1, on_done, &w, &err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     pthread_mutex_lock(&w.lock);
-    while (!w.is_done)
+    while (!w.is_done) {
         pthread_cond_wait(&w.cond, &w.lock);
+    }
     pthread_mutex_unlock(&w.lock);
     return w.rc;
 }
@@ -89,8 +91,9 @@ static struct idx_db *open_db(const char *dir, const char *snapshot_dir)
     cfg.flush_ms = 200;
     struct idx_db *db;
     struct sd_error err;
-    if (idx_open(&cfg, &db, &err) != SD_OK)
+    if (idx_open(&cfg, &db, &err) != SD_OK) {
         fail_msg("idx_open %s: %s", dir, err.msg);
+    }
     return db;
 }
 
@@ -118,8 +121,9 @@ static void check_and_open(const char *path, struct idx_db **out)
     struct sd_error err = {0};
     int rc = idx_check_dir(path, devnull, &err);
     fclose(devnull);
-    if (rc)
+    if (rc) {
         fail_msg("check %s: %s", path, err.msg);
+    }
     *out = open_db(path, NULL);
 }
 
@@ -143,8 +147,9 @@ static void test_backup_snapshot_checks_and_opens_with_every_write(void **state)
         idx_set_settings(db, "books", settings, strlen(settings), IDX_SETTINGS_UPSERT, NULL, &err),
         SD_OK);
     struct idx_snapshot_info info;
-    if (idx_snapshot(db, "books", "first", &info, &err) != SD_OK)
+    if (idx_snapshot(db, "books", "first", &info, &err) != SD_OK) {
         fail_msg("idx_snapshot: %s", err.msg);
+    }
     assert_true(info.seq >= 400 + 58);
     assert_true(info.segments >= 1);
     assert_true(info.linked >= 2); /* same filesystem: MANIFEST and segments linked */
@@ -186,8 +191,9 @@ static void *load_main(void *arg)
     char id[32];
     for (int i = 0; !atomic_load(&l->stop); i++) {
         snprintf(id, sizeof id, "d%d", i);
-        if (write_op(l->db, IDX_OP_UPSERT, id) != SD_OK)
+        if (write_op(l->db, IDX_OP_UPSERT, id) != SD_OK) {
             break;
+        }
         atomic_store(&l->acked, i + 1);
     }
     return NULL;
@@ -211,8 +217,9 @@ static void test_backup_under_writes_and_merges_has_every_acked_write(void **sta
         snprintf(name, sizeof name, "s%d", k);
         struct sd_error err;
         before[k] = atomic_load(&l.acked);
-        if (idx_snapshot(l.db, "books", name, &info[k], &err) != SD_OK)
+        if (idx_snapshot(l.db, "books", name, &info[k], &err) != SD_OK) {
             fail_msg("idx_snapshot: %s", err.msg);
+        }
     }
     atomic_store(&l.stop, true);
     pthread_join(t, NULL);
@@ -223,8 +230,9 @@ static void test_backup_under_writes_and_merges_has_every_acked_write(void **sta
         char id[32];
         for (int i = 0; i < before[k]; i++) {
             snprintf(id, sizeof id, "d%d", i);
-            if (!has_doc(snap, id))
+            if (!has_doc(snap, id)) {
                 fail_msg("snapshot %d: %s acknowledged before it, missing", k, id);
+            }
         }
         assert_true(docs_of(snap) >= (uint64_t)before[k] + 1);
         idx_close(snap);
@@ -338,8 +346,9 @@ static void test_backup_copies_across_filesystems(void **state)
     }
     struct idx_snapshot_info info;
     struct sd_error err;
-    if (idx_snapshot(db, "books", "copy", &info, &err) != SD_OK)
+    if (idx_snapshot(db, "books", "copy", &info, &err) != SD_OK) {
         fail_msg("idx_snapshot: %s", err.msg);
+    }
     assert_int_equal(info.linked, 0);
     assert_true(info.copied >= 3);
     idx_close(db);

@@ -339,6 +339,7 @@ void idx_remove_dropped(const char *data_dir);
 int idx_remove_dir(const char *dir, struct sd_error *err);
 
 /* settings.c */
+#define IDX_SETTINGS_FILE "SETTINGS" /* DIR/SETTINGS (format at the top of settings.c) */
 /* Reads DIR/SETTINGS into ix->settings (none: version 0, nothing declared). SD_ECORRUPT
  * names the file. */
 int idx_settings_load(struct idx_index *ix, struct sd_error *err);

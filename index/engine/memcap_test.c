@@ -126,8 +126,9 @@ static struct idx_db *open_db(const char *dir, uint64_t limit)
     cfg.flush_ms = 200;
     struct idx_db *db;
     struct sd_error err;
-    if (idx_open(&cfg, &db, &err) != SD_OK)
+    if (idx_open(&cfg, &db, &err) != SD_OK) {
         fail_msg("idx_open: %s", err.msg);
+    }
     return db;
 }
 

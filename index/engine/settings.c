@@ -43,7 +43,6 @@
 
 #include "engine_int.h"
 
-#define IDX_SETTINGS_FILE    "SETTINGS"
 #define IDX_SETTINGS_MAGIC   "SDST"
 #define IDX_SETTINGS_FORMAT  1
 #define IDX_SETTINGS_HEADER  20
