@@ -36,6 +36,8 @@
  * most IDX_ANA_POOL_BYTES; one that grew past IDX_ANA_POOL_MAX_BYTES (a huge document) is
  * freed instead, and the whole pool is freed when the thread has been idle for
  * IDX_ANA_IDLE_MS, so an index that had a burst of writes does not keep its memory.
+ * Under --memory-limit both byte bounds are at most a sixteenth of the limit, and both
+ * counters are charged to it (idx_ana_count; memcap.c).
  *
  * LIFETIME. idx_ana_stop runs after the writer thread has stopped, which it does only once
  * every queued write is applied or failed; a write leaves the analysis queue when its last
