@@ -11,6 +11,7 @@
  *           [--access-log FILE|-] [--slow-ms N|off]
  *           [--tls-cert FILE --tls-key FILE [--tls-listen HOST:PORT]
  *            [--tls-line-listen HOST:PORT]]
+ *           [--snapshot-dir DIR] [--memory-limit BYTES]
  *   searchd --check DIR        verify a data directory offline (exit 0 sound, 1 not)
  *   searchd --repair DIR       rebuild lost MANIFESTs offline; moves, never deletes
  *   searchd --help | --version
@@ -107,6 +108,10 @@ static void usage(FILE *f)
             "  --public-without-keys on|off  serve a non-loopback address with no keys\n"
             "                          (default off: searchd refuses to start)\n"
             "  --hash-key              read a key on stdin, print its sha256: entry, exit\n"
+            "  --memory-limit BYTES    bound the engine's memory (k/m/g; default 0: none):\n"
+            "                          flush early, then slow writes, then answer busy\n"
+            "  --snapshot-dir DIR      where the snapshot op may write snapshots (default:\n"
+            "                          none, snapshots off); outside --data\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
             "  --access-log FILE|-     one line per request to FILE (reopened on SIGHUP) or\n"
             "                          standard output (default: none)\n"
@@ -250,6 +255,8 @@ enum {
     OPT_TLS_KEY,
     OPT_TLS_LISTEN,
     OPT_TLS_LINE,
+    OPT_SNAPSHOT_DIR,
+    OPT_MEMORY_LIMIT,
 };
 
 static const struct option long_opts[] = {
@@ -292,6 +299,8 @@ static const struct option long_opts[] = {
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"tls-listen", required_argument, NULL, OPT_TLS_LISTEN},
     {"tls-line-listen", required_argument, NULL, OPT_TLS_LINE},
+    {"snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR},
+    {"memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT},
     {NULL, 0, NULL, 0},
 };
 
@@ -399,6 +408,19 @@ static int apply_opt(struct opts *o, int c, const char *arg)
         return 0;
     case OPT_REPAIR:
         o->repair_dir = arg;
+        return 0;
+    case OPT_MEMORY_LIMIT:
+        if (strcmp(arg, "0") == 0) {
+            o->idx.memory_limit = 0;
+            return 0;
+        }
+        if (!parse_u64(arg, true, IDX_MIN_MEMORY_LIMIT, 1ull << 40, &v)) {
+            return bad_value(o, arg, "want 0 (no limit) or 8m to 1024g bytes");
+        }
+        o->idx.memory_limit = v;
+        return 0;
+    case OPT_SNAPSHOT_DIR:
+        o->idx.snapshot_dir = arg; /* checked by idx_open: a directory outside --data */
         return 0;
     case OPT_SYNC:
         if (strcmp(arg, "always") && strcmp(arg, "batch")) {
@@ -673,6 +695,12 @@ static void print_config(FILE *f, const struct opts *o)
     fprintf(f, "merge-factor = %u\n", (unsigned)o->idx.merge_factor);
     fprintf(f, "bm25-k1 = %g\n", (double)o->idx.k1);
     fprintf(f, "bm25-b = %g\n", (double)o->idx.b);
+    fprintf(f, "memory-limit = %llu\n", (unsigned long long)o->idx.memory_limit);
+    if (o->idx.snapshot_dir) {
+        fprintf(f, "snapshot-dir = %s\n", o->idx.snapshot_dir);
+    } else {
+        fprintf(f, "# snapshot-dir: none, snapshots off\n");
+    }
     if (o->srv.workers) {
         fprintf(f, "workers = %u\n", o->srv.workers);
     } else {

@@ -248,7 +248,7 @@ void srv_job_fail(struct srv_job *job, enum proto_code code, const char *msg)
 }
 
 /* The answer is ready (any thread): hand the job back to the loop. */
-static void complete_remote(struct srv_job *job)
+void srv_complete_remote(struct srv_job *job)
 {
     struct srv *s = job->srv;
     pthread_mutex_lock(&s->done_mu);
@@ -458,7 +458,7 @@ static void *worker_main(void *arg)
         } else {
             srv_run_manage(s, job);
         }
-        complete_remote(job);
+        srv_complete_remote(job);
     }
 }
 
@@ -527,7 +527,7 @@ static void write_done(void *arg, int rc, const struct idx_write_result *res,
         log_warn("event=write_failed index=%s rc=%s msg=\"%s\"", job->req.index, sd_status_name(rc),
                  err ? err->msg : "");
     }
-    complete_remote(job);
+    srv_complete_remote(job);
 }
 
 static void start_write(struct srv *s, struct srv_job *job)
@@ -669,6 +669,9 @@ void srv_dispatch(struct srv *s, struct srv_job *job)
     case PROTO_OP_AUTH:
         run_auth(s, job);
         break;
+    case PROTO_OP_SNAPSHOT:
+        srv_snapshot_start(job);
+        return;
     default:
         srv_job_fail(job, PROTO_INTERNAL, "no handler for this op");
         break;

@@ -315,6 +315,11 @@ bool srv_index_exists(struct srv *s, const char *index);
 /* srv_manage.c, on a worker thread: indexes, create_index, set/get_settings, drop_index. */
 void srv_run_manage(struct srv *s, struct srv_job *job);
 void srv_complete(struct srv_job *job); /* loop thread */
+/* Hands a finished job back to the loop (any thread but the loop's): the completion queue. */
+void srv_complete_remote(struct srv_job *job);
+
+/* srv_snapshot.c: runs the snapshot op on a thread of its own; the job completes from it. */
+void srv_snapshot_start(struct srv_job *job);
 
 /* srv_conn.c */
 int srv_conn_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, bool is_tls,

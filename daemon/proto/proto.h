@@ -57,6 +57,7 @@ enum proto_op {
     PROTO_OP_SET_SETTINGS, /* create the index or replace its settings */
     PROTO_OP_GET_SETTINGS, /* settings, version and stats */
     PROTO_OP_DROP_INDEX,   /* remove the index and its directory */
+    PROTO_OP_SNAPSHOT, /* an online snapshot of the index (admin) */
 };
 
 /* The error codes of PROTOCOL.md, in its table's order. */
@@ -141,6 +142,9 @@ struct proto_request {
     const char *id;
     size_t id_len;
 
+    /* snapshot: the new snapshot's name, a valid index name (NUL-terminated) */
+    char snapshot[IDX_MAX_NAME + 1];
+
     /* auth: the API key (points into the json tree) */
     const char *key;
     size_t key_len;
@@ -223,6 +227,10 @@ void proto_encode_settings(struct sd_buf *out, const char *index, const char *js
 void proto_encode_dropped(struct sd_buf *out, const char *index);
 /* {"ok":true,"role":"search"} */
 void proto_encode_auth(struct sd_buf *out, const char *role);
+/* {"ok":true,"index":…,"snapshot":…,"path":…,"seq":N,"segments":…,"files_linked":…,
+ * "files_copied":…,"bytes":…,"ms":…} */
+void proto_encode_snapshot(struct sd_buf *out, const char *index, const char *name,
+                           const struct idx_snapshot_info *info);
 /* What /health reports (strings borrowed for the call). */
 struct proto_health {
     const char *version;  /* searchd's */

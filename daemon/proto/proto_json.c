@@ -441,6 +441,24 @@ void proto_encode_auth(struct sd_buf *out, const char *role)
     PUT_LIT(out, "\"}");
 }
 
+void proto_encode_snapshot(struct sd_buf *out, const char *index, const char *name,
+                           const struct idx_snapshot_info *info)
+{
+    PUT_LIT(out, "{\"ok\":true,\"index\":");
+    put_cstr(out, index);
+    PUT_LIT(out, ",\"snapshot\":");
+    put_cstr(out, name);
+    PUT_LIT(out, ",\"path\":");
+    proto_json_string(out, info->path, strnlen(info->path, sizeof info->path));
+    put_key_u64(out, ",\"seq\":", info->seq);
+    put_key_u64(out, ",\"segments\":", info->segments);
+    put_key_u64(out, ",\"files_linked\":", info->linked);
+    put_key_u64(out, ",\"files_copied\":", info->copied);
+    put_key_u64(out, ",\"bytes\":", info->bytes);
+    put_key_u64(out, ",\"ms\":", info->ms);
+    PUT_LIT(out, "}");
+}
+
 void proto_encode_health(struct sd_buf *out, const struct proto_health *h)
 {
     if (h->degraded) {

@@ -78,8 +78,9 @@ int proto_code_http_status(enum proto_code code)
 const char *proto_op_name(enum proto_op op)
 {
     static const char *const names[] = {
-        "none", "search",  "add",          "get",          "delete",       "stats",     "health",
-        "auth", "indexes", "create_index", "set_settings", "get_settings", "drop_index"};
+        "none",    "search",  "add",          "get",          "delete",       "stats",
+        "health",  "auth",    "indexes",      "create_index", "set_settings", "get_settings",
+        "drop_index", "snapshot"};
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "none";
 }
 
@@ -1069,6 +1070,7 @@ static const char *const add_members[] = {"doc", "docs", NULL};
 static const char *const id_members[] = {"id", NULL};
 static const char *const key_members[] = {"key", NULL};
 static const char *const settings_members[] = {"settings", NULL};
+static const char *const snapshot_members[] = {"name", NULL};
 
 static const struct line_op {
     const char *name;
@@ -1088,6 +1090,7 @@ static const struct line_op {
     {"set_settings", PROTO_OP_SET_SETTINGS, settings_members, LINE_INDEX_REQUIRED},
     {"get_settings", PROTO_OP_GET_SETTINGS, no_members, LINE_INDEX_REQUIRED},
     {"drop_index", PROTO_OP_DROP_INDEX, no_members, LINE_INDEX_REQUIRED},
+    {"snapshot", PROTO_OP_SNAPSHOT, snapshot_members, LINE_INDEX_REQUIRED},
 };
 
 static const struct line_op *line_op_find(const char *name)
@@ -1127,6 +1130,29 @@ static enum proto_code get_settings_member(struct json_object *obj, struct proto
     return set_settings_text(v, req, err);
 }
 
+/* snapshot: "name", a string that is a valid index name (it becomes a directory name under
+ * --snapshot-dir, so it can never be a path). */
+static enum proto_code get_snapshot_name(struct json_object *obj, struct proto_request *req,
+                                         struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, "name", &present);
+    if (!present || !json_object_is_type(v, json_type_string)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "snapshot: 'name' must be a string");
+    }
+    const char *name = json_object_get_string(v);
+    size_t len = (size_t)json_object_get_string_len(v);
+    if (!idx_name_valid(name, len) || strlen(name) != len) {
+        return proto_errorf(err, PROTO_BAD_REQUEST,
+                            "snapshot: bad name: use [a-z0-9_-], 1 to %d bytes, not starting "
+                            "with '-'",
+                            IDX_MAX_NAME);
+    }
+    memcpy(req->snapshot, name, len);
+    req->snapshot[len] = '\0';
+    return PROTO_OK;
+}
+
 /* The op's own members, once "op" and "index" are known good. */
 static enum proto_code parse_op_members(struct proto_request *req, struct proto_error *err)
 {
@@ -1143,6 +1169,8 @@ static enum proto_code parse_op_members(struct proto_request *req, struct proto_
     case PROTO_OP_CREATE_INDEX:
     case PROTO_OP_SET_SETTINGS:
         return get_settings_member(req->root, req, err);
+    case PROTO_OP_SNAPSHOT:
+        return get_snapshot_name(req->root, req, err);
     default:
         return PROTO_OK;
     }
@@ -1652,6 +1680,36 @@ static enum proto_code route_search_post(const char *body, size_t body_len,
     return rc ? rc : get_search(req->root, req, err);
 }
 
+/* POST /indexes/{index}/snapshot with {"name":…}: the index from the path, which no
+ * ?index= may contradict (checked by the caller). */
+static enum proto_code route_snapshot(enum proto_method method, const char *path, size_t path_len,
+                                      const char *body, size_t body_len, struct proto_request *req,
+                                      struct proto_error *err)
+{
+    static const char suffix[] = "/snapshot";
+    size_t name_len = path_len - 9 - (sizeof suffix - 1); /* "/indexes/" NAME suffix */
+    req->op = PROTO_OP_SNAPSHOT;
+    enum proto_code rc = set_index(req, path + 9, name_len, err);
+    if (rc) {
+        return rc;
+    }
+    if (method != PROTO_POST) {
+        return method_not_allowed(err, "POST");
+    }
+    rc = json_parse_object(body, body_len, &req->root, err);
+    if (rc == PROTO_OK) {
+        rc = check_members_known(req->root, snapshot_members, false, err);
+    }
+    return rc ? rc : get_snapshot_name(req->root, req, err);
+}
+
+static bool is_snapshot_path(const char *path, size_t len)
+{
+    return len > 9 + 9 && memcmp(path, "/indexes/", 9) == 0 &&
+           memcmp(path + len - 9, "/snapshot", 9) == 0 &&
+           !memchr(path + 9, '/', len - 18);
+}
+
 static enum proto_code route(enum proto_method method, const char *path, size_t path_len,
                              char **dst, const struct http_param *params, size_t nparams,
                              const char *body, size_t body_len, struct proto_request *req,
@@ -1674,6 +1732,9 @@ static enum proto_code route(enum proto_method method, const char *path, size_t 
     if (path_is(path, path_len, "/indexes") ||
         (path_len > 9 && memcmp(path, "/indexes/", 9) == 0)) {
         enum proto_code rc = check_params_known(params, nparams, no_params, false, err);
+        if (rc == PROTO_OK && is_snapshot_path(path, path_len)) {
+            return route_snapshot(method, path, path_len, body, body_len, req, err);
+        }
         bool is_list = path_len == 8;
         return rc ? rc
                   : route_indexes(method, is_list ? NULL : path + 9, is_list ? 0 : path_len - 9,

@@ -435,6 +435,50 @@ static void test_proto_http_routes_and_methods(void **state)
     assert_int_equal(proto_code_http_status(PROTO_METHOD_NOT_ALLOWED), 405);
 }
 
+static void test_proto_snapshot_line_and_http_parse_and_refuse_paths(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"snapshot\",\"index\":\"books\",\"name\":\"nightly-1\"}",
+                                &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_SNAPSHOT);
+    assert_string_equal(req.index, "books");
+    assert_string_equal(req.snapshot, "nightly-1");
+    assert_string_equal(proto_op_name(req.op), "snapshot");
+    const char *bad[] = {"{\"op\":\"snapshot\"}", "{\"op\":\"snapshot\",\"name\":7}",
+                         "{\"op\":\"snapshot\",\"name\":\"\"}",
+                         "{\"op\":\"snapshot\",\"name\":\"../etc\"}",
+                         "{\"op\":\"snapshot\",\"name\":\"/tmp/x\"}",
+                         "{\"op\":\"snapshot\",\"name\":\".hidden\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(line_code(bad[i]), PROTO_BAD_REQUEST);
+    }
+    const char *uri = "/indexes/books/snapshot";
+    assert_int_equal(proto_parse_http(PROTO_POST, uri, strlen(uri), "{\"name\":\"s1\"}", 13,
+                                      &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_SNAPSHOT);
+    assert_string_equal(req.index, "books");
+    assert_string_equal(req.snapshot, "s1");
+    proto_request_free(&req);
+    assert_int_equal(http_code(PROTO_GET, uri, NULL, &err), PROTO_METHOD_NOT_ALLOWED);
+    assert_string_equal(err.allow, "POST");
+    assert_int_equal(http_code(PROTO_POST, uri, "{\"name\":\"../x\"}", &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_POST, uri, "{}", &err), PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_POST, "/indexes/books/snapshot?index=x", "{\"name\":\"a\"}",
+                               &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_POST, "/indexes/BAD/snapshot", "{\"name\":\"a\"}", &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_POST, "/indexes/a/b/snapshot", "{\"name\":\"a\"}", &err),
+                     PROTO_UNKNOWN_PATH);
+    assert_int_equal(http_code(PROTO_POST, "/indexes//snapshot", "{\"name\":\"a\"}", &err),
+                     PROTO_UNKNOWN_PATH);
+}
+
 static void test_proto_http_doc_id_percent_decoded(void **state)
 {
     (void)state;
@@ -1409,6 +1453,7 @@ int main(void)
         cmocka_unit_test(test_proto_http_search_errors),
         cmocka_unit_test(test_proto_http_post_search_query_index_wins),
         cmocka_unit_test(test_proto_http_routes_and_methods),
+        cmocka_unit_test(test_proto_snapshot_line_and_http_parse_and_refuse_paths),
         cmocka_unit_test(test_proto_http_doc_id_percent_decoded),
         cmocka_unit_test(test_proto_http_post_docs_single_and_pretty),
         cmocka_unit_test(test_proto_http_post_docs_ndjson_split),

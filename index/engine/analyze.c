@@ -36,6 +36,8 @@
  * most IDX_ANA_POOL_BYTES; one that grew past IDX_ANA_POOL_MAX_BYTES (a huge document) is
  * freed instead, and the whole pool is freed when the thread has been idle for
  * IDX_ANA_IDLE_MS, so an index that had a burst of writes does not keep its memory.
+ * Under --memory-limit both byte bounds are at most a sixteenth of the limit, and both
+ * counters are charged to it (idx_ana_count; memcap.c).
  *
  * LIFETIME. idx_ana_stop runs after the writer thread has stopped, which it does only once
  * every queued write is applied or failed; a write leaves the analysis queue when its last
@@ -59,9 +61,10 @@
 static void idx_zjob_submit(void *arg, struct seg_zjob *job);
 static void idx_zjob_wait(void *arg, struct seg_zjob *job);
 
-void idx_ana_init(struct idx_ana *a)
+void idx_ana_init(struct idx_ana *a, struct idx_memcap *memcap)
 {
     memset(a, 0, sizeof *a);
+    a->memcap = memcap;
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->work, NULL);
     pthread_cond_init(&a->done, NULL);
@@ -71,6 +74,9 @@ void idx_ana_init(struct idx_ana *a)
 
 void idx_ana_free(struct idx_ana *a)
 {
+    if (a->memcap) {
+        idx_memcap_charge(a->memcap, -(int64_t)(a->pool_bytes + a->ahead_bytes));
+    }
     for (size_t i = 0; i < a->npool; i++) {
         seg_analysis_free(a->pool[i]);
     }
@@ -186,11 +192,19 @@ static void idx_ana_advance(struct idx_ana *a, uint8_t *type, const uint8_t **p,
     }
 }
 
+/* Moves one of the byte counters (ana.lock held) and the engine's memory count with it. */
+static void idx_ana_count(struct idx_ana *a, size_t *field, int64_t delta)
+{
+    *field = (size_t)((int64_t)*field + delta);
+    idx_memcap_charge(a->memcap, delta);
+}
+
 /* ---- claiming and analysing the op at the cursor (either thread) ---- */
 
 static bool idx_ana_has_work(const struct idx_ana *a)
 {
-    return a->head && a->ahead_ops < IDX_ANA_AHEAD_OPS && a->ahead_bytes < IDX_ANA_AHEAD_BYTES;
+    return a->head && a->ahead_ops < IDX_ANA_AHEAD_OPS &&
+           a->ahead_bytes < idx_memcap_share(a->memcap, IDX_ANA_AHEAD_BYTES, 16);
 }
 
 /* Decodes and analyses one upsert record into *an (made if NULL). False on any failure. */
@@ -228,13 +242,13 @@ static void idx_ana_claim_next(struct idx_ana *a, struct seg_analyzer *analyzer)
     struct seg_analysis *an = NULL;
     if (a->npool) {
         an = a->pool[--a->npool];
-        a->pool_bytes -= seg_analysis_mem_bytes(an);
+        idx_ana_count(a, &a->pool_bytes, -(int64_t)seg_analysis_mem_bytes(an));
     }
     pthread_mutex_unlock(&a->lock);
     bool ok = idx_ana_one(analyzer, type, p, len, &an);
     pthread_mutex_lock(&a->lock);
     if (ok) {
-        a->ahead_bytes += seg_analysis_mem_bytes(an);
+        idx_ana_count(a, &a->ahead_bytes, (int64_t)seg_analysis_mem_bytes(an));
     } else {
         seg_analysis_free(an); /* out of memory: give memory back rather than pool it */
         an = NULL;
@@ -262,7 +276,7 @@ static void idx_ana_trim(struct idx_ana *a)
         size_t n = 0;
         while (a->npool > 0 && n < 64) {
             some[n++] = a->pool[--a->npool];
-            a->pool_bytes -= seg_analysis_mem_bytes(some[n - 1]);
+            idx_ana_count(a, &a->pool_bytes, -(int64_t)seg_analysis_mem_bytes(some[n - 1]));
         }
         pthread_mutex_unlock(&a->lock);
         for (size_t i = 0; i < n; i++) {
@@ -324,7 +338,8 @@ int idx_ana_start(struct idx_index *ix, struct sd_error *err)
     struct idx_ana *a = &ix->ana;
     struct idx_ana_thread *t = calloc(1, sizeof *t);
     a->pool = calloc(IDX_ANA_POOL, sizeof *a->pool);
-    if (!t || !a->pool || stem_ctx_new_cached(&t->stem, IDX_STEM_CACHE_WORDS) != STEM_OK ||
+    if (!t || !a->pool ||
+        stem_ctx_new_cached(&t->stem, idx_memcap_stem_words(a->memcap)) != STEM_OK ||
         seg_analyzer_new(t->stem, &t->analyzer, err) != SD_OK) {
         if (t) {
             stem_ctx_free(t->stem);
@@ -389,7 +404,7 @@ struct seg_analysis *idx_ana_take(struct idx_index *ix, struct idx_write *w, uin
         an = prep->an;
         prep->an = NULL;
         a->ahead_ops--;
-        a->ahead_bytes -= seg_analysis_mem_bytes(an);
+        idx_ana_count(a, &a->ahead_bytes, -(int64_t)seg_analysis_mem_bytes(an));
         pthread_cond_signal(&a->work); /* it may have been waiting for room */
     }
     pthread_mutex_unlock(&a->lock);
@@ -405,8 +420,8 @@ void idx_ana_recycle(struct idx_index *ix, struct seg_analysis *an)
     pthread_mutex_lock(&a->lock);
     size_t bytes = seg_analysis_mem_bytes(an);
     if (a->pool && a->npool < IDX_ANA_POOL && bytes <= IDX_ANA_POOL_MAX_BYTES &&
-        a->pool_bytes + bytes <= IDX_ANA_POOL_BYTES) {
-        a->pool_bytes += bytes;
+        a->pool_bytes + bytes <= idx_memcap_share(a->memcap, IDX_ANA_POOL_BYTES, 16)) {
+        idx_ana_count(a, &a->pool_bytes, (int64_t)bytes);
         a->pool[a->npool++] = an;
         an = NULL;
     }
@@ -441,7 +456,7 @@ void idx_ana_forget(struct idx_index *ix, struct idx_write *w)
         if (an) {
             w->prep[i].an = NULL;
             a->ahead_ops--;
-            a->ahead_bytes -= seg_analysis_mem_bytes(an);
+            idx_ana_count(a, &a->ahead_bytes, -(int64_t)seg_analysis_mem_bytes(an));
             seg_analysis_free(an);
         }
     }

@@ -99,12 +99,19 @@ int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error 
     db->lock_fd = -1;
     db->dir = strdup(cfg->data_dir);
     db->cfg.data_dir = db->dir;
+    db->cfg.snapshot_dir = NULL; /* borrowed for the call: db->snapshot_dir keeps it */
+    idx_memcap_init(&db->memcap, cfg->memory_limit);
     pthread_mutex_init(&db->lock, NULL);
     pthread_cond_init(&db->users_cond, NULL);
     int rc = db->dir ? SD_OK : sd_errorf(err, SD_ENOMEM, "out of memory");
+    if (rc == SD_OK && cfg->memory_limit && cfg->memory_limit < IDX_MIN_MEMORY_LIMIT)
+        rc = sd_errorf(err, SD_EINVAL, "memory limit %llu: at least %u bytes",
+                       (unsigned long long)cfg->memory_limit, IDX_MIN_MEMORY_LIMIT);
     if (rc == SD_OK && mkdir(db->dir, 0755) != 0 && errno != EEXIST)
         rc = sd_errorf(err, sd_status_from_errno(errno), "mkdir %s: %s", db->dir,
                        strerror(errno));
+    if (rc == SD_OK && cfg->snapshot_dir)
+        rc = idx_backup_set_dir(db, cfg->snapshot_dir, err);
     if (rc == SD_OK)
         rc = idx_lock_dir(db, err);
     if (rc == SD_OK) {
@@ -132,6 +139,7 @@ void idx_close(struct idx_db *db)
         free(db->dropping[i]);
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->users_cond);
+    free(db->snapshot_dir);
     free(db->dir);
     free(db);
 }
@@ -295,6 +303,12 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
         sd_errorf(err, rc, "a document is over the %u byte limit", WAL_MAX_RECORD);
     else if (rc)
         sd_errorf(err, rc, "out of memory");
+    /* Charged until the write is freed after its ack: refused here when it does not fit. */
+    size_t bytes = w->records.cap + nops * sizeof *w->prep;
+    if (rc == SD_OK && (rc = idx_memcap_admit(&ix->db->memcap, bytes, err)) == SD_OK) {
+        w->memcap = &ix->db->memcap;
+        w->charged = bytes;
+    }
     if (rc == SD_OK)
         rc = idx_enqueue(ix, w, err);
     if (rc)

@@ -57,6 +57,33 @@
  * default 2048 slots hold, and each one forgotten is a Snowball call again. */
 #define IDX_STEM_CACHE_WORDS 65536
 
+/* ---- the memory limit (memcap.c says what is counted and what happens near it) ---- */
+
+struct idx_memcap {
+    atomic_uint_fast64_t used; /* bytes charged now */
+    uint64_t limit;            /* cfg.memory_limit; 0: none (used is still counted) */
+};
+
+enum idx_mem_level {
+    IDX_MEM_OK = 0, /* under half the limit, or no limit */
+    IDX_MEM_FLUSH,  /* >= 1/2: flush in-memory segments now, no memory merges */
+    IDX_MEM_SLOW,   /* >= 2/3: the writer waits for its flush before the next batch */
+    IDX_MEM_FULL,   /* >= 3/4: writes are refused (SD_EBUSY); the rest is headroom */
+};
+
+void idx_memcap_init(struct idx_memcap *c, uint64_t limit);
+void idx_memcap_charge(struct idx_memcap *c, int64_t delta); /* delta < 0 gives back */
+uint64_t idx_memcap_used(const struct idx_memcap *c);
+enum idx_mem_level idx_memcap_level(const struct idx_memcap *c);
+/* Charges bytes when they fit under 3/4 of the limit; else SD_EBUSY with a message for the
+ * client and nothing charged. */
+int idx_memcap_admit(struct idx_memcap *c, size_t bytes, struct sd_error *err);
+/* min(dflt, limit / div): a bound that shrinks with a small limit (dflt without one). */
+size_t idx_memcap_share(const struct idx_memcap *c, size_t dflt, unsigned div);
+/* Words of each stem cache of an index (two per index), and the bytes of one when full. */
+size_t idx_memcap_stem_words(const struct idx_memcap *c);
+size_t idx_memcap_stem_bytes(const struct idx_memcap *c);
+
 /* ---- refcounted pieces of a snapshot ---- */
 
 /* One open segment. Freed when the last snapshot and the live list drop it;
@@ -126,6 +153,8 @@ struct idx_write {
     uint32_t nops;
     idx_done_fn done;
     void *arg;
+    struct idx_memcap *memcap; /* borrowed: the db's; records are charged to it */
+    size_t charged;            /* bytes charged for this write, given back when it is freed */
     int rc; /* after apply: its outcome */
     struct idx_write_result res;
     struct sd_error err;
@@ -182,6 +211,7 @@ struct idx_ana {
     size_t zq_head, zq_len, zq_cap;
     pthread_cond_t zdone;         /* the writer waits for a job the analysis thread runs */
     struct seg_zjob_sched zsched; /* set once by idx_ana_init; the memtable's builders use it */
+    struct idx_memcap *memcap; /* borrowed: the db's; ahead_bytes and pool_bytes charge it */
     bool is_stopping;
     bool has_thread; /* the thread runs: set before the writer starts, cleared after it stops */
     pthread_t thread;
@@ -257,9 +287,11 @@ struct idx_index {
     bool is_stopping;
     bool writes_refused;
     char write_error[256];
+    bool flush_wanted; /* a snapshot waits for a flush of all that is logged (backup.c) */
 
     pthread_t writer;
-    pthread_cond_t mem_cond; /* with state_lock: mem_bytes went down or a flush failed */
+    pthread_cond_t mem_cond; /* with state_lock: mem_bytes went down, a flush failed, or a
+                                MANIFEST moved checkpoint_seq */
     struct idx_merger mergers[IDX_MERGER_COUNT];
     pthread_mutex_t merge_lock; /* guards the mergers' wake flags, merge_stop */
     pthread_cond_t merge_cond;  /* broadcast: each merger checks its own flag */
@@ -290,6 +322,8 @@ struct idx_db {
     char *dropping[8];         /* lock: names whose drop is running (manage.c); NULL: free */
     struct idx_index **indexes;
     size_t nindexes;
+    char *snapshot_dir; /* owned, resolved (realpath); NULL: snapshots are off */
+    struct idx_memcap memcap; /* the engine's memory against cfg.memory_limit (memcap.c) */
 };
 
 /* ---- functions shared between the engine's files ---- */
@@ -314,8 +348,12 @@ void idx_remove_dropped(const struct idx_db *db);
  * could match ("synonyms: '!!!' holds no word"), or SD_ENOMEM. */
 int idx_lexicon_build(const struct sch_lexicon *sl, struct qry_lexicon **out,
                       struct sd_error *err);
+/* Removes the regular files of dir (it must hold no subdirectory) and dir; a missing dir is
+ * SD_OK. */
+int idx_remove_dir(const char *dir, struct sd_error *err);
 
 /* settings.c */
+#define IDX_SETTINGS_FILE "SETTINGS" /* DIR/SETTINGS (format at the top of settings.c) */
 /* Reads DIR/SETTINGS into ix->settings (none: version 0, nothing declared). SD_ECORRUPT
  * names the file. */
 int idx_settings_load(struct idx_index *ix, struct sd_error *err);
@@ -380,7 +418,7 @@ void idx_live_set_deleted(struct idx_live *l, uint32_t doc);
 uint64_t idx_live_docs(const struct idx_index *ix, uint64_t *deleted);
 
 /* mem.c: the memtable, writer thread only. */
-int idx_mem_init(struct idx_mem *m);
+int idx_mem_init(struct idx_mem *m, size_t stem_words);
 void idx_mem_free(struct idx_mem *m);
 /* Applies one decoded op to memtable + live tombstones (state_lock taken
  * inside). an (borrowed for the call) is the upsert's analysis, or NULL: the
@@ -400,7 +438,7 @@ void idx_request_flush(struct idx_index *ix);
 void idx_writer_stop(struct idx_index *ix);
 
 /* analyze.c: the analysis thread. */
-void idx_ana_init(struct idx_ana *a);
+void idx_ana_init(struct idx_ana *a, struct idx_memcap *memcap);
 void idx_ana_free(struct idx_ana *a); /* after idx_ana_stop */
 int idx_ana_start(struct idx_index *ix, struct sd_error *err);
 void idx_ana_stop(struct idx_index *ix); /* after the writer has stopped */
@@ -449,6 +487,10 @@ int idx_entry_verify(const char *dir, const struct wal_seg_entry *e, struct seg 
  * passed its checksum but may still hold what no request could. */
 int idx_op_decode_checked(uint8_t type, const uint8_t *payload, size_t len, struct idx_op *op,
                           struct seg_field *fields, struct sd_error *err);
+
+/* backup.c: checks cfg.snapshot_dir at open (a directory, outside the data directory) and
+ * keeps its resolved path in db->snapshot_dir. */
+int idx_backup_set_dir(struct idx_db *db, const char *dir, struct sd_error *err);
 
 /* merge.c */
 int idx_merger_start(struct idx_index *ix, struct sd_error *err);

@@ -61,7 +61,16 @@ struct idx_config {
      * NULL (the default): events are not reported. */
     void (*log)(void *arg, enum idx_log_level level, const char *line);
     void *log_arg; /* passed to log, borrowed: must outlive the idx_db */
+    /* The one directory snapshots are written under (idx_snapshot); NULL: snapshots are
+     * off. Borrowed for idx_open() only (copied). It must exist and lie outside data_dir. */
+    const char *snapshot_dir;
+    /* Bound on the engine's own memory (in-memory segments, queued writes, memory merges,
+     * analyses, stem caches; memcap.c): near it flushes come early, then writes wait, then
+     * they are refused with SD_EBUSY. 0: no bound. At least IDX_MIN_MEMORY_LIMIT. */
+    uint64_t memory_limit;
 };
+
+#define IDX_MIN_MEMORY_LIMIT (8u << 20)
 
 void idx_config_default(struct idx_config *cfg);
 
@@ -113,7 +122,8 @@ typedef void (*idx_done_fn)(void *arg, int rc, const struct idx_write_result *re
  * the index on first write. Returns SD_OK when accepted (done will be called),
  * or an error without calling done: SD_EINVAL (bad index name, id, field),
  * SD_ELIMIT (batch too large), SD_ENOSPC (the disk is full: writes are refused
- * until a flush succeeds again), SD_EBUSY (closing), SD_EDEGRADED (a file of
+ * until a flush succeeds again), SD_EBUSY (closing, or the memory limit is reached: retry
+ * later; idx_config.memory_limit), SD_EDEGRADED (a file of
  * the index is not served: every write to it is refused, so that restoring
  * the file can never resurrect or duplicate a document; docs/DATA.md). */
 int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, size_t nops,
@@ -320,6 +330,38 @@ int idx_indexes(struct idx_db *db, struct idx_index_info **out, size_t *count,
  * no name reaches another path). SD_ENOTFOUND when there is no such index. A write to the
  * name afterwards creates a new, empty index. */
 int idx_drop(struct idx_db *db, const char *index, struct sd_error *err);
+
+/* The engine's memory now and its limit (0: none), bytes; what is counted: memcap.c. */
+void idx_memory(struct idx_db *db, uint64_t *used, uint64_t *limit);
+
+/* ---- online snapshot (backup.c; docs/DATA.md "Snapshots") ---- */
+
+struct idx_snapshot_info {
+    char path[4096];     /* where the snapshot is: SNAPSHOT_DIR/NAME, a data directory
+                            holding the one index */
+    uint64_t seq;        /* its MANIFEST checkpoint: every write up to it is in it */
+    uint32_t segments;   /* segment files */
+    uint32_t linked;     /* files hard-linked ... */
+    uint32_t copied;     /* ... and copied (another filesystem) */
+    uint64_t bytes;      /* bytes of the files */
+    uint64_t ms;         /* how long it took */
+};
+
+/* Makes a consistent copy of the index named `index` while searches and writes go on, as
+ * SNAPSHOT_DIR/NAME (config snapshot_dir; name validated like an index name, so no request
+ * names another path): a data directory that `searchd --check` accepts and that searchd
+ * serves with every write acknowledged before the call began. How: the index is flushed up
+ * to the last durable write, then under manifest_lock the MANIFEST of that moment is read,
+ * its segments pinned (a merge cannot unlink them) and its tombstone files linked; segments
+ * and SETTINGS follow outside the lock. Files are hard-linked when SNAPSHOT_DIR is on the
+ * data directory's filesystem, else copied. It is written as SNAPSHOT_DIR/.NAME.partial,
+ * fsynced, then renamed: a crash leaves no NAME, only a .partial that the next snapshot
+ * removes. Blocks for the flush and the copy; call it off the event loop.
+ * Errors: SD_EINVAL (snapshots off, a bad name, NAME exists), SD_ENOTFOUND (unknown index),
+ * SD_EDEGRADED, SD_EBUSY (a snapshot of that name is being written), SD_EIO / SD_ENOSPC
+ * naming the file (nothing named NAME is left behind). info may be NULL. */
+int idx_snapshot(struct idx_db *db, const char *index, const char *name,
+                 struct idx_snapshot_info *info, struct sd_error *err);
 
 /* Offline check of a data directory (nothing is changed): every MANIFEST,
  * every file it names (checksum and identity), the log chain and every log

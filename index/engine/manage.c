@@ -37,7 +37,7 @@ void idx_index_put(struct idx_index *ix)
 }
 
 /* Removes the regular files of dir (an index directory holds no subdirectories) and dir. */
-static int idx_remove_dir(const char *dir, struct sd_error *err)
+int idx_remove_dir(const char *dir, struct sd_error *err)
 {
     DIR *d = opendir(dir);
     if (!d) {

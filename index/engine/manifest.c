@@ -116,6 +116,7 @@ static void idx_plan_applied(struct idx_index *ix, const struct idx_plan *p)
             l->is_dirty_disk = l->ndeleted != p->tombs[t].ndeleted;
         }
     }
+    pthread_cond_broadcast(&ix->mem_cond); /* a snapshot may wait for this checkpoint */
     pthread_mutex_unlock(&ix->state_lock);
     for (size_t t = 0; t < p->ntombs; t++) {
         if (p->tombs[t].gen > 1)

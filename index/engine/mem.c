@@ -18,11 +18,11 @@
 
 #include <stdlib.h>
 
-int idx_mem_init(struct idx_mem *m)
+int idx_mem_init(struct idx_mem *m, size_t stem_words)
 {
     memset(m, 0, sizeof *m);
     struct sd_error err;
-    if (stem_ctx_new_cached(&m->stem, IDX_STEM_CACHE_WORDS) != STEM_OK ||
+    if (stem_ctx_new_cached(&m->stem, stem_words) != STEM_OK ||
         seg_analyzer_new(m->stem, &m->analyzer, &err) != SD_OK ||
         seg_analysis_new(&m->analysis, &err) != SD_OK)
         return SD_ENOMEM;
@@ -265,6 +265,7 @@ int idx_mem_refresh(struct idx_index *ix, struct sd_error *err)
             idx_live_append(ix, ref, bits, ndeleted, 0);
             ix->live[ix->nlive - 1].max_seq = ix->applied_seq;
             ix->mem_bytes += seg_size_bytes(ref->seg);
+            idx_memcap_charge(&ix->db->memcap, (int64_t)seg_size_bytes(ref->seg));
         }
         rc = idx_publish(ix);
     }

@@ -179,6 +179,30 @@ static int idx_pick_expunge(struct idx_index *ix, struct idx_job *job)
     return SD_OK;
 }
 
+/* The memory a job holds while it builds its output (memcap.c): a memory merge builds the
+ * whole image (about its inputs' size); a merge to a file streams the postings but gathers
+ * positions and the dictionary until they are done (seg_merge.c, MEMORY), bounded here by
+ * the inputs' postings sections. A flush of one in-memory segment writes its image as is. */
+static uint64_t idx_job_buffer_bytes(const struct idx_job *job)
+{
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < job->n && !(job->is_flush && job->n == 1); i++) {
+        const struct seg *s = job->inputs[i]->seg;
+        bytes += job->to_disk ? seg_postings_bytes(s) : seg_size_bytes(s);
+    }
+    return bytes;
+}
+
+/* Under a memory limit, a merge that would hold more than a quarter of it is not started
+ * (flushes always are: they give memory back). Segments then stop growing at about that
+ * size: more of them per search, memory bounded. */
+static void idx_pick_bound(struct idx_index *ix, struct idx_job *job)
+{
+    uint64_t limit = ix->db->memcap.limit;
+    if (limit && !job->is_flush && job->n && idx_job_buffer_bytes(job) > limit / 4)
+        idx_job_free(job);
+}
+
 static int idx_pick(struct idx_index *ix, enum idx_merger_role role, uint64_t flush_seq,
                     struct idx_job *job)
 {
@@ -189,8 +213,13 @@ static int idx_pick(struct idx_index *ix, enum idx_merger_role role, uint64_t fl
     pthread_mutex_lock(&ix->state_lock);
     if (role == IDX_MERGER_DISK) {
         rc = idx_pick_tier(ix, job, false);
-        if (rc == SD_OK && job->n == 0)
+        if (rc == SD_OK)
+            idx_pick_bound(ix, job);
+        if (rc == SD_OK && job->n == 0) {
             rc = idx_pick_expunge(ix, job);
+            if (rc == SD_OK)
+                idx_pick_bound(ix, job);
+        }
     } else if (flush_seq > ix->checkpoint_seq) {
         /* Every in-memory segment goes, not only those up to flush_seq: a
          * memory merge may have mixed older and newer writes into one. The
@@ -205,10 +234,14 @@ static int idx_pick(struct idx_index *ix, enum idx_merger_role role, uint64_t fl
         }
         if (job->max_seq > job->checkpoint)
             job->checkpoint = job->max_seq;
-    } else {
+    } else if (idx_memcap_level(&ix->db->memcap) == IDX_MEM_OK) {
+        /* Near the memory limit the flush takes the in-memory segments all at once; a
+         * memory merge would hold them twice meanwhile (memcap.c). */
         rc = idx_pick_tier(ix, job, true);
         if (rc == SD_OK && job->n == 0)
             rc = idx_pick_idle(ix, job);
+        if (rc == SD_OK)
+            idx_pick_bound(ix, job);
     }
     pthread_mutex_unlock(&ix->state_lock);
     return rc;
@@ -366,8 +399,10 @@ static int idx_job_swap(struct idx_index *ix, struct idx_job *job, struct idx_se
     for (size_t i = 0; i < job->n; i++) {
         size_t at = idx_live_find(ix, job->inputs[i]);
         struct idx_live *l = &ix->live[at];
-        if (!l->ref->seg_no)
+        if (!l->ref->seg_no) {
             ix->mem_bytes -= seg_size_bytes(l->ref->seg);
+            idx_memcap_charge(&ix->db->memcap, -(int64_t)seg_size_bytes(l->ref->seg));
+        }
         free(l->bits);
         if (l->published)
             idx_bits_free_unused(l->published);
@@ -375,8 +410,10 @@ static int idx_job_swap(struct idx_index *ix, struct idx_job *job, struct idx_se
         memmove(l, l + 1, (ix->nlive - at - 1) * sizeof *l);
         ix->nlive--;
     }
-    if (out && !out->seg_no)
+    if (out && !out->seg_no) {
         ix->mem_bytes += seg_size_bytes(out->seg);
+        idx_memcap_charge(&ix->db->memcap, (int64_t)seg_size_bytes(out->seg));
+    }
     pthread_cond_broadcast(&ix->mem_cond); /* a writer may wait for mem_bytes to drop */
     return idx_publish(ix);
 }
@@ -421,9 +458,12 @@ static int idx_run_job(struct idx_index *ix, enum idx_merger_role role, uint64_t
     atomic_fetch_add(&ix->merges_running, 1);
     uint64_t t0 = sd_now_ns();
     struct idx_segref *out = NULL;
+    int64_t buffers = (int64_t)idx_job_buffer_bytes(&job); /* charged while it runs */
+    idx_memcap_charge(&ix->db->memcap, buffers);
     rc = idx_job_output(ix, &job, &out, err);
     /* read before the commit: once published, another thread may release out */
     uint32_t out_no = out ? out->seg_no : 0, out_docs = out ? seg_doc_count(out->seg) : 0;
+    idx_memcap_charge(&ix->db->memcap, -buffers);
     if (rc == SD_OK)
         rc = idx_job_commit(ix, &job, out, err);
     else

@@ -37,7 +37,7 @@ static struct idx_index *idx_index_alloc(struct idx_db *db, const char *name)
     ix->name = strdup(name);
     size_t n = strlen(db->dir) + strlen(name) + 2;
     ix->dir = malloc(n);
-    if (!ix->name || !ix->dir || idx_mem_init(&ix->mem)) {
+    if (!ix->name || !ix->dir || idx_mem_init(&ix->mem, idx_memcap_stem_words(&db->memcap))) {
         idx_mem_free(&ix->mem);
         free(ix->name);
         free(ix->dir);
@@ -45,6 +45,8 @@ static struct idx_index *idx_index_alloc(struct idx_db *db, const char *name)
         return NULL;
     }
     snprintf(ix->dir, n, "%s/%s", db->dir, name);
+    /* the writer's and the analysis thread's stem caches, charged full (memcap.c) */
+    idx_memcap_charge(&db->memcap, 2 * (int64_t)idx_memcap_stem_bytes(&db->memcap));
     pthread_mutex_init(&ix->settings_lock, NULL);
     pthread_mutex_init(&ix->settings_write_lock, NULL);
     pthread_mutex_init(&ix->snap_lock, NULL);
@@ -55,13 +57,15 @@ static struct idx_index *idx_index_alloc(struct idx_db *db, const char *name)
     pthread_mutex_init(&ix->merge_lock, NULL);
     pthread_cond_init(&ix->merge_cond, NULL);
     pthread_cond_init(&ix->mem_cond, NULL);
-    idx_ana_init(&ix->ana);
+    idx_ana_init(&ix->ana, &db->memcap);
     ix->next_seg_no = 1;
     return ix;
 }
 
 static void idx_index_free(struct idx_index *ix)
 {
+    struct idx_memcap *c = &ix->db->memcap;
+    idx_memcap_charge(c, -(int64_t)(ix->mem_bytes + 2 * idx_memcap_stem_bytes(c)));
     for (size_t i = 0; i < ix->nlive; i++) {
         idx_segref_unref(ix->live[i].ref);
         free(ix->live[i].bits);

@@ -222,7 +222,7 @@ int idx_reindex_run(struct idx_index *ix, bool *did_work, struct sd_error *err)
     *did_work = true;
     uint64_t t0 = sd_now_ns();
     atomic_fetch_add(&ix->merges_running, 1);
-    if (stem_ctx_new_cached(&r.stem, IDX_STEM_CACHE_WORDS) != STEM_OK ||
+    if (stem_ctx_new_cached(&r.stem, idx_memcap_stem_words(&ix->db->memcap)) != STEM_OK ||
         seg_analyzer_new(r.stem, &r.analyzer, err) != SD_OK ||
         seg_analysis_new(&r.analysis, err) != SD_OK) {
         rc = sd_errorf(err, SD_ENOMEM, "re-index: out of memory");

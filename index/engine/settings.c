@@ -53,7 +53,6 @@
 
 #include "engine_int.h"
 
-#define IDX_SETTINGS_FILE    "SETTINGS"
 #define IDX_SETTINGS_MAGIC   "SDST"
 #define IDX_SETTINGS_FORMAT  2
 #define IDX_SETTINGS_HEADER  28 /* 20 in format 1 */

@@ -32,12 +32,15 @@
 #include "engine_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 void idx_write_free(struct idx_write *w)
 {
+    if (w->memcap)
+        idx_memcap_charge(w->memcap, -(int64_t)w->charged);
     sd_buf_free(&w->records);
     free(w->prep);
     free(w);
@@ -148,10 +151,14 @@ static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
     for (w = batch; w; w = w->next) {
         w->rc = idx_apply_write(ix, w, &w->res, &w->err);
     }
+    /* The builder's inverted index, until the refresh turns it into a charged image. */
+    int64_t building = ix->mem.builder ? (int64_t)seg_builder_mem_bytes(ix->mem.builder) : 0;
+    idx_memcap_charge(&ix->db->memcap, building);
     struct sd_error rerr;
     if (idx_mem_refresh(ix, &rerr) != SD_OK)
         idx_event(ix->db, IDX_LOG_ERROR, "event=refresh_failed index=%s msg=\"%s\"", ix->name,
                   rerr.msg);
+    idx_memcap_charge(&ix->db->memcap, -building);
     while (batch) {
         struct idx_write *next = batch->next;
         batch->done(batch->arg, batch->rc, batch->rc ? NULL : &batch->res,
@@ -180,6 +187,8 @@ static bool idx_flush_due(struct idx_index *ix, uint64_t now)
     pthread_mutex_unlock(&ix->merge_lock);
     if (!has_mem || pending)
         return false;
+    if (idx_memcap_level(&ix->db->memcap) >= IDX_MEM_FLUSH)
+        return true; /* near the memory limit: now (memcap.c) */
     uint64_t first = ix->mem.first_flush_ns;
     return bytes >= cfg->flush_bytes || !first || now - first >= idx_ms(cfg->flush_ms);
 }
@@ -198,6 +207,13 @@ void idx_request_flush(struct idx_index *ix)
     if (wal_rotate(ix->wal, &first, &err) != SD_OK) {
         idx_event(ix->db, IDX_LOG_ERROR, "event=log_rotation_failed index=%s msg=\"%s\"", ix->name,
                   err.msg);
+        /* A flush that cannot start has failed: whoever waits for one (the back-pressure
+         * wait, a snapshot) must hear of it rather than wait on. */
+        pthread_mutex_lock(&ix->state_lock);
+        snprintf(ix->flush_error, sizeof ix->flush_error, "log rotation: %.200s", err.msg);
+        ix->merge_failures++;
+        pthread_cond_broadcast(&ix->mem_cond);
+        pthread_mutex_unlock(&ix->state_lock);
         return;
     }
     ix->mem.first_flush_ns = 0;
@@ -217,21 +233,53 @@ static void idx_deadline(struct timespec *ts, uint64_t wait_ns)
 }
 
 /* Back-pressure: while in-memory segments hold more than twice flush_bytes,
- * the writer takes no new batch until a flush has shrunk them (writes wait in
- * the queue, their acks come later). Without it, writes faster than flushes
- * grow memory without bound. A failed merge job ends the wait: the writer
- * must not hang on a full disk; writes then go on (and fail) as before. */
+ * or the engine is at 2/3 of its memory limit and this index has in-memory
+ * segments (memcap.c; housekeeping has asked for their flush), the writer
+ * takes no new batch until a flush has shrunk them (writes wait in the queue,
+ * their acks come later). Without it, writes faster than flushes grow memory
+ * without bound. A failed merge job ends the wait: the writer must not hang
+ * on a full disk; writes then go on (and fail) as before. */
+static bool idx_memory_is_tight(struct idx_index *ix, uint64_t limit)
+{
+    return ix->mem_bytes > limit ||
+           (ix->mem_bytes > 0 && idx_memcap_level(&ix->db->memcap) >= IDX_MEM_SLOW);
+}
+
 static void idx_wait_for_memory(struct idx_index *ix)
 {
     uint64_t limit = 2 * (uint64_t)ix->db->cfg.flush_bytes;
     pthread_mutex_lock(&ix->state_lock);
     uint64_t failures = ix->merge_failures;
-    while (ix->mem_bytes > limit && ix->merge_failures == failures) {
+    while (idx_memory_is_tight(ix, limit) && ix->merge_failures == failures) {
+        /* The flush it waits for is asked for here, not only by housekeeping: the memory
+         * limit may have been reached by writes queued since (test_memcap hung without). */
+        pthread_mutex_unlock(&ix->state_lock);
+        if (idx_flush_due(ix, sd_now_ns()))
+            idx_request_flush(ix);
+        pthread_mutex_lock(&ix->state_lock);
+        if (!idx_memory_is_tight(ix, limit) || ix->merge_failures != failures)
+            break;
         struct timespec ts;
         idx_deadline(&ts, idx_ms(1000));
         pthread_cond_timedwait(&ix->mem_cond, &ix->state_lock, &ts);
     }
     pthread_mutex_unlock(&ix->state_lock);
+}
+
+/* A snapshot (backup.c) asked for a flush of everything logged so far: taken once. Nothing
+ * to do when the log holds nothing past the flush already requested. */
+static bool idx_flush_wanted(struct idx_index *ix)
+{
+    pthread_mutex_lock(&ix->queue_lock);
+    bool wanted = ix->flush_wanted;
+    ix->flush_wanted = false;
+    pthread_mutex_unlock(&ix->queue_lock);
+    if (!wanted)
+        return false;
+    pthread_mutex_lock(&ix->merge_lock);
+    bool is_covered = ix->flush_seq >= ix->applied_seq;
+    pthread_mutex_unlock(&ix->merge_lock);
+    return !is_covered;
 }
 
 static void idx_writer_housekeeping(struct idx_index *ix, bool is_final)
@@ -245,7 +293,7 @@ static void idx_writer_housekeeping(struct idx_index *ix, bool is_final)
             idx_event(ix->db, IDX_LOG_ERROR, "event=refresh_failed index=%s msg=\"%s\"", ix->name,
                       err.msg);
     }
-    if (idx_flush_due(ix, now))
+    if (idx_flush_wanted(ix) || idx_flush_due(ix, now))
         idx_request_flush(ix);
     uint64_t removable = atomic_load(&ix->removable_seq);
     if (removable && wal_remove_upto(ix->wal, removable, &err) > 0)
@@ -257,7 +305,7 @@ static struct idx_write *idx_take_queue(struct idx_index *ix)
 {
     const struct idx_config *cfg = &ix->db->cfg;
     pthread_mutex_lock(&ix->queue_lock);
-    while (!ix->queue_head && !ix->is_stopping) {
+    while (!ix->queue_head && !ix->is_stopping && !ix->flush_wanted) {
         uint64_t wait = idx_ms(1000);
         if (ix->mem.has_pending) {
             uint64_t due = ix->mem.last_refresh_ns + idx_ms(cfg->refresh_ms);
@@ -279,8 +327,21 @@ static struct idx_write *idx_take_queue(struct idx_index *ix)
                pthread_cond_timedwait(&ix->queue_cond, &ix->queue_lock, &ts) != ETIMEDOUT)
             ;
     }
-    struct idx_write *batch = ix->queue_head;
-    ix->queue_head = ix->queue_tail = NULL;
+    /* Under a memory limit a batch holds at most a sixteenth of it in records: the builder
+     * that inverts them in one go is not otherwise bounded (memcap.c). */
+    size_t budget = idx_memcap_share(&ix->db->memcap, SIZE_MAX, 16);
+    struct idx_write *batch = ix->queue_head, *last = batch;
+    size_t bytes = last ? last->records.len : 0;
+    while (last && last->next && bytes + last->next->records.len <= budget) {
+        last = last->next;
+        bytes += last->records.len;
+    }
+    if (last) {
+        ix->queue_head = last->next;
+        last->next = NULL;
+        if (!ix->queue_head)
+            ix->queue_tail = NULL;
+    }
     pthread_mutex_unlock(&ix->queue_lock);
     return batch;
 }

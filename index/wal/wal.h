@@ -145,6 +145,13 @@ int wal_rollback(struct wal *w, struct sd_error *err);
  */
 int wal_rotate(struct wal *w, uint64_t *first_seq, struct sd_error *err);
 
+/* Starts the log of a directory that has none, at first_seq: wal-000001.log, empty, its
+ * header saying first_seq (written atomically and fsynced with the directory). For a copy of
+ * an index (a snapshot, engine/backup.c) whose MANIFEST checkpoint is first_seq - 1 and whose
+ * every record up to it is in segments: the copy opens, replays nothing and appends from
+ * first_seq on. SD_EIO / SD_ENOSPC name the file. */
+int wal_create_empty(const char *dir, uint64_t first_seq, struct sd_error *err);
+
 /* Deletes the log files (never the current one) whose records all have
  * seq <= seq, and fsyncs the directory. Returns how many were removed (>= 0)
  * or a negative status. Call it only once a durable MANIFEST covers seq. */

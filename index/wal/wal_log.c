@@ -83,6 +83,13 @@ int wal_create_log(const char *dir, uint32_t no, uint64_t first_seq, struct sd_e
     return sd_write_file_atomic(dir, name, h, sizeof h, err);
 }
 
+int wal_create_empty(const char *dir, uint64_t first_seq, struct sd_error *err)
+{
+    if (first_seq == 0)
+        return sd_errorf(err, SD_EINVAL, "%s: a log starts at seq 1 or later", dir);
+    return wal_create_log(dir, 1, first_seq, err);
+}
+
 static int wal_open_fd(const char *dir, uint32_t no, int *fd, struct sd_error *err)
 {
     char name[WAL_NAME_MAX], path[PATH_MAX];

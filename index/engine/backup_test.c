@@ -1,0 +1,375 @@
+/*
+ * backup_test.c: idx_snapshot in process. A snapshot passes idx_check_dir and opens with
+ * every write acknowledged before it began, also while writes, flushes and merges go on;
+ * names are checked before anything is touched; a leftover .partial is swept; across
+ * filesystems the files are copied.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine_int.h"
+#include "idx.h"
+
+struct waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool is_done;
+    int rc;
+};
+
+static void on_done(void *arg, int rc, const struct idx_write_result *res,
+                    const struct sd_error *err)
+{
+    (void)res;
+    (void)err;
+    struct waiter *w = arg;
+    pthread_mutex_lock(&w->lock);
+    w->rc = rc;
+    w->is_done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static int write_op(struct idx_db *db, enum idx_op_type type, const char *id)
+{
+    char body[96];
+    snprintf(body, sizeof body, "river city history number %s", id);
+    struct seg_field f = {.name = "body", .name_len = 4, .value = body, .value_len = strlen(body)};
+    struct idx_op op = {.type = type, .doc = {.id = id, .id_len = strlen(id)}};
+    if (type == IDX_OP_UPSERT) {
+        op.doc.fields = &f;
+        op.doc.nfields = 1;
+    }
+    struct waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    struct sd_error err;
+    int rc = idx_write(db, "books", &op, 1, on_done, &w, &err);
+    if (rc) {
+        return rc;
+    }
+    pthread_mutex_lock(&w.lock);
+    while (!w.is_done) {
+        pthread_cond_wait(&w.cond, &w.lock);
+    }
+    pthread_mutex_unlock(&w.lock);
+    return w.rc;
+}
+
+static char *make_dir(const char *under)
+{
+    char tmpl[256];
+    snprintf(tmpl, sizeof tmpl, "%s/backup_test.XXXXXX", under);
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+static void remove_tree(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static struct idx_db *open_db(const char *dir, const char *snapshot_dir)
+{
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = dir;
+    cfg.snapshot_dir = snapshot_dir;
+    cfg.flush_bytes = 64u << 10; /* flushes and merges during the tests */
+    cfg.merge_factor = 2;
+    cfg.flush_ms = 200;
+    struct idx_db *db;
+    struct sd_error err;
+    if (idx_open(&cfg, &db, &err) != SD_OK) {
+        fail_msg("idx_open %s: %s", dir, err.msg);
+    }
+    return db;
+}
+
+static bool has_doc(struct idx_db *db, const char *id)
+{
+    struct seg_stored doc;
+    struct sd_error err;
+    int rc = idx_get(db, "books", id, strlen(id), &doc, &err);
+    seg_stored_free(&doc);
+    return rc == SD_OK;
+}
+
+static uint64_t docs_of(struct idx_db *db)
+{
+    struct idx_stats st;
+    struct sd_error err;
+    assert_int_equal(idx_stats(db, "books", &st, &err), SD_OK);
+    return st.docs;
+}
+
+/* The snapshot passes the offline check, then opens with exactly what was written. */
+static void check_and_open(const char *path, struct idx_db **out)
+{
+    FILE *devnull = fopen("/dev/null", "w");
+    struct sd_error err = {0};
+    int rc = idx_check_dir(path, devnull, &err);
+    fclose(devnull);
+    if (rc) {
+        fail_msg("check %s: %s", path, err.msg);
+    }
+    *out = open_db(path, NULL);
+}
+
+static void test_backup_snapshot_checks_and_opens_with_every_write(void **state)
+{
+    (void)state;
+    char *data = make_dir("/tmp"), *snaps = make_dir("/tmp");
+    struct idx_db *db = open_db(data, snaps);
+    char id[32];
+    for (int i = 0; i < 400; i++) {
+        snprintf(id, sizeof id, "d%d", i);
+        assert_int_equal(write_op(db, IDX_OP_UPSERT, id), SD_OK);
+    }
+    for (int i = 0; i < 400; i += 7) { /* tombstones in the snapshot */
+        snprintf(id, sizeof id, "d%d", i);
+        assert_int_equal(write_op(db, IDX_OP_DELETE, id), SD_OK);
+    }
+    const char *settings = "{\"fields\":{\"body\":{\"type\":\"text\"}}}";
+    struct sd_error err;
+    assert_int_equal(
+        idx_set_settings(db, "books", settings, strlen(settings), IDX_SETTINGS_UPSERT, NULL, &err),
+        SD_OK);
+    struct idx_snapshot_info info;
+    if (idx_snapshot(db, "books", "first", &info, &err) != SD_OK) {
+        fail_msg("idx_snapshot: %s", err.msg);
+    }
+    assert_true(info.seq >= 400 + 58);
+    assert_true(info.segments >= 1);
+    assert_true(info.linked >= 2); /* same filesystem: MANIFEST and segments linked */
+    assert_int_equal(info.copied, 0);
+    uint64_t want = docs_of(db);
+    idx_close(db);
+
+    struct idx_db *snap;
+    check_and_open(info.path, &snap);
+    assert_int_equal(docs_of(snap), want);
+    assert_true(has_doc(snap, "d1"));
+    assert_false(has_doc(snap, "d7"));
+    assert_true(has_doc(snap, "d398"));
+    char *json;
+    size_t len;
+    uint64_t version;
+    assert_int_equal(idx_get_settings(snap, "books", &json, &len, &version, &err), SD_OK);
+    assert_int_equal(version, 1);
+    free(json);
+    assert_int_equal(write_op(snap, IDX_OP_UPSERT, "after"), SD_OK); /* it takes writes */
+    idx_close(snap);
+    remove_tree(data);
+    remove_tree(snaps);
+    free(data);
+    free(snaps);
+}
+
+/* A writer thread upserts d0, d1, ... as fast as acks come; every id acknowledged before
+ * idx_snapshot was called is in the snapshot. */
+struct load {
+    struct idx_db *db;
+    atomic_int acked; /* ids [0, acked) are acknowledged */
+    atomic_bool stop;
+};
+
+static void *load_main(void *arg)
+{
+    struct load *l = arg;
+    char id[32];
+    for (int i = 0; !atomic_load(&l->stop); i++) {
+        snprintf(id, sizeof id, "d%d", i);
+        if (write_op(l->db, IDX_OP_UPSERT, id) != SD_OK) {
+            break;
+        }
+        atomic_store(&l->acked, i + 1);
+    }
+    return NULL;
+}
+
+static void test_backup_under_writes_and_merges_has_every_acked_write(void **state)
+{
+    (void)state;
+    char *data = make_dir("/tmp"), *snaps = make_dir("/tmp");
+    struct load l = {.db = open_db(data, snaps)};
+    assert_int_equal(write_op(l.db, IDX_OP_UPSERT, "first"), SD_OK);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, load_main, &l), 0);
+    int before[3];
+    struct idx_snapshot_info info[3];
+    for (int k = 0; k < 3; k++) {
+        while (atomic_load(&l.acked) < 300 * (k + 1)) {
+            usleep(1000);
+        }
+        char name[8];
+        snprintf(name, sizeof name, "s%d", k);
+        struct sd_error err;
+        before[k] = atomic_load(&l.acked);
+        if (idx_snapshot(l.db, "books", name, &info[k], &err) != SD_OK) {
+            fail_msg("idx_snapshot: %s", err.msg);
+        }
+    }
+    atomic_store(&l.stop, true);
+    pthread_join(t, NULL);
+    idx_close(l.db);
+    for (int k = 0; k < 3; k++) {
+        struct idx_db *snap;
+        check_and_open(info[k].path, &snap);
+        char id[32];
+        for (int i = 0; i < before[k]; i++) {
+            snprintf(id, sizeof id, "d%d", i);
+            if (!has_doc(snap, id)) {
+                fail_msg("snapshot %d: %s acknowledged before it, missing", k, id);
+            }
+        }
+        assert_true(docs_of(snap) >= (uint64_t)before[k] + 1);
+        idx_close(snap);
+    }
+    remove_tree(data);
+    remove_tree(snaps);
+    free(data);
+    free(snaps);
+}
+
+static size_t entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_backup_refuses_bad_names_existing_unknown_and_off(void **state)
+{
+    (void)state;
+    char *data = make_dir("/tmp"), *snaps = make_dir("/tmp");
+    struct idx_db *db = open_db(data, snaps);
+    assert_int_equal(write_op(db, IDX_OP_UPSERT, "a"), SD_OK);
+    struct sd_error err;
+    const char *bad[] = {
+        "",   "../x", "a/b",
+        ".x", "-x",   "/tmp/x",
+        "X",  "a b",  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(idx_snapshot(db, "books", bad[i], NULL, &err), SD_EINVAL);
+        assert_non_null(strstr(err.msg, "bad snapshot name"));
+    }
+    assert_int_equal(idx_snapshot(db, "books", NULL, NULL, &err), SD_EINVAL);
+    assert_int_equal(entries(snaps), 0);
+    assert_int_equal(idx_snapshot(db, "nosuch", "s", NULL, &err), SD_ENOTFOUND);
+    assert_int_equal(entries(snaps), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/taken", snaps);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_equal(idx_snapshot(db, "books", "taken", NULL, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "exists"));
+    assert_int_equal(entries(path), 0); /* untouched */
+    idx_close(db);
+
+    db = open_db(data, NULL); /* no snapshot-dir: off */
+    assert_int_equal(idx_snapshot(db, "books", "s", NULL, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "snapshots are off"));
+    idx_close(db);
+
+    struct idx_config cfg; /* a snapshot-dir inside the data directory is refused */
+    idx_config_default(&cfg);
+    cfg.data_dir = data;
+    snprintf(path, sizeof path, "%s/books", data);
+    cfg.snapshot_dir = path;
+    assert_int_equal(idx_open(&cfg, &db, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "inside the data directory"));
+    cfg.snapshot_dir = "/nonexistent/snaps";
+    assert_int_equal(idx_open(&cfg, &db, &err), SD_EINVAL);
+    remove_tree(data);
+    remove_tree(snaps);
+    free(data);
+    free(snaps);
+}
+
+static void test_backup_sweeps_leftover_partial(void **state)
+{
+    (void)state;
+    char *data = make_dir("/tmp"), *snaps = make_dir("/tmp");
+    char path[600];
+    snprintf(path, sizeof path, "%s/.old.partial", snaps);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/.old.partial/books", snaps);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/.old.partial/books/MANIFEST", snaps);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    struct idx_db *db = open_db(data, snaps);
+    assert_int_equal(write_op(db, IDX_OP_UPSERT, "a"), SD_OK);
+    struct sd_error err;
+    assert_int_equal(idx_snapshot(db, "books", "new", NULL, &err), SD_OK);
+    assert_int_equal(entries(snaps), 1); /* "new" only */
+    idx_close(db);
+    remove_tree(data);
+    remove_tree(snaps);
+    free(data);
+    free(snaps);
+}
+
+/* /dev/shm is tmpfs: when it is another filesystem than /tmp, links fail and files are
+ * copied. Skipped where both are one filesystem. */
+static void test_backup_copies_across_filesystems(void **state)
+{
+    (void)state;
+    struct stat a, b;
+    if (stat("/tmp", &a) != 0 || stat("/dev/shm", &b) != 0 || a.st_dev == b.st_dev) {
+        skip();
+    }
+    char *data = make_dir("/tmp"), *snaps = make_dir("/dev/shm");
+    struct idx_db *db = open_db(data, snaps);
+    char id[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(id, sizeof id, "d%d", i);
+        assert_int_equal(write_op(db, IDX_OP_UPSERT, id), SD_OK);
+    }
+    struct idx_snapshot_info info;
+    struct sd_error err;
+    if (idx_snapshot(db, "books", "copy", &info, &err) != SD_OK) {
+        fail_msg("idx_snapshot: %s", err.msg);
+    }
+    assert_int_equal(info.linked, 0);
+    assert_true(info.copied >= 3);
+    idx_close(db);
+    struct idx_db *snap;
+    check_and_open(info.path, &snap);
+    assert_int_equal(docs_of(snap), 200);
+    idx_close(snap);
+    remove_tree(data);
+    remove_tree(snaps);
+    free(data);
+    free(snaps);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backup_snapshot_checks_and_opens_with_every_write),
+        cmocka_unit_test(test_backup_under_writes_and_merges_has_every_acked_write),
+        cmocka_unit_test(test_backup_refuses_bad_names_existing_unknown_and_off),
+        cmocka_unit_test(test_backup_sweeps_leftover_partial),
+        cmocka_unit_test(test_backup_copies_across_filesystems),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

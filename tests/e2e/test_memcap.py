@@ -1,0 +1,141 @@
+"""test_memcap.py: the memory limit under a bulk import (issue 13 item 7).
+
+searchd runs with --memory-limit 32m. Two clients import 24000 documents of about 2 KB
+(~50 MB of JSON) in pipelined batches, as fast as the server takes them, and retry a batch
+answered `busy` (503 on HTTP) after a pause. Every batch ends acknowledged, the index holds
+every document, searches are answered throughout, and the daemon's anonymous memory (RssAnon:
+the heap, what the engine allocates) never passes the limit plus OVERHEAD, the part memcap.c
+does not count (request parsing, thread arenas, a search's scratch, libevent buffers).
+RSS as a whole also holds the pages of mapped segment files (RssFile: page cache the kernel
+reclaims, growing with the index); it is printed, not bounded.
+
+The run measured (2 cores shared): see README "Operating" (memory limit).
+"""
+
+import os
+import random
+import threading
+import time
+
+import harness
+
+LIMIT_MB = 32
+# Measured 25-40 MiB over the limit on this import (RssAnon 57-72 MiB; 197 MiB without a
+# limit): malloc's arenas keep their high-water marks (the writer's holds the in-memory
+# segments and the builder, /proc/PID/smaps), the main heap ~8 MiB (request parsing), and
+# what the counter lets pass the limit while it is in flight (memcap.c). The bound has margin.
+OVERHEAD_MB = 64
+DOCS = 24000
+BATCH = 200
+WORDS = ["w%05d" % i for i in range(20000)]
+
+
+def make_doc(i):
+    rnd = random.Random(i)
+    return {"id": "d%d" % i, "title": "doc %d" % i,
+            "body": " ".join(rnd.choice(WORDS) for _ in range(300))}
+
+
+def rss_kb(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "RssAnon", "RssFile"):
+                out[k] = int(v.split()[0])
+    return out
+
+
+class Importer(threading.Thread):
+    """Sends its batches pipelined (up to `depth` unanswered) and resends a batch answered
+    busy after a pause, as a client of a loaded server should."""
+
+    def __init__(self, daemon, batches, depth=16):
+        super().__init__(daemon=True)
+        self.client = daemon.line()
+        self.todo = list(batches)
+        self.depth = depth
+        self.busy = 0
+        self.error = None
+
+    def run(self):
+        try:
+            inflight = []
+            while self.todo or inflight:
+                while self.todo and len(inflight) < self.depth:
+                    b = self.todo.pop(0)
+                    self.client.send({"op": "add", "index": "bulk",
+                                      "docs": [make_doc(i) for i in range(b * BATCH,
+                                                                          (b + 1) * BATCH)]})
+                    inflight.append(b)
+                a = self.client.recv()
+                b = inflight.pop(0)
+                if a.get("ok"):
+                    continue
+                if a.get("error", {}).get("code") != "busy":
+                    raise AssertionError("batch %d: %r" % (b, a))
+                self.busy += 1
+                self.todo.insert(0, b)
+                time.sleep(0.05)
+        except Exception as e:
+            self.error = e
+        finally:
+            self.client.close()
+
+
+class MemcapTest(harness.E2ETestCase):
+    def test_bulk_import_under_32m_completes_with_rss_bounded(self):
+        d = self.start_daemon(extra_args=["--memory-limit", "%dm" % LIMIT_MB])
+        pid = d.proc.pid
+        peak = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0}
+        searches = []
+        done = threading.Event()
+
+        def monitor():
+            h = d.http()
+            while not done.is_set():
+                for k, v in rss_kb(pid).items():
+                    peak[k] = max(peak[k], v)
+                r = h.search("w00001", limit=1)
+                searches.append(r.status)
+                time.sleep(0.05)
+            h.close()
+
+        m = threading.Thread(target=monitor, daemon=True)
+        m.start()
+        nb = DOCS // BATCH
+        importers = [Importer(d, range(k, nb, 2)) for k in range(2)]
+        t0 = time.monotonic()
+        for w in importers:
+            w.start()
+        for w in importers:
+            w.join(600 * harness.TIME_SCALE)
+        secs = time.monotonic() - t0
+        done.set()
+        m.join(30)
+        self.assertEqual([w.error for w in importers], [None, None])
+        self.assertEqual(harness.wait_docs(d, DOCS, index="bulk"), DOCS)
+        self.assertTrue(searches and all(s == 200 for s in searches),
+                        "searches failed during the import: %r" % sorted(set(searches)))
+        print("memory-limit %d MiB: %d docs in %.1f s, %d busy answers retried, peak "
+              "RssAnon %.1f MiB, VmRSS %.1f MiB, RssFile %.1f MiB, %d searches"
+              % (LIMIT_MB, DOCS, secs, sum(w.busy for w in importers),
+                 peak["RssAnon"] / 1024, peak["VmRSS"] / 1024, peak["RssFile"] / 1024,
+                 len(searches)))
+        with open("/proc/%d/maps" % pid) as f:
+            sanitized = "libasan" in f.read()  # ASan's shadow and quarantine are not ours
+        if not sanitized:
+            self.assertLessEqual(peak["RssAnon"], (LIMIT_MB + OVERHEAD_MB) * 1024,
+                                 "anonymous memory over the limit plus overhead")
+        self.assertEqual(d.term(), 0)
+
+    def test_bad_limits_are_refused(self):
+        for bad in ("1m", "12q", "-5", "1.5g"):
+            dmn = self.new_daemon(extra_args=["--memory-limit", bad])
+            with self.assertRaises(harness.DaemonError) as ctx:
+                dmn.start()
+            self.assertIn("memory-limit", str(ctx.exception))
+
+
+if __name__ == "__main__":
+    harness.main()
