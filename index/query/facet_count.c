@@ -26,132 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval_int.h"
+#include "facet_int.h"
 
 #define DAY_MS INT64_C(86400000)
-
-/* A bucket of a value or interval facet: a number (as bits) or keyword bytes (in pool). */
-struct fslot {
-    uint64_t key; /* numbers: the value or bucket; keywords: offset in pool */
-    uint64_t hash;
-    uint64_t count;
-    uint32_t len; /* keywords: bytes */
-    bool is_used;
-};
-
-struct fmap {
-    struct fslot *slots; /* cap (a power of two, or 0) */
-    size_t cap;
-    size_t used;
-    struct qry_vec pool; /* char: keyword bytes */
-};
-
-struct qry_facet_acc {
-    const struct qry_facet_spec *spec; /* borrowed for the search */
-    uint64_t mask;                     /* conjuncts that restrict only this field */
-    const struct seg_attr *col;        /* the current segment's column, or NULL */
-    uint64_t missing;
-    uint64_t others;
-    struct qry_vec cond_count; /* uint64_t per clause of values= / ranges= */
-    struct qry_vec cond_stamp; /* uint32_t per clause: doc + 1 of the last count */
-    struct qry_vec ord_count;  /* uint32_t per ordinal of the segment */
-    struct qry_vec ord_stamp;  /* uint32_t per ordinal: doc + 1 of the last count */
-    struct qry_vec ord_cond;   /* int32_t per ordinal: its values= clause, or -1 */
-    struct fmap map;
-    int rc; /* sticky SD_ENOMEM of a map that could not grow */
-};
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    x ^= x >> 33;
-    x *= UINT64_C(0xc4ceb9fe1a85ec53);
-    return x ^ (x >> 33);
-}
-
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-    uint64_t h = UINT64_C(1469598103934665603);
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ (uint8_t)s[i]) * UINT64_C(1099511628211);
-    }
-    return mix64(h);
-}
-
-static void fmap_clear(struct fmap *m)
-{
-    if (m->cap) {
-        memset(m->slots, 0, m->cap * sizeof *m->slots);
-    }
-    m->used = 0;
-    m->pool.count = 0;
-}
-
-static int fmap_grow(struct fmap *m)
-{
-    size_t cap = m->cap ? 2 * m->cap : 64;
-    struct fslot *slots = calloc(cap, sizeof *slots);
-    if (!slots) {
-        return SD_ENOMEM;
-    }
-    for (size_t i = 0; i < m->cap; i++) {
-        if (m->slots[i].is_used) {
-            size_t j = m->slots[i].hash & (cap - 1);
-            while (slots[j].is_used) {
-                j = (j + 1) & (cap - 1);
-            }
-            slots[j] = m->slots[i];
-        }
-    }
-    free(m->slots);
-    m->slots = slots;
-    m->cap = cap;
-    return SD_OK;
-}
-
-/* The slot of a number (found or new). NULL only when the map could not grow. */
-static struct fslot *fmap_num(struct fmap *m, uint64_t key)
-{
-    if (2 * (m->used + 1) > m->cap && fmap_grow(m)) {
-        return NULL;
-    }
-    uint64_t h = mix64(key);
-    size_t j = h & (m->cap - 1);
-    while (m->slots[j].is_used && m->slots[j].key != key) {
-        j = (j + 1) & (m->cap - 1);
-    }
-    if (!m->slots[j].is_used) {
-        m->slots[j] = (struct fslot){.key = key, .hash = h, .is_used = true};
-        m->used++;
-    }
-    return &m->slots[j];
-}
-
-static struct fslot *fmap_bytes(struct fmap *m, const char *s, size_t len)
-{
-    if (2 * (m->used + 1) > m->cap && fmap_grow(m)) {
-        return NULL;
-    }
-    uint64_t h = hash_bytes(s, len);
-    size_t j = h & (m->cap - 1);
-    for (; m->slots[j].is_used; j = (j + 1) & (m->cap - 1)) {
-        const struct fslot *e = &m->slots[j];
-        if (e->hash == h && e->len == len &&
-            memcmp((const char *)m->pool.data + e->key, s, len) == 0) {
-            return &m->slots[j];
-        }
-    }
-    size_t off = m->pool.count;
-    if (qry_vec_reserve(&m->pool, off + len + 1, 1)) {
-        return NULL;
-    }
-    memcpy((char *)m->pool.data + off, s, len);
-    m->pool.count += len;
-    m->slots[j] = (struct fslot){.key = off, .hash = h, .len = (uint32_t)len, .is_used = true};
-    m->used++;
-    return &m->slots[j];
-}
 
 /* ---- the search's counters ---- */
 
@@ -177,7 +54,7 @@ int qry_facets_begin(struct qry_scratch *s, const struct qry_facets *f, struct s
                 a->mask |= UINT64_C(1) << k;
             }
         }
-        fmap_clear(&a->map);
+        qry_fmap_clear(&a->map);
         size_t n = a->spec->nconds;
         if (qry_vec_reserve(&a->cond_count, n + 1, sizeof(uint64_t)) ||
             qry_vec_reserve(&a->cond_stamp, n + 1, sizeof(uint32_t))) {
@@ -317,7 +194,7 @@ static void count_numbers(struct qry_facet_acc *a, uint64_t first, uint32_t n)
         for (uint64_t j = first; j < i && !is_seen; j++) {
             is_seen = num_key(a, j) == key; /* once per bucket; multi-valued docs only */
         }
-        struct fslot *e = is_seen ? NULL : fmap_num(&a->map, key);
+        struct qry_fslot *e = is_seen ? NULL : qry_fmap_num(&a->map, key);
         if (e) {
             e->count++;
         } else if (!is_seen) {
@@ -369,7 +246,7 @@ int qry_facets_segment_end(struct qry_scratch *s, struct sd_error *err)
             const char *v;
             size_t len;
             seg_attr_keyword(a->col, ord, &v, &len);
-            struct fslot *e = fmap_bytes(&a->map, v, len);
+            struct qry_fslot *e = qry_fmap_bytes(&a->map, v, len);
             if (!e) {
                 return sd_errorf(err, SD_ENOMEM, "facets: out of memory");
             }
@@ -400,7 +277,8 @@ struct fsort {
     bool by_count;
 };
 
-static int cmp_key(const struct qry_facet_acc *a, const struct fslot *x, const struct fslot *y)
+static int cmp_key(const struct qry_facet_acc *a, const struct qry_fslot *x,
+                   const struct qry_fslot *y)
 {
     if (a->spec->sch_type == SCH_KEYWORD) {
         const char *p = (const char *)a->map.pool.data;
@@ -420,7 +298,7 @@ static int cmp_key(const struct qry_facet_acc *a, const struct fslot *x, const s
 static int cmp_slot(const void *x, const void *y, void *arg)
 {
     const struct fsort *fs = arg;
-    const struct fslot *a = x, *b = y;
+    const struct qry_fslot *a = x, *b = y;
     if (fs->by_count && a->count != b->count) {
         return a->count > b->count ? -1 : 1;
     }
@@ -428,7 +306,7 @@ static int cmp_slot(const void *x, const void *y, void *arg)
 }
 
 /* The label of a bucket into buf (at least 64 bytes) or, for a keyword, its bytes. */
-static int label(const struct qry_facet_acc *a, const struct fslot *e, char *buf, size_t cap)
+static int label(const struct qry_facet_acc *a, const struct qry_fslot *e, char *buf, size_t cap)
 {
     const struct qry_facet_spec *sp = a->spec;
     if (sp->sch_type == SCH_FLOAT) {
@@ -456,7 +334,7 @@ static int put_bucket(struct qry_facet_bucket *b, const char *s, size_t len, uin
 
 static int finish_map(struct qry_facet_acc *a, struct qry_facet *out)
 {
-    struct fslot *e = a->map.slots;
+    struct qry_fslot *e = a->map.slots;
     size_t n = 0;
     for (size_t i = 0; i < a->map.cap; i++) {
         if (e[i].is_used) {
@@ -488,7 +366,7 @@ static int finish_map(struct qry_facet_acc *a, struct qry_facet *out)
         }
         out->nbuckets = i + 1;
     }
-    fmap_clear(&a->map);
+    qry_fmap_clear(&a->map);
     return SD_OK;
 }
 
