@@ -1735,6 +1735,9 @@ static enum proto_code route(enum proto_method method, const char *path, size_t 
         if (rc == PROTO_OK && is_snapshot_path(path, path_len)) {
             return route_snapshot(method, path, path_len, body, body_len, req, err);
         }
+        if (rc == PROTO_OK && path_len > 9 && memchr(path + 9, '/', path_len - 9)) {
+            return proto_errorf(err, PROTO_UNKNOWN_PATH, "no such path");
+        }
         bool is_list = path_len == 8;
         return rc ? rc
                   : route_indexes(method, is_list ? NULL : path + 9, is_list ? 0 : path_len - 9,
