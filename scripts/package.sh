@@ -41,6 +41,8 @@ for s in postinst prerm postrm conffiles shlibs triggers; do
     [ -f "$tmp/DEBIAN/$s" ] || fail "no $s"
 done
 grep -qx /etc/searchd/searchd.conf "$tmp/DEBIAN/conffiles" || fail "config is not a conffile"
+grep -q '^libsearchq 1 ' "$tmp/DEBIAN/shlibs" || fail "shlibs does not name libsearchq 1"
+grep -qx 'activate-noawait ldconfig' "$tmp/DEBIAN/triggers" || fail "no ldconfig trigger"
 grep -q 'adduser --system' "$tmp/DEBIAN/postinst" || fail "postinst does not create the user"
 
 dpkg-deb -x "$deb" "$tmp/root"
