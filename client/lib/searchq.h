@@ -88,9 +88,10 @@ struct sq_conn;
  * sq_close(). */
 int sq_connect(const struct sq_options *opts, struct sq_conn **out, struct sq_error *err);
 
-/* Wraps an already connected stream socket fd (taken: sq_close closes it), with opts's
- * limits (its address and TLS fields are ignored; name is used in messages). For programs
- * that make their own sockets, and for tests over a socketpair. */
+/* Wraps an already connected stream socket fd (taken: sq_close closes it, and so does a
+ * failure here), with opts's limits (opts may be NULL: the defaults; its address, key and TLS
+ * fields are not used: no auth op is sent). name is used in messages. For programs that make
+ * their own sockets, and for tests over a socketpair. */
 int sq_attach_fd(int fd, const char *name, const struct sq_options *opts, struct sq_conn **out,
                  struct sq_error *err);
 

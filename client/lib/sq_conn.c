@@ -141,9 +141,11 @@ int sq_attach_fd(int fd, const char *name, const struct sq_options *opts, struct
 {
     *out = NULL;
     struct sq_options none = {0};
-    struct sq_conn *c = conn_new(opts ? opts : &none, name ? name : "searchd");
+    const char *label = name ? name : "searchd";
+    struct sq_conn *c = conn_new(opts ? opts : &none, label);
     if (!c) {
-        return sq_errorf(err, SQ_ENOMEM, "out of memory connecting to %s", name);
+        close(fd);
+        return sq_errorf(err, SQ_ENOMEM, "out of memory connecting to %s", label);
     }
     c->fd = fd;
     conn_set_timeouts(c);
