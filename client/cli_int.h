@@ -2,17 +2,16 @@
  * cli_int.h: the private interfaces of searchq, the command-line client (prefix cli_).
  *
  * searchq knows only the wire protocol of docs/PROTOCOL.md: it speaks the line protocol (one
- * JSON object per line each way, answers in request order) over TCP or a Unix socket. It links
- * json-c, libssl (--tls) and libc, never stemmer/, index/ or daemon/. The pieces:
+ * JSON object per line each way, answers in request order) over TCP or a Unix socket, through
+ * libsearchq (client/lib/searchq.h: connections, TLS, requests, pipelining), which it links
+ * statically. It never links stemmer/, index/ or daemon/. The pieces:
  *
  *   main.c     command line -> struct cli_opts -> one command function
  *   cmd.c      search, get, delete, stats, health: one request, one answer, printed
  *   manage.c   indexes, settings, drop: index management (one request each)
  *   import.c   import FILE...: validates every file, then sends batches, pipelined
  *   textdoc.c  a .txt/.md file -> a document (id from the name, title from the first line)
- *   rpc.c      a JSON request out, a JSON answer in; error answers -> exit status 1
- *   conn.c     the socket: connect, write everything, read lines of any length
- *   tls.c      TLS on that socket (--tls), with OpenSSL
+ *   rpc.c      the options -> libsearchq's, its errors -> stderr and an exit status
  *   print.c    human-readable hits, documents and stats
  *   utf8.c     UTF-8 validation, display width and safe truncation
  *
@@ -30,8 +29,7 @@
 
 #include <json-c/json.h>
 
-struct ssl_st;     /* OpenSSL's SSL */
-struct ssl_ctx_st; /* and SSL_CTX */
+#include "searchq.h"
 
 /* Process exit statuses (the usage text and README list them). */
 enum cli_exit {
@@ -41,9 +39,6 @@ enum cli_exit {
     CLI_EXIT_CONNECT = 3, /* cannot connect, or the connection broke or timed out */
 };
 
-#define CLI_DEFAULT_SERVER "127.0.0.1:7701"
-#define CLI_MAX_LINE       ((size_t)256 << 20) /* longest answer line we accept */
-#define CLI_IO_TIMEOUT_SEC 300                 /* a silent server is given up on after this */
 
 /* Options shared by every command; strings are borrowed from argv. */
 struct cli_opts {
@@ -67,75 +62,24 @@ struct cli_opts {
     bool tls_insecure;       /* --tls-insecure: no certificate or name check */
 };
 
-/* ---- conn.c: one connection to searchd ---- */
+/* ---- rpc.c: talking to searchd, through libsearchq (client/lib/searchq.h) ---- */
 
-struct cli_conn {
-    int fd;
-    struct ssl_st *ssl;         /* owned: TLS on fd (--tls), or NULL */
-    struct ssl_ctx_st *ssl_ctx; /* owned, with ssl */
-    char addr[512]; /* what we connected to, for messages */
-    char *buf;      /* owned; bytes read but not yet returned are buf[start, len) */
-    size_t start;
-    size_t scan; /* buf[start, scan) is known to hold no '\n' */
-    size_t len;
-    size_t cap;
-};
+/* Connects as opts says (--server, --socket, --tls..., --key: the auth op), with at most
+ * max_inflight requests in flight (0: no bound on the count). On success *c is owned by the
+ * caller (sq_close). On failure prints why and returns the exit status. */
+int cli_rpc_open(const struct cli_opts *opts, size_t max_inflight, struct sq_conn **c);
 
-/* Connects to opts->socket_path if set, else to opts->server (or the default). On failure prints
- * "cannot connect to ADDR: REASON — is searchd running?" and returns CLI_EXIT_CONNECT. */
-int cli_conn_open(const struct cli_opts *opts, struct cli_conn *c);
+/* Prints err as one "searchq: ..." line ("searchq: CONTEXT: server error CODE: MESSAGE" for an
+ * error answer; context may be NULL) and returns the exit status it means. */
+int cli_rpc_report(const struct cli_opts *opts, const struct sq_error *err, const char *context);
 
-/* Closes the socket and frees the buffer; safe on a zeroed or already closed conn. */
-void cli_conn_close(struct cli_conn *c);
+/* sq_send of req (borrowed); a failure is reported. Returns the exit status. */
+int cli_rpc_send(const struct cli_opts *opts, struct sq_conn *c, struct json_object *req);
 
-/* Writes all of data (borrowed). Returns CLI_EXIT_OK or CLI_EXIT_CONNECT. */
-int cli_conn_write(struct cli_conn *c, const char *data, size_t len);
-
-/* Reads one line, without its "\n" or "\r\n". *line points into the conn's buffer, is
- * NUL-terminated and is valid until the next read. Lines longer than CLI_MAX_LINE, end of stream
- * and timeouts are errors (CLI_EXIT_CONNECT, or CLI_EXIT_ERROR for an oversized line). */
-int cli_conn_read_line(struct cli_conn *c, char **line, size_t *len);
-
-/* ---- tls.c: TLS on a connected socket ---- */
-
-/* The client side of a TLS handshake on c->fd with the server named host (borrowed; the name
- * or address its certificate must carry), as opts says (--tls-ca, --tls-insecure). Prints why
- * on failure: CLI_EXIT_CONNECT (handshake, certificate), CLI_EXIT_USAGE (a CA file that does
- * not load) or CLI_EXIT_ERROR. cli_tls_close frees what it made, whatever it returned. */
-int cli_tls_start(struct cli_conn *c, const struct cli_opts *opts, const char *host);
-void cli_tls_close(struct cli_conn *c);
-/* send/recv through TLS: bytes moved, 0 at the end of the stream (recv), -1 with errno. */
-ssize_t cli_tls_send(struct cli_conn *c, const char *data, size_t len);
-ssize_t cli_tls_recv(struct cli_conn *c, char *buf, size_t cap);
-
-/* ---- rpc.c: requests and answers ---- */
-
-struct cli_reply {
-    struct json_object *obj; /* owned: the parsed answer, freed by cli_reply_free */
-    const char *line;        /* the raw answer line: valid until the next read on the conn */
-    size_t len;
-};
-
-/* Serializes req (borrowed) to one line and writes it. */
-int cli_rpc_send(struct cli_conn *c, struct json_object *req);
-
-/* Reads and parses one answer. An {"ok":false} answer prints "searchq: CONTEXT: server error
- * CODE: MESSAGE" (context may be NULL) and returns CLI_EXIT_ERROR; the reply is still filled in
- * so that --json can print it. The caller frees the reply with cli_reply_free in every case. */
-int cli_rpc_recv(struct cli_conn *c, const char *context, struct cli_reply *reply);
-
-/* cli_rpc_send then cli_rpc_recv. */
-int cli_rpc_call(struct cli_conn *c, struct json_object *req, struct cli_reply *reply);
-
-/* cli_conn_open, then, when opts->key is set, the auth op: the connection then has the key's
- * role. A refused key is reported like any error answer (CLI_EXIT_ERROR), the connection
- * closed. */
-int cli_rpc_open(const struct cli_opts *opts, struct cli_conn *c);
-
-void cli_reply_free(struct cli_reply *reply);
-
-/* A new request object {"op":op} with "index" added when opts names one. Returns owned. */
-struct json_object *cli_rpc_request(const struct cli_opts *opts, const char *op);
+/* sq_recv; a failure is reported (with context). The reply is filled in even for an error
+ * answer, so that --json can print it; the caller frees it with sq_reply_free in every case. */
+int cli_rpc_recv(const struct cli_opts *opts, struct sq_conn *c, const char *context,
+                 struct sq_reply *reply);
 
 /* ---- cmd.c and import.c: the commands ---- */
 

@@ -17,22 +17,25 @@ int cli_cmd_call(const struct cli_opts *opts, struct json_object *req, struct js
         fprintf(stderr, "searchq: out of memory\n");
         return CLI_EXIT_ERROR;
     }
-    struct cli_conn conn;
-    int rc = cli_rpc_open(opts, &conn);
+    struct sq_conn *conn;
+    int rc = cli_rpc_open(opts, 0, &conn);
     if (rc != CLI_EXIT_OK) {
         json_object_put(req);
         return rc;
     }
-    struct cli_reply reply;
-    rc = cli_rpc_call(&conn, req, &reply);
+    struct sq_reply reply = {0};
+    rc = cli_rpc_send(opts, conn, req);
+    if (rc == CLI_EXIT_OK) {
+        rc = cli_rpc_recv(opts, conn, NULL, &reply);
+    }
     if (opts->is_json && reply.line) {
         fwrite(reply.line, 1, reply.len, stdout);
         fputc('\n', stdout);
     }
-    *answer = reply.obj; /* the parsed object does not point into the connection's buffer */
-    reply.obj = NULL;
-    cli_reply_free(&reply);
-    cli_conn_close(&conn);
+    *answer = reply.answer; /* the parsed object does not point into the connection's buffer */
+    reply.answer = NULL;
+    sq_reply_free(&reply);
+    sq_close(conn);
     json_object_put(req);
     return rc;
 }
@@ -71,50 +74,26 @@ static char *cmd_join(int argc, char **argv)
     return q;
 }
 
-/* --filter, --sort, --facets, --fields, as given: the server splits the lists and checks
- * them, so its messages name what is wrong. */
-static void cmd_add_attr_params(const struct cli_opts *opts, struct json_object *req)
-{
-    const struct {
-        const char *name;
-        const char *value;
-    } params[] = {{"filter", opts->filter},
-                  {"sort", opts->sort},
-                  {"facets", opts->facets},
-                  {"fields", opts->fields}};
-    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
-        if (params[i].value) {
-            json_object_object_add(req, params[i].name, json_object_new_string(params[i].value));
-        }
-    }
-}
-
 int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
 {
     char *q = cmd_join(argc, argv);
-    struct json_object *req = q ? cli_rpc_request(opts, "search") : NULL;
-    if (req) {
-        json_object_object_add(req, "q", json_object_new_string(q));
-        json_object_object_add(req, "syntax", json_object_new_string(opts->syntax));
-        if (opts->wants_highlight) {
-            /* offsets, so the terminal gets its own marks and no HTML escapes */
-            json_object_object_add(req, "highlight", json_object_new_boolean(1));
-            json_object_object_add(req, "highlight_offsets", json_object_new_boolean(1));
-        }
-        if (opts->snippet_len >= 0) {
-            json_object_object_add(req, "snippet_len", json_object_new_int64(opts->snippet_len));
-        }
-        if (opts->fragments >= 0) {
-            json_object_object_add(req, "fragments", json_object_new_int64(opts->fragments));
-        }
-        if (opts->limit >= 0) {
-            json_object_object_add(req, "limit", json_object_new_int64(opts->limit));
-        }
-        if (opts->offset >= 0) {
-            json_object_object_add(req, "offset", json_object_new_int64(opts->offset));
-        }
-        cmd_add_attr_params(opts, req);
+    struct sq_search_params p = sq_search_defaults(q);
+    p.index = opts->index;
+    p.syntax = opts->syntax;
+    if (opts->wants_highlight) {
+        /* offsets, so the terminal gets its own marks and no HTML escapes */
+        p.highlight = 1;
+        p.highlight_offsets = 1;
     }
+    p.snippet_len = opts->snippet_len;
+    p.fragments = opts->fragments;
+    p.limit = opts->limit;
+    p.offset = opts->offset;
+    p.filter = opts->filter;
+    p.sort = opts->sort;
+    p.facets = opts->facets;
+    p.fields = opts->fields;
+    struct json_object *req = q ? sq_req_search(&p) : NULL;
     struct json_object *answer;
     int rc = cli_cmd_call(opts, req, &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
@@ -124,20 +103,10 @@ int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
     return cli_cmd_finish(rc, answer);
 }
 
-static struct json_object *cmd_id_request(const struct cli_opts *opts, const char *op,
-                                          const char *id)
-{
-    struct json_object *req = cli_rpc_request(opts, op);
-    if (req) {
-        json_object_object_add(req, "id", json_object_new_string(id));
-    }
-    return req;
-}
-
 int cli_cmd_get(const struct cli_opts *opts, const char *id)
 {
     struct json_object *answer, *doc = NULL;
-    int rc = cli_cmd_call(opts, cmd_id_request(opts, "get", id), &answer);
+    int rc = cli_cmd_call(opts, sq_req_get(opts->index, id), &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         json_object_object_get_ex(answer, "doc", &doc);
         cli_print_doc(stdout, doc);
@@ -148,7 +117,7 @@ int cli_cmd_get(const struct cli_opts *opts, const char *id)
 int cli_cmd_delete(const struct cli_opts *opts, const char *id)
 {
     struct json_object *answer, *n = NULL;
-    int rc = cli_cmd_call(opts, cmd_id_request(opts, "delete", id), &answer);
+    int rc = cli_cmd_call(opts, sq_req_delete(opts->index, id), &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         json_object_object_get_ex(answer, "deleted", &n);
         int64_t count = json_object_get_int64(n);
@@ -160,7 +129,7 @@ int cli_cmd_delete(const struct cli_opts *opts, const char *id)
 int cli_cmd_stats(const struct cli_opts *opts)
 {
     struct json_object *answer;
-    int rc = cli_cmd_call(opts, cli_rpc_request(opts, "stats"), &answer);
+    int rc = cli_cmd_call(opts, sq_req_stats(opts->index), &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         cli_print_stats(stdout, answer);
     }
@@ -171,9 +140,8 @@ int cli_cmd_stats(const struct cli_opts *opts)
 int cli_cmd_health(const struct cli_opts *opts)
 {
     struct json_object *answer, *st = NULL;
-    struct cli_opts plain = *opts;
-    plain.index = NULL; /* health is about the server: it takes no index */
-    int rc = cli_cmd_call(opts, cli_rpc_request(&plain, "health"), &answer);
+    /* health is about the server: it takes no index, whatever --index says */
+    int rc = cli_cmd_call(opts, sq_req_health(), &answer);
     if (rc == CLI_EXIT_OK) {
         json_object_object_get_ex(answer, "status", &st);
         const char *status = st ? json_object_get_string(st) : "(none)";

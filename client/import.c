@@ -11,9 +11,10 @@
  * Pass 2 sends the documents as {"op":"add","docs":[...]} batches of at most IMPORT_BATCH_DOCS
  * documents and IMPORT_BATCH_BYTES bytes. JSON lines are sent as they are in the file (already
  * checked), not re-serialized. Up to IMPORT_WINDOW batches are in flight before we read an
- * answer (pipelining: answers come in request order); the window keeps both sides from blocking
- * on full socket buffers. If the server refuses a batch, no more are sent, the answers to those
- * already in flight are still read, and the message names the batch by file and line range.
+ * answer (libsearchq's pipelining: answers come in request order, and its in-flight bound
+ * keeps both sides from blocking on full socket buffers). If the server refuses a batch, no more
+ * are sent, the answers to those already in flight are still read, and the message names the batch
+ * by file and line range.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -44,9 +45,9 @@ struct import_batch {
 
 struct import_state {
     const struct cli_opts *opts;
-    struct cli_conn conn;
-    char *prefix; /* owned: {"op":"add","index":...,"docs":[ */
-    char *buf;    /* owned: the request being built */
+    struct sq_conn *conn; /* owned */
+    char *prefix;         /* owned: {"op":"add","index":...,"docs":[ */
+    char *buf;            /* owned: the request being built */
     size_t len, cap;
     struct import_batch open;
     struct import_batch inflight[IMPORT_WINDOW]; /* a ring, oldest at head */
@@ -278,38 +279,44 @@ static int import_recv_one(struct import_state *st)
     st->inflight_count--;
     char where[1200];
     import_describe(b, where, sizeof where);
-    struct cli_reply reply;
-    int rc = cli_rpc_recv(&st->conn, where, &reply);
+    struct sq_reply reply;
+    int rc = cli_rpc_recv(st->opts, st->conn, where, &reply);
     if (rc == CLI_EXIT_OK) {
         struct json_object *v;
-        if (json_object_object_get_ex(reply.obj, "added", &v)) {
+        if (json_object_object_get_ex(reply.answer, "added", &v)) {
             st->added += (uint64_t)json_object_get_int64(v);
         }
-        if (json_object_object_get_ex(reply.obj, "replaced", &v)) {
+        if (json_object_object_get_ex(reply.answer, "replaced", &v)) {
             st->replaced += (uint64_t)json_object_get_int64(v);
         }
     }
-    cli_reply_free(&reply);
+    sq_reply_free(&reply);
     return rc;
 }
 
-/* Sends the batch being built, first making room in the window. */
+/* Sends the batch being built, first making room: libsearchq bounds the batches (IMPORT_WINDOW)
+ * and bytes in flight, and the ring of batch descriptions follows what it holds. */
 static void import_flush(struct import_state *st)
 {
     if (st->rc != CLI_EXIT_OK || st->open.count == 0) {
         return;
     }
-    while (st->inflight_count == IMPORT_WINDOW && st->rc == CLI_EXIT_OK) {
+    st->rc = import_append(st, "]}\n", 3);
+    while (st->rc == CLI_EXIT_OK && !sq_can_send(st->conn, st->len)) {
         st->rc = import_recv_one(st);
     }
     if (st->rc == CLI_EXIT_OK) {
-        st->rc = import_append(st, "]}\n", 3);
-    }
-    if (st->rc == CLI_EXIT_OK) {
-        st->rc = cli_conn_write(&st->conn, st->buf, st->len);
-        /* Even a failed write may have reached the server; its answer may explain the failure. */
-        st->inflight[(st->head + st->inflight_count) % IMPORT_WINDOW] = st->open;
-        st->inflight_count++;
+        size_t before = sq_inflight(st->conn);
+        struct sq_error err;
+        if (sq_send_line(st->conn, st->buf, st->len, &err) != SQ_OK) {
+            st->rc = cli_rpc_report(st->opts, &err, NULL);
+        }
+        /* Even a failed write may have reached the server; its answer may explain the
+         * failure, and the library expects it. */
+        if (sq_inflight(st->conn) > before) {
+            st->inflight[(st->head + st->inflight_count) % IMPORT_WINDOW] = st->open;
+            st->inflight_count++;
+        }
     }
     st->len = 0;
     st->open.count = 0;
@@ -363,7 +370,7 @@ static void import_send_text(struct import_state *st, const char *path)
 /* {"op":"add","index":NAME,"docs":[ with NAME escaped by json-c. */
 static int import_make_prefix(struct import_state *st)
 {
-    struct json_object *req = cli_rpc_request(st->opts, "add");
+    struct json_object *req = sq_req_add(st->opts->index, NULL);
     const char *text = req ? json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN) : NULL;
     size_t len = text ? strlen(text) : 0;
     st->prefix = len >= 2 ? malloc(len + 16) : NULL;
@@ -446,13 +453,13 @@ int cli_cmd_import(const struct cli_opts *opts, int argc, char **argv)
     struct import_state st = {.opts = opts};
     st.rc = import_make_prefix(&st);
     if (st.rc == CLI_EXIT_OK) {
-        st.rc = cli_rpc_open(opts, &st.conn);
+        st.rc = cli_rpc_open(opts, IMPORT_WINDOW, &st.conn);
         if (st.rc != CLI_EXIT_OK) {
             free(st.prefix);
             return st.rc;
         }
         import_send_all(&st, argc, argv);
-        cli_conn_close(&st.conn);
+        sq_close(st.conn);
     }
     import_report(&st, argc);
     free(st.prefix);

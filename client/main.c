@@ -29,7 +29,7 @@ static const char main_usage[] =
     "       searchq [OPTIONS] settings NAME JSON    set them (JSON text, or @FILE); creates NAME\n"
     "       searchq [OPTIONS] drop NAME             drop the index NAME and all its documents\n"
     "options:\n"
-    "  --server HOST:PORT  searchd's line-protocol address (default " CLI_DEFAULT_SERVER ")\n"
+    "  --server HOST:PORT  searchd's line-protocol address (default " SQ_DEFAULT_ADDRESS ")\n"
     "  --socket PATH       connect to searchd's Unix socket instead\n"
     "  --tls               TLS to the server (searchd --tls-line-listen); the certificate\n"
     "                      must be trusted by the system and name the --server host\n"

@@ -18,21 +18,10 @@
 
 #include "cli_int.h"
 
-/* A request {"op":op,"index":name}; returns owned, NULL when out of memory. */
-static struct json_object *manage_request(const char *op, const char *name)
-{
-    struct cli_opts none = {0};
-    struct json_object *req = cli_rpc_request(&none, op);
-    if (req && name) {
-        json_object_object_add(req, "index", json_object_new_string(name));
-    }
-    return req;
-}
-
 int cli_cmd_indexes(const struct cli_opts *opts)
 {
     struct json_object *answer;
-    int rc = cli_cmd_call(opts, manage_request("indexes", NULL), &answer);
+    int rc = cli_cmd_call(opts, sq_req_indexes(), &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         cli_print_indexes(stdout, answer);
     }
@@ -98,7 +87,7 @@ int cli_cmd_settings(const struct cli_opts *opts, const char *name, const char *
 {
     struct json_object *answer = NULL;
     if (!value) {
-        int rc = cli_cmd_call(opts, manage_request("get_settings", name), &answer);
+        int rc = cli_cmd_call(opts, sq_req_get_settings(name), &answer);
         if (rc == CLI_EXIT_OK && !opts->is_json) {
             cli_print_settings(stdout, answer);
         }
@@ -109,12 +98,8 @@ int cli_cmd_settings(const struct cli_opts *opts, const char *name, const char *
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
-    struct json_object *req = manage_request("set_settings", name);
-    if (req) {
-        json_object_object_add(req, "settings", settings);
-    } else {
-        json_object_put(settings);
-    }
+    struct json_object *req = sq_req_set_settings(name, settings);
+    json_object_put(settings); /* req holds its own reference */
     rc = cli_cmd_call(opts, req, &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         struct json_object *v = NULL;
@@ -129,7 +114,7 @@ int cli_cmd_settings(const struct cli_opts *opts, const char *name, const char *
 int cli_cmd_drop(const struct cli_opts *opts, const char *name)
 {
     struct json_object *answer;
-    int rc = cli_cmd_call(opts, manage_request("drop_index", name), &answer);
+    int rc = cli_cmd_call(opts, sq_req_drop_index(name), &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         printf("dropped %s\n", name);
     }

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 fail() { echo "package.sh: $*" >&2; exit 1; }
 dir=build-pkg
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
-cmake --build "$dir" -j"$(nproc)" --target searchd searchq man >/dev/null
+cmake --build "$dir" -j"$(nproc)" --target searchd searchq searchq_shared searchq_static man \
+    >/dev/null
 (cd "$dir" && cpack -G DEB >/dev/null)
 deb=$(ls "$dir"/searchd_*.deb | tail -1)
 
@@ -16,8 +17,14 @@ files=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's#^\./#/#')
 for want in /usr/bin/searchd /usr/bin/searchq /etc/searchd/searchd.conf \
             /lib/systemd/system/searchd.service /usr/share/man/man8/searchd.8.gz \
             /usr/share/man/man1/searchq.1.gz /usr/share/doc/searchd/README.md \
-            /usr/share/doc/searchd/PROTOCOL.md; do
+            /usr/share/doc/searchd/PROTOCOL.md /usr/include/searchq.h \
+            /usr/share/man/man3/libsearchq.3.gz; do
     grep -qx "$want" <<<"$files" || fail "$deb lacks $want"
+done
+# libsearchq: shared (with its SONAME link), static, pkg-config, in Debian's multiarch libdir
+for want in 'libsearchq\.so\.1' 'libsearchq\.so\.1\.0\.0' 'libsearchq\.so' 'libsearchq\.a' \
+            'pkgconfig/searchq\.pc'; do
+    grep -qx "/usr/lib/[^/]*/$want" <<<"$files" || fail "$deb lacks /usr/lib/*/$want"
 done
 if grep -q '^/usr/local' <<<"$files"; then
     fail "$deb installs under /usr/local"
@@ -30,10 +37,12 @@ grep -q '^Depends: .*libevent' <<<"$control" || fail "shared library dependencie
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dpkg-deb -e "$deb" "$tmp/DEBIAN"
-for s in postinst prerm postrm conffiles; do
+for s in postinst prerm postrm conffiles shlibs triggers; do
     [ -f "$tmp/DEBIAN/$s" ] || fail "no $s"
 done
 grep -qx /etc/searchd/searchd.conf "$tmp/DEBIAN/conffiles" || fail "config is not a conffile"
+grep -q '^libsearchq 1 ' "$tmp/DEBIAN/shlibs" || fail "shlibs does not name libsearchq 1"
+grep -qx 'activate-noawait ldconfig' "$tmp/DEBIAN/triggers" || fail "no ldconfig trigger"
 grep -q 'adduser --system' "$tmp/DEBIAN/postinst" || fail "postinst does not create the user"
 
 dpkg-deb -x "$deb" "$tmp/root"

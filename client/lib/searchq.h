@@ -1,0 +1,223 @@
+/*
+ * searchq.h: libsearchq, the C client library of searchd (prefix sq_).
+ *
+ * A connection to searchd's line protocol (docs/PROTOCOL.md): TCP (HOST:PORT), a Unix socket,
+ * or TLS over TCP (OpenSSL), with the API key sent once by the auth op. Every op of the
+ * protocol has a request builder (sq_req_*: a json-c object you may send later, or pipeline)
+ * and a call (sq_search, sq_add, ...: send, then wait for the answer). Answers are json-c
+ * objects, exactly as the server sent them ({"ok":true,...}).
+ *
+ * Pipelining: sq_send() may be called many times before sq_recv(); answers come back in
+ * request order. The connection counts the requests and bytes sent and not yet answered, and
+ * refuses (SQ_ELIMIT) a send that would pass sq_options.max_inflight_bytes or max_inflight
+ * while something is in flight: read the oldest answer with sq_recv() and try again
+ * (sq_can_send() tells beforehand). The bound keeps both sides from blocking forever on full
+ * socket buffers (we write while the server cannot write its answers).
+ *
+ * Errors: every function that can fail returns SQ_OK (0) or a negative enum sq_status, with
+ * struct sq_error filled in: for an error answer of the server (SQ_ESERVER) its wire code
+ * ("not_found", "bad_query", ...) and message; otherwise a message naming the address.
+ *
+ * Threads: a connection is used by one thread at a time; distinct connections are independent.
+ * I/O is blocking, bounded by sq_options.timeout_sec per read or write.
+ *
+ * Link with `pkg-config --cflags --libs searchq` (json-c is a public dependency).
+ */
+#ifndef SEARCHQ_H
+#define SEARCHQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SQ_VERSION "1.0.0"
+
+enum sq_status {
+    SQ_OK = 0,
+    SQ_EADDR = -1,    /* a malformed HOST:PORT, or a Unix socket path too long */
+    SQ_ECONNECT = -2, /* cannot connect; the connection broke, closed or timed out */
+    SQ_ETLS = -3,     /* TLS could not be set up (the handshake failing is SQ_ECONNECT) */
+    SQ_ECAFILE = -4,  /* the CA file (or the system's CAs) did not load */
+    SQ_ESERVER = -5,  /* the server answered {"ok":false}: sq_error.code says why */
+    SQ_EPROTO = -6,   /* the server sent something that is not an answer, or a line too long */
+    SQ_ENOMEM = -7,   /* out of memory */
+    SQ_ELIMIT = -8,   /* a send over the in-flight bound */
+    SQ_EARG = -9,     /* a misuse: options that contradict, a call with answers pending... */
+};
+
+struct sq_error {
+    int status;        /* enum sq_status */
+    char code[64];     /* SQ_ESERVER: the wire code ("" if the answer had none); else "" */
+    char message[512]; /* SQ_ESERVER: the server's message; else what went wrong, and where */
+};
+
+/* The name of a status ("SQ_ECONNECT"); never NULL. */
+const char *sq_status_name(int status);
+
+/* How to connect. Strings are borrowed for the sq_connect call only. Zeroed fields take the
+ * defaults noted. */
+struct sq_options {
+    const char *address;       /* "HOST:PORT" or "[V6]:PORT"; NULL: SQ_DEFAULT_ADDRESS */
+    const char *unix_path;     /* a Unix socket instead of address, or NULL */
+    const char *key;           /* API key, sent by the auth op at connect, or NULL */
+    bool tls;                  /* TLS 1.2+ over TCP (with unix_path: SQ_EARG) */
+    const char *tls_ca;        /* trust only these certificates (PEM file); NULL: the system's */
+    bool tls_insecure;         /* no certificate or host name check (test boxes only); with
+                                  tls_ca, or either without tls: SQ_EARG */
+    int timeout_sec;           /* per read or write; 0: SQ_DEFAULT_TIMEOUT_SEC */
+    size_t max_line;           /* longest answer accepted; 0: SQ_DEFAULT_MAX_LINE */
+    size_t max_inflight_bytes; /* request bytes sent and not answered; 0: the default */
+    size_t max_inflight;       /* requests sent and not answered; 0: no bound on the count */
+};
+
+#define SQ_DEFAULT_ADDRESS            "127.0.0.1:7701"
+#define SQ_DEFAULT_TIMEOUT_SEC        300
+#define SQ_DEFAULT_MAX_LINE           ((size_t)256 << 20)
+#define SQ_DEFAULT_MAX_INFLIGHT_BYTES ((size_t)16 << 20)
+
+struct sq_conn;
+
+/* Connects as opts says (and authenticates when opts->key is set: a refused key is
+ * SQ_ESERVER with the server's code). On success *out is owned by the caller, closed with
+ * sq_close(). */
+int sq_connect(const struct sq_options *opts, struct sq_conn **out, struct sq_error *err);
+
+/* Wraps an already connected stream socket fd (taken: sq_close closes it, and so does a
+ * failure here), with opts's limits (opts may be NULL: the defaults; its address, key and TLS
+ * fields are not used: no auth op is sent). name is used in messages. For programs that make
+ * their own sockets, and for tests over a socketpair. */
+int sq_attach_fd(int fd, const char *name, const struct sq_options *opts, struct sq_conn **out,
+                 struct sq_error *err);
+
+/* Closes the connection and frees it; answers not read are lost. NULL is a no-op. */
+void sq_close(struct sq_conn *c);
+
+/* What we connected to ("127.0.0.1:7701", the socket path), for messages. Valid until
+ * sq_close. */
+const char *sq_conn_address(const struct sq_conn *c);
+
+/* ---- pipelining ---- */
+
+/* Sends req (borrowed) as one line. SQ_ELIMIT (nothing sent) when it would pass the in-flight
+ * bounds while an answer is pending. A broken connection is SQ_ECONNECT; the request counts
+ * as in flight even then, as the server may have read it and answered. */
+int sq_send(struct sq_conn *c, struct json_object *req, struct sq_error *err);
+
+/* Sends a request already serialized: line[0, len) is one JSON object followed by "\n" and
+ * has no other newline (borrowed). As sq_send otherwise. */
+int sq_send_line(struct sq_conn *c, const char *line, size_t len, struct sq_error *err);
+
+/* True when a request of len bytes (newline included) may be sent now. */
+bool sq_can_send(const struct sq_conn *c, size_t len);
+
+/* Requests sent and not yet answered. */
+size_t sq_inflight(const struct sq_conn *c);
+
+/* An answer read by sq_recv. */
+struct sq_reply {
+    struct json_object *answer; /* owned by the reply: freed by sq_reply_free (or take it) */
+    const char *line;           /* the raw answer line, NUL-terminated, without its newline:
+                                   valid until the next sq_recv or sq_close */
+    size_t len;
+};
+
+/* Reads the answer to the oldest request in flight. SQ_OK for {"ok":true,...}; SQ_ESERVER
+ * for an error answer (reply still filled in, so the caller can show it); SQ_EARG when
+ * nothing is in flight. The caller calls sq_reply_free in every case. */
+int sq_recv(struct sq_conn *c, struct sq_reply *reply, struct sq_error *err);
+
+/* Frees reply->answer; the reply is zeroed. */
+void sq_reply_free(struct sq_reply *reply);
+
+/* Parses one answer line (borrowed, len bytes): *answer owned by the caller when the line is
+ * a JSON object, even an error answer (then SQ_ESERVER). `from` names the peer in messages. */
+int sq_parse_answer(const char *line, size_t len, const char *from, struct json_object **answer,
+                    struct sq_error *err);
+
+/* ---- requests: each returns an owned object {"op":...}, or NULL when out of memory ----
+ * index may be NULL (the server's "default" index). Strings and objects are copied or
+ * referenced (json_object_get): the arguments stay the caller's. */
+
+/* Search parameters (docs/PROTOCOL.md "Line protocol" and "Filters, sort, facets"). Strings
+ * NULL, integers -1 and the tri-states (-1 default, 0 false, 1 true) leave a parameter to the
+ * server's default. */
+struct sq_search_params {
+    const char *index;
+    const char *q;
+    const char *syntax;    /* "full" or "simple" */
+    int highlight;         /* tri-state */
+    int highlight_offsets; /* tri-state */
+    int64_t snippet_len;
+    int64_t fragments;
+    int64_t limit;
+    int64_t offset;
+    const char *filter;
+    const char *sort;
+    const char *facets; /* comma-separated specs */
+    const char *fields; /* comma-separated stored field names, or "*" */
+    const char *highlight_pre;
+    const char *highlight_post;
+    int snippet;                 /* tri-state */
+    int layout;                  /* tri-state */
+    int typo;                    /* tri-state */
+    struct json_object *weights; /* {"title":3,...} (borrowed), or NULL */
+};
+
+/* The parameters with every field at its "server default" value; q borrowed. */
+struct sq_search_params sq_search_defaults(const char *q);
+
+struct json_object *sq_req_search(const struct sq_search_params *p);
+/* docs: an array of documents (a batch) or a single document object. */
+struct json_object *sq_req_add(const char *index, struct json_object *docs);
+struct json_object *sq_req_get(const char *index, const char *id);
+struct json_object *sq_req_delete(const char *index, const char *id);
+struct json_object *sq_req_stats(const char *index);
+struct json_object *sq_req_health(void);
+struct json_object *sq_req_indexes(void);
+struct json_object *sq_req_auth(const char *key);
+/* settings may be NULL for create_index (the default settings). */
+struct json_object *sq_req_create_index(const char *name, struct json_object *settings);
+struct json_object *sq_req_set_settings(const char *name, struct json_object *settings);
+struct json_object *sq_req_get_settings(const char *name);
+struct json_object *sq_req_drop_index(const char *name);
+
+/* ---- calls: send one request, wait for its answer ----
+ * Only with nothing in flight (else SQ_EARG). On SQ_OK *answer is owned by the caller
+ * (json_object_put); on SQ_ESERVER too (the error answer); otherwise NULL. */
+
+/* Sends req (taken: freed here, NULL is SQ_ENOMEM) and reads its answer. */
+int sq_call(struct sq_conn *c, struct json_object *req, struct json_object **answer,
+            struct sq_error *err);
+
+int sq_search(struct sq_conn *c, const struct sq_search_params *p, struct json_object **answer,
+              struct sq_error *err);
+int sq_add(struct sq_conn *c, const char *index, struct json_object *docs,
+           struct json_object **answer, struct sq_error *err);
+int sq_get(struct sq_conn *c, const char *index, const char *id, struct json_object **answer,
+           struct sq_error *err);
+int sq_delete(struct sq_conn *c, const char *index, const char *id, struct json_object **answer,
+              struct sq_error *err);
+int sq_stats(struct sq_conn *c, const char *index, struct json_object **answer,
+             struct sq_error *err);
+int sq_health(struct sq_conn *c, struct json_object **answer, struct sq_error *err);
+int sq_indexes(struct sq_conn *c, struct json_object **answer, struct sq_error *err);
+int sq_create_index(struct sq_conn *c, const char *name, struct json_object *settings,
+                    struct json_object **answer, struct sq_error *err);
+int sq_set_settings(struct sq_conn *c, const char *name, struct json_object *settings,
+                    struct json_object **answer, struct sq_error *err);
+int sq_get_settings(struct sq_conn *c, const char *name, struct json_object **answer,
+                    struct sq_error *err);
+int sq_drop_index(struct sq_conn *c, const char *name, struct json_object **answer,
+                  struct sq_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SEARCHQ_H */

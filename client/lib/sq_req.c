@@ -1,0 +1,246 @@
+/*
+ * sq_req.c: a request object for every op of docs/PROTOCOL.md ("Line protocol", "Index
+ * management", "API keys"), and the one-call wrappers that send one and wait for its answer.
+ *
+ * The builders only shape requests: what the values mean (a filter's syntax, a settings
+ * object, an index name) is the server's to check, so its messages name what is wrong and
+ * this library needs no update when the server learns a new filter or setting. Members are
+ * added in a fixed order (op, index, then the op's own), so a request reads the same in logs.
+ */
+#include <string.h>
+
+#include "sq_int.h"
+
+/* {"op":op} plus "index" when index is set; NULL when out of memory. */
+static struct json_object *req_new(const char *op, const char *index)
+{
+    struct json_object *req = json_object_new_object();
+    if (!req) {
+        return NULL;
+    }
+    if (json_object_object_add(req, "op", json_object_new_string(op)) != 0 ||
+        (index && json_object_object_add(req, "index", json_object_new_string(index)) != 0)) {
+        json_object_put(req);
+        return NULL;
+    }
+    return req;
+}
+
+/* Adds name:val (taken) to *req; on failure frees *req and sets it NULL, so that a chain of
+ * adds ends in NULL once any of them failed. */
+static void req_put(struct json_object **req, const char *name, struct json_object *val)
+{
+    if (!*req) {
+        json_object_put(val);
+        return;
+    }
+    if (!val || json_object_object_add(*req, name, val) != 0) {
+        json_object_put(val);
+        json_object_put(*req);
+        *req = NULL;
+    }
+}
+
+static void req_put_str(struct json_object **req, const char *name, const char *val)
+{
+    if (val) {
+        req_put(req, name, json_object_new_string(val));
+    }
+}
+
+static void req_put_int(struct json_object **req, const char *name, int64_t val)
+{
+    if (val >= 0) {
+        req_put(req, name, json_object_new_int64(val));
+    }
+}
+
+static void req_put_bool(struct json_object **req, const char *name, int tri)
+{
+    if (tri >= 0) {
+        req_put(req, name, json_object_new_boolean(tri != 0));
+    }
+}
+
+/* name: a reference to val (the caller keeps its own), when val is set; a missing value is
+ * left for the server to name in its error. */
+static void req_put_ref(struct json_object **req, const char *name, struct json_object *val)
+{
+    if (val) {
+        req_put(req, name, json_object_get(val));
+    }
+}
+
+struct sq_search_params sq_search_defaults(const char *q)
+{
+    return (struct sq_search_params){
+        .q = q,
+        .highlight = -1,
+        .highlight_offsets = -1,
+        .snippet_len = -1,
+        .fragments = -1,
+        .limit = -1,
+        .offset = -1,
+        .snippet = -1,
+        .layout = -1,
+        .typo = -1,
+    };
+}
+
+struct json_object *sq_req_search(const struct sq_search_params *p)
+{
+    struct json_object *req = req_new("search", p->index);
+    req_put_str(&req, "q", p->q ? p->q : "");
+    req_put_str(&req, "syntax", p->syntax);
+    req_put_bool(&req, "highlight", p->highlight);
+    req_put_bool(&req, "highlight_offsets", p->highlight_offsets);
+    req_put_int(&req, "snippet_len", p->snippet_len);
+    req_put_int(&req, "fragments", p->fragments);
+    req_put_int(&req, "limit", p->limit);
+    req_put_int(&req, "offset", p->offset);
+    req_put_str(&req, "filter", p->filter);
+    req_put_str(&req, "sort", p->sort);
+    req_put_str(&req, "facets", p->facets);
+    req_put_str(&req, "fields", p->fields);
+    req_put_str(&req, "highlight_pre", p->highlight_pre);
+    req_put_str(&req, "highlight_post", p->highlight_post);
+    req_put_bool(&req, "snippet", p->snippet);
+    req_put_bool(&req, "layout", p->layout);
+    req_put_bool(&req, "typo", p->typo);
+    req_put_ref(&req, "weights", p->weights);
+    return req;
+}
+
+struct json_object *sq_req_add(const char *index, struct json_object *docs)
+{
+    struct json_object *req = req_new("add", index);
+    bool is_batch = json_object_is_type(docs, json_type_array);
+    req_put_ref(&req, is_batch ? "docs" : "doc", docs);
+    return req;
+}
+
+struct json_object *sq_req_get(const char *index, const char *id)
+{
+    struct json_object *req = req_new("get", index);
+    req_put(&req, "id", json_object_new_string(id ? id : ""));
+    return req;
+}
+
+struct json_object *sq_req_delete(const char *index, const char *id)
+{
+    struct json_object *req = req_new("delete", index);
+    req_put(&req, "id", json_object_new_string(id ? id : ""));
+    return req;
+}
+
+struct json_object *sq_req_stats(const char *index)
+{
+    return req_new("stats", index);
+}
+
+struct json_object *sq_req_health(void)
+{
+    return req_new("health", NULL);
+}
+
+struct json_object *sq_req_indexes(void)
+{
+    return req_new("indexes", NULL);
+}
+
+struct json_object *sq_req_auth(const char *key)
+{
+    struct json_object *req = req_new("auth", NULL);
+    req_put(&req, "key", json_object_new_string(key ? key : ""));
+    return req;
+}
+
+struct json_object *sq_req_create_index(const char *name, struct json_object *settings)
+{
+    struct json_object *req = req_new("create_index", name);
+    req_put_ref(&req, "settings", settings);
+    return req;
+}
+
+struct json_object *sq_req_set_settings(const char *name, struct json_object *settings)
+{
+    struct json_object *req = req_new("set_settings", name);
+    req_put_ref(&req, "settings", settings);
+    return req;
+}
+
+struct json_object *sq_req_get_settings(const char *name)
+{
+    return req_new("get_settings", name);
+}
+
+struct json_object *sq_req_drop_index(const char *name)
+{
+    return req_new("drop_index", name);
+}
+
+/* ---- one call each ---- */
+
+int sq_search(struct sq_conn *c, const struct sq_search_params *p, struct json_object **answer,
+              struct sq_error *err)
+{
+    return sq_call(c, sq_req_search(p), answer, err);
+}
+
+int sq_add(struct sq_conn *c, const char *index, struct json_object *docs,
+           struct json_object **answer, struct sq_error *err)
+{
+    return sq_call(c, sq_req_add(index, docs), answer, err);
+}
+
+int sq_get(struct sq_conn *c, const char *index, const char *id, struct json_object **answer,
+           struct sq_error *err)
+{
+    return sq_call(c, sq_req_get(index, id), answer, err);
+}
+
+int sq_delete(struct sq_conn *c, const char *index, const char *id, struct json_object **answer,
+              struct sq_error *err)
+{
+    return sq_call(c, sq_req_delete(index, id), answer, err);
+}
+
+int sq_stats(struct sq_conn *c, const char *index, struct json_object **answer,
+             struct sq_error *err)
+{
+    return sq_call(c, sq_req_stats(index), answer, err);
+}
+
+int sq_health(struct sq_conn *c, struct json_object **answer, struct sq_error *err)
+{
+    return sq_call(c, sq_req_health(), answer, err);
+}
+
+int sq_indexes(struct sq_conn *c, struct json_object **answer, struct sq_error *err)
+{
+    return sq_call(c, sq_req_indexes(), answer, err);
+}
+
+int sq_create_index(struct sq_conn *c, const char *name, struct json_object *settings,
+                    struct json_object **answer, struct sq_error *err)
+{
+    return sq_call(c, sq_req_create_index(name, settings), answer, err);
+}
+
+int sq_set_settings(struct sq_conn *c, const char *name, struct json_object *settings,
+                    struct json_object **answer, struct sq_error *err)
+{
+    return sq_call(c, sq_req_set_settings(name, settings), answer, err);
+}
+
+int sq_get_settings(struct sq_conn *c, const char *name, struct json_object **answer,
+                    struct sq_error *err)
+{
+    return sq_call(c, sq_req_get_settings(name), answer, err);
+}
+
+int sq_drop_index(struct sq_conn *c, const char *name, struct json_object **answer,
+                  struct sq_error *err)
+{
+    return sq_call(c, sq_req_drop_index(name), answer, err);
+}

@@ -1,0 +1,354 @@
+/*
+ * sq_test.c: libsearchq without a daemon. Requests are checked as JSON text; answers and
+ * pipelining run over a socketpair whose other end plays the server (the test writes its
+ * answers before reading, which the socket buffers hold).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "searchq.h"
+
+static const char *plain(struct json_object *o)
+{
+    return json_object_to_json_string_ext(o,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static void expect_request(struct json_object *req, const char *want)
+{
+    assert_non_null(req);
+    assert_string_equal(plain(req), want);
+    json_object_put(req);
+}
+
+static void test_sq_req_search_defaults_send_only_q(void **state)
+{
+    (void)state;
+    struct sq_search_params p = sq_search_defaults("цифровая дипломатия");
+    expect_request(sq_req_search(&p), "{\"op\":\"search\",\"q\":\"цифровая дипломатия\"}");
+}
+
+static void test_sq_req_search_every_param_is_encoded(void **state)
+{
+    (void)state;
+    struct json_object *w = json_tokener_parse("{\"title\":3}");
+    struct sq_search_params p = sq_search_defaults("a/b");
+    p.index = "books";
+    p.syntax = "simple";
+    p.highlight = 1;
+    p.highlight_offsets = 0;
+    p.snippet_len = 64;
+    p.fragments = 2;
+    p.limit = 0;
+    p.offset = 20;
+    p.filter = "year:>=2010";
+    p.sort = "year:desc";
+    p.facets = "lang";
+    p.fields = "*";
+    p.highlight_pre = "[";
+    p.highlight_post = "]";
+    p.snippet = 0;
+    p.layout = 0;
+    p.typo = 1;
+    p.weights = w;
+    expect_request(sq_req_search(&p),
+                   "{\"op\":\"search\",\"index\":\"books\",\"q\":\"a/b\",\"syntax\":\"simple\","
+                   "\"highlight\":true,\"highlight_offsets\":false,\"snippet_len\":64,"
+                   "\"fragments\":2,\"limit\":0,\"offset\":20,\"filter\":\"year:>=2010\","
+                   "\"sort\":\"year:desc\",\"facets\":\"lang\",\"fields\":\"*\","
+                   "\"highlight_pre\":\"[\",\"highlight_post\":\"]\",\"snippet\":false,"
+                   "\"layout\":false,\"typo\":true,\"weights\":{\"title\":3}}");
+    /* the request held its own reference: w is still the caller's */
+    assert_int_equal(json_object_put(w), 1);
+}
+
+static void test_sq_req_ops_encode_as_protocol_md(void **state)
+{
+    (void)state;
+    struct json_object *doc = json_tokener_parse("{\"id\":\"a1\"}");
+    struct json_object *docs = json_tokener_parse("[{\"id\":\"a1\"},{\"id\":2}]");
+    struct json_object *set = json_tokener_parse("{\"fields\":{}}");
+    expect_request(sq_req_add(NULL, doc), "{\"op\":\"add\",\"doc\":{\"id\":\"a1\"}}");
+    expect_request(sq_req_add("b", docs),
+                   "{\"op\":\"add\",\"index\":\"b\",\"docs\":[{\"id\":\"a1\"},{\"id\":2}]}");
+    expect_request(sq_req_get("b", "a1"), "{\"op\":\"get\",\"index\":\"b\",\"id\":\"a1\"}");
+    expect_request(sq_req_delete(NULL, "a1"), "{\"op\":\"delete\",\"id\":\"a1\"}");
+    expect_request(sq_req_stats(NULL), "{\"op\":\"stats\"}");
+    expect_request(sq_req_health(), "{\"op\":\"health\"}");
+    expect_request(sq_req_indexes(), "{\"op\":\"indexes\"}");
+    expect_request(sq_req_auth("k"), "{\"op\":\"auth\",\"key\":\"k\"}");
+    expect_request(sq_req_create_index("b", NULL), "{\"op\":\"create_index\",\"index\":\"b\"}");
+    expect_request(sq_req_set_settings("b", set),
+                   "{\"op\":\"set_settings\",\"index\":\"b\",\"settings\":{\"fields\":{}}}");
+    expect_request(sq_req_get_settings("b"), "{\"op\":\"get_settings\",\"index\":\"b\"}");
+    expect_request(sq_req_drop_index("b"), "{\"op\":\"drop_index\",\"index\":\"b\"}");
+    json_object_put(doc);
+    json_object_put(docs);
+    json_object_put(set);
+}
+
+static void test_sq_parse_answer_ok_and_error_answers(void **state)
+{
+    (void)state;
+    struct json_object *a;
+    struct sq_error err;
+    const char *ok = "{\"ok\":true,\"deleted\":1}";
+    assert_int_equal(sq_parse_answer(ok, strlen(ok), "srv", &a, &err), SQ_OK);
+    assert_non_null(a);
+    json_object_put(a);
+    const char *bad = "{\"ok\":false,\"error\":{\"code\":\"not_found\",\"message\":\"no a1\"}}";
+    assert_int_equal(sq_parse_answer(bad, strlen(bad), "srv", &a, &err), SQ_ESERVER);
+    assert_non_null(a); /* the error answer is the caller's, to show */
+    assert_string_equal(err.code, "not_found");
+    assert_string_equal(err.message, "no a1");
+    json_object_put(a);
+    const char *nocode = "{\"ok\":false}";
+    assert_int_equal(sq_parse_answer(nocode, strlen(nocode), "srv", &a, &err), SQ_ESERVER);
+    assert_string_equal(err.code, "");
+    json_object_put(a);
+}
+
+static void test_sq_parse_answer_not_an_object_is_proto_error(void **state)
+{
+    (void)state;
+    const char *cases[] = {"", "[1]", "{\"ok\":true", "{\"ok\":true} x", "hello", "\"ok\""};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct json_object *a = (struct json_object *)1;
+        struct sq_error err;
+        assert_int_equal(sq_parse_answer(cases[i], strlen(cases[i]), "srv", &a, &err), SQ_EPROTO);
+        assert_null(a);
+        assert_non_null(strstr(err.message, "srv sent an answer that is not a JSON object"));
+    }
+}
+
+/* A conn over a socketpair: *peer is the server's end. */
+static struct sq_conn *pair_conn(const struct sq_options *o, int *peer)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    struct sq_conn *c;
+    struct sq_error err;
+    assert_int_equal(sq_attach_fd(sv[0], "pair", o, &c, &err), SQ_OK);
+    *peer = sv[1];
+    return c;
+}
+
+static void peer_write(int peer, const char *s)
+{
+    assert_int_equal(write(peer, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/* Reads exactly len bytes the client sent into buf (NUL-terminated). */
+static void peer_read(int peer, char *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(peer, buf + got, len - got);
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+    buf[len] = '\0';
+}
+
+static void test_sq_pipeline_answers_in_order_and_bookkeeping(void **state)
+{
+    (void)state;
+    int peer;
+    struct sq_conn *c = pair_conn(NULL, &peer);
+    struct sq_error err;
+    struct json_object *get = sq_req_get(NULL, "a");
+    assert_int_equal(sq_send(c, get, &err), SQ_OK); /* borrowed: still ours */
+    json_object_put(get);
+    assert_int_equal(sq_inflight(c), 1);
+    assert_int_equal(sq_send_line(c, "{\"op\":\"stats\"}\n", 15, &err), SQ_OK);
+    assert_int_equal(sq_inflight(c), 2);
+    char buf[128];
+    peer_read(peer, buf, 22 + 15);
+    assert_string_equal(buf, "{\"op\":\"get\",\"id\":\"a\"}\n{\"op\":\"stats\"}\n");
+    peer_write(peer, "{\"ok\":true,\"n\":1}\r\n{\"ok\":false,\"error\":{\"code\":\"x\"}}\n");
+    struct sq_reply r;
+    assert_int_equal(sq_recv(c, &r, &err), SQ_OK);
+    assert_string_equal(r.line, "{\"ok\":true,\"n\":1}");
+    sq_reply_free(&r);
+    assert_int_equal(sq_recv(c, &r, &err), SQ_ESERVER);
+    assert_string_equal(err.code, "x");
+    sq_reply_free(&r);
+    assert_int_equal(sq_inflight(c), 0);
+    assert_int_equal(sq_recv(c, &r, &err), SQ_EARG); /* nothing in flight */
+    sq_close(c);
+    close(peer);
+}
+
+static void test_sq_pipeline_bound_refuses_then_allows_after_recv(void **state)
+{
+    (void)state;
+    struct sq_options o = {.max_inflight_bytes = 40, .max_inflight = 3};
+    int peer;
+    struct sq_conn *c = pair_conn(&o, &peer);
+    struct sq_error err;
+    const char *line = "{\"op\":\"health\"}\n"; /* 16 bytes */
+    assert_int_equal(sq_send_line(c, line, 16, &err), SQ_OK);
+    assert_int_equal(sq_send_line(c, line, 16, &err), SQ_OK);
+    assert_false(sq_can_send(c, 16)); /* 48 > 40 */
+    assert_int_equal(sq_send_line(c, line, 16, &err), SQ_ELIMIT);
+    assert_int_equal(sq_inflight(c), 2);
+    peer_write(peer, "{\"ok\":true}\n");
+    struct sq_reply r;
+    assert_int_equal(sq_recv(c, &r, &err), SQ_OK);
+    sq_reply_free(&r);
+    assert_true(sq_can_send(c, 16));
+    /* one request larger than the whole bound may go alone */
+    assert_false(sq_can_send(c, 100));
+    peer_write(peer, "{\"ok\":true}\n");
+    assert_int_equal(sq_recv(c, &r, &err), SQ_OK);
+    sq_reply_free(&r);
+    assert_true(sq_can_send(c, 100));
+    sq_close(c);
+    close(peer);
+}
+
+static void test_sq_pipeline_count_bound(void **state)
+{
+    (void)state;
+    struct sq_options o = {.max_inflight = 2};
+    int peer;
+    struct sq_conn *c = pair_conn(&o, &peer);
+    struct sq_error err;
+    assert_int_equal(sq_send_line(c, "{}\n", 3, &err), SQ_OK);
+    assert_int_equal(sq_send_line(c, "{}\n", 3, &err), SQ_OK);
+    assert_int_equal(sq_send_line(c, "{}\n", 3, &err), SQ_ELIMIT);
+    /* the ring grows past its first size when the count is unbounded */
+    sq_close(c);
+    close(peer);
+    c = pair_conn(NULL, &peer);
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(sq_send_line(c, "{}\n", 3, &err), SQ_OK);
+        peer_write(peer, i % 2 ? "{\"ok\":true,\"i\":1}\n" : "{\"ok\":true,\"i\":0}\n");
+    }
+    for (int i = 0; i < 40; i++) {
+        struct sq_reply r;
+        assert_int_equal(sq_recv(c, &r, &err), SQ_OK);
+        assert_string_equal(r.line, i % 2 ? "{\"ok\":true,\"i\":1}" : "{\"ok\":true,\"i\":0}");
+        sq_reply_free(&r);
+    }
+    sq_close(c);
+    close(peer);
+}
+
+static void test_sq_send_line_rejects_lines_that_are_not_one_line(void **state)
+{
+    (void)state;
+    int peer;
+    struct sq_conn *c = pair_conn(NULL, &peer);
+    struct sq_error err;
+    assert_int_equal(sq_send_line(c, "{}", 2, &err), SQ_EARG);
+    assert_int_equal(sq_send_line(c, "{}\n{}\n", 6, &err), SQ_EARG);
+    assert_int_equal(sq_send_line(c, "", 0, &err), SQ_EARG);
+    assert_int_equal(sq_inflight(c), 0);
+    assert_int_equal(sq_send(c, NULL, &err), SQ_ENOMEM);
+    sq_close(c);
+    close(peer);
+}
+
+static void test_sq_recv_closed_mid_answer_is_connect_error(void **state)
+{
+    (void)state;
+    int peer;
+    struct sq_conn *c = pair_conn(NULL, &peer);
+    struct sq_error err;
+    assert_int_equal(sq_send_line(c, "{}\n", 3, &err), SQ_OK);
+    char req[4];
+    peer_read(peer, req, 3); /* unread bytes would make close() a reset */
+    peer_write(peer, "{\"ok\":tr");
+    close(peer);
+    struct sq_reply r;
+    assert_int_equal(sq_recv(c, &r, &err), SQ_ECONNECT);
+    assert_string_equal(err.message, "pair closed the connection in the middle of an answer");
+    sq_reply_free(&r);
+    sq_close(c);
+}
+
+static void test_sq_recv_line_over_max_line_is_proto_error(void **state)
+{
+    (void)state;
+    struct sq_options o = {.max_line = 1000};
+    int peer;
+    struct sq_conn *c = pair_conn(&o, &peer);
+    struct sq_error err;
+    assert_int_equal(sq_send_line(c, "{}\n", 3, &err), SQ_OK);
+    static char big[100000]; /* under a socketpair's buffer */
+    memset(big, 'x', sizeof big - 1);
+    peer_write(peer, big);
+    struct sq_reply r;
+    assert_int_equal(sq_recv(c, &r, &err), SQ_EPROTO);
+    assert_non_null(strstr(err.message, "sent a line longer than"));
+    sq_reply_free(&r);
+    sq_close(c);
+    close(peer);
+}
+
+static void test_sq_call_with_answers_pending_is_refused(void **state)
+{
+    (void)state;
+    int peer;
+    struct sq_conn *c = pair_conn(NULL, &peer);
+    struct sq_error err;
+    struct json_object *a;
+    assert_int_equal(sq_send_line(c, "{}\n", 3, &err), SQ_OK);
+    assert_int_equal(sq_health(c, &a, &err), SQ_EARG);
+    assert_null(a);
+    sq_close(c);
+    close(peer);
+}
+
+static void test_sq_connect_bad_addresses(void **state)
+{
+    (void)state;
+    struct sq_conn *c = (struct sq_conn *)1;
+    struct sq_error err;
+    struct sq_options o = {.address = "nocolon"};
+    assert_int_equal(sq_connect(&o, &c, &err), SQ_EADDR);
+    assert_null(c);
+    char path[300];
+    memset(path, 'p', sizeof path - 1);
+    path[sizeof path - 1] = '\0';
+    struct sq_options u = {.unix_path = path};
+    assert_int_equal(sq_connect(&u, &c, &err), SQ_EADDR);
+    /* nothing listens there */
+    struct sq_options r = {.unix_path = "/nonexistent/searchd.sock"};
+    assert_int_equal(sq_connect(&r, &c, &err), SQ_ECONNECT);
+    assert_non_null(strstr(err.message, "cannot connect to /nonexistent/searchd.sock"));
+    struct sq_options t = {.unix_path = "/x", .tls = true};
+    assert_int_equal(sq_connect(&t, &c, &err), SQ_EARG);
+    struct sq_options i = {.address = "127.0.0.1:1", .tls_insecure = true};
+    assert_int_equal(sq_connect(&i, &c, &err), SQ_EARG);
+    assert_string_equal(sq_status_name(SQ_ELIMIT), "SQ_ELIMIT");
+    sq_close(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sq_req_search_defaults_send_only_q),
+        cmocka_unit_test(test_sq_req_search_every_param_is_encoded),
+        cmocka_unit_test(test_sq_req_ops_encode_as_protocol_md),
+        cmocka_unit_test(test_sq_parse_answer_ok_and_error_answers),
+        cmocka_unit_test(test_sq_parse_answer_not_an_object_is_proto_error),
+        cmocka_unit_test(test_sq_pipeline_answers_in_order_and_bookkeeping),
+        cmocka_unit_test(test_sq_pipeline_bound_refuses_then_allows_after_recv),
+        cmocka_unit_test(test_sq_pipeline_count_bound),
+        cmocka_unit_test(test_sq_send_line_rejects_lines_that_are_not_one_line),
+        cmocka_unit_test(test_sq_recv_closed_mid_answer_is_connect_error),
+        cmocka_unit_test(test_sq_recv_line_over_max_line_is_proto_error),
+        cmocka_unit_test(test_sq_call_with_answers_pending_is_refused),
+        cmocka_unit_test(test_sq_connect_bad_addresses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
