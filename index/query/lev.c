@@ -260,3 +260,14 @@ unsigned qry_lev_max_edits(const char *word, size_t len)
     }
     return chars >= QRY_TYPO_TWO_EDITS ? 2 : chars >= QRY_TYPO_ONE_EDIT ? 1 : 0;
 }
+
+size_t qry_lev_prefix_len(const char *word, size_t len, size_t chars)
+{
+    size_t seen = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (((unsigned char)word[i] & 0xC0) != 0x80 && seen++ == chars) {
+            return i; /* the lead byte of character `chars` (from 0) */
+        }
+    }
+    return len;
+}

@@ -184,6 +184,8 @@ int qry_lev_feed(struct qry_lev *a, const char *term, size_t len, unsigned *dist
 /* Edits allowed for a typed word: 0 under QRY_TYPO_ONE_EDIT characters, 1, or 2 from
  * QRY_TYPO_TWO_EDITS. */
 unsigned qry_lev_max_edits(const char *word, size_t len);
+/* Bytes of the first `chars` characters of word[0, len) (all of it when it has fewer). */
+size_t qry_lev_prefix_len(const char *word, size_t len, size_t chars);
 
 /* A growable array of fixed-size elements (per-thread scratch and parser output). */
 struct qry_vec {

@@ -7,9 +7,9 @@
  * pages that stay hot), then scans one block of about a kilobyte, comparing each key's
  * suffix in place and stopping once the target is passed (block_find). A prefix walk starts in
  * the block that may hold the first match and decodes forward, across blocks, until the keys
- * leave the range. A steered walk (seg_term_walk) lets its caller jump ahead, to the block of a
- * later key, so an automaton visits only the terms near its language. Every byte of a block is
- * read through a bounds-checked cursor.
+ * leave the range. A steered walk (seg_term_walk, over one prefix or all) lets its caller jump
+ * ahead, to the block of a later key, so an automaton visits only the terms near its language.
+ * Every byte of a block is read through a bounds-checked cursor.
  */
 #include <string.h>
 
@@ -311,14 +311,16 @@ static void cursor_skip_to(struct seg_dict_cursor *c, const uint8_t *key, size_t
     }
 }
 
-int seg_term_walk(const struct seg *s, unsigned field, enum seg_kind kind, seg_walk_fn fn,
-                  void *arg, struct sd_error *err)
+int seg_term_walk(const struct seg *s, unsigned field, enum seg_kind kind, const char *prefix,
+                  size_t prefix_len, seg_walk_fn fn, void *arg, struct sd_error *err)
 {
-    if (field >= s->field_count || s->dict_nblocks == 0) {
+    if (field >= s->field_count || s->dict_nblocks == 0 || prefix_len > STEM_MAX_TOKEN) {
         return SD_OK;
     }
+    uint8_t base[SEG_MAX_KEY]; /* field, kind and prefix: every key walked starts with it */
+    size_t base_len = make_key(base, field, kind, prefix, prefix_len);
     uint8_t key[SEG_MAX_KEY];
-    size_t klen = make_key(key, field, kind, NULL, 0);
+    size_t klen = make_key(key, field, kind, prefix, prefix_len);
     uint32_t b = find_block(s, key, klen);
     struct seg_dict_cursor c = {.s = s};
     cursor_seek(&c, b == UINT32_MAX ? 0 : b);
@@ -327,10 +329,10 @@ int seg_term_walk(const struct seg *s, unsigned field, enum seg_kind kind, seg_w
     int r;
     while ((r = cursor_next(&c, &t)) == 1) {
         if (key_cmp(c.key, c.key_len, key, klen) < 0) {
-            continue; /* before the field and kind, or before the seek target */
+            continue; /* before the prefix, or before the seek target */
         }
-        if (c.key[0] != field || c.key[1] != kind) {
-            return SD_OK;
+        if (c.key_len < base_len || memcmp(c.key, base, base_len) != 0) {
+            return SD_OK; /* past the field and kind, or past the prefix */
         }
         size_t seek_len = 0;
         int rc = fn(arg, (const char *)c.key + 2, c.key_len - 2, &t, seek, &seek_len);

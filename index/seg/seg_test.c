@@ -1139,6 +1139,65 @@ static void test_seg_open_mem_rejects_other_versions(void **state)
     }
 }
 
+/* A steered walk confined to a prefix: starts at it, ends where the terms leave it, and a seek
+ * past the prefix ends it too. */
+struct steer {
+    struct walk w;
+    const char *seek; /* sought after the first term, when set */
+};
+
+static int steer_term(void *arg, const char *term, size_t len, const struct seg_term *t,
+                      char *seek, size_t *seek_len)
+{
+    struct steer *st = arg;
+    collect(&st->w, term, len, t);
+    if (st->seek && st->w.n == 1) {
+        *seek_len = strlen(st->seek);
+        memcpy(seek, st->seek, *seek_len);
+        return SEG_WALK_SEEK;
+    }
+    return SEG_WALK_NEXT;
+}
+
+static void test_seg_term_walk_prefix_stays_in_the_prefix(void **state)
+{
+    (void)state;
+    struct seg *s = open_docs(g_docs, NDOCS);
+    struct sd_error err = {0};
+    unsigned body = (unsigned)seg_field_find(s, "body", 4);
+    struct steer st = {0};
+    assert_int_equal(seg_term_walk(s, body, SEG_EXACT, "ind", 3, steer_term, &st, &err), SD_OK);
+    assert_int_equal(st.w.n, 2);
+    assert_string_equal(st.w.terms[0], "industrial");
+    assert_string_equal(st.w.terms[1], "industry");
+    /* a seek past the prefix (to a term that exists) reads nothing more */
+    memset(&st, 0, sizeof st);
+    st.seek = "z";
+    assert_int_equal(seg_term_walk(s, body, SEG_EXACT, "ind", 3, steer_term, &st, &err), SD_OK);
+    assert_int_equal(st.w.n, 1);
+    /* a seek inside it skips to the target */
+    memset(&st, 0, sizeof st);
+    st.seek = "дипломатия";
+    const char *pre = "дипломат";
+    assert_int_equal(
+        seg_term_walk(s, body, SEG_EXACT, pre, strlen(pre), steer_term, &st, &err), SD_OK);
+    assert_int_equal(st.w.n, 3); /* дипломатии, (дипломатию skipped) дипломатия, дипломаты */
+    assert_string_equal(st.w.terms[0], "дипломатии");
+    assert_string_equal(st.w.terms[1], "дипломатия");
+    assert_string_equal(st.w.terms[2], "дипломаты");
+    /* no prefix: the whole (field, kind) range, as seg_term_prefix gives it */
+    memset(&st, 0, sizeof st);
+    struct walk all = {0};
+    assert_int_equal(seg_term_walk(s, body, SEG_EXACT, "", 0, steer_term, &st, &err), SD_OK);
+    assert_int_equal(seg_term_prefix(s, body, SEG_EXACT, "", 0, collect, &all, &err), SD_OK);
+    assert_int_equal(st.w.n, all.n);
+    /* a prefix no term has */
+    memset(&st, 0, sizeof st);
+    assert_int_equal(seg_term_walk(s, body, SEG_EXACT, "qqq", 3, steer_term, &st, &err), SD_OK);
+    assert_int_equal(st.w.n, 0);
+    seg_close(s);
+}
+
 static void test_seg_empty_segment_works(void **state)
 {
     (void)state;
@@ -1405,6 +1464,7 @@ int main(void)
         cmocka_unit_test(test_seg_positions_and_compounds),
         cmocka_unit_test(test_seg_positions_after_skipping_docs),
         cmocka_unit_test(test_seg_term_prefix_walks_in_order),
+        cmocka_unit_test(test_seg_term_walk_prefix_stays_in_the_prefix),
         cmocka_unit_test(test_seg_doc_ids_and_find),
         cmocka_unit_test(test_seg_doc_load_roundtrips_raw_and_unicode),
         cmocka_unit_test(test_seg_doc_title_cut_at_utf8_boundary),

@@ -1,0 +1,167 @@
+/*
+ * query_typo_test.c: the typo reading over real segments (typo.c, stats.c's walk_fuzzy): the
+ * pruning rules of the dictionary walk and what each could miss. A word that some document
+ * has gets no near misses; the narrow walk (the typed form's first k characters fixed) finds
+ * typos past them; when it finds no form one edit away, the whole dictionary is walked, so a
+ * typo in the first letters (a swap of the first two, an edit of the second) and a closer form
+ * outside the narrow subtree are still found, and did_you_mean names the closest.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "query_int.h"
+#include "query_test_util.h"
+
+static struct stem_ctx *g_stem;
+static struct qry_ctx *g_ctx;
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_int_equal(stem_ctx_new(&g_stem), STEM_OK);
+    assert_int_equal(qry_ctx_new(&g_ctx), SD_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    qry_ctx_free(g_ctx);
+    stem_ctx_free(g_stem);
+    return 0;
+}
+
+/* The typo reading of text over docs: hit ids in rank order into ids, the correction into dym
+ * ("" when none). Returns the total. */
+static uint64_t typo_search(const struct tdoc *docs, size_t n, const char *text, char *ids,
+                            size_t cap, char *dym, size_t dym_cap)
+{
+    struct seg *s = tseg_build(g_stem, docs, n);
+    struct qry_segment seg = {.seg = s};
+    struct qry *q = tqry(g_ctx, text);
+    struct qry *fq = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_with_typos(q, &fq, &err), SD_OK);
+    assert_non_null(fq);
+    struct qry_params p;
+    qry_params_default(&p);
+    p.limit = 100;
+    struct qry_result r;
+    if (qry_search(g_ctx, fq, &seg, 1, &p, &r, &err)) {
+        fail_msg("qry_search '%s': %s", text, err.msg);
+    }
+    size_t len = 0;
+    ids[0] = '\0';
+    for (size_t i = 0; i < r.nhits; i++) {
+        const char *id;
+        size_t id_len;
+        seg_doc_id(s, r.hits[i].doc, &id, &id_len);
+        len += (size_t)snprintf(ids + len, cap - len, "%s%.*s", i ? " " : "", (int)id_len, id);
+        assert_true(len < cap);
+    }
+    struct sd_buf out;
+    sd_buf_init(&out);
+    bool is_corrected = false;
+    assert_int_equal(qry_did_you_mean(g_ctx, fq, text, strlen(text), &out, &is_corrected), SD_OK);
+    snprintf(dym, dym_cap, "%s", is_corrected ? (const char *)out.data : "");
+    sd_buf_free(&out);
+    uint64_t total = r.total;
+    qry_result_free(&r);
+    qry_free(fq);
+    qry_free(q);
+    seg_close(s);
+    return total;
+}
+
+static void test_qry_typo_known_word_gets_no_near_misses(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "right", .body = "public diplomacy"},
+        {.id = "near", .body = "public diplomacu"}, /* one edit from a word some document has */
+    };
+    char ids[256], dym[256];
+    assert_int_equal(typo_search(docs, 2, "diplomacy", ids, sizeof ids, dym, sizeof dym), 1);
+    assert_string_equal(ids, "right");
+    assert_string_equal(dym, "");
+    /* the unknown word next to it still gets its near misses */
+    assert_int_equal(typo_search(docs, 2, "publik diplomacy", ids, sizeof ids, dym, sizeof dym),
+                     1);
+    assert_string_equal(ids, "right");
+    assert_string_equal(dym, "public diplomacy");
+}
+
+static void test_qry_typo_narrow_walk_finds_typos_past_the_first_letters(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "en", .body = "the information age"},
+        {.id = "ru", .body = "цифровая дипломатия"},
+        {.id = "other", .body = "formation of diplomats"},
+    };
+    char ids[256], dym[256];
+    /* 11 letters, 2 edits: the first two fixed; a swap further on */
+    assert_int_equal(typo_search(docs, 3, "inofrmation", ids, sizeof ids, dym, sizeof dym), 1);
+    assert_string_equal(ids, "en");
+    assert_string_equal(dym, "information");
+    /* 8 letters, 1 edit: the first one fixed; a deletion */
+    assert_int_equal(typo_search(docs, 3, "цифрвая", ids, sizeof ids, dym, sizeof dym), 1);
+    assert_string_equal(ids, "ru");
+    assert_string_equal(dym, "цифровая");
+}
+
+/* What the narrow walk cannot see: the typo is in the letters it keeps. It finds no form one
+ * edit away, so the whole dictionary is walked. */
+static void test_qry_typo_in_the_first_letters_widens_the_walk(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "graph", .body = "a graph of cities"},
+        {.id = "info", .body = "the information age"},
+        {.id = "dip", .body = "цифровая дипломатия"},
+    };
+    char ids[256], dym[256];
+    /* the first two letters swapped (1 edit): nothing starts with "r" */
+    assert_int_equal(typo_search(docs, 3, "rgaph", ids, sizeof ids, dym, sizeof dym), 1);
+    assert_string_equal(ids, "graph");
+    assert_string_equal(dym, "graph");
+    /* the second letter swapped with the third (2 edits allowed): nothing starts with "if" */
+    assert_int_equal(typo_search(docs, 3, "ifnormation", ids, sizeof ids, dym, sizeof dym), 1);
+    assert_string_equal(ids, "info");
+    /* the second letter deleted, in Russian */
+    assert_int_equal(typo_search(docs, 3, "дпломатия", ids, sizeof ids, dym, sizeof dym), 1);
+    assert_string_equal(ids, "dip");
+    assert_string_equal(dym, "дипломатия");
+}
+
+/* The narrow walk finds only a form two edits away: a closer one under other first letters is
+ * still found (the walk widens), and it is the one did_you_mean names. */
+static void test_qry_typo_two_edit_narrow_match_still_widens(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "far", .body = "kaxydefghij"},  /* the first two kept, two edits further on */
+        {.id = "near", .body = "akbcdefghij"}, /* the first two swapped: one edit */
+    };
+    char ids[256], dym[256];
+    assert_int_equal(typo_search(docs, 2, "kabcdefghij", ids, sizeof ids, dym, sizeof dym), 2);
+    assert_string_equal(dym, "akbcdefghij");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qry_typo_known_word_gets_no_near_misses),
+        cmocka_unit_test(test_qry_typo_narrow_walk_finds_typos_past_the_first_letters),
+        cmocka_unit_test(test_qry_typo_in_the_first_letters_widens_the_walk),
+        cmocka_unit_test(test_qry_typo_two_edit_narrow_match_still_widens),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
