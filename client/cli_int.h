@@ -7,6 +7,7 @@
  *
  *   main.c     command line -> struct cli_opts -> one command function
  *   cmd.c      search, get, delete, stats, health: one request, one answer, printed
+ *   manage.c   indexes, settings, drop: index management (one request each)
  *   import.c   import FILE...: validates every file, then sends batches, pipelined
  *   textdoc.c  a .txt/.md file -> a document (id from the name, title from the first line)
  *   rpc.c      a JSON request out, a JSON answer in; error answers -> exit status 1
@@ -52,6 +53,10 @@ struct cli_opts {
     int64_t snippet_len;     /* --snippet-len, -1 when not given */
     int64_t fragments;       /* --fragments, -1 when not given */
     const char *key;         /* API key (--key, or $SEARCHQ_KEY), or NULL: sent once per connection */
+    const char *filter;      /* --filter: the filter syntax (docs/QUERY.md), or NULL */
+    const char *sort;        /* --sort: "year:desc,title", or NULL */
+    const char *facets;      /* --facets: comma-separated facet specs, or NULL */
+    const char *fields;      /* --fields: comma-separated stored fields for each hit, or NULL */
 };
 
 /* ---- conn.c: one connection to searchd ---- */
@@ -119,8 +124,22 @@ int cli_cmd_delete(const struct cli_opts *opts, const char *id);
 int cli_cmd_stats(const struct cli_opts *opts);
 int cli_cmd_health(const struct cli_opts *opts);
 int cli_cmd_import(const struct cli_opts *opts, int argc, char **argv);
+/* manage.c: `indexes`; `settings NAME` (print) or `settings NAME JSON|@FILE` (replace or
+ * create); `drop NAME`. NAME is the index (never --index's). */
+int cli_cmd_indexes(const struct cli_opts *opts);
+int cli_cmd_settings(const struct cli_opts *opts, const char *name, const char *value);
+int cli_cmd_drop(const struct cli_opts *opts, const char *name);
+/* cmd.c: sends req (taken: freed) on a new connection and reads the answer; --json prints the
+ * answer line as is. *answer is owned by the caller (json_object_put), NULL on failure. */
+int cli_cmd_call(const struct cli_opts *opts, struct json_object *req, struct json_object **answer);
+/* The exit status once output is written (a failed stdout is an error); frees answer. */
+int cli_cmd_finish(int rc, struct json_object *answer);
 
 /* ---- textdoc.c ---- */
+
+/* Reads the whole file (at most 64 MiB) into *out, owned by the caller, not NUL-terminated. On
+ * failure prints "searchq: PATH: why" and returns CLI_EXIT_ERROR. */
+int cli_read_file(const char *path, char **out, size_t *out_len);
 
 /* Reads a .txt/.md file into a document {"id","title","body"}: id is the file name without its
  * extension, title the first non-empty line without Markdown markup, body the rest. On success
@@ -134,6 +153,10 @@ int cli_textdoc_read(const char *path, struct json_object **doc);
 void cli_print_hits(FILE *out, struct json_object *answer, const char *query, int64_t offset);
 void cli_print_doc(FILE *out, struct json_object *doc);
 void cli_print_stats(FILE *out, struct json_object *answer);
+/* indexes: one line an index (name, docs, disk bytes, settings version). */
+void cli_print_indexes(FILE *out, struct json_object *answer);
+/* get_settings: the version, the settings as indented JSON, then the stats. */
+void cli_print_settings(FILE *out, struct json_object *answer);
 
 /* ---- utf8.c ---- */
 

@@ -10,10 +10,7 @@
 
 #include "cli_int.h"
 
-/* Sends req (taken: freed here) and reads the answer. With --json the answer line is printed
- * as is, whatever it says. *answer is owned by the caller (json_object_put), NULL on failure. */
-static int cmd_call(const struct cli_opts *opts, struct json_object *req,
-                    struct json_object **answer)
+int cli_cmd_call(const struct cli_opts *opts, struct json_object *req, struct json_object **answer)
 {
     *answer = NULL;
     if (!req) {
@@ -40,8 +37,7 @@ static int cmd_call(const struct cli_opts *opts, struct json_object *req,
     return rc;
 }
 
-/* The exit status once output is written: a failed stdout (disk full, closed pipe) is an error. */
-static int cmd_finish(int rc, struct json_object *answer)
+int cli_cmd_finish(int rc, struct json_object *answer)
 {
     json_object_put(answer);
     if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) {
@@ -75,6 +71,24 @@ static char *cmd_join(int argc, char **argv)
     return q;
 }
 
+/* --filter, --sort, --facets, --fields, as given: the server splits the lists and checks
+ * them, so its messages name what is wrong. */
+static void cmd_add_attr_params(const struct cli_opts *opts, struct json_object *req)
+{
+    const struct {
+        const char *name;
+        const char *value;
+    } params[] = {{"filter", opts->filter},
+                  {"sort", opts->sort},
+                  {"facets", opts->facets},
+                  {"fields", opts->fields}};
+    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+        if (params[i].value) {
+            json_object_object_add(req, params[i].name, json_object_new_string(params[i].value));
+        }
+    }
+}
+
 int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
 {
     char *q = cmd_join(argc, argv);
@@ -99,14 +113,15 @@ int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
         if (opts->offset >= 0) {
             json_object_object_add(req, "offset", json_object_new_int64(opts->offset));
         }
+        cmd_add_attr_params(opts, req);
     }
     struct json_object *answer;
-    int rc = cmd_call(opts, req, &answer);
+    int rc = cli_cmd_call(opts, req, &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         cli_print_hits(stdout, answer, q, opts->offset > 0 ? opts->offset : 0);
     }
     free(q);
-    return cmd_finish(rc, answer);
+    return cli_cmd_finish(rc, answer);
 }
 
 static struct json_object *cmd_id_request(const struct cli_opts *opts, const char *op,
@@ -122,41 +137,43 @@ static struct json_object *cmd_id_request(const struct cli_opts *opts, const cha
 int cli_cmd_get(const struct cli_opts *opts, const char *id)
 {
     struct json_object *answer, *doc = NULL;
-    int rc = cmd_call(opts, cmd_id_request(opts, "get", id), &answer);
+    int rc = cli_cmd_call(opts, cmd_id_request(opts, "get", id), &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         json_object_object_get_ex(answer, "doc", &doc);
         cli_print_doc(stdout, doc);
     }
-    return cmd_finish(rc, answer);
+    return cli_cmd_finish(rc, answer);
 }
 
 int cli_cmd_delete(const struct cli_opts *opts, const char *id)
 {
     struct json_object *answer, *n = NULL;
-    int rc = cmd_call(opts, cmd_id_request(opts, "delete", id), &answer);
+    int rc = cli_cmd_call(opts, cmd_id_request(opts, "delete", id), &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         json_object_object_get_ex(answer, "deleted", &n);
         int64_t count = json_object_get_int64(n);
         printf("deleted %s (%lld document%s)\n", id, (long long)count, count == 1 ? "" : "s");
     }
-    return cmd_finish(rc, answer);
+    return cli_cmd_finish(rc, answer);
 }
 
 int cli_cmd_stats(const struct cli_opts *opts)
 {
     struct json_object *answer;
-    int rc = cmd_call(opts, cli_rpc_request(opts, "stats"), &answer);
+    int rc = cli_cmd_call(opts, cli_rpc_request(opts, "stats"), &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         cli_print_stats(stdout, answer);
     }
-    return cmd_finish(rc, answer);
+    return cli_cmd_finish(rc, answer);
 }
 
 /* Exit status 1 when the server is up but not "ok" (degraded), so that scripts can tell. */
 int cli_cmd_health(const struct cli_opts *opts)
 {
     struct json_object *answer, *st = NULL;
-    int rc = cmd_call(opts, cli_rpc_request(opts, "health"), &answer);
+    struct cli_opts plain = *opts;
+    plain.index = NULL; /* health is about the server: it takes no index */
+    int rc = cli_cmd_call(opts, cli_rpc_request(&plain, "health"), &answer);
     if (rc == CLI_EXIT_OK) {
         json_object_object_get_ex(answer, "status", &st);
         const char *status = st ? json_object_get_string(st) : "(none)";
@@ -167,5 +184,5 @@ int cli_cmd_health(const struct cli_opts *opts)
             rc = CLI_EXIT_ERROR;
         }
     }
-    return cmd_finish(rc, answer);
+    return cli_cmd_finish(rc, answer);
 }

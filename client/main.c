@@ -2,10 +2,12 @@
  * main.c: searchq's command line: options, then a command or the words of a query.
  *
  * Options come first. The first word that is not an option is a command name (search, import,
- * get, delete, stats, health) or the first word of a query; all words of a query are joined with
+ * get, delete, stats, health, indexes, settings, drop) or the first word of a query; all words of a query are joined with
  * spaces, and none of them is taken as an option, so that `searchq war -peace` searches for
  * "war -peace" (an exclusion). The named commands accept options after their name as well.
- * `searchq search WORDS...` searches for words that happen to be a command name.
+ * `searchq search WORDS...` searches for words that happen to be a command name. A search
+ * with --filter or --sort may have no words at all: it browses (every document that passes the
+ * filter, in sort order).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +24,10 @@ static const char main_usage[] =
     "       searchq [OPTIONS] delete ID\n"
     "       searchq [OPTIONS] stats\n"
     "       searchq [OPTIONS] health\n"
+    "       searchq [OPTIONS] indexes               list the indexes\n"
+    "       searchq [OPTIONS] settings NAME         print an index's settings and stats\n"
+    "       searchq [OPTIONS] settings NAME JSON    set them (JSON text, or @FILE); creates NAME\n"
+    "       searchq [OPTIONS] drop NAME             drop the index NAME and all its documents\n"
     "options:\n"
     "  --server HOST:PORT  searchd's line-protocol address (default " CLI_DEFAULT_SERVER ")\n"
     "  --socket PATH       connect to searchd's Unix socket instead\n"
@@ -34,6 +40,11 @@ static const char main_usage[] =
     "  --highlight         show the best fragments with the matched words marked\n"
     "  --snippet-len N     bytes of each fragment (16 to 4096)\n"
     "  --fragments N       how many fragments per hit (1 to 5)\n"
+    "  --filter F          only documents that pass F, e.g. 'year:2000..2010 lang:ru'\n"
+    "                      (declared attributes; no words needed: then it browses)\n"
+    "  --sort S            order by attributes, e.g. 'year:desc,title' (default relevance)\n"
+    "  --facets LIST       counts per value, e.g. 'lang,year:interval=10' (comma-separated)\n"
+    "  --fields LIST       stored fields to show with each hit, e.g. 'year,authors'\n"
     "  --json              print the server's JSON answer as it is\n"
     "  --key KEY           API key, when the server has keys on (better: $SEARCHQ_KEY,\n"
     "                      which other users cannot see in the process list)\n"
@@ -56,6 +67,10 @@ enum main_opt {
     MAIN_SNIPPET_LEN,
     MAIN_FRAGMENTS,
     MAIN_KEY,
+    MAIN_FILTER,
+    MAIN_SORT,
+    MAIN_FACETS,
+    MAIN_FIELDS,
     MAIN_VERSION,
 };
 
@@ -71,6 +86,10 @@ static const struct option main_options[] = {
     {"snippet-len", required_argument, NULL, MAIN_SNIPPET_LEN},
     {"fragments", required_argument, NULL, MAIN_FRAGMENTS},
     {"key", required_argument, NULL, MAIN_KEY},
+    {"filter", required_argument, NULL, MAIN_FILTER},
+    {"sort", required_argument, NULL, MAIN_SORT},
+    {"facets", required_argument, NULL, MAIN_FACETS},
+    {"fields", required_argument, NULL, MAIN_FIELDS},
     {"version", no_argument, NULL, MAIN_VERSION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -143,6 +162,18 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
         case MAIN_KEY:
             opts->key = optarg;
             break;
+        case MAIN_FILTER:
+            opts->filter = optarg;
+            break;
+        case MAIN_SORT:
+            opts->sort = optarg;
+            break;
+        case MAIN_FACETS:
+            opts->facets = optarg;
+            break;
+        case MAIN_FIELDS:
+            opts->fields = optarg;
+            break;
         case MAIN_VERSION:
             printf("searchq %s\n", SEARCHD_VERSION);
             exit(CLI_EXIT_OK);
@@ -164,11 +195,36 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
 }
 
 /* Runs a named command on its arguments (options already removed). */
+/* A search may have no words when it filters or sorts: it then browses. */
+static bool main_can_browse(const struct cli_opts *opts)
+{
+    return opts->filter || opts->sort;
+}
+
+/* settings NAME [JSON|@FILE], drop NAME */
+static int main_run_manage(const struct cli_opts *opts, const char *cmd, int argc, char **argv)
+{
+    if (strcmp(cmd, "settings") == 0) {
+        if (argc != 1 && argc != 2) {
+            return main_usage_error("%s", "settings: give NAME, or NAME and the settings JSON");
+        }
+        return cli_cmd_settings(opts, argv[0], argc == 2 ? argv[1] : NULL);
+    }
+    if (argc != 1) {
+        return main_usage_error("%s: give exactly one index name", cmd);
+    }
+    return cli_cmd_drop(opts, argv[0]);
+}
+
 static int main_run(const struct cli_opts *opts, const char *cmd, int argc, char **argv)
 {
     if (strcmp(cmd, "search") == 0) {
-        return argc > 0 ? cli_cmd_search(opts, argc, argv)
-                        : main_usage_error("%s", "search: no query given");
+        return argc > 0 || main_can_browse(opts)
+                   ? cli_cmd_search(opts, argc, argv)
+                   : main_usage_error("%s", "search: no query given");
+    }
+    if (strcmp(cmd, "settings") == 0 || strcmp(cmd, "drop") == 0) {
+        return main_run_manage(opts, cmd, argc, argv);
     }
     if (strcmp(cmd, "import") == 0) {
         return argc > 0 ? cli_cmd_import(opts, argc, argv)
@@ -183,12 +239,16 @@ static int main_run(const struct cli_opts *opts, const char *cmd, int argc, char
     if (argc != 0) {
         return main_usage_error("%s takes no arguments", cmd);
     }
+    if (strcmp(cmd, "indexes") == 0) {
+        return cli_cmd_indexes(opts);
+    }
     return strcmp(cmd, "stats") == 0 ? cli_cmd_stats(opts) : cli_cmd_health(opts);
 }
 
 static bool main_is_command(const char *word)
 {
-    static const char *const names[] = {"search", "import", "get", "delete", "stats", "health"};
+    static const char *const names[] = {"search", "import", "get",     "delete", "stats",
+                                        "health", "indexes", "settings", "drop"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(word, names[i]) == 0) {
             return true;
@@ -206,6 +266,9 @@ int main(int argc, char **argv)
     int rc = main_parse_opts(argc, argv, true, &opts);
     if (rc != CLI_EXIT_OK) {
         return rc;
+    }
+    if (optind >= argc && main_can_browse(&opts)) {
+        return cli_cmd_search(&opts, 0, argv + optind);
     }
     if (optind >= argc) {
         return main_usage_error("%s", "no query or command given");

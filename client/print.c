@@ -10,6 +10,12 @@
  *    2   3.112  ru-soft-power         Мягкая сила в XXI веке
  *               …
  *
+ * With --fields each hit gets a line of its chosen fields ("year: 1995 · lang: en"); with
+ * --facets the counts follow the hits, one line a facet, buckets in the server's order:
+ *
+ *   lang   en 30 · ru 12 · (no value) 3
+ *   year   1990 4 · 2000 7
+ *
  * Columns are padded by display width, not bytes, so Cyrillic lines up with Latin. Titles and
  * excerpts are cut on a character boundary and end with "…" when cut; newlines and runs of
  * spaces in them become one space, and bytes that are not UTF-8 print as '?'.
@@ -178,12 +184,82 @@ static void print_highlight(FILE *out, struct json_object *hl, size_t indent)
     }
 }
 
-void cli_print_hits(FILE *out, struct json_object *answer, const char *query, int64_t offset)
+/* A JSON value as one line of text: a string as itself, anything else as compact JSON. */
+static const char *print_value(struct json_object *v)
 {
-    struct json_object *hits = NULL;
-    json_object_object_get_ex(answer, "hits", &hits);
-    size_t count = json_object_is_type(hits, json_type_array) ? json_object_array_length(hits) : 0;
-    print_header(out, answer, query, offset, count);
+    if (json_object_is_type(v, json_type_string)) {
+        return json_object_get_string(v);
+    }
+    const char *t =
+        json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    return t ? t : "";
+}
+
+/* --fields: "name: value · name: value" under the hit. */
+static void print_fields(FILE *out, struct json_object *fields, size_t indent)
+{
+    if (!json_object_is_type(fields, json_type_object) || json_object_object_length(fields) == 0) {
+        return;
+    }
+    fprintf(out, "%*s", (int)indent, "");
+    bool is_first = true;
+    json_object_object_foreach(fields, key, val)
+    {
+        const char *text = print_value(val);
+        fprintf(out, "%s%s: ", is_first ? "" : " \xc2\xb7 ", key);
+        print_cell(out, text, strlen(text), 60, 0);
+        is_first = false;
+    }
+    fputc('\n', out);
+}
+
+/* --facets: one line a facet, "value count" pairs in the server's order; documents with no
+ * value and those in no bucket shown (facet_stats) when there are any. */
+static void print_facets(FILE *out, struct json_object *answer)
+{
+    struct json_object *facets = NULL, *stats = NULL;
+    if (!json_object_object_get_ex(answer, "facets", &facets) ||
+        !json_object_is_type(facets, json_type_object)) {
+        return;
+    }
+    json_object_object_get_ex(answer, "facet_stats", &stats);
+    size_t cols = 0;
+    json_object_object_foreach(facets, k, v)
+    {
+        (void)v;
+        size_t w = cli_utf8_width(k, strlen(k));
+        cols = w > cols ? w : cols;
+    }
+    fputc('\n', out);
+    json_object_object_foreach(facets, field, buckets)
+    {
+        print_cell(out, field, strlen(field), SIZE_MAX, cols + 2);
+        bool is_first = true;
+        json_object_object_foreach(buckets, value, count)
+        {
+            fprintf(out, "%s", is_first ? "" : " \xc2\xb7 ");
+            print_cell(out, value, strlen(value), 40, 0);
+            fprintf(out, " %lld", (long long)json_object_get_int64(count));
+            is_first = false;
+        }
+        struct json_object *st = NULL;
+        json_object_object_get_ex(stats, field, &st);
+        int64_t missing = print_int_member(st, "missing"), others = print_int_member(st, "others");
+        if (others > 0) {
+            fprintf(out, "%s(others) %lld", is_first ? "" : " \xc2\xb7 ", (long long)others);
+            is_first = false;
+        }
+        if (missing > 0) {
+            fprintf(out, "%s(no value) %lld", is_first ? "" : " \xc2\xb7 ", (long long)missing);
+            is_first = false;
+        }
+        fputs(is_first ? "(no matches)\n" : "\n", out);
+    }
+}
+
+/* The ranked hits (count of them in hits), numbered from offset + 1. */
+static void print_hit_list(FILE *out, struct json_object *hits, size_t count, int64_t offset)
+{
     if (count == 0) {
         return;
     }
@@ -217,20 +293,31 @@ void cli_print_hits(FILE *out, struct json_object *answer, const char *query, in
         const char *title = print_str_member(hit, "title", &len);
         print_cell(out, title, len, PRINT_TITLE_COLS, 0);
         fputc('\n', out);
-        struct json_object *hl = NULL;
-        if (json_object_object_get_ex(hit, "highlight", &hl)) {
-            print_highlight(out, hl, (size_t)rank_cols + score_cols + 5);
-            continue;
-        }
+        size_t indent = (size_t)rank_cols + score_cols + 5;
+        struct json_object *hl = NULL, *fields = NULL;
         const char *snippet = print_str_member(hit, "snippet", &len);
-        if (len > 0) {
-            size_t indent = (size_t)rank_cols + score_cols + 5;
+        if (json_object_object_get_ex(hit, "highlight", &hl)) {
+            print_highlight(out, hl, indent);
+        } else if (len > 0) {
             fprintf(out, "%*s", (int)indent, "");
             print_cell(out, snippet, len,
                        indent + 40 < PRINT_LINE_COLS ? PRINT_LINE_COLS - indent : 40, 0);
             fputc('\n', out);
         }
+        if (json_object_object_get_ex(hit, "fields", &fields)) {
+            print_fields(out, fields, indent);
+        }
     }
+}
+
+void cli_print_hits(FILE *out, struct json_object *answer, const char *query, int64_t offset)
+{
+    struct json_object *hits = NULL;
+    json_object_object_get_ex(answer, "hits", &hits);
+    size_t count = json_object_is_type(hits, json_type_array) ? json_object_array_length(hits) : 0;
+    print_header(out, answer, query, offset, count);
+    print_hit_list(out, hits, count, offset);
+    print_facets(out, answer);
 }
 
 void cli_print_doc(FILE *out, struct json_object *doc)
@@ -259,5 +346,53 @@ void cli_print_stats(FILE *out, struct json_object *answer)
                                ? json_object_get_string(v)
                                : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
         fprintf(out, "%s:%*s %s\n", k, (int)(key_cols - strlen(k)), "", text ? text : "");
+    }
+}
+
+void cli_print_indexes(FILE *out, struct json_object *answer)
+{
+    struct json_object *v = NULL;
+    json_object_object_get_ex(answer, "indexes", &v);
+    size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+    if (n == 0) {
+        fputs("no indexes yet (the first write to a name creates it)\n", out);
+        return;
+    }
+    size_t cols = 4;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        print_str_member(json_object_array_get_idx(v, i), "name", &len);
+        cols = len > cols ? len : cols;
+    }
+    fprintf(out, "%-*s  %12s  %14s  %8s\n", (int)cols, "name", "docs", "disk bytes", "settings");
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *ix = json_object_array_get_idx(v, i);
+        size_t len;
+        const char *name = print_str_member(ix, "name", &len);
+        fprintf(out, "%-*s  %12lld  %14lld  %8lld\n", (int)cols, name,
+                (long long)print_int_member(ix, "docs"), (long long)print_int_member(ix, "disk_bytes"),
+                (long long)print_int_member(ix, "settings_version"));
+    }
+}
+
+void cli_print_settings(FILE *out, struct json_object *answer)
+{
+    struct json_object *settings = NULL, *stats = NULL;
+    size_t len;
+    fprintf(out, "index %s, settings version %lld", print_str_member(answer, "index", &len),
+            (long long)print_int_member(answer, "version"));
+    json_object_object_get_ex(answer, "stats", &stats);
+    struct json_object *pending = NULL;
+    if (json_object_object_get_ex(stats, "reindex_pending", &pending) &&
+        json_object_get_boolean(pending)) {
+        fputs(" (re-indexing in the background)", out);
+    }
+    fputc('\n', out);
+    json_object_object_get_ex(answer, "settings", &settings);
+    const char *text = json_object_to_json_string_ext(
+        settings, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    fprintf(out, "%s\n\n", text ? text : "{}");
+    if (stats) {
+        cli_print_stats(out, stats);
     }
 }

@@ -25,8 +25,7 @@ struct textdoc_span {
     size_t len;
 };
 
-/* Reads the whole file into an owned buffer. */
-static int textdoc_slurp(const char *path, char **out, size_t *out_len)
+int cli_read_file(const char *path, char **out, size_t *out_len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -210,7 +209,7 @@ int cli_textdoc_read(const char *path, struct json_object **doc)
     struct textdoc_span id, title, body;
     int rc = textdoc_id(path, &id);
     if (rc == CLI_EXIT_OK) {
-        rc = textdoc_slurp(path, &text, &len);
+        rc = cli_read_file(path, &text, &len);
     }
     if (rc != CLI_EXIT_OK) {
         return rc;

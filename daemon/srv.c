@@ -299,9 +299,9 @@ void srv_complete(struct srv_job *job)
     srv_conn_job_done(job);
 }
 
-/* ---- the work: searches and gets (worker threads) ---- */
+/* ---- the work: searches, gets and index management (worker threads) ---- */
 
-static bool is_default_index(const char *name)
+bool srv_is_default_index(const char *name)
 {
     return strcmp(name, "default") == 0;
 }
@@ -309,7 +309,17 @@ static bool is_default_index(const char *name)
 static void run_search(struct srv *s, struct srv_job *job)
 {
     struct proto_request *r = &job->req;
-    struct idx_search_req sr = {.q = r->q, .q_len = r->q_len, .opts = r->search_opts};
+    struct idx_search_req sr = {.q = r->q,
+                                .q_len = r->q_len,
+                                .opts = r->search_opts,
+                                .filter = r->filter,
+                                .filter_len = r->filter_len,
+                                .sort = r->sort,
+                                .sort_len = r->sort_len,
+                                .facets = r->facets,
+                                .nfacets = r->nfacets,
+                                .fields = r->chosen,
+                                .nfields = r->nchosen};
     idx_search_params_default(s->db, &sr.params);
     sr.params.limit = r->limit;
     sr.params.offset = r->offset;
@@ -323,7 +333,7 @@ static void run_search(struct srv *s, struct srv_job *job)
     uint64_t t0 = sd_now_ns();
     int rc = idx_search(s->db, r->index, &sr, &res, &err);
     double took_ms = (double)(sd_now_ns() - t0) / 1e6;
-    if (rc == SD_ENOTFOUND && is_default_index(r->index)) {
+    if (rc == SD_ENOTFOUND && srv_is_default_index(r->index)) {
         /* "default" exists implicitly: before the first write it is empty */
         idx_search_res_free(&res);
         memset(&res, 0, sizeof res);
@@ -334,8 +344,8 @@ static void run_search(struct srv *s, struct srv_job *job)
     } else if (rc == SD_ENOTFOUND) {
         srv_job_fail(job, PROTO_UNKNOWN_INDEX, err.msg);
     } else if (rc == SD_EPARSE || rc == SD_ELIMIT) {
-        srv_job_fail(job, PROTO_BAD_QUERY, err.msg);
-    } else if (rc == SD_EINVAL) {
+        srv_job_fail(job, PROTO_BAD_QUERY, err.msg); /* the query, filter, sort or a facet spec */
+    } else if (rc == SD_EINVAL || rc == SD_EFIELD) {
         srv_job_fail(job, PROTO_UNKNOWN_FIELD, err.msg);
     } else {
         srv_job_fail(job, proto_code_from_sd(rc), err.msg);
@@ -345,7 +355,7 @@ static void run_search(struct srv *s, struct srv_job *job)
     idx_search_res_free(&res);
 }
 
-static bool index_exists(struct srv *s, const char *index)
+bool srv_index_exists(struct srv *s, const char *index)
 {
     struct idx_stats st;
     struct sd_error err;
@@ -361,7 +371,7 @@ static void run_get(struct srv *s, struct srv_job *job)
     if (rc == SD_OK) {
         proto_encode_doc(&job->out, &doc);
     } else if (rc == SD_ENOTFOUND) {
-        if (!is_default_index(r->index) && !index_exists(s, r->index)) {
+        if (!srv_is_default_index(r->index) && !srv_index_exists(s, r->index)) {
             srv_job_fail(job, PROTO_UNKNOWN_INDEX, err.msg);
         } else {
             char msg[SEG_MAX_ID + 64];
@@ -397,8 +407,10 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&s->pool.mu);
         if (job->req.op == PROTO_OP_SEARCH) {
             run_search(s, job);
-        } else {
+        } else if (job->req.op == PROTO_OP_GET) {
             run_get(s, job);
+        } else {
+            srv_run_manage(s, job);
         }
         complete_remote(job);
     }
@@ -479,7 +491,7 @@ static void start_write(struct srv *s, struct srv_job *job)
     const struct idx_op *ops = r->ops;
     size_t nops = r->nops;
     if (r->op == PROTO_OP_DELETE) {
-        if (!index_exists(s, r->index)) { /* don't create an index to delete from it */
+        if (!srv_index_exists(s, r->index)) { /* don't create an index to delete from it */
             srv_job_fail(job, PROTO_NOT_FOUND, "no document with that id");
             srv_complete(job);
             return;
@@ -519,7 +531,7 @@ static void run_stats(struct srv *s, struct srv_job *job)
     struct idx_stats st;
     struct sd_error err = {0};
     int rc = idx_stats(s->db, job->req.index, &st, &err);
-    if (rc == SD_ENOTFOUND && is_default_index(job->req.index)) {
+    if (rc == SD_ENOTFOUND && srv_is_default_index(job->req.index)) {
         memset(&st, 0, sizeof st);
         rc = SD_OK;
     }
@@ -591,7 +603,12 @@ void srv_dispatch(struct srv *s, struct srv_job *job)
     switch (job->req.op) {
     case PROTO_OP_SEARCH:
     case PROTO_OP_GET:
-        pool_push(s, job);
+    case PROTO_OP_INDEXES:
+    case PROTO_OP_CREATE_INDEX:
+    case PROTO_OP_SET_SETTINGS:
+    case PROTO_OP_GET_SETTINGS:
+    case PROTO_OP_DROP_INDEX:
+        pool_push(s, job); /* engine calls that may block (fsync, a drop's wait) */
         return;
     case PROTO_OP_ADD:
     case PROTO_OP_DELETE:

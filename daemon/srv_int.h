@@ -23,7 +23,7 @@
  *   loop: frame -> job_new -> proto_parse_* --error--> job_fail -> srv_complete
  *                                 \--ok--> srv_dispatch
  *   srv_dispatch: stats/health run inline -> srv_complete
- *                 search/get -> worker queue -> worker runs + encodes
+ *                 search/get, index management -> worker queue -> worker runs + encodes
  *                 add/delete -> idx_write -> engine calls back when durable
  *   workers, engine -> completion queue + event_active -> loop: srv_complete
  *   srv_complete -> srv_conn_job_done: mark done, write the FIFO's done head
@@ -54,7 +54,7 @@ struct srv_keys;
 /* What a client may do (srv_keys.c). */
 enum srv_role {
     SRV_ROLE_NONE = 0, /* keys are on and none was presented: health and auth only */
-    SRV_ROLE_SEARCH,   /* read: search, get, stats, health */
+    SRV_ROLE_SEARCH,   /* read: search, get, stats, health, indexes, get_settings */
     SRV_ROLE_ADMIN,    /* everything; every client when no key is configured */
 };
 struct evbuffer;
@@ -233,6 +233,11 @@ struct srv_job *srv_job_new(struct srv *s);
 void srv_job_free(struct srv_job *job);
 void srv_job_fail(struct srv_job *job, enum proto_code code, const char *msg);
 void srv_dispatch(struct srv *s, struct srv_job *job);
+/* "default" exists implicitly: reads of it before the first write answer as if empty. */
+bool srv_is_default_index(const char *name);
+bool srv_index_exists(struct srv *s, const char *index);
+/* srv_manage.c, on a worker thread: indexes, create_index, set/get_settings, drop_index. */
+void srv_run_manage(struct srv *s, struct srv_job *job);
 void srv_complete(struct srv_job *job); /* loop thread */
 
 /* srv_conn.c */

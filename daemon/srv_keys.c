@@ -139,6 +139,8 @@ enum proto_code srv_role_check(enum srv_role role, enum proto_op op, const char 
     case PROTO_OP_SEARCH:
     case PROTO_OP_GET:
     case PROTO_OP_STATS:
+    case PROTO_OP_INDEXES:
+    case PROTO_OP_GET_SETTINGS:
         return PROTO_OK;
     default:
         *why = "a search key may only read; this needs an admin key";

@@ -14,6 +14,14 @@ all at once, then reads the answers, which come back in request order; an error 
 is returned as an Error instance in its place rather than raised, so one bad request does not
 hide the others' answers.
 
+Index management (docs/PROTOCOL.md "Index management"): indexes(), create_index(name,
+settings), set_settings(name, settings), get_settings(name), drop_index(name). Searches take
+filter=, sort=, facets= and fields= (lists or comma-separated strings):
+
+    db.set_settings("books", {"fields": {"year": {"type": "int"}, "lang": {"type": "keyword"}}})
+    r = db.search("", index="books", filter="year:>=2010", sort="year:desc", facets=["lang"])
+    r["facets"]["lang"]   # {"en": 30, "ru": 12}, buckets in the server's order
+
 A Client is not thread-safe; use one per thread. Python 3.8+ standard library only.
 """
 
@@ -21,9 +29,13 @@ import json
 import socket
 
 __all__ = ["Client", "Error", "ConnectionClosed"]
-__version__ = "1.0"
+__version__ = "1.1"
 
 DEFAULT_ADDRESS = "127.0.0.1:7701"
+
+# Ops about no index: the server refuses an "index" member on them, so the Client's default
+# index is not added to them.
+_NO_INDEX_OPS = frozenset(("health", "auth", "indexes"))
 
 
 class Error(Exception):
@@ -86,7 +98,8 @@ class Client:
         self.close()
 
     def _encode(self, request):
-        if self.index is not None and "index" not in request:
+        if (self.index is not None and "index" not in request
+                and request.get("op") not in _NO_INDEX_OPS):
             request = dict(request, index=self.index)
         return json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
@@ -126,9 +139,17 @@ class Client:
 
     # ---- ops ----
 
-    def search(self, q, **options):
+    def search(self, q, filter=None, sort=None, facets=None, fields=None, **options):
         """options: limit, offset, weights (dict), snippet (bool), index, and every other
-        search parameter of docs/PROTOCOL.md."""
+        search parameter of docs/PROTOCOL.md. filter and sort are strings ("year:>=2010
+        lang:ru", "year:desc,title"); facets and fields are lists of strings or one
+        comma-separated string. q may be "" with a filter or sort: every matching document.
+        The answer has "facets" ({field: {value: count}}) and "facet_stats" when facets were
+        asked, and each hit "fields" when fields were."""
+        for name, value in (("filter", filter), ("sort", sort), ("facets", facets),
+                            ("fields", fields)):
+            if value is not None:
+                options[name] = value if isinstance(value, str) else list(value)
         return self.call("search", q=q, **options)
 
     def add(self, docs, index=None):
@@ -151,3 +172,28 @@ class Client:
 
     def health(self):
         return self.call("health")
+
+    # ---- index management ----
+
+    def indexes(self):
+        """Every index: a list of {"name", "docs", "disk_bytes", "settings_version"}."""
+        return self.call("indexes")["indexes"]
+
+    def create_index(self, name, settings=None):
+        """Creates the index with settings (a dict, default {}); Error "index_exists" when
+        there is one. Returns the settings version."""
+        return self.call("create_index", index=name, settings=settings or {})["version"]
+
+    def set_settings(self, name, settings):
+        """Creates the index or replaces its settings; returns the version in force. Documents
+        indexed before are re-indexed in the background (get_settings()["stats"]
+        ["reindex_pending"]); searches keep answering from the old version until then."""
+        return self.call("set_settings", index=name, settings=settings)["version"]
+
+    def get_settings(self, name):
+        """{"index", "version", "settings": {...}, "stats": {...}} for the index."""
+        return self.call("get_settings", index=name)
+
+    def drop_index(self, name):
+        """Drops the index and every document in it; Error "unknown_index" when there is none."""
+        return self.call("drop_index", index=name)

@@ -51,6 +51,12 @@ enum proto_op {
     PROTO_OP_STATS,
     PROTO_OP_HEALTH,
     PROTO_OP_AUTH, /* line protocol: present an API key for this connection */
+    /* index management (issue 11) */
+    PROTO_OP_INDEXES,      /* list every index */
+    PROTO_OP_CREATE_INDEX, /* a new index with settings; index_exists when it exists */
+    PROTO_OP_SET_SETTINGS, /* create the index or replace its settings */
+    PROTO_OP_GET_SETTINGS, /* settings, version and stats */
+    PROTO_OP_DROP_INDEX,   /* remove the index and its directory */
 };
 
 /* The error codes of PROTOCOL.md, in its table's order. */
@@ -78,6 +84,7 @@ enum proto_code {
     PROTO_UNAUTHORIZED,     /* no API key, or an unknown one, where keys are on: 401 */
     PROTO_FORBIDDEN,        /* the key's role may not do this (a search key writing): 403 */
     PROTO_DEGRADED, /* 503: the index has a file that is not served; writes refused */
+    PROTO_INDEX_EXISTS, /* 409: create_index of a name that exists */
 };
 
 struct proto_error {
@@ -115,6 +122,20 @@ struct proto_request {
                                            snippet length, highlighting */
     struct qry_weight weights[PROTO_MAX_WEIGHTS];
     size_t nweights;
+    /* filters, sort, facets, chosen fields (idx.h struct idx_search_req says what they mean;
+     * strings validated only as far as the wire goes: lengths, counts, repeats) */
+    const char *filter; /* NULL: none */
+    size_t filter_len;
+    const char *sort; /* NULL: by relevance */
+    size_t sort_len;
+    const char *facets[IDX_MAX_FACETS]; /* NUL-terminated specs, no two on one field */
+    size_t nfacets;
+    const char *chosen[IDX_MAX_CHOSEN]; /* NUL-terminated field names ("fields"), no repeats */
+    size_t nchosen;
+
+    /* create_index, set_settings: the settings JSON text (not NUL-terminated) */
+    const char *settings;
+    size_t settings_len;
 
     /* get, delete */
     const char *id;
@@ -133,6 +154,7 @@ struct proto_request {
     /* storage */
     struct json_object *root; /* the parsed JSON (an array of roots for NDJSON) */
     char *text;               /* decoded copy of an HTTP target */
+    char *lists[2]; /* copies of comma-separated "facets" and "fields" strings, split in place */
 };
 
 void proto_request_init(struct proto_request *req);
@@ -189,6 +211,16 @@ void proto_encode_write(struct sd_buf *out, enum proto_op op, const struct idx_w
 /* {"ok":true,"doc":{"id":…, fields in stored order}}: SEG_RAW values verbatim. */
 void proto_encode_doc(struct sd_buf *out, const struct seg_stored *doc);
 void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_stats *st);
+/* indexes: {"ok":true,"indexes":[{"name":…,"docs":N,"disk_bytes":N,"settings_version":N}]} */
+void proto_encode_indexes(struct sd_buf *out, const struct idx_index_info *v, size_t count);
+/* create_index, set_settings: {"ok":true,"index":…,"version":N} */
+void proto_encode_settings_set(struct sd_buf *out, const char *index, uint64_t version);
+/* get_settings: {"ok":true,"index":…,"version":N,"settings":JSON,"stats":{…}}; json[0, len) is
+ * the engine's canonical settings JSON, copied verbatim. */
+void proto_encode_settings(struct sd_buf *out, const char *index, const char *json, size_t len,
+                           uint64_t version, const struct idx_stats *st);
+/* drop_index: {"ok":true,"dropped":…} */
+void proto_encode_dropped(struct sd_buf *out, const char *index);
 /* {"ok":true,"role":"search"} */
 void proto_encode_auth(struct sd_buf *out, const char *role);
 /* What /health reports (strings borrowed for the call). */

@@ -192,6 +192,46 @@ static void put_highlight(struct sd_buf *out, const struct idx_hit *h)
     sd_buf_put_u8(out, '}');
 }
 
+/* "facets":{"lang":{"ru":12,"en":30},...} with buckets as keys in the engine's order (JSON
+ * objects keep member order for every parser we know; the order is documented as the
+ * engine's), then "facet_stats":{"lang":{"others":0,"missing":3},...}: the counts that are in
+ * no bucket live beside the facets, so that "facets" stays value -> count only. */
+static void put_facets(struct sd_buf *out, const struct idx_search_res *res)
+{
+    PUT_LIT(out, ",\"facets\":{");
+    for (size_t i = 0; i < res->nfacets; i++) {
+        const struct idx_facet *f = &res->facets[i];
+        if (i) {
+            sd_buf_put_u8(out, ',');
+        }
+        put_cstr(out, f->field ? f->field : "");
+        PUT_LIT(out, ":{");
+        for (size_t b = 0; b < f->nbuckets; b++) {
+            if (b) {
+                sd_buf_put_u8(out, ',');
+            }
+            put_cstr(out, f->buckets[b].value ? f->buckets[b].value : "");
+            sd_buf_put_u8(out, ':');
+            put_u64(out, f->buckets[b].count);
+        }
+        sd_buf_put_u8(out, '}');
+    }
+    PUT_LIT(out, "},\"facet_stats\":{");
+    for (size_t i = 0; i < res->nfacets; i++) {
+        const struct idx_facet *f = &res->facets[i];
+        if (i) {
+            sd_buf_put_u8(out, ',');
+        }
+        put_cstr(out, f->field ? f->field : "");
+        PUT_LIT(out, ":{\"others\":");
+        put_u64(out, f->others);
+        PUT_LIT(out, ",\"missing\":");
+        put_u64(out, f->missing);
+        sd_buf_put_u8(out, '}');
+    }
+    sd_buf_put_u8(out, '}');
+}
+
 void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, bool with_snippets,
                          double took_ms)
 {
@@ -223,9 +263,16 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
         if (h->hl) {
             put_highlight(out, h);
         }
+        if (h->fields_json) {
+            PUT_LIT(out, ",\"fields\":");
+            sd_buf_put(out, h->fields_json, strlen(h->fields_json)); /* the engine's JSON */
+        }
         sd_buf_put_u8(out, '}');
     }
     PUT_LIT(out, "]");
+    if (res->nfacets) {
+        put_facets(out, res);
+    }
     if (res->is_truncated) {
         PUT_LIT(out, ",\"truncated\":true");
     }
@@ -290,11 +337,10 @@ static void put_key_u64(struct sd_buf *out, const char *key_lit, uint64_t v)
     put_u64(out, v);
 }
 
-void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_stats *st)
+/* The members of a stats object, "docs":N first, with no braces. */
+static void put_stats_members(struct sd_buf *out, const struct idx_stats *st)
 {
-    PUT_LIT(out, "{\"ok\":true,\"index\":");
-    put_cstr(out, index);
-    put_key_u64(out, ",\"docs\":", st->docs);
+    put_key_u64(out, "\"docs\":", st->docs);
     put_key_u64(out, ",\"deleted_docs\":", st->deleted_docs);
     put_key_u64(out, ",\"segments\":", st->segments);
     put_key_u64(out, ",\"mem_docs\":", st->mem_docs);
@@ -325,6 +371,66 @@ void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_
         PUT_LIT(out, ",\"write_error\":");
         proto_json_string(out, st->write_error, strnlen(st->write_error, sizeof st->write_error));
     }
+    put_key_u64(out, ",\"settings_version\":", st->settings_version);
+    PUT_LIT(out, ",\"reindex_pending\":");
+    put_bool(out, st->reindex_pending);
+}
+
+void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_stats *st)
+{
+    PUT_LIT(out, "{\"ok\":true,\"index\":");
+    put_cstr(out, index);
+    sd_buf_put_u8(out, ',');
+    put_stats_members(out, st);
+    sd_buf_put_u8(out, '}');
+}
+
+void proto_encode_indexes(struct sd_buf *out, const struct idx_index_info *v, size_t count)
+{
+    PUT_LIT(out, "{\"ok\":true,\"indexes\":[");
+    for (size_t i = 0; i < count; i++) {
+        if (i) {
+            sd_buf_put_u8(out, ',');
+        }
+        PUT_LIT(out, "{\"name\":");
+        proto_json_string(out, v[i].name, strnlen(v[i].name, sizeof v[i].name));
+        put_key_u64(out, ",\"docs\":", v[i].docs);
+        put_key_u64(out, ",\"disk_bytes\":", v[i].disk_bytes);
+        put_key_u64(out, ",\"settings_version\":", v[i].settings_version);
+        sd_buf_put_u8(out, '}');
+    }
+    PUT_LIT(out, "]}");
+}
+
+void proto_encode_settings_set(struct sd_buf *out, const char *index, uint64_t version)
+{
+    PUT_LIT(out, "{\"ok\":true,\"index\":");
+    put_cstr(out, index);
+    put_key_u64(out, ",\"version\":", version);
+    sd_buf_put_u8(out, '}');
+}
+
+void proto_encode_settings(struct sd_buf *out, const char *index, const char *json, size_t len,
+                           uint64_t version, const struct idx_stats *st)
+{
+    PUT_LIT(out, "{\"ok\":true,\"index\":");
+    put_cstr(out, index);
+    put_key_u64(out, ",\"version\":", version);
+    PUT_LIT(out, ",\"settings\":");
+    if (len > 0) {
+        sd_buf_put(out, json, len); /* canonical JSON from the engine (idx_get_settings) */
+    } else {
+        PUT_LIT(out, "{}");
+    }
+    PUT_LIT(out, ",\"stats\":{");
+    put_stats_members(out, st);
+    PUT_LIT(out, "}}");
+}
+
+void proto_encode_dropped(struct sd_buf *out, const char *index)
+{
+    PUT_LIT(out, "{\"ok\":true,\"dropped\":");
+    put_cstr(out, index);
     sd_buf_put_u8(out, '}');
 }
 

@@ -6,8 +6,10 @@
  * with json-c in strict mode and a depth limit (bad_json), then the members:
  * "op" (bad_request when missing, unknown_op when unknown), "index"
  * ([a-z0-9_-], 1..64 bytes), then the op's own members (bad_request for a
- * missing member, a wrong type or a value out of range). Members we do not
- * know are ignored, so clients may send newer optional fields.
+ * missing member, a wrong type or a value out of range). A member the op does
+ * not take, like an HTTP query-string key or a search body member the route
+ * does not take, is bad_request "unknown parameter 'x'" (issue 11): a
+ * misspelt "fitler" would otherwise answer unfiltered hits with 200.
  *
  * Limits (PROTOCOL.md): ids 1..512 bytes (an integer id becomes its decimal
  * string), field names 1..64 bytes, at most 64 fields besides the id, at most
@@ -24,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "proto.h"
+#include "proto_int.h"
 
 /* ---- codes ---- */
 
@@ -53,6 +56,7 @@ static const struct {
     [PROTO_UNAUTHORIZED] = {"unauthorized", 401},
     [PROTO_FORBIDDEN] = {"forbidden", 403},
     [PROTO_DEGRADED] = {"degraded", 503},
+    [PROTO_INDEX_EXISTS] = {"index_exists", 409},
 };
 
 const char *proto_code_name(enum proto_code code)
@@ -73,8 +77,10 @@ int proto_code_http_status(enum proto_code code)
 
 const char *proto_op_name(enum proto_op op)
 {
-    static const char *const names[] = {"none",  "search", "add",    "get",
-                                        "delete", "stats", "health", "auth"};
+    static const char *const names[] = {
+        "none",    "search",       "add",          "get",          "delete",     "stats",
+        "health",  "auth",         "indexes",      "create_index", "set_settings",
+        "get_settings", "drop_index"};
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "none";
 }
 
@@ -85,6 +91,8 @@ enum proto_code proto_code_from_sd(int sd_status)
         return PROTO_OK;
     case SD_EPARSE:
         return PROTO_BAD_QUERY;
+    case SD_EFIELD:
+        return PROTO_UNKNOWN_FIELD;
     case SD_ELIMIT:
     case SD_EINVAL:
         return PROTO_BAD_REQUEST;
@@ -131,6 +139,8 @@ void proto_request_free(struct proto_request *req)
     free(req->ops);
     free(req->fields);
     free(req->text);
+    free(req->lists[0]);
+    free(req->lists[1]);
     proto_request_init(req);
 }
 
@@ -715,6 +725,74 @@ static enum proto_code get_search_opts(struct json_object *obj, struct proto_req
     return syntax_from(json_object_get_string(v), (size_t)json_object_get_string_len(v), req, err);
 }
 
+/* "facets" or "fields": an array of strings, or one comma-separated string (split in a copy
+ * the request owns, req->lists[which]). */
+static enum proto_code get_list(struct json_object *obj, enum proto_list which,
+                                struct proto_request *req, struct proto_error *err)
+{
+    bool present;
+    const char *what = proto_list_name(which);
+    struct json_object *v = member(obj, what, &present);
+    if (!present) {
+        return PROTO_OK;
+    }
+    if (json_object_is_type(v, json_type_string)) {
+        size_t len = (size_t)json_object_get_string_len(v);
+        req->lists[which] = malloc(len + 1);
+        if (!req->lists[which]) {
+            return proto_errorf(err, PROTO_INTERNAL, "out of memory");
+        }
+        memcpy(req->lists[which], json_object_get_string(v), len + 1);
+        return proto_list_split(req, which, req->lists[which], len, err);
+    }
+    if (!json_object_is_type(v, json_type_array)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST,
+                            "'%s' must be an array of strings or a comma-separated string", what);
+    }
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+        struct json_object *item = json_object_array_get_idx(v, i);
+        if (!json_object_is_type(item, json_type_string)) {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "'%s'[%zu] must be a string", what, i);
+        }
+        enum proto_code rc = proto_list_add(req, which, json_object_get_string(item),
+                                            (size_t)json_object_get_string_len(item), err);
+        if (rc) {
+            return rc;
+        }
+    }
+    return PROTO_OK;
+}
+
+/* filter, sort, facets, fields (issue 11). */
+static enum proto_code get_attr_params(struct json_object *obj, struct proto_request *req,
+                                       struct proto_error *err)
+{
+    enum proto_code rc = get_string(obj, "filter", &req->filter, &req->filter_len, err);
+    if (rc == PROTO_OK) {
+        rc = get_string(obj, "sort", &req->sort, &req->sort_len, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = get_list(obj, PROTO_LIST_FACETS, req, err);
+    }
+    return rc ? rc : get_list(obj, PROTO_LIST_FIELDS, req, err);
+}
+
+/* Every member of obj must be "index" or one of names (NULL-terminated). */
+static enum proto_code check_members_known(struct json_object *obj, const char *const *names,
+                                           bool takes_op, struct proto_error *err)
+{
+    json_object_object_foreach(obj, key, val)
+    {
+        (void)val;
+        if (proto_is_known(names, key) || strcmp(key, "index") == 0 ||
+            (takes_op && strcmp(key, "op") == 0)) {
+            continue;
+        }
+        return proto_errorf(err, PROTO_BAD_REQUEST, "unknown parameter '%.64s'", key);
+    }
+    return PROTO_OK;
+}
+
 static enum proto_code get_search(struct json_object *obj, struct proto_request *req,
                                   struct proto_error *err)
 {
@@ -737,6 +815,9 @@ static enum proto_code get_search(struct json_object *obj, struct proto_request 
     }
     if (rc == PROTO_OK) {
         rc = get_hl_opts(obj, req, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = get_attr_params(obj, req, err);
     }
     if (rc) {
         return rc;
@@ -961,24 +1042,6 @@ static enum proto_code get_index(struct json_object *obj, struct proto_request *
     return set_index(req, json_object_get_string(v), (size_t)json_object_get_string_len(v), err);
 }
 
-static enum proto_op op_from_name(const char *s)
-{
-    static const struct {
-        const char *name;
-        enum proto_op op;
-    } ops[] = {
-        {"search", PROTO_OP_SEARCH}, {"add", PROTO_OP_ADD},     {"get", PROTO_OP_GET},
-        {"delete", PROTO_OP_DELETE}, {"stats", PROTO_OP_STATS}, {"health", PROTO_OP_HEALTH},
-        {"auth", PROTO_OP_AUTH},
-    };
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-        if (strcmp(s, ops[i].name) == 0) {
-            return ops[i].op;
-        }
-    }
-    return PROTO_OP_NONE;
-}
-
 /* auth: "key", a string of 1 to PROTO_MAX_KEY bytes. */
 static enum proto_code get_key(struct json_object *obj, struct proto_request *req,
                                struct proto_error *err)
@@ -997,6 +1060,88 @@ static enum proto_code get_key(struct json_object *obj, struct proto_request *re
     return PROTO_OK;
 }
 
+/* What each line op takes besides "op": its members, and whether "index" is refused (the
+ * op is about no index), optional ("default" when absent) or required (index management,
+ * where a default would make a typo drop or replace the wrong index). */
+enum line_index { LINE_INDEX_NONE, LINE_INDEX_OPTIONAL, LINE_INDEX_REQUIRED };
+
+static const char *const no_members[] = {NULL};
+static const char *const add_members[] = {"doc", "docs", NULL};
+static const char *const id_members[] = {"id", NULL};
+static const char *const key_members[] = {"key", NULL};
+static const char *const settings_members[] = {"settings", NULL};
+
+static const struct line_op {
+    const char *name;
+    enum proto_op op;
+    const char *const *members;
+    enum line_index index;
+} line_ops[] = {
+    {"search", PROTO_OP_SEARCH, proto_search_params, LINE_INDEX_OPTIONAL},
+    {"add", PROTO_OP_ADD, add_members, LINE_INDEX_OPTIONAL},
+    {"get", PROTO_OP_GET, id_members, LINE_INDEX_OPTIONAL},
+    {"delete", PROTO_OP_DELETE, id_members, LINE_INDEX_OPTIONAL},
+    {"stats", PROTO_OP_STATS, no_members, LINE_INDEX_OPTIONAL},
+    {"health", PROTO_OP_HEALTH, no_members, LINE_INDEX_NONE},
+    {"auth", PROTO_OP_AUTH, key_members, LINE_INDEX_NONE},
+    {"indexes", PROTO_OP_INDEXES, no_members, LINE_INDEX_NONE},
+    {"create_index", PROTO_OP_CREATE_INDEX, settings_members, LINE_INDEX_REQUIRED},
+    {"set_settings", PROTO_OP_SET_SETTINGS, settings_members, LINE_INDEX_REQUIRED},
+    {"get_settings", PROTO_OP_GET_SETTINGS, no_members, LINE_INDEX_REQUIRED},
+    {"drop_index", PROTO_OP_DROP_INDEX, no_members, LINE_INDEX_REQUIRED},
+};
+
+static const struct line_op *line_op_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof line_ops / sizeof line_ops[0]; i++) {
+        if (strcmp(name, line_ops[i].name) == 0) {
+            return &line_ops[i];
+        }
+    }
+    return NULL;
+}
+
+/* create_index, set_settings: "settings", a JSON object, handed to the engine as compact JSON
+ * text (json-c's print buffer of that object, valid as long as req->root). */
+static enum proto_code get_settings_member(struct json_object *obj, struct proto_request *req,
+                                           struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, "settings", &present);
+    if (!present || !json_object_is_type(v, json_type_object)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: 'settings' must be a JSON object",
+                            proto_op_name(req->op));
+    }
+    if (!json_all_finite(v)) {
+        return proto_errorf(err, PROTO_BAD_JSON, "'settings': NaN and Infinity are not JSON");
+    }
+    req->settings = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
+    req->settings_len = strlen(req->settings);
+    return PROTO_OK;
+}
+
+/* The op's own members, once "op" and "index" are known good. */
+static enum proto_code parse_op_members(struct proto_request *req, struct proto_error *err)
+{
+    switch (req->op) {
+    case PROTO_OP_SEARCH:
+        return get_search(req->root, req, err);
+    case PROTO_OP_ADD:
+        return get_add(req->root, req, err);
+    case PROTO_OP_GET:
+    case PROTO_OP_DELETE:
+        return get_id(req->root, proto_op_name(req->op), &req->id, &req->id_len, err);
+    case PROTO_OP_AUTH:
+        return get_key(req->root, req, err);
+    case PROTO_OP_CREATE_INDEX:
+    case PROTO_OP_SET_SETTINGS:
+        return get_settings_member(req->root, req, err);
+    default:
+        return PROTO_OK;
+    }
+}
+
 /* The members of a line-protocol request object (req->root). */
 static enum proto_code parse_line_members(struct proto_request *req, struct proto_error *err)
 {
@@ -1008,28 +1153,25 @@ static enum proto_code parse_line_members(struct proto_request *req, struct prot
     if (!json_object_is_type(opv, json_type_string)) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "'op' must be a string");
     }
-    req->op = op_from_name(json_object_get_string(opv));
-    if (req->op == PROTO_OP_NONE) {
+    const struct line_op *lo = line_op_find(json_object_get_string(opv));
+    if (!lo) {
         return proto_errorf(err, PROTO_UNKNOWN_OP, "unknown op '%.64s'",
                             json_object_get_string(opv));
     }
-    enum proto_code rc = get_index(req->root, req, err);
-    if (rc) {
-        return rc;
+    req->op = lo->op;
+    bool has_index = json_object_object_get_ex(req->root, "index", NULL);
+    if (has_index && lo->index == LINE_INDEX_NONE) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "unknown parameter 'index' (%s names no index)",
+                            lo->name);
     }
-    switch (req->op) {
-    case PROTO_OP_SEARCH:
-        return get_search(req->root, req, err);
-    case PROTO_OP_ADD:
-        return get_add(req->root, req, err);
-    case PROTO_OP_GET:
-    case PROTO_OP_DELETE:
-        return get_id(req->root, proto_op_name(req->op), &req->id, &req->id_len, err);
-    case PROTO_OP_AUTH:
-        return get_key(req->root, req, err);
-    default:
-        return PROTO_OK;
+    if (!has_index && lo->index == LINE_INDEX_REQUIRED) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: missing 'index'", lo->name);
     }
+    enum proto_code rc = check_members_known(req->root, lo->members, true, err);
+    if (rc == PROTO_OK) {
+        rc = get_index(req->root, req, err);
+    }
+    return rc ? rc : parse_op_members(req, err);
 }
 
 enum proto_code proto_parse_line(const char *line, size_t len, struct proto_request *req,
@@ -1254,6 +1396,44 @@ static enum proto_code hl_from_params(const struct http_param *params, size_t n,
     return rc ? rc : check_hl_opts(snippet_len, fragments, req, err);
 }
 
+/* filter, sort, and the comma-separated facets and fields (split in place in req->text). */
+static enum proto_code attr_from_params(const struct http_param *params, size_t n,
+                                        struct proto_request *req, struct proto_error *err)
+{
+    const struct http_param *p;
+    enum proto_code rc = PROTO_OK;
+    if ((p = find_param(params, n, "filter"))) {
+        req->filter = p->value;
+        req->filter_len = p->value_len;
+    }
+    if ((p = find_param(params, n, "sort"))) {
+        req->sort = p->value;
+        req->sort_len = p->value_len;
+    }
+    if ((p = find_param(params, n, "facets"))) {
+        rc = proto_list_split(req, PROTO_LIST_FACETS, (char *)p->value, p->value_len, err);
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "fields"))) {
+        rc = proto_list_split(req, PROTO_LIST_FIELDS, (char *)p->value, p->value_len, err);
+    }
+    return rc;
+}
+
+/* Every query-string key must be "index" (when the route takes it) or one of names. */
+static enum proto_code check_params_known(const struct http_param *params, size_t n,
+                                          const char *const *names, bool takes_index,
+                                          struct proto_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *key = params[i].key;
+        if (proto_is_known(names, key) || (takes_index && strcmp(key, "index") == 0)) {
+            continue;
+        }
+        return proto_errorf(err, PROTO_BAD_REQUEST, "unknown parameter '%.64s'", key);
+    }
+    return PROTO_OK;
+}
+
 static enum proto_code search_from_params(const struct http_param *params, size_t n,
                                           struct proto_request *req, struct proto_error *err)
 {
@@ -1294,6 +1474,9 @@ static enum proto_code search_from_params(const struct http_param *params, size_
         bool typo = true;
         rc = text_bool(p, &typo, err);
         req->search_opts.no_typos = !typo;
+    }
+    if (rc == PROTO_OK) {
+        rc = attr_from_params(params, n, req, err);
     }
     return rc == PROTO_OK ? hl_from_params(params, n, req, err) : rc;
 }
@@ -1407,6 +1590,71 @@ static enum proto_code route_doc_id(enum proto_method method, const char *raw, s
     return check_id(proto_op_name(req->op), req->id, req->id_len, err);
 }
 
+/* The settings body of PUT /indexes/NAME: one JSON object, as for create_index's "settings". */
+static enum proto_code settings_from_body(const char *body, size_t len, struct proto_request *req,
+                                          struct proto_error *err)
+{
+    enum proto_code rc = json_parse_object(body, len, &req->root, err);
+    if (rc) {
+        return rc;
+    }
+    if (!json_all_finite(req->root)) {
+        return proto_errorf(err, PROTO_BAD_JSON, "settings: NaN and Infinity are not JSON");
+    }
+    req->settings = json_object_to_json_string_ext(req->root, JSON_C_TO_STRING_PLAIN |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
+    req->settings_len = strlen(req->settings);
+    return PROTO_OK;
+}
+
+/* GET /indexes and GET|PUT|DELETE /indexes/{name}: raw is the still-encoded name (NULL for
+ * the list). The name is checked like any index name before anything acts on it, so no
+ * spelling of "../x" reaches a path. */
+static enum proto_code route_indexes(enum proto_method method, const char *raw, size_t raw_len,
+                                     char **dst, const char *body, size_t body_len,
+                                     struct proto_request *req, struct proto_error *err)
+{
+    bool get = method == PROTO_GET || method == PROTO_HEAD;
+    if (!raw) {
+        req->op = PROTO_OP_INDEXES;
+        return get ? PROTO_OK : method_not_allowed(err, "GET");
+    }
+    if (get) {
+        req->op = PROTO_OP_GET_SETTINGS;
+    } else if (method == PROTO_PUT) {
+        req->op = PROTO_OP_SET_SETTINGS;
+    } else if (method == PROTO_DELETE) {
+        req->op = PROTO_OP_DROP_INDEX;
+    } else {
+        return method_not_allowed(err, "GET, PUT, DELETE");
+    }
+    size_t len = proto_percent_decode(raw, raw_len, *dst, false);
+    if (len == (size_t)-1) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "bad percent-escape in the index name");
+    }
+    enum proto_code rc = set_index(req, *dst, len, err);
+    if (rc == PROTO_OK && req->op == PROTO_OP_SET_SETTINGS) {
+        rc = settings_from_body(body, body_len, req, err);
+    }
+    return rc;
+}
+
+static const char *const no_params[] = {NULL};
+
+/* POST /search: the body holds the search; the query string may only name the index. */
+static enum proto_code route_search_post(const char *body, size_t body_len,
+                                         struct proto_request *req, struct proto_error *err)
+{
+    enum proto_code rc = json_parse_object(body, body_len, &req->root, err);
+    if (rc == PROTO_OK) {
+        rc = check_members_known(req->root, proto_search_params, false, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = get_index(req->root, req, err);
+    }
+    return rc ? rc : get_search(req->root, req, err);
+}
+
 static enum proto_code route(enum proto_method method, const char *path, size_t path_len,
                              char **dst, const struct http_param *params, size_t nparams,
                              const char *body, size_t body_len, struct proto_request *req,
@@ -1416,30 +1664,38 @@ static enum proto_code route(enum proto_method method, const char *path, size_t 
     if (path_is(path, path_len, "/search")) {
         req->op = PROTO_OP_SEARCH;
         if (get) {
-            return search_from_params(params, nparams, req, err);
+            enum proto_code rc =
+                check_params_known(params, nparams, proto_search_params, true, err);
+            return rc ? rc : search_from_params(params, nparams, req, err);
         }
         if (method != PROTO_POST) {
             return method_not_allowed(err, "GET, POST");
         }
-        enum proto_code rc = json_parse_object(body, body_len, &req->root, err);
-        if (rc == PROTO_OK) {
-            rc = get_index(req->root, req, err);
-        }
-        return rc ? rc : get_search(req->root, req, err);
+        enum proto_code rc = check_params_known(params, nparams, no_params, true, err);
+        return rc ? rc : route_search_post(body, body_len, req, err);
     }
+    if (path_is(path, path_len, "/indexes") || (path_len > 9 && memcmp(path, "/indexes/", 9) == 0)) {
+        enum proto_code rc = check_params_known(params, nparams, no_params, false, err);
+        bool is_list = path_len == 8;
+        return rc ? rc
+                  : route_indexes(method, is_list ? NULL : path + 9, is_list ? 0 : path_len - 9,
+                                  dst, body, body_len, req, err);
+    }
+    bool is_health = path_is(path, path_len, "/health");
+    enum proto_code rc = check_params_known(params, nparams, no_params, !is_health, err);
     if (path_is(path, path_len, "/docs")) {
         req->op = PROTO_OP_ADD;
         if (method != PROTO_POST) {
             return method_not_allowed(err, "POST");
         }
-        return docs_from_body(body, body_len, req, err);
+        return rc ? rc : docs_from_body(body, body_len, req, err);
     }
     if (path_len >= 6 && memcmp(path, "/docs/", 6) == 0) {
-        return route_doc_id(method, path + 6, path_len - 6, dst, req, err);
+        return rc ? rc : route_doc_id(method, path + 6, path_len - 6, dst, req, err);
     }
-    if (path_is(path, path_len, "/stats") || path_is(path, path_len, "/health")) {
-        req->op = path[1] == 's' ? PROTO_OP_STATS : PROTO_OP_HEALTH;
-        return get ? PROTO_OK : method_not_allowed(err, "GET");
+    if (path_is(path, path_len, "/stats") || is_health) {
+        req->op = is_health ? PROTO_OP_HEALTH : PROTO_OP_STATS;
+        return !get ? method_not_allowed(err, "GET") : rc;
     }
     return proto_errorf(err, PROTO_UNKNOWN_PATH, "no such path");
 }

@@ -76,7 +76,7 @@ static void test_proto_line_search_all_members_parsed(void **state)
     proto_request_init(&req);
     assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"цифровая дипломатия\",\"limit\":0,"
                                 "\"offset\":100000,\"index\":\"ru_1\",\"snippet\":false,"
-                                "\"weights\":{\"title\":3,\"body\":0.5},\"future\":[1]}\r",
+                                "\"weights\":{\"title\":3,\"body\":0.5}}\r",
                                 &req, &err),
                      PROTO_OK);
     assert_int_equal(req.op, PROTO_OP_SEARCH);
@@ -357,7 +357,7 @@ static void test_proto_http_get_search_params(void **state)
     struct proto_error err;
     proto_request_init(&req);
     const char *uri = "/search?q=%D1%86%D0%B8%D1%84%D1%80%D0%BE%D0%B2%D0%B0%D1%8F+x&limit=5&"
-                      "offset=7&weights=title:3,body:1.5&snippet=false&index=ru&&x=&unknown=1";
+                      "offset=7&weights=title:3,body:1.5&snippet=false&index=ru&&";
     assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
     assert_int_equal(req.op, PROTO_OP_SEARCH);
     assert_string_equal(req.q, "цифровая x");
@@ -841,7 +841,8 @@ static void test_issue_10_more_than_32_parameters_is_bad_request(void **state)
     for (int i = 1; i < 32; i++) {
         snprintf(uri + strlen(uri), sizeof uri - strlen(uri), "&p%d=1", i);
     }
-    assert_http(PROTO_GET, uri, NULL, PROTO_OK, NULL); /* unknown parameters are ignored */
+    /* 32 pass the count; then, since issue 11, the first unknown one is named */
+    assert_http(PROTO_GET, uri, NULL, PROTO_BAD_REQUEST, "unknown parameter 'p1'");
     strcat(uri, "&limit=1");
     assert_http(PROTO_GET, uri, NULL, PROTO_BAD_REQUEST, "more than 32 query-string parameters");
 }
@@ -891,6 +892,7 @@ static void test_proto_codes_match_protocol_table(void **state)
         {PROTO_TIMEOUT, "timeout", 408},
         {PROTO_HEAD_TOO_LARGE, "head_too_large", 431},
         {PROTO_DEGRADED, "degraded", 503},
+        {PROTO_INDEX_EXISTS, "index_exists", 409},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         assert_string_equal(proto_code_name(table[i].code), table[i].name);
@@ -1049,6 +1051,341 @@ static void test_proto_search_box_options(void **state)
     sd_buf_free(&b);
 }
 
+/* ---- issue 11: filters, sort, facets, fields; unknown parameters; index management ---- */
+
+static void test_proto_line_search_attr_params_parsed(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"\",\"filter\":\"year:>=2010 lang:ru\","
+                                "\"sort\":\"year:desc,title\",\"facets\":[\"lang\","
+                                "\"year:interval=10\"],\"fields\":\" title , year,authors\"}",
+                                &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.filter_len, strlen("year:>=2010 lang:ru"));
+    assert_memory_equal(req.filter, "year:>=2010 lang:ru", req.filter_len);
+    assert_memory_equal(req.sort, "year:desc,title", req.sort_len);
+    assert_int_equal(req.nfacets, 2);
+    assert_string_equal(req.facets[0], "lang");
+    assert_string_equal(req.facets[1], "year:interval=10");
+    assert_int_equal(req.nchosen, 3);
+    assert_string_equal(req.chosen[0], "title");
+    assert_string_equal(req.chosen[1], "year");
+    assert_string_equal(req.chosen[2], "authors");
+    /* a comma-separated facets string and an array of fields work the same */
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"facets\":\"lang,year:size=3\","
+                                "\"fields\":[\"*\"]}",
+                                &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.nfacets, 2);
+    assert_string_equal(req.facets[1], "year:size=3");
+    assert_int_equal(req.nchosen, 1);
+    assert_string_equal(req.chosen[0], "*");
+    assert_null(req.filter);
+    proto_request_free(&req);
+}
+
+static void test_proto_http_search_attr_params_parsed(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    const char *uri = "/search?q=&filter=year%3A2000..2010+-lang%3Aen&sort=year:desc"
+                      "&facets=lang,year:interval%3D10;size%3D5&fields=title,year";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_string_equal(req.filter, "year:2000..2010 -lang:en");
+    assert_string_equal(req.sort, "year:desc");
+    assert_int_equal(req.nfacets, 2);
+    assert_string_equal(req.facets[0], "lang");
+    assert_string_equal(req.facets[1], "year:interval=10;size=5");
+    assert_int_equal(req.nchosen, 2);
+    assert_string_equal(req.chosen[1], "year");
+    const char *body = "{\"q\":\"x\",\"filter\":\"lang:ru\",\"facets\":[\"lang\"],"
+                       "\"fields\":\"title\"}";
+    assert_int_equal(
+        proto_parse_http(PROTO_POST, "/search", 7, body, strlen(body), &req, &err), PROTO_OK);
+    assert_string_equal(req.facets[0], "lang");
+    assert_string_equal(req.chosen[0], "title");
+    proto_request_free(&req);
+}
+
+static void test_proto_attr_params_bad_input_is_bad_request(void **state)
+{
+    (void)state;
+    assert_line("{\"op\":\"search\",\"q\":\"x\",\"filter\":5}", PROTO_BAD_REQUEST,
+                "'filter' must be a string");
+    assert_line("{\"op\":\"search\",\"q\":\"x\",\"sort\":[\"year\"]}", PROTO_BAD_REQUEST,
+                "'sort' must be a string");
+    assert_line("{\"op\":\"search\",\"q\":\"x\",\"facets\":{\"lang\":1}}", PROTO_BAD_REQUEST,
+                "'facets' must be an array of strings or a comma-separated string");
+    assert_line("{\"op\":\"search\",\"q\":\"x\",\"fields\":[\"title\",3]}", PROTO_BAD_REQUEST,
+                "'fields'[1] must be a string");
+    assert_line("{\"op\":\"search\",\"q\":\"x\",\"facets\":[\"lang\",\"lang:size=3\"]}",
+                PROTO_BAD_REQUEST, "'facets': two specs on the field 'lang'");
+    assert_http(PROTO_GET, "/search?q=x&facets=year,lang,year:interval=5", NULL,
+                PROTO_BAD_REQUEST, "'facets': two specs on the field 'year'");
+    assert_line("{\"op\":\"search\",\"q\":\"x\",\"fields\":\"title,title\"}", PROTO_BAD_REQUEST,
+                "'fields': 'title' given twice");
+    assert_http(PROTO_GET, "/search?q=x&fields=title,,year", NULL, PROTO_BAD_REQUEST,
+                "'fields': an empty item");
+    assert_http(PROTO_GET, "/search?q=x&facets=lang,", NULL, PROTO_BAD_REQUEST,
+                "'facets': an empty item");
+    assert_line("{\"op\":\"search\",\"q\":\"x\",\"facets\":[\":size=3\"]}", PROTO_BAD_REQUEST,
+                "'facets': field names are 1 to 64 bytes");
+    assert_line("{\"op\":\"search\",\"q\":\"x\",\"fields\":[\"a\\u0000b\"]}", PROTO_BAD_REQUEST,
+                "'fields': an item contains NUL");
+    /* counts: IDX_MAX_FACETS specs and IDX_MAX_CHOSEN names pass, one more does not */
+    char uri[1024] = "/search?q=x&facets=f0";
+    for (int i = 1; i < IDX_MAX_FACETS; i++) {
+        snprintf(uri + strlen(uri), sizeof uri - strlen(uri), ",f%d", i);
+    }
+    assert_http(PROTO_GET, uri, NULL, PROTO_OK, NULL);
+    strcat(uri, ",extra");
+    assert_http(PROTO_GET, uri, NULL, PROTO_BAD_REQUEST, "'facets': at most 16 items");
+    char line[2048] = "{\"op\":\"search\",\"q\":\"x\",\"fields\":[\"f0\"";
+    for (int i = 1; i < IDX_MAX_CHOSEN; i++) {
+        snprintf(line + strlen(line), sizeof line - strlen(line), ",\"f%d\"", i);
+    }
+    char more[2100];
+    snprintf(more, sizeof more, "%s]}", line);
+    assert_line(more, PROTO_OK, NULL);
+    snprintf(more, sizeof more, "%s,\"extra\"]}", line);
+    assert_line(more, PROTO_BAD_REQUEST, "'fields': at most 64 items");
+}
+
+static void test_issue_11_unknown_parameters_are_bad_request(void **state)
+{
+    (void)state;
+    /* line protocol: every op */
+    assert_line("{\"op\":\"search\",\"q\":\"x\",\"fitler\":\"lang:ru\"}", PROTO_BAD_REQUEST,
+                "unknown parameter 'fitler'");
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\"},\"sync\":true}", PROTO_BAD_REQUEST,
+                "unknown parameter 'sync'");
+    assert_line("{\"op\":\"get\",\"id\":\"a\",\"fields\":[\"title\"]}", PROTO_BAD_REQUEST,
+                "unknown parameter 'fields'");
+    assert_line("{\"op\":\"delete\",\"id\":\"a\",\"q\":\"x\"}", PROTO_BAD_REQUEST,
+                "unknown parameter 'q'");
+    assert_line("{\"op\":\"stats\",\"verbose\":true}", PROTO_BAD_REQUEST,
+                "unknown parameter 'verbose'");
+    assert_line("{\"op\":\"health\",\"x\":1}", PROTO_BAD_REQUEST, "unknown parameter 'x'");
+    assert_line("{\"op\":\"auth\",\"key\":\"k\",\"role\":\"admin\"}", PROTO_BAD_REQUEST,
+                "unknown parameter 'role'");
+    assert_line("{\"op\":\"indexes\",\"limit\":5}", PROTO_BAD_REQUEST,
+                "unknown parameter 'limit'");
+    assert_line("{\"op\":\"drop_index\",\"index\":\"a\",\"force\":true}", PROTO_BAD_REQUEST,
+                "unknown parameter 'force'");
+    assert_line("{\"op\":\"get_settings\",\"index\":\"a\",\"settings\":{}}", PROTO_BAD_REQUEST,
+                "unknown parameter 'settings'");
+    assert_line("{\"op\":\"create_index\",\"index\":\"a\",\"settings\":{},\"replace\":1}",
+                PROTO_BAD_REQUEST, "unknown parameter 'replace'");
+    /* "index" where the op names no index */
+    assert_line("{\"op\":\"indexes\",\"index\":\"a\"}", PROTO_BAD_REQUEST,
+                "unknown parameter 'index' (indexes names no index)");
+    assert_line("{\"op\":\"health\",\"index\":\"a\"}", PROTO_BAD_REQUEST,
+                "unknown parameter 'index' (health names no index)");
+    /* HTTP: query-string keys of every route, and the members of a POST /search body */
+    assert_http(PROTO_GET, "/search?q=x&lmit=5", NULL, PROTO_BAD_REQUEST,
+                "unknown parameter 'lmit'");
+    assert_http(PROTO_POST, "/search?limit=5", "{\"q\":\"x\"}", PROTO_BAD_REQUEST,
+                "unknown parameter 'limit'");
+    assert_http(PROTO_POST, "/search", "{\"q\":\"x\",\"op\":\"search\"}", PROTO_BAD_REQUEST,
+                "unknown parameter 'op'");
+    assert_http(PROTO_POST, "/search", "{\"q\":\"x\",\"facet\":[\"lang\"]}", PROTO_BAD_REQUEST,
+                "unknown parameter 'facet'");
+    assert_http(PROTO_POST, "/docs?refresh=1", "{\"id\":\"a\"}", PROTO_BAD_REQUEST,
+                "unknown parameter 'refresh'");
+    assert_http(PROTO_GET, "/docs/a?fields=title", NULL, PROTO_BAD_REQUEST,
+                "unknown parameter 'fields'");
+    assert_http(PROTO_DELETE, "/docs/a?x=1", NULL, PROTO_BAD_REQUEST, "unknown parameter 'x'");
+    assert_http(PROTO_GET, "/stats?all=1", NULL, PROTO_BAD_REQUEST, "unknown parameter 'all'");
+    assert_http(PROTO_GET, "/health?index=a", NULL, PROTO_BAD_REQUEST,
+                "unknown parameter 'index'");
+    assert_http(PROTO_GET, "/indexes?index=a", NULL, PROTO_BAD_REQUEST,
+                "unknown parameter 'index'");
+    assert_http(PROTO_PUT, "/indexes/a?mode=create", "{}", PROTO_BAD_REQUEST,
+                "unknown parameter 'mode'");
+    /* the known ones still pass */
+    assert_http(PROTO_GET, "/stats?index=a", NULL, PROTO_OK, NULL);
+    assert_http(PROTO_GET, "/health", NULL, PROTO_OK, NULL);
+    assert_line("{\"op\":\"stats\",\"index\":\"a\"}", PROTO_OK, NULL);
+}
+
+static void test_proto_index_management_parsed(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"indexes\"}", &req, &err), PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_INDEXES);
+    assert_int_equal(parse_line("{\"op\":\"create_index\",\"index\":\"books\",\"settings\":"
+                                "{\"fields\":{\"year\":{\"type\":\"int\"}}}}",
+                                &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_CREATE_INDEX);
+    assert_string_equal(req.index, "books");
+    assert_memory_equal(req.settings, "{\"fields\":{\"year\":{\"type\":\"int\"}}}",
+                        req.settings_len);
+    assert_int_equal(parse_line("{\"op\":\"set_settings\",\"index\":\"b\",\"settings\":{}}", &req,
+                                &err),
+                     PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_SET_SETTINGS);
+    assert_int_equal(parse_line("{\"op\":\"get_settings\",\"index\":\"b\"}", &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_GET_SETTINGS);
+    assert_int_equal(parse_line("{\"op\":\"drop_index\",\"index\":\"b\"}", &req, &err), PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_DROP_INDEX);
+    assert_string_equal(proto_op_name(PROTO_OP_DROP_INDEX), "drop_index");
+
+    const char *body = "{\"fields\":{\"lang\":{\"type\":\"keyword\"}}}";
+    assert_int_equal(proto_parse_http(PROTO_PUT, "/indexes/my-books", 17, body, strlen(body),
+                                      &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_SET_SETTINGS);
+    assert_string_equal(req.index, "my-books");
+    assert_memory_equal(req.settings, body, req.settings_len);
+    assert_int_equal(proto_parse_http(PROTO_GET, "/indexes/b%5F1", 14, "", 0, &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_GET_SETTINGS);
+    assert_string_equal(req.index, "b_1");
+    assert_int_equal(proto_parse_http(PROTO_DELETE, "/indexes/b", 10, "", 0, &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_DROP_INDEX);
+    assert_int_equal(proto_parse_http(PROTO_GET, "/indexes", 8, "", 0, &req, &err), PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_INDEXES);
+    proto_request_free(&req);
+}
+
+static void test_proto_index_management_bad_input(void **state)
+{
+    (void)state;
+    const char *bad_name = "bad index name: use [a-z0-9_-], 1 to 64 bytes, not starting with '-'";
+    /* a name that would leave the data directory is refused before anything acts */
+    assert_line("{\"op\":\"drop_index\",\"index\":\"../x\"}", PROTO_BAD_REQUEST, bad_name);
+    assert_http(PROTO_DELETE, "/indexes/..%2Fx", NULL, PROTO_BAD_REQUEST, bad_name);
+    assert_http(PROTO_DELETE, "/indexes/%2e%2e", NULL, PROTO_BAD_REQUEST, bad_name);
+    assert_http(PROTO_PUT, "/indexes/A", "{}", PROTO_BAD_REQUEST, bad_name);
+    assert_http(PROTO_GET, "/indexes/..", NULL, PROTO_BAD_REQUEST, bad_name);
+    assert_http(PROTO_GET, "/indexes/", NULL, PROTO_UNKNOWN_PATH, NULL);
+    /* the index is required where a default would act on the wrong one */
+    assert_line("{\"op\":\"drop_index\"}", PROTO_BAD_REQUEST, "drop_index: missing 'index'");
+    assert_line("{\"op\":\"set_settings\",\"settings\":{}}", PROTO_BAD_REQUEST,
+                "set_settings: missing 'index'");
+    assert_line("{\"op\":\"create_index\",\"index\":\"a\"}", PROTO_BAD_REQUEST,
+                "create_index: 'settings' must be a JSON object");
+    assert_line("{\"op\":\"set_settings\",\"index\":\"a\",\"settings\":\"{}\"}", PROTO_BAD_REQUEST,
+                "set_settings: 'settings' must be a JSON object");
+    assert_http(PROTO_PUT, "/indexes/a", "[]", PROTO_BAD_JSON, NULL);
+    assert_http(PROTO_PUT, "/indexes/a", "", PROTO_BAD_JSON, NULL);
+    assert_http(PROTO_PUT, "/indexes/a", "{\"fields\":{},\"fields\":{}}", PROTO_BAD_REQUEST,
+                "key 'fields' given twice");
+    /* methods */
+    assert_http(PROTO_POST, "/indexes", "{}", PROTO_METHOD_NOT_ALLOWED, NULL);
+    assert_http(PROTO_POST, "/indexes/a", "{}", PROTO_METHOD_NOT_ALLOWED, NULL);
+}
+
+static void test_proto_encode_facets_and_fields(void **state)
+{
+    (void)state;
+    struct idx_facet_bucket lang[] = {{"en", 30}, {"ru", 12}};
+    struct idx_facet_bucket year[] = {{"1990", 4}, {"2000", 7}};
+    struct idx_facet facets[] = {
+        {.field = "lang", .buckets = lang, .nbuckets = 2, .others = 1, .missing = 3},
+        {.field = "year", .buckets = year, .nbuckets = 2, .others = 0, .missing = 0},
+    };
+    struct idx_hit hits[] = {
+        {.id = "a", .title = "A", .snippet = "", .fields_json = "{\"year\":1995,\"lang\":\"en\"}"},
+        {.id = "b", .title = "B", .snippet = ""},
+    };
+    struct idx_search_res res = {
+        .total = 2, .total_is_exact = true, .hits = hits, .nhits = 2, .facets = facets, .nfacets = 2};
+    struct sd_buf b;
+    sd_buf_init(&b);
+    proto_encode_search(&b, &res, false, 0.5);
+    struct json_object *o = must_parse(&b);
+    const char *want = "\"facets\":{\"lang\":{\"en\":30,\"ru\":12},\"year\":{\"1990\":4,\"2000\":7}},"
+                       "\"facet_stats\":{\"lang\":{\"others\":1,\"missing\":3},"
+                       "\"year\":{\"others\":0,\"missing\":0}}";
+    if (!memmem(b.data, b.len, want, strlen(want))) {
+        fail_msg("no facets in %.*s", (int)b.len, (const char *)b.data);
+    }
+    struct json_object *hs = json_object_object_get(o, "hits");
+    struct json_object *f0 = json_object_object_get(json_object_array_get_idx(hs, 0), "fields");
+    assert_non_null(f0);
+    assert_int_equal(json_object_get_int(json_object_object_get(f0, "year")), 1995);
+    /* a hit without chosen fields has no "fields"; an answer without facets no "facets" */
+    assert_false(json_object_object_get_ex(json_object_array_get_idx(hs, 1), "fields", NULL));
+    json_object_put(o);
+    res.nfacets = 0;
+    sd_buf_reset(&b);
+    proto_encode_search(&b, &res, false, 0.5);
+    o = must_parse(&b);
+    assert_false(json_object_object_get_ex(o, "facets", NULL));
+    assert_false(json_object_object_get_ex(o, "facet_stats", NULL));
+    json_object_put(o);
+    sd_buf_free(&b);
+}
+
+static void test_proto_encode_index_management(void **state)
+{
+    (void)state;
+    struct sd_buf b;
+    sd_buf_init(&b);
+    struct idx_index_info info[] = {{.name = "a", .docs = 3, .disk_bytes = 100, .settings_version = 2},
+                                    {.name = "b"}};
+    proto_encode_indexes(&b, info, 2);
+    struct json_object *o = must_parse(&b);
+    struct json_object *v = json_object_object_get(o, "indexes");
+    assert_int_equal(json_object_array_length(v), 2);
+    struct json_object *a = json_object_array_get_idx(v, 0);
+    assert_string_equal(json_object_get_string(json_object_object_get(a, "name")), "a");
+    assert_int_equal(json_object_get_int(json_object_object_get(a, "settings_version")), 2);
+    assert_int_equal(json_object_get_int(json_object_object_get(a, "disk_bytes")), 100);
+    json_object_put(o);
+
+    sd_buf_reset(&b);
+    struct idx_stats st = {.docs = 7, .settings_version = 4, .reindex_pending = true};
+    const char *settings = "{\"fields\":{\"year\":{\"type\":\"int\"}}}";
+    proto_encode_settings(&b, "a", settings, strlen(settings), 4, &st);
+    o = must_parse(&b);
+    assert_int_equal(json_object_get_int(json_object_object_get(o, "version")), 4);
+    struct json_object *so = json_object_object_get(o, "settings");
+    assert_non_null(json_object_object_get(so, "fields"));
+    struct json_object *sto = json_object_object_get(o, "stats");
+    assert_int_equal(json_object_get_int(json_object_object_get(sto, "docs")), 7);
+    assert_true(json_object_get_boolean(json_object_object_get(sto, "reindex_pending")));
+    json_object_put(o);
+
+    sd_buf_reset(&b);
+    proto_encode_settings(&b, "default", NULL, 0, 0, &(struct idx_stats){0});
+    o = must_parse(&b);
+    assert_int_equal(json_object_object_length(json_object_object_get(o, "settings")), 0);
+    json_object_put(o);
+
+    sd_buf_reset(&b);
+    proto_encode_settings_set(&b, "a", 5);
+    o = must_parse(&b);
+    assert_int_equal(json_object_get_int(json_object_object_get(o, "version")), 5);
+    json_object_put(o);
+
+    sd_buf_reset(&b);
+    proto_encode_dropped(&b, "a");
+    o = must_parse(&b);
+    assert_string_equal(json_object_get_string(json_object_object_get(o, "dropped")), "a");
+    json_object_put(o);
+
+    sd_buf_reset(&b);
+    proto_encode_stats(&b, "a", &st);
+    o = must_parse(&b);
+    assert_int_equal(json_object_get_int(json_object_object_get(o, "settings_version")), 4);
+    json_object_put(o);
+    sd_buf_free(&b);
+    assert_int_equal(proto_code_from_sd(SD_EFIELD), PROTO_UNKNOWN_FIELD);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1087,6 +1424,14 @@ int main(void)
         cmocka_unit_test(test_issue_10_more_than_32_parameters_is_bad_request),
         cmocka_unit_test(test_proto_codes_match_protocol_table),
         cmocka_unit_test(test_proto_search_box_options),
+        cmocka_unit_test(test_proto_line_search_attr_params_parsed),
+        cmocka_unit_test(test_proto_http_search_attr_params_parsed),
+        cmocka_unit_test(test_proto_attr_params_bad_input_is_bad_request),
+        cmocka_unit_test(test_issue_11_unknown_parameters_are_bad_request),
+        cmocka_unit_test(test_proto_index_management_parsed),
+        cmocka_unit_test(test_proto_index_management_bad_input),
+        cmocka_unit_test(test_proto_encode_facets_and_fields),
+        cmocka_unit_test(test_proto_encode_index_management),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

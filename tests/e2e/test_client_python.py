@@ -1,8 +1,8 @@
 """test_client_python.py: the Python client (client/python/searchd.py) against a real searchd.
 
 Every op over TCP, the same over the Unix socket, pipelining (answers in order, an error answer
-in its place without hiding the rest), the default index, and errors raised as searchd.Error
-with the protocol's code.
+in its place without hiding the rest), the default index, index management, and errors raised as
+searchd.Error with the protocol's code.
 """
 
 import os
@@ -52,6 +52,45 @@ class PythonClientTest(harness.E2ETestCase):
                 db.search('"unclosed phrase')
             self.assertEqual(cm.exception.code, "bad_query")
             self.assertEqual(db.search("steam")["total"], 0)  # connection still usable
+
+    def test_index_management(self):
+        settings = {"fields": {"title": {"type": "text", "weight": 2},
+                               "year": {"type": "int"}, "lang": {"type": "keyword"}}}
+        with searchd.Client(self.addr, index="books") as db:
+            self.assertEqual(db.indexes(), [])
+            self.assertEqual(db.create_index("books", settings), 1)
+            with self.assertRaises(searchd.Error) as cm:
+                db.create_index("books", {})
+            self.assertEqual(cm.exception.code, "index_exists")
+            db.add({"id": "b1", "title": "Война и мир", "year": 1869, "lang": "ru"})
+            got = db.get_settings("books")
+            self.assertEqual((got["index"], got["version"]), ("books", 1))
+            self.assertEqual(got["settings"]["fields"]["year"]["type"], "int")
+            self.assertEqual(got["stats"]["docs"], 1)
+            self.assertEqual(db.set_settings("books", settings), 1)  # the same: no new version
+            settings["fields"]["authors"] = {"type": "keyword"}
+            self.assertEqual(db.set_settings("books", settings), 2)
+            self.assertEqual(db.set_settings("papers", {}), 1)  # creates
+            listed = db.indexes()
+            self.assertEqual([i["name"] for i in listed], ["books", "papers"])
+            self.assertEqual(listed[0]["docs"], 1)
+            self.assertEqual(listed[0]["settings_version"], 2)
+            # the Client's default index is not sent with ops about no index
+            self.assertEqual(db.health()["status"], "ok")
+            db.drop_index("papers")
+            self.assertEqual([i["name"] for i in db.indexes()], ["books"])
+            with self.assertRaises(searchd.Error) as cm:
+                db.drop_index("papers")
+            self.assertEqual(cm.exception.code, "unknown_index")
+            with self.assertRaises(searchd.Error) as cm:
+                db.drop_index("../books")
+            self.assertEqual(cm.exception.code, "bad_request")
+            with self.assertRaises(searchd.Error) as cm:
+                db.search("мир", fitler="lang:ru")
+            self.assertEqual((cm.exception.code, cm.exception.message),
+                             ("bad_request", "unknown parameter 'fitler'"))
+            r = db.search("мир", fields=["year", "lang"])
+            self.assertEqual(r["hits"][0]["id"], "b1")
 
     def test_unix_socket_and_default_index(self):
         with searchd.Client(self.sock, index="books") as db:
