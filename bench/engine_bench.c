@@ -508,8 +508,9 @@ static int bench_search_api(struct bench_engine *e, const struct bench_query *bq
     return rc;
 }
 
-/* One search; a query the engine refuses counts as zero hits (and is told once). */
-static void bench_one(struct bench_engine *e, const struct bench_query *bq, uint32_t limit,
+/* One search; a query the engine refuses counts as zero hits (the first 20 are told).
+ * Returns its status. */
+static int bench_one(struct bench_engine *e, const struct bench_query *bq, uint32_t limit,
                       struct bench_top *top)
 {
     struct sd_error err = {0};
@@ -523,6 +524,7 @@ static void bench_one(struct bench_engine *e, const struct bench_query *bq, uint
         top->total = 0;
         top->n = 0;
     }
+    return rc;
 }
 
 /* ---- the timing protocol ---- */
@@ -634,6 +636,7 @@ static void bench_free_queries(struct bench_query *qs, size_t n, bool is_work)
 struct bench_cat_result {
     double qps, p50, p99;
     unsigned long long hits, zero;
+    unsigned long long errors; /* queries the engine refused (counted as zero hits) */
 };
 
 static void bench_time(struct bench_engine *e, const struct bench_query *qs, size_t n, int runs,
@@ -680,10 +683,10 @@ static void bench_count(struct bench_engine *e, const char *cat, const struct be
     struct sd_buf facets;
     sd_buf_init(&facets);
     struct bench_top cnt = {.facets = &facets}, top = {0};
-    r->hits = r->zero = 0;
+    r->hits = r->zero = r->errors = 0;
     for (size_t i = 0; i < n; i++) {
         sd_buf_reset(&facets);
-        bench_one(e, &qs[i], 0, &cnt);
+        r->errors += bench_one(e, &qs[i], 0, &cnt) != SD_OK;
         bench_one(e, &qs[i], BENCH_TOP, &top);
         r->hits += cnt.total;
         r->zero += cnt.total == 0;
@@ -749,8 +752,8 @@ static int bench_search(const char *dir, const char *qdir, bool is_work, int run
             bench_time(&e, qs, n, runs, &r);
             bench_count(&e, cats[c], qs, n, hf, &r);
             printf("%s\n \"%s\": {\"queries\": %zu, \"qps\": %.1f, \"p50_ms\": %.4f, "
-                   "\"p99_ms\": %.4f, \"hits\": %llu, \"zero_hit\": %llu}",
-                   is_first ? "" : ",", cats[c], n, r.qps, r.p50, r.p99, r.hits, r.zero);
+                   "\"p99_ms\": %.4f, \"hits\": %llu, \"zero_hit\": %llu, \"errors\": %llu}",
+                   is_first ? "" : ",", cats[c], n, r.qps, r.p50, r.p99, r.hits, r.zero, r.errors);
             is_first = false;
             fflush(stdout);
         }

@@ -218,7 +218,7 @@ int do_search_attr(const char *dbdir, const std::string &qdir, int runs, const c
                     fprintf(hf, f1 ? "%u" : ",%u", *it);
                     f1 = false;
                 }
-                fprintf(hf, "\t%s\n", facets.c_str());
+                fprintf(hf, w.facets ? "\t%s\n" : "%s\n", facets.c_str());
             }
         }
         printf("%s\n \"%s\": {\"queries\": %zu, \"qps\": %.1f, \"p50_ms\": %.4f, \"p99_ms\": %.4f, "
