@@ -147,16 +147,32 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
     return rc;
 }
 
+/* A request whose q is empty (or spaces) browses when it has a filter or a sort. */
+static bool idx_is_browse(const struct idx_search_req *req)
+{
+    for (size_t i = 0; i < req->q_len; i++) {
+        if (req->q[i] != ' ' && req->q[i] != '\t' && req->q[i] != '\n' && req->q[i] != '\r')
+            return false;
+    }
+    return req->filter_len > 0 || req->sort_len > 0;
+}
+
 /* One reading of the query text: parsed with the request's syntax and searched. On success *q
  * and *res are the caller's (qry_free, qry_result_free), also on a search error. */
 static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
-                       const struct idx_search_req *req, const struct qry_segment *segs,
-                       size_t nsegs, struct qry **q, struct qry_result *res, struct sd_error *err)
+                       const struct idx_search_req *req, const struct sch_schema *schema,
+                       const struct qry_segment *segs, size_t nsegs, struct qry **q,
+                       struct qry_result *res, struct sd_error *err)
 {
     *q = NULL;
     memset(res, 0, sizeof *res);
-    int rc = req->opts.syntax == QRY_SYNTAX_SIMPLE ? qry_parse_simple(ctx, text, len, q, err)
-                                                   : qry_parse(ctx, text, len, q, err);
+    int rc;
+    if (idx_is_browse(req))
+        rc = qry_parse_filter(ctx, "", 0, schema, q, err); /* every document (that passes) */
+    else if (req->opts.syntax == QRY_SYNTAX_SIMPLE)
+        rc = qry_parse_simple(ctx, text, len, q, err);
+    else
+        rc = qry_parse_schema(ctx, text, len, schema, q, err);
     if (rc == SD_OK)
         rc = qry_search(ctx, *q, segs, nsegs, &req->params, res, err);
     return rc;
@@ -172,7 +188,8 @@ static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
  * three times as many documents); out->layout_query then says what was searched. A reading that
  * does not parse or fails is not an error of the request: the typed one stands. */
 static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
-                          const struct qry_segment *segs, size_t nsegs, struct qry **q,
+                          const struct sch_schema *schema, const struct qry_segment *segs,
+                          size_t nsegs, struct qry **q,
                           struct qry_result *res, struct idx_search_res *out)
 {
     struct sd_buf alt;
@@ -186,8 +203,8 @@ static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
     struct qry *alt_q = NULL;
     struct qry_result alt_res;
     struct sd_error alt_err = {0};
-    rc = idx_reading(ctx, (const char *)alt.data, alt.len, req, segs, nsegs, &alt_q, &alt_res,
-                     &alt_err);
+    rc = idx_reading(ctx, (const char *)alt.data, alt.len, req, schema, segs, nsegs, &alt_q,
+                     &alt_res, &alt_err);
     if (rc == SD_ENOMEM) {
         qry_free(alt_q);
         sd_buf_free(&alt);
@@ -250,8 +267,8 @@ static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, 
 }
 
 static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
-                           const struct idx_search_req *req, struct idx_search_res *out,
-                           struct sd_error *err)
+                           const struct idx_search_req *req, const struct sch_schema *schema,
+                           struct idx_search_res *out, struct sd_error *err)
 {
     struct qry_segment *segs = calloc(snap->nsegs ? snap->nsegs : 1, sizeof *segs);
     if (!segs)
@@ -262,10 +279,10 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     }
     struct qry *q = NULL;
     struct qry_result res;
-    int rc = idx_reading(ctx, req->q, req->q_len, req, segs, snap->nsegs, &q, &res, err);
+    int rc = idx_reading(ctx, req->q, req->q_len, req, schema, segs, snap->nsegs, &q, &res, err);
     if (rc == SD_OK && !req->opts.no_layout && res.total <= IDX_FEW_MATCHES &&
         res.unknown_words > 0) {
-        rc = idx_try_layout(ctx, req, segs, snap->nsegs, &q, &res, out);
+        rc = idx_try_layout(ctx, req, schema, segs, snap->nsegs, &q, &res, out);
         if (rc)
             rc = sd_errorf(err, rc, "out of memory");
     }
@@ -324,6 +341,18 @@ static int idx_merge_weights(const struct idx_settings *st, const struct idx_sea
     return SD_OK;
 }
 
+/* The request's filter string; its errors say that they are the filter's. */
+static int idx_parse_filter(struct qry_ctx *ctx, const struct idx_search_req *req,
+                            const struct sch_schema *schema, struct qry **out,
+                            struct sd_error *err)
+{
+    struct sd_error e = {0};
+    int rc = qry_parse_filter(ctx, req->filter, req->filter_len, schema, out, &e);
+    if (rc)
+        sd_errorf(err, rc, "filter: %s", e.msg);
+    return rc;
+}
+
 int idx_search(struct idx_db *db, const char *index, const struct idx_search_req *req,
                struct idx_search_res *out, struct sd_error *err)
 {
@@ -344,12 +373,18 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
     struct qry_weight *weights = NULL;
     if (st && st->nweights) /* the declared text fields' weights, unless the request names them */
         rc = idx_merge_weights(st, req, &weights, &r.params);
+    if (rc)
+        sd_errorf(err, rc, "out of memory");
+    const struct sch_schema *schema = st ? st->schema : NULL;
+    struct qry *filter = NULL;
+    if (rc == SD_OK && req->filter_len > 0)
+        rc = idx_parse_filter(ctx, req, schema, &filter, err);
+    r.params.filter = filter;
     struct idx_snap *snap = idx_snap_acquire(ix);
     if (rc == SD_OK)
-        rc = idx_search_snap(ctx, snap, &r, out, err);
-    else
-        sd_errorf(err, rc, "out of memory");
+        rc = idx_search_snap(ctx, snap, &r, schema, out, err);
     idx_snap_release(snap);
+    qry_free(filter);
     free(weights);
     idx_settings_release(st);
     idx_index_put(ix);

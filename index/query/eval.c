@@ -19,7 +19,8 @@
  * for the lagging exact-form bonus), used to skip scoring documents that
  * cannot beat the heap's weakest hit. ev_window() bounds a node over a range
  * of documents from skip data alone (each block's largest tf and shortest
- * field), for prune.c to skip the range undecoded. Nothing here allocates.
+ * field), for prune.c to skip the range undecoded. EV_ALL and EV_FILTER (browsing, and
+ * clauses inside an OR with text) score 0 and bound 0. Nothing here allocates.
  */
 #include "eval_int.h"
 
@@ -151,6 +152,18 @@ static uint32_t or_seek(struct ev *e, uint32_t node, uint32_t target)
     return min;
 }
 
+/* The first document from target on that passes the clauses: a scan of the columns, which
+ * only moves forward, so a segment costs at most one pass however the tree drives it. */
+static uint32_t filter_seek(struct ev *e, struct ev_node *n, uint32_t target)
+{
+    uint32_t d = target;
+    while (d < e->ndocs && !qry_filter_match(e->q, e->fleaves, (int32_t)n->first, d)) {
+        d++;
+    }
+    n->doc = d < e->ndocs ? d : SEG_DOC_END;
+    return n->doc;
+}
+
 uint32_t ev_seek(struct ev *e, uint32_t node, uint32_t target)
 {
     struct ev_node *n = &e->nodes[node];
@@ -163,6 +176,11 @@ uint32_t ev_seek(struct ev *e, uint32_t node, uint32_t target)
         return and_seek(e, node, target);
     case EV_OR:
         return or_seek(e, node, target);
+    case EV_ALL:
+        n->doc = target < e->ndocs ? target : SEG_DOC_END;
+        return n->doc;
+    case EV_FILTER:
+        return filter_seek(e, n, target);
     default:
         n->doc = SEG_DOC_END;
         return SEG_DOC_END;

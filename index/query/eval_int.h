@@ -66,6 +66,9 @@ enum ev_type {
     EV_PHRASE,    /* posts of consecutive words in one field */
     EV_AND,
     EV_OR,
+    EV_ALL,    /* every document of the segment (a query with no text: browsing); no score */
+    EV_FILTER, /* the documents that pass query node `first`'s clauses (filter_eval.c) when
+                  they stand inside an OR with text; no score */
 };
 
 /* One postings iterator and what scoring it needs. */
@@ -114,7 +117,30 @@ struct qry_scratch {
     struct qry_vec kids;      /* uint32_t */
     struct qry_vec norms;     /* float: 2 x 256 per local field */
     struct qry_vec heap;      /* struct qry_hit */
+    struct qry_vec fleaves;   /* struct qry_fleaf: the query's clauses, then the filter's,
+                                 resolved in the current segment */
+    struct qry_vec conj;      /* struct qry_conj: the predicate */
     bool is_exhaustive;       /* tests: score every match, prune nothing */
+};
+
+/* One filter clause resolved in one segment (filter_eval.c). */
+struct qry_fleaf {
+    const struct seg_attr *col; /* borrowed; NULL when the segment has no such column */
+    uint8_t kind;               /* enum qry_filter_kind; 0: no document here matches */
+    int64_t lo, hi;
+    double flo, fhi;
+    bool is_flo_open, is_fhi_open;
+    uint32_t ord; /* QF_KEYWORD: the value's ordinal in this segment's dictionary */
+};
+
+/* One operand of the top-level AND made of clauses only: a conjunct of the predicate. */
+struct qry_conj {
+    const struct qry *q; /* borrowed: the query or the filter */
+    int32_t node;
+    const char *field;   /* the one attribute it restricts (into q's strings), or NULL */
+    size_t field_len;
+    size_t first_leaf;               /* q's first clause in scratch.fleaves */
+    const struct qry_fleaf *leaves;  /* scratch.fleaves + first_leaf, per segment */
 };
 
 /* Global statistics of one search (read-only while segments are evaluated). */
@@ -135,7 +161,44 @@ struct ev {
     double boost;
     bool wants_scores; /* false when only counting: bonus posts are not opened */
     int rc;            /* sticky: a positions read failed (SD_ENOMEM, or damage) */
+    uint32_t ndocs;    /* seg_doc_count(seg) */
+    const struct qry *q;                 /* borrowed: the query (EV_FILTER nodes) */
+    const struct qry_fleaf *fleaves;     /* q's clauses in this segment */
+    const struct qry_conj *conj;         /* the predicate, nconj conjuncts */
+    size_t nconj;
 };
+
+/* filter_eval.c */
+/* Splits the top level of q and filter (may be NULL) into s->conj and makes room for their
+ * clauses in s->fleaves. SD_OK or SD_ENOMEM. */
+int qry_filter_prepare(struct qry_scratch *s, const struct qry *q, const struct qry *filter,
+                       struct sd_error *err);
+/* Resolves every clause in seg (after qry_filter_prepare). */
+void qry_filter_segment(struct qry_scratch *s, const struct qry *q, const struct qry *filter,
+                        const struct seg *seg);
+/* True when node of q is a conjunct of the predicate (plan.c leaves those out of the tree). */
+bool qry_is_top_filter(const struct qry *q, int32_t node);
+/* The column of attribute name with the seg type of sch_type, or NULL. */
+const struct seg_attr *qry_column(const struct seg *seg, const char *name, size_t len,
+                                  uint8_t sch_type);
+bool qry_filter_match(const struct qry *q, const struct qry_fleaf *lv, int32_t node, uint32_t doc);
+/* Bit i (the last bit for every conjunct from 63 on) set when doc fails conjunct i. */
+uint64_t qry_conj_failed(const struct qry_conj *c, size_t n, uint32_t doc);
+
+/* True when doc is live and passes the predicate. */
+static inline bool ev_doc_passes(const struct ev *e, const uint64_t *deleted, uint32_t doc)
+{
+    if (deleted && (deleted[doc / 64] >> (doc % 64)) & 1u) {
+        return false;
+    }
+    for (size_t i = 0; i < e->nconj; i++) {
+        const struct qry_conj *c = &e->conj[i];
+        if (!qry_filter_match(c->q, c->leaves, c->node, doc)) {
+            return false;
+        }
+    }
+    return true;
+}
 
 /* The top-k of one search (search.c) and its count of matches. */
 struct qry_topk {

@@ -59,7 +59,26 @@ static bool ends_operand(enum qry_tok_type t)
     return t == QT_END || t == QT_RPAREN || t == QT_OR || t == QT_AND;
 }
 
-/* An AND whose children are all exclusions cannot match on its own. */
+/* True when node's subtree holds only filter clauses (QN_FILTER leaves under AND/OR/NOT). */
+static bool subtree_is_filter(struct qry_parser *p, int32_t node)
+{
+    const struct qry_node *n = qry_pnode(p, node);
+    if (n->type == QN_FILTER) {
+        return true;
+    }
+    if (n->type != QN_AND && n->type != QN_OR && n->type != QN_NOT) {
+        return false;
+    }
+    for (int32_t c = n->first_child; c != QRY_NONE; c = qry_pnode(p, c)->next_sibling) {
+        if (!subtree_is_filter(p, c)) {
+            return false;
+        }
+    }
+    return n->first_child != QRY_NONE;
+}
+
+/* An AND whose children are all exclusions cannot match on its own (unless one of them
+ * excludes by attribute: that is browsing). */
 static int require_positive(struct qry_parser *p, int32_t node)
 {
     struct qry_node *n = qry_pnode(p, node);
@@ -67,8 +86,8 @@ static int require_positive(struct qry_parser *p, int32_t node)
         return SD_OK;
     }
     for (int32_t c = n->first_child; c != QRY_NONE; c = qry_pnode(p, c)->next_sibling) {
-        if (qry_pnode(p, c)->type != QN_NOT) {
-            return SD_OK;
+        if (qry_pnode(p, c)->type != QN_NOT || subtree_is_filter(p, c)) {
+            return SD_OK; /* excluding by attribute browses: every other document matches */
         }
     }
     return sd_errorf(p->err, SD_EPARSE, "at %u: only excluded terms",
@@ -126,6 +145,13 @@ static int parse_term(struct qry_parser *p, int32_t *out)
 {
     struct qry_tok tok = p->tok;
     int rc;
+    if ((tok.type == QT_WORD || tok.type == QT_PHRASE) && (p->attr || p->is_filter_only)) {
+        rc = p->attr ? qry_parse_filter_leaf(p, &tok, out)
+                     : sd_errorf(p->err, SD_EPARSE,
+                                 "at %zu: a filter holds only clauses on attributes (name:value)",
+                                 tok.off);
+        return rc ? rc : advance(p);
+    }
     switch (tok.type) {
     case QT_LPAREN:
         return parse_group(p, out);
@@ -143,6 +169,31 @@ static int parse_term(struct qry_parser *p, int32_t *out)
     return rc ? rc : advance(p);
 }
 
+/* Puts `name:` in scope for the term that follows (the current token): a declared attribute
+ * makes it a filter clause, anything else a field restriction of words. A name that is not
+ * an attribute is refused where only a clause can stand (the filter string, a range, inside
+ * an attribute's group), naming the field and what it is. */
+static int field_scope(struct qry_parser *p, const struct qry_tok *name)
+{
+    const char *s = p->text + name->off;
+    const struct sch_field *f = sch_find(p->schema, s, name->len);
+    if (f && f->type != SCH_TEXT) {
+        p->attr = f;
+        return SD_OK;
+    }
+    bool is_range = p->tok.type == QT_WORD && qry_looks_like_range(p->text + p->tok.off,
+                                                                    p->tok.len);
+    if (p->is_filter_only || is_range || p->attr) {
+        return f ? sd_errorf(p->err, SD_EFIELD,
+                             "at %zu: field '%.*s' in filter is declared as text (filters "
+                             "need an int, float, date, bool or keyword attribute)",
+                             name->off, (int)name->len, s)
+                 : sd_errorf(p->err, SD_EFIELD, "at %zu: unknown field '%.*s' in filter",
+                             name->off, (int)name->len, s);
+    }
+    return intern_field(p, s, name->len, &p->field);
+}
+
 static int parse_primary(struct qry_parser *p, int32_t *out)
 {
     if (p->tok.type != QT_FIELD) {
@@ -150,18 +201,20 @@ static int parse_primary(struct qry_parser *p, int32_t *out)
     }
     struct qry_tok name = p->tok;
     int16_t saved = p->field;
-    int rc = intern_field(p, p->text + name.off, name.len, &p->field);
-    if (!rc) {
-        rc = advance(p);
-    }
+    const struct sch_field *saved_attr = p->attr;
+    int rc = advance(p);
     if (!rc && (p->tok.type != QT_WORD && p->tok.type != QT_PHRASE && p->tok.type != QT_LPAREN)) {
         rc = sd_errorf(p->err, SD_EPARSE, "at %zu: field '%.*s' without a term", name.off,
                        (int)name.len, p->text + name.off);
     }
     if (!rc) {
+        rc = field_scope(p, &name);
+    }
+    if (!rc) {
         rc = parse_term(p, out);
     }
     p->field = saved;
+    p->attr = saved_attr;
     return rc;
 }
 
@@ -328,6 +381,14 @@ static void mark_negative(struct qry_node *nodes, int32_t i, bool is_negative)
     }
 }
 
+static void mark_filter(struct qry_parser *p, int32_t i)
+{
+    for (int32_t c = qry_pnode(p, i)->first_child; c != QRY_NONE; c = qry_pnode(p, c)->next_sibling) {
+        mark_filter(p, c);
+    }
+    qry_pnode(p, i)->is_filter = subtree_is_filter(p, i);
+}
+
 void qry_parser_free(struct qry_parser *p)
 {
     qry_vec_free(&p->nodes);
@@ -336,6 +397,7 @@ void qry_parser_free(struct qry_parser *p)
     qry_vec_free(&p->fields);
     qry_vec_free(&p->wtoks);
     qry_vec_free(&p->tmp);
+    qry_vec_free(&p->filters);
 }
 
 /* Moves the parser's arrays into a new struct qry. */
@@ -347,6 +409,7 @@ int qry_parser_finish(struct qry_parser *p, int32_t root, struct qry **out)
     }
     if (root != QRY_NONE) {
         mark_negative(p->nodes.data, root, false);
+        mark_filter(p, root);
     }
     q->nodes = p->nodes.data;
     q->node_count = p->nodes.count;
@@ -356,12 +419,15 @@ int qry_parser_finish(struct qry_parser *p, int32_t root, struct qry **out)
     q->strings_len = p->strings.count;
     q->field_offs = p->fields.data;
     q->field_count = p->fields.count;
+    q->filters = p->filters.data;
+    q->filter_count = p->filters.count;
     q->root = root;
     q->is_truncated = p->is_truncated;
     memset(&p->nodes, 0, sizeof p->nodes);
     memset(&p->terms, 0, sizeof p->terms);
     memset(&p->strings, 0, sizeof p->strings);
     memset(&p->fields, 0, sizeof p->fields);
+    memset(&p->filters, 0, sizeof p->filters);
     *out = q;
     return SD_OK;
 }
@@ -378,14 +444,20 @@ static int check_text(const char *text, size_t len, struct sd_error *err)
     return SD_OK;
 }
 
-int qry_parse(struct qry_ctx *ctx, const char *text, size_t len, struct qry **out,
-              struct sd_error *err)
+static int parse_text(struct qry_ctx *ctx, const char *text, size_t len,
+                      const struct sch_schema *schema, bool is_filter_only, struct qry **out,
+                      struct sd_error *err)
 {
     int rc = check_text(text, len, err);
     if (rc) {
         return rc;
     }
-    struct qry_parser p = {.stem = ctx->stem, .text = text, .len = len, .err = err};
+    struct qry_parser p = {.stem = ctx->stem,
+                           .text = text,
+                           .len = len,
+                           .err = err,
+                           .schema = schema,
+                           .is_filter_only = is_filter_only};
     p.field = QRY_ALL_FIELDS;
     qry_lex_init(&p.lx, text, len);
     int32_t root = QRY_NONE;
@@ -393,17 +465,43 @@ int qry_parse(struct qry_ctx *ctx, const char *text, size_t len, struct qry **ou
     if (!rc) {
         rc = parse_and(&p, SIZE_MAX, &root);
     }
-    if (!rc && root == QRY_NONE) {
+    if (!rc && root == QRY_NONE && !is_filter_only) {
         rc = sd_errorf(err, SD_EPARSE, "at 0: empty query");
     }
-    if (!rc) {
-        rc = require_positive(&p, root);
+    if (!rc && root != QRY_NONE && !is_filter_only) {
+        rc = require_positive(&p, root); /* a filter of exclusions only is fine */
     }
     if (!rc) {
         rc = qry_parser_finish(&p, root, out);
     }
+    if (!rc) {
+        (*out)->is_all = root == QRY_NONE;
+    }
     qry_parser_free(&p);
     return rc;
+}
+
+int qry_parse(struct qry_ctx *ctx, const char *text, size_t len, struct qry **out,
+              struct sd_error *err)
+{
+    return parse_text(ctx, text, len, NULL, false, out, err);
+}
+
+int qry_parse_schema(struct qry_ctx *ctx, const char *text, size_t len,
+                     const struct sch_schema *schema, struct qry **out, struct sd_error *err)
+{
+    return parse_text(ctx, text, len, schema, false, out, err);
+}
+
+int qry_parse_filter(struct qry_ctx *ctx, const char *text, size_t len,
+                     const struct sch_schema *schema, struct qry **out, struct sd_error *err)
+{
+    return parse_text(ctx, text, len, schema, true, out, err);
+}
+
+bool qry_is_browse(const struct qry *q)
+{
+    return q->is_all || (q->root != QRY_NONE && q->nodes[q->root].is_filter);
 }
 
 void qry_free(struct qry *q)
@@ -415,6 +513,7 @@ void qry_free(struct qry *q)
     free(q->terms);
     free(q->strings);
     free(q->field_offs);
+    free(q->filters);
     free(q);
 }
 

@@ -33,6 +33,10 @@ struct qry_parser {
     struct qry_vec wtoks;   /* struct qry_word_tok of the word being parsed */
     struct qry_vec tmp;     /* char: their strings */
     int16_t field;          /* field in scope, QRY_ALL_FIELDS outside field:(...) */
+    const struct sch_schema *schema; /* borrowed, NULL: no attributes declared */
+    const struct sch_field *attr;    /* attribute in scope (name:(...)), or NULL */
+    bool is_filter_only;             /* the `filter` string: clauses only, no text */
+    struct qry_vec filters;          /* struct qry_filter */
     unsigned depth;
     size_t word_count; /* terms so far, against QRY_MAX_TERMS */
     bool is_truncated; /* simple syntax: words past the limits were dropped */
@@ -59,5 +63,13 @@ void qry_parser_free(struct qry_parser *p);
 int qry_parse_word(struct qry_parser *p, const struct qry_tok *tok, int32_t *out);
 int qry_parse_phrase(struct qry_parser *p, const struct qry_tok *tok, int32_t *out);
 int qry_parse_prefix(struct qry_parser *p, const struct qry_tok *tok, int32_t *out);
+
+/* filter.c: the value of a clause on attribute p->attr (a word or a quoted keyword) as a
+ * QN_FILTER leaf in *out. SD_EPARSE "at OFFSET: ..." for a malformed number, date or range,
+ * SD_EFIELD when the attribute's type cannot do what is asked. */
+int qry_parse_filter_leaf(struct qry_parser *p, const struct qry_tok *tok, int32_t *out);
+/* True when a word reads as a comparison or a range (`>=2010`, `2000..2010`): on a text or
+ * undeclared field that is a mistaken filter, not words to search. */
+bool qry_looks_like_range(const char *s, size_t len);
 
 #endif

@@ -12,6 +12,9 @@
  *   QN_FUZZY   the same, over the SEG_STEM typo expansions
  *   QN_PHRASE  one EV_PHRASE per field that has every word (positions
  *              wanted), under an EV_OR when several fields do
+ *   clauses    (filter.c) an operand of the top-level AND made only of clauses is left
+ *              out: search.c tests it beside the tree (filter_eval.c); other clause
+ *              subtrees are one EV_FILTER; a root with no positive text left is EV_ALL
  * A leaf that finds nothing is EV_EMPTY: an AND with an empty positive child
  * is empty, an empty exclusion or OR operand is dropped. Children of an AND
  * are sorted by estimated matches so the rarest leads. A node's children sit
@@ -64,7 +67,10 @@ static void position(struct plan *pl, uint32_t node)
     struct ev e = {.seg = pl->seg,
                    .nodes = pl->s->nodes.data,
                    .posts = pl->s->posts.data,
-                   .kids = pl->s->kids.data};
+                   .kids = pl->s->kids.data,
+                   .ndocs = seg_doc_count(pl->seg),
+                   .q = pl->q,
+                   .fleaves = pl->s->fleaves.data};
     ev_seek(&e, node, 0);
     if (e.rc) {
         pl->rc = e.rc;
@@ -302,6 +308,9 @@ static int child_list(struct plan *pl, int32_t qnode, uint32_t *kids, uint32_t *
     *count = 0;
     const struct qry_node *nodes = pl->q->nodes;
     for (int32_t c = nodes[qnode].first_child; c != QRY_NONE; c = nodes[c].next_sibling) {
+        if (qnode == pl->q->root && qry_is_top_filter(pl->q, c)) {
+            continue; /* a conjunct of the predicate, tested beside the tree (search.c) */
+        }
         if (*count == QRY_MAX_TERMS) {
             return sd_errorf(pl->err, SD_ELIMIT, "more than %d operands", QRY_MAX_TERMS);
         }
@@ -365,15 +374,55 @@ static bool and_order(struct plan *pl, uint32_t *kids, uint32_t count, uint32_t 
     return true;
 }
 
+static bool has_positive(const uint32_t *kids, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if (!(kids[i] & 0x80000000u)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* EV_ALL: every document of the segment, in order. */
+static int all_node(struct plan *pl, uint32_t *out)
+{
+    int rc = new_node(pl, EV_ALL, out);
+    if (!rc) {
+        pnode(pl, *out)->cost = seg_doc_count(pl->seg);
+        position(pl, *out);
+    }
+    return rc;
+}
+
+/* EV_FILTER over query node qnode's clauses; it costs a scan, so an AND leads with others. */
+static int filter_node(struct plan *pl, int32_t qnode, uint32_t *out)
+{
+    int rc = new_node(pl, EV_FILTER, out);
+    if (!rc) {
+        pnode(pl, *out)->first = (uint32_t)qnode;
+        pnode(pl, *out)->cost = (uint64_t)seg_doc_count(pl->seg) + 1;
+        position(pl, *out);
+    }
+    return rc;
+}
+
 static int and_node(struct plan *pl, int32_t qnode, uint32_t *out)
 {
-    uint32_t kids[QRY_MAX_TERMS];
+    uint32_t kids[QRY_MAX_TERMS + 1]; /* + EV_ALL */
     uint32_t count;
     uint32_t npos;
     uint32_t nneg;
     int rc = child_list(pl, qnode, kids, &count);
     if (rc) {
         return rc;
+    }
+    if (qnode == pl->q->root && !has_positive(kids, count)) {
+        rc = all_node(pl, &kids[count]); /* clauses and exclusions only: browsing */
+        if (rc) {
+            return rc;
+        }
+        count++;
     }
     if (!and_order(pl, kids, count, &npos, &nneg) || npos == 0) {
         return new_node(pl, EV_EMPTY, out);
@@ -402,6 +451,9 @@ static int and_node(struct plan *pl, int32_t qnode, uint32_t *out)
 static int build(struct plan *pl, int32_t qnode, uint32_t *out)
 {
     const struct qry_node *qn = &pl->q->nodes[qnode];
+    if (qn->is_filter) {
+        return qnode == pl->q->root ? all_node(pl, out) : filter_node(pl, qnode, out);
+    }
     switch (qn->type) {
     case QN_WORD:
         return terms_node(pl, qn->term, qn->term + 1, out);
@@ -436,7 +488,9 @@ int qry_plan_build(struct qry_scratch *s, const struct qry *q, const struct qry_
     s->posts.count = 0;
     s->kids.count = 0;
     int rc = build_norms(&pl, params);
-    if (!rc) {
+    if (!rc && q->root == QRY_NONE) {
+        rc = all_node(&pl, root); /* qry_search runs a query without words only when is_all */
+    } else if (!rc) {
         rc = build(&pl, q->root, root);
     }
     if (!rc && pl.rc) {

@@ -67,7 +67,7 @@ static void walk_blockmax(struct walk *w, uint32_t target)
         }
         uint32_t doc = ev_advance(e, w->root, target);
         for (; doc <= upto && doc < w->ndocs; doc = ev_advance(e, w->root, doc + 1)) {
-            if (!qry_is_deleted(w->deleted, doc)) {
+            if (ev_doc_passes(e, w->deleted, doc)) {
                 w->t->total++;
                 qry_topk_offer(e, w->t, w->root, w->seg_index, doc);
             }
@@ -166,7 +166,7 @@ static uint32_t maxscore_window(struct walk *w, struct window *win, uint32_t tar
             return after(w, win->upto);
         }
         target = doc + 1;
-        if (!qry_is_deleted(w->deleted, doc)) {
+        if (ev_doc_passes(w->e, w->deleted, doc)) {
             w->t->total++;
             maxscore_doc(w, win, doc);
         }
@@ -265,7 +265,7 @@ static void walk_terms(struct walk *w, uint32_t target)
                 q->doc = q->doc < doc ? seg_postings_advance(q->it, doc) : q->doc;
             }
             n->doc = doc;
-            if (!qry_is_deleted(w->deleted, doc)) {
+            if (ev_doc_passes(e, w->deleted, doc)) {
                 w->t->total++;
                 double doc_tf = 0;
                 for (uint32_t i = 0; i < n->count; i++) {

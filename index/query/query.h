@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schema.h"
 #include "sd_base.h"
 #include "seg.h"
 #include "stem.h"
@@ -120,6 +121,9 @@ struct qry_params {
                                          default_weight; "title" defaults to 2 */
     size_t nweights;
     float default_weight; /* default 1 */
+    /* Filters (docs/QUERY.md "Filters, sort and facets"); borrowed for the search, NULL:
+     * none. A query that browses evaluates every match (no pruning): total is exact. */
+    const struct qry *filter;        /* qry_parse_filter()'s: ANDed with the query, no score */
 };
 
 void qry_params_default(struct qry_params *p);
@@ -149,13 +153,33 @@ struct qry_result {
 
 /* Runs q over segs[0, nsegs) (borrowed) and fills out with the hits ranked
  * offset .. offset+limit-1 by score (ties: lower segment index, then lower
- * doc id first). A field restriction that names a field no segment has is
+ * doc id first; a query that browses: index order), only documents that pass its filter
+ * clauses and params->filter. A field restriction that names a field no segment has is
  * SD_EINVAL "unknown field 'x'" (except title and body, always known).
  * Returns SD_OK, SD_EINVAL, SD_ELIMIT, SD_ENOMEM or SD_ECORRUPT. */
 int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segment *segs,
                size_t nsegs, const struct qry_params *params, struct qry_result *out,
                struct sd_error *err);
 void qry_result_free(struct qry_result *r);
+
+/* ---- filters, sort and facets (filter.c, filter_eval.c, sort.c, facet.c) ---- */
+
+/* qry_parse where `name:` for an attribute that schema (borrowed for the call; NULL: none)
+ * declares (int, float, date, bool, keyword) is a filter clause: `year:>=2010`,
+ * `year:2000..2010`, `date:2015-03-01`, `lang:ru`, `lang:"pt-BR"`, `tags:(a OR b)`,
+ * `-collection:drafts`, `flag:true`. A text field stays a field restriction. A range on a
+ * field that is not an attribute is SD_EFIELD ("unknown field 'x' in filter", "... declared
+ * as text"); a malformed number, date or range SD_EPARSE "at OFFSET: ...". A query of
+ * clauses only (or clauses and exclusions) browses (qry_is_browse). */
+int qry_parse_schema(struct qry_ctx *ctx, const char *text, size_t len,
+                     const struct sch_schema *schema, struct qry **out, struct sd_error *err);
+/* The separate `filter` string: the same clauses and operators, but nothing else (a word or
+ * a field that is not an attribute: SD_EPARSE / SD_EFIELD). An empty text gives a query that
+ * matches every document. *out owned by the caller (qry_free). */
+int qry_parse_filter(struct qry_ctx *ctx, const char *text, size_t len,
+                     const struct sch_schema *schema, struct qry **out, struct sd_error *err);
+/* True when q has no text to score: it matches by filter clauses alone (or everything). */
+bool qry_is_browse(const struct qry *q);
 
 /* Typo tolerance (typo.c). *out becomes a copy of q (owned: qry_free()) in which every
  * positive word of QRY_TYPO_ONE_EDIT+ characters also matches, at QRY_FUZZY_WEIGHT, every

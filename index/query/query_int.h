@@ -11,6 +11,8 @@
  *   QN_AND     every positive child, and no child under a QN_NOT
  *   QN_OR      at least one child
  *   QN_NOT     only as a child of QN_AND: excludes what its child matches
+ *   QN_FILTER  an attribute clause (filter.c): term is an index into qry.filters;
+ *              it matches by the document's column values and never scores
  *   QN_WORD    the Snowball stem in any field in scope (term a = SEG_STEM);
  *              term b (SEG_EXACT, the typed form) only adds to the score
  *   QN_EXACT   the case-folded surface form (term a = SEG_EXACT), for a phrase
@@ -32,6 +34,7 @@
 #include <stdint.h>
 
 #include "query.h"
+#include "schema.h"
 
 #define QRY_NONE       (-1) /* no node: a dropped word, the end of a sibling list */
 #define QRY_ALL_FIELDS (-1)
@@ -40,6 +43,7 @@ enum qry_node_type {
     QN_AND = 1,
     QN_OR,
     QN_NOT,
+    QN_FILTER, /* before QN_WORD: `type >= QN_WORD` means a leaf with terms */
     QN_WORD,
     QN_EXACT,
     QN_PHRASE,
@@ -56,6 +60,27 @@ struct qry_node {
     int32_t next_sibling; /* QRY_NONE ends the list */
     uint32_t term;        /* leaves: first term (index into qry.terms) */
     uint32_t term_count;  /* QN_PHRASE: words; QN_WORD: 2 (stem, exact); else 1 */
+    bool is_filter;       /* the subtree holds only QN_FILTER leaves (and AND/OR/NOT) */
+};
+
+/* What a QN_FILTER leaf tests. Numbers are normalized at parse time: int, date and bool
+ * clauses are one inclusive int64 range (`>2010` is [2011, max], a date alone as a bound
+ * covers its whole day, `true` is [1, 1]); lo > hi matches nothing. */
+enum qry_filter_kind {
+    QF_INT = 1,  /* int, date (ms since the epoch), bool (0/1): lo <= v <= hi */
+    QF_FLOAT,    /* flo <(=) v <(=) fhi, ±INFINITY for an open end */
+    QF_KEYWORD,  /* the value bytes [str_off, str_off + str_len) of qry.strings */
+};
+
+struct qry_filter {
+    uint8_t kind;     /* enum qry_filter_kind */
+    uint8_t sch_type; /* enum sch_type of the attribute, for the column's type */
+    uint32_t name_off; /* the attribute's name in qry.strings, NUL-terminated */
+    uint32_t name_len;
+    int64_t lo, hi;
+    double flo, fhi;
+    bool is_flo_open, is_fhi_open; /* QF_FLOAT: the bound itself is excluded */
+    uint32_t str_off, str_len;
 };
 
 /* One term as it will be looked up in a segment dictionary. */
@@ -75,7 +100,11 @@ struct qry {
     size_t strings_len;
     uint32_t *field_offs; /* owned: field names (offsets into strings) */
     size_t field_count;
-    int32_t root;      /* QRY_NONE: a simple-syntax query without words (matches nothing) */
+    struct qry_filter *filters; /* owned: the QN_FILTER leaves' clauses */
+    size_t filter_count;
+    int32_t root;      /* QRY_NONE: a simple-syntax query without words (matches nothing),
+                          or with is_all, an empty filter (matches every document) */
+    bool is_all;       /* qry_parse_filter of no clause: browse everything */
     bool is_truncated; /* simple syntax dropped words past QRY_SIMPLE_MAX_WORDS */
 };
 

@@ -15,6 +15,8 @@
  *            counted, so `total` becomes a lower bound (total_is_exact false),
  *            as with Lucene's totalHitsThreshold.
  * With limit 0 nothing is scored and nothing is skipped: total is exact.
+ * Filter clauses (filter_eval.c) are tested where deleted documents are skipped: a document
+ * that fails them is neither counted nor scored, and never changes a bound.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -103,20 +105,25 @@ static bool may_prune(const struct qry_topk *t)
 
 /* Visits the matches of the segment's tree in order, counting each, until
  * pruning is allowed; prune.c then does the rest. */
-static int run_segment(struct qry_scratch *s, const struct qry_segment *sg, uint32_t seg_index,
-                       uint32_t root, const struct qry_stats *st, struct qry_topk *t,
-                       struct sd_error *err)
+static int run_segment(struct qry_scratch *s, const struct qry *q, const struct qry_segment *sg,
+                       uint32_t seg_index, uint32_t root, const struct qry_stats *st,
+                       struct qry_topk *t, struct sd_error *err)
 {
+    uint32_t ndocs = seg_doc_count(sg->seg);
     struct ev e = {.seg = sg->seg,
                    .nodes = s->nodes.data,
                    .posts = s->posts.data,
                    .kids = s->kids.data,
                    .k1 = st->k1,
-                   .boost = st->boost};
+                   .boost = st->boost,
+                   .ndocs = ndocs,
+                   .q = q,
+                   .fleaves = s->fleaves.data,
+                   .conj = s->conj.data,
+                   .nconj = s->conj.count};
     uint32_t doc = e.nodes[root].doc;
-    uint32_t ndocs = seg_doc_count(sg->seg);
     while (doc < ndocs && !may_prune(t)) {
-        if (!qry_is_deleted(sg->deleted, doc)) {
+        if (ev_doc_passes(&e, sg->deleted, doc)) {
             t->total++;
             if (t->k) {
                 qry_topk_offer(&e, t, root, seg_index, doc);
@@ -190,7 +197,7 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     struct qry_scratch *s = ctx->scratch;
     struct qry_stats st;
     int rc = check_params(params, err);
-    if (!rc && q->root == QRY_NONE) {
+    if (!rc && q->root == QRY_NONE && !q->is_all) {
         out->total_is_exact = true; /* a simple-syntax query without words matches nothing */
         return SD_OK;
     }
@@ -198,17 +205,22 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
         s->stem = ctx->stem;
         rc = qry_stats_build(s, q, segs, nsegs, params, &st, err);
     }
+    if (!rc) {
+        rc = qry_filter_prepare(s, q, params->filter, err);
+    }
+    /* Browsing visits every document that passes (an exact total); scores are all 0. */
     struct qry_topk t = {.k = params->limit ? (size_t)params->offset + params->limit : 0,
-                         .is_exhaustive = s->is_exhaustive};
+                         .is_exhaustive = s->is_exhaustive || qry_is_browse(q)};
     if (!rc && qry_vec_reserve(&s->heap, t.k + 1, sizeof(struct qry_hit))) {
         rc = sd_errorf(err, SD_ENOMEM, "top-k heap");
     }
     t.h = s->heap.data;
     for (size_t i = 0; !rc && i < nsegs; i++) {
         uint32_t root = 0;
+        qry_filter_segment(s, q, params->filter, segs[i].seg);
         rc = qry_plan_build(s, q, segs, i, params, t.k > 0, &root, err);
         if (!rc) {
-            rc = run_segment(s, &segs[i], (uint32_t)i, root, &st, &t, err);
+            rc = run_segment(s, q, &segs[i], (uint32_t)i, root, &st, &t, err);
         }
         qry_plan_free(s);
     }

@@ -71,7 +71,8 @@ int qry_with_typos(const struct qry *q, struct qry **out, struct sd_error *err)
     t->terms = dup_array(q->terms, q->term_count, sizeof *q->terms, 0);
     t->strings = dup_array(q->strings, q->strings_len, 1, 0);
     t->field_offs = dup_array(q->field_offs, q->field_count, sizeof *q->field_offs, 0);
-    if (!t->nodes || !t->terms || !t->strings || !t->field_offs) {
+    t->filters = dup_array(q->filters, q->filter_count, sizeof *q->filters, 0);
+    if (!t->nodes || !t->terms || !t->strings || !t->field_offs || !t->filters) {
         qry_free(t);
         return sd_errorf(err, SD_ENOMEM, "typo query");
     }

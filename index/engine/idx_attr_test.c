@@ -1,0 +1,254 @@
+/*
+ * idx_attr_test.c: filters, browsing, sort, facets and chosen fields through idx_search
+ * (issue 11), on an index with declared attributes whose documents sit in disk segments
+ * and in the in-memory segment, with a deletion and a replaced document: the request's
+ * strings are parsed against the index's settings, undeclared fields and malformed values
+ * are refused with the right code, and the answers are exact.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "idx.h"
+
+struct waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool is_done;
+    int rc;
+};
+
+static void on_done(void *arg, int rc, const struct idx_write_result *res,
+                    const struct sd_error *err)
+{
+    (void)res;
+    (void)err;
+    struct waiter *w = arg;
+    pthread_mutex_lock(&w->lock);
+    w->rc = rc;
+    w->is_done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void write_sync(struct idx_db *db, const struct idx_op *ops, size_t n)
+{
+    struct waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    struct sd_error err;
+    if (idx_write(db, "books", ops, n, on_done, &w, &err)) {
+        fail_msg("idx_write: %s", err.msg);
+    }
+    pthread_mutex_lock(&w.lock);
+    while (!w.is_done) {
+        pthread_cond_wait(&w.cond, &w.lock);
+    }
+    pthread_mutex_unlock(&w.lock);
+    assert_int_equal(w.rc, SD_OK);
+}
+
+static const char g_settings[] =
+    "{\"fields\":{\"title\":{\"type\":\"text\"},\"body\":{\"type\":\"text\"},"
+    "\"year\":{\"type\":\"int\"},\"price\":{\"type\":\"float\"},\"lang\":{\"type\":\"keyword\"},"
+    "\"tags\":{\"type\":\"keyword\"},\"date\":{\"type\":\"date\"},\"flag\":{\"type\":\"bool\"}}}";
+
+/* One document: title, body, then stored JSON values (NULL: absent). */
+struct bdoc {
+    const char *id, *title, *body, *year, *price, *lang, *tags, *date, *flag, *note;
+};
+
+static const struct bdoc g_docs[] = {
+    {"b1", "Poems of spring", "poetry about spring", "2012", "2.5", "ru", "[\"poetry\"]",
+     "2015-03-01T10:00:00Z", "true", "first"},
+    {"b2", "Prose of winter", "prose about winter", "2005", "9.99", "en", "[\"prose\",\"drama\"]",
+     "2015-03-02", "false", NULL},
+    {"b3", "Spring notes", "spring essay", "2010", "15", "pt-BR", "[\"essay\"]",
+     "2014-12-31T23:59:59Z", "true", "third \"quoted\""},
+    {"b4", "Drafts", "spring draft", "1999", NULL, "en", "[]", NULL, NULL, NULL},
+    {"b5", "Winter poems", "winter poetry", NULL, "0.5", "ru", "[\"poetry\",\"prose\"]",
+     "2016-01-01", "false", NULL},
+    {"b6", "Gone", "spring winter", "2012", "1", "ru", NULL, NULL, NULL, NULL},
+};
+
+static void add(struct seg_field *f, size_t *n, const char *name, const char *v, uint8_t type)
+{
+    if (v) {
+        f[(*n)++] = (struct seg_field){name, strlen(name), v, strlen(v), type};
+    }
+}
+
+static void put_docs(struct idx_db *db, const struct bdoc *d, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        struct seg_field f[10];
+        size_t n = 0;
+        add(f, &n, "title", d[i].title, SEG_TEXT);
+        add(f, &n, "body", d[i].body, SEG_TEXT);
+        add(f, &n, "year", d[i].year, SEG_RAW);
+        add(f, &n, "price", d[i].price, SEG_RAW);
+        add(f, &n, "lang", d[i].lang, SEG_TEXT);
+        add(f, &n, "tags", d[i].tags, SEG_RAW);
+        add(f, &n, "date", d[i].date, SEG_TEXT);
+        add(f, &n, "flag", d[i].flag, SEG_RAW);
+        add(f, &n, "note", d[i].note, SEG_TEXT);
+        struct idx_op op = {
+            .type = IDX_OP_UPSERT,
+            .doc = {.id = d[i].id, .id_len = strlen(d[i].id), .fields = f, .nfields = n}};
+        write_sync(db, &op, 1);
+    }
+}
+
+static char g_dir[64];
+static struct idx_db *g_db;
+
+/* b1..b3 in a disk segment, b4..b6 in memory, b6 deleted, b2 replaced by itself. */
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/idx_attr_test.XXXXXX");
+    if (!mkdtemp(g_dir)) {
+        return -1;
+    }
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = g_dir;
+    struct sd_error err;
+    uint64_t v;
+    if (idx_open(&cfg, &g_db, &err) ||
+        idx_set_settings(g_db, "books", g_settings, strlen(g_settings), IDX_SETTINGS_UPSERT, &v,
+                         &err)) {
+        return -1;
+    }
+    put_docs(g_db, g_docs, 3);
+    idx_close(g_db); /* flushes b1..b3 to a disk segment */
+    if (idx_open(&cfg, &g_db, &err)) {
+        return -1;
+    }
+    put_docs(g_db, g_docs + 3, 3);
+    put_docs(g_db, g_docs + 1, 1);
+    struct idx_op del = {.type = IDX_OP_DELETE, .doc = {.id = "b6", .id_len = 2}};
+    write_sync(g_db, &del, 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    idx_close(g_db);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A request over "books"; strings borrowed. */
+struct rq {
+    const char *q, *filter, *sort;
+    const char *const *facets;
+    size_t nfacets;
+    const char *const *fields;
+    size_t nfields;
+    uint32_t limit, offset;
+};
+
+static int run(const struct rq *r, struct idx_search_res *res, struct sd_error *err)
+{
+    struct idx_search_req req = {.q = r->q ? r->q : "", .q_len = r->q ? strlen(r->q) : 0};
+    idx_search_params_default(g_db, &req.params);
+    req.params.limit = r->limit ? r->limit : 100;
+    req.params.offset = r->offset;
+    req.filter = r->filter;
+    req.filter_len = r->filter ? strlen(r->filter) : 0;
+    req.sort = r->sort;
+    req.sort_len = r->sort ? strlen(r->sort) : 0;
+    req.facets = r->facets;
+    req.nfacets = r->nfacets;
+    req.fields = r->fields;
+    req.nfields = r->nfields;
+    return idx_search(g_db, "books", &req, res, err);
+}
+
+/* The hit ids in order, space-separated, into buf; returns total (exact, checked). */
+static uint64_t hits(const struct rq *r, char *buf, size_t cap)
+{
+    struct idx_search_res res;
+    struct sd_error err = {0};
+    if (run(r, &res, &err)) {
+        fail_msg("search '%s' filter '%s': %s", r->q ? r->q : "", r->filter ? r->filter : "",
+                 err.msg);
+    }
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < res.nhits; i++) {
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? " " : "", res.hits[i].id);
+    }
+    uint64_t total = res.total;
+    assert_true(res.total_is_exact);
+    idx_search_res_free(&res);
+    return total;
+}
+
+static void expect_hits(const struct rq *r, const char *want)
+{
+    char got[512];
+    hits(r, got, sizeof got);
+    if (strcmp(got, want) != 0) {
+        fail_msg("q '%s' filter '%s' sort '%s': got '%s', want '%s'", r->q ? r->q : "",
+                 r->filter ? r->filter : "", r->sort ? r->sort : "", got, want);
+    }
+}
+
+static void expect_error(const struct rq *r, int rc, const char *part)
+{
+    struct idx_search_res res;
+    struct sd_error err = {0};
+    int got = run(r, &res, &err);
+    idx_search_res_free(&res);
+    if (got != rc || !strstr(err.msg, part)) {
+        fail_msg("q '%s' filter '%s': rc %d '%s', want %d '%s'", r->q ? r->q : "",
+                 r->filter ? r->filter : "", got, err.msg, rc, part);
+    }
+}
+
+static void test_idx_attr_filter_in_q_and_filter_string(void **state)
+{
+    (void)state;
+    expect_hits(&(struct rq){.q = "year:2000..2010"}, "b3 b2"); /* index order: disk first */
+    expect_hits(&(struct rq){.q = "spring", .filter = "lang:ru"}, "b1");
+    expect_hits(&(struct rq){.q = "lang:ru"}, "b1 b5");
+    expect_hits(&(struct rq){.q = "tags:(poetry OR prose) -flag:true"}, "b5 b2");
+    expect_hits(&(struct rq){.q = "date:2015-03-01"}, "b1");
+    expect_hits(&(struct rq){.q = "lang:\"pt-BR\" price:>10"}, "b3");
+    /* browsing: an empty q with a filter, every match with an exact total */
+    char buf[256];
+    assert_int_equal(
+        hits(&(struct rq){.q = "  ", .filter = "-lang:en", .limit = 1}, buf, sizeof buf), 3);
+    assert_string_equal(buf, "b1");
+}
+
+static void test_idx_attr_bad_filters_are_refused_by_name(void **state)
+{
+    (void)state;
+    expect_error(&(struct rq){.q = "spring", .filter = "color:red"}, SD_EFIELD,
+                 "unknown field 'color' in filter");
+    expect_error(&(struct rq){.q = "spring", .filter = "title:spring"}, SD_EFIELD,
+                 "declared as text");
+    expect_error(&(struct rq){.q = "year:>=20x0"}, SD_EPARSE, "at 7:");
+    expect_error(&(struct rq){.q = "spring", .filter = "date:2015-02-30"}, SD_EPARSE,
+                 "filter: at 5: '2015-02-30' is not a date");
+    expect_error(&(struct rq){.q = "", .filter = "spring"}, SD_EPARSE, "only clauses");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idx_attr_filter_in_q_and_filter_string),
+        cmocka_unit_test(test_idx_attr_bad_filters_are_refused_by_name),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

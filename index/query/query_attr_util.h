@@ -1,0 +1,60 @@
+/*
+ * query_attr_util.h: helpers of the filter, sort and facet tests: segments with attribute
+ * columns built in memory from small documents, the schema that declares them, and
+ * searches summarized as strings.
+ *
+ * The schema (TATTR_SCHEMA): title, body text; year int; price float; lang keyword; tags
+ * keyword (multi-valued); date date; flag bool.
+ */
+#ifndef SEARCHD_QUERY_ATTR_UTIL_H
+#define SEARCHD_QUERY_ATTR_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "query.h"
+
+#define TATTR_SCHEMA                                                                               \
+    "{\"fields\": {\"title\": {\"type\": \"text\"}, \"body\": {\"type\": \"text\"},"               \
+    " \"year\": {\"type\": \"int\"}, \"price\": {\"type\": \"float\"},"                            \
+    " \"lang\": {\"type\": \"keyword\"}, \"tags\": {\"type\": \"keyword\"},"                       \
+    " \"date\": {\"type\": \"date\"}, \"flag\": {\"type\": \"bool\"}}}"
+
+#define TATTR_MAX_TAGS 4
+
+/* A test document; a NULL string or a has_ flag false is "no value". */
+struct tadoc {
+    const char *id;
+    const char *title;
+    const char *body;
+    bool has_year;
+    int64_t year;
+    bool has_price;
+    double price;
+    const char *lang;
+    const char *tags[TATTR_MAX_TAGS]; /* NULL-terminated when fewer */
+    const char *date;                 /* ISO 8601, parsed with sch_parse_date */
+    int flag;                         /* -1: none, 0 or 1 */
+};
+
+/* The schema of TATTR_SCHEMA (owned by the caller: sch_free). */
+struct sch_schema *tattr_schema(void);
+
+/* Builds and opens a segment of docs[0, n) with the columns of TATTR_SCHEMA; with
+ * has_columns false, a segment built before any attribute was declared (no columns). */
+struct seg *tattr_build(struct stem_ctx *stem, const struct tadoc *docs, size_t n,
+                        bool has_columns);
+
+/* Runs q (full syntax with the schema) with filter (NULL: none) over segs and writes the
+ * hit ids in rank order, space-separated, to buf. params NULL: defaults with limit 1000.
+ * Returns total; fails the test on an error. */
+uint64_t tattr_search(struct qry_ctx *ctx, const struct sch_schema *schema, const char *q,
+                      const char *filter, const struct qry_segment *segs, size_t nsegs,
+                      const struct qry_params *params, char *buf, size_t cap);
+
+/* The error code of parsing q (is_filter: as a filter string) with the schema; its message
+ * in msg[256]. SD_OK when it parses. */
+int tattr_parse_rc(struct qry_ctx *ctx, const struct sch_schema *schema, const char *text,
+                   bool is_filter, char *msg);
+
+#endif

@@ -1,0 +1,366 @@
+/*
+ * query_filter_test.c: filter clauses (filter.c, filter_eval.c): every form parses and
+ * evaluates against the columns, malformed ones fail with the right code and offset,
+ * clauses combine with words, phrases, OR, parentheses and '-', the separate filter
+ * string is ANDed, segments without the column have no value, deleted documents stay out,
+ * and pruned searches with a filter return what an exhaustive one does.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "eval_int.h"
+#include "query_attr_util.h"
+
+static struct qry_ctx *g_ctx;
+static struct stem_ctx *g_stem;
+static struct sch_schema *g_schema;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (qry_ctx_new(&g_ctx) || stem_ctx_new(&g_stem)) {
+        return -1;
+    }
+    g_schema = tattr_schema();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    qry_ctx_free(g_ctx);
+    stem_ctx_free(g_stem);
+    sch_free(g_schema);
+    return 0;
+}
+
+#define Y(v) .has_year = true, .year = (v)
+#define P(v) .has_price = true, .price = (v)
+
+static const struct tadoc g_docs[] = {
+    {"d1",
+     "Poems of spring",
+     "poetry about spring",
+     Y(2012),
+     P(2.5),
+     "ru",
+     {"poetry"},
+     "2015-03-01T10:00:00Z",
+     1},
+    {"d2",
+     "Prose of winter",
+     "prose about winter",
+     Y(2005),
+     P(9.99),
+     "en",
+     {"prose", "drama"},
+     "2015-03-02",
+     0},
+    {"d3",
+     "Spring notes",
+     "spring essay",
+     Y(2010),
+     P(15.0),
+     "pt-BR",
+     {"essay"},
+     "2014-12-31T23:59:59Z",
+     1},
+    {"d4", "Drafts", "spring draft", Y(1999), .lang = "en", .flag = -1},
+    {"d5", "Winter poems", "winter poetry", P(0.5), .lang = "ru", .tags = {"poetry", "prose"},
+     .date = "2016-01-01", .flag = 0},
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The ids of q (with filter) over segs, sorted, space-separated. */
+static void ids(const char *q, const char *filter, const struct qry_segment *segs, size_t n,
+                char *out)
+{
+    char buf[1024];
+    tattr_search(g_ctx, g_schema, q, filter, segs, n, NULL, buf, sizeof buf);
+    char *parts[64];
+    size_t count = 0;
+    for (char *t = strtok(buf, " "); t && count < 64; t = strtok(NULL, " ")) {
+        parts[count++] = t;
+    }
+    qsort(parts, count, sizeof *parts, cmp_str);
+    out[0] = '\0';
+    for (size_t i = 0; i < count; i++) {
+        strcat(out, i ? " " : "");
+        strcat(out, parts[i]);
+    }
+}
+
+static void expect(const struct qry_segment *segs, size_t n, const char *q, const char *filter,
+                   const char *want)
+{
+    char got[1024];
+    ids(q, filter, segs, n, got);
+    if (strcmp(got, want) != 0) {
+        fail_msg("'%s' filter '%s': got '%s', want '%s'", q, filter ? filter : "", got, want);
+    }
+}
+
+static void test_filter_parse_every_form_parses(void **state)
+{
+    (void)state;
+    const char *ok[] = {"year:>=2010",
+                        "year:>2010",
+                        "year:<=2010",
+                        "year:<2010",
+                        "year:2000..2010",
+                        "year:..2010",
+                        "year:2000..",
+                        "year:2012",
+                        "year:-5..5",
+                        "price:2.5..9.99",
+                        "price:>-1e3",
+                        "date:>=2015-03-01",
+                        "date:2015-03-01",
+                        "date:2015-03-01T10:00:00Z..2015-04-01",
+                        "lang:ru",
+                        "lang:\"pt-BR\"",
+                        "tags:(poetry OR prose)",
+                        "-collection:drafts spring" /* undeclared: a word's field */,
+                        "flag:true",
+                        "flag:false",
+                        "spring (lang:ru OR year:2012)",
+                        "\"poems of\" -lang:en",
+                        "title:spring year:2012",
+                        "lang:a..b",
+                        "-lang:en"};
+    char msg[256];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        if (tattr_parse_rc(g_ctx, g_schema, ok[i], false, msg) != SD_OK) {
+            fail_msg("'%s': %s", ok[i], msg);
+        }
+    }
+    assert_int_equal(tattr_parse_rc(g_ctx, g_schema, "lang:ru year:>2000", true, msg), SD_OK);
+    assert_int_equal(tattr_parse_rc(g_ctx, g_schema, "", true, msg), SD_OK);
+    assert_int_equal(tattr_parse_rc(g_ctx, g_schema, "-lang:en -flag:true", true, msg), SD_OK);
+}
+
+struct bad {
+    const char *text;
+    bool is_filter;
+    int rc;
+    const char *msg; /* a part of the message */
+};
+
+static void test_filter_parse_malformed_names_offset_and_field(void **state)
+{
+    (void)state;
+    static const struct bad bad[] = {
+        {"year:>=abc", false, SD_EPARSE, "at 7: 'abc' is not an integer"},
+        {"year:..", false, SD_EPARSE, "at 5: a range needs at least one bound"},
+        {"year:2.5", false, SD_EPARSE, "is not an integer"},
+        {"year:99999999999999999999", false, SD_EPARSE, "2^63"},
+        {"year:>=", false, SD_EPARSE, "a value is missing"},
+        {"a date:2015-13-01", false, SD_EPARSE, "at 7: '2015-13-01' is not a date"},
+        {"date:2015-03-01..2015-02-30", false, SD_EPARSE, "at 17:"},
+        {"price:1.2.3", false, SD_EPARSE, "is not a number"},
+        {"price:inf", false, SD_EPARSE, "is not a number"},
+        {"flag:maybe", false, SD_EPARSE, "true or false"},
+        {"year:2012*", false, SD_EPARSE, "prefix"},
+        {"lang:>=a", false, SD_EFIELD, "field 'lang' is a keyword"},
+        {"flag:>0", false, SD_EFIELD, "field 'flag' is a bool"},
+        {"foo:>1", false, SD_EFIELD, "unknown field 'foo' in filter"},
+        {"title:2000..2010", false, SD_EFIELD, "field 'title' in filter is declared as text"},
+        {"tags:(poetry OR title:x)", false, SD_EFIELD, "declared as text"},
+        {"spring", true, SD_EPARSE, "at 0: a filter holds only clauses"},
+        {"lang:ru \"a b\"", true, SD_EPARSE, "at 8: a filter holds only clauses"},
+        {"title:spring", true, SD_EFIELD, "field 'title' in filter is declared as text"},
+        {"foo:bar", true, SD_EFIELD, "unknown field 'foo' in filter"},
+        {"(lang:ru", true, SD_EPARSE, "unbalanced"},
+    };
+    char msg[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = tattr_parse_rc(g_ctx, g_schema, bad[i].text, bad[i].is_filter, msg);
+        if (rc != bad[i].rc || !strstr(msg, bad[i].msg)) {
+            fail_msg("'%s': rc %d '%s', want %d '%s'", bad[i].text, rc, msg, bad[i].rc, bad[i].msg);
+        }
+    }
+    /* without a schema nothing is an attribute */
+    assert_int_equal(tattr_parse_rc(g_ctx, NULL, "year:>=2010", false, msg), SD_EFIELD);
+    assert_non_null(strstr(msg, "unknown field 'year' in filter"));
+}
+
+static void test_filter_eval_each_form_matches_its_documents(void **state)
+{
+    (void)state;
+    struct seg *s = tattr_build(g_stem, g_docs, 5, true);
+    struct qry_segment segs[] = {{s, NULL}};
+    static const char *const cases[][2] = {
+        {"year:>=2010", "d1 d3"},
+        {"year:>2010", "d1"},
+        {"year:<2010", "d2 d4"},
+        {"year:<=2010", "d2 d3 d4"},
+        {"year:2000..2010", "d2 d3"},
+        {"year:..2005", "d2 d4"},
+        {"year:2010..", "d1 d3"},
+        {"year:2012", "d1"},
+        {"year:2011", ""},
+        {"price:2.5..9.99", "d1 d2"},
+        {"price:>2.5", "d2 d3"},
+        {"price:<2.5", "d5"},
+        {"price:2.5", "d1"},
+        {"date:>=2015-03-01", "d1 d2 d5"},
+        {"date:2015-03-01", "d1"},
+        {"date:<2015-03-01", "d3"},
+        {"date:>2015-03-01", "d2 d5"},
+        {"date:2015-03-01..2015-03-02", "d1 d2"},
+        {"date:2015-03-01T10:00:00Z", "d1"},
+        {"date:..2014-12-31", "d3"},
+        {"lang:ru", "d1 d5"},
+        {"lang:\"pt-BR\"", "d3"},
+        {"lang:zz", ""},
+        {"tags:(poetry OR prose)", "d1 d2 d5"},
+        {"tags:(poetry prose)", "d5"},
+        {"tags:(poetry -prose)", "d1"},
+        {"-lang:ru", "d2 d3 d4"},
+        {"-tags:poetry lang:ru", ""},
+        {"flag:true", "d1 d3"},
+        {"flag:false", "d2 d5"},
+        {"spring year:>=2010", "d1 d3"},
+        {"spring OR year:2005", "d1 d2 d3 d4"},
+        {"winter (poetry OR lang:en)", "d2 d5"},
+        {"spring -lang:en", "d1 d3"},
+        {"\"spring essay\" flag:true", "d3"},
+        {"(spring OR winter) AND (lang:ru OR year:..2000)", "d1 d4 d5"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        expect(segs, 1, cases[i][0], NULL, cases[i][1]);
+    }
+    expect(segs, 1, "spring", "lang:ru OR year:2010", "d1 d3");
+    expect(segs, 1, "spring OR winter", "-tags:poetry", "d2 d3 d4");
+    expect(segs, 1, "lang:ru", "flag:false", "d5");
+    seg_close(s);
+}
+
+static void test_filter_browse_is_index_order_with_exact_total(void **state)
+{
+    (void)state;
+    struct seg *s = tattr_build(g_stem, g_docs, 5, true);
+    struct qry_segment segs[] = {{s, NULL}};
+    char buf[256];
+    struct qry_params p;
+    qry_params_default(&p);
+    p.limit = 2;
+    assert_int_equal(
+        tattr_search(g_ctx, g_schema, "-lang:pt-BR", NULL, segs, 1, &p, buf, sizeof buf), 4);
+    assert_string_equal(buf, "d1 d2");
+    p.offset = 2;
+    assert_int_equal(
+        tattr_search(g_ctx, g_schema, "-lang:pt-BR", NULL, segs, 1, &p, buf, sizeof buf), 4);
+    assert_string_equal(buf, "d4 d5");
+    /* an empty filter string browses everything */
+    struct qry *all = NULL;
+    struct sd_error err;
+    assert_int_equal(qry_parse_filter(g_ctx, "", 0, g_schema, &all, &err), SD_OK);
+    assert_true(qry_is_browse(all));
+    struct qry_result r;
+    p.offset = 0;
+    p.limit = 10;
+    assert_int_equal(qry_search(g_ctx, all, segs, 1, &p, &r, &err), SD_OK);
+    assert_int_equal(r.total, 5);
+    assert_true(r.total_is_exact);
+    assert_int_equal(r.nhits, 5);
+    qry_result_free(&r);
+    qry_free(all);
+    seg_close(s);
+}
+
+static void test_filter_segments_without_column_and_deleted_docs(void **state)
+{
+    (void)state;
+    struct seg *a = tattr_build(g_stem, g_docs, 3, true);
+    static const struct tadoc old[] = {{"d6", "Old spring", "spring", Y(2012), .flag = -1}};
+    struct seg *b = tattr_build(g_stem, old, 1, false); /* built before any attribute */
+    struct seg *c = tattr_build(g_stem, g_docs + 3, 2, true);
+    uint64_t del[1] = {1}; /* d4 */
+    struct qry_segment segs[] = {{a, NULL}, {b, NULL}, {c, del}};
+    expect(segs, 3, "spring year:>=1990", NULL, "d1 d3");
+    expect(segs, 3, "spring -year:2012", NULL, "d3 d6");
+    expect(segs, 3, "lang:en", NULL, "d2");
+    expect(segs, 3, "spring", "-lang:ru", "d3 d6");
+    char buf[256];
+    assert_int_equal(
+        tattr_search(g_ctx, g_schema, "-flag:true", NULL, segs, 3, NULL, buf, sizeof buf), 3);
+    assert_string_equal(buf, "d2 d6 d5");
+    seg_close(a);
+    seg_close(b);
+    seg_close(c);
+}
+
+/* With a filter, pruning (block-max, MaxScore) must return the hits an exhaustive search
+ * does: a filter only removes documents. */
+static void test_filter_pruned_search_equals_exhaustive(void **state)
+{
+    (void)state;
+    enum { N = 6000 };
+    struct tadoc *docs = calloc(N, sizeof *docs);
+    char(*idv)[16] = calloc(N, 16);
+    char(*body)[96] = calloc(N, 96);
+    static const char *const langs[] = {"en", "ru", "de"};
+    for (uint32_t i = 0; i < N; i++) {
+        snprintf(idv[i], 16, "x%05u", i);
+        snprintf(body[i], 96, "common %s %s", i % 7 == 0 ? "rare rare common" : "filler",
+                 i % 3 == 0 ? "word" : "other common");
+        docs[i] = (struct tadoc){.id = idv[i],
+                                 .body = body[i],
+                                 .has_year = true,
+                                 .year = 1990 + (int64_t)(i * 2654435761u % 35),
+                                 .lang = langs[i % 3],
+                                 .flag = -1};
+    }
+    struct seg *s1 = tattr_build(g_stem, docs, N / 2, true);
+    struct seg *s2 = tattr_build(g_stem, docs + N / 2, N / 2, true);
+    struct qry_segment segs[] = {{s1, NULL}, {s2, NULL}};
+    const char *queries[] = {"common", "common OR rare", "rare common", "common OR word"};
+    const char *filters[] = {"year:2000..2010", "-lang:ru", "lang:en year:>2015"};
+    struct qry_params p;
+    qry_params_default(&p);
+    p.limit = 10;
+    for (size_t i = 0; i < 4; i++) {
+        for (size_t f = 0; f < 3; f++) {
+            char pruned[512], full[512];
+            qry_ctx_set_exhaustive(g_ctx, false);
+            tattr_search(g_ctx, g_schema, queries[i], filters[f], segs, 2, &p, pruned,
+                         sizeof pruned);
+            qry_ctx_set_exhaustive(g_ctx, true);
+            tattr_search(g_ctx, g_schema, queries[i], filters[f], segs, 2, &p, full, sizeof full);
+            qry_ctx_set_exhaustive(g_ctx, false);
+            if (strcmp(pruned, full) != 0) {
+                fail_msg("'%s' filter '%s': pruned '%s' exhaustive '%s'", queries[i], filters[f],
+                         pruned, full);
+            }
+        }
+    }
+    seg_close(s1);
+    seg_close(s2);
+    free(docs);
+    free(idv);
+    free(body);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_filter_parse_every_form_parses),
+        cmocka_unit_test(test_filter_parse_malformed_names_offset_and_field),
+        cmocka_unit_test(test_filter_eval_each_form_matches_its_documents),
+        cmocka_unit_test(test_filter_browse_is_index_order_with_exact_total),
+        cmocka_unit_test(test_filter_segments_without_column_and_deleted_docs),
+        cmocka_unit_test(test_filter_pruned_search_equals_exhaustive),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
