@@ -5,7 +5,19 @@
  *
  *   engine-bench index DOCS.tsv DIR          -> prints {"build_s":..,"docs":..}
  *   engine-bench search DIR QUERIES_DIR RUNS HITS.tsv  -> prints per-category JSON
- *   engine-bench info DIR                    -> prints segment count and bytes (not timed)
+ *   engine-bench info DIR                    -> prints segment count and bytes (not timed),
+ *                                               and each attribute column's bytes
+ *   engine-bench attr-index DOCS.tsv ATTRS.tsv DIR        -> like index, with attributes
+ *   engine-bench attr-search DIR WORKLOAD_DIR RUNS HITS.tsv -> like search, the workload
+ *
+ * attr-index and attr-search are the engine's side of the attribute workload (issue 11;
+ * bench/attrs.py writes ATTRS.tsv and the workload, bench/attr-runner drives all engines):
+ * the index is declared with BENCH_ATTR_SETTINGS (idx_set_settings) and every document
+ * carries lang, source (keywords), year and length (ints); each workload line (q, filter,
+ * sort, facets) is one idx_search with those request fields, whatever ENGINE_BENCH_MODE
+ * says (the segments alone cannot filter). Its hits file has a fifth column with the facet
+ * counts of faceted queries. A query the engine refuses counts as zero hits and in the
+ * category's "errors".
  *
  * DOCS.tsv is the peers' shared file: docid \t lang \t title \t body. The
  * docid string becomes the document id; title and body are the two indexed
