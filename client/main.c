@@ -2,12 +2,12 @@
  * main.c: searchq's command line: options, then a command or the words of a query.
  *
  * Options come first. The first word that is not an option is a command name (search, import,
- * get, delete, stats, health, indexes, settings, drop) or the first word of a query; all words of a query are joined with
- * spaces, and none of them is taken as an option, so that `searchq war -peace` searches for
- * "war -peace" (an exclusion). The named commands accept options after their name as well.
- * `searchq search WORDS...` searches for words that happen to be a command name. A search
- * with --filter or --sort may have no words at all: it browses (every document that passes the
- * filter, in sort order).
+ * get, delete, stats, health, indexes, settings, drop) or the first word of a query; all words of a
+ * query are joined with spaces, and none of them is taken as an option, so that `searchq war
+ * -peace` searches for "war -peace" (an exclusion). The named commands accept options after their
+ * name as well. `searchq search WORDS...` searches for words that happen to be a command name. A
+ * search with --filter or --sort may have no words at all: it browses (every document that passes
+ * the filter, in sort order).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -219,9 +219,8 @@ static int main_run_manage(const struct cli_opts *opts, const char *cmd, int arg
 static int main_run(const struct cli_opts *opts, const char *cmd, int argc, char **argv)
 {
     if (strcmp(cmd, "search") == 0) {
-        return argc > 0 || main_can_browse(opts)
-                   ? cli_cmd_search(opts, argc, argv)
-                   : main_usage_error("%s", "search: no query given");
+        return argc > 0 || main_can_browse(opts) ? cli_cmd_search(opts, argc, argv)
+                                                 : main_usage_error("%s", "search: no query given");
     }
     if (strcmp(cmd, "settings") == 0 || strcmp(cmd, "drop") == 0) {
         return main_run_manage(opts, cmd, argc, argv);
@@ -247,7 +246,7 @@ static int main_run(const struct cli_opts *opts, const char *cmd, int argc, char
 
 static bool main_is_command(const char *word)
 {
-    static const char *const names[] = {"search", "import", "get",     "delete", "stats",
+    static const char *const names[] = {"search", "import",  "get",      "delete", "stats",
                                         "health", "indexes", "settings", "drop"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(word, names[i]) == 0) {

@@ -56,9 +56,9 @@ static int manage_parse_settings(const char *text, size_t len, const char *what,
     size_t end = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
     if (!obj || jerr != json_tokener_success) {
-        fprintf(stderr, "searchq: %s: not JSON (at byte %zu: %s)\n", what, end,
-                json_tokener_error_desc(jerr == json_tokener_success ? json_tokener_continue
-                                                                     : jerr));
+        fprintf(
+            stderr, "searchq: %s: not JSON (at byte %zu: %s)\n", what, end,
+            json_tokener_error_desc(jerr == json_tokener_success ? json_tokener_continue : jerr));
         json_object_put(obj);
         return CLI_EXIT_ERROR;
     }

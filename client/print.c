@@ -119,7 +119,11 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
     int64_t total = print_int_member(answer, "total");
     struct json_object *took = NULL;
     json_object_object_get_ex(answer, "took_ms", &took);
-    fprintf(out, "%lld %s for \"%s\"", (long long)total, total == 1 ? "hit" : "hits", query);
+    if (query[0] == '\0') { /* browsing: a filter or sort without words */
+        fprintf(out, "%lld %s", (long long)total, total == 1 ? "document" : "documents");
+    } else {
+        fprintf(out, "%lld %s for \"%s\"", (long long)total, total == 1 ? "hit" : "hits", query);
+    }
     if (shown > 0) {
         fprintf(out, " (%lld-%lld shown", (long long)offset + 1,
                 (long long)offset + (long long)shown);
@@ -370,7 +374,8 @@ void cli_print_indexes(FILE *out, struct json_object *answer)
         size_t len;
         const char *name = print_str_member(ix, "name", &len);
         fprintf(out, "%-*s  %12lld  %14lld  %8lld\n", (int)cols, name,
-                (long long)print_int_member(ix, "docs"), (long long)print_int_member(ix, "disk_bytes"),
+                (long long)print_int_member(ix, "docs"),
+                (long long)print_int_member(ix, "disk_bytes"),
                 (long long)print_int_member(ix, "settings_version"));
     }
 }
@@ -389,8 +394,9 @@ void cli_print_settings(FILE *out, struct json_object *answer)
     }
     fputc('\n', out);
     json_object_object_get_ex(answer, "settings", &settings);
-    const char *text = json_object_to_json_string_ext(
-        settings, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text =
+        json_object_to_json_string_ext(settings, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
     fprintf(out, "%s\n\n", text ? text : "{}");
     if (stats) {
         cli_print_stats(out, stats);

@@ -114,8 +114,8 @@ static void manage_drop(struct srv *s, struct srv_job *job)
         srv_job_fail(job, PROTO_UNKNOWN_INDEX, err.msg);
     } else {
         srv_job_fail(job, rc == SD_EINVAL ? PROTO_BAD_REQUEST : proto_code_from_sd(rc), err.msg);
-        log_warn("event=drop_failed index=%s rc=%s msg=\"%s\"", job->req.index,
-                 sd_status_name(rc), err.msg);
+        log_warn("event=drop_failed index=%s rc=%s msg=\"%s\"", job->req.index, sd_status_name(rc),
+                 err.msg);
     }
 }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Quick start: installs dependencies, builds, starts searchd on ./searchd-data
-# with the bundled bilingual sample indexed, and searches it with searchq.
+# with the bundled bilingual sample indexed under sample/settings.json (text
+# fields and the attributes lang, collection, year), and searches it with
+# searchq: two plain searches and one filtered, faceted one.
 # searchd keeps running afterwards (its log: searchd-data/searchd.log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,7 @@ else
         sleep 0.1
     done
 fi
+./build/client/searchq settings default @sample/settings.json
 ./build/client/searchq import sample/docs.jsonl sample/notes/*.md
 sleep 0.3 # new documents are searchable within 100 ms of their acknowledgement
 echo
@@ -26,6 +29,10 @@ echo '$ searchq "цифровая дипломатия"'
 echo
 echo '$ searchq "industrial revolutions"'
 ./build/client/searchq "industrial revolutions"
+echo
+echo "\$ searchq --filter 'lang:en year:2010..2024' --facets collection,year:interval=5 --fields year,collection revolution"
+./build/client/searchq --filter 'lang:en year:2010..2024' --facets collection,year:interval=5 \
+    --fields year,collection revolution
 echo
 echo "Search page: http://127.0.0.1:7700/  (open it in a browser on this machine)"
 echo "Try: ./build/client/searchq --help; stop the daemon with: kill \$(pgrep -x searchd)"

@@ -76,15 +76,15 @@ enum proto_code {
     PROTO_BUSY,
     PROTO_INTERNAL,
     /* framing and connection errors (daemon/srv_frame.c, srv_conn.c) */
-    PROTO_BAD_HTTP,       /* malformed HTTP framing: 400, then the connection closes */
-    PROTO_UNKNOWN_PATH,   /* no route for the HTTP path: 404 */
-    PROTO_TIMEOUT,        /* a request not complete within --request-timeout: 408 */
-    PROTO_HEAD_TOO_LARGE, /* HTTP request line + headers over the limit: 431 */
+    PROTO_BAD_HTTP,         /* malformed HTTP framing: 400, then the connection closes */
+    PROTO_UNKNOWN_PATH,     /* no route for the HTTP path: 404 */
+    PROTO_TIMEOUT,          /* a request not complete within --request-timeout: 408 */
+    PROTO_HEAD_TOO_LARGE,   /* HTTP request line + headers over the limit: 431 */
     PROTO_FORBIDDEN_ORIGIN, /* a CORS preflight from an origin not allowed: 403 */
     PROTO_UNAUTHORIZED,     /* no API key, or an unknown one, where keys are on: 401 */
     PROTO_FORBIDDEN,        /* the key's role may not do this (a search key writing): 403 */
-    PROTO_DEGRADED, /* 503: the index has a file that is not served; writes refused */
-    PROTO_INDEX_EXISTS, /* 409: create_index of a name that exists */
+    PROTO_DEGRADED,         /* 503: the index has a file that is not served; writes refused */
+    PROTO_INDEX_EXISTS,     /* 409: create_index of a name that exists */
 };
 
 struct proto_error {

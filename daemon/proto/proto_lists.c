@@ -16,10 +16,25 @@
 #include "proto_int.h"
 
 const char *const proto_search_params[] = {
-    "q",         "limit",          "offset",      "weights",           "snippet",
-    "syntax",    "layout",         "typo",        "highlight",         "highlight_offsets",
-    "highlight_pre", "highlight_post", "snippet_len", "fragments",      "filter",
-    "sort",      "facets",         "fields",      NULL,
+    "q",
+    "limit",
+    "offset",
+    "weights",
+    "snippet",
+    "syntax",
+    "layout",
+    "typo",
+    "highlight",
+    "highlight_offsets",
+    "highlight_pre",
+    "highlight_post",
+    "snippet_len",
+    "fragments",
+    "filter",
+    "sort",
+    "facets",
+    "fields",
+    NULL,
 };
 
 bool proto_is_known(const char *const *names, const char *key)

@@ -78,9 +78,8 @@ int proto_code_http_status(enum proto_code code)
 const char *proto_op_name(enum proto_op op)
 {
     static const char *const names[] = {
-        "none",    "search",       "add",          "get",          "delete",     "stats",
-        "health",  "auth",         "indexes",      "create_index", "set_settings",
-        "get_settings", "drop_index"};
+        "none", "search",  "add",          "get",          "delete",       "stats",     "health",
+        "auth", "indexes", "create_index", "set_settings", "get_settings", "drop_index"};
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "none";
 }
 
@@ -1101,8 +1100,21 @@ static const struct line_op *line_op_find(const char *name)
     return NULL;
 }
 
-/* create_index, set_settings: "settings", a JSON object, handed to the engine as compact JSON
- * text (json-c's print buffer of that object, valid as long as req->root). */
+/* Settings (a JSON object, borrowed from req->root) for the engine: compact JSON text in
+ * json-c's print buffer of v, valid as long as req->root. */
+static enum proto_code set_settings_text(struct json_object *v, struct proto_request *req,
+                                         struct proto_error *err)
+{
+    if (!json_all_finite(v)) {
+        return proto_errorf(err, PROTO_BAD_JSON, "settings: NaN and Infinity are not JSON");
+    }
+    req->settings =
+        json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    req->settings_len = strlen(req->settings);
+    return PROTO_OK;
+}
+
+/* create_index, set_settings: "settings", a JSON object. */
 static enum proto_code get_settings_member(struct json_object *obj, struct proto_request *req,
                                            struct proto_error *err)
 {
@@ -1112,13 +1124,7 @@ static enum proto_code get_settings_member(struct json_object *obj, struct proto
         return proto_errorf(err, PROTO_BAD_REQUEST, "%s: 'settings' must be a JSON object",
                             proto_op_name(req->op));
     }
-    if (!json_all_finite(v)) {
-        return proto_errorf(err, PROTO_BAD_JSON, "'settings': NaN and Infinity are not JSON");
-    }
-    req->settings = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
-    req->settings_len = strlen(req->settings);
-    return PROTO_OK;
+    return set_settings_text(v, req, err);
 }
 
 /* The op's own members, once "op" and "index" are known good. */
@@ -1595,16 +1601,7 @@ static enum proto_code settings_from_body(const char *body, size_t len, struct p
                                           struct proto_error *err)
 {
     enum proto_code rc = json_parse_object(body, len, &req->root, err);
-    if (rc) {
-        return rc;
-    }
-    if (!json_all_finite(req->root)) {
-        return proto_errorf(err, PROTO_BAD_JSON, "settings: NaN and Infinity are not JSON");
-    }
-    req->settings = json_object_to_json_string_ext(req->root, JSON_C_TO_STRING_PLAIN |
-                                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
-    req->settings_len = strlen(req->settings);
-    return PROTO_OK;
+    return rc ? rc : set_settings_text(req->root, req, err);
 }
 
 /* GET /indexes and GET|PUT|DELETE /indexes/{name}: raw is the still-encoded name (NULL for
@@ -1674,7 +1671,8 @@ static enum proto_code route(enum proto_method method, const char *path, size_t 
         enum proto_code rc = check_params_known(params, nparams, no_params, true, err);
         return rc ? rc : route_search_post(body, body_len, req, err);
     }
-    if (path_is(path, path_len, "/indexes") || (path_len > 9 && memcmp(path, "/indexes/", 9) == 0)) {
+    if (path_is(path, path_len, "/indexes") ||
+        (path_len > 9 && memcmp(path, "/indexes/", 9) == 0)) {
         enum proto_code rc = check_params_known(params, nparams, no_params, false, err);
         bool is_list = path_len == 8;
         return rc ? rc

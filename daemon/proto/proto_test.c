@@ -1105,8 +1105,8 @@ static void test_proto_http_search_attr_params_parsed(void **state)
     assert_string_equal(req.chosen[1], "year");
     const char *body = "{\"q\":\"x\",\"filter\":\"lang:ru\",\"facets\":[\"lang\"],"
                        "\"fields\":\"title\"}";
-    assert_int_equal(
-        proto_parse_http(PROTO_POST, "/search", 7, body, strlen(body), &req, &err), PROTO_OK);
+    assert_int_equal(proto_parse_http(PROTO_POST, "/search", 7, body, strlen(body), &req, &err),
+                     PROTO_OK);
     assert_string_equal(req.facets[0], "lang");
     assert_string_equal(req.chosen[0], "title");
     proto_request_free(&req);
@@ -1125,8 +1125,8 @@ static void test_proto_attr_params_bad_input_is_bad_request(void **state)
                 "'fields'[1] must be a string");
     assert_line("{\"op\":\"search\",\"q\":\"x\",\"facets\":[\"lang\",\"lang:size=3\"]}",
                 PROTO_BAD_REQUEST, "'facets': two specs on the field 'lang'");
-    assert_http(PROTO_GET, "/search?q=x&facets=year,lang,year:interval=5", NULL,
-                PROTO_BAD_REQUEST, "'facets': two specs on the field 'year'");
+    assert_http(PROTO_GET, "/search?q=x&facets=year,lang,year:interval=5", NULL, PROTO_BAD_REQUEST,
+                "'facets': two specs on the field 'year'");
     assert_line("{\"op\":\"search\",\"q\":\"x\",\"fields\":\"title,title\"}", PROTO_BAD_REQUEST,
                 "'fields': 'title' given twice");
     assert_http(PROTO_GET, "/search?q=x&fields=title,,year", NULL, PROTO_BAD_REQUEST,
@@ -1173,8 +1173,7 @@ static void test_issue_11_unknown_parameters_are_bad_request(void **state)
     assert_line("{\"op\":\"health\",\"x\":1}", PROTO_BAD_REQUEST, "unknown parameter 'x'");
     assert_line("{\"op\":\"auth\",\"key\":\"k\",\"role\":\"admin\"}", PROTO_BAD_REQUEST,
                 "unknown parameter 'role'");
-    assert_line("{\"op\":\"indexes\",\"limit\":5}", PROTO_BAD_REQUEST,
-                "unknown parameter 'limit'");
+    assert_line("{\"op\":\"indexes\",\"limit\":5}", PROTO_BAD_REQUEST, "unknown parameter 'limit'");
     assert_line("{\"op\":\"drop_index\",\"index\":\"a\",\"force\":true}", PROTO_BAD_REQUEST,
                 "unknown parameter 'force'");
     assert_line("{\"op\":\"get_settings\",\"index\":\"a\",\"settings\":{}}", PROTO_BAD_REQUEST,
@@ -1201,8 +1200,7 @@ static void test_issue_11_unknown_parameters_are_bad_request(void **state)
                 "unknown parameter 'fields'");
     assert_http(PROTO_DELETE, "/docs/a?x=1", NULL, PROTO_BAD_REQUEST, "unknown parameter 'x'");
     assert_http(PROTO_GET, "/stats?all=1", NULL, PROTO_BAD_REQUEST, "unknown parameter 'all'");
-    assert_http(PROTO_GET, "/health?index=a", NULL, PROTO_BAD_REQUEST,
-                "unknown parameter 'index'");
+    assert_http(PROTO_GET, "/health?index=a", NULL, PROTO_BAD_REQUEST, "unknown parameter 'index'");
     assert_http(PROTO_GET, "/indexes?index=a", NULL, PROTO_BAD_REQUEST,
                 "unknown parameter 'index'");
     assert_http(PROTO_PUT, "/indexes/a?mode=create", "{}", PROTO_BAD_REQUEST,
@@ -1229,21 +1227,20 @@ static void test_proto_index_management_parsed(void **state)
     assert_string_equal(req.index, "books");
     assert_memory_equal(req.settings, "{\"fields\":{\"year\":{\"type\":\"int\"}}}",
                         req.settings_len);
-    assert_int_equal(parse_line("{\"op\":\"set_settings\",\"index\":\"b\",\"settings\":{}}", &req,
-                                &err),
-                     PROTO_OK);
+    assert_int_equal(
+        parse_line("{\"op\":\"set_settings\",\"index\":\"b\",\"settings\":{}}", &req, &err),
+        PROTO_OK);
     assert_int_equal(req.op, PROTO_OP_SET_SETTINGS);
-    assert_int_equal(parse_line("{\"op\":\"get_settings\",\"index\":\"b\"}", &req, &err),
-                     PROTO_OK);
+    assert_int_equal(parse_line("{\"op\":\"get_settings\",\"index\":\"b\"}", &req, &err), PROTO_OK);
     assert_int_equal(req.op, PROTO_OP_GET_SETTINGS);
     assert_int_equal(parse_line("{\"op\":\"drop_index\",\"index\":\"b\"}", &req, &err), PROTO_OK);
     assert_int_equal(req.op, PROTO_OP_DROP_INDEX);
     assert_string_equal(proto_op_name(PROTO_OP_DROP_INDEX), "drop_index");
 
     const char *body = "{\"fields\":{\"lang\":{\"type\":\"keyword\"}}}";
-    assert_int_equal(proto_parse_http(PROTO_PUT, "/indexes/my-books", 17, body, strlen(body),
-                                      &req, &err),
-                     PROTO_OK);
+    assert_int_equal(
+        proto_parse_http(PROTO_PUT, "/indexes/my-books", 17, body, strlen(body), &req, &err),
+        PROTO_OK);
     assert_int_equal(req.op, PROTO_OP_SET_SETTINGS);
     assert_string_equal(req.index, "my-books");
     assert_memory_equal(req.settings, body, req.settings_len);
@@ -1251,8 +1248,7 @@ static void test_proto_index_management_parsed(void **state)
                      PROTO_OK);
     assert_int_equal(req.op, PROTO_OP_GET_SETTINGS);
     assert_string_equal(req.index, "b_1");
-    assert_int_equal(proto_parse_http(PROTO_DELETE, "/indexes/b", 10, "", 0, &req, &err),
-                     PROTO_OK);
+    assert_int_equal(proto_parse_http(PROTO_DELETE, "/indexes/b", 10, "", 0, &req, &err), PROTO_OK);
     assert_int_equal(req.op, PROTO_OP_DROP_INDEX);
     assert_int_equal(proto_parse_http(PROTO_GET, "/indexes", 8, "", 0, &req, &err), PROTO_OK);
     assert_int_equal(req.op, PROTO_OP_INDEXES);
@@ -1278,6 +1274,9 @@ static void test_proto_index_management_bad_input(void **state)
                 "create_index: 'settings' must be a JSON object");
     assert_line("{\"op\":\"set_settings\",\"index\":\"a\",\"settings\":\"{}\"}", PROTO_BAD_REQUEST,
                 "set_settings: 'settings' must be a JSON object");
+    assert_line("{\"op\":\"set_settings\",\"index\":\"a\",\"settings\":{\"w\":NaN}}",
+                PROTO_BAD_JSON, NULL);
+    assert_http(PROTO_PUT, "/indexes/a", "{\"w\":-Infinity}", PROTO_BAD_JSON, NULL);
     assert_http(PROTO_PUT, "/indexes/a", "[]", PROTO_BAD_JSON, NULL);
     assert_http(PROTO_PUT, "/indexes/a", "", PROTO_BAD_JSON, NULL);
     assert_http(PROTO_PUT, "/indexes/a", "{\"fields\":{},\"fields\":{}}", PROTO_BAD_REQUEST,
@@ -1300,15 +1299,20 @@ static void test_proto_encode_facets_and_fields(void **state)
         {.id = "a", .title = "A", .snippet = "", .fields_json = "{\"year\":1995,\"lang\":\"en\"}"},
         {.id = "b", .title = "B", .snippet = ""},
     };
-    struct idx_search_res res = {
-        .total = 2, .total_is_exact = true, .hits = hits, .nhits = 2, .facets = facets, .nfacets = 2};
+    struct idx_search_res res = {.total = 2,
+                                 .total_is_exact = true,
+                                 .hits = hits,
+                                 .nhits = 2,
+                                 .facets = facets,
+                                 .nfacets = 2};
     struct sd_buf b;
     sd_buf_init(&b);
     proto_encode_search(&b, &res, false, 0.5);
     struct json_object *o = must_parse(&b);
-    const char *want = "\"facets\":{\"lang\":{\"en\":30,\"ru\":12},\"year\":{\"1990\":4,\"2000\":7}},"
-                       "\"facet_stats\":{\"lang\":{\"others\":1,\"missing\":3},"
-                       "\"year\":{\"others\":0,\"missing\":0}}";
+    const char *want =
+        "\"facets\":{\"lang\":{\"en\":30,\"ru\":12},\"year\":{\"1990\":4,\"2000\":7}},"
+        "\"facet_stats\":{\"lang\":{\"others\":1,\"missing\":3},"
+        "\"year\":{\"others\":0,\"missing\":0}}";
     if (!memmem(b.data, b.len, want, strlen(want))) {
         fail_msg("no facets in %.*s", (int)b.len, (const char *)b.data);
     }
@@ -1334,8 +1338,8 @@ static void test_proto_encode_index_management(void **state)
     (void)state;
     struct sd_buf b;
     sd_buf_init(&b);
-    struct idx_index_info info[] = {{.name = "a", .docs = 3, .disk_bytes = 100, .settings_version = 2},
-                                    {.name = "b"}};
+    struct idx_index_info info[] = {
+        {.name = "a", .docs = 3, .disk_bytes = 100, .settings_version = 2}, {.name = "b"}};
     proto_encode_indexes(&b, info, 2);
     struct json_object *o = must_parse(&b);
     struct json_object *v = json_object_object_get(o, "indexes");

@@ -244,11 +244,82 @@ static void test_idx_attr_bad_filters_are_refused_by_name(void **state)
     expect_error(&(struct rq){.q = "", .filter = "spring"}, SD_EPARSE, "only clauses");
 }
 
+static void test_idx_attr_sort_browse_and_pages(void **state)
+{
+    (void)state;
+    expect_hits(&(struct rq){.sort = "year:desc"}, "b1 b3 b2 b4 b5");
+    expect_hits(&(struct rq){.sort = "lang:desc,price:asc"}, "b5 b1 b3 b2 b4");
+    expect_hits(&(struct rq){.q = "spring", .sort = "date:asc"}, "b3 b1 b4");
+    const char *pages[] = {"b1 b3", "b2 b4", "b5"};
+    for (uint32_t p = 0; p < 3; p++) {
+        char got[128];
+        assert_int_equal(hits(&(struct rq){.filter = "-lang:zz",
+                                           .sort = "year:desc",
+                                           .limit = 2,
+                                           .offset = 2 * p},
+                              got, sizeof got),
+                         5);
+        assert_string_equal(got, pages[p]);
+    }
+    expect_error(&(struct rq){.sort = "color"}, SD_EFIELD,
+                 "sort: at 0: unknown field 'color' in sort");
+    expect_error(&(struct rq){.q = "spring", .sort = "year:sideways"}, SD_EPARSE,
+                 "sort: at 5: the direction must be asc or desc");
+}
+
+/* The facets of a request as "field: v=c v=c o=N m=N; ...". */
+static void facets_of(const struct rq *r, char *out, size_t cap)
+{
+    struct idx_search_res res;
+    struct sd_error err = {0};
+    if (run(r, &res, &err)) {
+        fail_msg("facets: %s", err.msg);
+    }
+    assert_int_equal(res.nfacets, r->nfacets);
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < res.nfacets; i++) {
+        const struct idx_facet *f = &res.facets[i];
+        len += (size_t)snprintf(out + len, cap - len, "%s%s:", i ? "; " : "", f->field);
+        for (size_t k = 0; k < f->nbuckets; k++) {
+            len += (size_t)snprintf(out + len, cap - len, " %s=%llu", f->buckets[k].value,
+                                    (unsigned long long)f->buckets[k].count);
+        }
+        len += (size_t)snprintf(out + len, cap - len, " o=%llu m=%llu",
+                                (unsigned long long)f->others, (unsigned long long)f->missing);
+    }
+    idx_search_res_free(&res);
+}
+
+static void test_idx_attr_facets_beside_hits(void **state)
+{
+    (void)state;
+    const char *specs[] = {"lang", "year:interval=10", "tags:values=poetry|prose",
+                           "date:interval=year", "lang:size=1"};
+    char got[512];
+    facets_of(
+        &(struct rq){.q = "spring OR winter", .filter = "lang:ru", .facets = specs, .nfacets = 5},
+        got, sizeof got);
+    assert_string_equal(got, "lang: en=2 ru=2 pt-BR=1 o=0 m=0; "
+                             "year: 2010=1 o=0 m=1; "
+                             "tags: poetry=2 prose=1 o=0 m=0; "
+                             "date: 2015=1 2016=1 o=0 m=0; "
+                             "lang: en=2 o=3 m=0");
+    const char *bad[] = {"lang", "colour"};
+    expect_error(&(struct rq){.q = "spring", .facets = bad, .nfacets = 2}, SD_EFIELD,
+                 "facet 1: unknown field 'colour' in facets");
+    const char *text[] = {"body"};
+    expect_error(&(struct rq){.q = "spring", .facets = text, .nfacets = 1}, SD_EFIELD,
+                 "declared as text");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idx_attr_filter_in_q_and_filter_string),
         cmocka_unit_test(test_idx_attr_bad_filters_are_refused_by_name),
+        cmocka_unit_test(test_idx_attr_sort_browse_and_pages),
+        cmocka_unit_test(test_idx_attr_facets_beside_hits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

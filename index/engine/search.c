@@ -266,6 +266,36 @@ static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, 
     return rc == SD_ENOMEM ? rc : SD_OK; /* a reading that fails leaves the typed one */
 }
 
+/* Moves the facet counts of res into out (the same shape, owned strings and arrays). */
+static int idx_take_facets(struct qry_result *res, struct idx_search_res *out,
+                           struct sd_error *err)
+{
+    if (res->nfacets == 0)
+        return SD_OK;
+    out->facets = calloc(res->nfacets, sizeof *out->facets);
+    if (!out->facets)
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    out->nfacets = res->nfacets;
+    for (size_t i = 0; i < res->nfacets; i++) {
+        struct qry_facet *f = &res->facets[i];
+        struct idx_facet *o = &out->facets[i];
+        o->buckets = calloc(f->nbuckets ? f->nbuckets : 1, sizeof *o->buckets);
+        if (!o->buckets)
+            return sd_errorf(err, SD_ENOMEM, "out of memory");
+        for (size_t k = 0; k < f->nbuckets; k++) {
+            o->buckets[k].value = f->buckets[k].value; /* moved */
+            o->buckets[k].count = f->buckets[k].count;
+        }
+        o->nbuckets = f->nbuckets;
+        f->nbuckets = 0;
+        o->field = f->field;
+        f->field = NULL;
+        o->others = f->others;
+        o->missing = f->missing;
+    }
+    return SD_OK;
+}
+
 static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
                            const struct idx_search_req *req, const struct sch_schema *schema,
                            struct idx_search_res *out, struct sd_error *err)
@@ -303,6 +333,8 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     }
     out->total = res.total;
     out->total_is_exact = res.total_is_exact;
+    if (rc == SD_OK)
+        rc = idx_take_facets(&res, out, err);
     for (size_t i = 0; rc == SD_OK && i < res.nhits; i++) {
         const struct qry_hit *h = &res.hits[i];
         out->hits[i].score = h->score;
@@ -353,6 +385,16 @@ static int idx_parse_filter(struct qry_ctx *ctx, const struct idx_search_req *re
     return rc;
 }
 
+static int idx_parse_sort(const struct idx_search_req *req, const struct sch_schema *schema,
+                          struct qry_sort **out, struct sd_error *err)
+{
+    struct sd_error e = {0};
+    int rc = qry_sort_parse(req->sort, req->sort_len, schema, out, &e);
+    if (rc)
+        sd_errorf(err, rc, "sort: %s", e.msg);
+    return rc;
+}
+
 int idx_search(struct idx_db *db, const char *index, const struct idx_search_req *req,
                struct idx_search_res *out, struct sd_error *err)
 {
@@ -380,11 +422,21 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
     if (rc == SD_OK && req->filter_len > 0)
         rc = idx_parse_filter(ctx, req, schema, &filter, err);
     r.params.filter = filter;
+    struct qry_sort *sort = NULL;
+    if (rc == SD_OK && req->sort_len > 0)
+        rc = idx_parse_sort(req, schema, &sort, err);
+    r.params.sort = sort;
+    struct qry_facets *facets = NULL;
+    if (rc == SD_OK && req->nfacets > 0)
+        rc = qry_facets_parse(req->facets, req->nfacets, schema, &facets, err);
+    r.params.facets = facets;
     struct idx_snap *snap = idx_snap_acquire(ix);
     if (rc == SD_OK)
         rc = idx_search_snap(ctx, snap, &r, schema, out, err);
     idx_snap_release(snap);
     qry_free(filter);
+    qry_sort_free(sort);
+    qry_facets_free(facets);
     free(weights);
     idx_settings_release(st);
     idx_index_put(ix);
@@ -403,6 +455,13 @@ void idx_search_res_free(struct idx_search_res *r)
         free(r->hits[i].hl_spans);
     }
     free(r->hits);
+    for (size_t i = 0; i < r->nfacets; i++) {
+        for (size_t k = 0; k < r->facets[i].nbuckets; k++)
+            free(r->facets[i].buckets[k].value);
+        free(r->facets[i].buckets);
+        free(r->facets[i].field);
+    }
+    free(r->facets);
     free(r->layout_query);
     free(r->did_you_mean);
     memset(r, 0, sizeof *r);

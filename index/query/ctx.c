@@ -44,10 +44,11 @@ void qry_ctx_free(struct qry_ctx *ctx)
                               &s->sterms,  &s->prefix,    &s->pool,    &s->cand,
                               &s->dfs,     &s->found,     &s->nodes,   &s->posts,
                               &s->kids,    &s->norms,     &s->heap,    &s->typo_best,
-                              &s->fleaves, &s->conj};
+                              &s->fleaves, &s->conj,      &s->sorted};
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++) {
         qry_vec_free(vecs[i]);
     }
+    qry_facets_acc_free(s->facet_acc, QRY_MAX_FACETS);
     free(s);
     stem_ctx_free(ctx->stem);
     free(ctx);

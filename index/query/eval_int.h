@@ -120,6 +120,9 @@ struct qry_scratch {
     struct qry_vec fleaves;   /* struct qry_fleaf: the query's clauses, then the filter's,
                                  resolved in the current segment */
     struct qry_vec conj;      /* struct qry_conj: the predicate */
+    struct qry_vec sorted;    /* struct qry_shit: the sorted top-k (sort.c) */
+    struct qry_facet_acc *facet_acc; /* owned: QRY_MAX_FACETS counters (facet_count.c) */
+    size_t nfacet_acc;               /* in use by the current search */
     bool is_exhaustive;       /* tests: score every match, prune nothing */
 };
 
@@ -184,6 +187,112 @@ const struct seg_attr *qry_column(const struct seg *seg, const char *name, size_
 bool qry_filter_match(const struct qry *q, const struct qry_fleaf *lv, int32_t node, uint32_t doc);
 /* Bit i (the last bit for every conjunct from 63 on) set when doc fails conjunct i. */
 uint64_t qry_conj_failed(const struct qry_conj *c, size_t n, uint32_t doc);
+
+/* sort.c */
+enum qry_sort_kind { QS_SCORE = 1, QS_TITLE, QS_ATTR };
+
+struct qry_sort_key {
+    uint8_t kind;     /* enum qry_sort_kind */
+    uint8_t sch_type; /* QS_ATTR: enum sch_type */
+    bool is_desc;
+    char name[SCH_MAX_NAME + 1];
+    size_t name_len;
+};
+
+struct qry_sort {
+    struct qry_sort_key keys[QRY_MAX_SORT_KEYS];
+    size_t nkeys;
+};
+
+/* One key's value of a document: i for int, date, bool and a keyword's ordinal; f for
+ * float and the score; s/len the bytes of a keyword or title (into the segment). */
+struct qry_sval {
+    bool has;
+    int64_t i;
+    double f;
+    const char *s;
+    uint32_t len;
+};
+
+/* A hit of a sorted search with its keys and id (bytes in the segment). */
+struct qry_shit {
+    struct qry_hit hit;
+    const char *id;
+    size_t id_len;
+    struct qry_sval v[QRY_MAX_SORT_KEYS];
+};
+
+/* The offset+limit best documents by a sort; worst at h[0]. */
+struct qry_sorter {
+    const struct qry_sort *sort; /* borrowed */
+    struct qry_shit *h;          /* scratch.sorted.data, room for k */
+    size_t count;
+    size_t k;
+    const struct seg *seg; /* the segment being walked */
+    uint32_t seg_index;
+    const struct seg_attr *cols[QRY_MAX_SORT_KEYS]; /* its columns of the keys, or NULL */
+};
+
+/* True for no sort, or `_score` (desc) alone: the ranked path with pruning. */
+bool qry_sort_is_relevance(const struct qry_sort *s);
+void qry_sorter_segment(struct qry_sorter *so, const struct seg *seg, uint32_t seg_index);
+/* Offers a live match doc of the current segment with its score. */
+void qry_sorter_offer(struct qry_sorter *so, uint32_t doc, float score);
+/* Sorts the heap and copies hits [offset, count) into out->hits. SD_OK or SD_ENOMEM. */
+int qry_sorter_finish(struct qry_sorter *so, uint32_t offset, struct qry_result *out,
+                      struct sd_error *err);
+
+/* facet.c: parsed specs */
+enum qry_facet_mode {
+    QFM_VALUES = 1, /* the field's values, top `size` by count */
+    QFM_CHOSEN,     /* values=: conds[] (equality clauses), in order */
+    QFM_INTERVAL,   /* interval=: ival (int), fval (float) or unit (date) */
+    QFM_RANGES,     /* ranges=: conds[] (range clauses), in order */
+};
+enum qry_date_unit { QDU_DAY = 1, QDU_MONTH, QDU_YEAR };
+
+struct qry_facet_spec {
+    struct sch_field field; /* a copy of the declared field */
+    uint8_t sch_type;
+    uint8_t mode; /* enum qry_facet_mode */
+    uint8_t unit; /* enum qry_date_unit */
+    uint32_t size;
+    int64_t ival;
+    double fval;
+    struct qry_filter *conds; /* owned, nconds (a keyword's bytes are labels[k]) */
+    char **labels;            /* owned: each value or range as written */
+    size_t nconds;
+};
+
+struct qry_facets {
+    struct qry_facet_spec *specs; /* owned, n */
+    size_t n;
+};
+
+/* facet_count.c: the counters of one search, kept in the scratch and reused. */
+struct qry_facet_acc;
+/* Starts counting params->facets for a search whose predicate is s->conj (a facet skips
+ * the conjuncts that restrict only its own field). SD_OK or SD_ENOMEM. */
+int qry_facets_begin(struct qry_scratch *s, const struct qry_facets *f, struct sd_error *err);
+/* Per segment: the columns and per-ordinal arrays. SD_OK or SD_ENOMEM. */
+int qry_facets_segment(struct qry_scratch *s, const struct seg *seg, struct sd_error *err);
+/* A live document that the words match and that fails the conjuncts in `failed`. */
+void qry_facets_doc(struct qry_scratch *s, uint32_t doc, uint64_t failed);
+/* After a segment: keyword counts merged by value. SD_OK or SD_ENOMEM. */
+int qry_facets_segment_end(struct qry_scratch *s, struct sd_error *err);
+/* The results into out->facets (owned by out). SD_OK or SD_ENOMEM. */
+int qry_facets_finish(struct qry_scratch *s, struct qry_result *out, struct sd_error *err);
+void qry_facets_acc_free(struct qry_facet_acc *a, size_t n);
+
+/* facet_label.c: labels written into buf[cap] (snprintf's return). A day's bucket key in
+ * a unit (QDU_MONTH: year * 12 + month - 1; QDU_YEAR: the year); the label of a bucket key
+ * of a unit (day keys are days since the epoch): "2015-03-01", "2015-03", "2015"; a date
+ * in ms as "2015-03-01" or "2015-03-01T10:00:00Z" (".123" when it has ms); a double in the
+ * fewest digits that read back to it. */
+int64_t qry_date_bucket(int64_t day, uint8_t unit);
+int qry_format_bucket(int64_t key, uint8_t unit, char *buf, size_t cap);
+int qry_format_date(int64_t ms, char *buf, size_t cap);
+int qry_format_double(double v, char *buf, size_t cap);
 
 /* True when doc is live and passes the predicate. */
 static inline bool ev_doc_passes(const struct ev *e, const uint64_t *deleted, uint32_t doc)

@@ -50,13 +50,13 @@ struct bound {
     size_t off; /* in the query text */
 };
 
-static int bad_value(struct qry_parser *p, const struct bound *b, const char *what)
+static int bad_value(const struct qry_fval *p, const struct bound *b, const char *what)
 {
     return sd_errorf(p->err, SD_EPARSE, "at %zu: '%.*s' is not %s", b->off,
                      (int)(b->len > 64 ? 64 : b->len), b->s, what);
 }
 
-static int parse_int(struct qry_parser *p, const struct bound *b, int64_t *v)
+static int parse_int(const struct qry_fval *p, const struct bound *b, int64_t *v)
 {
     char buf[32];
     size_t i = b->len > 0 && b->s[0] == '-' ? 1 : 0;
@@ -79,7 +79,7 @@ static int parse_int(struct qry_parser *p, const struct bound *b, int64_t *v)
     return SD_OK;
 }
 
-static int parse_float(struct qry_parser *p, const struct bound *b, double *v)
+static int parse_float(const struct qry_fval *p, const struct bound *b, double *v)
 {
     char buf[64];
     if (b->len == 0 || b->len >= sizeof buf) {
@@ -102,7 +102,7 @@ static int parse_float(struct qry_parser *p, const struct bound *b, double *v)
 }
 
 /* A date bound: its first and last millisecond (a day for a date alone, else one instant). */
-static int parse_date(struct qry_parser *p, const struct bound *b, int64_t *first, int64_t *last)
+static int parse_date(const struct qry_fval *p, const struct bound *b, int64_t *first, int64_t *last)
 {
     if (!sch_parse_date(b->s, b->len, first)) {
         return bad_value(p, b, "a date (YYYY-MM-DD or an ISO 8601 date-time with a zone)");
@@ -112,7 +112,7 @@ static int parse_date(struct qry_parser *p, const struct bound *b, int64_t *firs
 }
 
 /* The first and last value a bound of an int, date or bool attribute stands for. */
-static int int_bound(struct qry_parser *p, const struct bound *b, int64_t *first, int64_t *last)
+static int int_bound(const struct qry_fval *p, const struct bound *b, int64_t *first, int64_t *last)
 {
     switch (p->attr->type) {
     case SCH_DATE:
@@ -138,7 +138,7 @@ enum cmp { CMP_EQ, CMP_GT, CMP_GE, CMP_LT, CMP_LE, CMP_RANGE };
 
 /* Splits the value into its comparison and bounds: lo (and hi for a range; an open end has
  * len 0 and s NULL). */
-static int split_value(struct qry_parser *p, const char *s, size_t len, size_t off, enum cmp *c,
+static int split_value(const struct qry_fval *p, const char *s, size_t len, size_t off, enum cmp *c,
                        struct bound *lo, struct bound *hi)
 {
     size_t skip = 0;
@@ -171,7 +171,7 @@ static int split_value(struct qry_parser *p, const char *s, size_t len, size_t o
     return SD_OK;
 }
 
-static int int_clause(struct qry_parser *p, enum cmp c, const struct bound *lo,
+static int int_clause(const struct qry_fval *p, enum cmp c, const struct bound *lo,
                       const struct bound *hi, struct qry_filter *f)
 {
     int64_t first = INT64_MIN, last = INT64_MAX, a, b;
@@ -215,7 +215,7 @@ static int int_clause(struct qry_parser *p, enum cmp c, const struct bound *lo,
     return SD_OK;
 }
 
-static int float_clause(struct qry_parser *p, enum cmp c, const struct bound *lo,
+static int float_clause(const struct qry_fval *p, enum cmp c, const struct bound *lo,
                         const struct bound *hi, struct qry_filter *f)
 {
     int rc = SD_OK;
@@ -256,8 +256,8 @@ static int add_string(struct qry_parser *p, const char *s, size_t len, uint32_t 
     return SD_OK;
 }
 
-/* The clause's value as a keyword (quoted or a word): bytes as typed. */
-static int keyword_clause(struct qry_parser *p, const char *s, size_t len, size_t off,
+/* The clause's value as a keyword (quoted or a word): bytes as typed (the caller keeps them). */
+static int keyword_clause(const struct qry_fval *p, const char *s, size_t len, size_t off,
                           bool is_quoted, struct qry_filter *f)
 {
     if (!is_quoted && len > 0 && (s[0] == '<' || s[0] == '>')) {
@@ -272,11 +272,11 @@ static int keyword_clause(struct qry_parser *p, const char *s, size_t len, size_
     }
     f->kind = QF_KEYWORD;
     f->str_len = (uint32_t)len;
-    return add_string(p, s, len, &f->str_off);
+    return SD_OK;
 }
 
-static int value_clause(struct qry_parser *p, const char *s, size_t len, size_t off, bool is_quoted,
-                        struct qry_filter *f)
+int qry_filter_value(const struct qry_fval *p, const char *s, size_t len, size_t off,
+                     bool is_quoted, struct qry_filter *f)
 {
     if (p->attr->type == SCH_KEYWORD) {
         return keyword_clause(p, s, len, off, is_quoted, f);
@@ -310,7 +310,11 @@ int qry_parse_filter_leaf(struct qry_parser *p, const struct qry_tok *tok, int32
     }
     struct qry_filter f = {.sch_type = (uint8_t)p->attr->type,
                            .name_len = (uint32_t)p->attr->name_len};
-    int rc = value_clause(p, p->text + off, tok->len, off, is_quoted, &f);
+    struct qry_fval fv = {.attr = p->attr, .err = p->err};
+    int rc = qry_filter_value(&fv, p->text + off, tok->len, off, is_quoted, &f);
+    if (!rc && f.kind == QF_KEYWORD) {
+        rc = add_string(p, p->text + off, tok->len, &f.str_off);
+    }
     if (!rc) {
         rc = add_string(p, p->attr->name, p->attr->name_len, &f.name_off);
     }

@@ -68,8 +68,5 @@ int qry_parse_prefix(struct qry_parser *p, const struct qry_tok *tok, int32_t *o
  * QN_FILTER leaf in *out. SD_EPARSE "at OFFSET: ..." for a malformed number, date or range,
  * SD_EFIELD when the attribute's type cannot do what is asked. */
 int qry_parse_filter_leaf(struct qry_parser *p, const struct qry_tok *tok, int32_t *out);
-/* True when a word reads as a comparison or a range (`>=2010`, `2000..2010`): on a text or
- * undeclared field that is a mistaken filter, not words to search. */
-bool qry_looks_like_range(const char *s, size_t len);
 
 #endif

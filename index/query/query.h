@@ -121,12 +121,17 @@ struct qry_params {
                                          default_weight; "title" defaults to 2 */
     size_t nweights;
     float default_weight; /* default 1 */
-    /* Filters (docs/QUERY.md "Filters, sort and facets"); borrowed for the search, NULL:
-     * none. A query that browses evaluates every match (no pruning): total is exact. */
+    /* Filters, sort and facets (docs/QUERY.md "Filters, sort and facets"); borrowed for the
+     * search, NULL: none. With a sort other than by score, facets, or a query that browses,
+     * every match is evaluated (no pruning) and total is exact. */
     const struct qry *filter;        /* qry_parse_filter()'s: ANDed with the query, no score */
+    const struct qry_sort *sort;     /* qry_sort_parse()'s; NULL: by relevance */
+    const struct qry_facets *facets; /* qry_facets_parse()'s; counts in qry_result.facets */
 };
 
 void qry_params_default(struct qry_params *p);
+
+struct qry_facet;
 
 struct qry_hit {
     uint32_t segment; /* index into the qry_segment array */
@@ -149,11 +154,14 @@ struct qry_result {
     /* Positive words (QN_WORD) of the query that no document has in any inflection: a sign
      * of a typo or the wrong keyboard layout, which only then are worth another reading. */
     uint32_t unknown_words;
+    /* One per facet spec of params.facets, in that order; owned (qry_result_free). */
+    struct qry_facet *facets;
+    size_t nfacets;
 };
 
 /* Runs q over segs[0, nsegs) (borrowed) and fills out with the hits ranked
  * offset .. offset+limit-1 by score (ties: lower segment index, then lower
- * doc id first; a query that browses: index order), only documents that pass its filter
+ * doc id first; a query that browses: index order) or by params->sort, only documents that pass its filter
  * clauses and params->filter. A field restriction that names a field no segment has is
  * SD_EINVAL "unknown field 'x'" (except title and body, always known).
  * Returns SD_OK, SD_EINVAL, SD_ELIMIT, SD_ENOMEM or SD_ECORRUPT. */
@@ -180,6 +188,54 @@ int qry_parse_filter(struct qry_ctx *ctx, const char *text, size_t len,
                      const struct sch_schema *schema, struct qry **out, struct sd_error *err);
 /* True when q has no text to score: it matches by filter clauses alone (or everything). */
 bool qry_is_browse(const struct qry *q);
+
+#define QRY_MAX_SORT_KEYS 4 /* keys in one sort */
+
+/* A parsed sort: "key[:asc|:desc],..." over the attributes schema (borrowed for the call)
+ * declares as int, float, date, bool or keyword, `title` (the hit's title bytes) and
+ * `_score` (desc by default; the others asc). Multi-valued: the smallest value for asc,
+ * the largest for desc; a document without a value sorts last either way; ties go to the
+ * higher score, then the lower document id (bytes), so pages are stable. SD_EFIELD for an
+ * undeclared key or a text field ("unknown field 'x' in sort"), SD_EPARSE for a bad
+ * direction or an empty key, SD_ELIMIT past QRY_MAX_SORT_KEYS. *out owned (qry_sort_free). */
+struct qry_sort;
+int qry_sort_parse(const char *text, size_t len, const struct sch_schema *schema,
+                   struct qry_sort **out, struct sd_error *err);
+void qry_sort_free(struct qry_sort *s); /* NULL is a no-op */
+
+#define QRY_MAX_FACETS     16   /* facet specs in one search */
+#define QRY_MAX_FACET_SIZE 1000 /* buckets one facet may return */
+#define QRY_FACET_SIZE     10   /* buckets of a value facet without size= */
+
+/* Parsed facet specs "field[:option=value[;option=value]]" (docs/QUERY.md): size=N,
+ * values=a|b, interval=N (int, float) or day|month|year (date), ranges=lo..hi|..hi|lo..
+ * schema borrowed for the call. SD_EFIELD for an undeclared or text field, SD_EPARSE
+ * "facet N: at OFFSET: ..." for a malformed spec. *out owned (qry_facets_free). */
+struct qry_facets;
+int qry_facets_parse(const char *const *specs, size_t n, const struct sch_schema *schema,
+                     struct qry_facets **out, struct sd_error *err);
+void qry_facets_free(struct qry_facets *f); /* NULL is a no-op */
+
+struct qry_facet_bucket {
+    char *value; /* owned, NUL-terminated */
+    uint64_t count;
+};
+
+/* The counts of one facet spec over every match. "As if not filtered": a filter clause at
+ * the top level of the AND (of the query or the filter) that restricts only this facet's
+ * field does not restrict its counts. Value facets are ordered by count (desc) then value,
+ * interval and range facets by value, values= in the order given. A document counts once
+ * per bucket however many of its values fall in it. others: for values= and ranges,
+ * matching documents with a value in no bucket; for the top values and for intervals, the
+ * counts of the buckets not returned (documents, for a single-valued field). missing:
+ * matching documents without a value. */
+struct qry_facet {
+    char *field; /* owned */
+    struct qry_facet_bucket *buckets; /* owned */
+    size_t nbuckets;
+    uint64_t others;
+    uint64_t missing;
+};
 
 /* Typo tolerance (typo.c). *out becomes a copy of q (owned: qry_free()) in which every
  * positive word of QRY_TYPO_ONE_EDIT+ characters also matches, at QRY_FUZZY_WEIGHT, every

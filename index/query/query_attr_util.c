@@ -17,6 +17,42 @@ static const struct seg_attr_spec tattr_specs[] = {
 };
 #define TATTR_NSPECS (sizeof tattr_specs / sizeof tattr_specs[0])
 
+#define Y(v) .has_year = true, .year = (v)
+#define P(v) .has_price = true, .price = (v)
+
+const struct tadoc tattr_docs[TATTR_NDOCS] = {
+    {"d1",
+     "Poems of spring",
+     "poetry about spring",
+     Y(2012),
+     P(2.5),
+     "ru",
+     {"poetry"},
+     "2015-03-01T10:00:00Z",
+     1},
+    {"d2",
+     "Prose of winter",
+     "prose about winter",
+     Y(2005),
+     P(9.99),
+     "en",
+     {"prose", "drama"},
+     "2015-03-02",
+     0},
+    {"d3",
+     "Spring notes",
+     "spring essay",
+     Y(2010),
+     P(15.0),
+     "pt-BR",
+     {"essay"},
+     "2014-12-31T23:59:59Z",
+     1},
+    {"d4", "Drafts", "spring draft", Y(1999), .lang = "en", .flag = -1},
+    {"d5", "Winter poems", "winter poetry", P(0.5), .lang = "ru", .tags = {"poetry", "prose"},
+     .date = "2016-01-01", .flag = 0},
+};
+
 struct sch_schema *tattr_schema(void)
 {
     struct sch_schema *s = NULL;
@@ -165,4 +201,23 @@ int tattr_parse_rc(struct qry_ctx *ctx, const struct sch_schema *schema, const c
     snprintf(msg, 256, "%s", err.msg);
     qry_free(q);
     return rc;
+}
+
+uint64_t tattr_sorted(struct qry_ctx *ctx, const struct sch_schema *schema, const char *q,
+                      const char *sort, const struct qry_segment *segs, size_t nsegs,
+                      uint32_t limit, uint32_t offset, char *buf, size_t cap)
+{
+    struct qry_params p;
+    qry_params_default(&p);
+    p.limit = limit;
+    p.offset = offset;
+    struct qry_sort *so = NULL;
+    struct sd_error err = {0};
+    if (qry_sort_parse(sort, strlen(sort), schema, &so, &err)) {
+        fail_msg("sort '%s': %s", sort, err.msg);
+    }
+    p.sort = so;
+    uint64_t total = tattr_search(ctx, schema, q, NULL, segs, nsegs, &p, buf, cap);
+    qry_sort_free(so);
+    return total;
 }

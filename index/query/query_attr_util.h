@@ -37,6 +37,10 @@ struct tadoc {
     int flag;                         /* -1: none, 0 or 1 */
 };
 
+/* Five documents d1..d5 with every kind of value, and some without (query_attr_util.c). */
+#define TATTR_NDOCS 5
+extern const struct tadoc tattr_docs[TATTR_NDOCS];
+
 /* The schema of TATTR_SCHEMA (owned by the caller: sch_free). */
 struct sch_schema *tattr_schema(void);
 
@@ -51,6 +55,11 @@ struct seg *tattr_build(struct stem_ctx *stem, const struct tadoc *docs, size_t 
 uint64_t tattr_search(struct qry_ctx *ctx, const struct sch_schema *schema, const char *q,
                       const char *filter, const struct qry_segment *segs, size_t nsegs,
                       const struct qry_params *params, char *buf, size_t cap);
+
+/* tattr_search with the sort text (parsed with the schema), limit and offset. */
+uint64_t tattr_sorted(struct qry_ctx *ctx, const struct sch_schema *schema, const char *q,
+                      const char *sort, const struct qry_segment *segs, size_t nsegs,
+                      uint32_t limit, uint32_t offset, char *buf, size_t cap);
 
 /* The error code of parsing q (is_filter: as a filter string) with the schema; its message
  * in msg[256]. SD_OK when it parses. */

@@ -41,40 +41,6 @@ static int teardown(void **state)
 }
 
 #define Y(v) .has_year = true, .year = (v)
-#define P(v) .has_price = true, .price = (v)
-
-static const struct tadoc g_docs[] = {
-    {"d1",
-     "Poems of spring",
-     "poetry about spring",
-     Y(2012),
-     P(2.5),
-     "ru",
-     {"poetry"},
-     "2015-03-01T10:00:00Z",
-     1},
-    {"d2",
-     "Prose of winter",
-     "prose about winter",
-     Y(2005),
-     P(9.99),
-     "en",
-     {"prose", "drama"},
-     "2015-03-02",
-     0},
-    {"d3",
-     "Spring notes",
-     "spring essay",
-     Y(2010),
-     P(15.0),
-     "pt-BR",
-     {"essay"},
-     "2014-12-31T23:59:59Z",
-     1},
-    {"d4", "Drafts", "spring draft", Y(1999), .lang = "en", .flag = -1},
-    {"d5", "Winter poems", "winter poetry", P(0.5), .lang = "ru", .tags = {"poetry", "prose"},
-     .date = "2016-01-01", .flag = 0},
-};
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -197,7 +163,7 @@ static void test_filter_parse_malformed_names_offset_and_field(void **state)
 static void test_filter_eval_each_form_matches_its_documents(void **state)
 {
     (void)state;
-    struct seg *s = tattr_build(g_stem, g_docs, 5, true);
+    struct seg *s = tattr_build(g_stem, tattr_docs, 5, true);
     struct qry_segment segs[] = {{s, NULL}};
     static const char *const cases[][2] = {
         {"year:>=2010", "d1 d3"},
@@ -249,7 +215,7 @@ static void test_filter_eval_each_form_matches_its_documents(void **state)
 static void test_filter_browse_is_index_order_with_exact_total(void **state)
 {
     (void)state;
-    struct seg *s = tattr_build(g_stem, g_docs, 5, true);
+    struct seg *s = tattr_build(g_stem, tattr_docs, 5, true);
     struct qry_segment segs[] = {{s, NULL}};
     char buf[256];
     struct qry_params p;
@@ -282,10 +248,10 @@ static void test_filter_browse_is_index_order_with_exact_total(void **state)
 static void test_filter_segments_without_column_and_deleted_docs(void **state)
 {
     (void)state;
-    struct seg *a = tattr_build(g_stem, g_docs, 3, true);
+    struct seg *a = tattr_build(g_stem, tattr_docs, 3, true);
     static const struct tadoc old[] = {{"d6", "Old spring", "spring", Y(2012), .flag = -1}};
     struct seg *b = tattr_build(g_stem, old, 1, false); /* built before any attribute */
-    struct seg *c = tattr_build(g_stem, g_docs + 3, 2, true);
+    struct seg *c = tattr_build(g_stem, tattr_docs + 3, 2, true);
     uint64_t del[1] = {1}; /* d4 */
     struct qry_segment segs[] = {{a, NULL}, {b, NULL}, {c, del}};
     expect(segs, 3, "spring year:>=1990", NULL, "d1 d3");

@@ -83,6 +83,20 @@ struct qry_filter {
     uint32_t str_off, str_len;
 };
 
+/* filter.c: one value of attribute attr (both borrowed) as a clause: s[0, len) at offset
+ * off of the text being parsed (for messages), quoted or not. A keyword's bytes are not
+ * copied: f->str_off is the caller's to set. SD_OK, SD_EPARSE, SD_EFIELD or SD_ELIMIT (into
+ * err). The grammar and the facet specs (facet.c) share it. */
+struct qry_fval {
+    const struct sch_field *attr;
+    struct sd_error *err;
+};
+int qry_filter_value(const struct qry_fval *p, const char *s, size_t len, size_t off,
+                     bool is_quoted, struct qry_filter *f);
+/* True when a word reads as a comparison or a range (`>=2010`, `2000..2010`): on a text or
+ * undeclared field that is a mistaken filter, not words to search. */
+bool qry_looks_like_range(const char *s, size_t len);
+
 /* One term as it will be looked up in a segment dictionary. */
 struct qry_term {
     uint32_t str_off; /* into qry.strings, NUL-terminated */

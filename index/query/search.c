@@ -16,7 +16,10 @@
  *            as with Lucene's totalHitsThreshold.
  * With limit 0 nothing is scored and nothing is skipped: total is exact.
  * Filter clauses (filter_eval.c) are tested where deleted documents are skipped: a document
- * that fails them is neither counted nor scored, and never changes a bound.
+ * that fails them is neither counted nor scored, and never changes a bound. With a sort
+ * (sort.c), every match is scored and offered to the sorted heap instead of the top-k.
+ * With facets (facet_count.c), every document the words match is shown to the counters
+ * with the predicate's conjuncts it fails, and only those that fail none are hits.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -103,11 +106,23 @@ static bool may_prune(const struct qry_topk *t)
     return t->k > 0 && t->count == t->k && t->total >= QRY_TOTAL_EXACT_UPTO && !t->is_exhaustive;
 }
 
+/* A match that passed: counted, and offered to the sorted heap or the top-k. */
+static void take(struct ev *e, struct qry_topk *t, struct qry_sorter *so, uint32_t root,
+                 uint32_t seg_index, uint32_t doc)
+{
+    t->total++;
+    if (so && t->k) {
+        qry_sorter_offer(so, doc, (float)ev_score(e, root, doc));
+    } else if (t->k) {
+        qry_topk_offer(e, t, root, seg_index, doc);
+    }
+}
+
 /* Visits the matches of the segment's tree in order, counting each, until
  * pruning is allowed; prune.c then does the rest. */
 static int run_segment(struct qry_scratch *s, const struct qry *q, const struct qry_segment *sg,
                        uint32_t seg_index, uint32_t root, const struct qry_stats *st,
-                       struct qry_topk *t, struct sd_error *err)
+                       struct qry_topk *t, struct qry_sorter *so, struct sd_error *err)
 {
     uint32_t ndocs = seg_doc_count(sg->seg);
     struct ev e = {.seg = sg->seg,
@@ -122,12 +137,22 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
                    .conj = s->conj.data,
                    .nconj = s->conj.count};
     uint32_t doc = e.nodes[root].doc;
+    if (s->nfacet_acc > 0) {
+        /* Facets see every document the words match, with the conjuncts it fails. */
+        for (; doc < ndocs; doc = ev_advance(&e, root, doc + 1)) {
+            if (qry_is_deleted(sg->deleted, doc)) {
+                continue;
+            }
+            uint64_t failed = qry_conj_failed(e.conj, e.nconj, doc);
+            qry_facets_doc(s, doc, failed);
+            if (!failed) {
+                take(&e, t, so, root, seg_index, doc);
+            }
+        }
+    }
     while (doc < ndocs && !may_prune(t)) {
         if (ev_doc_passes(&e, sg->deleted, doc)) {
-            t->total++;
-            if (t->k) {
-                qry_topk_offer(&e, t, root, seg_index, doc);
-            }
+            take(&e, t, so, root, seg_index, doc);
         }
         doc = ev_advance(&e, root, doc + 1);
     }
@@ -199,7 +224,9 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     int rc = check_params(params, err);
     if (!rc && q->root == QRY_NONE && !q->is_all) {
         out->total_is_exact = true; /* a simple-syntax query without words matches nothing */
-        return SD_OK;
+        s->conj.count = 0;
+        rc = qry_facets_begin(s, params->facets, err); /* (all counts 0) */
+        return rc ? rc : qry_facets_finish(s, out, err);
     }
     if (!rc) {
         s->stem = ctx->stem;
@@ -208,24 +235,46 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     if (!rc) {
         rc = qry_filter_prepare(s, q, params->filter, err);
     }
-    /* Browsing visits every document that passes (an exact total); scores are all 0. */
+    if (!rc) {
+        rc = qry_facets_begin(s, params->facets, err);
+    }
+    /* Browsing visits every document that passes (an exact total; scores are all 0), and so
+     * does a sort by anything but the score: bounds on scores cannot skip by year. */
+    bool is_sorted = !qry_sort_is_relevance(params->sort);
     struct qry_topk t = {.k = params->limit ? (size_t)params->offset + params->limit : 0,
-                         .is_exhaustive = s->is_exhaustive || qry_is_browse(q)};
-    if (!rc && qry_vec_reserve(&s->heap, t.k + 1, sizeof(struct qry_hit))) {
+                         .is_exhaustive = s->is_exhaustive || qry_is_browse(q) || is_sorted ||
+                                          (params->facets && params->facets->n > 0)};
+    if (!rc && (qry_vec_reserve(&s->heap, t.k + 1, sizeof(struct qry_hit)) ||
+                (is_sorted && qry_vec_reserve(&s->sorted, t.k + 1, sizeof(struct qry_shit))))) {
         rc = sd_errorf(err, SD_ENOMEM, "top-k heap");
     }
     t.h = s->heap.data;
+    struct qry_sorter sorter = {.sort = params->sort, .h = s->sorted.data, .k = t.k};
+    struct qry_sorter *so = is_sorted ? &sorter : NULL;
     for (size_t i = 0; !rc && i < nsegs; i++) {
         uint32_t root = 0;
         qry_filter_segment(s, q, params->filter, segs[i].seg);
-        rc = qry_plan_build(s, q, segs, i, params, t.k > 0, &root, err);
+        if (so) {
+            qry_sorter_segment(so, segs[i].seg, (uint32_t)i);
+        }
+        rc = qry_facets_segment(s, segs[i].seg, err);
         if (!rc) {
-            rc = run_segment(s, q, &segs[i], (uint32_t)i, root, &st, &t, err);
+            rc = qry_plan_build(s, q, segs, i, params, t.k > 0, &root, err);
+        }
+        if (!rc) {
+            rc = run_segment(s, q, &segs[i], (uint32_t)i, root, &st, &t, so, err);
+        }
+        if (!rc) {
+            rc = qry_facets_segment_end(s, err);
         }
         qry_plan_free(s);
     }
     if (!rc) {
-        rc = fill_result(&t, params->offset, out, err);
+        rc = so ? qry_sorter_finish(so, params->offset, out, err)
+                : fill_result(&t, params->offset, out, err);
+    }
+    if (!rc) {
+        rc = qry_facets_finish(s, out, err);
     }
     out->total = rc ? 0 : t.total;
     out->total_is_exact = !t.is_pruned;
@@ -245,4 +294,14 @@ void qry_result_free(struct qry_result *r)
     free(r->hits);
     r->hits = NULL;
     r->nhits = 0;
+    for (size_t i = 0; i < r->nfacets; i++) {
+        for (size_t k = 0; k < r->facets[i].nbuckets; k++) {
+            free(r->facets[i].buckets[k].value);
+        }
+        free(r->facets[i].buckets);
+        free(r->facets[i].field);
+    }
+    free(r->facets);
+    r->facets = NULL;
+    r->nfacets = 0;
 }

@@ -64,6 +64,30 @@ class KeysTest(harness.ConfFileTestCase):
         self.assertEqual(r.status, 401)
         h.close()
 
+    def test_index_management_roles(self):
+        """Issue 11: a search key may list indexes and read settings; changing and dropping
+        need an admin key."""
+        settings = {"fields": {"year": {"type": "int"}}}
+        self.assertEqual(self.req("PUT", "/indexes/books", key=SEARCH, body=settings).status, 403)
+        self.assertEqual(self.req("GET", "/indexes").status, 401)
+        self.assertOk(self.req("PUT", "/indexes/books", key=ADMIN, body=settings).json)
+        r = self.req("GET", "/indexes", key=SEARCH)
+        self.assertEqual([i["name"] for i in r.json["indexes"]], ["books"])
+        self.assertEqual(self.req("GET", "/indexes/books", key=SEARCH).json["version"], 1)
+        r = self.req("DELETE", "/indexes/books", key=SEARCH)
+        self.assertEqual(r.status, 403)
+        self.assertError(r.json, "forbidden")
+        with self.daemon.line() as c:
+            self.assertEqual(c.call({"op": "auth", "key": SEARCH})["role"], "search")
+            self.assertOk(c.call({"op": "indexes"}))
+            self.assertOk(c.call({"op": "get_settings", "index": "books"}))
+            for req in ({"op": "create_index", "index": "x", "settings": {}},
+                        {"op": "set_settings", "index": "books", "settings": {}},
+                        {"op": "drop_index", "index": "books"}):
+                self.assertError(c.call(req), "forbidden", req["op"])
+            self.assertEqual(c.call({"op": "auth", "key": ADMIN})["role"], "admin")
+            self.assertOk(c.call({"op": "drop_index", "index": "books"}))
+
     def test_line_auth_once_per_connection(self):
         with self.daemon.line() as c:
             self.assertError(c.call({"op": "search", "q": "x"}), "unauthorized")

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_proto.h"
 #include "proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -20,10 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sd_buf_init(&out);
     enum proto_code rc = proto_parse_line((const char *)data, size, &req, &err);
     if (rc == PROTO_OK) {
-        if (req.op == PROTO_OP_NONE || req.limit > QRY_MAX_LIMIT || req.offset > QRY_MAX_OFFSET ||
-            req.nweights > PROTO_MAX_WEIGHTS) {
-            abort(); /* the parser let through what it promises to refuse */
-        }
+        fuzz_proto_check(&req); /* the parser let through nothing it promises to refuse */
         if (req.q) {
             proto_json_string(&out, req.q, req.q_len);
         }
