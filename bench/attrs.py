@@ -37,7 +37,6 @@ P4, P5 = 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5
 M64 = (1 << 64) - 1
 YEAR_MIN, YEARS = 1990, 35
 TOP_SOURCES = 10
-FILTERS = ("lang", "year", "source")
 BROWSE_YEARS = ("2000..2010", "1990..1994", "2020..2024", "2005..2005", "1995..2019")
 
 
@@ -190,11 +189,6 @@ def read_workload(qdir):
             with open(os.path.join(qdir, name), encoding="utf-8") as f:
                 out.append((name[:-4], [tuple(l.rstrip("\n").split("\t")) for l in f if l.strip("\n")]))
     return out
-
-
-def kind(cat):
-    """The category's family: lang/year/source (filtered), sort, facet, browse."""
-    return cat.split(".", 1)[0]
 
 
 def prepare(corpus, public_qdir, out_dir, src=None):
