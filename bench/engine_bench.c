@@ -5,7 +5,19 @@
  *
  *   engine-bench index DOCS.tsv DIR          -> prints {"build_s":..,"docs":..}
  *   engine-bench search DIR QUERIES_DIR RUNS HITS.tsv  -> prints per-category JSON
- *   engine-bench info DIR                    -> prints segment count and bytes (not timed)
+ *   engine-bench info DIR                    -> prints segment count and bytes (not timed),
+ *                                               and each attribute column's bytes
+ *   engine-bench attr-index DOCS.tsv ATTRS.tsv DIR        -> like index, with attributes
+ *   engine-bench attr-search DIR WORKLOAD_DIR RUNS HITS.tsv -> like search, the workload
+ *
+ * attr-index and attr-search are the engine's side of the attribute workload (issue 11;
+ * bench/attrs.py writes ATTRS.tsv and the workload, bench/attr-runner drives all engines):
+ * the index is declared with BENCH_ATTR_SETTINGS (idx_set_settings) and every document
+ * carries lang, source (keywords), year and length (ints); each workload line (q, filter,
+ * sort, facets) is one idx_search with those request fields, whatever ENGINE_BENCH_MODE
+ * says (the segments alone cannot filter). Its hits file has a fifth column with the facet
+ * counts of faceted queries. A query the engine refuses counts as zero hits and in the
+ * category's "errors".
  *
  * DOCS.tsv is the peers' shared file: docid \t lang \t title \t body. The
  * docid string becomes the document id; title and body are the two indexed
@@ -63,6 +75,15 @@
 #define BENCH_TOP         10 /* hits per timed search */
 #define BENCH_MAX_QUERIES 100000
 #define BENCH_MAX_CATS    256
+#define BENCH_FIELDS      6 /* title, body and the attributes lang, source, year, length */
+
+/* The settings of the attribute workload's index (bench/attrs.py): the two text fields as
+ * the plain bench weighs them, two keyword and two int attributes. */
+#define BENCH_ATTR_SETTINGS                                                                  \
+    "{\"fields\": {\"title\": {\"type\": \"text\", \"weight\": 2}, "                          \
+    "\"body\": {\"type\": \"text\", \"weight\": 1}, \"lang\": {\"type\": \"keyword\"}, "     \
+    "\"source\": {\"type\": \"keyword\"}, \"year\": {\"type\": \"int\"}, "                   \
+    "\"length\": {\"type\": \"int\"}}}"
 
 static double bench_secs(uint64_t t0, uint64_t t1)
 {
@@ -133,7 +154,8 @@ static int bench_flow_wait(struct bench_flow *fl, unsigned max)
 }
 
 /* Splits one TSV line into an upsert of id, title, body. False if malformed. */
-static bool bench_parse_doc(char *line, char *end, struct seg_field f[2], struct idx_op *op)
+static bool bench_parse_doc(char *line, char *end, struct seg_field f[BENCH_FIELDS],
+                            struct idx_op *op)
 {
     char *a = memchr(line, '\t', (size_t)(end - line));
     char *b = a ? memchr(a + 1, '\t', (size_t)(end - a - 1)) : NULL;
@@ -144,6 +166,33 @@ static bool bench_parse_doc(char *line, char *end, struct seg_field f[2], struct
     f[1] = (struct seg_field){"body", 4, c + 1, (size_t)(end - c - 1), SEG_TEXT};
     *op = (struct idx_op){.type = IDX_OP_UPSERT};
     op->doc = (struct seg_doc){line, (size_t)(a - line), f, 2};
+    return true;
+}
+
+/* Adds the attributes of one attrs.tsv line (docid, lang, source, year, length; see
+ * bench/attrs.py) to op's document: keywords as strings, ints as their JSON text, which the
+ * index's settings (BENCH_ATTR_SETTINGS) check and turn into columns. False when the line is
+ * malformed or belongs to another document (the two files go line by line). */
+static bool bench_parse_attrs(char *line, char *end, struct seg_field f[BENCH_FIELDS],
+                              struct idx_op *op)
+{
+    static const char *const names[] = {"lang", "source", "year", "length"};
+    char *col[5];
+    size_t n = 0;
+    for (char *p = line; n < 5 && p <= end; n++) {
+        col[n] = p;
+        char *t = memchr(p, '\t', (size_t)(end - p));
+        p = (t ? t : end) + 1;
+    }
+    if (n != 5 || (size_t)(col[1] - col[0] - 1) != op->doc.id_len ||
+        memcmp(col[0], op->doc.id, op->doc.id_len) != 0)
+        return false;
+    for (size_t k = 0; k < 4; k++) {
+        char *vend = k == 3 ? end : col[k + 2] - 1;
+        f[2 + k] = (struct seg_field){names[k], strlen(names[k]), col[k + 1],
+                                      (size_t)(vend - col[k + 1]), k < 2 ? SEG_TEXT : SEG_RAW};
+    }
+    op->doc.nfields = BENCH_FIELDS;
     return true;
 }
 
@@ -164,27 +213,47 @@ static int bench_send(struct idx_db *db, struct bench_flow *fl, const struct idx
     return bench_flow_wait(fl, BENCH_IN_FLIGHT);
 }
 
-/* Feeds every line of tsv[0, len) to the engine in batches; *ndocs = sent. */
+/* The line at *p (up to end): returns its end and moves *p past it. */
+static char *bench_next_line(char **p, char *end)
+{
+    char *nl = memchr(*p, '\n', (size_t)(end - *p));
+    char *eol = nl ? nl : end;
+    *p = eol + 1;
+    return eol;
+}
+
+/* Feeds every line of tsv[0, len) to the engine in batches; *ndocs = sent. With attrs
+ * (attrs.tsv, NULL: none), each document also gets its line of attributes. */
 static int bench_feed(struct idx_db *db, struct bench_flow *fl, char *tsv, size_t len,
-                      uint64_t *ndocs)
+                      char *attrs, size_t attrs_len, uint64_t *ndocs)
 {
     size_t batch = bench_env("ENGINE_BENCH_BATCH", 1000);
     if (batch == 0 || batch > IDX_MAX_BATCH)
         batch = 1000;
     struct idx_op *ops = calloc(batch, sizeof *ops);
-    struct seg_field(*fields)[2] = calloc(batch, sizeof *fields);
+    struct seg_field(*fields)[BENCH_FIELDS] = calloc(batch, sizeof *fields);
     int rc = ops && fields ? SD_OK : SD_ENOMEM;
     size_t n = 0;
-    char *p = tsv, *end = tsv + len;
+    char *p = tsv, *end = tsv + len, *ap = attrs, *aend = attrs ? attrs + attrs_len : NULL;
     while (rc == SD_OK && p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *eol = nl ? nl : end;
-        if (bench_parse_doc(p, eol, fields[n], &ops[n]) && ++n == batch) {
+        char *line = p, *eol = bench_next_line(&p, end);
+        if (!bench_parse_doc(line, eol, fields[n], &ops[n]))
+            continue;
+        if (attrs) {
+            char *aline = ap;
+            char *aeol = ap < aend ? bench_next_line(&ap, aend) : aline;
+            if (!bench_parse_attrs(aline, aeol, fields[n], &ops[n])) {
+                fprintf(stderr, "engine-bench: attrs.tsv does not match docs.tsv at doc %.*s\n",
+                        (int)ops[n].doc.id_len, ops[n].doc.id);
+                rc = SD_EINVAL;
+                break;
+            }
+        }
+        if (++n == batch) {
             rc = bench_send(db, fl, ops, n); /* ops are copied into log records */
             *ndocs += n;
             n = 0;
         }
-        p = eol + 1;
     }
     if (rc == SD_OK) {
         rc = bench_send(db, fl, ops, n);
@@ -210,13 +279,20 @@ static void bench_bulk_config(struct idx_config *cfg, const char *dir)
             cfg->refresh_ms, cfg->merge_factor);
 }
 
-static int bench_index(const char *tsv_path, const char *dir)
+/* Builds DIR from DOCS.tsv; with attrs_path (NULL: none) the index is declared with
+ * BENCH_ATTR_SETTINGS first (timed: part of making the index) and every document carries
+ * its attributes. */
+static int bench_index(const char *tsv_path, const char *attrs_path, const char *dir)
 {
     uint64_t t0 = sd_now_ns();
-    size_t len = 0;
+    size_t len = 0, attrs_len = 0;
     char *tsv = bench_slurp(tsv_path, &len);
-    if (!tsv)
+    char *attrs = attrs_path ? bench_slurp(attrs_path, &attrs_len) : NULL;
+    if (!tsv || (attrs_path && !attrs)) {
+        free(tsv);
+        free(attrs);
         return 1;
+    }
     struct idx_config cfg;
     bench_bulk_config(&cfg, dir);
     struct sd_error err = {0};
@@ -224,18 +300,29 @@ static int bench_index(const char *tsv_path, const char *dir)
     if (idx_open(&cfg, &db, &err) != SD_OK) {
         fprintf(stderr, "engine-bench: idx_open %s: %s\n", dir, err.msg);
         free(tsv);
+        free(attrs);
+        return 1;
+    }
+    if (attrs && idx_set_settings(db, BENCH_INDEX, BENCH_ATTR_SETTINGS,
+                                  strlen(BENCH_ATTR_SETTINGS), IDX_SETTINGS_UPSERT, NULL,
+                                  &err) != SD_OK) {
+        fprintf(stderr, "engine-bench: idx_set_settings: %s\n", err.msg);
+        idx_close(db);
+        free(tsv);
+        free(attrs);
         return 1;
     }
     struct bench_flow fl = {.rc = SD_OK};
     pthread_mutex_init(&fl.lock, NULL);
     pthread_cond_init(&fl.cond, NULL);
     uint64_t ndocs = 0;
-    int rc = bench_feed(db, &fl, tsv, len, &ndocs);
+    int rc = bench_feed(db, &fl, tsv, len, attrs, attrs_len, &ndocs);
     int wrc = bench_flow_wait(&fl, 0);
     uint64_t t_acked = sd_now_ns();
     idx_close(db); /* flushes the memtable and finishes the merge thread's jobs */
     uint64_t t1 = sd_now_ns();
     free(tsv);
+    free(attrs);
     if (rc != SD_OK || wrc != SD_OK) {
         fprintf(stderr, "engine-bench: indexing failed: %s (%s)\n", sd_status_name(rc ? rc : wrc),
                 fl.msg);
@@ -253,6 +340,16 @@ struct bench_top {
     uint64_t total;
     size_t n;
     unsigned long long ids[BENCH_TOP];
+    struct sd_buf *facets; /* NULL, or gets the facet counts as the hits file writes them */
+};
+
+/* One query of a category: a plain one has only q; the attribute workload's (attrs.py) also
+ * a filter and a sort in searchd's syntax and the facets source (top 10) and year (every
+ * value). label is what the hits file names it by. All strings borrowed from the file read. */
+struct bench_query {
+    const char *q, *label;
+    const char *filter, *sort; /* "" when none */
+    bool has_facets;
 };
 
 struct bench_engine {
@@ -347,9 +444,12 @@ static void bench_engine_close(struct bench_engine *e)
     idx_close(e->db);
 }
 
-static int bench_search_segs(struct bench_engine *e, const char *q, uint32_t limit,
-                             struct bench_top *top, struct sd_error *err)
+static int bench_search_segs(struct bench_engine *e, const struct bench_query *bq,
+                             uint32_t limit, struct bench_top *top, struct sd_error *err)
 {
+    const char *q = bq->q;
+    if (*bq->filter || *bq->sort || bq->has_facets)
+        return sd_errorf(err, SD_EINVAL, "filters, sort and facets need ENGINE_BENCH_MODE=api");
     struct qry_params p;
     qry_params_default(&p);
     p.limit = limit;
@@ -371,35 +471,72 @@ static int bench_search_segs(struct bench_engine *e, const char *q, uint32_t lim
     return rc;
 }
 
-static int bench_search_api(struct bench_engine *e, const char *q, uint32_t limit,
-                            struct bench_top *top, struct sd_error *err)
+/* The facets of res as the hits file writes them: "source=v:n,...;year=v:n,...". */
+static void bench_put_facets(const struct idx_search_res *res, struct sd_buf *out)
 {
-    struct idx_search_req req = {.q = q, .q_len = strlen(q), .snippet_len = 0};
+    for (size_t f = 0; f < res->nfacets; f++) {
+        const struct idx_facet *fc = &res->facets[f];
+        if (f) {
+            sd_buf_put(out, ";", 1);
+        }
+        sd_buf_put(out, fc->field, strlen(fc->field));
+        sd_buf_put(out, "=", 1);
+        for (size_t b = 0; b < fc->nbuckets; b++) {
+            char num[32];
+            int n = snprintf(num, sizeof num, ":%llu", (unsigned long long)fc->buckets[b].count);
+            if (b) {
+                sd_buf_put(out, ",", 1);
+            }
+            sd_buf_put(out, fc->buckets[b].value, strlen(fc->buckets[b].value));
+            sd_buf_put(out, num, (size_t)n);
+        }
+    }
+}
+
+static int bench_search_api(struct bench_engine *e, const struct bench_query *bq,
+                            uint32_t limit, struct bench_top *top, struct sd_error *err)
+{
+    static const char *const facets[] = {"source:size=10", "year:interval=1"};
+    struct idx_search_req req = {.q = bq->q, .q_len = strlen(bq->q), .snippet_len = 0};
     idx_search_params_default(e->db, &req.params);
     req.params.limit = limit;
+    req.filter = bq->filter;
+    req.filter_len = strlen(bq->filter);
+    req.sort = bq->sort;
+    req.sort_len = strlen(bq->sort);
+    if (bq->has_facets) {
+        req.facets = facets;
+        req.nfacets = 2;
+    }
     struct idx_search_res res;
     int rc = idx_search(e->db, BENCH_INDEX, &req, &res, err);
     top->total = res.total;
     top->n = 0;
     for (size_t i = 0; rc == SD_OK && i < res.nhits && i < BENCH_TOP; i++)
         top->ids[top->n++] = bench_id(res.hits[i].id, strlen(res.hits[i].id));
+    if (rc == SD_OK && top->facets)
+        bench_put_facets(&res, top->facets);
     idx_search_res_free(&res);
     return rc;
 }
 
-/* One search; a query the engine refuses counts as zero hits (and is told once). */
-static void bench_one(struct bench_engine *e, const char *q, uint32_t limit, struct bench_top *top)
+/* One search; a query the engine refuses counts as zero hits (the first 20 are told).
+ * Returns its status. */
+static int bench_one(struct bench_engine *e, const struct bench_query *bq, uint32_t limit,
+                      struct bench_top *top)
 {
     struct sd_error err = {0};
-    int rc = e->is_api ? bench_search_api(e, q, limit, top, &err)
-                       : bench_search_segs(e, q, limit, top, &err);
+    int rc = e->is_api ? bench_search_api(e, bq, limit, top, &err)
+                       : bench_search_segs(e, bq, limit, top, &err);
     if (rc != SD_OK) {
         static unsigned told;
         if (told++ < 20)
-            fprintf(stderr, "engine-bench: query '%s': %s: %s\n", q, sd_status_name(rc), err.msg);
+            fprintf(stderr, "engine-bench: query '%s': %s: %s\n", bq->label, sd_status_name(rc),
+                    err.msg);
         top->total = 0;
         top->n = 0;
     }
+    return rc;
 }
 
 /* ---- the timing protocol ---- */
@@ -431,8 +568,56 @@ static double bench_median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* The non-empty lines of path, in place in *buf (owned by the caller). */
-static size_t bench_read_queries(const char *path, char **buf, char **qs, size_t max)
+/* attrs.py's neutral filter "key=value" in searchd's syntax: key:value, the value quoted
+ * unless it is only letters, digits and dots (a range). Returns malloc'd text or NULL. */
+static char *bench_filter(const char *f)
+{
+    const char *eq = strchr(f, '=');
+    if (!eq) {
+        return NULL;
+    }
+    bool is_plain = true;
+    for (const char *p = eq + 1; *p; p++) {
+        is_plain &= (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.';
+    }
+    size_t size = strlen(f) + 3;
+    char *out = malloc(size);
+    if (out) {
+        snprintf(out, size, is_plain ? "%.*s:%s" : "%.*s:\"%s\"", (int)(eq - f), f, eq + 1);
+    }
+    return out;
+}
+
+/* Splits an attrs.py workload line (q \t filter \t sort \t facets) in place into *bq;
+ * bq->label and the translated filter are malloc'd (freed by bench_free_queries). */
+static bool bench_parse_work(char *line, struct bench_query *bq)
+{
+    char *col[4] = {line, "", "", ""};
+    for (size_t k = 1; k < 4; k++) {
+        char *t = strchr(col[k - 1], '\t');
+        if (!t) {
+            break;
+        }
+        *t = 0;
+        col[k] = t + 1;
+    }
+    size_t size = strlen(col[0]) + strlen(col[1]) + strlen(col[2]) + strlen(col[3]) + 10;
+    char *label = malloc(size);
+    char *filter = *col[1] ? bench_filter(col[1]) : strdup("");
+    if (!label || !filter) {
+        free(label);
+        free(filter);
+        return false;
+    }
+    snprintf(label, size, "%s | %s | %s | %s", col[0], col[1], col[2], col[3]);
+    *bq = (struct bench_query){col[0], label, filter, col[2], *col[3] != 0};
+    return true;
+}
+
+/* The non-empty lines of path, in place in *buf (owned by the caller): plain queries, or
+ * with is_work attrs.py workload lines. */
+static size_t bench_read_queries(const char *path, bool is_work, char **buf,
+                                 struct bench_query *qs, size_t max)
 {
     size_t len = 0, n = 0;
     *buf = bench_slurp(path, &len);
@@ -442,22 +627,34 @@ static size_t bench_read_queries(const char *path, char **buf, char **qs, size_t
         *eol = 0;
         if (eol > p && eol[-1] == '\r')
             eol[-1] = 0;
-        if (*p)
-            qs[n++] = p;
+        if (*p && !is_work) {
+            qs[n++] = (struct bench_query){p, p, "", "", false};
+        } else if (*p && bench_parse_work(p, &qs[n])) {
+            n++;
+        }
         p = eol + 1;
     }
     return n;
 }
 
+static void bench_free_queries(struct bench_query *qs, size_t n, bool is_work)
+{
+    for (size_t i = 0; is_work && i < n; i++) {
+        free((char *)qs[i].label);
+        free((char *)qs[i].filter);
+    }
+}
+
 struct bench_cat_result {
     double qps, p50, p99;
     unsigned long long hits, zero;
+    unsigned long long errors; /* queries the engine refused (counted as zero hits) */
 };
 
-static void bench_time(struct bench_engine *e, char **qs, size_t n, int runs,
+static void bench_time(struct bench_engine *e, const struct bench_query *qs, size_t n, int runs,
                        struct bench_cat_result *r)
 {
-    struct bench_top top;
+    struct bench_top top = {0};
     double *lat = calloc(n, sizeof *lat);
     double *qps = calloc((size_t)runs, sizeof *qps), *p50 = calloc((size_t)runs, sizeof *p50);
     double *p99 = calloc((size_t)runs, sizeof *p99);
@@ -465,16 +662,16 @@ static void bench_time(struct bench_engine *e, char **qs, size_t n, int runs,
         exit(1);
     double slow_ms = (double)bench_env("ENGINE_BENCH_SLOW_US", 0) / 1000;
     for (size_t i = 0; i < n; i++)
-        bench_one(e, qs[i], BENCH_TOP, &top); /* warm-up */
+        bench_one(e, &qs[i], BENCH_TOP, &top); /* warm-up */
     for (int run = 0; run < runs; run++) {
         uint64_t p0 = sd_now_ns();
         for (size_t i = 0; i < n; i++) {
             uint64_t t0 = sd_now_ns();
-            bench_one(e, qs[i], BENCH_TOP, &top);
+            bench_one(e, &qs[i], BENCH_TOP, &top);
             lat[i] = bench_secs(t0, sd_now_ns()) * 1000;
             if (slow_ms > 0 && lat[i] >= slow_ms)
                 fprintf(stderr, "engine-bench: slow: %.3f ms, total %llu: %s\n", lat[i],
-                        (unsigned long long)top.total, qs[i]);
+                        (unsigned long long)top.total, qs[i].label);
         }
         qps[run] = (double)n / bench_secs(p0, sd_now_ns());
         p50[run] = bench_pct(lat, n, 0.50);
@@ -490,26 +687,35 @@ static void bench_time(struct bench_engine *e, char **qs, size_t n, int runs,
 }
 
 /* Untimed: exact counts (limit 0) and the top-10 ids, into the hits file. */
-static void bench_count(struct bench_engine *e, const char *cat, char **qs, size_t n, FILE *hf,
-                        struct bench_cat_result *r)
+/* Untimed: exact counts (limit 0) and the top-10 ids, into the hits file; with facets, the
+ * facet counts of the count pass as a fifth column. */
+static void bench_count(struct bench_engine *e, const char *cat, const struct bench_query *qs,
+                        size_t n, FILE *hf, struct bench_cat_result *r)
 {
-    struct bench_top cnt, top;
-    r->hits = r->zero = 0;
+    struct sd_buf facets;
+    sd_buf_init(&facets);
+    struct bench_top cnt = {.facets = &facets}, top = {0};
+    r->hits = r->zero = r->errors = 0;
     for (size_t i = 0; i < n; i++) {
-        bench_one(e, qs[i], 0, &cnt);
-        bench_one(e, qs[i], BENCH_TOP, &top);
+        sd_buf_reset(&facets);
+        r->errors += bench_one(e, &qs[i], 0, &cnt) != SD_OK;
+        bench_one(e, &qs[i], BENCH_TOP, &top);
         r->hits += cnt.total;
         r->zero += cnt.total == 0;
         if (!hf)
             continue;
-        fprintf(hf, "%s\t%s\t%llu\t", cat, qs[i], (unsigned long long)cnt.total);
+        fprintf(hf, "%s\t%s\t%llu\t", cat, qs[i].label, (unsigned long long)cnt.total);
         for (size_t k = 0; k < top.n; k++)
             fprintf(hf, k ? ",%llu" : "%llu", top.ids[k]);
+        if (qs[i].has_facets)
+            fprintf(hf, "\t%.*s", (int)facets.len, (const char *)facets.data);
         fprintf(hf, "\n");
     }
+    sd_buf_free(&facets);
 }
 
-static size_t bench_categories(const char *qdir, char **cats, size_t max)
+/* The categories of qdir: the names of its files ending in ext (".txt", ".tsv"), sorted. */
+static size_t bench_categories(const char *qdir, const char *ext, char **cats, size_t max)
 {
     size_t n = 0;
     DIR *d = opendir(qdir);
@@ -519,7 +725,7 @@ static size_t bench_categories(const char *qdir, char **cats, size_t max)
     }
     for (struct dirent *de; (de = readdir(d)) != NULL && n < max;) {
         size_t len = strlen(de->d_name);
-        if (len > 4 && strcmp(de->d_name + len - 4, ".txt") == 0)
+        if (len > 4 && strcmp(de->d_name + len - 4, ext) == 0)
             cats[n++] = strndup(de->d_name, len - 4);
     }
     closedir(d);
@@ -527,17 +733,23 @@ static size_t bench_categories(const char *qdir, char **cats, size_t max)
     return n;
 }
 
-static int bench_search(const char *dir, const char *qdir, int runs, const char *hits_path)
+/* Times the categories of qdir: plain queries (*.txt), or with is_work the attribute
+ * workload (*.tsv, searched through idx_search whatever ENGINE_BENCH_MODE says). */
+static int bench_search(const char *dir, const char *qdir, bool is_work, int runs,
+                        const char *hits_path)
 {
     struct bench_engine e;
+    if (is_work)
+        setenv("ENGINE_BENCH_MODE", "api", 1);
     struct sd_error err = {0};
     if (runs < 1 || bench_engine_open(&e, dir, &err) != SD_OK) {
         fprintf(stderr, "engine-bench: open %s: %s\n", dir, runs < 1 ? "RUNS < 1" : err.msg);
         return 1;
     }
     char *cats[BENCH_MAX_CATS];
-    size_t ncats = bench_categories(qdir, cats, BENCH_MAX_CATS);
-    char **qs = calloc(BENCH_MAX_QUERIES, sizeof *qs);
+    const char *ext = is_work ? ".tsv" : ".txt";
+    size_t ncats = bench_categories(qdir, ext, cats, BENCH_MAX_CATS);
+    struct bench_query *qs = calloc(BENCH_MAX_QUERIES, sizeof *qs);
     FILE *hf = fopen(hits_path, "w");
     if (!qs || !hf)
         perror(hits_path);
@@ -545,18 +757,19 @@ static int bench_search(const char *dir, const char *qdir, int runs, const char 
     bool is_first = true;
     for (size_t c = 0; qs && c < ncats; c++) {
         char path[4096], *buf = NULL;
-        snprintf(path, sizeof path, "%s/%s.txt", qdir, cats[c]);
-        size_t n = bench_read_queries(path, &buf, qs, BENCH_MAX_QUERIES);
+        snprintf(path, sizeof path, "%s/%s%s", qdir, cats[c], ext);
+        size_t n = bench_read_queries(path, is_work, &buf, qs, BENCH_MAX_QUERIES);
         if (n > 0) {
             struct bench_cat_result r;
             bench_time(&e, qs, n, runs, &r);
             bench_count(&e, cats[c], qs, n, hf, &r);
             printf("%s\n \"%s\": {\"queries\": %zu, \"qps\": %.1f, \"p50_ms\": %.4f, "
-                   "\"p99_ms\": %.4f, \"hits\": %llu, \"zero_hit\": %llu}",
-                   is_first ? "" : ",", cats[c], n, r.qps, r.p50, r.p99, r.hits, r.zero);
+                   "\"p99_ms\": %.4f, \"hits\": %llu, \"zero_hit\": %llu, \"errors\": %llu}",
+                   is_first ? "" : ",", cats[c], n, r.qps, r.p50, r.p99, r.hits, r.zero, r.errors);
             is_first = false;
             fflush(stdout);
         }
+        bench_free_queries(qs, n, is_work);
         free(buf);
         free(cats[c]);
     }
@@ -566,6 +779,35 @@ static int bench_search(const char *dir, const char *qdir, int runs, const char 
     free(qs);
     bench_engine_close(&e);
     return 0;
+}
+
+/* Prints "name": bytes, ... for every attribute column: the sum of seg_attr_bytes over the
+ * segments (the column's cost on disk; divided by docs it is the cost per document). */
+static void bench_info_attrs(const struct bench_engine *e)
+{
+    const char *names[SEG_MAX_SEG_FIELDS];
+    unsigned long long bytes[SEG_MAX_SEG_FIELDS];
+    size_t n = 0;
+    for (size_t i = 0; i < e->nsegs; i++) {
+        for (unsigned k = 0; k < seg_attr_count(e->segs[i]); k++) {
+            const struct seg_attr *a = seg_attr_at(e->segs[i], k);
+            size_t j = 0;
+            while (j < n && strcmp(names[j], seg_attr_name(a)) != 0) {
+                j++;
+            }
+            if (j == n && n == SEG_MAX_SEG_FIELDS) {
+                continue;
+            }
+            if (j == n) {
+                names[n] = seg_attr_name(a);
+                bytes[n++] = 0;
+            }
+            bytes[j] += seg_attr_bytes(a);
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        printf("%s\"%s\": %llu", j ? ", " : "", names[j], bytes[j]);
+    }
 }
 
 static int bench_info(const char *dir)
@@ -578,9 +820,11 @@ static int bench_info(const char *dir)
         return 1;
     }
     printf("{\"segments\": %zu, \"docs\": %llu, \"segment_bytes\": %llu, "
-           "\"postings_bytes\": %llu}\n",
+           "\"postings_bytes\": %llu, \"attr_bytes\": {",
            e.nsegs, (unsigned long long)e.docs, (unsigned long long)e.disk_bytes,
            (unsigned long long)e.postings_bytes);
+    bench_info_attrs(&e);
+    printf("}}\n");
     bench_engine_close(&e);
     return 0;
 }
@@ -588,12 +832,17 @@ static int bench_info(const char *dir)
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "index") == 0)
-        return bench_index(argv[2], argv[3]);
+        return bench_index(argv[2], NULL, argv[3]);
+    if (argc == 5 && strcmp(argv[1], "attr-index") == 0)
+        return bench_index(argv[2], argv[3], argv[4]);
     if (argc == 6 && strcmp(argv[1], "search") == 0)
-        return bench_search(argv[2], argv[3], atoi(argv[4]), argv[5]);
+        return bench_search(argv[2], argv[3], false, atoi(argv[4]), argv[5]);
+    if (argc == 6 && strcmp(argv[1], "attr-search") == 0)
+        return bench_search(argv[2], argv[3], true, atoi(argv[4]), argv[5]);
     if (argc == 3 && strcmp(argv[1], "info") == 0)
         return bench_info(argv[2]);
     fprintf(stderr, "usage: engine-bench index DOCS.tsv DIR | search DIR QUERIES_DIR RUNS HITS.tsv"
-                    " | info DIR\n");
+                    " | info DIR\n       engine-bench attr-index DOCS.tsv ATTRS.tsv DIR"
+                    " | attr-search DIR WORKLOAD_DIR RUNS HITS.tsv\n");
     return 2;
 }
