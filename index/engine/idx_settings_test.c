@@ -1041,6 +1041,68 @@ static void test_idx_synonyms_apply_at_query_time_without_reindex(void **state)
     free(dir);
 }
 
+struct lex_watch {
+    struct idx_db *db;
+    atomic_bool stop;
+    atomic_uint_fast64_t with, without, other, rounds;
+};
+
+/* Searches "ИИ" while the synonyms come and go: each answer is of one settings version (2
+ * documents with the synonym, 1 without), never a lexicon freed under it (ASan). */
+static void *lex_watch_loop(void *arg)
+{
+    struct lex_watch *w = arg;
+    while (!atomic_load(&w->stop)) {
+        struct idx_search_req req = {.q = "ИИ", .q_len = strlen("ИИ")};
+        idx_search_params_default(w->db, &req.params);
+        req.params.limit = 2;
+        struct idx_search_res res;
+        struct sd_error err;
+        uint64_t n = idx_search(w->db, "lex", &req, &res, &err) == SD_OK ? res.total : 0;
+        idx_search_res_free(&res);
+        atomic_fetch_add(n == 2 ? &w->with : n == 1 ? &w->without : &w->other, 1);
+        atomic_fetch_add(&w->rounds, 1);
+    }
+    return NULL;
+}
+
+static void test_idx_synonyms_change_under_searches(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir);
+    char with_fields[256], with_lex[1024];
+    snprintf(with_fields, sizeof with_fields, "%s}", lex_fields);
+    snprintf(with_lex, sizeof with_lex, "%s%s", lex_fields, lex_words);
+    struct seg_field f[2][2] = {
+        {TXT("title", "ИИ в медицине"), TXT("body", "помогает врачам")},
+        {TXT("title", "Обзор"), TXT("body", "системы искусственного интеллекта")},
+    };
+    struct idx_op ops[2] = {upsert("ai", f[0], 2), upsert("full", f[1], 2)};
+    struct sd_error err;
+    assert_int_equal(set_settings(db, "lex", with_fields), 1); /* the documents' version */
+    assert_int_equal(write_sync(db, "lex", ops, 2, &err), SD_OK);
+    struct lex_watch w = {.db = db};
+    pthread_t t;
+    pthread_create(&t, NULL, lex_watch_loop, &w);
+    for (int i = 0; i < 40; i++) {
+        set_settings(db, "lex", i % 2 ? with_fields : with_lex);
+        uint64_t rounds = atomic_load(&w.rounds);
+        while (atomic_load(&w.rounds) < rounds + 2) {
+            sched_yield();
+        }
+    }
+    atomic_store(&w.stop, true);
+    pthread_join(t, NULL);
+    assert_int_equal(atomic_load(&w.other), 0);
+    assert_true(atomic_load(&w.with) > 0 && atomic_load(&w.without) > 0);
+    assert_false(reindex_pending(db, "lex"));
+    assert_int_equal(index_version(db, "lex"), 1);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
 /* A SETTINGS file of format 1 (before the index version) still opens, its index version being
  * its settings version. */
 static void test_idx_settings_format1_still_reads(void **state)
@@ -1084,6 +1146,7 @@ int main(void)
         cmocka_unit_test(test_idx_damaged_settings_stop_the_open),
         cmocka_unit_test(test_idx_settings_file_damage_is_always_corrupt),
         cmocka_unit_test(test_idx_synonyms_apply_at_query_time_without_reindex),
+        cmocka_unit_test(test_idx_synonyms_change_under_searches),
         cmocka_unit_test(test_idx_settings_format1_still_reads),
         cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),

@@ -10,8 +10,8 @@
 #include "schema.h"
 
 /* The value of "synonyms" / "stopwords" (borrowed) into lex, canonical. SD_OK, SD_EINVAL or
- * SD_ELIMIT naming the entry ("synonyms[2]: ..."), or SD_ENOMEM. A key given twice is refused
- * by json-c's strict parser before this. */
+ * SD_ELIMIT naming the entry ("synonyms[2]: ..."), or SD_ENOMEM. Each is called once per
+ * settings: of a key given twice json-c keeps the last value, as for "fields". */
 int sch_lexicon_parse_synonyms(struct json_object *v, struct sch_lexicon *lex,
                                struct sd_error *err);
 int sch_lexicon_parse_stopwords(struct json_object *v, struct sch_lexicon *lex,
