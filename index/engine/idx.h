@@ -217,7 +217,9 @@ struct idx_facet {
     char *field; /* owned */
     struct idx_facet_bucket *buckets; /* owned, nbuckets */
     size_t nbuckets;
-    uint64_t others;  /* matching documents with a value in no bucket returned */
+    uint64_t others;  /* values= and ranges=: matching documents with a value in no bucket;
+                         top values and intervals: the counts of the buckets not returned
+                         (documents, for a single-valued field; docs/QUERY.md) */
     uint64_t missing; /* matching documents without a value */
 };
 
