@@ -95,6 +95,8 @@ class CClientTest(harness.E2ETestCase):
         flags = subprocess.run(["pkg-config", "--cflags", "--libs", "searchq"], env=pc_env,
                                capture_output=True, text=True, check=True).stdout.split()
         exe = os.path.join(self.tmp, "example")
+        if sanitized_build():  # the library carries ASan+UBSan: so must the program using it
+            flags += ["-fsanitize=address,undefined"]
         cp = subprocess.run(["cc", "-std=c17", "-Wall", "-Werror", "-o", exe, src] + flags,
                             capture_output=True, text=True)
         self.assertEqual(cp.returncode, 0, cp.stderr)
@@ -108,6 +110,13 @@ class CClientTest(harness.E2ETestCase):
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
         self.assertIn("a1", cp.stdout)
         self.assertIn("Цифровая дипломатия", cp.stdout)
+
+
+def sanitized_build():
+    """True when the build under test was configured with SD_SANITIZE=ON."""
+    cache = os.path.join(harness.CONFIG.build_dir, "CMakeCache.txt")
+    with open(cache, encoding="utf-8", errors="replace") as f:
+        return any(re.match(r"SD_SANITIZE:BOOL=(ON|1|TRUE)\s*$", line, re.I) for line in f)
 
 
 if __name__ == "__main__":
