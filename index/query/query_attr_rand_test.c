@@ -21,9 +21,6 @@
 #define PER   120
 #define NDOCS (NSEG * PER)
 
-static struct qry_ctx *g_ctx;
-static struct stem_ctx *g_stem;
-static struct sch_schema *g_schema;
 static uint64_t g_rng = 42;
 
 static const char *const g_langs[] = {"en", "ru", "de", "fr", "pt-BR"};
@@ -48,25 +45,6 @@ struct rdoc {
 };
 
 static struct rdoc g_docs[NDOCS];
-
-static int setup(void **state)
-{
-    (void)state;
-    if (qry_ctx_new(&g_ctx) || stem_ctx_new(&g_stem)) {
-        return -1;
-    }
-    g_schema = tattr_schema();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    qry_ctx_free(g_ctx);
-    stem_ctx_free(g_stem);
-    sch_free(g_schema);
-    return 0;
-}
 
 static void make_doc(struct rdoc *r, uint32_t seg, uint32_t i)
 {
@@ -381,7 +359,7 @@ static void build_round(struct round *rd)
             }
             d[i] = r->d;
         }
-        rd->segs[s] = tattr_build(g_stem, d, PER, !(old_seg && s == 1));
+        rd->segs[s] = tattr_build(tattr_stem, d, PER, !(old_seg && s == 1));
         rd->qs[s] = (struct qry_segment){rd->segs[s], rd->del[s]};
     }
 }
@@ -395,9 +373,9 @@ static uint64_t engine(struct round *rd, const char *q, const char *sort, const 
     struct qry *qq = NULL;
     struct qry_sort *so = NULL;
     struct qry_facets *f = NULL;
-    if (qry_parse_schema(g_ctx, q, strlen(q), g_schema, &qq, &err) ||
-        (sort && qry_sort_parse(sort, strlen(sort), g_schema, &so, &err)) ||
-        (spec && qry_facets_parse(&spec, 1, g_schema, &f, &err))) {
+    if (qry_parse_schema(tattr_ctx, q, strlen(q), tattr_schema_, &qq, &err) ||
+        (sort && qry_sort_parse(sort, strlen(sort), tattr_schema_, &so, &err)) ||
+        (spec && qry_facets_parse(&spec, 1, tattr_schema_, &f, &err))) {
         fail_msg("'%s': %s", q, err.msg);
     }
     struct qry_params p;
@@ -406,7 +384,7 @@ static uint64_t engine(struct round *rd, const char *q, const char *sort, const 
     p.sort = so;
     p.facets = f;
     struct qry_result r;
-    if (qry_search(g_ctx, qq, rd->qs, NSEG, &p, &r, &err)) {
+    if (qry_search(tattr_ctx, qq, rd->qs, NSEG, &p, &r, &err)) {
         fail_msg("search '%s': %s", q, err.msg);
     }
     assert_true(r.total_is_exact);
@@ -540,5 +518,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attr_random_filters_sorts_facets_equal_brute_force),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tattr_setup, tattr_teardown);
 }

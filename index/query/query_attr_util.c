@@ -221,3 +221,26 @@ uint64_t tattr_sorted(struct qry_ctx *ctx, const struct sch_schema *schema, cons
     qry_sort_free(so);
     return total;
 }
+
+struct qry_ctx *tattr_ctx;
+struct stem_ctx *tattr_stem;
+struct sch_schema *tattr_schema_;
+
+int tattr_setup(void **state)
+{
+    (void)state;
+    if (qry_ctx_new(&tattr_ctx) || stem_ctx_new(&tattr_stem)) {
+        return -1;
+    }
+    tattr_schema_ = tattr_schema();
+    return 0;
+}
+
+int tattr_teardown(void **state)
+{
+    (void)state;
+    qry_ctx_free(tattr_ctx);
+    stem_ctx_free(tattr_stem);
+    sch_free(tattr_schema_);
+    return 0;
+}

@@ -44,6 +44,14 @@ extern const struct tadoc tattr_docs[TATTR_NDOCS];
 /* The schema of TATTR_SCHEMA (owned by the caller: sch_free). */
 struct sch_schema *tattr_schema(void);
 
+/* The context, stemmer and schema of one test program, opened by tattr_setup and freed by
+ * tattr_teardown (cmocka group fixtures). */
+extern struct qry_ctx *tattr_ctx;
+extern struct stem_ctx *tattr_stem;
+extern struct sch_schema *tattr_schema_;
+int tattr_setup(void **state);
+int tattr_teardown(void **state);
+
 /* Builds and opens a segment of docs[0, n) with the columns of TATTR_SCHEMA; with
  * has_columns false, a segment built before any attribute was declared (no columns). */
 struct seg *tattr_build(struct stem_ctx *stem, const struct tadoc *docs, size_t n,

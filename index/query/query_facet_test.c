@@ -18,34 +18,12 @@
 #include "failalloc.h"
 #include "query_attr_util.h"
 
-static struct qry_ctx *g_ctx;
-static struct stem_ctx *g_stem;
-static struct sch_schema *g_schema;
-
-static int setup(void **state)
-{
-    (void)state;
-    if (qry_ctx_new(&g_ctx) || stem_ctx_new(&g_stem)) {
-        return -1;
-    }
-    g_schema = tattr_schema();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    qry_ctx_free(g_ctx);
-    stem_ctx_free(g_stem);
-    sch_free(g_schema);
-    return 0;
-}
 
 static int parse_rc(const char *spec, char *msg)
 {
     struct qry_facets *f = NULL;
     struct sd_error err = {0};
-    int rc = qry_facets_parse(&spec, 1, g_schema, &f, &err);
+    int rc = qry_facets_parse(&spec, 1, tattr_schema_, &f, &err);
     snprintf(msg, 256, "%s", err.msg);
     qry_facets_free(f);
     return rc;
@@ -104,7 +82,7 @@ static void test_facet_parse_specs_and_errors(void **state)
     }
     struct qry_facets *f = NULL;
     struct sd_error err;
-    assert_int_equal(qry_facets_parse(many, QRY_MAX_FACETS + 1, g_schema, &f, &err), SD_ELIMIT);
+    assert_int_equal(qry_facets_parse(many, QRY_MAX_FACETS + 1, tattr_schema_, &f, &err), SD_ELIMIT);
 }
 
 /* Runs q (with filter) with one facet spec; writes "v=c v=c o=N m=N" to out. Returns total. */
@@ -114,9 +92,9 @@ static uint64_t facet(const struct qry_segment *segs, size_t n, const char *q, c
     struct sd_error err = {0};
     struct qry *qq = NULL, *fq = NULL;
     struct qry_facets *f = NULL;
-    if (qry_parse_schema(g_ctx, q, strlen(q), g_schema, &qq, &err) ||
-        (filter && qry_parse_filter(g_ctx, filter, strlen(filter), g_schema, &fq, &err)) ||
-        qry_facets_parse(&spec, 1, g_schema, &f, &err)) {
+    if (qry_parse_schema(tattr_ctx, q, strlen(q), tattr_schema_, &qq, &err) ||
+        (filter && qry_parse_filter(tattr_ctx, filter, strlen(filter), tattr_schema_, &fq, &err)) ||
+        qry_facets_parse(&spec, 1, tattr_schema_, &f, &err)) {
         fail_msg("'%s' '%s': %s", q, spec, err.msg);
     }
     struct qry_params p;
@@ -124,7 +102,7 @@ static uint64_t facet(const struct qry_segment *segs, size_t n, const char *q, c
     p.filter = fq;
     p.facets = f;
     struct qry_result r;
-    if (qry_search(g_ctx, qq, segs, n, &p, &r, &err)) {
+    if (qry_search(tattr_ctx, qq, segs, n, &p, &r, &err)) {
         fail_msg("search '%s' '%s': %s", q, spec, err.msg);
     }
     assert_int_equal(r.nfacets, 1);
@@ -160,7 +138,7 @@ static void expect(const struct qry_segment *segs, size_t n, const char *q, cons
 static void test_facet_every_kind_counts_exactly(void **state)
 {
     (void)state;
-    struct seg *s = tattr_build(g_stem, tattr_docs, TATTR_NDOCS, true);
+    struct seg *s = tattr_build(tattr_stem, tattr_docs, TATTR_NDOCS, true);
     struct qry_segment segs[] = {{s, NULL}};
     static const char *const cases[][2] = {
         {"lang", "en=2 ru=2 pt-BR=1 o=0 m=0"},
@@ -197,7 +175,7 @@ static void test_facet_every_kind_counts_exactly(void **state)
 static void test_facet_own_field_counts_as_if_not_filtered(void **state)
 {
     (void)state;
-    struct seg *s = tattr_build(g_stem, tattr_docs, TATTR_NDOCS, true);
+    struct seg *s = tattr_build(tattr_stem, tattr_docs, TATTR_NDOCS, true);
     struct qry_segment segs[] = {{s, NULL}};
     char got[256];
     assert_int_equal(facet(segs, 1, "lang:ru", NULL, "lang", got, sizeof got), 2);
@@ -223,11 +201,11 @@ static void test_facet_own_field_counts_as_if_not_filtered(void **state)
 static void test_facet_segments_merge_by_value(void **state)
 {
     (void)state;
-    struct seg *a = tattr_build(g_stem, tattr_docs, 3, true);
+    struct seg *a = tattr_build(tattr_stem, tattr_docs, 3, true);
     static const struct tadoc old[] = {
         {"d6", "Old spring", "spring", .has_year = true, .year = 2012, .lang = "ru", .flag = -1}};
-    struct seg *b = tattr_build(g_stem, old, 1, false);
-    struct seg *c = tattr_build(g_stem, tattr_docs + 3, 2, true);
+    struct seg *b = tattr_build(tattr_stem, old, 1, false);
+    struct seg *c = tattr_build(tattr_stem, tattr_docs + 3, 2, true);
     uint64_t del[1] = {2}; /* d5 */
     struct qry_segment segs[] = {{a, NULL}, {b, NULL}, {c, del}};
     expect(segs, 3, "-lang:zz", NULL, "lang", "en=2 pt-BR=1 ru=1 o=0 m=1");
@@ -246,16 +224,16 @@ static unsigned long facet_allocs(const struct qry_segment *segs, size_t n)
     struct sd_error err = {0};
     struct qry *q = NULL;
     struct qry_facets *f = NULL;
-    assert_int_equal(qry_parse_schema(g_ctx, "common", 6, g_schema, &q, &err), SD_OK);
-    assert_int_equal(qry_facets_parse(specs, 6, g_schema, &f, &err), SD_OK);
+    assert_int_equal(qry_parse_schema(tattr_ctx, "common", 6, tattr_schema_, &q, &err), SD_OK);
+    assert_int_equal(qry_facets_parse(specs, 6, tattr_schema_, &f, &err), SD_OK);
     struct qry_params p;
     qry_params_default(&p);
     p.facets = f;
     struct qry_result r;
-    assert_int_equal(qry_search(g_ctx, q, segs, n, &p, &r, &err), SD_OK); /* warms scratch */
+    assert_int_equal(qry_search(tattr_ctx, q, segs, n, &p, &r, &err), SD_OK); /* warms scratch */
     qry_result_free(&r);
     failalloc_arm(ULONG_MAX);
-    assert_int_equal(qry_search(g_ctx, q, segs, n, &p, &r, &err), SD_OK);
+    assert_int_equal(qry_search(tattr_ctx, q, segs, n, &p, &r, &err), SD_OK);
     unsigned long count = failalloc_count();
     assert_false(failalloc_disarm());
     assert_int_equal(r.facets[0].nbuckets, 3);
@@ -287,8 +265,8 @@ static void test_facet_search_allocates_nothing_per_document(void **state)
                                  .date = dates[i % 3],
                                  .flag = -1};
     }
-    struct seg *small = tattr_build(g_stem, docs, 1000, true);
-    struct seg *big = tattr_build(g_stem, docs, N, true);
+    struct seg *small = tattr_build(tattr_stem, docs, 1000, true);
+    struct seg *big = tattr_build(tattr_stem, docs, N, true);
     struct qry_segment s1[] = {{small, NULL}};
     struct qry_segment s2[] = {{big, NULL}};
     unsigned long few = facet_allocs(s1, 1);
@@ -312,5 +290,5 @@ int main(void)
         cmocka_unit_test(test_facet_segments_merge_by_value),
         cmocka_unit_test(test_facet_search_allocates_nothing_per_document),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tattr_setup, tattr_teardown);
 }

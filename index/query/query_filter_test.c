@@ -17,28 +17,6 @@
 #include "eval_int.h"
 #include "query_attr_util.h"
 
-static struct qry_ctx *g_ctx;
-static struct stem_ctx *g_stem;
-static struct sch_schema *g_schema;
-
-static int setup(void **state)
-{
-    (void)state;
-    if (qry_ctx_new(&g_ctx) || stem_ctx_new(&g_stem)) {
-        return -1;
-    }
-    g_schema = tattr_schema();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    qry_ctx_free(g_ctx);
-    stem_ctx_free(g_stem);
-    sch_free(g_schema);
-    return 0;
-}
 
 #define Y(v) .has_year = true, .year = (v)
 
@@ -52,7 +30,7 @@ static void ids(const char *q, const char *filter, const struct qry_segment *seg
                 char *out)
 {
     char buf[1024];
-    tattr_search(g_ctx, g_schema, q, filter, segs, n, NULL, buf, sizeof buf);
+    tattr_search(tattr_ctx, tattr_schema_, q, filter, segs, n, NULL, buf, sizeof buf);
     char *parts[64];
     size_t count = 0;
     for (char *t = strtok(buf, " "); t && count < 64; t = strtok(NULL, " ")) {
@@ -106,13 +84,13 @@ static void test_filter_parse_every_form_parses(void **state)
                         "-lang:en"};
     char msg[256];
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        if (tattr_parse_rc(g_ctx, g_schema, ok[i], false, msg) != SD_OK) {
+        if (tattr_parse_rc(tattr_ctx, tattr_schema_, ok[i], false, msg) != SD_OK) {
             fail_msg("'%s': %s", ok[i], msg);
         }
     }
-    assert_int_equal(tattr_parse_rc(g_ctx, g_schema, "lang:ru year:>2000", true, msg), SD_OK);
-    assert_int_equal(tattr_parse_rc(g_ctx, g_schema, "", true, msg), SD_OK);
-    assert_int_equal(tattr_parse_rc(g_ctx, g_schema, "-lang:en -flag:true", true, msg), SD_OK);
+    assert_int_equal(tattr_parse_rc(tattr_ctx, tattr_schema_, "lang:ru year:>2000", true, msg), SD_OK);
+    assert_int_equal(tattr_parse_rc(tattr_ctx, tattr_schema_, "", true, msg), SD_OK);
+    assert_int_equal(tattr_parse_rc(tattr_ctx, tattr_schema_, "-lang:en -flag:true", true, msg), SD_OK);
 }
 
 struct bad {
@@ -150,20 +128,20 @@ static void test_filter_parse_malformed_names_offset_and_field(void **state)
     };
     char msg[256];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int rc = tattr_parse_rc(g_ctx, g_schema, bad[i].text, bad[i].is_filter, msg);
+        int rc = tattr_parse_rc(tattr_ctx, tattr_schema_, bad[i].text, bad[i].is_filter, msg);
         if (rc != bad[i].rc || !strstr(msg, bad[i].msg)) {
             fail_msg("'%s': rc %d '%s', want %d '%s'", bad[i].text, rc, msg, bad[i].rc, bad[i].msg);
         }
     }
     /* without a schema nothing is an attribute */
-    assert_int_equal(tattr_parse_rc(g_ctx, NULL, "year:>=2010", false, msg), SD_EFIELD);
+    assert_int_equal(tattr_parse_rc(tattr_ctx, NULL, "year:>=2010", false, msg), SD_EFIELD);
     assert_non_null(strstr(msg, "unknown field 'year' in filter"));
 }
 
 static void test_filter_eval_each_form_matches_its_documents(void **state)
 {
     (void)state;
-    struct seg *s = tattr_build(g_stem, tattr_docs, 5, true);
+    struct seg *s = tattr_build(tattr_stem, tattr_docs, 5, true);
     struct qry_segment segs[] = {{s, NULL}};
     static const char *const cases[][2] = {
         {"year:>=2010", "d1 d3"},
@@ -215,28 +193,28 @@ static void test_filter_eval_each_form_matches_its_documents(void **state)
 static void test_filter_browse_is_index_order_with_exact_total(void **state)
 {
     (void)state;
-    struct seg *s = tattr_build(g_stem, tattr_docs, 5, true);
+    struct seg *s = tattr_build(tattr_stem, tattr_docs, 5, true);
     struct qry_segment segs[] = {{s, NULL}};
     char buf[256];
     struct qry_params p;
     qry_params_default(&p);
     p.limit = 2;
     assert_int_equal(
-        tattr_search(g_ctx, g_schema, "-lang:pt-BR", NULL, segs, 1, &p, buf, sizeof buf), 4);
+        tattr_search(tattr_ctx, tattr_schema_, "-lang:pt-BR", NULL, segs, 1, &p, buf, sizeof buf), 4);
     assert_string_equal(buf, "d1 d2");
     p.offset = 2;
     assert_int_equal(
-        tattr_search(g_ctx, g_schema, "-lang:pt-BR", NULL, segs, 1, &p, buf, sizeof buf), 4);
+        tattr_search(tattr_ctx, tattr_schema_, "-lang:pt-BR", NULL, segs, 1, &p, buf, sizeof buf), 4);
     assert_string_equal(buf, "d4 d5");
     /* an empty filter string browses everything */
     struct qry *all = NULL;
     struct sd_error err;
-    assert_int_equal(qry_parse_filter(g_ctx, "", 0, g_schema, &all, &err), SD_OK);
+    assert_int_equal(qry_parse_filter(tattr_ctx, "", 0, tattr_schema_, &all, &err), SD_OK);
     assert_true(qry_is_browse(all));
     struct qry_result r;
     p.offset = 0;
     p.limit = 10;
-    assert_int_equal(qry_search(g_ctx, all, segs, 1, &p, &r, &err), SD_OK);
+    assert_int_equal(qry_search(tattr_ctx, all, segs, 1, &p, &r, &err), SD_OK);
     assert_int_equal(r.total, 5);
     assert_true(r.total_is_exact);
     assert_int_equal(r.nhits, 5);
@@ -248,10 +226,10 @@ static void test_filter_browse_is_index_order_with_exact_total(void **state)
 static void test_filter_segments_without_column_and_deleted_docs(void **state)
 {
     (void)state;
-    struct seg *a = tattr_build(g_stem, tattr_docs, 3, true);
+    struct seg *a = tattr_build(tattr_stem, tattr_docs, 3, true);
     static const struct tadoc old[] = {{"d6", "Old spring", "spring", Y(2012), .flag = -1}};
-    struct seg *b = tattr_build(g_stem, old, 1, false); /* built before any attribute */
-    struct seg *c = tattr_build(g_stem, tattr_docs + 3, 2, true);
+    struct seg *b = tattr_build(tattr_stem, old, 1, false); /* built before any attribute */
+    struct seg *c = tattr_build(tattr_stem, tattr_docs + 3, 2, true);
     uint64_t del[1] = {1}; /* d4 */
     struct qry_segment segs[] = {{a, NULL}, {b, NULL}, {c, del}};
     expect(segs, 3, "spring year:>=1990", NULL, "d1 d3");
@@ -260,7 +238,7 @@ static void test_filter_segments_without_column_and_deleted_docs(void **state)
     expect(segs, 3, "spring", "-lang:ru", "d3 d6");
     char buf[256];
     assert_int_equal(
-        tattr_search(g_ctx, g_schema, "-flag:true", NULL, segs, 3, NULL, buf, sizeof buf), 3);
+        tattr_search(tattr_ctx, tattr_schema_, "-flag:true", NULL, segs, 3, NULL, buf, sizeof buf), 3);
     assert_string_equal(buf, "d2 d6 d5");
     seg_close(a);
     seg_close(b);
@@ -288,8 +266,8 @@ static void test_filter_pruned_search_equals_exhaustive(void **state)
                                  .lang = langs[i % 3],
                                  .flag = -1};
     }
-    struct seg *s1 = tattr_build(g_stem, docs, N / 2, true);
-    struct seg *s2 = tattr_build(g_stem, docs + N / 2, N / 2, true);
+    struct seg *s1 = tattr_build(tattr_stem, docs, N / 2, true);
+    struct seg *s2 = tattr_build(tattr_stem, docs + N / 2, N / 2, true);
     struct qry_segment segs[] = {{s1, NULL}, {s2, NULL}};
     const char *queries[] = {"common",
                              "common OR rare",
@@ -304,12 +282,12 @@ static void test_filter_pruned_search_equals_exhaustive(void **state)
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
         for (size_t f = 0; f < 3; f++) {
             char pruned[512], full[512];
-            qry_ctx_set_exhaustive(g_ctx, false);
-            tattr_search(g_ctx, g_schema, queries[i], filters[f], segs, 2, &p, pruned,
+            qry_ctx_set_exhaustive(tattr_ctx, false);
+            tattr_search(tattr_ctx, tattr_schema_, queries[i], filters[f], segs, 2, &p, pruned,
                          sizeof pruned);
-            qry_ctx_set_exhaustive(g_ctx, true);
-            tattr_search(g_ctx, g_schema, queries[i], filters[f], segs, 2, &p, full, sizeof full);
-            qry_ctx_set_exhaustive(g_ctx, false);
+            qry_ctx_set_exhaustive(tattr_ctx, true);
+            tattr_search(tattr_ctx, tattr_schema_, queries[i], filters[f], segs, 2, &p, full, sizeof full);
+            qry_ctx_set_exhaustive(tattr_ctx, false);
             if (strcmp(pruned, full) != 0) {
                 fail_msg("'%s' filter '%s': pruned '%s' exhaustive '%s'", queries[i], filters[f],
                          pruned, full);
@@ -333,5 +311,5 @@ int main(void)
         cmocka_unit_test(test_filter_segments_without_column_and_deleted_docs),
         cmocka_unit_test(test_filter_pruned_search_equals_exhaustive),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tattr_setup, tattr_teardown);
 }

@@ -16,34 +16,12 @@
 #include "eval_int.h"
 #include "query_attr_util.h"
 
-static struct qry_ctx *g_ctx;
-static struct stem_ctx *g_stem;
-static struct sch_schema *g_schema;
-
-static int setup(void **state)
-{
-    (void)state;
-    if (qry_ctx_new(&g_ctx) || stem_ctx_new(&g_stem)) {
-        return -1;
-    }
-    g_schema = tattr_schema();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    qry_ctx_free(g_ctx);
-    stem_ctx_free(g_stem);
-    sch_free(g_schema);
-    return 0;
-}
 
 static int parse_rc(const char *text, char *msg)
 {
     struct qry_sort *s = NULL;
     struct sd_error err = {0};
-    int rc = qry_sort_parse(text, strlen(text), g_schema, &s, &err);
+    int rc = qry_sort_parse(text, strlen(text), tattr_schema_, &s, &err);
     snprintf(msg, 256, "%s", err.msg);
     qry_sort_free(s);
     return rc;
@@ -90,7 +68,7 @@ static void expect(const struct qry_segment *segs, size_t n, const char *q, cons
                    const char *want)
 {
     char got[512];
-    tattr_sorted(g_ctx, g_schema, q, sort, segs, n, 100, 0, got, sizeof got);
+    tattr_sorted(tattr_ctx, tattr_schema_, q, sort, segs, n, 100, 0, got, sizeof got);
     if (strcmp(got, want) != 0) {
         fail_msg("'%s' sort '%s': got '%s', want '%s'", q, sort, got, want);
     }
@@ -99,7 +77,7 @@ static void expect(const struct qry_segment *segs, size_t n, const char *q, cons
 static void test_sort_each_key_type_orders_by_value_missing_last(void **state)
 {
     (void)state;
-    struct seg *s = tattr_build(g_stem, tattr_docs, TATTR_NDOCS, true);
+    struct seg *s = tattr_build(tattr_stem, tattr_docs, TATTR_NDOCS, true);
     struct qry_segment segs[] = {{s, NULL}};
     static const char *const cases[][2] = {
         {"year:desc", "d1 d3 d2 d4 d5"},
@@ -125,9 +103,9 @@ static void test_sort_each_key_type_orders_by_value_missing_last(void **state)
     expect(segs, 1, "spring OR winter", "lang:desc,year:desc", "d1 d5 d3 d2 d4");
     /* _score alone (desc) is relevance; the same order as no sort */
     char a[256], b[256];
-    tattr_sorted(g_ctx, g_schema, "spring poetry OR spring", "_score", segs, 1, 100, 0, a,
+    tattr_sorted(tattr_ctx, tattr_schema_, "spring poetry OR spring", "_score", segs, 1, 100, 0, a,
                  sizeof a);
-    tattr_search(g_ctx, g_schema, "spring poetry OR spring", NULL, segs, 1, NULL, b, sizeof b);
+    tattr_search(tattr_ctx, tattr_schema_, "spring poetry OR spring", NULL, segs, 1, NULL, b, sizeof b);
     assert_string_equal(a, b);
     seg_close(s);
 }
@@ -135,11 +113,11 @@ static void test_sort_each_key_type_orders_by_value_missing_last(void **state)
 static void test_sort_pages_are_stable_and_segments_compare_by_value(void **state)
 {
     (void)state;
-    struct seg *a = tattr_build(g_stem, tattr_docs, 3, true);
+    struct seg *a = tattr_build(tattr_stem, tattr_docs, 3, true);
     static const struct tadoc old[] = {
         {"d6", "Old spring", "spring", .has_year = true, .year = 2012, .flag = -1}};
-    struct seg *b = tattr_build(g_stem, old, 1, false);
-    struct seg *c = tattr_build(g_stem, tattr_docs + 3, 2, true);
+    struct seg *b = tattr_build(tattr_stem, old, 1, false);
+    struct seg *c = tattr_build(tattr_stem, tattr_docs + 3, 2, true);
     struct qry_segment segs[] = {{c, NULL}, {b, NULL}, {a, NULL}};
     expect(segs, 3, "-lang:zz", "year:desc", "d1 d3 d2 d4 d5 d6");
     /* dictionaries differ per segment ("en","ru" vs "en","pt-BR","ru"): by value */
@@ -147,7 +125,7 @@ static void test_sort_pages_are_stable_and_segments_compare_by_value(void **stat
     const char *pages[] = {"d1 d3", "d2 d4", "d5 d6", ""};
     for (uint32_t p = 0; p < 4; p++) {
         char got[128];
-        uint64_t total = tattr_sorted(g_ctx, g_schema, "-lang:zz", "year:desc", segs, 3, 2, 2 * p,
+        uint64_t total = tattr_sorted(tattr_ctx, tattr_schema_, "-lang:zz", "year:desc", segs, 3, 2, 2 * p,
                                       got, sizeof got);
         assert_int_equal(total, 6);
         assert_string_equal(got, pages[p]);
@@ -177,8 +155,8 @@ static void test_sort_score_first_pruned_equals_exhaustive(void **state)
                                  .lang = langs[i % 3],
                                  .flag = -1};
     }
-    struct seg *s1 = tattr_build(g_stem, docs, N / 2, true);
-    struct seg *s2 = tattr_build(g_stem, docs + N / 2, N / 2, true);
+    struct seg *s1 = tattr_build(tattr_stem, docs, N / 2, true);
+    struct seg *s2 = tattr_build(tattr_stem, docs + N / 2, N / 2, true);
     struct qry_segment segs[] = {{s1, NULL}, {s2, NULL}};
     const char *sorts[] = {"_score,year:desc", "_score:desc,lang,year", "_score,title:desc"};
     const char *queries[] = {"common", "common OR rare", "common -lang:ru"};
@@ -186,13 +164,13 @@ static void test_sort_score_first_pruned_equals_exhaustive(void **state)
     for (size_t i = 0; i < 3; i++) {
         for (size_t k = 0; k < 3; k++) {
             char pruned[512], full[512];
-            qry_ctx_set_exhaustive(g_ctx, false);
-            uint64_t tp = tattr_sorted(g_ctx, g_schema, queries[k], sorts[i], segs, 2, 10, 5,
+            qry_ctx_set_exhaustive(tattr_ctx, false);
+            uint64_t tp = tattr_sorted(tattr_ctx, tattr_schema_, queries[k], sorts[i], segs, 2, 10, 5,
                                        pruned, sizeof pruned);
-            qry_ctx_set_exhaustive(g_ctx, true);
-            uint64_t tf = tattr_sorted(g_ctx, g_schema, queries[k], sorts[i], segs, 2, 10, 5, full,
+            qry_ctx_set_exhaustive(tattr_ctx, true);
+            uint64_t tf = tattr_sorted(tattr_ctx, tattr_schema_, queries[k], sorts[i], segs, 2, 10, 5, full,
                                        sizeof full);
-            qry_ctx_set_exhaustive(g_ctx, false);
+            qry_ctx_set_exhaustive(tattr_ctx, false);
             assert_true(tp <= tf);
             pruned_any |= tp < tf;
             if (strcmp(pruned, full) != 0) {
@@ -216,5 +194,5 @@ int main(void)
         cmocka_unit_test(test_sort_pages_are_stable_and_segments_compare_by_value),
         cmocka_unit_test(test_sort_score_first_pruned_equals_exhaustive),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tattr_setup, tattr_teardown);
 }
