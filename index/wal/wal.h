@@ -163,6 +163,11 @@ uint64_t wal_bytes(const struct wal *w);      /* all log files, written or buffe
 uint64_t wal_last_seq(const struct wal *w);   /* last appended (maybe not durable) */
 uint64_t wal_synced_seq(const struct wal *w); /* last durable */
 bool wal_is_broken(const struct wal *w);      /* see wal_rollback() */
+/* Nanoseconds the last successful wal_sync() spent making records durable: the log's
+ * fdatasync, then wal.synced's write and fdatasync (wal_synced.c); 0 when it had nothing to
+ * make durable. For the engine's fsync histogram: measured here, around the calls only, so
+ * the time of writing out buffered records is not in it. */
+uint64_t wal_last_sync_ns(const struct wal *w);
 
 /* ---- the MANIFEST ---- */
 

@@ -41,6 +41,7 @@ struct wal {
     int synced_fd;        /* wal.synced, write-only (wal_synced.c) */
     uint64_t synced_counter; /* of its last written slot */
     uint64_t recorded_seq;   /* the seq wal.synced holds */
+    uint64_t last_sync_ns;   /* fdatasync time of the last successful wal_sync() (wal.h) */
 };
 
 /* Parses "<prefix><digits><suffix>" exactly (at least 6 digits, value fitting

@@ -240,6 +240,8 @@ int wal_sync(struct wal *w, struct sd_error *err)
     int rc = wal_write_buf(w, err);
     if (rc)
         return wal_fail(w, rc, err);
+    uint64_t t0 = sd_now_ns();
+    bool has_new = w->is_dirty || w->last_seq != w->recorded_seq;
     if (w->is_dirty && fdatasync(w->fd) != 0) {
         int e = errno;
         char path[PATH_MAX];
@@ -262,6 +264,7 @@ int wal_sync(struct wal *w, struct sd_error *err)
     w->synced_size = w->size;
     w->synced_seq = w->last_seq;
     w->is_dirty = false;
+    w->last_sync_ns = has_new ? sd_now_ns() - t0 : 0;
     return SD_OK;
 }
 
@@ -351,4 +354,9 @@ uint64_t wal_synced_seq(const struct wal *w)
 bool wal_is_broken(const struct wal *w)
 {
     return w->is_broken;
+}
+
+uint64_t wal_last_sync_ns(const struct wal *w)
+{
+    return w->last_sync_ns;
 }

@@ -658,6 +658,23 @@ static void test_wal_open_bad_header_returns_corrupt(void **state)
     free(data);
 }
 
+/* The engine's fsync histogram reads wal_last_sync_ns after each group commit: a sync that made
+ * records durable took time, one with nothing new reports 0 (and is not counted). */
+static void test_wal_last_sync_ns_times_only_syncs_with_records(void **state)
+{
+    const char *dir = *state;
+    struct sd_error err;
+    struct wal *w;
+    assert_int_equal(wal_open(dir, 0, NULL, NULL, &w, NULL, &err), SD_OK);
+    assert_int_equal(wal_last_sync_ns(w), 0);
+    append_records(w, 2);
+    assert_int_equal(wal_sync(w, &err), SD_OK);
+    assert_true(wal_last_sync_ns(w) > 0);
+    assert_int_equal(wal_sync(w, &err), SD_OK); /* nothing appended since */
+    assert_int_equal(wal_last_sync_ns(w), 0);
+    wal_close(w);
+}
+
 #define DIR_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_dir, tu_teardown_dir)
 
 int main(void)
@@ -686,6 +703,7 @@ int main(void)
         DIR_TEST(test_wal_sync_disk_full_keeps_synced_records),
         DIR_TEST(test_wal_rotate_disk_full_keeps_current_file),
         DIR_TEST(test_wal_open_bad_header_returns_corrupt),
+        DIR_TEST(test_wal_last_sync_ns_times_only_syncs_with_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
