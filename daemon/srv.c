@@ -450,6 +450,7 @@ static void *worker_main(void *arg)
         if (!s->pool.head) {
             s->pool.tail = NULL;
         }
+        s->pool.nqueued--;
         pthread_mutex_unlock(&s->pool.mu);
         if (job->req.op == PROTO_OP_SEARCH) {
             run_search(s, job);
@@ -472,6 +473,7 @@ static void pool_push(struct srv *s, struct srv_job *job)
         s->pool.head = job;
     }
     s->pool.tail = job;
+    s->pool.nqueued++;
     pthread_mutex_unlock(&s->pool.mu);
     /* Signalled after the unlock: a worker woken while the loop still held
      * pool.mu went straight back to sleep on the mutex (two more futex calls

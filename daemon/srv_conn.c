@@ -900,6 +900,15 @@ void srv_conn_drain_all(struct srv *s)
     }
 }
 
+size_t srv_conn_output_bytes(const struct srv *s)
+{
+    size_t total = 0;
+    for (const struct srv_conn *c = s->conns; c; c = c->next) {
+        total += out_len(c);
+    }
+    return total;
+}
+
 bool srv_conn_all_flushed(const struct srv *s)
 {
     for (const struct srv_conn *c = s->conns; c; c = c->next) {

@@ -246,9 +246,10 @@ struct srv {
 
     /* worker pool */
     struct {
-        pthread_mutex_t mu;          /* guards head, tail, is_stopping */
+        pthread_mutex_t mu;          /* guards head, tail, nqueued, is_stopping */
         pthread_cond_t cv;           /* signalled on push and stop */
         struct srv_job *head, *tail; /* searches and gets to run */
+        size_t nqueued;              /* jobs in head..tail: the queue depth of /metrics */
         bool is_stopping;
         pthread_t *threads;
         unsigned nthreads;
@@ -297,6 +298,19 @@ const char *srv_metrics_op_name(unsigned mop);
 void srv_metrics_refused(struct srv_metrics *m, enum srv_proto proto, enum srv_refusal why);
 /* The counter families in the text format, appended to out. */
 void srv_metrics_render_counters(struct srv_metrics *m, struct sd_buf *out);
+/* What a scrape reads from the server itself, on the loop thread (srv_metrics_answer). */
+struct srv_metrics_now {
+    unsigned connections[SRV_NPROTO]; /* s->nproto */
+    uint64_t inflight;                /* s->inflight */
+    size_t worker_queue;              /* s->pool.nqueued */
+    size_t output_bytes;              /* srv_conn_output_bytes() */
+    size_t unfinished_bytes;          /* s->held_total */
+    uint64_t engine_memory;           /* idx_memory(): used... */
+    uint64_t engine_memory_limit;     /* ... and the limit, 0: none */
+};
+/* The server's gauges (now borrowed) and the process's, appended to out. */
+void srv_metrics_render_server(const struct srv_metrics *m, const struct srv_metrics_now *now,
+                               struct sd_buf *out);
 /* The per-index families for count indexes (names and stats borrowed), appended to out. */
 void srv_metrics_render_indexes(const char *const *names, const struct idx_stats *stats,
                                 size_t count, struct sd_buf *out);
@@ -336,6 +350,9 @@ bool srv_conn_can_take(struct srv_conn *c);
 void srv_conn_stop_reading(struct srv_conn *c);
 void srv_conn_job_done(struct srv_job *job);
 void srv_conn_drain_all(struct srv *s); /* shutdown: stop reading, close when flushed */
+/* Answer bytes buffered on every connection, not yet taken by the sockets (a walk of the
+ * connections: for a scrape, not per request). */
+size_t srv_conn_output_bytes(const struct srv *s);
 bool srv_conn_all_flushed(const struct srv *s);
 void srv_conn_free_all(struct srv *s);
 /* For the protocols' write_answer: hands job->out to out without a copy. */

@@ -12,8 +12,14 @@
  *    thread today; atomics keep a scrape from any thread, or a recorder on a
  *    worker, correct without a lock order to think about.
  *  - Gauges read when scraped: open connections per protocol (the loop's
- *    own counts), every index's idx_stats, the process's resident memory
- *    (/proc/self/statm) and uptime, and the build.
+ *    own counts), the worker queue's depth (pool.nqueued, under pool.mu),
+ *    the bytes buffered on connections (a walk of them: a scrape's cost,
+ *    not a request's), the engine's memory against --memory-limit, every
+ *    index's idx_stats, the process's resident memory (/proc/self/statm)
+ *    and uptime, and the build.
+ *  - Histograms the engine keeps (idx_stats: flush, merge and group-commit
+ *    fsync durations, bucket counts per bucket), made cumulative here as the
+ *    format wants, by the same writer as the request latencies.
  *
  * The format, as Prometheus parses it: for each family one "# HELP name
  * text" and one "# TYPE name counter|gauge|histogram" line, then all of its
@@ -154,6 +160,40 @@ static uint64_t load(_Atomic uint64_t *v)
     return atomic_load_explicit(v, memory_order_relaxed);
 }
 
+/* The start of a sample of family name: "name<suffix>{key="value"" with value escaped; the
+ * caller closes the labels. */
+static void put_sample_start(struct sd_buf *out, const char *name, const char *suffix,
+                             const char *key, const char *value)
+{
+    putf(out, "%s%s{%s=\"", name, suffix, key);
+    put_label_value(out, value);
+    sd_buf_put_u8(out, '"');
+}
+
+/* The samples of one histogram labelled key=value: cumulative name_bucket lines, le in
+ * seconds (a bound times unit) ending with +Inf, then name_sum in seconds and name_count
+ * (= the +Inf bucket). counts has nbounds + 1 entries, per bucket, the last above every
+ * bound (srv_metrics.latency and idx_histogram both keep them so). */
+static void put_histogram(struct sd_buf *out, const char *name, const char *key,
+                          const char *value, const uint64_t *bounds, uint32_t nbounds,
+                          double unit, const uint64_t *counts, double sum_seconds)
+{
+    uint64_t cum = 0;
+    for (uint32_t b = 0; b <= nbounds; b++) {
+        cum += counts[b];
+        put_sample_start(out, name, "_bucket", key, value);
+        if (b < nbounds) {
+            putf(out, ",le=\"%g\"} %llu\n", (double)bounds[b] * unit, (unsigned long long)cum);
+        } else {
+            putf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+        }
+    }
+    put_sample_start(out, name, "_sum", key, value);
+    putf(out, "} %.6f\n", sum_seconds);
+    put_sample_start(out, name, "_count", key, value);
+    putf(out, "} %llu\n", (unsigned long long)cum);
+}
+
 void srv_metrics_render_counters(struct srv_metrics *m, struct sd_buf *out)
 {
     family(out, "searchd_requests_total", "counter",
@@ -181,21 +221,12 @@ void srv_metrics_render_counters(struct srv_metrics *m, struct sd_buf *out)
            "Time from a request read whole to its answer ready, queueing included: searches, "
            "and writes (add, delete) until durable.");
     for (unsigned l = 0; l < SRV_M_LAT; l++) {
-        uint64_t cum = 0;
+        uint64_t counts[SRV_M_BUCKETS + 1];
         for (unsigned b = 0; b <= SRV_M_BUCKETS; b++) {
-            cum += load(&m->latency[l].bucket[b]);
-            if (b < SRV_M_BUCKETS) {
-                putf(out, "searchd_request_duration_seconds_bucket{op=\"%s\",le=\"%g\"} %llu\n",
-                     latency_names[l], (double)bucket_us[b] / 1e6, (unsigned long long)cum);
-            } else {
-                putf(out, "searchd_request_duration_seconds_bucket{op=\"%s\",le=\"+Inf\"} %llu\n",
-                     latency_names[l], (unsigned long long)cum);
-            }
+            counts[b] = load(&m->latency[l].bucket[b]);
         }
-        putf(out, "searchd_request_duration_seconds_sum{op=\"%s\"} %.6f\n", latency_names[l],
-             (double)load(&m->latency[l].sum_us) / 1e6);
-        putf(out, "searchd_request_duration_seconds_count{op=\"%s\"} %llu\n", latency_names[l],
-             (unsigned long long)cum);
+        put_histogram(out, "searchd_request_duration_seconds", "op", latency_names[l], bucket_us,
+                      SRV_M_BUCKETS, 1e-6, counts, (double)load(&m->latency[l].sum_us) / 1e6);
     }
     family(out, "searchd_connections_rejected_total", "counter",
            "Connections refused or cut by a limit (--max-connections, --max-per-client, "
@@ -232,6 +263,11 @@ GETTER(get_degraded, st->degraded)
 GETTER(get_reindex, st->reindex_pending)
 GETTER(get_refused, st->writes_refused)
 GETTER(get_settings, st->settings_version)
+GETTER(get_mem_bytes, st->mem_bytes)
+GETTER(get_queued, st->queued_writes)
+GETTER(get_queued_bytes, st->queued_bytes)
+GETTER(get_wal_records, st->wal_records)
+GETTER(get_wal_synced, st->wal_synced_bytes)
 
 static const struct index_family index_families[] = {
     {"searchd_index_docs", "gauge", "Live documents.", get_docs},
@@ -252,6 +288,45 @@ static const struct index_family index_families[] = {
     {"searchd_index_writes_refused", "gauge", "1 while writes fail (disk full).", get_refused},
     {"searchd_index_settings_version", "gauge", "Version of the settings (0: never set).",
      get_settings},
+    {"searchd_index_memory_bytes", "gauge",
+     "Bytes of the in-memory segments (part of searchd_engine_memory_bytes).", get_mem_bytes},
+    {"searchd_index_queued_writes", "gauge",
+     "Write requests waiting for the index's next group commit.", get_queued},
+    {"searchd_index_queued_write_bytes", "gauge", "Bytes of the log records of those writes.",
+     get_queued_bytes},
+    {"searchd_index_wal_records_total", "counter",
+     "Log records made durable by group commits since the index opened.", get_wal_records},
+    {"searchd_index_wal_synced_bytes_total", "counter",
+     "Log bytes made durable by group commits since the index opened.", get_wal_synced},
+};
+
+/* The per-index histograms of idx_stats (durations in ns, rendered in seconds). */
+struct index_histogram {
+    const char *name, *help;
+    const struct idx_histogram *(*get)(const struct idx_stats *st);
+};
+
+#define HIST_GETTER(fn, field)                                                                     \
+    static const struct idx_histogram *fn(const struct idx_stats *st)                              \
+    {                                                                                              \
+        return &st->field;                                                                         \
+    }
+HIST_GETTER(get_flush_time, flush_time)
+HIST_GETTER(get_merge_time, merge_time)
+HIST_GETTER(get_fsync_time, fsync_time)
+
+static const struct index_histogram index_histograms[] = {
+    {"searchd_index_flush_duration_seconds",
+     "Flushes since the index opened, from picking the in-memory segments to the durable "
+     "MANIFEST.",
+     get_flush_time},
+    {"searchd_index_merge_duration_seconds",
+     "Merges since the index opened (in memory, on disk, re-index), as merges_total counts them.",
+     get_merge_time},
+    {"searchd_index_wal_fsync_duration_seconds",
+     "Each group commit's fdatasyncs (the log's, then wal.synced's); _count is the number of "
+     "group commits that made records durable.",
+     get_fsync_time},
 };
 
 void srv_metrics_render_indexes(const char *const *names, const struct idx_stats *stats,
@@ -264,6 +339,15 @@ void srv_metrics_render_indexes(const char *const *names, const struct idx_stats
             putf(out, "%s{index=\"", fam->name);
             put_label_value(out, names[i]);
             putf(out, "\"} %llu\n", (unsigned long long)fam->get(&stats[i]));
+        }
+    }
+    for (size_t f = 0; f < sizeof index_histograms / sizeof index_histograms[0]; f++) {
+        const struct index_histogram *fam = &index_histograms[f];
+        family(out, fam->name, "histogram", fam->help);
+        for (size_t i = 0; i < count; i++) {
+            const struct idx_histogram *h = fam->get(&stats[i]);
+            put_histogram(out, fam->name, "index", names[i], h->bounds_ns, h->nbounds, 1e-9,
+                          h->counts, (double)h->sum_ns / 1e9);
         }
     }
 }
@@ -283,24 +367,66 @@ static uint64_t resident_bytes(void)
     return n == 2 && page > 0 ? resident * (uint64_t)page : 0;
 }
 
-static void render_process(struct srv *s, struct sd_buf *out)
+/* A family of one sample without labels. */
+static void put_gauge(struct sd_buf *out, const char *name, const char *help, uint64_t v)
+{
+    family(out, name, "gauge", help);
+    putf(out, "%s %llu\n", name, (unsigned long long)v);
+}
+
+void srv_metrics_render_server(const struct srv_metrics *m, const struct srv_metrics_now *now,
+                               struct sd_buf *out)
 {
     family(out, "searchd_connections", "gauge", "Open client connections, by protocol.");
     for (unsigned p = 0; p < SRV_NPROTO; p++) {
-        putf(out, "searchd_connections{proto=\"%s\"} %u\n", proto_names[p], s->nproto[p]);
+        putf(out, "searchd_connections{proto=\"%s\"} %u\n", proto_names[p], now->connections[p]);
     }
-    family(out, "searchd_requests_in_flight", "gauge",
-           "Requests read and not yet answered: queued for a worker, searching, or waiting "
-           "for their write to be durable (this scrape included).");
-    putf(out, "searchd_requests_in_flight %llu\n", (unsigned long long)s->inflight);
-    family(out, "process_resident_memory_bytes", "gauge", "Resident memory of searchd.");
-    putf(out, "process_resident_memory_bytes %llu\n", (unsigned long long)resident_bytes());
-    family(out, "process_start_time_seconds", "gauge", "When the server started, unix seconds.");
-    putf(out, "process_start_time_seconds %llu\n", (unsigned long long)s->metrics.start_unix);
+    put_gauge(out, "searchd_requests_in_flight",
+              "Requests read and not yet answered: queued for a worker, searching, or waiting "
+              "for their write to be durable (this scrape included).",
+              now->inflight);
+    put_gauge(out, "searchd_worker_queue_requests",
+              "Requests queued for a worker thread and not yet started (searches, gets, index "
+              "management).",
+              now->worker_queue);
+    put_gauge(out, "searchd_connection_output_bytes",
+              "Answer bytes buffered on client connections, not yet taken by their sockets.",
+              now->output_bytes);
+    put_gauge(out, "searchd_connection_unfinished_bytes",
+              "Bytes of requests read but not yet complete, all connections (bounded by "
+              "--max-unfinished).",
+              now->unfinished_bytes);
+    put_gauge(out, "searchd_engine_memory_bytes",
+              "The engine's own memory as --memory-limit counts it: queued writes, in-memory "
+              "segments, running merges, analyses, stem caches.",
+              now->engine_memory);
+    put_gauge(out, "searchd_engine_memory_limit_bytes", "--memory-limit (0: none).",
+              now->engine_memory_limit);
+    put_gauge(out, "process_resident_memory_bytes", "Resident memory of searchd.",
+              resident_bytes());
+    put_gauge(out, "process_start_time_seconds", "When the server started, unix seconds.",
+              m->start_unix);
     family(out, "searchd_uptime_seconds", "gauge", "Seconds since the server started.");
-    putf(out, "searchd_uptime_seconds %.3f\n", (double)(sd_now_ns() - s->metrics.start_ns) / 1e9);
+    putf(out, "searchd_uptime_seconds %.3f\n", (double)(sd_now_ns() - m->start_ns) / 1e9);
     family(out, "searchd_build_info", "gauge", "The build: always 1, the version as a label.");
     putf(out, "searchd_build_info{version=\"%s\"} 1\n", SEARCHD_VERSION);
+}
+
+/* The server's own numbers, read on the loop thread that owns them (pool.nqueued under its
+ * lock, a worker may be taking a job). */
+static void read_server(struct srv *s, struct srv_metrics_now *now)
+{
+    memset(now, 0, sizeof *now);
+    for (unsigned p = 0; p < SRV_NPROTO; p++) {
+        now->connections[p] = s->nproto[p];
+    }
+    now->inflight = s->inflight;
+    pthread_mutex_lock(&s->pool.mu);
+    now->worker_queue = s->pool.nqueued;
+    pthread_mutex_unlock(&s->pool.mu);
+    now->output_bytes = srv_conn_output_bytes(s);
+    now->unfinished_bytes = s->held_total;
+    idx_memory(s->db, &now->engine_memory, &now->engine_memory_limit);
 }
 
 /* Every index's stats; *names and *stats owned by the caller (free_indexes). An index that
@@ -345,9 +471,11 @@ void srv_metrics_answer(struct srv *s, struct srv_job *job)
         srv_job_fail(job, proto_code_from_sd(rc), err.msg);
         return;
     }
+    struct srv_metrics_now now;
+    read_server(s, &now);
     sd_buf_reset(&job->out);
     srv_metrics_render_counters(&s->metrics, &job->out);
-    render_process(s, &job->out);
+    srv_metrics_render_server(&s->metrics, &now, &job->out);
     srv_metrics_render_indexes((const char *const *)names, stats, count, &job->out);
     for (size_t i = 0; i < count; i++) {
         free(names[i]);

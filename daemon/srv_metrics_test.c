@@ -183,12 +183,109 @@ static void test_metrics_index_label_values_escaped(void **state)
     sd_buf_free(&out);
 }
 
+static void assert_lines(const char *text, const char *const *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strstr(text, want[i])) {
+            fail_msg("missing: %s", want[i]);
+        }
+    }
+}
+
+/* Issue 13: the engine's histograms (per bucket in ns) come out cumulative, in seconds, ending
+ * with +Inf = _count; an index with nothing timed (no bounds) still has its +Inf, _sum and
+ * _count; the queue, memory and log counters are samples of their own families. */
+static void test_metrics_index_histograms_cumulative_in_seconds(void **state)
+{
+    (void)state;
+    static const uint64_t bounds[] = {50000, 1000000, 2500000}; /* 50 us, 1 ms, 2.5 ms */
+    const char *names[] = {"books", "empty"};
+    struct idx_stats stats[2] = {
+        {.fsync_time = {.bounds_ns = bounds,
+                        .nbounds = 3,
+                        .counts = {2, 0, 3, 1},
+                        .sum_ns = 7250000},
+         .flush_time = {.bounds_ns = bounds, .nbounds = 3, .counts = {0, 0, 0, 1},
+                        .sum_ns = 3000000000},
+         .mem_bytes = 65536,
+         .queued_writes = 3,
+         .queued_bytes = 900,
+         .wal_records = 17,
+         .wal_synced_bytes = 4321},
+        {0},
+    };
+    struct sd_buf out;
+    sd_buf_init(&out);
+    srv_metrics_render_indexes(names, stats, 2, &out);
+    sd_buf_put_u8(&out, '\0');
+    char *text = (char *)out.data;
+    static const char *const want[] = {
+        "\nsearchd_index_wal_fsync_duration_seconds_bucket{index=\"books\",le=\"5e-05\"} 2\n",
+        "\nsearchd_index_wal_fsync_duration_seconds_bucket{index=\"books\",le=\"0.001\"} 2\n",
+        "\nsearchd_index_wal_fsync_duration_seconds_bucket{index=\"books\",le=\"0.0025\"} 5\n",
+        "\nsearchd_index_wal_fsync_duration_seconds_bucket{index=\"books\",le=\"+Inf\"} 6\n",
+        "\nsearchd_index_wal_fsync_duration_seconds_sum{index=\"books\"} 0.007250\n",
+        "\nsearchd_index_wal_fsync_duration_seconds_count{index=\"books\"} 6\n",
+        "\nsearchd_index_flush_duration_seconds_bucket{index=\"books\",le=\"0.0025\"} 0\n",
+        "\nsearchd_index_flush_duration_seconds_bucket{index=\"books\",le=\"+Inf\"} 1\n",
+        "\nsearchd_index_flush_duration_seconds_sum{index=\"books\"} 3.000000\n",
+        "\nsearchd_index_merge_duration_seconds_bucket{index=\"empty\",le=\"+Inf\"} 0\n",
+        "\nsearchd_index_merge_duration_seconds_sum{index=\"empty\"} 0.000000\n",
+        "\nsearchd_index_merge_duration_seconds_count{index=\"empty\"} 0\n",
+        "\nsearchd_index_memory_bytes{index=\"books\"} 65536\n",
+        "\nsearchd_index_queued_writes{index=\"books\"} 3\n",
+        "\nsearchd_index_queued_write_bytes{index=\"books\"} 900\n",
+        "\nsearchd_index_wal_records_total{index=\"books\"} 17\n",
+        "\nsearchd_index_wal_synced_bytes_total{index=\"books\"} 4321\n",
+        "\n# TYPE searchd_index_wal_fsync_duration_seconds histogram\n",
+    };
+    assert_lines(text, want, sizeof want / sizeof want[0]);
+    check_text(text);
+    sd_buf_free(&out);
+}
+
+static void test_metrics_server_gauges_queues_and_memory(void **state)
+{
+    (void)state;
+    static struct srv_metrics m;
+    srv_metrics_init(&m);
+    struct srv_metrics_now now = {.connections = {2, 5},
+                                  .inflight = 4,
+                                  .worker_queue = 3,
+                                  .output_bytes = 12345,
+                                  .unfinished_bytes = 77,
+                                  .engine_memory = 1 << 20,
+                                  .engine_memory_limit = 1ull << 30};
+    struct sd_buf out;
+    sd_buf_init(&out);
+    srv_metrics_render_server(&m, &now, &out);
+    sd_buf_put_u8(&out, '\0');
+    char *text = (char *)out.data;
+    static const char *const want[] = {
+        "searchd_connections{proto=\"line\"} 2\n",
+        "\nsearchd_connections{proto=\"http\"} 5\n",
+        "\nsearchd_requests_in_flight 4\n",
+        "\n# TYPE searchd_worker_queue_requests gauge\nsearchd_worker_queue_requests 3\n",
+        "\nsearchd_connection_output_bytes 12345\n",
+        "\nsearchd_connection_unfinished_bytes 77\n",
+        "\nsearchd_engine_memory_bytes 1048576\n",
+        "\nsearchd_engine_memory_limit_bytes 1073741824\n",
+        "\nprocess_start_time_seconds ",
+        "\nsearchd_build_info{version=\"",
+    };
+    assert_lines(text, want, sizeof want / sizeof want[0]);
+    check_text(text);
+    sd_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_requests_counted_by_proto_op_status),
         cmocka_unit_test(test_metrics_histogram_cumulative_with_inf_equal_count),
         cmocka_unit_test(test_metrics_index_label_values_escaped),
+        cmocka_unit_test(test_metrics_index_histograms_cumulative_in_seconds),
+        cmocka_unit_test(test_metrics_server_gauges_queues_and_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -344,6 +344,7 @@ static void put_stats_members(struct sd_buf *out, const struct idx_stats *st)
     put_key_u64(out, ",\"deleted_docs\":", st->deleted_docs);
     put_key_u64(out, ",\"segments\":", st->segments);
     put_key_u64(out, ",\"mem_docs\":", st->mem_docs);
+    put_key_u64(out, ",\"mem_bytes\":", st->mem_bytes);
     put_key_u64(out, ",\"disk_bytes\":", st->disk_bytes);
     put_key_u64(out, ",\"wal_bytes\":", st->wal_bytes);
     put_key_u64(out, ",\"merges_running\":", st->merges_running);
@@ -374,6 +375,8 @@ static void put_stats_members(struct sd_buf *out, const struct idx_stats *st)
     put_key_u64(out, ",\"settings_version\":", st->settings_version);
     PUT_LIT(out, ",\"reindex_pending\":");
     put_bool(out, st->reindex_pending);
+    put_key_u64(out, ",\"engine_memory_bytes\":", st->engine_memory_bytes);
+    put_key_u64(out, ",\"engine_memory_limit\":", st->engine_memory_limit);
 }
 
 void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_stats *st)

@@ -666,13 +666,23 @@ static void test_proto_encode_answers_are_json(void **state)
     assert_memory_equal(b.data, want, b.len);
     json_object_put(must_parse(&b));
 
-    struct idx_stats st = {.docs = 3, .degraded = true};
+    struct idx_stats st = {.docs = 3,
+                           .degraded = true,
+                           .mem_bytes = 4096,
+                           .engine_memory_bytes = 1 << 20,
+                           .engine_memory_limit = 1ull << 33};
     snprintf(st.degraded_reason, sizeof st.degraded_reason, "seg-1: bad \"checksum\"");
     sd_buf_reset(&b);
     proto_encode_stats(&b, "default", &st);
     o = must_parse(&b);
     assert_true(json_object_object_get_ex(o, "docs", &v));
     assert_int_equal(json_object_get_int(v), 3);
+    /* issue 13: the memory --memory-limit counts, and this index's share of it */
+    assert_int_equal(json_object_get_int64(json_object_object_get(o, "mem_bytes")), 4096);
+    assert_int_equal(json_object_get_int64(json_object_object_get(o, "engine_memory_bytes")),
+                     1 << 20);
+    assert_int_equal(json_object_get_int64(json_object_object_get(o, "engine_memory_limit")),
+                     1ll << 33);
     assert_true(json_object_object_get_ex(o, "degraded", &v));
     assert_true(json_object_get_boolean(v));
     json_object_put(o);

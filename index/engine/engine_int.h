@@ -84,6 +84,26 @@ size_t idx_memcap_share(const struct idx_memcap *c, size_t dflt, unsigned div);
 size_t idx_memcap_stem_words(const struct idx_memcap *c);
 size_t idx_memcap_stem_bytes(const struct idx_memcap *c);
 
+/* ---- timings (histo.c) ---- */
+
+/* A histogram of durations: recorded by the thread that does the work, read by idx_stats on
+ * any thread. Relaxed atomics, no lock: a record is two uncontended adds. */
+struct idx_hist {
+    const uint64_t *bounds_ns;                            /* static, ascending */
+    uint32_t nbounds;                                     /* <= IDX_HIST_MAX_BOUNDS */
+    atomic_uint_fast64_t counts[IDX_HIST_MAX_BOUNDS + 1]; /* not cumulative, as idx_histogram */
+    atomic_uint_fast64_t sum_ns;
+};
+
+enum idx_hist_kind {
+    IDX_HIST_JOB,   /* flushes and merges: 1 ms to 5 min */
+    IDX_HIST_FSYNC, /* a group commit's fdatasyncs: 50 us to 1 s */
+};
+
+void idx_hist_init(struct idx_hist *h, enum idx_hist_kind kind);
+void idx_hist_record(struct idx_hist *h, uint64_t ns);
+void idx_hist_read(const struct idx_hist *h, struct idx_histogram *out);
+
 /* ---- refcounted pieces of a snapshot ---- */
 
 /* One open segment. Freed when the last snapshot and the live list drop it;
@@ -288,6 +308,8 @@ struct idx_index {
     bool writes_refused;
     char write_error[256];
     bool flush_wanted; /* a snapshot waits for a flush of all that is logged (backup.c) */
+    uint32_t queued_writes; /* writes in the queue (idx_stats reports them) */
+    size_t queued_bytes;    /* their records */
 
     pthread_t writer;
     pthread_cond_t mem_cond; /* with state_lock: mem_bytes went down, a flush failed, or a
@@ -311,6 +333,11 @@ struct idx_index {
     atomic_uint merges_running;
     atomic_uint_fast64_t merges_done;
     atomic_uint_fast64_t flushes_done;
+    struct idx_hist flush_time;            /* merge.c: successful flushes */
+    struct idx_hist merge_time;            /* merge.c, reindex.c: as merges_done counts */
+    struct idx_hist fsync_time;            /* writer.c: each group commit's wal_sync */
+    atomic_uint_fast64_t wal_records;      /* writer.c: records made durable */
+    atomic_uint_fast64_t wal_synced_bytes; /* writer.c: their bytes in the log */
 };
 
 struct idx_db {

@@ -258,6 +258,20 @@ void idx_search_res_free(struct idx_search_res *r);
 int idx_get(struct idx_db *db, const char *index, const char *id, size_t id_len,
             struct seg_stored *out, struct sd_error *err);
 
+/* A histogram of durations as idx_stats reports it (flushes, merges, log fsyncs). Counts
+ * are read one by one while work goes on, so the sum may be a record ahead of or behind the
+ * counts, as in any Prometheus client. */
+#define IDX_HIST_MAX_BOUNDS 16
+struct idx_histogram {
+    const uint64_t *bounds_ns; /* upper bounds of the buckets, ascending; static (never freed),
+                                  NULL when nbounds is 0 */
+    uint32_t nbounds;          /* <= IDX_HIST_MAX_BOUNDS */
+    /* per bucket, not cumulative: counts[i] durations in (bounds_ns[i-1], bounds_ns[i]],
+     * counts[nbounds] those above the last bound; their sum is the number recorded */
+    uint64_t counts[IDX_HIST_MAX_BOUNDS + 1];
+    uint64_t sum_ns;
+};
+
 struct idx_stats {
     uint64_t docs;         /* live documents */
     uint64_t deleted_docs; /* tombstoned, not yet merged away */
@@ -281,6 +295,21 @@ struct idx_stats {
     char write_error[256];
     uint64_t settings_version; /* 0: settings never set */
     bool reindex_pending;      /* documents indexed under older settings are still served */
+    /* Timings since the index opened, each taken where the work is done: */
+    struct idx_histogram flush_time; /* successful flushes, pick to durable MANIFEST */
+    struct idx_histogram merge_time; /* successful merges (memory, disk, re-index): as
+                                        merges_done counts them */
+    struct idx_histogram fsync_time; /* each group commit's fdatasyncs: the log's, then
+                                        wal.synced's (wal_sync) */
+    uint64_t wal_records;            /* log records made durable by group commits since open */
+    uint64_t wal_synced_bytes;       /* ... and the log bytes they took */
+    uint32_t queued_writes;          /* writes (idx_write calls) waiting for the writer's next
+                                        group commit */
+    uint64_t queued_bytes;           /* their encoded records */
+    uint64_t mem_bytes;              /* this index's in-memory segments (their images) */
+    /* The whole engine's, the same in every index's stats (idx_memory): */
+    uint64_t engine_memory_bytes; /* what --memory-limit counts (memcap.c) */
+    uint64_t engine_memory_limit; /* 0: no limit */
 };
 
 /* SD_ENOTFOUND for an unknown index. */

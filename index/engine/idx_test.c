@@ -94,6 +94,14 @@ static uint64_t count(struct idx_db *db, const char *q)
     return total;
 }
 
+static uint64_t hist_count(const struct idx_histogram *h)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i <= h->nbounds; i++)
+        n += h->counts[i];
+    return n;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -569,6 +577,8 @@ static void test_idx_long_write_stream_keeps_segment_count_bounded(void **state)
     assert_int_equal(count(db, "round"), 1500);
     assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
     assert_true(st.merges_done > 0);
+    assert_true(hist_count(&st.merge_time) >= st.merges_done); /* each merge timed */
+    assert_true(st.merge_time.sum_ns > 0);
     /* merge_factor 4 per size tier: a few tiers of at most 4 segments */
     assert_true(max_segments <= 24);
     idx_close(db);
@@ -735,6 +745,51 @@ static void test_idx_idle_merges_memory_segments(void **state)
     free(dir);
 }
 
+/* Issue 13's /metrics numbers as the engine keeps them: one fsync timed per group commit (each
+ * acknowledged write here is its own), every record and its bytes counted, the in-memory
+ * segment's bytes while documents sit in it, and a duration for each flush and merge. */
+static void test_idx_stats_time_fsyncs_flushes_and_merges(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir, 0, 2); /* flush_ms 300: flushes come by themselves */
+    struct idx_stats st;
+    struct sd_error err;
+    char id[32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(id, sizeof id, "t%d", i);
+        assert_int_equal(put_doc(db, id, "timed", "group commit then flush"), SD_OK);
+    }
+    assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
+    assert_int_equal(st.fsync_time.nbounds, 14);
+    assert_int_equal(st.fsync_time.bounds_ns[0], 50000); /* 50 us */
+    assert_int_equal(hist_count(&st.fsync_time), 4);
+    assert_true(st.fsync_time.sum_ns > 0);
+    assert_int_equal(st.wal_records, 4);
+    assert_true(st.wal_synced_bytes > 4 * strlen("group commit then flush"));
+    assert_int_equal(st.queued_writes, 0);
+    assert_int_equal(st.queued_bytes, 0);
+    if (st.mem_docs > 0) { /* not flushed yet: the documents' segments are charged */
+        assert_true(st.mem_bytes > 0);
+        assert_true(st.engine_memory_bytes >= st.mem_bytes);
+    }
+    assert_int_equal(st.engine_memory_limit, 0);
+    for (int waited = 0; waited < 200 && (st.flushes_done == 0 || st.merges_running); waited++) {
+        usleep(50 * 1000);
+        assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
+    }
+    assert_true(st.flushes_done > 0);
+    assert_int_equal(st.mem_bytes, 0);
+    /* a duration is recorded before its count moves: never fewer durations than counted */
+    assert_true(hist_count(&st.flush_time) >= st.flushes_done);
+    assert_true(st.flush_time.sum_ns > 0);
+    assert_int_equal(st.flush_time.bounds_ns[st.flush_time.nbounds - 1], 300000000000ull);
+    assert_true(hist_count(&st.merge_time) >= st.merges_done);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -749,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_idx_long_write_stream_keeps_segment_count_bounded),
         cmocka_unit_test(test_idx_idle_merges_memory_segments),
         cmocka_unit_test(test_idx_pipelined_writes_apply_and_ack_in_queue_order),
+        cmocka_unit_test(test_idx_stats_time_fsyncs_flushes_and_merges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -469,17 +469,21 @@ static int idx_run_job(struct idx_index *ix, enum idx_merger_role role, uint64_t
     else
         idx_segref_unref(out);
     atomic_fetch_sub(&ix->merges_running, 1);
+    uint64_t took_ns = sd_now_ns() - t0;
     if (rc == SD_OK && job.to_disk) { /* memory merges are too frequent to report */
         idx_event(ix->db, IDX_LOG_INFO, "event=%s index=%s seg=%u inputs=%zu docs=%u ms=%llu",
                   job.is_flush ? "flush" : "merge", ix->name, out_no, job.n, out_docs,
-                  (unsigned long long)((sd_now_ns() - t0) / 1000000));
+                  (unsigned long long)(took_ns / 1000000));
     }
     if (rc == SD_EBUSY && !job.to_disk) { /* a memory merge stopped for a flush */
         idx_job_free(&job);
         return SD_OK;
     }
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
+        /* timed before the count moves: whoever sees the count sees the time */
+        idx_hist_record(job.is_flush ? &ix->flush_time : &ix->merge_time, took_ns);
         atomic_fetch_add(job.is_flush ? &ix->flushes_done : &ix->merges_done, 1);
+    }
     if (rc == SD_OK && job.is_flush) {
         atomic_store(&ix->removable_seq, job.checkpoint);
         idx_merger_wake(ix, IDX_MERGER_DISK); /* a tier, or stale segments, may be complete */

@@ -58,6 +58,9 @@ static struct idx_index *idx_index_alloc(struct idx_db *db, const char *name)
     pthread_cond_init(&ix->merge_cond, NULL);
     pthread_cond_init(&ix->mem_cond, NULL);
     idx_ana_init(&ix->ana, &db->memcap);
+    idx_hist_init(&ix->flush_time, IDX_HIST_JOB);
+    idx_hist_init(&ix->merge_time, IDX_HIST_JOB);
+    idx_hist_init(&ix->fsync_time, IDX_HIST_FSYNC);
     ix->next_seg_no = 1;
     return ix;
 }

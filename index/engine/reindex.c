@@ -235,11 +235,12 @@ int idx_reindex_run(struct idx_index *ix, bool *did_work, struct sd_error *err)
     }
     atomic_fetch_sub(&ix->merges_running, 1);
     if (rc == SD_OK) {
+        uint64_t took_ns = sd_now_ns() - t0;
+        idx_hist_record(&ix->merge_time, took_ns); /* a merge, as merges_done counts it */
         atomic_fetch_add(&ix->merges_done, 1);
         idx_event(ix->db, IDX_LOG_INFO,
                   "event=reindex index=%s segments=%zu settings_version=%llu ms=%llu", ix->name,
-                  r.n, (unsigned long long)r.st->version,
-                  (unsigned long long)((sd_now_ns() - t0) / 1000000));
+                  r.n, (unsigned long long)r.st->version, (unsigned long long)(took_ns / 1000000));
     } /* a failure is reported by the merger as event=merge_failed */
     for (size_t i = 0; rc && i < r.n; i++) {
         if (r.twins[i]) { /* never named by a MANIFEST: its file goes with it */

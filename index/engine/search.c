@@ -630,8 +630,11 @@ int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struc
     out->torn_at = ix->torn.at;
     out->torn_offset = ix->torn.offset;
     memcpy(out->torn_file, ix->torn.file, sizeof out->torn_file);
+    out->mem_bytes = ix->mem_bytes;
     pthread_mutex_unlock(&ix->state_lock);
     pthread_mutex_lock(&ix->queue_lock);
+    out->queued_writes = ix->queued_writes;
+    out->queued_bytes = ix->queued_bytes;
     out->writes_refused = ix->writes_refused;
     snprintf(out->write_error, sizeof out->write_error, "%s", ix->write_error);
     pthread_mutex_unlock(&ix->queue_lock);
@@ -640,6 +643,12 @@ int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struc
     out->merges_done = atomic_load(&ix->merges_done);
     out->flushes_done = atomic_load(&ix->flushes_done);
     out->last_seq = atomic_load(&ix->durable_seq);
+    idx_hist_read(&ix->flush_time, &out->flush_time);
+    idx_hist_read(&ix->merge_time, &out->merge_time);
+    idx_hist_read(&ix->fsync_time, &out->fsync_time);
+    out->wal_records = atomic_load(&ix->wal_records);
+    out->wal_synced_bytes = atomic_load(&ix->wal_synced_bytes);
+    idx_memory(db, &out->engine_memory_bytes, &out->engine_memory_limit);
     struct idx_settings *st = idx_settings_acquire(ix);
     out->settings_version = st->version;
     idx_settings_release(st);

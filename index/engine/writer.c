@@ -131,9 +131,23 @@ static int idx_apply_write(struct idx_index *ix, struct idx_write *w,
     return rc;
 }
 
+/* A group commit made records durable: its fsync time and what it wrote, for idx_stats. */
+static void idx_count_commit(struct idx_index *ix, uint64_t seq0, uint64_t bytes0)
+{
+    uint64_t seq = wal_synced_seq(ix->wal);
+    if (seq == seq0) {
+        return; /* nothing new was made durable: no fsync to count */
+    }
+    idx_hist_record(&ix->fsync_time, wal_last_sync_ns(ix->wal));
+    atomic_fetch_add_explicit(&ix->wal_records, seq - seq0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ix->wal_synced_bytes, wal_bytes(ix->wal) - bytes0,
+                              memory_order_relaxed);
+}
+
 static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
 {
     struct sd_error err = {0};
+    uint64_t seq0 = wal_synced_seq(ix->wal), bytes0 = wal_bytes(ix->wal);
     int rc = idx_append_batch(ix, batch, &err);
     if (rc) {
         idx_set_write_error(ix, &err);
@@ -142,6 +156,7 @@ static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
     }
     if (ix->writes_refused)
         idx_set_write_error(ix, NULL);
+    idx_count_commit(ix, seq0, bytes0);
     atomic_store(&ix->durable_seq, wal_synced_seq(ix->wal));
     atomic_store(&ix->wal_bytes, wal_bytes(ix->wal));
     atomic_store(&ix->last_write_ns, sd_now_ns());
@@ -332,15 +347,19 @@ static struct idx_write *idx_take_queue(struct idx_index *ix)
     size_t budget = idx_memcap_share(&ix->db->memcap, SIZE_MAX, 16);
     struct idx_write *batch = ix->queue_head, *last = batch;
     size_t bytes = last ? last->records.len : 0;
+    uint32_t count = last ? 1 : 0;
     while (last && last->next && bytes + last->next->records.len <= budget) {
         last = last->next;
         bytes += last->records.len;
+        count++;
     }
     if (last) {
         ix->queue_head = last->next;
         last->next = NULL;
         if (!ix->queue_head)
             ix->queue_tail = NULL;
+        ix->queued_writes -= count;
+        ix->queued_bytes -= bytes;
     }
     pthread_mutex_unlock(&ix->queue_lock);
     return batch;
@@ -403,6 +422,8 @@ int idx_enqueue(struct idx_index *ix, struct idx_write *w, struct sd_error *err)
     else
         ix->queue_head = w;
     ix->queue_tail = w;
+    ix->queued_writes++;
+    ix->queued_bytes += w->records.len;
     idx_ana_enqueue(ix, w); /* under queue_lock: both queues in one order */
     pthread_cond_signal(&ix->queue_cond);
     pthread_mutex_unlock(&ix->queue_lock);

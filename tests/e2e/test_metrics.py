@@ -1,11 +1,15 @@
 """test_metrics.py: GET /metrics on a real searchd, parsed by Prometheus's own text parser
 (Debian's python3-prometheus-client): the counters of requests and the latency histograms move
-with the requests made, the per-index gauges follow the documents written, refused connections
-are counted by reason, and with keys on a scrape needs a search or admin key.
+with the requests made, the per-index gauges follow the documents written, the engine's
+fsync, flush and merge histograms fill as it works, queue and memory gauges are there,
+refused connections are counted by reason, and with keys on a scrape needs a search or admin
+key.
 """
 
 import hashlib
+import shutil
 import socket
+import tempfile
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -38,6 +42,17 @@ def scrape(daemon, key=None):
 
 def value(samples, name, **labels):
     return samples.get(name, {}).get(frozenset(labels.items()), 0.0)
+
+
+def buckets(samples, name, **labels):
+    """A histogram's (le, cumulative count) pairs for one label set, by bound."""
+    out = []
+    for k, v in samples.get(name + "_bucket", {}).items():
+        d = dict(k)
+        le = d.pop("le")
+        if d == labels:
+            out.append((float(le), v))
+    return sorted(out)
 
 
 class MetricsTest(harness.E2ETestCase):
@@ -89,6 +104,78 @@ class MetricsTest(harness.E2ETestCase):
         self.assertEqual(value(after, "searchd_index_degraded", index="books"), 0.0)
         self.assertIn(frozenset({"index": "books"}.items()), after["searchd_index_wal_bytes"])
         self.assertEqual(value(after, "searchd_connections", proto="line"), 0.0)
+
+    def assertHistogram(self, samples, name, **labels):
+        """Cumulative buckets ending with +Inf = _count; returns _count."""
+        b = buckets(samples, name, **labels)
+        self.assertGreater(len(b), 1, name)
+        self.assertEqual(b[-1][0], float("inf"))
+        self.assertEqual([v for _, v in b], sorted(v for _, v in b), name)  # cumulative
+        count = value(samples, name + "_count", **labels)
+        self.assertEqual(b[-1][1], count)
+        return count
+
+    def test_engine_fsyncs_flushes_merges_queues_and_memory(self):
+        snaps = tempfile.mkdtemp(prefix="searchd-metrics-snaps-")
+        self.addCleanup(shutil.rmtree, snaps, True)
+        # no flush by time: the documents sit in memory until the snapshot asks for one
+        d = self.start_daemon(extra_args=["--flush-ms", "600000", "--snapshot-dir", snaps,
+                                          "--memory-limit", "256m"])
+        h = d.http()
+        for i in range(3):  # one after the other: three group commits, three segments
+            self.assertOk(h.request("POST", "/docs?index=books",
+                                    body={"id": "f%d" % i, "title": "fsync %d" % i}).json)
+        _, s = scrape(d)
+        fsync = "searchd_index_wal_fsync_duration_seconds"
+        self.assertEqual(self.assertHistogram(s, fsync, index="books"), 3.0)
+        self.assertGreater(value(s, fsync + "_sum", index="books"), 0.0)
+        self.assertEqual([le for le, _ in buckets(s, fsync, index="books")][:2], [5e-05, 1e-04])
+        self.assertEqual(value(s, "searchd_index_wal_records_total", index="books"), 3.0)
+        self.assertGreater(value(s, "searchd_index_wal_synced_bytes_total", index="books"), 30)
+        # memory while the documents are only in memory
+        self.assertEqual(value(s, "searchd_index_memory_docs", index="books"), 3.0)
+        mem = value(s, "searchd_index_memory_bytes", index="books")
+        self.assertGreater(mem, 0.0)
+        self.assertGreaterEqual(value(s, "searchd_engine_memory_bytes"), mem)
+        self.assertEqual(value(s, "searchd_engine_memory_limit_bytes"), 256.0 * (1 << 20))
+        # queue depths: present, never negative
+        for name, labels in (("searchd_worker_queue_requests", {}),
+                             ("searchd_connection_output_bytes", {}),
+                             ("searchd_connection_unfinished_bytes", {}),
+                             ("searchd_index_queued_writes", {"index": "books"}),
+                             ("searchd_index_queued_write_bytes", {"index": "books"})):
+            self.assertIn(frozenset(labels.items()), s[name], name)
+            self.assertGreaterEqual(value(s, name, **labels), 0.0, name)
+        # the same memory in the index's JSON stats, on both protocols
+        st = h.get("/indexes/books").json["stats"]
+        self.assertGreater(st["mem_bytes"], 0)
+        self.assertGreater(st["engine_memory_bytes"], 0)
+        self.assertEqual(st["engine_memory_limit"], 256 << 20)
+        with d.line() as c:
+            a = self.assertOk(c.call({"op": "stats", "index": "books"}))
+            self.assertGreater(a["mem_bytes"], 0)
+            self.assertEqual(a["engine_memory_limit"], 256 << 20)
+
+        # writes pause: the three in-memory segments become one (a memory merge), timed
+        merge = "searchd_index_merge_duration_seconds"
+        merged = harness.wait_until(
+            lambda: value(scrape(d)[1], "searchd_index_merges_total", index="books") >= 1,
+            harness.IO_TIMEOUT)
+        self.assertTrue(merged, "no merge of the in-memory segments")
+        _, s = scrape(d)
+        self.assertGreaterEqual(self.assertHistogram(s, merge, index="books"),
+                                value(s, "searchd_index_merges_total", index="books"))
+        self.assertGreater(value(s, merge + "_sum", index="books"), 0.0)
+
+        # a snapshot flushes what is in memory first: the flush is timed
+        self.assertOk(h.request("POST", "/indexes/books/snapshot", body={"name": "m1"}).json)
+        _, s = scrape(d)
+        flush = "searchd_index_flush_duration_seconds"
+        self.assertGreaterEqual(value(s, "searchd_index_flushes_total", index="books"), 1.0)
+        self.assertGreaterEqual(self.assertHistogram(s, flush, index="books"), 1.0)
+        self.assertGreater(value(s, flush + "_sum", index="books"), 0.0)
+        self.assertEqual(value(s, "searchd_index_memory_bytes", index="books"), 0.0)
+        h.close()
 
     def test_head_and_wrong_method(self):
         d = self.start_daemon()
