@@ -174,9 +174,9 @@ static void put_sample_start(struct sd_buf *out, const char *name, const char *s
  * seconds (a bound times unit) ending with +Inf, then name_sum in seconds and name_count
  * (= the +Inf bucket). counts has nbounds + 1 entries, per bucket, the last above every
  * bound (srv_metrics.latency and idx_histogram both keep them so). */
-static void put_histogram(struct sd_buf *out, const char *name, const char *key,
-                          const char *value, const uint64_t *bounds, uint32_t nbounds,
-                          double unit, const uint64_t *counts, double sum_seconds)
+static void put_histogram(struct sd_buf *out, const char *name, const char *key, const char *value,
+                          const uint64_t *bounds, uint32_t nbounds, double unit,
+                          const uint64_t *counts, double sum_seconds)
 {
     uint64_t cum = 0;
     for (uint32_t b = 0; b <= nbounds; b++) {

@@ -201,12 +201,10 @@ static void test_metrics_index_histograms_cumulative_in_seconds(void **state)
     static const uint64_t bounds[] = {50000, 1000000, 2500000}; /* 50 us, 1 ms, 2.5 ms */
     const char *names[] = {"books", "empty"};
     struct idx_stats stats[2] = {
-        {.fsync_time = {.bounds_ns = bounds,
-                        .nbounds = 3,
-                        .counts = {2, 0, 3, 1},
-                        .sum_ns = 7250000},
-         .flush_time = {.bounds_ns = bounds, .nbounds = 3, .counts = {0, 0, 0, 1},
-                        .sum_ns = 3000000000},
+        {.fsync_time =
+             {.bounds_ns = bounds, .nbounds = 3, .counts = {2, 0, 3, 1}, .sum_ns = 7250000},
+         .flush_time =
+             {.bounds_ns = bounds, .nbounds = 3, .counts = {0, 0, 0, 1}, .sum_ns = 3000000000},
          .mem_bytes = 65536,
          .queued_writes = 3,
          .queued_bytes = 900,
