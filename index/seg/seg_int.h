@@ -25,7 +25,7 @@
 /* ---- format constants (see the table at the top of seg_write.c) ---- */
 
 #define SEG_MAGIC          "SDSG"
-#define SEG_FORMAT_VERSION 3 /* bump on any layout change; see docs/FORMAT.md */
+#define SEG_FORMAT_VERSION 4 /* bump on any layout change; see docs/FORMAT.md */
 #define SEG_FORMAT_OLDEST  2 /* oldest version this reader accepts (v1 never shipped) */
 #define SEG_CODEC_BP128    1 /* full blocks: 128 values bit-packed at one width */
 

@@ -8,7 +8,7 @@
  *   HEADER (8 bytes)
  *   offset  size  field
  *   0       4     magic "SDSG"
- *   4       2     format version (3)
+ *   4       2     format version (4; 3 lacks the keyword doc sets, 2 the ATTRS section)
  *   6       1     postings codec (1 = BP128: 128 values bit-packed at one width, scalar)
  *   7       1     flags (0)
  *
