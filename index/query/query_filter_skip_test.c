@@ -187,13 +187,13 @@ static const struct filter_case g_filters[] = {
 };
 
 static const char *const g_queries[] = {
-    "w0",           /* one word: MaxScore over fields */
-    "w3",           /* rarer */
-    "w0 w1",        /* AND: block-max */
-    "w0 OR w2",     /* OR: MaxScore */
+    "w0",       /* one word: MaxScore over fields */
+    "w3",       /* rarer */
+    "w0 w1",    /* AND: block-max */
+    "w0 OR w2", /* OR: MaxScore */
     "w1 OR w5 OR w8",
-    "\"w0 w1\"",    /* phrase */
-    "w2 -w0",       /* AND with an exclusion */
+    "\"w0 w1\"", /* phrase */
+    "w2 -w0",    /* AND with an exclusion */
 };
 
 static bool is_live(size_t i)
@@ -236,8 +236,8 @@ static void check(const char *q, const struct filter_case *f, uint32_t limit, ui
             continue;
         }
         if (passing >= offset && passing < (size_t)offset + limit) {
-            len += (size_t)snprintf(want + len, sizeof want - len, "%sx%zu", len ? " " : "",
-                                    all[i]);
+            len +=
+                (size_t)snprintf(want + len, sizeof want - len, "%sx%zu", len ? " " : "", all[i]);
         }
         passing++;
     }
@@ -259,8 +259,8 @@ static void check(const char *q, const struct filter_case *f, uint32_t limit, ui
         const char *id;
         size_t id_len;
         seg_doc_id(g_segs[r.hits[i].segment], r.hits[i].doc, &id, &id_len);
-        len += (size_t)snprintf(got + len, sizeof got - len, "%s%.*s", i ? " " : "", (int)id_len,
-                                id);
+        len +=
+            (size_t)snprintf(got + len, sizeof got - len, "%s%.*s", i ? " " : "", (int)id_len, id);
     }
     if (strcmp(want, got) != 0) {
         fail_msg("'%s' filter '%s' limit %u offset %u:\n want %s\n got  %s", q, f->text, limit,
@@ -302,8 +302,8 @@ static void test_browse_with_a_skipping_filter_is_exact(void **state)
         struct qry_params p;
         qry_params_default(&p);
         p.limit = 5;
-        uint64_t total = tattr_search(tattr_ctx, tattr_schema_, g_filters[fi].text, NULL,
-                                      g_qsegs, NSEG, &p, buf, sizeof buf);
+        uint64_t total = tattr_search(tattr_ctx, tattr_schema_, g_filters[fi].text, NULL, g_qsegs,
+                                      NSEG, &p, buf, sizeof buf);
         assert_int_equal(total, want);
     }
 }

@@ -229,6 +229,5 @@ uint32_t seg_attr_keyword_next(const struct seg_attr *a, uint32_t ord, uint32_t 
     }
     uint32_t count = seg_attr_keyword_docs(a, ord);
     const uint8_t *set = a->doc_sets + sd_get_le64(a->doc_offs + 8 * (size_t)ord);
-    return is_bitmap(count, a->docs) ? bitmap_next(set, a->docs, doc)
-                                     : array_next(set, count, doc);
+    return is_bitmap(count, a->docs) ? bitmap_next(set, a->docs, doc) : array_next(set, count, doc);
 }
