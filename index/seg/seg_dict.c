@@ -7,9 +7,9 @@
  * over a few pages that stay hot), then scans one block of a few hundred bytes, comparing
  * each key's suffix in place and stopping once the target is passed (block_find). A prefix
  * walk starts in the block that may hold the first match and decodes forward, across blocks,
- * until the keys leave the range. A steered walk (seg_term_walk, over one prefix or all) lets its caller jump
- * ahead, to the block of a later key, so an automaton visits only the terms near its language.
- * Every byte of a block is read through a bounds-checked cursor.
+ * until the keys leave the range. A steered walk (seg_term_walk, over one prefix or all) lets its
+ * caller jump ahead, to the block of a later key, so an automaton visits only the terms near its
+ * language. Every byte of a block is read through a bounds-checked cursor.
  */
 #include <string.h>
 
