@@ -125,6 +125,7 @@ struct qry_scratch {
     struct qry_facet_acc *facet_acc;
     size_t nfacet_acc;
     bool is_exhaustive;       /* tests: score every match, prune nothing */
+    bool can_skip;            /* some conjunct can_skip in the current segment */
 };
 
 /* One filter clause resolved in one segment (filter_eval.c). */
@@ -145,6 +146,8 @@ struct qry_conj {
     size_t field_len;
     size_t first_leaf;              /* q's first clause in scratch.fleaves */
     const struct qry_fleaf *leaves; /* scratch.fleaves + first_leaf, per segment */
+    bool can_skip; /* per segment: keyword values whose doc sets the segment has (or values
+                      it lacks), so a failing document knows the next that may pass */
 };
 
 /* Global statistics of one search (read-only while segments are evaluated). */
@@ -170,6 +173,7 @@ struct ev {
     const struct qry_fleaf *fleaves; /* q's clauses in this segment */
     const struct qry_conj *conj;     /* the predicate, nconj conjuncts */
     size_t nconj;
+    bool can_skip; /* scratch.can_skip: ev_next_candidate() may jump */
 };
 
 /* filter_eval.c */
@@ -189,6 +193,9 @@ const struct seg_attr *qry_column(const struct seg *seg, const char *name, size_
 bool qry_filter_match(const struct qry *q, const struct qry_fleaf *lv, int32_t node, uint32_t doc);
 /* Bit i (the last bit for every conjunct from 63 on) set when doc fails conjunct i. */
 uint64_t qry_conj_failed(const struct qry_conj *c, size_t n, uint32_t doc);
+/* After doc failed the predicate: the first document > doc that every conjunct that can_skip
+ * and fails at doc may pass (doc + 1 when none of them fails); SEG_DOC_END when none. */
+uint32_t qry_conj_skip(const struct qry_conj *c, size_t n, uint32_t doc);
 
 /* sort.c */
 enum qry_sort_kind { QS_SCORE = 1, QS_TITLE, QS_ATTR };
@@ -314,6 +321,14 @@ static inline bool ev_doc_passes(const struct ev *e, const uint64_t *deleted, ui
         }
     }
     return true;
+}
+
+/* The first document after doc, which failed ev_doc_passes(), that may pass: a keyword
+ * filter jumps to its value's next document (filter_eval.c), so the walk skips every
+ * document between, and the postings skip their blocks, undecoded. */
+static inline uint32_t ev_next_candidate(const struct ev *e, uint32_t doc)
+{
+    return e->can_skip ? qry_conj_skip(e->conj, e->nconj, doc) : doc + 1;
 }
 
 /* The top-k of one search (search.c) and its count of matches. */

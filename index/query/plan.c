@@ -35,6 +35,8 @@ struct plan {
     bool wants_scores;
     bool wants_bonus;
     int rc; /* sticky positions error seen while positioning nodes */
+    double b;
+    uint64_t norms_made[(SEG_MAX_SEG_FIELDS + 63) / 64]; /* local fields with their tables */
     struct sd_error *err;
 };
 
@@ -77,32 +79,42 @@ static void position(struct plan *pl, uint32_t node)
     }
 }
 
-static int build_norms(struct plan *pl, const struct qry_params *params)
+/* Room for every local field's table; each is made when a postings list of its field opens
+ * (field_norms): a query touches few of a segment's fields, and a table costs 256 divisions. */
+static int reserve_norms(struct plan *pl)
 {
     struct qry_scratch *s = pl->s;
     unsigned count = seg_field_count(pl->seg);
     if (qry_vec_reserve(&s->norms, (size_t)count * 512 + 1, sizeof(float))) {
         return sd_errorf(pl->err, SD_ENOMEM, "query plan");
     }
-    const int32_t *map =
-        qry_vec_at(&s->field_map, sizeof *map, ((const size_t *)s->map_off.data)[pl->seg_index]);
-    const struct qry_gfield *g = s->gfields.data;
-    double b = params->b;
-    for (unsigned f = 0; f < count; f++) {
-        float *tbl = (float *)s->norms.data + (size_t)f * 512;
-        const struct qry_gfield *gf = &g[map[f]];
-        for (unsigned n = 0; n < 256; n++) {
-            double len = seg_norm_decode((uint8_t)n);
-            tbl[n] = (float)(gf->weight / (1.0 - b + b * len / gf->avglen));
-        }
-        float max = tbl[255];
-        for (unsigned n = 256; n-- > 0;) {
-            max = tbl[n] > max ? tbl[n] : max;
-            tbl[256 + n] = max; /* largest weight of any length byte >= n */
-        }
-    }
     s->norms.count = (size_t)count * 512;
+    memset(pl->norms_made, 0, sizeof pl->norms_made);
     return SD_OK;
+}
+
+/* Local field f's 2 x 256 table: the weight over BM25's length normalization of each length
+ * byte, then the largest of those for any length byte >= n. */
+static const float *field_norms(struct plan *pl, unsigned f)
+{
+    float *tbl = (float *)pl->s->norms.data + (size_t)f * 512;
+    if (pl->norms_made[f / 64] >> (f % 64) & 1u) {
+        return tbl;
+    }
+    const int32_t *map = qry_vec_at(&pl->s->field_map, sizeof *map,
+                                    ((const size_t *)pl->s->map_off.data)[pl->seg_index]);
+    const struct qry_gfield *gf = (const struct qry_gfield *)pl->s->gfields.data + map[f];
+    for (unsigned n = 0; n < 256; n++) {
+        double len = seg_norm_decode((uint8_t)n);
+        tbl[n] = (float)(gf->weight / (1.0 - pl->b + pl->b * len / gf->avglen));
+    }
+    float max = tbl[255];
+    for (unsigned n = 256; n-- > 0;) {
+        max = tbl[n] > max ? tbl[n] : max;
+        tbl[256 + n] = max; /* largest weight of any length byte >= n */
+    }
+    pl->norms_made[f / 64] |= UINT64_C(1) << (f % 64);
+    return tbl;
 }
 
 /* Opens the postings of seg_term t found for sterm st in local field f. */
@@ -119,7 +131,7 @@ static int open_post(struct plan *pl, const struct seg_term *t, const struct qry
         pl->s->posts.count--;
         return rc;
     }
-    const float *tbl = (const float *)pl->s->norms.data + (size_t)f * 512;
+    const float *tbl = field_norms(pl, f);
     p->rel_pos = st->rel_pos;
     p->df = t->df;
     p->idf = st->idf;
@@ -484,11 +496,12 @@ int qry_plan_build(struct qry_scratch *s, const struct qry *q, const struct qry_
                       .seg_index = seg_index,
                       .wants_scores = wants_scores,
                       .wants_bonus = wants_scores && params->exact_boost > 0,
+                      .b = params->b,
                       .err = err};
     s->nodes.count = 0;
     s->posts.count = 0;
     s->kids.count = 0;
-    int rc = build_norms(&pl, params);
+    int rc = reserve_norms(&pl);
     if (!rc && q->root == QRY_NONE) {
         rc = all_node(&pl, root); /* qry_search runs a query without words only when is_all */
     } else if (!rc) {

@@ -66,11 +66,15 @@ static void walk_blockmax(struct walk *w, uint32_t target)
             continue;
         }
         uint32_t doc = ev_advance(e, w->root, target);
-        for (; doc <= upto && doc < w->ndocs; doc = ev_advance(e, w->root, doc + 1)) {
+        while (doc <= upto && doc < w->ndocs) {
+            uint32_t next = doc + 1;
             if (ev_doc_passes(e, w->deleted, doc)) {
                 w->t->total++;
                 qry_topk_offer(e, w->t, w->root, w->seg_index, doc);
+            } else {
+                next = ev_next_candidate(e, doc);
             }
+            doc = next < w->ndocs ? ev_advance(e, w->root, next) : w->ndocs;
         }
         target = doc; /* the root has no match before it */
     }
@@ -153,6 +157,14 @@ static void maxscore_doc(struct walk *w, struct window *win, uint32_t doc)
     qry_topk_add(w->t, (struct qry_hit){.segment = w->seg_index, .doc = doc, .score = (float)score});
 }
 
+/* The next target after a window [.., upto] whose walk reached target, which a filter may
+ * have sent past the window's end. */
+static uint32_t after_window(const struct walk *w, uint32_t upto, uint32_t target)
+{
+    uint32_t next = after(w, upto);
+    return target > next ? target : next;
+}
+
 /* Visits the candidates of one window; returns the next target. */
 static uint32_t maxscore_window(struct walk *w, struct window *win, uint32_t target)
 {
@@ -163,12 +175,14 @@ static uint32_t maxscore_window(struct walk *w, struct window *win, uint32_t tar
             doc = d < doc ? d : doc;
         }
         if (doc > win->upto || doc >= w->ndocs) {
-            return after(w, win->upto);
+            return after_window(w, win->upto, target);
         }
-        target = doc + 1;
         if (ev_doc_passes(w->e, w->deleted, doc)) {
+            target = doc + 1;
             w->t->total++;
             maxscore_doc(w, win, doc);
+        } else {
+            target = ev_next_candidate(w->e, doc);
         }
     }
 }
@@ -265,6 +279,7 @@ static void walk_terms(struct walk *w, uint32_t target)
                 q->doc = q->doc < doc ? seg_postings_advance(q->it, doc) : q->doc;
             }
             n->doc = doc;
+            target = doc + 1;
             if (ev_doc_passes(e, w->deleted, doc)) {
                 w->t->total++;
                 double doc_tf = 0;
@@ -279,10 +294,12 @@ static void walk_terms(struct walk *w, uint32_t target)
                     rejected_tf = doc_tf;
                     rejected_bonus_tf = bonus_tf;
                 }
+            } else {
+                target = ev_next_candidate(e, doc);
             }
-            target = doc + 1;
         }
-        target = after(w, upto); /* non-essential-only documents left in it cannot enter */
+        /* non-essential-only documents left in it cannot enter */
+        target = after_window(w, upto, target);
     }
 }
 

@@ -138,7 +138,8 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
                    .q = q,
                    .fleaves = s->fleaves.data,
                    .conj = s->conj.data,
-                   .nconj = s->conj.count};
+                   .nconj = s->conj.count,
+                   .can_skip = s->can_skip};
     uint32_t doc = e.nodes[root].doc;
     if (s->nfacet_acc > 0) {
         /* Facets see every document the words match, with the conjuncts it fails. */
@@ -154,10 +155,13 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
         }
     }
     while (doc < ndocs && !may_prune(t)) {
+        uint32_t next = doc + 1;
         if (ev_doc_passes(&e, sg->deleted, doc)) {
             take(&e, t, so, root, seg_index, doc);
+        } else {
+            next = ev_next_candidate(&e, doc);
         }
-        doc = ev_advance(&e, root, doc + 1);
+        doc = next < ndocs ? ev_advance(&e, root, next) : ndocs;
     }
     if (doc < ndocs) {
         qry_prune_segment(&e, t, sg->deleted, seg_index, root, doc);

@@ -363,6 +363,13 @@ uint32_t seg_attr_ord(const struct seg_attr *a, uint64_t i); /* SEG_ATTR_KEYWORD
 uint32_t seg_attr_keyword_count(const struct seg_attr *a);
 void seg_attr_keyword(const struct seg_attr *a, uint32_t ord, const char **s, size_t *len);
 int seg_attr_keyword_find(const struct seg_attr *a, const char *s, size_t len, uint32_t *ord);
+/* The documents of each keyword value (format v4; seg_attr_docs.c): false for a segment of
+ * format 3, whose filters test every candidate instead. seg_attr_keyword_docs: how many
+ * documents hold value ord; seg_attr_keyword_next: the first of them >= doc, SEG_DOC_END when
+ * none. Only on a keyword column that has them; ord below seg_attr_keyword_count(). */
+bool seg_attr_has_doc_sets(const struct seg_attr *a);
+uint32_t seg_attr_keyword_docs(const struct seg_attr *a, uint32_t ord);
+uint32_t seg_attr_keyword_next(const struct seg_attr *a, uint32_t ord, uint32_t doc);
 /* Bytes of the column in the image (for measuring its cost per document). */
 size_t seg_attr_bytes(const struct seg_attr *a);
 

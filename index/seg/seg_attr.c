@@ -43,23 +43,25 @@ static int check_starts(const struct seg_attr *a)
     return prev == a->nvals ? SD_OK : SD_ECORRUPT;
 }
 
-static int check_keywords(struct seg_attr *a, struct sd_rd *rd)
+/* The dictionary, and from format 4 on the documents of each value after it. */
+static int check_keywords(struct seg_attr *a, struct sd_rd *rd, uint16_t version)
 {
     const uint8_t *p;
     if (sd_rd_le32(rd, &a->nkw) || sd_rd_bytes(rd, ((size_t)a->nkw + 1) * 4, &p)) {
         return SD_ECORRUPT;
     }
     a->kw_offs = p;
-    size_t bytes = sd_rd_left(rd);
+    size_t left = sd_rd_left(rd);
     uint32_t prev = 0;
     for (uint32_t k = 0; k <= a->nkw; k++) {
         uint32_t off = sd_get_le32(p + 4 * (size_t)k);
-        if (off < prev || off > bytes || (k == 0 && off != 0)) {
+        if (off < prev || off > left || (k == 0 && off != 0)) {
             return SD_ECORRUPT;
         }
         prev = off;
     }
-    if (prev != bytes || sd_rd_bytes(rd, bytes, &a->kw_bytes)) {
+    /* format 3: the dictionary bytes are the rest of the body; 4: the sets follow them */
+    if ((version < 4 && prev != left) || sd_rd_bytes(rd, prev, &a->kw_bytes)) {
         return SD_ECORRUPT;
     }
     for (uint64_t i = 0; i < a->nvals; i++) {
@@ -67,11 +69,11 @@ static int check_keywords(struct seg_attr *a, struct sd_rd *rd)
             return SD_ECORRUPT;
         }
     }
-    return SD_OK;
+    return version < 4 ? SD_OK : seg_attr_docs_load(a, rd);
 }
 
-/* One column body [p, p + len). */
-static int parse_body(struct seg_attr *a, const uint8_t *p, size_t len)
+/* One column body [p, p + len) of a segment of format version. */
+static int parse_body(struct seg_attr *a, const uint8_t *p, size_t len, uint16_t version)
 {
     struct sd_rd rd;
     sd_rd_init(&rd, p, len);
@@ -94,7 +96,7 @@ static int parse_body(struct seg_attr *a, const uint8_t *p, size_t len)
     }
     a->min = (int64_t)min;
     if (a->type == SEG_ATTR_KEYWORD) {
-        return min == 0 ? check_keywords(a, &rd) : SD_ECORRUPT;
+        return min == 0 ? check_keywords(a, &rd, version) : SD_ECORRUPT;
     }
     return sd_rd_left(&rd) == 0 ? SD_OK : SD_ECORRUPT;
 }
@@ -118,7 +120,7 @@ static int parse_column(struct seg *s, struct sd_rd *rd, struct seg_attr *a, uns
     a->bytes = (size_t)len;
     if (a->type < SEG_ATTR_INT || a->type > SEG_ATTR_KEYWORD || (a->flags & ~SEG_ATTR_MULTI) ||
         off > sect->len || len > sect->len - off ||
-        parse_body(a, sect->p + off, (size_t)len) != SD_OK) {
+        parse_body(a, sect->p + off, (size_t)len, s->version) != SD_OK) {
         return SD_CORRUPT(err, "%s: attribute column '%s': damaged", s->name, a->name);
     }
     if (i > 0 && strcmp(a[-1].name, a->name) >= 0) {

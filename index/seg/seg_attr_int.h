@@ -68,8 +68,19 @@ struct seg_attr {
     uint32_t nkw;
     const uint8_t *kw_offs; /* nkw + 1 u32 */
     const uint8_t *kw_bytes;
+    const uint8_t *doc_counts; /* v4 keyword: nkw u32, documents per value (seg_attr_docs.c) */
+    const uint8_t *doc_offs;   /* nkw + 1 u64: each value's set, from doc_sets */
+    const uint8_t *doc_sets;   /* NULL when the column has no sets (format 3) */
     size_t bytes; /* the column's body */
 };
+
+/* seg_attr_docs.c: appends the documents of each of the nkw keyword values, given each
+ * value's ordinal (ords) and each document's first value (starts: u32 per doc + 1; NULL when
+ * value d is doc d's only one). SD_OK or SD_ENOMEM. */
+int seg_attr_docs_put(struct sd_buf *out, const uint64_t *ords, const struct sd_buf *starts,
+                      uint32_t docs, uint32_t nkw);
+/* Reads and checks them at rd (the rest of a keyword body) into a. SD_OK or SD_ECORRUPT. */
+int seg_attr_docs_load(struct seg_attr *a, struct sd_rd *rd);
 
 /* Parses and checks the ATTRS section of s (empty for format 2: no columns). */
 int seg_attr_load(struct seg *s, struct sd_error *err);

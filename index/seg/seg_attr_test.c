@@ -1,7 +1,9 @@
 /*
  * seg_attr_test.c: segments written by older versions still open and read the same
- * (index/seg/testdata/v2.seg: three documents written by the format-2 builder, checked in
- * before the format changed; regenerate never, compare always).
+ * (index/seg/testdata/v2.seg: three documents written by the format-2 builder; v3.seg: the
+ * first 40 documents of doc_vals() written by the format-3 builder, before keyword columns
+ * carried the documents of each value; checked in before the format changed: regenerate
+ * never, compare always), and the columns' values, doc sets and merges.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -403,6 +405,97 @@ static void test_seg_attr_set_attrs_refuses_bad_specs(void **state)
     seg_builder_free(b);
 }
 
+/* Walks every value's doc set of a keyword column: ascending, below docs. */
+static void walk_doc_sets(const struct seg_attr *a, uint32_t docs)
+{
+    if (seg_attr_type(a) != SEG_ATTR_KEYWORD || !seg_attr_has_doc_sets(a)) {
+        return;
+    }
+    for (uint32_t o = 0; o < seg_attr_keyword_count(a); o++) {
+        uint32_t n = 0;
+        for (uint32_t d = seg_attr_keyword_next(a, o, 0); d != SEG_DOC_END;
+             d = seg_attr_keyword_next(a, o, d + 1)) {
+            assert_true(d < docs);
+            n++;
+        }
+        assert_int_equal(n, seg_attr_keyword_docs(a, o));
+    }
+}
+
+/* True when local doc d holds value ord of keyword column a: from the column's values. */
+static bool holds(const struct seg_attr *a, uint32_t d, uint32_t ord)
+{
+    uint64_t first;
+    uint32_t count;
+    seg_attr_values(a, d, &first, &count);
+    for (uint32_t i = 0; i < count; i++) {
+        if (seg_attr_ord(a, first + i) == ord) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* seg_attr_keyword_next(ord, d) against a scan of the values, for every value and every
+ * start d, on segments of n docs. Counts the sets of each kind seen (bitmap: the value's
+ * docs would take more bytes as u32 ids than a bit per doc). */
+static void check_doc_sets(size_t n, unsigned *bitmaps, unsigned *arrays)
+{
+    uint32_t *ks = malloc(n * sizeof *ks);
+    for (uint32_t k = 0; k < n; k++) {
+        ks[k] = (uint32_t)(k * 7 + n) % 97 == 0 ? 5 : k; /* some docs repeat doc 5's values */
+    }
+    size_t len;
+    uint8_t *img = build(ks, n, &len);
+    struct seg *s = open_image(img, len);
+    const struct seg_attr *tags = seg_attr_find(s, "tags", 4);
+    assert_true(seg_attr_has_doc_sets(tags));
+    uint32_t docs = seg_doc_count(s);
+    for (uint32_t o = 0; o < seg_attr_keyword_count(tags); o++) {
+        uint32_t want = SEG_DOC_END, count = 0;
+        for (uint32_t d = docs + 1; d-- > 0;) {
+            if (d < docs && holds(tags, d, o)) {
+                want = d;
+                count++;
+            }
+            assert_int_equal(seg_attr_keyword_next(tags, o, d), want);
+        }
+        assert_int_equal(seg_attr_keyword_docs(tags, o), count);
+        if ((uint64_t)count * 4 > ((uint64_t)docs + 63) / 64 * 8) {
+            (*bitmaps)++;
+        } else {
+            (*arrays)++;
+        }
+    }
+    seg_close(s);
+    free(img);
+    free(ks);
+}
+
+static void test_seg_attr_doc_sets_match_the_values(void **state)
+{
+    (void)state;
+    unsigned bitmaps = 0, arrays = 0;
+    const size_t sizes[] = {1, 3, 40, 64, 65, 200, NDOCS};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        check_doc_sets(sizes[i], &bitmaps, &arrays);
+    }
+    assert_true(bitmaps > 0 && arrays > 0); /* both kinds of set were read */
+}
+
+static void test_seg_open_v3_fixture_reads_columns_without_doc_sets(void **state)
+{
+    (void)state;
+    struct seg *s = open_fixture("v3.seg");
+    assert_int_equal(seg_doc_count(s), 40);
+    assert_int_equal(seg_settings_version(s), 7);
+    for (uint32_t d = 0; d < 40; d++) {
+        check_doc(s, d, d);
+    }
+    assert_false(seg_attr_has_doc_sets(seg_attr_find(s, "tags", 4)));
+    seg_close(s);
+}
+
 /* Every truncation and every flipped byte of the ATTRS section, opened without the checksum
  * (as a _written open would, or a checksum collision): an error or a sound segment whose
  * values stay in bounds, never a crash (ASan watches the reads). */
@@ -452,6 +545,7 @@ static void test_seg_attr_damaged_section_is_an_error_not_a_crash(void **state)
                             }
                         }
                     }
+                    walk_doc_sets(a, seg_doc_count(d));
                 }
                 opened++;
                 seg_close(d);
@@ -675,6 +769,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seg_open_v2_fixture_reads_docs_terms_and_stored),
         cmocka_unit_test(test_seg_open_v2_fixture_has_no_columns),
+        cmocka_unit_test(test_seg_attr_doc_sets_match_the_values),
+        cmocka_unit_test(test_seg_open_v3_fixture_reads_columns_without_doc_sets),
         cmocka_unit_test(test_seg_attr_build_reads_every_value_back),
         cmocka_unit_test(test_seg_attr_merge_is_byte_identical_to_build),
         cmocka_unit_test(test_seg_attr_merge_unions_columns),

@@ -7,7 +7,7 @@
  * seg_acols_write makes the same bytes from the same values: a merge is byte-identical to a
  * direct build of its live documents.
  *
- * ATTRS section (segment format v3; a v2 segment has none). Little-endian; offsets are from
+ * ATTRS section (segment format v3 and v4; a v2 segment has none). Little-endian; offsets are from
  * the start of the section.
  *
  *   u64 settings version (of the engine's settings the columns come from; 0: none)
@@ -21,7 +21,8 @@
  *     int64:      i64 min, u8 width B, N values (v - min) packed at B bits
  *     keyword:    i64 min (0), u8 width B, N ordinals packed at B bits, then the dictionary:
  *                 u32 K, (K + 1) u32 offsets into the bytes after them (first 0, ascending),
- *                 K distinct values sorted bytewise; ordinal o is bytes [off(o), off(o + 1))
+ *                 K distinct values sorted bytewise; ordinal o is bytes [off(o), off(o + 1));
+ *                 v4: then the documents of each value (format at the top of seg_attr_docs.c)
  *     double:     N x u64 (IEEE 754 bits)
  *   Packed: value i is bits [i*B, i*B + B) of a little-endian bit stream (frame of reference
  *   plus bit packing: a year column, 35 distinct years, costs 6 bits per document), followed
@@ -285,8 +286,10 @@ static int cmp_kw(const void *x, const void *y)
     return c ? c : (a->idx > b->idx) - (a->idx < b->idx);
 }
 
-/* Keyword values -> ordinals (into ords, nvals) and the dictionary (appended to dict). */
-static int keyword_dict(const struct seg_acol *c, uint64_t *ords, struct sd_buf *dict)
+/* Keyword values -> ordinals (into ords, nvals) and the dictionary (appended to dict) of
+ * *nkw distinct values. */
+static int keyword_dict(const struct seg_acol *c, uint64_t *ords, struct sd_buf *dict,
+                        uint32_t *nkw)
 {
     uint64_t n = c->vals.len / 8;
     struct kw_ref *r = malloc((n ? n : 1) * sizeof *r);
@@ -313,6 +316,7 @@ static int keyword_dict(const struct seg_acol *c, uint64_t *ords, struct sd_buf 
         ords[r[i].idx] = k - 1;
     }
     sd_buf_put_le32(&offs, (uint32_t)bytes.len);
+    *nkw = k;
     sd_buf_put_le32(dict, k);
     sd_buf_put(dict, offs.data, offs.len);
     sd_buf_put(dict, bytes.data, bytes.len);
@@ -361,11 +365,15 @@ static int write_body(const struct seg_acol *c, uint32_t docs, bool dense, struc
     } else {
         struct sd_buf dict;
         sd_buf_init(&dict);
-        rc = keyword_dict(c, v, &dict);
+        uint32_t nkw = 0;
+        rc = keyword_dict(c, v, &dict, &nkw);
         sd_buf_put_le64(out, 0);
         put_packed(out, v, n, 0);
         sd_buf_put(out, dict.data, dict.len);
         sd_buf_free(&dict);
+        if (!rc) {
+            rc = seg_attr_docs_put(out, v, dense ? NULL : &c->starts, docs, nkw);
+        }
     }
     free(v);
     return rc ? rc : out->rc;

@@ -1,15 +1,15 @@
 /*
  * seg_dict.c: the term dictionary reader: exact lookups and ordered prefix walks.
  *
- * The dictionary is a sorted run of front-coded blocks of up to 64 terms, plus an index of
- * each block's first key (format in seg_write.c). A lookup binary-searches the index in the
- * mapping (fixed 32-byte entries, keys beside them: log2(blocks) comparisons over a few
- * pages that stay hot), then scans one block of about a kilobyte, comparing each key's
- * suffix in place and stopping once the target is passed (block_find). A prefix walk starts in
- * the block that may hold the first match and decodes forward, across blocks, until the keys
- * leave the range. A steered walk (seg_term_walk, over one prefix or all) lets its caller jump
- * ahead, to the block of a later key, so an automaton visits only the terms near its language.
- * Every byte of a block is read through a bounds-checked cursor.
+ * The dictionary is a sorted run of front-coded blocks of up to 64 terms (16 written), plus
+ * an index of each block's first key (format in seg_write.c). A lookup binary-searches the
+ * index in the mapping (fixed 32-byte entries, keys beside them: log2(blocks) comparisons
+ * over a few pages that stay hot), then scans one block of a few hundred bytes, comparing
+ * each key's suffix in place and stopping once the target is passed (block_find). A prefix
+ * walk starts in the block that may hold the first match and decodes forward, across blocks,
+ * until the keys leave the range. A steered walk (seg_term_walk, over one prefix or all) lets its
+ * caller jump ahead, to the block of a later key, so an automaton visits only the terms near its
+ * language. Every byte of a block is read through a bounds-checked cursor.
  */
 #include <string.h>
 

@@ -25,7 +25,7 @@
 /* ---- format constants (see the table at the top of seg_write.c) ---- */
 
 #define SEG_MAGIC          "SDSG"
-#define SEG_FORMAT_VERSION 3 /* bump on any layout change; see docs/FORMAT.md */
+#define SEG_FORMAT_VERSION 4 /* bump on any layout change; see docs/FORMAT.md */
 #define SEG_FORMAT_OLDEST  2 /* oldest version this reader accepts (v1 never shipped) */
 #define SEG_CODEC_BP128    1 /* full blocks: 128 values bit-packed at one width */
 
@@ -60,7 +60,8 @@ enum seg_section {
 #define SEG_SBLOCK_ENTRY_LEN 16 /* offset in STORED_DATA u64, compressed u32, raw length u32 */
 #define SEG_SKIP_ENTRY_LEN   14 /* last doc, block offset, positions offset: u32; max tf, norm */
 #define SEG_DICT_ENTRY_LEN   32 /* see seg_write.c */
-#define SEG_DICT_BLOCK_TERMS 64 /* terms per dictionary block */
+#define SEG_DICT_BLOCK_TERMS 64 /* most terms a dictionary block may hold (readers) */
+#define SEG_DICT_WRITE_TERMS 16 /* terms per dictionary block the writer makes */
 #define SEG_MAX_KEY          (2 + STEM_MAX_TOKEN) /* field u8, kind u8, term bytes */
 
 /* A skip entry's max tf is one byte, saturating: this value means "this or more". */

@@ -8,7 +8,7 @@
  *   HEADER (8 bytes)
  *   offset  size  field
  *   0       4     magic "SDSG"
- *   4       2     format version (3)
+ *   4       2     format version (4; 3 lacks the keyword doc sets, 2 the ATTRS section)
  *   6       1     postings codec (1 = BP128: 128 values bit-packed at one width, scalar)
  *   7       1     flags (0)
  *
@@ -52,7 +52,7 @@
  * sort by memcmp, a key before its extensions, so the terms of one (field, kind) are
  * contiguous and a prefix is a range.
  *
- * DICT block (up to 64 terms): per term varint shared-prefix length with the previous key
+ * DICT block (up to 64 terms; SEG_DICT_WRITE_TERMS = 16 written): per term varint shared-prefix length with the previous key
  * of the block (0 for the first), varint suffix length, suffix, varint df, varint
  * total_tf - df, varint postings length, and for SEG_EXACT only varint positions length
  * (SEG_STEM terms have no positions; the kind is key byte 1).
@@ -348,7 +348,7 @@ static void dict_add(struct seg_tw *w, const struct seg_tw_term *t, uint64_t pos
                      uint64_t pos_len, uint64_t post_off, uint64_t pos_off)
 {
     size_t shared = 0;
-    if (w->block_terms == SEG_DICT_BLOCK_TERMS || w->nterms == 0) {
+    if (w->block_terms == SEG_DICT_WRITE_TERMS || w->nterms == 0) {
         w->block_terms = 0;
         uint8_t e[SEG_DICT_ENTRY_LEN];
         sd_put_le32(e, (uint32_t)w->dkeys.len);
