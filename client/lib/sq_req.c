@@ -1,6 +1,7 @@
 /*
  * sq_req.c: a request object for every op of docs/PROTOCOL.md ("Line protocol", "Index
- * management", "API keys"), and the one-call wrappers that send one and wait for its answer.
+ * management", "API keys", snapshot), and the one-call wrappers that send one and wait for its
+ * answer.
  *
  * The builders only shape requests: what the values mean (a filter's syntax, a settings
  * object, an index name) is the server's to check, so its messages name what is wrong and
@@ -179,6 +180,13 @@ struct json_object *sq_req_drop_index(const char *name)
     return req_new("drop_index", name);
 }
 
+struct json_object *sq_req_snapshot(const char *index, const char *name)
+{
+    struct json_object *req = req_new("snapshot", index);
+    req_put(&req, "name", json_object_new_string(name ? name : ""));
+    return req;
+}
+
 /* ---- one call each ---- */
 
 int sq_search(struct sq_conn *c, const struct sq_search_params *p, struct json_object **answer,
@@ -243,4 +251,15 @@ int sq_drop_index(struct sq_conn *c, const char *name, struct json_object **answ
                   struct sq_error *err)
 {
     return sq_call(c, sq_req_drop_index(name), answer, err);
+}
+
+int sq_snapshot(struct sq_conn *c, const char *index, const char *name, struct json_object **answer,
+                struct sq_error *err)
+{
+    return sq_call(c, sq_req_snapshot(index, name), answer, err);
+}
+
+int sq_auth(struct sq_conn *c, const char *key, struct json_object **answer, struct sq_error *err)
+{
+    return sq_call(c, sq_req_auth(key), answer, err);
 }

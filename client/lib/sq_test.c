@@ -89,6 +89,8 @@ static void test_sq_req_ops_encode_as_protocol_md(void **state)
                    "{\"op\":\"set_settings\",\"index\":\"b\",\"settings\":{\"fields\":{}}}");
     expect_request(sq_req_get_settings("b"), "{\"op\":\"get_settings\",\"index\":\"b\"}");
     expect_request(sq_req_drop_index("b"), "{\"op\":\"drop_index\",\"index\":\"b\"}");
+    expect_request(sq_req_snapshot("b", "nightly-1"),
+                   "{\"op\":\"snapshot\",\"index\":\"b\",\"name\":\"nightly-1\"}");
     json_object_put(doc);
     json_object_put(docs);
     json_object_put(set);
