@@ -156,10 +156,11 @@ struct json_object *sq_req_auth(const char *key)
     return req;
 }
 
+/* The server requires "settings": NULL (the default settings) is sent as {}. */
 struct json_object *sq_req_create_index(const char *name, struct json_object *settings)
 {
     struct json_object *req = req_new("create_index", name);
-    req_put_ref(&req, "settings", settings);
+    req_put(&req, "settings", settings ? json_object_get(settings) : json_object_new_object());
     return req;
 }
 
