@@ -242,10 +242,10 @@ def main():
     args = ap.parse_args()
     binaries = args.searchd or [os.path.join(REPO, "build", "daemon", "searchd")]
     modes = args.modes.split(",")
-    certdir = tempfile.mkdtemp(prefix="searchd-qps-cert-")
     for m in modes:
         if base_mode(m) not in ("line", "http", "line-tls", "http-tls"):
             sys.exit("service_qps: unknown mode %r" % m)
+    certdir = tempfile.mkdtemp(prefix="searchd-qps-cert-")
     tls = make_cert(certdir) if any(base_mode(m).endswith("-tls") for m in modes) else None
     daemons = [Daemon(b, tls) for b in binaries]
     keyed = ([Daemon(b, tls, has_keys=True) for b in binaries]
