@@ -91,10 +91,14 @@ int cli_cmd_stats(const struct cli_opts *opts);
 int cli_cmd_health(const struct cli_opts *opts);
 int cli_cmd_import(const struct cli_opts *opts, int argc, char **argv);
 /* manage.c: `indexes`; `settings NAME` (print) or `settings NAME JSON|@FILE` (replace or
- * create); `drop NAME`. NAME is the index (never --index's). */
+ * create); `create NAME [JSON|@FILE]` (value NULL: default settings); `drop NAME`;
+ * `snapshot NAME [SNAP]` (snap NULL: NAME-YYYYMMDD-HHMMSS). NAME is the index (never
+ * --index's). */
 int cli_cmd_indexes(const struct cli_opts *opts);
 int cli_cmd_settings(const struct cli_opts *opts, const char *name, const char *value);
+int cli_cmd_create(const struct cli_opts *opts, const char *name, const char *value);
 int cli_cmd_drop(const struct cli_opts *opts, const char *name);
+int cli_cmd_snapshot(const struct cli_opts *opts, const char *index, const char *snap);
 /* cmd.c: sends req (taken: freed) on a new connection and reads the answer; --json prints the
  * answer line as is. *answer is owned by the caller (json_object_put), NULL on failure. */
 int cli_cmd_call(const struct cli_opts *opts, struct json_object *req, struct json_object **answer);
@@ -123,6 +127,8 @@ void cli_print_stats(FILE *out, struct json_object *answer);
 void cli_print_indexes(FILE *out, struct json_object *answer);
 /* get_settings: the version, the settings as indented JSON, then the stats. */
 void cli_print_settings(FILE *out, struct json_object *answer);
+/* The answer of snapshot: where the copy is, the last write it holds, and what it cost. */
+void cli_print_snapshot(FILE *out, struct json_object *answer);
 
 /* ---- utf8.c ---- */
 

@@ -2,9 +2,9 @@
  * main.c: searchq's command line: options, then a command or the words of a query.
  *
  * Options come first. The first word that is not an option is a command name (search, import,
- * get, delete, stats, health, indexes, settings, drop) or the first word of a query; all words of a
- * query are joined with spaces, and none of them is taken as an option, so that `searchq war
- * -peace` searches for "war -peace" (an exclusion). The named commands accept options after their
+ * get, delete, stats, health, indexes, settings, create, drop, snapshot) or the first word of a
+ * query; all words of a query are joined with spaces, and none of them is taken as an option, so
+ * that `searchq war -peace` searches for "war -peace" (an exclusion). The named commands accept options after their
  * name as well. `searchq search WORDS...` searches for words that happen to be a command name. A
  * search with --filter or --sort may have no words at all: it browses (every document that passes
  * the filter, in sort order).
@@ -27,7 +27,11 @@ static const char main_usage[] =
     "       searchq [OPTIONS] indexes               list the indexes\n"
     "       searchq [OPTIONS] settings NAME         print an index's settings and stats\n"
     "       searchq [OPTIONS] settings NAME JSON    set them (JSON text, or @FILE); creates NAME\n"
+    "       searchq [OPTIONS] create NAME [JSON]    create the index NAME (settings optional)\n"
     "       searchq [OPTIONS] drop NAME             drop the index NAME and all its documents\n"
+    "       searchq [OPTIONS] snapshot NAME [SNAP]  copy the index NAME, while it serves, into\n"
+    "                      SNAP under searchd's --snapshot-dir (default NAME-YYYYMMDD-HHMMSS,\n"
+    "                      UTC); an admin key's op\n"
     "options:\n"
     "  --server HOST:PORT  searchd's line-protocol address (default " SQ_DEFAULT_ADDRESS ")\n"
     "  --socket PATH       connect to searchd's Unix socket instead\n"
@@ -230,14 +234,22 @@ static bool main_can_browse(const struct cli_opts *opts)
     return opts->filter || opts->sort;
 }
 
-/* settings NAME [JSON|@FILE], drop NAME */
+/* settings NAME [JSON|@FILE], create NAME [JSON|@FILE], snapshot NAME [SNAP], drop NAME */
 static int main_run_manage(const struct cli_opts *opts, const char *cmd, int argc, char **argv)
 {
-    if (strcmp(cmd, "settings") == 0) {
+    if (strcmp(cmd, "settings") == 0 || strcmp(cmd, "create") == 0) {
         if (argc != 1 && argc != 2) {
-            return main_usage_error("%s", "settings: give NAME, or NAME and the settings JSON");
+            return main_usage_error("%s: give NAME, or NAME and the settings JSON", cmd);
         }
-        return cli_cmd_settings(opts, argv[0], argc == 2 ? argv[1] : NULL);
+        const char *value = argc == 2 ? argv[1] : NULL;
+        return cmd[0] == 's' ? cli_cmd_settings(opts, argv[0], value)
+                             : cli_cmd_create(opts, argv[0], value);
+    }
+    if (strcmp(cmd, "snapshot") == 0) {
+        if (argc != 1 && argc != 2) {
+            return main_usage_error("%s", "snapshot: give the index NAME, and maybe a SNAP name");
+        }
+        return cli_cmd_snapshot(opts, argv[0], argc == 2 ? argv[1] : NULL);
     }
     if (argc != 1) {
         return main_usage_error("%s: give exactly one index name", cmd);
@@ -251,7 +263,8 @@ static int main_run(const struct cli_opts *opts, const char *cmd, int argc, char
         return argc > 0 || main_can_browse(opts) ? cli_cmd_search(opts, argc, argv)
                                                  : main_usage_error("%s", "search: no query given");
     }
-    if (strcmp(cmd, "settings") == 0 || strcmp(cmd, "drop") == 0) {
+    if (strcmp(cmd, "settings") == 0 || strcmp(cmd, "drop") == 0 || strcmp(cmd, "create") == 0 ||
+        strcmp(cmd, "snapshot") == 0) {
         return main_run_manage(opts, cmd, argc, argv);
     }
     if (strcmp(cmd, "import") == 0) {
@@ -275,8 +288,9 @@ static int main_run(const struct cli_opts *opts, const char *cmd, int argc, char
 
 static bool main_is_command(const char *word)
 {
-    static const char *const names[] = {"search", "import",  "get",      "delete", "stats",
-                                        "health", "indexes", "settings", "drop"};
+    static const char *const names[] = {"search", "import", "get",     "delete",
+                                        "stats",  "health", "indexes", "settings",
+                                        "create", "drop",   "snapshot"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(word, names[i]) == 0) {
             return true;

@@ -1,12 +1,15 @@
 /*
- * manage.c: searchq's index management commands, one request each (docs/PROTOCOL.md "Index
- * management"):
+ * manage.c: searchq's index management and backup commands, one request each
+ * (docs/PROTOCOL.md "Index management", op snapshot):
  *
  *   searchq indexes                  the indexes: name, documents, disk bytes, settings version
  *   searchq settings NAME            print NAME's settings, their version and its stats
  *   searchq settings NAME JSON       replace NAME's settings (creating NAME if needed);
  *   searchq settings NAME @FILE      the JSON may come from a file
+ *   searchq create NAME [JSON|@FILE] create NAME (an error if it exists), with settings or {}
  *   searchq drop NAME                drop NAME and everything in it
+ *   searchq snapshot NAME [SNAP]     copy NAME into SNAP under the server's --snapshot-dir
+ *                                    (default SNAP: NAME-YYYYMMDD-HHMMSS, UTC)
  *
  * NAME is always the positional word, never --index, so that `searchq drop` cannot act on an
  * index chosen by an option set for other commands. The settings JSON is checked to be one
@@ -15,6 +18,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_int.h"
 
@@ -107,6 +111,66 @@ int cli_cmd_settings(const struct cli_opts *opts, const char *name, const char *
         printf("%s: settings version %lld (documents indexed under older settings are "
                "re-indexed in the background)\n",
                name, (long long)json_object_get_int64(v));
+    }
+    return cli_cmd_finish(rc, answer);
+}
+
+int cli_cmd_create(const struct cli_opts *opts, const char *name, const char *value)
+{
+    struct json_object *settings = NULL;
+    if (value) {
+        int rc = manage_settings_arg(value, &settings);
+        if (rc != CLI_EXIT_OK) {
+            return rc;
+        }
+    }
+    struct json_object *req = sq_req_create_index(name, settings);
+    json_object_put(settings); /* req holds its own reference */
+    struct json_object *answer;
+    int rc = cli_cmd_call(opts, req, &answer);
+    if (rc == CLI_EXIT_OK && !opts->is_json) {
+        struct json_object *v = NULL;
+        json_object_object_get_ex(answer, "version", &v);
+        printf("created %s (settings version %lld)\n", name, (long long)json_object_get_int64(v));
+    }
+    return cli_cmd_finish(rc, answer);
+}
+
+/* The default snapshot name, NAME-YYYYMMDD-HHMMSS in UTC: a valid name (the index's
+ * characters, digits and '-') that sorts by time. CLI_EXIT_USAGE when it would pass the
+ * server's 64 bytes (a long index name): the user then names the snapshot. */
+static int manage_snapshot_name(const char *index, char *out, size_t cap)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    char stamp[32];
+    if (!gmtime_r(&now, &tm) || strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm) == 0) {
+        fprintf(stderr, "searchq: snapshot: cannot read the clock; give the snapshot a name\n");
+        return CLI_EXIT_ERROR;
+    }
+    int n = snprintf(out, cap, "%s-%s", index, stamp);
+    if (n < 0 || (size_t)n >= cap) {
+        fprintf(stderr, "searchq: snapshot: %s-%s is over %zu bytes; give the snapshot a name\n",
+                index, stamp, cap - 1);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_cmd_snapshot(const struct cli_opts *opts, const char *index, const char *name)
+{
+    char made[65]; /* the server's names are 1 to 64 bytes */
+    if (!name) {
+        int rc = manage_snapshot_name(index, made, sizeof made);
+        if (rc != CLI_EXIT_OK) {
+            return rc;
+        }
+        name = made;
+    }
+    struct json_object *answer;
+    int rc = cli_cmd_call(opts, sq_req_snapshot(index, name), &answer);
+    if (rc == CLI_EXIT_OK && !opts->is_json) {
+        cli_print_snapshot(stdout, answer);
     }
     return cli_cmd_finish(rc, answer);
 }

@@ -402,3 +402,18 @@ void cli_print_settings(FILE *out, struct json_object *answer)
         cli_print_stats(out, stats);
     }
 }
+
+void cli_print_snapshot(FILE *out, struct json_object *answer)
+{
+    size_t len;
+    fprintf(out, "snapshot %s of %s: %s\n", print_str_member(answer, "snapshot", &len),
+            print_str_member(answer, "index", &len), print_str_member(answer, "path", &len));
+    fprintf(
+        out,
+        "up to write %lld; %lld segments, %lld files linked, %lld copied, %lld bytes, "
+        "%lld ms\n",
+        (long long)print_int_member(answer, "seq"), (long long)print_int_member(answer, "segments"),
+        (long long)print_int_member(answer, "files_linked"),
+        (long long)print_int_member(answer, "files_copied"),
+        (long long)print_int_member(answer, "bytes"), (long long)print_int_member(answer, "ms"));
+}

@@ -22,7 +22,7 @@ for want in /usr/bin/searchd /usr/bin/searchq /etc/searchd/searchd.conf \
     grep -qx "$want" <<<"$files" || fail "$deb lacks $want"
 done
 # libsearchq: shared (with its SONAME link), static, pkg-config, in Debian's multiarch libdir
-for want in 'libsearchq\.so\.1' 'libsearchq\.so\.1\.0\.0' 'libsearchq\.so' 'libsearchq\.a' \
+for want in 'libsearchq\.so\.1' 'libsearchq\.so\.1\.1\.0' 'libsearchq\.so' 'libsearchq\.a' \
             'pkgconfig/searchq\.pc'; do
     grep -qx "/usr/lib/[^/]*/$want" <<<"$files" || fail "$deb lacks /usr/lib/*/$want"
 done

@@ -36,7 +36,7 @@
 extern "C" {
 #endif
 
-#define SQ_VERSION "1.0.0"
+#define SQ_VERSION "1.1.0"
 
 enum sq_status {
     SQ_OK = 0,
@@ -186,6 +186,11 @@ struct json_object *sq_req_create_index(const char *name, struct json_object *se
 struct json_object *sq_req_set_settings(const char *name, struct json_object *settings);
 struct json_object *sq_req_get_settings(const char *name);
 struct json_object *sq_req_drop_index(const char *name);
+/* A consistent copy of index (required: NULL leaves the server to refuse it) into the
+ * directory name under the server's --snapshot-dir; name is a name ([a-z0-9_-], 1 to 64
+ * bytes, not starting with '-'), never a path: the server refuses anything else. Admin key
+ * only. Since 1.1.0. */
+struct json_object *sq_req_snapshot(const char *index, const char *name);
 
 /* ---- calls: send one request, wait for its answer ----
  * Only with nothing in flight (else SQ_EARG). On SQ_OK *answer is owned by the caller
@@ -215,6 +220,16 @@ int sq_get_settings(struct sq_conn *c, const char *name, struct json_object **an
                     struct sq_error *err);
 int sq_drop_index(struct sq_conn *c, const char *name, struct json_object **answer,
                   struct sq_error *err);
+/* Answers when the copy is whole and durable (seconds for a large index: mind
+ * sq_options.timeout_sec); the answer has "path", "seq", "segments", "files_linked",
+ * "files_copied", "bytes", "ms". Since 1.1.0. */
+int sq_snapshot(struct sq_conn *c, const char *index, const char *name, struct json_object **answer,
+                struct sq_error *err);
+/* Presents key on this connection (sq_connect does it for sq_options.key); the connection
+ * keeps the role answered ("role": "admin" or "search") until the next auth that succeeds. A
+ * refused key is SQ_ESERVER "unauthorized", and the connection keeps the role it had. Since
+ * 1.1.0. */
+int sq_auth(struct sq_conn *c, const char *key, struct json_object **answer, struct sq_error *err);
 
 #ifdef __cplusplus
 }

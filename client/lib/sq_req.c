@@ -1,6 +1,7 @@
 /*
  * sq_req.c: a request object for every op of docs/PROTOCOL.md ("Line protocol", "Index
- * management", "API keys"), and the one-call wrappers that send one and wait for its answer.
+ * management", "API keys", snapshot), and the one-call wrappers that send one and wait for its
+ * answer.
  *
  * The builders only shape requests: what the values mean (a filter's syntax, a settings
  * object, an index name) is the server's to check, so its messages name what is wrong and
@@ -155,10 +156,11 @@ struct json_object *sq_req_auth(const char *key)
     return req;
 }
 
+/* The server requires "settings": NULL (the default settings) is sent as {}. */
 struct json_object *sq_req_create_index(const char *name, struct json_object *settings)
 {
     struct json_object *req = req_new("create_index", name);
-    req_put_ref(&req, "settings", settings);
+    req_put(&req, "settings", settings ? json_object_get(settings) : json_object_new_object());
     return req;
 }
 
@@ -177,6 +179,13 @@ struct json_object *sq_req_get_settings(const char *name)
 struct json_object *sq_req_drop_index(const char *name)
 {
     return req_new("drop_index", name);
+}
+
+struct json_object *sq_req_snapshot(const char *index, const char *name)
+{
+    struct json_object *req = req_new("snapshot", index);
+    req_put(&req, "name", json_object_new_string(name ? name : ""));
+    return req;
 }
 
 /* ---- one call each ---- */
@@ -243,4 +252,15 @@ int sq_drop_index(struct sq_conn *c, const char *name, struct json_object **answ
                   struct sq_error *err)
 {
     return sq_call(c, sq_req_drop_index(name), answer, err);
+}
+
+int sq_snapshot(struct sq_conn *c, const char *index, const char *name, struct json_object **answer,
+                struct sq_error *err)
+{
+    return sq_call(c, sq_req_snapshot(index, name), answer, err);
+}
+
+int sq_auth(struct sq_conn *c, const char *key, struct json_object **answer, struct sq_error *err)
+{
+    return sq_call(c, sq_req_auth(key), answer, err);
 }

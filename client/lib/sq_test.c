@@ -84,11 +84,14 @@ static void test_sq_req_ops_encode_as_protocol_md(void **state)
     expect_request(sq_req_health(), "{\"op\":\"health\"}");
     expect_request(sq_req_indexes(), "{\"op\":\"indexes\"}");
     expect_request(sq_req_auth("k"), "{\"op\":\"auth\",\"key\":\"k\"}");
-    expect_request(sq_req_create_index("b", NULL), "{\"op\":\"create_index\",\"index\":\"b\"}");
+    expect_request(sq_req_create_index("b", NULL),
+                   "{\"op\":\"create_index\",\"index\":\"b\",\"settings\":{}}");
     expect_request(sq_req_set_settings("b", set),
                    "{\"op\":\"set_settings\",\"index\":\"b\",\"settings\":{\"fields\":{}}}");
     expect_request(sq_req_get_settings("b"), "{\"op\":\"get_settings\",\"index\":\"b\"}");
     expect_request(sq_req_drop_index("b"), "{\"op\":\"drop_index\",\"index\":\"b\"}");
+    expect_request(sq_req_snapshot("b", "nightly-1"),
+                   "{\"op\":\"snapshot\",\"index\":\"b\",\"name\":\"nightly-1\"}");
     json_object_put(doc);
     json_object_put(docs);
     json_object_put(set);

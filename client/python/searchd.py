@@ -28,6 +28,12 @@ filter=, sort=, facets= and fields= (lists or comma-separated strings):
     r = db.search("", index="books", filter="year:>=2010", sort="year:desc", facets=["lang"])
     r["facets"]["lang"]   # {"en": 30, "ru": 12}, buckets in the server's order
 
+Online backup (docs/PROTOCOL.md, op snapshot; admin key): snapshot(index, name) copies the index
+into the directory name under the server's --snapshot-dir and answers when the copy is whole:
+
+    info = db.snapshot("books", "nightly-1")
+    info["path"], info["seq"]   # where it is, and the last write it holds
+
 A Client is not thread-safe; use one per thread. Python 3.8+ standard library only.
 """
 
@@ -36,7 +42,7 @@ import socket
 import ssl
 
 __all__ = ["Client", "Error", "ConnectionClosed"]
-__version__ = "1.1"
+__version__ = "1.2"
 
 DEFAULT_ADDRESS = "127.0.0.1:7701"
 
@@ -194,6 +200,14 @@ class Client:
     def health(self):
         return self.call("health")
 
+    def auth(self, key):
+        """Presents key for this connection (the constructor does it for its key=); returns the
+        role answered, "admin" or "search", kept by the connection until the next auth that
+        succeeds. A wrong key raises Error("unauthorized"); the connection keeps the role it
+        had."""
+        self.role = self.call("auth", key=key)["role"]
+        return self.role
+
     # ---- index management ----
 
     def indexes(self):
@@ -218,3 +232,15 @@ class Client:
     def drop_index(self, name):
         """Drops the index and every document in it; Error "unknown_index" when there is none."""
         return self.call("drop_index", index=name)
+
+    # ---- online backup ----
+
+    def snapshot(self, index, name):
+        """A consistent copy of index in the directory name ([a-z0-9_-], 1 to 64 bytes, not a
+        path) under the server's --snapshot-dir, made while searches and writes go on; returns
+        the answer ({"path", "seq", "segments", "files_linked", "files_copied", "bytes", "ms"})
+        once the copy is whole and durable, which for a large index may take longer than the
+        Client's timeout: give it one to match. Error "bad_request" for a bad or existing
+        name or a server without --snapshot-dir, "forbidden" for a search key,
+        "unknown_index", "degraded"."""
+        return self.call("snapshot", index=index, name=name)

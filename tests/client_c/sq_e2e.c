@@ -4,9 +4,14 @@
  *   sq_e2e ADDRESS|unix:PATH ops        every op of docs/PROTOCOL.md, answers checked
  *   sq_e2e ADDRESS|unix:PATH pipeline N N add batches and N searches pipelined under a small
  *                                       in-flight bound, answers checked in order
+ *   sq_e2e ADDRESS snapshot ADMIN SEARCH  with the admin key: a snapshot of index "sqsnap" (its
+ *                                       path printed for the test to --check), names that are
+ *                                       paths refused; then auth with the search key (role
+ *                                       "search") whose snapshot is forbidden, and a wrong key
  *
  * Prints "sq_e2e: ok ..." and exits 0, or prints the first failure (with the line) and exits 1.
- * The index used is "sqe2e" (pipeline) and the default index plus "sqbooks" (ops).
+ * The index used is "sqe2e" (pipeline), the default index plus "sqbooks" (ops), "sqsnap"
+ * (snapshot).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +30,9 @@
     } while (0)
 
 static struct sq_error err;
+
+/* With no keys configured every client is admin and auth answers "admin" for any key. */
+#define ANY_KEY "any key: no keys configured means admin"
 
 static int64_t member_int(struct json_object *o, const char *name)
 {
@@ -47,10 +55,9 @@ static struct json_object *parse(const char *text)
     return o;
 }
 
-static struct sq_conn *open_conn(const char *where, size_t max_inflight_bytes)
+static struct sq_conn *open_conn(const char *where, size_t max_inflight_bytes, const char *key)
 {
-    struct sq_options o = {.max_inflight_bytes = max_inflight_bytes,
-                           .key = "any key: no keys configured means admin"};
+    struct sq_options o = {.max_inflight_bytes = max_inflight_bytes, .key = key};
     if (strncmp(where, "unix:", 5) == 0) {
         o.unix_path = where + 5;
     } else {
@@ -144,6 +151,36 @@ static void run_index_ops(struct sq_conn *c)
     json_object_put(a);
 }
 
+/* Snapshot as admin, then the errors: a name that is a path, a search key, a wrong key. */
+static void run_snapshot(struct sq_conn *c, const char *search_key)
+{
+    struct json_object *a, *doc = parse("{\"id\":\"s1\",\"title\":\"Снимок индекса\"}");
+    CHECK(sq_add(c, "sqsnap", doc, &a, &err) == SQ_OK);
+    json_object_put(a);
+    json_object_put(doc);
+    CHECK(sq_snapshot(c, "sqsnap", "c-snap", &a, &err) == SQ_OK);
+    CHECK(strcmp(member_str(a, "snapshot"), "c-snap") == 0 && member_int(a, "seq") >= 1);
+    printf("sq_e2e: snapshot path %s\n", member_str(a, "path"));
+    json_object_put(a);
+    static const char *const paths[] = {"../outside", "/tmp/outside", "a/b", ""};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        CHECK(sq_snapshot(c, "sqsnap", paths[i], &a, &err) == SQ_ESERVER &&
+              strcmp(err.code, "bad_request") == 0);
+        json_object_put(a);
+    }
+    CHECK(sq_snapshot(c, "sqsnap", "c-snap", &a, &err) == SQ_ESERVER &&
+          strcmp(err.code, "bad_request") == 0); /* the name exists */
+    json_object_put(a);
+    CHECK(sq_auth(c, search_key, &a, &err) == SQ_OK &&
+          strcmp(member_str(a, "role"), "search") == 0);
+    json_object_put(a);
+    CHECK(sq_snapshot(c, "sqsnap", "c-snap-2", &a, &err) == SQ_ESERVER &&
+          strcmp(err.code, "forbidden") == 0);
+    json_object_put(a);
+    CHECK(sq_auth(c, "not a key", &a, &err) == SQ_ESERVER && strcmp(err.code, "unauthorized") == 0);
+    json_object_put(a);
+}
+
 /* Request i of a phase: batch i of 50 documents, or a search for batch i's word. */
 static struct json_object *pipeline_request(bool is_search, int i)
 {
@@ -218,11 +255,12 @@ static int run_phase(struct sq_conn *c, bool is_search, int n)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: sq_e2e ADDRESS|unix:PATH ops | pipeline N\n");
+        fprintf(stderr,
+                "usage: sq_e2e ADDRESS|unix:PATH ops | pipeline N | snapshot ADMIN SEARCH\n");
         return 2;
     }
     if (strcmp(argv[2], "ops") == 0) {
-        struct sq_conn *c = open_conn(argv[1], 0);
+        struct sq_conn *c = open_conn(argv[1], 0, ANY_KEY);
         run_doc_ops(c);
         run_index_ops(c);
         sq_close(c);
@@ -231,13 +269,20 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[2], "pipeline") == 0 && argc == 4) {
         int n = atoi(argv[3]);
-        struct sq_conn *c = open_conn(argv[1], 64 << 10);
+        struct sq_conn *c = open_conn(argv[1], 64 << 10, ANY_KEY);
         int refused = run_phase(c, false, n);
         run_phase(c, true, n);
         sq_close(c);
         /* the test wants refusals: the bound was reached, and answers were read to go on */
         printf("sq_e2e: ok pipeline %d batches + %d searches via %s; bound refused %d sends\n", n,
                n, argv[1], refused);
+        return 0;
+    }
+    if (strcmp(argv[2], "snapshot") == 0 && argc == 5) {
+        struct sq_conn *c = open_conn(argv[1], 0, argv[3]);
+        run_snapshot(c, argv[4]);
+        sq_close(c);
+        printf("sq_e2e: ok snapshot via %s\n", argv[1]);
         return 0;
     }
     fprintf(stderr, "sq_e2e: unknown mode %s\n", argv[2]);

@@ -2,7 +2,8 @@
 
 tests/client_c/sq_e2e.c (built in the test tree) runs every op over TCP and over the Unix
 socket, then pipelining under a small in-flight bound (answers read in order whenever the bound
-refuses a send). The README's C example is then compiled the way a user would: against the
+refuses a send), then the snapshot op against a searchd with keys and --snapshot-dir (the copy
+passes `searchd --check`; a name that is a path and a search key are refused). The README's C example is then compiled the way a user would: against the
 header, library and searchq.pc that `cmake --install` puts down (DESTDIR into a temporary
 directory, pkg-config with PKG_CONFIG_SYSROOT_DIR), and run against the daemon.
 """
@@ -63,6 +64,26 @@ class CClientTest(harness.E2ETestCase):
         refused = int(re.search(r"bound refused (\d+) sends", out).group(1))
         self.assertGreater(refused, 0, out)  # the bound was reached and honoured
         self.assertEqual(harness.stats_docs(self.daemon, "sqe2e"), 200 * 50)
+
+    def test_snapshot_checks_and_refusals(self):
+        import test_keys
+        snaps = os.path.join(self.tmp, "snaps")
+        os.mkdir(snaps)
+        d = self.start_daemon(extra_args=[
+            "--snapshot-dir", snaps,
+            "--admin-keys", test_keys.hash_key(test_keys.ADMIN),
+            "--search-keys", test_keys.hash_key(test_keys.SEARCH)])
+        cp = subprocess.run([harness.CONFIG.sq_e2e, d.line_server, "snapshot", test_keys.ADMIN,
+                             test_keys.SEARCH], capture_output=True, text=True,
+                            timeout=harness.IO_TIMEOUT * 4)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr + d.tail())
+        self.assertIn("ok snapshot", cp.stdout)
+        path = re.search(r"snapshot path (\S+)", cp.stdout).group(1)
+        self.assertEqual(path, os.path.join(os.path.realpath(snaps), "c-snap"))
+        self.assertEqual(os.listdir(snaps), ["c-snap"])  # nothing of the refused names
+        check = subprocess.run([harness.CONFIG.searchd, "--check", path], capture_output=True,
+                               text=True, timeout=120 * harness.TIME_SCALE)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
     def test_readme_example_built_against_installed_library(self):
         dest = os.path.join(self.tmp, "root")

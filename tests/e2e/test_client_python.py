@@ -1,11 +1,15 @@
 """test_client_python.py: the Python client (client/python/searchd.py) against a real searchd.
 
 Every op over TCP, the same over the Unix socket, pipelining (answers in order, an error answer
-in its place without hiding the rest), the default index, index management, and errors raised as
-searchd.Error with the protocol's code.
+in its place without hiding the rest), the default index, index management, errors raised as
+searchd.Error with the protocol's code, and snapshot() against a searchd with keys and
+--snapshot-dir (the copy passes `searchd --check`; a name that is a path and a search key are
+refused; auth() switches roles).
 """
 
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -124,6 +128,46 @@ class PythonClientTest(harness.E2ETestCase):
             self.assertEqual(answers[100].code, "bad_query")
             rest = answers[:100] + answers[101:]
             self.assertEqual([a["hits"][0]["id"] for a in rest], ["p%d" % i for i in range(200)])
+
+    def test_snapshot_checks_and_refusals(self):
+        import test_keys
+        snaps = tempfile.mkdtemp(prefix="searchd-py-snaps-")
+        self.addCleanup(shutil.rmtree, snaps, True)
+        d = self.start_daemon(extra_args=[
+            "--snapshot-dir", snaps,
+            "--admin-keys", test_keys.hash_key(test_keys.ADMIN),
+            "--search-keys", test_keys.hash_key(test_keys.SEARCH)])
+        with searchd.Client(d.line_server, key=test_keys.ADMIN) as db:
+            self.assertEqual(db.role, "admin")
+            db.add({"id": "s1", "title": "Снимок индекса"}, index="books")
+            info = db.snapshot("books", "py-snap")
+            self.assertEqual((info["index"], info["snapshot"]), ("books", "py-snap"))
+            self.assertEqual(info["path"], os.path.join(os.path.realpath(snaps), "py-snap"))
+            self.assertGreaterEqual(info["seq"], 1)
+            for bad in ("../outside", "/tmp/outside", "a/b", "py-snap"):  # the last one exists
+                with self.assertRaises(searchd.Error) as cm:
+                    db.snapshot("books", bad)
+                self.assertEqual(cm.exception.code, "bad_request", bad)
+            with self.assertRaises(searchd.Error) as cm:
+                db.snapshot("nosuch", "other")
+            self.assertEqual(cm.exception.code, "unknown_index")
+            self.assertEqual(db.auth(test_keys.SEARCH), "search")
+            with self.assertRaises(searchd.Error) as cm:
+                db.snapshot("books", "by-search-key")
+            self.assertEqual(cm.exception.code, "forbidden")
+            with self.assertRaises(searchd.Error) as cm:
+                db.auth("not a key")
+            self.assertEqual(cm.exception.code, "unauthorized")
+            self.assertEqual(db.role, "search")  # a refused auth keeps the role
+            self.assertEqual(db.search("снимок", index="books")["total"], 1)
+        with searchd.Client(d.line_server, key=test_keys.SEARCH) as db:
+            with self.assertRaises(searchd.Error) as cm:
+                db.snapshot("books", "by-search-key")
+            self.assertEqual(cm.exception.code, "forbidden")
+        self.assertEqual(os.listdir(snaps), ["py-snap"])
+        cp = subprocess.run([harness.CONFIG.searchd, "--check", info["path"]],
+                            capture_output=True, text=True, timeout=120 * harness.TIME_SCALE)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
 
     def test_bad_address(self):
         with self.assertRaises(ValueError):

@@ -6,11 +6,14 @@
   documents deleted before it.
 - Bad names and paths are refused and touch nothing; so are an existing name, an unknown
   index, a daemon without --snapshot-dir, a search key, and a --snapshot-dir inside --data.
+- searchq: `create`, then `snapshot INDEX SNAP` and `snapshot INDEX` (a dated name) pass
+  --check; a name that is a path, a search key and a default name over 64 bytes are refused.
 - kill -9 at random moments during snapshots never leaves a directory NAME that does not
   pass --check (the work happens under .NAME.partial, renamed when whole), and the next
   snapshot sweeps the leftovers.
 """
 
+import json
 import os
 import random
 import shutil
@@ -213,6 +216,58 @@ class SnapshotTest(harness.E2ETestCase):
         r = h.request("POST", "/indexes/books/snapshot", body={"name": "s"}, headers=auth)
         self.assertEqual(r.status, 200, r)
         h.close()
+
+    def test_searchq_create_and_snapshot(self):
+        import re
+        import test_keys
+        d = self.start_daemon(extra_args=[
+            "--snapshot-dir", self.snaps,
+            "--admin-keys", test_keys.hash_key(test_keys.ADMIN),
+            "--search-keys", test_keys.hash_key(test_keys.SEARCH)])
+
+        def searchq(key, *args):
+            cp = harness.run_searchq(["--key", key] + list(args), daemon=d)
+            out, err = harness.decode(cp)
+            return cp.returncode, out, err
+
+        rc, out, err = searchq(test_keys.ADMIN, "create", "books", '{"fields":{"year":{"type":"int"}}}')
+        self.assertEqual((rc, out), (0, "created books (settings version 1)\n"), err)
+        rc, out, err = searchq(test_keys.ADMIN, "create", "books")
+        self.assertEqual(rc, 1)
+        self.assertIn("index_exists", err)
+        with d.line() as c:
+            self.assertOk(c.call({"op": "auth", "key": test_keys.ADMIN}))
+            self.assertOk(c.call({"op": "add", "index": "books",
+                                  "docs": [make_doc(i) for i in range(50)]}))
+        rc, out, err = searchq(test_keys.ADMIN, "snapshot", "books", "cli-snap")
+        self.assertEqual(rc, 0, err)
+        path = os.path.join(os.path.realpath(self.snaps), "cli-snap")
+        self.assertIn("snapshot cli-snap of books: %s\n" % path, out)
+        rc, out, err = searchq(test_keys.ADMIN, "snapshot", "books")
+        self.assertEqual(rc, 0, err)
+        dated = re.search(r"snapshot (books-\d{8}-\d{6}) of books", out)
+        self.assertTrue(dated, out)
+        rc, out, err = searchq(test_keys.ADMIN, "--json", "snapshot", "books", "json-snap")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["path"], os.path.join(os.path.realpath(self.snaps),
+                                                               "json-snap"))
+        for name in ("cli-snap", dated.group(1), "json-snap"):
+            cp = check_dir(os.path.join(self.snaps, name))
+            self.assertEqual(cp.returncode, 0, name + cp.stdout + cp.stderr)
+
+        rc, out, err = searchq(test_keys.ADMIN, "snapshot", "books", "../outside")
+        self.assertEqual(rc, 1)
+        self.assertIn("bad_request", err)
+        rc, out, err = searchq(test_keys.SEARCH, "snapshot", "books", "by-search-key")
+        self.assertEqual(rc, 1)
+        self.assertIn("forbidden", err)
+        rc, out, err = searchq(test_keys.ADMIN, "snapshot", "b" * 60)  # b*60-DATE: 76 bytes
+        self.assertEqual(rc, 2)
+        self.assertIn("give the snapshot a name", err)
+        rc, out, err = searchq(test_keys.ADMIN, "snapshot")
+        self.assertEqual(rc, 2)
+        self.assertEqual(sorted(os.listdir(self.snaps)),
+                         sorted(["cli-snap", dated.group(1), "json-snap"]))
 
     def test_kill9_during_snapshot_never_leaves_a_complete_looking_dir(self):
         snaps = other_fs_dir()  # copies take long enough for kills to land mid-way
