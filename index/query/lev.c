@@ -70,6 +70,8 @@ int qry_lev_init(struct qry_lev *a, const char *word, size_t len, unsigned k)
         i += utf8_next(s, len, i, &a->word[a->n++]);
     }
     a->k = k > QRY_LEV_MAX_EDITS ? QRY_LEV_MAX_EDITS : k;
+    /* every cell starts at the cap: a step writes only its band (see step) */
+    memset(a->rows, (int)(a->k + 1), sizeof a->rows);
     for (size_t i = 0; i <= a->n; i++) {
         unsigned v = i == 0 ? 0 : (unsigned)i + 1; /* deleting the first letter costs 2 */
         a->rows[0][i] = (uint8_t)(v <= a->k ? v : a->k + 1);
@@ -88,7 +90,9 @@ static unsigned min3(unsigned a, unsigned b, unsigned c)
 
 /* Computes row t+1 from row t (and t-1) for term character cp. Only the band |t+1 - i| <= k
  * can hold values within k (each edit moves the lengths at most one apart): cells outside it
- * are the cap. Edits at the word's first letter cost 2 (see the file comment). */
+ * are the cap, written once by qry_lev_init (the band of a row depends on its depth only, so
+ * no step ever writes outside it). Edits at the word's first letter cost 2 (see the file
+ * comment). */
 static void step(struct qry_lev *a, size_t t, uint32_t cp)
 {
     const uint8_t *prev = a->rows[t];
@@ -98,9 +102,6 @@ static void step(struct qry_lev *a, size_t t, uint32_t cp)
     size_t hi = t + 1 + a->k < a->n ? t + 1 + a->k : a->n;
     row[0] = (uint8_t)(t + 2 < cap ? t + 2 : cap); /* t+1 letters inserted before the first */
     uint8_t mn = row[0];
-    for (size_t i = 1; i < lo && i <= a->n; i++) {
-        row[i] = (uint8_t)cap;
-    }
     for (size_t i = lo; i <= hi; i++) {
         unsigned first = i == 1; /* an edit of the word's first letter costs one more */
         unsigned sub = a->word[i - 1] != cp ? 1 + first : 0;
@@ -111,9 +112,6 @@ static void step(struct qry_lev *a, size_t t, uint32_t cp)
         }
         row[i] = (uint8_t)(v < cap ? v : cap);
         mn = row[i] < mn ? row[i] : mn;
-    }
-    for (size_t i = hi + 1; i <= a->n; i++) {
-        row[i] = (uint8_t)cap;
     }
     a->chars[t] = cp;
     a->row_min[t + 1] = mn;
@@ -250,6 +248,159 @@ int qry_lev_feed(struct qry_lev *a, const char *term, size_t len, unsigned *dist
     }
     *dist = d;
     return QRY_LEV_MATCH;
+}
+
+/* ---- the walk: the automaton intersected with a dictionary in memory ---- */
+
+struct lev_walk {
+    struct qry_lev *a;
+    const struct seg_exact_terms *t; /* borrowed */
+    qry_lev_fn fn;
+    void *arg;
+};
+
+/* The characters that can keep row t+1 alive when every other character kills it: only a
+ * match of a word character in the band (or a transposition, one further back) lowers a cell
+ * below what "any other character" gives, and the band of row t+1 covers word characters
+ * [t-k-1, t+k]. Writes them ascending and distinct to out (room for 2k+2); returns how many. */
+static size_t band_chars(const struct qry_lev *a, size_t t, uint32_t *out)
+{
+    size_t lo = t > a->k ? t - a->k - 1 : 0;
+    size_t hi = t + a->k < a->n ? t + a->k + 1 : a->n;
+    size_t n = 0;
+    for (size_t j = lo; j < hi; j++) {
+        uint32_t c = a->word[j];
+        size_t at = n;
+        while (at > 0 && out[at - 1] > c) {
+            at--;
+        }
+        if (at > 0 && out[at - 1] == c) {
+            continue;
+        }
+        memmove(out + at + 1, out + at, (n - at) * sizeof *out);
+        out[at] = c;
+        n++;
+    }
+    return n;
+}
+
+static int visit(struct lev_walk *w, uint32_t lo, uint32_t hi, size_t t, size_t from);
+
+/* Steps row t with cp (the characters [from, from + clen) of terms [lo, hi)), and visits them
+ * when the automaton is still alive. */
+static int descend(struct lev_walk *w, uint32_t lo, uint32_t hi, size_t t, size_t from,
+                   uint32_t cp, size_t clen)
+{
+    step(w->a, t, cp);
+    return is_dead(w->a, t + 1) ? SD_OK : visit(w, lo, hi, t + 1, from + clen);
+}
+
+/* Every child of the node: each distinct next character of terms [i, hi) in turn (a binary
+ * search finds where it ends). A byte that starts no valid sequence is its own child, term by
+ * term: only the bytes after it say how a longer sequence would have decoded. */
+static int visit_all(struct lev_walk *w, uint32_t i, uint32_t hi, size_t t, size_t from)
+{
+    const struct seg_exact_terms *d = w->t;
+    while (i < hi) {
+        const unsigned char *s = (const unsigned char *)d->bytes + d->off[i];
+        size_t len = d->off[i + 1] - d->off[i];
+        uint32_t cp;
+        size_t clen = utf8_next(s, len, from, &cp);
+        uint32_t j = clen == 1 && s[from] >= 0x80
+                         ? i + 1
+                         : seg_exact_terms_upper(d, i, hi, from, (const char *)s + from, clen);
+        int rc = descend(w, i, j, t, from, cp, clen);
+        if (rc) {
+            return rc;
+        }
+        i = j;
+    }
+    return SD_OK;
+}
+
+/* Terms [lo, hi) share their first `from` bytes, t characters, and row t is alive. The term
+ * that ends here (the first, if any) is reported when within k; then the children. When "any
+ * other character" kills row t+1, only the few band characters are looked up (Lucene's
+ * nextString: one binary search per live branch, none per dead one); else every child is. */
+static int visit(struct lev_walk *w, uint32_t lo, uint32_t hi, size_t t, size_t from)
+{
+    struct qry_lev *a = w->a;
+    const struct seg_exact_terms *d = w->t;
+    uint32_t i = lo;
+    if (d->off[i + 1] - d->off[i] == from) {
+        unsigned dist = a->rows[t][a->n];
+        if (dist <= a->k) {
+            int rc = w->fn(w->arg, d->bytes + d->off[i], from, dist, d->df[i]);
+            if (rc) {
+                return rc;
+            }
+        }
+        i++;
+    }
+    if (i == hi || t + 1 >= QRY_LEV_MAX_ROWS) {
+        return SD_OK; /* no match is longer than n + k < QRY_LEV_MAX_ROWS - 1 characters */
+    }
+    step(a, t, LEV_OTHER);
+    if (!is_dead(a, t + 1)) {
+        return visit_all(w, i, hi, t, from);
+    }
+    uint32_t cands[2 * QRY_LEV_MAX_EDITS + 2];
+    size_t nc = band_chars(a, t, cands);
+    for (size_t c = 0; c < nc; c++) {
+        if (cands[c] >= 0x80 && cands[c] <= 0xFF) {
+            /* a stray byte decodes to the same value as this character: look at all */
+            return visit_all(w, i, hi, t, from);
+        }
+    }
+    for (size_t c = 0; c < nc && i < hi; c++) {
+        step(a, t, cands[c]); /* a step is cheaper than a search: look up live ones only */
+        if (is_dead(a, t + 1)) {
+            continue;
+        }
+        char e[4];
+        size_t elen = put_utf8(e, cands[c]);
+        i = seg_exact_terms_lower(d, i, hi, from, e, elen);
+        if (i == hi || !seg_exact_terms_starts(d, i, from, e, elen)) {
+            continue;
+        }
+        uint32_t j = seg_exact_terms_upper(d, i, hi, from, e, elen);
+        int rc = visit(w, i, j, t + 1, from + elen);
+        if (rc) {
+            return rc;
+        }
+        i = j;
+    }
+    return SD_OK;
+}
+
+int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, uint32_t lo, uint32_t hi,
+                 const char *prefix, size_t prefix_len, qry_lev_fn fn, void *arg)
+{
+    a->depth = 0; /* a term fed next starts over: the walk overwrites the rows */
+    a->prev_len = 0;
+    if (prefix_len) {
+        lo = seg_exact_terms_lower(t, lo, hi, 0, prefix, prefix_len);
+        hi = seg_exact_terms_upper(t, lo, hi, 0, prefix, prefix_len);
+    }
+    const unsigned char *p = (const unsigned char *)prefix;
+    size_t depth = 0;
+    for (size_t i = 0; i < prefix_len;) {
+        if (depth + 1 >= QRY_LEV_MAX_ROWS) {
+            return SD_OK;
+        }
+        uint32_t cp;
+        i += utf8_next(p, prefix_len, i, &cp);
+        step(a, depth, cp);
+        depth++;
+        if (is_dead(a, depth)) {
+            return SD_OK;
+        }
+    }
+    if (lo >= hi) {
+        return SD_OK;
+    }
+    struct lev_walk w = {.a = a, .t = t, .fn = fn, .arg = arg};
+    return visit(&w, lo, hi, depth, prefix_len);
 }
 
 unsigned qry_lev_max_edits(const char *word, size_t len)

@@ -406,6 +406,40 @@ typedef int (*seg_walk_fn)(void *arg, const char *term, size_t len, const struct
 int seg_term_walk(const struct seg *s, unsigned field, enum seg_kind kind, const char *prefix,
                   size_t prefix_len, seg_walk_fn fn, void *arg, struct sd_error *err);
 
+/* ---- the exact forms in memory (seg_terms.c) ---- */
+
+/* Every SEG_EXACT term of a segment, field by field in dictionary (byte) order, copied out of
+ * the front-coded blocks, so that a walk which jumps around the dictionary (the typo
+ * automaton) binary-searches memory instead of decoding a block per jump. Term i's bytes are
+ * bytes[off[i], off[i + 1]) (no field or kind byte), its document frequency df[i]; field f's
+ * terms are [field_start[f], field_start[f + 1]). Immutable; owned by the segment. */
+struct seg_exact_terms {
+    uint32_t count;
+    uint32_t *field_start; /* field_count + 1 */
+    uint32_t *off;         /* count + 1 */
+    uint32_t *df;          /* count */
+    char *bytes;
+    size_t mem_bytes; /* all of the above */
+};
+
+/* The segment's exact forms, built on first use (one pass over the dictionary) and valid until
+ * seg_close(); safe to call from any number of threads at once. SD_OK, SD_ENOMEM, SD_ELIMIT
+ * (over 4 GiB of exact forms) or SD_ECORRUPT. */
+int seg_exact_terms(const struct seg *s, const struct seg_exact_terms **out,
+                    struct sd_error *err);
+/* Bytes the exact forms take once built (0 before). */
+size_t seg_exact_terms_bytes(const struct seg *s);
+/* Within terms [lo, hi) that all share their first `from` bytes: the first whose bytes from
+ * `from` on are >= key[0, klen) (lower), or > key once cut to klen bytes (upper: the end of
+ * those that continue with key; it gallops from lo, so a short run costs little). */
+uint32_t seg_exact_terms_lower(const struct seg_exact_terms *t, uint32_t lo, uint32_t hi,
+                               size_t from, const char *key, size_t klen);
+uint32_t seg_exact_terms_upper(const struct seg_exact_terms *t, uint32_t lo, uint32_t hi,
+                               size_t from, const char *key, size_t klen);
+/* Whether term i's bytes from `from` on start with key[0, klen). */
+bool seg_exact_terms_starts(const struct seg_exact_terms *t, uint32_t i, size_t from,
+                            const char *key, size_t klen);
+
 /* ---- postings ---- */
 
 /* Iterator over one term's postings. Starts before the first document:

@@ -311,6 +311,7 @@ void seg_close(struct seg *s)
     free(s->owned);
     free(s->fields);
     free(s->attrs);
+    seg_exact_terms_free(atomic_load(&s->exact_terms));
     free(s->name);
     free(s);
 }
