@@ -259,17 +259,24 @@ struct lev_walk {
     void *arg;
 };
 
-/* The characters that can keep row t+1 alive when every other character kills it: only a
- * match of a word character in the band (or a transposition, one further back) lowers a cell
- * below what "any other character" gives, and the band of row t+1 covers word characters
- * [t-k-1, t+k]. Writes them ascending and distinct to out (room for 2k+2); returns how many. */
-static size_t band_chars(const struct qry_lev *a, size_t t, uint32_t *out)
+/* The word characters that can make row t+1 differ from the row of "any other character": only
+ * a match of a word character in the band (or a transposition, one further back) lowers a cell,
+ * and the band of row t+1 covers word characters [t-k-1, t+k]. Returns where they start in
+ * a->word; *n says how many (at most 2k+2). */
+static const uint32_t *band_window(const struct qry_lev *a, size_t t, size_t *n)
 {
     size_t lo = t > a->k ? t - a->k - 1 : 0;
     size_t hi = t + a->k < a->n ? t + a->k + 1 : a->n;
+    *n = hi > lo ? hi - lo : 0;
+    return a->word + lo;
+}
+
+/* The window's characters ascending and distinct, into out (room for 2k+2); returns how many. */
+static size_t sorted_chars(const uint32_t *win, size_t nwin, uint32_t *out)
+{
     size_t n = 0;
-    for (size_t j = lo; j < hi; j++) {
-        uint32_t c = a->word[j];
+    for (size_t j = 0; j < nwin; j++) {
+        uint32_t c = win[j];
         size_t at = n;
         while (at > 0 && out[at - 1] > c) {
             at--;
@@ -286,21 +293,32 @@ static size_t band_chars(const struct qry_lev *a, size_t t, uint32_t *out)
 
 static int visit(struct lev_walk *w, uint32_t lo, uint32_t hi, size_t t, size_t from);
 
-/* Steps row t with cp (the characters [from, from + clen) of terms [lo, hi)), and visits them
- * when the automaton is still alive. */
-static int descend(struct lev_walk *w, uint32_t lo, uint32_t hi, size_t t, size_t from,
-                   uint32_t cp, size_t clen)
+/* Under this many terms, stepping through each next character beats a binary search per live
+ * character (measured on corpus-large's typo sets). */
+#define LEV_FEW_TERMS 16
+
+static bool in_window(const uint32_t *chars, size_t n, uint32_t c)
 {
-    step(w->a, t, cp);
-    return is_dead(w->a, t + 1) ? SD_OK : visit(w, lo, hi, t + 1, from + clen);
+    for (size_t i = 0; i < n; i++) {
+        if (chars[i] == c) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Every child of the node: each distinct next character of terms [i, hi) in turn (a binary
  * search finds where it ends). A byte that starts no valid sequence is its own child, term by
- * term: only the bytes after it say how a longer sequence would have decoded. */
-static int visit_all(struct lev_walk *w, uint32_t i, uint32_t hi, size_t t, size_t from)
+ * term: only the bytes after it say how a longer sequence would have decoded. A character
+ * outside the band's window (win, nwin) gives row t+1 exactly the row of "any other
+ * character", which is_other_live says is alive or not: a dead one is skipped unread, a live
+ * one reuses that row (only its character is recorded, for transpositions further down). */
+static int visit_all(struct lev_walk *w, uint32_t i, uint32_t hi, size_t t, size_t from,
+                     const uint32_t *win, size_t nwin, bool is_other_live)
 {
+    struct qry_lev *a = w->a;
     const struct seg_exact_terms *d = w->t;
+    bool is_other_row = true; /* row t+1 is that of "any other character" (visit stepped it) */
     while (i < hi) {
         const unsigned char *s = (const unsigned char *)d->bytes + d->off[i];
         size_t len = d->off[i + 1] - d->off[i];
@@ -309,9 +327,22 @@ static int visit_all(struct lev_walk *w, uint32_t i, uint32_t hi, size_t t, size
         uint32_t j = clen == 1 && s[from] >= 0x80
                          ? i + 1
                          : seg_exact_terms_upper(d, i, hi, from, (const char *)s + from, clen);
-        int rc = descend(w, i, j, t, from, cp, clen);
-        if (rc) {
-            return rc;
+        bool is_alive = is_other_live;
+        if (in_window(win, nwin, cp)) {
+            step(a, t, cp);
+            is_other_row = false;
+            is_alive = !is_dead(a, t + 1);
+        } else if (is_alive && !is_other_row) {
+            step(a, t, cp);
+            is_other_row = true;
+        } else {
+            a->chars[t] = cp;
+        }
+        if (is_alive) {
+            int rc = visit(w, i, j, t + 1, from + clen);
+            if (rc) {
+                return rc;
+            }
         }
         i = j;
     }
@@ -341,15 +372,18 @@ static int visit(struct lev_walk *w, uint32_t lo, uint32_t hi, size_t t, size_t 
         return SD_OK; /* no match is longer than n + k < QRY_LEV_MAX_ROWS - 1 characters */
     }
     step(a, t, LEV_OTHER);
-    if (!is_dead(a, t + 1)) {
-        return visit_all(w, i, hi, t, from);
+    bool is_other_live = !is_dead(a, t + 1);
+    size_t nwin;
+    const uint32_t *win = band_window(a, t, &nwin);
+    if (is_other_live || hi - i <= LEV_FEW_TERMS) {
+        return visit_all(w, i, hi, t, from, win, nwin, is_other_live);
     }
     uint32_t cands[2 * QRY_LEV_MAX_EDITS + 2];
-    size_t nc = band_chars(a, t, cands);
+    size_t nc = sorted_chars(win, nwin, cands);
     for (size_t c = 0; c < nc; c++) {
         if (cands[c] >= 0x80 && cands[c] <= 0xFF) {
             /* a stray byte decodes to the same value as this character: look at all */
-            return visit_all(w, i, hi, t, from);
+            return visit_all(w, i, hi, t, from, win, nwin, false);
         }
     }
     for (size_t c = 0; c < nc && i < hi; c++) {
