@@ -22,8 +22,9 @@
  *            QRY_MAX_EXPANSIONS most frequent kept (ties in byte order), so
  *            every segment searches the same terms.
  *   typos    QN_FUZZY leaves the same way: the exact-form dictionaries are
- *            walked with the typed form's Levenshtein automaton (lev.c),
- *            which seeks past every stretch it cannot match instead of
+ *            walked with the typed form's Levenshtein automaton (lev.c,
+ *            qry_lev_walk over the exact forms in memory, seg_exact_terms),
+ *            which skips every stretch it cannot match instead of
  *            reading every term, and each form found stands for its stem
  *            (so the corrected word matches in every inflection, and a
  *            short stem never matches loosely); the fewest edits first, then

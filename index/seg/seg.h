@@ -391,20 +391,6 @@ typedef int (*seg_term_fn)(void *arg, const char *term, size_t len, const struct
 int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, const char *prefix,
                     size_t len, seg_term_fn fn, void *arg, struct sd_error *err);
 
-/* A walk over the terms of (field, kind) that start with prefix[0, prefix_len) (every term
- * when prefix_len is 0), in byte order, that the callback steers: it returns
- * SEG_WALK_NEXT for the next term, SEG_WALK_SEEK to go on at the first term >= the bytes it
- * wrote to seek[0, *seek_len) (room for STEM_MAX_TOKEN bytes, after the current term; a
- * *seek_len of 0 ends the walk), SEG_WALK_STOP to end it, or a negative sd_status, returned.
- * term points into a scratch buffer valid during the call. Lets an automaton skip every term
- * under a prefix it rejects (Lucene's intersect); the prefix confines it to one subtree (the
- * walk starts at the prefix and ends where the terms leave it). SD_OK, the callback's error or
- * SD_ECORRUPT. */
-enum seg_walk { SEG_WALK_NEXT = 0, SEG_WALK_SEEK = 1, SEG_WALK_STOP = 2 };
-typedef int (*seg_walk_fn)(void *arg, const char *term, size_t len, const struct seg_term *t,
-                           char *seek, size_t *seek_len);
-int seg_term_walk(const struct seg *s, unsigned field, enum seg_kind kind, const char *prefix,
-                  size_t prefix_len, seg_walk_fn fn, void *arg, struct sd_error *err);
 
 /* ---- the exact forms in memory (seg_terms.c) ---- */
 
@@ -429,6 +415,11 @@ int seg_exact_terms(const struct seg *s, const struct seg_exact_terms **out,
                     struct sd_error *err);
 /* Bytes the exact forms take once built (0 before). */
 size_t seg_exact_terms_bytes(const struct seg *s);
+/* Who pays for the exact forms: fn(arg, +bytes) when a build is published, fn(arg, -bytes)
+ * at seg_close. Set before the segment is shared with other threads (the engine's memory
+ * limit, memcap.c); without one, nothing is told. */
+typedef void (*seg_charge_fn)(void *arg, int64_t delta);
+void seg_set_charge(struct seg *s, seg_charge_fn fn, void *arg);
 /* Within terms [lo, hi) that all share their first `from` bytes: the first whose bytes from
  * `from` on are >= key[0, klen) (lower), or > key once cut to klen bytes (upper: the end of
  * those that continue with key; it gallops from lo, so a short run costs little). */

@@ -114,6 +114,8 @@ struct seg {
     uint64_t settings_version; /* ATTRS: the engine's settings version; 0 for v2 */
     /* owned; built on first use by seg_exact_terms (seg_terms.c), then immutable */
     _Atomic(struct seg_exact_terms *) exact_terms;
+    seg_charge_fn charge; /* told of exact_terms' bytes (seg_set_charge); may be NULL */
+    void *charge_arg;
 };
 
 /* Dictionary index entry b, decoded (all offsets relative to their sections). */

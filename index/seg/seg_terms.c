@@ -14,8 +14,8 @@
  * thread until seg_close. Threads that find it missing at once each build one and publish it
  * with a compare-and-swap: the first wins, the others free theirs (rare, and each copy is
  * correct), so no lock is needed. Memory: the exact forms' bytes plus 8 bytes per term
- * (offset and df), about 16 bytes per term on corpus-large; seg_exact_terms_bytes says how
- * much, for whoever accounts for memory.
+ * (offset and df); seg_exact_terms_bytes says how much, and the engine charges it to its
+ * memory limit through seg_set_charge.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -124,9 +124,17 @@ int seg_exact_terms(const struct seg *s, const struct seg_exact_terms **out,
                                                  memory_order_acq_rel, memory_order_acquire)) {
         seg_exact_terms_free(t); /* another thread published one first */
         t = expected;
+    } else if (w->charge) {
+        w->charge(w->charge_arg, (int64_t)t->mem_bytes);
     }
     *out = t;
     return SD_OK;
+}
+
+void seg_set_charge(struct seg *s, seg_charge_fn fn, void *arg)
+{
+    s->charge = fn;
+    s->charge_arg = arg;
 }
 
 size_t seg_exact_terms_bytes(const struct seg *s)
