@@ -135,10 +135,11 @@ static bool is_dead(const struct qry_lev *a, size_t t)
 /* A code point no word holds: its row is that of every character outside the word. */
 #define LEV_OTHER 0x110000u
 
-static bool in_word(const struct qry_lev *a, uint32_t cp)
+/* Whether c is one of chars[0, n) (a word's characters, or a window of them). */
+static bool in_window(const uint32_t *chars, size_t n, uint32_t c)
 {
-    for (size_t i = 0; i < a->n; i++) {
-        if (a->word[i] == cp) {
+    for (size_t i = 0; i < n; i++) {
+        if (chars[i] == c) {
             return true;
         }
     }
@@ -154,7 +155,7 @@ static uint32_t next_live_char(struct qry_lev *a, size_t d, uint32_t x)
     step(a, d, LEV_OTHER);
     if (!is_dead(a, d + 1)) {
         uint32_t c = x + 1;
-        while (c < LEV_OTHER && in_word(a, c)) {
+        while (c < LEV_OTHER && in_window(a->word, a->n, c)) {
             c++;
         }
         best = c;
@@ -306,16 +307,6 @@ static int visit(struct lev_walk *w, uint32_t lo, uint32_t hi, size_t t, size_t 
 /* Under this many terms, stepping through each next character beats a binary search per live
  * character (measured on corpus-large's typo sets). */
 #define LEV_FEW_TERMS 16
-
-static bool in_window(const uint32_t *chars, size_t n, uint32_t c)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (chars[i] == c) {
-            return true;
-        }
-    }
-    return false;
-}
 
 /* Every child of the node: each distinct next character of terms [i, hi) in turn (a binary
  * search finds where it ends). A byte that starts no valid sequence is its own child, term by
