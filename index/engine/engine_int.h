@@ -425,7 +425,10 @@ int idx_op_decode(uint8_t type, const uint8_t *payload, size_t len, struct idx_o
                   struct seg_field *fields, struct sd_error *err);
 
 /* snap.c */
-struct idx_segref *idx_segref_new(struct seg *seg, uint32_t seg_no, const char *dir);
+/* memcap (borrowed, may be NULL) pays for what the segment takes after opening (its exact
+ * forms for typo walks: seg_set_charge). */
+struct idx_segref *idx_segref_new(struct seg *seg, uint32_t seg_no, const char *dir,
+                                  struct idx_memcap *memcap);
 void idx_segref_unref(struct idx_segref *r);
 struct idx_snap *idx_snap_acquire(struct idx_index *ix);
 void idx_snap_release(struct idx_snap *s);

@@ -195,8 +195,8 @@ static int idx_mem_delete_older(void *arg, const char *id, size_t len, uint32_t 
 }
 
 /* Finishes the builder into an in-memory segment (outside any lock). */
-static int idx_mem_build(struct idx_mem *m, const char *name, struct idx_segref **ref,
-                         struct sd_error *err)
+static int idx_mem_build(struct idx_mem *m, const char *name, struct idx_memcap *memcap,
+                         struct idx_segref **ref, struct sd_error *err)
 {
     struct sd_buf image;
     sd_buf_init(&image);
@@ -211,7 +211,7 @@ static int idx_mem_build(struct idx_mem *m, const char *name, struct idx_segref 
     struct seg *s;
     if ((rc = seg_open_mem_written(data, len, name, &s, err)) != SD_OK)
         return rc;
-    *ref = idx_segref_new(s, 0, "");
+    *ref = idx_segref_new(s, 0, "", memcap);
     if (!*ref) {
         seg_close(s);
         return sd_errorf(err, SD_ENOMEM, "memtable: out of memory");
@@ -247,7 +247,7 @@ int idx_mem_refresh(struct idx_index *ix, struct sd_error *err)
     int rc;
     if (m->builder && seg_builder_doc_count(m->builder) > 0) {
         uint32_t ndocs = seg_builder_doc_count(m->builder);
-        if ((rc = idx_mem_build(m, ix->name, &ref, err)) != SD_OK)
+        if ((rc = idx_mem_build(m, ix->name, &ix->db->memcap, &ref, err)) != SD_OK)
             return rc;
         bits = idx_mem_take_deleted(m, ndocs, &ndeleted);
         if (!bits) {

@@ -15,7 +15,10 @@
  *     at about that size under a small limit;
  *   - analyses made ahead of the writer and the pool of reusable ones (analyze.c);
  *   - the stem caches of the writer and the analysis thread: their full size, charged when
- *     the index opens (recover.c), and sized from the limit (idx_memcap_stem_words).
+ *     the index opens (recover.c), and sized from the limit (idx_memcap_stem_words);
+ *   - each segment's exact forms copied into memory for typo walks (seg_terms.c): charged by
+ *     the segment's first typo walk, given back when it closes (idx_segref_new sets the
+ *     charge). A search is never refused for them; they count toward the flush levels.
  * Not counted (the overhead the README states): disk segments (read-only mappings: page
  * cache the kernel reclaims), a re-index job's twin and stem cache, query
  * scratch per search thread, and the daemon's connection buffers (--max-unfinished).

@@ -295,7 +295,7 @@ static int idx_write_segment(struct idx_index *ix, struct idx_job *job, const ui
     }
     struct seg *s;
     if (rc == SD_OK && (rc = seg_open_file_written(path, &s, err)) == SD_OK) {
-        *out = idx_segref_new(s, no, ix->dir);
+        *out = idx_segref_new(s, no, ix->dir, &ix->db->memcap);
         if (!*out) {
             seg_close(s);
             rc = sd_errorf(err, SD_ENOMEM, "%s: out of memory", path);
@@ -336,7 +336,7 @@ static int idx_job_output(struct idx_index *ix, struct idx_job *job, struct idx_
         uint8_t *owned = sd_buf_detach(&image, &n);
         struct seg *s;
         if ((rc = seg_open_mem_written(owned, n, ix->name, &s, err)) == SD_OK &&
-            !(*out = idx_segref_new(s, 0, ""))) {
+            !(*out = idx_segref_new(s, 0, "", &ix->db->memcap))) {
             seg_close(s);
             rc = sd_errorf(err, SD_ENOMEM, "merge: out of memory");
         }

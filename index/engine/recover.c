@@ -126,7 +126,7 @@ static int idx_load_segment(struct idx_index *ix, const struct wal_seg_entry *e,
         return sd_errorf(err, rc, "%s", why.msg);
     if (rc)
         return idx_keep_broken(ix, e, &why);
-    struct idx_segref *ref = idx_segref_new(s, e->seg_no, ix->dir);
+    struct idx_segref *ref = idx_segref_new(s, e->seg_no, ix->dir, &ix->db->memcap);
     if (!ref || idx_live_append(ix, ref, bits, ndeleted, e->tomb_gen)) {
         if (ref)
             idx_segref_unref(ref);

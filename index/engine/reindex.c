@@ -168,7 +168,7 @@ static int idx_reindex_twin(struct idx_index *ix, struct idx_reindex *r, size_t 
     sd_buf_free(&image);
     struct seg *twin;
     if (rc == SD_OK && (rc = seg_open_file_written(path, &twin, err)) == SD_OK &&
-        !(r->twins[i] = idx_segref_new(twin, no, ix->dir))) {
+        !(r->twins[i] = idx_segref_new(twin, no, ix->dir, &ix->db->memcap))) {
         seg_close(twin);
         rc = sd_errorf(err, SD_ENOMEM, "re-index: out of memory");
     }

@@ -16,7 +16,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-struct idx_segref *idx_segref_new(struct seg *seg, uint32_t seg_no, const char *dir)
+static void idx_segref_charge(void *arg, int64_t delta)
+{
+    idx_memcap_charge(arg, delta);
+}
+
+struct idx_segref *idx_segref_new(struct seg *seg, uint32_t seg_no, const char *dir,
+                                  struct idx_memcap *memcap)
 {
     struct idx_segref *r = calloc(1, sizeof *r);
     char *d = strdup(dir);
@@ -28,6 +34,8 @@ struct idx_segref *idx_segref_new(struct seg *seg, uint32_t seg_no, const char *
     atomic_init(&r->refs, 1);
     atomic_init(&r->is_obsolete, false);
     r->seg = seg;
+    if (memcap)
+        seg_set_charge(seg, idx_segref_charge, memcap);
     r->seg_no = seg_no;
     r->dir = d;
     return r;

@@ -4,7 +4,8 @@
  * counting 2), on random Russian and English
  * words and their misspellings, fed in dictionary order; and a dictionary walk
  * that seeks past dead prefixes finds exactly the brute-force matches while
- * reading a fraction of the terms.
+ * reading a fraction of the terms; and the walk over a dictionary in memory (qry_lev_walk)
+ * reports exactly the brute-force matches, in order, over the whole of it or under a prefix.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -211,7 +212,8 @@ static void check_feed_all(const char *pattern, unsigned k, size_t n)
     free(a);
 }
 
-/* A walk that seeks as the automaton says (as seg_term_walk does) finds the same terms. */
+/* A walk that seeks as the automaton says (a caller of qry_lev_feed that can seek) finds the
+ * same terms. */
 static void check_seek_walk(const char *pattern, unsigned k, size_t n, size_t *visited)
 {
     struct qry_lev *a = malloc(sizeof *a);
@@ -243,6 +245,104 @@ static void check_seek_walk(const char *pattern, unsigned k, size_t n, size_t *v
     free(a);
 }
 
+/* The exact forms of a dictionary laid out as seg_exact_terms has them (one field); df[i] = i
+ * so that a test can tell which term a callback saw. Caller frees with free_terms. */
+static struct seg_exact_terms *mem_terms(const char *const *dict, size_t n)
+{
+    struct seg_exact_terms *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    t->count = (uint32_t)n;
+    t->off = malloc((n + 1) * sizeof *t->off);
+    t->df = malloc((n + 1) * sizeof *t->df);
+    t->bytes = malloc(n * MAXW + 1);
+    assert_true(t->off && t->df && t->bytes);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(dict[i]);
+        t->off[i] = (uint32_t)o;
+        t->df[i] = (uint32_t)i;
+        memcpy(t->bytes + o, dict[i], len);
+        o += len;
+    }
+    t->off[n] = (uint32_t)o;
+    return t;
+}
+
+static void free_terms(struct seg_exact_terms *t)
+{
+    free(t->off);
+    free(t->df);
+    free(t->bytes);
+    free(t);
+}
+
+struct seen {
+    const char *const *dict;
+    uint32_t idx[2 * NWORDS];
+    unsigned dist[2 * NWORDS];
+    size_t n;
+};
+
+static int see_term(void *arg, const char *term, size_t len, unsigned dist, uint32_t df)
+{
+    struct seen *v = arg;
+    assert_true(len == strlen(v->dict[df]) && memcmp(term, v->dict[df], len) == 0);
+    assert_true(v->n < 2 * NWORDS);
+    v->idx[v->n] = df;
+    v->dist[v->n++] = dist;
+    return 0;
+}
+
+/* qry_lev_walk over dict[0, n) in memory (under prefix when set) reports exactly the terms
+ * that `want` says are within k (want[i] its distance, or above k), in order, with their
+ * distance. */
+static void check_mem_walk(const char *pattern, unsigned k, const char *const *dict, size_t n,
+                           const char *prefix, const unsigned *want)
+{
+    struct seg_exact_terms *t = mem_terms(dict, n);
+    struct qry_lev *a = malloc(sizeof *a);
+    struct seen *v = calloc(1, sizeof *v);
+    assert_true(a && v);
+    v->dict = dict;
+    assert_int_equal(qry_lev_init(a, pattern, strlen(pattern), k), SD_OK);
+    size_t plen = strlen(prefix);
+    assert_int_equal(qry_lev_walk(a, t, 0, (uint32_t)n, prefix, plen, see_term, v), SD_OK);
+    size_t got = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool is_in = want[i] <= k && strncmp(dict[i], prefix, plen) == 0;
+        bool is_seen = got < v->n && v->idx[got] == i;
+        if (is_in != is_seen || (is_seen && v->dist[got] != want[i])) {
+            fail_msg("'%s' k=%u prefix '%s': '%s' (distance %u) %s", pattern, k, prefix,
+                     dict[i], want[i], is_seen ? "reported wrongly" : "missed");
+        }
+        got += is_seen;
+    }
+    assert_int_equal(got, v->n);
+    free(v);
+    free(a);
+    free_terms(t);
+}
+
+/* The walk in memory against brute force: every term, under the first k characters (as the
+ * narrow typo walk reads) and under a prefix of one character. */
+static void check_mem_walks(const char *pattern, unsigned k, size_t n)
+{
+    static unsigned want[2 * NWORDS];
+    for (size_t i = 0; i < n; i++) {
+        want[i] = osa(pattern, g_dict[i]);
+    }
+    char prefix[MAXW];
+    size_t plen = qry_lev_prefix_len(pattern, strlen(pattern), k);
+    memcpy(prefix, pattern, plen);
+    prefix[plen] = '\0';
+    check_mem_walk(pattern, k, g_dict, n, "", want);
+    check_mem_walk(pattern, k, g_dict, n, prefix, want);
+    plen = qry_lev_prefix_len(g_dict[n / 2], strlen(g_dict[n / 2]), 1);
+    memcpy(prefix, g_dict[n / 2], plen);
+    prefix[plen] = '\0';
+    check_mem_walk(pattern, k, g_dict, n, prefix, want);
+}
+
 static void run_alphabet(bool is_ru)
 {
     char pattern[MAXW];
@@ -256,6 +356,7 @@ static void run_alphabet(bool is_ru)
             size_t visited;
             check_seek_walk(pattern, k, n, &visited);
             visited_total[k] += visited;
+            check_mem_walks(pattern, k, n);
         }
     }
     /* The walk skips what no match can start with: with 1 edit only terms starting with the
@@ -277,6 +378,59 @@ static void test_qry_lev_matches_brute_force_russian(void **state)
 {
     (void)state;
     run_alphabet(true);
+}
+
+/* Both alphabets in one dictionary, Latin-1 letters, and bytes that start no valid sequence
+ * (a stray 0xE9 decodes to the value of "é", as in qry_lev_feed): the walk reports what the
+ * automaton fed term by term matches. */
+static void test_qry_lev_walk_mixed_and_stray_bytes(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"caf\xc3\xa9s", "caf\xe9s", "cafes", "caf\xe9", "caf\xd0",
+                                        "caf\xd0x", "caf\xd0\xb0s", "caf\xc3", "cafe\x80s",
+                                        "\xc3\xa9tude", "\xe9tude", "etudes", "bxaf\xe9s",
+                                        "bxaf\xc3\xa9s"};
+    size_t n = 0, nextra = sizeof extra / sizeof extra[0];
+    for (size_t i = 0; i < 2 * NWORDS; i++) {
+        if (i < nextra) {
+            strcpy(g_store[i], extra[i]);
+        } else if (i < nextra + 26) {
+            /* many terms under "bxaf", where the pattern "bcafés" has spent its edit: the node
+             * is searched for the band's characters, "é" among them, which a stray byte matches */
+            snprintf(g_store[i], MAXW, "bxaf%cq", (char)('a' + (i - nextra)));
+        } else {
+            random_word(g_store[i], i % 2, i % 2 ? 32 : 26, 1);
+        }
+        g_dict[n++] = g_store[i];
+    }
+    qsort(g_dict, n, sizeof *g_dict, cmp_str);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m == 0 || strcmp(g_dict[m - 1], g_dict[i]) != 0) {
+            g_dict[m++] = g_dict[i];
+        }
+    }
+    static const char *const patterns[] = {"caf\xc3\xa9s", "cafes", "\xc3\xa9tudes", "caf\xe9s",
+                                           "кафес", "\xd0\xb0" "bcde",
+                                           "bcaf\xc3\xa9s"};
+    struct qry_lev *a = malloc(sizeof *a);
+    static unsigned want[2 * NWORDS];
+    assert_non_null(a);
+    for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++) {
+        for (unsigned k = 1; k <= 2; k++) {
+            for (size_t i = 0; i < m; i++) {
+                assert_int_equal(qry_lev_init(a, patterns[p], strlen(patterns[p]), k), SD_OK);
+                char seek[STEM_MAX_TOKEN + 1];
+                size_t seek_len;
+                unsigned dist = k + 1;
+                int r = qry_lev_feed(a, g_dict[i], strlen(g_dict[i]), &dist, seek, &seek_len);
+                want[i] = r == QRY_LEV_MATCH ? dist : k + 1;
+            }
+            check_mem_walk(patterns[p], k, g_dict, m, "", want);
+            check_mem_walk(patterns[p], k, g_dict, m, "caf", want);
+        }
+    }
+    free(a);
 }
 
 static void test_qry_lev_examples(void **state)
@@ -329,6 +483,7 @@ static void test_qry_lev_examples(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qry_lev_walk_mixed_and_stray_bytes),
         cmocka_unit_test(test_qry_lev_examples),
         cmocka_unit_test(test_qry_lev_matches_brute_force_english),
         cmocka_unit_test(test_qry_lev_matches_brute_force_russian),

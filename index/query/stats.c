@@ -22,8 +22,9 @@
  *            QRY_MAX_EXPANSIONS most frequent kept (ties in byte order), so
  *            every segment searches the same terms.
  *   typos    QN_FUZZY leaves the same way: the exact-form dictionaries are
- *            walked with the typed form's Levenshtein automaton (lev.c),
- *            which seeks past every stretch it cannot match instead of
+ *            walked with the typed form's Levenshtein automaton (lev.c,
+ *            qry_lev_walk over the exact forms in memory, seg_exact_terms),
+ *            which skips every stretch it cannot match instead of
  *            reading every term, and each form found stands for its stem
  *            (so the corrected word matches in every inflection, and a
  *            short stem never matches loosely); the fewest edits first, then
@@ -328,38 +329,30 @@ static int note_best(struct fuzzy_walk *fw, const char *term, size_t len, unsign
 
 /* A typo candidate is a form some document has within reach of the typed form; what the query
  * searches is its stem, so every inflection of the corrected word is found. */
-static int fuzzy_term(void *arg, const char *term, size_t len, const struct seg_term *t, char *seek,
-                      size_t *seek_len)
+static int fuzzy_term(void *arg, const char *term, size_t len, unsigned dist, uint32_t df)
 {
     struct fuzzy_walk *fw = arg;
-    unsigned dist = 0;
-    int r = qry_lev_feed(&fw->lev, term, len, &dist, seek, seek_len);
-    if (r == QRY_LEV_SEEK) {
-        return SEG_WALK_SEEK;
-    }
-    if (r == QRY_LEV_DONE) {
-        return SEG_WALK_STOP;
-    }
-    if (r == QRY_LEV_MATCH && note_best(fw, term, len, dist, t->df)) {
+    if (note_best(fw, term, len, dist, df)) {
         return SD_ENOMEM;
     }
     const char *stem;
     size_t stem_len;
-    if (r != QRY_LEV_MATCH || dist == 0 ||
-        stem_word(fw->w.s->stem, term, len, &stem, &stem_len) != STEM_OK ||
+    if (dist == 0 || stem_word(fw->w.s->stem, term, len, &stem, &stem_len) != STEM_OK ||
         (stem_len == fw->self_len && memcmp(stem, fw->self, stem_len) == 0)) {
-        return SEG_WALK_NEXT; /* the word itself, or one of its own inflections */
+        return SD_OK; /* the word itself, or one of its own inflections */
     }
     size_t first = fw->w.s->cand.count;
-    if (collect_cand(&fw->w, stem, stem_len, t)) {
+    const struct seg_term t = {.df = df};
+    if (collect_cand(&fw->w, stem, stem_len, &t)) {
         return SD_ENOMEM;
     }
     ((struct qry_cand *)fw->w.s->cand.data)[first].dist = dist;
-    return SEG_WALK_NEXT;
+    return SD_OK;
 }
 
 /* Walks every segment and field of the scope with fw's automaton, over the exact forms that
- * start with prefix[0, prefix_len) (all of them when prefix_len is 0). */
+ * start with prefix[0, prefix_len) (all of them when prefix_len is 0), in memory
+ * (seg_exact_terms: built by a segment's first typo walk). */
 static int walk_scope(struct qry_scratch *s, const struct qry_segment *segs, size_t nsegs,
                       int32_t scope, const char *prefix, size_t prefix_len, struct fuzzy_walk *fw,
                       struct sd_error *err)
@@ -368,9 +361,11 @@ static int walk_scope(struct qry_scratch *s, const struct qry_segment *segs, siz
     int rc = SD_OK;
     for (size_t i = 0; rc == SD_OK && i < nsegs; i++) {
         size_t nf = qry_scope_fields(s, i, segs[i].seg, scope, fields);
+        const struct seg_exact_terms *t = NULL;
+        rc = nf ? seg_exact_terms(segs[i].seg, &t, err) : SD_OK;
         for (size_t f = 0; rc == SD_OK && f < nf; f++) {
-            rc = seg_term_walk(segs[i].seg, fields[f], SEG_EXACT, prefix, prefix_len, fuzzy_term,
-                               fw, err);
+            rc = qry_lev_walk(&fw->lev, t, t->field_start[fields[f]],
+                              t->field_start[fields[f] + 1], prefix, prefix_len, fuzzy_term, fw);
         }
     }
     return rc;

@@ -398,20 +398,45 @@ typedef int (*seg_term_fn)(void *arg, const char *term, size_t len, const struct
 int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, const char *prefix,
                     size_t len, seg_term_fn fn, void *arg, struct sd_error *err);
 
-/* A walk over the terms of (field, kind) that start with prefix[0, prefix_len) (every term
- * when prefix_len is 0), in byte order, that the callback steers: it returns
- * SEG_WALK_NEXT for the next term, SEG_WALK_SEEK to go on at the first term >= the bytes it
- * wrote to seek[0, *seek_len) (room for STEM_MAX_TOKEN bytes, after the current term; a
- * *seek_len of 0 ends the walk), SEG_WALK_STOP to end it, or a negative sd_status, returned.
- * term points into a scratch buffer valid during the call. Lets an automaton skip every term
- * under a prefix it rejects (Lucene's intersect); the prefix confines it to one subtree (the
- * walk starts at the prefix and ends where the terms leave it). SD_OK, the callback's error or
- * SD_ECORRUPT. */
-enum seg_walk { SEG_WALK_NEXT = 0, SEG_WALK_SEEK = 1, SEG_WALK_STOP = 2 };
-typedef int (*seg_walk_fn)(void *arg, const char *term, size_t len, const struct seg_term *t,
-                           char *seek, size_t *seek_len);
-int seg_term_walk(const struct seg *s, unsigned field, enum seg_kind kind, const char *prefix,
-                  size_t prefix_len, seg_walk_fn fn, void *arg, struct sd_error *err);
+
+/* ---- the exact forms in memory (seg_terms.c) ---- */
+
+/* Every SEG_EXACT term of a segment, field by field in dictionary (byte) order, copied out of
+ * the front-coded blocks, so that a walk which jumps around the dictionary (the typo
+ * automaton) binary-searches memory instead of decoding a block per jump. Term i's bytes are
+ * bytes[off[i], off[i + 1]) (no field or kind byte), its document frequency df[i]; field f's
+ * terms are [field_start[f], field_start[f + 1]). Immutable; owned by the segment. */
+struct seg_exact_terms {
+    uint32_t count;
+    uint32_t *field_start; /* field_count + 1 */
+    uint32_t *off;         /* count + 1 */
+    uint32_t *df;          /* count */
+    char *bytes;
+    size_t mem_bytes; /* all of the above */
+};
+
+/* The segment's exact forms, built on first use (one pass over the dictionary) and valid until
+ * seg_close(); safe to call from any number of threads at once. SD_OK, SD_ENOMEM, SD_ELIMIT
+ * (over 4 GiB of exact forms) or SD_ECORRUPT. */
+int seg_exact_terms(const struct seg *s, const struct seg_exact_terms **out,
+                    struct sd_error *err);
+/* Bytes the exact forms take once built (0 before). */
+size_t seg_exact_terms_bytes(const struct seg *s);
+/* Who pays for the exact forms: fn(arg, +bytes) when a build is published, fn(arg, -bytes)
+ * at seg_close. Set before the segment is shared with other threads (the engine's memory
+ * limit, memcap.c); without one, nothing is told. */
+typedef void (*seg_charge_fn)(void *arg, int64_t delta);
+void seg_set_charge(struct seg *s, seg_charge_fn fn, void *arg);
+/* Within terms [lo, hi) that all share their first `from` bytes: the first whose bytes from
+ * `from` on are >= key[0, klen) (lower), or > key once cut to klen bytes (upper: the end of
+ * those that continue with key; it gallops from lo, so a short run costs little). */
+uint32_t seg_exact_terms_lower(const struct seg_exact_terms *t, uint32_t lo, uint32_t hi,
+                               size_t from, const char *key, size_t klen);
+uint32_t seg_exact_terms_upper(const struct seg_exact_terms *t, uint32_t lo, uint32_t hi,
+                               size_t from, const char *key, size_t klen);
+/* Whether term i's bytes from `from` on start with key[0, klen). */
+bool seg_exact_terms_starts(const struct seg_exact_terms *t, uint32_t i, size_t from,
+                            const char *key, size_t klen);
 
 /* ---- postings ---- */
 

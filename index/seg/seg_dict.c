@@ -7,9 +7,9 @@
  * over a few pages that stay hot), then scans one block of a few hundred bytes, comparing
  * each key's suffix in place and stopping once the target is passed (block_find). A prefix
  * walk starts in the block that may hold the first match and decodes forward, across blocks,
- * until the keys leave the range. A steered walk (seg_term_walk, over one prefix or all) lets its
- * caller jump ahead, to the block of a later key, so an automaton visits only the terms near its
- * language. Every byte of a block is read through a bounds-checked cursor.
+ * until the keys leave the range. (An automaton that jumps around the dictionary reads the
+ * exact forms copied into memory instead: seg_terms.c.) Every byte of a block is read through
+ * a bounds-checked cursor.
  */
 #include <string.h>
 
@@ -293,60 +293,6 @@ int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, con
         } else if (key_cmp(c.key, c.key_len, key, klen) > 0) {
             return SD_OK;
         }
-    }
-    if (r < 0) {
-        return SD_CORRUPT(err, "%s: dictionary block %u damaged", s->name, c.block);
-    }
-    return SD_OK;
-}
-
-/* Moves c on to the first key >= key[0, klen): to its block when that lies ahead (a binary
- * search over the index), then forward through the block as cursor_next reads. Keys before it
- * are still decoded within the block, as postings offsets are running sums. */
-static void cursor_skip_to(struct seg_dict_cursor *c, const uint8_t *key, size_t klen)
-{
-    uint32_t b = find_block(c->s, key, klen);
-    if (b != UINT32_MAX && b > c->block) {
-        cursor_seek(c, b);
-    }
-}
-
-int seg_term_walk(const struct seg *s, unsigned field, enum seg_kind kind, const char *prefix,
-                  size_t prefix_len, seg_walk_fn fn, void *arg, struct sd_error *err)
-{
-    if (field >= s->field_count || s->dict_nblocks == 0 || prefix_len > STEM_MAX_TOKEN) {
-        return SD_OK;
-    }
-    uint8_t base[SEG_MAX_KEY]; /* field, kind and prefix: every key walked starts with it */
-    size_t base_len = make_key(base, field, kind, prefix, prefix_len);
-    uint8_t key[SEG_MAX_KEY];
-    size_t klen = make_key(key, field, kind, prefix, prefix_len);
-    uint32_t b = find_block(s, key, klen);
-    struct seg_dict_cursor c = {.s = s};
-    cursor_seek(&c, b == UINT32_MAX ? 0 : b);
-    char seek[STEM_MAX_TOKEN];
-    struct seg_term t;
-    int r;
-    while ((r = cursor_next(&c, &t)) == 1) {
-        if (key_cmp(c.key, c.key_len, key, klen) < 0) {
-            continue; /* before the prefix, or before the seek target */
-        }
-        if (c.key_len < base_len || memcmp(c.key, base, base_len) != 0) {
-            return SD_OK; /* past the field and kind, or past the prefix */
-        }
-        size_t seek_len = 0;
-        int rc = fn(arg, (const char *)c.key + 2, c.key_len - 2, &t, seek, &seek_len);
-        if (rc == SEG_WALK_NEXT) {
-            continue;
-        }
-        if (rc != SEG_WALK_SEEK) {
-            return rc == SEG_WALK_STOP ? SD_OK : rc;
-        }
-        if (seek_len == 0 || seek_len > sizeof seek) {
-            return SD_OK; /* nothing of this field and kind sorts after: done */
-        }
-        klen = make_key(key, field, kind, seek, seek_len);
-        cursor_skip_to(&c, key, klen);
     }
     if (r < 0) {
         return SD_CORRUPT(err, "%s: dictionary block %u damaged", s->name, c.block);

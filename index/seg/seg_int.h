@@ -11,11 +11,13 @@
  *   seg_open.c    opening and verifying an image; fields, norms, doc ids
  *   seg_stored.c  stored documents: record encoding (builder side) and loading
  *   seg_dict.c    term dictionary lookups and prefix walks
+ *   seg_terms.c   the exact forms copied into memory for automaton walks
  *   seg_post.c    the postings iterator
  */
 #ifndef SEARCHD_SEG_INT_H
 #define SEARCHD_SEG_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -111,6 +113,10 @@ struct seg {
     struct seg_attr *attrs; /* owned; nattrs columns sorted by name (seg_attr.c) */
     unsigned nattrs;
     uint64_t settings_version; /* ATTRS: the engine's settings version; 0 for v2 */
+    /* owned; built on first use by seg_exact_terms (seg_terms.c), then immutable */
+    _Atomic(struct seg_exact_terms *) exact_terms;
+    seg_charge_fn charge; /* told of exact_terms' bytes (seg_set_charge); may be NULL */
+    void *charge_arg;
 };
 
 /* Dictionary index entry b, decoded (all offsets relative to their sections). */
@@ -147,6 +153,10 @@ int seg_dict_cursor_next(struct seg_dict_cursor *c, struct seg_term *t);
 
 /* Validates the dictionary index against the sections (called by open). */
 int seg_dict_check(struct seg *s, struct sd_error *err);
+
+/* ---- seg_terms.c ---- */
+
+void seg_exact_terms_free(struct seg_exact_terms *t); /* NULL is a no-op */
 
 /* ---- seg_codec.c ---- */
 

@@ -311,6 +311,11 @@ void seg_close(struct seg *s)
     free(s->owned);
     free(s->fields);
     free(s->attrs);
+    struct seg_exact_terms *terms = atomic_load(&s->exact_terms);
+    if (terms && s->charge) {
+        s->charge(s->charge_arg, -(int64_t)terms->mem_bytes);
+    }
+    seg_exact_terms_free(terms);
     free(s->name);
     free(s);
 }

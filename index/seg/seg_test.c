@@ -3,6 +3,7 @@
  * iterator against a brute-force reference, stored documents, and damaged images
  * (truncated at every offset, every byte flipped, and damage behind a valid checksum).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1139,63 +1140,88 @@ static void test_seg_open_mem_rejects_other_versions(void **state)
     }
 }
 
-/* A steered walk confined to a prefix: starts at it, ends where the terms leave it, and a seek
- * past the prefix ends it too. */
-struct steer {
+/* The exact forms in memory: field by field, the terms and document frequencies that the
+ * dictionary walk gives, and searches over them; built once and shared, even by threads that
+ * ask at the same time. */
+struct dfs {
     struct walk w;
-    const char *seek; /* sought after the first term, when set */
+    uint32_t df[64];
 };
 
-static int steer_term(void *arg, const char *term, size_t len, const struct seg_term *t,
-                      char *seek, size_t *seek_len)
+static int collect_df(void *arg, const char *term, size_t len, const struct seg_term *t)
 {
-    struct steer *st = arg;
-    collect(&st->w, term, len, t);
-    if (st->seek && st->w.n == 1) {
-        *seek_len = strlen(st->seek);
-        memcpy(seek, st->seek, *seek_len);
-        return SEG_WALK_SEEK;
-    }
-    return SEG_WALK_NEXT;
+    struct dfs *d = arg;
+    d->df[d->w.n] = t->df;
+    return collect(&d->w, term, len, t);
 }
 
-static void test_seg_term_walk_prefix_stays_in_the_prefix(void **state)
+static void *ask_exact_terms(void *arg)
+{
+    const struct seg_exact_terms *t = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(seg_exact_terms(arg, &t, &err), SD_OK);
+    return (void *)t;
+}
+
+static void count_charge(void *arg, int64_t delta)
+{
+    *(int64_t *)arg += delta;
+}
+
+static void test_seg_exact_terms_match_the_dictionary(void **state)
 {
     (void)state;
     struct seg *s = open_docs(g_docs, NDOCS);
     struct sd_error err = {0};
+    int64_t charged = 0;
+    seg_set_charge(s, count_charge, &charged);
+    assert_int_equal(seg_exact_terms_bytes(s), 0); /* nothing before the first use */
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_create(&th[i], NULL, ask_exact_terms, s), 0);
+    }
+    const struct seg_exact_terms *t = NULL;
+    for (int i = 0; i < 4; i++) {
+        void *got;
+        pthread_join(th[i], &got);
+        assert_true(t == NULL || got == t); /* one table wins; the others were freed */
+        t = got;
+    }
+    const struct seg_exact_terms *again = NULL;
+    assert_int_equal(seg_exact_terms(s, &again, &err), SD_OK);
+    assert_ptr_equal(again, t);
+    assert_true(seg_exact_terms_bytes(s) > t->off[t->count]);
+    assert_int_equal(charged, (int64_t)seg_exact_terms_bytes(s)); /* once, by the winner */
+    unsigned nf = seg_field_count(s);
+    assert_int_equal(t->field_start[0], 0);
+    assert_int_equal(t->field_start[nf], t->count);
+    for (unsigned f = 0; f < nf; f++) {
+        struct dfs d = {0};
+        assert_int_equal(seg_term_prefix(s, f, SEG_EXACT, "", 0, collect_df, &d, &err), SD_OK);
+        assert_int_equal(t->field_start[f + 1] - t->field_start[f], d.w.n);
+        for (size_t i = 0; i < d.w.n; i++) {
+            uint32_t k = t->field_start[f] + (uint32_t)i;
+            size_t len = t->off[k + 1] - t->off[k];
+            assert_int_equal(len, strlen(d.w.terms[i]));
+            assert_memory_equal(t->bytes + t->off[k], d.w.terms[i], len);
+            assert_int_equal(t->df[k], d.df[i]);
+        }
+    }
+    /* the terms of body that start with "ind", found by the searches a walk makes */
     unsigned body = (unsigned)seg_field_find(s, "body", 4);
-    struct steer st = {0};
-    assert_int_equal(seg_term_walk(s, body, SEG_EXACT, "ind", 3, steer_term, &st, &err), SD_OK);
-    assert_int_equal(st.w.n, 2);
-    assert_string_equal(st.w.terms[0], "industrial");
-    assert_string_equal(st.w.terms[1], "industry");
-    /* a seek past the prefix (to a term that exists) reads nothing more */
-    memset(&st, 0, sizeof st);
-    st.seek = "z";
-    assert_int_equal(seg_term_walk(s, body, SEG_EXACT, "ind", 3, steer_term, &st, &err), SD_OK);
-    assert_int_equal(st.w.n, 1);
-    /* a seek inside it skips to the target */
-    memset(&st, 0, sizeof st);
-    st.seek = "дипломатия";
-    const char *pre = "дипломат";
-    assert_int_equal(
-        seg_term_walk(s, body, SEG_EXACT, pre, strlen(pre), steer_term, &st, &err), SD_OK);
-    assert_int_equal(st.w.n, 3); /* дипломатии, (дипломатию skipped) дипломатия, дипломаты */
-    assert_string_equal(st.w.terms[0], "дипломатии");
-    assert_string_equal(st.w.terms[1], "дипломатия");
-    assert_string_equal(st.w.terms[2], "дипломаты");
-    /* no prefix: the whole (field, kind) range, as seg_term_prefix gives it */
-    memset(&st, 0, sizeof st);
-    struct walk all = {0};
-    assert_int_equal(seg_term_walk(s, body, SEG_EXACT, "", 0, steer_term, &st, &err), SD_OK);
-    assert_int_equal(seg_term_prefix(s, body, SEG_EXACT, "", 0, collect, &all, &err), SD_OK);
-    assert_int_equal(st.w.n, all.n);
-    /* a prefix no term has */
-    memset(&st, 0, sizeof st);
-    assert_int_equal(seg_term_walk(s, body, SEG_EXACT, "qqq", 3, steer_term, &st, &err), SD_OK);
-    assert_int_equal(st.w.n, 0);
+    uint32_t lo = t->field_start[body], hi = t->field_start[body + 1];
+    uint32_t a = seg_exact_terms_lower(t, lo, hi, 0, "ind", 3);
+    uint32_t b = seg_exact_terms_upper(t, a, hi, 0, "ind", 3);
+    assert_int_equal(b - a, 2);
+    assert_memory_equal(t->bytes + t->off[a], "industrial", 10);
+    assert_memory_equal(t->bytes + t->off[a + 1], "industry", 8);
+    assert_true(seg_exact_terms_starts(t, a + 1, 3, "us", 2));
+    assert_false(seg_exact_terms_starts(t, a + 1, 3, "ut", 2));
+    /* a prefix no term has: an empty range where it would sort */
+    a = seg_exact_terms_lower(t, lo, hi, 0, "qqq", 3);
+    assert_int_equal(seg_exact_terms_upper(t, a, hi, 0, "qqq", 3), a);
     seg_close(s);
+    assert_int_equal(charged, 0); /* given back at close */
 }
 
 static void test_seg_empty_segment_works(void **state)
@@ -1464,7 +1490,7 @@ int main(void)
         cmocka_unit_test(test_seg_positions_and_compounds),
         cmocka_unit_test(test_seg_positions_after_skipping_docs),
         cmocka_unit_test(test_seg_term_prefix_walks_in_order),
-        cmocka_unit_test(test_seg_term_walk_prefix_stays_in_the_prefix),
+        cmocka_unit_test(test_seg_exact_terms_match_the_dictionary),
         cmocka_unit_test(test_seg_doc_ids_and_find),
         cmocka_unit_test(test_seg_doc_load_roundtrips_raw_and_unicode),
         cmocka_unit_test(test_seg_doc_title_cut_at_utf8_boundary),
