@@ -29,6 +29,8 @@
  *               final score is summed in operand order, so it equals
  *               ev_score() to the bit (Ding & Suel 2011; Lucene 9's
  *               MaxScoreBulkScorer).
+ * In every walk a candidate that fails a keyword filter sends the walk to the next document
+ * the filter's values hold (ev_next_candidate), even past the window's end.
  * A document skipped here is not counted; qry_topk.is_pruned records that
  * total became a lower bound. Nothing here allocates: per-operand arrays are
  * on the stack (an OR has at most PRUNE_MAX_KIDS operands; a wider one falls
