@@ -191,7 +191,7 @@ void qry_sorter_segment(struct qry_sorter *so, const struct seg *seg, uint32_t s
 static void attr_val(const struct qry_sort_key *k, const struct seg_attr *col, uint32_t doc,
                      struct qry_sval *v)
 {
-    uint64_t first;
+    uint64_t first = 0; /* read even when the column is missing: no values then */
     uint32_t count = 0;
     if (col) {
         seg_attr_values(col, doc, &first, &count);
