@@ -8,7 +8,7 @@
  *           [--request-timeout SECONDS] [--max-unfinished BYTES]
  *           [--flush-bytes BYTES] [--flush-ms N] [--merge-factor N]
  *           [--bm25-k1 X] [--bm25-b X] [--log-level error|warn|info|debug]
- *           [--access-log FILE|-] [--slow-ms N|off]
+ *           [--access-log FILE|-] [--log-queries on|off] [--slow-ms N|off]
  *           [--tls-cert FILE --tls-key FILE [--tls-listen HOST:PORT]
  *            [--tls-line-listen HOST:PORT]]
  *           [--snapshot-dir DIR] [--memory-limit BYTES]
@@ -115,6 +115,8 @@ static void usage(FILE *f)
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
             "  --access-log FILE|-     one line per request to FILE (reopened on SIGHUP) or\n"
             "                          standard output (default: none)\n"
+            "  --log-queries on|off    the query text in the access log's search lines\n"
+            "                          (default off)\n"
             "  --slow-ms N|off         log searches taking N ms or more, with their query,\n"
             "                          at warn (0: every search; default off)\n"
             "  --config FILE           read settings from FILE first (INI; keys = these flags' names)\n"
@@ -250,6 +252,7 @@ enum {
     OPT_PUBLIC_NO_KEYS,
     OPT_HASH_KEY,
     OPT_ACCESS_LOG,
+    OPT_LOG_QUERIES,
     OPT_SLOW_MS,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
@@ -295,6 +298,7 @@ static const struct option long_opts[] = {
     {"hash-key", no_argument, NULL, OPT_HASH_KEY},
     {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
     {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
+    {"log-queries", required_argument, NULL, OPT_LOG_QUERIES},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"tls-listen", required_argument, NULL, OPT_TLS_LISTEN},
@@ -390,6 +394,12 @@ static int apply_opt(struct opts *o, int c, const char *arg)
             return bad_value(o, arg, "want a file name or -");
         }
         o->access_log = arg; /* opened by serve() */
+        return 0;
+    case OPT_LOG_QUERIES:
+        if (strcmp(arg, "on") && strcmp(arg, "off")) {
+            return bad_value(o, arg, "want on or off");
+        }
+        o->srv.log_queries = arg[1] == 'n';
         return 0;
     case OPT_SLOW_MS:
         if (strcmp(arg, "off") == 0) {
@@ -742,6 +752,7 @@ static void print_config(FILE *f, const struct opts *o)
     if (o->access_log) {
         fprintf(f, "access-log = %s\n", o->access_log);
     }
+    fprintf(f, "log-queries = %s\n", o->srv.log_queries ? "on" : "off");
     if (o->srv.slow_ms >= 0) {
         fprintf(f, "slow-ms = %lld\n", (long long)o->srv.slow_ms);
     } else {
@@ -850,6 +861,7 @@ static bool is_live_key(const char *line)
     return strncmp(line, "log-level ", 10) == 0 || strncmp(line, "cors-origins ", 13) == 0 ||
            strncmp(line, "admin-keys ", 11) == 0 || strncmp(line, "search-keys ", 12) == 0 ||
            strncmp(line, "access-log ", 11) == 0 || strncmp(line, "slow-ms ", 8) == 0 ||
+           strncmp(line, "log-queries ", 12) == 0 ||
            strncmp(line, "tls-cert ", 9) == 0 || strncmp(line, "tls-key ", 8) == 0 ||
            strncmp(line, "# ", 2) == 0;
 }
@@ -915,6 +927,7 @@ static void reload(struct srv *s, void *arg)
     } else {
         log_threshold = fresh->log_level;
         srv_set_slow_ms(s, fresh->srv.slow_ms);
+        srv_set_log_queries(s, fresh->srv.log_queries);
         /* opened again even when the name is the same: logrotate moved the old file away */
         if (log_access_open(fresh->access_log)) {
             log_error("event=access_log_failed file=%s msg=\"%s\" (the old one is kept)",

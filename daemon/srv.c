@@ -288,9 +288,10 @@ static bool uses_index(enum proto_op op)
            op == PROTO_OP_DELETE || op == PROTO_OP_STATS;
 }
 
-/* The access-log line of an answered request and, for a search of --slow-ms or more, the
- * slow-query line. Neither has a field that could hold a key: the auth op's key and the
- * Authorization header are never among them, nor is the HTTP target (its query string). */
+/* The access-log line of an answered request (a search's with its total, and its query text
+ * under --log-queries) and, for a search of --slow-ms or more, the slow-query line. Neither
+ * has a field that could hold a key: the auth op's key and the Authorization header are never
+ * among them, nor is the HTTP target (its query string). */
 static void log_request(struct srv *s, const struct srv_job *job, unsigned mop, uint64_t ns)
 {
     const struct proto_request *r = &job->req;
@@ -300,9 +301,18 @@ static void log_request(struct srv *s, const struct srv_job *job, unsigned mop, 
         const char *proto = !job->conn->is_tls                        ? job->conn->ops->name
                             : job->conn->ops->proto == SRV_PROTO_HTTP ? "https"
                                                                       : "line_tls";
-        log_access("peer=%s proto=%s op=%s index=%s status=%d in=%zu out=%zu us=%llu",
+        char hits[32] = "", q[600] = "";
+        if (job->has_hits) {
+            snprintf(hits, sizeof hits, " hits=%llu", (unsigned long long)job->hits);
+        }
+        if (s->cfg.log_queries && r->op == PROTO_OP_SEARCH) {
+            char quoted[590];
+            snprintf(q, sizeof q, " q=%s",
+                     log_quote(quoted, sizeof quoted, r->q ? r->q : "", r->q ? r->q_len : 0));
+        }
+        log_access("peer=%s proto=%s op=%s index=%s status=%d in=%zu out=%zu us=%llu%s%s",
                    job->conn->peer, proto, srv_metrics_op_name(mop), index, job->status,
-                   job->in_bytes, out, (unsigned long long)(ns / 1000));
+                   job->in_bytes, out, (unsigned long long)(ns / 1000), hits, q);
     }
     if (r->op == PROTO_OP_SEARCH && s->cfg.slow_ms >= 0 &&
         ns >= (uint64_t)s->cfg.slow_ms * 1000000u) {
@@ -317,6 +327,11 @@ static void log_request(struct srv *s, const struct srv_job *job, unsigned mop, 
 void srv_set_slow_ms(struct srv *s, int64_t ms)
 {
     s->cfg.slow_ms = ms;
+}
+
+void srv_set_log_queries(struct srv *s, bool on)
+{
+    s->cfg.log_queries = on;
 }
 
 void srv_complete(struct srv_job *job)
@@ -386,6 +401,8 @@ static void run_search(struct srv *s, struct srv_job *job)
         rc = SD_OK;
     }
     if (rc == SD_OK) {
+        job->has_hits = true;
+        job->hits = res.total;
         proto_encode_search(&job->out, &res, r->snippet, took_ms);
     } else if (rc == SD_ENOTFOUND) {
         srv_job_fail(job, PROTO_UNKNOWN_INDEX, err.msg);

@@ -68,6 +68,9 @@ struct srv_config {
     /* Searches taking this many ms or more are logged at warn with their query text
      * (event=slow_query); 0: every search; -1 (the default): none. */
     int64_t slow_ms;
+    /* The access log's search lines carry the query text (q="..."); off by default: queries
+     * can be personal data. */
+    bool log_queries;
     /* SIGHUP (with handle_signals): called on the loop thread, between
      * requests; it may call srv_set_cors. NULL: SIGHUP is logged and ignored. */
     void (*on_reload)(struct srv *s, void *arg);
@@ -120,6 +123,8 @@ int srv_set_tls(struct srv *s, const char *cert, const char *key, struct sd_erro
 
 /* Replaces srv_config.slow_ms. Loop thread only, or before srv_run. */
 void srv_set_slow_ms(struct srv *s, int64_t ms);
+/* Replaces srv_config.log_queries. Loop thread only, or before srv_run. */
+void srv_set_log_queries(struct srv *s, bool on);
 
 /* SHA-256 of key into out: what --admin-keys and --search-keys hold. 0 or -1. */
 int srv_hash_key(const void *key, size_t len, unsigned char out[32]);

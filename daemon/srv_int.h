@@ -91,6 +91,8 @@ struct srv_job {
     enum srv_role role;       /* HTTP: from this request's Authorization; line: the conn's */
     bool is_metrics;          /* GET /metrics (srv_metrics.c): counted as op "metrics" */
     const char *content_type; /* out is a body of this type, sent as is (static); NULL: JSON */
+    bool has_hits;            /* a search answered: hits is its total (the access log's) */
+    uint64_t hits;
 };
 
 /* A protocol, as the connection layer sees it. All loop thread. */

@@ -1,9 +1,9 @@
 """test_logs.py: the access log, the slow-query log and the engine's events on a real searchd.
 
 --access-log FILE gets one key=value line per request (time, peer, protocol, op, index, status,
-bytes, duration) and never an API key, whether sent as an HTTP Authorization header or in the
-line protocol's auth op; SIGHUP opens the file again by name (logrotate moves the old one
-away). --slow-ms logs searches with their query text at warn. Flushes, merges and recovery
+bytes, duration; a search's total as hits=, its query text only with --log-queries on) and never
+an API key, whether sent as an HTTP Authorization header or in the line protocol's auth op;
+SIGHUP opens the file again by name (logrotate moves the old one away). --slow-ms logs searches with their query text at warn. Flushes, merges and recovery
 are logged through the daemon's log (event=flush ..., event=recovered ...), and a segment that
 fails its checks at start as event=degraded at warn, not printed ad hoc.
 """
@@ -23,7 +23,7 @@ ADMIN = "admin-key-0123456789abcdef0123456789"
 SEARCH = "search-key-0123456789abcdef0123456789"
 LINE_RE = re.compile(r"^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z peer=127\.0\.0\.1:\d+ "
                      r"proto=(line|http|line_tls|https) op=(\w+) index=(\S+) status=(\d+) in=(\d+) out=(\d+) "
-                     r"us=(\d+)$")
+                     r"us=(\d+)(?: hits=(\d+))?(?: q=(.*))?$")
 
 
 def sha(key):
@@ -88,10 +88,27 @@ class LogsTest(harness.E2ETestCase):
         ])
         for p in parsed:
             self.assertGreater(int(p[5]), 0)  # bytes of the answer
+        # a search says how many documents it found; no line has the query text by default
+        self.assertEqual([p[7] for p in parsed], [None, "1", None, None, None, None])
+        self.assertEqual([p[8] for p in parsed], [None] * 6)
         self.assertGreater(int(parsed[0][4]), 0)  # the add's body
         text = "\n".join(lines) + "\n".join(d.log)
         for key in (ADMIN, SEARCH, "key-0123456789"):
             self.assertNotIn(key, text)
+
+    def test_log_queries_adds_the_query_text(self):
+        d = self.start_daemon(extra_args=["--access-log", self.access, "--log-queries", "on"])
+        with d.line() as c:
+            self.assertOk(c.call({"op": "add", "doc": {"id": "q1", "title": "журнал \"мод\""}}))
+            self.assertOk(c.call({"op": "search", "q": 'журнал "мод"'}))
+            self.assertOk(c.call({"op": "search", "q": "нет-такого"}))
+        lines = self.wait_lines(self.access, 3)
+        groups = [LINE_RE.match(l).groups() for l in lines]
+        self.assertEqual([(g[1], g[7], g[8]) for g in groups], [
+            ("add", None, None),
+            ("search", "1", '"журнал \\"мод\\""'),
+            ("search", "0", '"нет-такого"'),
+        ])
 
     def test_sighup_reopens_after_rotation(self):
         d = self.start_daemon(extra_args=["--access-log", self.access])
@@ -187,7 +204,8 @@ class LogsConfigTest(harness.ConfFileTestCase):
         self.assertTrue(harness.wait_until(lambda: os.path.exists(first) and
                                            len(read_lines(first)) == 1, harness.IO_TIMEOUT))
         self.assertFalse(any("slow_query" in l for l in d.log))
-        self.write("access-log = %s\nslow-ms = 0\n" % second)
+        self.assertNotIn(" q=", read_lines(first)[0])
+        self.write("access-log = %s\nslow-ms = 0\nlog-queries = on\n" % second)
         self.reload(d)
         self.assertFalse(any("reload_needs_restart" in l for l in d.log), d.tail())
         with d.line() as c:
@@ -196,11 +214,13 @@ class LogsConfigTest(harness.ConfFileTestCase):
             lambda: any('event=slow_query' in l and 'q="второй"' in l for l in d.log),
             harness.IO_TIMEOUT), d.tail())
         self.assertEqual(len(read_lines(second)), 1)
+        self.assertIn(' hits=0 q="второй"', read_lines(second)[0])
         self.assertEqual(len(read_lines(first)), 1)
         cp = subprocess.run([harness.CONFIG.searchd, "--config", self.conf, "--print-config"],
                             capture_output=True, text=True, timeout=60)
         self.assertIn("access-log = %s\n" % second, cp.stdout)
         self.assertIn("slow-ms = 0\n", cp.stdout)
+        self.assertIn("log-queries = on\n", cp.stdout)
         self.write("slow-ms = soon\n")
         cp = subprocess.run([harness.CONFIG.searchd, "--config", self.conf, "--print-config"],
                             capture_output=True, text=True, timeout=60)
