@@ -609,8 +609,9 @@ static void run_stats(struct srv *s, struct srv_job *job)
     }
 }
 
-/* health: 200 when every index is served whole, 503 (HTTP) when one is degraded, so a load
- * balancer takes a node whose writes are refused out of rotation. The body says why. */
+/* health: 200 when every index is served whole and takes writes, 503 (HTTP) when one is
+ * degraded or refuses writes (a full disk), so a load balancer takes such a node out of
+ * rotation. The body says why: the first such index's reason. */
 static void run_health(struct srv *s, struct srv_job *job)
 {
     char **names = NULL;
@@ -627,8 +628,11 @@ static void run_health(struct srv *s, struct srv_job *job)
         if (idx_stats(s->db, names[i], &st, &err) == SD_OK) {
             if (st.degraded && !h.degraded) {
                 snprintf(reason, sizeof reason, "index %s: %s", names[i], st.degraded_reason);
+            } else if (st.writes_refused && !h.degraded) {
+                snprintf(reason, sizeof reason, "index %s: writes refused: %s", names[i],
+                         st.write_error);
             }
-            h.degraded |= st.degraded;
+            h.degraded |= st.degraded || st.writes_refused;
             h.torn_tails += st.torn_tails;
             h.torn_bytes += st.torn_bytes;
             h.torn_at = st.torn_at > h.torn_at ? st.torn_at : h.torn_at;

@@ -112,6 +112,12 @@ class FaultTest(E2ETestCase):
         self.assertError(refused, "disk_full", "a write on a full disk")
         st = self.assertOk(self.line_call(d, {"op": "stats"}))
         self.assertTrue(st.get("writes_refused"), st)
+        http = d.http()
+        resp = http.request("GET", "/health")  # out of a load balancer's rotation
+        http.close()
+        self.assertEqual(resp.status, 503, resp)
+        self.assertEqual(resp.json.get("status"), "degraded", resp.json)
+        self.assertIn("writes refused", resp.json.get("reason", ""), resp.json)
         self.assertEqual(self.search_total(d, "kept"), 10)  # queries go on
         self.assertEqual(self.search_total(d, "filler"), acked)  # nothing of the refused one
         body = ('{"id":"h1","body":"filler %s"}' % ("z" * (64 << 10))).encode()
@@ -121,6 +127,7 @@ class FaultTest(E2ETestCase):
         self.assertEqual(resp.status, 507, resp)
         make_room()
         self.assertOk(self.add(d, [doc(50, "resumed")]))
+        self.assertEqual(self.line_call(d, {"op": "health"}).get("status"), "ok")
         d.kill9()
         d.start()
         self.assertEqual(self.search_total(d, "kept"), 10)
