@@ -279,13 +279,17 @@
     st.sort = p.get('sort') || '';
     st.offset = Math.max(0, parseInt(p.get('offset') || '0', 10) || 0);
     $('q').value = st.q;
-    await loadIndexes();
-    await loadSettings();
+    /* Listening before the index list and settings arrive: what is typed meanwhile (the page
+     * is usable as soon as it is drawn) is kept, and searched once they are here. */
+    let isReady = false;
     $('q').addEventListener('input', () => {
       st.q = $('q').value;
       st.offset = 0;
-      schedule();
+      if (isReady) schedule();
     });
+    await loadIndexes();
+    await loadSettings();
+    isReady = true;
     $('form').addEventListener('submit', (e) => {
       e.preventDefault();
       clearTimeout(st.timer);
