@@ -173,7 +173,7 @@ struct ev {
     const struct qry_fleaf *fleaves; /* q's clauses in this segment */
     const struct qry_conj *conj;     /* the predicate, nconj conjuncts */
     size_t nconj;
-    bool can_skip; /* scratch.can_skip: ev_next_candidate() may jump */
+    bool can_skip; /* scratch.can_skip: ev_doc_next() may jump */
 };
 
 /* filter_eval.c */
@@ -193,9 +193,8 @@ const struct seg_attr *qry_column(const struct seg *seg, const char *name, size_
 bool qry_filter_match(const struct qry *q, const struct qry_fleaf *lv, int32_t node, uint32_t doc);
 /* Bit i (the last bit for every conjunct from 63 on) set when doc fails conjunct i. */
 uint64_t qry_conj_failed(const struct qry_conj *c, size_t n, uint32_t doc);
-/* After doc failed the predicate: the first document > doc that every conjunct that can_skip
- * and fails at doc may pass (doc + 1 when none of them fails); SEG_DOC_END when none. */
-uint32_t qry_conj_skip(const struct qry_conj *c, size_t n, uint32_t doc);
+/* The first document >= doc that may pass conjunct c (c->can_skip); SEG_DOC_END when none. */
+uint32_t qry_conj_next(const struct qry_conj *c, uint32_t doc);
 
 /* sort.c */
 enum qry_sort_kind { QS_SCORE = 1, QS_TITLE, QS_ATTR };
@@ -308,27 +307,29 @@ int qry_format_bucket(int64_t key, uint8_t unit, char *buf, size_t cap);
 int qry_format_date(int64_t ms, char *buf, size_t cap);
 int qry_format_double(double v, char *buf, size_t cap);
 
-/* True when doc is live and passes the predicate. */
-static inline bool ev_doc_passes(const struct ev *e, const uint64_t *deleted, uint32_t doc)
+/* doc when it is live and passes the predicate; else the first document after it that may
+ * pass. Each conjunct is tested once: one that fails and can_skip sends the walk to its
+ * values' next document (filter_eval.c), so the walk skips every document between and the
+ * postings skip their blocks, undecoded; without such a conjunct the first failure ends it. */
+static inline uint32_t ev_doc_next(const struct ev *e, const uint64_t *deleted, uint32_t doc)
 {
-    if (deleted && (deleted[doc / 64] >> (doc % 64)) & 1u) {
-        return false;
+    bool is_deleted = deleted && (deleted[doc / 64] >> (doc % 64)) & 1u;
+    if (is_deleted && !e->can_skip) {
+        return doc + 1;
     }
+    uint32_t next = is_deleted ? doc + 1 : doc;
     for (size_t i = 0; i < e->nconj; i++) {
         const struct qry_conj *c = &e->conj[i];
-        if (!qry_filter_match(c->q, c->leaves, c->node, doc)) {
-            return false;
+        if (qry_filter_match(c->q, c->leaves, c->node, doc)) {
+            continue;
+        }
+        uint32_t d = c->can_skip ? qry_conj_next(c, doc + 1) : doc + 1;
+        next = d > next ? d : next; /* a document must pass every conjunct */
+        if (!e->can_skip || next == SEG_DOC_END) {
+            break;
         }
     }
-    return true;
-}
-
-/* The first document after doc, which failed ev_doc_passes(), that may pass: a keyword
- * filter jumps to its value's next document (filter_eval.c), so the walk skips every
- * document between, and the postings skip their blocks, undecoded. */
-static inline uint32_t ev_next_candidate(const struct ev *e, uint32_t doc)
-{
-    return e->can_skip ? qry_conj_skip(e->conj, e->nconj, doc) : doc + 1;
+    return next;
 }
 
 /* The top-k of one search (search.c) and its count of matches. */

@@ -21,7 +21,7 @@
  *
  * A conjunct that is a keyword value, or an OR of values, can also say where the next
  * document that may pass is: the segment lists each value's documents (seg_attr_docs.c), so
- * when a document fails it, qry_conj_skip() gives the walk (search.c, prune.c) the value's
+ * when a document fails it, ev_doc_next() gives the walk (search.c, prune.c) the value's
  * next document, and the words' postings skip there block by block without decoding: a
  * selective filter makes a search cheaper, not just shorter.
  *
@@ -277,14 +277,7 @@ uint64_t qry_conj_failed(const struct qry_conj *c, size_t n, uint32_t doc)
     return failed;
 }
 
-uint32_t qry_conj_skip(const struct qry_conj *c, size_t n, uint32_t doc)
+uint32_t qry_conj_next(const struct qry_conj *c, uint32_t doc)
 {
-    uint32_t next = doc + 1;
-    for (size_t i = 0; i < n && next != SEG_DOC_END; i++) {
-        if (c[i].can_skip && !qry_filter_match(c[i].q, c[i].leaves, c[i].node, doc)) {
-            uint32_t d = next_doc(c[i].q, c[i].leaves, c[i].node, doc + 1);
-            next = d > next ? d : next; /* a document must pass every conjunct */
-        }
-    }
-    return next;
+    return next_doc(c->q, c->leaves, c->node, doc);
 }

@@ -30,7 +30,7 @@
  *               ev_score() to the bit (Ding & Suel 2011; Lucene 9's
  *               MaxScoreBulkScorer).
  * In every walk a candidate that fails a keyword filter sends the walk to the next document
- * the filter's values hold (ev_next_candidate), even past the window's end.
+ * the filter's values hold (ev_doc_next), even past the window's end.
  * A document skipped here is not counted; qry_topk.is_pruned records that
  * total became a lower bound. Nothing here allocates: per-operand arrays are
  * on the stack (an OR has at most PRUNE_MAX_KIDS operands; a wider one falls
@@ -69,12 +69,11 @@ static void walk_blockmax(struct walk *w, uint32_t target)
         }
         uint32_t doc = ev_advance(e, w->root, target);
         while (doc <= upto && doc < w->ndocs) {
-            uint32_t next = doc + 1;
-            if (ev_doc_passes(e, w->deleted, doc)) {
+            uint32_t next = ev_doc_next(e, w->deleted, doc);
+            if (next == doc) {
                 w->t->total++;
                 qry_topk_offer(e, w->t, w->root, w->seg_index, doc);
-            } else {
-                next = ev_next_candidate(e, doc);
+                next = doc + 1;
             }
             doc = next < w->ndocs ? ev_advance(e, w->root, next) : w->ndocs;
         }
@@ -179,12 +178,11 @@ static uint32_t maxscore_window(struct walk *w, struct window *win, uint32_t tar
         if (doc > win->upto || doc >= w->ndocs) {
             return after_window(w, win->upto, target);
         }
-        if (ev_doc_passes(w->e, w->deleted, doc)) {
+        target = ev_doc_next(w->e, w->deleted, doc);
+        if (target == doc) {
             target = doc + 1;
             w->t->total++;
             maxscore_doc(w, win, doc);
-        } else {
-            target = ev_next_candidate(w->e, doc);
         }
     }
 }
@@ -281,8 +279,9 @@ static void walk_terms(struct walk *w, uint32_t target)
                 q->doc = q->doc < doc ? seg_postings_advance(q->it, doc) : q->doc;
             }
             n->doc = doc;
-            target = doc + 1;
-            if (ev_doc_passes(e, w->deleted, doc)) {
+            target = ev_doc_next(e, w->deleted, doc);
+            if (target == doc) {
+                target = doc + 1;
                 w->t->total++;
                 double doc_tf = 0;
                 for (uint32_t i = 0; i < n->count; i++) {
@@ -296,8 +295,6 @@ static void walk_terms(struct walk *w, uint32_t target)
                     rejected_tf = doc_tf;
                     rejected_bonus_tf = bonus_tf;
                 }
-            } else {
-                target = ev_next_candidate(e, doc);
             }
         }
         /* non-essential-only documents left in it cannot enter */

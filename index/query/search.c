@@ -155,11 +155,10 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
         }
     }
     while (doc < ndocs && !may_prune(t)) {
-        uint32_t next = doc + 1;
-        if (ev_doc_passes(&e, sg->deleted, doc)) {
+        uint32_t next = ev_doc_next(&e, sg->deleted, doc);
+        if (next == doc) {
             take(&e, t, so, root, seg_index, doc);
-        } else {
-            next = ev_next_candidate(&e, doc);
+            next = doc + 1;
         }
         doc = next < ndocs ? ev_advance(&e, root, next) : ndocs;
     }
