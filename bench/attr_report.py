@@ -299,6 +299,10 @@ def main():
     run = run if isinstance(run, list) else [run]
     res = {r["engine"]: r for r in run}
     cats = sorted({c for r in run for c in r["categories"]}, key=lambda c: ([f for f, _ in FAMILIES].index(family(c)), c))
+    timed = ["- %s: %s" % (n, r["timing"]) for n, r in res.items() if r.get("timing")]
+    if timed:
+        print("Timing: QPS and latencies below are " + ("those of each engine's own run, except:\n\n" if
+              len(timed) < len(res) else "all alternated by pair:\n\n") + "\n".join(timed) + "\n")
     tables(res, cats)
     print("Issue 11 targets (this run):\n")
     attrs = load_attrs(sys.argv[sys.argv.index("--attrs") + 1]) if "--attrs" in sys.argv else None
