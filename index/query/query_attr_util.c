@@ -11,12 +11,6 @@
 
 #include <cmocka.h>
 
-static const struct seg_attr_spec tattr_specs[] = {
-    {"date", 4, SEG_ATTR_INT},    {"flag", 4, SEG_ATTR_INT},     {"lang", 4, SEG_ATTR_KEYWORD},
-    {"price", 5, SEG_ATTR_FLOAT}, {"tags", 4, SEG_ATTR_KEYWORD}, {"year", 4, SEG_ATTR_INT},
-};
-#define TATTR_NSPECS (sizeof tattr_specs / sizeof tattr_specs[0])
-
 #define Y(v) .has_year = true, .year = (v)
 #define P(v) .has_price = true, .price = (v)
 
@@ -63,41 +57,6 @@ struct sch_schema *tattr_schema(void)
     return s;
 }
 
-/* The column values of d, in tattr_specs order; storage in the caller's arrays. */
-static void doc_vals(const struct tadoc *d, struct seg_attr_vals *v, int64_t *ints, double *price,
-                     size_t *lens, size_t *tag_lens)
-{
-    memset(v, 0, TATTR_NSPECS * sizeof *v);
-    if (d->date) {
-        if (!sch_parse_date(d->date, strlen(d->date), &ints[0])) {
-            fail_msg("bad test date %s", d->date);
-        }
-        v[0] = (struct seg_attr_vals){.count = 1, .ints = &ints[0]};
-    }
-    if (d->flag >= 0) {
-        ints[1] = d->flag;
-        v[1] = (struct seg_attr_vals){.count = 1, .ints = &ints[1]};
-    }
-    if (d->lang) {
-        lens[0] = strlen(d->lang);
-        v[2] = (struct seg_attr_vals){.count = 1, .strs = &d->lang, .lens = &lens[0]};
-    }
-    if (d->has_price) {
-        *price = d->price;
-        v[3] = (struct seg_attr_vals){.count = 1, .floats = price};
-    }
-    uint32_t ntags = 0;
-    while (ntags < TATTR_MAX_TAGS && d->tags[ntags]) {
-        tag_lens[ntags] = strlen(d->tags[ntags]);
-        ntags++;
-    }
-    v[4] = (struct seg_attr_vals){.count = ntags, .strs = d->tags, .lens = tag_lens};
-    if (d->has_year) {
-        ints[2] = d->year;
-        v[5] = (struct seg_attr_vals){.count = 1, .ints = &ints[2]};
-    }
-}
-
 static void add_text(struct seg_field *f, size_t *n, const char *name, const char *value)
 {
     if (value) {
@@ -126,8 +85,10 @@ struct seg *tattr_build(struct stem_ctx *stem, const struct tadoc *docs, size_t 
         struct seg_attr_vals v[TATTR_NSPECS];
         int64_t ints[3];
         double price;
-        size_t lens[1], tag_lens[TATTR_MAX_TAGS];
-        doc_vals(&docs[i], v, ints, &price, lens, tag_lens);
+        size_t lang_len, tag_lens[TATTR_MAX_TAGS];
+        if (!tattr_doc_vals(&docs[i], v, ints, &price, &lang_len, tag_lens)) {
+            fail_msg("bad test date %s", docs[i].date);
+        }
         assert_int_equal(seg_analyze(a, &d, an, &err), SD_OK);
         if (seg_builder_add_analyzed_attrs(b, an, has_columns ? v : NULL, &err)) {
             fail_msg("add %s: %s", docs[i].id, err.msg);

@@ -1,10 +1,7 @@
 /*
  * query_attr_util.h: helpers of the filter, sort and facet tests: segments with attribute
- * columns built in memory from small documents, the schema that declares them, and
- * searches summarized as strings.
- *
- * The schema (TATTR_SCHEMA): title, body text; year int; price float; lang keyword; tags
- * keyword (multi-valued); date date; flag bool.
+ * columns built in memory from small documents (query_attr_doc.h: the documents, their
+ * schema and columns), and searches summarized as strings.
  */
 #ifndef SEARCHD_QUERY_ATTR_UTIL_H
 #define SEARCHD_QUERY_ATTR_UTIL_H
@@ -13,29 +10,7 @@
 #include <stdint.h>
 
 #include "query.h"
-
-#define TATTR_SCHEMA                                                                               \
-    "{\"fields\": {\"title\": {\"type\": \"text\"}, \"body\": {\"type\": \"text\"},"               \
-    " \"year\": {\"type\": \"int\"}, \"price\": {\"type\": \"float\"},"                            \
-    " \"lang\": {\"type\": \"keyword\"}, \"tags\": {\"type\": \"keyword\"},"                       \
-    " \"date\": {\"type\": \"date\"}, \"flag\": {\"type\": \"bool\"}}}"
-
-#define TATTR_MAX_TAGS 4
-
-/* A test document; a NULL string or a has_ flag false is "no value". */
-struct tadoc {
-    const char *id;
-    const char *title;
-    const char *body;
-    bool has_year;
-    int64_t year;
-    bool has_price;
-    double price;
-    const char *lang;
-    const char *tags[TATTR_MAX_TAGS]; /* NULL-terminated when fewer */
-    const char *date;                 /* ISO 8601, parsed with sch_parse_date */
-    int flag;                         /* -1: none, 0 or 1 */
-};
+#include "query_attr_doc.h"
 
 /* Five documents d1..d5 with every kind of value, and some without (query_attr_util.c). */
 #define TATTR_NDOCS 5

@@ -18,112 +18,33 @@
 #include <string.h>
 
 #include "query.h"
+#include "query_attr_doc.h"
 #include "schema.h"
 #include "seg.h"
 #include "stem.h"
 
-#define FUZZ_ATTR_SCHEMA                                                                           \
-    "{\"fields\":{\"title\":{\"type\":\"text\"},\"body\":{\"type\":\"text\"},"                     \
-    "\"year\":{\"type\":\"int\"},\"price\":{\"type\":\"float\"},\"lang\":{\"type\":\"keyword\"},"  \
-    "\"tags\":{\"type\":\"keyword\"},\"date\":{\"type\":\"date\"},\"flag\":{\"type\":\"bool\"}}}"
+#define Y(v) .has_year = true, .year = (v)
+#define P(v) .has_price = true, .price = (v)
 
-/* The columns, sorted by name as seg_builder_set_attrs keeps them; doc values follow it. */
-static const struct seg_attr_spec fuzz_attr_specs[] = {
-    {"date", 4, SEG_ATTR_INT},    {"flag", 4, SEG_ATTR_INT},     {"lang", 4, SEG_ATTR_KEYWORD},
-    {"price", 5, SEG_ATTR_FLOAT}, {"tags", 4, SEG_ATTR_KEYWORD}, {"year", 4, SEG_ATTR_INT},
-};
-#define FUZZ_ATTR_NCOLS (sizeof fuzz_attr_specs / sizeof fuzz_attr_specs[0])
-
-struct fuzz_attr_doc {
-    const char *id, *title, *body;
-    const char *date; /* NULL: no value */
-    int flag;         /* -1: no value */
-    const char *lang;
-    bool has_price;
-    double price;
-    const char *tags[3]; /* NULL-terminated */
-    bool has_year;
-    int64_t year;
-};
-
-static const struct fuzz_attr_doc fuzz_attr_docs[] = {
-    {"d1",
-     "Poems of spring",
-     "poetry about spring",
-     "2015-03-01T10:00:00Z",
-     1,
-     "ru",
-     true,
-     2.5,
-     {"poetry", NULL},
-     true,
-     2012},
-    {"d2",
-     "Prose of winter",
-     "prose about winter",
-     "1969-12-31",
-     0,
-     "en",
-     true,
-     -9.99,
-     {"prose", "drama", NULL},
-     true,
-     -5},
-    {"d3", "Цифровая дипломатия", "spring essay", NULL, -1, "pt-BR", false, 0, {NULL}, true, 2010},
-    {"d4",
-     "Drafts",
-     "spring draft",
-     "2016-02-29",
-     0,
-     NULL,
-     true,
-     1e9,
-     {"poetry", "", NULL},
-     false,
-     0},
+static const struct tadoc fuzz_attr_docs[] = {
+    {"d1", "Poems of spring", "poetry about spring", Y(2012), P(2.5), "ru", {"poetry"},
+     "2015-03-01T10:00:00Z", 1},
+    {"d2", "Prose of winter", "prose about winter", Y(-5), P(-9.99), "en", {"prose", "drama"},
+     "1969-12-31", 0},
+    {"d3", "Цифровая дипломатия", "spring essay", Y(2010), .lang = "pt-BR", .flag = -1},
+    {"d4", "Drafts", "spring draft", P(1e9), .tags = {"poetry", ""}, .date = "2016-02-29",
+     .flag = 0},
 };
 #define FUZZ_ATTR_NDOCS (sizeof fuzz_attr_docs / sizeof fuzz_attr_docs[0])
+
+#undef Y
+#undef P
 
 static struct sch_schema *fuzz_attr_schema_;
 static struct seg *fuzz_attr_seg_;
 
-/* The column values of d into v (FUZZ_ATTR_NCOLS entries); storage in the caller's arrays. */
-static inline void fuzz_attr_vals(const struct fuzz_attr_doc *d, struct seg_attr_vals *v,
-                                  int64_t *ints, double *price, size_t *lang_len, size_t *tag_lens)
-{
-    memset(v, 0, FUZZ_ATTR_NCOLS * sizeof *v);
-    if (d->date && !sch_parse_date(d->date, strlen(d->date), &ints[0])) {
-        abort();
-    }
-    if (d->date) {
-        v[0] = (struct seg_attr_vals){.count = 1, .ints = &ints[0]};
-    }
-    if (d->flag >= 0) {
-        ints[1] = d->flag;
-        v[1] = (struct seg_attr_vals){.count = 1, .ints = &ints[1]};
-    }
-    if (d->lang) {
-        *lang_len = strlen(d->lang);
-        v[2] = (struct seg_attr_vals){.count = 1, .strs = &d->lang, .lens = lang_len};
-    }
-    if (d->has_price) {
-        *price = d->price;
-        v[3] = (struct seg_attr_vals){.count = 1, .floats = price};
-    }
-    uint32_t ntags = 0;
-    while (d->tags[ntags]) {
-        tag_lens[ntags] = strlen(d->tags[ntags]);
-        ntags++;
-    }
-    v[4] = (struct seg_attr_vals){.count = ntags, .strs = d->tags, .lens = tag_lens};
-    if (d->has_year) {
-        ints[2] = d->year;
-        v[5] = (struct seg_attr_vals){.count = 1, .ints = &ints[2]};
-    }
-}
-
 static inline void fuzz_attr_add(struct seg_builder *b, struct seg_analyzer *a,
-                                 struct seg_analysis *an, const struct fuzz_attr_doc *d)
+                                 struct seg_analysis *an, const struct tadoc *d)
 {
     struct sd_error err = {0};
     struct seg_field f[2] = {
@@ -131,12 +52,12 @@ static inline void fuzz_attr_add(struct seg_builder *b, struct seg_analyzer *a,
         {"body", 4, d->body, strlen(d->body), SEG_TEXT},
     };
     struct seg_doc doc = {d->id, strlen(d->id), f, 2};
-    struct seg_attr_vals v[FUZZ_ATTR_NCOLS];
+    struct seg_attr_vals v[TATTR_NSPECS];
     int64_t ints[3];
     double price;
-    size_t lang_len, tag_lens[3];
-    fuzz_attr_vals(d, v, ints, &price, &lang_len, tag_lens);
-    if (seg_analyze(a, &doc, an, &err) || seg_builder_add_analyzed_attrs(b, an, v, &err)) {
+    size_t lang_len, tag_lens[TATTR_MAX_TAGS];
+    if (!tattr_doc_vals(d, v, ints, &price, &lang_len, tag_lens) || seg_analyze(a, &doc, an, &err) ||
+        seg_builder_add_analyzed_attrs(b, an, v, &err)) {
         abort();
     }
 }
@@ -152,9 +73,9 @@ static inline void fuzz_attr_setup(void)
     struct seg_builder *b = NULL;
     struct seg_analyzer *a = NULL;
     struct seg_analysis *an = NULL;
-    if (sch_parse(FUZZ_ATTR_SCHEMA, strlen(FUZZ_ATTR_SCHEMA), &fuzz_attr_schema_, &err) ||
+    if (sch_parse(TATTR_SCHEMA, strlen(TATTR_SCHEMA), &fuzz_attr_schema_, &err) ||
         stem_ctx_new(&stem) || seg_builder_new(stem, &b, &err) ||
-        seg_builder_set_attrs(b, 1, fuzz_attr_specs, FUZZ_ATTR_NCOLS, &err) ||
+        seg_builder_set_attrs(b, 1, tattr_specs, TATTR_NSPECS, &err) ||
         seg_analyzer_new(stem, &a, &err) || seg_analysis_new(&an, &err)) {
         abort();
     }
