@@ -34,6 +34,7 @@ struct plan {
     size_t seg_index;
     bool wants_scores;
     bool wants_bonus;
+    double proximity; /* qry_params.proximity when scoring, else 0 */
     int rc; /* sticky positions error seen while positioning nodes */
     double b;
     uint64_t norms_made[(SEG_MAX_SEG_FIELDS + 63) / 64]; /* local fields with their tables */
@@ -93,6 +94,14 @@ static int reserve_norms(struct plan *pl)
     return SD_OK;
 }
 
+/* The global field of local field f. */
+static const struct qry_gfield *gfield(struct plan *pl, unsigned f)
+{
+    const int32_t *map = qry_vec_at(&pl->s->field_map, sizeof *map,
+                                    ((const size_t *)pl->s->map_off.data)[pl->seg_index]);
+    return (const struct qry_gfield *)pl->s->gfields.data + map[f];
+}
+
 /* Local field f's 2 x 256 table: the weight over BM25's length normalization of each length
  * byte, then the largest of those for any length byte >= n. */
 static const float *field_norms(struct plan *pl, unsigned f)
@@ -101,9 +110,7 @@ static const float *field_norms(struct plan *pl, unsigned f)
     if (pl->norms_made[f / 64] >> (f % 64) & 1u) {
         return tbl;
     }
-    const int32_t *map = qry_vec_at(&pl->s->field_map, sizeof *map,
-                                    ((const size_t *)pl->s->map_off.data)[pl->seg_index]);
-    const struct qry_gfield *gf = (const struct qry_gfield *)pl->s->gfields.data + map[f];
+    const struct qry_gfield *gf = gfield(pl, f);
     for (unsigned n = 0; n < 256; n++) {
         double len = seg_norm_decode((uint8_t)n);
         tbl[n] = (float)(gf->weight / (1.0 - pl->b + pl->b * len / gf->avglen));
@@ -138,6 +145,7 @@ static int open_post(struct plan *pl, const struct seg_term *t, const struct qry
     p->norms = seg_field_norms(pl->seg, f);
     p->norm_tbl = tbl;
     p->norm_max = tbl + 256;
+    p->field = f;
     p->doc = seg_postings_next(p->it);
     return SD_OK;
 }
@@ -419,6 +427,89 @@ static int filter_node(struct plan *pl, int32_t qnode, uint32_t *out)
     return rc;
 }
 
+/* Opens the exact forms (with positions) of query word qn in every field of its scope that
+ * scores (weight > 0), as the proximity word w (prox.c chooses the forms). */
+static int prox_word(struct plan *pl, const struct qry_node *qn, struct ev_prox_word *w)
+{
+    unsigned fields[SEG_MAX_SEG_FIELDS];
+    struct seg_term forms[QRY_PROX_FORMS];
+    const struct qry_sterm *st = sterm(pl, qn->term);
+    size_t nf = qry_scope_fields(pl->s, pl->seg_index, pl->seg, st->scope, fields);
+    w->first = (uint32_t)pl->s->posts.count;
+    w->count = 0;
+    w->idf = st->idf;
+    for (size_t i = 0; i < nf; i++) {
+        if (!(gfield(pl, fields[i])->weight > 0)) {
+            continue;
+        }
+        size_t count = 0;
+        int rc = qry_prox_forms(pl->s->stem, pl->seg, fields[i], qry_sterm_str(pl->s, pl->q, st),
+                                st->len, find_term(pl, qn->term + 1, fields[i]), forms, &count,
+                                pl->err);
+        for (size_t k = 0; !rc && k < count; k++) {
+            rc = open_post(pl, &forms[k], st, fields[i], SEG_WANT_POSITIONS);
+            w->count += !rc;
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    return SD_OK;
+}
+
+/* The typed words (QN_WORD with an exact form) among query node qnode's positive children,
+ * in query order, at most QRY_PROX_MAX_WORDS, into words; returns how many. */
+static uint32_t prox_words_of(struct plan *pl, int32_t qnode, const struct qry_node **words)
+{
+    const struct qry_node *nodes = pl->q->nodes;
+    uint32_t n = 0;
+    for (int32_t c = nodes[qnode].first_child; c != QRY_NONE && n < QRY_PROX_MAX_WORDS;
+         c = nodes[c].next_sibling) {
+        const struct qry_node *qn = &nodes[c];
+        if (qn->type == QN_WORD && qn->term_count == 2 && qn->syn_role != QRY_SYN_WORD &&
+            !qn->is_negative) {
+            words[n++] = qn;
+        }
+    }
+    return n;
+}
+
+/* Gives AND node `node` (built from query node qnode) its proximity bonus when it has two
+ * typed words or more and the search scores with a proximity weight. */
+static int prox_node(struct plan *pl, int32_t qnode, uint32_t node)
+{
+    const struct qry_node *words[QRY_PROX_MAX_WORDS];
+    uint32_t nwords = pl->proximity > 0 ? prox_words_of(pl, qnode, words) : 0;
+    if (nwords < 2) {
+        return SD_OK;
+    }
+    struct qry_scratch *s = pl->s;
+    struct ev_prox px = {.first_word = (uint32_t)s->prox_words.count,
+                         .nwords = nwords,
+                         .weight = pl->proximity};
+    for (uint32_t i = 0; i < nwords; i++) {
+        struct ev_prox_word *w = qry_vec_push(&s->prox_words, sizeof *w);
+        if (!w) {
+            return sd_errorf(pl->err, SD_ENOMEM, "query plan");
+        }
+        int rc = prox_word(pl, words[i], w);
+        if (rc) {
+            return rc;
+        }
+    }
+    px.bound = qry_prox_bound(&px, s->prox_words.data);
+    if (!(px.bound > 0)) {
+        return SD_OK; /* no two neighbouring words have forms here: no bonus to give */
+    }
+    struct ev_prox *slot = qry_vec_push(&s->prox, sizeof *slot);
+    if (!slot) {
+        return sd_errorf(pl->err, SD_ENOMEM, "query plan");
+    }
+    *slot = px;
+    pnode(pl, node)->prox = (uint32_t)s->prox.count;
+    return SD_OK;
+}
+
 static int and_node(struct plan *pl, int32_t qnode, uint32_t *out)
 {
     uint32_t kids[QRY_MAX_TERMS + 1]; /* + EV_ALL */
@@ -457,7 +548,7 @@ static int and_node(struct plan *pl, int32_t qnode, uint32_t *out)
     n->extra_count = nneg;
     n->cost = pnode(pl, kids[0])->cost;
     position(pl, *out);
-    return SD_OK;
+    return prox_node(pl, qnode, *out);
 }
 
 static int build(struct plan *pl, int32_t qnode, uint32_t *out)
@@ -496,11 +587,14 @@ int qry_plan_build(struct qry_scratch *s, const struct qry *q, const struct qry_
                       .seg_index = seg_index,
                       .wants_scores = wants_scores,
                       .wants_bonus = wants_scores && params->exact_boost > 0,
+                      .proximity = wants_scores ? params->proximity : 0,
                       .b = params->b,
                       .err = err};
     s->nodes.count = 0;
     s->posts.count = 0;
     s->kids.count = 0;
+    s->prox.count = 0;
+    s->prox_words.count = 0;
     int rc = reserve_norms(&pl);
     if (!rc && q->root == QRY_NONE) {
         rc = all_node(&pl, root); /* qry_search runs a query without words only when is_all */
