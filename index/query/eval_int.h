@@ -82,6 +82,7 @@ struct ev_post {
     const float *norm_tbl; /* 256: weight / (1 - b + b * len(norm) / avglen) */
     const float *norm_max; /* 256: max of norm_tbl over lengths bytes >= n */
     unsigned field;        /* local field (proximity pairs positions within one field) */
+    bool is_started;       /* false: a proximity form not yet advanced (doc is 0) */
     uint32_t blk_last;     /* cached block bound: last doc of the block, */
     double blk_tf;         /* and its largest weighted tf */
     bool has_blk;
@@ -104,10 +105,12 @@ struct ev_node {
 #define QRY_PROX_FORMS     16 /* exact forms per word and field, the typed form first */
 #define QRY_PROX_SCAN      64 /* forms starting with the stem looked at per word and field */
 #define QRY_PROX_SUFFIX    4  /* characters after the stem that an inflection may have */
+#define QRY_PROX_WINDOW    2  /* a pair further apart than this many positions is not close */
 
 struct ev_prox_word {
     uint32_t first; /* its forms' postings (with positions) in ev.posts: [first, first+count) */
     uint32_t count; /* 0: no form in any field of this segment */
+    uint32_t terms; /* its EV_TERMS node: the stem's postings, one per field */
     double idf;     /* the stem's */
 };
 
@@ -441,9 +444,9 @@ int qry_prox_forms(struct stem_ctx *stem, const struct seg *seg, unsigned field,
  * of the smaller idf of the two. */
 double qry_prox_bound(const struct ev_prox *px, const struct ev_prox_word *words);
 /* The bonus of doc (a match of px's AND, which sits on it): for consecutive words, the
- * smaller idf x 1/d^2 for their closest occurrences d positions apart in the typed order in
- * one field (half that in reverse order), summed, x weight. At most px->bound. Advances the
- * forms' postings to doc (docs must come in order); a positions error sets e->rc. */
+ * smaller idf x 1/d^2 for their closest occurrences d <= QRY_PROX_WINDOW positions apart in
+ * the typed order in one field, summed, x weight. At most px->bound. Advances the forms'
+ * postings to doc (docs must come in order); a positions error sets e->rc. */
 double ev_prox_bonus(struct ev *e, const struct ev_prox *px, uint32_t doc);
 
 /* plan.c: builds the tree for segment seg_index into s->nodes/posts/kids;
@@ -476,6 +479,8 @@ static inline uint32_t ev_advance(struct ev *e, uint32_t node, uint32_t target)
     return n->doc >= target ? n->doc : ev_seek(e, node, target);
 }
 double ev_score(struct ev *e, uint32_t node, uint32_t doc);
+/* An EV_AND's score without its proximity bonus: ev_score() is this + ev_prox_bonus(). */
+double ev_and_words(struct ev *e, uint32_t node, uint32_t doc);
 double ev_bound(struct ev *e, uint32_t node, uint32_t doc);
 /* An upper bound of ev_score() for every match of node in [target, *upto],
  * from skip data only (nothing is decoded except a term's single small block).

@@ -124,9 +124,11 @@ static const float *field_norms(struct plan *pl, unsigned f)
     return tbl;
 }
 
-/* Opens the postings of seg_term t found for sterm st in local field f. */
+/* Opens the postings of seg_term t found for sterm st in local field f, on their first
+ * document; with is_lazy, unstarted (a proximity form: prox.c advances it only when a
+ * document needs its bonus, and many queries never decode a block of it). */
 static int open_post(struct plan *pl, const struct seg_term *t, const struct qry_sterm *st,
-                     unsigned f, unsigned flags)
+                     unsigned f, unsigned flags, bool is_lazy)
 {
     struct ev_post *p = qry_vec_push(&pl->s->posts, sizeof *p);
     if (!p) {
@@ -146,7 +148,8 @@ static int open_post(struct plan *pl, const struct seg_term *t, const struct qry
     p->norm_tbl = tbl;
     p->norm_max = tbl + 256;
     p->field = f;
-    p->doc = seg_postings_next(p->it);
+    p->is_started = !is_lazy;
+    p->doc = is_lazy ? 0 : seg_postings_next(p->it);
     return SD_OK;
 }
 
@@ -169,7 +172,7 @@ static int open_fields(struct plan *pl, uint32_t term, uint32_t *count, uint64_t
         if (!t) {
             continue;
         }
-        int rc = open_post(pl, t, st, fields[i], 0);
+        int rc = open_post(pl, t, st, fields[i], 0, false);
         if (rc) {
             return rc;
         }
@@ -267,7 +270,7 @@ static int phrase_field(struct plan *pl, const struct qry_node *qn, unsigned f, 
     uint32_t first = (uint32_t)pl->s->posts.count;
     uint64_t cost = UINT64_MAX;
     for (uint32_t w = 0; w < qn->term_count; w++) {
-        int rc = open_post(pl, t[w], sterm(pl, qn->term + w), f, SEG_WANT_POSITIONS);
+        int rc = open_post(pl, t[w], sterm(pl, qn->term + w), f, SEG_WANT_POSITIONS, false);
         if (rc) {
             return rc;
         }
@@ -447,7 +450,7 @@ static int prox_word(struct plan *pl, const struct qry_node *qn, struct ev_prox_
                                 st->len, find_term(pl, qn->term + 1, fields[i]), forms, &count,
                                 pl->err);
         for (size_t k = 0; !rc && k < count; k++) {
-            rc = open_post(pl, &forms[k], st, fields[i], SEG_WANT_POSITIONS);
+            rc = open_post(pl, &forms[k], st, fields[i], SEG_WANT_POSITIONS, true);
             w->count += !rc;
         }
         if (rc) {
@@ -457,41 +460,61 @@ static int prox_word(struct plan *pl, const struct qry_node *qn, struct ev_prox_
     return SD_OK;
 }
 
-/* The typed words (QN_WORD with an exact form) among query node qnode's positive children,
- * in query order, at most QRY_PROX_MAX_WORDS, into words; returns how many. */
-static uint32_t prox_words_of(struct plan *pl, int32_t qnode, const struct qry_node **words)
+/* Whether query words a and b have the same stem: "slides slide" is one word said twice, not
+ * two that may stand together. */
+static bool same_stem(struct plan *pl, const struct qry_node *a, const struct qry_node *b)
 {
-    const struct qry_node *nodes = pl->q->nodes;
+    const struct qry_sterm *x = sterm(pl, a->term);
+    const struct qry_sterm *y = sterm(pl, b->term);
+    return x->len == y->len &&
+           memcmp(qry_sterm_str(pl->s, pl->q, x), qry_sterm_str(pl->s, pl->q, y), x->len) == 0;
+}
+
+/* The typed words (QN_WORD with an exact form) among query node qnode's positive children,
+ * in query order (a word with the stem of the one before left out), at most
+ * QRY_PROX_MAX_WORDS, into words, and their nodes into nodes; built holds the nodes
+ * child_list() built, in child order. Returns how many. */
+static uint32_t prox_words_of(struct plan *pl, int32_t qnode, const uint32_t *built,
+                              const struct qry_node **words, uint32_t *nodes)
+{
+    const struct qry_node *qn = pl->q->nodes;
     uint32_t n = 0;
-    for (int32_t c = nodes[qnode].first_child; c != QRY_NONE && n < QRY_PROX_MAX_WORDS;
-         c = nodes[c].next_sibling) {
-        const struct qry_node *qn = &nodes[c];
-        if (qn->type == QN_WORD && qn->term_count == 2 && qn->syn_role != QRY_SYN_WORD &&
-            !qn->is_negative) {
-            words[n++] = qn;
+    uint32_t k = 0;
+    for (int32_t c = qn[qnode].first_child; c != QRY_NONE && n < QRY_PROX_MAX_WORDS;
+         c = qn[c].next_sibling) {
+        if (qnode == pl->q->root && qry_is_top_filter(pl->q, c)) {
+            continue; /* child_list() built nothing for it */
+        }
+        uint32_t node = built[k++];
+        if (qn[c].type == QN_WORD && qn[c].term_count == 2 && qn[c].syn_role != QRY_SYN_WORD &&
+            !qn[c].is_negative && !(n > 0 && same_stem(pl, words[n - 1], &qn[c]))) {
+            words[n] = &qn[c];
+            nodes[n++] = node;
         }
     }
     return n;
 }
 
-/* Gives AND node `node` (built from query node qnode) its proximity bonus when it has two
- * typed words or more and the search scores with a proximity weight. */
-static int prox_node(struct plan *pl, int32_t qnode, uint32_t node)
+/* Gives AND node `node` (built from query node qnode, its children `built` as child_list()
+ * made them) its proximity bonus when it has two typed words or more and the search scores
+ * with a proximity weight. */
+static int prox_node(struct plan *pl, int32_t qnode, const uint32_t *built, uint32_t node)
 {
     const struct qry_node *words[QRY_PROX_MAX_WORDS];
-    uint32_t nwords = pl->proximity > 0 ? prox_words_of(pl, qnode, words) : 0;
+    uint32_t nodes[QRY_PROX_MAX_WORDS];
+    uint32_t nwords = pl->proximity > 0 ? prox_words_of(pl, qnode, built, words, nodes) : 0;
     if (nwords < 2) {
         return SD_OK;
     }
     struct qry_scratch *s = pl->s;
-    struct ev_prox px = {.first_word = (uint32_t)s->prox_words.count,
-                         .nwords = nwords,
-                         .weight = pl->proximity};
+    struct ev_prox px = {
+        .first_word = (uint32_t)s->prox_words.count, .nwords = nwords, .weight = pl->proximity};
     for (uint32_t i = 0; i < nwords; i++) {
         struct ev_prox_word *w = qry_vec_push(&s->prox_words, sizeof *w);
         if (!w) {
             return sd_errorf(pl->err, SD_ENOMEM, "query plan");
         }
+        w->terms = nodes[i];
         int rc = prox_word(pl, words[i], w);
         if (rc) {
             return rc;
@@ -516,10 +539,12 @@ static int and_node(struct plan *pl, int32_t qnode, uint32_t *out)
     uint32_t count;
     uint32_t npos;
     uint32_t nneg;
+    uint32_t built[QRY_MAX_TERMS]; /* kids as child_list() made them, for prox_node() */
     int rc = child_list(pl, qnode, kids, &count);
     if (rc) {
         return rc;
     }
+    memcpy(built, kids, count * sizeof *kids);
     if (qnode == pl->q->root && !has_positive(kids, count)) {
         rc = all_node(pl, &kids[count]); /* clauses and exclusions only: browsing */
         if (rc) {
@@ -548,7 +573,7 @@ static int and_node(struct plan *pl, int32_t qnode, uint32_t *out)
     n->extra_count = nneg;
     n->cost = pnode(pl, kids[0])->cost;
     position(pl, *out);
-    return prox_node(pl, qnode, *out);
+    return prox_node(pl, qnode, built, *out);
 }
 
 static int build(struct plan *pl, int32_t qnode, uint32_t *out)

@@ -17,15 +17,22 @@
  * Missed: inflections whose stem is not a prefix (irregular forms: "ran" for "run", "шёл"
  * for "идти") and a stem's forms beyond the scan, whose documents get no proximity bonus.
  *
- * THE BONUS (term-pair proximity in the manner of BM25TP, Rasolofo & Savoy 2003, with the
- * best occurrence instead of the sum, so a long document is not paid for its length and is
- * not pushed down for it either when its passage is good): for each pair of consecutive
- * query words i, i+1, over every field and pair of their forms' occurrences, the closest
- * d = pos(i+1) - pos(i) > 0 in the typed order gives 1/d^2, the closest in reverse order
- * half of that; the pair adds the larger, times min(idf_i, idf_i+1). The sum times the
- * weight (qry_params.proximity) is added to the AND's score. Each pair adds at most its
- * smaller idf, so weight x the sum of those (qry_prox_bound) bounds every document's
- * bonus: eval.c adds it to the AND's ev_bound() and ev_window(), and pruning stays exact.
+ * THE BONUS (term-pair proximity in the manner of BM25TP, Rasolofo & Savoy 2003, and of
+ * Sphinx's proximity, which counts words standing in the query's order; with the best
+ * occurrence instead of a sum, so a long document is not paid for its length, and not
+ * pushed down for it either when its passage is good): for each pair of consecutive query
+ * words i, i+1, over every field and pair of their forms, the fewest positions d from an
+ * occurrence of i to a later one of i+1 gives 1/d^2 when d <= QRY_PROX_WINDOW (1 for
+ * "электронная почта", 1/4 with one word between), 0 otherwise or in reverse order ("почта
+ * электронная"); the pair adds that times min(idf_i, idf_i+1), and the sum times the weight
+ * (qry_params.proximity) is added to the AND's score. Each pair adds at most its smaller
+ * idf, so weight x the sum of those (qry_prox_bound) bounds every document's bonus: eval.c
+ * adds it to the AND's ev_bound() and ev_window(), and pruning stays exact. search.c
+ * computes a candidate's bonus only when its words' score plus that bound could enter.
+ *
+ * COST. Finding the forms stems a few dozen terms per word, field and segment; each form is
+ * a postings iterator opened unstarted and advanced (with its positions decoded) only for a
+ * document whose bonus is computed, and only in the fields where the word's stem is on it.
  * Nothing here allocates.
  */
 #include <string.h>
@@ -109,85 +116,105 @@ double qry_prox_bound(const struct ev_prox *px, const struct ev_prox_word *words
     return px->weight * sum;
 }
 
-/* The closest occurrences of a[0, na) and b[0, nb) (ascending): *fwd the smallest b - a > 0,
- * *back the smallest a - b > 0 (kept when smaller than on entry). One merge: the closest
- * pair in either order is adjacent in the merged order. */
-static void closest(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb, uint32_t *fwd,
-                    uint32_t *back)
+/* The fewest positions from an occurrence in a[0, na) to a later one in b[0, nb) (both
+ * ascending), into *fwd when fewer than it holds. One merge: the closest such pair is
+ * adjacent in the merged order. */
+static void closest(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb,
+                    uint32_t *fwd)
 {
     uint32_t i = 0, j = 0;
-    uint32_t last_a = 0, last_b = 0;
-    bool has_a = false, has_b = false;
-    while (i < na || j < nb) {
-        if (j == nb || (i < na && a[i] <= b[j])) {
-            if (has_b && a[i] > last_b && a[i] - last_b < *back) {
-                *back = a[i] - last_b;
-            }
+    uint32_t last_a = 0;
+    bool has_a = false;
+    while (j < nb) {
+        if (i < na && a[i] < b[j]) {
             last_a = a[i++];
             has_a = true;
-        } else {
-            if (has_a && b[j] > last_a && b[j] - last_a < *fwd) {
-                *fwd = b[j] - last_a;
-            }
-            last_b = b[j++];
-            has_b = true;
+            continue;
         }
+        if (has_a && b[j] - last_a < *fwd) {
+            *fwd = b[j] - last_a;
+        }
+        j++;
     }
 }
 
-/* The closeness in [0, 1] of words x and y (x typed first) on doc, where their posts sit. */
+/* Word w's occurrences on doc in its form i: the positions, or none (*n 0) when the form is
+ * not on doc or its positions cannot be read (e->rc set). */
+static const uint32_t *positions(struct ev *e, const struct ev_prox_word *w, uint32_t i,
+                                 uint32_t doc, uint32_t *n)
+{
+    struct ev_post *p = &e->posts[w->first + i];
+    const uint32_t *pos = NULL;
+    *n = 0;
+    if (!p->is_started || p->doc != doc) {
+        return NULL;
+    }
+    int rc = seg_postings_positions(p->it, &pos, n);
+    if (rc) {
+        e->rc = rc; /* SD_ENOMEM stays itself: the caller reports it as such */
+        *n = 0;
+    }
+    return pos;
+}
+
+/* How close words x and y (x typed first) stand on doc, in [0, 1]: 1/d^2 for the fewest
+ * positions d from an x to a later y in one field, 0 when d > QRY_PROX_WINDOW. */
 static double pair_closeness(struct ev *e, const struct ev_prox_word *x,
                              const struct ev_prox_word *y, uint32_t doc)
 {
-    uint32_t fwd = UINT32_MAX, back = UINT32_MAX;
+    uint32_t fwd = QRY_PROX_WINDOW + 1;
     for (uint32_t i = 0; i < x->count && fwd > 1; i++) {
-        struct ev_post *a = &e->posts[x->first + i];
-        const uint32_t *pa = NULL;
         uint32_t na = 0;
-        if (a->doc != doc || seg_postings_positions(a->it, &pa, &na)) {
-            continue;
-        }
-        for (uint32_t j = 0; j < y->count && fwd > 1; j++) {
-            struct ev_post *b = &e->posts[y->first + j];
-            const uint32_t *pb = NULL;
+        const uint32_t *pa = positions(e, x, i, doc, &na);
+        for (uint32_t j = 0; na > 0 && j < y->count && fwd > 1; j++) {
             uint32_t nb = 0;
-            if (b->doc != doc || b->field != a->field || seg_postings_positions(b->it, &pb, &nb)) {
-                continue;
+            bool is_same_field = e->posts[y->first + j].field == e->posts[x->first + i].field;
+            const uint32_t *pb = is_same_field ? positions(e, y, j, doc, &nb) : NULL;
+            if (nb > 0) {
+                closest(pa, na, pb, nb, &fwd);
             }
-            closest(pa, na, pb, nb, &fwd, &back);
         }
     }
-    double f = fwd == UINT32_MAX ? 0 : 1.0 / ((double)fwd * fwd);
-    double r = back == UINT32_MAX ? 0 : 0.5 / ((double)back * back);
-    return f > r ? f : r;
+    return fwd > QRY_PROX_WINDOW ? 0 : 1.0 / ((double)fwd * fwd);
 }
 
-/* Moves word w's posts to doc; false when a positions read fails there (e->rc set). */
-static bool word_to_doc(struct ev *e, const struct ev_prox_word *w, uint32_t doc)
+/* Whether word w's stem occurs on doc in local field f: its EV_TERMS node sits on doc, so
+ * the stem's postings of the fields that have it are there. */
+static bool stem_in_field(const struct ev *e, const struct ev_prox_word *w, unsigned f,
+                          uint32_t doc)
+{
+    const struct ev_node *n = &e->nodes[w->terms];
+    for (uint32_t i = 0; i < n->count; i++) {
+        const struct ev_post *p = &e->posts[n->first + i];
+        if (p->field == f && p->doc == doc) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Moves word w's forms to doc (their first document >= doc) in the fields where its stem
+ * occurs there: the others cannot be on doc, and are left behind undecoded. */
+static void word_to_doc(struct ev *e, const struct ev_prox_word *w, uint32_t doc)
 {
     for (uint32_t i = 0; i < w->count; i++) {
         struct ev_post *p = &e->posts[w->first + i];
-        if (p->doc < doc) {
-            p->doc = ev_post_step(p, doc);
+        if (p->is_started && p->doc >= doc) {
+            continue;
         }
-        const uint32_t *pos = NULL;
-        uint32_t n = 0;
-        int rc = p->doc == doc ? seg_postings_positions(p->it, &pos, &n) : SD_OK;
-        if (rc) {
-            e->rc = rc; /* SD_ENOMEM stays itself: the caller reports it as such */
-            return false;
+        if (!stem_in_field(e, w, p->field, doc)) {
+            continue;
         }
+        p->doc = p->is_started ? ev_post_step(p, doc) : seg_postings_advance(p->it, doc);
+        p->is_started = true;
     }
-    return true;
 }
 
 double ev_prox_bonus(struct ev *e, const struct ev_prox *px, uint32_t doc)
 {
     const struct ev_prox_word *w = e->prox_words + px->first_word;
     for (uint32_t i = 0; i < px->nwords; i++) {
-        if (!word_to_doc(e, &w[i], doc)) {
-            return 0;
-        }
+        word_to_doc(e, &w[i], doc);
     }
     double sum = 0;
     for (uint32_t i = 1; i < px->nwords; i++) {

@@ -24,8 +24,8 @@
  * all segments of the snapshot (deleted documents included, as Lucene does).
  * Proximity: an AND of typed words also scores how close they stand, whatever the
  * document's length: for consecutive query words a, b (in any inflection),
- *   proximity * min(idf(a), idf(b)) * max(1/d^2 in the typed order, 0.5/d^2 reversed)
- * with d the fewest positions between them in one field (prox.c).
+ *   proximity * min(idf(a), idf(b)) / d^2   (0 for d > 2)
+ * with d the fewest positions from an a to a later b in one field (prox.c).
  *
  * Threads: a struct qry is immutable after parsing and may be shared. A struct
  * qry_ctx holds one thread's scratch (stemmer, heaps, buffers).
@@ -53,7 +53,7 @@
 #define QRY_MAX_LIMIT      1000 /* hits in one answer */
 #define QRY_MAX_OFFSET     100000
 /* Default weight of the proximity bonus (qry_params.proximity, docs/QUERY.md "Ranking"). */
-#define QRY_PROXIMITY 1.0f
+#define QRY_PROXIMITY 0.35f
 /* Matches counted exactly before a search with a limit may start skipping
  * documents that cannot reach the top hits (Lucene's totalHitsThreshold). */
 #define QRY_TOTAL_EXACT_UPTO 1000

@@ -114,15 +114,15 @@ static void test_qry_prox_inflected_forms_adjacent(void **state)
     assert_string_equal(on, "together apart");
 }
 
-/* Closer is better: with every pair a few positions apart, the nearest wins; and among
- * three words, the document where all stand in a row beats one where two do. */
+/* Closer is better: one word between still counts (a quarter of adjacent), two do not; and
+ * among three words, the document where all stand in a row beats one where two do. */
 static void test_qry_prox_closer_and_longer_runs(void **state)
 {
     (void)state;
     static const struct tdoc docs[] = {
         {.id = "gap3", .body = "электронная x y почта a b c d"},
         {.id = "gap2", .body = "электронная x почта y a b c d"},
-        {.id = "two", .body = "ящик c электронная почта a b ящика d e"},
+        {.id = "two", .body = "электронная почта a b ящик c d e f"},
         {.id = "three", .body = "a b электронная почта ящик c d e f"},
     };
     char off[256], on[256];
@@ -130,7 +130,7 @@ static void test_qry_prox_closer_and_longer_runs(void **state)
     assert_string_equal(off, "gap3 gap2");
     assert_string_equal(on, "gap2 gap3");
     rank(docs + 2, 2, "электронная почта ящик", off, on, sizeof off);
-    assert_string_equal(off, "two three"); /* "ящика" and "ящик": the stem twice */
+    assert_string_equal(off, "two three"); /* the same words: document order */
     assert_string_equal(on, "three two");
 }
 
@@ -172,6 +172,7 @@ static void test_qry_prox_leaves_other_queries_alone(void **state)
     assert_untouched(&seg, "\"электронная почта\"");
     assert_untouched(&seg, "электронная -книга"); /* one positive word */
     assert_untouched(&seg, "электрон* почта");    /* a prefix has no stem to group forms */
+    assert_untouched(&seg, "почта почты");        /* one word twice (the same stem) */
     /* ... while the AND of two words does change: */
     struct qry_params p;
     qry_params_default(&p);
