@@ -232,17 +232,6 @@ static const uint32_t *node_kids(const struct ev *e, const struct ev_node *n)
     return e->kids ? e->kids + n->first : NULL;
 }
 
-double ev_and_words(struct ev *e, uint32_t node, uint32_t doc)
-{
-    const struct ev_node *n = &e->nodes[node];
-    const uint32_t *k = node_kids(e, n);
-    double score = 0;
-    for (uint32_t i = 0; i < n->count; i++) {
-        score += ev_score(e, k[i], doc);
-    }
-    return score;
-}
-
 double ev_score(struct ev *e, uint32_t node, uint32_t doc)
 {
     const struct ev_node *n = &e->nodes[node];
@@ -254,7 +243,9 @@ double ev_score(struct ev *e, uint32_t node, uint32_t doc)
     case EV_PHRASE:
         return phrase_score(e, n, doc);
     case EV_AND:
-        score = ev_and_words(e, node, doc);
+        for (uint32_t i = 0; i < n->count; i++) {
+            score += ev_score(e, k[i], doc);
+        }
         return n->prox ? score + ev_prox_bonus(e, &e->prox[n->prox - 1], doc) : score;
     case EV_OR:
         for (uint32_t i = 0; i < n->count; i++) {

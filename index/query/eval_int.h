@@ -81,22 +81,23 @@ struct ev_post {
     const uint8_t *norms;  /* the field's length bytes, one per doc of the segment */
     const float *norm_tbl; /* 256: weight / (1 - b + b * len(norm) / avglen) */
     const float *norm_max; /* 256: max of norm_tbl over lengths bytes >= n */
-    unsigned field;        /* local field (proximity pairs positions within one field) */
-    bool is_started;       /* false: a proximity form not yet advanced (doc is 0) */
     uint32_t blk_last;     /* cached block bound: last doc of the block, */
     double blk_tf;         /* and its largest weighted tf */
     bool has_blk;
+    bool is_started; /* false: a proximity form not yet advanced (doc is 0) */
+    uint8_t field;   /* local field (< SEG_MAX_SEG_FIELDS): proximity pairs positions in one */
 };
 
 struct ev_node {
     uint8_t type;         /* enum ev_type */
+    uint8_t prox;         /* EV_AND: 1 + its struct ev_prox in scratch.prox; 0: no bonus (an
+                             ev_prox needs 2 of the QRY_MAX_TERMS words: fewer than 255) */
     uint32_t doc;         /* current match, SEG_DOC_END when done */
     uint64_t cost;        /* estimated matches, to order AND children */
     uint32_t first;       /* EV_TERMS/EV_PHRASE: posts; EV_AND/EV_OR: kids */
     uint32_t count;       /* EV_AND: positive kids (negatives follow) */
     uint32_t extra_first; /* EV_TERMS: bonus posts (exact form) */
     uint32_t extra_count; /* EV_TERMS: bonus posts; EV_AND: negative kids */
-    uint32_t prox;        /* EV_AND: 1 + its struct ev_prox in scratch.prox; 0: no bonus */
 };
 
 /* Proximity (prox.c): the words of one AND, in query order, and where their exact forms
@@ -479,8 +480,6 @@ static inline uint32_t ev_advance(struct ev *e, uint32_t node, uint32_t target)
     return n->doc >= target ? n->doc : ev_seek(e, node, target);
 }
 double ev_score(struct ev *e, uint32_t node, uint32_t doc);
-/* An EV_AND's score without its proximity bonus: ev_score() is this + ev_prox_bonus(). */
-double ev_and_words(struct ev *e, uint32_t node, uint32_t doc);
 double ev_bound(struct ev *e, uint32_t node, uint32_t doc);
 /* An upper bound of ev_score() for every match of node in [target, *upto],
  * from skip data only (nothing is decoded except a term's single small block).

@@ -147,7 +147,7 @@ static int open_post(struct plan *pl, const struct seg_term *t, const struct qry
     p->norms = seg_field_norms(pl->seg, f);
     p->norm_tbl = tbl;
     p->norm_max = tbl + 256;
-    p->field = f;
+    p->field = (uint8_t)f;
     p->is_started = !is_lazy;
     p->doc = is_lazy ? 0 : seg_postings_next(p->it);
     return SD_OK;
@@ -503,7 +503,7 @@ static int prox_node(struct plan *pl, int32_t qnode, const uint32_t *built, uint
     const struct qry_node *words[QRY_PROX_MAX_WORDS];
     uint32_t nodes[QRY_PROX_MAX_WORDS];
     uint32_t nwords = pl->proximity > 0 ? prox_words_of(pl, qnode, built, words, nodes) : 0;
-    if (nwords < 2) {
+    if (nwords < 2 || pl->s->prox.count >= UINT8_MAX) { /* (ev_node.prox's range) */
         return SD_OK;
     }
     struct qry_scratch *s = pl->s;
@@ -529,7 +529,7 @@ static int prox_node(struct plan *pl, int32_t qnode, const uint32_t *built, uint
         return sd_errorf(pl->err, SD_ENOMEM, "query plan");
     }
     *slot = px;
-    pnode(pl, node)->prox = (uint32_t)s->prox.count;
+    pnode(pl, node)->prox = (uint8_t)s->prox.count;
     return SD_OK;
 }
 

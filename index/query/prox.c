@@ -27,8 +27,8 @@
  * электронная"); the pair adds that times min(idf_i, idf_i+1), and the sum times the weight
  * (qry_params.proximity) is added to the AND's score. Each pair adds at most its smaller
  * idf, so weight x the sum of those (qry_prox_bound) bounds every document's bonus: eval.c
- * adds it to the AND's ev_bound() and ev_window(), and pruning stays exact. search.c
- * computes a candidate's bonus only when its words' score plus that bound could enter.
+ * adds it to the AND's ev_bound() and ev_window(), and pruning stays exact; a candidate's
+ * bonus is computed only when that bound says it could enter.
  *
  * COST. Finding the forms stems a few dozen terms per word, field and segment; each form is
  * a postings iterator opened unstarted and advanced (with its positions decoded) only for a
@@ -119,8 +119,7 @@ double qry_prox_bound(const struct ev_prox *px, const struct ev_prox_word *words
 /* The fewest positions from an occurrence in a[0, na) to a later one in b[0, nb) (both
  * ascending), into *fwd when fewer than it holds. One merge: the closest such pair is
  * adjacent in the merged order. */
-static void closest(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb,
-                    uint32_t *fwd)
+static void closest(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb, uint32_t *fwd)
 {
     uint32_t i = 0, j = 0;
     uint32_t last_a = 0;

@@ -98,25 +98,11 @@ void qry_topk_add(struct qry_topk *t, struct qry_hit hit)
 
 void qry_topk_offer(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t seg, uint32_t doc)
 {
-    bool is_full = t->count == t->k;
-    if (is_full && !qry_topk_can_beat(t, ev_bound(e, root, doc))) {
+    if (t->count == t->k && !qry_topk_can_beat(t, ev_bound(e, root, doc))) {
         return;
     }
-    const struct ev_node *n = &e->nodes[root];
-    double score = 0;
-    if (n->type == EV_AND && n->prox) {
-        /* The words' scores first: the bonus reads positions, so only a document that could
-         * enter with the largest bonus pays for it. The sum is ev_score()'s, bit for bit. */
-        const struct ev_prox *px = &e->prox[n->prox - 1];
-        score = ev_and_words(e, root, doc);
-        if (is_full && !qry_topk_can_beat(t, score + px->bound)) {
-            return;
-        }
-        score += ev_prox_bonus(e, px, doc);
-    } else {
-        score = ev_score(e, root, doc);
-    }
-    qry_topk_add(t, (struct qry_hit){.segment = seg, .doc = doc, .score = (float)score});
+    qry_topk_add(t, (struct qry_hit){
+                        .segment = seg, .doc = doc, .score = (float)ev_score(e, root, doc)});
 }
 
 static bool may_prune(const struct qry_topk *t)
