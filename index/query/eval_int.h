@@ -434,13 +434,17 @@ void qry_synonym_caps(struct qry_scratch *s, const struct qry *q);
 
 /* prox.c */
 /* The exact forms of one query word in local field `field` of seg, for the proximity bonus:
- * typed (its entry, or NULL when the field lacks it) first, then the forms that start with
- * stem[0, stem_len) (borrowed), have at most QRY_PROX_SUFFIX characters more and stem to it
- * with stem (the first QRY_PROX_SCAN such candidates in byte order are looked at). Fills
- * out[QRY_PROX_FORMS], *count of them. SD_OK, SD_ENOMEM or the dictionary's SD_ECORRUPT. */
+ * typed (its entry, or NULL when the field lacks it) first, then, most frequent first, the
+ * forms that start with stem[0, stem_len) (borrowed), have at most QRY_PROX_SUFFIX characters
+ * more and stem to it with stem (the first QRY_PROX_SCAN such candidates in byte order are
+ * looked at). Fills out[QRY_PROX_FORMS], *count of them. SD_OK, SD_ENOMEM or the dictionary's SD_ECORRUPT. */
 int qry_prox_forms(struct stem_ctx *stem, const struct seg *seg, unsigned field, const char *stem_str,
                    size_t stem_len, const struct seg_term *typed, struct seg_term *out,
                    size_t *count, struct sd_error *err);
+/* The fewest positions from an occurrence in a[0, na) to a later one in b[0, nb) (both
+ * ascending), into *fwd when fewer than it holds; may stop once *fwd is 1. */
+void qry_prox_closest(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb,
+                      uint32_t *fwd);
 /* px's bound: weight x the sum over consecutive words (query order) that both have forms here
  * of the smaller idf of the two. */
 double qry_prox_bound(const struct ev_prox *px, const struct ev_prox_word *words);

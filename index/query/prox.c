@@ -35,6 +35,7 @@
  * document whose bonus is computed, and only in the fields where the word's stem is on it.
  * Nothing here allocates.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "eval_int.h"
@@ -81,6 +82,13 @@ static int on_form(void *arg, const char *term, size_t len, const struct seg_ter
     return w->count == QRY_PROX_FORMS || w->scanned == QRY_PROX_SCAN;
 }
 
+static int cmp_df_desc(const void *a, const void *b)
+{
+    const struct seg_term *x = a;
+    const struct seg_term *y = b;
+    return (x->df < y->df) - (x->df > y->df);
+}
+
 int qry_prox_forms(struct stem_ctx *stem, const struct seg *seg, unsigned field,
                    const char *stem_str, size_t stem_len, const struct seg_term *typed,
                    struct seg_term *out, size_t *count, struct sd_error *err)
@@ -101,6 +109,8 @@ int qry_prox_forms(struct stem_ctx *stem, const struct seg *seg, unsigned field,
     if (w.rc) {
         return sd_errorf(err, w.rc, "proximity: stemming forms");
     }
+    size_t first = typed ? 1 : 0; /* the typed form first, then the most frequent */
+    qsort(out + first, w.count - first, sizeof *out, cmp_df_desc);
     return rc == 1 ? SD_OK : rc;
 }
 
@@ -116,110 +126,144 @@ double qry_prox_bound(const struct ev_prox *px, const struct ev_prox_word *words
     return px->weight * sum;
 }
 
-/* The fewest positions from an occurrence in a[0, na) to a later one in b[0, nb) (both
- * ascending), into *fwd when fewer than it holds. One merge: the closest such pair is
- * adjacent in the merged order. */
-static void closest(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb, uint32_t *fwd)
+/* The first index in v[from, n) whose value is > x (n when none): gallops from `from`, so a
+ * cursor that only moves forward pays for the distance it moves, not for n. */
+static uint32_t first_above(const uint32_t *v, uint32_t from, uint32_t n, uint32_t x)
 {
-    uint32_t i = 0, j = 0;
-    uint32_t last_a = 0;
-    bool has_a = false;
-    while (j < nb) {
-        if (i < na && a[i] < b[j]) {
-            last_a = a[i++];
-            has_a = true;
+    uint32_t step = 1;
+    uint32_t lo = from; /* every index below lo holds a value <= x */
+    uint32_t hi = from;
+    while (hi < n && v[hi] <= x) {
+        lo = hi + 1;
+        hi += step;
+        step *= 2;
+    }
+    hi = hi < n ? hi : n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (v[mid] <= x) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* The shorter list is walked and the longer one searched: a rare word next to a common one
+ * in a long document costs the rare word's occurrences, each a galloping step. */
+void qry_prox_closest(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb,
+                      uint32_t *fwd)
+{
+    uint32_t cur = 0;
+    if (na <= nb) {
+        for (uint32_t i = 0; i < na && (*fwd > 1); i++) { /* the first b after each a */
+            cur = first_above(b, cur, nb, a[i]);
+            if (cur == nb) {
+                return;
+            }
+            *fwd = b[cur] - a[i] < *fwd ? b[cur] - a[i] : *fwd;
+        }
+        return;
+    }
+    for (uint32_t j = 0; j < nb && (*fwd > 1); j++) { /* the last a before each b */
+        if (b[j] == 0) {
+            continue; /* nothing stands before position 0 */
+        }
+        cur = first_above(a, cur, na, b[j] - 1);
+        if (cur > 0) { /* a[cur - 1] <= b[j] - 1 */
+            *fwd = b[j] - a[cur - 1] < *fwd ? b[j] - a[cur - 1] : *fwd;
+        }
+    }
+}
+
+/* One form's occurrences on the document being scored. */
+struct occ {
+    const uint32_t *pos; /* into the form's iterator, valid while it stays on the document */
+    uint32_t n;
+    uint8_t field;
+};
+
+#define PROX_OCCS 16 /* forms of one word on one document looked at (in the order kept) */
+
+/* The stem's occurrences on doc in local field f (0 when it has none there): the word's
+ * EV_TERMS node sits on doc, so the postings of the fields that have the stem are there. */
+static uint32_t stem_tf(const struct ev *e, const struct ev_prox_word *w, unsigned f,
+                        uint32_t doc)
+{
+    const struct ev_node *n = &e->nodes[w->terms];
+    for (uint32_t i = 0; i < n->count; i++) {
+        const struct ev_post *p = &e->posts[n->first + i];
+        if (p->field == f && p->doc == doc) {
+            return seg_postings_freq(p->it);
+        }
+    }
+    return 0;
+}
+
+/* Word w's occurrences on doc into out[PROX_OCCS]; returns how many forms have some. Only
+ * the fields where the stem is on doc are looked at, and in each only until the forms found
+ * hold as many occurrences as the stem has there (each occurrence of the stem is one of a
+ * form's): the forms left are not advanced, nothing of them is decoded. A positions error
+ * sets e->rc. */
+static uint32_t gather(struct ev *e, const struct ev_prox_word *w, uint32_t doc, struct occ *out)
+{
+    uint32_t count = 0;
+    uint32_t left = 0; /* occurrences of the stem in the current field not yet found */
+    for (uint32_t i = 0; i < w->count; i++) {
+        struct ev_post *p = &e->posts[w->first + i];
+        if (i == 0 || p->field != p[-1].field) { /* plan.c opens the forms field by field */
+            left = stem_tf(e, w, p->field, doc);
+        }
+        if (left == 0) {
             continue;
         }
-        if (has_a && b[j] - last_a < *fwd) {
-            *fwd = b[j] - last_a;
+        if (!p->is_started || p->doc < doc) {
+            p->doc = p->is_started ? ev_post_step(p, doc) : seg_postings_advance(p->it, doc);
+            p->is_started = true;
         }
-        j++;
+        const uint32_t *pos = NULL;
+        uint32_t n = 0;
+        int rc = p->doc == doc ? seg_postings_positions(p->it, &pos, &n) : SD_OK;
+        if (rc) {
+            e->rc = rc; /* SD_ENOMEM stays itself: the caller reports it as such */
+            continue;
+        }
+        left = n < left ? left - n : 0;
+        if (n > 0 && count < PROX_OCCS) {
+            out[count++] = (struct occ){.pos = pos, .n = n, .field = p->field};
+        }
     }
+    return count;
 }
 
-/* Word w's occurrences on doc in its form i: the positions, or none (*n 0) when the form is
- * not on doc or its positions cannot be read (e->rc set). */
-static const uint32_t *positions(struct ev *e, const struct ev_prox_word *w, uint32_t i,
-                                 uint32_t doc, uint32_t *n)
-{
-    struct ev_post *p = &e->posts[w->first + i];
-    const uint32_t *pos = NULL;
-    *n = 0;
-    if (!p->is_started || p->doc != doc) {
-        return NULL;
-    }
-    int rc = seg_postings_positions(p->it, &pos, n);
-    if (rc) {
-        e->rc = rc; /* SD_ENOMEM stays itself: the caller reports it as such */
-        *n = 0;
-    }
-    return pos;
-}
-
-/* How close words x and y (x typed first) stand on doc, in [0, 1]: 1/d^2 for the fewest
+/* How close words x and y (x typed first) stand, from their occurrences: 1/d^2 for the fewest
  * positions d from an x to a later y in one field, 0 when d > QRY_PROX_WINDOW. */
-static double pair_closeness(struct ev *e, const struct ev_prox_word *x,
-                             const struct ev_prox_word *y, uint32_t doc)
+static double pair_closeness(const struct occ *x, uint32_t nx, const struct occ *y, uint32_t ny)
 {
     uint32_t fwd = QRY_PROX_WINDOW + 1;
-    for (uint32_t i = 0; i < x->count && fwd > 1; i++) {
-        uint32_t na = 0;
-        const uint32_t *pa = positions(e, x, i, doc, &na);
-        for (uint32_t j = 0; na > 0 && j < y->count && fwd > 1; j++) {
-            uint32_t nb = 0;
-            bool is_same_field = e->posts[y->first + j].field == e->posts[x->first + i].field;
-            const uint32_t *pb = is_same_field ? positions(e, y, j, doc, &nb) : NULL;
-            if (nb > 0) {
-                closest(pa, na, pb, nb, &fwd);
+    for (uint32_t i = 0; i < nx && fwd > 1; i++) {
+        for (uint32_t j = 0; j < ny && fwd > 1; j++) {
+            if (x[i].field == y[j].field) {
+                qry_prox_closest(x[i].pos, x[i].n, y[j].pos, y[j].n, &fwd);
             }
         }
     }
     return fwd > QRY_PROX_WINDOW ? 0 : 1.0 / ((double)fwd * fwd);
 }
 
-/* Whether word w's stem occurs on doc in local field f: its EV_TERMS node sits on doc, so
- * the stem's postings of the fields that have it are there. */
-static bool stem_in_field(const struct ev *e, const struct ev_prox_word *w, unsigned f,
-                          uint32_t doc)
-{
-    const struct ev_node *n = &e->nodes[w->terms];
-    for (uint32_t i = 0; i < n->count; i++) {
-        const struct ev_post *p = &e->posts[n->first + i];
-        if (p->field == f && p->doc == doc) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Moves word w's forms to doc (their first document >= doc) in the fields where its stem
- * occurs there: the others cannot be on doc, and are left behind undecoded. */
-static void word_to_doc(struct ev *e, const struct ev_prox_word *w, uint32_t doc)
-{
-    for (uint32_t i = 0; i < w->count; i++) {
-        struct ev_post *p = &e->posts[w->first + i];
-        if (p->is_started && p->doc >= doc) {
-            continue;
-        }
-        if (!stem_in_field(e, w, p->field, doc)) {
-            continue;
-        }
-        p->doc = p->is_started ? ev_post_step(p, doc) : seg_postings_advance(p->it, doc);
-        p->is_started = true;
-    }
-}
-
 double ev_prox_bonus(struct ev *e, const struct ev_prox *px, uint32_t doc)
 {
     const struct ev_prox_word *w = e->prox_words + px->first_word;
-    for (uint32_t i = 0; i < px->nwords; i++) {
-        word_to_doc(e, &w[i], doc);
-    }
+    struct occ occ[2][PROX_OCCS]; /* the previous word's and this one's */
+    uint32_t nocc[2] = {gather(e, &w[0], doc, occ[0]), 0};
     double sum = 0;
     for (uint32_t i = 1; i < px->nwords; i++) {
-        if (w[i - 1].count && w[i].count) {
+        uint32_t cur = i & 1, prev = cur ^ 1;
+        nocc[cur] = gather(e, &w[i], doc, occ[cur]);
+        if (nocc[prev] && nocc[cur]) {
             double idf = w[i - 1].idf < w[i].idf ? w[i - 1].idf : w[i].idf;
-            sum += idf * pair_closeness(e, &w[i - 1], &w[i], doc);
+            sum += idf * pair_closeness(occ[prev], nocc[prev], occ[cur], nocc[cur]);
         }
     }
     return px->weight * sum;

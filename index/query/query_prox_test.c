@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "eval_int.h"
 #include "query_test_util.h"
 
 static struct stem_ctx *g_stem;
@@ -209,6 +210,41 @@ static void test_qry_prox_weight_is_checked(void **state)
     seg_close(s);
 }
 
+/* qry_prox_closest() (a walk of the shorter list, galloping in the longer) against every
+ * pair, on random ascending lists of every length balance, positions from 0. */
+static void test_qry_prox_closest_equals_brute_force(void **state)
+{
+    (void)state;
+    unsigned seed = 99;
+    uint32_t a[64], b[64];
+    for (int round = 0; round < 20000; round++) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t na = (seed >> 8) % 40, nb = (seed >> 16) % 40, span = 1 + (seed >> 4) % 200;
+        for (uint32_t *v = a, n = na, k = 0; k < 2; k++, v = b, n = nb) {
+            uint32_t pos = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                seed = seed * 1103515245u + 12345u;
+                pos += (i > 0) + (seed >> 8) % span; /* ascending, the first may be 0 */
+                v[i] = pos;
+            }
+        }
+        uint32_t want = UINT32_MAX;
+        for (uint32_t i = 0; i < na; i++) {
+            for (uint32_t j = 0; j < nb; j++) {
+                if (b[j] > a[i] && b[j] - a[i] < want) {
+                    want = b[j] - a[i];
+                }
+            }
+        }
+        uint32_t got = UINT32_MAX;
+        qry_prox_closest(a, na, b, nb, &got);
+        assert_int_equal(got, want);
+        uint32_t capped = 3; /* a smaller distance found earlier is kept */
+        qry_prox_closest(a, na, b, nb, &capped);
+        assert_int_equal(capped, want < 3 ? want : 3);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_qry_prox_closer_and_longer_runs),
         cmocka_unit_test(test_qry_prox_leaves_other_queries_alone),
         cmocka_unit_test(test_qry_prox_weight_is_checked),
+        cmocka_unit_test(test_qry_prox_closest_equals_brute_force),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
