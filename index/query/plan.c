@@ -431,7 +431,9 @@ static int filter_node(struct plan *pl, int32_t qnode, uint32_t *out)
 }
 
 /* Opens the exact forms (with positions) of query word qn in every field of its scope that
- * scores (weight > 0), as the proximity word w (prox.c chooses the forms). */
+ * scores (weight > 0) and has its stem, as the proximity word w (prox.c chooses the forms).
+ * A field where the typed form holds every occurrence of the stem (their total_tf: each
+ * token counts for both) has no other form to look for. */
 static int prox_word(struct plan *pl, const struct qry_node *qn, struct ev_prox_word *w)
 {
     unsigned fields[SEG_MAX_SEG_FIELDS];
@@ -442,13 +444,19 @@ static int prox_word(struct plan *pl, const struct qry_node *qn, struct ev_prox_
     w->count = 0;
     w->idf = st->idf;
     for (size_t i = 0; i < nf; i++) {
-        if (!(gfield(pl, fields[i])->weight > 0)) {
+        const struct seg_term *stem = find_term(pl, qn->term, fields[i]);
+        if (!stem || !(gfield(pl, fields[i])->weight > 0)) {
             continue;
         }
+        const struct seg_term *typed = find_term(pl, qn->term + 1, fields[i]);
         size_t count = 0;
-        int rc = qry_prox_forms(pl->s->stem, pl->seg, fields[i], qry_sterm_str(pl->s, pl->q, st),
-                                st->len, find_term(pl, qn->term + 1, fields[i]), forms, &count,
-                                pl->err);
+        int rc = SD_OK;
+        if (typed && typed->total_tf == stem->total_tf) {
+            forms[count++] = *typed;
+        } else {
+            rc = qry_prox_forms(pl->s->stem, pl->seg, fields[i], qry_sterm_str(pl->s, pl->q, st),
+                                st->len, typed, forms, &count, pl->err);
+        }
         for (size_t k = 0; !rc && k < count; k++) {
             rc = open_post(pl, &forms[k], st, fields[i], SEG_WANT_POSITIONS, true);
             w->count += !rc;
