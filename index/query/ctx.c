@@ -43,7 +43,8 @@ void qry_ctx_free(struct qry_ctx *ctx)
     struct qry_vec *vecs[] = {&s->gfields,   &s->field_map, &s->map_off, &s->scope, &s->sterms,
                               &s->prefix,    &s->pool,      &s->cand,    &s->dfs,   &s->found,
                               &s->nodes,     &s->posts,     &s->kids,    &s->norms, &s->heap,
-                              &s->typo_best, &s->fleaves,   &s->conj,    &s->sorted};
+                              &s->typo_best, &s->fleaves,   &s->conj,    &s->sorted,
+                              &s->prox,      &s->prox_words};
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++) {
         qry_vec_free(vecs[i]);
     }

@@ -19,8 +19,10 @@
  * for the lagging exact-form bonus), used to skip scoring documents that
  * cannot beat the heap's weakest hit. ev_window() bounds a node over a range
  * of documents from skip data alone (each block's largest tf and shortest
- * field), for prune.c to skip the range undecoded. EV_ALL and EV_FILTER (browsing, and
- * clauses inside an OR with text) score 0 and bound 0. Nothing here allocates.
+ * field), for prune.c to skip the range undecoded. An AND whose typed words may stand
+ * together (plan.c, prox.c) adds their proximity bonus to its score, and the largest bonus
+ * any document can get to its bound and window, so pruning stays exact. EV_ALL and EV_FILTER
+ * (browsing, and clauses inside an OR with text) score 0 and bound 0. Nothing here allocates.
  */
 #include "eval_int.h"
 
@@ -244,7 +246,7 @@ double ev_score(struct ev *e, uint32_t node, uint32_t doc)
         for (uint32_t i = 0; i < n->count; i++) {
             score += ev_score(e, k[i], doc);
         }
-        return score;
+        return n->prox ? score + ev_prox_bonus(e, &e->prox[n->prox - 1], doc) : score;
     case EV_OR:
         for (uint32_t i = 0; i < n->count; i++) {
             if (e->nodes[k[i]].doc == doc) {
@@ -322,7 +324,7 @@ double ev_bound(struct ev *e, uint32_t node, uint32_t doc)
                 bound += ev_bound(e, k[i], doc);
             }
         }
-        return bound;
+        return n->prox ? bound + e->prox[n->prox - 1].bound : bound;
     default:
         return 0;
     }
@@ -400,7 +402,7 @@ double ev_window(struct ev *e, uint32_t node, uint32_t target, uint32_t *upto)
         for (uint32_t i = 0; i < n->count; i++) {
             bound += ev_window(e, k[i], target, upto);
         }
-        return bound;
+        return n->prox ? bound + e->prox[n->prox - 1].bound : bound;
     default:
         return 0;
     }

@@ -84,16 +84,42 @@ struct ev_post {
     uint32_t blk_last;     /* cached block bound: last doc of the block, */
     double blk_tf;         /* and its largest weighted tf */
     bool has_blk;
+    bool is_started; /* false: a proximity form not yet advanced (doc is 0) */
+    uint8_t field;   /* local field (< SEG_MAX_SEG_FIELDS): proximity pairs positions in one */
 };
 
 struct ev_node {
     uint8_t type;         /* enum ev_type */
+    uint8_t prox;         /* EV_AND: 1 + its struct ev_prox in scratch.prox; 0: no bonus (an
+                             ev_prox needs 2 of the QRY_MAX_TERMS words: fewer than 255) */
     uint32_t doc;         /* current match, SEG_DOC_END when done */
     uint64_t cost;        /* estimated matches, to order AND children */
     uint32_t first;       /* EV_TERMS/EV_PHRASE: posts; EV_AND/EV_OR: kids */
     uint32_t count;       /* EV_AND: positive kids (negatives follow) */
     uint32_t extra_first; /* EV_TERMS: bonus posts (exact form) */
     uint32_t extra_count; /* EV_TERMS: bonus posts; EV_AND: negative kids */
+};
+
+/* Proximity (prox.c): the words of one AND, in query order, and where their exact forms
+ * stand in the document being scored. */
+#define QRY_PROX_MAX_WORDS 8  /* words of one AND that take part (the first, in query order) */
+#define QRY_PROX_FORMS     16 /* exact forms per word and field, the typed form first */
+#define QRY_PROX_SCAN      64 /* forms starting with the stem looked at per word and field */
+#define QRY_PROX_SUFFIX    4  /* characters after the stem that an inflection may have */
+#define QRY_PROX_WINDOW    2  /* a pair further apart than this many positions is not close */
+
+struct ev_prox_word {
+    uint32_t first; /* its forms' postings (with positions) in ev.posts: [first, first+count) */
+    uint32_t count; /* 0: no form in any field of this segment */
+    uint32_t terms; /* its EV_TERMS node: the stem's postings, one per field */
+    double idf;     /* the stem's */
+};
+
+struct ev_prox {
+    uint32_t first_word; /* struct ev_prox_word in scratch.prox_words */
+    uint32_t nwords;     /* 2 .. QRY_PROX_MAX_WORDS */
+    double weight;       /* qry_params.proximity */
+    double bound;        /* the largest bonus: weight x the summed pair idfs (prox.c) */
 };
 
 /* Per-thread buffers, reused by every search on the thread. */
@@ -121,6 +147,8 @@ struct qry_scratch {
                                  resolved in the current segment */
     struct qry_vec conj;      /* struct qry_conj: the predicate */
     struct qry_vec sorted;    /* struct qry_shit: the sorted top-k (sort.c) */
+    struct qry_vec prox;      /* struct ev_prox of the current segment's AND nodes */
+    struct qry_vec prox_words; /* struct ev_prox_word */
     /* owned: QRY_MAX_FACETS counters (facet_count.c), the first nfacet_acc in use */
     struct qry_facet_acc *facet_acc;
     size_t nfacet_acc;
@@ -164,6 +192,8 @@ struct ev {
     struct ev_node *nodes; /* scratch.nodes.data */
     struct ev_post *posts; /* scratch.posts.data */
     const uint32_t *kids;  /* scratch.kids.data */
+    const struct ev_prox *prox;            /* scratch.prox.data */
+    const struct ev_prox_word *prox_words; /* scratch.prox_words.data */
     double k1;
     double boost;
     bool wants_scores;               /* false when only counting: bonus posts are not opened */
@@ -401,6 +431,28 @@ static inline struct seg_term *qry_found(const struct qry_scratch *s, size_t ter
 /* synonym.c: lowers each synonym word's idf (sterms of q, set by qry_stats_build) to at most
  * the smallest idf of the typed words of its group over its word count. */
 void qry_synonym_caps(struct qry_scratch *s, const struct qry *q);
+
+/* prox.c */
+/* The exact forms of one query word in local field `field` of seg, for the proximity bonus:
+ * typed (its entry, or NULL when the field lacks it) first, then, most frequent first, the
+ * forms that start with stem[0, stem_len) (borrowed), have at most QRY_PROX_SUFFIX characters
+ * more and stem to it with stem (the first QRY_PROX_SCAN such candidates in byte order are
+ * looked at). Fills out[QRY_PROX_FORMS], *count of them. SD_OK, SD_ENOMEM or the dictionary's SD_ECORRUPT. */
+int qry_prox_forms(struct stem_ctx *stem, const struct seg *seg, unsigned field, const char *stem_str,
+                   size_t stem_len, const struct seg_term *typed, struct seg_term *out,
+                   size_t *count, struct sd_error *err);
+/* The fewest positions from an occurrence in a[0, na) to a later one in b[0, nb) (both
+ * ascending), into *fwd when fewer than it holds; may stop once *fwd is 1. */
+void qry_prox_closest(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb,
+                      uint32_t *fwd);
+/* px's bound: weight x the sum over consecutive words (query order) that both have forms here
+ * of the smaller idf of the two. */
+double qry_prox_bound(const struct ev_prox *px, const struct ev_prox_word *words);
+/* The bonus of doc (a match of px's AND, which sits on it): for consecutive words, the
+ * smaller idf x 1/d^2 for their closest occurrences d <= QRY_PROX_WINDOW positions apart in
+ * the typed order in one field, summed, x weight. At most px->bound. Advances the forms'
+ * postings to doc (docs must come in order); a positions error sets e->rc. */
+double ev_prox_bonus(struct ev *e, const struct ev_prox *px, uint32_t doc);
 
 /* plan.c: builds the tree for segment seg_index into s->nodes/posts/kids;
  * *root is its root. qry_plan_free() frees the iterators (also after an error). */

@@ -34,6 +34,7 @@ struct plan {
     size_t seg_index;
     bool wants_scores;
     bool wants_bonus;
+    double proximity; /* qry_params.proximity when scoring, else 0 */
     int rc; /* sticky positions error seen while positioning nodes */
     double b;
     uint64_t norms_made[(SEG_MAX_SEG_FIELDS + 63) / 64]; /* local fields with their tables */
@@ -93,6 +94,14 @@ static int reserve_norms(struct plan *pl)
     return SD_OK;
 }
 
+/* The global field of local field f. */
+static const struct qry_gfield *gfield(struct plan *pl, unsigned f)
+{
+    const int32_t *map = qry_vec_at(&pl->s->field_map, sizeof *map,
+                                    ((const size_t *)pl->s->map_off.data)[pl->seg_index]);
+    return (const struct qry_gfield *)pl->s->gfields.data + map[f];
+}
+
 /* Local field f's 2 x 256 table: the weight over BM25's length normalization of each length
  * byte, then the largest of those for any length byte >= n. */
 static const float *field_norms(struct plan *pl, unsigned f)
@@ -101,9 +110,7 @@ static const float *field_norms(struct plan *pl, unsigned f)
     if (pl->norms_made[f / 64] >> (f % 64) & 1u) {
         return tbl;
     }
-    const int32_t *map = qry_vec_at(&pl->s->field_map, sizeof *map,
-                                    ((const size_t *)pl->s->map_off.data)[pl->seg_index]);
-    const struct qry_gfield *gf = (const struct qry_gfield *)pl->s->gfields.data + map[f];
+    const struct qry_gfield *gf = gfield(pl, f);
     for (unsigned n = 0; n < 256; n++) {
         double len = seg_norm_decode((uint8_t)n);
         tbl[n] = (float)(gf->weight / (1.0 - pl->b + pl->b * len / gf->avglen));
@@ -117,9 +124,11 @@ static const float *field_norms(struct plan *pl, unsigned f)
     return tbl;
 }
 
-/* Opens the postings of seg_term t found for sterm st in local field f. */
+/* Opens the postings of seg_term t found for sterm st in local field f, on their first
+ * document; with is_lazy, unstarted (a proximity form: prox.c advances it only when a
+ * document needs its bonus, and many queries never decode a block of it). */
 static int open_post(struct plan *pl, const struct seg_term *t, const struct qry_sterm *st,
-                     unsigned f, unsigned flags)
+                     unsigned f, unsigned flags, bool is_lazy)
 {
     struct ev_post *p = qry_vec_push(&pl->s->posts, sizeof *p);
     if (!p) {
@@ -138,7 +147,9 @@ static int open_post(struct plan *pl, const struct seg_term *t, const struct qry
     p->norms = seg_field_norms(pl->seg, f);
     p->norm_tbl = tbl;
     p->norm_max = tbl + 256;
-    p->doc = seg_postings_next(p->it);
+    p->field = (uint8_t)f;
+    p->is_started = !is_lazy;
+    p->doc = is_lazy ? 0 : seg_postings_next(p->it);
     return SD_OK;
 }
 
@@ -161,7 +172,7 @@ static int open_fields(struct plan *pl, uint32_t term, uint32_t *count, uint64_t
         if (!t) {
             continue;
         }
-        int rc = open_post(pl, t, st, fields[i], 0);
+        int rc = open_post(pl, t, st, fields[i], 0, false);
         if (rc) {
             return rc;
         }
@@ -259,7 +270,7 @@ static int phrase_field(struct plan *pl, const struct qry_node *qn, unsigned f, 
     uint32_t first = (uint32_t)pl->s->posts.count;
     uint64_t cost = UINT64_MAX;
     for (uint32_t w = 0; w < qn->term_count; w++) {
-        int rc = open_post(pl, t[w], sterm(pl, qn->term + w), f, SEG_WANT_POSITIONS);
+        int rc = open_post(pl, t[w], sterm(pl, qn->term + w), f, SEG_WANT_POSITIONS, false);
         if (rc) {
             return rc;
         }
@@ -419,16 +430,129 @@ static int filter_node(struct plan *pl, int32_t qnode, uint32_t *out)
     return rc;
 }
 
+/* Opens the exact forms (with positions) of query word qn in every field of its scope that
+ * scores (weight > 0) and has its stem, as the proximity word w (prox.c chooses the forms).
+ * A field where the typed form holds every occurrence of the stem (their total_tf: each
+ * token counts for both) has no other form to look for. */
+static int prox_word(struct plan *pl, const struct qry_node *qn, struct ev_prox_word *w)
+{
+    unsigned fields[SEG_MAX_SEG_FIELDS];
+    struct seg_term forms[QRY_PROX_FORMS];
+    const struct qry_sterm *st = sterm(pl, qn->term);
+    size_t nf = qry_scope_fields(pl->s, pl->seg_index, pl->seg, st->scope, fields);
+    w->first = (uint32_t)pl->s->posts.count;
+    w->count = 0;
+    w->idf = st->idf;
+    for (size_t i = 0; i < nf; i++) {
+        const struct seg_term *stem = find_term(pl, qn->term, fields[i]);
+        if (!stem || !(gfield(pl, fields[i])->weight > 0)) {
+            continue;
+        }
+        const struct seg_term *typed = find_term(pl, qn->term + 1, fields[i]);
+        size_t count = 0;
+        int rc = SD_OK;
+        if (typed && typed->total_tf == stem->total_tf) {
+            forms[count++] = *typed;
+        } else {
+            rc = qry_prox_forms(pl->s->stem, pl->seg, fields[i], qry_sterm_str(pl->s, pl->q, st),
+                                st->len, typed, forms, &count, pl->err);
+        }
+        for (size_t k = 0; !rc && k < count; k++) {
+            rc = open_post(pl, &forms[k], st, fields[i], SEG_WANT_POSITIONS, true);
+            w->count += !rc;
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    return SD_OK;
+}
+
+/* Whether query words a and b have the same stem: "slides slide" is one word said twice, not
+ * two that may stand together. */
+static bool same_stem(struct plan *pl, const struct qry_node *a, const struct qry_node *b)
+{
+    const struct qry_sterm *x = sterm(pl, a->term);
+    const struct qry_sterm *y = sterm(pl, b->term);
+    return x->len == y->len &&
+           memcmp(qry_sterm_str(pl->s, pl->q, x), qry_sterm_str(pl->s, pl->q, y), x->len) == 0;
+}
+
+/* The typed words (QN_WORD with an exact form) among query node qnode's positive children,
+ * in query order (a word with the stem of the one before left out), at most
+ * QRY_PROX_MAX_WORDS, into words, and their nodes into nodes; built holds the nodes
+ * child_list() built, in child order. Returns how many. */
+static uint32_t prox_words_of(struct plan *pl, int32_t qnode, const uint32_t *built,
+                              const struct qry_node **words, uint32_t *nodes)
+{
+    const struct qry_node *qn = pl->q->nodes;
+    uint32_t n = 0;
+    uint32_t k = 0;
+    for (int32_t c = qn[qnode].first_child; c != QRY_NONE && n < QRY_PROX_MAX_WORDS;
+         c = qn[c].next_sibling) {
+        if (qnode == pl->q->root && qry_is_top_filter(pl->q, c)) {
+            continue; /* child_list() built nothing for it */
+        }
+        uint32_t node = built[k++];
+        if (qn[c].type == QN_WORD && qn[c].term_count == 2 && qn[c].syn_role != QRY_SYN_WORD &&
+            !qn[c].is_negative && !(n > 0 && same_stem(pl, words[n - 1], &qn[c]))) {
+            words[n] = &qn[c];
+            nodes[n++] = node;
+        }
+    }
+    return n;
+}
+
+/* Gives AND node `node` (built from query node qnode, its children `built` as child_list()
+ * made them) its proximity bonus when it has two typed words or more and the search scores
+ * with a proximity weight. */
+static int prox_node(struct plan *pl, int32_t qnode, const uint32_t *built, uint32_t node)
+{
+    const struct qry_node *words[QRY_PROX_MAX_WORDS];
+    uint32_t nodes[QRY_PROX_MAX_WORDS];
+    uint32_t nwords = pl->proximity > 0 ? prox_words_of(pl, qnode, built, words, nodes) : 0;
+    if (nwords < 2 || pl->s->prox.count >= UINT8_MAX) { /* (ev_node.prox's range) */
+        return SD_OK;
+    }
+    struct qry_scratch *s = pl->s;
+    struct ev_prox px = {
+        .first_word = (uint32_t)s->prox_words.count, .nwords = nwords, .weight = pl->proximity};
+    for (uint32_t i = 0; i < nwords; i++) {
+        struct ev_prox_word *w = qry_vec_push(&s->prox_words, sizeof *w);
+        if (!w) {
+            return sd_errorf(pl->err, SD_ENOMEM, "query plan");
+        }
+        w->terms = nodes[i];
+        int rc = prox_word(pl, words[i], w);
+        if (rc) {
+            return rc;
+        }
+    }
+    px.bound = qry_prox_bound(&px, s->prox_words.data);
+    if (!(px.bound > 0)) {
+        return SD_OK; /* no two neighbouring words have forms here: no bonus to give */
+    }
+    struct ev_prox *slot = qry_vec_push(&s->prox, sizeof *slot);
+    if (!slot) {
+        return sd_errorf(pl->err, SD_ENOMEM, "query plan");
+    }
+    *slot = px;
+    pnode(pl, node)->prox = (uint8_t)s->prox.count;
+    return SD_OK;
+}
+
 static int and_node(struct plan *pl, int32_t qnode, uint32_t *out)
 {
     uint32_t kids[QRY_MAX_TERMS + 1]; /* + EV_ALL */
     uint32_t count;
     uint32_t npos;
     uint32_t nneg;
+    uint32_t built[QRY_MAX_TERMS]; /* kids as child_list() made them, for prox_node() */
     int rc = child_list(pl, qnode, kids, &count);
     if (rc) {
         return rc;
     }
+    memcpy(built, kids, count * sizeof *kids);
     if (qnode == pl->q->root && !has_positive(kids, count)) {
         rc = all_node(pl, &kids[count]); /* clauses and exclusions only: browsing */
         if (rc) {
@@ -457,7 +581,7 @@ static int and_node(struct plan *pl, int32_t qnode, uint32_t *out)
     n->extra_count = nneg;
     n->cost = pnode(pl, kids[0])->cost;
     position(pl, *out);
-    return SD_OK;
+    return prox_node(pl, qnode, built, *out);
 }
 
 static int build(struct plan *pl, int32_t qnode, uint32_t *out)
@@ -496,11 +620,14 @@ int qry_plan_build(struct qry_scratch *s, const struct qry *q, const struct qry_
                       .seg_index = seg_index,
                       .wants_scores = wants_scores,
                       .wants_bonus = wants_scores && params->exact_boost > 0,
+                      .proximity = wants_scores ? params->proximity : 0,
                       .b = params->b,
                       .err = err};
     s->nodes.count = 0;
     s->posts.count = 0;
     s->kids.count = 0;
+    s->prox.count = 0;
+    s->prox_words.count = 0;
     int rc = reserve_norms(&pl);
     if (!rc && q->root == QRY_NONE) {
         rc = all_node(&pl, root); /* qry_search runs a query without words only when is_all */

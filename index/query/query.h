@@ -22,6 +22,10 @@
  *   score(w,d) = idf(s) * tf~ * (k1 + 1) / (tf~ + k1)  (+ exact_boost * the same for the exact form)
  * with idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5)), N, df and avglen summed over
  * all segments of the snapshot (deleted documents included, as Lucene does).
+ * Proximity: an AND of typed words also scores how close they stand, whatever the
+ * document's length: for consecutive query words a, b (in any inflection),
+ *   proximity * min(idf(a), idf(b)) / d^2   (0 for d > 2)
+ * with d the fewest positions from an a to a later b in one field (prox.c).
  *
  * Threads: a struct qry is immutable after parsing and may be shared. A struct
  * qry_ctx holds one thread's scratch (stemmer, heaps, buffers).
@@ -48,6 +52,8 @@
 #define QRY_FUZZY_WEIGHT   0.3f /* a typo match scores this fraction of an exact one */
 #define QRY_MAX_LIMIT      1000 /* hits in one answer */
 #define QRY_MAX_OFFSET     100000
+/* Default weight of the proximity bonus (qry_params.proximity, docs/QUERY.md "Ranking"). */
+#define QRY_PROXIMITY 0.35f
 /* Matches counted exactly before a search with a limit may start skipping
  * documents that cannot reach the top hits (Lucene's totalHitsThreshold). */
 #define QRY_TOTAL_EXACT_UPTO 1000
@@ -117,6 +123,8 @@ struct qry_params {
     float k1;        /* default 1.2 */
     float b;         /* default 0.75 */
     float exact_boost;             /* default 0.5 */
+    float proximity;               /* weight of the proximity bonus (below); default
+                                      QRY_PROXIMITY, 0 = off; [0, 1000] */
     const struct qry_weight *weights; /* per-field weights; unnamed fields use
                                          default_weight; "title" defaults to 2 */
     size_t nweights;

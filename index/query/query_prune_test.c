@@ -27,6 +27,7 @@
 static struct qry_ctx *g_ctx;
 static struct stem_ctx *g_stem;
 static unsigned g_seed = 1234;
+static float g_proximity = QRY_PROXIMITY; /* qry_params.proximity of run() */
 
 static const char *const vocab[] = {
     "the",     "run",    "runs",   "running", "cat",    "cats",   "green",  "tree",
@@ -139,6 +140,7 @@ static struct qry_result run(const struct corpus *c, const char *q_text, uint32_
     qry_params_default(&p);
     p.offset = offset;
     p.limit = limit;
+    p.proximity = g_proximity;
     struct qry_result r;
     struct sd_error err = {0};
     qry_ctx_set_exhaustive(g_ctx, exhaustive);
@@ -207,6 +209,9 @@ static const char *const queries[] = {
     "\"the run\"", "\"the the\"", "\"run cat\"", "title:\"the run\"", "ru*", "ci*",
     "\"the run\" OR cat", "\"the run\" cat", "zqaa", "zqaa OR zqba", "zqca zqcb", "zqa*",
     "zqpa", "zqpa OR run", "\"zqaa zqab\"",
+    /* AND of typed words: the proximity bonus (prox.c) in bounds and windows */
+    "runs cat", "cats the green", "книги дом", "city trees river", "run runs", "дома -книга город",
+    "(the run) OR river", "title:green tree", "the zqaa", "water light blue north",
 };
 
 static void test_qry_prune_topk_equals_exhaustive(void **state)
@@ -221,6 +226,36 @@ static void test_qry_prune_topk_equals_exhaustive(void **state)
         }
     }
     assert_true(pruned > 30); /* the check is not vacuous */
+}
+
+/* The same with a proximity weight far above the default: bounds that missed part of the
+ * bonus would now prune documents that belong in the top-k. And the bonus does move scores
+ * on this corpus, so the checks above cover it. */
+static void test_qry_prune_exact_with_heavy_proximity(void **state)
+{
+    (void)state;
+    static const char *const and_queries[] = {"the run", "run cat", "runs cat", "cats the green",
+                                              "книги дом", "city trees river", "(the run) OR river"};
+    g_proximity = 0;
+    struct qry_result off = run(&g_main, "the run", 0, 10, false);
+    g_proximity = 20;
+    struct qry_result on = run(&g_main, "the run", 0, 10, false);
+    assert_true(off.nhits == 10 && on.nhits == 10);
+    bool differs = false;
+    for (size_t i = 0; i < 10; i++) {
+        differs |= off.hits[i].doc != on.hits[i].doc || off.hits[i].score != on.hits[i].score;
+    }
+    assert_true(differs);
+    qry_result_free(&off);
+    qry_result_free(&on);
+    unsigned pruned = 0;
+    for (size_t qi = 0; qi < sizeof and_queries / sizeof *and_queries; qi++) {
+        uint64_t exact = count(&g_main, and_queries[qi]);
+        pruned += check(&g_main, and_queries[qi], 0, 10, exact);
+        pruned += check(&g_main, and_queries[qi], 5, 3, exact);
+    }
+    g_proximity = QRY_PROXIMITY;
+    assert_true(pruned > 4);
 }
 
 static void test_qry_prune_total_exact_semantics(void **state)
@@ -344,6 +379,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qry_prune_topk_equals_exhaustive),
+        cmocka_unit_test(test_qry_prune_exact_with_heavy_proximity),
         cmocka_unit_test(test_qry_prune_total_exact_semantics),
         cmocka_unit_test(test_qry_prune_saturated_max_tf_keeps_bound),
         cmocka_unit_test(test_qry_prune_rejected_tf_cache_resets_when_bonus_grows),

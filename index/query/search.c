@@ -34,6 +34,7 @@ void qry_params_default(struct qry_params *p)
     p->k1 = 1.2f;
     p->b = 0.75f;
     p->exact_boost = 0.5f;
+    p->proximity = QRY_PROXIMITY;
     p->default_weight = 1.0f;
 }
 
@@ -132,6 +133,8 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
                    .nodes = s->nodes.data,
                    .posts = s->posts.data,
                    .kids = s->kids.data,
+                   .prox = s->prox.data,
+                   .prox_words = s->prox_words.data,
                    .k1 = st->k1,
                    .boost = st->boost,
                    .ndocs = ndocs,
@@ -188,6 +191,9 @@ static int check_params(const struct qry_params *p, struct sd_error *err)
     if (!(p->exact_boost >= 0 && p->exact_boost <= 1000) ||
         !(p->default_weight >= 0 && p->default_weight <= 1000)) {
         return sd_errorf(err, SD_EINVAL, "exact_boost and weights must be in [0, 1000]");
+    }
+    if (!(p->proximity >= 0 && p->proximity <= 1000)) {
+        return sd_errorf(err, SD_EINVAL, "proximity must be in [0, 1000]");
     }
     for (size_t i = 0; i < p->nweights; i++) {
         if (!(p->weights[i].weight >= 0 && p->weights[i].weight <= 1000)) {

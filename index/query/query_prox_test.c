@@ -1,0 +1,260 @@
+/*
+ * query_prox_test.c: the proximity bonus (prox.c). Each ranking is checked twice, with the
+ * bonus off (qry_params.proximity 0) and on (the default), so a test shows that the bonus,
+ * and nothing else, changes the order: documents whose query words stand together, in the
+ * typed order and in any inflection, come first. Queries the bonus must not touch (one word,
+ * OR, a phrase) score the same either way. query_prune_test.c checks that pruned searches
+ * still equal exhaustive ones with the bonus in the bounds.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "eval_int.h"
+#include "query_test_util.h"
+
+static struct stem_ctx *g_stem;
+static struct qry_ctx *g_ctx;
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_int_equal(stem_ctx_new(&g_stem), STEM_OK);
+    assert_int_equal(qry_ctx_new(&g_ctx), SD_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    qry_ctx_free(g_ctx);
+    stem_ctx_free(g_stem);
+    return 0;
+}
+
+#define NFILL 20
+
+/* docs[0, n) then NFILL documents without the query words (so the words' idf is not tiny),
+ * searched for text with the bonus off and on; the ids found go to off and on. */
+static void rank(const struct tdoc *docs, size_t n, const char *text, char *off, char *on,
+                 size_t cap)
+{
+    struct tdoc all[8 + NFILL];
+    char ids[NFILL][16];
+    assert_true(n <= 8);
+    memcpy(all, docs, n * sizeof *docs);
+    for (size_t i = 0; i < NFILL; i++) {
+        snprintf(ids[i], sizeof ids[i], "fill%zu", i);
+        all[n + i] = (struct tdoc){.id = ids[i], .body = "река течёт мимо старого моста к морю"};
+    }
+    struct seg *s = tseg_build(g_stem, all, n + NFILL);
+    struct qry_segment seg = {s, NULL};
+    struct qry_params p;
+    qry_params_default(&p);
+    p.proximity = 0;
+    tsearch_ids(g_ctx, text, &seg, 1, &p, off, cap);
+    qry_params_default(&p);
+    tsearch_ids(g_ctx, text, &seg, 1, &p, on, cap);
+    seg_close(s);
+}
+
+/* The issue's example: "электронная почта" together ranks above a page with "электронная"
+ * and the stem's other word "почти" (stem почт) scattered, which has the stem twice. */
+static void test_qry_prox_adjacent_above_scattered(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {.id = "far", .body = "электронная книга и ещё кое что почти готово а почта придёт завтра"},
+        {.id = "near", .body = "вчера мне пришла электронная почта от старого друга из города"},
+    };
+    char off[256], on[256];
+    rank(docs, 2, "электронная почта", off, on, sizeof off);
+    assert_string_equal(off, "far near"); /* BM25 alone: the stem twice wins */
+    assert_string_equal(on, "near far");
+}
+
+/* The same words, the same lengths: the typed order wins over the reversed one. */
+static void test_qry_prox_typed_order_above_reversed(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {.id = "rev", .body = "пришла почта электронная от друга"},
+        {.id = "typed", .body = "пришла электронная почта от друга"},
+    };
+    char off[256], on[256];
+    rank(docs, 2, "электронная почта", off, on, sizeof off);
+    assert_string_equal(off, "rev typed"); /* equal scores: document order */
+    assert_string_equal(on, "typed rev");
+}
+
+/* Inflected forms standing together get the bonus, in both languages; the typed form need
+ * not occur at all. */
+static void test_qry_prox_inflected_forms_adjacent(void **state)
+{
+    (void)state;
+    static const struct tdoc ru[] = {
+        {.id = "apart", .body = "электронной связи нет и почты тоже"},
+        {.id = "together", .body = "электронной почты нет и связи тоже"},
+    };
+    char off[256], on[256];
+    rank(ru, 2, "электронная почта", off, on, sizeof off);
+    assert_string_equal(off, "apart together");
+    assert_string_equal(on, "together apart");
+    static const struct tdoc en[] = {
+        {.id = "apart", .body = "the trees walked past a green river"},
+        {.id = "together", .body = "the green trees walked past a river"},
+    };
+    rank(en, 2, "green tree", off, on, sizeof off);
+    assert_string_equal(off, "apart together");
+    assert_string_equal(on, "together apart");
+}
+
+/* Closer is better: one word between still counts (a quarter of adjacent), two do not; and
+ * among three words, the document where all stand in a row beats one where two do. */
+static void test_qry_prox_closer_and_longer_runs(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {.id = "gap3", .body = "электронная x y почта a b c d"},
+        {.id = "gap2", .body = "электронная x почта y a b c d"},
+        {.id = "two", .body = "электронная почта a b ящик c d e f"},
+        {.id = "three", .body = "a b электронная почта ящик c d e f"},
+    };
+    char off[256], on[256];
+    rank(docs, 2, "электронная почта", off, on, sizeof off);
+    assert_string_equal(off, "gap3 gap2");
+    assert_string_equal(on, "gap2 gap3");
+    rank(docs + 2, 2, "электронная почта ящик", off, on, sizeof off);
+    assert_string_equal(off, "two three"); /* the same words: document order */
+    assert_string_equal(on, "three two");
+}
+
+/* Scores of text with the bonus off and on must be equal, bit for bit. */
+static void assert_untouched(const struct qry_segment *seg, const char *text)
+{
+    struct qry_params p;
+    struct qry_result r[2];
+    struct sd_error err = {0};
+    for (int i = 0; i < 2; i++) {
+        qry_params_default(&p);
+        p.proximity = i ? QRY_PROXIMITY : 0;
+        struct qry *q = tqry(g_ctx, text);
+        assert_int_equal(qry_search(g_ctx, q, seg, 1, &p, &r[i], &err), SD_OK);
+        qry_free(q);
+    }
+    assert_true(r[0].nhits > 0);
+    assert_int_equal(r[0].nhits, r[1].nhits);
+    for (size_t k = 0; k < r[0].nhits; k++) {
+        assert_int_equal(r[0].hits[k].doc, r[1].hits[k].doc);
+        assert_true(r[0].hits[k].score == r[1].hits[k].score);
+    }
+    qry_result_free(&r[0]);
+    qry_result_free(&r[1]);
+}
+
+static void test_qry_prox_leaves_other_queries_alone(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {.id = "a", .body = "электронная почта пришла"},
+        {.id = "b", .body = "почта электронная пришла"},
+        {.id = "c", .body = "электронная книга и почта"},
+    };
+    struct seg *s = tseg_build(g_stem, docs, 3);
+    struct qry_segment seg = {s, NULL};
+    assert_untouched(&seg, "почта");
+    assert_untouched(&seg, "электронная OR почта");
+    assert_untouched(&seg, "\"электронная почта\"");
+    assert_untouched(&seg, "электронная -книга"); /* one positive word */
+    assert_untouched(&seg, "электрон* почта");    /* a prefix has no stem to group forms */
+    assert_untouched(&seg, "почта почты");        /* one word twice (the same stem) */
+    /* ... while the AND of two words does change: */
+    struct qry_params p;
+    qry_params_default(&p);
+    struct qry_result r;
+    struct sd_error err = {0};
+    struct qry *q = tqry(g_ctx, "электронная почта");
+    assert_int_equal(qry_search(g_ctx, q, &seg, 1, &p, &r, &err), SD_OK);
+    assert_int_equal(r.nhits, 3);
+    assert_int_equal(r.hits[0].doc, 0);
+    assert_true(r.hits[0].score > r.hits[1].score);
+    qry_result_free(&r);
+    qry_free(q);
+    seg_close(s);
+}
+
+static void test_qry_prox_weight_is_checked(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {{.id = "a", .body = "электронная почта"}};
+    struct seg *s = tseg_build(g_stem, docs, 1);
+    struct qry_segment seg = {s, NULL};
+    struct qry_params p;
+    qry_params_default(&p);
+    struct qry_result r;
+    struct sd_error err = {0};
+    struct qry *q = tqry(g_ctx, "электронная почта");
+    static const float bad[] = {-1.0f, 1001.0f, NAN};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        p.proximity = bad[i];
+        assert_int_equal(qry_search(g_ctx, q, &seg, 1, &p, &r, &err), SD_EINVAL);
+        assert_non_null(strstr(err.msg, "proximity"));
+    }
+    qry_free(q);
+    seg_close(s);
+}
+
+/* qry_prox_closest() (a walk of the shorter list, galloping in the longer) against every
+ * pair, on random ascending lists of every length balance, positions from 0. */
+static void test_qry_prox_closest_equals_brute_force(void **state)
+{
+    (void)state;
+    unsigned seed = 99;
+    uint32_t a[64], b[64];
+    for (int round = 0; round < 20000; round++) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t na = (seed >> 8) % 40, nb = (seed >> 16) % 40, span = 1 + (seed >> 4) % 200;
+        for (uint32_t *v = a, n = na, k = 0; k < 2; k++, v = b, n = nb) {
+            uint32_t pos = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                seed = seed * 1103515245u + 12345u;
+                pos += (i > 0) + (seed >> 8) % span; /* ascending, the first may be 0 */
+                v[i] = pos;
+            }
+        }
+        uint32_t want = UINT32_MAX;
+        for (uint32_t i = 0; i < na; i++) {
+            for (uint32_t j = 0; j < nb; j++) {
+                if (b[j] > a[i] && b[j] - a[i] < want) {
+                    want = b[j] - a[i];
+                }
+            }
+        }
+        uint32_t got = UINT32_MAX;
+        qry_prox_closest(a, na, b, nb, &got);
+        assert_int_equal(got, want);
+        uint32_t capped = 3; /* a smaller distance found earlier is kept */
+        qry_prox_closest(a, na, b, nb, &capped);
+        assert_int_equal(capped, want < 3 ? want : 3);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qry_prox_adjacent_above_scattered),
+        cmocka_unit_test(test_qry_prox_typed_order_above_reversed),
+        cmocka_unit_test(test_qry_prox_inflected_forms_adjacent),
+        cmocka_unit_test(test_qry_prox_closer_and_longer_runs),
+        cmocka_unit_test(test_qry_prox_leaves_other_queries_alone),
+        cmocka_unit_test(test_qry_prox_weight_is_checked),
+        cmocka_unit_test(test_qry_prox_closest_equals_brute_force),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
