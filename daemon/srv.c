@@ -384,6 +384,7 @@ static void run_search(struct srv *s, struct srv_job *job)
     idx_search_params_default(s->db, &sr.params);
     sr.params.limit = r->limit;
     sr.params.offset = r->offset;
+    sr.params.proximity = r->proximity;
     if (r->nweights) {
         sr.params.weights = r->weights;
         sr.params.nweights = r->nweights;

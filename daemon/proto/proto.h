@@ -123,6 +123,8 @@ struct proto_request {
                                            snippet length, highlighting */
     struct qry_weight weights[PROTO_MAX_WEIGHTS];
     size_t nweights;
+    float proximity; /* weight of the proximity bonus: 0 (off, the default), QRY_PROXIMITY
+                        for true, or the number given, in [0, QRY_MAX_PROXIMITY] */
     /* filters, sort, facets, chosen fields (idx.h struct idx_search_req says what they mean;
      * strings validated only as far as the wire goes: lengths, counts, repeats) */
     const char *filter; /* NULL: none */

@@ -24,6 +24,7 @@ const char *const proto_search_params[] = {
     "syntax",
     "layout",
     "typo",
+    "proximity",
     "highlight",
     "highlight_offsets",
     "highlight_pre",

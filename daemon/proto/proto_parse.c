@@ -702,7 +702,37 @@ static enum proto_code get_hl_opts(struct json_object *obj, struct proto_request
     return rc ? rc : check_hl_opts(snippet_len, fragments, req, err);
 }
 
-/* The search-box options (syntax, layout, typo); absent members keep their defaults. */
+/* "proximity": a weight in [0, QRY_MAX_PROXIMITY] (true is QRY_PROXIMITY, false 0). */
+static enum proto_code set_proximity(double w, struct proto_request *req, struct proto_error *err)
+{
+    if (!(w >= 0 && w <= QRY_MAX_PROXIMITY)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST,
+                            "'proximity' must be true, false or a weight in [0, %g]",
+                            QRY_MAX_PROXIMITY);
+    }
+    req->proximity = (float)w;
+    return PROTO_OK;
+}
+
+static enum proto_code get_proximity(struct json_object *obj, struct proto_request *req,
+                                     struct proto_error *err)
+{
+    bool present;
+    struct json_object *v = member(obj, "proximity", &present);
+    if (!present) {
+        return PROTO_OK;
+    }
+    if (json_object_is_type(v, json_type_boolean)) {
+        return set_proximity(json_object_get_boolean(v) ? QRY_PROXIMITY : 0, req, err);
+    }
+    if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
+        return set_proximity(json_object_get_double(v), req, err);
+    }
+    return set_proximity(-1, req, err); /* the message says what is wanted */
+}
+
+/* The search-box options (syntax, layout, typo, proximity); absent members keep their
+ * defaults. */
 static enum proto_code get_search_opts(struct json_object *obj, struct proto_request *req,
                                        struct proto_error *err)
 {
@@ -712,6 +742,9 @@ static enum proto_code get_search_opts(struct json_object *obj, struct proto_req
     enum proto_code rc = get_bool(obj, "layout", &layout, err);
     if (rc == PROTO_OK) {
         rc = get_bool(obj, "typo", &typo, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = get_proximity(obj, req, err);
     }
     req->search_opts.no_layout = !layout;
     req->search_opts.no_typos = !typo;
@@ -1386,6 +1419,18 @@ static enum proto_code text_weights(char *s, struct proto_request *req, struct p
     return PROTO_OK;
 }
 
+/* proximity=true, false or a weight (as in JSON; "1" is the weight 1). */
+static enum proto_code text_proximity(const char *s, struct proto_request *req,
+                                      struct proto_error *err)
+{
+    if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+        return set_proximity(s[0] == 't' ? QRY_PROXIMITY : 0, req, err);
+    }
+    char *end;
+    double w = strtod(s, &end);
+    return set_proximity(end == s || *end != '\0' ? -1 : w, req, err);
+}
+
 /* true/1 or false/0, as for snippet=. */
 static enum proto_code text_bool(const struct http_param *p, bool *out, struct proto_error *err)
 {
@@ -1508,6 +1553,9 @@ static enum proto_code search_from_params(const struct http_param *params, size_
         bool typo = true;
         rc = text_bool(p, &typo, err);
         req->search_opts.no_typos = !typo;
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "proximity"))) {
+        rc = text_proximity(p->value, req, err);
     }
     if (rc == PROTO_OK) {
         rc = attr_from_params(params, n, req, err);

@@ -1005,6 +1005,39 @@ static void test_proto_search_box_options(void **state)
                      PROTO_BAD_REQUEST);
     assert_int_equal(http_code(PROTO_GET, "/search?q=x&typo=2", NULL, &err), PROTO_BAD_REQUEST);
 
+    /* proximity: off by default; true is QRY_PROXIMITY, a number its weight */
+    proto_request_init(&req);
+    assert_true(req.proximity == 0);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"proximity\":true}", &req, &err),
+                     PROTO_OK);
+    assert_true(req.proximity == QRY_PROXIMITY);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"proximity\":2.5}", &req, &err),
+                     PROTO_OK);
+    assert_true(req.proximity == 2.5f);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"proximity\":false}", &req, &err),
+                     PROTO_OK);
+    assert_true(req.proximity == 0);
+    uri = "/search?q=x&proximity=true";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_true(req.proximity == QRY_PROXIMITY);
+    uri = "/search?q=x&proximity=1";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_true(req.proximity == 1.0f);
+    proto_request_free(&req);
+    const char *bad_prox[] = {"\"yes\"", "-1", "1000.5", "null", "[1]"};
+    for (size_t i = 0; i < sizeof bad_prox / sizeof *bad_prox; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "{\"op\":\"search\",\"q\":\"x\",\"proximity\":%s}", bad_prox[i]);
+        assert_int_equal(line_code(line), PROTO_BAD_REQUEST);
+    }
+    const char *bad_prox_get[] = {"/search?q=x&proximity=", "/search?q=x&proximity=nan",
+                                  "/search?q=x&proximity=inf", "/search?q=x&proximity=1x",
+                                  "/search?q=x&proximity=-0.1"};
+    for (size_t i = 0; i < sizeof bad_prox_get / sizeof *bad_prox_get; i++) {
+        assert_int_equal(http_code(PROTO_GET, bad_prox_get[i], NULL, &err), PROTO_BAD_REQUEST);
+        assert_non_null(strstr(err.msg, "proximity"));
+    }
+
     /* snippet and highlight options */
     proto_request_init(&req);
     assert_false(req.search_opts.highlight);

@@ -52,8 +52,11 @@
 #define QRY_FUZZY_WEIGHT   0.3f /* a typo match scores this fraction of an exact one */
 #define QRY_MAX_LIMIT      1000 /* hits in one answer */
 #define QRY_MAX_OFFSET     100000
-/* Default weight of the proximity bonus (qry_params.proximity, docs/QUERY.md "Ranking"). */
-#define QRY_PROXIMITY 0.35f
+/* The weight of the proximity bonus measured on the known-item sets (qry_params.proximity,
+ * the wire's "proximity": true; docs/QUERY.md "Proximity"). Searches default to 0 (off): the
+ * bonus costs an AND of 2-3 words 1.5-2.5x its time (bench/RESULTS.md). */
+#define QRY_PROXIMITY     0.35f
+#define QRY_MAX_PROXIMITY 1000.0f
 /* Matches counted exactly before a search with a limit may start skipping
  * documents that cannot reach the top hits (Lucene's totalHitsThreshold). */
 #define QRY_TOTAL_EXACT_UPTO 1000
@@ -123,8 +126,8 @@ struct qry_params {
     float k1;        /* default 1.2 */
     float b;         /* default 0.75 */
     float exact_boost;             /* default 0.5 */
-    float proximity;               /* weight of the proximity bonus (below); default
-                                      QRY_PROXIMITY, 0 = off; [0, 1000] */
+    float proximity;               /* weight of the proximity bonus (below); default 0
+                                      (off), QRY_PROXIMITY when asked for; [0, 1000] */
     const struct qry_weight *weights; /* per-field weights; unnamed fields use
                                          default_weight; "title" defaults to 2 */
     size_t nweights;

@@ -1,9 +1,9 @@
 /*
  * query_prox_test.c: the proximity bonus (prox.c). Each ranking is checked twice, with the
- * bonus off (qry_params.proximity 0) and on (the default), so a test shows that the bonus,
- * and nothing else, changes the order: documents whose query words stand together, in the
- * typed order and in any inflection, come first. Queries the bonus must not touch (one word,
- * OR, a phrase) score the same either way. query_prune_test.c checks that pruned searches
+ * bonus off (qry_params.proximity 0, the default) and on (QRY_PROXIMITY), so a test shows
+ * that the bonus, and nothing else, changes the order: documents whose query words stand
+ * together, in the typed order and in any inflection, come first. Queries the bonus must not
+ * touch (one word, OR, a phrase) score the same either way. query_prune_test.c checks that pruned searches
  * still equal exhaustive ones with the bonus in the bounds.
  */
 #include <math.h>
@@ -59,7 +59,7 @@ static void rank(const struct tdoc *docs, size_t n, const char *text, char *off,
     qry_params_default(&p);
     p.proximity = 0;
     tsearch_ids(g_ctx, text, &seg, 1, &p, off, cap);
-    qry_params_default(&p);
+    p.proximity = QRY_PROXIMITY;
     tsearch_ids(g_ctx, text, &seg, 1, &p, on, cap);
     seg_close(s);
 }
@@ -177,6 +177,7 @@ static void test_qry_prox_leaves_other_queries_alone(void **state)
     /* ... while the AND of two words does change: */
     struct qry_params p;
     qry_params_default(&p);
+    p.proximity = QRY_PROXIMITY;
     struct qry_result r;
     struct sd_error err = {0};
     struct qry *q = tqry(g_ctx, "электронная почта");

@@ -34,7 +34,7 @@ void qry_params_default(struct qry_params *p)
     p->k1 = 1.2f;
     p->b = 0.75f;
     p->exact_boost = 0.5f;
-    p->proximity = QRY_PROXIMITY;
+    p->proximity = 0; /* off unless asked for: see QRY_PROXIMITY */
     p->default_weight = 1.0f;
 }
 
@@ -192,8 +192,8 @@ static int check_params(const struct qry_params *p, struct sd_error *err)
         !(p->default_weight >= 0 && p->default_weight <= 1000)) {
         return sd_errorf(err, SD_EINVAL, "exact_boost and weights must be in [0, 1000]");
     }
-    if (!(p->proximity >= 0 && p->proximity <= 1000)) {
-        return sd_errorf(err, SD_EINVAL, "proximity must be in [0, 1000]");
+    if (!(p->proximity >= 0 && p->proximity <= QRY_MAX_PROXIMITY)) {
+        return sd_errorf(err, SD_EINVAL, "proximity must be in [0, %g]", QRY_MAX_PROXIMITY);
     }
     for (size_t i = 0; i < p->nweights; i++) {
         if (!(p->weights[i].weight >= 0 && p->weights[i].weight <= 1000)) {

@@ -62,7 +62,7 @@
   function searchParams() {
     const p = new URLSearchParams({
       q: st.q, index: st.index, limit: LIMIT, offset: st.offset, highlight: 'true', syntax: 'simple',
-      fragments: 2,
+      proximity: 'true', fragments: 2,
     });
     const filter = filterText();
     if (filter) p.set('filter', filter);
