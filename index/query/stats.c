@@ -364,8 +364,7 @@ static int walk_scope(struct qry_scratch *s, const struct qry_segment *segs, siz
         const struct seg_exact_terms *t = NULL;
         rc = nf ? seg_exact_terms(segs[i].seg, &t, err) : SD_OK;
         for (size_t f = 0; rc == SD_OK && f < nf; f++) {
-            rc = qry_lev_walk(&fw->lev, t, t->field_start[fields[f]],
-                              t->field_start[fields[f] + 1], prefix, prefix_len, fuzzy_term, fw);
+            rc = qry_lev_walk(&fw->lev, t, fields[f], prefix, prefix_len, fuzzy_term, fw);
         }
     }
     return rc;
