@@ -248,6 +248,9 @@ struct lev_walk {
     qry_lev_fn fn;
     void *arg;
     char term[QRY_LEV_MAX_ROWS * 4]; /* the bytes of the path from the root */
+    /* per depth t: whether "any other character" after the row of "any other character" at
+     * depth t is dead (1), alive (0) or not yet known (-1) under the current parent */
+    int8_t other_other_dead[QRY_LEV_MAX_ROWS];
 };
 
 /* The word characters that can make row t+1 differ from the row of "any other character": only
@@ -267,8 +270,11 @@ static const uint32_t *band_window(const struct qry_lev *a, size_t t, size_t *n)
  * is visited. A character outside the band's window gives row t+1 exactly the row of "any
  * other character", stepped once per node: when that row is dead, only the window's
  * characters are stepped (a test per child, no step); when alive, the others reuse it (only
- * their character is recorded, for transpositions further down). */
-static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len)
+ * their character is recorded, for transpositions further down). Siblings that all hold that
+ * shared row (is_other: x's character is outside its parent's window) step "any other
+ * character" after it to the same row (the step reads no character of theirs: a
+ * transposition needs a word character), so the first of them tells the rest when it dies. */
+static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len, bool is_other)
 {
     struct qry_lev *a = w->a;
     const struct seg_trie_node *nd = &w->nodes[x];
@@ -281,19 +287,28 @@ static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len)
             }
         }
     }
-    if (nd->kids == 0 || t + 1 >= QRY_LEV_MAX_ROWS) {
+    if (nd->kids == 0 || t >= QRY_LEV_MAX_ROWS - 1) {
         return SD_OK; /* no match is longer than n + k < QRY_LEV_MAX_ROWS - 1 characters */
     }
-    step(a, t, LEV_OTHER);
-    bool is_other_live = !is_dead(a, t + 1);
-    bool is_other_row = true; /* row t+1 is that of "any other character" */
+    bool is_other_live = false;
+    bool is_other_row = false; /* row t+1 is that of "any other character" */
+    if (!is_other || w->other_other_dead[t] != 1) {
+        step(a, t, LEV_OTHER);
+        is_other_live = !is_dead(a, t + 1);
+        is_other_row = true;
+        if (is_other) {
+            w->other_other_dead[t] = !is_other_live;
+        }
+    }
     size_t nwin;
     const uint32_t *win = band_window(a, t, &nwin);
+    w->other_other_dead[t + 1] = -1; /* the children below have a new shared row */
     for (uint32_t c = nd->kids;; c++) {
         const struct seg_trie_node *kid = &w->nodes[c];
         uint32_t cp = kid->ch & SEG_TRIE_CP;
         bool is_alive = is_other_live;
-        if (in_window(win, nwin, cp)) {
+        bool is_in = in_window(win, nwin, cp);
+        if (is_in) {
             step(a, t, cp);
             is_other_row = false;
             is_alive = !is_dead(a, t + 1);
@@ -308,7 +323,7 @@ static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len)
             for (size_t i = 0; i < clen; i++) {
                 w->term[len + i] = (char)(kid->bytes >> (8 * i));
             }
-            int rc = visit(w, c, t + 1, len + clen);
+            int rc = visit(w, c, t + 1, len + clen, !is_in);
             if (rc) {
                 return rc;
             }
@@ -369,7 +384,7 @@ int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, unsigned fi
         memcpy(w->term + i, p + i, clen);
         i += clen;
     }
-    return visit(w, x, depth, prefix_len);
+    return visit(w, x, depth, prefix_len, false);
 }
 
 unsigned qry_lev_max_edits(const char *word, size_t len)
