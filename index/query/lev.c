@@ -265,6 +265,48 @@ static const uint32_t *band_window(const struct qry_lev *a, size_t t, size_t *n)
     return a->word + lo;
 }
 
+/* Node x is the path term[0, len), and every edit is spent: the word characters that can
+ * come next are those after the cells of the last row still at k (bit i of `cells`: the
+ * path matches word[0, i) in k edits), and a term is reported, at distance k, only where a
+ * cell reaches the word's end. No row is stepped: with every cell at k and the row before
+ * at k or more (no transposition left), only a character equal to the next word character
+ * keeps a cell at k, and every other cell is above k. */
+static int visit_spent(struct lev_walk *w, uint32_t x, uint64_t cells, size_t len)
+{
+    const struct qry_lev *a = w->a;
+    const struct seg_trie_node *nd = &w->nodes[x];
+    if ((cells >> a->n & 1) && (nd->ch & SEG_TRIE_TERM)) {
+        int rc = w->fn(w->arg, w->term, len, a->k, nd->df);
+        if (rc) {
+            return rc;
+        }
+    }
+    cells &= ~(1ull << a->n);
+    for (uint32_t c = nd->kids; c != 0 && cells != 0; c++) {
+        const struct seg_trie_node *kid = &w->nodes[c];
+        uint32_t cp = kid->ch & SEG_TRIE_CP;
+        uint64_t next = 0;
+        for (uint64_t m = cells; m != 0; m &= m - 1) {
+            unsigned i = (unsigned)__builtin_ctzll(m);
+            next |= (uint64_t)(a->word[i] == cp) << (i + 1);
+        }
+        if (next != 0) {
+            size_t clen = ((kid->ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1;
+            for (size_t i = 0; i < clen; i++) {
+                w->term[len + i] = (char)(kid->bytes >> (8 * i));
+            }
+            int rc = visit_spent(w, c, next, len + clen);
+            if (rc) {
+                return rc;
+            }
+        }
+        if (kid->ch & SEG_TRIE_LAST) {
+            break;
+        }
+    }
+    return SD_OK;
+}
+
 /* Node x of the trie is the path term[0, len), t characters, and row t is alive. The term
  * that ends here (if any) is reported when within k; then every child whose row t+1 is alive
  * is visited. A character outside the band's window gives row t+1 exactly the row of "any
@@ -290,6 +332,13 @@ static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len, bool is_o
     if (nd->kids == 0 || t >= QRY_LEV_MAX_ROWS - 1) {
         return SD_OK; /* no match is longer than n + k < QRY_LEV_MAX_ROWS - 1 characters */
     }
+    if (a->row_min[t] == a->k && t > 0 && a->row_min[t - 1] >= a->k) {
+        uint64_t cells = 0; /* every edit spent: the rest must be the word's, as typed */
+        for (size_t i = 0; i <= a->n; i++) {
+            cells |= (uint64_t)(a->rows[t][i] == a->k) << i;
+        }
+        return visit_spent(w, x, cells & ~(1ull << a->n), len);
+    }
     bool is_other_live = false;
     bool is_other_row = false; /* row t+1 is that of "any other character" */
     if (!is_other || w->other_other_dead[t] != 1) {
@@ -302,12 +351,16 @@ static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len, bool is_o
     }
     size_t nwin;
     const uint32_t *win = band_window(a, t, &nwin);
+    uint64_t in_mask = 0; /* bit c % 64 of each window character: most children fail it */
+    for (size_t i = 0; i < nwin; i++) {
+        in_mask |= 1ull << (win[i] & 63);
+    }
     w->other_other_dead[t + 1] = -1; /* the children below have a new shared row */
     for (uint32_t c = nd->kids;; c++) {
         const struct seg_trie_node *kid = &w->nodes[c];
         uint32_t cp = kid->ch & SEG_TRIE_CP;
         bool is_alive = is_other_live;
-        bool is_in = in_window(win, nwin, cp);
+        bool is_in = (in_mask >> (cp & 63) & 1) && in_window(win, nwin, cp);
         if (is_in) {
             step(a, t, cp);
             is_other_row = false;
