@@ -244,7 +244,10 @@ int qry_lev_feed(struct qry_lev *a, const char *term, size_t len, unsigned *dist
 
 struct lev_walk {
     struct qry_lev *a;
-    const struct seg_trie_node *nodes; /* borrowed */
+    const struct seg_exact_terms *t; /* borrowed */
+    const struct seg_trie_node *nodes; /* t's */
+    const unsigned *fields; /* borrowed: the fields whose df counts */
+    size_t nfields;
     qry_lev_fn fn;
     void *arg;
     char term[QRY_LEV_MAX_ROWS * 4]; /* the bytes of the path from the root */
@@ -265,6 +268,18 @@ static const uint32_t *band_window(const struct qry_lev *a, size_t t, size_t *n)
     return a->word + lo;
 }
 
+/* Reports the term ending at node nd (the path term[0, len)) at distance dist, with its df
+ * summed over the walk's fields, unless none of them has it. */
+static int report(struct lev_walk *w, const struct seg_trie_node *nd, size_t len, unsigned dist)
+{
+    const uint32_t *row = w->t->df + (size_t)nd->term * w->t->nfields;
+    uint32_t df = 0;
+    for (size_t i = 0; i < w->nfields; i++) {
+        df += row[w->fields[i]];
+    }
+    return df ? w->fn(w->arg, w->term, len, dist, df) : SD_OK;
+}
+
 /* Node x is the path term[0, len), and every edit is spent: the word characters that can
  * come next are those after the cells of the last row still at k (bit i of `cells`: the
  * path matches word[0, i) in k edits), and a term is reported, at distance k, only where a
@@ -276,7 +291,7 @@ static int visit_spent(struct lev_walk *w, uint32_t x, uint64_t cells, size_t le
     const struct qry_lev *a = w->a;
     const struct seg_trie_node *nd = &w->nodes[x];
     if ((cells >> a->n & 1) && (nd->ch & SEG_TRIE_TERM)) {
-        int rc = w->fn(w->arg, w->term, len, a->k, nd->df);
+        int rc = report(w, nd, len, a->k);
         if (rc) {
             return rc;
         }
@@ -323,7 +338,7 @@ static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len, bool is_o
     if (nd->ch & SEG_TRIE_TERM) {
         unsigned dist = a->rows[t][a->n];
         if (dist <= a->k) {
-            int rc = w->fn(w->arg, w->term, len, dist, nd->df);
+            int rc = report(w, nd, len, dist);
             if (rc) {
                 return rc;
             }
@@ -407,16 +422,28 @@ static uint32_t find_child(const struct seg_trie_node *nodes, uint32_t x, const 
     return 0;
 }
 
-int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, unsigned field,
-                 const char *prefix, size_t prefix_len, qry_lev_fn fn, void *arg)
+int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, const unsigned *fields,
+                 size_t nfields, const char *prefix, size_t prefix_len, qry_lev_fn fn,
+                 void *arg)
 {
     a->depth = 0; /* a term fed next starts over: the walk overwrites the rows */
     a->prev_len = 0;
-    if (field >= t->nfields || t->field_root[field] == SEG_TRIE_NONE) {
+    for (size_t i = 0; i < nfields; i++) {
+        if (fields[i] >= t->nfields) {
+            return SD_OK; /* a field the segment does not have: no term */
+        }
+    }
+    if (t->root == SEG_TRIE_NONE || nfields == 0) {
         return SD_OK;
     }
-    struct lev_walk *w = &(struct lev_walk){.a = a, .nodes = t->nodes, .fn = fn, .arg = arg};
-    uint32_t x = t->field_root[field];
+    struct lev_walk *w = &(struct lev_walk){.a = a,
+                                            .t = t,
+                                            .nodes = t->nodes,
+                                            .fields = fields,
+                                            .nfields = nfields,
+                                            .fn = fn,
+                                            .arg = arg};
+    uint32_t x = t->root;
     const unsigned char *p = (const unsigned char *)prefix;
     size_t depth = 0;
     for (size_t i = 0; i < prefix_len;) {

@@ -350,9 +350,10 @@ static int fuzzy_term(void *arg, const char *term, size_t len, unsigned dist, ui
     return SD_OK;
 }
 
-/* Walks every segment and field of the scope with fw's automaton, over the exact forms that
- * start with prefix[0, prefix_len) (all of them when prefix_len is 0), in memory
- * (seg_exact_terms: built by a segment's first typo walk). */
+/* Walks every segment of the scope with fw's automaton, over the exact forms of its fields in
+ * scope that start with prefix[0, prefix_len) (all of them when prefix_len is 0), in memory
+ * (seg_exact_terms: built by a segment's first typo walk); a form that several fields have is
+ * reported once, with their df summed (as pick_cands and note_best would sum them). */
 static int walk_scope(struct qry_scratch *s, const struct qry_segment *segs, size_t nsegs,
                       int32_t scope, const char *prefix, size_t prefix_len, struct fuzzy_walk *fw,
                       struct sd_error *err)
@@ -363,8 +364,8 @@ static int walk_scope(struct qry_scratch *s, const struct qry_segment *segs, siz
         size_t nf = qry_scope_fields(s, i, segs[i].seg, scope, fields);
         const struct seg_exact_terms *t = NULL;
         rc = nf ? seg_exact_terms(segs[i].seg, &t, err) : SD_OK;
-        for (size_t f = 0; rc == SD_OK && f < nf; f++) {
-            rc = qry_lev_walk(&fw->lev, t, fields[f], prefix, prefix_len, fuzzy_term, fw);
+        if (rc == SD_OK && nf) { /* one walk for all the fields: a form in two is read once */
+            rc = qry_lev_walk(&fw->lev, t, fields, nf, prefix, prefix_len, fuzzy_term, fw);
         }
     }
     return rc;

@@ -401,30 +401,33 @@ int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, con
 
 /* ---- the exact forms in memory (seg_terms.c) ---- */
 
-/* Every SEG_EXACT term of a segment as a trie of characters, one root per field, copied out of
+/* Every SEG_EXACT term of a segment as one trie of characters for all fields, copied out of
  * the front-coded blocks, so that a walk which jumps around the dictionary (the typo
  * automaton) moves from a prefix to its extensions without a search (layout: seg_terms.c).
  * Node x's children are nodes[kids, ...] up to the one marked SEG_TRIE_LAST (none when kids is
  * 0), in byte order; a node's character is the code point and bytes of one UTF-8 sequence as
- * seg_utf8_next splits it. Immutable; owned by the segment. */
+ * seg_utf8_next splits it. A form in several fields is one path; its document frequency in
+ * field f is df[term * nfields + f], 0 when f does not have it. Immutable; owned by the
+ * segment. */
 struct seg_trie_node {
     uint32_t ch;    /* code point (SEG_TRIE_CP), byte length - 1 (SEG_TRIE_LEN_SHIFT), flags */
     uint32_t bytes; /* the character's bytes, the first in the low 8 bits */
     uint32_t kids;  /* the first child, 0 when none */
-    uint32_t df;    /* with SEG_TRIE_TERM: the document frequency of the term ending here */
+    uint32_t term;  /* with SEG_TRIE_TERM: the number of the term ending here (rows of df) */
 };
 #define SEG_TRIE_CP        0x1FFFFFu
 #define SEG_TRIE_LEN_SHIFT 24
 #define SEG_TRIE_TERM      (1u << 26) /* a term ends at this node */
 #define SEG_TRIE_LAST      (1u << 27) /* the last child of its parent */
-#define SEG_TRIE_NONE      UINT32_MAX /* field_root of a field without exact forms */
+#define SEG_TRIE_NONE      UINT32_MAX
 
 struct seg_exact_terms {
-    uint32_t count;  /* terms */
-    uint32_t nnodes; /* nodes, roots included */
+    uint32_t count;  /* distinct forms, over all fields */
+    uint32_t nnodes; /* nodes, the root included */
     uint32_t nfields;
-    uint32_t *field_root; /* nfields: the root (no character) of each field's terms */
+    uint32_t root; /* the root (no character): node 0, or SEG_TRIE_NONE when there are none */
     struct seg_trie_node *nodes;
+    uint32_t *df; /* count * nfields */
     size_t mem_bytes; /* all of the above */
 };
 
@@ -441,7 +444,7 @@ size_t seg_exact_terms_bytes(const struct seg *s);
 typedef void (*seg_charge_fn)(void *arg, int64_t delta);
 void seg_set_charge(struct seg *s, seg_charge_fn fn, void *arg);
 /* The same table for terms[0, n) (NUL-terminated, ascending in byte order, distinct, not
- * empty) as one field (field 0), with document frequencies df[0, n): for tests and tools.
+ * empty) of one field (field 0), with document frequencies df[0, n): for tests and tools.
  * The caller frees *out with seg_exact_terms_free. SD_OK, SD_ENOMEM, SD_ECORRUPT (not
  * ascending, or empty) or SD_ELIMIT (a term over STEM_MAX_TOKEN bytes). */
 int seg_exact_terms_of(const char *const *terms, const uint32_t *df, size_t n,

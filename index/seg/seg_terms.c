@@ -8,27 +8,30 @@
  * the front-coded blocks every move was a binary search of the block index plus the decoding
  * of a block's keys and term info; over sorted arrays in memory (the previous layout here) it
  * was still a binary search per child, a third of a typo walk. Here every SEG_EXACT term of a
- * field is a path in a trie of characters (UTF-8 sequences, split as seg_utf8_next splits
- * them), and a node's children sit next to each other in one array:
+ * field is a path in one trie of characters (UTF-8 sequences, split as seg_utf8_next splits
+ * them), shared by all fields, and a node's children sit next to each other in one array:
  *
  *   node   ch     code point (bits 0-20), byte length - 1 (bits 24-25), SEG_TRIE_TERM (a term
  *                 ends here), SEG_TRIE_LAST (the last of its parent's children)
  *          bytes  the character's bytes, the first in the low 8 bits
  *          kids   index of the first child (its siblings follow it), 0 when none
- *          df     the document frequency of the term that ends here
+ *          term   the term that ends here: its document frequency in field f is
+ *                 df[term * nfields + f] (0 when the field does not have it)
  *
- * Each field has a root (a node with no character, field_root). Children are in byte order, so
- * a depth-first walk meets the terms in dictionary order. A character is decoded once, here,
- * and a child is reached without any search. Memory: 16 bytes per node (about 3 nodes per
- * term on corpus-large, so about twice the sorted arrays); seg_exact_terms_bytes says how
- * much, and the engine charges it to its memory limit through seg_set_charge.
+ * Children are in byte order, so a depth-first walk meets the terms in dictionary order. A
+ * character is decoded once, here, and a child is reached without any search. One trie for
+ * all fields, because most forms of a title are also forms of the body: a typo walk over
+ * every field reads each of them once. Memory: 16 bytes per node (about 3.5 nodes per
+ * distinct form on corpus-large) and 4 bytes per form and field; seg_exact_terms_bytes says
+ * how much, and the engine charges it to its memory limit through seg_set_charge.
  *
  * Built on first use, by one pass over the dictionary; then immutable and shared by every
  * thread until seg_close. Threads that find it missing at once each build one and publish it
  * with a compare-and-swap: the first wins, the others free theirs (rare, and each copy is
  * correct), so no lock is needed.
  *
- * The build inserts terms in sorted order, comparing each with the previous one only: their
+ * The build merges the fields' sorted runs of exact forms (one dictionary cursor per field) and
+ * inserts the forms in sorted order, comparing each with the previous one only: their
  * shared characters are the path that stays, the rest are new nodes (a depth-first layout in
  * which a node's first child is the next node and siblings are linked). A second pass lays the
  * nodes out breadth first, so that siblings are contiguous. (A byte that starts no valid
@@ -68,8 +71,8 @@ void seg_exact_terms_free(struct seg_exact_terms *t)
     if (!t) {
         return;
     }
-    free(t->field_root);
     free(t->nodes);
+    free(t->df);
     free(t);
 }
 
@@ -100,9 +103,8 @@ static uint32_t new_node(struct trie_build *b)
     return b->count++;
 }
 
-/* Starts a field: a new root, and no previous term. Returns its node (0 on ENOMEM after the
- * first). */
-static int begin_field(struct trie_build *b, uint32_t *root)
+/* Starts the trie: its root, and no previous term. */
+static int begin(struct trie_build *b, uint32_t *root)
 {
     uint32_t r = new_node(b);
     if (r == 0 && b->count != 1) {
@@ -115,8 +117,9 @@ static int begin_field(struct trie_build *b, uint32_t *root)
     return SD_OK;
 }
 
-/* Adds term[0, len) (after every term added since begin_field, in byte order) with df. */
-static int add_term(struct trie_build *b, const uint8_t *term, size_t len, uint32_t df)
+/* Adds term[0, len) (after every term added since begin_field, in byte order) as term number
+ * b->terms (counted up). */
+static int add_term(struct trie_build *b, const uint8_t *term, size_t len)
 {
     if (len > sizeof b->prev) {
         return SD_ELIMIT;
@@ -173,7 +176,7 @@ static int add_term(struct trie_build *b, const uint8_t *term, size_t len, uint3
     }
     struct seg_trie_node *end = &b->n[b->path[d]]; /* new: the term sorts after the last */
     end->ch |= SEG_TRIE_TERM;
-    end->df = df;
+    end->term = b->terms;
     b->depth = d;
     memcpy(b->prev, term, len);
     b->prev_len = len;
@@ -182,9 +185,8 @@ static int add_term(struct trie_build *b, const uint8_t *term, size_t len, uint3
 }
 
 /* Lays the depth-first nodes of b out breadth first (children contiguous, the last marked
- * SEG_TRIE_LAST) into t->nodes, the roots first (roots[f]: build index, or SEG_TRIE_NONE). */
-static int lay_out(struct trie_build *b, const uint32_t *roots, unsigned nfields,
-                   struct seg_exact_terms *t)
+ * SEG_TRIE_LAST) into t->nodes, the root (build index 0) first. */
+static int lay_out(struct trie_build *b, struct seg_exact_terms *t)
 {
     uint32_t *order = malloc((b->count ? b->count : 1) * sizeof *order);
     t->nodes = malloc((b->count ? b->count : 1) * sizeof *t->nodes);
@@ -192,13 +194,8 @@ static int lay_out(struct trie_build *b, const uint32_t *roots, unsigned nfields
         free(order);
         return SD_ENOMEM;
     }
-    uint32_t tail = 0;
-    for (unsigned f = 0; f < nfields; f++) {
-        t->field_root[f] = roots[f] == SEG_TRIE_NONE ? SEG_TRIE_NONE : tail;
-        if (roots[f] != SEG_TRIE_NONE) {
-            order[tail++] = roots[f];
-        }
-    }
+    uint32_t tail = b->count ? 1 : 0;
+    order[0] = 0;
     for (uint32_t p = 0; p < tail; p++) {
         const struct seg_trie_node *o = &b->n[order[p]];
         struct seg_trie_node *nn = &t->nodes[p];
@@ -219,87 +216,171 @@ static int lay_out(struct trie_build *b, const uint32_t *roots, unsigned nfields
     }
     free(order);
     t->nnodes = tail;
+    t->root = tail ? 0 : SEG_TRIE_NONE;
     return SD_OK;
 }
 
-/* Copies every SEG_EXACT term of s into the builder, field by field; roots[f] gets each
- * field's root (SEG_TRIE_NONE for a field without exact forms). */
-static int fill(const struct seg *s, struct trie_build *b, uint32_t *roots, struct sd_error *err)
+/* The df table being filled: nfields counts per term. */
+struct df_table {
+    uint32_t *df; /* owned */
+    size_t cap;   /* terms it has room for */
+};
+
+/* Room for term `term`'s counts, zeroed; NULL when out of memory. */
+static uint32_t *df_row(struct df_table *d, uint32_t term, unsigned nfields)
 {
+    if (term >= d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 1024;
+        uint32_t *df = realloc(d->df, cap * nfields * sizeof *df);
+        if (!df) {
+            return NULL;
+        }
+        d->df = df;
+        d->cap = cap;
+    }
+    uint32_t *row = d->df + (size_t)term * nfields;
+    memset(row, 0, nfields * sizeof *row);
+    return row;
+}
+
+/* One field's run of exact forms, read by its own dictionary cursor. */
+struct field_run {
     struct seg_dict_cursor c;
-    struct seg_term term;
-    int r = seg_dict_cursor_field(&c, s, 0, &term);
-    int field = -1;
-    for (; r == 1; r = seg_dict_cursor_next(&c, &term)) {
-        if (c.key[1] != SEG_EXACT) {
-            continue;
+    uint32_t df; /* of the form under the cursor */
+    bool is_live; /* a form is under the cursor */
+};
+
+/* From the term the cursor of run r (field f) just read (rc as the cursor returned it, *t its
+ * information), on to the field's next exact form, if any: the exact forms of a field are one
+ * run, before its stems ('e' < 's'), so the first key past them ends the run unread. SD_OK or
+ * SD_ECORRUPT. */
+static int run_settle(struct field_run *r, unsigned f, int rc, struct seg_term *t)
+{
+    while (rc == 1 && r->c.key[0] == f && r->c.key[1] < SEG_EXACT) {
+        rc = seg_dict_cursor_next(&r->c, t);
+    }
+    r->is_live = rc == 1 && r->c.key[0] == f && r->c.key[1] == SEG_EXACT;
+    r->df = r->is_live ? t->df : 0;
+    return rc < 0 ? SD_ECORRUPT : SD_OK;
+}
+
+static int run_next(struct field_run *r, unsigned f)
+{
+    struct seg_term t;
+    return run_settle(r, f, seg_dict_cursor_next(&r->c, &t), &t);
+}
+
+static int run_cmp(const struct field_run *x, const struct field_run *y)
+{
+    size_t n = x->c.key_len < y->c.key_len ? x->c.key_len : y->c.key_len;
+    int c = memcmp(x->c.key + 2, y->c.key + 2, n - 2); /* keys have 3 bytes or more */
+    return c ? c : (x->c.key_len > y->c.key_len) - (x->c.key_len < y->c.key_len);
+}
+
+/* Run r on the first exact form of field f, if any. */
+static int run_start(const struct seg *s, struct field_run *r, unsigned f)
+{
+    struct seg_term t;
+    return run_settle(r, f, seg_dict_cursor_field(&r->c, s, f, &t), &t);
+}
+
+/* Merges the exact forms of every field of s (runs[f]) into the builder, in byte order, each
+ * form once with its df per field. */
+static int merge(const struct seg *s, struct field_run *runs, struct trie_build *b,
+                 struct df_table *d, struct sd_error *err)
+{
+    unsigned nf = s->field_count;
+    for (unsigned f = 0; f < nf; f++) {
+        if (run_start(s, &runs[f], f)) {
+            return SD_CORRUPT(err, "%s: dictionary block %u damaged", s->name, runs[f].c.block);
         }
-        if (c.key[0] >= s->field_count || (int)c.key[0] < field) {
-            return SD_CORRUPT(err, "%s: dictionary key of field %u", s->name, c.key[0]);
+    }
+    for (;;) {
+        int low = -1;
+        for (unsigned f = 0; f < nf; f++) {
+            if (runs[f].is_live && (low < 0 || run_cmp(&runs[f], &runs[low]) < 0)) {
+                low = (int)f;
+            }
         }
-        int rc = SD_OK;
-        if ((int)c.key[0] != field) {
-            field = c.key[0];
-            rc = begin_field(b, &roots[field]);
+        if (low < 0) {
+            return SD_OK;
         }
-        if (rc == SD_OK) {
-            rc = add_term(b, c.key + 2, c.key_len - 2, term.df);
+        uint32_t term = b->terms;
+        const struct seg_dict_cursor *c = &runs[low].c;
+        int rc = add_term(b, c->key + 2, c->key_len - 2);
+        uint32_t *row = rc == SD_OK ? df_row(d, term, nf) : NULL;
+        if (rc == SD_OK && !row) {
+            rc = SD_ENOMEM;
         }
         if (rc == SD_ENOMEM) {
             return sd_errorf(err, rc, "%s: exact forms: out of memory", s->name);
         }
         if (rc) {
-            return SD_CORRUPT(err, "%s: dictionary out of order at block %u", s->name, c.block);
+            return SD_CORRUPT(err, "%s: dictionary out of order at block %u", s->name, c->block);
+        }
+        /* every field whose run is on this form (fields before `low` are past it) */
+        for (unsigned f = nf; f-- > (unsigned)low;) {
+            struct field_run *r = &runs[f];
+            if (!r->is_live || (f != (unsigned)low && run_cmp(r, &runs[low]) != 0)) {
+                continue;
+            }
+            row[f] = r->df;
+            if (run_next(r, f)) {
+                return SD_CORRUPT(err, "%s: dictionary block %u damaged", s->name, r->c.block);
+            }
         }
     }
-    if (r < 0) {
-        return SD_CORRUPT(err, "%s: dictionary block %u damaged", s->name, c.block);
-    }
-    return SD_OK;
 }
 
-/* The finished table of b (freed either way) with nfields roots. */
-static int finish(struct trie_build *b, const uint32_t *roots, unsigned nfields,
+/* The finished table of b and d (both freed either way) for nfields fields. */
+static int finish(struct trie_build *b, struct df_table *d, unsigned nfields,
                   struct seg_exact_terms **out)
 {
     struct seg_exact_terms *t = calloc(1, sizeof *t);
-    int rc = t ? SD_OK : SD_ENOMEM;
-    if (t) {
-        t->field_root = malloc((nfields ? nfields : 1) * sizeof *t->field_root);
-        rc = t->field_root ? lay_out(b, roots, nfields, t) : SD_ENOMEM;
-    }
+    int rc = t ? lay_out(b, t) : SD_ENOMEM;
     free(b->n);
     b->n = NULL;
     if (rc) {
         seg_exact_terms_free(t);
+        free(d->df);
         return rc;
     }
+    /* give back the room grown for terms that never came (a failed shrink keeps it) */
+    uint32_t *df = realloc(d->df, ((size_t)b->terms * nfields + 1) * sizeof *df);
+    t->df = df ? df : d->df;
+    d->df = NULL;
     t->count = b->terms;
     t->nfields = nfields;
-    t->mem_bytes = sizeof *t + nfields * sizeof *t->field_root + t->nnodes * sizeof *t->nodes;
+    t->mem_bytes = sizeof *t + (size_t)t->nnodes * sizeof *t->nodes +
+                   (size_t)t->count * nfields * sizeof *t->df;
     *out = t;
     return SD_OK;
 }
 
 static int build(const struct seg *s, struct seg_exact_terms **out, struct sd_error *err)
 {
-    uint32_t *roots = malloc((s->field_count ? s->field_count : 1) * sizeof *roots);
+    unsigned nf = s->field_count;
+    struct field_run *runs = calloc(nf ? nf : 1, sizeof *runs);
     struct trie_build *b = calloc(1, sizeof *b); /* 2 KB of path: off the worker's stack */
-    if (!roots || !b) {
-        free(roots);
-        free(b);
-        return sd_errorf(err, SD_ENOMEM, "%s: exact forms: out of memory", s->name);
+    struct df_table d = {0};
+    uint32_t root;
+    int rc = runs && b ? begin(b, &root) : SD_ENOMEM;
+    if (rc == SD_OK) {
+        rc = merge(s, runs, b, &d, err);
+        if (rc == SD_OK) {
+            rc = finish(b, &d, nf, out);
+            if (rc) {
+                sd_errorf(err, rc, "%s: exact forms: out of memory", s->name);
+            }
+        }
+    } else {
+        sd_errorf(err, rc, "%s: exact forms: out of memory", s->name);
     }
-    for (unsigned f = 0; f < s->field_count; f++) {
-        roots[f] = SEG_TRIE_NONE;
-    }
-    int rc = fill(s, b, roots, err);
-    if (rc) {
+    if (b) {
         free(b->n);
-    } else if ((rc = finish(b, roots, s->field_count, out)) != SD_OK) {
-        rc = sd_errorf(err, rc, "%s: exact forms: out of memory", s->name);
     }
-    free(roots);
+    free(d.df);
+    free(runs);
     free(b);
     return rc;
 }
@@ -309,18 +390,26 @@ int seg_exact_terms_of(const char *const *terms, const uint32_t *df, size_t n,
 {
     *out = NULL;
     struct trie_build *b = calloc(1, sizeof *b);
-    if (!b) {
-        return SD_ENOMEM;
-    }
-    uint32_t root = SEG_TRIE_NONE;
-    int rc = n ? begin_field(b, &root) : SD_OK;
+    struct df_table d = {0};
+    uint32_t root;
+    int rc = b ? begin(b, &root) : SD_ENOMEM;
     for (size_t i = 0; rc == SD_OK && i < n; i++) {
-        rc = add_term(b, (const uint8_t *)terms[i], strlen(terms[i]), df[i]);
+        uint32_t term = b->terms;
+        rc = add_term(b, (const uint8_t *)terms[i], strlen(terms[i]));
+        uint32_t *row = rc == SD_OK ? df_row(&d, term, 1) : NULL;
+        if (row) {
+            row[0] = df[i];
+        } else if (rc == SD_OK) {
+            rc = SD_ENOMEM;
+        }
     }
     if (rc == SD_OK) {
-        rc = finish(b, &root, 1, out);
+        rc = finish(b, &d, 1, out);
     }
-    free(b->n);
+    if (b) {
+        free(b->n);
+    }
+    free(d.df);
     free(b);
     return rc;
 }

@@ -1155,15 +1155,18 @@ static int collect_df(void *arg, const char *term, size_t len, const struct seg_
     return collect(&d->w, term, len, t);
 }
 
-/* Every term under node x (whose path is path[0, len)), depth first, into d; checks that the
- * children of each node ascend in byte order and that the last is marked. */
-static void trie_terms(const struct seg_exact_terms *t, uint32_t x, char *path, size_t len,
-                       struct dfs *d)
+/* Every term of field f under node x (whose path is path[0, len)), depth first, into d;
+ * checks that the children of each node ascend in byte order and that the last is marked. */
+static void trie_terms(const struct seg_exact_terms *t, unsigned f, uint32_t x, char *path,
+                       size_t len, struct dfs *d)
 {
     const struct seg_trie_node *nd = &t->nodes[x];
     if (nd->ch & SEG_TRIE_TERM) {
-        struct seg_term term = {.df = nd->df};
-        collect_df(d, path, len, &term);
+        assert_true(nd->term < t->count);
+        struct seg_term term = {.df = t->df[(size_t)nd->term * t->nfields + f]};
+        if (term.df > 0) {
+            collect_df(d, path, len, &term);
+        }
     }
     uint32_t prev = 0;
     for (uint32_t c = nd->kids; c != 0; c++) {
@@ -1180,7 +1183,7 @@ static void trie_terms(const struct seg_exact_terms *t, uint32_t x, char *path, 
         uint32_t first = (uint8_t)path[len];
         assert_true(c == nd->kids || first >= prev);
         prev = first;
-        trie_terms(t, c, path, len + clen, d);
+        trie_terms(t, f, c, path, len + clen, d);
         if (kid->ch & SEG_TRIE_LAST) {
             break;
         }
@@ -1226,15 +1229,14 @@ static void test_seg_exact_terms_match_the_dictionary(void **state)
     assert_int_equal(charged, (int64_t)seg_exact_terms_bytes(s)); /* once, by the winner */
     unsigned nf = seg_field_count(s);
     assert_int_equal(t->nfields, nf);
-    size_t terms = 0;
+    size_t terms = 0, shared = 0;
+    assert_int_equal(t->root, 0);
+    assert_false(t->nodes[0].ch & SEG_TRIE_TERM); /* no empty term */
     for (unsigned f = 0; f < nf; f++) {
         struct dfs d = {0}, got = {0};
         assert_int_equal(seg_term_prefix(s, f, SEG_EXACT, "", 0, collect_df, &d, &err), SD_OK);
         char path[64];
-        if (t->field_root[f] != SEG_TRIE_NONE) {
-            assert_false(t->nodes[t->field_root[f]].ch & SEG_TRIE_TERM); /* no empty term */
-            trie_terms(t, t->field_root[f], path, 0, &got);
-        }
+        trie_terms(t, f, t->root, path, 0, &got);
         assert_int_equal(got.w.n, d.w.n);
         for (size_t i = 0; i < d.w.n; i++) {
             assert_string_equal(got.w.terms[i], d.w.terms[i]);
@@ -1242,10 +1244,20 @@ static void test_seg_exact_terms_match_the_dictionary(void **state)
         }
         terms += d.w.n;
     }
-    assert_int_equal(t->count, terms);
-    /* the node of "ind" in body, and the two terms under it */
+    /* a form in several fields is one term: title's words are body's too */
+    for (uint32_t i = 0; i < t->count; i++) {
+        unsigned in = 0;
+        for (unsigned f = 0; f < nf; f++) {
+            in += t->df[(size_t)i * nf + f] > 0;
+        }
+        assert_true(in >= 1);
+        shared += in - 1;
+    }
+    assert_true(shared > 0);
+    assert_int_equal(t->count + shared, terms);
+    /* the node of "ind", and the two terms of body under it */
     unsigned body = (unsigned)seg_field_find(s, "body", 4);
-    uint32_t x = t->field_root[body];
+    uint32_t x = t->root;
     for (const char *p = "ind"; *p; p++) {
         uint32_t c = t->nodes[x].kids;
         while (c != 0 && t->nodes[c].bytes != (uint8_t)*p) {
@@ -1256,7 +1268,7 @@ static void test_seg_exact_terms_match_the_dictionary(void **state)
     }
     struct dfs under = {0};
     char path[64] = "ind";
-    trie_terms(t, x, path, 3, &under);
+    trie_terms(t, body, x, path, 3, &under);
     assert_int_equal(under.w.n, 2);
     assert_string_equal(under.w.terms[0], "industrial");
     assert_string_equal(under.w.terms[1], "industry");
@@ -1279,12 +1291,13 @@ static void test_seg_exact_terms_of_sorted_terms(void **state)
     assert_int_equal(seg_exact_terms_of(terms, df, n, &t), SD_OK);
     assert_int_equal(t->count, n);
     assert_int_equal(t->nfields, 1);
+    assert_int_equal(t->root, 0);
     /* root, a, b, c, d, the stray 0xD0 twice (its bytes after it split otherwise), "x", "а",
      * "é" and b */
     assert_int_equal(t->nnodes, 11);
     struct dfs got = {0};
     char path[64];
-    trie_terms(t, t->field_root[0], path, 0, &got);
+    trie_terms(t, 0, t->root, path, 0, &got);
     assert_int_equal(got.w.n, n);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(got.w.terms[i], terms[i]);
@@ -1299,7 +1312,8 @@ static void test_seg_exact_terms_of_sorted_terms(void **state)
     assert_int_equal(seg_exact_terms_of(empty, df, 1, &t), SD_ECORRUPT);
     assert_int_equal(seg_exact_terms_of(NULL, df, 0, &t), SD_OK);
     assert_int_equal(t->count, 0);
-    assert_int_equal(t->field_root[0], SEG_TRIE_NONE);
+    assert_int_equal(t->nnodes, 1); /* the root alone */
+    assert_int_equal(t->nodes[0].kids, 0);
     seg_exact_terms_free(t);
 }
 
