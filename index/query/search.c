@@ -174,32 +174,6 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
     return rc;
 }
 
-/* Whether the tree under `node` may match a document, judged from the df that stats.c found
- * for its terms (max over fields and segments: 0 when no segment has the term in any field in
- * scope): a word whose stem nothing has matches nothing, nor does an AND that needs it, nor an
- * OR of such. Everything else may match. A reading of a query with a word no document has
- * (a typo, the wrong layout) is then answered without building a plan per segment. */
-static bool may_match(const struct qry *q, const struct qry_sterm *st, int32_t node)
-{
-    const struct qry_node *n = &q->nodes[node];
-    if (n->type == QN_WORD) {
-        return st[n->term].df > 0;
-    }
-    if (n->type != QN_AND && n->type != QN_OR) {
-        return true;
-    }
-    bool is_and = n->type == QN_AND;
-    for (int32_t c = n->first_child; c != QRY_NONE; c = q->nodes[c].next_sibling) {
-        if (q->nodes[c].type == QN_NOT) {
-            continue; /* an exclusion never makes a match */
-        }
-        if (may_match(q, st, c) != is_and) {
-            return !is_and;
-        }
-    }
-    return is_and;
-}
-
 static int check_params(const struct qry_params *p, struct sd_error *err)
 {
     if (p->limit > QRY_MAX_LIMIT) {
@@ -287,8 +261,7 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     struct qry_sorter *so = is_sorted ? &sorter : NULL;
     t.so = is_score_first ? so : NULL;
     /* with facets every segment is shown, even when nothing can match */
-    bool is_empty = !rc && s->nfacet_acc == 0 && q->root != QRY_NONE &&
-                    !may_match(q, s->sterms.data, q->root);
+    bool is_empty = !rc && s->nfacet_acc == 0 && st.is_unmatchable;
     for (size_t i = 0; !rc && !is_empty && i < nsegs; i++) {
         uint32_t root = 0;
         if (!qry_filter_segment(s, q, params->filter, segs[i].seg) && s->nfacet_acc == 0) {

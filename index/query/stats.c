@@ -536,7 +536,60 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
     if (t->is_fuzzy) {
         t->idf *= QRY_FUZZY_WEIGHT;
     }
+    t->has_idf = true;
     return SD_OK;
+}
+
+/* Whether the tree under `node` may match a document, judged from the df that stats.c found
+ * for its terms (max over fields and segments: 0 when no segment has the term in any field in
+ * scope): a word whose stem nothing has matches nothing, nor does an AND that needs it, nor an
+ * OR of such. Everything else may match. A reading of a query with a word no document has
+ * (a typo, the wrong layout) is then answered without building a plan per segment. */
+static bool may_match(const struct qry *q, const struct qry_sterm *st, int32_t node)
+{
+    const struct qry_node *n = &q->nodes[node];
+    if (n->type == QN_WORD) {
+        return st[n->term].df > 0;
+    }
+    if (n->type != QN_AND && n->type != QN_OR) {
+        return true;
+    }
+    bool is_and = n->type == QN_AND;
+    for (int32_t c = n->first_child; c != QRY_NONE; c = q->nodes[c].next_sibling) {
+        if (q->nodes[c].type == QN_NOT) {
+            continue; /* an exclusion never makes a match */
+        }
+        if (may_match(q, st, c) != is_and) {
+            return !is_and;
+        }
+    }
+    return is_and;
+}
+
+/* Sets df and idf of every sterm; the stems of the words first (qry_search counts the unknown
+ * ones): when the query needs one that no segment has, nothing can match, and the other
+ * terms (exact forms, expansions) are not looked up at all (st->is_unmatchable). */
+static int all_idf(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                   size_t nsegs, const struct qry_params *params, struct qry_stats *st,
+                   struct sd_error *err)
+{
+    int rc = SD_OK;
+    for (size_t i = 0; !rc && i < q->node_count; i++) {
+        const struct qry_node *n = &q->nodes[i];
+        struct qry_sterm *t = (struct qry_sterm *)s->sterms.data + n->term;
+        if (n->type == QN_WORD && !t->has_idf) {
+            rc = term_idf(s, q, segs, nsegs, (size_t)n->term, st->n, err);
+        }
+    }
+    /* (facets count what the words match with every term's entry: no shortcut there) */
+    st->is_unmatchable = !rc && q->root != QRY_NONE && !(params->facets && params->facets->n) &&
+                         !may_match(q, s->sterms.data, q->root);
+    for (size_t i = 0; !rc && !st->is_unmatchable && i < s->sterms.count; i++) {
+        if (!((struct qry_sterm *)s->sterms.data)[i].has_idf) {
+            rc = term_idf(s, q, segs, nsegs, i, st->n, err);
+        }
+    }
+    return rc;
 }
 
 /* Sizes s->found for the final sterms and marks every entry absent. */
@@ -558,6 +611,7 @@ int qry_stats_build(struct qry_scratch *s, const struct qry *q, const struct qry
                     size_t nsegs, const struct qry_params *params, struct qry_stats *st,
                     struct sd_error *err)
 {
+    st->is_unmatchable = false;
     st->k1 = params->k1;
     st->b = params->b;
     st->boost = params->exact_boost;
@@ -577,8 +631,8 @@ int qry_stats_build(struct qry_scratch *s, const struct qry *q, const struct qry
         (qry_vec_reserve(&s->dfs, s->gfields.count + 1, sizeof(uint64_t)) || init_found(s))) {
         rc = sd_errorf(err, SD_ENOMEM, "query scratch");
     }
-    for (size_t i = 0; !rc && i < s->sterms.count; i++) {
-        rc = term_idf(s, q, segs, nsegs, i, st->n, err);
+    if (!rc) {
+        rc = all_idf(s, q, segs, nsegs, params, st, err);
     }
     if (!rc) {
         qry_synonym_caps(s, q); /* a synonym never outscores what was typed (synonym.c) */
