@@ -284,8 +284,8 @@ static int report(struct lev_walk *w, const struct seg_trie_node *nd, size_t len
  * come next are those after the cells of the last row still at k (bit i of `cells`: the
  * path matches word[0, i) in k edits), and a term is reported, at distance k, only where a
  * cell reaches the word's end. No row is stepped: with every cell at k and the row before
- * at k or more (no transposition left), only a character equal to the next word character
- * keeps a cell at k, and every other cell is above k. */
+ * unable to give a transposition at k (is_spent), only a character equal to the next word
+ * character keeps a cell at k, and every other cell is above k. */
 static int visit_spent(struct lev_walk *w, uint32_t x, uint64_t cells, size_t len)
 {
     const struct qry_lev *a = w->a;
@@ -322,6 +322,28 @@ static int visit_spent(struct lev_walk *w, uint32_t x, uint64_t cells, size_t le
     return SD_OK;
 }
 
+/* Whether every edit is spent at depth t: row t is at k or above everywhere, and no
+ * transposition of the term's last character with the next can still come in at k (that
+ * needs a cell of row t-1 below k, at a word character equal to the term's last one). */
+static bool is_spent(const struct qry_lev *a, size_t t)
+{
+    if (t == 0 || a->row_min[t] != a->k) {
+        return false;
+    }
+    if (a->row_min[t - 1] >= a->k) {
+        return true;
+    }
+    uint32_t last = a->chars[t - 1];
+    size_t lo = t + 1 > a->k + 2 ? t + 1 - a->k : 2; /* the band of row t-1, shifted by 2 */
+    size_t hi = t + 1 + a->k < a->n ? t + 1 + a->k : a->n;
+    for (size_t i = lo; i <= hi; i++) {
+        if (a->word[i - 1] == last && a->rows[t - 1][i - 2] < a->k) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Node x of the trie is the path term[0, len), t characters, and row t is alive. The term
  * that ends here (if any) is reported when within k; then every child whose row t+1 is alive
  * is visited. A character outside the band's window gives row t+1 exactly the row of "any
@@ -347,7 +369,7 @@ static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len, bool is_o
     if (nd->kids == 0 || t >= QRY_LEV_MAX_ROWS - 1) {
         return SD_OK; /* no match is longer than n + k < QRY_LEV_MAX_ROWS - 1 characters */
     }
-    if (a->row_min[t] == a->k && t > 0 && a->row_min[t - 1] >= a->k) {
+    if (is_spent(a, t)) {
         uint64_t cells = 0; /* every edit spent: the rest must be the word's, as typed */
         for (size_t i = 0; i <= a->n; i++) {
             cells |= (uint64_t)(a->rows[t][i] == a->k) << i;
