@@ -297,11 +297,15 @@ static int visit_spent(struct lev_walk *w, uint32_t x, uint64_t cells, size_t le
         }
     }
     cells &= ~(1ull << a->n);
+    uint64_t want = 0; /* bit c % 64 of each character that can come next */
+    for (uint64_t m = cells; m != 0; m &= m - 1) {
+        want |= 1ull << (a->word[__builtin_ctzll(m)] & 63);
+    }
     for (uint32_t c = nd->kids; c != 0 && cells != 0; c++) {
         const struct seg_trie_node *kid = &w->nodes[c];
         uint32_t cp = kid->ch & SEG_TRIE_CP;
         uint64_t next = 0;
-        for (uint64_t m = cells; m != 0; m &= m - 1) {
+        for (uint64_t m = (want >> (cp & 63) & 1) ? cells : 0; m != 0; m &= m - 1) {
             unsigned i = (unsigned)__builtin_ctzll(m);
             next |= (uint64_t)(a->word[i] == cp) << (i + 1);
         }
