@@ -409,8 +409,8 @@ static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct q
     const struct qry_term *typed = &q->terms[n->term + 1];
     const char *form = qry_term_str(q, typed);
     unsigned k = qry_lev_max_edits(form, typed->len);
-    bool is_known = false;
-    int rc = k ? find_known(s, q, segs, nsegs, pt, &is_known, err) : SD_OK;
+    bool is_known = pt->has_idf && pt->df > 0; /* the word's own stem: looked up already */
+    int rc = k && !pt->has_idf ? find_known(s, q, segs, nsegs, pt, &is_known, err) : SD_OK;
     if (rc || k == 0 || is_known) {
         return rc;
     }
@@ -519,7 +519,7 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
             struct seg_term *st = qry_found(s, term, i, fields[k]);
             int rc = seg_term_find(segs[i].seg, fields[k], t->kind, str, t->len, st, err);
             if (rc == SD_ENOTFOUND) {
-                continue; /* st stays absent (df 0, from init_found) */
+                continue; /* st stays absent (df 0, from size_found) */
             }
             if (rc) {
                 return rc;
@@ -566,12 +566,13 @@ static bool may_match(const struct qry *q, const struct qry_sterm *st, int32_t n
     return is_and;
 }
 
-/* Sets df and idf of every sterm; the stems of the words first (qry_search counts the unknown
- * ones): when the query needs one that no segment has, nothing can match, and the other
- * terms (exact forms, expansions) are not looked up at all (st->is_unmatchable). */
-static int all_idf(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
-                   size_t nsegs, const struct qry_params *params, struct qry_stats *st,
-                   struct sd_error *err)
+/* Sets df and idf of the words' stems (qry_search counts the unknown ones), before anything
+ * else: when the query needs one that no segment has, nothing can match, and the other terms
+ * (exact forms, expansions) are neither expanded nor looked up (st->is_unmatchable); the typo
+ * walk reads a word's df here instead of looking its stem up again (walk_fuzzy). */
+static int word_idf(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                    size_t nsegs, const struct qry_params *params, struct qry_stats *st,
+                    struct sd_error *err)
 {
     int rc = SD_OK;
     for (size_t i = 0; !rc && i < q->node_count; i++) {
@@ -584,7 +585,15 @@ static int all_idf(struct qry_scratch *s, const struct qry *q, const struct qry_
     /* (facets count what the words match with every term's entry: no shortcut there) */
     st->is_unmatchable = !rc && q->root != QRY_NONE && !(params->facets && params->facets->n) &&
                          !may_match(q, s->sterms.data, q->root);
-    for (size_t i = 0; !rc && !st->is_unmatchable && i < s->sterms.count; i++) {
+    return rc;
+}
+
+/* Sets df and idf of every sterm the words' stems left. */
+static int rest_idf(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                    size_t nsegs, const struct qry_stats *st, struct sd_error *err)
+{
+    int rc = SD_OK;
+    for (size_t i = 0; !rc && i < s->sterms.count; i++) {
         if (!((struct qry_sterm *)s->sterms.data)[i].has_idf) {
             rc = term_idf(s, q, segs, nsegs, i, st->n, err);
         }
@@ -592,16 +601,17 @@ static int all_idf(struct qry_scratch *s, const struct qry *q, const struct qry_
     return rc;
 }
 
-/* Sizes s->found for the final sterms and marks every entry absent. */
-static int init_found(struct qry_scratch *s)
+/* Sizes s->found for the sterms so far, marking the rows added since `from` (the rows of
+ * sterms [from, ...) ) absent; rows before stay as found. */
+static int size_found(struct qry_scratch *s, size_t from)
 {
     size_t count = s->sterms.count * s->field_map.count;
-    s->found.count = 0;
+    size_t old = from * s->field_map.count;
     if (qry_vec_reserve(&s->found, count, sizeof(struct seg_term))) {
         return SD_ENOMEM;
     }
-    if (count > 0) { /* with no segment yet the vector may never have been allocated */
-        memset(s->found.data, 0, count * sizeof(struct seg_term));
+    if (count > old) { /* with no segment yet the vector may never have been allocated */
+        memset((struct seg_term *)s->found.data + old, 0, (count - old) * sizeof(struct seg_term));
     }
     s->found.count = count;
     return SD_OK;
@@ -624,15 +634,24 @@ int qry_stats_build(struct qry_scratch *s, const struct qry *q, const struct qry
     if (!rc && init_sterms(s, q)) {
         rc = sd_errorf(err, SD_ENOMEM, "query scratch");
     }
-    if (!rc) {
-        rc = expand_prefixes(s, q, segs, nsegs, err);
-    }
     if (!rc &&
-        (qry_vec_reserve(&s->dfs, s->gfields.count + 1, sizeof(uint64_t)) || init_found(s))) {
+        (qry_vec_reserve(&s->dfs, s->gfields.count + 1, sizeof(uint64_t)) || size_found(s, 0))) {
         rc = sd_errorf(err, SD_ENOMEM, "query scratch");
     }
+    s->prefix.count = 0; /* nothing expanded (yet) for this query */
+    s->typo_best.count = 0;
     if (!rc) {
-        rc = all_idf(s, q, segs, nsegs, params, st, err);
+        rc = word_idf(s, q, segs, nsegs, params, st, err);
+    }
+    size_t words = s->sterms.count;
+    if (!rc && !st->is_unmatchable) {
+        rc = expand_prefixes(s, q, segs, nsegs, err);
+    }
+    if (!rc && !st->is_unmatchable && size_found(s, words)) {
+        rc = sd_errorf(err, SD_ENOMEM, "query scratch");
+    }
+    if (!rc && !st->is_unmatchable) {
+        rc = rest_idf(s, q, segs, nsegs, st, err);
     }
     if (!rc) {
         qry_synonym_caps(s, q); /* a synonym never outscores what was typed (synonym.c) */
