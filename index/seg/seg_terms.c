@@ -83,6 +83,9 @@ struct trie_build {
     uint32_t terms;
     uint32_t path[SEG_MAX_KEY + 1];  /* the last term's nodes: path[0] its field's root */
     size_t ends[SEG_MAX_KEY + 1];    /* byte end of the last term's character d (path[d + 1]) */
+    /* the bytes the split of character d depended on: its end, or further for a byte that
+     * starts a sequence cut short (the next term's bytes there may complete it) */
+    size_t seen[SEG_MAX_KEY + 1];
     size_t depth;                    /* characters of the last term */
     uint8_t prev[SEG_MAX_KEY];       /* the last term's bytes */
     size_t prev_len;
@@ -133,16 +136,11 @@ static int add_term(struct trie_build *b, const uint8_t *term, size_t len)
         return SD_ECORRUPT; /* empty, or not after the previous term */
     }
     /* the previous term's characters that this one has too: same bytes, same split */
-    size_t d = 0, i = 0;
-    while (d < b->depth) {
-        uint32_t cp;
-        size_t clen = seg_utf8_next(term, len, i, &cp);
-        if (i + clen > same || b->ends[d] != i + clen) {
-            break;
-        }
-        i += clen;
+    size_t d = 0;
+    while (d < b->depth && b->seen[d] <= same) {
         d++;
     }
+    size_t i = d ? b->ends[d - 1] : 0;
     size_t old_depth = b->depth;
     while (i < len) {
         uint32_t cp;
@@ -169,6 +167,8 @@ static int add_term(struct trie_build *b, const uint8_t *term, size_t len)
         }
         b->n[x].ch = cp | (uint32_t)(clen - 1) << SEG_TRIE_LEN_SHIFT;
         b->n[x].bytes = bytes;
+        unsigned char lead = term[i];
+        b->seen[d] = i + (lead < 0xC2 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4);
         i += clen;
         b->ends[d] = i;
         b->path[++d] = x;
