@@ -34,7 +34,9 @@
  * inserts the forms in sorted order, comparing each with the previous one only: their
  * shared characters are the path that stays, the rest are new nodes (a depth-first layout in
  * which a node's first child is the next node and siblings are linked). A second pass lays the
- * nodes out breadth first, so that siblings are contiguous. (A byte that starts no valid
+ * nodes out again with siblings contiguous, their blocks in depth-first order (lay_out). On
+ * corpus-large (205,463 distinct forms, 671,006 nodes, 12.4 MB) the build takes about twice
+ * the instructions and time of the sorted arrays it replaced (185M instructions). (A byte that starts no valid
  * sequence is a character of its own; when the next term's same bytes decode otherwise, it
  * gets another node: the walk reads both, in byte order.)
  */
@@ -184,37 +186,59 @@ static int add_term(struct trie_build *b, const uint8_t *term, size_t len)
     return SD_OK;
 }
 
-/* Lays the depth-first nodes of b out breadth first (children contiguous, the last marked
- * SEG_TRIE_LAST) into t->nodes, the root (build index 0) first. */
+/* Lays the nodes of b out with each node's children contiguous (the last marked
+ * SEG_TRIE_LAST) into t->nodes, the root (build index 0) first. The blocks of children go in
+ * depth-first order (a node's block, then its first child's, ...): the build reads its nodes
+ * in about the order it wrote them, instead of sweeping them once per level (which cost a
+ * cache miss a node), and a walk going down finds the next block close by. */
 static int lay_out(struct trie_build *b, struct seg_exact_terms *t)
 {
-    uint32_t *order = malloc((b->count ? b->count : 1) * sizeof *order);
-    t->nodes = malloc((b->count ? b->count : 1) * sizeof *t->nodes);
-    if (!order || !t->nodes) {
-        free(order);
+    uint32_t n = b->count ? b->count : 1;
+    uint32_t *stack = malloc(2 * (size_t)n * sizeof *stack); /* (build, new) index pairs */
+    t->nodes = malloc(n * sizeof *t->nodes);
+    if (!stack || !t->nodes) {
+        free(stack);
         return SD_ENOMEM;
     }
-    uint32_t tail = b->count ? 1 : 0;
-    order[0] = 0;
-    for (uint32_t p = 0; p < tail; p++) {
-        const struct seg_trie_node *o = &b->n[order[p]];
-        struct seg_trie_node *nn = &t->nodes[p];
-        *nn = *o;
+    uint32_t tail = b->count ? 1 : 0; /* the root is new node 0 */
+    size_t top = 0;
+    if (tail) {
+        stack[top++] = 0;
+        stack[top++] = 0;
+    }
+    while (top > 0) {
+        uint32_t nw = stack[--top];
+        uint32_t o = stack[--top];
+        const struct seg_trie_node *on = &b->n[o];
+        struct seg_trie_node *nn = &t->nodes[nw];
+        *nn = *on;
         nn->ch &= ~TRIE_KIDS;
         nn->kids = 0;
-        if (!(o->ch & TRIE_KIDS)) {
+        if (!(on->ch & TRIE_KIDS)) {
             continue;
         }
         nn->kids = tail;
-        for (uint32_t c = order[p] + 1;; c = b->n[c].kids) {
-            order[tail++] = c;
+        uint32_t first = tail;
+        for (uint32_t c = o + 1;; c = b->n[c].kids) {
+            tail++;
             if (b->n[c].kids == 0) {
-                b->n[c].ch |= SEG_TRIE_LAST; /* copied when its turn comes (after p) */
+                b->n[c].ch |= SEG_TRIE_LAST; /* copied when its turn comes */
+                break;
+            }
+        }
+        /* push the children last one first, so that the first is laid out next */
+        size_t at = top + 2 * (size_t)(tail - first);
+        top = at;
+        for (uint32_t c = o + 1, k = first;; c = b->n[c].kids, k++) {
+            stack[at - 2] = c;
+            stack[at - 1] = k;
+            at -= 2;
+            if (b->n[c].ch & SEG_TRIE_LAST) {
                 break;
             }
         }
     }
-    free(order);
+    free(stack);
     t->nnodes = tail;
     t->root = tail ? 0 : SEG_TRIE_NONE;
     return SD_OK;
