@@ -16,7 +16,10 @@
  *            document twice.
  *   found    the dictionary entry of every term in every segment and field
  *            of its scope, looked up once here for df and kept (scratch.found)
- *            for plan.c to open postings from.
+ *            for plan.c to open postings from. The words' stems come first:
+ *            when a word the query needs is in no segment (a typo, the wrong
+ *            layout), nothing else is expanded or looked up, and qry_search
+ *            answers "no match" without a plan (is_unmatchable).
  *   prefixes expanded here, once for all segments: the candidates of every
  *            segment and field are merged, their df summed, and the
  *            QRY_MAX_EXPANSIONS most frequent kept (ties in byte order), so
