@@ -36,9 +36,9 @@
  * which a node's first child is the next node and siblings are linked). A second pass lays the
  * nodes out again with siblings contiguous, their blocks in depth-first order (lay_out). On
  * corpus-large (205,463 distinct forms, 671,006 nodes, 12.4 MB) the build takes about twice
- * the instructions and time of the sorted arrays it replaced (185M instructions). (A byte that starts no valid
- * sequence is a character of its own; when the next term's same bytes decode otherwise, it
- * gets another node: the walk reads both, in byte order.)
+ * the instructions and time of the sorted arrays it replaced (185M instructions). (A byte that
+ * starts no valid sequence is a character of its own; when the next term's same bytes decode
+ * otherwise, it gets another node: the walk reads both, in byte order.)
  */
 #include <stdlib.h>
 #include <string.h>
