@@ -58,6 +58,7 @@ struct qry_sterm {
     uint32_t rel_pos;
     uint64_t df; /* global: max over the fields in scope (see stats.c) */
     double idf;
+    bool has_idf; /* df and idf are set (stats.c looks the words' stems up first) */
 };
 
 enum ev_type {
@@ -181,6 +182,9 @@ struct qry_conj {
 /* Global statistics of one search (read-only while segments are evaluated). */
 struct qry_stats {
     uint64_t n; /* documents in all segments, deleted included */
+    /* a word the query needs is in no segment, so nothing matches: only the words' stems were
+     * looked up (stats.c), and no plan is needed */
+    bool is_unmatchable;
     double k1;
     double b;
     double boost;

@@ -23,17 +23,16 @@
  * (next_live: back up to the last live depth and take the smallest live character after the
  * term's own, Lucene's nextString), for a caller that can seek.
  *
- * qry_lev_walk intersects the automaton with a dictionary in memory (seg_exact_terms: sorted
- * arrays), depth first, as a trie: a node is a range of terms sharing their first t
- * characters, and its children are found by binary search. Only the word's characters in the
- * band of the next row ([t-k-1, t+k]) can give that row anything but the row of "any other
- * character", so one step with a character no word has decides all the rest: when that row
- * is dead, only the band's few characters are looked up (one search per live branch, none per
- * dead one); when it is alive (an edit is left to spend), every child is visited, and those
- * outside the band share that row instead of computing it again. Ranges of a few terms are
- * stepped through instead of searched. On corpus-large's typo sets this made the walk about
- * 4x cheaper than term-at-a-time seeks over the front-coded blocks (a block decoded per seek;
- * bench/RESULTS.md, issue 12).
+ * qry_lev_walk intersects the automaton with a dictionary in memory (seg_exact_terms: a trie
+ * of characters whose children sit side by side), depth first: a node is a prefix, t
+ * characters, with row t alive. Only the word's characters in the band of the next row
+ * ([t-k-1, t+k]) can give that row anything but the row of "any other character", so one step
+ * with a character no word has decides all the rest: when that row is dead, a child whose
+ * character is outside the band is passed over with a comparison; when it is alive (an edit
+ * is left to spend), every child is visited, and those outside the band share that row
+ * instead of computing it again. On corpus-large's typo sets the sorted arrays this walked
+ * before (a binary search per child) cost a third more than the trie; the front-coded blocks
+ * before them (a block decoded per seek) about 4x more (bench/RESULTS.md, issue 12).
  *
  * The first letter counts double, as in Meilisearch: substituting or deleting
  * it, or inserting a letter before it, costs 2 edits (swapping it with the
@@ -42,32 +41,12 @@
  * this made a typo query about 10x cheaper.
  *
  * Characters are Unicode code points (so "дипломатия" has 10, not 20), read
- * from UTF-8; a byte that starts no valid sequence counts as one character.
+ * from UTF-8; a byte that starts no valid sequence counts as one character (seg_utf8_next,
+ * which the trie splits terms with too).
  */
 #include <string.h>
 
 #include "query_int.h"
-
-/* Decodes one character of s[i, len) into *cp; returns its byte length (>= 1). */
-static size_t utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t *cp)
-{
-    unsigned char c = s[i];
-    size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-    if (n == 0 || n > len - i) {
-        *cp = c;
-        return 1;
-    }
-    uint32_t v = n == 1 ? c : c & (0x7Fu >> n);
-    for (size_t k = 1; k < n; k++) {
-        if ((s[i + k] & 0xC0) != 0x80) {
-            *cp = c;
-            return 1;
-        }
-        v = (v << 6) | (s[i + k] & 0x3Fu);
-    }
-    *cp = v;
-    return n;
-}
 
 int qry_lev_init(struct qry_lev *a, const char *word, size_t len, unsigned k)
 {
@@ -77,7 +56,7 @@ int qry_lev_init(struct qry_lev *a, const char *word, size_t len, unsigned k)
         if (a->n == QRY_LEV_MAX_CHARS) {
             return SD_ELIMIT;
         }
-        i += utf8_next(s, len, i, &a->word[a->n++]);
+        i += seg_utf8_next(s, len, i, &a->word[a->n++]);
     }
     a->k = k > QRY_LEV_MAX_EDITS ? QRY_LEV_MAX_EDITS : k;
     /* every cell starts at the cap: a step writes only its band (see step) */
@@ -244,7 +223,7 @@ int qry_lev_feed(struct qry_lev *a, const char *term, size_t len, unsigned *dist
             return QRY_LEV_NO; /* longer than any match could be (n + k < QRY_LEV_MAX_ROWS - 1) */
         }
         uint32_t cp;
-        i += utf8_next(s, len, i, &cp);
+        i += seg_utf8_next(s, len, i, &cp);
         step(a, t, cp);
         a->ends[t] = i;
         t++;
@@ -266,8 +245,15 @@ int qry_lev_feed(struct qry_lev *a, const char *term, size_t len, unsigned *dist
 struct lev_walk {
     struct qry_lev *a;
     const struct seg_exact_terms *t; /* borrowed */
+    const struct seg_trie_node *nodes; /* t's */
+    const unsigned *fields; /* borrowed: the fields whose df counts */
+    size_t nfields;
     qry_lev_fn fn;
     void *arg;
+    char term[QRY_LEV_MAX_ROWS * 4]; /* the bytes of the path from the root */
+    /* per depth t: whether "any other character" after the row of "any other character" at
+     * depth t is dead (1), alive (0) or not yet known (-1) under the current parent */
+    int8_t other_other_dead[QRY_LEV_MAX_ROWS];
 };
 
 /* The word characters that can make row t+1 differ from the row of "any other character": only
@@ -282,54 +268,141 @@ static const uint32_t *band_window(const struct qry_lev *a, size_t t, size_t *n)
     return a->word + lo;
 }
 
-/* The window's characters ascending and distinct, into out (room for 2k+2); returns how many. */
-static size_t sorted_chars(const uint32_t *win, size_t nwin, uint32_t *out)
+/* Reports the term ending at node nd (the path term[0, len)) at distance dist, with its df
+ * summed over the walk's fields, unless none of them has it. */
+static int report(struct lev_walk *w, const struct seg_trie_node *nd, size_t len, unsigned dist)
 {
-    size_t n = 0;
-    for (size_t j = 0; j < nwin; j++) {
-        uint32_t c = win[j];
-        size_t at = n;
-        while (at > 0 && out[at - 1] > c) {
-            at--;
-        }
-        if (at > 0 && out[at - 1] == c) {
-            continue;
-        }
-        memmove(out + at + 1, out + at, (n - at) * sizeof *out);
-        out[at] = c;
-        n++;
+    const uint32_t *row = w->t->df + (size_t)nd->term * w->t->nfields;
+    uint32_t df = 0;
+    for (size_t i = 0; i < w->nfields; i++) {
+        df += row[w->fields[i]];
     }
-    return n;
+    return df ? w->fn(w->arg, w->term, len, dist, df) : SD_OK;
 }
 
-static int visit(struct lev_walk *w, uint32_t lo, uint32_t hi, size_t t, size_t from);
+/* Node x is the path term[0, len), and every edit is spent: the word characters that can
+ * come next are those after the cells of the last row still at k (bit i of `cells`: the
+ * path matches word[0, i) in k edits), and a term is reported, at distance k, only where a
+ * cell reaches the word's end. No row is stepped: with every cell at k and the row before
+ * unable to give a transposition at k (is_spent), only a character equal to the next word
+ * character keeps a cell at k, and every other cell is above k. */
+static int visit_spent(struct lev_walk *w, uint32_t x, uint64_t cells, size_t len)
+{
+    const struct qry_lev *a = w->a;
+    const struct seg_trie_node *nd = &w->nodes[x];
+    if ((cells >> a->n & 1) && (nd->ch & SEG_TRIE_TERM)) {
+        int rc = report(w, nd, len, a->k);
+        if (rc) {
+            return rc;
+        }
+    }
+    cells &= ~(1ull << a->n);
+    uint64_t want = 0; /* bit c % 64 of each character that can come next */
+    for (uint64_t m = cells; m != 0; m &= m - 1) {
+        want |= 1ull << (a->word[__builtin_ctzll(m)] & 63);
+    }
+    for (uint32_t c = nd->kids; c != 0 && cells != 0; c++) {
+        const struct seg_trie_node *kid = &w->nodes[c];
+        uint32_t cp = kid->ch & SEG_TRIE_CP;
+        uint64_t next = 0;
+        for (uint64_t m = (want >> (cp & 63) & 1) ? cells : 0; m != 0; m &= m - 1) {
+            unsigned i = (unsigned)__builtin_ctzll(m);
+            next |= (uint64_t)(a->word[i] == cp) << (i + 1);
+        }
+        if (next != 0) {
+            size_t clen = ((kid->ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1;
+            for (size_t i = 0; i < clen; i++) {
+                w->term[len + i] = (char)(kid->bytes >> (8 * i));
+            }
+            int rc = visit_spent(w, c, next, len + clen);
+            if (rc) {
+                return rc;
+            }
+        }
+        if (kid->ch & SEG_TRIE_LAST) {
+            break;
+        }
+    }
+    return SD_OK;
+}
 
-/* Under this many terms, stepping through each next character beats a binary search per live
- * character (measured on corpus-large's typo sets). */
-#define LEV_FEW_TERMS 16
+/* Whether every edit is spent at depth t: row t is at k or above everywhere, and no
+ * transposition of the term's last character with the next can still come in at k (that
+ * needs a cell of row t-1 below k, at a word character equal to the term's last one). */
+static bool is_spent(const struct qry_lev *a, size_t t)
+{
+    if (t == 0 || a->row_min[t] != a->k) {
+        return false;
+    }
+    if (a->row_min[t - 1] >= a->k) {
+        return true;
+    }
+    uint32_t last = a->chars[t - 1];
+    size_t lo = t + 1 > a->k + 2 ? t + 1 - a->k : 2; /* the band of row t-1, shifted by 2 */
+    size_t hi = t + 1 + a->k < a->n ? t + 1 + a->k : a->n;
+    for (size_t i = lo; i <= hi; i++) {
+        if (a->word[i - 1] == last && a->rows[t - 1][i - 2] < a->k) {
+            return false;
+        }
+    }
+    return true;
+}
 
-/* Every child of the node: each distinct next character of terms [i, hi) in turn (a binary
- * search finds where it ends). A byte that starts no valid sequence is its own child, term by
- * term: only the bytes after it say how a longer sequence would have decoded. A character
- * outside the band's window (win, nwin) gives row t+1 exactly the row of "any other
- * character", which is_other_live says is alive or not: a dead one is skipped unread, a live
- * one reuses that row (only its character is recorded, for transpositions further down). */
-static int visit_all(struct lev_walk *w, uint32_t i, uint32_t hi, size_t t, size_t from,
-                     const uint32_t *win, size_t nwin, bool is_other_live)
+/* Node x of the trie is the path term[0, len), t characters, and row t is alive. The term
+ * that ends here (if any) is reported when within k; then every child whose row t+1 is alive
+ * is visited. A character outside the band's window gives row t+1 exactly the row of "any
+ * other character", stepped once per node: when that row is dead, only the window's
+ * characters are stepped (a test per child, no step); when alive, the others reuse it (only
+ * their character is recorded, for transpositions further down). Siblings that all hold that
+ * shared row (is_other: x's character is outside its parent's window) step "any other
+ * character" after it to the same row (the step reads no character of theirs: a
+ * transposition needs a word character), so the first of them tells the rest when it dies. */
+static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len, bool is_other)
 {
     struct qry_lev *a = w->a;
-    const struct seg_exact_terms *d = w->t;
-    bool is_other_row = true; /* row t+1 is that of "any other character" (visit stepped it) */
-    while (i < hi) {
-        const unsigned char *s = (const unsigned char *)d->bytes + d->off[i];
-        size_t len = d->off[i + 1] - d->off[i];
-        uint32_t cp;
-        size_t clen = utf8_next(s, len, from, &cp);
-        uint32_t j = clen == 1 && s[from] >= 0x80
-                         ? i + 1
-                         : seg_exact_terms_upper(d, i, hi, from, (const char *)s + from, clen);
+    const struct seg_trie_node *nd = &w->nodes[x];
+    if (nd->ch & SEG_TRIE_TERM) {
+        unsigned dist = a->rows[t][a->n];
+        if (dist <= a->k) {
+            int rc = report(w, nd, len, dist);
+            if (rc) {
+                return rc;
+            }
+        }
+    }
+    if (nd->kids == 0 || t >= QRY_LEV_MAX_ROWS - 1) {
+        return SD_OK; /* no match is longer than n + k < QRY_LEV_MAX_ROWS - 1 characters */
+    }
+    if (is_spent(a, t)) {
+        uint64_t cells = 0; /* every edit spent: the rest must be the word's, as typed */
+        for (size_t i = 0; i <= a->n; i++) {
+            cells |= (uint64_t)(a->rows[t][i] == a->k) << i;
+        }
+        return visit_spent(w, x, cells & ~(1ull << a->n), len);
+    }
+    bool is_other_live = false;
+    bool is_other_row = false; /* row t+1 is that of "any other character" */
+    if (!is_other || w->other_other_dead[t] != 1) {
+        step(a, t, LEV_OTHER);
+        is_other_live = !is_dead(a, t + 1);
+        is_other_row = true;
+        if (is_other) {
+            w->other_other_dead[t] = !is_other_live;
+        }
+    }
+    size_t nwin;
+    const uint32_t *win = band_window(a, t, &nwin);
+    uint64_t in_mask = 0; /* bit c % 64 of each window character: most children fail it */
+    for (size_t i = 0; i < nwin; i++) {
+        in_mask |= 1ull << (win[i] & 63);
+    }
+    w->other_other_dead[t + 1] = -1; /* the children below have a new shared row */
+    for (uint32_t c = nd->kids;; c++) {
+        const struct seg_trie_node *kid = &w->nodes[c];
+        uint32_t cp = kid->ch & SEG_TRIE_CP;
         bool is_alive = is_other_live;
-        if (in_window(win, nwin, cp)) {
+        bool is_in = (in_mask >> (cp & 63) & 1) && in_window(win, nwin, cp);
+        if (is_in) {
             step(a, t, cp);
             is_other_row = false;
             is_alive = !is_dead(a, t + 1);
@@ -340,83 +413,63 @@ static int visit_all(struct lev_walk *w, uint32_t i, uint32_t hi, size_t t, size
             a->chars[t] = cp;
         }
         if (is_alive) {
-            int rc = visit(w, i, j, t + 1, from + clen);
+            size_t clen = ((kid->ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1;
+            for (size_t i = 0; i < clen; i++) {
+                w->term[len + i] = (char)(kid->bytes >> (8 * i));
+            }
+            int rc = visit(w, c, t + 1, len + clen, !is_in);
             if (rc) {
                 return rc;
             }
         }
-        i = j;
+        if (kid->ch & SEG_TRIE_LAST) {
+            return SD_OK;
+        }
     }
-    return SD_OK;
 }
 
-/* Terms [lo, hi) share their first `from` bytes, t characters, and row t is alive. The term
- * that ends here (the first, if any) is reported when within k; then the children. When "any
- * other character" kills row t+1, only the few band characters are looked up (Lucene's
- * nextString: one binary search per live branch, none per dead one); else every child is. */
-static int visit(struct lev_walk *w, uint32_t lo, uint32_t hi, size_t t, size_t from)
+/* The child of node x whose character is the bytes s[0, clen), or 0. */
+static uint32_t find_child(const struct seg_trie_node *nodes, uint32_t x, const unsigned char *s,
+                           size_t clen)
 {
-    struct qry_lev *a = w->a;
-    const struct seg_exact_terms *d = w->t;
-    uint32_t i = lo;
-    if (d->off[i + 1] - d->off[i] == from) {
-        unsigned dist = a->rows[t][a->n];
-        if (dist <= a->k) {
-            int rc = w->fn(w->arg, d->bytes + d->off[i], from, dist, d->df[i]);
-            if (rc) {
-                return rc;
-            }
+    uint32_t bytes = 0;
+    for (size_t i = 0; i < clen; i++) {
+        bytes |= (uint32_t)s[i] << (8 * i);
+    }
+    for (uint32_t c = nodes[x].kids; c != 0; c++) {
+        const struct seg_trie_node *kid = &nodes[c];
+        if (kid->bytes == bytes && ((kid->ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1 == clen) {
+            return c;
         }
-        i++;
-    }
-    if (i == hi || t + 1 >= QRY_LEV_MAX_ROWS) {
-        return SD_OK; /* no match is longer than n + k < QRY_LEV_MAX_ROWS - 1 characters */
-    }
-    step(a, t, LEV_OTHER);
-    bool is_other_live = !is_dead(a, t + 1);
-    size_t nwin;
-    const uint32_t *win = band_window(a, t, &nwin);
-    if (is_other_live || hi - i <= LEV_FEW_TERMS) {
-        return visit_all(w, i, hi, t, from, win, nwin, is_other_live);
-    }
-    uint32_t cands[2 * QRY_LEV_MAX_EDITS + 2];
-    size_t nc = sorted_chars(win, nwin, cands);
-    for (size_t c = 0; c < nc; c++) {
-        if (cands[c] >= 0x80 && cands[c] <= 0xFF) {
-            /* a stray byte decodes to the same value as this character: look at all */
-            return visit_all(w, i, hi, t, from, win, nwin, false);
+        if (kid->ch & SEG_TRIE_LAST) {
+            break;
         }
     }
-    for (size_t c = 0; c < nc && i < hi; c++) {
-        step(a, t, cands[c]); /* a step is cheaper than a search: look up live ones only */
-        if (is_dead(a, t + 1)) {
-            continue;
-        }
-        char e[4];
-        size_t elen = put_utf8(e, cands[c]);
-        i = seg_exact_terms_lower(d, i, hi, from, e, elen);
-        if (i == hi || !seg_exact_terms_starts(d, i, from, e, elen)) {
-            continue;
-        }
-        uint32_t j = seg_exact_terms_upper(d, i, hi, from, e, elen);
-        int rc = visit(w, i, j, t + 1, from + elen);
-        if (rc) {
-            return rc;
-        }
-        i = j;
-    }
-    return SD_OK;
+    return 0;
 }
 
-int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, uint32_t lo, uint32_t hi,
-                 const char *prefix, size_t prefix_len, qry_lev_fn fn, void *arg)
+int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, const unsigned *fields,
+                 size_t nfields, const char *prefix, size_t prefix_len, qry_lev_fn fn,
+                 void *arg)
 {
     a->depth = 0; /* a term fed next starts over: the walk overwrites the rows */
     a->prev_len = 0;
-    if (prefix_len) {
-        lo = seg_exact_terms_lower(t, lo, hi, 0, prefix, prefix_len);
-        hi = seg_exact_terms_upper(t, lo, hi, 0, prefix, prefix_len);
+    for (size_t i = 0; i < nfields; i++) {
+        if (fields[i] >= t->nfields) {
+            return SD_OK; /* a field the segment does not have: no term */
+        }
     }
+    if (t->root == SEG_TRIE_NONE || nfields == 0) {
+        return SD_OK;
+    }
+    struct lev_walk *w = &(struct lev_walk){.a = a,
+                                            .t = t,
+                                            .nodes = t->nodes,
+                                            .fields = fields,
+                                            .nfields = nfields,
+                                            .fn = fn,
+                                            .arg = arg};
+    uint32_t x = t->root;
     const unsigned char *p = (const unsigned char *)prefix;
     size_t depth = 0;
     for (size_t i = 0; i < prefix_len;) {
@@ -424,18 +477,20 @@ int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, uint32_t lo
             return SD_OK;
         }
         uint32_t cp;
-        i += utf8_next(p, prefix_len, i, &cp);
+        size_t clen = seg_utf8_next(p, prefix_len, i, &cp);
+        x = find_child(t->nodes, x, p + i, clen);
+        if (x == 0) {
+            return SD_OK; /* no term starts with the prefix */
+        }
         step(a, depth, cp);
         depth++;
         if (is_dead(a, depth)) {
             return SD_OK;
         }
+        memcpy(w->term + i, p + i, clen);
+        i += clen;
     }
-    if (lo >= hi) {
-        return SD_OK;
-    }
-    struct lev_walk w = {.a = a, .t = t, .fn = fn, .arg = arg};
-    return visit(&w, lo, hi, depth, prefix_len);
+    return visit(w, x, depth, prefix_len, false);
 }
 
 unsigned qry_lev_max_edits(const char *word, size_t len)

@@ -184,12 +184,14 @@ int qry_lev_feed(struct qry_lev *a, const char *term, size_t len, unsigned *dist
 /* Called for each term within k edits: its bytes (valid during the call), edits and df. A
  * non-zero return ends the walk and is returned. */
 typedef int (*qry_lev_fn)(void *arg, const char *term, size_t len, unsigned dist, uint32_t df);
-/* Calls fn, in byte order, for every term of t[lo, hi) (one field's exact forms) that starts
- * with prefix[0, prefix_len) (whole characters; every term when prefix_len is 0) and lies
- * within the automaton's k edits; reads only the part of the dictionary the automaton can
+/* Calls fn, in byte order, for every exact form in t that some field of fields[0, nfields)
+ * has, that starts with prefix[0, prefix_len) (whole characters; every form when prefix_len
+ * is 0) and lies within the automaton's k edits, with its df summed over those fields (once
+ * per form, however many fields have it); reads only the part of the trie the automaton can
  * still accept (see lev.c). Leaves a fed automaton to start over. SD_OK or fn's return. */
-int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, uint32_t lo, uint32_t hi,
-                 const char *prefix, size_t prefix_len, qry_lev_fn fn, void *arg);
+int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, const unsigned *fields,
+                 size_t nfields, const char *prefix, size_t prefix_len, qry_lev_fn fn,
+                 void *arg);
 /* Edits allowed for a typed word: 0 under QRY_TYPO_ONE_EDIT characters, 1, or 2 from
  * QRY_TYPO_TWO_EDITS. */
 unsigned qry_lev_max_edits(const char *word, size_t len);

@@ -245,35 +245,17 @@ static void check_seek_walk(const char *pattern, unsigned k, size_t n, size_t *v
     free(a);
 }
 
-/* The exact forms of a dictionary laid out as seg_exact_terms has them (one field); df[i] = i
- * so that a test can tell which term a callback saw. Caller frees with free_terms. */
+/* The exact forms of a dictionary as seg_exact_terms has them (one field, field 0); df[i] = i + 1
+ * so that a test can tell which term a callback saw. Caller frees with seg_exact_terms_free. */
 static struct seg_exact_terms *mem_terms(const char *const *dict, size_t n)
 {
-    struct seg_exact_terms *t = calloc(1, sizeof *t);
-    assert_non_null(t);
-    t->count = (uint32_t)n;
-    t->off = malloc((n + 1) * sizeof *t->off);
-    t->df = malloc((n + 1) * sizeof *t->df);
-    t->bytes = malloc(n * MAXW + 1);
-    assert_true(t->off && t->df && t->bytes);
-    size_t o = 0;
+    static uint32_t df[2 * NWORDS];
     for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(dict[i]);
-        t->off[i] = (uint32_t)o;
-        t->df[i] = (uint32_t)i;
-        memcpy(t->bytes + o, dict[i], len);
-        o += len;
+        df[i] = (uint32_t)i + 1; /* a df of 0 would say the field has no such term */
     }
-    t->off[n] = (uint32_t)o;
+    struct seg_exact_terms *t = NULL;
+    assert_int_equal(seg_exact_terms_of(dict, df, n, &t), SD_OK);
     return t;
-}
-
-static void free_terms(struct seg_exact_terms *t)
-{
-    free(t->off);
-    free(t->df);
-    free(t->bytes);
-    free(t);
 }
 
 struct seen {
@@ -286,6 +268,8 @@ struct seen {
 static int see_term(void *arg, const char *term, size_t len, unsigned dist, uint32_t df)
 {
     struct seen *v = arg;
+    assert_true(df >= 1);
+    df--;
     assert_true(len == strlen(v->dict[df]) && memcmp(term, v->dict[df], len) == 0);
     assert_true(v->n < 2 * NWORDS);
     v->idx[v->n] = df;
@@ -306,7 +290,8 @@ static void check_mem_walk(const char *pattern, unsigned k, const char *const *d
     v->dict = dict;
     assert_int_equal(qry_lev_init(a, pattern, strlen(pattern), k), SD_OK);
     size_t plen = strlen(prefix);
-    assert_int_equal(qry_lev_walk(a, t, 0, (uint32_t)n, prefix, plen, see_term, v), SD_OK);
+    static const unsigned field0[] = {0};
+    assert_int_equal(qry_lev_walk(a, t, field0, 1, prefix, plen, see_term, v), SD_OK);
     size_t got = 0;
     for (size_t i = 0; i < n; i++) {
         bool is_in = want[i] <= k && strncmp(dict[i], prefix, plen) == 0;
@@ -320,7 +305,7 @@ static void check_mem_walk(const char *pattern, unsigned k, const char *const *d
     assert_int_equal(got, v->n);
     free(v);
     free(a);
-    free_terms(t);
+    seg_exact_terms_free(t);
 }
 
 /* The walk in memory against brute force: every term, under the first k characters (as the

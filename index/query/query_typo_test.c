@@ -155,6 +155,27 @@ static void test_qry_typo_two_edit_narrow_match_still_widens(void **state)
     assert_string_equal(dym, "akbcdefghij");
 }
 
+/* One walk reads the forms of every field in scope: a form in title and body counts its
+ * documents in both (did_you_mean prefers it to a form only the body has, in fewer), and a
+ * word searched in the title only gets the near misses the title has. */
+static void test_qry_typo_walks_the_fields_in_scope(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "a", .title = "diplomacy", .body = "one"},
+        {.id = "b", .body = "diplomary"},
+        {.id = "c", .body = "diplomary"},
+        {.id = "d", .title = "diplomacy", .body = "diplomacy"},
+    };
+    char ids[256], dym[256];
+    assert_int_equal(typo_search(docs, 4, "diplomazy", ids, sizeof ids, dym, sizeof dym), 4);
+    assert_string_equal(dym, "diplomacy"); /* in 3 documents' fields, against 2 */
+    assert_int_equal(typo_search(docs, 4, "title:diplomazy", ids, sizeof ids, dym, sizeof dym),
+                     2);
+    assert_string_equal(ids, "a d"); /* not b or c: their near miss is in the body */
+    assert_string_equal(dym, "title:diplomacy");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_qry_typo_narrow_walk_finds_typos_past_the_first_letters),
         cmocka_unit_test(test_qry_typo_in_the_first_letters_widens_the_walk),
         cmocka_unit_test(test_qry_typo_two_edit_narrow_match_still_widens),
+        cmocka_unit_test(test_qry_typo_walks_the_fields_in_scope),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

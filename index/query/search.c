@@ -266,7 +266,9 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     struct qry_sorter sorter = {.sort = params->sort, .h = s->sorted.data, .k = t.k};
     struct qry_sorter *so = is_sorted ? &sorter : NULL;
     t.so = is_score_first ? so : NULL;
-    for (size_t i = 0; !rc && i < nsegs; i++) {
+    /* with facets every segment is shown, even when nothing can match */
+    bool is_empty = !rc && s->nfacet_acc == 0 && st.is_unmatchable;
+    for (size_t i = 0; !rc && !is_empty && i < nsegs; i++) {
         uint32_t root = 0;
         if (!qry_filter_segment(s, q, params->filter, segs[i].seg) && s->nfacet_acc == 0) {
             continue; /* facets would still count its documents as if not filtered */

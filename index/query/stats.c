@@ -16,7 +16,10 @@
  *            document twice.
  *   found    the dictionary entry of every term in every segment and field
  *            of its scope, looked up once here for df and kept (scratch.found)
- *            for plan.c to open postings from.
+ *            for plan.c to open postings from. The words' stems come first:
+ *            when a word the query needs is in no segment (a typo, the wrong
+ *            layout), nothing else is expanded or looked up, and qry_search
+ *            answers "no match" without a plan (is_unmatchable).
  *   prefixes expanded here, once for all segments: the candidates of every
  *            segment and field are merged, their df summed, and the
  *            QRY_MAX_EXPANSIONS most frequent kept (ties in byte order), so
@@ -350,9 +353,10 @@ static int fuzzy_term(void *arg, const char *term, size_t len, unsigned dist, ui
     return SD_OK;
 }
 
-/* Walks every segment and field of the scope with fw's automaton, over the exact forms that
- * start with prefix[0, prefix_len) (all of them when prefix_len is 0), in memory
- * (seg_exact_terms: built by a segment's first typo walk). */
+/* Walks every segment of the scope with fw's automaton, over the exact forms of its fields in
+ * scope that start with prefix[0, prefix_len) (all of them when prefix_len is 0), in memory
+ * (seg_exact_terms: built by a segment's first typo walk); a form that several fields have is
+ * reported once, with their df summed (as pick_cands and note_best would sum them). */
 static int walk_scope(struct qry_scratch *s, const struct qry_segment *segs, size_t nsegs,
                       int32_t scope, const char *prefix, size_t prefix_len, struct fuzzy_walk *fw,
                       struct sd_error *err)
@@ -363,9 +367,8 @@ static int walk_scope(struct qry_scratch *s, const struct qry_segment *segs, siz
         size_t nf = qry_scope_fields(s, i, segs[i].seg, scope, fields);
         const struct seg_exact_terms *t = NULL;
         rc = nf ? seg_exact_terms(segs[i].seg, &t, err) : SD_OK;
-        for (size_t f = 0; rc == SD_OK && f < nf; f++) {
-            rc = qry_lev_walk(&fw->lev, t, t->field_start[fields[f]],
-                              t->field_start[fields[f] + 1], prefix, prefix_len, fuzzy_term, fw);
+        if (rc == SD_OK && nf) { /* one walk for all the fields: a form in two is read once */
+            rc = qry_lev_walk(&fw->lev, t, fields, nf, prefix, prefix_len, fuzzy_term, fw);
         }
     }
     return rc;
@@ -409,8 +412,8 @@ static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct q
     const struct qry_term *typed = &q->terms[n->term + 1];
     const char *form = qry_term_str(q, typed);
     unsigned k = qry_lev_max_edits(form, typed->len);
-    bool is_known = false;
-    int rc = k ? find_known(s, q, segs, nsegs, pt, &is_known, err) : SD_OK;
+    bool is_known = pt->has_idf && pt->df > 0; /* the word's own stem: looked up already */
+    int rc = k && !pt->has_idf ? find_known(s, q, segs, nsegs, pt, &is_known, err) : SD_OK;
     if (rc || k == 0 || is_known) {
         return rc;
     }
@@ -519,7 +522,7 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
             struct seg_term *st = qry_found(s, term, i, fields[k]);
             int rc = seg_term_find(segs[i].seg, fields[k], t->kind, str, t->len, st, err);
             if (rc == SD_ENOTFOUND) {
-                continue; /* st stays absent (df 0, from init_found) */
+                continue; /* st stays absent (df 0, from size_found) */
             }
             if (rc) {
                 return rc;
@@ -536,19 +539,82 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
     if (t->is_fuzzy) {
         t->idf *= QRY_FUZZY_WEIGHT;
     }
+    t->has_idf = true;
     return SD_OK;
 }
 
-/* Sizes s->found for the final sterms and marks every entry absent. */
-static int init_found(struct qry_scratch *s)
+/* Whether the tree under `node` may match a document, judged from the df that stats.c found
+ * for its terms (max over fields and segments: 0 when no segment has the term in any field in
+ * scope): a word whose stem nothing has matches nothing, nor does an AND that needs it, nor an
+ * OR of such. Everything else may match. A reading of a query with a word no document has
+ * (a typo, the wrong layout) is then answered without building a plan per segment. */
+static bool may_match(const struct qry *q, const struct qry_sterm *st, int32_t node)
+{
+    const struct qry_node *n = &q->nodes[node];
+    if (n->type == QN_WORD) {
+        return st[n->term].df > 0;
+    }
+    if (n->type != QN_AND && n->type != QN_OR) {
+        return true;
+    }
+    bool is_and = n->type == QN_AND;
+    for (int32_t c = n->first_child; c != QRY_NONE; c = q->nodes[c].next_sibling) {
+        if (q->nodes[c].type == QN_NOT) {
+            continue; /* an exclusion never makes a match */
+        }
+        if (may_match(q, st, c) != is_and) {
+            return !is_and;
+        }
+    }
+    return is_and;
+}
+
+/* Sets df and idf of the words' stems (qry_search counts the unknown ones), before anything
+ * else: when the query needs one that no segment has, nothing can match, and the other terms
+ * (exact forms, expansions) are neither expanded nor looked up (st->is_unmatchable); the typo
+ * walk reads a word's df here instead of looking its stem up again (walk_fuzzy). */
+static int word_idf(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                    size_t nsegs, const struct qry_params *params, struct qry_stats *st,
+                    struct sd_error *err)
+{
+    int rc = SD_OK;
+    for (size_t i = 0; !rc && i < q->node_count; i++) {
+        const struct qry_node *n = &q->nodes[i];
+        struct qry_sterm *t = (struct qry_sterm *)s->sterms.data + n->term;
+        if (n->type == QN_WORD && !t->has_idf) {
+            rc = term_idf(s, q, segs, nsegs, (size_t)n->term, st->n, err);
+        }
+    }
+    /* (facets count what the words match with every term's entry: no shortcut there) */
+    st->is_unmatchable = !rc && q->root != QRY_NONE && !(params->facets && params->facets->n) &&
+                         !may_match(q, s->sterms.data, q->root);
+    return rc;
+}
+
+/* Sets df and idf of every sterm the words' stems left. */
+static int rest_idf(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                    size_t nsegs, const struct qry_stats *st, struct sd_error *err)
+{
+    int rc = SD_OK;
+    for (size_t i = 0; !rc && i < s->sterms.count; i++) {
+        if (!((struct qry_sterm *)s->sterms.data)[i].has_idf) {
+            rc = term_idf(s, q, segs, nsegs, i, st->n, err);
+        }
+    }
+    return rc;
+}
+
+/* Sizes s->found for the sterms so far, marking the rows added since `from` (the rows of
+ * sterms [from, ...) ) absent; rows before stay as found. */
+static int size_found(struct qry_scratch *s, size_t from)
 {
     size_t count = s->sterms.count * s->field_map.count;
-    s->found.count = 0;
+    size_t old = from * s->field_map.count;
     if (qry_vec_reserve(&s->found, count, sizeof(struct seg_term))) {
         return SD_ENOMEM;
     }
-    if (count > 0) { /* with no segment yet the vector may never have been allocated */
-        memset(s->found.data, 0, count * sizeof(struct seg_term));
+    if (count > old) { /* with no segment yet the vector may never have been allocated */
+        memset((struct seg_term *)s->found.data + old, 0, (count - old) * sizeof(struct seg_term));
     }
     s->found.count = count;
     return SD_OK;
@@ -558,6 +624,7 @@ int qry_stats_build(struct qry_scratch *s, const struct qry *q, const struct qry
                     size_t nsegs, const struct qry_params *params, struct qry_stats *st,
                     struct sd_error *err)
 {
+    st->is_unmatchable = false;
     st->k1 = params->k1;
     st->b = params->b;
     st->boost = params->exact_boost;
@@ -570,15 +637,24 @@ int qry_stats_build(struct qry_scratch *s, const struct qry *q, const struct qry
     if (!rc && init_sterms(s, q)) {
         rc = sd_errorf(err, SD_ENOMEM, "query scratch");
     }
-    if (!rc) {
-        rc = expand_prefixes(s, q, segs, nsegs, err);
-    }
     if (!rc &&
-        (qry_vec_reserve(&s->dfs, s->gfields.count + 1, sizeof(uint64_t)) || init_found(s))) {
+        (qry_vec_reserve(&s->dfs, s->gfields.count + 1, sizeof(uint64_t)) || size_found(s, 0))) {
         rc = sd_errorf(err, SD_ENOMEM, "query scratch");
     }
-    for (size_t i = 0; !rc && i < s->sterms.count; i++) {
-        rc = term_idf(s, q, segs, nsegs, i, st->n, err);
+    s->prefix.count = 0; /* nothing expanded (yet) for this query */
+    s->typo_best.count = 0;
+    if (!rc) {
+        rc = word_idf(s, q, segs, nsegs, params, st, err);
+    }
+    size_t words = s->sterms.count;
+    if (!rc && !st->is_unmatchable) {
+        rc = expand_prefixes(s, q, segs, nsegs, err);
+    }
+    if (!rc && !st->is_unmatchable && size_found(s, words)) {
+        rc = sd_errorf(err, SD_ENOMEM, "query scratch");
+    }
+    if (!rc && !st->is_unmatchable) {
+        rc = rest_idf(s, q, segs, nsegs, st, err);
     }
     if (!rc) {
         qry_synonym_caps(s, q); /* a synonym never outscores what was typed (synonym.c) */

@@ -401,23 +401,39 @@ int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, con
 
 /* ---- the exact forms in memory (seg_terms.c) ---- */
 
-/* Every SEG_EXACT term of a segment, field by field in dictionary (byte) order, copied out of
+/* Every SEG_EXACT term of a segment as one trie of characters for all fields, copied out of
  * the front-coded blocks, so that a walk which jumps around the dictionary (the typo
- * automaton) binary-searches memory instead of decoding a block per jump. Term i's bytes are
- * bytes[off[i], off[i + 1]) (no field or kind byte), its document frequency df[i]; field f's
- * terms are [field_start[f], field_start[f + 1]). Immutable; owned by the segment. */
+ * automaton) moves from a prefix to its extensions without a search (layout: seg_terms.c).
+ * Node x's children are nodes[kids, ...] up to the one marked SEG_TRIE_LAST (none when kids is
+ * 0), in byte order; a node's character is the code point and bytes of one UTF-8 sequence as
+ * seg_utf8_next splits it. A form in several fields is one path; its document frequency in
+ * field f is df[term * nfields + f], 0 when f does not have it. Immutable; owned by the
+ * segment. */
+struct seg_trie_node {
+    uint32_t ch;    /* code point (SEG_TRIE_CP), byte length - 1 (SEG_TRIE_LEN_SHIFT), flags */
+    uint32_t bytes; /* the character's bytes, the first in the low 8 bits */
+    uint32_t kids;  /* the first child, 0 when none */
+    uint32_t term;  /* with SEG_TRIE_TERM: the number of the term ending here (rows of df) */
+};
+#define SEG_TRIE_CP        0x1FFFFFu
+#define SEG_TRIE_LEN_SHIFT 24
+#define SEG_TRIE_TERM      (1u << 26) /* a term ends at this node */
+#define SEG_TRIE_LAST      (1u << 27) /* the last child of its parent */
+#define SEG_TRIE_NONE      UINT32_MAX
+
 struct seg_exact_terms {
-    uint32_t count;
-    uint32_t *field_start; /* field_count + 1 */
-    uint32_t *off;         /* count + 1 */
-    uint32_t *df;          /* count */
-    char *bytes;
+    uint32_t count;  /* distinct forms, over all fields */
+    uint32_t nnodes; /* nodes, the root included */
+    uint32_t nfields;
+    uint32_t root; /* the root (no character): node 0, or SEG_TRIE_NONE when there are none */
+    struct seg_trie_node *nodes;
+    uint32_t *df; /* count * nfields */
     size_t mem_bytes; /* all of the above */
 };
 
 /* The segment's exact forms, built on first use (one pass over the dictionary) and valid until
- * seg_close(); safe to call from any number of threads at once. SD_OK, SD_ENOMEM, SD_ELIMIT
- * (over 4 GiB of exact forms) or SD_ECORRUPT. */
+ * seg_close(); safe to call from any number of threads at once. SD_OK, SD_ENOMEM or
+ * SD_ECORRUPT. */
 int seg_exact_terms(const struct seg *s, const struct seg_exact_terms **out,
                     struct sd_error *err);
 /* Bytes the exact forms take once built (0 before). */
@@ -427,16 +443,17 @@ size_t seg_exact_terms_bytes(const struct seg *s);
  * limit, memcap.c); without one, nothing is told. */
 typedef void (*seg_charge_fn)(void *arg, int64_t delta);
 void seg_set_charge(struct seg *s, seg_charge_fn fn, void *arg);
-/* Within terms [lo, hi) that all share their first `from` bytes: the first whose bytes from
- * `from` on are >= key[0, klen) (lower), or > key once cut to klen bytes (upper: the end of
- * those that continue with key; it gallops from lo, so a short run costs little). */
-uint32_t seg_exact_terms_lower(const struct seg_exact_terms *t, uint32_t lo, uint32_t hi,
-                               size_t from, const char *key, size_t klen);
-uint32_t seg_exact_terms_upper(const struct seg_exact_terms *t, uint32_t lo, uint32_t hi,
-                               size_t from, const char *key, size_t klen);
-/* Whether term i's bytes from `from` on start with key[0, klen). */
-bool seg_exact_terms_starts(const struct seg_exact_terms *t, uint32_t i, size_t from,
-                            const char *key, size_t klen);
+/* The same table for terms[0, n) (NUL-terminated, ascending in byte order, distinct, not
+ * empty) of one field (field 0), with document frequencies df[0, n): for tests and tools.
+ * The caller frees *out with seg_exact_terms_free. SD_OK, SD_ENOMEM, SD_ECORRUPT (not
+ * ascending, or empty) or SD_ELIMIT (a term over STEM_MAX_TOKEN bytes). */
+int seg_exact_terms_of(const char *const *terms, const uint32_t *df, size_t n,
+                       struct seg_exact_terms **out);
+void seg_exact_terms_free(struct seg_exact_terms *t); /* NULL is a no-op */
+/* One character of s[i, len) (i < len): its code point into *cp, its byte length returned
+ * (>= 1). Lenient: a byte that starts no valid sequence (or one cut short) is a character of
+ * its own, whose code point is the byte. The trie and the typo automaton split terms alike. */
+size_t seg_utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t *cp);
 
 /* ---- postings ---- */
 

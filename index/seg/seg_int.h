@@ -154,10 +154,6 @@ int seg_dict_cursor_next(struct seg_dict_cursor *c, struct seg_term *t);
 /* Validates the dictionary index against the sections (called by open). */
 int seg_dict_check(struct seg *s, struct sd_error *err);
 
-/* ---- seg_terms.c ---- */
-
-void seg_exact_terms_free(struct seg_exact_terms *t); /* NULL is a no-op */
-
 /* ---- seg_codec.c ---- */
 
 /* Bits needed for the largest of v[0, n) (0 when all are 0). */

@@ -1141,8 +1141,8 @@ static void test_seg_open_mem_rejects_other_versions(void **state)
 }
 
 /* The exact forms in memory: field by field, the terms and document frequencies that the
- * dictionary walk gives, and searches over them; built once and shared, even by threads that
- * ask at the same time. */
+ * dictionary walk gives, as the paths of a trie whose children are contiguous and in byte
+ * order; built once and shared, even by threads that ask at the same time. */
 struct dfs {
     struct walk w;
     uint32_t df[64];
@@ -1153,6 +1153,41 @@ static int collect_df(void *arg, const char *term, size_t len, const struct seg_
     struct dfs *d = arg;
     d->df[d->w.n] = t->df;
     return collect(&d->w, term, len, t);
+}
+
+/* Every term of field f under node x (whose path is path[0, len)), depth first, into d;
+ * checks that the children of each node ascend in byte order and that the last is marked. */
+static void trie_terms(const struct seg_exact_terms *t, unsigned f, uint32_t x, char *path,
+                       size_t len, struct dfs *d)
+{
+    const struct seg_trie_node *nd = &t->nodes[x];
+    if (nd->ch & SEG_TRIE_TERM) {
+        assert_true(nd->term < t->count);
+        struct seg_term term = {.df = t->df[(size_t)nd->term * t->nfields + f]};
+        if (term.df > 0) {
+            collect_df(d, path, len, &term);
+        }
+    }
+    uint32_t prev = 0;
+    for (uint32_t c = nd->kids; c != 0; c++) {
+        assert_true(c < t->nnodes);
+        const struct seg_trie_node *kid = &t->nodes[c];
+        size_t clen = ((kid->ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1;
+        assert_true(len + clen < 64);
+        for (size_t i = 0; i < clen; i++) {
+            path[len + i] = (char)(kid->bytes >> (8 * i));
+        }
+        uint32_t cp;
+        assert_int_equal(seg_utf8_next((unsigned char *)path, len + clen, len, &cp), clen);
+        assert_int_equal(cp, kid->ch & SEG_TRIE_CP);
+        uint32_t first = (uint8_t)path[len];
+        assert_true(c == nd->kids || first >= prev);
+        prev = first;
+        trie_terms(t, f, c, path, len + clen, d);
+        if (kid->ch & SEG_TRIE_LAST) {
+            break;
+        }
+    }
 }
 
 static void *ask_exact_terms(void *arg)
@@ -1190,38 +1225,96 @@ static void test_seg_exact_terms_match_the_dictionary(void **state)
     const struct seg_exact_terms *again = NULL;
     assert_int_equal(seg_exact_terms(s, &again, &err), SD_OK);
     assert_ptr_equal(again, t);
-    assert_true(seg_exact_terms_bytes(s) > t->off[t->count]);
+    assert_true(seg_exact_terms_bytes(s) >= t->nnodes * sizeof *t->nodes);
     assert_int_equal(charged, (int64_t)seg_exact_terms_bytes(s)); /* once, by the winner */
     unsigned nf = seg_field_count(s);
-    assert_int_equal(t->field_start[0], 0);
-    assert_int_equal(t->field_start[nf], t->count);
+    assert_int_equal(t->nfields, nf);
+    size_t terms = 0, shared = 0;
+    assert_int_equal(t->root, 0);
+    assert_false(t->nodes[0].ch & SEG_TRIE_TERM); /* no empty term */
     for (unsigned f = 0; f < nf; f++) {
-        struct dfs d = {0};
+        struct dfs d = {0}, got = {0};
         assert_int_equal(seg_term_prefix(s, f, SEG_EXACT, "", 0, collect_df, &d, &err), SD_OK);
-        assert_int_equal(t->field_start[f + 1] - t->field_start[f], d.w.n);
+        char path[64];
+        trie_terms(t, f, t->root, path, 0, &got);
+        assert_int_equal(got.w.n, d.w.n);
         for (size_t i = 0; i < d.w.n; i++) {
-            uint32_t k = t->field_start[f] + (uint32_t)i;
-            size_t len = t->off[k + 1] - t->off[k];
-            assert_int_equal(len, strlen(d.w.terms[i]));
-            assert_memory_equal(t->bytes + t->off[k], d.w.terms[i], len);
-            assert_int_equal(t->df[k], d.df[i]);
+            assert_string_equal(got.w.terms[i], d.w.terms[i]);
+            assert_int_equal(got.df[i], d.df[i]);
         }
+        terms += d.w.n;
     }
-    /* the terms of body that start with "ind", found by the searches a walk makes */
+    /* a form in several fields is one term: title's words are body's too */
+    for (uint32_t i = 0; i < t->count; i++) {
+        unsigned in = 0;
+        for (unsigned f = 0; f < nf; f++) {
+            in += t->df[(size_t)i * nf + f] > 0;
+        }
+        assert_true(in >= 1);
+        shared += in - 1;
+    }
+    assert_true(shared > 0);
+    assert_int_equal(t->count + shared, terms);
+    /* the node of "ind", and the two terms of body under it */
     unsigned body = (unsigned)seg_field_find(s, "body", 4);
-    uint32_t lo = t->field_start[body], hi = t->field_start[body + 1];
-    uint32_t a = seg_exact_terms_lower(t, lo, hi, 0, "ind", 3);
-    uint32_t b = seg_exact_terms_upper(t, a, hi, 0, "ind", 3);
-    assert_int_equal(b - a, 2);
-    assert_memory_equal(t->bytes + t->off[a], "industrial", 10);
-    assert_memory_equal(t->bytes + t->off[a + 1], "industry", 8);
-    assert_true(seg_exact_terms_starts(t, a + 1, 3, "us", 2));
-    assert_false(seg_exact_terms_starts(t, a + 1, 3, "ut", 2));
-    /* a prefix no term has: an empty range where it would sort */
-    a = seg_exact_terms_lower(t, lo, hi, 0, "qqq", 3);
-    assert_int_equal(seg_exact_terms_upper(t, a, hi, 0, "qqq", 3), a);
+    uint32_t x = t->root;
+    for (const char *p = "ind"; *p; p++) {
+        uint32_t c = t->nodes[x].kids;
+        while (c != 0 && t->nodes[c].bytes != (uint8_t)*p) {
+            c = t->nodes[c].ch & SEG_TRIE_LAST ? 0 : c + 1;
+        }
+        assert_int_not_equal(c, 0);
+        x = c;
+    }
+    struct dfs under = {0};
+    char path[64] = "ind";
+    trie_terms(t, body, x, path, 3, &under);
+    assert_int_equal(under.w.n, 2);
+    assert_string_equal(under.w.terms[0], "industrial");
+    assert_string_equal(under.w.terms[1], "industry");
     seg_close(s);
     assert_int_equal(charged, 0); /* given back at close */
+}
+
+/* The table of a sorted list: shared prefixes are shared nodes, a term may end inside
+ * another, and a byte that starts no valid sequence is a character of its own (with the
+ * bytes after it deciding, term by term, how it splits). Out-of-order, repeated or empty
+ * terms are refused. */
+static void test_seg_exact_terms_of_sorted_terms(void **state)
+{
+    (void)state;
+    static const char *const terms[] = {"a",       "ab",           "abc",     "abd",
+                                        "a\xd0x", "a\xd0\xb0", "a\xd0\xc3\xa9", "b"};
+    static const uint32_t df[] = {1, 2, 3, 4, 5, 6, 7, 8};
+    size_t n = sizeof terms / sizeof terms[0];
+    struct seg_exact_terms *t = NULL;
+    assert_int_equal(seg_exact_terms_of(terms, df, n, &t), SD_OK);
+    assert_int_equal(t->count, n);
+    assert_int_equal(t->nfields, 1);
+    assert_int_equal(t->root, 0);
+    /* root, a, b, c, d, the stray 0xD0 twice (its bytes after it split otherwise), "x", "а",
+     * "é" and b */
+    assert_int_equal(t->nnodes, 11);
+    struct dfs got = {0};
+    char path[64];
+    trie_terms(t, 0, t->root, path, 0, &got);
+    assert_int_equal(got.w.n, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(got.w.terms[i], terms[i]);
+        assert_int_equal(got.df[i], df[i]);
+    }
+    seg_exact_terms_free(t);
+    static const char *const unsorted[] = {"b", "a"};
+    static const char *const twice[] = {"a", "a"};
+    static const char *const empty[] = {""};
+    assert_int_equal(seg_exact_terms_of(unsorted, df, 2, &t), SD_ECORRUPT);
+    assert_int_equal(seg_exact_terms_of(twice, df, 2, &t), SD_ECORRUPT);
+    assert_int_equal(seg_exact_terms_of(empty, df, 1, &t), SD_ECORRUPT);
+    assert_int_equal(seg_exact_terms_of(NULL, df, 0, &t), SD_OK);
+    assert_int_equal(t->count, 0);
+    assert_int_equal(t->nnodes, 1); /* the root alone */
+    assert_int_equal(t->nodes[0].kids, 0);
+    seg_exact_terms_free(t);
 }
 
 static void test_seg_empty_segment_works(void **state)
@@ -1491,6 +1584,7 @@ int main(void)
         cmocka_unit_test(test_seg_positions_after_skipping_docs),
         cmocka_unit_test(test_seg_term_prefix_walks_in_order),
         cmocka_unit_test(test_seg_exact_terms_match_the_dictionary),
+        cmocka_unit_test(test_seg_exact_terms_of_sorted_terms),
         cmocka_unit_test(test_seg_doc_ids_and_find),
         cmocka_unit_test(test_seg_doc_load_roundtrips_raw_and_unicode),
         cmocka_unit_test(test_seg_doc_title_cut_at_utf8_boundary),
