@@ -19,25 +19,6 @@
 #include "eval_int.h"
 #include "query_test_util.h"
 
-static struct stem_ctx *g_stem;
-static struct qry_ctx *g_ctx;
-
-static int setup(void **state)
-{
-    (void)state;
-    assert_int_equal(stem_ctx_new(&g_stem), STEM_OK);
-    assert_int_equal(qry_ctx_new(&g_ctx), SD_OK);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    qry_ctx_free(g_ctx);
-    stem_ctx_free(g_stem);
-    return 0;
-}
-
 #define NFILL 20
 
 /* docs[0, n) then NFILL documents without the query words (so the words' idf is not tiny),
@@ -53,14 +34,14 @@ static void rank(const struct tdoc *docs, size_t n, const char *text, char *off,
         snprintf(ids[i], sizeof ids[i], "fill%zu", i);
         all[n + i] = (struct tdoc){.id = ids[i], .body = "река течёт мимо старого моста к морю"};
     }
-    struct seg *s = tseg_build(g_stem, all, n + NFILL);
+    struct seg *s = tseg_build(tq_stem, all, n + NFILL);
     struct qry_segment seg = {s, NULL};
     struct qry_params p;
     qry_params_default(&p);
     p.proximity = 0;
-    tsearch_ids(g_ctx, text, &seg, 1, &p, off, cap);
+    tsearch_ids(tq_ctx, text, &seg, 1, &p, off, cap);
     p.proximity = QRY_PROXIMITY;
-    tsearch_ids(g_ctx, text, &seg, 1, &p, on, cap);
+    tsearch_ids(tq_ctx, text, &seg, 1, &p, on, cap);
     seg_close(s);
 }
 
@@ -144,8 +125,8 @@ static void assert_untouched(const struct qry_segment *seg, const char *text)
     for (int i = 0; i < 2; i++) {
         qry_params_default(&p);
         p.proximity = i ? QRY_PROXIMITY : 0;
-        struct qry *q = tqry(g_ctx, text);
-        assert_int_equal(qry_search(g_ctx, q, seg, 1, &p, &r[i], &err), SD_OK);
+        struct qry *q = tqry(tq_ctx, text);
+        assert_int_equal(qry_search(tq_ctx, q, seg, 1, &p, &r[i], &err), SD_OK);
         qry_free(q);
     }
     assert_true(r[0].nhits > 0);
@@ -166,7 +147,7 @@ static void test_qry_prox_leaves_other_queries_alone(void **state)
         {.id = "b", .body = "почта электронная пришла"},
         {.id = "c", .body = "электронная книга и почта"},
     };
-    struct seg *s = tseg_build(g_stem, docs, 3);
+    struct seg *s = tseg_build(tq_stem, docs, 3);
     struct qry_segment seg = {s, NULL};
     assert_untouched(&seg, "почта");
     assert_untouched(&seg, "электронная OR почта");
@@ -180,8 +161,8 @@ static void test_qry_prox_leaves_other_queries_alone(void **state)
     p.proximity = QRY_PROXIMITY;
     struct qry_result r;
     struct sd_error err = {0};
-    struct qry *q = tqry(g_ctx, "электронная почта");
-    assert_int_equal(qry_search(g_ctx, q, &seg, 1, &p, &r, &err), SD_OK);
+    struct qry *q = tqry(tq_ctx, "электронная почта");
+    assert_int_equal(qry_search(tq_ctx, q, &seg, 1, &p, &r, &err), SD_OK);
     assert_int_equal(r.nhits, 3);
     assert_int_equal(r.hits[0].doc, 0);
     assert_true(r.hits[0].score > r.hits[1].score);
@@ -194,17 +175,17 @@ static void test_qry_prox_weight_is_checked(void **state)
 {
     (void)state;
     static const struct tdoc docs[] = {{.id = "a", .body = "электронная почта"}};
-    struct seg *s = tseg_build(g_stem, docs, 1);
+    struct seg *s = tseg_build(tq_stem, docs, 1);
     struct qry_segment seg = {s, NULL};
     struct qry_params p;
     qry_params_default(&p);
     struct qry_result r;
     struct sd_error err = {0};
-    struct qry *q = tqry(g_ctx, "электронная почта");
+    struct qry *q = tqry(tq_ctx, "электронная почта");
     static const float bad[] = {-1.0f, 1001.0f, NAN};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         p.proximity = bad[i];
-        assert_int_equal(qry_search(g_ctx, q, &seg, 1, &p, &r, &err), SD_EINVAL);
+        assert_int_equal(qry_search(tq_ctx, q, &seg, 1, &p, &r, &err), SD_EINVAL);
         assert_non_null(strstr(err.msg, "proximity"));
     }
     qry_free(q);
@@ -257,5 +238,5 @@ int main(void)
         cmocka_unit_test(test_qry_prox_weight_is_checked),
         cmocka_unit_test(test_qry_prox_closest_equals_brute_force),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }

@@ -48,8 +48,6 @@ struct rdoc {
 };
 
 static struct rdoc g_docs[NDOCS];
-static struct qry_ctx *g_ctx;
-static struct stem_ctx *g_stem;
 static unsigned g_seed = 42;
 static const char *const field_names[NFIELDS] = {"title", "body"};
 
@@ -90,7 +88,7 @@ static void make_docs(void)
             }
             struct collect c = {d, f};
             assert_int_equal(
-                stem_tokenize(g_stem, d->text[f], strlen(d->text[f]), 0, collect, &c, NULL), 0);
+                stem_tokenize(tq_stem, d->text[f], strlen(d->text[f]), 0, collect, &c, NULL), 0);
         }
         d->is_deleted = rnd(10) == 0;
     }
@@ -229,7 +227,7 @@ static bool naive(const struct rnode *n, const struct rdoc *d)
     const char *stem = NULL;
     size_t stem_len;
     if (n->type == R_WORD) {
-        assert_int_equal(stem_word(g_stem, n->a, strlen(n->a), &stem, &stem_len), 0);
+        assert_int_equal(stem_word(tq_stem, n->a, strlen(n->a), &stem, &stem_len), 0);
     }
     char copy[64];
     snprintf(copy, sizeof copy, "%s", stem ? stem : "");
@@ -241,30 +239,13 @@ static bool naive(const struct rnode *n, const struct rdoc *d)
     return false;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    if (qry_ctx_new(&g_ctx) || stem_ctx_new(&g_stem)) {
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    qry_ctx_free(g_ctx);
-    stem_ctx_free(g_stem);
-    return 0;
-}
-
 static struct seg *build(size_t from, size_t to)
 {
     struct tdoc *t = calloc(to - from, sizeof *t);
     for (size_t i = from; i < to; i++) {
         t[i - from] = (struct tdoc){g_docs[i].id, g_docs[i].text[0], g_docs[i].text[1], NULL};
     }
-    struct seg *s = tseg_build(g_stem, t, to - from);
+    struct seg *s = tseg_build(tq_stem, t, to - from);
     free(t);
     return s;
 }
@@ -283,7 +264,7 @@ static uint64_t check_query(const struct rnode *tree, const char *text,
                             const struct qry_segment *segs)
 {
     char ids[NDOCS * 8];
-    uint64_t total = tsearch_ids(g_ctx, text, segs, 2, NULL, ids, sizeof ids);
+    uint64_t total = tsearch_ids(tq_ctx, text, segs, 2, NULL, ids, sizeof ids);
     bool seen[NDOCS] = {false};
     for (char *tok = strtok(ids, " "); tok; tok = strtok(NULL, " ")) {
         seen[atoi(tok + 1)] = true;
@@ -303,7 +284,7 @@ static uint64_t check_query(const struct rnode *tree, const char *text,
     struct qry_params count_only;
     qry_params_default(&count_only);
     count_only.limit = 0;
-    assert_int_equal(tsearch_ids(g_ctx, text, segs, 2, &count_only, ids, sizeof ids), want);
+    assert_int_equal(tsearch_ids(tq_ctx, text, segs, 2, &count_only, ids, sizeof ids), want);
     return want;
 }
 
@@ -325,7 +306,7 @@ static void test_qry_matches_brute_force_reference(void **state)
         render(tree, text, sizeof text);
         struct qry *q = NULL;
         struct sd_error err;
-        int rc = qry_parse(g_ctx, text, strlen(text), &q, &err);
+        int rc = qry_parse(tq_ctx, text, strlen(text), &q, &err);
         qry_free(q);
         if (rc == SD_OK) { /* skip the rare tree made only of exclusions */
             nonempty += check_query(tree, text, segs) > 0;
@@ -344,5 +325,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qry_matches_brute_force_reference),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }

@@ -17,25 +17,6 @@
 #include "query_int.h"
 #include "query_test_util.h"
 
-static struct stem_ctx *g_stem;
-static struct qry_ctx *g_ctx;
-
-static int setup(void **state)
-{
-    (void)state;
-    assert_int_equal(stem_ctx_new(&g_stem), STEM_OK);
-    assert_int_equal(qry_ctx_new(&g_ctx), SD_OK);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    qry_ctx_free(g_ctx);
-    stem_ctx_free(g_stem);
-    return 0;
-}
-
 static void add_syn(struct qry_lexicon *lex, bool is_one_way, const char *const *m, size_t n)
 {
     size_t lens[32];
@@ -72,8 +53,8 @@ static struct qry *lex_query(const struct qry_lexicon *lex, const char *text,
 {
     struct qry *q = NULL, *lq = NULL;
     struct sd_error err = {0};
-    int rc = syntax == QRY_SYNTAX_SIMPLE ? qry_parse_simple(g_ctx, text, strlen(text), &q, &err)
-                                         : qry_parse(g_ctx, text, strlen(text), &q, &err);
+    int rc = syntax == QRY_SYNTAX_SIMPLE ? qry_parse_simple(tq_ctx, text, strlen(text), &q, &err)
+                                         : qry_parse(tq_ctx, text, strlen(text), &q, &err);
     if (rc) {
         fail_msg("parse '%s': %s", text, err.msg);
     }
@@ -95,7 +76,7 @@ static void ranked(const struct qry_lexicon *lex, const struct qry_segment *segs
     p.limit = 100;
     struct qry_result r;
     struct sd_error err = {0};
-    if (qry_search(g_ctx, q, segs, 1, &p, &r, &err)) {
+    if (qry_search(tq_ctx, q, segs, 1, &p, &r, &err)) {
         fail_msg("search '%s': %s", text, err.msg);
     }
     out[0] = '\0';
@@ -146,7 +127,7 @@ static struct seg *g_seg;
 static void build_docs(struct qry_segment *segs)
 {
     if (!g_seg) {
-        g_seg = tseg_build(g_stem, docs, sizeof docs / sizeof *docs);
+        g_seg = tseg_build(tq_stem, docs, sizeof docs / sizeof *docs);
     }
     segs[0] = (struct qry_segment){g_seg, NULL};
 }
@@ -237,7 +218,7 @@ static void test_qry_syn_stopwords_never_empty_a_query(void **state)
     expect(lex, segs, "\"the cat\"", "thecat");
     struct qry *q = NULL, *lq = NULL;
     struct sd_error err = {0};
-    assert_int_equal(qry_parse(g_ctx, "the", 3, &q, &err), SD_OK);
+    assert_int_equal(qry_parse(tq_ctx, "the", 3, &q, &err), SD_OK);
     assert_int_equal(qry_with_lexicon(lex, q, &lq, &err), SD_OK);
     assert_null(lq); /* nothing changes */
     qry_free(q);
@@ -301,7 +282,7 @@ static void test_qry_syn_expansion_respects_max_terms(void **state)
     qry_params_default(&p);
     p.limit = 10;
     struct qry_result r;
-    assert_int_equal(qry_search(g_ctx, q, segs, 1, &p, &r, &err), SD_OK);
+    assert_int_equal(qry_search(tq_ctx, q, segs, 1, &p, &r, &err), SD_OK);
     qry_result_free(&r);
     qry_free(q);
     qry_lexicon_free(lex);
@@ -321,7 +302,7 @@ static void test_qry_syn_highlight_marks_synonyms(void **state)
     sd_buf_init(&out);
     sd_buf_init(&spans);
     size_t count = 0;
-    assert_int_equal(qry_highlight(g_ctx, q, text, strlen(text), &o, 0, &out, &count, &spans),
+    assert_int_equal(qry_highlight(tq_ctx, q, text, strlen(text), &o, 0, &out, &count, &spans),
                      SD_OK);
     assert_string_equal((const char *)out.data,
                         "Системы <mark>искусственного</mark> <mark>интеллекта</mark>, или "
@@ -377,7 +358,7 @@ static void test_qry_syn_keeps_filter_clauses(void **state)
     assert_int_equal(sch_parse(json, strlen(json), &schema, &err), SD_OK);
     const char *text = "ноутбук lang:ru year:>=2010";
     struct qry *q = NULL, *lq = NULL;
-    assert_int_equal(qry_parse_schema(g_ctx, text, strlen(text), schema, &q, &err), SD_OK);
+    assert_int_equal(qry_parse_schema(tq_ctx, text, strlen(text), schema, &q, &err), SD_OK);
     assert_int_equal(q->filter_count, 2);
     assert_int_equal(qry_with_lexicon(lex, q, &lq, &err), SD_OK);
     assert_non_null(lq); /* ноутбук -> лэптоп */
@@ -410,7 +391,7 @@ int main(void)
         cmocka_unit_test(test_qry_lexicon_refuses_what_cannot_match),
         cmocka_unit_test(test_qry_syn_keeps_filter_clauses),
     };
-    int rc = cmocka_run_group_tests(tests, setup, teardown);
+    int rc = cmocka_run_group_tests(tests, tq_setup, tq_teardown);
     seg_close(g_seg);
     return rc;
 }

@@ -11,6 +11,25 @@
 
 #include <cmocka.h>
 
+struct stem_ctx *tq_stem;
+struct qry_ctx *tq_ctx;
+
+int tq_setup(void **state)
+{
+    (void)state;
+    assert_int_equal(stem_ctx_new(&tq_stem), STEM_OK);
+    assert_int_equal(qry_ctx_new(&tq_ctx), SD_OK);
+    return 0;
+}
+
+int tq_teardown(void **state)
+{
+    (void)state;
+    qry_ctx_free(tq_ctx);
+    stem_ctx_free(tq_stem);
+    return 0;
+}
+
 static void add_field(struct seg_field *f, size_t *n, const char *name, const char *value)
 {
     if (!value) {

@@ -7,6 +7,13 @@
 
 #include "query.h"
 
+/* The stemmer and context of a test program whose group fixtures are tq_setup and
+ * tq_teardown (cmocka_run_group_tests(tests, tq_setup, tq_teardown)). */
+extern struct stem_ctx *tq_stem;
+extern struct qry_ctx *tq_ctx;
+int tq_setup(void **state);
+int tq_teardown(void **state);
+
 /* A test document: any field may be NULL (absent). */
 struct tdoc {
     const char *id;

@@ -19,33 +19,14 @@
 #include "query_int.h"
 #include "query_test_util.h"
 
-static struct stem_ctx *g_stem;
-static struct qry_ctx *g_ctx;
-
-static int setup(void **state)
-{
-    (void)state;
-    assert_int_equal(stem_ctx_new(&g_stem), STEM_OK);
-    assert_int_equal(qry_ctx_new(&g_ctx), SD_OK);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    qry_ctx_free(g_ctx);
-    stem_ctx_free(g_stem);
-    return 0;
-}
-
 /* The typo reading of text over docs: hit ids in rank order into ids, the correction into dym
  * ("" when none). Returns the total. */
 static uint64_t typo_search(const struct tdoc *docs, size_t n, const char *text, char *ids,
                             size_t cap, char *dym, size_t dym_cap)
 {
-    struct seg *s = tseg_build(g_stem, docs, n);
+    struct seg *s = tseg_build(tq_stem, docs, n);
     struct qry_segment seg = {.seg = s};
-    struct qry *q = tqry(g_ctx, text);
+    struct qry *q = tqry(tq_ctx, text);
     struct qry *fq = NULL;
     struct sd_error err = {0};
     assert_int_equal(qry_with_typos(q, &fq, &err), SD_OK);
@@ -54,7 +35,7 @@ static uint64_t typo_search(const struct tdoc *docs, size_t n, const char *text,
     qry_params_default(&p);
     p.limit = 100;
     struct qry_result r;
-    if (qry_search(g_ctx, fq, &seg, 1, &p, &r, &err)) {
+    if (qry_search(tq_ctx, fq, &seg, 1, &p, &r, &err)) {
         fail_msg("qry_search '%s': %s", text, err.msg);
     }
     size_t len = 0;
@@ -69,7 +50,7 @@ static uint64_t typo_search(const struct tdoc *docs, size_t n, const char *text,
     struct sd_buf out;
     sd_buf_init(&out);
     bool is_corrected = false;
-    assert_int_equal(qry_did_you_mean(g_ctx, fq, text, strlen(text), &out, &is_corrected), SD_OK);
+    assert_int_equal(qry_did_you_mean(tq_ctx, fq, text, strlen(text), &out, &is_corrected), SD_OK);
     snprintf(dym, dym_cap, "%s", is_corrected ? (const char *)out.data : "");
     sd_buf_free(&out);
     uint64_t total = r.total;
@@ -185,5 +166,5 @@ int main(void)
         cmocka_unit_test(test_qry_typo_two_edit_narrow_match_still_widens),
         cmocka_unit_test(test_qry_typo_walks_the_fields_in_scope),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }
