@@ -436,6 +436,14 @@ static inline struct seg_term *qry_found(const struct qry_scratch *s, size_t ter
  * the smallest idf of the typed words of its group over its word count. */
 void qry_synonym_caps(struct qry_scratch *s, const struct qry *q);
 
+/* typed.c: st->boost, the exact-form bonus of this search: params->exact_boost x
+ * QRY_TYPED_GAIN when the query's required typed words stand together as typed in some live
+ * document, 0 when in none, params->exact_boost for a query without such words. Call after
+ * qry_stats_build(). */
+int qry_typed_boost(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
+                    size_t nsegs, const struct qry_params *params, struct qry_stats *st,
+                    struct sd_error *err);
+
 /* prox.c */
 /* The exact forms of one query word in local field `field` of seg, for the proximity bonus:
  * typed (its entry, or NULL when the field lacks it) first, then, most frequent first, the

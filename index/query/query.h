@@ -14,7 +14,9 @@
  *   field:word     restrict a word, phrase, prefix or group to one field
  *   ( ... )        grouping
  * A word matches every inflection (its Snowball stem); a document that has the
- * exact form typed scores higher (the SEG_EXACT term adds exact_boost x its BM25).
+ * exact form typed scores higher (the SEG_EXACT term adds a bonus x its BM25: typed.c
+ * decides it per query from exact_boost: x10 when the words stand as typed together in some
+ * document, 0 when in none).
  * Errors say what and where: "at 7: unbalanced '('", "at 0: empty query".
  *
  * Ranking: BM25F over fields. For a query word w with stem s in a document d:
@@ -125,7 +127,7 @@ struct qry_params {
     uint32_t offset; /* hits skipped */
     float k1;        /* default 1.2 */
     float b;         /* default 0.75 */
-    float exact_boost;             /* default 0.5 */
+    float exact_boost;             /* default 0.5; typed.c scales it per query */
     float proximity;               /* weight of the proximity bonus (below); default 0
                                       (off), QRY_PROXIMITY when asked for; [0, 1000] */
     const struct qry_weight *weights; /* per-field weights; unnamed fields use

@@ -38,6 +38,7 @@ static void rank(const struct tdoc *docs, size_t n, const char *text, char *off,
     struct qry_segment seg = {s, NULL};
     struct qry_params p;
     qry_params_default(&p);
+    p.exact_boost = 0; /* the typed-form bonus (typed.c) would decide some orders by itself */
     p.proximity = 0;
     tsearch_ids(tq_ctx, text, &seg, 1, &p, off, cap);
     p.proximity = QRY_PROXIMITY;

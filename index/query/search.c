@@ -245,6 +245,11 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
         rc = qry_stats_build(s, q, segs, nsegs, params, &st, err);
     }
     if (!rc) {
+        rc = qry_typed_boost(s, q, segs, nsegs, params, &st, err);
+    }
+    struct qry_params planned = *params; /* with the bonus typed.c chose */
+    planned.exact_boost = rc ? params->exact_boost : (float)st.boost;
+    if (!rc) {
         rc = qry_filter_prepare(s, q, params->filter, err);
     }
     if (!rc) {
@@ -278,7 +283,7 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
         }
         rc = qry_facets_segment(s, segs[i].seg, err);
         if (!rc) {
-            rc = qry_plan_build(s, q, segs, i, params, t.k > 0, &root, err);
+            rc = qry_plan_build(s, q, segs, i, &planned, t.k > 0, &root, err);
         }
         if (!rc) {
             rc = run_segment(s, q, &segs[i], (uint32_t)i, root, &st, &t, so, err);
