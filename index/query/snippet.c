@@ -150,7 +150,8 @@ static int choose_window(struct qry_ctx *ctx, struct snip *sn, struct qry_src *s
         return rc;
     }
     sn->base = a;
-    rc = stem_tokenize(ctx->stem, text + a, b - a, 0, find_bounds, sn, NULL);
+    /* token bounds only: no stems needed (the same tokens, stem.h) */
+    rc = stem_tokenize_words(ctx->stem, text + a, b - a, 0, find_bounds, sn, NULL);
     if (rc != STEM_OK && rc != 1) {
         return SD_ENOMEM;
     }

@@ -163,7 +163,7 @@ int qry_src_candidates(struct qry_ctx *ctx, const struct qry_src *src, const str
     uint64_t *h = NULL;
     size_t nh = 0;
     bool is_any = true;
-    int rc = c ? (src->v ? query_stems(ctx, q, &h, &nh, &is_any) : SD_OK) : SD_ENOMEM;
+    int rc = !c ? SD_ENOMEM : n > 1 ? query_stems(ctx, q, &h, &nh, &is_any) : SD_OK;
     for (uint32_t i = 0; rc == SD_OK && i < n; i++) {
         size_t s, e;
         qry_src_piece(src, i, &s, &e);
