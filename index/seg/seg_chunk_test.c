@@ -168,13 +168,22 @@ static void test_seg_chunk_cuts_never_split_utf8(void **state)
 
 /* ---- reassembly ---- */
 
-static void check_fields(const struct seg_stored *st, const struct big_doc *d)
+/* Names, types and lengths: what a view knows before any value's chunk is loaded. */
+static void check_names(const struct seg_stored *st, const struct big_doc *d)
 {
     assert_int_equal(st->nfields, 4);
     for (size_t i = 0; i < 4; i++) {
         assert_int_equal(st->fields[i].name_len, d->fields[i].name_len);
         assert_memory_equal(st->fields[i].name, d->fields[i].name, d->fields[i].name_len);
+        assert_int_equal(st->fields[i].type, d->fields[i].type);
         assert_int_equal(st->fields[i].value_len, d->fields[i].value_len);
+    }
+}
+
+static void check_fields(const struct seg_stored *st, const struct big_doc *d)
+{
+    check_names(st, d);
+    for (size_t i = 0; i < 4; i++) {
         assert_memory_equal(st->fields[i].value, d->fields[i].value, d->fields[i].value_len);
     }
 }
@@ -206,7 +215,7 @@ static void test_seg_chunk_record_reassembles_byte_for_byte(void **state)
     assert_int_equal(seg_doc_view_load(&v, at, at + 100, &err), SD_OK);
     assert_true(v.raw_loaded - opened <= 2 * SEG_STORED_BLOCK_TARGET);
     assert_memory_equal(v.rec + at, c.docs[2].body + body->value_len / 2, 100);
-    check_fields(&v.st, &c.docs[2]); /* names, types and lengths without the values' chunks */
+    check_names(&v.st, &c.docs[2]); /* without the values' chunks */
     seg_doc_view_free(&v);
     seg_close(s);
     free(img);
@@ -444,7 +453,7 @@ static void test_seg_chunk_v4_fixture_opens_and_merges_into_chunks(void **state)
         assert_int_equal(seg_doc_view_open(s, d, &v, &err), SD_OK);
         assert_int_equal(v.nchunks, 1);
         assert_true(seg_doc_view_may_hold(&v, 0, 42));
-        check_fields(&v.st, &g_v4.docs[d]);
+        check_fields(&v.st, &g_v4.docs[d]); /* one chunk: read whole at open */
         seg_doc_view_free(&v);
     }
     uint8_t *m = merge(&s, NULL, 1, &mlen);
