@@ -117,10 +117,14 @@ int seg_chunk_cuts(const uint8_t *rec, size_t len, uint32_t **ends, size_t *coun
     if (!e) {
         return SD_ENOMEM;
     }
-    size_t n = 0;
-    for (size_t at = 0; at < len && n < cap;) {
+    size_t n = 0, at = 0;
+    while (at < len && n < cap) {
         at = cut_after(rec, len, at, v, nv);
         e[n++] = (uint32_t)at;
+    }
+    if (at != len) { /* cannot happen (cap above): a bug, not a record to store */
+        free(e);
+        return SD_ECORRUPT;
     }
     *ends = e;
     *count = n;

@@ -349,6 +349,53 @@ static void test_seg_chunk_merge_is_byte_identical_to_build(void **state)
     free_corpus(&c);
 }
 
+static void lazy_submit(void *arg, struct seg_zjob *job)
+{
+    (void)job;
+    (*(unsigned *)arg)++;
+}
+
+static void lazy_wait(void *arg, struct seg_zjob *job)
+{
+    (void)arg;
+    seg_zjob_run(job);
+}
+
+/* Full blocks handed to a scheduler (compressed late) and records in chunks (compressed on
+ * the builder's thread) between them: the same image as a builder without one. */
+static void test_seg_chunk_build_with_zjobs_same_bytes(void **state)
+{
+    (void)state;
+    struct big_doc docs[40];
+    const struct seg_doc *ptrs[40];
+    for (uint32_t i = 0; i < 40; i++) {
+        make_big(&docs[i], i + 1, i % 9 == 4 ? 70000 : 9000, false);
+        ptrs[i] = &docs[i].doc;
+    }
+    size_t want_len, len;
+    uint8_t *want = seg_test_build(g_stem, ptrs, 40, NULL, &want_len);
+    unsigned submitted = 0;
+    struct seg_zjob_sched lazy = {lazy_submit, lazy_wait, &submitted};
+    uint8_t *img = seg_test_build(g_stem, ptrs, 40, &lazy, &len);
+    assert_true(submitted > 10);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(img, want, len);
+    struct seg *s = open_image(img, len);
+    struct sd_error err;
+    for (uint32_t d = 0; d < 40; d++) {
+        struct seg_stored st;
+        assert_int_equal(seg_doc_load(s, d, &st, &err), SD_OK);
+        check_fields(&st, &docs[d]);
+        seg_stored_free(&st);
+    }
+    seg_close(s);
+    free(img);
+    free(want);
+    for (uint32_t i = 0; i < 40; i++) {
+        free_big(&docs[i]);
+    }
+}
+
 /* ---- damage ---- */
 
 /* Every byte of one chunk's compressed data flipped in turn (the checksum not verified, as a
@@ -487,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_seg_chunk_record_reassembles_byte_for_byte),
         cmocka_unit_test(test_seg_chunk_filter_never_misses_a_stem),
         cmocka_unit_test(test_seg_chunk_merge_is_byte_identical_to_build),
+        cmocka_unit_test(test_seg_chunk_build_with_zjobs_same_bytes),
         cmocka_unit_test(test_seg_chunk_damaged_chunk_is_an_error_not_a_crash),
         cmocka_unit_test(test_seg_chunk_v4_fixture_opens_and_merges_into_chunks),
     };
