@@ -145,7 +145,8 @@ static int choose_window(struct qry_ctx *ctx, struct snip *sn, struct qry_src *s
     sn->end = 0;
     sn->has_start = sn->start0 == 0;
     size_t a, b;
-    int rc = qry_src_load_words(src, sn->start0, sn->end0, &a, &b);
+    /* end0 + 1: the cut of one huge token below reads the byte at end0 */
+    int rc = qry_src_load_words(src, sn->start0, sn->end0 + 1, &a, &b);
     if (rc) {
         return rc;
     }
