@@ -69,8 +69,9 @@ static const struct seg_field *idx_snippet_field(const struct seg_stored *st)
 /* The highlighted title and snippets of a hit (req->opts.highlight): parts 0 (the title) and
  * 1.. (the body's fragments, when body is not NULL), each NUL-terminated, into h->hl. */
 static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *title,
-                         size_t title_len, const struct seg_field *body, size_t snippet_len,
-                         const struct idx_search_opts *opts, struct idx_hit *h)
+                         size_t title_len, struct seg_doc_view *v, const struct seg_field *body,
+                         size_t snippet_len, const struct idx_search_opts *opts, struct idx_hit *h,
+                         struct sd_error *err)
 {
     struct sd_buf parts, spans;
     sd_buf_init(&parts);
@@ -84,8 +85,7 @@ static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *t
     if (rc == SD_OK && body) {
         o = opts->hl;
         o.fragment_len = snippet_len;
-        rc = qry_highlight(ctx, q, body->value, body->value_len, &o, 1, &parts,
-                           &h->hl_nsnippets, &spans);
+        rc = qry_highlight_doc(ctx, q, v, body, &o, 1, &parts, &h->hl_nsnippets, &spans, err);
     }
     if (rc == SD_OK && !parts.rc && !spans.rc) {
         h->hl = (char *)sd_buf_detach(&parts, &h->hl_len);
@@ -94,30 +94,37 @@ static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *t
     }
     sd_buf_free(&parts);
     sd_buf_free(&spans);
-    return rc || !h->hl ? SD_ENOMEM : SD_OK;
+    if (rc == SD_ECORRUPT) {
+        return rc; /* err says which chunk */
+    }
+    return rc || !h->hl ? sd_errorf(err, SD_ENOMEM, "out of memory") : SD_OK;
 }
 
 /* Fills the snippet (and, when asked, the highlights) of a hit; the one part of a hit that
- * needs the stored body, loaded only when a snippet is wanted. */
+ * needs the stored body, opened only when a snippet is wanted. The body is read through a
+ * view: of a big record (stored in chunks) only the chunks the snippet needs are
+ * decompressed (issue 12). */
 static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct seg *s, uint32_t doc,
                        const char *title, size_t title_len, size_t snippet_len,
                        const struct idx_search_opts *opts, struct idx_hit *h, struct sd_error *err)
 {
-    struct seg_stored st;
+    struct seg_doc_view v;
     const struct seg_field *body = NULL;
     struct sd_buf snip;
     sd_buf_init(&snip);
-    int rc = snippet_len ? seg_doc_load(s, doc, &st, err) : SD_OK;
+    int rc = snippet_len ? seg_doc_view_open(s, doc, &v, err) : SD_OK;
     if (snippet_len && rc == SD_OK) {
-        body = idx_snippet_field(&st);
+        body = idx_snippet_field(&v.st); /* names and types: no value is read */
         if (body)
-            qry_snippet(ctx, q, body->value, body->value_len, snippet_len, &snip);
+            rc = qry_snippet_doc(ctx, q, &v, body, snippet_len, &snip, err);
+        if (rc == SD_ENOMEM)
+            rc = sd_errorf(err, rc, "out of memory");
     }
-    if (rc == SD_OK && opts->highlight &&
-        idx_highlight(ctx, q, title, title_len, body, snippet_len, opts, h) != SD_OK)
-        rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+    if (rc == SD_OK && opts->highlight)
+        rc = idx_highlight(ctx, q, title, title_len, snippet_len ? &v : NULL, body, snippet_len,
+                           opts, h, err);
     if (snippet_len)
-        seg_stored_free(&st);
+        seg_doc_view_free(&v);
     sd_buf_put_u8(&snip, 0);
     size_t n;
     h->snippet = snip.rc ? NULL : (char *)sd_buf_detach(&snip, &n);

@@ -25,8 +25,12 @@
  * fragment is plain text and each match is a span (byte offset and length in
  * that fragment's text, after its "…").
  *
- * Cost: the tokenizer reads the whole text once (a 1 MB body is tokenized
- * once, not per fragment); the stored document is loaded by the caller.
+ * Cost: the tokenizer reads the text once (a 1 MB body is tokenized once, not
+ * per fragment). From a stored document read by chunks (textsrc.c, issue 12)
+ * it reads only the pieces whose stem filters may hold a query word, each
+ * widened to word boundaries, so it finds the same matches as a pass over the
+ * whole text; then only the bytes within a fragment's length of a match are
+ * loaded, all that choosing and writing the fragments reads.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +52,7 @@ struct hl_state {
     struct hl_match *m;
     size_t count;
     size_t cap;
+    size_t base; /* the text offset of the range being tokenized */
     bool is_oom;
 };
 
@@ -112,13 +117,44 @@ static int collect_match(void *arg, const struct stem_token *tok)
             h->cap = cap;
         }
         h->m[h->count++] =
-            (struct hl_match){.off = tok->offset, .len = tok->len, .leaf = (uint32_t)i};
+            (struct hl_match){.off = h->base + tok->offset, .len = tok->len, .leaf = (uint32_t)i};
         return 0;
     }
     return 0;
 }
 
-static int find_matches(struct qry_ctx *ctx, struct hl_state *h, const char *text, size_t len)
+/* Tokenizes the candidate pieces of src, runs of them merged (each range once, in order). */
+static int scan_pieces(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *src)
+{
+    bool *cand;
+    int rc = qry_src_candidates(ctx, src, h->q, &cand);
+    size_t ra = 0, rb = 0; /* the range gathered, not yet tokenized */
+    for (uint32_t i = 0; rc == SD_OK && i <= qry_src_pieces(src); i++) {
+        size_t s = 0, e = 0, a = 0, b = 0;
+        bool is_last = i == qry_src_pieces(src);
+        if (!is_last) {
+            qry_src_piece(src, i, &s, &e);
+            if (!cand[i] || e <= rb) {
+                continue;
+            }
+            rc = qry_src_load_words(src, s, e, &a, &b);
+        }
+        if (rc == SD_OK && rb > ra && (is_last || a > rb)) {
+            h->base = ra;
+            int trc = stem_tokenize(ctx->stem, src->text + ra, rb - ra, 0, collect_match, h, NULL);
+            rc = h->is_oom || (trc != STEM_OK && trc != 1) ? SD_ENOMEM : SD_OK;
+            ra = rb = 0;
+        }
+        if (!is_last && rb == 0) {
+            ra = a; /* ranges start and end at word boundaries: their union is one */
+        }
+        rb = is_last ? rb : b;
+    }
+    free(cand);
+    return rc;
+}
+
+static int find_matches(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *src)
 {
     const struct qry *q = h->q;
     h->levs = NULL;
@@ -142,11 +178,22 @@ static int find_matches(struct qry_ctx *ctx, struct hl_state *h, const char *tex
             h->has_lev[i] = k && qry_lev_init(&h->levs[i], s, typed->len, k) == SD_OK;
         }
     }
-    int rc = stem_tokenize(ctx->stem, text, len, 0, collect_match, h, NULL);
-    if (h->is_oom || (rc != STEM_OK && rc != 1)) {
-        return SD_ENOMEM;
+    return scan_pieces(ctx, h, src);
+}
+
+/* Loads the text the fragments can reach: within flen (and a character) of each match, or
+ * of the text's start when there is none. */
+static int load_around(const struct hl_state *h, struct qry_src *src, size_t flen)
+{
+    if (h->count == 0) {
+        return qry_src_load(src, 0, flen + 4);
     }
-    return SD_OK;
+    int rc = SD_OK;
+    for (size_t i = 0; rc == SD_OK && i < h->count; i++) {
+        size_t off = h->m[i].off;
+        rc = qry_src_load(src, off > flen + 4 ? off - flen - 4 : 0, off + h->m[i].len + flen + 4);
+    }
+    return rc;
 }
 
 /* ---- choosing fragments ---- */
@@ -348,17 +395,23 @@ void qry_hl_opts_default(struct qry_hl_opts *o)
     o->post_len = 7;
 }
 
-int qry_highlight(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
-                  const struct qry_hl_opts *o, uint32_t first_part, struct sd_buf *out,
-                  size_t *count, struct sd_buf *spans)
+/* qry_highlight over a source. */
+static int highlight_src(struct qry_ctx *ctx, const struct qry *q, struct qry_src *src,
+                         const struct qry_hl_opts *o, uint32_t first_part, struct sd_buf *out,
+                         size_t *count, struct sd_buf *spans)
 {
     struct hl_state h = {.q = q};
     *count = 0;
-    int rc = find_matches(ctx, &h, text, len);
+    const char *text = src->text;
+    size_t len = src->len;
     struct hl_frag frags[QRY_MAX_FRAGMENTS];
     unsigned max = o->fragments < 1 ? 1 : o->fragments;
     max = max > QRY_MAX_FRAGMENTS ? QRY_MAX_FRAGMENTS : max;
     size_t flen = o->fragment_len ? o->fragment_len : len;
+    int rc = find_matches(ctx, &h, src);
+    if (rc == SD_OK) {
+        rc = load_around(&h, src, flen);
+    }
     if (rc == SD_OK) {
         size_t n = choose(&h, text, len, flen, max, frags);
         for (size_t i = 0; i < n; i++) {
@@ -371,4 +424,23 @@ int qry_highlight(struct qry_ctx *ctx, const struct qry *q, const char *text, si
     free(h.levs);
     free(h.has_lev);
     return rc;
+}
+
+int qry_highlight(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
+                  const struct qry_hl_opts *o, uint32_t first_part, struct sd_buf *out,
+                  size_t *count, struct sd_buf *spans)
+{
+    struct qry_src src;
+    qry_src_mem(&src, text, len);
+    return highlight_src(ctx, q, &src, o, first_part, out, count, spans);
+}
+
+int qry_highlight_doc(struct qry_ctx *ctx, const struct qry *q, struct seg_doc_view *v,
+                      const struct seg_field *f, const struct qry_hl_opts *o, uint32_t first_part,
+                      struct sd_buf *out, size_t *count, struct sd_buf *spans, struct sd_error *err)
+{
+    struct qry_src src;
+    *count = 0;
+    int rc = qry_src_doc(&src, v, f, err);
+    return rc ? rc : highlight_src(ctx, q, &src, o, first_part, out, count, spans);
 }

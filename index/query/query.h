@@ -347,4 +347,18 @@ int qry_highlight(struct qry_ctx *ctx, const struct qry *q, const char *text, si
 int qry_snippet(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
                 size_t max_len, struct sd_buf *out);
 
+/* qry_snippet and qry_highlight of the field f (one of v->st.fields) of a stored document
+ * read through a view (seg.h): the same output as for the whole value, but only the chunks
+ * whose stem filters may hold a query word, and those around the chosen text, are
+ * decompressed (for a record stored in one block, the view holds it all already). v is
+ * borrowed (chunks get loaded into it). SD_OK, SD_ENOMEM, or SD_ECORRUPT with err set (a
+ * chunk that does not decompress). */
+int qry_snippet_doc(struct qry_ctx *ctx, const struct qry *q, struct seg_doc_view *v,
+                    const struct seg_field *f, size_t max_len, struct sd_buf *out,
+                    struct sd_error *err);
+int qry_highlight_doc(struct qry_ctx *ctx, const struct qry *q, struct seg_doc_view *v,
+                      const struct seg_field *f, const struct qry_hl_opts *o, uint32_t first_part,
+                      struct sd_buf *out, size_t *count, struct sd_buf *spans,
+                      struct sd_error *err);
+
 #endif

@@ -144,6 +144,34 @@ static inline const char *qry_term_str(const struct qry *q, const struct qry_ter
     return q->strings + t->str_off;
 }
 
+/* ---- textsrc.c: the text a snippet is cut from ---- */
+
+/* A text in memory, or a field of a stored document read a chunk at a time (textsrc.c). */
+struct qry_src {
+    const char *text; /* len bytes; with v, only the loaded pieces' bytes are set */
+    size_t len;
+    struct seg_doc_view *v; /* borrowed; NULL: text is all in memory, one piece */
+    size_t base;            /* with v: text's offset in v's record */
+    struct sd_error *err;   /* borrowed: where a chunk that does not decompress is told */
+};
+
+void qry_src_mem(struct qry_src *src, const char *text, size_t len);
+/* The field f (one of v->st.fields) of the document v. SD_OK, or SD_EINVAL when f is not. */
+int qry_src_doc(struct qry_src *src, struct seg_doc_view *v, const struct seg_field *f,
+                struct sd_error *err);
+uint32_t qry_src_pieces(const struct qry_src *src);
+/* Piece i is text [*start, *end) (empty when its chunk holds none of the text). */
+void qry_src_piece(const struct qry_src *src, uint32_t i, size_t *start, size_t *end);
+/* Makes text [from, to) readable. SD_OK, SD_ENOMEM or SD_ECORRUPT (src->err says). */
+int qry_src_load(struct qry_src *src, size_t from, size_t to);
+/* Loads [from, to) widened to word boundaries [*a, *b): tokenizing text[*a, *b) gives the
+ * whole text's tokens there (for a text in memory: the whole text). */
+int qry_src_load_words(struct qry_src *src, size_t from, size_t to, size_t *a, size_t *b);
+/* *out (owned, free()) says per piece whether it may hold a token a positive leaf of q
+ * matches; false only where it does not. SD_OK or SD_ENOMEM. */
+int qry_src_candidates(struct qry_ctx *ctx, const struct qry_src *src, const struct qry *q,
+                       bool **out);
+
 /* ---- lev.c: the Levenshtein automaton ---- */
 
 #define QRY_LEV_MAX_CHARS 48 /* longest word (in characters) searched with typos */

@@ -12,6 +12,12 @@
  * boundaries: a token start on the left, a token end on the right, which also
  * keeps every UTF-8 sequence whole. "…" marks a cut end. Control characters
  * (newlines, tabs) become spaces, so a snippet is one line.
+ *
+ * The text comes from a source (textsrc.c): for a big stored body, the first match is looked
+ * for only in the pieces whose stem filters may hold a query word, in order, each tokenized
+ * over a range widened to word boundaries; the window's token boundaries are found by
+ * tokenizing from the word boundary before it, not from the text's start. The tokens seen are
+ * the whole text's, so the snippet is the one the whole text gives.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +29,7 @@
 struct snip {
     const struct qry *q;
     struct qry_lev *levs; /* per node: the automata of QN_FUZZY leaves (NULL: none) */
+    size_t base;          /* the text offset of the range being tokenized */
     size_t start0;        /* desired window [start0, end0) */
     size_t end0;
     bool is_found;
@@ -78,7 +85,7 @@ static int find_match(void *arg, const struct stem_token *tok)
         bool is_match = n->type == QN_FUZZY ? fuzzy_matches(sn, i, tok) : leaf_matches(q, n, tok);
         if (n->type >= QN_WORD && !n->is_negative && is_match) {
             sn->is_found = true;
-            sn->found = tok->offset;
+            sn->found = sn->base + tok->offset;
             return 1;
         }
     }
@@ -88,15 +95,16 @@ static int find_match(void *arg, const struct stem_token *tok)
 static int find_bounds(void *arg, const struct stem_token *tok)
 {
     struct snip *sn = arg;
-    if (tok->offset >= sn->end0) {
+    size_t off = sn->base + tok->offset;
+    if (off >= sn->end0) {
         return 1;
     }
-    if (!sn->has_start && tok->offset >= sn->start0) {
-        sn->start = tok->offset;
+    if (!sn->has_start && off >= sn->start0) {
+        sn->start = off;
         sn->has_start = true;
     }
-    if (sn->has_start && tok->offset + tok->len <= sn->end0) {
-        size_t end = tok->offset + tok->len;
+    if (sn->has_start && off + tok->len <= sn->end0) {
+        size_t end = off + tok->len;
         sn->end = end > sn->end ? end : sn->end;
     }
     return 0;
@@ -123,9 +131,10 @@ static void put_plain(struct sd_buf *out, const char *text, size_t len)
 }
 
 /* Chooses [sn->start, sn->end) of about max_len bytes. */
-static int choose_window(struct qry_ctx *ctx, struct snip *sn, const char *text, size_t len,
-                         size_t max_len)
+static int choose_window(struct qry_ctx *ctx, struct snip *sn, struct qry_src *src, size_t max_len)
 {
+    const char *text = src->text;
+    size_t len = src->len;
     size_t lead = max_len / 4;
     sn->start0 = sn->is_found && sn->found > lead ? sn->found - lead : 0;
     if (len - sn->start0 < max_len) {
@@ -135,7 +144,15 @@ static int choose_window(struct qry_ctx *ctx, struct snip *sn, const char *text,
     sn->start = sn->start0;
     sn->end = 0;
     sn->has_start = sn->start0 == 0;
-    int rc = stem_tokenize(ctx->stem, text, len, 0, find_bounds, sn, NULL);
+    size_t a, b;
+    /* end0 + 1: the cut of one huge token below reads the byte at end0 */
+    int rc = qry_src_load_words(src, sn->start0, sn->end0 + 1, &a, &b);
+    if (rc) {
+        return rc;
+    }
+    sn->base = a;
+    /* token bounds only: no stems needed (the same tokens, stem.h) */
+    rc = stem_tokenize_words(ctx->stem, text + a, b - a, 0, find_bounds, sn, NULL);
     if (rc != STEM_OK && rc != 1) {
         return SD_ENOMEM;
     }
@@ -178,29 +195,54 @@ static int fuzzy_automata(const struct qry *q, struct qry_lev **out)
     return SD_OK;
 }
 
-int qry_snippet(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
-                size_t max_len, struct sd_buf *out)
+/* The first match: the candidate pieces in order, each tokenized over word boundaries. */
+static int first_match(struct qry_ctx *ctx, struct snip *sn, struct qry_src *src)
+{
+    bool *cand;
+    int rc = qry_src_candidates(ctx, src, sn->q, &cand);
+    size_t done = 0; /* text before this was tokenized */
+    for (uint32_t i = 0; rc == SD_OK && !sn->is_found && i < qry_src_pieces(src); i++) {
+        size_t s, e, a, b;
+        qry_src_piece(src, i, &s, &e);
+        if (!cand[i] || e <= done) {
+            continue;
+        }
+        rc = qry_src_load_words(src, s, e, &a, &b);
+        if (rc == SD_OK) {
+            sn->base = a;
+            rc = stem_tokenize(ctx->stem, src->text + a, b - a, 0, find_match, sn, NULL);
+            rc = rc == STEM_OK || rc == 1 ? SD_OK : SD_ENOMEM;
+            done = b;
+        }
+    }
+    free(cand);
+    return rc;
+}
+
+/* qry_snippet over a source. */
+static int snippet_src(struct qry_ctx *ctx, const struct qry *q, struct qry_src *src,
+                       size_t max_len, struct sd_buf *out)
 {
     struct snip sn = {.q = q};
-    if (max_len == 0) {
-        len = 0;
-    }
+    size_t len = max_len == 0 ? 0 : src->len;
+    int rc = SD_OK;
     if (len <= max_len) {
         sn.end = len;
+        rc = qry_src_load(src, 0, len);
     } else {
-        int rc = fuzzy_automata(q, &sn.levs);
+        rc = fuzzy_automata(q, &sn.levs);
         if (rc == SD_OK) {
-            rc = stem_tokenize(ctx->stem, text, len, 0, find_match, &sn, NULL);
+            rc = first_match(ctx, &sn, src);
         }
         free(sn.levs);
-        if (rc != STEM_OK && rc != 1) {
-            return SD_ENOMEM;
-        }
-        rc = choose_window(ctx, &sn, text, len, max_len);
-        if (rc) {
-            return rc;
+        if (rc == SD_OK) {
+            rc = choose_window(ctx, &sn, src, max_len);
         }
     }
+    if (rc) {
+        return rc;
+    }
+    const char *text = src->text;
     if (sn.start > 0) {
         sd_buf_put(out, QRY_ELLIPSIS, strlen(QRY_ELLIPSIS));
     }
@@ -214,4 +256,21 @@ int qry_snippet(struct qry_ctx *ctx, const struct qry *q, const char *text, size
     }
     out->len--; /* the NUL stays in memory after the text; len counts the text */
     return SD_OK;
+}
+
+int qry_snippet(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
+                size_t max_len, struct sd_buf *out)
+{
+    struct qry_src src;
+    qry_src_mem(&src, text, len);
+    return snippet_src(ctx, q, &src, max_len, out);
+}
+
+int qry_snippet_doc(struct qry_ctx *ctx, const struct qry *q, struct seg_doc_view *v,
+                    const struct seg_field *f, size_t max_len, struct sd_buf *out,
+                    struct sd_error *err)
+{
+    struct qry_src src;
+    int rc = qry_src_doc(&src, v, f, err);
+    return rc ? rc : snippet_src(ctx, q, &src, max_len, out);
 }

@@ -336,6 +336,47 @@ struct seg_stored {
 int seg_doc_load(const struct seg *s, uint32_t doc, struct seg_stored *out, struct sd_error *err);
 void seg_stored_free(struct seg_stored *st);
 
+/* A stored document read a chunk at a time (issue 12). From format 5 a record larger than a
+ * stored block is kept as chunks compressed one by one, each with a filter of the stems its
+ * text holds (seg_chunk.c); a view decompresses only the chunks asked for. Any other record
+ * is one chunk, read whole when the view opens.
+ *
+ * Record offsets: st.fields[i].value points into the record, whose bytes [from, to) may be
+ * read once seg_doc_view_load(from, to) succeeded (names, types and lengths right away).
+ * Everything is valid until seg_doc_view_free() or seg_close(). */
+struct seg_doc_view {
+    struct seg_stored st; /* fields, the record in st.buf (only loaded chunks' bytes are set) */
+    const struct seg *s;  /* borrowed */
+    uint32_t doc;
+    const uint8_t *rec; /* the record: rec_len bytes in st.buf */
+    size_t rec_len;
+    uint32_t first_block; /* the first chunk's stored block */
+    uint32_t nchunks;     /* 1: not cut (read whole) */
+    uint32_t *chunk_end;  /* owned; nchunks record offsets, the last = rec_len */
+    bool *is_loaded;      /* owned; nchunks flags */
+    const uint8_t *sums;  /* into the segment: per chunk a flag byte and its filter */
+    size_t filter_len;    /* bytes of one chunk's filter */
+    size_t raw_loaded;    /* bytes decompressed so far (for benchmarks) */
+};
+
+/* Opens doc's record: reads its field directory, decompressing the chunks that hold the
+ * field headers (the first, and those where a later field starts). v is initialized by the
+ * call; release it with seg_doc_view_free(), also after an error. SD_OK, SD_ENOTFOUND,
+ * SD_ENOMEM or SD_ECORRUPT. */
+int seg_doc_view_open(const struct seg *s, uint32_t doc, struct seg_doc_view *v,
+                      struct sd_error *err);
+/* Decompresses the chunks that hold record bytes [from, to) (clamped to the record). */
+int seg_doc_view_load(struct seg_doc_view *v, size_t from, size_t to, struct sd_error *err);
+/* Chunk i holds record bytes [*start, *end). */
+void seg_doc_view_chunk(const struct seg_doc_view *v, uint32_t i, size_t *start, size_t *end);
+/* Whether chunk i starts at a word boundary: the record's first chunk, or its first byte is an
+ * ASCII space, tab, CR or LF (tokenizing from there gives the whole text's tokens). */
+bool seg_doc_view_at_break(const struct seg_doc_view *v, uint32_t i);
+/* False only when chunk i holds no token whose stem has hash h (sd_hash64 of the stem). A
+ * record read whole has no filter: always true. */
+bool seg_doc_view_may_hold(const struct seg_doc_view *v, uint32_t i, uint64_t h);
+void seg_doc_view_free(struct seg_doc_view *v);
+
 /* ---- attribute columns ---- */
 
 /* One column of an open segment, valid until seg_close(). A format-2 segment has none. */
@@ -397,7 +438,6 @@ int seg_term_find(const struct seg *s, unsigned field, enum seg_kind kind, const
 typedef int (*seg_term_fn)(void *arg, const char *term, size_t len, const struct seg_term *t);
 int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, const char *prefix,
                     size_t len, seg_term_fn fn, void *arg, struct sd_error *err);
-
 
 /* ---- the exact forms in memory (seg_terms.c) ---- */
 

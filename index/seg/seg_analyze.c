@@ -12,7 +12,9 @@
  *     varint deltas, the first from 0), the XXH3 of the word, and its stem with the stem's
  *     XXH3 (the builder mixes the field and kind into these, so it hashes nothing);
  *   - the stored record (format in seg_stored.c), with each field's index in the document
- *     where the segment's field id goes: the builder knows the ids and patches those bytes.
+ *     where the segment's field id goes: the builder knows the ids and patches those bytes;
+ *   - for a record larger than a stored block, the summary of its chunks (seg_chunk.c: the
+ *     stems each chunk holds), so the tokenizing it needs runs here, off the builder thread.
  *
  * HOW. Each SEG_TEXT field is walked once with stem_tokenize_words (no Snowball per token).
  * A token finds its term in a per-document open-addressing table keyed by (field, XXH3 of
@@ -107,6 +109,7 @@ int seg_analysis_new(struct seg_analysis **out, struct sd_error *err)
     sd_buf_init(&an->text);
     sd_buf_init(&an->pos);
     sd_buf_init(&an->record);
+    sd_buf_init(&an->chunks);
     *out = an;
     return SD_OK;
 }
@@ -119,13 +122,14 @@ void seg_analysis_free(struct seg_analysis *an)
     sd_buf_free(&an->text);
     sd_buf_free(&an->pos);
     sd_buf_free(&an->record);
+    sd_buf_free(&an->chunks);
     free(an->terms);
     free(an);
 }
 
 size_t seg_analysis_mem_bytes(const struct seg_analysis *an)
 {
-    return sizeof *an + an->text.cap + an->pos.cap + an->record.cap +
+    return sizeof *an + an->text.cap + an->pos.cap + an->record.cap + an->chunks.cap +
            an->terms_cap * sizeof *an->terms;
 }
 
@@ -134,6 +138,7 @@ static void analysis_reset(struct seg_analysis *an)
     sd_buf_reset(&an->text);
     sd_buf_reset(&an->pos);
     sd_buf_reset(&an->record);
+    sd_buf_reset(&an->chunks);
     an->nterms = 0;
     an->nfields = 0;
     an->id_len = 0;
@@ -519,6 +524,9 @@ int seg_analyze(struct seg_analyzer *a, const struct seg_doc *doc, struct seg_an
     rc = copy_names(out, doc);
     if (rc == SD_OK) {
         rc = encode_record(out, doc);
+    }
+    if (rc == SD_OK && out->record.len > SEG_STORED_BLOCK_TARGET) {
+        rc = seg_chunk_summarize(a->stem, out->record.data, out->record.len, &out->chunks);
     }
     if (rc == SD_OK) {
         rc = walk_fields(a, doc);

@@ -512,9 +512,9 @@ static void test_seg_attr_damaged_section_is_an_error_not_a_crash(void **state)
     uint64_t at = 0;
     size_t attrs_len = 0;
     {
-        /* the ATTRS entry of the footer table: the 13th (offset, length) pair; the flips
-         * start past the settings version (any value of it is valid) */
-        const uint8_t *foot = img + len - (4 + 13 * 16 + 16 + 16);
+        /* the ATTRS entry of the footer table (14 pairs since format 5): the 13th (offset,
+         * length) pair; the flips start past the settings version (any value is valid) */
+        const uint8_t *foot = img + len - (4 + 14 * 16 + 16 + 16);
         at = sd_get_le64(foot + 4 + 12 * 16) + 8;
         attrs_len = (size_t)sd_get_le64(foot + 4 + 12 * 16 + 8) - 8;
     }

@@ -54,6 +54,8 @@ int seg_builder_new(struct stem_ctx *stem, struct seg_builder **out, struct sd_e
     sd_buf_init(&b->stored_data);
     sd_buf_init(&b->stored_blocks);
     sd_buf_init(&b->stored_docs);
+    sd_buf_init(&b->chunk_entries);
+    sd_buf_init(&b->chunk_sums);
     sd_buf_init(&b->titles);
     sd_buf_init(&b->title_offs);
     *out = b;
@@ -80,6 +82,8 @@ void seg_builder_free(struct seg_builder *b)
     sd_buf_free(&b->stored_data);
     sd_buf_free(&b->stored_blocks);
     sd_buf_free(&b->stored_docs);
+    sd_buf_free(&b->chunk_entries);
+    sd_buf_free(&b->chunk_sums);
     sd_buf_free(&b->titles);
     sd_buf_free(&b->title_offs);
     seg_zjob_free_all(b);
@@ -99,6 +103,7 @@ size_t seg_builder_mem_bytes(const struct seg_builder *b)
     size_t n = b->arena.bytes + b->nslots * sizeof *b->slots + b->touched_cap * sizeof(*b->touched);
     n += b->ids.cap + b->id_offs.cap + b->stored_raw.cap + b->stored_data.cap;
     n += b->stored_blocks.cap + b->stored_docs.cap + seg_zjob_mem_bytes(b);
+    n += b->chunk_entries.cap + b->chunk_sums.cap;
     n += b->analysis ? seg_analysis_mem_bytes(b->analysis) : 0;
     n += b->titles.cap + b->title_offs.cap;
     for (unsigned f = 0; f < b->field_count; f++) {
@@ -346,6 +351,8 @@ static int reserve_doc(struct seg_builder *b, const struct seg_analysis *an, con
     if (reserve_or_undo(&b->ids, an->id_len) || reserve_or_undo(&b->id_offs, 4) ||
         reserve_or_undo(&b->stored_docs, SEG_SDOC_ENTRY_LEN) ||
         reserve_or_undo(&b->stored_raw, an->record.len) ||
+        reserve_or_undo(&b->chunk_entries, an->chunks.len ? SEG_CHUNK_ENTRY_LEN : 0) ||
+        reserve_or_undo(&b->chunk_sums, an->chunks.len) ||
         reserve_or_undo(&b->titles, SEG_TITLE_MAX) || reserve_or_undo(&b->title_offs, 4)) {
         return SD_ENOMEM;
     }
@@ -386,6 +393,10 @@ static void commit_record(struct seg_builder *b, const struct seg_analysis *an, 
     sd_buf_put(&b->stored_raw, an->record.data, an->record.len);
     for (size_t i = 0; i < an->nfields; i++) {
         rec[an->fields[i].fid_at] = fids[i];
+    }
+    if (an->chunks.len > 0) { /* a record in chunks starts a block: its first chunk's */
+        seg_chunk_add(&b->chunk_entries, &b->chunk_sums, sd_get_le32(e), an->chunks.data,
+                      an->chunks.len);
     }
 }
 

@@ -75,6 +75,8 @@ struct seg_builder {
     struct sd_buf stored_data;           /* compressed blocks */
     struct sd_buf stored_blocks;         /* SEG_SBLOCK_ENTRY_LEN per block */
     struct sd_buf stored_docs;           /* SEG_SDOC_ENTRY_LEN per doc */
+    struct sd_buf chunk_entries;         /* CHUNKS: SEG_CHUNK_ENTRY_LEN per record in chunks */
+    struct sd_buf chunk_sums;            /* CHUNKS: their summaries */
     const struct seg_zjob_sched *zsched; /* borrowed; NULL: compress full blocks here */
     struct seg_zjob *zfirst;             /* owned; full blocks submitted, not yet collected */
     struct seg_zjob *zlast;
@@ -118,6 +120,8 @@ struct seg_analysis {
     struct sd_buf text;        /* id, field names, words, stems */
     struct sd_buf pos;         /* every term's positions, term after term */
     struct sd_buf record;      /* the stored record (seg_stored.c), ids to be rewritten */
+    struct sd_buf chunks;      /* a record over SEG_STORED_BLOCK_TARGET: its chunks' summary
+                                  (seg_chunk_summarize); empty otherwise */
     struct seg_an_term *terms; /* owned; in order of first occurrence */
     size_t nterms;
     size_t terms_cap;

@@ -9,7 +9,8 @@
  *                 and the term writer (postings, positions, dictionary) it shares with merges
  *   seg_merge.c   merging segments postings to postings, without tokenizing
  *   seg_open.c    opening and verifying an image; fields, norms, doc ids
- *   seg_stored.c  stored documents: record encoding (builder side) and loading
+ *   seg_stored.c  stored documents: record encoding (builder side), loading, views by chunk
+ *   seg_chunk.c   records larger than a block: where they are cut, their chunks' stem filters
  *   seg_dict.c    term dictionary lookups and prefix walks
  *   seg_terms.c   the exact forms copied into memory for automaton walks
  *   seg_post.c    the postings iterator
@@ -27,7 +28,7 @@
 /* ---- format constants (see the table at the top of seg_write.c) ---- */
 
 #define SEG_MAGIC          "SDSG"
-#define SEG_FORMAT_VERSION 4 /* bump on any layout change; see docs/FORMAT.md */
+#define SEG_FORMAT_VERSION 5 /* bump on any layout change; see docs/FORMAT.md */
 #define SEG_FORMAT_OLDEST  2 /* oldest version this reader accepts (v1 never shipped) */
 #define SEG_CODEC_BP128    1 /* full blocks: 128 values bit-packed at one width */
 
@@ -47,19 +48,24 @@ enum seg_section {
     SEG_SECT_POSITIONS,
     SEG_SECT_DICT,
     SEG_SECT_DICT_INDEX,
-    SEG_SECT_ATTRS, /* format 3 on: attribute columns (seg_attr_write.c) */
+    SEG_SECT_ATTRS,  /* format 3 on: attribute columns (seg_attr_write.c) */
+    SEG_SECT_CHUNKS, /* format 5 on: summaries of records stored in chunks (seg_chunk.c) */
     SEG_NSECT
 };
 #define SEG_NSECT_V2 12 /* format 2 had no ATTRS section */
+#define SEG_NSECT_V4 13 /* formats 3 and 4 had no CHUNKS section */
 
 /* nsect u32, nsect x (offset u64, length u64), doc count u32, field count u32, term count u64 */
 #define SEG_FOOTER_BODY_LEN (4 + SEG_NSECT * 16 + 4 + 4 + 8)
 #define SEG_FOOTER_LEN      (SEG_FOOTER_BODY_LEN + SEG_FOOTER_TAIL_LEN)
-#define SEG_FOOTER_LEN_V2   (SEG_FOOTER_LEN - 16)
+#define SEG_FOOTER_LEN_V4   (SEG_FOOTER_LEN - 16)
+#define SEG_FOOTER_LEN_V2   (SEG_FOOTER_LEN - 32)
 
 #define SEG_IDMAP_ENTRY_LEN  12 /* XXH3 of the id u64, doc u32 */
 #define SEG_SDOC_ENTRY_LEN   12 /* stored block u32, offset in raw block u32, raw length u32 */
 #define SEG_SBLOCK_ENTRY_LEN 16 /* offset in STORED_DATA u64, compressed u32, raw length u32 */
+#define SEG_CHUNK_ENTRY_LEN  20 /* first block u32, chunks u32, filter bytes u32, offset u64 */
+#define SEG_CHUNK_AT_BREAK   1  /* chunk flag: its first byte is an ASCII space, tab, CR or LF */
 #define SEG_SKIP_ENTRY_LEN   14 /* last doc, block offset, positions offset: u32; max tf, norm */
 #define SEG_DICT_ENTRY_LEN   32 /* see seg_write.c */
 #define SEG_DICT_BLOCK_TERMS 64 /* most terms a dictionary block may hold (readers) */
@@ -92,8 +98,8 @@ struct seg {
     char *name;         /* owned; the path or name used in error messages */
     const uint8_t *img; /* the whole image: map.data or owned */
     size_t len;
-    struct sd_map map; /* file segments: the mapping (released by seg_close) */
-    uint8_t *owned;    /* memory segments: the malloc'd image (freed by seg_close) */
+    struct sd_map map;    /* file segments: the mapping (released by seg_close) */
+    uint8_t *owned;       /* memory segments: the malloc'd image (freed by seg_close) */
     bool verify_checksum; /* seg_load recomputes the checksum (not for _written opens) */
     uint16_t version;
     uint8_t codec;
@@ -110,6 +116,9 @@ struct seg {
     const uint8_t *dict_keys; /* DICT_INDEX after its entries */
     size_t dict_keys_len;
     uint32_t stored_nblocks;
+    uint32_t chunk_count;      /* CHUNKS: records stored in chunks (0 before format 5) */
+    const uint8_t *chunk_sums; /* CHUNKS after its entries: the chunks' summaries */
+    size_t chunk_sums_len;
     struct seg_attr *attrs; /* owned; nattrs columns sorted by name (seg_attr.c) */
     unsigned nattrs;
     uint64_t settings_version; /* ATTRS: the engine's settings version; 0 for v2 */
@@ -245,7 +254,7 @@ struct seg_tw {
     struct sd_buf *out;    /* sink->buf */
     uint64_t base;         /* sink position where the image starts */
     uint64_t post_start;   /* sink position where POSTINGS began */
-    struct sd_buf pos;   /* POSITIONS: callers append a term's positions before adding it */
+    struct sd_buf pos;     /* POSITIONS: callers append a term's positions before adding it */
     struct sd_buf dict;
     struct sd_buf dindex;
     struct sd_buf dkeys;
@@ -295,5 +304,36 @@ int seg_text_array_each(const char *json, size_t len, struct sd_buf *scratch, se
  * Returns SD_OK, SD_ENOMEM or SD_ELIMIT; the pending records stay pending on failure. */
 int seg_stored_flush_to(struct sd_buf *raw, struct sd_buf *data, int64_t data_origin,
                         struct sd_buf *blocks, size_t next);
+
+/* Format 5: whether the record of a STORED_DOCS entry (block, off, len) is stored in chunks
+ * (longer than its first block holds). */
+bool seg_stored_is_chunked(const struct seg *s, uint32_t block, uint32_t off, uint32_t len);
+
+/* ---- seg_chunk.c ---- */
+
+/* The ends of the chunks of the record rec[0, len) (len > SEG_STORED_BLOCK_TARGET), in
+ * order, the last = len: *ends returns owned (free()), *count entries. SD_OK, SD_ENOMEM, or
+ * SD_ECORRUPT when rec is not a record. */
+int seg_chunk_cuts(const uint8_t *rec, size_t len, uint32_t **ends, size_t *count);
+/* Appends the summary of rec's chunks to out: u32 chunk count, u32 filter bytes F, then per
+ * chunk a flag byte (SEG_CHUNK_AT_BREAK) and its F-byte Bloom filter of stems. stem is the
+ * caller's (borrowed). SD_OK, SD_ENOMEM or SD_ECORRUPT. */
+int seg_chunk_summarize(struct stem_ctx *stem, const uint8_t *rec, size_t len, struct sd_buf *out);
+/* Appends a CHUNKS entry for the record whose first block is `block` to entries, and its
+ * summary (sum, sum_len bytes, as seg_chunk_summarize made it) to sums. Room for both must
+ * be reserved (sd_buf errors stay sticky otherwise). */
+void seg_chunk_add(struct sd_buf *entries, struct sd_buf *sums, uint32_t block, const uint8_t *sum,
+                   size_t sum_len);
+/* Appends to entries and sums the CHUNKS entry `entry` of s (seg_chunk_entry), renumbered to
+ * start at block `first`, with its summary: what a merge that copies the blocks carries. */
+void seg_chunk_copy(const struct seg *s, const uint8_t *entry, uint32_t first,
+                    struct sd_buf *entries, struct sd_buf *sums);
+/* Writes the CHUNKS section: u32 count, the entries, the summaries. */
+void seg_chunk_write(struct sd_buf *out, const struct sd_buf *entries, const struct sd_buf *sums);
+/* May the len-byte filter bits hold the stem with XXH3-64 h? False only if it does not. */
+bool seg_chunk_bloom_test(const uint8_t *bits, size_t len, uint64_t h);
+/* The CHUNKS entry of the record whose first stored block is `block`: NULL when the record is
+ * not cut (the entries were checked by seg_open). */
+const uint8_t *seg_chunk_entry(const struct seg *s, uint32_t block);
 
 #endif

@@ -113,6 +113,9 @@ struct merger {
     uint8_t *norms;        /* owned; nfields x doc_count, the NORMS section */
     struct sd_buf raw;     /* pending raw stored block */
     struct sd_buf sblocks; /* STORED_BLOCKS entries */
+    struct sd_buf chunk_entries; /* CHUNKS entries (format 5, seg_chunk.c) */
+    struct sd_buf chunk_sums;    /* CHUNKS summaries */
+    struct sd_buf chunk_sum;     /* one record's summary (seg_chunk_summarize) */
     struct seg_tw tw;
     uint32_t *docs; /* owned; one term's new docs and tfs */
     uint32_t *tfs;
@@ -127,6 +130,27 @@ static bool is_deleted(const uint64_t *del, uint32_t d)
 
 /* ---- pass 1: records ---- */
 
+/* A record stored in chunks, reassembled into in->blk_raw (which then holds no block). */
+static int load_chunked(struct merger *m, struct merge_in *in, uint32_t d, const uint8_t **rec,
+                        uint32_t *len)
+{
+    struct seg_doc_view v;
+    int rc = seg_doc_view_open(in->s, d, &v, m->err);
+    if (rc == SD_OK) {
+        rc = seg_doc_view_load(&v, 0, v.rec_len, m->err);
+    }
+    in->blk = NONE;
+    sd_buf_reset(&in->blk_raw);
+    if (rc == SD_OK) {
+        sd_buf_put(&in->blk_raw, v.rec, v.rec_len);
+        rc = in->blk_raw.rc ? sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory") : SD_OK;
+    }
+    seg_doc_view_free(&v);
+    *rec = in->blk_raw.data;
+    *len = (uint32_t)in->blk_raw.len;
+    return rc;
+}
+
 /* The stored record of doc d of input i: *rec points into in->blk_raw. */
 static int load_record(struct merger *m, struct merge_in *in, uint32_t d, const uint8_t **rec,
                        uint32_t *len)
@@ -136,6 +160,9 @@ static int load_record(struct merger *m, struct merge_in *in, uint32_t d, const 
     uint32_t block = sd_get_le32(e), off = sd_get_le32(e + 4), n = sd_get_le32(e + 8);
     if (block >= s->stored_nblocks) {
         return SD_CORRUPT(m->err, "%s: doc %u: stored block %u out of range", s->name, d, block);
+    }
+    if (seg_stored_is_chunked(s, block, off, n)) {
+        return load_chunked(m, in, d, rec, len);
     }
     if (block != in->blk) {
         const uint8_t *be =
@@ -275,6 +302,28 @@ static void plan_record(struct merger *m, uint32_t len, uint64_t *pending)
     *pending += len;
 }
 
+/* plan_record for the record rec[0, len): one larger than a block takes a block per chunk
+ * (seg_stored_flush_to cuts it as seg_chunk_cuts says), the last still pending. */
+static int plan_chunks(struct merger *m, const struct merge_in *in, uint32_t d, const uint8_t *rec,
+                       uint32_t len, uint64_t *pending)
+{
+    plan_record(m, len, pending);
+    if (len <= SEG_STORED_BLOCK_TARGET) {
+        return SD_OK;
+    }
+    uint32_t *ends;
+    size_t n;
+    int rc = seg_chunk_cuts(rec, len, &ends, &n);
+    free(ends);
+    if (rc) {
+        return rc == SD_ENOMEM
+                   ? sd_errorf(m->err, rc, "seg_merge: out of memory")
+                   : SD_CORRUPT(m->err, "%s: doc %u: bad stored record", in->s->name, d);
+    }
+    m->nsblocks += (uint32_t)n - 1;
+    return SD_OK;
+}
+
 static int scan_doc(struct merger *m, struct merge_in *in, uint32_t d, uint64_t *pending)
 {
     const uint8_t *rec;
@@ -311,10 +360,23 @@ static int scan_doc(struct merger *m, struct merge_in *in, uint32_t d, uint64_t 
     if (sd_rd_left(&rd) != 0) {
         return SD_CORRUPT(m->err, "%s: doc %u: stored record: trailing bytes", in->s->name, d);
     }
-    if (live) {
-        plan_record(m, len, pending);
+    if (live && (rc = plan_chunks(m, in, d, rec, len, pending)) != SD_OK) {
+        return rc;
     }
     return m->sdocs.rc ? sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory") : SD_OK;
+}
+
+/* Whether s (before format 5) holds a record larger than a block, stored whole: its blocks
+ * cannot be copied, the output cuts such records into chunks. */
+static bool has_whole_big(const struct seg *s)
+{
+    for (uint32_t b = 0; s->version < 5 && b < s->stored_nblocks; b++) {
+        const uint8_t *e = s->sect[SEG_SECT_STORED_BLOCKS].p + (size_t)b * SEG_SBLOCK_ENTRY_LEN;
+        if (sd_get_le32(e + 12) > SEG_STORED_BLOCK_TARGET) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* An input that lost no document: fields from its table, STORED_DOCS entries planned from
@@ -331,8 +393,8 @@ static int plan_whole_input(struct merger *m, struct merge_in *in, uint64_t *pen
         m->fields[in->to_new[f]].docs += s->fields[f].docs;
         same_ids &= in->to_new[f] == (int)f;
     }
-    in->copy_blocks = same_ids;
-    if (same_ids) {
+    in->copy_blocks = same_ids && !has_whole_big(s);
+    if (in->copy_blocks) {
         m->nsblocks += *pending > 0; /* the pending block closes short */
         *pending = 0;
     }
@@ -341,20 +403,29 @@ static int plan_whole_input(struct merger *m, struct merge_in *in, uint64_t *pen
         const uint8_t *e = s->sect[SEG_SECT_STORED_DOCS].p + (size_t)d * SEG_SDOC_ENTRY_LEN;
         uint32_t block = sd_get_le32(e), off = sd_get_le32(e + 4), len = sd_get_le32(e + 8);
         if (block >= s->stored_nblocks || len == 0 ||
-            (uint64_t)off + len > sd_get_le32(s->sect[SEG_SECT_STORED_BLOCKS].p +
-                                              (size_t)block * SEG_SBLOCK_ENTRY_LEN + 12)) {
+            (!seg_stored_is_chunked(s, block, off, len) &&
+             (uint64_t)off + len > sd_get_le32(s->sect[SEG_SECT_STORED_BLOCKS].p +
+                                               (size_t)block * SEG_SBLOCK_ENTRY_LEN + 12))) {
             return SD_CORRUPT(m->err, "%s: doc %u: stored record out of bounds", s->name, d);
         }
-        if (same_ids) {
+        if (in->copy_blocks) {
             uint8_t out[SEG_SDOC_ENTRY_LEN];
             sd_put_le32(out, base + block);
             memcpy(out + 4, e + 4, SEG_SDOC_ENTRY_LEN - 4);
             sd_buf_put(&m->sdocs, out, sizeof out);
-        } else {
+        } else if (len <= SEG_STORED_BLOCK_TARGET) {
             plan_record(m, len, pending);
+        } else {
+            const uint8_t *rec;
+            uint32_t n;
+            int rc = load_record(m, in, d, &rec, &n);
+            rc = rc ? rc : plan_chunks(m, in, d, rec, n, pending);
+            if (rc) {
+                return rc;
+            }
         }
     }
-    if (same_ids) {
+    if (in->copy_blocks) {
         m->nsblocks += s->stored_nblocks;
     }
     return m->sdocs.rc ? sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory") : SD_OK;
@@ -531,6 +602,37 @@ static int64_t data_origin(const struct merger *m, uint64_t data_start)
     return (int64_t)m->sink.spilled - (int64_t)data_start;
 }
 
+/* The CHUNKS entry of a record in chunks about to start a block: its summary copied from the
+ * input when it has one (the same bytes: the summary depends on the record's text only),
+ * else made by tokenizing it (a record of a format 4 input). */
+static int carry_chunks(struct merger *m, struct merge_in *in, uint32_t d, const uint8_t *rec,
+                        uint32_t len)
+{
+    const struct seg *s = in->s;
+    uint32_t first = (uint32_t)(m->sblocks.len / SEG_SBLOCK_ENTRY_LEN);
+    const uint8_t *e = s->sect[SEG_SECT_STORED_DOCS].p + (size_t)d * SEG_SDOC_ENTRY_LEN;
+    const uint8_t *entry = s->version >= 5 ? seg_chunk_entry(s, sd_get_le32(e)) : NULL;
+    if (entry) {
+        seg_chunk_copy(s, entry, first, &m->chunk_entries, &m->chunk_sums);
+    } else {
+        if (!m->stem && stem_ctx_new(&m->stem) != STEM_OK) {
+            return sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
+        }
+        sd_buf_reset(&m->chunk_sum);
+        int rc = seg_chunk_summarize(m->stem, rec, len, &m->chunk_sum);
+        if (rc) {
+            return rc == SD_ENOMEM
+                       ? sd_errorf(m->err, rc, "seg_merge: out of memory")
+                       : SD_CORRUPT(m->err, "%s: doc %u: bad stored record", s->name, d);
+        }
+        seg_chunk_add(&m->chunk_entries, &m->chunk_sums, first, m->chunk_sum.data,
+                      m->chunk_sum.len);
+    }
+    return m->chunk_entries.rc || m->chunk_sums.rc
+               ? sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory")
+               : SD_OK;
+}
+
 static int copy_record(struct merger *m, struct merge_in *in, uint32_t d, uint64_t data_start)
 {
     const uint8_t *rec;
@@ -544,6 +646,9 @@ static int copy_record(struct merger *m, struct merge_in *in, uint32_t d, uint64
     }
     if (rc) {
         return sd_errorf(m->err, rc, "seg_merge: stored documents: %s", sd_status_name(rc));
+    }
+    if (len > SEG_STORED_BLOCK_TARGET && (rc = carry_chunks(m, in, d, rec, len)) != SD_OK) {
+        return rc;
     }
     uint8_t *dst = m->raw.data + m->raw.len;
     memcpy(dst, rec, len);
@@ -570,6 +675,11 @@ static int copy_blocks(struct merger *m, struct merge_in *in, uint64_t data_star
         return sd_errorf(m->err, rc, "seg_merge: stored documents: %s", sd_status_name(rc));
     }
     const struct seg *s = in->s;
+    uint32_t shift = (uint32_t)(m->sblocks.len / SEG_SBLOCK_ENTRY_LEN);
+    for (uint32_t i = 0; i < s->chunk_count; i++) {
+        const uint8_t *entry = s->sect[SEG_SECT_CHUNKS].p + 4 + (size_t)i * SEG_CHUNK_ENTRY_LEN;
+        seg_chunk_copy(s, entry, shift + sd_get_le32(entry), &m->chunk_entries, &m->chunk_sums);
+    }
     for (uint32_t b = 0; b < s->stored_nblocks && rc == SD_OK; b++) {
         const uint8_t *e = s->sect[SEG_SECT_STORED_BLOCKS].p + (size_t)b * SEG_SBLOCK_ENTRY_LEN;
         uint64_t off = sd_get_le64(e); /* bounds checked by seg_open */
@@ -952,6 +1062,9 @@ static void merger_free(struct merger *m)
     sd_buf_free(&m->sdocs);
     sd_buf_free(&m->raw);
     sd_buf_free(&m->sblocks);
+    sd_buf_free(&m->chunk_entries);
+    sd_buf_free(&m->chunk_sums);
+    sd_buf_free(&m->chunk_sum);
     seg_tw_free(&m->tw);
     stem_ctx_free(m->stem);
 }
@@ -963,6 +1076,9 @@ static int merge_run(struct merger *m, struct seg *const *inputs, const uint64_t
     sd_buf_init(&m->sdocs);
     sd_buf_init(&m->raw);
     sd_buf_init(&m->sblocks);
+    sd_buf_init(&m->chunk_entries);
+    sd_buf_init(&m->chunk_sums);
+    sd_buf_init(&m->chunk_sum);
     m->in = calloc(m->n + 1, sizeof *m->in);
     int rc = m->in ? setup(m, inputs, deleted)
                    : sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory");
@@ -993,8 +1109,16 @@ static int merge_run(struct merger *m, struct seg *const *inputs, const uint64_t
         rc = seg_attr_merge(m, inputs); /* seg_attr_write.c carries the columns */
     }
     if (rc == SD_OK) {
-        rc = seg_write_footer(&m->sink, m->base, m->sect_off, m->sect_len, m->doc_count,
-                              m->nfields, m->tw.nterms);
+        sect_begin(m, SEG_SECT_CHUNKS);
+        seg_chunk_write(m->out, &m->chunk_entries, &m->chunk_sums);
+        sect_end(m, SEG_SECT_CHUNKS);
+        rc = m->out->rc || m->chunk_entries.rc || m->chunk_sums.rc
+                 ? sd_errorf(m->err, SD_ENOMEM, "seg_merge: out of memory")
+                 : SD_OK;
+    }
+    if (rc == SD_OK) {
+        rc = seg_write_footer(&m->sink, m->base, m->sect_off, m->sect_len, m->doc_count, m->nfields,
+                              m->tw.nterms);
         if (rc == SD_ENOMEM) {
             rc = sd_errorf(m->err, rc, "seg_merge: out of memory");
         }
@@ -1009,7 +1133,11 @@ static int merge_run(struct merger *m, struct seg *const *inputs, const uint64_t
 int seg_merge(struct seg *const *inputs, const uint64_t *const *deleted, size_t n,
               struct sd_buf *out, const atomic_bool *stop, struct sd_error *err)
 {
-    struct merger m = {.n = n, .out = out, .base = out->len, .err = err, .stop = stop,
+    struct merger m = {.n = n,
+                       .out = out,
+                       .base = out->len,
+                       .err = err,
+                       .stop = stop,
                        .sink = {.buf = out, .fd = -1, .path = "merge output", .err = err}};
     int rc = merge_run(&m, inputs, deleted);
     if (rc) {
@@ -1035,9 +1163,12 @@ int seg_merge_file_spilling(struct seg *const *inputs, const uint64_t *const *de
     }
     struct sd_buf out;
     sd_buf_init(&out);
-    struct merger m = {.n = n, .out = &out, .err = err, .spill_bytes = spill_bytes,
-                       .sink = {.buf = &out, .fd = fd, .spill_bytes = spill_bytes, .path = path,
-                                .err = err}};
+    struct merger m = {
+        .n = n,
+        .out = &out,
+        .err = err,
+        .spill_bytes = spill_bytes,
+        .sink = {.buf = &out, .fd = fd, .spill_bytes = spill_bytes, .path = path, .err = err}};
     int rc = merge_run(&m, inputs, deleted);
     sd_buf_free(&out);
     if (rc == SD_OK && fsync(fd) != 0) {

@@ -69,9 +69,11 @@ static int check_footer(struct seg *s, struct sd_error *err)
     if (memcmp(end - 4, SEG_MAGIC, 4) != 0) {
         return SD_CORRUPT(err, "%s: truncated or damaged (no footer magic)", s->name);
     }
-    /* format 2 has no ATTRS section: a footer one table entry shorter */
-    unsigned want_nsect = s->version < 3 ? SEG_NSECT_V2 : SEG_NSECT;
-    uint32_t want_len = s->version < 3 ? SEG_FOOTER_LEN_V2 : SEG_FOOTER_LEN;
+    /* format 2 has no ATTRS section, 3 and 4 no CHUNKS: footers one table entry shorter each */
+    unsigned want_nsect = s->version < 3 ? SEG_NSECT_V2 : s->version < 5 ? SEG_NSECT_V4 : SEG_NSECT;
+    uint32_t want_len = s->version < 3   ? SEG_FOOTER_LEN_V2
+                        : s->version < 5 ? SEG_FOOTER_LEN_V4
+                                         : SEG_FOOTER_LEN;
     if (foot_len < want_len || foot_len > s->len - SEG_HEADER_LEN) {
         return SD_CORRUPT(err, "%s: bad footer length %u", s->name, foot_len);
     }
@@ -176,6 +178,56 @@ static int check_stored(struct seg *s, struct sd_error *err)
     return SD_OK;
 }
 
+/* CHUNKS (format 5): entries ascending by first block, each a run of at least 2 blocks that
+ * ends before the next run starts, with its summaries inside the section. */
+static int check_chunks(struct seg *s, struct sd_error *err)
+{
+    const struct seg_span *c = &s->sect[SEG_SECT_CHUNKS];
+    if (s->version < 5) {
+        return SD_OK;
+    }
+    uint32_t n = c->len >= 4 ? sd_get_le32(c->p) : 0;
+    if (c->len < 4 || n > (c->len - 4) / SEG_CHUNK_ENTRY_LEN) {
+        return SD_CORRUPT(err, "%s: chunk table has the wrong size", s->name);
+    }
+    s->chunk_count = n;
+    s->chunk_sums = c->p + 4 + (size_t)n * SEG_CHUNK_ENTRY_LEN;
+    s->chunk_sums_len = c->len - 4 - (size_t)n * SEG_CHUNK_ENTRY_LEN;
+    uint64_t next_free = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = c->p + 4 + (size_t)i * SEG_CHUNK_ENTRY_LEN;
+        uint32_t first = sd_get_le32(e), count = sd_get_le32(e + 4), bytes = sd_get_le32(e + 8);
+        uint64_t off = sd_get_le64(e + 12);
+        if (first < next_free || count < 2 || count > s->stored_nblocks ||
+            first > s->stored_nblocks - count || bytes == 0 || bytes > SEG_STORED_BLOCK_TARGET ||
+            off > s->chunk_sums_len ||
+            (uint64_t)count * (1 + (uint64_t)bytes) > s->chunk_sums_len - off) {
+            return SD_CORRUPT(err, "%s: chunk entry %u out of bounds", s->name, i);
+        }
+        next_free = (uint64_t)first + count;
+    }
+    return SD_OK;
+}
+
+const uint8_t *seg_chunk_entry(const struct seg *s, uint32_t block)
+{
+    const uint8_t *base = s->sect[SEG_SECT_CHUNKS].p + 4;
+    size_t lo = 0, hi = s->chunk_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint32_t first = sd_get_le32(base + mid * SEG_CHUNK_ENTRY_LEN);
+        if (first == block) {
+            return base + mid * SEG_CHUNK_ENTRY_LEN;
+        }
+        if (first < block) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return NULL;
+}
+
 static int check_tables(struct seg *s, struct sd_error *err)
 {
     uint64_t docs = s->doc_count;
@@ -198,6 +250,9 @@ static int check_tables(struct seg *s, struct sd_error *err)
         rc = check_stored(s, err);
     }
     if (rc == SD_OK) {
+        rc = check_chunks(s, err);
+    }
+    if (rc == SD_OK) {
         rc = seg_dict_check(s, err);
     }
     if (rc == SD_OK) {
@@ -218,8 +273,7 @@ static int seg_load(struct seg *s, struct sd_error *err)
     return rc;
 }
 
-static int open_file(const char *path, bool verify_checksum, struct seg **out,
-                     struct sd_error *err)
+static int open_file(const char *path, bool verify_checksum, struct seg **out, struct sd_error *err)
 {
     struct seg *s = calloc(1, sizeof *s);
     char *name = strdup(path);
@@ -444,8 +498,7 @@ int seg_doc_find(const struct seg *s, const char *id, size_t len, uint32_t *doc)
     return seg_doc_find_hashed(s, id, len, seg_id_hash(id, len), doc);
 }
 
-int seg_doc_find_hashed(const struct seg *s, const char *id, size_t len, uint64_t h,
-                        uint32_t *doc)
+int seg_doc_find_hashed(const struct seg *s, const char *id, size_t len, uint64_t h, uint32_t *doc)
 {
     const uint8_t *map = s->sect[SEG_SECT_ID_MAP].p;
     size_t lo = 0, hi = s->doc_count; /* first entry with hash >= h */

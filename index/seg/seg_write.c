@@ -1,14 +1,14 @@
 /*
  * seg_write.c: serializes a seg_builder into one immutable segment image.
  *
- * Segment format v3 (SEG_FORMAT_VERSION). Integers are little-endian, fixed width unless
+ * Segment format v5 (SEG_FORMAT_VERSION). Integers are little-endian, fixed width unless
  * marked varint (LEB128). Offsets are from the start of the image. The sections lie between
  * header and footer in the order below and are found only through the footer's table.
  *
  *   HEADER (8 bytes)
  *   offset  size  field
  *   0       4     magic "SDSG"
- *   4       2     format version (4; 3 lacks the keyword doc sets, 2 the ATTRS section)
+ *   4       2     format version (5; 4 lacks CHUNKS, 3 the keyword doc sets, 2 ATTRS)
  *   6       1     postings codec (1 = BP128: 128 values bit-packed at one width, scalar)
  *   7       1     flags (0)
  *
@@ -19,7 +19,9 @@
  *   ID_MAP         docs x (u64 XXH3-64 of the id, u32 doc), sorted by (hash, doc)
  *   NORMS          fields x docs bytes, field-major: byte f*docs + d is the length norm of
  *                  field f in doc d (seg_codec.c; 0 = doc lacks the field or it is empty)
- *   STORED_DOCS    docs x (u32 stored block, u32 offset in its raw bytes, u32 raw length)
+ *   STORED_DOCS    docs x (u32 stored block, u32 offset in its raw bytes, u32 raw length);
+ *                  (v5) a length more than the block holds (offset 0): the record is
+ *                  stored in chunks, one block each from this one on (CHUNKS)
  *   STORED_BLOCKS  blocks x (u64 offset in STORED_DATA, u32 compressed len, u32 raw len)
  *   STORED_DATA    LZ4 blocks (raw LZ4, no frame) of records: varint nfields; per field
  *                  u8 field id, u8 type (0 text, 1 raw JSON, 2 (v3) JSON array of strings
@@ -36,17 +38,28 @@
  *   DICT_INDEX     u32 nblocks; nblocks x 32-byte entries; first-key bytes
  *   ATTRS          (v3) attribute columns: u32 count, a directory sorted by name, the column
  *                  bodies (format at the top of seg_attr_write.c)
+ *   CHUNKS         (v5) records over SEG_STORED_BLOCK_TARGET = 16384 raw bytes, cut into
+ *                  chunks of at most that many bytes (seg_chunk.c: at a space of a text
+ *                  value when one is in the chunk's second half, else never inside a
+ *                  UTF-8 sequence): u32 count; count x 20-byte entries ascending by first
+ *                  block (u32 first block, u32 chunks >= 2, u32 filter bytes F, u64 offset
+ *                  of the summaries after the entries); then per record, per chunk: u8
+ *                  flags (1: its first byte is an ASCII space, tab, CR or LF), F bytes of
+ *                  Bloom filter of the stems of the tokens overlapping the chunk (6 probes
+ *                  of XXH3-64: lo + k * (hi | 1) mod 8F; 10 bits per stem of the fullest
+ *                  chunk)
  *
- *   FOOTER (244 bytes, at end - 244)
- *   0       4     section count (13)
- *   4       208   13 x (u64 offset, u64 length), in the order of the table above
- *   212     4     doc count       216  4  field count       220  8  term count
- *   228     8     XXH3-64 of [0, end - 16)
- *   236     4     footer length (244)
- *   240     4     magic "SDSG"
+ *   FOOTER (260 bytes, at end - 260)
+ *   0       4     section count (14)
+ *   4       224   14 x (u64 offset, u64 length), in the order of the table above
+ *   228     4     doc count       232  4  field count       236  8  term count
+ *   244     8     XXH3-64 of [0, end - 16)
+ *   252     4     footer length (260)
+ *   256     4     magic "SDSG"
  *
- * Format v2 is the same without ATTRS: 12 sections and a 228-byte footer (its fields 16 bytes
- * earlier). A v2 segment opens with no attribute columns; merges write v3.
+ * Formats v3 and v4 are the same without CHUNKS (every record in one block): 13 sections and
+ * a 244-byte footer (its fields 16 bytes earlier); v2 also lacks ATTRS: 12 sections, 228
+ * bytes. Older segments open with no chunks (and v2 no attribute columns); merges write v5.
  *
  * Term key: u8 field id, u8 kind ('s' SEG_STEM, 'e' SEG_EXACT), term bytes (1..255). Keys
  * sort by memcmp, a key before its extensions, so the terms of one (field, kind) are
@@ -677,6 +690,12 @@ int seg_builder_finish(struct seg_builder *b, struct sd_buf *out, struct sd_erro
         sect_begin(&w, SEG_SECT_ATTRS);
         rc = seg_acols_write(&b->acols, out);
         sect_end(&w, SEG_SECT_ATTRS);
+    }
+    if (rc == SD_OK) {
+        sect_begin(&w, SEG_SECT_CHUNKS);
+        seg_chunk_write(out, &b->chunk_entries, &b->chunk_sums);
+        sect_end(&w, SEG_SECT_CHUNKS);
+        rc = out->rc;
     }
     if (rc == SD_OK) {
         rc = seg_write_footer(&w.sink, w.base, w.sect_off, w.sect_len, b->doc_count,

@@ -6,7 +6,9 @@
  * block never change again. So a builder with a scheduler makes each full block a job and
  * goes on inverting; whoever runs the job compresses it.
  *
- * HOW. seg_zjob_close_block replaces the synchronous seg_stored_flush when a block fills:
+ * HOW. seg_zjob_close_block replaces the synchronous seg_stored_flush when a block fills
+ * (not for a record larger than a block, which goes out as several chunks, seg_chunk.c: those
+ * are rare enough to compress on the builder's thread):
  * the job takes the block's records (stored_raw's buffer) and gets, on the builder's thread,
  * all the room compression can need (LZ4_compressBound), so running it cannot fail and errors
  * stay where they were: in seg_builder_add_analyzed, which leaves the builder unchanged.
@@ -51,8 +53,8 @@ static void zjob_free(struct seg_zjob *job)
 int seg_zjob_close_block(struct seg_builder *b, size_t next)
 {
     size_t raw = b->stored_raw.len;
-    if (!b->zsched) {
-        return seg_stored_flush(b, next);
+    if (!b->zsched || raw > SEG_STORED_BLOCK_TARGET) {
+        return seg_stored_flush(b, next); /* a record in chunks (several blocks): here, rare */
     }
     if (raw == 0 || raw + next <= SEG_STORED_BLOCK_TARGET) {
         return SD_OK;

@@ -340,6 +340,38 @@ class SearchTest(E2ETestCase):
             self.assertOk(self.line_call({"op": "delete", "id": "tmp-long-ru"}), "delete")
             harness.wait_docs(self.daemon, self.sample_count)
 
+    def test_chunked_long_document_snippet_same_in_memory_on_disk_and_after_restart(self):
+        """Issue 12: a body over 16 KiB is stored in chunks (segment format 5) and a hit's
+        snippet reads only the chunks it needs: the marked snippet is the same from the
+        memory segment, from the flushed segment file, and after a restart (file mapped)."""
+        d = self.start_daemon(extra_args=["--flush-ms", "200"])
+
+        def call(req):
+            with d.line() as c:
+                return c.call(req)
+
+        filler = "Архив хранит письма, описи и карточки каталога. " * 6000  # ~600 KB
+        body = filler + "Здесь квантовой криптографии посвящена глава. " + filler
+        self.assertOk(call({"op": "add", "index": "long",
+                            "doc": {"id": "long-ru", "title": "Отчёт", "body": body}}))
+        harness.wait_docs(d, 1, index="long")
+        req = {"op": "search", "index": "long", "q": "квантовая криптография",
+               "highlight": True, "snippet_len": 120}
+        seen = [self.assertOk(call(req))["hits"][0]]
+        self.assertTrue(harness.wait_until(
+            lambda: self.assertOk(call({"op": "stats", "index": "long"}))["segments"] >= 1,
+            timeout=harness.IO_TIMEOUT), d.tail())
+        seen.append(self.assertOk(call(req))["hits"][0])
+        d.restart()
+        harness.wait_docs(d, 1, index="long")
+        seen.append(self.assertOk(call(req))["hits"][0])
+        for hit in seen:
+            self.assertEqual((hit["snippet"], hit["highlight"]),
+                             (seen[0]["snippet"], seen[0]["highlight"]), seen)
+        self.assertIn("<mark>квантовой</mark> <mark>криптографии</mark> посвящена",
+                      seen[0]["highlight"]["snippets"][0], seen[0])
+        self.assertIn("квантовой криптографии посвящена", seen[0]["snippet"], seen[0])
+
     # ---- paging ----
 
     def test_proximity_ranks_words_standing_together_first(self):

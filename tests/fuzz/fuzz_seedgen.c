@@ -140,9 +140,16 @@ static void tomb_seeds(void)
     fuzz_dir_clear();
 }
 
-/* A segment of n docs; with n >= 128 the common words get skip data. */
-static void seg_seed(const char *name, unsigned n, uint8_t flags)
+/* A segment of n docs; with n >= 128 the common words get skip data; with big, doc 1's body
+ * is about 40 KB, a record stored in chunks (format 5). */
+static void seg_seed(const char *name, unsigned n, uint8_t flags, bool big)
 {
+    char *long_body = malloc(41000);
+    size_t long_len = 0;
+    for (unsigned k = 0; long_body && long_len < 40000; k++) {
+        long_len += (size_t)sprintf(long_body + long_len, "%s%u ",
+                                    k % 5 ? "почта слово" : "mail-word", k % 97);
+    }
     struct stem_ctx *stem = NULL;
     struct seg_builder *b = NULL;
     struct sd_error err = {0};
@@ -154,9 +161,10 @@ static void seg_seed(const char *name, unsigned n, uint8_t flags)
         snprintf(id, sizeof id, "doc-%u", i);
         snprintf(body, sizeof body, "%s word%u common common e-mail цифровая дипломатия %u",
                  i % 3 ? "industrial revolutions" : "Ёлки и палки", i % 7, i);
+        bool is_long = big && i == 1 && long_body;
         struct seg_field f[3] = {
             {"title", 5, id, strlen(id), SEG_TEXT},
-            {"body", 4, body, strlen(body), SEG_TEXT},
+            {"body", 4, is_long ? long_body : body, is_long ? long_len : strlen(body), SEG_TEXT},
             {"n", 1, "[1,2.5,null]", 12, SEG_RAW},
         };
         struct seg_doc d = {id, strlen(id), f, i % 2 ? 3 : 2};
@@ -170,6 +178,7 @@ static void seg_seed(const char *name, unsigned n, uint8_t flags)
         die("seg_builder_finish", &err);
     }
     seed_bytes("seg", name, &flags, 1, img.data, img.len);
+    free(long_body);
     sd_buf_free(&img);
     seg_builder_free(b);
     stem_ctx_free(stem);
@@ -185,9 +194,10 @@ int main(int argc, char **argv)
     wal_seeds();
     manifest_seeds();
     tomb_seeds();
-    seg_seed("three_docs", 3, 0);
-    seg_seed("three_docs_fixed", 3, 1);
-    seg_seed("skip_data_200_docs", 200, 1);
+    seg_seed("three_docs", 3, 0, false);
+    seg_seed("three_docs_fixed", 3, 1, false);
+    seg_seed("skip_data_200_docs", 200, 1, false);
+    seg_seed("chunked_record", 3, 1, true);
     fuzz_dir_clear();
     printf("fuzz_seedgen: seeds written under %s\n", out_root);
     return 0;

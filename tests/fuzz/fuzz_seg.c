@@ -1,7 +1,8 @@
 /*
  * fuzz_seg.c: opening a segment image (seg_open.c: header, footer, section table, every
  * section's bounds) and then reading all of it the way searches and `get` do: field names and
- * stats, each doc's id, title, norms and stored fields (LZ4 blocks), the id map, and every
+ * stats, each doc's id, title, norms and stored fields (LZ4 blocks; records in chunks through
+ * a view too: chunk bounds, flags, stem filters, each chunk loaded), the id map, and every
  * term's dictionary entry, postings (blocks, skip data) and positions.
  *
  * Byte 0 is flags (bit 0: fix the XXH3 checksum the footer holds, so the structure behind it
@@ -65,6 +66,25 @@ static int on_term(void *arg, const char *term, size_t len, const struct seg_ter
     return ++w->terms >= MAX_WALK;
 }
 
+/* A record read a chunk at a time (seg_doc_view_*), each chunk tested and loaded. */
+static void walk_view(const struct seg *s, uint32_t d)
+{
+    struct seg_doc_view v;
+    struct sd_error err = {0};
+    if (seg_doc_view_open(s, d, &v, &err) == SD_OK) {
+        for (uint32_t i = 0; i < v.nchunks; i++) {
+            size_t start, end;
+            seg_doc_view_chunk(&v, i, &start, &end);
+            (void)seg_doc_view_at_break(&v, i);
+            if (seg_doc_view_may_hold(&v, i, sd_hash64("почт", 8)) &&
+                seg_doc_view_load(&v, start, end, &err) != SD_OK) {
+                break;
+            }
+        }
+    }
+    seg_doc_view_free(&v);
+}
+
 static void walk_docs(const struct seg *s)
 {
     uint32_t n = seg_doc_count(s);
@@ -82,6 +102,7 @@ static void walk_docs(const struct seg *s)
         }
         seg_doc_load(s, d, &st, &err);
         seg_stored_free(&st);
+        walk_view(s, d);
     }
 }
 
