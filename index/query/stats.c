@@ -580,8 +580,9 @@ static int word_idf(struct qry_scratch *s, const struct qry *q, const struct qry
     int rc = SD_OK;
     for (size_t i = 0; !rc && i < q->node_count; i++) {
         const struct qry_node *n = &q->nodes[i];
-        struct qry_sterm *t = (struct qry_sterm *)s->sterms.data + n->term;
-        if (n->type == QN_WORD && !t->has_idf) {
+        /* (only a word has terms: a filter-only query may have no sterms at all) */
+        if (n->type == QN_WORD &&
+            !((const struct qry_sterm *)s->sterms.data)[n->term].has_idf) {
             rc = term_idf(s, q, segs, nsegs, (size_t)n->term, st->n, err);
         }
     }
