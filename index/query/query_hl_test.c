@@ -14,42 +14,18 @@
 #include <cmocka.h>
 
 #include "query_int.h"
-
-static struct qry_ctx *g_ctx;
-
-static int setup(void **state)
-{
-    (void)state;
-    return qry_ctx_new(&g_ctx);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    qry_ctx_free(g_ctx);
-    return 0;
-}
-
-static struct qry *parse(const char *text)
-{
-    struct qry *q = NULL;
-    struct sd_error err = {0};
-    if (qry_parse(g_ctx, text, strlen(text), &q, &err)) {
-        fail_msg("'%s': %s", text, err.msg);
-    }
-    return q;
-}
+#include "query_test_util.h"
 
 /* Highlights text for query with o; returns the fragments joined by '|' (static buffer). */
 static const char *hl(const char *query, const char *text, const struct qry_hl_opts *o,
                       struct sd_buf *spans)
 {
     static char joined[8192];
-    struct qry *q = parse(query);
+    struct qry *q = tqry(tq_ctx, query);
     struct sd_buf out;
     sd_buf_init(&out);
     size_t count = 0;
-    assert_int_equal(qry_highlight(g_ctx, q, text, strlen(text), o, 0, &out, &count, spans), SD_OK);
+    assert_int_equal(qry_highlight(tq_ctx, q, text, strlen(text), o, 0, &out, &count, spans), SD_OK);
     assert_true(count >= 1);
     size_t at = 0, j = 0;
     for (size_t i = 0; i < count; i++) {
@@ -178,7 +154,7 @@ static void test_qry_hl_fragment_has_most_distinct_words(void **state)
 static void test_qry_hl_typo_matches_are_marked(void **state)
 {
     (void)state;
-    struct qry *q = parse("diplomcy");
+    struct qry *q = tqry(tq_ctx, "diplomcy");
     struct qry *fq = NULL;
     struct sd_error err = {0};
     assert_int_equal(qry_with_typos(q, &fq, &err), SD_OK);
@@ -190,7 +166,7 @@ static void test_qry_hl_typo_matches_are_marked(void **state)
     sd_buf_init(&spans);
     size_t count;
     const char *text = "Public diplomacy and diplomats";
-    assert_int_equal(qry_highlight(g_ctx, fq, text, strlen(text), &o, 0, &out, &count, &spans),
+    assert_int_equal(qry_highlight(tq_ctx, fq, text, strlen(text), &o, 0, &out, &count, &spans),
                      SD_OK);
     assert_string_equal((const char *)out.data, "Public <mark>diplomacy</mark> and diplomats");
     sd_buf_free(&out);
@@ -202,7 +178,7 @@ static void test_qry_hl_typo_matches_are_marked(void **state)
 static void test_qry_snippet_anchors_on_a_typo_match(void **state)
 {
     (void)state;
-    struct qry *q = parse("diplomcy");
+    struct qry *q = tqry(tq_ctx, "diplomcy");
     struct qry *fq = NULL;
     struct sd_error err = {0};
     assert_int_equal(qry_with_typos(q, &fq, &err), SD_OK);
@@ -214,7 +190,7 @@ static void test_qry_snippet_anchors_on_a_typo_match(void **state)
     n += (size_t)snprintf(text + n, sizeof text - n, "Public diplomacy at last.");
     struct sd_buf out;
     sd_buf_init(&out);
-    assert_int_equal(qry_snippet(g_ctx, fq, text, n, 60, &out), SD_OK);
+    assert_int_equal(qry_snippet(tq_ctx, fq, text, n, 60, &out), SD_OK);
     assert_non_null(strstr((const char *)out.data, "diplomacy"));
     sd_buf_free(&out);
     qry_free(fq);
@@ -253,7 +229,7 @@ static void test_qry_hl_random_text_never_breaks_utf8_or_entities(void **state)
     (void)state;
     static const char *const pieces[] = {"кот",  "коты", "котов", " ",    "&",  "<", ">", "\"", "'",
                                          "cats", "cat",  "ёж",    "日本", "\n", "-", "—", "x"};
-    struct qry *q = parse("коты cats \"ёж\"");
+    struct qry *q = tqry(tq_ctx, "коты cats \"ёж\"");
     unsigned seed = 5;
     for (int round = 0; round < 3000; round++) {
         char text[600];
@@ -273,7 +249,7 @@ static void test_qry_hl_random_text_never_breaks_utf8_or_entities(void **state)
         sd_buf_init(&out);
         sd_buf_init(&spans);
         size_t count;
-        assert_int_equal(qry_highlight(g_ctx, q, text, n, &o, 0, &out, &count, &spans), SD_OK);
+        assert_int_equal(qry_highlight(tq_ctx, q, text, n, &o, 0, &out, &count, &spans), SD_OK);
         for (size_t at = 0; at < out.len;) {
             size_t len = strlen((const char *)out.data + at);
             check_markup((const char *)out.data + at, len);
@@ -296,5 +272,5 @@ int main(void)
         cmocka_unit_test(test_qry_snippet_anchors_on_a_typo_match),
         cmocka_unit_test(test_qry_hl_random_text_never_breaks_utf8_or_entities),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }

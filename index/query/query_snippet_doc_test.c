@@ -15,23 +15,7 @@
 #include <cmocka.h>
 
 #include "query_int.h"
-
-static struct qry_ctx *g_ctx;
-static struct stem_ctx *g_stem;
-
-static int setup(void **state)
-{
-    (void)state;
-    return qry_ctx_new(&g_ctx) || stem_ctx_new(&g_stem) ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    qry_ctx_free(g_ctx);
-    stem_ctx_free(g_stem);
-    return 0;
-}
+#include "query_test_util.h"
 
 /* Filler: Russian and English words none of the queries below match. */
 static const char *const g_filler[] = {
@@ -115,7 +99,7 @@ static void build(struct built *b, char *body, size_t body_len)
     struct seg_doc small = {"s", 1, f, 1}, big = {"big", 3, f, 3};
     struct seg_builder *sb;
     struct sd_error err = {0};
-    assert_int_equal(seg_builder_new(g_stem, &sb, &err), SD_OK);
+    assert_int_equal(seg_builder_new(tq_stem, &sb, &err), SD_OK);
     assert_int_equal(seg_builder_add(sb, &small, &err), SD_OK);
     assert_int_equal(seg_builder_add(sb, &big, &err), SD_OK);
     struct sd_buf out;
@@ -136,22 +120,12 @@ static void unbuild(struct built *b)
     free(b->body);
 }
 
-static struct qry *parse(const char *text)
-{
-    struct qry *q = NULL;
-    struct sd_error err = {0};
-    if (qry_parse(g_ctx, text, strlen(text), &q, &err)) {
-        fail_msg("'%s': %s", text, err.msg);
-    }
-    return q;
-}
-
 /* The snippet and highlight of the big doc for query through a view equal the whole
  * value's; returns the bytes the view decompressed for the snippet. */
 static size_t check_query(const struct built *b, const char *query, size_t max_len,
                           unsigned fragments)
 {
-    struct qry *q = parse(query);
+    struct qry *q = tqry(tq_ctx, query);
     struct sd_error err = {0};
     struct sd_buf want, got, want_sp, got_sp;
     sd_buf_init(&want);
@@ -162,8 +136,8 @@ static size_t check_query(const struct built *b, const char *query, size_t max_l
     assert_int_equal(seg_doc_view_open(b->s, 1, &v, &err), SD_OK);
     assert_true(v.nchunks > 1);
     const struct seg_field *body = &v.st.fields[1];
-    assert_int_equal(qry_snippet(g_ctx, q, b->body, b->body_len, max_len, &want), SD_OK);
-    assert_int_equal(qry_snippet_doc(g_ctx, q, &v, body, max_len, &got, &err), SD_OK);
+    assert_int_equal(qry_snippet(tq_ctx, q, b->body, b->body_len, max_len, &want), SD_OK);
+    assert_int_equal(qry_snippet_doc(tq_ctx, q, &v, body, max_len, &got, &err), SD_OK);
     if (want.len != got.len || memcmp(want.data, got.data, want.len) != 0) {
         fail_msg("'%s': snippet\n  want %.*s\n  got  %.*s", query, (int)want.len, want.data,
                  (int)got.len, got.data);
@@ -178,9 +152,9 @@ static size_t check_query(const struct built *b, const char *query, size_t max_l
         size_t wn, gn;
         sd_buf_reset(&want);
         sd_buf_reset(&got);
-        assert_int_equal(qry_highlight(g_ctx, q, b->body, b->body_len, &o, 1, &want, &wn, &want_sp),
+        assert_int_equal(qry_highlight(tq_ctx, q, b->body, b->body_len, &o, 1, &want, &wn, &want_sp),
                          SD_OK);
-        assert_int_equal(qry_highlight_doc(g_ctx, q, &v, body, &o, 1, &got, &gn, &got_sp, &err),
+        assert_int_equal(qry_highlight_doc(tq_ctx, q, &v, body, &o, 1, &got, &gn, &got_sp, &err),
                          SD_OK);
         assert_int_equal(wn, gn);
         assert_int_equal(want.len, got.len);
@@ -272,7 +246,7 @@ static void test_qry_src_word_ranges_tokenize_as_the_whole_text(void **state)
     struct built b;
     build(&b, body, body_len);
     struct tokens whole = {0};
-    assert_int_equal(stem_tokenize(g_stem, body, body_len, 0, note_token, &whole, NULL), 0);
+    assert_int_equal(stem_tokenize(tq_stem, body, body_len, 0, note_token, &whole, NULL), 0);
     struct seg_doc_view v;
     struct sd_error err = {0};
     assert_int_equal(seg_doc_view_open(b.s, 1, &v, &err), SD_OK);
@@ -288,7 +262,7 @@ static void test_qry_src_word_ranges_tokenize_as_the_whole_text(void **state)
         assert_int_equal(qry_src_load_words(&src, s, e, &a, &z), SD_OK);
         widened += a < s || z > e;
         struct tokens part = {0};
-        assert_int_equal(stem_tokenize(g_stem, src.text + a, z - a, 0, note_token, &part, NULL), 0);
+        assert_int_equal(stem_tokenize(tq_stem, src.text + a, z - a, 0, note_token, &part, NULL), 0);
         size_t k = 0;
         while (k < whole.n && (whole.off[k] >> 8) < a) {
             k++;
@@ -322,10 +296,10 @@ static void test_qry_snippet_doc_damaged_chunk_is_an_error(void **state)
     /* the middle of the image is the middle of the big body's compressed chunks (the rest
      * of the image is far smaller); the image is the test's malloc'd copy, writable */
     memset(b.img + b.img_len / 2, 0xFF, 2000);
-    struct qry *q = parse("почта");
+    struct qry *q = tqry(tq_ctx, "почта");
     struct sd_buf out;
     sd_buf_init(&out);
-    int rc = qry_snippet_doc(g_ctx, q, &v, &v.st.fields[1], 200, &out, &err);
+    int rc = qry_snippet_doc(tq_ctx, q, &v, &v.st.fields[1], 200, &out, &err);
     if (rc != SD_OK) {
         assert_int_equal(rc, SD_ECORRUPT);
     }
@@ -338,7 +312,7 @@ static void test_qry_snippet_doc_damaged_chunk_is_an_error(void **state)
     qry_hl_opts_default(&o);
     o.fragment_len = 0; /* the whole text: every chunk, the damaged one too */
     assert_int_equal(
-        qry_highlight_doc(g_ctx, q, &v, &v.st.fields[1], &o, 0, &out, &n, &spans, &err),
+        qry_highlight_doc(tq_ctx, q, &v, &v.st.fields[1], &o, 0, &out, &n, &spans, &err),
         SD_ECORRUPT);
     seg_doc_view_free(&v);
     sd_buf_free(&out);
@@ -355,5 +329,5 @@ int main(void)
         cmocka_unit_test(test_qry_src_word_ranges_tokenize_as_the_whole_text),
         cmocka_unit_test(test_qry_snippet_doc_damaged_chunk_is_an_error),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }
