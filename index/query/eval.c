@@ -19,7 +19,9 @@
  * for the lagging exact-form bonus), used to skip scoring documents that
  * cannot beat the heap's weakest hit. ev_window() bounds a node over a range
  * of documents from skip data alone (each block's largest tf and shortest
- * field), for prune.c to skip the range undecoded. An AND whose typed words may stand
+ * field), for prune.c to skip the range undecoded. An AND gives its typed words' exact-form
+ * bonus only to a document holding every one of their typed forms (and_score); its bound
+ * counts every bonus, so it stays a bound. An AND whose typed words may stand
  * together (plan.c, prox.c) adds their proximity bonus to its score, and the largest bonus
  * any document can get to its bound and window, so pruning stays exact. EV_ALL and EV_FILTER
  * (browsing, and clauses inside an OR with text) score 0 and bound 0. Nothing here allocates.
@@ -191,7 +193,16 @@ uint32_t ev_seek(struct ev *e, uint32_t node, uint32_t target)
 
 /* ---- scores ---- */
 
-static double terms_score(struct ev *e, const struct ev_node *n, uint32_t doc)
+/* The children of an AND or OR node. The kids array is only allocated once some query had
+ * such a node, and e->kids + first on a NULL array is undefined even when unused (issue 10:
+ * libFuzzer's first input in a fresh process, the one-word query "E"). */
+static const uint32_t *node_kids(const struct ev *e, const struct ev_node *n)
+{
+    return e->kids ? e->kids + n->first : NULL;
+}
+
+/* The stem's BM25F, and in *bonus the exact-form bonus (0 when doc lacks the form typed). */
+static double terms_parts(struct ev *e, const struct ev_node *n, uint32_t doc, double *bonus)
 {
     struct ev_post *p = e->posts + n->first;
     double tf = 0;
@@ -208,10 +219,41 @@ static double terms_score(struct ev *e, const struct ev_node *n, uint32_t doc)
             tf += ev_post_tf(&p[i], doc);
         }
     }
-    if (tf > 0) {
-        score += e->boost * p[0].idf * ev_saturate(tf, e->k1);
-    }
+    *bonus = tf > 0 ? e->boost * p[0].idf * ev_saturate(tf, e->k1) : 0;
     return score;
+}
+
+static double terms_score(struct ev *e, const struct ev_node *n, uint32_t doc)
+{
+    double bonus = 0;
+    double score = terms_parts(e, n, doc, &bonus);
+    return score + bonus;
+}
+
+/* An AND's words score their stems, and the exact-form bonus only on a document that holds
+ * every typed word's form: one that repeats one word as typed but says the other otherwise
+ * is no more the document sought than one that says both otherwise (a known-item query
+ * typed in the document's own forms: bench/RESULTS.md "the bonus on documents with every
+ * form typed"). Any score is still at most ev_bound()'s, which counts every bonus. */
+static double and_score(struct ev *e, const struct ev_node *n, uint32_t doc)
+{
+    const uint32_t *k = node_kids(e, n);
+    double score = 0;
+    double bonus = 0;
+    bool has_all = true;
+    for (uint32_t i = 0; i < n->count; i++) {
+        const struct ev_node *c = &e->nodes[k[i]];
+        if (c->is_typed) {
+            double b = 0;
+            score += terms_parts(e, c, doc, &b);
+            bonus += b;
+            has_all = has_all && b > 0;
+        } else {
+            score += ev_score(e, k[i], doc);
+        }
+    }
+    score += has_all ? bonus : 0;
+    return n->prox ? score + ev_prox_bonus(e, &e->prox[n->prox - 1], doc) : score;
 }
 
 static double phrase_score(struct ev *e, const struct ev_node *n, uint32_t doc)
@@ -222,14 +264,6 @@ static double phrase_score(struct ev *e, const struct ev_node *n, uint32_t doc)
         score += p[i].idf * ev_saturate(ev_post_tf(&p[i], doc), e->k1);
     }
     return score;
-}
-
-/* The children of an AND or OR node. The kids array is only allocated once some query had
- * such a node, and e->kids + first on a NULL array is undefined even when unused (issue 10:
- * libFuzzer's first input in a fresh process, the one-word query "E"). */
-static const uint32_t *node_kids(const struct ev *e, const struct ev_node *n)
-{
-    return e->kids ? e->kids + n->first : NULL;
 }
 
 double ev_score(struct ev *e, uint32_t node, uint32_t doc)
@@ -243,10 +277,7 @@ double ev_score(struct ev *e, uint32_t node, uint32_t doc)
     case EV_PHRASE:
         return phrase_score(e, n, doc);
     case EV_AND:
-        for (uint32_t i = 0; i < n->count; i++) {
-            score += ev_score(e, k[i], doc);
-        }
-        return n->prox ? score + ev_prox_bonus(e, &e->prox[n->prox - 1], doc) : score;
+        return and_score(e, n, doc);
     case EV_OR:
         for (uint32_t i = 0; i < n->count; i++) {
             if (e->nodes[k[i]].doc == doc) {

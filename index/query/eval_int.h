@@ -93,6 +93,8 @@ struct ev_node {
     uint8_t type;         /* enum ev_type */
     uint8_t prox;         /* EV_AND: 1 + its struct ev_prox in scratch.prox; 0: no bonus (an
                              ev_prox needs 2 of the QRY_MAX_TERMS words: fewer than 255) */
+    bool is_typed;        /* EV_TERMS: a word as typed, whose exact form earns the bonus (an
+                             AND gives it only to a document with all of them: eval.c) */
     uint32_t doc;         /* current match, SEG_DOC_END when done */
     uint64_t cost;        /* estimated matches, to order AND children */
     uint32_t first;       /* EV_TERMS/EV_PHRASE: posts; EV_AND/EV_OR: kids */

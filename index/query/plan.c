@@ -209,6 +209,7 @@ static int terms_node(struct plan *pl, uint32_t match, uint32_t bonus, uint32_t 
     n->count = count;
     n->extra_first = extra_first;
     n->extra_count = extra_count;
+    n->is_typed = bonus != UINT32_MAX && pl->wants_bonus;
     n->cost = cost;
     position(pl, *out);
     return SD_OK;

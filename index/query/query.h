@@ -16,7 +16,8 @@
  * A word matches every inflection (its Snowball stem); a document that has the
  * exact form typed scores higher (the SEG_EXACT term adds a bonus x its BM25: typed.c
  * decides it per query from exact_boost: x10 when the words stand as typed together in some
- * document, 0 when in none).
+ * document, 0 when in none; the words of an AND earn it only in a document holding all their
+ * typed forms, eval.c).
  * Errors say what and where: "at 7: unbalanced '('", "at 0: empty query".
  *
  * Ranking: BM25F over fields. For a query word w with stem s in a document d:

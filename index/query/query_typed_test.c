@@ -3,7 +3,8 @@
  * as typed together in some live document, documents holding the typed forms rank first;
  * when they stand together in none, the bonus is 0 and every score equals the stems-only
  * score; a deleted document does not count; queries without required typed words (an OR)
- * keep exact_boost as it is; synonyms do not change what the typed word gets.
+ * keep exact_boost as it is; synonyms do not change what the typed word gets. Within an AND,
+ * only a document holding every typed form gets the bonus (eval.c and_score).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,7 +63,26 @@ static void test_typed_forms_together_rank_first(void **state)
     assert_true(on[0] > on[1]);       /* as typed, together: "typed" first */
     assert_true(on[0] > stems[0]);
     assert_true(on[1] == stems[1]); /* "other" has none of the typed forms */
-    assert_true(on[2] > stems[2]);  /* "half" has one of them */
+    assert_true(on[2] == stems[2]); /* "half" has one of them: not all, so nothing */
+}
+
+/* A document that repeats one word as typed but says the other otherwise gets no bonus, and
+ * the one that says both as typed, once each in a longer text, ranks above it. */
+static void test_bonus_needs_every_typed_form(void **state)
+{
+    (void)state;
+    static const struct tdoc d[] = {
+        {.id = "both", .body = "the quick brown foxes jumped over the lazy dogs at noon today"},
+        {.id = "one", .body = "foxes foxes foxes jumping"},
+        {.id = "filler", .body = "nothing to see here"},
+    };
+    float on[3], stems[3];
+    scores(d, 3, NULL, "foxes jumped", 0.5f, on);
+    scores(d, 3, NULL, "foxes jumped", 0, stems);
+    assert_true(stems[1] > stems[0]); /* stems alone: "one" is short and says them more */
+    assert_true(on[1] == stems[1]);   /* "foxes" as typed, "jumped" not: no bonus */
+    assert_true(on[0] > stems[0]);
+    assert_true(on[0] > on[1]);
 }
 
 /* "jump" as typed is in no document, so "foxes jump" stands together as typed in none: no
@@ -122,6 +142,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_typed_forms_together_rank_first),
+        cmocka_unit_test(test_bonus_needs_every_typed_form),
         cmocka_unit_test(test_typed_forms_apart_score_as_stems),
         cmocka_unit_test(test_deleted_document_does_not_count),
         cmocka_unit_test(test_or_keeps_exact_boost),

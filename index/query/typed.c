@@ -19,7 +19,9 @@
  * QRY_TYPED_GAIN: documents that say it as typed come first, as they do where only typed
  * forms match. When none does, the bonus is 0: the typed forms say nothing about the
  * documents sought, and stems rank alone. A query without such words (an OR, a phrase, a
- * prefix) keeps exact_boost as it is. exact_boost 0 turns the bonus off everywhere.
+ * prefix) keeps exact_boost as it is. exact_boost 0 turns the bonus off everywhere. Which
+ * documents get the bonus is eval.c's: in an AND, only those holding every typed form (this
+ * check asks whether any does; the scoring asks it of each document it scores).
  *
  * COST. Per segment until a document is found: the words' typed forms' postings opened and
  * intersected leapfrog (the rarest list drives, the others skip whole blocks), stopping at
