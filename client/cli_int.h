@@ -49,6 +49,8 @@ struct cli_opts {
     int64_t offset;          /* -1 when not given */
     bool is_json;            /* print the server's JSON line as is */
     const char *syntax;      /* "simple" (searchq's default: text typed by a person) or "full" */
+    double proximity;        /* --proximity: SQ_PROXIMITY_ON (searchq's default, as a search
+                                box should: docs/QUERY.md "Proximity"), _OFF or a weight */
     bool wants_highlight;    /* --highlight: fragments with the matches marked */
     int64_t snippet_len;     /* --snippet-len, -1 when not given */
     int64_t fragments;       /* --fragments, -1 when not given */

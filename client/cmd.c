@@ -80,6 +80,7 @@ int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
     struct sq_search_params p = sq_search_defaults(q);
     p.index = opts->index;
     p.syntax = opts->syntax;
+    p.proximity = opts->proximity;
     if (opts->wants_highlight) {
         /* offsets, so the terminal gets its own marks and no HTML escapes */
         p.highlight = 1;

@@ -46,6 +46,9 @@ static const char main_usage[] =
     "  --syntax simple|full  how the query is read (default simple: any text is searched,\n"
     "                      stray quotes, parentheses and operators are taken as text;\n"
     "                      full: the strict query language, errors on mistakes)\n"
+    "  --proximity on|off|W  rank hits where the words stand together, in the order typed,\n"
+    "                      above those where they are scattered (default on; W: the weight,\n"
+    "                      0 to 1000, on is the server's 0.35)\n"
     "  --highlight         show the best fragments with the matched words marked\n"
     "  --snippet-len N     bytes of each fragment (16 to 4096)\n"
     "  --fragments N       how many fragments per hit (1 to 5)\n"
@@ -72,6 +75,7 @@ enum main_opt {
     MAIN_OFFSET,
     MAIN_JSON,
     MAIN_SYNTAX,
+    MAIN_PROXIMITY,
     MAIN_HIGHLIGHT,
     MAIN_SNIPPET_LEN,
     MAIN_FRAGMENTS,
@@ -94,6 +98,7 @@ static const struct option main_options[] = {
     {"offset", required_argument, NULL, MAIN_OFFSET},
     {"json", no_argument, NULL, MAIN_JSON},
     {"syntax", required_argument, NULL, MAIN_SYNTAX},
+    {"proximity", required_argument, NULL, MAIN_PROXIMITY},
     {"highlight", no_argument, NULL, MAIN_HIGHLIGHT},
     {"snippet-len", required_argument, NULL, MAIN_SNIPPET_LEN},
     {"fragments", required_argument, NULL, MAIN_FRAGMENTS},
@@ -132,6 +137,33 @@ static int main_parse_count(const char *name, const char *text, int64_t *out)
     return CLI_EXIT_OK;
 }
 
+/* --proximity on|off|W (on|off as searchd's own switches are spelt). Whether W is a weight
+ * the server takes is libsearchq's rule (sq_search_check), asked here so that a bad one is a
+ * usage error before any connection. */
+static int main_parse_proximity(const char *text, double *out)
+{
+    double w;
+    char *end = NULL;
+    if (strcmp(text, "on") == 0) {
+        w = SQ_PROXIMITY_ON;
+    } else if (strcmp(text, "off") == 0) {
+        w = SQ_PROXIMITY_OFF;
+    } else {
+        w = strtod(text, &end);
+    }
+    struct sq_search_params p = sq_search_defaults(NULL);
+    p.proximity = w;
+    /* a typed number is a weight: never one of the library's negative sentinels ("-1") */
+    bool is_bad_number = end && (end == text || *end != '\0' || !(w >= 0));
+    if (is_bad_number || sq_search_check(&p, NULL) != SQ_OK) {
+        fprintf(stderr, "searchq: --proximity wants on, off or a weight from 0 to %g, got '%s'\n",
+                SQ_PROXIMITY_MAX, text);
+        return CLI_EXIT_USAGE;
+    }
+    *out = w;
+    return CLI_EXIT_OK;
+}
+
 /* Parses options from argv[optind...] until the first non-option (stop_early) or all of them
  * (permuting), GNU style. */
 static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_opts *opts)
@@ -164,6 +196,9 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
                 return main_usage_error("--syntax wants simple or full, got '%s'", optarg);
             }
             opts->syntax = optarg;
+            break;
+        case MAIN_PROXIMITY:
+            rc = main_parse_proximity(optarg, &opts->proximity);
             break;
         case MAIN_HIGHLIGHT:
             opts->wants_highlight = true;
@@ -301,9 +336,13 @@ static bool main_is_command(const char *word)
 
 int main(int argc, char **argv)
 {
-    struct cli_opts opts = {
-        .limit = -1, .offset = -1, .syntax = "simple", .snippet_len = -1, .fragments = -1,
-        .key = getenv("SEARCHQ_KEY")};
+    struct cli_opts opts = {.limit = -1,
+                            .offset = -1,
+                            .syntax = "simple",
+                            .proximity = SQ_PROXIMITY_ON,
+                            .snippet_len = -1,
+                            .fragments = -1,
+                            .key = getenv("SEARCHQ_KEY")};
     argv[0] = "searchq"; /* getopt's messages name the program by argv[0] */
     int rc = main_parse_opts(argc, argv, true, &opts);
     if (rc != CLI_EXIT_OK) {

@@ -22,6 +22,19 @@
  * I/O is blocking, bounded by sq_options.timeout_sec per read or write.
  *
  * Link with `pkg-config --cflags --libs searchq` (json-c is a public dependency).
+ *
+ * ABI: libsearchq.so.1 keeps every program linked against an older 1.x working. Names added
+ * later carry a newer symbol version (libsearchq.map). struct sq_search_params grew a field in
+ * 1.2.0 (proximity); it is passed by value (sq_search_defaults) and by pointer (sq_req_search,
+ * sq_search), so a program built against 1.1 holds a smaller struct. Those three names
+ * therefore exist twice in the shared library, as glibc does when a struct changes: the
+ * default version SEARCHQ_1.2 takes the layout below, and the SEARCHQ_1 version that older
+ * programs were bound to takes the 1.1 layout (kept privately in sq_compat.c) and never reads
+ * or writes past it. A program built against this header asks for SEARCHQ_1.2, so an older
+ * libsearchq.so.1 refuses to load it by name instead of reading a field it lacks. We chose
+ * this over a second search call with its own struct (sq_search2 and a "more" struct with a
+ * size field) so that the parameters of a search stay one struct set one way; the price, a
+ * compat entry point per grown struct, is paid inside the library.
  */
 #ifndef SEARCHQ_H
 #define SEARCHQ_H
@@ -36,7 +49,7 @@
 extern "C" {
 #endif
 
-#define SQ_VERSION "1.1.0"
+#define SQ_VERSION "1.2.0"
 
 enum sq_status {
     SQ_OK = 0,
@@ -167,11 +180,29 @@ struct sq_search_params {
     int layout;                  /* tri-state */
     int typo;                    /* tri-state */
     struct json_object *weights; /* {"title":3,...} (borrowed), or NULL */
+    /* Since 1.2.0: words standing together, in the typed order, rank higher (docs/QUERY.md
+     * "Proximity"). SQ_PROXIMITY_DEFAULT leaves it to the server (off); SQ_PROXIMITY_ON sends
+     * true (the server's weight, 0.35), SQ_PROXIMITY_OFF false; a weight in [0,
+     * SQ_PROXIMITY_MAX] is sent as that number (0 is off). Anything else (NaN, infinities,
+     * other negatives, over the maximum) is refused with SQ_EARG before anything is sent. */
+    double proximity;
 };
+
+#define SQ_PROXIMITY_DEFAULT (-1.0)
+#define SQ_PROXIMITY_ON      (-2.0)
+#define SQ_PROXIMITY_OFF     (-3.0)
+#define SQ_PROXIMITY_MAX     1000.0 /* the protocol's largest weight */
 
 /* The parameters with every field at its "server default" value; q borrowed. */
 struct sq_search_params sq_search_defaults(const char *q);
 
+/* SQ_OK when every value of p can be sent; otherwise SQ_EARG with err (may be NULL) naming
+ * the parameter and value. The library checks only what it must encode itself (proximity):
+ * strings, filters and counts are the server's to judge. sq_search calls it. Since 1.2.0. */
+int sq_search_check(const struct sq_search_params *p, struct sq_error *err);
+
+/* NULL when out of memory, and since 1.2.0 also when sq_search_check refuses p (call it to
+ * learn why). */
 struct json_object *sq_req_search(const struct sq_search_params *p);
 /* docs: an array of documents (a batch) or a single document object. */
 struct json_object *sq_req_add(const char *index, struct json_object *docs);
@@ -200,6 +231,7 @@ struct json_object *sq_req_snapshot(const char *index, const char *name);
 int sq_call(struct sq_conn *c, struct json_object *req, struct json_object **answer,
             struct sq_error *err);
 
+/* SQ_EARG, nothing sent, when sq_search_check refuses p. */
 int sq_search(struct sq_conn *c, const struct sq_search_params *p, struct json_object **answer,
               struct sq_error *err);
 int sq_add(struct sq_conn *c, const char *index, struct json_object *docs,

@@ -5,6 +5,7 @@
  *   sq_tls.c    TLS on that socket, with OpenSSL
  *   sq_pipe.c   requests out, answers in, and the in-flight bookkeeping of pipelining
  *   sq_req.c    a request object for every op, and the one-call wrappers
+ *   sq_compat.c the SEARCHQ_1 entry points on the 1.1 layout of struct sq_search_params
  *   sq_error.c  struct sq_error helpers
  */
 #ifndef SEARCHQ_SQ_INT_H

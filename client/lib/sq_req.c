@@ -7,7 +7,14 @@
  * object, an index name) is the server's to check, so its messages name what is wrong and
  * this library needs no update when the server learns a new filter or setting. Members are
  * added in a fixed order (op, index, then the op's own), so a request reads the same in logs.
+ * The one value checked here is proximity, a double: it has sentinels (on, off, the server's
+ * default) beside the weights, and NaN or an infinity could not even be written as JSON.
+ *
+ * The functions taking struct sq_search_params here are its 1.2 layout (SEARCHQ_1.2);
+ * sq_compat.c serves programs built against the 1.1 layout (searchq.h, "ABI").
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sq_int.h"
@@ -72,6 +79,57 @@ static void req_put_ref(struct json_object **req, const char *name, struct json_
     }
 }
 
+/* name: val as the shortest of %.15g, %.16g, %.17g that reads back as val, so that 0.35 is
+ * sent as 0.35, not json-c's default 0.34999999999999998. json-c prints the object with our
+ * format and puts '.' for a locale's decimal comma; the round trip is checked in the same
+ * locale, so it holds whatever the caller's LC_NUMERIC. */
+static void req_put_double(struct json_object **req, const char *name, double val)
+{
+    static const char *const formats[] = {"%.15g", "%.16g", "%.17g"};
+    size_t i = 0;
+    for (; i < 2; i++) {
+        char text[64];
+        snprintf(text, sizeof text, formats[i], val);
+        if (strtod(text, NULL) == val) {
+            break;
+        }
+    }
+    struct json_object *num = json_object_new_double(val);
+    if (num) {
+        json_object_set_serializer(num, json_object_double_to_json_string, (void *)formats[i],
+                                   NULL);
+    }
+    req_put(req, name, num);
+}
+
+static bool req_is_proximity_weight(double w)
+{
+    return w >= 0 && w <= SQ_PROXIMITY_MAX; /* false for NaN */
+}
+
+int sq_search_check(const struct sq_search_params *p, struct sq_error *err)
+{
+    double w = p->proximity;
+    if (w == SQ_PROXIMITY_DEFAULT || w == SQ_PROXIMITY_ON || w == SQ_PROXIMITY_OFF ||
+        req_is_proximity_weight(w)) {
+        return SQ_OK;
+    }
+    return sq_errorf(err, SQ_EARG,
+                     "search: proximity %g is not a weight in [0, %g] nor SQ_PROXIMITY_ON, "
+                     "_OFF or _DEFAULT",
+                     w, SQ_PROXIMITY_MAX);
+}
+
+/* true, false, the weight, or nothing (the server's default); p checked already. */
+static void req_put_proximity(struct json_object **req, double w)
+{
+    if (w == SQ_PROXIMITY_ON || w == SQ_PROXIMITY_OFF) {
+        req_put(req, "proximity", json_object_new_boolean(w == SQ_PROXIMITY_ON));
+    } else if (req_is_proximity_weight(w)) {
+        req_put_double(req, "proximity", w);
+    }
+}
+
 struct sq_search_params sq_search_defaults(const char *q)
 {
     return (struct sq_search_params){
@@ -85,11 +143,15 @@ struct sq_search_params sq_search_defaults(const char *q)
         .snippet = -1,
         .layout = -1,
         .typo = -1,
+        .proximity = SQ_PROXIMITY_DEFAULT,
     };
 }
 
 struct json_object *sq_req_search(const struct sq_search_params *p)
 {
+    if (sq_search_check(p, NULL) != SQ_OK) {
+        return NULL;
+    }
     struct json_object *req = req_new("search", p->index);
     req_put_str(&req, "q", p->q ? p->q : "");
     req_put_str(&req, "syntax", p->syntax);
@@ -109,6 +171,7 @@ struct json_object *sq_req_search(const struct sq_search_params *p)
     req_put_bool(&req, "layout", p->layout);
     req_put_bool(&req, "typo", p->typo);
     req_put_ref(&req, "weights", p->weights);
+    req_put_proximity(&req, p->proximity);
     return req;
 }
 
@@ -193,6 +256,11 @@ struct json_object *sq_req_snapshot(const char *index, const char *name)
 int sq_search(struct sq_conn *c, const struct sq_search_params *p, struct json_object **answer,
               struct sq_error *err)
 {
+    *answer = NULL;
+    int rc = sq_search_check(p, err);
+    if (rc != SQ_OK) {
+        return rc;
+    }
     return sq_call(c, sq_req_search(p), answer, err);
 }
 

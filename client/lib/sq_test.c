@@ -3,10 +3,12 @@
  * pipelining run over a socketpair whose other end plays the server (the test writes its
  * answers before reading, which the socket buffers hold).
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -58,15 +60,38 @@ static void test_sq_req_search_every_param_is_encoded(void **state)
     p.layout = 0;
     p.typo = 1;
     p.weights = w;
+    p.proximity = 0.5;
     expect_request(sq_req_search(&p),
                    "{\"op\":\"search\",\"index\":\"books\",\"q\":\"a/b\",\"syntax\":\"simple\","
                    "\"highlight\":true,\"highlight_offsets\":false,\"snippet_len\":64,"
                    "\"fragments\":2,\"limit\":0,\"offset\":20,\"filter\":\"year:>=2010\","
                    "\"sort\":\"year:desc\",\"facets\":\"lang\",\"fields\":\"*\","
                    "\"highlight_pre\":\"[\",\"highlight_post\":\"]\",\"snippet\":false,"
-                   "\"layout\":false,\"typo\":true,\"weights\":{\"title\":3}}");
+                   "\"layout\":false,\"typo\":true,\"weights\":{\"title\":3},"
+                   "\"proximity\":0.5}");
     /* the request held its own reference: w is still the caller's */
     assert_int_equal(json_object_put(w), 1);
+}
+
+static void test_sq_req_search_proximity_each_form(void **state)
+{
+    (void)state;
+    struct sq_search_params p = sq_search_defaults("a b");
+    assert_true(p.proximity == SQ_PROXIMITY_DEFAULT); /* left out: see the defaults test */
+    p.proximity = SQ_PROXIMITY_ON;
+    expect_request(sq_req_search(&p), "{\"op\":\"search\",\"q\":\"a b\",\"proximity\":true}");
+    p.proximity = SQ_PROXIMITY_OFF;
+    expect_request(sq_req_search(&p), "{\"op\":\"search\",\"q\":\"a b\",\"proximity\":false}");
+    /* weights as typed (not json-c's default %.17g: 0.34999999999999998), the ends included */
+    const double weights[] = {0.35, 2, 0, SQ_PROXIMITY_MAX, 0.1 + 0.2};
+    const char *const sent[] = {"0.35", "2.0", "0.0", "1000.0", "0.30000000000000004"};
+    for (size_t i = 0; i < sizeof weights / sizeof weights[0]; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "{\"op\":\"search\",\"q\":\"a b\",\"proximity\":%s}", sent[i]);
+        p.proximity = weights[i];
+        assert_int_equal(sq_search_check(&p, NULL), SQ_OK);
+        expect_request(sq_req_search(&p), want);
+    }
 }
 
 static void test_sq_req_ops_encode_as_protocol_md(void **state)
@@ -158,6 +183,35 @@ static void peer_read(int peer, char *buf, size_t len)
         got += (size_t)n;
     }
     buf[len] = '\0';
+}
+
+/* Values no server takes are refused by the library: sq_search_check names them, the builder
+ * builds nothing, and sq_search sends nothing (the peer of the socketpair reads no byte). */
+static void test_sq_search_bad_proximity_is_earg_before_sending(void **state)
+{
+    (void)state;
+    int peer;
+    struct sq_conn *c = pair_conn(NULL, &peer);
+    const double bad[] = {-0.5, -4, SQ_PROXIMITY_MAX + 0.001, INFINITY, -INFINITY, NAN};
+    struct sq_search_params p = sq_search_defaults("a b");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        p.proximity = bad[i];
+        struct sq_error err;
+        assert_int_equal(sq_search_check(&p, &err), SQ_EARG);
+        assert_int_equal(err.status, SQ_EARG);
+        assert_non_null(strstr(err.message, "proximity"));
+        assert_null(sq_req_search(&p));
+        struct json_object *answer = (struct json_object *)1;
+        memset(&err, 0, sizeof err);
+        assert_int_equal(sq_search(c, &p, &answer, &err), SQ_EARG);
+        assert_null(answer);
+        assert_non_null(strstr(err.message, "proximity"));
+        assert_int_equal(sq_inflight(c), 0);
+    }
+    char byte;
+    assert_int_equal(recv(peer, &byte, 1, MSG_DONTWAIT), -1); /* nothing was sent */
+    sq_close(c);
+    close(peer);
 }
 
 static void test_sq_pipeline_answers_in_order_and_bookkeeping(void **state)
@@ -341,6 +395,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sq_req_search_defaults_send_only_q),
         cmocka_unit_test(test_sq_req_search_every_param_is_encoded),
+        cmocka_unit_test(test_sq_req_search_proximity_each_form),
+        cmocka_unit_test(test_sq_search_bad_proximity_is_earg_before_sending),
         cmocka_unit_test(test_sq_req_ops_encode_as_protocol_md),
         cmocka_unit_test(test_sq_parse_answer_ok_and_error_answers),
         cmocka_unit_test(test_sq_parse_answer_not_an_object_is_proto_error),

@@ -89,6 +89,14 @@ static void run_doc_ops(struct sq_conn *c)
     p.highlight = 1;
     CHECK(sq_search(c, &p, &a, &err) == SQ_OK && member_int(a, "total") == 1);
     json_object_put(a);
+    /* every form of proximity the library sends is one the server takes (1.2.0) */
+    const double proximity[] = {SQ_PROXIMITY_ON, SQ_PROXIMITY_OFF, 0.35, 2, 0, SQ_PROXIMITY_MAX};
+    for (size_t i = 0; i < sizeof proximity / sizeof proximity[0]; i++) {
+        p = sq_search_defaults("цифровая дипломатия");
+        p.proximity = proximity[i];
+        CHECK(sq_search(c, &p, &a, &err) == SQ_OK && member_int(a, "total") == 1);
+        json_object_put(a);
+    }
     CHECK(sq_get(c, NULL, "d1", &a, &err) == SQ_OK);
     struct json_object *got = NULL;
     json_object_object_get_ex(a, "doc", &got);

@@ -374,19 +374,23 @@ class SearchTest(E2ETestCase):
 
     # ---- paging ----
 
-    def test_proximity_ranks_words_standing_together_first(self):
-        """The issue's example, typed in other inflections than the pages use (so the forms
-        typed, in no page together, give no page a bonus): with proximity, the page that says
-        "электронная почта" ranks above the one with "электронная" here and "почти", "почта"
-        (stem почт twice) there; without it (the default) the second page's two occurrences
-        win."""
+    def add_proximity_pages(self, index):
+        """The issue's example: "together" says "электронная почта", "scattered" has
+        "электронная" here and "почти", "почта" (stem почт twice) there; 20 other pages."""
         filler = ["Река течёт мимо старого моста к морю номер %d." % i for i in range(20)]
         docs = [{"id": "together", "title": "Заметки",
                  "body": "вчера мне пришла электронная почта от старого друга из города"},
                 {"id": "scattered", "title": "Заметки",
                  "body": "электронная книга и ещё кое что почти готово а почта придёт завтра"}]
         docs += [{"id": "f%d" % i, "title": "Заметки", "body": t} for i, t in enumerate(filler)]
-        self.assertOk(self.line_call({"op": "add", "index": "prox", "docs": docs}), "add")
+        self.assertOk(self.line_call({"op": "add", "index": index, "docs": docs}), "add")
+
+    def test_proximity_ranks_words_standing_together_first(self):
+        """The issue's example, typed in other inflections than the pages use (so the forms
+        typed, in no page together, give no page a bonus): with proximity, the page that says
+        "электронная почта" ranks above the one with the words scattered; without it (the
+        server's default) the second page's two occurrences win."""
+        self.add_proximity_pages("prox")
         q = {"op": "search", "index": "prox", "q": "электронной почты", "snippet": False}
         off = self.assertOk(self.line_call(q), "search")
         self.assertEqual([h["id"] for h in off["hits"]], ["scattered", "together"], off)
@@ -406,6 +410,40 @@ class SearchTest(E2ETestCase):
             self.assertEqual((r.status, r.json["error"]["code"]), (400, "bad_request"), r)
         finally:
             http.close()
+
+    def test_searchq_proximity_on_by_default_off_and_weight(self):
+        """searchq asks for proximity unless told --proximity off (a search box should:
+        docs/QUERY.md "Proximity"); a weight reaches the server (the adjacent page's score
+        grows with it); a value no server takes is searchq's usage error, before connecting."""
+        self.add_proximity_pages("proxq")
+        q = "электронной почты"
+
+        def hits(*opts):
+            return self.search(q, "--index", "proxq", "--limit", "2", *opts)["hits"]
+
+        by_default = hits()
+        self.assertEqual([h["id"] for h in by_default], ["together", "scattered"], by_default)
+        self.assertEqual([h["id"] for h in hits("--proximity", "on")],
+                         ["together", "scattered"])
+        off = hits("--proximity", "off")
+        self.assertEqual([h["id"] for h in off], ["scattered", "together"], off)
+        self.assertEqual([h["id"] for h in hits("--proximity", "0")], ["scattered", "together"])
+        weighted = hits("--proximity", "2")
+        self.assertEqual([h["id"] for h in weighted], ["together", "scattered"], weighted)
+        score = {name: {h["id"]: h["score"] for h in r}
+                 for name, r in (("off", off), ("on", by_default), ("2", weighted))}
+        self.assertLess(score["off"]["together"], score["on"]["together"], score)
+        self.assertLess(score["on"]["together"], score["2"]["together"], score)
+        # the scattered page has no pair within 2 positions: no bonus at any weight
+        self.assertAlmostEqual(score["off"]["scattered"], score["2"]["scattered"], places=4)
+        for bad in ("yes", "true", "-1", "1001", "nan", ""):
+            # nothing listens on the address: exit 2 shows no connection was tried
+            cp = run_searchq(["--proximity", bad, q], server="127.0.0.1:9")
+            self.assertEqual(cp.returncode, 2, describe(cp))
+            self.assertIn("--proximity wants on, off or a weight from 0 to 1000, got '%s'" % bad,
+                          decode(cp)[1], describe(cp))
+        cp = self.searchq("--help")
+        self.assertIn("--proximity on|off|W", decode(cp)[0])
 
     def test_limit_offset_paging(self):
         full = self.search("world", "--limit", "100")

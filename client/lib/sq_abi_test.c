@@ -1,0 +1,185 @@
+/*
+ * sq_abi_test.c: a program built against libsearchq 1.1 still works with libsearchq.so 1.2
+ * (searchq.h, "ABI"; sq_compat.c). Linked against the shared library, it plays such a program:
+ * it holds struct sq_search_params in its 1.1 layout (copied below, as the 1.1 header had it)
+ * and calls sq_search_defaults, sq_req_search and sq_search by the version a 1.1 program was
+ * bound to, SEARCHQ_1, through .symver. The struct it passes ends where an unmapped page
+ * begins, so an entry point reading the 1.2 field past it dies with SIGSEGV instead of
+ * reading whatever follows. The same program also calls the current (SEARCHQ_1.2) names,
+ * which its own header gives it, to show both live side by side.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "searchq.h"
+
+/* searchq.h 1.1.0's struct sq_search_params. */
+struct old_params {
+    const char *index;
+    const char *q;
+    const char *syntax;
+    int highlight;
+    int highlight_offsets;
+    int64_t snippet_len;
+    int64_t fragments;
+    int64_t limit;
+    int64_t offset;
+    const char *filter;
+    const char *sort;
+    const char *facets;
+    const char *fields;
+    const char *highlight_pre;
+    const char *highlight_post;
+    int snippet;
+    int layout;
+    int typo;
+    struct json_object *weights;
+};
+
+/* What a 1.1 program's calls resolve to. */
+struct old_params old_search_defaults(const char *q);
+struct json_object *old_req_search(const struct old_params *p);
+int old_search(struct sq_conn *c, const struct old_params *p, struct json_object **answer,
+               struct sq_error *err);
+__asm__(".symver old_search_defaults, sq_search_defaults@SEARCHQ_1");
+__asm__(".symver old_req_search, sq_req_search@SEARCHQ_1");
+__asm__(".symver old_search, sq_search@SEARCHQ_1");
+
+static const char *plain(struct json_object *o)
+{
+    return json_object_to_json_string_ext(o,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* An old_params that ends exactly where an unmapped page starts. */
+struct guarded {
+    char *map;
+    size_t page;
+    struct old_params *p;
+};
+
+static void guarded_open(struct guarded *g)
+{
+    g->page = (size_t)sysconf(_SC_PAGESIZE);
+    g->map = mmap(NULL, 2 * g->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(g->map != MAP_FAILED);
+    assert_int_equal(mprotect(g->map + g->page, g->page, PROT_NONE), 0);
+    assert_int_equal(sizeof(struct old_params) % _Alignof(struct old_params), 0);
+    g->p = (struct old_params *)(void *)(g->map + g->page - sizeof(struct old_params));
+}
+
+static void guarded_close(struct guarded *g)
+{
+    munmap(g->map, 2 * g->page);
+}
+
+static void test_sq_abi_1_1_layout_is_smaller_than_1_2(void **state)
+{
+    (void)state;
+    /* the premise of the compat entry points: were the sizes equal, this test would prove
+     * nothing, and no compat would have been needed */
+    assert_true(sizeof(struct old_params) < sizeof(struct sq_search_params));
+    assert_int_equal(offsetof(struct sq_search_params, proximity), sizeof(struct old_params));
+}
+
+static void test_sq_abi_1_1_defaults_fill_the_old_layout(void **state)
+{
+    (void)state;
+    struct old_params p = old_search_defaults("q");
+    assert_string_equal(p.q, "q");
+    assert_null(p.index);
+    assert_null(p.syntax);
+    assert_null(p.weights);
+    assert_int_equal(p.highlight, -1);
+    assert_int_equal(p.highlight_offsets, -1);
+    assert_int_equal(p.snippet_len, -1);
+    assert_int_equal(p.fragments, -1);
+    assert_int_equal(p.limit, -1);
+    assert_int_equal(p.offset, -1);
+    assert_int_equal(p.snippet, -1);
+    assert_int_equal(p.layout, -1);
+    assert_int_equal(p.typo, -1);
+}
+
+static void test_sq_abi_1_1_req_search_reads_only_the_old_layout(void **state)
+{
+    (void)state;
+    struct guarded g;
+    guarded_open(&g);
+    *g.p = old_search_defaults("цифровая дипломатия");
+    g.p->index = "books";
+    g.p->limit = 5;
+    g.p->typo = 0;
+    struct json_object *req = old_req_search(g.p);
+    assert_non_null(req);
+    assert_string_equal(plain(req), "{\"op\":\"search\",\"index\":\"books\",\"q\":\"цифровая "
+                                    "дипломатия\",\"limit\":5,\"typo\":false}");
+    json_object_put(req);
+    guarded_close(&g);
+}
+
+static void peer_expect_line(int peer, const char *want)
+{
+    char buf[256];
+    size_t len = strlen(want);
+    assert_true(len < sizeof buf);
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(peer, buf + got, len - got);
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+    buf[len] = '\0';
+    assert_string_equal(buf, want);
+}
+
+/* sq_search of both versions on one connection, over a socketpair whose other end answers. */
+static void test_sq_abi_1_1_and_1_2_search_side_by_side(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    struct sq_conn *c;
+    struct sq_error err;
+    assert_int_equal(sq_attach_fd(sv[0], "pair", NULL, &c, &err), SQ_OK);
+    const char *ok = "{\"ok\":true,\"hits\":[]}\n";
+    assert_int_equal(write(sv[1], ok, strlen(ok)), (ssize_t)strlen(ok));
+
+    struct guarded g;
+    guarded_open(&g);
+    *g.p = old_search_defaults("a b");
+    struct json_object *answer = NULL;
+    assert_int_equal(old_search(c, g.p, &answer, &err), SQ_OK);
+    assert_non_null(answer);
+    json_object_put(answer);
+    peer_expect_line(sv[1], "{\"op\":\"search\",\"q\":\"a b\"}\n");
+    guarded_close(&g);
+
+    assert_int_equal(write(sv[1], ok, strlen(ok)), (ssize_t)strlen(ok));
+    struct sq_search_params p = sq_search_defaults("a b");
+    p.proximity = SQ_PROXIMITY_ON;
+    assert_int_equal(sq_search(c, &p, &answer, &err), SQ_OK);
+    json_object_put(answer);
+    peer_expect_line(sv[1], "{\"op\":\"search\",\"q\":\"a b\",\"proximity\":true}\n");
+    sq_close(c);
+    close(sv[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sq_abi_1_1_layout_is_smaller_than_1_2),
+        cmocka_unit_test(test_sq_abi_1_1_defaults_fill_the_old_layout),
+        cmocka_unit_test(test_sq_abi_1_1_req_search_reads_only_the_old_layout),
+        cmocka_unit_test(test_sq_abi_1_1_and_1_2_search_side_by_side),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,106 @@
+/*
+ * sq_compat.c: the entry points that programs built against libsearchq 1.0 and 1.1 were bound
+ * to, on the struct sq_search_params layout they were compiled with (searchq.h, "ABI").
+ *
+ * 1.2.0 added proximity at the end of struct sq_search_params. The shared library exports
+ * sq_search_defaults, sq_req_search and sq_search twice: the default version SEARCHQ_1.2
+ * (sq_req.c, the new layout, what the linker picks for a program built now) and the version
+ * SEARCHQ_1 (here), which a program linked against 1.0 or 1.1 asks for by name. These take the
+ * old layout, copy it into the new one with proximity left to the server (what such a program
+ * sent), and call the current code, so no request is built twice. They never read or write a
+ * byte past the old struct: client/lib/sq_abi_test.c calls them on a struct that ends at
+ * an unmapped page.
+ *
+ * The old layout is kept here, private, and must never change: it is an ABI that programs
+ * already in use depend on. The static library carries these objects too; a static link
+ * resolves sq_search and the rest by their plain names, i.e. the current ones.
+ */
+#include "sq_int.h"
+
+/* struct sq_search_params of searchq.h 1.0.0 and 1.1.0, field for field. */
+struct sq_search_params_1_1 {
+    const char *index;
+    const char *q;
+    const char *syntax;
+    int highlight;
+    int highlight_offsets;
+    int64_t snippet_len;
+    int64_t fragments;
+    int64_t limit;
+    int64_t offset;
+    const char *filter;
+    const char *sort;
+    const char *facets;
+    const char *fields;
+    const char *highlight_pre;
+    const char *highlight_post;
+    int snippet;
+    int layout;
+    int typo;
+    struct json_object *weights;
+};
+
+/* Exported only under the versioned names below (the version script hides these names). */
+struct sq_search_params_1_1 sq_search_defaults_1_1(const char *q);
+struct json_object *sq_req_search_1_1(const struct sq_search_params_1_1 *old);
+int sq_search_1_1(struct sq_conn *c, const struct sq_search_params_1_1 *old,
+                  struct json_object **answer, struct sq_error *err);
+
+__asm__(".symver sq_search_defaults_1_1, sq_search_defaults@SEARCHQ_1");
+__asm__(".symver sq_req_search_1_1, sq_req_search@SEARCHQ_1");
+__asm__(".symver sq_search_1_1, sq_search@SEARCHQ_1");
+
+/* The current layout of old's values, proximity to the server's default. */
+static struct sq_search_params compat_upgrade(const struct sq_search_params_1_1 *old)
+{
+    struct sq_search_params p = sq_search_defaults(old->q);
+    p.index = old->index;
+    p.syntax = old->syntax;
+    p.highlight = old->highlight;
+    p.highlight_offsets = old->highlight_offsets;
+    p.snippet_len = old->snippet_len;
+    p.fragments = old->fragments;
+    p.limit = old->limit;
+    p.offset = old->offset;
+    p.filter = old->filter;
+    p.sort = old->sort;
+    p.facets = old->facets;
+    p.fields = old->fields;
+    p.highlight_pre = old->highlight_pre;
+    p.highlight_post = old->highlight_post;
+    p.snippet = old->snippet;
+    p.layout = old->layout;
+    p.typo = old->typo;
+    p.weights = old->weights;
+    return p;
+}
+
+struct sq_search_params_1_1 sq_search_defaults_1_1(const char *q)
+{
+    struct sq_search_params p = sq_search_defaults(q);
+    return (struct sq_search_params_1_1){
+        .q = p.q,
+        .highlight = p.highlight,
+        .highlight_offsets = p.highlight_offsets,
+        .snippet_len = p.snippet_len,
+        .fragments = p.fragments,
+        .limit = p.limit,
+        .offset = p.offset,
+        .snippet = p.snippet,
+        .layout = p.layout,
+        .typo = p.typo,
+    };
+}
+
+struct json_object *sq_req_search_1_1(const struct sq_search_params_1_1 *old)
+{
+    struct sq_search_params p = compat_upgrade(old);
+    return sq_req_search(&p);
+}
+
+int sq_search_1_1(struct sq_conn *c, const struct sq_search_params_1_1 *old,
+                  struct json_object **answer, struct sq_error *err)
+{
+    struct sq_search_params p = compat_upgrade(old);
+    return sq_search(c, &p, answer, err);
+}
