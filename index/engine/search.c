@@ -265,6 +265,19 @@ static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
  * typed right pay nothing but the check. */
 #define IDX_FEW_MATCHES 2
 
+static bool idx_has_unknown_words(const struct qry_result *res)
+{
+    return res->total <= IDX_FEW_MATCHES && res->unknown_words > 0;
+}
+
+/* The other layout is also tried when the words as typed find nothing though each is known:
+ * text typed in the wrong layout splits at the keys of б, ю, х, ж, э into short pieces ("c,jhrb"
+ * is "c" and "jhrb") that some document may have, but seldom all together. */
+static bool idx_wants_layout(const struct qry_result *res)
+{
+    return res->total == 0 || idx_has_unknown_words(res);
+}
+
 /* The other keyboard layout's reading replaces *q and *res when it finds clearly more (more than
  * three times as many documents); out->layout_query then says what was searched. A reading that
  * does not parse or fails is not an error of the request: the typed one stands. */
@@ -393,14 +406,12 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     struct qry_result res;
     int rc = idx_reading(ctx, req->q, req->q_len, req, schema, lex, segs, snap->nsegs, &q, &res,
                          err);
-    if (rc == SD_OK && !req->opts.no_layout && res.total <= IDX_FEW_MATCHES &&
-        res.unknown_words > 0) {
+    if (rc == SD_OK && !req->opts.no_layout && idx_wants_layout(&res)) {
         rc = idx_try_layout(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out);
         if (rc)
             rc = sd_errorf(err, rc, "out of memory");
     }
-    if (rc == SD_OK && !req->opts.no_typos && res.total <= IDX_FEW_MATCHES &&
-        res.unknown_words > 0) {
+    if (rc == SD_OK && !req->opts.no_typos && idx_has_unknown_words(&res)) {
         const char *text = out->is_layout_used ? out->layout_query : req->q;
         size_t len = out->is_layout_used ? strlen(out->layout_query) : req->q_len;
         rc = idx_try_typos(ctx, req, text, len, segs, snap->nsegs, &q, &res, out);

@@ -252,6 +252,21 @@ class SearchTest(E2ETestCase):
             self.assertEqual(r.json["layout"], {"query": "цифровая дипломатия", "used": True})
         finally:
             http.close()
+        # Words that each find something but together nothing are read the other way too:
+        # here both typed words are nicknames in two other documents.
+        nicks = [{"id": "tmp-nick-1", "body": "posted by wbahjdfz"},
+                 {"id": "tmp-nick-2", "body": "reply from lbgkjvfnbz"}]
+        self.assertOk(self.line_call({"op": "add", "docs": nicks}), "add nicknames")
+        try:
+            a = self.line_call({"op": "search", "q": "wbahjdfz lbgkjvfnbz"})
+            self.assertEqual(self.assertOk(a)["hits"][0]["id"], DIPLOMACY, a)
+            self.assertEqual(a.get("layout"), {"query": "цифровая дипломатия", "used": True}, a)
+            a = self.line_call({"op": "search", "q": "wbahjdfz"})  # finds its nickname
+            self.assertEqual(([h["id"] for h in self.assertOk(a)["hits"]], a.get("layout")),
+                             (["tmp-nick-1"], None), a)
+        finally:
+            for d in nicks:
+                self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
 
     def test_typos_find_the_intended_words(self):
         want = self.ids("diplomacy", "--limit", "100")
