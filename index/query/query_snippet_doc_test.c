@@ -120,12 +120,12 @@ static void unbuild(struct built *b)
     free(b->body);
 }
 
-/* The snippet and highlight of the big doc for query through a view equal the whole
- * value's; returns the bytes the view decompressed for the snippet. */
-static size_t check_query(const struct built *b, const char *query, size_t max_len,
-                          unsigned fragments)
+/* The snippet and highlight of the big doc for q (query: its text, for messages; q taken)
+ * through a view equal the whole value's; returns the bytes the view decompressed for the
+ * snippet. */
+static size_t check_parsed(const struct built *b, struct qry *q, const char *query,
+                           size_t max_len, unsigned fragments)
 {
-    struct qry *q = tqry(tq_ctx, query);
     struct sd_error err = {0};
     struct sd_buf want, got, want_sp, got_sp;
     sd_buf_init(&want);
@@ -171,9 +171,29 @@ static size_t check_query(const struct built *b, const char *query, size_t max_l
     return loaded;
 }
 
+static size_t check_query(const struct built *b, const char *query, size_t max_len,
+                          unsigned fragments)
+{
+    return check_parsed(b, tqry(tq_ctx, query), query, max_len, fragments);
+}
+
+/* The same for the typo reading of query (typo.c's: each word OR its typo leaf). */
+static size_t check_typos(const struct built *b, const char *query, size_t max_len,
+                          unsigned fragments)
+{
+    struct qry *q = tqry(tq_ctx, query);
+    struct qry *fq = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_with_typos(q, &fq, &err), SD_OK);
+    assert_non_null(fq);
+    qry_free(q);
+    return check_parsed(b, fq, query, max_len, fragments);
+}
+
 /* A ~1 MB Russian body with the query words near its end: the same snippet as the whole
  * text's, from a few chunks; near its start too; and queries whose words are spread, absent,
- * excluded, prefixes or typos (those two read every chunk), phrases, several fragments. */
+ * excluded, prefixes or typos (tested by the stems of the forms they can match), phrases,
+ * several fragments. */
 static void test_qry_snippet_doc_deep_match_equals_whole_scan(void **state)
 {
     (void)state;
@@ -193,8 +213,11 @@ static void test_qry_snippet_doc_deep_match_equals_whole_scan(void **state)
     check_query(&b, "почта ярославль криптографии", 300, 3);
     check_query(&b, "несуществующее слово", 200, 1);
     check_query(&b, "почта -ярославль", 200, 2);
-    check_query(&b, "крипто*", 200, 1);
-    check_query(&b, "криптогрфии", 200, 1);
+    assert_true(check_query(&b, "крипто*", 200, 1) <= 4 * 16384);
+    assert_true(check_typos(&b, "криптогрфии", 200, 1) <= 4 * 16384); /* one edit */
+    assert_true(check_typos(&b, "квантвой криптогрфией", 200, 2) <= 4 * 16384);
+    check_query(&b, "от*", 200, 1); /* a filler word's prefix: every chunk holds it */
+    check_typos(&b, "отчот", 200, 1);
     check_query(&b, "отчёт", 120, 3); /* a filler word: every chunk holds it */
     unbuild(&b);
 }

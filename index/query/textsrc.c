@@ -12,8 +12,10 @@
  *     query's positive words (a token matching a stem term has that stem; one matching an
  *     exact form w has the stem stem_word(w)). The filter has every stem of every token that
  *     overlaps the chunk, so the pieces it rules out hold no match, and no part of one.
- *     Prefix and typo words have no one stem to test: with one of those, every piece is a
- *     candidate (the whole text is read, as before);
+ *     Prefix and typo words match by form, not by one stem: the forms they can match in the
+ *     document are among its segment's exact forms (the dictionary's, starting with the
+ *     prefix; the in-memory trie's, within the typo automaton's edits), and the stems of
+ *     those are tested (more than QRY_SRC_MAX_STEMS of them: every piece is a candidate);
  *   - a range to tokenize is widened to word boundaries (qry_src_load_words): it starts at the
  *     text's start or at a piece whose first byte is a space, tab, CR or LF (the chunk flag
  *     SEG_CHUNK_AT_BREAK), and ends at the text's end or before such a piece. Those bytes
@@ -123,35 +125,104 @@ int qry_src_load_words(struct qry_src *src, size_t from, size_t to, size_t *a, s
     return qry_src_load(src, *a, *b);
 }
 
-/* The stem hashes a positive leaf of q can match by (see the top of the file); *is_any when
- * some leaf cannot be tested by stem. */
-static int query_stems(struct qry_ctx *ctx, const struct qry *q, uint64_t **out, size_t *n,
-                       bool *is_any)
+/* The stems a query can match by, hashed for the chunks' filters (see the top of the file). */
+struct stem_set {
+    struct stem_ctx *stem;
+    struct qry_vec h; /* uint64_t */
+    bool is_any;      /* some leaf cannot be tested by stem: every piece is a candidate */
+};
+
+/* A prefix or typo word whose forms have more stems than this reads every piece. */
+#define QRY_SRC_MAX_STEMS 1024
+
+/* Adds the stem of form[0, len); a form without a stem (too long) makes every piece a
+ * candidate. Non-zero (ends a dictionary walk) when nothing more needs adding. */
+static int add_form(struct stem_set *ss, const char *form, size_t len)
 {
-    *out = NULL;
-    *n = 0;
-    *is_any = false;
-    uint64_t *h = malloc((q->term_count + 1) * sizeof *h);
-    if (!h) {
-        return SD_ENOMEM;
+    const char *stem = form;
+    size_t stem_len = len;
+    uint64_t *h = ss->h.count < QRY_SRC_MAX_STEMS ? qry_vec_push(&ss->h, sizeof *h) : NULL;
+    if (!h || stem_word(ss->stem, form, len, &stem, &stem_len)) {
+        ss->is_any = true;
+        return 1;
     }
-    for (size_t i = 0; i < q->node_count; i++) {
+    *h = sd_hash64(stem, stem_len);
+    return 0;
+}
+
+static int add_dict_form(void *arg, const char *term, size_t len, const struct seg_term *t)
+{
+    (void)t;
+    return add_form(arg, term, len);
+}
+
+static int add_near_form(void *arg, const char *term, size_t len, unsigned dist, uint32_t df)
+{
+    (void)dist;
+    (void)df;
+    return add_form(arg, term, len);
+}
+
+/* A prefix or typo leaf matches tokens by their form, not one stem; the forms it can match in
+ * this document are among its segment's exact forms (every token of the document is one):
+ * those starting with the prefix, or within the typo automaton's edits of the typed form
+ * (snippet.c and highlight.c match tokens with the same automaton). Their stems are added. */
+static int add_leaf_forms(struct stem_set *ss, const struct seg *seg, const struct qry *q,
+                          const struct qry_node *nd, struct sd_error *err)
+{
+    unsigned fields[SEG_MAX_SEG_FIELDS];
+    unsigned nf = seg_field_count(seg);
+    for (unsigned f = 0; f < nf; f++) {
+        fields[f] = f;
+    }
+    const struct qry_term *t = &q->terms[nd->type == QN_FUZZY ? nd->term + 1 : nd->term];
+    const char *s = qry_term_str(q, t);
+    int rc = SD_OK;
+    if (nd->type == QN_PREFIX) {
+        for (unsigned f = 0; rc == SD_OK && f < nf && !ss->is_any; f++) {
+            rc = seg_term_prefix(seg, f, SEG_EXACT, s, t->len, add_dict_form, ss, err);
+        }
+        return ss->is_any ? SD_OK : rc;
+    }
+    struct qry_lev *lev = malloc(sizeof *lev);
+    const struct seg_exact_terms *forms = NULL;
+    rc = lev ? seg_exact_terms(seg, &forms, err) : sd_errorf(err, SD_ENOMEM, "snippet");
+    if (rc == SD_OK && qry_lev_init(lev, s, t->len, qry_lev_max_edits(s, t->len)) == SD_OK &&
+        lev->k > 0) {
+        rc = qry_lev_walk(lev, forms, fields, nf, "", 0, add_near_form, ss);
+        rc = ss->is_any ? SD_OK : rc;
+    }
+    free(lev);
+    return rc;
+}
+
+/* The stem hashes the positive leaves of q can match by in the pieces of src, into ss. */
+static int query_stems(const struct qry_src *src, const struct qry *q, struct stem_set *ss)
+{
+    for (size_t i = 0; i < q->node_count && !ss->is_any; i++) {
         const struct qry_node *nd = &q->nodes[i];
         if (nd->type < QN_WORD || nd->is_negative) {
             continue;
         }
-        *is_any |= nd->type == QN_PREFIX || nd->type == QN_FUZZY;
-        for (uint32_t k = 0; k < nd->term_count && !*is_any; k++) {
-            const struct qry_term *t = &q->terms[nd->term + k];
-            const char *s = qry_term_str(q, t), *stem = s;
-            size_t stem_len = t->len;
-            if (t->kind != SEG_STEM && stem_word(ctx->stem, s, t->len, &stem, &stem_len)) {
-                *is_any = true; /* no stem to test it by */
+        if (nd->type == QN_PREFIX || nd->type == QN_FUZZY) {
+            int rc = add_leaf_forms(ss, src->v->s, q, nd, src->err);
+            if (rc) {
+                return rc;
             }
-            h[(*n)++] = sd_hash64(stem, stem_len);
+            continue;
+        }
+        for (uint32_t k = 0; k < nd->term_count && !ss->is_any; k++) {
+            const struct qry_term *t = &q->terms[nd->term + k];
+            const char *s = qry_term_str(q, t);
+            if (t->kind != SEG_STEM) {
+                add_form(ss, s, t->len); /* a token matching an exact form has its stem */
+            } else if (qry_vec_reserve(&ss->h, ss->h.count + 1, sizeof(uint64_t))) {
+                ss->is_any = true;
+            } else {
+                ((uint64_t *)ss->h.data)[ss->h.count++] = sd_hash64(s, t->len);
+            }
         }
     }
-    *out = h;
     return SD_OK;
 }
 
@@ -160,18 +231,17 @@ int qry_src_candidates(struct qry_ctx *ctx, const struct qry_src *src, const str
 {
     uint32_t n = qry_src_pieces(src);
     bool *c = calloc(n, sizeof *c);
-    uint64_t *h = NULL;
-    size_t nh = 0;
-    bool is_any = true;
-    int rc = !c ? SD_ENOMEM : n > 1 ? query_stems(ctx, q, &h, &nh, &is_any) : SD_OK;
+    struct stem_set ss = {.stem = ctx->stem, .is_any = n <= 1};
+    int rc = !c ? SD_ENOMEM : !ss.is_any ? query_stems(src, q, &ss) : SD_OK;
+    const uint64_t *h = ss.h.data;
     for (uint32_t i = 0; rc == SD_OK && i < n; i++) {
         size_t s, e;
         qry_src_piece(src, i, &s, &e);
-        for (size_t k = 0; s < e && !c[i] && k < (is_any ? 1 : nh); k++) {
-            c[i] = is_any || seg_doc_view_may_hold(src->v, i, h[k]);
+        for (size_t k = 0; s < e && !c[i] && k < (ss.is_any ? 1 : ss.h.count); k++) {
+            c[i] = ss.is_any || seg_doc_view_may_hold(src->v, i, h[k]);
         }
     }
-    free(h);
+    qry_vec_free(&ss.h);
     if (rc) {
         free(c);
         c = NULL;
