@@ -166,10 +166,13 @@ static int add_near_form(void *arg, const char *term, size_t len, unsigned dist,
 /* A prefix or typo leaf matches tokens by their form, not one stem; the forms it can match in
  * this document are among its segment's exact forms (every token of the document is one):
  * those starting with the prefix, or within the typo automaton's edits of the typed form
- * (snippet.c and highlight.c match tokens with the same automaton). Their stems are added. */
-static int add_leaf_forms(struct stem_set *ss, const struct seg *seg, const struct qry *q,
-                          const struct qry_node *nd, struct sd_error *err)
+ * (snippet.c and highlight.c match tokens with the same automaton). Their stems are added;
+ * when they cannot be listed (no memory for the trie, a damaged dictionary) every piece is a
+ * candidate, which is always right: the text itself is then read and checked. */
+static void add_leaf_forms(struct stem_set *ss, const struct seg *seg, const struct qry *q,
+                           const struct qry_node *nd)
 {
+    struct sd_error err = {0};
     unsigned fields[SEG_MAX_SEG_FIELDS];
     unsigned nf = seg_field_count(seg);
     for (unsigned f = 0; f < nf; f++) {
@@ -180,24 +183,24 @@ static int add_leaf_forms(struct stem_set *ss, const struct seg *seg, const stru
     int rc = SD_OK;
     if (nd->type == QN_PREFIX) {
         for (unsigned f = 0; rc == SD_OK && f < nf && !ss->is_any; f++) {
-            rc = seg_term_prefix(seg, f, SEG_EXACT, s, t->len, add_dict_form, ss, err);
+            rc = seg_term_prefix(seg, f, SEG_EXACT, s, t->len, add_dict_form, ss, &err);
         }
-        return ss->is_any ? SD_OK : rc;
+        ss->is_any |= rc != SD_OK;
+        return;
     }
     struct qry_lev *lev = malloc(sizeof *lev);
     const struct seg_exact_terms *forms = NULL;
-    rc = lev ? seg_exact_terms(seg, &forms, err) : sd_errorf(err, SD_ENOMEM, "snippet");
+    rc = lev ? seg_exact_terms(seg, &forms, &err) : SD_ENOMEM;
     if (rc == SD_OK && qry_lev_init(lev, s, t->len, qry_lev_max_edits(s, t->len)) == SD_OK &&
         lev->k > 0) {
         rc = qry_lev_walk(lev, forms, fields, nf, "", 0, add_near_form, ss);
-        rc = ss->is_any ? SD_OK : rc;
     }
+    ss->is_any |= rc != SD_OK;
     free(lev);
-    return rc;
 }
 
 /* The stem hashes the positive leaves of q can match by in the pieces of src, into ss. */
-static int query_stems(const struct qry_src *src, const struct qry *q, struct stem_set *ss)
+static void query_stems(const struct qry_src *src, const struct qry *q, struct stem_set *ss)
 {
     for (size_t i = 0; i < q->node_count && !ss->is_any; i++) {
         const struct qry_node *nd = &q->nodes[i];
@@ -205,10 +208,7 @@ static int query_stems(const struct qry_src *src, const struct qry *q, struct st
             continue;
         }
         if (nd->type == QN_PREFIX || nd->type == QN_FUZZY) {
-            int rc = add_leaf_forms(ss, src->v->s, q, nd, src->err);
-            if (rc) {
-                return rc;
-            }
+            add_leaf_forms(ss, src->v->s, q, nd);
             continue;
         }
         for (uint32_t k = 0; k < nd->term_count && !ss->is_any; k++) {
@@ -223,7 +223,6 @@ static int query_stems(const struct qry_src *src, const struct qry *q, struct st
             }
         }
     }
-    return SD_OK;
 }
 
 int qry_src_candidates(struct qry_ctx *ctx, const struct qry_src *src, const struct qry *q,
@@ -232,7 +231,10 @@ int qry_src_candidates(struct qry_ctx *ctx, const struct qry_src *src, const str
     uint32_t n = qry_src_pieces(src);
     bool *c = calloc(n, sizeof *c);
     struct stem_set ss = {.stem = ctx->stem, .is_any = n <= 1};
-    int rc = !c ? SD_ENOMEM : !ss.is_any ? query_stems(src, q, &ss) : SD_OK;
+    int rc = c ? SD_OK : SD_ENOMEM;
+    if (rc == SD_OK && !ss.is_any) {
+        query_stems(src, q, &ss);
+    }
     const uint64_t *h = ss.h.data;
     for (uint32_t i = 0; rc == SD_OK && i < n; i++) {
         size_t s, e;
