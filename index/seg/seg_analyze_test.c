@@ -36,7 +36,6 @@
  * the last commit before the split; its image was also byte-identical, XXH3 c3e23a327f73b1ed). */
 #define REFERENCE_DUMP_HASH 0x0c5e68a795e07b5full
 
-static struct stem_ctx *g_stem;
 
 /* ---- a varied corpus ---- */
 
@@ -620,17 +619,14 @@ static void test_seg_analyze_rejects_bad_docs_with_builder_messages(void **state
 
 static int setup(void **state)
 {
-    (void)state;
     make_corpus();
-    return stem_ctx_new(&g_stem) == STEM_OK ? 0 : -1;
+    return seg_test_stem_setup(state);
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    stem_ctx_free(g_stem);
     free_corpus();
-    return 0;
+    return seg_test_stem_teardown(state);
 }
 
 int main(void)

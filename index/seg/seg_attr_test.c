@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "seg.h"
+#include "seg_test_util.h"
 
 #ifndef SEG_TESTDATA
 #error "SEG_TESTDATA (the testdata directory) is set by CMake"
@@ -82,7 +83,6 @@ static void test_seg_open_v2_fixture_reads_docs_terms_and_stored(void **state)
 
 #define NDOCS 3000
 
-static struct stem_ctx *g_stem;
 
 /* Doc k's values, a pure function of k: year dense (1990 + k*7 % 35), tags 0..3 keywords,
  * price on two docs in three, big alternating between the int64 extremes on every 5th. */
@@ -709,18 +709,6 @@ static void test_seg_text_array_merge_is_byte_identical_to_build(void **state)
     free(bimg);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return stem_ctx_new(&g_stem);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    stem_ctx_free(g_stem);
-    return 0;
-}
 
 /* Issue 11: "an int attribute costs <= 4 bytes per document on disk". The benchmark's year
  * column, 1990 + (xxh64(id) mod 35) over 40k documents, is packed at its bit width above the
@@ -780,5 +768,5 @@ int main(void)
         cmocka_unit_test(test_seg_text_array_merge_is_byte_identical_to_build),
         cmocka_unit_test(test_seg_attr_int_column_costs_under_4_bytes_per_doc),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, seg_test_stem_setup, seg_test_stem_teardown);
 }

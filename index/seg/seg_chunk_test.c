@@ -25,7 +25,6 @@
 #error "SEG_TESTDATA (the testdata directory) is set by CMake"
 #endif
 
-static struct stem_ctx *g_stem;
 
 /* ---- documents ---- */
 
@@ -514,18 +513,6 @@ static void test_seg_chunk_v4_fixture_opens_and_merges_into_chunks(void **state)
     free_corpus(&g_v4);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return stem_ctx_new(&g_stem) == STEM_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    stem_ctx_free(g_stem);
-    return 0;
-}
 
 int main(void)
 {
@@ -538,5 +525,5 @@ int main(void)
         cmocka_unit_test(test_seg_chunk_damaged_chunk_is_an_error_not_a_crash),
         cmocka_unit_test(test_seg_chunk_v4_fixture_opens_and_merges_into_chunks),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, seg_test_stem_setup, seg_test_stem_teardown);
 }

@@ -24,7 +24,6 @@
 #include "seg_int.h"
 #include "seg_test_util.h"
 
-static struct stem_ctx *g_stem;
 
 /* ---- random documents ---- */
 
@@ -768,18 +767,6 @@ static void test_merge_to_file_equals_merge_in_memory(void **state)
     scenario_free(sc);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return stem_ctx_new(&g_stem) == STEM_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    stem_ctx_free(g_stem);
-    return 0;
-}
 
 /* ---- issue 15, item 6: damage behind a valid checksum that only a merge reads ---- */
 
@@ -889,5 +876,5 @@ int main(void)
         cmocka_unit_test(test_issue_15_lz4_block_shorter_than_its_table_fails_merge),
         cmocka_unit_test(test_issue_15_positions_span_with_extra_varints_fails_merge),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, seg_test_stem_setup, seg_test_stem_teardown);
 }

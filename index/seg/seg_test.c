@@ -19,7 +19,6 @@
 #include "seg_int.h"
 #include "seg_test_util.h"
 
-static struct stem_ctx *g_stem;
 
 /* clang-format off */
 #define F(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1, SEG_TEXT}
@@ -1396,18 +1395,6 @@ static void test_seg_builder_rejects_bad_docs_unchanged(void **state)
     seg_close(s);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return stem_ctx_new(&g_stem) == STEM_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    stem_ctx_free(g_stem);
-    return 0;
-}
 
 /* ---- issue 15, item 6: checks behind a valid checksum ---- */
 
@@ -1608,5 +1595,5 @@ int main(void)
         cmocka_unit_test(test_issue_15_tail_block_last_doc_equal_to_doc_count_is_corrupt),
         cmocka_unit_test(test_issue_15_packed_block_last_doc_equal_to_doc_count_is_corrupt),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, seg_test_stem_setup, seg_test_stem_teardown);
 }

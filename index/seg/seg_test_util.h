@@ -1,7 +1,8 @@
 /*
  * seg_test_util.h: helpers shared by the unit tests of index/seg/ (test code only; include it
  * after cmocka.h). Building an image and opening a private copy of one is what every test
- * file of the module starts with; a failure fails the calling test.
+ * file of the module starts with, with one stemmer for the file; a failure fails the calling
+ * test.
  */
 #ifndef SEARCHD_SEG_TEST_UTIL_H
 #define SEARCHD_SEG_TEST_UTIL_H
@@ -10,6 +11,25 @@
 #include <string.h>
 
 #include "seg.h"
+#include "stem.h"
+
+/* The stemmer every test of a file builds its segments with: seg_test_stem_setup and
+ * seg_test_stem_teardown are the group fixtures that make and free it. */
+static struct stem_ctx *g_stem;
+
+static inline int seg_test_stem_setup(void **state)
+{
+    (void)state;
+    return stem_ctx_new(&g_stem) == STEM_OK ? 0 : -1;
+}
+
+static inline int seg_test_stem_teardown(void **state)
+{
+    (void)state;
+    stem_ctx_free(g_stem);
+    g_stem = NULL;
+    return 0;
+}
 
 /* Builds docs[0, n) with seg_builder_add (stem borrowed), full stored blocks going to sched
  * when it is not NULL. Returns the image, malloc'd, *len bytes. */
