@@ -150,7 +150,7 @@ static int run_case(struct bench *b, const char *name, const char *query, bool i
     struct qry *q, *fq = NULL;
     struct sd_error err = {0};
     if (qry_parse(b->ctx, query, strlen(query), &q, &err) ||
-        (is_typo && (qry_with_typos(q, &fq, &err) || !fq))) {
+        (is_typo && (qry_with_typos(q, false, &fq, &err) || !fq))) {
         fprintf(stderr, "bench-snippet: %s: %s\n", query, err.msg);
         return 1;
     }

@@ -270,10 +270,12 @@ static bool idx_has_unknown_words(const struct qry_result *res)
     return res->total <= IDX_FEW_MATCHES && res->unknown_words > 0;
 }
 
-/* The other layout is also tried when the words as typed find nothing though each is known:
- * text typed in the wrong layout splits at the keys of б, ю, х, ж, э into short pieces ("c,jhrb"
- * is "c" and "jhrb") that some document may have, but seldom all together. */
-static bool idx_wants_layout(const struct qry_result *res)
+/* The other readings are also tried when the words as typed find nothing though each is
+ * known: text typed in the wrong layout splits at the keys of б, ю, х, ж, э into short pieces
+ * ("c,jhrb" is "c" and "jhrb") that some document may have, but seldom all together; and a
+ * misspelling may be a word a few documents share ("програмное"): the typo reading then gives
+ * near forms to every word (qry_with_typos). */
+static bool idx_wants_other_reading(const struct qry_result *res)
 {
     return res->total == 0 || idx_has_unknown_words(res);
 }
@@ -331,7 +333,7 @@ static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, 
 {
     struct sd_error e = {0};
     struct qry *fq = NULL;
-    int rc = qry_with_typos(*q, &fq, &e);
+    int rc = qry_with_typos(*q, res->total == 0 && res->unknown_words == 0, &fq, &e);
     if (rc || !fq)
         return rc;
     struct qry_result fres = {0};
@@ -406,12 +408,12 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     struct qry_result res;
     int rc = idx_reading(ctx, req->q, req->q_len, req, schema, lex, segs, snap->nsegs, &q, &res,
                          err);
-    if (rc == SD_OK && !req->opts.no_layout && idx_wants_layout(&res)) {
+    if (rc == SD_OK && !req->opts.no_layout && idx_wants_other_reading(&res)) {
         rc = idx_try_layout(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out);
         if (rc)
             rc = sd_errorf(err, rc, "out of memory");
     }
-    if (rc == SD_OK && !req->opts.no_typos && idx_has_unknown_words(&res)) {
+    if (rc == SD_OK && !req->opts.no_typos && idx_wants_other_reading(&res)) {
         const char *text = out->is_layout_used ? out->layout_query : req->q;
         size_t len = out->is_layout_used ? strlen(out->layout_query) : req->q_len;
         rc = idx_try_typos(ctx, req, text, len, segs, snap->nsegs, &q, &res, out);

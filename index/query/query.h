@@ -255,8 +255,11 @@ struct qry_facet {
  * positive word of QRY_TYPO_ONE_EDIT+ characters also matches, at QRY_FUZZY_WEIGHT, every
  * inflection of the forms within one edit of the typed form (two from QRY_TYPO_TWO_EDITS
  * characters; Damerau: insert, delete, substitute, transpose); *out is NULL when q has no
- * such word. SD_OK or SD_ENOMEM. */
-int qry_with_typos(const struct qry *q, struct qry **out, struct sd_error *err);
+ * such word. A word whose stem some document has gets no near forms, unless is_every_word
+ * (for words that are each found but find nothing together: one of them may be a misspelling
+ * that a few documents share). SD_OK or SD_ENOMEM. */
+int qry_with_typos(const struct qry *q, bool is_every_word, struct qry **out,
+                   struct sd_error *err);
 
 /* The correction of text[0, len) (the text the query was parsed from; borrowed), from what
  * the typo walk of the last qry_search() on ctx saw; fq must be the qry_with_typos() query

@@ -157,7 +157,7 @@ static void test_qry_hl_typo_matches_are_marked(void **state)
     struct qry *q = tqry(tq_ctx, "diplomcy");
     struct qry *fq = NULL;
     struct sd_error err = {0};
-    assert_int_equal(qry_with_typos(q, &fq, &err), SD_OK);
+    assert_int_equal(qry_with_typos(q, false, &fq, &err), SD_OK);
     assert_non_null(fq);
     struct qry_hl_opts o;
     qry_hl_opts_default(&o);
@@ -181,7 +181,7 @@ static void test_qry_snippet_anchors_on_a_typo_match(void **state)
     struct qry *q = tqry(tq_ctx, "diplomcy");
     struct qry *fq = NULL;
     struct sd_error err = {0};
-    assert_int_equal(qry_with_typos(q, &fq, &err), SD_OK);
+    assert_int_equal(qry_with_typos(q, false, &fq, &err), SD_OK);
     char text[2000];
     size_t n = 0;
     for (int i = 0; i < 30; i++) {

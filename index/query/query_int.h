@@ -65,6 +65,7 @@ struct qry_node {
     uint8_t type;         /* enum qry_node_type */
     bool is_negative;     /* under an odd number of QN_NOTs (snippets skip these) */
     uint8_t syn_role;     /* enum qry_syn_role */
+    bool is_for_known;    /* QN_FUZZY: near forms even when some document has the word (typo.c) */
     int16_t field;        /* leaves: index into qry.field_offs, or QRY_ALL_FIELDS */
     uint32_t offset;      /* byte offset in the query text, for messages */
     int32_t first_child;  /* inner nodes: first child or QRY_NONE */

@@ -184,7 +184,7 @@ static size_t check_typos(const struct built *b, const char *query, size_t max_l
     struct qry *q = tqry(tq_ctx, query);
     struct qry *fq = NULL;
     struct sd_error err = {0};
-    assert_int_equal(qry_with_typos(q, &fq, &err), SD_OK);
+    assert_int_equal(qry_with_typos(q, false, &fq, &err), SD_OK);
     assert_non_null(fq);
     qry_free(q);
     return check_parsed(b, fq, query, max_len, fragments);

@@ -21,15 +21,16 @@
 
 /* The typo reading of text over docs: hit ids in rank order into ids, the correction into dym
  * ("" when none). Returns the total. */
-static uint64_t typo_search(const struct tdoc *docs, size_t n, const char *text, char *ids,
-                            size_t cap, char *dym, size_t dym_cap)
+static uint64_t typo_search_every(const struct tdoc *docs, size_t n, const char *text,
+                                  bool is_every_word, char *ids, size_t cap, char *dym,
+                                  size_t dym_cap)
 {
     struct seg *s = tseg_build(tq_stem, docs, n);
     struct qry_segment seg = {.seg = s};
     struct qry *q = tqry(tq_ctx, text);
     struct qry *fq = NULL;
     struct sd_error err = {0};
-    assert_int_equal(qry_with_typos(q, &fq, &err), SD_OK);
+    assert_int_equal(qry_with_typos(q, is_every_word, &fq, &err), SD_OK);
     assert_non_null(fq);
     struct qry_params p;
     qry_params_default(&p);
@@ -61,6 +62,12 @@ static uint64_t typo_search(const struct tdoc *docs, size_t n, const char *text,
     return total;
 }
 
+static uint64_t typo_search(const struct tdoc *docs, size_t n, const char *text, char *ids,
+                            size_t cap, char *dym, size_t dym_cap)
+{
+    return typo_search_every(docs, n, text, false, ids, cap, dym, dym_cap);
+}
+
 static void test_qry_typo_known_word_gets_no_near_misses(void **state)
 {
     (void)state;
@@ -77,6 +84,36 @@ static void test_qry_typo_known_word_gets_no_near_misses(void **state)
                      1);
     assert_string_equal(ids, "right");
     assert_string_equal(dym, "public diplomacy");
+}
+
+/* A misspelling that a few documents share is a word some document has: only the every-word
+ * reading (the engine's when the words, each found, find nothing together) corrects it, and
+ * names the correction when it is clearly the commoner form. */
+static void test_qry_typo_every_word_corrects_a_shared_misspelling(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "target", .body = "программное штамповать деталей"},
+        {.id = "common1", .body = "программное обеспечение"},
+        {.id = "common2", .body = "программное управление"},
+        {.id = "common3", .body = "программное решение"},
+        {.id = "common4", .body = "программное средство"},
+        {.id = "misspelt", .body = "програмное обеспечение"},
+    };
+    char ids[256], dym[256];
+    assert_int_equal(typo_search_every(docs, 6, "програмное штамповать", false, ids, sizeof ids,
+                                       dym, sizeof dym),
+                     0);
+    assert_int_equal(typo_search_every(docs, 6, "програмное штамповать", true, ids, sizeof ids,
+                                       dym, sizeof dym),
+                     1);
+    assert_string_equal(ids, "target");
+    assert_string_equal(dym, "программное штамповать");
+    /* "штамповать" (one document) has no commoner near form: it stays as typed */
+    assert_int_equal(typo_search_every(docs, 6, "программное штамповать", true, ids, sizeof ids,
+                                       dym, sizeof dym),
+                     1);
+    assert_string_equal(dym, "");
 }
 
 static void test_qry_typo_narrow_walk_finds_typos_past_the_first_letters(void **state)
@@ -161,6 +198,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qry_typo_known_word_gets_no_near_misses),
+        cmocka_unit_test(test_qry_typo_every_word_corrects_a_shared_misspelling),
         cmocka_unit_test(test_qry_typo_narrow_walk_finds_typos_past_the_first_letters),
         cmocka_unit_test(test_qry_typo_in_the_first_letters_widens_the_walk),
         cmocka_unit_test(test_qry_typo_two_edit_narrow_match_still_widens),

@@ -404,7 +404,7 @@ static int find_known(struct qry_scratch *s, const struct qry *q, const struct q
  * reads only the terms under them: a small subtree of the dictionary. Only when it finds no
  * form one edit away is the whole dictionary walked (a typo in the first letters, or only
  * forms two edits away under them, which a closer form elsewhere should beat). A word whose
- * stem some document has gets no candidates at all. */
+ * stem some document has gets no candidates at all, unless the node is_for_known. */
 static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                       size_t nsegs, size_t node, const struct qry_sterm *pt, struct sd_error *err)
 {
@@ -414,7 +414,7 @@ static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct q
     unsigned k = qry_lev_max_edits(form, typed->len);
     bool is_known = pt->has_idf && pt->df > 0; /* the word's own stem: looked up already */
     int rc = k && !pt->has_idf ? find_known(s, q, segs, nsegs, pt, &is_known, err) : SD_OK;
-    if (rc || k == 0 || is_known) {
+    if (rc || k == 0 || (is_known && !n->is_for_known)) {
         return rc;
     }
     struct fuzzy_walk *fw = malloc(sizeof *fw); /* 3 KB: kept off the worker's stack */

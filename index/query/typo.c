@@ -16,10 +16,18 @@
  * digits (identifiers and numbers differ by one character on purpose).
  *
  * qry_did_you_mean() names the correction: for each such word whose typed
- * form no document has, the closest (then most frequent) form that some
+ * form no document has (or, in an every-word reading, whose closest form is
+ * more than 3 times as common as the typed one: "програмное" for
+ * "программное"), the closest (then most frequent) form that some
  * document has, as the typo walk of the search just run recorded it
  * (scratch.typo_best: no second walk); the text is copied with those words
  * replaced.
+ *
+ * Which words get near forms: those no document has, as a rule (a word that
+ * some document has is taken as typed, and its near misses would only add
+ * noise); every word with is_every_word, which the engine asks for when the
+ * words are each found but find nothing together, so that one of them is
+ * likely a misspelling a few documents share ("програмное", "искуственная").
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +60,8 @@ static void *dup_array(const void *src, size_t count, size_t elem, size_t extra)
     return p;
 }
 
-int qry_with_typos(const struct qry *q, struct qry **out, struct sd_error *err)
+int qry_with_typos(const struct qry *q, bool is_every_word, struct qry **out,
+                   struct sd_error *err)
 {
     *out = NULL;
     size_t words = 0;
@@ -87,6 +96,7 @@ int qry_with_typos(const struct qry *q, struct qry **out, struct sd_error *err)
         t->nodes[word].next_sibling = fuzzy;
         t->nodes[fuzzy] = *n;
         t->nodes[fuzzy].type = QN_FUZZY;
+        t->nodes[fuzzy].is_for_known = is_every_word;
         t->nodes[fuzzy].next_sibling = QRY_NONE;
         n->type = QN_OR;
         n->first_child = word;
@@ -121,7 +131,8 @@ int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *fq, const char *text
     for (size_t i = 0; i < fq->node_count; i++) {
         const struct qry_node *n = &fq->nodes[i];
         const struct qry_typo_best *b = &best[i];
-        if (n->type != QN_FUZZY || b->len == 0 || b->self_df > 0 || n->offset < copied ||
+        bool is_misspelt = b->self_df == 0 || (n->is_for_known && b->df > 3 * b->self_df);
+        if (n->type != QN_FUZZY || b->len == 0 || !is_misspelt || n->offset < copied ||
             n->offset >= len) {
             continue;
         }

@@ -304,6 +304,20 @@ class SearchTest(E2ETestCase):
             self.assertEqual((r.status, r.json["total"]), (200, 0), r)
         finally:
             http.close()
+        # A misspelling that some document shares is a known word; when the words, each found,
+        # find nothing together, every word gets its near forms.
+        docs = [{"id": "tmp-misspelt", "body": "програмное обеспечение"},
+                {"id": "tmp-right", "body": "программное обеспечение для дипломатии"}]
+        self.assertOk(self.line_call({"op": "add", "docs": docs}), "add")
+        try:
+            a = self.line_call({"op": "search", "q": "програмное дипломатии"})
+            self.assertEqual(([h["id"] for h in self.assertOk(a)["hits"]], a.get("typos")),
+                             (["tmp-right"], True), a)
+            a = self.line_call({"op": "search", "q": "програмное дипломатии", "typo": False})
+            self.assertEqual(self.assertOk(a)["total"], 0, a)
+        finally:
+            for d in docs:
+                self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
 
     def test_highlight_deep_inside_a_long_russian_document(self):
         filler = "Архив хранит письма, описи и карточки каталога. " * 6000  # ~600 KB
