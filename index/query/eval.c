@@ -233,8 +233,9 @@ static double terms_score(struct ev *e, const struct ev_node *n, uint32_t doc)
 /* An AND's words score their stems, and the exact-form bonus only on a document that holds
  * every typed word's form: one that repeats one word as typed but says the other otherwise
  * is no more the document sought than one that says both otherwise (a known-item query
- * typed in the document's own forms: bench/RESULTS.md "the bonus on documents with every
- * form typed"). Any score is still at most ev_bound()'s, which counts every bonus. */
+ * typed in the document's own forms: bench/RESULTS.md "Issue 12: the bonus only for
+ * documents with every typed form"). Any score is still at most ev_bound()'s, which counts
+ * every bonus. */
 static double and_score(struct ev *e, const struct ev_node *n, uint32_t doc)
 {
     const uint32_t *k = node_kids(e, n);

@@ -135,19 +135,30 @@ struct stem_set {
 /* A prefix or typo word whose forms have more stems than this reads every piece. */
 #define QRY_SRC_MAX_STEMS 1024
 
-/* Adds the stem of form[0, len); a form without a stem (too long) makes every piece a
+/* Adds the hash of stem[0, len); past QRY_SRC_MAX_STEMS (or out of memory) every piece is a
  * candidate. Non-zero (ends a dictionary walk) when nothing more needs adding. */
+static int add_stem(struct stem_set *ss, const char *stem, size_t len)
+{
+    uint64_t *h = ss->h.count < QRY_SRC_MAX_STEMS ? qry_vec_push(&ss->h, sizeof *h) : NULL;
+    if (!h) {
+        ss->is_any = true;
+        return 1;
+    }
+    *h = sd_hash64(stem, len);
+    return 0;
+}
+
+/* Adds the stem of form[0, len); a form without a stem (too long) makes every piece a
+ * candidate. */
 static int add_form(struct stem_set *ss, const char *form, size_t len)
 {
     const char *stem = form;
     size_t stem_len = len;
-    uint64_t *h = ss->h.count < QRY_SRC_MAX_STEMS ? qry_vec_push(&ss->h, sizeof *h) : NULL;
-    if (!h || stem_word(ss->stem, form, len, &stem, &stem_len)) {
+    if (stem_word(ss->stem, form, len, &stem, &stem_len)) {
         ss->is_any = true;
         return 1;
     }
-    *h = sd_hash64(stem, stem_len);
-    return 0;
+    return add_stem(ss, stem, stem_len);
 }
 
 static int add_dict_form(void *arg, const char *term, size_t len, const struct seg_term *t)
@@ -214,12 +225,10 @@ static void query_stems(const struct qry_src *src, const struct qry *q, struct s
         for (uint32_t k = 0; k < nd->term_count && !ss->is_any; k++) {
             const struct qry_term *t = &q->terms[nd->term + k];
             const char *s = qry_term_str(q, t);
-            if (t->kind != SEG_STEM) {
-                add_form(ss, s, t->len); /* a token matching an exact form has its stem */
-            } else if (qry_vec_reserve(&ss->h, ss->h.count + 1, sizeof(uint64_t))) {
-                ss->is_any = true;
+            if (t->kind == SEG_STEM) {
+                add_stem(ss, s, t->len);
             } else {
-                ((uint64_t *)ss->h.data)[ss->h.count++] = sd_hash64(s, t->len);
+                add_form(ss, s, t->len); /* a token matching an exact form has its stem */
             }
         }
     }
