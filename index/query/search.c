@@ -98,11 +98,14 @@ void qry_topk_add(struct qry_topk *t, struct qry_hit hit)
 
 void qry_topk_offer(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t seg, uint32_t doc)
 {
+    double score = 0;
     if (t->count == t->k && !qry_topk_can_beat(t, ev_bound(e, root, doc))) {
         return;
     }
-    qry_topk_add(t, (struct qry_hit){
-                        .segment = seg, .doc = doc, .score = (float)ev_score(e, root, doc)});
+    if (!ev_score_offer(e, t, root, doc, &score)) {
+        return;
+    }
+    qry_topk_add(t, (struct qry_hit){.segment = seg, .doc = doc, .score = (float)score});
 }
 
 static bool may_prune(const struct qry_topk *t)
