@@ -172,6 +172,59 @@ static void test_qry_prox_leaves_other_queries_alone(void **state)
     seg_close(s);
 }
 
+/* The hits and scores of text with the bonus on, into r. */
+static void search_on(const struct qry_segment *seg, const char *text, struct qry_result *r)
+{
+    struct qry_params p;
+    qry_params_default(&p);
+    p.limit = 100;
+    p.proximity = QRY_PROXIMITY;
+    struct sd_error err = {0};
+    struct qry *q = tqry(tq_ctx, text);
+    assert_int_equal(qry_search(tq_ctx, q, seg, 1, &p, r, &err), SD_OK);
+    qry_free(q);
+}
+
+/* A word's forms come from the segment's memo once a search has scanned them (prox.c): every
+ * query, typed in any form of its stems, scores bit for bit as on a fresh segment that scans,
+ * whichever query put the forms there. */
+static void test_qry_prox_forms_from_the_memo_score_the_same(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {.id = "a", .title = "почта", .body = "электронная почта пришла вчера"},
+        {.id = "b", .body = "электронной почты нет и связи тоже"},
+        {.id = "c", .body = "электронную почту читают все, электронной почтой пишут"},
+        {.id = "d", .body = "почти электронная книга и почта"},
+        {.id = "e", .title = "электронные письма", .body = "почтой электронной"},
+    };
+    static const char *const texts[] = {
+        "электронная почта", "электронной почты", "почтой электронной",
+        "электронную почту", "почта электронные", "электронная почта",
+    };
+    struct seg *warm = tseg_build(tq_stem, docs, sizeof docs / sizeof *docs);
+    struct qry_segment wseg = {warm, NULL};
+    assert_int_equal(seg_memo_bytes(warm), 0);
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        struct seg *fresh = tseg_build(tq_stem, docs, sizeof docs / sizeof *docs);
+        struct qry_segment fseg = {fresh, NULL};
+        struct qry_result want, got;
+        search_on(&fseg, texts[i], &want);
+        search_on(&wseg, texts[i], &got);
+        assert_true(want.nhits >= 4);
+        assert_int_equal(got.nhits, want.nhits);
+        for (size_t k = 0; k < want.nhits; k++) {
+            assert_int_equal(got.hits[k].doc, want.hits[k].doc);
+            assert_true(got.hits[k].score == want.hits[k].score);
+        }
+        qry_result_free(&want);
+        qry_result_free(&got);
+        seg_close(fresh);
+        assert_true(seg_memo_bytes(warm) > 0); /* the forms stay with the segment */
+    }
+    seg_close(warm);
+}
+
 static void test_qry_prox_weight_is_checked(void **state)
 {
     (void)state;
@@ -236,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_qry_prox_inflected_forms_adjacent),
         cmocka_unit_test(test_qry_prox_closer_and_longer_runs),
         cmocka_unit_test(test_qry_prox_leaves_other_queries_alone),
+        cmocka_unit_test(test_qry_prox_forms_from_the_memo_score_the_same),
         cmocka_unit_test(test_qry_prox_weight_is_checked),
         cmocka_unit_test(test_qry_prox_closest_equals_brute_force),
     };
