@@ -259,28 +259,23 @@ double ev_score(struct ev *e, uint32_t node, uint32_t doc)
     }
 }
 
-/* The top-k's score of root (qry_topk_offer): for an AND with a proximity bonus, its other
- * parts first, and the bonus (positions: the dear part) only when they plus the bonus's bound
- * could beat the weakest hit. The sum is ev_score()'s, to the bit. */
-bool ev_score_offer(struct ev *e, const struct qry_topk *t, uint32_t root, uint32_t doc,
-                    double *score)
+void ev_offer_prox(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t seg, uint32_t doc)
 {
-    const struct ev_node *n = &e->nodes[root];
-    if (n->type != EV_AND || !n->prox) {
-        *score = ev_score(e, root, doc);
-        return true;
+    if (t->count == t->k && !qry_topk_can_beat(t, ev_bound(e, root, doc))) {
+        return;
     }
+    const struct ev_node *n = &e->nodes[root];
     const uint32_t *k = node_kids(e, n);
     double rest = 0;
-    for (uint32_t i = 0; i < n->count; i++) {
+    for (uint32_t i = 0; i < n->count; i++) { /* ev_score()'s sum, in its order */
         rest += ev_score(e, k[i], doc);
     }
     const struct ev_prox *px = &e->prox[n->prox - 1];
-    if (!qry_topk_can_beat(t, rest + px->bound)) {
-        return false;
+    if (t->count == t->k && !qry_topk_can_beat(t, rest + px->bound)) {
+        return;
     }
-    *score = rest + ev_prox_bonus(e, px, doc);
-    return true;
+    double score = rest + ev_prox_bonus(e, px, doc);
+    qry_topk_add(t, (struct qry_hit){.segment = seg, .doc = doc, .score = (float)score});
 }
 
 /* ---- bounds ---- */

@@ -496,11 +496,13 @@ static inline uint32_t ev_advance(struct ev *e, uint32_t node, uint32_t target)
     return n->doc >= target ? n->doc : ev_seek(e, node, target);
 }
 double ev_score(struct ev *e, uint32_t node, uint32_t doc);
-/* ev_score() of root into *score for the top-k t, or false when it cannot enter t: a
- * proximity bonus is computed only for a document that the rest of its score plus the bonus's
- * bound (ev_prox.bound) lets enter. */
-bool ev_score_offer(struct ev *e, const struct qry_topk *t, uint32_t root, uint32_t doc,
-                    double *score);
+/* qry_topk_offer() for a root AND with a proximity bonus (prox set; search.c's exact phase
+ * and prune.c's block-max walk call it instead): its other parts are summed first, and the
+ * bonus (positions: the dear part) is computed only when they plus the bonus's bound
+ * (ev_prox.bound) could beat the weakest hit. The score is ev_score()'s, to the bit.
+ * (qry_topk_offer itself stays as it was: a test there kept it from being inlined and cost
+ * 1-word queries 2% of their instructions.) */
+void ev_offer_prox(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t seg, uint32_t doc);
 double ev_bound(struct ev *e, uint32_t node, uint32_t doc);
 /* An upper bound of ev_score() for every match of node in [target, *upto],
  * from skip data only (nothing is decoded except a term's single small block).

@@ -98,14 +98,11 @@ void qry_topk_add(struct qry_topk *t, struct qry_hit hit)
 
 void qry_topk_offer(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t seg, uint32_t doc)
 {
-    double score = 0;
     if (t->count == t->k && !qry_topk_can_beat(t, ev_bound(e, root, doc))) {
         return;
     }
-    if (!ev_score_offer(e, t, root, doc, &score)) {
-        return;
-    }
-    qry_topk_add(t, (struct qry_hit){.segment = seg, .doc = doc, .score = (float)score});
+    qry_topk_add(t, (struct qry_hit){
+                        .segment = seg, .doc = doc, .score = (float)ev_score(e, root, doc)});
 }
 
 static bool may_prune(const struct qry_topk *t)
@@ -120,6 +117,8 @@ static void take(struct ev *e, struct qry_topk *t, struct qry_sorter *so, uint32
     t->total++;
     if (so && !t->so && t->k) {
         qry_sorter_offer(so, e, root, doc);
+    } else if (t->k && e->nodes[root].prox) {
+        ev_offer_prox(e, t, root, seg_index, doc); /* the bonus only where it could lift in */
     } else if (t->k) {
         qry_topk_offer(e, t, root, seg_index, doc);
     }
