@@ -30,10 +30,16 @@
  * adds it to the AND's ev_bound() and ev_window(), and pruning stays exact; a candidate's
  * bonus is computed only when that bound says it could enter.
  *
- * COST. Finding the forms stems a few dozen terms per word, field and segment; each form is
- * a postings iterator opened unstarted and advanced (with its positions decoded) only for a
- * document whose bonus is computed, and only in the fields where the word's stem is on it.
- * Nothing here allocates.
+ * COST. Finding the forms stems a few dozen terms per word, field and segment, once: the
+ * forms (struct seg_term, most frequent first) are kept in the segment's memo (seg_memo.c,
+ * charged to the memory limit) under the field and the stem, so later searches of any form
+ * of the word look them up (on corpus-large the scan was a third of the bonus's cost). Each
+ * form is a postings iterator opened unstarted and advanced (with its positions decoded) only
+ * for a document whose bonus is computed, and only in the fields where the word's stem is on
+ * it. A top-k search computes a document's bonus only when the rest of its score plus the
+ * largest bonus could enter (ev_offer_prox, eval.c): about half of the candidates that the
+ * block bounds let through are settled without positions. Nothing here allocates, except the
+ * memo's entries.
  */
 #include <stdlib.h>
 #include <string.h>
