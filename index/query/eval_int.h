@@ -110,7 +110,8 @@ struct ev_node {
 #define QRY_PROX_WINDOW    2  /* a pair further apart than this many positions is not close */
 
 struct ev_prox_word {
-    uint32_t first; /* its forms' postings (with positions) in ev.posts: [first, first+count) */
+    uint32_t first; /* its forms' postings (with positions): ev.prox_posts[first, first+count)
+                       index ev.posts, field by field, each field's typed form first */
     uint32_t count; /* 0: no form in any field of this segment */
     uint32_t terms; /* its EV_TERMS node: the stem's postings, one per field */
     double idf;     /* the stem's */
@@ -150,6 +151,7 @@ struct qry_scratch {
     struct qry_vec sorted;    /* struct qry_shit: the sorted top-k (sort.c) */
     struct qry_vec prox;      /* struct ev_prox of the current segment's AND nodes */
     struct qry_vec prox_words; /* struct ev_prox_word */
+    struct qry_vec prox_posts; /* uint32_t: the proximity words' forms, indices into posts */
     /* owned: QRY_MAX_FACETS counters (facet_count.c), the first nfacet_acc in use */
     struct qry_facet_acc *facet_acc;
     size_t nfacet_acc;
@@ -198,6 +200,7 @@ struct ev {
     const uint32_t *kids;  /* scratch.kids.data */
     const struct ev_prox *prox;            /* scratch.prox.data */
     const struct ev_prox_word *prox_words; /* scratch.prox_words.data */
+    const uint32_t *prox_posts;            /* scratch.prox_posts.data */
     double k1;
     double boost;
     bool wants_scores;               /* false when only counting: bonus posts are not opened */

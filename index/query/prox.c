@@ -256,10 +256,12 @@ static uint32_t gather(struct ev *e, const struct ev_prox_word *w, uint32_t doc,
 {
     uint32_t count = 0;
     uint32_t left = 0; /* occurrences of the stem in the current field not yet found */
+    uint8_t field = 0;
     for (uint32_t i = 0; i < w->count; i++) {
-        struct ev_post *p = &e->posts[w->first + i];
-        if (i == 0 || p->field != p[-1].field) { /* plan.c opens the forms field by field */
-            left = stem_tf(e, w, p->field, doc);
+        struct ev_post *p = &e->posts[e->prox_posts[w->first + i]];
+        if (i == 0 || p->field != field) { /* plan.c lists the forms field by field */
+            field = p->field;
+            left = stem_tf(e, w, field, doc);
         }
         if (left == 0) {
             continue;

@@ -137,6 +137,7 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
                    .kids = s->kids.data,
                    .prox = s->prox.data,
                    .prox_words = s->prox_words.data,
+                   .prox_posts = s->prox_posts.data,
                    .k1 = st->k1,
                    .boost = st->boost,
                    .ndocs = ndocs,
