@@ -46,6 +46,9 @@
  *     also decodes each hit's stored document to copy out id and title.
  * ENGINE_BENCH_SLOW_US=N prints every timed search of N microseconds or more
  * to stderr with its total (for profiling the tail; not in the JSON).
+ * ENGINE_BENCH_PROXIMITY=W sets the searches' proximity weight (qry_params.proximity, the
+ * request's proximity; the wire's "proximity": W), in [0, QRY_MAX_PROXIMITY]; unset, the
+ * engine's default. It compares the bonus on and off on one binary.
  * Every query is parsed inside the timed call (Xapian's parse_query is too).
  *
  * Timing (same protocol as peers/benchlib.py): per category one untimed
@@ -363,6 +366,8 @@ struct bench_engine {
     uint64_t disk_bytes, postings_bytes, docs;
     /* api mode */
     struct idx_db *db;
+    /* ENGINE_BENCH_PROXIMITY, or < 0 for the engine's default */
+    double proximity;
 };
 
 static unsigned long long bench_id(const char *id, size_t len)
@@ -421,6 +426,8 @@ static int bench_open_segs(struct bench_engine *e, const char *data_dir, struct 
 static int bench_engine_open(struct bench_engine *e, const char *data_dir, struct sd_error *err)
 {
     memset(e, 0, sizeof *e);
+    const char *prox = getenv("ENGINE_BENCH_PROXIMITY");
+    e->proximity = prox && *prox ? strtod(prox, NULL) : -1;
     const char *mode = getenv("ENGINE_BENCH_MODE");
     e->is_api = mode && strcmp(mode, "api") == 0;
     if (!e->is_api)
@@ -453,6 +460,8 @@ static int bench_search_segs(struct bench_engine *e, const struct bench_query *b
     struct qry_params p;
     qry_params_default(&p);
     p.limit = limit;
+    if (e->proximity >= 0)
+        p.proximity = (float)e->proximity;
     struct qry *parsed = NULL;
     struct qry_result res = {0};
     int rc = qry_parse(e->ctx, q, strlen(q), &parsed, err);
@@ -500,6 +509,8 @@ static int bench_search_api(struct bench_engine *e, const struct bench_query *bq
     struct idx_search_req req = {.q = bq->q, .q_len = strlen(bq->q), .snippet_len = 0};
     idx_search_params_default(e->db, &req.params);
     req.params.limit = limit;
+    if (e->proximity >= 0)
+        req.params.proximity = (float)e->proximity;
     req.filter = bq->filter;
     req.filter_len = strlen(bq->filter);
     req.sort = bq->sort;

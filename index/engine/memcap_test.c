@@ -178,7 +178,8 @@ static uint64_t search_total(struct idx_db *db)
     return total;
 }
 
-/* What the live segments' exact forms take (seg_exact_terms: built by a typo walk). */
+/* What the live segments' exact forms (seg_exact_terms: built by a typo walk) and memos
+ * (seg_memo: a proximity search's forms) take. */
 static uint64_t exact_terms_bytes(struct idx_db *db)
 {
     uint64_t bytes = 0;
@@ -186,7 +187,8 @@ static uint64_t exact_terms_bytes(struct idx_db *db)
     for (size_t i = 0; i < db->nindexes; i++) {
         struct idx_snap *snap = idx_snap_acquire(db->indexes[i]);
         for (size_t k = 0; k < snap->nsegs; k++) {
-            bytes += seg_exact_terms_bytes(snap->segs[k].ref->seg);
+            bytes += seg_exact_terms_bytes(snap->segs[k].ref->seg) +
+                     seg_memo_bytes(snap->segs[k].ref->seg);
         }
         idx_snap_release(snap);
     }

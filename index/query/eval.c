@@ -291,6 +291,25 @@ double ev_score(struct ev *e, uint32_t node, uint32_t doc)
     }
 }
 
+void ev_offer_prox(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t seg, uint32_t doc)
+{
+    if (t->count == t->k && !qry_topk_can_beat(t, ev_bound(e, root, doc))) {
+        return;
+    }
+    const struct ev_node *n = &e->nodes[root];
+    const uint32_t *k = node_kids(e, n);
+    double rest = 0;
+    for (uint32_t i = 0; i < n->count; i++) { /* ev_score()'s sum, in its order */
+        rest += ev_score(e, k[i], doc);
+    }
+    const struct ev_prox *px = &e->prox[n->prox - 1];
+    if (t->count == t->k && !qry_topk_can_beat(t, rest + px->bound)) {
+        return;
+    }
+    double score = rest + ev_prox_bonus(e, px, doc);
+    qry_topk_add(t, (struct qry_hit){.segment = seg, .doc = doc, .score = (float)score});
+}
+
 /* ---- bounds ---- */
 
 /* The largest weighted tf of p in the block that holds doc (p->doc <= doc). A block whose

@@ -112,7 +112,8 @@ struct ev_node {
 #define QRY_PROX_WINDOW    2  /* a pair further apart than this many positions is not close */
 
 struct ev_prox_word {
-    uint32_t first; /* its forms' postings (with positions) in ev.posts: [first, first+count) */
+    uint32_t first; /* its forms' postings (with positions): ev.prox_posts[first, first+count)
+                       index ev.posts, field by field, each field's typed form first */
     uint32_t count; /* 0: no form in any field of this segment */
     uint32_t terms; /* its EV_TERMS node: the stem's postings, one per field */
     double idf;     /* the stem's */
@@ -152,6 +153,7 @@ struct qry_scratch {
     struct qry_vec sorted;    /* struct qry_shit: the sorted top-k (sort.c) */
     struct qry_vec prox;      /* struct ev_prox of the current segment's AND nodes */
     struct qry_vec prox_words; /* struct ev_prox_word */
+    struct qry_vec prox_posts; /* uint32_t: the proximity words' forms, indices into posts */
     /* owned: QRY_MAX_FACETS counters (facet_count.c), the first nfacet_acc in use */
     struct qry_facet_acc *facet_acc;
     size_t nfacet_acc;
@@ -200,6 +202,7 @@ struct ev {
     const uint32_t *kids;  /* scratch.kids.data */
     const struct ev_prox *prox;            /* scratch.prox.data */
     const struct ev_prox_word *prox_words; /* scratch.prox_words.data */
+    const uint32_t *prox_posts;            /* scratch.prox_posts.data */
     double k1;
     double boost;
     bool wants_scores;               /* false when only counting: bonus posts are not opened */
@@ -498,6 +501,13 @@ static inline uint32_t ev_advance(struct ev *e, uint32_t node, uint32_t target)
     return n->doc >= target ? n->doc : ev_seek(e, node, target);
 }
 double ev_score(struct ev *e, uint32_t node, uint32_t doc);
+/* qry_topk_offer() for a root AND with a proximity bonus (prox set; search.c's exact phase
+ * and prune.c's block-max walk call it instead): its other parts are summed first, and the
+ * bonus (positions: the dear part) is computed only when they plus the bonus's bound
+ * (ev_prox.bound) could beat the weakest hit. The score is ev_score()'s, to the bit.
+ * (qry_topk_offer itself stays as it was: a test there kept it from being inlined and cost
+ * 1-word queries 2% of their instructions.) */
+void ev_offer_prox(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t seg, uint32_t doc);
 double ev_bound(struct ev *e, uint32_t node, uint32_t doc);
 /* An upper bound of ev_score() for every match of node in [target, *upto],
  * from skip data only (nothing is decoded except a term's single small block).

@@ -160,8 +160,10 @@ static const struct seg_term *find_term(struct plan *pl, uint32_t term, unsigned
     return t->df ? t : NULL;
 }
 
-/* Opens sterm `term` in every field of its scope; returns posts opened in *count. */
-static int open_fields(struct plan *pl, uint32_t term, uint32_t *count, uint64_t *cost)
+/* Opens sterm `term` in every field of its scope (seg_postings_open flags); returns posts
+ * opened in *count. */
+static int open_fields(struct plan *pl, uint32_t term, unsigned flags, uint32_t *count,
+                       uint64_t *cost)
 {
     unsigned fields[SEG_MAX_SEG_FIELDS];
     const struct qry_sterm *st = sterm(pl, term);
@@ -172,7 +174,7 @@ static int open_fields(struct plan *pl, uint32_t term, uint32_t *count, uint64_t
         if (!t) {
             continue;
         }
-        int rc = open_post(pl, t, st, fields[i], 0, false);
+        int rc = open_post(pl, t, st, fields[i], flags, false);
         if (rc) {
             return rc;
         }
@@ -188,7 +190,7 @@ static int terms_node(struct plan *pl, uint32_t match, uint32_t bonus, uint32_t 
     uint32_t first = (uint32_t)pl->s->posts.count;
     uint32_t count;
     uint64_t cost = 0;
-    int rc = open_fields(pl, match, &count, &cost);
+    int rc = open_fields(pl, match, 0, &count, &cost);
     if (rc || count == 0) {
         return rc ? rc : new_node(pl, EV_EMPTY, out);
     }
@@ -196,7 +198,10 @@ static int terms_node(struct plan *pl, uint32_t match, uint32_t bonus, uint32_t 
     uint32_t extra_count = 0;
     uint64_t extra_cost = 0;
     if (bonus != UINT32_MAX && pl->wants_bonus) {
-        rc = open_fields(pl, bonus, &extra_count, &extra_cost);
+        /* with positions (read lazily: free until asked for) when the proximity bonus may
+         * read the typed form's there, instead of opening and decoding it twice (prox_word) */
+        unsigned flags = pl->proximity > 0 ? SEG_WANT_POSITIONS : 0;
+        rc = open_fields(pl, bonus, flags, &extra_count, &extra_cost);
     }
     if (!rc) {
         rc = new_node(pl, EV_TERMS, out);
@@ -431,17 +436,43 @@ static int filter_node(struct plan *pl, int32_t qnode, uint32_t *out)
     return rc;
 }
 
+/* The index in posts of EV_TERMS node n's exact-form bonus posting in local field f (opened
+ * with positions when the search has a proximity weight), or UINT32_MAX. */
+static uint32_t typed_post(struct plan *pl, const struct ev_node *n, unsigned f)
+{
+    const struct ev_post *posts = pl->s->posts.data;
+    for (uint32_t i = 0; n->type == EV_TERMS && i < n->extra_count; i++) {
+        if (posts[n->extra_first + i].field == f) {
+            return n->extra_first + i;
+        }
+    }
+    return UINT32_MAX;
+}
+
+/* Appends post index i to the proximity forms. */
+static int push_form(struct plan *pl, uint32_t i)
+{
+    uint32_t *slot = qry_vec_push(&pl->s->prox_posts, sizeof *slot);
+    if (!slot) {
+        return sd_errorf(pl->err, SD_ENOMEM, "query plan");
+    }
+    *slot = i;
+    return SD_OK;
+}
+
 /* Opens the exact forms (with positions) of query word qn in every field of its scope that
  * scores (weight > 0) and has its stem, as the proximity word w (prox.c chooses the forms).
  * A field where the typed form holds every occurrence of the stem (their total_tf: each
- * token counts for both) has no other form to look for. */
+ * token counts for both) has no other form to look for. The typed form is the word's
+ * exact-form bonus posting when it has one there (w->terms, the word's EV_TERMS node): one
+ * iterator, advanced and decoded once per document. */
 static int prox_word(struct plan *pl, const struct qry_node *qn, struct ev_prox_word *w)
 {
     unsigned fields[SEG_MAX_SEG_FIELDS];
     struct seg_term forms[QRY_PROX_FORMS];
     const struct qry_sterm *st = sterm(pl, qn->term);
     size_t nf = qry_scope_fields(pl->s, pl->seg_index, pl->seg, st->scope, fields);
-    w->first = (uint32_t)pl->s->posts.count;
+    w->first = (uint32_t)pl->s->prox_posts.count;
     w->count = 0;
     w->idf = st->idf;
     for (size_t i = 0; i < nf; i++) {
@@ -450,16 +481,20 @@ static int prox_word(struct plan *pl, const struct qry_node *qn, struct ev_prox_
             continue;
         }
         const struct seg_term *typed = find_term(pl, qn->term + 1, fields[i]);
+        uint32_t shared = typed ? typed_post(pl, pnode(pl, w->terms), fields[i]) : UINT32_MAX;
         size_t count = 0;
-        int rc = SD_OK;
-        if (typed && typed->total_tf == stem->total_tf) {
+        int rc = shared == UINT32_MAX ? SD_OK : push_form(pl, shared);
+        w->count += !rc && shared != UINT32_MAX;
+        if (!rc && typed && typed->total_tf == stem->total_tf) {
             forms[count++] = *typed;
-        } else {
+        } else if (!rc) {
             rc = qry_prox_forms(pl->s->stem, pl->seg, fields[i], qry_sterm_str(pl->s, pl->q, st),
                                 st->len, typed, forms, &count, pl->err);
         }
-        for (size_t k = 0; !rc && k < count; k++) {
+        for (size_t k = shared == UINT32_MAX ? 0 : 1; !rc && k < count; k++) {
+            uint32_t at = (uint32_t)pl->s->posts.count;
             rc = open_post(pl, &forms[k], st, fields[i], SEG_WANT_POSITIONS, true);
+            rc = rc ? rc : push_form(pl, at);
             w->count += !rc;
         }
         if (rc) {
@@ -629,6 +664,7 @@ int qry_plan_build(struct qry_scratch *s, const struct qry *q, const struct qry_
     s->kids.count = 0;
     s->prox.count = 0;
     s->prox_words.count = 0;
+    s->prox_posts.count = 0;
     int rc = reserve_norms(&pl);
     if (!rc && q->root == QRY_NONE) {
         rc = all_node(&pl, root); /* qry_search runs a query without words only when is_all */

@@ -30,10 +30,16 @@
  * adds it to the AND's ev_bound() and ev_window(), and pruning stays exact; a candidate's
  * bonus is computed only when that bound says it could enter.
  *
- * COST. Finding the forms stems a few dozen terms per word, field and segment; each form is
- * a postings iterator opened unstarted and advanced (with its positions decoded) only for a
- * document whose bonus is computed, and only in the fields where the word's stem is on it.
- * Nothing here allocates.
+ * COST. Finding the forms stems a few dozen terms per word, field and segment, once: the
+ * forms (struct seg_term, most frequent first) are kept in the segment's memo (seg_memo.c,
+ * charged to the memory limit) under the field and the stem, so later searches of any form
+ * of the word look them up (on corpus-large the scan was a third of the bonus's cost). Each
+ * form is a postings iterator opened unstarted and advanced (with its positions decoded) only
+ * for a document whose bonus is computed, and only in the fields where the word's stem is on
+ * it. A top-k search computes a document's bonus only when the rest of its score plus the
+ * largest bonus could enter (ev_offer_prox, eval.c): about half of the candidates that the
+ * block bounds let through are settled without positions. Nothing here allocates, except the
+ * memo's entries.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +51,7 @@ struct form_walk {
     const char *stem_str;
     size_t stem_len;
     size_t stem_chars;
-    const struct seg_term *typed; /* NULL: not in this field */
-    struct seg_term *out;
+    struct seg_term *out; /* [QRY_PROX_FORMS] */
     size_t count;
     unsigned scanned;
     int rc; /* SD_ENOMEM from the stemmer */
@@ -65,8 +70,7 @@ static size_t utf8_chars(const char *s, size_t len)
 static int on_form(void *arg, const char *term, size_t len, const struct seg_term *t)
 {
     struct form_walk *w = arg;
-    bool is_typed = w->typed && t->off == w->typed->off && t->len == w->typed->len;
-    if (!is_typed && utf8_chars(term, len) <= w->stem_chars + QRY_PROX_SUFFIX) {
+    if (utf8_chars(term, len) <= w->stem_chars + QRY_PROX_SUFFIX) {
         w->scanned++;
         const char *stem = NULL;
         size_t stem_len = 0;
@@ -89,29 +93,71 @@ static int cmp_df_desc(const void *a, const void *b)
     return (x->df < y->df) - (x->df > y->df);
 }
 
-int qry_prox_forms(struct stem_ctx *stem, const struct seg *seg, unsigned field,
-                   const char *stem_str, size_t stem_len, const struct seg_term *typed,
-                   struct seg_term *out, size_t *count, struct sd_error *err)
+/* The stem's forms in field of seg found by the dictionary scan, most frequent first, into
+ * out[QRY_PROX_FORMS] (*count), from the segment's memo when a search has scanned them
+ * before: the memo key is PROX_MEMO_TAG, the field and the stem; the value the forms'
+ * struct seg_term, which the scan derives from the segment alone. */
+#define PROX_MEMO_TAG "prox-forms"
+static int stem_forms(struct stem_ctx *stem, const struct seg *seg, unsigned field,
+                      const char *stem_str, size_t stem_len, struct seg_term *out,
+                      size_t *count, struct sd_error *err)
 {
+    char key[sizeof PROX_MEMO_TAG + STEM_MAX_TOKEN];
+    size_t key_len = sizeof PROX_MEMO_TAG + stem_len; /* the tag, the field byte, the stem */
+    const void *val = NULL;
+    size_t val_len = 0;
+    *count = 0;
+    if (stem_len > STEM_MAX_TOKEN) {
+        return SD_OK; /* no dictionary term is that long */
+    }
+    memcpy(key, PROX_MEMO_TAG, sizeof PROX_MEMO_TAG - 1);
+    key[sizeof PROX_MEMO_TAG - 1] = (char)field; /* < SEG_MAX_SEG_FIELDS */
+    memcpy(key + sizeof PROX_MEMO_TAG, stem_str, stem_len);
+    if (seg_memo_get(seg, key, key_len, &val, &val_len) &&
+        val_len <= QRY_PROX_FORMS * sizeof *out && val_len % sizeof *out == 0) {
+        memcpy(out, val, val_len); /* the value need not be aligned for a struct seg_term */
+        *count = val_len / sizeof *out;
+        return SD_OK;
+    }
     struct form_walk w = {.stem = stem,
                           .stem_str = stem_str,
                           .stem_len = stem_len,
                           .stem_chars = utf8_chars(stem_str, stem_len),
-                          .typed = typed,
                           .out = out};
-    if (typed) {
-        out[w.count++] = *typed;
-    }
-    int rc = stem_len > 0
-                 ? seg_term_prefix(seg, field, SEG_EXACT, stem_str, stem_len, on_form, &w, err)
-                 : SD_OK;
-    *count = w.count;
+    int rc = seg_term_prefix(seg, field, SEG_EXACT, stem_str, stem_len, on_form, &w, err);
     if (w.rc) {
         return sd_errorf(err, w.rc, "proximity: stemming forms");
     }
-    size_t first = typed ? 1 : 0; /* the typed form first, then the most frequent */
-    qsort(out + first, w.count - first, sizeof *out, cmp_df_desc);
-    return rc == 1 ? SD_OK : rc;
+    if (rc != SD_OK && rc != 1) {
+        return rc;
+    }
+    qsort(out, w.count, sizeof *out, cmp_df_desc);
+    *count = w.count;
+    /* Full (SD_ELIMIT) or out of memory: not remembered, this search has its forms anyway. */
+    (void)seg_memo_put(seg, key, key_len, out, w.count * sizeof *out);
+    return SD_OK;
+}
+
+int qry_prox_forms(struct stem_ctx *stem, const struct seg *seg, unsigned field,
+                   const char *stem_str, size_t stem_len, const struct seg_term *typed,
+                   struct seg_term *out, size_t *count, struct sd_error *err)
+{
+    struct seg_term found[QRY_PROX_FORMS];
+    size_t nfound = 0;
+    size_t n = 0;
+    if (typed) {
+        out[n++] = *typed;
+    }
+    int rc = stem_len > 0
+                 ? stem_forms(stem, seg, field, stem_str, stem_len, found, &nfound, err)
+                 : SD_OK;
+    for (size_t i = 0; !rc && i < nfound && n < QRY_PROX_FORMS; i++) {
+        if (!(typed && found[i].off == typed->off && found[i].len == typed->len)) {
+            out[n++] = found[i]; /* the typed form first, then the most frequent */
+        }
+    }
+    *count = n;
+    return rc;
 }
 
 double qry_prox_bound(const struct ev_prox *px, const struct ev_prox_word *words)
@@ -210,10 +256,12 @@ static uint32_t gather(struct ev *e, const struct ev_prox_word *w, uint32_t doc,
 {
     uint32_t count = 0;
     uint32_t left = 0; /* occurrences of the stem in the current field not yet found */
+    uint8_t field = 0;
     for (uint32_t i = 0; i < w->count; i++) {
-        struct ev_post *p = &e->posts[w->first + i];
-        if (i == 0 || p->field != p[-1].field) { /* plan.c opens the forms field by field */
-            left = stem_tf(e, w, p->field, doc);
+        struct ev_post *p = &e->posts[e->prox_posts[w->first + i]];
+        if (i == 0 || p->field != field) { /* plan.c lists the forms field by field */
+            field = p->field;
+            left = stem_tf(e, w, field, doc);
         }
         if (left == 0) {
             continue;

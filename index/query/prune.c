@@ -72,7 +72,11 @@ static void walk_blockmax(struct walk *w, uint32_t target)
             uint32_t next = ev_doc_next(e, w->deleted, doc);
             if (next == doc) {
                 w->t->total++;
-                qry_topk_offer(e, w->t, w->root, w->seg_index, doc);
+                if (e->nodes[w->root].prox) { /* the bonus only where it could lift in */
+                    ev_offer_prox(e, w->t, w->root, w->seg_index, doc);
+                } else {
+                    qry_topk_offer(e, w->t, w->root, w->seg_index, doc);
+                }
                 next = doc + 1;
             }
             doc = next < w->ndocs ? ev_advance(e, w->root, next) : w->ndocs;

@@ -172,6 +172,123 @@ static void test_qry_prox_leaves_other_queries_alone(void **state)
     seg_close(s);
 }
 
+/* The hits and scores of text with the bonus on, into r. */
+static void search_on(const struct qry_segment *seg, const char *text, struct qry_result *r)
+{
+    struct qry_params p;
+    qry_params_default(&p);
+    p.limit = 100;
+    p.proximity = QRY_PROXIMITY;
+    struct sd_error err = {0};
+    struct qry *q = tqry(tq_ctx, text);
+    assert_int_equal(qry_search(tq_ctx, q, seg, 1, &p, r, &err), SD_OK);
+    qry_free(q);
+}
+
+/* A word's forms come from the segment's memo once a search has scanned them (prox.c): every
+ * query, typed in any form of its stems, scores bit for bit as on a fresh segment that scans,
+ * whichever query put the forms there. */
+static void test_qry_prox_forms_from_the_memo_score_the_same(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {.id = "a", .title = "почта", .body = "электронная почта пришла вчера"},
+        {.id = "b", .body = "электронной почты нет и связи тоже"},
+        {.id = "c", .body = "электронную почту читают все, электронной почтой пишут"},
+        {.id = "d", .body = "почти электронная книга и почта"},
+        {.id = "e", .title = "электронные письма", .body = "почтой электронной"},
+    };
+    static const char *const texts[] = {
+        "электронная почта", "электронной почты", "почтой электронной",
+        "электронную почту", "почта электронные", "электронная почта",
+    };
+    struct seg *warm = tseg_build(tq_stem, docs, sizeof docs / sizeof *docs);
+    struct qry_segment wseg = {warm, NULL};
+    assert_int_equal(seg_memo_bytes(warm), 0);
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        struct seg *fresh = tseg_build(tq_stem, docs, sizeof docs / sizeof *docs);
+        struct qry_segment fseg = {fresh, NULL};
+        struct qry_result want, got;
+        search_on(&fseg, texts[i], &want);
+        search_on(&wseg, texts[i], &got);
+        assert_true(want.nhits >= 4);
+        assert_int_equal(got.nhits, want.nhits);
+        for (size_t k = 0; k < want.nhits; k++) {
+            assert_int_equal(got.hits[k].doc, want.hits[k].doc);
+            assert_true(got.hits[k].score == want.hits[k].score);
+        }
+        qry_result_free(&want);
+        qry_result_free(&got);
+        seg_close(fresh);
+        assert_true(seg_memo_bytes(warm) > 0); /* the forms stay with the segment */
+    }
+    seg_close(warm);
+}
+
+/* doc -> score of text over seg, into score[ndocs] (0 for a document not found). */
+static void scores_of(const struct qry_segment *seg, const char *text, float exact_boost,
+                      float proximity, float *score, size_t ndocs)
+{
+    struct qry_params p;
+    qry_params_default(&p);
+    p.limit = 100;
+    p.exact_boost = exact_boost;
+    p.proximity = proximity;
+    struct qry_result r;
+    struct sd_error err = {0};
+    struct qry *q = tqry(tq_ctx, text);
+    assert_int_equal(qry_search(tq_ctx, q, seg, 1, &p, &r, &err), SD_OK);
+    memset(score, 0, ndocs * sizeof *score);
+    for (size_t k = 0; k < r.nhits; k++) {
+        assert_true(r.hits[k].doc < ndocs);
+        score[r.hits[k].doc] = r.hits[k].score;
+    }
+    qry_result_free(&r);
+    qry_free(q);
+}
+
+/* With an exact-form bonus the typed form's positions are read from its postings (plan.c
+ * shares them), without one from postings of its own: the proximity bonus of every document
+ * (its score on less off) is the same either way. */
+static void test_qry_prox_bonus_same_with_shared_typed_form(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {.id = "a", .title = "электронная почта", .body = "электронная почта пришла вчера"},
+        {.id = "b", .body = "электронной почты нет, а электронная почта есть"},
+        {.id = "c", .body = "почта и электронная книга, электронная x почта"},
+        {.id = "d", .title = "почта", .body = "электронную почту читают все"},
+        {.id = "e", .body = "почтой электронной"},
+    };
+    enum { N = sizeof docs / sizeof *docs };
+    struct tdoc all[N + NFILL]; /* fillers without the words: their idf is not tiny */
+    char ids[NFILL][16];
+    memcpy(all, docs, sizeof docs);
+    for (size_t i = 0; i < NFILL; i++) {
+        snprintf(ids[i], sizeof ids[i], "fill%zu", i);
+        all[N + i] = (struct tdoc){.id = ids[i], .body = "река течёт мимо старого моста к морю"};
+    }
+    struct seg *s = tseg_build(tq_stem, all, N + NFILL);
+    struct qry_segment seg = {s, NULL};
+    static const char *const texts[] = {"электронная почта", "электронную почту"};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        float off[2][N], on[2][N];
+        for (int b = 0; b < 2; b++) {
+            scores_of(&seg, texts[i], b ? 0.5f : 0.0f, 0, off[b], N);
+            scores_of(&seg, texts[i], b ? 0.5f : 0.0f, QRY_PROXIMITY, on[b], N);
+        }
+        int lifted = 0;
+        for (size_t d = 0; d < N; d++) {
+            double plain = (double)on[0][d] - off[0][d];
+            double shared = (double)on[1][d] - off[1][d];
+            assert_true(fabs(plain - shared) <= 1e-5 * (1 + fabs(on[1][d])));
+            lifted += plain > 1e-3;
+        }
+        assert_true(lifted >= 2); /* the bonus is there to compare */
+    }
+    seg_close(s);
+}
+
 static void test_qry_prox_weight_is_checked(void **state)
 {
     (void)state;
@@ -236,6 +353,8 @@ int main(void)
         cmocka_unit_test(test_qry_prox_inflected_forms_adjacent),
         cmocka_unit_test(test_qry_prox_closer_and_longer_runs),
         cmocka_unit_test(test_qry_prox_leaves_other_queries_alone),
+        cmocka_unit_test(test_qry_prox_forms_from_the_memo_score_the_same),
+        cmocka_unit_test(test_qry_prox_bonus_same_with_shared_typed_form),
         cmocka_unit_test(test_qry_prox_weight_is_checked),
         cmocka_unit_test(test_qry_prox_closest_equals_brute_force),
     };

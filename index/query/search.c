@@ -112,11 +112,13 @@ static bool may_prune(const struct qry_topk *t)
 
 /* A match that passed: counted, and offered to the sorted heap or the top-k. */
 static void take(struct ev *e, struct qry_topk *t, struct qry_sorter *so, uint32_t root,
-                 uint32_t seg_index, uint32_t doc)
+                 bool is_prox, uint32_t seg_index, uint32_t doc)
 {
     t->total++;
     if (so && !t->so && t->k) {
         qry_sorter_offer(so, e, root, doc);
+    } else if (t->k && is_prox) {
+        ev_offer_prox(e, t, root, seg_index, doc); /* the bonus only where it could lift in */
     } else if (t->k) {
         qry_topk_offer(e, t, root, seg_index, doc);
     }
@@ -135,6 +137,7 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
                    .kids = s->kids.data,
                    .prox = s->prox.data,
                    .prox_words = s->prox_words.data,
+                   .prox_posts = s->prox_posts.data,
                    .k1 = st->k1,
                    .boost = st->boost,
                    .ndocs = ndocs,
@@ -144,6 +147,7 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
                    .nconj = s->conj.count,
                    .can_skip = s->can_skip};
     uint32_t doc = e.nodes[root].doc;
+    bool is_prox = e.nodes[root].prox != 0; /* a root AND with a proximity bonus */
     if (s->nfacet_acc > 0) {
         /* Facets see every document the words match, with the conjuncts it fails. */
         for (; doc < ndocs; doc = ev_advance(&e, root, doc + 1)) {
@@ -153,14 +157,14 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
             uint64_t failed = qry_conj_failed(e.conj, e.nconj, doc);
             qry_facets_doc(s, doc, failed);
             if (!failed) {
-                take(&e, t, so, root, seg_index, doc);
+                take(&e, t, so, root, is_prox, seg_index, doc);
             }
         }
     }
     while (doc < ndocs && !may_prune(t)) {
         uint32_t next = ev_doc_next(&e, sg->deleted, doc);
         if (next == doc) {
-            take(&e, t, so, root, seg_index, doc);
+            take(&e, t, so, root, is_prox, seg_index, doc);
             next = doc + 1;
         }
         doc = next < ndocs ? ev_advance(&e, root, next) : ndocs;

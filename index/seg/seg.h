@@ -478,8 +478,8 @@ int seg_exact_terms(const struct seg *s, const struct seg_exact_terms **out,
                     struct sd_error *err);
 /* Bytes the exact forms take once built (0 before). */
 size_t seg_exact_terms_bytes(const struct seg *s);
-/* Who pays for the exact forms: fn(arg, +bytes) when a build is published, fn(arg, -bytes)
- * at seg_close. Set before the segment is shared with other threads (the engine's memory
+/* Who pays for the exact forms and the memo (below): fn(arg, +bytes) when a build or a memo
+ * entry is published, fn(arg, -bytes) at seg_close. Set before the segment is shared with other threads (the engine's memory
  * limit, memcap.c); without one, nothing is told. */
 typedef void (*seg_charge_fn)(void *arg, int64_t delta);
 void seg_set_charge(struct seg *s, seg_charge_fn fn, void *arg);
@@ -494,6 +494,24 @@ void seg_exact_terms_free(struct seg_exact_terms *t); /* NULL is a no-op */
  * (>= 1). Lenient: a byte that starts no valid sequence (or one cut short) is a character of
  * its own, whose code point is the byte. The trie and the typo automaton split terms alike. */
 size_t seg_utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t *cp);
+
+/* ---- the memo (seg_memo.c) ---- */
+
+/* Values a caller derives from the segment's immutable data alone (the query's proximity
+ * forms: index/query/prox.c), kept with the segment until seg_close so that the next search
+ * looks them up. Keys and values are opaque bytes (a key's first bytes should name what kind
+ * of value it keys). Entries are never replaced: the first put of a key stays. Safe from any
+ * number of threads at once; bounded (SD_ELIMIT once full: derive the value each time). */
+#define SEG_MEMO_MAX_BYTES 65536 /* of one key or one value */
+/* True with *val (valid until seg_close) and *val_len when key was put; false otherwise. */
+bool seg_memo_get(const struct seg *s, const void *key, size_t key_len, const void **val,
+                  size_t *val_len);
+/* Remembers a copy of val[0, val_len) under key. SD_OK (also when key was already there),
+ * SD_ENOMEM, or SD_ELIMIT (the memo is full, or a key or value over SEG_MEMO_MAX_BYTES). */
+int seg_memo_put(const struct seg *s, const void *key, size_t key_len, const void *val,
+                 size_t val_len);
+/* Bytes the memo takes (0 before the first put). */
+size_t seg_memo_bytes(const struct seg *s);
 
 /* ---- postings ---- */
 

@@ -124,9 +124,14 @@ struct seg {
     uint64_t settings_version; /* ATTRS: the engine's settings version; 0 for v2 */
     /* owned; built on first use by seg_exact_terms (seg_terms.c), then immutable */
     _Atomic(struct seg_exact_terms *) exact_terms;
-    seg_charge_fn charge; /* told of exact_terms' bytes (seg_set_charge); may be NULL */
+    /* owned; allocated by the first seg_memo_put (seg_memo.c), entries only added */
+    _Atomic(struct seg_memo *) memo;
+    seg_charge_fn charge; /* told of exact_terms' and memo's bytes (seg_set_charge); may be NULL */
     void *charge_arg;
 };
+
+/* Frees the memo (seg_memo.c) and gives its bytes back to the charge function: seg_close. */
+void seg_memo_free(struct seg *s);
 
 /* Dictionary index entry b, decoded (all offsets relative to their sections). */
 struct seg_dict_entry {

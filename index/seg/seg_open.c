@@ -370,6 +370,7 @@ void seg_close(struct seg *s)
         s->charge(s->charge_arg, -(int64_t)terms->mem_bytes);
     }
     seg_exact_terms_free(terms);
+    seg_memo_free(s);
     free(s->name);
     free(s);
 }

@@ -1275,6 +1275,99 @@ static void test_seg_exact_terms_match_the_dictionary(void **state)
     assert_int_equal(charged, 0); /* given back at close */
 }
 
+/* ---- the memo (seg_memo.c) ---- */
+
+static void test_seg_memo_remembers_the_first_put_bounded_and_charged(void **state)
+{
+    (void)state;
+    struct seg *s = open_docs(g_docs, NDOCS);
+    int64_t charged = 0;
+    seg_set_charge(s, count_charge, &charged);
+    const void *val = NULL;
+    size_t len = 7;
+    assert_false(seg_memo_get(s, "k", 1, &val, &len)); /* nothing before the first put */
+    assert_int_equal(seg_memo_bytes(s), 0);
+    assert_int_equal(seg_memo_put(s, "k", 1, "first", 5), SD_OK);
+    assert_int_equal(seg_memo_put(s, "k", 1, "second", 6), SD_OK); /* the first stays */
+    assert_int_equal(seg_memo_put(s, "k2", 2, "", 0), SD_OK);      /* an empty value */
+    assert_true(seg_memo_get(s, "k", 1, &val, &len));
+    assert_int_equal(len, 5);
+    assert_memory_equal(val, "first", 5);
+    assert_true(seg_memo_get(s, "k2", 2, &val, &len));
+    assert_int_equal(len, 0);
+    assert_false(seg_memo_get(s, "k3", 2, &val, &len));
+    assert_false(seg_memo_get(s, "kk", 2, &val, &len)); /* same length, other bytes */
+    static char big[SEG_MEMO_MAX_BYTES + 1];
+    assert_int_equal(seg_memo_put(s, big, sizeof big, "v", 1), SD_ELIMIT);
+    assert_int_equal(seg_memo_put(s, "k4", 2, big, sizeof big), SD_ELIMIT);
+    /* bounded: once full, new keys are refused and the old ones still found */
+    int rc = SD_OK;
+    unsigned n = 0;
+    for (; n < 100000 && rc == SD_OK; n++) {
+        char key[32];
+        int klen = snprintf(key, sizeof key, "key %u", n);
+        rc = seg_memo_put(s, key, (size_t)klen, &n, sizeof n);
+    }
+    assert_int_equal(rc, SD_ELIMIT);
+    assert_true(n > 1000 && n < 100000);
+    for (unsigned i = 0; i + 1 < n; i++) {
+        char key[32];
+        int klen = snprintf(key, sizeof key, "key %u", i);
+        assert_true(seg_memo_get(s, key, (size_t)klen, &val, &len));
+        assert_int_equal(len, sizeof i);
+        assert_memory_equal(val, &i, sizeof i);
+    }
+    assert_true(seg_memo_get(s, "k", 1, &val, &len));
+    assert_memory_equal(val, "first", 5);
+    assert_true(seg_memo_bytes(s) > (n - 1) * (sizeof n + 5));
+    assert_int_equal(charged, (int64_t)seg_memo_bytes(s)); /* every byte told */
+    seg_close(s);
+    assert_int_equal(charged, 0); /* and given back */
+}
+
+/* Four threads put and get the same 512 keys at once: every get finds its key's one value. */
+static void *memo_worker(void *arg)
+{
+    struct seg *s = arg;
+    for (unsigned round = 0; round < 4; round++) {
+        for (unsigned i = 0; i < 512; i++) {
+            char key[16];
+            int klen = snprintf(key, sizeof key, "w%u", i);
+            unsigned v = i * 7 + 1;
+            if (seg_memo_put(s, key, (size_t)klen, &v, sizeof v) != SD_OK) {
+                return (void *)1;
+            }
+            const void *val = NULL;
+            size_t len = 0;
+            if (!seg_memo_get(s, key, (size_t)klen, &val, &len) || len != sizeof v ||
+                memcmp(val, &v, sizeof v) != 0) {
+                return (void *)2;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void test_seg_memo_concurrent_puts_and_gets(void **state)
+{
+    (void)state;
+    struct seg *s = open_docs(g_docs, NDOCS);
+    int64_t charged = 0;
+    seg_set_charge(s, count_charge, &charged);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_create(&th[i], NULL, memo_worker, s), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        void *got;
+        pthread_join(th[i], &got);
+        assert_null(got);
+    }
+    assert_int_equal(charged, (int64_t)seg_memo_bytes(s)); /* the losers' copies not charged */
+    seg_close(s);
+    assert_int_equal(charged, 0);
+}
+
 /* The table of a sorted list: shared prefixes are shared nodes, a term may end inside
  * another, and a byte that starts no valid sequence is a character of its own (with the
  * bytes after it deciding, term by term, how it splits). Out-of-order, repeated or empty
@@ -1571,6 +1664,8 @@ int main(void)
         cmocka_unit_test(test_seg_positions_after_skipping_docs),
         cmocka_unit_test(test_seg_term_prefix_walks_in_order),
         cmocka_unit_test(test_seg_exact_terms_match_the_dictionary),
+        cmocka_unit_test(test_seg_memo_remembers_the_first_put_bounded_and_charged),
+        cmocka_unit_test(test_seg_memo_concurrent_puts_and_gets),
         cmocka_unit_test(test_seg_exact_terms_of_sorted_terms),
         cmocka_unit_test(test_seg_doc_ids_and_find),
         cmocka_unit_test(test_seg_doc_load_roundtrips_raw_and_unicode),
