@@ -230,13 +230,13 @@ static double terms_score(struct ev *e, const struct ev_node *n, uint32_t doc)
     return score + bonus;
 }
 
-/* An AND's words score their stems, and the exact-form bonus only on a document that holds
- * every typed word's form: one that repeats one word as typed but says the other otherwise
- * is no more the document sought than one that says both otherwise (a known-item query
- * typed in the document's own forms: bench/RESULTS.md "Issue 12: the bonus only for
- * documents with every typed form"). Any score is still at most ev_bound()'s, which counts
- * every bonus. */
-static double and_score(struct ev *e, const struct ev_node *n, uint32_t doc)
+/* An AND's words (its proximity bonus aside) score their stems, and the exact-form bonus
+ * only on a document that holds every typed word's form: one that repeats one word as typed
+ * but says the other otherwise is no more the document sought than one that says both
+ * otherwise (a known-item query typed in the document's own forms: bench/RESULTS.md "Issue
+ * 12: the bonus only for documents with every typed form"). Any score is still at most
+ * ev_bound()'s, which counts every bonus. */
+static double and_words_score(struct ev *e, const struct ev_node *n, uint32_t doc)
 {
     const uint32_t *k = node_kids(e, n);
     double score = 0;
@@ -253,7 +253,12 @@ static double and_score(struct ev *e, const struct ev_node *n, uint32_t doc)
             score += ev_score(e, k[i], doc);
         }
     }
-    score += has_all ? bonus : 0;
+    return has_all ? score + bonus : score;
+}
+
+static double and_score(struct ev *e, const struct ev_node *n, uint32_t doc)
+{
+    double score = and_words_score(e, n, doc);
     return n->prox ? score + ev_prox_bonus(e, &e->prox[n->prox - 1], doc) : score;
 }
 
@@ -297,11 +302,7 @@ void ev_offer_prox(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t seg
         return;
     }
     const struct ev_node *n = &e->nodes[root];
-    const uint32_t *k = node_kids(e, n);
-    double rest = 0;
-    for (uint32_t i = 0; i < n->count; i++) { /* ev_score()'s sum, in its order */
-        rest += ev_score(e, k[i], doc);
-    }
+    double rest = and_words_score(e, n, doc); /* ev_score()'s sum, in its order */
     const struct ev_prox *px = &e->prox[n->prox - 1];
     if (t->count == t->k && !qry_topk_can_beat(t, rest + px->bound)) {
         return;
