@@ -124,6 +124,21 @@ struct ev_prox {
 };
 
 /* Per-thread buffers, reused by every search on the thread. */
+/* The dictionary lookups of one engine search (memo.c). */
+struct qry_memo {
+    bool is_on;             /* from qry_memo_keep until qry_memo_end */
+    struct qry_vec entries; /* struct qry_memo_entry (memo.c) */
+    struct qry_vec pool;    /* char: their terms' bytes */
+    struct qry_vec slots;   /* uint32_t: entry number + 1, 0 for empty; count a power of 2 */
+    uint64_t hits, misses;  /* lookups answered from it, and those that read the dictionary */
+};
+
+/* seg_term_find (same arguments and results), answered from s->memo when it holds the key
+ * (qry_memo_keep kept it), from the dictionary otherwise (memo.c). */
+int qry_memo_find(struct qry_scratch *s, const struct seg *seg, unsigned field, enum seg_kind kind,
+                  const char *term, size_t len, struct seg_term *out, struct sd_error *err);
+void qry_memo_free(struct qry_memo *m);
+
 struct qry_scratch {
     struct stem_ctx *stem;    /* borrowed from the qry_ctx: stems typo candidates */
     struct qry_vec gfields;   /* struct qry_gfield */
@@ -155,6 +170,7 @@ struct qry_scratch {
     size_t nfacet_acc;
     bool is_exhaustive;       /* tests: score every match, prune nothing */
     bool can_skip;            /* some conjunct can_skip in the current segment */
+    struct qry_memo memo;     /* one reading's lookups, kept for the next (memo.c) */
 };
 
 /* One filter clause resolved in one segment (filter_eval.c). */
