@@ -59,6 +59,7 @@ struct qry_sterm {
     uint64_t df; /* global: max over the fields in scope (see stats.c) */
     double idf;
     bool has_idf; /* df and idf are set (stats.c looks the words' stems up first) */
+    uint32_t word_stem; /* a word's exact form: its stem's sterm + 1; else 0 */
 };
 
 enum ev_type {

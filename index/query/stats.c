@@ -178,6 +178,9 @@ static int init_sterms(struct qry_scratch *s, const struct qry *q)
         for (uint32_t k = 0; is_leaf && n->field != QRY_ALL_FIELDS && k < n->term_count; k++) {
             st[n->term + k].scope = scope[n->field];
         }
+        if (n->type == QN_WORD && n->term_count == 2) { /* its stem, then its exact form */
+            st[n->term + 1].word_stem = (uint32_t)n->term + 1;
+        }
     }
     return SD_OK;
 }
@@ -503,6 +506,24 @@ static int expand_prefixes(struct qry_scratch *s, const struct qry *q,
     return SD_OK;
 }
 
+/* Whether sterm t (a word's exact form, str) is surely not in field f of segment i, seen
+ * without reading the dictionary: its stem is not there (a word no document has, as in the
+ * typo reading) and the segment's exact forms in memory (when the typo walk has built them:
+ * never built here) lack it in f too. */
+static bool is_absent_form(const struct qry_scratch *s, const struct qry_sterm *t,
+                           const char *str, size_t i, const struct seg *seg, unsigned f)
+{
+    if (t->word_stem == 0) {
+        return false;
+    }
+    const struct qry_sterm *stem = (const struct qry_sterm *)s->sterms.data + t->word_stem - 1;
+    if (!stem->has_idf || qry_found(s, t->word_stem - 1, i, f)->df != 0) {
+        return false;
+    }
+    const struct seg_exact_terms *x = seg_exact_terms_built(seg);
+    return x && seg_exact_terms_df(x, f, str, t->len) == 0;
+}
+
 /* Looks sterm `term` up in every segment and field of its scope, keeping each entry
  * found in s->found for plan.c; sets its global df (max over fields of the per-field
  * sums) and idf. */
@@ -520,6 +541,9 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
         size_t nf = qry_scope_fields(s, i, segs[i].seg, t->scope, fields);
         for (size_t k = 0; k < nf; k++) {
             struct seg_term *st = qry_found(s, term, i, fields[k]);
+            if (is_absent_form(s, t, str, i, segs[i].seg, fields[k])) {
+                continue; /* st stays absent */
+            }
             int rc = qry_memo_find(s, segs[i].seg, fields[k], t->kind, str, t->len, st, err);
             if (rc == SD_ENOTFOUND) {
                 continue; /* st stays absent (df 0, from size_found) */
