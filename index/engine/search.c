@@ -408,7 +408,11 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     struct qry_result res;
     int rc = idx_reading(ctx, req->q, req->q_len, req, schema, lex, segs, snap->nsegs, &q, &res,
                          err);
-    if (rc == SD_OK && !req->opts.no_layout && idx_wants_other_reading(&res)) {
+    bool is_doubtful = rc == SD_OK && idx_wants_other_reading(&res);
+    if (is_doubtful && !req->opts.no_typos) {
+        qry_memo_keep(ctx, q, segs, snap->nsegs); /* the typo reading looks them up again */
+    }
+    if (is_doubtful && !req->opts.no_layout) {
         rc = idx_try_layout(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out);
         if (rc)
             rc = sd_errorf(err, rc, "out of memory");
@@ -420,6 +424,7 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
         if (rc)
             rc = sd_errorf(err, rc, "out of memory");
     }
+    qry_memo_end(ctx);
     if (rc == SD_OK)
         out->is_truncated = qry_is_truncated(q);
     if (rc == SD_OK && res.nhits) {

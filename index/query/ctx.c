@@ -49,6 +49,7 @@ void qry_ctx_free(struct qry_ctx *ctx)
         qry_vec_free(vecs[i]);
     }
     qry_facets_acc_free(s->facet_acc, QRY_MAX_FACETS);
+    qry_memo_free(&s->memo);
     free(s);
     stem_ctx_free(ctx->stem);
     free(ctx);

@@ -59,6 +59,7 @@ struct qry_sterm {
     uint64_t df; /* global: max over the fields in scope (see stats.c) */
     double idf;
     bool has_idf; /* df and idf are set (stats.c looks the words' stems up first) */
+    uint32_t word_stem; /* a word's exact form: its stem's sterm + 1; else 0 */
 };
 
 enum ev_type {
@@ -127,6 +128,21 @@ struct ev_prox {
 };
 
 /* Per-thread buffers, reused by every search on the thread. */
+/* The dictionary lookups of one engine search (memo.c). */
+struct qry_memo {
+    bool is_on;             /* from qry_memo_keep until qry_memo_end */
+    struct qry_vec entries; /* struct qry_memo_entry (memo.c) */
+    struct qry_vec pool;    /* char: their terms' bytes */
+    struct qry_vec slots;   /* uint32_t: entry number + 1, 0 for empty; count a power of 2 */
+    uint64_t hits, misses;  /* lookups answered from it, and those that read the dictionary */
+};
+
+/* seg_term_find (same arguments and results), answered from s->memo when it holds the key
+ * (qry_memo_keep kept it), from the dictionary otherwise (memo.c). */
+int qry_memo_find(struct qry_scratch *s, const struct seg *seg, unsigned field, enum seg_kind kind,
+                  const char *term, size_t len, struct seg_term *out, struct sd_error *err);
+void qry_memo_free(struct qry_memo *m);
+
 struct qry_scratch {
     struct stem_ctx *stem;    /* borrowed from the qry_ctx: stems typo candidates */
     struct qry_vec gfields;   /* struct qry_gfield */
@@ -159,6 +175,7 @@ struct qry_scratch {
     size_t nfacet_acc;
     bool is_exhaustive;       /* tests: score every match, prune nothing */
     bool can_skip;            /* some conjunct can_skip in the current segment */
+    struct qry_memo memo;     /* one reading's lookups, kept for the next (memo.c) */
 };
 
 /* One filter clause resolved in one segment (filter_eval.c). */

@@ -375,7 +375,8 @@ static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len, bool is_o
     }
     if (is_spent(a, t)) {
         uint64_t cells = 0; /* every edit spent: the rest must be the word's, as typed */
-        for (size_t i = 0; i <= a->n; i++) {
+        size_t hi = t + a->k < a->n ? t + a->k : a->n; /* row t's band: the rest is the cap */
+        for (size_t i = t > a->k ? t - a->k : 0; i <= hi; i++) {
             cells |= (uint64_t)(a->rows[t][i] == a->k) << i;
         }
         return visit_spent(w, x, cells & ~(1ull << a->n), len);

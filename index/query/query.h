@@ -166,7 +166,9 @@ struct qry_result {
     struct qry_hit *hits;
     size_t nhits;
     /* Positive words (QN_WORD) of the query that no document has in any inflection: a sign
-     * of a typo or the wrong keyboard layout, which only then are worth another reading. */
+     * of a typo or the wrong keyboard layout, which only then are worth another reading.
+     * When one leaves the query nothing to match, the words after it are not looked up, so
+     * not counted: the count is then at least 1, not every such word. */
     uint32_t unknown_words;
     /* One per facet spec of params.facets, in that order; owned (qry_result_free). */
     struct qry_facet *facets;
@@ -183,6 +185,16 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
                size_t nsegs, const struct qry_params *params, struct qry_result *out,
                struct sd_error *err);
 void qry_result_free(struct qry_result *r);
+
+/* Readings of one query over the same segments (an engine search: as typed, the other
+ * layout, typos) look its words up in the dictionary once: qry_memo_keep, called right after
+ * qry_search(ctx, q, segs, nsegs, ...), keeps what that search looked up for q's words, and
+ * later searches of ctx take those answers from it until qry_memo_end (memo.c). The caller
+ * keeps segs' segments open and unchanged until then (one snapshot). q and segs are
+ * borrowed for the call. */
+void qry_memo_keep(struct qry_ctx *ctx, const struct qry *q, const struct qry_segment *segs,
+                   size_t nsegs);
+void qry_memo_end(struct qry_ctx *ctx);
 
 /* ---- filters, sort and facets (filter.c, filter_eval.c, sort.c, facet.c) ---- */
 

@@ -418,6 +418,30 @@ static void test_qry_lev_walk_mixed_and_stray_bytes(void **state)
     free(a);
 }
 
+/* seg_exact_terms_df finds every form of the trie (stray bytes and forms that are prefixes of
+ * others too) with its df, and 0 for a prefix that is no form, an extension, a form split
+ * otherwise, and a field the table does not have. */
+static void test_seg_exact_terms_df_finds_every_form(void **state)
+{
+    (void)state;
+    static const char *const forms[] = {"caf",          "cafes",    "caf\xc3", "caf\xc3\xa9",
+                                        "caf\xc3\xa9s", "caf\xe9",   "caf\xe9s", "zz",
+                                        "\xd0\xba\xd0\xb0", "\xd0\xba\xd0\xb0\xd1\x84"};
+    size_t n = sizeof forms / sizeof forms[0];
+    struct seg_exact_terms *t = mem_terms(forms, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(seg_exact_terms_df(t, 0, forms[i], strlen(forms[i])), i + 1);
+        assert_int_equal(seg_exact_terms_df(t, 1, forms[i], strlen(forms[i])), 0);
+    }
+    static const char *const absent[] = {"ca", "cafe", "cafesx", "caf\xc3\xa9x", "\xd0\xba", "z",
+                                         "zzz", "\xe9"};
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++) {
+        assert_int_equal(seg_exact_terms_df(t, 0, absent[i], strlen(absent[i])), 0);
+    }
+    assert_int_equal(seg_exact_terms_df(t, 0, "", 0), 0);
+    seg_exact_terms_free(t);
+}
+
 static void test_qry_lev_examples(void **state)
 {
     (void)state;
@@ -470,6 +494,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qry_lev_walk_mixed_and_stray_bytes),
         cmocka_unit_test(test_qry_lev_examples),
+        cmocka_unit_test(test_seg_exact_terms_df_finds_every_form),
         cmocka_unit_test(test_qry_lev_matches_brute_force_english),
         cmocka_unit_test(test_qry_lev_matches_brute_force_russian),
     };

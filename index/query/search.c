@@ -310,7 +310,8 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     for (size_t i = 0; !rc && i < q->node_count; i++) {
         const struct qry_node *n = &q->nodes[i];
         out->unknown_words += n->type == QN_WORD && !n->is_negative &&
-                              n->syn_role != QRY_SYN_WORD && sterms[n->term].df == 0;
+                              n->syn_role != QRY_SYN_WORD && sterms[n->term].has_idf &&
+                              sterms[n->term].df == 0;
     }
     return rc;
 }

@@ -178,6 +178,9 @@ static int init_sterms(struct qry_scratch *s, const struct qry *q)
         for (uint32_t k = 0; is_leaf && n->field != QRY_ALL_FIELDS && k < n->term_count; k++) {
             st[n->term + k].scope = scope[n->field];
         }
+        if (n->type == QN_WORD && n->term_count == 2) { /* its stem, then its exact form */
+            st[n->term + 1].word_stem = (uint32_t)n->term + 1;
+        }
     }
     return SD_OK;
 }
@@ -387,7 +390,7 @@ static int find_known(struct qry_scratch *s, const struct qry *q, const struct q
         size_t nf = qry_scope_fields(s, i, segs[i].seg, pt->scope, fields);
         for (size_t f = 0; f < nf && !*is_known; f++) {
             struct seg_term t;
-            int rc = seg_term_find(segs[i].seg, fields[f], pt->kind, stem, pt->len, &t, err);
+            int rc = qry_memo_find(s, segs[i].seg, fields[f], pt->kind, stem, pt->len, &t, err);
             if (rc != SD_OK && rc != SD_ENOTFOUND) {
                 return rc;
             }
@@ -503,6 +506,24 @@ static int expand_prefixes(struct qry_scratch *s, const struct qry *q,
     return SD_OK;
 }
 
+/* Whether sterm t (a word's exact form, str) is surely not in field f of segment i, seen
+ * without reading the dictionary: its stem is not there (a word no document has, as in the
+ * typo reading) and the segment's exact forms in memory (when the typo walk has built them:
+ * never built here) lack it in f too. */
+static bool is_absent_form(const struct qry_scratch *s, const struct qry_sterm *t,
+                           const char *str, size_t i, const struct seg *seg, unsigned f)
+{
+    if (t->word_stem == 0) {
+        return false;
+    }
+    const struct qry_sterm *stem = (const struct qry_sterm *)s->sterms.data + t->word_stem - 1;
+    if (!stem->has_idf || qry_found(s, t->word_stem - 1, i, f)->df != 0) {
+        return false;
+    }
+    const struct seg_exact_terms *x = seg_exact_terms_built(seg);
+    return x && seg_exact_terms_df(x, f, str, t->len) == 0;
+}
+
 /* Looks sterm `term` up in every segment and field of its scope, keeping each entry
  * found in s->found for plan.c; sets its global df (max over fields of the per-field
  * sums) and idf. */
@@ -520,7 +541,10 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
         size_t nf = qry_scope_fields(s, i, segs[i].seg, t->scope, fields);
         for (size_t k = 0; k < nf; k++) {
             struct seg_term *st = qry_found(s, term, i, fields[k]);
-            int rc = seg_term_find(segs[i].seg, fields[k], t->kind, str, t->len, st, err);
+            if (is_absent_form(s, t, str, i, segs[i].seg, fields[k])) {
+                continue; /* st stays absent */
+            }
+            int rc = qry_memo_find(s, segs[i].seg, fields[k], t->kind, str, t->len, st, err);
             if (rc == SD_ENOTFOUND) {
                 continue; /* st stays absent (df 0, from size_found) */
             }
@@ -546,13 +570,14 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
 /* Whether the tree under `node` may match a document, judged from the df that stats.c found
  * for its terms (max over fields and segments: 0 when no segment has the term in any field in
  * scope): a word whose stem nothing has matches nothing, nor does an AND that needs it, nor an
- * OR of such. Everything else may match. A reading of a query with a word no document has
- * (a typo, the wrong layout) is then answered without building a plan per segment. */
+ * OR of such. Everything else may match, a word not looked up yet too. A reading of a query
+ * with a word no document has (a typo, the wrong layout) is then answered without building a
+ * plan per segment. */
 static bool may_match(const struct qry *q, const struct qry_sterm *st, int32_t node)
 {
     const struct qry_node *n = &q->nodes[node];
     if (n->type == QN_WORD) {
-        return st[n->term].df > 0;
+        return !st[n->term].has_idf || st[n->term].df > 0;
     }
     if (n->type != QN_AND && n->type != QN_OR) {
         return true;
@@ -571,24 +596,29 @@ static bool may_match(const struct qry *q, const struct qry_sterm *st, int32_t n
 
 /* Sets df and idf of the words' stems (qry_search counts the unknown ones), before anything
  * else: when the query needs one that no segment has, nothing can match, and the other terms
- * (exact forms, expansions) are neither expanded nor looked up (st->is_unmatchable); the typo
- * walk reads a word's df here instead of looking its stem up again (walk_fuzzy). */
+ * (exact forms, expansions) are neither expanded nor looked up (st->is_unmatchable); nor are
+ * the words after it (a reading in the wrong layout has every word unknown, and its first
+ * says enough). The typo walk reads a word's df here instead of looking its stem up again
+ * (walk_fuzzy). */
 static int word_idf(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                     size_t nsegs, const struct qry_params *params, struct qry_stats *st,
                     struct sd_error *err)
 {
-    int rc = SD_OK;
-    for (size_t i = 0; !rc && i < q->node_count; i++) {
-        const struct qry_node *n = &q->nodes[i];
-        /* (only a word has terms: a filter-only query may have no sterms at all) */
-        if (n->type == QN_WORD &&
-            !((const struct qry_sterm *)s->sterms.data)[n->term].has_idf) {
-            rc = term_idf(s, q, segs, nsegs, (size_t)n->term, st->n, err);
-        }
-    }
     /* (facets count what the words match with every term's entry: no shortcut there) */
-    st->is_unmatchable = !rc && q->root != QRY_NONE && !(params->facets && params->facets->n) &&
-                         !may_match(q, s->sterms.data, q->root);
+    bool may_stop = q->root != QRY_NONE && !(params->facets && params->facets->n);
+    int rc = SD_OK;
+    st->is_unmatchable = false;
+    for (size_t i = 0; !rc && !st->is_unmatchable && i < q->node_count; i++) {
+        const struct qry_node *n = &q->nodes[i];
+        const struct qry_sterm *sterms = s->sterms.data;
+        /* (only a word has terms: a filter-only query may have no sterms at all) */
+        if (n->type != QN_WORD || sterms[n->term].has_idf) {
+            continue;
+        }
+        rc = term_idf(s, q, segs, nsegs, (size_t)n->term, st->n, err);
+        st->is_unmatchable =
+            !rc && may_stop && sterms[n->term].df == 0 && !may_match(q, sterms, q->root);
+    }
     return rc;
 }
 

@@ -476,6 +476,12 @@ struct seg_exact_terms {
  * SD_ECORRUPT. */
 int seg_exact_terms(const struct seg *s, const struct seg_exact_terms **out,
                     struct sd_error *err);
+/* The exact forms when some walk has built them already, else NULL: never builds. */
+const struct seg_exact_terms *seg_exact_terms_built(const struct seg *s);
+/* The document frequency of the exact form term[0, len) in field f of t: 0 when that field
+ * (or every field) does not have it. */
+uint32_t seg_exact_terms_df(const struct seg_exact_terms *t, unsigned field, const char *term,
+                            size_t len);
 /* Bytes the exact forms take once built (0 before). */
 size_t seg_exact_terms_bytes(const struct seg *s);
 /* Who pays for the exact forms and the memo (below): fn(arg, +bytes) when a build or a memo

@@ -464,6 +464,77 @@ int seg_exact_terms(const struct seg *s, const struct seg_exact_terms **out,
     return SD_OK;
 }
 
+const struct seg_exact_terms *seg_exact_terms_built(const struct seg *s)
+{
+    struct seg *w = (struct seg *)s;
+    return atomic_load_explicit(&w->exact_terms, memory_order_acquire);
+}
+
+/* The df in field f of the form p[i, len) under node x (the path p[0, i)), 0 when none. A
+ * stray byte may have several nodes under one parent (its split depended on bytes the build
+ * had not seen yet, see the file comment), so every child that matches is tried. (A
+ * character of well-formed UTF-8 has one node under a parent: the first that matches.) */
+static uint32_t df_under(const struct seg_exact_terms *t, uint32_t x, const unsigned char *p,
+                         size_t i, size_t len, unsigned f)
+{
+    const struct seg_trie_node *nodes = t->nodes;
+    if (i == len) {
+        return nodes[x].ch & SEG_TRIE_TERM ? t->df[(size_t)nodes[x].term * t->nfields + f] : 0;
+    }
+    uint32_t cp;
+    size_t clen = seg_utf8_next(p, len, i, &cp); /* split as the build split it */
+    uint32_t bytes = 0;
+    for (size_t k = 0; k < clen; k++) {
+        bytes |= (uint32_t)p[i + k] << (8 * k);
+    }
+    for (uint32_t c = nodes[x].kids; c != 0; c++) {
+        const struct seg_trie_node *kid = &nodes[c];
+        if (kid->bytes == bytes && ((kid->ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1 == clen) {
+            uint32_t df = df_under(t, c, p, i + clen, len, f);
+            if (df) {
+                return df;
+            }
+        }
+        if (kid->ch & SEG_TRIE_LAST) {
+            break;
+        }
+    }
+    return 0;
+}
+
+uint32_t seg_exact_terms_df(const struct seg_exact_terms *t, unsigned field, const char *term,
+                            size_t len)
+{
+    if (t->root == SEG_TRIE_NONE || field >= t->nfields || len == 0 || len > SEG_MAX_KEY) {
+        return 0;
+    }
+    const unsigned char *p = (const unsigned char *)term;
+    const struct seg_trie_node *nodes = t->nodes;
+    uint32_t x = t->root;
+    for (size_t i = 0; i < len;) { /* the first child that matches: the only one... */
+        uint32_t cp;
+        size_t clen = seg_utf8_next(p, len, i, &cp);
+        if (clen == 1 && p[i] >= 0x80) {
+            return df_under(t, t->root, p, 0, len, field); /* ...unless a byte is stray */
+        }
+        uint32_t bytes = 0;
+        for (size_t k = 0; k < clen; k++) {
+            bytes |= (uint32_t)p[i + k] << (8 * k);
+        }
+        uint32_t c = nodes[x].kids;
+        while (c != 0 && (nodes[c].bytes != bytes ||
+                          ((nodes[c].ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1 != clen)) {
+            c = nodes[c].ch & SEG_TRIE_LAST ? 0 : c + 1;
+        }
+        if (c == 0) {
+            return 0;
+        }
+        x = c;
+        i += clen;
+    }
+    return nodes[x].ch & SEG_TRIE_TERM ? t->df[(size_t)nodes[x].term * t->nfields + field] : 0;
+}
+
 void seg_set_charge(struct seg *s, seg_charge_fn fn, void *arg)
 {
     s->charge = fn;
