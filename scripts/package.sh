@@ -21,9 +21,12 @@ for want in /usr/bin/searchd /usr/bin/searchq /etc/searchd/searchd.conf \
             /usr/share/man/man3/libsearchq.3.gz; do
     grep -qx "$want" <<<"$files" || fail "$deb lacks $want"
 done
-# libsearchq: shared (with its SONAME link), static, pkg-config, in Debian's multiarch libdir
-for want in 'libsearchq\.so\.1' 'libsearchq\.so\.1\.1\.0' 'libsearchq\.so' 'libsearchq\.a' \
-            'pkgconfig/searchq\.pc'; do
+# libsearchq: shared (with its SONAME link), static, pkg-config, in Debian's multiarch libdir;
+# the full version is the one client/lib/CMakeLists.txt sets, so this check follows its bumps
+lib_version=$(sed -n 's/^set(SQ_LIB_VERSION \([0-9.]*\))$/\1/p' client/lib/CMakeLists.txt)
+[ -n "$lib_version" ] || fail "no SQ_LIB_VERSION in client/lib/CMakeLists.txt"
+for want in 'libsearchq\.so\.1' "libsearchq\.so\.${lib_version//./\\.}" 'libsearchq\.so' \
+            'libsearchq\.a' 'pkgconfig/searchq\.pc'; do
     grep -qx "/usr/lib/[^/]*/$want" <<<"$files" || fail "$deb lacks /usr/lib/*/$want"
 done
 if grep -q '^/usr/local' <<<"$files"; then

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1197,9 +1198,10 @@ static void *ask_exact_terms(void *arg)
     return (void *)t;
 }
 
+/* Atomic: the segment charges from whichever search thread fills its caches. */
 static void count_charge(void *arg, int64_t delta)
 {
-    *(int64_t *)arg += delta;
+    atomic_fetch_add((_Atomic int64_t *)arg, delta);
 }
 
 static void test_seg_exact_terms_match_the_dictionary(void **state)
@@ -1207,7 +1209,7 @@ static void test_seg_exact_terms_match_the_dictionary(void **state)
     (void)state;
     struct seg *s = open_docs(g_docs, NDOCS);
     struct sd_error err = {0};
-    int64_t charged = 0;
+    _Atomic int64_t charged = 0;
     seg_set_charge(s, count_charge, &charged);
     assert_int_equal(seg_exact_terms_bytes(s), 0); /* nothing before the first use */
     pthread_t th[4];
@@ -1281,7 +1283,7 @@ static void test_seg_memo_remembers_the_first_put_bounded_and_charged(void **sta
 {
     (void)state;
     struct seg *s = open_docs(g_docs, NDOCS);
-    int64_t charged = 0;
+    _Atomic int64_t charged = 0;
     seg_set_charge(s, count_charge, &charged);
     const void *val = NULL;
     size_t len = 7;
@@ -1352,7 +1354,7 @@ static void test_seg_memo_concurrent_puts_and_gets(void **state)
 {
     (void)state;
     struct seg *s = open_docs(g_docs, NDOCS);
-    int64_t charged = 0;
+    _Atomic int64_t charged = 0;
     seg_set_charge(s, count_charge, &charged);
     pthread_t th[4];
     for (int i = 0; i < 4; i++) {
