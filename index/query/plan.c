@@ -317,11 +317,14 @@ static int phrase_node(struct plan *pl, const struct qry_node *qn, uint32_t *out
 static int prefix_node(struct plan *pl, int32_t qnode, uint32_t *out)
 {
     const uint32_t *slot = (const uint32_t *)pl->s->prefix.data + 2 * (size_t)qnode;
+    bool is_fuzzy = pl->q->nodes[qnode].type == QN_FUZZY;
     uint32_t kids[QRY_MAX_EXPANSIONS];
     uint32_t count = 0;
     for (uint32_t i = 0; i < slot[1]; i++) {
         uint32_t node = 0;
-        int rc = terms_node(pl, slot[0] + i, UINT32_MAX, &node);
+        /* a typo's stem earns the bonus with its closest form (stats.c, expand_node) */
+        uint32_t bonus = is_fuzzy ? slot[0] + slot[1] + i : UINT32_MAX;
+        int rc = terms_node(pl, slot[0] + i, bonus, &node);
         if (rc) {
             return rc;
         }

@@ -116,6 +116,27 @@ static void test_qry_typo_every_word_corrects_a_shared_misspelling(void **state)
     assert_string_equal(dym, "");
 }
 
+/* A typo in a word's stem is one edit from the form meant and further from its other
+ * inflections: the document with that form ranks first, as it does for the query typed right
+ * (its exact-form bonus), though another says another inflection of the stem more often. */
+static void test_qry_typo_ranks_the_closest_form_first(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "other", .body = "receives receives receives"},
+        {.id = "meant", .body = "received the parcel"},
+        {.id = "ru-other", .body = "параметры параметры параметры функции"},
+        {.id = "ru-meant", .body = "параметром функции"},
+    };
+    char ids[256], dym[256];
+    assert_int_equal(typo_search(docs, 4, "recieved", ids, sizeof ids, dym, sizeof dym), 2);
+    assert_string_equal(ids, "meant other");
+    assert_string_equal(dym, "received");
+    assert_int_equal(typo_search(docs, 4, "парамтером", ids, sizeof ids, dym, sizeof dym), 2);
+    assert_string_equal(ids, "ru-meant ru-other");
+    assert_string_equal(dym, "параметром");
+}
+
 static void test_qry_typo_narrow_walk_finds_typos_past_the_first_letters(void **state)
 {
     (void)state;
@@ -199,6 +220,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qry_typo_known_word_gets_no_near_misses),
         cmocka_unit_test(test_qry_typo_every_word_corrects_a_shared_misspelling),
+        cmocka_unit_test(test_qry_typo_ranks_the_closest_form_first),
         cmocka_unit_test(test_qry_typo_narrow_walk_finds_typos_past_the_first_letters),
         cmocka_unit_test(test_qry_typo_in_the_first_letters_widens_the_walk),
         cmocka_unit_test(test_qry_typo_two_edit_narrow_match_still_widens),
