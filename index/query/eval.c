@@ -230,12 +230,34 @@ static double terms_score(struct ev *e, const struct ev_node *n, uint32_t doc)
     return score + bonus;
 }
 
+/* A typed word's score without its exact-form bonus, and the bonus in *bonus: an EV_TERMS's
+ * own, or the sum of an is_typed EV_OR's kids on doc (a typo reading's word and near forms). */
+static double typed_parts(struct ev *e, const struct ev_node *n, uint32_t doc, double *bonus)
+{
+    if (n->type == EV_TERMS) {
+        return terms_parts(e, n, doc, bonus);
+    }
+    const uint32_t *k = node_kids(e, n);
+    double score = 0;
+    *bonus = 0;
+    for (uint32_t i = 0; i < n->count; i++) {
+        const struct ev_node *c = &e->nodes[k[i]];
+        if (c->doc == doc) {
+            double b = 0;
+            score += typed_parts(e, c, doc, &b);
+            *bonus += b;
+        }
+    }
+    return score;
+}
+
 /* An AND's words (its proximity bonus aside) score their stems, and the exact-form bonus
  * only on a document that holds every typed word's form: one that repeats one word as typed
  * but says the other otherwise is no more the document sought than one that says both
  * otherwise (a known-item query typed in the document's own forms: bench/RESULTS.md "Issue
- * 12: the bonus only for documents with every typed form"). Any score is still at most
- * ev_bound()'s, which counts every bonus. */
+ * 12: the bonus only for documents with every typed form"). In a typo reading, a corrected
+ * word's form is its closest near form. Any score is still at most ev_bound()'s, which
+ * counts every bonus. */
 static double and_words_score(struct ev *e, const struct ev_node *n, uint32_t doc)
 {
     const uint32_t *k = node_kids(e, n);
@@ -246,7 +268,7 @@ static double and_words_score(struct ev *e, const struct ev_node *n, uint32_t do
         const struct ev_node *c = &e->nodes[k[i]];
         if (c->is_typed) {
             double b = 0;
-            score += terms_parts(e, c, doc, &b);
+            score += typed_parts(e, c, doc, &b);
             bonus += b;
             has_all = has_all && b > 0;
         } else {

@@ -94,8 +94,10 @@ struct ev_node {
     uint8_t type;         /* enum ev_type */
     uint8_t prox;         /* EV_AND: 1 + its struct ev_prox in scratch.prox; 0: no bonus (an
                              ev_prox needs 2 of the QRY_MAX_TERMS words: fewer than 255) */
-    bool is_typed;        /* EV_TERMS: a word as typed, whose exact form earns the bonus (an
-                             AND gives it only to a document with all of them: eval.c) */
+    bool is_typed;        /* a word as typed, whose exact form earns the bonus (an AND gives
+                             it only to a document with all of them: eval.c): EV_TERMS, or
+                             the EV_OR of a typo reading's word and its near forms, each of
+                             which earns it with its closest form (plan.c) */
     uint32_t doc;         /* current match, SEG_DOC_END when done */
     uint64_t cost;        /* estimated matches, to order AND children */
     uint32_t first;       /* EV_TERMS/EV_PHRASE: posts; EV_AND/EV_OR: kids */
@@ -243,6 +245,10 @@ bool qry_filter_segment(struct qry_scratch *s, const struct qry *q, const struct
                         const struct seg *seg);
 /* True when node of q is a conjunct of the predicate (plan.c leaves those out of the tree). */
 bool qry_is_top_filter(const struct qry *q, int32_t node);
+
+/* Whether node is a typo reading's pair: a QN_OR of the word as typed and its QN_FUZZY
+ * (typo.c). */
+bool qry_is_typo_pair(const struct qry *q, int32_t node);
 /* The column of attribute name with the seg type of sch_type, or NULL. */
 const struct seg_attr *qry_column(const struct seg *seg, const char *name, size_t len,
                                   uint8_t sch_type);

@@ -314,6 +314,22 @@ static int phrase_node(struct plan *pl, const struct qry_node *qn, uint32_t *out
     return or_of(pl, kids, count, out);
 }
 
+/* An EV_OR whose kids all earn the exact-form bonus as typed words do (a typo's near forms;
+ * the word as typed and those) stands for one typed word in its AND's bonus (eval.c). */
+static void mark_typed_or(struct plan *pl, uint32_t node)
+{
+    struct ev_node *n = pnode(pl, node);
+    if (n->type != EV_OR) {
+        return;
+    }
+    const uint32_t *kids = (const uint32_t *)pl->s->kids.data + n->first;
+    bool is_typed = true;
+    for (uint32_t i = 0; i < n->count; i++) {
+        is_typed = is_typed && pnode(pl, kids[i])->is_typed;
+    }
+    n->is_typed = is_typed;
+}
+
 static int prefix_node(struct plan *pl, int32_t qnode, uint32_t *out)
 {
     const uint32_t *slot = (const uint32_t *)pl->s->prefix.data + 2 * (size_t)qnode;
@@ -332,7 +348,11 @@ static int prefix_node(struct plan *pl, int32_t qnode, uint32_t *out)
             kids[count++] = node;
         }
     }
-    return or_of(pl, kids, count, out);
+    int rc = or_of(pl, kids, count, out);
+    if (rc == SD_OK && is_fuzzy) {
+        mark_typed_or(pl, *out);
+    }
+    return rc;
 }
 
 static int child_list(struct plan *pl, int32_t qnode, uint32_t *kids, uint32_t *count)
@@ -373,7 +393,11 @@ static int or_node(struct plan *pl, int32_t qnode, uint32_t *out)
             kids[live++] = kids[i];
         }
     }
-    return or_of(pl, kids, live, out);
+    rc = or_of(pl, kids, live, out);
+    if (rc == SD_OK && qry_is_typo_pair(pl->q, qnode)) {
+        mark_typed_or(pl, *out);
+    }
+    return rc;
 }
 
 /* Splits kids into positives (sorted by cost) then non-empty exclusions. */

@@ -137,6 +137,48 @@ static void test_qry_typo_ranks_the_closest_form_first(void **state)
     assert_string_equal(dym, "параметром");
 }
 
+/* In an AND, a corrected word's closest form counts as its typed form: the exact-form bonus
+ * goes only to a document with every word's form (the word as typed, or the form closest to
+ * the typo), as for the query typed right; one that repeats the other word as typed but says
+ * the corrected one otherwise gets none. */
+static void test_qry_typo_bonus_needs_every_form(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "repeats", .body = "express express express express parcels"},
+        {.id = "meant", .body = "express parcel notes"},
+        {.id = "pascal", .body = "pascal language"}, /* "parcal" has two near stems */
+        /* "parcel" common, "express" rare: without the gate, the repeated word wins */
+        {.id = "f1", .body = "parcel one"},
+        {.id = "f2", .body = "parcel two"},
+        {.id = "f3", .body = "parcel three"},
+        {.id = "f4", .body = "parcel four"},
+    };
+    char ids[256], dym[256];
+    assert_int_equal(typo_search(docs, 7, "express parcal", ids, sizeof ids, dym, sizeof dym), 2);
+    assert_string_equal(ids, "meant repeats");
+}
+
+/* The typo reading weighs the forms as the reading typed right does (typed.c: exact_boost x
+ * QRY_TYPED_GAIN), so a rare corrected form in a short document beats a common word repeated. */
+static void test_qry_typo_reading_weighs_forms_as_typed(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "repeats", .body = "website website website website general"},
+        {.id = "meant", .body = "website generalized notes"},
+        {.id = "f1", .body = "generalized one"},
+        {.id = "f2", .body = "generalized two"},
+        {.id = "f3", .body = "generalized three"},
+        {.id = "f4", .body = "generalized four"},
+    };
+    char ids[256], dym[256];
+    assert_int_equal(typo_search(docs, 6, "website genfralized", ids, sizeof ids, dym, sizeof dym),
+                     2);
+    assert_string_equal(ids, "meant repeats");
+    assert_string_equal(dym, "website generalized");
+}
+
 static void test_qry_typo_narrow_walk_finds_typos_past_the_first_letters(void **state)
 {
     (void)state;
@@ -221,6 +263,8 @@ int main(void)
         cmocka_unit_test(test_qry_typo_known_word_gets_no_near_misses),
         cmocka_unit_test(test_qry_typo_every_word_corrects_a_shared_misspelling),
         cmocka_unit_test(test_qry_typo_ranks_the_closest_form_first),
+        cmocka_unit_test(test_qry_typo_bonus_needs_every_form),
+        cmocka_unit_test(test_qry_typo_reading_weighs_forms_as_typed),
         cmocka_unit_test(test_qry_typo_narrow_walk_finds_typos_past_the_first_letters),
         cmocka_unit_test(test_qry_typo_in_the_first_letters_widens_the_walk),
         cmocka_unit_test(test_qry_typo_two_edit_narrow_match_still_widens),

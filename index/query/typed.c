@@ -19,7 +19,12 @@
  * QRY_TYPED_GAIN: documents that say it as typed come first, as they do where only typed
  * forms match. When none does, the bonus is 0: the typed forms say nothing about the
  * documents sought, and stems rank alone. A query without such words (an OR, a phrase, a
- * prefix) keeps exact_boost as it is. exact_boost 0 turns the bonus off everywhere. Which
+ * prefix) keeps exact_boost as it is. A typo reading's word standing with its near forms
+ * (qry_is_typo_pair) is not checked: its closest forms, which earn the bonus for it (plan.c),
+ * are forms the walk found in some document, and the AND's scoring asks each document for
+ * all of them; when it is the only kind of word, the bonus is exact_boost x QRY_TYPED_GAIN,
+ * as for the query typed right (bench/RESULTS.md "Issue 12: a corrected word's closest form
+ * counts as typed"). exact_boost 0 turns the bonus off everywhere. Which
  * documents get the bonus is eval.c's: in an AND, only those holding every typed form (this
  * check asks whether any does; the scoring asks it of each document it scores).
  *
@@ -51,10 +56,13 @@ static int32_t typed_word(const struct qry_node *qn, int32_t c)
     return c != QRY_NONE && is_typed_word(&qn[c]) ? c : QRY_NONE;
 }
 
-/* The exact-form sterms of the query's required typed words, into terms[]; returns how many. */
-static size_t required_words(const struct qry *q, uint32_t *terms)
+/* The exact-form sterms of the query's required typed words, into terms[]; returns how many.
+ * *typo_pairs counts the required words of a typo reading that stand with their near forms
+ * (qry_is_typo_pair), whose forms are not checked (see qry_typed_boost). */
+static size_t required_words(const struct qry *q, uint32_t *terms, size_t *typo_pairs)
 {
     const struct qry_node *qn = q->nodes;
+    *typo_pairs = 0;
     if (q->root == QRY_NONE) {
         return 0;
     }
@@ -63,16 +71,22 @@ static size_t required_words(const struct qry *q, uint32_t *terms)
         terms[0] = qn[w].term + 1;
         return 1;
     }
+    if (qry_is_typo_pair(q, q->root)) {
+        *typo_pairs = 1;
+        return 0;
+    }
     if (qn[q->root].type != QN_AND) {
         return 0;
     }
     size_t n = 0;
     for (int32_t c = qn[q->root].first_child; c != QRY_NONE && n < QRY_TYPED_MAX_WORDS;
          c = qn[c].next_sibling) {
-        w = qry_is_top_filter(q, c) ? QRY_NONE : typed_word(qn, c);
+        bool is_filter = qry_is_top_filter(q, c);
+        w = is_filter ? QRY_NONE : typed_word(qn, c);
         if (w != QRY_NONE) {
             terms[n++] = qn[w].term + 1;
         }
+        *typo_pairs += !is_filter && qry_is_typo_pair(q, c);
     }
     return n;
 }
@@ -154,8 +168,14 @@ int qry_typed_boost(struct qry_scratch *s, const struct qry *q, const struct qry
                     struct sd_error *err)
 {
     uint32_t terms[QRY_TYPED_MAX_WORDS];
+    size_t typo_pairs = 0;
     st->boost = params->exact_boost;
-    size_t n = params->exact_boost > 0 && params->limit > 0 ? required_words(q, terms) : 0;
+    size_t n =
+        params->exact_boost > 0 && params->limit > 0 ? required_words(q, terms, &typo_pairs) : 0;
+    if (n == 0 && typo_pairs > 0 && !st->is_unmatchable) {
+        st->boost = params->exact_boost * QRY_TYPED_GAIN;
+        return SD_OK;
+    }
     if (n == 0 || st->is_unmatchable) {
         return SD_OK;
     }

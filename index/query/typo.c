@@ -107,6 +107,17 @@ int qry_with_typos(const struct qry *q, bool is_every_word, struct qry **out,
     return SD_OK;
 }
 
+bool qry_is_typo_pair(const struct qry *q, int32_t node)
+{
+    const struct qry_node *n = &q->nodes[node];
+    int32_t w = n->first_child;
+    if (n->type != QN_OR || w == QRY_NONE || q->nodes[w].type != QN_WORD) {
+        return false;
+    }
+    int32_t f = q->nodes[w].next_sibling;
+    return f != QRY_NONE && q->nodes[f].type == QN_FUZZY && q->nodes[f].next_sibling == QRY_NONE;
+}
+
 /* ---- did you mean ---- */
 
 /* The span of the first token of a text: span[0] its start, span[1] its end. */
