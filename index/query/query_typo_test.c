@@ -179,6 +179,36 @@ static void test_qry_typo_reading_weighs_forms_as_typed(void **state)
     assert_string_equal(dym, "website generalized");
 }
 
+/* Over two segments: the closest form is in one, the other inflection in the other; each
+ * segment looks the form up (or, from its trie, knows it lacks it) on its own, and the
+ * document with the form still ranks first. */
+static void test_qry_typo_closest_form_across_segments(void **state)
+{
+    (void)state;
+    const struct tdoc first[] = {{.id = "other", .body = "receives receives receives"}};
+    const struct tdoc second[] = {{.id = "meant", .body = "received the parcel"}};
+    struct seg *s1 = tseg_build(tq_stem, first, 1);
+    struct seg *s2 = tseg_build(tq_stem, second, 1);
+    struct qry_segment segs[] = {{.seg = s1}, {.seg = s2}};
+    struct qry *q = tqry(tq_ctx, "recieved");
+    struct qry *fq = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_with_typos(q, false, &fq, &err), SD_OK);
+    struct qry_params p;
+    qry_params_default(&p);
+    struct qry_result r;
+    assert_int_equal(qry_search(tq_ctx, fq, segs, 2, &p, &r, &err), SD_OK);
+    assert_int_equal(r.nhits, 2);
+    assert_int_equal(r.hits[0].segment, 1);
+    assert_int_equal(r.hits[1].segment, 0);
+    assert_true(r.hits[0].score > r.hits[1].score);
+    qry_result_free(&r);
+    qry_free(fq);
+    qry_free(q);
+    seg_close(s2);
+    seg_close(s1);
+}
+
 static void test_qry_typo_narrow_walk_finds_typos_past_the_first_letters(void **state)
 {
     (void)state;
@@ -265,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_qry_typo_ranks_the_closest_form_first),
         cmocka_unit_test(test_qry_typo_bonus_needs_every_form),
         cmocka_unit_test(test_qry_typo_reading_weighs_forms_as_typed),
+        cmocka_unit_test(test_qry_typo_closest_form_across_segments),
         cmocka_unit_test(test_qry_typo_narrow_walk_finds_typos_past_the_first_letters),
         cmocka_unit_test(test_qry_typo_in_the_first_letters_widens_the_walk),
         cmocka_unit_test(test_qry_typo_two_edit_narrow_match_still_widens),
