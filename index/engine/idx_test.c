@@ -745,6 +745,53 @@ static void test_idx_idle_merges_memory_segments(void **state)
     free(dir);
 }
 
+/* How many live segments have their exact forms in memory (built by a typo walk). */
+static size_t segments_with_exact_terms(struct idx_db *db)
+{
+    struct idx_index *ix;
+    struct sd_error err;
+    assert_int_equal(idx_db_find(db, "default", false, &ix, &err), SD_OK);
+    pthread_mutex_lock(&ix->state_lock);
+    size_t n = 0;
+    for (size_t i = 0; i < ix->nlive; i++)
+        n += seg_exact_terms_built(ix->live[i].ref->seg) != NULL;
+    pthread_mutex_unlock(&ix->state_lock);
+    idx_index_put(ix);
+    return n;
+}
+
+/* Segments whose exact forms a typo search has walked pass them on to their merge's output,
+ * built by the merge thread before it is published: the next typo search does not build them
+ * while its user waits. */
+static void test_idx_merge_keeps_exact_forms_warm(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = dir;
+    cfg.flush_ms = 60000; /* no flush to disk during the test */
+    struct idx_db *db;
+    struct sd_error err;
+    assert_int_equal(idx_open(&cfg, &db, &err), SD_OK);
+    char id[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "warm%d", i);
+        assert_int_equal(put_doc(db, id, "warm", "pause then merge"), SD_OK);
+    }
+    assert_int_equal(count(db, "pauze"), 5); /* a typo: every segment's forms walked */
+    size_t before = mem_segments(db);
+    assert_true(before > 1);
+    assert_int_equal(segments_with_exact_terms(db), before);
+    for (int waited = 0; waited < 100 && mem_segments(db) > 1; waited++)
+        usleep(100 * 1000);
+    assert_int_equal(mem_segments(db), 1); /* merged once writes paused */
+    assert_int_equal(segments_with_exact_terms(db), 1);
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
 /* Issue 13's /metrics numbers as the engine keeps them: one fsync timed per group commit (each
  * acknowledged write here is its own), every record and its bytes counted, the in-memory
  * segment's bytes while documents sit in it, and a duration for each flush and merge. */
@@ -803,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_idx_torn_log_tail_is_dropped_on_reopen),
         cmocka_unit_test(test_idx_long_write_stream_keeps_segment_count_bounded),
         cmocka_unit_test(test_idx_idle_merges_memory_segments),
+        cmocka_unit_test(test_idx_merge_keeps_exact_forms_warm),
         cmocka_unit_test(test_idx_pipelined_writes_apply_and_ack_in_queue_order),
         cmocka_unit_test(test_idx_stats_time_fsyncs_flushes_and_merges),
     };
