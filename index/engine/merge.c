@@ -8,7 +8,9 @@
  *  2. rewrite (no lock): the live documents of the inputs go into one new
  *     segment image; a flush or disk merge writes it to seg-NNNNNN.seg and
  *     maps it, a memory merge keeps it in memory. A flush of exactly one
- *     in-memory segment skips the rewrite and writes its image as it is;
+ *     in-memory segment skips the rewrite and writes its image as it is. When a
+ *     typo search has walked an input's exact forms, the output's are built too
+ *     (idx_job_warm), so no search builds them after the commit;
  *  3. commit (manifest_lock -> state_lock): deletes that hit the inputs since
  *     step 1 are carried over to the output by id, the inputs are replaced by
  *     the output in the live list, a snapshot is published, and for disk
