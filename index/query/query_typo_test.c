@@ -222,6 +222,10 @@ static void test_qry_typo_narrow_walk_finds_typos_past_the_first_letters(void **
     assert_int_equal(typo_search(docs, 3, "inofrmation", ids, sizeof ids, dym, sizeof dym), 1);
     assert_string_equal(ids, "en");
     assert_string_equal(dym, "information");
+    /* two swaps: two edits, and no form closer */
+    assert_int_equal(typo_search(docs, 3, "infromatoin", ids, sizeof ids, dym, sizeof dym), 1);
+    assert_string_equal(ids, "en");
+    assert_string_equal(dym, "information");
     /* 8 letters, 1 edit: the first one fixed; a deletion */
     assert_int_equal(typo_search(docs, 3, "цифрвая", ids, sizeof ids, dym, sizeof dym), 1);
     assert_string_equal(ids, "ru");
@@ -262,7 +266,10 @@ static void test_qry_typo_two_edit_narrow_match_still_widens(void **state)
         {.id = "near", .body = "akbcdefghij"}, /* the first two swapped: one edit */
     };
     char ids[256], dym[256];
-    assert_int_equal(typo_search(docs, 2, "kabcdefghij", ids, sizeof ids, dym, sizeof dym), 2);
+    /* the wide walk finds the form one edit away; the one two edits away is then not
+     * searched (closest_only: a worse reading of the same typo) */
+    assert_int_equal(typo_search(docs, 2, "kabcdefghij", ids, sizeof ids, dym, sizeof dym), 1);
+    assert_string_equal(ids, "near");
     assert_string_equal(dym, "akbcdefghij");
 }
 

@@ -31,7 +31,8 @@
  *            reading every term, and each form found stands for its stem
  *            (so the corrected word matches in every inflection, and a
  *            short stem never matches loosely); the fewest edits first, then
- *            the most frequent, QRY_MAX_FUZZY stems kept. Their idf is scaled by
+ *            the most frequent, QRY_MAX_FUZZY stems kept, and only those as close
+ *            as the closest (closest_only). Their idf is scaled by
  *            QRY_FUZZY_WEIGHT, so a typo match adds well under an exact one
  *            and the block-max bounds, built from the same idf, stay exact.
  *            Each stem also keeps its form closest to what was typed (then the
@@ -316,6 +317,20 @@ static size_t pick_cands(struct qry_scratch *s, size_t first, size_t max)
     return out < max ? out : max;
 }
 
+/* Of typo candidates c[0, n) (pick_cands' order: the fewest edits first), how many are as
+ * close as the first: when some form is one edit from what was typed, the forms two edits
+ * away are worse readings of it, and searching them costs their lookups and postings (on the
+ * known-item sets, keeping them lowered typo MRR@10 by 0.003-0.008 and cost a typo search
+ * 3-4% more instructions). */
+static size_t closest_only(const struct qry_cand *c, size_t n)
+{
+    size_t k = n ? 1 : 0;
+    while (k < n && c[k].dist == c[0].dist) {
+        k++;
+    }
+    return k;
+}
+
 static int walk_prefix(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                        size_t nsegs, const struct qry_sterm *pt, struct sd_error *err)
 {
@@ -508,6 +523,9 @@ static int expand_node(struct qry_scratch *s, const struct qry *q, const struct 
         return rc;
     }
     size_t keep = pick_cands(s, 0, is_fuzzy ? QRY_MAX_FUZZY : QRY_MAX_EXPANSIONS);
+    if (is_fuzzy) {
+        keep = closest_only(s->cand.data, keep);
+    }
     uint32_t *slot = (uint32_t *)s->prefix.data + 2 * node;
     slot[0] = (uint32_t)s->sterms.count;
     slot[1] = (uint32_t)keep;
