@@ -520,6 +520,10 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
     if (rc)
         sd_errorf(err, rc, "out of memory");
     const struct sch_schema *schema = st ? st->schema : NULL;
+    if (schema && schema->no_typos) /* the index's settings turn them off for every search */
+        r.opts.no_typos = true;
+    if (schema && schema->no_layout)
+        r.opts.no_layout = true;
     struct qry *filter = NULL;
     if (rc == SD_OK && req->filter_len > 0)
         rc = idx_parse_filter(ctx, req, schema, &filter, err);

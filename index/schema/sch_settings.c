@@ -157,6 +157,17 @@ static int sch_parse_fields(struct json_object *fields, struct sch_schema *s, st
     return SD_OK;
 }
 
+/* A query-time switch ("typo", "layout"): true or false; *off is set by false. */
+static int sch_parse_switch(const char *key, struct json_object *v, bool *off,
+                            struct sd_error *err)
+{
+    if (!json_object_is_type(v, json_type_boolean)) {
+        return sd_errorf(err, SD_EINVAL, "settings: \"%s\" must be true or false", key);
+    }
+    *off = !json_object_get_boolean(v);
+    return SD_OK;
+}
+
 static int sch_parse_root(struct json_object *root, struct sch_schema *s, struct sd_error *err)
 {
     if (!json_object_is_type(root, json_type_object)) {
@@ -171,9 +182,15 @@ static int sch_parse_root(struct json_object *root, struct sch_schema *s, struct
             rc = sch_lexicon_parse_synonyms(val, &s->lex, err);
         } else if (strcmp(key, "stopwords") == 0) {
             rc = sch_lexicon_parse_stopwords(val, &s->lex, err);
+        } else if (strcmp(key, "typo") == 0) {
+            rc = sch_parse_switch(key, val, &s->no_typos, err);
+        } else if (strcmp(key, "layout") == 0) {
+            rc = sch_parse_switch(key, val, &s->no_layout, err);
         } else {
             rc = sd_errorf(err, SD_EINVAL,
-                           "settings: unknown key '%.64s' (use fields, synonyms, stopwords)", key);
+                           "settings: unknown key '%.64s' (use fields, synonyms, stopwords, typo, "
+                           "layout)",
+                           key);
         }
         if (rc) {
             return rc;
@@ -235,6 +252,20 @@ int sch_parse(const char *json, size_t len, struct sch_schema **out, struct sd_e
 
 static void sch_encode_fields(const struct sch_schema *s, struct sd_buf *out);
 
+/* `"key":false` when the switch is off; nothing at its default (true). */
+static void sch_encode_switch(const char *key, bool is_off, struct sd_buf *out, bool *is_first)
+{
+    if (!is_off) {
+        return;
+    }
+    if (!*is_first) {
+        sd_buf_put_u8(out, ',');
+    }
+    *is_first = false;
+    sch_json_quote(key, strlen(key), out);
+    sd_buf_put(out, ":false", 6);
+}
+
 void sch_encode(const struct sch_schema *s, struct sd_buf *out)
 {
     sd_buf_put_u8(out, '{');
@@ -243,6 +274,8 @@ void sch_encode(const struct sch_schema *s, struct sd_buf *out)
         sch_encode_fields(s, out);
     }
     sch_lexicon_encode(&s->lex, out, &is_first);
+    sch_encode_switch("typo", s->no_typos, out, &is_first);
+    sch_encode_switch("layout", s->no_layout, out, &is_first);
     sd_buf_put_u8(out, '}');
 }
 

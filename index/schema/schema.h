@@ -26,6 +26,8 @@
  *   "synonyms":  [{"synonyms": ["ИИ", "искусственный интеллект"]},      two-way group
  *                 {"root": "ноутбук", "synonyms": ["лэптоп"]}]          one-way: root -> these
  *   "stopwords": {"lists": ["en", "ru"], "words": ["пожалуйста"]}
+ *   "typo": false      no search of this index reads typos (default true)
+ *   "layout": false    nor the other keyboard layout (default true)
  *
  * (Typesense's shape for synonyms; a Meilisearch map {"a": ["b"]} is {"root": "a",
  * "synonyms": ["b"]}.) sch_same_index says whether two settings index documents alike.
@@ -33,7 +35,7 @@
  * sch_encode gives the canonical form: fields sorted by name (bytewise), every key in one
  * order, text fields always with their weight; synonym members and stopwords with their
  * spaces trimmed and collapsed, sorted and without repeats (a one-way entry's root first), the
- * entries sorted, empty keys left out. Parsing that form again gives the same schema, so two
+ * entries sorted, empty keys and "typo"/"layout" at their default (true) left out. Parsing that form again gives the same schema, so two
  * settings are the same exactly when their canonical bytes are.
  *
  * Threads: a struct sch_schema is immutable once parsed; any number of threads may read it.
@@ -115,6 +117,8 @@ struct sch_schema {
     size_t nfields;
     struct sch_field *fields; /* owned; sorted by name, bytewise */
     struct sch_lexicon lex;   /* synonyms and stopwords: all zero when none */
+    bool no_typos;            /* "typo": false */
+    bool no_layout;           /* "layout": false */
 };
 
 /* Parses and validates settings JSON (borrowed for the call). On success *out is owned by
@@ -128,7 +132,7 @@ void sch_free(struct sch_schema *s); /* NULL is a no-op */
 void sch_encode(const struct sch_schema *s, struct sd_buf *out);
 
 /* True when a and b index documents alike: the same fields, types and weights (their
- * synonyms and stopwords, read only by queries, may differ). */
+ * synonyms, stopwords, "typo" and "layout", read only by queries, may differ). */
 bool sch_same_index(const struct sch_schema *a, const struct sch_schema *b);
 
 /* The string s of lexicon lex (NUL-terminated). */

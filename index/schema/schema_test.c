@@ -88,6 +88,8 @@ static void test_sch_encode_is_canonical_fixed_point(void **state)
         "{\"fields\":{\"b\\\"q\":{\"type\":\"keyword\"},\"a\":{\"weight\":3.25,\"type\":\"text\"}}"
         "}",
         "{\"fields\":{\"\xd0\xb3\xd0\xbe\xd0\xb4\":{\"type\":\"int\"}}}",
+        "{\"layout\":false,\"typo\":false}",
+        "{\"typo\":false,\"stopwords\":{\"lists\":[\"en\"]},\"fields\":{}}",
     };
     for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
         struct sch_schema *s = must_parse(inputs[i]);
@@ -110,7 +112,39 @@ static void test_sch_encode_is_canonical_fixed_point(void **state)
     struct sch_schema *none = must_parse("{}");
     assert_false(none->has_fields);
     assert_null(sch_find(none, "title", 5));
+    assert_false(none->no_typos);
+    assert_false(none->no_layout);
     sch_free(none);
+}
+
+/* "typo" and "layout" turn the other readings off for every search of the index; at their
+ * default (true) the canonical form leaves them out, and they change no indexing. */
+static void test_sch_typo_and_layout_switches(void **state)
+{
+    (void)state;
+    struct sch_schema *s = must_parse("{\"fields\":{},\"layout\":false,\"typo\":false}");
+    assert_true(s->no_typos);
+    assert_true(s->no_layout);
+    struct sd_buf b;
+    sd_buf_init(&b);
+    sch_encode(s, &b);
+    sd_buf_put_u8(&b, 0);
+    assert_string_equal((const char *)b.data, "{\"fields\":{},\"typo\":false,\"layout\":false}");
+    struct sch_schema *d = must_parse("{\"fields\":{},\"typo\":true,\"layout\":true}");
+    assert_false(d->no_typos);
+    assert_false(d->no_layout);
+    sd_buf_free(&b);
+    sd_buf_init(&b);
+    sch_encode(d, &b);
+    sd_buf_put_u8(&b, 0);
+    assert_string_equal((const char *)b.data, "{\"fields\":{}}");
+    assert_true(sch_same_index(s, d));
+    sd_buf_free(&b);
+    sch_free(d);
+    sch_free(s);
+    expect_refused("{\"typo\":0}", SD_EINVAL, "\"typo\" must be true or false");
+    expect_refused("{\"layout\":\"off\"}", SD_EINVAL, "\"layout\" must be true or false");
+    expect_refused("{\"typos\":false}", SD_EINVAL, "unknown key 'typos'");
 }
 
 static void test_sch_parse_bad_settings_name_the_key(void **state)
@@ -498,6 +532,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sch_parse_all_types_sorted_with_default_weights),
         cmocka_unit_test(test_sch_encode_is_canonical_fixed_point),
+        cmocka_unit_test(test_sch_typo_and_layout_switches),
         cmocka_unit_test(test_sch_parse_bad_settings_name_the_key),
         cmocka_unit_test(test_sch_convert_int_strict_int64),
         cmocka_unit_test(test_sch_convert_float_bool_keyword),

@@ -319,6 +319,36 @@ class SearchTest(E2ETestCase):
             for d in docs:
                 self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
 
+    def test_index_settings_turn_typos_and_layout_off(self):
+        """"typo": false and "layout": false in an index's settings: no search of it reads
+        typos or the other layout, whatever it asks; back to the default, they are read."""
+        name = "nofuzz"
+        doc = {"id": "nofuzz-1", "title": "Digital diplomacy", "body": "цифровая дипломатия"}
+        self.assertOk(self.line_call({"op": "create_index", "index": name,
+                                      "settings": {"typo": False, "layout": False}}), "create")
+        self.assertOk(self.line_call({"op": "add", "index": name, "doc": doc}), "add")
+        harness.wait_until(lambda: self.ids("diplomacy", "--index", name), harness.VISIBLE_WITHIN)
+        got = self.assertOk(self.line_call({"op": "get_settings", "index": name}), "settings")
+        self.assertEqual((got["settings"].get("typo"), got["settings"].get("layout")),
+                         (False, False), got)
+        for q in ("diplomcy", "wbahjdfz"):  # a typo; "цифровая" typed with QWERTY on
+            a = self.line_call({"op": "search", "index": name, "q": q, "typo": True,
+                                "layout": True})
+            self.assertEqual((self.assertOk(a)["total"], a.get("typos"), a.get("layout")),
+                             (0, None, None), a)
+            self.assertEqual(self.ids(q, "--index", name), [])
+        http = self.daemon.http()
+        try:
+            r = http.search("diplomcy", index=name, typo="true")
+            self.assertEqual((r.status, r.json["total"]), (200, 0), r)
+        finally:
+            http.close()
+        self.assertOk(self.line_call({"op": "set_settings", "index": name, "settings": {}}),
+                      "settings back to the default")
+        for q in ("diplomcy", "wbahjdfz"):
+            a = self.line_call({"op": "search", "index": name, "q": q})
+            self.assertEqual([h["id"] for h in self.assertOk(a)["hits"]], ["nofuzz-1"], a)
+
     def test_highlight_deep_inside_a_long_russian_document(self):
         filler = "Архив хранит письма, описи и карточки каталога. " * 6000  # ~600 KB
         body = filler + "Здесь <b>квантовой криптографии</b> & \"шифрам\" посвящена глава. " + filler
