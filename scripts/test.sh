@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it: installs dependencies, builds with
 # -Werror, runs every test, then builds again with AddressSanitizer +
 # UndefinedBehaviorSanitizer and runs every test once more, then builds the
-# libFuzzer targets with clang and runs each for 10 s (scripts/fuzz.sh: 13 targets,
+# libFuzzer targets with clang and runs each for 10 s (scripts/fuzz.sh: 14 targets,
 # about a minute on 2 cores, two at a time; any finding fails; the long runs are in
 # tests/fuzz/README.md). The whole run takes about 15 minutes on 2 cores.
 # Between the plain and the sanitizer pass it builds the Debian package and
