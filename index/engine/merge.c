@@ -82,11 +82,13 @@ static int idx_job_add(struct idx_job *job, struct idx_live *l)
     size_t words = ((size_t)seg_doc_count(l->ref->seg) + 63) / 64;
     uint64_t *bits = malloc((words ? words : 1) * sizeof *bits);
     struct idx_segref **in = realloc(job->inputs, (job->n + 1) * sizeof *in);
-    if (in)
+    if (in) {
         job->inputs = in;
+    }
     uint64_t **sb = realloc(job->start_bits, (job->n + 1) * sizeof *sb);
-    if (sb)
+    if (sb) {
         job->start_bits = sb;
+    }
     if (!bits || !in || !sb) {
         free(bits);
         return SD_ENOMEM;
@@ -96,15 +98,17 @@ static int idx_job_add(struct idx_job *job, struct idx_live *l)
     job->inputs[job->n] = l->ref;
     job->start_bits[job->n] = bits;
     job->n++;
-    if (l->max_seq > job->max_seq)
+    if (l->max_seq > job->max_seq) {
         job->max_seq = l->max_seq;
+    }
     return SD_OK;
 }
 
 static unsigned idx_tier(uint32_t docs, uint32_t factor)
 {
-    if (docs <= IDX_TIER_BASE || factor < 2)
+    if (docs <= IDX_TIER_BASE || factor < 2) {
         return 0;
+    }
     return (unsigned)(log((double)docs / IDX_TIER_BASE) / log((double)factor)) + 1;
 }
 
@@ -123,16 +127,19 @@ static int idx_pick_tier(struct idx_index *ix, struct idx_job *job, bool in_memo
         size_t count = 0;
         for (size_t i = 0; i < ix->nlive; i++) {
             struct idx_live *l = &ix->live[i];
-            if (idx_is_kind(l, in_memory) && idx_tier(idx_live_count(l), factor) == tier)
+            if (idx_is_kind(l, in_memory) && idx_tier(idx_live_count(l), factor) == tier) {
                 count++;
+            }
         }
-        if (count < factor)
+        if (count < factor) {
             continue;
+        }
         for (size_t i = 0; i < ix->nlive && job->n < factor; i++) {
             struct idx_live *l = &ix->live[i];
             if (idx_is_kind(l, in_memory) && idx_tier(idx_live_count(l), factor) == tier &&
-                idx_job_add(job, l))
+                idx_job_add(job, l)) {
                 return SD_ENOMEM;
+            }
         }
         job->to_disk = !in_memory;
         return SD_OK;
@@ -148,8 +155,9 @@ static int idx_pick_tier(struct idx_index *ix, struct idx_job *job, bool in_memo
  * a document is rewritten here only when the set at least doubles, as in the tiers. */
 static int idx_pick_idle(struct idx_index *ix, struct idx_job *job)
 {
-    if (sd_now_ns() - atomic_load(&ix->last_write_ns) < IDX_IDLE_MERGE_MS * 1000000ull)
+    if (sd_now_ns() - atomic_load(&ix->last_write_ns) < IDX_IDLE_MERGE_MS * 1000000ull) {
         return SD_OK;
+    }
     size_t count = 0;
     uint64_t total = 0, largest = 0;
     for (size_t i = 0; i < ix->nlive; i++) {
@@ -162,8 +170,9 @@ static int idx_pick_idle(struct idx_index *ix, struct idx_job *job)
     }
     bool is_balanced = count > 1 && largest * 2 <= total;
     for (size_t i = 0; i < ix->nlive && is_balanced; i++) {
-        if (idx_is_kind(&ix->live[i], true) && idx_job_add(job, &ix->live[i]))
+        if (idx_is_kind(&ix->live[i], true) && idx_job_add(job, &ix->live[i])) {
             return SD_ENOMEM;
+        }
     }
     return SD_OK;
 }
@@ -201,8 +210,9 @@ static uint64_t idx_job_buffer_bytes(const struct idx_job *job)
 static void idx_pick_bound(struct idx_index *ix, struct idx_job *job)
 {
     uint64_t limit = ix->db->memcap.limit;
-    if (limit && !job->is_flush && job->n && idx_job_buffer_bytes(job) > limit / 4)
+    if (limit && !job->is_flush && job->n && idx_job_buffer_bytes(job) > limit / 4) {
         idx_job_free(job);
+    }
 }
 
 static int idx_pick(struct idx_index *ix, enum idx_merger_role role, uint64_t flush_seq,
@@ -210,17 +220,20 @@ static int idx_pick(struct idx_index *ix, enum idx_merger_role role, uint64_t fl
 {
     memset(job, 0, sizeof *job);
     int rc = SD_OK;
-    if (ix->is_degraded)
+    if (ix->is_degraded) {
         return SD_OK; /* nothing is rewritten while a file is not served (recover.c) */
+    }
     pthread_mutex_lock(&ix->state_lock);
     if (role == IDX_MERGER_DISK) {
         rc = idx_pick_tier(ix, job, false);
-        if (rc == SD_OK)
+        if (rc == SD_OK) {
             idx_pick_bound(ix, job);
+        }
         if (rc == SD_OK && job->n == 0) {
             rc = idx_pick_expunge(ix, job);
-            if (rc == SD_OK)
+            if (rc == SD_OK) {
                 idx_pick_bound(ix, job);
+            }
         }
     } else if (flush_seq > ix->checkpoint_seq) {
         /* Every in-memory segment goes, not only those up to flush_seq: a
@@ -231,19 +244,23 @@ static int idx_pick(struct idx_index *ix, enum idx_merger_role role, uint64_t fl
         job->checkpoint = flush_seq;
         for (size_t i = 0; i < ix->nlive && rc == SD_OK; i++) {
             struct idx_live *l = &ix->live[i];
-            if (!l->ref->seg_no)
+            if (!l->ref->seg_no) {
                 rc = idx_job_add(job, l);
+            }
         }
-        if (job->max_seq > job->checkpoint)
+        if (job->max_seq > job->checkpoint) {
             job->checkpoint = job->max_seq;
+        }
     } else if (idx_memcap_level(&ix->db->memcap) == IDX_MEM_OK) {
         /* Near the memory limit the flush takes the in-memory segments all at once; a
          * memory merge would hold them twice meanwhile (memcap.c). */
         rc = idx_pick_tier(ix, job, true);
-        if (rc == SD_OK && job->n == 0)
+        if (rc == SD_OK && job->n == 0) {
             rc = idx_pick_idle(ix, job);
-        if (rc == SD_OK)
+        }
+        if (rc == SD_OK) {
             idx_pick_bound(ix, job);
+        }
     }
     pthread_mutex_unlock(&ix->state_lock);
     return rc;
@@ -257,10 +274,12 @@ static int idx_rewrite(struct idx_index *ix, const struct idx_job *job, struct s
                        const char *path, struct sd_error *err)
 {
     struct seg **segs = malloc((job->n ? job->n : 1) * sizeof *segs);
-    if (!segs)
+    if (!segs) {
         return sd_errorf(err, SD_ENOMEM, "merge: out of memory");
-    for (size_t i = 0; i < job->n; i++)
+    }
+    for (size_t i = 0; i < job->n; i++) {
         segs[i] = job->inputs[i]->seg;
+    }
     const uint64_t *const *bits = (const uint64_t *const *)job->start_bits;
     uint64_t len;
     int rc = path ? seg_merge_file(segs, bits, job->n, path, &len, err)
@@ -285,15 +304,17 @@ static int idx_write_segment(struct idx_index *ix, struct idx_job *job, const ui
     uint32_t no = idx_alloc_seg_no(ix);
     char name[WAL_NAME_MAX], path[PATH_MAX];
     wal_seg_name(name, no);
-    if (sd_path_join(path, sizeof path, ix->dir, name))
+    if (sd_path_join(path, sizeof path, ix->dir, name)) {
         return sd_errorf(err, SD_EINVAL, "%s: path too long", ix->dir);
+    }
     int rc;
     if (image) {
         rc = sd_write_file_new(ix->dir, name, image, len, err);
     } else {
         rc = idx_rewrite(ix, job, NULL, path, err);
-        if (rc == SD_OK)
+        if (rc == SD_OK) {
             rc = sd_fsync_dir(ix->dir, err);
+        }
     }
     struct seg *s;
     if (rc == SD_OK && (rc = seg_open_file_written(path, &s, err)) == SD_OK) {
@@ -303,8 +324,9 @@ static int idx_write_segment(struct idx_index *ix, struct idx_job *job, const ui
             rc = sd_errorf(err, SD_ENOMEM, "%s: out of memory", path);
         }
     }
-    if (rc)
+    if (rc) {
         unlink(path);
+    }
     return rc;
 }
 
@@ -329,8 +351,9 @@ static int idx_job_output(struct idx_index *ix, struct idx_job *job, struct idx_
                           struct sd_error *err)
 {
     *out = NULL;
-    if (job->n == 0)
+    if (job->n == 0) {
         return SD_OK;
+    }
     if (job->is_flush && job->n == 1) {
         size_t len;
         const uint8_t *data = seg_image(job->inputs[0]->seg, &len); /* tombstones: a file */
@@ -339,13 +362,16 @@ static int idx_job_output(struct idx_index *ix, struct idx_job *job, struct idx_
     uint64_t live = 0;
     for (size_t i = 0; i < job->n; i++) {
         uint32_t nd = seg_doc_count(job->inputs[i]->seg);
-        for (uint32_t d = 0; d < nd; d++)
+        for (uint32_t d = 0; d < nd; d++) {
             live += !idx_bits_test(job->start_bits[i], d);
+        }
     }
-    if (live == 0)
+    if (live == 0) {
         return SD_OK;
-    if (job->to_disk)
+    }
+    if (job->to_disk) {
         return idx_write_segment(ix, job, NULL, 0, out, err);
+    }
     struct sd_buf image;
     sd_buf_init(&image);
     int rc = idx_rewrite(ix, job, &image, NULL, err);
@@ -366,8 +392,9 @@ static int idx_job_output(struct idx_index *ix, struct idx_job *job, struct idx_
 static size_t idx_live_find(const struct idx_index *ix, const struct idx_segref *ref)
 {
     for (size_t i = 0; i < ix->nlive; i++) {
-        if (ix->live[i].ref == ref)
+        if (ix->live[i].ref == ref) {
             return i;
+        }
     }
     return SIZE_MAX;
 }
@@ -382,15 +409,17 @@ static void idx_carry_deletes(struct idx_index *ix, struct idx_job *job, struct 
         bool same_numbers = job->is_flush && job->n == 1;
         for (uint32_t d = 0; d < nd; d++) {
             bool now = idx_bits_test(in->bits, d);
-            if (!now || (!same_numbers && idx_bits_test(job->start_bits[i], d)))
+            if (!now || (!same_numbers && idx_bits_test(job->start_bits[i], d))) {
                 continue;
+            }
             uint32_t od = d;
             if (!same_numbers) {
                 const char *id;
                 size_t len;
                 seg_doc_id(in->ref->seg, d, &id, &len);
-                if (seg_doc_find(out->ref->seg, id, len, &od) != SD_OK)
+                if (seg_doc_find(out->ref->seg, id, len, &od) != SD_OK) {
                     continue;
+                }
             }
             idx_live_set_deleted(out, od);
         }
@@ -400,13 +429,15 @@ static void idx_carry_deletes(struct idx_index *ix, struct idx_job *job, struct 
 /* Step 3 under state_lock: swap inputs for the output. */
 static int idx_job_swap(struct idx_index *ix, struct idx_job *job, struct idx_segref *out)
 {
-    if (idx_live_reserve(ix))
+    if (idx_live_reserve(ix)) {
         return SD_ENOMEM;
+    }
     size_t pos = idx_live_find(ix, job->inputs[0]);
     if (out) {
         /* Append, carry deletes, then move the entry to the first input's place. */
-        if (idx_live_append(ix, out, NULL, 0, 0))
+        if (idx_live_append(ix, out, NULL, 0, 0)) {
             return SD_ENOMEM;
+        }
         struct idx_live *o = &ix->live[ix->nlive - 1];
         o->max_seq = job->max_seq;
         idx_carry_deletes(ix, job, o);
@@ -422,8 +453,9 @@ static int idx_job_swap(struct idx_index *ix, struct idx_job *job, struct idx_se
             idx_memcap_charge(&ix->db->memcap, -(int64_t)seg_size_bytes(l->ref->seg));
         }
         free(l->bits);
-        if (l->published)
+        if (l->published) {
             idx_bits_free_unused(l->published);
+        }
         idx_segref_unref(l->ref); /* the job still holds one reference */
         memmove(l, l + 1, (ix->nlive - at - 1) * sizeof *l);
         ix->nlive--;
@@ -451,8 +483,9 @@ static int idx_job_commit(struct idx_index *ix, struct idx_job *job, struct idx_
     if (job->to_disk) {
         uint64_t checkpoint = job->is_flush ? job->checkpoint : ix->checkpoint_seq;
         rc = idx_manifest_commit(ix, checkpoint, err);
-        for (size_t i = 0; i < job->n && rc == SD_OK; i++)
+        for (size_t i = 0; i < job->n && rc == SD_OK; i++) {
             atomic_store(&job->inputs[i]->is_obsolete, true);
+        }
     }
     pthread_mutex_unlock(&ix->manifest_lock);
     return rc;
@@ -463,8 +496,9 @@ static int idx_run_job(struct idx_index *ix, enum idx_merger_role role, uint64_t
 {
     if (role == IDX_MERGER_DISK) { /* documents of older settings first (reindex.c) */
         int rrc = idx_reindex_run(ix, did_work, err);
-        if (rrc || *did_work)
+        if (rrc || *did_work) {
             return rrc;
+        }
     }
     struct idx_job job;
     int rc = idx_pick(ix, role, flush_seq, &job);
@@ -485,10 +519,11 @@ static int idx_run_job(struct idx_index *ix, enum idx_merger_role role, uint64_t
     /* read before the commit: once published, another thread may release out */
     uint32_t out_no = out ? out->seg_no : 0, out_docs = out ? seg_doc_count(out->seg) : 0;
     idx_memcap_charge(&ix->db->memcap, -buffers);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = idx_job_commit(ix, &job, out, err);
-    else
+    } else {
         idx_segref_unref(out);
+    }
     atomic_fetch_sub(&ix->merges_running, 1);
     uint64_t took_ns = sd_now_ns() - t0;
     if (rc == SD_OK && job.to_disk) { /* memory merges are too frequent to report */
@@ -522,8 +557,9 @@ static void idx_merge_wait(struct idx_merger *m, uint64_t wait_ms)
     ts.tv_sec += (time_t)(ns / 1000000000u);
     ts.tv_nsec = (long)(ns % 1000000000u);
     while (!m->wake && !ix->merge_stop) {
-        if (pthread_cond_timedwait(&ix->merge_cond, &ix->merge_lock, &ts) == ETIMEDOUT)
+        if (pthread_cond_timedwait(&ix->merge_cond, &ix->merge_lock, &ts) == ETIMEDOUT) {
             break;
+        }
     }
 }
 
@@ -557,8 +593,9 @@ static void *idx_merger_main(void *arg)
          * anew before each job, so a flush never waits behind memory merges. */
         while (did_work && !idx_merger_is_done(m)) {
             uint64_t flush_seq = ix->flush_seq;
-            if (m->role == IDX_MERGER_MEMORY)
+            if (m->role == IDX_MERGER_MEMORY) {
                 atomic_store(&ix->flush_asked, false);
+            }
             pthread_mutex_unlock(&ix->merge_lock);
             struct sd_error err = {0};
             int rc = idx_run_job(ix, m->role, flush_seq, &did_work, &err);
@@ -578,8 +615,9 @@ static void *idx_merger_main(void *arg)
             }
             backoff_ms = 0;
         }
-        if (idx_merger_is_done(m) || (ix->merge_stop && backoff_ms))
+        if (idx_merger_is_done(m) || (ix->merge_stop && backoff_ms)) {
             break;
+        }
     }
     pthread_mutex_unlock(&ix->merge_lock);
     return NULL;
@@ -616,8 +654,9 @@ void idx_merger_stop(struct idx_index *ix)
     pthread_cond_broadcast(&ix->merge_cond);
     pthread_mutex_unlock(&ix->merge_lock);
     for (int r = 0; r < IDX_MERGER_COUNT; r++) {
-        if (ix->mergers[r].is_started)
+        if (ix->mergers[r].is_started) {
             pthread_join(ix->mergers[r].thread, NULL);
+        }
         ix->mergers[r].is_started = false;
     }
 }

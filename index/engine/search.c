@@ -30,8 +30,9 @@ static struct qry_ctx *idx_thread_ctx(void)
 {
     pthread_once(&idx_ctx_once, idx_ctx_key_init);
     struct qry_ctx *ctx = pthread_getspecific(idx_ctx_key);
-    if (!ctx && qry_ctx_new(&ctx) == SD_OK)
+    if (!ctx && qry_ctx_new(&ctx) == SD_OK) {
         pthread_setspecific(idx_ctx_key, ctx);
+    }
     return ctx;
 }
 
@@ -47,8 +48,9 @@ static const struct seg_field *idx_field(const struct seg_stored *st, const char
     size_t len = strlen(name);
     for (size_t i = 0; i < st->nfields; i++) {
         const struct seg_field *f = &st->fields[i];
-        if (f->type == SEG_TEXT && f->name_len == len && memcmp(f->name, name, len) == 0)
+        if (f->type == SEG_TEXT && f->name_len == len && memcmp(f->name, name, len) == 0) {
             return f;
+        }
     }
     return NULL;
 }
@@ -60,8 +62,9 @@ static const struct seg_field *idx_snippet_field(const struct seg_stored *st)
     for (size_t i = 0; !best && i < st->nfields; i++) {
         const struct seg_field *f = &st->fields[i];
         if (f->type == SEG_TEXT && !(f->name_len == sizeof SEG_TITLE_FIELD - 1 &&
-                                     memcmp(f->name, SEG_TITLE_FIELD, f->name_len) == 0))
+                                     memcmp(f->name, SEG_TITLE_FIELD, f->name_len) == 0)) {
             best = f;
+        }
     }
     return best;
 }
@@ -115,16 +118,20 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
     int rc = snippet_len ? seg_doc_view_open(s, doc, &v, err) : SD_OK;
     if (snippet_len && rc == SD_OK) {
         body = idx_snippet_field(&v.st); /* names and types: no value is read */
-        if (body)
+        if (body) {
             rc = qry_snippet_doc(ctx, q, &v, body, snippet_len, &snip, err);
-        if (rc == SD_ENOMEM)
+        }
+        if (rc == SD_ENOMEM) {
             rc = sd_errorf(err, rc, "out of memory");
+        }
     }
-    if (rc == SD_OK && opts->highlight)
+    if (rc == SD_OK && opts->highlight) {
         rc = idx_highlight(ctx, q, title, title_len, snippet_len ? &v : NULL, body, snippet_len,
                            opts, h, err);
-    if (snippet_len)
+    }
+    if (snippet_len) {
         seg_doc_view_free(&v);
+    }
     sd_buf_put_u8(&snip, 0);
     size_t n;
     h->snippet = snip.rc ? NULL : (char *)sd_buf_detach(&snip, &n);
@@ -137,8 +144,9 @@ static bool idx_is_chosen(const struct seg_field *f, const char *const *names, s
 {
     for (size_t i = 0; i < n; i++) {
         if (strcmp(names[i], "*") == 0 ||
-            (strlen(names[i]) == f->name_len && memcmp(names[i], f->name, f->name_len) == 0))
+            (strlen(names[i]) == f->name_len && memcmp(names[i], f->name, f->name_len) == 0)) {
             return true;
+        }
     }
     return false;
 }
@@ -148,10 +156,11 @@ static void idx_put_field(struct sd_buf *b, const struct seg_field *f)
     sd_buf_put(b, b->len > 1 ? "," : "", b->len > 1 ? 1 : 0);
     sch_json_quote(f->name, f->name_len, b);
     sd_buf_put(b, ":", 1);
-    if (f->type == SEG_TEXT)
+    if (f->type == SEG_TEXT) {
         sch_json_quote(f->value, f->value_len, b);
-    else
+    } else {
         sd_buf_put(b, f->value, f->value_len); /* stored as its JSON text */
+    }
 }
 
 /* h->fields_json: the chosen stored fields of doc as a JSON object, in the order requested
@@ -165,26 +174,30 @@ static int idx_fields_json(const struct seg *s, uint32_t doc, const struct idx_s
     sd_buf_init(&b);
     sd_buf_put(&b, "{", 1);
     bool is_all = false;
-    for (size_t i = 0; i < req->nfields; i++)
+    for (size_t i = 0; i < req->nfields; i++) {
         is_all |= strcmp(req->fields[i], "*") == 0;
+    }
     for (size_t i = 0; rc == SD_OK && i < (is_all ? 1 : req->nfields); i++) {
         for (size_t k = 0; k < st.nfields; k++) {
             const struct seg_field *f = &st.fields[k];
             bool is_wanted = is_all || (strlen(req->fields[i]) == f->name_len &&
                                         memcmp(req->fields[i], f->name, f->name_len) == 0);
             /* a name asked twice is written at its first place only */
-            if (is_wanted && (is_all || !idx_is_chosen(f, req->fields, i)))
+            if (is_wanted && (is_all || !idx_is_chosen(f, req->fields, i))) {
                 idx_put_field(&b, f);
+            }
         }
     }
     sd_buf_put(&b, "}", 2); /* with the NUL */
     seg_stored_free(&st);
     size_t n;
-    if (rc == SD_OK && !b.rc)
+    if (rc == SD_OK && !b.rc) {
         h->fields_json = (char *)sd_buf_detach(&b, &n);
+    }
     sd_buf_free(&b);
-    if (rc == SD_OK && !h->fields_json)
+    if (rc == SD_OK && !h->fields_json) {
         rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
     return rc;
 }
 
@@ -197,18 +210,21 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
     const char *id, *title;
     size_t id_len, title_len;
     seg_doc_id(s, doc, &id, &id_len);
-    if (seg_doc_title(s, doc, &title, &title_len) != SD_OK)
+    if (seg_doc_title(s, doc, &title, &title_len) != SD_OK) {
         return sd_errorf(err, SD_ENOTFOUND, "no doc %u in segment", doc);
+    }
     h->id = strndup(id, id_len);
     h->title = strndup(title, title_len);
-    size_t snippet_len = req->snippet_len && req->opts.snippet_len ? req->opts.snippet_len
-                                                                   : req->snippet_len;
-    int rc = idx_snippet(ctx, q, s, doc, title, strnlen(title, title_len), snippet_len,
-                         &req->opts, h, err);
-    if (rc == SD_OK && (!h->id || !h->title || !h->snippet))
+    size_t snippet_len =
+        req->snippet_len && req->opts.snippet_len ? req->opts.snippet_len : req->snippet_len;
+    int rc = idx_snippet(ctx, q, s, doc, title, strnlen(title, title_len), snippet_len, &req->opts,
+                         h, err);
+    if (rc == SD_OK && (!h->id || !h->title || !h->snippet)) {
         rc = sd_errorf(err, SD_ENOMEM, "out of memory");
-    if (rc == SD_OK && req->nfields > 0)
+    }
+    if (rc == SD_OK && req->nfields > 0) {
         rc = idx_fields_json(s, doc, req, h, err);
+    }
     return rc;
 }
 
@@ -216,8 +232,9 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
 static bool idx_is_browse(const struct idx_search_req *req)
 {
     for (size_t i = 0; i < req->q_len; i++) {
-        if (req->q[i] != ' ' && req->q[i] != '\t' && req->q[i] != '\n' && req->q[i] != '\r')
+        if (req->q[i] != ' ' && req->q[i] != '\t' && req->q[i] != '\n' && req->q[i] != '\r') {
             return false;
+        }
     }
     return req->filter_len > 0 || req->sort_len > 0;
 }
@@ -239,23 +256,25 @@ static int idx_with_lexicon(const struct qry_lexicon *lex, struct qry **q, struc
  * qry_result_free), also on a search error. */
 static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
                        const struct idx_search_req *req, const struct sch_schema *schema,
-                       const struct qry_lexicon *lex,
-                       const struct qry_segment *segs, size_t nsegs, struct qry **q,
-                       struct qry_result *res, struct sd_error *err)
+                       const struct qry_lexicon *lex, const struct qry_segment *segs, size_t nsegs,
+                       struct qry **q, struct qry_result *res, struct sd_error *err)
 {
     *q = NULL;
     memset(res, 0, sizeof *res);
     int rc;
-    if (idx_is_browse(req))
+    if (idx_is_browse(req)) {
         rc = qry_parse_filter(ctx, "", 0, schema, q, err); /* every document (that passes) */
-    else if (req->opts.syntax == QRY_SYNTAX_SIMPLE)
+    } else if (req->opts.syntax == QRY_SYNTAX_SIMPLE) {
         rc = qry_parse_simple(ctx, text, len, q, err);
-    else
+    } else {
         rc = qry_parse_schema(ctx, text, len, schema, q, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = idx_with_lexicon(lex, q, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = qry_search(ctx, *q, segs, nsegs, &req->params, res, err);
+    }
     return rc;
 }
 
@@ -328,14 +347,15 @@ static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
  * clearly more; out->did_you_mean then names the correction, when a typed word no document
  * has has a close form that some document has. */
 static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, const char *text,
-                         size_t len, const struct qry_segment *segs, size_t nsegs,
-                         struct qry **q, struct qry_result *res, struct idx_search_res *out)
+                         size_t len, const struct qry_segment *segs, size_t nsegs, struct qry **q,
+                         struct qry_result *res, struct idx_search_res *out)
 {
     struct sd_error e = {0};
     struct qry *fq = NULL;
     int rc = qry_with_typos(*q, res->total == 0 && res->unknown_words == 0, &fq, &e);
-    if (rc || !fq)
+    if (rc || !fq) {
         return rc;
+    }
     struct qry_result fres = {0};
     rc = qry_search(ctx, fq, segs, nsegs, &req->params, &fres, &e);
     if (rc == SD_OK && fres.total > 3 * res->total) {
@@ -363,21 +383,23 @@ static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, 
 }
 
 /* Moves the facet counts of res into out (the same shape, owned strings and arrays). */
-static int idx_take_facets(struct qry_result *res, struct idx_search_res *out,
-                           struct sd_error *err)
+static int idx_take_facets(struct qry_result *res, struct idx_search_res *out, struct sd_error *err)
 {
-    if (res->nfacets == 0)
+    if (res->nfacets == 0) {
         return SD_OK;
+    }
     out->facets = calloc(res->nfacets, sizeof *out->facets);
-    if (!out->facets)
+    if (!out->facets) {
         return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
     out->nfacets = res->nfacets;
     for (size_t i = 0; i < res->nfacets; i++) {
         struct qry_facet *f = &res->facets[i];
         struct idx_facet *o = &out->facets[i];
         o->buckets = calloc(f->nbuckets ? f->nbuckets : 1, sizeof *o->buckets);
-        if (!o->buckets)
+        if (!o->buckets) {
             return sd_errorf(err, SD_ENOMEM, "out of memory");
+        }
         for (size_t k = 0; k < f->nbuckets; k++) {
             o->buckets[k].value = f->buckets[k].value; /* moved */
             o->buckets[k].count = f->buckets[k].count;
@@ -398,44 +420,50 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
                            struct sd_error *err)
 {
     struct qry_segment *segs = calloc(snap->nsegs ? snap->nsegs : 1, sizeof *segs);
-    if (!segs)
+    if (!segs) {
         return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
     for (size_t i = 0; i < snap->nsegs; i++) {
         segs[i].seg = snap->segs[i].ref->seg;
         segs[i].deleted = snap->segs[i].bits ? snap->segs[i].bits->words : NULL;
     }
     struct qry *q = NULL;
     struct qry_result res;
-    int rc = idx_reading(ctx, req->q, req->q_len, req, schema, lex, segs, snap->nsegs, &q, &res,
-                         err);
+    int rc =
+        idx_reading(ctx, req->q, req->q_len, req, schema, lex, segs, snap->nsegs, &q, &res, err);
     bool is_doubtful = rc == SD_OK && idx_wants_other_reading(&res);
     if (is_doubtful && !req->opts.no_typos) {
         qry_memo_keep(ctx, q, segs, snap->nsegs); /* the typo reading looks them up again */
     }
     if (is_doubtful && !req->opts.no_layout) {
         rc = idx_try_layout(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out);
-        if (rc)
+        if (rc) {
             rc = sd_errorf(err, rc, "out of memory");
+        }
     }
     if (rc == SD_OK && !req->opts.no_typos && idx_wants_other_reading(&res)) {
         const char *text = out->is_layout_used ? out->layout_query : req->q;
         size_t len = out->is_layout_used ? strlen(out->layout_query) : req->q_len;
         rc = idx_try_typos(ctx, req, text, len, segs, snap->nsegs, &q, &res, out);
-        if (rc)
+        if (rc) {
             rc = sd_errorf(err, rc, "out of memory");
+        }
     }
     qry_memo_end(ctx);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         out->is_truncated = qry_is_truncated(q);
+    }
     if (rc == SD_OK && res.nhits) {
         out->hits = calloc(res.nhits, sizeof *out->hits);
-        if (!out->hits)
+        if (!out->hits) {
             rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+        }
     }
     out->total = res.total;
     out->total_is_exact = res.total_is_exact;
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = idx_take_facets(&res, out, err);
+    }
     for (size_t i = 0; rc == SD_OK && i < res.nhits; i++) {
         const struct qry_hit *h = &res.hits[i];
         out->hits[i].score = h->score;
@@ -456,17 +484,21 @@ static int idx_merge_weights(const struct idx_settings *st, const struct idx_sea
 {
     const struct qry_params *in = &req->params;
     struct qry_weight *w = malloc((in->nweights + st->nweights) * sizeof *w);
-    if (!w)
+    if (!w) {
         return SD_ENOMEM;
+    }
     size_t n = 0;
-    for (size_t i = 0; i < in->nweights; i++)
+    for (size_t i = 0; i < in->nweights; i++) {
         w[n++] = in->weights[i];
+    }
     for (size_t i = 0; i < st->nweights; i++) {
         bool named = false;
-        for (size_t j = 0; j < in->nweights && !named; j++)
+        for (size_t j = 0; j < in->nweights && !named; j++) {
             named = strcmp(in->weights[j].field, st->weights[i].field) == 0;
-        if (!named)
+        }
+        if (!named) {
             w[n++] = st->weights[i];
+        }
     }
     p->weights = w;
     p->nweights = n;
@@ -476,13 +508,13 @@ static int idx_merge_weights(const struct idx_settings *st, const struct idx_sea
 
 /* The request's filter string; its errors say that they are the filter's. */
 static int idx_parse_filter(struct qry_ctx *ctx, const struct idx_search_req *req,
-                            const struct sch_schema *schema, struct qry **out,
-                            struct sd_error *err)
+                            const struct sch_schema *schema, struct qry **out, struct sd_error *err)
 {
     struct sd_error e = {0};
     int rc = qry_parse_filter(ctx, req->filter, req->filter_len, schema, out, &e);
-    if (rc)
+    if (rc) {
         sd_errorf(err, rc, "filter: %s", e.msg);
+    }
     return rc;
 }
 
@@ -491,8 +523,9 @@ static int idx_parse_sort(const struct idx_search_req *req, const struct sch_sch
 {
     struct sd_error e = {0};
     int rc = qry_sort_parse(req->sort, req->sort_len, schema, out, &e);
-    if (rc)
+    if (rc) {
         sd_errorf(err, rc, "sort: %s", e.msg);
+    }
     return rc;
 }
 
@@ -502,8 +535,9 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
     memset(out, 0, sizeof *out);
     struct idx_index *ix;
     int rc = idx_db_find(db, index, false, &ix, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     struct qry_ctx *ctx = idx_thread_ctx();
     if (!ctx) {
         idx_index_put(ix);
@@ -515,32 +549,41 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
         atomic_load(&ix->settings_version) > 0 ? idx_settings_acquire(ix) : NULL;
     struct idx_search_req r = *req;
     struct qry_weight *weights = NULL;
-    if (st && st->nweights) /* the declared text fields' weights, unless the request names them */
+    if (st && st->nweights) { /* the declared text fields' weights, unless the request names them */
         rc = idx_merge_weights(st, req, &weights, &r.params);
-    if (rc)
+    }
+    if (rc) {
         sd_errorf(err, rc, "out of memory");
+    }
     const struct sch_schema *schema = st ? st->schema : NULL;
-    if (schema && schema->no_typos) /* the index's settings turn them off for every search */
+    if (schema && schema->no_typos) { /* the index's settings turn them off for every search */
         r.opts.no_typos = true;
-    if (schema && schema->no_layout)
+    }
+    if (schema && schema->no_layout) {
         r.opts.no_layout = true;
+    }
     struct qry *filter = NULL;
-    if (rc == SD_OK && req->filter_len > 0)
+    if (rc == SD_OK && req->filter_len > 0) {
         rc = idx_parse_filter(ctx, req, schema, &filter, err);
+    }
     r.params.filter = filter;
     struct qry_sort *sort = NULL;
-    if (rc == SD_OK && req->sort_len > 0)
+    if (rc == SD_OK && req->sort_len > 0) {
         rc = idx_parse_sort(req, schema, &sort, err);
+    }
     r.params.sort = sort;
     struct qry_facets *facets = NULL;
-    if (rc == SD_OK && req->nfields > IDX_MAX_CHOSEN)
+    if (rc == SD_OK && req->nfields > IDX_MAX_CHOSEN) {
         rc = sd_errorf(err, SD_ELIMIT, "more than %d fields", IDX_MAX_CHOSEN);
-    if (rc == SD_OK && req->nfacets > 0)
+    }
+    if (rc == SD_OK && req->nfacets > 0) {
         rc = qry_facets_parse(req->facets, req->nfacets, schema, &facets, err);
+    }
     r.params.facets = facets;
     struct idx_snap *snap = idx_snap_acquire(ix);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = idx_search_snap(ctx, snap, &r, schema, st ? st->lex : NULL, out, err);
+    }
     idx_snap_release(snap);
     qry_free(filter);
     qry_sort_free(sort);
@@ -553,8 +596,9 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
 
 void idx_search_res_free(struct idx_search_res *r)
 {
-    if (!r)
+    if (!r) {
         return;
+    }
     for (size_t i = 0; i < r->nhits; i++) {
         free(r->hits[i].id);
         free(r->hits[i].title);
@@ -565,8 +609,9 @@ void idx_search_res_free(struct idx_search_res *r)
     }
     free(r->hits);
     for (size_t i = 0; i < r->nfacets; i++) {
-        for (size_t k = 0; k < r->facets[i].nbuckets; k++)
+        for (size_t k = 0; k < r->facets[i].nbuckets; k++) {
             free(r->facets[i].buckets[k].value);
+        }
         free(r->facets[i].buckets);
         free(r->facets[i].field);
     }
@@ -610,8 +655,9 @@ int idx_get(struct idx_db *db, const char *index, const char *id, size_t id_len,
     memset(out, 0, sizeof *out);
     struct idx_index *ix;
     int rc = idx_db_find(db, index, false, &ix, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     struct idx_snap *snap = idx_snap_acquire(ix);
     rc = sd_errorf(err, SD_ENOTFOUND, "no document with id '%.*s'",
                    (int)(id_len > 200 ? 200 : id_len), id);
@@ -619,11 +665,13 @@ int idx_get(struct idx_db *db, const char *index, const char *id, size_t id_len,
         uint32_t doc;
         const struct idx_snap_seg *ss = &snap->segs[i];
         if (seg_doc_find(ss->ref->seg, id, id_len, &doc) != SD_OK ||
-            idx_bits_test(ss->bits ? ss->bits->words : NULL, doc))
+            idx_bits_test(ss->bits ? ss->bits->words : NULL, doc)) {
             continue;
+        }
         rc = seg_doc_load(ss->ref->seg, doc, out, err);
-        if (rc == SD_OK && idx_stored_own(out) != SD_OK)
+        if (rc == SD_OK && idx_stored_own(out) != SD_OK) {
             rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+        }
         break;
     }
     idx_snap_release(snap);
@@ -639,8 +687,9 @@ int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struc
     memset(out, 0, sizeof *out);
     struct idx_index *ix;
     int rc = idx_db_find(db, index, false, &ix, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     pthread_mutex_lock(&ix->state_lock);
     out->docs = idx_live_docs(ix, &out->deleted_docs);
     for (size_t i = 0; i < ix->nlive; i++) {
