@@ -698,26 +698,43 @@ static void test_idx_pipelined_writes_apply_and_ack_in_queue_order(void **state)
     free(dir);
 }
 
-static size_t mem_segments(struct idx_db *db)
+/* How many live segments of the default index pass is(). */
+static size_t live_segments(struct idx_db *db, bool (*is)(const struct idx_segref *))
 {
     struct idx_index *ix;
     struct sd_error err;
     assert_int_equal(idx_db_find(db, "default", false, &ix, &err), SD_OK);
     pthread_mutex_lock(&ix->state_lock);
     size_t n = 0;
-    for (size_t i = 0; i < ix->nlive; i++)
-        n += ix->live[i].ref->seg_no == 0;
+    for (size_t i = 0; i < ix->nlive; i++) {
+        n += is(ix->live[i].ref);
+    }
     pthread_mutex_unlock(&ix->state_lock);
     idx_index_put(ix);
     return n;
 }
 
-/* Each acknowledged batch is its own in-memory segment; once writes pause, they become one
- * (unless one already holds half the documents: then only the tiers merge). */
-static void test_idx_idle_merges_memory_segments(void **state)
+static bool is_in_memory(const struct idx_segref *r)
 {
-    (void)state;
-    char *dir = make_dir();
+    return r->seg_no == 0;
+}
+
+/* Its exact forms are in memory (built by a typo walk). */
+static bool has_exact_terms(const struct idx_segref *r)
+{
+    return seg_exact_terms_built(r->seg) != NULL;
+}
+
+static size_t mem_segments(struct idx_db *db)
+{
+    return live_segments(db, is_in_memory);
+}
+
+/* A database that keeps its segments in memory for the whole test (no flush), with five
+ * documents "<prefix>0".."<prefix>4" saying "pause then merge", each its own acknowledged
+ * batch and so its own segment until the idle merge. */
+static struct idx_db *open_five_in_memory(const char *dir, const char *prefix)
+{
     struct idx_config cfg;
     idx_config_default(&cfg);
     cfg.data_dir = dir;
@@ -727,9 +744,19 @@ static void test_idx_idle_merges_memory_segments(void **state)
     assert_int_equal(idx_open(&cfg, &db, &err), SD_OK);
     char id[32];
     for (int i = 0; i < 5; i++) {
-        snprintf(id, sizeof id, "idle%d", i);
-        assert_int_equal(put_doc(db, id, "idle", "pause then merge"), SD_OK);
+        snprintf(id, sizeof id, "%s%d", prefix, i);
+        assert_int_equal(put_doc(db, id, prefix, "pause then merge"), SD_OK);
     }
+    return db;
+}
+
+/* Each acknowledged batch is its own in-memory segment; once writes pause, they become one
+ * (unless one already holds half the documents: then only the tiers merge). */
+static void test_idx_idle_merges_memory_segments(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_five_in_memory(dir, "idle");
     assert_true(mem_segments(db) > 1);
     for (int waited = 0; waited < 50 && mem_segments(db) > 1; waited++)
         usleep(100 * 1000);
@@ -745,21 +772,6 @@ static void test_idx_idle_merges_memory_segments(void **state)
     free(dir);
 }
 
-/* How many live segments have their exact forms in memory (built by a typo walk). */
-static size_t segments_with_exact_terms(struct idx_db *db)
-{
-    struct idx_index *ix;
-    struct sd_error err;
-    assert_int_equal(idx_db_find(db, "default", false, &ix, &err), SD_OK);
-    pthread_mutex_lock(&ix->state_lock);
-    size_t n = 0;
-    for (size_t i = 0; i < ix->nlive; i++)
-        n += seg_exact_terms_built(ix->live[i].ref->seg) != NULL;
-    pthread_mutex_unlock(&ix->state_lock);
-    idx_index_put(ix);
-    return n;
-}
-
 /* Segments whose exact forms a typo search has walked pass them on to their merge's output,
  * built by the merge thread before it is published: the next typo search does not build them
  * while its user waits. */
@@ -767,26 +779,15 @@ static void test_idx_merge_keeps_exact_forms_warm(void **state)
 {
     (void)state;
     char *dir = make_dir();
-    struct idx_config cfg;
-    idx_config_default(&cfg);
-    cfg.data_dir = dir;
-    cfg.flush_ms = 60000; /* no flush to disk during the test */
-    struct idx_db *db;
-    struct sd_error err;
-    assert_int_equal(idx_open(&cfg, &db, &err), SD_OK);
-    char id[32];
-    for (int i = 0; i < 5; i++) {
-        snprintf(id, sizeof id, "warm%d", i);
-        assert_int_equal(put_doc(db, id, "warm", "pause then merge"), SD_OK);
-    }
+    struct idx_db *db = open_five_in_memory(dir, "warm");
     assert_int_equal(count(db, "pauze"), 5); /* a typo: every segment's forms walked */
     size_t before = mem_segments(db);
     assert_true(before > 1);
-    assert_int_equal(segments_with_exact_terms(db), before);
+    assert_int_equal(live_segments(db, has_exact_terms), before);
     for (int waited = 0; waited < 100 && mem_segments(db) > 1; waited++)
         usleep(100 * 1000);
     assert_int_equal(mem_segments(db), 1); /* merged once writes paused */
-    assert_int_equal(segments_with_exact_terms(db), 1);
+    assert_int_equal(live_segments(db, has_exact_terms), 1);
     idx_close(db);
     remove_tree(dir);
     free(dir);
