@@ -35,8 +35,9 @@
  * sch_encode gives the canonical form: fields sorted by name (bytewise), every key in one
  * order, text fields always with their weight; synonym members and stopwords with their
  * spaces trimmed and collapsed, sorted and without repeats (a one-way entry's root first), the
- * entries sorted, empty keys and "typo"/"layout" at their default (true) left out. Parsing that form again gives the same schema, so two
- * settings are the same exactly when their canonical bytes are.
+ * entries sorted, empty keys and "typo"/"layout" at their default (true) left out. Parsing
+ * that form again gives the same schema, so two settings are the same exactly when their
+ * canonical bytes are.
  *
  * Threads: a struct sch_schema is immutable once parsed; any number of threads may read it.
  */
