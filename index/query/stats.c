@@ -378,13 +378,10 @@ static int note_best(struct fuzzy_walk *fw, const char *term, size_t len, unsign
     if (b->len && (dist > b->dist || (dist == b->dist && df <= b->df))) {
         return SD_OK;
     }
-    size_t off = s->pool.count;
-    if (qry_vec_reserve(&s->pool, off + len + 1, 1)) {
+    size_t off;
+    if (pool_put(s, term, len, &off)) {
         return SD_ENOMEM;
     }
-    memcpy((char *)s->pool.data + off, term, len);
-    ((char *)s->pool.data)[off + len] = '\0';
-    s->pool.count += len + 1;
     b = (struct qry_typo_best *)s->typo_best.data + fw->node; /* the pool is another vector */
     *b = (struct qry_typo_best){
         .off = off, .len = len, .dist = dist, .df = df, .self_df = b->self_df};
