@@ -218,14 +218,17 @@ static void test_qry_typo_narrow_walk_finds_typos_past_the_first_letters(void **
         {.id = "other", .body = "formation of diplomats"},
     };
     char ids[256], dym[256];
-    /* 11 letters, 2 edits: the first two fixed; a swap further on */
+    /* 11 letters: the first one fixed, one edit (a swap) further on */
     assert_int_equal(typo_search(docs, 3, "inofrmation", ids, sizeof ids, dym, sizeof dym), 1);
     assert_string_equal(ids, "en");
     assert_string_equal(dym, "information");
-    /* two swaps: two edits, and no form closer */
+    /* two swaps: no form one edit away, so the whole dictionary within two */
     assert_int_equal(typo_search(docs, 3, "infromatoin", ids, sizeof ids, dym, sizeof dym), 1);
     assert_string_equal(ids, "en");
     assert_string_equal(dym, "information");
+    /* the second letter swapped with the third: one edit, under the first letter */
+    assert_int_equal(typo_search(docs, 3, "ifnormation", ids, sizeof ids, dym, sizeof dym), 1);
+    assert_string_equal(ids, "en");
     /* 8 letters, 1 edit: the first one fixed; a deletion */
     assert_int_equal(typo_search(docs, 3, "цифрвая", ids, sizeof ids, dym, sizeof dym), 1);
     assert_string_equal(ids, "ru");
@@ -247,22 +250,20 @@ static void test_qry_typo_in_the_first_letters_widens_the_walk(void **state)
     assert_int_equal(typo_search(docs, 3, "rgaph", ids, sizeof ids, dym, sizeof dym), 1);
     assert_string_equal(ids, "graph");
     assert_string_equal(dym, "graph");
-    /* the second letter swapped with the third (2 edits allowed): nothing starts with "if" */
-    assert_int_equal(typo_search(docs, 3, "ifnormation", ids, sizeof ids, dym, sizeof dym), 1);
-    assert_string_equal(ids, "info");
     /* the second letter deleted, in Russian */
     assert_int_equal(typo_search(docs, 3, "дпломатия", ids, sizeof ids, dym, sizeof dym), 1);
     assert_string_equal(ids, "dip");
     assert_string_equal(dym, "дипломатия");
 }
 
-/* The narrow walk finds only a form two edits away: a closer one under other first letters is
- * still found (the walk widens), and it is the one did_you_mean names. */
+/* Under the typed first letter only a form two edits away: the narrow walk (one edit) finds
+ * nothing, the whole dictionary is walked, and a form one edit away under other first letters
+ * is the reading kept and the one did_you_mean names. */
 static void test_qry_typo_two_edit_narrow_match_still_widens(void **state)
 {
     (void)state;
     const struct tdoc docs[] = {
-        {.id = "far", .body = "kaxydefghij"},  /* the first two kept, two edits further on */
+        {.id = "far", .body = "kaxydefghij"},  /* the first letter kept, two edits further on */
         {.id = "near", .body = "akbcdefghij"}, /* the first two swapped: one edit */
     };
     char ids[256], dym[256];
@@ -271,6 +272,23 @@ static void test_qry_typo_two_edit_narrow_match_still_widens(void **state)
     assert_int_equal(typo_search(docs, 2, "kabcdefghij", ids, sizeof ids, dym, sizeof dym), 1);
     assert_string_equal(ids, "near");
     assert_string_equal(dym, "akbcdefghij");
+}
+
+/* Every form one edit away is a reading of the typo, wherever the edit is but the first letter:
+ * in a word long enough for two edits, one edit at the second letter is found beside one edit
+ * at the last (the narrow walk keeps the first letter only, whatever the word's length). */
+static void test_qry_typo_long_word_edit_at_the_second_letter(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "last", .body = "kabcdefghiq"},   /* the last letter substituted */
+        {.id = "second", .body = "kxbcdefghij"}, /* the second letter substituted */
+        {.id = "two", .body = "kabcdefgxyj"},    /* two edits: a worse reading */
+    };
+    char ids[256], dym[256];
+    assert_int_equal(typo_search(docs, 3, "kabcdefghij", ids, sizeof ids, dym, sizeof dym), 2);
+    assert_non_null(strstr(ids, "last"));
+    assert_non_null(strstr(ids, "second"));
 }
 
 /* One walk reads the forms of every field in scope: a form in title and body counts its
@@ -306,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_qry_typo_narrow_walk_finds_typos_past_the_first_letters),
         cmocka_unit_test(test_qry_typo_in_the_first_letters_widens_the_walk),
         cmocka_unit_test(test_qry_typo_two_edit_narrow_match_still_widens),
+        cmocka_unit_test(test_qry_typo_long_word_edit_at_the_second_letter),
         cmocka_unit_test(test_qry_typo_walks_the_fields_in_scope),
     };
     return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
