@@ -146,6 +146,15 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
         fprintf(out, "(typed with the other keyboard layout? showing hits for \"%s\")\n",
                 json_object_get_string(lq));
     }
+    struct json_object *typos = NULL, *dym = NULL;
+    if (json_object_object_get_ex(answer, "typos", &typos) && json_object_get_boolean(typos)) {
+        if (json_object_object_get_ex(answer, "did_you_mean", &dym)) {
+            fprintf(out, "(did you mean \"%s\"? showing hits for near spellings)\n",
+                    json_object_get_string(dym));
+        } else {
+            fprintf(out, "(showing hits for near spellings of the words typed too)\n");
+        }
+    }
 }
 
 /* One fragment (plain text) with its matches ([[off,len],...]) between marks: bold on a

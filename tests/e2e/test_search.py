@@ -277,6 +277,9 @@ class SearchTest(E2ETestCase):
             self.assertEqual((a.get("typos"), a.get("did_you_mean")), (True, "diplomacy"), a)
         a = self.search("digital diplomcy")
         self.assertEqual(a.get("did_you_mean"), "digital diplomacy", a)
+        cp = self.searchq("digital", "diplomcy")  # searchq says so to a person too
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        self.assertIn('did you mean "digital diplomacy"?', decode(cp)[0], describe(cp))
         # Russian, inflected: the typo's stem is one edit from the stem of every form.
         a = self.search("цифравой дипломатии")
         self.assertEqual(a["hits"][0]["id"], DIPLOMACY, a)
