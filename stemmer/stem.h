@@ -117,8 +117,13 @@ int stem_fold(const char *in, size_t len, char *out, size_t cap, size_t *out_len
 
 /* True when s[0, len) is well-formed UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF). searchd's one UTF-8 validator: the tokenizer, the
- * engine's checks and the wire protocol (daemon/proto) all use it. */
+ * engine's checks, the query parser and the wire protocol (daemon/proto) all
+ * use it. */
 bool stem_utf8_valid(const char *s, size_t len);
+/* The same check, saying where: the offset of the first byte that starts no
+ * well-formed sequence (or starts one the length cuts), len when there is
+ * none. */
+size_t stem_utf8_invalid_at(const char *s, size_t len);
 
 /* Byte length (1 to 4) of the well-formed UTF-8 sequence at s[0, len), or 0
  * when s does not start one (or len is 0): for escapers that copy valid text

@@ -233,6 +233,18 @@ static void test_stem_utf8_valid_rejects_ill_formed(void **state)
     assert_false(stem_utf8_valid("\xD0\xB4", 1)); /* the length cuts a valid sequence */
 }
 
+static void test_stem_utf8_invalid_at_names_the_first_bad_byte(void **state)
+{
+    (void)state;
+    assert_int_equal(stem_utf8_invalid_at("", 0), 0);
+    assert_int_equal(stem_utf8_invalid_at("дом", 6), 6);
+    assert_int_equal(stem_utf8_invalid_at("ab\xFF", 3), 2);
+    assert_int_equal(stem_utf8_invalid_at("дом \xED\xA0\x80 x", 12), 7); /* a surrogate */
+    assert_int_equal(stem_utf8_invalid_at("abcdefghij\xC0\xAF", 12), 10); /* past the fast path */
+    assert_int_equal(stem_utf8_invalid_at("\xD0\xB4\xD0", 3), 2); /* cut by the length */
+    assert_int_equal(stem_utf8_invalid_at("\xD0\xB4", 1), 0);
+}
+
 /* ---- stem_word ---- */
 
 /* Stems s and copies the stem into out. */
@@ -771,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_stem_fold_fast_path_matches_utf8proc),
         cmocka_unit_test(test_stem_utf8_valid_accepts_well_formed),
         cmocka_unit_test(test_stem_utf8_valid_rejects_ill_formed),
+        cmocka_unit_test(test_stem_utf8_invalid_at_names_the_first_bad_byte),
         cmocka_unit_test_setup_teardown(test_stem_word_russian_inflections_share_stem, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stem_word_english_inflections_share_stem, setup,

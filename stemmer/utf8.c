@@ -99,7 +99,7 @@ size_t stem_utf8_len(const char *s, size_t len)
     return len ? stem_utf8_decode((const unsigned char *)s, len, &cp) : 0;
 }
 
-bool stem_utf8_valid(const char *s, size_t len)
+size_t stem_utf8_invalid_at(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -124,9 +124,14 @@ bool stem_utf8_valid(const char *s, size_t len)
         int32_t cp;
         size_t n = stem_utf8_decode(p + i, len - i, &cp);
         if (n == 0) {
-            return false;
+            return i;
         }
         i += n;
     }
-    return true;
+    return len;
+}
+
+bool stem_utf8_valid(const char *s, size_t len)
+{
+    return stem_utf8_invalid_at(s, len) == len;
 }

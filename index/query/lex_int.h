@@ -41,9 +41,4 @@ void qry_lex_init(struct qry_lexer *lx, const char *text, size_t len);
 /* Reads the next token into *tok. SD_OK or SD_EPARSE (unterminated quote). */
 int qry_lex_next(struct qry_lexer *lx, struct qry_tok *tok, struct sd_error *err);
 
-/* Offset of the first byte that does not start or continue a well-formed UTF-8
- * sequence (overlongs, surrogates and values above U+10FFFF are ill-formed),
- * or len when the whole text is valid. */
-size_t qry_utf8_invalid_at(const char *text, size_t len);
-
 #endif

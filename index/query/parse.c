@@ -438,7 +438,7 @@ static int check_text(const char *text, size_t len, struct sd_error *err)
     if (len > QRY_MAX_LEN) {
         return sd_errorf(err, SD_ELIMIT, "query is %zu bytes, the limit is %d", len, QRY_MAX_LEN);
     }
-    size_t bad = qry_utf8_invalid_at(text, len);
+    size_t bad = stem_utf8_invalid_at(text, len);
     if (bad < len) {
         return sd_errorf(err, SD_EPARSE, "at %zu: invalid UTF-8", bad);
     }
