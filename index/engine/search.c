@@ -299,38 +299,33 @@ static bool idx_wants_other_reading(const struct qry_result *res)
     return res->total == 0 || idx_has_unknown_words(res);
 }
 
-/* The other keyboard layout's reading replaces *q and *res when it finds clearly more (more than
- * three times as many documents); out->layout_query then says what was searched. A reading that
- * does not parse or fails is not an error of the request: the typed one stands. */
-static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
-                          const struct sch_schema *schema, const struct qry_lexicon *lex,
-                          const struct qry_segment *segs, size_t nsegs, struct qry **q,
-                          struct qry_result *res, struct idx_search_res *out)
+/* Searches the layout reading alt[0, len): it replaces *q and *res when it finds clearly more
+ * (more than three times as many documents), and out->layout_query then says what was searched.
+ * A reading that does not parse or fails is not an error of the request: the typed one stands.
+ * dead[0, *ndead): the chunks of alt that hold a word no document has, as far as it was read. */
+static int idx_try_layout_reading(struct qry_ctx *ctx, const struct idx_search_req *req,
+                                  const struct sch_schema *schema, const struct qry_lexicon *lex,
+                                  const struct qry_segment *segs, size_t nsegs, const char *alt,
+                                  size_t len, struct qry **q, struct qry_result *res,
+                                  struct idx_search_res *out, size_t *dead, size_t *ndead)
 {
-    struct sd_buf alt;
-    sd_buf_init(&alt);
-    bool is_changed = false;
-    int rc = qry_layout_swap(req->q, req->q_len, &alt, &is_changed);
-    if (rc || !is_changed) {
-        sd_buf_free(&alt);
-        return rc;
-    }
     struct qry *alt_q = NULL;
     struct qry_result alt_res;
     struct sd_error alt_err = {0};
-    rc = idx_reading(ctx, (const char *)alt.data, alt.len, req, schema, lex, segs, nsegs, &alt_q,
-                     &alt_res, &alt_err);
+    *ndead = 0;
+    int rc = idx_reading(ctx, alt, len, req, schema, lex, segs, nsegs, &alt_q, &alt_res, &alt_err);
     if (rc == SD_ENOMEM) {
         qry_free(alt_q);
-        sd_buf_free(&alt);
         return rc;
     }
+    for (size_t i = 0; rc == SD_OK && i < alt_res.nunknown_at; i++) {
+        dead[(*ndead)++] = qry_layout_chunk(alt, len, alt_res.unknown_at[i]);
+    }
     if (rc == SD_OK && alt_res.total > 3 * res->total) {
-        out->layout_query = strndup((const char *)alt.data, alt.len);
+        out->layout_query = strndup(alt, len);
         out->is_layout_used = out->layout_query != NULL;
         rc = out->is_layout_used ? SD_OK : SD_ENOMEM;
     }
-    sd_buf_free(&alt);
     if (out->is_layout_used) {
         qry_result_free(res);
         qry_free(*q);
@@ -341,6 +336,60 @@ static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
     qry_result_free(&alt_res);
     qry_free(alt_q);
     return rc == SD_ENOMEM ? rc : SD_OK;
+}
+
+/* Whether one of the chunks of text that hold at[0, nat) is one of chunks[0, n). */
+static bool idx_chunks_meet(const char *text, size_t len, const uint32_t *at, size_t nat,
+                            const size_t *chunks, size_t n)
+{
+    for (size_t i = 0; i < nat; i++) {
+        size_t c = qry_layout_chunk(text, len, at[i]);
+        for (size_t k = 0; k < n; k++) {
+            if (chunks[k] == c) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* The other keyboard layout: first the whole text read in it, then, when that finds no more,
+ * only the chunks of the words no document has (res->unknown_at), the rest as typed: some words
+ * typed in the other layout, the others right ("цифровая lbgkjvfnbz", "iPhone xtvjlfy"). The
+ * second is not searched when a chunk it would swap was found in no document by the first (a
+ * typo, "brigt yellow": "икшпе" is nobody's word either), which spares typo queries its cost. */
+static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
+                          const struct sch_schema *schema, const struct qry_lexicon *lex,
+                          const struct qry_segment *segs, size_t nsegs, struct qry **q,
+                          struct qry_result *res, struct idx_search_res *out)
+{
+    struct sd_buf whole, part;
+    sd_buf_init(&whole);
+    sd_buf_init(&part);
+    bool is_whole = false, is_part = false;
+    uint32_t at[QRY_MAX_TERMS];
+    size_t nat = res->nunknown_at;
+    memcpy(at, res->unknown_at, nat * sizeof *at); /* res is replaced by what wins */
+    size_t dead[QRY_MAX_TERMS];
+    size_t ndead = 0;
+    int rc = qry_layout_swap(req->q, req->q_len, &whole, &is_whole);
+    if (rc == SD_OK && is_whole) {
+        rc = idx_try_layout_reading(ctx, req, schema, lex, segs, nsegs, (const char *)whole.data,
+                                    whole.len, q, res, out, dead, &ndead);
+    }
+    bool is_worth =
+        !out->is_layout_used && !idx_chunks_meet(req->q, req->q_len, at, nat, dead, ndead);
+    if (rc == SD_OK && is_worth) {
+        rc = qry_layout_swap_at(req->q, req->q_len, at, nat, &part, &is_part);
+    }
+    if (rc == SD_OK && is_part && is_worth &&
+        (part.len != whole.len || memcmp(part.data, whole.data, part.len) != 0)) {
+        rc = idx_try_layout_reading(ctx, req, schema, lex, segs, nsegs, (const char *)part.data,
+                                    part.len, q, res, out, dead, &ndead);
+    }
+    sd_buf_free(&whole);
+    sd_buf_free(&part);
+    return rc;
 }
 
 /* The typo-tolerant reading of *q (parsed from text[0, len)) replaces *q and *res when it finds

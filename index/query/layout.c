@@ -14,8 +14,11 @@
  * so a query keeps its structure: "-wbahjdfz" -> "-цифровая". On the way back
  * to Latin, Ж and Э become ';' and '\'' (not ':' and '"', which are syntax),
  * which the tokenizer treats the same way.
- * Whether the other reading is better is not decided here (index/engine
- * searches both when the typed words find little).
+ * qry_layout_swap_at rewrites only the chunks that hold given offsets (the
+ * words no document has) and copies the rest: a query of which only some words
+ * were typed in the other layout. Whether the other reading is better is not
+ * decided here (index/engine searches the readings when the typed words find
+ * little).
  */
 #include <string.h>
 
@@ -141,7 +144,51 @@ static bool swap_chunk(const unsigned char *s, size_t len, bool to_cyr, struct s
     return is_changed;
 }
 
+/* Whether every Cyrillic letter of chunk s[0, len) sits on the key of a Latin letter (or of the
+ * apostrophe, э): English typed with ЙЦУКЕН on gives no б ю ж х ъ ё, whose keys are
+ * punctuation that no English word holds, so a chunk with one is Russian as typed. The chosen
+ * chunks of qry_layout_swap_at keep it so: beside words typed right, a misspelt Russian word
+ * ("сужбу") would read as pieces ("cez,e") that some document may have. */
+static bool is_on_letter_keys(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        uint32_t cp = cyrillic_at(s, len, i);
+        char k = cp ? to_latin(cp) : 0;
+        if (k && !is_latin((unsigned char)k) && k != '\'') {
+            return false;
+        }
+        i += cp != 0;
+    }
+    return true;
+}
+
+/* Whether the chunk text[start, end) holds one of at[0, nat) (every chunk when at is NULL). */
+static bool is_chosen(size_t start, size_t end, const uint32_t *at, size_t nat)
+{
+    for (size_t k = 0; at && k < nat; k++) {
+        if (at[k] >= start && at[k] < end) {
+            return true;
+        }
+    }
+    return at == NULL;
+}
+
+size_t qry_layout_chunk(const char *text, size_t len, size_t at)
+{
+    size_t begun = 0; /* chunks that begin at or before `at` */
+    for (size_t i = 0; i <= at && i < len; i++) {
+        begun += !is_space(text[i]) && (i == 0 || is_space(text[i - 1]));
+    }
+    return begun ? begun - 1 : 0;
+}
+
 int qry_layout_swap(const char *text, size_t len, struct sd_buf *out, bool *is_changed)
+{
+    return qry_layout_swap_at(text, len, NULL, 0, out, is_changed);
+}
+
+int qry_layout_swap_at(const char *text, size_t len, const uint32_t *at, size_t nat,
+                       struct sd_buf *out, bool *is_changed)
 {
     const unsigned char *s = (const unsigned char *)text;
     *is_changed = false;
@@ -160,7 +207,9 @@ int qry_layout_swap(const char *text, size_t len, struct sd_buf *out, bool *is_c
         }
         bool is_operator = (end - i == 2 && memcmp(text + i, "OR", 2) == 0) ||
                            (end - i == 3 && memcmp(text + i, "AND", 3) == 0);
-        if (is_operator || (!has_latin && !has_cyrillic)) {
+        bool is_russian = at && !has_latin && !is_on_letter_keys(s + i, end - i);
+        if (is_operator || (!has_latin && !has_cyrillic) || is_russian ||
+            !is_chosen(i, end, at, nat)) {
             sd_buf_put(out, s + i, end - i);
         } else {
             *is_changed |= swap_chunk(s + i, end - i, has_latin, out);

@@ -103,6 +103,16 @@ bool qry_is_truncated(const struct qry *q);
  * text (not counted in out->len). *is_changed is false when no character has
  * a counterpart. SD_OK or SD_ENOMEM. */
 int qry_layout_swap(const char *text, size_t len, struct sd_buf *out, bool *is_changed);
+/* The same for only the chunks that hold one of the offsets at[0, nat) (the words no document
+ * has, qry_result.unknown_at), the others copied as typed: a query of which some words were
+ * typed in the other layout ("цифровая lbgkjvfnbz" -> "цифровая дипломатия"). A Cyrillic chunk
+ * with a letter on a punctuation key (б ю ж х ъ ё) stays as typed too: no English word typed
+ * with ЙЦУКЕН on has one. */
+int qry_layout_swap_at(const char *text, size_t len, const uint32_t *at, size_t nat,
+                       struct sd_buf *out, bool *is_changed);
+/* Which space-separated chunk of text[0, len) byte `at` is in, counted from 0: the same in a
+ * text and its layout readings, whose chunks are rewritten one for one. */
+size_t qry_layout_chunk(const char *text, size_t len, size_t at);
 
 /* Field names the query restricts to (field:...), for validation. */
 size_t qry_field_count(const struct qry *q);
@@ -170,6 +180,10 @@ struct qry_result {
      * When one leaves the query nothing to match, the words after it are not looked up, so
      * not counted: the count is then at least 1, not every such word. */
     uint32_t unknown_words;
+    /* Where they start in the text searched (byte offsets, nunknown_at of them): what the other
+     * layout may have to read (qry_layout_swap_at). */
+    uint32_t unknown_at[QRY_MAX_TERMS];
+    uint32_t nunknown_at;
     /* One per facet spec of params.facets, in that order; owned (qry_result_free). */
     struct qry_facet *facets;
     size_t nfacets;

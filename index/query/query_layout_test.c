@@ -114,6 +114,64 @@ static void test_qry_layout_invalid_utf8_is_copied(void **state)
     assert_swap("\xd0", "\xd0", false);
 }
 
+/* Only the chunks that hold one of the offsets are rewritten; the others stay as typed. */
+static void assert_swap_at(const char *in, const uint32_t *at, size_t nat, const char *want,
+                           bool want_changed)
+{
+    struct sd_buf out;
+    sd_buf_init(&out);
+    bool is_changed = !want_changed;
+    assert_int_equal(qry_layout_swap_at(in, strlen(in), at, nat, &out, &is_changed), SD_OK);
+    if (out.len != strlen(want) || memcmp(out.data, want, out.len) != 0) {
+        fail_msg("'%s': got '%.*s', want '%s'", in, (int)out.len, (const char *)out.data, want);
+    }
+    assert_int_equal(is_changed, want_changed);
+    sd_buf_free(&out);
+}
+
+static void test_qry_layout_swaps_only_the_chunks_asked(void **state)
+{
+    (void)state;
+    const uint32_t second[] = {17}; /* "lbgkjvfnbz", after "цифровая " (16 bytes + space) */
+    assert_swap_at("цифровая lbgkjvfnbz", second, 1, "цифровая дипломатия", true);
+    const uint32_t first[] = {0};
+    assert_swap_at("lbgkjvfnbz цифровая", first, 1, "дипломатия цифровая", true);
+    const uint32_t inside[] = {12}; /* the middle of "вшздщьфсн" */
+    assert_swap_at("digital вшздщьфсн", inside, 1, "digital diplomacy", true);
+    const uint32_t both[] = {0, 11};
+    assert_swap_at("lbgkjvfnbz wbahjdfz", both, 2, "дипломатия цифровая", true);
+    assert_swap_at("iPhone xtvjlfy", (const uint32_t[]){7}, 1, "iPhone чемодан", true);
+    assert_swap_at("цифровая lbgkjvfnbz", NULL, 0, "wbahjdfz дипломатия", true); /* all */
+    const uint32_t space[] = {16}; /* the space between: no chunk */
+    assert_swap_at("цифровая lbgkjvfnbz", space, 1, "цифровая lbgkjvfnbz", false);
+    assert_swap_at("wbahjdfz OR lbgkjvfnbz", (const uint32_t[]){9}, 1, "wbahjdfz OR lbgkjvfnbz",
+                   false); /* an operator's chunk stays */
+    /* a Russian word (a letter on a punctuation key) is not English typed in ЙЦУКЕН */
+    assert_swap_at("сужбу какое", first, 1, "сужбу какое", false);
+    assert_swap_at("digital вшздщьфсн", inside, 1, "digital diplomacy", true);
+    assert_swap_at("don't вщтэе", (const uint32_t[]){6}, 1, "don't don't", true); /* э is ' */
+}
+
+static void test_qry_layout_chunk_counts_space_separated_chunks(void **state)
+{
+    (void)state;
+    const char *t = "  цифровая\t lbgkjvfnbz  x";
+    size_t len = strlen(t);
+    assert_int_equal(qry_layout_chunk(t, len, 0), 0); /* before the first: the first */
+    assert_int_equal(qry_layout_chunk(t, len, 2), 0);
+    assert_int_equal(qry_layout_chunk(t, len, 17), 0);
+    assert_int_equal(qry_layout_chunk(t, len, 20), 1);
+    assert_int_equal(qry_layout_chunk(t, len, len - 1), 2);
+    /* a chunk keeps its number in the layout reading of the text */
+    struct sd_buf out;
+    sd_buf_init(&out);
+    bool is_changed;
+    assert_int_equal(qry_layout_swap(t, len, &out, &is_changed), SD_OK);
+    const char *o = (const char *)out.data;
+    assert_int_equal(qry_layout_chunk(o, out.len, (size_t)(strstr(o, "дипломатия") - o)), 1);
+    sd_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +181,8 @@ int main(void)
         cmocka_unit_test(test_qry_layout_keeps_query_syntax_and_operators),
         cmocka_unit_test(test_qry_layout_round_trip),
         cmocka_unit_test(test_qry_layout_invalid_utf8_is_copied),
+        cmocka_unit_test(test_qry_layout_swaps_only_the_chunks_asked),
+        cmocka_unit_test(test_qry_layout_chunk_counts_space_separated_chunks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -309,9 +309,12 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     const struct qry_sterm *sterms = s->sterms.data;
     for (size_t i = 0; !rc && i < q->node_count; i++) {
         const struct qry_node *n = &q->nodes[i];
-        out->unknown_words += n->type == QN_WORD && !n->is_negative &&
-                              n->syn_role != QRY_SYN_WORD && sterms[n->term].has_idf &&
-                              sterms[n->term].df == 0;
+        bool is_unknown = n->type == QN_WORD && !n->is_negative && n->syn_role != QRY_SYN_WORD &&
+                          sterms[n->term].has_idf && sterms[n->term].df == 0;
+        out->unknown_words += is_unknown;
+        if (is_unknown && out->nunknown_at < QRY_MAX_TERMS) {
+            out->unknown_at[out->nunknown_at++] = n->offset;
+        }
     }
     return rc;
 }

@@ -240,6 +240,15 @@ class SearchTest(E2ETestCase):
         self.assertEqual(cp.returncode, 0, describe(cp))
         self.assertIn("цифровая дипломатия", decode(cp)[0], describe(cp))
         self.assertIn(DIPLOMACY, decode(cp)[0], describe(cp))
+        # Some words typed in the other layout, the others right: only the first are read in it.
+        for typed, meant in (("цифровая lbgkjvfnbz", "цифровая дипломатия"),
+                             ("lbgkjvfnbz цифровая", "дипломатия цифровая"),
+                             ("digital вшздщьфсн", "digital diplomacy")):
+            a = self.line_call({"op": "search", "q": typed})
+            self.assertEqual(a.get("layout"), {"query": meant, "used": True}, a)
+            self.assertEqual([h["id"] for h in self.assertOk(a)["hits"]], self.ids(meant), a)
+        cp = self.searchq("цифровая", "lbgkjvfnbz")
+        self.assertIn('showing hits for "цифровая дипломатия"', decode(cp)[0], describe(cp))
         # Words that find something are not second-guessed, and layout=false turns it off.
         a = self.line_call({"op": "search", "q": "diplomacy"})
         self.assertNotIn("layout", self.assertOk(a), a)
