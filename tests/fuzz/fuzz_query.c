@@ -6,7 +6,8 @@
  * pruning and snippets run on every query the fuzzer finds; errors are fine, crashes, leaks
  * and undefined behaviour are findings. Each query is also read with a lexicon of synonyms
  * (multi-word, one-way, a short-stemmed "ИИ") and both stopword lists (synonym.c), and that
- * reading searched too.
+ * reading searched too. So are its keyboard-layout readings (layout.c: every chunk, and only the
+ * chunks at a few offsets), which must keep its chunks one for one.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -116,6 +117,43 @@ static void search(struct qry_ctx *ctx, const struct qry *q)
     sd_buf_free(&snip);
 }
 
+/* Which chunk the last byte of text[0, len) is in: as many chunks as the text has, less one. */
+static size_t last_chunk(const char *text, size_t len)
+{
+    return len ? qry_layout_chunk(text, len, len - 1) : 0;
+}
+
+/* The text read in the other layout, whole and at a few offsets, each reading parsed and
+ * searched as the engine would. */
+static void layout_readings(struct qry_ctx *ctx, const char *text, size_t len)
+{
+    uint32_t at[4];
+    size_t nat = 0;
+    for (size_t i = 0; i < len && nat < 4; i += 1 + len / 4) {
+        at[nat++] = (uint32_t)i;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        struct sd_buf out;
+        sd_buf_init(&out);
+        bool is_changed;
+        int rc = pass ? qry_layout_swap_at(text, len, at, nat, &out, &is_changed)
+                      : qry_layout_swap(text, len, &out, &is_changed);
+        if (rc == SD_OK) {
+            const char *alt = (const char *)out.data;
+            if (alt[out.len] != '\0' || last_chunk(text, len) != last_chunk(alt, out.len)) {
+                abort(); /* a reading rewrites chunks one for one, NUL-terminated */
+            }
+            struct qry *q = NULL;
+            struct sd_error err = {0};
+            if (qry_parse(ctx, alt, out.len, &q, &err) == SD_OK) {
+                search(ctx, q);
+                qry_free(q);
+            }
+        }
+        sd_buf_free(&out);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!g_seg) {
@@ -144,6 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             qry_free(lq);
         }
         qry_free(q);
+        layout_readings(ctx, (const char *)data, size);
     }
     qry_ctx_free(g_fresh);
     g_fresh = NULL;
