@@ -36,7 +36,8 @@ static bool second_ok(unsigned char lead, unsigned char b)
     }
 }
 
-size_t stem_utf8_decode(const unsigned char *s, size_t len, int32_t *cp)
+/* stem_utf8_decode, inlined where text is read a character at a time (the validator). */
+static inline size_t decode(const unsigned char *s, size_t len, int32_t *cp)
 {
     unsigned char b0 = s[0];
     if (b0 < 0x80) {
@@ -66,6 +67,11 @@ size_t stem_utf8_decode(const unsigned char *s, size_t len, int32_t *cp)
     *cp = (int32_t)(b0 & 0x07) << 18 | (int32_t)(s[1] & 0x3F) << 12 | (int32_t)(s[2] & 0x3F) << 6 |
           (int32_t)(s[3] & 0x3F);
     return 4;
+}
+
+size_t stem_utf8_decode(const unsigned char *s, size_t len, int32_t *cp)
+{
+    return decode(s, len, cp);
 }
 
 size_t stem_utf8_encode(int32_t cp, char *out)
@@ -122,7 +128,7 @@ size_t stem_utf8_invalid_at(const char *s, size_t len)
             continue;
         }
         int32_t cp;
-        size_t n = stem_utf8_decode(p + i, len - i, &cp);
+        size_t n = decode(p + i, len - i, &cp);
         if (n == 0) {
             return i;
         }

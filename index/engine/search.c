@@ -338,14 +338,24 @@ static int idx_try_layout_reading(struct qry_ctx *ctx, const struct idx_search_r
     return rc == SD_ENOMEM ? rc : SD_OK;
 }
 
-/* Whether one of the chunks of text that hold at[0, nat) is one of chunks[0, n). */
-static bool idx_chunks_meet(const char *text, size_t len, const uint32_t *at, size_t nat,
-                            const size_t *chunks, size_t n)
+/* What the layout readings know of the typed text: where its words that no document has start
+ * (the typed reading's unknown_at), and the chunks in which the whole text read in the other
+ * layout found nobody's words either. */
+struct idx_layout {
+    uint32_t at[QRY_MAX_TERMS];
+    size_t nat;
+    size_t dead[QRY_MAX_TERMS];
+    size_t ndead;
+    bool is_part_tried;
+};
+
+/* Whether one of the chunks of text that hold l->at is one of l->dead. */
+static bool idx_layout_meets_dead(const struct idx_layout *l, const char *text, size_t len)
 {
-    for (size_t i = 0; i < nat; i++) {
-        size_t c = qry_layout_chunk(text, len, at[i]);
-        for (size_t k = 0; k < n; k++) {
-            if (chunks[k] == c) {
+    for (size_t i = 0; i < l->nat; i++) {
+        size_t c = qry_layout_chunk(text, len, l->at[i]);
+        for (size_t k = 0; k < l->ndead; k++) {
+            if (l->dead[k] == c) {
                 return true;
             }
         }
@@ -353,41 +363,53 @@ static bool idx_chunks_meet(const char *text, size_t len, const uint32_t *at, si
     return false;
 }
 
-/* The other keyboard layout: first the whole text read in it, then, when that finds no more,
- * only the chunks of the words no document has (res->unknown_at), the rest as typed: some words
- * typed in the other layout, the others right ("цифровая lbgkjvfnbz", "iPhone xtvjlfy"). The
- * second is not searched when a chunk it would swap was found in no document by the first (a
- * typo, "brigt yellow": "икшпе" is nobody's word either), which spares typo queries its cost. */
+/* The whole text read in the other keyboard layout ("lbgkjvfnbz wbahjdfz"). */
 static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
                           const struct sch_schema *schema, const struct qry_lexicon *lex,
                           const struct qry_segment *segs, size_t nsegs, struct qry **q,
-                          struct qry_result *res, struct idx_search_res *out)
+                          struct qry_result *res, struct idx_search_res *out, struct idx_layout *l)
 {
-    struct sd_buf whole, part;
+    struct sd_buf whole;
     sd_buf_init(&whole);
-    sd_buf_init(&part);
-    bool is_whole = false, is_part = false;
-    uint32_t at[QRY_MAX_TERMS];
-    size_t nat = res->nunknown_at;
-    memcpy(at, res->unknown_at, nat * sizeof *at); /* res is replaced by what wins */
-    size_t dead[QRY_MAX_TERMS];
-    size_t ndead = 0;
-    int rc = qry_layout_swap(req->q, req->q_len, &whole, &is_whole);
-    if (rc == SD_OK && is_whole) {
+    bool is_changed = false;
+    int rc = qry_layout_swap(req->q, req->q_len, &whole, &is_changed);
+    if (rc == SD_OK && is_changed) {
         rc = idx_try_layout_reading(ctx, req, schema, lex, segs, nsegs, (const char *)whole.data,
-                                    whole.len, q, res, out, dead, &ndead);
+                                    whole.len, q, res, out, l->dead, &l->ndead);
     }
-    bool is_worth =
-        !out->is_layout_used && !idx_chunks_meet(req->q, req->q_len, at, nat, dead, ndead);
-    if (rc == SD_OK && is_worth) {
-        rc = qry_layout_swap_at(req->q, req->q_len, at, nat, &part, &is_part);
+    sd_buf_free(&whole);
+    return rc;
+}
+
+/* Only the chunks of the words no document has read in the other layout, the rest as typed:
+ * some words typed with the wrong layout on and the others right. When that reading is of one
+ * script ("цифровая lbgkjvfnbz" -> "цифровая дипломатия"), it is tried right after the whole
+ * text's; when it mixes the scripts ("iPhone xtvjlfy" -> "iPhone чемодан", but also every typo
+ * beside a word typed right: "harmonic convergs" -> "harmonic сщтмукпы"), only as the last
+ * resort (is_last: the typo reading found no more either), so that typo queries do not pay
+ * for it. Not at all when a chunk it would rewrite was nobody's word in the whole reading too
+ * ("brigt yellow" -> "икшпе yellow"). */
+static int idx_try_layout_part(struct qry_ctx *ctx, const struct idx_search_req *req,
+                               const struct sch_schema *schema, const struct qry_lexicon *lex,
+                               const struct qry_segment *segs, size_t nsegs, struct qry **q,
+                               struct qry_result *res, struct idx_search_res *out,
+                               struct idx_layout *l, bool is_last)
+{
+    if (l->is_part_tried || out->is_layout_used || idx_layout_meets_dead(l, req->q, req->q_len)) {
+        return SD_OK;
     }
-    if (rc == SD_OK && is_part && is_worth &&
-        (part.len != whole.len || memcmp(part.data, whole.data, part.len) != 0)) {
+    struct sd_buf part;
+    sd_buf_init(&part);
+    bool is_changed = false;
+    int rc = qry_layout_swap_at(req->q, req->q_len, l->at, l->nat, &part, &is_changed);
+    bool is_mixed = rc == SD_OK && qry_layout_mixes_scripts((const char *)part.data, part.len);
+    if (rc == SD_OK && is_changed && (is_last || !is_mixed)) {
+        l->is_part_tried = true;
+        size_t ndead = 0;
+        size_t dead[QRY_MAX_TERMS];
         rc = idx_try_layout_reading(ctx, req, schema, lex, segs, nsegs, (const char *)part.data,
                                     part.len, q, res, out, dead, &ndead);
     }
-    sd_buf_free(&whole);
     sd_buf_free(&part);
     return rc;
 }
@@ -484,19 +506,34 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     if (is_doubtful && !req->opts.no_typos) {
         qry_memo_keep(ctx, q, segs, snap->nsegs); /* the typo reading looks them up again */
     }
-    if (is_doubtful && !req->opts.no_layout) {
-        rc = idx_try_layout(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out);
-        if (rc) {
-            rc = sd_errorf(err, rc, "out of memory");
-        }
+    /* the other readings: an error of theirs can only be SD_ENOMEM (see idx_try_layout_reading) */
+    int other = SD_OK;
+    struct idx_layout *lay = NULL; /* 0.5 KB: kept off the worker's stack */
+    bool is_layout = is_doubtful && !req->opts.no_layout;
+    if (is_layout && !(lay = calloc(1, sizeof *lay))) {
+        other = SD_ENOMEM;
     }
-    if (rc == SD_OK && !req->opts.no_typos && idx_wants_other_reading(&res)) {
+    if (other == SD_OK && is_layout) {
+        lay->nat = res.nunknown_at;
+        memcpy(lay->at, res.unknown_at, lay->nat * sizeof *lay->at); /* res may be replaced */
+        other = idx_try_layout(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out, lay);
+    }
+    if (other == SD_OK && is_layout) {
+        other = idx_try_layout_part(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out,
+                                    lay, false);
+    }
+    if (rc == SD_OK && other == SD_OK && !req->opts.no_typos && idx_wants_other_reading(&res)) {
         const char *text = out->is_layout_used ? out->layout_query : req->q;
         size_t len = out->is_layout_used ? strlen(out->layout_query) : req->q_len;
-        rc = idx_try_typos(ctx, req, text, len, segs, snap->nsegs, &q, &res, out);
-        if (rc) {
-            rc = sd_errorf(err, rc, "out of memory");
-        }
+        other = idx_try_typos(ctx, req, text, len, segs, snap->nsegs, &q, &res, out);
+    }
+    if (other == SD_OK && is_layout && !out->is_typo_used && idx_wants_other_reading(&res)) {
+        other = idx_try_layout_part(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out,
+                                    lay, true);
+    }
+    free(lay);
+    if (other) {
+        rc = sd_errorf(err, other, "out of memory");
     }
     qry_memo_end(ctx);
     if (rc == SD_OK) {

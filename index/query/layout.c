@@ -20,6 +20,7 @@
  * decided here (index/engine searches the readings when the typed words find
  * little).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "query_int.h"
@@ -109,6 +110,23 @@ static uint32_t cyrillic_at(const unsigned char *s, size_t len, size_t i)
     return ((uint32_t)(s[i] & 0x1F) << 6) | (s[i + 1] & 0x3Fu);
 }
 
+/* to_cyrillic and to_latin over their whole domains, worked out once: a search reads the other
+ * layout of its text once or twice, and the tables' linear lookups cost it about 1% of a typo
+ * search. */
+static uint16_t cyrillic_of[128]; /* byte -> to_cyrillic */
+static char latin_of[0x80];       /* code point 0x400 + i (what cyrillic_at reads) -> to_latin */
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void tables_init(void)
+{
+    for (unsigned c = 0; c < 128; c++) {
+        cyrillic_of[c] = (uint16_t)to_cyrillic((unsigned char)c);
+    }
+    for (uint32_t i = 0; i < 0x80; i++) {
+        latin_of[i] = to_latin(0x400 + i);
+    }
+}
+
 static void put_cp(struct sd_buf *out, uint32_t cp)
 {
     sd_buf_put_u8(out, (uint8_t)(0xC0 | (cp >> 6)));
@@ -126,8 +144,8 @@ static bool swap_chunk(const unsigned char *s, size_t len, bool to_cyr, struct s
     bool is_changed = false;
     for (size_t i = 0; i < len;) {
         uint32_t cp = to_cyr ? 0 : cyrillic_at(s, len, i);
-        uint32_t cyr = to_cyr && !is_syntax(s[i]) ? to_cyrillic(s[i]) : 0;
-        char lat = cp ? to_latin(cp) : 0;
+        uint32_t cyr = to_cyr && s[i] < 128 && !is_syntax(s[i]) ? cyrillic_of[s[i]] : 0;
+        char lat = cp ? latin_of[cp - 0x400] : 0;
         if (cyr) {
             put_cp(out, cyr);
             is_changed = true;
@@ -153,7 +171,7 @@ static bool is_on_letter_keys(const unsigned char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         uint32_t cp = cyrillic_at(s, len, i);
-        char k = cp ? to_latin(cp) : 0;
+        char k = cp ? latin_of[cp - 0x400] : 0;
         if (k && !is_latin((unsigned char)k) && k != '\'') {
             return false;
         }
@@ -173,6 +191,18 @@ static bool is_chosen(size_t start, size_t end, const uint32_t *at, size_t nat)
     return at == NULL;
 }
 
+bool qry_layout_mixes_scripts(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    bool has_latin = false;
+    bool has_cyrillic = false;
+    for (size_t i = 0; i < len && !(has_latin && has_cyrillic); i++) {
+        has_latin |= is_latin(s[i]);
+        has_cyrillic |= cyrillic_at(s, len, i) != 0;
+    }
+    return has_latin && has_cyrillic;
+}
+
 size_t qry_layout_chunk(const char *text, size_t len, size_t at)
 {
     size_t begun = 0; /* chunks that begin at or before `at` */
@@ -190,6 +220,7 @@ int qry_layout_swap(const char *text, size_t len, struct sd_buf *out, bool *is_c
 int qry_layout_swap_at(const char *text, size_t len, const uint32_t *at, size_t nat,
                        struct sd_buf *out, bool *is_changed)
 {
+    pthread_once(&tables_once, tables_init);
     const unsigned char *s = (const unsigned char *)text;
     *is_changed = false;
     for (size_t i = 0; i < len;) {

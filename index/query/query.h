@@ -113,6 +113,8 @@ int qry_layout_swap_at(const char *text, size_t len, const uint32_t *at, size_t 
 /* Which space-separated chunk of text[0, len) byte `at` is in, counted from 0: the same in a
  * text and its layout readings, whose chunks are rewritten one for one. */
 size_t qry_layout_chunk(const char *text, size_t len, size_t at);
+/* Whether text[0, len) has both Latin and Cyrillic letters. */
+bool qry_layout_mixes_scripts(const char *text, size_t len);
 
 /* Field names the query restricts to (field:...), for validation. */
 size_t qry_field_count(const struct qry *q);

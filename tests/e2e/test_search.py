@@ -243,7 +243,9 @@ class SearchTest(E2ETestCase):
         # Some words typed in the other layout, the others right: only the first are read in it.
         for typed, meant in (("цифровая lbgkjvfnbz", "цифровая дипломатия"),
                              ("lbgkjvfnbz цифровая", "дипломатия цифровая"),
-                             ("digital вшздщьфсн", "digital diplomacy")):
+                             ("digital вшздщьфсн", "digital diplomacy"),
+                             # both scripts meant: read after the typo reading finds nothing
+                             ("search jcyjdt", "search основе")):
             a = self.line_call({"op": "search", "q": typed})
             self.assertEqual(a.get("layout"), {"query": meant, "used": True}, a)
             self.assertEqual([h["id"] for h in self.assertOk(a)["hits"]], self.ids(meant), a)
