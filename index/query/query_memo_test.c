@@ -205,6 +205,8 @@ static void test_qry_unmatchable_reading_stops_at_the_first_unknown_word(void **
     struct qry_result r = search(q, &seg, 1);
     assert_int_equal(r.total, 0);
     assert_int_equal(r.unknown_words, 1);
+    assert_int_equal(r.nunknown_at, 1);
+    assert_int_equal(r.unknown_at[0], 0); /* where "zqxjv" starts */
     const struct qry_sterm *st = tq_ctx->scratch->sterms.data;
     int32_t w2 = q->nodes[q->nodes[q->root].first_child].next_sibling;
     assert_false(st[q->nodes[w2].term].has_idf);
@@ -214,6 +216,17 @@ static void test_qry_unmatchable_reading_stops_at_the_first_unknown_word(void **
     r = search(q, &seg, 1);
     assert_int_equal(r.total, 1);
     assert_int_equal(r.unknown_words, 2);
+    assert_int_equal(r.nunknown_at, 2);
+    assert_int_equal(r.unknown_at[0] + r.unknown_at[1], 0 + 9); /* "zqxjv", "wqxjv" */
+    qry_result_free(&r);
+    qry_free(q);
+    /* a compound with a part no document has is where the other layout may help too (it is
+     * not an unknown word: its parts are exact forms, looked up after the words) */
+    q = tqry(tq_ctx, "diplomacy b,zqxjv");
+    r = search(q, &seg, 1);
+    assert_int_equal(r.total, 0);
+    assert_int_equal(r.nunknown_at, 1);
+    assert_int_equal(r.unknown_at[0], 10);
     qry_result_free(&r);
     qry_free(q);
     seg_close(s);

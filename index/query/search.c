@@ -230,6 +230,18 @@ static int fill_result(struct qry_topk *t, uint32_t offset, struct qry_result *o
     return SD_OK;
 }
 
+/* A phrase no document can have, as far as its words were looked up: one of them is in none.
+ * A compound typed in the other layout is one ("b,kbjntrb", библиотеки with QWERTY on). */
+static bool is_dead_phrase(const struct qry_node *n, const struct qry_sterm *sterms)
+{
+    for (uint32_t k = 0; n->type == QN_PHRASE && !n->is_negative && k < n->term_count; k++) {
+        if (sterms[n->term + k].has_idf && sterms[n->term + k].df == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segment *segs,
                size_t nsegs, const struct qry_params *params, struct qry_result *out,
                struct sd_error *err)
@@ -312,7 +324,7 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
         bool is_unknown = n->type == QN_WORD && !n->is_negative && n->syn_role != QRY_SYN_WORD &&
                           sterms[n->term].has_idf && sterms[n->term].df == 0;
         out->unknown_words += is_unknown;
-        if (is_unknown && out->nunknown_at < QRY_MAX_TERMS) {
+        if ((is_unknown || is_dead_phrase(n, sterms)) && out->nunknown_at < QRY_MAX_TERMS) {
             out->unknown_at[out->nunknown_at++] = n->offset;
         }
     }

@@ -244,6 +244,8 @@ class SearchTest(E2ETestCase):
         for typed, meant in (("цифровая lbgkjvfnbz", "цифровая дипломатия"),
                              ("lbgkjvfnbz цифровая", "дипломатия цифровая"),
                              ("digital вшздщьфсн", "digital diplomacy"),
+                             # "библиотеки" in QWERTY splits at б: one compound, ",b,kbjntrb"
+                             ("будущего ,b,kbjntrb", "будущего библиотеки"),
                              # both scripts meant: read after the typo reading finds nothing
                              ("search jcyjdt", "search основе")):
             a = self.line_call({"op": "search", "q": typed})
