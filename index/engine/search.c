@@ -302,7 +302,8 @@ static bool idx_wants_other_reading(const struct qry_result *res)
 /* Searches the layout reading alt[0, len): it replaces *q and *res when it finds clearly more
  * (more than three times as many documents), and out->layout_query then says what was searched.
  * A reading that does not parse or fails is not an error of the request: the typed one stands.
- * dead[0, *ndead): the chunks of alt that hold a word no document has, as far as it was read. */
+ * dead[0, *ndead) (when dead is not NULL): the chunks of alt that hold a word no document has,
+ * as far as it was read. */
 static int idx_try_layout_reading(struct qry_ctx *ctx, const struct idx_search_req *req,
                                   const struct sch_schema *schema, const struct qry_lexicon *lex,
                                   const struct qry_segment *segs, size_t nsegs, const char *alt,
@@ -312,13 +313,12 @@ static int idx_try_layout_reading(struct qry_ctx *ctx, const struct idx_search_r
     struct qry *alt_q = NULL;
     struct qry_result alt_res;
     struct sd_error alt_err = {0};
-    *ndead = 0;
     int rc = idx_reading(ctx, alt, len, req, schema, lex, segs, nsegs, &alt_q, &alt_res, &alt_err);
     if (rc == SD_ENOMEM) {
         qry_free(alt_q);
         return rc;
     }
-    for (size_t i = 0; rc == SD_OK && i < alt_res.nunknown_at; i++) {
+    for (size_t i = 0; dead && rc == SD_OK && i < alt_res.nunknown_at; i++) {
         dead[(*ndead)++] = qry_layout_chunk(alt, len, alt_res.unknown_at[i]);
     }
     if (rc == SD_OK && alt_res.total > 3 * res->total) {
@@ -405,10 +405,8 @@ static int idx_try_layout_part(struct qry_ctx *ctx, const struct idx_search_req 
     bool is_mixed = rc == SD_OK && qry_layout_mixes_scripts((const char *)part.data, part.len);
     if (rc == SD_OK && is_changed && (is_last || !is_mixed)) {
         l->is_part_tried = true;
-        size_t ndead = 0;
-        size_t dead[QRY_MAX_TERMS];
         rc = idx_try_layout_reading(ctx, req, schema, lex, segs, nsegs, (const char *)part.data,
-                                    part.len, q, res, out, dead, &ndead);
+                                    part.len, q, res, out, NULL, NULL);
     }
     sd_buf_free(&part);
     return rc;
@@ -451,6 +449,42 @@ static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, 
     qry_result_free(&fres);
     qry_free(fq);
     return rc == SD_ENOMEM ? rc : SD_OK; /* a reading that fails leaves the typed one */
+}
+
+/* The other readings of a query whose typed reading found little (idx_wants_other_reading), in
+ * order: the other keyboard layout (the whole text, then the words no document has when that
+ * gives one script), typos, and as the last resort the layout of those words beside the others
+ * in another script. The first that finds clearly more replaces *q and *res. SD_OK or
+ * SD_ENOMEM: a reading that fails otherwise leaves the typed one. */
+static int idx_other_readings(struct qry_ctx *ctx, const struct idx_search_req *req,
+                              const struct sch_schema *schema, const struct qry_lexicon *lex,
+                              const struct qry_segment *segs, size_t nsegs, struct qry **q,
+                              struct qry_result *res, struct idx_search_res *out)
+{
+    int rc = SD_OK;
+    struct idx_layout *lay = NULL; /* 0.5 KB: kept off the worker's stack */
+    bool is_layout = !req->opts.no_layout;
+    if (is_layout && !(lay = calloc(1, sizeof *lay))) {
+        return SD_ENOMEM;
+    }
+    if (is_layout) {
+        lay->nat = res->nunknown_at;
+        memcpy(lay->at, res->unknown_at, lay->nat * sizeof *lay->at); /* res may be replaced */
+        rc = idx_try_layout(ctx, req, schema, lex, segs, nsegs, q, res, out, lay);
+    }
+    if (rc == SD_OK && is_layout) {
+        rc = idx_try_layout_part(ctx, req, schema, lex, segs, nsegs, q, res, out, lay, false);
+    }
+    if (rc == SD_OK && !req->opts.no_typos && idx_wants_other_reading(res)) {
+        const char *text = out->is_layout_used ? out->layout_query : req->q;
+        size_t len = out->is_layout_used ? strlen(out->layout_query) : req->q_len;
+        rc = idx_try_typos(ctx, req, text, len, segs, nsegs, q, res, out);
+    }
+    if (rc == SD_OK && is_layout && !out->is_typo_used && idx_wants_other_reading(res)) {
+        rc = idx_try_layout_part(ctx, req, schema, lex, segs, nsegs, q, res, out, lay, true);
+    }
+    free(lay);
+    return rc;
 }
 
 /* Moves the facet counts of res into out (the same shape, owned strings and arrays). */
@@ -506,34 +540,11 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     if (is_doubtful && !req->opts.no_typos) {
         qry_memo_keep(ctx, q, segs, snap->nsegs); /* the typo reading looks them up again */
     }
-    /* the other readings: an error of theirs can only be SD_ENOMEM (see idx_try_layout_reading) */
-    int other = SD_OK;
-    struct idx_layout *lay = NULL; /* 0.5 KB: kept off the worker's stack */
-    bool is_layout = is_doubtful && !req->opts.no_layout;
-    if (is_layout && !(lay = calloc(1, sizeof *lay))) {
-        other = SD_ENOMEM;
-    }
-    if (other == SD_OK && is_layout) {
-        lay->nat = res.nunknown_at;
-        memcpy(lay->at, res.unknown_at, lay->nat * sizeof *lay->at); /* res may be replaced */
-        other = idx_try_layout(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out, lay);
-    }
-    if (other == SD_OK && is_layout) {
-        other = idx_try_layout_part(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out,
-                                    lay, false);
-    }
-    if (rc == SD_OK && other == SD_OK && !req->opts.no_typos && idx_wants_other_reading(&res)) {
-        const char *text = out->is_layout_used ? out->layout_query : req->q;
-        size_t len = out->is_layout_used ? strlen(out->layout_query) : req->q_len;
-        other = idx_try_typos(ctx, req, text, len, segs, snap->nsegs, &q, &res, out);
-    }
-    if (other == SD_OK && is_layout && !out->is_typo_used && idx_wants_other_reading(&res)) {
-        other = idx_try_layout_part(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out,
-                                    lay, true);
-    }
-    free(lay);
-    if (other) {
-        rc = sd_errorf(err, other, "out of memory");
+    if (is_doubtful) {
+        int other = idx_other_readings(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out);
+        if (other) {
+            rc = sd_errorf(err, other, "out of memory");
+        }
     }
     qry_memo_end(ctx);
     if (rc == SD_OK) {
