@@ -111,7 +111,7 @@ static uint32_t cyrillic_at(const unsigned char *s, size_t len, size_t i)
 }
 
 /* to_cyrillic and to_latin over their whole domains, worked out once: a search reads the other
- * layout of its text once or twice, and the tables' linear lookups cost it about 1% of a typo
+ * layout of its text once or twice, and the tables' linear lookups cost it about 2% of a typo
  * search. */
 static uint16_t cyrillic_of[128]; /* byte -> to_cyrillic */
 static char latin_of[0x80];       /* code point 0x400 + i (what cyrillic_at reads) -> to_latin */
