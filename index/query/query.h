@@ -182,8 +182,10 @@ struct qry_result {
      * When one leaves the query nothing to match, the words after it are not looked up, so
      * not counted: the count is then at least 1, not every such word. */
     uint32_t unknown_words;
-    /* Where they start in the text searched (byte offsets, nunknown_at of them): what the other
-     * layout may have to read (qry_layout_swap_at). */
+    /* Where they start in the text searched, and the phrases with a word no document has (a
+     * compound typed in the other layout: ",b,kbjntrb"), as far as they were looked up (byte
+     * offsets, nunknown_at of them): what the other layout may have to read
+     * (qry_layout_swap_at). */
     uint32_t unknown_at[QRY_MAX_TERMS];
     uint32_t nunknown_at;
     /* One per facet spec of params.facets, in that order; owned (qry_result_free). */
