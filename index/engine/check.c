@@ -63,11 +63,12 @@ struct idx_check_gc {
 static void idx_check_gc_note(void *arg, const char *file, enum wal_gc_action action)
 {
     const struct idx_check_gc *g = arg;
-    if (action == WAL_GC_LOST)
+    if (action == WAL_GC_LOST) {
         fprintf(g->c->out,
                 "NOTE index=%s %s is not in the MANIFEST: opening the index moves it to "
                 "%s/%s/\n",
                 g->index, file, g->dir, WAL_LOST_DIR);
+    }
 }
 
 static void idx_check_index(struct idx_check *c, const char *data_dir, const char *name)
@@ -84,20 +85,22 @@ static void idx_check_index(struct idx_check *c, const char *data_dir, const cha
         return;
     }
     idx_check_segments(c, name, dir, &m);
-    if (idx_settings_verify(dir, &err) != SD_OK) /* settings.c */
+    if (idx_settings_verify(dir, &err) != SD_OK) { /* settings.c */
         idx_check_problem(c, name, err.msg);
+    }
     struct wal_open_info info = {0};
     rc = wal_check(dir, m.checkpoint_seq, idx_check_record, c, &info, &err);
     if (rc && rc != SD_ENOTFOUND) {
         idx_log_error(dir, is_new, rc, &err);
         idx_check_problem(c, name, err.msg);
     }
-    if (info.torn_bytes)
+    if (info.torn_bytes) {
         fprintf(c->out,
                 "NOTE index=%s torn log tail of %llu bytes in file %u at offset %llu (a crash "
                 "before its sync: never acknowledged; dropped when the index opens)\n",
                 name, (unsigned long long)info.torn_bytes, info.torn_file,
                 (unsigned long long)info.torn_offset);
+    }
     if (rc == SD_OK || rc == SD_ENOTFOUND) {
         struct idx_check_gc g = {c, name, dir};
         wal_gc(dir, &m, true, idx_check_gc_note, &g, &err);
@@ -111,14 +114,16 @@ int idx_check_dir(const char *data_dir, void *out_file, struct sd_error *err)
 {
     struct idx_check c = {.out = out_file};
     DIR *d = opendir(data_dir);
-    if (!d)
+    if (!d) {
         return sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", data_dir,
                          strerror(errno));
+    }
     struct dirent *e;
     unsigned indexes = 0;
     while ((e = readdir(d)) != NULL) {
-        if (!idx_name_valid(e->d_name, strlen(e->d_name)))
+        if (!idx_name_valid(e->d_name, strlen(e->d_name))) {
             continue;
+        }
         idx_check_index(&c, data_dir, e->d_name);
         indexes++;
     }
@@ -126,7 +131,8 @@ int idx_check_dir(const char *data_dir, void *out_file, struct sd_error *err)
     fprintf(c.out, "%s: %u indexes, %llu segments, %llu documents in segments, %u problems\n",
             c.problems ? "DAMAGED" : "OK", indexes, (unsigned long long)c.segments,
             (unsigned long long)c.docs, c.problems);
-    if (c.problems)
+    if (c.problems) {
         return sd_errorf(err, SD_ECORRUPT, "%s: %u problems found", data_dir, c.problems);
+    }
     return SD_OK;
 }

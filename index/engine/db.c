@@ -33,12 +33,14 @@ void idx_config_default(struct idx_config *cfg)
 
 bool idx_name_valid(const char *name, size_t len)
 {
-    if (len == 0 || len > IDX_MAX_NAME || name[0] == '-')
+    if (len == 0 || len > IDX_MAX_NAME || name[0] == '-') {
         return false;
+    }
     for (size_t i = 0; i < len; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
             return false;
+        }
     }
     return true;
 }
@@ -46,8 +48,9 @@ bool idx_name_valid(const char *name, size_t len)
 static int idx_db_add(struct idx_db *db, struct idx_index *ix)
 {
     struct idx_index **p = realloc(db->indexes, (db->nindexes + 1) * sizeof *p);
-    if (!p)
+    if (!p) {
         return SD_ENOMEM;
+    }
     db->indexes = p;
     db->indexes[db->nindexes++] = ix;
     return SD_OK;
@@ -56,18 +59,21 @@ static int idx_db_add(struct idx_db *db, struct idx_index *ix)
 static int idx_open_existing(struct idx_db *db, struct sd_error *err)
 {
     DIR *d = opendir(db->dir);
-    if (!d)
+    if (!d) {
         return sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", db->dir,
                          strerror(errno));
+    }
     int rc = SD_OK;
     struct dirent *e;
     while (rc == SD_OK && (e = readdir(d)) != NULL) {
-        if (!idx_name_valid(e->d_name, strlen(e->d_name)))
+        if (!idx_name_valid(e->d_name, strlen(e->d_name))) {
             continue;
+        }
         struct idx_index *ix;
         rc = idx_index_open(db, e->d_name, false, &ix, err);
-        if (rc == SD_OK && (rc = idx_db_add(db, ix)) != SD_OK)
+        if (rc == SD_OK && (rc = idx_db_add(db, ix)) != SD_OK) {
             idx_index_close(ix);
+        }
     }
     closedir(d);
     return rc;
@@ -78,23 +84,27 @@ static int idx_open_existing(struct idx_db *db, struct sd_error *err)
 static int idx_lock_dir(struct idx_db *db, struct sd_error *err)
 {
     char path[4096];
-    if (sd_path_join(path, sizeof path, db->dir, "LOCK"))
+    if (sd_path_join(path, sizeof path, db->dir, "LOCK")) {
         return sd_errorf(err, SD_EINVAL, "%s: path too long", db->dir);
+    }
     db->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (db->lock_fd < 0)
+    if (db->lock_fd < 0) {
         return sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", path,
                          strerror(errno));
-    if (flock(db->lock_fd, LOCK_EX | LOCK_NB) != 0)
+    }
+    if (flock(db->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         return sd_errorf(err, SD_EBUSY, "%s is in use by another searchd (%s is locked)",
                          db->dir, path);
+    }
     return SD_OK;
 }
 
 int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error *err)
 {
     struct idx_db *db = calloc(1, sizeof *db);
-    if (!db)
+    if (!db) {
         return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
     db->cfg = *cfg;
     db->lock_fd = -1;
     db->dir = strdup(cfg->data_dir);
@@ -104,16 +114,20 @@ int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error 
     pthread_mutex_init(&db->lock, NULL);
     pthread_cond_init(&db->users_cond, NULL);
     int rc = db->dir ? SD_OK : sd_errorf(err, SD_ENOMEM, "out of memory");
-    if (rc == SD_OK && cfg->memory_limit && cfg->memory_limit < IDX_MIN_MEMORY_LIMIT)
+    if (rc == SD_OK && cfg->memory_limit && cfg->memory_limit < IDX_MIN_MEMORY_LIMIT) {
         rc = sd_errorf(err, SD_EINVAL, "memory limit %llu: at least %u bytes",
                        (unsigned long long)cfg->memory_limit, IDX_MIN_MEMORY_LIMIT);
-    if (rc == SD_OK && mkdir(db->dir, 0755) != 0 && errno != EEXIST)
+    }
+    if (rc == SD_OK && mkdir(db->dir, 0755) != 0 && errno != EEXIST) {
         rc = sd_errorf(err, sd_status_from_errno(errno), "mkdir %s: %s", db->dir,
                        strerror(errno));
-    if (rc == SD_OK && cfg->snapshot_dir)
+    }
+    if (rc == SD_OK && cfg->snapshot_dir) {
         rc = idx_backup_set_dir(db, cfg->snapshot_dir, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = idx_lock_dir(db, err);
+    }
     if (rc == SD_OK) {
         idx_remove_dropped(db); /* drops a crash cut short (manage.c) */
         rc = idx_open_existing(db, err);
@@ -128,15 +142,19 @@ int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error 
 
 void idx_close(struct idx_db *db)
 {
-    if (!db)
+    if (!db) {
         return;
-    for (size_t i = 0; i < db->nindexes; i++)
+    }
+    for (size_t i = 0; i < db->nindexes; i++) {
         idx_index_close(db->indexes[i]);
+    }
     free(db->indexes);
-    if (db->lock_fd >= 0)
+    if (db->lock_fd >= 0) {
         close(db->lock_fd);
-    for (size_t i = 0; i < sizeof db->dropping / sizeof *db->dropping; i++)
+    }
+    for (size_t i = 0; i < sizeof db->dropping / sizeof *db->dropping; i++) {
         free(db->dropping[i]);
+    }
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->users_cond);
     free(db->snapshot_dir);
@@ -148,21 +166,25 @@ int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_ind
                 struct sd_error *err)
 {
     size_t len = strlen(name);
-    if (!idx_name_valid(name, len))
+    if (!idx_name_valid(name, len)) {
         return sd_errorf(err, create ? SD_EINVAL : SD_ENOTFOUND,
                          "bad index name '%.64s': use 1 to %d of [a-z0-9_-]", name, IDX_MAX_NAME);
+    }
     pthread_mutex_lock(&db->lock);
     int rc = SD_OK;
     *out = NULL;
     for (size_t i = 0; i < db->nindexes && !*out; i++) {
-        if (strcmp(db->indexes[i]->name, name) == 0)
+        if (strcmp(db->indexes[i]->name, name) == 0) {
             *out = db->indexes[i];
+        }
     }
     bool dropping = false; /* manage.c: its directory is on its way out */
-    for (size_t i = 0; i < sizeof db->dropping / sizeof *db->dropping; i++)
+    for (size_t i = 0; i < sizeof db->dropping / sizeof *db->dropping; i++) {
         dropping |= db->dropping[i] && strcmp(db->dropping[i], name) == 0;
-    if (*out && atomic_load(&(*out)->is_dropped))
+    }
+    if (*out && atomic_load(&(*out)->is_dropped)) {
         *out = NULL; /* waiting for its users: no new one */
+    }
     if (!*out && dropping) {
         rc = create ? sd_errorf(err, SD_EBUSY, "index '%s' is being dropped", name)
                     : sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", name);
@@ -175,8 +197,9 @@ int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_ind
         idx_index_close(*out);
         *out = NULL;
     }
-    if (*out)
+    if (*out) {
         atomic_fetch_add(&(*out)->users, 1);
+    }
     pthread_mutex_unlock(&db->lock);
     return rc;
 }
@@ -187,12 +210,14 @@ int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *e
     size_t n = 0;
     char **v = calloc(db->nindexes ? db->nindexes : 1, sizeof *v);
     for (size_t i = 0; v && i < db->nindexes; i++) {
-        if (atomic_load(&db->indexes[i]->is_dropped))
+        if (atomic_load(&db->indexes[i]->is_dropped)) {
             continue;
+        }
         v[n] = strdup(db->indexes[i]->name);
         if (!v[n]) {
-            while (n-- > 0)
+            while (n-- > 0) {
                 free(v[n]);
+            }
             free(v);
             v = NULL;
             break;
@@ -200,8 +225,9 @@ int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *e
         n++;
     }
     pthread_mutex_unlock(&db->lock);
-    if (!v)
+    if (!v) {
         return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
     for (size_t i = 1; i < n; i++) { /* a handful of names: insertion sort */
         for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
             char *t = v[j];
@@ -220,19 +246,23 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
 int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, size_t nops,
               idx_done_fn done, void *arg, struct sd_error *err)
 {
-    if (nops == 0)
+    if (nops == 0) {
         return sd_errorf(err, SD_EINVAL, "no documents in the request");
-    if (nops > IDX_MAX_BATCH)
+    }
+    if (nops > IDX_MAX_BATCH) {
         return sd_errorf(err, SD_ELIMIT, "%zu operations in one write, at most %d", nops,
                          IDX_MAX_BATCH);
+    }
     int rc;
     for (size_t i = 0; i < nops; i++) {
-        if ((rc = idx_op_validate(&ops[i], err)) != SD_OK)
+        if ((rc = idx_op_validate(&ops[i], err)) != SD_OK) {
             return rc;
+        }
     }
     struct idx_index *ix;
-    if ((rc = idx_db_find(db, index, true, &ix, err)) != SD_OK)
+    if ((rc = idx_db_find(db, index, true, &ix, err)) != SD_OK) {
         return rc;
+    }
     rc = idx_write_to(ix, ops, nops, done, arg, err);
     idx_index_put(ix);
     return rc;
@@ -246,14 +276,16 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
                         idx_done_fn done, void *arg, struct sd_error *err)
 {
     int rc;
-    if (ix->is_degraded)
+    if (ix->is_degraded) {
         return sd_errorf(err, SD_EDEGRADED,
                          "index %s is degraded (%s): writes are refused until the file is "
                          "restored and searchd restarted",
                          ix->name, ix->degraded_reason);
+    }
     struct idx_write *w = calloc(1, sizeof *w);
-    if (w)
+    if (w) {
         w->prep = calloc(nops, sizeof *w->prep);
+    }
     if (!w || !w->prep) {
         free(w);
         return sd_errorf(err, SD_ENOMEM, "out of memory");
@@ -273,8 +305,9 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
         struct idx_op typed;
         struct seg_field fields[SEG_MAX_FIELDS];
         if (op->type == IDX_OP_UPSERT && st && st->schema->has_fields) {
-            if ((rc = idx_settings_check_op(st, op, &typed, fields, &scratch, &vals, err)))
+            if ((rc = idx_settings_check_op(st, op, &typed, fields, &scratch, &vals, err))) {
                 break;
+            }
             op = &typed;
         }
         sd_buf_reset(&payload);
@@ -282,10 +315,12 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
         sd_buf_put_u8(&w->records, ops[i].type == IDX_OP_UPSERT ? IDX_REC_UPSERT : IDX_REC_DELETE);
         sd_buf_put_varint(&w->records, payload.len);
         sd_buf_put(&w->records, payload.data, payload.len);
-        if (payload.rc)
+        if (payload.rc) {
             w->records.rc = payload.rc;
-        if (payload.len > WAL_MAX_RECORD)
+        }
+        if (payload.len > WAL_MAX_RECORD) {
             w->records.rc = SD_ELIMIT;
+        }
     }
     idx_settings_release(st);
     sch_values_free(&vals);
@@ -299,19 +334,22 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
         return rc;
     }
     rc = w->records.rc;
-    if (rc == SD_ELIMIT)
+    if (rc == SD_ELIMIT) {
         sd_errorf(err, rc, "a document is over the %u byte limit", WAL_MAX_RECORD);
-    else if (rc)
+    } else if (rc) {
         sd_errorf(err, rc, "out of memory");
+    }
     /* Charged until the write is freed after its ack: refused here when it does not fit. */
     size_t bytes = w->records.cap + nops * sizeof *w->prep;
     if (rc == SD_OK && (rc = idx_memcap_admit(&ix->db->memcap, bytes, err)) == SD_OK) {
         w->memcap = &ix->db->memcap;
         w->charged = bytes;
     }
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = idx_enqueue(ix, w, err);
-    if (rc)
+    }
+    if (rc) {
         idx_write_free(w);
+    }
     return rc;
 }

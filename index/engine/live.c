@@ -16,8 +16,9 @@ int idx_live_reserve(struct idx_index *ix)
     if (ix->nlive == ix->live_cap) {
         size_t cap = ix->live_cap ? ix->live_cap * 2 : 16;
         struct idx_live *p = realloc(ix->live, cap * sizeof *p);
-        if (!p)
+        if (!p) {
             return SD_ENOMEM;
+        }
         ix->live = p;
         ix->live_cap = cap;
     }
@@ -27,14 +28,16 @@ int idx_live_reserve(struct idx_index *ix)
 int idx_live_append(struct idx_index *ix, struct idx_segref *ref, uint64_t *bits,
                     uint32_t ndeleted, uint32_t del_gen)
 {
-    if (idx_live_reserve(ix))
+    if (idx_live_reserve(ix)) {
         return SD_ENOMEM;
+    }
     if (!bits) {
         /* Allocated up front so that marking a delete can never fail. */
         size_t words = ((size_t)seg_doc_count(ref->seg) + 63) / 64;
         bits = calloc(words ? words : 1, sizeof(uint64_t));
-        if (!bits)
+        if (!bits) {
             return SD_ENOMEM;
+        }
     }
     struct idx_live *l = &ix->live[ix->nlive++];
     memset(l, 0, sizeof *l);
@@ -49,8 +52,9 @@ int idx_live_append(struct idx_index *ix, struct idx_segref *ref, uint64_t *bits
 void idx_live_set_deleted(struct idx_live *l, uint32_t doc)
 {
     uint64_t mask = (uint64_t)1 << (doc % 64);
-    if (l->bits[doc / 64] & mask)
+    if (l->bits[doc / 64] & mask) {
         return;
+    }
     l->bits[doc / 64] |= mask;
     l->ndeleted++;
     l->is_dirty_snap = true;
@@ -63,10 +67,12 @@ bool idx_live_delete_id(struct idx_index *ix, const char *id, size_t len)
     for (size_t i = ix->nlive; i-- > 0;) {
         struct idx_live *l = &ix->live[i];
         uint32_t doc;
-        if (seg_doc_find_hashed(l->ref->seg, id, len, h, &doc) != SD_OK)
+        if (seg_doc_find_hashed(l->ref->seg, id, len, h, &doc) != SD_OK) {
             continue;
-        if (idx_bits_test(l->bits, doc))
+        }
+        if (idx_bits_test(l->bits, doc)) {
             continue;
+        }
         idx_live_set_deleted(l, doc);
         return true;
     }
@@ -80,7 +86,8 @@ uint64_t idx_live_docs(const struct idx_index *ix, uint64_t *deleted)
         docs += seg_doc_count(ix->live[i].ref->seg);
         del += ix->live[i].ndeleted;
     }
-    if (deleted)
+    if (deleted) {
         *deleted = del;
+    }
     return docs - del;
 }

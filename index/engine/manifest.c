@@ -36,8 +36,9 @@ struct idx_plan {
 
 static void idx_plan_free(struct idx_plan *p)
 {
-    for (size_t i = 0; i < p->ntombs; i++)
+    for (size_t i = 0; i < p->ntombs; i++) {
         free(p->tombs[i].bits);
+    }
     free(p->tombs);
     wal_manifest_free(&p->m);
 }
@@ -48,8 +49,9 @@ static int idx_plan_tomb(struct idx_plan *p, const struct idx_live *l, struct wa
     uint32_t ndocs = seg_doc_count(l->ref->seg);
     size_t words = ((size_t)ndocs + 63) / 64;
     t->bits = malloc((words ? words : 1) * sizeof *t->bits);
-    if (!t->bits)
+    if (!t->bits) {
         return SD_ENOMEM;
+    }
     memcpy(t->bits, l->bits, words * sizeof *t->bits);
     t->seg_no = l->ref->seg_no;
     t->gen = l->del_gen + 1;
@@ -71,12 +73,14 @@ static int idx_plan_build(struct idx_index *ix, uint64_t checkpoint, struct idx_
     size_t cap = ix->nlive + ix->nbroken;
     p->m.segs = calloc(cap ? cap : 1, sizeof *p->m.segs);
     p->tombs = calloc(ix->nlive ? ix->nlive : 1, sizeof *p->tombs);
-    if (!p->m.segs || !p->tombs)
+    if (!p->m.segs || !p->tombs) {
         return SD_ENOMEM;
+    }
     for (size_t i = 0; i < ix->nlive; i++) {
         const struct idx_live *l = &ix->live[i];
-        if (!l->ref->seg_no)
+        if (!l->ref->seg_no) {
             continue;
+        }
         struct wal_seg_entry *e = &p->m.segs[p->m.count++];
         e->seg_no = l->ref->seg_no;
         e->doc_count = seg_doc_count(l->ref->seg);
@@ -84,11 +88,13 @@ static int idx_plan_build(struct idx_index *ix, uint64_t checkpoint, struct idx_
         e->tomb_gen = l->del_gen;
         e->seg_hash = seg_checksum(l->ref->seg);
         e->tomb_hash = l->del_hash;
-        if ((l->is_dirty_disk || (l->ndeleted && !l->del_gen)) && idx_plan_tomb(p, l, e))
+        if ((l->is_dirty_disk || (l->ndeleted && !l->del_gen)) && idx_plan_tomb(p, l, e)) {
             return SD_ENOMEM;
+        }
     }
-    for (size_t i = 0; i < ix->nbroken; i++)
+    for (size_t i = 0; i < ix->nbroken; i++) {
         p->m.segs[p->m.count++] = ix->broken[i];
+    }
     return SD_OK;
 }
 
@@ -96,8 +102,9 @@ static void idx_unlink_tomb(const char *dir, uint32_t seg_no, uint32_t gen)
 {
     char name[WAL_NAME_MAX], path[PATH_MAX];
     wal_tomb_name(name, seg_no, gen);
-    if (sd_path_join(path, sizeof path, dir, name) == SD_OK)
+    if (sd_path_join(path, sizeof path, dir, name) == SD_OK) {
         unlink(path);
+    }
 }
 
 /* After the MANIFEST is durable: the live list learns the new generations. */
@@ -109,8 +116,9 @@ static void idx_plan_applied(struct idx_index *ix, const struct idx_plan *p)
     for (size_t t = 0; t < p->ntombs; t++) {
         for (size_t i = 0; i < ix->nlive; i++) {
             struct idx_live *l = &ix->live[i];
-            if (l->ref->seg_no != p->tombs[t].seg_no)
+            if (l->ref->seg_no != p->tombs[t].seg_no) {
                 continue;
+            }
             l->del_gen = p->tombs[t].gen;
             l->del_hash = p->tombs[t].hash;
             l->is_dirty_disk = l->ndeleted != p->tombs[t].ndeleted;
@@ -119,8 +127,9 @@ static void idx_plan_applied(struct idx_index *ix, const struct idx_plan *p)
     pthread_cond_broadcast(&ix->mem_cond); /* a snapshot may wait for this checkpoint */
     pthread_mutex_unlock(&ix->state_lock);
     for (size_t t = 0; t < p->ntombs; t++) {
-        if (p->tombs[t].gen > 1)
+        if (p->tombs[t].gen > 1) {
             idx_unlink_tomb(ix->dir, p->tombs[t].seg_no, p->tombs[t].gen - 1);
+        }
     }
 }
 
@@ -139,10 +148,12 @@ int idx_manifest_commit(struct idx_index *ix, uint64_t checkpoint, struct sd_err
         rc = wal_tomb_write(ix->dir, tp->seg_no, tp->gen, tp->bits, tp->ndocs, &tp->hash, err);
         p.m.segs[tp->entry].tomb_hash = tp->hash;
     }
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = wal_manifest_write(ix->dir, &p.m, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         idx_plan_applied(ix, &p);
+    }
     idx_plan_free(&p);
     return rc;
 }

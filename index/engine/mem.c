@@ -24,8 +24,9 @@ int idx_mem_init(struct idx_mem *m, size_t stem_words)
     struct sd_error err;
     if (stem_ctx_new_cached(&m->stem, stem_words) != STEM_OK ||
         seg_analyzer_new(m->stem, &m->analyzer, &err) != SD_OK ||
-        seg_analysis_new(&m->analysis, &err) != SD_OK)
+        seg_analysis_new(&m->analysis, &err) != SD_OK) {
         return SD_ENOMEM;
+    }
     m->ids = idx_idmap_new();
     return m->ids ? SD_OK : SD_ENOMEM;
 }
@@ -44,14 +45,16 @@ static int idx_mem_builder_new(struct idx_index *ix, struct sd_error *err)
 {
     struct idx_mem *m = &ix->mem;
     int rc = seg_builder_new(m->stem, &m->builder, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     m->builder_settings = idx_settings_acquire(ix);
     struct seg_attr_spec specs[SEG_MAX_ATTRS];
     size_t n = idx_settings_attr_specs(m->builder_settings, specs);
     rc = seg_builder_set_attrs(m->builder, m->builder_settings->version, specs, n, err);
-    if (rc != SD_OK)
+    if (rc != SD_OK) {
         idx_mem_builder_done(m);
+    }
     return rc;
 }
 
@@ -72,11 +75,13 @@ static int idx_mem_mark_deleted(struct idx_mem *m, uint32_t doc)
     size_t word = doc / 64;
     if (word >= m->deleted_cap) {
         size_t cap = m->deleted_cap ? m->deleted_cap * 2 : 64;
-        while (cap <= word)
+        while (cap <= word) {
             cap *= 2;
+        }
         uint64_t *p = realloc(m->deleted, cap * sizeof *p);
-        if (!p)
+        if (!p) {
             return SD_ENOMEM;
+        }
         memset(p + m->deleted_cap, 0, (cap - m->deleted_cap) * sizeof *p);
         m->deleted = p;
         m->deleted_cap = cap;
@@ -93,8 +98,9 @@ static bool idx_mem_live_has(struct idx_index *ix, const char *id, size_t len)
     pthread_mutex_lock(&ix->state_lock);
     for (size_t i = ix->nlive; i-- > 0 && !found;) {
         uint32_t doc;
-        if (seg_doc_find_hashed(ix->live[i].ref->seg, id, len, h, &doc) == SD_OK)
+        if (seg_doc_find_hashed(ix->live[i].ref->seg, id, len, h, &doc) == SD_OK) {
             found = !idx_bits_test(ix->live[i].bits, doc);
+        }
     }
     pthread_mutex_unlock(&ix->state_lock);
     return found;
@@ -105,8 +111,9 @@ static bool idx_mem_live_has(struct idx_index *ix, const char *id, size_t len)
 static bool idx_mem_exists(struct idx_index *ix, const char *id, size_t len, uint32_t *entry)
 {
     *entry = IDX_IDMAP_DELETED;
-    if (idx_idmap_get(ix->mem.ids, id, len, entry))
+    if (idx_idmap_get(ix->mem.ids, id, len, entry)) {
         return !(*entry & IDX_IDMAP_GONE);
+    }
     return idx_mem_live_has(ix, id, len);
 }
 
@@ -122,8 +129,9 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct se
         /* The builder has a copy of this id already: a segment's ids are
          * unique (seg_doc_find must find the one copy), so the builder
          * becomes a segment first and the new copy starts the next one. */
-        if ((rc = idx_mem_refresh(ix, err)) != SD_OK)
+        if ((rc = idx_mem_refresh(ix, err)) != SD_OK) {
             return rc;
+        }
         existed = idx_mem_exists(ix, d->id, d->id_len, &entry);
     }
     uint32_t value = IDX_IDMAP_DELETED;
@@ -132,19 +140,23 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct se
         /* The way of indexing changed: the builder's documents become a segment of the old
          * version (re-indexed later, reindex.c), this one starts a builder of the new. A change
          * of synonyms or stopwords only keeps the builder. */
-        if ((rc = idx_mem_refresh(ix, err)) != SD_OK)
+        if ((rc = idx_mem_refresh(ix, err)) != SD_OK) {
             return rc;
-        if (m->builder) /* nothing in it was pending */
+        }
+        if (m->builder) { /* nothing in it was pending */
             idx_mem_builder_done(m);
+        }
     }
     if (op->type == IDX_OP_UPSERT) {
         if (!m->builder) {
-            if ((rc = idx_mem_builder_new(ix, err)) != SD_OK)
+            if ((rc = idx_mem_builder_new(ix, err)) != SD_OK) {
                 return rc;
+            }
             /* LZ4 of full stored blocks on the analysis thread; not during recovery, which
              * runs before it starts (jobs would only pile up until the refresh) */
-            if (ix->ana.has_thread)
+            if (ix->ana.has_thread) {
                 seg_builder_set_zjob_sched(m->builder, &ix->ana.zsched);
+            }
         }
         value = seg_builder_doc_count(m->builder);
         /* Under the builder's settings: the log holds it as the settings of its write made
@@ -152,37 +164,47 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct se
         struct idx_op typed = *op;
         bool changed = false;
         if (m->builder_settings->version > 0 &&
-            (rc = idx_settings_retype_logged(m->builder_settings, op, &typed, &m->attrs,
-                                             &changed, err)) != SD_OK)
+            (rc = idx_settings_retype_logged(m->builder_settings, op, &typed, &m->attrs, &changed,
+                                             err)) != SD_OK) {
             return rc;
+        }
         const struct seg_doc *td = &typed.doc;
-        if (changed)
+        if (changed) {
             an = NULL;
-        if (!an && (rc = seg_analyze(m->analyzer, td, m->analysis, err)) != SD_OK)
+        }
+        if (!an && (rc = seg_analyze(m->analyzer, td, m->analysis, err)) != SD_OK) {
             return rc;
+        }
         const struct seg_attr_vals *vals = NULL; /* the document's column values */
         if (m->builder_settings->schema->has_fields &&
-            !(vals = idx_settings_attr_vals(m->builder_settings, td, &m->attrs)))
+            !(vals = idx_settings_attr_vals(m->builder_settings, td, &m->attrs))) {
             return sd_errorf(err, SD_ENOMEM, "memtable: out of memory");
+        }
         rc = seg_builder_add_analyzed_attrs(m->builder, an ? an : m->analysis, vals, err);
-        if (rc != SD_OK)
+        if (rc != SD_OK) {
             return rc;
+        }
     } else if (entry != IDX_IDMAP_DELETED) {
         /* A delete of a builder copy: tombstone it, remember it is there. */
         value = entry | IDX_IDMAP_GONE;
-        if (!(entry & IDX_IDMAP_GONE) && (rc = idx_mem_mark_deleted(m, entry)) != SD_OK)
+        if (!(entry & IDX_IDMAP_GONE) && (rc = idx_mem_mark_deleted(m, entry)) != SD_OK) {
             return sd_errorf(err, rc, "memtable: out of memory");
+        }
     }
-    if ((rc = idx_idmap_put(m->ids, d->id, d->id_len, value)) != SD_OK)
+    if ((rc = idx_idmap_put(m->ids, d->id, d->id_len, value)) != SD_OK) {
         return sd_errorf(err, rc, "memtable: out of memory");
-    if (op->type == IDX_OP_UPSERT)
+    }
+    if (op->type == IDX_OP_UPSERT) {
         existed ? res->replaced++ : res->added++;
-    else
+    } else {
         existed ? res->deleted++ : res->not_found++;
-    if (!m->has_pending)
+    }
+    if (!m->has_pending) {
         m->first_ns = sd_now_ns();
-    if (!m->first_flush_ns)
+    }
+    if (!m->first_flush_ns) {
         m->first_flush_ns = m->first_ns;
+    }
     m->has_pending = true;
     return SD_OK;
 }
@@ -209,8 +231,9 @@ static int idx_mem_build(struct idx_mem *m, const char *name, struct idx_memcap 
     size_t len;
     uint8_t *data = sd_buf_detach(&image, &len);
     struct seg *s;
-    if ((rc = seg_open_mem_written(data, len, name, &s, err)) != SD_OK)
+    if ((rc = seg_open_mem_written(data, len, name, &s, err)) != SD_OK) {
         return rc;
+    }
     *ref = idx_segref_new(s, 0, "", memcap);
     if (!*ref) {
         seg_close(s);
@@ -225,30 +248,34 @@ static uint64_t *idx_mem_take_deleted(struct idx_mem *m, uint32_t ndocs, uint32_
     size_t words = ((size_t)ndocs + 63) / 64;
     uint64_t *bits = calloc(words ? words : 1, sizeof *bits);
     *ndeleted = 0;
-    if (!bits)
+    if (!bits) {
         return NULL;
+    }
     for (size_t w = 0; w < words && w < m->deleted_cap; w++) {
         bits[w] = m->deleted[w];
         *ndeleted += (uint32_t)__builtin_popcountll(bits[w]);
     }
-    if (m->deleted)
+    if (m->deleted) {
         memset(m->deleted, 0, m->deleted_cap * sizeof *m->deleted);
+    }
     return bits;
 }
 
 int idx_mem_refresh(struct idx_index *ix, struct sd_error *err)
 {
     struct idx_mem *m = &ix->mem;
-    if (!m->has_pending)
+    if (!m->has_pending) {
         return SD_OK;
+    }
     struct idx_segref *ref = NULL;
     uint64_t *bits = NULL;
     uint32_t ndeleted = 0;
     int rc;
     if (m->builder && seg_builder_doc_count(m->builder) > 0) {
         uint32_t ndocs = seg_builder_doc_count(m->builder);
-        if ((rc = idx_mem_build(m, ix->name, &ix->db->memcap, &ref, err)) != SD_OK)
+        if ((rc = idx_mem_build(m, ix->name, &ix->db->memcap, &ref, err)) != SD_OK) {
             return rc;
+        }
         bits = idx_mem_take_deleted(m, ndocs, &ndeleted);
         if (!bits) {
             idx_segref_unref(ref);

@@ -17,11 +17,13 @@
 
 static bool idx_name_ok(const char *name, size_t len)
 {
-    if (len == 0 || len > SEG_MAX_NAME || !stem_utf8_valid(name, len))
+    if (len == 0 || len > SEG_MAX_NAME || !stem_utf8_valid(name, len)) {
         return false;
+    }
     for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)name[i] < 0x20)
+        if ((unsigned char)name[i] < 0x20) {
             return false;
+        }
     }
     return true;
 }
@@ -29,34 +31,43 @@ static bool idx_name_ok(const char *name, size_t len)
 int idx_op_validate(const struct idx_op *op, struct sd_error *err)
 {
     const struct seg_doc *d = &op->doc;
-    if (d->id_len == 0 || d->id_len > SEG_MAX_ID)
+    if (d->id_len == 0 || d->id_len > SEG_MAX_ID) {
         return sd_errorf(err, SD_EINVAL, "document id must be 1 to %d bytes", SEG_MAX_ID);
-    if (!stem_utf8_valid(d->id, d->id_len))
+    }
+    if (!stem_utf8_valid(d->id, d->id_len)) {
         return sd_errorf(err, SD_EINVAL, "document id is not valid UTF-8");
-    if (op->type == IDX_OP_DELETE)
+    }
+    if (op->type == IDX_OP_DELETE) {
         return SD_OK;
-    if (op->type != IDX_OP_UPSERT)
+    }
+    if (op->type != IDX_OP_UPSERT) {
         return sd_errorf(err, SD_EINVAL, "unknown operation %d", (int)op->type);
-    if (d->nfields > SEG_MAX_FIELDS)
+    }
+    if (d->nfields > SEG_MAX_FIELDS) {
         return sd_errorf(err, SD_ELIMIT, "document '%.*s': %zu fields, at most %d",
                          (int)(d->id_len > 64 ? 64 : d->id_len), d->id, d->nfields,
                          SEG_MAX_FIELDS);
+    }
     for (size_t i = 0; i < d->nfields; i++) {
         const struct seg_field *f = &d->fields[i];
-        if (!idx_name_ok(f->name, f->name_len))
+        if (!idx_name_ok(f->name, f->name_len)) {
             return sd_errorf(err, SD_EINVAL, "field name must be 1 to %d bytes of UTF-8 text",
                              SEG_MAX_NAME);
-        if (f->type != SEG_TEXT && f->type != SEG_RAW)
+        }
+        if (f->type != SEG_TEXT && f->type != SEG_RAW) {
             return sd_errorf(err, SD_EINVAL, "field '%.*s': bad value type", (int)f->name_len,
                              f->name);
-        if (!stem_utf8_valid(f->value, f->value_len))
+        }
+        if (!stem_utf8_valid(f->value, f->value_len)) {
             return sd_errorf(err, SD_EINVAL, "field '%.*s' is not valid UTF-8",
                              (int)f->name_len, f->name);
+        }
         for (size_t j = 0; j < i; j++) {
             if (d->fields[j].name_len == f->name_len &&
-                memcmp(d->fields[j].name, f->name, f->name_len) == 0)
+                memcmp(d->fields[j].name, f->name, f->name_len) == 0) {
                 return sd_errorf(err, SD_EINVAL, "field '%.*s' appears twice",
                                  (int)f->name_len, f->name);
+            }
         }
     }
     return SD_OK;
@@ -67,8 +78,9 @@ void idx_op_encode(const struct idx_op *op, struct sd_buf *out)
     const struct seg_doc *d = &op->doc;
     sd_buf_put_varint(out, d->id_len);
     sd_buf_put(out, d->id, d->id_len);
-    if (op->type == IDX_OP_DELETE)
+    if (op->type == IDX_OP_DELETE) {
         return;
+    }
     sd_buf_put_varint(out, d->nfields);
     for (size_t i = 0; i < d->nfields; i++) {
         const struct seg_field *f = &d->fields[i];
@@ -84,8 +96,9 @@ static int idx_rd_str(struct sd_rd *rd, const char **s, size_t *len)
 {
     uint64_t n;
     const uint8_t *p;
-    if (sd_rd_varint(rd, &n) || sd_rd_bytes(rd, (size_t)n, &p) || n > SIZE_MAX)
+    if (sd_rd_varint(rd, &n) || sd_rd_bytes(rd, (size_t)n, &p) || n > SIZE_MAX) {
         return SD_ECORRUPT;
+    }
     *s = (const char *)p;
     *len = (size_t)n;
     return SD_OK;
@@ -97,26 +110,31 @@ int idx_op_decode(uint8_t type, const uint8_t *payload, size_t len, struct idx_o
     struct sd_rd rd;
     sd_rd_init(&rd, payload, len);
     memset(op, 0, sizeof *op);
-    if (type != IDX_REC_UPSERT && type != IDX_REC_DELETE)
+    if (type != IDX_REC_UPSERT && type != IDX_REC_DELETE) {
         return SD_CORRUPT(err, "log record type %u unknown", type);
+    }
     op->type = type == IDX_REC_UPSERT ? IDX_OP_UPSERT : IDX_OP_DELETE;
-    if (idx_rd_str(&rd, &op->doc.id, &op->doc.id_len))
+    if (idx_rd_str(&rd, &op->doc.id, &op->doc.id_len)) {
         return SD_CORRUPT(err, "log record: bad id");
+    }
     if (op->type == IDX_OP_UPSERT) {
         uint64_t n;
-        if (sd_rd_varint(&rd, &n) || n > SEG_MAX_FIELDS)
+        if (sd_rd_varint(&rd, &n) || n > SEG_MAX_FIELDS) {
             return SD_CORRUPT(err, "log record: bad field count");
+        }
         for (size_t i = 0; i < n; i++) {
             struct seg_field *f = &fields[i];
             if (sd_rd_u8(&rd, &f->type) || idx_rd_str(&rd, &f->name, &f->name_len) ||
-                idx_rd_str(&rd, &f->value, &f->value_len))
+                idx_rd_str(&rd, &f->value, &f->value_len)) {
                 return SD_CORRUPT(err, "log record: bad field %zu", i);
+            }
         }
         op->doc.fields = fields;
         op->doc.nfields = (size_t)n;
     }
-    if (sd_rd_left(&rd) != 0)
+    if (sd_rd_left(&rd) != 0) {
         return SD_CORRUPT(err, "log record: %zu trailing bytes", sd_rd_left(&rd));
+    }
     return SD_OK;
 }
 
@@ -124,10 +142,12 @@ int idx_op_decode_checked(uint8_t type, const uint8_t *payload, size_t len, stru
                           struct seg_field *fields, struct sd_error *err)
 {
     int rc = idx_op_decode(type, payload, len, op, fields, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     struct sd_error why;
-    if (idx_op_validate(op, &why) != SD_OK)
+    if (idx_op_validate(op, &why) != SD_OK) {
         return SD_CORRUPT(err, "log record: %s", why.msg);
+    }
     return SD_OK;
 }

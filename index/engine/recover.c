@@ -31,8 +31,9 @@
 static struct idx_index *idx_index_alloc(struct idx_db *db, const char *name)
 {
     struct idx_index *ix = calloc(1, sizeof *ix);
-    if (!ix)
+    if (!ix) {
         return NULL;
+    }
     ix->db = db;
     ix->name = strdup(name);
     size_t n = strlen(db->dir) + strlen(name) + 2;
@@ -72,8 +73,9 @@ static void idx_index_free(struct idx_index *ix)
     for (size_t i = 0; i < ix->nlive; i++) {
         idx_segref_unref(ix->live[i].ref);
         free(ix->live[i].bits);
-        if (ix->live[i].published)
+        if (ix->live[i].published) {
             idx_bits_free_unused(ix->live[i].published);
+        }
     }
     free(ix->live);
     idx_snap_release(ix->snap);
@@ -101,13 +103,15 @@ static int idx_keep_broken(struct idx_index *ix, const struct wal_seg_entry *e,
                            const struct sd_error *why)
 {
     struct wal_seg_entry *p = realloc(ix->broken, (ix->nbroken + 1) * sizeof *p);
-    if (!p)
+    if (!p) {
         return SD_ENOMEM;
+    }
     ix->broken = p;
     ix->broken[ix->nbroken++] = *e;
     ix->is_degraded = true;
-    if (!ix->degraded_reason[0])
+    if (!ix->degraded_reason[0]) {
         snprintf(ix->degraded_reason, sizeof ix->degraded_reason, "%s", why->msg);
+    }
     idx_event(ix->db, IDX_LOG_WARN, "event=degraded index=%s seg=%u msg=\"%s\"", ix->name,
               e->seg_no, why->msg);
     return SD_OK;
@@ -122,16 +126,19 @@ static int idx_load_segment(struct idx_index *ix, const struct wal_seg_entry *e,
     uint64_t *bits = NULL;
     uint32_t ndeleted = 0;
     int rc = idx_entry_verify(ix->dir, e, &s, &bits, &ndeleted, &why);
-    if (rc == SD_ENOMEM)
+    if (rc == SD_ENOMEM) {
         return sd_errorf(err, rc, "%s", why.msg);
-    if (rc)
+    }
+    if (rc) {
         return idx_keep_broken(ix, e, &why);
+    }
     struct idx_segref *ref = idx_segref_new(s, e->seg_no, ix->dir, &ix->db->memcap);
     if (!ref || idx_live_append(ix, ref, bits, ndeleted, e->tomb_gen)) {
-        if (ref)
+        if (ref) {
             idx_segref_unref(ref);
-        else
+        } else {
             seg_close(s);
+        }
         free(bits);
         return sd_errorf(err, SD_ENOMEM, "%s: out of memory", ix->dir);
     }
@@ -146,8 +153,9 @@ static int idx_replay_record(void *arg, const struct wal_record *rec, struct sd_
     struct idx_op op;
     struct idx_write_result res = {0};
     int rc = idx_op_decode_checked(rec->type, rec->payload, rec->len, &op, fields, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = idx_mem_apply(ix, &op, NULL, &res, err); /* the writer's own analysis */
+    }
     ix->applied_seq = rec->seq;
     return rc;
 }
@@ -155,15 +163,17 @@ static int idx_replay_record(void *arg, const struct wal_record *rec, struct sd_
 static void idx_gc_report(void *arg, const char *name, enum wal_gc_action action)
 {
     const struct idx_index *ix = arg;
-    if (action == WAL_GC_LOST)
+    if (action == WAL_GC_LOST) {
         idx_event(ix->db, IDX_LOG_WARN, "event=lost_file index=%s file=%s moved_to=%s/%s/",
                   ix->name, name, ix->dir, WAL_LOST_DIR);
+    }
 }
 
 static void idx_note_torn(struct idx_index *ix, const struct wal_open_info *info)
 {
-    if (!info->torn_bytes)
+    if (!info->torn_bytes) {
         return;
+    }
     ix->torn.count = 1;
     ix->torn.bytes = info->torn_bytes;
     ix->torn.at = (uint64_t)time(NULL);
@@ -179,26 +189,31 @@ static int idx_load_files(struct idx_index *ix, struct wal_manifest *m, struct s
 {
     bool is_new = false;
     int rc = idx_manifest_load(ix->dir, m, &is_new, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     ix->checkpoint_seq = m->checkpoint_seq;
     ix->next_seg_no = m->next_seg_no;
     ix->manifest_gen = m->generation;
     ix->applied_seq = m->checkpoint_seq;
-    for (uint32_t i = 0; i < m->count && rc == SD_OK; i++)
+    for (uint32_t i = 0; i < m->count && rc == SD_OK; i++) {
         rc = idx_load_segment(ix, &m->segs[i], err);
-    if (rc)
+    }
+    if (rc) {
         return rc;
+    }
     struct wal_open_info info;
     rc = wal_open(ix->dir, ix->checkpoint_seq, idx_replay_record, ix, &ix->wal, &info, err);
-    if (rc)
+    if (rc) {
         return idx_log_error(ix->dir, is_new, rc, err);
+    }
     idx_note_torn(ix, &info);
     ix->applied_seq = info.last_seq;
     atomic_store(&ix->durable_seq, info.last_seq);
     atomic_store(&ix->wal_bytes, wal_bytes(ix->wal));
-    if (is_new && (rc = wal_manifest_write(ix->dir, m, err)) != SD_OK)
+    if (is_new && (rc = wal_manifest_write(ix->dir, m, err)) != SD_OK) {
         return rc;
+    }
     ix->manifest_gen = m->generation;
     rc = wal_gc(ix->dir, m, false, idx_gc_report, ix, err);
     return rc < 0 ? rc : SD_OK;
@@ -210,13 +225,15 @@ static int idx_load(struct idx_index *ix, struct sd_error *err)
     struct wal_manifest m;
     int rc = idx_load_files(ix, &m, err);
     wal_manifest_free(&m);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     pthread_mutex_lock(&ix->state_lock);
     rc = idx_publish(ix);
     pthread_mutex_unlock(&ix->state_lock);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = idx_mem_refresh(ix, err);
+    }
     if (rc == SD_OK) {
         /* the log from the checkpoint on was replayed into the in-memory segment */
         idx_event(ix->db, ix->is_degraded ? IDX_LOG_WARN : IDX_LOG_INFO,
@@ -233,27 +250,33 @@ int idx_index_open(struct idx_db *db, const char *name, bool create, struct idx_
                    struct sd_error *err)
 {
     struct idx_index *ix = idx_index_alloc(db, name);
-    if (!ix)
+    if (!ix) {
         return sd_errorf(err, SD_ENOMEM, "index %s: out of memory", name);
+    }
     struct stat st;
     int rc = SD_OK;
     if (stat(ix->dir, &st) != 0) {
-        if (!create)
+        if (!create) {
             rc = sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", name);
-        else if (mkdir(ix->dir, 0755) != 0)
+        } else if (mkdir(ix->dir, 0755) != 0) {
             rc = sd_errorf(err, sd_status_from_errno(errno), "mkdir %s: %s", ix->dir,
                            strerror(errno));
-        else
+        } else {
             rc = sd_fsync_dir(db->dir, err);
+        }
     }
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = idx_settings_load(ix, err); /* settings.c: before any write can be checked */
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = idx_load(ix, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = idx_writer_start(ix, err);
-    if (rc == SD_OK && (rc = idx_merger_start(ix, err)) != SD_OK)
+    }
+    if (rc == SD_OK && (rc = idx_merger_start(ix, err)) != SD_OK) {
         idx_writer_stop(ix);
+    }
     if (rc) {
         idx_index_free(ix);
         return rc;
@@ -267,15 +290,18 @@ void idx_index_close(struct idx_index *ix)
     idx_writer_stop(ix); /* drains the queue, refreshes */
     pthread_mutex_lock(&ix->state_lock);
     bool has_mem = false;
-    for (size_t i = 0; i < ix->nlive; i++)
+    for (size_t i = 0; i < ix->nlive; i++) {
         has_mem |= ix->live[i].ref->seg_no == 0;
+    }
     pthread_mutex_unlock(&ix->state_lock);
-    if (has_mem && !wal_is_broken(ix->wal) && !ix->is_degraded)
+    if (has_mem && !wal_is_broken(ix->wal) && !ix->is_degraded) {
         idx_request_flush(ix); /* the writer is gone: this thread owns the log */
+    }
     idx_merger_stop(ix);       /* the memory merger runs the requested flush first */
     struct sd_error err;
     uint64_t removable = atomic_load(&ix->removable_seq);
-    if (removable)
+    if (removable) {
         wal_remove_upto(ix->wal, removable, &err);
+    }
     idx_index_free(ix);
 }

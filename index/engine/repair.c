@@ -75,11 +75,13 @@ static int idx_rep_add_seg(void *arg, const char *file, uint32_t seg_no, uint32_
 {
     struct idx_rep *r = arg;
     r->max_seg_no = seg_no > r->max_seg_no ? seg_no : r->max_seg_no;
-    if (gen)
+    if (gen) {
         return SD_OK;
+    }
     struct idx_rep_seg *p = realloc(r->segs, (r->nsegs + 1) * sizeof *p);
-    if (!p)
+    if (!p) {
         return SD_ENOMEM;
+    }
     r->segs = p;
     memset(&p[r->nsegs], 0, sizeof *p);
     p[r->nsegs++].seg_no = seg_no;
@@ -90,8 +92,9 @@ static int idx_rep_add_seg(void *arg, const char *file, uint32_t seg_no, uint32_
 static struct idx_rep_seg *idx_rep_find(struct idx_rep *r, uint32_t seg_no)
 {
     for (size_t i = 0; i < r->nsegs; i++) {
-        if (r->segs[i].seg_no == seg_no && r->segs[i].seg)
+        if (r->segs[i].seg_no == seg_no && r->segs[i].seg) {
             return &r->segs[i];
+        }
     }
     return NULL;
 }
@@ -100,20 +103,24 @@ static struct idx_rep_seg *idx_rep_find(struct idx_rep *r, uint32_t seg_no)
 static int idx_rep_add_tomb(void *arg, const char *file, uint32_t seg_no, uint32_t gen)
 {
     struct idx_rep *r = arg;
-    if (!gen)
+    if (!gen) {
         return SD_OK;
+    }
     struct idx_rep_seg *s = idx_rep_find(r, seg_no);
     struct sd_error why = {0}, err;
-    if (!s)
+    if (!s) {
         return idx_rep_move(r, file, "no sound segment of that number", &err) ? SD_EIO : SD_OK;
+    }
     s->max_gen = gen > s->max_gen ? gen : s->max_gen;
     uint64_t *bits = NULL;
     uint32_t ndeleted = 0;
     int rc = wal_tomb_read(r->dir, seg_no, gen, seg_doc_count(s->seg), 0, &bits, &ndeleted, &why);
-    if (rc == SD_ENOMEM)
+    if (rc == SD_ENOMEM) {
         return rc;
-    if (rc)
+    }
+    if (rc) {
         return idx_rep_move(r, file, why.msg, &err) ? SD_EIO : SD_OK;
+    }
     if (ndeleted >= s->ndeleted) { /* bits only ever get set: the fuller one is newer */
         free(s->bits);
         s->bits = bits;
@@ -139,18 +146,22 @@ static int idx_rep_open_segs(struct idx_rep *r, struct sd_error *err)
         char file[WAL_NAME_MAX], path[PATH_MAX];
         struct sd_error why = {0};
         wal_seg_name(file, s->seg_no);
-        if (sd_path_join(path, sizeof path, r->dir, file))
+        if (sd_path_join(path, sizeof path, r->dir, file)) {
             return sd_errorf(err, SD_EINVAL, "%s: path too long", r->dir);
+        }
         int rc = seg_open_file(path, &s->seg, &why);
-        if (rc == SD_ENOMEM)
+        if (rc == SD_ENOMEM) {
             return sd_errorf(err, rc, "%s", why.msg);
-        if (rc && (rc = idx_rep_move(r, file, why.msg, err)) != SD_OK)
+        }
+        if (rc && (rc = idx_rep_move(r, file, why.msg, err)) != SD_OK) {
             return rc;
+        }
         if (s->seg) {
             size_t words = ((size_t)seg_doc_count(s->seg) + 63) / 64;
             s->bits = calloc(words ? words : 1, sizeof *s->bits);
-            if (!s->bits)
+            if (!s->bits) {
                 return sd_errorf(err, SD_ENOMEM, "%s: out of memory", r->dir);
+            }
         }
     }
     return SD_OK;
@@ -160,8 +171,9 @@ static int idx_rep_open_segs(struct idx_rep *r, struct sd_error *err)
 static int idx_rep_dedupe(struct idx_rep *r, struct sd_error *err)
 {
     struct idx_idmap *seen = idx_idmap_new();
-    if (!seen)
+    if (!seen) {
         return sd_errorf(err, SD_ENOMEM, "%s: out of memory", r->dir);
+    }
     int rc = SD_OK;
     uint64_t dups = 0;
     for (size_t i = r->nsegs; i-- > 0 && rc == SD_OK;) {
@@ -170,8 +182,9 @@ static int idx_rep_dedupe(struct idx_rep *r, struct sd_error *err)
             const char *id;
             size_t len;
             uint32_t v;
-            if (idx_bits_test(s->bits, d))
+            if (idx_bits_test(s->bits, d)) {
                 continue;
+            }
             seg_doc_id(s->seg, d, &id, &len);
             if (idx_idmap_get(seen, id, len, &v)) {
                 s->bits[d / 64] |= UINT64_C(1) << (d % 64);
@@ -183,13 +196,15 @@ static int idx_rep_dedupe(struct idx_rep *r, struct sd_error *err)
         }
     }
     idx_idmap_free(seen);
-    if (rc)
+    if (rc) {
         return sd_errorf(err, rc, "%s: out of memory", r->dir);
-    if (dups)
+    }
+    if (dups) {
         fprintf(r->out,
                 "index=%s %llu ids found in more than one segment: the copy in the "
                 "highest-numbered segment is kept\n",
                 r->name, (unsigned long long)dups);
+    }
     return SD_OK;
 }
 
@@ -199,24 +214,28 @@ static int idx_rep_write(struct idx_rep *r, struct sd_error *err)
     struct wal_manifest m;
     uint64_t first_seq = 0;
     int rc = wal_log_first_seq(r->dir, &first_seq, err);
-    if (rc && rc != SD_ENOTFOUND)
+    if (rc && rc != SD_ENOTFOUND) {
         return rc;
+    }
     char synced[PATH_MAX];
     if (!first_seq && sd_path_join(synced, sizeof synced, r->dir, WAL_SYNCED_NAME) == SD_OK &&
         access(synced, F_OK) == 0 &&
-        (rc = idx_rep_move(r, WAL_SYNCED_NAME, "no log file is left to check it against", err)))
+        (rc = idx_rep_move(r, WAL_SYNCED_NAME, "no log file is left to check it against", err))) {
         return rc;
+    }
     wal_manifest_init(&m);
     m.checkpoint_seq = first_seq ? first_seq - 1 : 0;
     m.next_seg_no = r->max_seg_no + 1;
     m.segs = calloc(r->nsegs ? r->nsegs : 1, sizeof *m.segs);
-    if (!m.segs)
+    if (!m.segs) {
         return sd_errorf(err, SD_ENOMEM, "%s: out of memory", r->dir);
+    }
     rc = SD_OK;
     for (size_t i = 0; i < r->nsegs && rc == SD_OK; i++) {
         const struct idx_rep_seg *s = &r->segs[i];
-        if (!s->seg)
+        if (!s->seg) {
             continue;
+        }
         struct wal_seg_entry *e = &m.segs[m.count++];
         e->seg_no = s->seg_no;
         e->doc_count = seg_doc_count(s->seg);
@@ -228,14 +247,16 @@ static int idx_rep_write(struct idx_rep *r, struct sd_error *err)
                                 &e->tomb_hash, err);
         }
     }
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = wal_manifest_write(r->dir, &m, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         fprintf(r->out,
                 "index=%s MANIFEST rebuilt: %u segments, checkpoint %llu, %u files moved "
                 "to %s/%s/\n",
                 r->name, m.count, (unsigned long long)m.checkpoint_seq, r->moved, r->dir,
                 WAL_LOST_DIR);
+    }
     wal_manifest_free(&m);
     return rc;
 }
@@ -245,30 +266,38 @@ static int idx_repair_index(FILE *out, const char *data_dir, const char *name, s
     char dir[PATH_MAX];
     struct wal_manifest m;
     struct idx_rep r = {.out = out, .name = name, .dir = dir};
-    if (sd_path_join(dir, sizeof dir, data_dir, name))
+    if (sd_path_join(dir, sizeof dir, data_dir, name)) {
         return sd_errorf(err, SD_EINVAL, "%s: path too long", data_dir);
+    }
     int rc = wal_manifest_read(dir, &m, err);
     wal_manifest_free(&m);
     if (rc == SD_OK) {
         fprintf(out, "index=%s the MANIFEST reads fine: nothing to repair\n", name);
         return SD_OK;
     }
-    if (rc == SD_ECORRUPT)
+    if (rc == SD_ECORRUPT) {
         rc = idx_rep_move(&r, WAL_MANIFEST_NAME, err->msg, err);
-    else if (rc == SD_ENOTFOUND)
+    } else if (rc == SD_ENOTFOUND) {
         rc = SD_OK;
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = wal_dir_each(dir, idx_rep_add_seg, &r, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = idx_rep_open_segs(&r, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = wal_dir_each(dir, idx_rep_add_tomb, &r, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = idx_rep_dedupe(&r, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = idx_rep_write(&r, err);
-    if (rc && !err->msg[0])
+    }
+    if (rc && !err->msg[0]) {
         sd_errorf(err, rc, "%s: repair failed", dir);
+    }
     idx_rep_free(&r);
     return rc;
 }
@@ -277,14 +306,17 @@ static int idx_repair_index(FILE *out, const char *data_dir, const char *name, s
 static int idx_repair_lock(const char *data_dir, int *fd, struct sd_error *err)
 {
     char path[PATH_MAX];
-    if (sd_path_join(path, sizeof path, data_dir, "LOCK"))
+    if (sd_path_join(path, sizeof path, data_dir, "LOCK")) {
         return sd_errorf(err, SD_EINVAL, "%s: path too long", data_dir);
+    }
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (*fd < 0)
+    if (*fd < 0) {
         return sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", path, strerror(errno));
-    if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
+    }
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         return sd_errorf(err, SD_EBUSY, "%s is in use by a running searchd (%s is locked)",
                          data_dir, path);
+    }
     return SD_OK;
 }
 
@@ -293,17 +325,20 @@ int idx_repair_dir(const char *data_dir, void *out_file, struct sd_error *err)
     int lock_fd = -1;
     int rc = idx_repair_lock(data_dir, &lock_fd, err);
     DIR *d = rc == SD_OK ? opendir(data_dir) : NULL;
-    if (rc == SD_OK && !d)
+    if (rc == SD_OK && !d) {
         rc = sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", data_dir, strerror(errno));
+    }
     if (rc) {
-        if (lock_fd >= 0)
+        if (lock_fd >= 0) {
             close(lock_fd);
+        }
         return rc;
     }
     struct dirent *e;
     while (rc == SD_OK && (e = readdir(d)) != NULL) {
-        if (idx_name_valid(e->d_name, strlen(e->d_name)))
+        if (idx_name_valid(e->d_name, strlen(e->d_name))) {
             rc = idx_repair_index(out_file, data_dir, e->d_name, err);
+        }
     }
     closedir(d);
     close(lock_fd);

@@ -34,8 +34,9 @@ struct idx_segref *idx_segref_new(struct seg *seg, uint32_t seg_no, const char *
     atomic_init(&r->refs, 1);
     atomic_init(&r->is_obsolete, false);
     r->seg = seg;
-    if (memcap)
+    if (memcap) {
         seg_set_charge(seg, idx_segref_charge, memcap);
+    }
     r->seg_no = seg_no;
     r->dir = d;
     return r;
@@ -45,17 +46,20 @@ static void idx_segref_unlink(const struct idx_segref *r)
 {
     char name[WAL_NAME_MAX], path[PATH_MAX];
     wal_seg_name(name, r->seg_no);
-    if (sd_path_join(path, sizeof path, r->dir, name) == SD_OK)
+    if (sd_path_join(path, sizeof path, r->dir, name) == SD_OK) {
         unlink(path);
+    }
 }
 
 void idx_segref_unref(struct idx_segref *r)
 {
-    if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
+    if (!r || atomic_fetch_sub(&r->refs, 1) != 1) {
         return;
+    }
     seg_close(r->seg);
-    if (r->seg_no && atomic_load(&r->is_obsolete))
+    if (r->seg_no && atomic_load(&r->is_obsolete)) {
         idx_segref_unlink(r);
+    }
     free(r->dir);
     free(r);
 }
@@ -67,8 +71,9 @@ bool idx_bits_test(const uint64_t *bits, uint32_t doc)
 
 static void idx_bits_unref(struct idx_bits *b)
 {
-    if (b && atomic_fetch_sub(&b->refs, 1) == 1)
+    if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
         free(b);
+    }
 }
 
 void idx_bits_free_unused(struct idx_bits *b)
@@ -80,16 +85,18 @@ struct idx_snap *idx_snap_acquire(struct idx_index *ix)
 {
     pthread_mutex_lock(&ix->snap_lock);
     struct idx_snap *s = ix->snap;
-    if (s)
+    if (s) {
         atomic_fetch_add(&s->refs, 1);
+    }
     pthread_mutex_unlock(&ix->snap_lock);
     return s;
 }
 
 void idx_snap_release(struct idx_snap *s)
 {
-    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1) {
         return;
+    }
     for (size_t i = 0; i < s->nsegs; i++) {
         idx_segref_unref(s->segs[i].ref);
         idx_bits_unref(s->segs[i].bits);
@@ -101,14 +108,16 @@ void idx_snap_release(struct idx_snap *s)
  * changed since the last publish. */
 static struct idx_bits *idx_live_bits(struct idx_live *l)
 {
-    if (!l->bits || l->ndeleted == 0)
+    if (!l->bits || l->ndeleted == 0) {
         return NULL;
+    }
     if (l->is_dirty_snap || !l->published) {
         uint32_t ndocs = seg_doc_count(l->ref->seg);
         size_t words = ((size_t)ndocs + 63) / 64;
         struct idx_bits *b = malloc(sizeof *b + words * sizeof(uint64_t));
-        if (!b)
+        if (!b) {
             return NULL;
+        }
         atomic_init(&b->refs, 1);
         b->ndocs = ndocs;
         b->ndeleted = l->ndeleted;
@@ -124,8 +133,9 @@ static struct idx_bits *idx_live_bits(struct idx_live *l)
 int idx_publish(struct idx_index *ix)
 {
     struct idx_snap *s = malloc(sizeof *s + ix->nlive * sizeof s->segs[0]);
-    if (!s)
+    if (!s) {
         return SD_ENOMEM;
+    }
     atomic_init(&s->refs, 1);
     s->nsegs = ix->nlive;
     for (size_t i = 0; i < ix->nlive; i++) {

@@ -27,26 +27,30 @@ int idx_manifest_load(const char *dir, struct wal_manifest *m, bool *is_new, str
 {
     *is_new = false;
     int rc = wal_manifest_read(dir, m, err);
-    if (rc != SD_ENOTFOUND)
+    if (rc != SD_ENOTFOUND) {
         return rc;
+    }
     struct wal_dir_files files;
     rc = wal_dir_scan(dir, &files, err);
-    if (rc)
+    if (rc) {
         return rc;
-    if (files.segments + files.tombstones > 0)
+    }
+    if (files.segments + files.tombstones > 0) {
         return sd_errorf(err, SD_ECORRUPT,
                          "%s/%s is missing, but the directory holds %u segment and %u tombstone "
                          "files (%s...): nothing was opened or removed; put the MANIFEST back or "
                          "run searchd --repair",
                          dir, WAL_MANIFEST_NAME, files.segments, files.tombstones, files.first);
+    }
     *is_new = true;
     return SD_OK;
 }
 
 int idx_log_error(const char *dir, bool is_new, int rc, struct sd_error *err)
 {
-    if (!is_new || rc == SD_ENOMEM || !err)
+    if (!is_new || rc == SD_ENOMEM || !err) {
         return rc;
+    }
     char why[sizeof err->msg];
     snprintf(why, sizeof why, "%s", err->msg);
     return sd_errorf(err, rc, "%s/%s is missing and the log cannot stand in for it: %s", dir,
@@ -58,8 +62,9 @@ static int idx_verify_tomb(const char *dir, const struct wal_seg_entry *e, uint6
 {
     int rc =
         wal_tomb_read(dir, e->seg_no, e->tomb_gen, e->doc_count, e->tomb_hash, bits, ndeleted, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     if (*ndeleted != e->deleted_count) {
         char name[WAL_NAME_MAX];
         wal_tomb_name(name, e->seg_no, e->tomb_gen);
@@ -75,16 +80,18 @@ static int idx_verify_tomb(const char *dir, const struct wal_seg_entry *e, uint6
 static int idx_verify_identity(const struct seg *s, const struct wal_seg_entry *e, const char *path,
                                struct sd_error *err)
 {
-    if (seg_doc_count(s) != e->doc_count)
+    if (seg_doc_count(s) != e->doc_count) {
         return SD_CORRUPT(err,
                           "%s: %u documents, the MANIFEST says %u: not the segment file the "
                           "MANIFEST made live",
                           path, seg_doc_count(s), e->doc_count);
-    if (e->seg_hash && seg_checksum(s) != e->seg_hash)
+    }
+    if (e->seg_hash && seg_checksum(s) != e->seg_hash) {
         return SD_CORRUPT(err,
                           "%s: checksum %016" PRIx64 " is not the MANIFEST's %016" PRIx64
                           ": not the segment file the MANIFEST made live",
                           path, seg_checksum(s), e->seg_hash);
+    }
     return SD_OK;
 }
 
@@ -96,13 +103,16 @@ int idx_entry_verify(const char *dir, const struct wal_seg_entry *e, struct seg 
     uint64_t *bits = NULL;
     uint32_t ndeleted = 0;
     wal_seg_name(name, e->seg_no);
-    if (sd_path_join(path, sizeof path, dir, name))
+    if (sd_path_join(path, sizeof path, dir, name)) {
         return sd_errorf(err, SD_EINVAL, "%s: path too long", dir);
+    }
     int rc = seg_open_file(path, &s, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = idx_verify_identity(s, e, path, err);
-    if (rc == SD_OK && e->tomb_gen)
+    }
+    if (rc == SD_OK && e->tomb_gen) {
         rc = idx_verify_tomb(dir, e, &bits, &ndeleted, err);
+    }
     if (rc || !seg_out) {
         seg_close(s);
         free(bits);

@@ -39,8 +39,9 @@
 
 void idx_write_free(struct idx_write *w)
 {
-    if (w->memcap)
+    if (w->memcap) {
         idx_memcap_charge(w->memcap, -(int64_t)w->charged);
+    }
     sd_buf_free(&w->records);
     free(w->prep);
     free(w);
@@ -56,8 +57,9 @@ static bool idx_rec_next(struct idx_rec_iter *it, uint8_t *type, const uint8_t *
 {
     uint64_t n;
     if (sd_rd_left(&it->rd) == 0 || sd_rd_u8(&it->rd, type) || sd_rd_varint(&it->rd, &n) ||
-        sd_rd_bytes(&it->rd, (size_t)n, p))
+        sd_rd_bytes(&it->rd, (size_t)n, p)) {
         return false;
+    }
     *len = (size_t)n;
     return true;
 }
@@ -66,10 +68,11 @@ static void idx_set_write_error(struct idx_index *ix, const struct sd_error *err
 {
     pthread_mutex_lock(&ix->queue_lock);
     ix->writes_refused = err != NULL;
-    if (err)
+    if (err) {
         snprintf(ix->write_error, sizeof ix->write_error, "%s", err->msg);
-    else
+    } else {
         ix->write_error[0] = 0;
+    }
     pthread_mutex_unlock(&ix->queue_lock);
 }
 
@@ -96,8 +99,9 @@ static int idx_append_batch(struct idx_index *ix, struct idx_write *batch, struc
         uint64_t seq;
         while (idx_rec_next(&it, &type, &p, &len)) {
             int rc = wal_append(ix->wal, type, p, len, &seq, err);
-            if (rc)
+            if (rc) {
                 return rc;
+            }
         }
     }
     return wal_sync(ix->wal, err);
@@ -122,8 +126,9 @@ static int idx_apply_write(struct idx_index *ix, struct idx_write *w,
     for (uint32_t i = 0; idx_rec_next(&it, &type, &p, &len); i++) {
         struct idx_op op;
         struct seg_analysis *an = idx_ana_take(ix, w, i);
-        if (rc == SD_OK && (rc = idx_op_decode(type, p, len, &op, fields, err)) == SD_OK)
+        if (rc == SD_OK && (rc = idx_op_decode(type, p, len, &op, fields, err)) == SD_OK) {
             rc = idx_mem_apply(ix, &op, an, res, err);
+        }
         idx_ana_recycle(ix, an);
         ix->applied_seq++; /* every logged record counts, so seqs stay in step with the log */
     }
@@ -154,8 +159,9 @@ static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
         idx_fail_batch(ix, batch, rc, &err);
         return;
     }
-    if (ix->writes_refused)
+    if (ix->writes_refused) {
         idx_set_write_error(ix, NULL);
+    }
     idx_count_commit(ix, seq0, bytes0);
     atomic_store(&ix->durable_seq, wal_synced_seq(ix->wal));
     atomic_store(&ix->wal_bytes, wal_bytes(ix->wal));
@@ -170,9 +176,10 @@ static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
     int64_t building = ix->mem.builder ? (int64_t)seg_builder_mem_bytes(ix->mem.builder) : 0;
     idx_memcap_charge(&ix->db->memcap, building);
     struct sd_error rerr;
-    if (idx_mem_refresh(ix, &rerr) != SD_OK)
+    if (idx_mem_refresh(ix, &rerr) != SD_OK) {
         idx_event(ix->db, IDX_LOG_ERROR, "event=refresh_failed index=%s msg=\"%s\"", ix->name,
                   rerr.msg);
+    }
     idx_memcap_charge(&ix->db->memcap, -building);
     while (batch) {
         struct idx_write *next = batch->next;
@@ -194,16 +201,19 @@ static bool idx_flush_due(struct idx_index *ix, uint64_t now)
     pthread_mutex_lock(&ix->state_lock);
     uint64_t bytes = ix->mem_bytes;
     bool has_mem = false;
-    for (size_t i = 0; i < ix->nlive && !has_mem; i++)
+    for (size_t i = 0; i < ix->nlive && !has_mem; i++) {
         has_mem = ix->live[i].ref->seg_no == 0;
+    }
     pthread_mutex_unlock(&ix->state_lock);
     pthread_mutex_lock(&ix->merge_lock);
     bool pending = ix->flush_seq > ix->checkpoint_seq;
     pthread_mutex_unlock(&ix->merge_lock);
-    if (!has_mem || pending)
+    if (!has_mem || pending) {
         return false;
-    if (idx_memcap_level(&ix->db->memcap) >= IDX_MEM_FLUSH)
+    }
+    if (idx_memcap_level(&ix->db->memcap) >= IDX_MEM_FLUSH) {
         return true; /* near the memory limit: now (memcap.c) */
+    }
     uint64_t first = ix->mem.first_flush_ns;
     return bytes >= cfg->flush_bytes || !first || now - first >= idx_ms(cfg->flush_ms);
 }
@@ -217,8 +227,9 @@ void idx_request_flush(struct idx_index *ix)
     /* A degraded index keeps its checkpoint: the log's records past it must
      * be replayed again once the missing file is back, so that they apply
      * their deletes to it (docs/DATA.md). */
-    if (ix->is_degraded)
+    if (ix->is_degraded) {
         return;
+    }
     if (wal_rotate(ix->wal, &first, &err) != SD_OK) {
         idx_event(ix->db, IDX_LOG_ERROR, "event=log_rotation_failed index=%s msg=\"%s\"", ix->name,
                   err.msg);
@@ -269,11 +280,13 @@ static void idx_wait_for_memory(struct idx_index *ix)
         /* The flush it waits for is asked for here, not only by housekeeping: the memory
          * limit may have been reached by writes queued since (test_memcap hung without). */
         pthread_mutex_unlock(&ix->state_lock);
-        if (idx_flush_due(ix, sd_now_ns()))
+        if (idx_flush_due(ix, sd_now_ns())) {
             idx_request_flush(ix);
+        }
         pthread_mutex_lock(&ix->state_lock);
-        if (!idx_memory_is_tight(ix, limit) || ix->merge_failures != failures)
+        if (!idx_memory_is_tight(ix, limit) || ix->merge_failures != failures) {
             break;
+        }
         struct timespec ts;
         idx_deadline(&ts, idx_ms(1000));
         pthread_cond_timedwait(&ix->mem_cond, &ix->state_lock, &ts);
@@ -289,8 +302,9 @@ static bool idx_flush_wanted(struct idx_index *ix)
     bool wanted = ix->flush_wanted;
     ix->flush_wanted = false;
     pthread_mutex_unlock(&ix->queue_lock);
-    if (!wanted)
+    if (!wanted) {
         return false;
+    }
     pthread_mutex_lock(&ix->merge_lock);
     bool is_covered = ix->flush_seq >= ix->applied_seq;
     pthread_mutex_unlock(&ix->merge_lock);
@@ -304,15 +318,18 @@ static void idx_writer_housekeeping(struct idx_index *ix, bool is_final)
     /* Only left pending when a refresh failed (out of memory): retry. */
     if (ix->mem.has_pending &&
         (now - ix->mem.last_refresh_ns >= idx_ms(ix->db->cfg.refresh_ms) || is_final)) {
-        if (idx_mem_refresh(ix, &err) != SD_OK)
+        if (idx_mem_refresh(ix, &err) != SD_OK) {
             idx_event(ix->db, IDX_LOG_ERROR, "event=refresh_failed index=%s msg=\"%s\"", ix->name,
                       err.msg);
+        }
     }
-    if (idx_flush_wanted(ix) || idx_flush_due(ix, now))
+    if (idx_flush_wanted(ix) || idx_flush_due(ix, now)) {
         idx_request_flush(ix);
+    }
     uint64_t removable = atomic_load(&ix->removable_seq);
-    if (removable && wal_remove_upto(ix->wal, removable, &err) > 0)
+    if (removable && wal_remove_upto(ix->wal, removable, &err) > 0) {
         atomic_store(&ix->wal_bytes, wal_bytes(ix->wal));
+    }
 }
 
 /* Waits for writes (or the next refresh) and takes the whole queue. */
@@ -327,20 +344,23 @@ static struct idx_write *idx_take_queue(struct idx_index *ix)
             uint64_t now = sd_now_ns();
             wait = due > now ? due - now : 0;
         }
-        if (wait == 0)
+        if (wait == 0) {
             break;
+        }
         struct timespec ts;
         idx_deadline(&ts, wait);
-        if (pthread_cond_timedwait(&ix->queue_cond, &ix->queue_lock, &ts) == ETIMEDOUT)
+        if (pthread_cond_timedwait(&ix->queue_cond, &ix->queue_lock, &ts) == ETIMEDOUT) {
             break;
+        }
     }
     if (ix->queue_head && cfg->sync == IDX_SYNC_BATCH && !ix->is_stopping) {
         /* Batched sync: let more writes join this fsync, bounded by sync_ms. */
         struct timespec ts;
         idx_deadline(&ts, idx_ms(cfg->sync_ms));
         while (!ix->is_stopping &&
-               pthread_cond_timedwait(&ix->queue_cond, &ix->queue_lock, &ts) != ETIMEDOUT)
+               pthread_cond_timedwait(&ix->queue_cond, &ix->queue_lock, &ts) != ETIMEDOUT) {
             ;
+        }
     }
     /* Under a memory limit a batch holds at most a sixteenth of it in records: the builder
      * that inverts them in one go is not otherwise bounded (memcap.c). */
@@ -356,8 +376,9 @@ static struct idx_write *idx_take_queue(struct idx_index *ix)
     if (last) {
         ix->queue_head = last->next;
         last->next = NULL;
-        if (!ix->queue_head)
+        if (!ix->queue_head) {
             ix->queue_tail = NULL;
+        }
         ix->queued_writes -= count;
         ix->queued_bytes -= bytes;
     }
@@ -371,14 +392,16 @@ static void *idx_writer_main(void *arg)
     pthread_setname_np(pthread_self(), "sd-writer"); /* for top -H and perf */
     for (;;) {
         struct idx_write *batch = idx_take_queue(ix);
-        if (batch)
+        if (batch) {
             idx_commit_batch(ix, batch);
+        }
         pthread_mutex_lock(&ix->queue_lock);
         bool is_done = ix->is_stopping && !ix->queue_head;
         pthread_mutex_unlock(&ix->queue_lock);
         idx_writer_housekeeping(ix, is_done);
-        if (is_done)
+        if (is_done) {
             return NULL;
+        }
         idx_wait_for_memory(ix);
     }
 }
@@ -387,8 +410,9 @@ static void *idx_writer_main(void *arg)
 int idx_writer_start(struct idx_index *ix, struct sd_error *err)
 {
     int rc = idx_ana_start(ix, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     int e = pthread_create(&ix->writer, NULL, idx_writer_main, ix);
     if (e) {
         idx_ana_stop(ix);
@@ -417,10 +441,11 @@ int idx_enqueue(struct idx_index *ix, struct idx_write *w, struct sd_error *err)
         return sd_errorf(err, SD_EBUSY, "index %s is closing", ix->name);
     }
     w->next = NULL;
-    if (ix->queue_tail)
+    if (ix->queue_tail) {
         ix->queue_tail->next = w;
-    else
+    } else {
         ix->queue_head = w;
+    }
     ix->queue_tail = w;
     ix->queued_writes++;
     ix->queued_bytes += w->records.len;
