@@ -30,18 +30,23 @@ void sd_buf_reset(struct sd_buf *b)
 
 int sd_buf_reserve(struct sd_buf *b, size_t extra)
 {
-    if (b->rc)
+    if (b->rc) {
         return b->rc;
-    if (extra <= b->cap - b->len)
+    }
+    if (extra <= b->cap - b->len) {
         return SD_OK;
-    if (extra > SIZE_MAX / 2 - b->len)
+    }
+    if (extra > SIZE_MAX / 2 - b->len) {
         return b->rc = SD_ENOMEM;
+    }
     size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < extra)
+    while (cap - b->len < extra) {
         cap *= 2;
+    }
     uint8_t *p = realloc(b->data, cap);
-    if (!p)
+    if (!p) {
         return b->rc = SD_ENOMEM;
+    }
     b->data = p;
     b->cap = cap;
     return SD_OK;
@@ -49,8 +54,9 @@ int sd_buf_reserve(struct sd_buf *b, size_t extra)
 
 void sd_buf_put(struct sd_buf *b, const void *p, size_t len)
 {
-    if (len == 0 || sd_buf_reserve(b, len))
+    if (len == 0 || sd_buf_reserve(b, len)) {
         return;
+    }
     memcpy(b->data + b->len, p, len);
     b->len += len;
 }
@@ -86,8 +92,9 @@ uint8_t *sd_buf_detach(struct sd_buf *b, size_t *len)
 
 int sd_rd_bytes(struct sd_rd *rd, size_t len, const uint8_t **out)
 {
-    if (len > sd_rd_left(rd))
+    if (len > sd_rd_left(rd)) {
         return SD_ECORRUPT;
+    }
     *out = rd->p;
     rd->p += len;
     return SD_OK;
@@ -101,16 +108,18 @@ int sd_rd_skip(struct sd_rd *rd, size_t len)
 
 int sd_rd_u8(struct sd_rd *rd, uint8_t *v)
 {
-    if (sd_rd_left(rd) < 1)
+    if (sd_rd_left(rd) < 1) {
         return SD_ECORRUPT;
+    }
     *v = *rd->p++;
     return SD_OK;
 }
 
 int sd_rd_le16(struct sd_rd *rd, uint16_t *v)
 {
-    if (sd_rd_left(rd) < 2)
+    if (sd_rd_left(rd) < 2) {
         return SD_ECORRUPT;
+    }
     *v = sd_get_le16(rd->p);
     rd->p += 2;
     return SD_OK;
@@ -118,8 +127,9 @@ int sd_rd_le16(struct sd_rd *rd, uint16_t *v)
 
 int sd_rd_le32(struct sd_rd *rd, uint32_t *v)
 {
-    if (sd_rd_left(rd) < 4)
+    if (sd_rd_left(rd) < 4) {
         return SD_ECORRUPT;
+    }
     *v = sd_get_le32(rd->p);
     rd->p += 4;
     return SD_OK;
@@ -127,8 +137,9 @@ int sd_rd_le32(struct sd_rd *rd, uint32_t *v)
 
 int sd_rd_le64(struct sd_rd *rd, uint64_t *v)
 {
-    if (sd_rd_left(rd) < 8)
+    if (sd_rd_left(rd) < 8) {
         return SD_ECORRUPT;
+    }
     *v = sd_get_le64(rd->p);
     rd->p += 8;
     return SD_OK;
@@ -139,11 +150,13 @@ int sd_rd_varint_long(struct sd_rd *rd, uint64_t *v)
     uint64_t x = 0;
     const uint8_t *p = rd->p;
     for (unsigned shift = 0; shift < 70; shift += 7) {
-        if (p == rd->end)
+        if (p == rd->end) {
             return SD_ECORRUPT;
+        }
         uint8_t c = *p++;
-        if (shift == 63 && c > 1)
+        if (shift == 63 && c > 1) {
             return SD_ECORRUPT; /* more than 64 bits */
+        }
         x |= (uint64_t)(c & 0x7f) << shift;
         if (!(c & 0x80)) {
             rd->p = p;

@@ -12,12 +12,14 @@
 static void sd_vformat(struct sd_error *err, int code, const char *suffix, const char *fmt,
                        va_list ap)
 {
-    if (!err)
+    if (!err) {
         return;
+    }
     err->code = code;
     int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    if (suffix && n >= 0 && (size_t)n < sizeof err->msg)
+    if (suffix && n >= 0 && (size_t)n < sizeof err->msg) {
         snprintf(err->msg + n, sizeof err->msg - (size_t)n, "%s", suffix);
+    }
 }
 
 int sd_errorf(struct sd_error *err, int code, const char *fmt, ...)

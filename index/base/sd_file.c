@@ -61,8 +61,9 @@ int sd_map_file(const char *path, struct sd_map *m, struct sd_error *err)
     m->data = NULL;
     m->len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
         return sd_syserr(err, "open", path);
+    }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int rc = sd_syserr(err, "stat", path);
@@ -85,8 +86,9 @@ int sd_map_file(const char *path, struct sd_map *m, struct sd_error *err)
 
 void sd_unmap(struct sd_map *m)
 {
-    if (m->data)
+    if (m->data) {
         munmap((void *)m->data, m->len);
+    }
     m->data = NULL;
     m->len = 0;
 }
@@ -95,8 +97,9 @@ int sd_path_join(char *out, size_t cap, const char *dir, const char *name)
 {
     int n = snprintf(out, cap, "%s/%s", dir, name);
     if (n < 0 || (size_t)n >= cap) {
-        if (cap)
+        if (cap) {
             out[0] = 0;
+        }
         return SD_EINVAL;
     }
     return SD_OK;
@@ -105,11 +108,13 @@ int sd_path_join(char *out, size_t cap, const char *dir, const char *name)
 int sd_fsync_dir(const char *dir, struct sd_error *err)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
         return sd_syserr(err, "open dir", dir);
+    }
     int rc = SD_OK;
-    if (fsync(fd) != 0)
+    if (fsync(fd) != 0) {
         rc = sd_syserr(err, "fsync dir", dir);
+    }
     close(fd);
     return rc;
 }
@@ -120,15 +125,18 @@ static int sd_write_all(int fd, const void *data, size_t len, const char *path,
     const uint8_t *p = data;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
-        if (n < 0)
+        }
+        if (n < 0) {
             return sd_syserr(err, "write", path);
+        }
         p += n;
         len -= (size_t)n;
     }
-    if (fsync(fd) != 0)
+    if (fsync(fd) != 0) {
         return sd_syserr(err, "fsync", path);
+    }
     return SD_OK;
 }
 
@@ -136,13 +144,16 @@ static int sd_write_path(const char *path, int flags, const void *data, size_t l
                          struct sd_error *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);
-    if (fd < 0)
+    if (fd < 0) {
         return sd_syserr(err, "create", path);
+    }
     int rc = sd_write_all(fd, data, len, path, err);
-    if (close(fd) != 0 && rc == SD_OK)
+    if (close(fd) != 0 && rc == SD_OK) {
         rc = sd_syserr(err, "close", path);
-    if (rc)
+    }
+    if (rc) {
         unlink(path);
+    }
     return rc;
 }
 
@@ -151,11 +162,13 @@ int sd_write_file_atomic(const char *dir, const char *name, const void *data, si
 {
     char tmp[PATH_MAX], dst[PATH_MAX];
     if ((size_t)snprintf(dst, sizeof dst, "%s/%s", dir, name) >= sizeof dst ||
-        (size_t)snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name) >= sizeof tmp)
+        (size_t)snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name) >= sizeof tmp) {
         return sd_errorf(err, SD_EINVAL, "path too long: %s/%s", dir, name);
+    }
     int rc = sd_write_path(tmp, O_TRUNC, data, len, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     if (rename(tmp, dst) != 0) {
         rc = sd_syserr(err, "rename", tmp);
         unlink(tmp);
@@ -168,11 +181,13 @@ int sd_write_file_new(const char *dir, const char *name, const void *data, size_
                       struct sd_error *err)
 {
     char dst[PATH_MAX];
-    if ((size_t)snprintf(dst, sizeof dst, "%s/%s", dir, name) >= sizeof dst)
+    if ((size_t)snprintf(dst, sizeof dst, "%s/%s", dir, name) >= sizeof dst) {
         return sd_errorf(err, SD_EINVAL, "path too long: %s/%s", dir, name);
+    }
     int rc = sd_write_path(dst, O_EXCL, data, len, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     return sd_fsync_dir(dir, err);
 }
 
@@ -180,8 +195,9 @@ int sd_read_file(const char *path, size_t max_len, uint8_t **out, size_t *len,
                  struct sd_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
         return sd_syserr(err, "open", path);
+    }
     struct stat st;
     int rc = SD_OK;
     uint8_t *buf = NULL;
@@ -202,8 +218,9 @@ int sd_read_file(const char *path, size_t max_len, uint8_t **out, size_t *len,
     }
     while (got < n) {
         ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
+        if (r < 0 && errno == EINTR) {
             continue;
+        }
         if (r <= 0) {
             rc = r < 0 ? sd_syserr(err, "read", path)
                        : sd_errorf(err, SD_EIO, "read %s: file shrank", path);

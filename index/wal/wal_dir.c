@@ -58,10 +58,12 @@ static bool wal_parse_number(const char **s, uint32_t *no)
 {
     uint64_t v = 0;
     const char *p = *s;
-    while (*p >= '0' && *p <= '9' && v <= UINT32_MAX)
+    while (*p >= '0' && *p <= '9' && v <= UINT32_MAX) {
         v = v * 10 + (uint64_t)(*p++ - '0');
-    if (p - *s < 6 || (p - *s > 6 && **s == '0') || v > UINT32_MAX)
+    }
+    if (p - *s < 6 || (p - *s > 6 && **s == '0') || v > UINT32_MAX) {
         return false;
+    }
     *s = p;
     *no = (uint32_t)v;
     return true;
@@ -70,8 +72,9 @@ static bool wal_parse_number(const char **s, uint32_t *no)
 bool wal_name_parse(const char *name, const char *prefix, const char *suffix, uint32_t *no)
 {
     size_t plen = strlen(prefix);
-    if (strncmp(name, prefix, plen) != 0)
+    if (strncmp(name, prefix, plen) != 0) {
         return false;
+    }
     const char *p = name + plen;
     return wal_parse_number(&p, no) && strcmp(p, suffix) == 0;
 }
@@ -86,8 +89,9 @@ static bool wal_tomb_parse(const char *name, uint32_t *seg_no, uint32_t *gen)
 
 int wal_join(char *path, size_t cap, const char *dir, const char *name, struct sd_error *err)
 {
-    if ((size_t)snprintf(path, cap, "%s/%s", dir, name) >= cap)
+    if ((size_t)snprintf(path, cap, "%s/%s", dir, name) >= cap) {
         return sd_errorf(err, SD_EINVAL, "path too long: %s/%s", dir, name);
+    }
     return SD_OK;
 }
 
@@ -103,8 +107,9 @@ static int wal_push_no(uint32_t **nos, uint32_t *count, uint32_t *cap, uint32_t 
     if (*count == *cap) {
         uint32_t ncap = *cap ? *cap * 2 : 16;
         uint32_t *p = realloc(*nos, ncap * sizeof *p);
-        if (!p)
+        if (!p) {
             return SD_ENOMEM;
+        }
         *nos = p;
         *cap = ncap;
     }
@@ -116,9 +121,10 @@ static int wal_check_consecutive(const char *dir, const uint32_t *nos, uint32_t 
                                  struct sd_error *err)
 {
     for (uint32_t i = 0; i + 1 < count; i++) {
-        if (nos[i + 1] != nos[i] + 1)
+        if (nos[i + 1] != nos[i] + 1) {
             return SD_CORRUPT(err, "%s: log file wal-%06u.log is missing (have %06u and %06u)", dir,
                               nos[i] + 1, nos[i], nos[i + 1]);
+        }
     }
     return SD_OK;
 }
@@ -126,20 +132,23 @@ static int wal_check_consecutive(const char *dir, const uint32_t *nos, uint32_t 
 int wal_list_logs(const char *dir, uint32_t **nos, uint32_t *count, struct sd_error *err)
 {
     DIR *d = opendir(dir);
-    if (!d)
+    if (!d) {
         return wal_syserr(err, errno, "opendir", dir);
+    }
     uint32_t cap = 0, no;
     int rc = SD_OK;
     *nos = NULL;
     *count = 0;
     struct dirent *de;
     while (rc == SD_OK && (de = readdir(d)) != NULL) {
-        if (!wal_name_parse(de->d_name, "wal-", ".log", &no))
+        if (!wal_name_parse(de->d_name, "wal-", ".log", &no)) {
             continue;
-        if (*count >= WAL_MAX_LOG_FILES)
+        }
+        if (*count >= WAL_MAX_LOG_FILES) {
             rc = sd_errorf(err, SD_ELIMIT, "%s: more than %u log files", dir, WAL_MAX_LOG_FILES);
-        else if (wal_push_no(nos, count, &cap, no))
+        } else if (wal_push_no(nos, count, &cap, no)) {
             rc = sd_errorf(err, SD_ENOMEM, "listing %s", dir);
+        }
     }
     closedir(d);
     if (rc == SD_OK && *count > 0) {
@@ -159,8 +168,9 @@ int wal_list_logs(const char *dir, uint32_t **nos, uint32_t *count, struct sd_er
 static const struct wal_seg_entry *wal_find_entry(const struct wal_manifest *m, uint32_t seg_no)
 {
     for (uint32_t i = 0; i < m->count; i++) {
-        if (m->segs[i].seg_no == seg_no)
+        if (m->segs[i].seg_no == seg_no) {
             return &m->segs[i];
+        }
     }
     return NULL;
 }
@@ -172,8 +182,9 @@ static bool wal_is_our_tmp(const char *name)
     size_t len = strlen(name);
     char base[NAME_MAX + 1];
     uint32_t a, b;
-    if (len < 5 || len > NAME_MAX || strcmp(name + len - 4, ".tmp") != 0)
+    if (len < 5 || len > NAME_MAX || strcmp(name + len - 4, ".tmp") != 0) {
         return false;
+    }
     memcpy(base, name, len - 4);
     base[len - 4] = '\0';
     return strcmp(base, WAL_MANIFEST_NAME) == 0 || strcmp(base, WAL_SYNCED_NAME) == 0 ||
@@ -188,13 +199,16 @@ static int wal_gc_classify(const struct wal_manifest *m, const char *name)
     uint32_t seg_no, gen;
     bool is_seg = wal_name_parse(name, "seg-", ".seg", &seg_no);
     bool is_tomb = !is_seg && wal_tomb_parse(name, &seg_no, &gen);
-    if (!is_seg && !is_tomb)
+    if (!is_seg && !is_tomb) {
         return wal_is_our_tmp(name) ? WAL_GC_REMOVE : 0;
+    }
     const struct wal_seg_entry *e = wal_find_entry(m, seg_no);
-    if (!e)
+    if (!e) {
         return seg_no < m->next_seg_no ? WAL_GC_REMOVE : WAL_GC_LOST;
-    if (is_seg || gen == e->tomb_gen)
+    }
+    if (is_seg || gen == e->tomb_gen) {
         return 0;
+    }
     return gen < e->tomb_gen ? WAL_GC_REMOVE : WAL_GC_LOST;
 }
 
@@ -204,21 +218,27 @@ int wal_move_to_lost(const char *dir, const char *name, struct sd_error *err)
 {
     char lost[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
     int rc = wal_join(lost, sizeof lost, dir, WAL_LOST_DIR, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = wal_join(from, sizeof from, dir, name, err);
-    if (rc)
+    }
+    if (rc) {
         return rc;
-    if (mkdir(lost, 0755) != 0 && errno != EEXIST)
+    }
+    if (mkdir(lost, 0755) != 0 && errno != EEXIST) {
         return wal_syserr(err, errno, "mkdir", lost);
+    }
     for (unsigned n = 0; n < 1000; n++) {
         int len = n ? snprintf(to, sizeof to, "%s/%s.%u", lost, name, n)
                     : snprintf(to, sizeof to, "%s/%s", lost, name);
-        if (len < 0 || (size_t)len >= sizeof to)
+        if (len < 0 || (size_t)len >= sizeof to) {
             return sd_errorf(err, SD_EINVAL, "path too long: %s/%s", lost, name);
-        if (access(to, F_OK) == 0)
+        }
+        if (access(to, F_OK) == 0) {
             continue;
-        if (rename(from, to) != 0)
+        }
+        if (rename(from, to) != 0) {
             return wal_syserr(err, errno, "move to " WAL_LOST_DIR, from);
+        }
         return sd_fsync_dir(lost, err);
     }
     return sd_errorf(err, SD_ELIMIT, "%s: 1000 files named %s already", lost, name);
@@ -227,16 +247,18 @@ int wal_move_to_lost(const char *dir, const char *name, struct sd_error *err)
 int wal_dir_each(const char *dir, wal_dir_fn fn, void *arg, struct sd_error *err)
 {
     DIR *d = opendir(dir);
-    if (!d)
+    if (!d) {
         return wal_syserr(err, errno, "opendir", dir);
+    }
     struct dirent *de;
     uint32_t no, gen;
     int rc = SD_OK;
     while (rc == SD_OK && (de = readdir(d)) != NULL) {
-        if (wal_name_parse(de->d_name, "seg-", ".seg", &no))
+        if (wal_name_parse(de->d_name, "seg-", ".seg", &no)) {
             rc = fn(arg, de->d_name, no, 0);
-        else if (wal_tomb_parse(de->d_name, &no, &gen))
+        } else if (wal_tomb_parse(de->d_name, &no, &gen)) {
             rc = fn(arg, de->d_name, no, gen);
+        }
     }
     closedir(d);
     return rc;
@@ -246,23 +268,29 @@ int wal_log_first_seq(const char *dir, uint64_t *first_seq, struct sd_error *err
 {
     uint32_t *nos, count;
     int rc = wal_list_logs(dir, &nos, &count, err);
-    if (rc)
+    if (rc) {
         return rc;
-    if (count == 0)
+    }
+    if (count == 0) {
         return sd_errorf(err, SD_ENOTFOUND, "%s: no log files", dir);
+    }
     char name[WAL_NAME_MAX], path[PATH_MAX];
     uint8_t h[WAL_HEADER_LEN];
     wal_log_name(name, nos[0]);
     rc = wal_join(path, sizeof path, dir, name, err);
     int fd = rc == SD_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    if (rc == SD_OK && fd < 0)
+    if (rc == SD_OK && fd < 0) {
         rc = wal_syserr(err, errno, "open", path);
-    if (rc == SD_OK && pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h)
+    }
+    if (rc == SD_OK && pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
         rc = SD_CORRUPT(err, "%s: too short for a log header", path);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = wal_header_decode(h, path, nos[0], first_seq, err);
-    if (fd >= 0)
+    }
+    if (fd >= 0) {
         close(fd);
+    }
     free(nos);
     return rc;
 }
@@ -271,8 +299,9 @@ int wal_dir_scan(const char *dir, struct wal_dir_files *out, struct sd_error *er
 {
     memset(out, 0, sizeof *out);
     DIR *d = opendir(dir);
-    if (!d)
+    if (!d) {
         return wal_syserr(err, errno, "opendir", dir);
+    }
     struct dirent *de;
     uint32_t a, b;
     while ((de = readdir(d)) != NULL) {
@@ -281,8 +310,9 @@ int wal_dir_scan(const char *dir, struct wal_dir_files *out, struct sd_error *er
         out->segments += is_seg;
         out->tombstones += is_tomb;
         out->logs += wal_name_parse(de->d_name, "wal-", ".log", &a);
-        if ((is_seg || is_tomb) && !out->first[0] && strlen(de->d_name) < sizeof out->first)
+        if ((is_seg || is_tomb) && !out->first[0] && strlen(de->d_name) < sizeof out->first) {
             memcpy(out->first, de->d_name, strlen(de->d_name) + 1); /* parsed: it fits */
+        }
     }
     closedir(d);
     return SD_OK;
@@ -292,31 +322,37 @@ int wal_gc(const char *dir, const struct wal_manifest *m, bool is_dry_run, wal_g
            struct sd_error *err)
 {
     DIR *d = opendir(dir);
-    if (!d)
+    if (!d) {
         return wal_syserr(err, errno, "opendir", dir);
+    }
     int rc = SD_OK, done = 0;
     struct dirent *de;
     while (rc == SD_OK && (de = readdir(d)) != NULL) {
         char path[PATH_MAX];
         int action = wal_gc_classify(m, de->d_name);
-        if (action == 0)
+        if (action == 0) {
             continue;
-        if (fn)
+        }
+        if (fn) {
             fn(arg, de->d_name, (enum wal_gc_action)action);
+        }
         if (is_dry_run) {
             done++;
             continue;
         }
-        if (action == WAL_GC_LOST)
+        if (action == WAL_GC_LOST) {
             rc = wal_move_to_lost(dir, de->d_name, err);
-        else if ((rc = wal_join(path, sizeof path, dir, de->d_name, err)) == SD_OK &&
-                 unlink(path) != 0 && errno != ENOENT)
+        } else if ((rc = wal_join(path, sizeof path, dir, de->d_name, err)) == SD_OK &&
+                   unlink(path) != 0 && errno != ENOENT) {
             rc = wal_syserr(err, errno, "unlink", path);
-        if (rc == SD_OK)
+        }
+        if (rc == SD_OK) {
             done++;
+        }
     }
     closedir(d);
-    if (done > 0 && rc == SD_OK && !is_dry_run)
+    if (done > 0 && rc == SD_OK && !is_dry_run) {
         rc = sd_fsync_dir(dir, err);
+    }
     return rc ? rc : done;
 }

@@ -85,8 +85,9 @@ int wal_create_log(const char *dir, uint32_t no, uint64_t first_seq, struct sd_e
 
 int wal_create_empty(const char *dir, uint64_t first_seq, struct sd_error *err)
 {
-    if (first_seq == 0)
+    if (first_seq == 0) {
         return sd_errorf(err, SD_EINVAL, "%s: a log starts at seq 1 or later", dir);
+    }
     return wal_create_log(dir, 1, first_seq, err);
 }
 
@@ -95,11 +96,13 @@ static int wal_open_fd(const char *dir, uint32_t no, int *fd, struct sd_error *e
     char name[WAL_NAME_MAX], path[PATH_MAX];
     wal_log_name(name, no);
     int rc = wal_join(path, sizeof path, dir, name, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     *fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (*fd < 0)
+    if (*fd < 0) {
         return wal_syserr(err, errno, "open", path);
+    }
     return SD_OK;
 }
 
@@ -121,28 +124,33 @@ int wal_attach(const char *dir, struct wal_file *files, uint32_t nfiles, uint64_
     w->fd = -1;
     w->synced_fd = -1;
     int rc = wal_open_fd(dir, files[nfiles - 1].no, &w->fd, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = wal_synced_create(w, last_seq, err);
+    }
     if (rc) {
         wal_close(w);
         return rc;
     }
     w->size = w->synced_size = files[nfiles - 1].size;
     w->last_seq = w->synced_seq = last_seq;
-    for (uint32_t i = 0; i + 1 < nfiles; i++)
+    for (uint32_t i = 0; i + 1 < nfiles; i++) {
         w->old_bytes += files[i].size;
+    }
     *out = w;
     return SD_OK;
 }
 
 void wal_close(struct wal *w)
 {
-    if (!w)
+    if (!w) {
         return;
-    if (w->fd >= 0)
+    }
+    if (w->fd >= 0) {
         close(w->fd);
-    if (w->synced_fd >= 0)
+    }
+    if (w->synced_fd >= 0) {
         close(w->synced_fd);
+    }
     sd_buf_free(&w->buf);
     free(w->files);
     free(w->dir);
@@ -153,12 +161,14 @@ void wal_close(struct wal *w)
 static int wal_write_buf(struct wal *w, struct sd_error *err)
 {
     size_t done = 0;
-    if (w->buf.len > 0)
+    if (w->buf.len > 0) {
         w->is_dirty = true;
+    }
     while (done < w->buf.len) {
         ssize_t n = pwrite(w->fd, w->buf.data + done, w->buf.len - done, (off_t)w->size);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
+        }
         if (n < 0) {
             int e = errno;
             char path[PATH_MAX];
@@ -169,8 +179,9 @@ static int wal_write_buf(struct wal *w, struct sd_error *err)
         w->size += (uint64_t)n;
     }
     sd_buf_reset(&w->buf);
-    if (w->buf.cap > 4 * WAL_WRITE_CHUNK)
+    if (w->buf.cap > 4 * WAL_WRITE_CHUNK) {
         sd_buf_free(&w->buf); /* one huge record should not pin its buffer */
+    }
     return SD_OK;
 }
 
@@ -187,12 +198,14 @@ static int wal_fail(struct wal *w, int rc, struct sd_error *err)
 
 int wal_rollback(struct wal *w, struct sd_error *err)
 {
-    if (w->is_broken)
+    if (w->is_broken) {
         return wal_broken_error(w, err);
+    }
     sd_buf_reset(&w->buf);
     w->last_seq = w->synced_seq;
-    if (!w->is_dirty && w->size == w->synced_size)
+    if (!w->is_dirty && w->size == w->synced_size) {
         return SD_OK;
+    }
     char path[PATH_MAX];
     wal_cur_path(w, path, sizeof path);
     if (ftruncate(w->fd, (off_t)w->synced_size) != 0 || fsync(w->fd) != 0) {
@@ -207,11 +220,13 @@ int wal_rollback(struct wal *w, struct sd_error *err)
 int wal_append(struct wal *w, uint8_t type, const void *payload, size_t len, uint64_t *seq,
                struct sd_error *err)
 {
-    if (w->is_broken)
+    if (w->is_broken) {
         return wal_broken_error(w, err);
-    if (len > WAL_MAX_RECORD)
+    }
+    if (len > WAL_MAX_RECORD) {
         return sd_errorf(err, SD_ELIMIT, "%s: log record of %zu bytes is over the limit of %u",
                          w->dir, len, WAL_MAX_RECORD);
+    }
     if (sd_buf_reserve(&w->buf, len + WAL_REC_OVERHEAD)) {
         w->buf.rc = SD_OK; /* the buffer is intact; only this record is refused */
         return sd_errorf(err, SD_ENOMEM, "%s: log record of %zu bytes", w->dir, len);
@@ -227,19 +242,22 @@ int wal_append(struct wal *w, uint8_t type, const void *payload, size_t len, uin
     *seq = s;
     if (w->buf.len >= WAL_WRITE_CHUNK) {
         int rc = wal_write_buf(w, err);
-        if (rc)
+        if (rc) {
             return wal_fail(w, rc, err);
+        }
     }
     return SD_OK;
 }
 
 int wal_sync(struct wal *w, struct sd_error *err)
 {
-    if (w->is_broken)
+    if (w->is_broken) {
         return wal_broken_error(w, err);
+    }
     int rc = wal_write_buf(w, err);
-    if (rc)
+    if (rc) {
         return wal_fail(w, rc, err);
+    }
     uint64_t t0 = sd_now_ns();
     bool has_new = w->is_dirty || w->last_seq != w->recorded_seq;
     if (w->is_dirty && fdatasync(w->fd) != 0) {
@@ -256,8 +274,9 @@ int wal_sync(struct wal *w, struct sd_error *err)
          * short of it. If that fails too, the records stay (durable, like a failed
          * rollback's) and the log is broken until the index is reopened. */
         struct sd_error ignored;
-        if (wal_synced_record(w, w->recorded_seq, &ignored) == SD_OK)
+        if (wal_synced_record(w, w->recorded_seq, &ignored) == SD_OK) {
             return wal_fail(w, rc, err);
+        }
         w->is_broken = true;
         return rc;
     }
@@ -277,26 +296,31 @@ static void wal_drop_new_file(struct wal *w, uint32_t no)
     wal_log_name(name, no);
     snprintf(path, sizeof path, "%s/%s", w->dir, name);
     struct sd_error ignored;
-    if ((unlink(path) != 0 && errno != ENOENT) || sd_fsync_dir(w->dir, &ignored) != SD_OK)
+    if ((unlink(path) != 0 && errno != ENOENT) || sd_fsync_dir(w->dir, &ignored) != SD_OK) {
         w->is_broken = true;
+    }
 }
 
 int wal_rotate(struct wal *w, uint64_t *first_seq, struct sd_error *err)
 {
     int rc = wal_sync(w, err);
-    if (rc)
+    if (rc) {
         return rc;
-    if (w->files[w->nfiles - 1].no >= UINT32_MAX - 1)
+    }
+    if (w->files[w->nfiles - 1].no >= UINT32_MAX - 1) {
         return sd_errorf(err, SD_ELIMIT, "%s: log file numbers exhausted", w->dir);
+    }
     struct wal_file *files = realloc(w->files, (w->nfiles + 1) * sizeof *files);
-    if (!files)
+    if (!files) {
         return sd_errorf(err, SD_ENOMEM, "wal_rotate %s", w->dir);
+    }
     w->files = files;
     struct wal_file next = {w->files[w->nfiles - 1].no + 1, w->last_seq + 1, WAL_HEADER_LEN};
     int fd;
     rc = wal_create_log(w->dir, next.no, next.first_seq, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = wal_open_fd(w->dir, next.no, &fd, err);
+    }
     if (rc) {
         wal_drop_new_file(w, next.no);
         return rc;
@@ -320,19 +344,23 @@ int wal_remove_upto(struct wal *w, uint64_t seq, struct sd_error *err)
         char name[WAL_NAME_MAX], path[PATH_MAX];
         wal_log_name(name, w->files[n].no);
         rc = wal_join(path, sizeof path, w->dir, name, err);
-        if (rc == SD_OK && unlink(path) != 0 && errno != ENOENT)
+        if (rc == SD_OK && unlink(path) != 0 && errno != ENOENT) {
             rc = wal_syserr(err, errno, "unlink", path);
-        if (rc)
+        }
+        if (rc) {
             break;
+        }
         w->old_bytes -= w->files[n].size;
         n++;
     }
-    if (n == 0)
+    if (n == 0) {
         return rc;
+    }
     w->nfiles -= n;
     memmove(w->files, w->files + n, w->nfiles * sizeof *w->files);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = sd_fsync_dir(w->dir, err);
+    }
     return rc ? rc : (int)n;
 }
 

@@ -56,8 +56,9 @@ void wal_manifest_init(struct wal_manifest *m)
 
 void wal_manifest_free(struct wal_manifest *m)
 {
-    if (!m)
+    if (!m) {
         return;
+    }
     free(m->segs);
     wal_manifest_init(m);
 }
@@ -75,16 +76,19 @@ static int wal_entry_check(const struct wal_manifest *m, uint32_t i, int code, c
 {
     const struct wal_seg_entry *e = &m->segs[i];
     const char *why = NULL;
-    if (e->seg_no == 0 || e->seg_no >= m->next_seg_no)
+    if (e->seg_no == 0 || e->seg_no >= m->next_seg_no) {
         why = "segment number is 0 or not below the next segment number";
-    else if (e->deleted_count > e->doc_count)
+    } else if (e->deleted_count > e->doc_count) {
         why = "more deleted documents than documents";
-    else if (e->deleted_count > 0 && e->tomb_gen == 0)
+    } else if (e->deleted_count > 0 && e->tomb_gen == 0) {
         why = "deleted documents but no tombstone file";
-    if (!why)
+    }
+    if (!why) {
         return SD_OK;
-    if (code == SD_ECORRUPT)
+    }
+    if (code == SD_ECORRUPT) {
         return SD_CORRUPT(err, "%s: segment %u (entry %u): %s", what, e->seg_no, i, why);
+    }
     return sd_errorf(err, code, "%s: segment %u (entry %u): %s", what, e->seg_no, i, why);
 }
 
@@ -93,23 +97,28 @@ static int wal_manifest_check(const struct wal_manifest *m, int code, const char
 {
     for (uint32_t i = 0; i < m->count; i++) {
         int rc = wal_entry_check(m, i, code, what, err);
-        if (rc)
+        if (rc) {
             return rc;
+        }
     }
-    if (m->count < 2)
+    if (m->count < 2) {
         return SD_OK;
+    }
     uint32_t *nos = malloc(m->count * sizeof *nos);
-    if (!nos)
+    if (!nos) {
         return sd_errorf(err, SD_ENOMEM, "%s", what);
-    for (uint32_t i = 0; i < m->count; i++)
+    }
+    for (uint32_t i = 0; i < m->count; i++) {
         nos[i] = m->segs[i].seg_no;
+    }
     qsort(nos, m->count, sizeof *nos, wal_cmp_u32);
     int rc = SD_OK;
     for (uint32_t i = 0; i + 1 < m->count && rc == SD_OK; i++) {
-        if (nos[i] == nos[i + 1] && code == SD_ECORRUPT)
+        if (nos[i] == nos[i + 1] && code == SD_ECORRUPT) {
             rc = SD_CORRUPT(err, "%s: segment %u listed twice", what, nos[i]);
-        else if (nos[i] == nos[i + 1])
+        } else if (nos[i] == nos[i + 1]) {
             rc = sd_errorf(err, code, "%s: segment %u listed twice", what, nos[i]);
+        }
     }
     free(nos);
     return rc;
@@ -121,27 +130,32 @@ static int wal_manifest_parse_head(struct sd_rd *rd, size_t len, struct wal_mani
 {
     const uint8_t *start = rd->p, *magic;
     uint16_t version, reserved;
-    if (len < WAL_MANIFEST_FIXED + 8)
+    if (len < WAL_MANIFEST_FIXED + 8) {
         return SD_CORRUPT(err, "%s: %zu bytes, too short for a MANIFEST", path, len);
+    }
     (void)sd_rd_bytes(rd, 4, &magic);
-    if (memcmp(magic, WAL_MANIFEST_MAGIC, 4) != 0)
+    if (memcmp(magic, WAL_MANIFEST_MAGIC, 4) != 0) {
         return SD_CORRUPT(err, "%s: not a MANIFEST (bad magic)", path);
+    }
     (void)sd_rd_le16(rd, &version);
-    if (version < WAL_MANIFEST_OLDEST || version > WAL_MANIFEST_VERSION)
+    if (version < WAL_MANIFEST_OLDEST || version > WAL_MANIFEST_VERSION) {
         return SD_CORRUPT(err,
                           "%s: MANIFEST version %u is not supported (this build reads %u to %u)",
                           path, version, WAL_MANIFEST_OLDEST, WAL_MANIFEST_VERSION);
+    }
     *entry_len = version == 1 ? WAL_MANIFEST_ENTRY_V1 : WAL_MANIFEST_ENTRY;
-    if (sd_get_le64(start + len - 8) != sd_hash64(start, len - 8))
+    if (sd_get_le64(start + len - 8) != sd_hash64(start, len - 8)) {
         return SD_CORRUPT(err, "%s: checksum mismatch", path);
+    }
     (void)sd_rd_le16(rd, &reserved);
     (void)sd_rd_le64(rd, &m->generation);
     (void)sd_rd_le64(rd, &m->checkpoint_seq);
     (void)sd_rd_le32(rd, &m->next_seg_no);
     (void)sd_rd_le32(rd, &m->count); /* all fixed fields fit: len was checked above */
     if (m->count > (len - WAL_MANIFEST_FIXED - 8) / *entry_len ||
-        len != WAL_MANIFEST_FIXED + 8 + (size_t)m->count * *entry_len)
+        len != WAL_MANIFEST_FIXED + 8 + (size_t)m->count * *entry_len) {
         return SD_CORRUPT(err, "%s: %u segments do not match the size %zu", path, m->count, len);
+    }
     return SD_OK;
 }
 
@@ -165,11 +179,13 @@ static int wal_manifest_parse(const uint8_t *data, size_t len, struct wal_manife
         struct wal_seg_entry *e = &m->segs[i];
         rc = sd_rd_le32(&rd, &e->seg_no) || sd_rd_le32(&rd, &e->doc_count) ||
              sd_rd_le32(&rd, &e->deleted_count) || sd_rd_le32(&rd, &e->tomb_gen);
-        if (rc == SD_OK && entry_len == WAL_MANIFEST_ENTRY)
+        if (rc == SD_OK && entry_len == WAL_MANIFEST_ENTRY) {
             rc = sd_rd_le64(&rd, &e->seg_hash) || sd_rd_le64(&rd, &e->tomb_hash);
+        }
     }
-    if (rc)
+    if (rc) {
         return SD_CORRUPT(err, "%s: segment list runs past the end", path);
+    }
     return wal_manifest_check(m, SD_ECORRUPT, path, err);
 }
 
@@ -180,12 +196,15 @@ int wal_manifest_read(const char *dir, struct wal_manifest *m, struct sd_error *
     size_t len;
     wal_manifest_init(m);
     int rc = wal_join(path, sizeof path, dir, WAL_MANIFEST_NAME, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = sd_read_file(path, WAL_MAX_MANIFEST_LEN, &data, &len, err);
-    if (rc == SD_ELIMIT)
+    }
+    if (rc == SD_ELIMIT) {
         return SD_CORRUPT(err, "%s: larger than %u bytes", path, WAL_MAX_MANIFEST_LEN);
-    if (rc)
+    }
+    if (rc) {
         return rc;
+    }
     rc = wal_manifest_parse(data, len, m, path, err);
     free(data);
     return rc;
@@ -194,10 +213,12 @@ int wal_manifest_read(const char *dir, struct wal_manifest *m, struct sd_error *
 int wal_manifest_write(const char *dir, struct wal_manifest *m, struct sd_error *err)
 {
     int rc = wal_manifest_check(m, SD_EINVAL, "wal_manifest_write", err);
-    if (rc)
+    if (rc) {
         return rc;
-    if (m->count > (WAL_MAX_MANIFEST_LEN - WAL_MANIFEST_FIXED - 8) / WAL_MANIFEST_ENTRY)
+    }
+    if (m->count > (WAL_MAX_MANIFEST_LEN - WAL_MANIFEST_FIXED - 8) / WAL_MANIFEST_ENTRY) {
         return sd_errorf(err, SD_ELIMIT, "%s: %u segments is too many", dir, m->count);
+    }
     struct sd_buf b;
     sd_buf_init(&b);
     sd_buf_put(&b, WAL_MANIFEST_MAGIC, 4);
@@ -215,14 +236,17 @@ int wal_manifest_write(const char *dir, struct wal_manifest *m, struct sd_error 
         sd_buf_put_le64(&b, m->segs[i].seg_hash);
         sd_buf_put_le64(&b, m->segs[i].tomb_hash);
     }
-    if (b.rc == SD_OK)
+    if (b.rc == SD_OK) {
         sd_buf_put_le64(&b, sd_hash64(b.data, b.len));
-    if (b.rc)
+    }
+    if (b.rc) {
         rc = sd_errorf(err, b.rc, "writing %s/%s", dir, WAL_MANIFEST_NAME);
-    else
+    } else {
         rc = sd_write_file_atomic(dir, WAL_MANIFEST_NAME, b.data, b.len, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         m->generation++;
+    }
     sd_buf_free(&b);
     return rc;
 }

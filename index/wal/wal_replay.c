@@ -56,20 +56,25 @@ struct wal_scan {
 int wal_header_decode(const uint8_t *p, const char *path, uint32_t no, uint64_t *first_seq,
                       struct sd_error *err)
 {
-    if (memcmp(p, WAL_MAGIC, 4) != 0)
+    if (memcmp(p, WAL_MAGIC, 4) != 0) {
         return SD_CORRUPT(err, "%s: not a log file (bad magic)", path);
+    }
     uint16_t version = sd_get_le16(p + 4);
-    if (version != WAL_FORMAT_VERSION)
+    if (version != WAL_FORMAT_VERSION) {
         return SD_CORRUPT(err, "%s: log format version %u is not supported (this build reads %u)",
                           path, version, WAL_FORMAT_VERSION);
-    if (sd_get_le64(p + 24) != sd_hash64(p, 24))
+    }
+    if (sd_get_le64(p + 24) != sd_hash64(p, 24)) {
         return SD_CORRUPT(err, "%s: log header checksum mismatch", path);
-    if (sd_get_le16(p + 6) != WAL_HEADER_LEN || sd_get_le32(p + 8) != no)
+    }
+    if (sd_get_le16(p + 6) != WAL_HEADER_LEN || sd_get_le32(p + 8) != no) {
         return SD_CORRUPT(err, "%s: log header names file %u, length %u", path, sd_get_le32(p + 8),
                           sd_get_le16(p + 6));
+    }
     *first_seq = sd_get_le64(p + 16);
-    if (*first_seq == 0)
+    if (*first_seq == 0) {
         return SD_CORRUPT(err, "%s: log header first seq is 0", path);
+    }
     return SD_OK;
 }
 
@@ -80,24 +85,28 @@ static int wal_load_header(struct wal_scan *s, uint32_t i, struct sd_error *err)
     uint8_t h[WAL_HEADER_LEN];
     wal_log_name(name, s->files[i].no);
     int rc = wal_join(path, sizeof path, s->dir, name, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
         return wal_syserr(err, errno, "open", path);
+    }
     struct stat st;
     ssize_t n;
-    if (fstat(fd, &st) != 0)
+    if (fstat(fd, &st) != 0) {
         rc = wal_syserr(err, errno, "stat", path);
-    else if (st.st_size < WAL_HEADER_LEN)
+    } else if (st.st_size < WAL_HEADER_LEN) {
         rc = SD_CORRUPT(err, "%s: %lld bytes, too short for a log header", path,
                         (long long)st.st_size);
-    else if ((n = pread(fd, h, sizeof h, 0)) != (ssize_t)sizeof h)
+    } else if ((n = pread(fd, h, sizeof h, 0)) != (ssize_t)sizeof h) {
         rc = wal_syserr(err, n < 0 ? errno : EIO, "read", path);
-    else
+    } else {
         rc = wal_header_decode(h, path, s->files[i].no, &s->files[i].first_seq, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         s->files[i].size = (uint64_t)st.st_size;
+    }
     close(fd);
     return rc;
 }
@@ -108,28 +117,34 @@ static int wal_load_files(struct wal_scan *s, struct sd_error *err)
 {
     uint32_t *nos;
     int rc = wal_list_logs(s->dir, &nos, &s->nfiles, err);
-    if (rc || s->nfiles == 0)
+    if (rc || s->nfiles == 0) {
         return rc;
+    }
     s->files = calloc(s->nfiles, sizeof *s->files);
     if (!s->files) {
         free(nos);
         return sd_errorf(err, SD_ENOMEM, "wal_open %s", s->dir);
     }
-    for (uint32_t i = 0; i < s->nfiles; i++)
+    for (uint32_t i = 0; i < s->nfiles; i++) {
         s->files[i].no = nos[i];
+    }
     free(nos);
-    for (uint32_t i = 0; i < s->nfiles && rc == SD_OK; i++)
+    for (uint32_t i = 0; i < s->nfiles && rc == SD_OK; i++) {
         rc = wal_load_header(s, i, err);
-    if (rc)
+    }
+    if (rc) {
         return rc;
-    while (s->start + 1 < s->nfiles && s->files[s->start + 1].first_seq - 1 <= s->from_seq)
+    }
+    while (s->start + 1 < s->nfiles && s->files[s->start + 1].first_seq - 1 <= s->from_seq) {
         s->start++;
+    }
     s->next_seq = s->files[s->start].first_seq;
-    if (s->next_seq - 1 > s->from_seq)
+    if (s->next_seq - 1 > s->from_seq) {
         return SD_CORRUPT(err,
                           "%s: log starts at seq %" PRIu64 " but the checkpoint is %" PRIu64
                           ": records are missing",
                           s->dir, s->next_seq, s->from_seq);
+    }
     return SD_OK;
 }
 
@@ -141,10 +156,13 @@ static int wal_record_parse(const uint8_t *p, size_t left, struct wal_record *re
     uint64_t hash;
     sd_rd_init(&rd, p, left);
     if (sd_rd_le32(&rd, &len) || len > WAL_MAX_RECORD || sd_rd_le64(&rd, &rec->seq) ||
-        sd_rd_u8(&rd, &rec->type) || sd_rd_bytes(&rd, len, &rec->payload) || sd_rd_le64(&rd, &hash))
+        sd_rd_u8(&rd, &rec->type) || sd_rd_bytes(&rd, len, &rec->payload) ||
+        sd_rd_le64(&rd, &hash)) {
         return SD_ECORRUPT;
-    if (hash != sd_hash64(p, WAL_REC_PREFIX + (size_t)len))
+    }
+    if (hash != sd_hash64(p, WAL_REC_PREFIX + (size_t)len)) {
         return SD_ECORRUPT;
+    }
     rec->len = len;
     *rec_len = WAL_REC_OVERHEAD + (size_t)len;
     return SD_OK;
@@ -157,12 +175,14 @@ static size_t wal_find_valid_after(const uint8_t *data, size_t len, size_t off, 
     uint64_t max_seq = seq + (len - off) / WAL_REC_OVERHEAD;
     for (size_t p = off + 1; len - p >= WAL_REC_OVERHEAD; p++) {
         uint64_t s = sd_get_le64(data + p + 4);
-        if (s < seq || s > max_seq || sd_get_le32(data + p) > len - p - WAL_REC_OVERHEAD)
+        if (s < seq || s > max_seq || sd_get_le32(data + p) > len - p - WAL_REC_OVERHEAD) {
             continue;
+        }
         struct wal_record rec;
         size_t rec_len;
-        if (wal_record_parse(data + p, len - p, &rec, &rec_len) == SD_OK)
+        if (wal_record_parse(data + p, len - p, &rec, &rec_len) == SD_OK) {
             return p;
+        }
     }
     return 0;
 }
@@ -172,17 +192,19 @@ static size_t wal_find_valid_after(const uint8_t *data, size_t len, size_t off, 
 static int wal_bad_record(struct wal_scan *s, uint32_t i, const struct sd_map *m, size_t off,
                           const char *path, struct sd_error *err)
 {
-    if (i + 1 < s->nfiles)
+    if (i + 1 < s->nfiles) {
         return SD_CORRUPT(err,
                           "%s: offset %zu: bad record (seq %" PRIu64 ") in a log file "
                           "that is not the last",
                           path, off, s->next_seq);
+    }
     size_t next = wal_find_valid_after(m->data, m->len, off, s->next_seq);
-    if (next)
+    if (next) {
         return SD_CORRUPT(err,
                           "%s: offset %zu: bad record (seq %" PRIu64 ") followed by a "
                           "valid one at offset %zu",
                           path, off, s->next_seq, next);
+    }
     s->info.torn_file = s->files[i].no;
     s->info.torn_offset = off;
     s->info.torn_bytes = m->len - off;
@@ -192,12 +214,14 @@ static int wal_bad_record(struct wal_scan *s, uint32_t i, const struct sd_map *m
 static int wal_deliver(struct wal_scan *s, const struct wal_record *rec, const char *path,
                        size_t off, struct sd_error *err)
 {
-    if (rec->seq != s->next_seq)
+    if (rec->seq != s->next_seq) {
         return SD_CORRUPT(err, "%s: offset %zu: record seq %" PRIu64 ", expected %" PRIu64, path,
                           off, rec->seq, s->next_seq);
+    }
     s->next_seq++;
-    if (rec->seq <= s->from_seq || !s->fn)
+    if (rec->seq <= s->from_seq || !s->fn) {
         return SD_OK;
+    }
     s->info.replayed++;
     int rc = s->fn(s->arg, rec, err);
     if (rc && rc != SD_ENOMEM && err) {
@@ -213,11 +237,13 @@ static int wal_deliver(struct wal_scan *s, const struct wal_record *rec, const c
 static int wal_truncate_tail(const char *path, uint64_t len, struct sd_error *err)
 {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
         return wal_syserr(err, errno, "open", path);
+    }
     int rc = SD_OK;
-    if (ftruncate(fd, (off_t)len) != 0 || fsync(fd) != 0)
+    if (ftruncate(fd, (off_t)len) != 0 || fsync(fd) != 0) {
         rc = wal_syserr(err, errno, "truncate torn tail of", path);
+    }
     close(fd);
     return rc;
 }
@@ -230,10 +256,12 @@ static int wal_scan_file(struct wal_scan *s, uint32_t i, struct sd_error *err)
     struct sd_map m;
     wal_log_name(name, s->files[i].no);
     int rc = wal_join(path, sizeof path, s->dir, name, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = sd_map_file(path, &m, err);
-    if (rc)
+    }
+    if (rc) {
         return rc;
+    }
     if (m.len < WAL_HEADER_LEN) {
         sd_unmap(&m);
         return SD_CORRUPT(err, "%s: file shrank below its header", path);
@@ -257,12 +285,14 @@ static int wal_scan_file(struct wal_scan *s, uint32_t i, struct sd_error *err)
 static int wal_scan_records(struct wal_scan *s, struct sd_error *err)
 {
     for (uint32_t i = s->start; i < s->nfiles; i++) {
-        if (s->files[i].first_seq != s->next_seq)
+        if (s->files[i].first_seq != s->next_seq) {
             return SD_CORRUPT(err, "%s: wal-%06u.log starts at seq %" PRIu64 ", expected %" PRIu64,
                               s->dir, s->files[i].no, s->files[i].first_seq, s->next_seq);
+        }
         int rc = wal_scan_file(s, i, err);
-        if (rc)
+        if (rc) {
             return rc;
+        }
     }
     s->info.last_seq = s->next_seq - 1;
     if (s->info.last_seq < s->acked_seq) {
@@ -273,18 +303,21 @@ static int wal_scan_records(struct wal_scan *s, struct sd_error *err)
                           " but %s says seq %" PRIu64 " was acknowledged: records are missing",
                           s->dir, last->no, off, s->info.last_seq, WAL_SYNCED_NAME, s->acked_seq);
     }
-    if (s->info.last_seq < s->from_seq)
+    if (s->info.last_seq < s->from_seq) {
         return SD_CORRUPT(err, "%s: log ends at seq %" PRIu64 ", before the checkpoint %" PRIu64,
                           s->dir, s->info.last_seq, s->from_seq);
+    }
     if (s->info.torn_file != 0 && s->is_repair) {
         /* Only now, with the tail known to hold nothing acknowledged. */
         char name[WAL_NAME_MAX], path[PATH_MAX];
         wal_log_name(name, s->info.torn_file);
         int rc = wal_join(path, sizeof path, s->dir, name, err);
-        if (rc == SD_OK)
+        if (rc == SD_OK) {
             rc = wal_truncate_tail(path, s->info.torn_offset, err);
-        if (rc)
+        }
+        if (rc) {
             return rc;
+        }
     }
     s->info.files = s->nfiles - (s->is_repair ? s->start : 0);
     return SD_OK;
@@ -297,10 +330,12 @@ static int wal_remove_covered(struct wal_scan *s, struct sd_error *err)
         char name[WAL_NAME_MAX], path[PATH_MAX];
         wal_log_name(name, s->files[i].no);
         int rc = wal_join(path, sizeof path, s->dir, name, err);
-        if (rc == SD_OK && unlink(path) != 0 && errno != ENOENT)
+        if (rc == SD_OK && unlink(path) != 0 && errno != ENOENT) {
             rc = wal_syserr(err, errno, "unlink", path);
-        if (rc)
+        }
+        if (rc) {
             return rc;
+        }
     }
     s->info.removed = s->start;
     s->nfiles -= s->start;
@@ -312,12 +347,14 @@ static int wal_remove_covered(struct wal_scan *s, struct sd_error *err)
  * records were logged. */
 static int wal_no_files(const struct wal_scan *s, struct sd_error *err)
 {
-    if (s->from_seq > 0)
+    if (s->from_seq > 0) {
         return SD_CORRUPT(err, "%s: no log files, but the MANIFEST checkpoint is seq %" PRIu64,
                           s->dir, s->from_seq);
-    if (s->acked_seq > 0)
+    }
+    if (s->acked_seq > 0) {
         return SD_CORRUPT(err, "%s: no log files, but %s says seq %" PRIu64 " was acknowledged",
                           s->dir, WAL_SYNCED_NAME, s->acked_seq);
+    }
     return SD_OK;
 }
 
@@ -332,14 +369,17 @@ static int wal_load_synced(struct wal_scan *s, struct sd_error *err)
 static int wal_create_first(struct wal_scan *s, struct sd_error *err)
 {
     int rc = wal_no_files(s, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     s->files = calloc(1, sizeof *s->files);
-    if (!s->files)
+    if (!s->files) {
         return sd_errorf(err, SD_ENOMEM, "wal_open %s", s->dir);
+    }
     rc = wal_create_log(s->dir, 1, 1, err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     s->files[0] = (struct wal_file){1, 1, WAL_HEADER_LEN};
     s->nfiles = 1;
     s->info.files = 1;
@@ -351,20 +391,24 @@ int wal_open(const char *dir, uint64_t from_seq, wal_replay_fn fn, void *arg, st
 {
     struct wal_scan s = {.dir = dir, .from_seq = from_seq, .fn = fn, .arg = arg, .is_repair = true};
     int rc = wal_load_synced(&s, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = wal_load_files(&s, err);
-    if (rc == SD_OK && s.nfiles == 0)
+    }
+    if (rc == SD_OK && s.nfiles == 0) {
         rc = wal_create_first(&s, err);
-    else if (rc == SD_OK)
+    } else if (rc == SD_OK) {
         rc = wal_scan_records(&s, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = wal_remove_covered(&s, err);
+    }
     if (rc) {
         free(s.files);
         return rc;
     }
-    if (info)
+    if (info) {
         *info = s.info;
+    }
     return wal_attach(dir, s.files, s.nfiles, s.info.last_seq, out, err);
 }
 
@@ -373,14 +417,17 @@ int wal_check(const char *dir, uint64_t from_seq, wal_replay_fn fn, void *arg,
 {
     struct wal_scan s = {.dir = dir, .from_seq = from_seq, .fn = fn, .arg = arg};
     int rc = wal_load_synced(&s, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = wal_load_files(&s, err);
-    if (rc == SD_OK && s.nfiles == 0 && (rc = wal_no_files(&s, err)) == SD_OK)
+    }
+    if (rc == SD_OK && s.nfiles == 0 && (rc = wal_no_files(&s, err)) == SD_OK) {
         rc = sd_errorf(err, SD_ENOTFOUND, "%s: no log files", dir);
-    else if (rc == SD_OK)
+    } else if (rc == SD_OK) {
         rc = wal_scan_records(&s, err);
-    if (rc == SD_OK && info)
+    }
+    if (rc == SD_OK && info) {
         *info = s.info;
+    }
     free(s.files);
     return rc;
 }

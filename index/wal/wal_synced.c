@@ -69,22 +69,25 @@ int wal_synced_read(const char *dir, uint64_t *seq, struct sd_error *err)
     size_t len = 0;
     *seq = 0;
     int rc = wal_join(path, sizeof path, dir, WAL_SYNCED_NAME, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = sd_read_file(path, WAL_SYNCED_LEN, &data, &len, err);
-    if (rc == SD_ELIMIT || (rc == SD_OK && len != WAL_SYNCED_LEN))
+    }
+    if (rc == SD_ELIMIT || (rc == SD_OK && len != WAL_SYNCED_LEN)) {
         rc = SD_CORRUPT(err, "%s: %zu bytes, expected %u", path, len, WAL_SYNCED_LEN);
+    }
     if (rc) {
         free(data);
         return rc;
     }
     const uint8_t *a = data, *b = data + WAL_SYNCED_STRIDE;
     bool a_ok = wal_synced_slot_ok(a), b_ok = wal_synced_slot_ok(b);
-    if (!a_ok && !b_ok)
+    if (!a_ok && !b_ok) {
         rc = SD_CORRUPT(err, "%s: offset 0: neither slot is valid", path);
-    else if (a_ok && (!b_ok || sd_get_le64(a + 16) > sd_get_le64(b + 16)))
+    } else if (a_ok && (!b_ok || sd_get_le64(a + 16) > sd_get_le64(b + 16))) {
         *seq = sd_get_le64(a + 8);
-    else
+    } else {
         *seq = sd_get_le64(b + 8);
+    }
     free(data);
     return rc;
 }
@@ -93,18 +96,22 @@ int wal_synced_create(struct wal *w, uint64_t seq, struct sd_error *err)
 {
     uint8_t *data = calloc(1, WAL_SYNCED_LEN);
     char path[PATH_MAX];
-    if (!data)
+    if (!data) {
         return sd_errorf(err, SD_ENOMEM, "%s: %s", w->dir, WAL_SYNCED_NAME);
+    }
     wal_synced_encode(data, seq, 1);
     int rc = sd_write_file_atomic(w->dir, WAL_SYNCED_NAME, data, WAL_SYNCED_LEN, err);
     free(data);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = wal_join(path, sizeof path, w->dir, WAL_SYNCED_NAME, err);
-    if (rc)
+    }
+    if (rc) {
         return rc;
+    }
     w->synced_fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (w->synced_fd < 0)
+    if (w->synced_fd < 0) {
         return wal_syserr(err, errno, "open", path);
+    }
     w->synced_counter = 1;
     w->recorded_seq = seq;
     return SD_OK;

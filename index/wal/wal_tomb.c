@@ -52,11 +52,13 @@ int wal_tomb_write(const char *dir, uint32_t seg_no, uint32_t gen, const uint64_
 {
     uint64_t h = 0;
     size_t words = wal_tomb_words(ndocs);
-    if (gen == 0)
+    if (gen == 0) {
         return sd_errorf(err, SD_EINVAL, "wal_tomb_write: segment %u: generation 0", seg_no);
-    if (words > 0 && (bits[words - 1] & ~wal_tomb_tail_mask(ndocs)))
+    }
+    if (words > 0 && (bits[words - 1] & ~wal_tomb_tail_mask(ndocs))) {
         return sd_errorf(err, SD_EINVAL, "wal_tomb_write: segment %u: bits past %u docs", seg_no,
                          ndocs);
+    }
     struct sd_buf b;
     sd_buf_init(&b);
     sd_buf_put(&b, WAL_TOMB_MAGIC, 4);
@@ -66,8 +68,9 @@ int wal_tomb_write(const char *dir, uint32_t seg_no, uint32_t gen, const uint64_
     sd_buf_put_le32(&b, gen);
     sd_buf_put_le32(&b, ndocs);
     sd_buf_put_le32(&b, 0);
-    for (size_t i = 0; i < words; i++)
+    for (size_t i = 0; i < words; i++) {
         sd_buf_put_le64(&b, bits[i]);
+    }
     if (b.rc == SD_OK) {
         h = sd_hash64(b.data, b.len);
         sd_buf_put_le64(&b, h);
@@ -75,13 +78,15 @@ int wal_tomb_write(const char *dir, uint32_t seg_no, uint32_t gen, const uint64_
     char name[WAL_NAME_MAX];
     wal_tomb_name(name, seg_no, gen);
     int rc;
-    if (b.rc)
+    if (b.rc) {
         rc = sd_errorf(err, b.rc, "writing %s/%s", dir, name);
-    else
+    } else {
         rc = sd_write_file_atomic(dir, name, b.data, b.len, err);
+    }
     sd_buf_free(&b);
-    if (rc == SD_OK && hash)
+    if (rc == SD_OK && hash) {
         *hash = h;
+    }
     return rc;
 }
 
@@ -90,24 +95,30 @@ static int wal_tomb_check_head(const uint8_t *p, size_t len, uint32_t seg_no, ui
                                uint32_t ndocs, uint64_t want_hash, const char *path,
                                struct sd_error *err)
 {
-    if (memcmp(p, WAL_TOMB_MAGIC, 4) != 0)
+    if (memcmp(p, WAL_TOMB_MAGIC, 4) != 0) {
         return SD_CORRUPT(err, "%s: not a tombstone file (bad magic)", path);
-    if (sd_get_le16(p + 4) != WAL_TOMB_VERSION)
+    }
+    if (sd_get_le16(p + 4) != WAL_TOMB_VERSION) {
         return SD_CORRUPT(err, "%s: tombstone version %u is not supported (this build reads %u)",
                           path, sd_get_le16(p + 4), WAL_TOMB_VERSION);
-    if (sd_get_le64(p + len - 8) != sd_hash64(p, len - 8))
+    }
+    if (sd_get_le64(p + len - 8) != sd_hash64(p, len - 8)) {
         return SD_CORRUPT(err, "%s: checksum mismatch", path);
-    if (sd_get_le32(p + 8) != seg_no || sd_get_le32(p + 12) != gen || sd_get_le32(p + 16) != ndocs)
+    }
+    if (sd_get_le32(p + 8) != seg_no || sd_get_le32(p + 12) != gen ||
+        sd_get_le32(p + 16) != ndocs) {
         return SD_CORRUPT(err,
                           "%s: written for segment %u generation %u with %u docs, "
                           "expected %u, %u, %u",
                           path, sd_get_le32(p + 8), sd_get_le32(p + 12), sd_get_le32(p + 16),
                           seg_no, gen, ndocs);
-    if (want_hash && sd_get_le64(p + len - 8) != want_hash)
+    }
+    if (want_hash && sd_get_le64(p + len - 8) != want_hash) {
         return SD_CORRUPT(err,
                           "%s: checksum %016" PRIx64 " is not the MANIFEST's %016" PRIx64
                           ": not the tombstone file the MANIFEST made live",
                           path, sd_get_le64(p + len - 8), want_hash);
+    }
     return SD_OK;
 }
 
@@ -118,8 +129,9 @@ static int wal_tomb_decode(const uint8_t *p, uint32_t ndocs, uint64_t **bits, ui
     size_t words = wal_tomb_words(ndocs);
     uint64_t *out = calloc(words ? words : 1, sizeof *out);
     uint64_t count = 0;
-    if (!out)
+    if (!out) {
         return sd_errorf(err, SD_ENOMEM, "reading %s", path);
+    }
     for (size_t i = 0; i < words; i++) {
         out[i] = sd_get_le64(p + WAL_TOMB_HEAD + 8 * i);
         count += (uint64_t)__builtin_popcountll(out[i]);
@@ -129,8 +141,9 @@ static int wal_tomb_decode(const uint8_t *p, uint32_t ndocs, uint64_t **bits, ui
         return SD_CORRUPT(err, "%s: bits set past the %u documents", path, ndocs);
     }
     *bits = out;
-    if (ndeleted)
+    if (ndeleted) {
         *ndeleted = (uint32_t)count; /* <= ndocs: the bits past it are 0 */
+    }
     return SD_OK;
 }
 
@@ -143,19 +156,24 @@ int wal_tomb_read(const char *dir, uint32_t seg_no, uint32_t gen, uint32_t ndocs
     *bits = NULL;
     wal_tomb_name(name, seg_no, gen);
     int rc = wal_join(path, sizeof path, dir, name, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = sd_read_file(path, want, &data, &len, err);
-    if (rc == SD_ELIMIT)
+    }
+    if (rc == SD_ELIMIT) {
         return SD_CORRUPT(err, "%s: larger than the %zu bytes of %u documents", path, want, ndocs);
-    if (rc)
+    }
+    if (rc) {
         return rc;
-    if (len != want)
+    }
+    if (len != want) {
         rc =
             SD_CORRUPT(err, "%s: %zu bytes, expected %zu for %u documents", path, len, want, ndocs);
-    else
+    } else {
         rc = wal_tomb_check_head(data, len, seg_no, gen, ndocs, want_hash, path, err);
-    if (rc == SD_OK)
+    }
+    if (rc == SD_OK) {
         rc = wal_tomb_decode(data, ndocs, bits, ndeleted, path, err);
+    }
     free(data);
     return rc;
 }
