@@ -66,14 +66,16 @@ static inline void sd_put_le16(uint8_t *p, uint16_t v)
 
 static inline void sd_put_le32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         p[i] = (uint8_t)(v >> (8 * i));
+    }
 }
 
 static inline void sd_put_le64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 8; i++) {
         p[i] = (uint8_t)(v >> (8 * i));
+    }
 }
 
 static inline uint16_t sd_get_le16(const uint8_t *p)

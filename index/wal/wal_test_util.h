@@ -39,16 +39,20 @@ static inline void tu_remove_tree(const char *dir)
     struct dirent *de;
     char path[PATH_MAX];
     while (d && (de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
             continue;
+        }
         int n = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (n < 0 || (size_t)n >= sizeof path)
+        if (n < 0 || (size_t)n >= sizeof path) {
             continue;
-        if (unlink(path) != 0)
+        }
+        if (unlink(path) != 0) {
             tu_remove_tree(path);
+        }
     }
-    if (d)
+    if (d) {
         closedir(d);
+    }
     rmdir(dir);
 }
 
