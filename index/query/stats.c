@@ -470,8 +470,9 @@ static int find_known(struct qry_scratch *s, const struct qry *q, const struct q
  * every edit the word's length allows (a typo in the first letters, or forms two edits away,
  * which closest_only would have dropped beside a form one edit away). On corpus-large's typo
  * sets, walking under the first two letters with two edits first cost 2.5x the instructions of
- * this narrow walk, and kept the same forms but those a form one edit away beats. A word whose
- * stem some document has gets no candidates at all, unless the node is_for_known. */
+ * this narrow walk, for forms two edits away that closest_only then dropped (408 of 448 such
+ * walks, en). A word whose stem some document has gets no candidates at all, unless the node
+ * is_for_known. */
 static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                       size_t nsegs, size_t node, const struct qry_sterm *pt, struct sd_error *err)
 {
