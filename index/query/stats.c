@@ -493,16 +493,14 @@ static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct q
     fw->self = q->strings + pt->str_off;
     fw->self_len = pt->len;
     fw->node = node;
-    size_t first = s->cand.count;
     size_t fixed = qry_lev_prefix_len(form, typed->len, 1); /* the first letter */
     rc = qry_lev_init(&fw->lev, form, typed->len, 1);
     if (rc == SD_OK) {
         rc = walk_scope(s, segs, nsegs, pt->scope, form, fixed, fw, err);
     }
     struct qry_typo_best *best = (struct qry_typo_best *)s->typo_best.data + node;
-    if (rc == SD_OK && best->len == 0) {
-        s->cand.count = first; /* the wide walk finds them again */
-        memset(best, 0, sizeof *best);
+    if (rc == SD_OK && best->len == 0) { /* no form one edit away: no candidate either */
+        memset(best, 0, sizeof *best);   /* the wide walk counts the typed form again */
         rc = qry_lev_init(&fw->lev, form, typed->len, k);
         if (rc == SD_OK) {
             rc = walk_scope(s, segs, nsegs, pt->scope, "", 0, fw, err);
