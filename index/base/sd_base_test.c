@@ -133,14 +133,16 @@ static void test_sd_buf_put_varint_u8_at_every_room_and_after_error(void **state
         sd_buf_init(&b);
         assert_int_equal(sd_buf_reserve(&b, 256), SD_OK);
         assert_int_equal(b.cap, 256);
-        for (size_t i = 0; i < fill; i++)
+        for (size_t i = 0; i < fill; i++) {
             sd_buf_put_u8(&b, (uint8_t)i);
+        }
         sd_buf_put_varint(&b, UINT64_MAX); /* 10 bytes: some fit, some do not */
         sd_buf_put_u8(&b, 0x5a);
         assert_int_equal(b.rc, SD_OK);
         assert_int_equal(b.len, fill + 11);
-        for (size_t i = 0; i < fill; i++)
+        for (size_t i = 0; i < fill; i++) {
             assert_int_equal(b.data[i], (uint8_t)i);
+        }
         struct sd_rd rd;
         uint64_t v;
         sd_rd_init(&rd, b.data + fill, 10);
@@ -160,8 +162,9 @@ static void test_sd_buf_detach_hands_over_memory(void **state)
     (void)state;
     struct sd_buf b;
     sd_buf_init(&b);
-    for (int i = 0; i < 1000; i++)
+    for (int i = 0; i < 1000; i++) {
         sd_buf_put_le32(&b, (uint32_t)i);
+    }
     assert_int_equal(b.rc, SD_OK);
     size_t len;
     uint8_t *p = sd_buf_detach(&b, &len);

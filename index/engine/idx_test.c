@@ -37,8 +37,9 @@ static void on_done(void *arg, int rc, const struct idx_write_result *res,
     struct waiter *w = arg;
     pthread_mutex_lock(&w->lock);
     w->rc = rc;
-    if (res)
+    if (res) {
         w->res = *res;
+    }
     w->is_done = true;
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
@@ -51,14 +52,17 @@ static int write_sync(struct idx_db *db, const char *index, const struct idx_op 
     struct waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     struct sd_error err;
     int rc = idx_write(db, index, ops, n, on_done, &w, &err);
-    if (rc)
+    if (rc) {
         return rc;
+    }
     pthread_mutex_lock(&w.lock);
-    while (!w.is_done)
+    while (!w.is_done) {
         pthread_cond_wait(&w.cond, &w.lock);
+    }
     pthread_mutex_unlock(&w.lock);
-    if (res)
+    if (res) {
         *res = w.res;
+    }
     return w.rc;
 }
 
@@ -87,8 +91,9 @@ static uint64_t count(struct idx_db *db, const char *q)
     struct idx_search_res res;
     struct sd_error err;
     int rc = idx_search(db, "default", &req, &res, &err);
-    if (rc)
+    if (rc) {
         fail_msg("search '%s': %s", q, err.msg);
+    }
     uint64_t total = res.total;
     idx_search_res_free(&res);
     return total;
@@ -97,8 +102,9 @@ static uint64_t count(struct idx_db *db, const char *q)
 static uint64_t hist_count(const struct idx_histogram *h)
 {
     uint64_t n = 0;
-    for (uint32_t i = 0; i <= h->nbounds; i++)
+    for (uint32_t i = 0; i <= h->nbounds; i++) {
         n += h->counts[i];
+    }
     return n;
 }
 
@@ -119,12 +125,14 @@ static uint64_t match_digest(struct idx_db *db, const char *q)
     assert_int_equal(idx_search(db, "default", &req, &res, &err), SD_OK);
     assert_true(res.total <= QRY_MAX_LIMIT);
     char **ids = calloc(res.nhits + 1, sizeof *ids);
-    for (size_t i = 0; i < res.nhits; i++)
+    for (size_t i = 0; i < res.nhits; i++) {
         ids[i] = res.hits[i].id;
+    }
     qsort(ids, res.nhits, sizeof *ids, cmp_str);
     uint64_t h = res.nhits;
-    for (size_t i = 0; i < res.nhits; i++)
+    for (size_t i = 0; i < res.nhits; i++) {
         h = h * 1000003u ^ sd_hash64(ids[i], strlen(ids[i]));
+    }
     free(ids);
     idx_search_res_free(&res);
     return h;
@@ -150,15 +158,18 @@ static struct idx_db *open_db(const char *dir, size_t flush_bytes, uint32_t merg
     struct idx_config cfg;
     idx_config_default(&cfg);
     cfg.data_dir = dir;
-    if (flush_bytes)
+    if (flush_bytes) {
         cfg.flush_bytes = flush_bytes;
-    if (merge_factor)
+    }
+    if (merge_factor) {
         cfg.merge_factor = merge_factor;
+    }
     cfg.flush_ms = 300;
     struct idx_db *db;
     struct sd_error err;
-    if (idx_open(&cfg, &db, &err) != SD_OK)
+    if (idx_open(&cfg, &db, &err) != SD_OK) {
         fail_msg("idx_open: %s", err.msg);
+    }
     return db;
 }
 
@@ -202,8 +213,9 @@ static void test_idx_hit_titles_with_and_without_snippet(void **state)
     char *dir = make_dir();
     struct idx_db *db = open_db(dir, 0, 0);
     char title[512] = "x"; /* "x" then 2-byte letters: byte 300 is inside one */
-    while (strlen(title) + 2 < sizeof title)
+    while (strlen(title) + 2 < sizeof title) {
         strcat(title, "ж");
+    }
     assert_int_equal(put_doc(db, "long", title, "shared words here"), SD_OK);
     struct seg_field f = {.name = "body", .name_len = 4, .value = "shared", .value_len = 6};
     struct idx_op op = {.type = IDX_OP_UPSERT,
@@ -372,15 +384,17 @@ static void test_idx_reopen_flush_and_merge_keep_answers(void **state)
     struct sd_error err;
     assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
     uint64_t expect_docs = NDOCS - NDOCS / 5;
-    for (int i = 1; i < NDOCS; i += 7)
+    for (int i = 1; i < NDOCS; i += 7) {
         expect_docs += i % 5 == 0; /* deleted, then upserted again */
+    }
     assert_int_equal(st.docs, expect_docs);
     /* let flushes and merges run, answers must not move */
     for (int i = 0; i < 30; i++) {
         usleep(100 * 1000);
         snapshot_answers(db, after);
-        for (int q = 0; q < 8; q++)
+        for (int q = 0; q < 8; q++) {
             assert_string_equal(before[q], after[q]);
+        }
     }
     assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
     assert_true(st.flushes_done > 0);
@@ -388,8 +402,9 @@ static void test_idx_reopen_flush_and_merge_keep_answers(void **state)
     idx_close(db);
     db = open_db(dir, 16 << 10, 2);
     snapshot_answers(db, after);
-    for (int q = 0; q < 8; q++)
+    for (int q = 0; q < 8; q++) {
         assert_string_equal(before[q], after[q]);
+    }
     assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
     assert_int_equal(st.docs, expect_docs);
     idx_close(db);
@@ -408,8 +423,9 @@ static bool damage_a_segment(const char *dir)
     bool done = false;
     while (!done && (e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
-        if (n < 4 || strcmp(e->d_name + n - 4, ".seg") != 0)
+        if (n < 4 || strcmp(e->d_name + n - 4, ".seg") != 0) {
             continue;
+        }
         char file[1024];
         snprintf(file, sizeof file, "%s/%s", path, e->d_name);
         FILE *f = fopen(file, "r+b");
@@ -505,8 +521,9 @@ static void tear_log_tail(const char *dir)
     DIR *d = opendir(path);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "wal-", 4) == 0 && strcmp(e->d_name, newest) > 0)
+        if (strncmp(e->d_name, "wal-", 4) == 0 && strcmp(e->d_name, newest) > 0) {
             snprintf(newest, sizeof newest, "%s", e->d_name);
+        }
     }
     closedir(d);
     assert_true(newest[0]);
@@ -569,8 +586,9 @@ static void test_idx_long_write_stream_keeps_segment_count_bounded(void **state)
         assert_int_equal(put_doc(db, id, "stream", body), SD_OK);
         if (i % 100 == 0) {
             assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
-            if (st.segments > max_segments)
+            if (st.segments > max_segments) {
                 max_segments = st.segments;
+            }
         }
     }
     assert_int_equal(count(db, "stream"), 1500);
@@ -608,8 +626,9 @@ static void on_pipe_done(void *arg, int rc, const struct idx_write_result *res,
     struct pipe_ack *a = arg;
     pthread_mutex_lock(a->lock);
     a->rc = rc;
-    if (res)
+    if (res) {
         a->res = *res;
+    }
     a->order[(*a->nacks)++] = a->no;
     pthread_mutex_unlock(a->lock);
 }
@@ -624,8 +643,9 @@ static size_t pipe_ops(int w, struct idx_op *ops, struct seg_field (*f)[2], char
     for (int i = 0; i < PIPE_OPS; i++) {
         snprintf(ids[i], sizeof ids[i], "p%d", (w * 37 + i * 11 + (i % 5 == 0 ? 0 : w)) % PIPE_IDS);
         int n = snprintf(bodies[i], sizeof bodies[i], "tag%d северо-запад running runs", w);
-        for (int k = 0; n < 700; k++)
+        for (int k = 0; n < 700; k++) {
             n += snprintf(bodies[i] + n, sizeof bodies[i] - (size_t)n, " filler%d", (i + k) % 97);
+        }
         f[i][0] = (struct seg_field){"title", 5, "pipelined", 9, SEG_TEXT};
         f[i][1] = (struct seg_field){"body", 4, bodies[i], strlen(bodies[i]), SEG_TEXT};
         bool is_delete = (i + w) % 7 == 0;
@@ -648,8 +668,9 @@ static void test_idx_pipelined_writes_apply_and_ack_in_queue_order(void **state)
     struct pipe_ack acks[PIPE_WRITES];
     int model[PIPE_IDS];                   /* write that holds the id's live version, or -1 */
     uint32_t want[PIPE_WRITES][4] = {{0}}; /* added, replaced, deleted, not found */
-    for (int k = 0; k < PIPE_IDS; k++)
+    for (int k = 0; k < PIPE_IDS; k++) {
         model[k] = -1;
+    }
     static struct idx_op ops[PIPE_OPS];
     static struct seg_field f[PIPE_OPS][2];
     static char ids[PIPE_OPS][16], bodies[PIPE_OPS][768];
@@ -684,8 +705,9 @@ static void test_idx_pipelined_writes_apply_and_ack_in_queue_order(void **state)
     uint64_t live = 0;
     for (int w = 0; w < PIPE_WRITES; w++) {
         uint64_t n = 0;
-        for (int k = 0; k < PIPE_IDS; k++)
+        for (int k = 0; k < PIPE_IDS; k++) {
             n += model[k] == w;
+        }
         char q[16];
         snprintf(q, sizeof q, "tag%d", w);
         assert_int_equal(count(db, q), n);
@@ -758,8 +780,9 @@ static void test_idx_idle_merges_memory_segments(void **state)
     char *dir = make_dir();
     struct idx_db *db = open_five_in_memory(dir, "idle");
     assert_true(mem_segments(db) > 1);
-    for (int waited = 0; waited < 50 && mem_segments(db) > 1; waited++)
+    for (int waited = 0; waited < 50 && mem_segments(db) > 1; waited++) {
         usleep(100 * 1000);
+    }
     assert_int_equal(mem_segments(db), 1);
     assert_int_equal(count(db, "pause"), 5);
     /* one more write: 5 + 1 documents, the big segment holds more than half: no merge */
@@ -784,8 +807,9 @@ static void test_idx_merge_keeps_exact_forms_warm(void **state)
     size_t before = mem_segments(db);
     assert_true(before > 1);
     assert_int_equal(live_segments(db, has_exact_terms), before);
-    for (int waited = 0; waited < 100 && mem_segments(db) > 1; waited++)
+    for (int waited = 0; waited < 100 && mem_segments(db) > 1; waited++) {
         usleep(100 * 1000);
+    }
     assert_int_equal(mem_segments(db), 1); /* merged once writes paused */
     assert_int_equal(live_segments(db, has_exact_terms), 1);
     idx_close(db);

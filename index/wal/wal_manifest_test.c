@@ -293,10 +293,11 @@ static void gc_count(void *arg, const char *name, enum wal_gc_action action)
 {
     struct gc_seen *seen = arg;
     (void)name;
-    if (action == WAL_GC_REMOVE)
+    if (action == WAL_GC_REMOVE) {
         seen->removed++;
-    else
+    } else {
         seen->lost++;
+    }
 }
 
 /* Issue 15: only provably obsolete files are deleted; the rest of what the
@@ -333,22 +334,28 @@ static void test_wal_gc_removes_only_obsolete_files_and_moves_the_rest(void **st
     struct gc_seen seen = {0};
     char path[512];
     make_manifest(&m);
-    for (size_t i = 0; i < nkeep; i++)
+    for (size_t i = 0; i < nkeep; i++) {
         tu_write(dir, keep[i], "x", 1);
-    for (size_t i = 0; i < ndrop; i++)
+    }
+    for (size_t i = 0; i < ndrop; i++) {
         tu_write(dir, drop[i], "x", 1);
-    for (size_t i = 0; i < nlost; i++)
+    }
+    for (size_t i = 0; i < nlost; i++) {
         tu_write(dir, lost[i], "x", 1);
+    }
     assert_int_equal(wal_gc(dir, &m, true, gc_count, &seen, &err), (int)(ndrop + nlost));
     assert_int_equal(seen.removed, (int)ndrop);
     assert_int_equal(seen.lost, (int)nlost);
-    for (size_t i = 0; i < nlost; i++)
+    for (size_t i = 0; i < nlost; i++) {
         assert_true(tu_exists(dir, lost[i])); /* the dry run moved nothing */
+    }
     assert_int_equal(wal_gc(dir, &m, false, NULL, NULL, &err), (int)(ndrop + nlost));
-    for (size_t i = 0; i < nkeep; i++)
+    for (size_t i = 0; i < nkeep; i++) {
         assert_true(tu_exists(dir, keep[i]));
-    for (size_t i = 0; i < ndrop; i++)
+    }
+    for (size_t i = 0; i < ndrop; i++) {
         assert_false(tu_exists(dir, drop[i]));
+    }
     for (size_t i = 0; i < nlost; i++) {
         assert_false(tu_exists(dir, lost[i]));
         snprintf(path, sizeof path, "%s/%s", WAL_LOST_DIR, lost[i]);

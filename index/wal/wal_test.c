@@ -27,8 +27,9 @@ struct collected {
 static int collect(void *arg, const struct wal_record *rec, struct sd_error *err)
 {
     struct collected *c = arg;
-    if (rec->seq == c->fail_at)
+    if (rec->seq == c->fail_at) {
         return sd_errorf(err, SD_EIO, "callback refuses seq %llu", (unsigned long long)rec->seq);
+    }
     assert_true(c->count < 256);
     assert_true(rec->len <= sizeof c->recs[0].payload);
     struct rec_copy *r = &c->recs[c->count++];
@@ -43,8 +44,9 @@ static int collect(void *arg, const struct wal_record *rec, struct sd_error *err
 static size_t payload_of(uint64_t seq, char *buf)
 {
     size_t len = (size_t)(seq * 7 % 41);
-    for (size_t i = 0; i < len; i++)
+    for (size_t i = 0; i < len; i++) {
         buf[i] = (char)('a' + (seq + i) % 26);
+    }
     return len;
 }
 
@@ -102,8 +104,9 @@ static size_t record_offset(uint64_t seq)
 {
     size_t off = 32;
     char buf[64];
-    for (uint64_t s = 1; s < seq; s++)
+    for (uint64_t s = 1; s < seq; s++) {
         off += 21 + payload_of(s, buf);
+    }
     return off;
 }
 
