@@ -149,8 +149,9 @@ static void bench_write_done(void *arg, int rc, const struct idx_write_result *r
 static int bench_flow_wait(struct bench_flow *fl, unsigned max)
 {
     pthread_mutex_lock(&fl->lock);
-    while (fl->in_flight > max)
+    while (fl->in_flight > max) {
         pthread_cond_wait(&fl->cond, &fl->lock);
+    }
     int rc = fl->rc;
     pthread_mutex_unlock(&fl->lock);
     return rc;
@@ -163,8 +164,9 @@ static bool bench_parse_doc(char *line, char *end, struct seg_field f[BENCH_FIEL
     char *a = memchr(line, '\t', (size_t)(end - line));
     char *b = a ? memchr(a + 1, '\t', (size_t)(end - a - 1)) : NULL;
     char *c = b ? memchr(b + 1, '\t', (size_t)(end - b - 1)) : NULL;
-    if (!c || a == line)
+    if (!c || a == line) {
         return false;
+    }
     f[0] = (struct seg_field){"title", 5, b + 1, (size_t)(c - b - 1), SEG_TEXT};
     f[1] = (struct seg_field){"body", 4, c + 1, (size_t)(end - c - 1), SEG_TEXT};
     *op = (struct idx_op){.type = IDX_OP_UPSERT};
@@ -188,8 +190,9 @@ static bool bench_parse_attrs(char *line, char *end, struct seg_field f[BENCH_FI
         p = (t ? t : end) + 1;
     }
     if (n != 5 || (size_t)(col[1] - col[0] - 1) != op->doc.id_len ||
-        memcmp(col[0], op->doc.id, op->doc.id_len) != 0)
+        memcmp(col[0], op->doc.id, op->doc.id_len) != 0) {
         return false;
+    }
     for (size_t k = 0; k < 4; k++) {
         char *vend = k == 3 ? end : col[k + 2] - 1;
         f[2 + k] = (struct seg_field){names[k], strlen(names[k]), col[k + 1],
@@ -202,8 +205,9 @@ static bool bench_parse_attrs(char *line, char *end, struct seg_field f[BENCH_FI
 static int bench_send(struct idx_db *db, struct bench_flow *fl, const struct idx_op *ops,
                       size_t n)
 {
-    if (n == 0)
+    if (n == 0) {
         return SD_OK;
+    }
     struct sd_error err = {0};
     pthread_mutex_lock(&fl->lock);
     fl->in_flight++;
@@ -231,8 +235,9 @@ static int bench_feed(struct idx_db *db, struct bench_flow *fl, char *tsv, size_
                       char *attrs, size_t attrs_len, uint64_t *ndocs)
 {
     size_t batch = bench_env("ENGINE_BENCH_BATCH", 1000);
-    if (batch == 0 || batch > IDX_MAX_BATCH)
+    if (batch == 0 || batch > IDX_MAX_BATCH) {
         batch = 1000;
+    }
     struct idx_op *ops = calloc(batch, sizeof *ops);
     struct seg_field(*fields)[BENCH_FIELDS] = calloc(batch, sizeof *fields);
     int rc = ops && fields ? SD_OK : SD_ENOMEM;
@@ -240,8 +245,9 @@ static int bench_feed(struct idx_db *db, struct bench_flow *fl, char *tsv, size_
     char *p = tsv, *end = tsv + len, *ap = attrs, *aend = attrs ? attrs + attrs_len : NULL;
     while (rc == SD_OK && p < end) {
         char *line = p, *eol = bench_next_line(&p, end);
-        if (!bench_parse_doc(line, eol, fields[n], &ops[n]))
+        if (!bench_parse_doc(line, eol, fields[n], &ops[n])) {
             continue;
+        }
         if (attrs) {
             char *aline = ap;
             char *aeol = ap < aend ? bench_next_line(&ap, aend) : aline;
@@ -373,8 +379,9 @@ struct bench_engine {
 static unsigned long long bench_id(const char *id, size_t len)
 {
     unsigned long long v = 0;
-    for (size_t i = 0; i < len && id[i] >= '0' && id[i] <= '9'; i++)
+    for (size_t i = 0; i < len && id[i] >= '0' && id[i] <= '9'; i++) {
         v = v * 10 + (unsigned long long)(id[i] - '0');
+    }
     return v;
 }
 
@@ -383,15 +390,18 @@ static int bench_open_seg(struct bench_engine *e, const char *dir, const struct 
 {
     char name[WAL_NAME_MAX], path[4096];
     wal_seg_name(name, se->seg_no);
-    if (sd_path_join(path, sizeof path, dir, name))
+    if (sd_path_join(path, sizeof path, dir, name)) {
         return sd_errorf(err, SD_EINVAL, "%s: path too long", dir);
+    }
     size_t i = e->nsegs;
     int rc = seg_open_file(path, &e->segs[i], err);
-    if (rc == SD_OK && se->tomb_gen)
+    if (rc == SD_OK && se->tomb_gen) {
         rc = wal_tomb_read(dir, se->seg_no, se->tomb_gen, se->doc_count, se->tomb_hash, &e->bits[i],
                            NULL, err);
-    if (rc != SD_OK)
+    }
+    if (rc != SD_OK) {
         return rc;
+    }
     e->qsegs[i] = (struct qry_segment){e->segs[i], e->bits[i]};
     e->disk_bytes += seg_size_bytes(e->segs[i]);
     e->postings_bytes += seg_postings_bytes(e->segs[i]);
@@ -403,8 +413,9 @@ static int bench_open_seg(struct bench_engine *e, const char *dir, const struct 
 static int bench_open_segs(struct bench_engine *e, const char *data_dir, struct sd_error *err)
 {
     char dir[4096];
-    if (sd_path_join(dir, sizeof dir, data_dir, BENCH_INDEX))
+    if (sd_path_join(dir, sizeof dir, data_dir, BENCH_INDEX)) {
         return sd_errorf(err, SD_EINVAL, "%s: path too long", data_dir);
+    }
     struct wal_manifest m;
     int rc = wal_manifest_read(dir, &m, err);
     if (rc == SD_OK) {
@@ -412,14 +423,17 @@ static int bench_open_segs(struct bench_engine *e, const char *data_dir, struct 
         e->segs = calloc(n, sizeof *e->segs);
         e->bits = calloc(n, sizeof *e->bits);
         e->qsegs = calloc(n, sizeof *e->qsegs);
-        if (!e->segs || !e->bits || !e->qsegs)
+        if (!e->segs || !e->bits || !e->qsegs) {
             rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+        }
     }
-    for (uint32_t i = 0; rc == SD_OK && i < m.count; i++)
+    for (uint32_t i = 0; rc == SD_OK && i < m.count; i++) {
         rc = bench_open_seg(e, dir, &m.segs[i], err);
+    }
     wal_manifest_free(&m);
-    if (rc == SD_OK && qry_ctx_new(&e->ctx) != SD_OK)
+    if (rc == SD_OK && qry_ctx_new(&e->ctx) != SD_OK) {
         rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
     return rc;
 }
 
@@ -430,8 +444,9 @@ static int bench_engine_open(struct bench_engine *e, const char *data_dir, struc
     e->proximity = prox && *prox ? strtod(prox, NULL) : -1;
     const char *mode = getenv("ENGINE_BENCH_MODE");
     e->is_api = mode && strcmp(mode, "api") == 0;
-    if (!e->is_api)
+    if (!e->is_api) {
         return bench_open_segs(e, data_dir, err);
+    }
     struct idx_config cfg;
     idx_config_default(&cfg);
     cfg.data_dir = data_dir;
@@ -455,18 +470,21 @@ static int bench_search_segs(struct bench_engine *e, const struct bench_query *b
                              uint32_t limit, struct bench_top *top, struct sd_error *err)
 {
     const char *q = bq->q;
-    if (*bq->filter || *bq->sort || bq->has_facets)
+    if (*bq->filter || *bq->sort || bq->has_facets) {
         return sd_errorf(err, SD_EINVAL, "filters, sort and facets need ENGINE_BENCH_MODE=api");
+    }
     struct qry_params p;
     qry_params_default(&p);
     p.limit = limit;
-    if (e->proximity >= 0)
+    if (e->proximity >= 0) {
         p.proximity = (float)e->proximity;
+    }
     struct qry *parsed = NULL;
     struct qry_result res = {0};
     int rc = qry_parse(e->ctx, q, strlen(q), &parsed, err);
-    if (rc == SD_OK)
+    if (rc == SD_OK) {
         rc = qry_search(e->ctx, parsed, e->qsegs, e->nsegs, &p, &res, err);
+    }
     top->total = res.total;
     top->n = 0;
     for (size_t i = 0; rc == SD_OK && i < res.nhits && i < BENCH_TOP; i++) {
@@ -509,8 +527,9 @@ static int bench_search_api(struct bench_engine *e, const struct bench_query *bq
     struct idx_search_req req = {.q = bq->q, .q_len = strlen(bq->q), .snippet_len = 0};
     idx_search_params_default(e->db, &req.params);
     req.params.limit = limit;
-    if (e->proximity >= 0)
+    if (e->proximity >= 0) {
         req.params.proximity = (float)e->proximity;
+    }
     req.filter = bq->filter;
     req.filter_len = strlen(bq->filter);
     req.sort = bq->sort;
@@ -523,10 +542,12 @@ static int bench_search_api(struct bench_engine *e, const struct bench_query *bq
     int rc = idx_search(e->db, BENCH_INDEX, &req, &res, err);
     top->total = res.total;
     top->n = 0;
-    for (size_t i = 0; rc == SD_OK && i < res.nhits && i < BENCH_TOP; i++)
+    for (size_t i = 0; rc == SD_OK && i < res.nhits && i < BENCH_TOP; i++) {
         top->ids[top->n++] = bench_id(res.hits[i].id, strlen(res.hits[i].id));
-    if (rc == SD_OK && top->facets)
+    }
+    if (rc == SD_OK && top->facets) {
         bench_put_facets(&res, top->facets);
+    }
     idx_search_res_free(&res);
     return rc;
 }
@@ -541,9 +562,10 @@ static int bench_one(struct bench_engine *e, const struct bench_query *bq, uint3
                        : bench_search_segs(e, bq, limit, top, &err);
     if (rc != SD_OK) {
         static unsigned told;
-        if (told++ < 20)
+        if (told++ < 20) {
             fprintf(stderr, "engine-bench: query '%s': %s: %s\n", bq->label, sd_status_name(rc),
                     err.msg);
+        }
         top->total = 0;
         top->n = 0;
     }
@@ -568,8 +590,9 @@ static double bench_pct(double *v, size_t n, double p)
 {
     qsort(v, n, sizeof *v, bench_cmp_double);
     size_t k = (size_t)ceil(p * (double)n);
-    if (k == 0)
+    if (k == 0) {
         k = 1;
+    }
     return v[(k < n ? k : n) - 1];
 }
 
@@ -636,8 +659,9 @@ static size_t bench_read_queries(const char *path, bool is_work, char **buf,
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *eol = nl ? nl : end;
         *eol = 0;
-        if (eol > p && eol[-1] == '\r')
+        if (eol > p && eol[-1] == '\r') {
             eol[-1] = 0;
+        }
         if (*p && !is_work) {
             qs[n++] = (struct bench_query){p, p, "", "", false};
         } else if (*p && bench_parse_work(p, &qs[n])) {
@@ -669,20 +693,23 @@ static void bench_time(struct bench_engine *e, const struct bench_query *qs, siz
     double *lat = calloc(n, sizeof *lat);
     double *qps = calloc((size_t)runs, sizeof *qps), *p50 = calloc((size_t)runs, sizeof *p50);
     double *p99 = calloc((size_t)runs, sizeof *p99);
-    if (!lat || !qps || !p50 || !p99)
+    if (!lat || !qps || !p50 || !p99) {
         exit(1);
+    }
     double slow_ms = (double)bench_env("ENGINE_BENCH_SLOW_US", 0) / 1000;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         bench_one(e, &qs[i], BENCH_TOP, &top); /* warm-up */
+    }
     for (int run = 0; run < runs; run++) {
         uint64_t p0 = sd_now_ns();
         for (size_t i = 0; i < n; i++) {
             uint64_t t0 = sd_now_ns();
             bench_one(e, &qs[i], BENCH_TOP, &top);
             lat[i] = bench_secs(t0, sd_now_ns()) * 1000;
-            if (slow_ms > 0 && lat[i] >= slow_ms)
+            if (slow_ms > 0 && lat[i] >= slow_ms) {
                 fprintf(stderr, "engine-bench: slow: %.3f ms, total %llu: %s\n", lat[i],
                         (unsigned long long)top.total, qs[i].label);
+            }
         }
         qps[run] = (double)n / bench_secs(p0, sd_now_ns());
         p50[run] = bench_pct(lat, n, 0.50);
@@ -713,13 +740,16 @@ static void bench_count(struct bench_engine *e, const char *cat, const struct be
         bench_one(e, &qs[i], BENCH_TOP, &top);
         r->hits += cnt.total;
         r->zero += cnt.total == 0;
-        if (!hf)
+        if (!hf) {
             continue;
+        }
         fprintf(hf, "%s\t%s\t%llu\t", cat, qs[i].label, (unsigned long long)cnt.total);
-        for (size_t k = 0; k < top.n; k++)
+        for (size_t k = 0; k < top.n; k++) {
             fprintf(hf, k ? ",%llu" : "%llu", top.ids[k]);
-        if (qs[i].has_facets)
+        }
+        if (qs[i].has_facets) {
             fprintf(hf, "\t%.*s", (int)facets.len, (const char *)facets.data);
+        }
         fprintf(hf, "\n");
     }
     sd_buf_free(&facets);
@@ -736,8 +766,9 @@ static size_t bench_categories(const char *qdir, const char *ext, char **cats, s
     }
     for (struct dirent *de; (de = readdir(d)) != NULL && n < max;) {
         size_t len = strlen(de->d_name);
-        if (len > 4 && strcmp(de->d_name + len - 4, ext) == 0)
+        if (len > 4 && strcmp(de->d_name + len - 4, ext) == 0) {
             cats[n++] = strndup(de->d_name, len - 4);
+        }
     }
     closedir(d);
     qsort(cats, n, sizeof *cats, bench_cmp_str);
@@ -750,8 +781,9 @@ static int bench_search(const char *dir, const char *qdir, bool is_work, int run
                         const char *hits_path)
 {
     struct bench_engine e;
-    if (is_work)
+    if (is_work) {
         setenv("ENGINE_BENCH_MODE", "api", 1);
+    }
     struct sd_error err = {0};
     if (runs < 1 || bench_engine_open(&e, dir, &err) != SD_OK) {
         fprintf(stderr, "engine-bench: open %s: %s\n", dir, runs < 1 ? "RUNS < 1" : err.msg);
@@ -762,8 +794,9 @@ static int bench_search(const char *dir, const char *qdir, bool is_work, int run
     size_t ncats = bench_categories(qdir, ext, cats, BENCH_MAX_CATS);
     struct bench_query *qs = calloc(BENCH_MAX_QUERIES, sizeof *qs);
     FILE *hf = fopen(hits_path, "w");
-    if (!qs || !hf)
+    if (!qs || !hf) {
         perror(hits_path);
+    }
     printf("{");
     bool is_first = true;
     for (size_t c = 0; qs && c < ncats; c++) {
@@ -785,8 +818,9 @@ static int bench_search(const char *dir, const char *qdir, bool is_work, int run
         free(cats[c]);
     }
     printf("\n}\n");
-    if (hf)
+    if (hf) {
         fclose(hf);
+    }
     free(qs);
     bench_engine_close(&e);
     return 0;
@@ -842,16 +876,21 @@ static int bench_info(const char *dir)
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "index") == 0)
+    if (argc == 4 && strcmp(argv[1], "index") == 0) {
         return bench_index(argv[2], NULL, argv[3]);
-    if (argc == 5 && strcmp(argv[1], "attr-index") == 0)
+    }
+    if (argc == 5 && strcmp(argv[1], "attr-index") == 0) {
         return bench_index(argv[2], argv[3], argv[4]);
-    if (argc == 6 && strcmp(argv[1], "search") == 0)
+    }
+    if (argc == 6 && strcmp(argv[1], "search") == 0) {
         return bench_search(argv[2], argv[3], false, atoi(argv[4]), argv[5]);
-    if (argc == 6 && strcmp(argv[1], "attr-search") == 0)
+    }
+    if (argc == 6 && strcmp(argv[1], "attr-search") == 0) {
         return bench_search(argv[2], argv[3], true, atoi(argv[4]), argv[5]);
-    if (argc == 3 && strcmp(argv[1], "info") == 0)
+    }
+    if (argc == 3 && strcmp(argv[1], "info") == 0) {
         return bench_info(argv[2]);
+    }
     fprintf(stderr, "usage: engine-bench index DOCS.tsv DIR | search DIR QUERIES_DIR RUNS HITS.tsv"
                     " | info DIR\n       engine-bench attr-index DOCS.tsv ATTRS.tsv DIR"
                     " | attr-search DIR WORKLOAD_DIR RUNS HITS.tsv\n");
