@@ -339,13 +339,18 @@ static int idx_try_layout_reading(struct qry_ctx *ctx, const struct idx_search_r
 }
 
 /* What the layout readings know of the typed text: where its words that no document has start
- * (the typed reading's unknown_at), and the chunks in which the whole text read in the other
- * layout found nobody's words either. */
+ * (the typed reading's unknown_at), the chunks in which the whole text read in the other
+ * layout found nobody's words either, and the text with only those words read in it (part,
+ * built once: it is asked for twice when it mixes the scripts). */
 struct idx_layout {
     uint32_t at[QRY_MAX_TERMS];
     size_t nat;
     size_t dead[QRY_MAX_TERMS];
     size_t ndead;
+    struct sd_buf part;
+    bool is_part_built;
+    bool is_part_changed;
+    bool is_part_mixed;
     bool is_part_tried;
 };
 
@@ -398,18 +403,21 @@ static int idx_try_layout_part(struct qry_ctx *ctx, const struct idx_search_req 
     if (l->is_part_tried || out->is_layout_used || idx_layout_meets_dead(l, req->q, req->q_len)) {
         return SD_OK;
     }
-    struct sd_buf part;
-    sd_buf_init(&part);
-    bool is_changed = false;
-    int rc = qry_layout_swap_at(req->q, req->q_len, l->at, l->nat, &part, &is_changed);
-    bool is_mixed = rc == SD_OK && qry_layout_mixes_scripts((const char *)part.data, part.len);
-    if (rc == SD_OK && is_changed && (is_last || !is_mixed)) {
-        l->is_part_tried = true;
-        rc = idx_try_layout_reading(ctx, req, schema, lex, segs, nsegs, (const char *)part.data,
-                                    part.len, q, res, out, NULL, NULL);
+    if (!l->is_part_built) {
+        int rc =
+            qry_layout_swap_at(req->q, req->q_len, l->at, l->nat, &l->part, &l->is_part_changed);
+        if (rc) {
+            return rc;
+        }
+        l->is_part_built = true;
+        l->is_part_mixed = qry_layout_mixes_scripts((const char *)l->part.data, l->part.len);
     }
-    sd_buf_free(&part);
-    return rc;
+    if (!l->is_part_changed || (l->is_part_mixed && !is_last)) {
+        return SD_OK;
+    }
+    l->is_part_tried = true;
+    return idx_try_layout_reading(ctx, req, schema, lex, segs, nsegs, (const char *)l->part.data,
+                                  l->part.len, q, res, out, NULL, NULL);
 }
 
 /* The typo-tolerant reading of *q (parsed from text[0, len)) replaces *q and *res when it finds
@@ -482,6 +490,9 @@ static int idx_other_readings(struct qry_ctx *ctx, const struct idx_search_req *
     }
     if (rc == SD_OK && is_layout && !out->is_typo_used && idx_wants_other_reading(res)) {
         rc = idx_try_layout_part(ctx, req, schema, lex, segs, nsegs, q, res, out, lay, true);
+    }
+    if (lay) {
+        sd_buf_free(&lay->part);
     }
     free(lay);
     return rc;
