@@ -268,11 +268,11 @@ static const uint32_t *band_window(const struct qry_lev *a, size_t t, size_t *n)
     return a->word + lo;
 }
 
-/* Reports the term ending at node nd (the path term[0, len)) at distance dist, with its df
+/* Reports the term ending at node x (the path term[0, len)) at distance dist, with its df
  * summed over the walk's fields, unless none of them has it. */
-static int report(struct lev_walk *w, const struct seg_trie_node *nd, size_t len, unsigned dist)
+static int report(struct lev_walk *w, uint32_t x, size_t len, unsigned dist)
 {
-    const uint32_t *row = w->t->df + (size_t)nd->term * w->t->nfields;
+    const uint32_t *row = w->t->df + (size_t)w->t->term[x] * w->t->nfields;
     uint32_t df = 0;
     for (size_t i = 0; i < w->nfields; i++) {
         df += row[w->fields[i]];
@@ -291,7 +291,7 @@ static int visit_spent(struct lev_walk *w, uint32_t x, uint64_t cells, size_t le
     const struct qry_lev *a = w->a;
     const struct seg_trie_node *nd = &w->nodes[x];
     if ((cells >> a->n & 1) && (nd->ch & SEG_TRIE_TERM)) {
-        int rc = report(w, nd, len, a->k);
+        int rc = report(w, x, len, a->k);
         if (rc) {
             return rc;
         }
@@ -310,10 +310,7 @@ static int visit_spent(struct lev_walk *w, uint32_t x, uint64_t cells, size_t le
             next |= (uint64_t)(a->word[i] == cp) << (i + 1);
         }
         if (next != 0) {
-            size_t clen = ((kid->ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1;
-            for (size_t i = 0; i < clen; i++) {
-                w->term[len + i] = (char)(kid->bytes >> (8 * i));
-            }
+            size_t clen = seg_trie_char_bytes(kid->ch, w->term + len);
             int rc = visit_spent(w, c, next, len + clen);
             if (rc) {
                 return rc;
@@ -364,7 +361,7 @@ static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len, bool is_o
     if (nd->ch & SEG_TRIE_TERM) {
         unsigned dist = a->rows[t][a->n];
         if (dist <= a->k) {
-            int rc = report(w, nd, len, dist);
+            int rc = report(w, x, len, dist);
             if (rc) {
                 return rc;
             }
@@ -414,10 +411,7 @@ static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len, bool is_o
             a->chars[t] = cp;
         }
         if (is_alive) {
-            size_t clen = ((kid->ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1;
-            for (size_t i = 0; i < clen; i++) {
-                w->term[len + i] = (char)(kid->bytes >> (8 * i));
-            }
+            size_t clen = seg_trie_char_bytes(kid->ch, w->term + len);
             int rc = visit(w, c, t + 1, len + clen, !is_in);
             if (rc) {
                 return rc;
@@ -429,17 +423,13 @@ static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len, bool is_o
     }
 }
 
-/* The child of node x whose character is the bytes s[0, clen), or 0. */
-static uint32_t find_child(const struct seg_trie_node *nodes, uint32_t x, const unsigned char *s,
-                           size_t clen)
+/* The child of node x whose character is cp of clen bytes, or 0. */
+static uint32_t find_child(const struct seg_trie_node *nodes, uint32_t x, uint32_t cp, size_t clen)
 {
-    uint32_t bytes = 0;
-    for (size_t i = 0; i < clen; i++) {
-        bytes |= (uint32_t)s[i] << (8 * i);
-    }
+    uint32_t ch = seg_trie_char(cp, clen);
     for (uint32_t c = nodes[x].kids; c != 0; c++) {
         const struct seg_trie_node *kid = &nodes[c];
-        if (kid->bytes == bytes && ((kid->ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1 == clen) {
+        if ((kid->ch & SEG_TRIE_CHAR) == ch) {
             return c;
         }
         if (kid->ch & SEG_TRIE_LAST) {
@@ -479,7 +469,7 @@ int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, const unsig
         }
         uint32_t cp;
         size_t clen = seg_utf8_next(p, prefix_len, i, &cp);
-        x = find_child(t->nodes, x, p + i, clen);
+        x = find_child(t->nodes, x, cp, clen);
         if (x == 0) {
             return SD_OK; /* no term starts with the prefix */
         }

@@ -445,18 +445,18 @@ int seg_term_prefix(const struct seg *s, unsigned field, enum seg_kind kind, con
  * the front-coded blocks, so that a walk which jumps around the dictionary (the typo
  * automaton) moves from a prefix to its extensions without a search (layout: seg_terms.c).
  * Node x's children are nodes[kids, ...] up to the one marked SEG_TRIE_LAST (none when kids is
- * 0), in byte order; a node's character is the code point and bytes of one UTF-8 sequence as
- * seg_utf8_next splits it. A form in several fields is one path; its document frequency in
- * field f is df[term * nfields + f], 0 when f does not have it. Immutable; owned by the
- * segment. */
+ * 0), in byte order; a node's character is one UTF-8 sequence as seg_utf8_next splits it: its
+ * code point and byte length (seg_trie_char_bytes gives its bytes back). A form in several
+ * fields is one path; the term ending at node x is number term[x], and its document frequency
+ * in field f is df[term[x] * nfields + f], 0 when f does not have it. Immutable; owned by the
+ * segment. A node is 8 bytes: walks read nothing else until they find a term. */
 struct seg_trie_node {
-    uint32_t ch;    /* code point (SEG_TRIE_CP), byte length - 1 (SEG_TRIE_LEN_SHIFT), flags */
-    uint32_t bytes; /* the character's bytes, the first in the low 8 bits */
-    uint32_t kids;  /* the first child, 0 when none */
-    uint32_t term;  /* with SEG_TRIE_TERM: the number of the term ending here (rows of df) */
+    uint32_t ch;   /* code point (SEG_TRIE_CP), byte length - 1 (SEG_TRIE_LEN_SHIFT), flags */
+    uint32_t kids; /* the first child, 0 when none */
 };
 #define SEG_TRIE_CP        0x1FFFFFu
 #define SEG_TRIE_LEN_SHIFT 24
+#define SEG_TRIE_CHAR      (SEG_TRIE_CP | 3u << SEG_TRIE_LEN_SHIFT) /* what tells them apart */
 #define SEG_TRIE_TERM      (1u << 26) /* a term ends at this node */
 #define SEG_TRIE_LAST      (1u << 27) /* the last child of its parent */
 #define SEG_TRIE_NONE      UINT32_MAX
@@ -467,9 +467,41 @@ struct seg_exact_terms {
     uint32_t nfields;
     uint32_t root; /* the root (no character): node 0, or SEG_TRIE_NONE when there are none */
     struct seg_trie_node *nodes;
-    uint32_t *df; /* count * nfields */
+    uint32_t *term;   /* per node: with SEG_TRIE_TERM, the number of the term ending there */
+    uint32_t *df;     /* count * nfields */
     size_t mem_bytes; /* all of the above */
 };
+
+/* The ch of a trie node for character cp of clen bytes (seg_utf8_next's), flags aside. */
+static inline uint32_t seg_trie_char(uint32_t cp, size_t clen)
+{
+    return cp | (uint32_t)(clen - 1) << SEG_TRIE_LEN_SHIFT;
+}
+
+/* The bytes of node character ch into out (room for 4); returns how many. A character of one
+ * byte is its code point (a byte that starts no valid sequence too); a longer one is its code
+ * point's UTF-8. */
+static inline size_t seg_trie_char_bytes(uint32_t ch, char *out)
+{
+    uint32_t cp = ch & SEG_TRIE_CP;
+    size_t n = ((ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1;
+    if (n == 1) {
+        out[0] = (char)cp;
+    } else if (n == 2) {
+        out[0] = (char)(0xC0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3F));
+    } else if (n == 3) {
+        out[0] = (char)(0xE0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+    } else {
+        out[0] = (char)(0xF0 | cp >> 18);
+        out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+        out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+        out[3] = (char)(0x80 | (cp & 0x3F));
+    }
+    return n;
+}
 
 /* The segment's exact forms, built on first use (one pass over the dictionary) and valid until
  * seg_close(); safe to call from any number of threads at once. SD_OK, SD_ENOMEM or

@@ -13,15 +13,20 @@
  *
  *   node   ch     code point (bits 0-20), byte length - 1 (bits 24-25), SEG_TRIE_TERM (a term
  *                 ends here), SEG_TRIE_LAST (the last of its parent's children)
- *          bytes  the character's bytes, the first in the low 8 bits
  *          kids   index of the first child (its siblings follow it), 0 when none
- *          term   the term that ends here: its document frequency in field f is
+ *   term[node]    the term that ends there: its document frequency in field f is
  *                 df[term * nfields + f] (0 when the field does not have it)
+ *
+ * A node is 8 bytes, so that a walk's cache lines hold 8 of them: the character's bytes are
+ * not kept but made again from its code point and length (seg_trie_char_bytes; exact, since
+ * seg_utf8_next keeps every bit of a sequence it accepts and takes a byte it does not as its
+ * own code point), and the term's number sits in an array of its own that only a walk that
+ * reaches a term reads.
  *
  * Children are in byte order, so a depth-first walk meets the terms in dictionary order. A
  * character is decoded once, here, and a child is reached without any search. One trie for
  * all fields, because most forms of a title are also forms of the body: a typo walk over
- * every field reads each of them once. Memory: 16 bytes per node (about 3.5 nodes per
+ * every field reads each of them once. Memory: 12 bytes per node (about 3.5 nodes per
  * distinct form on corpus-large) and 4 bytes per form and field; seg_exact_terms_bytes says
  * how much, and the engine charges it to its memory limit through seg_set_charge.
  *
@@ -35,8 +40,9 @@
  * shared characters are the path that stays, the rest are new nodes (a depth-first layout in
  * which a node's first child is the next node and siblings are linked). A second pass lays the
  * nodes out again with siblings contiguous, their blocks in depth-first order (lay_out). On
- * corpus-large (205,463 distinct forms, 671,006 nodes, 12.4 MB) the build takes about twice
- * the instructions and time of the sorted arrays it replaced (185M instructions). (A byte that
+ * corpus-large (205,463 distinct forms, 671,006 nodes, 9.7 MB; 12.4 MB when a node kept its
+ * bytes and term, 16 bytes) the build takes about twice the instructions and time of the
+ * sorted arrays it replaced (185M instructions). (A byte that
  * starts no valid sequence is a character of its own; when the next term's same bytes decode
  * otherwise, it gets another node: the walk reads both, in byte order.)
  */
@@ -51,7 +57,7 @@
 size_t seg_utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t *cp)
 {
     unsigned char c = s[i];
-    size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    size_t n = c < 0x80 ? 1 : c >= 0xF5 ? 0 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
     if (n == 0 || n > len - i) {
         *cp = c;
         return 1;
@@ -74,13 +80,21 @@ void seg_exact_terms_free(struct seg_exact_terms *t)
         return;
     }
     free(t->nodes);
+    free(t->term);
     free(t->df);
     free(t);
 }
 
+/* A node of the trie under construction: seg_trie_node's fields, and its term. */
+struct build_node {
+    uint32_t ch;
+    uint32_t kids; /* build: the next sibling (TRIE_KIDS: the first child is the next node) */
+    uint32_t term;
+};
+
 /* The depth-first trie under construction. */
 struct trie_build {
-    struct seg_trie_node *n; /* owned */
+    struct build_node *n; /* owned */
     uint32_t count, cap;
     uint32_t terms;
     uint32_t path[SEG_MAX_KEY + 1];  /* the last term's nodes: path[0] its field's root */
@@ -97,7 +111,7 @@ static uint32_t new_node(struct trie_build *b)
 {
     if (b->count == b->cap) {
         uint32_t cap = b->cap ? 2 * b->cap : 1024;
-        struct seg_trie_node *n = cap > b->cap ? realloc(b->n, (size_t)cap * sizeof *n) : NULL;
+        struct build_node *n = cap > b->cap ? realloc(b->n, (size_t)cap * sizeof *n) : NULL;
         if (!n) {
             return 0; /* node 0 is the first root: never a new node after it */
         }
@@ -152,7 +166,7 @@ static int add_term(struct trie_build *b, const uint8_t *term, size_t len)
         if (x == 0) {
             return SD_ENOMEM;
         }
-        struct seg_trie_node *p = &b->n[parent];
+        struct build_node *p = &b->n[parent];
         if (p->ch & TRIE_KIDS) {
             if (d + 1 > old_depth) {
                 return SD_ECORRUPT; /* children, yet none on the previous term's path */
@@ -163,20 +177,15 @@ static int add_term(struct trie_build *b, const uint8_t *term, size_t len)
         } else {
             p->ch |= TRIE_KIDS;
         }
-        uint32_t bytes = 0;
-        for (size_t k = 0; k < clen; k++) {
-            bytes |= (uint32_t)term[i + k] << (8 * k);
-        }
-        b->n[x].ch = cp | (uint32_t)(clen - 1) << SEG_TRIE_LEN_SHIFT;
-        b->n[x].bytes = bytes;
+        b->n[x].ch = seg_trie_char(cp, clen);
         unsigned char lead = term[i];
-        b->seen[d] = i + (lead < 0xC2 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4);
+        b->seen[d] = i + (lead < 0xC2 || lead >= 0xF5 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4);
         i += clen;
         b->ends[d] = i;
         b->path[++d] = x;
         old_depth = 0; /* deeper nodes are new: none has children yet */
     }
-    struct seg_trie_node *end = &b->n[b->path[d]]; /* new: the term sorts after the last */
+    struct build_node *end = &b->n[b->path[d]]; /* new: the term sorts after the last */
     end->ch |= SEG_TRIE_TERM;
     end->term = b->terms;
     b->depth = d;
@@ -196,7 +205,8 @@ static int lay_out(struct trie_build *b, struct seg_exact_terms *t)
     uint32_t n = b->count ? b->count : 1;
     uint32_t *stack = malloc(2 * (size_t)n * sizeof *stack); /* (build, new) index pairs */
     t->nodes = malloc(n * sizeof *t->nodes);
-    if (!stack || !t->nodes) {
+    t->term = malloc(n * sizeof *t->term);
+    if (!stack || !t->nodes || !t->term) {
         free(stack);
         return SD_ENOMEM;
     }
@@ -209,11 +219,11 @@ static int lay_out(struct trie_build *b, struct seg_exact_terms *t)
     while (top > 0) {
         uint32_t nw = stack[--top];
         uint32_t o = stack[--top];
-        const struct seg_trie_node *on = &b->n[o];
+        const struct build_node *on = &b->n[o];
         struct seg_trie_node *nn = &t->nodes[nw];
-        *nn = *on;
-        nn->ch &= ~TRIE_KIDS;
+        nn->ch = on->ch & ~TRIE_KIDS;
         nn->kids = 0;
+        t->term[nw] = on->term;
         if (!(on->ch & TRIE_KIDS)) {
             continue;
         }
@@ -375,7 +385,7 @@ static int finish(struct trie_build *b, struct df_table *d, unsigned nfields,
     d->df = NULL;
     t->count = b->terms;
     t->nfields = nfields;
-    t->mem_bytes = sizeof *t + (size_t)t->nnodes * sizeof *t->nodes +
+    t->mem_bytes = sizeof *t + (size_t)t->nnodes * (sizeof *t->nodes + sizeof *t->term) +
                    (size_t)t->count * nfields * sizeof *t->df;
     *out = t;
     return SD_OK;
@@ -479,17 +489,14 @@ static uint32_t df_under(const struct seg_exact_terms *t, uint32_t x, const unsi
 {
     const struct seg_trie_node *nodes = t->nodes;
     if (i == len) {
-        return nodes[x].ch & SEG_TRIE_TERM ? t->df[(size_t)nodes[x].term * t->nfields + f] : 0;
+        return nodes[x].ch & SEG_TRIE_TERM ? t->df[(size_t)t->term[x] * t->nfields + f] : 0;
     }
     uint32_t cp;
     size_t clen = seg_utf8_next(p, len, i, &cp); /* split as the build split it */
-    uint32_t bytes = 0;
-    for (size_t k = 0; k < clen; k++) {
-        bytes |= (uint32_t)p[i + k] << (8 * k);
-    }
+    uint32_t ch = seg_trie_char(cp, clen);
     for (uint32_t c = nodes[x].kids; c != 0; c++) {
         const struct seg_trie_node *kid = &nodes[c];
-        if (kid->bytes == bytes && ((kid->ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1 == clen) {
+        if ((kid->ch & SEG_TRIE_CHAR) == ch) {
             uint32_t df = df_under(t, c, p, i + clen, len, f);
             if (df) {
                 return df;
@@ -517,13 +524,9 @@ uint32_t seg_exact_terms_df(const struct seg_exact_terms *t, unsigned field, con
         if (clen == 1 && p[i] >= 0x80) {
             return df_under(t, t->root, p, 0, len, field); /* ...unless a byte is stray */
         }
-        uint32_t bytes = 0;
-        for (size_t k = 0; k < clen; k++) {
-            bytes |= (uint32_t)p[i + k] << (8 * k);
-        }
+        uint32_t ch = seg_trie_char(cp, clen);
         uint32_t c = nodes[x].kids;
-        while (c != 0 && (nodes[c].bytes != bytes ||
-                          ((nodes[c].ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1 != clen)) {
+        while (c != 0 && (nodes[c].ch & SEG_TRIE_CHAR) != ch) {
             c = nodes[c].ch & SEG_TRIE_LAST ? 0 : c + 1;
         }
         if (c == 0) {
@@ -532,7 +535,7 @@ uint32_t seg_exact_terms_df(const struct seg_exact_terms *t, unsigned field, con
         x = c;
         i += clen;
     }
-    return nodes[x].ch & SEG_TRIE_TERM ? t->df[(size_t)nodes[x].term * t->nfields + field] : 0;
+    return nodes[x].ch & SEG_TRIE_TERM ? t->df[(size_t)t->term[x] * t->nfields + field] : 0;
 }
 
 void seg_set_charge(struct seg *s, seg_charge_fn fn, void *arg)

@@ -1162,8 +1162,8 @@ static void trie_terms(const struct seg_exact_terms *t, unsigned f, uint32_t x, 
 {
     const struct seg_trie_node *nd = &t->nodes[x];
     if (nd->ch & SEG_TRIE_TERM) {
-        assert_true(nd->term < t->count);
-        struct seg_term term = {.df = t->df[(size_t)nd->term * t->nfields + f]};
+        assert_true(t->term[x] < t->count);
+        struct seg_term term = {.df = t->df[(size_t)t->term[x] * t->nfields + f]};
         if (term.df > 0) {
             collect_df(d, path, len, &term);
         }
@@ -1172,11 +1172,8 @@ static void trie_terms(const struct seg_exact_terms *t, unsigned f, uint32_t x, 
     for (uint32_t c = nd->kids; c != 0; c++) {
         assert_true(c < t->nnodes);
         const struct seg_trie_node *kid = &t->nodes[c];
-        size_t clen = ((kid->ch >> SEG_TRIE_LEN_SHIFT) & 3u) + 1;
-        assert_true(len + clen < 64);
-        for (size_t i = 0; i < clen; i++) {
-            path[len + i] = (char)(kid->bytes >> (8 * i));
-        }
+        assert_true(len + 4 < 64);
+        size_t clen = seg_trie_char_bytes(kid->ch, path + len);
         uint32_t cp;
         assert_int_equal(seg_utf8_next((unsigned char *)path, len + clen, len, &cp), clen);
         assert_int_equal(cp, kid->ch & SEG_TRIE_CP);
@@ -1261,7 +1258,7 @@ static void test_seg_exact_terms_match_the_dictionary(void **state)
     uint32_t x = t->root;
     for (const char *p = "ind"; *p; p++) {
         uint32_t c = t->nodes[x].kids;
-        while (c != 0 && t->nodes[c].bytes != (uint8_t)*p) {
+        while (c != 0 && (t->nodes[c].ch & SEG_TRIE_CHAR) != seg_trie_char((uint8_t)*p, 1)) {
             c = t->nodes[c].ch & SEG_TRIE_LAST ? 0 : c + 1;
         }
         assert_int_not_equal(c, 0);
@@ -1408,6 +1405,36 @@ static void test_seg_exact_terms_of_sorted_terms(void **state)
     assert_int_equal(t->count, 0);
     assert_int_equal(t->nnodes, 1); /* the root alone */
     assert_int_equal(t->nodes[0].kids, 0);
+    seg_exact_terms_free(t);
+}
+
+/* A node keeps no bytes, only a code point and a length: every term still comes back byte for
+ * byte, overlong, beyond U+10FFFF and stray bytes (0xF5-0xFF start no sequence) included, and
+ * is found by its bytes. */
+static void test_seg_exact_terms_give_back_every_byte(void **state)
+{
+    (void)state;
+    static const char *const terms[] = {"\x7f",
+                                        "\xc2\x80",
+                                        "\xe0\x80\x80",
+                                        "\xef\xbf\xbf",
+                                        "\xf0\x9f\x98\x80",
+                                        "\xf4\x90\x80\x80",
+                                        "\xf8\x80\x80\x80",
+                                        "\xff\xfe"};
+    static const uint32_t df[] = {1, 2, 3, 4, 5, 6, 7, 8};
+    size_t n = sizeof terms / sizeof terms[0];
+    struct seg_exact_terms *t = NULL;
+    assert_int_equal(seg_exact_terms_of(terms, df, n, &t), SD_OK);
+    struct dfs got = {0};
+    char path[64];
+    trie_terms(t, 0, t->root, path, 0, &got);
+    assert_int_equal(got.w.n, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(got.w.terms[i], terms[i]);
+        assert_int_equal(seg_exact_terms_df(t, 0, terms[i], strlen(terms[i])), df[i]);
+    }
+    assert_int_equal(seg_exact_terms_df(t, 0, "\xf8\x80\x80", 3), 0);
     seg_exact_terms_free(t);
 }
 
@@ -1669,6 +1696,7 @@ int main(void)
         cmocka_unit_test(test_seg_memo_remembers_the_first_put_bounded_and_charged),
         cmocka_unit_test(test_seg_memo_concurrent_puts_and_gets),
         cmocka_unit_test(test_seg_exact_terms_of_sorted_terms),
+        cmocka_unit_test(test_seg_exact_terms_give_back_every_byte),
         cmocka_unit_test(test_seg_doc_ids_and_find),
         cmocka_unit_test(test_seg_doc_load_roundtrips_raw_and_unicode),
         cmocka_unit_test(test_seg_doc_title_cut_at_utf8_boundary),
