@@ -1367,6 +1367,22 @@ static void test_seg_memo_concurrent_puts_and_gets(void **state)
     assert_int_equal(charged, 0);
 }
 
+/* The trie t of seg_exact_terms_of(terms, df, n) gives back every term, byte for byte, with its
+ * df, in order, both by walking it and by looking each term up. */
+static void assert_trie_holds(const struct seg_exact_terms *t, const char *const *terms,
+                              const uint32_t *df, size_t n)
+{
+    struct dfs got = {0};
+    char path[64];
+    trie_terms(t, 0, t->root, path, 0, &got);
+    assert_int_equal(got.w.n, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(got.w.terms[i], terms[i]);
+        assert_int_equal(got.df[i], df[i]);
+        assert_int_equal(seg_exact_terms_df(t, 0, terms[i], strlen(terms[i])), df[i]);
+    }
+}
+
 /* The table of a sorted list: shared prefixes are shared nodes, a term may end inside
  * another, and a byte that starts no valid sequence is a character of its own (with the
  * bytes after it deciding, term by term, how it splits). Out-of-order, repeated or empty
@@ -1386,14 +1402,7 @@ static void test_seg_exact_terms_of_sorted_terms(void **state)
     /* root, a, b, c, d, the stray 0xD0 twice (its bytes after it split otherwise), "x", "а",
      * "é" and b */
     assert_int_equal(t->nnodes, 11);
-    struct dfs got = {0};
-    char path[64];
-    trie_terms(t, 0, t->root, path, 0, &got);
-    assert_int_equal(got.w.n, n);
-    for (size_t i = 0; i < n; i++) {
-        assert_string_equal(got.w.terms[i], terms[i]);
-        assert_int_equal(got.df[i], df[i]);
-    }
+    assert_trie_holds(t, terms, df, n);
     seg_exact_terms_free(t);
     static const char *const unsorted[] = {"b", "a"};
     static const char *const twice[] = {"a", "a"};
@@ -1426,14 +1435,7 @@ static void test_seg_exact_terms_give_back_every_byte(void **state)
     size_t n = sizeof terms / sizeof terms[0];
     struct seg_exact_terms *t = NULL;
     assert_int_equal(seg_exact_terms_of(terms, df, n, &t), SD_OK);
-    struct dfs got = {0};
-    char path[64];
-    trie_terms(t, 0, t->root, path, 0, &got);
-    assert_int_equal(got.w.n, n);
-    for (size_t i = 0; i < n; i++) {
-        assert_string_equal(got.w.terms[i], terms[i]);
-        assert_int_equal(seg_exact_terms_df(t, 0, terms[i], strlen(terms[i])), df[i]);
-    }
+    assert_trie_holds(t, terms, df, n);
     assert_int_equal(seg_exact_terms_df(t, 0, "\xf8\x80\x80", 3), 0);
     seg_exact_terms_free(t);
 }
