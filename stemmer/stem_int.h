@@ -27,10 +27,6 @@ struct sb_stemmer;
  * invalid and resumes at s + 1. Never reads past s + len. */
 size_t stem_utf8_decode(const unsigned char *s, size_t len, int32_t *cp);
 
-/* Writes the UTF-8 form of cp (a valid scalar value) to out, which has room for 4 bytes.
- * Returns the number of bytes written. */
-size_t stem_utf8_encode(int32_t cp, char *out);
-
 /* ---- chars.c ---- */
 
 /* True for the characters that make up words: letters (L*), marks (M*), decimal digits (Nd). */

@@ -151,30 +151,6 @@ static uint32_t next_live_char(struct qry_lev *a, size_t d, uint32_t x)
     return best;
 }
 
-static size_t put_utf8(char *out, uint32_t cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* The term died on its character t-1: the smallest string after it that the automaton can
  * still extend into a match (Lucene's nextString). Backtracks from the last live depth; at
  * each, the smallest live character after the term's own. */
@@ -190,7 +166,7 @@ static int next_live(struct qry_lev *a, const char *term, size_t t, char *seek, 
             break;
         }
         memcpy(seek, term, pre);
-        *seek_len = pre + put_utf8(seek + pre, c);
+        *seek_len = pre + stem_utf8_encode((int32_t)c, seek + pre);
         a->depth = d; /* rows past d were overwritten by the probes */
         return QRY_LEV_SEEK;
     }

@@ -480,7 +480,9 @@ static inline uint32_t seg_trie_char(uint32_t cp, size_t clen)
 
 /* The bytes of node character ch into out (room for 4); returns how many. A character of one
  * byte is its code point (a byte that starts no valid sequence too); a longer one is its code
- * point's UTF-8. */
+ * point's UTF-8 in its own length, which is not stem_utf8_encode's for an overlong sequence
+ * (seg_utf8_next accepts those: it keeps its own few lines, a call less on the walks' path
+ * than stem_utf8_decode, whose strict checks cost a typo search 1-1.4% more instructions). */
 static inline size_t seg_trie_char_bytes(uint32_t ch, char *out)
 {
     uint32_t cp = ch & SEG_TRIE_CP;

@@ -41,32 +41,6 @@ static bool hex4(const char *s, size_t len, size_t at, uint32_t *cp)
     return true;
 }
 
-static void put_utf8(struct sd_buf *out, uint32_t cp)
-{
-    uint8_t b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (uint8_t)(0xC0 | cp >> 6);
-        b[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (uint8_t)(0xE0 | cp >> 12);
-        b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (uint8_t)(0xF0 | cp >> 18);
-        b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    sd_buf_put(out, b, n);
-}
-
 /* A \u escape at s[*at] (after the 'u'), with a following low surrogate if it is a high one. */
 static bool unicode_escape(const char *s, size_t len, size_t *at, struct sd_buf *out)
 {
@@ -82,7 +56,8 @@ static bool unicode_escape(const char *s, size_t len, size_t *at, struct sd_buf 
     } else if (cp >= 0xD800 && cp < 0xE000) {
         cp = 0xFFFD; /* a lone surrogate has no UTF-8 */
     }
-    put_utf8(out, cp);
+    char b[4];
+    sd_buf_put(out, b, stem_utf8_encode((int32_t)cp, b));
     return true;
 }
 
