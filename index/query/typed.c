@@ -115,7 +115,10 @@ static uint32_t word_seek(struct typed_word *w, uint32_t target)
 static int segment_meets(struct qry_scratch *s, const struct qry_segment *sg, size_t seg_index,
                          const uint32_t *terms, size_t n, bool *meets, struct sd_error *err)
 {
-    struct typed_word words[QRY_TYPED_MAX_WORDS] = {0};
+    struct typed_word words[QRY_TYPED_MAX_WORDS]; /* 24 KB: only the counts are cleared */
+    for (size_t w = 0; w < n; w++) {
+        words[w].count = 0;
+    }
     int rc = SD_OK;
     bool is_missing = false;
     for (size_t w = 0; !rc && !is_missing && w < n; w++) {
