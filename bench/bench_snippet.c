@@ -118,7 +118,7 @@ static int run_once(const struct bench *b, bool is_view, struct sd_buf *out, siz
         const struct seg_field *body = rc ? NULL : &v.st.fields[1];
         if (rc == SD_OK) {
             rc = b->is_highlight
-                     ? qry_highlight_doc(b->ctx, b->q, &v, body, &o, 1, out, &n, &spans, &err)
+                     ? qry_highlight_doc(b->ctx, b->q, &v, body, &o, 1, out, &n, &spans, NULL, &err)
                      : qry_snippet_doc(b->ctx, b->q, &v, body, b->snippet_len, out, &err);
         }
         *raw = v.raw_loaded;

@@ -70,11 +70,12 @@ static const struct seg_field *idx_snippet_field(const struct seg_stored *st)
 }
 
 /* The highlighted title and snippets of a hit (req->opts.highlight): parts 0 (the title) and
- * 1.. (the body's fragments, when body is not NULL), each NUL-terminated, into h->hl. */
+ * 1.. (the body's fragments, when body is not NULL), each NUL-terminated, into h->hl; and
+ * the plain snippet into snip, from the same pass over the body. */
 static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *title,
                          size_t title_len, struct seg_doc_view *v, const struct seg_field *body,
                          size_t snippet_len, const struct idx_search_opts *opts, struct idx_hit *h,
-                         struct sd_error *err)
+                         struct sd_buf *snip, struct sd_error *err)
 {
     struct sd_buf parts, spans;
     sd_buf_init(&parts);
@@ -88,7 +89,8 @@ static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *t
     if (rc == SD_OK && body) {
         o = opts->hl;
         o.fragment_len = snippet_len;
-        rc = qry_highlight_doc(ctx, q, v, body, &o, 1, &parts, &h->hl_nsnippets, &spans, err);
+        rc = qry_highlight_doc(ctx, q, v, body, &o, 1, &parts, &h->hl_nsnippets, &spans, snip,
+                               err);
     }
     if (rc == SD_OK && !parts.rc && !spans.rc) {
         h->hl = (char *)sd_buf_detach(&parts, &h->hl_len);
@@ -118,7 +120,7 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
     int rc = snippet_len ? seg_doc_view_open(s, doc, &v, err) : SD_OK;
     if (snippet_len && rc == SD_OK) {
         body = idx_snippet_field(&v.st); /* names and types: no value is read */
-        if (body) {
+        if (body && !opts->highlight) {
             rc = qry_snippet_doc(ctx, q, &v, body, snippet_len, &snip, err);
         }
         if (rc == SD_ENOMEM) {
@@ -127,7 +129,7 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
     }
     if (rc == SD_OK && opts->highlight) {
         rc = idx_highlight(ctx, q, title, title_len, snippet_len ? &v : NULL, body, snippet_len,
-                           opts, h, err);
+                           opts, h, &snip, err);
     }
     if (snippet_len) {
         seg_doc_view_free(&v);

@@ -9,13 +9,23 @@
  * Each match remembers which leaf it answers ("distinct query words").
  *
  * Fragments. A window of fragment_len bytes is scored for every match that
- * could start it: the number of distinct leaves it holds first, then the
- * number of matches, then the earliest. The best window is taken, windows
- * overlapping it are dropped, and so on up to `fragments` windows, shown in
- * text order. A window starts a little before its first match (an eighth of
- * its length, for context) and both of its ends move to a space when one is
- * near, never into a matched token; with no match at all, the text's start is
- * the one fragment. "…" marks a cut.
+ * could start it: the number of distinct leaves it holds, the earliest first
+ * among equals. The best window is taken, windows overlapping it are dropped,
+ * and so on up to `fragments` windows, shown in text order. A window starts a
+ * little before its first match (an eighth of its length, for context) and
+ * both of its ends move to a space when one is near, never into a matched
+ * token; with no match at all, the text's start is the one fragment. "…" marks
+ * a cut. A hit's plain snippet (qry_snippet) is the best window, unmarked: the
+ * passage with the most query words together, not the first place one occurs.
+ *
+ * Stopping early. Once the windows settled so far (those whose text was read
+ * to their end) include `fragments` that hold every positive leaf and do not
+ * overlap, no later window can be chosen before them, so the tokenizer stops
+ * there (settle): a document that says the query's words together near its
+ * start is read that far, not to its end. That is why the earliest, not the
+ * one with more matches, wins a tie. A query whose leaves cannot all occur
+ * (an OR, a typo reading's alternatives) reads on, as does a text that never
+ * has them together.
  *
  * Markup. Matched tokens are wrapped in pre/post (default <mark> </mark>);
  * everything else is HTML-escaped (& < > " '), control characters become
@@ -25,7 +35,7 @@
  * fragment is plain text and each match is a span (byte offset and length in
  * that fragment's text, after its "…").
  *
- * Cost: the tokenizer reads the text once (a 1 MB body is tokenized once, not
+ * Cost: the tokenizer reads the text at most once (a 1 MB body is tokenized once, not
  * per fragment). From a stored document read by chunks (textsrc.c, issue 12)
  * it reads only the pieces whose stem filters may hold a query word, each
  * widened to word boundaries, so it finds the same matches as a pass over the
@@ -45,8 +55,18 @@ struct hl_match {
     uint32_t leaf; /* query node index: distinct words */
 };
 
+struct hl_frag {
+    size_t start;
+    size_t end;
+    size_t first; /* matches [first, last) inside */
+    size_t last;
+};
+
 struct hl_state {
     const struct qry *q;
+    struct qry_src *src;
+    size_t flen;  /* bytes per fragment */
+    unsigned max; /* fragments wanted */
     struct qry_lev *levs; /* one per node (only QN_FUZZY ones initialised) */
     bool *has_lev;
     struct hl_match *m;
@@ -54,7 +74,18 @@ struct hl_state {
     size_t cap;
     size_t base; /* the text offset of the range being tokenized */
     bool is_oom;
+    int load_rc;
+    /* Stopping early: the windows of matches [0, settled) are final (the text to their end
+     * was tokenized); full[0, nfull) are those among them holding every positive leaf
+     * (leaves of them), chosen earliest first without overlap, as choose would. */
+    size_t leaves;
+    size_t settled;
+    size_t settle_at; /* look again once the tokens reach this offset */
+    struct hl_frag full[QRY_MAX_FRAGMENTS];
+    size_t nfull;
 };
+
+static bool settle(struct hl_state *h, size_t upto);
 
 static bool str_eq(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -98,6 +129,9 @@ static bool leaf_matches(struct hl_state *h, size_t node, const struct stem_toke
 static int collect_match(void *arg, const struct stem_token *tok)
 {
     struct hl_state *h = arg;
+    if (h->base + tok->offset >= h->settle_at && settle(h, h->base + tok->offset)) {
+        return 1; /* enough windows hold every word: no later one can be chosen */
+    }
     if (tok->is_compound) {
         return 0; /* its parts are tokens of their own: mark those */
     }
@@ -118,6 +152,7 @@ static int collect_match(void *arg, const struct stem_token *tok)
         }
         h->m[h->count++] =
             (struct hl_match){.off = h->base + tok->offset, .len = tok->len, .leaf = (uint32_t)i};
+        h->settle_at = 0; /* a window may have changed: look at the next token */
         return 0;
     }
     return 0;
@@ -129,7 +164,9 @@ static int scan_pieces(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *
     bool *cand;
     int rc = qry_src_candidates(ctx, src, h->q, &cand);
     size_t ra = 0, rb = 0; /* the range gathered, not yet tokenized */
-    for (uint32_t i = 0; rc == SD_OK && i <= qry_src_pieces(src); i++) {
+    for (uint32_t i = 0; rc == SD_OK && h->nfull < h->max && !h->load_rc &&
+                         i <= qry_src_pieces(src);
+         i++) {
         size_t s = 0, e = 0, a = 0, b = 0;
         bool is_last = i == qry_src_pieces(src);
         if (!is_last) {
@@ -151,7 +188,7 @@ static int scan_pieces(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *
         rb = is_last ? rb : b;
     }
     free(cand);
-    return rc;
+    return rc ? rc : h->load_rc;
 }
 
 static int find_matches(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *src)
@@ -168,6 +205,9 @@ static int find_matches(struct qry_ctx *ctx, struct hl_state *h, struct qry_src 
     }
     if (!h->has_lev || (fuzzy && !h->levs)) {
         return SD_ENOMEM;
+    }
+    for (size_t i = 0; i < q->node_count; i++) {
+        h->leaves += q->nodes[i].type >= QN_WORD && !q->nodes[i].is_negative;
     }
     for (size_t i = 0; fuzzy && i < q->node_count; i++) {
         const struct qry_node *n = &q->nodes[i];
@@ -197,13 +237,6 @@ static int load_around(const struct hl_state *h, struct qry_src *src, size_t fle
 }
 
 /* ---- choosing fragments ---- */
-
-struct hl_frag {
-    size_t start;
-    size_t end;
-    size_t first; /* matches [first, last) inside */
-    size_t last;
-};
 
 static size_t char_start(const char *text, size_t len, size_t i)
 {
@@ -287,7 +320,42 @@ static bool overlaps(const struct hl_frag *a, const struct hl_frag *b)
     return a->start < b->end && b->start < a->end;
 }
 
-/* Picks up to max windows (best first, then sorted by position); returns how many. */
+/* Settles the windows of the matches whose windows reach no further than upto (their start
+ * plus the fragment length: every token before upto was seen, so no match can join them or
+ * move their ends): those holding every positive leaf go to
+ * h->full, earliest first, when they overlap none there. True once there are h->max: choose
+ * takes the windows with the most leaves, earliest first, so it would take these whatever
+ * follows, and the text need not be read further. A window's bytes are loaded first (load
+ * reads them, as load_around does for the final choice). */
+static bool settle(struct hl_state *h, size_t upto)
+{
+    h->settle_at = SIZE_MAX; /* until a new match */
+    while (h->settled < h->count && h->nfull < h->max) {
+        const struct hl_match *m = &h->m[h->settled];
+        h->load_rc = qry_src_load(h->src, m->off > h->flen + 4 ? m->off - h->flen - 4 : 0,
+                                  m->off + m->len + h->flen + 4);
+        if (h->load_rc) {
+            return true; /* a chunk that does not decompress: stop, and say so */
+        }
+        struct hl_frag f = window_at(h, h->src->text, h->src->len, h->settled, h->flen);
+        size_t reach = f.start + h->flen; /* window_at looks at the matches before this */
+        if (reach > upto) {
+            h->settle_at = reach;
+            return false;
+        }
+        bool is_free = distinct(h, &f) == h->leaves;
+        for (size_t k = 0; k < h->nfull && is_free; k++) {
+            is_free = !overlaps(&f, &h->full[k]);
+        }
+        if (is_free) {
+            h->full[h->nfull++] = f;
+        }
+        h->settled++;
+    }
+    return h->nfull == h->max;
+}
+
+/* Picks up to max windows, best first; returns how many. */
 static size_t choose(const struct hl_state *h, const char *text, size_t len, size_t flen,
                      unsigned max, struct hl_frag *out)
 {
@@ -305,7 +373,7 @@ static size_t choose(const struct hl_state *h, const char *text, size_t len, siz
             for (size_t k = 0; k < n && is_free; k++) {
                 is_free = !overlaps(&f, &out[k]);
             }
-            size_t score = is_free ? distinct(h, &f) * 100000 + (f.last - f.first) : 0;
+            size_t score = is_free ? distinct(h, &f) : 0;
             if (score > best_score) {
                 best = f;
                 best_score = score;
@@ -316,15 +384,19 @@ static size_t choose(const struct hl_state *h, const char *text, size_t len, siz
         }
         out[n++] = best;
     }
-    for (size_t i = 1; i < n; i++) { /* text order */
-        struct hl_frag f = out[i];
-        size_t j = i;
-        for (; j > 0 && out[j - 1].start > f.start; j--) {
-            out[j] = out[j - 1];
-        }
-        out[j] = f;
-    }
     return n;
+}
+
+static void sort_by_position(struct hl_frag *f, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct hl_frag x = f[i];
+        size_t j = i;
+        for (; j > 0 && f[j - 1].start > x.start; j--) {
+            f[j] = f[j - 1];
+        }
+        f[j] = x;
+    }
 }
 
 /* ---- writing ---- */
@@ -364,7 +436,7 @@ static void write_frag(const struct hl_state *h, const char *text, size_t len,
     for (size_t i = f->first; i < f->last; i++) {
         const struct hl_match *m = &h->m[i];
         put_text(out, text + at, m->off - at, is_html);
-        if (o->wants_offsets) {
+        if (o->wants_offsets && spans) {
             struct qry_hl_span sp = {
                 .part = part, .off = (uint32_t)(out->len - base), .len = (uint32_t)m->len};
             sd_buf_put(spans, &sp, sizeof sp);
@@ -395,10 +467,11 @@ void qry_hl_opts_default(struct qry_hl_opts *o)
     o->post_len = 7;
 }
 
-/* qry_highlight over a source. */
+/* qry_highlight over a source; with plain, the best fragment also goes there as plain text,
+ * its NUL not counted in plain->len (qry_snippet's output); with out NULL, only there. */
 static int highlight_src(struct qry_ctx *ctx, const struct qry *q, struct qry_src *src,
                          const struct qry_hl_opts *o, uint32_t first_part, struct sd_buf *out,
-                         size_t *count, struct sd_buf *spans)
+                         size_t *count, struct sd_buf *spans, struct sd_buf *plain)
 {
     struct hl_state h = {.q = q};
     *count = 0;
@@ -408,17 +481,29 @@ static int highlight_src(struct qry_ctx *ctx, const struct qry *q, struct qry_sr
     unsigned max = o->fragments < 1 ? 1 : o->fragments;
     max = max > QRY_MAX_FRAGMENTS ? QRY_MAX_FRAGMENTS : max;
     size_t flen = o->fragment_len ? o->fragment_len : len;
+    h.src = src;
+    h.flen = flen;
+    h.max = out ? max : 1;
     int rc = find_matches(ctx, &h, src);
     if (rc == SD_OK) {
         rc = load_around(&h, src, flen);
     }
     if (rc == SD_OK) {
-        size_t n = choose(&h, text, len, flen, max, frags);
-        for (size_t i = 0; i < n; i++) {
+        size_t n = choose(&h, text, len, flen, out ? max : 1, frags);
+        if (plain) {
+            struct qry_hl_opts po = {.wants_offsets = true}; /* no marks, no escaping */
+            write_frag(&h, text, len, &frags[0], &po, 0, plain, NULL);
+            rc = plain->rc ? SD_ENOMEM : SD_OK;
+            plain->len -= rc == SD_OK; /* the NUL stays in memory after the text */
+        }
+        sort_by_position(frags, n);
+        for (size_t i = 0; out && i < n; i++) {
             write_frag(&h, text, len, &frags[i], o, first_part + (uint32_t)i, out, spans);
         }
-        *count = n;
-        rc = out->rc || spans->rc ? SD_ENOMEM : SD_OK;
+        *count = out ? n : 0;
+        if (rc == SD_OK && out && (out->rc || spans->rc)) {
+            rc = SD_ENOMEM;
+        }
     }
     free(h.m);
     free(h.levs);
@@ -432,15 +517,47 @@ int qry_highlight(struct qry_ctx *ctx, const struct qry *q, const char *text, si
 {
     struct qry_src src;
     qry_src_mem(&src, text, len);
-    return highlight_src(ctx, q, &src, o, first_part, out, count, spans);
+    return highlight_src(ctx, q, &src, o, first_part, out, count, spans, NULL);
 }
 
 int qry_highlight_doc(struct qry_ctx *ctx, const struct qry *q, struct seg_doc_view *v,
                       const struct seg_field *f, const struct qry_hl_opts *o, uint32_t first_part,
-                      struct sd_buf *out, size_t *count, struct sd_buf *spans, struct sd_error *err)
+                      struct sd_buf *out, size_t *count, struct sd_buf *spans,
+                      struct sd_buf *plain, struct sd_error *err)
 {
     struct qry_src src;
     *count = 0;
     int rc = qry_src_doc(&src, v, f, err);
-    return rc ? rc : highlight_src(ctx, q, &src, o, first_part, out, count, spans);
+    return rc ? rc : highlight_src(ctx, q, &src, o, first_part, out, count, spans, plain);
+}
+
+/* The snippet is the highlighter's best fragment, unmarked: a text is cut one way only. */
+static int snippet_src(struct qry_ctx *ctx, const struct qry *q, struct qry_src *src,
+                       size_t max_len, struct sd_buf *out)
+{
+    if (max_len == 0) {
+        sd_buf_put_u8(out, 0);
+        out->len -= out->rc == SD_OK;
+        return out->rc ? SD_ENOMEM : SD_OK;
+    }
+    struct qry_hl_opts o = {.fragment_len = max_len, .fragments = 1};
+    size_t count;
+    return highlight_src(ctx, q, src, &o, 0, NULL, &count, NULL, out);
+}
+
+int qry_snippet(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
+                size_t max_len, struct sd_buf *out)
+{
+    struct qry_src src;
+    qry_src_mem(&src, text, len);
+    return snippet_src(ctx, q, &src, max_len, out);
+}
+
+int qry_snippet_doc(struct qry_ctx *ctx, const struct qry *q, struct seg_doc_view *v,
+                    const struct seg_field *f, size_t max_len, struct sd_buf *out,
+                    struct sd_error *err)
+{
+    struct qry_src src;
+    int rc = qry_src_doc(&src, v, f, err);
+    return rc ? rc : snippet_src(ctx, q, &src, max_len, out);
 }

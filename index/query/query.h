@@ -374,10 +374,10 @@ int qry_highlight(struct qry_ctx *ctx, const struct qry *q, const char *text, si
                   const struct qry_hl_opts *o, uint32_t first_part, struct sd_buf *out,
                   size_t *count, struct sd_buf *spans);
 
-/* A plain-text excerpt of text (borrowed) of about max_len bytes around the
- * first place where the query's words occur (stem or exact), cut at word
- * boundaries, with "…" where text was cut; the start of text when nothing
- * matches. Writes a NUL-terminated UTF-8 string into out (sd_buf appended). */
+/* A plain-text excerpt of text (borrowed) of about max_len bytes: qry_highlight's best
+ * fragment (the most distinct query words close together) without marks or escaping, with
+ * "…" where text was cut; the start of text when nothing matches; "" when max_len is 0.
+ * Appends it NUL-terminated to out, the NUL not counted in out->len. SD_OK or SD_ENOMEM. */
 int qry_snippet(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
                 size_t max_len, struct sd_buf *out);
 
@@ -385,14 +385,16 @@ int qry_snippet(struct qry_ctx *ctx, const struct qry *q, const char *text, size
  * read through a view (seg.h): the same output as for the whole value, but only the chunks
  * whose stem filters may hold a query word, and those around the chosen text, are
  * decompressed (for a record stored in one block, the view holds it all already). v is
- * borrowed (chunks get loaded into it). SD_OK, SD_ENOMEM, or SD_ECORRUPT with err set (a
- * chunk that does not decompress). */
+ * borrowed (chunks get loaded into it). qry_highlight_doc also appends to plain, when not
+ * NULL, the snippet of o->fragment_len bytes (qry_snippet's output), from the same pass over
+ * the text. SD_OK, SD_ENOMEM, or SD_ECORRUPT with err set (a chunk that does not
+ * decompress). */
 int qry_snippet_doc(struct qry_ctx *ctx, const struct qry *q, struct seg_doc_view *v,
                     const struct seg_field *f, size_t max_len, struct sd_buf *out,
                     struct sd_error *err);
 int qry_highlight_doc(struct qry_ctx *ctx, const struct qry *q, struct seg_doc_view *v,
                       const struct seg_field *f, const struct qry_hl_opts *o, uint32_t first_part,
                       struct sd_buf *out, size_t *count, struct sd_buf *spans,
-                      struct sd_error *err);
+                      struct sd_buf *plain, struct sd_error *err);
 
 #endif

@@ -224,6 +224,67 @@ static void check_markup(const char *s, size_t len)
     assert_int_equal(depth, 0);
 }
 
+/* Fragments and snippet of text for q with o, joined by '|', into a malloc'ed string. */
+static char *fragments_of(struct qry *q, const char *text, size_t n, const struct qry_hl_opts *o)
+{
+    struct sd_buf out, spans, snip;
+    sd_buf_init(&out);
+    sd_buf_init(&spans);
+    sd_buf_init(&snip);
+    size_t count;
+    assert_int_equal(qry_highlight(tq_ctx, q, text, n, o, 0, &out, &count, &spans), SD_OK);
+    assert_int_equal(qry_snippet(tq_ctx, q, text, n, o->fragment_len, &snip), SD_OK);
+    for (size_t i = 0; i + 1 < out.len; i++) {
+        out.data[i] = out.data[i] ? out.data[i] : '|';
+    }
+    char *all = malloc(out.len + snip.len + 2);
+    assert_non_null(all);
+    snprintf(all, out.len + snip.len + 2, "%s|%s", (char *)out.data, (char *)snip.data);
+    sd_buf_free(&out);
+    sd_buf_free(&spans);
+    sd_buf_free(&snip);
+    return all;
+}
+
+/* The highlighter stops reading once it has as many windows holding every query word as it
+ * wants fragments. A query with one more leaf, which never matches, can never have such a
+ * window, so it reads the whole text: both must choose the same fragments and snippet. */
+static void test_qry_hl_stopping_early_chooses_what_the_whole_text_would(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {"cats ", "cat ", "dogs ", "dog. ", "birds ", "a ", "the ",
+                                         "of ",   "and ", "\n",   "sits ", "runs "};
+    struct qry *stops = tqry(tq_ctx, "cats dogs birds");
+    struct qry *reads_all = tqry(tq_ctx, "cats dogs (birds OR zzzqqq)");
+    unsigned seed = 11;
+    for (int round = 0; round < 2000; round++) {
+        char text[4000];
+        size_t n = 0;
+        size_t words = (seed = seed * 1103515245u + 12345u) % 600;
+        for (size_t i = 0; i < words; i++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *p = pieces[(seed >> 16) % (sizeof pieces / sizeof pieces[0])];
+            memcpy(text + n, p, strlen(p));
+            n += strlen(p);
+        }
+        text[n] = 0;
+        struct qry_hl_opts o;
+        qry_hl_opts_default(&o);
+        o.fragment_len = 10 + (seed >> 8) % 150;
+        o.fragments = 1 + (seed >> 4) % QRY_MAX_FRAGMENTS;
+        char *a = fragments_of(stops, text, n, &o);
+        char *b = fragments_of(reads_all, text, n, &o);
+        if (strcmp(a, b) != 0) {
+            fail_msg("round %d, fragment_len %zu x %u:\n%s\nwhole text:\n%s", round,
+                     o.fragment_len, o.fragments, a, b);
+        }
+        free(a);
+        free(b);
+    }
+    qry_free(stops);
+    qry_free(reads_all);
+}
+
 static void test_qry_hl_random_text_never_breaks_utf8_or_entities(void **state)
 {
     (void)state;
@@ -270,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_qry_hl_fragment_has_most_distinct_words),
         cmocka_unit_test(test_qry_hl_typo_matches_are_marked),
         cmocka_unit_test(test_qry_snippet_anchors_on_a_typo_match),
+        cmocka_unit_test(test_qry_hl_stopping_early_chooses_what_the_whole_text_would),
         cmocka_unit_test(test_qry_hl_random_text_never_breaks_utf8_or_entities),
     };
     return cmocka_run_group_tests(tests, tq_setup, tq_teardown);

@@ -154,7 +154,7 @@ static size_t check_parsed(const struct built *b, struct qry *q, const char *que
         sd_buf_reset(&got);
         assert_int_equal(qry_highlight(tq_ctx, q, b->body, b->body_len, &o, 1, &want, &wn, &want_sp),
                          SD_OK);
-        assert_int_equal(qry_highlight_doc(tq_ctx, q, &v, body, &o, 1, &got, &gn, &got_sp, &err),
+        assert_int_equal(qry_highlight_doc(tq_ctx, q, &v, body, &o, 1, &got, &gn, &got_sp, NULL, &err),
                          SD_OK);
         assert_int_equal(wn, gn);
         assert_int_equal(want.len, got.len);
@@ -335,7 +335,7 @@ static void test_qry_snippet_doc_damaged_chunk_is_an_error(void **state)
     qry_hl_opts_default(&o);
     o.fragment_len = 0; /* the whole text: every chunk, the damaged one too */
     assert_int_equal(
-        qry_highlight_doc(tq_ctx, q, &v, &v.st.fields[1], &o, 0, &out, &n, &spans, &err),
+        qry_highlight_doc(tq_ctx, q, &v, &v.st.fields[1], &o, 0, &out, &n, &spans, NULL, &err),
         SD_ECORRUPT);
     seg_doc_view_free(&v);
     sd_buf_free(&out);

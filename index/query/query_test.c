@@ -516,7 +516,7 @@ static void test_qry_snippet_window_around_match(void **state)
 {
     (void)state;
     const char *text = "Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu "
-                       "xi omicron pi rho sigma tau upsilon phi chi psi omega.";
+                       "xi omicron pi rho sigma tau upsilon phi chi psi omega, and over again.";
     char out[256];
     snippet("sigma", text, 40, out, sizeof out);
     assert_non_null(strstr(out, "sigma"));
@@ -524,6 +524,21 @@ static void test_qry_snippet_window_around_match(void **state)
     assert_string_equal(out + strlen(out) - 3, "\xE2\x80\xA6");
     assert_true(strlen(out) <= 40 + 6);
     assert_true(out[3] != ' ');
+}
+
+/* Not the first match: the passage where the most distinct query words stand together. */
+static void test_qry_snippet_is_the_passage_with_most_words(void **state)
+{
+    (void)state;
+    const char *text = "Музей выложил цифровую копию картины, и её скачали тысячи раз. Потом "
+                       "сотрудники долго спорили о лицензиях, о правах наследников и о том, "
+                       "кто вообще должен платить за хранение файлов. Выставки в цифровом "
+                       "формате стали частью культурной дипломатии: тур по залам видят везде.";
+    char out[512];
+    snippet("цифровая дипломатия", text, 160, out, sizeof out);
+    assert_non_null(strstr(out, "цифровом"));
+    assert_non_null(strstr(out, "дипломатии"));
+    assert_null(strstr(out, "копию"));
 }
 
 static void test_qry_snippet_no_match_is_text_start(void **state)
@@ -563,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_qry_stats_are_global_across_segments),
         cmocka_unit_test(test_qry_snippet_short_text_is_whole),
         cmocka_unit_test(test_qry_snippet_window_around_match),
+        cmocka_unit_test(test_qry_snippet_is_the_passage_with_most_words),
         cmocka_unit_test(test_qry_snippet_no_match_is_text_start),
         cmocka_unit_test(test_qry_snippet_matches_stem_not_excluded),
         cmocka_unit_test(test_qry_phrase_with_damaged_positions_fails_the_query),

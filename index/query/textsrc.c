@@ -6,8 +6,8 @@
  * of a stored document read through a view (seg.h, seg_doc_view_*), piece i is the part of the
  * field in the record's chunk i. Only the pieces loaded so far hold their bytes.
  *
- * WHY THE RESULT IS THE WHOLE TEXT'S. snippet.c and highlight.c find matches by tokenizing,
- * and two things let them tokenize less than the whole text and still see the same tokens:
+ * WHY THE RESULT IS THE WHOLE TEXT'S. highlight.c (snippets too) finds matches by tokenizing,
+ * and two things let it tokenize less than the whole text and still see the same tokens:
  *   - a piece can hold a match only if its chunk's filter may hold the stem of one of the
  *     query's positive words (a token matching a stem term has that stem; one matching an
  *     exact form w has the stem stem_word(w)). The filter has every stem of every token that
@@ -177,7 +177,7 @@ static int add_near_form(void *arg, const char *term, size_t len, unsigned dist,
 /* A prefix or typo leaf matches tokens by their form, not one stem; the forms it can match in
  * this document are among its segment's exact forms (every token of the document is one):
  * those starting with the prefix, or within the typo automaton's edits of the typed form
- * (snippet.c and highlight.c match tokens with the same automaton). Their stems are added;
+ * (highlight.c matches tokens with the same automaton). Their stems are added;
  * when they cannot be listed (no memory for the trie, a damaged dictionary) every piece is a
  * candidate, which is always right: the text itself is then read and checked. */
 static void add_leaf_forms(struct stem_set *ss, const struct seg *seg, const struct qry *q,
