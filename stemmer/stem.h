@@ -102,7 +102,9 @@ int stem_tokenize_words(struct stem_ctx *ctx, const char *text, size_t len, uint
 /* Stems one already case-folded word (borrowed, len bytes) with the language
  * rules above. *stem points into ctx, NUL-terminated, valid until the next
  * call on ctx. Returns STEM_OK, STEM_ENOMEM or STEM_EINVAL (empty or longer
- * than STEM_MAX_TOKEN). */
+ * than STEM_MAX_TOKEN). A stem_tokenize_words callback may call it on the same
+ * ctx: the token stays valid. The stem starts with the word's first character
+ * (both Snowball stemmers only rewrite endings; stem_test checks it). */
 int stem_word(struct stem_ctx *ctx, const char *word, size_t len, const char **stem,
               size_t *stem_len);
 

@@ -769,10 +769,93 @@ static void test_stem_tokenize_random_bytes_never_crash(void **state)
     }
 }
 
+/* Stems of stem_tokenize, in order, to compare with stem_word's between tokens. */
+struct stems_seen {
+    char stems[64][STEM_MAX_TOKEN + 1];
+    size_t count;
+    struct stem_ctx *ctx;
+};
+
+static int keep_stem(void *arg, const struct stem_token *tok)
+{
+    struct stems_seen *s = arg;
+    if (s->count < 64) {
+        snprintf(s->stems[s->count++], sizeof s->stems[0], "%s", tok->stem);
+    }
+    return 0;
+}
+
+static int stem_between_tokens(void *arg, const struct stem_token *tok)
+{
+    struct stems_seen *s = arg;
+    char word[STEM_MAX_TOKEN + 1];
+    snprintf(word, sizeof word, "%s", tok->word);
+    const char *stem;
+    size_t n;
+    assert_int_equal(stem_word(s->ctx, tok->word, tok->word_len, &stem, &n), STEM_OK);
+    assert_string_equal(tok->word, word); /* the token is intact */
+    assert_true(s->count < 64);
+    assert_string_equal(stem, s->stems[s->count++]);
+    return 0;
+}
+
+/* highlight.c relies on both: it tokenizes without stems and stems, between tokens, only the
+ * words that start like a query word's stem. (Words as the tokenizer gives them: folded, ё
+ * as е.) */
+static void test_stem_word_keeps_the_first_character_and_works_between_tokens(void **state)
+{
+    static const char *const tricky[] = {"dying", "lying", "skies", "happy",  "youth", "yelled",
+                                         "early", "ugly",  "news",  "generously", "ёлками",
+                                         "ёжиков", "йогурта", "ъ", "ь", "ыыы"};
+    static const char *const starts[] = {"к", "д", "п", "с", "е", "я", "ю", "э", "b", "y", "a", "i"};
+    static const char *const ends[] = {"ами", "ями", "ого", "ему", "ость", "ение", "ies", "ying",
+                                       "ed", "ly", "ness", "ation", "", "s"};
+    const char *stem;
+    size_t n;
+    char w[64];
+    size_t len;
+    for (size_t i = 0; i < sizeof tricky / sizeof tricky[0]; i++) {
+        assert_int_equal(stem_fold(tricky[i], strlen(tricky[i]), w, sizeof w, &len), STEM_OK);
+        assert_int_equal(stem_word(*state, w, len, &stem, &n), STEM_OK);
+        assert_memory_equal(stem, w, ((unsigned char)w[0] & 0x80) ? 2 : 1);
+    }
+    unsigned seed = 7;
+    for (int iter = 0; iter < 20000; iter++) {
+        const char *a = starts[(size_t)rand_r(&seed) % (sizeof starts / sizeof starts[0])];
+        bool is_ru = ((unsigned char)a[0] & 0x80) != 0;
+        len = (size_t)snprintf(w, sizeof w, "%s", a);
+        for (int k = rand_r(&seed) % 6; k > 0; k--) {
+            static const char *const ru = "аоеиукнрлст";
+            static const char *const en = "aoeiuknrlst";
+            size_t j = (size_t)rand_r(&seed) % 11;
+            len += is_ru ? (size_t)snprintf(w + len, sizeof w - len, "%.2s", ru + 2 * j)
+                         : (size_t)snprintf(w + len, sizeof w - len, "%c", en[j]);
+        }
+        const char *e = ends[(size_t)rand_r(&seed) % (sizeof ends / sizeof ends[0])];
+        if (is_ru == (((unsigned char)e[0] & 0x80) != 0)) {
+            len += (size_t)snprintf(w + len, sizeof w - len, "%s", e);
+        }
+        assert_int_equal(stem_word(*state, w, len, &stem, &n), STEM_OK);
+        assert_memory_equal(stem, a, strlen(a));
+    }
+    const char *text = "Цифровая дипломатия, ёлки и e-mail: the dying skies were happily "
+                       "generalized; коты котов не-кот.";
+    struct stems_seen seen = {.ctx = *state};
+    assert_int_equal(stem_tokenize(*state, text, strlen(text), 0, keep_stem, &seen, NULL), STEM_OK);
+    size_t count = seen.count;
+    seen.count = 0;
+    assert_int_equal(
+        stem_tokenize_words(*state, text, strlen(text), 0, stem_between_tokens, &seen, NULL),
+        STEM_OK);
+    assert_int_equal(seen.count, count);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stem_fold_yo_folds_to_ye),
+        cmocka_unit_test_setup_teardown(
+            test_stem_word_keeps_the_first_character_and_works_between_tokens, setup, teardown),
         cmocka_unit_test(test_stem_fold_uppercase_cyrillic_lowercased),
         cmocka_unit_test(test_stem_fold_short_i_stays_one_code_point),
         cmocka_unit_test(test_stem_fold_sharp_s_folds_to_ss),

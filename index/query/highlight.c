@@ -64,6 +64,7 @@ struct hl_frag {
 
 struct hl_state {
     const struct qry *q;
+    struct stem_ctx *stem; /* the tokenizer's: stem_is stems a word between two tokens */
     struct qry_src *src;
     size_t flen;  /* bytes per fragment */
     unsigned max; /* fragments wanted */
@@ -104,7 +105,41 @@ static bool fuzzy_matches(struct hl_state *h, size_t node, const struct stem_tok
            QRY_LEV_MATCH;
 }
 
-static bool leaf_matches(struct hl_state *h, size_t node, const struct stem_token *tok)
+/* A token's stem, made when a leaf first needs it (the text is tokenized without stems). */
+struct tok_stem {
+    const char *s; /* NULL: not made yet */
+    size_t len;
+};
+
+/* Whether a and b start with the same character (a lead byte and its continuation bytes). */
+static bool same_first_char(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t n = 1;
+    while (n < alen && n < blen && ((unsigned char)a[n] & 0xC0) == 0x80) {
+        n++;
+    }
+    return alen >= n && blen >= n && memcmp(a, b, n) == 0;
+}
+
+/* Whether the token's stem is s. Snowball keeps a word's first character (Russian and
+ * English only strip and rewrite endings: not one of the 149,567 distinct words of
+ * corpus-large differs), so a word that starts otherwise is not stemmed at all: most words
+ * of a text are not, and stemming them was most of what a snippet cost. */
+static bool stem_is(struct hl_state *h, const struct stem_token *tok, struct tok_stem *ts,
+                    const char *s, size_t len)
+{
+    if (!same_first_char(tok->word, tok->word_len, s, len)) {
+        return false;
+    }
+    if (!ts->s && stem_word(h->stem, tok->word, tok->word_len, &ts->s, &ts->len) != STEM_OK) {
+        ts->s = tok->word; /* over STEM_MAX_TOKEN or no memory: the word stands for itself */
+        ts->len = tok->word_len;
+    }
+    return str_eq(ts->s, ts->len, s, len);
+}
+
+static bool leaf_matches(struct hl_state *h, size_t node, const struct stem_token *tok,
+                         struct tok_stem *ts)
 {
     const struct qry *q = h->q;
     const struct qry_node *n = &q->nodes[node];
@@ -118,7 +153,7 @@ static bool leaf_matches(struct hl_state *h, size_t node, const struct stem_toke
             if (tok->word_len >= t->len && memcmp(tok->word, s, t->len) == 0) {
                 return true;
             }
-        } else if (t->kind == SEG_STEM ? str_eq(tok->stem, tok->stem_len, s, t->len)
+        } else if (t->kind == SEG_STEM ? stem_is(h, tok, ts, s, t->len)
                                        : str_eq(tok->word, tok->word_len, s, t->len)) {
             return true;
         }
@@ -135,9 +170,10 @@ static int collect_match(void *arg, const struct stem_token *tok)
     if (tok->is_compound) {
         return 0; /* its parts are tokens of their own: mark those */
     }
+    struct tok_stem ts = {0};
     for (size_t i = 0; i < h->q->node_count; i++) {
         const struct qry_node *n = &h->q->nodes[i];
-        if (n->type < QN_WORD || n->is_negative || !leaf_matches(h, i, tok)) {
+        if (n->type < QN_WORD || n->is_negative || !leaf_matches(h, i, tok, &ts)) {
             continue;
         }
         if (h->count == h->cap) {
@@ -178,7 +214,8 @@ static int scan_pieces(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *
         }
         if (rc == SD_OK && rb > ra && (is_last || a > rb)) {
             h->base = ra;
-            int trc = stem_tokenize(ctx->stem, src->text + ra, rb - ra, 0, collect_match, h, NULL);
+            int trc = stem_tokenize_words(ctx->stem, src->text + ra, rb - ra, 0, collect_match,
+                                          h, NULL);
             rc = h->is_oom || (trc != STEM_OK && trc != 1) ? SD_ENOMEM : SD_OK;
             ra = rb = 0;
         }
@@ -473,7 +510,7 @@ static int highlight_src(struct qry_ctx *ctx, const struct qry *q, struct qry_sr
                          const struct qry_hl_opts *o, uint32_t first_part, struct sd_buf *out,
                          size_t *count, struct sd_buf *spans, struct sd_buf *plain)
 {
-    struct hl_state h = {.q = q};
+    struct hl_state h = {.q = q, .stem = ctx->stem};
     *count = 0;
     const char *text = src->text;
     size_t len = src->len;
