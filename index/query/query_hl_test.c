@@ -224,6 +224,25 @@ static void check_markup(const char *s, size_t len)
     assert_int_equal(depth, 0);
 }
 
+/* Fills text (room for cap bytes) with up to max_pieces of pieces[0, n), drawn with *seed;
+ * returns its length. */
+static size_t random_text(char *text, size_t cap, const char *const *pieces, size_t n,
+                          size_t max_pieces, unsigned *seed)
+{
+    size_t len = 0;
+    size_t count = (*seed = *seed * 1103515245u + 12345u) % max_pieces;
+    for (size_t i = 0; i < count; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        const char *p = pieces[(*seed >> 16) % n];
+        size_t plen = strlen(p);
+        assert_true(len + plen < cap);
+        memcpy(text + len, p, plen);
+        len += plen;
+    }
+    text[len] = 0;
+    return len;
+}
+
 /* Fragments and snippet of text for q with o, joined by '|', into a malloc'ed string. */
 static char *fragments_of(struct qry *q, const char *text, size_t n, const struct qry_hl_opts *o)
 {
@@ -259,15 +278,8 @@ static void test_qry_hl_stopping_early_chooses_what_the_whole_text_would(void **
     unsigned seed = 11;
     for (int round = 0; round < 2000; round++) {
         char text[4000];
-        size_t n = 0;
-        size_t words = (seed = seed * 1103515245u + 12345u) % 600;
-        for (size_t i = 0; i < words; i++) {
-            seed = seed * 1103515245u + 12345u;
-            const char *p = pieces[(seed >> 16) % (sizeof pieces / sizeof pieces[0])];
-            memcpy(text + n, p, strlen(p));
-            n += strlen(p);
-        }
-        text[n] = 0;
+        size_t n =
+            random_text(text, sizeof text, pieces, sizeof pieces / sizeof pieces[0], 600, &seed);
         struct qry_hl_opts o;
         qry_hl_opts_default(&o);
         o.fragment_len = 10 + (seed >> 8) % 150;
@@ -294,14 +306,8 @@ static void test_qry_hl_random_text_never_breaks_utf8_or_entities(void **state)
     unsigned seed = 5;
     for (int round = 0; round < 3000; round++) {
         char text[600];
-        size_t n = 0;
-        size_t words = (seed = seed * 1103515245u + 12345u) % 120;
-        for (size_t i = 0; i < words; i++) {
-            seed = seed * 1103515245u + 12345u;
-            const char *p = pieces[(seed >> 16) % (sizeof pieces / sizeof pieces[0])];
-            memcpy(text + n, p, strlen(p));
-            n += strlen(p);
-        }
+        size_t n =
+            random_text(text, sizeof text, pieces, sizeof pieces / sizeof pieces[0], 120, &seed);
         struct qry_hl_opts o;
         qry_hl_opts_default(&o);
         o.fragment_len = 1 + (seed >> 8) % 80;
