@@ -132,6 +132,10 @@ size_t stem_utf8_invalid_at(const char *s, size_t len);
  * and replace each bad byte. */
 size_t stem_utf8_len(const char *s, size_t len);
 
+/* Characters in s[0, len): the bytes that are not UTF-8 continuation bytes (of valid text, its
+ * code points). */
+size_t stem_utf8_chars(const char *s, size_t len);
+
 /* Writes the UTF-8 form of cp to out, which has room for 4 bytes: 1 byte below
  * 0x80, 2 below 0x800, 3 below 0x10000, else 4. Returns how many. searchd's one
  * encoder by code point. */

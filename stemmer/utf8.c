@@ -99,6 +99,15 @@ size_t stem_utf8_encode(int32_t cp, char *out)
     return 4;
 }
 
+size_t stem_utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    }
+    return n;
+}
+
 size_t stem_utf8_len(const char *s, size_t len)
 {
     int32_t cp;

@@ -6,7 +6,7 @@
  * and stemmed exactly as a query word is: "Искусственного Интеллекта" and "искусственный
  * интеллект" are one member. The joined form of a compound ("e-mail" -> "email") is skipped, as
  * in phrases: its parts are the words. A word whose stem is too short to stand for it is kept as
- * its folded form (lexicon_int.h, QRY_SYN_MIN_STEM). A member must hold 1 to QRY_SYN_MAX_WORDS
+ * its folded form (lexicon_int.h, qry_stem_stands_for). A member must hold 1 to QRY_SYN_MAX_WORDS
  * words and a stopword exactly one; anything else is refused here, when the settings are set,
  * naming the string.
  */
@@ -68,15 +68,6 @@ struct lex_tokens {
     size_t max;       /* stop past this many: the string is refused */
 };
 
-static size_t utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    }
-    return n;
-}
-
 static int lex_collect(void *arg, const struct stem_token *t)
 {
     struct lex_tokens *lt = arg;
@@ -94,8 +85,7 @@ static int lex_collect(void *arg, const struct stem_token *t)
         }
         return 0;
     }
-    bool by_form = utf8_chars(t->stem, t->stem_len) < QRY_SYN_MIN_STEM &&
-                   (t->stem_len != t->word_len || memcmp(t->stem, t->word, t->word_len) != 0);
+    bool by_form = !qry_stem_stands_for(t->word, t->word_len, t->stem, t->stem_len);
     struct lex_word *w = qry_vec_push(&lt->lex->words, sizeof *w);
     if (!w || lex_add_str(lt->lex, by_form ? t->word : t->stem, by_form ? t->word_len : t->stem_len,
                           &s)) {

@@ -4,9 +4,9 @@
  *
  * Every string lives in one pool (NUL-terminated, addressed by offset). A synonym member is a run
  * of words, each kept as its Snowball stem (the form a query word is compared by), except a word
- * whose stem is under QRY_SYN_MIN_STEM characters and not the word itself: Snowball strips short
- * words down to other words ("ИИ" -> "и", the conjunction), so such a word is kept and compared
- * as its folded form, and matches only that form in documents. A source is a
+ * whose stem does not stand for it (qry_stem_stands_for: "ИИ" -> "и", the conjunction), which is
+ * kept and compared as its folded form, and matches only that form in documents, as the same
+ * word typed in a query does. A source is a
  * member that finds others: every member of a two-way entry, the root of a one-way one; sources
  * are sorted by their first stem, so the members a query word may start are one binary search
  * away. Stopwords are folded typed forms, sorted.
@@ -28,7 +28,6 @@ struct lex_word {
     uint8_t kind; /* enum seg_kind */
 };
 
-#define QRY_SYN_MIN_STEM 3 /* characters a stem needs to stand for its word */
 
 struct lex_member {
     uint32_t first_word; /* into words */

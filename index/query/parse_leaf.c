@@ -4,6 +4,8 @@
  * compounds agree with what the index holds.
  *
  *   plain word        QN_WORD: the stem matches, the typed (folded) form ranks
+ *                     (a stem that does not stand for its word, "ИИ" -> "и": the form
+ *                     matches, qry_stem_stands_for)
  *   "one word"        QN_EXACT: only the folded form matches
  *   "several words"   QN_PHRASE of their folded forms; positions come from the
  *                     tokenizer, so a skipped over-long token keeps its gap
@@ -142,13 +144,20 @@ static int add_leaf(struct qry_parser *p, enum qry_node_type type, size_t offset
     return SD_OK;
 }
 
+/* A plain word: its stem, then its folded form. When the stem does not stand for the word
+ * (qry_stem_stands_for: "ИИ" stems to "и"), the form takes the stem's place too, so only the
+ * form matches; the word is still a typed word (synonyms, the exact-form bonus). */
 static int word_leaf(struct qry_parser *p, const struct qry_word_tok *w, size_t offset,
                      int32_t *out)
 {
     uint32_t stem = 0;
     uint32_t exact = 0;
+    const char *word = tmp_str(p, w->word_off);
+    bool by_form = !qry_stem_stands_for(word, w->word_len, tmp_str(p, w->stem_off), w->stem_len);
     int rc = count_terms(p, 1, offset);
-    if (!rc) {
+    if (!rc && by_form) {
+        rc = add_term(p, word, w->word_len, SEG_EXACT, 0, &stem);
+    } else if (!rc) {
         rc = add_term(p, tmp_str(p, w->stem_off), w->stem_len, SEG_STEM, 0, &stem);
     }
     if (!rc) {
@@ -259,15 +268,6 @@ int qry_parse_phrase(struct qry_parser *p, const struct qry_tok *tok, int32_t *o
     return phrase_leaf(p, tok->off, out);
 }
 
-static size_t utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    }
-    return n;
-}
-
 int qry_parse_prefix(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
 {
     *out = QRY_NONE;
@@ -284,7 +284,7 @@ int qry_parse_prefix(struct qry_parser *p, const struct qry_tok *tok, int32_t *o
         return sd_errorf(p->err, SD_EPARSE, "at %zu: a prefix must be one word", tok->off);
     }
     const struct qry_word_tok *w = wtok(p, 0);
-    if (utf8_chars(tmp_str(p, w->word_off), w->word_len) < 2) {
+    if (stem_utf8_chars(tmp_str(p, w->word_off), w->word_len) < 2) {
         return sd_errorf(p->err, SD_EPARSE, "at %zu: prefix shorter than 2 characters", tok->off);
     }
     uint32_t t = 0;

@@ -57,20 +57,11 @@ struct form_walk {
     int rc; /* SD_ENOMEM from the stemmer */
 };
 
-static size_t utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    }
-    return n;
-}
-
 /* Ends the walk (1, which no SD_ code is) once the forms or the scan are used up. */
 static int on_form(void *arg, const char *term, size_t len, const struct seg_term *t)
 {
     struct form_walk *w = arg;
-    if (utf8_chars(term, len) <= w->stem_chars + QRY_PROX_SUFFIX) {
+    if (stem_utf8_chars(term, len) <= w->stem_chars + QRY_PROX_SUFFIX) {
         w->scanned++;
         const char *stem = NULL;
         size_t stem_len = 0;
@@ -122,7 +113,7 @@ static int stem_forms(struct stem_ctx *stem, const struct seg *seg, unsigned fie
     struct form_walk w = {.stem = stem,
                           .stem_str = stem_str,
                           .stem_len = stem_len,
-                          .stem_chars = utf8_chars(stem_str, stem_len),
+                          .stem_chars = stem_utf8_chars(stem_str, stem_len),
                           .out = out};
     int rc = seg_term_prefix(seg, field, SEG_EXACT, stem_str, stem_len, on_form, &w, err);
     if (w.rc) {

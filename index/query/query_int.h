@@ -36,12 +36,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "query.h"
 #include "schema.h"
 
 #define QRY_NONE       (-1) /* no node: a dropped word, the end of a sibling list */
 #define QRY_ALL_FIELDS (-1)
+
+/* Whether a word's stem stands for it: it does for a word of QRY_MIN_STEMMED characters or
+ * more, or when it is the word itself. Snowball strips short words down to other words ("ИИ" ->
+ * "и", the conjunction; "дай" -> "да", "its" -> "it", "ins" -> "in"), so a shorter word is
+ * matched by its folded form, in a query (parse_leaf.c) and in a synonym (lexicon.c), as
+ * Sphinx's min_stemming_len leaves short words unstemmed. (Not by the stem's length: "учиться"
+ * stems to "уч", which does stand for "учится", "учились".) */
+#define QRY_MIN_STEMMED 4
+static inline bool qry_stem_stands_for(const char *word, size_t word_len, const char *stem,
+                                       size_t stem_len)
+{
+    return stem_utf8_chars(word, word_len) >= QRY_MIN_STEMMED ||
+           (stem_len == word_len && memcmp(stem, word, word_len) == 0);
+}
 
 enum qry_syn_role {
     QRY_SYN_NONE = 0,

@@ -56,8 +56,9 @@ static void dump_node(const struct qry *q, int32_t i, char *buf, size_t cap)
     }
     const struct qry_term *t = &q->terms[n->term];
     switch (n->type) {
-    case QN_WORD:
-        put(buf, cap, "%s/%s", qry_term_str(q, t), qry_term_str(q, t + 1));
+    case QN_WORD: /* "=" when the form matches in the stem's place */
+        put(buf, cap, "%s%s/%s", t->kind == SEG_EXACT ? "=" : "", qry_term_str(q, t),
+            qry_term_str(q, t + 1));
         break;
     case QN_EXACT:
         put(buf, cap, "=%s", qry_term_str(q, t));
@@ -120,6 +121,19 @@ static void test_qry_parse_word_is_stem_and_exact(void **state)
     (void)state;
     assert_tree("Running", "run/running");
     assert_tree("дипломатии", "дипломат/дипломатии");
+}
+
+/* Snowball strips some short words down to other words; those match by their form. */
+static void test_qry_parse_word_whose_stem_does_not_stand_for_it_is_its_form(void **state)
+{
+    (void)state;
+    assert_tree("ИИ", "=ии/ии");            /* not "и", the conjunction */
+    assert_tree("дай", "=дай/дай");         /* not "да" */
+    assert_tree("its ids", "(and =its/its =ids/ids)");
+    assert_tree("и", "и/и");                /* a stem that is the word stands for it */
+    assert_tree("сми", "сми/сми");
+    assert_tree("дома", "дом/дома");        /* four characters are stemmed */
+    assert_tree("учиться", "уч/учиться");   /* however short the stem */
 }
 
 static void test_qry_parse_words_are_anded(void **state)
@@ -530,6 +544,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qry_parse_word_is_stem_and_exact),
+        cmocka_unit_test(test_qry_parse_word_whose_stem_does_not_stand_for_it_is_its_form),
         cmocka_unit_test(test_qry_parse_words_are_anded),
         cmocka_unit_test(test_qry_parse_or_binds_tighter_than_and),
         cmocka_unit_test(test_qry_parse_lowercase_or_is_a_word),
