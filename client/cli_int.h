@@ -121,8 +121,11 @@ int cli_textdoc_read(const char *path, struct json_object **doc);
 
 /* ---- print.c ---- */
 
-/* offset: the offset the search asked for, so that ranks continue across pages. */
-void cli_print_hits(FILE *out, struct json_object *answer, const char *query, int64_t offset);
+/* offset: the offset the search asked for, so that ranks continue across pages. A hit with
+ * highlights shows every fragment, matches marked, with wants_fragments (--highlight); else
+ * one line of its best fragment around its first match, bold on a terminal. */
+void cli_print_hits(FILE *out, struct json_object *answer, const char *query, int64_t offset,
+                    bool wants_fragments);
 void cli_print_doc(FILE *out, struct json_object *doc);
 void cli_print_stats(FILE *out, struct json_object *answer);
 /* indexes: one line an index (name, docs, disk bytes, settings version). */

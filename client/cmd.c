@@ -81,8 +81,9 @@ int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
     p.index = opts->index;
     p.syntax = opts->syntax;
     p.proximity = opts->proximity;
-    if (opts->wants_highlight) {
-        /* offsets, so the terminal gets its own marks and no HTML escapes */
+    if (opts->wants_highlight || !opts->is_json) {
+        /* offsets, so the terminal gets its own marks and no HTML escapes; for the one-line
+         * view too, which shows the words found (print.c, print_excerpt) */
         p.highlight = 1;
         p.highlight_offsets = 1;
     }
@@ -98,7 +99,8 @@ int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
     struct json_object *answer;
     int rc = cli_cmd_call(opts, req, &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
-        cli_print_hits(stdout, answer, q, opts->offset > 0 ? opts->offset : 0);
+        cli_print_hits(stdout, answer, q, opts->offset > 0 ? opts->offset : 0,
+                       opts->wants_highlight);
     }
     free(q);
     return cli_cmd_finish(rc, answer);

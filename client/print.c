@@ -157,27 +157,96 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
     }
 }
 
-/* One fragment (plain text) with its matches ([[off,len],...]) between marks: bold on a
- * terminal, [ ] elsewhere. Spans outside the text are ignored. */
-static void print_marked(FILE *out, const char *s, size_t len, struct json_object *spans)
+/* Span i ([off,len]) of spans; false when it is not one inside s[0, len). */
+static bool print_span(struct json_object *spans, size_t i, size_t len, size_t *off, size_t *mlen)
 {
-    bool is_tty = isatty(fileno(out));
-    const char *pre = is_tty ? "\x1b[1m" : "[";
-    const char *post = is_tty ? "\x1b[0m" : "]";
-    size_t at = 0;
-    size_t n = json_object_is_type(spans, json_type_array) ? json_object_array_length(spans) : 0;
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *sp = json_object_array_get_idx(spans, i);
-        int64_t off = json_object_get_int64(json_object_array_get_idx(sp, 0));
-        int64_t mlen = json_object_get_int64(json_object_array_get_idx(sp, 1));
-        if (off < (int64_t)at || mlen <= 0 || (uint64_t)off + (uint64_t)mlen > len) {
+    struct json_object *sp = json_object_array_get_idx(spans, i);
+    int64_t o = json_object_get_int64(json_object_array_get_idx(sp, 0));
+    int64_t m = json_object_get_int64(json_object_array_get_idx(sp, 1));
+    if (o < 0 || m <= 0 || (uint64_t)o + (uint64_t)m > len) {
+        return false;
+    }
+    *off = (size_t)o;
+    *mlen = (size_t)m;
+    return true;
+}
+
+static size_t print_span_count(struct json_object *spans)
+{
+    return json_object_is_type(spans, json_type_array) ? json_object_array_length(spans) : 0;
+}
+
+/* s[from, to) of a fragment (plain text) with the matches ([[off,len],...] into s) that lie
+ * wholly inside it between pre and post (NULL: unmarked). Other spans are ignored. */
+static void print_marked(FILE *out, const char *s, size_t from, size_t to,
+                         struct json_object *spans, const char *pre, const char *post)
+{
+    size_t at = from;
+    for (size_t i = 0; pre && i < print_span_count(spans); i++) {
+        size_t off, mlen;
+        if (!print_span(spans, i, to, &off, &mlen) || off < at) {
             continue;
         }
-        fwrite(s + at, 1, (size_t)off - at, out);
+        fwrite(s + at, 1, off - at, out);
         fprintf(out, "%s%.*s%s", pre, (int)mlen, s + off, post);
-        at = (size_t)(off + mlen);
+        at = off + mlen;
     }
-    fwrite(s + at, 1, len - at, out);
+    fwrite(s + at, 1, to - at, out);
+}
+
+/* Bold on a terminal, [ ] elsewhere. */
+static void print_marks(FILE *out, const char **pre, const char **post)
+{
+    bool is_tty = isatty(fileno(out));
+    *pre = is_tty ? "\x1b[1m" : "[";
+    *post = is_tty ? "\x1b[0m" : "]";
+}
+
+/* The default view of a hit's text: its best fragment on one line of at most cols columns.
+ * A fragment longer than that is shown from a little before its first match (a quarter of the
+ * line, from a space), so that the words found are on the line: the server's fragment is cut
+ * in bytes, the line in columns. Matches are bold on a terminal, unmarked elsewhere. */
+static void print_excerpt(FILE *out, struct json_object *hl, size_t cols)
+{
+    struct json_object *snippets = NULL, *matches = NULL;
+    json_object_object_get_ex(hl, "snippets", &snippets);
+    json_object_object_get_ex(hl, "snippet_matches", &matches);
+    struct json_object *frag = json_object_array_get_idx(snippets, 0);
+    if (!json_object_is_type(frag, json_type_string)) {
+        return;
+    }
+    const char *s = json_object_get_string(frag);
+    size_t len = (size_t)json_object_get_string_len(frag);
+    struct json_object *spans = json_object_array_get_idx(matches, 0);
+    const char *pre = NULL, *post = NULL;
+    if (isatty(fileno(out))) {
+        print_marks(out, &pre, &post);
+    }
+    size_t start = 0, first, mlen;
+    if (cli_utf8_width(s, len) > cols && print_span_count(spans) > 0 &&
+        print_span(spans, 0, len, &first, &mlen) && cli_utf8_width(s, first) > cols / 4) {
+        for (size_t p = first; p > 0; p--) {
+            if (cli_utf8_width(s + p, first - p) > cols / 4) {
+                break;
+            }
+            if (s[p - 1] == ' ') {
+                start = p; /* the word after the space furthest back within a quarter */
+            }
+        }
+    }
+    size_t shown = cols;
+    if (start > 0) {
+        fputs(print_ellipsis, out);
+        shown--;
+    }
+    size_t end = len;
+    if (cli_utf8_width(s + start, len - start) > shown) {
+        end = start + cli_utf8_fit(s + start, len - start, shown - 1);
+    }
+    print_marked(out, s, start, end, spans, pre, post);
+    if (end < len) {
+        fputs(print_ellipsis, out);
+    }
 }
 
 /* --highlight: each fragment on its own line under the title, matches marked. */
@@ -188,11 +257,14 @@ static void print_highlight(FILE *out, struct json_object *hl, size_t indent)
     json_object_object_get_ex(hl, "snippet_matches", &matches);
     size_t n =
         json_object_is_type(snippets, json_type_array) ? json_object_array_length(snippets) : 0;
+    const char *pre, *post;
+    print_marks(out, &pre, &post);
     for (size_t i = 0; i < n; i++) {
         struct json_object *frag = json_object_array_get_idx(snippets, i);
         fprintf(out, "%*s", (int)indent, "");
-        print_marked(out, json_object_get_string(frag), (size_t)json_object_get_string_len(frag),
-                     json_object_array_get_idx(matches, i));
+        print_marked(out, json_object_get_string(frag), 0,
+                     (size_t)json_object_get_string_len(frag),
+                     json_object_array_get_idx(matches, i), pre, post);
         fputc('\n', out);
     }
 }
@@ -271,7 +343,8 @@ static void print_facets(FILE *out, struct json_object *answer)
 }
 
 /* The ranked hits (count of them in hits), numbered from offset + 1. */
-static void print_hit_list(FILE *out, struct json_object *hits, size_t count, int64_t offset)
+static void print_hit_list(FILE *out, struct json_object *hits, size_t count, int64_t offset,
+                           bool wants_fragments)
 {
     if (count == 0) {
         return;
@@ -309,12 +382,17 @@ static void print_hit_list(FILE *out, struct json_object *hits, size_t count, in
         size_t indent = (size_t)rank_cols + score_cols + 5;
         struct json_object *hl = NULL, *fields = NULL;
         const char *snippet = print_str_member(hit, "snippet", &len);
-        if (json_object_object_get_ex(hit, "highlight", &hl)) {
+        size_t cols = indent + 40 < PRINT_LINE_COLS ? PRINT_LINE_COLS - indent : 40;
+        bool has_hl = json_object_object_get_ex(hit, "highlight", &hl);
+        if (has_hl && wants_fragments) {
             print_highlight(out, hl, indent);
+        } else if (has_hl) {
+            fprintf(out, "%*s", (int)indent, "");
+            print_excerpt(out, hl, cols);
+            fputc('\n', out);
         } else if (len > 0) {
             fprintf(out, "%*s", (int)indent, "");
-            print_cell(out, snippet, len,
-                       indent + 40 < PRINT_LINE_COLS ? PRINT_LINE_COLS - indent : 40, 0);
+            print_cell(out, snippet, len, cols, 0);
             fputc('\n', out);
         }
         if (json_object_object_get_ex(hit, "fields", &fields)) {
@@ -323,13 +401,14 @@ static void print_hit_list(FILE *out, struct json_object *hits, size_t count, in
     }
 }
 
-void cli_print_hits(FILE *out, struct json_object *answer, const char *query, int64_t offset)
+void cli_print_hits(FILE *out, struct json_object *answer, const char *query, int64_t offset,
+                    bool wants_fragments)
 {
     struct json_object *hits = NULL;
     json_object_object_get_ex(answer, "hits", &hits);
     size_t count = json_object_is_type(hits, json_type_array) ? json_object_array_length(hits) : 0;
     print_header(out, answer, query, offset, count);
-    print_hit_list(out, hits, count, offset);
+    print_hit_list(out, hits, count, offset, wants_fragments);
     print_facets(out, answer);
 }
 

@@ -144,6 +144,20 @@ class SearchTest(E2ETestCase):
         excerpt = out[out.index(first) + 1]
         self.assertTrue(excerpt.startswith(" " * 5) and excerpt.strip(), "excerpt: %r" % excerpt)
 
+    def test_human_output_shows_the_words_found(self):
+        # The top hit's best passage ends the body, 140 bytes after the line's width: the line
+        # starts shortly before "history", which it must show ("ршыещкн": history typed with
+        # the Russian layout on, the reading the server chose).
+        cp = self.searchq("--limit", "1", "ршыещкн")
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        out = decode(cp)[0].splitlines()
+        top = next((i for i, l in enumerate(out) if "en-printing-revolution" in l), None)
+        self.assertIsNotNone(top, "\n".join(out))
+        excerpt = out[top + 1]
+        self.assertIn("history", excerpt)
+        self.assertTrue(excerpt.strip().startswith("\u2026"), excerpt)  # cut before it
+        self.assertNotIn("\x1b", excerpt)  # no terminal marks into a pipe
+
     # ---- query language ----
 
     def test_phrase(self):
