@@ -76,9 +76,9 @@ struct hl_state {
     size_t base; /* the text offset of the range being tokenized */
     bool is_oom;
     int load_rc;
-    /* Stopping early: the windows of matches [0, settled) are final (the text to their end
-     * was tokenized); full[0, nfull) are those among them holding every positive leaf
-     * (leaves of them), chosen earliest first without overlap, as choose would. */
+    /* Stopping early (settle): the windows of matches [0, settled) are final (the text they
+     * reach was tokenized); full[0, nfull) are those among them that hold all `leaves`
+     * positive leaves of the query, earliest first, none overlapping another. */
     size_t leaves;
     size_t settled;
     size_t settle_at; /* look again once the tokens reach this offset */
@@ -359,11 +359,11 @@ static bool overlaps(const struct hl_frag *a, const struct hl_frag *b)
 
 /* Settles the windows of the matches whose windows reach no further than upto (their start
  * plus the fragment length: every token before upto was seen, so no match can join them or
- * move their ends): those holding every positive leaf go to
- * h->full, earliest first, when they overlap none there. True once there are h->max: choose
- * takes the windows with the most leaves, earliest first, so it would take these whatever
- * follows, and the text need not be read further. A window's bytes are loaded first (load
- * reads them, as load_around does for the final choice). */
+ * move their ends): those holding every positive leaf go to h->full, earliest first, unless
+ * they overlap one there. True once there are h->max: choose takes the windows with the most
+ * leaves, earliest first, so it would take these whatever follows, and the text need not be
+ * read further. The bytes around a window are loaded first (window_at reads them), as
+ * load_around loads them for the final choice. */
 static bool settle(struct hl_state *h, size_t upto)
 {
     h->settle_at = SIZE_MAX; /* until a new match */
@@ -526,7 +526,7 @@ static int highlight_src(struct qry_ctx *ctx, const struct qry *q, struct qry_sr
         rc = load_around(&h, src, flen);
     }
     if (rc == SD_OK) {
-        size_t n = choose(&h, text, len, flen, out ? max : 1, frags);
+        size_t n = choose(&h, text, len, flen, h.max, frags);
         if (plain) {
             struct qry_hl_opts po = {.wants_offsets = true}; /* no marks, no escaping */
             write_frag(&h, text, len, &frags[0], &po, 0, plain, NULL);
