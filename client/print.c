@@ -32,8 +32,9 @@
 
 static const char print_ellipsis[] = "\xe2\x80\xa6"; /* U+2026 */
 
-/* Returns owned, NUL-terminated: s with whitespace runs and control characters collapsed to one
- * space, trimmed, and invalid UTF-8 bytes replaced by '?'. */
+/* Returns owned, NUL-terminated: s with whitespace runs and control characters (C0, DEL, C1:
+ * a terminal takes them for commands) collapsed to one space, trimmed, and invalid UTF-8 bytes
+ * replaced by '?'. */
 static char *print_clean(const char *s, size_t len)
 {
     char *out = malloc(len + 1);
@@ -46,13 +47,13 @@ static char *print_clean(const char *s, size_t len)
     while (i < len) {
         uint32_t cp;
         size_t n = cli_utf8_decode(s + i, len - i, &cp);
-        bool is_space = n == 1 && (cp <= 0x20 || cp == 0x7F);
+        bool is_space = n > 0 && (cp <= 0x20 || (cp >= 0x7F && cp <= 0x9F)); /* C0, DEL, C1 */
         if (is_space) {
             if (!in_space) {
                 out[o++] = ' ';
             }
             in_space = true;
-            i++;
+            i += n;
             continue;
         }
         in_space = false;
@@ -176,6 +177,23 @@ static size_t print_span_count(struct json_object *spans)
     return json_object_is_type(spans, json_type_array) ? json_object_array_length(spans) : 0;
 }
 
+/* Writes s[0, n), a control character (C0, DEL, C1: a terminal takes them for commands) as
+ * a space per byte, so that offsets into s stay where they were. */
+static void print_text(FILE *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool is_c1 = c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+                     (unsigned char)s[i + 1] <= 0x9F;
+        if (is_c1) {
+            fputs("  ", out);
+            i++;
+        } else {
+            fputc(c < 0x20 || c == 0x7F ? ' ' : c, out);
+        }
+    }
+}
+
 /* s[from, to) of a fragment (plain text) with the matches ([[off,len],...] into s) that lie
  * wholly inside it between pre and post (NULL: unmarked). Other spans are ignored. */
 static void print_marked(FILE *out, const char *s, size_t from, size_t to,
@@ -187,11 +205,13 @@ static void print_marked(FILE *out, const char *s, size_t from, size_t to,
         if (!print_span(spans, i, to, &off, &mlen) || off < at) {
             continue;
         }
-        fwrite(s + at, 1, off - at, out);
-        fprintf(out, "%s%.*s%s", pre, (int)mlen, s + off, post);
+        print_text(out, s + at, off - at);
+        fputs(pre, out);
+        print_text(out, s + off, mlen);
+        fputs(post, out);
         at = off + mlen;
     }
-    fwrite(s + at, 1, to - at, out);
+    print_text(out, s + at, to - at);
 }
 
 /* Bold on a terminal, [ ] elsewhere. */

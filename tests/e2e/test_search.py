@@ -158,6 +158,21 @@ class SearchTest(E2ETestCase):
         self.assertTrue(excerpt.strip().startswith("\u2026"), excerpt)  # cut before it
         self.assertNotIn("\x1b", excerpt)  # no terminal marks into a pipe
 
+    def test_human_output_never_passes_control_characters_to_the_terminal(self):
+        # ESC and CSI (U+009B, the C1 form) in a title and a body would be terminal commands.
+        doc = {"id": "tmp-controls", "title": "Ctrl \u001b[31mred\u009b31m title",
+               "body": "Plain zanzibarite words, then \u001b]0;owned\u0007 and \u009b2J zanzibarite."}
+        self.assertOk(self.line_call({"op": "add", "doc": doc}), "add")
+        try:
+            for args in ([], ["--highlight"]):
+                cp = self.searchq(*args, "zanzibarite")
+                self.assertEqual(cp.returncode, 0, describe(cp))
+                self.assertIn("tmp-controls", cp.stdout.decode("utf-8", "replace"))
+                for bad in (b"\x1b", b"\xc2\x9b", b"\x07"):
+                    self.assertNotIn(bad, cp.stdout, args)
+        finally:
+            self.assertOk(self.line_call({"op": "delete", "id": "tmp-controls"}), "delete")
+
     # ---- query language ----
 
     def test_phrase(self):
