@@ -246,9 +246,6 @@ bool qry_filter_segment(struct qry_scratch *s, const struct qry *q, const struct
 /* True when node of q is a conjunct of the predicate (plan.c leaves those out of the tree). */
 bool qry_is_top_filter(const struct qry *q, int32_t node);
 
-/* Whether node is a typo reading's pair: a QN_OR of the word as typed and its QN_FUZZY
- * (typo.c). */
-bool qry_is_typo_pair(const struct qry *q, int32_t node);
 /* The column of attribute name with the seg type of sch_type, or NULL. */
 const struct seg_attr *qry_column(const struct seg *seg, const char *name, size_t len,
                                   uint8_t sch_type);

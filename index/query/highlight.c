@@ -6,10 +6,11 @@
  * is a word's stem, its folded form a phrase word's or exact word's, it starts
  * with a prefix, or (QN_FUZZY) it is within the word's edits of the typed
  * form, checked with the same automaton the search walked the dictionary with.
- * Each match remembers which leaf it answers ("distinct query words").
+ * Each match remembers which query word it answers (query_words).
  *
  * Fragments. A window of fragment_len bytes is scored for every match that
- * could start it: the number of distinct leaves it holds, the earliest first
+ * could start it: the number of distinct query words it holds (a synonym group,
+ * or a typo reading's word with its near forms, is one word), the earliest first
  * among equals. The best window is taken, windows overlapping it are dropped,
  * and so on up to `fragments` windows, shown in text order. A window starts a
  * little before its first match (an eighth of its length, for context) and
@@ -52,7 +53,7 @@
 struct hl_match {
     size_t off;
     size_t len;
-    uint32_t leaf; /* query node index: distinct words */
+    uint32_t word; /* the query word it answers (query_word): distinct words */
 };
 
 struct hl_frag {
@@ -70,6 +71,7 @@ struct hl_state {
     unsigned max; /* fragments wanted */
     struct qry_lev *levs; /* one per node (only QN_FUZZY ones initialised) */
     bool *has_lev;
+    uint32_t *word; /* per node: the query word a leaf answers (query_word) */
     struct hl_match *m;
     size_t count;
     size_t cap;
@@ -77,9 +79,9 @@ struct hl_state {
     bool is_oom;
     int load_rc;
     /* Stopping early (settle): the windows of matches [0, settled) are final (the text they
-     * reach was tokenized); full[0, nfull) are those among them that hold all `leaves`
-     * positive leaves of the query, earliest first, none overlapping another. */
-    size_t leaves;
+     * reach was tokenized); full[0, nfull) are those among them that hold all `words`
+     * positive words of the query, earliest first, none overlapping another. */
+    size_t words;
     size_t settled;
     size_t settle_at; /* look again once the tokens reach this offset */
     struct hl_frag full[QRY_MAX_FRAGMENTS];
@@ -187,7 +189,7 @@ static int collect_match(void *arg, const struct stem_token *tok)
             h->cap = cap;
         }
         h->m[h->count++] =
-            (struct hl_match){.off = h->base + tok->offset, .len = tok->len, .leaf = (uint32_t)i};
+            (struct hl_match){.off = h->base + tok->offset, .len = tok->len, .word = h->word[i]};
         h->settle_at = 0; /* a window may have changed: look at the next token */
         return 0;
     }
@@ -228,11 +230,46 @@ static int scan_pieces(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *
     return rc ? rc : h->load_rc;
 }
 
+/* Which query word each leaf under node answers, into word[]: a leaf is a word of its own,
+ * except inside a synonym group or a typo reading's word with its near forms, which are one
+ * word however many leaves spell it (so a fragment with "ИИ" and one with "искусственный
+ * интеллект" hold the same word once, and every word of a query can stand in one fragment). */
+static void query_words(const struct qry *q, int32_t node, int32_t word_node, uint32_t *word)
+{
+    const struct qry_node *n = &q->nodes[node];
+    bool is_one_word = (n->type == QN_OR && n->syn_role == QRY_SYN_GROUP) ||
+                       qry_is_typo_pair(q, node);
+    if (word_node == QRY_NONE && is_one_word) {
+        word_node = node;
+    }
+    if (n->type >= QN_WORD) {
+        word[node] = (uint32_t)(word_node == QRY_NONE ? node : word_node);
+    }
+    for (int32_t c = n->first_child; c != QRY_NONE; c = q->nodes[c].next_sibling) {
+        query_words(q, c, word_node, word);
+    }
+}
+
+/* The distinct words of the positive leaves. */
+static size_t count_words(const struct qry *q, const uint32_t *word, bool *seen)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < q->node_count; i++) {
+        const struct qry_node *nd = &q->nodes[i];
+        if (nd->type >= QN_WORD && !nd->is_negative && !seen[word[i]]) {
+            seen[word[i]] = true;
+            n++;
+        }
+    }
+    return n;
+}
+
 static int find_matches(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *src)
 {
     const struct qry *q = h->q;
     h->levs = NULL;
     h->has_lev = calloc(q->node_count + 1, sizeof *h->has_lev);
+    h->word = calloc(q->node_count + 1, sizeof *h->word);
     size_t fuzzy = 0;
     for (size_t i = 0; i < q->node_count; i++) {
         fuzzy += q->nodes[i].type == QN_FUZZY;
@@ -240,12 +277,14 @@ static int find_matches(struct qry_ctx *ctx, struct hl_state *h, struct qry_src 
     if (fuzzy) {
         h->levs = malloc(q->node_count * sizeof *h->levs);
     }
-    if (!h->has_lev || (fuzzy && !h->levs)) {
+    if (!h->has_lev || !h->word || (fuzzy && !h->levs)) {
         return SD_ENOMEM;
     }
-    for (size_t i = 0; i < q->node_count; i++) {
-        h->leaves += q->nodes[i].type >= QN_WORD && !q->nodes[i].is_negative;
+    if (q->root != QRY_NONE) {
+        query_words(q, q->root, QRY_NONE, h->word);
     }
+    h->words = count_words(q, h->word, h->has_lev); /* has_lev: all false, and put back */
+    memset(h->has_lev, 0, (q->node_count + 1) * sizeof *h->has_lev);
     for (size_t i = 0; fuzzy && i < q->node_count; i++) {
         const struct qry_node *n = &q->nodes[i];
         if (n->type == QN_FUZZY && !n->is_negative) {
@@ -345,7 +384,7 @@ static size_t distinct(const struct hl_state *h, const struct hl_frag *f)
     for (size_t i = f->first; i < f->last; i++) {
         bool is_new = true;
         for (size_t j = f->first; j < i && is_new; j++) {
-            is_new = h->m[j].leaf != h->m[i].leaf;
+            is_new = h->m[j].word != h->m[i].word;
         }
         n += is_new;
     }
@@ -380,7 +419,7 @@ static bool settle(struct hl_state *h, size_t upto)
             h->settle_at = reach;
             return false;
         }
-        bool is_free = distinct(h, &f) == h->leaves;
+        bool is_free = distinct(h, &f) == h->words;
         for (size_t k = 0; k < h->nfull && is_free; k++) {
             is_free = !overlaps(&f, &h->full[k]);
         }
@@ -545,6 +584,7 @@ static int highlight_src(struct qry_ctx *ctx, const struct qry *q, struct qry_sr
     free(h.m);
     free(h.levs);
     free(h.has_lev);
+    free(h.word);
     return rc;
 }
 

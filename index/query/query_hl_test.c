@@ -265,21 +265,13 @@ static char *fragments_of(struct qry *q, const char *text, size_t n, const struc
     return all;
 }
 
-/* The highlighter stops reading once it has as many windows holding every query word as it
- * wants fragments. A query with one more leaf, which never matches, can never have such a
- * window, so it reads the whole text: both must choose the same fragments and snippet. */
-static void test_qry_hl_stopping_early_chooses_what_the_whole_text_would(void **state)
+/* Fragments of random texts of pieces for `stops` and for `reads_all` must be the same. */
+static void assert_same_fragments(struct qry *stops, struct qry *reads_all,
+                                  const char *const *pieces, size_t npieces, unsigned seed)
 {
-    (void)state;
-    static const char *const pieces[] = {"cats ", "cat ", "dogs ", "dog. ", "birds ", "a ", "the ",
-                                         "of ",   "and ", "\n",   "sits ", "runs "};
-    struct qry *stops = tqry(tq_ctx, "cats dogs birds");
-    struct qry *reads_all = tqry(tq_ctx, "cats dogs (birds OR zzzqqq)");
-    unsigned seed = 11;
     for (int round = 0; round < 2000; round++) {
         char text[4000];
-        size_t n =
-            random_text(text, sizeof text, pieces, sizeof pieces / sizeof pieces[0], 600, &seed);
+        size_t n = random_text(text, sizeof text, pieces, npieces, 600, &seed);
         struct qry_hl_opts o;
         qry_hl_opts_default(&o);
         o.fragment_len = 10 + (seed >> 8) % 150;
@@ -293,6 +285,39 @@ static void test_qry_hl_stopping_early_chooses_what_the_whole_text_would(void **
         free(a);
         free(b);
     }
+}
+
+/* A typo reading of text (every word of 5+ letters with its near forms). */
+static struct qry *typo_reading(const char *text)
+{
+    struct qry *q = tqry(tq_ctx, text);
+    struct qry *fq = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_with_typos(q, true, &fq, &err), SD_OK);
+    assert_non_null(fq);
+    qry_free(q);
+    return fq;
+}
+
+/* The highlighter stops reading once it has as many windows holding every query word as it
+ * wants fragments. A query with one more word, which never matches, can never have such a
+ * window, so it reads the whole text: both must choose the same fragments and snippet. A
+ * typo reading's word and its near forms are one word, so it stops too. */
+static void test_qry_hl_stopping_early_chooses_what_the_whole_text_would(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {"cats ", "cat ", "dogs ", "dog. ", "birds ", "a ", "the ",
+                                         "of ",   "and ", "\n",   "sits ", "runs "};
+    struct qry *stops = tqry(tq_ctx, "cats dogs birds");
+    struct qry *reads_all = tqry(tq_ctx, "cats dogs (birds OR zzzqqq)");
+    assert_same_fragments(stops, reads_all, pieces, sizeof pieces / sizeof pieces[0], 11);
+    qry_free(stops);
+    qry_free(reads_all);
+    static const char *const typos[] = {"diplomacy ", "diplomat ", "embassy ", "embasy ",
+                                        "the ",       "and ",      "a ",       "envoy "};
+    stops = typo_reading("diplomcy embassy");
+    reads_all = typo_reading("diplomcy embassy zzzqqqq");
+    assert_same_fragments(stops, reads_all, typos, sizeof typos / sizeof typos[0], 13);
     qry_free(stops);
     qry_free(reads_all);
 }

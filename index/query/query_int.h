@@ -188,6 +188,10 @@ int qry_src_load_words(struct qry_src *src, size_t from, size_t to, size_t *a, s
 int qry_src_candidates(struct qry_ctx *ctx, const struct qry_src *src, const struct qry *q,
                        bool **out);
 
+/* Whether node is a typo reading's pair: a QN_OR of the word as typed and its QN_FUZZY
+ * (typo.c). Planning scores it as one word; the highlighter counts it as one. */
+bool qry_is_typo_pair(const struct qry *q, int32_t node);
+
 /* ---- lev.c: the Levenshtein automaton ---- */
 
 #define QRY_LEV_MAX_CHARS 48 /* longest word (in characters) searched with typos */
