@@ -20,13 +20,12 @@
  * passage with the most query words together, not the first place one occurs.
  *
  * Stopping early. Once the windows settled so far (those whose text was read
- * to their end) include `fragments` that hold every positive leaf and do not
+ * to their end) include `fragments` that hold every query word and do not
  * overlap, no later window can be chosen before them, so the tokenizer stops
  * there (settle): a document that says the query's words together near its
  * start is read that far, not to its end. That is why the earliest, not the
- * one with more matches, wins a tie. A query whose leaves cannot all occur
- * (an OR, a typo reading's alternatives) reads on, as does a text that never
- * has them together.
+ * one with more matches, wins a tie. A query whose words cannot all occur (an
+ * OR of words) reads on, as does a text that never has them together.
  *
  * Markup. Matched tokens are wrapped in pre/post (default <mark> </mark>);
  * everything else is HTML-escaped (& < > " '), control characters become
@@ -250,16 +249,18 @@ static void query_words(const struct qry *q, int32_t node, int32_t word_node, ui
     }
 }
 
-/* The distinct words of the positive leaves. */
-static size_t count_words(const struct qry *q, const uint32_t *word, bool *seen)
+/* The distinct words of the positive leaves: a word is a leaf or the group node its leaves
+ * answer to (query_words), counted at its first positive leaf. */
+static size_t count_words(const struct qry *q, const uint32_t *word)
 {
     size_t n = 0;
     for (size_t i = 0; i < q->node_count; i++) {
         const struct qry_node *nd = &q->nodes[i];
-        if (nd->type >= QN_WORD && !nd->is_negative && !seen[word[i]]) {
-            seen[word[i]] = true;
-            n++;
+        bool is_first = nd->type >= QN_WORD && !nd->is_negative;
+        for (size_t j = 0; is_first && j < i; j++) {
+            is_first = word[j] != word[i] || q->nodes[j].type < QN_WORD || q->nodes[j].is_negative;
         }
+        n += is_first;
     }
     return n;
 }
@@ -283,8 +284,7 @@ static int find_matches(struct qry_ctx *ctx, struct hl_state *h, struct qry_src 
     if (q->root != QRY_NONE) {
         query_words(q, q->root, QRY_NONE, h->word);
     }
-    h->words = count_words(q, h->word, h->has_lev); /* has_lev: all false, and put back */
-    memset(h->has_lev, 0, (q->node_count + 1) * sizeof *h->has_lev);
+    h->words = count_words(q, h->word);
     for (size_t i = 0; fuzzy && i < q->node_count; i++) {
         const struct qry_node *n = &q->nodes[i];
         if (n->type == QN_FUZZY && !n->is_negative) {
@@ -398,9 +398,9 @@ static bool overlaps(const struct hl_frag *a, const struct hl_frag *b)
 
 /* Settles the windows of the matches whose windows reach no further than upto (their start
  * plus the fragment length: every token before upto was seen, so no match can join them or
- * move their ends): those holding every positive leaf go to h->full, earliest first, unless
+ * move their ends): those holding every query word go to h->full, earliest first, unless
  * they overlap one there. True once there are h->max: choose takes the windows with the most
- * leaves, earliest first, so it would take these whatever follows, and the text need not be
+ * words, earliest first, so it would take these whatever follows, and the text need not be
  * read further. The bytes around a window are loaded first (window_at reads them), as
  * load_around loads them for the final choice. */
 static bool settle(struct hl_state *h, size_t upto)

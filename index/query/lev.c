@@ -462,10 +462,7 @@ int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, const unsig
 
 unsigned qry_lev_max_edits(const char *word, size_t len)
 {
-    size_t chars = 0;
-    for (size_t i = 0; i < len; i++) {
-        chars += ((unsigned char)word[i] & 0xC0) != 0x80;
-    }
+    size_t chars = stem_utf8_chars(word, len);
     return chars >= QRY_TYPO_TWO_EDITS ? 2 : chars >= QRY_TYPO_ONE_EDIT ? 1 : 0;
 }
 

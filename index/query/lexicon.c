@@ -5,7 +5,7 @@
  * Every string goes through the documents' own tokenizer (stem_tokenize), so a member is folded
  * and stemmed exactly as a query word is: "Искусственного Интеллекта" and "искусственный
  * интеллект" are one member. The joined form of a compound ("e-mail" -> "email") is skipped, as
- * in phrases: its parts are the words. A word whose stem is too short to stand for it is kept as
+ * in phrases: its parts are the words. A short word whose stem does not stand for it is kept as
  * its folded form (lexicon_int.h, qry_stem_stands_for). A member must hold 1 to QRY_SYN_MAX_WORDS
  * words and a stopword exactly one; anything else is refused here, when the settings are set,
  * naming the string.
