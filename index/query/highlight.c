@@ -249,20 +249,24 @@ static void query_words(const struct qry *q, int32_t node, int32_t word_node, ui
     }
 }
 
-/* The distinct words of the positive leaves: a word is a leaf or the group node its leaves
- * answer to (query_words), counted at its first positive leaf. */
-static size_t count_words(const struct qry *q, const uint32_t *word)
+/* The distinct words of the positive leaves (a word: a leaf, or the group node its leaves
+ * answer to, query_words), into *n. SD_OK or SD_ENOMEM. */
+static int count_words(const struct qry *q, const uint32_t *word, size_t *n)
 {
-    size_t n = 0;
+    bool *seen = calloc(q->node_count + 1, sizeof *seen);
+    if (!seen) {
+        return SD_ENOMEM;
+    }
+    *n = 0;
     for (size_t i = 0; i < q->node_count; i++) {
         const struct qry_node *nd = &q->nodes[i];
-        bool is_first = nd->type >= QN_WORD && !nd->is_negative;
-        for (size_t j = 0; is_first && j < i; j++) {
-            is_first = word[j] != word[i] || q->nodes[j].type < QN_WORD || q->nodes[j].is_negative;
+        if (nd->type >= QN_WORD && !nd->is_negative && !seen[word[i]]) {
+            seen[word[i]] = true;
+            (*n)++;
         }
-        n += is_first;
     }
-    return n;
+    free(seen);
+    return SD_OK;
 }
 
 static int find_matches(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *src)
@@ -284,7 +288,9 @@ static int find_matches(struct qry_ctx *ctx, struct hl_state *h, struct qry_src 
     if (q->root != QRY_NONE) {
         query_words(q, q->root, QRY_NONE, h->word);
     }
-    h->words = count_words(q, h->word);
+    if (count_words(q, h->word, &h->words)) {
+        return SD_ENOMEM;
+    }
     for (size_t i = 0; fuzzy && i < q->node_count; i++) {
         const struct qry_node *n = &q->nodes[i];
         if (n->type == QN_FUZZY && !n->is_negative) {
