@@ -22,6 +22,7 @@ const char *const proto_search_params[] = {
     "weights",
     "snippet",
     "syntax",
+    "prefix_last",
     "layout",
     "typo",
     "proximity",

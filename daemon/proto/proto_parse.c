@@ -731,8 +731,20 @@ static enum proto_code get_proximity(struct json_object *obj, struct proto_reque
     return set_proximity(-1, req, err); /* the message says what is wanted */
 }
 
-/* The search-box options (syntax, layout, typo, proximity); absent members keep their
- * defaults. */
+/* "prefix_last" reads the last word as still being typed, which only the simple syntax does: with
+ * the full one it would be accepted and ignored, so it is refused. */
+static enum proto_code check_prefix_last(const struct proto_request *req, struct proto_error *err)
+{
+    if (req->search_opts.prefix_last && req->search_opts.syntax != QRY_SYNTAX_SIMPLE) {
+        return proto_errorf(err, PROTO_BAD_REQUEST,
+                            "'prefix_last' needs \"syntax\":\"simple\" (in the full syntax, "
+                            "write the prefix: word*)");
+    }
+    return PROTO_OK;
+}
+
+/* The search-box options (syntax, prefix_last, layout, typo, proximity); absent members keep
+ * their defaults. */
 static enum proto_code get_search_opts(struct json_object *obj, struct proto_request *req,
                                        struct proto_error *err)
 {
@@ -744,18 +756,22 @@ static enum proto_code get_search_opts(struct json_object *obj, struct proto_req
         rc = get_bool(obj, "typo", &typo, err);
     }
     if (rc == PROTO_OK) {
+        rc = get_bool(obj, "prefix_last", &req->search_opts.prefix_last, err);
+    }
+    if (rc == PROTO_OK) {
         rc = get_proximity(obj, req, err);
     }
     req->search_opts.no_layout = !layout;
     req->search_opts.no_typos = !typo;
     struct json_object *v = member(obj, "syntax", &present);
-    if (rc || !present) {
-        return rc;
+    if (rc == PROTO_OK && present && !json_object_is_type(v, json_type_string)) {
+        rc = proto_errorf(err, PROTO_BAD_REQUEST, "'syntax' must be \"full\" or \"simple\"");
     }
-    if (!json_object_is_type(v, json_type_string)) {
-        return proto_errorf(err, PROTO_BAD_REQUEST, "'syntax' must be \"full\" or \"simple\"");
+    if (rc == PROTO_OK && present) {
+        rc = syntax_from(json_object_get_string(v), (size_t)json_object_get_string_len(v), req,
+                         err);
     }
-    return syntax_from(json_object_get_string(v), (size_t)json_object_get_string_len(v), req, err);
+    return rc == PROTO_OK ? check_prefix_last(req, err) : rc;
 }
 
 /* "facets" or "fields": an array of strings, or one comma-separated string (split in a copy
@@ -1553,6 +1569,12 @@ static enum proto_code search_from_params(const struct http_param *params, size_
         bool typo = true;
         rc = text_bool(p, &typo, err);
         req->search_opts.no_typos = !typo;
+    }
+    if (rc == PROTO_OK && (p = find_param(params, n, "prefix_last"))) {
+        rc = text_bool(p, &req->search_opts.prefix_last, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = check_prefix_last(req, err);
     }
     if (rc == PROTO_OK && (p = find_param(params, n, "proximity"))) {
         rc = text_proximity(p->value, req, err);

@@ -960,6 +960,42 @@ static void test_proto_codes_match_protocol_table(void **state)
 
 /* ---- issue 12: the search-box options ---- */
 
+/* prefix_last: off by default, a boolean, and only with the simple syntax (the full one has
+ * word* and would ignore it). */
+static void test_proto_prefix_last_needs_the_simple_syntax(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"syntax\":\"simple\"}", &req, &err),
+                     PROTO_OK);
+    assert_false(req.search_opts.prefix_last);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"syntax\":\"simple\","
+                                "\"prefix_last\":true}",
+                                &req, &err),
+                     PROTO_OK);
+    assert_true(req.search_opts.prefix_last);
+    proto_request_free(&req);
+    proto_request_init(&req);
+    const char *uri = "/search?q=x&prefix_last=true&syntax=simple";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_true(req.search_opts.prefix_last);
+    proto_request_free(&req);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"prefix_last\":true}"),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"syntax\":\"simple\","
+                               "\"prefix_last\":1}"),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&prefix_last=true", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "simple"));
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&syntax=simple&prefix_last=yes", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&syntax=full&prefix_last=false", NULL, &err),
+                     PROTO_OK);
+}
+
 static void test_proto_search_box_options(void **state)
 {
     (void)state;
@@ -1516,6 +1552,7 @@ int main(void)
         cmocka_unit_test(test_issue_10_more_than_32_parameters_is_bad_request),
         cmocka_unit_test(test_proto_codes_match_protocol_table),
         cmocka_unit_test(test_proto_search_box_options),
+        cmocka_unit_test(test_proto_prefix_last_needs_the_simple_syntax),
         cmocka_unit_test(test_proto_line_search_attr_params_parsed),
         cmocka_unit_test(test_proto_http_search_attr_params_parsed),
         cmocka_unit_test(test_proto_attr_params_bad_input_is_bad_request),

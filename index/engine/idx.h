@@ -135,6 +135,7 @@ int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, si
  * default of the wire protocol (full syntax). */
 struct idx_search_opts {
     enum qry_syntax syntax;
+    bool prefix_last; /* simple syntax: the last word is being typed (QRY_SIMPLE_PREFIX_LAST) */
     bool no_layout; /* never search the other keyboard layout's reading */
     bool no_typos;  /* never search the typo-tolerant reading */
     size_t snippet_len; /* bytes of a snippet (fragment); 0: idx_search_req.snippet_len */

@@ -267,7 +267,8 @@ static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
     if (idx_is_browse(req)) {
         rc = qry_parse_filter(ctx, "", 0, schema, q, err); /* every document (that passes) */
     } else if (req->opts.syntax == QRY_SYNTAX_SIMPLE) {
-        rc = qry_parse_simple(ctx, text, len, q, err);
+        unsigned flags = req->opts.prefix_last ? QRY_SIMPLE_PREFIX_LAST : 0;
+        rc = qry_parse_simple(ctx, text, len, flags, q, err);
     } else {
         rc = qry_parse_schema(ctx, text, len, schema, q, err);
     }

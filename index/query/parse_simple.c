@@ -12,6 +12,12 @@
  *   a OR b          OR between the two terms around it; a dangling OR (first,
  *                   last, doubled, next to an exclusion) is dropped, as is AND
  *   pre*            a prefix when it is one word of 2+ characters, else the word
+ * With QRY_SIMPLE_PREFIX_LAST (a box that searches as you type) the last word, when nothing
+ * follows it (not even a space: the user is still typing it), is also a prefix:
+ *   ... word        QN_OR[QRY_SYN_TYPING]( word , word* )
+ * so a half-typed word finds its completions and a whole one still every inflection, whose
+ * forms need not start with what was typed ("дипломатия" finds "дипломатии"). A document with
+ * the word itself matches both and ranks above one with only a longer word that starts so.
  * Everything else is text: '(' and ')' separate words, `title:x` is the two
  * words "title x" as a phrase (fields are for the full syntax), punctuation
  * and invalid UTF-8 bytes separate words as they do in documents.
@@ -110,9 +116,41 @@ static bool prefix_ok(struct qry_parser *p, const struct qry_tok *tok)
     return rc == STEM_OK && count == 1;
 }
 
+/* The word being typed, node *word: QN_OR[QRY_SYN_TYPING](word, word*) in its place. Only a
+ * plain word gets the prefix (not a compound, a phrase of parts, or a prefix the strict rules
+ * refuse: under 2 characters); so does not one past QRY_MAX_TERMS: the word stays as it is. */
+static int typing_node(struct qry_parser *p, const struct qry_tok *tok, int32_t *word)
+{
+    const struct qry_node *w = qry_pnode(p, *word);
+    if (w->type != QN_WORD || w->term_count != 2 || !prefix_ok(p, tok)) {
+        return SD_OK;
+    }
+    int32_t prefix = QRY_NONE;
+    int rc = qry_parse_prefix(p, tok, &prefix);
+    if (rc == SD_EPARSE || rc == SD_ELIMIT) {
+        return SD_OK;
+    }
+    int32_t or_node = QRY_NONE;
+    if (!rc) {
+        rc = qry_add_node(p, QN_OR, tok->off, &or_node);
+    }
+    if (rc) {
+        return rc;
+    }
+    qry_pnode(p, or_node)->syn_role = QRY_SYN_TYPING;
+    qry_pnode(p, prefix)->syn_role = QRY_SYN_TYPING;
+    int32_t tail = QRY_NONE;
+    qry_add_child(p, or_node, &tail, *word);
+    qry_add_child(p, or_node, &tail, prefix);
+    *word = or_node;
+    return SD_OK;
+}
+
 /* The leaf (or compound OR) of one chunk; QRY_NONE when it holds no word. SD_ELIMIT when it
- * would pass QRY_MAX_TERMS; a prefix the strict rules refuse becomes a word instead. */
-static int chunk_node(struct qry_parser *p, const struct simple_chunk *c, int32_t *out)
+ * would pass QRY_MAX_TERMS; a prefix the strict rules refuse becomes a word instead.
+ * is_typing: the chunk is the word being typed (typing_node). */
+static int chunk_node(struct qry_parser *p, const struct simple_chunk *c, bool is_typing,
+                      int32_t *out)
 {
     if (c->tok.type == QT_PHRASE) {
         return qry_parse_phrase(p, &c->tok, out);
@@ -123,7 +161,11 @@ static int chunk_node(struct qry_parser *p, const struct simple_chunk *c, int32_
             return rc;
         }
     }
-    return qry_parse_word(p, &c->tok, out);
+    int rc = qry_parse_word(p, &c->tok, out);
+    if (rc || !is_typing || *out == QRY_NONE) {
+        return rc;
+    }
+    return typing_node(p, &c->tok, out);
 }
 
 struct simple_state {
@@ -192,14 +234,15 @@ static int add_negative(struct qry_parser *p, struct simple_state *st, int32_t c
 }
 
 /* Parses one chunk into the query; rolls the arrays back when it passes a limit. */
-static int add_chunk(struct qry_parser *p, struct simple_state *st, const struct simple_chunk *c)
+static int add_chunk(struct qry_parser *p, struct simple_state *st, const struct simple_chunk *c,
+                     bool is_typing)
 {
     size_t nodes = p->nodes.count;
     size_t terms = p->terms.count;
     size_t strings = p->strings.count;
     size_t words = p->word_count;
     int32_t child = QRY_NONE;
-    int rc = chunk_node(p, c, &child);
+    int rc = chunk_node(p, c, is_typing, &child);
     if (rc == SD_ELIMIT) {
         p->nodes.count = nodes;
         p->terms.count = terms;
@@ -244,7 +287,17 @@ static size_t simple_len(const char *text, size_t len, bool *is_cut)
     return cut;
 }
 
-static int parse_chunks(struct qry_parser *p, struct simple_state *st)
+/* Whether chunk c is a word still being typed: a plain word (not a prefix, an exclusion or an
+ * operator) that ends the text as it came, full_len bytes (a text cut at QRY_MAX_LEN ends
+ * where the cut is, not where the user types). */
+static bool is_typing(const struct simple_chunk *c, size_t full_len)
+{
+    return c->tok.type == QT_WORD && !c->tok.is_prefix && !c->is_negative &&
+           c->tok.off + c->tok.len == full_len;
+}
+
+static int parse_chunks(struct qry_parser *p, struct simple_state *st, unsigned flags,
+                        size_t full_len)
 {
     size_t pos = 0;
     size_t chunks = 0;
@@ -262,7 +315,8 @@ static int parse_chunks(struct qry_parser *p, struct simple_state *st)
             break;
         }
         size_t before = p->word_count;
-        int rc = add_chunk(p, st, &c);
+        bool typing = (flags & QRY_SIMPLE_PREFIX_LAST) && is_typing(&c, full_len);
+        int rc = add_chunk(p, st, &c, typing);
         if (rc == SD_ELIMIT) {
             break;
         }
@@ -274,8 +328,8 @@ static int parse_chunks(struct qry_parser *p, struct simple_state *st)
     return SD_OK;
 }
 
-int qry_parse_simple(struct qry_ctx *ctx, const char *text, size_t len, struct qry **out,
-                     struct sd_error *err)
+int qry_parse_simple(struct qry_ctx *ctx, const char *text, size_t len, unsigned flags,
+                     struct qry **out, struct sd_error *err)
 {
     bool is_cut = false;
     struct qry_parser p = {.stem = ctx->stem, .text = text, .err = err};
@@ -285,7 +339,7 @@ int qry_parse_simple(struct qry_ctx *ctx, const char *text, size_t len, struct q
     struct simple_state st = {.tail = QRY_NONE, .last = QRY_NONE, .or_tail = QRY_NONE};
     int rc = qry_add_node(&p, QN_AND, 0, &st.and_node);
     if (!rc) {
-        rc = parse_chunks(&p, &st);
+        rc = parse_chunks(&p, &st, flags, len);
     }
     if (!rc) {
         rc = qry_parser_finish(&p, simple_root(&p, &st), out);

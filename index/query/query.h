@@ -53,6 +53,9 @@
 #define QRY_TYPO_TWO_EDITS 9    /* ... and of this many with two */
 #define QRY_MAX_FUZZY      16   /* stems one misspelt word may expand to */
 #define QRY_FUZZY_WEIGHT   0.3f /* a typo match scores this fraction of an exact one */
+/* A completion of the word being typed (QRY_SIMPLE_PREFIX_LAST) scores this fraction of what
+ * the word would: the word, in any inflection, ranks above a longer word that starts so. */
+#define QRY_COMPLETION_WEIGHT 0.3f
 #define QRY_MAX_LIMIT      1000 /* hits in one answer */
 #define QRY_MAX_OFFSET     100000
 /* The weight of the proximity bonus measured on the known-item sets (qry_params.proximity,
@@ -84,16 +87,21 @@ enum qry_syntax {
 /* Words of a simple-syntax query kept; the rest is dropped (qry_is_truncated). */
 #define QRY_SIMPLE_MAX_WORDS 32
 
+/* qry_parse_simple flags. QRY_SIMPLE_PREFIX_LAST: the text is still being typed (a search
+ * box that searches as you type), so a last word that ends the text (no space after it) is
+ * also read as a prefix of 2+ characters: `цифровая дипло` finds *цифровая дипломатия*. */
+#define QRY_SIMPLE_PREFIX_LAST 1u
+
 /* The lenient syntax for text typed into a search box (docs/QUERY.md, "Simple
  * syntax"): words, closed "phrases", -exclusions, OR between two terms and
  * pre* prefixes; every other character is text. Never fails on the text:
  * any bytes, unbalanced quotes or parentheses, dangling operators. Text past
  * QRY_MAX_LEN bytes or QRY_MAX_TERMS terms or QRY_SIMPLE_MAX_WORDS words is
  * dropped and qry_is_truncated() says so. A text without words gives a query
- * that matches nothing. *out is owned by the caller (qry_free()). SD_OK or
- * SD_ENOMEM. */
-int qry_parse_simple(struct qry_ctx *ctx, const char *text, size_t len, struct qry **out,
-                     struct sd_error *err);
+ * that matches nothing. flags: QRY_SIMPLE_* or 0. *out is owned by the caller
+ * (qry_free()). SD_OK or SD_ENOMEM. */
+int qry_parse_simple(struct qry_ctx *ctx, const char *text, size_t len, unsigned flags,
+                     struct qry **out, struct sd_error *err);
 bool qry_is_truncated(const struct qry *q);
 
 /* Writes text[0, len) (borrowed) into out as it reads typed with the other

@@ -43,7 +43,8 @@ static void dump_node(const struct qry *q, int32_t i, char *buf, size_t cap)
     const struct qry_node *n = &q->nodes[i];
     static const char *names[] = {"", "and", "or", "not"};
     if (n->type <= QN_NOT) {
-        put(buf, cap, "(%s", names[n->type]);
+        bool is_typing = n->type == QN_OR && n->syn_role == QRY_SYN_TYPING;
+        put(buf, cap, "(%s", is_typing ? "typing" : names[n->type]);
         for (int32_t c = n->first_child; c != QRY_NONE; c = q->nodes[c].next_sibling) {
             put(buf, cap, " ");
             dump_node(q, c, buf, cap);
@@ -418,11 +419,12 @@ static void test_qry_parse_hostile_input_never_crashes(void **state)
 
 /* ---- the simple syntax (parse_simple.c) ---- */
 
-static void assert_simple_len(const char *text, size_t len, const char *want, bool is_truncated)
+static void assert_simple_flags(const char *text, size_t len, unsigned flags, const char *want,
+                                bool is_truncated)
 {
     struct qry *q = NULL;
     struct sd_error err = {0};
-    int rc = qry_parse_simple(g_ctx, text, len, &q, &err);
+    int rc = qry_parse_simple(g_ctx, text, len, flags, &q, &err);
     if (rc) {
         fail_msg("simple '%s': %s", text, err.msg);
     }
@@ -441,9 +443,19 @@ static void assert_simple_len(const char *text, size_t len, const char *want, bo
     qry_free(q);
 }
 
+static void assert_simple_len(const char *text, size_t len, const char *want, bool is_truncated)
+{
+    assert_simple_flags(text, len, 0, want, is_truncated);
+}
+
 static void assert_simple(const char *text, const char *want)
 {
     assert_simple_len(text, strlen(text), want, false);
+}
+
+static void assert_typing(const char *text, const char *want)
+{
+    assert_simple_flags(text, strlen(text), QRY_SIMPLE_PREFIX_LAST, want, false);
 }
 
 static void test_qry_simple_unbalanced_syntax_is_text(void **state)
@@ -488,6 +500,48 @@ static void test_qry_simple_prefix_or_word(void **state)
     assert_simple("***", "(none)");
 }
 
+static void test_qry_simple_prefix_last_reads_the_word_being_typed(void **state)
+{
+    (void)state;
+    assert_typing("дипл", "(typing дипл/дипл дипл*)");
+    assert_typing("big cats", "(and big/big (typing cat/cats cats*))");
+    assert_typing("cats (big", "(and cat/cats (typing big/big big*))");
+    assert_simple("big cats", "(and big/big cat/cats)"); /* only when asked */
+}
+
+static void test_qry_simple_prefix_last_only_for_a_plain_word_at_the_end(void **state)
+{
+    (void)state;
+    assert_typing("big cats ", "(and big/big cat/cats)"); /* a space: the word is done */
+    assert_typing("big cats)", "(and big/big cat/cats)");
+    assert_typing("big cats.", "(and big/big cat/cats)");
+    assert_typing("big c", "(and big/big c/c)"); /* a prefix needs 2 characters */
+    assert_typing("big -cats", "(and big/big (not cat/cats))");
+    assert_typing("big ca*", "(and big/big ca*)");
+    assert_typing("big \"fat cats\"", "(and big/big \"fat cats\")");
+    assert_typing("big e-mail", "(and big/big (or \"e mail\" email/email))");
+    assert_typing("big node.js", "(and big/big \"node js\")");
+    assert_typing("cats OR", "cat/cats");
+    assert_typing("cats dogs OR mice", "(and cat/cats (or dog/dogs (typing mice/mice mice*)))");
+    /* a text cut at QRY_MAX_LEN ends where the cut is, not where the user types */
+    char text[QRY_MAX_LEN + 256];
+    size_t len = 0;
+    while (len + 201 <= sizeof text) {
+        memset(text + len, 'x', 200);
+        text[len + 200] = ' ';
+        len += 201;
+    }
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_parse_simple(g_ctx, text, len - 1, QRY_SIMPLE_PREFIX_LAST, &q, &err),
+                     SD_OK);
+    assert_true(qry_is_truncated(q));
+    for (size_t i = 0; i < q->node_count; i++) {
+        assert_int_not_equal(q->nodes[i].syn_role, QRY_SYN_TYPING);
+    }
+    qry_free(q);
+}
+
 static void test_qry_simple_long_input_is_truncated(void **state)
 {
     (void)state;
@@ -499,7 +553,7 @@ static void test_qry_simple_long_input_is_truncated(void **state)
     assert_simple_len(text, len, NULL, true);
     struct qry *q = NULL;
     struct sd_error err = {0};
-    assert_int_equal(qry_parse_simple(g_ctx, text, len, &q, &err), SD_OK);
+    assert_int_equal(qry_parse_simple(g_ctx, text, len, 0, &q, &err), SD_OK);
     size_t words = 0;
     for (size_t i = 0; i < q->node_count; i++) {
         words += q->nodes[i].type == QN_WORD;
@@ -533,7 +587,8 @@ static void test_qry_simple_random_bytes_never_fail(void **state)
         }
         struct qry *q = NULL;
         struct sd_error err = {0};
-        assert_int_equal(qry_parse_simple(g_ctx, text, len, &q, &err), SD_OK);
+        unsigned flags = round & 2 ? QRY_SIMPLE_PREFIX_LAST : 0;
+        assert_int_equal(qry_parse_simple(g_ctx, text, len, flags, &q, &err), SD_OK);
         assert_non_null(q);
         assert_true(q->root == QRY_NONE || (size_t)q->root < q->node_count);
         qry_free(q);
@@ -574,6 +629,8 @@ int main(void)
         cmocka_unit_test(test_qry_simple_dangling_operators_are_dropped),
         cmocka_unit_test(test_qry_simple_exclusions_need_a_positive_word),
         cmocka_unit_test(test_qry_simple_prefix_or_word),
+        cmocka_unit_test(test_qry_simple_prefix_last_reads_the_word_being_typed),
+        cmocka_unit_test(test_qry_simple_prefix_last_only_for_a_plain_word_at_the_end),
         cmocka_unit_test(test_qry_simple_long_input_is_truncated),
         cmocka_unit_test(test_qry_simple_random_bytes_never_fail),
     };

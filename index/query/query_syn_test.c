@@ -53,7 +53,7 @@ static struct qry *lex_query(const struct qry_lexicon *lex, const char *text,
 {
     struct qry *q = NULL, *lq = NULL;
     struct sd_error err = {0};
-    int rc = syntax == QRY_SYNTAX_SIMPLE ? qry_parse_simple(tq_ctx, text, strlen(text), &q, &err)
+    int rc = syntax == QRY_SYNTAX_SIMPLE ? qry_parse_simple(tq_ctx, text, strlen(text), 0, &q, &err)
                                          : qry_parse(tq_ctx, text, strlen(text), &q, &err);
     if (rc) {
         fail_msg("parse '%s': %s", text, err.msg);

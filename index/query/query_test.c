@@ -258,6 +258,43 @@ static void test_qry_rank_english_inflection_finds_doc(void **state)
     seg_close(s);
 }
 
+/* A simple query read with QRY_SIMPLE_PREFIX_LAST, searched; its ids into buf. */
+static uint64_t typing_ids(const char *text, const struct qry_segment *segs, char *buf, size_t cap)
+{
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_parse_simple(g_ctx, text, strlen(text), QRY_SIMPLE_PREFIX_LAST, &q, &err),
+                     SD_OK);
+    uint64_t total = tsearch_query_ids(g_ctx, q, segs, 1, NULL, buf, cap);
+    qry_free(q);
+    return total;
+}
+
+/* The word being typed finds its completions; the word itself, in any inflection, ranks above
+ * a longer word that only starts like it; a word done (a space after it) is only itself. */
+static void test_qry_rank_word_being_typed(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {"long", "Catalogs", "A catalog of catalogs, catalogued.", NULL},
+        {"word", "Cat", "The cat sat on the mat.", NULL},
+        {"infl", "Cats", "Two cats sat on the mat.", NULL},
+        {"none", "Dogs", "A dog sat on the mat.", NULL},
+        {"ru", "Дипломатия", "Цифровая дипломатия.", NULL},
+    };
+    struct seg *s = tseg_build(g_stem, docs, 5);
+    struct qry_segment segs[] = {{s, NULL}};
+    char buf[256];
+    assert_int_equal(typing_ids("ca", segs, buf, sizeof buf), 3);
+    assert_int_equal(typing_ids("cat", segs, buf, sizeof buf), 3);
+    assert_string_equal(buf, "word infl long"); /* "catalogs" only starts like it */
+    assert_int_equal(typing_ids("cat ", segs, buf, sizeof buf), 2);
+    assert_int_equal(typing_ids("sat ca", segs, buf, sizeof buf), 2);
+    assert_int_equal(typing_ids("dog ca", segs, buf, sizeof buf), 0);
+    assert_int_equal(typing_ids("цифровая дипл", segs, buf, sizeof buf), 1);
+    seg_close(s);
+}
+
 static void test_qry_rank_title_weight_and_override(void **state)
 {
     (void)state;
@@ -570,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_qry_search_limit_zero_counts_only),
         cmocka_unit_test(test_qry_rank_exact_form_first_russian),
         cmocka_unit_test(test_qry_rank_english_inflection_finds_doc),
+        cmocka_unit_test(test_qry_rank_word_being_typed),
         cmocka_unit_test(test_qry_rank_title_weight_and_override),
         cmocka_unit_test(test_qry_search_without_segments_finds_nothing),
         cmocka_unit_test(test_qry_rank_ties_by_segment_then_doc),

@@ -88,17 +88,25 @@ struct qry *tqry(struct qry_ctx *ctx, const char *text)
 uint64_t tsearch_ids(struct qry_ctx *ctx, const char *text, const struct qry_segment *segs,
                      size_t nsegs, const struct qry_params *params, char *buf, size_t cap)
 {
+    struct qry *q = tqry(ctx, text);
+    uint64_t total = tsearch_query_ids(ctx, q, segs, nsegs, params, buf, cap);
+    qry_free(q);
+    return total;
+}
+
+uint64_t tsearch_query_ids(struct qry_ctx *ctx, const struct qry *q, const struct qry_segment *segs,
+                           size_t nsegs, const struct qry_params *params, char *buf, size_t cap)
+{
     struct qry_params def;
     if (!params) {
         qry_params_default(&def);
         def.limit = QRY_MAX_LIMIT;
         params = &def;
     }
-    struct qry *q = tqry(ctx, text);
     struct qry_result r;
     struct sd_error err = {0};
     if (qry_search(ctx, q, segs, nsegs, params, &r, &err)) {
-        fail_msg("qry_search '%s': %s", text, err.msg);
+        fail_msg("qry_search: %s", err.msg);
     }
     buf[0] = '\0';
     size_t len = 0;
@@ -111,6 +119,5 @@ uint64_t tsearch_ids(struct qry_ctx *ctx, const char *text, const struct qry_seg
     }
     uint64_t total = r.total;
     qry_result_free(&r);
-    qry_free(q);
     return total;
 }

@@ -32,5 +32,8 @@ struct qry *tqry(struct qry_ctx *ctx, const char *text);
  * the hit ids in rank order, space-separated, to buf. Returns total. */
 uint64_t tsearch_ids(struct qry_ctx *ctx, const char *text, const struct qry_segment *segs,
                      size_t nsegs, const struct qry_params *params, char *buf, size_t cap);
+/* The same for a parsed query q (borrowed). */
+uint64_t tsearch_query_ids(struct qry_ctx *ctx, const struct qry *q, const struct qry_segment *segs,
+                           size_t nsegs, const struct qry_params *params, char *buf, size_t cap);
 
 #endif

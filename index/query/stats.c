@@ -23,7 +23,8 @@
  *   prefixes expanded here, once for all segments: the candidates of every
  *            segment and field are merged, their df summed, and the
  *            QRY_MAX_EXPANSIONS most frequent kept (ties in byte order), so
- *            every segment searches the same terms.
+ *            every segment searches the same terms. The completions of the
+ *            word being typed (QRY_SYN_TYPING) score at QRY_COMPLETION_WEIGHT.
  *   typos    QN_FUZZY leaves the same way: the exact-form dictionaries are
  *            walked with the typed form's Levenshtein automaton (lev.c,
  *            qry_lev_walk over the exact forms in memory, seg_exact_terms),
@@ -546,6 +547,7 @@ static int expand_node(struct qry_scratch *s, const struct qry *q, const struct 
                                   .kind = is_fuzzy && !is_form ? SEG_STEM : SEG_EXACT,
                                   .is_expansion = true,
                                   .is_fuzzy = is_fuzzy,
+                                  .is_completion = q->nodes[node].syn_role == QRY_SYN_TYPING,
                                   .scope = pt.scope};
     }
     s->sterms.count += count;
@@ -641,6 +643,9 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
     t->idf = log(1.0 + ((double)n - df + 0.5) / (df + 0.5));
     if (t->is_fuzzy) {
         t->idf *= QRY_FUZZY_WEIGHT;
+    }
+    if (t->is_completion) {
+        t->idf *= QRY_COMPLETION_WEIGHT;
     }
     t->has_idf = true;
     return SD_OK;

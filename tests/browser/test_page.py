@@ -135,6 +135,14 @@ class PageTest(harness.E2ETestCase):
         self.assertRegex(status, r"of \d+ · [\d.]+ ms")
         self.shot("search-digital-diplomacy")
 
+    def test_half_typed_word_finds_its_completions(self):
+        # the page searches as you type: "дипло" is no word, yet "дипломатия" is what it finds
+        self.type_query("цифровая дипло")
+        self.wait(lambda: self.hit_ids()[:1] == ["ru-digital-diplomacy"], "seed article first")
+        first = self.driver.find_element(By.CSS_SELECTOR, "#hits .hit")
+        marks = [m.text.lower() for m in first.find_elements(By.TAG_NAME, "mark")]
+        self.assertTrue(any(m.startswith("дипломат") for m in marks), marks)
+
     def test_hostile_document_shows_as_text(self):
         self.type_query("витрина")
         self.wait(lambda: "hostile-doc" in self.hit_ids(), "hostile doc listed")
@@ -166,7 +174,9 @@ class PageTest(harness.E2ETestCase):
         self.wait(lambda: set(self.facet_counts()) == {"lang", "collection"}, "facet sidebar")
         before = self.facet_counts()
         http = self.daemon.http()
-        want_before = http.search("the", syntax="simple", facets="lang,collection").json
+        # what the page asks: the last word is being typed, so "the" is also "the*"
+        want_before = http.search("the", syntax="simple", prefix_last="true",
+                                  facets="lang,collection").json
         self.assertEqual(before, {f: {str(k): v for k, v in c.items()}
                                   for f, c in want_before["facets"].items()})
         # the smallest collection with hits, so that the other counts must change
@@ -174,7 +184,7 @@ class PageTest(harness.E2ETestCase):
         self.shot("facets-before")
         self.driver.find_element(
             By.CSS_SELECTOR, "#facets button[data-field=collection][data-value=%s]" % value).click()
-        want = http.search("the", syntax="simple", facets="lang,collection",
+        want = http.search("the", syntax="simple", prefix_last="true", facets="lang,collection",
                            filter="collection:(%s)" % value).json
         http.close()
         want_ids = [h["id"] for h in want["hits"]][:10]

@@ -257,6 +257,37 @@ class SearchTest(E2ETestCase):
         finally:
             http.close()
 
+    def test_word_being_typed_finds_its_completions(self):
+        # A box that searches on every keystroke: "дипло" is no word yet.
+        plain = {"op": "search", "q": "цифровая дипло", "syntax": "simple"}
+        self.assertEqual(self.assertOk(self.line_call(plain))["total"], 0)
+        a = self.line_call(dict(plain, prefix_last=True, highlight=True))
+        hit = self.assertOk(a)["hits"][0]
+        self.assertEqual(hit["id"], DIPLOMACY, a)
+        self.assertIn("<mark>дипломатия</mark>", hit["highlight"]["title"], a)
+        # a space after it: the word is done, and "дипло" alone is no word
+        a = self.line_call(dict(plain, q="цифровая дипло ", prefix_last=True, typo=False))
+        self.assertEqual(self.assertOk(a)["total"], 0, a)
+        # a whole word keeps its inflections: the same hits first as without prefix_last
+        done = self.ids("цифровая дипломатия", "--limit", "3")
+        a = self.line_call(dict(plain, q="цифровая дипломатия", prefix_last=True, limit=3))
+        self.assertEqual([h["id"] for h in self.assertOk(a)["hits"]][:1], done[:1], a)
+        # typed in the other layout, half done: "wbahjdfz lbgkj" is "цифровая дипло"
+        a = self.line_call(dict(plain, q="wbahjdfz lbgkj", prefix_last=True))
+        self.assertEqual(a.get("layout"), {"query": "цифровая дипло", "used": True}, a)
+        self.assertEqual(self.assertOk(a)["hits"][0]["id"], DIPLOMACY, a)
+        # the full syntax has word* for this and refuses the option
+        self.assertError(self.line_call({"op": "search", "q": "дипло", "prefix_last": True}),
+                         "bad_request")
+        http = self.daemon.http()
+        try:
+            r = http.search("цифровая дипло", syntax="simple", prefix_last="true")
+            self.assertEqual((r.status, r.json["hits"][0]["id"]), (200, DIPLOMACY), r)
+            r = http.search("цифровая дипло", prefix_last="true")
+            self.assertEqual((r.status, r.json["error"]["code"]), (400, "bad_request"), r)
+        finally:
+            http.close()
+
     def test_wrong_keyboard_layout_finds_the_intended_words(self):
         want = self.ids("цифровая", "--limit", "100")
         self.assertIn(DIPLOMACY, want)

@@ -7,7 +7,9 @@
  * and undefined behaviour are findings. Each query is also read with a lexicon of synonyms
  * (multi-word, one-way, a short-stemmed "ИИ") and both stopword lists (synonym.c), and that
  * reading searched too. So are its keyboard-layout readings (layout.c: every chunk, and only the
- * chunks at a few offsets), which must keep its chunks one for one.
+ * chunks at a few offsets), which must keep its chunks one for one. The same bytes are also read
+ * with the simple syntax (parse_simple.c), which must never fail on any text, with the last word
+ * read as being typed (QRY_SIMPLE_PREFIX_LAST) for inputs whose length has bit 1 set, and searched.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -174,6 +176,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct qry_ctx *ctx = is_fresh ? g_fresh : g_ctx;
     struct qry *q = NULL;
     struct sd_error err = {0};
+    unsigned flags = size & 2 ? QRY_SIMPLE_PREFIX_LAST : 0;
+    if (qry_parse_simple(ctx, (const char *)data, size, flags, &q, &err) != SD_OK) {
+        abort(); /* the simple syntax takes any text; only memory can fail it */
+    }
+    search(ctx, q);
+    qry_free(q);
+    q = NULL;
     if (qry_parse(ctx, (const char *)data, size, &q, &err) == SD_OK) {
         search(ctx, q);
         struct qry *lq = NULL;

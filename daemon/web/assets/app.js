@@ -62,7 +62,7 @@
   function searchParams() {
     const p = new URLSearchParams({
       q: st.q, index: st.index, limit: LIMIT, offset: st.offset, highlight: 'true', syntax: 'simple',
-      proximity: 'true', fragments: 2,
+      prefix_last: 'true', proximity: 'true', fragments: 2,
     });
     const filter = filterText();
     if (filter) p.set('filter', filter);

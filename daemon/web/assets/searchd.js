@@ -97,7 +97,7 @@
       const server = (this.getAttribute('server') || scriptOrigin).replace(/\/+$/, '');
       const p = new URLSearchParams({
         q, index: this.getAttribute('index') || 'default', limit: this.getAttribute('limit') || '8',
-        highlight: 'true', syntax: 'simple',
+        highlight: 'true', syntax: 'simple', prefix_last: 'true',
       });
       const headers = { Accept: 'application/json' };
       const key = this.getAttribute('key');
