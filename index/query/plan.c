@@ -334,7 +334,10 @@ static int prefix_node(struct plan *pl, int32_t qnode, uint32_t *out)
 {
     const uint32_t *slot = (const uint32_t *)pl->s->prefix.data + 2 * (size_t)qnode;
     bool is_fuzzy = pl->q->nodes[qnode].type == QN_FUZZY;
-    uint32_t kids[QRY_MAX_EXPANSIONS];
+    _Static_assert(QRY_MAX_TYPING_EXPANSIONS >= QRY_MAX_EXPANSIONS &&
+                       QRY_MAX_TYPING_EXPANSIONS >= QRY_MAX_FUZZY,
+                   "kids holds every expansion (stats.c, expand_node)");
+    uint32_t kids[QRY_MAX_TYPING_EXPANSIONS];
     uint32_t count = 0;
     for (uint32_t i = 0; i < slot[1]; i++) {
         uint32_t node = 0;

@@ -49,6 +49,9 @@
 #define QRY_MAX_TERMS      64   /* words, phrase words and prefixes in one query */
 #define QRY_MAX_DEPTH      16   /* nesting of parentheses */
 #define QRY_MAX_EXPANSIONS 128  /* terms one prefix may expand to */
+/* ... and the word being typed (QRY_SIMPLE_PREFIX_LAST) when another word of an AND narrows it:
+ * its completions are then only looked for among that word's documents */
+#define QRY_MAX_TYPING_EXPANSIONS 512
 #define QRY_TYPO_ONE_EDIT  5    /* words of this many characters match with one typo */
 #define QRY_TYPO_TWO_EDITS 9    /* ... and of this many with two */
 #define QRY_MAX_FUZZY      16   /* stems one misspelt word may expand to */

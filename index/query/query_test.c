@@ -295,6 +295,34 @@ static void test_qry_rank_word_being_typed(void **state)
     seg_close(s);
 }
 
+/* A short prefix has more completions than a prefix expands to (QRY_MAX_EXPANSIONS, the most
+ * frequent first); the word being typed after another word reaches further, to the rare word
+ * the user is heading to. */
+static void test_qry_word_being_typed_after_another_reaches_rare_completions(void **state)
+{
+    (void)state;
+    enum { COMMON = QRY_MAX_EXPANSIONS + 8 };
+    static struct tdoc docs[COMMON + 1];
+    static char text[COMMON][64];
+    static char ids[COMMON][16];
+    for (int i = 0; i < COMMON; i++) {
+        /* "zq" + three letters, twice: each more frequent than the rare one */
+        char w[6] = {'z', 'q', (char)('a' + i / 676), (char)('a' + i / 26 % 26),
+                     (char)('a' + i % 26), '\0'};
+        snprintf(text[i], sizeof text[i], "%s %s common", w, w);
+        snprintf(ids[i], sizeof ids[i], "c%d", i);
+        docs[i] = (struct tdoc){ids[i], NULL, text[i], NULL};
+    }
+    docs[COMMON] = (struct tdoc){"rare", NULL, "zqzzz target", NULL};
+    struct seg *s = tseg_build(g_stem, docs, COMMON + 1);
+    struct qry_segment segs[] = {{s, NULL}};
+    char buf[4096];
+    assert_int_equal(typing_ids("target zq", segs, buf, sizeof buf), 1);
+    assert_string_equal(buf, "rare");
+    assert_int_equal(typing_ids("target zqz", segs, buf, sizeof buf), 1);
+    seg_close(s);
+}
+
 static void test_qry_rank_title_weight_and_override(void **state)
 {
     (void)state;
@@ -608,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_qry_rank_exact_form_first_russian),
         cmocka_unit_test(test_qry_rank_english_inflection_finds_doc),
         cmocka_unit_test(test_qry_rank_word_being_typed),
+        cmocka_unit_test(test_qry_word_being_typed_after_another_reaches_rare_completions),
         cmocka_unit_test(test_qry_rank_title_weight_and_override),
         cmocka_unit_test(test_qry_search_without_segments_finds_nothing),
         cmocka_unit_test(test_qry_rank_ties_by_segment_then_doc),

@@ -514,6 +514,30 @@ static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct q
     return rc == SD_ENOMEM ? sd_errorf(err, rc, "typo expansion") : rc;
 }
 
+/* Whether prefix leaf `node` completes a word being typed (QRY_SYN_TYPING) that the root AND
+ * narrows: the AND has some other positive operand, so the completions are only sought among
+ * its documents, and more of them cost little (QRY_MAX_TYPING_EXPANSIONS). A short prefix has
+ * thousands of completions, and the word the user is heading to is seldom among the most
+ * frequent 128 (bench/RESULTS.md "Issue 12: searching as you type"). */
+static bool is_narrowed_typing(const struct qry *q, size_t node)
+{
+    const struct qry_node *qn = q->nodes;
+    if (qn[node].syn_role != QRY_SYN_TYPING || q->root == QRY_NONE || qn[q->root].type != QN_AND) {
+        return false;
+    }
+    bool has_word = false;
+    bool has_other = false;
+    for (int32_t c = qn[q->root].first_child; c != QRY_NONE; c = qn[c].next_sibling) {
+        bool is_group = qn[c].type == QN_OR && qn[c].syn_role == QRY_SYN_TYPING;
+        for (int32_t k = is_group ? qn[c].first_child : QRY_NONE; k != QRY_NONE;
+             k = qn[k].next_sibling) {
+            has_word |= k == (int32_t)node;
+        }
+        has_other |= !is_group && qn[c].type != QN_NOT && !qn[c].is_filter;
+    }
+    return has_word && has_other;
+}
+
 static int expand_node(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                        size_t nsegs, size_t node, struct sd_error *err)
 {
@@ -525,7 +549,10 @@ static int expand_node(struct qry_scratch *s, const struct qry *q, const struct 
     if (rc) {
         return rc;
     }
-    size_t keep = pick_cands(s, 0, is_fuzzy ? QRY_MAX_FUZZY : QRY_MAX_EXPANSIONS);
+    size_t max = is_fuzzy                          ? QRY_MAX_FUZZY
+                 : is_narrowed_typing(q, node) ? QRY_MAX_TYPING_EXPANSIONS
+                                               : QRY_MAX_EXPANSIONS;
+    size_t keep = pick_cands(s, 0, max);
     if (is_fuzzy) {
         keep = closest_only(s->cand.data, keep);
     }

@@ -1,0 +1,291 @@
+#!/usr/bin/python3
+"""as_you_type.py: searching while the query is typed (prefix_last), against the peers that can.
+
+usage: bench/as_you_type.py CORPUS.jsonl WORK_DIR [--searchd BIN] [--sets DIR] [--rounds 3]
+                            [--engines searchd,searchd-plain,fts5,xapian]
+
+A search box that searches on every keystroke sends a last word that is not whole yet. This
+replays that for the public known-item queries (../shared/bench/relevance/public, the exact
+sets, ru and en: two words that their one target document holds): every keystroke state whose
+last word has 2+ characters ("менеджер ко", "менеджер код", ..., "менеджер кодеков"), and the
+states of the first word alone ("ме", ..., "менеджер"). Each state is searched, top 10, by:
+  searchd        the daemon (BIN, default build-release/daemon/searchd, else build/), started on
+                 WORK_DIR/searchd with the corpus added: simple syntax, "prefix_last":true, no
+                 snippet, over the line protocol; time = the server's took_ms
+  searchd-plain  the same without prefix_last: what a box got before it (a half word is a word)
+  fts5           SQLite FTS5 in process (Python's sqlite3): unicode61 remove_diacritics 2, prefix
+                 indexes of 2 and 3 characters, bm25 with the title x2; the words ANDed, the last
+                 as a prefix ("менеджер" AND "ко"*)
+  xapian         Xapian in process (python3-xapian): TermGenerator STEM_SOME with the document's
+                 language's stemmer, title wdf x2, BM25(k1 1.2, b 0.75); QueryParser with the
+                 query script's stemmer, default AND, FLAG_PARTIAL (the last word as itself or
+                 as the prefix of others, Xapian's search-as-you-type)
+Reported per engine:
+  p50, p95   time per keystroke state (ms), over all states and rounds
+  found      share of keystroke states of two-word queries whose top 10 holds the target
+  typed      mean share of the last word's characters typed when the target enters the top 10
+             and stays there to the end (1.0 when only the whole word finds it, or never)
+  whole      share of queries whose target is in the top 10 once the query is whole
+Run it with Debian's python3 (/usr/bin/python3), whose python3-xapian the script installs with
+apt when it is missing and it runs as root. The in-process peers' times include Python's call overhead (a few microseconds); searchd's do
+not include the protocol (took_ms is measured inside the daemon). Numbers compare within one
+run on one machine only.
+"""
+import argparse, json, os, socket, sqlite3, statistics, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def load_corpus(path):
+    docs = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            docs.append((d["id"], d.get("lang") or "", d.get("title") or "", d.get("body") or ""))
+    return docs
+
+
+def load_sets(sets_dir):
+    queries = []  # (lang, text, target id)
+    for lang in ("ru", "en"):
+        base = os.path.join(sets_dir, "known-%s-exact" % lang)
+        with open(base + ".txt", encoding="utf-8") as q, open(base + ".targets") as t:
+            for text, target in zip(q, t):
+                queries.append((lang, text.strip(), target.strip()))
+    return queries
+
+
+def keystrokes(text):
+    """The states of text being typed whose last word has 2+ characters: (state, is_second_word,
+    characters of the last word typed, its whole length)."""
+    words = text.split()
+    out = []
+    for wi, word in enumerate(words):
+        head = " ".join(words[:wi])
+        for n in range(2, len(word) + 1):
+            out.append(((head + " " if head else "") + word[:n], wi > 0, n, len(word)))
+    return out
+
+
+# ---- searchd ----
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Line:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=120)
+        self.rfile = self.sock.makefile("rb")
+
+    def call(self, req):
+        self.sock.sendall(json.dumps(req, ensure_ascii=False).encode() + b"\n")
+        answer = json.loads(self.rfile.readline())
+        if not answer.get("ok"):
+            raise RuntimeError("searchd: %s" % answer)
+        return answer
+
+
+def start_searchd(binary, work, docs):
+    data = os.path.join(work, "searchd")
+    subprocess.run(["rm", "-rf", data], check=True)
+    os.makedirs(data)
+    http, line = free_port(), free_port()
+    log = open(os.path.join(work, "searchd.log"), "wb")
+    proc = subprocess.Popen([binary, "--data", data, "--listen", "127.0.0.1:%d" % http,
+                             "--line-listen", "127.0.0.1:%d" % line], stdout=log, stderr=log)
+    deadline = time.time() + 60
+    while True:
+        try:
+            conn = Line(line)
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("searchd did not start (see %s)" % log.name)
+            time.sleep(0.05)
+    for i in range(0, len(docs), 1000):
+        batch = [{"id": d[0], "title": d[2], "body": d[3]} for d in docs[i:i + 1000]]
+        conn.call({"op": "add", "docs": batch})
+    deadline = time.time() + 120
+    while conn.call({"op": "stats"}).get("docs", len(docs)) < len(docs) and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # searchable within 100 ms of the acknowledgement; a margin for a busy host
+    return proc, conn
+
+
+def searchd_engine(conn, prefix_last):
+    def run(lang, state):
+        req = {"op": "search", "q": state, "syntax": "simple", "limit": 10, "snippet": False}
+        if prefix_last:
+            req["prefix_last"] = True
+        a = conn.call(req)
+        return [h["id"] for h in a["hits"]], a["took_ms"]
+    return run
+
+
+# ---- fts5 ----
+
+def fts5_engine(work, docs):
+    path = os.path.join(work, "fts5.db")
+    if os.path.exists(path):
+        os.remove(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, content='', "
+               "tokenize='unicode61 remove_diacritics 2', prefix='2 3')")
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO docs(rowid, title, body) VALUES (?, ?, ?)",
+                   ((i, d[2], d[3]) for i, d in enumerate(docs)))
+    db.execute("COMMIT")
+    db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
+    ids = [d[0] for d in docs]
+    sql = "SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 2.0, 1.0) LIMIT 10"
+
+    def run(lang, state):
+        words = ['"%s"' % w.replace('"', '""') for w in state.split()]
+        words[-1] += "*"
+        t = time.perf_counter()
+        rows = db.execute(sql, (" AND ".join(words),)).fetchall()
+        ms = (time.perf_counter() - t) * 1000
+        return [ids[r[0]] for r in rows], ms
+    return run
+
+
+# ---- xapian ----
+
+def import_xapian():
+    try:
+        import xapian
+    except ImportError:
+        if os.geteuid() != 0:
+            sys.exit("as_you_type.py: python3-xapian is missing (apt-get install python3-xapian)")
+        subprocess.run(["apt-get", "install", "-y", "-qq", "python3-xapian"], check=True,
+                       stdout=subprocess.DEVNULL)
+        import xapian
+    return xapian
+
+
+def xapian_engine(work, docs):
+    xapian = import_xapian()
+    path = os.path.join(work, "xapian")
+    subprocess.run(["rm", "-rf", path], check=True)
+    db = xapian.WritableDatabase(path, xapian.DB_CREATE_OR_OVERWRITE)
+    stemmers = {"ru": xapian.Stem("russian"), "en": xapian.Stem("english")}
+    tg = xapian.TermGenerator()
+    tg.set_stemming_strategy(xapian.TermGenerator.STEM_SOME)
+    for d in docs:
+        doc = xapian.Document()
+        tg.set_document(doc)
+        tg.set_stemmer(stemmers.get(d[1], xapian.Stem("none")))
+        tg.index_text(d[2], 2)
+        tg.increase_termpos()
+        tg.index_text(d[3])
+        doc.set_data(d[0])
+        db.add_document(doc)
+    db.commit()
+    rdb = xapian.Database(path)
+    parsers = {}
+    for lang in ("ru", "en"):
+        qp = xapian.QueryParser()
+        qp.set_database(rdb)
+        qp.set_stemmer(stemmers[lang])
+        qp.set_stemming_strategy(xapian.QueryParser.STEM_SOME)
+        qp.set_default_op(xapian.Query.OP_AND)
+        parsers[lang] = qp
+    enquire = xapian.Enquire(rdb)
+    enquire.set_weighting_scheme(xapian.BM25Weight(1.2, 0, 1, 0.75, 0.5))
+    flags = xapian.QueryParser.FLAG_DEFAULT | xapian.QueryParser.FLAG_PARTIAL
+
+    def run(lang, state):
+        t = time.perf_counter()
+        enquire.set_query(parsers[lang].parse_query(state, flags))
+        hits = [m.document.get_data().decode() for m in enquire.get_mset(0, 10)]
+        ms = (time.perf_counter() - t) * 1000
+        return hits, ms
+    return run
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))]
+
+
+def measure(name, run, queries, rounds):
+    times, found, typed, whole, states2 = [], 0, [], 0, 0
+    for r in range(rounds):
+        for lang, text, target in queries:
+            states = keystrokes(text)
+            first_in = None  # characters of the last word from which the target stays found
+            for state, is_second, n, length in states:
+                hits, ms = run(lang, state)
+                times.append(ms)
+                if r or not is_second:
+                    continue
+                states2 += 1
+                is_found = target in hits
+                found += is_found
+                if is_found and first_in is None:
+                    first_in = n
+                elif not is_found:
+                    first_in = None
+            if r == 0 and len(text.split()) > 1:
+                last = len(text.split()[-1])
+                typed.append((first_in if first_in is not None else last) / last)
+                whole += first_in is not None
+    nq = len(typed)
+    return {"engine": name, "p50": statistics.median(times), "p95": pct(times, 0.95),
+            "states": len(times) // rounds, "found": found / max(states2, 1),
+            "typed": sum(typed) / max(nq, 1), "whole": whole / max(nq, 1)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("corpus")
+    ap.add_argument("work")
+    ap.add_argument("--searchd")
+    ap.add_argument("--sets", default=os.path.join(ROOT, "..", "shared", "bench", "relevance",
+                                                   "public"))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--engines", default="searchd,searchd-plain,fts5,xapian")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    binary = a.searchd
+    if not binary:
+        for b in ("build-release", "build"):
+            binary = os.path.join(ROOT, b, "daemon", "searchd")
+            if os.path.exists(binary):
+                break
+    docs = load_corpus(a.corpus)
+    queries = load_sets(a.sets)
+    engines = a.engines.split(",")
+    runs, proc = {}, None
+    try:
+        if any(e.startswith("searchd") for e in engines):
+            proc, conn = start_searchd(binary, a.work, docs)
+            runs["searchd"] = searchd_engine(conn, True)
+            runs["searchd-plain"] = searchd_engine(conn, False)
+        if "fts5" in engines:
+            runs["fts5"] = fts5_engine(a.work, docs)
+        if "xapian" in engines:
+            runs["xapian"] = xapian_engine(a.work, docs)
+        results = [measure(e, runs[e], queries, a.rounds) for e in engines]
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait()
+    print("| engine | p50 ms | p95 ms | found (top 10, while typing) | typed (share of the last "
+          "word) | whole |")
+    print("|---|--:|--:|--:|--:|--:|")
+    for r in results:
+        print("| %s | %.3f | %.3f | %.3f | %.3f | %.3f |" % (r["engine"], r["p50"], r["p95"],
+                                                          r["found"], r["typed"], r["whole"]))
+    print("(%d queries, %d keystroke states each round, %d rounds)" %
+          (len(queries), results[0]["states"], a.rounds))
+
+
+if __name__ == "__main__":
+    main()
