@@ -54,7 +54,7 @@ struct qry_sterm {
     uint8_t kind; /* enum seg_kind */
     bool is_expansion;
     bool is_fuzzy; /* a QN_FUZZY expansion: idf scaled by QRY_FUZZY_WEIGHT */
-    bool is_completion; /* the word being typed's expansion: idf x QRY_COMPLETION_WEIGHT */
+    bool is_completion; /* of the word being typed: idf scaled by QRY_COMPLETION_WEIGHT */
     int32_t scope; /* global field, QRY_ALL_FIELDS or QRY_SCOPE_NONE */
     uint32_t rel_pos;
     uint64_t df; /* global: max over the fields in scope (see stats.c) */

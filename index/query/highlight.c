@@ -231,8 +231,9 @@ static int scan_pieces(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *
 
 /* Which query word each leaf under node answers, into word[]: a leaf is a word of its own,
  * except inside a synonym group, a typo reading's word with its near forms or a word being
- * typed with its prefix, which are one word however many leaves spell it (so a fragment with "ИИ" and one with "искусственный
- * интеллект" hold the same word once, and every word of a query can stand in one fragment). */
+ * typed with its prefix, which are one word however many leaves spell it (so a fragment with
+ * "ИИ" and one with "искусственный интеллект" hold the same word once, and every word of a
+ * query can stand in one fragment). */
 static void query_words(const struct qry *q, int32_t node, int32_t word_node, uint32_t *word)
 {
     const struct qry_node *n = &q->nodes[node];

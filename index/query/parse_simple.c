@@ -117,8 +117,8 @@ static bool prefix_ok(struct qry_parser *p, const struct qry_tok *tok)
 }
 
 /* The word being typed, node *word: QN_OR[QRY_SYN_TYPING](word, word*) in its place. Only a
- * plain word gets the prefix (not a compound, a phrase of parts, or a prefix the strict rules
- * refuse: under 2 characters); so does not one past QRY_MAX_TERMS: the word stays as it is. */
+ * plain word gets the prefix, and only one the strict rules take (2+ characters, one token)
+ * within QRY_MAX_TERMS; any other word stays as it is. */
 static int typing_node(struct qry_parser *p, const struct qry_tok *tok, int32_t *word)
 {
     const struct qry_node *w = qry_pnode(p, *word);

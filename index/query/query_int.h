@@ -62,10 +62,11 @@ enum qry_syn_role {
     QRY_SYN_NONE = 0,
     QRY_SYN_GROUP, /* QN_OR: the typed word(s) first, then each synonym */
     QRY_SYN_WORD,  /* QN_WORD of a synonym: term_count 1 (the stem) */
-    QRY_SYN_TYPING, /* QN_OR: the word being typed, then its QN_PREFIX (QRY_SIMPLE_PREFIX_LAST):
-                       one query word, but not a typed word of the exact-form bonus (typed.c),
-                       since a word half typed is in no document as typed. That QN_PREFIX has
-                       the role too: its completions score at QRY_COMPLETION_WEIGHT (stats.c) */
+    /* QN_OR: the word being typed, then its QN_PREFIX (QRY_SIMPLE_PREFIX_LAST): one query word,
+     * but not a typed word of the exact-form bonus (typed.c), since a word half typed is in no
+     * document as typed. That QN_PREFIX has the role too: its completions score at
+     * QRY_COMPLETION_WEIGHT and may be more (stats.c). */
+    QRY_SYN_TYPING,
 };
 
 enum qry_node_type {

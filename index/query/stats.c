@@ -549,9 +549,12 @@ static int expand_node(struct qry_scratch *s, const struct qry *q, const struct 
     if (rc) {
         return rc;
     }
-    size_t max = is_fuzzy                          ? QRY_MAX_FUZZY
-                 : is_narrowed_typing(q, node) ? QRY_MAX_TYPING_EXPANSIONS
-                                               : QRY_MAX_EXPANSIONS;
+    size_t max = QRY_MAX_EXPANSIONS;
+    if (is_fuzzy) {
+        max = QRY_MAX_FUZZY;
+    } else if (is_narrowed_typing(q, node)) {
+        max = QRY_MAX_TYPING_EXPANSIONS;
+    }
     size_t keep = pick_cands(s, 0, max);
     if (is_fuzzy) {
         keep = closest_only(s->cand.data, keep);
