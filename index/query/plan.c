@@ -37,6 +37,7 @@ struct plan {
     double proximity; /* qry_params.proximity when scoring, else 0 */
     int rc; /* sticky positions error seen while positioning nodes */
     double b;
+    uint32_t typing_word; /* the EV node of the word being typed (QRY_SYN_TYPING), for proximity */
     uint64_t norms_made[(SEG_MAX_SEG_FIELDS + 63) / 64]; /* local fields with their tables */
     struct sd_error *err;
 };
@@ -390,6 +391,9 @@ static int or_node(struct plan *pl, int32_t qnode, uint32_t *out)
     if (rc) {
         return rc;
     }
+    if (pl->q->nodes[qnode].syn_role == QRY_SYN_TYPING && count > 0) {
+        pl->typing_word = kids[0]; /* the word, before its completions (parse_simple.c) */
+    }
     uint32_t live = 0;
     for (uint32_t i = 0; i < count; i++) {
         if (pnode(pl, kids[i])->type != EV_EMPTY) {
@@ -544,10 +548,19 @@ static bool same_stem(struct plan *pl, const struct qry_node *a, const struct qr
            memcmp(qry_sterm_str(pl->s, pl->q, x), qry_sterm_str(pl->s, pl->q, y), x->len) == 0;
 }
 
-/* The typed words (QN_WORD with an exact form) among query node qnode's positive children,
- * in query order (a word with the stem of the one before left out), at most
- * QRY_PROX_MAX_WORDS, into words, and their nodes into nodes; built holds the nodes
- * child_list() built, in child order. Returns how many. */
+/* Whether query node c is a typed word (QN_WORD with an exact form), not a synonym's. */
+static bool is_prox_word(const struct qry_node *c)
+{
+    return c->type == QN_WORD && c->term_count == 2 && c->syn_role != QRY_SYN_WORD &&
+           !c->is_negative;
+}
+
+/* The typed words among query node qnode's positive children, in query order (a word with
+ * the stem of the one before left out), at most QRY_PROX_MAX_WORDS, into words, and their
+ * EV_TERMS nodes into nodes; built holds the nodes child_list() built, in child order. The
+ * word being typed counts with its word (when this segment has it), not its completions: a
+ * document where only a completion stands there has no occurrence of the word (prox.c).
+ * Returns how many. */
 static uint32_t prox_words_of(struct plan *pl, int32_t qnode, const uint32_t *built,
                               const struct qry_node **words, uint32_t *nodes)
 {
@@ -560,9 +573,16 @@ static uint32_t prox_words_of(struct plan *pl, int32_t qnode, const uint32_t *bu
             continue; /* child_list() built nothing for it */
         }
         uint32_t node = built[k++];
-        if (qn[c].type == QN_WORD && qn[c].term_count == 2 && qn[c].syn_role != QRY_SYN_WORD &&
-            !qn[c].is_negative && !(n > 0 && same_stem(pl, words[n - 1], &qn[c]))) {
-            words[n] = &qn[c];
+        int32_t w = c;
+        if (qn[c].type == QN_OR && qn[c].syn_role == QRY_SYN_TYPING) {
+            w = qn[c].first_child;
+            node = pl->typing_word;
+            if (pnode(pl, node)->type != EV_TERMS) {
+                continue; /* the word half typed: no document has it here */
+            }
+        }
+        if (is_prox_word(&qn[w]) && !(n > 0 && same_stem(pl, words[n - 1], &qn[w]))) {
+            words[n] = &qn[w];
             nodes[n++] = node;
         }
     }

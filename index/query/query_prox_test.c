@@ -61,6 +61,43 @@ static void test_qry_prox_adjacent_above_scattered(void **state)
     assert_string_equal(on, "near far");
 }
 
+/* A search box searching as you type (QRY_SIMPLE_PREFIX_LAST) reads the last word as it
+ * and its completions: the word still counts for proximity, as when typed with a space after
+ * it. */
+static void test_qry_prox_word_being_typed_counts(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {.id = "far", .body = "электронная книга и ещё кое что почта готова а почта придёт завтра"},
+        {.id = "near", .body = "вчера мне пришла электронная почта от старого друга из города"},
+    };
+    struct tdoc all[2 + NFILL];
+    char ids[NFILL][16];
+    memcpy(all, docs, sizeof docs);
+    for (size_t i = 0; i < NFILL; i++) {
+        snprintf(ids[i], sizeof ids[i], "fill%zu", i);
+        all[2 + i] = (struct tdoc){.id = ids[i], .body = "река течёт мимо старого моста к морю"};
+    }
+    struct seg *s = tseg_build(tq_stem, all, 2 + NFILL);
+    struct qry_segment seg = {s, NULL};
+    struct qry_params p;
+    qry_params_default(&p);
+    p.exact_boost = 0;
+    for (int i = 0; i < 4; i++) {
+        const char *text = i & 1 ? "электронная почт" : "электронная почта";
+        p.proximity = i < 2 ? 0 : QRY_PROXIMITY;
+        struct qry *q = NULL;
+        struct sd_error err = {0};
+        assert_int_equal(
+            qry_parse_simple(tq_ctx, text, strlen(text), QRY_SIMPLE_PREFIX_LAST, &q, &err), SD_OK);
+        char got[256];
+        tsearch_query_ids(tq_ctx, q, &seg, 1, &p, got, sizeof got);
+        qry_free(q);
+        assert_string_equal(got, i < 2 ? "far near" : "near far"); /* tf 2 wins, unless close */
+    }
+    seg_close(s);
+}
+
 /* The same words, the same lengths: the typed order wins over the reversed one. */
 static void test_qry_prox_typed_order_above_reversed(void **state)
 {
@@ -349,6 +386,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qry_prox_adjacent_above_scattered),
+        cmocka_unit_test(test_qry_prox_word_being_typed_counts),
         cmocka_unit_test(test_qry_prox_typed_order_above_reversed),
         cmocka_unit_test(test_qry_prox_inflected_forms_adjacent),
         cmocka_unit_test(test_qry_prox_closer_and_longer_runs),

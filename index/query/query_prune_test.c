@@ -28,6 +28,7 @@ static struct qry_ctx *g_ctx;
 static struct stem_ctx *g_stem;
 static unsigned g_seed = 1234;
 static float g_proximity = QRY_PROXIMITY; /* qry_params.proximity of run() */
+static bool g_typing; /* run() reads the simple syntax with QRY_SIMPLE_PREFIX_LAST */
 
 static const char *const vocab[] = {
     "the",     "run",    "runs",   "running", "cat",    "cats",   "green",  "tree",
@@ -135,14 +136,21 @@ static const struct corpus g_main = {g_qsegs, 3};
 static struct qry_result run(const struct corpus *c, const char *q_text, uint32_t offset,
                              uint32_t limit, bool exhaustive)
 {
-    struct qry *q = tqry(g_ctx, q_text);
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    if (g_typing) {
+        assert_int_equal(qry_parse_simple(g_ctx, q_text, strlen(q_text), QRY_SIMPLE_PREFIX_LAST,
+                                          &q, &err),
+                         SD_OK);
+    } else {
+        q = tqry(g_ctx, q_text);
+    }
     struct qry_params p;
     qry_params_default(&p);
     p.offset = offset;
     p.limit = limit;
     p.proximity = g_proximity;
     struct qry_result r;
-    struct sd_error err = {0};
     qry_ctx_set_exhaustive(g_ctx, exhaustive);
     int rc = qry_search(g_ctx, q, c->segs, c->n, &p, &r, &err);
     qry_ctx_set_exhaustive(g_ctx, false);
@@ -226,6 +234,30 @@ static void test_qry_prune_topk_equals_exhaustive(void **state)
         }
     }
     assert_true(pruned > 30); /* the check is not vacuous */
+}
+
+/* The word being typed: a word and its completions (one of them more often than not the
+ * word itself), scored at QRY_COMPLETION_WEIGHT, and in an AND with proximity through the
+ * word; with the default proximity weight and a heavy one. */
+static void test_qry_prune_word_being_typed_equals_exhaustive(void **state)
+{
+    (void)state;
+    static const char *const typing[] = {"ru", "the", "the ru", "run ca", "cats the gr",
+                                         "книги до", "zqa", "the zq", "city trees riv", "run run"};
+    static const float weights[] = {QRY_PROXIMITY, 20};
+    unsigned pruned = 0;
+    g_typing = true;
+    for (size_t wi = 0; wi < sizeof weights / sizeof *weights; wi++) {
+        g_proximity = weights[wi];
+        for (size_t qi = 0; qi < sizeof typing / sizeof *typing; qi++) {
+            uint64_t exact = count(&g_main, typing[qi]);
+            pruned += check(&g_main, typing[qi], 0, 10, exact);
+            pruned += check(&g_main, typing[qi], 5, 3, exact);
+        }
+    }
+    g_typing = false;
+    g_proximity = QRY_PROXIMITY;
+    assert_true(pruned > 4);
 }
 
 /* The same with a proximity weight far above the default: bounds that missed part of the
@@ -380,6 +412,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qry_prune_topk_equals_exhaustive),
         cmocka_unit_test(test_qry_prune_exact_with_heavy_proximity),
+        cmocka_unit_test(test_qry_prune_word_being_typed_equals_exhaustive),
         cmocka_unit_test(test_qry_prune_total_exact_semantics),
         cmocka_unit_test(test_qry_prune_saturated_max_tf_keeps_bound),
         cmocka_unit_test(test_qry_prune_rejected_tf_cache_resets_when_bonus_grows),
