@@ -21,10 +21,9 @@
 
 #define NFILL 20
 
-/* docs[0, n) then NFILL documents without the query words (so the words' idf is not tiny),
- * searched for text with the bonus off and on; the ids found go to off and on. */
-static void rank(const struct tdoc *docs, size_t n, const char *text, char *off, char *on,
-                 size_t cap)
+/* A segment of docs[0, n) then NFILL documents without the query words (so the words' idf
+ * is not tiny). */
+static struct seg *fill_segment(const struct tdoc *docs, size_t n)
 {
     struct tdoc all[8 + NFILL];
     char ids[NFILL][16];
@@ -34,7 +33,15 @@ static void rank(const struct tdoc *docs, size_t n, const char *text, char *off,
         snprintf(ids[i], sizeof ids[i], "fill%zu", i);
         all[n + i] = (struct tdoc){.id = ids[i], .body = "река течёт мимо старого моста к морю"};
     }
-    struct seg *s = tseg_build(tq_stem, all, n + NFILL);
+    return tseg_build(tq_stem, all, n + NFILL);
+}
+
+/* docs[0, n) and the fill, searched for text with the bonus off and on; the ids found go to
+ * off and on. */
+static void rank(const struct tdoc *docs, size_t n, const char *text, char *off, char *on,
+                 size_t cap)
+{
+    struct seg *s = fill_segment(docs, n);
     struct qry_segment seg = {s, NULL};
     struct qry_params p;
     qry_params_default(&p);
@@ -71,14 +78,7 @@ static void test_qry_prox_word_being_typed_counts(void **state)
         {.id = "far", .body = "электронная книга и ещё кое что почта готова а почта придёт завтра"},
         {.id = "near", .body = "вчера мне пришла электронная почта от старого друга из города"},
     };
-    struct tdoc all[2 + NFILL];
-    char ids[NFILL][16];
-    memcpy(all, docs, sizeof docs);
-    for (size_t i = 0; i < NFILL; i++) {
-        snprintf(ids[i], sizeof ids[i], "fill%zu", i);
-        all[2 + i] = (struct tdoc){.id = ids[i], .body = "река течёт мимо старого моста к морю"};
-    }
-    struct seg *s = tseg_build(tq_stem, all, 2 + NFILL);
+    struct seg *s = fill_segment(docs, 2);
     struct qry_segment seg = {s, NULL};
     struct qry_params p;
     qry_params_default(&p);
