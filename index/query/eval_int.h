@@ -469,6 +469,13 @@ void qry_synonym_caps(struct qry_scratch *s, const struct qry *q);
 int qry_typed_boost(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                     size_t nsegs, const struct qry_params *params, struct qry_stats *st,
                     struct sd_error *err);
+/* Whether the word being typed, QRY_SYN_TYPING group `group`, is whole as far as the index can
+ * tell: a plain word of QRY_MIN_STEMMED+ characters whose typed form some document has (its
+ * exact form's df, after qry_stats_build()); a shorter one is as likely the start of a longer
+ * word. A whole one counts as a typed word for the exact-form bonus, here and in the AND's
+ * scoring (plan.c), as it will once a space follows; a half word does not, and the words
+ * before it decide (bench/RESULTS.md "Issue 12: searching as you type"). */
+bool qry_typing_is_whole(const struct qry_scratch *s, const struct qry *q, int32_t group);
 
 /* prox.c */
 /* The exact forms of one query word in local field `field` of seg, for the proximity bonus:

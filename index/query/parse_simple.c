@@ -17,7 +17,8 @@
  *   ... word        QN_OR[QRY_SYN_TYPING]( word , word* )
  * so a half-typed word finds its completions and a whole one still every inflection, whose
  * forms need not start with what was typed ("дипломатия" finds "дипломатии"). A document with
- * the word itself matches both and ranks above one with only a longer word that starts so.
+ * the word, in any inflection, ranks above one with only a longer word that starts so: the
+ * completions leave out the word's own inflections and score less (stats.c).
  * Everything else is text: '(' and ')' separate words, `title:x` is the two
  * words "title x" as a phrase (fields are for the full syntax), punctuation
  * and invalid UTF-8 bytes separate words as they do in documents.

@@ -404,6 +404,13 @@ static int or_node(struct plan *pl, int32_t qnode, uint32_t *out)
     if (rc == SD_OK && qry_is_typo_pair(pl->q, qnode)) {
         mark_typed_or(pl, *out);
     }
+    if (rc == SD_OK && pl->q->nodes[qnode].syn_role == QRY_SYN_TYPING &&
+        qry_typing_is_whole(pl->s, pl->q, qnode)) {
+        /* its bonus is its word's (typed_parts: completions have none), so an AND gives its
+         * bonus only to documents with this word as typed too, as for the word typed with a
+         * space after it; also where this segment lacks the word and the OR is only them */
+        pnode(pl, *out)->is_typed = true;
+    }
     return rc;
 }
 

@@ -58,7 +58,7 @@
 #define QRY_FUZZY_WEIGHT   0.3f /* a typo match scores this fraction of an exact one */
 /* A completion of the word being typed (QRY_SIMPLE_PREFIX_LAST) scores this fraction of what
  * the word would: the word, in any inflection, ranks above a longer word that starts so. */
-#define QRY_COMPLETION_WEIGHT 0.3f
+#define QRY_COMPLETION_WEIGHT 0.2f
 #define QRY_MAX_LIMIT      1000 /* hits in one answer */
 #define QRY_MAX_OFFSET     100000
 /* The weight of the proximity bonus measured on the known-item sets (qry_params.proximity,

@@ -295,6 +295,34 @@ static void test_qry_rank_word_being_typed(void **state)
     seg_close(s);
 }
 
+/* A whole word at the end of a box's text (no space after it yet) ranks as it will with the
+ * space: its own inflections are not completions too, which would reward the form typed,
+ * and the exact-form bonus is decided with it. Typed in other forms than the document's,
+ * stems alone rank: "target" says both words twice, "decoy" says the last word as typed. */
+static void test_qry_rank_whole_word_being_typed_as_with_a_space(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {"target", "Цифровая дипломатия", "Цифровая дипломатия меняет политику.", NULL},
+        {"decoy", "Новости", "Цифровые каналы и роль дипломатии сегодня.", NULL},
+        {"other", "Экономика", "Цифровой экономики отчёт.", NULL},
+        {"fill", "Погода", "Сегодня солнечно и тепло.", NULL},
+    };
+    struct seg *s = tseg_build(g_stem, docs, 4);
+    struct qry_segment segs[] = {{s, NULL}};
+    char typing[256], done[256];
+    static const char *const queries[] = {"цифровой дипломатии", "цифровая дипломатия",
+                                          "цифровые дипломатии", "дипломатии цифровой"};
+    for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
+        char spaced[64];
+        snprintf(spaced, sizeof spaced, "%s ", queries[i]);
+        assert_int_equal(typing_ids(queries[i], segs, typing, sizeof typing),
+                         typing_ids(spaced, segs, done, sizeof done));
+        assert_string_equal(typing, done);
+    }
+    seg_close(s);
+}
+
 /* A short prefix has more completions than a prefix expands to (QRY_MAX_EXPANSIONS, the most
  * frequent first); the word being typed after another word reaches further, to the rare word
  * the user is heading to. */
@@ -636,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_qry_rank_exact_form_first_russian),
         cmocka_unit_test(test_qry_rank_english_inflection_finds_doc),
         cmocka_unit_test(test_qry_rank_word_being_typed),
+        cmocka_unit_test(test_qry_rank_whole_word_being_typed_as_with_a_space),
         cmocka_unit_test(test_qry_word_being_typed_after_another_reaches_rare_completions),
         cmocka_unit_test(test_qry_rank_title_weight_and_override),
         cmocka_unit_test(test_qry_search_without_segments_finds_nothing),

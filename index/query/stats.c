@@ -24,7 +24,8 @@
  *            segment and field are merged, their df summed, and the
  *            QRY_MAX_EXPANSIONS most frequent kept (ties in byte order), so
  *            every segment searches the same terms. The completions of the
- *            word being typed (QRY_SYN_TYPING) score at QRY_COMPLETION_WEIGHT.
+ *            word being typed (QRY_SYN_TYPING) leave out the word's own
+ *            inflections (drop_inflections) and score at QRY_COMPLETION_WEIGHT.
  *   typos    QN_FUZZY leaves the same way: the exact-form dictionaries are
  *            walked with the typed form's Levenshtein automaton (lev.c,
  *            qry_lev_walk over the exact forms in memory, seg_exact_terms),
@@ -538,6 +539,70 @@ static bool is_narrowed_typing(const struct qry *q, size_t node)
     return has_word && has_other;
 }
 
+/* The word being typed whose completions prefix leaf `node` stands for: the first child of
+ * its QRY_SYN_TYPING group while that is still a plain word (synonyms or stopwords may have
+ * rewritten it), else NULL. */
+static const struct qry_node *typing_word_of(const struct qry *q, size_t node)
+{
+    const struct qry_node *qn = q->nodes;
+    if (qn[node].syn_role != QRY_SYN_TYPING) {
+        return NULL;
+    }
+    for (size_t g = 0; g < q->node_count; g++) {
+        if (qn[g].type != QN_OR || qn[g].syn_role != QRY_SYN_TYPING) {
+            continue;
+        }
+        int32_t w = qn[g].first_child;
+        bool holds = false;
+        for (int32_t k = w; k != QRY_NONE; k = qn[k].next_sibling) {
+            holds |= k == (int32_t)node;
+        }
+        if (holds && w != (int32_t)node && qn[w].type == QN_WORD && qn[w].term_count == 2) {
+            return &qn[w];
+        }
+    }
+    return NULL;
+}
+
+/* Whether completion c is an inflection of the word being typed: its stem is the word's (or,
+ * for a word matched by its form, it is that form). The word matches those itself, in every
+ * field, at its full weight; as completions they would only score again, which is an
+ * exact-form bonus for whichever inflection was typed, and a whole word in other inflections
+ * than the document's (the inflected known-item queries) then ranks other documents first.
+ * Only completions at most QRY_PROX_SUFFIX characters past the stem are stemmed: an
+ * inflection adds no more. */
+static bool is_inflection(struct qry_scratch *s, const struct qry *q, const struct qry_node *word,
+                          const struct qry_cand *c)
+{
+    const struct qry_term *t = &q->terms[word->term];
+    const char *str = qry_term_str(q, t);
+    if (t->kind != SEG_STEM) {
+        return c->len == t->len && memcmp(c->str, str, t->len) == 0;
+    }
+    if (stem_utf8_chars(c->str, c->len) > stem_utf8_chars(str, t->len) + QRY_PROX_SUFFIX) {
+        return false;
+    }
+    const char *stem = NULL;
+    size_t stem_len = 0;
+    return stem_word(s->stem, c->str, c->len, &stem, &stem_len) == STEM_OK &&
+           stem_len == t->len && memcmp(stem, str, t->len) == 0;
+}
+
+/* Of candidates [0, n) in pick_cands' order, the first `max` that are not inflections of
+ * word, moved to the front; returns how many. */
+static size_t drop_inflections(struct qry_scratch *s, const struct qry *q,
+                               const struct qry_node *word, size_t n, size_t max)
+{
+    struct qry_cand *c = s->cand.data;
+    size_t kept = 0;
+    for (size_t i = 0; i < n && kept < max; i++) {
+        if (!is_inflection(s, q, word, &c[i])) {
+            c[kept++] = c[i];
+        }
+    }
+    return kept;
+}
+
 static int expand_node(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                        size_t nsegs, size_t node, struct sd_error *err)
 {
@@ -555,7 +620,11 @@ static int expand_node(struct qry_scratch *s, const struct qry *q, const struct 
     } else if (is_narrowed_typing(q, node)) {
         max = QRY_MAX_TYPING_EXPANSIONS;
     }
-    size_t keep = pick_cands(s, 0, max);
+    const struct qry_node *word = is_fuzzy ? NULL : typing_word_of(q, node);
+    size_t keep = pick_cands(s, 0, word ? SIZE_MAX : max);
+    if (word) {
+        keep = drop_inflections(s, q, word, keep, max);
+    }
     if (is_fuzzy) {
         keep = closest_only(s->cand.data, keep);
     }

@@ -14,7 +14,8 @@
  *
  * WHAT. The words checked are the query's required typed words: the root word, or the plain
  * words directly under the root AND (not excluded, not synonyms, not typo readings or
- * prefixes; a word with synonyms counts as the word typed; at most QRY_TYPED_MAX_WORDS). When some live document holds every one of their
+ * prefixes; a word with synonyms, or the word being typed with its completions, counts as the
+ * word typed; at most QRY_TYPED_MAX_WORDS). When some live document holds every one of their
  * typed forms (in any field of each word's scope), the bonus is exact_boost x
  * QRY_TYPED_GAIN: documents that say it as typed come first, as they do where only typed
  * forms match. When none does, the bonus is 0: the typed forms say nothing about the
@@ -47,26 +48,45 @@ static bool is_typed_word(const struct qry_node *n)
 }
 
 /* The typed word node c stands for: itself, or the typed word a synonym group (synonym.c)
- * starts with, so that synonyms do not change the bonus of what was typed. QRY_NONE: none. */
-static int32_t typed_word(const struct qry_node *qn, int32_t c)
+ * starts with, so that synonyms do not change the bonus of what was typed; or the word being
+ * typed (parse_simple.c) once some document has it as typed (qry_typing_is_whole), so that a
+ * whole word at the end of a box's text decides the bonus as it would with a space after it,
+ * while a half word leaves it to the words before. QRY_NONE: none. */
+static int32_t typed_word(const struct qry_scratch *s, const struct qry *q, int32_t c)
 {
+    const struct qry_node *qn = q->nodes;
     if (qn[c].type == QN_OR && qn[c].syn_role == QRY_SYN_GROUP) {
         c = qn[c].first_child;
+    } else if (qn[c].type == QN_OR && qn[c].syn_role == QRY_SYN_TYPING) {
+        c = qry_typing_is_whole(s, q, c) ? qn[c].first_child : QRY_NONE;
     }
     return c != QRY_NONE && is_typed_word(&qn[c]) ? c : QRY_NONE;
+}
+
+bool qry_typing_is_whole(const struct qry_scratch *s, const struct qry *q, int32_t group)
+{
+    const struct qry_node *qn = q->nodes;
+    int32_t w = qn[group].first_child;
+    if (w == QRY_NONE || !is_typed_word(&qn[w])) {
+        return false;
+    }
+    const struct qry_sterm *form = (const struct qry_sterm *)s->sterms.data + qn[w].term + 1;
+    return form->has_idf && form->df > 0 &&
+           stem_utf8_chars(qry_sterm_str(s, q, form), form->len) >= QRY_MIN_STEMMED;
 }
 
 /* The exact-form sterms of the query's required typed words, into terms[]; returns how many.
  * *typo_pairs counts the required words of a typo reading that stand with their near forms
  * (qry_is_typo_pair), whose forms are not checked (see qry_typed_boost). */
-static size_t required_words(const struct qry *q, uint32_t *terms, size_t *typo_pairs)
+static size_t required_words(const struct qry_scratch *s, const struct qry *q, uint32_t *terms,
+                             size_t *typo_pairs)
 {
     const struct qry_node *qn = q->nodes;
     *typo_pairs = 0;
     if (q->root == QRY_NONE) {
         return 0;
     }
-    int32_t w = typed_word(qn, q->root);
+    int32_t w = typed_word(s, q, q->root);
     if (w != QRY_NONE) {
         terms[0] = qn[w].term + 1;
         return 1;
@@ -82,7 +102,7 @@ static size_t required_words(const struct qry *q, uint32_t *terms, size_t *typo_
     for (int32_t c = qn[q->root].first_child; c != QRY_NONE && n < QRY_TYPED_MAX_WORDS;
          c = qn[c].next_sibling) {
         bool is_filter = qry_is_top_filter(q, c);
-        w = is_filter ? QRY_NONE : typed_word(qn, c);
+        w = is_filter ? QRY_NONE : typed_word(s, q, c);
         if (w != QRY_NONE) {
             terms[n++] = qn[w].term + 1;
         }
@@ -174,7 +194,7 @@ int qry_typed_boost(struct qry_scratch *s, const struct qry *q, const struct qry
     size_t typo_pairs = 0;
     st->boost = params->exact_boost;
     size_t n =
-        params->exact_boost > 0 && params->limit > 0 ? required_words(q, terms, &typo_pairs) : 0;
+        params->exact_boost > 0 && params->limit > 0 ? required_words(s, q, terms, &typo_pairs) : 0;
     if (n == 0 && typo_pairs > 0 && !st->is_unmatchable) {
         st->boost = params->exact_boost * QRY_TYPED_GAIN;
         return SD_OK;
