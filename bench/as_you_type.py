@@ -2,7 +2,7 @@
 """as_you_type.py: searching while the query is typed (prefix_last), against the peers that can.
 
 usage: bench/as_you_type.py CORPUS.jsonl WORK_DIR [--searchd BIN] [--sets DIR] [--rounds 3]
-                            [--engines searchd,searchd-plain,fts5,xapian]
+                            [--engines searchd,searchd-plain,fts5,xapian] [--whole]
 
 A search box that searches on every keystroke sends a last word that is not whole yet. This
 replays that for the public known-item queries (../shared/bench/relevance/public, the exact
@@ -27,7 +27,9 @@ Reported per engine:
              and stays there to the end (1.0 when only the whole word finds it, or never)
   whole      share of queries whose target is in the top 10 once the query is whole
 Run it with Debian's python3 (/usr/bin/python3), whose python3-xapian the script installs with
-apt when it is missing and it runs as root. The in-process peers' times include Python's call overhead (a few microseconds); searchd's do
+apt when it is missing and it runs as root. With --whole it also prints, for searchd, MRR@10 of the whole queries of every exact and
+inflected set with and without prefix_last: a finished query in the page has no space after
+its last word, and should rank as it does with one. The in-process peers' times include Python's call overhead (a few microseconds); searchd's do
 not include the protocol (took_ms is measured inside the daemon). Numbers compare within one
 run on one machine only.
 """
@@ -242,6 +244,26 @@ def measure(name, run, queries, rounds):
             "typed": sum(typed) / max(nq, 1), "whole": whole / max(nq, 1)}
 
 
+def whole_mrr(conn, sets_dir):
+    """MRR@10 of each exact and inflected set's whole queries, without and with prefix_last."""
+    rows = []
+    for lang in ("ru", "en"):
+        for kind in ("exact", "infl"):
+            base = os.path.join(sets_dir, "known-%s-%s" % (lang, kind))
+            with open(base + ".txt", encoding="utf-8") as q, open(base + ".targets") as t:
+                pairs = [(a.strip(), b.strip()) for a, b in zip(q, t) if a.strip()]
+            mrr = []
+            for prefix_last in (False, True):
+                run = searchd_engine(conn, prefix_last)
+                total = 0.0
+                for text, target in pairs:
+                    hits, _ = run(lang, text)
+                    total += 1.0 / (hits.index(target) + 1) if target in hits else 0.0
+                mrr.append(total / len(pairs))
+            rows.append((lang, kind, mrr[0], mrr[1]))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus")
@@ -251,6 +273,7 @@ def main():
                                                    "public"))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--engines", default="searchd,searchd-plain,fts5,xapian")
+    ap.add_argument("--whole", action="store_true")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     binary = a.searchd
@@ -262,7 +285,7 @@ def main():
     docs = load_corpus(a.corpus)
     queries = load_sets(a.sets)
     engines = a.engines.split(",")
-    runs, proc = {}, None
+    runs, proc, whole = {}, None, []
     try:
         if any(e.startswith("searchd") for e in engines):
             proc, conn = start_searchd(binary, a.work, docs)
@@ -273,6 +296,8 @@ def main():
         if "xapian" in engines:
             runs["xapian"] = xapian_engine(a.work, docs)
         results = [measure(e, runs[e], queries, a.rounds) for e in engines]
+        if a.whole and proc:
+            whole = whole_mrr(conn, a.sets)
     finally:
         if proc:
             proc.terminate()
@@ -285,6 +310,12 @@ def main():
                                                           r["found"], r["typed"], r["whole"]))
     print("(%d queries, %d keystroke states each round, %d rounds)" %
           (len(queries), results[0]["states"], a.rounds))
+    if whole:
+        print()
+        print("| set | MRR@10 whole, searchd | with prefix_last |")
+        print("|---|--:|--:|")
+        for lang, kind, plain, typing in whole:
+            print("| %s-%s | %.3f | %.3f |" % (lang, kind, plain, typing))
 
 
 if __name__ == "__main__":
