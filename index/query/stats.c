@@ -515,53 +515,57 @@ static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct q
     return rc == SD_ENOMEM ? sd_errorf(err, rc, "typo expansion") : rc;
 }
 
-/* Whether prefix leaf `node` completes a word being typed (QRY_SYN_TYPING) that the root AND
- * narrows: the AND has some other positive operand, so the completions are only sought among
- * its documents, and more of them cost little (QRY_MAX_TYPING_EXPANSIONS). A short prefix has
- * thousands of completions, and the word the user is heading to is seldom among the most
- * frequent 128 (bench/RESULTS.md "Issue 12: searching as you type"). */
-static bool is_narrowed_typing(const struct qry *q, size_t node)
-{
-    const struct qry_node *qn = q->nodes;
-    if (qn[node].syn_role != QRY_SYN_TYPING || q->root == QRY_NONE || qn[q->root].type != QN_AND) {
-        return false;
-    }
-    bool has_word = false;
-    bool has_other = false;
-    for (int32_t c = qn[q->root].first_child; c != QRY_NONE; c = qn[c].next_sibling) {
-        bool is_group = qn[c].type == QN_OR && qn[c].syn_role == QRY_SYN_TYPING;
-        for (int32_t k = is_group ? qn[c].first_child : QRY_NONE; k != QRY_NONE;
-             k = qn[k].next_sibling) {
-            has_word |= k == (int32_t)node;
-        }
-        has_other |= !is_group && qn[c].type != QN_NOT && !qn[c].is_filter;
-    }
-    return has_word && has_other;
-}
-
-/* The word being typed whose completions prefix leaf `node` stands for: the first child of
- * its QRY_SYN_TYPING group while that is still a plain word (synonyms or stopwords may have
- * rewritten it), else NULL. */
-static const struct qry_node *typing_word_of(const struct qry *q, size_t node)
+/* The QRY_SYN_TYPING group whose completions prefix leaf `node` holds, or QRY_NONE. */
+static int32_t typing_group(const struct qry *q, size_t node)
 {
     const struct qry_node *qn = q->nodes;
     if (qn[node].syn_role != QRY_SYN_TYPING) {
-        return NULL;
+        return QRY_NONE;
     }
     for (size_t g = 0; g < q->node_count; g++) {
         if (qn[g].type != QN_OR || qn[g].syn_role != QRY_SYN_TYPING) {
             continue;
         }
-        int32_t w = qn[g].first_child;
-        bool holds = false;
-        for (int32_t k = w; k != QRY_NONE; k = qn[k].next_sibling) {
-            holds |= k == (int32_t)node;
-        }
-        if (holds && w != (int32_t)node && qn[w].type == QN_WORD && qn[w].term_count == 2) {
-            return &qn[w];
+        for (int32_t k = qn[g].first_child; k != QRY_NONE; k = qn[k].next_sibling) {
+            if (k == (int32_t)node) {
+                return (int32_t)g;
+            }
         }
     }
-    return NULL;
+    return QRY_NONE;
+}
+
+/* Whether typing group `group` is narrowed by the root AND: the AND has some other positive
+ * operand, so the completions are only sought among its documents, and more of them cost
+ * little (QRY_MAX_TYPING_EXPANSIONS). A short prefix has thousands of completions, and the
+ * word the user is heading to is seldom among the most frequent 128 (bench/RESULTS.md
+ * "Issue 12: searching as you type"). */
+static bool is_narrowed_typing(const struct qry *q, int32_t group)
+{
+    const struct qry_node *qn = q->nodes;
+    if (group == QRY_NONE || q->root == QRY_NONE || qn[q->root].type != QN_AND) {
+        return false;
+    }
+    bool is_child = false;
+    bool has_other = false;
+    for (int32_t c = qn[q->root].first_child; c != QRY_NONE; c = qn[c].next_sibling) {
+        is_child |= c == group;
+        has_other |= c != group && qn[c].type != QN_NOT && !qn[c].is_filter;
+    }
+    return is_child && has_other;
+}
+
+/* The word being typed of typing group `group` whose completions prefix leaf `node` holds:
+ * the group's first child while that is still a plain word (synonyms or stopwords may have
+ * rewritten it), else NULL. */
+static const struct qry_node *typing_word_of(const struct qry *q, int32_t group, size_t node)
+{
+    if (group == QRY_NONE) {
+        return NULL;
+    }
+    int32_t w = q->nodes[group].first_child;
+    const struct qry_node *n = &q->nodes[w];
+    return w != (int32_t)node && n->type == QN_WORD && n->term_count == 2 ? n : NULL;
 }
 
 /* Whether completion c is an inflection of the word being typed: its stem is the word's (or,
@@ -614,13 +618,14 @@ static int expand_node(struct qry_scratch *s, const struct qry *q, const struct 
     if (rc) {
         return rc;
     }
+    int32_t group = is_fuzzy ? QRY_NONE : typing_group(q, node);
     size_t max = QRY_MAX_EXPANSIONS;
     if (is_fuzzy) {
         max = QRY_MAX_FUZZY;
-    } else if (is_narrowed_typing(q, node)) {
+    } else if (is_narrowed_typing(q, group)) {
         max = QRY_MAX_TYPING_EXPANSIONS;
     }
-    const struct qry_node *word = is_fuzzy ? NULL : typing_word_of(q, node);
+    const struct qry_node *word = typing_word_of(q, group, node);
     size_t keep = pick_cands(s, 0, word ? SIZE_MAX : max);
     if (word) {
         keep = drop_inflections(s, q, word, keep, max);
