@@ -86,10 +86,7 @@ static void test_qry_prox_word_being_typed_counts(void **state)
     for (int i = 0; i < 4; i++) {
         const char *text = i & 1 ? "электронная почт" : "электронная почта";
         p.proximity = i < 2 ? 0 : QRY_PROXIMITY;
-        struct qry *q = NULL;
-        struct sd_error err = {0};
-        assert_int_equal(
-            qry_parse_simple(tq_ctx, text, strlen(text), QRY_SIMPLE_PREFIX_LAST, &q, &err), SD_OK);
+        struct qry *q = tqry_typing(tq_ctx, text);
         char got[256];
         tsearch_query_ids(tq_ctx, q, &seg, 1, &p, got, sizeof got);
         qry_free(q);

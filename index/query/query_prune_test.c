@@ -136,21 +136,14 @@ static const struct corpus g_main = {g_qsegs, 3};
 static struct qry_result run(const struct corpus *c, const char *q_text, uint32_t offset,
                              uint32_t limit, bool exhaustive)
 {
-    struct qry *q = NULL;
-    struct sd_error err = {0};
-    if (g_typing) {
-        assert_int_equal(qry_parse_simple(g_ctx, q_text, strlen(q_text), QRY_SIMPLE_PREFIX_LAST,
-                                          &q, &err),
-                         SD_OK);
-    } else {
-        q = tqry(g_ctx, q_text);
-    }
+    struct qry *q = g_typing ? tqry_typing(g_ctx, q_text) : tqry(g_ctx, q_text);
     struct qry_params p;
     qry_params_default(&p);
     p.offset = offset;
     p.limit = limit;
     p.proximity = g_proximity;
     struct qry_result r;
+    struct sd_error err = {0};
     qry_ctx_set_exhaustive(g_ctx, exhaustive);
     int rc = qry_search(g_ctx, q, c->segs, c->n, &p, &r, &err);
     qry_ctx_set_exhaustive(g_ctx, false);

@@ -261,10 +261,7 @@ static void test_qry_rank_english_inflection_finds_doc(void **state)
 /* A simple query read with QRY_SIMPLE_PREFIX_LAST, searched; its ids into buf. */
 static uint64_t typing_ids(const char *text, const struct qry_segment *segs, char *buf, size_t cap)
 {
-    struct qry *q = NULL;
-    struct sd_error err = {0};
-    assert_int_equal(qry_parse_simple(g_ctx, text, strlen(text), QRY_SIMPLE_PREFIX_LAST, &q, &err),
-                     SD_OK);
+    struct qry *q = tqry_typing(g_ctx, text);
     uint64_t total = tsearch_query_ids(g_ctx, q, segs, 1, NULL, buf, cap);
     qry_free(q);
     return total;

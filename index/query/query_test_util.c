@@ -85,6 +85,16 @@ struct qry *tqry(struct qry_ctx *ctx, const char *text)
     return q;
 }
 
+struct qry *tqry_typing(struct qry_ctx *ctx, const char *text)
+{
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    if (qry_parse_simple(ctx, text, strlen(text), QRY_SIMPLE_PREFIX_LAST, &q, &err)) {
+        fail_msg("qry_parse_simple '%s': %s", text, err.msg);
+    }
+    return q;
+}
+
 uint64_t tsearch_ids(struct qry_ctx *ctx, const char *text, const struct qry_segment *segs,
                      size_t nsegs, const struct qry_params *params, char *buf, size_t cap)
 {

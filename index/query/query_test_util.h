@@ -27,6 +27,9 @@ struct seg *tseg_build(struct stem_ctx *stem, const struct tdoc *docs, size_t n)
 
 /* Parses text or fails the test. */
 struct qry *tqry(struct qry_ctx *ctx, const char *text);
+/* Reads text with the simple syntax as a search box typing it (QRY_SIMPLE_PREFIX_LAST), or
+ * fails the test. */
+struct qry *tqry_typing(struct qry_ctx *ctx, const char *text);
 
 /* Runs text over segs with params (NULL: defaults with limit 1000) and writes
  * the hit ids in rank order, space-separated, to buf. Returns total. */
