@@ -216,6 +216,27 @@ int qry_lev_feed(struct qry_lev *a, const char *term, size_t len, unsigned *dist
     return QRY_LEV_MATCH;
 }
 
+bool qry_lev_match_prefix(struct qry_lev *a, const char *term, size_t len, unsigned *dist)
+{
+    const unsigned char *s = (const unsigned char *)term;
+    a->depth = 0; /* the rows are overwritten: a term fed next starts over */
+    a->prev_len = 0;
+    unsigned best = a->rows[0][a->n];
+    size_t t = 0;
+    for (size_t i = 0; i < len && best > 0 && t + 1 < QRY_LEV_MAX_ROWS;) {
+        uint32_t cp;
+        i += seg_utf8_next(s, len, i, &cp);
+        step(a, t, cp);
+        t++;
+        best = a->rows[t][a->n] < best ? a->rows[t][a->n] : best;
+        if (is_dead(a, t)) {
+            break; /* no longer prefix comes within k */
+        }
+    }
+    *dist = best;
+    return best <= a->k;
+}
+
 /* ---- the walk: the automaton intersected with a dictionary in memory ---- */
 
 struct lev_walk {
@@ -226,7 +247,8 @@ struct lev_walk {
     size_t nfields;
     qry_lev_fn fn;
     void *arg;
-    char term[QRY_LEV_MAX_ROWS * 4]; /* the bytes of the path from the root */
+    char term[STEM_MAX_TOKEN + 4]; /* the bytes of the path from the root (a trie's terms
+                                    * are tokens: at most STEM_MAX_TOKEN bytes) */
     /* per depth t: whether "any other character" after the row of "any other character" at
      * depth t is dead (1), alive (0) or not yet known (-1) under the current parent */
     int8_t other_other_dead[QRY_LEV_MAX_ROWS];
@@ -399,6 +421,81 @@ static int visit(struct lev_walk *w, uint32_t x, size_t t, size_t len, bool is_o
     }
 }
 
+/* ---- the prefix walk: terms that start within k edits of the word ---- */
+
+/* Reports every term of node x's subtree (x is the path term[0, len)) at distance dist: the
+ * path's prefix already lies within k, and so does any term that extends it. */
+static int visit_all(struct lev_walk *w, uint32_t x, size_t len, unsigned dist)
+{
+    const struct seg_trie_node *nd = &w->nodes[x];
+    if (nd->ch & SEG_TRIE_TERM) {
+        int rc = report(w, x, len, dist);
+        if (rc) {
+            return rc;
+        }
+    }
+    for (uint32_t c = nd->kids; c != 0; c++) {
+        const struct seg_trie_node *kid = &w->nodes[c];
+        if (len + 4 <= sizeof w->term) { /* always: a term has at most STEM_MAX_TOKEN bytes */
+            size_t clen = seg_trie_char_bytes(kid->ch, w->term + len);
+            int rc = visit_all(w, c, len + clen, dist);
+            if (rc) {
+                return rc;
+            }
+        }
+        if (kid->ch & SEG_TRIE_LAST) {
+            break;
+        }
+    }
+    return SD_OK;
+}
+
+/* Node x is the path term[0, len), t characters, with row t computed; best is the least
+ * distance of the word from a shorter prefix of the path (above k: none within k). A term is
+ * reported at the least distance of the word from any of its prefixes. While the automaton
+ * lives, a longer prefix may still come closer (a deletion spent early is taken back by the
+ * word's own next letters), so children are stepped; a child where it dies holds terms at
+ * `best` when that is within k, and nothing otherwise. The shortcuts of visit are not taken:
+ * this walk runs for one word of a query (the word being typed), not for every typo. */
+static int visit_prefix(struct lev_walk *w, uint32_t x, size_t t, size_t len, unsigned best)
+{
+    struct qry_lev *a = w->a;
+    const struct seg_trie_node *nd = &w->nodes[x];
+    unsigned d = a->rows[t][a->n];
+    best = d < best ? d : best;
+    if (best == 0) {
+        return visit_all(w, x, len, 0); /* the word itself starts every term below */
+    }
+    if ((nd->ch & SEG_TRIE_TERM) && best <= a->k) {
+        int rc = report(w, x, len, best);
+        if (rc) {
+            return rc;
+        }
+    }
+    for (uint32_t c = nd->kids; c != 0; c++) {
+        const struct seg_trie_node *kid = &w->nodes[c];
+        size_t clen = seg_trie_char_bytes(kid->ch, w->term + len);
+        bool is_alive = false;
+        if (t + 1 < QRY_LEV_MAX_ROWS) {
+            step(a, t, kid->ch & SEG_TRIE_CP);
+            is_alive = !is_dead(a, t + 1);
+        }
+        int rc = SD_OK;
+        if (is_alive) {
+            rc = visit_prefix(w, c, t + 1, len + clen, best);
+        } else if (best <= a->k) {
+            rc = visit_all(w, c, len + clen, best);
+        }
+        if (rc) {
+            return rc;
+        }
+        if (kid->ch & SEG_TRIE_LAST) {
+            break;
+        }
+    }
+    return SD_OK;
+}
+
 /* The child of node x whose character is cp of clen bytes, or 0. */
 static uint32_t find_child(const struct seg_trie_node *nodes, uint32_t x, uint32_t cp, size_t clen)
 {
@@ -415,9 +512,11 @@ static uint32_t find_child(const struct seg_trie_node *nodes, uint32_t x, uint32
     return 0;
 }
 
-int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, const unsigned *fields,
-                 size_t nfields, const char *prefix, size_t prefix_len, qry_lev_fn fn,
-                 void *arg)
+/* qry_lev_walk and qry_lev_walk_prefix: the automaton run down the trie along prefix (the
+ * path every term must start with), then the walk of the mode from there. */
+static int walk(struct qry_lev *a, const struct seg_exact_terms *t, const unsigned *fields,
+                size_t nfields, const char *prefix, size_t prefix_len, bool is_prefix_mode,
+                qry_lev_fn fn, void *arg)
 {
     a->depth = 0; /* a term fed next starts over: the walk overwrites the rows */
     a->prev_len = 0;
@@ -439,8 +538,9 @@ int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, const unsig
     uint32_t x = t->root;
     const unsigned char *p = (const unsigned char *)prefix;
     size_t depth = 0;
+    unsigned best = a->rows[0][a->n]; /* prefix mode: the least distance on the path */
     for (size_t i = 0; i < prefix_len;) {
-        if (depth + 1 >= QRY_LEV_MAX_ROWS) {
+        if (depth + 1 >= QRY_LEV_MAX_ROWS || i + 4 > sizeof w->term) {
             return SD_OK;
         }
         uint32_t cp;
@@ -449,15 +549,31 @@ int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, const unsig
         if (x == 0) {
             return SD_OK; /* no term starts with the prefix */
         }
+        memcpy(w->term + i, p + i, clen);
+        i += clen;
         step(a, depth, cp);
         depth++;
         if (is_dead(a, depth)) {
-            return SD_OK;
+            return is_prefix_mode && best <= a->k ? visit_all(w, x, i, best) : SD_OK;
         }
-        memcpy(w->term + i, p + i, clen);
-        i += clen;
+        best = a->rows[depth][a->n] < best ? a->rows[depth][a->n] : best;
     }
-    return visit(w, x, depth, prefix_len, false);
+    return is_prefix_mode ? visit_prefix(w, x, depth, prefix_len, best)
+                          : visit(w, x, depth, prefix_len, false);
+}
+
+int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, const unsigned *fields,
+                 size_t nfields, const char *prefix, size_t prefix_len, qry_lev_fn fn,
+                 void *arg)
+{
+    return walk(a, t, fields, nfields, prefix, prefix_len, false, fn, arg);
+}
+
+int qry_lev_walk_prefix(struct qry_lev *a, const struct seg_exact_terms *t,
+                        const unsigned *fields, size_t nfields, const char *prefix,
+                        size_t prefix_len, qry_lev_fn fn, void *arg)
+{
+    return walk(a, t, fields, nfields, prefix, prefix_len, true, fn, arg);
 }
 
 unsigned qry_lev_max_edits(const char *word, size_t len)

@@ -234,6 +234,10 @@ enum qry_lev_result {
  * term. Returns an enum qry_lev_result. */
 int qry_lev_feed(struct qry_lev *a, const char *term, size_t len, unsigned *dist, char *seek,
                  size_t *seek_len);
+/* Whether some prefix of term[0, len) lies within k edits of the word (the prefix walk's
+ * rule, for one term: highlighting a word being typed); *dist the least such distance. Leaves
+ * a fed automaton to start over. */
+bool qry_lev_match_prefix(struct qry_lev *a, const char *term, size_t len, unsigned *dist);
 /* Called for each term within k edits: its bytes (valid during the call), edits and df. A
  * non-zero return ends the walk and is returned. */
 typedef int (*qry_lev_fn)(void *arg, const char *term, size_t len, unsigned dist, uint32_t df);
@@ -245,6 +249,13 @@ typedef int (*qry_lev_fn)(void *arg, const char *term, size_t len, unsigned dist
 int qry_lev_walk(struct qry_lev *a, const struct seg_exact_terms *t, const unsigned *fields,
                  size_t nfields, const char *prefix, size_t prefix_len, qry_lev_fn fn,
                  void *arg);
+/* As qry_lev_walk, for a word that may be only the start of the term meant (the word being
+ * typed): calls fn for every form some prefix of which lies within the automaton's k edits,
+ * at the least distance of any of its prefixes (a form the word itself starts: 0). Reads the
+ * part of the trie the automaton can still accept, and then all of each subtree it accepts. */
+int qry_lev_walk_prefix(struct qry_lev *a, const struct seg_exact_terms *t,
+                        const unsigned *fields, size_t nfields, const char *prefix,
+                        size_t prefix_len, qry_lev_fn fn, void *arg);
 /* Edits allowed for a typed word: 0 under QRY_TYPO_ONE_EDIT characters, 1, or 2 from
  * QRY_TYPO_TWO_EDITS. */
 unsigned qry_lev_max_edits(const char *word, size_t len);

@@ -277,11 +277,11 @@ static int see_term(void *arg, const char *term, size_t len, unsigned dist, uint
     return 0;
 }
 
-/* qry_lev_walk over dict[0, n) in memory (under prefix when set) reports exactly the terms
- * that `want` says are within k (want[i] its distance, or above k), in order, with their
- * distance. */
-static void check_mem_walk(const char *pattern, unsigned k, const char *const *dict, size_t n,
-                           const char *prefix, const unsigned *want)
+/* qry_lev_walk (qry_lev_walk_prefix with is_prefix_mode) over dict[0, n) in memory (under
+ * prefix when set) reports exactly the terms that `want` says are within k (want[i] its
+ * distance, or above k), in order, with their distance. */
+static void check_walk_mode(const char *pattern, unsigned k, const char *const *dict, size_t n,
+                            const char *prefix, const unsigned *want, bool is_prefix_mode)
 {
     struct seg_exact_terms *t = mem_terms(dict, n);
     struct qry_lev *a = malloc(sizeof *a);
@@ -291,14 +291,17 @@ static void check_mem_walk(const char *pattern, unsigned k, const char *const *d
     assert_int_equal(qry_lev_init(a, pattern, strlen(pattern), k), SD_OK);
     size_t plen = strlen(prefix);
     static const unsigned field0[] = {0};
-    assert_int_equal(qry_lev_walk(a, t, field0, 1, prefix, plen, see_term, v), SD_OK);
+    int rc = is_prefix_mode ? qry_lev_walk_prefix(a, t, field0, 1, prefix, plen, see_term, v)
+                            : qry_lev_walk(a, t, field0, 1, prefix, plen, see_term, v);
+    assert_int_equal(rc, SD_OK);
     size_t got = 0;
     for (size_t i = 0; i < n; i++) {
         bool is_in = want[i] <= k && strncmp(dict[i], prefix, plen) == 0;
         bool is_seen = got < v->n && v->idx[got] == i;
         if (is_in != is_seen || (is_seen && v->dist[got] != want[i])) {
-            fail_msg("'%s' k=%u prefix '%s': '%s' (distance %u) %s", pattern, k, prefix,
-                     dict[i], want[i], is_seen ? "reported wrongly" : "missed");
+            fail_msg("'%s' k=%u prefix '%s'%s: '%s' (distance %u) %s", pattern, k, prefix,
+                     is_prefix_mode ? " (prefix walk)" : "", dict[i], want[i],
+                     is_seen ? "reported wrongly" : "missed");
         }
         got += is_seen;
     }
@@ -306,6 +309,12 @@ static void check_mem_walk(const char *pattern, unsigned k, const char *const *d
     free(v);
     free(a);
     seg_exact_terms_free(t);
+}
+
+static void check_mem_walk(const char *pattern, unsigned k, const char *const *dict, size_t n,
+                           const char *prefix, const unsigned *want)
+{
+    check_walk_mode(pattern, k, dict, n, prefix, want, false);
 }
 
 /* The walk in memory against brute force: every term, under the first k characters (as the
@@ -351,6 +360,122 @@ static void run_alphabet(bool is_ru)
            terms_total);
     assert_true(visited_total[1] * 5 < terms_total);
     assert_true(visited_total[2] * 3 < terms_total);
+}
+
+/* The least distance of pattern from a prefix of term (the empty one included), in whole
+ * characters: what the prefix walk reports a term at. */
+static unsigned prefix_osa(const char *pattern, const char *term)
+{
+    char p[MAXW];
+    size_t len = strlen(term);
+    unsigned best = osa(pattern, "");
+    for (size_t i = 1; i <= len; i++) {
+        if (i < len && ((unsigned char)term[i] & 0xC0) == 0x80) {
+            continue; /* not the end of a character */
+        }
+        memcpy(p, term, i);
+        p[i] = '\0';
+        unsigned d = osa(pattern, p);
+        best = d < best ? d : best;
+    }
+    return best;
+}
+
+/* A sorted, deduplicated dictionary for the prefix walk: random words, and words that start
+ * with a misspelling of pattern or of its first half (a word being typed) and go on. */
+static size_t make_prefix_dict(const char *pattern, bool is_ru)
+{
+    size_t n = 0;
+    char half[MAXW], suffix[MAXW];
+    size_t chars = strlen(pattern) / (is_ru ? 2 : 1);
+    size_t hlen = qry_lev_prefix_len(pattern, strlen(pattern), (chars + 1) / 2);
+    memcpy(half, pattern, hlen);
+    half[hlen] = '\0';
+    for (size_t i = 0; i < 2 * NWORDS; i++) {
+        if (i % 5 == 0) {
+            misspell(i % 10 == 0 ? pattern : half, g_store[i], is_ru, rnd(3));
+            random_word(suffix, is_ru, is_ru ? 32 : 26, 1);
+            size_t used = strlen(g_store[i]);
+            suffix[rnd(4) * (is_ru ? 2 : 1)] = '\0'; /* 0-3 more letters */
+            if (used + strlen(suffix) < MAXW) {
+                strcat(g_store[i], suffix);
+            }
+        } else {
+            random_word(g_store[i], is_ru, is_ru ? 32 : 26, 1);
+        }
+        g_dict[n++] = g_store[i];
+    }
+    qsort(g_dict, n, sizeof *g_dict, cmp_str);
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (g_dict[i][0] && (out == 0 || strcmp(g_dict[out - 1], g_dict[i]) != 0)) {
+            g_dict[out++] = g_dict[i];
+        }
+    }
+    return out;
+}
+
+/* The prefix walk against brute force (prefix_osa), with the whole dictionary and under the
+ * pattern's first letter, as stats.c walks a word being typed, and the same rule for one term
+ * (qry_lev_match_prefix, as the highlighter checks a word), for words of both alphabets. */
+static void test_qry_lev_prefix_walk_matches_brute_force(void **state)
+{
+    (void)state;
+    static unsigned want[2 * NWORDS];
+    for (int round = 0; round < 16; round++) {
+        bool is_ru = round % 2;
+        char pattern[MAXW];
+        random_word(pattern, is_ru, is_ru ? 32 : 26, QRY_TYPO_ONE_EDIT);
+        size_t n = make_prefix_dict(pattern, is_ru);
+        size_t within = 0;
+        for (size_t i = 0; i < n; i++) {
+            want[i] = prefix_osa(pattern, g_dict[i]);
+            within += want[i] <= 1;
+        }
+        assert_true(within > n / 20); /* the dictionary does test completions */
+        char first[8];
+        size_t flen = qry_lev_prefix_len(pattern, strlen(pattern), 1);
+        memcpy(first, pattern, flen);
+        first[flen] = '\0';
+        for (unsigned k = 1; k <= 2; k++) {
+            struct qry_lev *a = malloc(sizeof *a);
+            assert_non_null(a);
+            assert_int_equal(qry_lev_init(a, pattern, strlen(pattern), k), SD_OK);
+            for (size_t i = 0; i < n; i++) {
+                unsigned dist = 99;
+                bool is_match = qry_lev_match_prefix(a, g_dict[i], strlen(g_dict[i]), &dist);
+                if (is_match != (want[i] <= k) || (is_match && dist != want[i])) {
+                    fail_msg("'%s' k=%u: '%s' matched as a prefix %d at %u, brute force %u",
+                             pattern, k, g_dict[i], is_match, dist, want[i]);
+                }
+            }
+            free(a);
+            check_walk_mode(pattern, k, g_dict, n, "", want, true);
+            check_walk_mode(pattern, k, g_dict, n, first, want, true);
+        }
+    }
+}
+
+static void test_qry_lev_prefix_walk_examples(void **state)
+{
+    (void)state;
+    static const char *const dict[] = {"diploma",  "diplomacy", "diplomat", "diplomatic",
+                                       "dipper",   "цифровая",  "цифровой", "цифры"};
+    size_t n = sizeof dict / sizeof dict[0];
+    static const struct {
+        const char *word;
+        unsigned want[8]; /* per dict term; 9: not reported */
+    } cases[] = {
+        {"diplomc", {1, 1, 1, 1, 9, 9, 9, 9}},  /* "diploma" one edit away starts them all */
+        {"diplom", {0, 0, 0, 0, 9, 9, 9, 9}},   /* typed right: every completion, at 0 */
+        {"dipolmat", {9, 9, 1, 1, 9, 9, 9, 9}}, /* a transposition */
+        {"цифров", {9, 9, 9, 9, 9, 0, 0, 9}},
+        {"шифров", {9, 9, 9, 9, 9, 9, 9, 9}},   /* the first letter costs 2 */
+        {"цифрвая", {9, 9, 9, 9, 9, 1, 9, 9}},  /* an insertion, at the end of the term */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        check_walk_mode(cases[i].word, 1, dict, n, "", cases[i].want, true);
+    }
 }
 
 static void test_qry_lev_matches_brute_force_english(void **state)
@@ -497,6 +622,8 @@ int main(void)
         cmocka_unit_test(test_seg_exact_terms_df_finds_every_form),
         cmocka_unit_test(test_qry_lev_matches_brute_force_english),
         cmocka_unit_test(test_qry_lev_matches_brute_force_russian),
+        cmocka_unit_test(test_qry_lev_prefix_walk_examples),
+        cmocka_unit_test(test_qry_lev_prefix_walk_matches_brute_force),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
