@@ -42,6 +42,7 @@ struct qry_typo_best {
     size_t off; /* the closest, then most frequent, form other than the typed one: pool */
     size_t len;
     unsigned dist;
+    bool is_partial; /* the word being typed: only a start of the form is within dist */
     uint64_t df;
     uint64_t self_df; /* documents (per field, summed) with the typed form itself */
 };

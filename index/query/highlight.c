@@ -5,7 +5,8 @@
  * positive leaf of the query matches, by the rules the index used: its stem
  * is a word's stem, its folded form a phrase word's or exact word's, it starts
  * with a prefix, or (QN_FUZZY) it is within the word's edits of the typed
- * form, checked with the same automaton the search walked the dictionary with.
+ * form (for the word being typed: it starts within them), checked with the
+ * same automaton the search walked the dictionary with.
  * Each match remembers which query word it answers (query_words).
  *
  * Fragments. A window of fragment_len bytes is scored for every match that
@@ -100,6 +101,9 @@ static bool fuzzy_matches(struct hl_state *h, size_t node, const struct stem_tok
         return false;
     }
     unsigned dist;
+    if (h->q->nodes[node].syn_role == QRY_SYN_TYPING) { /* the word being typed (stats.c) */
+        return qry_lev_match_prefix(&h->levs[node], tok->word, tok->word_len, &dist);
+    }
     char seek[STEM_MAX_TOKEN + 1];
     size_t seek_len;
     return qry_lev_feed(&h->levs[node], tok->word, tok->word_len, &dist, seek, &seek_len) ==

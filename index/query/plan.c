@@ -342,8 +342,10 @@ static int prefix_node(struct plan *pl, int32_t qnode, uint32_t *out)
     uint32_t count = 0;
     for (uint32_t i = 0; i < slot[1]; i++) {
         uint32_t node = 0;
-        /* a typo's stem earns the bonus with its closest form (stats.c, expand_node) */
-        uint32_t bonus = is_fuzzy ? slot[0] + slot[1] + i : UINT32_MAX;
+        /* a typo's stem earns the bonus with its closest form (stats.c, expand_node); not a
+         * word being typed's completion, whose start only is near it: completions have none */
+        const struct qry_sterm *st = (const struct qry_sterm *)pl->s->sterms.data + slot[0] + i;
+        uint32_t bonus = is_fuzzy && !st->is_completion ? slot[0] + slot[1] + i : UINT32_MAX;
         int rc = terms_node(pl, slot[0] + i, bonus, &node);
         if (rc) {
             return rc;
@@ -405,10 +407,11 @@ static int or_node(struct plan *pl, int32_t qnode, uint32_t *out)
         mark_typed_or(pl, *out);
     }
     if (rc == SD_OK && pl->q->nodes[qnode].syn_role == QRY_SYN_TYPING &&
-        qry_typing_is_whole(pl->s, pl->q, qnode)) {
-        /* its bonus is its word's (typed_parts: completions have none), so an AND gives its
-         * bonus only to documents with this word as typed too, as for the word typed with a
-         * space after it; also where this segment lacks the word and the OR is only them */
+        (qry_typing_is_whole(pl->s, pl->q, qnode) || qry_is_typo_word(pl->q, qnode))) {
+        /* its bonus is its word's, or in a typo reading its near forms' (typed_parts:
+         * completions have none), so an AND gives its bonus only to documents with this word
+         * as typed (or its closest form) too, as for the word typed with a space after it;
+         * also where this segment lacks the word and the OR is only them */
         pnode(pl, *out)->is_typed = true;
     }
     return rc;

@@ -151,10 +151,9 @@ static void test_qry_hl_fragment_has_most_distinct_words(void **state)
     sd_buf_free(&spans);
 }
 
-static void test_qry_hl_typo_matches_are_marked(void **state)
+/* The typo reading of parsed query q (freed here) highlighted in text equals want. */
+static void assert_typo_hl(struct qry *q, const char *text, const char *want)
 {
-    (void)state;
-    struct qry *q = tqry(tq_ctx, "diplomcy");
     struct qry *fq = NULL;
     struct sd_error err = {0};
     assert_int_equal(qry_with_typos(q, false, &fq, &err), SD_OK);
@@ -165,14 +164,26 @@ static void test_qry_hl_typo_matches_are_marked(void **state)
     sd_buf_init(&out);
     sd_buf_init(&spans);
     size_t count;
-    const char *text = "Public diplomacy and diplomats";
     assert_int_equal(qry_highlight(tq_ctx, fq, text, strlen(text), &o, 0, &out, &count, &spans),
                      SD_OK);
-    assert_string_equal((const char *)out.data, "Public <mark>diplomacy</mark> and diplomats");
+    assert_string_equal((const char *)out.data, want);
     sd_buf_free(&out);
     sd_buf_free(&spans);
     qry_free(fq);
     qry_free(q);
+}
+
+/* A typo match is marked; so is, for the word being typed, a word that starts within its
+ * edits (as stats.c finds them). */
+static void test_qry_hl_typo_matches_are_marked(void **state)
+{
+    (void)state;
+    const char *text = "Public diplomacy and diplomats";
+    assert_typo_hl(tqry(tq_ctx, "diplomcy"), text, "Public <mark>diplomacy</mark> and diplomats");
+    assert_typo_hl(tqry_typing(tq_ctx, "diplomcy"), text,
+                   "Public <mark>diplomacy</mark> and diplomats");
+    assert_typo_hl(tqry_typing(tq_ctx, "diplomc"), text,
+                   "Public <mark>diplomacy</mark> and <mark>diplomats</mark>");
 }
 
 static void test_qry_snippet_anchors_on_a_typo_match(void **state)

@@ -23,7 +23,8 @@
  *   QN_FUZZY   the SEG_STEM stems of the forms within qry_lev_max_edits edits
  *              of the typed form (term b), other than the word's own stem
  *              (term a); expanded at search time like a prefix and scored at
- *              QRY_FUZZY_WEIGHT (typo.c, stats.c)
+ *              QRY_FUZZY_WEIGHT (typo.c, stats.c); marked QRY_SYN_TYPING (the
+ *              word being typed), the forms that start within those edits
  * A leaf's field is an index into the query's field names, or QRY_ALL_FIELDS.
  *
  * Synonyms (synonym.c) add an OR marked QRY_SYN_GROUP: its first child is what was typed,
@@ -65,7 +66,8 @@ enum qry_syn_role {
     /* QN_OR: the word being typed, then its QN_PREFIX (QRY_SIMPLE_PREFIX_LAST): one query word,
      * but not a typed word of the exact-form bonus (typed.c), since a word half typed is in no
      * document as typed. That QN_PREFIX has the role too: its completions score at
-     * QRY_COMPLETION_WEIGHT and may be more (stats.c). */
+     * QRY_COMPLETION_WEIGHT and may be more (stats.c). In the typo reading the word's
+     * QN_FUZZY has it too: its near forms are sought as a prefix (typo.c). */
     QRY_SYN_TYPING,
 };
 
@@ -196,6 +198,9 @@ int qry_src_candidates(struct qry_ctx *ctx, const struct qry_src *src, const str
 /* Whether node is a typo reading's pair: a QN_OR of the word as typed and its QN_FUZZY
  * (typo.c). Planning scores it as one word; the highlighter counts it as one. */
 bool qry_is_typo_pair(const struct qry *q, int32_t node);
+/* Whether node is a typo reading's word: a typo pair, or the word being typed whose word is
+ * one (QN_OR[QRY_SYN_TYPING](pair, word*)). Its bonus is the pair's (typed.c, plan.c). */
+bool qry_is_typo_word(const struct qry *q, int32_t node);
 
 /* ---- lev.c: the Levenshtein automaton ---- */
 

@@ -21,13 +21,12 @@
 
 /* The typo reading of text over docs: hit ids in rank order into ids, the correction into dym
  * ("" when none). Returns the total. */
-static uint64_t typo_search_every(const struct tdoc *docs, size_t n, const char *text,
-                                  bool is_every_word, char *ids, size_t cap, char *dym,
-                                  size_t dym_cap)
+static uint64_t typo_search_parsed(const struct tdoc *docs, size_t n, struct qry *q,
+                                   const char *text, bool is_every_word, char *ids, size_t cap,
+                                   char *dym, size_t dym_cap)
 {
     struct seg *s = tseg_build(tq_stem, docs, n);
     struct qry_segment seg = {.seg = s};
-    struct qry *q = tqry(tq_ctx, text);
     struct qry *fq = NULL;
     struct sd_error err = {0};
     assert_int_equal(qry_with_typos(q, is_every_word, &fq, &err), SD_OK);
@@ -62,10 +61,27 @@ static uint64_t typo_search_every(const struct tdoc *docs, size_t n, const char 
     return total;
 }
 
+/* The typo reading of text (the full syntax) over docs: see typo_search_parsed. */
+static uint64_t typo_search_every(const struct tdoc *docs, size_t n, const char *text,
+                                  bool is_every_word, char *ids, size_t cap, char *dym,
+                                  size_t dym_cap)
+{
+    return typo_search_parsed(docs, n, tqry(tq_ctx, text), text, is_every_word, ids, cap, dym,
+                              dym_cap);
+}
+
 static uint64_t typo_search(const struct tdoc *docs, size_t n, const char *text, char *ids,
                             size_t cap, char *dym, size_t dym_cap)
 {
     return typo_search_every(docs, n, text, false, ids, cap, dym, dym_cap);
+}
+
+/* The typo reading of text as a search box sends it (prefix_last: its last word being typed). */
+static uint64_t typing_typo_search(const struct tdoc *docs, size_t n, const char *text,
+                                   char *ids, size_t cap, char *dym, size_t dym_cap)
+{
+    return typo_search_parsed(docs, n, tqry_typing(tq_ctx, text), text, false, ids, cap, dym,
+                              dym_cap);
 }
 
 static void test_qry_typo_known_word_gets_no_near_misses(void **state)
@@ -132,6 +148,11 @@ static void test_qry_typo_ranks_the_closest_form_first(void **state)
     assert_int_equal(typo_search(docs, 4, "recieved", ids, sizeof ids, dym, sizeof dym), 2);
     assert_string_equal(ids, "meant other");
     assert_string_equal(dym, "received");
+    /* the same, finished in a search box with no space after it (the word being typed) */
+    assert_int_equal(typing_typo_search(docs, 4, "recieved", ids, sizeof ids, dym, sizeof dym),
+                     2);
+    assert_string_equal(ids, "meant other");
+    assert_string_equal(dym, "received");
     assert_int_equal(typo_search(docs, 4, "парамтером", ids, sizeof ids, dym, sizeof dym), 2);
     assert_string_equal(ids, "ru-meant ru-other");
     assert_string_equal(dym, "параметром");
@@ -157,6 +178,32 @@ static void test_qry_typo_bonus_needs_every_form(void **state)
     char ids[256], dym[256];
     assert_int_equal(typo_search(docs, 7, "express parcal", ids, sizeof ids, dym, sizeof dym), 2);
     assert_string_equal(ids, "meant repeats");
+    /* the same as a search box sends it, still typing the corrected word */
+    assert_int_equal(
+        typing_typo_search(docs, 7, "express parcal", ids, sizeof ids, dym, sizeof dym), 2);
+    assert_string_equal(ids, "meant repeats");
+}
+
+/* A finished query in a search box gives the exact-form bonus in the typo reading as it does
+ * with a space after its last word: only to a document with every word's form (the word as
+ * typed, the corrected one's closest form), not to one with only the last word as typed. */
+static void test_qry_typo_word_being_typed_gives_the_bonus_as_a_word(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "one-typed", .body = "expressed parcels"},
+        {.id = "neither", .body = "expressing parcels expressing parcels"},
+        {.id = "closest", .body = "parcel"}, /* makes "parcel" the closest form of "parcal" */
+    };
+    char ids[256], dym[256];
+    /* the word corrected first, the one typed right last: as a box sends it, the last word is
+     * the word being typed, and in the typo reading that word stands with its near forms */
+    assert_int_equal(typo_search(docs, 3, "parcal expressed", ids, sizeof ids, dym, sizeof dym),
+                     2);
+    assert_string_equal(ids, "neither one-typed");
+    assert_int_equal(
+        typing_typo_search(docs, 3, "parcal expressed", ids, sizeof ids, dym, sizeof dym), 2);
+    assert_string_equal(ids, "neither one-typed");
 }
 
 /* The typo reading weighs the forms as the reading typed right does (typed.c: exact_boost x
@@ -175,6 +222,11 @@ static void test_qry_typo_reading_weighs_forms_as_typed(void **state)
     char ids[256], dym[256];
     assert_int_equal(typo_search(docs, 6, "website genfralized", ids, sizeof ids, dym, sizeof dym),
                      2);
+    assert_string_equal(ids, "meant repeats");
+    assert_string_equal(dym, "website generalized");
+    /* a finished query in a search box has no space after its last word: the same answer */
+    assert_int_equal(
+        typing_typo_search(docs, 6, "website genfralized", ids, sizeof ids, dym, sizeof dym), 2);
     assert_string_equal(ids, "meant repeats");
     assert_string_equal(dym, "website generalized");
 }
@@ -312,6 +364,48 @@ static void test_qry_typo_walks_the_fields_in_scope(void **state)
     assert_string_equal(dym, "title:diplomacy");
 }
 
+/* The word being typed may hold a typo before it is whole: its near forms are sought as a
+ * prefix, so "diplomc" finds what "diploma..." starts, and "дипломти" finds "дипломатия",
+ * where as a whole word they find only what lies within an edit of them. A form within reach
+ * as a whole ranks first and is the correction named, as the word itself ranks above its
+ * completions; a first letter typed wrong still costs two edits. */
+static void test_qry_typo_word_being_typed_finds_near_completions(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "digital", .body = "digital diplomacy"},
+        {.id = "public", .body = "public diplomacy"},
+        {.id = "school", .body = "a diploma from school"},
+        {.id = "mission", .body = "a diplomatic mission"},
+        {.id = "other", .body = "a dipper of water"},
+        {.id = "ru", .body = "цифровая дипломатия"},
+    };
+    size_t n = sizeof docs / sizeof docs[0];
+    char ids[256], dym[256];
+    assert_int_equal(typing_typo_search(docs, n, "diplomc", ids, sizeof ids, dym, sizeof dym),
+                     4);
+    /* "diploma", one edit from the word as typed, first and named; then what it starts */
+    assert_memory_equal(ids, "school ", 7);
+    assert_non_null(strstr(ids, "digital"));
+    assert_non_null(strstr(ids, "public"));
+    assert_non_null(strstr(ids, "mission"));
+    assert_string_equal(dym, "diploma");
+    /* the same word, whole (the full syntax has no word being typed): "diploma" alone */
+    assert_int_equal(typo_search(docs, n, "diplomc", ids, sizeof ids, dym, sizeof dym), 1);
+    assert_string_equal(ids, "school");
+    /* and before other words, it is whole too */
+    assert_int_equal(typing_typo_search(docs, n, "diplomc public", ids, sizeof ids, dym,
+                                        sizeof dym),
+                     0);
+    assert_int_equal(typing_typo_search(docs, n, "дипломти", ids, sizeof ids, dym, sizeof dym),
+                     1);
+    assert_string_equal(ids, "ru");
+    assert_string_equal(dym, "дипломатия");
+    assert_int_equal(typo_search(docs, n, "дипломти", ids, sizeof ids, dym, sizeof dym), 0);
+    assert_int_equal(typing_typo_search(docs, n, "tiplomc", ids, sizeof ids, dym, sizeof dym),
+                     0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +420,8 @@ int main(void)
         cmocka_unit_test(test_qry_typo_two_edit_narrow_match_still_widens),
         cmocka_unit_test(test_qry_typo_long_word_edit_at_the_second_letter),
         cmocka_unit_test(test_qry_typo_walks_the_fields_in_scope),
+        cmocka_unit_test(test_qry_typo_word_being_typed_finds_near_completions),
+        cmocka_unit_test(test_qry_typo_word_being_typed_gives_the_bonus_as_a_word),
     };
     return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }

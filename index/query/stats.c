@@ -45,7 +45,10 @@
  *            "парамтером", as it would for the query typed right.
  *            Only words whose stem no document has are walked, and first under
  *            their typed first letters only (walk_fuzzy): on corpus-large that
- *            made the typo reading about 5x cheaper at the median.
+ *            made the typo reading about 5x cheaper at the median. The word
+ *            being typed (a QN_FUZZY marked QRY_SYN_TYPING, typo.c) is walked
+ *            as a prefix (qry_lev_walk_prefix): its forms are those that start
+ *            within its edits, at the distance of their closest start.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -58,6 +61,7 @@ struct qry_cand {
     size_t len;
     uint64_t df;
     unsigned dist;   /* typo expansions: edits from the typed form (0 for prefixes) */
+    bool is_partial; /* ... of the word being typed: only a start of every form is within dist */
     const char *str; /* set once the pool stops growing */
     size_t form_off; /* typo expansions: the stem's form `dist` edits away (pool) */
     size_t form_len;
@@ -261,6 +265,9 @@ static int cmp_cand_df(const void *a, const void *b)
 {
     const struct qry_cand *x = a;
     const struct qry_cand *y = b;
+    if (x->is_partial != y->is_partial) {
+        return x->is_partial ? 1 : -1; /* a whole form within reach before a completion */
+    }
     if (x->dist != y->dist) {
         return x->dist < y->dist ? -1 : 1;
     }
@@ -270,9 +277,13 @@ static int cmp_cand_df(const void *a, const void *b)
     return cmp_cand_str(a, b);
 }
 
-/* Whether y's form is closer to what was typed than x's, or as close and more frequent. */
+/* Whether y's form is closer to what was typed than x's: whole where x's is only a start
+ * within reach (is_partial), then fewer edits away, then more frequent. */
 static bool is_closer_form(const struct qry_cand *x, const struct qry_cand *y)
 {
+    if (x->is_partial != y->is_partial) {
+        return x->is_partial;
+    }
     return y->dist < x->dist || (y->dist == x->dist && y->form_df > x->form_df);
 }
 
@@ -291,6 +302,7 @@ static void merge_cand(const struct qry_scratch *s, struct qry_cand *x, const st
         x->form_len = y->form_len;
         x->form_df = y->form_df;
         x->dist = y->dist;
+        x->is_partial = y->is_partial; /* a stem with a whole form is whole */
     }
 }
 
@@ -319,18 +331,23 @@ static size_t pick_cands(struct qry_scratch *s, size_t first, size_t max)
     return out < max ? out : max;
 }
 
-/* Of typo candidates c[0, n) (pick_cands' order: the fewest edits first), how many are as
- * close as the first: when some form is one edit from what was typed, the forms two edits
- * away are worse readings of it, and searching them costs their lookups and postings (on the
- * known-item sets, keeping them lowered typo MRR@10 by 0.003-0.008 and cost a typo search
- * 3-4% more instructions). */
-static size_t closest_only(const struct qry_cand *c, size_t n)
+/* Of typo candidates c[0, n) (pick_cands' order: whole forms, then those of the word being
+ * typed that only start within reach; each the fewest edits first), those as close as the
+ * first of their kind, moved to the front; returns how many. When some form is one edit from
+ * what was typed, the forms two edits away are worse readings of it, and searching them
+ * costs their lookups and postings (on the known-item sets, keeping them lowered typo MRR@10
+ * by 0.003-0.008 and cost a typo search 3-4% more instructions). */
+static size_t closest_only(struct qry_cand *c, size_t n)
 {
-    size_t k = n ? 1 : 0;
-    while (k < n && c[k].dist == c[0].dist) {
-        k++;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool is_first = i == 0 || c[i].is_partial != c[i - 1].is_partial;
+        if (is_first || (kept > 0 && c[i].dist == c[kept - 1].dist &&
+                         c[i].is_partial == c[kept - 1].is_partial)) {
+            c[kept++] = c[i];
+        }
     }
-    return k;
+    return kept;
 }
 
 static int walk_prefix(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
@@ -358,14 +375,30 @@ static int walk_prefix(struct qry_scratch *s, const struct qry *q, const struct 
 struct fuzzy_walk {
     struct expand_walk w;
     struct qry_lev lev;
+    struct qry_lev whole; /* prefix mode: lev's word and k, fed each form whole */
     const char *self; /* the word's own stem: matched by the word itself, not a typo */
     size_t self_len;
     size_t node; /* its slot in scratch.typo_best */
+    bool is_prefix_mode; /* the word being typed: forms that start within reach count too */
 };
 
-/* Keeps the closest, then most frequent, form in the node's typo_best (for did_you_mean). */
+/* Whether a form dist edits away (is_partial: only a start of it), in df documents, is a
+ * better correction than b's: whole, then closer, then more frequent. */
+static bool is_better_best(unsigned dist, bool is_partial, uint64_t df,
+                           const struct qry_typo_best *b)
+{
+    if (is_partial != b->is_partial) {
+        return !is_partial;
+    }
+    if (dist != b->dist) {
+        return dist < b->dist;
+    }
+    return df > b->df;
+}
+
+/* Keeps the best correction (is_better_best) in the node's typo_best (for did_you_mean). */
 static int note_best(struct fuzzy_walk *fw, const char *term, size_t len, unsigned dist,
-                     uint64_t df)
+                     bool is_partial, uint64_t df)
 {
     struct qry_scratch *s = fw->w.s;
     struct qry_typo_best *b = (struct qry_typo_best *)s->typo_best.data + fw->node;
@@ -377,7 +410,7 @@ static int note_best(struct fuzzy_walk *fw, const char *term, size_t len, unsign
         b->df += df; /* the same form in another field or segment */
         return SD_OK;
     }
-    if (b->len && (dist > b->dist || (dist == b->dist && df <= b->df))) {
+    if (b->len && !is_better_best(dist, is_partial, df, b)) {
         return SD_OK;
     }
     size_t off;
@@ -385,8 +418,12 @@ static int note_best(struct fuzzy_walk *fw, const char *term, size_t len, unsign
         return SD_ENOMEM;
     }
     b = (struct qry_typo_best *)s->typo_best.data + fw->node; /* the pool is another vector */
-    *b = (struct qry_typo_best){
-        .off = off, .len = len, .dist = dist, .df = df, .self_df = b->self_df};
+    *b = (struct qry_typo_best){.off = off,
+                                .len = len,
+                                .dist = dist,
+                                .is_partial = is_partial,
+                                .df = df,
+                                .self_df = b->self_df};
     return SD_OK;
 }
 
@@ -395,7 +432,15 @@ static int note_best(struct fuzzy_walk *fw, const char *term, size_t len, unsign
 static int fuzzy_term(void *arg, const char *term, size_t len, unsigned dist, uint32_t df)
 {
     struct fuzzy_walk *fw = arg;
-    if (note_best(fw, term, len, dist, df)) {
+    bool is_partial = false;
+    if (fw->is_prefix_mode && dist > 0) {
+        unsigned whole_dist;
+        char seek[STEM_MAX_TOKEN + 1];
+        size_t seek_len;
+        is_partial = qry_lev_feed(&fw->whole, term, len, &whole_dist, seek, &seek_len) !=
+                     QRY_LEV_MATCH;
+    }
+    if (note_best(fw, term, len, dist, is_partial, df)) {
         return SD_ENOMEM;
     }
     const char *stem;
@@ -413,10 +458,18 @@ static int fuzzy_term(void *arg, const char *term, size_t len, unsigned dist, ui
     }
     struct qry_cand *c = (struct qry_cand *)s->cand.data + first;
     c->dist = dist;
+    c->is_partial = is_partial;
     c->form_off = form_off;
     c->form_len = len;
     c->form_df = df;
     return SD_OK;
+}
+
+/* fw's automata for the typed form[0, len) within k edits. SD_OK or SD_ELIMIT (too long). */
+static int fuzzy_walk_init(struct fuzzy_walk *fw, const char *form, size_t len, unsigned k)
+{
+    int rc = qry_lev_init(&fw->lev, form, len, k);
+    return rc == SD_OK && fw->is_prefix_mode ? qry_lev_init(&fw->whole, form, len, k) : rc;
 }
 
 /* Walks every segment of the scope with fw's automaton, over the exact forms of its fields in
@@ -434,7 +487,10 @@ static int walk_scope(struct qry_scratch *s, const struct qry_segment *segs, siz
         const struct seg_exact_terms *t = NULL;
         rc = nf ? seg_exact_terms(segs[i].seg, &t, err) : SD_OK;
         if (rc == SD_OK && nf) { /* one walk for all the fields: a form in two is read once */
-            rc = qry_lev_walk(&fw->lev, t, fields, nf, prefix, prefix_len, fuzzy_term, fw);
+            rc = fw->is_prefix_mode ? qry_lev_walk_prefix(&fw->lev, t, fields, nf, prefix,
+                                                          prefix_len, fuzzy_term, fw)
+                                    : qry_lev_walk(&fw->lev, t, fields, nf, prefix, prefix_len,
+                                                   fuzzy_term, fw);
         }
     }
     return rc;
@@ -468,7 +524,8 @@ static int find_known(struct qry_scratch *s, const struct qry *q, const struct q
  * Most typos are one edit, and people rarely mistype a word's first letter (the automaton
  * already charges double for it), so the narrow walk allows one edit and reads only the terms
  * under the typed first letter: a small subtree of the dictionary, read with the cheapest
- * automaton. Only when it finds no form one edit away is the whole dictionary walked, with
+ * automaton. Only when it finds no form one edit away (for the word being typed: none that is
+ * within one edit whole, not only by its start) is the whole dictionary walked, with
  * every edit the word's length allows (a typo in the first letters, or forms two edits away,
  * which closest_only would have dropped beside a form one edit away). On corpus-large's typo
  * sets, walking under the first two letters with two edits first cost 2.5x the instructions of
@@ -487,7 +544,7 @@ static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct q
     if (rc || k == 0 || (is_known && !n->is_for_known)) {
         return rc;
     }
-    struct fuzzy_walk *fw = malloc(sizeof *fw); /* 3 KB: kept off the worker's stack */
+    struct fuzzy_walk *fw = malloc(sizeof *fw); /* 6 KB: kept off the worker's stack */
     if (!fw) {
         return sd_errorf(err, SD_ENOMEM, "typo expansion");
     }
@@ -495,15 +552,18 @@ static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct q
     fw->self = q->strings + pt->str_off;
     fw->self_len = pt->len;
     fw->node = node;
+    fw->is_prefix_mode = n->syn_role == QRY_SYN_TYPING;
     size_t fixed = qry_lev_prefix_len(form, typed->len, 1); /* the first letter */
-    rc = qry_lev_init(&fw->lev, form, typed->len, 1);
+    rc = fuzzy_walk_init(fw, form, typed->len, 1);
     if (rc == SD_OK) {
         rc = walk_scope(s, segs, nsegs, pt->scope, form, fixed, fw, err);
     }
     struct qry_typo_best *best = (struct qry_typo_best *)s->typo_best.data + node;
-    if (rc == SD_OK && best->len == 0) { /* no form one edit away: no candidate either */
-        memset(best, 0, sizeof *best);   /* the wide walk counts the typed form again */
-        rc = qry_lev_init(&fw->lev, form, typed->len, k);
+    if (rc == SD_OK && (best->len == 0 || best->is_partial)) {
+        /* no form one edit away, as a whole: the wide walk finds again what this one did */
+        memset(best, 0, sizeof *best);
+        s->cand.count = 0;
+        rc = fuzzy_walk_init(fw, form, typed->len, k);
         if (rc == SD_OK) {
             rc = walk_scope(s, segs, nsegs, pt->scope, "", 0, fw, err);
         }
@@ -557,13 +617,16 @@ static bool is_narrowed_typing(const struct qry *q, int32_t group)
 
 /* The word being typed of typing group `group` whose completions prefix leaf `node` holds:
  * the group's first child while that is still a plain word (synonyms or stopwords may have
- * rewritten it), else NULL. */
+ * rewritten it), or in the typo reading the word of its typo pair; else NULL. */
 static const struct qry_node *typing_word_of(const struct qry *q, int32_t group, size_t node)
 {
     if (group == QRY_NONE) {
         return NULL;
     }
     int32_t w = q->nodes[group].first_child;
+    if (w != QRY_NONE && qry_is_typo_pair(q, w)) {
+        w = q->nodes[w].first_child;
+    }
     const struct qry_node *n = &q->nodes[w];
     return w != (int32_t)node && n->type == QN_WORD && n->term_count == 2 ? n : NULL;
 }
@@ -651,7 +714,9 @@ static int expand_node(struct qry_scratch *s, const struct qry *q, const struct 
                                   .kind = is_fuzzy && !is_form ? SEG_STEM : SEG_EXACT,
                                   .is_expansion = true,
                                   .is_fuzzy = is_fuzzy,
-                                  .is_completion = q->nodes[node].syn_role == QRY_SYN_TYPING,
+                                  .is_completion = is_fuzzy ? ci->is_partial
+                                                            : q->nodes[node].syn_role ==
+                                                                  QRY_SYN_TYPING,
                                   .scope = pt.scope};
     }
     s->sterms.count += count;

@@ -21,7 +21,7 @@
  * forms match. When none does, the bonus is 0: the typed forms say nothing about the
  * documents sought, and stems rank alone. A query without such words (an OR, a phrase, a
  * prefix) keeps exact_boost as it is. A typo reading's word standing with its near forms
- * (qry_is_typo_pair) is not checked: its closest forms, which earn the bonus for it (plan.c),
+ * (qry_is_typo_word) is not checked: its closest forms, which earn the bonus for it (plan.c),
  * are forms the walk found in some document, and the AND's scoring asks each document for
  * all of them; when it is the only kind of word, the bonus is exact_boost x QRY_TYPED_GAIN,
  * as for the query typed right (bench/RESULTS.md "Issue 12: a corrected word's closest form
@@ -77,7 +77,7 @@ bool qry_typing_is_whole(const struct qry_scratch *s, const struct qry *q, int32
 
 /* The exact-form sterms of the query's required typed words, into terms[]; returns how many.
  * *typo_pairs counts the required words of a typo reading that stand with their near forms
- * (qry_is_typo_pair), whose forms are not checked (see qry_typed_boost). */
+ * (qry_is_typo_word), whose forms are not checked (see qry_typed_boost). */
 static size_t required_words(const struct qry_scratch *s, const struct qry *q, uint32_t *terms,
                              size_t *typo_pairs)
 {
@@ -91,7 +91,7 @@ static size_t required_words(const struct qry_scratch *s, const struct qry *q, u
         terms[0] = qn[w].term + 1;
         return 1;
     }
-    if (qry_is_typo_pair(q, q->root)) {
+    if (qry_is_typo_word(q, q->root)) {
         *typo_pairs = 1;
         return 0;
     }
@@ -106,7 +106,7 @@ static size_t required_words(const struct qry_scratch *s, const struct qry *q, u
         if (w != QRY_NONE) {
             terms[n++] = qn[w].term + 1;
         }
-        *typo_pairs += !is_filter && qry_is_typo_pair(q, c);
+        *typo_pairs += !is_filter && qry_is_typo_word(q, c);
     }
     return n;
 }

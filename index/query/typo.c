@@ -13,7 +13,10 @@
  * document with the word as typed, or any inflection of it, still ranks
  * above one that only has a near miss. Exclusions get no typos (excluding
  * near misses would hide what the user did not exclude), nor do words with
- * digits (identifiers and numbers differ by one character on purpose).
+ * digits (identifiers and numbers differ by one character on purpose). The
+ * word being typed (QRY_SIMPLE_PREFIX_LAST) gets a QN_FUZZY marked
+ * QRY_SYN_TYPING: its forms are those that start within its edits (a typo
+ * comes before the word is whole: "diplomc" for "diplomacy").
  *
  * qry_did_you_mean() names the correction: for each such word whose typed
  * form no document has (or, in an every-word reading, whose closest form is
@@ -49,6 +52,20 @@ static bool wants_typos(const struct qry *q, const struct qry_node *n)
         }
     }
     return qry_lev_max_edits(s, typed->len) > 0;
+}
+
+/* Whether word node w is the word being typed: the first child of a QRY_SYN_TYPING group
+ * (parse_simple.c). Its near forms are sought as a prefix too (stats.c): the word may be
+ * half typed, with the typo already in it ("diplomc" on the way to "diplomacy"). */
+static bool is_typing_word(const struct qry *q, int32_t w)
+{
+    for (size_t g = 0; g < q->node_count; g++) {
+        const struct qry_node *n = &q->nodes[g];
+        if (n->type == QN_OR && n->syn_role == QRY_SYN_TYPING && n->first_child == w) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void *dup_array(const void *src, size_t count, size_t elem, size_t extra)
@@ -97,6 +114,9 @@ int qry_with_typos(const struct qry *q, bool is_every_word, struct qry **out,
         t->nodes[fuzzy] = *n;
         t->nodes[fuzzy].type = QN_FUZZY;
         t->nodes[fuzzy].is_for_known = is_every_word;
+        if (is_typing_word(q, (int32_t)i)) {
+            t->nodes[fuzzy].syn_role = QRY_SYN_TYPING;
+        }
         t->nodes[fuzzy].next_sibling = QRY_NONE;
         n->type = QN_OR;
         n->first_child = word;
@@ -116,6 +136,14 @@ bool qry_is_typo_pair(const struct qry *q, int32_t node)
     }
     int32_t f = q->nodes[w].next_sibling;
     return f != QRY_NONE && q->nodes[f].type == QN_FUZZY && q->nodes[f].next_sibling == QRY_NONE;
+}
+
+bool qry_is_typo_word(const struct qry *q, int32_t node)
+{
+    const struct qry_node *n = &q->nodes[node];
+    return qry_is_typo_pair(q, node) || (n->type == QN_OR && n->syn_role == QRY_SYN_TYPING &&
+                                         n->first_child != QRY_NONE &&
+                                         qry_is_typo_pair(q, n->first_child));
 }
 
 /* ---- did you mean ---- */

@@ -288,6 +288,27 @@ class SearchTest(E2ETestCase):
         finally:
             http.close()
 
+    def test_word_being_typed_with_a_typo_finds_its_completions(self):
+        # "дипломти": on the way to "дипломатия" with the "а" left out. As a whole word it is
+        # two edits from every form; as a word being typed it starts one edit from "дипломати".
+        plain = {"op": "search", "q": "цифровая дипломти", "syntax": "simple"}
+        a = self.line_call(dict(plain, prefix_last=True, highlight=True))
+        hit = self.assertOk(a)["hits"][0]
+        self.assertEqual((hit["id"], a.get("typos")), (DIPLOMACY, True), a)
+        self.assertIn("<mark>дипломатия</mark>", hit["highlight"]["title"], a)
+        self.assertEqual(self.assertOk(self.line_call(dict(plain, prefix_last=True, typo=False)))
+                         ["total"], 0)
+        self.assertNotIn(DIPLOMACY, [h["id"] for h in self.assertOk(self.line_call(plain))["hits"]])
+        http = self.daemon.http()
+        try:
+            r = http.search("diplomc", syntax="simple", prefix_last="true")
+            self.assertEqual(r.status, 200, r)
+            self.assertIn("en-embassy-social-media", [h["id"] for h in r.json["hits"]], r)
+            self.assertEqual((r.json.get("typos"), r.json.get("did_you_mean")), (True, "diplomacy"),
+                             r)
+        finally:
+            http.close()
+
     def test_wrong_keyboard_layout_finds_the_intended_words(self):
         want = self.ids("цифровая", "--limit", "100")
         self.assertIn(DIPLOMACY, want)
