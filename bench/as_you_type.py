@@ -3,12 +3,15 @@
 
 usage: bench/as_you_type.py CORPUS.jsonl WORK_DIR [--searchd BIN] [--sets DIR] [--rounds 3]
                             [--engines searchd,searchd-plain,fts5,xapian] [--whole]
+                            [--kind exact|typo]
 
 A search box that searches on every keystroke sends a last word that is not whole yet. This
 replays that for the public known-item queries (../shared/bench/relevance/public, the exact
 sets, ru and en: two words that their one target document holds): every keystroke state whose
 last word has 2+ characters ("менеджер ко", "менеджер код", ..., "менеджер кодеков"), and the
-states of the first word alone ("ме", ..., "менеджер"). Each state is searched, top 10, by:
+states of the first word alone ("ме", ..., "менеджер"). With --kind typo it replays the typo
+sets instead (the same queries with one word misspelt, which the box sees from the keystroke
+that makes the typo on). Each state is searched, top 10, by:
   searchd        the daemon (BIN, default build-release/daemon/searchd, else build/), started on
                  WORK_DIR/searchd with the corpus added: simple syntax, "prefix_last":true, no
                  snippet, over the line protocol; time = the server's took_ms
@@ -27,9 +30,10 @@ Reported per engine:
              and stays there to the end (1.0 when only the whole word finds it, or never)
   whole      share of queries whose target is in the top 10 once the query is whole
 Run it with Debian's python3 (/usr/bin/python3), whose python3-xapian the script installs with
-apt when it is missing and it runs as root. With --whole it also prints, for searchd, MRR@10 of the whole queries of every exact and
-inflected set with and without prefix_last: a finished query in the page has no space after
-its last word, and should rank as it does with one. The in-process peers' times include Python's call overhead (a few microseconds); searchd's do
+apt when it is missing and it runs as root. With --whole it also prints, for searchd, MRR@10
+of the whole queries of every exact, inflected, typo and layout set with and without
+prefix_last: a finished query in the page has no space after its last word, and should rank
+as it does with one. The in-process peers' times include Python's call overhead (a few microseconds); searchd's do
 not include the protocol (took_ms is measured inside the daemon). Numbers compare within one
 run on one machine only.
 """
@@ -48,10 +52,10 @@ def load_corpus(path):
     return docs
 
 
-def load_sets(sets_dir):
+def load_sets(sets_dir, kind):
     queries = []  # (lang, text, target id)
     for lang in ("ru", "en"):
-        base = os.path.join(sets_dir, "known-%s-exact" % lang)
+        base = os.path.join(sets_dir, "known-%s-%s" % (lang, kind))
         with open(base + ".txt", encoding="utf-8") as q, open(base + ".targets") as t:
             for text, target in zip(q, t):
                 queries.append((lang, text.strip(), target.strip()))
@@ -245,10 +249,10 @@ def measure(name, run, queries, rounds):
 
 
 def whole_mrr(conn, sets_dir):
-    """MRR@10 of each exact and inflected set's whole queries, without and with prefix_last."""
+    """MRR@10 of each set's whole queries, without and with prefix_last."""
     rows = []
     for lang in ("ru", "en"):
-        for kind in ("exact", "infl"):
+        for kind in ("exact", "infl", "typo", "layout"):
             base = os.path.join(sets_dir, "known-%s-%s" % (lang, kind))
             with open(base + ".txt", encoding="utf-8") as q, open(base + ".targets") as t:
                 pairs = [(a.strip(), b.strip()) for a, b in zip(q, t) if a.strip()]
@@ -274,6 +278,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--engines", default="searchd,searchd-plain,fts5,xapian")
     ap.add_argument("--whole", action="store_true")
+    ap.add_argument("--kind", default="exact", choices=("exact", "typo"))
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     binary = a.searchd
@@ -283,7 +288,7 @@ def main():
             if os.path.exists(binary):
                 break
     docs = load_corpus(a.corpus)
-    queries = load_sets(a.sets)
+    queries = load_sets(a.sets, a.kind)
     engines = a.engines.split(",")
     runs, proc, whole = {}, None, []
     try:
