@@ -174,6 +174,7 @@ struct qry_scratch {
     struct qry_vec prox;      /* struct ev_prox of the current segment's AND nodes */
     struct qry_vec prox_words; /* struct ev_prox_word */
     struct qry_vec prox_posts; /* uint32_t: the proximity words' forms, indices into posts */
+    struct qry_vec bulk;       /* bulk.c's window arrays, once a search needed them */
     /* owned: QRY_MAX_FACETS counters (facet_count.c), the first nfacet_acc in use */
     struct qry_facet_acc *facet_acc;
     size_t nfacet_acc;
@@ -428,6 +429,15 @@ void qry_topk_add(struct qry_topk *t, struct qry_hit hit);
 /* Scores doc (a live match of root) and offers it, unless its block-max bound
  * says it cannot enter. */
 void qry_topk_offer(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t seg, uint32_t doc);
+
+/* bulk.c: a wide disjunction scored window by window. qry_bulk_wants: root is one (an EV_OR
+ * over enough word lists, through ORs only). qry_bulk_reserve: s->bulk holds the arrays
+ * (SD_OK or SD_ENOMEM). qry_bulk_segment: every match of the segment from the root's current
+ * document on, each counted and offered to t with ev_score()'s score (no sort, no facets). */
+bool qry_bulk_wants(const struct ev *e, uint32_t root);
+int qry_bulk_reserve(struct qry_scratch *s);
+void qry_bulk_segment(struct ev *e, struct qry_topk *t, struct qry_scratch *s,
+                      const uint64_t *deleted, uint32_t seg_index, uint32_t root);
 
 /* prune.c: the rest of a segment once pruning is allowed (t full, enough
  * counted), from target on. Skips what cannot enter t and counts the rest. */

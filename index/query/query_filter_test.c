@@ -245,8 +245,8 @@ static void test_filter_segments_without_column_and_deleted_docs(void **state)
     seg_close(c);
 }
 
-/* With a filter, pruning (block-max, MaxScore) must return the hits an exhaustive search
- * does: a filter only removes documents. */
+/* With a filter, pruning (block-max, MaxScore) and the bulk walk of a wide OR must return the
+ * hits an exhaustive search does: a filter only removes documents. */
 static void test_filter_pruned_search_equals_exhaustive(void **state)
 {
     (void)state;
@@ -257,8 +257,8 @@ static void test_filter_pruned_search_equals_exhaustive(void **state)
     static const char *const langs[] = {"en", "ru", "de"};
     for (uint32_t i = 0; i < N; i++) {
         snprintf(idv[i], 16, "x%05u", i);
-        snprintf(body[i], 96, "common %s %s", i % 7 == 0 ? "rare rare common" : "filler",
-                 i % 3 == 0 ? "word" : "other common");
+        snprintf(body[i], 96, "common %s %s pre%02u", i % 7 == 0 ? "rare rare common" : "filler",
+                 i % 3 == 0 ? "word" : "other common", i * 7 % 40);
         docs[i] = (struct tadoc){.id = idv[i],
                                  .body = body[i],
                                  .has_year = true,
@@ -274,7 +274,9 @@ static void test_filter_pruned_search_equals_exhaustive(void **state)
                              "rare common",
                              "common OR word",
                              "common (rare OR year:2000..2001)",
-                             "rare OR lang:de"};
+                             "rare OR lang:de",
+                             "pre*", /* 40 words: scored in bulk (bulk.c) */
+                             "rare OR pre*"};
     const char *filters[] = {"year:2000..2010", "-lang:ru", "lang:en year:>2015"};
     struct qry_params p;
     qry_params_default(&p);

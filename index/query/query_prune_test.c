@@ -210,6 +210,8 @@ static const char *const queries[] = {
     "\"the run\"", "\"the the\"", "\"run cat\"", "title:\"the run\"", "ru*", "ci*",
     "\"the run\" OR cat", "\"the run\" cat", "zqaa", "zqaa OR zqba", "zqca zqcb", "zqa*",
     "zqpa", "zqpa OR run", "\"zqaa zqab\"",
+    /* wide ORs, scored in bulk (bulk.c): one level, and ORs inside the root OR */
+    "zqb*", "zqpa OR zqb*", "zqa* OR zqb* OR river", "(zqc* OR zqd*) OR (cat OR zqe*)",
     /* AND of typed words: the proximity bonus (prox.c) in bounds and windows */
     "runs cat", "cats the green", "книги дом", "city trees river", "run runs", "дома -книга город",
     "(the run) OR river", "title:green tree", "the zqaa", "water light blue north",

@@ -8,6 +8,9 @@
  *   exact    every match is visited and counted; once the heap holds
  *            offset+limit hits, a document is scored only when its block-max
  *            bound (ev_bound) can beat the weakest hit.
+ *   bulk     a root OR over many word lists (a prefix, a word being typed) is
+ *            scored instead window by window, list by list (bulk.c): every
+ *            match is counted and offered, at a fraction of the cost per match.
  *   pruned   once the heap is full and QRY_TOTAL_EXACT_UPTO matches are
  *            counted (over all segments so far), prune.c takes over: it skips
  *            whole ranges of documents whose block-max bounds cannot beat the
@@ -148,6 +151,11 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
                    .can_skip = s->can_skip};
     uint32_t doc = e.nodes[root].doc;
     bool is_prox = e.nodes[root].prox != 0; /* a root AND with a proximity bonus */
+    if (!so && s->nfacet_acc == 0 && !s->is_exhaustive && qry_bulk_wants(&e, root) &&
+        qry_bulk_reserve(s) == SD_OK) { /* is_exhaustive: tests compare it with the walk */
+        qry_bulk_segment(&e, t, s, sg->deleted, seg_index, root);
+        doc = ndocs; /* all of it: nothing is left to walk or prune */
+    }
     if (s->nfacet_acc > 0) {
         /* Facets see every document the words match, with the conjuncts it fails. */
         for (; doc < ndocs; doc = ev_advance(&e, root, doc + 1)) {
