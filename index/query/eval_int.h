@@ -159,6 +159,7 @@ struct qry_scratch {
     struct qry_vec pool;      /* char: expansion strings */
     struct qry_vec typo_best; /* struct qry_typo_best per query node (QN_FUZZY ones set) */
     struct qry_vec cand;      /* struct qry_cand: prefix candidates */
+    struct qry_vec cand_tmp;  /* struct qry_cand: room to merge them (stats.c) */
     struct qry_vec dfs;       /* uint64_t per global field: df being summed */
     struct qry_vec found;     /* struct seg_term per (sterm, segment, local field): see
                                  qry_found(); df 0 when the field lacks the term */

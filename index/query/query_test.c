@@ -348,6 +348,65 @@ static void test_qry_word_being_typed_after_another_reaches_rare_completions(voi
     seg_close(s);
 }
 
+/* A prefix keeps its QRY_MAX_EXPANSIONS most frequent completions, df summed over segments,
+ * ties in byte order (stats.c: the candidates of each segment merged, then the best selected
+ * without sorting the rest): checked against a sort of all of them. 300 completions in three
+ * segments, with df 1-5 (most of them tied). */
+static int cmp_word_df(const void *a, const void *b)
+{
+    const int *x = a;
+    const int *y = b; /* {df, index}: df descending, then the word (its index: same order) */
+    return x[0] != y[0] ? y[0] - x[0] : x[1] - y[1];
+}
+
+static void test_qry_prefix_keeps_the_most_frequent_completions(void **state)
+{
+    (void)state;
+    enum { WORDS = 300, MAX_DOCS = WORDS * 5 };
+    static struct tdoc docs[3][MAX_DOCS];
+    static char text[MAX_DOCS][16];
+    static char ids[MAX_DOCS][16];
+    static int order[WORDS][2];
+    size_t count[3] = {0};
+    size_t n = 0;
+    for (int i = 0; i < WORDS; i++) {
+        int df = 1 + i * 37 % 5;
+        order[i][0] = df;
+        order[i][1] = i;
+        for (int j = 0; j < df; j++, n++) {
+            snprintf(text[n], sizeof text[n], "zq%c%c%c", 'a' + i / 100, 'a' + i / 10 % 10,
+                     'a' + i % 10);
+            snprintf(ids[n], sizeof ids[n], "w%03d-%d", i, j);
+            int seg = (i + j) % 3;
+            docs[seg][count[seg]++] = (struct tdoc){ids[n], NULL, text[n], NULL};
+        }
+    }
+    qsort(order, WORDS, sizeof order[0], cmp_word_df);
+    bool kept[WORDS] = {false};
+    uint64_t want = 0;
+    for (int k = 0; k < QRY_MAX_EXPANSIONS; k++) {
+        kept[order[k][1]] = true;
+        want += (uint64_t)order[k][0];
+    }
+    struct seg *sg[3];
+    struct qry_segment segs[3];
+    for (int i = 0; i < 3; i++) {
+        sg[i] = tseg_build(g_stem, docs[i], count[i]);
+        segs[i] = (struct qry_segment){sg[i], NULL};
+    }
+    static char buf[MAX_DOCS * 8];
+    assert_int_equal(tsearch_ids(g_ctx, "zq*", segs, 3, NULL, buf, sizeof buf), want);
+    for (char *id = strtok(buf, " "); id; id = strtok(NULL, " ")) {
+        int word = atoi(id + 1);
+        if (!kept[word]) {
+            fail_msg("%s: its word is not among the %d most frequent", id, QRY_MAX_EXPANSIONS);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        seg_close(sg[i]);
+    }
+}
+
 static void test_qry_rank_title_weight_and_override(void **state)
 {
     (void)state;
@@ -663,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_qry_rank_word_being_typed),
         cmocka_unit_test(test_qry_rank_whole_word_being_typed_as_with_a_space),
         cmocka_unit_test(test_qry_word_being_typed_after_another_reaches_rare_completions),
+        cmocka_unit_test(test_qry_prefix_keeps_the_most_frequent_completions),
         cmocka_unit_test(test_qry_rank_title_weight_and_override),
         cmocka_unit_test(test_qry_search_without_segments_finds_nothing),
         cmocka_unit_test(test_qry_rank_ties_by_segment_then_doc),

@@ -306,19 +306,64 @@ static void merge_cand(const struct qry_scratch *s, struct qry_cand *x, const st
     }
 }
 
-/* Sorts candidates [first, count), merges duplicates (merge_cand), keeps the
- * max closest and most frequent; returns how many are left. */
-static size_t pick_cands(struct qry_scratch *s, size_t first, size_t max)
+/* Sorts c[0, n) by string, with tmp (room for n) beside it. Candidates come in runs already
+ * in byte order (a dictionary's terms under a prefix, per segment and field; a trie walk), so
+ * the runs are merged two by two, pass after pass: n compares per pass, and as many passes as
+ * the log of the runs, where a sort from scratch compared each string log n times (a word
+ * and a two-letter prefix spent half its time sorting thousands of candidates; perf). */
+static void sort_runs(struct qry_cand *c, size_t n, struct qry_cand *tmp)
 {
-    size_t n = s->cand.count - first;
+    struct qry_cand *from = c;
+    struct qry_cand *to = tmp;
+    for (;;) {
+        size_t runs = 0;
+        for (size_t i = 0; i < n; runs++) {
+            size_t mid = i + 1;
+            while (mid < n && cmp_cand_str(&from[mid - 1], &from[mid]) <= 0) {
+                mid++;
+            }
+            size_t end = mid < n ? mid + 1 : n;
+            while (end < n && cmp_cand_str(&from[end - 1], &from[end]) <= 0) {
+                end++;
+            }
+            size_t a = i;
+            size_t b = mid;
+            for (size_t o = i; o < end; o++) {
+                bool is_a = b == end || (a < mid && cmp_cand_str(&from[a], &from[b]) <= 0);
+                to[o] = is_a ? from[a++] : from[b++];
+            }
+            i = end;
+        }
+        struct qry_cand *t = from;
+        from = to;
+        to = t;
+        if (runs <= 1) {
+            break;
+        }
+    }
+    if (from != c) {
+        memcpy(c, from, n * sizeof *c);
+    }
+}
+
+/* Sorts the candidates by string and merges duplicates (merge_cand: the same term in another
+ * segment or field); returns how many are left. SD_ENOMEM leaves them unsorted: 0. */
+static size_t merge_cands(struct qry_scratch *s, int *rc)
+{
+    size_t n = s->cand.count;
+    *rc = SD_OK;
     if (n == 0) {
         return 0; /* a prefix nothing starts with: cand may have no storage yet */
     }
-    struct qry_cand *c = (struct qry_cand *)s->cand.data + first;
+    if (qry_vec_reserve(&s->cand_tmp, n, sizeof(struct qry_cand))) {
+        *rc = SD_ENOMEM;
+        return 0;
+    }
+    struct qry_cand *c = s->cand.data;
     for (size_t i = 0; i < n; i++) {
         c[i].str = (const char *)s->pool.data + c[i].off;
     }
-    qsort(c, n, sizeof *c, cmp_cand_str);
+    sort_runs(c, n, s->cand_tmp.data);
     size_t out = 0;
     for (size_t i = 0; i < n; i++) {
         if (out > 0 && cmp_cand_str(&c[out - 1], &c[i]) == 0) {
@@ -327,11 +372,48 @@ static size_t pick_cands(struct qry_scratch *s, size_t first, size_t max)
             c[out++] = c[i];
         }
     }
-    qsort(c, out, sizeof *c, cmp_cand_df);
-    return out < max ? out : max;
+    return out;
 }
 
-/* Of typo candidates c[0, n) (pick_cands' order: whole forms, then those of the word being
+static void swap_cand(struct qry_cand *a, struct qry_cand *b)
+{
+    struct qry_cand t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Moves the `max` first of c[0, n) in cmp_cand_df order (closest, then most frequent) to the
+ * front, in that order; returns how many. Quickselect first: the rest (thousands, for a short
+ * prefix) is only partitioned, not sorted. cmp_cand_df is a total order over merged
+ * candidates (it ends with the string), so the result is that of a full sort. */
+static size_t best_cands(struct qry_cand *c, size_t n, size_t max)
+{
+    size_t lo = 0;
+    size_t hi = n;
+    while (lo < max && max < hi && hi - lo > 1) { /* the boundary lies inside [lo, hi) */
+        swap_cand(&c[lo + (hi - lo) / 2], &c[hi - 1]); /* the middle one as pivot, at the end */
+        size_t store = lo;
+        for (size_t i = lo; i + 1 < hi; i++) {
+            if (cmp_cand_df(&c[i], &c[hi - 1]) < 0) {
+                swap_cand(&c[i], &c[store++]);
+            }
+        }
+        swap_cand(&c[store], &c[hi - 1]); /* c[lo, store) before the pivot, the rest after */
+        if (store == max || store + 1 == max) {
+            break;
+        }
+        if (store > max) {
+            hi = store;
+        } else {
+            lo = store + 1;
+        }
+    }
+    size_t keep = n < max ? n : max;
+    qsort(c, keep, sizeof *c, cmp_cand_df);
+    return keep;
+}
+
+/* Of typo candidates c[0, n) (best_cands' order: whole forms, then those of the word being
  * typed that only start within reach; each the fewest edits first), those as close as the
  * first of their kind, moved to the front; returns how many. When some form is one edit from
  * what was typed, the forms two edits away are worse readings of it, and searching them
@@ -475,7 +557,7 @@ static int fuzzy_walk_init(struct fuzzy_walk *fw, const char *form, size_t len, 
 /* Walks every segment of the scope with fw's automaton, over the exact forms of its fields in
  * scope that start with prefix[0, prefix_len) (all of them when prefix_len is 0), in memory
  * (seg_exact_terms: built by a segment's first typo walk); a form that several fields have is
- * reported once, with their df summed (as pick_cands and note_best would sum them). */
+ * reported once, with their df summed (as merge_cands and note_best would sum them). */
 static int walk_scope(struct qry_scratch *s, const struct qry_segment *segs, size_t nsegs,
                       int32_t scope, const char *prefix, size_t prefix_len, struct fuzzy_walk *fw,
                       struct sd_error *err)
@@ -655,14 +737,14 @@ static bool is_inflection(struct qry_scratch *s, const struct qry *q, const stru
            stem_len == t->len && memcmp(stem, str, t->len) == 0;
 }
 
-/* Of candidates [0, n) in pick_cands' order, the first `max` that are not inflections of
- * word, moved to the front; returns how many. */
+/* Of candidates [0, n), those that are not inflections of word, moved to the front in their
+ * order; returns how many. */
 static size_t drop_inflections(struct qry_scratch *s, const struct qry *q,
-                               const struct qry_node *word, size_t n, size_t max)
+                               const struct qry_node *word, size_t n)
 {
     struct qry_cand *c = s->cand.data;
     size_t kept = 0;
-    for (size_t i = 0; i < n && kept < max; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (!is_inflection(s, q, word, &c[i])) {
             c[kept++] = c[i];
         }
@@ -689,10 +771,14 @@ static int expand_node(struct qry_scratch *s, const struct qry *q, const struct 
         max = QRY_MAX_TYPING_EXPANSIONS;
     }
     const struct qry_node *word = typing_word_of(q, group, node);
-    size_t keep = pick_cands(s, 0, word ? SIZE_MAX : max);
-    if (word) {
-        keep = drop_inflections(s, q, word, keep, max);
+    size_t keep = merge_cands(s, &rc);
+    if (rc) {
+        return sd_errorf(err, rc, "prefix expansion");
     }
+    if (word) {
+        keep = drop_inflections(s, q, word, keep);
+    }
+    keep = best_cands(s->cand.data, keep, max);
     if (is_fuzzy) {
         keep = closest_only(s->cand.data, keep);
     }
