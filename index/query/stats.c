@@ -409,7 +409,9 @@ static size_t best_cands(struct qry_cand *c, size_t n, size_t max)
         }
     }
     size_t keep = n < max ? n : max;
-    qsort(c, keep, sizeof *c, cmp_cand_df);
+    if (keep > 1) { /* none: c may be NULL (no candidate was ever stored) */
+        qsort(c, keep, sizeof *c, cmp_cand_df);
+    }
     return keep;
 }
 
