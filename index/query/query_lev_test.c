@@ -140,6 +140,19 @@ static int cmp_str(const void *a, const void *b)
 static char g_store[2 * NWORDS][MAXW];
 static const char *g_dict[2 * NWORDS];
 
+/* Sorts g_dict[0, n), drops repeats and empty words; returns how many are left. */
+static size_t sort_dict(size_t n)
+{
+    qsort(g_dict, n, sizeof *g_dict, cmp_str);
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (g_dict[i][0] && (out == 0 || strcmp(g_dict[out - 1], g_dict[i]) != 0)) {
+            g_dict[out++] = g_dict[i];
+        }
+    }
+    return out;
+}
+
 /* A sorted, deduplicated dictionary: random words and misspellings of pattern. */
 static size_t make_dict(const char *pattern, bool is_ru)
 {
@@ -152,14 +165,7 @@ static size_t make_dict(const char *pattern, bool is_ru)
         }
         g_dict[n++] = g_store[i];
     }
-    qsort(g_dict, n, sizeof *g_dict, cmp_str);
-    size_t out = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (out == 0 || strcmp(g_dict[out - 1], g_dict[i]) != 0) {
-            g_dict[out++] = g_dict[i];
-        }
-    }
-    return out;
+    return sort_dict(n);
 }
 
 /* First index >= lo of a term >= key. */
@@ -405,14 +411,7 @@ static size_t make_prefix_dict(const char *pattern, bool is_ru)
         }
         g_dict[n++] = g_store[i];
     }
-    qsort(g_dict, n, sizeof *g_dict, cmp_str);
-    size_t out = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (g_dict[i][0] && (out == 0 || strcmp(g_dict[out - 1], g_dict[i]) != 0)) {
-            g_dict[out++] = g_dict[i];
-        }
-    }
-    return out;
+    return sort_dict(n);
 }
 
 /* The prefix walk against brute force (prefix_osa), with the whole dictionary and under the

@@ -84,6 +84,26 @@ static uint64_t typing_typo_search(const struct tdoc *docs, size_t n, const char
                               dym_cap);
 }
 
+/* The typo reading of text finds want_total documents, want_ids first, and corrects it to
+ * want_dym (NULL: not checked), both as the full syntax reads it and as a search box sends
+ * it (its last word being typed: no space after it). */
+static void assert_both_readings(const struct tdoc *docs, size_t n, const char *text,
+                                 uint64_t want_total, const char *want_ids, const char *want_dym)
+{
+    char ids[256], dym[256];
+    for (int is_typing = 0; is_typing < 2; is_typing++) {
+        uint64_t total = is_typing
+                             ? typing_typo_search(docs, n, text, ids, sizeof ids, dym, sizeof dym)
+                             : typo_search(docs, n, text, ids, sizeof ids, dym, sizeof dym);
+        if (total != want_total || strcmp(ids, want_ids) != 0 ||
+            (want_dym && strcmp(dym, want_dym) != 0)) {
+            fail_msg("'%s'%s: %llu '%s' '%s', want %llu '%s' '%s'", text,
+                     is_typing ? " being typed" : "", (unsigned long long)total, ids, dym,
+                     (unsigned long long)want_total, want_ids, want_dym ? want_dym : "");
+        }
+    }
+}
+
 static void test_qry_typo_known_word_gets_no_near_misses(void **state)
 {
     (void)state;
@@ -144,18 +164,8 @@ static void test_qry_typo_ranks_the_closest_form_first(void **state)
         {.id = "ru-other", .body = "параметры параметры параметры функции"},
         {.id = "ru-meant", .body = "параметром функции"},
     };
-    char ids[256], dym[256];
-    assert_int_equal(typo_search(docs, 4, "recieved", ids, sizeof ids, dym, sizeof dym), 2);
-    assert_string_equal(ids, "meant other");
-    assert_string_equal(dym, "received");
-    /* the same, finished in a search box with no space after it (the word being typed) */
-    assert_int_equal(typing_typo_search(docs, 4, "recieved", ids, sizeof ids, dym, sizeof dym),
-                     2);
-    assert_string_equal(ids, "meant other");
-    assert_string_equal(dym, "received");
-    assert_int_equal(typo_search(docs, 4, "парамтером", ids, sizeof ids, dym, sizeof dym), 2);
-    assert_string_equal(ids, "ru-meant ru-other");
-    assert_string_equal(dym, "параметром");
+    assert_both_readings(docs, 4, "recieved", 2, "meant other", "received");
+    assert_both_readings(docs, 4, "парамтером", 2, "ru-meant ru-other", "параметром");
 }
 
 /* In an AND, a corrected word's closest form counts as its typed form: the exact-form bonus
@@ -175,13 +185,7 @@ static void test_qry_typo_bonus_needs_every_form(void **state)
         {.id = "f3", .body = "parcel three"},
         {.id = "f4", .body = "parcel four"},
     };
-    char ids[256], dym[256];
-    assert_int_equal(typo_search(docs, 7, "express parcal", ids, sizeof ids, dym, sizeof dym), 2);
-    assert_string_equal(ids, "meant repeats");
-    /* the same as a search box sends it, still typing the corrected word */
-    assert_int_equal(
-        typing_typo_search(docs, 7, "express parcal", ids, sizeof ids, dym, sizeof dym), 2);
-    assert_string_equal(ids, "meant repeats");
+    assert_both_readings(docs, 7, "express parcal", 2, "meant repeats", NULL);
 }
 
 /* A finished query in a search box gives the exact-form bonus in the typo reading as it does
@@ -195,15 +199,9 @@ static void test_qry_typo_word_being_typed_gives_the_bonus_as_a_word(void **stat
         {.id = "neither", .body = "expressing parcels expressing parcels"},
         {.id = "closest", .body = "parcel"}, /* makes "parcel" the closest form of "parcal" */
     };
-    char ids[256], dym[256];
     /* the word corrected first, the one typed right last: as a box sends it, the last word is
      * the word being typed, and in the typo reading that word stands with its near forms */
-    assert_int_equal(typo_search(docs, 3, "parcal expressed", ids, sizeof ids, dym, sizeof dym),
-                     2);
-    assert_string_equal(ids, "neither one-typed");
-    assert_int_equal(
-        typing_typo_search(docs, 3, "parcal expressed", ids, sizeof ids, dym, sizeof dym), 2);
-    assert_string_equal(ids, "neither one-typed");
+    assert_both_readings(docs, 3, "parcal expressed", 2, "neither one-typed", NULL);
 }
 
 /* The typo reading weighs the forms as the reading typed right does (typed.c: exact_boost x
@@ -219,16 +217,8 @@ static void test_qry_typo_reading_weighs_forms_as_typed(void **state)
         {.id = "f3", .body = "generalized three"},
         {.id = "f4", .body = "generalized four"},
     };
-    char ids[256], dym[256];
-    assert_int_equal(typo_search(docs, 6, "website genfralized", ids, sizeof ids, dym, sizeof dym),
-                     2);
-    assert_string_equal(ids, "meant repeats");
-    assert_string_equal(dym, "website generalized");
-    /* a finished query in a search box has no space after its last word: the same answer */
-    assert_int_equal(
-        typing_typo_search(docs, 6, "website genfralized", ids, sizeof ids, dym, sizeof dym), 2);
-    assert_string_equal(ids, "meant repeats");
-    assert_string_equal(dym, "website generalized");
+    assert_both_readings(docs, 6, "website genfralized", 2, "meant repeats",
+                         "website generalized");
 }
 
 /* Over two segments: the closest form is in one, the other inflection in the other; each
