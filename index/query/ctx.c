@@ -45,7 +45,7 @@ void qry_ctx_free(struct qry_ctx *ctx)
                               &s->nodes,     &s->posts,     &s->kids,    &s->norms, &s->heap,
                               &s->typo_best, &s->fleaves,   &s->conj,    &s->sorted,
                               &s->prox,      &s->prox_words, &s->prox_posts, &s->bulk,
-                              &s->cand_tmp};
+                              &s->cand_tmp, &s->cand_entries};
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++) {
         qry_vec_free(vecs[i]);
     }

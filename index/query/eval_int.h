@@ -62,6 +62,16 @@ struct qry_sterm {
     double idf;
     bool has_idf; /* df and idf are set (stats.c looks the words' stems up first) */
     uint32_t word_stem; /* a word's exact form: its stem's sterm + 1; else 0 */
+    uint32_t entry; /* a prefix's completion: 1 + its first struct qry_cand_entry; else 0 */
+};
+
+/* A prefix completion's dictionary entry in one segment and field, as the expansion walk read
+ * it (stats.c): its statistics need no second lookup. Chained per term through next. */
+struct qry_cand_entry {
+    struct seg_term t;
+    uint32_t seg;   /* index into the search's segments */
+    uint32_t field; /* the segment's local field */
+    uint32_t next;  /* 1 + the term's next entry; 0: the last */
 };
 
 enum ev_type {
@@ -160,6 +170,7 @@ struct qry_scratch {
     struct qry_vec typo_best; /* struct qry_typo_best per query node (QN_FUZZY ones set) */
     struct qry_vec cand;      /* struct qry_cand: prefix candidates */
     struct qry_vec cand_tmp;  /* struct qry_cand: room to merge them (stats.c) */
+    struct qry_vec cand_entries; /* struct qry_cand_entry: prefix candidates' dictionary entries */
     struct qry_vec dfs;       /* uint64_t per global field: df being summed */
     struct qry_vec found;     /* struct seg_term per (sterm, segment, local field): see
                                  qry_found(); df 0 when the field lacks the term */

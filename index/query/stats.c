@@ -63,6 +63,8 @@ struct qry_cand {
     unsigned dist;   /* typo expansions: edits from the typed form (0 for prefixes) */
     bool is_partial; /* ... of the word being typed: only a start of every form is within dist */
     const char *str; /* set once the pool stops growing */
+    uint32_t entry;      /* prefix expansions: 1 + its first qry_cand_entry (0: none) */
+    uint32_t entry_last; /* ... and 1 + its last */
     size_t form_off; /* typo expansions: the stem's form `dist` edits away (pool) */
     size_t form_len;
     uint64_t form_df;
@@ -223,6 +225,9 @@ size_t qry_scope_fields(const struct qry_scratch *s, size_t seg_index, const str
 struct expand_walk {
     struct qry_scratch *s;
     bool is_oom;
+    bool wants_entries; /* a prefix: keep each term's dictionary entry (qry_cand_entry) */
+    uint32_t seg;       /* ... of this segment and field */
+    uint32_t field;
 };
 
 /* Copies str[0, len) and a NUL into the pool; *off is where. */
@@ -249,6 +254,15 @@ static int collect_cand(void *arg, const char *term, size_t len, const struct se
         return 1;
     }
     *c = (struct qry_cand){.off = off, .len = len, .df = t->df};
+    if (w->wants_entries) {
+        struct qry_cand_entry *e = qry_vec_push(&s->cand_entries, sizeof *e);
+        if (!e) {
+            w->is_oom = true;
+            return 1;
+        }
+        *e = (struct qry_cand_entry){.t = *t, .seg = w->seg, .field = w->field};
+        c->entry = c->entry_last = (uint32_t)s->cand_entries.count;
+    }
     return 0;
 }
 
@@ -292,6 +306,15 @@ static bool is_closer_form(const struct qry_cand *x, const struct qry_cand *y)
 static void merge_cand(const struct qry_scratch *s, struct qry_cand *x, const struct qry_cand *y)
 {
     x->df += y->df;
+    if (y->entry) { /* y's entries follow x's */
+        struct qry_cand_entry *e = s->cand_entries.data;
+        if (x->entry) {
+            e[x->entry_last - 1].next = y->entry;
+        } else {
+            x->entry = y->entry;
+        }
+        x->entry_last = y->entry_last;
+    }
     const char *pool = s->pool.data;
     if (x->form_len == y->form_len &&
         memcmp(pool + x->form_off, pool + y->form_off, x->form_len) == 0) {
@@ -437,12 +460,14 @@ static size_t closest_only(struct qry_cand *c, size_t n)
 static int walk_prefix(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                        size_t nsegs, const struct qry_sterm *pt, struct sd_error *err)
 {
-    struct expand_walk w = {.s = s};
+    struct expand_walk w = {.s = s, .wants_entries = true};
     unsigned fields[SEG_MAX_SEG_FIELDS];
     const char *prefix = q->strings + pt->str_off;
     for (size_t i = 0; i < nsegs; i++) {
         size_t nf = qry_scope_fields(s, i, segs[i].seg, pt->scope, fields);
         for (size_t k = 0; k < nf; k++) {
+            w.seg = (uint32_t)i;
+            w.field = fields[k];
             int rc = seg_term_prefix(segs[i].seg, fields[k], SEG_EXACT, prefix, pt->len,
                                      collect_cand, &w, err);
             if (w.is_oom) {
@@ -802,6 +827,7 @@ static int expand_node(struct qry_scratch *s, const struct qry *q, const struct 
                                   .kind = is_fuzzy && !is_form ? SEG_STEM : SEG_EXACT,
                                   .is_expansion = true,
                                   .is_fuzzy = is_fuzzy,
+                                  .entry = is_fuzzy ? 0 : ci->entry,
                                   .is_completion = is_fuzzy ? ci->is_partial
                                                             : q->nodes[node].syn_role ==
                                                                   QRY_SYN_TYPING,
@@ -815,6 +841,7 @@ static int expand_prefixes(struct qry_scratch *s, const struct qry *q,
                            const struct qry_segment *segs, size_t nsegs, struct sd_error *err)
 {
     s->pool.count = 0;
+    s->cand_entries.count = 0;
     s->prefix.count = 0;
     if (qry_vec_reserve(&s->prefix, 2 * q->node_count, sizeof(uint32_t))) {
         return sd_errorf(err, SD_ENOMEM, "prefix expansion");
@@ -864,7 +891,9 @@ static bool is_absent_form(const struct qry_scratch *s, const struct qry_sterm *
 
 /* Looks sterm `term` up in every segment and field of its scope, keeping each entry
  * found in s->found for plan.c; sets its global df (max over fields of the per-field
- * sums) and idf. */
+ * sums) and idf. A prefix's completion is not looked up: its entries are those the
+ * expansion walk read (a word and a two-letter prefix looked 512 completions up again in
+ * every segment and field, a dictionary block decoded each time). */
 static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                     size_t nsegs, size_t term, uint64_t n, struct sd_error *err)
 {
@@ -873,7 +902,16 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
     memset(dfs, 0, s->gfields.count * sizeof *dfs);
     unsigned fields[SEG_MAX_SEG_FIELDS];
     const char *str = qry_sterm_str(s, q, t);
-    for (size_t i = 0; i < nsegs; i++) {
+    const struct qry_cand_entry *entries = s->cand_entries.data;
+    for (uint32_t e = t->entry; e != 0; e = entries[e - 1].next) {
+        /* a completion: the expansion walk read its entries */
+        const struct qry_cand_entry *ce = &entries[e - 1];
+        const int32_t *map =
+            qry_vec_at(&s->field_map, sizeof *map, ((const size_t *)s->map_off.data)[ce->seg]);
+        *qry_found(s, term, ce->seg, ce->field) = ce->t;
+        dfs[map[ce->field]] += ce->t.df;
+    }
+    for (size_t i = 0; i < nsegs && t->entry == 0; i++) {
         const int32_t *map =
             qry_vec_at(&s->field_map, sizeof *map, ((const size_t *)s->map_off.data)[i]);
         size_t nf = qry_scope_fields(s, i, segs[i].seg, t->scope, fields);
