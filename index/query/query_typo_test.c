@@ -394,6 +394,13 @@ static void test_qry_typo_word_being_typed_finds_near_completions(void **state)
     assert_int_equal(typo_search(docs, n, "дипломти", ids, sizeof ids, dym, sizeof dym), 0);
     assert_int_equal(typing_typo_search(docs, n, "tiplomc", ids, sizeof ids, dym, sizeof dym),
                      0);
+    /* a word being typed that starts some document's word is no typo: "expre" is on its way
+     * to "expressive", and "exprimo" (one edit from its start) is not added */
+    const struct tdoc more[] = {{.id = "expressive", .body = "expressive art"},
+                                {.id = "exprimo", .body = "exprimo"}};
+    assert_int_equal(typing_typo_search(more, 2, "expre", ids, sizeof ids, dym, sizeof dym), 1);
+    assert_string_equal(ids, "expressive");
+    assert_string_equal(dym, "");
 }
 
 int main(void)

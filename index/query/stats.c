@@ -640,7 +640,8 @@ static int find_known(struct qry_scratch *s, const struct qry *q, const struct q
  * sets, walking under the first two letters with two edits first cost 2.5x the instructions of
  * this narrow walk, for forms two edits away that closest_only then dropped (408 of 448 such
  * walks, en). A word whose stem some document has gets no candidates at all, unless the node
- * is_for_known. */
+ * is_for_known; nor does a word being typed that starts some document's word (the narrow walk
+ * reports those at distance 0), which its completions already find. */
 static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                       size_t nsegs, size_t node, const struct qry_sterm *pt, struct sd_error *err)
 {
@@ -668,7 +669,9 @@ static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct q
         rc = walk_scope(s, segs, nsegs, pt->scope, form, fixed, fw, err);
     }
     struct qry_typo_best *best = (struct qry_typo_best *)s->typo_best.data + node;
-    if (rc == SD_OK && (best->len == 0 || best->is_partial)) {
+    if (rc == SD_OK && fw->is_prefix_mode && best->self_df > 0 && !n->is_for_known) {
+        s->cand.count = 0; /* the word being typed starts some document's word: it is no typo */
+    } else if (rc == SD_OK && (best->len == 0 || best->is_partial)) {
         /* no form one edit away, as a whole: the wide walk finds again what this one did */
         memset(best, 0, sizeof *best);
         s->cand.count = 0;
