@@ -123,8 +123,9 @@ void qry_bulk_segment(struct ev *e, struct qry_topk *t, struct qry_scratch *s,
                 }
                 t->total++;
                 if (t->k) {
-                    qry_topk_add(t, (struct qry_hit){
-                                        .segment = seg_index, .doc = doc, .score = (float)lv->score[at]});
+                    struct qry_hit hit = {
+                        .segment = seg_index, .doc = doc, .score = (float)lv->score[at]};
+                    qry_topk_add(t, hit);
                 }
             }
         }
