@@ -18,6 +18,8 @@
  *   4. prune.c, once the heap is full and QRY_TOTAL_EXACT_UPTO matches are
  *      counted: block-max / MaxScore skipping of document windows whose
  *      skip-data bounds cannot beat the heap (total becomes a lower bound).
+ *   A root OR over many word lists (a prefix, a word being typed) takes neither 3 nor 4:
+ *   bulk.c scores it window by window, list by list.
  */
 #ifndef SEARCHD_EVAL_INT_H
 #define SEARCHD_EVAL_INT_H
