@@ -494,6 +494,15 @@ void qry_synonym_caps(struct qry_scratch *s, const struct qry *q);
 int qry_typed_boost(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                     size_t nsegs, const struct qry_params *params, struct qry_stats *st,
                     struct sd_error *err);
+/* Whether query node n is a typed word: a positive QN_WORD with an exact form (term_count 2),
+ * not a synonym's. Such words earn the exact-form bonus (typed.c) and the proximity bonus
+ * (plan.c, prox.c). */
+static inline bool qry_is_typed_word(const struct qry_node *n)
+{
+    return n->type == QN_WORD && n->term_count == 2 && n->syn_role != QRY_SYN_WORD &&
+           !n->is_negative;
+}
+
 /* Whether the word being typed, QRY_SYN_TYPING group `group`, is whole as far as the index can
  * tell: a plain word of QRY_MIN_STEMMED+ characters whose typed form some document has (its
  * exact form's df, after qry_stats_build()); a shorter one is as likely the start of a longer

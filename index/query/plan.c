@@ -558,13 +558,6 @@ static bool same_stem(struct plan *pl, const struct qry_node *a, const struct qr
            memcmp(qry_sterm_str(pl->s, pl->q, x), qry_sterm_str(pl->s, pl->q, y), x->len) == 0;
 }
 
-/* Whether query node c is a typed word (QN_WORD with an exact form), not a synonym's. */
-static bool is_prox_word(const struct qry_node *c)
-{
-    return c->type == QN_WORD && c->term_count == 2 && c->syn_role != QRY_SYN_WORD &&
-           !c->is_negative;
-}
-
 /* The typed words among query node qnode's positive children, in query order (a word with
  * the stem of the one before left out), at most QRY_PROX_MAX_WORDS, into words, and their
  * EV_TERMS nodes into nodes; built holds the nodes child_list() built, in child order. The
@@ -591,7 +584,7 @@ static uint32_t prox_words_of(struct plan *pl, int32_t qnode, const uint32_t *bu
                 continue; /* the word half typed: no document has it here */
             }
         }
-        if (is_prox_word(&qn[w]) && !(n > 0 && same_stem(pl, words[n - 1], &qn[w]))) {
+        if (qry_is_typed_word(&qn[w]) && !(n > 0 && same_stem(pl, words[n - 1], &qn[w]))) {
             words[n] = &qn[w];
             nodes[n++] = node;
         }

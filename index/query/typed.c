@@ -41,12 +41,6 @@
 #define QRY_TYPED_MAX_WORDS 8
 #define QRY_TYPED_GAIN      10.0
 
-static bool is_typed_word(const struct qry_node *n)
-{
-    return n->type == QN_WORD && n->term_count == 2 && n->syn_role != QRY_SYN_WORD &&
-           !n->is_negative;
-}
-
 /* The typed word node c stands for: itself, or the typed word a synonym group (synonym.c)
  * starts with, so that synonyms do not change the bonus of what was typed; or the word being
  * typed (parse_simple.c) once some document has it as typed (qry_typing_is_whole), so that a
@@ -60,14 +54,14 @@ static int32_t typed_word(const struct qry_scratch *s, const struct qry *q, int3
     } else if (qn[c].type == QN_OR && qn[c].syn_role == QRY_SYN_TYPING) {
         c = qry_typing_is_whole(s, q, c) ? qn[c].first_child : QRY_NONE;
     }
-    return c != QRY_NONE && is_typed_word(&qn[c]) ? c : QRY_NONE;
+    return c != QRY_NONE && qry_is_typed_word(&qn[c]) ? c : QRY_NONE;
 }
 
 bool qry_typing_is_whole(const struct qry_scratch *s, const struct qry *q, int32_t group)
 {
     const struct qry_node *qn = q->nodes;
     int32_t w = qn[group].first_child;
-    if (w == QRY_NONE || !is_typed_word(&qn[w])) {
+    if (w == QRY_NONE || !qry_is_typed_word(&qn[w])) {
         return false;
     }
     const struct qry_sterm *form = (const struct qry_sterm *)s->sterms.data + qn[w].term + 1;
