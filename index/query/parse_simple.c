@@ -353,3 +353,19 @@ bool qry_is_truncated(const struct qry *q)
 {
     return q->is_truncated;
 }
+
+int32_t qry_typing_group(const struct qry *q, int32_t node)
+{
+    const struct qry_node *qn = q->nodes;
+    for (size_t g = 0; g < q->node_count; g++) {
+        if (qn[g].type != QN_OR || qn[g].syn_role != QRY_SYN_TYPING) {
+            continue;
+        }
+        for (int32_t k = qn[g].first_child; k != QRY_NONE; k = qn[k].next_sibling) {
+            if (k == node) {
+                return (int32_t)g;
+            }
+        }
+    }
+    return QRY_NONE;
+}

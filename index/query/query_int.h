@@ -198,6 +198,9 @@ int qry_src_candidates(struct qry_ctx *ctx, const struct qry_src *src, const str
 /* Whether node is a typo reading's pair: a QN_OR of the word as typed and its QN_FUZZY
  * (typo.c). Planning scores it as one word; the highlighter counts it as one. */
 bool qry_is_typo_pair(const struct qry *q, int32_t node);
+/* parse_simple.c: the QRY_SYN_TYPING group (the word being typed and its prefix) that node is
+ * a child of, or QRY_NONE. */
+int32_t qry_typing_group(const struct qry *q, int32_t node);
 /* Whether node is a typo reading's word: a typo pair, or the word being typed whose word is
  * one (QN_OR[QRY_SYN_TYPING](pair, word*)). Its bonus is the pair's (typed.c, plan.c). */
 bool qry_is_typo_word(const struct qry *q, int32_t node);

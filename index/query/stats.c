@@ -690,21 +690,8 @@ static int walk_fuzzy(struct qry_scratch *s, const struct qry *q, const struct q
 /* The QRY_SYN_TYPING group whose completions prefix leaf `node` holds, or QRY_NONE. */
 static int32_t typing_group(const struct qry *q, size_t node)
 {
-    const struct qry_node *qn = q->nodes;
-    if (qn[node].syn_role != QRY_SYN_TYPING) {
-        return QRY_NONE;
-    }
-    for (size_t g = 0; g < q->node_count; g++) {
-        if (qn[g].type != QN_OR || qn[g].syn_role != QRY_SYN_TYPING) {
-            continue;
-        }
-        for (int32_t k = qn[g].first_child; k != QRY_NONE; k = qn[k].next_sibling) {
-            if (k == (int32_t)node) {
-                return (int32_t)g;
-            }
-        }
-    }
-    return QRY_NONE;
+    return q->nodes[node].syn_role == QRY_SYN_TYPING ? qry_typing_group(q, (int32_t)node)
+                                                     : QRY_NONE;
 }
 
 /* Whether typing group `group` is narrowed by the root AND: the AND has some other positive

@@ -59,13 +59,8 @@ static bool wants_typos(const struct qry *q, const struct qry_node *n)
  * half typed, with the typo already in it ("diplomc" on the way to "diplomacy"). */
 static bool is_typing_word(const struct qry *q, int32_t w)
 {
-    for (size_t g = 0; g < q->node_count; g++) {
-        const struct qry_node *n = &q->nodes[g];
-        if (n->type == QN_OR && n->syn_role == QRY_SYN_TYPING && n->first_child == w) {
-            return true;
-        }
-    }
-    return false;
+    int32_t g = qry_typing_group(q, w);
+    return g != QRY_NONE && q->nodes[g].first_child == w;
 }
 
 static void *dup_array(const void *src, size_t count, size_t elem, size_t extra)
