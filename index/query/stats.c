@@ -291,14 +291,23 @@ static int cmp_cand_df(const void *a, const void *b)
     return cmp_cand_str(a, b);
 }
 
-/* Whether y's form is closer to what was typed than x's: whole where x's is only a start
- * within reach (is_partial), then fewer edits away, then more frequent. */
+/* Whether a form dist edits from what was typed (is_partial: only a start of it), in df
+ * documents, is a closer reading than one of (than_partial, than_dist, than_df): whole, then
+ * fewer edits, then more frequent. Both a stem's form (merge_cand) and the correction named
+ * (note_best) are chosen so. */
+static bool is_closer(bool is_partial, unsigned dist, uint64_t df, bool than_partial,
+                      unsigned than_dist, uint64_t than_df)
+{
+    if (is_partial != than_partial) {
+        return !is_partial;
+    }
+    return dist < than_dist || (dist == than_dist && df > than_df);
+}
+
+/* Whether y's form is closer to what was typed than x's (is_closer). */
 static bool is_closer_form(const struct qry_cand *x, const struct qry_cand *y)
 {
-    if (x->is_partial != y->is_partial) {
-        return x->is_partial;
-    }
-    return y->dist < x->dist || (y->dist == x->dist && y->form_df > x->form_df);
+    return is_closer(y->is_partial, y->dist, y->form_df, x->is_partial, x->dist, x->form_df);
 }
 
 /* Merges candidate y into x, of the same stem: df summed, the closer form kept (the same
@@ -491,21 +500,7 @@ struct fuzzy_walk {
     bool is_prefix_mode; /* the word being typed: forms that start within reach count too */
 };
 
-/* Whether a form dist edits away (is_partial: only a start of it), in df documents, is a
- * better correction than b's: whole, then closer, then more frequent. */
-static bool is_better_best(unsigned dist, bool is_partial, uint64_t df,
-                           const struct qry_typo_best *b)
-{
-    if (is_partial != b->is_partial) {
-        return !is_partial;
-    }
-    if (dist != b->dist) {
-        return dist < b->dist;
-    }
-    return df > b->df;
-}
-
-/* Keeps the best correction (is_better_best) in the node's typo_best (for did_you_mean). */
+/* Keeps the closest form (is_closer) in the node's typo_best (for did_you_mean). */
 static int note_best(struct fuzzy_walk *fw, const char *term, size_t len, unsigned dist,
                      bool is_partial, uint64_t df)
 {
@@ -519,7 +514,7 @@ static int note_best(struct fuzzy_walk *fw, const char *term, size_t len, unsign
         b->df += df; /* the same form in another field or segment */
         return SD_OK;
     }
-    if (b->len && !is_better_best(dist, is_partial, df, b)) {
+    if (b->len && !is_closer(is_partial, dist, df, b->is_partial, b->dist, b->df)) {
         return SD_OK;
     }
     size_t off;
