@@ -21,7 +21,8 @@
  * completions leave out the word's own inflections and score less (stats.c).
  * Everything else is text: '(' and ')' separate words, `title:x` is the two
  * words "title x" as a phrase (fields are for the full syntax), punctuation
- * and invalid UTF-8 bytes separate words as they do in documents.
+ * and invalid UTF-8 bytes separate words as they do in documents. A chunk holding a word over
+ * STEM_MAX_TOKEN bytes, which no document has indexed, is left out (add_chunk).
  *
  * Length: the text is cut at the last space before QRY_MAX_LEN bytes and the
  * query keeps its first QRY_SIMPLE_MAX_WORDS terms (a chunk that would pass
@@ -234,7 +235,10 @@ static int add_negative(struct qry_parser *p, struct simple_state *st, int32_t c
     return SD_OK;
 }
 
-/* Parses one chunk into the query; rolls the arrays back when it passes a limit. */
+/* Parses one chunk into the query. A chunk that would pass a limit (SD_ELIMIT, the query is
+ * then truncated) or that names a word no document can have (SD_EPARSE: a word over
+ * STEM_MAX_TOKEN bytes, which the tokenizer never indexes; a pasted URL or hash in a box) is
+ * left out whole, the parser's arrays rolled back to before it. */
 static int add_chunk(struct qry_parser *p, struct simple_state *st, const struct simple_chunk *c,
                      bool is_typing)
 {
@@ -244,11 +248,17 @@ static int add_chunk(struct qry_parser *p, struct simple_state *st, const struct
     size_t words = p->word_count;
     int32_t child = QRY_NONE;
     int rc = chunk_node(p, c, is_typing, &child);
-    if (rc == SD_ELIMIT) {
+    if (rc == SD_ELIMIT || rc == SD_EPARSE) {
         p->nodes.count = nodes;
         p->terms.count = terms;
         p->strings.count = strings;
         p->word_count = words;
+        if (p->err) {
+            *p->err = (struct sd_error){0};
+        }
+        if (rc == SD_EPARSE) {
+            return SD_OK;
+        }
         p->is_truncated = true;
         return SD_ELIMIT;
     }

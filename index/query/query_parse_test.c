@@ -500,6 +500,40 @@ static void test_qry_simple_prefix_or_word(void **state)
     assert_simple("***", "(none)");
 }
 
+/* before + 300 'y' + after, in text (room for 512 bytes); returns its length. */
+static size_t with_long_word(char *text, const char *before, const char *after)
+{
+    size_t n = strlen(before);
+    memcpy(text, before, n);
+    memset(text + n, 'y', 300);
+    memcpy(text + n + 300, after, strlen(after) + 1);
+    return n + 300 + strlen(after);
+}
+
+/* A word over STEM_MAX_TOKEN bytes (a pasted URL or hash) is a parse error in the full syntax;
+ * the simple one leaves out the chunk it stands in and searches the rest (found by fuzz_query:
+ * "tyyy...yt", 280 bytes, was an error, a 400 to a search box). */
+static void test_qry_simple_leaves_out_an_over_long_word(void **state)
+{
+    (void)state;
+    char text[512];
+    assert_simple_len(text, with_long_word(text, "", ""), "(none)", false);
+    assert_simple_len(text, with_long_word(text, "cats ", " dogs"), "(and cat/cats dog/dogs)",
+                      false);
+    /* what stands joined to it goes with it: a phrase, a compound, a prefix */
+    assert_simple_len(text, with_long_word(text, "\"cat ", "\" dogs"), "dog/dogs", false);
+    assert_simple_len(text, with_long_word(text, "see-", " dogs"), "dog/dogs", false);
+    assert_simple_len(text, with_long_word(text, "cats ", "* dogs"), "(and cat/cats dog/dogs)",
+                      false);
+    /* the word being typed */
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    size_t len = with_long_word(text, "cats ", "");
+    assert_int_equal(qry_parse_simple(g_ctx, text, len, QRY_SIMPLE_PREFIX_LAST, &q, &err), SD_OK);
+    assert_int_equal(q->nodes[q->root].type, QN_WORD);
+    qry_free(q);
+}
+
 static void test_qry_simple_prefix_last_reads_the_word_being_typed(void **state)
 {
     (void)state;
@@ -626,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_qry_parse_limits),
         cmocka_unit_test(test_qry_parse_hostile_input_never_crashes),
         cmocka_unit_test(test_qry_simple_unbalanced_syntax_is_text),
+        cmocka_unit_test(test_qry_simple_leaves_out_an_over_long_word),
         cmocka_unit_test(test_qry_simple_dangling_operators_are_dropped),
         cmocka_unit_test(test_qry_simple_exclusions_need_a_positive_word),
         cmocka_unit_test(test_qry_simple_prefix_or_word),

@@ -254,6 +254,12 @@ class SearchTest(E2ETestCase):
             long_q = " ".join(["дипломатия"] + ["слово%d" % i for i in range(100)])
             r = http.search(long_q, syntax="simple")
             self.assertEqual((r.status, r.json.get("truncated")), (200, True), r)
+            # a pasted hash of 300 letters is no word of any document: left out, not a 400
+            pasted = "цифровая " + "f" * 300 + " дипломатия"
+            r = http.search(pasted, syntax="simple", prefix_last="true")
+            self.assertEqual((r.status, r.json["hits"][0]["id"]), (200, DIPLOMACY), r)
+            r = http.search(pasted)
+            self.assertEqual((r.status, r.json["error"]["code"]), (400, "bad_query"), r)
         finally:
             http.close()
 
