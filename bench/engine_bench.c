@@ -49,6 +49,9 @@
  * ENGINE_BENCH_PROXIMITY=W sets the searches' proximity weight (qry_params.proximity, the
  * request's proximity; the wire's "proximity": W), in [0, QRY_MAX_PROXIMITY]; unset, the
  * engine's default. It compares the bonus on and off on one binary.
+ * ENGINE_BENCH_EXACT_BOOST=X sets qry_params.exact_boost, the exact-form bonus (query.h; 0 is
+ * off, the engine checks X is in [0, 1000]); unset, the engine's default (0.5). It measures
+ * what the bonus gives and costs a relevance set (bench/RESULTS.md "six held-out samples").
  * Every query is parsed inside the timed call (Xapian's parse_query is too).
  *
  * Timing (same protocol as peers/benchlib.py): per category one untimed
@@ -372,8 +375,9 @@ struct bench_engine {
     uint64_t disk_bytes, postings_bytes, docs;
     /* api mode */
     struct idx_db *db;
-    /* ENGINE_BENCH_PROXIMITY, or < 0 for the engine's default */
+    /* ENGINE_BENCH_PROXIMITY and ENGINE_BENCH_EXACT_BOOST, or < 0 for the engine's default */
     double proximity;
+    double exact_boost;
 };
 
 static unsigned long long bench_id(const char *id, size_t len)
@@ -442,6 +446,8 @@ static int bench_engine_open(struct bench_engine *e, const char *data_dir, struc
     memset(e, 0, sizeof *e);
     const char *prox = getenv("ENGINE_BENCH_PROXIMITY");
     e->proximity = prox && *prox ? strtod(prox, NULL) : -1;
+    const char *boost = getenv("ENGINE_BENCH_EXACT_BOOST");
+    e->exact_boost = boost && *boost ? strtod(boost, NULL) : -1;
     const char *mode = getenv("ENGINE_BENCH_MODE");
     e->is_api = mode && strcmp(mode, "api") == 0;
     if (!e->is_api) {
@@ -478,6 +484,9 @@ static int bench_search_segs(struct bench_engine *e, const struct bench_query *b
     p.limit = limit;
     if (e->proximity >= 0) {
         p.proximity = (float)e->proximity;
+    }
+    if (e->exact_boost >= 0) {
+        p.exact_boost = (float)e->exact_boost;
     }
     struct qry *parsed = NULL;
     struct qry_result res = {0};
@@ -529,6 +538,9 @@ static int bench_search_api(struct bench_engine *e, const struct bench_query *bq
     req.params.limit = limit;
     if (e->proximity >= 0) {
         req.params.proximity = (float)e->proximity;
+    }
+    if (e->exact_boost >= 0) {
+        req.params.exact_boost = (float)e->exact_boost;
     }
     req.filter = bq->filter;
     req.filter_len = strlen(bq->filter);
