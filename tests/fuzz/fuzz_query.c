@@ -10,6 +10,9 @@
  * chunks at a few offsets), which must keep its chunks one for one. The same bytes are also read
  * with the simple syntax (parse_simple.c), which must never fail on any text, with the last word
  * read as being typed (QRY_SIMPLE_PREFIX_LAST) for inputs whose length has bit 1 set, and searched.
+ * Both readings then take their typo reading (typo.c: the Levenshtein walk over the segment's
+ * forms, in prefix mode for the word being typed), searched, corrected (did_you_mean) and
+ * highlighted, as the engine does for a query that finds little.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -102,7 +105,11 @@ static struct seg *build_segment(void)
     return s;
 }
 
-static void search(struct qry_ctx *ctx, const struct qry *q)
+/* q searched on the segment, then the highlighter's snippet of a body; between the two, after
+ * the search (whose walk it reads), is the place for the typo reading's correction. */
+static void search_then(struct qry_ctx *ctx, const struct qry *q,
+                        void (*after)(struct qry_ctx *, const struct qry *, const void *),
+                        const void *arg)
 {
     struct qry_segment seg = {g_seg, NULL};
     struct qry_params params;
@@ -112,11 +119,54 @@ static void search(struct qry_ctx *ctx, const struct qry *q)
     struct sd_error err = {0};
     if (qry_search(ctx, q, &seg, 1, &params, &r, &err) == SD_OK) {
         qry_result_free(&r);
+        if (after) {
+            after(ctx, q, arg);
+        }
     }
     struct sd_buf snip;
     sd_buf_init(&snip);
     qry_snippet(ctx, q, docs[2].body, strlen(docs[2].body), 40, &snip);
     sd_buf_free(&snip);
+}
+
+static void search(struct qry_ctx *ctx, const struct qry *q)
+{
+    search_then(ctx, q, NULL, NULL);
+}
+
+struct text {
+    const char *s;
+    size_t len;
+};
+
+/* The correction of a typo reading just searched. */
+static void did_you_mean(struct qry_ctx *ctx, const struct qry *tq, const void *arg)
+{
+    const struct text *t = arg;
+    struct sd_buf fix;
+    sd_buf_init(&fix);
+    bool is_corrected;
+    if (qry_did_you_mean(ctx, tq, t->s, t->len, &fix, &is_corrected) == SD_OK &&
+        ((is_corrected && fix.len == 0) ||
+         (fix.len > 0 && ((const char *)fix.data)[fix.len] != '\0'))) {
+        abort(); /* a correction is some text, NUL-terminated */
+    }
+    sd_buf_free(&fix);
+}
+
+/* The typo reading of q (parsed from text), searched as the engine searches it, then its
+ * correction made from what that search's walk saw. Words found or not: is_every_word on
+ * inputs whose length has bit 2 set. */
+static void typo_reading(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len)
+{
+    struct qry *tq = NULL;
+    struct sd_error err = {0};
+    if (qry_with_typos(q, len & 4, &tq, &err) != SD_OK || !tq) {
+        return;
+    }
+    struct text t = {text, len};
+    search_then(ctx, tq, did_you_mean, &t);
+    qry_free(tq);
 }
 
 /* Which chunk the last byte of text[0, len) is in: as many chunks as the text has, less one. */
@@ -181,6 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* the simple syntax takes any text; only memory can fail it */
     }
     search(ctx, q);
+    typo_reading(ctx, q, (const char *)data, size);
     qry_free(q);
     q = NULL;
     if (qry_parse(ctx, (const char *)data, size, &q, &err) == SD_OK) {
@@ -190,6 +241,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             search(ctx, lq);
             qry_free(lq);
         }
+        typo_reading(ctx, q, (const char *)data, size);
         qry_free(q);
         layout_readings(ctx, (const char *)data, size);
     }
