@@ -25,16 +25,17 @@
  *
  * ABI: libsearchq.so.1 keeps every program linked against an older 1.x working. Names added
  * later carry a newer symbol version (libsearchq.map). struct sq_search_params grew a field in
- * 1.2.0 (proximity); it is passed by value (sq_search_defaults) and by pointer (sq_req_search,
- * sq_search), so a program built against 1.1 holds a smaller struct. Those three names
- * therefore exist twice in the shared library, as glibc does when a struct changes: the
- * default version SEARCHQ_1.2 takes the layout below, and the SEARCHQ_1 version that older
- * programs were bound to takes the 1.1 layout (kept privately in sq_compat.c) and never reads
- * or writes past it. A program built against this header asks for SEARCHQ_1.2, so an older
- * libsearchq.so.1 refuses to load it by name instead of reading a field it lacks. We chose
- * this over a second search call with its own struct (sq_search2 and a "more" struct with a
- * size field) so that the parameters of a search stay one struct set one way; the price, a
- * compat entry point per grown struct, is paid inside the library.
+ * 1.2.0 (proximity) and another in 1.3.0 (prefix_last); it is passed by value
+ * (sq_search_defaults) and by pointer (sq_req_search, sq_search), so a program built against an
+ * older header holds a smaller struct. Those three names therefore exist once per layout in the
+ * shared library, as glibc does when a struct changes: the default
+ * version SEARCHQ_1.3 takes the layout below, and the SEARCHQ_1 and SEARCHQ_1.2 versions that
+ * older programs were bound to take the 1.1 and 1.2 layouts (kept privately in sq_compat.c) and
+ * never read or write past them. A program built against this header asks for SEARCHQ_1.3, so
+ * an older libsearchq.so.1 refuses to load it by name instead of reading a field it lacks. We
+ * chose this over a second search call with its own struct (sq_search2 and a "more" struct
+ * with a size field) so that the parameters of a search stay one struct set one way; the price,
+ * a compat entry point per grown struct, is paid inside the library.
  */
 #ifndef SEARCHQ_H
 #define SEARCHQ_H
@@ -49,7 +50,7 @@
 extern "C" {
 #endif
 
-#define SQ_VERSION "1.2.0"
+#define SQ_VERSION "1.3.0"
 
 enum sq_status {
     SQ_OK = 0,
@@ -186,6 +187,10 @@ struct sq_search_params {
      * SQ_PROXIMITY_MAX] is sent as that number (0 is off). Anything else (NaN, infinities,
      * other negatives, over the maximum) is refused with SQ_EARG before anything is sent. */
     double proximity;
+    /* Since 1.3.0, tri-state: true for a box that searches on every keystroke: the last word,
+     * when nothing follows it, also finds the words it starts (docs/QUERY.md "As you type").
+     * Only with syntax "simple"; the server refuses it otherwise (bad_request). */
+    int prefix_last;
 };
 
 #define SQ_PROXIMITY_DEFAULT (-1.0)
@@ -198,7 +203,8 @@ struct sq_search_params sq_search_defaults(const char *q);
 
 /* SQ_OK when every value of p can be sent; otherwise SQ_EARG with err (may be NULL) naming
  * the parameter and value. The library checks only what it must encode itself (proximity):
- * strings, filters and counts are the server's to judge. sq_search calls it. Since 1.2.0. */
+ * strings, filters and counts are the server's to judge. sq_search calls it. Since 1.2.0; it
+ * reads no field added after 1.2.0, so a 1.2 program's smaller struct is safe with it. */
 int sq_search_check(const struct sq_search_params *p, struct sq_error *err);
 
 /* NULL when out of memory, and since 1.2.0 also when sq_search_check refuses p (call it to

@@ -1,12 +1,12 @@
 /*
- * sq_abi_test.c: a program built against libsearchq 1.1 still works with libsearchq.so 1.2
- * (searchq.h, "ABI"; sq_compat.c). Linked against the shared library, it plays such a program:
- * it holds struct sq_search_params in its 1.1 layout (copied below, as the 1.1 header had it)
- * and calls sq_search_defaults, sq_req_search and sq_search by the version a 1.1 program was
- * bound to, SEARCHQ_1, through .symver. The struct it passes ends where an unmapped page
- * begins, so an entry point reading the 1.2 field past it dies with SIGSEGV instead of
- * reading whatever follows. The same program also calls the current (SEARCHQ_1.2) names,
- * which its own header gives it, to show both live side by side.
+ * sq_abi_test.c: programs built against libsearchq 1.1 and 1.2 still work with libsearchq.so
+ * 1.3 (searchq.h, "ABI"; sq_compat.c). Linked against the shared library, it plays such
+ * programs: it holds struct sq_search_params in its 1.1 and 1.2 layouts (copied below, as those
+ * headers had it) and calls sq_search_defaults, sq_req_search and sq_search by the versions
+ * such programs were bound to, SEARCHQ_1 and SEARCHQ_1.2, through .symver. The struct it passes
+ * ends where an unmapped page begins, so an entry point reading a later field past it dies with
+ * SIGSEGV instead of reading whatever follows. The same program also calls the current
+ * (SEARCHQ_1.3) names, which its own header gives it, to show all live side by side.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,6 +44,12 @@ struct old_params {
     struct json_object *weights;
 };
 
+/* searchq.h 1.2.0's struct sq_search_params: 1.1's, then proximity. */
+struct old12_params {
+    struct old_params v1_1;
+    double proximity;
+};
+
 /* What a 1.1 program's calls resolve to. */
 struct old_params old_search_defaults(const char *q);
 struct json_object *old_req_search(const struct old_params *p);
@@ -53,27 +59,36 @@ __asm__(".symver old_search_defaults, sq_search_defaults@SEARCHQ_1");
 __asm__(".symver old_req_search, sq_req_search@SEARCHQ_1");
 __asm__(".symver old_search, sq_search@SEARCHQ_1");
 
+/* And a 1.2 program's. */
+struct old12_params old12_search_defaults(const char *q);
+struct json_object *old12_req_search(const struct old12_params *p);
+int old12_search(struct sq_conn *c, const struct old12_params *p, struct json_object **answer,
+                 struct sq_error *err);
+__asm__(".symver old12_search_defaults, sq_search_defaults@SEARCHQ_1.2");
+__asm__(".symver old12_req_search, sq_req_search@SEARCHQ_1.2");
+__asm__(".symver old12_search, sq_search@SEARCHQ_1.2");
+
 static const char *plain(struct json_object *o)
 {
     return json_object_to_json_string_ext(o,
                                           JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-/* An old_params that ends exactly where an unmapped page starts. */
+/* size bytes that end exactly where an unmapped page starts. */
 struct guarded {
     char *map;
     size_t page;
-    struct old_params *p;
+    void *p;
 };
 
-static void guarded_open(struct guarded *g)
+static void guarded_open(struct guarded *g, size_t size, size_t align)
 {
     g->page = (size_t)sysconf(_SC_PAGESIZE);
     g->map = mmap(NULL, 2 * g->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(g->map != MAP_FAILED);
     assert_int_equal(mprotect(g->map + g->page, g->page, PROT_NONE), 0);
-    assert_int_equal(sizeof(struct old_params) % _Alignof(struct old_params), 0);
-    g->p = (struct old_params *)(void *)(g->map + g->page - sizeof(struct old_params));
+    assert_int_equal(size % align, 0);
+    g->p = g->map + g->page - size;
 }
 
 static void guarded_close(struct guarded *g)
@@ -81,13 +96,15 @@ static void guarded_close(struct guarded *g)
     munmap(g->map, 2 * g->page);
 }
 
-static void test_sq_abi_1_1_layout_is_smaller_than_1_2(void **state)
+static void test_sq_abi_old_layouts_are_smaller(void **state)
 {
     (void)state;
     /* the premise of the compat entry points: were the sizes equal, this test would prove
      * nothing, and no compat would have been needed */
-    assert_true(sizeof(struct old_params) < sizeof(struct sq_search_params));
+    assert_true(sizeof(struct old_params) < sizeof(struct old12_params));
+    assert_true(sizeof(struct old12_params) < sizeof(struct sq_search_params));
     assert_int_equal(offsetof(struct sq_search_params, proximity), sizeof(struct old_params));
+    assert_int_equal(offsetof(struct sq_search_params, prefix_last), sizeof(struct old12_params));
 }
 
 static void test_sq_abi_1_1_defaults_fill_the_old_layout(void **state)
@@ -113,15 +130,44 @@ static void test_sq_abi_1_1_req_search_reads_only_the_old_layout(void **state)
 {
     (void)state;
     struct guarded g;
-    guarded_open(&g);
-    *g.p = old_search_defaults("цифровая дипломатия");
-    g.p->index = "books";
-    g.p->limit = 5;
-    g.p->typo = 0;
-    struct json_object *req = old_req_search(g.p);
+    guarded_open(&g, sizeof(struct old_params), _Alignof(struct old_params));
+    struct old_params *p = g.p;
+    *p = old_search_defaults("цифровая дипломатия");
+    p->index = "books";
+    p->limit = 5;
+    p->typo = 0;
+    struct json_object *req = old_req_search(p);
     assert_non_null(req);
     assert_string_equal(plain(req), "{\"op\":\"search\",\"index\":\"books\",\"q\":\"цифровая "
                                     "дипломатия\",\"limit\":5,\"typo\":false}");
+    json_object_put(req);
+    guarded_close(&g);
+}
+
+static void test_sq_abi_1_2_defaults_fill_the_old_layout(void **state)
+{
+    (void)state;
+    struct old12_params p = old12_search_defaults("q");
+    assert_string_equal(p.v1_1.q, "q");
+    assert_null(p.v1_1.index);
+    assert_int_equal(p.v1_1.limit, -1);
+    assert_int_equal(p.v1_1.typo, -1);
+    assert_true(p.proximity == SQ_PROXIMITY_DEFAULT);
+}
+
+static void test_sq_abi_1_2_req_search_reads_only_the_old_layout(void **state)
+{
+    (void)state;
+    struct guarded g;
+    guarded_open(&g, sizeof(struct old12_params), _Alignof(struct old12_params));
+    struct old12_params *p = g.p;
+    *p = old12_search_defaults("цифровая дипл");
+    p->v1_1.syntax = "simple";
+    p->proximity = 0.5;
+    struct json_object *req = old12_req_search(p);
+    assert_non_null(req);
+    assert_string_equal(plain(req), "{\"op\":\"search\",\"q\":\"цифровая дипл\","
+                                    "\"syntax\":\"simple\",\"proximity\":0.5}");
     json_object_put(req);
     guarded_close(&g);
 }
@@ -141,8 +187,8 @@ static void peer_expect_line(int peer, const char *want)
     assert_string_equal(buf, want);
 }
 
-/* sq_search of both versions on one connection, over a socketpair whose other end answers. */
-static void test_sq_abi_1_1_and_1_2_search_side_by_side(void **state)
+/* sq_search of every version on one connection, over a socketpair whose other end answers. */
+static void test_sq_abi_1_1_1_2_and_1_3_search_side_by_side(void **state)
 {
     (void)state;
     int sv[2];
@@ -154,21 +200,35 @@ static void test_sq_abi_1_1_and_1_2_search_side_by_side(void **state)
     assert_int_equal(write(sv[1], ok, strlen(ok)), (ssize_t)strlen(ok));
 
     struct guarded g;
-    guarded_open(&g);
-    *g.p = old_search_defaults("a b");
+    guarded_open(&g, sizeof(struct old_params), _Alignof(struct old_params));
+    struct old_params *p11 = g.p;
+    *p11 = old_search_defaults("a b");
     struct json_object *answer = NULL;
-    assert_int_equal(old_search(c, g.p, &answer, &err), SQ_OK);
+    assert_int_equal(old_search(c, p11, &answer, &err), SQ_OK);
     assert_non_null(answer);
     json_object_put(answer);
     peer_expect_line(sv[1], "{\"op\":\"search\",\"q\":\"a b\"}\n");
     guarded_close(&g);
 
     assert_int_equal(write(sv[1], ok, strlen(ok)), (ssize_t)strlen(ok));
+    guarded_open(&g, sizeof(struct old12_params), _Alignof(struct old12_params));
+    struct old12_params *p12 = g.p;
+    *p12 = old12_search_defaults("a b");
+    p12->proximity = SQ_PROXIMITY_OFF;
+    assert_int_equal(old12_search(c, p12, &answer, &err), SQ_OK);
+    json_object_put(answer);
+    peer_expect_line(sv[1], "{\"op\":\"search\",\"q\":\"a b\",\"proximity\":false}\n");
+    guarded_close(&g);
+
+    assert_int_equal(write(sv[1], ok, strlen(ok)), (ssize_t)strlen(ok));
     struct sq_search_params p = sq_search_defaults("a b");
     p.proximity = SQ_PROXIMITY_ON;
+    p.syntax = "simple";
+    p.prefix_last = 1;
     assert_int_equal(sq_search(c, &p, &answer, &err), SQ_OK);
     json_object_put(answer);
-    peer_expect_line(sv[1], "{\"op\":\"search\",\"q\":\"a b\",\"proximity\":true}\n");
+    peer_expect_line(sv[1], "{\"op\":\"search\",\"q\":\"a b\",\"syntax\":\"simple\","
+                            "\"prefix_last\":true,\"proximity\":true}\n");
     sq_close(c);
     close(sv[1]);
 }
@@ -176,10 +236,12 @@ static void test_sq_abi_1_1_and_1_2_search_side_by_side(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sq_abi_1_1_layout_is_smaller_than_1_2),
+        cmocka_unit_test(test_sq_abi_old_layouts_are_smaller),
         cmocka_unit_test(test_sq_abi_1_1_defaults_fill_the_old_layout),
         cmocka_unit_test(test_sq_abi_1_1_req_search_reads_only_the_old_layout),
-        cmocka_unit_test(test_sq_abi_1_1_and_1_2_search_side_by_side),
+        cmocka_unit_test(test_sq_abi_1_2_defaults_fill_the_old_layout),
+        cmocka_unit_test(test_sq_abi_1_2_req_search_reads_only_the_old_layout),
+        cmocka_unit_test(test_sq_abi_1_1_1_2_and_1_3_search_side_by_side),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

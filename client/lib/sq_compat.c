@@ -1,20 +1,22 @@
 /*
- * sq_compat.c: the entry points that programs built against libsearchq 1.0 and 1.1 were bound
- * to, on the struct sq_search_params layout they were compiled with (searchq.h, "ABI").
+ * sq_compat.c: the entry points that programs built against libsearchq 1.0 to 1.2 were bound
+ * to, on the struct sq_search_params layouts they were compiled with (searchq.h, "ABI").
  *
- * 1.2.0 added proximity at the end of struct sq_search_params. The shared library exports
- * sq_search_defaults, sq_req_search and sq_search twice: the default version SEARCHQ_1.2
- * (sq_req.c, the new layout, what the linker picks for a program built now) and the version
- * SEARCHQ_1 (here), which a program linked against 1.0 or 1.1 asks for by name. These take the
- * old layout, copy it into the new one with proximity left to the server (what such a program
- * sent), and call the current code, so no request is built twice. They never read or write a
- * byte past the old struct: client/lib/sq_abi_test.c calls them on a struct that ends at
- * an unmapped page.
+ * 1.2.0 added proximity at the end of struct sq_search_params, 1.3.0 prefix_last after it. The
+ * shared library exports sq_search_defaults, sq_req_search and sq_search three times: the
+ * default version SEARCHQ_1.3 (sq_req.c, the current layout, what the linker picks for a
+ * program built now), SEARCHQ_1.2 and SEARCHQ_1 (here), which a program linked against 1.2, or
+ * against 1.0 or 1.1, asks for by name. These take the old layout, copy it into the current
+ * one with the fields it lacks left to the server (what such a program sent), and call the
+ * current code, so no request is built twice. They never read or write a byte past the old
+ * struct: client/lib/sq_abi_test.c calls them on a struct that ends at an unmapped page.
  *
- * The old layout is kept here, private, and must never change: it is an ABI that programs
- * already in use depend on. The static library carries these objects too; a static link
- * resolves sq_search and the rest by their plain names, i.e. the current ones.
+ * The old layouts are kept here, private, and must never change: they are an ABI that
+ * programs already in use depend on. The static library carries these objects too; a static
+ * link resolves sq_search and the rest by their plain names, i.e. the current ones.
  */
+#include <stddef.h>
+
 #include "sq_int.h"
 
 /* struct sq_search_params of searchq.h 1.0.0 and 1.1.0, field for field. */
@@ -40,6 +42,20 @@ struct sq_search_params_1_1 {
     struct json_object *weights;
 };
 
+/* struct sq_search_params of searchq.h 1.2.0: 1.1's, then proximity. */
+struct sq_search_params_1_2 {
+    struct sq_search_params_1_1 v1_1;
+    double proximity;
+};
+
+/* The layouts agree on every field they share (what compat_upgrade_1_2 copies relies on). */
+_Static_assert(offsetof(struct sq_search_params_1_2, proximity) ==
+                   offsetof(struct sq_search_params, proximity),
+               "1.2 layout: proximity moved");
+_Static_assert(sizeof(struct sq_search_params_1_2) ==
+                   offsetof(struct sq_search_params, prefix_last),
+               "1.3 added prefix_last right after the 1.2 layout");
+
 /* Exported only under the versioned names below (the version script hides these names). */
 struct sq_search_params_1_1 sq_search_defaults_1_1(const char *q);
 struct json_object *sq_req_search_1_1(const struct sq_search_params_1_1 *old);
@@ -50,7 +66,16 @@ __asm__(".symver sq_search_defaults_1_1, sq_search_defaults@SEARCHQ_1");
 __asm__(".symver sq_req_search_1_1, sq_req_search@SEARCHQ_1");
 __asm__(".symver sq_search_1_1, sq_search@SEARCHQ_1");
 
-/* The current layout of old's values, proximity to the server's default. */
+struct sq_search_params_1_2 sq_search_defaults_1_2(const char *q);
+struct json_object *sq_req_search_1_2(const struct sq_search_params_1_2 *old);
+int sq_search_1_2(struct sq_conn *c, const struct sq_search_params_1_2 *old,
+                  struct json_object **answer, struct sq_error *err);
+
+__asm__(".symver sq_search_defaults_1_2, sq_search_defaults@SEARCHQ_1.2");
+__asm__(".symver sq_req_search_1_2, sq_req_search@SEARCHQ_1.2");
+__asm__(".symver sq_search_1_2, sq_search@SEARCHQ_1.2");
+
+/* The current layout of old's values, the fields added since 1.1 at the server's default. */
 static struct sq_search_params compat_upgrade(const struct sq_search_params_1_1 *old)
 {
     struct sq_search_params p = sq_search_defaults(old->q);
@@ -75,7 +100,8 @@ static struct sq_search_params compat_upgrade(const struct sq_search_params_1_1 
     return p;
 }
 
-struct sq_search_params_1_1 sq_search_defaults_1_1(const char *q)
+/* The 1.1 part of the current defaults. */
+static struct sq_search_params_1_1 compat_defaults_1_1(const char *q)
 {
     struct sq_search_params p = sq_search_defaults(q);
     return (struct sq_search_params_1_1){
@@ -92,6 +118,11 @@ struct sq_search_params_1_1 sq_search_defaults_1_1(const char *q)
     };
 }
 
+struct sq_search_params_1_1 sq_search_defaults_1_1(const char *q)
+{
+    return compat_defaults_1_1(q);
+}
+
 struct json_object *sq_req_search_1_1(const struct sq_search_params_1_1 *old)
 {
     struct sq_search_params p = compat_upgrade(old);
@@ -102,5 +133,34 @@ int sq_search_1_1(struct sq_conn *c, const struct sq_search_params_1_1 *old,
                   struct json_object **answer, struct sq_error *err)
 {
     struct sq_search_params p = compat_upgrade(old);
+    return sq_search(c, &p, answer, err);
+}
+
+/* The current layout of old's values, prefix_last at the server's default. */
+static struct sq_search_params compat_upgrade_1_2(const struct sq_search_params_1_2 *old)
+{
+    struct sq_search_params p = compat_upgrade(&old->v1_1);
+    p.proximity = old->proximity;
+    return p;
+}
+
+struct sq_search_params_1_2 sq_search_defaults_1_2(const char *q)
+{
+    return (struct sq_search_params_1_2){
+        .v1_1 = compat_defaults_1_1(q),
+        .proximity = sq_search_defaults(q).proximity,
+    };
+}
+
+struct json_object *sq_req_search_1_2(const struct sq_search_params_1_2 *old)
+{
+    struct sq_search_params p = compat_upgrade_1_2(old);
+    return sq_req_search(&p);
+}
+
+int sq_search_1_2(struct sq_conn *c, const struct sq_search_params_1_2 *old,
+                  struct json_object **answer, struct sq_error *err)
+{
+    struct sq_search_params p = compat_upgrade_1_2(old);
     return sq_search(c, &p, answer, err);
 }

@@ -61,16 +61,34 @@ static void test_sq_req_search_every_param_is_encoded(void **state)
     p.typo = 1;
     p.weights = w;
     p.proximity = 0.5;
-    expect_request(sq_req_search(&p),
-                   "{\"op\":\"search\",\"index\":\"books\",\"q\":\"a/b\",\"syntax\":\"simple\","
-                   "\"highlight\":true,\"highlight_offsets\":false,\"snippet_len\":64,"
-                   "\"fragments\":2,\"limit\":0,\"offset\":20,\"filter\":\"year:>=2010\","
-                   "\"sort\":\"year:desc\",\"facets\":\"lang\",\"fields\":\"*\","
-                   "\"highlight_pre\":\"[\",\"highlight_post\":\"]\",\"snippet\":false,"
-                   "\"layout\":false,\"typo\":true,\"weights\":{\"title\":3},"
-                   "\"proximity\":0.5}");
+    p.prefix_last = 1;
+    expect_request(
+        sq_req_search(&p),
+        "{\"op\":\"search\",\"index\":\"books\",\"q\":\"a/b\",\"syntax\":\"simple\","
+        "\"prefix_last\":true,\"highlight\":true,\"highlight_offsets\":false,\"snippet_len\":64,"
+        "\"fragments\":2,\"limit\":0,\"offset\":20,\"filter\":\"year:>=2010\","
+        "\"sort\":\"year:desc\",\"facets\":\"lang\",\"fields\":\"*\","
+        "\"highlight_pre\":\"[\",\"highlight_post\":\"]\",\"snippet\":false,"
+        "\"layout\":false,\"typo\":true,\"weights\":{\"title\":3},"
+        "\"proximity\":0.5}");
     /* the request held its own reference: w is still the caller's */
     assert_int_equal(json_object_put(w), 1);
+}
+
+/* prefix_last (1.3.0) is a tri-state like the others: left out by default, true or false. */
+static void test_sq_req_search_prefix_last_each_form(void **state)
+{
+    (void)state;
+    struct sq_search_params p = sq_search_defaults("дипло");
+    assert_int_equal(p.prefix_last, -1);
+    p.syntax = "simple";
+    expect_request(sq_req_search(&p), "{\"op\":\"search\",\"q\":\"дипло\",\"syntax\":\"simple\"}");
+    p.prefix_last = 1;
+    expect_request(sq_req_search(&p), "{\"op\":\"search\",\"q\":\"дипло\",\"syntax\":\"simple\","
+                                      "\"prefix_last\":true}");
+    p.prefix_last = 0;
+    expect_request(sq_req_search(&p), "{\"op\":\"search\",\"q\":\"дипло\",\"syntax\":\"simple\","
+                                      "\"prefix_last\":false}");
 }
 
 static void test_sq_req_search_proximity_each_form(void **state)
@@ -395,6 +413,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sq_req_search_defaults_send_only_q),
         cmocka_unit_test(test_sq_req_search_every_param_is_encoded),
+        cmocka_unit_test(test_sq_req_search_prefix_last_each_form),
         cmocka_unit_test(test_sq_req_search_proximity_each_form),
         cmocka_unit_test(test_sq_search_bad_proximity_is_earg_before_sending),
         cmocka_unit_test(test_sq_req_ops_encode_as_protocol_md),

@@ -97,6 +97,18 @@ static void run_doc_ops(struct sq_conn *c)
         CHECK(sq_search(c, &p, &a, &err) == SQ_OK && member_int(a, "total") == 1);
         json_object_put(a);
     }
+    /* a box searching as you type (1.3.0): "дипло" is no word, but starts one */
+    p = sq_search_defaults("цифровая дипло");
+    p.syntax = "simple";
+    p.typo = 0;
+    CHECK(sq_search(c, &p, &a, &err) == SQ_OK && member_int(a, "total") == 0);
+    json_object_put(a);
+    p.prefix_last = 1;
+    CHECK(sq_search(c, &p, &a, &err) == SQ_OK && member_int(a, "total") == 1);
+    json_object_put(a);
+    p.syntax = NULL; /* the full syntax has no word being typed: the server says so */
+    CHECK(sq_search(c, &p, &a, &err) == SQ_ESERVER && strcmp(err.code, "bad_request") == 0);
+    json_object_put(a);
     CHECK(sq_get(c, NULL, "d1", &a, &err) == SQ_OK);
     struct json_object *got = NULL;
     json_object_object_get_ex(a, "doc", &got);
