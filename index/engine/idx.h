@@ -52,8 +52,8 @@ struct idx_config {
     uint32_t merge_factor; /* tiered merge: this many segments of one size tier
                               are merged into one; default 8 */
     float k1, b;           /* BM25 defaults for searches; 1.2 and 0.75 */
-    /* The engine's events (flush, merge, recovery, degraded, re-index, failures), one line of
-     * space-separated key=value pairs each, without time or level:
+    /* The engine's events (flush, merge, recovery, warm-up, degraded, re-index, failures), one
+     * line of space-separated key=value pairs each, without time or level:
      *   event=flush index=books seg=17 docs=4096 ms=38
      * line is valid for the call only. Called on the engine's threads, at times with an
      * engine lock held (an index a write creates opens under the table's lock), so it must

@@ -817,6 +817,35 @@ static void test_idx_merge_keeps_exact_forms_warm(void **state)
     free(dir);
 }
 
+static bool is_any(const struct idx_segref *r)
+{
+    (void)r;
+    return true;
+}
+
+/* The segments an index opens with get their exact forms from the disk merger, with no typo
+ * search asking (merge.c idx_warm_at_open): the first one after a restart does not wait. */
+static void test_idx_open_warms_exact_forms(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir, 0, 0);
+    assert_int_equal(put_doc(db, "w1", "warm", "forms built at open"), SD_OK);
+    assert_int_equal(put_doc(db, "w2", "warm", "before any typo"), SD_OK);
+    idx_close(db); /* flushes: the reopened index has disk segments */
+    db = open_db(dir, 0, 0);
+    size_t segs = live_segments(db, is_any);
+    assert_true(segs > 0);
+    for (int waited = 0; waited < 300 && live_segments(db, has_exact_terms) < segs; waited++) {
+        usleep(100 * 1000); /* generous: a sanitizer build on a busy machine */
+    }
+    assert_int_equal(live_segments(db, has_exact_terms), segs);
+    assert_int_equal(count(db, "befroe"), 1); /* a typo reading, on the forms already there */
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
 /* Issue 13's /metrics numbers as the engine keeps them: one fsync timed per group commit (each
  * acknowledged write here is its own), every record and its bytes counted, the in-memory
  * segment's bytes while documents sit in it, and a duration for each flush and merge. */
@@ -876,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_idx_long_write_stream_keeps_segment_count_bounded),
         cmocka_unit_test(test_idx_idle_merges_memory_segments),
         cmocka_unit_test(test_idx_merge_keeps_exact_forms_warm),
+        cmocka_unit_test(test_idx_open_warms_exact_forms),
         cmocka_unit_test(test_idx_pipelined_writes_apply_and_ack_in_queue_order),
         cmocka_unit_test(test_idx_stats_time_fsyncs_flushes_and_merges),
     };

@@ -10,7 +10,8 @@
  *     maps it, a memory merge keeps it in memory. A flush of exactly one
  *     in-memory segment skips the rewrite and writes its image as it is. When a
  *     typo search has walked an input's exact forms, the output's are built too
- *     (idx_job_warm), so no search builds them after the commit;
+ *     (idx_job_warm), so no search builds them after the commit (and the disk merger
+ *     builds those of the segments an index opened with, idx_warm_at_open);
  *  3. commit (manifest_lock -> state_lock): deletes that hit the inputs since
  *     step 1 are carried over to the output by id, the inputs are replaced by
  *     the output in the live list, a snapshot is published, and for disk
@@ -573,6 +574,44 @@ static bool idx_merger_is_done(const struct idx_merger *m)
            (m->role == IDX_MERGER_DISK || ix->is_degraded || ix->flush_seq <= ix->checkpoint_seq);
 }
 
+/* The exact forms of the segments the index opened with, built by the disk merger before its
+ * first job, so that the first typo search after a restart does not build them while its user
+ * waits (a pass over the dictionary: 40-60 ms for corpus-large's one segment, about 0.2 s per
+ * 200k documents; bench/RESULTS.md). Not when the index's settings turn typos off, and not
+ * under a memory limit, where they are built on first use as before: they count toward the
+ * limit's flush levels (memcap.c), and an index never searched with a typo would pay them for
+ * nothing. Stops at close between two segments; a failure leaves the build to the first walk. */
+static void idx_warm_at_open(struct idx_index *ix)
+{
+    struct idx_settings *st = idx_settings_acquire(ix);
+    bool no_typos = st->schema->no_typos;
+    idx_settings_release(st);
+    if (no_typos || ix->db->memcap.limit) {
+        return;
+    }
+    uint64_t t0 = sd_now_ns();
+    size_t built = 0;
+    struct idx_snap *snap = idx_snap_acquire(ix);
+    for (size_t i = 0; snap && i < snap->nsegs; i++) {
+        pthread_mutex_lock(&ix->merge_lock);
+        bool is_stopping = ix->merge_stop;
+        pthread_mutex_unlock(&ix->merge_lock);
+        if (is_stopping) {
+            break;
+        }
+        const struct seg_exact_terms *t;
+        struct sd_error ignored;
+        built += seg_exact_terms(snap->segs[i].ref->seg, &t, &ignored) == SD_OK;
+    }
+    if (snap) {
+        idx_snap_release(snap);
+    }
+    if (built) {
+        idx_event(ix->db, IDX_LOG_INFO, "event=warmed index=%s segments=%zu ms=%llu", ix->name,
+                  built, (unsigned long long)((sd_now_ns() - t0) / 1000000));
+    }
+}
+
 static void *idx_merger_main(void *arg)
 {
     struct idx_merger *m = arg;
@@ -583,6 +622,9 @@ static void *idx_merger_main(void *arg)
      * that met a running merge waited for CPU (corpus-large en-2and p99 3.5 ms against 0.5
      * without one, bench/run). Advice only: a failure leaves the default priority. */
     (void)setpriority(PRIO_PROCESS, (id_t)gettid(), IDX_MERGE_NICE);
+    if (m->role == IDX_MERGER_DISK) {
+        idx_warm_at_open(ix);
+    }
     uint64_t backoff_ms = 0;
     pthread_mutex_lock(&ix->merge_lock);
     for (;;) {
