@@ -503,6 +503,18 @@ static inline bool qry_is_typed_word(const struct qry_node *n)
            !n->is_negative;
 }
 
+/* Whether n is a typed word (qry_is_typed_word) of QRY_TYPO_ONE_EDIT+ characters, long enough
+ * to be misspelt, whose stem some document has (its df from qry_stats_build). */
+static inline bool qry_is_long_known_stem(const struct qry *q, const struct qry_node *n,
+                                          const struct qry_sterm *sterms)
+{
+    if (!qry_is_typed_word(n) || !sterms[n->term].has_idf || sterms[n->term].df == 0) {
+        return false;
+    }
+    const struct qry_term *typed = &q->terms[n->term + 1];
+    return qry_lev_max_edits(qry_term_str(q, typed), typed->len) > 0;
+}
+
 /* Whether the word being typed, QRY_SYN_TYPING group `group`, is whole as far as the index can
  * tell: a plain word of QRY_MIN_STEMMED+ characters whose typed form some document has (its
  * exact form's df, after qry_stats_build()); a shorter one is as likely the start of a longer

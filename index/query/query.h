@@ -190,8 +190,8 @@ struct qry_result {
     size_t nhits;
     /* Positive words (QN_WORD) of the query that no document has in any inflection: a sign
      * of a typo or the wrong keyboard layout, which only then are worth another reading.
-     * When one leaves the query nothing to match, the words after it are not looked up, so
-     * not counted: the count is then at least 1, not every such word. */
+     * When they leave the query nothing to match, the words after the second are not looked
+     * up, so not counted: the count is then at least 1, not every such word. */
     uint32_t unknown_words;
     /* Where they start in the text searched, and the phrases with a word no document has (a
      * compound typed in the other layout: ",b,kbjntrb"), as far as they were looked up (byte
@@ -199,6 +199,10 @@ struct qry_result {
      * (qry_layout_swap_at). */
     uint32_t unknown_at[QRY_MAX_TERMS];
     uint32_t nunknown_at;
+    /* Positive words of QRY_TYPO_ONE_EDIT+ characters that some document has (in some
+     * inflection), as far as they were looked up: a word typed in the wrong keyboard layout is
+     * seldom one, so with one the whole text read in the other layout is not what was meant. */
+    uint32_t known_long_words;
     /* One per facet spec of params.facets, in that order; owned (qry_result_free). */
     struct qry_facet *facets;
     size_t nfacets;

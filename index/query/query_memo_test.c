@@ -194,9 +194,11 @@ static void test_qry_memo_is_per_segment_and_forgotten_at_end(void **state)
     seg_close(b);
 }
 
-/* An AND that a word leaves nothing to match stops looking up there: the words after it are
- * not looked up (nor counted as unknown); an OR still looks every word up. */
-static void test_qry_unmatchable_reading_stops_at_the_first_unknown_word(void **state)
+/* An AND that a word leaves nothing to match looks up the words after it only up to a second
+ * unknown one: the words after that are not looked up (nor counted as unknown); an OR still
+ * looks every word up. A long word found as typed beside an unknown one is counted
+ * (known_long_words: the typo beside a word typed right), one found only by its stem is not. */
+static void test_qry_unmatchable_reading_stops_at_the_second_unknown_word(void **state)
 {
     (void)state;
     struct seg *s = tseg_build(tq_stem, docs_a, 2);
@@ -204,12 +206,25 @@ static void test_qry_unmatchable_reading_stops_at_the_first_unknown_word(void **
     struct qry *q = tqry(tq_ctx, "zqxjv wqxjv diplomacy");
     struct qry_result r = search(q, &seg, 1);
     assert_int_equal(r.total, 0);
-    assert_int_equal(r.unknown_words, 1);
-    assert_int_equal(r.nunknown_at, 1);
-    assert_int_equal(r.unknown_at[0], 0); /* where "zqxjv" starts */
+    assert_int_equal(r.unknown_words, 2);
+    assert_int_equal(r.nunknown_at, 2);
+    assert_int_equal(r.unknown_at[0] + r.unknown_at[1], 0 + 6); /* "zqxjv", "wqxjv" */
+    assert_int_equal(r.known_long_words, 0);
     const struct qry_sterm *st = tq_ctx->scratch->sterms.data;
-    int32_t w2 = q->nodes[q->nodes[q->root].first_child].next_sibling;
-    assert_false(st[q->nodes[w2].term].has_idf);
+    int32_t w3 = q->nodes[q->nodes[q->nodes[q->root].first_child].next_sibling].next_sibling;
+    assert_false(st[q->nodes[w3].term].has_idf);
+    qry_result_free(&r);
+    qry_free(q);
+    q = tqry(tq_ctx, "zqxjv diplomacy");
+    r = search(q, &seg, 1);
+    assert_int_equal(r.total, 0);
+    assert_int_equal(r.unknown_words, 1);
+    assert_int_equal(r.known_long_words, 1);
+    qry_result_free(&r);
+    qry_free(q);
+    q = tqry(tq_ctx, "zqxjv diplomacies"); /* its stem is diplomacy's, the form is no one's */
+    r = search(q, &seg, 1);
+    assert_int_equal(r.known_long_words, 0);
     qry_result_free(&r);
     qry_free(q);
     q = tqry(tq_ctx, "zqxjv OR wqxjv OR diplomacy");
@@ -238,7 +253,7 @@ int main(void)
         cmocka_unit_test(test_qry_memo_kept_words_are_hits),
         cmocka_unit_test(test_qry_memo_other_terms_miss),
         cmocka_unit_test(test_qry_memo_is_per_segment_and_forgotten_at_end),
-        cmocka_unit_test(test_qry_unmatchable_reading_stops_at_the_first_unknown_word),
+        cmocka_unit_test(test_qry_unmatchable_reading_stops_at_the_second_unknown_word),
     };
     return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }

@@ -250,6 +250,14 @@ static bool is_dead_phrase(const struct qry_node *n, const struct qry_sterm *ste
     return false;
 }
 
+/* qry_result.known_long_words counts n: its stem and its typed form are some document's. */
+static bool is_known_long(const struct qry *q, const struct qry_node *n,
+                          const struct qry_sterm *sterms)
+{
+    return qry_is_long_known_stem(q, n, sterms) && sterms[n->term + 1].has_idf &&
+           sterms[n->term + 1].df > 0;
+}
+
 int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segment *segs,
                size_t nsegs, const struct qry_params *params, struct qry_result *out,
                struct sd_error *err)
@@ -335,6 +343,7 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
         if ((is_unknown || is_dead_phrase(n, sterms)) && out->nunknown_at < QRY_MAX_TERMS) {
             out->unknown_at[out->nunknown_at++] = n->offset;
         }
+        out->known_long_words += is_known_long(q, n, sterms);
     }
     return rc;
 }

@@ -960,10 +960,12 @@ static bool may_match(const struct qry *q, const struct qry_sterm *st, int32_t n
 
 /* Sets df and idf of the words' stems (qry_search counts the unknown ones), before anything
  * else: when the query needs one that no segment has, nothing can match, and the other terms
- * (exact forms, expansions) are neither expanded nor looked up (st->is_unmatchable); nor are
- * the words after it (a reading in the wrong layout has every word unknown, and its first
- * says enough). The typo walk reads a word's df here instead of looking its stem up again
- * (walk_fuzzy). */
+ * (exact forms, expansions) are neither expanded nor looked up (st->is_unmatchable). The words
+ * after it are, up to a second unknown one: a reading in the wrong layout has every word
+ * unknown, and two say enough, while a typo beside words typed right is told by those words
+ * being known (long_forms_idf, qry_result.known_long_words: then the whole text is not read
+ * in the other layout), and the typo reading looks them up anyway (through the memo). The typo
+ * walk reads a word's df here instead of looking its stem up again (walk_fuzzy). */
 static int word_idf(struct qry_scratch *s, const struct qry *q, const struct qry_segment *segs,
                     size_t nsegs, const struct qry_params *params, struct qry_stats *st,
                     struct sd_error *err)
@@ -971,8 +973,9 @@ static int word_idf(struct qry_scratch *s, const struct qry *q, const struct qry
     /* (facets count what the words match with every term's entry: no shortcut there) */
     bool may_stop = q->root != QRY_NONE && !(params->facets && params->facets->n);
     int rc = SD_OK;
+    unsigned unknown = 0;
     st->is_unmatchable = false;
-    for (size_t i = 0; !rc && !st->is_unmatchable && i < q->node_count; i++) {
+    for (size_t i = 0; !rc && !(st->is_unmatchable && unknown >= 2) && i < q->node_count; i++) {
         const struct qry_node *n = &q->nodes[i];
         const struct qry_sterm *sterms = s->sterms.data;
         /* (only a word has terms: a filter-only query may have no sterms at all) */
@@ -980,8 +983,29 @@ static int word_idf(struct qry_scratch *s, const struct qry *q, const struct qry
             continue;
         }
         rc = term_idf(s, q, segs, nsegs, (size_t)n->term, st->n, err);
-        st->is_unmatchable =
-            !rc && may_stop && sterms[n->term].df == 0 && !may_match(q, sterms, q->root);
+        bool is_unknown = !rc && sterms[n->term].df == 0;
+        unknown += is_unknown;
+        st->is_unmatchable = st->is_unmatchable ||
+                             (is_unknown && may_stop && !may_match(q, sterms, q->root));
+    }
+    return rc;
+}
+
+/* When nothing can match (st->is_unmatchable: the rest is not looked up), the typed forms of
+ * the long words whose stems are known, for qry_result.known_long_words: a stem says too little
+ * (the wrong layout's "ищьиы" stems to "ищ", as "ищи" does), a form typed as some document
+ * has it is a word typed in the right layout. The typo reading that follows needs them too. */
+static int long_forms_idf(struct qry_scratch *s, const struct qry *q,
+                          const struct qry_segment *segs, size_t nsegs, const struct qry_stats *st,
+                          struct sd_error *err)
+{
+    int rc = SD_OK;
+    for (size_t i = 0; !rc && i < q->node_count; i++) {
+        const struct qry_node *n = &q->nodes[i];
+        const struct qry_sterm *sterms = s->sterms.data;
+        if (qry_is_long_known_stem(q, n, sterms) && !sterms[n->term + 1].has_idf) {
+            rc = term_idf(s, q, segs, nsegs, (size_t)n->term + 1, st->n, err);
+        }
     }
     return rc;
 }
@@ -1040,6 +1064,9 @@ int qry_stats_build(struct qry_scratch *s, const struct qry *q, const struct qry
     s->typo_best.count = 0;
     if (!rc) {
         rc = word_idf(s, q, segs, nsegs, params, st, err);
+    }
+    if (!rc && st->is_unmatchable) {
+        rc = long_forms_idf(s, q, segs, nsegs, st, err);
     }
     size_t words = s->sterms.count;
     if (!rc && !st->is_unmatchable) {

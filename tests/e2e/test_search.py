@@ -367,6 +367,19 @@ class SearchTest(E2ETestCase):
         finally:
             for d in nicks:
                 self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
+        # A typo beside a long word typed right is a typo: the whole text is not read in the
+        # other layout first, though here that reading would find a document.
+        harm = [{"id": "tmp-harm-1", "body": "harmonic converges slowly"},
+                {"id": "tmp-harm-2", "body": "рфкьщтшс сщтмкпуы"}]
+        self.assertOk(self.line_call({"op": "add", "docs": harm}), "add")
+        try:
+            a = self.line_call({"op": "search", "q": "harmonic convrges"})
+            self.assertEqual([h["id"] for h in self.assertOk(a)["hits"]], ["tmp-harm-1"], a)
+            self.assertEqual((a.get("did_you_mean"), a.get("layout")),
+                             ("harmonic converges", None), a)
+        finally:
+            for d in harm:
+                self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
 
     def test_typos_find_the_intended_words(self):
         want = self.ids("diplomacy", "--limit", "100")
