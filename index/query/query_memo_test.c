@@ -41,6 +41,15 @@ static struct qry_result search(struct qry *q, const struct qry_segment *segs, s
     return r;
 }
 
+/* search() of the query text on one segment; the caller frees the result. */
+static struct qry_result search_text(const char *text, const struct qry_segment *seg)
+{
+    struct qry *q = tqry(tq_ctx, text);
+    struct qry_result r = search(q, seg, 1);
+    qry_free(q);
+    return r;
+}
+
 static int find(const struct seg *s, const char *field, enum seg_kind kind, const char *term,
                 struct seg_term *t)
 {
@@ -215,35 +224,27 @@ static void test_qry_unmatchable_reading_stops_at_the_second_unknown_word(void *
     assert_false(st[q->nodes[w3].term].has_idf);
     qry_result_free(&r);
     qry_free(q);
-    q = tqry(tq_ctx, "zqxjv diplomacy");
-    r = search(q, &seg, 1);
+    r = search_text("zqxjv diplomacy", &seg);
     assert_int_equal(r.total, 0);
     assert_int_equal(r.unknown_words, 1);
     assert_int_equal(r.known_long_words, 1);
     qry_result_free(&r);
-    qry_free(q);
-    q = tqry(tq_ctx, "zqxjv diplomacies"); /* its stem is diplomacy's, the form is no one's */
-    r = search(q, &seg, 1);
+    r = search_text("zqxjv diplomacies", &seg); /* its stem is diplomacy's, the form no one's */
     assert_int_equal(r.known_long_words, 0);
     qry_result_free(&r);
-    qry_free(q);
-    q = tqry(tq_ctx, "zqxjv OR wqxjv OR diplomacy");
-    r = search(q, &seg, 1);
+    r = search_text("zqxjv OR wqxjv OR diplomacy", &seg);
     assert_int_equal(r.total, 1);
     assert_int_equal(r.unknown_words, 2);
     assert_int_equal(r.nunknown_at, 2);
     assert_int_equal(r.unknown_at[0] + r.unknown_at[1], 0 + 9); /* "zqxjv", "wqxjv" */
     qry_result_free(&r);
-    qry_free(q);
     /* a compound with a part no document has is where the other layout may help too (it is
      * not an unknown word: its parts are exact forms, looked up after the words) */
-    q = tqry(tq_ctx, "diplomacy b,zqxjv");
-    r = search(q, &seg, 1);
+    r = search_text("diplomacy b,zqxjv", &seg);
     assert_int_equal(r.total, 0);
     assert_int_equal(r.nunknown_at, 1);
     assert_int_equal(r.unknown_at[0], 10);
     qry_result_free(&r);
-    qry_free(q);
     seg_close(s);
 }
 
