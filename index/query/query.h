@@ -199,9 +199,10 @@ struct qry_result {
      * (qry_layout_swap_at). */
     uint32_t unknown_at[QRY_MAX_TERMS];
     uint32_t nunknown_at;
-    /* Positive words of QRY_TYPO_ONE_EDIT+ characters that some document has as typed, as far
-     * as they were looked up: a word typed in the wrong keyboard layout is seldom one, so beside
-     * an unknown word the whole text read in the other layout is not what was meant. */
+    /* Beside unknown words (0 without), the positive words of QRY_TYPO_ONE_EDIT+ characters
+     * that some document has as typed, as far as they were looked up: a word typed in the wrong
+     * keyboard layout is seldom one, so the whole text read in the other layout is not what was
+     * meant. */
     uint32_t known_long_words;
     /* One per facet spec of params.facets, in that order; owned (qry_result_free). */
     struct qry_facet *facets;

@@ -343,7 +343,9 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
         if ((is_unknown || is_dead_phrase(n, sterms)) && out->nunknown_at < QRY_MAX_TERMS) {
             out->unknown_at[out->nunknown_at++] = n->offset;
         }
-        out->known_long_words += is_known_long(q, n, sterms);
+    }
+    for (size_t i = 0; !rc && out->unknown_words > 0 && i < q->node_count; i++) {
+        out->known_long_words += is_known_long(q, &q->nodes[i], sterms);
     }
     return rc;
 }
