@@ -817,29 +817,45 @@ static void test_idx_merge_keeps_exact_forms_warm(void **state)
     free(dir);
 }
 
-static bool is_any(const struct idx_segref *r)
+static bool is_on_disk(const struct idx_segref *r)
 {
-    (void)r;
-    return true;
+    return r->seg_no != 0;
 }
 
-/* The segments an index opens with get their exact forms from the disk merger, with no typo
- * search asking (merge.c idx_warm_at_open): the first one after a restart does not wait. */
-static void test_idx_open_warms_exact_forms(void **state)
+static bool is_warm_on_disk(const struct idx_segref *r)
+{
+    return is_on_disk(r) && has_exact_terms(r);
+}
+
+/* Waits (generously: a sanitizer build on a busy machine) until every disk segment of db has
+ * its exact forms; returns how many disk segments it has. */
+static size_t wait_disk_segments_warm(struct idx_db *db)
+{
+    for (int waited = 0; waited < 300; waited++) {
+        size_t n = live_segments(db, is_on_disk);
+        if (n > 0 && live_segments(db, is_warm_on_disk) == n) {
+            return n;
+        }
+        usleep(100 * 1000);
+    }
+    fail_msg("disk segments without their exact forms after 30 s");
+    return 0;
+}
+
+/* Disk segments get their exact forms from the disk merger when it has nothing to merge, with
+ * no typo search asking (merge.c idx_warm_disk_segments): after an import's flushes, and for
+ * the segments an index opens with, so the first typo search after either does not wait. */
+static void test_idx_disk_segments_get_warm_exact_forms(void **state)
 {
     (void)state;
     char *dir = make_dir();
-    struct idx_db *db = open_db(dir, 0, 0);
-    assert_int_equal(put_doc(db, "w1", "warm", "forms built at open"), SD_OK);
+    struct idx_db *db = open_db(dir, 0, 0); /* flushes after 300 ms */
+    assert_int_equal(put_doc(db, "w1", "warm", "forms built once flushed"), SD_OK);
     assert_int_equal(put_doc(db, "w2", "warm", "before any typo"), SD_OK);
-    idx_close(db); /* flushes: the reopened index has disk segments */
+    assert_true(wait_disk_segments_warm(db) > 0);
+    idx_close(db);
     db = open_db(dir, 0, 0);
-    size_t segs = live_segments(db, is_any);
-    assert_true(segs > 0);
-    for (int waited = 0; waited < 300 && live_segments(db, has_exact_terms) < segs; waited++) {
-        usleep(100 * 1000); /* generous: a sanitizer build on a busy machine */
-    }
-    assert_int_equal(live_segments(db, has_exact_terms), segs);
+    assert_true(wait_disk_segments_warm(db) > 0);
     assert_int_equal(count(db, "befroe"), 1); /* a typo reading, on the forms already there */
     idx_close(db);
     remove_tree(dir);
@@ -905,7 +921,7 @@ int main(void)
         cmocka_unit_test(test_idx_long_write_stream_keeps_segment_count_bounded),
         cmocka_unit_test(test_idx_idle_merges_memory_segments),
         cmocka_unit_test(test_idx_merge_keeps_exact_forms_warm),
-        cmocka_unit_test(test_idx_open_warms_exact_forms),
+        cmocka_unit_test(test_idx_disk_segments_get_warm_exact_forms),
         cmocka_unit_test(test_idx_pipelined_writes_apply_and_ack_in_queue_order),
         cmocka_unit_test(test_idx_stats_time_fsyncs_flushes_and_merges),
     };

@@ -11,7 +11,8 @@
  *     in-memory segment skips the rewrite and writes its image as it is. When a
  *     typo search has walked an input's exact forms, the output's are built too
  *     (idx_job_warm), so no search builds them after the commit (and the disk merger
- *     builds those of the segments an index opened with, idx_warm_at_open);
+ *     builds those of the other disk segments when it has nothing to merge,
+ *     idx_warm_disk_segments);
  *  3. commit (manifest_lock -> state_lock): deletes that hit the inputs since
  *     step 1 are carried over to the output by id, the inputs are replaced by
  *     the output in the live list, a snapshot is published, and for disk
@@ -574,14 +575,18 @@ static bool idx_merger_is_done(const struct idx_merger *m)
            (m->role == IDX_MERGER_DISK || ix->is_degraded || ix->flush_seq <= ix->checkpoint_seq);
 }
 
-/* The exact forms of the segments the index opened with, built by the disk merger before its
- * first job, so that the first typo search after a restart does not build them while its user
- * waits (a pass over the dictionary: 40-60 ms for corpus-large's one segment, about 0.2 s per
- * 200k documents; bench/RESULTS.md). Not when the index's settings turn typos off, and not
- * under a memory limit, where they are built on first use as before: they count toward the
- * limit's flush levels (memcap.c), and an index never searched with a typo would pay them for
- * nothing. Stops at close between two segments; a failure leaves the build to the first walk. */
-static void idx_warm_at_open(struct idx_index *ix)
+/* The exact forms of the disk segments (seg_exact_terms), built by the disk merger when it has
+ * no merge to do: before its first job, for the segments an index opens with, and whenever it
+ * runs out of jobs, for those that flushes and merges made since. So the first typo search
+ * after a restart or an import does not build them while its user waits (a pass over the
+ * dictionary: 40-60 ms for corpus-large's one segment, about 0.2 s per 200k documents;
+ * bench/RESULTS.md), and no segment that a merge is about to replace is built for nothing.
+ * In-memory segments are left to their first walk (small, and replaced within seconds). Not
+ * when the index's settings turn typos off, and not under a memory limit, where they are built
+ * on first use as before: they count toward the limit's flush levels (memcap.c), and an index
+ * never searched with a typo would pay them for nothing. Stops at close between two segments;
+ * a failure leaves the build to the first walk. */
+static void idx_warm_disk_segments(struct idx_index *ix)
 {
     struct idx_settings *st = idx_settings_acquire(ix);
     bool no_typos = st->schema->no_typos;
@@ -593,6 +598,10 @@ static void idx_warm_at_open(struct idx_index *ix)
     size_t built = 0;
     struct idx_snap *snap = idx_snap_acquire(ix);
     for (size_t i = 0; snap && i < snap->nsegs; i++) {
+        const struct idx_segref *ref = snap->segs[i].ref;
+        if (ref->seg_no == 0 || seg_exact_terms_built(ref->seg)) {
+            continue;
+        }
         pthread_mutex_lock(&ix->merge_lock);
         bool is_stopping = ix->merge_stop;
         pthread_mutex_unlock(&ix->merge_lock);
@@ -601,7 +610,7 @@ static void idx_warm_at_open(struct idx_index *ix)
         }
         const struct seg_exact_terms *t;
         struct sd_error ignored;
-        built += seg_exact_terms(snap->segs[i].ref->seg, &t, &ignored) == SD_OK;
+        built += seg_exact_terms(ref->seg, &t, &ignored) == SD_OK;
     }
     if (snap) {
         idx_snap_release(snap);
@@ -623,7 +632,7 @@ static void *idx_merger_main(void *arg)
      * without one, bench/run). Advice only: a failure leaves the default priority. */
     (void)setpriority(PRIO_PROCESS, (id_t)gettid(), IDX_MERGE_NICE);
     if (m->role == IDX_MERGER_DISK) {
-        idx_warm_at_open(ix);
+        idx_warm_disk_segments(ix);
     }
     uint64_t backoff_ms = 0;
     pthread_mutex_lock(&ix->merge_lock);
@@ -659,6 +668,11 @@ static void *idx_merger_main(void *arg)
         }
         if (idx_merger_is_done(m) || (ix->merge_stop && backoff_ms)) {
             break;
+        }
+        if (m->role == IDX_MERGER_DISK && !did_work && !backoff_ms) { /* out of jobs */
+            pthread_mutex_unlock(&ix->merge_lock);
+            idx_warm_disk_segments(ix);
+            pthread_mutex_lock(&ix->merge_lock);
         }
     }
     pthread_mutex_unlock(&ix->merge_lock);
