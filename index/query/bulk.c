@@ -23,7 +23,8 @@
  * WHEN (qry_bulk_wants): a root EV_OR with at least BULK_MIN_LEAVES word lists (EV_TERMS)
  * and nothing but ORs above them, at most BULK_MAX_DEPTH levels deep, and no sort, facets or
  * proximity (search.c). A narrower OR keeps MaxScore, which skips the common one of two
- * words. The arrays live in scratch.bulk (BULK_MAX_DEPTH levels, 25 KB), reserved once.
+ * words. The arrays live in scratch.bulk (BULK_MAX_DEPTH levels and sum_terms's, 33 KB),
+ * reserved once.
  */
 #include <string.h>
 
@@ -68,14 +69,53 @@ bool qry_bulk_wants(const struct ev *e, uint32_t root)
 
 int qry_bulk_reserve(struct qry_scratch *s)
 {
-    return qry_vec_reserve(&s->bulk, BULK_MAX_DEPTH, sizeof(struct bulk_level));
+    /* the tree's levels, and one more for a word list's tf (sum_terms) */
+    return qry_vec_reserve(&s->bulk, BULK_MAX_DEPTH + 1, sizeof(struct bulk_level));
+}
+
+/* Adds word list k's score on each document of [base, end) it matches to lv: a list without
+ * an exact-form bonus (a prefix's completion), walked field by field straight off its
+ * postings instead of through ev_seek/ev_score per document (which merge the fields at every
+ * step). Its fields' weighted tf is summed in tf (a scratch level) in field order, as
+ * terms_parts sums it, then saturated once per document: the same doubles to the bit. Leaves
+ * each field's postings at their first document >= end, and k's doc the least. */
+static void sum_terms(struct ev *e, struct ev_node *k, uint32_t base, uint32_t end,
+                      struct bulk_level *lv, struct bulk_level *tf)
+{
+    struct ev_post *p = e->posts + k->first;
+    memset(tf->hit, 0, sizeof tf->hit);
+    uint32_t least = SEG_DOC_END;
+    for (uint32_t i = 0; i < k->count; i++) {
+        struct ev_post *q = &p[i];
+        for (uint32_t d = q->doc; d < end; d = q->doc = ev_post_step(q, d + 1)) {
+            uint32_t at = d - base;
+            uint64_t bit = 1ull << (at % 64);
+            double t = ev_post_tf(q, d);
+            if (tf->hit[at / 64] & bit) {
+                tf->score[at] += t;
+            } else {
+                tf->score[at] = t;
+                tf->hit[at / 64] |= bit;
+            }
+        }
+        least = q->doc < least ? q->doc : least;
+    }
+    for (uint32_t w = 0; w < BULK_WINDOW / 64; w++) {
+        for (uint64_t m = tf->hit[w]; m != 0; m &= m - 1) {
+            uint32_t at = w * 64 + (uint32_t)__builtin_ctzll(m);
+            lv->score[at] += p[0].idf * ev_saturate(tf->score[at], e->k1);
+        }
+        lv->hit[w] |= tf->hit[w];
+    }
+    k->doc = least;
 }
 
 /* Sums the scores of OR node `node`'s operands on each document of [base, end) they match
  * into lv[0] (cleared first), in operand order; an operand that is an OR sums into lv[1]
- * first. Leaves every list at its first document >= end, and the node's doc the least. */
+ * first. tf: sum_terms's scratch level. Leaves every list at its first document >= end, and
+ * the node's doc the least. */
 static void sum_kids(struct ev *e, uint32_t node, uint32_t base, uint32_t end,
-                     struct bulk_level *lv)
+                     struct bulk_level *lv, struct bulk_level *tf)
 {
     struct ev_node *n = &e->nodes[node];
     memset(lv->score, 0, sizeof lv->score);
@@ -84,14 +124,16 @@ static void sum_kids(struct ev *e, uint32_t node, uint32_t base, uint32_t end,
     for (uint32_t i = 0; i < n->count; i++) {
         uint32_t kid = e->kids[n->first + i];
         struct ev_node *k = &e->nodes[kid];
-        if (k->type == EV_TERMS) {
+        if (k->type == EV_TERMS && k->extra_count == 0) {
+            sum_terms(e, k, base, end, lv, tf);
+        } else if (k->type == EV_TERMS) {
             for (uint32_t d = k->doc; d < end; d = ev_seek(e, kid, d + 1)) {
                 uint32_t at = d - base;
                 lv->score[at] += ev_score(e, kid, d);
                 lv->hit[at / 64] |= 1ull << (at % 64);
             }
         } else if (k->doc < end) {
-            sum_kids(e, kid, base, end, lv + 1);
+            sum_kids(e, kid, base, end, lv + 1, tf);
             const struct bulk_level *sub = lv + 1;
             for (uint32_t w = 0; w < BULK_WINDOW / 64; w++) {
                 for (uint64_t m = sub->hit[w]; m != 0; m &= m - 1) {
@@ -113,7 +155,7 @@ void qry_bulk_segment(struct ev *e, struct qry_topk *t, struct qry_scratch *s,
     uint32_t base = e->nodes[root].doc;
     while (base < e->ndocs) {
         uint32_t end = e->ndocs - base > BULK_WINDOW ? base + BULK_WINDOW : e->ndocs;
-        sum_kids(e, root, base, end, lv);
+        sum_kids(e, root, base, end, lv, lv + BULK_MAX_DEPTH);
         for (uint32_t w = 0; w < BULK_WINDOW / 64; w++) {
             for (uint64_t m = lv->hit[w]; m != 0; m &= m - 1) {
                 uint32_t at = w * 64 + (uint32_t)__builtin_ctzll(m);
