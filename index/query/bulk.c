@@ -125,7 +125,9 @@ static void sum_kids(struct ev *e, uint32_t node, uint32_t base, uint32_t end,
         uint32_t kid = e->kids[n->first + i];
         struct ev_node *k = &e->nodes[kid];
         if (k->type == EV_TERMS && k->extra_count == 0) {
-            sum_terms(e, k, base, end, lv, tf);
+            if (k->doc < end) {
+                sum_terms(e, k, base, end, lv, tf);
+            }
         } else if (k->type == EV_TERMS) {
             for (uint32_t d = k->doc; d < end; d = ev_seek(e, kid, d + 1)) {
                 uint32_t at = d - base;
