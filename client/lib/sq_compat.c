@@ -100,8 +100,7 @@ static struct sq_search_params compat_upgrade(const struct sq_search_params_1_1 
     return p;
 }
 
-/* The 1.1 part of the current defaults. */
-static struct sq_search_params_1_1 compat_defaults_1_1(const char *q)
+struct sq_search_params_1_1 sq_search_defaults_1_1(const char *q)
 {
     struct sq_search_params p = sq_search_defaults(q);
     return (struct sq_search_params_1_1){
@@ -116,11 +115,6 @@ static struct sq_search_params_1_1 compat_defaults_1_1(const char *q)
         .layout = p.layout,
         .typo = p.typo,
     };
-}
-
-struct sq_search_params_1_1 sq_search_defaults_1_1(const char *q)
-{
-    return compat_defaults_1_1(q);
 }
 
 struct json_object *sq_req_search_1_1(const struct sq_search_params_1_1 *old)
@@ -147,7 +141,7 @@ static struct sq_search_params compat_upgrade_1_2(const struct sq_search_params_
 struct sq_search_params_1_2 sq_search_defaults_1_2(const char *q)
 {
     return (struct sq_search_params_1_2){
-        .v1_1 = compat_defaults_1_1(q),
+        .v1_1 = sq_search_defaults_1_1(q),
         .proximity = sq_search_defaults(q).proximity,
     };
 }
