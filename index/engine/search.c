@@ -373,18 +373,18 @@ static bool idx_layout_meets_dead(const struct idx_layout *l, const char *text, 
 
 /* The whole text read in the other keyboard layout ("lbgkjvfnbz wbahjdfz"). Not when beside a
  * word no document has stands a word of QRY_TYPO_ONE_EDIT+ characters that some document has
- * as typed (known_long_words): that one was typed in the right layout, and the whole reading
- * would make gibberish of it. Such a typo ("harmonic convrges") goes on to the typo reading
- * without searching the whole text's ("рфкьщтшс сщтмкпуы") first, and the unknown words are
- * still read in the other layout (idx_try_layout_part: "цифровая lbgkjvfnbz"). Words that are
- * each some document's but find nothing together are read whole: nicknames typed in the wrong
- * layout can be anyone's words. */
+ * as typed (known_long_words, which qry_search counts only beside unknown words): that one was
+ * typed in the right layout, and the whole reading would make gibberish of it. Such a typo
+ * ("harmonic convrges") goes on to the typo reading without searching the whole text's
+ * ("рфкьщтшс сщтмкпуы") first, and the unknown words are still read in the other layout
+ * (idx_try_layout_part: "цифровая lbgkjvfnbz"). Words that are each some document's but find
+ * nothing together are read whole: nicknames typed in the wrong layout can be anyone's words. */
 static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
                           const struct sch_schema *schema, const struct qry_lexicon *lex,
                           const struct qry_segment *segs, size_t nsegs, struct qry **q,
                           struct qry_result *res, struct idx_search_res *out, struct idx_layout *l)
 {
-    if (res->known_long_words > 0 && res->unknown_words > 0) {
+    if (res->known_long_words > 0) {
         return SD_OK;
     }
     struct sd_buf whole;
