@@ -588,10 +588,13 @@ static bool idx_merger_is_done(const struct idx_merger *m)
  * a failure leaves the build to the first walk. */
 static void idx_warm_disk_segments(struct idx_index *ix)
 {
+    if (ix->db->memcap.limit) {
+        return;
+    }
     struct idx_settings *st = idx_settings_acquire(ix);
     bool no_typos = st->schema->no_typos;
     idx_settings_release(st);
-    if (no_typos || ix->db->memcap.limit) {
+    if (no_typos) {
         return;
     }
     uint64_t t0 = sd_now_ns();
