@@ -843,7 +843,7 @@ static size_t wait_disk_segments_warm(struct idx_db *db)
 }
 
 /* Disk segments get their exact forms from the disk merger when it has nothing to merge, with
- * no typo search asking (merge.c idx_warm_disk_segments): after an import's flushes, and for
+ * no typo search asking (merge.c idx_warm_segments): after an import's flushes, and for
  * the segments an index opens with, so the first typo search after either does not wait. */
 static void test_idx_disk_segments_get_warm_exact_forms(void **state)
 {
@@ -857,6 +857,26 @@ static void test_idx_disk_segments_get_warm_exact_forms(void **state)
     db = open_db(dir, 0, 0);
     assert_true(wait_disk_segments_warm(db) > 0);
     assert_int_equal(count(db, "befroe"), 1); /* a typo reading, on the forms already there */
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* In-memory segments get theirs from the memory merger once writes pause (merge.c
+ * idx_warm_segments), with no typo search asking: a typo search right after an import, whose
+ * documents stay in memory until the flush, does not build them while its user waits. */
+static void test_idx_memory_segments_get_warm_exact_forms_when_writes_pause(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_five_in_memory(dir, "calm");
+    /* generous: a sanitizer build on a busy machine */
+    for (int waited = 0; waited < 300 && live_segments(db, has_exact_terms) == 0; waited++) {
+        usleep(100 * 1000);
+    }
+    assert_int_equal(mem_segments(db), 1); /* merged first, so only the merge's output is built */
+    assert_int_equal(live_segments(db, has_exact_terms), 1);
+    assert_int_equal(count(db, "pauze"), 5);
     idx_close(db);
     remove_tree(dir);
     free(dir);
@@ -922,6 +942,7 @@ int main(void)
         cmocka_unit_test(test_idx_idle_merges_memory_segments),
         cmocka_unit_test(test_idx_merge_keeps_exact_forms_warm),
         cmocka_unit_test(test_idx_disk_segments_get_warm_exact_forms),
+        cmocka_unit_test(test_idx_memory_segments_get_warm_exact_forms_when_writes_pause),
         cmocka_unit_test(test_idx_pipelined_writes_apply_and_ack_in_queue_order),
         cmocka_unit_test(test_idx_stats_time_fsyncs_flushes_and_merges),
     };

@@ -10,9 +10,9 @@
  *     maps it, a memory merge keeps it in memory. A flush of exactly one
  *     in-memory segment skips the rewrite and writes its image as it is. When a
  *     typo search has walked an input's exact forms, the output's are built too
- *     (idx_job_warm), so no search builds them after the commit (and the disk merger
- *     builds those of the other disk segments when it has nothing to merge,
- *     idx_warm_disk_segments);
+ *     (idx_job_warm), so no search builds them after the commit (and each merger
+ *     builds those of the other segments of its kind when it has nothing to do,
+ *     idx_warm_segments);
  *  3. commit (manifest_lock -> state_lock): deletes that hit the inputs since
  *     step 1 are carried over to the output by id, the inputs are replaced by
  *     the output in the live list, a snapshot is published, and for disk
@@ -149,17 +149,16 @@ static int idx_pick_tier(struct idx_index *ix, struct idx_job *job, bool in_memo
     return SD_OK;
 }
 
-/* When no write has come for IDX_IDLE_MERGE_MS, the in-memory segments go into one
- * (state_lock held) if none of them holds half their documents. A bulk import leaves several
- * tiers of them (6 for 41k documents in batches of 1000) until the flush, flush_ms later,
- * and a search pays for each segment (measured: 12-20% slower on 6 segments than on one).
- * The half rule keeps a trickle of writes from rewriting one big segment after every pause:
- * a document is rewritten here only when the set at least doubles, as in the tiers. */
-static int idx_pick_idle(struct idx_index *ix, struct idx_job *job)
+/* Whether the writes have paused for IDX_IDLE_MERGE_MS. */
+static bool idx_writes_paused(struct idx_index *ix)
 {
-    if (sd_now_ns() - atomic_load(&ix->last_write_ns) < IDX_IDLE_MERGE_MS * 1000000ull) {
-        return SD_OK;
-    }
+    return sd_now_ns() - atomic_load(&ix->last_write_ns) >= IDX_IDLE_MERGE_MS * 1000000ull;
+}
+
+/* Whether the in-memory segments are several and none holds half their documents
+ * (state_lock held): then a pause in writing merges them into one (idx_pick_idle). */
+static bool idx_memory_segments_balanced(struct idx_index *ix)
+{
     size_t count = 0;
     uint64_t total = 0, largest = 0;
     for (size_t i = 0; i < ix->nlive; i++) {
@@ -170,8 +169,21 @@ static int idx_pick_idle(struct idx_index *ix, struct idx_job *job)
             largest = docs > largest ? docs : largest;
         }
     }
-    bool is_balanced = count > 1 && largest * 2 <= total;
-    for (size_t i = 0; i < ix->nlive && is_balanced; i++) {
+    return count > 1 && largest * 2 <= total;
+}
+
+/* When no write has come for IDX_IDLE_MERGE_MS, the in-memory segments go into one
+ * (state_lock held) if none of them holds half their documents. A bulk import leaves several
+ * tiers of them (6 for 41k documents in batches of 1000) until the flush, flush_ms later,
+ * and a search pays for each segment (measured: 12-20% slower on 6 segments than on one).
+ * The half rule keeps a trickle of writes from rewriting one big segment after every pause:
+ * a document is rewritten here only when the set at least doubles, as in the tiers. */
+static int idx_pick_idle(struct idx_index *ix, struct idx_job *job)
+{
+    if (!idx_writes_paused(ix) || !idx_memory_segments_balanced(ix)) {
+        return SD_OK;
+    }
+    for (size_t i = 0; i < ix->nlive; i++) {
         if (idx_is_kind(&ix->live[i], true) && idx_job_add(job, &ix->live[i])) {
             return SD_ENOMEM;
         }
@@ -575,21 +587,35 @@ static bool idx_merger_is_done(const struct idx_merger *m)
            (m->role == IDX_MERGER_DISK || ix->is_degraded || ix->flush_seq <= ix->checkpoint_seq);
 }
 
-/* The exact forms of the disk segments (seg_exact_terms), built by the disk merger when it has
- * no merge to do: before its first job, for the segments an index opens with, and whenever it
- * runs out of jobs, for those that flushes and merges made since. So the first typo search
- * after a restart or an import does not build them while its user waits (a pass over the
- * dictionary: 40-60 ms for corpus-large's one segment, about 0.2 s per 200k documents;
- * bench/RESULTS.md), and no segment that a merge is about to replace is built for nothing.
- * In-memory segments are left to their first walk (small, and replaced within seconds). Not
- * when the index's settings turn typos off, and not under a memory limit, where they are built
- * on first use as before: they count toward the limit's flush levels (memcap.c), and an index
- * never searched with a typo would pay them for nothing. Stops at close between two segments;
- * a failure leaves the build to the first walk. */
-static void idx_warm_disk_segments(struct idx_index *ix)
+/* The exact forms of the segments of one merger's kind (seg_exact_terms), built by that merger
+ * when it has no job to do, so that the first typo search after a restart or an import does
+ * not build them while its user waits (a pass over the dictionary: 40-60 ms for corpus-large's
+ * one segment, about 0.2 s per 200k documents; bench/RESULTS.md).
+ *  - The disk merger, before its first job, for the segments an index opens with, and
+ *    whenever it runs out of jobs, for those that flushes and merges made since.
+ *  - The memory merger, once writes have paused for IDX_IDLE_MERGE_MS and its idle merge has
+ *    made the in-memory segments one (or has nothing to merge): a search right after an
+ *    import (its documents stay in memory for flush_ms) finds them built. While writes go on,
+ *    the segments are about to be merged, so none is built for nothing.
+ * Not when the index's settings turn typos off, and not under a memory limit, where they are
+ * built on first use as before: they count toward the limit's flush levels (memcap.c), and an
+ * index never searched with a typo would pay them for nothing. Stops at close between two
+ * segments; a failure leaves the build to the first walk. Only the disk merger's builds are
+ * logged: the memory merger's come after every pause in writing, like its merges, which are
+ * not logged either. */
+static void idx_warm_segments(struct idx_index *ix, enum idx_merger_role role)
 {
+    bool in_memory = role == IDX_MERGER_MEMORY;
     if (ix->db->memcap.limit) {
         return;
+    }
+    if (in_memory) {
+        pthread_mutex_lock(&ix->state_lock);
+        bool is_settled = idx_writes_paused(ix) && !idx_memory_segments_balanced(ix);
+        pthread_mutex_unlock(&ix->state_lock);
+        if (!is_settled) { /* writes go on, or the idle merge is still to come */
+            return;
+        }
     }
     struct idx_settings *st = idx_settings_acquire(ix);
     bool no_typos = st->schema->no_typos;
@@ -602,7 +628,7 @@ static void idx_warm_disk_segments(struct idx_index *ix)
     struct idx_snap *snap = idx_snap_acquire(ix);
     for (size_t i = 0; snap && i < snap->nsegs; i++) {
         const struct idx_segref *ref = snap->segs[i].ref;
-        if (ref->seg_no == 0 || seg_exact_terms_built(ref->seg)) {
+        if ((ref->seg_no == 0) != in_memory || seg_exact_terms_built(ref->seg)) {
             continue;
         }
         pthread_mutex_lock(&ix->merge_lock);
@@ -618,7 +644,7 @@ static void idx_warm_disk_segments(struct idx_index *ix)
     if (snap) {
         idx_snap_release(snap);
     }
-    if (built) {
+    if (built && !in_memory) {
         idx_event(ix->db, IDX_LOG_INFO, "event=warmed index=%s segments=%zu ms=%llu", ix->name,
                   built, (unsigned long long)((sd_now_ns() - t0) / 1000000));
     }
@@ -635,7 +661,7 @@ static void *idx_merger_main(void *arg)
      * without one, bench/run). Advice only: a failure leaves the default priority. */
     (void)setpriority(PRIO_PROCESS, (id_t)gettid(), IDX_MERGE_NICE);
     if (m->role == IDX_MERGER_DISK) {
-        idx_warm_disk_segments(ix);
+        idx_warm_segments(ix, m->role);
     }
     uint64_t backoff_ms = 0;
     pthread_mutex_lock(&ix->merge_lock);
@@ -672,9 +698,9 @@ static void *idx_merger_main(void *arg)
         if (idx_merger_is_done(m) || (ix->merge_stop && backoff_ms)) {
             break;
         }
-        if (m->role == IDX_MERGER_DISK && !did_work && !backoff_ms) { /* out of jobs */
+        if (!did_work && !backoff_ms) { /* out of jobs */
             pthread_mutex_unlock(&ix->merge_lock);
-            idx_warm_disk_segments(ix);
+            idx_warm_segments(ix, m->role);
             pthread_mutex_lock(&ix->merge_lock);
         }
     }
