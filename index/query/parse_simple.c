@@ -379,3 +379,73 @@ int32_t qry_typing_group(const struct qry *q, int32_t node)
     }
     return QRY_NONE;
 }
+
+/* ---- fewer words: the reading of a box's query when all its words together find nothing ---- */
+
+/* Whether operand n of the root AND is one typed word: a word, a prefix, the word being typed,
+ * or a word with its synonyms (qry_with_lexicon keeps the word's offset). A phrase, an OR or a
+ * compound spans more than one word. */
+static bool is_one_word(const struct qry *q, const struct qry_node *n)
+{
+    if (n->type == QN_WORD || n->type == QN_PREFIX) {
+        return true;
+    }
+    if (n->type != QN_OR || (n->syn_role != QRY_SYN_TYPING && n->syn_role != QRY_SYN_GROUP)) {
+        return false;
+    }
+    return n->first_child != QRY_NONE && q->nodes[n->first_child].type == QN_WORD;
+}
+
+size_t qry_simple_droppable(const struct qry *q, size_t len, uint32_t *at, size_t max,
+                            size_t *positives)
+{
+    *positives = 0;
+    if (q->root == QRY_NONE || q->nodes[q->root].type != QN_AND) {
+        return 0; /* one operand, or none */
+    }
+    size_t n = 0;
+    for (int32_t c = q->nodes[q->root].first_child; c != QRY_NONE; c = q->nodes[c].next_sibling) {
+        const struct qry_node *cn = &q->nodes[c];
+        if (cn->type == QN_NOT || cn->is_filter) {
+            continue;
+        }
+        ++*positives;
+        if (n < max && cn->offset < len && is_one_word(q, cn)) {
+            at[n++] = cn->offset;
+        }
+    }
+    return n;
+}
+
+size_t qry_simple_word_end(const char *text, size_t len, size_t at)
+{
+    while (at < len && !is_sep(text[at])) {
+        at++;
+    }
+    return at;
+}
+
+int qry_simple_without(const char *text, size_t len, const uint32_t *at, size_t nat,
+                       struct sd_buf *out)
+{
+    for (size_t i = 0; i < len;) {
+        bool is_dropped = false;
+        for (size_t k = 0; k < nat && !is_dropped; k++) {
+            is_dropped = at[k] == i && !is_sep(text[i]) && (i == 0 || is_sep(text[i - 1]));
+        }
+        if (is_dropped) { /* a word starts at i: it and the spaces after it go */
+            i = qry_simple_word_end(text, len, i);
+            while (i < len && is_space(text[i])) {
+                i++;
+            }
+        } else {
+            sd_buf_put_u8(out, (uint8_t)text[i++]);
+        }
+    }
+    sd_buf_put_u8(out, 0);
+    if (out->rc) {
+        return SD_ENOMEM;
+    }
+    out->len--; /* NUL-terminated; len counts the text */
+    return SD_OK;
+}

@@ -106,6 +106,21 @@ enum qry_syntax {
 int qry_parse_simple(struct qry_ctx *ctx, const char *text, size_t len, unsigned flags,
                      struct qry **out, struct sd_error *err);
 bool qry_is_truncated(const struct qry *q);
+/* Fewer words, for a search box whose words find nothing together (the engine's last reading,
+ * docs/QUERY.md "Fewer words"). qry_simple_droppable: the offsets in its text (len bytes) of
+ * the operands of q's root AND (a qry_parse_simple query, synonyms applied or not) that are
+ * one typed word each (a word, a prefix, the word being typed, a word with synonyms; not a
+ * phrase, an OR, a compound or an exclusion), in text order, at most max; *positives counts
+ * every positive operand. 0 when q is not an AND. qry_simple_word_end: where the word that
+ * starts at byte at ends (the next space, parenthesis or quote). qry_simple_without: text
+ * without each word that starts at one of at[0, nat) and the spaces after it, into out
+ * (NUL-terminated, not counted in out->len): the space before a last word left out stays, so
+ * the word before it is not read as still being typed. SD_OK or SD_ENOMEM. */
+size_t qry_simple_droppable(const struct qry *q, size_t len, uint32_t *at, size_t max,
+                            size_t *positives);
+size_t qry_simple_word_end(const char *text, size_t len, size_t at);
+int qry_simple_without(const char *text, size_t len, const uint32_t *at, size_t nat,
+                       struct sd_buf *out);
 
 /* Writes text[0, len) (borrowed) into out as it reads typed with the other
  * keyboard layout (ЙЦУКЕН <-> QWERTY, each space-separated chunk in the

@@ -629,6 +629,64 @@ static void test_qry_simple_random_bytes_never_fail(void **state)
     }
 }
 
+/* What "fewer words" (engine fewer.c) may leave out of text, and the text without those
+ * words (qry_simple_droppable, qry_simple_without): each word's offset, then the text without
+ * the words at the given operand indexes (a list of indexes into the droppable ones). */
+static void assert_droppable(const char *text, unsigned flags, const char *want_words,
+                             size_t want_positives)
+{
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    size_t len = strlen(text);
+    assert_int_equal(qry_parse_simple(g_ctx, text, len, flags, &q, &err), SD_OK);
+    uint32_t at[QRY_MAX_TERMS];
+    size_t positives = 99;
+    size_t n = qry_simple_droppable(q, len, at, QRY_MAX_TERMS, &positives);
+    char got[256] = "";
+    for (size_t i = 0; i < n; i++) {
+        size_t end = qry_simple_word_end(text, len, at[i]);
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%.*s", i ? "|" : "",
+                 (int)(end - at[i]), text + at[i]);
+    }
+    if (strcmp(got, want_words) != 0 || positives != want_positives) {
+        fail_msg("droppable '%s': got '%s' of %zu, want '%s' of %zu", text, got, positives,
+                 want_words, want_positives);
+    }
+    qry_free(q);
+}
+
+static void assert_without(const char *text, const uint32_t *at, size_t nat, const char *want)
+{
+    struct sd_buf out;
+    sd_buf_init(&out);
+    assert_int_equal(qry_simple_without(text, strlen(text), at, nat, &out), SD_OK);
+    assert_int_equal(out.len, strlen(want));
+    assert_string_equal((const char *)out.data, want); /* NUL-terminated */
+    sd_buf_free(&out);
+}
+
+static void test_qry_simple_words_that_may_be_left_out(void **state)
+{
+    (void)state;
+    assert_droppable("cats dogs mice", 0, "cats|dogs|mice", 3);
+    assert_droppable("cats", 0, "", 0); /* no AND: nothing to leave out */
+    assert_droppable("(cats) dog* -mice", 0, "cats|dog*", 2);
+    assert_droppable("cats OR dogs mice \"big ants\"", 0, "mice", 3);
+    assert_droppable("e-mail cats", 0, "cats", 2); /* a compound is more than one word */
+    assert_droppable("cats do", QRY_SIMPLE_PREFIX_LAST, "cats|do", 2);
+    assert_droppable("цифровая   дипломатия!", 0, "цифровая|дипломатия!", 2);
+
+    static const uint32_t dogs[] = {5};
+    assert_without("cats dogs mice", dogs, 1, "cats mice");
+    static const uint32_t mice[] = {10};
+    assert_without("cats dogs mice", mice, 1, "cats dogs "); /* "dogs" is no longer typed */
+    static const uint32_t first_two[] = {1, 7};
+    assert_without("(cats) dog* -mice", first_two, 2, "() -mice");
+    static const uint32_t no_word[] = {0, 3, 6, 99}; /* '(', inside a word, ' ', past the end */
+    assert_without("(cats) dog*", no_word, 3, "(cats) dog*");
+    assert_without("cats dogs", NULL, 0, "cats dogs");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -668,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_qry_simple_prefix_last_only_for_a_plain_word_at_the_end),
         cmocka_unit_test(test_qry_simple_long_input_is_truncated),
         cmocka_unit_test(test_qry_simple_random_bytes_never_fail),
+        cmocka_unit_test(test_qry_simple_words_that_may_be_left_out),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

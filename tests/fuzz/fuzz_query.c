@@ -12,7 +12,8 @@
  * read as being typed (QRY_SIMPLE_PREFIX_LAST) for inputs whose length has bit 1 set, and searched.
  * Both readings then take their typo reading (typo.c: the Levenshtein walk over the segment's
  * forms, in prefix mode for the word being typed), searched, corrected (did_you_mean) and
- * highlighted, as the engine does for a query that finds little.
+ * highlighted, as the engine does for a query that finds little; the simple one also its
+ * readings with fewer words (qry_simple_without), parsed and searched.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -206,6 +207,39 @@ static void layout_readings(struct qry_ctx *ctx, const char *text, size_t len)
     }
 }
 
+/* The fewer-words readings of a simple query (the engine's fewer.c): its droppable words each
+ * start a word of the text, and the text without any of them parses and is searched. */
+static void fewer_readings(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
+                           unsigned flags)
+{
+    uint32_t at[QRY_MAX_TERMS];
+    size_t positives = 0;
+    size_t n = qry_simple_droppable(q, len, at, QRY_MAX_TERMS, &positives);
+    if (n > positives || (n && positives < 2)) {
+        abort();
+    }
+    for (size_t k = 1; k <= n; k += 1 + n / 3) {
+        if (qry_simple_word_end(text, len, at[k - 1]) <= at[k - 1]) {
+            abort(); /* a droppable word is never empty */
+        }
+        struct sd_buf out;
+        sd_buf_init(&out);
+        if (qry_simple_without(text, len, at, k, &out) == SD_OK) {
+            if (out.len >= len || ((const char *)out.data)[out.len] != '\0') {
+                abort(); /* shorter, NUL-terminated */
+            }
+            struct qry *fq = NULL;
+            struct sd_error err = {0};
+            if (qry_parse_simple(ctx, (const char *)out.data, out.len, flags, &fq, &err) != SD_OK) {
+                abort();
+            }
+            search(ctx, fq);
+            qry_free(fq);
+        }
+        sd_buf_free(&out);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!g_seg) {
@@ -232,6 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     search(ctx, q);
     typo_reading(ctx, q, (const char *)data, size);
+    fewer_readings(ctx, q, (const char *)data, size, flags);
     qry_free(q);
     q = NULL;
     if (qry_parse(ctx, (const char *)data, size, &q, &err) == SD_OK) {
