@@ -156,6 +156,15 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
             fprintf(out, "(showing hits for near spellings of the words typed too)\n");
         }
     }
+    struct json_object *dropped = NULL;
+    if (json_object_object_get_ex(answer, "dropped", &dropped) &&
+        json_object_is_type(dropped, json_type_array) && json_object_array_length(dropped) > 0) {
+        fputs("(no document has all the words: showing hits without", out);
+        for (size_t i = 0; i < json_object_array_length(dropped); i++) {
+            fprintf(out, " \"%s\"", json_object_get_string(json_object_array_get_idx(dropped, i)));
+        }
+        fputs(")\n", out);
+    }
 }
 
 /* Span i ([off,len]) of spans; false when it is not one inside s[0, len). */

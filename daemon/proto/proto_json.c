@@ -292,6 +292,16 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
         PUT_LIT(out, ",\"did_you_mean\":");
         put_cstr(out, res->did_you_mean);
     }
+    if (res->ndropped) {
+        PUT_LIT(out, ",\"dropped\":[");
+        for (size_t i = 0; i < res->ndropped; i++) {
+            if (i) {
+                sd_buf_put_u8(out, ',');
+            }
+            put_cstr(out, res->dropped[i]);
+        }
+        sd_buf_put_u8(out, ']');
+    }
     PUT_LIT(out, ",\"took_ms\":");
     put_double(out, took_ms, "%.3f");
     sd_buf_put_u8(out, '}');

@@ -25,6 +25,7 @@ const char *const proto_search_params[] = {
     "prefix_last",
     "layout",
     "typo",
+    "drop_words",
     "proximity",
     "highlight",
     "highlight_offsets",

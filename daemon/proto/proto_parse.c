@@ -743,8 +743,24 @@ static enum proto_code check_prefix_last(const struct proto_request *req, struct
     return PROTO_OK;
 }
 
-/* The search-box options (syntax, prefix_last, layout, typo, proximity); absent members keep
- * their defaults. */
+/* "drop_words" (present: *value) leaves words out of a query that finds nothing with all of
+ * them, which only the simple syntax does (its words are each a word of the box; the full
+ * syntax's operators say what must match). Absent, it follows the syntax. */
+static enum proto_code set_drop_words(struct proto_request *req, bool present, bool value,
+                                      struct proto_error *err)
+{
+    bool is_simple = req->search_opts.syntax == QRY_SYNTAX_SIMPLE;
+    if (present && value && !is_simple) {
+        return proto_errorf(err, PROTO_BAD_REQUEST,
+                            "'drop_words' needs \"syntax\":\"simple\" (the full syntax matches "
+                            "what its operators say)");
+    }
+    req->search_opts.drop_words = present ? value : is_simple;
+    return PROTO_OK;
+}
+
+/* The search-box options (syntax, prefix_last, layout, typo, proximity, drop_words); absent
+ * members keep their defaults. */
 static enum proto_code get_search_opts(struct json_object *obj, struct proto_request *req,
                                        struct proto_error *err)
 {
@@ -770,6 +786,15 @@ static enum proto_code get_search_opts(struct json_object *obj, struct proto_req
     if (rc == PROTO_OK && present) {
         rc = syntax_from(json_object_get_string(v), (size_t)json_object_get_string_len(v), req,
                          err);
+    }
+    bool drop_words = false;
+    bool has_drop_words = false;
+    member(obj, "drop_words", &has_drop_words);
+    if (rc == PROTO_OK) {
+        rc = get_bool(obj, "drop_words", &drop_words, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = set_drop_words(req, has_drop_words, drop_words, err);
     }
     return rc == PROTO_OK ? check_prefix_last(req, err) : rc;
 }
@@ -1575,6 +1600,14 @@ static enum proto_code search_from_params(const struct http_param *params, size_
     }
     if (rc == PROTO_OK) {
         rc = check_prefix_last(req, err);
+    }
+    bool drop_words = false;
+    const struct http_param *dw = find_param(params, n, "drop_words");
+    if (rc == PROTO_OK && dw) {
+        rc = text_bool(dw, &drop_words, err);
+    }
+    if (rc == PROTO_OK) {
+        rc = set_drop_words(req, dw != NULL, drop_words, err);
     }
     if (rc == PROTO_OK && (p = find_param(params, n, "proximity"))) {
         rc = text_proximity(p->value, req, err);

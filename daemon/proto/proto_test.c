@@ -996,6 +996,52 @@ static void test_proto_prefix_last_needs_the_simple_syntax(void **state)
                      PROTO_OK);
 }
 
+/* drop_words: on with the simple syntax unless turned off, off with the full one, where true
+ * is a bad_request (its operators say what must match). */
+static void test_proto_drop_words_follows_the_syntax(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(
+        parse_line("{\"op\":\"search\",\"q\":\"x\",\"syntax\":\"simple\"}", &req, &err), PROTO_OK);
+    assert_true(req.search_opts.drop_words);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"syntax\":\"simple\","
+                                "\"drop_words\":false}",
+                                &req, &err),
+                     PROTO_OK);
+    assert_false(req.search_opts.drop_words);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\"}", &req, &err), PROTO_OK);
+    assert_false(req.search_opts.drop_words);
+    assert_int_equal(parse_line("{\"op\":\"search\",\"q\":\"x\",\"drop_words\":false}", &req, &err),
+                     PROTO_OK);
+    assert_false(req.search_opts.drop_words);
+    proto_request_free(&req);
+    proto_request_init(&req);
+    const char *uri = "/search?q=x&syntax=simple";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_true(req.search_opts.drop_words);
+    proto_request_free(&req);
+    proto_request_init(&req);
+    uri = "/search?q=x&syntax=simple&drop_words=false";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_false(req.search_opts.drop_words);
+    proto_request_free(&req);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"drop_words\":true}"),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(line_code("{\"op\":\"search\",\"q\":\"x\",\"syntax\":\"simple\","
+                               "\"drop_words\":\"yes\"}"),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&drop_words=true", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "simple"));
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&syntax=simple&drop_words=2", NULL, &err),
+                     PROTO_BAD_REQUEST);
+    assert_int_equal(http_code(PROTO_GET, "/search?q=x&syntax=simple&drop_word=1", NULL, &err),
+                     PROTO_BAD_REQUEST); /* misspelt: unknown parameter */
+}
+
 static void test_proto_search_box_options(void **state)
 {
     (void)state;
@@ -1152,6 +1198,22 @@ static void test_proto_search_box_options(void **state)
     assert_true(json_object_object_get_ex(o, "did_you_mean", &v));
     assert_string_equal(json_object_get_string(v), "diplomacy \\ \"x\"");
     json_object_put(o);
+    /* the words left out, in the order typed, as strings */
+    sd_buf_reset(&b);
+    res.is_typo_used = false;
+    res.did_you_mean = NULL;
+    char *dropped[] = {"ssh", "\"x\\"};
+    res.dropped = dropped;
+    res.ndropped = 2;
+    proto_encode_search(&b, &res, true, 1);
+    o = must_parse(&b);
+    assert_true(json_object_object_get_ex(o, "dropped", &v));
+    assert_int_equal(json_object_array_length(v), 2);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 0)), "ssh");
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 1)), "\"x\\");
+    json_object_put(o);
+    res.dropped = NULL;
+    res.ndropped = 0;
     /* a hit's highlight: title, snippets and, in offsets mode, their spans */
     static const char parts[] = "T\0s1\0s\"2";
     struct qry_hl_span spans[3] = {{0, 0, 1}, {1, 0, 2}, {2, 1, 1}};
@@ -1553,6 +1615,7 @@ int main(void)
         cmocka_unit_test(test_proto_codes_match_protocol_table),
         cmocka_unit_test(test_proto_search_box_options),
         cmocka_unit_test(test_proto_prefix_last_needs_the_simple_syntax),
+        cmocka_unit_test(test_proto_drop_words_follows_the_syntax),
         cmocka_unit_test(test_proto_line_search_attr_params_parsed),
         cmocka_unit_test(test_proto_http_search_attr_params_parsed),
         cmocka_unit_test(test_proto_attr_params_bad_input_is_bad_request),

@@ -138,6 +138,8 @@ struct idx_search_opts {
     bool prefix_last; /* simple syntax: the last word is being typed (QRY_SIMPLE_PREFIX_LAST) */
     bool no_layout; /* never search the other keyboard layout's reading */
     bool no_typos;  /* never search the typo-tolerant reading */
+    bool drop_words;    /* simple syntax: when the words find nothing together, leave some out
+                           (docs/QUERY.md "Fewer words"); the wire's default with syntax simple */
     size_t snippet_len; /* bytes of a snippet (fragment); 0: idx_search_req.snippet_len */
     bool highlight;     /* fill idx_hit.hl: title and fragments with the matches marked */
     struct qry_hl_opts hl; /* marks (borrowed), fragments, offsets; fragment_len unused */
@@ -239,6 +241,10 @@ struct idx_search_res {
      * by its closest form that some document has. */
     bool is_typo_used;
     char *did_you_mean;
+    /* The words left out (each owned, as typed) when every word together found nothing and
+     * opts.drop_words was set: the hits and total are those of the rest. NULL otherwise. */
+    char **dropped;
+    size_t ndropped;
     struct idx_hit *hits;
     size_t nhits;
     struct idx_facet *facets; /* owned; one per req.facets, in that order */

@@ -882,6 +882,63 @@ static void test_idx_memory_segments_get_warm_exact_forms_when_writes_pause(void
     free(dir);
 }
 
+/* A simple search of req.q with opts.drop_words: total, and the words left out joined by '|'
+ * into dropped. */
+static uint64_t search_fewer(struct idx_db *db, const char *q, bool drop_words, char *dropped,
+                             size_t cap)
+{
+    struct idx_search_req req = {.q = q, .q_len = strlen(q)};
+    idx_search_params_default(db, &req.params);
+    req.opts.syntax = QRY_SYNTAX_SIMPLE;
+    req.opts.drop_words = drop_words;
+    struct idx_search_res res;
+    struct sd_error err;
+    if (idx_search(db, "default", &req, &res, &err)) {
+        fail_msg("search '%s': %s", q, err.msg);
+    }
+    dropped[0] = '\0';
+    for (size_t i = 0; i < res.ndropped; i++) {
+        snprintf(dropped + strlen(dropped), cap - strlen(dropped), "%s%s", i ? "|" : "",
+                 res.dropped[i]);
+    }
+    uint64_t total = res.total;
+    idx_search_res_free(&res);
+    return total;
+}
+
+/* A search box's words that find nothing together: the fewest are left out, first those no
+ * document has, then the last typed; phrases stay and one word always does (fewer.c). */
+static void test_idx_fewer_words_when_all_together_find_nothing(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct idx_db *db = open_db(dir, 0, 0);
+    assert_int_equal(put_doc(db, "d1", "Cats", "cats and dogs play"), SD_OK);
+    assert_int_equal(put_doc(db, "d2", "Mice", "mice and birds sing"), SD_OK);
+    char dropped[128];
+    assert_int_equal(search_fewer(db, "cats dogs birds", true, dropped, sizeof dropped), 1);
+    assert_string_equal(dropped, "birds");
+    assert_int_equal(search_fewer(db, "cats zzqxv dogs", true, dropped, sizeof dropped), 1);
+    assert_string_equal(dropped, "zzqxv"); /* nobody's word first, though not the last */
+    assert_int_equal(search_fewer(db, "cats dogs mice birds", true, dropped, sizeof dropped), 1);
+    assert_string_equal(dropped, "mice|birds"); /* the order typed */
+    assert_int_equal(search_fewer(db, "birds cats", true, dropped, sizeof dropped), 1);
+    assert_string_equal(dropped, "cats");
+    /* words that find something together are never left out */
+    assert_int_equal(search_fewer(db, "cats dogs", true, dropped, sizeof dropped), 1);
+    assert_string_equal(dropped, "");
+    /* a phrase stays; one word always does */
+    assert_int_equal(search_fewer(db, "\"dogs cats\" mice", true, dropped, sizeof dropped), 0);
+    assert_string_equal(dropped, "");
+    assert_int_equal(search_fewer(db, "zzqxv", true, dropped, sizeof dropped), 0);
+    /* turned off: nothing */
+    assert_int_equal(search_fewer(db, "cats dogs birds", false, dropped, sizeof dropped), 0);
+    assert_string_equal(dropped, "");
+    idx_close(db);
+    remove_tree(dir);
+    free(dir);
+}
+
 /* Issue 13's /metrics numbers as the engine keeps them: one fsync timed per group commit (each
  * acknowledged write here is its own), every record and its bytes counted, the in-memory
  * segment's bytes while documents sit in it, and a duration for each flush and merge. */
@@ -943,6 +1000,7 @@ int main(void)
         cmocka_unit_test(test_idx_merge_keeps_exact_forms_warm),
         cmocka_unit_test(test_idx_disk_segments_get_warm_exact_forms),
         cmocka_unit_test(test_idx_memory_segments_get_warm_exact_forms_when_writes_pause),
+        cmocka_unit_test(test_idx_fewer_words_when_all_together_find_nothing),
         cmocka_unit_test(test_idx_pipelined_writes_apply_and_ack_in_queue_order),
         cmocka_unit_test(test_idx_stats_time_fsyncs_flushes_and_merges),
     };

@@ -231,7 +231,7 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
 }
 
 /* A request whose q is empty (or spaces) browses when it has a filter or a sort. */
-static bool idx_is_browse(const struct idx_search_req *req)
+bool idx_is_browse(const struct idx_search_req *req)
 {
     for (size_t i = 0; i < req->q_len; i++) {
         if (req->q[i] != ' ' && req->q[i] != '\t' && req->q[i] != '\n' && req->q[i] != '\r') {
@@ -511,6 +511,29 @@ static int idx_other_readings(struct qry_ctx *ctx, const struct idx_search_req *
     return rc;
 }
 
+int idx_search_text(struct qry_ctx *ctx, const struct idx_search_req *req, const char *text,
+                    size_t len, const struct sch_schema *schema, const struct qry_lexicon *lex,
+                    const struct qry_segment *segs, size_t nsegs, struct qry **q,
+                    struct qry_result *res, struct idx_search_res *out, struct sd_error *err)
+{
+    struct idx_search_req r = *req; /* the other readings rewrite r.q */
+    r.q = text;
+    r.q_len = len;
+    int rc = idx_reading(ctx, text, len, &r, schema, lex, segs, nsegs, q, res, err);
+    bool is_doubtful = rc == SD_OK && idx_wants_other_reading(res);
+    if (is_doubtful && !r.opts.no_typos) {
+        qry_memo_keep(ctx, *q, segs, nsegs); /* the typo reading looks them up again */
+    }
+    if (is_doubtful) {
+        int other = idx_other_readings(ctx, &r, schema, lex, segs, nsegs, q, res, out);
+        if (other) {
+            rc = sd_errorf(err, other, "out of memory");
+        }
+    }
+    qry_memo_end(ctx);
+    return rc;
+}
+
 /* Moves the facet counts of res into out (the same shape, owned strings and arrays). */
 static int idx_take_facets(struct qry_result *res, struct idx_search_res *out, struct sd_error *err)
 {
@@ -558,19 +581,12 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     }
     struct qry *q = NULL;
     struct qry_result res;
-    int rc =
-        idx_reading(ctx, req->q, req->q_len, req, schema, lex, segs, snap->nsegs, &q, &res, err);
-    bool is_doubtful = rc == SD_OK && idx_wants_other_reading(&res);
-    if (is_doubtful && !req->opts.no_typos) {
-        qry_memo_keep(ctx, q, segs, snap->nsegs); /* the typo reading looks them up again */
+    int rc = idx_search_text(ctx, req, req->q, req->q_len, schema, lex, segs, snap->nsegs, &q, &res,
+                             out, err);
+    if (rc == SD_OK && res.total == 0 && req->opts.drop_words &&
+        req->opts.syntax == QRY_SYNTAX_SIMPLE && !idx_is_browse(req)) {
+        rc = idx_fewer_words(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out, err);
     }
-    if (is_doubtful) {
-        int other = idx_other_readings(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out);
-        if (other) {
-            rc = sd_errorf(err, other, "out of memory");
-        }
-    }
-    qry_memo_end(ctx);
     if (rc == SD_OK) {
         out->is_truncated = qry_is_truncated(q);
     }
@@ -739,6 +755,10 @@ void idx_search_res_free(struct idx_search_res *r)
     free(r->facets);
     free(r->layout_query);
     free(r->did_you_mean);
+    for (size_t i = 0; i < r->ndropped; i++) {
+        free(r->dropped[i]);
+    }
+    free(r->dropped);
     memset(r, 0, sizeof *r);
 }
 

@@ -188,7 +188,7 @@ class SearchTest(E2ETestCase):
     def test_or(self):
         hits = set(self.ids("telescope OR glacier"))
         self.assertEqual(hits, {"en-webb-telescope", "en-alpine-glaciers"})
-        self.assertEqual(self.ids("telescope glacier"), [], "implicit AND")
+        self.assertEqual(self.ids("telescope glacier", "--syntax", "full"), [], "implicit AND")
 
     def test_exclusion(self):
         with_french = set(self.ids("revolution", "--limit", "100"))
@@ -265,7 +265,8 @@ class SearchTest(E2ETestCase):
 
     def test_word_being_typed_finds_its_completions(self):
         # A box that searches on every keystroke: "дипло" is no word yet.
-        plain = {"op": "search", "q": "цифровая дипло", "syntax": "simple"}
+        plain = {"op": "search", "q": "цифровая дипло", "syntax": "simple",
+                 "drop_words": False}  # here a word left out is not what is tested
         self.assertEqual(self.assertOk(self.line_call(plain))["total"], 0)
         a = self.line_call(dict(plain, prefix_last=True, highlight=True))
         hit = self.assertOk(a)["hits"][0]
@@ -297,7 +298,8 @@ class SearchTest(E2ETestCase):
     def test_word_being_typed_with_a_typo_finds_its_completions(self):
         # "дипломти": on the way to "дипломатия" with the "а" left out. As a whole word it is
         # two edits from every form; as a word being typed it starts one edit from "дипломати".
-        plain = {"op": "search", "q": "цифровая дипломти", "syntax": "simple"}
+        plain = {"op": "search", "q": "цифровая дипломти", "syntax": "simple",
+                 "drop_words": False}
         a = self.line_call(dict(plain, prefix_last=True, highlight=True))
         hit = self.assertOk(a)["hits"][0]
         self.assertEqual((hit["id"], a.get("typos")), (DIPLOMACY, True), a)
@@ -434,6 +436,43 @@ class SearchTest(E2ETestCase):
         finally:
             for d in docs:
                 self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
+
+    def test_words_that_find_nothing_together_are_dropped(self):
+        """A search box's words that no document holds together: the fewest are left out
+        (first those no document has, then the last typed) and the answer names them, over
+        HTTP, the line protocol and searchq; drop_words=false and the full syntax keep all."""
+        docs = [{"id": "tmp-fw-1", "title": "Zebrafinch notes", "body": "zebrafinch quokka"},
+                {"id": "tmp-fw-2", "title": "Sea notes", "body": "narwhal axolotl"}]
+        self.assertOk(self.line_call({"op": "add", "docs": docs}), "add")
+        http = self.daemon.http()
+        try:
+            harness.wait_until(lambda: self.line_call({"op": "search", "q": "narwhal"})["total"],
+                               harness.VISIBLE_WITHIN)
+            r = http.search("zebrafinch narwhal", syntax="simple", highlight="true")
+            self.assertEqual((r.status, [h["id"] for h in r.json["hits"]], r.json.get("dropped")),
+                             (200, ["tmp-fw-1"], ["narwhal"]), r)
+            self.assertIn("<mark>Zebrafinch</mark>", r.json["hits"][0]["highlight"]["title"])
+            r = http.search("zebrafinch narwhal", syntax="simple", drop_words="false")
+            self.assertEqual((r.status, r.json["total"], r.json.get("dropped")), (200, 0, None), r)
+            r = http.search("zebrafinch narwhal", drop_words="true")  # the full syntax
+            self.assertEqual((r.status, r.json["error"]["code"]), (400, "bad_request"), r)
+        finally:
+            http.close()
+        # a word no document has goes first, wherever it stands; several go in the order typed
+        a = self.line_call({"op": "search", "q": "narwhal qzxvkw axolotl", "syntax": "simple"})
+        self.assertEqual(([h["id"] for h in self.assertOk(a)["hits"]], a.get("dropped")),
+                         (["tmp-fw-2"], ["qzxvkw"]), a)
+        a = self.line_call({"op": "search", "q": "narwhal axolotl quokka zebrafinch",
+                            "syntax": "simple"})
+        self.assertEqual(([h["id"] for h in self.assertOk(a)["hits"]], a.get("dropped")),
+                         (["tmp-fw-2"], ["quokka", "zebrafinch"]), a)
+        a = self.line_call({"op": "search", "q": "zebrafinch narwhal"})  # full: all words
+        self.assertEqual((self.assertOk(a)["total"], a.get("dropped")), (0, None), a)
+        cp = self.searchq("zebrafinch", "narwhal")  # searchq's simple syntax, said to a person
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        self.assertIn('showing hits without "narwhal"', decode(cp)[0], describe(cp))
+        for d in docs:
+            self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
 
     def test_index_settings_turn_typos_and_layout_off(self):
         """"typo": false and "layout": false in an index's settings: no search of it reads

@@ -152,7 +152,7 @@
     return li;
   }
 
-  /* "did you mean" and wrong-layout notices, when the answer carries them. */
+  /* "did you mean", wrong-layout and missing-words notices, when the answer carries them. */
   function drawNotice(r) {
     const box = $('notice');
     box.replaceChildren();
@@ -164,7 +164,11 @@
       const b = el('button', '', r.did_you_mean);
       b.type = 'button';
       b.addEventListener('click', () => setQuery(r.did_you_mean));
-      box.append('Did you mean ', b, '?');
+      box.append('Did you mean ', b, '? ');
+    }
+    if (r.dropped && r.dropped.length) {
+      const missing = el('s', '', r.dropped.join(' '));
+      box.append('No page has every word. Missing: ', missing);
     }
     box.hidden = !box.childNodes.length;
   }
