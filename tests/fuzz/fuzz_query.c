@@ -215,8 +215,8 @@ static void fewer_readings(struct qry_ctx *ctx, const struct qry *q, const char 
     uint32_t at[QRY_MAX_TERMS];
     size_t positives = 0;
     size_t n = qry_simple_droppable(q, len, at, QRY_MAX_TERMS, &positives);
-    if (n > positives || (n && positives < 2)) {
-        abort();
+    if (n > positives) {
+        abort(); /* each is a positive operand (one alone beside exclusions too) */
     }
     for (size_t k = 1; k <= n; k += 1 + n / 3) {
         if (qry_simple_word_end(text, len, at[k - 1]) <= at[k - 1]) {
