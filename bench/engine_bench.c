@@ -52,6 +52,9 @@
  * ENGINE_BENCH_EXACT_BOOST=X sets qry_params.exact_boost, the exact-form bonus (query.h; 0 is
  * off, the engine checks X is in [0, 1000]); unset, the engine's default (0.5). It measures
  * what the bonus gives and costs a relevance set (bench/RESULTS.md "six held-out samples").
+ * ENGINE_BENCH_SYNTAX=simple (api mode) reads the queries with the simple syntax, as a search
+ * box sends them, with the wire's default drop_words (docs/QUERY.md "Fewer words");
+ * ENGINE_BENCH_DROP_WORDS=0 turns that off.
  * Every query is parsed inside the timed call (Xapian's parse_query is too).
  *
  * Timing (same protocol as peers/benchlib.py): per category one untimed
@@ -378,6 +381,8 @@ struct bench_engine {
     /* ENGINE_BENCH_PROXIMITY and ENGINE_BENCH_EXACT_BOOST, or < 0 for the engine's default */
     double proximity;
     double exact_boost;
+    bool is_simple;  /* ENGINE_BENCH_SYNTAX=simple */
+    bool drop_words; /* ... and ENGINE_BENCH_DROP_WORDS not 0 */
 };
 
 static unsigned long long bench_id(const char *id, size_t len)
@@ -448,6 +453,10 @@ static int bench_engine_open(struct bench_engine *e, const char *data_dir, struc
     e->proximity = prox && *prox ? strtod(prox, NULL) : -1;
     const char *boost = getenv("ENGINE_BENCH_EXACT_BOOST");
     e->exact_boost = boost && *boost ? strtod(boost, NULL) : -1;
+    const char *syntax = getenv("ENGINE_BENCH_SYNTAX");
+    e->is_simple = syntax && strcmp(syntax, "simple") == 0;
+    const char *drop = getenv("ENGINE_BENCH_DROP_WORDS");
+    e->drop_words = e->is_simple && !(drop && strcmp(drop, "0") == 0);
     const char *mode = getenv("ENGINE_BENCH_MODE");
     e->is_api = mode && strcmp(mode, "api") == 0;
     if (!e->is_api) {
@@ -542,6 +551,8 @@ static int bench_search_api(struct bench_engine *e, const struct bench_query *bq
     if (e->exact_boost >= 0) {
         req.params.exact_boost = (float)e->exact_boost;
     }
+    req.opts.syntax = e->is_simple ? QRY_SYNTAX_SIMPLE : QRY_SYNTAX_FULL;
+    req.opts.drop_words = e->drop_words;
     req.filter = bq->filter;
     req.filter_len = strlen(bq->filter);
     req.sort = bq->sort;

@@ -906,8 +906,9 @@ static uint64_t search_fewer(struct idx_db *db, const char *q, bool drop_words, 
     return total;
 }
 
-/* A search box's words that find nothing together: the fewest are left out, first those no
- * document has, then the last typed; phrases stay and one word always does (fewer.c). */
+/* A search box's words that find nothing together: the fewest are left out (one: the one whose
+ * absence gives the best match; more: first those no document has, then the last typed);
+ * phrases stay and one word always does (fewer.c). */
 static void test_idx_fewer_words_when_all_together_find_nothing(void **state)
 {
     (void)state;
@@ -922,8 +923,12 @@ static void test_idx_fewer_words_when_all_together_find_nothing(void **state)
     assert_string_equal(dropped, "zzqxv"); /* nobody's word first, though not the last */
     assert_int_equal(search_fewer(db, "cats dogs mice birds", true, dropped, sizeof dropped), 1);
     assert_string_equal(dropped, "mice|birds"); /* the order typed */
+    /* of two that each find something alone, the one whose best match is better stays:
+     * "cats" is d1's title */
     assert_int_equal(search_fewer(db, "birds cats", true, dropped, sizeof dropped), 1);
-    assert_string_equal(dropped, "cats");
+    assert_string_equal(dropped, "birds");
+    assert_int_equal(search_fewer(db, "birds mice cats", true, dropped, sizeof dropped), 1);
+    assert_string_equal(dropped, "cats"); /* the stray word goes wherever it stands */
     /* words that find something together are never left out */
     assert_int_equal(search_fewer(db, "cats dogs", true, dropped, sizeof dropped), 1);
     assert_string_equal(dropped, "");
