@@ -70,6 +70,7 @@ static int fewer_search(struct qry_ctx *ctx, const struct idx_search_req *req,
     rc = idx_search_text(ctx, req, (const char *)t->text.data, t->text.len, schema, lex, segs,
                          nsegs, &t->q, &t->res, &t->out, &e);
     if (rc != SD_OK && rc != SD_ENOMEM) {
+        qry_result_free(&t->res);
         t->res.total = 0;
         rc = SD_OK;
     }
