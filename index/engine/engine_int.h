@@ -527,12 +527,10 @@ int idx_merger_start(struct idx_index *ix, struct sd_error *err);
 void idx_merger_stop(struct idx_index *ix);
 void idx_merger_wake(struct idx_index *ix, enum idx_merger_role role);
 
-/* search.c: whether a request browses (no text, a filter or a sort); and the readings of
- * text[0, len) for req (its other options): as typed, then, when that finds little, the other
- * keyboard layout and typos. On SD_OK *q and *res are the caller's (qry_free,
- * qry_result_free); out gets the layout_query, did_you_mean and is_*_used of the reading
- * that was kept. */
-bool idx_is_browse(const struct idx_search_req *req);
+/* search.c: the readings of text[0, len) for req (its other options): as typed, then, when
+ * that finds little, the other keyboard layout and typos. *q and *res are the caller's
+ * (qry_free, qry_result_free), also on error; out gets the layout_query, did_you_mean and
+ * is_*_used of the reading that was kept. */
 int idx_search_text(struct qry_ctx *ctx, const struct idx_search_req *req, const char *text,
                     size_t len, const struct sch_schema *schema, const struct qry_lexicon *lex,
                     const struct qry_segment *segs, size_t nsegs, struct qry **q,

@@ -231,7 +231,7 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
 }
 
 /* A request whose q is empty (or spaces) browses when it has a filter or a sort. */
-bool idx_is_browse(const struct idx_search_req *req)
+static bool idx_is_browse(const struct idx_search_req *req)
 {
     for (size_t i = 0; i < req->q_len; i++) {
         if (req->q[i] != ' ' && req->q[i] != '\t' && req->q[i] != '\n' && req->q[i] != '\r') {
