@@ -14,7 +14,9 @@ sets instead (the same queries with one word misspelt, which the box sees from t
 that makes the typo on). Each state is searched, top 10, by:
   searchd        the daemon (BIN, default build-release/daemon/searchd, else build/), started on
                  WORK_DIR/searchd with the corpus added: simple syntax, "prefix_last":true, no
-                 snippet, over the line protocol; time = the server's took_ms
+                 snippet, over the line protocol; time = the server's took_ms. A state that
+                 finds nothing leaves words out (drop_words, the simple syntax's default;
+                 --no-drop-words keeps them)
   searchd-plain  the same without prefix_last: what a box got before it (a half word is a word)
   fts5           SQLite FTS5 in process (Python's sqlite3): unicode61 remove_diacritics 2, prefix
                  indexes of 2 and 3 characters, bm25 with the title x2; the words ANDed, the last
@@ -122,9 +124,10 @@ def start_searchd(binary, work, docs):
     return proc, conn
 
 
-def searchd_engine(conn, prefix_last):
+def searchd_engine(conn, prefix_last, drop_words=True):
     def run(lang, state):
-        req = {"op": "search", "q": state, "syntax": "simple", "limit": 10, "snippet": False}
+        req = {"op": "search", "q": state, "syntax": "simple", "limit": 10, "snippet": False,
+               "drop_words": drop_words}
         if prefix_last:
             req["prefix_last"] = True
         a = conn.call(req)
@@ -279,6 +282,8 @@ def main():
     ap.add_argument("--engines", default="searchd,searchd-plain,fts5,xapian")
     ap.add_argument("--whole", action="store_true")
     ap.add_argument("--kind", default="exact", choices=("exact", "typo"))
+    ap.add_argument("--no-drop-words", action="store_true",
+                    help="searchd keeps every word of a state that finds nothing")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     binary = a.searchd
@@ -294,8 +299,8 @@ def main():
     try:
         if any(e.startswith("searchd") for e in engines):
             proc, conn = start_searchd(binary, a.work, docs)
-            runs["searchd"] = searchd_engine(conn, True)
-            runs["searchd-plain"] = searchd_engine(conn, False)
+            runs["searchd"] = searchd_engine(conn, True, not a.no_drop_words)
+            runs["searchd-plain"] = searchd_engine(conn, False, not a.no_drop_words)
         if "fts5" in engines:
             runs["fts5"] = fts5_engine(a.work, docs)
         if "xapian" in engines:
