@@ -143,6 +143,13 @@ class PageTest(harness.E2ETestCase):
         marks = [m.text.lower() for m in first.find_elements(By.TAG_NAME, "mark")]
         self.assertTrue(any(m.startswith("дипломат") for m in marks), marks)
 
+    def test_words_no_page_has_together_are_shown_missing(self):
+        # "qzxvkwj" is in no document: the page still shows the others' hits, and says so
+        self.type_query("цифровая qzxvkwj дипломатия")
+        self.wait(lambda: self.hit_ids()[:1] == ["ru-digital-diplomacy"], "seed article first")
+        notice = self.driver.find_element(By.ID, "notice")
+        self.wait(lambda: "Missing: qzxvkwj" in notice.text, "the missing word named")
+
     def test_hostile_document_shows_as_text(self):
         self.type_query("витрина")
         self.wait(lambda: "hostile-doc" in self.hit_ids(), "hostile doc listed")
