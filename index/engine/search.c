@@ -699,6 +699,9 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
     if (schema && schema->no_layout) {
         r.opts.no_layout = true;
     }
+    if (schema && schema->no_drop_words) {
+        r.opts.drop_words = false;
+    }
     struct qry *filter = NULL;
     if (rc == SD_OK && req->filter_len > 0) {
         rc = idx_parse_filter(ctx, req, schema, &filter, err);

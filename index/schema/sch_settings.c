@@ -186,10 +186,12 @@ static int sch_parse_root(struct json_object *root, struct sch_schema *s, struct
             rc = sch_parse_switch(key, val, &s->no_typos, err);
         } else if (strcmp(key, "layout") == 0) {
             rc = sch_parse_switch(key, val, &s->no_layout, err);
+        } else if (strcmp(key, "drop_words") == 0) {
+            rc = sch_parse_switch(key, val, &s->no_drop_words, err);
         } else {
             rc = sd_errorf(err, SD_EINVAL,
                            "settings: unknown key '%.64s' (use fields, synonyms, stopwords, typo, "
-                           "layout)",
+                           "layout, drop_words)",
                            key);
         }
         if (rc) {
@@ -276,6 +278,7 @@ void sch_encode(const struct sch_schema *s, struct sd_buf *out)
     sch_lexicon_encode(&s->lex, out, &is_first);
     sch_encode_switch("typo", s->no_typos, out, &is_first);
     sch_encode_switch("layout", s->no_layout, out, &is_first);
+    sch_encode_switch("drop_words", s->no_drop_words, out, &is_first);
     sd_buf_put_u8(out, '}');
 }
 

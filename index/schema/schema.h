@@ -120,6 +120,7 @@ struct sch_schema {
     struct sch_lexicon lex;   /* synonyms and stopwords: all zero when none */
     bool no_typos;            /* "typo": false */
     bool no_layout;           /* "layout": false */
+    bool no_drop_words;       /* "drop_words": false */
 };
 
 /* Parses and validates settings JSON (borrowed for the call). On success *out is owned by

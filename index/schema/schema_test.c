@@ -117,22 +117,28 @@ static void test_sch_encode_is_canonical_fixed_point(void **state)
     sch_free(none);
 }
 
-/* "typo" and "layout" turn the other readings off for every search of the index; at their
- * default (true) the canonical form leaves them out, and they change no indexing. */
+/* "typo", "layout" and "drop_words" turn the other readings off for every search of the
+ * index; at their default (true) the canonical form leaves them out, and they change no
+ * indexing. */
 static void test_sch_typo_and_layout_switches(void **state)
 {
     (void)state;
-    struct sch_schema *s = must_parse("{\"fields\":{},\"layout\":false,\"typo\":false}");
+    struct sch_schema *s =
+        must_parse("{\"fields\":{},\"drop_words\":false,\"layout\":false,\"typo\":false}");
     assert_true(s->no_typos);
     assert_true(s->no_layout);
+    assert_true(s->no_drop_words);
     struct sd_buf b;
     sd_buf_init(&b);
     sch_encode(s, &b);
     sd_buf_put_u8(&b, 0);
-    assert_string_equal((const char *)b.data, "{\"fields\":{},\"typo\":false,\"layout\":false}");
-    struct sch_schema *d = must_parse("{\"fields\":{},\"typo\":true,\"layout\":true}");
+    assert_string_equal((const char *)b.data,
+                        "{\"fields\":{},\"typo\":false,\"layout\":false,\"drop_words\":false}");
+    struct sch_schema *d =
+        must_parse("{\"fields\":{},\"typo\":true,\"layout\":true,\"drop_words\":true}");
     assert_false(d->no_typos);
     assert_false(d->no_layout);
+    assert_false(d->no_drop_words);
     sd_buf_free(&b);
     sd_buf_init(&b);
     sch_encode(d, &b);

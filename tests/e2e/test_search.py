@@ -475,17 +475,22 @@ class SearchTest(E2ETestCase):
             self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
 
     def test_index_settings_turn_typos_and_layout_off(self):
-        """"typo": false and "layout": false in an index's settings: no search of it reads
-        typos or the other layout, whatever it asks; back to the default, they are read."""
+        """"typo": false, "layout": false and "drop_words": false in an index's settings: no
+        search of it reads typos or the other layout or leaves words out, whatever it asks;
+        back to the default, they are read."""
         name = "nofuzz"
         doc = {"id": "nofuzz-1", "title": "Digital diplomacy", "body": "цифровая дипломатия"}
         self.assertOk(self.line_call({"op": "create_index", "index": name,
-                                      "settings": {"typo": False, "layout": False}}), "create")
+                                      "settings": {"typo": False, "layout": False,
+                                                   "drop_words": False}}), "create")
         self.assertOk(self.line_call({"op": "add", "index": name, "doc": doc}), "add")
         harness.wait_until(lambda: self.ids("diplomacy", "--index", name), harness.VISIBLE_WITHIN)
         got = self.assertOk(self.line_call({"op": "get_settings", "index": name}), "settings")
-        self.assertEqual((got["settings"].get("typo"), got["settings"].get("layout")),
-                         (False, False), got)
+        self.assertEqual((got["settings"].get("typo"), got["settings"].get("layout"),
+                          got["settings"].get("drop_words")), (False, False, False), got)
+        a = self.line_call({"op": "search", "index": name, "q": "diplomacy qzxvkw",
+                            "syntax": "simple", "drop_words": True})
+        self.assertEqual((self.assertOk(a)["total"], a.get("dropped")), (0, None), a)
         for q in ("diplomcy", "wbahjdfz"):  # a typo; "цифровая" typed with QWERTY on
             a = self.line_call({"op": "search", "index": name, "q": q, "typo": True,
                                 "layout": True})
@@ -503,6 +508,10 @@ class SearchTest(E2ETestCase):
         for q in ("diplomcy", "wbahjdfz"):
             a = self.line_call({"op": "search", "index": name, "q": q})
             self.assertEqual([h["id"] for h in self.assertOk(a)["hits"]], ["nofuzz-1"], a)
+        a = self.line_call({"op": "search", "index": name, "q": "diplomacy qzxvkw",
+                            "syntax": "simple"})
+        self.assertEqual(([h["id"] for h in self.assertOk(a)["hits"]], a.get("dropped")),
+                         (["nofuzz-1"], ["qzxvkw"]), a)
 
     def test_highlight_deep_inside_a_long_russian_document(self):
         filler = "Архив хранит письма, описи и карточки каталога. " * 6000  # ~600 KB
