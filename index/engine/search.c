@@ -302,6 +302,26 @@ static bool idx_wants_other_reading(const struct qry_result *res)
     return res->total == 0 || idx_has_unknown_words(res);
 }
 
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* A reading as the answer names it: text[0, len) without the spaces at its ends. The reading
+ * keeps them, since they tell a whole last word from one being typed (`prefix_last`), but
+ * they say nothing to whoever reads "did you mean". NULL when out of memory. */
+static char *idx_reading_name(const char *text, size_t len)
+{
+    while (len > 0 && is_blank(text[len - 1])) {
+        len--;
+    }
+    size_t start = 0;
+    while (start < len && is_blank(text[start])) {
+        start++;
+    }
+    return strndup(text + start, len - start);
+}
+
 /* Searches the layout reading alt[0, len): it replaces *q and *res when it finds clearly more
  * (more than three times as many documents), and out->layout_query then says what was searched.
  * A reading that does not parse or fails is not an error of the request: the typed one stands.
@@ -325,7 +345,7 @@ static int idx_try_layout_reading(struct qry_ctx *ctx, const struct idx_search_r
         dead[(*ndead)++] = qry_layout_chunk(alt, len, alt_res.unknown_at[i]);
     }
     if (rc == SD_OK && alt_res.total > 3 * res->total) {
-        out->layout_query = strndup(alt, len);
+        out->layout_query = idx_reading_name(alt, len);
         out->is_layout_used = out->layout_query != NULL;
         rc = out->is_layout_used ? SD_OK : SD_ENOMEM;
     }
@@ -454,7 +474,7 @@ static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, 
         bool is_corrected = false;
         rc = qry_did_you_mean(ctx, fq, text, len, &dym, &is_corrected);
         if (rc == SD_OK && is_corrected) {
-            out->did_you_mean = strndup((const char *)dym.data, dym.len);
+            out->did_you_mean = idx_reading_name((const char *)dym.data, dym.len);
             rc = out->did_you_mean ? SD_OK : SD_ENOMEM;
         }
         sd_buf_free(&dym);

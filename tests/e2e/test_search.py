@@ -392,6 +392,9 @@ class SearchTest(E2ETestCase):
             self.assertEqual((a.get("typos"), a.get("did_you_mean")), (True, "diplomacy"), a)
         a = self.search("digital diplomcy")
         self.assertEqual(a.get("did_you_mean"), "digital diplomacy", a)
+        a = self.line_call({"op": "search", "q": " digital diplomcy ", "syntax": "simple",
+                            "prefix_last": True})  # spaces at the ends are not named
+        self.assertEqual(a.get("did_you_mean"), "digital diplomacy", a)
         cp = self.searchq("digital", "diplomcy")  # searchq says so to a person too
         self.assertEqual(cp.returncode, 0, describe(cp))
         self.assertIn('did you mean "digital diplomacy"?', decode(cp)[0], describe(cp))
@@ -468,6 +471,11 @@ class SearchTest(E2ETestCase):
                          (["tmp-fw-2"], ["quokka", "zebrafinch"]), a)
         a = self.line_call({"op": "search", "q": "zebrafinch narwhal"})  # full: all words
         self.assertEqual((self.assertOk(a)["total"], a.get("dropped")), (0, None), a)
+        # The reading named is the text searched without its ends' spaces: here the layout
+        # reading of "wbahjdfz " once the last word is left out.
+        a = self.line_call({"op": "search", "q": "wbahjdfz qzxvkw", "syntax": "simple"})
+        self.assertEqual((self.assertOk(a)["hits"][0]["id"], a.get("layout"), a.get("dropped")),
+                         (DIPLOMACY, {"query": "цифровая", "used": True}, ["qzxvkw"]), a)
         cp = self.searchq("zebrafinch", "narwhal")  # searchq's simple syntax, said to a person
         self.assertEqual(cp.returncode, 0, describe(cp))
         self.assertIn('showing hits without "narwhal"', decode(cp)[0], describe(cp))
