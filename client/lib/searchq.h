@@ -25,17 +25,18 @@
  *
  * ABI: libsearchq.so.1 keeps every program linked against an older 1.x working. Names added
  * later carry a newer symbol version (libsearchq.map). struct sq_search_params grew a field in
- * 1.2.0 (proximity) and another in 1.3.0 (prefix_last); it is passed by value
+ * 1.2.0 (proximity), 1.3.0 (prefix_last) and 1.4.0 (drop_words); it is passed by value
  * (sq_search_defaults) and by pointer (sq_req_search, sq_search), so a program built against an
- * older header holds a smaller struct. Those three names therefore exist once per layout in the
- * shared library, as glibc does when a struct changes: the default
- * version SEARCHQ_1.3 takes the layout below, and the SEARCHQ_1 and SEARCHQ_1.2 versions that
- * older programs were bound to take the 1.1 and 1.2 layouts (kept privately in sq_compat.c) and
- * never read or write past them. A program built against this header asks for SEARCHQ_1.3, so
- * an older libsearchq.so.1 refuses to load it by name instead of reading a field it lacks. We
- * chose this over a second search call with its own struct (sq_search2 and a "more" struct
- * with a size field) so that the parameters of a search stay one struct set one way; the price,
- * a compat entry point per grown struct, is paid inside the library.
+ * older header holds a smaller struct (on LP64, 1.3's is as large, but drop_words lies in its
+ * tail padding, bytes such a program never sets). Those three names therefore exist once per
+ * layout in the shared library, as glibc does when a struct changes: the default version
+ * SEARCHQ_1.4 takes the layout below, and the SEARCHQ_1, SEARCHQ_1.2 and SEARCHQ_1.3 versions
+ * that older programs were bound to take the 1.1, 1.2 and 1.3 layouts (kept privately in
+ * sq_compat.c) and never read or write past them. A program built against this header asks for
+ * SEARCHQ_1.4, so an older libsearchq.so.1 refuses to load it by name instead of reading a
+ * field it lacks. We chose this over a second search call with its own struct (sq_search2 and a
+ * "more" struct with a size field) so that the parameters of a search stay one struct set one
+ * way; the price, a compat entry point per grown struct, is paid inside the library.
  */
 #ifndef SEARCHQ_H
 #define SEARCHQ_H
@@ -50,7 +51,7 @@
 extern "C" {
 #endif
 
-#define SQ_VERSION "1.3.0"
+#define SQ_VERSION "1.4.0"
 
 enum sq_status {
     SQ_OK = 0,
@@ -191,6 +192,11 @@ struct sq_search_params {
      * when nothing follows it, also finds the words it starts (docs/QUERY.md "As you type").
      * Only with syntax "simple"; the server refuses it otherwise (bad_request). */
     int prefix_last;
+    /* Since 1.4.0, tri-state: when a simple-syntax query's words find nothing together, the
+     * fewest are left out and the answer names them in "dropped" (docs/QUERY.md "Fewer
+     * words"). The server's default is true with syntax "simple"; 1 with the full syntax is
+     * refused (bad_request). */
+    int drop_words;
 };
 
 #define SQ_PROXIMITY_DEFAULT (-1.0)

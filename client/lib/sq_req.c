@@ -10,8 +10,8 @@
  * The one value checked here is proximity, a double: it has sentinels (on, off, the server's
  * default) beside the weights, and NaN or an infinity could not even be written as JSON.
  *
- * The functions taking struct sq_search_params here are its 1.3 layout (SEARCHQ_1.3);
- * sq_compat.c serves programs built against the 1.1 and 1.2 layouts (searchq.h, "ABI").
+ * The functions taking struct sq_search_params here are its 1.4 layout (SEARCHQ_1.4);
+ * sq_compat.c serves programs built against the 1.1, 1.2 and 1.3 layouts (searchq.h, "ABI").
  * sq_search_check, exported once (SEARCHQ_1.2), must read only fields of the 1.2 layout.
  */
 #include <stdio.h>
@@ -146,6 +146,7 @@ struct sq_search_params sq_search_defaults(const char *q)
         .typo = -1,
         .proximity = SQ_PROXIMITY_DEFAULT,
         .prefix_last = -1,
+        .drop_words = -1,
     };
 }
 
@@ -158,6 +159,7 @@ struct json_object *sq_req_search(const struct sq_search_params *p)
     req_put_str(&req, "q", p->q ? p->q : "");
     req_put_str(&req, "syntax", p->syntax);
     req_put_bool(&req, "prefix_last", p->prefix_last);
+    req_put_bool(&req, "drop_words", p->drop_words);
     req_put_bool(&req, "highlight", p->highlight);
     req_put_bool(&req, "highlight_offsets", p->highlight_offsets);
     req_put_int(&req, "snippet_len", p->snippet_len);

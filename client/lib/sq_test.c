@@ -62,15 +62,16 @@ static void test_sq_req_search_every_param_is_encoded(void **state)
     p.weights = w;
     p.proximity = 0.5;
     p.prefix_last = 1;
-    expect_request(
-        sq_req_search(&p),
-        "{\"op\":\"search\",\"index\":\"books\",\"q\":\"a/b\",\"syntax\":\"simple\","
-        "\"prefix_last\":true,\"highlight\":true,\"highlight_offsets\":false,\"snippet_len\":64,"
-        "\"fragments\":2,\"limit\":0,\"offset\":20,\"filter\":\"year:>=2010\","
-        "\"sort\":\"year:desc\",\"facets\":\"lang\",\"fields\":\"*\","
-        "\"highlight_pre\":\"[\",\"highlight_post\":\"]\",\"snippet\":false,"
-        "\"layout\":false,\"typo\":true,\"weights\":{\"title\":3},"
-        "\"proximity\":0.5}");
+    p.drop_words = 0;
+    expect_request(sq_req_search(&p),
+                   "{\"op\":\"search\",\"index\":\"books\",\"q\":\"a/b\",\"syntax\":\"simple\","
+                   "\"prefix_last\":true,\"drop_words\":false,\"highlight\":true,"
+                   "\"highlight_offsets\":false,\"snippet_len\":64,"
+                   "\"fragments\":2,\"limit\":0,\"offset\":20,\"filter\":\"year:>=2010\","
+                   "\"sort\":\"year:desc\",\"facets\":\"lang\",\"fields\":\"*\","
+                   "\"highlight_pre\":\"[\",\"highlight_post\":\"]\",\"snippet\":false,"
+                   "\"layout\":false,\"typo\":true,\"weights\":{\"title\":3},"
+                   "\"proximity\":0.5}");
     /* the request held its own reference: w is still the caller's */
     assert_int_equal(json_object_put(w), 1);
 }
@@ -89,6 +90,23 @@ static void test_sq_req_search_prefix_last_each_form(void **state)
     p.prefix_last = 0;
     expect_request(sq_req_search(&p), "{\"op\":\"search\",\"q\":\"дипло\",\"syntax\":\"simple\","
                                       "\"prefix_last\":false}");
+}
+
+/* drop_words (1.4.0) too: -1 sends nothing (the server's default), 0 false, 1 true. */
+static void test_sq_req_search_drop_words_each_form(void **state)
+{
+    (void)state;
+    struct sq_search_params p = sq_search_defaults("zebrafinch narwhal");
+    assert_int_equal(p.drop_words, -1);
+    p.syntax = "simple";
+    expect_request(sq_req_search(&p),
+                   "{\"op\":\"search\",\"q\":\"zebrafinch narwhal\",\"syntax\":\"simple\"}");
+    p.drop_words = 0;
+    expect_request(sq_req_search(&p), "{\"op\":\"search\",\"q\":\"zebrafinch narwhal\","
+                                      "\"syntax\":\"simple\",\"drop_words\":false}");
+    p.drop_words = 1;
+    expect_request(sq_req_search(&p), "{\"op\":\"search\",\"q\":\"zebrafinch narwhal\","
+                                      "\"syntax\":\"simple\",\"drop_words\":true}");
 }
 
 static void test_sq_req_search_proximity_each_form(void **state)
@@ -414,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_sq_req_search_defaults_send_only_q),
         cmocka_unit_test(test_sq_req_search_every_param_is_encoded),
         cmocka_unit_test(test_sq_req_search_prefix_last_each_form),
+        cmocka_unit_test(test_sq_req_search_drop_words_each_form),
         cmocka_unit_test(test_sq_req_search_proximity_each_form),
         cmocka_unit_test(test_sq_search_bad_proximity_is_earg_before_sending),
         cmocka_unit_test(test_sq_req_ops_encode_as_protocol_md),

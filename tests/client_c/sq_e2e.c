@@ -78,6 +78,30 @@ static struct sq_conn *open_conn(const char *where, size_t max_inflight_bytes, c
     return c;
 }
 
+/* Fewer words (1.4.0): d1 has "дипломатия" and d2 "steam", no document both. The simple
+ * syntax leaves one out by default and with drop_words 1; with 0 it finds nothing. */
+static void run_drop_words(struct sq_conn *c)
+{
+    struct json_object *a;
+    struct sq_search_params p = sq_search_defaults("дипломатия steam");
+    p.syntax = "simple";
+    CHECK(sq_search(c, &p, &a, &err) == SQ_OK && member_int(a, "total") == 1 &&
+          strcmp(first_dropped(a), "") != 0);
+    json_object_put(a);
+    p.drop_words = 1;
+    CHECK(sq_search(c, &p, &a, &err) == SQ_OK && member_int(a, "total") == 1 &&
+          strcmp(first_dropped(a), "") != 0);
+    json_object_put(a);
+    p.drop_words = 0;
+    CHECK(sq_search(c, &p, &a, &err) == SQ_OK && member_int(a, "total") == 0 &&
+          !json_object_object_get_ex(a, "dropped", NULL));
+    json_object_put(a);
+    p.syntax = NULL; /* the full syntax keeps every word: asking to drop some is refused */
+    p.drop_words = 1;
+    CHECK(sq_search(c, &p, &a, &err) == SQ_ESERVER && strcmp(err.code, "bad_request") == 0);
+    json_object_put(a);
+}
+
 static void run_doc_ops(struct sq_conn *c)
 {
     struct json_object *a, *doc = parse("{\"id\":\"d1\",\"title\":\"Цифровая дипломатия\","
@@ -122,6 +146,7 @@ static void run_doc_ops(struct sq_conn *c)
     p.syntax = NULL; /* the full syntax has no word being typed: the server says so */
     CHECK(sq_search(c, &p, &a, &err) == SQ_ESERVER && strcmp(err.code, "bad_request") == 0);
     json_object_put(a);
+    run_drop_words(c);
     CHECK(sq_get(c, NULL, "d1", &a, &err) == SQ_OK);
     struct json_object *got = NULL;
     json_object_object_get_ex(a, "doc", &got);
