@@ -109,13 +109,15 @@ class CClientTest(harness.E2ETestCase):
         self.assertNotIn("sq_conn_write", exported)  # the private sq_ names stay private
         self.assertNotIn("sq_search_1_1", exported)  # compat entry points only by version
         self.assertNotIn("sq_search_1_2", exported)
+        self.assertNotIn("sq_search_1_3", exported)
         versioned = subprocess.run(["nm", "-D", "--defined-only", "--with-symbol-versions",
                                     os.path.join(libdir, "libsearchq.so")],
                                    capture_output=True, text=True).stdout.split()
         for name in ("sq_search_defaults", "sq_req_search", "sq_search"):
-            # 1.3's layout by default, 1.2's and 1.1's for programs bound to SEARCHQ_1.2 and
-            # SEARCHQ_1 (searchq.h, "ABI")
-            self.assertIn(name + "@@SEARCHQ_1.3", versioned)
+            # 1.4's layout by default, 1.3's, 1.2's and 1.1's for programs bound to SEARCHQ_1.3,
+            # SEARCHQ_1.2 and SEARCHQ_1 (searchq.h, "ABI")
+            self.assertIn(name + "@@SEARCHQ_1.4", versioned)
+            self.assertIn(name + "@SEARCHQ_1.3", versioned)
             self.assertIn(name + "@SEARCHQ_1.2", versioned)
             self.assertIn(name + "@SEARCHQ_1", versioned)
         self.assertIn("sq_search_check@@SEARCHQ_1.2", versioned)
