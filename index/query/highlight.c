@@ -371,6 +371,11 @@ static struct hl_frag window_at(const struct hl_state *h, const char *text, size
         }
     }
     size_t end = start + flen >= len ? len : char_start(text, len, start + flen);
+    if (h->count && end < h->m[i].off + h->m[i].len) {
+        /* A window holds its own match whole: one longer than flen, or one at the text's end
+         * when start went back to the first byte of a character. */
+        end = h->m[i].off + h->m[i].len;
+    }
     size_t k = f.first;
     while (k < h->count && h->m[k].off + h->m[k].len <= end) {
         k++;
@@ -443,7 +448,7 @@ static bool settle(struct hl_state *h, size_t upto)
     return h->nfull == h->max;
 }
 
-/* Picks up to max windows, best first; returns how many. */
+/* Picks up to max windows, best first; returns how many, at least 1. */
 static size_t choose(const struct hl_state *h, const char *text, size_t len, size_t flen,
                      unsigned max, struct hl_frag *out)
 {

@@ -333,6 +333,57 @@ static void test_qry_hl_stopping_early_chooses_what_the_whole_text_would(void **
     qry_free(reads_all);
 }
 
+/* Whether text for q with o has a marked word in its fragments, and the snippet too (a
+ * snippet has no marks: it holds a match when some fragment does). */
+static bool marks_something(struct qry *q, const char *text, size_t n, const struct qry_hl_opts *o)
+{
+    struct sd_buf out, spans, snip;
+    sd_buf_init(&out);
+    sd_buf_init(&spans);
+    sd_buf_init(&snip);
+    size_t count;
+    assert_int_equal(qry_highlight(tq_ctx, q, text, n, o, 0, &out, &count, &spans), SD_OK);
+    assert_int_equal(qry_snippet(tq_ctx, q, text, n, o->fragment_len, &snip), SD_OK);
+    assert_true(stem_utf8_valid((const char *)snip.data, snip.len));
+    bool is_marked = count > 0 && strstr((const char *)out.data, "<mark>") != NULL;
+    sd_buf_free(&out);
+    sd_buf_free(&spans);
+    sd_buf_free(&snip);
+    return is_marked;
+}
+
+/* A match is never left out of every window, whatever the fragment length: at the very end
+ * of the text (the window shifted back to a character's first byte once ended a byte short of
+ * it, and the snippet then wrote an unset fragment: a crash found by searching corpus-large),
+ * or longer than the fragment (a 34-byte word in 16 bytes, the protocol's least). */
+static void test_qry_hl_every_match_has_a_window(void **state)
+{
+    (void)state;
+    struct qry *q = tqry(tq_ctx, "процедура электроэнергетика");
+    char text[700];
+    for (size_t filler = 0; filler < 300; filler++) {
+        size_t n = 0;
+        for (size_t i = 0; i < filler; i++) {
+            n += (size_t)snprintf(text + n, sizeof text - n, i % 5 == 4 ? " " : "ы");
+        }
+        n += (size_t)snprintf(text + n, sizeof text - n, "\n\n5 Неправильный вызов процедуры");
+        for (size_t flen = 16; flen < 260; flen += 1 + flen / 16) {
+            struct qry_hl_opts o;
+            qry_hl_opts_default(&o);
+            o.fragment_len = flen;
+            assert_true(marks_something(q, text, n, &o));
+        }
+    }
+    static const char longer[] = "Отрасль: электроэнергетика и связь";
+    for (size_t flen = 16; flen < 40; flen++) {
+        struct qry_hl_opts o;
+        qry_hl_opts_default(&o);
+        o.fragment_len = flen;
+        assert_true(marks_something(q, longer, sizeof longer - 1, &o));
+    }
+    qry_free(q);
+}
+
 static void test_qry_hl_random_text_never_breaks_utf8_or_entities(void **state)
 {
     (void)state;
@@ -360,6 +411,12 @@ static void test_qry_hl_random_text_never_breaks_utf8_or_entities(void **state)
         }
         sd_buf_free(&out);
         sd_buf_free(&spans);
+        struct qry_hl_opts whole = o;
+        whole.fragment_len = 0; /* the whole text, one fragment */
+        whole.fragments = 1;
+        if (marks_something(q, text, n, &whole)) {
+            assert_true(marks_something(q, text, n, &o));
+        }
     }
     qry_free(q);
 }
@@ -375,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_qry_snippet_anchors_on_a_typo_match),
         cmocka_unit_test(test_qry_hl_stopping_early_chooses_what_the_whole_text_would),
         cmocka_unit_test(test_qry_hl_random_text_never_breaks_utf8_or_entities),
+        cmocka_unit_test(test_qry_hl_every_match_has_a_window),
     };
     return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }

@@ -571,6 +571,26 @@ class SearchTest(E2ETestCase):
             self.assertOk(self.line_call({"op": "delete", "id": "tmp-long-ru"}), "delete")
             harness.wait_docs(self.daemon, self.sample_count)
 
+    def test_a_match_at_the_end_of_a_body_is_in_its_snippet(self):
+        """A body that ends with its only match, for every length modulo a Cyrillic
+        character: the snippet window, moved back to a character's first byte, once ended a
+        byte short of the match and the daemon crashed writing a fragment it had not chosen."""
+        docs = [{"id": "tmp-end-%d" % i,
+                 "body": "Описание функции. " + "ы" * i + " вызов процедуры"} for i in range(24)]
+        self.assertOk(self.line_call({"op": "add", "docs": docs}), "add")
+        try:
+            for snippet_len in (16, 30, 200):
+                a = self.line_call({"op": "search", "q": "процедура", "limit": 30,
+                                    "snippet_len": snippet_len, "highlight": True})
+                hits = self.assertOk(a)["hits"]
+                self.assertEqual(sorted(h["id"] for h in hits), sorted(d["id"] for d in docs), a)
+                for h in hits:
+                    self.assertIn("процедуры", h["snippet"], h)
+                    self.assertIn("<mark>процедуры</mark>", h["highlight"]["snippets"][0], h)
+        finally:
+            for d in docs:
+                self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
+
     def test_chunked_long_document_snippet_same_in_memory_on_disk_and_after_restart(self):
         """Issue 12: a body over 16 KiB is stored in chunks (segment format 5) and a hit's
         snippet reads only the chunks it needs: the marked snippet is the same from the

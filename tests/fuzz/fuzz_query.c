@@ -13,7 +13,8 @@
  * Both readings then take their typo reading (typo.c: the Levenshtein walk over the segment's
  * forms, in prefix mode for the word being typed), searched, corrected (did_you_mean) and
  * highlighted, as the engine does for a query that finds little; the simple one also its
- * readings with fewer words (qry_simple_without), parsed and searched.
+ * readings with fewer words (qry_simple_without), parsed and searched, and the input itself,
+ * as a document's text, snippeted and highlighted for it (snippet_self).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "query.h"
+#include "stem.h"
 
 struct doc {
     const char *id, *title, *body, *tags;
@@ -133,6 +135,29 @@ static void search_then(struct qry_ctx *ctx, const struct qry *q,
 static void search(struct qry_ctx *ctx, const struct qry *q)
 {
     search_then(ctx, q, NULL, NULL);
+}
+
+/* The input as a document's text (when it is one: stored text is valid UTF-8), snippet and
+ * highlights: its words match themselves wherever they stand, the last at the very end,
+ * inside windows of every length the protocol allows (16 to 4096 bytes). */
+static void snippet_self(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len)
+{
+    if (!stem_utf8_valid(text, len)) {
+        return;
+    }
+    struct qry_hl_opts o;
+    qry_hl_opts_default(&o);
+    o.fragment_len = 16 + len % 241;
+    o.fragments = 1 + len % QRY_MAX_FRAGMENTS;
+    struct sd_buf out, spans;
+    sd_buf_init(&out);
+    sd_buf_init(&spans);
+    size_t count;
+    qry_snippet(ctx, q, text, len, o.fragment_len, &out);
+    sd_buf_reset(&out);
+    qry_highlight(ctx, q, text, len, &o, 0, &out, &count, &spans);
+    sd_buf_free(&out);
+    sd_buf_free(&spans);
 }
 
 struct text {
@@ -265,6 +290,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* the simple syntax takes any text; only memory can fail it */
     }
     search(ctx, q);
+    snippet_self(ctx, q, (const char *)data, size);
     typo_reading(ctx, q, (const char *)data, size);
     fewer_readings(ctx, q, (const char *)data, size, flags);
     qry_free(q);
