@@ -73,6 +73,14 @@ static char *print_clean(const char *s, size_t len)
     return out;
 }
 
+/* The strings of array words, each quoted, a space before each. */
+static void print_words(FILE *out, struct json_object *words)
+{
+    for (size_t i = 0; i < json_object_array_length(words); i++) {
+        fprintf(out, " \"%s\"", json_object_get_string(json_object_array_get_idx(words, i)));
+    }
+}
+
 /* Prints s (cleaned) in at most cols columns, then pads with spaces to exactly pad_to columns
  * (pad_to 0: no padding). */
 static void print_cell(FILE *out, const char *s, size_t len, size_t cols, size_t pad_to)
@@ -159,10 +167,9 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
     struct json_object *dropped = NULL;
     if (json_object_object_get_ex(answer, "dropped", &dropped) &&
         json_object_is_type(dropped, json_type_array) && json_object_array_length(dropped) > 0) {
-        fputs("(no document has all the words: showing hits without", out);
-        for (size_t i = 0; i < json_object_array_length(dropped); i++) {
-            fprintf(out, " \"%s\"", json_object_get_string(json_object_array_get_idx(dropped, i)));
-        }
+        fputs("(no document has all the words: showing those with most of them; the first lacks",
+              out);
+        print_words(out, dropped);
         fputs(")\n", out);
     }
 }
@@ -426,6 +433,13 @@ static void print_hit_list(FILE *out, struct json_object *hits, size_t count, in
         }
         if (json_object_object_get_ex(hit, "fields", &fields)) {
             print_fields(out, fields, indent);
+        }
+        struct json_object *missing = NULL;
+        if (json_object_object_get_ex(hit, "missing", &missing) &&
+            json_object_is_type(missing, json_type_array)) {
+            fprintf(out, "%*smissing:", (int)indent, "");
+            print_words(out, missing);
+            fputc('\n', out);
         }
     }
 }

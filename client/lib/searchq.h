@@ -193,9 +193,10 @@ struct sq_search_params {
      * Only with syntax "simple"; the server refuses it otherwise (bad_request). */
     int prefix_last;
     /* Since 1.4.0, tri-state: when a simple-syntax query's words find nothing together, the
-     * fewest are left out and the answer names them in "dropped" (docs/QUERY.md "Fewer
-     * words"). The server's default is true with syntax "simple"; 1 with the full syntax is
-     * refused (bad_request). */
+     * documents with most of them are returned, each hit naming the words it lacks in
+     * "missing", and "dropped" those the best hit lacks (docs/QUERY.md "Most words"). The
+     * server's default is true with syntax "simple"; 1 with the full syntax is refused
+     * (bad_request). */
     int drop_words;
 };
 

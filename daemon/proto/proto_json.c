@@ -232,6 +232,19 @@ static void put_facets(struct sd_buf *out, const struct idx_search_res *res)
     sd_buf_put_u8(out, '}');
 }
 
+/* A JSON array of the strings words[0, n). */
+static void put_words(struct sd_buf *out, char *const *words, size_t n)
+{
+    sd_buf_put_u8(out, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i) {
+            sd_buf_put_u8(out, ',');
+        }
+        put_cstr(out, words[i]);
+    }
+    sd_buf_put_u8(out, ']');
+}
+
 void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, bool with_snippets,
                          double took_ms)
 {
@@ -267,6 +280,10 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
             PUT_LIT(out, ",\"fields\":");
             sd_buf_put(out, h->fields_json, strlen(h->fields_json)); /* the engine's JSON */
         }
+        if (h->nmissing) {
+            PUT_LIT(out, ",\"missing\":");
+            put_words(out, h->missing, h->nmissing);
+        }
         sd_buf_put_u8(out, '}');
     }
     PUT_LIT(out, "]");
@@ -293,14 +310,8 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
         put_cstr(out, res->did_you_mean);
     }
     if (res->ndropped) {
-        PUT_LIT(out, ",\"dropped\":[");
-        for (size_t i = 0; i < res->ndropped; i++) {
-            if (i) {
-                sd_buf_put_u8(out, ',');
-            }
-            put_cstr(out, res->dropped[i]);
-        }
-        sd_buf_put_u8(out, ']');
+        PUT_LIT(out, ",\"dropped\":");
+        put_words(out, res->dropped, res->ndropped);
     }
     PUT_LIT(out, ",\"took_ms\":");
     put_double(out, took_ms, "%.3f");

@@ -1198,7 +1198,7 @@ static void test_proto_search_box_options(void **state)
     assert_true(json_object_object_get_ex(o, "did_you_mean", &v));
     assert_string_equal(json_object_get_string(v), "diplomacy \\ \"x\"");
     json_object_put(o);
-    /* the words left out, in the order typed, as strings */
+    /* the words the best hit lacks, in the order typed, as strings */
     sd_buf_reset(&b);
     res.is_typo_used = false;
     res.did_you_mean = NULL;
@@ -1231,6 +1231,15 @@ static void test_proto_search_box_options(void **state)
     proto_encode_search(&b, &one, true, 1);
     const char *want = "\"highlight\":{\"title\":\"T\",\"snippets\":[\"s1\",\"s\\\"2\"],"
                        "\"title_matches\":[[0,1]],\"snippet_matches\":[[[0,2]],[[1,1]]]}";
+    assert_non_null(memmem(b.data, b.len, want, strlen(want)));
+    json_object_put(must_parse(&b));
+    /* a hit of an answer with most of the words: the words it lacks */
+    char *missing[] = {"gnome", "\"x\\"};
+    hit.missing = missing;
+    hit.nmissing = 2;
+    sd_buf_reset(&b);
+    proto_encode_search(&b, &one, true, 1);
+    want = ",\"missing\":[\"gnome\",\"\\\"x\\\\\"]}";
     assert_non_null(memmem(b.data, b.len, want, strlen(want)));
     json_object_put(must_parse(&b));
     sd_buf_free(&b);

@@ -138,8 +138,10 @@ struct idx_search_opts {
     bool prefix_last; /* simple syntax: the last word is being typed (QRY_SIMPLE_PREFIX_LAST) */
     bool no_layout; /* never search the other keyboard layout's reading */
     bool no_typos;  /* never search the typo-tolerant reading */
-    bool drop_words;    /* simple syntax: when the words find nothing together, leave some out
-                           (docs/QUERY.md "Fewer words"); the wire's default with syntax simple */
+    bool drop_words;    /* simple syntax: when the words find nothing together, rank documents
+                           with most of them (docs/QUERY.md "Most words"); the wire's default
+                           with syntax simple */
+    bool is_any_words;  /* the engine's own, for that reading (fewer.c): callers leave it false */
     size_t snippet_len; /* bytes of a snippet (fragment); 0: idx_search_req.snippet_len */
     bool highlight;     /* fill idx_hit.hl: title and fragments with the matches marked */
     struct qry_hl_opts hl; /* marks (borrowed), fragments, offsets; fragment_len unused */
@@ -203,6 +205,10 @@ struct idx_hit {
     /* With req.nfields (else NULL), owned, NUL-terminated: a JSON object of the chosen stored
      * fields this document has, in the order requested, values as stored. */
     char *fields_json;
+    /* In an answer with idx_search_res.is_most_words: the query's words this document lacks
+     * (each owned, folded as typed); else NULL. */
+    char **missing;
+    size_t nmissing;
 };
 
 /* One bucket of a facet. value is owned, NUL-terminated: a keyword value, "true"/"false",
@@ -241,8 +247,11 @@ struct idx_search_res {
      * by its closest form that some document has. */
     bool is_typo_used;
     char *did_you_mean;
-    /* The words left out (each owned, as typed) when every word together found nothing and
-     * opts.drop_words was set: the hits and total are those of the rest. NULL otherwise. */
+    /* When every word together found nothing and opts.drop_words was set, and documents with
+     * some of the words were found: is_most_words, the hits and total are those (each hit
+     * names the words it lacks), and dropped the words that the best hit lacks (each owned,
+     * folded as typed). NULL otherwise. */
+    bool is_most_words;
     char **dropped;
     size_t ndropped;
     struct idx_hit *hits;

@@ -882,8 +882,8 @@ static void test_idx_memory_segments_get_warm_exact_forms_when_writes_pause(void
     free(dir);
 }
 
-/* A simple search of req.q with opts.drop_words: total, and the words left out joined by '|'
- * into dropped. */
+/* A simple search of req.q with opts.drop_words: total; the words the best hit lacks joined by
+ * '|' into dropped, then for each hit " id:missing" (its missing words joined by '|'). */
 static uint64_t search_fewer(struct idx_db *db, const char *q, bool drop_words, char *dropped,
                              size_t cap)
 {
@@ -901,14 +901,23 @@ static uint64_t search_fewer(struct idx_db *db, const char *q, bool drop_words, 
         snprintf(dropped + strlen(dropped), cap - strlen(dropped), "%s%s", i ? "|" : "",
                  res.dropped[i]);
     }
+    for (size_t i = 0; i < res.nhits; i++) {
+        const struct idx_hit *h = &res.hits[i];
+        snprintf(dropped + strlen(dropped), cap - strlen(dropped), " %s:", h->id);
+        for (size_t k = 0; k < h->nmissing; k++) {
+            snprintf(dropped + strlen(dropped), cap - strlen(dropped), "%s%s", k ? "|" : "",
+                     h->missing[k]);
+        }
+        assert_true(res.is_most_words == (h->missing != NULL));
+    }
     uint64_t total = res.total;
     idx_search_res_free(&res);
     return total;
 }
 
-/* A search box's words that find nothing together: the fewest are left out (one: the one whose
- * absence gives the best match; more: first those no document has, then the last typed);
- * phrases stay and one word always does (fewer.c). */
+/* A search box's words that find nothing together: documents with most of them, by the share
+ * of the words' idf they hold, each hit naming the words it lacks, and dropped those the best
+ * lacks (fewer.c); phrases stay required; words that find something together are all needed. */
 static void test_idx_fewer_words_when_all_together_find_nothing(void **state)
 {
     (void)state;
@@ -916,23 +925,20 @@ static void test_idx_fewer_words_when_all_together_find_nothing(void **state)
     struct idx_db *db = open_db(dir, 0, 0);
     assert_int_equal(put_doc(db, "d1", "Cats", "cats and dogs play"), SD_OK);
     assert_int_equal(put_doc(db, "d2", "Mice", "mice and birds sing"), SD_OK);
-    char dropped[128];
-    assert_int_equal(search_fewer(db, "cats dogs birds", true, dropped, sizeof dropped), 1);
-    assert_string_equal(dropped, "birds");
+    char dropped[256];
+    assert_int_equal(search_fewer(db, "cats dogs Birds", true, dropped, sizeof dropped), 2);
+    assert_string_equal(dropped, "birds d1:birds d2:cats|dogs"); /* folded as the query has it */
     assert_int_equal(search_fewer(db, "cats zzqxv dogs", true, dropped, sizeof dropped), 1);
-    assert_string_equal(dropped, "zzqxv"); /* nobody's word first, though not the last */
-    assert_int_equal(search_fewer(db, "cats dogs mice birds", true, dropped, sizeof dropped), 1);
-    assert_string_equal(dropped, "mice|birds"); /* the order typed */
-    /* of two that each find something alone, the one whose best match is better stays:
-     * "cats" is d1's title */
-    assert_int_equal(search_fewer(db, "birds cats", true, dropped, sizeof dropped), 1);
-    assert_string_equal(dropped, "birds");
-    assert_int_equal(search_fewer(db, "birds mice cats", true, dropped, sizeof dropped), 1);
-    assert_string_equal(dropped, "cats"); /* the stray word goes wherever it stands */
-    /* words that find something together are never left out */
+    assert_string_equal(dropped, "zzqxv d1:zzqxv"); /* nobody's word */
+    /* of two words that each find something alone, "cats" is d1's title too */
+    assert_int_equal(search_fewer(db, "birds cats", true, dropped, sizeof dropped), 2);
+    assert_string_equal(dropped, "birds d1:birds d2:cats");
+    assert_int_equal(search_fewer(db, "birds mice cats", true, dropped, sizeof dropped), 2);
+    assert_string_equal(dropped, "cats d2:cats d1:birds|mice"); /* wherever it stands */
+    /* words that find something together are all needed */
     assert_int_equal(search_fewer(db, "cats dogs", true, dropped, sizeof dropped), 1);
-    assert_string_equal(dropped, "");
-    /* a phrase stays; one word always does */
+    assert_string_equal(dropped, " d1:");
+    /* a phrase stays required, and one word alone is no group */
     assert_int_equal(search_fewer(db, "\"dogs cats\" mice", true, dropped, sizeof dropped), 0);
     assert_string_equal(dropped, "");
     assert_int_equal(search_fewer(db, "zzqxv", true, dropped, sizeof dropped), 0);

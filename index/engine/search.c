@@ -275,6 +275,10 @@ static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
     if (rc == SD_OK) {
         rc = idx_with_lexicon(lex, q, err);
     }
+    bool is_grouped = false;
+    if (rc == SD_OK && req->opts.is_any_words && qry_with_any_words(*q, &is_grouped)) {
+        rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
     if (rc == SD_OK) {
         rc = qry_search(ctx, *q, segs, nsegs, &req->params, res, err);
     }
@@ -626,6 +630,10 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
         out->hits[i].score = h->score;
         out->nhits = i + 1;
         rc = idx_fill_hit(ctx, q, segs[h->segment].seg, h->doc, req, &out->hits[i], err);
+        if (rc == SD_OK && out->is_most_words &&
+            idx_missing_words(q, h->any_words, &out->hits[i].missing, &out->hits[i].nmissing)) {
+            rc = sd_errorf(err, SD_ENOMEM, "out of memory");
+        }
     }
     qry_result_free(&res);
     qry_free(q);
@@ -766,6 +774,10 @@ void idx_search_res_free(struct idx_search_res *r)
         free(r->hits[i].hl);
         free(r->hits[i].hl_spans);
         free(r->hits[i].fields_json);
+        for (size_t k = 0; k < r->hits[i].nmissing; k++) {
+            free(r->hits[i].missing[k]);
+        }
+        free(r->hits[i].missing);
     }
     free(r->hits);
     for (size_t i = 0; i < r->nfacets; i++) {

@@ -64,7 +64,8 @@ static int leaves(const struct ev *e, uint32_t node, int depth)
 
 bool qry_bulk_wants(const struct ev *e, uint32_t root)
 {
-    return e->nodes[root].type == EV_OR && leaves(e, root, 0) >= BULK_MIN_LEAVES;
+    return e->nodes[root].type == EV_OR && !e->nodes[root].is_any &&
+           leaves(e, root, 0) >= BULK_MIN_LEAVES;
 }
 
 int qry_bulk_reserve(struct qry_scratch *s)

@@ -294,6 +294,26 @@ static double phrase_score(struct ev *e, const struct ev_node *n, uint32_t doc)
     return score;
 }
 
+/* The QRY_SYN_ANY group's score on doc: the sum of the words it has, times those words' share
+ * of the group's idf (so a document without a rare word ranks below one without a common
+ * word); which words it has goes to e->any_words. At most the plain sum: bounds stay bounds. */
+static double any_score(struct ev *e, const struct ev_node *n, uint32_t doc)
+{
+    const uint32_t *k = node_kids(e, n);
+    double score = 0;
+    double idf = 0;
+    uint32_t words = 0;
+    for (uint32_t i = 0; i < n->count; i++) {
+        if (e->nodes[k[i]].doc == doc) {
+            score += ev_score(e, k[i], doc);
+            idf += e->any_w[i];
+            words |= UINT32_C(1) << e->any_bit[i];
+        }
+    }
+    e->any_words = words;
+    return e->any_total > 0 ? score * (idf / e->any_total) : score;
+}
+
 double ev_score(struct ev *e, uint32_t node, uint32_t doc)
 {
     const struct ev_node *n = &e->nodes[node];
@@ -307,6 +327,9 @@ double ev_score(struct ev *e, uint32_t node, uint32_t doc)
     case EV_AND:
         return and_score(e, n, doc);
     case EV_OR:
+        if (n->is_any) {
+            return any_score(e, n, doc);
+        }
         for (uint32_t i = 0; i < n->count; i++) {
             if (e->nodes[k[i]].doc == doc) {
                 score += ev_score(e, k[i], doc);
@@ -330,7 +353,9 @@ void ev_offer_prox(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t seg
         return;
     }
     double score = rest + ev_prox_bonus(e, px, doc);
-    qry_topk_add(t, (struct qry_hit){.segment = seg, .doc = doc, .score = (float)score});
+    qry_topk_add(t,
+                 (struct qry_hit){
+                     .segment = seg, .doc = doc, .score = (float)score, .any_words = e->any_words});
 }
 
 /* ---- bounds ---- */

@@ -108,6 +108,7 @@ struct ev_node {
     uint8_t type;         /* enum ev_type */
     uint8_t prox;         /* EV_AND: 1 + its struct ev_prox in scratch.prox; 0: no bonus (an
                              ev_prox needs 2 of the QRY_MAX_TERMS words: fewer than 255) */
+    bool is_any;          /* EV_OR: the QRY_SYN_ANY group (plan.c any_node; eval.c any_score) */
     bool is_typed;        /* a word as typed, whose exact form earns the bonus (an AND gives
                              it only to a document with all of them: eval.c): EV_TERMS, or
                              the EV_OR of a typo reading's word and its near forms, each of
@@ -193,6 +194,12 @@ struct qry_scratch {
     struct qry_facet_acc *facet_acc;
     size_t nfacet_acc;
     bool is_exhaustive;       /* tests: score every match, prune nothing */
+    /* The QRY_SYN_ANY group's EV_OR in the current segment (plan.c): per kid, in kid order,
+     * its word's idf and its bit in qry_hit.any_words; any_total: the idf of all the group's
+     * words, those the segment lacks too. */
+    double any_w[32];
+    uint8_t any_bit[32];
+    double any_total;
     bool can_skip;            /* some conjunct can_skip in the current segment */
     struct qry_memo memo;     /* one reading's lookups, kept for the next (memo.c) */
 };
@@ -249,6 +256,10 @@ struct ev {
     const struct qry_conj *conj;     /* the predicate, nconj conjuncts */
     size_t nconj;
     bool can_skip; /* scratch.can_skip: ev_doc_next() may jump */
+    const double *any_w; /* scratch.any_w, any_bit, any_total */
+    const uint8_t *any_bit;
+    double any_total;
+    uint32_t any_words; /* the group's words of the document any_score() last scored */
 };
 
 /* filter_eval.c */

@@ -31,6 +31,7 @@
  * reports. A text with no word at all is a query that matches nothing
  * (root QRY_NONE), not an error: the box was empty.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "parse_int.h"
@@ -380,7 +381,7 @@ int32_t qry_typing_group(const struct qry *q, int32_t node)
     return QRY_NONE;
 }
 
-/* ---- fewer words: the reading of a box's query when all its words together find nothing ---- */
+/* ---- most words: the reading of a box's query when all its words together find nothing ---- */
 
 /* Whether operand n of the root AND is one typed word: a word, a prefix, the word being typed,
  * or a word with its synonyms (qry_with_lexicon keeps the word's offset). A phrase, an OR or a
@@ -396,56 +397,86 @@ static bool is_one_word(const struct qry *q, const struct qry_node *n)
     return n->first_child != QRY_NONE && q->nodes[n->first_child].type == QN_WORD;
 }
 
-size_t qry_simple_droppable(const struct qry *q, size_t len, uint32_t *at, size_t max,
-                            size_t *positives)
+/* Whether child c of the root AND joins the group: one typed word, and room for it. */
+static bool joins_group(const struct qry *q, int32_t c, size_t grouped)
 {
-    *positives = 0;
+    const struct qry_node *n = &q->nodes[c];
+    return grouped < 32 && !n->is_negative && !n->is_filter && is_one_word(q, n);
+}
+
+int qry_with_any_words(struct qry *q, bool *is_grouped)
+{
+    *is_grouped = false;
     if (q->root == QRY_NONE || q->nodes[q->root].type != QN_AND) {
-        return 0; /* one operand, or none */
+        return SD_OK; /* one operand, or none */
     }
-    size_t n = 0;
+    size_t words = 0;
     for (int32_t c = q->nodes[q->root].first_child; c != QRY_NONE; c = q->nodes[c].next_sibling) {
-        const struct qry_node *cn = &q->nodes[c];
-        if (cn->type == QN_NOT || cn->is_filter) {
-            continue;
-        }
-        ++*positives;
-        if (n < max && cn->offset < len && is_one_word(q, cn)) {
-            at[n++] = cn->offset;
-        }
+        words += joins_group(q, c, words);
     }
-    return n;
-}
-
-size_t qry_simple_word_end(const char *text, size_t len, size_t at)
-{
-    while (at < len && !is_sep(text[at])) {
-        at++;
+    if (words < 2) {
+        return SD_OK;
     }
-    return at;
-}
-
-int qry_simple_without(const char *text, size_t len, const uint32_t *at, size_t nat,
-                       struct sd_buf *out)
-{
-    for (size_t i = 0; i < len;) {
-        bool is_dropped = false;
-        for (size_t k = 0; k < nat && !is_dropped; k++) {
-            is_dropped = at[k] == i && !is_sep(text[i]) && (i == 0 || is_sep(text[i - 1]));
-        }
-        if (is_dropped) { /* a word starts at i: it and the spaces after it go */
-            i = qry_simple_word_end(text, len, i);
-            while (i < len && is_space(text[i])) {
-                i++;
-            }
-        } else {
-            sd_buf_put_u8(out, (uint8_t)text[i++]);
-        }
-    }
-    sd_buf_put_u8(out, 0);
-    if (out->rc) {
+    struct qry_node *nodes = realloc(q->nodes, (q->node_count + 1) * sizeof *nodes);
+    if (!nodes) {
         return SD_ENOMEM;
     }
-    out->len--; /* NUL-terminated; len counts the text */
+    q->nodes = nodes;
+    int32_t any = (int32_t)q->node_count++;
+    nodes[any] = nodes[q->root];
+    nodes[any].type = QN_OR;
+    nodes[any].syn_role = QRY_SYN_ANY;
+    /* Relinks the root's children: the group's words under `any`, in order, and `any` where
+     * the first of them stood. */
+    int32_t *root_tail = &nodes[q->root].first_child;
+    int32_t *any_tail = &nodes[any].first_child;
+    size_t grouped = 0;
+    for (int32_t c = nodes[q->root].first_child; c != QRY_NONE;) {
+        int32_t next = nodes[c].next_sibling;
+        if (joins_group(q, c, grouped)) {
+            if (grouped++ == 0) {
+                *root_tail = any;
+                root_tail = &nodes[any].next_sibling;
+            }
+            *any_tail = c;
+            any_tail = &nodes[c].next_sibling;
+        } else {
+            *root_tail = c;
+            root_tail = &nodes[c].next_sibling;
+        }
+        c = next;
+    }
+    *root_tail = QRY_NONE;
+    *any_tail = QRY_NONE;
+    if (nodes[q->root].first_child == any && nodes[any].next_sibling == QRY_NONE) {
+        q->root = any; /* nothing else is required */
+    }
+    *is_grouped = true;
     return SD_OK;
+}
+
+bool qry_any_word(const struct qry *q, unsigned i, const char **word, size_t *len)
+{
+    const struct qry_node *nodes = q->nodes;
+    int32_t c = QRY_NONE;
+    for (size_t g = 0; g < q->node_count && c == QRY_NONE; g++) {
+        if (nodes[g].type == QN_OR && nodes[g].syn_role == QRY_SYN_ANY) {
+            c = nodes[g].first_child;
+        }
+    }
+    for (; c != QRY_NONE && i > 0; i--) {
+        c = nodes[c].next_sibling;
+    }
+    if (c == QRY_NONE) {
+        return false;
+    }
+    while (nodes[c].type == QN_OR) {
+        c = nodes[c].first_child; /* the word of its synonyms, typing or typo group */
+    }
+    const struct qry_node *n = &nodes[c];
+    const struct qry_term *t =
+        &q->terms[n->type == QN_WORD && n->term_count > 1 ? n->term + 1 : n->term];
+    *word = qry_term_str(q, t);
+    *len = t->len;
+    return true;
 }

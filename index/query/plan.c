@@ -12,6 +12,8 @@
  *   QN_FUZZY   the same, over the SEG_STEM typo expansions
  *   QN_PHRASE  one EV_PHRASE per field that has every word (positions
  *              wanted), under an EV_OR when several fields do
+ *   QN_OR      EV_OR of its non-empty children; a box's words of which a document needs only
+ *              some (QRY_SYN_ANY) keep their EV_OR even for one, with each word's idf
  *   clauses    (filter.c) an operand of the top-level AND made only of clauses is left
  *              out: search.c tests it beside the tree (filter_eval.c); other clause
  *              subtrees are one EV_FILTER; a root with no positive text left is EV_ALL
@@ -385,6 +387,72 @@ static int child_list(struct plan *pl, int32_t qnode, uint32_t *kids, uint32_t *
     return SD_OK;
 }
 
+/* The idf of the word that query node c stands for (the word of a synonyms, typing or typo
+ * group), or a negative number when it has none (a prefix). */
+static double word_idf(struct plan *pl, int32_t c)
+{
+    const struct qry_node *nodes = pl->q->nodes;
+    while (nodes[c].type == QN_OR && nodes[c].first_child != QRY_NONE) {
+        c = nodes[c].first_child;
+    }
+    const struct qry_sterm *st = sterm(pl, nodes[c].term);
+    return nodes[c].type == QN_WORD && st->has_idf ? st->idf : -1;
+}
+
+/* The QRY_SYN_ANY group (qry_with_any_words): an EV_OR of those of its words this segment
+ * has, even one, each with its idf and its bit in qry_hit.any_words (s->any_w, any_bit), and
+ * the idf of all of them (any_total). A prefix weighs as the words' mean. */
+static int any_node(struct plan *pl, int32_t qnode, uint32_t *out)
+{
+    uint32_t kids[QRY_MAX_TERMS];
+    uint32_t count;
+    int rc = child_list(pl, qnode, kids, &count);
+    if (rc) {
+        return rc;
+    }
+    struct qry_scratch *s = pl->s;
+    double w[QRY_MAX_TERMS];
+    double sum = 0;
+    uint32_t nwords = 0;
+    int32_t c = pl->q->nodes[qnode].first_child;
+    for (uint32_t i = 0; i < count; i++, c = pl->q->nodes[c].next_sibling) {
+        w[i] = word_idf(pl, c);
+        sum += w[i] > 0 ? w[i] : 0;
+        nwords += w[i] > 0;
+    }
+    s->any_total = 0;
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < count && i < 32; i++) {
+        w[i] = w[i] > 0 ? w[i] : nwords ? sum / nwords : 1;
+        s->any_total += w[i];
+        if (pnode(pl, kids[i])->type != EV_EMPTY) {
+            s->any_w[live] = w[i];
+            s->any_bit[live] = (uint8_t)i;
+            kids[live++] = kids[i];
+        }
+    }
+    if (live == 0) {
+        return new_node(pl, EV_EMPTY, out);
+    }
+    uint32_t first = 0;
+    rc = push_kids(pl, kids, live, &first);
+    if (!rc) {
+        rc = new_node(pl, EV_OR, out);
+    }
+    if (rc) {
+        return rc;
+    }
+    struct ev_node *n = pnode(pl, *out);
+    n->first = first;
+    n->count = live;
+    n->is_any = true;
+    for (uint32_t i = 0; i < live; i++) {
+        n->cost += pnode(pl, kids[i])->cost;
+    }
+    position(pl, *out);
+    return SD_OK;
+}
+
 static int or_node(struct plan *pl, int32_t qnode, uint32_t *out)
 {
     uint32_t kids[QRY_MAX_TERMS];
@@ -693,7 +761,7 @@ static int build(struct plan *pl, int32_t qnode, uint32_t *out)
     case QN_AND:
         return and_node(pl, qnode, out);
     case QN_OR:
-        return or_node(pl, qnode, out);
+        return qn->syn_role == QRY_SYN_ANY ? any_node(pl, qnode, out) : or_node(pl, qnode, out);
     default:
         return sd_errorf(pl->err, SD_EINVAL, "query node %d of type %u", qnode, qn->type);
     }

@@ -34,7 +34,8 @@
  * A document skipped here is not counted; qry_topk.is_pruned records that
  * total became a lower bound. Nothing here allocates: per-operand arrays are
  * on the stack (an OR has at most PRUNE_MAX_KIDS operands; a wider one falls
- * back to block-max).
+ * back to block-max, and so does the OR of a box's words of which a document needs only some,
+ * whose score is not the sum of its operands': eval.c any_score).
  */
 #include "eval_int.h"
 
@@ -316,7 +317,7 @@ void qry_prune_segment(struct ev *e, struct qry_topk *t, const uint64_t *deleted
                      .root = root,
                      .ndocs = seg_doc_count(e->seg)};
     const struct ev_node *n = &e->nodes[root];
-    if (n->type == EV_OR && n->count <= PRUNE_MAX_KIDS) {
+    if (n->type == EV_OR && !n->is_any && n->count <= PRUNE_MAX_KIDS) {
         walk_maxscore(&w, target);
     } else if (n->type == EV_TERMS) {
         walk_terms(&w, target);

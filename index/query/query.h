@@ -106,21 +106,20 @@ enum qry_syntax {
 int qry_parse_simple(struct qry_ctx *ctx, const char *text, size_t len, unsigned flags,
                      struct qry **out, struct sd_error *err);
 bool qry_is_truncated(const struct qry *q);
-/* Fewer words, for a search box whose words find nothing together (the engine's last reading,
- * docs/QUERY.md "Fewer words"). qry_simple_droppable: the offsets in its text (len bytes) of
- * the operands of q's root AND (a qry_parse_simple query, synonyms applied or not) that are
- * one typed word each (a word, a prefix, the word being typed, a word with synonyms; not a
- * phrase, an OR, a compound or an exclusion), in text order, at most max; *positives counts
- * every positive operand. 0 when q is not an AND. qry_simple_word_end: where the word that
- * starts at byte at ends (the next space, parenthesis or quote). qry_simple_without: text
- * without each word that starts at one of at[0, nat) and the spaces after it, into out
- * (NUL-terminated, not counted in out->len): the space before a last word left out stays, so
- * the word before it is not read as still being typed. SD_OK or SD_ENOMEM. */
-size_t qry_simple_droppable(const struct qry *q, size_t len, uint32_t *at, size_t max,
-                            size_t *positives);
-size_t qry_simple_word_end(const char *text, size_t len, size_t at);
-int qry_simple_without(const char *text, size_t len, const uint32_t *at, size_t nat,
-                       struct sd_buf *out);
+/* Most words, for a search box whose words find nothing together (the engine's last reading,
+ * docs/QUERY.md "Most words"). qry_with_any_words: the operands of q's root AND (a
+ * qry_parse_simple query, synonyms applied or not) that are one typed word each (a word, a
+ * prefix, the word being typed, a word with synonyms; not a phrase, an OR, a compound or an
+ * exclusion) become optional: one QN_OR of role QRY_SYN_ANY takes their place, where the
+ * first stood. A document then needs one of them (and every other operand), and scores the
+ * sum of the words it has times the share of the words' idf that they carry, so one missing
+ * a rare word ranks below one missing a common word. Its hits say which of the words they
+ * have (qry_hit.any_words: bit i for the group's word i, in text order). Unchanged when
+ * fewer than two such words; *is_grouped says whether it grouped them. In place: q's nodes
+ * grow by one. SD_OK or SD_ENOMEM. qry_any_word: word i of the group as the query has it
+ * (folded, as typed: its exact form), borrowed from q; false past the last. */
+int qry_with_any_words(struct qry *q, bool *is_grouped);
+bool qry_any_word(const struct qry *q, unsigned i, const char **word, size_t *len);
 
 /* Writes text[0, len) (borrowed) into out as it reads typed with the other
  * keyboard layout (ЙЦУКЕН <-> QWERTY, each space-separated chunk in the
@@ -189,6 +188,7 @@ struct qry_hit {
     uint32_t segment; /* index into the qry_segment array */
     uint32_t doc;     /* local doc id in that segment */
     float score;
+    uint32_t any_words; /* a qry_with_any_words query: the group's words it has (bit i: word i) */
 };
 
 /* hits is owned by the result: release with qry_result_free().

@@ -69,6 +69,9 @@ enum qry_syn_role {
      * QRY_COMPLETION_WEIGHT and may be more (stats.c). In the typo reading the word's
      * QN_FUZZY has it too: its near forms are sought as a prefix (typo.c). */
     QRY_SYN_TYPING,
+    /* QN_OR: a box's words of which a document needs only some (qry_with_any_words): it scores
+     * the sum of those it has times their share of the words' idf (eval.c). */
+    QRY_SYN_ANY,
 };
 
 enum qry_node_type {

@@ -44,7 +44,8 @@ static void dump_node(const struct qry *q, int32_t i, char *buf, size_t cap)
     static const char *names[] = {"", "and", "or", "not"};
     if (n->type <= QN_NOT) {
         bool is_typing = n->type == QN_OR && n->syn_role == QRY_SYN_TYPING;
-        put(buf, cap, "(%s", is_typing ? "typing" : names[n->type]);
+        bool is_any = n->type == QN_OR && n->syn_role == QRY_SYN_ANY;
+        put(buf, cap, "(%s", is_typing ? "typing" : is_any ? "any" : names[n->type]);
         for (int32_t c = n->first_child; c != QRY_NONE; c = q->nodes[c].next_sibling) {
             put(buf, cap, " ");
             dump_node(q, c, buf, cap);
@@ -629,62 +630,48 @@ static void test_qry_simple_random_bytes_never_fail(void **state)
     }
 }
 
-/* What "fewer words" (engine fewer.c) may leave out of text, and the text without those
- * words (qry_simple_droppable, qry_simple_without): each word's offset, then the text without
- * the words at the given operand indexes (a list of indexes into the droppable ones). */
-static void assert_droppable(const char *text, unsigned flags, const char *want_words,
-                             size_t want_positives)
+/* The most-words reading (engine fewer.c) of text: which words become optional
+ * (qry_with_any_words, named by qry_any_word, '|' between them) and the tree's shape. */
+static void assert_any_words(const char *text, unsigned flags, const char *want_words,
+                             const char *want_tree)
 {
     struct qry *q = NULL;
     struct sd_error err = {0};
-    size_t len = strlen(text);
-    assert_int_equal(qry_parse_simple(g_ctx, text, len, flags, &q, &err), SD_OK);
-    uint32_t at[QRY_MAX_TERMS];
-    size_t positives = 99;
-    size_t n = qry_simple_droppable(q, len, at, QRY_MAX_TERMS, &positives);
+    assert_int_equal(qry_parse_simple(g_ctx, text, strlen(text), flags, &q, &err), SD_OK);
+    bool is_grouped = true;
+    assert_int_equal(qry_with_any_words(q, &is_grouped), SD_OK);
     char got[256] = "";
-    for (size_t i = 0; i < n; i++) {
-        size_t end = qry_simple_word_end(text, len, at[i]);
-        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%.*s", i ? "|" : "",
-                 (int)(end - at[i]), text + at[i]);
+    const char *w;
+    size_t len;
+    for (unsigned i = 0; qry_any_word(q, i, &w, &len); i++) {
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%.*s", i ? "|" : "", (int)len, w);
     }
-    if (strcmp(got, want_words) != 0 || positives != want_positives) {
-        fail_msg("droppable '%s': got '%s' of %zu, want '%s' of %zu", text, got, positives,
-                 want_words, want_positives);
+    char tree[2048] = "";
+    if (q->root != QRY_NONE) {
+        dump_node(q, q->root, tree, sizeof tree);
+    }
+    if (strcmp(got, want_words) != 0 || is_grouped != (want_words[0] != 0) ||
+        strcmp(tree, want_tree) != 0) {
+        fail_msg("any words '%s': got '%s' %s, want '%s' %s", text, got, tree, want_words,
+                 want_tree);
     }
     qry_free(q);
 }
 
-static void assert_without(const char *text, const uint32_t *at, size_t nat, const char *want)
-{
-    struct sd_buf out;
-    sd_buf_init(&out);
-    assert_int_equal(qry_simple_without(text, strlen(text), at, nat, &out), SD_OK);
-    assert_int_equal(out.len, strlen(want));
-    assert_string_equal((const char *)out.data, want); /* NUL-terminated */
-    sd_buf_free(&out);
-}
-
-static void test_qry_simple_words_that_may_be_left_out(void **state)
+static void test_qry_simple_words_made_optional(void **state)
 {
     (void)state;
-    assert_droppable("cats dogs mice", 0, "cats|dogs|mice", 3);
-    assert_droppable("cats", 0, "", 0); /* no AND: nothing to leave out */
-    assert_droppable("(cats) dog* -mice", 0, "cats|dog*", 2);
-    assert_droppable("cats OR dogs mice \"big ants\"", 0, "mice", 3);
-    assert_droppable("e-mail cats", 0, "cats", 2); /* a compound is more than one word */
-    assert_droppable("cats do", QRY_SIMPLE_PREFIX_LAST, "cats|do", 2);
-    assert_droppable("цифровая   дипломатия!", 0, "цифровая|дипломатия!", 2);
-
-    static const uint32_t dogs[] = {5};
-    assert_without("cats dogs mice", dogs, 1, "cats mice");
-    static const uint32_t mice[] = {10};
-    assert_without("cats dogs mice", mice, 1, "cats dogs "); /* "dogs" is no longer typed */
-    static const uint32_t first_two[] = {1, 7};
-    assert_without("(cats) dog* -mice", first_two, 2, "() -mice");
-    static const uint32_t no_word[] = {0, 3, 6, 99}; /* '(', inside a word, ' ', past the end */
-    assert_without("(cats) dog*", no_word, 3, "(cats) dog*");
-    assert_without("cats dogs", NULL, 0, "cats dogs");
+    assert_any_words("Cats dogs mice", 0, "cats|dogs|mice", "(any cat/cats dog/dogs mice/mice)");
+    assert_any_words("cats", 0, "", "cat/cats"); /* no AND: nothing to make optional */
+    assert_any_words("cats -mice", 0, "", "(and cat/cats (not mice/mice))"); /* one word */
+    assert_any_words("(cats) dog* -mice", 0, "cats|dog",
+                     "(and (any cat/cats dog*) (not mice/mice))");
+    assert_any_words("cats OR dogs mice \"big ants\" seals", 0, "mice|seals",
+                     "(and (or cat/cats dog/dogs) (any mice/mice seal/seals) \"big ants\")");
+    assert_any_words("e-mail cats dogs", 0, "cats|dogs", /* a compound is no one word */
+                     "(and (or \"e mail\" email/email) (any cat/cats dog/dogs))");
+    assert_any_words("cats do", QRY_SIMPLE_PREFIX_LAST, "cats|do",
+                     "(any cat/cats (typing do/do do*))");
 }
 
 int main(void)
@@ -726,7 +713,7 @@ int main(void)
         cmocka_unit_test(test_qry_simple_prefix_last_only_for_a_plain_word_at_the_end),
         cmocka_unit_test(test_qry_simple_long_input_is_truncated),
         cmocka_unit_test(test_qry_simple_random_bytes_never_fail),
-        cmocka_unit_test(test_qry_simple_words_that_may_be_left_out),
+        cmocka_unit_test(test_qry_simple_words_made_optional),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -29,6 +29,7 @@ static struct stem_ctx *g_stem;
 static unsigned g_seed = 1234;
 static float g_proximity = QRY_PROXIMITY; /* qry_params.proximity of run() */
 static bool g_typing; /* run() reads the simple syntax with QRY_SIMPLE_PREFIX_LAST */
+static bool g_any;    /* run() reads the simple syntax, its words made optional */
 
 static const char *const vocab[] = {
     "the",     "run",    "runs",   "running", "cat",    "cats",   "green",  "tree",
@@ -137,6 +138,14 @@ static struct qry_result run(const struct corpus *c, const char *q_text, uint32_
                              uint32_t limit, bool exhaustive)
 {
     struct qry *q = g_typing ? tqry_typing(g_ctx, q_text) : tqry(g_ctx, q_text);
+    if (g_any) {
+        qry_free(q);
+        struct sd_error err = {0};
+        bool is_grouped = false;
+        assert_int_equal(qry_parse_simple(g_ctx, q_text, strlen(q_text), 0, &q, &err), SD_OK);
+        assert_int_equal(qry_with_any_words(q, &is_grouped), SD_OK);
+        assert_true(is_grouped);
+    }
     struct qry_params p;
     qry_params_default(&p);
     p.offset = offset;
@@ -174,7 +183,8 @@ static bool check(const struct corpus *c, const char *q_text, uint32_t offset, u
     for (size_t i = 0; i < got.nhits; i++) {
         const struct qry_hit *a = &got.hits[i];
         const struct qry_hit *b = &want.hits[i];
-        if (a->segment != b->segment || a->doc != b->doc || a->score != b->score) {
+        if (a->segment != b->segment || a->doc != b->doc || a->score != b->score ||
+            a->any_words != b->any_words) {
             fail_msg("'%s' offset %u limit %u: hit %zu is %u/%u %.9g, want %u/%u %.9g", q_text,
                      offset, limit, i, a->segment, a->doc, (double)a->score, b->segment, b->doc,
                      (double)b->score);
@@ -252,6 +262,35 @@ static void test_qry_prune_word_being_typed_equals_exhaustive(void **state)
     }
     g_typing = false;
     g_proximity = QRY_PROXIMITY;
+    assert_true(pruned > 4);
+}
+
+/* A box's words of which a document needs only some, scored by the share of their idf it has
+ * (qry_with_any_words; eval.c any_score): bounds that sum the words' bounds stay bounds, and
+ * the hits say which words they hold, pruned or not; beside required words and exclusions. */
+static void test_qry_prune_any_words_equals_exhaustive(void **state)
+{
+    (void)state;
+    static const char *const any[] = {
+        "the run",
+        "run cat river",
+        "the run дом",
+        "cat green zqaa",
+        "city trees river north",
+        "the cat -green water",
+        "\"the run\" cat valley",
+        "zqpa run cat",
+        "run ci*",
+    };
+    unsigned pruned = 0;
+    g_any = true;
+    for (size_t qi = 0; qi < sizeof any / sizeof *any; qi++) {
+        uint64_t exact = count(&g_main, any[qi]);
+        pruned += check(&g_main, any[qi], 0, 10, exact);
+        pruned += check(&g_main, any[qi], 5, 3, exact);
+        pruned += check(&g_main, any[qi], 0, 1, exact);
+    }
+    g_any = false;
     assert_true(pruned > 4);
 }
 
@@ -408,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_qry_prune_topk_equals_exhaustive),
         cmocka_unit_test(test_qry_prune_exact_with_heavy_proximity),
         cmocka_unit_test(test_qry_prune_word_being_typed_equals_exhaustive),
+        cmocka_unit_test(test_qry_prune_any_words_equals_exhaustive),
         cmocka_unit_test(test_qry_prune_total_exact_semantics),
         cmocka_unit_test(test_qry_prune_saturated_max_tf_keeps_bound),
         cmocka_unit_test(test_qry_prune_rejected_tf_cache_resets_when_bonus_grows),

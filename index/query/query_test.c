@@ -267,6 +267,67 @@ static uint64_t typing_ids(const char *text, const struct qry_segment *segs, cha
     return total;
 }
 
+/* The first hit's id of q over segs (one segment). */
+static void first_id(const struct qry *q, const struct qry_segment *segs, char *out, size_t cap)
+{
+    struct qry_params p;
+    qry_params_default(&p);
+    struct qry_result r;
+    struct sd_error err = {0};
+    assert_int_equal(qry_search(g_ctx, q, segs, 1, &p, &r, &err), SD_OK);
+    assert_true(r.nhits > 0);
+    const char *id;
+    size_t len;
+    seg_doc_id(segs[0].seg, r.hits[0].doc, &id, &len);
+    snprintf(out, cap, "%.*s", (int)len, id);
+    qry_result_free(&r);
+}
+
+/* A box's words made optional (qry_with_any_words): a document that says the rare word over
+ * and over but nothing else ranks first in a plain OR, and below one that has most of the
+ * words when each document scores the share of the words' idf it holds; each hit says which
+ * of the words it has. */
+static void test_qry_any_words_rank_by_the_share_of_idf_they_hold(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {"one", "Zebrafinch", "Zebrafinch zebrafinch zebrafinch zebrafinch.", NULL},
+        {"most", "Field notes", "A zebrafinch in the report of the notes.", NULL},
+        {"f1", "Notes", "Field notes, a report.", NULL},
+        {"f2", "Report", "The report of the notes.", NULL},
+        {"f3", "Weekly", "Report notes.", NULL},
+        {"none", "Dogs", "A dog sat on the mat.", NULL},
+    };
+    struct seg *s = tseg_build(g_stem, docs, 6);
+    struct qry_segment segs[] = {{s, NULL}};
+    char id[16];
+    struct qry *q = tqry(g_ctx, "zebrafinch OR notes OR report OR xyzzy");
+    first_id(q, segs, id, sizeof id);
+    assert_string_equal(id, "one");
+    qry_free(q);
+    struct sd_error err = {0};
+    static const char text[] = "zebrafinch notes report xyzzy";
+    assert_int_equal(qry_parse_simple(g_ctx, text, sizeof text - 1, 0, &q, &err), SD_OK);
+    bool is_grouped = false;
+    assert_int_equal(qry_with_any_words(q, &is_grouped), SD_OK);
+    assert_true(is_grouped);
+    first_id(q, segs, id, sizeof id);
+    assert_string_equal(id, "most");
+    struct qry_params p;
+    qry_params_default(&p);
+    struct qry_result r;
+    assert_int_equal(qry_search(g_ctx, q, segs, 1, &p, &r, &err), SD_OK);
+    assert_int_equal(r.total, 5);               /* every document with one of the words */
+    assert_int_equal(r.hits[0].any_words, 0x7); /* zebrafinch, notes, report */
+    assert_int_equal(r.hits[1].any_words, 0x1);
+    for (size_t i = 2; i < r.nhits; i++) {
+        assert_int_equal(r.hits[i].any_words, 0x6); /* notes, report */
+    }
+    qry_result_free(&r);
+    qry_free(q);
+    seg_close(s);
+}
+
 /* The word being typed finds its completions; the word itself, in any inflection, ranks above
  * a longer word that only starts like it; a word done (a space after it) is only itself. */
 static void test_qry_rank_word_being_typed(void **state)
@@ -720,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_qry_rank_exact_form_first_russian),
         cmocka_unit_test(test_qry_rank_english_inflection_finds_doc),
         cmocka_unit_test(test_qry_rank_word_being_typed),
+        cmocka_unit_test(test_qry_any_words_rank_by_the_share_of_idf_they_hold),
         cmocka_unit_test(test_qry_rank_whole_word_being_typed_as_with_a_space),
         cmocka_unit_test(test_qry_word_being_typed_after_another_reaches_rare_completions),
         cmocka_unit_test(test_qry_prefix_keeps_the_most_frequent_completions),

@@ -52,38 +52,36 @@ static bool hit_worse(const struct qry_hit *a, const struct qry_hit *b)
     return a->doc > b->doc;
 }
 
-static void heap_sift_down(struct qry_hit *h, size_t count, size_t i)
+/* Puts hit at the root of the heap h[0, count) (the weakest first) and sifts it down: the
+ * worse child moves up into the hole until hit is no better than either child. */
+static void heap_replace_top(struct qry_hit *h, size_t count, struct qry_hit hit)
 {
+    size_t i = 0;
     for (;;) {
-        size_t worst = i;
-        size_t l = 2 * i + 1;
-        size_t r = l + 1;
-        if (l < count && hit_worse(&h[l], &h[worst])) {
-            worst = l;
+        size_t worst = 2 * i + 1;
+        if (worst >= count) {
+            break;
         }
-        if (r < count && hit_worse(&h[r], &h[worst])) {
-            worst = r;
+        if (worst + 1 < count && hit_worse(&h[worst + 1], &h[worst])) {
+            worst++;
         }
-        if (worst == i) {
-            return;
+        if (!hit_worse(&h[worst], &hit)) {
+            break;
         }
-        struct qry_hit t = h[i];
         h[i] = h[worst];
-        h[worst] = t;
         i = worst;
     }
+    h[i] = hit;
 }
 
 static void heap_push(struct qry_hit *h, size_t *count, struct qry_hit hit)
 {
     size_t i = (*count)++;
-    h[i] = hit;
-    while (i > 0 && hit_worse(&h[i], &h[(i - 1) / 2])) {
-        struct qry_hit t = h[i];
+    while (i > 0 && hit_worse(&hit, &h[(i - 1) / 2])) {
         h[i] = h[(i - 1) / 2];
-        h[(i - 1) / 2] = t;
         i = (i - 1) / 2;
     }
+    h[i] = hit;
 }
 
 void qry_topk_add(struct qry_topk *t, struct qry_hit hit)
@@ -94,8 +92,7 @@ void qry_topk_add(struct qry_topk *t, struct qry_hit hit)
     if (t->count < t->k) {
         heap_push(t->h, &t->count, hit);
     } else if (hit_worse(&t->h[0], &hit)) {
-        t->h[0] = hit;
-        heap_sift_down(t->h, t->count, 0);
+        heap_replace_top(t->h, t->count, hit);
     }
 }
 
@@ -104,8 +101,9 @@ void qry_topk_offer(struct ev *e, struct qry_topk *t, uint32_t root, uint32_t se
     if (t->count == t->k && !qry_topk_can_beat(t, ev_bound(e, root, doc))) {
         return;
     }
-    qry_topk_add(t, (struct qry_hit){
-                        .segment = seg, .doc = doc, .score = (float)ev_score(e, root, doc)});
+    float score = (float)ev_score(e, root, doc);
+    qry_topk_add(
+        t, (struct qry_hit){.segment = seg, .doc = doc, .score = score, .any_words = e->any_words});
 }
 
 static bool may_prune(const struct qry_topk *t)
@@ -148,7 +146,10 @@ static int run_segment(struct qry_scratch *s, const struct qry *q, const struct 
                    .fleaves = s->fleaves.data,
                    .conj = s->conj.data,
                    .nconj = s->conj.count,
-                   .can_skip = s->can_skip};
+                   .can_skip = s->can_skip,
+                   .any_w = s->any_w,
+                   .any_bit = s->any_bit,
+                   .any_total = s->any_total};
     uint32_t doc = e.nodes[root].doc;
     bool is_prox = e.nodes[root].prox != 0; /* a root AND with a proximity bonus */
     if (!so && s->nfacet_acc == 0 && !s->is_exhaustive && qry_bulk_wants(&e, root) &&

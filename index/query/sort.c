@@ -267,6 +267,7 @@ void qry_sorter_offer(struct qry_sorter *so, struct ev *e, uint32_t root, uint32
     }
     /* scored only now: the tree still sits on doc, and most documents never get here */
     c.hit.score = is_scored ? score : (float)ev_score(e, root, doc);
+    c.hit.any_words = e->any_words;
     for (size_t i = 1; i < so->sort->nkeys; i++) {
         key_val(so, i, doc, c.hit.score, &c.v[i]);
     }

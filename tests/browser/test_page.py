@@ -144,11 +144,14 @@ class PageTest(harness.E2ETestCase):
         self.assertTrue(any(m.startswith("дипломат") for m in marks), marks)
 
     def test_words_no_page_has_together_are_shown_missing(self):
-        # "qzxvkwj" is in no document: the page still shows the others' hits, and says so
+        # "qzxvkwj" is in no document: the page still shows the hits with most of the words,
+        # says so, and names under each hit the words it lacks
         self.type_query("цифровая qzxvkwj дипломатия")
         self.wait(lambda: self.hit_ids()[:1] == ["ru-digital-diplomacy"], "seed article first")
         notice = self.driver.find_element(By.ID, "notice")
-        self.wait(lambda: "Missing: qzxvkwj" in notice.text, "the missing word named")
+        self.wait(lambda: "No page has every word" in notice.text, "the notice")
+        first = self.driver.find_element(By.CSS_SELECTOR, "#hits .hit")
+        self.wait(lambda: "Missing: qzxvkwj" in first.text, "the missing word named")
 
     def test_hostile_document_shows_as_text(self):
         self.type_query("витрина")

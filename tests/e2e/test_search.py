@@ -441,9 +441,10 @@ class SearchTest(E2ETestCase):
                 self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
 
     def test_words_that_find_nothing_together_are_dropped(self):
-        """A search box's words that no document holds together: the fewest are left out
-        (first those no document has, then the last typed) and the answer names them, over
-        HTTP, the line protocol and searchq; drop_words=false and the full syntax keep all."""
+        """A search box's words that no document holds together: the documents with most of
+        them (by the share of the words' idf they hold), each hit naming the words it lacks
+        and "dropped" those the first lacks, over HTTP, the line protocol and searchq;
+        drop_words=false and the full syntax keep all."""
         docs = [{"id": "tmp-fw-1", "title": "Zebrafinch notes", "body": "zebrafinch quokka"},
                 {"id": "tmp-fw-2", "title": "Sea notes", "body": "narwhal axolotl"}]
         self.assertOk(self.line_call({"op": "add", "docs": docs}), "add")
@@ -451,9 +452,11 @@ class SearchTest(E2ETestCase):
         try:
             harness.wait_until(lambda: self.line_call({"op": "search", "q": "narwhal"})["total"],
                                harness.VISIBLE_WITHIN)
-            r = http.search("zebrafinch narwhal", syntax="simple", highlight="true")
-            self.assertEqual((r.status, [h["id"] for h in r.json["hits"]], r.json.get("dropped")),
-                             (200, ["tmp-fw-1"], ["narwhal"]), r)
+            r = http.search("zebrafinch Narwhal", syntax="simple", highlight="true")
+            self.assertEqual((r.status, [(h["id"], h["missing"]) for h in r.json["hits"]],
+                              r.json.get("dropped")),
+                             (200, [("tmp-fw-1", ["narwhal"]), ("tmp-fw-2", ["zebrafinch"])],
+                              ["narwhal"]), r)
             self.assertIn("<mark>Zebrafinch</mark>", r.json["hits"][0]["highlight"]["title"])
             r = http.search("zebrafinch narwhal", syntax="simple", drop_words="false")
             self.assertEqual((r.status, r.json["total"], r.json.get("dropped")), (200, 0, None), r)
@@ -461,24 +464,30 @@ class SearchTest(E2ETestCase):
             self.assertEqual((r.status, r.json["error"]["code"]), (400, "bad_request"), r)
         finally:
             http.close()
-        # a word no document has goes first, wherever it stands; several go in the order typed
+        # a word no document has is missing from every hit, wherever it stands
         a = self.line_call({"op": "search", "q": "narwhal qzxvkw axolotl", "syntax": "simple"})
-        self.assertEqual(([h["id"] for h in self.assertOk(a)["hits"]], a.get("dropped")),
-                         (["tmp-fw-2"], ["qzxvkw"]), a)
-        a = self.line_call({"op": "search", "q": "narwhal axolotl quokka zebrafinch",
+        self.assertEqual(([(h["id"], h["missing"]) for h in self.assertOk(a)["hits"]],
+                          a.get("dropped")), ([("tmp-fw-2", ["qzxvkw"])], ["qzxvkw"]), a)
+        # documents that lack a rare word rank below those that lack a common one
+        a = self.line_call({"op": "search", "q": "notes narwhal axolotl quokka",
                             "syntax": "simple"})
-        self.assertEqual(([h["id"] for h in self.assertOk(a)["hits"]], a.get("dropped")),
-                         (["tmp-fw-2"], ["quokka", "zebrafinch"]), a)
+        hits = self.assertOk(a)["hits"]
+        self.assertEqual([(h["id"], h["missing"]) for h in hits[:2]],
+                         [("tmp-fw-2", ["quokka"]), ("tmp-fw-1", ["narwhal", "axolotl"])], a)
+        self.assertEqual(a.get("dropped"), ["quokka"], a)
         a = self.line_call({"op": "search", "q": "zebrafinch narwhal"})  # full: all words
         self.assertEqual((self.assertOk(a)["total"], a.get("dropped")), (0, None), a)
         # The reading named is the text searched without its ends' spaces: here the layout
-        # reading of "wbahjdfz " once the last word is left out.
-        a = self.line_call({"op": "search", "q": "wbahjdfz qzxvkw", "syntax": "simple"})
+        # reading of "wbahjdfz qzxvkw" (the group's words as that reading has them).
+        a = self.line_call({"op": "search", "q": "wbahjdfz qzxvkw ", "syntax": "simple"})
         self.assertEqual((self.assertOk(a)["hits"][0]["id"], a.get("layout"), a.get("dropped")),
-                         (DIPLOMACY, {"query": "цифровая", "used": True}, ["qzxvkw"]), a)
+                         (DIPLOMACY, {"query": "цифровая йячмлц", "used": True}, ["йячмлц"]),
+                         a)
         cp = self.searchq("zebrafinch", "narwhal")  # searchq's simple syntax, said to a person
         self.assertEqual(cp.returncode, 0, describe(cp))
-        self.assertIn('showing hits without "narwhal"', decode(cp)[0], describe(cp))
+        self.assertIn('showing those with most of them; the first lacks "narwhal"',
+                      decode(cp)[0], describe(cp))
+        self.assertIn('missing: "zebrafinch"', decode(cp)[0], describe(cp))
         for d in docs:
             self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
 

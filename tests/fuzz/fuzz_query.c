@@ -13,8 +13,8 @@
  * Both readings then take their typo reading (typo.c: the Levenshtein walk over the segment's
  * forms, in prefix mode for the word being typed), searched, corrected (did_you_mean) and
  * highlighted, as the engine does for a query that finds little; the simple one also its
- * readings with fewer words (qry_simple_without), parsed and searched, and the input itself,
- * as a document's text, snippeted and highlighted for it (snippet_self).
+ * most-words reading (qry_with_any_words), searched, and the input itself, as a document's
+ * text, snippeted and highlighted for it (snippet_self).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -232,37 +232,45 @@ static void layout_readings(struct qry_ctx *ctx, const char *text, size_t len)
     }
 }
 
-/* The fewer-words readings of a simple query (the engine's fewer.c): its droppable words each
- * start a word of the text, and the text without any of them parses and is searched. */
-static void fewer_readings(struct qry_ctx *ctx, const struct qry *q, const char *text, size_t len,
-                           unsigned flags)
+/* The most-words reading of a simple query (the engine's fewer.c): its one-word operands made
+ * optional (qry_with_any_words), with and without the lexicon, searched (the hits say which
+ * words they have), named, and read with typos, as the engine reads it. */
+static void most_words_reading(struct qry_ctx *ctx, const char *text, size_t len, unsigned flags)
 {
-    uint32_t at[QRY_MAX_TERMS];
-    size_t positives = 0;
-    size_t n = qry_simple_droppable(q, len, at, QRY_MAX_TERMS, &positives);
-    if (n > positives) {
-        abort(); /* each is a positive operand (one alone beside exclusions too) */
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    if (qry_parse_simple(ctx, text, len, flags, &q, &err) != SD_OK) {
+        abort();
     }
-    for (size_t k = 1; k <= n; k += 1 + n / 3) {
-        if (qry_simple_word_end(text, len, at[k - 1]) <= at[k - 1]) {
-            abort(); /* a droppable word is never empty */
+    if (len & 8) {
+        struct qry *lq = NULL;
+        if (qry_with_lexicon(g_lex, q, &lq, &err) != SD_OK) {
+            qry_free(q);
+            return;
         }
-        struct sd_buf out;
-        sd_buf_init(&out);
-        if (qry_simple_without(text, len, at, k, &out) == SD_OK) {
-            if (out.len >= len || ((const char *)out.data)[out.len] != '\0') {
-                abort(); /* shorter, NUL-terminated */
-            }
-            struct qry *fq = NULL;
-            struct sd_error err = {0};
-            if (qry_parse_simple(ctx, (const char *)out.data, out.len, flags, &fq, &err) != SD_OK) {
-                abort();
-            }
-            search(ctx, fq);
-            qry_free(fq);
+        if (lq) {
+            qry_free(q);
+            q = lq;
         }
-        sd_buf_free(&out);
     }
+    bool is_grouped = false;
+    if (qry_with_any_words(q, &is_grouped) == SD_OK && is_grouped) {
+        const char *w;
+        size_t wlen;
+        unsigned n = 0;
+        while (qry_any_word(q, n, &w, &wlen)) {
+            if (wlen == 0 || !w) {
+                abort(); /* every word of the group has a name */
+            }
+            n++;
+        }
+        if (n < 2 || n > 32) {
+            abort(); /* a group has two words or more, one bit each */
+        }
+        search(ctx, q);
+        typo_reading(ctx, q, text, len);
+    }
+    qry_free(q);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -292,7 +300,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     search(ctx, q);
     snippet_self(ctx, q, (const char *)data, size);
     typo_reading(ctx, q, (const char *)data, size);
-    fewer_readings(ctx, q, (const char *)data, size, flags);
+    most_words_reading(ctx, (const char *)data, size, flags);
     qry_free(q);
     q = NULL;
     if (qry_parse(ctx, (const char *)data, size, &q, &err) == SD_OK) {

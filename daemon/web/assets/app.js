@@ -148,6 +148,7 @@
     }
     const meta = el('div', 'm', h.id);
     if (st.scores) meta.textContent += ` · score ${Number(h.score).toFixed(3)}`;
+    if (h.missing && h.missing.length) meta.append(' · Missing: ', el('s', '', h.missing.join(' ')));
     li.append(meta);
     return li;
   }
@@ -167,8 +168,7 @@
       box.append('Did you mean ', b, '? ');
     }
     if (r.dropped && r.dropped.length) {
-      const missing = el('s', '', r.dropped.join(' '));
-      box.append('No page has every word. Missing: ', missing);
+      box.append('No page has every word: these have most of them. ');
     }
     box.hidden = !box.childNodes.length;
   }
