@@ -53,7 +53,7 @@
  * off, the engine checks X is in [0, 1000]); unset, the engine's default (0.5). It measures
  * what the bonus gives and costs a relevance set (bench/RESULTS.md "six held-out samples").
  * ENGINE_BENCH_SYNTAX=simple (api mode) reads the queries with the simple syntax, as a search
- * box sends them, with the wire's default drop_words (docs/QUERY.md "Fewer words");
+ * box sends them, with the wire's default drop_words (docs/QUERY.md "Most words");
  * ENGINE_BENCH_DROP_WORDS=0 turns that off.
  * Every query is parsed inside the timed call (Xapian's parse_query is too).
  *
