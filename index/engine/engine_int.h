@@ -536,12 +536,12 @@ int idx_search_text(struct qry_ctx *ctx, const struct idx_search_req *req, const
                     const struct qry_segment *segs, size_t nsegs, struct qry **q,
                     struct qry_result *res, struct idx_search_res *out, struct sd_error *err);
 
-/* fewer.c: when *res (of *q, req's text read every way) found nothing, the same text read
+/* most_words.c: when *res (of *q, req's text read every way) found nothing, the same text read
  * again with its one-word operands optional, documents with more of them (by idf) first
  * (qry_with_any_words); when that finds something it replaces *q and *res,
  * out->is_most_words is set and out->dropped names the words the best hit lacks. SD_OK (also
  * when no reading finds anything) or SD_ENOMEM. */
-int idx_fewer_words(struct qry_ctx *ctx, const struct idx_search_req *req,
+int idx_most_words(struct qry_ctx *ctx, const struct idx_search_req *req,
                     const struct sch_schema *schema, const struct qry_lexicon *lex,
                     const struct qry_segment *segs, size_t nsegs, struct qry **q,
                     struct qry_result *res, struct idx_search_res *out, struct sd_error *err);

@@ -141,7 +141,7 @@ struct idx_search_opts {
     bool drop_words;    /* simple syntax: when the words find nothing together, rank documents
                            with most of them (docs/QUERY.md "Most words"); the wire's default
                            with syntax simple */
-    bool is_any_words;  /* the engine's own, for that reading (fewer.c): callers leave it false */
+    bool is_any_words;  /* the engine's own, for that reading (most_words.c): callers leave it false */
     size_t snippet_len; /* bytes of a snippet (fragment); 0: idx_search_req.snippet_len */
     bool highlight;     /* fill idx_hit.hl: title and fragments with the matches marked */
     struct qry_hl_opts hl; /* marks (borrowed), fragments, offsets; fragment_len unused */

@@ -884,7 +884,7 @@ static void test_idx_memory_segments_get_warm_exact_forms_when_writes_pause(void
 
 /* A simple search of req.q with opts.drop_words: total; the words the best hit lacks joined by
  * '|' into dropped, then for each hit " id:missing" (its missing words joined by '|'). */
-static uint64_t search_fewer(struct idx_db *db, const char *q, bool drop_words, char *dropped,
+static uint64_t search_most(struct idx_db *db, const char *q, bool drop_words, char *dropped,
                              size_t cap)
 {
     struct idx_search_req req = {.q = q, .q_len = strlen(q)};
@@ -917,8 +917,8 @@ static uint64_t search_fewer(struct idx_db *db, const char *q, bool drop_words, 
 
 /* A search box's words that find nothing together: documents with most of them, by the share
  * of the words' idf they hold, each hit naming the words it lacks, and dropped those the best
- * lacks (fewer.c); phrases stay required; words that find something together are all needed. */
-static void test_idx_fewer_words_when_all_together_find_nothing(void **state)
+ * lacks (most_words.c); phrases stay required; words that find something together are all needed. */
+static void test_idx_most_words_when_all_together_find_nothing(void **state)
 {
     (void)state;
     char *dir = make_dir();
@@ -926,24 +926,24 @@ static void test_idx_fewer_words_when_all_together_find_nothing(void **state)
     assert_int_equal(put_doc(db, "d1", "Cats", "cats and dogs play"), SD_OK);
     assert_int_equal(put_doc(db, "d2", "Mice", "mice and birds sing"), SD_OK);
     char dropped[256];
-    assert_int_equal(search_fewer(db, "cats dogs Birds", true, dropped, sizeof dropped), 2);
+    assert_int_equal(search_most(db, "cats dogs Birds", true, dropped, sizeof dropped), 2);
     assert_string_equal(dropped, "birds d1:birds d2:cats|dogs"); /* folded as the query has it */
-    assert_int_equal(search_fewer(db, "cats zzqxv dogs", true, dropped, sizeof dropped), 1);
+    assert_int_equal(search_most(db, "cats zzqxv dogs", true, dropped, sizeof dropped), 1);
     assert_string_equal(dropped, "zzqxv d1:zzqxv"); /* nobody's word */
     /* of two words that each find something alone, "cats" is d1's title too */
-    assert_int_equal(search_fewer(db, "birds cats", true, dropped, sizeof dropped), 2);
+    assert_int_equal(search_most(db, "birds cats", true, dropped, sizeof dropped), 2);
     assert_string_equal(dropped, "birds d1:birds d2:cats");
-    assert_int_equal(search_fewer(db, "birds mice cats", true, dropped, sizeof dropped), 2);
+    assert_int_equal(search_most(db, "birds mice cats", true, dropped, sizeof dropped), 2);
     assert_string_equal(dropped, "cats d2:cats d1:birds|mice"); /* wherever it stands */
     /* words that find something together are all needed */
-    assert_int_equal(search_fewer(db, "cats dogs", true, dropped, sizeof dropped), 1);
+    assert_int_equal(search_most(db, "cats dogs", true, dropped, sizeof dropped), 1);
     assert_string_equal(dropped, " d1:");
     /* a phrase stays required, and one word alone is no group */
-    assert_int_equal(search_fewer(db, "\"dogs cats\" mice", true, dropped, sizeof dropped), 0);
+    assert_int_equal(search_most(db, "\"dogs cats\" mice", true, dropped, sizeof dropped), 0);
     assert_string_equal(dropped, "");
-    assert_int_equal(search_fewer(db, "zzqxv", true, dropped, sizeof dropped), 0);
+    assert_int_equal(search_most(db, "zzqxv", true, dropped, sizeof dropped), 0);
     /* turned off: nothing */
-    assert_int_equal(search_fewer(db, "cats dogs birds", false, dropped, sizeof dropped), 0);
+    assert_int_equal(search_most(db, "cats dogs birds", false, dropped, sizeof dropped), 0);
     assert_string_equal(dropped, "");
     idx_close(db);
     remove_tree(dir);
@@ -1011,7 +1011,7 @@ int main(void)
         cmocka_unit_test(test_idx_merge_keeps_exact_forms_warm),
         cmocka_unit_test(test_idx_disk_segments_get_warm_exact_forms),
         cmocka_unit_test(test_idx_memory_segments_get_warm_exact_forms_when_writes_pause),
-        cmocka_unit_test(test_idx_fewer_words_when_all_together_find_nothing),
+        cmocka_unit_test(test_idx_most_words_when_all_together_find_nothing),
         cmocka_unit_test(test_idx_pipelined_writes_apply_and_ack_in_queue_order),
         cmocka_unit_test(test_idx_stats_time_fsyncs_flushes_and_merges),
     };

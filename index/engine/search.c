@@ -609,7 +609,7 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
                              out, err);
     if (rc == SD_OK && res.total == 0 && req->opts.drop_words &&
         req->opts.syntax == QRY_SYNTAX_SIMPLE && !idx_is_browse(req)) {
-        rc = idx_fewer_words(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out, err);
+        rc = idx_most_words(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out, err);
     }
     if (rc == SD_OK) {
         out->is_truncated = qry_is_truncated(q);

@@ -630,7 +630,7 @@ static void test_qry_simple_random_bytes_never_fail(void **state)
     }
 }
 
-/* The most-words reading (engine fewer.c) of text: which words become optional
+/* The most-words reading (engine most_words.c) of text: which words become optional
  * (qry_with_any_words, named by qry_any_word, '|' between them) and the tree's shape. */
 static void assert_any_words(const char *text, unsigned flags, const char *want_words,
                              const char *want_tree)

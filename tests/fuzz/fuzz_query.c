@@ -232,7 +232,7 @@ static void layout_readings(struct qry_ctx *ctx, const char *text, size_t len)
     }
 }
 
-/* The most-words reading of a simple query (the engine's fewer.c): its one-word operands made
+/* The most-words reading of a simple query (the engine's most_words.c): its one-word operands made
  * optional (qry_with_any_words), with and without the lexicon, searched (the hits say which
  * words they have), named, and read with typos, as the engine reads it. */
 static void most_words_reading(struct qry_ctx *ctx, const char *text, size_t len, unsigned flags)

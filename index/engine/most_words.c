@@ -1,5 +1,5 @@
 /*
- * fewer.c: the last reading of a search box's query, with most of its words.
+ * most_words.c: the last reading of a search box's query, with most of its words.
  *
  * A box's query of several words that no document holds together, in any reading (as typed,
  * in the other keyboard layout, with typos), gets an empty page from an engine that ANDs
@@ -80,7 +80,7 @@ static int best_hit_words(struct qry_ctx *ctx, const struct idx_search_req *req,
     return rc;
 }
 
-int idx_fewer_words(struct qry_ctx *ctx, const struct idx_search_req *req,
+int idx_most_words(struct qry_ctx *ctx, const struct idx_search_req *req,
                     const struct sch_schema *schema, const struct qry_lexicon *lex,
                     const struct qry_segment *segs, size_t nsegs, struct qry **q,
                     struct qry_result *res, struct idx_search_res *out, struct sd_error *err)
