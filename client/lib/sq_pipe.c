@@ -140,6 +140,12 @@ int sq_parse_answer(const char *line, size_t len, const char *from, struct json_
     if (!obj || jerr != json_tokener_success || end != len ||
         !json_object_is_type(obj, json_type_object)) {
         json_object_put(obj);
+        if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* the HTTP API's port, given by mistake */
+            return sq_errorf(err, SQ_EPROTO,
+                             "%s answered in HTTP: this is the line protocol's client, and "
+                             "searchd serves it on the HTTP port + 1 unless told otherwise",
+                             from);
+        }
         return sq_errorf(err, SQ_EPROTO, "%s sent an answer that is not a JSON object: %.200s",
                          from, line);
     }

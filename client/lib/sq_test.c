@@ -190,6 +190,13 @@ static void test_sq_parse_answer_not_an_object_is_proto_error(void **state)
         assert_null(a);
         assert_non_null(strstr(err.message, "srv sent an answer that is not a JSON object"));
     }
+    /* the HTTP API's port given for the line protocol's: said so */
+    static const char http[] = "HTTP/1.1 400 Bad Request";
+    struct json_object *a = NULL;
+    struct sq_error err;
+    assert_int_equal(sq_parse_answer(http, sizeof http - 1, "srv", &a, &err), SQ_EPROTO);
+    assert_null(a);
+    assert_non_null(strstr(err.message, "srv answered in HTTP"));
 }
 
 /* A conn over a socketpair: *peer is the server's end. */
