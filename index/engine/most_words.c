@@ -12,10 +12,10 @@
  *    ORs and exclusions stay required (qry_with_any_words);
  *  - a document needs one of those words, and scores the sum of those it has times their
  *    share of the words' idf: one that lacks a rare word ranks below one that lacks a common
- *    word, and one that lacks a word below one that has them all but for a word nobody has.
- *    On the known-item sets with words the target lacks added (bench/RESULTS.md "Most words"),
- *    this found the target in the top 10 for 83-96% of the queries, against 7-76% for leaving
- *    out the fewest words (this file's first version), and 70-93% for a plain OR;
+ *    word. On the known-item sets with 2 or 3 common words their target lacks added
+ *    (bench/RESULTS.md "Most words") this finds the target in the top 10 for 70-83% of the
+ *    queries, against 7-17% for leaving out the fewest words (this file's first version) and
+ *    61-73% for Xapian's OR;
  *  - the text is read every way again (idx_search_text), so a typo or the other layout still
  *    count, and each hit says which of the words it lacks; out->dropped names those the best
  *    hit lacks.
