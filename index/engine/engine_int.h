@@ -545,6 +545,14 @@ int idx_most_words(struct qry_ctx *ctx, const struct idx_search_req *req,
                     const struct sch_schema *schema, const struct qry_lexicon *lex,
                     const struct qry_segment *segs, size_t nsegs, struct qry **q,
                     struct qry_result *res, struct idx_search_res *out, struct sd_error *err);
+/* most_words.c: when *res (of *q, req's text, as typed) found some documents with every word,
+ * fewer than the page asks for, the page goes on with the most-words reading's others, as
+ * Meilisearch's does: *q, *res and out->is_most_words are then those. SD_OK (also when it
+ * adds nothing) or SD_ENOMEM. */
+int idx_most_words_after(struct qry_ctx *ctx, const struct idx_search_req *req,
+                         const struct sch_schema *schema, const struct qry_lexicon *lex,
+                         const struct qry_segment *segs, size_t nsegs, struct qry **q,
+                         struct qry_result *res, struct idx_search_res *out, struct sd_error *err);
 /* The words of q's group (qry_any_word) whose bit is not in has, each owned, into *words (an
  * owned array, NULL when q has no group) and *n. SD_OK or SD_ENOMEM. */
 int idx_missing_words(const struct qry *q, uint32_t has, char ***words, size_t *n);

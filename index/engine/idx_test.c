@@ -935,8 +935,14 @@ static void test_idx_most_words_when_all_together_find_nothing(void **state)
     assert_string_equal(dropped, "birds d1:birds d2:cats");
     assert_int_equal(search_most(db, "birds mice cats", true, dropped, sizeof dropped), 2);
     assert_string_equal(dropped, "cats d2:cats d1:birds|mice"); /* wherever it stands */
-    /* words that find something together are all needed */
+    /* words that find something together come first, and when they find less than the page,
+     * it goes on with documents that have some of them */
     assert_int_equal(search_most(db, "cats dogs", true, dropped, sizeof dropped), 1);
+    assert_string_equal(dropped, " d1:");
+    assert_int_equal(put_doc(db, "d3", "Dogs", "dogs sleep"), SD_OK);
+    assert_int_equal(search_most(db, "cats dogs", true, dropped, sizeof dropped), 2);
+    assert_string_equal(dropped, " d1: d3:cats");
+    assert_int_equal(search_most(db, "cats dogs", false, dropped, sizeof dropped), 1);
     assert_string_equal(dropped, " d1:");
     /* a phrase stays required, and one word alone is no group */
     assert_int_equal(search_most(db, "\"dogs cats\" mice", true, dropped, sizeof dropped), 0);

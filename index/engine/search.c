@@ -607,9 +607,12 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     struct qry_result res;
     int rc = idx_search_text(ctx, req, req->q, req->q_len, schema, lex, segs, snap->nsegs, &q, &res,
                              out, err);
-    if (rc == SD_OK && res.total == 0 && req->opts.drop_words &&
-        req->opts.syntax == QRY_SYNTAX_SIMPLE && !idx_is_browse(req)) {
+    bool wants_most = rc == SD_OK && req->opts.drop_words &&
+                      req->opts.syntax == QRY_SYNTAX_SIMPLE && !idx_is_browse(req);
+    if (wants_most && res.total == 0) {
         rc = idx_most_words(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out, err);
+    } else if (wants_most) {
+        rc = idx_most_words_after(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out, err);
     }
     if (rc == SD_OK) {
         out->is_truncated = qry_is_truncated(q);
