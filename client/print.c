@@ -172,6 +172,11 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
         print_words(out, dropped);
         fputs(")\n", out);
     }
+    int64_t every_word = print_int_member(answer, "every_word");
+    if (every_word > 0) {
+        fprintf(out, "(%lld with every word, then those with most of them)\n",
+                (long long)every_word);
+    }
 }
 
 /* Span i ([off,len]) of spans; false when it is not one inside s[0, len). */

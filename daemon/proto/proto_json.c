@@ -309,6 +309,10 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
         PUT_LIT(out, ",\"did_you_mean\":");
         put_cstr(out, res->did_you_mean);
     }
+    if (res->is_most_words) {
+        PUT_LIT(out, ",\"every_word\":");
+        put_u64(out, res->every_word);
+    }
     if (res->ndropped) {
         PUT_LIT(out, ",\"dropped\":");
         put_words(out, res->dropped, res->ndropped);

@@ -1233,12 +1233,16 @@ static void test_proto_search_box_options(void **state)
                        "\"title_matches\":[[0,1]],\"snippet_matches\":[[[0,2]],[[1,1]]]}";
     assert_non_null(memmem(b.data, b.len, want, strlen(want)));
     json_object_put(must_parse(&b));
-    /* a hit of an answer with most of the words: the words it lacks */
+    /* a hit of an answer with most of the words: the words it lacks; the answer, how many
+     * documents have every word */
     char *missing[] = {"gnome", "\"x\\"};
     hit.missing = missing;
     hit.nmissing = 2;
+    one.is_most_words = true;
+    one.every_word = 3;
     sd_buf_reset(&b);
     proto_encode_search(&b, &one, true, 1);
+    assert_non_null(memmem(b.data, b.len, ",\"every_word\":3", strlen(",\"every_word\":3")));
     want = ",\"missing\":[\"gnome\",\"\\\"x\\\\\"]}";
     assert_non_null(memmem(b.data, b.len, want, strlen(want)));
     json_object_put(must_parse(&b));

@@ -252,6 +252,7 @@ struct idx_search_res {
      * names the words it lacks), and dropped the words that the best hit lacks (each owned,
      * folded as typed). NULL otherwise. */
     bool is_most_words;
+    uint64_t every_word; /* is_most_words: documents with every word, first (total: with any) */
     char **dropped;
     size_t ndropped;
     struct idx_hit *hits;

@@ -910,6 +910,10 @@ static uint64_t search_most(struct idx_db *db, const char *q, bool drop_words, c
         }
         assert_true(res.is_most_words == (h->missing != NULL));
     }
+    if (res.is_most_words) {
+        snprintf(dropped + strlen(dropped), cap - strlen(dropped), " every:%llu",
+                 (unsigned long long)res.every_word);
+    }
     uint64_t total = res.total;
     idx_search_res_free(&res);
     return total;
@@ -927,21 +931,21 @@ static void test_idx_most_words_when_all_together_find_nothing(void **state)
     assert_int_equal(put_doc(db, "d2", "Mice", "mice and birds sing"), SD_OK);
     char dropped[256];
     assert_int_equal(search_most(db, "cats dogs Birds", true, dropped, sizeof dropped), 2);
-    assert_string_equal(dropped, "birds d1:birds d2:cats|dogs"); /* folded as the query has it */
+    assert_string_equal(dropped, "birds d1:birds d2:cats|dogs every:0"); /* folded, as typed */
     assert_int_equal(search_most(db, "cats zzqxv dogs", true, dropped, sizeof dropped), 1);
-    assert_string_equal(dropped, "zzqxv d1:zzqxv"); /* nobody's word */
+    assert_string_equal(dropped, "zzqxv d1:zzqxv every:0"); /* nobody's word */
     /* of two words that each find something alone, "cats" is d1's title too */
     assert_int_equal(search_most(db, "birds cats", true, dropped, sizeof dropped), 2);
-    assert_string_equal(dropped, "birds d1:birds d2:cats");
+    assert_string_equal(dropped, "birds d1:birds d2:cats every:0");
     assert_int_equal(search_most(db, "birds mice cats", true, dropped, sizeof dropped), 2);
-    assert_string_equal(dropped, "cats d2:cats d1:birds|mice"); /* wherever it stands */
+    assert_string_equal(dropped, "cats d2:cats d1:birds|mice every:0"); /* wherever it stands */
     /* words that find something together come first, and when they find less than the page,
      * it goes on with documents that have some of them */
     assert_int_equal(search_most(db, "cats dogs", true, dropped, sizeof dropped), 1);
     assert_string_equal(dropped, " d1:");
     assert_int_equal(put_doc(db, "d3", "Dogs", "dogs sleep"), SD_OK);
     assert_int_equal(search_most(db, "cats dogs", true, dropped, sizeof dropped), 2);
-    assert_string_equal(dropped, " d1: d3:cats");
+    assert_string_equal(dropped, " d1: d3:cats every:1");
     assert_int_equal(search_most(db, "cats dogs", false, dropped, sizeof dropped), 1);
     assert_string_equal(dropped, " d1:");
     /* a phrase stays required, and one word alone is no group */

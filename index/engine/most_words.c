@@ -223,6 +223,7 @@ int idx_most_words_after(struct qry_ctx *ctx, const struct idx_search_req *req,
         *q = mq;
         mq = NULL;
         out->is_most_words = true;
+        out->every_word = every.nhits;
     }
     qry_free(mq);
     qry_result_free(&mres);

@@ -126,7 +126,9 @@ class SearchTest(E2ETestCase):
         self.assertIn("ru-vienna-congress", hits, "дипломатию: %s" % hits)
 
     def test_must_show_industrial_revolutions(self):
-        hits = self.search("industrial revolutions")["hits"]
+        answer = self.search("industrial revolutions")
+        hits = answer["hits"]
+        self.assertEqual(answer.get("every_word"), 1, answer)
         self.assertTrue(hits and hits[0]["id"] == INDUSTRIAL, "industrial revolutions: %s" % hits)
         self.assertNotIn("missing", hits[0])
         # Documents with every word come first; a box's page goes on with those that lack a
@@ -136,6 +138,9 @@ class SearchTest(E2ETestCase):
         self.assertEqual(hits[1:], [h for h in hits if "missing" in h], hits)
         full = self.ids("industrial revolutions", "--syntax", "full")
         self.assertNotIn("en-industrial-policy", full, "the full syntax: all words must match")
+        cp = self.searchq("industrial", "revolutions")  # said to a person
+        self.assertIn("(1 with every word, then those with most of them)", decode(cp)[0],
+                      describe(cp))
 
     def test_human_output_lists_rank_score_id_title_excerpt(self):
         cp = self.searchq("цифровая", "дипломатия")  # words joined by a space
@@ -465,6 +470,7 @@ class SearchTest(E2ETestCase):
                               r.json.get("dropped")),
                              (200, [("tmp-fw-1", ["narwhal"]), ("tmp-fw-2", ["zebrafinch"])],
                               ["narwhal"]), r)
+            self.assertEqual(r.json.get("every_word"), 0, r)
             self.assertIn("<mark>Zebrafinch</mark>", r.json["hits"][0]["highlight"]["title"])
             r = http.search("zebrafinch narwhal", syntax="simple", drop_words="false")
             self.assertEqual((r.status, r.json["total"], r.json.get("dropped")), (200, 0, None), r)

@@ -169,6 +169,8 @@
     }
     if (r.dropped && r.dropped.length) {
       box.append('No page has every word: these have most of them. ');
+    } else if (r.every_word > 0) {
+      box.append(`${r.every_word} with every word, then pages with most of them. `);
     }
     box.hidden = !box.childNodes.length;
   }
