@@ -237,16 +237,9 @@ static int push_kids(struct plan *pl, const uint32_t *kids, uint32_t count, uint
     return SD_OK;
 }
 
-/* The OR of kids (already built, none empty): EV_EMPTY, the one kid, or EV_OR. */
-static int or_of(struct plan *pl, const uint32_t *kids, uint32_t count, uint32_t *out)
+/* An EV_OR of kids (already built, none empty, at least one), positioned. */
+static int new_or(struct plan *pl, const uint32_t *kids, uint32_t count, uint32_t *out)
 {
-    if (count <= 1) {
-        if (count == 1) {
-            *out = kids[0];
-            return SD_OK;
-        }
-        return new_node(pl, EV_EMPTY, out);
-    }
     uint32_t first = 0;
     int rc = push_kids(pl, kids, count, &first);
     if (!rc) {
@@ -263,6 +256,19 @@ static int or_of(struct plan *pl, const uint32_t *kids, uint32_t count, uint32_t
     }
     position(pl, *out);
     return SD_OK;
+}
+
+/* The OR of kids (already built, none empty): EV_EMPTY, the one kid, or EV_OR. */
+static int or_of(struct plan *pl, const uint32_t *kids, uint32_t count, uint32_t *out)
+{
+    if (count <= 1) {
+        if (count == 1) {
+            *out = kids[0];
+            return SD_OK;
+        }
+        return new_node(pl, EV_EMPTY, out);
+    }
+    return new_or(pl, kids, count, out);
 }
 
 /* One EV_PHRASE in local field f, or *out = UINT32_MAX when f lacks a word. */
@@ -434,23 +440,11 @@ static int any_node(struct plan *pl, int32_t qnode, uint32_t *out)
     if (live == 0) {
         return new_node(pl, EV_EMPTY, out);
     }
-    uint32_t first = 0;
-    rc = push_kids(pl, kids, live, &first);
+    rc = new_or(pl, kids, live, out);
     if (!rc) {
-        rc = new_node(pl, EV_OR, out);
+        pnode(pl, *out)->is_any = true;
     }
-    if (rc) {
-        return rc;
-    }
-    struct ev_node *n = pnode(pl, *out);
-    n->first = first;
-    n->count = live;
-    n->is_any = true;
-    for (uint32_t i = 0; i < live; i++) {
-        n->cost += pnode(pl, kids[i])->cost;
-    }
-    position(pl, *out);
-    return SD_OK;
+    return rc;
 }
 
 static int or_node(struct plan *pl, int32_t qnode, uint32_t *out)
