@@ -143,9 +143,10 @@ static bool has_hit(const struct qry_hit *hits, size_t n, const struct qry_hit *
     return false;
 }
 
-/* The page [offset, offset + limit) of every hit of `every` (all of q's, with every word),
- * then those of the most-words reading mres that are not among them, into *res (whose hits,
- * facets and total become those; mres's facets and counts are moved). SD_OK or SD_ENOMEM. */
+/* The page [offset, offset + limit) of every hit of `every` (all of q's, with every word; it
+ * may be *res itself), then those of the most-words reading mres that are not among them,
+ * into *res (whose hits, facets and total become those; mres's facets and counts are moved).
+ * SD_OK or SD_ENOMEM. */
 static int follow_with(const struct qry_params *p, const struct qry *mq,
                        const struct qry_result *every, struct qry_result *mres,
                        struct qry_result *res)
@@ -193,13 +194,21 @@ int idx_most_words_after(struct qry_ctx *ctx, const struct idx_search_req *req,
         out->is_typo_used || want + res->total > QRY_MAX_LIMIT) {
         return SD_OK;
     }
-    struct qry_params all = *p; /* every hit with every word: fewer than the page asks */
-    all.offset = 0;
-    all.limit = (uint32_t)res->total;
-    all.facets = NULL;
-    struct qry_result every = {0};
+    /* every hit with every word, fewer than the page asks: res holds them all on a first
+     * page, another page needs them searched again */
+    const struct qry_result *every = res;
+    struct qry_result again = {0};
     struct sd_error e = {0};
-    int rc = qry_search(ctx, *q, segs, nsegs, &all, &every, &e);
+    int rc = SD_OK;
+    if (res->nhits < res->total) {
+        struct qry_params all = *p;
+        all.offset = 0;
+        all.limit = (uint32_t)res->total;
+        all.facets = NULL;
+        rc = qry_search(ctx, *q, segs, nsegs, &all, &again, &e);
+        every = &again;
+    }
+    size_t nevery = every->nhits;
     struct idx_search_req most = *req;
     most.opts.is_any_words = true;
     most.params.offset = 0;
@@ -213,21 +222,21 @@ int idx_most_words_after(struct qry_ctx *ctx, const struct idx_search_req *req,
     }
     const char *w;
     size_t len;
-    bool is_more = rc == SD_OK && mres.total > every.nhits && !mout.is_layout_used &&
+    bool is_more = rc == SD_OK && mres.total > nevery && !mout.is_layout_used &&
                    !mout.is_typo_used && qry_any_word(mq, 0, &w, &len);
     if (is_more) {
-        rc = follow_with(p, mq, &every, &mres, res);
+        rc = follow_with(p, mq, every, &mres, res);
     }
     if (rc == SD_OK && is_more) {
         qry_free(*q);
         *q = mq;
         mq = NULL;
         out->is_most_words = true;
-        out->every_word = every.nhits;
+        out->every_word = nevery;
     }
     qry_free(mq);
     qry_result_free(&mres);
-    qry_result_free(&every);
+    qry_result_free(&again);
     idx_search_res_free(&mout);
     if (rc == SD_ENOMEM) {
         return sd_errorf(err, rc, "out of memory");
