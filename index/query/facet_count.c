@@ -342,7 +342,9 @@ static int finish_map(struct qry_facet_acc *a, struct qry_facet *out)
         }
     }
     struct fsort fs = {.a = a, .by_count = a->spec->mode == QFM_VALUES};
-    qsort_r(e, n, sizeof *e, cmp_slot, &fs);
+    if (n > 1) { /* a map that never held a value has no slots at all: e is NULL */
+        qsort_r(e, n, sizeof *e, cmp_slot, &fs);
+    }
     size_t keep = n < a->spec->size ? n : a->spec->size;
     out->buckets = calloc(keep ? keep : 1, sizeof *out->buckets);
     if (!out->buckets) {

@@ -172,6 +172,28 @@ static void test_facet_every_kind_counts_exactly(void **state)
     seg_close(s);
 }
 
+/* A search whose matches hold no value of the field, on a context whose value maps were never
+ * filled: no bucket. Found by tests/soak/search_sweep.py under UBSan (qsort of a NULL map). */
+static void test_facet_nothing_to_count(void **state)
+{
+    (void)state;
+    struct seg *s = tattr_build(tattr_stem, tattr_docs, TATTR_NDOCS, true);
+    struct qry_segment segs[] = {{s, NULL}};
+    struct qry_ctx *warm = tattr_ctx;
+    static const char *const specs[] = {"lang", "tags",  "year", "year:interval=10",
+                                        "date", "price", "flag", "year:ranges=..2000|2000.."};
+    static const char *const want[] = {
+        "o=0 m=0", "o=0 m=0", "o=0 m=0", "o=0 m=0",
+        "o=0 m=0", "o=0 m=0", "o=0 m=0", "..2000=0 2000..=0 o=0 m=0"};
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        assert_int_equal(qry_ctx_new(&tattr_ctx), SD_OK);
+        expect(segs, 1, "nosuchword", NULL, specs[i], want[i]);
+        qry_ctx_free(tattr_ctx);
+    }
+    tattr_ctx = warm;
+    seg_close(s);
+}
+
 static void test_facet_own_field_counts_as_if_not_filtered(void **state)
 {
     (void)state;
@@ -286,6 +308,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_facet_parse_specs_and_errors),
         cmocka_unit_test(test_facet_every_kind_counts_exactly),
+        cmocka_unit_test(test_facet_nothing_to_count),
         cmocka_unit_test(test_facet_own_field_counts_as_if_not_filtered),
         cmocka_unit_test(test_facet_segments_merge_by_value),
         cmocka_unit_test(test_facet_search_allocates_nothing_per_document),

@@ -225,7 +225,9 @@ static int cmp_hit_better(const void *a, const void *b)
 static int fill_result(struct qry_topk *t, uint32_t offset, struct qry_result *out,
                        struct sd_error *err)
 {
-    qsort(t->h, t->count, sizeof *t->h, cmp_hit_better);
+    if (t->count > 1) { /* a heap of limit 0 has no array: h may be NULL */
+        qsort(t->h, t->count, sizeof *t->h, cmp_hit_better);
+    }
     if (t->count <= offset) {
         return SD_OK;
     }

@@ -311,7 +311,9 @@ static int cmp_qsort(const void *a, const void *b, void *so)
 int qry_sorter_finish(struct qry_sorter *so, uint32_t offset, struct qry_result *out,
                       struct sd_error *err)
 {
-    qsort_r(so->h, so->count, sizeof *so->h, cmp_qsort, (void *)so->sort);
+    if (so->count > 1) { /* a heap of limit 0 has no array: h may be NULL */
+        qsort_r(so->h, so->count, sizeof *so->h, cmp_qsort, (void *)so->sort);
+    }
     if (so->count <= offset) {
         return SD_OK;
     }
