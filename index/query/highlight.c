@@ -363,9 +363,12 @@ static struct hl_frag window_at(const struct hl_state *h, const char *text, size
     if (h->count && h->m[f.first].off < start) {
         start = h->m[f.first].off;
     }
+    /* Begin after the first space before the first match: a word's tail would start the
+     * window. The lead is short (flen / 8 bytes, back to a character's first byte), so the
+     * match itself bounds the scan; the window at the text's end may begin further back. */
     size_t limit = h->count ? h->m[f.first].off : len;
-    for (size_t p = start; start > 0 && p < limit && p < start + lead; p++) {
-        if (is_space(text[p])) { /* begin after a space, when one is near */
+    for (size_t p = start; start > 0 && p < limit; p++) {
+        if (is_space(text[p])) {
             start = p + 1;
             break;
         }

@@ -377,6 +377,41 @@ static void test_qry_hl_every_match_has_a_window(void **state)
     qry_free(q);
 }
 
+/* A fragment that is cut before its first match begins at a word: the lead before the match
+ * (flen / 8 bytes) once ended inside a long Cyrillic word ("…я двоих" for "для двоих"). */
+static void test_qry_hl_fragment_begins_at_a_word(void **state)
+{
+    (void)state;
+    static const char *const before[] = {"для", "международного", "а", "электроэнергетика"};
+    struct qry_hl_opts o;
+    qry_hl_opts_default(&o);
+    struct sd_buf spans;
+    sd_buf_init(&spans);
+    for (size_t w = 0; w < sizeof before / sizeof before[0]; w++) {
+        char text[2000];
+        size_t n = 0;
+        for (int i = 0; i < 30; i++) {
+            n += (size_t)snprintf(text + n, sizeof text - n, "слово ");
+        }
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s ", before[w]);
+        size_t at = n; /* the match */
+        snprintf(text + n, sizeof text - n, "двоих и ещё немного слов после него.");
+        for (size_t flen = 16; flen < 200; flen++) {
+            o.fragment_len = flen;
+            const char *got = hl("двоих", text, &o, &spans);
+            assert_true(strncmp(got, "\xE2\x80\xA6", 3) == 0);
+            const char *mark = strstr(got, "<mark>");
+            assert_non_null(mark);
+            size_t lead = (size_t)(mark - got) - 3; /* the text between the "…" and the match */
+            assert_true(lead <= at);
+            if (memcmp(got + 3, text + at - lead, lead) != 0 || text[at - lead - 1] != ' ') {
+                fail_msg("flen %zu after '%s': '%s' begins inside a word", flen, before[w], got);
+            }
+        }
+    }
+    sd_buf_free(&spans);
+}
+
 static void test_qry_hl_random_text_never_breaks_utf8_or_entities(void **state)
 {
     (void)state;
@@ -424,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_qry_hl_typo_matches_are_marked),
         cmocka_unit_test(test_qry_snippet_anchors_on_a_typo_match),
         cmocka_unit_test(test_qry_hl_stopping_early_chooses_what_the_whole_text_would),
+        cmocka_unit_test(test_qry_hl_fragment_begins_at_a_word),
         cmocka_unit_test(test_qry_hl_random_text_never_breaks_utf8_or_entities),
         cmocka_unit_test(test_qry_hl_every_match_has_a_window),
     };
