@@ -183,6 +183,9 @@ void qry_memo_keep(struct qry_ctx *ctx, const struct qry *q, const struct qry_se
 {
     struct qry_scratch *s = ctx->scratch;
     s->memo.is_on = true;
+    if (s->map_off.count != nsegs) {
+        return; /* the scratch is not set up for these segments (a search that stopped early) */
+    }
     const struct qry_sterm *st = s->sterms.data;
     for (size_t i = 0; i < q->node_count; i++) {
         const struct qry_node *n = &q->nodes[i];

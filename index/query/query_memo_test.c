@@ -248,6 +248,34 @@ static void test_qry_unmatchable_reading_stops_at_the_second_unknown_word(void *
     seg_close(s);
 }
 
+/* A search that stops before looking anything up (a simple query of exclusions only matches
+ * nothing) leaves the scratch as the search before it set it up, for other segments: nothing
+ * of it is kept. The daemon crashed here when writes changed the segments between the two
+ * (found by tests/soak/search_sweep.py --writes: "-averia" read stale rows). */
+static void test_qry_memo_keeps_nothing_of_a_search_that_looked_nothing_up(void **state)
+{
+    (void)state;
+    struct seg *a = tseg_build(tq_stem, docs_a, 2);
+    struct seg *b = tseg_build(tq_stem, docs_b, 1);
+    struct qry_segment one[] = {{.seg = b}};
+    struct qry_segment two[] = {{.seg = a}, {.seg = b}};
+    struct qry_result r = search_text("publik", one); /* the scratch: "publik" on b alone */
+    qry_result_free(&r);
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_parse_simple(tq_ctx, "-publik", 7, 0, &q, &err), SD_OK);
+    r = search(q, two, 2);
+    assert_int_equal(r.total, 0);
+    qry_result_free(&r);
+    struct qry_memo *m = &tq_ctx->scratch->memo;
+    qry_memo_keep(tq_ctx, q, two, 2);
+    assert_int_equal(m->entries.count, 0);
+    qry_memo_end(tq_ctx);
+    qry_free(q);
+    seg_close(b);
+    seg_close(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_qry_memo_other_terms_miss),
         cmocka_unit_test(test_qry_memo_is_per_segment_and_forgotten_at_end),
         cmocka_unit_test(test_qry_unmatchable_reading_stops_at_the_second_unknown_word),
+        cmocka_unit_test(test_qry_memo_keeps_nothing_of_a_search_that_looked_nothing_up),
     };
     return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }

@@ -272,6 +272,7 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     if (!rc && q->root == QRY_NONE && !q->is_all) {
         out->total_is_exact = true; /* a simple-syntax query without words matches nothing */
         s->conj.count = 0;
+        s->sterms.count = 0; /* nothing looked up: the scratch's words are another search's */
         rc = qry_facets_begin(s, params->facets, err); /* (all counts 0) */
         return rc ? rc : qry_facets_finish(s, out, err);
     }
