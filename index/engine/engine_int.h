@@ -546,7 +546,7 @@ int idx_most_words(struct qry_ctx *ctx, const struct idx_search_req *req,
                     const struct qry_segment *segs, size_t nsegs, struct qry **q,
                     struct qry_result *res, struct idx_search_res *out, struct sd_error *err);
 /* most_words.c: when *res (of *q, req's text, as typed) found some documents with every word,
- * fewer than the page asks for, the page goes on with the most-words reading's others, as
+ * fewer than a page (the limit), the page goes on with the most-words reading's others, as
  * Meilisearch's does: *q, *res and out->is_most_words are then those. SD_OK (also when it
  * adds nothing) or SD_ENOMEM. */
 int idx_most_words_after(struct qry_ctx *ctx, const struct idx_search_req *req,

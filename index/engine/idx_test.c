@@ -948,6 +948,28 @@ static void test_idx_most_words_when_all_together_find_nothing(void **state)
     assert_string_equal(dropped, " d1: d3:cats every:1");
     assert_int_equal(search_most(db, "cats dogs", false, dropped, sizeof dropped), 1);
     assert_string_equal(dropped, " d1:");
+    /* every page of one limit says the same total: a page of 1 is full with d1, and so is
+     * the second page of 1 (empty), though d1 is fewer than its end */
+    for (uint32_t limit = 1; limit <= 2; limit++) {
+        uint64_t totals[3];
+        for (uint32_t page = 0; page < 3; page++) {
+            struct idx_search_req req = {.q = "cats dogs", .q_len = 9};
+            idx_search_params_default(db, &req.params);
+            req.opts.syntax = QRY_SYNTAX_SIMPLE;
+            req.opts.drop_words = true;
+            req.params.limit = limit;
+            req.params.offset = page * limit;
+            struct idx_search_res res;
+            struct sd_error err;
+            assert_int_equal(idx_search(db, "default", &req, &res, &err), SD_OK);
+            totals[page] = res.total;
+            assert_true(res.is_most_words == (limit == 2));
+            idx_search_res_free(&res);
+        }
+        assert_int_equal(totals[0], limit == 1 ? 1 : 2);
+        assert_int_equal(totals[1], totals[0]);
+        assert_int_equal(totals[2], totals[0]);
+    }
     /* a phrase stays required, and one word alone is no group */
     assert_int_equal(search_most(db, "\"dogs cats\" mice", true, dropped, sizeof dropped), 0);
     assert_string_equal(dropped, "");

@@ -19,7 +19,7 @@
  *  - the text is read every way again (idx_search_text), so a typo or the other layout still
  *    count, and each hit says which of the words it lacks; out->dropped names those the best
  *    hit lacks;
- *  - when the words together find some documents but fewer than the page, the page goes on
+ *  - when the words together find some documents but fewer than a page, the page goes on
  *    with the others of this reading after them (idx_most_words_after), as Meilisearch's
  *    does: one noise word added to a known-item query then finds the target in the top 10
  *    for 80-90% of the queries instead of 63-77%.
@@ -190,7 +190,9 @@ int idx_most_words_after(struct qry_ctx *ctx, const struct idx_search_req *req,
 {
     const struct qry_params *p = &req->params;
     uint64_t want = (uint64_t)p->offset + p->limit;
-    if (res->total == 0 || res->total >= want || p->sort || out->is_layout_used ||
+    /* Fewer than a page, not fewer than this page's end: every page of the search (of one
+     * limit) then reads the same way and says the same total. */
+    if (res->total == 0 || res->total >= p->limit || p->sort || out->is_layout_used ||
         out->is_typo_used || want + res->total > QRY_MAX_LIMIT) {
         return SD_OK;
     }
