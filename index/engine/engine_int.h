@@ -115,6 +115,8 @@ struct idx_segref {
     uint32_t seg_no;    /* file number; 0 for an in-memory segment */
     char *dir;          /* owned copy of the index directory */
     atomic_bool is_obsolete;
+    atomic_uint del_gen; /* its tombstone file's generation in the durable MANIFEST, 0: none;
+                            unlinked with the segment */
 };
 
 /* An immutable tombstone bitmap as published in a snapshot. */

@@ -45,6 +45,7 @@ int idx_live_append(struct idx_index *ix, struct idx_segref *ref, uint64_t *bits
     l->bits = bits;
     l->ndeleted = ndeleted;
     l->del_gen = del_gen;
+    atomic_store(&ref->del_gen, del_gen);
     l->is_dirty_snap = ndeleted > 0;
     return SD_OK;
 }

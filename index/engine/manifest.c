@@ -120,6 +120,7 @@ static void idx_plan_applied(struct idx_index *ix, const struct idx_plan *p)
                 continue;
             }
             l->del_gen = p->tombs[t].gen;
+            atomic_store(&l->ref->del_gen, p->tombs[t].gen);
             l->del_hash = p->tombs[t].hash;
             l->is_dirty_disk = l->ndeleted != p->tombs[t].ndeleted;
         }

@@ -33,6 +33,7 @@ struct idx_segref *idx_segref_new(struct seg *seg, uint32_t seg_no, const char *
     }
     atomic_init(&r->refs, 1);
     atomic_init(&r->is_obsolete, false);
+    atomic_init(&r->del_gen, 0);
     r->seg = seg;
     if (memcap) {
         seg_set_charge(seg, idx_segref_charge, memcap);
@@ -42,11 +43,18 @@ struct idx_segref *idx_segref_new(struct seg *seg, uint32_t seg_no, const char *
     return r;
 }
 
-static void idx_segref_unlink(const struct idx_segref *r)
+/* A segment a durable MANIFEST dropped: its file and its tombstone file (older generations
+ * went as each next one became durable, manifest.c). */
+static void idx_segref_unlink(struct idx_segref *r)
 {
     char name[WAL_NAME_MAX], path[PATH_MAX];
     wal_seg_name(name, r->seg_no);
     if (sd_path_join(path, sizeof path, r->dir, name) == SD_OK) {
+        unlink(path);
+    }
+    unsigned gen = atomic_load(&r->del_gen);
+    wal_tomb_name(name, r->seg_no, gen);
+    if (gen > 0 && sd_path_join(path, sizeof path, r->dir, name) == SD_OK) {
         unlink(path);
     }
 }
