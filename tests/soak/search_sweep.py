@@ -451,6 +451,7 @@ def main():
         end = time.monotonic() + args.minutes * 60
         n = 0
         codes = {}
+        took = []
         while time.monotonic() < end and not failures:
             req = maker.options()
             a = b = None
@@ -460,6 +461,8 @@ def main():
                 check(req, a)
                 code = a.get("error", {}).get("code", "ok")
                 codes[code] = codes.get(code, 0) + 1
+                if a["ok"]:
+                    took.append(a["took_ms"])
                 if not args.writes and a["ok"] and rng.random() < 0.1:
                     check_paging(line, req, a)
                 if rng.random() < 0.2:
@@ -483,7 +486,9 @@ def main():
             print("daemon running:", d.running())
             print(d.tail(60))
             return 1
-        print("%d searches, no failure; answers %s" % (n, codes))
+        took.sort()
+        print("%d searches, no failure; answers %s; took_ms p50 %.3f p90 %.3f p99 %.3f max %.1f"
+              % (n, codes, *(took[int(len(took) * q)] for q in (0.5, 0.9, 0.99)), took[-1]))
         return 0
     finally:
         d.stop()
