@@ -254,6 +254,7 @@ GETTER(get_docs, st->docs)
 GETTER(get_deleted, st->deleted_docs)
 GETTER(get_segments, st->segments)
 GETTER(get_mem_docs, st->mem_docs)
+GETTER(get_mem_segments, st->mem_segments)
 GETTER(get_disk, st->disk_bytes)
 GETTER(get_wal, st->wal_bytes)
 GETTER(get_merging, st->merges_running)
@@ -275,6 +276,8 @@ static const struct index_family index_families[] = {
     {"searchd_index_segments", "gauge", "Disk segments.", get_segments},
     {"searchd_index_memory_docs", "gauge", "Documents only in the in-memory segment.",
      get_mem_docs},
+    {"searchd_index_memory_segments", "gauge", "In-memory segments (not yet flushed).",
+     get_mem_segments},
     {"searchd_index_disk_bytes", "gauge", "Bytes of segment files.", get_disk},
     {"searchd_index_wal_bytes", "gauge", "Bytes of write-ahead log files.", get_wal},
     {"searchd_index_merges_running", "gauge", "Merges in progress.", get_merging},

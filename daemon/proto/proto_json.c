@@ -369,6 +369,7 @@ static void put_stats_members(struct sd_buf *out, const struct idx_stats *st)
     put_key_u64(out, ",\"deleted_docs\":", st->deleted_docs);
     put_key_u64(out, ",\"segments\":", st->segments);
     put_key_u64(out, ",\"mem_docs\":", st->mem_docs);
+    put_key_u64(out, ",\"mem_segments\":", st->mem_segments);
     put_key_u64(out, ",\"mem_bytes\":", st->mem_bytes);
     put_key_u64(out, ",\"disk_bytes\":", st->disk_bytes);
     put_key_u64(out, ",\"wal_bytes\":", st->wal_bytes);

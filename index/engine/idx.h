@@ -293,7 +293,8 @@ struct idx_stats {
     uint64_t docs;         /* live documents */
     uint64_t deleted_docs; /* tombstoned, not yet merged away */
     uint32_t segments;     /* disk segments */
-    uint32_t mem_docs;     /* documents only in the in-memory segment */
+    uint32_t mem_docs;     /* documents only in the in-memory segments */
+    uint32_t mem_segments; /* in-memory segments (each search looks words up in each) */
     uint64_t disk_bytes;   /* segment files */
     uint64_t wal_bytes;    /* log files */
     uint32_t merges_running;

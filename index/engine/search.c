@@ -878,6 +878,7 @@ int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struc
             out->disk_bytes += seg_size_bytes(l->ref->seg);
         } else {
             out->mem_docs += seg_doc_count(l->ref->seg) - l->ndeleted;
+            out->mem_segments++;
         }
     }
     out->degraded = ix->nbroken > 0;

@@ -134,6 +134,8 @@ class MetricsTest(harness.E2ETestCase):
         self.assertGreater(value(s, "searchd_index_wal_synced_bytes_total", index="books"), 30)
         # memory while the documents are only in memory
         self.assertEqual(value(s, "searchd_index_memory_docs", index="books"), 3.0)
+        # one segment a group commit, until the memory merger makes them one
+        self.assertIn(value(s, "searchd_index_memory_segments", index="books"), (1.0, 2.0, 3.0))
         mem = value(s, "searchd_index_memory_bytes", index="books")
         self.assertGreater(mem, 0.0)
         self.assertGreaterEqual(value(s, "searchd_engine_memory_bytes"), mem)
@@ -175,6 +177,7 @@ class MetricsTest(harness.E2ETestCase):
         self.assertGreaterEqual(self.assertHistogram(s, flush, index="books"), 1.0)
         self.assertGreater(value(s, flush + "_sum", index="books"), 0.0)
         self.assertEqual(value(s, "searchd_index_memory_bytes", index="books"), 0.0)
+        self.assertEqual(value(s, "searchd_index_memory_segments", index="books"), 0.0)
         h.close()
 
     def test_head_and_wrong_method(self):
