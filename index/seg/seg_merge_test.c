@@ -565,6 +565,56 @@ static void test_merge_without_deletes(void **state)
     scenario_free(sc);
 }
 
+/* A memory merge that catches up takes tens of small segments at once (IDX_TIER_MAX_INPUTS):
+ * 48 inputs of 2 to 31 docs, each losing its first doc (so nothing is copied as it is), give
+ * the very bytes of a direct build, whichever input holds a term first or last. */
+static void test_merge_of_many_small_inputs(void **state)
+{
+    (void)state;
+    enum { NIN = 48 };
+    struct corpus *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    g_rng = 0x51ed2701u;
+    struct seg *in[NIN];
+    uint64_t bits[NIN];
+    const uint64_t *del[NIN];
+    const struct seg_doc *live[MAX_DOCS];
+    size_t nlive = 0;
+    for (size_t s = 0; s < NIN; s++) {
+        size_t size = 2 + rnd(30), first = c->n;
+        const struct seg_doc *docs[32];
+        for (size_t k = 0; k < size; k++) {
+            struct tdoc *d = &c->docs[c->n++];
+            make_doc(d, 1 + (int)(s % 2), k); /* no "extra" field (seg 0's); ids of its own: */
+            snprintf(d->id, sizeof d->id, "m%zu-%zu", s, k);
+            d->doc.id_len = strlen(d->id);
+            docs[k] = &d->doc;
+            if (k > 0) {
+                live[nlive++] = &c->docs[first + k].doc;
+            }
+        }
+        in[s] = build_open(docs, size, "input");
+        bits[s] = 1; /* its first doc deleted */
+        del[s] = &bits[s];
+    }
+    size_t mlen, blen;
+    uint8_t *mimg = merge(in, del, NIN, &mlen);
+    uint8_t *bimg = build(live, nlive, &blen);
+    struct seg *got = open_copy(mimg, mlen, "merged");
+    struct seg *want = open_copy(bimg, blen, "built");
+    compare_segs(want, got);
+    assert_int_equal(mlen, blen);
+    assert_memory_equal(mimg, bimg, blen);
+    seg_close(got);
+    seg_close(want);
+    free(mimg);
+    free(bimg);
+    for (size_t s = 0; s < NIN; s++) {
+        seg_close(in[s]);
+    }
+    free(c);
+}
+
 static void test_merge_single_input(void **state)
 {
     (void)state;
@@ -867,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_merge_keeps_big_terms_blocked),
         cmocka_unit_test(test_merge_without_deletes),
         cmocka_unit_test(test_merge_single_input),
+        cmocka_unit_test(test_merge_of_many_small_inputs),
         cmocka_unit_test(test_merge_everything_deleted),
         cmocka_unit_test(test_merge_of_merges),
         cmocka_unit_test(test_merge_copies_stored_blocks),
