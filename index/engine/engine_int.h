@@ -104,6 +104,27 @@ void idx_hist_init(struct idx_hist *h, enum idx_hist_kind kind);
 void idx_hist_record(struct idx_hist *h, uint64_t ns);
 void idx_hist_read(const struct idx_hist *h, struct idx_histogram *out);
 
+/* ---- which segments a merge takes (tier.c says why) ---- */
+
+#define IDX_TIER_BASE       1000u /* disk segments: docs of the smallest tier */
+#define IDX_MEM_TIER_BASE   1u    /* in-memory segments: one document */
+#define IDX_TIER_MAX_INPUTS 64u   /* in-memory segments one merge takes, at most */
+
+/* The factor of the in-memory segments' tiers: half the disk's, at least 2 (tier.c). */
+static inline uint32_t idx_mem_merge_factor(uint32_t merge_factor)
+{
+    return merge_factor / 2 > 2 ? merge_factor / 2 : 2;
+}
+
+/* The size tier of a segment of `docs` live documents: 0 up to base, then one more each
+ * time docs reaches base times a power of factor. */
+unsigned idx_tier_of(uint32_t docs, uint32_t base, uint32_t factor);
+/* The segments (docs[i]: live documents of segment i, in the live list's order) one merge
+ * takes: of the lowest tier with `factor` or more, the first max_inputs. Their indices,
+ * ascending, into pick (room for max_inputs); returns how many (0: no merge is due). */
+size_t idx_tier_pick(const uint32_t *docs, size_t n, uint32_t base, uint32_t factor,
+                     size_t max_inputs, size_t *pick);
+
 /* ---- refcounted pieces of a snapshot ---- */
 
 /* One open segment. Freed when the last snapshot and the live list drop it;
@@ -528,6 +549,11 @@ int idx_backup_set_dir(struct idx_db *db, const char *dir, struct sd_error *err)
 int idx_merger_start(struct idx_index *ix, struct sd_error *err);
 void idx_merger_stop(struct idx_index *ix);
 void idx_merger_wake(struct idx_index *ix, enum idx_merger_role role);
+/* Whether the in-memory segments have piled up: IDX_MEM_BACKLOG x merge_factor of them or more,
+ * with a memory merge due that the memory merger will run (state_lock held). The writer then
+ * waits for it (writer.c). */
+#define IDX_MEM_BACKLOG 4
+bool idx_memory_backlog(struct idx_index *ix);
 
 /* search.c: the readings of text[0, len) for req (its other options): as typed, then, when
  * that finds little, the other keyboard layout and typos. *q and *res are the caller's

@@ -30,27 +30,26 @@
  * list in step 3; a flush only appends a disk segment, which the disk merger
  * may pick next. Queries never wait: they hold snapshots.
  *
- * Policy of the memory merger, in order: a requested flush; merge_factor
- * in-memory segments of one size tier (tier = floor(log_factor(live docs /
- * IDX_TIER_BASE))) -> one in-memory segment; when writes have paused, all
- * in-memory segments -> one (idx_pick_idle). Of the disk merger: the same
- * tiers for disk segments; a disk segment over half deleted -> rewrite it
- * alone.
+ * Policy of the memory merger, in order: a requested flush; the in-memory
+ * segments of one size tier (tier.c: tiers of 1 document, 2-3, 4-15, ... for
+ * merge_factor 8), once merge_factor / 2 of them wait, -> one in-memory segment;
+ * when writes have paused, all in-memory segments -> one (idx_pick_idle). Of
+ * the disk merger: merge_factor disk segments of one tier (tiers of up to
+ * 1000 documents, then 1000-7999, ...) -> one; a disk segment over half
+ * deleted -> rewrite it alone.
  */
 #include "engine_int.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
-#define IDX_TIER_BASE     1000u /* docs of the smallest tier */
-#define IDX_IDLE_MERGE_MS 500u  /* no write for this long: in-memory segments become one */
-#define IDX_MERGE_NICE    10    /* merge threads yield the cores to searches and writes */
+#define IDX_IDLE_MERGE_MS 500u /* no write for this long: in-memory segments become one */
+#define IDX_MERGE_NICE    10   /* merge threads yield the cores to searches and writes */
 
 struct idx_job {
     bool is_flush;
@@ -106,47 +105,73 @@ static int idx_job_add(struct idx_job *job, struct idx_live *l)
     return SD_OK;
 }
 
-static unsigned idx_tier(uint32_t docs, uint32_t factor)
-{
-    if (docs <= IDX_TIER_BASE || factor < 2) {
-        return 0;
-    }
-    return (unsigned)(log((double)docs / IDX_TIER_BASE) / log((double)factor)) + 1;
-}
-
 static bool idx_is_kind(const struct idx_live *l, bool in_memory)
 {
     return (l->ref->seg_no == 0) == in_memory;
 }
 
-/* Picks merge_factor segments of one size tier, in memory or on disk
- * (state_lock held). Tiers keep merging logarithmic: a document is rewritten
- * about log_factor(N / IDX_TIER_BASE) times, however the writes arrive. */
+/* The segments of one kind, in memory or on disk, that a tier merge would take now
+ * (state_lock held), by the ladder of their kind (tier.c): their places in the live list into
+ * at[0, *taken) (at: room for ix->nlive), and how many of that kind there are into *count
+ * (may be NULL). SD_OK or SD_ENOMEM. */
+static int idx_tier_due(const struct idx_index *ix, bool in_memory, size_t *at, size_t *taken,
+                        size_t *count)
+{
+    uint32_t factor =
+        in_memory ? idx_mem_merge_factor(ix->db->cfg.merge_factor) : ix->db->cfg.merge_factor;
+    size_t max_inputs = in_memory ? IDX_TIER_MAX_INPUTS : factor;
+    size_t n = 0, room = ix->nlive ? ix->nlive : 1;
+    uint32_t *docs = malloc(room * sizeof *docs);
+    size_t *pick = malloc(room * sizeof *pick);
+    if (!docs || !pick) {
+        free(docs);
+        free(pick);
+        return SD_ENOMEM;
+    }
+    for (size_t i = 0; i < ix->nlive; i++) {
+        if (idx_is_kind(&ix->live[i], in_memory)) {
+            docs[n] = idx_live_count(&ix->live[i]);
+            at[n++] = i;
+        }
+    }
+    *taken = idx_tier_pick(docs, n, in_memory ? IDX_MEM_TIER_BASE : IDX_TIER_BASE, factor,
+                           max_inputs < room ? max_inputs : room, pick);
+    for (size_t k = 0; k < *taken; k++) {
+        at[k] = at[pick[k]]; /* pick is ascending: at[pick[k]] is not overwritten yet */
+    }
+    if (count) {
+        *count = n;
+    }
+    free(docs);
+    free(pick);
+    return SD_OK;
+}
+
+/* Picks segments of one size tier, in memory or on disk (state_lock held). */
 static int idx_pick_tier(struct idx_index *ix, struct idx_job *job, bool in_memory)
 {
-    uint32_t factor = ix->db->cfg.merge_factor;
-    for (unsigned tier = 0; tier < 32; tier++) {
-        size_t count = 0;
-        for (size_t i = 0; i < ix->nlive; i++) {
-            struct idx_live *l = &ix->live[i];
-            if (idx_is_kind(l, in_memory) && idx_tier(idx_live_count(l), factor) == tier) {
-                count++;
-            }
-        }
-        if (count < factor) {
-            continue;
-        }
-        for (size_t i = 0; i < ix->nlive && job->n < factor; i++) {
-            struct idx_live *l = &ix->live[i];
-            if (idx_is_kind(l, in_memory) && idx_tier(idx_live_count(l), factor) == tier &&
-                idx_job_add(job, l)) {
-                return SD_ENOMEM;
-            }
-        }
-        job->to_disk = !in_memory;
-        return SD_OK;
+    size_t *at = malloc((ix->nlive ? ix->nlive : 1) * sizeof *at);
+    size_t taken = 0;
+    int rc = at ? idx_tier_due(ix, in_memory, at, &taken, NULL) : SD_ENOMEM;
+    for (size_t k = 0; rc == SD_OK && k < taken; k++) {
+        rc = idx_job_add(job, &ix->live[at[k]]);
     }
-    return SD_OK;
+    job->to_disk = !in_memory && taken > 0;
+    free(at);
+    return rc;
+}
+
+bool idx_memory_backlog(struct idx_index *ix)
+{
+    if (ix->is_degraded || idx_memcap_level(&ix->db->memcap) != IDX_MEM_OK) {
+        return false; /* no memory merge is picked then (idx_pick) */
+    }
+    size_t *at = malloc((ix->nlive ? ix->nlive : 1) * sizeof *at);
+    size_t taken = 0, count = 0;
+    bool is_behind = at && idx_tier_due(ix, true, at, &taken, &count) == SD_OK && taken > 0 &&
+                     count >= (size_t)IDX_MEM_BACKLOG * ix->db->cfg.merge_factor;
+    free(at);
+    return is_behind;
 }
 
 /* Whether the writes have paused for IDX_IDLE_MERGE_MS. */
