@@ -558,7 +558,9 @@ bool idx_memory_backlog(struct idx_index *ix);
 /* search.c: the readings of text[0, len) for req (its other options): as typed, then, when
  * that finds little, the other keyboard layout and typos. *q and *res are the caller's
  * (qry_free, qry_result_free), also on error; out gets the layout_query, did_you_mean and
- * is_*_used of the reading that was kept. */
+ * is_*_used of the reading that was kept. The dictionary lookups of the typed reading may be
+ * kept in ctx's memo (index/query/memo.c) for later readings of the same segments: the caller
+ * ends it (qry_memo_end) before its snapshot is released. */
 int idx_search_text(struct qry_ctx *ctx, const struct idx_search_req *req, const char *text,
                     size_t len, const struct sch_schema *schema, const struct qry_lexicon *lex,
                     const struct qry_segment *segs, size_t nsegs, struct qry **q,

@@ -554,7 +554,6 @@ int idx_search_text(struct qry_ctx *ctx, const struct idx_search_req *req, const
             rc = sd_errorf(err, other, "out of memory");
         }
     }
-    qry_memo_end(ctx);
     return rc;
 }
 
@@ -614,6 +613,10 @@ static int idx_search_snap(struct qry_ctx *ctx, struct idx_snap *snap,
     } else if (wants_most) {
         rc = idx_most_words_after(ctx, req, schema, lex, segs, snap->nsegs, &q, &res, out, err);
     }
+    /* Kept by the readings of the typed words (idx_search_text), the memo answered the most
+     * words' readings of the same words in the same segments: forgotten now, before another
+     * search can see other segments at those addresses. */
+    qry_memo_end(ctx);
     if (rc == SD_OK) {
         out->is_truncated = qry_is_truncated(q);
     }
