@@ -6,7 +6,9 @@
  * The typo reading is the typed query with QN_FUZZY leaves added, so it looks the same
  * words' stems and forms up in the same segments and fields again (stats.c, term_idf), each
  * a binary search of the block index and a dictionary block decoded (seg_term_find, about
- * 2.5k instructions). Kept, such a lookup is a hash probe.
+ * 2.5k instructions). Kept, such a lookup is a hash probe. A search box's query that finds
+ * few documents is then read once more with most of its words (index/engine/most_words.c),
+ * every way again: the engine ends the memo only after those readings.
  *
  * WHAT. qry_memo_keep, right after a qry_search, keeps what that search looked up for its
  * words (scratch.sterms and scratch.found: each word's terms that have their statistics, in
