@@ -452,6 +452,7 @@ def main():
         n = 0
         codes = {}
         took = []
+        mem_segments = []  # the stats op's, every 50 searches
         while time.monotonic() < end and not failures:
             req = maker.options()
             a = b = None
@@ -471,6 +472,9 @@ def main():
                     if not args.writes and (a["ok"] != b["ok"] or (a["ok"] and [
                             h["id"] for h in a["hits"]] != [h["id"] for h in b["hits"]])):
                         raise Failure("line and HTTP answers differ")
+                if n % 50 == 0:
+                    st = line.call({"op": "stats", "index": INDEX})
+                    mem_segments.append(st["mem_segments"])
             except (Failure, harness.ConnectionClosed, OSError, ValueError, KeyError) as e:
                 failures.append("after %d searches: %s: %s\nrequest: %s\nanswer: %s\n%s" % (
                     n, type(e).__name__, e, json.dumps(req, ensure_ascii=False),
@@ -487,8 +491,12 @@ def main():
             print(d.tail(60))
             return 1
         took.sort()
+        mem_segments.sort()
         print("%d searches, no failure; answers %s; took_ms p50 %.3f p90 %.3f p99 %.3f max %.1f"
               % (n, codes, *(took[int(len(took) * q)] for q in (0.5, 0.9, 0.99)), took[-1]))
+        if mem_segments:
+            print("in-memory segments (stats, every 50 searches): median %d, max %d"
+                  % (mem_segments[len(mem_segments) // 2], mem_segments[-1]))
         return 0
     finally:
         d.stop()
