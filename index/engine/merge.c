@@ -112,10 +112,8 @@ static bool idx_is_kind(const struct idx_live *l, bool in_memory)
 
 /* The segments of one kind, in memory or on disk, that a tier merge would take now
  * (state_lock held), by the ladder of their kind (tier.c): their places in the live list into
- * at[0, *taken) (at: room for ix->nlive), and how many of that kind there are into *count
- * (may be NULL). SD_OK or SD_ENOMEM. */
-static int idx_tier_due(const struct idx_index *ix, bool in_memory, size_t *at, size_t *taken,
-                        size_t *count)
+ * at[0, *taken) (at: room for ix->nlive). SD_OK or SD_ENOMEM. */
+static int idx_tier_due(const struct idx_index *ix, bool in_memory, size_t *at, size_t *taken)
 {
     uint32_t factor =
         in_memory ? idx_mem_merge_factor(ix->db->cfg.merge_factor) : ix->db->cfg.merge_factor;
@@ -139,9 +137,6 @@ static int idx_tier_due(const struct idx_index *ix, bool in_memory, size_t *at, 
     for (size_t k = 0; k < *taken; k++) {
         at[k] = at[pick[k]]; /* pick is ascending: at[pick[k]] is not overwritten yet */
     }
-    if (count) {
-        *count = n;
-    }
     free(docs);
     free(pick);
     return SD_OK;
@@ -152,7 +147,7 @@ static int idx_pick_tier(struct idx_index *ix, struct idx_job *job, bool in_memo
 {
     size_t *at = malloc((ix->nlive ? ix->nlive : 1) * sizeof *at);
     size_t taken = 0;
-    int rc = at ? idx_tier_due(ix, in_memory, at, &taken, NULL) : SD_ENOMEM;
+    int rc = at ? idx_tier_due(ix, in_memory, at, &taken) : SD_ENOMEM;
     for (size_t k = 0; rc == SD_OK && k < taken; k++) {
         rc = idx_job_add(job, &ix->live[at[k]]);
     }
@@ -166,10 +161,16 @@ bool idx_memory_backlog(struct idx_index *ix)
     if (ix->is_degraded || idx_memcap_level(&ix->db->memcap) != IDX_MEM_OK) {
         return false; /* no memory merge is picked then (idx_pick) */
     }
-    size_t *at = malloc((ix->nlive ? ix->nlive : 1) * sizeof *at);
-    size_t taken = 0, count = 0;
-    bool is_behind = at && idx_tier_due(ix, true, at, &taken, &count) == SD_OK && taken > 0 &&
-                     count >= (size_t)IDX_MEM_BACKLOG * ix->db->cfg.merge_factor;
+    size_t count = 0;
+    for (size_t i = 0; i < ix->nlive; i++) {
+        count += idx_is_kind(&ix->live[i], true);
+    }
+    if (count < (size_t)IDX_MEM_BACKLOG * ix->db->cfg.merge_factor) {
+        return false; /* the writer asks after every batch: nothing allocated then */
+    }
+    size_t *at = malloc(ix->nlive * sizeof *at);
+    size_t taken = 0;
+    bool is_behind = at && idx_tier_due(ix, true, at, &taken) == SD_OK && taken > 0;
     free(at);
     return is_behind;
 }
