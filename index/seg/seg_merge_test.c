@@ -467,9 +467,34 @@ static bool lost_nothing(const struct scenario *sc, size_t s, bool use_bits)
     return true;
 }
 
-/* Merges inputs which[0, n) and checks the result against a direct build: the very same
- * bytes unless an input lost nothing (its stored blocks may be copied as they are, which
- * the builder would have packed otherwise); returns the live docs whose title was cut. */
+/* Merges in[0, n) (del: their tombstones, or NULL) and checks the result against a direct
+ * build of live[0, nlive): the very same bytes unless may_copy (an input lost nothing, and its
+ * stored blocks may be copied as they are, which the builder would have packed otherwise);
+ * returns the live docs whose title was cut. */
+static size_t check_merged(struct seg *const *in, const uint64_t *const *del, size_t n,
+                           const struct seg_doc *const *live, size_t nlive, bool may_copy)
+{
+    size_t mlen, blen;
+    uint8_t *mimg = merge(in, del, n, &mlen);
+    uint8_t *bimg = build(live, nlive, &blen);
+    struct seg *got = open_copy(mimg, mlen, "merged");
+    struct seg *want = open_copy(bimg, blen, "built");
+    compare_segs(want, got);
+    size_t cut = check_titles(got, live, nlive); /* deleted docs' titles are gone */
+    if (may_copy) {
+        compare_sections_but_stored(mimg, mlen, bimg, blen);
+    } else {
+        assert_int_equal(mlen, blen);
+        assert_memory_equal(mimg, bimg, blen);
+    }
+    seg_close(got);
+    seg_close(want);
+    free(mimg);
+    free(bimg);
+    return cut;
+}
+
+/* check_merged for inputs which[0, n) of the scenario. */
 static size_t check_merge(struct scenario *sc, const size_t *which, size_t n, bool use_bits)
 {
     bool may_copy = false;
@@ -482,24 +507,7 @@ static size_t check_merge(struct scenario *sc, const size_t *which, size_t n, bo
         in[i] = sc->in[which[i]];
         del[i] = sc->del[which[i]];
     }
-    size_t mlen, blen;
-    uint8_t *mimg = merge(in, use_bits ? del : NULL, n, &mlen);
-    uint8_t *bimg = build(sc->live, sc->nlive, &blen);
-    struct seg *got = open_copy(mimg, mlen, "merged");
-    struct seg *want = open_copy(bimg, blen, "built");
-    compare_segs(want, got);
-    size_t cut = check_titles(got, sc->live, sc->nlive); /* deleted docs' titles are gone */
-    if (may_copy) {
-        compare_sections_but_stored(mimg, mlen, bimg, blen);
-    } else {
-        assert_int_equal(mlen, blen);
-        assert_memory_equal(mimg, bimg, blen);
-    }
-    seg_close(got);
-    seg_close(want);
-    free(mimg);
-    free(bimg);
-    return cut;
+    return check_merged(in, use_bits ? del : NULL, n, sc->live, sc->nlive, may_copy);
 }
 
 static void test_merge_random_deletes_equals_direct_build(void **state)
@@ -597,18 +605,7 @@ static void test_merge_of_many_small_inputs(void **state)
         bits[s] = 1; /* its first doc deleted */
         del[s] = &bits[s];
     }
-    size_t mlen, blen;
-    uint8_t *mimg = merge(in, del, NIN, &mlen);
-    uint8_t *bimg = build(live, nlive, &blen);
-    struct seg *got = open_copy(mimg, mlen, "merged");
-    struct seg *want = open_copy(bimg, blen, "built");
-    compare_segs(want, got);
-    assert_int_equal(mlen, blen);
-    assert_memory_equal(mimg, bimg, blen);
-    seg_close(got);
-    seg_close(want);
-    free(mimg);
-    free(bimg);
+    check_merged(in, del, NIN, live, nlive, false);
     for (size_t s = 0; s < NIN; s++) {
         seg_close(in[s]);
     }
