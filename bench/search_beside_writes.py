@@ -38,30 +38,25 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
 import time
 
+import merge_latency  # bench/merge_latency.py: its line connection, READY and pct
+from merge_latency import READY, pct
+
 REPO = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 KINDS = ["en-exact", "ru-exact", "en-typo", "ru-typo", "en-layout", "ru-layout"]
-READY = re.compile(r"event=ready http=(\S+) line=(\S+)")
 BATCHES = [1, 10, 200]
 
 
-class Line:
-    def __init__(self, addr):
-        host, port = addr.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)))
-        self.f = self.sock.makefile("rwb")
+class Line(merge_latency.Line):
+    """merge_latency's connection, which stops the benchmark at the first answer not ok."""
 
     def call(self, obj):
-        self.f.write(json.dumps(obj, ensure_ascii=False).encode() + b"\n")
-        self.f.flush()
-        ans = json.loads(self.f.readline())
+        ans = super().call(obj)
         if not ans.get("ok"):
             raise SystemExit("%r answered %r" % (obj.get("op"), ans))
         return ans
@@ -125,11 +120,6 @@ def segments_watch(addr, stop, out):
     seen.sort()
     out.put({"mem_segments_median": seen[len(seen) // 2] if seen else None,
              "mem_segments_max": seen[-1] if seen else None})
-
-
-def pct(v, p):
-    v = sorted(v)
-    return round(v[min(len(v) - 1, max(0, int(round(p / 100 * len(v))) - 1))], 3) if v else None
 
 
 def load_sets(d):
