@@ -243,17 +243,23 @@ class HostileTest(E2ETestCase):
                 self.assertIn(b'"bad_json"', buf)  # read whole, then parsed: not JSON
                 return cpu_seconds(pid) - t0
 
+        # Linear: about 4x; the old quadratic reader took 5.2 s at 31 MiB (issue 10), 16x. The
+        # floor covers the clock's 10 ms ticks. How many reads a line takes depends on how the
+        # writes happen to coalesce, so on a busy machine one pair can be off by more than 2x
+        # either way: a pair is measured up to three times, and a quadratic reader fails all.
+        floor = 0.5 if not IS_ASAN else 2.0
         results = []
         for piece in (64, 4096, MIB):
-            small = feed(8 * MIB, piece)
-            big = feed(32 * MIB - 2, piece)
-            results.append((piece, small, big))
-            print("line of 8 MiB / 32 MiB in %d-byte writes: daemon CPU %.2f s / %.2f s"
-                  % (piece, small, big))
-            # linear: about 4x; the old quadratic reader took 5.2 s at 31 MiB (issue 10). The
-            # floor covers the clock's 10 ms ticks and a busy machine.
-            self.assertLess(big, max(8 * small, 0.5 if not IS_ASAN else 2.0),
-                            "CPU for 32 MiB vs 8 MiB in %d-byte writes: %r" % (piece, results))
+            for _ in range(3):
+                small = feed(8 * MIB, piece)
+                big = feed(32 * MIB - 2, piece)
+                results.append((piece, small, big))
+                print("line of 8 MiB / 32 MiB in %d-byte writes: daemon CPU %.2f s / %.2f s"
+                      % (piece, small, big))
+                if big < max(8 * small, floor):
+                    break
+            else:
+                self.fail("CPU for 32 MiB vs 8 MiB in %d-byte writes: %r" % (piece, results))
 
     # ---- idle sockets ----
 
