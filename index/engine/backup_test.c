@@ -350,7 +350,8 @@ static void test_backup_copies_across_filesystems(void **state)
         fail_msg("idx_snapshot: %s", err.msg);
     }
     assert_int_equal(info.linked, 0);
-    assert_true(info.copied >= 3);
+    assert_true(info.segments >= 1);
+    assert_true(info.copied >= info.segments + 1); /* and the MANIFEST */
     idx_close(db);
     struct idx_db *snap;
     check_and_open(info.path, &snap);

@@ -554,6 +554,8 @@ void idx_merger_wake(struct idx_index *ix, enum idx_merger_role role);
  * waits for it (writer.c). */
 #define IDX_MEM_BACKLOG 4
 bool idx_memory_backlog(struct idx_index *ix);
+/* The in-memory segments in the live list (state_lock held). */
+size_t idx_memory_segment_count(const struct idx_index *ix);
 
 /* search.c: the readings of text[0, len) for req (its other options): as typed, then, when
  * that finds little, the other keyboard layout and typos. *q and *res are the caller's

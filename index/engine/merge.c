@@ -32,8 +32,9 @@
  *
  * Policy of the memory merger, in order: a requested flush; the in-memory
  * segments of one size tier (tier.c: tiers of 1 document, 2-3, 4-15, ... for
- * merge_factor 8), once merge_factor / 2 of them wait, -> one in-memory segment;
- * when writes have paused, all in-memory segments -> one (idx_pick_idle). Of
+ * merge_factor 8), once merge_factor / 2 of them wait, -> one in-memory segment (the
+ * refresh that may have filled a tier wakes the merger, mem.c); when writes have paused,
+ * all in-memory segments -> one (idx_pick_idle, unless they are many and one holds half). Of
  * the disk merger: merge_factor disk segments of one tier (tiers of up to
  * 1000 documents, then 1000-7999, ...) -> one; a disk segment over half
  * deleted -> rewrite it alone.
@@ -48,7 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IDX_IDLE_MERGE_MS 500u /* no write for this long: in-memory segments become one */
+#define IDX_IDLE_MERGE_MS 500u  /* no write for this long: in-memory segments become one */
+#define IDX_IDLE_ANY_DOCS 1000u /* ... always when they hold this few documents together */
 #define IDX_MERGE_NICE    10   /* merge threads yield the cores to searches and writes */
 
 struct idx_job {
@@ -156,16 +158,21 @@ static int idx_pick_tier(struct idx_index *ix, struct idx_job *job, bool in_memo
     return rc;
 }
 
+size_t idx_memory_segment_count(const struct idx_index *ix)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < ix->nlive; i++) {
+        count += idx_is_kind(&ix->live[i], true);
+    }
+    return count;
+}
+
 bool idx_memory_backlog(struct idx_index *ix)
 {
     if (ix->is_degraded || idx_memcap_level(&ix->db->memcap) != IDX_MEM_OK) {
         return false; /* no memory merge is picked then (idx_pick) */
     }
-    size_t count = 0;
-    for (size_t i = 0; i < ix->nlive; i++) {
-        count += idx_is_kind(&ix->live[i], true);
-    }
-    if (count < (size_t)IDX_MEM_BACKLOG * ix->db->cfg.merge_factor) {
+    if (idx_memory_segment_count(ix) < (size_t)IDX_MEM_BACKLOG * ix->db->cfg.merge_factor) {
         return false; /* the writer asks after every batch: nothing allocated then */
     }
     size_t *at = malloc(ix->nlive * sizeof *at);
@@ -181,9 +188,10 @@ static bool idx_writes_paused(struct idx_index *ix)
     return sd_now_ns() - atomic_load(&ix->last_write_ns) >= IDX_IDLE_MERGE_MS * 1000000ull;
 }
 
-/* Whether the in-memory segments are several and none holds half their documents
- * (state_lock held): then a pause in writing merges them into one (idx_pick_idle). */
-static bool idx_memory_segments_balanced(struct idx_index *ix)
+/* Whether a pause in writing should merge the in-memory segments into one (state_lock
+ * held; idx_pick_idle): they are several, and either hold IDX_IDLE_ANY_DOCS documents or fewer
+ * together, or none of them holds half their documents. */
+static bool idx_memory_segments_to_join(struct idx_index *ix)
 {
     size_t count = 0;
     uint64_t total = 0, largest = 0;
@@ -195,18 +203,20 @@ static bool idx_memory_segments_balanced(struct idx_index *ix)
             largest = docs > largest ? docs : largest;
         }
     }
-    return count > 1 && largest * 2 <= total;
+    return count > 1 && (total <= IDX_IDLE_ANY_DOCS || largest * 2 <= total);
 }
 
 /* When no write has come for IDX_IDLE_MERGE_MS, the in-memory segments go into one
- * (state_lock held) if none of them holds half their documents. A bulk import leaves several
+ * (state_lock held) if idx_memory_segments_to_join says so. A bulk import leaves several
  * tiers of them (6 for 41k documents in batches of 1000) until the flush, flush_ms later,
- * and a search pays for each segment (measured: 12-20% slower on 6 segments than on one).
- * The half rule keeps a trickle of writes from rewriting one big segment after every pause:
- * a document is rewritten here only when the set at least doubles, as in the tiers. */
+ * and a search pays for each segment (measured: 12-20% slower on 6 segments than on one);
+ * writes one at a time leave up to 3 a tier (tier.c). The half rule keeps a trickle of
+ * writes from rewriting one big segment after every pause: a document is rewritten here only
+ * when the set at least doubles, as in the tiers. Up to IDX_IDLE_ANY_DOCS documents the
+ * rewrite costs a few milliseconds at most, and the searches of the pause meet one segment. */
 static int idx_pick_idle(struct idx_index *ix, struct idx_job *job)
 {
-    if (!idx_writes_paused(ix) || !idx_memory_segments_balanced(ix)) {
+    if (!idx_writes_paused(ix) || !idx_memory_segments_to_join(ix)) {
         return SD_OK;
     }
     for (size_t i = 0; i < ix->nlive; i++) {
@@ -637,7 +647,7 @@ static void idx_warm_segments(struct idx_index *ix, enum idx_merger_role role)
     }
     if (in_memory) {
         pthread_mutex_lock(&ix->state_lock);
-        bool is_settled = idx_writes_paused(ix) && !idx_memory_segments_balanced(ix);
+        bool is_settled = idx_writes_paused(ix) && !idx_memory_segments_to_join(ix);
         pthread_mutex_unlock(&ix->state_lock);
         if (!is_settled) { /* writes go on, or the idle merge is still to come */
             return;
