@@ -39,7 +39,9 @@ as it does with one. The in-process peers' times include Python's call overhead 
 not include the protocol (took_ms is measured inside the daemon). Numbers compare within one
 run on one machine only.
 """
-import argparse, json, os, socket, sqlite3, statistics, subprocess, sys, time
+import argparse, json, os, shutil, sqlite3, statistics, subprocess, sys, time
+
+import benchd  # bench/benchd.py: the daemon, the client, pct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -78,59 +80,28 @@ def keystrokes(text):
 
 # ---- searchd ----
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Line:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=120)
-        self.rfile = self.sock.makefile("rb")
-
-    def call(self, req):
-        self.sock.sendall(json.dumps(req, ensure_ascii=False).encode() + b"\n")
-        answer = json.loads(self.rfile.readline())
-        if not answer.get("ok"):
-            raise RuntimeError("searchd: %s" % answer)
-        return answer
-
-
 def start_searchd(binary, work, docs):
+    """searchd on WORK/searchd (emptied first) with the corpus added; the daemon and a client."""
     data = os.path.join(work, "searchd")
-    subprocess.run(["rm", "-rf", data], check=True)
+    shutil.rmtree(data, ignore_errors=True)
     os.makedirs(data)
-    http, line = free_port(), free_port()
-    log = open(os.path.join(work, "searchd.log"), "wb")
-    proc = subprocess.Popen([binary, "--data", data, "--listen", "127.0.0.1:%d" % http,
-                             "--line-listen", "127.0.0.1:%d" % line], stdout=log, stderr=log)
-    deadline = time.time() + 60
-    while True:
-        try:
-            conn = Line(line)
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("searchd did not start (see %s)" % log.name)
-            time.sleep(0.05)
+    daemon = benchd.start(binary, data_dir=data)
+    conn = benchd.connect(daemon)
     for i in range(0, len(docs), 1000):
-        batch = [{"id": d[0], "title": d[2], "body": d[3]} for d in docs[i:i + 1000]]
-        conn.call({"op": "add", "docs": batch})
+        conn.add([{"id": d[0], "title": d[2], "body": d[3]} for d in docs[i:i + 1000]])
     deadline = time.time() + 120
-    while conn.call({"op": "stats"}).get("docs", len(docs)) < len(docs) and time.time() < deadline:
+    while conn.stats().get("docs", len(docs)) < len(docs) and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(1.0)  # searchable within 100 ms of the acknowledgement; a margin for a busy host
-    return proc, conn
+    return daemon, conn
 
 
 def searchd_engine(conn, prefix_last, drop_words=True):
     def run(lang, state):
-        req = {"op": "search", "q": state, "syntax": "simple", "limit": 10, "snippet": False,
-               "drop_words": drop_words}
+        opts = {"syntax": "simple", "limit": 10, "snippet": False, "drop_words": drop_words}
         if prefix_last:
-            req["prefix_last"] = True
-        a = conn.call(req)
+            opts["prefix_last"] = True
+        a = conn.search(state, **opts)
         return [h["id"] for h in a["hits"]], a["took_ms"]
     return run
 
@@ -218,11 +189,6 @@ def xapian_engine(work, docs):
     return run
 
 
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(p * len(xs)))]
-
-
 def measure(name, run, queries, rounds):
     times, found, typed, whole, states2 = [], 0, [], 0, 0
     for r in range(rounds):
@@ -246,7 +212,7 @@ def measure(name, run, queries, rounds):
                 typed.append((first_in if first_in is not None else last) / last)
                 whole += first_in is not None
     nq = len(typed)
-    return {"engine": name, "p50": statistics.median(times), "p95": pct(times, 0.95),
+    return {"engine": name, "p50": statistics.median(times), "p95": benchd.pct(times, 95),
             "states": len(times) // rounds, "found": found / max(states2, 1),
             "typed": sum(typed) / max(nq, 1), "whole": whole / max(nq, 1)}
 
@@ -295,10 +261,10 @@ def main():
     docs = load_corpus(a.corpus)
     queries = load_sets(a.sets, a.kind)
     engines = a.engines.split(",")
-    runs, proc, whole = {}, None, []
+    runs, daemon, whole = {}, None, []
     try:
         if any(e.startswith("searchd") for e in engines):
-            proc, conn = start_searchd(binary, a.work, docs)
+            daemon, conn = start_searchd(binary, a.work, docs)
             runs["searchd"] = searchd_engine(conn, True, not a.no_drop_words)
             runs["searchd-plain"] = searchd_engine(conn, False, not a.no_drop_words)
         if "fts5" in engines:
@@ -306,12 +272,11 @@ def main():
         if "xapian" in engines:
             runs["xapian"] = xapian_engine(a.work, docs)
         results = [measure(e, runs[e], queries, a.rounds) for e in engines]
-        if a.whole and proc:
+        if a.whole and daemon:
             whole = whole_mrr(conn, a.sets)
     finally:
-        if proc:
-            proc.terminate()
-            proc.wait()
+        if daemon:
+            daemon.stop()
     print("| engine | p50 ms | p95 ms | found (top 10, while typing) | typed (share of the last "
           "word) | whole |")
     print("|---|--:|--:|--:|--:|--:|")

@@ -14,44 +14,23 @@ commit):
 
 import argparse
 import os
-import re
-import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
 
-READY = re.compile(r"event=ready http=(\S+) line=(\S+)")
-
-
-def start(binary, data):
-    p = subprocess.Popen([binary, "--data", data, "--listen", "127.0.0.1:0", "--line-listen",
-                          "127.0.0.1:0"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    for raw in p.stderr:
-        m = READY.search(raw.decode("utf-8", "replace"))
-        if m:
-            threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
-            host, _, port = m.group(2).rpartition(":")
-            return p, (host, int(port))
-    raise SystemExit("%s did not start" % binary)
+import benchd  # bench/benchd.py: the daemon, the client
 
 
 def adds(addr, prefix, n):
-    s = socket.create_connection(addr)
-    f = s.makefile("rb")
-    for i in range(n):
-        s.sendall(b'{"op":"add","docs":[{"id":"%s%d","body":"bench text %d"}]}\n'
-                  % (prefix.encode(), i, i))
-        if b'"ok":true' not in f.readline():
-            raise SystemExit("a write failed")
-    s.close()
+    with benchd.connect(addr) as c:
+        for i in range(n):
+            c.add([{"id": "%s%d" % (prefix, i), "body": "bench text %d" % i}])
 
 
 def one_round(binary, base, args):
-    data = tempfile.mkdtemp(dir=base)
-    p, addr = start(binary, data)
+    daemon = benchd.start(binary, under=base)
+    addr = benchd.address(daemon)
     try:
         t0 = time.monotonic()
         adds(addr, "s", args.writes)
@@ -65,9 +44,7 @@ def one_round(binary, base, args):
             t.join()
         conc = args.clients * args.per_client / (time.monotonic() - t0)
     finally:
-        p.terminate()
-        p.wait(60)
-        shutil.rmtree(data, ignore_errors=True)
+        daemon.cleanup()
     return seq_ms, conc
 
 

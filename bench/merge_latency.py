@@ -19,67 +19,44 @@ deleted documents to drop.
 import argparse
 import json
 import multiprocessing as mp
-import os
 import re
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 
-READY = re.compile(r"event=ready http=(\S+) line=(\S+)")
-
-
-class Line:
-    def __init__(self, addr):
-        host, port = addr.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)))
-        self.f = self.sock.makefile("rwb")
-
-    def call(self, obj):
-        self.f.write(json.dumps(obj, ensure_ascii=False).encode() + b"\n")
-        self.f.flush()
-        return json.loads(self.f.readline())
+import benchd  # bench/benchd.py: the daemon, the client, pct
+from benchd import pct
 
 
 def writer(addr, docs, ids, deadline, out):
-    c = Line(addr)
+    c = benchd.connect(addr)
     n = 0
     while time.monotonic() < deadline:
         d = dict(docs[n % len(docs)])
         d["id"] = "w-%d" % (n % ids)
         d["body"] = "%s revision %d" % (d.get("body", ""), n)
-        assert c.call({"op": "add", "doc": d})["ok"]
+        c.add(d)
         n += 1
     out.put(("writes", n))
 
 
 def merge_watch(addr, deadline, state):
-    c = Line(addr)
+    c = benchd.connect(addr)
     while time.monotonic() < deadline:
-        st = c.call({"op": "stats"})
+        st = c.stats()
         state.value = 1 if st.get("merges_running", 0) else 0
         time.sleep(0.005)
 
 
 def searcher(addr, queries, deadline, state, out):
-    c = Line(addr)
+    c = benchd.connect(addr)
     lat = {0: [], 1: []}
     i = 0
     while time.monotonic() < deadline:
         merging = state.value
         t = time.perf_counter()
-        assert c.call({"op": "search", "q": queries[i % len(queries)], "limit": 10})["ok"]
+        c.search(queries[i % len(queries)], limit=10)
         lat[merging].append((time.perf_counter() - t) * 1000)
         i += 1
     out.put(("lat", lat))
-
-
-def pct(v, p):
-    if not v:
-        return None
-    v = sorted(v)
-    return round(v[min(len(v) - 1, max(0, int(round(p / 100 * len(v))) - 1))], 3)
 
 
 def main():
@@ -100,18 +77,10 @@ def main():
                 break
     words = [w for d in docs[:200] for w in re.findall(r"\w{5,}", d.get("title", ""))]
     queries = [" ".join(words[i:i + 2]) for i in range(0, max(2, len(words) - 1), 2)][:200]
-    data = tempfile.mkdtemp(prefix="searchd-merge-bench-")
-    proc = subprocess.Popen([args.searchd, "--data", data, "--listen", "127.0.0.1:0",
-                             "--line-listen", "127.0.0.1:0", "--flush-bytes", args.flush_bytes,
-                             "--flush-ms", "1000", "--merge-factor", args.merge_factor],
-                            stderr=subprocess.PIPE, text=True)
+    daemon = benchd.start(args.searchd, ["--flush-bytes", args.flush_bytes, "--flush-ms", "1000",
+                                         "--merge-factor", args.merge_factor])
     try:
-        addr = None
-        for line in proc.stderr:
-            m = READY.search(line)
-            if m:
-                addr = m.group(2)
-                break
+        addr = benchd.address(daemon)
         deadline = time.monotonic() + args.seconds
         out = mp.Queue()
         state = mp.Value("i", 0)
@@ -123,7 +92,7 @@ def main():
         results = dict(out.get() for _ in range(2))
         for p in procs:
             p.join()
-        st = Line(addr).call({"op": "stats"})
+        st = benchd.connect(addr).stats()
         lat = results["lat"]
         report = {
             "seconds": args.seconds,
@@ -137,9 +106,7 @@ def main():
         }
         print(json.dumps(report))
     finally:
-        proc.terminate()
-        proc.wait(60)
-        shutil.rmtree(data, ignore_errors=True)
+        daemon.cleanup()
 
 
 if __name__ == "__main__":

@@ -38,28 +38,14 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import shutil
-import subprocess
-import tempfile
-import threading
 import time
 
-import merge_latency  # bench/merge_latency.py: its line connection, READY and pct
-from merge_latency import READY, pct
+import benchd  # bench/benchd.py: the daemon, the client, pct
+from benchd import pct
 
-REPO = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+REPO = benchd.REPO
 KINDS = ["en-exact", "ru-exact", "en-typo", "ru-typo", "en-layout", "ru-layout"]
 BATCHES = [1, 10, 200]
-
-
-class Line(merge_latency.Line):
-    """merge_latency's connection, which stops the benchmark at the first answer not ok."""
-
-    def call(self, obj):
-        ans = super().call(obj)
-        if not ans.get("ok"):
-            raise SystemExit("%r answered %r" % (obj.get("op"), ans))
-        return ans
 
 
 def load(path, n):
@@ -79,7 +65,7 @@ def settle(c):
     --flush-ms after the last write: 30 s by default)."""
     quiet_since = None
     while True:
-        st = c.call({"op": "stats"})
+        st = c.stats()
         busy = st.get("merges_running", 0) or st.get("mem_docs", 0)
         if busy:
             quiet_since = None
@@ -93,7 +79,7 @@ def settle(c):
 def writer(addr, docs, rate, stop, out):
     """Batches of 1, 10 and 200 in turn, paced so that the documents come at `rate` a second,
     until stop is set."""
-    c = Line(addr)
+    c = benchd.connect(addr)
     n = writes = 0
     i = 0
     start = time.monotonic()
@@ -101,7 +87,7 @@ def writer(addr, docs, rate, stop, out):
         size = BATCHES[writes % len(BATCHES)]
         batch = [docs[(i + k) % len(docs)] for k in range(size)]
         i += size
-        c.call({"op": "add", "docs": batch})
+        c.add(batch)
         n += size
         writes += 1
         due = start + n / rate
@@ -112,10 +98,10 @@ def writer(addr, docs, rate, stop, out):
 
 def segments_watch(addr, stop, out):
     """The in-memory segments the stats op sees, every 50 ms until stop is set."""
-    c = Line(addr)
+    c = benchd.connect(addr)
     seen = []
     while not stop.is_set():
-        seen.append(c.call({"op": "stats"}).get("mem_segments", 0))
+        seen.append(c.stats().get("mem_segments", 0))
         time.sleep(0.05)
     seen.sort()
     out.put({"mem_segments_median": seen[len(seen) // 2] if seen else None,
@@ -137,8 +123,7 @@ def run_phase(c, sets):
     for i in range(max(len(v) for v in sets.values())):
         for kind, queries in sets.items():
             if i < len(queries):
-                took[kind].append(c.call({"op": "search", "q": queries[i], "limit": 10,
-                                          "snippet": False})["took_ms"])
+                took[kind].append(c.search(queries[i], limit=10, snippet=False)["took_ms"])
     report = {k: {"n": len(v), "p50": pct(v, 50), "p90": pct(v, 90), "p99": pct(v, 99)}
               for k, v in took.items()}
     return report, round(time.monotonic() - t0, 1)
@@ -157,23 +142,12 @@ def main():
     docs = load(args.corpus, args.docs)
     quiet_sets = load_sets(args.quiet_sets)
     writing_sets = load_sets(args.writing_sets)
-    data = tempfile.mkdtemp(prefix="searchd-beside-writes-")
-    proc = subprocess.Popen([args.searchd, "--data", data, "--listen", "127.0.0.1:0",
-                             "--line-listen", "127.0.0.1:0", "--workers", args.workers],
-                            stderr=subprocess.PIPE, text=True)
+    daemon = benchd.start(args.searchd, ["--workers", args.workers])
     try:
-        addr = None
-        for line in proc.stderr:
-            m = READY.search(line)
-            if m:
-                addr = m.group(2)
-                break
-        if addr is None:
-            raise SystemExit("searchd did not start")
-        threading.Thread(target=proc.stderr.read, daemon=True).start()  # never blocks searchd
-        c = Line(addr)
+        addr = benchd.address(daemon)
+        c = benchd.connect(addr)
         for i in range(0, len(docs), 1000):
-            c.call({"op": "add", "docs": docs[i:i + 1000]})
+            c.add(docs[i:i + 1000])
         settle(c)
         report = {"docs": len(docs), "rate": args.rate}
         report["quiet"], report["quiet_s"] = run_phase(c, quiet_sets)
@@ -189,7 +163,7 @@ def main():
         for p in procs:
             report.update(out.get())
             p.join()
-        st = c.call({"op": "stats"})
+        st = c.stats()
         report["disk_segments_at_end"] = st.get("segments")
         report["mem_docs_at_end"] = st.get("mem_docs")
         for q in (50, 99):
@@ -198,9 +172,7 @@ def main():
                 for k in KINDS if report["quiet"][k]["p%d" % q]}
         print(json.dumps(report, indent=1))
     finally:
-        proc.terminate()
-        proc.wait(120)
-        shutil.rmtree(data, ignore_errors=True)
+        daemon.cleanup()
 
 
 if __name__ == "__main__":

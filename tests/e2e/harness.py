@@ -79,8 +79,10 @@ def split_addr(addr):
 class Daemon:
     """One searchd process at a time on one data directory (which outlives restarts)."""
 
-    def __init__(self, data_dir=None, extra_args=(), name="searchd"):
+    def __init__(self, data_dir=None, extra_args=(), name="searchd", binary=None):
+        """binary: the searchd to run, CONFIG.searchd when None (a benchmark compares two)."""
         self.name = name
+        self.binary = binary
         self.owns_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="searchd-e2e-")
         self.extra_args = list(extra_args)
@@ -100,7 +102,7 @@ class Daemon:
         """Starts searchd and waits for its ready line. Raises DaemonError with the log tail."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
         args = extra_args if extra_args is not None else self.extra_args
-        cmd = [CONFIG.searchd, "--data", self.data_dir, "--listen", "127.0.0.1:0",
+        cmd = [self.binary or CONFIG.searchd, "--data", self.data_dir, "--listen", "127.0.0.1:0",
                "--line-listen", "127.0.0.1:0"] + list(args)
         self.runs += 1
         self.log.append("---- run %d: %s" % (self.runs, " ".join(cmd)))
