@@ -19,26 +19,7 @@
 
 #include "engine_int.h"
 #include "idx.h"
-
-struct waiter {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool is_done;
-    int rc;
-};
-
-static void on_done(void *arg, int rc, const struct idx_write_result *res,
-                    const struct sd_error *err)
-{
-    (void)res;
-    (void)err;
-    struct waiter *w = arg;
-    pthread_mutex_lock(&w->lock);
-    w->rc = rc;
-    w->is_done = true;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-}
+#include "idx_test_util.h"
 
 static int write_op(struct idx_db *db, enum idx_op_type type, const char *id)
 {
@@ -50,34 +31,7 @@ static int write_op(struct idx_db *db, enum idx_op_type type, const char *id)
         op.doc.fields = &f;
         op.doc.nfields = 1;
     }
-    struct waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    struct sd_error err;
-    int rc = idx_write(db, "books", &op, 1, on_done, &w, &err);
-    if (rc) {
-        return rc;
-    }
-    pthread_mutex_lock(&w.lock);
-    while (!w.is_done) {
-        pthread_cond_wait(&w.cond, &w.lock);
-    }
-    pthread_mutex_unlock(&w.lock);
-    return w.rc;
-}
-
-static char *make_dir(const char *under)
-{
-    char tmpl[256];
-    snprintf(tmpl, sizeof tmpl, "%s/backup_test.XXXXXX", under);
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void remove_tree(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    return tidx_write(db, "books", &op, 1, NULL, NULL);
 }
 
 static struct idx_db *open_db(const char *dir, const char *snapshot_dir)
@@ -130,7 +84,7 @@ static void check_and_open(const char *path, struct idx_db **out)
 static void test_backup_snapshot_checks_and_opens_with_every_write(void **state)
 {
     (void)state;
-    char *data = make_dir("/tmp"), *snaps = make_dir("/tmp");
+    char *data = tidx_make_dir("/tmp"), *snaps = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(data, snaps);
     char id[32];
     for (int i = 0; i < 400; i++) {
@@ -171,8 +125,8 @@ static void test_backup_snapshot_checks_and_opens_with_every_write(void **state)
     free(json);
     assert_int_equal(write_op(snap, IDX_OP_UPSERT, "after"), SD_OK); /* it takes writes */
     idx_close(snap);
-    remove_tree(data);
-    remove_tree(snaps);
+    tidx_remove_tree(data);
+    tidx_remove_tree(snaps);
     free(data);
     free(snaps);
 }
@@ -202,7 +156,7 @@ static void *load_main(void *arg)
 static void test_backup_under_writes_and_merges_has_every_acked_write(void **state)
 {
     (void)state;
-    char *data = make_dir("/tmp"), *snaps = make_dir("/tmp");
+    char *data = tidx_make_dir("/tmp"), *snaps = tidx_make_dir("/tmp");
     struct load l = {.db = open_db(data, snaps)};
     assert_int_equal(write_op(l.db, IDX_OP_UPSERT, "first"), SD_OK);
     pthread_t t;
@@ -237,8 +191,8 @@ static void test_backup_under_writes_and_merges_has_every_acked_write(void **sta
         assert_true(docs_of(snap) >= (uint64_t)before[k] + 1);
         idx_close(snap);
     }
-    remove_tree(data);
-    remove_tree(snaps);
+    tidx_remove_tree(data);
+    tidx_remove_tree(snaps);
     free(data);
     free(snaps);
 }
@@ -259,7 +213,7 @@ static size_t entries(const char *dir)
 static void test_backup_refuses_bad_names_existing_unknown_and_off(void **state)
 {
     (void)state;
-    char *data = make_dir("/tmp"), *snaps = make_dir("/tmp");
+    char *data = tidx_make_dir("/tmp"), *snaps = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(data, snaps);
     assert_int_equal(write_op(db, IDX_OP_UPSERT, "a"), SD_OK);
     struct sd_error err;
@@ -297,8 +251,8 @@ static void test_backup_refuses_bad_names_existing_unknown_and_off(void **state)
     assert_non_null(strstr(err.msg, "inside the data directory"));
     cfg.snapshot_dir = "/nonexistent/snaps";
     assert_int_equal(idx_open(&cfg, &db, &err), SD_EINVAL);
-    remove_tree(data);
-    remove_tree(snaps);
+    tidx_remove_tree(data);
+    tidx_remove_tree(snaps);
     free(data);
     free(snaps);
 }
@@ -306,7 +260,7 @@ static void test_backup_refuses_bad_names_existing_unknown_and_off(void **state)
 static void test_backup_sweeps_leftover_partial(void **state)
 {
     (void)state;
-    char *data = make_dir("/tmp"), *snaps = make_dir("/tmp");
+    char *data = tidx_make_dir("/tmp"), *snaps = tidx_make_dir("/tmp");
     char path[600];
     snprintf(path, sizeof path, "%s/.old.partial", snaps);
     assert_int_equal(mkdir(path, 0755), 0);
@@ -322,8 +276,8 @@ static void test_backup_sweeps_leftover_partial(void **state)
     assert_int_equal(idx_snapshot(db, "books", "new", NULL, &err), SD_OK);
     assert_int_equal(entries(snaps), 1); /* "new" only */
     idx_close(db);
-    remove_tree(data);
-    remove_tree(snaps);
+    tidx_remove_tree(data);
+    tidx_remove_tree(snaps);
     free(data);
     free(snaps);
 }
@@ -337,7 +291,7 @@ static void test_backup_copies_across_filesystems(void **state)
     if (stat("/tmp", &a) != 0 || stat("/dev/shm", &b) != 0 || a.st_dev == b.st_dev) {
         skip();
     }
-    char *data = make_dir("/tmp"), *snaps = make_dir("/dev/shm");
+    char *data = tidx_make_dir("/tmp"), *snaps = tidx_make_dir("/dev/shm");
     struct idx_db *db = open_db(data, snaps);
     char id[32];
     for (int i = 0; i < 200; i++) {
@@ -357,8 +311,8 @@ static void test_backup_copies_across_filesystems(void **state)
     check_and_open(info.path, &snap);
     assert_int_equal(docs_of(snap), 200);
     idx_close(snap);
-    remove_tree(data);
-    remove_tree(snaps);
+    tidx_remove_tree(data);
+    tidx_remove_tree(snaps);
     free(data);
     free(snaps);
 }

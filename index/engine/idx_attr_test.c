@@ -17,40 +17,14 @@
 #include <cmocka.h>
 
 #include "idx.h"
-
-struct waiter {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool is_done;
-    int rc;
-};
-
-static void on_done(void *arg, int rc, const struct idx_write_result *res,
-                    const struct sd_error *err)
-{
-    (void)res;
-    (void)err;
-    struct waiter *w = arg;
-    pthread_mutex_lock(&w->lock);
-    w->rc = rc;
-    w->is_done = true;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-}
+#include "idx_test_util.h"
 
 static void write_sync(struct idx_db *db, const struct idx_op *ops, size_t n)
 {
-    struct waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     struct sd_error err;
-    if (idx_write(db, "books", ops, n, on_done, &w, &err)) {
-        fail_msg("idx_write: %s", err.msg);
+    if (tidx_write(db, "books", ops, n, NULL, &err) != SD_OK) {
+        fail_msg("write: %s", err.msg);
     }
-    pthread_mutex_lock(&w.lock);
-    while (!w.is_done) {
-        pthread_cond_wait(&w.cond, &w.lock);
-    }
-    pthread_mutex_unlock(&w.lock);
-    assert_int_equal(w.rc, SD_OK);
 }
 
 static const char g_settings[] =

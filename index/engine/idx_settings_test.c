@@ -24,46 +24,7 @@
 
 #include "engine_int.h"
 #include "idx.h"
-
-struct waiter {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool is_done;
-    int rc;
-    char msg[256];
-};
-
-static void on_done(void *arg, int rc, const struct idx_write_result *res,
-                    const struct sd_error *err)
-{
-    (void)res;
-    struct waiter *w = arg;
-    pthread_mutex_lock(&w->lock);
-    w->rc = rc;
-    if (rc && err) {
-        snprintf(w->msg, sizeof w->msg, "%s", err->msg);
-    }
-    w->is_done = true;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-}
-
-/* Writes ops and waits for the acknowledgement; err gets a refusal's message. */
-static int write_sync(struct idx_db *db, const char *index, const struct idx_op *ops, size_t n,
-                      struct sd_error *err)
-{
-    struct waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    int rc = idx_write(db, index, ops, n, on_done, &w, err);
-    if (rc) {
-        return rc;
-    }
-    pthread_mutex_lock(&w.lock);
-    while (!w.is_done) {
-        pthread_cond_wait(&w.cond, &w.lock);
-    }
-    pthread_mutex_unlock(&w.lock);
-    return w.rc;
-}
+#include "idx_test_util.h"
 
 #define TXT(n, v)                                                                                  \
     {                                                                                              \
@@ -80,21 +41,6 @@ static struct idx_op upsert(const char *id, const struct seg_field *f, size_t n)
                            .doc = {.id = id, .id_len = strlen(id), .fields = f, .nfields = n}};
 }
 
-static uint64_t count(struct idx_db *db, const char *index, const char *q)
-{
-    struct idx_search_req req = {.q = q, .q_len = strlen(q)};
-    idx_search_params_default(db, &req.params);
-    req.params.limit = 0;
-    struct idx_search_res res;
-    struct sd_error err;
-    if (idx_search(db, index, &req, &res, &err)) {
-        fail_msg("search '%s': %s", q, err.msg);
-    }
-    uint64_t total = res.total;
-    idx_search_res_free(&res);
-    return total;
-}
-
 /* The id of the best hit of q (owned by the caller). */
 static char *top_id(struct idx_db *db, const char *index, const char *q)
 {
@@ -108,21 +54,6 @@ static char *top_id(struct idx_db *db, const char *index, const char *q)
     char *id = strdup(res.hits[0].id);
     idx_search_res_free(&res);
     return id;
-}
-
-static char *make_dir(void)
-{
-    char tmpl[] = "/tmp/idx_settings_test.XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void remove_tree(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 static struct idx_db *open_db(const char *dir)
@@ -181,7 +112,7 @@ static const char *const canon1 =
 static void test_idx_settings_versions_survive_reopen(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     struct sd_error err;
     char *json;
@@ -216,7 +147,7 @@ static void test_idx_settings_versions_survive_reopen(void **state)
     expect_settings(db, "books", "{}", 3);
     struct seg_field f[] = {TXT("title", "no schema again")};
     struct idx_op op = upsert("d", f, 1);
-    assert_int_equal(write_sync(db, "other", &op, 1, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "other", &op, 1, NULL, &err), SD_OK);
     expect_settings(db, "other", "{}", 0); /* an index that never had settings */
     struct idx_index_info *info;
     size_t n;
@@ -230,14 +161,14 @@ static void test_idx_settings_versions_survive_reopen(void **state)
     assert_int_equal(info[1].docs, 1);
     free(info);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
 static void test_idx_wrong_typed_value_refuses_whole_batch(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     set_settings(db, "books", schema1);
     struct seg_field good[] = {TXT("title", "river history"), RAW("year", "2012"),
@@ -260,7 +191,7 @@ static void test_idx_wrong_typed_value_refuses_whole_batch(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct idx_op ops[2] = {upsert("a", good, 5), upsert("b", bad[i].f, bad[i].n)};
         struct sd_error err = {0};
-        assert_int_equal(write_sync(db, "books", ops, 2, &err), SD_EINVAL);
+        assert_int_equal(tidx_write(db, "books", ops, 2, NULL, &err), SD_EINVAL);
         if (!strstr(err.msg, bad[i].want)) {
             fail_msg("'%s' does not say '%s'", err.msg, bad[i].want);
         }
@@ -274,31 +205,31 @@ static void test_idx_wrong_typed_value_refuses_whole_batch(void **state)
     assert_int_equal(st.docs, 0);
     assert_int_equal(st.last_seq, 0); /* nothing reached the log */
     struct idx_op ok = upsert("a", good, 5);
-    assert_int_equal(write_sync(db, "books", &ok, 1, &err), SD_OK);
-    assert_int_equal(count(db, "books", "river"), 1);
+    assert_int_equal(tidx_write(db, "books", &ok, 1, NULL, &err), SD_OK);
+    assert_int_equal(tidx_count(db, "books", "river"), 1);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
 static void test_idx_declared_text_fields_decide_indexing(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     set_settings(db, "books", schema1);
     struct seg_field f[] = {TXT("title", "river history"), TXT("note", "undeclared words"),
                             TXT("lang", "ru"), RAW("year", "2012")};
     struct idx_op op = upsert("a", f, 4);
     struct sd_error err;
-    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
-    assert_int_equal(write_sync(db, "plain", &op, 1, &err), SD_OK); /* no settings */
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "plain", &op, 1, NULL, &err), SD_OK); /* no settings */
     for (int round = 0; round < 2; round++) {                       /* live, then replayed */
-        assert_int_equal(count(db, "books", "river"), 1);
-        assert_int_equal(count(db, "books", "undeclared"), 0); /* stored, not indexed */
-        assert_int_equal(count(db, "books", "ru"), 0);         /* an attribute, not text */
-        assert_int_equal(count(db, "plain", "undeclared"), 1); /* as before issue 11 */
-        assert_int_equal(count(db, "plain", "ru"), 1);
+        assert_int_equal(tidx_count(db, "books", "river"), 1);
+        assert_int_equal(tidx_count(db, "books", "undeclared"), 0); /* stored, not indexed */
+        assert_int_equal(tidx_count(db, "books", "ru"), 0);         /* an attribute, not text */
+        assert_int_equal(tidx_count(db, "plain", "undeclared"), 1); /* as before issue 11 */
+        assert_int_equal(tidx_count(db, "plain", "ru"), 1);
         struct seg_stored doc;
         assert_int_equal(idx_get(db, "books", "a", 1, &doc, &err), SD_OK);
         assert_int_equal(doc.nfields, 4);
@@ -312,14 +243,14 @@ static void test_idx_declared_text_fields_decide_indexing(void **state)
         db = open_db(dir);
     }
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
 static void test_idx_declared_text_array_is_searchable_and_stored_as_given(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     set_settings(db, "books", "{\"fields\":{\"authors\":{\"type\":\"text\"}}}");
     const char *authors = "[\"Leo Tolstoy\",\"Anna Karenina\"]";
@@ -327,13 +258,13 @@ static void test_idx_declared_text_array_is_searchable_and_stored_as_given(void 
                             RAW("other", "[\"undeclared array\"]")};
     struct idx_op op = upsert("a", f, 2);
     struct sd_error err;
-    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
     for (int round = 0; round < 2; round++) { /* live, then from the flushed segment */
-        assert_int_equal(count(db, "books", "tolstoy"), 1);
-        assert_int_equal(count(db, "books", "karenina"), 1);
-        assert_int_equal(count(db, "books", "\"tolstoy anna\""), 0); /* not across strings */
-        assert_int_equal(count(db, "books", "\"leo tolstoy\""), 1);
-        assert_int_equal(count(db, "books", "undeclared"), 0);
+        assert_int_equal(tidx_count(db, "books", "tolstoy"), 1);
+        assert_int_equal(tidx_count(db, "books", "karenina"), 1);
+        assert_int_equal(tidx_count(db, "books", "\"tolstoy anna\""), 0); /* not across strings */
+        assert_int_equal(tidx_count(db, "books", "\"leo tolstoy\""), 1);
+        assert_int_equal(tidx_count(db, "books", "undeclared"), 0);
         struct seg_stored doc;
         assert_int_equal(idx_get(db, "books", "a", 1, &doc, &err), SD_OK);
         assert_int_equal(doc.fields[0].type, SEG_RAW);
@@ -345,17 +276,17 @@ static void test_idx_declared_text_array_is_searchable_and_stored_as_given(void 
     }
     struct seg_field bad[] = {RAW("authors", "[\"x\", 3]")};
     op = upsert("b", bad, 1);
-    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_EINVAL);
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_EINVAL);
     assert_non_null(strstr(err.msg, "document 'b': field 'authors': expected text"));
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
 static void test_idx_declared_weights_drive_ranking(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     set_settings(db, "weighted",
                  "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":1},"
@@ -364,8 +295,8 @@ static void test_idx_declared_weights_drive_ranking(void **state)
     struct seg_field fb[] = {TXT("title", "beta"), TXT("body", "alpha")};
     struct idx_op ops[] = {upsert("in_title", fa, 2), upsert("in_body", fb, 2)};
     struct sd_error err;
-    assert_int_equal(write_sync(db, "weighted", ops, 2, &err), SD_OK);
-    assert_int_equal(write_sync(db, "plain", ops, 2, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "weighted", ops, 2, NULL, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "plain", ops, 2, NULL, &err), SD_OK);
     char *plain = top_id(db, "plain", "alpha"); /* title weighs 2 by default */
     char *weighted = top_id(db, "weighted", "alpha");
     assert_string_equal(plain, "in_title");
@@ -383,14 +314,14 @@ static void test_idx_declared_weights_drive_ranking(void **state)
     assert_string_equal(res.hits[0].id, "in_title");
     idx_search_res_free(&res);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
 static void test_idx_damaged_settings_stop_the_open(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     set_settings(db, "books", schema1);
     idx_close(db);
@@ -418,14 +349,14 @@ static void test_idx_damaged_settings_stop_the_open(void **state)
     assert_int_equal(truncate(path, 10), 0);
     assert_int_equal(idx_open(&cfg, &db, &err), SD_ECORRUPT);
     assert_non_null(strstr(err.msg, "SETTINGS: not a settings file"));
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
 static void test_idx_settings_and_typed_check_survive_kill9(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -434,7 +365,7 @@ static void test_idx_settings_and_typed_check_survive_kill9(void **state)
         struct seg_field f[] = {TXT("title", "acknowledged river"), RAW("year", "1999")};
         struct idx_op op = upsert("a", f, 2);
         struct sd_error err;
-        if (write_sync(child, "books", &op, 1, &err) == SD_OK) {
+        if (tidx_write(child, "books", &op, 1, NULL, &err) == SD_OK) {
             kill(getpid(), SIGKILL); /* no close, no flush */
         }
         _exit(1);
@@ -444,7 +375,7 @@ static void test_idx_settings_and_typed_check_survive_kill9(void **state)
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     struct idx_db *db = open_db(dir);
     expect_settings(db, "books", canon1, 1);
-    assert_int_equal(count(db, "books", "acknowledged"), 1);
+    assert_int_equal(tidx_count(db, "books", "acknowledged"), 1);
     /* the replayed document has its column value again */
     struct idx_index *ix;
     assert_int_equal(idx_db_find(db, "books", false, &ix, NULL), SD_OK);
@@ -462,17 +393,17 @@ static void test_idx_settings_and_typed_check_survive_kill9(void **state)
     struct seg_field bad[] = {TXT("title", "x"), TXT("year", "1999")};
     struct idx_op op = upsert("b", bad, 2);
     struct sd_error err;
-    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_EINVAL);
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_EINVAL);
     assert_non_null(strstr(err.msg, "field 'year': expected int"));
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
 static void test_idx_drop_removes_one_directory_only(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     char leftover[512];
     snprintf(leftover, sizeof leftover, "%s/.dropped-old", dir); /* a drop cut by a crash */
     assert_int_equal(mkdir(leftover, 0755), 0);
@@ -485,8 +416,8 @@ static void test_idx_drop_removes_one_directory_only(void **state)
     struct seg_field fs[] = {TXT("title", "river")};
     struct idx_op op = upsert("a", fs, 1);
     struct sd_error err;
-    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
-    assert_int_equal(write_sync(db, "keep", &op, 1, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "keep", &op, 1, NULL, &err), SD_OK);
     assert_int_equal(idx_drop(db, "../keep", &err), SD_EINVAL);
     assert_int_equal(idx_drop(db, "", &err), SD_EINVAL);
     assert_int_equal(idx_drop(db, ".", &err), SD_EINVAL);
@@ -501,7 +432,7 @@ static void test_idx_drop_removes_one_directory_only(void **state)
     struct idx_search_res res;
     assert_int_equal(idx_search(db, "books", &req, &res, &err), SD_ENOTFOUND);
     idx_search_res_free(&res);
-    assert_int_equal(count(db, "keep", "river"), 1);
+    assert_int_equal(tidx_count(db, "keep", "river"), 1);
     char **names;
     size_t n;
     assert_int_equal(idx_list(db, &names, &n, &err), SD_OK);
@@ -512,16 +443,16 @@ static void test_idx_drop_removes_one_directory_only(void **state)
     /* the name is free again: a new, empty index without settings */
     struct seg_field other[] = {TXT("title", "again"), TXT("year", "not checked now")};
     op = upsert("z", other, 2);
-    assert_int_equal(write_sync(db, "books", &op, 1, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
     expect_settings(db, "books", "{}", 0);
-    assert_int_equal(count(db, "books", "river"), 0);
-    assert_int_equal(count(db, "books", "again"), 1);
+    assert_int_equal(tidx_count(db, "books", "river"), 0);
+    assert_int_equal(tidx_count(db, "books", "again"), 1);
     idx_close(db);
     db = open_db(dir);
-    assert_int_equal(count(db, "books", "again"), 1);
-    assert_int_equal(count(db, "keep", "river"), 1);
+    assert_int_equal(tidx_count(db, "books", "again"), 1);
+    assert_int_equal(tidx_count(db, "keep", "river"), 1);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -555,7 +486,7 @@ static void *search_loop(void *arg)
 static void test_idx_drop_waits_for_searches_in_flight(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     struct seg_field fs[] = {TXT("title", "river"), TXT("body", "a river runs through it")};
     struct idx_op ops[64];
@@ -565,7 +496,7 @@ static void test_idx_drop_waits_for_searches_in_flight(void **state)
         ops[i] = upsert(ids[i], fs, 2);
     }
     struct sd_error err;
-    assert_int_equal(write_sync(db, "busy", ops, 64, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "busy", ops, 64, NULL, &err), SD_OK);
     struct searcher s[2] = {{.db = db}, {.db = db}};
     pthread_t t[2];
     for (int i = 0; i < 2; i++) {
@@ -587,7 +518,7 @@ static void test_idx_drop_waits_for_searches_in_flight(void **state)
     }
     assert_false(exists(dir, "busy"));
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -662,7 +593,7 @@ static uint32_t check_columns(struct idx_db *db, const char *index)
 static void test_idx_declared_attributes_become_columns_through_flush_and_replay(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     set_settings(db, "cols",
                  "{\"fields\":{\"title\":{\"type\":\"text\"},\"year\":{\"type\":"
@@ -684,11 +615,11 @@ static void test_idx_declared_attributes_become_columns_through_flush_and_replay
             ops[i] = upsert(ids[i], f[i], 5);
         }
         struct sd_error err;
-        assert_int_equal(write_sync(db, "cols", ops, BATCH, &err), SD_OK);
+        assert_int_equal(tidx_write(db, "cols", ops, BATCH, NULL, &err), SD_OK);
     }
     struct idx_op del = {.type = IDX_OP_DELETE, .doc = {.id = "c7", .id_len = 2}};
     struct sd_error err;
-    assert_int_equal(write_sync(db, "cols", &del, 1, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "cols", &del, 1, NULL, &err), SD_OK);
     assert_int_equal(check_columns(db, "cols"), N - 1); /* in-memory segments */
     idx_close(db); /* flushes: in-memory segments merged into a disk segment */
     db = open_db(dir);
@@ -697,7 +628,7 @@ static void test_idx_declared_attributes_become_columns_through_flush_and_replay
     assert_true(st.segments >= 1);
     assert_int_equal(check_columns(db, "cols"), N - 1); /* from the file */
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -722,7 +653,7 @@ static void write_plain_docs(struct idx_db *db, const char *index, uint32_t n)
             ops[i] = upsert(ids[i], f[i], 4);
         }
         struct sd_error err;
-        assert_int_equal(write_sync(db, index, ops, 60, &err), SD_OK);
+        assert_int_equal(tidx_write(db, index, ops, 60, NULL, &err), SD_OK);
     }
 }
 
@@ -824,10 +755,11 @@ static void *rx_watch_loop(void *arg)
 static void test_idx_settings_change_reindexes_in_background_switching_at_once(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     write_plain_docs(db, "rx", RX_DOCS);
-    assert_int_equal(count(db, "rx", "undeclared"), RX_DOCS); /* no settings: strings are text */
+    /* no settings: strings are text */
+    assert_int_equal(tidx_count(db, "rx", "undeclared"), RX_DOCS);
     struct rx_watch w = {.db = db};
     pthread_t t;
     pthread_create(&t, NULL, rx_watch_loop, &w);
@@ -840,8 +772,8 @@ static void test_idx_settings_change_reindexes_in_background_switching_at_once(v
     struct seg_field f[] = {TXT("title", "river new"), TXT("note", "undeclared"),
                             RAW("year", "2009"), TXT("lang", "ru")}; /* r999: 1990 + 999 % 35 */
     struct idx_op op = upsert("r999", f, 4);
-    assert_int_equal(write_sync(db, "rx", &op, 1, &err), SD_OK);
-    assert_int_equal(count(db, "rx", "new"), 1);
+    assert_int_equal(tidx_write(db, "rx", &op, 1, NULL, &err), SD_OK);
+    assert_int_equal(tidx_count(db, "rx", "new"), 1);
     wait_reindexed(db, "rx");
     uint64_t rounds = atomic_load(&w.rounds);
     while (atomic_load(&w.rounds) < rounds + 3) {
@@ -853,8 +785,8 @@ static void test_idx_settings_change_reindexes_in_background_switching_at_once(v
     assert_int_equal(atomic_load(&w.lost), 0); /* nothing lost meanwhile */
     assert_true(atomic_load(&w.before) > 0);
     assert_true(atomic_load(&w.after) > 0);
-    assert_int_equal(count(db, "rx", "undeclared"), 0);
-    assert_int_equal(count(db, "rx", "river"), RX_DOCS + 1);
+    assert_int_equal(tidx_count(db, "rx", "undeclared"), 0);
+    assert_int_equal(tidx_count(db, "rx", "river"), RX_DOCS + 1);
     check_rx_columns(db, "rx", RX_DOCS + 1);
     struct seg_stored doc;
     assert_int_equal(idx_get(db, "rx", "r5", 2, &doc, &err), SD_OK);
@@ -863,22 +795,22 @@ static void test_idx_settings_change_reindexes_in_background_switching_at_once(v
     seg_stored_free(&doc);
     idx_close(db);
     db = open_db(dir); /* the switch is durable */
-    assert_int_equal(count(db, "rx", "undeclared"), 0);
+    assert_int_equal(tidx_count(db, "rx", "undeclared"), 0);
     check_rx_columns(db, "rx", RX_DOCS + 1);
     /* and back: settings {} index every string as text again */
     assert_int_equal(set_settings(db, "rx", "{}"), 2);
     wait_reindexed(db, "rx");
-    assert_int_equal(count(db, "rx", "undeclared"), RX_DOCS + 1);
-    assert_int_equal(count(db, "rx", "ru"), RX_DOCS / 2 + 1);
+    assert_int_equal(tidx_count(db, "rx", "undeclared"), RX_DOCS + 1);
+    assert_int_equal(tidx_count(db, "rx", "ru"), RX_DOCS / 2 + 1);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
 static void test_idx_kill9_during_reindex_resumes_it(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -898,12 +830,12 @@ static void test_idx_kill9_during_reindex_resumes_it(void **state)
                     "{\"fields\":{\"lang\":{\"type\":\"keyword\"},\"title\":{\"type\":"
                     "\"text\",\"weight\":2},\"year\":{\"type\":\"int\"}}}",
                     1);
-    assert_int_equal(count(db, "rx", "river"), RX_DOCS); /* nothing lost */
+    assert_int_equal(tidx_count(db, "rx", "river"), RX_DOCS); /* nothing lost */
     wait_reindexed(db, "rx");
-    assert_int_equal(count(db, "rx", "undeclared"), 0);
+    assert_int_equal(tidx_count(db, "rx", "undeclared"), 0);
     check_rx_columns(db, "rx", RX_DOCS);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -912,7 +844,7 @@ static void test_idx_kill9_during_reindex_resumes_it(void **state)
 static void test_idx_settings_file_damage_is_always_corrupt(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     set_settings(db, "books", schema1);
     idx_close(db);
@@ -939,7 +871,7 @@ static void test_idx_settings_file_damage_is_always_corrupt(void **state)
     }
     free(bad);
     free(good);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -975,7 +907,7 @@ static const char *const lex_words =
 static void test_idx_synonyms_apply_at_query_time_without_reindex(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     char with_fields[256], with_lex[1024];
     snprintf(with_fields, sizeof with_fields, "%s}", lex_fields);
@@ -990,20 +922,20 @@ static void test_idx_synonyms_apply_at_query_time_without_reindex(void **state)
     struct idx_op ops[4] = {upsert("ai", f[0], 2), upsert("full", f[1], 2),
                             upsert("nb", f[2], 2), upsert("lap", f[3], 2)};
     struct sd_error err;
-    assert_int_equal(write_sync(db, "lex", ops, 4, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "lex", ops, 4, NULL, &err), SD_OK);
     idx_close(db); /* the documents reach a disk segment, built under version 1 */
     db = open_db(dir);
-    assert_int_equal(count(db, "lex", "ИИ"), 1);
-    assert_int_equal(count(db, "lex", "the лэптоп"), 0);
+    assert_int_equal(tidx_count(db, "lex", "ИИ"), 1);
+    assert_int_equal(tidx_count(db, "lex", "the лэптоп"), 0);
 
     assert_int_equal(set_settings(db, "lex", with_lex), 2);
     assert_int_equal(index_version(db, "lex"), 1);
     assert_false(reindex_pending(db, "lex"));
-    assert_int_equal(count(db, "lex", "ИИ"), 2);
-    assert_int_equal(count(db, "lex", "искусственный интеллект"), 2);
-    assert_int_equal(count(db, "lex", "ноутбук"), 2);
-    assert_int_equal(count(db, "lex", "лэптоп"), 1);
-    assert_int_equal(count(db, "lex", "the лэптоп"), 1);
+    assert_int_equal(tidx_count(db, "lex", "ИИ"), 2);
+    assert_int_equal(tidx_count(db, "lex", "искусственный интеллект"), 2);
+    assert_int_equal(tidx_count(db, "lex", "ноутбук"), 2);
+    assert_int_equal(tidx_count(db, "lex", "лэптоп"), 1);
+    assert_int_equal(tidx_count(db, "lex", "the лэптоп"), 1);
     char *top = top_id(db, "lex", "ноутбук");
     assert_string_equal(top, "nb"); /* the typed word first */
     free(top);
@@ -1020,13 +952,13 @@ static void test_idx_synonyms_apply_at_query_time_without_reindex(void **state)
     db = open_db(dir);
     assert_int_equal(index_version(db, "lex"), 1);
     assert_false(reindex_pending(db, "lex"));
-    assert_int_equal(count(db, "lex", "ИИ"), 2);
-    assert_int_equal(count(db, "lex", "the лэптоп"), 1);
+    assert_int_equal(tidx_count(db, "lex", "ИИ"), 2);
+    assert_int_equal(tidx_count(db, "lex", "the лэптоп"), 1);
 
     /* off again: the next search is as typed */
     assert_int_equal(set_settings(db, "lex", with_fields), 3);
     assert_int_equal(index_version(db, "lex"), 1);
-    assert_int_equal(count(db, "lex", "ИИ"), 1);
+    assert_int_equal(tidx_count(db, "lex", "ИИ"), 1);
     /* a change of fields is another way of indexing */
     char reweighted[256];
     snprintf(reweighted, sizeof reweighted,
@@ -1035,9 +967,9 @@ static void test_idx_synonyms_apply_at_query_time_without_reindex(void **state)
     assert_int_equal(set_settings(db, "lex", reweighted), 4);
     assert_int_equal(index_version(db, "lex"), 4);
     wait_reindexed(db, "lex");
-    assert_int_equal(count(db, "lex", "ИИ"), 1);
+    assert_int_equal(tidx_count(db, "lex", "ИИ"), 1);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -1069,7 +1001,7 @@ static void *lex_watch_loop(void *arg)
 static void test_idx_synonyms_change_under_searches(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     char with_fields[256], with_lex[1024];
     snprintf(with_fields, sizeof with_fields, "%s}", lex_fields);
@@ -1081,7 +1013,7 @@ static void test_idx_synonyms_change_under_searches(void **state)
     struct idx_op ops[2] = {upsert("ai", f[0], 2), upsert("full", f[1], 2)};
     struct sd_error err;
     assert_int_equal(set_settings(db, "lex", with_fields), 1); /* the documents' version */
-    assert_int_equal(write_sync(db, "lex", ops, 2, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "lex", ops, 2, NULL, &err), SD_OK);
     struct lex_watch w = {.db = db};
     pthread_t t;
     pthread_create(&t, NULL, lex_watch_loop, &w);
@@ -1099,7 +1031,7 @@ static void test_idx_synonyms_change_under_searches(void **state)
     assert_false(reindex_pending(db, "lex"));
     assert_int_equal(index_version(db, "lex"), 1);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -1108,7 +1040,7 @@ static void test_idx_synonyms_change_under_searches(void **state)
 static void test_idx_settings_format1_still_reads(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir);
     set_settings(db, "old", schema1);
     set_settings(db, "old", "{\"fields\":{\"title\":{\"type\":\"text\"}}}");
@@ -1131,7 +1063,7 @@ static void test_idx_settings_format1_still_reads(void **state)
     expect_settings(db, "old", json, 2);
     assert_int_equal(index_version(db, "old"), 2);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 

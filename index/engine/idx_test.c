@@ -6,65 +6,22 @@
  */
 #include <dirent.h>
 #include <pthread.h>
-#include <signal.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "engine_int.h"
 #include "idx.h"
-
-struct waiter {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool is_done;
-    int rc;
-    struct idx_write_result res;
-};
-
-static void on_done(void *arg, int rc, const struct idx_write_result *res,
-                    const struct sd_error *err)
-{
-    (void)err;
-    struct waiter *w = arg;
-    pthread_mutex_lock(&w->lock);
-    w->rc = rc;
-    if (res) {
-        w->res = *res;
-    }
-    w->is_done = true;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-}
-
-/* Writes ops and waits for the acknowledgement. */
-static int write_sync(struct idx_db *db, const char *index, const struct idx_op *ops, size_t n,
-                      struct idx_write_result *res)
-{
-    struct waiter w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    struct sd_error err;
-    int rc = idx_write(db, index, ops, n, on_done, &w, &err);
-    if (rc) {
-        return rc;
-    }
-    pthread_mutex_lock(&w.lock);
-    while (!w.is_done) {
-        pthread_cond_wait(&w.cond, &w.lock);
-    }
-    pthread_mutex_unlock(&w.lock);
-    if (res) {
-        *res = w.res;
-    }
-    return w.rc;
-}
+#include "idx_test_util.h"
 
 static int put_doc(struct idx_db *db, const char *id, const char *title, const char *body)
 {
@@ -74,29 +31,13 @@ static int put_doc(struct idx_db *db, const char *id, const char *title, const c
     };
     struct idx_op op = {.type = IDX_OP_UPSERT,
                         .doc = {.id = id, .id_len = strlen(id), .fields = f, .nfields = 2}};
-    return write_sync(db, "default", &op, 1, NULL);
+    return tidx_write(db, "default", &op, 1, NULL, NULL);
 }
 
 static int del_doc(struct idx_db *db, const char *id, struct idx_write_result *res)
 {
     struct idx_op op = {.type = IDX_OP_DELETE, .doc = {.id = id, .id_len = strlen(id)}};
-    return write_sync(db, "default", &op, 1, res);
-}
-
-static uint64_t count(struct idx_db *db, const char *q)
-{
-    struct idx_search_req req = {.q = q, .q_len = strlen(q)};
-    idx_search_params_default(db, &req.params);
-    req.params.limit = 0;
-    struct idx_search_res res;
-    struct sd_error err;
-    int rc = idx_search(db, "default", &req, &res, &err);
-    if (rc) {
-        fail_msg("search '%s': %s", q, err.msg);
-    }
-    uint64_t total = res.total;
-    idx_search_res_free(&res);
-    return total;
+    return tidx_write(db, "default", &op, 1, res, NULL);
 }
 
 static uint64_t hist_count(const struct idx_histogram *h)
@@ -138,21 +79,6 @@ static uint64_t match_digest(struct idx_db *db, const char *q)
     return h;
 }
 
-static char *make_dir(void)
-{
-    char tmpl[] = "/tmp/idx_test.XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void remove_tree(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static struct idx_db *open_db(const char *dir, size_t flush_bytes, uint32_t merge_factor)
 {
     struct idx_config cfg;
@@ -176,13 +102,13 @@ static struct idx_db *open_db(const char *dir, size_t flush_bytes, uint32_t merg
 static void test_idx_write_then_search_get_and_stats(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir, 0, 0);
     assert_int_equal(put_doc(db, "ru1", "Цифровая дипломатия", "Дипломатия в эпоху сетей."),
                      SD_OK);
     assert_int_equal(put_doc(db, "en1", "Steam", "The industrial revolution began."), SD_OK);
-    assert_int_equal(count(db, "дипломатии"), 1);
-    assert_int_equal(count(db, "industrial revolutions"), 1);
+    assert_int_equal(tidx_count(db, "default", "дипломатии"), 1);
+    assert_int_equal(tidx_count(db, "default", "industrial revolutions"), 1);
     struct seg_stored st;
     struct sd_error err;
     assert_int_equal(idx_get(db, "default", "ru1", 3, &st, &err), SD_OK);
@@ -200,7 +126,7 @@ static void test_idx_write_then_search_get_and_stats(void **state)
     struct idx_search_res res;
     assert_int_equal(idx_search(db, "missing", &req, &res, &err), SD_ENOTFOUND);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -210,7 +136,7 @@ static void test_idx_write_then_search_get_and_stats(void **state)
 static void test_idx_hit_titles_with_and_without_snippet(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir, 0, 0);
     char title[512] = "x"; /* "x" then 2-byte letters: byte 300 is inside one */
     while (strlen(title) + 2 < sizeof title) {
@@ -220,7 +146,7 @@ static void test_idx_hit_titles_with_and_without_snippet(void **state)
     struct seg_field f = {.name = "body", .name_len = 4, .value = "shared", .value_len = 6};
     struct idx_op op = {.type = IDX_OP_UPSERT,
                         .doc = {.id = "untitled", .id_len = 8, .fields = &f, .nfields = 1}};
-    assert_int_equal(write_sync(db, "default", &op, 1, NULL), SD_OK);
+    assert_int_equal(tidx_write(db, "default", &op, 1, NULL, NULL), SD_OK);
     for (size_t snippet_len = 0; snippet_len <= 100; snippet_len += 100) {
         struct idx_search_req req = {.q = "shared", .q_len = 6, .snippet_len = snippet_len};
         idx_search_params_default(db, &req.params);
@@ -242,20 +168,20 @@ static void test_idx_hit_titles_with_and_without_snippet(void **state)
         idx_search_res_free(&res);
     }
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
 static void test_idx_upsert_replaces_and_delete_counts(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir, 0, 0);
     assert_int_equal(put_doc(db, "a", "first", "alpha version"), SD_OK);
     assert_int_equal(put_doc(db, "a", "second", "beta version"), SD_OK);
-    assert_int_equal(count(db, "alpha"), 0);
-    assert_int_equal(count(db, "beta"), 1);
-    assert_int_equal(count(db, "version"), 1);
+    assert_int_equal(tidx_count(db, "default", "alpha"), 0);
+    assert_int_equal(tidx_count(db, "default", "beta"), 1);
+    assert_int_equal(tidx_count(db, "default", "version"), 1);
     /* upsert twice within one refresh window, then delete */
     assert_int_equal(put_doc(db, "b", "one", "gamma"), SD_OK);
     assert_int_equal(put_doc(db, "b", "two", "delta"), SD_OK);
@@ -264,14 +190,14 @@ static void test_idx_upsert_replaces_and_delete_counts(void **state)
     assert_int_equal(res.deleted, 1);
     assert_int_equal(del_doc(db, "b", &res), SD_OK);
     assert_int_equal(res.not_found, 1);
-    assert_int_equal(count(db, "gamma OR delta"), 0);
+    assert_int_equal(tidx_count(db, "default", "gamma OR delta"), 0);
     /* replaced three times within one refresh window: the newest wins, and
      * it is the one copy get and delete find (ids unique per segment) */
     assert_int_equal(put_doc(db, "r", "v", "zeta0"), SD_OK);
     assert_int_equal(put_doc(db, "r", "v", "zeta1"), SD_OK);
     assert_int_equal(put_doc(db, "r", "v", "zeta2"), SD_OK);
-    assert_int_equal(count(db, "zeta0 OR zeta1 OR zeta2"), 1);
-    assert_int_equal(count(db, "zeta2"), 1);
+    assert_int_equal(tidx_count(db, "default", "zeta0 OR zeta1 OR zeta2"), 1);
+    assert_int_equal(tidx_count(db, "default", "zeta2"), 1);
     struct seg_stored st;
     struct sd_error err;
     assert_int_equal(idx_get(db, "default", "r", 1, &st, &err), SD_OK);
@@ -279,41 +205,41 @@ static void test_idx_upsert_replaces_and_delete_counts(void **state)
     seg_stored_free(&st);
     assert_int_equal(del_doc(db, "r", &res), SD_OK);
     assert_int_equal(res.deleted, 1);
-    assert_int_equal(count(db, "zeta0 OR zeta1 OR zeta2"), 0);
+    assert_int_equal(tidx_count(db, "default", "zeta0 OR zeta1 OR zeta2"), 0);
     /* replaced three times across refreshes, then deleted */
     for (int i = 0; i < 3; i++) {
         assert_int_equal(put_doc(db, "d1", "thrice", "epsilon"), SD_OK);
         }
-    assert_int_equal(count(db, "epsilon"), 1);
-    assert_int_equal(del_doc(db, "d1", &res), SD_OK);
-    assert_int_equal(res.deleted, 1);
-    assert_int_equal(count(db, "epsilon"), 0);
-    struct idx_stats stats;
-    assert_int_equal(idx_stats(db, "default", &stats, &err), SD_OK);
-    assert_int_equal(stats.docs, 1);
-    idx_close(db);
-    remove_tree(dir);
-    free(dir);
+        assert_int_equal(tidx_count(db, "default", "epsilon"), 1);
+        assert_int_equal(del_doc(db, "d1", &res), SD_OK);
+        assert_int_equal(res.deleted, 1);
+        assert_int_equal(tidx_count(db, "default", "epsilon"), 0);
+        struct idx_stats stats;
+        assert_int_equal(idx_stats(db, "default", &stats, &err), SD_OK);
+        assert_int_equal(stats.docs, 1);
+        idx_close(db);
+        tidx_remove_tree(dir);
+        free(dir);
 }
 
 static void test_idx_bad_ops_rejected_before_logging(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir, 0, 0);
     struct seg_field f = {.name = "body", .name_len = 4, .value = "\xff", .value_len = 1};
     struct idx_op op = {.type = IDX_OP_UPSERT,
                         .doc = {.id = "x", .id_len = 1, .fields = &f, .nfields = 1}};
     struct sd_error err;
-    assert_int_equal(idx_write(db, "default", &op, 1, on_done, NULL, &err), SD_EINVAL);
+    assert_int_equal(tidx_write(db, "default", &op, 1, NULL, &err), SD_EINVAL);
     op.doc.id_len = 0;
-    assert_int_equal(idx_write(db, "default", &op, 1, on_done, NULL, &err), SD_EINVAL);
+    assert_int_equal(tidx_write(db, "default", &op, 1, NULL, &err), SD_EINVAL);
     f.value = "ok";
     f.value_len = 2;
     op.doc.id_len = 1;
-    assert_int_equal(idx_write(db, "../etc", &op, 1, on_done, NULL, &err), SD_EINVAL);
+    assert_int_equal(tidx_write(db, "../etc", &op, 1, NULL, &err), SD_EINVAL);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -345,7 +271,7 @@ static void write_corpus(struct idx_db *db)
             ops[k].doc.fields = fields[k];
             ops[k].doc.nfields = 1;
         }
-        assert_int_equal(write_sync(db, "default", ops, 100, NULL), SD_OK);
+        assert_int_equal(tidx_write(db, "default", ops, 100, NULL, NULL), SD_OK);
     }
     /* delete every 5th doc, upsert every 7th with new text */
     for (int i = 0; i < NDOCS; i += 5) {
@@ -366,7 +292,7 @@ static void snapshot_answers(struct idx_db *db, char out[][2048])
 {
     for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
         snprintf(out[q], 2048, "%s: %llu %llx", queries[q],
-                 (unsigned long long)count(db, queries[q]),
+                 (unsigned long long)tidx_count(db, "default", queries[q]),
                  (unsigned long long)match_digest(db, queries[q]));
     }
 }
@@ -374,7 +300,7 @@ static void snapshot_answers(struct idx_db *db, char out[][2048])
 static void test_idx_reopen_flush_and_merge_keep_answers(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     /* tiny flush threshold and factor 2: many flushes and merges */
     struct idx_db *db = open_db(dir, 16 << 10, 2);
     write_corpus(db);
@@ -409,7 +335,7 @@ static void test_idx_reopen_flush_and_merge_keep_answers(void **state)
     assert_int_equal(st.docs, expect_docs);
     idx_close(db);
     assert_int_equal(idx_check_dir(dir, stderr, &err), SD_OK);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -445,7 +371,7 @@ static bool damage_a_segment(const char *dir)
 static void test_idx_corrupt_segment_degrades_and_check_fails(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir, 0, 0);
     assert_int_equal(put_doc(db, "a", "alpha", "first file"), SD_OK);
     idx_close(db); /* flushes: segment 1 */
@@ -461,14 +387,14 @@ static void test_idx_corrupt_segment_degrades_and_check_fails(void **state)
     assert_true(st.degraded);
     assert_non_null(strstr(st.degraded_reason, ".seg"));
     assert_int_equal(st.docs, 1); /* the other segment is served */
-    assert_int_equal(count(db, "file"), 1);
+    assert_int_equal(tidx_count(db, "default", "file"), 1);
     idx_close(db);
     /* still reported after a restart that wrote nothing new */
     db = open_db(dir, 0, 0);
     assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
     assert_true(st.degraded);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -478,7 +404,7 @@ static void test_idx_corrupt_segment_degrades_and_check_fails(void **state)
 static void test_idx_disk_full_refuses_writes_keeps_acked_and_resumes(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir, 0, 0);
     assert_int_equal(put_doc(db, "a", "kept", "written before the disk filled"), SD_OK);
     struct rlimit old, lim;
@@ -495,21 +421,21 @@ static void test_idx_disk_full_refuses_writes_keeps_acked_and_resumes(void **sta
     struct sd_error err;
     assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
     assert_true(st.writes_refused);
-    assert_int_equal(count(db, "written"), 1); /* queries go on */
-    assert_int_equal(count(db, "lost"), 0);
+    assert_int_equal(tidx_count(db, "default", "written"), 1); /* queries go on */
+    assert_int_equal(tidx_count(db, "default", "lost"), 0);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     assert_int_equal(put_doc(db, "c", "after", "space came back"), SD_OK);
     assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
     assert_false(st.writes_refused);
     idx_close(db);
     db = open_db(dir, 0, 0);
-    assert_int_equal(count(db, "written"), 1);
-    assert_int_equal(count(db, "space"), 1);
-    assert_int_equal(count(db, "lost"), 0);
+    assert_int_equal(tidx_count(db, "default", "written"), 1);
+    assert_int_equal(tidx_count(db, "default", "space"), 1);
+    assert_int_equal(tidx_count(db, "default", "lost"), 0);
     assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
     assert_int_equal(st.docs, 2);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -539,7 +465,7 @@ static void tear_log_tail(const char *dir)
 static void test_idx_torn_log_tail_is_dropped_on_reopen(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -554,9 +480,9 @@ static void test_idx_torn_log_tail_is_dropped_on_reopen(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     tear_log_tail(dir);
     struct idx_db *db = open_db(dir, 0, 0);
-    assert_int_equal(count(db, "acknowledged"), 2);
+    assert_int_equal(tidx_count(db, "default", "acknowledged"), 2);
     assert_int_equal(put_doc(db, "c", "three", "acknowledged after"), SD_OK);
-    assert_int_equal(count(db, "acknowledged"), 3);
+    assert_int_equal(tidx_count(db, "default", "acknowledged"), 3);
     struct idx_db *second;
     struct idx_config cfg;
     idx_config_default(&cfg);
@@ -565,9 +491,9 @@ static void test_idx_torn_log_tail_is_dropped_on_reopen(void **state)
     assert_int_equal(idx_open(&cfg, &second, &err), SD_EBUSY); /* one process per dir */
     idx_close(db);
     db = open_db(dir, 0, 0);
-    assert_int_equal(count(db, "acknowledged"), 3);
+    assert_int_equal(tidx_count(db, "default", "acknowledged"), 3);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -596,7 +522,7 @@ static int stray_tombstones(const char *dir)
 static void test_idx_long_write_stream_keeps_segment_count_bounded(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir, 8 << 10, 4);
     char id[32], body[64];
     struct idx_stats st;
@@ -613,8 +539,8 @@ static void test_idx_long_write_stream_keeps_segment_count_bounded(void **state)
             }
         }
     }
-    assert_int_equal(count(db, "stream"), 1500);
-    assert_int_equal(count(db, "round"), 1500);
+    assert_int_equal(tidx_count(db, "default", "stream"), 1500);
+    assert_int_equal(tidx_count(db, "default", "round"), 1500);
     assert_int_equal(idx_stats(db, "default", &st, &err), SD_OK);
     assert_true(st.merges_done > 0);
     assert_true(hist_count(&st.merge_time) >= st.merges_done); /* each merge timed */
@@ -624,7 +550,7 @@ static void test_idx_long_write_stream_keeps_segment_count_bounded(void **state)
     idx_close(db);
     /* the segments merged away took their tombstone files with them */
     assert_int_equal(stray_tombstones(dir), 0);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -685,7 +611,7 @@ static size_t pipe_ops(int w, struct idx_op *ops, struct seg_field (*f)[2], char
 static void test_idx_pipelined_writes_apply_and_ack_in_queue_order(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir, 0, 0);
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     int order[PIPE_WRITES], nacks = 0;
@@ -734,13 +660,13 @@ static void test_idx_pipelined_writes_apply_and_ack_in_queue_order(void **state)
         }
         char q[16];
         snprintf(q, sizeof q, "tag%d", w);
-        assert_int_equal(count(db, q), n);
+        assert_int_equal(tidx_count(db, "default", q), n);
         live += n;
     }
-    assert_int_equal(count(db, "северо-запад"), live);
-    assert_int_equal(count(db, "pipelined"), live);
+    assert_int_equal(tidx_count(db, "default", "северо-запад"), live);
+    assert_int_equal(tidx_count(db, "default", "pipelined"), live);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -813,16 +739,16 @@ static void wait_one_mem_segment(struct idx_db *db)
 static void test_idx_idle_merges_memory_segments(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_five_in_memory(dir, "idle");
     assert_true(mem_segments(db) > 1);
     wait_one_mem_segment(db);
-    assert_int_equal(count(db, "pause"), 5);
+    assert_int_equal(tidx_count(db, "default", "pause"), 5);
     assert_int_equal(put_doc(db, "idle5", "idle", "pause then merge"), SD_OK);
     wait_one_mem_segment(db);
-    assert_int_equal(count(db, "pause"), 6);
+    assert_int_equal(tidx_count(db, "default", "pause"), 6);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -831,7 +757,7 @@ static void test_idx_idle_merges_memory_segments(void **state)
 static void test_idx_idle_merge_spares_a_big_segment(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_five_in_memory(dir, "big");
     wait_one_mem_segment(db);
     enum { NBIG = 1200 };
@@ -848,16 +774,16 @@ static void test_idx_idle_merge_spares_a_big_segment(void **state)
             .type = IDX_OP_UPSERT,
             .doc = {.id = ids[i], .id_len = strlen(ids[i]), .fields = f[i], .nfields = 2}};
     }
-    assert_int_equal(write_sync(db, "default", ops, NBIG, NULL), SD_OK);
+    assert_int_equal(tidx_write(db, "default", ops, NBIG, NULL, NULL), SD_OK);
     usleep(1200 * 1000); /* past the pause: an idle merge would have been picked by now */
     assert_int_equal(mem_segments(db), 2); /* 5 + 1200 documents */
-    assert_int_equal(count(db, "pause"), 5);
-    assert_int_equal(count(db, "batch"), NBIG);
+    assert_int_equal(tidx_count(db, "default", "pause"), 5);
+    assert_int_equal(tidx_count(db, "default", "batch"), NBIG);
     free(f);
     free(ops);
     free(ids);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -867,9 +793,10 @@ static void test_idx_idle_merge_spares_a_big_segment(void **state)
 static void test_idx_merge_keeps_exact_forms_warm(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_five_in_memory(dir, "warm");
-    assert_int_equal(count(db, "pauze"), 5); /* a typo: every segment's forms walked */
+    assert_int_equal(tidx_count(db, "default", "pauze"),
+                     5); /* a typo: every segment's forms walked */
     size_t before = mem_segments(db);
     assert_true(before > 1);
     assert_int_equal(live_segments(db, has_exact_terms), before);
@@ -879,7 +806,7 @@ static void test_idx_merge_keeps_exact_forms_warm(void **state)
     assert_int_equal(mem_segments(db), 1); /* merged once writes paused */
     assert_int_equal(live_segments(db, has_exact_terms), 1);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -914,7 +841,7 @@ static size_t wait_disk_segments_warm(struct idx_db *db)
 static void test_idx_disk_segments_get_warm_exact_forms(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir, 0, 0); /* flushes after 300 ms */
     assert_int_equal(put_doc(db, "w1", "warm", "forms built once flushed"), SD_OK);
     assert_int_equal(put_doc(db, "w2", "warm", "before any typo"), SD_OK);
@@ -922,9 +849,10 @@ static void test_idx_disk_segments_get_warm_exact_forms(void **state)
     idx_close(db);
     db = open_db(dir, 0, 0);
     assert_true(wait_disk_segments_warm(db) > 0);
-    assert_int_equal(count(db, "befroe"), 1); /* a typo reading, on the forms already there */
+    assert_int_equal(tidx_count(db, "default", "befroe"),
+                     1); /* a typo reading, on the forms already there */
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -934,7 +862,7 @@ static void test_idx_disk_segments_get_warm_exact_forms(void **state)
 static void test_idx_memory_segments_get_warm_exact_forms_when_writes_pause(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_five_in_memory(dir, "calm");
     /* generous: a sanitizer build on a busy machine */
     for (int waited = 0; waited < 300 && live_segments(db, has_exact_terms) == 0; waited++) {
@@ -942,9 +870,9 @@ static void test_idx_memory_segments_get_warm_exact_forms_when_writes_pause(void
     }
     assert_int_equal(mem_segments(db), 1); /* merged first, so only the merge's output is built */
     assert_int_equal(live_segments(db, has_exact_terms), 1);
-    assert_int_equal(count(db, "pauze"), 5);
+    assert_int_equal(tidx_count(db, "default", "pauze"), 5);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -991,7 +919,7 @@ static uint64_t search_most(struct idx_db *db, const char *q, bool drop_words, c
 static void test_idx_most_words_when_all_together_find_nothing(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir, 0, 0);
     assert_int_equal(put_doc(db, "d1", "Cats", "cats and dogs play"), SD_OK);
     assert_int_equal(put_doc(db, "d2", "Mice", "mice and birds sing"), SD_OK);
@@ -1044,7 +972,7 @@ static void test_idx_most_words_when_all_together_find_nothing(void **state)
     assert_int_equal(search_most(db, "cats dogs birds", false, dropped, sizeof dropped), 0);
     assert_string_equal(dropped, "");
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
@@ -1054,7 +982,7 @@ static void test_idx_most_words_when_all_together_find_nothing(void **state)
 static void test_idx_stats_time_fsyncs_flushes_and_merges(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir, 0, 2); /* flush_ms 300: flushes come by themselves */
     struct idx_stats st;
     struct sd_error err;
@@ -1089,7 +1017,7 @@ static void test_idx_stats_time_fsyncs_flushes_and_merges(void **state)
     assert_int_equal(st.flush_time.bounds_ns[st.flush_time.nbounds - 1], 300000000000ull);
     assert_true(hist_count(&st.merge_time) >= st.merges_done);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 

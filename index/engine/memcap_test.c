@@ -18,6 +18,7 @@
 
 #include "engine_int.h"
 #include "idx.h"
+#include "idx_test_util.h"
 
 static void test_memcap_levels_admit_and_shares(void **state)
 {
@@ -102,21 +103,6 @@ static void on_done(void *arg, int rc, const struct idx_write_result *res,
     pthread_mutex_unlock(&a->lock);
 }
 
-static char *make_dir(void)
-{
-    char tmpl[] = "/tmp/memcap_test.XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void remove_tree(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static struct idx_db *open_db(const char *dir, uint64_t limit)
 {
     struct idx_config cfg;
@@ -199,7 +185,7 @@ static uint64_t exact_terms_bytes(struct idx_db *db)
 static void test_memcap_burst_over_limit_acks_or_busy_and_gives_all_back(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     uint64_t limit = 8u << 20;
     struct idx_db *db = open_db(dir, limit);
     struct acks a = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
@@ -259,14 +245,14 @@ static void test_memcap_burst_over_limit_acks_or_busy_and_gives_all_back(void **
     }
     assert_int_equal(used, baseline);
     idx_close(db);
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
 static void test_memcap_full_refuses_writes_not_searches(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_db(dir, 8u << 20);
     struct acks a = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     assert_int_equal(queue_batch(db, 0, &a), SD_OK);
@@ -295,7 +281,7 @@ static void test_memcap_full_refuses_writes_not_searches(void **state)
     struct sd_error err;
     assert_int_equal(idx_open(&cfg, &db, &err), SD_EINVAL);
     assert_non_null(strstr(err.msg, "memory limit"));
-    remove_tree(dir);
+    tidx_remove_tree(dir);
     free(dir);
 }
 
