@@ -795,8 +795,8 @@ static void test_idx_merge_keeps_exact_forms_warm(void **state)
     (void)state;
     char *dir = tidx_make_dir("/tmp");
     struct idx_db *db = open_five_in_memory(dir, "warm");
-    assert_int_equal(tidx_count(db, "default", "pauze"),
-                     5); /* a typo: every segment's forms walked */
+    /* a typo: every segment's forms walked */
+    assert_int_equal(tidx_count(db, "default", "pauze"), 5);
     size_t before = mem_segments(db);
     assert_true(before > 1);
     assert_int_equal(live_segments(db, has_exact_terms), before);
@@ -849,8 +849,8 @@ static void test_idx_disk_segments_get_warm_exact_forms(void **state)
     idx_close(db);
     db = open_db(dir, 0, 0);
     assert_true(wait_disk_segments_warm(db) > 0);
-    assert_int_equal(tidx_count(db, "default", "befroe"),
-                     1); /* a typo reading, on the forms already there */
+    /* a typo reading, on the forms already there */
+    assert_int_equal(tidx_count(db, "default", "befroe"), 1);
     idx_close(db);
     tidx_remove_tree(dir);
     free(dir);
