@@ -213,8 +213,8 @@ static bool idx_memory_segments_to_join(struct idx_index *ix)
  * writes one at a time leave up to 3 a tier (tier.c). The half rule keeps a trickle of
  * writes from rewriting one big segment after every pause: a document is rewritten here only
  * when the set at least doubles, as in the tiers. Up to IDX_IDLE_ANY_DOCS documents the
- * rewrite is cheap (about 20 ms for 1,000 of corpus-large's, measured through the merge
- * histogram), and the searches of the pause meet one segment. */
+ * rewrite is cheap (20-35 ms for 1,000 of corpus-large's: bench/memory_segments.py), and the
+ * searches of the pause meet one segment. */
 static int idx_pick_idle(struct idx_index *ix, struct idx_job *job)
 {
     if (!idx_writes_paused(ix) || !idx_memory_segments_to_join(ix)) {
