@@ -302,8 +302,8 @@ int idx_mem_refresh(struct idx_index *ix, struct sd_error *err)
     pthread_mutex_unlock(&ix->state_lock);
     if (may_merge) {
         /* A tier may be full: merged now, not at the merger's next look (up to 200 ms later,
-         * while a writer one document at a time adds a segment per group commit). Measured
-         * beside a steady writer (bench/RESULTS.md "Searches beside a steady writer"). */
+         * while a writer one document at a time adds a segment per group commit; bench/RESULTS.md
+         * "The memory merger woken by the commit that fills a tier"). */
         idx_merger_wake(ix, IDX_MERGER_MEMORY);
     }
     if (rc) {
