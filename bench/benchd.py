@@ -13,6 +13,7 @@ searchd.Error on an answer that is not ok. So a benchmark measures the same daem
 a user gets, not a copy of them.
 """
 
+import json
 import os
 import sys
 import tempfile
@@ -45,6 +46,19 @@ def address(daemon):
 def connect(where, timeout=120.0):
     """A line-protocol client of a daemon, or of an address from address()."""
     return searchd.Client(where if isinstance(where, str) else address(where), timeout=timeout)
+
+
+def load_docs(path, n):
+    """The first n documents of a corpus JSONL file, as {id, title, body}."""
+    docs = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                d = json.loads(line)
+                docs.append({"id": d["id"], "title": d.get("title", ""), "body": d.get("body", "")})
+            if len(docs) >= n:
+                break
+    return docs
 
 
 def pct(values, p):

@@ -23,18 +23,6 @@ import urllib.request
 import benchd  # bench/benchd.py: the daemon, the client
 
 
-def load(path, n):
-    docs = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                d = json.loads(line)
-                docs.append({"id": d["id"], "title": d.get("title", ""), "body": d.get("body", "")})
-            if len(docs) >= n:
-                break
-    return docs
-
-
 def merge_seconds(daemon):
     """The sum and count of the merge duration histogram."""
     body = urllib.request.urlopen("http://%s:%d/metrics" % daemon.http_addr).read().decode()
@@ -53,7 +41,7 @@ def main():
     ap.add_argument("--burst", type=int, default=37)
     ap.add_argument("--gap", type=float, default=0.7)
     args = ap.parse_args()
-    docs = load(args.corpus, max(2 * args.burst, 999))
+    docs = benchd.load_docs(args.corpus, max(2 * args.burst, 999))
     report = {}
     daemon = benchd.start(args.searchd, ["--flush-ms", "600000"])
     try:

@@ -48,18 +48,6 @@ KINDS = ["en-exact", "ru-exact", "en-typo", "ru-typo", "en-layout", "ru-layout"]
 BATCHES = [1, 10, 200]
 
 
-def load(path, n):
-    docs = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                d = json.loads(line)
-                docs.append({"id": d["id"], "title": d.get("title", ""), "body": d.get("body", "")})
-            if len(docs) >= n:
-                break
-    return docs
-
-
 def settle(c):
     """Until no merge has run for a second and nothing is left in memory (the flush comes
     --flush-ms after the last write: 30 s by default)."""
@@ -139,7 +127,7 @@ def main():
     ap.add_argument("--rate", type=float, default=100, help="documents written a second")
     ap.add_argument("--workers", default="2")
     args = ap.parse_args()
-    docs = load(args.corpus, args.docs)
+    docs = benchd.load_docs(args.corpus, args.docs)
     quiet_sets = load_sets(args.quiet_sets)
     writing_sets = load_sets(args.writing_sets)
     daemon = benchd.start(args.searchd, ["--workers", args.workers])
