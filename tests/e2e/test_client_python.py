@@ -22,17 +22,12 @@ import searchd  # noqa: E402
 class PythonClientTest(harness.E2ETestCase):
     def setUp(self):
         super().setUp()
-        self.sockdir = tempfile.mkdtemp(prefix="searchd-py-")
-        self.sock = os.path.join(self.sockdir, "s.sock")
+        sockdir = tempfile.mkdtemp(prefix="searchd-py-")
+        self.addCleanup(shutil.rmtree, sockdir, True)
+        self.sock = os.path.join(sockdir, "s.sock")
         self.daemon = self.start_daemon(extra_args=["--socket", self.sock])
+        self.addCleanup(self.daemon.stop)  # cleanups run last first: stopped, then removed
         self.addr = self.daemon.line_server
-
-    def tearDown(self):
-        super().tearDown()
-        try:
-            os.rmdir(self.sockdir)
-        except OSError:
-            pass
 
     def test_every_op(self):
         with searchd.Client(self.addr) as db:
