@@ -26,7 +26,9 @@ import functools
 import http.server
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 
@@ -66,13 +68,16 @@ HOSTILE = {
 }
 
 
-def chrome():
+def chrome(tmp):
+    """A headless Chromium whose temporary files go to tmp: its profile, and the directory of
+    its singleton socket, which it leaves behind in TMPDIR when it quits."""
     opts = webdriver.ChromeOptions()
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
               "--window-size=1280,900", "--lang=ru"):
         opts.add_argument(a)
     opts.binary_location = "/usr/bin/chromium"
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    env = dict(os.environ, TMPDIR=tmp)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver", env=env), options=opts)
 
 
 class PageTest(harness.E2ETestCase):
@@ -90,11 +95,13 @@ class PageTest(harness.E2ETestCase):
         with cls.daemon.line() as c:
             assert c.call({"op": "add", "doc": HOSTILE})["ok"]
         cls.base = "http://%s:%d" % cls.daemon.http_addr
-        cls.driver = chrome()
+        cls.browser_tmp = tempfile.mkdtemp(prefix="searchd-browser-")
+        cls.driver = chrome(cls.browser_tmp)
 
     @classmethod
     def tearDownClass(cls):
         cls.driver.quit()
+        shutil.rmtree(cls.browser_tmp, ignore_errors=True)
         cls.daemon.cleanup()
 
     def wait(self, pred, what):
