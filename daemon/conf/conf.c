@@ -2,19 +2,21 @@
  * conf.c: loads a searchd configuration file through libinih (conf.h).
  *
  * libinih parses; this file adds what a daemon's config needs around it: one section name
- * ([searchd], or none), every key at most once, lines no longer than libinih's buffer, UTF-8
- * text, and errors that name the file and line. ini_parse() stops at the first line whose
+ * ([searchd], or none), `#` comments after a value as well as `;` ones, a key's repeats told
+ * to the caller (a list may take an entry a line), lines no longer than libinih's buffer,
+ * UTF-8 text, and errors that name the file and line. ini_parse() stops at the first line whose
  * handler returns 0 and returns that line's number, so the handler keeps the first error's
  * message and conf_load() puts the location in front of it.
  */
+#include "conf.h"
+
+#include <ctype.h>
 #include <errno.h>
+#include <ini.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <ini.h>
-
-#include "conf.h"
 
 #define CONF_MAX_KEYS 128
 
@@ -42,6 +44,27 @@ static int seen_before(struct load *ld, const char *key)
     return 0;
 }
 
+/* value without a `#` comment after a space and the spaces before it (libinih ends the value
+ * at such a `;` only): NULL when no such comment, else a copy the caller frees. *failed on
+ * out of memory. */
+static char *without_comment(const char *value, bool *failed)
+{
+    const char *hash = value;
+    while ((hash = strchr(hash, '#')) != NULL &&
+           !(hash > value && isspace((unsigned char)hash[-1]))) {
+        hash++;
+    }
+    if (!hash) {
+        return NULL;
+    }
+    while (hash > value && isspace((unsigned char)hash[-1])) {
+        hash--;
+    }
+    char *copy = strndup(value, (size_t)(hash - value));
+    *failed = copy == NULL;
+    return copy;
+}
+
 /* libinih's handler: 1 to go on, 0 to stop with this line's number. */
 static int on_pair(void *arg, const char *section, const char *key, const char *value)
 {
@@ -54,11 +77,22 @@ static int on_pair(void *arg, const char *section, const char *key, const char *
         sd_errorf(&ld->err, SD_EINVAL, "%s: no value (want %s = VALUE)", key, key);
         return 0;
     }
-    if (seen_before(ld, key)) {
-        sd_errorf(&ld->err, SD_EINVAL, "%s is set twice", key);
+    if (value[0] == '#' || value[0] == ';') {
+        /* libinih keeps `key =;x` as ";x" but reads `key = ;x` as empty: neither is meant */
+        sd_errorf(&ld->err, SD_EINVAL, "%s: a value cannot begin with %c (it starts a comment)",
+                  key, value[0]);
         return 0;
     }
-    return ld->apply(ld->user, key, value, &ld->err) == SD_OK;
+    bool failed = false;
+    char *cut = without_comment(value, &failed);
+    if (failed) {
+        sd_errorf(&ld->err, SD_ENOMEM, "out of memory");
+        return 0;
+    }
+    bool is_repeat = seen_before(ld, key);
+    int rc = ld->apply(ld->user, key, cut ? cut : value, is_repeat, &ld->err);
+    free(cut);
+    return rc == SD_OK;
 }
 
 /* UTF-8 text, no line longer than CONF_MAX_LINE, and no indented line (libinih would take it

@@ -19,9 +19,13 @@ struct seen {
     char text[512]; /* "key=value;" for each pair applied */
 };
 
-static int record(void *user, const char *key, const char *value, struct sd_error *err)
+static int record(void *user, const char *key, const char *value, bool is_repeat,
+                  struct sd_error *err)
 {
     struct seen *s = user;
+    if (is_repeat && strcmp(key, "list") != 0) {
+        return sd_errorf(err, SD_EINVAL, "%s is set twice", key);
+    }
     if (strcmp(key, "workers") == 0 && strcmp(value, "many") == 0) {
         return sd_errorf(err, SD_EINVAL, "workers %s: want a number", value);
     }
@@ -108,6 +112,23 @@ static void test_errors_name_the_line(void **state)
     assert_string_equal(where(&err), ":2: unknown key nosuch");
 }
 
+static void test_comments_and_lists(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct sd_error err;
+    assert_int_equal(load("admin-keys = sha256:ab     # may do everything\n"
+                          "data = /srv/a#b ; a ; comment\n"
+                          "list = x\nlist = y\n",
+                          &s, &err),
+                     SD_OK);
+    assert_string_equal(s.text, "admin-keys=sha256:ab;data=/srv/a#b;list=x;list=y;");
+    assert_int_equal(load("data =;x\n", &s, &err), SD_EINVAL);
+    assert_string_equal(where(&err), ":1: data: a value cannot begin with ; (it starts a comment)");
+    assert_int_equal(load("data =#x\n", &s, &err), SD_EINVAL);
+    assert_string_equal(where(&err), ":1: data: a value cannot begin with # (it starts a comment)");
+}
+
 static void test_bad_bytes(void **state)
 {
     (void)state;
@@ -146,9 +167,9 @@ static void test_missing_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pairs_in_order),   cmocka_unit_test(test_empty_file),
+        cmocka_unit_test(test_pairs_in_order),       cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_errors_name_the_line), cmocka_unit_test(test_bad_bytes),
-        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_missing_file),         cmocka_unit_test(test_comments_and_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

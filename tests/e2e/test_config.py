@@ -44,6 +44,25 @@ class ConfigTest(harness.ConfFileTestCase):
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertEqual(again.stdout.splitlines()[1:], cp.stdout.splitlines()[1:])
 
+    def test_key_lists_take_a_line_each(self):
+        """Three admin keys are longer than a config line (199 bytes): the list takes one
+        entry a line, with the comments an operator writes beside them."""
+        import test_keys
+        keys = ["%s-%d" % (test_keys.ADMIN, i) for i in range(3)]
+        self.write("[searchd]\n" + "".join("admin-keys = %s     # key %d\n"
+                                            % (test_keys.hash_key(k), i)
+                                            for i, k in enumerate(keys)))
+        d = self.start_daemon(extra_args=["--config", self.conf])
+        for k in keys:
+            with d.line() as c:
+                self.assertEqual(c.call({"op": "auth", "key": k})["role"], "admin", k)
+        with d.line() as c:
+            self.assertError(c.call({"op": "auth", "key": test_keys.ADMIN}), "unauthorized")
+        cp = self.searchd("--config", self.conf, "--print-config")
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual([ln for ln in cp.stdout.splitlines() if ln.startswith("admin-keys = ")],
+                         ["admin-keys = " + test_keys.hash_key(k) for k in keys])
+
     def test_bad_files_name_file_and_line(self):
         cases = [
             ("data = x\nworkers = many\n", ":2: workers many: want 1 to 256"),

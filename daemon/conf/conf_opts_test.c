@@ -1,0 +1,257 @@
+/*
+ * conf_opts_test.c: the settings from their three sources: defaults, then the config file,
+ * then the flags; a bad value refused with its name and what is wanted, from either source;
+ * the checks across settings; and --print-config's text, which read back as a config file
+ * gives the same settings.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+
+static char conf_path[64];
+static char errs_text[1024];
+
+static void write_conf(const char *text)
+{
+    snprintf(conf_path, sizeof conf_path, "/tmp/conf-opts-test-%d.ini", (int)getpid());
+    FILE *f = fopen(conf_path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* conf_opts_parse over the NULL-terminated flags after argv[0]; what it reports lands in
+ * errs_text. */
+static int parse(struct conf_opts *o, const char *const *flags)
+{
+    char *argv[32] = {"searchd"};
+    int argc = 1;
+    for (; flags[argc - 1]; argc++) {
+        assert_true(argc < 31);
+        argv[argc] = (char *)flags[argc - 1];
+    }
+    memset(errs_text, 0, sizeof errs_text);
+    FILE *errs = fmemopen(errs_text, sizeof errs_text - 1, "w");
+    assert_non_null(errs);
+    int rc = conf_opts_parse(o, argc, argv, errs);
+    fclose(errs);
+    return rc;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct conf_opts o;
+    assert_int_equal(parse(&o, (const char *[]){NULL}), 0);
+    assert_string_equal(o.data_dir, "./searchd-data");
+    assert_string_equal(o.http_addr, SRV_DEFAULT_HTTP);
+    assert_string_equal(o.line_addr, "127.0.0.1:7701"); /* the HTTP port + 1 */
+    assert_int_equal(o.idx.sync, IDX_SYNC_ALWAYS);
+    assert_int_equal(o.log_level, LOG_INFO);
+    assert_false(o.public_without_keys);
+    conf_opts_free(&o);
+}
+
+static void test_flags_override_the_file(void **state)
+{
+    (void)state;
+    write_conf("[searchd]\nworkers = 3\nsync = batch\nmax-request = 2m\nmemory-limit = 64m\n");
+    struct conf_opts o;
+    assert_int_equal(
+        parse(&o, (const char *[]){"--workers", "5", "--config", conf_path, "--sync-ms=7", NULL}),
+        0);
+    assert_int_equal(o.srv.workers, 5);           /* the flag, though the file says 3 */
+    assert_int_equal(o.idx.sync, IDX_SYNC_BATCH); /* the file */
+    assert_int_equal(o.idx.sync_ms, 7);
+    assert_int_equal(o.srv.max_request, 2u << 20);
+    assert_int_equal(o.idx.memory_limit, 64u << 20);
+    assert_string_equal(o.config_path, conf_path);
+    conf_opts_free(&o);
+    unlink(conf_path);
+}
+
+static void test_bad_values_say_what_is_wanted(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *flag, *value, *said;
+    } bad[] = {
+        {"--workers", "0", "--workers 0: want 1 to 256"},
+        {"--workers", "12x", "--workers 12x: want 1 to 256"},
+        {"--max-request", "18446744073709551616", "want 64 to 1g bytes"},
+        {"--max-request", "1t", "want 64 to 1g bytes"},
+        {"--memory-limit", "1m", "want 0 (no limit) or 8m to 1024g bytes"},
+        {"--sync", "sometimes", "want always or batch"},
+        {"--bm25-b", "1.5", "want 0 to 1"},
+        {"--bm25-k1", "nan", "want 0 to 100"},
+        {"--log-level", "loud", "want error, warn, info or debug"},
+        {"--slow-ms", "-1", "want 0 to 3600000 or off"},
+        {"--access-log", "", "want a file name or -"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct conf_opts o;
+        assert_int_equal(parse(&o, (const char *[]){bad[i].flag, bad[i].value, NULL}), 2);
+        assert_non_null(strstr(errs_text, bad[i].said));
+        conf_opts_free(&o);
+    }
+    /* the same check from the file, with its line */
+    write_conf("[searchd]\n\nmerge-factor = 1\n");
+    struct conf_opts o;
+    assert_int_equal(parse(&o, (const char *[]){"--config", conf_path, NULL}), 2);
+    assert_non_null(strstr(errs_text, ":3: merge-factor 1: want 2 to 64"));
+    conf_opts_free(&o);
+    /* commands are no keys */
+    write_conf("check = /tmp\n");
+    assert_int_equal(parse(&o, (const char *[]){"--config", conf_path, NULL}), 2);
+    assert_non_null(strstr(errs_text, "unknown key 'check'"));
+    conf_opts_free(&o);
+    unlink(conf_path);
+}
+
+static void test_checks_across_settings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *flags[5];
+        const char *said;
+    } bad[] = {
+        {{"--listen", "off", NULL}, "give line-listen too"},
+        {{"--listen", "off", "--line-listen", "off", NULL}, "every listener is off"},
+        {{"--tls-listen", "127.0.0.1:0", NULL}, "need tls-cert and tls-key"},
+        {{"--tls-cert", "c.pem", "--tls-key", "k.pem", NULL}, "no TLS listener"},
+        {{"--max-request", "1m", "--max-unfinished", "64k", NULL}, "at least max-request"},
+        {{"--listen", "127.0.0.1:65535", NULL}, "no port after it"},
+        {{"--listen", "nowhere", NULL}, "searchd: listen: "},
+        {{"--check", "a", "--repair", "b", NULL}, "one at a time"},
+        {{"stray", NULL}, "unexpected argument 'stray'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct conf_opts o;
+        assert_int_equal(parse(&o, bad[i].flags), 2);
+        assert_non_null(strstr(errs_text, bad[i].said));
+        conf_opts_free(&o);
+    }
+    struct conf_opts o;
+    assert_int_equal(parse(&o, (const char *[]){"--listen", "off", "--socket", "/tmp/s", NULL}),
+                     2); /* a socket alone still needs line-listen said */
+    conf_opts_free(&o);
+    assert_int_equal(
+        parse(&o, (const char *[]){"--listen", "off", "--line-listen", "127.0.0.1:0", NULL}), 0);
+    assert_null(conf_listener(o.http_addr));
+    assert_string_equal(conf_listener(o.line_addr), "127.0.0.1:0");
+    conf_opts_free(&o);
+}
+
+/* A list takes an entry a line in the file (three keys do not fit on one line), any other
+ * key once; a flag's value must be one the file could hold. */
+static void test_lists_and_writable_values(void **state)
+{
+    (void)state;
+    char text[1024] = "[searchd]\n";
+    char keys[3][80];
+    for (int i = 0; i < 3; i++) {
+        snprintf(keys[i], sizeof keys[i], "sha256:%064d", i);
+        size_t n = strlen(text);
+        snprintf(text + n, sizeof text - n, "admin-keys = %s   # key %d\n", keys[i], i);
+    }
+    write_conf(text);
+    struct conf_opts o;
+    assert_int_equal(parse(&o, (const char *[]){"--config", conf_path, NULL}), 0);
+    char joined[256];
+    snprintf(joined, sizeof joined, "%s,%s,%s", keys[0], keys[1], keys[2]);
+    assert_string_equal(o.srv.admin_keys, joined);
+    char *printed = NULL;
+    size_t printed_len;
+    FILE *f = open_memstream(&printed, &printed_len);
+    conf_opts_print(f, &o);
+    fclose(f);
+    for (int i = 0; i < 3; i++) {
+        char line[300];
+        snprintf(line, sizeof line, "\nadmin-keys = %s\n", keys[i]);
+        assert_non_null(strstr(printed, line));
+    }
+    free(printed);
+    conf_opts_free(&o);
+
+    write_conf("workers = 2\nworkers = 3\n");
+    assert_int_equal(parse(&o, (const char *[]){"--config", conf_path, NULL}), 2);
+    assert_non_null(strstr(errs_text, ":2: workers is set twice"));
+    conf_opts_free(&o);
+    unlink(conf_path);
+
+    char long_path[300];
+    memset(long_path, 'd', sizeof long_path - 1);
+    long_path[sizeof long_path - 1] = '\0';
+    const struct {
+        const char *flag, *value, *said;
+    } bad[] = {
+        {"--data", "a\nlisten = 0.0.0.0:80", "a control character"},
+        {"--data", " lead", "a space at either end"},
+        {"--access-log", "log;x", NULL}, /* fine: no space before the ; */
+        {"--data", "x ;y", "; or # after a space"},
+        {"--data", "#x", "begins with ; or #"},
+        {"--cors-origins", "https://a.example, https://b.example #c", "; or # after a space"},
+        {"--data", long_path, "too long for a line of a config file"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(parse(&o, (const char *[]){bad[i].flag, bad[i].value, NULL}),
+                         bad[i].said ? 2 : 0);
+        if (bad[i].said) {
+            assert_non_null(strstr(errs_text, bad[i].said));
+        }
+        conf_opts_free(&o);
+    }
+}
+
+/* --print-config's text, read back as the config file, gives the same text. */
+static void test_printed_config_reads_back(void **state)
+{
+    (void)state;
+    struct conf_opts o;
+    assert_int_equal(parse(&o, (const char *[]){"--workers", "4", "--sync", "batch", "--slow-ms",
+                                                "250", "--memory-limit", "1g", "--listen",
+                                                "127.0.0.1:0", "--web", "off", NULL}),
+                     0);
+    char *first = NULL, *second = NULL;
+    size_t first_len, second_len;
+    FILE *f = open_memstream(&first, &first_len);
+    conf_opts_print(f, &o);
+    fclose(f);
+    conf_opts_free(&o);
+    write_conf(first);
+    assert_int_equal(parse(&o, (const char *[]){"--config", conf_path, NULL}), 0);
+    f = open_memstream(&second, &second_len);
+    conf_opts_print(f, &o);
+    fclose(f);
+    conf_opts_free(&o);
+    /* the header names the source; the settings after it are the same */
+    assert_string_equal(strchr(first, '\n'), strchr(second, '\n'));
+    assert_non_null(strstr(second, "workers = 4\n"));
+    assert_non_null(strstr(second, "slow-ms = 250\n"));
+    assert_non_null(strstr(second, "line-listen = 127.0.0.1:0\n"));
+    free(first);
+    free(second);
+    unlink(conf_path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_flags_override_the_file),
+        cmocka_unit_test(test_bad_values_say_what_is_wanted),
+        cmocka_unit_test(test_checks_across_settings),
+        cmocka_unit_test(test_lists_and_writable_values),
+        cmocka_unit_test(test_printed_config_reads_back),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
