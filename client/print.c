@@ -32,6 +32,19 @@
 
 static const char print_ellipsis[] = "\xe2\x80\xa6"; /* U+2026 */
 
+/* The length of v, 0 when it is not an array, and element i of v, NULL when v is not an
+ * array or is shorter: an answer from the network may hold anything where an array belongs,
+ * and json-c's own accessors assert on a non-array. */
+static size_t print_count(struct json_object *v)
+{
+    return json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+}
+
+static struct json_object *print_item(struct json_object *v, size_t i)
+{
+    return i < print_count(v) ? json_object_array_get_idx(v, i) : NULL;
+}
+
 /* Returns owned, NUL-terminated: s with whitespace runs and control characters (C0, DEL, C1:
  * a terminal takes them for commands) collapsed to one space, trimmed, and invalid UTF-8 bytes
  * replaced by '?'. */
@@ -73,11 +86,26 @@ static char *print_clean(const char *s, size_t len)
     return out;
 }
 
+/* String v as print_clean() makes it; nothing when v is not a string. */
+static void print_string(FILE *out, struct json_object *v)
+{
+    if (!json_object_is_type(v, json_type_string)) {
+        return;
+    }
+    char *clean = print_clean(json_object_get_string(v), (size_t)json_object_get_string_len(v));
+    if (clean) {
+        fputs(clean, out);
+        free(clean);
+    }
+}
+
 /* The strings of array words, each quoted, a space before each. */
 static void print_words(FILE *out, struct json_object *words)
 {
-    for (size_t i = 0; i < json_object_array_length(words); i++) {
-        fprintf(out, " \"%s\"", json_object_get_string(json_object_array_get_idx(words, i)));
+    for (size_t i = 0; i < print_count(words); i++) {
+        fputs(" \"", out);
+        print_string(out, print_item(words, i));
+        fputc('"', out);
     }
 }
 
@@ -152,21 +180,22 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
     if (json_object_object_get_ex(answer, "layout", &layout) &&
         json_object_object_get_ex(layout, "used", &used) && json_object_get_boolean(used) &&
         json_object_object_get_ex(layout, "query", &lq)) {
-        fprintf(out, "(typed with the other keyboard layout? showing hits for \"%s\")\n",
-                json_object_get_string(lq));
+        fputs("(typed with the other keyboard layout? showing hits for \"", out);
+        print_string(out, lq);
+        fputs("\")\n", out);
     }
     struct json_object *typos = NULL, *dym = NULL;
     if (json_object_object_get_ex(answer, "typos", &typos) && json_object_get_boolean(typos)) {
         if (json_object_object_get_ex(answer, "did_you_mean", &dym)) {
-            fprintf(out, "(did you mean \"%s\"? showing hits for near spellings)\n",
-                    json_object_get_string(dym));
+            fputs("(did you mean \"", out);
+            print_string(out, dym);
+            fputs("\"? showing hits for near spellings)\n", out);
         } else {
             fprintf(out, "(showing hits for near spellings of the words typed too)\n");
         }
     }
     struct json_object *dropped = NULL;
-    if (json_object_object_get_ex(answer, "dropped", &dropped) &&
-        json_object_is_type(dropped, json_type_array) && json_object_array_length(dropped) > 0) {
+    if (json_object_object_get_ex(answer, "dropped", &dropped) && print_count(dropped) > 0) {
         fputs("(no document has all the words: showing those with most of them; the first lacks",
               out);
         print_words(out, dropped);
@@ -182,20 +211,15 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
 /* Span i ([off,len]) of spans; false when it is not one inside s[0, len). */
 static bool print_span(struct json_object *spans, size_t i, size_t len, size_t *off, size_t *mlen)
 {
-    struct json_object *sp = json_object_array_get_idx(spans, i);
-    int64_t o = json_object_get_int64(json_object_array_get_idx(sp, 0));
-    int64_t m = json_object_get_int64(json_object_array_get_idx(sp, 1));
+    struct json_object *sp = print_item(spans, i);
+    int64_t o = json_object_get_int64(print_item(sp, 0));
+    int64_t m = json_object_get_int64(print_item(sp, 1));
     if (o < 0 || m <= 0 || (uint64_t)o + (uint64_t)m > len) {
         return false;
     }
     *off = (size_t)o;
     *mlen = (size_t)m;
     return true;
-}
-
-static size_t print_span_count(struct json_object *spans)
-{
-    return json_object_is_type(spans, json_type_array) ? json_object_array_length(spans) : 0;
 }
 
 /* Writes s[0, n), a control character (C0, DEL, C1: a terminal takes them for commands) as
@@ -221,7 +245,7 @@ static void print_marked(FILE *out, const char *s, size_t from, size_t to,
                          struct json_object *spans, const char *pre, const char *post)
 {
     size_t at = from;
-    for (size_t i = 0; pre && i < print_span_count(spans); i++) {
+    for (size_t i = 0; pre && i < print_count(spans); i++) {
         size_t off, mlen;
         if (!print_span(spans, i, to, &off, &mlen) || off < at) {
             continue;
@@ -252,19 +276,19 @@ static void print_excerpt(FILE *out, struct json_object *hl, size_t cols)
     struct json_object *snippets = NULL, *matches = NULL;
     json_object_object_get_ex(hl, "snippets", &snippets);
     json_object_object_get_ex(hl, "snippet_matches", &matches);
-    struct json_object *frag = json_object_array_get_idx(snippets, 0);
+    struct json_object *frag = print_item(snippets, 0);
     if (!json_object_is_type(frag, json_type_string)) {
         return;
     }
     const char *s = json_object_get_string(frag);
     size_t len = (size_t)json_object_get_string_len(frag);
-    struct json_object *spans = json_object_array_get_idx(matches, 0);
+    struct json_object *spans = print_item(matches, 0);
     const char *pre = NULL, *post = NULL;
     if (isatty(fileno(out))) {
         print_marks(out, &pre, &post);
     }
     size_t start = 0, first, mlen;
-    if (cli_utf8_width(s, len) > cols && print_span_count(spans) > 0 &&
+    if (cli_utf8_width(s, len) > cols && print_count(spans) > 0 &&
         print_span(spans, 0, len, &first, &mlen) && cli_utf8_width(s, first) > cols / 4) {
         for (size_t p = first; p > 0; p--) {
             if (cli_utf8_width(s + p, first - p) > cols / 4) {
@@ -296,16 +320,17 @@ static void print_highlight(FILE *out, struct json_object *hl, size_t indent)
     struct json_object *snippets = NULL, *matches = NULL;
     json_object_object_get_ex(hl, "snippets", &snippets);
     json_object_object_get_ex(hl, "snippet_matches", &matches);
-    size_t n =
-        json_object_is_type(snippets, json_type_array) ? json_object_array_length(snippets) : 0;
+    size_t n = print_count(snippets);
     const char *pre, *post;
     print_marks(out, &pre, &post);
     for (size_t i = 0; i < n; i++) {
-        struct json_object *frag = json_object_array_get_idx(snippets, i);
+        struct json_object *frag = print_item(snippets, i);
+        if (!json_object_is_type(frag, json_type_string)) {
+            continue;
+        }
         fprintf(out, "%*s", (int)indent, "");
-        print_marked(out, json_object_get_string(frag), 0,
-                     (size_t)json_object_get_string_len(frag),
-                     json_object_array_get_idx(matches, i), pre, post);
+        print_marked(out, json_object_get_string(frag), 0, (size_t)json_object_get_string_len(frag),
+                     print_item(matches, i), pre, post);
         fputc('\n', out);
     }
 }
@@ -361,6 +386,10 @@ static void print_facets(FILE *out, struct json_object *answer)
     {
         print_cell(out, field, strlen(field), SIZE_MAX, cols + 2);
         bool is_first = true;
+        if (!json_object_is_type(buckets, json_type_object)) {
+            fputs("(no counts)\n", out);
+            continue;
+        }
         json_object_object_foreach(buckets, value, count)
         {
             fprintf(out, "%s", is_first ? "" : " \xc2\xb7 ");
@@ -394,7 +423,7 @@ static void print_hit_list(FILE *out, struct json_object *hits, size_t count, in
     int rank_cols = snprintf(buf, sizeof buf, "%lld", (long long)(offset + (int64_t)count));
     size_t id_cols = 0, score_cols = 0;
     for (size_t i = 0; i < count; i++) {
-        struct json_object *hit = json_object_array_get_idx(hits, i), *score = NULL;
+        struct json_object *hit = print_item(hits, i), *score = NULL;
         size_t len;
         const char *id = print_str_member(hit, "id", &len);
         size_t w = cli_utf8_width(id, len);
@@ -409,7 +438,7 @@ static void print_hit_list(FILE *out, struct json_object *hits, size_t count, in
     }
     fputc('\n', out);
     for (size_t i = 0; i < count; i++) {
-        struct json_object *hit = json_object_array_get_idx(hits, i), *score = NULL;
+        struct json_object *hit = print_item(hits, i), *score = NULL;
         json_object_object_get_ex(hit, "score", &score);
         fprintf(out, " %*lld  %*.3f  ", rank_cols, (long long)(offset + (int64_t)i + 1),
                 (int)score_cols, json_object_get_double(score));
@@ -454,7 +483,7 @@ void cli_print_hits(FILE *out, struct json_object *answer, const char *query, in
 {
     struct json_object *hits = NULL;
     json_object_object_get_ex(answer, "hits", &hits);
-    size_t count = json_object_is_type(hits, json_type_array) ? json_object_array_length(hits) : 0;
+    size_t count = print_count(hits);
     print_header(out, answer, query, offset, count);
     print_hit_list(out, hits, count, offset, wants_fragments);
     print_facets(out, answer);
@@ -469,6 +498,9 @@ void cli_print_doc(FILE *out, struct json_object *doc)
 
 void cli_print_stats(FILE *out, struct json_object *answer)
 {
+    if (!json_object_is_type(answer, json_type_object)) {
+        return; /* get_settings' "stats" from a server that says something else there */
+    }
     size_t key_cols = 0;
     json_object_object_foreach(answer, key, val)
     {
@@ -485,7 +517,11 @@ void cli_print_stats(FILE *out, struct json_object *answer)
         const char *text = json_object_is_type(v, json_type_string)
                                ? json_object_get_string(v)
                                : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-        fprintf(out, "%s:%*s %s\n", k, (int)(key_cols - strlen(k)), "", text ? text : "");
+        /* cleaned: a string from the server reaches a terminal */
+        print_cell(out, k, strlen(k), SIZE_MAX, 0);
+        fprintf(out, ":%*s ", (int)(key_cols - strlen(k)), "");
+        print_cell(out, text ? text : "", text ? strlen(text) : 0, SIZE_MAX, 0);
+        fputc('\n', out);
     }
 }
 
@@ -493,7 +529,7 @@ void cli_print_indexes(FILE *out, struct json_object *answer)
 {
     struct json_object *v = NULL;
     json_object_object_get_ex(answer, "indexes", &v);
-    size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+    size_t n = print_count(v);
     if (n == 0) {
         fputs("no indexes yet (the first write to a name creates it)\n", out);
         return;
@@ -501,12 +537,12 @@ void cli_print_indexes(FILE *out, struct json_object *answer)
     size_t cols = 4;
     for (size_t i = 0; i < n; i++) {
         size_t len;
-        print_str_member(json_object_array_get_idx(v, i), "name", &len);
+        print_str_member(print_item(v, i), "name", &len);
         cols = len > cols ? len : cols;
     }
     fprintf(out, "%-*s  %12s  %14s  %8s\n", (int)cols, "name", "docs", "disk bytes", "settings");
     for (size_t i = 0; i < n; i++) {
-        struct json_object *ix = json_object_array_get_idx(v, i);
+        struct json_object *ix = print_item(v, i);
         size_t len;
         const char *name = print_str_member(ix, "name", &len);
         fprintf(out, "%-*s  %12lld  %14lld  %8lld\n", (int)cols, name,
