@@ -548,12 +548,16 @@ static const char *unwritable(const char *v, size_t len, size_t max_len)
     return NULL;
 }
 
-/* apply_opt() for a value that a config file can hold: every setting in force can be
- * printed by --print-config and read back. A list is checked entry by entry. */
+/* apply_opt() for a setting's value that a config file can hold: every setting in force can
+ * be printed by --print-config and read back. A list is checked entry by entry; a command's
+ * argument (--check DIR) is no setting. */
 static int apply_value(struct conf_opts *o, const struct option *opt, const char *arg)
 {
     size_t max_len = CONF_MAX_LINE - strlen(opt->name) - 3; /* "name = value" */
     const char *why = NULL;
+    if (is_command_opt(opt->val)) {
+        return apply_opt(o, opt->val, arg);
+    }
     if (arg && list_of(o, opt->val)) {
         for (const char *e = arg; e && !why; e = next_entry(e)) {
             const char *start = e;

@@ -210,6 +210,10 @@ static void test_lists_and_writable_values(void **state)
         }
         conf_opts_free(&o);
     }
+    /* a command's argument is no setting: it is never written to a file */
+    assert_int_equal(parse(&o, (const char *[]){"--check", "dir with #1 ", NULL}), 0);
+    assert_string_equal(o.check_dir, "dir with #1 ");
+    conf_opts_free(&o);
 }
 
 /* --print-config's text, read back as the config file, gives the same text. */
