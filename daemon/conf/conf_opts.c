@@ -3,10 +3,12 @@
  * (conf_load) and the flags, each later one overriding (conf.h).
  *
  * Every setting is a long option (long_opts); a config key is the option's name without its
- * dashes, and both reach apply_opt(), so a value is checked the same way wherever it comes
- * from and is refused as "NAME VALUE: want ...". Options that are commands (--check, --help)
- * or name the file itself (--config) have no key. Checks that span settings (listeners, TLS,
- * max-unfinished) run once every source is applied.
+ * dashes, and both reach apply_value(), so a value is checked the same way wherever it comes
+ * from and is refused as "NAME VALUE: want ...". A setting's value must also be one a config
+ * file can hold, so that --print-config always writes a file that gives the same settings; the
+ * lists (cors-origins, admin-keys, search-keys) may take an entry a line in the file. Options
+ * that are commands (--check, --help) or name the file itself (--config) have no key. Checks
+ * that span settings (listeners, TLS, max-unfinished) run once every source is applied.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -711,6 +713,7 @@ int conf_opts_parse(struct conf_opts *o, int argc, char **argv, FILE *errs)
             return rc;
         }
     }
+    o->name = NULL; /* it pointed into name[] */
     if (optind < argc) {
         return usage_error(o, "unexpected argument '%s'", argv[optind]);
     }
