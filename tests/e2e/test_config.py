@@ -5,6 +5,8 @@ connections and their requests keep being answered; a bad file on reload changes
 a setting that needs a restart is logged as such.
 """
 
+import os
+import re
 import subprocess
 import threading
 import time
@@ -62,6 +64,23 @@ class ConfigTest(harness.ConfFileTestCase):
         self.assertEqual(cp.returncode, 0, cp.stderr)
         self.assertEqual([ln for ln in cp.stdout.splitlines() if ln.startswith("admin-keys = ")],
                          ["admin-keys = " + test_keys.hash_key(k) for k in keys])
+
+    def test_readme_examples_read_as_meant(self):
+        """Every ini block of the README is a config file searchd reads, its comments left
+        out (they once became part of the values: `slow-ms = 100   # searches of...`)."""
+        with open(os.path.join(harness.REPO, "README.md"), encoding="utf-8") as f:
+            blocks = re.findall(r"```ini\n(.*?)```", f.read(), re.S)
+        self.assertGreaterEqual(len(blocks), 3)
+        for block in blocks:
+            self.write(block)
+            cp = self.searchd("--config", self.conf, "--print-config")
+            self.assertEqual(cp.returncode, 0, block + cp.stderr)
+            printed = set(cp.stdout.splitlines())
+            for line in block.splitlines():
+                setting = line.split("#")[0].split(";")[0].strip()
+                if setting and not setting.startswith("["):
+                    key, value = (part.strip() for part in setting.split("=", 1))
+                    self.assertIn("%s = %s" % (key, value), printed, block)
 
     def test_bad_files_name_file_and_line(self):
         cases = [
