@@ -86,29 +86,6 @@ static char *print_clean(const char *s, size_t len)
     return out;
 }
 
-/* String v as print_clean() makes it; nothing when v is not a string. */
-static void print_string(FILE *out, struct json_object *v)
-{
-    if (!json_object_is_type(v, json_type_string)) {
-        return;
-    }
-    char *clean = print_clean(json_object_get_string(v), (size_t)json_object_get_string_len(v));
-    if (clean) {
-        fputs(clean, out);
-        free(clean);
-    }
-}
-
-/* The strings of array words, each quoted, a space before each. */
-static void print_words(FILE *out, struct json_object *words)
-{
-    for (size_t i = 0; i < print_count(words); i++) {
-        fputs(" \"", out);
-        print_string(out, print_item(words, i));
-        fputc('"', out);
-    }
-}
-
 /* Prints s (cleaned) in at most cols columns, then pads with spaces to exactly pad_to columns
  * (pad_to 0: no padding). */
 static void print_cell(FILE *out, const char *s, size_t len, size_t cols, size_t pad_to)
@@ -131,6 +108,25 @@ static void print_cell(FILE *out, const char *s, size_t len, size_t cols, size_t
         fputc(' ', out);
     }
     free(clean);
+}
+
+/* String v as print_cell() shows it, whole; nothing when v is not a string. */
+static void print_string(FILE *out, struct json_object *v)
+{
+    if (json_object_is_type(v, json_type_string)) {
+        print_cell(out, json_object_get_string(v), (size_t)json_object_get_string_len(v), SIZE_MAX,
+                   0);
+    }
+}
+
+/* The strings of array words, each quoted, a space before each. */
+static void print_words(FILE *out, struct json_object *words)
+{
+    for (size_t i = 0; i < print_count(words); i++) {
+        fputs(" \"", out);
+        print_string(out, print_item(words, i));
+        fputc('"', out);
+    }
 }
 
 static const char *print_str_member(struct json_object *obj, const char *key, size_t *len)

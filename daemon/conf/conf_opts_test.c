@@ -47,6 +47,25 @@ static int parse(struct conf_opts *o, const char *const *flags)
     return rc;
 }
 
+/* parse() of a config file holding text and no flags. */
+static int parse_conf(struct conf_opts *o, const char *text)
+{
+    write_conf(text);
+    return parse(o, (const char *[]){"--config", conf_path, NULL});
+}
+
+/* --print-config's text for o, owned by the caller. */
+static char *printed(const struct conf_opts *o)
+{
+    char *text = NULL;
+    size_t len;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    conf_opts_print(f, o);
+    fclose(f);
+    return text;
+}
+
 static void test_defaults(void **state)
 {
     (void)state;
@@ -104,14 +123,12 @@ static void test_bad_values_say_what_is_wanted(void **state)
         conf_opts_free(&o);
     }
     /* the same check from the file, with its line */
-    write_conf("[searchd]\n\nmerge-factor = 1\n");
     struct conf_opts o;
-    assert_int_equal(parse(&o, (const char *[]){"--config", conf_path, NULL}), 2);
+    assert_int_equal(parse_conf(&o, "[searchd]\n\nmerge-factor = 1\n"), 2);
     assert_non_null(strstr(errs_text, ":3: merge-factor 1: want 2 to 64"));
     conf_opts_free(&o);
     /* commands are no keys */
-    write_conf("check = /tmp\n");
-    assert_int_equal(parse(&o, (const char *[]){"--config", conf_path, NULL}), 2);
+    assert_int_equal(parse_conf(&o, "check = /tmp\n"), 2);
     assert_non_null(strstr(errs_text, "unknown key 'check'"));
     conf_opts_free(&o);
     unlink(conf_path);
@@ -163,27 +180,21 @@ static void test_lists_and_writable_values(void **state)
         size_t n = strlen(text);
         snprintf(text + n, sizeof text - n, "admin-keys = %s   # key %d\n", keys[i], i);
     }
-    write_conf(text);
     struct conf_opts o;
-    assert_int_equal(parse(&o, (const char *[]){"--config", conf_path, NULL}), 0);
+    assert_int_equal(parse_conf(&o, text), 0);
     char joined[256];
     snprintf(joined, sizeof joined, "%s,%s,%s", keys[0], keys[1], keys[2]);
     assert_string_equal(o.srv.admin_keys, joined);
-    char *printed = NULL;
-    size_t printed_len;
-    FILE *f = open_memstream(&printed, &printed_len);
-    conf_opts_print(f, &o);
-    fclose(f);
+    char *lines = printed(&o);
     for (int i = 0; i < 3; i++) {
         char line[300];
         snprintf(line, sizeof line, "\nadmin-keys = %s\n", keys[i]);
-        assert_non_null(strstr(printed, line));
+        assert_non_null(strstr(lines, line));
     }
-    free(printed);
+    free(lines);
     conf_opts_free(&o);
 
-    write_conf("workers = 2\nworkers = 3\n");
-    assert_int_equal(parse(&o, (const char *[]){"--config", conf_path, NULL}), 2);
+    assert_int_equal(parse_conf(&o, "workers = 2\nworkers = 3\n"), 2);
     assert_non_null(strstr(errs_text, ":2: workers is set twice"));
     conf_opts_free(&o);
     unlink(conf_path);
@@ -225,17 +236,10 @@ static void test_printed_config_reads_back(void **state)
                                                 "250", "--memory-limit", "1g", "--listen",
                                                 "127.0.0.1:0", "--web", "off", NULL}),
                      0);
-    char *first = NULL, *second = NULL;
-    size_t first_len, second_len;
-    FILE *f = open_memstream(&first, &first_len);
-    conf_opts_print(f, &o);
-    fclose(f);
+    char *first = printed(&o);
     conf_opts_free(&o);
-    write_conf(first);
-    assert_int_equal(parse(&o, (const char *[]){"--config", conf_path, NULL}), 0);
-    f = open_memstream(&second, &second_len);
-    conf_opts_print(f, &o);
-    fclose(f);
+    assert_int_equal(parse_conf(&o, first), 0);
+    char *second = printed(&o);
     conf_opts_free(&o);
     /* the header names the source; the settings after it are the same */
     assert_string_equal(strchr(first, '\n'), strchr(second, '\n'));
