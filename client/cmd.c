@@ -81,9 +81,10 @@ int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
     p.index = opts->index;
     p.syntax = opts->syntax;
     p.proximity = opts->proximity;
-    if (opts->wants_highlight || !opts->is_json) {
+    if (opts->wants_highlight || !opts->is_json || opts->fragments >= 0) {
         /* offsets, so the terminal gets its own marks and no HTML escapes; for the one-line
-         * view too, which shows the words found (print.c, print_excerpt) */
+         * view too, which shows the words found (print.c, print_excerpt). --fragments asks
+         * for highlights too: the server takes fragments only with them. */
         p.highlight = 1;
         p.highlight_offsets = 1;
     }

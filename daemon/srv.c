@@ -367,6 +367,12 @@ bool srv_is_default_index(const char *name)
     return strcmp(name, "default") == 0;
 }
 
+void srv_empty_default_stats(struct srv *s, struct idx_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    idx_memory(s->db, &st->engine_memory_bytes, &st->engine_memory_limit);
+}
+
 static void run_search(struct srv *s, struct srv_job *job)
 {
     struct proto_request *r = &job->req;
@@ -598,7 +604,7 @@ static void run_stats(struct srv *s, struct srv_job *job)
     struct sd_error err = {0};
     int rc = idx_stats(s->db, job->req.index, &st, &err);
     if (rc == SD_ENOTFOUND && srv_is_default_index(job->req.index)) {
-        memset(&st, 0, sizeof st);
+        srv_empty_default_stats(s, &st);
         rc = SD_OK;
     }
     if (rc == SD_OK) {
@@ -660,8 +666,41 @@ static void run_auth(struct srv *s, struct srv_job *job)
     proto_encode_auth(&job->out, srv_role_name(role));
 }
 
-void srv_dispatch(struct srv *s, struct srv_job *job)
+static enum srv_order op_order(enum proto_op op)
 {
+    switch (op) {
+    case PROTO_OP_SEARCH:
+    case PROTO_OP_GET:
+    case PROTO_OP_STATS:
+    case PROTO_OP_INDEXES:
+    case PROTO_OP_GET_SETTINGS:
+        return SRV_ORDER_READ;
+    case PROTO_OP_ADD:
+    case PROTO_OP_DELETE:
+        return SRV_ORDER_WRITE;
+    case PROTO_OP_CREATE_INDEX:
+    case PROTO_OP_SET_SETTINGS:
+    case PROTO_OP_DROP_INDEX:
+    case PROTO_OP_SNAPSHOT:
+        return SRV_ORDER_ALONE;
+    default:
+        return SRV_ORDER_FREE; /* health, auth */
+    }
+}
+
+void srv_dispatch(struct srv_job *job)
+{
+    job->order = op_order(job->req.op);
+    if (srv_conn_may_start(job)) {
+        srv_dispatch_start(job);
+    } else {
+        job->is_parked = true;
+    }
+}
+
+void srv_dispatch_start(struct srv_job *job)
+{
+    struct srv *s = job->srv;
     const char *why = NULL;
     enum srv_role role = srv_keys_on(s) ? job->role : SRV_ROLE_ADMIN;
     enum proto_code denied = srv_role_check(role, job->req.op, &why);

@@ -37,6 +37,15 @@
  * any order (searches on workers, writes on the engine's thread);
  * srv_conn_job_done() writes answers from the head of the FIFO while the
  * head is done, so request order holds on both protocols (HTTP pipelining).
+ * And requests take effect in that order: a job starts only when every
+ * earlier unfinished job of its connection may run beside it (order_allows:
+ * reads beside reads, writes beside writes, an index-management op or a
+ * snapshot alone; health and auth always). Until then it is parked, and each
+ * completion starts the parked jobs whose turn has come. So a get pipelined
+ * after an add sees the document, as it would after the add's answer, and a
+ * write pipelined after a search does not change what the search finds,
+ * while a pipelined import or a burst of searches still runs side by side.
+ * The first unfinished job can always start, so nothing waits forever.
  *
  * Back-pressure. With SRV_MAX_PIPELINE answers pending, requests of more
  * than SRV_IN_HIGH bytes not yet answered, or more than SRV_OUT_HIGH bytes
@@ -446,15 +455,71 @@ void srv_conn_add_answer(struct evbuffer *out, struct srv_job *job)
     }
 }
 
+/* Whether a job of order o may start beside unfinished earlier jobs of the orders in busy
+ * (a bit per enum srv_order). */
+static bool order_allows(enum srv_order o, unsigned busy)
+{
+    const unsigned read = 1u << SRV_ORDER_READ, write = 1u << SRV_ORDER_WRITE,
+                   alone = 1u << SRV_ORDER_ALONE;
+    switch (o) {
+    case SRV_ORDER_READ:
+        return (busy & (write | alone)) == 0;
+    case SRV_ORDER_WRITE:
+        return (busy & (read | alone)) == 0;
+    case SRV_ORDER_ALONE:
+        return (busy & (read | write | alone)) == 0;
+    default:
+        return true;
+    }
+}
+
+bool srv_conn_may_start(const struct srv_job *job)
+{
+    unsigned busy = 0;
+    for (const struct srv_job *j = job->conn->head; j && j != job; j = j->fifo_next) {
+        busy |= j->is_done ? 0 : 1u << j->order;
+    }
+    return order_allows(job->order, busy);
+}
+
+/* Starts, in FIFO order, the parked jobs of c whose turn has come. Starting one may complete
+ * it at once and reenter srv_conn_job_done (which changes the FIFO), so the walk begins
+ * again from the head after each start, and a reentered call leaves the starting to this
+ * one. */
+static void conn_start_parked(struct srv_conn *c)
+{
+    if (c->is_starting) {
+        return;
+    }
+    c->is_starting = true;
+    bool started = true;
+    while (started) {
+        started = false;
+        unsigned busy = 0;
+        for (struct srv_job *j = c->head; j; j = j->fifo_next) {
+            if (j->is_parked && order_allows(j->order, busy)) {
+                j->is_parked = false;
+                srv_dispatch_start(j);
+                started = true;
+                break;
+            }
+            busy |= j->is_done ? 0 : 1u << j->order;
+        }
+    }
+    c->is_starting = false;
+}
+
 void srv_conn_job_done(struct srv_job *job)
 {
     struct srv_conn *c = job->conn;
+    c->in_callback++;
+    conn_start_parked(c); /* before the answers go: a closed connection's jobs still run */
     if (!c->bev) {
+        c->in_callback--;
         conn_close(c); /* drops done jobs, frees c after its last one */
         return;
     }
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    c->in_callback++;
     while (c->head && c->head->is_done) {
         struct srv_job *j = c->head;
         c->head = j->fifo_next;

@@ -313,7 +313,7 @@ static void http_request(struct srv_conn *c, const struct srv_frame *f)
         srv_complete(job);
         return;
     }
-    srv_dispatch(s, job);
+    srv_dispatch(job);
 }
 
 static void http_process(struct srv_conn *c)

@@ -23,7 +23,9 @@
  *
  *   loop: frame -> job_new -> proto_parse_* --error--> job_fail -> srv_complete
  *                                 \--ok--> srv_dispatch
- *   srv_dispatch: stats/health run inline -> srv_complete
+ *   srv_dispatch: a job that must wait for earlier ones of its connection is parked
+ *                 (srv_conn.c, "Ordering"); srv_conn_job_done starts it later
+ *   srv_dispatch_start: stats/health run inline -> srv_complete
  *                 search/get, index management -> worker queue -> worker runs + encodes
  *                 add/delete -> idx_write -> engine calls back when durable
  *   workers, engine -> completion queue + event_active -> loop: srv_complete
@@ -69,6 +71,15 @@ enum srv_proto {
     SRV_NPROTO,
 };
 
+/* What a job does to the indexes, for the order of one connection's jobs (srv_conn.c,
+ * "Ordering"): reads run beside reads, writes beside writes, the rest alone. */
+enum srv_order {
+    SRV_ORDER_FREE,  /* touches no index data (health, auth): runs at once */
+    SRV_ORDER_READ,  /* search, get, stats, indexes, get_settings */
+    SRV_ORDER_WRITE, /* add, delete */
+    SRV_ORDER_ALONE, /* create_index, set_settings, drop_index, snapshot */
+};
+
 struct srv_job {
     struct srv_job *next;      /* link in the work or completion queue */
     struct srv_job *fifo_next; /* next job of the same connection */
@@ -77,6 +88,8 @@ struct srv_job {
     struct proto_request req; /* freed at completion */
     uint64_t start_ns;
     size_t in_bytes; /* length of the request (line or body) */
+    enum srv_order order;
+    bool is_parked; /* dispatched, waiting for earlier jobs of its connection */
     bool is_done;
     bool is_head;      /* HTTP HEAD: headers only */
     bool is_http10;    /* HTTP/1.0: keep-alive must be said */
@@ -154,6 +167,7 @@ struct srv_conn {
     enum srv_role role;    /* line: the role of the key its auth op presented */
     bool saw_eof;          /* the client closed its side */
     unsigned in_callback;  /* callbacks of c running: c must not be freed */
+    bool is_starting;      /* conn_start_parked() is running (it may be reentered) */
     uint64_t nframed;      /* requests framed so far */
     uint64_t state_frames; /* nframed when the state began */
     size_t last_out;       /* BUSY: output bytes at the last tick of the timer */
@@ -185,7 +199,7 @@ enum {
     SRV_MOP_PREFLIGHT, /* a CORS preflight */
     SRV_M_OPS,
 };
-#define SRV_M_STATUSES 15 /* the statuses srv_metrics.c names, and "other" */
+#define SRV_M_STATUSES 16 /* the statuses srv_metrics.c names, and "other" */
 #define SRV_M_BUCKETS  14 /* latency buckets before +Inf */
 enum { SRV_M_LAT_SEARCH, SRV_M_LAT_WRITE, SRV_M_LAT };
 
@@ -324,9 +338,15 @@ void srv_metrics_answer(struct srv *s, struct srv_job *job);
 struct srv_job *srv_job_new(struct srv *s);
 void srv_job_free(struct srv_job *job);
 void srv_job_fail(struct srv_job *job, enum proto_code code, const char *msg);
-void srv_dispatch(struct srv *s, struct srv_job *job);
+/* Runs a parsed job, or parks it until the earlier jobs of its connection allow it. */
+void srv_dispatch(struct srv_job *job);
+/* Runs a job now (srv_dispatch's, or a parked one's turn). */
+void srv_dispatch_start(struct srv_job *job);
 /* "default" exists implicitly: reads of it before the first write answer as if empty. */
 bool srv_is_default_index(const char *name);
+/* The stats of "default" before its first write (it exists implicitly): zeros, but for the
+ * engine's memory, which every index's stats report (PROTOCOL.md "stats"). */
+void srv_empty_default_stats(struct srv *s, struct idx_stats *st);
 bool srv_index_exists(struct srv *s, const char *index);
 /* srv_manage.c, on a worker thread: indexes, create_index, set/get_settings, drop_index. */
 void srv_run_manage(struct srv *s, struct srv_job *job);
@@ -350,6 +370,8 @@ void srv_conn_fail_stream(struct srv_conn *c, enum proto_code code, const char *
 bool srv_conn_can_take(struct srv_conn *c);
 /* After the last request a protocol will read (HTTP Connection: close). */
 void srv_conn_stop_reading(struct srv_conn *c);
+/* Whether job (in its connection's FIFO, its order set) may start now. */
+bool srv_conn_may_start(const struct srv_job *job);
 void srv_conn_job_done(struct srv_job *job);
 void srv_conn_drain_all(struct srv *s); /* shutdown: stop reading, close when flushed */
 /* Answer bytes buffered on every connection, not yet taken by the sockets (a walk of the

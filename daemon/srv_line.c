@@ -62,7 +62,7 @@ static void line_request(struct srv_conn *c, const char *line, size_t len)
         srv_complete(job);
         return;
     }
-    srv_dispatch(s, job);
+    srv_dispatch(job);
 }
 
 static void line_handle(struct srv_conn *c, enum srv_frame_rc rc, const struct srv_frame *f)

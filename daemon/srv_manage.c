@@ -86,7 +86,7 @@ static void manage_get(struct srv *s, struct srv_job *job)
     }
     if (rc == SD_ENOTFOUND && srv_is_default_index(index)) {
         /* "default" exists implicitly: before the first write it has no settings */
-        memset(&st, 0, sizeof st);
+        srv_empty_default_stats(s, &st);
         free(json);
         json = NULL;
         len = 0;

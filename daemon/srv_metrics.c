@@ -47,8 +47,8 @@ static const uint64_t bucket_us[SRV_M_BUCKETS] = {
 };
 
 /* The statuses counted by name; everything else is counted as "other". */
-static const int statuses[SRV_M_STATUSES - 1] = {200, 204, 304, 400, 401, 403, 404,
-                                                 405, 408, 413, 431, 500, 503, 507};
+static const int statuses[SRV_M_STATUSES - 1] = {200, 204, 304, 400, 401, 403, 404, 405,
+                                                 408, 409, 413, 431, 500, 503, 507};
 
 static const char *const refusal_names[SRV_REFUSED_N] = {
     "max_per_client", "max_protocol_connections", "max_connections", "max_unfinished",

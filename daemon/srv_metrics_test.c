@@ -133,6 +133,24 @@ static void test_metrics_requests_counted_by_proto_op_status(void **state)
     free(text);
 }
 
+/* Every status an error code answers with is counted under its own number: a client's 409
+ * (create_index of a name that exists) once went to "other". */
+static void test_metrics_every_error_status_named(void **state)
+{
+    (void)state;
+    static struct srv_metrics m;
+    srv_metrics_init(&m);
+    for (int code = PROTO_OK; code <= PROTO_INDEX_EXISTS; code++) {
+        srv_metrics_request(&m, SRV_PROTO_LINE, PROTO_OP_SEARCH,
+                            proto_code_http_status((enum proto_code)code), 1000);
+    }
+    char *text = render_counters(&m);
+    assert_null(strstr(text, "code=\"other\""));
+    assert_non_null(strstr(text, "op=\"search\",code=\"409\"} 1\n"));
+    check_text(text);
+    free(text);
+}
+
 static void test_metrics_histogram_cumulative_with_inf_equal_count(void **state)
 {
     (void)state;
@@ -280,6 +298,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_requests_counted_by_proto_op_status),
+        cmocka_unit_test(test_metrics_every_error_status_named),
         cmocka_unit_test(test_metrics_histogram_cumulative_with_inf_equal_count),
         cmocka_unit_test(test_metrics_index_label_values_escaped),
         cmocka_unit_test(test_metrics_index_histograms_cumulative_in_seconds),

@@ -177,12 +177,20 @@ static enum proto_code json_parse_one(struct json_tokener *tok, const char *s, s
                                       struct json_object **out, size_t *used,
                                       struct proto_error *err)
 {
+    size_t first = 0;
+    while (first < len && strchr(" \t\r\n", s[first]) && s[first] != '\0') {
+        first++;
+    }
+    if (first < len && s[first] != '{') {
+        /* said before json-c reads it: a bare number at the end of the text ("5") would be
+         * "truncated JSON" to json-c, which waits for more digits */
+        return proto_errorf(err, PROTO_BAD_JSON, "the request is not a JSON object");
+    }
     json_tokener_reset(tok);
     struct json_object *obj = json_tokener_parse_ex(tok, s, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
     if (!obj && jerr == json_tokener_continue) {
-        /* a bare number at the very end, e.g. "5", also lands here */
         return proto_errorf(err, PROTO_BAD_JSON, "truncated JSON");
     }
     if (jerr != json_tokener_success) {
@@ -198,15 +206,52 @@ static enum proto_code json_parse_one(struct json_tokener *tok, const char *s, s
     return PROTO_OK;
 }
 
-/* ---- what json-c does not check: escapes and repeated keys ----
+/* Refuses a string holding U+0000 anywhere in v, which is a request's value other than a
+ * document's: json-c keeps its length, but parameters are read as C strings, where it would
+ * cut them short. what names the member holding v, for the message. */
+static enum proto_code refuse_nul_strings(struct json_object *v, const char *what,
+                                          struct proto_error *err)
+{
+    enum proto_code rc = PROTO_OK;
+    if (json_object_is_type(v, json_type_string)) {
+        if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v))) {
+            rc =
+                proto_errorf(err, PROTO_BAD_REQUEST, "'%.64s': a string holds \\u0000 (NUL)", what);
+        }
+    } else if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; rc == PROTO_OK && i < json_object_array_length(v); i++) {
+            rc = refuse_nul_strings(json_object_array_get_idx(v, i), what, err);
+        }
+    } else if (json_object_is_type(v, json_type_object)) {
+        json_object_object_foreach(v, key, val)
+        {
+            if ((rc = refuse_nul_strings(val, key, err))) {
+                break;
+            }
+        }
+    }
+    return rc;
+}
+
+/* ---- what json-c does not check: escapes, numbers and repeated keys ----
  *
- * json-c turns a lone surrogate escape ("\ud800", "\udc00", "\ud800\u0041") into U+FFFD and
- * keeps the last of two members with the same key, both silently. PROTOCOL.md promises
- * bad_utf8 for the first (a string must be Unicode text, escaped or not) and bad_request
- * naming the key for the second, so one pass over the raw text before json-c checks every
- * escape and counts each object's members; after the parse an object json-c holds with fewer
- * members than that count had a key twice. Objects are numbered in the order their '{'
- * appears, which is the pre-order of the tree json-c builds. */
+ * json-c, even strict, lets through four things silently:
+ * - a lone surrogate escape ("\ud800", "\udc00", "\ud800\u0041"), which it turns into U+FFFD;
+ * - "\u0000", which cuts a key (json-c keeps keys as C strings: "ti\u0000tle" becomes "ti")
+ *   and every value read as a C string ("op":"search\u0000junk" ran as search); a
+ *   document's values are kept whole, with their length, so only there is it allowed
+ *   (refuse_nul_strings() checks the other values once the request is parsed);
+ * - numbers outside JSON's grammar ("1.", "-.5", "01.5", "00"), kept as written and so
+ *   echoed back as invalid JSON by get, and integers beyond int64 and uint64, clamped to
+ *   the nearest end (two integer ids 2^64 and 2^64 - 1 named one document);
+ * - the last of two members with the same key kept, the first dropped.
+ * PROTOCOL.md promises bad_utf8 for the first (a string must be Unicode text, escaped or
+ * not), bad_request for a NUL in a key and the integer out of range, bad_json for a malformed
+ * number and bad_request naming the key for the last. So one pass over the raw text before
+ * json-c checks every escape and every number and counts each object's members; after the
+ * parse an object json-c holds with fewer members than that count had a key twice. Objects
+ * are numbered in the order their '{' appears, which is the pre-order of the tree json-c
+ * builds. */
 
 struct prescan {
     uint32_t *members; /* members of object i, owned; NULL until the first '{'. 4 bytes an
@@ -236,10 +281,12 @@ static int hex4(const char *s, uint32_t *out)
 }
 
 /* The escape at s[i] ('\\') of s[0, len): its length, or 0 when it is a well-formed \u
- * escape that does not stand for a Unicode scalar value (err says why). A malformed escape
+ * escape that does not stand for a Unicode scalar value (err says why). *nul is set when it
+ * stands for U+0000. A
+ * malformed escape
  * ("\\x", "\\u12G4") or one cut short by the end of the text is JSON syntax, left to json-c
  * (bad_json). */
-static size_t escape_len(const char *s, size_t len, size_t i, struct proto_error *err)
+static size_t escape_len(const char *s, size_t len, size_t i, bool *nul, struct proto_error *err)
 {
     if (len - i < 2) {
         return len - i;
@@ -251,6 +298,7 @@ static size_t escape_len(const char *s, size_t len, size_t i, struct proto_error
     if (s[i + 1] != 'u' || len - i < 6 || hex4(s + i + 2, &cp)) {
         return 2;
     }
+    *nul = *nul || cp == 0;
     if (cp >= 0xDC00 && cp <= 0xDFFF) {
         proto_errorf(err, PROTO_BAD_UTF8, "at %zu: \\u%04x is a lone low surrogate", i, cp);
         return 0;
@@ -282,13 +330,14 @@ static int prescan_open(struct prescan *ps)
     return 0;
 }
 
-/* Checks every escape of s[0, len) and counts the members of every object. Linear. */
 /* The end of the string whose opening '"' is just before s[i]: the index of its closing '"'
- * (len when the text ends first), every escape on the way checked. Strings are most of a
+ * (len when the text ends first), every escape on the way checked; *nul says whether one
+ * was \u0000. Strings are most of a
  * request's bytes, so the runs between escapes are skipped with memchr. */
-static enum proto_code string_end(const char *s, size_t len, size_t i, size_t *end,
+static enum proto_code string_end(const char *s, size_t len, size_t i, size_t *end, bool *nul,
                                   struct proto_error *err)
 {
+    *nul = false;
     while (i < len) {
         const char *quote = memchr(s + i, '"', len - i);
         size_t q = quote ? (size_t)(quote - s) : len;
@@ -297,7 +346,7 @@ static enum proto_code string_end(const char *s, size_t len, size_t i, size_t *e
             *end = q;
             return PROTO_OK;
         }
-        size_t n = escape_len(s, len, (size_t)(bs - s), err);
+        size_t n = escape_len(s, len, (size_t)(bs - s), nul, err);
         if (n == 0) {
             return PROTO_BAD_UTF8;
         }
@@ -307,7 +356,90 @@ static enum proto_code string_end(const char *s, size_t len, size_t i, size_t *e
     return PROTO_OK;
 }
 
-/* Checks every escape of s[0, len) and counts the members of every object. Linear. */
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Whether the n digits at d are at most the decimal limit (same or fewer digits). */
+static bool digits_at_most(const char *d, size_t n, const char *limit)
+{
+    size_t ln = strlen(limit);
+    return n < ln || (n == ln && memcmp(d, limit, n) <= 0);
+}
+
+/* The number that starts at s[i] ('-' or a digit) of s[0, len), outside any string: checks
+ * it against JSON's grammar, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, and an integer
+ * (no fraction, no exponent) against the range json-c holds exactly, -2^63 to 2^64 - 1.
+ * *last is the index of its last character. A letter or another character right after a
+ * number is json-c's to refuse. */
+static enum proto_code number_end(const char *s, size_t len, size_t i, size_t *last,
+                                  struct proto_error *err)
+{
+    size_t start = i;
+    bool negative = s[i] == '-';
+    i += negative;
+    size_t int_start = i;
+    while (i < len && is_digit(s[i])) {
+        i++;
+    }
+    size_t int_len = i - int_start;
+    if (int_len == 0 || (int_len > 1 && s[int_start] == '0')) {
+        return proto_errorf(err, PROTO_BAD_JSON, "at %zu: malformed number (%s)", start,
+                            int_len ? "a leading zero"
+                                    : "no digit before the point or after the sign");
+    }
+    bool is_integer = true;
+    if (i < len && s[i] == '.') {
+        size_t frac = ++i;
+        while (i < len && is_digit(s[i])) {
+            i++;
+        }
+        if (i == frac) {
+            return proto_errorf(err, PROTO_BAD_JSON,
+                                "at %zu: malformed number (no digit after "
+                                "the point)",
+                                start);
+        }
+        is_integer = false;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        i += i < len && (s[i] == '+' || s[i] == '-');
+        size_t exp = i;
+        while (i < len && is_digit(s[i])) {
+            i++;
+        }
+        if (i == exp) {
+            return proto_errorf(err, PROTO_BAD_JSON,
+                                "at %zu: malformed number (an exponent "
+                                "without digits)",
+                                start);
+        }
+        is_integer = false;
+    }
+    if (is_integer && !digits_at_most(s + int_start, int_len,
+                                      negative ? "9223372036854775808" : "18446744073709551615")) {
+        return proto_errorf(err, PROTO_BAD_REQUEST,
+                            "at %zu: integer out of range (-2^63 to "
+                            "2^64-1; send a larger one as a string)",
+                            start);
+    }
+    *last = i - 1;
+    return PROTO_OK;
+}
+
+/* Whether the string that ended just before s[i] is a key: a ':' follows it. */
+static bool is_key(const char *s, size_t len, size_t i)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) {
+        i++;
+    }
+    return i < len && s[i] == ':';
+}
+
+/* Checks every escape and number of s[0, len) and counts the members of every object.
+ * Linear. */
 static enum proto_code prescan_json(const char *s, size_t len, struct prescan *ps,
                                     struct proto_error *err)
 {
@@ -318,7 +450,18 @@ static enum proto_code prescan_json(const char *s, size_t len, struct prescan *p
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == '"') {
-            enum proto_code rc = string_end(s, len, i + 1, &i, err);
+            size_t start = i;
+            bool nul;
+            enum proto_code rc = string_end(s, len, i + 1, &i, &nul, err);
+            if (rc) {
+                return rc;
+            }
+            if (nul && is_key(s, len, i + 1)) {
+                return proto_errorf(err, PROTO_BAD_REQUEST, "at %zu: a key holds \\u0000 (NUL)",
+                                    start);
+            }
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            enum proto_code rc = number_end(s, len, i, &i, err);
             if (rc) {
                 return rc;
             }
@@ -576,6 +719,11 @@ static enum proto_code add_weight(struct proto_request *req, const char *name, s
         return proto_errorf(err, PROTO_BAD_REQUEST, "weights: at most %d fields",
                             PROTO_MAX_WEIGHTS);
     }
+    for (size_t i = 0; i < req->nweights; i++) {
+        if (strcmp(req->weights[i].field, name) == 0) {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.64s' given twice", name);
+        }
+    }
     req->weights[req->nweights].field = name;
     req->weights[req->nweights].weight = w == 0 ? 0.0f : (float)w; /* -0 is 0 */
     req->nweights++;
@@ -636,11 +784,18 @@ static enum proto_code get_bool(struct json_object *obj, const char *key, bool *
     return PROTO_OK;
 }
 
-/* The snippet and highlight options, however given: ranges and marks checked once. */
-static enum proto_code check_hl_opts(uint32_t snippet_len, uint32_t fragments,
+/* The snippet and highlight options, however given: ranges and marks checked once.
+ * hl_extras: the request gave fragments, highlight_pre, highlight_post or highlight_offsets,
+ * which shape highlights only, so without "highlight": true they would be ignored. */
+static enum proto_code check_hl_opts(uint32_t snippet_len, uint32_t fragments, bool hl_extras,
                                      struct proto_request *req, struct proto_error *err)
 {
     struct idx_search_opts *o = &req->search_opts;
+    if (hl_extras && !o->highlight) {
+        return proto_errorf(err, PROTO_BAD_REQUEST,
+                            "'fragments', 'highlight_pre', 'highlight_post' and "
+                            "'highlight_offsets' shape highlights: they need 'highlight' true");
+    }
     if (snippet_len != UINT32_MAX &&
         (snippet_len < PROTO_MIN_SNIPPET || snippet_len > PROTO_MAX_SNIPPET)) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "'snippet_len' must be %d to %d",
@@ -699,7 +854,11 @@ static enum proto_code get_hl_opts(struct json_object *obj, struct proto_request
     if (rc == PROTO_OK) {
         rc = get_uint(obj, "fragments", UINT32_MAX - 1, &fragments, err);
     }
-    return rc ? rc : check_hl_opts(snippet_len, fragments, req, err);
+    bool hl_extras = json_object_object_get_ex(obj, "fragments", NULL) ||
+                     json_object_object_get_ex(obj, "highlight_pre", NULL) ||
+                     json_object_object_get_ex(obj, "highlight_post", NULL) ||
+                     json_object_object_get_ex(obj, "highlight_offsets", NULL);
+    return rc ? rc : check_hl_opts(snippet_len, fragments, hl_extras, req, err);
 }
 
 /* "proximity": a weight in [0, QRY_MAX_PROXIMITY] (true is QRY_PROXIMITY, false 0). */
@@ -1282,6 +1441,20 @@ static enum proto_code parse_line_members(struct proto_request *req, struct prot
     return rc ? rc : parse_op_members(req, err);
 }
 
+/* refuse_nul_strings() of a line request's members but its documents. */
+static enum proto_code refuse_nul_params(struct json_object *root, struct proto_error *err)
+{
+    json_object_object_foreach(root, key, val)
+    {
+        bool is_doc = strcmp(key, "doc") == 0 || strcmp(key, "docs") == 0;
+        enum proto_code rc = is_doc ? PROTO_OK : refuse_nul_strings(val, key, err);
+        if (rc) {
+            return rc;
+        }
+    }
+    return PROTO_OK;
+}
+
 enum proto_code proto_parse_line(const char *line, size_t len, struct proto_request *req,
                                  struct proto_error *err)
 {
@@ -1293,7 +1466,7 @@ enum proto_code proto_parse_line(const char *line, size_t len, struct proto_requ
     if (rc == PROTO_OK) {
         rc = parse_line_members(req, err);
     }
-    return rc;
+    return rc ? rc : refuse_nul_params(req->root, err);
 }
 
 /* ---- HTTP ---- */
@@ -1363,6 +1536,19 @@ static enum proto_code parse_query(const char *query, size_t len, char **dst,
         if (klen == (size_t)-1) {
             return proto_errorf(err, PROTO_BAD_REQUEST, "bad percent-escape in the query string");
         }
+        if (klen == 0) {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "a query-string parameter without a name");
+        }
+        if (!stem_utf8_valid(*dst, klen)) {
+            return proto_errorf(err, PROTO_BAD_UTF8,
+                                "a query-string parameter's name is not "
+                                "valid UTF-8");
+        }
+        if (memchr(*dst, '\0', klen)) {
+            return proto_errorf(err, PROTO_BAD_REQUEST,
+                                "%%00 (NUL) in a query-string "
+                                "parameter's name");
+        }
         p->key = *dst;
         (*dst)[klen] = '\0';
         *dst += klen + 1;
@@ -1375,13 +1561,15 @@ static enum proto_code parse_query(const char *query, size_t len, char **dst,
             return proto_errorf(err, PROTO_BAD_UTF8, "parameter '%.32s' is not valid UTF-8",
                                 p->key);
         }
+        if (memchr(*dst, '\0', vlen)) {
+            return proto_errorf(err, PROTO_BAD_REQUEST, "parameter '%.32s' holds %%00 (NUL)",
+                                p->key);
+        }
         p->value = *dst;
         p->value_len = vlen;
         (*dst)[vlen] = '\0';
         *dst += vlen + 1;
-        if (klen > 0) {
-            (*nparams)++;
-        }
+        (*nparams)++;
         i = end + 1;
     }
     for (size_t a = 1; a < *nparams; a++) {
@@ -1429,10 +1617,21 @@ static enum proto_code text_uint(const struct http_param *p, uint32_t max, uint3
     return PROTO_OK;
 }
 
-/* "title:3,body:1" (the value is NUL-terminated text we own: split in place). */
+/* Whether s is one JSON number and nothing else, so that the query string takes the numbers
+ * the JSON form takes (strtod alone also reads "0x10", "inf" and " 3"). */
+static bool is_json_number(const char *s)
+{
+    size_t len = strlen(s), last = 0;
+    struct proto_error ignored;
+    return len > 0 && (s[0] == '-' || is_digit(s[0])) &&
+           number_end(s, len, 0, &last, &ignored) == PROTO_OK && last + 1 == len;
+}
+
+/* "title:3,body:1" (the value is NUL-terminated text we own: split in place). A field name
+ * may hold ':' itself: the number is after the last one. */
 static enum proto_code text_weights(char *s, struct proto_request *req, struct proto_error *err)
 {
-    while (*s) {
+    while (true) {
         char *comma = strchr(s, ',');
         if (comma) {
             *comma = '\0';
@@ -1443,11 +1642,10 @@ static enum proto_code text_weights(char *s, struct proto_request *req, struct p
                                 s);
         }
         *colon = '\0';
-        char *end;
-        double w = strtod(colon + 1, &end);
-        if (end == colon + 1 || *end != '\0') {
+        if (!is_json_number(colon + 1)) {
             return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.64s' must be a number", s);
         }
+        double w = strtod(colon + 1, NULL);
         enum proto_code rc = add_weight(req, s, strlen(s), w, err);
         if (rc) {
             return rc;
@@ -1513,7 +1711,10 @@ static enum proto_code hl_from_params(const struct http_param *params, size_t n,
     if (rc == PROTO_OK && (p = find_param(params, n, "fragments"))) {
         rc = text_uint(p, UINT32_MAX - 1, &fragments, err);
     }
-    return rc ? rc : check_hl_opts(snippet_len, fragments, req, err);
+    bool hl_extras = find_param(params, n, "fragments") || find_param(params, n, "highlight_pre") ||
+                     find_param(params, n, "highlight_post") ||
+                     find_param(params, n, "highlight_offsets");
+    return rc ? rc : check_hl_opts(snippet_len, fragments, hl_extras, req, err);
 }
 
 /* filter, sort, and the comma-separated facets and fields (split in place in req->text). */
@@ -1769,13 +1970,18 @@ static enum proto_code route_indexes(enum proto_method method, const char *raw, 
 
 static const char *const no_params[] = {NULL};
 
-/* POST /search: the body holds the search; the query string may only name the index. */
-static enum proto_code route_search_post(const char *body, size_t body_len,
+/* POST /search: the body holds the search; the query string may only name the index, and
+ * then the body may not (one of the two would be ignored). */
+static enum proto_code route_search_post(const char *body, size_t body_len, bool index_in_query,
                                          struct proto_request *req, struct proto_error *err)
 {
     enum proto_code rc = json_parse_object(body, body_len, &req->root, err);
     if (rc == PROTO_OK) {
         rc = check_members_known(req->root, proto_search_params, false, err);
+    }
+    if (rc == PROTO_OK && index_in_query && json_object_object_get_ex(req->root, "index", NULL)) {
+        rc = proto_errorf(err, PROTO_BAD_REQUEST,
+                          "the index is named twice: in the query string and in the body");
     }
     if (rc == PROTO_OK) {
         rc = get_index(req->root, req, err);
@@ -1830,7 +2036,9 @@ static enum proto_code route(enum proto_method method, const char *path, size_t 
             return method_not_allowed(err, "GET, POST");
         }
         enum proto_code rc = check_params_known(params, nparams, no_params, true, err);
-        return rc ? rc : route_search_post(body, body_len, req, err);
+        return rc ? rc
+                  : route_search_post(body, body_len, find_param(params, nparams, "index"), req,
+                                      err);
     }
     if (path_is(path, path_len, "/indexes") ||
         (path_len > 9 && memcmp(path, "/indexes/", 9) == 0)) {
@@ -1894,6 +2102,9 @@ enum proto_code proto_parse_http(enum proto_method method, const char *uri, size
         return rc;
     }
     rc = route(method, uri, path_len, &dst, params, nparams, body, body_len, req, err);
+    if (rc == PROTO_OK && req->op != PROTO_OP_ADD && req->root) {
+        rc = refuse_nul_strings(req->root, "body", err); /* a search, settings, a snapshot */
+    }
     if (rc) {
         return rc;
     }

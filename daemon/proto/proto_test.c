@@ -49,6 +49,30 @@ static enum proto_code http_code(enum proto_method m, const char *uri, const cha
     return rc;
 }
 
+static void assert_line(const char *text, enum proto_code code, const char *msg)
+{
+    struct proto_request req;
+    struct proto_error err = {0};
+    proto_request_init(&req);
+    enum proto_code rc = parse_line(text, &req, &err);
+    proto_request_free(&req);
+    if (rc != code || (msg && strcmp(err.msg, msg) != 0)) {
+        fail_msg("%s: got %s '%s', want %s '%s'", text, proto_code_name(rc), rc ? err.msg : "",
+                 proto_code_name(code), msg ? msg : "");
+    }
+}
+
+static void assert_http(enum proto_method m, const char *uri, const char *body,
+                        enum proto_code code, const char *msg)
+{
+    struct proto_error err = {0};
+    enum proto_code rc = http_code(m, uri, body, &err);
+    if (rc != code || (msg && strcmp(err.msg, msg) != 0)) {
+        fail_msg("%s: got %s '%s', want %s '%s'", uri, proto_code_name(rc), rc ? err.msg : "",
+                 proto_code_name(code), msg ? msg : "");
+    }
+}
+
 /* out must be one strict JSON value and valid UTF-8. */
 static struct json_object *must_parse(const struct sd_buf *out)
 {
@@ -397,19 +421,32 @@ static void test_proto_http_search_errors(void **state)
     assert_int_equal(http_code(PROTO_POST, "/search", "\"\xff\"", &err), PROTO_BAD_UTF8);
 }
 
-static void test_proto_http_post_search_query_index_wins(void **state)
+/* The index of a POST /search comes from the query string or from the body; named in both,
+ * one of them would be ignored (it was: the query string's won). */
+static void test_proto_http_post_search_index_from_either_not_both(void **state)
 {
     (void)state;
     struct proto_request req;
     struct proto_error err;
     proto_request_init(&req);
     const char *uri = "/search?index=a";
-    const char *body = "{\"q\":\"x\",\"index\":\"b\",\"weights\":{\"title\":2}}";
+    const char *body = "{\"q\":\"x\",\"weights\":{\"title\":2}}";
     assert_int_equal(proto_parse_http(PROTO_POST, uri, strlen(uri), body, strlen(body), &req, &err),
                      PROTO_OK);
     assert_string_equal(req.index, "a");
     assert_int_equal(req.nweights, 1);
     proto_request_free(&req);
+    proto_request_init(&req);
+    body = "{\"q\":\"x\",\"index\":\"b\"}";
+    assert_int_equal(
+        proto_parse_http(PROTO_POST, "/search", strlen("/search"), body, strlen(body), &req, &err),
+        PROTO_OK);
+    assert_string_equal(req.index, "b");
+    proto_request_free(&req);
+    assert_http(PROTO_POST, "/search?index=a", "{\"q\":\"x\",\"index\":\"b\"}", PROTO_BAD_REQUEST,
+                "the index is named twice: in the query string and in the body");
+    assert_http(PROTO_POST, "/search?index=a", "{\"q\":\"x\",\"index\":\"a\"}", PROTO_BAD_REQUEST,
+                NULL);
 }
 
 static void test_proto_http_routes_and_methods(void **state)
@@ -766,30 +803,6 @@ static void test_proto_checks_utf8_with_the_stemmer_validator(void **state)
 }
 
 /* ---- issue 10: input edge cases, one rule each (PROTOCOL.md "Edge cases") ---- */
-
-static void assert_line(const char *text, enum proto_code code, const char *msg)
-{
-    struct proto_request req;
-    struct proto_error err = {0};
-    proto_request_init(&req);
-    enum proto_code rc = parse_line(text, &req, &err);
-    proto_request_free(&req);
-    if (rc != code || (msg && strcmp(err.msg, msg) != 0)) {
-        fail_msg("%s: got %s '%s', want %s '%s'", text, proto_code_name(rc), rc ? err.msg : "",
-                 proto_code_name(code), msg ? msg : "");
-    }
-}
-
-static void assert_http(enum proto_method m, const char *uri, const char *body,
-                        enum proto_code code, const char *msg)
-{
-    struct proto_error err = {0};
-    enum proto_code rc = http_code(m, uri, body, &err);
-    if (rc != code || (msg && strcmp(err.msg, msg) != 0)) {
-        fail_msg("%s: got %s '%s', want %s '%s'", uri, proto_code_name(rc), rc ? err.msg : "",
-                 proto_code_name(code), msg ? msg : "");
-    }
-}
 
 static void test_issue_10_lone_surrogate_escapes_are_bad_utf8(void **state)
 {
@@ -1588,6 +1601,123 @@ static void test_proto_encode_index_management(void **state)
     assert_int_equal(proto_code_from_sd(SD_EFIELD), PROTO_UNKNOWN_FIELD);
 }
 
+/* Numbers json-c's strict mode lets through: outside JSON's grammar (kept as written, so a
+ * stored field came back as invalid JSON), or integers it clamps (two ids, one document). */
+static void test_proto_numbers_outside_json_or_range_are_refused(void **state)
+{
+    (void)state;
+    static const char *const malformed[] = {"1.",  "-.5",  "01.5", "00",  "-00", "-01", "0.",
+                                            "-0.", "1.e5", "1e",   "1e+", "-",   ".5"};
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"n\":%s}}",
+                 malformed[i]);
+        assert_line(line, PROTO_BAD_JSON, NULL);
+    }
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"n\":1.}}", PROTO_BAD_JSON,
+                "at 32: malformed number (no digit after the point)");
+    /* the ends of the range are taken, one past them is not */
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":18446744073709551615,"
+                "\"n\":-9223372036854775808,\"f\":-0,\"g\":1.5e-7,\"h\":2E+2}}",
+                PROTO_OK, NULL);
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":18446744073709551616}}", PROTO_BAD_REQUEST,
+                "at 24: integer out of range (-2^63 to 2^64-1; send a larger one as a string)");
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"n\":-9223372036854775809}}",
+                PROTO_BAD_REQUEST, NULL);
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"n\":123456789012345678901234567890}}",
+                PROTO_BAD_REQUEST, NULL);
+    /* a float of any size is a double, as JSON has it; digits in strings are not numbers */
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"n\":1e300,\"s\":\"00 1. -\"}}", PROTO_OK,
+                NULL);
+    /* the same check for HTTP bodies and NDJSON lines */
+    assert_http(PROTO_POST, "/docs", "{\"id\":\"a\",\"n\":01}", PROTO_BAD_JSON, NULL);
+    assert_http(PROTO_POST, "/docs", "{\"id\":\"a\"}\n{\"id\":\"b\",\"n\":1.}\n", PROTO_BAD_JSON,
+                NULL);
+    /* a request that is not an object is said to be one, whatever it is */
+    assert_line("5", PROTO_BAD_JSON, "the request is not a JSON object");
+    assert_line("null", PROTO_BAD_JSON, "the request is not a JSON object");
+    assert_line(" [1]", PROTO_BAD_JSON, "the request is not a JSON object");
+}
+
+/* json-c keeps keys as C strings, and parameters are read as C strings: "\u0000" cut them
+ * ("search\u0000junk" ran as search). It is refused in every key and in every value but a
+ * document's (kept whole, with its length), as %00 in every HTTP query-string key and value. */
+static void test_proto_nul_is_refused_but_in_documents(void **state)
+{
+    (void)state;
+    assert_line("{\"op\":\"search\\u0000x\",\"q\":\"a\"}", PROTO_BAD_REQUEST,
+                "'op': a string holds \\u0000 (NUL)");
+    assert_line("{\"op\":\"search\",\"q\":\"a\",\"limit\\u0000z\":0}", PROTO_BAD_REQUEST,
+                "at 23: a key holds \\u0000 (NUL)");
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"ti\\u0000tle\":\"x\"}}", PROTO_BAD_REQUEST,
+                NULL);
+    assert_line("{\"op\":\"search\",\"q\":\"a\\u0000b\"}", PROTO_BAD_REQUEST,
+                "'q': a string holds \\u0000 (NUL)");
+    assert_line("{\"op\":\"auth\",\"key\":\"k\\u0000\"}", PROTO_BAD_REQUEST, NULL);
+    assert_line("{\"op\":\"set_settings\",\"index\":\"b\",\"settings\":{\"synonyms\":"
+                "[[\"a\\u0000\",\"b\"]]}}",
+                PROTO_BAD_REQUEST, "'synonyms': a string holds \\u0000 (NUL)");
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"body\":\"x\\u0000y\"}}", PROTO_OK, NULL);
+    assert_line("{\"op\":\"add\",\"docs\":[{\"id\":\"a\",\"t\":[\"\\u0000\"]}]}", PROTO_OK, NULL);
+    assert_http(PROTO_POST, "/docs", "{\"id\":\"a\",\"body\":\"x\\u0000y\"}", PROTO_OK, NULL);
+    assert_http(PROTO_POST, "/search", "{\"q\":\"a\\u0000\"}", PROTO_BAD_REQUEST,
+                "'q': a string holds \\u0000 (NUL)");
+    assert_http(PROTO_GET, "/search?q=a&highlight=true%00junk", NULL, PROTO_BAD_REQUEST,
+                "parameter 'highlight' holds %00 (NUL)");
+    assert_http(PROTO_GET, "/search?q=a&li%00mit=1", NULL, PROTO_BAD_REQUEST,
+                "%00 (NUL) in a query-string parameter's name");
+    assert_http(PROTO_GET, "/search?q=a&%ff=1", NULL, PROTO_BAD_UTF8,
+                "a query-string parameter's name is not valid UTF-8");
+    assert_http(PROTO_GET, "/search?q=a&=x", NULL, PROTO_BAD_REQUEST,
+                "a query-string parameter without a name");
+    assert_http(PROTO_GET, "/search?q=a&&", NULL, PROTO_OK, NULL); /* empty pieces: nothing */
+}
+
+/* weights in a query string take what the JSON form takes: numbers as JSON writes them, each
+ * field once, no empty entries. */
+static void test_proto_http_weights_as_strict_as_json(void **state)
+{
+    (void)state;
+    assert_http(PROTO_GET, "/search?q=a&weights=title:3,body:0.5,x:1e1", NULL, PROTO_OK, NULL);
+    assert_http(PROTO_GET, "/search?q=a&weights=title:3,title:4", NULL, PROTO_BAD_REQUEST,
+                "weights: 'title' given twice");
+    assert_line("{\"op\":\"search\",\"q\":\"a\",\"weights\":{\"t\":1,\"t\":2}}", PROTO_BAD_REQUEST,
+                NULL);
+    static const char *const bad[] = {"title:3,",   ",title:3",  "title:3,,body:1", "",
+                                      "title:0x10", "title:inf", "title: 3",        "title:3 ",
+                                      "title:+3",   "title:.5"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char uri[128];
+        snprintf(uri, sizeof uri, "/search?q=a&weights=%s", bad[i]);
+        assert_http(PROTO_GET, uri, NULL, PROTO_BAD_REQUEST, NULL);
+    }
+}
+
+/* fragments and the marks shape highlights; without "highlight": true they did nothing. */
+static void test_proto_highlight_shapes_need_highlight(void **state)
+{
+    (void)state;
+    static const char *const shapes[] = {"\"fragments\":2", "\"highlight_pre\":\"[\"",
+                                         "\"highlight_post\":\"]\"", "\"highlight_offsets\":true"};
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        char line[160];
+        snprintf(line, sizeof line, "{\"op\":\"search\",\"q\":\"a\",%s}", shapes[i]);
+        assert_line(line, PROTO_BAD_REQUEST,
+                    "'fragments', 'highlight_pre', 'highlight_post' and 'highlight_offsets' shape "
+                    "highlights: they need 'highlight' true");
+        snprintf(line, sizeof line, "{\"op\":\"search\",\"q\":\"a\",\"highlight\":false,%s}",
+                 shapes[i]);
+        assert_line(line, PROTO_BAD_REQUEST, NULL);
+        snprintf(line, sizeof line, "{\"op\":\"search\",\"q\":\"a\",\"highlight\":true,%s}",
+                 shapes[i]);
+        assert_line(line, PROTO_OK, NULL);
+    }
+    assert_http(PROTO_GET, "/search?q=a&fragments=2", NULL, PROTO_BAD_REQUEST, NULL);
+    assert_http(PROTO_GET, "/search?q=a&fragments=2&highlight=true", NULL, PROTO_OK, NULL);
+    /* snippet_len shapes the plain snippet too */
+    assert_line("{\"op\":\"search\",\"q\":\"a\",\"snippet_len\":100}", PROTO_OK, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1605,7 +1735,7 @@ int main(void)
         cmocka_unit_test(test_proto_line_unknown_op),
         cmocka_unit_test(test_proto_http_get_search_params),
         cmocka_unit_test(test_proto_http_search_errors),
-        cmocka_unit_test(test_proto_http_post_search_query_index_wins),
+        cmocka_unit_test(test_proto_http_post_search_index_from_either_not_both),
         cmocka_unit_test(test_proto_http_routes_and_methods),
         cmocka_unit_test(test_proto_snapshot_line_and_http_parse_and_refuse_paths),
         cmocka_unit_test(test_proto_http_doc_id_percent_decoded),
@@ -1637,6 +1767,10 @@ int main(void)
         cmocka_unit_test(test_proto_index_management_bad_input),
         cmocka_unit_test(test_proto_encode_facets_and_fields),
         cmocka_unit_test(test_proto_encode_index_management),
+        cmocka_unit_test(test_proto_numbers_outside_json_or_range_are_refused),
+        cmocka_unit_test(test_proto_nul_is_refused_but_in_documents),
+        cmocka_unit_test(test_proto_http_weights_as_strict_as_json),
+        cmocka_unit_test(test_proto_highlight_shapes_need_highlight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

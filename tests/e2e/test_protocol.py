@@ -341,6 +341,47 @@ class ProtocolTest(E2ETestCase):
                 self.fail("answer %d to %r out of order or wrong: %s" % (n, req, e))
         self.assertServes(self.line, "pipelined requests")
 
+    def test_pipelined_requests_take_effect_in_order(self):
+        """A read pipelined after a write sees it, and a write pipelined after a read does not
+        change what the read finds: requests on one connection take effect in the order sent,
+        on both protocols (reads beside reads and writes beside writes still run together)."""
+        for i in range(20):
+            doc_id, word = "order-%d" % i, "orderword%d" % i
+            plan = [{"op": "add", "doc": {"id": doc_id, "title": word}},
+                    {"op": "get", "id": doc_id},
+                    {"op": "search", "q": word, "limit": 0},
+                    {"op": "stats"},
+                    {"op": "delete", "id": doc_id},
+                    {"op": "get", "id": doc_id},
+                    {"op": "search", "q": word, "limit": 0},
+                    {"op": "add", "doc": {"id": doc_id, "title": word}},
+                    {"op": "search", "q": word, "limit": 0},
+                    {"op": "delete", "id": doc_id}]
+            self.line.send_raw(b"".join(harness.LineClient.encode(r) for r in plan))
+            a = [self.line.recv() for _ in plan]
+            what = "round %d: %r" % (i, a)
+            self.assertEqual(self.assertOk(a[1], what)["doc"]["id"], doc_id, what)
+            self.assertEqual(self.assertOk(a[2], what)["total"], 1, what)
+            self.assertEqual(self.assertOk(a[3], what)["docs"], self.baseline_docs + 1, what)
+            self.assertError(a[5], "not_found")
+            self.assertEqual(self.assertOk(a[6], what)["total"], 0, what)
+            self.assertEqual(self.assertOk(a[8], what)["total"], 1, what)
+            self.assertOk(a[9], what)
+        body = json.dumps({"id": "order-http", "title": "orderwordhttp"}).encode()
+        with socket.create_connection(self.daemon.http_addr, timeout=harness.IO_TIMEOUT) as s:
+            s.sendall(b"POST /docs HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+                      b"GET /docs/order-http HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"DELETE /docs/order-http HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n" % (len(body), body))
+            answers = b""
+            while True:  # the server closes after the third answer
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answers += chunk
+        self.assertEqual(answers.count(b"HTTP/1.1 200 OK"), 3, answers)
+        self.assertServes(self.line, "pipelined writes and reads")
+
     # ---- upsert ----
 
     def test_upsert_replaces(self):
