@@ -654,15 +654,14 @@ static void run_health(struct srv *s, struct srv_job *job)
 }
 
 /* The line protocol's auth op: the connection takes the key's role. */
-static void run_auth(struct srv *s, struct srv_job *job)
+static void run_auth(struct srv_job *job)
 {
-    enum srv_role role = srv_key_role(s, job->req.key, job->req.key_len);
+    enum srv_role role = srv_keys_auth(job->conn, job->req.key, job->req.key_len);
     if (role == SRV_ROLE_NONE) {
         log_info("event=auth_failed proto=%s peer=%s", job->conn->ops->name, job->conn->peer);
         srv_job_fail(job, PROTO_UNAUTHORIZED, "unknown API key");
         return;
     }
-    job->conn->role = role;
     proto_encode_auth(&job->out, srv_role_name(role));
 }
 
@@ -730,7 +729,7 @@ void srv_dispatch_start(struct srv_job *job)
         run_health(s, job);
         break;
     case PROTO_OP_AUTH:
-        run_auth(s, job);
+        run_auth(job);
         break;
     case PROTO_OP_SNAPSHOT:
         srv_snapshot_start(job);

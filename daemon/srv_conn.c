@@ -407,7 +407,7 @@ struct srv_job *srv_conn_job(struct srv_conn *c, size_t in_bytes)
         return NULL;
     }
     job->conn = c;
-    job->role = c->role; /* HTTP sets its own from the request's Authorization */
+    job->role = srv_keys_conn_role(c); /* HTTP sets its own from the request's Authorization */
     job->in_bytes = in_bytes;
     c->pending_in += in_bytes;
     if (c->tail) {

@@ -165,6 +165,9 @@ struct srv_conn {
     bool is_refusal;       /* admitted only to say busy; not counted */
     bool is_tls;           /* bev is a bufferevent_openssl (srv_tls.c) */
     enum srv_role role;    /* line: the role of the key its auth op presented */
+    bool has_key;          /* line: an auth op presented a key, whose hash is key_hash */
+    unsigned char key_hash[32];
+    uint64_t keys_gen;     /* srv->keys_gen when role was last worked out from key_hash */
     bool saw_eof;          /* the client closed its side */
     unsigned in_callback;  /* callbacks of c running: c must not be freed */
     bool is_starting;      /* conn_start_parked() is running (it may be reentered) */
@@ -240,6 +243,7 @@ struct srv {
     struct ssl_ctx_st *tls; /* owned: the TLS context of new connections; NULL: no TLS */
     char **cors; /* owned: the allowed origins, NULL-terminated; NULL: none */
     struct srv_keys *keys; /* owned: the key hashes; NULL: keys are off */
+    uint64_t keys_gen;     /* bumped by every srv_set_keys: connections check their role again */
     bool cors_any;
     struct srv_metrics metrics;
 
@@ -300,6 +304,12 @@ bool srv_keys_on(const struct srv *s);
 /* The role of a presented key (borrowed; NULL: none presented): admin when keys
  * are off, none when it matches no configured hash. Never logs the key. */
 enum srv_role srv_key_role(const struct srv *s, const char *key, size_t len);
+/* The line protocol's auth op: the role of key, kept (as its hash) on c so that a reload of
+ * the keys (SIGHUP) applies to c's later requests too. */
+enum srv_role srv_keys_auth(struct srv_conn *c, const char *key, size_t len);
+/* The role of c's next request: the key its auth op presented, under the keys now in force
+ * (a key a reload removed has none). */
+enum srv_role srv_keys_conn_role(struct srv_conn *c);
 const char *srv_role_name(enum srv_role role);
 /* PROTO_OK when role may run op; else unauthorized or forbidden, *why says why. */
 enum proto_code srv_role_check(enum srv_role role, enum proto_op op, const char **why);

@@ -8,7 +8,10 @@
  * KEY", or the line protocol's auth op, once per connection) is hashed and
  * compared with every configured hash by CRYPTO_memcmp, each compare taking
  * the same time and none ending the loop early, so timing tells nothing
- * about which bytes matched. A key is never logged.
+ * about which bytes matched. A key is never logged. A line connection keeps
+ * the hash of the key it presented, not its role: when SIGHUP changes the
+ * keys, its next request gets the role the new keys give (none, for a key
+ * removed), as a new connection would.
  *
  * Roles: admin may do everything; search may search, get documents, and
  * read stats and health. With no key configured at all, keys are off and
@@ -86,6 +89,7 @@ int srv_set_keys(struct srv *s, const char *admin_keys, const char *search_keys,
     if (!s->keys) {
         free(k);
     }
+    s->keys_gen++;
     return SD_OK;
 }
 
@@ -100,15 +104,9 @@ int srv_hash_key(const void *key, size_t len, unsigned char out[32])
     return EVP_Digest(key, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -1;
 }
 
-enum srv_role srv_key_role(const struct srv *s, const char *key, size_t len)
+/* The role of the key whose hash is h (keys on). */
+static enum srv_role hash_role(const struct srv *s, const unsigned char h[32])
 {
-    if (!s->keys) {
-        return SRV_ROLE_ADMIN;
-    }
-    unsigned char h[32];
-    if (!key || srv_hash_key(key, len, h)) {
-        return SRV_ROLE_NONE;
-    }
     enum srv_role role = SRV_ROLE_NONE;
     for (int r = SRV_ROLE_ADMIN; r >= SRV_ROLE_SEARCH; r--) {
         for (size_t i = 0; i < s->keys->n[r - 1]; i++) {
@@ -118,6 +116,48 @@ enum srv_role srv_key_role(const struct srv *s, const char *key, size_t len)
         }
     }
     return role;
+}
+
+enum srv_role srv_key_role(const struct srv *s, const char *key, size_t len)
+{
+    if (!s->keys) {
+        return SRV_ROLE_ADMIN;
+    }
+    unsigned char h[32];
+    if (!key || srv_hash_key(key, len, h)) {
+        return SRV_ROLE_NONE;
+    }
+    return hash_role(s, h);
+}
+
+enum srv_role srv_keys_auth(struct srv_conn *c, const char *key, size_t len)
+{
+    struct srv *s = c->srv;
+    unsigned char h[32];
+    if (!s->keys) {
+        return SRV_ROLE_ADMIN;
+    }
+    if (!key || srv_hash_key(key, len, h)) {
+        return SRV_ROLE_NONE;
+    }
+    enum srv_role role = hash_role(s, h);
+    if (role != SRV_ROLE_NONE) {
+        memcpy(c->key_hash, h, sizeof h);
+        c->has_key = true;
+        c->keys_gen = s->keys_gen;
+        c->role = role;
+    }
+    return role;
+}
+
+enum srv_role srv_keys_conn_role(struct srv_conn *c)
+{
+    struct srv *s = c->srv;
+    if (c->keys_gen != s->keys_gen) {
+        c->role = c->has_key && s->keys ? hash_role(s, c->key_hash) : SRV_ROLE_NONE;
+        c->keys_gen = s->keys_gen;
+    }
+    return c->role;
 }
 
 const char *srv_role_name(enum srv_role role)

@@ -150,6 +150,27 @@ class KeysTest(harness.ConfFileTestCase):
         self.assertEqual(self.req("GET", "/stats", key=ADMIN).status, 401)
         self.assertEqual(self.req("GET", "/stats", key=new).status, 200)
 
+    def test_reload_applies_to_open_line_connections(self):
+        """A key removed by SIGHUP loses its rights on connections that presented it before,
+        not only on new ones; a key kept keeps them, and one demoted gets its new role."""
+        with self.daemon.line() as admin, self.daemon.line() as search:
+            self.assertEqual(admin.call({"op": "auth", "key": ADMIN})["role"], "admin")
+            self.assertEqual(search.call({"op": "auth", "key": SEARCH})["role"], "search")
+            self.assertOk(admin.call({"op": "add", "doc": {"id": "r1", "title": "t"}}))
+            # ADMIN removed; SEARCH promoted to admin
+            self.write("admin-keys = %s\n" % hash_key(SEARCH))
+            self.reload(self.daemon)
+            self.assertError(admin.call({"op": "add", "doc": {"id": "r2", "title": "t"}}),
+                             "unauthorized")
+            self.assertError(admin.call({"op": "drop_index", "index": "default"}), "unauthorized")
+            self.assertError(admin.call({"op": "get", "id": "r1"}), "unauthorized")
+            self.assertOk(admin.call({"op": "health"}))
+            self.assertOk(search.call({"op": "delete", "id": "r1"}))
+            # keys off altogether: every connection may do everything again (the default)
+            self.write("")
+            self.reload(self.daemon)
+            self.assertOk(admin.call({"op": "add", "doc": {"id": "r3", "title": "t"}}))
+
     def test_public_address_needs_keys(self):
         d = self.new_daemon()
         cmd = [harness.CONFIG.searchd, "--data", d.data_dir, "--listen", "0.0.0.0:0",
