@@ -7,8 +7,9 @@
  * with Access-Control-Request-Method) is answered with the Allow-* headers.
  * The list is the --cors-origins setting, parsed once: exact origins
  * ("https://example.org", compared byte for byte, as browsers serialize
- * them) or "*" for any. An allowed origin is echoed (with Vary: Origin, so a
- * cache never serves one origin's answer to another); "*" answers "*", which
+ * them) or "*" for any. An allowed origin is echoed, and with a list every
+ * answer says Vary: Origin (those to an origin not listed and preflights too),
+ * so a cache never serves one origin's answer to another; "*" answers "*", which
  * browsers accept for requests without cookies, the only kind searchd takes.
  * The origin is a browser's promise, not an identity: CORS keeps other sites'
  * pages from reading answers, API keys decide who may do what.
@@ -90,6 +91,11 @@ int srv_set_cors(struct srv *s, const char *list, struct sd_error *err)
     s->cors = origins;
     s->cors_any = any;
     return SD_OK;
+}
+
+bool srv_cors_varies(const struct srv *s)
+{
+    return s->cors && !s->cors_any;
 }
 
 const char *srv_cors_allow(const struct srv *s, const char *origin)

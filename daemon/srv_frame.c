@@ -94,9 +94,16 @@ static enum srv_frame_rc lr_too_large(struct srv_line_reader *r, struct srv_fram
     return frame_error(&r->error, f, PROTO_TOO_LARGE, 413, msg);
 }
 
+/* A line of nothing but spaces, tabs and a '\r' asks nothing: it gets no answer, as an
+ * empty line does (a whitespace-only line used to get bad_json, an empty one nothing). */
 static bool is_blank(const char *p, size_t len)
 {
-    return len == 0 || (len == 1 && p[0] == '\r');
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* A line of len bytes is acceptable: max_line, or one more for a '\r'. */

@@ -58,7 +58,7 @@ static enum proto_code lines_of(const char *text, size_t len, size_t max, size_t
 static void test_srv_lr_any_split_frames_the_same_lines(void **state)
 {
     (void)state;
-    const char *text = "{\"op\":\"a\"}\n\n\r\n{\"op\":\"b\"}\r\nxyz\n12345678\n";
+    const char *text = "{\"op\":\"a\"}\n\n\r\n \t \r\n{\"op\":\"b\"}\r\nxyz\n12345678\n  \n";
     const size_t pieces[] = {1, 2, 3, 5, 7, 64};
     for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
         char out[256];

@@ -15,7 +15,7 @@
  *   Content-Length: <n>\r\n
  *   [Allow: <methods>\r\n]           405 only
  *   [ETag, Cache-Control, CSP...]    page assets (daemon/web/web.h)
- *   [Access-Control-Allow-Origin: <origin>\r\nVary: Origin\r\n]
+ *   [Access-Control-Allow-Origin: <origin>\r\n] [Vary: Origin\r\n] (srv_cors.c)
  *                                    a request from an allowed origin (srv_cors.c)
  *   [Connection: close\r\n]          the connection closes after it
  *   [Connection: keep-alive\r\n]     an HTTP/1.0 client that asked for it
@@ -133,8 +133,10 @@ static void put_head(struct evbuffer *out, const struct srv_job *job, size_t bod
         }
     }
     if (job->allow_origin) {
-        evbuffer_add_printf(out, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
-                            job->allow_origin);
+        evbuffer_add_printf(out, "Access-Control-Allow-Origin: %s\r\n", job->allow_origin);
+    }
+    if (srv_cors_varies(job->srv)) {
+        evbuffer_add_printf(out, "Vary: Origin\r\n");
     }
     if (job->status == 401) {
         evbuffer_add_printf(out, "WWW-Authenticate: Bearer realm=\"searchd\"\r\n");
@@ -267,12 +269,18 @@ static bool answer_before_routing(struct srv *s, struct srv_job *job, const stru
         answer_metrics(s, job, is_get);
         return true;
     }
-    if (!s->cfg.web || !is_get) {
+    if (!s->cfg.web) {
         return false;
     }
     job->asset = web_find(path);
     if (!job->asset) {
         return false;
+    }
+    if (!is_get) {
+        job->asset = NULL;
+        job->allow = "GET, HEAD";
+        srv_job_fail(job, PROTO_METHOD_NOT_ALLOWED, "the page's files are read with GET");
+        return true;
     }
     job->status = web_not_modified(job->asset, f->header[SRV_H_IF_NONE_MATCH]) ? 304 : 200;
     return true;

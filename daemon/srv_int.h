@@ -286,6 +286,10 @@ void srv_cors_free(struct srv *s); /* srv_set_cors (srv.h) fills s->cors */
 /* The Access-Control-Allow-Origin value for a request's Origin (NULL: none
  * sent, or not allowed): "*" or the allowed origin (srv-owned). */
 const char *srv_cors_allow(const struct srv *s, const char *origin);
+/* Whether answers depend on the request's Origin (a list of origins, not "*"): then every
+ * answer says Vary: Origin, those without Access-Control-Allow-Origin too, so that a cache
+ * never serves an answer made for one origin to another. */
+bool srv_cors_varies(const struct srv *s);
 
 /* srv_tls.c (srv_set_tls in srv.h makes s->tls) */
 bool srv_tls_on(const struct srv *s);

@@ -3,8 +3,9 @@
  * srv_proto_ops for the connection layer (srv_conn.c).
  *
  * Wire format (docs/PROTOCOL.md): one JSON object per line each way, '\n'
- * terminated, an optional '\r' before it; blank lines are ignored. Answers
- * are written in request order (the connection's FIFO).
+ * terminated, an optional '\r' before it; blank lines (nothing, or only
+ * spaces and tabs) are ignored. Answers are written in request order (the
+ * connection's FIFO).
  *
  * Framing is srv_frame.c's line reader: linear in the bytes received,
  * whatever their split, and at most --max-request bytes of a line held.

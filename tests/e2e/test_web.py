@@ -1,8 +1,9 @@
 """test_web.py: the HTTP side of the search page and of CORS, without a browser.
 
 The page's assets come from the binary with their types, ETags (304 on If-None-Match) and
-security headers, HEAD has no body, --web off leaves / to the API (unknown_path). CORS: an
-allowed origin gets Access-Control-Allow-Origin and Vary, another origin gets neither; a
+security headers, HEAD has no body, other methods are 405, --web off leaves / to the API
+(unknown_path). CORS: an allowed origin gets Access-Control-Allow-Origin, another origin none,
+and every answer says Vary: Origin (the answers depend on it); a
 preflight from an allowed origin is 204 with the Allow-* headers, from another 403
 forbidden_origin; a repeated Origin is 400 and an over-long header 431, as JSON.
 """
@@ -66,9 +67,11 @@ class WebTest(harness.E2ETestCase):
         self.assertEqual(r.body, b"")
         self.assertError(self.http.get("/app.js.map").json, "unknown_path")
         self.assertError(self.http.get("/../daemon/web/assets/app.js").json, None)
-        r = self.http.request("POST", "/app.js", body="{}")  # assets are GET/HEAD only
-        self.assertIn(r.status, (404, 405))
-        self.assertIsNotNone(r.json)
+        for method, path in (("POST", "/app.js"), ("POST", "/"), ("DELETE", "/index.html")):
+            r = self.http.request(method, path, body="{}")  # assets are GET/HEAD only
+            self.assertEqual(r.status, 405, (method, path))
+            self.assertEqual(r.headers["Allow"], "GET, HEAD")
+            self.assertError(r.json, "method_not_allowed")
 
     def test_web_off(self):
         d = self.start_daemon(extra_args=["--web", "off"])
@@ -88,8 +91,11 @@ class WebTest(harness.E2ETestCase):
         r = self.http.request("GET", "/search?q=x", headers={"Origin": "http://evil.example"})
         self.assertEqual(r.status, 200)
         self.assertNotIn("Access-Control-Allow-Origin", r.headers)
+        # the answer depends on the Origin, so a cache must know, whoever asked
+        self.assertEqual(r.headers["Vary"], "Origin")
         r = self.http.request("GET", "/search?q=x")
         self.assertNotIn("Access-Control-Allow-Origin", r.headers)
+        self.assertEqual(r.headers["Vary"], "Origin")
         # errors carry it too, so a page can read why it failed
         r = self.http.request("GET", "/search?q=x&limit=-1", headers={"Origin": ALLOWED})
         self.assertEqual(r.status, 400)
@@ -102,6 +108,7 @@ class WebTest(harness.E2ETestCase):
         self.assertEqual(r.status, 204)
         self.assertEqual(r.body, b"")
         self.assertEqual(r.headers["Access-Control-Allow-Origin"], ALLOWED)
+        self.assertEqual(r.headers["Vary"], "Origin")
         self.assertIn("POST", r.headers["Access-Control-Allow-Methods"])
         self.assertIn("Authorization", r.headers["Access-Control-Allow-Headers"])
         hdrs["Origin"] = "http://evil.example"
