@@ -318,6 +318,9 @@ static int on_headers_complete(http_parser *p)
 {
     struct srv_http_reader *r = reader_of(p);
     end_header(r);
+    if (p->http_major != 1) { /* http-parser reads "GET /x" without a version as HTTP/0.9 */
+        return hr_refuse(r, PROTO_BAD_HTTP, 400, "malformed HTTP request: HTTP/1.0 or 1.1 only");
+    }
     r->keep_alive = http_should_keep_alive(p) != 0;
     bool is_chunked = (p->flags & F_CHUNKED) != 0;
     if (!is_chunked && p->content_length != UINT64_MAX && p->content_length > r->max_body) {
