@@ -160,14 +160,23 @@ int proto_hex_value(char c)
     return -1;
 }
 
+static bool is_json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The index of the first byte of s[0, len) that is not JSON white space (len: none). */
+static size_t skip_space(const char *s, size_t len, size_t i)
+{
+    while (i < len && is_json_space(s[i])) {
+        i++;
+    }
+    return i;
+}
+
 static bool only_space(const char *s, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
-            return false;
-        }
-    }
-    return true;
+    return skip_space(s, len, 0) == len;
 }
 
 /* Parses the one JSON value that starts at s[0, len) (leading whitespace
@@ -177,10 +186,7 @@ static enum proto_code json_parse_one(struct json_tokener *tok, const char *s, s
                                       struct json_object **out, size_t *used,
                                       struct proto_error *err)
 {
-    size_t first = 0;
-    while (first < len && strchr(" \t\r\n", s[first]) && s[first] != '\0') {
-        first++;
-    }
+    size_t first = skip_space(s, len, 0);
     if (first < len && s[first] != '{') {
         /* said before json-c reads it: a bare number at the end of the text ("5") would be
          * "truncated JSON" to json-c, which waits for more digits */
@@ -282,10 +288,8 @@ static int hex4(const char *s, uint32_t *out)
 
 /* The escape at s[i] ('\\') of s[0, len): its length, or 0 when it is a well-formed \u
  * escape that does not stand for a Unicode scalar value (err says why). *nul is set when it
- * stands for U+0000. A
- * malformed escape
- * ("\\x", "\\u12G4") or one cut short by the end of the text is JSON syntax, left to json-c
- * (bad_json). */
+ * stands for U+0000. A malformed escape ("\\x", "\\u12G4") or one cut short by the end of
+ * the text is JSON syntax, left to json-c (bad_json). */
 static size_t escape_len(const char *s, size_t len, size_t i, bool *nul, struct proto_error *err)
 {
     if (len - i < 2) {
@@ -332,8 +336,8 @@ static int prescan_open(struct prescan *ps)
 
 /* The end of the string whose opening '"' is just before s[i]: the index of its closing '"'
  * (len when the text ends first), every escape on the way checked; *nul says whether one
- * was \u0000. Strings are most of a
- * request's bytes, so the runs between escapes are skipped with memchr. */
+ * was \u0000. Strings are most of a request's bytes, so the runs between escapes are
+ * skipped with memchr. */
 static enum proto_code string_end(const char *s, size_t len, size_t i, size_t *end, bool *nul,
                                   struct proto_error *err)
 {
@@ -397,9 +401,7 @@ static enum proto_code number_end(const char *s, size_t len, size_t i, size_t *l
         }
         if (i == frac) {
             return proto_errorf(err, PROTO_BAD_JSON,
-                                "at %zu: malformed number (no digit after "
-                                "the point)",
-                                start);
+                                "at %zu: malformed number (no digit after the point)", start);
         }
         is_integer = false;
     }
@@ -412,17 +414,15 @@ static enum proto_code number_end(const char *s, size_t len, size_t i, size_t *l
         }
         if (i == exp) {
             return proto_errorf(err, PROTO_BAD_JSON,
-                                "at %zu: malformed number (an exponent "
-                                "without digits)",
-                                start);
+                                "at %zu: malformed number (an exponent without digits)", start);
         }
         is_integer = false;
     }
     if (is_integer && !digits_at_most(s + int_start, int_len,
                                       negative ? "9223372036854775808" : "18446744073709551615")) {
         return proto_errorf(err, PROTO_BAD_REQUEST,
-                            "at %zu: integer out of range (-2^63 to "
-                            "2^64-1; send a larger one as a string)",
+                            "at %zu: integer out of range (-2^63 to 2^64-1; send a larger one "
+                            "as a string)",
                             start);
     }
     *last = i - 1;
@@ -432,9 +432,7 @@ static enum proto_code number_end(const char *s, size_t len, size_t i, size_t *l
 /* Whether the string that ended just before s[i] is a key: a ':' follows it. */
 static bool is_key(const char *s, size_t len, size_t i)
 {
-    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) {
-        i++;
-    }
+    i = skip_space(s, len, i);
     return i < len && s[i] == ':';
 }
 
