@@ -458,7 +458,7 @@ static enum proto_code prescan_json(const char *s, size_t len, struct prescan *p
                 return proto_errorf(err, PROTO_BAD_REQUEST, "at %zu: a key holds \\u0000 (NUL)",
                                     start);
             }
-        } else if (c == '-' || (c >= '0' && c <= '9')) {
+        } else if (c == '-' || is_digit(c)) {
             enum proto_code rc = number_end(s, len, i, &i, err);
             if (rc) {
                 return rc;
