@@ -16,6 +16,7 @@ types as a person would and reads what the page shows, not the JSON behind it:
   - the box from /searchd.js on a page served from another origin (a second port) returns hits
     through CORS;
   - the page reads well at a phone's width (no horizontal scroll);
+  - on a server with API keys, the page asks for a key at the first 401 and searches with it;
   - on corpus-large (when built: $SEARCHD_CORPUS_LARGE, or bench/run's and the shared bench's
     data directories), results appear within 150 ms after typing stops, for public queries of
     every category; skipped, saying so, when the corpus has not been built on this machine.
@@ -27,6 +28,7 @@ import http.server
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -280,6 +282,36 @@ class PageTest(harness.E2ETestCase):
             return  # a sanitizer build measures the sanitizer: reported, not judged
         # p90, not the max: one timer hiccup of a busy CI machine is not the page's latency
         self.assertLess(p90, LATENCY_BUDGET_MS, report)
+
+    def test_page_asks_for_a_key_when_the_server_has_keys(self):
+        # a server with keys on answers the page 401 until it has a key: the page asks for
+        # one, sends it, and searches; the key never reaches the URL
+        admin, search = "page-admin-key-0123456789abcdef", "page-search-key-0123456789abcdef"
+
+        def hashed(key):
+            cp = subprocess.run([harness.CONFIG.searchd, "--hash-key"], input=key + "\n",
+                                capture_output=True, text=True, timeout=30)
+            self.assertEqual(cp.returncode, 0, cp.stderr)
+            return cp.stdout.strip()
+        d = harness.Daemon(extra_args=["--admin-keys", hashed(admin),
+                                       "--search-keys", hashed(search)]).start()
+        try:
+            with d.line() as c:
+                self.assertTrue(c.call({"op": "auth", "key": admin})["ok"])
+                self.assertTrue(c.call({"op": "add", "doc": {"id": "keyed", "title":
+                                                             "Дипломатия за ключом"}})["ok"])
+            self.driver.get("http://%s:%d/?q=%s" % (d.http_addr + ("дипломатия",)))
+            form = self.driver.find_element(By.ID, "keyform")
+            self.wait(form.is_displayed, "the key form")
+            self.assertIn("unauthorized", self.driver.find_element(By.ID, "status").text)
+            self.driver.find_element(By.ID, "key").send_keys(search + Keys.ENTER)
+            self.wait(lambda: self.hit_ids()[:1] == ["keyed"], "the hit, searched with the key")
+            self.assertFalse(form.is_displayed())
+            self.assertNotIn(search, self.driver.current_url)
+            self.shot("page-with-key")
+        finally:
+            self.driver.execute_script("sessionStorage.clear()")
+            d.cleanup()
 
     def test_embedded_box_from_another_origin(self):
         port = self.host_port

@@ -10,6 +10,10 @@
  * searchd.marked (searchd.js), which splits them on the literal <mark>...</mark> pairs the
  * server puts around HTML-escaped text and inserts the unescaped pieces as text. No string is
  * ever parsed as HTML (daemon/web/web_test.c checks the scripts for HTML sinks).
+ *
+ * API keys: when the server answers 401 (it has keys on), the page asks for a key and sends
+ * it as "Authorization: Bearer" from then on. The key is kept in the tab's sessionStorage (gone
+ * when the tab closes), never in the URL, which lands in logs and history.
  */
 'use strict';
 (() => {
@@ -21,10 +25,14 @@
     filters: new Map(), /* field -> Set of chosen keyword values */
     fields: {},         /* the index's declared fields: name -> {type, ...} */
     seq: 0, timer: 0, inflight: null,
+    key: sessionStorage.getItem('searchd-key') || '',
   };
 
   async function api(path, signal) {
-    const res = await fetch(path, { signal, headers: { Accept: 'application/json' } });
+    const headers = { Accept: 'application/json' };
+    if (st.key) headers.Authorization = `Bearer ${st.key}`;
+    const res = await fetch(path, { signal, headers });
+    if (res.status === 401) askKey(st.key ? 'That key is not known here.' : '');
     let body;
     try {
       body = await res.json();
@@ -254,6 +262,22 @@
     st.sort = sort.value;
   }
 
+  /* Shows the key form (hint: why again). On submit the key is kept and everything the page
+   * asked for is asked again with it. */
+  function askKey(hint) {
+    $('keyform').hidden = false;
+    $('key-hint').textContent = hint || 'This server needs an API key (a search key is enough).';
+  }
+
+  async function useKey(key) {
+    st.key = key;
+    sessionStorage.setItem('searchd-key', key);
+    $('keyform').hidden = true;
+    await loadIndexes();
+    await loadSettings();
+    run();
+  }
+
   async function loadIndexes() {
     let names = [];
     try {
@@ -296,6 +320,10 @@
     await loadIndexes();
     await loadSettings();
     isReady = true;
+    $('keyform').addEventListener('submit', (e) => {
+      e.preventDefault();
+      useKey($('key').value.trim());
+    });
     $('form').addEventListener('submit', (e) => {
       e.preventDefault();
       clearTimeout(st.timer);
