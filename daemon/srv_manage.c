@@ -50,20 +50,22 @@ static void fail_settings(struct srv_job *job, int rc, const struct sd_error *er
     }
 }
 
-/* create_index (mode CREATE) and set_settings / PUT (mode UPSERT). */
+/* create_index (mode CREATE) and set_settings / PUT (mode UPSERT). Whether the name exists is
+ * the engine's to say (SD_EEXIST): it decides under its registry's lock, so of two create_index
+ * of one name exactly one is answered ok, the other index_exists. */
 static void manage_set(struct srv *s, struct srv_job *job, enum idx_settings_mode mode)
 {
     const struct proto_request *r = &job->req;
     struct sd_error err = {0};
-    if (mode == IDX_SETTINGS_CREATE && srv_index_exists(s, r->index)) {
+    uint64_t version = 0;
+    int rc = idx_set_settings(s->db, r->index, r->settings, r->settings_len, mode, &version, &err);
+    if (rc == SD_EEXIST) {
         char msg[IDX_MAX_NAME + 64];
         snprintf(msg, sizeof msg, "index '%s' exists (set_settings replaces its settings)",
                  r->index);
         srv_job_fail(job, PROTO_INDEX_EXISTS, msg);
         return;
     }
-    uint64_t version = 0;
-    int rc = idx_set_settings(s->db, r->index, r->settings, r->settings_len, mode, &version, &err);
     if (rc != SD_OK) {
         fail_settings(job, rc, &err);
         return;

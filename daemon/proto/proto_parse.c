@@ -104,6 +104,8 @@ enum proto_code proto_code_from_sd(int sd_status)
         return PROTO_BUSY;
     case SD_EDEGRADED:
         return PROTO_DEGRADED;
+    case SD_EEXIST:
+        return PROTO_INDEX_EXISTS; /* the one name the engine creates on request */
     default:
         return PROTO_INTERNAL;
     }

@@ -968,6 +968,7 @@ static void test_proto_codes_match_protocol_table(void **state)
     assert_int_equal(proto_code_from_sd(SD_ENOSPC), PROTO_DISK_FULL);
     assert_int_equal(proto_code_from_sd(SD_EBUSY), PROTO_BUSY);
     assert_int_equal(proto_code_from_sd(SD_EDEGRADED), PROTO_DEGRADED);
+    assert_int_equal(proto_code_from_sd(SD_EEXIST), PROTO_INDEX_EXISTS);
     assert_int_equal(proto_code_from_sd(SD_EIO), PROTO_INTERNAL);
 }
 

@@ -35,6 +35,7 @@ enum sd_status {
     SD_EDEGRADED = -10, /* a file of the index is not served: writes are refused */
     SD_EFIELD = -11,    /* a request names a field that is not declared, or not of a type
                            that can do what is asked (filter, sort, facet) */
+    SD_EEXIST = -12,    /* the name is taken: creating an index that exists */
 };
 
 struct sd_error {

@@ -70,6 +70,8 @@ const char *sd_status_name(int code)
         return "degraded";
     case SD_EFIELD:
         return "unknown_field";
+    case SD_EEXIST:
+        return "exists";
     default:
         return "internal";
     }

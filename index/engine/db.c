@@ -5,17 +5,51 @@
  * is an index; all are opened at start. A write to a new name creates it.
  * Index names are checked against [a-z0-9_-]{1,64} (not starting with '-'),
  * so a name from a request can never reach another path.
+ *
+ * CREATING AN INDEX IS ATOMIC (idx_db_create with settings, idx_db_find with
+ * create for a write to a new name: one path). Two things have to hold:
+ *  1. Other requests see the name either absent or as an index that is open
+ *     with its settings in force: never a directory without its SETTINGS, so
+ *     no write is accepted unchecked and no reader sees version 0.
+ *  2. A crash at any point leaves either no index or a whole one.
+ * Under db->lock the creator checks that the name is neither an index nor
+ * being created or dropped, and links a reservation (struct idx_creating) into
+ * db->creating; then, without the lock (the steps do I/O and fsync), it makes
+ * DATA/.creating-NAME, writes its SETTINGS there (file and directory fsynced),
+ * renames it to DATA/NAME (never over an existing one) and fsyncs DATA, and
+ * opens the index (settings loaded before the writer starts). Under the lock
+ * again it adds the index to db->indexes, drops the reservation and wakes the
+ * waiters on db->created_cond. Meanwhile a lookup of the name finds nothing
+ * (SD_ENOTFOUND: the index does not exist yet), and another creation of it,
+ * with settings or by a write, waits for the outcome: an index now (a
+ * create_index is then SD_EEXIST, a write goes to it and is checked against
+ * its settings), or a free name again (the first creation failed: it tries
+ * itself). So of a create_index racing a write to a new name, either the write
+ * created the index without settings and the create_index is SD_EEXIST, or the
+ * create_index came first and the write is checked against its settings.
+ * A crash before the rename leaves DATA/.creating-NAME (a name starting with
+ * '.' is never an index), which the next start removes
+ * (idx_remove_leftovers); after it, DATA/NAME holds its SETTINGS and opens as
+ * a new index (docs/DATA.md: no MANIFEST and no segment file is a new index).
  */
-#include "engine_int.h"
-
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "engine_int.h"
+
+/* A name whose creation runs: on the creating thread's stack, in db->creating while the
+ * directory is made and the index opened without db->lock. */
+struct idx_creating {
+    const char *name;          /* borrowed: the creator's */
+    struct idx_creating *next; /* db->lock */
+};
 
 void idx_config_default(struct idx_config *cfg)
 {
@@ -70,7 +104,7 @@ static int idx_open_existing(struct idx_db *db, struct sd_error *err)
             continue;
         }
         struct idx_index *ix;
-        rc = idx_index_open(db, e->d_name, false, &ix, err);
+        rc = idx_index_open(db, e->d_name, &ix, err);
         if (rc == SD_OK && (rc = idx_db_add(db, ix)) != SD_OK) {
             idx_index_close(ix);
         }
@@ -113,6 +147,7 @@ int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error 
     idx_memcap_init(&db->memcap, cfg->memory_limit);
     pthread_mutex_init(&db->lock, NULL);
     pthread_cond_init(&db->users_cond, NULL);
+    pthread_cond_init(&db->created_cond, NULL);
     int rc = db->dir ? SD_OK : sd_errorf(err, SD_ENOMEM, "out of memory");
     if (rc == SD_OK && cfg->memory_limit && cfg->memory_limit < IDX_MIN_MEMORY_LIMIT) {
         rc = sd_errorf(err, SD_EINVAL, "memory limit %llu: at least %u bytes",
@@ -129,7 +164,7 @@ int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error 
         rc = idx_lock_dir(db, err);
     }
     if (rc == SD_OK) {
-        idx_remove_dropped(db); /* drops a crash cut short (manage.c) */
+        idx_remove_leftovers(db); /* drops and creations a crash cut short (manage.c) */
         rc = idx_open_existing(db, err);
     }
     if (rc) {
@@ -157,51 +192,194 @@ void idx_close(struct idx_db *db)
     }
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->users_cond);
+    pthread_cond_destroy(&db->created_cond);
     free(db->snapshot_dir);
     free(db->dir);
     free(db);
 }
 
-int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_index **out,
-                struct sd_error *err)
+/* What a name is now (db->lock held); *ix is the index when IDX_NAME_OPEN. */
+enum idx_name_state {
+    IDX_NAME_FREE,
+    IDX_NAME_OPEN,
+    IDX_NAME_CREATING, /* a creation runs: not an index yet */
+    IDX_NAME_DROPPING, /* a drop runs (manage.c): its directory is on its way out */
+};
+
+static enum idx_name_state idx_db_state(const struct idx_db *db, const char *name,
+                                        struct idx_index **ix)
 {
-    size_t len = strlen(name);
-    if (!idx_name_valid(name, len)) {
-        return sd_errorf(err, create ? SD_EINVAL : SD_ENOTFOUND,
+    *ix = NULL;
+    for (size_t i = 0; i < db->nindexes; i++) {
+        if (strcmp(db->indexes[i]->name, name) == 0 && !atomic_load(&db->indexes[i]->is_dropped)) {
+            *ix = db->indexes[i];
+            return IDX_NAME_OPEN;
+        }
+    }
+    for (size_t i = 0; i < sizeof db->dropping / sizeof *db->dropping; i++) {
+        if (db->dropping[i] && strcmp(db->dropping[i], name) == 0) {
+            return IDX_NAME_DROPPING;
+        }
+    }
+    for (const struct idx_creating *c = db->creating; c; c = c->next) {
+        if (strcmp(c->name, name) == 0) {
+            return IDX_NAME_CREATING;
+        }
+    }
+    return IDX_NAME_FREE;
+}
+
+/* Undoes a creation whose directory was renamed into place but whose index did not open:
+ * the directory goes back to its .creating- name, then away. No write reached it (the name
+ * was reserved throughout). Best effort: if the rename back fails, DATA/NAME stays, a whole
+ * new index with its SETTINGS, which the next start opens. */
+static void idx_db_unmake(struct idx_db *db, const char *tmp, const char *final)
+{
+    struct sd_error ignored;
+    if (rename(final, tmp) == 0 && sd_fsync_dir(db->dir, &ignored) == SD_OK) {
+        idx_remove_dir(tmp, &ignored);
+    }
+}
+
+/* Renames tmp to final, never over an existing final (SD_EEXIST). A filesystem without
+ * RENAME_NOREPLACE gets a plain rename: final was checked absent just before, the name is
+ * reserved in this process and DATA/LOCK keeps other searchds out. */
+static int idx_db_rename_new(const char *tmp, const char *final, struct sd_error *err)
+{
+    int r = renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE);
+    if (r != 0 && (errno == EINVAL || errno == ENOSYS)) {
+        r = rename(tmp, final);
+    }
+    if (r == 0) {
+        return SD_OK;
+    }
+    if (errno == EEXIST || errno == ENOTEMPTY) {
+        return sd_errorf(err, SD_EEXIST, "%s exists", final);
+    }
+    return sd_errorf(err, sd_status_from_errno(errno), "rename %s to %s: %s", tmp, final,
+                     strerror(errno));
+}
+
+/* Makes DATA/name whole: DATA/.creating-NAME with st's SETTINGS (st NULL: none) written and
+ * fsynced, renamed to DATA/NAME, DATA fsynced. *was_there: DATA/NAME already existed (a
+ * directory no open index has, such as one a failed drop left) and is left as it is. */
+static int idx_db_make_dir(struct idx_db *db, const char *tmp, const char *final,
+                           const struct idx_settings *st, bool *was_there, struct sd_error *err)
+{
+    struct stat sb;
+    if (stat(final, &sb) == 0) {
+        *was_there = true;
+        return SD_OK;
+    }
+    int rc = idx_remove_dir(tmp, err); /* an earlier creation of this process failed there */
+    if (rc == SD_OK && mkdir(tmp, 0755) != 0) {
+        rc = sd_errorf(err, sd_status_from_errno(errno), "mkdir %s: %s", tmp, strerror(errno));
+    }
+    if (rc == SD_OK && st) {
+        rc = idx_settings_write(tmp, st, err); /* fsyncs SETTINGS and tmp */
+    }
+    if (rc == SD_OK) {
+        rc = idx_db_rename_new(tmp, final, err);
+    }
+    if (rc == SD_EEXIST) {
+        *was_there = true; /* made meanwhile by someone outside searchd: opened as it is */
+        rc = SD_OK;
+    } else if (rc == SD_OK && (rc = sd_fsync_dir(db->dir, err)) != SD_OK) {
+        idx_db_unmake(db, tmp, final);
+        return rc;
+    }
+    if (rc || *was_there) {
+        struct sd_error ignored;
+        idx_remove_dir(tmp, &ignored);
+    }
+    return rc;
+}
+
+/* The creation itself, for a name idx_db_state found free (db->lock held; released while
+ * the directory is made and the index opened, held again on return). On SD_OK *out is open,
+ * in db->indexes, with the caller as a user; with is_create, a directory that was there
+ * already is opened and added all the same, but the answer is SD_EEXIST. */
+static int idx_db_create_locked(struct idx_db *db, const char *name, bool is_create,
+                                const struct idx_settings *st, struct idx_index **out,
+                                struct sd_error *err)
+{
+    char tmp[PATH_MAX], final[PATH_MAX], base[IDX_MAX_NAME + sizeof IDX_CREATING_PREFIX];
+    snprintf(base, sizeof base, "%s%s", IDX_CREATING_PREFIX, name);
+    if (sd_path_join(final, sizeof final, db->dir, name) ||
+        sd_path_join(tmp, sizeof tmp, db->dir, base)) {
+        return sd_errorf(err, SD_EINVAL, "%s: path too long", db->dir);
+    }
+    struct idx_creating me = {.name = name, .next = db->creating};
+    db->creating = &me;
+    pthread_mutex_unlock(&db->lock);
+    bool was_there = false;
+    struct idx_index *ix = NULL;
+    int rc = idx_db_make_dir(db, tmp, final, st, &was_there, err);
+    if (rc == SD_OK && (rc = idx_index_open(db, name, &ix, err)) != SD_OK && !was_there) {
+        idx_db_unmake(db, tmp, final);
+    }
+    pthread_mutex_lock(&db->lock);
+    for (struct idx_creating **p = &db->creating; *p; p = &(*p)->next) {
+        if (*p == &me) {
+            *p = me.next;
+            break;
+        }
+    }
+    if (rc == SD_OK && idx_db_add(db, ix) != SD_OK) {
+        idx_index_close(ix); /* its directory stays, a whole index the next start opens */
+        rc = sd_errorf(err, SD_ENOMEM, "index %s: out of memory", name);
+    } else if (rc == SD_OK && is_create && was_there) {
+        rc = sd_errorf(err, SD_EEXIST, "index '%s' exists", name);
+    } else if (rc == SD_OK) {
+        atomic_fetch_add(&ix->users, 1);
+        *out = ix;
+    }
+    pthread_cond_broadcast(&db->created_cond); /* whatever the outcome: the name is settled */
+    return rc;
+}
+
+/* Finds name (find_only), or finds it or creates it (is_create: only creates it). */
+static int idx_db_get(struct idx_db *db, const char *name, bool find_only, bool is_create,
+                      const struct idx_settings *st, struct idx_index **out, struct sd_error *err)
+{
+    *out = NULL;
+    if (!idx_name_valid(name, strlen(name))) {
+        return sd_errorf(err, find_only ? SD_ENOTFOUND : SD_EINVAL,
                          "bad index name '%.64s': use 1 to %d of [a-z0-9_-]", name, IDX_MAX_NAME);
     }
     pthread_mutex_lock(&db->lock);
+    struct idx_index *ix;
+    enum idx_name_state state;
+    while ((state = idx_db_state(db, name, &ix)) == IDX_NAME_CREATING && !find_only) {
+        pthread_cond_wait(&db->created_cond, &db->lock); /* its outcome decides ours */
+    }
     int rc = SD_OK;
-    *out = NULL;
-    for (size_t i = 0; i < db->nindexes && !*out; i++) {
-        if (strcmp(db->indexes[i]->name, name) == 0) {
-            *out = db->indexes[i];
-        }
-    }
-    bool dropping = false; /* manage.c: its directory is on its way out */
-    for (size_t i = 0; i < sizeof db->dropping / sizeof *db->dropping; i++) {
-        dropping |= db->dropping[i] && strcmp(db->dropping[i], name) == 0;
-    }
-    if (*out && atomic_load(&(*out)->is_dropped)) {
-        *out = NULL; /* waiting for its users: no new one */
-    }
-    if (!*out && dropping) {
-        rc = create ? sd_errorf(err, SD_EBUSY, "index '%s' is being dropped", name)
-                    : sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", name);
-    } else if (!*out && !create) {
+    if (state == IDX_NAME_OPEN && is_create) {
+        rc = sd_errorf(err, SD_EEXIST, "index '%s' exists", name);
+    } else if (state == IDX_NAME_OPEN) {
+        atomic_fetch_add(&ix->users, 1);
+        *out = ix;
+    } else if (find_only) {
         rc = sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", name);
-    }
-    if (!*out && create && rc == SD_OK &&
-        (rc = idx_index_open(db, name, true, out, err)) == SD_OK &&
-        (rc = idx_db_add(db, *out)) != SD_OK) {
-        idx_index_close(*out);
-        *out = NULL;
-    }
-    if (*out) {
-        atomic_fetch_add(&(*out)->users, 1);
+    } else if (state == IDX_NAME_DROPPING) {
+        rc = sd_errorf(err, SD_EBUSY, "index '%s' is being dropped", name);
+    } else {
+        rc = idx_db_create_locked(db, name, is_create, st, out, err);
     }
     pthread_mutex_unlock(&db->lock);
     return rc;
+}
+
+int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_index **out,
+                struct sd_error *err)
+{
+    return idx_db_get(db, name, !create, false, NULL, out, err);
+}
+
+int idx_db_create(struct idx_db *db, const char *name, const struct idx_settings *st,
+                  struct idx_index **out, struct sd_error *err)
+{
+    return idx_db_get(db, name, false, true, st, out, err);
 }
 
 int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *err)

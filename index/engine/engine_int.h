@@ -363,13 +363,19 @@ struct idx_index {
     atomic_uint_fast64_t wal_synced_bytes; /* writer.c: their bytes in the log */
 };
 
+struct idx_creating; /* db.c: a name whose creation runs */
+
 struct idx_db {
     struct idx_config cfg;
     char *dir; /* owned */
     int lock_fd; /* holds the flock on DIR/LOCK */
-    pthread_mutex_t lock; /* guards indexes, nindexes, is_dropped of each */
+    pthread_mutex_t lock; /* guards indexes, nindexes, is_dropped of each, dropping, creating */
     pthread_cond_t users_cond; /* with lock: a dropped index lost its last user */
     char *dropping[8];         /* lock: names whose drop is running (manage.c); NULL: free */
+    struct idx_creating *creating; /* lock: names whose creation runs (db.c), a list whose
+                                      nodes are on the creating threads' stacks */
+    pthread_cond_t created_cond;   /* with lock: a creation ended (its name is an index in
+                                      indexes now, or free again) */
     struct idx_index **indexes;
     size_t nindexes;
     char *snapshot_dir; /* owned, resolved (realpath); NULL: snapshots are off */
@@ -378,11 +384,24 @@ struct idx_db {
 
 /* ---- functions shared between the engine's files ---- */
 
-/* db.c: finds (or with create, creates) an index by name. On SD_OK the caller is one of
- * the index's users until idx_index_put (a dropped index is not found; creating a name
- * being dropped is SD_EBUSY). */
+/* db.c: finds (or with create, creates without settings, as idx_db_create does) an index by
+ * name. On SD_OK the caller is one of the index's users until idx_index_put. A dropped index,
+ * or one whose creation is still running, is not found (SD_ENOTFOUND); with create, a name
+ * being created is waited for and then found (or created, if that creation failed), and a
+ * name being dropped is SD_EBUSY. */
 int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_index **out,
                 struct sd_error *err);
+/* db.c: creates index `name` with settings st (borrowed for the call; NULL: none), or
+ * SD_EEXIST when the name is an index already (also one whose creation by another call was
+ * running: its outcome is waited for). The index is visible to lookups and writes only once
+ * its directory and SETTINGS are durable and it is open with st in force. On SD_OK the caller
+ * is one of its users until idx_index_put. SD_EINVAL for a bad name, SD_EBUSY for a name
+ * being dropped, SD_EIO / SD_ENOSPC / SD_ENOMEM (nothing was created). */
+int idx_db_create(struct idx_db *db, const char *name, const struct idx_settings *st,
+                  struct idx_index **out, struct sd_error *err);
+/* DATA/.creating-NAME: an index directory being made (db.c); a crash leaves it for the next
+ * start to remove (idx_remove_leftovers). */
+#define IDX_CREATING_PREFIX ".creating-"
 
 /* event.c: one engine event, formatted as key=value pairs, to db->cfg.log (if any). */
 void idx_event(const struct idx_db *db, enum idx_log_level level, const char *fmt, ...)
@@ -390,8 +409,9 @@ void idx_event(const struct idx_db *db, enum idx_log_level level, const char *fm
 
 /* manage.c */
 void idx_index_put(struct idx_index *ix);
-/* Removes DIR/.dropped-* left by a drop that a crash interrupted. */
-void idx_remove_dropped(const struct idx_db *db);
+/* At open: removes DATA/.dropped-* left by a drop that a crash interrupted, and
+ * DATA/.creating-* left by a creation that a crash interrupted (db.c: never an index yet). */
+void idx_remove_leftovers(const struct idx_db *db);
 
 /* lexicon.c: the query-time part of a schema (its synonyms and stopwords) as the query
  * module's lexicon, sealed; *out NULL when it has none. SD_EINVAL names a string no query
@@ -408,6 +428,8 @@ int idx_remove_dir(const char *dir, struct sd_error *err);
  * names the file. */
 int idx_settings_load(struct idx_index *ix, struct sd_error *err);
 void idx_settings_free_all(struct idx_index *ix);
+/* Writes st as dir/SETTINGS, atomically and durably (file and dir fsynced). */
+int idx_settings_write(const char *dir, const struct idx_settings *st, struct sd_error *err);
 /* For `searchd --check`: reads and checks DIR/SETTINGS (none is fine). */
 int idx_settings_verify(const char *dir, struct sd_error *err);
 struct idx_settings *idx_settings_acquire(struct idx_index *ix);
@@ -517,8 +539,9 @@ bool idx_reindex_pending(struct idx_index *ix);
 /* manifest.c */
 int idx_manifest_commit(struct idx_index *ix, uint64_t checkpoint_seq, struct sd_error *err);
 
-/* recover.c */
-int idx_index_open(struct idx_db *db, const char *name, bool create, struct idx_index **out,
+/* recover.c: opens the index directory DATA/name, which must exist (SD_ENOTFOUND): db.c makes
+ * a new one whole before opening it. */
+int idx_index_open(struct idx_db *db, const char *name, struct idx_index **out,
                    struct sd_error *err);
 void idx_index_close(struct idx_index *ix);
 

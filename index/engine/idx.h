@@ -56,8 +56,8 @@ struct idx_config {
      * line of space-separated key=value pairs each, without time or level:
      *   event=flush index=books seg=17 docs=4096 ms=38
      * line is valid for the call only. Called on the engine's threads, at times with an
-     * engine lock held (an index a write creates opens under the table's lock), so it must
-     * not call into the engine and should only write the line (the daemon's log.h does).
+     * engine lock held, so it must not call into the engine and should only write the line
+     * (the daemon's log.h does).
      * NULL (the default): events are not reported. */
     void (*log)(void *arg, enum idx_log_level level, const char *line);
     void *log_arg; /* passed to log, borrowed: must outlive the idx_db */
@@ -119,7 +119,9 @@ typedef void (*idx_done_fn)(void *arg, int rc, const struct idx_write_result *re
 
 /* Queues ops[0, nops) (borrowed for the call: they are validated and encoded
  * into log records before it returns) for the index named `index`, creating
- * the index on first write. Returns SD_OK when accepted (done will be called),
+ * the index on first write (without settings, atomically as idx_set_settings creates
+ * one: a write racing a creation with settings waits for it and is checked against
+ * them). Returns SD_OK when accepted (done will be called),
  * or an error without calling done: SD_EINVAL (bad index name, id, field),
  * SD_ELIMIT (batch too large), SD_ENOSPC (the disk is full: writes are refused
  * until a flush succeeds again), SD_EBUSY (closing, or the memory limit is reached: retry
@@ -341,7 +343,7 @@ int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *e
 
 enum idx_settings_mode {
     IDX_SETTINGS_UPSERT = 0,  /* create the index if needed, else replace its settings */
-    IDX_SETTINGS_CREATE = 1,  /* the index must not exist yet: SD_EINVAL "... exists" */
+    IDX_SETTINGS_CREATE = 1,  /* the index must not exist yet: SD_EEXIST "... exists" */
     IDX_SETTINGS_REPLACE = 2, /* the index must exist: SD_ENOTFOUND */
 };
 
@@ -351,8 +353,14 @@ enum idx_settings_mode {
  * (may be NULL) gets the version in force. From the return on, every write is checked against
  * the new settings; documents written before keep answering as they were indexed until the
  * background re-index (reindex.c) switches them all at once (idx_stats.reindex_pending).
+ * Creating the index (CREATE, or UPSERT of a new name) is atomic: no request sees the index
+ * before it is open with these settings, durable, in force; of two creations of one name
+ * exactly one succeeds (version 1), the other is SD_EEXIST (CREATE) or a change (UPSERT);
+ * a write racing the creation either created the index first (CREATE is then SD_EEXIST)
+ * or is checked against these settings.
  * Errors: SD_EPARSE / SD_EINVAL / SD_ELIMIT naming the key or field, SD_EINVAL for a bad
- * index name, SD_ENOTFOUND, SD_EIO / SD_ENOSPC. */
+ * index name, SD_EEXIST, SD_ENOTFOUND, SD_EBUSY (the name is being dropped), SD_EIO /
+ * SD_ENOSPC. */
 int idx_set_settings(struct idx_db *db, const char *index, const char *json, size_t len,
                      enum idx_settings_mode mode, uint64_t *version, struct sd_error *err);
 

@@ -13,7 +13,7 @@
  * directory fsynced: from that moment the index is gone, whatever happens next (a name
  * starting with '.' is never an index name). Its files are then removed, and a crash in
  * between leaves only a .dropped-* directory that the next start removes
- * (idx_remove_dropped). The name is checked against [a-z0-9_-]{1,64} before anything, so a
+ * (idx_remove_leftovers). The name is checked against [a-z0-9_-]{1,64} before anything, so a
  * drop touches no path but that one directory.
  */
 #include <dirent.h>
@@ -63,7 +63,15 @@ int idx_remove_dir(const char *dir, struct sd_error *err)
     return rc;
 }
 
-void idx_remove_dropped(const struct idx_db *db)
+static bool idx_has_prefix(const char *name, const char *prefix)
+{
+    return strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
+/* Both kinds hold no data of an index: a .dropped-* directory was an index that is gone since
+ * its rename, and a .creating-* one never was an index (db.c renames it into place once whole;
+ * it holds at most SETTINGS, and no write ever reached it). */
+void idx_remove_leftovers(const struct idx_db *db)
 {
     const char *data_dir = db->dir;
     DIR *d = opendir(data_dir);
@@ -74,11 +82,13 @@ void idx_remove_dropped(const struct idx_db *db)
     while ((e = readdir(d)) != NULL) {
         char path[PATH_MAX];
         struct sd_error err;
-        if (strncmp(e->d_name, IDX_DROPPED_PREFIX, strlen(IDX_DROPPED_PREFIX)) == 0 &&
+        bool is_dropped = idx_has_prefix(e->d_name, IDX_DROPPED_PREFIX);
+        if ((is_dropped || idx_has_prefix(e->d_name, IDX_CREATING_PREFIX)) &&
             sd_path_join(path, sizeof path, data_dir, e->d_name) == SD_OK &&
             idx_remove_dir(path, &err) != SD_OK) {
             /* retried at the next start */
-            idx_event(db, IDX_LOG_WARN, "event=drop_cleanup_failed msg=\"%s\"", err.msg);
+            idx_event(db, IDX_LOG_WARN, "event=%s_cleanup_failed msg=\"%s\"",
+                      is_dropped ? "drop" : "create", err.msg);
         }
     }
     closedir(d);

@@ -19,7 +19,6 @@
  * Close: the writer drains its queue and refreshes, a final flush makes the
  * log redundant (not for a degraded index), the threads stop, all is freed.
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,7 +245,7 @@ static int idx_load(struct idx_index *ix, struct sd_error *err)
     return rc;
 }
 
-int idx_index_open(struct idx_db *db, const char *name, bool create, struct idx_index **out,
+int idx_index_open(struct idx_db *db, const char *name, struct idx_index **out,
                    struct sd_error *err)
 {
     struct idx_index *ix = idx_index_alloc(db, name);
@@ -256,14 +255,7 @@ int idx_index_open(struct idx_db *db, const char *name, bool create, struct idx_
     struct stat st;
     int rc = SD_OK;
     if (stat(ix->dir, &st) != 0) {
-        if (!create) {
-            rc = sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", name);
-        } else if (mkdir(ix->dir, 0755) != 0) {
-            rc = sd_errorf(err, sd_status_from_errno(errno), "mkdir %s: %s", ix->dir,
-                           strerror(errno));
-        } else {
-            rc = sd_fsync_dir(db->dir, err);
-        }
+        rc = sd_errorf(err, SD_ENOTFOUND, "unknown index '%s'", name);
     }
     if (rc == SD_OK) {
         rc = idx_settings_load(ix, err); /* settings.c: before any write can be checked */

@@ -23,6 +23,10 @@
  * only) change the settings without changing one indexed byte: segments built since the index
  * version are current, and a restart must not find them stale (reindex.c).
  *
+ * A NEW INDEX gets its first SETTINGS (version 1) before it exists: db.c writes the file into
+ * the directory it is making and renames that into place, so the index is never seen, and
+ * never recovered, without the settings it was created with (idx_settings_create).
+ *
  * No file: version 0, nothing declared, the behaviour of an index before issue 11. A file
  * that fails any check stops the index from opening, naming the file, as a damaged
  * MANIFEST does: serving without it would accept documents its schema refuses.
@@ -241,8 +245,7 @@ int idx_settings_verify(const char *dir, struct sd_error *err)
     return rc;
 }
 
-static int idx_settings_store(const struct idx_index *ix, const struct idx_settings *st,
-                              struct sd_error *err)
+int idx_settings_write(const char *dir, const struct idx_settings *st, struct sd_error *err)
 {
     size_t len = IDX_SETTINGS_HEADER + st->json_len + IDX_SETTINGS_TRAILER;
     uint8_t *p = calloc(1, len);
@@ -257,7 +260,7 @@ static int idx_settings_store(const struct idx_index *ix, const struct idx_setti
     memcpy(p + IDX_SETTINGS_HEADER, st->json, st->json_len);
     size_t body = IDX_SETTINGS_HEADER + st->json_len;
     sd_put_le64(p + body, sd_hash64(p, body));
-    int rc = sd_write_file_atomic(ix->dir, IDX_SETTINGS_FILE, p, len, err);
+    int rc = sd_write_file_atomic(dir, IDX_SETTINGS_FILE, p, len, err);
     free(p);
     return rc;
 }
@@ -287,29 +290,15 @@ static int idx_settings_next(struct idx_index *ix, struct sch_schema *schema,
     return rc;
 }
 
-int idx_set_settings(struct idx_db *db, const char *index, const char *json, size_t len,
-                     enum idx_settings_mode mode, uint64_t *version, struct sd_error *err)
+/* Replaces the settings of ix (one of its users: put here) with schema (taken). */
+static int idx_settings_change(struct idx_index *ix, struct sch_schema *schema, uint64_t *version,
+                               struct sd_error *err)
 {
-    struct sch_schema *schema;
-    int rc = sch_parse(json, len, &schema, err);
-    if (rc) {
-        return rc;
-    }
-    struct idx_index *ix;
-    if (mode == IDX_SETTINGS_CREATE && idx_db_find(db, index, false, &ix, NULL) == SD_OK) {
-        idx_index_put(ix);
-        sch_free(schema);
-        return sd_errorf(err, SD_EINVAL, "index '%s' exists", index);
-    }
-    if ((rc = idx_db_find(db, index, mode != IDX_SETTINGS_REPLACE, &ix, err)) != SD_OK) {
-        sch_free(schema);
-        return rc;
-    }
     pthread_mutex_lock(&ix->settings_write_lock);
     struct idx_settings *st;
     uint64_t v;
-    rc = idx_settings_next(ix, schema, &st, &v, err);
-    if (rc == SD_OK && st && (rc = idx_settings_store(ix, st, err)) == SD_OK) {
+    int rc = idx_settings_next(ix, schema, &st, &v, err);
+    if (rc == SD_OK && st && (rc = idx_settings_write(ix->dir, st, err)) == SD_OK) {
         v = st->version;
         idx_settings_publish(ix, st);
         st = NULL;
@@ -317,6 +306,68 @@ int idx_set_settings(struct idx_db *db, const char *index, const char *json, siz
     pthread_mutex_unlock(&ix->settings_write_lock);
     idx_settings_free(st);
     idx_index_put(ix);
+    *version = v;
+    return rc;
+}
+
+/* Creates index `index` with schema (taken) as its first settings (db.c: atomically, the
+ * SETTINGS file durable before anyone sees the index), or SD_EEXIST. Version 1; the index
+ * version as a change from no settings would have it (0 when schema indexes as none does). */
+static int idx_settings_create(struct idx_db *db, const char *index, struct sch_schema *schema,
+                               uint64_t *version, struct sd_error *err)
+{
+    struct sch_schema *none = calloc(1, sizeof *none);
+    if (!none) {
+        sch_free(schema);
+        return sd_errorf(err, SD_ENOMEM, "settings: out of memory");
+    }
+    uint64_t index_version = sch_same_index(none, schema) ? 0 : 1;
+    sch_free(none);
+    struct idx_settings *st;
+    int rc = idx_settings_new(schema, 1, index_version, &st, err);
+    if (rc) {
+        return rc;
+    }
+    struct idx_index *ix;
+    rc = idx_db_create(db, index, st, &ix, err);
+    idx_settings_release(st); /* the index read its own from the file it opened */
+    if (rc == SD_OK) {
+        *version = 1;
+        idx_index_put(ix);
+    }
+    return rc;
+}
+
+int idx_set_settings(struct idx_db *db, const char *index, const char *json, size_t len,
+                     enum idx_settings_mode mode, uint64_t *version, struct sd_error *err)
+{
+    uint64_t v = 0;
+    int rc;
+    /* Each turn parses afresh (both paths take the schema). A turn ends the loop unless an
+     * UPSERT found no index and then lost the creation of the name to another call: that
+     * index exists now, so the next turn finds it (or it was dropped meanwhile). */
+    for (;;) {
+        struct sch_schema *schema;
+        if ((rc = sch_parse(json, len, &schema, err)) != SD_OK) {
+            return rc;
+        }
+        struct idx_index *ix;
+        if (mode != IDX_SETTINGS_CREATE) {
+            rc = idx_db_find(db, index, false, &ix, err);
+            if (rc == SD_OK) {
+                rc = idx_settings_change(ix, schema, &v, err);
+                break;
+            }
+            if (rc != SD_ENOTFOUND || mode == IDX_SETTINGS_REPLACE) {
+                sch_free(schema);
+                break;
+            }
+        }
+        rc = idx_settings_create(db, index, schema, &v, err);
+        if (rc != SD_EEXIST || mode == IDX_SETTINGS_CREATE) {
+            break;
+        }
+    }
     if (rc == SD_OK && version) {
         *version = v;
     }
