@@ -359,6 +359,10 @@ struct qry_facet_spec {
     uint32_t size;
     int64_t ival;
     double fval;
+    /* a float interval as the decimal fdigits * 10^fexp10: the fewest digits that read back
+     * as fval, so "0.1" is 1 * 10^-1, which bucket starts are multiples of (facet_count.c) */
+    int64_t fdigits;
+    int fexp10;
     struct qry_filter *conds; /* owned, nconds (a keyword's bytes are labels[k]) */
     char **labels;            /* owned: each value or range as written */
     size_t nconds;
