@@ -156,7 +156,10 @@ static double interval_start(const struct qry_facet_spec *sp, double v)
 {
     double k = floor(v / sp->fval);
     if (!(fabs(k) < 0x1p52)) {
-        return k * sp->fval; /* past integer precision buckets are no longer distinct */
+        /* the interval is an ulp or two of v (or v / interval overflows): a bucket holds a
+         * double or two, and v is its own, labelled v rather than a product off by an ulp,
+         * or "inf" */
+        return v;
     }
     double s = bucket_start(sp, k);
     for (int i = 0; i < 4 && s > v; i++) {
