@@ -5,7 +5,8 @@
  *   - keyword values of random bytes (quotes, backslashes, spaces, ':', '(', ')', ',', '|',
  *     Cyrillic, typographic quotes, OR...), each bucket's value quoted as docs/QUERY.md
  *     "Quoting a keyword value" says and the search page's quote() does (`"` and `\` escaped
- *     by a backslash), alone, in a group, ORed with another, in the filter and in q;
+ *     by a backslash), alone, in a group, ORed with another, in the filter and in q; and
+ *     named by their bytes in a values= facet spec;
  *   - float values: each label as an equality clause (`price:50`), so labels read back;
  *   - float intervals (0.1, 0.25, 0.3, 1e-3, 7, ...) over decimal values, many on bucket
  *     boundaries: the buckets and their counts equal an exact decimal computation (integers
@@ -130,6 +131,31 @@ static void random_value(char *out, size_t cap)
     }
 }
 
+/* values= names keyword values by their bytes, quotes and backslashes included (no escapes;
+ * a value with '|' or ';' cannot be named): its buckets count what the value facet did. */
+static void check_values_spec(const struct qry_segment *segs, size_t nsegs, const char *field,
+                              const struct qry_facet *all)
+{
+    char spec[4096];
+    size_t len = (size_t)snprintf(spec, sizeof spec, "%s:values=", field);
+    uint64_t want[64];
+    size_t n = 0;
+    for (size_t i = 0; i < all->nbuckets && n < 64; i++) {
+        const char *v = all->buckets[i].value;
+        if (v[0] && !strpbrk(v, "|;") && len + strlen(v) + 2 < sizeof spec) {
+            len += (size_t)snprintf(spec + len, sizeof spec - len, "%s%s", n ? "|" : "", v);
+            want[n++] = all->buckets[i].count;
+        }
+    }
+    struct qry_result r;
+    run(segs, nsegs, "-year:0", NULL, spec, &r);
+    assert_int_equal(r.facets[0].nbuckets, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(r.facets[0].buckets[i].count, want[i]);
+    }
+    qry_result_free(&r);
+}
+
 static void check_keyword_buckets(const struct qry_segment *segs, size_t nsegs, const char *field)
 {
     char spec[32], filter[512], q[512], either[1024];
@@ -160,6 +186,7 @@ static void check_keyword_buckets(const struct qry_segment *segs, size_t nsegs, 
                              b->count + fc->buckets[i - 1].count);
         }
     }
+    check_values_spec(segs, nsegs, field, fc);
     qry_result_free(&r);
 }
 
