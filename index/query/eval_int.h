@@ -359,6 +359,10 @@ struct qry_facet_spec {
     uint32_t size;
     int64_t ival;
     double fval;
+    /* a float interval as the decimal fdigits * 10^fexp10: the fewest digits that read back
+     * as fval, so "0.1" is 1 * 10^-1, which bucket starts are multiples of (facet_count.c) */
+    int64_t fdigits;
+    int fexp10;
     struct qry_filter *conds; /* owned, nconds (a keyword's bytes are labels[k]) */
     char **labels;            /* owned: each value or range as written */
     size_t nconds;
@@ -388,11 +392,18 @@ void qry_facets_acc_free(struct qry_facet_acc *a, size_t n);
  * a unit (QDU_MONTH: year * 12 + month - 1; QDU_YEAR: the year); the label of a bucket key
  * of a unit (day keys are days since the epoch): "2015-03-01", "2015-03", "2015"; a date
  * in ms as "2015-03-01" or "2015-03-01T10:00:00Z" (".123" when it has ms); a double in the
- * fewest digits that read back to it. */
+ * fewest digits that read back to it, without an exponent when its decimal exponent is in
+ * [QRY_FLOAT_POS_MIN_EXP, QRY_FLOAT_POS_MAX_EXP] ("50", "0.1"; beyond: "1e+21", "1.5e-7"). */
+#define QRY_FLOAT_POS_MIN_EXP (-6) /* 1e-6 */
+#define QRY_FLOAT_POS_MAX_EXP 20   /* below 1e21 */
 int64_t qry_date_bucket(int64_t day, uint8_t unit);
 int qry_format_bucket(int64_t key, uint8_t unit, char *buf, size_t cap);
 int qry_format_date(int64_t ms, char *buf, size_t cap);
 int qry_format_double(double v, char *buf, size_t cap);
+/* The fewest significant digits (1 to 17, trailing zeros dropped) that read back to
+ * v, finite and not 0: into digits (at least 18 bytes, NUL-terminated; no sign, no point),
+ * with v = d1.d2d3... * 10^*exp10 in magnitude. Returns the count of digits. */
+int qry_shortest_digits(double v, char *digits, int *exp10);
 
 /* doc when it is live and passes the predicate; else the first document after it that may
  * pass. Each conjunct is tested once: one that fails and can_skip sends the walk to its

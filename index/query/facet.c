@@ -82,6 +82,13 @@ static int set_interval(struct qry_facet_spec *sp, const struct fopt *o, size_t 
     }
     sp->ival = f.lo;
     sp->fval = f.flo;
+    if (sp->sch_type == SCH_FLOAT) {
+        char digits[18];
+        int e;
+        int n = qry_shortest_digits(sp->fval, digits, &e);
+        sp->fdigits = strtoll(digits, NULL, 10);
+        sp->fexp10 = e - (n - 1);
+    }
     return SD_OK;
 }
 

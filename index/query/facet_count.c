@@ -14,7 +14,9 @@
  *                   non-zero counts are merged by value bytes into a hash map, since
  *                   ordinals are per segment
  *   numbers         a hash map keyed by the value, or by the interval's bucket (a day, a
- *                   month as year*12+month, a year, or floor(v / interval))
+ *                   month as year*12+month, a year, v - v mod interval for an int, and for
+ *                   a float the start of [start, next start) holding v, starts being the
+ *                   multiples of the interval's decimal: interval_start)
  *   values=, ranges= a count per clause (each tested with the filter's reader's bounds)
  * Every array and map lives in the thread's scratch and only grows: nothing is allocated
  * per document (test_query_facet counts allocations). The results, sorted and labelled,
@@ -129,6 +131,52 @@ static void count_keyword(struct qry_facet_acc *a, uint32_t doc, uint64_t first,
     a->others += has_other;
 }
 
+/* The start of float bucket k: the double nearest the decimal k * interval, computed exactly
+ * while k * fdigits is below 10^15 and the interval's power of ten within 10^±22: both
+ * operands are then exact doubles, so the one division or product rounds once, to the nearest
+ * (Clinger's fast path of strtod), and the bucket starts at what its label says ("0.3" for
+ * 3 * 0.1, not 0.30000000000000004). Beyond, k * interval in doubles. */
+static double bucket_start(const struct qry_facet_spec *sp, double k)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    double m = k * (double)sp->fdigits; /* exact below 2^53 */
+    if (fabs(m) < 1e15 && sp->fexp10 >= -22 && sp->fexp10 <= 22) {
+        return sp->fexp10 < 0 ? m / p10[-sp->fexp10] : m * p10[sp->fexp10];
+    }
+    return k * sp->fval;
+}
+
+/* The start of v's float bucket: the k with start(k) <= v < start(k + 1), so that a bucket
+ * holds exactly what the clause `>=start <next start` keeps. floor(v / interval) alone puts
+ * 0.3 in bucket 0.2 (0.3 / 0.1 is 2.9999999999999996 in doubles): the quotient is rounded,
+ * so k is corrected against the starts themselves, a step or two at most. */
+static double interval_start(const struct qry_facet_spec *sp, double v)
+{
+    double k = floor(v / sp->fval);
+    if (!(fabs(k) < 0x1p52)) {
+        /* the interval is an ulp or two of v (or v / interval overflows): a bucket holds a
+         * double or two, and v is its own, labelled v rather than a product off by an ulp,
+         * or "inf" */
+        return v;
+    }
+    double s = bucket_start(sp, k);
+    for (int i = 0; i < 4 && s > v; i++) {
+        k -= 1;
+        s = bucket_start(sp, k);
+    }
+    for (int i = 0; i < 4; i++) {
+        double next = bucket_start(sp, k + 1);
+        if (next > v) {
+            break;
+        }
+        k += 1;
+        s = next;
+    }
+    return s;
+}
+
 /* The map key of value i (its bucket for an interval). */
 static uint64_t num_key(const struct qry_facet_acc *a, uint64_t i)
 {
@@ -136,7 +184,7 @@ static uint64_t num_key(const struct qry_facet_acc *a, uint64_t i)
     if (sp->sch_type == SCH_FLOAT) {
         double v = seg_attr_float(a->col, i);
         if (sp->mode == QFM_INTERVAL) {
-            v = floor(v / sp->fval) * sp->fval;
+            v = interval_start(sp, v);
         }
         v = v == 0 ? 0 : v; /* -0.0 and 0.0 are one bucket */
         uint64_t bits;

@@ -11,6 +11,11 @@
  *   >N >=N <N <=N   one side open
  *   A..B  ..B  A..  inclusive range (a date alone as a bound covers its whole day)
  *   word, "a b"  a keyword value, byte for byte (quotes keep spaces, ':' and '..')
+ * Inside quotes `\"` is a quote and `\\` a backslash (add_value): with those two escapes every
+ * value a document can hold can be written, and the escaped text is what the search page's
+ * quote() sends when a facet bucket is clicked. A backslash before anything else is an
+ * error rather than itself, so no query means something today that a later escape would
+ * change. A word outside quotes has no escapes: its backslashes are bytes of the value.
  * and becomes one QN_FILTER leaf with a struct qry_filter normalized for evaluation: int,
  * date and bool clauses are a single inclusive int64 range ([lo, hi], empty when lo > hi),
  * floats keep which ends are open. Nothing here reads a segment: filter_eval.c resolves the
@@ -298,6 +303,37 @@ int qry_filter_value(const struct qry_fval *p, const char *s, size_t len, size_t
                                       : int_clause(p, c, &lo, &hi, f);
 }
 
+/* Appends the value s[0, len) (at offset off of the text) to p->strings at *at, quoted
+ * escapes undone when is_quoted; its length there in *out_len. */
+static int add_value(struct qry_parser *p, const char *s, size_t len, size_t off, bool is_quoted,
+                     uint32_t *at, size_t *out_len)
+{
+    int rc = add_string(p, s, len, at);
+    if (rc || !is_quoted) {
+        *out_len = len;
+        return rc;
+    }
+    char *v = (char *)p->strings.data + *at;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\\') {
+            bool is_escape = i + 1 < len && (s[i + 1] == '"' || s[i + 1] == '\\');
+            if (!is_escape) {
+                return sd_errorf(p->err, SD_EPARSE,
+                                 "at %zu: a backslash in a quoted value must escape '\"' or "
+                                 "'\\' (write '\\\\' for a backslash)",
+                                 off + i);
+            }
+            i++;
+        }
+        v[n++] = s[i];
+    }
+    v[n] = '\0';
+    p->strings.count = *at + n + 1;
+    *out_len = n;
+    return SD_OK;
+}
+
 int qry_parse_filter_leaf(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
 {
     bool is_quoted = tok->type == QT_PHRASE;
@@ -312,9 +348,16 @@ int qry_parse_filter_leaf(struct qry_parser *p, const struct qry_tok *tok, int32
     struct qry_filter f = {.sch_type = (uint8_t)p->attr->type,
                            .name_len = (uint32_t)p->attr->name_len};
     struct qry_fval fv = {.attr = p->attr, .err = p->err};
-    int rc = qry_filter_value(&fv, p->text + off, tok->len, off, is_quoted, &f);
+    uint32_t at = 0;
+    size_t len = 0;
+    int rc = add_value(p, p->text + off, tok->len, off, is_quoted, &at, &len);
+    if (!rc) {
+        rc = qry_filter_value(&fv, (const char *)p->strings.data + at, len, off, is_quoted, &f);
+    }
     if (!rc && f.kind == QF_KEYWORD) {
-        rc = add_string(p, p->text + off, tok->len, &f.str_off);
+        f.str_off = at;
+    } else if (!rc) {
+        p->strings.count = at; /* a number needs no copy of its text */
     }
     if (!rc) {
         rc = add_string(p, p->attr->name, p->attr->name_len, &f.name_off);

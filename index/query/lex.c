@@ -4,6 +4,11 @@
  * The lexer only finds the query language's own syntax; it never decides what
  * a word is (stem_tokenize does that, as for documents). Its rules:
  *   - ASCII white space separates terms; '(' ')' '"' are always tokens.
+ *   - A phrase runs to the first quote not escaped: inside quotes `\"` and `\\`
+ *     are one escaped character each, so a keyword value holding a quote can
+ *     be written (filter.c undoes the escapes of a filter value; for a phrase
+ *     of words both characters separate words, so nothing needs undoing).
+ *     A backslash before anything else is an ordinary character here.
  *   - A word is a run of anything else. Trailing '*'s mark a prefix.
  *   - `OR` and `AND` in upper case are operators; any other spelling is a word.
  *   - At the start of a term, `-` glued to what follows is an exclusion, and a
@@ -59,9 +64,25 @@ static size_t field_name_len(const struct qry_lexer *lx)
     return i - lx->pos;
 }
 
+/* The closing quote of the phrase opened at text[open]: the first '"' not escaped by a
+ * backslash (`\"` and `\\` are pairs; any other backslash is one character). */
+static const char *phrase_end(const struct qry_lexer *lx, size_t open)
+{
+    for (size_t i = open + 1; i < lx->len; i++) {
+        char c = lx->text[i];
+        if (c == '"') {
+            return lx->text + i;
+        }
+        if (c == '\\' && i + 1 < lx->len && (lx->text[i + 1] == '"' || lx->text[i + 1] == '\\')) {
+            i++;
+        }
+    }
+    return NULL;
+}
+
 static int lex_phrase(struct qry_lexer *lx, struct qry_tok *tok, struct sd_error *err)
 {
-    const char *close = memchr(lx->text + lx->pos + 1, '"', lx->len - lx->pos - 1);
+    const char *close = phrase_end(lx, lx->pos);
     if (!close) {
         return sd_errorf(err, SD_EPARSE, "at %zu: unterminated '\"'", lx->pos);
     }

@@ -12,7 +12,8 @@
 enum qry_tok_type {
     QT_END = 0,
     QT_WORD,   /* off/len: the word without trailing '*'s; is_prefix if it had any */
-    QT_PHRASE, /* off: the opening quote; the words are text[off+1, off+1+len) */
+    QT_PHRASE, /* off: the opening quote; the words are text[off+1, off+1+len), escapes
+                  (`\"`, `\\`) not undone */
     QT_LPAREN,
     QT_RPAREN,
     QT_MINUS, /* '-' glued to the term after it */

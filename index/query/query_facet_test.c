@@ -6,6 +6,7 @@
  * merge by value across segments; and a facet search allocates nothing per document.
  */
 #include <limits.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "eval_int.h"
 #include "failalloc.h"
 #include "query_attr_util.h"
 
@@ -172,6 +174,113 @@ static void test_facet_every_kind_counts_exactly(void **state)
     seg_close(s);
 }
 
+/* The significant digits of a label: its digits from the first non-zero one to the last
+ * non-zero one before any exponent. */
+static int significant_digits(const char *s)
+{
+    int first = -1, last = -1, i = 0;
+    for (const char *p = s; *p && *p != 'e'; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (*p != '0') {
+                first = first < 0 ? i : first;
+                last = i;
+            }
+            i++;
+        }
+    }
+    return first < 0 ? 1 : last - first + 1;
+}
+
+/* Checks qry_format_double(v): reads back to v (through strtod and through the filter
+ * syntax), no exponent for magnitudes in [1e-6, 1e21), and no %.Ng with fewer digits reads
+ * back. */
+static void check_float_label(double v)
+{
+    char got[64];
+    int n = qry_format_double(v, got, sizeof got);
+    assert_int_equal((size_t)n, strlen(got));
+    if (strtod(got, NULL) != v) {
+        fail_msg("%.17g: '%s' reads back as %.17g", v, got, strtod(got, NULL));
+    }
+    bool is_ordinary = fabs(v) >= 1e-6 && fabs(v) < 1e21;
+    if (is_ordinary != (strchr(got, 'e') == NULL) && v != 0) {
+        fail_msg("%.17g: '%s' (an exponent only outside [1e-6, 1e21))", v, got);
+    }
+    int digits = significant_digits(got);
+    for (int prec = 1; prec < digits; prec++) {
+        char shorter[64];
+        snprintf(shorter, sizeof shorter, "%.*g", prec, v);
+        if (strtod(shorter, NULL) == v) {
+            fail_msg("%.17g: '%s' has %d digits, '%s' reads back too", v, got, digits, shorter);
+        }
+    }
+    const struct sch_field *price = sch_find(tattr_schema_, "price", 5);
+    struct sd_error err = {0};
+    struct qry_fval fv = {.attr = price, .err = &err};
+    struct qry_filter f;
+    if (qry_filter_value(&fv, got, (size_t)n, 0, false, &f) || f.flo != v || f.fhi != v) {
+        fail_msg("%.17g: the clause 'price:%s' is not that value: %s", v, got, err.msg);
+    }
+}
+
+/* Issue: float buckets came out as "5e+01", "1e+02", "1.2e+02" (%g at the fewest digits). */
+static void test_facet_float_labels_shortest_without_exponent(void **state)
+{
+    (void)state;
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {
+        {50, "50"},
+        {100, "100"},
+        {120, "120"},
+        {2.5, "2.5"},
+        {0.1, "0.1"},
+        {0.3, "0.3"},
+        {0.1 + 0.2, "0.30000000000000004"},
+        {-9.99, "-9.99"},
+        {1e9, "1000000000"},
+        {123456789012345680000.0, "123456789012345680000"},
+        {1e21, "1e+21"},
+        {1.5e22, "1.5e+22"},
+        {1e-6, "0.000001"},
+        {1.25e-6, "0.00000125"},
+        {1e-7, "1e-7"},
+        {-1.5e-7, "-1.5e-7"},
+        {0, "0"},
+        {-0.0, "0"},
+        {5e-324, "5e-324"},
+        {1.7976931348623157e308, "1.7976931348623157e+308"},
+        {9007199254740993.0, "9007199254740992"},
+        {0.000123, "0.000123"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char got[64];
+        qry_format_double(cases[i].v, got, sizeof got);
+        if (strcmp(got, cases[i].want) != 0) {
+            fail_msg("%.17g: got '%s', want '%s'", cases[i].v, got, cases[i].want);
+        }
+        check_float_label(cases[i].v);
+    }
+    uint64_t x = 88172645463325252u;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v;
+        if (i % 3 == 0) { /* any finite double */
+            memcpy(&v, &x, sizeof v);
+            if (!isfinite(v)) {
+                continue;
+            }
+        } else { /* a decimal as people type them: up to 9 digits, a few places */
+            int64_t m = (int64_t)(x % 2000000000u) - 1000000000;
+            v = (double)m / pow(10, (double)((x >> 40) % 12));
+        }
+        check_float_label(v);
+    }
+}
+
 /* A search whose matches hold no value of the field, on a context whose value maps were never
  * filled: no bucket. Found by tests/soak/search_sweep.py under UBSan (qsort of a NULL map). */
 static void test_facet_nothing_to_count(void **state)
@@ -308,6 +417,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_facet_parse_specs_and_errors),
         cmocka_unit_test(test_facet_every_kind_counts_exactly),
+        cmocka_unit_test(test_facet_float_labels_shortest_without_exponent),
         cmocka_unit_test(test_facet_nothing_to_count),
         cmocka_unit_test(test_facet_own_field_counts_as_if_not_filtered),
         cmocka_unit_test(test_facet_segments_merge_by_value),

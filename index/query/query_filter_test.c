@@ -245,6 +245,55 @@ static void test_filter_segments_without_column_and_deleted_docs(void **state)
     seg_close(c);
 }
 
+/* Issue: a keyword value holding '"' could not be filtered (the quote ended the value) and
+ * `"a\\b"`, what the search page sends for a\b, found nothing. Inside quotes `\"` and `\\`
+ * are escapes; any other backslash is an error; a word outside quotes is bytes as typed. */
+static void test_filter_quoted_escapes_quote_and_backslash(void **state)
+{
+    (void)state;
+    static const struct tadoc docs[] = {
+        {"q1", "one", "spring", .lang = "a\"b", .tags = {"\"", "\\"}, .flag = -1},
+        {"q2", "two", "spring", .lang = "a\\b", .tags = {"x y"}, .flag = -1},
+        {"q3", "three", "spring", .lang = "a\\\"b", .tags = {"\\\\"}, .flag = -1},
+        {"q4", "four", "spring", .lang = "a\\", .tags = {"(\"OR\")"}, .flag = -1},
+    };
+    struct seg *s = tattr_build(tattr_stem, docs, 4, true);
+    struct qry_segment segs[] = {{s, NULL}};
+    static const char *const cases[][2] = {
+        {"lang:\"a\\\"b\"", "q1"},
+        {"lang:(\"a\\\\b\")", "q2"},
+        {"lang:\"a\\\\\\\"b\"", "q3"},
+        {"lang:\"a\\\\\"", "q4"},
+        {"lang:a\\b", "q2"}, /* unquoted: the backslash is a byte */
+        {"lang:(\"a\\\"b\" OR \"a\\\\b\")", "q1 q2"},
+        {"tags:\"\\\"\"", "q1"},
+        {"tags:\"\\\\\"", "q1"},
+        {"tags:\"\\\\\\\\\"", "q3"},
+        {"tags:\"(\\\"OR\\\")\"", "q4"},
+        {"-lang:\"a\\\"b\"", "q2 q3 q4"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        expect(segs, 1, "spring", cases[i][0], cases[i][1]);
+        expect(segs, 1, cases[i][0], NULL, cases[i][1]);
+    }
+    /* a phrase of words: both escapes separate words, like the characters they stand for */
+    expect(segs, 1, "\"spring\\\"\"", NULL, "q1 q2 q3 q4");
+    static const struct bad bad[] = {
+        {"lang:\"a\\b\"", true, SD_EPARSE, "at 7: a backslash in a quoted value must escape"},
+        {"lang:\"a\\n\"", false, SD_EPARSE, "at 7: a backslash"},
+        {"lang:\"a\\\"", true, SD_EPARSE, "at 5: unterminated '\"'"},
+        {"lang:\"\\u0041\"", true, SD_EPARSE, "at 6: a backslash"},
+    };
+    char msg[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = tattr_parse_rc(tattr_ctx, tattr_schema_, bad[i].text, bad[i].is_filter, msg);
+        if (rc != bad[i].rc || !strstr(msg, bad[i].msg)) {
+            fail_msg("'%s': rc %d '%s', want %d '%s'", bad[i].text, rc, msg, bad[i].rc, bad[i].msg);
+        }
+    }
+    seg_close(s);
+}
+
 /* With a filter, pruning (block-max, MaxScore) and the bulk walk of a wide OR must return the
  * hits an exhaustive search does: a filter only removes documents. */
 static void test_filter_pruned_search_equals_exhaustive(void **state)
@@ -312,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_filter_browse_is_index_order_with_exact_total),
         cmocka_unit_test(test_filter_segments_without_column_and_deleted_docs),
         cmocka_unit_test(test_filter_pruned_search_equals_exhaustive),
+        cmocka_unit_test(test_filter_quoted_escapes_quote_and_backslash),
     };
     return cmocka_run_group_tests(tests, tattr_setup, tattr_teardown);
 }

@@ -13,6 +13,8 @@ types as a person would and reads what the page shows, not the JSON behind it:
   - the facet sidebar (the sample's keyword attributes lang and collection): clicking a value
     filters the hits to it and the counts change, while the clicked field keeps its other values
     (counted as if it were not filtered, as a sidebar needs);
+  - a facet value holding quotes and backslashes (a"b, a\b) filters, when clicked, to exactly
+    its documents: the page quotes it with \" and \\, the escapes of the filter syntax;
   - the box from /searchd.js on a page served from another origin (a second port) returns hits
     through CORS;
   - the page reads well at a phone's width (no horizontal scroll);
@@ -70,6 +72,13 @@ HOSTILE = {
 }
 
 
+# Keyword values the filter syntax must quote and escape, each the lang of its own documents
+# (one word, "zebraquote", that no sample document and no other test's query has).
+ODD_LANGS = ['a"b', "a\\b", 'x "y" (z) \\"', "язык: ru OR", 'a"b']
+ODD_DOCS = [{"id": "odd-%d" % i, "title": "Zebraquote %d" % i, "body": "zebraquote", "lang": v}
+            for i, v in enumerate(ODD_LANGS)]
+
+
 def chrome(tmp):
     """A headless Chromium whose temporary files go to tmp: its profile, and the directory of
     its singleton socket, which it leaves behind in TMPDIR when it quits."""
@@ -96,6 +105,7 @@ class PageTest(harness.E2ETestCase):
         harness.run_searchq(["import"] + harness.sample_files(), daemon=cls.daemon)
         with cls.daemon.line() as c:
             assert c.call({"op": "add", "doc": HOSTILE})["ok"]
+            assert c.call({"op": "add", "docs": ODD_DOCS})["ok"]
         cls.base = "http://%s:%d" % cls.daemon.http_addr
         cls.browser_tmp = tempfile.mkdtemp(prefix="searchd-browser-")
         cls.driver = chrome(cls.browser_tmp)
@@ -217,6 +227,23 @@ class PageTest(harness.E2ETestCase):
             By.CSS_SELECTOR, "#facets button[data-field=collection][data-value=%s]" % value)
         self.assertEqual(pressed.get_attribute("aria-pressed"), "true")
         self.shot("facets-after-click")
+
+    def test_facet_click_on_values_with_quotes_and_backslashes(self):
+        self.type_query("zebraquote")
+        every = sorted(d["id"] for d in ODD_DOCS)
+        self.wait(lambda: sorted(self.hit_ids()) == every, "the odd documents")
+        self.wait(lambda: set(self.facet_counts().get("lang", {})) == set(ODD_LANGS), "odd langs")
+        counts = self.facet_counts()["lang"]
+        click = ("[...document.querySelectorAll('#facets button[data-field=lang]')]"
+                 ".find(b => b.dataset.value === arguments[0]).click()")
+        for value in sorted(set(ODD_LANGS)):
+            want = sorted(d["id"] for d in ODD_DOCS if d["lang"] == value)
+            self.assertEqual(counts[value], len(want))
+            self.driver.execute_script(click, value)
+            self.wait(lambda: sorted(self.hit_ids()) == want, "hits filtered to lang " + value)
+            self.assertEqual(self.facet_counts()["lang"], counts)  # as if not filtered
+            self.driver.execute_script(click, value)  # unselect
+            self.wait(lambda: sorted(self.hit_ids()) == every, "every odd document again")
 
     def test_stale_answers_never_overwrite_newer(self):
         box = self.open_page()

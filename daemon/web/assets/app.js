@@ -54,7 +54,9 @@
     return e;
   }
 
-  /* A keyword value as a filter term: always quoted, so any value is one term. */
+  /* A keyword value as a filter term: always quoted, so any value is one term, with `"` and `\`
+   * escaped by a backslash, the only two escapes of a quoted value (docs/QUERY.md "Quoting a
+   * keyword value"): the clause matches exactly the bucket's value, whatever its bytes. */
   const quote = (v) => `"${String(v).replace(/["\\]/g, '\\$&')}"`;
 
   function filterText() {
