@@ -356,6 +356,7 @@ struct qry_facet_spec {
     uint8_t sch_type;
     uint8_t mode; /* enum qry_facet_mode */
     uint8_t unit; /* enum qry_date_unit */
+    bool has_size; /* size= given (once at most) */
     uint32_t size;
     int64_t ival;
     double fval;

@@ -78,7 +78,10 @@ static int set_interval(struct qry_facet_spec *sp, const struct fopt *o, size_t 
     bool is_plain =
         !rc && (sp->sch_type == SCH_INT ? f.lo == f.hi && f.lo > 0 : f.flo == f.fhi && f.flo > 0);
     if (!is_plain) {
-        return spec_err(err, SD_EPARSE, i, o->off, "interval= needs a positive number");
+        return spec_err(err, SD_EPARSE, i, o->off,
+                        sp->sch_type == SCH_INT
+                            ? "interval= needs a positive integer (an int field)"
+                            : "interval= needs a positive number");
     }
     sp->ival = f.lo;
     sp->fval = f.flo;
@@ -150,6 +153,10 @@ static int set_option(struct qry_facet_spec *sp, const struct fopt *o, size_t i,
 {
     if (opt_is(o, "size")) {
         uint64_t v;
+        if (sp->has_size) {
+            return spec_err(err, SD_EPARSE, i, o->off - o->name_len - 1, "size= given twice");
+        }
+        sp->has_size = true;
         if (parse_uint(o, QRY_MAX_FACET_SIZE, &v)) {
             return spec_err(err, SD_EPARSE, i, o->off, "size= needs a number from 1 to 1000");
         }

@@ -55,6 +55,8 @@ static void test_sort_parse_keys_and_errors(void **state)
         {"color:desc", SD_EFIELD, "unknown field 'color' in sort"},
         {"year,body", SD_EFIELD, "at 5: field 'body' in sort is declared as text"},
         {"year,price,lang,tags,date", SD_ELIMIT, "more than 4 sort keys"},
+        {"year,year", SD_EPARSE, "at 5: 'year' is a sort key twice"},
+        {"title:asc, year, title:desc", SD_EPARSE, "at 17: 'title' is a sort key twice"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = parse_rc(bad[i].text, msg);

@@ -104,6 +104,13 @@ int qry_sort_parse(const char *text, size_t len, const struct sch_schema *schema
         } else {
             rc = parse_key(text + a, b - a, a, schema, &so->keys[so->nkeys++], err);
         }
+        for (size_t k = 0; !rc && k + 1 < so->nkeys; k++) {
+            /* a second key on a field never orders anything the first left tied */
+            if (strcmp(so->keys[k].name, so->keys[so->nkeys - 1].name) == 0) {
+                rc = sd_errorf(err, SD_EPARSE, "at %zu: '%s' is a sort key twice", a,
+                               so->keys[k].name);
+            }
+        }
         pos = end + 1;
     }
     if (rc) {
