@@ -977,6 +977,73 @@ static void test_idx_synonyms_apply_at_query_time_without_reindex(void **state)
     free(dir);
 }
 
+/* DATA.md's Meilisearch map, {"ноутбук": ["лэптоп", "laptop"]}: one one-way entry per key, so
+ * the key finds its synonyms and not the reverse; it is stored, read back (get_settings, after a
+ * reopen too) and compared as the equal array of one-way entries; a synonym no query could match
+ * is refused naming the key, and changes nothing. */
+static void test_idx_synonyms_meilisearch_map_is_one_way(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir);
+    char map[512], array[512], canon[512];
+    snprintf(map, sizeof map, "%s,\"synonyms\":{\" ноутбук\":[\"лэптоп\",\"laptop\"]}}",
+             lex_fields);
+    snprintf(array, sizeof array,
+             "%s,\"synonyms\":[{\"root\":\"ноутбук\",\"synonyms\":[\"laptop\",\"лэптоп\"]}]}",
+             lex_fields);
+    snprintf(canon, sizeof canon,
+             "{\"fields\":{\"body\":{\"type\":\"text\",\"weight\":1},\"title\":{\"type\":\"text\","
+             "\"weight\":2}},\"synonyms\":[{\"root\":\"ноутбук\",\"synonyms\":[\"laptop\","
+             "\"лэптоп\"]}]}");
+    assert_int_equal(set_settings(db, "map", map), 1);
+    struct seg_field f[3][2] = {
+        {TXT("title", "Покупка"), TXT("body", "новый ноутбук")},
+        {TXT("title", "Покупка"), TXT("body", "новый лэптоп")},
+        {TXT("title", "Purchase"), TXT("body", "a new laptop")},
+    };
+    struct idx_op ops[3] = {upsert("nb", f[0], 2), upsert("lap", f[1], 2), upsert("en", f[2], 2)};
+    struct sd_error err;
+    assert_int_equal(tidx_write(db, "map", ops, 3, NULL, &err), SD_OK);
+    expect_settings(db, "map", canon, 1);
+    assert_int_equal(set_settings(db, "map", array), 1); /* the same settings: no new version */
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(tidx_count(db, "map", "ноутбук"), 3);
+        char *top = top_id(db, "map", "ноутбук");
+        assert_string_equal(top, "nb"); /* the typed word first */
+        free(top);
+        assert_int_equal(tidx_count(db, "map", "лэптоп"), 1); /* not the key's document */
+        assert_int_equal(tidx_count(db, "map", "laptop"), 1);
+        idx_close(db); /* and again from the SETTINGS file */
+        db = open_db(dir);
+        expect_settings(db, "map", canon, 1);
+    }
+
+    /* refused, naming the key, and nothing changes */
+    const char *bad[][2] = {
+        {"{\"synonyms\":{\"ноутбук\":[\"лэптоп\",\"!!!\"]}}",
+         "synonyms['ноутбук']: '!!!' holds no word"},
+        {"{\"synonyms\":{\"a\":[\"b c d e f g h i j\"]}}",
+         "synonyms['a']: 'b c d e f g h i j' has more than 8 words"},
+        {"{\"synonyms\":{\"...\":[\"b\"]}}", "synonyms['...']: '...' holds no word"},
+        {"{\"synonyms\":{\"a\":[\"a\"]}}",
+         "synonyms['a']: the key 'a' is also one of its synonyms"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        uint64_t v = 0;
+        int rc = idx_set_settings(db, "map", bad[i][0], strlen(bad[i][0]), IDX_SETTINGS_UPSERT, &v,
+                                  &err);
+        if (rc != SD_EINVAL || !strstr(err.msg, bad[i][1])) {
+            fail_msg("%s: rc %d, '%s' (want '%s')", bad[i][0], rc, err.msg, bad[i][1]);
+        }
+    }
+    expect_settings(db, "map", canon, 1);
+    assert_int_equal(tidx_count(db, "map", "ноутбук"), 3);
+    idx_close(db);
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
 struct lex_watch {
     struct idx_db *db;
     atomic_bool stop;
@@ -1330,6 +1397,7 @@ int main(void)
         cmocka_unit_test(test_idx_settings_file_damage_is_always_corrupt),
         cmocka_unit_test(test_idx_synonyms_apply_at_query_time_without_reindex),
         cmocka_unit_test(test_idx_synonyms_change_under_searches),
+        cmocka_unit_test(test_idx_synonyms_meilisearch_map_is_one_way),
         cmocka_unit_test(test_idx_settings_format1_still_reads),
         cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),

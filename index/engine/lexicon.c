@@ -5,8 +5,12 @@
  * Built once per settings version, when the settings are published (settings.c), never per
  * search: a search takes the lexicon its settings reference holds, so a change takes effect
  * for the next search and a search under way keeps the one it started with. Strings the
- * query module refuses (a member with no word, a stopword of two words) refuse the settings.
+ * query module refuses (a member with no word, a stopword of two words) refuse the settings;
+ * one of a one-way entry is named with the entry's root, which is a Meilisearch map's key.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "engine_int.h"
 
 /* The stopwords of sl added to lex. */
@@ -27,6 +31,21 @@ static int idx_lexicon_stopwords(const struct sch_lexicon *sl, struct qry_lexico
     return rc;
 }
 
+/* err, from a one-way entry with this root, named by the root: "synonyms['a']: '!!!' holds no
+ * word". A one-way entry is known by its root (a Meilisearch map's key) while the canonical order
+ * has lost where the entry stood; the query module names only the string. */
+static int idx_lexicon_name_root(const char *root, size_t root_len, int rc, struct sd_error *err)
+{
+    if (!err) {
+        return rc;
+    }
+    static const char prefix[] = "synonyms: ";
+    char inner[sizeof err->msg];
+    bool has_prefix = strncmp(err->msg, prefix, sizeof prefix - 1) == 0;
+    snprintf(inner, sizeof inner, "%s", err->msg + (has_prefix ? sizeof prefix - 1 : 0));
+    return sd_errorf(err, rc, "synonyms['%.*s']: %s", (int)root_len, root, inner);
+}
+
 static int idx_lexicon_synonyms(const struct sch_lexicon *sl, struct qry_lexicon *lex,
                                 struct sd_error *err)
 {
@@ -40,6 +59,9 @@ static int idx_lexicon_synonyms(const struct sch_lexicon *sl, struct qry_lexicon
             lens[i] = s.len;
         }
         int rc = qry_lexicon_add_synonyms(lex, rule->is_one_way, strs, lens, rule->count, err);
+        if (rc == SD_EINVAL && rule->is_one_way) {
+            return idx_lexicon_name_root(strs[0], lens[0], rc, err);
+        }
         if (rc) {
             return rc;
         }

@@ -10,9 +10,16 @@
  *                                                                         these; not the reverse
  *   "stopwords": {"lists": ["en", "ru"], "words": ["пожалуйста"]}
  *
- * (A Meilisearch map {"a": ["b", "c"]} is one one-way entry per key.) Nothing here knows words
- * or stems: this module sees strings, and the query module (index/query/synonym.c) analyses
- * them when the settings are published, where a member that holds no word is refused.
+ * "synonyms" may instead be a Meilisearch map, {"a": ["b", "c"], "d": ["e"]}: one one-way entry
+ * per key, the key its root ({"root": "a", "synonyms": ["b", "c"]}), checked as such an entry is
+ * but named by its key in errors ("synonyms['a']: the key 'a' is also one of its synonyms").
+ * Both shapes go into the same rules, so the canonical form (below) of a map is the array of
+ * its one-way entries: that is what is stored and what get_settings answers, and a map and the
+ * equal array are the same settings. Of a key given twice json-c keeps the last list.
+ *
+ * Nothing here knows words or stems: this module sees strings, and the query module
+ * (index/query/synonym.c) analyses them when the settings are published, where a member that
+ * holds no word is refused.
  *
  * CANONICAL FORM, so that equal settings are equal bytes: every string has its spaces (space,
  * tab, CR, LF) trimmed and each run collapsed to one space; a group's members and a one-way
@@ -83,16 +90,11 @@ static bool lex_is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Appends JSON string v, trimmed and with its space runs collapsed, to lex's pool as *out.
- * what names it in errors ("synonyms[2]: member 1"). */
-static int lex_add_string(struct sch_lexicon *lex, size_t *pool_cap, struct json_object *v,
-                          const char *what, struct sch_str *out, struct sd_error *err)
+/* Appends s[0, len) (borrowed), trimmed and with its space runs collapsed, to lex's pool as *out.
+ * what names it in errors ("synonyms[2]: synonym 1"). */
+static int lex_add_bytes(struct sch_lexicon *lex, size_t *pool_cap, const char *s, size_t len,
+                         const char *what, struct sch_str *out, struct sd_error *err)
 {
-    if (!json_object_is_type(v, json_type_string)) {
-        return sd_errorf(err, SD_EINVAL, "%s: expected a string", what);
-    }
-    const char *s = json_object_get_string(v);
-    size_t len = (size_t)json_object_get_string_len(v);
     if (lex->pool_len + len + 1 > *pool_cap) {
         size_t cap = 2 * (*pool_cap + len + 1);
         char *p = realloc(lex->pool, cap);
@@ -132,6 +134,17 @@ static int lex_add_string(struct sch_lexicon *lex, size_t *pool_cap, struct json
     return SD_OK;
 }
 
+/* lex_add_bytes of JSON string v (borrowed); anything else is refused. */
+static int lex_add_string(struct sch_lexicon *lex, size_t *pool_cap, struct json_object *v,
+                          const char *what, struct sch_str *out, struct sd_error *err)
+{
+    if (!json_object_is_type(v, json_type_string)) {
+        return sd_errorf(err, SD_EINVAL, "%s: expected a string", what);
+    }
+    return lex_add_bytes(lex, pool_cap, json_object_get_string(v),
+                         (size_t)json_object_get_string_len(v), what, out, err);
+}
+
 /* ---- synonyms ---- */
 
 /* An entry being sorted, with the lexicon its members are in. */
@@ -157,73 +170,125 @@ static int lex_cmp_rule(const void *x, const void *y)
     return (a->r.count > b->r.count) - (a->r.count < b->r.count);
 }
 
-/* One entry, {"synonyms": [...]} or {"root": ..., "synonyms": [...]}, appended to lex. */
-static int lex_parse_rule(struct json_object *e, size_t index, struct sch_lexicon *lex,
-                          size_t *pool_cap, struct sd_error *err)
+/* How an entry is named in errors: what ("synonyms[2]" of the array, "synonyms['a']" of a map)
+ * and what its root is called there ("root", or a map's "key"). */
+struct lex_entry {
+    char what[96];
+    const char *root_name;
+};
+
+/* Members m[0, count) of an entry just appended to lex's pool (m[0] its root when is_one_way):
+ * sorted without repeats, the root kept first, checked and recorded as the next rule. */
+static int lex_end_rule(struct sch_lexicon *lex, const struct lex_entry *e, bool is_one_way,
+                        struct sch_str *m, size_t count, struct sd_error *err)
 {
-    char what[32];
-    snprintf(what, sizeof what, "synonyms[%zu]", index);
-    if (!json_object_is_type(e, json_type_object)) {
-        return sd_errorf(err, SD_EINVAL,
-                         "%s: expected an object like {\"synonyms\": [\"a\", \"b\"]} or "
-                         "{\"root\": \"a\", \"synonyms\": [\"b\"]}",
-                         what);
-    }
-    struct json_object *root = NULL, *syns = NULL;
-    json_object_object_foreach(e, key, val)
-    {
-        if (strcmp(key, "root") == 0) {
-            root = val;
-        } else if (strcmp(key, "synonyms") == 0) {
-            syns = val;
-        } else {
-            return sd_errorf(err, SD_EINVAL, "%s: unknown key '%.64s' (use synonyms, root)", what,
-                             key);
+    struct lex_sort_str tmp[SCH_MAX_SYNONYM_MEMBERS];
+    size_t skip = is_one_way; /* the root stays first */
+    size_t left = skip + lex_sort_unique(lex, m + skip, count - skip, tmp);
+    for (size_t i = 1; is_one_way && i < left; i++) {
+        if (m[i].len == m[0].len && memcmp(sch_str(lex, m[i]), sch_str(lex, m[0]), m[0].len) == 0) {
+            return sd_errorf(err, SD_EINVAL, "%s: the %s '%s' is also one of its synonyms", e->what,
+                             e->root_name, sch_str(lex, m[0]));
         }
     }
-    if (!syns || !json_object_is_type(syns, json_type_array)) {
-        return sd_errorf(err, SD_EINVAL, "%s: \"synonyms\" must be an array of strings", what);
+    if (left < 2) {
+        if (is_one_way) {
+            return sd_errorf(err, SD_EINVAL, "%s: a %s needs at least one synonym", e->what,
+                             e->root_name);
+        }
+        return sd_errorf(err, SD_EINVAL, "%s: a group needs at least 2 different strings", e->what);
     }
-    size_t n = json_object_array_length(syns) + (root != NULL);
+    lex->rules[lex->nrules++] =
+        (struct sch_synonym){.is_one_way = is_one_way, .first = lex->nmembers, .count = left};
+    lex->nmembers += left;
+    return SD_OK;
+}
+
+/* Appends one entry to lex, whichever shape it came in: its root, root_len bytes (borrowed; NULL
+ * for a two-way group), and the strings of the JSON array syns (borrowed). */
+static int lex_add_rule(struct sch_lexicon *lex, size_t *pool_cap, const struct lex_entry *e,
+                        const char *root, size_t root_len, struct json_object *syns,
+                        struct sd_error *err)
+{
+    size_t nsyns = json_object_array_length(syns);
+    size_t n = nsyns + (root != NULL);
     if (n > SCH_MAX_SYNONYM_MEMBERS) {
-        return sd_errorf(err, SD_ELIMIT, "%s: %zu strings, at most %d", what, n,
+        return sd_errorf(err, SD_ELIMIT, "%s: %zu strings, at most %d", e->what, n,
                          SCH_MAX_SYNONYM_MEMBERS);
     }
     struct sch_str *m = lex->members + lex->nmembers;
     size_t count = 0;
     int rc = SD_OK;
     if (root) {
-        char rwhat[64];
-        snprintf(rwhat, sizeof rwhat, "%s: root", what);
-        rc = lex_add_string(lex, pool_cap, root, rwhat, &m[count++], err);
+        char rwhat[128];
+        snprintf(rwhat, sizeof rwhat, "%s: %s", e->what, e->root_name);
+        rc = lex_add_bytes(lex, pool_cap, root, root_len, rwhat, &m[count++], err);
     }
-    for (size_t i = 0; rc == SD_OK && i < json_object_array_length(syns); i++) {
-        char mwhat[64];
-        snprintf(mwhat, sizeof mwhat, "%s: synonym %zu", what, i);
+    for (size_t i = 0; rc == SD_OK && i < nsyns; i++) {
+        char mwhat[128];
+        snprintf(mwhat, sizeof mwhat, "%s: synonym %zu", e->what, i);
         rc = lex_add_string(lex, pool_cap, json_object_array_get_idx(syns, i), mwhat, &m[count++],
                             err);
     }
-    if (rc) {
-        return rc;
+    return rc ? rc : lex_end_rule(lex, e, root != NULL, m, count, err);
+}
+
+/* One entry of the array, {"synonyms": [...]} or {"root": ..., "synonyms": [...]}, appended to
+ * lex. */
+static int lex_parse_rule(struct json_object *o, size_t index, struct sch_lexicon *lex,
+                          size_t *pool_cap, struct sd_error *err)
+{
+    struct lex_entry e = {.root_name = "root"};
+    snprintf(e.what, sizeof e.what, "synonyms[%zu]", index);
+    if (!json_object_is_type(o, json_type_object)) {
+        return sd_errorf(err, SD_EINVAL,
+                         "%s: expected an object like {\"synonyms\": [\"a\", \"b\"]} or "
+                         "{\"root\": \"a\", \"synonyms\": [\"b\"]}",
+                         e.what);
     }
-    struct lex_sort_str tmp[SCH_MAX_SYNONYM_MEMBERS];
-    size_t skip = root != NULL; /* the root stays first */
-    size_t left = skip + lex_sort_unique(lex, m + skip, count - skip, tmp);
-    for (size_t i = 1; root && i < left; i++) {
-        if (m[i].len == m[0].len && memcmp(sch_str(lex, m[i]), sch_str(lex, m[0]), m[0].len) == 0) {
-            return sd_errorf(err, SD_EINVAL, "%s: the root '%s' is also one of its synonyms", what,
-                             sch_str(lex, m[0]));
+    struct json_object *root = NULL, *syns = NULL;
+    json_object_object_foreach(o, key, val)
+    {
+        if (strcmp(key, "root") == 0) {
+            root = val;
+        } else if (strcmp(key, "synonyms") == 0) {
+            syns = val;
+        } else {
+            return sd_errorf(err, SD_EINVAL, "%s: unknown key '%.64s' (use synonyms, root)", e.what,
+                             key);
         }
     }
-    if (left < 2) {
-        return sd_errorf(err, SD_EINVAL, "%s: %s", what,
-                         root ? "a root needs at least one synonym"
-                              : "a group needs at least 2 different strings");
+    if (!syns || !json_object_is_type(syns, json_type_array)) {
+        return sd_errorf(err, SD_EINVAL, "%s: \"synonyms\" must be an array of strings", e.what);
     }
-    lex->rules[lex->nrules++] =
-        (struct sch_synonym){.is_one_way = root != NULL, .first = lex->nmembers, .count = left};
-    lex->nmembers += left;
-    return SD_OK;
+    if (root && !json_object_is_type(root, json_type_string)) {
+        return sd_errorf(err, SD_EINVAL, "%s: root: expected a string", e.what);
+    }
+    const char *r = root ? json_object_get_string(root) : NULL;
+    size_t rlen = root ? (size_t)json_object_get_string_len(root) : 0;
+    return lex_add_rule(lex, pool_cap, &e, r, rlen, syns, err);
+}
+
+/* One key of a Meilisearch map, "a": ["b", "c"]: the one-way entry of root "a", appended to lex.
+ * Errors name the key, cut to 64 bytes on a UTF-8 boundary ("synonyms['a']: ..."). */
+static int lex_parse_map_entry(const char *key, struct json_object *syns, struct sch_lexicon *lex,
+                               size_t *pool_cap, struct sd_error *err)
+{
+    struct lex_entry e = {.root_name = "key"};
+    size_t key_len = strlen(key), shown = key_len;
+    if (shown > 64) {
+        shown = 64;
+        while (shown > 0 && ((unsigned char)key[shown] & 0xc0) == 0x80) {
+            shown--; /* not inside a UTF-8 sequence */
+        }
+    }
+    snprintf(e.what, sizeof e.what, "synonyms['%.*s%s']", (int)shown, key,
+             shown < key_len ? "..." : "");
+    if (!json_object_is_type(syns, json_type_array)) {
+        return sd_errorf(err, SD_EINVAL, "%s: expected an array of strings like [\"b\", \"c\"]",
+                         e.what);
+    }
+    return lex_add_rule(lex, pool_cap, &e, key, key_len, syns, err);
 }
 
 /* Sorts the rules, drops repeated ones and lays their members out in the new order. */
@@ -261,11 +326,13 @@ static int lex_sort_rules(struct sch_lexicon *lex, struct sd_error *err)
 
 int sch_lexicon_parse_synonyms(struct json_object *v, struct sch_lexicon *lex, struct sd_error *err)
 {
-    if (!json_object_is_type(v, json_type_array)) {
+    bool is_map = json_object_is_type(v, json_type_object);
+    if (!is_map && !json_object_is_type(v, json_type_array)) {
         return sd_errorf(err, SD_EINVAL,
-                         "\"synonyms\" must be an array like [{\"synonyms\": [\"a\", \"b\"]}]");
+                         "\"synonyms\" must be an array like [{\"synonyms\": [\"a\", \"b\"]}] "
+                         "or an object like {\"a\": [\"b\", \"c\"]}");
     }
-    size_t n = json_object_array_length(v);
+    size_t n = is_map ? (size_t)json_object_object_length(v) : json_object_array_length(v);
     if (n > SCH_MAX_SYNONYM_RULES) {
         return sd_errorf(err, SD_ELIMIT, "\"synonyms\": %zu entries, at most %d", n,
                          SCH_MAX_SYNONYM_RULES);
@@ -277,8 +344,18 @@ int sch_lexicon_parse_synonyms(struct json_object *v, struct sch_lexicon *lex, s
     }
     size_t pool_cap = lex->pool_len; /* the pool may hold the stopwords already */
     int rc = SD_OK;
-    for (size_t i = 0; rc == SD_OK && i < n; i++) {
-        rc = lex_parse_rule(json_object_array_get_idx(v, i), i, lex, &pool_cap, err);
+    if (is_map) {
+        json_object_object_foreach(v, key, val)
+        {
+            rc = lex_parse_map_entry(key, val, lex, &pool_cap, err);
+            if (rc) {
+                break;
+            }
+        }
+    } else {
+        for (size_t i = 0; rc == SD_OK && i < n; i++) {
+            rc = lex_parse_rule(json_object_array_get_idx(v, i), i, lex, &pool_cap, err);
+        }
     }
     return rc ? rc : lex_sort_rules(lex, err);
 }

@@ -29,8 +29,9 @@
  *   "typo": false      no search of this index reads typos (default true)
  *   "layout": false    nor the other keyboard layout (default true)
  *
- * (Typesense's shape for synonyms; a Meilisearch map {"a": ["b"]} is {"root": "a",
- * "synonyms": ["b"]}.) sch_same_index says whether two settings index documents alike.
+ * (Typesense's shape for synonyms; a Meilisearch map {"a": ["b"]} is accepted too, read and
+ * encoded as {"root": "a", "synonyms": ["b"]}.) sch_same_index says whether two settings index
+ * documents alike.
  *
  * sch_encode gives the canonical form: fields sorted by name (bytewise), every key in one
  * order, text fields always with their weight; synonym members and stopwords with their

@@ -9,8 +9,9 @@
 
 #include "schema.h"
 
-/* The value of "synonyms" / "stopwords" (borrowed) into lex, canonical. SD_OK, SD_EINVAL or
- * SD_ELIMIT naming the entry ("synonyms[2]: ..."), or SD_ENOMEM. Each is called once per
+/* The value of "synonyms" (an array of entries, or a Meilisearch map of one-way entries) /
+ * "stopwords" (borrowed) into lex, canonical. SD_OK, SD_EINVAL or SD_ELIMIT naming the entry
+ * ("synonyms[2]: ...", of a map "synonyms['a']: ..."), or SD_ENOMEM. Each is called once per
  * settings: of a key given twice json-c keeps the last value, as for "fields". */
 int sch_lexicon_parse_synonyms(struct json_object *v, struct sch_lexicon *lex,
                                struct sd_error *err);

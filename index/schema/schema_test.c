@@ -453,7 +453,12 @@ static void test_sch_lexicon_canonical_form(void **state)
 static void test_sch_lexicon_refused_names_the_entry(void **state)
 {
     (void)state;
-    expect_refused("{\"synonyms\": {\"a\": [\"b\"]}}", SD_EINVAL, "\"synonyms\" must be an array");
+    expect_refused(
+        "{\"synonyms\": \"a\"}", SD_EINVAL,
+        "\"synonyms\" must be an array like [{\"synonyms\": [\"a\", \"b\"]}] or an object "
+        "like {\"a\": [\"b\", \"c\"]}");
+    /* a map's entry is no entry of the array */
+    expect_refused("{\"synonyms\": [{\"a\": [\"b\"]}]}", SD_EINVAL, "synonyms[0]: unknown key 'a'");
     expect_refused("{\"synonyms\": [[\"a\", \"b\"]]}", SD_EINVAL, "synonyms[0]: expected an object");
     expect_refused("{\"synonyms\": [{\"synonyms\": [\"a\", \"b\"]}, {\"synonym\": [\"a\"]}]}",
                    SD_EINVAL, "synonyms[1]: unknown key 'synonym'");
@@ -511,6 +516,135 @@ static void test_sch_lexicon_refused_names_the_entry(void **state)
     sd_buf_free(&members);
 }
 
+/* A Meilisearch map is one one-way entry per key, the key its root: the same rules, hence the
+ * same canonical bytes, as the array of those entries (what is stored and what get_settings
+ * answers); the encoding parses back to itself. */
+static void test_sch_lexicon_meilisearch_map_is_one_way_entries(void **state)
+{
+    (void)state;
+    const char *map = "{\"synonyms\": {\" ноутбук \": [\"лэптоп\", \"laptop\", \" laptop \"],"
+                      " \"ИИ\": [\"искусственный  интеллект\"], \"new york\": [\"NYC\"]}}";
+    const char *array = "{\"synonyms\": [{\"root\": \"new york\", \"synonyms\": [\"NYC\"]},"
+                        " {\"root\": \"ИИ\", \"synonyms\": [\"искусственный интеллект\"]},"
+                        " {\"root\": \"ноутбук\", \"synonyms\": [\"laptop\", \"лэптоп\"]}]}";
+    const char *want = "{\"synonyms\":[{\"root\":\"new york\",\"synonyms\":[\"NYC\"]},"
+                       "{\"root\":\"ИИ\",\"synonyms\":[\"искусственный интеллект\"]},"
+                       "{\"root\":\"ноутбук\",\"synonyms\":[\"laptop\",\"лэптоп\"]}]}";
+    struct sch_schema *sm = must_parse(map);
+    struct sch_schema *sa = must_parse(array);
+    struct sch_schema *sw = must_parse(want);
+    expect_encoding(sm, want);
+    expect_encoding(sa, want);
+    expect_encoding(sw, want);
+    const struct sch_lexicon *lex = &sm->lex;
+    assert_int_equal(lex->nrules, 3);
+    for (size_t i = 0; i < lex->nrules; i++) {
+        assert_true(lex->rules[i].is_one_way);
+    }
+    const struct sch_synonym *nb = &lex->rules[2];
+    assert_string_equal(sch_str(lex, lex->members[nb->first]), "ноутбук");
+    assert_int_equal(nb->count, 3); /* the root, laptop, лэптоп: the repeat dropped */
+    sch_free(sm);
+    sch_free(sa);
+    sch_free(sw);
+
+    /* an empty map is no synonyms, as an empty array is; beside the other keys */
+    struct sch_schema *s = must_parse("{\"fields\": {}, \"synonyms\": {}}");
+    expect_encoding(s, "{\"fields\":{}}");
+    sch_free(s);
+    s = must_parse("{\"stopwords\": {\"lists\": [\"en\"]}, \"synonyms\": {\"a\": [\"b\"]}}");
+    expect_encoding(s, "{\"stopwords\":{\"lists\":[\"en\"]},"
+                       "\"synonyms\":[{\"root\":\"a\",\"synonyms\":[\"b\"]}]}");
+    sch_free(s);
+    /* two keys that trim alike are two one-way entries of one root, as two such entries are */
+    s = must_parse("{\"synonyms\": {\"a\": [\"b\"], \" a\": [\"c\"]}}");
+    expect_encoding(s, "{\"synonyms\":[{\"root\":\"a\",\"synonyms\":[\"b\"]},"
+                       "{\"root\":\"a\",\"synonyms\":[\"c\"]}]}");
+    sch_free(s);
+}
+
+/* A map's entry is checked as an array entry is, with the same limits, and named by its key. */
+static void test_sch_lexicon_map_refused_names_the_key(void **state)
+{
+    (void)state;
+    expect_refused("{\"synonyms\": {\"a\": \"b\"}}", SD_EINVAL,
+                   "synonyms['a']: expected an array of strings like [\"b\", \"c\"]");
+    expect_refused("{\"synonyms\": {\"a\": [\"b\"], \"c\": [\"d\", 5]}}", SD_EINVAL,
+                   "synonyms['c']: synonym 1: expected a string");
+    expect_refused("{\"synonyms\": {\"a\": []}}", SD_EINVAL,
+                   "synonyms['a']: a key needs at least one synonym");
+    expect_refused("{\"synonyms\": {\"a\": [\"b\", \" a \"]}}", SD_EINVAL,
+                   "synonyms['a']: the key 'a' is also one of its synonyms");
+    expect_refused("{\"synonyms\": {\"\": [\"b\"]}}", SD_EINVAL, "synonyms['']: key: empty");
+    expect_refused("{\"synonyms\": {\" \\t \": [\"b\"]}}", SD_EINVAL, "key: empty");
+    expect_refused("{\"synonyms\": {\"a\": [\"b\", \"  \"]}}", SD_EINVAL,
+                   "synonyms['a']: synonym 1: empty");
+    expect_refused("{\"synonyms\": {\"a\\u0001\": [\"b\"]}}", SD_EINVAL,
+                   "key: a control character at byte 1");
+    expect_refused("{\"synonyms\": {\"a\": [\"b\\u007f\"]}}", SD_EINVAL,
+                   "synonyms['a']: synonym 0: a control character at byte 1");
+
+    /* the limits: a key or a synonym too long, too many strings in an entry, too many keys */
+    char big[1024];
+    int n = snprintf(big, sizeof big, "{\"synonyms\": {\"a\": [\"");
+    memset(big + n, 'b', SCH_MAX_TERM + 1);
+    snprintf(big + n + SCH_MAX_TERM + 1, sizeof big - (size_t)n - SCH_MAX_TERM - 1, "\"]}}");
+    expect_refused(big, SD_ELIMIT, "synonyms['a']: synonym 0: 129 bytes, at most 128");
+    /* a long key is shown cut to 64 bytes, never inside a UTF-8 sequence ("ж" is 2 bytes) */
+    struct sd_buf key;
+    sd_buf_init(&key);
+    sd_buf_put(&key, "{\"synonyms\": {\"a", strlen("{\"synonyms\": {\"a"));
+    for (int i = 0; i < 70; i++) {
+        sd_buf_put(&key, "ж", strlen("ж"));
+    }
+    sd_buf_put(&key, "\": [\"b\"]}}", strlen("\": [\"b\"]}}") + 1);
+    char want[256] = "synonyms['a";
+    for (int i = 0; i < 31; i++) {
+        strcat(want, "ж");
+    }
+    strcat(want, "...']: key: 141 bytes, at most 128");
+    expect_refused((const char *)key.data, SD_ELIMIT, want);
+    sd_buf_free(&key);
+
+    struct sd_buf members;
+    sd_buf_init(&members);
+    const char *head = "{\"synonyms\": {\"r\": [";
+    sd_buf_put(&members, head, strlen(head));
+    for (int i = 0; i < SCH_MAX_SYNONYM_MEMBERS; i++) {
+        char e[16];
+        int k = snprintf(e, sizeof e, "%s\"m%d\"", i ? "," : "", i);
+        sd_buf_put(&members, e, (size_t)k);
+    }
+    sd_buf_put(&members, "]}}", 4);
+    expect_refused((const char *)members.data, SD_ELIMIT, "synonyms['r']: 33 strings, at most 32");
+    sd_buf_free(&members);
+    struct sd_buf many;
+    sd_buf_init(&many);
+    sd_buf_put(&many, "{\"synonyms\": {", strlen("{\"synonyms\": {"));
+    for (int i = 0; i <= SCH_MAX_SYNONYM_RULES; i++) {
+        char e[64];
+        int k = snprintf(e, sizeof e, "%s\"a%d\": [\"b\"]", i ? "," : "", i);
+        sd_buf_put(&many, e, (size_t)k);
+    }
+    sd_buf_put(&many, "}}", 3);
+    expect_refused((const char *)many.data, SD_ELIMIT, "\"synonyms\": 1025 entries, at most 1024");
+    sd_buf_free(&many);
+    /* and at the limits themselves it is accepted */
+    struct sd_buf most;
+    sd_buf_init(&most);
+    sd_buf_put(&most, "{\"synonyms\": {", strlen("{\"synonyms\": {"));
+    for (int i = 0; i < SCH_MAX_SYNONYM_RULES; i++) {
+        char e[64];
+        int k = snprintf(e, sizeof e, "%s\"a%d\": [\"b\"]", i ? "," : "", i);
+        sd_buf_put(&most, e, (size_t)k);
+    }
+    sd_buf_put(&most, "}}", 3);
+    struct sch_schema *s = must_parse((const char *)most.data);
+    assert_int_equal(s->lex.nrules, SCH_MAX_SYNONYM_RULES);
+    sch_free(s);
+    sd_buf_free(&most);
+}
+
 /* Synonyms and stopwords are read by queries only: settings that differ only there index alike. */
 static void test_sch_same_index_ignores_the_lexicon(void **state)
 {
@@ -546,6 +680,8 @@ int main(void)
         cmocka_unit_test(test_sch_json_quote_escapes),
         cmocka_unit_test(test_sch_lexicon_canonical_form),
         cmocka_unit_test(test_sch_lexicon_refused_names_the_entry),
+        cmocka_unit_test(test_sch_lexicon_meilisearch_map_is_one_way_entries),
+        cmocka_unit_test(test_sch_lexicon_map_refused_names_the_key),
         cmocka_unit_test(test_sch_same_index_ignores_the_lexicon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

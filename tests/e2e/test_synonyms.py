@@ -6,7 +6,8 @@ The documents are indexed and flushed to segments before the index has settings;
 then arrive over the wire (line op set_settings, then HTTP PUT /indexes/NAME to change them), so
 every match through a synonym shows that the settings apply at query time, and the unchanged
 segment files and merge counters show that nothing is re-indexed. A control changes the fields
-too, and there the segments are rebuilt.
+too, and there the segments are rebuilt. A Meilisearch map of synonyms, in an index of its own,
+is one one-way entry per key, read back as those entries.
 """
 
 import json
@@ -165,6 +166,59 @@ class SynonymsTest(E2ETestCase):
         finally:
             http.close()
         self.assertEqual(segment_files(self.daemon.data_dir), self.segments)
+
+    def test_meilisearch_map_is_one_way_per_key(self):
+        # DATA.md: a Meilisearch map {"a": ["b", "c"]} is one one-way entry per key. In an index
+        # of its own, so the settings of "default" that the other cases read stay as they are.
+        ix = "synmap"
+        docs = [{"id": "notebook", "body": "Купил новый ноутбук."},
+                {"id": "laptop", "body": "Купил новый лэптоп."},
+                {"id": "en", "body": "Bought a new laptop."}]
+        settings = {"synonyms": {"ноутбук": ["лэптоп", "laptop"]}}
+        canonical = {"synonyms": [{"root": "ноутбук", "synonyms": ["laptop", "лэптоп"]}]}
+        with self.daemon.line() as c:
+            a = self.assertOk(c.call({"op": "set_settings", "index": ix, "settings": settings}))
+            self.assertEqual(a["version"], 1)
+            for d in docs:
+                self.assertOk(c.call({"op": "add", "index": ix, "doc": d}), "add")
+            # stored and answered as its array of one-way entries; the equal array (or the map
+            # again) is the same settings, no new version
+            got = self.assertOk(c.call({"op": "get_settings", "index": ix}))
+            self.assertEqual((got["settings"], got["version"]), (canonical, 1))
+            for again in (canonical, settings):
+                a = self.assertOk(c.call({"op": "set_settings", "index": ix, "settings": again}))
+                self.assertEqual(a["version"], 1)
+            # refused naming the key: the settings stay
+            refused = (
+                ({"ноутбук": ["ноутбук"]},
+                 "synonyms['ноутбук']: the key 'ноутбук' is also one of its synonyms"),
+                ({"a": "b"}, "synonyms['a']: expected an array of strings"),
+                ({"a": []}, "synonyms['a']: a key needs at least one synonym"),
+                ({"a": ["!!!"]}, "synonyms['a']: '!!!' holds no word"))
+            for bad, want in refused:
+                a = self.assertError(c.call({"op": "set_settings", "index": ix,
+                                             "settings": {"synonyms": bad}}), "bad_request")
+                self.assertIn(want, a["error"]["message"])
+            got = self.assertOk(c.call({"op": "get_settings", "index": ix}))
+            self.assertEqual((got["settings"], got["version"]), (canonical, 1))
+        harness.wait_docs(self.daemon, len(docs), index=ix)
+
+        def ids(q):
+            with self.daemon.line() as c:
+                a = self.assertOk(c.call({"op": "search", "index": ix, "q": q, "limit": 10}))
+            return [h["id"] for h in a["hits"]]
+
+        self.assertEqual(ids("ноутбук")[0], "notebook")  # the typed word first
+        self.assertEqual(sorted(ids("ноутбук")), ["en", "laptop", "notebook"])
+        self.assertEqual(ids("лэптоп"), ["laptop"])  # not the reverse
+        self.assertEqual(ids("laptop"), ["en"])
+        # the report's own command: searchq settings with a map
+        cp = run_searchq(["settings", "synmap2", '{"synonyms":{"a":["b","c"]}}'], self.daemon)
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        self.assertIn("settings version 1", decode(cp)[0])
+        with self.daemon.line() as c:
+            got = self.assertOk(c.call({"op": "get_settings", "index": "synmap2"}))
+        self.assertEqual(got["settings"], {"synonyms": [{"root": "a", "synonyms": ["b", "c"]}]})
 
     def test_highlight_marks_the_synonym(self):
         with self.daemon.line() as c:
