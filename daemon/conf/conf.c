@@ -7,16 +7,25 @@
  * UTF-8 text, and errors that name the file and line. ini_parse() stops at the first line whose
  * handler returns 0 and returns that line's number, so the handler keeps the first error's
  * message and conf_load() puts the location in front of it.
+ *
+ * Only a regular file is read. A directory opens for reading on Linux and every read of it
+ * fails, which stdio reports as the end of the file: it would load as an empty config, and
+ * searchd would run on its defaults. A FIFO or a device would block on open, or give other
+ * bytes when SIGHUP reads the file again. So the file is opened without blocking and its type
+ * checked before a byte is read, and a read error is an error, not the end.
  */
 #include "conf.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CONF_MAX_KEYS 128
 
@@ -142,15 +151,60 @@ static int first_bad_line(FILE *f, const char **why)
     return 0;
 }
 
-int conf_load(const char *path, conf_apply_fn apply, void *user, struct sd_error *err)
+/* What kind of file st is, for the message refusing it. */
+static const char *file_kind(const struct stat *st)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    return S_ISDIR(st->st_mode)    ? "a directory"
+           : S_ISFIFO(st->st_mode) ? "a FIFO"
+           : S_ISSOCK(st->st_mode) ? "a socket"
+           : S_ISCHR(st->st_mode)  ? "a character device"
+           : S_ISBLK(st->st_mode)  ? "a block device"
+                                   : "of an unknown kind";
+}
+
+/* path (borrowed) opened for reading if it is a regular file: SD_OK with *out owned by the
+ * caller (fclose), else an error naming it. O_NONBLOCK keeps a FIFO from blocking the open;
+ * it changes nothing for a regular file. */
+static int open_regular(const char *path, FILE **out, struct sd_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         int e = errno;
         return sd_errorf(err, e == ENOENT ? SD_ENOTFOUND : SD_EIO, "%s: %s", path, strerror(e));
     }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return sd_errorf(err, SD_EIO, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return sd_errorf(err, SD_EINVAL, "%s: not a regular file (%s)", path, file_kind(&st));
+    }
+    *out = fdopen(fd, "r");
+    if (!*out) {
+        int e = errno;
+        close(fd);
+        return sd_errorf(err, SD_EIO, "%s: %s", path, strerror(e));
+    }
+    return SD_OK;
+}
+
+int conf_load(const char *path, conf_apply_fn apply, void *user, struct sd_error *err)
+{
+    FILE *f = NULL;
+    int rc = open_regular(path, &f, err);
+    if (rc) {
+        return rc;
+    }
     const char *why = NULL;
     int bad = first_bad_line(f, &why);
+    if (ferror(f)) {
+        int e = errno;
+        fclose(f);
+        return sd_errorf(err, SD_EIO, "%s: cannot read: %s", path, strerror(e));
+    }
     if (bad) {
         fclose(f);
         return sd_errorf(err, SD_EINVAL, "%s:%d: %s", path, bad, why);

@@ -98,6 +98,21 @@ static void test_flags_override_the_file(void **state)
     unlink(conf_path);
 }
 
+/* --config naming a directory ran searchd on its defaults (the directory read as an empty
+ * file): now exit status 2, like a missing file, and nothing else is looked at. */
+static void test_config_that_is_no_file_is_refused(void **state)
+{
+    (void)state;
+    struct conf_opts o;
+    assert_int_equal(parse(&o, (const char *[]){"--config", "/tmp", "--print-config", NULL}), 2);
+    assert_non_null(strstr(errs_text, "searchd: /tmp: not a regular file (a directory)"));
+    assert_false(o.print_config);
+    conf_opts_free(&o);
+    assert_int_equal(parse(&o, (const char *[]){"--config", "/nonexistent/searchd.conf", NULL}), 2);
+    assert_non_null(strstr(errs_text, "/nonexistent/searchd.conf: "));
+    conf_opts_free(&o);
+}
+
 static void test_bad_values_say_what_is_wanted(void **state)
 {
     (void)state;
@@ -256,6 +271,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_flags_override_the_file),
+        cmocka_unit_test(test_config_that_is_no_file_is_refused),
         cmocka_unit_test(test_bad_values_say_what_is_wanted),
         cmocka_unit_test(test_checks_across_settings),
         cmocka_unit_test(test_lists_and_writable_values),

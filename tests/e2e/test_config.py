@@ -8,6 +8,7 @@ a setting that needs a restart is logged as such.
 import os
 import re
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -99,6 +100,21 @@ class ConfigTest(harness.ConfFileTestCase):
         cp = self.searchd("--config", "/nonexistent/searchd.conf")
         self.assertEqual(cp.returncode, 2)
         self.assertIn("/nonexistent/searchd.conf", cp.stderr)
+
+    def test_config_that_is_no_file_exits_2(self):
+        """A directory given to --config was read as an empty file: --print-config showed
+        the defaults, and searchd started on them."""
+        d = tempfile.mkdtemp(prefix="searchd-conf-dir-")
+        data = os.path.join(d, "data")
+        try:
+            for extra in (["--print-config"], ["--data", data, "--listen", "127.0.0.1:0"]):
+                cp = self.searchd("--config", d, *extra)
+                self.assertEqual(cp.returncode, 2, (extra, cp.stdout, cp.stderr))
+                self.assertIn("searchd: %s: not a regular file (a directory)" % d, cp.stderr)
+                self.assertEqual(cp.stdout, "")
+            self.assertFalse(os.path.exists(data), "nothing starts: no data directory made")
+        finally:
+            os.rmdir(d)
 
 
 class ReloadTest(harness.ConfFileTestCase):
