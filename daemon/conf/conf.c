@@ -4,9 +4,12 @@
  * libinih parses; this file adds what a daemon's config needs around it: one section name
  * ([searchd], or none), `#` comments after a value as well as `;` ones, a key's repeats told
  * to the caller (a list may take an entry a line), lines no longer than libinih's buffer,
- * UTF-8 text, and errors that name the file and line. ini_parse() stops at the first line whose
- * handler returns 0 and returns that line's number, so the handler keeps the first error's
- * message and conf_load() puts the location in front of it.
+ * UTF-8 text, and errors that name the file and line. libinih (as Debian builds it, without
+ * INI_STOP_ON_FIRST_ERROR) goes on after a line whose handler returns 0 and returns the first
+ * bad line's number, and its handler is not told the line. So the lines are read through
+ * read_line(), which counts them; the handler keeps the first error's message and line and
+ * applies nothing after it, and conf_load() reports that line, or libinih's first line if a
+ * line that is no KEY = VALUE came before it.
  *
  * Only a regular file is read. A directory opens for reading on Linux and every read of it
  * fails, which stdio reports as the end of the file: it would load as an empty config, and
@@ -32,10 +35,34 @@
 struct load {
     conf_apply_fn apply;
     void *user;
+    FILE *f;             /* the file (borrowed), read by read_line */
+    int line;            /* lines read so far: the one libinih is on */
+    int err_line;        /* where err was found; 0: no error yet */
     struct sd_error err; /* the first error, without its location */
     char *seen[CONF_MAX_KEYS];
     size_t nseen;
 };
+
+/* libinih's reader: fgets, counting lines. A line of CONF_MAX_LINE bytes fills libinih's
+ * buffer without its newline; that newline is read here, so that libinih does not take it for
+ * a line of its own and count one line too many (longer lines were refused before). */
+static char *read_line(char *str, int num, void *stream)
+{
+    struct load *ld = stream;
+    char *got = fgets(str, num, ld->f);
+    if (!got) {
+        return NULL;
+    }
+    size_t n = strlen(got);
+    if (n > 0 && got[n - 1] != '\n') {
+        int c = getc(ld->f);
+        if (c != '\n' && c != EOF) {
+            ungetc(c, ld->f);
+        }
+    }
+    ld->line++;
+    return got;
+}
 
 static int seen_before(struct load *ld, const char *key)
 {
@@ -74,10 +101,9 @@ static char *without_comment(const char *value, bool *failed)
     return copy;
 }
 
-/* libinih's handler: 1 to go on, 0 to stop with this line's number. */
-static int on_pair(void *arg, const char *section, const char *key, const char *value)
+/* One pair of the current line: 1 when applied, 0 with ld->err set. */
+static int apply_pair(struct load *ld, const char *section, const char *key, const char *value)
 {
-    struct load *ld = arg;
     if (section[0] && strcmp(section, "searchd") != 0) {
         sd_errorf(&ld->err, SD_EINVAL, "unknown section [%s] (keys go in [searchd])", section);
         return 0;
@@ -102,6 +128,21 @@ static int on_pair(void *arg, const char *section, const char *key, const char *
     int rc = ld->apply(ld->user, key, cut ? cut : value, is_repeat, &ld->err);
     free(cut);
     return rc == SD_OK;
+}
+
+/* libinih's handler: 1 to go on, 0 for a bad line (libinih goes on, and returns the first bad
+ * line's number). */
+static int on_pair(void *arg, const char *section, const char *key, const char *value)
+{
+    struct load *ld = arg;
+    if (ld->err_line) {
+        return 1; /* the load has failed: nothing more is applied, and the message is kept */
+    }
+    int ok = apply_pair(ld, section, key, value);
+    if (!ok) {
+        ld->err_line = ld->line;
+    }
+    return ok;
 }
 
 /* UTF-8 text, no line longer than CONF_MAX_LINE, and no indented line (libinih would take it
@@ -210,19 +251,20 @@ int conf_load(const char *path, conf_apply_fn apply, void *user, struct sd_error
         return sd_errorf(err, SD_EINVAL, "%s:%d: %s", path, bad, why);
     }
     rewind(f);
-    struct load ld = {.apply = apply, .user = user};
-    int line = ini_parse_file(f, on_pair, &ld);
+    struct load ld = {.apply = apply, .user = user, .f = f};
+    int line = ini_parse_stream(read_line, &ld, on_pair, &ld);
+    bool is_read_error = ferror(f); /* fgets's NULL, which libinih took for the end */
     fclose(f);
     for (size_t i = 0; i < ld.nseen; i++) {
         free(ld.seen[i]);
     }
+    if (is_read_error || line < 0) {
+        return sd_errorf(err, is_read_error ? SD_EIO : SD_ENOMEM, "%s: cannot read", path);
+    }
     if (line == 0) {
         return SD_OK;
     }
-    if (line < 0) {
-        return sd_errorf(err, SD_EIO, "%s: cannot read", path);
-    }
-    if (ld.err.msg[0]) {
+    if (line == ld.err_line) { /* else a line that is no pair came first */
         return sd_errorf(err, SD_EINVAL, "%s:%d: %s", path, line, ld.err.msg);
     }
     return sd_errorf(err, SD_EINVAL, "%s:%d: not KEY = VALUE or [section]", path, line);

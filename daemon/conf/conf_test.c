@@ -113,6 +113,32 @@ static void test_errors_name_the_line(void **state)
     assert_string_equal(where(&err), ":2: unknown key nosuch");
 }
 
+/* libinih goes on after a bad line: the message was the last bad line's, the number the
+ * first's ("FILE:1: <line 2's problem>"), and the lines after a bad one were applied. A line
+ * of exactly CONF_MAX_LINE bytes made libinih count its newline as one more line. */
+static void test_first_error_keeps_its_own_line(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct sd_error err;
+    assert_int_equal(load("workers = many\nnosuch = 1\n", &s, &err), SD_EINVAL);
+    assert_string_equal(where(&err), ":1: workers many: want a number");
+    assert_int_equal(load("data = x\nworkers = many\ndata\nlisten = y\n", &s, &err), SD_EINVAL);
+    assert_string_equal(where(&err), ":2: workers many: want a number");
+    assert_string_equal(s.text, "data=x;"); /* nothing applied after the bad line */
+    assert_int_equal(load("data\nworkers = many\n", &s, &err), SD_EINVAL);
+    assert_string_equal(where(&err), ":1: not KEY = VALUE or [section]");
+
+    char text[512] = "data = /";
+    size_t n = strlen(text);
+    memset(text + n, 'd', CONF_MAX_LINE - n);
+    snprintf(text + CONF_MAX_LINE, sizeof text - CONF_MAX_LINE, "\nworkers = many\n");
+    assert_int_equal(load(text, &s, &err), SD_EINVAL);
+    assert_string_equal(where(&err), ":2: workers many: want a number");
+    text[CONF_MAX_LINE] = '\0';
+    assert_int_equal(load(text, &s, &err), SD_OK); /* the longest line, without a newline */
+}
+
 static void test_comments_and_lists(void **state)
 {
     (void)state;
@@ -202,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_comments_and_lists),
         cmocka_unit_test(test_not_a_regular_file_is_refused),
+        cmocka_unit_test(test_first_error_keeps_its_own_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
