@@ -7,8 +7,16 @@
  * from and is refused as "NAME VALUE: want ...". A setting's value must also be one a config
  * file can hold, so that --print-config always writes a file that gives the same settings; the
  * lists (cors-origins, admin-keys, search-keys) may take an entry a line in the file. Options
- * that are commands (--check, --help) or name the file itself (--config) have no key. Checks
- * that span settings (listeners, TLS, max-unfinished) run once every source is applied.
+ * that are commands (--check, --help) or name the file itself (--config) have no key.
+ *
+ * Every check of one value runs in apply_value(), the one path from a file's line (conf_load
+ * puts FILE:LINE in front of the message) and from a flag (named in the message), never later:
+ * a value that only srv_new would refuse would stop the daemon after it made and locked its
+ * data directory, with no line to point at. So the listener addresses go through
+ * srv_parse_addr and the lists' entries through srv_check_cors and srv_check_keys, the
+ * server's own rules, as they are read. Only checks that span settings (listeners, TLS,
+ * max-unfinished) run once every source is applied, and files (certificates, snapshot-dir) are
+ * opened by the server.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -162,6 +170,32 @@ static int parse_bm25(struct conf_opts *o, bool is_k1, const char *arg)
     return 0;
 }
 
+static bool is_off(const char *addr)
+{
+    return addr && strcmp(addr, "off") == 0;
+}
+
+const char *conf_listener(const char *addr)
+{
+    return addr && !is_off(addr) ? addr : NULL;
+}
+
+/* A listener's address into *out: HOST:PORT, or off when may_be_off (--listen, --line-listen;
+ * the TLS listeners are off when not given). Checked here, as it is read, so that a bad one is
+ * refused with its line or flag. Returns 0 or 2. */
+static int parse_listener(struct conf_opts *o, const char *arg, bool may_be_off, const char **out)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    struct sd_error err;
+    if (!(may_be_off && is_off(arg)) && srv_parse_addr(arg, &ss, &len, &err)) {
+        snprintf(o->err, sizeof o->err, "%s: %s", o->name, err.msg);
+        return 2;
+    }
+    *out = arg;
+    return 0;
+}
+
 /* The line protocol defaults to the HTTP host and port + 1 (port 0 stays 0). */
 static int default_line_addr(struct conf_opts *o)
 {
@@ -309,11 +343,9 @@ static int apply_opt(struct conf_opts *o, int c, const char *arg)
         o->data_dir = arg;
         return 0;
     case OPT_LISTEN:
-        o->http_addr = arg;
-        return 0;
+        return parse_listener(o, arg, true, &o->http_addr);
     case OPT_LINE:
-        o->line_addr = arg;
-        return 0;
+        return parse_listener(o, arg, true, &o->line_addr);
     case OPT_SOCKET:
         o->socket_path = arg;
         return 0;
@@ -326,10 +358,10 @@ static int apply_opt(struct conf_opts *o, int c, const char *arg)
         o->print_config = true;
         return 0;
     case OPT_CORS:
-        o->srv.cors_origins = arg; /* checked by srv_new */
+        o->srv.cors_origins = arg; /* checked by apply_value, with srv_new's rules */
         return 0;
     case OPT_ADMIN_KEYS:
-        o->srv.admin_keys = arg; /* checked by srv_new */
+        o->srv.admin_keys = arg;
         return 0;
     case OPT_SEARCH_KEYS:
         o->srv.search_keys = arg;
@@ -350,11 +382,9 @@ static int apply_opt(struct conf_opts *o, int c, const char *arg)
         o->srv.tls_key = arg;
         return 0;
     case OPT_TLS_LISTEN:
-        o->tls_http = arg; /* checked by parse_args */
-        return 0;
+        return parse_listener(o, arg, false, &o->tls_http);
     case OPT_TLS_LINE:
-        o->tls_line = arg;
-        return 0;
+        return parse_listener(o, arg, false, &o->tls_line);
     case OPT_ACCESS_LOG:
         if (*arg == '\0') {
             return bad_value(o, arg, "want a file name or -");
@@ -550,25 +580,56 @@ static const char *unwritable(const char *v, size_t len, size_t max_len)
     return NULL;
 }
 
+/* Whether a list has no entry (NULL or blank): the list setting is off. */
+static bool is_blank(const char *list)
+{
+    return !list || list[strspn(list, " \t")] == '\0';
+}
+
+/* A list setting's value (cors-origins, admin-keys, search-keys): every entry one a config
+ * line can hold, then the server's own rules for the whole list (srv_check_cors,
+ * srv_check_keys: each entry, none empty, how many). Entries are named by their number; a key
+ * list's are never quoted (a key pasted where its hash belongs is a secret). Returns 0 or 2. */
+static int check_list(struct conf_opts *o, const struct option *opt, const char *list)
+{
+    size_t max_len = CONF_MAX_LINE - strlen(opt->name) - 3; /* "name = entry" */
+    bool is_keys = opt->val != OPT_CORS;
+    size_t i = 1;
+    for (const char *e = list; e; e = next_entry(e), i++) {
+        const char *start = e;
+        size_t n = list_entry(&start);
+        const char *why = unwritable(start, n, max_len);
+        if (why && is_keys) {
+            snprintf(o->err, sizeof o->err, "%s: entry %zu: %s", o->name, i, why);
+            return 2;
+        }
+        if (why) {
+            return bad_value(o, list, why);
+        }
+    }
+    struct sd_error err;
+    int rc = is_keys ? srv_check_keys(list, o->name, &err) : srv_check_cors(list, o->name, &err);
+    if (rc) {
+        snprintf(o->err, sizeof o->err, "%s", err.msg);
+        return 2;
+    }
+    return 0;
+}
+
 /* apply_opt() for a setting's value that a config file can hold: every setting in force can
  * be printed by --print-config and read back. A list is checked entry by entry; a command's
  * argument (--check DIR) is no setting. */
 static int apply_value(struct conf_opts *o, const struct option *opt, const char *arg)
 {
-    size_t max_len = CONF_MAX_LINE - strlen(opt->name) - 3; /* "name = value" */
-    const char *why = NULL;
     if (is_command_opt(opt->val)) {
         return apply_opt(o, opt->val, arg);
     }
     if (arg && list_of(o, opt->val)) {
-        for (const char *e = arg; e && !why; e = next_entry(e)) {
-            const char *start = e;
-            size_t n = list_entry(&start);
-            why = unwritable(start, n, max_len);
-        }
-    } else if (arg) {
-        why = unwritable(arg, strlen(arg), max_len);
+        int rc = check_list(o, opt, arg);
+        return rc ? rc : apply_opt(o, opt->val, arg);
     }
+    size_t max_len = CONF_MAX_LINE - strlen(opt->name) - 3; /* "name = value" */
+    const char *why = arg ? unwritable(arg, strlen(arg), max_len) : NULL;
     return why ? bad_value(o, arg, why) : apply_opt(o, opt->val, arg);
 }
 
@@ -589,10 +650,22 @@ static int apply_key(void *user, const char *key, const char *value, bool is_rep
     if (is_repeat && !list) {
         return sd_errorf(err, SD_EINVAL, "%s is set twice", key);
     }
-    const char *before = is_repeat ? *list : NULL;
+    o->name = key;
+    const char *prev = is_repeat ? *list : NULL; /* the list so far, from earlier lines */
+    const char *before = is_blank(prev) ? NULL : prev;
+    if (list) {
+        /* this line's entries first, numbered from the line's first: the joined list that
+         * apply_value checks can then fail only on its length */
+        if (before && is_blank(value)) {
+            return sd_errorf(err, SD_EINVAL, "%s: an empty entry (the line adds nothing)", key);
+        }
+        if (check_list(o, opt, value)) {
+            return sd_errorf(err, SD_EINVAL, "%s", o->err);
+        }
+    }
     char **slot = NULL; /* the list so far, replaced by the longer one */
-    for (size_t i = 0; before && i < o->nkept && !slot; i++) {
-        slot = o->kept[i] == before ? &o->kept[i] : NULL;
+    for (size_t i = 0; prev && i < o->nkept && !slot; i++) {
+        slot = o->kept[i] == prev ? &o->kept[i] : NULL;
     }
     if (!slot && o->nkept == sizeof o->kept / sizeof *o->kept) {
         return sd_errorf(err, SD_ELIMIT, "too many keys");
@@ -601,7 +674,6 @@ static int apply_key(void *user, const char *key, const char *value, bool is_rep
     if (asprintf(&copy, "%s%s%s", before ? before : "", before ? "," : "", value) < 0) {
         return sd_errorf(err, SD_ENOMEM, "out of memory");
     }
-    o->name = key;
     if (apply_value(o, opt, copy)) {
         free(copy); /* nothing points to it: a refused value is not applied */
         return sd_errorf(err, SD_EINVAL, "%s", o->err);
@@ -629,37 +701,13 @@ static const char *find_config(int argc, char **argv)
     return path;
 }
 
-static bool is_off(const char *addr)
-{
-    return addr && strcmp(addr, "off") == 0;
-}
-
-const char *conf_listener(const char *addr)
-{
-    return addr && !is_off(addr) ? addr : NULL;
-}
-
-/* The listener addresses parse, at least one listener is on, and the TLS options come
- * together: a TLS listener needs a certificate and key, and these need a TLS listener.
- * Returns 0 or 2 (reported). */
+/* At least one listener is on (parse_listener checked each address as it was read), and the
+ * TLS options come together: a TLS listener needs a certificate and key, and these need a TLS
+ * listener. Returns 0 or 2 (reported). */
 static int check_listeners(struct conf_opts *o)
 {
-    struct {
-        const char *name, *addr;
-    } ls[] = {{"listen", conf_listener(o->http_addr)},
-              {"line-listen", conf_listener(o->line_addr)},
-              {"tls-listen", o->tls_http},
-              {"tls-line-listen", o->tls_line}};
-    bool any = o->socket_path != NULL;
-    for (size_t i = 0; i < sizeof ls / sizeof ls[0]; i++) {
-        struct sockaddr_storage ss;
-        socklen_t len;
-        struct sd_error err;
-        if (ls[i].addr && srv_parse_addr(ls[i].addr, &ss, &len, &err)) {
-            return usage_error(o, "%s: %s", ls[i].name, err.msg);
-        }
-        any |= ls[i].addr != NULL;
-    }
+    bool any = o->socket_path || conf_listener(o->http_addr) || conf_listener(o->line_addr) ||
+               o->tls_http || o->tls_line;
     if (is_off(o->http_addr) && !o->line_addr) {
         return usage_error(o, "listen off: give line-listen too (an address, or off)");
     }
@@ -690,7 +738,9 @@ int conf_opts_parse(struct conf_opts *o, int argc, char **argv, FILE *errs)
     o->config_path = find_config(argc, argv);
     if (o->config_path) {
         struct sd_error err = {0};
-        if (conf_load(o->config_path, apply_key, o, &err)) {
+        int rc = conf_load(o->config_path, apply_key, o, &err);
+        o->name = NULL; /* it pointed into libinih's buffer */
+        if (rc) {
             fprintf(errs, "searchd: %s\n", err.msg);
             return 2;
         }
@@ -740,10 +790,11 @@ void conf_opts_free(struct conf_opts *o)
     }
 }
 
-/* A list setting one entry a line, as a config file may give it (apply_key joins them). */
+/* A list setting one entry a line, as a config file may give it (apply_key joins them); none
+ * for an empty list, which is the default. */
 static void print_list(FILE *f, const char *key, const char *list)
 {
-    for (const char *e = list; e; e = next_entry(e)) {
+    for (const char *e = is_blank(list) ? NULL : list; e; e = next_entry(e)) {
         const char *start = e;
         size_t n = list_entry(&start);
         fprintf(f, "%s = %.*s\n", key, (int)n, start);

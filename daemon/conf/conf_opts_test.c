@@ -162,7 +162,6 @@ static void test_checks_across_settings(void **state)
         {{"--tls-cert", "c.pem", "--tls-key", "k.pem", NULL}, "no TLS listener"},
         {{"--max-request", "1m", "--max-unfinished", "64k", NULL}, "at least max-request"},
         {{"--listen", "127.0.0.1:65535", NULL}, "no port after it"},
-        {{"--listen", "nowhere", NULL}, "searchd: listen: "},
         {{"--check", "a", "--repair", "b", NULL}, "one at a time"},
         {{"stray", NULL}, "unexpected argument 'stray'"},
     };
@@ -181,6 +180,88 @@ static void test_checks_across_settings(void **state)
     assert_null(conf_listener(o.http_addr));
     assert_string_equal(conf_listener(o.line_addr), "127.0.0.1:0");
     conf_opts_free(&o);
+}
+
+/* A bad list entry or listener address was let through to srv_new, which stopped the daemon
+ * (exit 1) after it made and locked the data directory; --print-config printed it back (exit
+ * 0). Now each is refused as it is read, with the server's own rules, naming its line or its
+ * flag and the entry by number, and never a key entry's bytes. */
+static void test_bad_entries_and_addresses_are_refused_where_written(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *flag, *value, *said;
+    } bad[] = {
+        {"--cors-origins", "foo", "searchd: --cors-origins: entry 1: 'foo' is not an origin"},
+        {"--cors-origins", "http://a.example,,http://b.example",
+         "--cors-origins: entry 2 is empty"},
+        {"--cors-origins", "http://a.example,", "--cors-origins: entry 2 is empty"},
+        {"--admin-keys", "hunter2", "searchd: --admin-keys: entry 1 is 7 bytes long"},
+        {"--search-keys", "sha256:0123", "searchd: --search-keys: entry 1 is 11 bytes long"},
+        {"--search-keys", "sha256:0123 #x", "--search-keys: entry 1: ; or # after a space"},
+        {"--listen", "127.0.0.1:99999", "searchd: --listen: '127.0.0.1:99999': bad port"},
+        {"--listen", "nowhere", "searchd: --listen: 'nowhere': want HOST:PORT"},
+        {"--line-listen", "[zz]:1", "--line-listen: '[zz]:1': bad IPv6 address"},
+        {"--tls-listen", "off", "--tls-listen: 'off': want HOST:PORT"},
+    };
+    struct conf_opts o;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(
+            parse(&o, (const char *[]){bad[i].flag, bad[i].value, "--print-config", NULL}), 2);
+        assert_non_null(strstr(errs_text, bad[i].said));
+        assert_null(strstr(errs_text, "hunter2"));
+        assert_null(strstr(errs_text, "0123"));
+        conf_opts_free(&o);
+    }
+    char good[80];
+    snprintf(good, sizeof good, "sha256:%064d", 1);
+    char text[8192];
+    snprintf(text, sizeof text, "admin-keys = %s\nadmin-keys = hunter2\n", good);
+    const struct {
+        const char *text, *said;
+    } bad_lines[] = {
+        {"[searchd]\ncors-origins = foo\n", ":2: cors-origins: entry 1: 'foo' is not an origin"},
+        {text, ":2: admin-keys: entry 1 is 7 bytes long"}, /* numbered from the line's first */
+        {"search-keys = sha256:0123\n", ":1: search-keys: entry 1 is 11 bytes long"},
+        {"cors-origins = http://a.example,,http://b.example\n", ":1: cors-origins: entry 2 is "
+                                                                "empty"},
+        {"cors-origins = http://a.example\ncors-origins =\n", ":2: cors-origins: an empty entry"},
+        {"data = x\nlisten = 127.0.0.1:99999\n", ":2: listen: '127.0.0.1:99999': bad port"},
+        {"tls-line-listen = nowhere\n", ":1: tls-line-listen: 'nowhere': want HOST:PORT"},
+    };
+    for (size_t i = 0; i < sizeof bad_lines / sizeof bad_lines[0]; i++) {
+        assert_int_equal(parse_conf(&o, bad_lines[i].text), 2);
+        char want[256];
+        snprintf(want, sizeof want, "searchd: %s%s", conf_path, bad_lines[i].said);
+        assert_non_null(strstr(errs_text, want));
+        assert_null(strstr(errs_text, "hunter2"));
+        assert_null(strstr(errs_text, "0123"));
+        conf_opts_free(&o);
+    }
+    /* 65 keys, a line each: the line that makes too many is named */
+    text[0] = '\0';
+    for (int i = 0; i < 65; i++) {
+        snprintf(text + strlen(text), sizeof text - strlen(text), "admin-keys = %s\n", good);
+    }
+    assert_int_equal(parse_conf(&o, text), 2);
+    assert_non_null(strstr(errs_text, ":65: admin-keys: more than 64 keys"));
+    conf_opts_free(&o);
+    /* an empty list is no entry: the file's first line may be one, a flag may empty a list, and
+     * --print-config then writes no line for it */
+    snprintf(text, sizeof text, "admin-keys =\nadmin-keys = %s\ncors-origins = *\n", good);
+    assert_int_equal(parse_conf(&o, text), 0);
+    assert_string_equal(o.srv.admin_keys, good);
+    conf_opts_free(&o);
+    write_conf(text);
+    assert_int_equal(parse(&o, (const char *[]){"--config", conf_path, "--cors-origins", "",
+                                                "--admin-keys", "", NULL}),
+                     0);
+    char *lines = printed(&o);
+    assert_null(strstr(lines, "cors-origins"));
+    assert_null(strstr(lines, "admin-keys"));
+    free(lines);
+    conf_opts_free(&o);
+    unlink(conf_path);
 }
 
 /* A list takes an entry a line in the file (three keys do not fit on one line), any other
@@ -275,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_bad_values_say_what_is_wanted),
         cmocka_unit_test(test_checks_across_settings),
         cmocka_unit_test(test_lists_and_writable_values),
+        cmocka_unit_test(test_bad_entries_and_addresses_are_refused_where_written),
         cmocka_unit_test(test_printed_config_reads_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

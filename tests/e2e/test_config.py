@@ -91,6 +91,15 @@ class ConfigTest(harness.ConfFileTestCase):
             ("[server]\ndata = x\n", ":2: unknown section [server]"),
             ("sync = always\nsync = batch\n", ":2: sync is set twice"),
             ("data\n", ":1: not KEY = VALUE"),
+            # list entries and addresses: refused as read, by the server's rules, with the line
+            ("cors-origins = foo\n", ":1: cors-origins: entry 1: 'foo' is not an origin"),
+            ("admin-keys = abc\n", ":1: admin-keys: entry 1 is 3 bytes long"),
+            ("data = x\nsearch-keys = sha256:0123\n", ":2: search-keys: entry 1 is 11 bytes"),
+            ("cors-origins = http://a.example,,http://b.example\n",
+             ":1: cors-origins: entry 2 is empty"),
+            ("listen = 127.0.0.1:99999\n", ":1: listen: '127.0.0.1:99999': bad port"),
+            # two bad lines: the first one's message, with its own number
+            ("workers = many\nsync = sometimes\n", ":1: workers many: want 1 to 256"),
         ]
         for text, want in cases:
             self.write(text)
@@ -100,6 +109,28 @@ class ConfigTest(harness.ConfFileTestCase):
         cp = self.searchd("--config", "/nonexistent/searchd.conf")
         self.assertEqual(cp.returncode, 2)
         self.assertIn("/nonexistent/searchd.conf", cp.stderr)
+
+    def test_bad_list_entry_exits_2_before_anything_starts(self):
+        """A bad key entry passed --print-config (exit 0); the daemon made and locked its data
+        directory, then srv_new refused the list (event=listen_failed, exit 1). Now: exit 2
+        from the file or a flag, no data directory, and never the entry's bytes."""
+        d = tempfile.mkdtemp(prefix="searchd-conf-keys-")
+        data = os.path.join(d, "data")
+        secret = "my-real-admin-key-4711"
+        self.write("admin-keys = %s\n" % secret)
+        try:
+            for args in (["--config", self.conf], ["--admin-keys", secret],
+                         ["--search-keys", "sha256:0123"], ["--cors-origins", "foo"]):
+                for extra in (["--print-config"], ["--data", data, "--listen", "127.0.0.1:0"]):
+                    cp = self.searchd(*(args + extra))
+                    self.assertEqual(cp.returncode, 2, (args, extra, cp.stdout, cp.stderr))
+                    self.assertEqual(cp.stdout, "")
+                    self.assertNotIn(secret, cp.stderr)
+                    self.assertNotIn("0123", cp.stderr)
+                    self.assertIn("entry 1", cp.stderr)
+            self.assertFalse(os.path.exists(data), "nothing starts: no data directory made")
+        finally:
+            os.rmdir(d)
 
     def test_config_that_is_no_file_exits_2(self):
         """A directory given to --config was read as an empty file: --print-config showed
