@@ -20,6 +20,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,7 +52,8 @@ static void usage(FILE *f)
             "  --flush-bytes BYTES     flush in-memory segments above this (default 64m)\n"
             "  --flush-ms N            ... or when their oldest write is this old (default 30000)\n"
             "  --merge-factor N        segments of one size tier merged together (default 8)\n"
-            "  --bm25-k1 X, --bm25-b X BM25 parameters (default 1.2 and 0.75)\n"
+            "  --bm25-k1 X, --bm25-b X BM25 parameters: k1 0 to 100 (default 1.2), b 0 to 1\n"
+            "                          (default 0.75); held as floats, to about 7 digits\n"
             "  --workers N             search threads (default: one per CPU)\n"
             "  --max-request BYTES     largest request line or body (default %u; k/m/g ok)\n"
             "  --max-connections N     open connections, both protocols (default %u)\n"
@@ -154,18 +156,26 @@ static bool parse_u64(const char *s, bool allow_suffix, uint64_t min, uint64_t m
     return true;
 }
 
-/* --bm25-k1 in [0, 100], --bm25-b in [0, 1]. */
+/* The least nonzero BM25 parameter taken. The engine holds k1 and b as floats, whose least
+ * normal value is FLT_MIN (1.2e-38): below it a float loses digits, and 1e-300 becomes 0, a
+ * setting other than the one given (k1 = 0 ignores term frequency). Such a value is refused
+ * rather than changed; the bound is FLT_MIN rounded up to a number the message can say. */
+#define CONF_BM25_MIN 1e-37
+
+/* --bm25-k1 0, or CONF_BM25_MIN to 100; --bm25-b the same up to 1. Held as a float, to about
+ * 7 digits: print_float writes the float held, in the fewest digits that read back to it. */
 static int parse_bm25(struct conf_opts *o, bool is_k1, const char *arg)
 {
     char *end;
     double v = strtod(arg, &end);
-    if (end == arg || *end || !(v >= 0) || v > (is_k1 ? 100 : 1)) {
-        return bad_value(o, arg, is_k1 ? "want 0 to 100" : "want 0 to 1");
+    if (end == arg || *end || !(v >= 0) || v > (is_k1 ? 100 : 1) || (v != 0 && v < CONF_BM25_MIN)) {
+        return bad_value(o, arg, is_k1 ? "want 0, or 1e-37 to 100" : "want 0, or 1e-37 to 1");
     }
+    float held = v == 0 ? 0.0f : (float)v; /* "-0" is 0 */
     if (is_k1) {
-        o->idx.k1 = (float)v;
+        o->idx.k1 = held;
     } else {
-        o->idx.b = (float)v;
+        o->idx.b = held;
     }
     return 0;
 }
@@ -790,6 +800,22 @@ void conf_opts_free(struct conf_opts *o)
     }
 }
 
+/* A float setting (bm25-k1, bm25-b) in the fewest significant digits that read back, through
+ * parse_bm25's strtod and float, to the very float held: 1.2 for 1.2f, not %g's fixed 6
+ * digits (0.123456789 came back as 0.123457, another setting) nor %.9g's 1.20000005. Nine
+ * digits (FLT_DECIMAL_DIG) always read back, so the loop ends by then. */
+static void print_float(FILE *f, const char *key, float v)
+{
+    char text[32];
+    for (int digits = 1; digits <= FLT_DECIMAL_DIG; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, (double)v);
+        if ((float)strtod(text, NULL) == v) {
+            break;
+        }
+    }
+    fprintf(f, "%s = %s\n", key, text);
+}
+
 /* A list setting one entry a line, as a config file may give it (apply_key joins them); none
  * for an empty list, which is the default. */
 static void print_list(FILE *f, const char *key, const char *list)
@@ -828,8 +854,8 @@ void conf_opts_print(FILE *f, const struct conf_opts *o)
     fprintf(f, "flush-bytes = %zu\n", o->idx.flush_bytes);
     fprintf(f, "flush-ms = %u\n", (unsigned)o->idx.flush_ms);
     fprintf(f, "merge-factor = %u\n", (unsigned)o->idx.merge_factor);
-    fprintf(f, "bm25-k1 = %g\n", (double)o->idx.k1);
-    fprintf(f, "bm25-b = %g\n", (double)o->idx.b);
+    print_float(f, "bm25-k1", o->idx.k1);
+    print_float(f, "bm25-b", o->idx.b);
     fprintf(f, "memory-limit = %llu\n", (unsigned long long)o->idx.memory_limit);
     if (o->idx.snapshot_dir) {
         fprintf(f, "snapshot-dir = %s\n", o->idx.snapshot_dir);

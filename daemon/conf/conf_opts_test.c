@@ -125,8 +125,12 @@ static void test_bad_values_say_what_is_wanted(void **state)
         {"--max-request", "1t", "want 64 to 1g bytes"},
         {"--memory-limit", "1m", "want 0 (no limit) or 8m to 1024g bytes"},
         {"--sync", "sometimes", "want always or batch"},
-        {"--bm25-b", "1.5", "want 0 to 1"},
-        {"--bm25-k1", "nan", "want 0 to 100"},
+        {"--bm25-b", "1.5", "--bm25-b 1.5: want 0, or 1e-37 to 1"},
+        {"--bm25-k1", "nan", "want 0, or 1e-37 to 100"},
+        {"--bm25-k1", "100.000001", "want 0, or 1e-37 to 100"},
+        {"--bm25-k1", "1e-300", "want 0, or 1e-37 to 100"}, /* a float would hold 0 */
+        {"--bm25-b", "1e-38", "want 0, or 1e-37 to 1"},     /* below FLT_MIN */
+        {"--bm25-b", "0.5x", "want 0, or 1e-37 to 1"},
         {"--log-level", "loud", "want error, warn, info or debug"},
         {"--slow-ms", "-1", "want 0 to 3600000 or off"},
         {"--access-log", "", "want a file name or -"},
@@ -347,6 +351,79 @@ static void test_printed_config_reads_back(void **state)
     unlink(conf_path);
 }
 
+/* The float of a setting, as bits: two floats are the same setting when these are equal. */
+static uint32_t float_bits(float v)
+{
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return bits;
+}
+
+/* --print-config wrote the BM25 parameters with %g: six digits, so 0.123456789012 read back as
+ * 0.123457, another setting. They are floats in the engine: printed in the fewest digits that
+ * read back to the very float held, and every float of the range does. */
+static void test_floats_print_as_held_and_read_back(void **state)
+{
+    (void)state;
+    struct conf_opts o;
+    assert_int_equal(parse(&o, (const char *[]){"--bm25-k1", "0.123456789012", "--bm25-b",
+                                                "0.33333333333333", NULL}),
+                     0);
+    char *lines = printed(&o);
+    assert_non_null(strstr(lines, "\nbm25-k1 = 0.12345679\n"));
+    assert_non_null(strstr(lines, "\nbm25-b = 0.33333334\n"));
+    assert_int_equal(float_bits(o.idx.k1), float_bits(0.123456789012f));
+    assert_int_equal(float_bits(o.idx.b), float_bits(0.33333333333333f));
+    conf_opts_free(&o);
+    assert_int_equal(parse_conf(&o, lines), 0);
+    assert_int_equal(float_bits(o.idx.k1), float_bits(0.123456789012f));
+    assert_int_equal(float_bits(o.idx.b), float_bits(0.33333333333333f));
+    free(lines);
+    conf_opts_free(&o);
+    /* the defaults stay short; -0 is 0 */
+    assert_int_equal(parse(&o, (const char *[]){"--bm25-b", "-0", NULL}), 0);
+    lines = printed(&o);
+    assert_non_null(strstr(lines, "\nbm25-k1 = 1.2\n"));
+    assert_non_null(strstr(lines, "\nbm25-b = 0\n"));
+    free(lines);
+    conf_opts_free(&o);
+
+    /* the least taken: its float is a little under 1e-37, and prints as 1e-37 */
+    assert_int_equal(parse(&o, (const char *[]){"--bm25-k1", "1e-37", NULL}), 0);
+    assert_int_equal(float_bits(o.idx.k1), float_bits(1e-37f));
+    lines = printed(&o);
+    assert_non_null(strstr(lines, "\nbm25-k1 = 1e-37\n"));
+    free(lines);
+    conf_opts_free(&o);
+
+    /* floats spread over the whole range of k1 (by their bits: every exponent) and its ends:
+     * each printed and read back is the same float */
+    float values[1100] = {100.0f, 99.99999f, 0.0f, 1.0f / 3};
+    size_t n = 4;
+    for (uint32_t bits = float_bits(1e-37f) + 1; n < 1100; bits += 0x109A1Bu) {
+        float v;
+        memcpy(&v, &bits, sizeof v);
+        if (v > 100.0f) {
+            break;
+        }
+        values[n++] = v;
+    }
+    assert_true(n > 900);
+    for (size_t i = 0; i < n; i++) {
+        char arg[40];
+        snprintf(arg, sizeof arg, "%.9g", (double)values[i]);
+        assert_int_equal(parse(&o, (const char *[]){"--bm25-k1", arg, NULL}), 0);
+        assert_int_equal(float_bits(o.idx.k1), float_bits(values[i]));
+        lines = printed(&o);
+        conf_opts_free(&o);
+        assert_int_equal(parse_conf(&o, lines), 0);
+        assert_int_equal(float_bits(o.idx.k1), float_bits(values[i]));
+        free(lines);
+        conf_opts_free(&o);
+    }
+    unlink(conf_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_lists_and_writable_values),
         cmocka_unit_test(test_bad_entries_and_addresses_are_refused_where_written),
         cmocka_unit_test(test_printed_config_reads_back),
+        cmocka_unit_test(test_floats_print_as_held_and_read_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

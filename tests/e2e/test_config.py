@@ -47,6 +47,22 @@ class ConfigTest(harness.ConfFileTestCase):
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertEqual(again.stdout.splitlines()[1:], cp.stdout.splitlines()[1:])
 
+    def test_print_config_floats(self):
+        """%g printed the BM25 parameters to six digits (0.123457), another setting; 1e-300
+        was taken and held as 0. Now the float held, in the fewest digits that read it back."""
+        cp = self.searchd("--bm25-k1", "0.123456789012", "--bm25-b", "0.33333333333333",
+                          "--print-config")
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        lines = cp.stdout.splitlines()
+        self.assertIn("bm25-k1 = 0.12345679", lines)
+        self.assertIn("bm25-b = 0.33333334", lines)
+        cp = self.searchd("--print-config")
+        self.assertIn("bm25-k1 = 1.2", cp.stdout.splitlines())
+        for bad in (["--bm25-k1", "1e-300"], ["--bm25-k1", "100.5"], ["--bm25-b", "1e-38"]):
+            cp = self.searchd(*bad, "--print-config")
+            self.assertEqual(cp.returncode, 2, (bad, cp.stdout))
+            self.assertIn("%s %s: want 0, or 1e-37 to" % tuple(bad), cp.stderr)
+
     def test_key_lists_take_a_line_each(self):
         """Three admin keys are longer than a config line (199 bytes): the list takes one
         entry a line, with the comments an operator writes beside them."""
