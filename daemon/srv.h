@@ -110,6 +110,15 @@ int srv_run(struct srv *s);
  * Loop thread only (the on_reload callback). On error nothing changes. */
 int srv_set_cors(struct srv *s, const char *list, struct sd_error *err);
 
+/* Walks a comma-separated setting (cors_origins, admin_keys, search_keys): the one reader of
+ * their entries, for the server and for the settings' reader, which checks and prints them
+ * entry by entry, so that both see the same entries. p = srv_list_begin(list) (borrowed; NULL
+ * when the list is NULL or blank, which has no entry), then while srv_list_next(&p, &entry,
+ * &len): entry[0, len) is the next entry without the spaces and tabs around it, pointing into
+ * list. "a,,b" and "a," have an empty entry (len 0), which srv_check_* refuse. */
+const char *srv_list_begin(const char *list);
+bool srv_list_next(const char **p, const char **entry, size_t *len);
+
 /* Checks a cors_origins list (borrowed) by the rules srv_set_cors applies, without a server,
  * so that the settings' reader (daemon/conf/) refuses a bad entry where it was written, not
  * when srv_new runs: at most 64 origins, each "*" or scheme://host[:port], none empty. what

@@ -321,13 +321,6 @@ void srv_metrics_render_indexes(const char *const *names, const struct idx_stats
 void srv_metrics_answer(struct srv *s, struct srv_job *job);
 
 /* srv.c */
-/* Walks a comma-separated setting (cors_origins, admin_keys, search_keys), one reader for
- * both: p = srv_list_begin(list) (borrowed; NULL when the list is NULL or blank, which has no
- * entry), then while srv_list_next(&p, &entry, &len): entry[0, len) is the next entry without
- * the spaces and tabs around it, pointing into list. "a,,b" and "a," have an empty entry
- * (len 0), which the callers refuse. */
-const char *srv_list_begin(const char *list);
-bool srv_list_next(const char **p, const char **entry, size_t *len);
 struct srv_job *srv_job_new(struct srv *s);
 void srv_job_free(struct srv_job *job);
 void srv_job_fail(struct srv_job *job, enum proto_code code, const char *msg);

@@ -543,28 +543,6 @@ static const char **list_of(struct conf_opts *o, int c)
     }
 }
 
-/* The entry of a comma-separated list that starts at *e, without the spaces around it: moves
- * *e to its first byte and returns its length. */
-static size_t list_entry(const char **e)
-{
-    size_t n = strcspn(*e, ",");
-    while (n > 0 && isspace((unsigned char)**e)) {
-        (*e)++;
-        n--;
-    }
-    while (n > 0 && isspace((unsigned char)(*e)[n - 1])) {
-        n--;
-    }
-    return n;
-}
-
-/* Where the list entry after the one at e starts; NULL after the last. */
-static const char *next_entry(const char *e)
-{
-    const char *comma = strchr(e, ',');
-    return comma ? comma + 1 : NULL;
-}
-
 /* Why v[0, len) could not stand as a value in a config file (conf.h), so that --print-config
  * could not write it back; NULL when it can. max_len: what a line leaves for the value. */
 static const char *unwritable(const char *v, size_t len, size_t max_len)
@@ -572,18 +550,20 @@ static const char *unwritable(const char *v, size_t len, size_t max_len)
     if (len > max_len) {
         return "too long for a line of a config file";
     }
+    for (size_t i = 0; i < len; i++) { /* first: a CR or tab is one, though isspace too */
+        unsigned char ch = (unsigned char)v[i];
+        if (ch < 0x20 || ch == 0x7f) {
+            return "a control character";
+        }
+    }
     if (len > 0 && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[len - 1]))) {
         return "a space at either end";
     }
     if (len > 0 && (v[0] == ';' || v[0] == '#')) {
         return "begins with ; or #, which start a comment";
     }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)v[i];
-        if (ch < 0x20 || ch == 0x7f) {
-            return "a control character";
-        }
-        if ((ch == ';' || ch == '#') && i > 0 && isspace((unsigned char)v[i - 1])) {
+    for (size_t i = 1; i < len; i++) {
+        if ((v[i] == ';' || v[i] == '#') && isspace((unsigned char)v[i - 1])) {
             return "; or # after a space, which starts a comment";
         }
     }
@@ -593,7 +573,7 @@ static const char *unwritable(const char *v, size_t len, size_t max_len)
 /* Whether a list has no entry (NULL or blank): the list setting is off. */
 static bool is_blank(const char *list)
 {
-    return !list || list[strspn(list, " \t")] == '\0';
+    return srv_list_begin(list) == NULL;
 }
 
 /* A list setting's value (cors-origins, admin-keys, search-keys): every entry one a config
@@ -604,11 +584,11 @@ static int check_list(struct conf_opts *o, const struct option *opt, const char 
 {
     size_t max_len = CONF_MAX_LINE - strlen(opt->name) - 3; /* "name = entry" */
     bool is_keys = opt->val != OPT_CORS;
-    size_t i = 1;
-    for (const char *e = list; e; e = next_entry(e), i++) {
-        const char *start = e;
-        size_t n = list_entry(&start);
-        const char *why = unwritable(start, n, max_len);
+    const char *p = srv_list_begin(list);
+    const char *e;
+    size_t n;
+    for (size_t i = 1; srv_list_next(&p, &e, &n); i++) {
+        const char *why = unwritable(e, n, max_len);
         if (why && is_keys) {
             snprintf(o->err, sizeof o->err, "%s: entry %zu: %s", o->name, i, why);
             return 2;
@@ -820,10 +800,11 @@ static void print_float(FILE *f, const char *key, float v)
  * for an empty list, which is the default. */
 static void print_list(FILE *f, const char *key, const char *list)
 {
-    for (const char *e = is_blank(list) ? NULL : list; e; e = next_entry(e)) {
-        const char *start = e;
-        size_t n = list_entry(&start);
-        fprintf(f, "%s = %.*s\n", key, (int)n, start);
+    const char *p = srv_list_begin(list);
+    const char *e;
+    size_t n;
+    while (srv_list_next(&p, &e, &n)) {
+        fprintf(f, "%s = %.*s\n", key, (int)n, e);
     }
 }
 
