@@ -116,6 +116,30 @@ int srv_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len
     return SD_OK;
 }
 
+const char *srv_list_begin(const char *list)
+{
+    return list && list[strspn(list, " \t")] ? list : NULL;
+}
+
+bool srv_list_next(const char **p, const char **entry, size_t *len)
+{
+    const char *e = *p;
+    if (!e) {
+        return false;
+    }
+    size_t n = strcspn(e, ",");
+    *p = e[n] == ',' ? e + n + 1 : NULL; /* after a comma comes an entry, if only an empty one */
+    size_t lead = strspn(e, " \t");      /* stops at the comma or the end: lead <= n */
+    e += lead;
+    n -= lead;
+    while (n > 0 && (e[n - 1] == ' ' || e[n - 1] == '\t')) {
+        n--;
+    }
+    *entry = e;
+    *len = n;
+    return true;
+}
+
 void srv_format_addr(const struct sockaddr *sa, char *out, size_t cap)
 {
     char host[INET6_ADDRSTRLEN] = "?";

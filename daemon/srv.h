@@ -60,7 +60,8 @@ struct srv_config {
     bool handle_signals; /* SIGTERM/SIGINT start a graceful shutdown */
     /* Browser origins allowed to call the HTTP API (CORS): comma-separated,
      * e.g. "https://example.org, http://localhost:8080", or "*" for any;
-     * NULL or "": none (borrowed; copied by srv_new). */
+     * NULL or "": none (borrowed; copied by srv_new). In these three lists an
+     * empty entry ("a,,b") is an error (srv_check_cors, srv_check_keys). */
     const char *cors_origins;
     const char *admin_keys;  /* "sha256:<hex>, ..." (borrowed for srv_new) */
     const char *search_keys; /* the same, for read-only keys */
@@ -108,6 +109,27 @@ int srv_run(struct srv *s);
 /* Replaces the CORS origins (list borrowed, as srv_config.cors_origins).
  * Loop thread only (the on_reload callback). On error nothing changes. */
 int srv_set_cors(struct srv *s, const char *list, struct sd_error *err);
+
+/* Walks a comma-separated setting (cors_origins, admin_keys, search_keys): the one reader of
+ * their entries, for the server and for the settings' reader, which checks and prints them
+ * entry by entry, so that both see the same entries. p = srv_list_begin(list) (borrowed; NULL
+ * when the list is NULL or blank, which has no entry), then while srv_list_next(&p, &entry,
+ * &len): entry[0, len) is the next entry without the spaces and tabs around it, pointing into
+ * list. "a,,b" and "a," have an empty entry (len 0), which srv_check_* refuse. */
+const char *srv_list_begin(const char *list);
+bool srv_list_next(const char **p, const char **entry, size_t *len);
+
+/* Checks a cors_origins list (borrowed) by the rules srv_set_cors applies, without a server,
+ * so that the settings' reader (daemon/conf/) refuses a bad entry where it was written, not
+ * when srv_new runs: at most 64 origins, each "*" or scheme://host[:port], none empty. what
+ * names the setting in the message ("cors-origins", "--cors-origins"). SD_OK, or SD_EINVAL,
+ * SD_ELIMIT or SD_ENOMEM with "WHAT: entry N: why" in err. */
+int srv_check_cors(const char *list, const char *what, struct sd_error *err);
+
+/* The same for an admin_keys or search_keys list (srv_set_keys's rules): at most 64 entries,
+ * each "sha256:" and 64 hex digits. The message names an entry by its number and never
+ * quotes it, since a key pasted where its hash belongs is a secret. */
+int srv_check_keys(const char *list, const char *what, struct sd_error *err);
 
 /* Replaces the API keys: comma-separated "sha256:<hex>" lists per role
  * (borrowed; NULL or "": none). No key at all turns keys off. Loop thread

@@ -13,6 +13,8 @@
  * browsers accept for requests without cookies, the only kind searchd takes.
  * The origin is a browser's promise, not an identity: CORS keeps other sites'
  * pages from reading answers, API keys decide who may do what.
+ * srv_check_cors runs the same parse without a server, for the settings'
+ * reader to refuse a bad list where it was written.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,39 +54,60 @@ static bool origin_ok(const char *o, size_t len)
     return true;
 }
 
+/* Parses list (borrowed) into *origins (owned by the caller, free_list; NULL when the list
+ * has no entry) and *any; what names the setting in an error. */
+static int parse_origins(const char *list, const char *what, char ***origins, bool *any,
+                         struct sd_error *err)
+{
+    *origins = NULL;
+    *any = false;
+    const char *p = srv_list_begin(list);
+    if (p && !(*origins = calloc(SRV_CORS_MAX + 1, sizeof **origins))) {
+        return sd_errorf(err, SD_ENOMEM, "%s", what);
+    }
+    const char *e;
+    size_t len;
+    size_t n = 0;
+    int rc = SD_OK;
+    for (size_t i = 1; rc == SD_OK && srv_list_next(&p, &e, &len); i++) {
+        if (len == 0) {
+            rc = sd_errorf(err, SD_EINVAL, "%s: entry %zu is empty", what, i);
+        } else if (len == 1 && *e == '*') {
+            *any = true;
+        } else if (!origin_ok(e, len)) {
+            rc = sd_errorf(err, SD_EINVAL,
+                           "%s: entry %zu: '%.*s' is not an origin "
+                           "(scheme://host[:port], or *)",
+                           what, i, (int)len, e);
+        } else if (n == SRV_CORS_MAX) {
+            rc = sd_errorf(err, SD_ELIMIT, "%s: more than %d origins", what, SRV_CORS_MAX);
+        } else if (!((*origins)[n++] = strndup(e, len))) {
+            rc = sd_errorf(err, SD_ENOMEM, "%s", what);
+        }
+    }
+    if (rc) {
+        free_list(*origins);
+        *origins = NULL;
+    }
+    return rc;
+}
+
+int srv_check_cors(const char *list, const char *what, struct sd_error *err)
+{
+    char **origins;
+    bool any;
+    int rc = parse_origins(list, what, &origins, &any, err);
+    free_list(origins);
+    return rc;
+}
+
 /* The list is parsed aside and swapped in whole, so a bad one changes nothing. */
 int srv_set_cors(struct srv *s, const char *list, struct sd_error *err)
 {
-    char **origins = NULL;
-    bool any = false;
-    size_t n = 0;
-    int rc = SD_OK;
-    if (list && *list && !(origins = calloc(SRV_CORS_MAX + 1, sizeof *origins))) {
-        return sd_errorf(err, SD_ENOMEM, "cors-origins");
-    }
-    for (const char *p = list ? list : ""; *p && rc == SD_OK;) {
-        p += strspn(p, " \t,");
-        size_t len = strcspn(p, ",");
-        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
-            len--;
-        }
-        if (len == 0) {
-            break;
-        }
-        if (len == 1 && *p == '*') {
-            any = true;
-        } else if (!origin_ok(p, len)) {
-            rc = sd_errorf(err, SD_EINVAL, "cors-origins: '%.*s' is not an origin "
-                           "(scheme://host[:port], or *)", (int)len, p);
-        } else if (n == SRV_CORS_MAX) {
-            rc = sd_errorf(err, SD_ELIMIT, "cors-origins: more than %d origins", SRV_CORS_MAX);
-        } else if (!(origins[n++] = strndup(p, len))) {
-            rc = sd_errorf(err, SD_ENOMEM, "cors-origins");
-        }
-        p += strcspn(p, ",");
-    }
+    char **origins;
+    bool any;
+    int rc = parse_origins(list, "cors-origins", &origins, &any, err);
     if (rc) {
-        free_list(origins);
         return rc;
     }
     srv_cors_free(s);

@@ -8,7 +8,10 @@
  * KEY", or the line protocol's auth op, once per connection) is hashed and
  * compared with every configured hash by CRYPTO_memcmp, each compare taking
  * the same time and none ending the loop early, so timing tells nothing
- * about which bytes matched. A key is never logged. A line connection keeps
+ * about which bytes matched. A key is never logged, nor quoted by an error
+ * about a bad entry (one may be a key pasted where its hash belongs).
+ * srv_check_keys runs the same parse without a server, for the settings'
+ * reader to refuse a bad list where it was written. A line connection keeps
  * the hash of the key it presented, not its role: when SIGHUP changes the
  * keys, its next request gets the role the new keys give (none, for a key
  * removed), as a new connection would.
@@ -39,34 +42,70 @@ void srv_keys_free(struct srv *s)
     s->keys = NULL;
 }
 
-/* Adds the hashes of a comma-separated list to k's table for role. */
+/* Entry number i, e[0, len), of a key list is "sha256:" and 64 hex digits: SD_OK, or SD_EINVAL
+ * saying what is wrong. The message never quotes the entry: it may be a key pasted where its
+ * hash belongs. */
+static int check_entry(const char *what, size_t i, const char *e, size_t len, struct sd_error *err)
+{
+    if (len == 0) {
+        return sd_errorf(err, SD_EINVAL, "%s: entry %zu is empty", what, i);
+    }
+    if (len != 7 + 64) {
+        return sd_errorf(err, SD_EINVAL,
+                         "%s: entry %zu is %zu bytes long, not sha256:<64 hex "
+                         "digits> (entries are separated by commas; make one with searchd "
+                         "--hash-key)",
+                         what, i, len);
+    }
+    if (strncmp(e, "sha256:", 7) != 0) {
+        return sd_errorf(err, SD_EINVAL,
+                         "%s: entry %zu does not begin with sha256: (make one "
+                         "with searchd --hash-key)",
+                         what, i);
+    }
+    for (size_t j = 7; j < len; j++) {
+        if (proto_hex_value(e[j]) < 0) {
+            return sd_errorf(err, SD_EINVAL, "%s: entry %zu: not a hex digit after sha256:", what,
+                             i);
+        }
+    }
+    return SD_OK;
+}
+
+/* Adds the hashes of a comma-separated list to k's table for role (srv_check_keys in srv.h
+ * gives the rules). */
 static int parse_list(struct srv_keys *k, int role, const char *list, const char *what,
                       struct sd_error *err)
 {
-    for (const char *p = list ? list : ""; *p;) {
-        p += strspn(p, " \t,");
-        size_t len = strcspn(p, ", \t");
-        if (len == 0) {
-            break;
-        }
-        if (len != 7 + 64 || strncmp(p, "sha256:", 7) != 0) {
-            return sd_errorf(err, SD_EINVAL, "%s: entry %zu bytes long is not sha256:<64 hex "
-                             "digits> (make one with searchd --hash-key)", what, len);
+    const char *p = srv_list_begin(list);
+    const char *e;
+    size_t len;
+    for (size_t i = 1; srv_list_next(&p, &e, &len); i++) {
+        int rc = check_entry(what, i, e, len, err);
+        if (rc) {
+            return rc;
         }
         if (k->n[role - 1] == SRV_MAX_KEYS) {
             return sd_errorf(err, SD_ELIMIT, "%s: more than %d keys", what, SRV_MAX_KEYS);
         }
         unsigned char *h = k->hash[role - 1][k->n[role - 1]++];
-        for (int i = 0; i < 32; i++) {
-            int hi = proto_hex_value(p[7 + 2 * i]), lo = proto_hex_value(p[8 + 2 * i]);
-            if (hi < 0 || lo < 0) {
-                return sd_errorf(err, SD_EINVAL, "%s: not a hex digit in a sha256 entry", what);
-            }
-            h[i] = (unsigned char)(hi << 4 | lo);
+        for (int j = 0; j < 32; j++) {
+            h[j] =
+                (unsigned char)(proto_hex_value(e[7 + 2 * j]) << 4 | proto_hex_value(e[8 + 2 * j]));
         }
-        p += len;
     }
     return SD_OK;
+}
+
+int srv_check_keys(const char *list, const char *what, struct sd_error *err)
+{
+    struct srv_keys *k = calloc(1, sizeof *k); /* 4 KiB: not on a reload's stack */
+    if (!k) {
+        return sd_errorf(err, SD_ENOMEM, "%s", what);
+    }
+    int rc = parse_list(k, SRV_ROLE_ADMIN, list, what, err);
+    free(k);
+    return rc;
 }
 
 int srv_set_keys(struct srv *s, const char *admin_keys, const char *search_keys,

@@ -464,10 +464,61 @@ static void test_srv_parse_addr_strict(void **state)
     assert_string_equal(out, "[::1]:81");
 }
 
+/* The list settings' rules, as srv_new and a reload apply them and as the settings' reader
+ * checks them ahead (srv_check_cors, srv_check_keys): entries by number, none empty, and a
+ * key entry's bytes never in the message. */
+static void test_srv_check_lists(void **state)
+{
+    (void)state;
+    struct sd_error err;
+    char good[80];
+    snprintf(good, sizeof good, "sha256:%064d", 7);
+    char two[200];
+    snprintf(two, sizeof two, " %s ,\t%s", good, good);
+    assert_int_equal(srv_check_keys(two, "admin-keys", &err), SD_OK);
+    assert_int_equal(srv_check_keys(NULL, "admin-keys", &err), SD_OK);
+    assert_int_equal(srv_check_keys(" ", "admin-keys", &err), SD_OK); /* blank: no key */
+    static const struct {
+        const char *list, *said;
+    } bad_keys[] = {
+        {"abc", "search-keys: entry 1 is 3 bytes long, not sha256:<64 hex digits>"},
+        {"sha256:0123", "entry 1 is 11 bytes long"},
+        {"%s,,%s", "search-keys: entry 2 is empty"},
+        {"%s,", "search-keys: entry 2 is empty"},
+        {"%s, sha512:0000000000000000000000000000000000000000000000000000000000000000",
+         "entry 2 does not begin with sha256:"},
+        {"sha256:000000000000000000000000000000000000000000000000000000000000000g",
+         "entry 1: not a hex digit after sha256:"},
+    };
+    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+        char list[300];
+        snprintf(list, sizeof list, bad_keys[i].list, good, good);
+        assert_int_equal(srv_check_keys(list, "search-keys", &err), SD_EINVAL);
+        assert_non_null(strstr(err.msg, bad_keys[i].said));
+        assert_null(strstr(err.msg, "abc"));
+        assert_null(strstr(err.msg, "0123"));
+    }
+    char many[100 * 72] = "";
+    for (int i = 0; i < 65; i++) {
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%s%s", i ? "," : "", good);
+    }
+    assert_int_equal(srv_check_keys(many, "admin-keys", &err), SD_ELIMIT);
+
+    assert_int_equal(srv_check_cors("https://a.example, *,http://b.example:8080", "c", &err),
+                     SD_OK);
+    assert_int_equal(srv_check_cors("foo", "--cors-origins", &err), SD_EINVAL);
+    assert_string_equal(err.msg, "--cors-origins: entry 1: 'foo' is not an origin "
+                                 "(scheme://host[:port], or *)");
+    assert_int_equal(srv_check_cors("http://a.example,,http://b.example", "c", &err), SD_EINVAL);
+    assert_string_equal(err.msg, "c: entry 2 is empty");
+    assert_int_equal(srv_check_cors("http://a.example/path", "c", &err), SD_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_srv_parse_addr_strict),
+        cmocka_unit_test(test_srv_check_lists),
         cmocka_unit_test(test_srv_line_pipelined_answers_in_request_order),
         cmocka_unit_test(test_srv_line_too_long_gets_too_large_then_close),
         cmocka_unit_test(test_srv_line_add_get_delete),

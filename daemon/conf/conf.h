@@ -35,7 +35,9 @@ typedef int (*conf_apply_fn)(void *user, const char *key, const char *value, boo
  * a comment at the start of a line or after a space, so a value neither begins with one nor
  * holds one after a space. An unknown section, a line without `=`, an over-long line, a file
  * that is not UTF-8 text, and any error apply returns stop the load: SD_EINVAL with
- * "FILE:LINE: message" in err. A file that cannot be read is SD_EIO / SD_ENOTFOUND naming it. */
+ * "FILE:LINE: message" in err. A file that cannot be read is SD_EIO / SD_ENOTFOUND naming it;
+ * anything but a regular file (a directory, a FIFO, a device) is SD_EINVAL naming it and its
+ * kind, before a byte of it is read. */
 int conf_load(const char *path, conf_apply_fn apply, void *user, struct sd_error *err);
 
 /* ---- the settings (conf_opts.c) ---- */

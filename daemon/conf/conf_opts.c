@@ -7,11 +7,20 @@
  * from and is refused as "NAME VALUE: want ...". A setting's value must also be one a config
  * file can hold, so that --print-config always writes a file that gives the same settings; the
  * lists (cors-origins, admin-keys, search-keys) may take an entry a line in the file. Options
- * that are commands (--check, --help) or name the file itself (--config) have no key. Checks
- * that span settings (listeners, TLS, max-unfinished) run once every source is applied.
+ * that are commands (--check, --help) or name the file itself (--config) have no key.
+ *
+ * Every check of one value runs in apply_value(), the one path from a file's line (conf_load
+ * puts FILE:LINE in front of the message) and from a flag (named in the message), never later:
+ * a value that only srv_new would refuse would stop the daemon after it made and locked its
+ * data directory, with no line to point at. So the listener addresses go through
+ * srv_parse_addr and the lists' entries through srv_check_cors and srv_check_keys, the
+ * server's own rules, as they are read. Only checks that span settings (listeners, TLS,
+ * max-unfinished) run once every source is applied, and files (certificates, snapshot-dir) are
+ * opened by the server.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,7 +52,8 @@ static void usage(FILE *f)
             "  --flush-bytes BYTES     flush in-memory segments above this (default 64m)\n"
             "  --flush-ms N            ... or when their oldest write is this old (default 30000)\n"
             "  --merge-factor N        segments of one size tier merged together (default 8)\n"
-            "  --bm25-k1 X, --bm25-b X BM25 parameters (default 1.2 and 0.75)\n"
+            "  --bm25-k1 X, --bm25-b X BM25 parameters: k1 0 to 100 (default 1.2), b 0 to 1\n"
+            "                          (default 0.75); held as floats, to about 7 digits\n"
             "  --workers N             search threads (default: one per CPU)\n"
             "  --max-request BYTES     largest request line or body (default %u; k/m/g ok)\n"
             "  --max-connections N     open connections, both protocols (default %u)\n"
@@ -146,19 +156,53 @@ static bool parse_u64(const char *s, bool allow_suffix, uint64_t min, uint64_t m
     return true;
 }
 
-/* --bm25-k1 in [0, 100], --bm25-b in [0, 1]. */
+/* The least nonzero BM25 parameter taken. The engine holds k1 and b as floats, whose least
+ * normal value is FLT_MIN (1.2e-38): below it a float loses digits, and 1e-300 becomes 0, a
+ * setting other than the one given (k1 = 0 ignores term frequency). Such a value is refused
+ * rather than changed; the bound is FLT_MIN rounded up to a number the message can say. */
+#define CONF_BM25_MIN 1e-37
+
+/* --bm25-k1 0, or CONF_BM25_MIN to 100; --bm25-b the same up to 1. Held as a float, to about
+ * 7 digits: print_float writes the float held, in the fewest digits that read back to it. */
 static int parse_bm25(struct conf_opts *o, bool is_k1, const char *arg)
 {
     char *end;
     double v = strtod(arg, &end);
-    if (end == arg || *end || !(v >= 0) || v > (is_k1 ? 100 : 1)) {
-        return bad_value(o, arg, is_k1 ? "want 0 to 100" : "want 0 to 1");
+    if (end == arg || *end || !(v >= 0) || v > (is_k1 ? 100 : 1) || (v != 0 && v < CONF_BM25_MIN)) {
+        return bad_value(o, arg, is_k1 ? "want 0, or 1e-37 to 100" : "want 0, or 1e-37 to 1");
     }
+    float held = v == 0 ? 0.0f : (float)v; /* "-0" is 0 */
     if (is_k1) {
-        o->idx.k1 = (float)v;
+        o->idx.k1 = held;
     } else {
-        o->idx.b = (float)v;
+        o->idx.b = held;
     }
+    return 0;
+}
+
+static bool is_off(const char *addr)
+{
+    return addr && strcmp(addr, "off") == 0;
+}
+
+const char *conf_listener(const char *addr)
+{
+    return addr && !is_off(addr) ? addr : NULL;
+}
+
+/* A listener's address into *out: HOST:PORT, or off when may_be_off (--listen, --line-listen;
+ * the TLS listeners are off when not given). Checked here, as it is read, so that a bad one is
+ * refused with its line or flag. Returns 0 or 2. */
+static int parse_listener(struct conf_opts *o, const char *arg, bool may_be_off, const char **out)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    struct sd_error err;
+    if (!(may_be_off && is_off(arg)) && srv_parse_addr(arg, &ss, &len, &err)) {
+        snprintf(o->err, sizeof o->err, "%s: %s", o->name, err.msg);
+        return 2;
+    }
+    *out = arg;
     return 0;
 }
 
@@ -309,11 +353,9 @@ static int apply_opt(struct conf_opts *o, int c, const char *arg)
         o->data_dir = arg;
         return 0;
     case OPT_LISTEN:
-        o->http_addr = arg;
-        return 0;
+        return parse_listener(o, arg, true, &o->http_addr);
     case OPT_LINE:
-        o->line_addr = arg;
-        return 0;
+        return parse_listener(o, arg, true, &o->line_addr);
     case OPT_SOCKET:
         o->socket_path = arg;
         return 0;
@@ -326,10 +368,10 @@ static int apply_opt(struct conf_opts *o, int c, const char *arg)
         o->print_config = true;
         return 0;
     case OPT_CORS:
-        o->srv.cors_origins = arg; /* checked by srv_new */
+        o->srv.cors_origins = arg; /* checked by apply_value, with srv_new's rules */
         return 0;
     case OPT_ADMIN_KEYS:
-        o->srv.admin_keys = arg; /* checked by srv_new */
+        o->srv.admin_keys = arg;
         return 0;
     case OPT_SEARCH_KEYS:
         o->srv.search_keys = arg;
@@ -350,11 +392,9 @@ static int apply_opt(struct conf_opts *o, int c, const char *arg)
         o->srv.tls_key = arg;
         return 0;
     case OPT_TLS_LISTEN:
-        o->tls_http = arg; /* checked by parse_args */
-        return 0;
+        return parse_listener(o, arg, false, &o->tls_http);
     case OPT_TLS_LINE:
-        o->tls_line = arg;
-        return 0;
+        return parse_listener(o, arg, false, &o->tls_line);
     case OPT_ACCESS_LOG:
         if (*arg == '\0') {
             return bad_value(o, arg, "want a file name or -");
@@ -503,28 +543,6 @@ static const char **list_of(struct conf_opts *o, int c)
     }
 }
 
-/* The entry of a comma-separated list that starts at *e, without the spaces around it: moves
- * *e to its first byte and returns its length. */
-static size_t list_entry(const char **e)
-{
-    size_t n = strcspn(*e, ",");
-    while (n > 0 && isspace((unsigned char)**e)) {
-        (*e)++;
-        n--;
-    }
-    while (n > 0 && isspace((unsigned char)(*e)[n - 1])) {
-        n--;
-    }
-    return n;
-}
-
-/* Where the list entry after the one at e starts; NULL after the last. */
-static const char *next_entry(const char *e)
-{
-    const char *comma = strchr(e, ',');
-    return comma ? comma + 1 : NULL;
-}
-
 /* Why v[0, len) could not stand as a value in a config file (conf.h), so that --print-config
  * could not write it back; NULL when it can. max_len: what a line leaves for the value. */
 static const char *unwritable(const char *v, size_t len, size_t max_len)
@@ -532,22 +550,60 @@ static const char *unwritable(const char *v, size_t len, size_t max_len)
     if (len > max_len) {
         return "too long for a line of a config file";
     }
+    for (size_t i = 0; i < len; i++) { /* first: a CR or tab is one, though isspace too */
+        unsigned char ch = (unsigned char)v[i];
+        if (ch < 0x20 || ch == 0x7f) {
+            return "a control character";
+        }
+    }
     if (len > 0 && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[len - 1]))) {
         return "a space at either end";
     }
     if (len > 0 && (v[0] == ';' || v[0] == '#')) {
         return "begins with ; or #, which start a comment";
     }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)v[i];
-        if (ch < 0x20 || ch == 0x7f) {
-            return "a control character";
-        }
-        if ((ch == ';' || ch == '#') && i > 0 && isspace((unsigned char)v[i - 1])) {
+    for (size_t i = 1; i < len; i++) {
+        if ((v[i] == ';' || v[i] == '#') && isspace((unsigned char)v[i - 1])) {
             return "; or # after a space, which starts a comment";
         }
     }
     return NULL;
+}
+
+/* Whether a list has no entry (NULL or blank): the list setting is off. */
+static bool is_blank(const char *list)
+{
+    return srv_list_begin(list) == NULL;
+}
+
+/* A list setting's value (cors-origins, admin-keys, search-keys): every entry one a config
+ * line can hold, then the server's own rules for the whole list (srv_check_cors,
+ * srv_check_keys: each entry, none empty, how many). Entries are named by their number; a key
+ * list's are never quoted (a key pasted where its hash belongs is a secret). Returns 0 or 2. */
+static int check_list(struct conf_opts *o, const struct option *opt, const char *list)
+{
+    size_t max_len = CONF_MAX_LINE - strlen(opt->name) - 3; /* "name = entry" */
+    bool is_keys = opt->val != OPT_CORS;
+    const char *p = srv_list_begin(list);
+    const char *e;
+    size_t n;
+    for (size_t i = 1; srv_list_next(&p, &e, &n); i++) {
+        const char *why = unwritable(e, n, max_len);
+        if (why && is_keys) {
+            snprintf(o->err, sizeof o->err, "%s: entry %zu: %s", o->name, i, why);
+            return 2;
+        }
+        if (why) {
+            return bad_value(o, list, why);
+        }
+    }
+    struct sd_error err;
+    int rc = is_keys ? srv_check_keys(list, o->name, &err) : srv_check_cors(list, o->name, &err);
+    if (rc) {
+        snprintf(o->err, sizeof o->err, "%s", err.msg);
+        return 2;
+    }
+    return 0;
 }
 
 /* apply_opt() for a setting's value that a config file can hold: every setting in force can
@@ -555,20 +611,15 @@ static const char *unwritable(const char *v, size_t len, size_t max_len)
  * argument (--check DIR) is no setting. */
 static int apply_value(struct conf_opts *o, const struct option *opt, const char *arg)
 {
-    size_t max_len = CONF_MAX_LINE - strlen(opt->name) - 3; /* "name = value" */
-    const char *why = NULL;
     if (is_command_opt(opt->val)) {
         return apply_opt(o, opt->val, arg);
     }
     if (arg && list_of(o, opt->val)) {
-        for (const char *e = arg; e && !why; e = next_entry(e)) {
-            const char *start = e;
-            size_t n = list_entry(&start);
-            why = unwritable(start, n, max_len);
-        }
-    } else if (arg) {
-        why = unwritable(arg, strlen(arg), max_len);
+        int rc = check_list(o, opt, arg);
+        return rc ? rc : apply_opt(o, opt->val, arg);
     }
+    size_t max_len = CONF_MAX_LINE - strlen(opt->name) - 3; /* "name = value" */
+    const char *why = arg ? unwritable(arg, strlen(arg), max_len) : NULL;
     return why ? bad_value(o, arg, why) : apply_opt(o, opt->val, arg);
 }
 
@@ -589,10 +640,22 @@ static int apply_key(void *user, const char *key, const char *value, bool is_rep
     if (is_repeat && !list) {
         return sd_errorf(err, SD_EINVAL, "%s is set twice", key);
     }
-    const char *before = is_repeat ? *list : NULL;
+    o->name = key;
+    const char *prev = is_repeat ? *list : NULL; /* the list so far, from earlier lines */
+    const char *before = is_blank(prev) ? NULL : prev;
+    if (list) {
+        /* this line's entries first, numbered from the line's first: the joined list that
+         * apply_value checks can then fail only on its length */
+        if (before && is_blank(value)) {
+            return sd_errorf(err, SD_EINVAL, "%s: an empty entry (the line adds nothing)", key);
+        }
+        if (check_list(o, opt, value)) {
+            return sd_errorf(err, SD_EINVAL, "%s", o->err);
+        }
+    }
     char **slot = NULL; /* the list so far, replaced by the longer one */
-    for (size_t i = 0; before && i < o->nkept && !slot; i++) {
-        slot = o->kept[i] == before ? &o->kept[i] : NULL;
+    for (size_t i = 0; prev && i < o->nkept && !slot; i++) {
+        slot = o->kept[i] == prev ? &o->kept[i] : NULL;
     }
     if (!slot && o->nkept == sizeof o->kept / sizeof *o->kept) {
         return sd_errorf(err, SD_ELIMIT, "too many keys");
@@ -601,7 +664,6 @@ static int apply_key(void *user, const char *key, const char *value, bool is_rep
     if (asprintf(&copy, "%s%s%s", before ? before : "", before ? "," : "", value) < 0) {
         return sd_errorf(err, SD_ENOMEM, "out of memory");
     }
-    o->name = key;
     if (apply_value(o, opt, copy)) {
         free(copy); /* nothing points to it: a refused value is not applied */
         return sd_errorf(err, SD_EINVAL, "%s", o->err);
@@ -629,37 +691,13 @@ static const char *find_config(int argc, char **argv)
     return path;
 }
 
-static bool is_off(const char *addr)
-{
-    return addr && strcmp(addr, "off") == 0;
-}
-
-const char *conf_listener(const char *addr)
-{
-    return addr && !is_off(addr) ? addr : NULL;
-}
-
-/* The listener addresses parse, at least one listener is on, and the TLS options come
- * together: a TLS listener needs a certificate and key, and these need a TLS listener.
- * Returns 0 or 2 (reported). */
+/* At least one listener is on (parse_listener checked each address as it was read), and the
+ * TLS options come together: a TLS listener needs a certificate and key, and these need a TLS
+ * listener. Returns 0 or 2 (reported). */
 static int check_listeners(struct conf_opts *o)
 {
-    struct {
-        const char *name, *addr;
-    } ls[] = {{"listen", conf_listener(o->http_addr)},
-              {"line-listen", conf_listener(o->line_addr)},
-              {"tls-listen", o->tls_http},
-              {"tls-line-listen", o->tls_line}};
-    bool any = o->socket_path != NULL;
-    for (size_t i = 0; i < sizeof ls / sizeof ls[0]; i++) {
-        struct sockaddr_storage ss;
-        socklen_t len;
-        struct sd_error err;
-        if (ls[i].addr && srv_parse_addr(ls[i].addr, &ss, &len, &err)) {
-            return usage_error(o, "%s: %s", ls[i].name, err.msg);
-        }
-        any |= ls[i].addr != NULL;
-    }
+    bool any = o->socket_path || conf_listener(o->http_addr) || conf_listener(o->line_addr) ||
+               o->tls_http || o->tls_line;
     if (is_off(o->http_addr) && !o->line_addr) {
         return usage_error(o, "listen off: give line-listen too (an address, or off)");
     }
@@ -690,7 +728,9 @@ int conf_opts_parse(struct conf_opts *o, int argc, char **argv, FILE *errs)
     o->config_path = find_config(argc, argv);
     if (o->config_path) {
         struct sd_error err = {0};
-        if (conf_load(o->config_path, apply_key, o, &err)) {
+        int rc = conf_load(o->config_path, apply_key, o, &err);
+        o->name = NULL; /* it pointed into libinih's buffer */
+        if (rc) {
             fprintf(errs, "searchd: %s\n", err.msg);
             return 2;
         }
@@ -740,13 +780,31 @@ void conf_opts_free(struct conf_opts *o)
     }
 }
 
-/* A list setting one entry a line, as a config file may give it (apply_key joins them). */
+/* A float setting (bm25-k1, bm25-b) in the fewest significant digits that read back, through
+ * parse_bm25's strtod and float, to the very float held: 1.2 for 1.2f, not %g's fixed 6
+ * digits (0.123456789 came back as 0.123457, another setting) nor %.9g's 1.20000005. Nine
+ * digits (FLT_DECIMAL_DIG) always read back, so the loop ends by then. */
+static void print_float(FILE *f, const char *key, float v)
+{
+    char text[32];
+    for (int digits = 1; digits <= FLT_DECIMAL_DIG; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, (double)v);
+        if ((float)strtod(text, NULL) == v) {
+            break;
+        }
+    }
+    fprintf(f, "%s = %s\n", key, text);
+}
+
+/* A list setting one entry a line, as a config file may give it (apply_key joins them); none
+ * for an empty list, which is the default. */
 static void print_list(FILE *f, const char *key, const char *list)
 {
-    for (const char *e = list; e; e = next_entry(e)) {
-        const char *start = e;
-        size_t n = list_entry(&start);
-        fprintf(f, "%s = %.*s\n", key, (int)n, start);
+    const char *p = srv_list_begin(list);
+    const char *e;
+    size_t n;
+    while (srv_list_next(&p, &e, &n)) {
+        fprintf(f, "%s = %.*s\n", key, (int)n, e);
     }
 }
 
@@ -777,8 +835,8 @@ void conf_opts_print(FILE *f, const struct conf_opts *o)
     fprintf(f, "flush-bytes = %zu\n", o->idx.flush_bytes);
     fprintf(f, "flush-ms = %u\n", (unsigned)o->idx.flush_ms);
     fprintf(f, "merge-factor = %u\n", (unsigned)o->idx.merge_factor);
-    fprintf(f, "bm25-k1 = %g\n", (double)o->idx.k1);
-    fprintf(f, "bm25-b = %g\n", (double)o->idx.b);
+    print_float(f, "bm25-k1", o->idx.k1);
+    print_float(f, "bm25-b", o->idx.b);
     fprintf(f, "memory-limit = %llu\n", (unsigned long long)o->idx.memory_limit);
     if (o->idx.snapshot_dir) {
         fprintf(f, "snapshot-dir = %s\n", o->idx.snapshot_dir);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -112,6 +113,32 @@ static void test_errors_name_the_line(void **state)
     assert_string_equal(where(&err), ":2: unknown key nosuch");
 }
 
+/* libinih goes on after a bad line: the message was the last bad line's, the number the
+ * first's ("FILE:1: <line 2's problem>"), and the lines after a bad one were applied. A line
+ * of exactly CONF_MAX_LINE bytes made libinih count its newline as one more line. */
+static void test_first_error_keeps_its_own_line(void **state)
+{
+    (void)state;
+    struct seen s;
+    struct sd_error err;
+    assert_int_equal(load("workers = many\nnosuch = 1\n", &s, &err), SD_EINVAL);
+    assert_string_equal(where(&err), ":1: workers many: want a number");
+    assert_int_equal(load("data = x\nworkers = many\ndata\nlisten = y\n", &s, &err), SD_EINVAL);
+    assert_string_equal(where(&err), ":2: workers many: want a number");
+    assert_string_equal(s.text, "data=x;"); /* nothing applied after the bad line */
+    assert_int_equal(load("data\nworkers = many\n", &s, &err), SD_EINVAL);
+    assert_string_equal(where(&err), ":1: not KEY = VALUE or [section]");
+
+    char text[512] = "data = /";
+    size_t n = strlen(text);
+    memset(text + n, 'd', CONF_MAX_LINE - n);
+    snprintf(text + CONF_MAX_LINE, sizeof text - CONF_MAX_LINE, "\nworkers = many\n");
+    assert_int_equal(load(text, &s, &err), SD_EINVAL);
+    assert_string_equal(where(&err), ":2: workers many: want a number");
+    text[CONF_MAX_LINE] = '\0';
+    assert_int_equal(load(text, &s, &err), SD_OK); /* the longest line, without a newline */
+}
+
 static void test_comments_and_lists(void **state)
 {
     (void)state;
@@ -164,12 +191,44 @@ static void test_missing_file(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent/searchd.conf"));
 }
 
+/* A directory opens for reading and reads as nothing: it was loaded as an empty file, and
+ * searchd ran on its defaults. A FIFO would block the open. Both are refused by kind. */
+static void test_not_a_regular_file_is_refused(void **state)
+{
+    (void)state;
+    struct seen s = {{0}};
+    struct sd_error err;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/conf-test-dir-%d", (int)getpid());
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(conf_load(dir, record, &s, &err), SD_EINVAL);
+    char want[128];
+    snprintf(want, sizeof want, "%s: not a regular file (a directory)", dir);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(rmdir(dir), 0);
+
+    snprintf(dir, sizeof dir, "/tmp/conf-test-fifo-%d", (int)getpid());
+    assert_int_equal(mkfifo(dir, 0600), 0);
+    assert_int_equal(conf_load(dir, record, &s, &err), SD_EINVAL); /* no writer: no hang */
+    assert_non_null(strstr(err.msg, "not a regular file (a FIFO)"));
+    assert_int_equal(unlink(dir), 0);
+
+    assert_int_equal(conf_load("/dev/null", record, &s, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "(a character device)"));
+    assert_string_equal(s.text, ""); /* nothing was applied */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pairs_in_order),       cmocka_unit_test(test_empty_file),
-        cmocka_unit_test(test_errors_name_the_line), cmocka_unit_test(test_bad_bytes),
-        cmocka_unit_test(test_missing_file),         cmocka_unit_test(test_comments_and_lists),
+        cmocka_unit_test(test_pairs_in_order),
+        cmocka_unit_test(test_empty_file),
+        cmocka_unit_test(test_errors_name_the_line),
+        cmocka_unit_test(test_bad_bytes),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_comments_and_lists),
+        cmocka_unit_test(test_not_a_regular_file_is_refused),
+        cmocka_unit_test(test_first_error_keeps_its_own_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@ a setting that needs a restart is logged as such.
 import os
 import re
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -45,6 +46,22 @@ class ConfigTest(harness.ConfFileTestCase):
         again = self.searchd("--config", self.conf, "--print-config")
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertEqual(again.stdout.splitlines()[1:], cp.stdout.splitlines()[1:])
+
+    def test_print_config_floats(self):
+        """%g printed the BM25 parameters to six digits (0.123457), another setting; 1e-300
+        was taken and held as 0. Now the float held, in the fewest digits that read it back."""
+        cp = self.searchd("--bm25-k1", "0.123456789012", "--bm25-b", "0.33333333333333",
+                          "--print-config")
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        lines = cp.stdout.splitlines()
+        self.assertIn("bm25-k1 = 0.12345679", lines)
+        self.assertIn("bm25-b = 0.33333334", lines)
+        cp = self.searchd("--print-config")
+        self.assertIn("bm25-k1 = 1.2", cp.stdout.splitlines())
+        for bad in (["--bm25-k1", "1e-300"], ["--bm25-k1", "100.5"], ["--bm25-b", "1e-38"]):
+            cp = self.searchd(*bad, "--print-config")
+            self.assertEqual(cp.returncode, 2, (bad, cp.stdout))
+            self.assertIn("%s %s: want 0, or 1e-37 to" % tuple(bad), cp.stderr)
 
     def test_key_lists_take_a_line_each(self):
         """Three admin keys are longer than a config line (199 bytes): the list takes one
@@ -90,6 +107,15 @@ class ConfigTest(harness.ConfFileTestCase):
             ("[server]\ndata = x\n", ":2: unknown section [server]"),
             ("sync = always\nsync = batch\n", ":2: sync is set twice"),
             ("data\n", ":1: not KEY = VALUE"),
+            # list entries and addresses: refused as read, by the server's rules, with the line
+            ("cors-origins = foo\n", ":1: cors-origins: entry 1: 'foo' is not an origin"),
+            ("admin-keys = abc\n", ":1: admin-keys: entry 1 is 3 bytes long"),
+            ("data = x\nsearch-keys = sha256:0123\n", ":2: search-keys: entry 1 is 11 bytes"),
+            ("cors-origins = http://a.example,,http://b.example\n",
+             ":1: cors-origins: entry 2 is empty"),
+            ("listen = 127.0.0.1:99999\n", ":1: listen: '127.0.0.1:99999': bad port"),
+            # two bad lines: the first one's message, with its own number
+            ("workers = many\nsync = sometimes\n", ":1: workers many: want 1 to 256"),
         ]
         for text, want in cases:
             self.write(text)
@@ -99,6 +125,43 @@ class ConfigTest(harness.ConfFileTestCase):
         cp = self.searchd("--config", "/nonexistent/searchd.conf")
         self.assertEqual(cp.returncode, 2)
         self.assertIn("/nonexistent/searchd.conf", cp.stderr)
+
+    def test_bad_list_entry_exits_2_before_anything_starts(self):
+        """A bad key entry passed --print-config (exit 0); the daemon made and locked its data
+        directory, then srv_new refused the list (event=listen_failed, exit 1). Now: exit 2
+        from the file or a flag, no data directory, and never the entry's bytes."""
+        d = tempfile.mkdtemp(prefix="searchd-conf-keys-")
+        data = os.path.join(d, "data")
+        secret = "my-real-admin-key-4711"
+        self.write("admin-keys = %s\n" % secret)
+        try:
+            for args in (["--config", self.conf], ["--admin-keys", secret],
+                         ["--search-keys", "sha256:0123"], ["--cors-origins", "foo"]):
+                for extra in (["--print-config"], ["--data", data, "--listen", "127.0.0.1:0"]):
+                    cp = self.searchd(*(args + extra))
+                    self.assertEqual(cp.returncode, 2, (args, extra, cp.stdout, cp.stderr))
+                    self.assertEqual(cp.stdout, "")
+                    self.assertNotIn(secret, cp.stderr)
+                    self.assertNotIn("0123", cp.stderr)
+                    self.assertIn("entry 1", cp.stderr)
+            self.assertFalse(os.path.exists(data), "nothing starts: no data directory made")
+        finally:
+            os.rmdir(d)
+
+    def test_config_that_is_no_file_exits_2(self):
+        """A directory given to --config was read as an empty file: --print-config showed
+        the defaults, and searchd started on them."""
+        d = tempfile.mkdtemp(prefix="searchd-conf-dir-")
+        data = os.path.join(d, "data")
+        try:
+            for extra in (["--print-config"], ["--data", data, "--listen", "127.0.0.1:0"]):
+                cp = self.searchd("--config", d, *extra)
+                self.assertEqual(cp.returncode, 2, (extra, cp.stdout, cp.stderr))
+                self.assertIn("searchd: %s: not a regular file (a directory)" % d, cp.stderr)
+                self.assertEqual(cp.stdout, "")
+            self.assertFalse(os.path.exists(data), "nothing starts: no data directory made")
+        finally:
+            os.rmdir(d)
 
 
 class ReloadTest(harness.ConfFileTestCase):

@@ -2,7 +2,9 @@
  * fuzz_conf.c: searchd's settings read from a config file made of the input (conf_load and
  * libinih, then every key's own check in conf_opts.c, then the checks across settings).
  * A file that is accepted must also be reproduced by --print-config: that text, read back
- * as the config file, is accepted and prints the same settings.
+ * as the config file, is accepted and prints the same settings. The same text could hide a
+ * lossy print (bm25-k1 = 0.123457 read back prints 0.123457 again), so the float settings are
+ * also compared as the floats held, bit for bit.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *second = printed(&again);
         if (strcmp(first, second) != 0) {
             abort(); /* ... or one that means other settings */
+        }
+        if (memcmp(&o.idx.k1, &again.idx.k1, sizeof o.idx.k1) != 0 ||
+            memcmp(&o.idx.b, &again.idx.b, sizeof o.idx.b) != 0) {
+            abort(); /* ... or one whose floats were rounded on the way */
         }
         free(first);
         free(second);
