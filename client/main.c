@@ -123,16 +123,19 @@ static int main_usage_error(const char *fmt, const char *arg)
     return CLI_EXIT_USAGE;
 }
 
+/* A whole number of 0 or more. Negative numbers are refused here, not left to the server:
+ * -1 is what cli_opts holds for "not given", so a typed -1 would be dropped silently. How large
+ * a number the server takes is its own rule, and its message says so. */
 static int main_parse_count(const char *name, const char *text, int64_t *out)
 {
     errno = 0;
     char *end;
     long long v = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0') {
-        fprintf(stderr, "searchq: --%s wants a whole number, got '%s'\n", name, text);
+    if (errno != 0 || end == text || *end != '\0' || v < 0) {
+        fprintf(stderr, "searchq: --%s wants a whole number of 0 or more, got '%s'\n", name, text);
+        fputs("(searchq --help tells more)\n", stderr);
         return CLI_EXIT_USAGE;
     }
-    /* A negative count is left for the server to refuse, so that the message is its own. */
     *out = (int64_t)v;
     return CLI_EXIT_OK;
 }

@@ -859,7 +859,9 @@ class SearchTest(E2ETestCase):
 
     def test_usage_exit_2(self):
         for args in ([], ["get"], ["get", "a", "b"], ["--limit", "x", "q"], ["--bogus", "q"],
-                     ["--server", "a:1", "--socket", "/s", "q"], ["stats", "extra"]):
+                     ["--server", "a:1", "--socket", "/s", "q"], ["stats", "extra"],
+                     ["--limit", "-1", "q"], ["--offset", "-3", "q"], ["--snippet-len", "-1", "q"],
+                     ["--fragments", "-1", "q"]):
             cp = run_searchq(args, server=None)
             self.assertEqual(cp.returncode, 2, describe(cp))
 
