@@ -62,7 +62,12 @@ struct cli_opts {
     bool tls;                /* --tls: TLS to a --tls-line-listen listener */
     const char *tls_ca;      /* --tls-ca FILE: trust only these certificates; NULL: the system's */
     bool tls_insecure;       /* --tls-insecure: no certificate or name check */
+    int64_t busy_wait;       /* --busy-wait: seconds import retries a batch refused busy */
 };
+
+/* The default of --busy-wait: minutes, as a server over its --memory-limit catches up in
+ * seconds when its disk is slow (README "Memory limit"). */
+#define CLI_BUSY_WAIT_DEFAULT 300
 
 /* ---- rpc.c: talking to searchd, through libsearchq (client/lib/searchq.h) ---- */
 

@@ -861,7 +861,7 @@ class SearchTest(E2ETestCase):
         for args in ([], ["get"], ["get", "a", "b"], ["--limit", "x", "q"], ["--bogus", "q"],
                      ["--server", "a:1", "--socket", "/s", "q"], ["stats", "extra"],
                      ["--limit", "-1", "q"], ["--offset", "-3", "q"], ["--snippet-len", "-1", "q"],
-                     ["--fragments", "-1", "q"]):
+                     ["--fragments", "-1", "q"], ["--busy-wait", "-5", "import", "x.jsonl"]):
             cp = run_searchq(args, server=None)
             self.assertEqual(cp.returncode, 2, describe(cp))
 
