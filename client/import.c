@@ -4,9 +4,12 @@
  * Pass 1 reads every file and checks every document locally: each non-blank line of a .jsonl
  * (or .ndjson) file must be one JSON object with an "id" (a string of 1 to 512 bytes or an
  * integer), valid UTF-8, at most 64 fields with names of 1 to 64 bytes; a .txt/.md file must be
- * UTF-8 with some text (textdoc.c). The first problem stops the import before anything is sent,
- * with FILE:LINE and what is wrong, so a typo on line 90000 does not leave half a collection
- * loaded. Pass 1 also notes where each file's documents begin and end, for the report below.
+ * UTF-8, and so must its name, which makes the id (textdoc.c). The first problem stops the
+ * import before anything is sent, with FILE:LINE and what is wrong, so a typo on line 90000 does
+ * not leave half a collection loaded. A UTF-8 byte order mark at the start of a .jsonl file is
+ * dropped, as textdoc.c drops one at the start of a text file. A file with no document (empty,
+ * blank lines only, a text file with no text) is not an error: it imports nothing, and stderr
+ * says so. Pass 1 also notes where each file's documents begin and end, for the report below.
  *
  * Pass 2 sends the documents as {"op":"add","docs":[...]} batches of at most IMPORT_BATCH_DOCS
  * documents and IMPORT_BATCH_BYTES bytes. JSON lines are sent as they are in the file (already
@@ -202,14 +205,14 @@ static int import_check_line(struct json_tokener *tok, const char *path, uint64_
     return CLI_EXIT_OK;
 }
 
-/* Calls fn for each non-blank line of a .jsonl file, with the line trimmed. */
+/* Calls fn for each non-blank line of a .jsonl file, with the line trimmed (and a byte order
+ * mark dropped from the first). */
 typedef int (*import_line_fn)(void *arg, const char *path, uint64_t lineno, char *line, size_t len);
 
 static int import_each_line(const char *path, import_line_fn fn, void *arg)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "searchq: %s: %s\n", path, strerror(errno));
+    FILE *f;
+    if (cli_open_file(path, &f) != CLI_EXIT_OK) {
         return CLI_EXIT_ERROR;
     }
     char *line = NULL;
@@ -220,13 +223,15 @@ static int import_each_line(const char *path, import_line_fn fn, void *arg)
     while (rc == CLI_EXIT_OK && (n = getline(&line, &cap, f)) >= 0) {
         lineno++;
         size_t len = (size_t)n;
-        char *text = import_trim(line, &len);
+        size_t bom = lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+        len -= bom;
+        char *text = import_trim(line + bom, &len);
         if (len > 0) {
             rc = fn(arg, path, lineno, text, len);
         }
     }
     if (rc == CLI_EXIT_OK && ferror(f)) {
-        fprintf(stderr, "searchq: %s: read error\n", path);
+        fprintf(stderr, "searchq: %s: read error: %s\n", path, strerror(errno));
         rc = CLI_EXIT_ERROR;
     }
     free(line);
@@ -263,6 +268,11 @@ static int import_check_file(struct json_tokener *tok, struct import_file *f)
         rc = cli_textdoc_read(f->path, &doc);
         f->docs = doc ? 1 : 0;
         json_object_put(doc);
+    }
+    if (rc == CLI_EXIT_OK && f->docs == 0) {
+        fprintf(stderr, "searchq: %s: skipped: %s\n", f->path,
+                f->kind == IMPORT_JSONL ? "no documents (the file is empty or only blank lines)"
+                                        : "no text (the file is empty, blank or markup only)");
     }
     return rc;
 }
