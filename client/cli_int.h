@@ -62,7 +62,12 @@ struct cli_opts {
     bool tls;                /* --tls: TLS to a --tls-line-listen listener */
     const char *tls_ca;      /* --tls-ca FILE: trust only these certificates; NULL: the system's */
     bool tls_insecure;       /* --tls-insecure: no certificate or name check */
+    int64_t busy_wait;       /* --busy-wait: seconds import retries a batch refused busy */
 };
+
+/* The default of --busy-wait: minutes, as a server over its --memory-limit catches up in
+ * seconds when its disk is slow (README "Memory limit"). */
+#define CLI_BUSY_WAIT_DEFAULT 300
 
 /* ---- rpc.c: talking to searchd, through libsearchq (client/lib/searchq.h) ---- */
 
@@ -109,13 +114,18 @@ int cli_cmd_finish(int rc, struct json_object *answer);
 
 /* ---- textdoc.c ---- */
 
+/* Opens path for reading; a directory is refused by name. On success *f is owned by the caller
+ * (fclose). On failure prints "searchq: PATH: why" and returns CLI_EXIT_ERROR. */
+int cli_open_file(const char *path, FILE **f);
+
 /* Reads the whole file (at most 64 MiB) into *out, owned by the caller, not NUL-terminated. On
  * failure prints "searchq: PATH: why" and returns CLI_EXIT_ERROR. */
 int cli_read_file(const char *path, char **out, size_t *out_len);
 
 /* Reads a .txt/.md file into a document {"id","title","body"}: id is the file name without its
- * extension, title the first non-empty line without Markdown markup, body the rest. On success
- * *doc is owned by the caller; on failure prints "searchq: PATH[:LINE]: why" and returns
+ * extension (it must be valid UTF-8), title the first non-empty line without Markdown markup,
+ * body the rest. On success *doc is owned by the caller, or NULL when the file has no text (no
+ * document; the caller says so). On failure prints "searchq: PATH[:LINE]: why" and returns
  * CLI_EXIT_ERROR. */
 int cli_textdoc_read(const char *path, struct json_object **doc);
 

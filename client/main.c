@@ -58,6 +58,9 @@ static const char main_usage[] =
     "  --facets LIST       counts per value, e.g. 'lang,year:interval=10' (comma-separated)\n"
     "  --fields LIST       stored fields to show with each hit, e.g. 'year,authors'\n"
     "  --json              print the server's JSON answer as it is\n"
+    "  --busy-wait S       import: how long to keep sending a batch the server refuses as\n"
+    "                      busy (over its memory limit) again, after growing pauses, before\n"
+    "                      giving up (default 300 seconds; 0: give up at once)\n"
     "  --key KEY           API key, when the server has keys on (better: $SEARCHQ_KEY,\n"
     "                      which other users cannot see in the process list)\n"
     "  --version           print searchq's version\n"
@@ -88,6 +91,7 @@ enum main_opt {
     MAIN_TLS,
     MAIN_TLS_CA,
     MAIN_TLS_INSECURE,
+    MAIN_BUSY_WAIT,
 };
 
 static const struct option main_options[] = {
@@ -110,6 +114,7 @@ static const struct option main_options[] = {
     {"tls", no_argument, NULL, MAIN_TLS},
     {"tls-ca", required_argument, NULL, MAIN_TLS_CA},
     {"tls-insecure", no_argument, NULL, MAIN_TLS_INSECURE},
+    {"busy-wait", required_argument, NULL, MAIN_BUSY_WAIT},
     {"version", no_argument, NULL, MAIN_VERSION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -123,16 +128,19 @@ static int main_usage_error(const char *fmt, const char *arg)
     return CLI_EXIT_USAGE;
 }
 
+/* A whole number of 0 or more. Negative numbers are refused here, not left to the server:
+ * -1 is what cli_opts holds for "not given", so a typed -1 would be dropped silently. How large
+ * a number the server takes is its own rule, and its message says so. */
 static int main_parse_count(const char *name, const char *text, int64_t *out)
 {
     errno = 0;
     char *end;
     long long v = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0') {
-        fprintf(stderr, "searchq: --%s wants a whole number, got '%s'\n", name, text);
+    if (errno != 0 || end == text || *end != '\0' || v < 0) {
+        fprintf(stderr, "searchq: --%s wants a whole number of 0 or more, got '%s'\n", name, text);
+        fputs("(searchq --help tells more)\n", stderr);
         return CLI_EXIT_USAGE;
     }
-    /* A negative count is left for the server to refuse, so that the message is its own. */
     *out = (int64_t)v;
     return CLI_EXIT_OK;
 }
@@ -232,6 +240,9 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
             break;
         case MAIN_TLS_INSECURE:
             opts->tls_insecure = true;
+            break;
+        case MAIN_BUSY_WAIT:
+            rc = main_parse_count("busy-wait", optarg, &opts->busy_wait);
             break;
         case MAIN_VERSION:
             printf("searchq %s\n", SEARCHD_VERSION);
@@ -342,6 +353,7 @@ int main(int argc, char **argv)
                             .proximity = SQ_PROXIMITY_ON,
                             .snippet_len = -1,
                             .fragments = -1,
+                            .busy_wait = CLI_BUSY_WAIT_DEFAULT,
                             .key = getenv("SEARCHQ_KEY")};
     argv[0] = "searchq"; /* getopt's messages name the program by argv[0] */
     int rc = main_parse_opts(argc, argv, true, &opts);

@@ -1,10 +1,11 @@
 /*
- * manage.c: searchq's index management and backup commands, one request each
- * (docs/PROTOCOL.md "Index management", op snapshot):
+ * manage.c: searchq's index management and backup commands, one request each but `settings NAME
+ * JSON`, which asks get_settings next (docs/PROTOCOL.md "Index management", op snapshot):
  *
  *   searchq indexes                  the indexes: name, documents, disk bytes, settings version
  *   searchq settings NAME            print NAME's settings, their version and its stats
- *   searchq settings NAME JSON       replace NAME's settings (creating NAME if needed);
+ *   searchq settings NAME JSON       replace NAME's settings (creating NAME if needed), and say
+ *                                    whether documents are re-indexed for them;
  *   searchq settings NAME @FILE      the JSON may come from a file
  *   searchq create NAME [JSON|@FILE] create NAME (an error if it exists), with settings or {}
  *   searchq drop NAME                drop NAME and everything in it
@@ -87,6 +88,25 @@ static int manage_settings_arg(const char *value, struct json_object **out)
     return rc;
 }
 
+/* Whether NAME's stats say reindex_pending, asked after set_settings (whose answer has only the
+ * version): settings equal to the current ones, or changing only synonyms or stopwords, re-index
+ * nothing (docs/DATA.md "Settings"), and an index with no documents has nothing to re-index.
+ * A failure to ask is printed, but the command's status stays the set's: it succeeded. */
+static bool manage_is_reindexing(const struct cli_opts *opts, const char *name)
+{
+    struct cli_opts quiet = *opts;
+    quiet.is_json = false;
+    struct json_object *answer = NULL, *stats = NULL, *pending = NULL;
+    bool is_pending = false;
+    if (cli_cmd_call(&quiet, sq_req_get_settings(name), &answer) == CLI_EXIT_OK &&
+        json_object_object_get_ex(answer, "stats", &stats) &&
+        json_object_object_get_ex(stats, "reindex_pending", &pending)) {
+        is_pending = json_object_get_boolean(pending);
+    }
+    json_object_put(answer);
+    return is_pending;
+}
+
 int cli_cmd_settings(const struct cli_opts *opts, const char *name, const char *value)
 {
     struct json_object *answer = NULL;
@@ -108,9 +128,10 @@ int cli_cmd_settings(const struct cli_opts *opts, const char *name, const char *
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         struct json_object *v = NULL;
         json_object_object_get_ex(answer, "version", &v);
-        printf("%s: settings version %lld (documents indexed under older settings are "
-               "re-indexed in the background)\n",
-               name, (long long)json_object_get_int64(v));
+        printf("%s: settings version %lld%s\n", name, (long long)json_object_get_int64(v),
+               manage_is_reindexing(opts, name)
+                   ? " (documents indexed under older settings are re-indexed in the background)"
+                   : "");
     }
     return cli_cmd_finish(rc, answer);
 }

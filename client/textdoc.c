@@ -9,11 +9,15 @@
  *          trimmed of blank lines at both ends
  *
  * The file must be UTF-8 (a leading byte order mark is dropped): an invalid byte is reported
- * with its line number rather than sent, because the server would reject the whole batch.
+ * with its line number rather than sent, because the server would reject the whole batch. The
+ * file name must be UTF-8 too, since the id is made from it: a name that is not is reported
+ * here, naming the file, rather than refused by the server for the whole batch (bad_utf8). A
+ * file with no text (empty, blank, or markup alone) is no document: the import skips it.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli_int.h"
 
@@ -25,11 +29,28 @@ struct textdoc_span {
     size_t len;
 };
 
-int cli_read_file(const char *path, char **out, size_t *out_len)
+int cli_open_file(const char *path, FILE **out)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "searchq: %s: %s\n", path, strerror(errno));
+        return CLI_EXIT_ERROR;
+    }
+    /* fopen takes a directory; its first read would fail with a bare "read error" */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "searchq: %s: is a directory, not a file\n", path);
+        fclose(f);
+        return CLI_EXIT_ERROR;
+    }
+    *out = f;
+    return CLI_EXIT_OK;
+}
+
+int cli_read_file(const char *path, char **out, size_t *out_len)
+{
+    FILE *f;
+    if (cli_open_file(path, &f) != CLI_EXIT_OK) {
         return CLI_EXIT_ERROR;
     }
     size_t len = 0, cap = 0;
@@ -183,6 +204,14 @@ static int textdoc_id(const char *path, struct textdoc_span *id)
                 path, TEXTDOC_MAX_ID);
         return CLI_EXIT_ERROR;
     }
+    size_t bad;
+    if (!cli_utf8_valid(base, len, &bad)) {
+        fprintf(stderr,
+                "searchq: %s: the file name is not valid UTF-8 (byte 0x%02x), and the document "
+                "id is made from it: rename the file\n",
+                path, (unsigned char)base[bad]);
+        return CLI_EXIT_ERROR;
+    }
     *id = (struct textdoc_span){base, len};
     return CLI_EXIT_OK;
 }
@@ -220,8 +249,7 @@ int cli_textdoc_read(const char *path, struct json_object **doc)
     }
     size_t bom = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
     if (!textdoc_split(text + bom, len - bom, &title, &body)) {
-        fprintf(stderr, "searchq: %s: the file has no text\n", path);
-        rc = CLI_EXIT_ERROR;
+        *doc = NULL; /* no text: no document, and not an error */
         goto out_free;
     }
     struct json_object *d = json_object_new_object();

@@ -16,7 +16,17 @@
  *
  * Errors: every function that can fail returns SQ_OK (0) or a negative enum sq_status, with
  * struct sq_error filled in: for an error answer of the server (SQ_ESERVER) its wire code
- * ("not_found", "bad_query", ...) and message; otherwise a message naming the address.
+ * ("not_found", "bad_query", ...) and message; otherwise a message naming the address. After
+ * SQ_ECONNECT send nothing more on the connection (a request may have been written in part):
+ * read what answers still come, if you want to know what was stored, then close it and connect
+ * again. The server may still carry out a request whose answer did not come.
+ *
+ * Busy: a write answered SQ_ESERVER with code "busy" (the server over its --memory-limit, or
+ * shutting down) stored nothing, and the library does not retry it: wait, then send it again.
+ * A program that pipelines writes reads the answers still in flight, then sends again, in
+ * order, every request from the refused one on (one that was stored meanwhile replaces its
+ * documents by themselves); resending the refused one alone would let it overwrite a later
+ * write of the same id. `searchq import` does this (client/import.c).
  *
  * Threads: a connection is used by one thread at a time; distinct connections are independent.
  * I/O is blocking, bounded by sq_options.timeout_sec per read or write.

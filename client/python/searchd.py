@@ -34,6 +34,17 @@ into the directory name under the server's --snapshot-dir and answers when the c
     info = db.snapshot("books", "nightly-1")
     info["path"], info["seq"]   # where it is, and the last write it holds
 
+Timeouts and broken connections: answers come in request order, and nothing in an answer
+names its request. So when a call fails before its answer is read whole (a timeout, an error
+while sending or reading, an answer that is not JSON, even KeyboardInterrupt), the answers still
+due on that connection would be out of step with the calls that follow. The Client never reads
+them: it closes that connection and raises the error, and the next call opens a new one (and
+presents the key again, keeping the role). A call always returns its own answer. The request
+that failed may still be carried out by the server (an add can be stored after its
+TimeoutError): an add replaces by id and a delete of a missing id is harmless, so retrying them
+is safe. pipeline() is the same: a failure among its answers drops the connection, and the
+answers not yet read are lost with it. The timeout attribute may be changed between calls.
+
 A Client is not thread-safe; use one per thread. Python 3.8+ standard library only.
 """
 
@@ -42,7 +53,7 @@ import socket
 import ssl
 
 __all__ = ["Client", "Error", "ConnectionClosed"]
-__version__ = "1.2"
+__version__ = "1.3"
 
 DEFAULT_ADDRESS = "127.0.0.1:7701"
 
@@ -92,31 +103,86 @@ class Client:
     def __init__(self, address=DEFAULT_ADDRESS, timeout=30.0, index=None, key=None, tls=None):
         """Connects to address; timeout (seconds) bounds connecting and each answer. index, when
         given, is the default index of every request that names none. key, when the server has
-        API keys on, is presented once for the connection (the auth op); a wrong key raises
-        Error("unauthorized"). tls: None or False for plain TCP; True for TLS verified against
-        the system's CAs and the host name; an ssl.SSLContext to choose (a cafile, or no
-        verification for a test box); the server refuses TLS before 1.2. A certificate that
-        does not verify raises ssl.SSLCertVerificationError."""
+        API keys on, is presented once for the connection (the auth op; again on a reconnect,
+        see the module docstring); a wrong key raises Error("unauthorized"). tls: None or False
+        for plain TCP; True for TLS verified against the system's CAs and the host name; an
+        ssl.SSLContext to choose (a cafile, or no verification for a test box); the server
+        refuses TLS before 1.2. A certificate that does not verify raises
+        ssl.SSLCertVerificationError."""
         self.index = index
-        self._sock = _connect(address, timeout, tls)
-        self._sock.settimeout(timeout)
-        self._buf = bytearray()
-        self._scanned = 0  # bytes of _buf already searched for a newline
+        self._address, self._timeout, self._tls = address, timeout, tls
+        self._key = None  # the last key the server accepted, presented again on a reconnect
+        self._sock = None  # None: no connection in step (see _open and _exchange)
+        self._is_closed = False
         self.role = None
+        self._open()
         if key is not None:
             try:
-                self.role = self.call("auth", key=key)["role"]
-            except Exception:
+                self.auth(key)
+            except BaseException:
                 self.close()
                 raise
 
     # ---- connection ----
 
     def close(self):
+        """Closes the connection; a call after it raises ConnectionClosed."""
+        self._is_closed = True
+        self._drop()
+
+    @property
+    def timeout(self):
+        """Seconds that connecting and each answer may take; may be set between calls."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds):
+        self._timeout = seconds
+        if self._sock is not None:
+            self._sock.settimeout(seconds)
+
+    def _open(self):
+        """A new connection, with an empty read buffer: nothing is pending on it."""
+        sock = _connect(self._address, self._timeout, self._tls)
+        sock.settimeout(self._timeout)
+        self._sock = sock
+        self._buf = bytearray()
+        self._scanned = 0  # bytes of _buf already searched for a newline
+
+    def _drop(self):
+        """Forgets the connection and whatever answers are still due on it."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def _reopen(self):
+        """After _drop: connects again, and presents the accepted key so that the role holds."""
+        if self._is_closed:
+            raise ConnectionClosed("the Client is closed")
+        self._open()
+        if self._key is not None:
+            answer = self._exchange([{"op": "auth", "key": self._key}])[0]
+            if isinstance(answer, Error):
+                self._drop()
+                raise answer
+            self.role = answer["role"]
+
+    def _exchange(self, requests):
+        """Sends requests (dicts with "op"), reads as many answers, returns them in order (an
+        error answer as an Error instance). Any failure before the last answer is read leaves
+        the stream out of step, so the connection is dropped before the error goes up."""
+        data = b"".join(self._encode(r) for r in requests)  # a bad request raises here, harmless
+        if self._sock is None:
+            self._reopen()
         try:
-            self._sock.close()
-        except OSError:
-            pass
+            self._sock.sendall(data)
+            return [self._read_answer() for _ in requests]
+        except BaseException:
+            self._drop()
+            raise
 
     def __enter__(self):
         return self
@@ -152,17 +218,17 @@ class Client:
     def call(self, op, **fields):
         """Sends {"op": op, ...fields} and returns the answer; raises Error on an error answer."""
         fields["op"] = op
-        self._sock.sendall(self._encode(fields))
-        answer = self._read_answer()
+        answer = self._exchange([fields])[0]
         if isinstance(answer, Error):
             raise answer
         return answer
 
     def pipeline(self, requests):
         """Sends every request (dicts with "op") before reading, then returns their answers in
-        order; an error answer is an Error instance in its place."""
-        self._sock.sendall(b"".join(self._encode(r) for r in requests))
-        return [self._read_answer() for _ in requests]
+        order; an error answer is an Error instance in its place. A timeout or broken connection
+        raises, and the answers not read are lost (the module docstring says why)."""
+        requests = list(requests)
+        return self._exchange(requests) if requests else []
 
     # ---- ops ----
 
@@ -206,6 +272,7 @@ class Client:
         succeeds. A wrong key raises Error("unauthorized"); the connection keeps the role it
         had."""
         self.role = self.call("auth", key=key)["role"]
+        self._key = key
         return self.role
 
     # ---- index management ----

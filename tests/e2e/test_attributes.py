@@ -391,6 +391,32 @@ class ManagementTest(harness.E2ETestCase):
         cp = harness.run_searchq(["--json", "indexes"], self.daemon)
         self.assertEqual([i["name"] for i in json.loads(cp.stdout)["indexes"]], ["books"])
 
+    def test_issue_searchq_settings_says_reindex_only_when_one_is_pending(self):
+        # A long --flush-ms keeps the imported documents in memory, so the re-index that a
+        # field change starts cannot end (it waits for stale in-memory segments) before
+        # searchq asks.
+        self.daemon.stop()
+        self.daemon = self.start_daemon(extra_args=["--flush-ms", "600000"])
+        note = "re-indexed in the background"
+
+        def settings(value):
+            cp = harness.run_searchq(["settings", "books", json.dumps(value)], self.daemon)
+            self.assertEqual(cp.returncode, 0, harness.describe(cp))
+            return harness.decode(cp)[0]
+
+        fields = {"fields": {"year": {"type": "int"}}}
+        out = settings(fields)  # a new index: nothing to re-index
+        self.assertEqual(out, "books: settings version 1\n")
+        self.assertOk(self.call(op="add", index="books", docs=make_docs(20)))
+        self.assertEqual(settings(fields), "books: settings version 1\n")  # the same settings
+        synonyms = dict(fields, synonyms=[{"synonyms": ["war", "conflict"]}])
+        self.assertEqual(settings(synonyms), "books: settings version 2\n")  # queries only
+        self.assertFalse(self.call(op="stats", index="books")["reindex_pending"])
+        synonyms["fields"]["lang"] = {"type": "keyword"}
+        out = settings(synonyms)  # a field: the documents are indexed again
+        self.assertIn("books: settings version 3 (", out)
+        self.assertIn(note, out)
+
     def test_unknown_parameters_on_every_op(self):
         line = [{"op": "search", "q": "x", "lmit": 1}, {"op": "add", "doc": {"id": "a"}, "x": 1},
                 {"op": "get", "id": "a", "x": 1}, {"op": "delete", "id": "a", "x": 1},

@@ -5,10 +5,16 @@ in its place without hiding the rest), the default index, index management, erro
 searchd.Error with the protocol's code, and snapshot() against a searchd with keys and
 --snapshot-dir (the copy passes `searchd --check`; a name that is a path and a search key are
 refused; auth() switches roles).
+
+test_issue_timeout_*: a Client whose request times out (a large add under a timeout of 0.02 s) never
+returns that request's late answer to a later call: the connection is dropped and the next call
+reconnects (with its key), for call() and pipeline() alike.
 """
 
 import os
+import random
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -163,6 +169,84 @@ class PythonClientTest(harness.E2ETestCase):
         cp = subprocess.run([harness.CONFIG.searchd, "--check", info["path"]],
                             capture_output=True, text=True, timeout=120 * harness.TIME_SCALE)
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+
+    def large_add(self, db, watcher, index, count=3000):
+        """Sends `count` documents of ~1 KB in one add through db with a timeout far shorter
+        than the add takes, and expects a timeout. Then waits, through watcher (a Client on
+        another connection), until the server has stored them: the add's answer is then due on
+        db's old connection, where the old Client read it as the answer to the next call.
+        Returns the documents, and whether they were stored (False only if the timeout cut the
+        request itself short: then nothing of it is stored, and no late answer is due)."""
+        rnd = random.Random(7)
+        words = ["дипломатия", "посольство", "переговоры", "договор", "steam", "engine"]
+        docs = [{"id": "t%d" % i, "title": "Документ %d" % i,
+                 "body": " ".join(rnd.choice(words) for _ in range(80))} for i in range(count)]
+        db.timeout = 0.02
+        with self.assertRaises(socket.timeout):
+            db.add(docs, index=index)
+        db.timeout = harness.IO_TIMEOUT  # the calls after it may take their time
+
+        return docs, self.wait_stored(watcher, index, count)
+
+    @staticmethod
+    def wait_stored(watcher, index, count):
+        def stored():
+            try:
+                return watcher.stats(index=index)["docs"] == count
+            except searchd.Error:  # unknown_index until the add is applied
+                return False
+
+        return harness.wait_until(stored, harness.IO_TIMEOUT)
+
+    def test_issue_timeout_next_calls_get_their_own_answers(self):
+        db = searchd.Client(self.addr, timeout=harness.IO_TIMEOUT)
+        self.addCleanup(db.close)
+        watcher = searchd.Client(self.addr, timeout=harness.IO_TIMEOUT)
+        self.addCleanup(watcher.close)
+        docs, stored = self.large_add(db, watcher, "big")
+        # Each answer is the one its call asked for, not the add's late answer shifted along.
+        r = db.search("дипломатия", index="big", limit=1)
+        self.assertIn("hits", r)
+        self.assertNotIn("added", r)
+        if stored:
+            st = db.stats(index="big")
+            self.assertEqual((st["index"], st["docs"]), ("big", len(docs)))
+            self.assertEqual(db.get("t17", index="big"), docs[17])
+        else:
+            with self.assertRaises(searchd.Error) as cm:
+                db.get("t17", index="big")
+            self.assertIn(cm.exception.code, ("not_found", "unknown_index"))
+        self.assertEqual(db.health()["status"], "ok")
+        # pipeline(): a timeout among its answers drops them; the next pipeline reads its own.
+        db.timeout = 0.02
+        with self.assertRaises(socket.timeout):
+            db.pipeline([{"op": "add", "index": "big2", "docs": docs}, {"op": "health"}])
+        db.timeout = harness.IO_TIMEOUT
+        self.wait_stored(watcher, "big2", len(docs))
+        answers = db.pipeline([{"op": "indexes"}, {"op": "get", "id": "nope", "index": "big"},
+                               {"op": "health"}])
+        self.assertIn("indexes", answers[0])
+        self.assertIsInstance(answers[1], searchd.Error)
+        self.assertEqual(answers[1].code, "not_found")
+        self.assertEqual(answers[2]["status"], "ok")
+        db.close()
+        with self.assertRaises(searchd.ConnectionClosed):
+            db.health()  # a closed Client stays closed
+
+    def test_issue_timeout_reconnect_presents_the_key_again(self):
+        import test_keys
+        d = self.start_daemon(extra_args=[
+            "--admin-keys", test_keys.hash_key(test_keys.ADMIN),
+            "--search-keys", test_keys.hash_key(test_keys.SEARCH)])
+        db = searchd.Client(d.line_server, key=test_keys.ADMIN, timeout=harness.IO_TIMEOUT)
+        self.addCleanup(db.close)
+        watcher = searchd.Client(d.line_server, key=test_keys.SEARCH, timeout=harness.IO_TIMEOUT)
+        self.addCleanup(watcher.close)
+        self.large_add(db, watcher, "keyed", count=2000)
+        # a write needs the admin key: the new connection has presented it
+        self.assertEqual(db.add({"id": "k1", "title": "после переподключения"},
+                                index="keyed")["added"], 1)
+        self.assertEqual(db.role, "admin")
 
     def test_bad_address(self):
         with self.assertRaises(ValueError):

@@ -10,10 +10,20 @@ RSS as a whole also holds the pages of mapped segment files (RssFile: page cache
 reclaims, growing with the index); it is printed, not bounded.
 
 The run measured (2 cores shared): see README "Operating" (memory limit).
+
+test_issue_searchq_import_*: `searchq import` against --memory-limit 8m (the least), with a file
+of 6000 documents of ~2 KB (~12 MB) sent as pipelined 1 MB batches, which that limit cannot take
+at the rate they come (the import must report busy answers, or the test says the limit did not
+bite). With retries every document is stored, each id with the version of its last line (ids
+repeat 600 lines later, across batches); with --busy-wait 0 the import gives up at the first busy
+round and prints the ranges not stored, which are exactly the documents missing.
 """
 
+import json
 import os
 import random
+import re
+import tempfile
 import threading
 import time
 
@@ -128,6 +138,94 @@ class MemcapTest(harness.E2ETestCase):
             self.assertLessEqual(peak["RssAnon"], (LIMIT_MB + OVERHEAD_MB) * 1024,
                                  "anonymous memory over the limit plus overhead")
         self.assertEqual(d.term(), 0)
+
+    # ---- searchq import under busy answers ----
+
+    IMPORT_LINES = 6000
+    REPEAT_EVERY, REPEAT_BACK = 7, 600  # line j (j % 7 == 0) reuses the id of line j - 600
+
+    def import_file(self, tmp, repeats):
+        """Writes the .jsonl; returns its path, and each line's document (index 0 is line 1)."""
+        rnd = random.Random(3)
+        docs = []
+        for j in range(1, self.IMPORT_LINES + 1):
+            doc_id = "m%d" % j
+            if repeats and j % self.REPEAT_EVERY == 0 and j > self.REPEAT_BACK:
+                doc_id = docs[j - self.REPEAT_BACK - 1]["id"]
+            docs.append({"id": doc_id, "title": "line %d" % j,
+                         "body": " ".join(rnd.choice(WORDS) for _ in range(330))})
+        path = os.path.join(tmp, "busy.jsonl")
+        with open(path, "w", encoding="utf-8") as f:
+            for doc in docs:
+                f.write(json.dumps(doc) + "\n")
+        return path, docs
+
+    def stored_docs(self, d, ids):
+        """{id: stored document or None}, read with pipelined gets."""
+        out = {}
+        with d.line() as c:
+            ids = sorted(set(ids))
+            for k in range(0, len(ids), 500):
+                chunk = ids[k:k + 500]
+                for i in chunk:
+                    c.send({"op": "get", "id": i})
+                for i in chunk:
+                    a = c.recv()
+                    out[i] = a["doc"] if a.get("ok") else None
+        return out
+
+    def test_issue_searchq_import_retries_busy_and_keeps_file_order(self):
+        d = self.start_daemon(extra_args=["--memory-limit", "8m"])
+        with tempfile.TemporaryDirectory() as tmp:
+            path, docs = self.import_file(tmp, repeats=True)
+            cp = harness.run_searchq(["--json", "import", path], daemon=d,
+                                     timeout=600 * harness.TIME_SCALE)
+        self.assertEqual(cp.returncode, 0, harness.describe(cp))
+        out, err = harness.decode(cp)
+        summary = json.loads(out)
+        self.assertGreater(summary["busy"], 0, "the memory limit never refused a batch: "
+                           "the test does not test the retries\n" + harness.describe(cp))
+        self.assertIn("server is busy", err)
+        expected = {}
+        for doc in docs:  # the file in order: the last line of an id wins
+            expected[doc["id"]] = doc
+        self.assertLess(len(expected), len(docs))
+        self.assertEqual((summary["docs"], summary["added"]), (len(docs), len(expected)))
+        self.assertEqual(harness.wait_docs(d, len(expected), timeout=harness.IO_TIMEOUT),
+                         len(expected))
+        stored = self.stored_docs(d, expected)
+        wrong = [i for i, doc in expected.items() if stored[i] != doc]
+        self.assertEqual(wrong, [], "documents missing or not their last version")
+        print("import under --memory-limit 8m: %d busy answers, all %d documents stored"
+              % (summary["busy"], len(expected)))
+
+    def test_issue_searchq_import_busy_wait_0_reports_what_is_not_stored(self):
+        d = self.start_daemon(extra_args=["--memory-limit", "8m"])
+        with tempfile.TemporaryDirectory() as tmp:
+            path, docs = self.import_file(tmp, repeats=False)
+            note = os.path.join(tmp, "after.md")
+            with open(note, "w", encoding="utf-8") as f:
+                f.write("# After the big file\n\nnever sent\n")
+            cp = harness.run_searchq(["--busy-wait", "0", "import", path, note], daemon=d,
+                                     timeout=600 * harness.TIME_SCALE)
+        out, err = harness.decode(cp)
+        self.assertEqual(cp.returncode, 1, harness.describe(cp))
+        self.assertIn("server error busy", err, harness.describe(cp))
+        self.assertIn("searchq: not stored: %s\n" % note, err)
+        missing = set()
+        for first, last in re.findall(r"not stored: %s:(\d+)(?:-(\d+))?\n" % re.escape(path),
+                                      err):
+            missing.update(range(int(first), int(last or first) + 1))
+        self.assertTrue(missing, harness.describe(cp))
+        self.assertNotIn("maybe stored", err)
+        m = re.search(r"the server stored (\d+) of the (\d+) documents", err)
+        self.assertEqual((int(m.group(1)), int(m.group(2))),
+                         (len(docs) - len(missing), len(docs) + 1), harness.describe(cp))
+        stored = self.stored_docs(d, [doc["id"] for doc in docs] + ["after"])
+        self.assertIsNone(stored["after"])
+        wrong = [j for j, doc in enumerate(docs, 1)
+                 if stored[doc["id"]] != (None if j in missing else doc)]
+        self.assertEqual(wrong, [], "lines whose fate is not the one reported")
 
     def test_bad_limits_are_refused(self):
         for bad in ("1m", "12q", "-5", "1.5g"):

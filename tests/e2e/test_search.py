@@ -95,6 +95,45 @@ class SearchTest(E2ETestCase):
         self.assertEqual(self.stats_docs(), self.sample_count, "a refused import stored docs")
         self.assertError(self.line_call({"op": "get", "id": "bad-1"}), "not_found")
 
+    def test_issue_import_messages_bom_directory_empty_and_bad_names(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            def put(name, data):
+                path = os.path.join(tmp.encode(), name)
+                with open(path, "wb") as f:
+                    f.write(data)
+                return path.decode("utf-8", "surrogateescape")
+
+            # a byte order mark at the start of a .jsonl file is dropped, as in a .txt
+            bom = put(b"bom.jsonl", b'\xef\xbb\xbf{"id":"bom-1","title":"with a mark"}\n')
+            cp = self.searchq("--index", "msgs", "import", bom)
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            self.assertEqual(self.line_call({"op": "get", "index": "msgs", "id": "bom-1"})
+                             ["doc"]["title"], "with a mark")
+            # a directory is named as one
+            os.mkdir(os.path.join(tmp, "dir.jsonl"))
+            cp = self.searchq("--index", "msgs", "import", os.path.join(tmp, "dir.jsonl"))
+            self.assertEqual(cp.returncode, 1, describe(cp))
+            self.assertIn("dir.jsonl: is a directory", decode(cp)[1])
+            # an empty file of any kind is skipped, said on stderr, and not an error
+            empties = [put(b"e.jsonl", b""), put(b"e.txt", b""), put(b"e.md", b"\n  \n#\n")]
+            cp = self.searchq("--index", "msgs", "import", *empties)
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            out, err = decode(cp)
+            self.assertIn("nothing to import", out)
+            for path in empties:
+                self.assertIn("%s: skipped: no " % path, err)
+            cp = self.searchq("--index", "msgs", "import", empties[1], bom)
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            self.assertIn("imported 1 document from 2 files", decode(cp)[0])
+            # a text file whose name (its id) is not UTF-8 is named before anything is sent
+            bad = put(b"bad\xffname.txt", b"Title\nbody\n")
+            cp = self.searchq("--index", "msgs", "import", bom, bad)
+            self.assertEqual(cp.returncode, 1, describe(cp))
+            err = decode(cp)[1]
+            self.assertIn("file name is not valid UTF-8", err)
+            self.assertIn("nothing was imported", err)
+        self.line_call({"op": "drop_index", "index": "msgs"})
+
     def test_import_markdown_titles(self):
         expect = {
             "reading-list": ("Reading list: digital archives", "A short list"),
@@ -859,7 +898,9 @@ class SearchTest(E2ETestCase):
 
     def test_usage_exit_2(self):
         for args in ([], ["get"], ["get", "a", "b"], ["--limit", "x", "q"], ["--bogus", "q"],
-                     ["--server", "a:1", "--socket", "/s", "q"], ["stats", "extra"]):
+                     ["--server", "a:1", "--socket", "/s", "q"], ["stats", "extra"],
+                     ["--limit", "-1", "q"], ["--offset", "-3", "q"], ["--snippet-len", "-1", "q"],
+                     ["--fragments", "-1", "q"], ["--busy-wait", "-5", "import", "x.jsonl"]):
             cp = run_searchq(args, server=None)
             self.assertEqual(cp.returncode, 2, describe(cp))
 

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char path[sizeof fuzz_dir_path + 16];
     snprintf(path, sizeof path, "%s/note.md", fuzz_dir());
     struct json_object *doc = NULL;
-    if (cli_textdoc_read(path, &doc) == CLI_EXIT_OK) {
+    if (cli_textdoc_read(path, &doc) == CLI_EXIT_OK && doc) { /* NULL: a file with no text */
         size_t id_len, title_len, body_len;
         const char *id = member(doc, "id", &id_len);
         const char *title = member(doc, "title", &title_len);
