@@ -210,7 +210,7 @@ static void check_float_label(double v)
     }
     int digits = significant_digits(got);
     for (int prec = 1; prec < digits; prec++) {
-        char shorter[64];
+        char shorter[400]; /* prec < 18 keeps it short, but gcc sizes %.*g for any precision */
         snprintf(shorter, sizeof shorter, "%.*g", prec, v);
         if (strtod(shorter, NULL) == v) {
             fail_msg("%.17g: '%s' has %d digits, '%s' reads back too", v, got, digits, shorter);
