@@ -45,24 +45,26 @@ static char *printed(const struct conf_opts *o)
     return body;
 }
 
-static int parse(const char *name, struct conf_opts *o)
+/* The path of the scratch file name, into path (which o->config_path then points into, as
+ * searchd's points into its argv: it must outlive o). */
+static int parse(const char *name, char path[static sizeof fuzz_dir_path + 16], struct conf_opts *o)
 {
-    char path[sizeof fuzz_dir_path + 16];
-    snprintf(path, sizeof path, "%s/%s", fuzz_dir(), name);
+    snprintf(path, sizeof fuzz_dir_path + 16, "%s/%s", fuzz_dir(), name);
     char *argv[] = {"searchd", "--config", path, NULL};
     return conf_opts_parse(o, 3, argv, sink());
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    char a_path[sizeof fuzz_dir_path + 16], b_path[sizeof fuzz_dir_path + 16];
     fuzz_write("a.ini", data, size);
     struct conf_opts o;
-    int rc = parse("a.ini", &o);
+    int rc = parse("a.ini", a_path, &o);
     if (rc == 0) {
         char *first = printed(&o);
         fuzz_write("b.ini", (const uint8_t *)first, strlen(first));
         struct conf_opts again;
-        if (parse("b.ini", &again) != 0) {
+        if (parse("b.ini", b_path, &again) != 0) {
             abort(); /* --print-config wrote a file that searchd refuses */
         }
         char *second = printed(&again);
