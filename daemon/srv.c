@@ -689,7 +689,7 @@ static void run_auth(struct srv_job *job)
     proto_encode_auth(&job->out, srv_role_name(role));
 }
 
-static enum srv_order op_order(enum proto_op op)
+enum srv_order srv_op_order(enum proto_op op)
 {
     switch (op) {
     case PROTO_OP_SEARCH:
@@ -713,7 +713,7 @@ static enum srv_order op_order(enum proto_op op)
 
 void srv_dispatch(struct srv_job *job)
 {
-    job->order = op_order(job->req.op);
+    job->order = srv_op_order(job->req.op);
     if (srv_conn_may_start(job)) {
         srv_dispatch_start(job);
     } else {

@@ -352,6 +352,9 @@ void srv_metrics_answer(struct srv *s, struct srv_job *job);
 struct srv_job *srv_job_new(struct srv *s);
 void srv_job_free(struct srv_job *job);
 void srv_job_fail(struct srv_job *job, enum proto_code code, const char *msg);
+/* What op does to the indexes: its place in a connection's order (srv_conn.c), and what a
+ * search key may run (the reads; srv_keys.c). */
+enum srv_order srv_op_order(enum proto_op op);
 /* Runs a parsed job, or parks it until the earlier jobs of its connection allow it. */
 void srv_dispatch(struct srv_job *job);
 /* Runs a job now (srv_dispatch's, or a parked one's turn). */

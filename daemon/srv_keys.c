@@ -214,15 +214,9 @@ enum proto_code srv_role_check(enum srv_role role, enum proto_op op, const char 
                "{\"op\":\"auth\",\"key\":KEY} first on the line protocol";
         return PROTO_UNAUTHORIZED;
     }
-    switch (op) {
-    case PROTO_OP_SEARCH:
-    case PROTO_OP_GET:
-    case PROTO_OP_STATS:
-    case PROTO_OP_INDEXES:
-    case PROTO_OP_GET_SETTINGS:
+    if (srv_op_order(op) == SRV_ORDER_READ) {
         return PROTO_OK;
-    default:
-        *why = "a search key may only read; this needs an admin key";
-        return PROTO_FORBIDDEN;
     }
+    *why = "a search key may only read; this needs an admin key";
+    return PROTO_FORBIDDEN;
 }
