@@ -367,6 +367,15 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+/* The index of the first byte at or after s[i] that is not a digit (len: none). */
+static size_t skip_digits(const char *s, size_t len, size_t i)
+{
+    while (i < len && is_digit(s[i])) {
+        i++;
+    }
+    return i;
+}
+
 /* Whether the n digits at d are at most the decimal limit (same or fewer digits). */
 static bool digits_at_most(const char *d, size_t n, const char *limit)
 {
@@ -386,9 +395,7 @@ static enum proto_code number_end(const char *s, size_t len, size_t i, size_t *l
     bool negative = s[i] == '-';
     i += negative;
     size_t int_start = i;
-    while (i < len && is_digit(s[i])) {
-        i++;
-    }
+    i = skip_digits(s, len, i);
     size_t int_len = i - int_start;
     if (int_len == 0 || (int_len > 1 && s[int_start] == '0')) {
         return proto_errorf(err, PROTO_BAD_JSON, "at %zu: malformed number (%s)", start,
@@ -398,9 +405,7 @@ static enum proto_code number_end(const char *s, size_t len, size_t i, size_t *l
     bool is_integer = true;
     if (i < len && s[i] == '.') {
         size_t frac = ++i;
-        while (i < len && is_digit(s[i])) {
-            i++;
-        }
+        i = skip_digits(s, len, i);
         if (i == frac) {
             return proto_errorf(err, PROTO_BAD_JSON,
                                 "at %zu: malformed number (no digit after the point)", start);
@@ -411,9 +416,7 @@ static enum proto_code number_end(const char *s, size_t len, size_t i, size_t *l
         i++;
         i += i < len && (s[i] == '+' || s[i] == '-');
         size_t exp = i;
-        while (i < len && is_digit(s[i])) {
-            i++;
-        }
+        i = skip_digits(s, len, i);
         if (i == exp) {
             return proto_errorf(err, PROTO_BAD_JSON,
                                 "at %zu: malformed number (an exponent without digits)", start);
