@@ -294,6 +294,18 @@ static int idx_settings_next(struct idx_index *ix, struct sch_schema *schema,
 static int idx_settings_change(struct idx_index *ix, struct sch_schema *schema, uint64_t *version,
                                struct sd_error *err)
 {
+    if (ix->is_degraded) {
+        /* read-only (docs/DATA.md): new settings would start a re-index that a degraded
+         * index, which never flushes, could not finish */
+        int rc = sd_errorf(err, SD_EDEGRADED,
+                           "index %s is degraded (%s): its settings are kept until the file is "
+                           "restored and searchd restarted",
+                           ix->name, ix->degraded_reason);
+        sch_free(schema);
+        idx_index_put(ix);
+        *version = 0;
+        return rc;
+    }
     pthread_mutex_lock(&ix->settings_write_lock);
     struct idx_settings *st;
     uint64_t v;

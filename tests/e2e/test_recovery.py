@@ -210,6 +210,10 @@ class RecoveryTest(E2ETestCase):
         self.assertTrue(self.assertOk(call(d, {"op": "stats"}))["degraded"])
         self.assertError(call(d, {"op": "add", "docs": [doc(2, "again")]}), "degraded")
         self.assertError(call(d, {"op": "delete", "id": "r-4"}), "degraded")
+        self.assertError(call(d, {"op": "set_settings", "index": "default",
+                                  "settings": {"stopwords": {"words": ["alpha"]}}}), "degraded")
+        self.assertEqual(self.assertOk(call(d, {"op": "get_settings", "index": "default"}))
+                         ["version"], 0)  # nothing changed
         self.assertEqual(ids(d, "changed"), ["r-1"])  # the acknowledged write is served
         self.assertEqual(d.term(), 0)
         with open(seg, "wb") as f:
