@@ -157,30 +157,30 @@ static enum srv_role hash_role(const struct srv *s, const unsigned char h[32])
     return role;
 }
 
-enum srv_role srv_key_role(const struct srv *s, const char *key, size_t len)
+/* The role of a presented key (keys on or off), its hash into h when one was worked out. */
+static enum srv_role key_role(const struct srv *s, const char *key, size_t len, unsigned char h[32])
 {
     if (!s->keys) {
         return SRV_ROLE_ADMIN;
     }
-    unsigned char h[32];
     if (!key || srv_hash_key(key, len, h)) {
         return SRV_ROLE_NONE;
     }
     return hash_role(s, h);
 }
 
+enum srv_role srv_key_role(const struct srv *s, const char *key, size_t len)
+{
+    unsigned char h[32];
+    return key_role(s, key, len, h);
+}
+
 enum srv_role srv_keys_auth(struct srv_conn *c, const char *key, size_t len)
 {
     struct srv *s = c->srv;
     unsigned char h[32];
-    if (!s->keys) {
-        return SRV_ROLE_ADMIN;
-    }
-    if (!key || srv_hash_key(key, len, h)) {
-        return SRV_ROLE_NONE;
-    }
-    enum srv_role role = hash_role(s, h);
-    if (role != SRV_ROLE_NONE) {
+    enum srv_role role = key_role(s, key, len, h);
+    if (s->keys && role != SRV_ROLE_NONE) { /* keys off: nothing to keep */
         memcpy(c->key_hash, h, sizeof h);
         c->has_key = true;
         c->keys_gen = s->keys_gen;
