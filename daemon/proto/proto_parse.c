@@ -1778,13 +1778,7 @@ static enum proto_code search_from_params(const struct http_param *params, size_
         rc = text_weights((char *)p->value, req, err);
     }
     if (rc == PROTO_OK && (p = find_param(params, n, "snippet"))) {
-        if (strcmp(p->value, "false") == 0 || strcmp(p->value, "0") == 0) {
-            req->snippet = false;
-        } else if (strcmp(p->value, "true") == 0 || strcmp(p->value, "1") == 0) {
-            req->snippet = true;
-        } else {
-            rc = proto_errorf(err, PROTO_BAD_REQUEST, "'snippet' must be true or false");
-        }
+        rc = text_bool(p, &req->snippet, err);
     }
     if (rc == PROTO_OK && (p = find_param(params, n, "syntax"))) {
         rc = syntax_from(p->value, p->value_len, req, err);
