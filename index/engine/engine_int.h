@@ -61,6 +61,7 @@
 
 struct idx_memcap {
     atomic_uint_fast64_t used; /* bytes charged now */
+    atomic_uint_fast64_t peak; /* the most used has been (idx_memory_peak) */
     uint64_t limit;            /* cfg.memory_limit; 0: none (used is still counted) */
 };
 
