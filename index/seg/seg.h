@@ -119,6 +119,12 @@ struct seg_builder;
  * stem is borrowed and used from the calling thread only, until free (only
  * seg_builder_add uses it). */
 int seg_builder_new(struct stem_ctx *stem, struct seg_builder **out, struct sd_error *err);
+/* seg_builder_new for a builder its owner finishes once seg_builder_mem_bytes reaches about
+ * max_bytes (the engine under a memory limit): its first allocations (the term table, the
+ * arena's blocks) are sized from max_bytes rather than for millions of terms, so that they
+ * are not already most of a small bound. SIZE_MAX: as seg_builder_new. */
+int seg_builder_new_bounded(struct stem_ctx *stem, size_t max_bytes, struct seg_builder **out,
+                            struct sd_error *err);
 void seg_builder_free(struct seg_builder *b);
 
 /* Analyses and adds one document (borrowed for the call; the builder copies
@@ -137,6 +143,13 @@ int seg_builder_add_analyzed(struct seg_builder *b, const struct seg_analysis *a
 
 uint32_t seg_builder_doc_count(const struct seg_builder *b);
 size_t seg_builder_mem_bytes(const struct seg_builder *b); /* memory held, for flush policy */
+/* About the most seg_builder_mem_bytes grows by when an (borrowed) is added to a builder: two
+ * term records per distinct word (its form and its stem) with their first chunks and table
+ * slots, its positions, its stored record pending and compressed, its id and title. Not
+ * counted: a builder's first allocations (seg_builder_new_bounded), the doubling of its shared
+ * buffers, and the next chunk of a word the builder has seen, all bounded by the builder's
+ * own size. For the engine's memory limit: a document is inverted whole. */
+size_t seg_analysis_build_bytes(const struct seg_analysis *an);
 
 /* Serializes everything added into out (appended; the caller owns out).
  * The builder may then only be freed. */
