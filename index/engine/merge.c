@@ -389,9 +389,10 @@ static void idx_job_warm(const struct idx_job *job, struct idx_segref *out)
 {
     for (size_t i = 0; out && i < job->n; i++) {
         if (seg_exact_terms_built(job->inputs[i]->seg)) {
-            const struct seg_exact_terms *t;
+            const struct seg_exact_terms *t = NULL;
             struct sd_error ignored;
             (void)seg_exact_terms(out->seg, &t, &ignored);
+            seg_exact_terms_release(out->seg, t); /* kept, or refused by the memory limit */
             return;
         }
     }
@@ -674,9 +675,10 @@ static void idx_warm_segments(struct idx_index *ix, enum idx_merger_role role)
         if (is_stopping) {
             break;
         }
-        const struct seg_exact_terms *t;
+        const struct seg_exact_terms *t = NULL;
         struct sd_error ignored;
         built += seg_exact_terms(ref->seg, &t, &ignored) == SD_OK;
+        seg_exact_terms_release(ref->seg, t);
     }
     if (snap) {
         idx_snap_release(snap);

@@ -518,11 +518,15 @@ static inline size_t seg_trie_char_bytes(uint32_t ch, char *out)
     return n;
 }
 
-/* The segment's exact forms, built on first use (one pass over the dictionary) and valid until
- * seg_close(); safe to call from any number of threads at once. SD_OK, SD_ENOMEM or
- * SD_ECORRUPT. */
+/* The segment's exact forms, built on first use (one pass over the dictionary) and kept until
+ * seg_close(); safe to call from any number of threads at once. When the segment's charge
+ * function (seg_set_charge) refuses to pay for a build, the build is not kept: *out is then
+ * the caller's alone. Either way *out is valid until seg_exact_terms_release(s, *out), which
+ * every caller calls after its walk (it frees a build that was not kept, and does nothing to
+ * kept ones). SD_OK, SD_ENOMEM or SD_ECORRUPT. */
 int seg_exact_terms(const struct seg *s, const struct seg_exact_terms **out,
                     struct sd_error *err);
+void seg_exact_terms_release(const struct seg *s, const struct seg_exact_terms *t);
 /* The exact forms when some walk has built them already, else NULL: never builds. */
 const struct seg_exact_terms *seg_exact_terms_built(const struct seg *s);
 /* The document frequency of the exact form term[0, len) in field f of t: 0 when that field
@@ -531,10 +535,13 @@ uint32_t seg_exact_terms_df(const struct seg_exact_terms *t, unsigned field, con
                             size_t len);
 /* Bytes the exact forms take once built (0 before). */
 size_t seg_exact_terms_bytes(const struct seg *s);
-/* Who pays for the exact forms and the memo (below): fn(arg, +bytes) when a build or a memo
- * entry is published, fn(arg, -bytes) at seg_close. Set before the segment is shared with other threads (the engine's memory
- * limit, memcap.c); without one, nothing is told. */
-typedef void (*seg_charge_fn)(void *arg, int64_t delta);
+/* Who pays for the exact forms and the memo (below): fn(arg, +bytes) before a build or a memo
+ * entry is kept, which fn may refuse by returning false (the segment then keeps nothing:
+ * the build goes back to its caller, the memo entry is not made), and fn(arg, -bytes) when
+ * they go (seg_close, or a copy that lost a race), whose result is ignored. Called from any
+ * thread. Set before the segment is shared with other threads (the engine's memory limit,
+ * memcap.c); without one, nothing is told and everything is kept. */
+typedef bool (*seg_charge_fn)(void *arg, int64_t delta);
 void seg_set_charge(struct seg *s, seg_charge_fn fn, void *arg);
 /* The same table for terms[0, n) (NUL-terminated, ascending in byte order, distinct, not
  * empty) of one field (field 0), with document frequencies df[0, n): for tests and tools.
@@ -560,7 +567,8 @@ size_t seg_utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t *cp)
 bool seg_memo_get(const struct seg *s, const void *key, size_t key_len, const void **val,
                   size_t *val_len);
 /* Remembers a copy of val[0, val_len) under key. SD_OK (also when key was already there),
- * SD_ENOMEM, or SD_ELIMIT (the memo is full, or a key or value over SEG_MEMO_MAX_BYTES). */
+ * SD_ENOMEM, or SD_ELIMIT (the memo is full, a key or value over SEG_MEMO_MAX_BYTES, or the
+ * segment's charge function refused to pay for it: seg_set_charge). */
 int seg_memo_put(const struct seg *s, const void *key, size_t key_len, const void *val,
                  size_t val_len);
 /* Bytes the memo takes (0 before the first put). */

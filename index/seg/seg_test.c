@@ -1196,9 +1196,27 @@ static void *ask_exact_terms(void *arg)
 }
 
 /* Atomic: the segment charges from whichever search thread fills its caches. */
-static void count_charge(void *arg, int64_t delta)
+static bool count_charge(void *arg, int64_t delta)
 {
     atomic_fetch_add((_Atomic int64_t *)arg, delta);
+    return true;
+}
+
+/* A memory limit with no room: refuses every charge, counts the refusals and the bytes told
+ * back (which must be none). */
+struct refusals {
+    _Atomic int64_t refused, given_back;
+};
+
+static bool refuse_charge(void *arg, int64_t delta)
+{
+    struct refusals *r = arg;
+    if (delta > 0) {
+        atomic_fetch_add(&r->refused, 1);
+        return false;
+    }
+    atomic_fetch_add(&r->given_back, -delta);
+    return true;
 }
 
 static void test_seg_exact_terms_match_the_dictionary(void **state)
@@ -1365,6 +1383,42 @@ static void test_seg_memo_concurrent_puts_and_gets(void **state)
     assert_int_equal(charged, (int64_t)seg_memo_bytes(s)); /* the losers' copies not charged */
     seg_close(s);
     assert_int_equal(charged, 0);
+}
+
+/* When the charge is refused the caches keep nothing: each walk gets a build of its own (the
+ * same forms), freed by seg_exact_terms_release (ASan: no leak), and a memo put is SD_ELIMIT. */
+static void test_seg_caches_refused_by_the_charge_are_not_kept(void **state)
+{
+    (void)state;
+    struct seg *s = open_docs(g_docs, NDOCS);
+    struct refusals r = {0};
+    seg_set_charge(s, refuse_charge, &r);
+    struct sd_error err = {0};
+    const struct seg_exact_terms *a = NULL, *b = NULL;
+    assert_int_equal(seg_exact_terms(s, &a, &err), SD_OK);
+    assert_int_equal(seg_exact_terms(s, &b, &err), SD_OK);
+    assert_ptr_not_equal(a, b); /* built twice: the first was not kept */
+    assert_int_equal(a->count, b->count);
+    assert_null(seg_exact_terms_built(s));
+    assert_int_equal(seg_exact_terms_bytes(s), 0);
+    seg_exact_terms_release(s, a);
+    seg_exact_terms_release(s, b);
+    assert_int_equal(seg_memo_put(s, "k", 1, "v", 1), SD_ELIMIT);
+    const void *val = NULL;
+    size_t len = 0;
+    assert_false(seg_memo_get(s, "k", 1, &val, &len));
+    assert_int_equal(seg_memo_bytes(s), 0);
+    assert_int_equal(r.refused, 3); /* two builds and the memo's table */
+    /* a kept build is not freed by a release */
+    _Atomic int64_t charged = 0;
+    seg_set_charge(s, count_charge, &charged);
+    assert_int_equal(seg_exact_terms(s, &a, &err), SD_OK);
+    seg_exact_terms_release(s, a);
+    assert_ptr_equal(seg_exact_terms_built(s), a);
+    assert_int_equal(charged, (int64_t)seg_exact_terms_bytes(s));
+    seg_close(s);
+    assert_int_equal(charged, 0);
+    assert_int_equal(r.given_back, 0);
 }
 
 /* Text of n words for test_seg_analysis_build_bytes_bound_one_document: kind 'u' words none
@@ -1758,6 +1812,7 @@ int main(void)
         cmocka_unit_test(test_seg_exact_terms_match_the_dictionary),
         cmocka_unit_test(test_seg_memo_remembers_the_first_put_bounded_and_charged),
         cmocka_unit_test(test_seg_memo_concurrent_puts_and_gets),
+        cmocka_unit_test(test_seg_caches_refused_by_the_charge_are_not_kept),
         cmocka_unit_test(test_seg_analysis_build_bytes_bound_one_document),
         cmocka_unit_test(test_seg_exact_terms_of_sorted_terms),
         cmocka_unit_test(test_seg_exact_terms_give_back_every_byte),
