@@ -243,6 +243,54 @@ int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *e
 static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t nops,
                         idx_done_fn done, void *arg, struct sd_error *err);
 
+/* What idx_check_doc_memory analyses with: made on the first document that needs it, for the
+ * rest of the write (owned; idx_doc_check_free). */
+struct idx_doc_check {
+    struct stem_ctx *stem;
+    struct seg_analyzer *analyzer;
+    struct seg_analysis *an;
+};
+
+static void idx_doc_check_free(struct idx_doc_check *dc)
+{
+    seg_analysis_free(dc->an);
+    seg_analyzer_free(dc->analyzer);
+    stem_ctx_free(dc->stem);
+}
+
+/* Under a memory limit the writer inverts a document whole, within its room (memcap.c, THE
+ * BOUND): an upsert whose inversion could take more than idx_memcap_doc_bytes is refused here
+ * (SD_ELIMIT), before anything of its write is charged or logged, rather than pass the limit
+ * later. Its inversion is known from its analysis (seg_analysis_build_bytes); a document too
+ * small to come near (IDX_DOC_BYTES_PER_BYTE) is not analysed. op (borrowed) is as logged. */
+static int idx_check_doc_memory(const struct idx_memcap *c, struct idx_doc_check *dc,
+                                const struct idx_op *op, size_t payload_len, struct sd_error *err)
+{
+    size_t max = idx_memcap_doc_bytes(c);
+    if (op->type != IDX_OP_UPSERT || payload_len <= max / IDX_DOC_BYTES_PER_BYTE) {
+        return SD_OK;
+    }
+    if (!dc->stem && stem_ctx_new(&dc->stem) != STEM_OK) {
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
+    int rc = SD_OK;
+    if ((!dc->analyzer && (rc = seg_analyzer_new(dc->stem, &dc->analyzer, err)) != SD_OK) ||
+        (!dc->an && (rc = seg_analysis_new(&dc->an, err)) != SD_OK) ||
+        (rc = seg_analyze(dc->analyzer, &op->doc, dc->an, err)) != SD_OK) {
+        return rc;
+    }
+    size_t need = seg_analysis_build_bytes(dc->an);
+    if (need > max) {
+        return sd_errorf(err, SD_ELIMIT,
+                         "document '%.*s': indexing it would take about %zu bytes of memory, "
+                         "more than --memory-limit %llu allows one document (%zu); raise the "
+                         "limit or split the document",
+                         (int)(op->doc.id_len > 64 ? 64 : op->doc.id_len), op->doc.id, need,
+                         (unsigned long long)c->limit, max);
+    }
+    return SD_OK;
+}
+
 int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, size_t nops,
               idx_done_fn done, void *arg, struct sd_error *err)
 {
@@ -299,6 +347,7 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
     /* Settings never set (version 0): nothing to check, no lock taken per write. */
     struct idx_settings *st =
         atomic_load(&ix->settings_version) > 0 ? idx_settings_acquire(ix) : NULL;
+    struct idx_doc_check dc = {0};
     rc = SD_OK;
     for (size_t i = 0; i < nops && rc == SD_OK; i++) {
         const struct idx_op *op = &ops[i];
@@ -312,6 +361,10 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
         }
         sd_buf_reset(&payload);
         idx_op_encode(op, &payload);
+        if (ix->db->memcap.limit &&
+            (rc = idx_check_doc_memory(&ix->db->memcap, &dc, op, payload.len, err)) != SD_OK) {
+            break;
+        }
         sd_buf_put_u8(&w->records, ops[i].type == IDX_OP_UPSERT ? IDX_REC_UPSERT : IDX_REC_DELETE);
         sd_buf_put_varint(&w->records, payload.len);
         sd_buf_put(&w->records, payload.data, payload.len);
@@ -323,6 +376,7 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
         }
     }
     idx_settings_release(st);
+    idx_doc_check_free(&dc);
     sch_values_free(&vals);
     sd_buf_free(&scratch);
     sd_buf_free(&payload);
