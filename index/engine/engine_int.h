@@ -64,6 +64,7 @@ struct idx_memcap {
     atomic_uint_fast64_t peak;   /* the most used has been (idx_memory_peak) */
     atomic_uint_fast64_t fixed;  /* of used: the stem caches of the open indexes (idx_memcap_fix) */
     atomic_uint_fast64_t cached; /* of used: segments' search caches (idx_memcap_cache) */
+    atomic_uint_fast64_t held;   /* not charged: what put-off merges wait for (idx_memcap_hold) */
     uint64_t limit;              /* cfg.memory_limit; 0: none (used is still counted) */
 };
 
@@ -85,6 +86,10 @@ enum idx_mem_level idx_memcap_level(const struct idx_memcap *c);
  * without a limit) and returns true; else charges nothing and returns false. For what can be
  * refused or put off: writes, analyses made ahead, merges, search caches. */
 bool idx_memcap_try(struct idx_memcap *c, size_t bytes);
+/* A disk merge that did not fit waits for delta more bytes of room (< 0: it no longer waits):
+ * writes are admitted only up to the ceiling less what merges wait for (at most a quarter of
+ * the limit), so that a steady stream of writes does not keep them out. */
+void idx_memcap_hold(struct idx_memcap *c, int64_t delta);
 /* Whether the counter is within the admission ceiling (always without a limit). */
 bool idx_memcap_has_room(const struct idx_memcap *c);
 /* idx_memcap_try for a write of `bytes`, with the client's message: SD_EBUSY when it does not
@@ -326,6 +331,7 @@ struct idx_index {
     char *name;        /* owned */
     char *dir;         /* owned */
     size_t stem_charged; /* the stem caches' bytes charged to db->memcap (recover.c) */
+    uint64_t merge_hold; /* the disk merger's idx_memcap_hold now (merge.c; that thread only) */
 
     /* Callers between idx_db_find and idx_index_put (manage.c): idx_drop waits for none. */
     atomic_int users;

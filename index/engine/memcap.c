@@ -36,7 +36,9 @@
  *       itself; the analysis thread takes no op while U is over A;
  *     a merge's buffers: else the merge waits for a later look, and a flush, which must run,
  *       writes each in-memory segment's image to a file of its own instead, which takes no
- *       buffer (merge.c, idx_job_reserve);
+ *       buffer (merge.c, idx_job_reserve). A disk merge put off holds its buffers back from
+ *       writes meanwhile (idx_memcap_hold: admitted up to A less those), so that writes that
+ *       keep the counter at A do not put it off for ever while segments pile up;
  *     a segment's search caches, which also stop at a quarter of the limit together, so that
  *       they never take the room writes need: else the segment keeps nothing and the search
  *       uses its build once (idx_memcap_cache, seg_set_charge);
@@ -86,6 +88,7 @@ void idx_memcap_init(struct idx_memcap *c, uint64_t limit)
     atomic_init(&c->peak, 0);
     atomic_init(&c->fixed, 0);
     atomic_init(&c->cached, 0);
+    atomic_init(&c->held, 0);
     c->limit = limit;
 }
 
@@ -130,14 +133,10 @@ enum idx_mem_level idx_memcap_level(const struct idx_memcap *c)
     return used < idx_memcap_ceiling(c) ? IDX_MEM_SLOW : IDX_MEM_FULL;
 }
 
-bool idx_memcap_try(struct idx_memcap *c, size_t bytes)
+/* Charges bytes if the counter stays within max (a limit is set). */
+static bool idx_memcap_try_under(struct idx_memcap *c, size_t bytes, uint64_t max)
 {
-    if (!c->limit) {
-        idx_memcap_charge(c, (int64_t)bytes);
-        return true;
-    }
     uint64_t used = atomic_load(&c->used);
-    uint64_t max = idx_memcap_ceiling(c);
     do {
         if (bytes > max || used > max - bytes) {
             return false;
@@ -145,6 +144,24 @@ bool idx_memcap_try(struct idx_memcap *c, size_t bytes)
     } while (!atomic_compare_exchange_weak(&c->used, &used, used + bytes));
     idx_memcap_note(c, used + bytes);
     return true;
+}
+
+bool idx_memcap_try(struct idx_memcap *c, size_t bytes)
+{
+    if (!c->limit) {
+        idx_memcap_charge(c, (int64_t)bytes);
+        return true;
+    }
+    return idx_memcap_try_under(c, bytes, idx_memcap_ceiling(c));
+}
+
+void idx_memcap_hold(struct idx_memcap *c, int64_t delta)
+{
+    if (delta >= 0) {
+        atomic_fetch_add(&c->held, (uint64_t)delta);
+    } else {
+        atomic_fetch_sub(&c->held, (uint64_t)-delta);
+    }
 }
 
 bool idx_memcap_has_room(const struct idx_memcap *c)
@@ -164,7 +181,12 @@ int idx_memcap_admit(struct idx_memcap *c, size_t bytes, struct sd_error *err)
                          (unsigned long long)(fixed < max ? max - fixed : 0),
                          (unsigned long long)fixed);
     }
-    if (!idx_memcap_try(c, bytes)) {
+    /* merges waiting for room get it before more writes do (at most a quarter of the limit) */
+    uint64_t held = atomic_load(&c->held);
+    held = held < c->limit / 4 ? held : c->limit / 4;
+    if (!c->limit) {
+        idx_memcap_charge(c, (int64_t)bytes);
+    } else if (!idx_memcap_try_under(c, bytes, max - held)) {
         return sd_errorf(err, SD_EBUSY,
                          "memory limit: the engine holds %llu of %llu bytes (--memory-limit) "
                          "and this write needs %zu more; retry once flushes have caught up",

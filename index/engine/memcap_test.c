@@ -62,6 +62,13 @@ static void test_memcap_levels_admit_and_shares(void **state)
     idx_memcap_charge(&c, -250 - 650);
     idx_memcap_fix(&c, -100, false);
     assert_int_equal(idx_memcap_used(&c), 0);
+    /* a put-off disk merge holds its room back from writes, not from itself */
+    idx_memcap_hold(&c, 200);
+    assert_int_equal(idx_memcap_admit(&c, 551, &err), SD_EBUSY);
+    assert_int_equal(idx_memcap_admit(&c, 550, &err), SD_OK);
+    assert_true(idx_memcap_try(&c, 200));
+    idx_memcap_hold(&c, -200);
+    idx_memcap_charge(&c, -750);
     /* search caches: at most a quarter of the limit, and within the ceiling */
     assert_true(idx_memcap_cache(&c, 200));
     assert_false(idx_memcap_cache(&c, 51));

@@ -600,14 +600,30 @@ static int idx_job_commit(struct idx_index *ix, struct idx_job *job, struct idx_
     return rc;
 }
 
+/* What the disk merger waits for (0: nothing), held back from writes (idx_memcap_hold). */
+static void idx_merge_hold(struct idx_index *ix, uint64_t bytes)
+{
+    idx_memcap_hold(&ix->db->memcap, (int64_t)bytes - (int64_t)ix->merge_hold);
+    ix->merge_hold = bytes;
+}
+
 /* Charges the buffers the job will hold while it runs (idx_job_buffer_bytes), if they fit the
  * memory limit's admission ceiling (memcap.c, THE BOUND). A merge that does not fit is not
- * started (false); a flush must run, so it goes without buffers (as_is) instead. */
+ * started (false): a disk merge then holds its buffers back from writes until it fits, so
+ * that the segments do not pile up under a steady stream of writes; a flush must run, so it
+ * goes without buffers (as_is) instead. */
 static bool idx_job_reserve(struct idx_index *ix, struct idx_job *job)
 {
     uint64_t buffers = idx_job_buffer_bytes(job);
+    bool is_disk_merge = job->to_disk && !job->is_flush;
     if (buffers == 0 || idx_memcap_try(&ix->db->memcap, (size_t)buffers)) {
+        if (is_disk_merge) {
+            idx_merge_hold(ix, 0);
+        }
         return true;
+    }
+    if (is_disk_merge) {
+        idx_merge_hold(ix, buffers);
     }
     job->as_is = job->is_flush;
     return job->as_is;
@@ -639,6 +655,9 @@ static int idx_run_job(struct idx_index *ix, enum idx_merger_role role, uint64_t
     struct idx_job job;
     int rc = idx_pick(ix, role, flush_seq, &job);
     *did_work = job.n > 0 || job.is_flush;
+    if (role == IDX_MERGER_DISK && job.n == 0) {
+        idx_merge_hold(ix, 0); /* no merge is due: none waits */
+    }
     if (rc || !*did_work) {
         idx_job_free(&job);
         return rc ? sd_errorf(err, rc, "merge: out of memory") : SD_OK;
@@ -833,6 +852,9 @@ static void *idx_merger_main(void *arg)
         }
     }
     pthread_mutex_unlock(&ix->merge_lock);
+    if (m->role == IDX_MERGER_DISK) {
+        idx_merge_hold(ix, 0); /* the index is closing: its merges wait for nothing */
+    }
     return NULL;
 }
 
