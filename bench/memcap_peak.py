@@ -10,14 +10,20 @@ thread reads stats every --every seconds: engine_memory_bytes (and, when the ser
 it, engine_memory_peak_bytes, the exact high-water mark), merges_running, mem_bytes,
 mem_segments, flushes_done. Prints one JSON object: the limit, the largest sample and what
 was running then, the samples over the limit, the busy answers, the seconds.
+With the Python clients, --synthetic sends made-up documents of --doc-bytes instead (distinct
+words: the builder's worst case; or prose), and --typo-searches adds a thread of misspelled
+searches (typo walks keep the segments' exact forms). searchq stops a run at its first busy
+answer, so under 8m a run of corpus-small seldom gets through: use --client python there.
 
     bench/memcap_peak.py --searchd build/daemon/searchd --searchq build/client/searchq \
         --corpus /work/data/corpus-small.jsonl --limit 16m --rounds 5
+    bench/memcap_peak.py --searchd build/daemon/searchd --corpus /work/data/corpus-small.jsonl \
+        --client python --limit 8m --rounds 3 --typo-searches
 """
 
 import argparse
 import json
-import os
+import random
 import subprocess
 import threading
 import time
@@ -29,6 +35,28 @@ UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 def parse_size(s):
     return int(s[:-1]) * UNITS[s[-1].lower()] if s[-1].lower() in UNITS else int(s)
+
+
+class Searcher(threading.Thread):
+    """Searches misspelled and prefix words in a loop: typo walks and proximity memos."""
+
+    WORDS = ["дипламатия", "цифравая", "истори", "histroy", "goverment", "polcy", "экономка"]
+
+    def __init__(self, daemon):
+        super().__init__(daemon=True)
+        self.client = benchd.connect(daemon)
+        self.stop = threading.Event()
+        self.count = 0
+
+    def run(self):
+        while not self.stop.is_set():
+            w = self.WORDS[self.count % len(self.WORDS)]
+            try:
+                self.client.search(w + " " + self.WORDS[(self.count + 3) % len(self.WORDS)],
+                                   index="bulk", limit=5)
+            except benchd.Error:  # the index is made by the first write
+                time.sleep(0.05)
+            self.count += 1
 
 
 class Sampler(threading.Thread):
@@ -48,7 +76,7 @@ class Sampler(threading.Thread):
                 continue
             self.samples.append({k: s.get(k) for k in (
                 "engine_memory_bytes", "engine_memory_peak_bytes", "merges_running",
-                "mem_bytes", "mem_segments", "flushes_done", "merges_done")})
+                "mem_bytes", "mem_segments", "flushes_done", "merges_done", "docs")})
             self.samples[-1]["t"] = time.monotonic()
             time.sleep(self.every)
 
@@ -62,14 +90,36 @@ def import_searchq(args, daemon):
             if cp.returncode == 0:
                 break
             if "busy" not in cp.stderr and "memory limit" not in cp.stderr:
-                raise SystemExit("searchq import: %s" % cp.stderr.strip())
+                raise SystemExit("searchq import: %s\n%s" % (cp.stderr.strip(), daemon.tail()))
             busy += 1
             time.sleep(0.2)
     return busy
 
 
+def synthetic_docs(args):
+    """--synthetic: docs of --doc-bytes each, of words none of which repeats ("unique": the
+    builder's worst case, a new term per token) or of corpus text run together ("prose")."""
+    rnd = random.Random(7)
+    if args.synthetic == "prose":
+        text = " ".join(d["body"] for d in benchd.load_docs(args.corpus, 3000))
+    docs = []
+    for i in range(args.synthetic_docs):
+        if args.synthetic == "unique":
+            words, n = [], 0
+            while n < args.doc_bytes:
+                w = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(6))
+                words.append(w)
+                n += 7
+            body = " ".join(words)
+        else:
+            at = rnd.randrange(0, max(1, len(text) - args.doc_bytes))
+            body = text[at:at + args.doc_bytes]
+        docs.append({"id": "s%d" % i, "title": "synthetic %d" % i, "body": body})
+    return docs
+
+
 def import_python(args, daemon):
-    docs = benchd.load_docs(args.corpus, 1 << 30)
+    docs = synthetic_docs(args) if args.synthetic else benchd.load_docs(args.corpus, 1 << 30)
     batches = [docs[i:i + args.batch] for i in range(0, len(docs), args.batch)]
     busy = [0] * args.clients
     errors = []
@@ -117,16 +167,29 @@ def main():
     ap.add_argument("--batch", type=int, default=200)
     ap.add_argument("--every", type=float, default=0.05)
     ap.add_argument("--args", default="", help="more searchd arguments, space separated")
+    ap.add_argument("--synthetic", choices=("unique", "prose"), default=None,
+                    help="python client: made-up documents instead of CORPUS's (see synthetic_docs)")
+    ap.add_argument("--synthetic-docs", type=int, default=200)
+    ap.add_argument("--doc-bytes", type=int, default=100000)
+    ap.add_argument("--typo-searches", action="store_true",
+                    help="a thread searches misspelled words throughout (typo walks fill the "
+                         "segments' exact-forms caches)")
     args = ap.parse_args()
     limit = parse_size(args.limit)
     daemon = benchd.start(args.searchd, ["--memory-limit", args.limit] + args.args.split())
     try:
         sampler = Sampler(daemon, args.every)
         sampler.start()
+        searcher = Searcher(daemon) if args.typo_searches else None
+        if searcher:
+            searcher.start()
         t0 = time.monotonic()
         busy = (import_searchq if args.client == "searchq" else import_python)(args, daemon)
         secs = time.monotonic() - t0
         time.sleep(0.5)
+        if searcher:
+            searcher.stop.set()
+            searcher.join()
         sampler.stop.set()
         sampler.join()
         samples = sampler.samples
@@ -144,6 +207,7 @@ def main():
             "peak_counted": peak or None,
             "peak_over_limit": max(0, peak - limit) if peak else None,
             "flushes": samples[-1]["flushes_done"], "merges": samples[-1]["merges_done"],
+            "docs": samples[-1]["docs"], "searches": searcher.count if searcher else 0,
         }
         print(json.dumps(report))
     finally:
