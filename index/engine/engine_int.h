@@ -106,13 +106,13 @@ bool idx_memcap_cache(struct idx_memcap *c, int64_t delta);
  * as idx_memcap_try would (false: nothing charged); else always (an index the data directory
  * holds is opened whatever the limit). */
 bool idx_memcap_fix(struct idx_memcap *c, int64_t delta, bool must_fit);
-/* The builder size at which the writer refreshes (memcap.c, THE BOUND): a 32nd of the limit;
- * SIZE_MAX without one (a builder then holds a whole batch). */
+/* The builder size at which the writer refreshes (memcap.c, THE BOUND): a 32nd of the limit, a
+ * 16th from 64 MiB on; SIZE_MAX without one (a builder then holds a whole batch). */
 size_t idx_memcap_builder_bytes(const struct idx_memcap *c);
 /* The most one document's inversion may take (seg_analysis_build_bytes): what keeps a builder
  * of idx_memcap_builder_bytes with that document, and the image made of them, within the
- * writer's room (memcap.c, THE BOUND); about L/12 (640 KiB at 8 MiB). SIZE_MAX without a
- * limit. */
+ * writer's room (memcap.c, THE BOUND): 640 KiB at 8 MiB, 1.4 MiB at 16, 3 MiB at 64, 14 MiB
+ * at 256. SIZE_MAX without a limit. */
 size_t idx_memcap_doc_bytes(const struct idx_memcap *c);
 /* A document's inversion takes at most this many times its logged bytes (made-up words of two
  * to six letters, none repeated: 80 to 130; prose 5 to 10): a document of fewer bytes than

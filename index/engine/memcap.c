@@ -44,8 +44,8 @@
  *       uses its build once (idx_memcap_cache, seg_set_charge);
  *     a new index's stem caches: else SD_EBUSY (recover.c).
  *   Essential charges are never refused, so each is bounded where it is made:
- *     the builder: under a limit the writer refreshes it once it holds L/32
- *       (idx_memcap_builder_bytes) and takes each document whole, so it ends under L/8: L/32,
+ *     the builder: under a limit the writer refreshes it once it holds L/32 (L/16 from 64 MiB
+ *       on: idx_memcap_builder_bytes) and takes each document whole, so it ends under L/8: that,
  *       one document's inversion of at most idx_memcap_doc_bytes (a document that could take
  *       more is refused by idx_write with SD_ELIMIT, from its analysis: db.c), an arena
  *       block and its buffers' first allocations. The image made of it is no larger than
@@ -229,9 +229,15 @@ bool idx_memcap_fix(struct idx_memcap *c, int64_t delta, bool must_fit)
     return true;
 }
 
+/* A 32nd leaves a small limit's document room (idx_memcap_doc_bytes: 640 KiB at 8 MiB); from
+ * 64 MiB on a 16th still leaves megabytes, and fewer, larger segments per batch keep a bulk
+ * import as fast as without a limit (a 32nd of 256 MiB made it 11% slower: more memory merges). */
 size_t idx_memcap_builder_bytes(const struct idx_memcap *c)
 {
-    return c->limit ? (size_t)(c->limit / 32) : SIZE_MAX;
+    if (!c->limit) {
+        return SIZE_MAX;
+    }
+    return (size_t)(c->limit / (c->limit >= ((uint64_t)64 << 20) ? 16 : 32));
 }
 
 /* The builder ends at idx_memcap_builder_bytes plus the last document's inversion, plus an
