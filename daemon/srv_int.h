@@ -336,6 +336,7 @@ struct srv_metrics_now {
     size_t output_bytes;              /* srv_conn_output_bytes() */
     size_t unfinished_bytes;          /* s->held_total */
     uint64_t engine_memory;           /* idx_memory(): used... */
+    uint64_t engine_memory_peak;      /* idx_memory_peak() */
     uint64_t engine_memory_limit;     /* ... and the limit, 0: none */
 };
 /* The server's gauges (now borrowed) and the process's, appended to out. */

@@ -403,6 +403,9 @@ void srv_metrics_render_server(const struct srv_metrics *m, const struct srv_met
               "The engine's own memory as --memory-limit counts it: queued writes, in-memory "
               "segments, running merges, analyses, stem caches.",
               now->engine_memory);
+    put_gauge(out, "searchd_engine_memory_peak_bytes",
+              "The most searchd_engine_memory_bytes has been since the server started.",
+              now->engine_memory_peak);
     put_gauge(out, "searchd_engine_memory_limit_bytes", "--memory-limit (0: none).",
               now->engine_memory_limit);
     put_gauge(out, "process_resident_memory_bytes", "Resident memory of searchd.",
@@ -430,6 +433,7 @@ static void read_server(struct srv *s, struct srv_metrics_now *now)
     now->output_bytes = srv_conn_output_bytes(s);
     now->unfinished_bytes = s->held_total;
     idx_memory(s->db, &now->engine_memory, &now->engine_memory_limit);
+    now->engine_memory_peak = idx_memory_peak(s->db);
 }
 
 /* Every index's stats; *names and *stats owned by the caller (free_indexes). An index that

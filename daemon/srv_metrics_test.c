@@ -271,6 +271,7 @@ static void test_metrics_server_gauges_queues_and_memory(void **state)
                                   .output_bytes = 12345,
                                   .unfinished_bytes = 77,
                                   .engine_memory = 1 << 20,
+                                  .engine_memory_peak = 3 << 20,
                                   .engine_memory_limit = 1ull << 30};
     struct sd_buf out;
     sd_buf_init(&out);
@@ -285,6 +286,7 @@ static void test_metrics_server_gauges_queues_and_memory(void **state)
         "\nsearchd_connection_output_bytes 12345\n",
         "\nsearchd_connection_unfinished_bytes 77\n",
         "\nsearchd_engine_memory_bytes 1048576\n",
+        "\nsearchd_engine_memory_peak_bytes 3145728\n",
         "\nsearchd_engine_memory_limit_bytes 1073741824\n",
         "\nprocess_start_time_seconds ",
         "\nsearchd_build_info{version=\"",

@@ -402,6 +402,7 @@ static void put_stats_members(struct sd_buf *out, const struct idx_stats *st)
     PUT_LIT(out, ",\"reindex_pending\":");
     put_bool(out, st->reindex_pending);
     put_key_u64(out, ",\"engine_memory_bytes\":", st->engine_memory_bytes);
+    put_key_u64(out, ",\"engine_memory_peak_bytes\":", st->engine_memory_peak_bytes);
     put_key_u64(out, ",\"engine_memory_limit\":", st->engine_memory_limit);
 }
 

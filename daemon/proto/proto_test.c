@@ -707,6 +707,7 @@ static void test_proto_encode_answers_are_json(void **state)
                            .degraded = true,
                            .mem_bytes = 4096,
                            .engine_memory_bytes = 1 << 20,
+                           .engine_memory_peak_bytes = 3 << 20,
                            .engine_memory_limit = 1ull << 33};
     snprintf(st.degraded_reason, sizeof st.degraded_reason, "seg-1: bad \"checksum\"");
     sd_buf_reset(&b);
@@ -718,6 +719,8 @@ static void test_proto_encode_answers_are_json(void **state)
     assert_int_equal(json_object_get_int64(json_object_object_get(o, "mem_bytes")), 4096);
     assert_int_equal(json_object_get_int64(json_object_object_get(o, "engine_memory_bytes")),
                      1 << 20);
+    assert_int_equal(json_object_get_int64(json_object_object_get(o, "engine_memory_peak_bytes")),
+                     3 << 20);
     assert_int_equal(json_object_get_int64(json_object_object_get(o, "engine_memory_limit")),
                      1ll << 33);
     assert_true(json_object_object_get_ex(o, "degraded", &v));

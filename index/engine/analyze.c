@@ -37,7 +37,10 @@
  * freed instead, and the whole pool is freed when the thread has been idle for
  * IDX_ANA_IDLE_MS, so an index that had a burst of writes does not keep its memory.
  * Under --memory-limit both byte bounds are at most a sixteenth of the limit, and both
- * counters are charged to it (idx_ana_count; memcap.c).
+ * counters are charged to it (idx_ana_count; memcap.c): a finished analysis or a pooled one
+ * only if it fits the limit's admission ceiling (idx_memcap_try; else it is freed, and the
+ * writer analyses that op itself), and the thread analyses nothing ahead while the counter is
+ * over that ceiling.
  *
  * LIFETIME. idx_ana_stop runs after the writer thread has stopped, which it does only once
  * every queued write is applied or failed; a write leaves the analysis queue when its last
@@ -199,12 +202,23 @@ static void idx_ana_count(struct idx_ana *a, size_t *field, int64_t delta)
     idx_memcap_charge(a->memcap, delta);
 }
 
+/* Adds bytes to one of the byte counters if the memory limit admits them (ana.lock held). */
+static bool idx_ana_try_count(struct idx_ana *a, size_t *field, size_t bytes)
+{
+    if (!idx_memcap_try(a->memcap, bytes)) {
+        return false;
+    }
+    *field += bytes;
+    return true;
+}
+
 /* ---- claiming and analysing the op at the cursor (either thread) ---- */
 
 static bool idx_ana_has_work(const struct idx_ana *a)
 {
     return a->head && a->ahead_ops < IDX_ANA_AHEAD_OPS &&
-           a->ahead_bytes < idx_memcap_share(a->memcap, IDX_ANA_AHEAD_BYTES, 16);
+           a->ahead_bytes < idx_memcap_share(a->memcap, IDX_ANA_AHEAD_BYTES, 16) &&
+           idx_memcap_has_room(a->memcap);
 }
 
 /* Decodes and analyses one upsert record into *an (made if NULL). False on any failure. */
@@ -247,10 +261,9 @@ static void idx_ana_claim_next(struct idx_ana *a, struct seg_analyzer *analyzer)
     pthread_mutex_unlock(&a->lock);
     bool ok = idx_ana_one(analyzer, type, p, len, &an);
     pthread_mutex_lock(&a->lock);
-    if (ok) {
-        idx_ana_count(a, &a->ahead_bytes, (int64_t)seg_analysis_mem_bytes(an));
-    } else {
-        seg_analysis_free(an); /* out of memory: give memory back rather than pool it */
+    ok = ok && idx_ana_try_count(a, &a->ahead_bytes, seg_analysis_mem_bytes(an));
+    if (!ok) {
+        seg_analysis_free(an); /* out of memory, or over the limit: give it back */
         an = NULL;
         a->ahead_ops--; /* only results count: the writer analyses this op itself */
     }
@@ -420,8 +433,8 @@ void idx_ana_recycle(struct idx_index *ix, struct seg_analysis *an)
     pthread_mutex_lock(&a->lock);
     size_t bytes = seg_analysis_mem_bytes(an);
     if (a->pool && a->npool < IDX_ANA_POOL && bytes <= IDX_ANA_POOL_MAX_BYTES &&
-        a->pool_bytes + bytes <= idx_memcap_share(a->memcap, IDX_ANA_POOL_BYTES, 16)) {
-        idx_ana_count(a, &a->pool_bytes, (int64_t)bytes);
+        a->pool_bytes + bytes <= idx_memcap_share(a->memcap, IDX_ANA_POOL_BYTES, 16) &&
+        idx_ana_try_count(a, &a->pool_bytes, bytes)) {
         a->pool[a->npool++] = an;
         an = NULL;
     }

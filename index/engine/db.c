@@ -104,7 +104,7 @@ static int idx_open_existing(struct idx_db *db, struct sd_error *err)
             continue;
         }
         struct idx_index *ix;
-        rc = idx_index_open(db, e->d_name, &ix, err);
+        rc = idx_index_open(db, e->d_name, false, &ix, err);
         if (rc == SD_OK && (rc = idx_db_add(db, ix)) != SD_OK) {
             idx_index_close(ix);
         }
@@ -315,7 +315,7 @@ static int idx_db_create_locked(struct idx_db *db, const char *name, bool is_cre
     bool was_there = false;
     struct idx_index *ix = NULL;
     int rc = idx_db_make_dir(db, tmp, final, st, &was_there, err);
-    if (rc == SD_OK && (rc = idx_index_open(db, name, &ix, err)) != SD_OK && !was_there) {
+    if (rc == SD_OK && (rc = idx_index_open(db, name, true, &ix, err)) != SD_OK && !was_there) {
         idx_db_unmake(db, tmp, final);
     }
     pthread_mutex_lock(&db->lock);
@@ -421,6 +421,54 @@ int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *e
 static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t nops,
                         idx_done_fn done, void *arg, struct sd_error *err);
 
+/* What idx_check_doc_memory analyses with: made on the first document that needs it, for the
+ * rest of the write (owned; idx_doc_check_free). */
+struct idx_doc_check {
+    struct stem_ctx *stem;
+    struct seg_analyzer *analyzer;
+    struct seg_analysis *an;
+};
+
+static void idx_doc_check_free(struct idx_doc_check *dc)
+{
+    seg_analysis_free(dc->an);
+    seg_analyzer_free(dc->analyzer);
+    stem_ctx_free(dc->stem);
+}
+
+/* Under a memory limit the writer inverts a document whole, within its room (memcap.c, THE
+ * BOUND): an upsert whose inversion could take more than idx_memcap_doc_bytes is refused here
+ * (SD_ELIMIT), before anything of its write is charged or logged, rather than pass the limit
+ * later. Its inversion is known from its analysis (seg_analysis_build_bytes); a document too
+ * small to come near (IDX_DOC_BYTES_PER_BYTE) is not analysed. op (borrowed) is as logged. */
+static int idx_check_doc_memory(const struct idx_memcap *c, struct idx_doc_check *dc,
+                                const struct idx_op *op, size_t payload_len, struct sd_error *err)
+{
+    size_t max = idx_memcap_doc_bytes(c);
+    if (op->type != IDX_OP_UPSERT || payload_len <= max / IDX_DOC_BYTES_PER_BYTE) {
+        return SD_OK;
+    }
+    if (!dc->stem && stem_ctx_new(&dc->stem) != STEM_OK) {
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
+    int rc = SD_OK;
+    if ((!dc->analyzer && (rc = seg_analyzer_new(dc->stem, &dc->analyzer, err)) != SD_OK) ||
+        (!dc->an && (rc = seg_analysis_new(&dc->an, err)) != SD_OK) ||
+        (rc = seg_analyze(dc->analyzer, &op->doc, dc->an, err)) != SD_OK) {
+        return rc;
+    }
+    size_t need = seg_analysis_build_bytes(dc->an);
+    if (need > max) {
+        return sd_errorf(err, SD_ELIMIT,
+                         "document '%.*s': indexing it would take about %zu bytes of memory, "
+                         "more than --memory-limit %llu allows one document (%zu); raise the "
+                         "limit or split the document",
+                         (int)(op->doc.id_len > 64 ? 64 : op->doc.id_len), op->doc.id, need,
+                         (unsigned long long)c->limit, max);
+    }
+    return SD_OK;
+}
+
 int idx_write(struct idx_db *db, const char *index, const struct idx_op *ops, size_t nops,
               idx_done_fn done, void *arg, struct sd_error *err)
 {
@@ -477,6 +525,7 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
     /* Settings never set (version 0): nothing to check, no lock taken per write. */
     struct idx_settings *st =
         atomic_load(&ix->settings_version) > 0 ? idx_settings_acquire(ix) : NULL;
+    struct idx_doc_check dc = {0};
     rc = SD_OK;
     for (size_t i = 0; i < nops && rc == SD_OK; i++) {
         const struct idx_op *op = &ops[i];
@@ -490,6 +539,10 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
         }
         sd_buf_reset(&payload);
         idx_op_encode(op, &payload);
+        if (ix->db->memcap.limit &&
+            (rc = idx_check_doc_memory(&ix->db->memcap, &dc, op, payload.len, err)) != SD_OK) {
+            break;
+        }
         sd_buf_put_u8(&w->records, ops[i].type == IDX_OP_UPSERT ? IDX_REC_UPSERT : IDX_REC_DELETE);
         sd_buf_put_varint(&w->records, payload.len);
         sd_buf_put(&w->records, payload.data, payload.len);
@@ -501,6 +554,7 @@ static int idx_write_to(struct idx_index *ix, const struct idx_op *ops, size_t n
         }
     }
     idx_settings_release(st);
+    idx_doc_check_free(&dc);
     sch_values_free(&vals);
     sd_buf_free(&scratch);
     sd_buf_free(&payload);

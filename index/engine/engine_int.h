@@ -60,24 +60,64 @@
 /* ---- the memory limit (memcap.c says what is counted and what happens near it) ---- */
 
 struct idx_memcap {
-    atomic_uint_fast64_t used; /* bytes charged now */
-    uint64_t limit;            /* cfg.memory_limit; 0: none (used is still counted) */
+    atomic_uint_fast64_t used;   /* bytes charged now */
+    atomic_uint_fast64_t peak;   /* the most used has been (idx_memory_peak) */
+    atomic_uint_fast64_t fixed;  /* of used: the stem caches of the open indexes (idx_memcap_fix) */
+    atomic_uint_fast64_t cached; /* of used: segments' search caches (idx_memcap_cache) */
+    atomic_uint_fast64_t held;   /* not charged: what put-off merges wait for (idx_memcap_hold) */
+    uint64_t limit;              /* cfg.memory_limit; 0: none (used is still counted) */
 };
 
 enum idx_mem_level {
     IDX_MEM_OK = 0, /* under half the limit, or no limit */
     IDX_MEM_FLUSH,  /* >= 1/2: flush in-memory segments now, no memory merges */
     IDX_MEM_SLOW,   /* >= 2/3: the writer waits for its flush before the next batch */
-    IDX_MEM_FULL,   /* >= 3/4: writes are refused (SD_EBUSY); the rest is headroom */
+    IDX_MEM_FULL,   /* >= 3/4, the admission ceiling: writes are refused (SD_EBUSY) */
 };
 
 void idx_memcap_init(struct idx_memcap *c, uint64_t limit);
-void idx_memcap_charge(struct idx_memcap *c, int64_t delta); /* delta < 0 gives back */
+/* Charges delta (< 0 gives back) whatever the counter holds: for what is given back, and for
+ * the essential charges memcap.c bounds where they are made (a builder, an image, a commit). */
+void idx_memcap_charge(struct idx_memcap *c, int64_t delta);
 uint64_t idx_memcap_used(const struct idx_memcap *c);
+uint64_t idx_memcap_peak(const struct idx_memcap *c); /* the most used has been */
 enum idx_mem_level idx_memcap_level(const struct idx_memcap *c);
-/* Charges bytes when they fit under 3/4 of the limit; else SD_EBUSY with a message for the
- * client and nothing charged. */
+/* Charges bytes when the counter stays within the admission ceiling (3/4 of the limit; always
+ * without a limit) and returns true; else charges nothing and returns false. For what can be
+ * refused or put off: writes, analyses made ahead, merges, search caches. */
+bool idx_memcap_try(struct idx_memcap *c, size_t bytes);
+/* A disk merge that did not fit waits for delta more bytes of room (< 0: it no longer waits):
+ * writes are admitted only up to the ceiling less what merges wait for (at most a quarter of
+ * the limit), so that a steady stream of writes does not keep them out. */
+void idx_memcap_hold(struct idx_memcap *c, int64_t delta);
+/* Whether the counter is within the admission ceiling (always without a limit). */
+bool idx_memcap_has_room(const struct idx_memcap *c);
+/* idx_memcap_try for a write of `bytes`, with the client's message: SD_EBUSY when it does not
+ * fit now, SD_ELIMIT when it never could (more than the ceiling less the fixed charges);
+ * nothing is charged then. */
 int idx_memcap_admit(struct idx_memcap *c, size_t bytes, struct sd_error *err);
+/* For the search caches of segments (exact forms, memo: seg_set_charge): delta > 0 is charged
+ * (true) only while those caches together stay within a quarter of the limit and the counter
+ * within the admission ceiling, so that they never take the room writes need; delta < 0
+ * gives back (true). Always true without a limit. */
+bool idx_memcap_cache(struct idx_memcap *c, int64_t delta);
+/* Charges a fixed amount (an index's stem caches: delta > 0 at open, < 0 at close), which
+ * idx_memcap_admit subtracts from what a write could ever get. With must_fit (a new index) only
+ * as idx_memcap_try would (false: nothing charged); else always (an index the data directory
+ * holds is opened whatever the limit). */
+bool idx_memcap_fix(struct idx_memcap *c, int64_t delta, bool must_fit);
+/* The builder size at which the writer refreshes (memcap.c, THE BOUND): a 32nd of the limit, a
+ * 16th from 64 MiB on; SIZE_MAX without one (a builder then holds a whole batch). */
+size_t idx_memcap_builder_bytes(const struct idx_memcap *c);
+/* The most one document's inversion may take (seg_analysis_build_bytes): what keeps a builder
+ * of idx_memcap_builder_bytes with that document, and the image made of them, within the
+ * writer's room (memcap.c, THE BOUND): 640 KiB at 8 MiB, 1.4 MiB at 16, 3 MiB at 64, 14 MiB
+ * at 256. SIZE_MAX without a limit. */
+size_t idx_memcap_doc_bytes(const struct idx_memcap *c);
+/* A document's inversion takes at most this many times its logged bytes (made-up words of two
+ * to six letters, none repeated: 80 to 130; prose 5 to 10): a document of fewer bytes than
+ * idx_memcap_doc_bytes / IDX_DOC_BYTES_PER_BYTE needs no analysis to know it fits. */
+#define IDX_DOC_BYTES_PER_BYTE 160
 /* min(dflt, limit / div): a bound that shrinks with a small limit (dflt without one). */
 size_t idx_memcap_share(const struct idx_memcap *c, size_t dflt, unsigned div);
 /* Words of each stem cache of an index (two per index), and the bytes of one when full. */
@@ -219,6 +259,8 @@ struct idx_mem {
     bool has_pending;           /* something to publish (adds or deletes) */
     struct idx_settings *builder_settings; /* one reference while builder exists: its columns */
     struct idx_attr_scratch *attrs;        /* owned; a document's column values (settings.c) */
+    struct idx_memcap *memcap; /* borrowed: the db's; pays for the builder as it grows */
+    size_t charged;            /* the builder's bytes charged to memcap (0 without builder) */
 };
 
 /* The two merge threads of an index (merge.c); each picks only its kind of segment. */
@@ -288,6 +330,8 @@ struct idx_index {
     struct idx_db *db; /* borrowed */
     char *name;        /* owned */
     char *dir;         /* owned */
+    size_t stem_charged; /* the stem caches' bytes charged to db->memcap (recover.c) */
+    uint64_t merge_hold; /* the disk merger's idx_memcap_hold now (merge.c; that thread only) */
 
     /* Callers between idx_db_find and idx_index_put (manage.c): idx_drop waits for none. */
     atomic_int users;
@@ -492,8 +536,8 @@ bool idx_live_delete_id(struct idx_index *ix, const char *id, size_t len);
 void idx_live_set_deleted(struct idx_live *l, uint32_t doc);
 uint64_t idx_live_docs(const struct idx_index *ix, uint64_t *deleted);
 
-/* mem.c: the memtable, writer thread only. */
-int idx_mem_init(struct idx_mem *m, size_t stem_words);
+/* mem.c: the memtable, writer thread only. memcap (borrowed) pays for its builder. */
+int idx_mem_init(struct idx_mem *m, size_t stem_words, struct idx_memcap *memcap);
 void idx_mem_free(struct idx_mem *m);
 /* Applies one decoded op to memtable + live tombstones (state_lock taken
  * inside). an (borrowed for the call) is the upsert's analysis, or NULL: the
@@ -510,6 +554,11 @@ int idx_writer_start(struct idx_index *ix, struct sd_error *err);
 int idx_enqueue(struct idx_index *ix, struct idx_write *w, struct sd_error *err);
 /* Rotates the log and asks the memory merger to flush up to the rotation. */
 void idx_request_flush(struct idx_index *ix);
+/* Before the memtable starts a builder (mem.c, writer thread): under a memory limit, waits
+ * until the counter is back within the admission ceiling, asking for flushes of this index's
+ * in-memory segments (memcap.c, THE BOUND). Ends early when a flush fails, and after
+ * IDX_ROOM_WAIT_MS at most. */
+void idx_writer_make_room(struct idx_index *ix);
 void idx_writer_stop(struct idx_index *ix);
 
 /* analyze.c: the analysis thread. */
@@ -540,8 +589,9 @@ bool idx_reindex_pending(struct idx_index *ix);
 int idx_manifest_commit(struct idx_index *ix, uint64_t checkpoint_seq, struct sd_error *err);
 
 /* recover.c: opens the index directory DATA/name, which must exist (SD_ENOTFOUND): db.c makes
- * a new one whole before opening it. */
-int idx_index_open(struct idx_db *db, const char *name, struct idx_index **out,
+ * a new one whole before opening it. A new index (is_new) is refused SD_EBUSY when its caches
+ * do not fit the memory limit now; one found at start is opened all the same. */
+int idx_index_open(struct idx_db *db, const char *name, bool is_new, struct idx_index **out,
                    struct sd_error *err);
 void idx_index_close(struct idx_index *ix);
 

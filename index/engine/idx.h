@@ -328,8 +328,9 @@ struct idx_stats {
     uint64_t queued_bytes;           /* their encoded records */
     uint64_t mem_bytes;              /* this index's in-memory segments (their images) */
     /* The whole engine's, the same in every index's stats (idx_memory): */
-    uint64_t engine_memory_bytes; /* what --memory-limit counts (memcap.c) */
-    uint64_t engine_memory_limit; /* 0: no limit */
+    uint64_t engine_memory_bytes;      /* what --memory-limit counts (memcap.c) */
+    uint64_t engine_memory_peak_bytes; /* the most engine_memory_bytes has been since open */
+    uint64_t engine_memory_limit;      /* 0: no limit */
 };
 
 /* SD_ENOTFOUND for an unknown index. */
@@ -390,6 +391,9 @@ int idx_drop(struct idx_db *db, const char *index, struct sd_error *err);
 
 /* The engine's memory now and its limit (0: none), bytes; what is counted: memcap.c. */
 void idx_memory(struct idx_db *db, uint64_t *used, uint64_t *limit);
+/* The most the engine's memory has been since idx_open, bytes: every charge is seen, so a
+ * transient between two reads of idx_memory is not missed. */
+uint64_t idx_memory_peak(struct idx_db *db);
 
 /* ---- online snapshot (backup.c; docs/DATA.md "Snapshots") ---- */
 

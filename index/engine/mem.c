@@ -13,14 +13,23 @@
  * an id the builder already holds refreshes first. A builder doc deleted
  * within the window is marked in mem->deleted and becomes a tombstone of the
  * new segment.
+ *
+ * MEMORY. The builder is charged to the memory limit as it grows, after each
+ * op (mem->charged), and the image a refresh makes of it before the builder is
+ * given back, so the counter sees both at the peak of a refresh. Under a limit
+ * an upsert refreshes first when the builder holds idx_memcap_builder_bytes,
+ * and a new builder waits for room (idx_writer_make_room): memcap.c, THE
+ * BOUND, says why those two keep the counter under the limit. Without a limit
+ * a builder holds a whole batch, as it always did.
  */
 #include "engine_int.h"
 
 #include <stdlib.h>
 
-int idx_mem_init(struct idx_mem *m, size_t stem_words)
+int idx_mem_init(struct idx_mem *m, size_t stem_words, struct idx_memcap *memcap)
 {
     memset(m, 0, sizeof *m);
+    m->memcap = memcap;
     struct sd_error err;
     if (stem_ctx_new_cached(&m->stem, stem_words) != STEM_OK ||
         seg_analyzer_new(m->stem, &m->analyzer, &err) != SD_OK ||
@@ -31,11 +40,16 @@ int idx_mem_init(struct idx_mem *m, size_t stem_words)
     return m->ids ? SD_OK : SD_ENOMEM;
 }
 
-/* The builder is gone: so is the reference to the settings that declared its columns. */
+/* The builder is gone: so are its charge and the reference to the settings that declared its
+ * columns. */
 static void idx_mem_builder_done(struct idx_mem *m)
 {
     seg_builder_free(m->builder);
     m->builder = NULL;
+    if (m->charged) {
+        idx_memcap_charge(m->memcap, -(int64_t)m->charged);
+        m->charged = 0;
+    }
     idx_settings_release(m->builder_settings);
     m->builder_settings = NULL;
 }
@@ -44,7 +58,8 @@ static void idx_mem_builder_done(struct idx_mem *m)
 static int idx_mem_builder_new(struct idx_index *ix, struct sd_error *err)
 {
     struct idx_mem *m = &ix->mem;
-    int rc = seg_builder_new(m->stem, &m->builder, err);
+    int rc =
+        seg_builder_new_bounded(m->stem, idx_memcap_builder_bytes(m->memcap), &m->builder, err);
     if (rc) {
         return rc;
     }
@@ -56,6 +71,14 @@ static int idx_mem_builder_new(struct idx_index *ix, struct sd_error *err)
         idx_mem_builder_done(m);
     }
     return rc;
+}
+
+/* Charges what the builder grew by since the last call (writer thread). */
+static void idx_mem_count(struct idx_mem *m)
+{
+    size_t now = seg_builder_mem_bytes(m->builder);
+    idx_memcap_charge(m->memcap, (int64_t)now - (int64_t)m->charged);
+    m->charged = now;
 }
 
 void idx_mem_free(struct idx_mem *m)
@@ -125,10 +148,12 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct se
     uint32_t entry;
     bool existed = idx_mem_exists(ix, d->id, d->id_len, &entry);
     int rc;
-    if (op->type == IDX_OP_UPSERT && entry != IDX_IDMAP_DELETED) {
+    bool is_full = m->builder && m->charged >= idx_memcap_builder_bytes(m->memcap);
+    if (op->type == IDX_OP_UPSERT && (entry != IDX_IDMAP_DELETED || is_full)) {
         /* The builder has a copy of this id already: a segment's ids are
          * unique (seg_doc_find must find the one copy), so the builder
-         * becomes a segment first and the new copy starts the next one. */
+         * becomes a segment first and the new copy starts the next one.
+         * Likewise once the builder holds its share of a memory limit. */
         if ((rc = idx_mem_refresh(ix, err)) != SD_OK) {
             return rc;
         }
@@ -149,6 +174,9 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct se
     }
     if (op->type == IDX_OP_UPSERT) {
         if (!m->builder) {
+            if (ix->ana.has_thread) { /* the writer's, not recovery's (no flush can run yet) */
+                idx_writer_make_room(ix);
+            }
             if ((rc = idx_mem_builder_new(ix, err)) != SD_OK) {
                 return rc;
             }
@@ -181,6 +209,7 @@ int idx_mem_apply(struct idx_index *ix, const struct idx_op *op, const struct se
             return sd_errorf(err, SD_ENOMEM, "memtable: out of memory");
         }
         rc = seg_builder_add_analyzed_attrs(m->builder, an ? an : m->analysis, vals, err);
+        idx_mem_count(m); /* also after a failure: the builder may have grown its buffers */
         if (rc != SD_OK) {
             return rc;
         }
@@ -216,13 +245,18 @@ static int idx_mem_delete_older(void *arg, const char *id, size_t len, uint32_t 
     return 0;
 }
 
-/* Finishes the builder into an in-memory segment (outside any lock). */
-static int idx_mem_build(struct idx_mem *m, const char *name, struct idx_memcap *memcap,
-                         struct idx_segref **ref, struct sd_error *err)
+/* Finishes the builder into an in-memory segment (outside any lock). Its image is charged
+ * before the builder's bytes are given back: both exist at that moment. On SD_OK the caller
+ * owns *ref and the charge of its image (seg_size_bytes), which goes with ix->mem_bytes. */
+static int idx_mem_build(struct idx_mem *m, const char *name, struct idx_segref **ref,
+                         struct sd_error *err)
 {
     struct sd_buf image;
     sd_buf_init(&image);
     int rc = seg_builder_finish(m->builder, &image, err);
+    if (rc == SD_OK) {
+        idx_memcap_charge(m->memcap, (int64_t)image.len);
+    }
     idx_mem_builder_done(m);
     if (rc) {
         sd_buf_free(&image);
@@ -232,14 +266,23 @@ static int idx_mem_build(struct idx_mem *m, const char *name, struct idx_memcap 
     uint8_t *data = sd_buf_detach(&image, &len);
     struct seg *s;
     if ((rc = seg_open_mem_written(data, len, name, &s, err)) != SD_OK) {
+        idx_memcap_charge(m->memcap, -(int64_t)len);
         return rc;
     }
-    *ref = idx_segref_new(s, 0, "", memcap);
+    *ref = idx_segref_new(s, 0, "", m->memcap);
     if (!*ref) {
         seg_close(s);
+        idx_memcap_charge(m->memcap, -(int64_t)len);
         return sd_errorf(err, SD_ENOMEM, "memtable: out of memory");
     }
     return SD_OK;
+}
+
+/* Drops a segment idx_mem_build made that did not reach the live list, and its charge. */
+static void idx_mem_drop(struct idx_mem *m, struct idx_segref *ref)
+{
+    idx_memcap_charge(m->memcap, -(int64_t)seg_size_bytes(ref->seg));
+    idx_segref_unref(ref);
 }
 
 /* The builder's superseded docs as a tombstone bitmap for the new segment. */
@@ -273,12 +316,12 @@ int idx_mem_refresh(struct idx_index *ix, struct sd_error *err)
     int rc;
     if (m->builder && seg_builder_doc_count(m->builder) > 0) {
         uint32_t ndocs = seg_builder_doc_count(m->builder);
-        if ((rc = idx_mem_build(m, ix->name, &ix->db->memcap, &ref, err)) != SD_OK) {
+        if ((rc = idx_mem_build(m, ix->name, &ref, err)) != SD_OK) {
             return rc;
         }
         bits = idx_mem_take_deleted(m, ndocs, &ndeleted);
         if (!bits) {
-            idx_segref_unref(ref);
+            idx_mem_drop(m, ref);
             return sd_errorf(err, SD_ENOMEM, "memtable: out of memory");
         }
     }
@@ -292,8 +335,7 @@ int idx_mem_refresh(struct idx_index *ix, struct sd_error *err)
         if (ref) {
             idx_live_append(ix, ref, bits, ndeleted, 0);
             ix->live[ix->nlive - 1].max_seq = ix->applied_seq;
-            ix->mem_bytes += seg_size_bytes(ref->seg);
-            idx_memcap_charge(&ix->db->memcap, (int64_t)seg_size_bytes(ref->seg));
+            ix->mem_bytes += seg_size_bytes(ref->seg); /* charged by idx_mem_build */
         }
         rc = idx_publish(ix);
         may_merge =
@@ -309,8 +351,8 @@ int idx_mem_refresh(struct idx_index *ix, struct sd_error *err)
     if (rc) {
         /* Out of memory: the log still holds these writes and a restart
          * replays them, but this process can no longer show them. */
-        if (ref && ix->nlive && ix->live[ix->nlive - 1].ref != ref) {
-            idx_segref_unref(ref);
+        if (ref && (!ix->nlive || ix->live[ix->nlive - 1].ref != ref)) {
+            idx_mem_drop(m, ref);
             free(bits);
         }
         return sd_errorf(err, rc, "refresh: out of memory");

@@ -56,11 +56,15 @@
 struct idx_job {
     bool is_flush;
     bool to_disk;
+    bool as_is;          /* a flush whose buffers did not fit the memory limit: each input's image
+                            written to a file of its own (idx_job_output_as_is) */
     uint64_t checkpoint; /* flush: new checkpoint */
     size_t n;
     struct idx_segref **inputs; /* one reference each */
     uint64_t **start_bits;      /* tombstones at pick time (copies) */
     uint64_t max_seq;           /* of in-memory inputs */
+    struct idx_segref **outs;   /* as_is: input i's file, one reference each until the commit
+                                   hands them to the live list; NULL entries: none (yet) */
 };
 
 static void idx_job_free(struct idx_job *job)
@@ -68,7 +72,12 @@ static void idx_job_free(struct idx_job *job)
     for (size_t i = 0; i < job->n; i++) {
         idx_segref_unref(job->inputs[i]);
         free(job->start_bits[i]);
+        if (job->outs && job->outs[i]) { /* written, not committed: the file goes too */
+            atomic_store(&job->outs[i]->is_obsolete, true);
+            idx_segref_unref(job->outs[i]);
+        }
     }
+    free(job->outs);
     free(job->inputs);
     free(job->start_bits);
     memset(job, 0, sizeof *job);
@@ -248,7 +257,7 @@ static int idx_pick_expunge(struct idx_index *ix, struct idx_job *job)
 static uint64_t idx_job_buffer_bytes(const struct idx_job *job)
 {
     uint64_t bytes = 0;
-    for (size_t i = 0; i < job->n && !(job->is_flush && job->n == 1); i++) {
+    for (size_t i = 0; i < job->n && !(job->is_flush && job->n == 1) && !job->as_is; i++) {
         const struct seg *s = job->inputs[i]->seg;
         bytes += job->to_disk ? seg_postings_bytes(s) : seg_size_bytes(s);
     }
@@ -389,21 +398,48 @@ static void idx_job_warm(const struct idx_job *job, struct idx_segref *out)
 {
     for (size_t i = 0; out && i < job->n; i++) {
         if (seg_exact_terms_built(job->inputs[i]->seg)) {
-            const struct seg_exact_terms *t;
+            const struct seg_exact_terms *t = NULL;
             struct sd_error ignored;
             (void)seg_exact_terms(out->seg, &t, &ignored);
+            seg_exact_terms_release(out->seg, t); /* kept, or refused by the memory limit */
             return;
         }
     }
 }
 
-/* Step 2: the output segment of a job, or NULL when no document survives. */
+/* Step 2 of a flush without buffers (as_is): each in-memory input's image goes to a file as
+ * it is, as a flush of one segment does, into job->outs. Its documents keep their numbers, so
+ * its tombstones carry over whole (idx_job_swap_as_is). More and smaller disk segments than
+ * one merged file: the disk merger merges them once memory allows. On error idx_job_free
+ * removes the files written. */
+static int idx_job_output_as_is(struct idx_index *ix, struct idx_job *job, struct sd_error *err)
+{
+    job->outs = calloc(job->n, sizeof *job->outs);
+    if (!job->outs) {
+        return sd_errorf(err, SD_ENOMEM, "flush: out of memory");
+    }
+    for (size_t i = 0; i < job->n; i++) {
+        size_t len;
+        const uint8_t *data = seg_image(job->inputs[i]->seg, &len);
+        int rc = idx_write_segment(ix, job, data, len, &job->outs[i], err);
+        if (rc) {
+            return rc;
+        }
+    }
+    return SD_OK;
+}
+
+/* Step 2: the output segment of a job, or NULL when no document survives (as_is: the
+ * outputs, in job->outs). */
 static int idx_job_output(struct idx_index *ix, struct idx_job *job, struct idx_segref **out,
                           struct sd_error *err)
 {
     *out = NULL;
     if (job->n == 0) {
         return SD_OK;
+    }
+    if (job->as_is) {
+        return idx_job_output_as_is(ix, job, err);
     }
     if (job->is_flush && job->n == 1) {
         size_t len;
@@ -519,12 +555,34 @@ static int idx_job_swap(struct idx_index *ix, struct idx_job *job, struct idx_se
     return idx_publish(ix);
 }
 
+/* Step 3 of an as_is flush under state_lock: each input's live entry takes its own file and
+ * keeps its tombstones (the same doc numbers), deletes made since the pick included; the
+ * manifest commit writes them as the new segment's tombstone file. */
+static int idx_job_swap_as_is(struct idx_index *ix, struct idx_job *job)
+{
+    for (size_t i = 0; i < job->n; i++) {
+        struct idx_live *l = &ix->live[idx_live_find(ix, job->inputs[i])];
+        ix->mem_bytes -= seg_size_bytes(l->ref->seg);
+        idx_memcap_charge(&ix->db->memcap, -(int64_t)seg_size_bytes(l->ref->seg));
+        idx_segref_unref(l->ref); /* the job still holds one reference */
+        l->ref = job->outs[i];
+        job->outs[i] = NULL;
+        l->max_seq = 0;
+        l->is_dirty_disk = l->ndeleted > 0;
+    }
+    pthread_cond_broadcast(&ix->mem_cond); /* a writer may wait for memory */
+    return idx_publish(ix);
+}
+
 static int idx_job_commit(struct idx_index *ix, struct idx_job *job, struct idx_segref *out,
                           struct sd_error *err)
 {
     pthread_mutex_lock(&ix->manifest_lock);
     pthread_mutex_lock(&ix->state_lock);
-    int rc = job->n ? idx_job_swap(ix, job, out) : SD_OK;
+    int rc = SD_OK;
+    if (job->n) {
+        rc = job->as_is ? idx_job_swap_as_is(ix, job) : idx_job_swap(ix, job, out);
+    }
     pthread_mutex_unlock(&ix->state_lock);
     if (rc) {
         pthread_mutex_unlock(&ix->manifest_lock);
@@ -542,6 +600,49 @@ static int idx_job_commit(struct idx_index *ix, struct idx_job *job, struct idx_
     return rc;
 }
 
+/* What the disk merger waits for (0: nothing), held back from writes (idx_memcap_hold). */
+static void idx_merge_hold(struct idx_index *ix, uint64_t bytes)
+{
+    idx_memcap_hold(&ix->db->memcap, (int64_t)bytes - (int64_t)ix->merge_hold);
+    ix->merge_hold = bytes;
+}
+
+/* Charges the buffers the job will hold while it runs (idx_job_buffer_bytes), if they fit the
+ * memory limit's admission ceiling (memcap.c, THE BOUND). A merge that does not fit is not
+ * started (false): a disk merge then holds its buffers back from writes until it fits, so
+ * that the segments do not pile up under a steady stream of writes; a flush must run, so it
+ * goes without buffers (as_is) instead. */
+static bool idx_job_reserve(struct idx_index *ix, struct idx_job *job)
+{
+    uint64_t buffers = idx_job_buffer_bytes(job);
+    bool is_disk_merge = job->to_disk && !job->is_flush;
+    if (buffers == 0 || idx_memcap_try(&ix->db->memcap, (size_t)buffers)) {
+        if (is_disk_merge) {
+            idx_merge_hold(ix, 0);
+        }
+        return true;
+    }
+    if (is_disk_merge) {
+        idx_merge_hold(ix, buffers);
+    }
+    job->as_is = job->is_flush;
+    return job->as_is;
+}
+
+/* The first output's file number and the documents of the outputs, for the log. */
+static void idx_job_out_info(const struct idx_job *job, const struct idx_segref *out, uint32_t *no,
+                             uint32_t *docs)
+{
+    *no = out ? out->seg_no : 0;
+    *docs = out ? seg_doc_count(out->seg) : 0;
+    for (size_t i = 0; job->outs && i < job->n; i++) {
+        if (job->outs[i]) {
+            *no = *no ? *no : job->outs[i]->seg_no;
+            *docs += seg_doc_count(job->outs[i]->seg);
+        }
+    }
+}
+
 static int idx_run_job(struct idx_index *ix, enum idx_merger_role role, uint64_t flush_seq,
                        bool *did_work, struct sd_error *err)
 {
@@ -554,33 +655,41 @@ static int idx_run_job(struct idx_index *ix, enum idx_merger_role role, uint64_t
     struct idx_job job;
     int rc = idx_pick(ix, role, flush_seq, &job);
     *did_work = job.n > 0 || job.is_flush;
+    if (role == IDX_MERGER_DISK && job.n == 0) {
+        idx_merge_hold(ix, 0); /* no merge is due: none waits */
+    }
     if (rc || !*did_work) {
         idx_job_free(&job);
         return rc ? sd_errorf(err, rc, "merge: out of memory") : SD_OK;
     }
+    if (!idx_job_reserve(ix, &job)) {
+        idx_job_free(&job); /* picked again at a later look, once memory allows */
+        *did_work = false;
+        return SD_OK;
+    }
     atomic_fetch_add(&ix->merges_running, 1);
     uint64_t t0 = sd_now_ns();
     struct idx_segref *out = NULL;
-    int64_t buffers = (int64_t)idx_job_buffer_bytes(&job); /* charged while it runs */
-    idx_memcap_charge(&ix->db->memcap, buffers);
     rc = idx_job_output(ix, &job, &out, err);
     if (rc == SD_OK) {
         idx_job_warm(&job, out);
     }
-    /* read before the commit: once published, another thread may release out */
-    uint32_t out_no = out ? out->seg_no : 0, out_docs = out ? seg_doc_count(out->seg) : 0;
-    idx_memcap_charge(&ix->db->memcap, -buffers);
+    /* read before the commit: once published, another thread may release the outputs */
+    uint32_t out_no = 0, out_docs = 0;
+    idx_job_out_info(&job, out, &out_no, &out_docs);
     if (rc == SD_OK) {
         rc = idx_job_commit(ix, &job, out, err);
     } else {
         idx_segref_unref(out);
     }
+    /* after the commit, which swapped the inputs for a smaller output: never more counted */
+    idx_memcap_charge(&ix->db->memcap, -(int64_t)idx_job_buffer_bytes(&job));
     atomic_fetch_sub(&ix->merges_running, 1);
     uint64_t took_ns = sd_now_ns() - t0;
     if (rc == SD_OK && job.to_disk) { /* memory merges are too frequent to report */
-        idx_event(ix->db, IDX_LOG_INFO, "event=%s index=%s seg=%u inputs=%zu docs=%u ms=%llu",
+        idx_event(ix->db, IDX_LOG_INFO, "event=%s index=%s seg=%u inputs=%zu docs=%u ms=%llu%s",
                   job.is_flush ? "flush" : "merge", ix->name, out_no, job.n, out_docs,
-                  (unsigned long long)(took_ns / 1000000));
+                  (unsigned long long)(took_ns / 1000000), job.as_is ? " as_is=1" : "");
     }
     if (rc == SD_EBUSY && !job.to_disk) { /* a memory merge stopped for a flush */
         idx_job_free(&job);
@@ -674,9 +783,10 @@ static void idx_warm_segments(struct idx_index *ix, enum idx_merger_role role)
         if (is_stopping) {
             break;
         }
-        const struct seg_exact_terms *t;
+        const struct seg_exact_terms *t = NULL;
         struct sd_error ignored;
         built += seg_exact_terms(ref->seg, &t, &ignored) == SD_OK;
+        seg_exact_terms_release(ref->seg, t);
     }
     if (snap) {
         idx_snap_release(snap);
@@ -742,6 +852,9 @@ static void *idx_merger_main(void *arg)
         }
     }
     pthread_mutex_unlock(&ix->merge_lock);
+    if (m->role == IDX_MERGER_DISK) {
+        idx_merge_hold(ix, 0); /* the index is closing: its merges wait for nothing */
+    }
     return NULL;
 }
 

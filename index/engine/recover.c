@@ -37,7 +37,8 @@ static struct idx_index *idx_index_alloc(struct idx_db *db, const char *name)
     ix->name = strdup(name);
     size_t n = strlen(db->dir) + strlen(name) + 2;
     ix->dir = malloc(n);
-    if (!ix->name || !ix->dir || idx_mem_init(&ix->mem, idx_memcap_stem_words(&db->memcap))) {
+    if (!ix->name || !ix->dir ||
+        idx_mem_init(&ix->mem, idx_memcap_stem_words(&db->memcap), &db->memcap)) {
         idx_mem_free(&ix->mem);
         free(ix->name);
         free(ix->dir);
@@ -45,8 +46,6 @@ static struct idx_index *idx_index_alloc(struct idx_db *db, const char *name)
         return NULL;
     }
     snprintf(ix->dir, n, "%s/%s", db->dir, name);
-    /* the writer's and the analysis thread's stem caches, charged full (memcap.c) */
-    idx_memcap_charge(&db->memcap, 2 * (int64_t)idx_memcap_stem_bytes(&db->memcap));
     pthread_mutex_init(&ix->settings_lock, NULL);
     pthread_mutex_init(&ix->settings_write_lock, NULL);
     pthread_mutex_init(&ix->snap_lock, NULL);
@@ -68,7 +67,8 @@ static struct idx_index *idx_index_alloc(struct idx_db *db, const char *name)
 static void idx_index_free(struct idx_index *ix)
 {
     struct idx_memcap *c = &ix->db->memcap;
-    idx_memcap_charge(c, -(int64_t)(ix->mem_bytes + 2 * idx_memcap_stem_bytes(c)));
+    idx_memcap_charge(c, -(int64_t)ix->mem_bytes);
+    idx_memcap_fix(c, -(int64_t)ix->stem_charged, false);
     for (size_t i = 0; i < ix->nlive; i++) {
         idx_segref_unref(ix->live[i].ref);
         free(ix->live[i].bits);
@@ -245,13 +245,24 @@ static int idx_load(struct idx_index *ix, struct sd_error *err)
     return rc;
 }
 
-int idx_index_open(struct idx_db *db, const char *name, struct idx_index **out,
+int idx_index_open(struct idx_db *db, const char *name, bool is_new, struct idx_index **out,
                    struct sd_error *err)
 {
     struct idx_index *ix = idx_index_alloc(db, name);
     if (!ix) {
         return sd_errorf(err, SD_ENOMEM, "index %s: out of memory", name);
     }
+    /* The writer's and the analysis thread's stem caches, charged full (memcap.c). A new
+     * index is refused when they do not fit the memory limit now, as a write would be. */
+    size_t stems = 2 * idx_memcap_stem_bytes(&db->memcap);
+    if (!idx_memcap_fix(&db->memcap, (int64_t)stems, is_new)) {
+        idx_index_free(ix);
+        return sd_errorf(err, SD_EBUSY,
+                         "memory limit: no room for the caches of a new index '%s' (%zu "
+                         "bytes); retry once flushes have caught up",
+                         name, stems);
+    }
+    ix->stem_charged = stems;
     struct stat st;
     int rc = SD_OK;
     if (stat(ix->dir, &st) != 0) {

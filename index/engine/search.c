@@ -910,6 +910,7 @@ int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struc
     out->wal_records = atomic_load(&ix->wal_records);
     out->wal_synced_bytes = atomic_load(&ix->wal_synced_bytes);
     idx_memory(db, &out->engine_memory_bytes, &out->engine_memory_limit);
+    out->engine_memory_peak_bytes = idx_memory_peak(db);
     struct idx_settings *st = idx_settings_acquire(ix);
     out->settings_version = st->version;
     idx_settings_release(st);

@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static void idx_segref_charge(void *arg, int64_t delta)
+/* A segment's search caches (exact forms, memo): kept only if the memory limit has room for
+ * them (idx_memcap_cache); refused, the segment keeps nothing (seg_set_charge). */
+static bool idx_segref_charge(void *arg, int64_t delta)
 {
-    idx_memcap_charge(arg, delta);
+    return idx_memcap_cache(arg, delta);
 }
 
 struct idx_segref *idx_segref_new(struct seg *seg, uint32_t seg_no, const char *dir,

@@ -10,7 +10,9 @@
  * A failed append or sync rolls the log back to the last sync point and
  * fails every write of the batch: none was acknowledged, none is applied,
  * none reappears after a restart. Each batch becomes an in-memory segment
- * before its acks (a refresh that failed is retried every refresh_ms);
+ * before its acks (a refresh that failed is retried every refresh_ms), or
+ * several under a memory limit, where the builder is refreshed once it holds
+ * its share and a new one waits for room (mem.c, idx_writer_make_room);
  * when in-memory segments pass flush_bytes or their oldest
  * write is flush_ms old, the log is rotated and the memory merger is asked to
  * flush up to the rotation point. Logs the mergers have made redundant
@@ -172,15 +174,11 @@ static void idx_commit_batch(struct idx_index *ix, struct idx_write *batch)
     for (w = batch; w; w = w->next) {
         w->rc = idx_apply_write(ix, w, &w->res, &w->err);
     }
-    /* The builder's inverted index, until the refresh turns it into a charged image. */
-    int64_t building = ix->mem.builder ? (int64_t)seg_builder_mem_bytes(ix->mem.builder) : 0;
-    idx_memcap_charge(&ix->db->memcap, building);
     struct sd_error rerr;
     if (idx_mem_refresh(ix, &rerr) != SD_OK) {
         idx_event(ix->db, IDX_LOG_ERROR, "event=refresh_failed index=%s msg=\"%s\"", ix->name,
                   rerr.msg);
     }
-    idx_memcap_charge(&ix->db->memcap, -building);
     while (batch) {
         struct idx_write *next = batch->next;
         batch->done(batch->arg, batch->rc, batch->rc ? NULL : &batch->res,
@@ -309,6 +307,67 @@ static void idx_wait_for_memory(struct idx_index *ix)
     pthread_mutex_unlock(&ix->state_lock);
 }
 
+/* How long idx_writer_make_room waits at most. Room comes back as flushes end (a fraction of a
+ * second each under a small limit); the wait is bounded for a flush that never comes (an index
+ * whose in-memory segments cannot be flushed holding the counter over the ceiling): the writer
+ * then goes on past the ceiling rather than stop for good, and says so in the log. */
+#define IDX_ROOM_WAIT_MS 30000u
+
+/* Asks the memory merger to flush every in-memory segment with checkpoint applied_seq, without
+ * rotating the log: the writer is inside a batch whose records are logged past applied_seq, and
+ * idx_request_flush would count them as flushed (its checkpoint is the rotation point). Every
+ * op up to applied_seq is in a segment or the live tombstones (the caller has refreshed). A
+ * flush already asked for is not asked again. */
+static void idx_request_flush_applied(struct idx_index *ix)
+{
+    if (ix->is_degraded) {
+        return; /* its checkpoint stays (idx_request_flush) */
+    }
+    pthread_mutex_lock(&ix->merge_lock);
+    bool is_asked = ix->flush_seq > ix->checkpoint_seq || ix->applied_seq <= ix->checkpoint_seq;
+    if (!is_asked) {
+        ix->flush_seq = ix->applied_seq;
+        atomic_store(&ix->flush_asked, true);
+    }
+    pthread_mutex_unlock(&ix->merge_lock);
+    if (!is_asked) {
+        ix->mem.first_flush_ns = 0;
+        idx_merger_wake(ix, IDX_MERGER_MEMORY);
+    }
+}
+
+void idx_writer_make_room(struct idx_index *ix)
+{
+    struct idx_memcap *c = &ix->db->memcap;
+    if (idx_memcap_has_room(c)) {
+        return;
+    }
+    uint64_t t0 = sd_now_ns();
+    struct sd_error err;
+    if (ix->mem.has_pending && idx_mem_refresh(ix, &err) != SD_OK) {
+        return; /* deletes not yet in the tombstones: no flush may claim them; go on */
+    }
+    pthread_mutex_lock(&ix->state_lock);
+    uint64_t failures = ix->merge_failures;
+    while (!idx_memcap_has_room(c) && ix->merge_failures == failures &&
+           sd_now_ns() - t0 < idx_ms(IDX_ROOM_WAIT_MS)) {
+        pthread_mutex_unlock(&ix->state_lock);
+        idx_request_flush_applied(ix);
+        pthread_mutex_lock(&ix->state_lock);
+        /* each commit wakes it (mem_cond); another index's flush does not: hence the poll */
+        struct timespec ts;
+        idx_deadline(&ts, idx_ms(20));
+        pthread_cond_timedwait(&ix->mem_cond, &ix->state_lock, &ts);
+    }
+    pthread_mutex_unlock(&ix->state_lock);
+    if (!idx_memcap_has_room(c) && sd_now_ns() - t0 >= idx_ms(IDX_ROOM_WAIT_MS)) {
+        idx_event(ix->db, IDX_LOG_WARN,
+                  "event=memory_wait_timeout index=%s used=%llu limit=%llu ms=%u", ix->name,
+                  (unsigned long long)idx_memcap_used(c), (unsigned long long)c->limit,
+                  IDX_ROOM_WAIT_MS);
+    }
+}
+
 /* A snapshot (backup.c) asked for a flush of everything logged so far: taken once. Nothing
  * to do when the log holds nothing past the flush already requested. */
 static bool idx_flush_wanted(struct idx_index *ix)
@@ -377,8 +436,8 @@ static struct idx_write *idx_take_queue(struct idx_index *ix)
             ;
         }
     }
-    /* Under a memory limit a batch holds at most a sixteenth of it in records: the builder
-     * that inverts them in one go is not otherwise bounded (memcap.c). */
+    /* Under a memory limit a batch holds at most a sixteenth of it in records: they stay
+     * charged until the batch's acks, after all of it is applied (memcap.c). */
     size_t budget = idx_memcap_share(&ix->db->memcap, SIZE_MAX, 16);
     struct idx_write *batch = ix->queue_head, *last = batch;
     size_t bytes = last ? last->records.len : 0;

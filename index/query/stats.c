@@ -596,6 +596,7 @@ static int walk_scope(struct qry_scratch *s, const struct qry_segment *segs, siz
                                     : qry_lev_walk(&fw->lev, t, fields, nf, prefix, prefix_len,
                                                    fuzzy_term, fw);
         }
+        seg_exact_terms_release(segs[i].seg, t); /* a build the memory limit did not keep */
     }
     return rc;
 }

@@ -206,6 +206,7 @@ static void add_leaf_forms(struct stem_set *ss, const struct seg *seg, const str
         lev->k > 0) {
         rc = qry_lev_walk(lev, forms, fields, nf, "", 0, add_near_form, ss);
     }
+    seg_exact_terms_release(seg, forms);
     ss->is_any |= rc != SD_OK;
     free(lev);
 }

@@ -119,6 +119,12 @@ struct seg_builder;
  * stem is borrowed and used from the calling thread only, until free (only
  * seg_builder_add uses it). */
 int seg_builder_new(struct stem_ctx *stem, struct seg_builder **out, struct sd_error *err);
+/* seg_builder_new for a builder its owner finishes once seg_builder_mem_bytes reaches about
+ * max_bytes (the engine under a memory limit): its first allocations (the term table, the
+ * arena's blocks) are sized from max_bytes rather than for millions of terms, so that they
+ * are not already most of a small bound. SIZE_MAX: as seg_builder_new. */
+int seg_builder_new_bounded(struct stem_ctx *stem, size_t max_bytes, struct seg_builder **out,
+                            struct sd_error *err);
 void seg_builder_free(struct seg_builder *b);
 
 /* Analyses and adds one document (borrowed for the call; the builder copies
@@ -137,6 +143,13 @@ int seg_builder_add_analyzed(struct seg_builder *b, const struct seg_analysis *a
 
 uint32_t seg_builder_doc_count(const struct seg_builder *b);
 size_t seg_builder_mem_bytes(const struct seg_builder *b); /* memory held, for flush policy */
+/* About the most seg_builder_mem_bytes grows by when an (borrowed) is added to a builder: two
+ * term records per distinct word (its form and its stem) with their first chunks and table
+ * slots, its positions, its stored record pending and compressed, its id and title. Not
+ * counted: a builder's first allocations (seg_builder_new_bounded), the doubling of its shared
+ * buffers, and the next chunk of a word the builder has seen, all bounded by the builder's
+ * own size. For the engine's memory limit: a document is inverted whole. */
+size_t seg_analysis_build_bytes(const struct seg_analysis *an);
 
 /* Serializes everything added into out (appended; the caller owns out).
  * The builder may then only be freed. */
@@ -505,11 +518,15 @@ static inline size_t seg_trie_char_bytes(uint32_t ch, char *out)
     return n;
 }
 
-/* The segment's exact forms, built on first use (one pass over the dictionary) and valid until
- * seg_close(); safe to call from any number of threads at once. SD_OK, SD_ENOMEM or
- * SD_ECORRUPT. */
+/* The segment's exact forms, built on first use (one pass over the dictionary) and kept until
+ * seg_close(); safe to call from any number of threads at once. When the segment's charge
+ * function (seg_set_charge) refuses to pay for a build, the build is not kept: *out is then
+ * the caller's alone. Either way *out is valid until seg_exact_terms_release(s, *out), which
+ * every caller calls after its walk (it frees a build that was not kept, and does nothing to
+ * kept ones). SD_OK, SD_ENOMEM or SD_ECORRUPT. */
 int seg_exact_terms(const struct seg *s, const struct seg_exact_terms **out,
                     struct sd_error *err);
+void seg_exact_terms_release(const struct seg *s, const struct seg_exact_terms *t);
 /* The exact forms when some walk has built them already, else NULL: never builds. */
 const struct seg_exact_terms *seg_exact_terms_built(const struct seg *s);
 /* The document frequency of the exact form term[0, len) in field f of t: 0 when that field
@@ -518,10 +535,13 @@ uint32_t seg_exact_terms_df(const struct seg_exact_terms *t, unsigned field, con
                             size_t len);
 /* Bytes the exact forms take once built (0 before). */
 size_t seg_exact_terms_bytes(const struct seg *s);
-/* Who pays for the exact forms and the memo (below): fn(arg, +bytes) when a build or a memo
- * entry is published, fn(arg, -bytes) at seg_close. Set before the segment is shared with other threads (the engine's memory
- * limit, memcap.c); without one, nothing is told. */
-typedef void (*seg_charge_fn)(void *arg, int64_t delta);
+/* Who pays for the exact forms and the memo (below): fn(arg, +bytes) before a build or a memo
+ * entry is kept, which fn may refuse by returning false (the segment then keeps nothing:
+ * the build goes back to its caller, the memo entry is not made), and fn(arg, -bytes) when
+ * they go (seg_close, or a copy that lost a race), whose result is ignored. Called from any
+ * thread. Set before the segment is shared with other threads (the engine's memory limit,
+ * memcap.c); without one, nothing is told and everything is kept. */
+typedef bool (*seg_charge_fn)(void *arg, int64_t delta);
 void seg_set_charge(struct seg *s, seg_charge_fn fn, void *arg);
 /* The same table for terms[0, n) (NUL-terminated, ascending in byte order, distinct, not
  * empty) of one field (field 0), with document frequencies df[0, n): for tests and tools.
@@ -547,7 +567,8 @@ size_t seg_utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t *cp)
 bool seg_memo_get(const struct seg *s, const void *key, size_t key_len, const void **val,
                   size_t *val_len);
 /* Remembers a copy of val[0, val_len) under key. SD_OK (also when key was already there),
- * SD_ENOMEM, or SD_ELIMIT (the memo is full, or a key or value over SEG_MEMO_MAX_BYTES). */
+ * SD_ENOMEM, or SD_ELIMIT (the memo is full, a key or value over SEG_MEMO_MAX_BYTES, or the
+ * segment's charge function refused to pay for it: seg_set_charge). */
 int seg_memo_put(const struct seg *s, const void *key, size_t key_len, const void *val,
                  size_t val_len);
 /* Bytes the memo takes (0 before the first put). */

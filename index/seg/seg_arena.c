@@ -1,9 +1,9 @@
 /*
  * seg_arena.c: bump allocation and chunked streams for the builder (see seg_arena.h).
  *
- * Blocks are 1 MiB unless one allocation needs more. A stream's chunk sizes double from 32
- * to SEG_CHUNK_MAX bytes, chosen from the stream's length so far: a term's memory stays
- * within about 2x of its encoded size, and a hapax costs one 32-byte chunk.
+ * Blocks are 1 MiB (or what seg_arena_set_block says) unless one allocation needs more. A stream's
+ * chunk sizes double from 32 to SEG_CHUNK_MAX bytes, chosen from the stream's length so far: a
+ * term's memory stays within about 2x of its encoded size, and a hapax costs one 32-byte chunk.
  */
 #include "seg_arena.h"
 
@@ -21,17 +21,25 @@ struct seg_arena_block {
 void seg_arena_init(struct seg_arena *a)
 {
     memset(a, 0, sizeof *a);
+    a->block = ARENA_BLOCK;
+}
+
+void seg_arena_set_block(struct seg_arena *a, size_t block)
+{
+    a->block = block;
 }
 
 void seg_arena_free(struct seg_arena *a)
 {
     struct seg_arena_block *b = a->head;
+    size_t block = a->block;
     while (b) {
         struct seg_arena_block *next = b->next;
         free(b);
         b = next;
     }
     seg_arena_init(a);
+    a->block = block;
 }
 
 static size_t round8(size_t len)
@@ -41,7 +49,7 @@ static size_t round8(size_t len)
 
 static int arena_grow(struct seg_arena *a, size_t len)
 {
-    size_t size = len > ARENA_BLOCK ? len : ARENA_BLOCK;
+    size_t size = len > a->block ? len : a->block;
     struct seg_arena_block *b = malloc(sizeof *b + size);
     if (!b) {
         return -1;

@@ -19,9 +19,14 @@ struct seg_arena {
     uint8_t *p;                   /* free space of the newest block: [p, end) */
     uint8_t *end;
     size_t bytes; /* total malloc'd, for seg_builder_mem_bytes */
+    size_t block; /* bytes of a block (an allocation larger than that gets its own) */
 };
 
+/* An empty arena of 1 MiB blocks. */
 void seg_arena_init(struct seg_arena *a);
+/* Blocks of `block` bytes from the next one on (a builder under a small memory bound, where
+ * the first 1 MiB block would be most of it). */
+void seg_arena_set_block(struct seg_arena *a, size_t block);
 void seg_arena_free(struct seg_arena *a);
 /* Returns len bytes (8-aligned) valid until seg_arena_free, or NULL when malloc fails. */
 void *seg_arena_alloc(struct seg_arena *a, size_t len);

@@ -32,8 +32,29 @@
 #include "seg_build_int.h"
 
 #define INITIAL_SLOTS (1u << 14)
+#define MIN_SLOTS     (1u << 10)
+#define MAX_BLOCK     ((size_t)1 << 20) /* the arena's default */
+#define MIN_BLOCK     ((size_t)64 << 10)
 
 int seg_builder_new(struct stem_ctx *stem, struct seg_builder **out, struct sd_error *err)
+{
+    return seg_builder_new_bounded(stem, SIZE_MAX, out, err);
+}
+
+/* An eighth of the bound each for the first term table and an arena block: a builder finished
+ * at max_bytes then holds several blocks' worth of terms, and a bound of 256 KiB (an 8 MiB
+ * memory limit, engine/memcap.c) is not taken by its first document. */
+static size_t initial_slots(size_t max_bytes)
+{
+    size_t slots = INITIAL_SLOTS;
+    while (slots > MIN_SLOTS && slots * sizeof(struct seg_term_slot) > max_bytes / 8) {
+        slots /= 2;
+    }
+    return slots;
+}
+
+int seg_builder_new_bounded(struct stem_ctx *stem, size_t max_bytes, struct seg_builder **out,
+                            struct sd_error *err)
 {
     struct seg_builder *b = calloc(1, sizeof *b);
     if (!b) {
@@ -41,13 +62,18 @@ int seg_builder_new(struct stem_ctx *stem, struct seg_builder **out, struct sd_e
     }
     b->stem = stem;
     seg_arena_init(&b->arena);
-    b->slots = calloc(INITIAL_SLOTS, sizeof *b->slots);
+    size_t block = max_bytes / 8;
+    seg_arena_set_block(&b->arena, block > MAX_BLOCK   ? MAX_BLOCK
+                                   : block < MIN_BLOCK ? MIN_BLOCK
+                                                       : block);
+    size_t nslots = initial_slots(max_bytes);
+    b->slots = calloc(nslots, sizeof *b->slots);
     b->fields = calloc(SEG_MAX_SEG_FIELDS, sizeof *b->fields);
     if (!b->slots || !b->fields) {
         seg_builder_free(b);
         return sd_errorf(err, SD_ENOMEM, "seg_builder_new: out of memory");
     }
-    b->nslots = INITIAL_SLOTS;
+    b->nslots = nslots;
     sd_buf_init(&b->ids);
     sd_buf_init(&b->id_offs);
     sd_buf_init(&b->stored_raw);
@@ -110,6 +136,25 @@ size_t seg_builder_mem_bytes(const struct seg_builder *b)
         n += b->fields[f].norms.cap;
     }
     return n;
+}
+
+size_t seg_analysis_build_bytes(const struct seg_analysis *an)
+{
+    /* two records per term, each a key and a first docs chunk; two slots each at a load of at
+     * most 1/2, and as many again once the table doubles; the form's positions in chunks that
+     * double (at most twice their bytes) and its touched entry */
+    size_t bytes = 0;
+    for (size_t i = 0; i < an->nterms; i++) {
+        const struct seg_an_term *t = &an->terms[i];
+        bytes += sizeof(struct seg_term_rec) + 2 + t->word_len + 8 + 32;
+        bytes += sizeof(struct seg_term_rec) + 2 + t->stem_len + 8 + 32;
+        bytes += 8 * sizeof(struct seg_term_slot) + 2 * (size_t)t->pos_len + 32;
+        bytes += 2 * sizeof(struct seg_touch);
+    }
+    /* the record pending, then compressed (LZ4's bound) with a job's room for that */
+    size_t record = an->record.len + an->chunks.len;
+    bytes += 3 * (record + record / 255 + 16);
+    return bytes + an->id_len + 4 + SEG_TITLE_MAX + 4 + SEG_SDOC_ENTRY_LEN + an->nfields;
 }
 
 /* ---- the term table ---- */

@@ -18,7 +18,8 @@
  * fills to SEG_MEMO_MAX entries and then refuses new ones (SD_ELIMIT; the caller derives the
  * value each time, as without a memo): a segment's memory stays bounded whatever the queries.
  * Every byte (table and entries) is told to the segment's charge function (seg_set_charge),
- * the engine's memory limit, as the exact forms' trie is (seg_terms.c).
+ * the engine's memory limit, as the exact forms' trie is (seg_terms.c), before it is kept:
+ * when the limit refuses, nothing is kept (SD_ELIMIT: the caller derives the value each time).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,15 +70,22 @@ bool seg_memo_get(const struct seg *s, const void *key, size_t key_len, const vo
     return false;
 }
 
-/* The segment's table, allocated (and charged) by the first put. NULL: out of memory. */
+/* The segment's table, allocated (and charged) by the first put. NULL: out of memory, or
+ * the charge was refused. */
 static struct seg_memo *memo_table(struct seg *w)
 {
     struct seg_memo *t = atomic_load_explicit(&w->memo, memory_order_acquire);
     if (t) {
         return t;
     }
+    if (w->charge && !w->charge(w->charge_arg, (int64_t)sizeof *t)) {
+        return NULL; /* not paid for */
+    }
     t = calloc(1, sizeof *t);
     if (!t) {
+        if (w->charge) {
+            (void)w->charge(w->charge_arg, -(int64_t)sizeof *t);
+        }
         return NULL;
     }
     atomic_init(&t->mem_bytes, sizeof *t);
@@ -85,12 +93,21 @@ static struct seg_memo *memo_table(struct seg *w)
     if (!atomic_compare_exchange_strong_explicit(&w->memo, &expected, t, memory_order_acq_rel,
                                                  memory_order_acquire)) {
         free(t); /* another thread published one first */
+        if (w->charge) {
+            (void)w->charge(w->charge_arg, -(int64_t)sizeof *t);
+        }
         return expected;
     }
-    if (w->charge) {
-        w->charge(w->charge_arg, (int64_t)sizeof *t);
-    }
     return t;
+}
+
+/* An entry that was charged and not kept: freed, and its charge given back. */
+static void memo_unput(struct seg *w, struct memo_entry *m, size_t bytes)
+{
+    free(m);
+    if (w->charge) {
+        (void)w->charge(w->charge_arg, -(int64_t)bytes);
+    }
 }
 
 int seg_memo_put(const struct seg *s, const void *key, size_t key_len, const void *val,
@@ -103,14 +120,20 @@ int seg_memo_put(const struct seg *s, const void *key, size_t key_len, const voi
     }
     struct seg_memo *t = memo_table(w);
     if (!t) {
-        return SD_ENOMEM;
+        return w->charge ? SD_ELIMIT : SD_ENOMEM; /* refused, or (without a charge) no memory */
     }
     if (atomic_load_explicit(&t->count, memory_order_relaxed) >= SEG_MEMO_MAX) {
         return SD_ELIMIT;
     }
     size_t bytes = sizeof(struct memo_entry) + key_len + val_len;
+    if (w->charge && !w->charge(w->charge_arg, (int64_t)bytes)) {
+        return SD_ELIMIT; /* not paid for: derived again next time */
+    }
     struct memo_entry *m = malloc(bytes);
     if (!m) {
+        if (w->charge) {
+            (void)w->charge(w->charge_arg, -(int64_t)bytes);
+        }
         return SD_ENOMEM;
     }
     m->hash = sd_hash64(key, key_len);
@@ -128,17 +151,14 @@ int seg_memo_put(const struct seg *s, const void *key, size_t key_len, const voi
                                                     memory_order_acquire)) {
             atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&t->mem_bytes, bytes, memory_order_relaxed);
-            if (w->charge) {
-                w->charge(w->charge_arg, (int64_t)bytes);
-            }
             return SD_OK;
         }
         if (entry_is(expected, m->hash, key, key_len)) {
-            free(m); /* put by another thread (or before): that copy stays */
+            memo_unput(w, m, bytes); /* put by another thread (or before): that copy stays */
             return SD_OK;
         }
     }
-    free(m); /* no empty slot (only racing puts past SEG_MEMO_MAX could fill them all) */
+    memo_unput(w, m, bytes); /* no empty slot (only racing puts past SEG_MEMO_MAX fill them) */
     return SD_ELIMIT;
 }
 
@@ -155,7 +175,7 @@ void seg_memo_free(struct seg *s)
         return;
     }
     if (s->charge) {
-        s->charge(s->charge_arg, -(int64_t)atomic_load(&t->mem_bytes));
+        (void)s->charge(s->charge_arg, -(int64_t)atomic_load(&t->mem_bytes));
     }
     for (size_t i = 0; i < SEG_MEMO_SLOTS; i++) {
         free(atomic_load_explicit(&t->slots[i], memory_order_relaxed));

@@ -367,7 +367,7 @@ void seg_close(struct seg *s)
     free(s->attrs);
     struct seg_exact_terms *terms = atomic_load(&s->exact_terms);
     if (terms && s->charge) {
-        s->charge(s->charge_arg, -(int64_t)terms->mem_bytes);
+        (void)s->charge(s->charge_arg, -(int64_t)terms->mem_bytes);
     }
     seg_exact_terms_free(terms);
     seg_memo_free(s);

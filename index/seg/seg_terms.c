@@ -28,7 +28,9 @@
  * all fields, because most forms of a title are also forms of the body: a typo walk over
  * every field reads each of them once. Memory: 12 bytes per node (about 3.5 nodes per
  * distinct form on corpus-large) and 4 bytes per form and field; seg_exact_terms_bytes says
- * how much, and the engine charges it to its memory limit through seg_set_charge.
+ * how much, and the engine charges it to its memory limit through seg_set_charge. When the
+ * limit refuses it, the build serves its one caller and is freed (seg_exact_terms_release):
+ * typo walks then pay a build each, and memory stays within the limit.
  *
  * Built on first use, by one pass over the dictionary; then immutable and shared by every
  * thread until seg_close. Threads that find it missing at once each build one and publish it
@@ -462,16 +464,29 @@ int seg_exact_terms(const struct seg *s, const struct seg_exact_terms **out,
     if (rc) {
         return rc;
     }
+    if (w->charge && !w->charge(w->charge_arg, (int64_t)t->mem_bytes)) {
+        *out = t; /* not paid for: not kept, the caller's until seg_exact_terms_release */
+        return SD_OK;
+    }
     struct seg_exact_terms *expected = NULL;
     if (!atomic_compare_exchange_strong_explicit(&w->exact_terms, &expected, t,
                                                  memory_order_acq_rel, memory_order_acquire)) {
+        if (w->charge) {
+            (void)w->charge(w->charge_arg, -(int64_t)t->mem_bytes);
+        }
         seg_exact_terms_free(t); /* another thread published one first */
         t = expected;
-    } else if (w->charge) {
-        w->charge(w->charge_arg, (int64_t)t->mem_bytes);
     }
     *out = t;
     return SD_OK;
+}
+
+void seg_exact_terms_release(const struct seg *s, const struct seg_exact_terms *t)
+{
+    /* a kept build is published once and never replaced: any other one is a caller's own */
+    if (t && t != atomic_load_explicit(&((struct seg *)s)->exact_terms, memory_order_acquire)) {
+        seg_exact_terms_free((struct seg_exact_terms *)t);
+    }
 }
 
 const struct seg_exact_terms *seg_exact_terms_built(const struct seg *s)

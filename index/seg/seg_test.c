@@ -1196,9 +1196,27 @@ static void *ask_exact_terms(void *arg)
 }
 
 /* Atomic: the segment charges from whichever search thread fills its caches. */
-static void count_charge(void *arg, int64_t delta)
+static bool count_charge(void *arg, int64_t delta)
 {
     atomic_fetch_add((_Atomic int64_t *)arg, delta);
+    return true;
+}
+
+/* A memory limit with no room: refuses every charge, counts the refusals and the bytes told
+ * back (which must be none). */
+struct refusals {
+    _Atomic int64_t refused, given_back;
+};
+
+static bool refuse_charge(void *arg, int64_t delta)
+{
+    struct refusals *r = arg;
+    if (delta > 0) {
+        atomic_fetch_add(&r->refused, 1);
+        return false;
+    }
+    atomic_fetch_add(&r->given_back, -delta);
+    return true;
 }
 
 static void test_seg_exact_terms_match_the_dictionary(void **state)
@@ -1365,6 +1383,103 @@ static void test_seg_memo_concurrent_puts_and_gets(void **state)
     assert_int_equal(charged, (int64_t)seg_memo_bytes(s)); /* the losers' copies not charged */
     seg_close(s);
     assert_int_equal(charged, 0);
+}
+
+/* When the charge is refused the caches keep nothing: each walk gets a build of its own (the
+ * same forms), freed by seg_exact_terms_release (ASan: no leak), and a memo put is SD_ELIMIT. */
+static void test_seg_caches_refused_by_the_charge_are_not_kept(void **state)
+{
+    (void)state;
+    struct seg *s = open_docs(g_docs, NDOCS);
+    struct refusals r = {0};
+    seg_set_charge(s, refuse_charge, &r);
+    struct sd_error err = {0};
+    const struct seg_exact_terms *a = NULL, *b = NULL;
+    assert_int_equal(seg_exact_terms(s, &a, &err), SD_OK);
+    assert_int_equal(seg_exact_terms(s, &b, &err), SD_OK);
+    assert_ptr_not_equal(a, b); /* built twice: the first was not kept */
+    assert_int_equal(a->count, b->count);
+    assert_null(seg_exact_terms_built(s));
+    assert_int_equal(seg_exact_terms_bytes(s), 0);
+    seg_exact_terms_release(s, a);
+    seg_exact_terms_release(s, b);
+    assert_int_equal(seg_memo_put(s, "k", 1, "v", 1), SD_ELIMIT);
+    const void *val = NULL;
+    size_t len = 0;
+    assert_false(seg_memo_get(s, "k", 1, &val, &len));
+    assert_int_equal(seg_memo_bytes(s), 0);
+    assert_int_equal(r.refused, 3); /* two builds and the memo's table */
+    /* a kept build is not freed by a release */
+    _Atomic int64_t charged = 0;
+    seg_set_charge(s, count_charge, &charged);
+    assert_int_equal(seg_exact_terms(s, &a, &err), SD_OK);
+    seg_exact_terms_release(s, a);
+    assert_ptr_equal(seg_exact_terms_built(s), a);
+    assert_int_equal(charged, (int64_t)seg_exact_terms_bytes(s));
+    seg_close(s);
+    assert_int_equal(charged, 0);
+    assert_int_equal(r.given_back, 0);
+}
+
+/* Text of n words for test_seg_analysis_build_bytes_bound_one_document: kind 'u' words none
+ * of which repeats (a new term per token: the builder's worst case), 's' two-character ones
+ * (the most tokens per byte), 'p' a few repeated often, as prose has. */
+static char *doc_words(char kind, size_t n)
+{
+    char *text = malloc(n * 8 + 1), *p = text;
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        if (kind == 's') {
+            p += sprintf(p, "%c%c ", 'a' + (int)(x >> 16) % 26, 'a' + (int)(x >> 8) % 26);
+        } else if (kind == 'p') {
+            p += sprintf(p, "w%u ", (unsigned)(x >> 16) % 300);
+        } else {
+            for (int k = 0; k < 6; k++) {
+                *p++ = (char)('a' + (int)((i >> (k * 4)) + (size_t)k * 7 + (x >> 20)) % 26);
+            }
+            *p++ = ' ';
+        }
+    }
+    *p = 0;
+    return text;
+}
+
+/* seg_analysis_build_bytes bounds what one document grows a fresh builder by, beyond the
+ * builder's first allocations and one arena block (the engine's memory limit relies on it:
+ * engine/memcap.c, THE BOUND). */
+static void test_seg_analysis_build_bytes_bound_one_document(void **state)
+{
+    (void)state;
+    static const struct {
+        char kind;
+        size_t words;
+    } docs[] = {{'u', 3000}, {'u', 30000}, {'s', 20000}, {'p', 20000}, {'u', 1}};
+    struct seg_analyzer *az;
+    struct seg_analysis *an;
+    struct sd_error err = {0};
+    assert_int_equal(seg_analyzer_new(g_stem, &az, &err), SD_OK);
+    assert_int_equal(seg_analysis_new(&an, &err), SD_OK);
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        char *text = doc_words(docs[i].kind, docs[i].words);
+        struct seg_field f = {
+            .name = "body", .name_len = 4, .value = text, .value_len = strlen(text)};
+        struct seg_doc d = {.id = "d", .id_len = 1, .fields = &f, .nfields = 1};
+        assert_int_equal(seg_analyze(az, &d, an, &err), SD_OK);
+        struct seg_builder *b;
+        size_t bound = (size_t)1 << 20; /* the builder of a 16 MiB memory limit */
+        assert_int_equal(seg_builder_new_bounded(g_stem, bound, &b, &err), SD_OK);
+        size_t empty = seg_builder_mem_bytes(b);
+        assert_int_equal(seg_builder_add_analyzed(b, an, &err), SD_OK);
+        size_t grew = seg_builder_mem_bytes(b) - empty, est = seg_analysis_build_bytes(an);
+        print_message("%c x %zu: %zu bytes of text grew the builder by %zu, estimate %zu\n",
+                      docs[i].kind, docs[i].words, f.value_len, grew, est);
+        assert_true(grew <= est + bound / 8 + (64 << 10)); /* + the first block and buffers */
+        seg_builder_free(b);
+        free(text);
+    }
+    seg_analysis_free(an);
+    seg_analyzer_free(az);
 }
 
 /* The trie t of seg_exact_terms_of(terms, df, n) gives back every term, byte for byte, with its
@@ -1697,6 +1812,8 @@ int main(void)
         cmocka_unit_test(test_seg_exact_terms_match_the_dictionary),
         cmocka_unit_test(test_seg_memo_remembers_the_first_put_bounded_and_charged),
         cmocka_unit_test(test_seg_memo_concurrent_puts_and_gets),
+        cmocka_unit_test(test_seg_caches_refused_by_the_charge_are_not_kept),
+        cmocka_unit_test(test_seg_analysis_build_bytes_bound_one_document),
         cmocka_unit_test(test_seg_exact_terms_of_sorted_terms),
         cmocka_unit_test(test_seg_exact_terms_give_back_every_byte),
         cmocka_unit_test(test_seg_doc_ids_and_find),
