@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "stem.h"
 
 /* --help. One line of the text per line of code: */
 /* clang-format off */
@@ -108,17 +109,36 @@ __attribute__((format(printf, 2, 3))) static int usage_error(const struct conf_o
     return 2;
 }
 
+/* A refused value as a message shows it: its first 64 bytes or so, cut at a character's first
+ * byte ("..." after a cut), with each control byte, and each byte over 0x7F of a value that is
+ * not UTF-8, written \xHH, so that a message never carries what drives a terminal or breaks a
+ * log line. out: at least 72 bytes. */
+static void shown_value(const char *arg, char *out, size_t cap)
+{
+    bool utf8 = stem_utf8_valid(arg, strlen(arg));
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)arg; *p; p++) {
+        bool escape = *p < 0x20 || *p == 0x7f || (*p >= 0x80 && !utf8);
+        if (n >= 64 && (escape || (*p & 0xC0) != 0x80)) {
+            snprintf(out + n, cap - n, "...");
+            return;
+        }
+        if (escape) {
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02X", *p);
+        } else {
+            out[n++] = (char)*p;
+        }
+    }
+    out[n] = '\0';
+}
+
 /* The value of the option being applied (o->name) is refused: records why in o->err for the
  * caller to report with the value's origin (a flag or FILE:LINE); returns 2. */
 static int bad_value(struct conf_opts *o, const char *arg, const char *want)
 {
-    size_t shown = strlen(arg);
-    if (shown > 64) { /* the start of a long value, cut at a character's first byte */
-        for (shown = 64; ((unsigned char)arg[shown] & 0xC0) == 0x80; shown--) {
-        }
-    }
-    snprintf(o->err, sizeof o->err, "%s %.*s%s: %s", o->name, (int)shown, arg,
-             arg[shown] ? "..." : "", want);
+    char shown[80];
+    shown_value(arg, shown, sizeof shown);
+    snprintf(o->err, sizeof o->err, "%s %s: %s", o->name, shown, want);
     return 2;
 }
 
@@ -555,6 +575,9 @@ static const char *unwritable(const char *v, size_t len, size_t max_len)
         if (ch < 0x20 || ch == 0x7f) {
             return "a control character";
         }
+    }
+    if (!stem_utf8_valid(v, len)) { /* conf.c refuses such a line */
+        return "not UTF-8 text";
     }
     if (len > 0 && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[len - 1]))) {
         return "a space at either end";

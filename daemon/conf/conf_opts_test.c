@@ -246,7 +246,7 @@ static void test_bad_entries_and_addresses_are_refused_where_written(void **stat
      * every isspace byte, the server of spaces and tabs only, so a CR before an origin was cut
      * off when printed but kept by the server; both read entries with srv_list_next now */
     assert_int_equal(parse_conf(&o, "cors-origins = https://a.example, \r://b.example\n"), 2);
-    assert_non_null(strstr(errs_text, ":1: cors-origins https://a.example, \r://b.example: a "
+    assert_non_null(strstr(errs_text, ":1: cors-origins https://a.example, \\x0D://b.example: a "
                                       "control character"));
     conf_opts_free(&o);
     /* 65 keys, a line each: the line that makes too many is named */
@@ -312,7 +312,12 @@ static void test_lists_and_writable_values(void **state)
     const struct {
         const char *flag, *value, *said;
     } bad[] = {
-        {"--data", "a\nlisten = 0.0.0.0:80", "a control character"},
+        /* a refused value is shown with its control bytes, and the bytes of one that is not
+         * UTF-8, as \xHH: the message never drives a terminal */
+        {"--data", "a\nlisten = 0.0.0.0:80",
+         "--data a\\x0Alisten = 0.0.0.0:80: a control character"},
+        {"--memory-limit", "1\x1b[2J", "--memory-limit 1\\x1B[2J: a control character"},
+        {"--listen", "\xff\xfe:80", "--listen \\xFF\\xFE:80: not UTF-8 text"},
         {"--data", " lead", "a space at either end"},
         {"--access-log", "log;x", NULL}, /* fine: no space before the ; */
         {"--data", "x ;y", "; or # after a space"},
@@ -325,6 +330,9 @@ static void test_lists_and_writable_values(void **state)
                          bad[i].said ? 2 : 0);
         if (bad[i].said) {
             assert_non_null(strstr(errs_text, bad[i].said));
+        }
+        for (const char *c = errs_text; *c; c++) {
+            assert_true((unsigned char)*c >= 0x20 || *c == '\n');
         }
         conf_opts_free(&o);
     }
