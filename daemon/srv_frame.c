@@ -466,6 +466,11 @@ static enum srv_frame_rc hr_broken(struct srv_http_reader *r, struct srv_frame *
         snprintf(msg, sizeof msg, "malformed HTTP request: %s", http_errno_description(e));
         if (e == HPE_HEADER_OVERFLOW) {
             frame_error(&r->error, f, PROTO_HEAD_TOO_LARGE, 431, msg);
+        } else if (e == HPE_INVALID_CONTENT_LENGTH && (r->parser.flags & F_CHUNKED)) {
+            /* http-parser's words for a chunk size past 2^64: a chunk over the limit, as a
+             * smaller one is refused by on_chunk_header */
+            snprintf(msg, sizeof msg, "request body over the limit of %zu bytes", r->max_body);
+            frame_error(&r->error, f, PROTO_TOO_LARGE, 413, msg);
         } else {
             frame_error(&r->error, f, PROTO_BAD_HTTP, 400, msg);
         }

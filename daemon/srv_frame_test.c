@@ -296,6 +296,9 @@ static void test_srv_hr_framing_errors_are_refused(void **state)
         {"GET /x HTTP/1.1\r\nBad Header\r\n\r\n", PROTO_BAD_HTTP, 400},
         {"POST /docs HTTP/1.1\r\nContent-Length: 1025\r\n\r\n", PROTO_TOO_LARGE, 413},
         {"POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n401\r\n", PROTO_TOO_LARGE, 413},
+        /* a chunk size past 2^64: http-parser calls it a bad content-length */
+        {"POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000000\r\n",
+         PROTO_TOO_LARGE, 413},
         {"GET /health\r\n\r\n", PROTO_BAD_HTTP, 400}, /* no version: HTTP/0.9 to http-parser */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
