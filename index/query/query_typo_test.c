@@ -354,6 +354,34 @@ static void test_qry_typo_walks_the_fields_in_scope(void **state)
     assert_string_equal(dym, "title:diplomacy");
 }
 
+/* A misspelt compound ("e-mial") is corrected whole, its joined form spelt with the typed
+ * hyphens where the corrected letters line up with the typed parts: "e-mail", not the first
+ * part replaced by the joined form ("email-mial"). */
+static void test_qry_typo_did_you_mean_keeps_a_compound_whole(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "mail", .body = "send an e-mail today"},
+        {.id = "course", .body = "новый онлайн-курс открыт"},
+    };
+    static const struct {
+        const char *typed, *want;
+    } cases[] = {
+        {"e-mial", "e-mail"},           /* a swap */
+        {"e-mmail", "e-mail"},          /* a letter too many, after the hyphen */
+        {"онлаин-курс", "онлайн-курс"}, /* a substitution */
+        {"онлйн-курс", "онлайн-курс"},  /* a letter left out, before the hyphen */
+        {"send e-mial today", "send e-mail today"},
+    };
+    char ids[256], dym[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        typo_search(docs, 2, cases[i].typed, ids, sizeof ids, dym, sizeof dym);
+        if (strcmp(dym, cases[i].want) != 0) {
+            fail_msg("'%s': did_you_mean '%s', want '%s'", cases[i].typed, dym, cases[i].want);
+        }
+    }
+}
+
 /* The word being typed may hold a typo before it is whole: its near forms are sought as a
  * prefix, so "diplomc" finds what "diploma..." starts, and "дипломти" finds "дипломатия",
  * where as a whole word they find only what lies within an edit of them. A form within reach
@@ -419,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_qry_typo_walks_the_fields_in_scope),
         cmocka_unit_test(test_qry_typo_word_being_typed_finds_near_completions),
         cmocka_unit_test(test_qry_typo_word_being_typed_gives_the_bonus_as_a_word),
+        cmocka_unit_test(test_qry_typo_did_you_mean_keeps_a_compound_whole),
     };
     return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }
