@@ -453,6 +453,16 @@ static int emit_and(struct rw *w, int32_t old, bool is_neg, int32_t *out)
 
 static int emit_or(struct rw *w, int32_t old, bool is_neg, int32_t *out)
 {
+    const struct qry_node *n = &w->q->nodes[old];
+    if (n->syn_role == QRY_SYN_TYPING && !w->keep_stops && is_typed_word(w->q, n->first_child) &&
+        is_stopword(w, n->first_child)) {
+        /* the word being typed is a stopword: it goes with its completions, as it would with a
+         * space after it; its completions alone ("the*" of "laptop the") would narrow the query
+         * to documents that hold some word starting with a stopword */
+        *out = QRY_NONE;
+        w->is_changed = true;
+        return SD_OK;
+    }
     struct rw_mark m = rw_mark(w);
     int32_t tail = QRY_NONE;
     int rc = rw_new_node(w, &w->q->nodes[old], out);
