@@ -243,7 +243,9 @@ static void test_qry_syn_stopwords_never_empty_a_query(void **state)
 
 /* The word being typed (a search box's prefix_last) is read with the lexicon as the word it is:
  * a stopword goes with its completions, as it would with a space after it (the completions of
- * "пожалуйста" alone would find nothing beside "лэптоп"). */
+ * "пожалуйста" alone would find nothing beside "лэптоп"), and a word with synonyms ranks as it
+ * does finished: its inflections are not counted again as completions, the exact-form bonus of
+ * the word typed is its own. */
 static void test_qry_syn_word_being_typed(void **state)
 {
     (void)state;
@@ -252,7 +254,7 @@ static void test_qry_syn_word_being_typed(void **state)
     struct qry_lexicon *lex = test_lexicon();
     char got[512], done[512];
     float s[16], d[16];
-    static const char *const texts[] = {"лэптоп пожалуйста", "cat the"};
+    static const char *const texts[] = {"лэптоп пожалуйста", "cat the", "ноутбук", "купил ноутбук"};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         char finished[64];
         snprintf(finished, sizeof finished, "%s ", texts[i]);
@@ -269,8 +271,8 @@ static void test_qry_syn_word_being_typed(void **state)
         }
         for (size_t k = 0; k < hits && k < 16; k++) {
             if (s[k] != d[k]) {
-                fail_msg("'%s' being typed: hit %zu scores %g, finished %g", texts[i], k,
-                         (double)s[k], (double)d[k]);
+                fail_msg("'%s' being typed: hit %zu of [%s] scores %g, finished %g", texts[i], k,
+                         done, (double)s[k], (double)d[k]);
             }
         }
     }

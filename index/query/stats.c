@@ -711,14 +711,14 @@ static bool is_narrowed_typing(const struct qry *q, int32_t group)
 }
 
 /* The word being typed of typing group `group` whose completions prefix leaf `node` holds:
- * the group's first child while that is still a plain word (synonyms or stopwords may have
- * rewritten it), or in the typo reading the word of its typo pair; else NULL. */
+ * the group's word (qry_typing_word: the typed one of its synonym group) while that is still a
+ * plain word, or in the typo reading the word of its typo pair; else NULL. */
 static const struct qry_node *typing_word_of(const struct qry *q, int32_t group, size_t node)
 {
     if (group == QRY_NONE) {
         return NULL;
     }
-    int32_t w = q->nodes[group].first_child;
+    int32_t w = qry_typing_word(q, group);
     if (w != QRY_NONE && qry_is_typo_pair(q, w)) {
         w = q->nodes[w].first_child;
     }

@@ -54,13 +54,18 @@ static bool wants_typos(const struct qry *q, const struct qry_node *n)
     return qry_lev_max_edits(s, typed->len) > 0;
 }
 
-/* Whether word node w is the word being typed: the first child of a QRY_SYN_TYPING group
+/* Whether word node w is the word being typed: the word of a QRY_SYN_TYPING group
  * (parse_simple.c). Its near forms are sought as a prefix too (stats.c): the word may be
  * half typed, with the typo already in it ("diplomc" on the way to "diplomacy"). */
 static bool is_typing_word(const struct qry *q, int32_t w)
 {
-    int32_t g = qry_typing_group(q, w);
-    return g != QRY_NONE && q->nodes[g].first_child == w;
+    for (size_t g = 0; g < q->node_count; g++) {
+        if (q->nodes[g].type == QN_OR && q->nodes[g].syn_role == QRY_SYN_TYPING &&
+            qry_typing_word(q, (int32_t)g) == w) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void *dup_array(const void *src, size_t count, size_t elem, size_t extra)
@@ -136,9 +141,12 @@ bool qry_is_typo_pair(const struct qry *q, int32_t node)
 bool qry_is_typo_word(const struct qry *q, int32_t node)
 {
     const struct qry_node *n = &q->nodes[node];
-    return qry_is_typo_pair(q, node) || (n->type == QN_OR && n->syn_role == QRY_SYN_TYPING &&
-                                         n->first_child != QRY_NONE &&
-                                         qry_is_typo_pair(q, n->first_child));
+    if (qry_is_typo_pair(q, node)) {
+        return true;
+    }
+    int32_t w = n->type == QN_OR && n->syn_role == QRY_SYN_TYPING ? qry_typing_word(q, node)
+                                                                    : QRY_NONE;
+    return w != QRY_NONE && qry_is_typo_pair(q, w);
 }
 
 /* ---- did you mean ---- */
