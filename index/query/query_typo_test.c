@@ -382,6 +382,39 @@ static void test_qry_typo_did_you_mean_keeps_a_compound_whole(void **state)
     }
 }
 
+/* The correction is spelt in the case the word was typed in: a capital first letter, or all
+ * capitals ("Windos 11" is "Windows 11", not "windows 11"); a word typed otherwise gets the
+ * form as the index holds it. */
+static void test_qry_typo_did_you_mean_keeps_the_case(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "win", .body = "windows upgrade"},
+        {.id = "dip", .body = "цифровая дипломатия"},
+    };
+    static const struct {
+        const char *typed, *want;
+    } cases[] = {
+        {"Windos", "Windows"},
+        {"WINDOS upgrade", "WINDOWS upgrade"},
+        {"windos", "windows"},
+        {"wINDOS", "windows"},
+        {"Цифравая дипломатия", "Цифровая дипломатия"},
+        {"ЦИФРАВАЯ ДИПЛОМАТИЯ", "ЦИФРОВАЯ ДИПЛОМАТИЯ"},
+        {"E-Mial", "E-mail"},
+    };
+    const struct tdoc mail = {.id = "mail", .body = "e-mail"};
+    char ids[256], dym[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool is_mail = cases[i].typed[0] == 'E';
+        typo_search(is_mail ? &mail : docs, is_mail ? 1 : 2, cases[i].typed, ids, sizeof ids, dym,
+                    sizeof dym);
+        if (strcmp(dym, cases[i].want) != 0) {
+            fail_msg("'%s': did_you_mean '%s', want '%s'", cases[i].typed, dym, cases[i].want);
+        }
+    }
+}
+
 /* The word being typed may hold a typo before it is whole: its near forms are sought as a
  * prefix, so "diplomc" finds what "diploma..." starts, and "дипломти" finds "дипломатия",
  * where as a whole word they find only what lies within an edit of them. A form within reach
@@ -448,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_qry_typo_word_being_typed_finds_near_completions),
         cmocka_unit_test(test_qry_typo_word_being_typed_gives_the_bonus_as_a_word),
         cmocka_unit_test(test_qry_typo_did_you_mean_keeps_a_compound_whole),
+        cmocka_unit_test(test_qry_typo_did_you_mean_keeps_the_case),
     };
     return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }

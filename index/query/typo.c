@@ -24,7 +24,7 @@
  * "программное"), the closest (then most frequent) form that some
  * document has, as the typo walk of the search just run recorded it
  * (scratch.typo_best: no second walk); the text is copied with those words
- * replaced.
+ * replaced, each in the case it was typed in (a compound with its hyphens).
  *
  * Which words get near forms: those no document has, as a rule (a word that
  * some document has is taken as typed, and its near misses would only add
@@ -144,8 +144,8 @@ bool qry_is_typo_word(const struct qry *q, int32_t node)
     if (qry_is_typo_pair(q, node)) {
         return true;
     }
-    int32_t w = n->type == QN_OR && n->syn_role == QRY_SYN_TYPING ? qry_typing_word(q, node)
-                                                                    : QRY_NONE;
+    int32_t w =
+        n->type == QN_OR && n->syn_role == QRY_SYN_TYPING ? qry_typing_word(q, node) : QRY_NONE;
     return w != QRY_NONE && qry_is_typo_pair(q, w);
 }
 
@@ -265,6 +265,24 @@ static void put_correction(struct sd_buf *out, const char *text, const struct dy
     sd_buf_put(out, fix + fo[prev], fix_len - fo[prev]);
 }
 
+/* Respells out[from, len) (a correction just put) in the case typed[0, typed_len) was typed in
+ * (stem_case_like: "Windos" -> "Windows", "WINDOS" -> "WINDOWS"); the index holds folded
+ * forms only. Left as it is when it does not fit the buffers. */
+static void put_in_case(struct sd_buf *out, size_t from, const char *typed, size_t typed_len)
+{
+    char word[2 * STEM_MAX_TOKEN + 16], cased[3 * sizeof word];
+    size_t len = out->len - from, cased_len = 0;
+    if (out->rc || len >= sizeof word) {
+        return;
+    }
+    memcpy(word, out->data + from, len);
+    if (stem_case_like(typed, typed_len, word, len, cased, sizeof cased, &cased_len) != STEM_OK) {
+        return;
+    }
+    out->len = from;
+    sd_buf_put(out, cased, cased_len);
+}
+
 int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *fq, const char *text, size_t len,
                      struct sd_buf *out, bool *is_corrected)
 {
@@ -291,8 +309,10 @@ int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *fq, const char *text
         }
         const struct qry_term *typed = &fq->terms[n->term + 1];
         sd_buf_put(out, text + copied, n->offset + w.start - copied);
+        size_t from = out->len;
         put_correction(out, text + n->offset, &w, qry_term_str(fq, typed), typed->len,
                        (const char *)s->pool.data + b->off, b->len);
+        put_in_case(out, from, text + n->offset + w.start, w.end - w.start);
         copied = n->offset + w.end;
         *is_corrected = true;
     }
