@@ -254,8 +254,14 @@ static void test_qry_syn_word_being_typed(void **state)
     struct qry_lexicon *lex = test_lexicon();
     char got[512], done[512];
     float s[16], d[16];
-    static const char *const texts[] = {"лэптоп пожалуйста", "cat the", "ноутбук", "купил ноутбук",
-                                        "искусственный интеллект", "искусственного интеллекта"};
+    static const char *const texts[] = {"лэптоп пожалуйста",
+                                        "cat the",
+                                        "ноутбук",
+                                        "купил ноутбук",
+                                        "искусственный интеллект",
+                                        "искусственного интеллекта",
+                                        "ИИ",
+                                        "помогает ИИ"};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         char finished[64];
         snprintf(finished, sizeof finished, "%s ", texts[i]);

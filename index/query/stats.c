@@ -723,7 +723,11 @@ static const struct qry_node *typing_word_of(const struct qry *q, int32_t group,
         w = q->nodes[w].first_child;
     }
     const struct qry_node *n = &q->nodes[w];
-    return w != (int32_t)node && n->type == QN_WORD && n->term_count == 2 ? n : NULL;
+    /* one term: a word with synonyms compared by its form ("ИИ", synonym.c), whose
+     * inflections are that form (is_inflection) */
+    bool is_word =
+        n->term_count == 2 || (n->term_count == 1 && q->terms[n->term].kind == SEG_EXACT);
+    return w != (int32_t)node && n->type == QN_WORD && is_word ? n : NULL;
 }
 
 /* Whether completion c is an inflection of the word being typed: its stem is the word's (or,
