@@ -51,6 +51,8 @@ struct cli_opts {
     const char *syntax;      /* "simple" (searchq's default: text typed by a person) or "full" */
     double proximity;        /* --proximity: SQ_PROXIMITY_ON (searchq's default, as a search
                                 box should: docs/QUERY.md "Proximity"), _OFF or a weight */
+    int typo;                /* --typo on|off: 1 or 0; -1 (not given): the server's (on) */
+    int layout;              /* --layout on|off: the same for the other-keyboard-layout reading */
     bool wants_highlight;    /* --highlight: fragments with the matches marked */
     int64_t snippet_len;     /* --snippet-len, -1 when not given */
     int64_t fragments;       /* --fragments, -1 when not given */

@@ -81,6 +81,8 @@ int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
     p.index = opts->index;
     p.syntax = opts->syntax;
     p.proximity = opts->proximity;
+    p.typo = opts->typo;
+    p.layout = opts->layout;
     if (opts->wants_highlight || !opts->is_json || opts->fragments >= 0) {
         /* offsets, so the terminal gets its own marks and no HTML escapes; for the one-line
          * view too, which shows the words found (print.c, print_excerpt). --fragments asks

@@ -49,6 +49,9 @@ static const char main_usage[] =
     "  --proximity on|off|W  rank hits where the words stand together, in the order typed,\n"
     "                      above those where they are scattered (default on; W: the weight,\n"
     "                      0 to 1000, on is the server's 0.35)\n"
+    "  --typo on|off       off: no near spellings when the words find little (default on,\n"
+    "                      the server's; an index's settings may turn them off for good)\n"
+    "  --layout on|off     off: no reading in the other keyboard layout (default on)\n"
     "  --highlight         show the best fragments with the matched words marked\n"
     "  --snippet-len N     bytes of each fragment (16 to 4096)\n"
     "  --fragments N       how many fragments per hit (1 to 5)\n"
@@ -79,6 +82,8 @@ enum main_opt {
     MAIN_JSON,
     MAIN_SYNTAX,
     MAIN_PROXIMITY,
+    MAIN_TYPO,
+    MAIN_LAYOUT,
     MAIN_HIGHLIGHT,
     MAIN_SNIPPET_LEN,
     MAIN_FRAGMENTS,
@@ -103,6 +108,8 @@ static const struct option main_options[] = {
     {"json", no_argument, NULL, MAIN_JSON},
     {"syntax", required_argument, NULL, MAIN_SYNTAX},
     {"proximity", required_argument, NULL, MAIN_PROXIMITY},
+    {"typo", required_argument, NULL, MAIN_TYPO},
+    {"layout", required_argument, NULL, MAIN_LAYOUT},
     {"highlight", no_argument, NULL, MAIN_HIGHLIGHT},
     {"snippet-len", required_argument, NULL, MAIN_SNIPPET_LEN},
     {"fragments", required_argument, NULL, MAIN_FRAGMENTS},
@@ -172,6 +179,19 @@ static int main_parse_proximity(const char *text, double *out)
     return CLI_EXIT_OK;
 }
 
+/* --NAME on|off, a switch the server reads as true or false (the protocol's `typo`,
+ * `layout`): 1 or 0 in *out. */
+static int main_parse_switch(const char *name, const char *text, int *out)
+{
+    if (strcmp(text, "on") != 0 && strcmp(text, "off") != 0) {
+        fprintf(stderr, "searchq: --%s wants on or off, got '%s'\n", name, text);
+        fputs("(searchq --help tells more)\n", stderr);
+        return CLI_EXIT_USAGE;
+    }
+    *out = strcmp(text, "on") == 0;
+    return CLI_EXIT_OK;
+}
+
 /* Parses options from argv[optind...] until the first non-option (stop_early) or all of them
  * (permuting), GNU style. */
 static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_opts *opts)
@@ -207,6 +227,12 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
             break;
         case MAIN_PROXIMITY:
             rc = main_parse_proximity(optarg, &opts->proximity);
+            break;
+        case MAIN_TYPO:
+            rc = main_parse_switch("typo", optarg, &opts->typo);
+            break;
+        case MAIN_LAYOUT:
+            rc = main_parse_switch("layout", optarg, &opts->layout);
             break;
         case MAIN_HIGHLIGHT:
             opts->wants_highlight = true;
@@ -351,6 +377,8 @@ int main(int argc, char **argv)
                             .offset = -1,
                             .syntax = "simple",
                             .proximity = SQ_PROXIMITY_ON,
+                            .typo = -1,
+                            .layout = -1,
                             .snippet_len = -1,
                             .fragments = -1,
                             .busy_wait = CLI_BUSY_WAIT_DEFAULT,

@@ -18,6 +18,9 @@
  * included) sends the whole input to utf8proc. stem_test.c checks the fast map against
  * utf8proc for every code point it covers.
  *
+ * stem_case_like() goes the other way for a correction shown to a user (did_you_mean): the
+ * folded form respelt in the case pattern of what was typed.
+ *
  * Scratch: the code point buffer (struct stem_fold_buf) starts inline and grows on the heap
  * only for long non-ASCII input; it is kept in the stem_ctx, so the tokenizer does not
  * allocate per token.
@@ -218,4 +221,63 @@ int stem_fold(const char *in, size_t len, char *out, size_t cap, size_t *out_len
     int rc = stem_fold_with(&fb, in, len, out, cap, out_len);
     stem_fold_buf_release(&fb);
     return rc;
+}
+
+/* The code point at s[*i, len), moving *i past it; -1 (and one byte on) for an invalid byte. */
+static int32_t next_cp(const char *s, size_t len, size_t *i)
+{
+    utf8proc_int32_t cp = -1;
+    utf8proc_ssize_t k =
+        utf8proc_iterate((const utf8proc_uint8_t *)s + *i, (utf8proc_ssize_t)(len - *i), &cp);
+    *i += k > 0 ? (size_t)k : 1;
+    return k > 0 ? cp : -1;
+}
+
+static bool is_letter(int32_t cp)
+{
+    utf8proc_category_t c = utf8proc_category(cp);
+    return c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO;
+}
+
+int stem_case_like(const char *typed, size_t typed_len, const char *word, size_t len, char *out,
+                   size_t cap, size_t *out_len)
+{
+    size_t letters = 0, capitals = 0;
+    bool is_first_capital = false;
+    for (size_t i = 0; i < typed_len;) {
+        int32_t cp = next_cp(typed, typed_len, &i);
+        if (cp < 0 || !is_letter(cp)) {
+            continue;
+        }
+        bool is_capital = utf8proc_isupper(cp);
+        is_first_capital = letters == 0 ? is_capital : is_first_capital;
+        letters++;
+        capitals += is_capital;
+    }
+    bool is_all = letters >= 2 && capitals == letters;
+    size_t o = 0;
+    bool is_first = true;
+    for (size_t i = 0; i < len;) {
+        int32_t cp = next_cp(word, len, &i);
+        if (cp < 0) {
+            return STEM_EINVAL;
+        }
+        if (is_all || (is_first_capital && is_first && is_letter(cp))) {
+            cp = utf8proc_toupper(cp);
+        }
+        is_first = is_first && !is_letter(cp);
+        char enc[4];
+        size_t k = stem_utf8_encode(cp, enc);
+        if (o + k >= cap) {
+            return STEM_EINVAL;
+        }
+        memcpy(out + o, enc, k);
+        o += k;
+    }
+    if (cap == 0) {
+        return STEM_EINVAL;
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return STEM_OK;
 }

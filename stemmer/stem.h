@@ -117,6 +117,15 @@ int stem_word(struct stem_ctx *ctx, const char *word, size_t len, const char **s
  * non-ASCII input). */
 int stem_fold(const char *in, size_t len, char *out, size_t cap, size_t *out_len);
 
+/* Copies word[0, len) (valid UTF-8, folded: a correction the index holds) to out in the case
+ * typed[0, typed_len) was typed in: all capitals when typed has 2+ letters and all are
+ * capitals ("WINDOS"), a capital first letter when its first letter is one ("Windos"), else
+ * as it is. Writes at most cap bytes, NUL-terminated, and the length to *out_len. Needs no
+ * context and is thread-safe. Returns STEM_OK, or STEM_EINVAL when the result does not fit in
+ * cap or word is not valid UTF-8 (out is then unspecified). */
+int stem_case_like(const char *typed, size_t typed_len, const char *word, size_t len, char *out,
+                   size_t cap, size_t *out_len);
+
 /* True when s[0, len) is well-formed UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF). searchd's one UTF-8 validator: the tokenizer, the
  * engine's checks, the query parser and the wire protocol (daemon/proto) all

@@ -86,6 +86,11 @@ struct hl_state {
     size_t settle_at; /* look again once the tokens reach this offset */
     struct hl_frag full[QRY_MAX_FRAGMENTS];
     size_t nfull;
+    /* A compound ("e-mail") whose joined form a leaf matches, marked whole once its parts are
+     * seen unless each of them is marked (flush_compound); parts: its parts seen so far. */
+    struct hl_match compound;
+    bool has_compound;
+    size_t parts;
 };
 
 static bool settle(struct hl_state *h, size_t upto);
@@ -166,14 +171,56 @@ static bool leaf_matches(struct hl_state *h, size_t node, const struct stem_toke
     return false;
 }
 
+/* Appends match m; false when out of memory (h->is_oom). */
+static bool add_match(struct hl_state *h, struct hl_match m)
+{
+    if (h->count == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 64;
+        struct hl_match *grown = realloc(h->m, cap * sizeof *grown);
+        if (!grown) {
+            h->is_oom = true;
+            return false;
+        }
+        h->m = grown;
+        h->cap = cap;
+    }
+    h->m[h->count++] = m;
+    h->settle_at = 0; /* a window may have changed: look at the next token */
+    return true;
+}
+
+/* The compound seen last, once its parts are past: left to its parts when each is marked
+ * ("e-mail" typed marks "e" and "mail"), else marked whole instead of the parts that are: a
+ * query by the joined form ("email"), or by a near spelling of it ("emial", "e-mial", where
+ * "e" alone matches the phrase of the typed parts), matches the document through that form.
+ * Matches stay in text order: nothing after the compound is in yet. */
+static bool flush_compound(struct hl_state *h)
+{
+    if (!h->has_compound) {
+        return true;
+    }
+    h->has_compound = false;
+    size_t marked = 0;
+    while (marked < h->count && h->m[h->count - 1 - marked].off >= h->compound.off) {
+        marked++;
+    }
+    if (marked == h->parts) {
+        return true;
+    }
+    h->count -= marked;
+    return add_match(h, h->compound);
+}
+
 static int collect_match(void *arg, const struct stem_token *tok)
 {
     struct hl_state *h = arg;
-    if (h->base + tok->offset >= h->settle_at && settle(h, h->base + tok->offset)) {
-        return 1; /* enough windows hold every word: no later one can be chosen */
+    size_t off = h->base + tok->offset;
+    if (h->has_compound && off >= h->compound.off + h->compound.len && !flush_compound(h)) {
+        return 1;
     }
-    if (tok->is_compound) {
-        return 0; /* its parts are tokens of their own: mark those */
+    h->parts += h->has_compound && !tok->is_compound;
+    if (!h->has_compound && off >= h->settle_at && settle(h, off)) {
+        return 1; /* enough windows hold every word: no later one can be chosen */
     }
     struct tok_stem ts = {0};
     for (size_t i = 0; i < h->q->node_count; i++) {
@@ -181,20 +228,15 @@ static int collect_match(void *arg, const struct stem_token *tok)
         if (n->type < QN_WORD || n->is_negative || !leaf_matches(h, i, tok, &ts)) {
             continue;
         }
-        if (h->count == h->cap) {
-            size_t cap = h->cap ? 2 * h->cap : 64;
-            struct hl_match *m = realloc(h->m, cap * sizeof *m);
-            if (!m) {
-                h->is_oom = true;
-                return 1;
-            }
-            h->m = m;
-            h->cap = cap;
+        struct hl_match m = {.off = off, .len = tok->len, .word = h->word[i]};
+        if (tok->is_compound) {
+            /* its parts are tokens of their own, and are marked when they match */
+            h->compound = m;
+            h->has_compound = true;
+            h->parts = 1; /* the first part comes before the joined form */
+            return 0;
         }
-        h->m[h->count++] =
-            (struct hl_match){.off = h->base + tok->offset, .len = tok->len, .word = h->word[i]};
-        h->settle_at = 0; /* a window may have changed: look at the next token */
-        return 0;
+        return add_match(h, m) ? 0 : 1;
     }
     return 0;
 }
@@ -221,6 +263,10 @@ static int scan_pieces(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *
             h->base = ra;
             int trc = stem_tokenize_words(ctx->stem, src->text + ra, rb - ra, 0, collect_match,
                                           h, NULL);
+            if (trc == STEM_OK) {
+                flush_compound(h); /* the range ended with it */
+            }
+            h->has_compound = false;
             rc = h->is_oom || (trc != STEM_OK && trc != 1) ? SD_ENOMEM : SD_OK;
             ra = rb = 0;
         }

@@ -381,6 +381,15 @@ int32_t qry_typing_group(const struct qry *q, int32_t node)
     return QRY_NONE;
 }
 
+int32_t qry_typing_word(const struct qry *q, int32_t group)
+{
+    int32_t w = q->nodes[group].first_child;
+    if (w != QRY_NONE && q->nodes[w].type == QN_OR && q->nodes[w].syn_role == QRY_SYN_GROUP) {
+        w = q->nodes[w].first_child; /* the word with its synonyms: the one typed comes first */
+    }
+    return w;
+}
+
 /* ---- most words: the reading of a box's query when all its words together find nothing ---- */
 
 /* Whether operand n of the root AND is one typed word: a word, a prefix, the word being typed,

@@ -468,12 +468,15 @@ static int or_node(struct plan *pl, int32_t qnode, uint32_t *out)
     if (rc == SD_OK && qry_is_typo_pair(pl->q, qnode)) {
         mark_typed_or(pl, *out);
     }
-    if (rc == SD_OK && pl->q->nodes[qnode].syn_role == QRY_SYN_TYPING &&
+    int32_t first = pl->q->nodes[qnode].first_child;
+    bool has_synonyms = first != QRY_NONE && pl->q->nodes[first].syn_role == QRY_SYN_GROUP;
+    if (rc == SD_OK && pl->q->nodes[qnode].syn_role == QRY_SYN_TYPING && !has_synonyms &&
         (qry_typing_is_whole(pl->s, pl->q, qnode) || qry_is_typo_word(pl->q, qnode))) {
         /* its bonus is its word's, or in a typo reading its near forms' (typed_parts:
          * completions have none), so an AND gives its bonus only to documents with this word
          * as typed (or its closest form) too, as for the word typed with a space after it;
-         * also where this segment lacks the word and the OR is only them */
+         * also where this segment lacks the word and the OR is only them. A word with
+         * synonyms keeps its own bonus, as it does with a space after it (eval.c) */
         pnode(pl, *out)->is_typed = true;
     }
     return rc;

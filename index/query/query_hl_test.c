@@ -64,6 +64,9 @@ static void test_qry_hl_marks_inflections_phrases_prefixes(void **state)
     assert_hl("photosynth*", "Photosynthesis, photo.", "<mark>Photosynthesis</mark>, photo.");
     assert_hl("cats -dogs", "cats and dogs", "<mark>cats</mark> and dogs");
     assert_hl("e-mail", "send e-mail", "send <mark>e</mark>-<mark>mail</mark>");
+    /* a compound the query matches by its joined form only is marked whole */
+    assert_hl("email", "send e-mail, email", "send <mark>e-mail</mark>, <mark>email</mark>");
+    assert_hl("онлайнкурс", "новый онлайн-курс", "новый <mark>онлайн-курс</mark>");
     assert_hl("zebra", "no match here", "no match here");
 }
 
@@ -180,6 +183,8 @@ static void test_qry_hl_typo_matches_are_marked(void **state)
     (void)state;
     const char *text = "Public diplomacy and diplomats";
     assert_typo_hl(tqry(tq_ctx, "diplomcy"), text, "Public <mark>diplomacy</mark> and diplomats");
+    assert_typo_hl(tqry(tq_ctx, "emial"), "send e-mail now", "send <mark>e-mail</mark> now");
+    assert_typo_hl(tqry(tq_ctx, "e-mial"), "send e-mail now", "send <mark>e-mail</mark> now");
     assert_typo_hl(tqry_typing(tq_ctx, "diplomcy"), text,
                    "Public <mark>diplomacy</mark> and diplomats");
     assert_typo_hl(tqry_typing(tq_ctx, "diplomc"), text,

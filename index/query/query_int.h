@@ -204,6 +204,9 @@ bool qry_is_typo_pair(const struct qry *q, int32_t node);
 /* parse_simple.c: the QRY_SYN_TYPING group (the word being typed and its prefix) that node is
  * a child of, or QRY_NONE. */
 int32_t qry_typing_group(const struct qry *q, int32_t node);
+/* parse_simple.c: the word of QRY_SYN_TYPING group `group`: its first child, or when synonyms
+ * made that a QRY_SYN_GROUP (synonym.c), the typed word the group starts with. */
+int32_t qry_typing_word(const struct qry *q, int32_t group);
 /* Whether node is a typo reading's word: a typo pair, or the word being typed whose word is
  * one (QN_OR[QRY_SYN_TYPING](pair, word*)). Its bonus is the pair's (typed.c, plan.c). */
 bool qry_is_typo_word(const struct qry *q, int32_t node);

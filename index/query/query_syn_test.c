@@ -47,14 +47,16 @@ static struct qry_lexicon *test_lexicon(void)
     return lex;
 }
 
-/* text parsed with the syntax and read with lex (the parsed query when lex changes nothing). */
-static struct qry *lex_query(const struct qry_lexicon *lex, const char *text,
-                             enum qry_syntax syntax)
+/* text parsed with the syntax (the simple one with qry_parse_simple's flags) and read with lex
+ * (the parsed query when lex changes nothing). */
+static struct qry *lex_query_flags(const struct qry_lexicon *lex, const char *text,
+                                   enum qry_syntax syntax, unsigned flags)
 {
     struct qry *q = NULL, *lq = NULL;
     struct sd_error err = {0};
-    int rc = syntax == QRY_SYNTAX_SIMPLE ? qry_parse_simple(tq_ctx, text, strlen(text), 0, &q, &err)
-                                         : qry_parse(tq_ctx, text, strlen(text), &q, &err);
+    int rc = syntax == QRY_SYNTAX_SIMPLE
+                 ? qry_parse_simple(tq_ctx, text, strlen(text), flags, &q, &err)
+                 : qry_parse(tq_ctx, text, strlen(text), &q, &err);
     if (rc) {
         fail_msg("parse '%s': %s", text, err.msg);
     }
@@ -66,11 +68,19 @@ static struct qry *lex_query(const struct qry_lexicon *lex, const char *text,
     return q;
 }
 
-/* The hit ids of text in rank order; scores into scores[] when not NULL. */
-static void ranked(const struct qry_lexicon *lex, const struct qry_segment *segs, const char *text,
-                   enum qry_syntax syntax, char *out, size_t cap, float *scores)
+/* text parsed with the syntax and read with lex (the parsed query when lex changes nothing). */
+static struct qry *lex_query(const struct qry_lexicon *lex, const char *text,
+                             enum qry_syntax syntax)
 {
-    struct qry *q = lex_query(lex, text, syntax);
+    return lex_query_flags(lex, text, syntax, 0);
+}
+
+/* The hit ids of text in rank order; scores into scores[] when not NULL. */
+static void ranked_flags(const struct qry_lexicon *lex, const struct qry_segment *segs,
+                         const char *text, enum qry_syntax syntax, unsigned flags, char *out,
+                         size_t cap, float *scores)
+{
+    struct qry *q = lex_query_flags(lex, text, syntax, flags);
     struct qry_params p;
     qry_params_default(&p);
     p.limit = 100;
@@ -92,6 +102,12 @@ static void ranked(const struct qry_lexicon *lex, const struct qry_segment *segs
     assert_int_equal(r.total, r.nhits);
     qry_result_free(&r);
     qry_free(q);
+}
+
+static void ranked(const struct qry_lexicon *lex, const struct qry_segment *segs, const char *text,
+                   enum qry_syntax syntax, char *out, size_t cap, float *scores)
+{
+    ranked_flags(lex, segs, text, syntax, 0, out, cap, scores);
 }
 
 static void expect(const struct qry_lexicon *lex, const struct qry_segment *segs, const char *text,
@@ -222,6 +238,54 @@ static void test_qry_syn_stopwords_never_empty_a_query(void **state)
     assert_int_equal(qry_with_lexicon(lex, q, &lq, &err), SD_OK);
     assert_null(lq); /* nothing changes */
     qry_free(q);
+    qry_lexicon_free(lex);
+}
+
+/* The word being typed (a search box's prefix_last) is read with the lexicon as the word it is:
+ * a stopword goes with its completions, as it would with a space after it (the completions of
+ * "пожалуйста" alone would find nothing beside "лэптоп"), and a word with synonyms ranks as it
+ * does finished: its inflections are not counted again as completions, the exact-form bonus of
+ * the word typed is its own. */
+static void test_qry_syn_word_being_typed(void **state)
+{
+    (void)state;
+    struct qry_segment segs[1];
+    build_docs(segs);
+    struct qry_lexicon *lex = test_lexicon();
+    char got[512], done[512];
+    float s[16], d[16];
+    static const char *const texts[] = {"лэптоп пожалуйста",
+                                        "cat the",
+                                        "ноутбук",
+                                        "купил ноутбук",
+                                        "искусственный интеллект",
+                                        "искусственного интеллекта",
+                                        "ИИ",
+                                        "помогает ИИ"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        char finished[64];
+        snprintf(finished, sizeof finished, "%s ", texts[i]);
+        ranked_flags(lex, segs, texts[i], QRY_SYNTAX_SIMPLE, QRY_SIMPLE_PREFIX_LAST, got,
+                     sizeof got, s);
+        ranked_flags(lex, segs, finished, QRY_SYNTAX_SIMPLE, QRY_SIMPLE_PREFIX_LAST, done,
+                     sizeof done, d);
+        if (strcmp(got, done) != 0 || done[0] == '\0') {
+            fail_msg("'%s' being typed: [%s], finished: [%s]", texts[i], got, done);
+        }
+        size_t hits = 1;
+        for (const char *c = done; *c; c++) {
+            hits += *c == ' ';
+        }
+        for (size_t k = 0; k < hits && k < 16; k++) {
+            if (s[k] != d[k]) {
+                fail_msg("'%s' being typed: hit %zu of [%s] scores %g, finished %g", texts[i], k,
+                         done, (double)s[k], (double)d[k]);
+            }
+        }
+    }
+    /* a stopword alone is kept, its completions with it */
+    ranked_flags(lex, segs, "the", QRY_SYNTAX_SIMPLE, QRY_SIMPLE_PREFIX_LAST, got, sizeof got, s);
+    assert_non_null(strstr(got, "who"));
     qry_lexicon_free(lex);
 }
 
@@ -386,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_qry_syn_one_way),
         cmocka_unit_test(test_qry_syn_typed_word_never_outscored),
         cmocka_unit_test(test_qry_syn_stopwords_never_empty_a_query),
+        cmocka_unit_test(test_qry_syn_word_being_typed),
         cmocka_unit_test(test_qry_syn_expansion_respects_max_terms),
         cmocka_unit_test(test_qry_syn_highlight_marks_synonyms),
         cmocka_unit_test(test_qry_lexicon_refuses_what_cannot_match),

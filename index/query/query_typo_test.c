@@ -354,6 +354,67 @@ static void test_qry_typo_walks_the_fields_in_scope(void **state)
     assert_string_equal(dym, "title:diplomacy");
 }
 
+/* A misspelt compound ("e-mial") is corrected whole, its joined form spelt with the typed
+ * hyphens where the corrected letters line up with the typed parts: "e-mail", not the first
+ * part replaced by the joined form ("email-mial"). */
+static void test_qry_typo_did_you_mean_keeps_a_compound_whole(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "mail", .body = "send an e-mail today"},
+        {.id = "course", .body = "новый онлайн-курс открыт"},
+    };
+    static const struct {
+        const char *typed, *want;
+    } cases[] = {
+        {"e-mial", "e-mail"},           /* a swap */
+        {"e-mmail", "e-mail"},          /* a letter too many, after the hyphen */
+        {"онлаин-курс", "онлайн-курс"}, /* a substitution */
+        {"онлйн-курс", "онлайн-курс"},  /* a letter left out, before the hyphen */
+        {"send e-mial today", "send e-mail today"},
+    };
+    char ids[256], dym[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        typo_search(docs, 2, cases[i].typed, ids, sizeof ids, dym, sizeof dym);
+        if (strcmp(dym, cases[i].want) != 0) {
+            fail_msg("'%s': did_you_mean '%s', want '%s'", cases[i].typed, dym, cases[i].want);
+        }
+    }
+}
+
+/* The correction is spelt in the case the word was typed in: a capital first letter, or all
+ * capitals ("Windos 11" is "Windows 11", not "windows 11"); a word typed otherwise gets the
+ * form as the index holds it. */
+static void test_qry_typo_did_you_mean_keeps_the_case(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "win", .body = "windows upgrade"},
+        {.id = "dip", .body = "цифровая дипломатия"},
+    };
+    static const struct {
+        const char *typed, *want;
+    } cases[] = {
+        {"Windos", "Windows"},
+        {"WINDOS upgrade", "WINDOWS upgrade"},
+        {"windos", "windows"},
+        {"wINDOS", "windows"},
+        {"Цифравая дипломатия", "Цифровая дипломатия"},
+        {"ЦИФРАВАЯ ДИПЛОМАТИЯ", "ЦИФРОВАЯ ДИПЛОМАТИЯ"},
+        {"E-Mial", "E-mail"},
+    };
+    const struct tdoc mail = {.id = "mail", .body = "e-mail"};
+    char ids[256], dym[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool is_mail = cases[i].typed[0] == 'E';
+        typo_search(is_mail ? &mail : docs, is_mail ? 1 : 2, cases[i].typed, ids, sizeof ids, dym,
+                    sizeof dym);
+        if (strcmp(dym, cases[i].want) != 0) {
+            fail_msg("'%s': did_you_mean '%s', want '%s'", cases[i].typed, dym, cases[i].want);
+        }
+    }
+}
+
 /* The word being typed may hold a typo before it is whole: its near forms are sought as a
  * prefix, so "diplomc" finds what "diploma..." starts, and "дипломти" finds "дипломатия",
  * where as a whole word they find only what lies within an edit of them. A form within reach
@@ -419,6 +480,8 @@ int main(void)
         cmocka_unit_test(test_qry_typo_walks_the_fields_in_scope),
         cmocka_unit_test(test_qry_typo_word_being_typed_finds_near_completions),
         cmocka_unit_test(test_qry_typo_word_being_typed_gives_the_bonus_as_a_word),
+        cmocka_unit_test(test_qry_typo_did_you_mean_keeps_a_compound_whole),
+        cmocka_unit_test(test_qry_typo_did_you_mean_keeps_the_case),
     };
     return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }

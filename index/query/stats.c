@@ -711,19 +711,23 @@ static bool is_narrowed_typing(const struct qry *q, int32_t group)
 }
 
 /* The word being typed of typing group `group` whose completions prefix leaf `node` holds:
- * the group's first child while that is still a plain word (synonyms or stopwords may have
- * rewritten it), or in the typo reading the word of its typo pair; else NULL. */
+ * the group's word (qry_typing_word: the typed one of its synonym group) while that is still a
+ * plain word, or in the typo reading the word of its typo pair; else NULL. */
 static const struct qry_node *typing_word_of(const struct qry *q, int32_t group, size_t node)
 {
     if (group == QRY_NONE) {
         return NULL;
     }
-    int32_t w = q->nodes[group].first_child;
+    int32_t w = qry_typing_word(q, group);
     if (w != QRY_NONE && qry_is_typo_pair(q, w)) {
         w = q->nodes[w].first_child;
     }
     const struct qry_node *n = &q->nodes[w];
-    return w != (int32_t)node && n->type == QN_WORD && n->term_count == 2 ? n : NULL;
+    /* one term: a word with synonyms compared by its form ("ИИ", synonym.c), whose
+     * inflections are that form (is_inflection) */
+    bool is_word =
+        n->term_count == 2 || (n->term_count == 1 && q->terms[n->term].kind == SEG_EXACT);
+    return w != (int32_t)node && n->type == QN_WORD && is_word ? n : NULL;
 }
 
 /* Whether completion c is an inflection of the word being typed: its stem is the word's (or,

@@ -128,11 +128,27 @@ static bool is_typed_word(const struct qry *q, int32_t i)
            q->nodes[i].term_count == 2;
 }
 
-/* The term of a typed word a member word of this kind is compared with: its stem, or its
- * folded typed form. */
+/* Whether node is the word being typed, QN_OR[QRY_SYN_TYPING](word, word*) (parse_simple.c),
+ * with its word still a typed word: it may end a run of words that a multi-word source matches
+ * ("искусственный интеллект" typed in a search box), as the word. */
+static bool is_typing_run_end(const struct qry *q, int32_t i)
+{
+    const struct qry_node *n = &q->nodes[i];
+    return n->type == QN_OR && n->syn_role == QRY_SYN_TYPING && n->first_child != QRY_NONE &&
+           is_typed_word(q, n->first_child);
+}
+
+/* The word node of run element i: itself, or the word of the word being typed. */
+static int32_t run_word(const struct qry *q, int32_t i)
+{
+    return q->nodes[i].type == QN_OR ? q->nodes[i].first_child : i;
+}
+
+/* The term of a typed word (or of the word being typed: run_word) a member word of this kind
+ * is compared with: its stem, or its folded typed form. */
 static const struct qry_term *word_term(const struct qry *q, int32_t node, uint8_t kind)
 {
-    return &q->terms[q->nodes[node].term + (kind == SEG_EXACT)];
+    return &q->terms[q->nodes[run_word(q, node)].term + (kind == SEG_EXACT)];
 }
 
 static bool str_eq(const char *a, size_t alen, const char *b, size_t blen)
@@ -302,9 +318,25 @@ static int synonym_node(struct rw *w, uint32_t id, int32_t like, int32_t *out)
 }
 
 /* A copy of typed word `old`; by_form: as its folded form only, the way the synonym source it
- * matched compares it ("ИИ" would otherwise match its stem "и", the conjunction). */
+ * matched compares it ("ИИ" would otherwise match its stem "и", the conjunction). The word
+ * being typed (is_typing_run_end) is copied whole: its word so, and its completions. */
 static int typed_copy(struct rw *w, int32_t old, bool by_form, int32_t *out)
 {
+    const struct qry_node *typing = &w->q->nodes[old];
+    if (typing->type == QN_OR) {
+        int32_t tail = QRY_NONE;
+        int rc = rw_new_node(w, typing, out);
+        for (int32_t c = typing->first_child; !rc && c != QRY_NONE;
+             c = w->q->nodes[c].next_sibling) {
+            int32_t child = QRY_NONE;
+            rc = c == typing->first_child ? typed_copy(w, c, by_form, &child)
+                                          : rw_copy_leaf(w, c, &child);
+            if (!rc) {
+                rw_link(w, *out, &tail, child);
+            }
+        }
+        return rc;
+    }
     int rc = rw_copy_leaf(w, old, out);
     if (rc == SD_OK && by_form) {
         struct qry_node *n = rw_node(w, *out);
@@ -388,7 +420,8 @@ static int emit_word(struct rw *w, int32_t old, bool is_neg, int32_t *out)
     return rw_copy_leaf(w, old, out);
 }
 
-/* The run of typed words that starts at child c of an AND: consecutive, one field. */
+/* The run of typed words that starts at child c of an AND: consecutive, one field; the word
+ * being typed may end it. */
 static size_t word_run(const struct qry *q, int32_t c, int32_t *run)
 {
     size_t n = 0;
@@ -397,6 +430,10 @@ static size_t word_run(const struct qry *q, int32_t c, int32_t *run)
            q->nodes[c].field == field) {
         run[n++] = c;
         c = q->nodes[c].next_sibling;
+    }
+    if (n > 0 && c != QRY_NONE && n < QRY_SYN_MAX_WORDS && is_typing_run_end(q, c) &&
+        q->nodes[q->nodes[c].first_child].field == field) {
+        run[n++] = c;
     }
     return n;
 }
@@ -453,6 +490,16 @@ static int emit_and(struct rw *w, int32_t old, bool is_neg, int32_t *out)
 
 static int emit_or(struct rw *w, int32_t old, bool is_neg, int32_t *out)
 {
+    const struct qry_node *n = &w->q->nodes[old];
+    if (n->syn_role == QRY_SYN_TYPING && !w->keep_stops && is_typed_word(w->q, n->first_child) &&
+        is_stopword(w, n->first_child)) {
+        /* the word being typed is a stopword: it goes with its completions, as it would with a
+         * space after it; its completions alone ("the*" of "laptop the") would narrow the query
+         * to documents that hold some word starting with a stopword */
+        *out = QRY_NONE;
+        w->is_changed = true;
+        return SD_OK;
+    }
     struct rw_mark m = rw_mark(w);
     int32_t tail = QRY_NONE;
     int rc = rw_new_node(w, &w->q->nodes[old], out);

@@ -52,7 +52,7 @@ static int32_t typed_word(const struct qry_scratch *s, const struct qry *q, int3
     if (qn[c].type == QN_OR && qn[c].syn_role == QRY_SYN_GROUP) {
         c = qn[c].first_child;
     } else if (qn[c].type == QN_OR && qn[c].syn_role == QRY_SYN_TYPING) {
-        c = qry_typing_is_whole(s, q, c) ? qn[c].first_child : QRY_NONE;
+        c = qry_typing_is_whole(s, q, c) ? qry_typing_word(q, c) : QRY_NONE;
     }
     return c != QRY_NONE && qry_is_typed_word(&qn[c]) ? c : QRY_NONE;
 }
@@ -60,7 +60,7 @@ static int32_t typed_word(const struct qry_scratch *s, const struct qry *q, int3
 bool qry_typing_is_whole(const struct qry_scratch *s, const struct qry *q, int32_t group)
 {
     const struct qry_node *qn = q->nodes;
-    int32_t w = qn[group].first_child;
+    int32_t w = qry_typing_word(q, group);
     if (w == QRY_NONE || !qry_is_typed_word(&qn[w])) {
         return false;
     }

@@ -24,7 +24,7 @@
  * "программное"), the closest (then most frequent) form that some
  * document has, as the typo walk of the search just run recorded it
  * (scratch.typo_best: no second walk); the text is copied with those words
- * replaced.
+ * replaced, each in the case it was typed in (a compound with its hyphens).
  *
  * Which words get near forms: those no document has, as a rule (a word that
  * some document has is taken as typed, and its near misses would only add
@@ -54,13 +54,18 @@ static bool wants_typos(const struct qry *q, const struct qry_node *n)
     return qry_lev_max_edits(s, typed->len) > 0;
 }
 
-/* Whether word node w is the word being typed: the first child of a QRY_SYN_TYPING group
+/* Whether word node w is the word being typed: the word of a QRY_SYN_TYPING group
  * (parse_simple.c). Its near forms are sought as a prefix too (stats.c): the word may be
  * half typed, with the typo already in it ("diplomc" on the way to "diplomacy"). */
 static bool is_typing_word(const struct qry *q, int32_t w)
 {
-    int32_t g = qry_typing_group(q, w);
-    return g != QRY_NONE && q->nodes[g].first_child == w;
+    for (size_t g = 0; g < q->node_count; g++) {
+        if (q->nodes[g].type == QN_OR && q->nodes[g].syn_role == QRY_SYN_TYPING &&
+            qry_typing_word(q, (int32_t)g) == w) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void *dup_array(const void *src, size_t count, size_t elem, size_t extra)
@@ -136,20 +141,146 @@ bool qry_is_typo_pair(const struct qry *q, int32_t node)
 bool qry_is_typo_word(const struct qry *q, int32_t node)
 {
     const struct qry_node *n = &q->nodes[node];
-    return qry_is_typo_pair(q, node) || (n->type == QN_OR && n->syn_role == QRY_SYN_TYPING &&
-                                         n->first_child != QRY_NONE &&
-                                         qry_is_typo_pair(q, n->first_child));
+    if (qry_is_typo_pair(q, node)) {
+        return true;
+    }
+    int32_t w =
+        n->type == QN_OR && n->syn_role == QRY_SYN_TYPING ? qry_typing_word(q, node) : QRY_NONE;
+    return w != QRY_NONE && qry_is_typo_pair(q, w);
 }
 
 /* ---- did you mean ---- */
 
-/* The span of the first token of a text: span[0] its start, span[1] its end. */
-static int first_token(void *arg, const struct stem_token *t)
+/* The first word of a text: its span and, when it is a compound ("e-mail", "онлайн-курс"),
+ * the spans of its parts. The typo walk corrected the compound's joined form, so the whole
+ * compound is what the correction replaces. */
+#define DYM_MAX_PARTS 8
+
+struct dym_word {
+    size_t start, end; /* the word, or the whole compound */
+    size_t part[DYM_MAX_PARTS][2];
+    size_t nparts;
+    bool is_compound;
+    bool is_cut; /* more parts than DYM_MAX_PARTS: spelt joined */
+};
+
+static int first_word(void *arg, const struct stem_token *t)
 {
-    size_t *span = arg;
-    span[0] = t->offset;
-    span[1] = t->offset + t->len;
-    return 1;
+    struct dym_word *w = arg;
+    if (w->nparts == 0 && !t->is_compound) {
+        w->start = t->offset;
+        w->end = t->offset + t->len;
+    } else if (t->is_compound) {
+        /* a compound's joined form comes right after its first part */
+        if (w->is_compound || w->nparts != 1 || t->offset != w->start) {
+            return 1;
+        }
+        w->is_compound = true;
+        w->end = t->offset + t->len;
+        return 0;
+    } else if (!w->is_compound || t->offset >= w->end) {
+        return 1; /* the next word */
+    }
+    if (w->nparts == DYM_MAX_PARTS) {
+        w->is_cut = true;
+        return 1;
+    }
+    w->part[w->nparts][0] = t->offset;
+    w->part[w->nparts][1] = t->offset + t->len;
+    w->nparts++;
+    return 0;
+}
+
+/* Byte offsets of the characters of s[0, len) into at (room for cap + 1), the end last;
+ * returns the character count, or SIZE_MAX when there are more than cap. */
+static size_t char_offsets(const char *s, size_t len, size_t *at, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (((unsigned char)s[i] & 0xC0) != 0x80) {
+            if (n == cap) {
+                return SIZE_MAX;
+            }
+            at[n++] = i;
+        }
+    }
+    at[n] = len;
+    return n;
+}
+
+static bool char_eq(const char *a, const size_t *ao, size_t i, const char *b, const size_t *bo,
+                    size_t j)
+{
+    size_t len = ao[i + 1] - ao[i];
+    return len == bo[j + 1] - bo[j] && memcmp(a + ao[i], b + bo[j], len) == 0;
+}
+
+/* Puts the correction fix[0, fix_len) of typed word w (text is the query from the word's
+ * node; typed[0, typed_len) its folded form, the compound's joined form) into out. A compound
+ * gets its typed separators back where the letters around them line up: an edit moves a cut by
+ * at most 2 characters, so the cut goes where the correction has the typed letters on both
+ * sides of it within that reach ("онлйн-курс" -> "онлайн-курс"), else where one side matches,
+ * else where it was typed. */
+static void put_correction(struct sd_buf *out, const char *text, const struct dym_word *w,
+                           const char *typed, size_t typed_len, const char *fix, size_t fix_len)
+{
+    size_t to[STEM_MAX_TOKEN + 1], fo[STEM_MAX_TOKEN + 1];
+    size_t tn = char_offsets(typed, typed_len, to, STEM_MAX_TOKEN);
+    size_t fn = char_offsets(fix, fix_len, fo, STEM_MAX_TOKEN);
+    size_t parts_chars = 0;
+    for (size_t i = 0; i < w->nparts; i++) {
+        parts_chars += stem_utf8_chars(text + w->part[i][0], w->part[i][1] - w->part[i][0]);
+    }
+    if (!w->is_compound || w->is_cut || w->nparts < 2 || tn == SIZE_MAX || fn == SIZE_MAX ||
+        parts_chars != tn) {
+        /* one word; or folding changed the compound's length, and no cut lines up */
+        sd_buf_put(out, fix, fix_len);
+        return;
+    }
+    size_t cut = 0, prev = 0; /* in typed characters; prev: the last cut made in fix */
+    for (size_t i = 0; i + 1 < w->nparts; i++) {
+        cut += stem_utf8_chars(text + w->part[i][0], w->part[i][1] - w->part[i][0]);
+        static const int reach[] = {0, -1, 1, -2, 2};
+        size_t best = 0;
+        int best_score = -1;
+        for (size_t k = 0; k < sizeof reach / sizeof reach[0]; k++) {
+            ptrdiff_t p = (ptrdiff_t)cut + reach[k];
+            if (p <= (ptrdiff_t)prev || p >= (ptrdiff_t)fn) {
+                continue; /* not after the last cut, or at the correction's end */
+            }
+            int score = char_eq(typed, to, cut - 1, fix, fo, (size_t)p - 1) +
+                        char_eq(typed, to, cut, fix, fo, (size_t)p);
+            if (score > best_score) {
+                best = (size_t)p;
+                best_score = score;
+            }
+        }
+        if (best_score < 0) {
+            continue; /* no room for this cut: the correction is shorter */
+        }
+        sd_buf_put(out, fix + fo[prev], fo[best] - fo[prev]);
+        sd_buf_put(out, text + w->part[i][1], w->part[i + 1][0] - w->part[i][1]);
+        prev = best;
+    }
+    sd_buf_put(out, fix + fo[prev], fix_len - fo[prev]);
+}
+
+/* Respells out[from, len) (a correction just put) in the case typed[0, typed_len) was typed in
+ * (stem_case_like: "Windos" -> "Windows", "WINDOS" -> "WINDOWS"); the index holds folded
+ * forms only. Left as it is when it does not fit the buffers. */
+static void put_in_case(struct sd_buf *out, size_t from, const char *typed, size_t typed_len)
+{
+    char word[2 * STEM_MAX_TOKEN + 16], cased[3 * sizeof word];
+    size_t len = out->len - from, cased_len = 0;
+    if (out->rc || len >= sizeof word) {
+        return;
+    }
+    memcpy(word, out->data + from, len);
+    if (stem_case_like(typed, typed_len, word, len, cased, sizeof cased, &cased_len) != STEM_OK) {
+        return;
+    }
+    out->len = from;
+    sd_buf_put(out, cased, cased_len);
 }
 
 int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *fq, const char *text, size_t len,
@@ -170,14 +301,19 @@ int qry_did_you_mean(struct qry_ctx *ctx, const struct qry *fq, const char *text
             n->offset >= len) {
             continue;
         }
-        size_t span[2];
-        if (stem_tokenize(ctx->stem, text + n->offset, len - n->offset, 0, first_token, span,
-                          NULL) != 1) {
+        struct dym_word w = {0};
+        int rc =
+            stem_tokenize(ctx->stem, text + n->offset, len - n->offset, 0, first_word, &w, NULL);
+        if ((rc != 0 && rc != 1) || w.nparts == 0) { /* 1: first_word stopped the walk */
             continue;
         }
-        sd_buf_put(out, text + copied, n->offset + span[0] - copied);
-        sd_buf_put(out, (const char *)s->pool.data + b->off, b->len);
-        copied = n->offset + span[1];
+        const struct qry_term *typed = &fq->terms[n->term + 1];
+        sd_buf_put(out, text + copied, n->offset + w.start - copied);
+        size_t from = out->len;
+        put_correction(out, text + n->offset, &w, qry_term_str(fq, typed), typed->len,
+                       (const char *)s->pool.data + b->off, b->len);
+        put_in_case(out, from, text + n->offset + w.start, w.end - w.start);
+        copied = n->offset + w.end;
         *is_corrected = true;
     }
     sd_buf_put(out, text + copied, len - copied);

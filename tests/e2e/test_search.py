@@ -368,6 +368,30 @@ class SearchTest(E2ETestCase):
         finally:
             http.close()
 
+    def test_searchq_typo_and_layout_switches(self):
+        """searchq --typo off and --layout off turn those readings off for one search (the
+        protocol's typo and layout, PROTOCOL.md); on, or not given, leaves them to the server.
+        Anything but on or off is a usage error, before connecting."""
+        for opts in ((), ("--typo", "on")):
+            a = self.search("diplomcy", *opts)
+            self.assertEqual((a.get("typos"), a.get("did_you_mean")), (True, "diplomacy"), a)
+        a = self.search("diplomcy", "--typo", "off")
+        self.assertNotIn("typos", a)
+        self.assertNotIn("did_you_mean", a)
+        for opts in ((), ("--layout", "on")):
+            a = self.search("wbahjdfz", *opts)
+            self.assertEqual(a.get("layout"), {"query": "цифровая", "used": True}, a)
+        a = self.search("wbahjdfz", "--layout", "off")
+        self.assertNotIn("layout", a)
+        self.assertNotIn(DIPLOMACY, [h["id"] for h in a["hits"]], a)
+        for name in ("typo", "layout"):
+            for bad in ("yes", "true", "1", ""):
+                cp = run_searchq(["--" + name, bad, "x"], server="127.0.0.1:9")
+                self.assertEqual(cp.returncode, 2, describe(cp))
+                self.assertIn("--%s wants on or off, got '%s'" % (name, bad), decode(cp)[1],
+                              describe(cp))
+        self.assertIn("--typo on|off", decode(self.searchq("--help"))[0])
+
     def test_wrong_keyboard_layout_finds_the_intended_words(self):
         want = self.ids("цифровая", "--limit", "100")
         self.assertIn(DIPLOMACY, want)

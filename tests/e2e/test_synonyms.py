@@ -152,6 +152,22 @@ class SynonymsTest(E2ETestCase):
         self.assertEqual(self.all_ways("купил и лэптоп"), ["laptop"])
         self.assertEqual(self.all_ways("the who"), ["band"])
 
+    def test_search_box_as_you_type(self):
+        # A search box sends its text as typed, the last word being typed (prefix_last). That
+        # word counts as the word it is: a stopword goes (its completions alone, "the*", found
+        # nothing beside "лэптоп"), and it may end a multi-word synonym.
+        def box_ids(q):
+            got = {"line": self.line_ids(q, syntax="simple", prefix_last=True,
+                                         drop_words=False),
+                   "http": self.http_ids(q, syntax="simple", prefix_last="true",
+                                         drop_words="false")}
+            self.assertEqual(got["line"], got["http"], "%r: %r" % (q, got))
+            return got["line"]
+        self.assertEqual(box_ids("купил лэптоп the"), ["laptop"])
+        self.assertEqual(box_ids("купил лэптоп the "), ["laptop"])
+        self.assertEqual(box_ids("искусственный интеллект"), ["ai-long", "ai-short"])
+        self.assertEqual(box_ids("искусственного интеллекта"), ["ai-long", "ai-short"])
+
     def test_a_change_over_http_applies_to_the_next_search(self):
         http = self.daemon.http()
         try:
