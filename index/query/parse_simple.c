@@ -8,7 +8,8 @@
  * (SD_ENOMEM is its only failure). What it understands:
  *   word word       AND, each word matching every inflection, as in the full syntax
  *   "a b"           a phrase, when the quote is closed; a lone '"' is a space
- *   -word, -"a b"   an exclusion, kept only when some word is not excluded
+ *   -word, -"a b"   an exclusion, kept only when some word is not excluded ("--word" is the
+ *                   word: a command-line option, not an exclusion)
  *   a OR b          OR between the two terms around it; a dangling OR (first,
  *                   last, doubled, next to an exclusion) is dropped, as is AND
  *   pre*            a prefix when it is one word of 2+ characters, else the word
@@ -67,7 +68,8 @@ static bool next_chunk(const char *text, size_t len, size_t *pos, struct simple_
             *pos = i;
             return false;
         }
-        bool is_minus = text[i] == '-' && i + 1 < len && !is_sep(text[i + 1]);
+        /* "--force" is an option name typed into the box (a man page's), not "-force" left out */
+        bool is_minus = text[i] == '-' && i + 1 < len && !is_sep(text[i + 1]) && text[i + 1] != '-';
         bool is_minus_quote = text[i] == '-' && i + 1 < len && text[i + 1] == '"';
         size_t start = i + (is_minus || is_minus_quote);
         if (text[start] == '"') {

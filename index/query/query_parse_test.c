@@ -490,6 +490,11 @@ static void test_qry_simple_exclusions_need_a_positive_word(void **state)
     assert_simple("cats -\"big dogs\"", "(and cat/cats (not \"big dogs\"))");
     assert_simple("-cats -dogs", "(none)");
     assert_simple("cats - dogs", "(and cat/cats dog/dogs)");
+    /* "--force" is a command-line option typed into the box, not an exclusion of "-force" */
+    assert_simple("dpkg --force", "(and dpkg/dpkg forc/force)");
+    assert_simple("--force", "forc/force");
+    assert_simple("cats --", "cat/cats");
+    assert_typing("dpkg --forc", NULL);
 }
 
 static void test_qry_simple_prefix_or_word(void **state)
