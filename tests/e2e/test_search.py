@@ -633,6 +633,25 @@ class SearchTest(E2ETestCase):
             self.assertOk(self.line_call({"op": "delete", "id": "tmp-long-ru"}), "delete")
             harness.wait_docs(self.daemon, self.sample_count)
 
+    def test_searchq_fragments_are_shown_without_highlight(self):
+        """searchq --fragments N asks the server for N fragments (it sends highlight too, as
+        the server takes fragments only with it); the hit list then shows them all, as
+        --highlight does, not the one-line excerpt alone."""
+        body = ("Сводка: зюзяблики поют на рассвете. " +
+                "Архив хранит письма, описи и карточки каталога. " * 20 +
+                "Под конец зюзяблики улетают.")
+        self.assertOk(self.line_call({"op": "add", "doc": {"id": "tmp-frag", "body": body}}))
+        try:
+            cp = self.searchq("--fragments", "2", "--snippet-len", "64", "зюзяблик")
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            out = decode(cp)[0]
+            self.assertIn("поют", out, describe(cp))
+            self.assertIn("улетают", out, describe(cp))
+            self.assertEqual(out.count("[зюзяблики]"), 2, describe(cp))
+        finally:
+            self.assertOk(self.line_call({"op": "delete", "id": "tmp-frag"}), "delete")
+            harness.wait_docs(self.daemon, self.sample_count)
+
     def test_a_match_at_the_end_of_a_body_is_in_its_snippet(self):
         """A body that ends with its only match, for every length modulo a Cyrillic
         character: the snippet window, moved back to a character's first byte, once ended a
