@@ -374,6 +374,9 @@ static struct hl_frag window_at(const struct hl_state *h, const char *text, size
             break;
         }
     }
+    while (start > 0 && start < limit && is_space(text[start])) {
+        start++; /* the rest of a run of blanks: "…" stands next to the word ("… УДК" was shown) */
+    }
     size_t end = start + flen >= len ? len : char_start(text, len, start + flen);
     if (h->count && end < h->m[i].off + h->m[i].len) {
         /* A window holds its own match whole: one longer than flen, or one at the text's end
@@ -392,6 +395,10 @@ static struct hl_frag window_at(const struct hl_state *h, const char *text, size
             end = p - 1; /* end before a space, when one is near */
             break;
         }
+    }
+    size_t shown = k > f.first ? h->m[k - 1].off + h->m[k - 1].len : start; /* last match's end */
+    while (end < len && end > shown && is_space(text[end - 1])) {
+        end--; /* and before the blanks ahead of it, so the "…" follows a word */
     }
     f.start = start;
     f.end = end > start ? end : start;

@@ -449,6 +449,37 @@ static void test_qry_hl_fragment_begins_at_a_word(void **state)
     sd_buf_free(&spans);
 }
 
+/* A cut fragment shows "…" next to a word, not to blank space: a text with runs of blank lines
+ * (markdown, a man page) once gave "… УДК" and "слово …", the run's rest kept as spaces. */
+static void test_qry_hl_cut_is_not_next_to_blank_space(void **state)
+{
+    (void)state;
+    char text[4000];
+    size_t n = 0;
+    for (int i = 0; i < 40; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "слово \n\n\n  \t");
+    }
+    n += (size_t)snprintf(text + n, sizeof text - n, "двоих\n\n\n");
+    for (int i = 0; i < 40; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "ещё \n \n\n");
+    }
+    struct qry_hl_opts o;
+    qry_hl_opts_default(&o);
+    struct sd_buf spans;
+    sd_buf_init(&spans);
+    for (size_t flen = 16; flen < 200; flen++) {
+        o.fragment_len = flen;
+        const char *got = hl("двоих", text, &o, &spans);
+        size_t len = strlen(got);
+        assert_true(len > 6 && strncmp(got, "\xE2\x80\xA6", 3) == 0);
+        assert_true(strcmp(got + len - 3, "\xE2\x80\xA6") == 0);
+        if (got[3] == ' ' || got[len - 4] == ' ') {
+            fail_msg("flen %zu: '%s' has blank space next to a cut", flen, got);
+        }
+    }
+    sd_buf_free(&spans);
+}
+
 static void test_qry_hl_random_text_never_breaks_utf8_or_entities(void **state)
 {
     (void)state;
@@ -498,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_qry_snippet_anchors_on_a_typo_match),
         cmocka_unit_test(test_qry_hl_stopping_early_chooses_what_the_whole_text_would),
         cmocka_unit_test(test_qry_hl_fragment_begins_at_a_word),
+        cmocka_unit_test(test_qry_hl_cut_is_not_next_to_blank_space),
         cmocka_unit_test(test_qry_hl_random_text_never_breaks_utf8_or_entities),
         cmocka_unit_test(test_qry_hl_every_match_has_a_window),
     };
