@@ -287,17 +287,33 @@ static int32_t simple_root(struct qry_parser *p, struct simple_state *st)
     return st->and_node;
 }
 
-/* The text up to QRY_MAX_LEN bytes, cut after the last space before the limit. */
+/* Whether s[0, len) may hold a word: an ASCII letter or digit, or a byte of a multi-byte
+ * character (most are letters; a stray dash or quote then counts, which only errs towards
+ * saying "truncated"). */
+static bool has_word_bytes(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The text up to QRY_MAX_LEN bytes, cut after the last space before the limit; *is_cut when
+ * what is left out may hold a word (a box padded with blanks or "!!!" lost nothing). */
 static size_t simple_len(const char *text, size_t len, bool *is_cut)
 {
-    *is_cut = len > QRY_MAX_LEN;
-    if (!*is_cut) {
+    *is_cut = false;
+    if (len <= QRY_MAX_LEN) {
         return len;
     }
     size_t cut = QRY_MAX_LEN;
     while (cut > 0 && !is_sep(text[cut])) {
         cut--;
     }
+    *is_cut = has_word_bytes(text + cut, len - cut);
     return cut;
 }
 

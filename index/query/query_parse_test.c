@@ -610,6 +610,14 @@ static void test_qry_simple_long_input_is_truncated(void **state)
         len += (size_t)snprintf(text + len, sizeof text - len, "a.");
     }
     assert_simple_len(text, len, "cat/cats", true);
+    /* past the limit only blanks and punctuation: no word was dropped, so nothing is cut */
+    len = (size_t)snprintf(text, sizeof text, "cats");
+    memset(text + len, ' ', sizeof text - len);
+    assert_simple_len(text, sizeof text, "cat/cats", false);
+    memset(text + QRY_MAX_LEN + 10, '!', 20);
+    assert_simple_len(text, sizeof text, "cat/cats", false);
+    text[QRY_MAX_LEN + 100] = 'x'; /* a word after the limit is dropped */
+    assert_simple_len(text, sizeof text, "cat/cats", true);
 }
 
 static void test_qry_simple_random_bytes_never_fail(void **state)
