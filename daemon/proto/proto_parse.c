@@ -1063,7 +1063,10 @@ static enum proto_code get_search(struct json_object *obj, struct proto_request 
 {
     bool present;
     struct json_object *q = member(obj, "q", &present);
-    if (!present || !json_object_is_type(q, json_type_string)) {
+    if (!present) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "missing 'q'"); /* as the query string says */
+    }
+    if (!json_object_is_type(q, json_type_string)) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "'q' must be a string");
     }
     req->q = json_object_get_string(q);

@@ -1722,6 +1722,18 @@ static void test_proto_highlight_shapes_need_highlight(void **state)
     assert_line("{\"op\":\"search\",\"q\":\"a\",\"snippet_len\":100}", PROTO_OK, NULL);
 }
 
+/* A search without "q" says that it is missing, on both protocols (the line protocol said
+ * "'q' must be a string", as for a q of another type). */
+static void test_proto_search_without_q_says_missing(void **state)
+{
+    (void)state;
+    assert_line("{\"op\":\"search\",\"limit\":1}", PROTO_BAD_REQUEST, "missing 'q'");
+    assert_http(PROTO_POST, "/search", "{\"limit\":1}", PROTO_BAD_REQUEST, "missing 'q'");
+    assert_http(PROTO_GET, "/search?limit=1", NULL, PROTO_BAD_REQUEST, "missing 'q'");
+    assert_line("{\"op\":\"search\",\"q\":5}", PROTO_BAD_REQUEST, "'q' must be a string");
+    assert_line("{\"op\":\"search\",\"q\":null}", PROTO_BAD_REQUEST, "'q' must be a string");
+}
+
 /* A number out of range says the documented range, however far out it is (a negative or huge
  * one too, on both protocols), and a NUL in a mark is refused as in any string value
  * (docs/PROTOCOL.md "NUL"), not as a mark too long. */
@@ -1760,6 +1772,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proto_line_search_all_members_parsed),
         cmocka_unit_test(test_proto_highlight_range_messages),
+        cmocka_unit_test(test_proto_search_without_q_says_missing),
         cmocka_unit_test(test_proto_line_search_defaults),
         cmocka_unit_test(test_proto_line_add_doc_fields_in_order_raw_as_json),
         cmocka_unit_test(test_proto_line_add_batch_and_empty_batch),
