@@ -142,7 +142,7 @@ static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *t
     o.fragments = 1;
     size_t n = 0;
     int rc = qry_highlight(ctx, q, title, title_len, &o, 0, &parts, &n, &spans);
-    if (rc == SD_OK && body) {
+    if (rc == SD_OK && body && body->value_len > 0) { /* "": no fragment, as with no body */
         o = opts->hl;
         o.fragment_len = snippet_len;
         rc = qry_highlight_doc(ctx, q, v, body, &o, 1, &parts, &h->hl_nsnippets, &spans, snip,

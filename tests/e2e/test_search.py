@@ -652,6 +652,28 @@ class SearchTest(E2ETestCase):
             self.assertOk(self.line_call({"op": "delete", "id": "tmp-frag"}), "delete")
             harness.wait_docs(self.daemon, self.sample_count)
 
+    def test_an_empty_body_has_no_fragment(self):
+        """A hit whose body is "" has no fragment, as one without a body: the highlight said
+        "snippets":[""] (an empty passage to show) for the one and [] for the other."""
+        docs = [{"id": "tmp-nobody", "title": "квазиэлектрон один"},
+                {"id": "tmp-emptybody", "title": "квазиэлектрон два", "body": ""}]
+        self.assertOk(self.line_call({"op": "add", "docs": docs}), "add")
+        try:
+            for offsets in (False, True):
+                a = self.line_call({"op": "search", "q": "квазиэлектрон", "highlight": True,
+                                    "highlight_offsets": offsets, "fragments": 2})
+                hits = {h["id"]: h for h in self.assertOk(a)["hits"]}
+                self.assertEqual(set(hits), {"tmp-nobody", "tmp-emptybody"}, a)
+                for h in hits.values():
+                    self.assertEqual(h["snippet"], "", a)
+                    self.assertEqual(h["highlight"]["snippets"], [], a)
+                    self.assertEqual(h["highlight"].get("snippet_matches", []), [], a)
+                    self.assertIn("квазиэлектрон", h["highlight"]["title"], a)
+        finally:
+            for d in docs:
+                self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
+            harness.wait_docs(self.daemon, self.sample_count)
+
     def test_a_match_at_the_end_of_a_body_is_in_its_snippet(self):
         """A body that ends with its only match, for every length modulo a Cyrillic
         character: the snippet window, moved back to a character's first byte, once ended a
