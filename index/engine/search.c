@@ -123,22 +123,23 @@ static int idx_join_array(struct seg_doc_view *v, const struct seg_field *f, str
     return out->rc ? sd_errorf(err, SD_ENOMEM, "out of memory") : rc;
 }
 
-/* The highlighted title and snippets of a hit (req->opts.highlight): parts 0 (the title) and
+/* The highlighted title and snippets of a hit (req->opts.highlight): parts 0 (the title, a
+ * fragment of title_frag bytes of it when not 0) and
  * 1.. (the body's fragments, when body is not NULL, or of text[0, text_len) when text is: a
  * text array's strings), each NUL-terminated, into h->hl; and the plain snippet into snip,
  * from the same pass over the body. */
 static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *title,
-                         size_t title_len, struct seg_doc_view *v, const struct seg_field *body,
-                         const char *text, size_t text_len, size_t snippet_len,
-                         const struct idx_search_opts *opts, struct idx_hit *h, struct sd_buf *snip,
-                         struct sd_error *err)
+                         size_t title_len, size_t title_frag, struct seg_doc_view *v,
+                         const struct seg_field *body, const char *text, size_t text_len,
+                         size_t snippet_len, const struct idx_search_opts *opts, struct idx_hit *h,
+                         struct sd_buf *snip, struct sd_error *err)
 {
     struct sd_buf parts, spans;
     sd_buf_init(&parts);
     sd_buf_init(&spans);
     struct qry_hl_opts o = opts->hl;
     h->is_hl_offsets = o.wants_offsets;
-    o.fragment_len = 0; /* the whole title */
+    o.fragment_len = title_frag; /* 0: the whole title */
     o.fragments = 1;
     size_t n = 0;
     int rc = qry_highlight(ctx, q, title, title_len, &o, 0, &parts, &n, &spans);
@@ -179,6 +180,9 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
     struct seg_doc_view v;
     const struct seg_field *body = NULL;
     struct sd_buf snip, arr_title, arr_body; /* arr_: text arrays' strings (idx_join_array) */
+    const char *hl_title = NULL;             /* the stored title, when the table's was cut */
+    size_t hl_title_len = 0;
+    size_t title_frag = 0;
     sd_buf_init(&snip);
     sd_buf_init(&arr_title);
     sd_buf_init(&arr_body);
@@ -204,6 +208,21 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
             free(h->title);
             h->title = strndup(title, title_len);
         }
+        /* A title the title table cut (SEG_TITLE_MAX bytes, backed up to a character) is
+         * highlighted from the stored one, as a fragment of as many bytes around its matches:
+         * a word past the cut is marked, and "…" says where the title goes on. */
+        const struct seg_field *tf = opts->highlight && title_len + 3 >= SEG_TITLE_MAX
+                                         ? idx_field(&v.st, SEG_TITLE_FIELD)
+                                         : NULL;
+        if (rc == SD_OK && tf && tf->value_len > title_len) {
+            size_t from = (size_t)((const uint8_t *)tf->value - v.rec);
+            rc = seg_doc_view_load(&v, from, from + tf->value_len, err);
+            if (rc == SD_OK) {
+                hl_title = tf->value;
+                hl_title_len = tf->value_len;
+                title_frag = SEG_TITLE_MAX;
+            }
+        }
         if (rc == SD_OK && body && !opts->highlight) {
             rc = qry_snippet_doc(ctx, q, &v, body, snippet_len, &snip, err);
         } else if (rc == SD_OK && arr_body.len > 0 && !opts->highlight) {
@@ -215,8 +234,9 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
     }
     if (rc == SD_OK && opts->highlight) {
         const char *text = arr_body.len > 0 ? (const char *)arr_body.data : NULL;
-        rc = idx_highlight(ctx, q, title, title_len, snippet_len ? &v : NULL, body, text,
-                           arr_body.len, snippet_len, opts, h, &snip, err);
+        rc = idx_highlight(ctx, q, hl_title ? hl_title : title, hl_title ? hl_title_len : title_len,
+                           title_frag, snippet_len ? &v : NULL, body, text, arr_body.len,
+                           snippet_len, opts, h, &snip, err);
     }
     if (snippet_len) {
         seg_doc_view_free(&v);

@@ -652,6 +652,31 @@ class SearchTest(E2ETestCase):
             self.assertOk(self.line_call({"op": "delete", "id": "tmp-frag"}), "delete")
             harness.wait_docs(self.daemon, self.sample_count)
 
+    def test_a_long_title_is_highlighted_where_it_matches(self):
+        """A title over 300 bytes (the title table keeps that much) is highlighted from the
+        stored title: a word past the cut is marked, in a passage of about 300 bytes with "…"
+        where the title goes on, not left out unmarked with the title cut inside a word."""
+        title = "Слово " * 60 + "квазиэлектронный отчёт " + "и ещё слова " * 40
+        docs = [{"id": "tmp-longtitle", "title": title, "body": "текст"}]
+        self.assertOk(self.line_call({"op": "add", "docs": docs}), "add")
+        try:
+            a = self.line_call({"op": "search", "q": "квазиэлектронный", "highlight": True})
+            hit = self.assertOk(a)["hits"][0]
+            hl = hit["highlight"]["title"]
+            self.assertIn("<mark>квазиэлектронный</mark> отчёт", hl, a)
+            self.assertTrue(hl.startswith("…") and hl.endswith("…"), hl)
+            self.assertLess(len(hl.encode()), 400, hl)
+            self.assertEqual(hit["title"], title.encode()[:300].decode(errors="ignore"), a)  # as it was
+            a = self.line_call({"op": "search", "q": "текст", "highlight": True,
+                                "highlight_offsets": True})
+            hl = self.assertOk(a)["hits"][0]["highlight"]
+            self.assertTrue(hl["title"].startswith("Слово") and hl["title"].endswith("…"), a)
+            self.assertEqual(hl["title_matches"], [], a)
+        finally:
+            for d in docs:
+                self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
+            harness.wait_docs(self.daemon, self.sample_count)
+
     def test_an_empty_body_has_no_fragment(self):
         """A hit whose body is "" has no fragment, as one without a body: the highlight said
         "snippets":[""] (an empty passage to show) for the one and [] for the other."""
