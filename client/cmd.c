@@ -102,8 +102,9 @@ int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
     struct json_object *answer;
     int rc = cli_cmd_call(opts, req, &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
+        /* --fragments N shows the N fragments it asked for, as --highlight does */
         cli_print_hits(stdout, answer, q, opts->offset > 0 ? opts->offset : 0,
-                       opts->wants_highlight);
+                       opts->wants_highlight || opts->fragments >= 0);
     }
     free(q);
     return cli_cmd_finish(rc, answer);

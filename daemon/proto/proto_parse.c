@@ -787,6 +787,18 @@ static enum proto_code get_bool(struct json_object *obj, const char *key, bool *
     return PROTO_OK;
 }
 
+/* The message for a snippet_len or fragments out of its range: the documented one, whatever
+ * the number (a negative or huge one fails the integer reading before check_hl_opts). */
+static enum proto_code hl_range_error(const char *key, struct proto_error *err)
+{
+    if (strcmp(key, "fragments") == 0) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'fragments' must be 1 to %d",
+                            QRY_MAX_FRAGMENTS);
+    }
+    return proto_errorf(err, PROTO_BAD_REQUEST, "'snippet_len' must be %d to %d", PROTO_MIN_SNIPPET,
+                        PROTO_MAX_SNIPPET);
+}
+
 /* The snippet and highlight options, however given: ranges and marks checked once.
  * hl_extras: the request gave fragments, highlight_pre, highlight_post or highlight_offsets,
  * which shape highlights only, so without "highlight": true they would be ignored. */
@@ -801,18 +813,21 @@ static enum proto_code check_hl_opts(uint32_t snippet_len, uint32_t fragments, b
     }
     if (snippet_len != UINT32_MAX &&
         (snippet_len < PROTO_MIN_SNIPPET || snippet_len > PROTO_MAX_SNIPPET)) {
-        return proto_errorf(err, PROTO_BAD_REQUEST, "'snippet_len' must be %d to %d",
-                            PROTO_MIN_SNIPPET, PROTO_MAX_SNIPPET);
+        return hl_range_error("snippet_len", err);
     }
     if (fragments != UINT32_MAX && (fragments < 1 || fragments > QRY_MAX_FRAGMENTS)) {
-        return proto_errorf(err, PROTO_BAD_REQUEST, "'fragments' must be 1 to %d",
-                            QRY_MAX_FRAGMENTS);
+        return hl_range_error("fragments", err);
     }
-    if (o->hl.pre_len > PROTO_MAX_MARK || o->hl.post_len > PROTO_MAX_MARK ||
-        memchr(o->hl.pre, '\0', o->hl.pre_len) || memchr(o->hl.post, '\0', o->hl.post_len)) {
+    if (o->hl.pre_len > PROTO_MAX_MARK || o->hl.post_len > PROTO_MAX_MARK) {
         return proto_errorf(err, PROTO_BAD_REQUEST,
                             "'highlight_pre' and 'highlight_post' must be at most %d bytes",
                             PROTO_MAX_MARK);
+    }
+    /* NUL is refused in every string value of a request (refuse_nul_strings), with its message */
+    if (memchr(o->hl.pre, '\0', o->hl.pre_len) || memchr(o->hl.post, '\0', o->hl.post_len)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "'%s': a string holds \\u0000 (NUL)",
+                            memchr(o->hl.pre, '\0', o->hl.pre_len) ? "highlight_pre"
+                                                                   : "highlight_post");
     }
     o->snippet_len = snippet_len == UINT32_MAX ? 0 : snippet_len;
     o->hl.fragments = fragments == UINT32_MAX ? o->hl.fragments : fragments;
@@ -835,6 +850,20 @@ static enum proto_code get_string(struct json_object *obj, const char *key, cons
     return PROTO_OK;
 }
 
+/* get_uint for snippet_len and fragments: an integer out of range says the documented range
+ * (hl_range_error); a value that is no integer says so. */
+static enum proto_code get_hl_uint(struct json_object *obj, const char *key, uint32_t *out,
+                                   struct proto_error *err)
+{
+    enum proto_code rc = get_uint(obj, key, UINT32_MAX - 1, out, err);
+    struct json_object *v = NULL;
+    if (rc != PROTO_OK && json_object_object_get_ex(obj, key, &v) &&
+        json_object_is_type(v, json_type_int)) {
+        return hl_range_error(key, err);
+    }
+    return rc;
+}
+
 static enum proto_code get_hl_opts(struct json_object *obj, struct proto_request *req,
                                    struct proto_error *err)
 {
@@ -852,10 +881,10 @@ static enum proto_code get_hl_opts(struct json_object *obj, struct proto_request
         rc = get_string(obj, "highlight_post", &o->hl.post, &o->hl.post_len, err);
     }
     if (rc == PROTO_OK) {
-        rc = get_uint(obj, "snippet_len", UINT32_MAX - 1, &snippet_len, err);
+        rc = get_hl_uint(obj, "snippet_len", &snippet_len, err);
     }
     if (rc == PROTO_OK) {
-        rc = get_uint(obj, "fragments", UINT32_MAX - 1, &fragments, err);
+        rc = get_hl_uint(obj, "fragments", &fragments, err);
     }
     bool hl_extras = json_object_object_get_ex(obj, "fragments", NULL) ||
                      json_object_object_get_ex(obj, "highlight_pre", NULL) ||
@@ -1034,7 +1063,10 @@ static enum proto_code get_search(struct json_object *obj, struct proto_request 
 {
     bool present;
     struct json_object *q = member(obj, "q", &present);
-    if (!present || !json_object_is_type(q, json_type_string)) {
+    if (!present) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "missing 'q'"); /* as the query string says */
+    }
+    if (!json_object_is_type(q, json_type_string)) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "'q' must be a string");
     }
     req->q = json_object_get_string(q);
@@ -1709,10 +1741,11 @@ static enum proto_code hl_from_params(const struct http_param *params, size_t n,
         o->hl.post_len = p->value_len;
     }
     if (rc == PROTO_OK && (p = find_param(params, n, "snippet_len"))) {
-        rc = text_uint(p, UINT32_MAX - 1, &snippet_len, err);
+        rc = text_uint(p, UINT32_MAX - 1, &snippet_len, err) ? hl_range_error(p->key, err)
+                                                             : PROTO_OK;
     }
     if (rc == PROTO_OK && (p = find_param(params, n, "fragments"))) {
-        rc = text_uint(p, UINT32_MAX - 1, &fragments, err);
+        rc = text_uint(p, UINT32_MAX - 1, &fragments, err) ? hl_range_error(p->key, err) : PROTO_OK;
     }
     bool hl_extras = find_param(params, n, "fragments") || find_param(params, n, "highlight_pre") ||
                      find_param(params, n, "highlight_post") ||

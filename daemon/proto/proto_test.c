@@ -1722,10 +1722,57 @@ static void test_proto_highlight_shapes_need_highlight(void **state)
     assert_line("{\"op\":\"search\",\"q\":\"a\",\"snippet_len\":100}", PROTO_OK, NULL);
 }
 
+/* A search without "q" says that it is missing, on both protocols (the line protocol said
+ * "'q' must be a string", as for a q of another type). */
+static void test_proto_search_without_q_says_missing(void **state)
+{
+    (void)state;
+    assert_line("{\"op\":\"search\",\"limit\":1}", PROTO_BAD_REQUEST, "missing 'q'");
+    assert_http(PROTO_POST, "/search", "{\"limit\":1}", PROTO_BAD_REQUEST, "missing 'q'");
+    assert_http(PROTO_GET, "/search?limit=1", NULL, PROTO_BAD_REQUEST, "missing 'q'");
+    assert_line("{\"op\":\"search\",\"q\":5}", PROTO_BAD_REQUEST, "'q' must be a string");
+    assert_line("{\"op\":\"search\",\"q\":null}", PROTO_BAD_REQUEST, "'q' must be a string");
+}
+
+/* A number out of range says the documented range, however far out it is (a negative or huge
+ * one too, on both protocols), and a NUL in a mark is refused as in any string value
+ * (docs/PROTOCOL.md "NUL"), not as a mark too long. */
+static void test_proto_highlight_range_messages(void **state)
+{
+    (void)state;
+    static const char *const snippet_len[] = {"-1", "0", "15", "4097", "5000000000"};
+    for (size_t i = 0; i < sizeof snippet_len / sizeof *snippet_len; i++) {
+        char text[160];
+        snprintf(text, sizeof text, "{\"op\":\"search\",\"q\":\"a\",\"snippet_len\":%s}",
+                 snippet_len[i]);
+        assert_line(text, PROTO_BAD_REQUEST, "'snippet_len' must be 16 to 4096");
+        snprintf(text, sizeof text, "/search?q=a&snippet_len=%s", snippet_len[i]);
+        assert_http(PROTO_GET, text, NULL, PROTO_BAD_REQUEST, "'snippet_len' must be 16 to 4096");
+    }
+    static const char *const fragments[] = {"-1", "0", "6", "5000000000"};
+    for (size_t i = 0; i < sizeof fragments / sizeof *fragments; i++) {
+        char text[160];
+        snprintf(text, sizeof text,
+                 "{\"op\":\"search\",\"q\":\"a\",\"highlight\":true,\"fragments\":%s}",
+                 fragments[i]);
+        assert_line(text, PROTO_BAD_REQUEST, "'fragments' must be 1 to 5");
+        snprintf(text, sizeof text, "/search?q=a&highlight=true&fragments=%s", fragments[i]);
+        assert_http(PROTO_GET, text, NULL, PROTO_BAD_REQUEST, "'fragments' must be 1 to 5");
+    }
+    assert_http(PROTO_GET, "/search?q=a&snippet_len=", NULL, PROTO_BAD_REQUEST,
+                "'snippet_len' must be 16 to 4096");
+    assert_line("{\"op\":\"search\",\"q\":\"a\",\"snippet_len\":\"200\"}", PROTO_BAD_REQUEST,
+                "'snippet_len' must be an integer");
+    assert_line("{\"op\":\"search\",\"q\":\"a\",\"highlight\":true,\"highlight_pre\":\"a\\u0000\"}",
+                PROTO_BAD_REQUEST, "'highlight_pre': a string holds \\u0000 (NUL)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proto_line_search_all_members_parsed),
+        cmocka_unit_test(test_proto_highlight_range_messages),
+        cmocka_unit_test(test_proto_search_without_q_says_missing),
         cmocka_unit_test(test_proto_line_search_defaults),
         cmocka_unit_test(test_proto_line_add_doc_fields_in_order_raw_as_json),
         cmocka_unit_test(test_proto_line_add_batch_and_empty_batch),

@@ -69,11 +69,68 @@ static const struct seg_field *idx_snippet_field(const struct seg_stored *st)
     return best;
 }
 
-/* The highlighted title and snippets of a hit (req->opts.highlight): parts 0 (the title) and
- * 1.. (the body's fragments, when body is not NULL), each NUL-terminated, into h->hl; and
- * the plain snippet into snip, from the same pass over the body. */
+/* Between the strings of a text array as a hit shows them. */
+#define IDX_ARRAY_SEP " \xC2\xB7 " /* " · " */
+
+/* The stored field named name if it is SEG_RAW, as a load reads back a text array (a declared
+ * text field given an array of strings, SEG_TEXT_ARRAY), or NULL. */
+static const struct seg_field *idx_raw_field(const struct seg_stored *st, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < st->nfields; i++) {
+        const struct seg_field *f = &st->fields[i];
+        if (f->type == SEG_RAW && f->name_len == len && memcmp(f->name, name, len) == 0) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+static int idx_join_one(void *arg, const char *s, size_t len)
+{
+    struct sd_buf *out = arg;
+    if (out->len > 0) {
+        sd_buf_put(out, IDX_ARRAY_SEP, sizeof IDX_ARRAY_SEP - 1);
+    }
+    sd_buf_put(out, s, len);
+    return out->rc ? SD_ENOMEM : SD_OK;
+}
+
+/* The strings of stored field f of v joined by IDX_ARRAY_SEP into out, NUL-terminated (the NUL
+ * not counted in out->len): the text a hit shows of a text array, which the segment's title
+ * table and the chunked snippet path (SEG_TEXT fields) do not see. A value that is no array of
+ * strings leaves out empty. SD_OK, SD_ENOMEM, or SD_ECORRUPT (err says which chunk). */
+static int idx_join_array(struct seg_doc_view *v, const struct seg_field *f, struct sd_buf *out,
+                          struct sd_error *err)
+{
+    size_t from = (size_t)((const uint8_t *)f->value - v->rec);
+    int rc = seg_doc_view_load(v, from, from + f->value_len, err);
+    if (rc != SD_OK) {
+        return rc;
+    }
+    struct sd_buf scratch;
+    sd_buf_init(&scratch);
+    rc = f->value_len > 0 && f->value[0] == '['
+             ? seg_text_array_each(f->value, f->value_len, &scratch, idx_join_one, out)
+             : SD_EINVAL;
+    sd_buf_free(&scratch);
+    if (rc == SD_EINVAL) {
+        sd_buf_reset(out); /* numbers, objects: stored only, nothing to show */
+        rc = SD_OK;
+    }
+    sd_buf_put_u8(out, 0);
+    out->len -= out->rc == SD_OK;
+    return out->rc ? sd_errorf(err, SD_ENOMEM, "out of memory") : rc;
+}
+
+/* The highlighted title and snippets of a hit (req->opts.highlight): parts 0 (the title, a
+ * fragment of title_frag bytes of it when not 0) and
+ * 1.. (the body's fragments, when body is not NULL, or of text[0, text_len) when text is: a
+ * text array's strings), each NUL-terminated, into h->hl; and the plain snippet into snip,
+ * from the same pass over the body. */
 static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *title,
-                         size_t title_len, struct seg_doc_view *v, const struct seg_field *body,
+                         size_t title_len, size_t title_frag, struct seg_doc_view *v,
+                         const struct seg_field *body, const char *text, size_t text_len,
                          size_t snippet_len, const struct idx_search_opts *opts, struct idx_hit *h,
                          struct sd_buf *snip, struct sd_error *err)
 {
@@ -82,15 +139,22 @@ static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *t
     sd_buf_init(&spans);
     struct qry_hl_opts o = opts->hl;
     h->is_hl_offsets = o.wants_offsets;
-    o.fragment_len = 0; /* the whole title */
+    o.fragment_len = title_frag; /* 0: the whole title */
     o.fragments = 1;
     size_t n = 0;
     int rc = qry_highlight(ctx, q, title, title_len, &o, 0, &parts, &n, &spans);
-    if (rc == SD_OK && body) {
+    if (rc == SD_OK && body && body->value_len > 0) { /* "": no fragment, as with no body */
         o = opts->hl;
         o.fragment_len = snippet_len;
         rc = qry_highlight_doc(ctx, q, v, body, &o, 1, &parts, &h->hl_nsnippets, &spans, snip,
                                err);
+    } else if (rc == SD_OK && text) {
+        o = opts->hl;
+        o.fragment_len = snippet_len;
+        rc = qry_highlight(ctx, q, text, text_len, &o, 1, &parts, &h->hl_nsnippets, &spans);
+        if (rc == SD_OK) {
+            rc = qry_snippet(ctx, q, text, text_len, snippet_len, snip);
+        }
     }
     if (rc == SD_OK && !parts.rc && !spans.rc) {
         h->hl = (char *)sd_buf_detach(&parts, &h->hl_len);
@@ -115,25 +179,70 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
 {
     struct seg_doc_view v;
     const struct seg_field *body = NULL;
-    struct sd_buf snip;
+    struct sd_buf snip, arr_title, arr_body; /* arr_: text arrays' strings (idx_join_array) */
+    const char *hl_title = NULL;             /* the stored title, when the table's was cut */
+    size_t hl_title_len = 0;
+    size_t title_frag = 0;
     sd_buf_init(&snip);
+    sd_buf_init(&arr_title);
+    sd_buf_init(&arr_body);
     int rc = snippet_len ? seg_doc_view_open(s, doc, &v, err) : SD_OK;
     if (snippet_len && rc == SD_OK) {
         body = idx_snippet_field(&v.st); /* names and types: no value is read */
-        if (body && !opts->highlight) {
+        const struct seg_field *raw = body ? NULL : idx_raw_field(&v.st, "body");
+        if (raw) {
+            rc = idx_join_array(&v, raw, &arr_body, err);
+        }
+        raw = title_len == 0 ? idx_raw_field(&v.st, SEG_TITLE_FIELD) : NULL;
+        if (rc == SD_OK && raw) {
+            rc = idx_join_array(&v, raw, &arr_title, err);
+        }
+        if (rc == SD_OK && arr_title.len > 0) {
+            title = (const char *)arr_title.data; /* the title table holds only SEG_TEXT titles */
+            title_len = strnlen(title, arr_title.len);
+            while (title_len > SEG_TITLE_MAX ||
+                   (title_len > 0 && title_len < arr_title.len &&
+                    ((unsigned char)title[title_len] & 0xC0) == 0x80)) {
+                title_len--; /* cut as the title table cuts (seg_doc_title) */
+            }
+            free(h->title);
+            h->title = strndup(title, title_len);
+        }
+        /* A title the title table cut (SEG_TITLE_MAX bytes, backed up to a character) is
+         * highlighted from the stored one, as a fragment of as many bytes around its matches:
+         * a word past the cut is marked, and "…" says where the title goes on. */
+        const struct seg_field *tf = opts->highlight && title_len + 3 >= SEG_TITLE_MAX
+                                         ? idx_field(&v.st, SEG_TITLE_FIELD)
+                                         : NULL;
+        if (rc == SD_OK && tf && tf->value_len > title_len) {
+            size_t from = (size_t)((const uint8_t *)tf->value - v.rec);
+            rc = seg_doc_view_load(&v, from, from + tf->value_len, err);
+            if (rc == SD_OK) {
+                hl_title = tf->value;
+                hl_title_len = tf->value_len;
+                title_frag = SEG_TITLE_MAX;
+            }
+        }
+        if (rc == SD_OK && body && !opts->highlight) {
             rc = qry_snippet_doc(ctx, q, &v, body, snippet_len, &snip, err);
+        } else if (rc == SD_OK && arr_body.len > 0 && !opts->highlight) {
+            rc = qry_snippet(ctx, q, (const char *)arr_body.data, arr_body.len, snippet_len, &snip);
         }
         if (rc == SD_ENOMEM) {
             rc = sd_errorf(err, rc, "out of memory");
         }
     }
     if (rc == SD_OK && opts->highlight) {
-        rc = idx_highlight(ctx, q, title, title_len, snippet_len ? &v : NULL, body, snippet_len,
-                           opts, h, &snip, err);
+        const char *text = arr_body.len > 0 ? (const char *)arr_body.data : NULL;
+        rc = idx_highlight(ctx, q, hl_title ? hl_title : title, hl_title ? hl_title_len : title_len,
+                           title_frag, snippet_len ? &v : NULL, body, text, arr_body.len,
+                           snippet_len, opts, h, &snip, err);
     }
     if (snippet_len) {
         seg_doc_view_free(&v);
     }
+    sd_buf_free(&arr_title);
+    sd_buf_free(&arr_body);
     sd_buf_put_u8(&snip, 0);
     size_t n;
     h->snippet = snip.rc ? NULL : (char *)sd_buf_detach(&snip, &n);

@@ -13,7 +13,8 @@
  * could start it: the number of distinct query words it holds (a synonym group,
  * or a typo reading's word with its near forms, is one word), the earliest first
  * among equals. The best window is taken, windows overlapping it are dropped,
- * and so on up to `fragments` windows, shown in text order. A window starts a
+ * and so on up to `fragments` windows, each next one for the words the ones taken
+ * do not show first (choose), shown in text order. A window starts a
  * little before its first match (an eighth of its length, for context) and
  * both of its ends move to a space when one is near, never into a matched
  * token; with no match at all, the text's start is the one fragment. "…" marks
@@ -419,6 +420,9 @@ static struct hl_frag window_at(const struct hl_state *h, const char *text, size
             break;
         }
     }
+    while (start > 0 && start < limit && is_space(text[start])) {
+        start++; /* the rest of a run of blanks: "…" stands next to the word ("… УДК" was shown) */
+    }
     size_t end = start + flen >= len ? len : char_start(text, len, start + flen);
     if (h->count && end < h->m[i].off + h->m[i].len) {
         /* A window holds its own match whole: one longer than flen, or one at the text's end
@@ -437,6 +441,10 @@ static struct hl_frag window_at(const struct hl_state *h, const char *text, size
             end = p - 1; /* end before a space, when one is near */
             break;
         }
+    }
+    size_t shown = k > f.first ? h->m[k - 1].off + h->m[k - 1].len : start; /* last match's end */
+    while (end < len && end > shown && is_space(text[end - 1])) {
+        end--; /* and before the blanks ahead of it, so the "…" follows a word */
     }
     f.start = start;
     f.end = end > start ? end : start;
@@ -497,25 +505,49 @@ static bool settle(struct hl_state *h, size_t upto)
     return h->nfull == h->max;
 }
 
-/* Picks up to max windows, best first; returns how many, at least 1. */
-static size_t choose(const struct hl_state *h, const char *text, size_t len, size_t flen,
-                     unsigned max, struct hl_frag *out)
+/* The distinct words of f that no fragment chosen before shows (shown[word]). */
+static size_t unshown(const struct hl_state *h, const struct hl_frag *f, const bool *shown)
 {
-    if (h->count == 0) {
-        out[0] = window_at(h, text, len, 0, flen);
-        return 1;
-    }
     size_t n = 0;
-    while (n < max) {
+    for (size_t i = f->first; i < f->last; i++) {
+        bool is_new = !shown[h->m[i].word];
+        for (size_t j = f->first; j < i && is_new; j++) {
+            is_new = h->m[j].word != h->m[i].word;
+        }
+        n += is_new;
+    }
+    return n;
+}
+
+/* Picks up to max windows, best first, into out; *n: how many, at least 1. The best has the
+ * most distinct words, then is the earliest; each next one first has the most words that the
+ * ones before do not show (a rare word far from a common one gets a fragment of its own, not
+ * the common word's second place), then the most distinct. Once every word matched is shown
+ * that is the first rule again, so windows holding every word are taken as settle expects.
+ * SD_OK or SD_ENOMEM. */
+static int choose(const struct hl_state *h, const char *text, size_t len, size_t flen, unsigned max,
+                  struct hl_frag *out, size_t *n)
+{
+    *n = 0;
+    if (h->count == 0) {
+        out[(*n)++] = window_at(h, text, len, 0, flen);
+        return SD_OK;
+    }
+    bool *shown = calloc(h->q->node_count + 1, sizeof *shown); /* by word (query_words) */
+    if (!shown) {
+        return SD_ENOMEM;
+    }
+    while (*n < max) {
         struct hl_frag best = {0};
         size_t best_score = 0;
         for (size_t i = 0; i < h->count; i++) {
             struct hl_frag f = window_at(h, text, len, i, flen);
             bool is_free = true;
-            for (size_t k = 0; k < n && is_free; k++) {
+            for (size_t k = 0; k < *n && is_free; k++) {
                 is_free = !overlaps(&f, &out[k]);
             }
-            size_t score = is_free ? distinct(h, &f) : 0;
+            size_t words = is_free ? distinct(h, &f) : 0;
+            size_t score = words ? unshown(h, &f, shown) * (h->words + 1) + words : 0;
             if (score > best_score) {
                 best = f;
                 best_score = score;
@@ -524,9 +556,13 @@ static size_t choose(const struct hl_state *h, const char *text, size_t len, siz
         if (best_score == 0) {
             break;
         }
-        out[n++] = best;
+        for (size_t i = best.first; i < best.last; i++) {
+            shown[h->m[i].word] = true;
+        }
+        out[(*n)++] = best;
     }
-    return n;
+    free(shown);
+    return SD_OK;
 }
 
 static void sort_by_position(struct hl_frag *f, size_t n)
@@ -630,8 +666,11 @@ static int highlight_src(struct qry_ctx *ctx, const struct qry *q, struct qry_sr
     if (rc == SD_OK) {
         rc = load_around(&h, src, flen);
     }
+    size_t n = 0;
     if (rc == SD_OK) {
-        size_t n = choose(&h, text, len, flen, h.max, frags);
+        rc = choose(&h, text, len, flen, h.max, frags, &n);
+    }
+    if (rc == SD_OK) {
         if (plain) {
             struct qry_hl_opts po = {.wants_offsets = true}; /* no marks, no escaping */
             write_frag(&h, text, len, &frags[0], &po, 0, plain, NULL);

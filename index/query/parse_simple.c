@@ -8,7 +8,8 @@
  * (SD_ENOMEM is its only failure). What it understands:
  *   word word       AND, each word matching every inflection, as in the full syntax
  *   "a b"           a phrase, when the quote is closed; a lone '"' is a space
- *   -word, -"a b"   an exclusion, kept only when some word is not excluded
+ *   -word, -"a b"   an exclusion, kept only when some word is not excluded ("--word" is the
+ *                   word: a command-line option, not an exclusion)
  *   a OR b          OR between the two terms around it; a dangling OR (first,
  *                   last, doubled, next to an exclusion) is dropped, as is AND
  *   pre*            a prefix when it is one word of 2+ characters, else the word
@@ -67,7 +68,8 @@ static bool next_chunk(const char *text, size_t len, size_t *pos, struct simple_
             *pos = i;
             return false;
         }
-        bool is_minus = text[i] == '-' && i + 1 < len && !is_sep(text[i + 1]);
+        /* "--force" is an option name typed into the box (a man page's), not "-force" left out */
+        bool is_minus = text[i] == '-' && i + 1 < len && !is_sep(text[i + 1]) && text[i + 1] != '-';
         bool is_minus_quote = text[i] == '-' && i + 1 < len && text[i + 1] == '"';
         size_t start = i + (is_minus || is_minus_quote);
         if (text[start] == '"') {
@@ -285,17 +287,33 @@ static int32_t simple_root(struct qry_parser *p, struct simple_state *st)
     return st->and_node;
 }
 
-/* The text up to QRY_MAX_LEN bytes, cut after the last space before the limit. */
+/* Whether s[0, len) may hold a word: an ASCII letter or digit, or a byte of a multi-byte
+ * character (most are letters; a stray dash or quote then counts, which only errs towards
+ * saying "truncated"). */
+static bool has_word_bytes(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The text up to QRY_MAX_LEN bytes, cut after the last space before the limit; *is_cut when
+ * what is left out may hold a word (a box padded with blanks or "!!!" lost nothing). */
 static size_t simple_len(const char *text, size_t len, bool *is_cut)
 {
-    *is_cut = len > QRY_MAX_LEN;
-    if (!*is_cut) {
+    *is_cut = false;
+    if (len <= QRY_MAX_LEN) {
         return len;
     }
     size_t cut = QRY_MAX_LEN;
     while (cut > 0 && !is_sep(text[cut])) {
         cut--;
     }
+    *is_cut = has_word_bytes(text + cut, len - cut);
     return cut;
 }
 

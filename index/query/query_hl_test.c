@@ -154,6 +154,43 @@ static void test_qry_hl_fragment_has_most_distinct_words(void **state)
     sd_buf_free(&spans);
 }
 
+/* Each fragment after the first is chosen for the query words the ones before do not show:
+ * with a common word everywhere and a rare one once, far from it, two fragments show both
+ * words, not the common word twice (every window holds one word, and the earliest won). */
+static void test_qry_hl_next_fragment_shows_a_word_not_shown(void **state)
+{
+    (void)state;
+    char text[8000];
+    size_t n = 0;
+    for (int i = 0; i < 60; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "bread and butter for breakfast. ");
+    }
+    for (int i = 0; i < 10; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "more filler text, nothing else. ");
+    }
+    n += (size_t)snprintf(text + n, sizeof text - n, "A rare cryptography note. ");
+    for (int i = 0; i < 20; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "more filler text, nothing else. ");
+    }
+    struct qry_hl_opts o;
+    qry_hl_opts_default(&o);
+    o.fragment_len = 60;
+    o.fragments = 2;
+    struct sd_buf spans;
+    sd_buf_init(&spans);
+    const char *got = hl("bread cryptography", text, &o, &spans);
+    const char *bar = strchr(got, '|');
+    assert_non_null(bar);
+    assert_non_null(strstr(got, "<mark>bread</mark>"));
+    assert_true(strstr(got, "<mark>bread</mark>") < bar); /* in text order */
+    assert_non_null(strstr(bar, "<mark>cryptography</mark>"));
+    /* the first fragment (the snippet) is still the earliest with the most words */
+    o.fragments = 1;
+    got = hl("bread cryptography", text, &o, &spans);
+    assert_true(strncmp(got, "<mark>bread</mark>", 18) == 0);
+    sd_buf_free(&spans);
+}
+
 /* The typo reading of parsed query q (freed here) highlighted in text equals want. */
 static void assert_typo_hl(struct qry *q, const char *text, const char *want)
 {
@@ -417,6 +454,37 @@ static void test_qry_hl_fragment_begins_at_a_word(void **state)
     sd_buf_free(&spans);
 }
 
+/* A cut fragment shows "…" next to a word, not to blank space: a text with runs of blank lines
+ * (markdown, a man page) once gave "… УДК" and "слово …", the run's rest kept as spaces. */
+static void test_qry_hl_cut_is_not_next_to_blank_space(void **state)
+{
+    (void)state;
+    char text[4000];
+    size_t n = 0;
+    for (int i = 0; i < 40; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "слово \n\n\n  \t");
+    }
+    n += (size_t)snprintf(text + n, sizeof text - n, "двоих\n\n\n");
+    for (int i = 0; i < 40; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "ещё \n \n\n");
+    }
+    struct qry_hl_opts o;
+    qry_hl_opts_default(&o);
+    struct sd_buf spans;
+    sd_buf_init(&spans);
+    for (size_t flen = 16; flen < 200; flen++) {
+        o.fragment_len = flen;
+        const char *got = hl("двоих", text, &o, &spans);
+        size_t len = strlen(got);
+        assert_true(len > 6 && strncmp(got, "\xE2\x80\xA6", 3) == 0);
+        assert_true(strcmp(got + len - 3, "\xE2\x80\xA6") == 0);
+        if (got[3] == ' ' || got[len - 4] == ' ') {
+            fail_msg("flen %zu: '%s' has blank space next to a cut", flen, got);
+        }
+    }
+    sd_buf_free(&spans);
+}
+
 static void test_qry_hl_random_text_never_breaks_utf8_or_entities(void **state)
 {
     (void)state;
@@ -461,10 +529,12 @@ int main(void)
         cmocka_unit_test(test_qry_hl_escapes_html_and_marks_are_configurable),
         cmocka_unit_test(test_qry_hl_offsets_instead_of_marks),
         cmocka_unit_test(test_qry_hl_fragment_has_most_distinct_words),
+        cmocka_unit_test(test_qry_hl_next_fragment_shows_a_word_not_shown),
         cmocka_unit_test(test_qry_hl_typo_matches_are_marked),
         cmocka_unit_test(test_qry_snippet_anchors_on_a_typo_match),
         cmocka_unit_test(test_qry_hl_stopping_early_chooses_what_the_whole_text_would),
         cmocka_unit_test(test_qry_hl_fragment_begins_at_a_word),
+        cmocka_unit_test(test_qry_hl_cut_is_not_next_to_blank_space),
         cmocka_unit_test(test_qry_hl_random_text_never_breaks_utf8_or_entities),
         cmocka_unit_test(test_qry_hl_every_match_has_a_window),
     };

@@ -490,6 +490,11 @@ static void test_qry_simple_exclusions_need_a_positive_word(void **state)
     assert_simple("cats -\"big dogs\"", "(and cat/cats (not \"big dogs\"))");
     assert_simple("-cats -dogs", "(none)");
     assert_simple("cats - dogs", "(and cat/cats dog/dogs)");
+    /* "--force" is a command-line option typed into the box, not an exclusion of "-force" */
+    assert_simple("dpkg --force", "(and dpkg/dpkg forc/force)");
+    assert_simple("--force", "forc/force");
+    assert_simple("cats --", "cat/cats");
+    assert_typing("dpkg --forc", NULL);
 }
 
 static void test_qry_simple_prefix_or_word(void **state)
@@ -605,6 +610,14 @@ static void test_qry_simple_long_input_is_truncated(void **state)
         len += (size_t)snprintf(text + len, sizeof text - len, "a.");
     }
     assert_simple_len(text, len, "cat/cats", true);
+    /* past the limit only blanks and punctuation: no word was dropped, so nothing is cut */
+    len = (size_t)snprintf(text, sizeof text, "cats");
+    memset(text + len, ' ', sizeof text - len);
+    assert_simple_len(text, sizeof text, "cat/cats", false);
+    memset(text + QRY_MAX_LEN + 10, '!', 20);
+    assert_simple_len(text, sizeof text, "cat/cats", false);
+    text[QRY_MAX_LEN + 100] = 'x'; /* a word after the limit is dropped */
+    assert_simple_len(text, sizeof text, "cat/cats", true);
 }
 
 static void test_qry_simple_random_bytes_never_fail(void **state)

@@ -123,8 +123,8 @@ static void unbuild(struct built *b)
 /* The snippet and highlight of the big doc for q (query: its text, for messages; q taken)
  * through a view equal the whole value's; returns the bytes the view decompressed for the
  * snippet. */
-static size_t check_parsed(const struct built *b, struct qry *q, const char *query,
-                           size_t max_len, unsigned fragments)
+static size_t check_parsed(const struct built *b, struct qry *q, const char *query, size_t max_len,
+                           unsigned fragments)
 {
     struct sd_error err = {0};
     struct sd_buf want, got, want_sp, got_sp;
@@ -152,10 +152,10 @@ static size_t check_parsed(const struct built *b, struct qry *q, const char *que
         size_t wn, gn;
         sd_buf_reset(&want);
         sd_buf_reset(&got);
-        assert_int_equal(qry_highlight(tq_ctx, q, b->body, b->body_len, &o, 1, &want, &wn, &want_sp),
-                         SD_OK);
-        assert_int_equal(qry_highlight_doc(tq_ctx, q, &v, body, &o, 1, &got, &gn, &got_sp, NULL, &err),
-                         SD_OK);
+        assert_int_equal(
+            qry_highlight(tq_ctx, q, b->body, b->body_len, &o, 1, &want, &wn, &want_sp), SD_OK);
+        assert_int_equal(
+            qry_highlight_doc(tq_ctx, q, &v, body, &o, 1, &got, &gn, &got_sp, NULL, &err), SD_OK);
         assert_int_equal(wn, gn);
         assert_int_equal(want.len, got.len);
         assert_memory_equal(want.data, got.data, want.len);
@@ -190,6 +190,23 @@ static size_t check_typos(const struct built *b, const char *query, size_t max_l
     return check_parsed(b, fq, query, max_len, fragments);
 }
 
+/* The same for the typo reading of query as a search box sends it, its last word still being
+ * typed (QRY_SIMPLE_PREFIX_LAST: that word's typo leaf matches the words that start within its
+ * edits). */
+static size_t check_typing(const struct built *b, const char *query, size_t max_len,
+                           unsigned fragments)
+{
+    struct qry *q = NULL;
+    struct qry *fq = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(
+        qry_parse_simple(tq_ctx, query, strlen(query), QRY_SIMPLE_PREFIX_LAST, &q, &err), SD_OK);
+    assert_int_equal(qry_with_typos(q, false, &fq, &err), SD_OK);
+    assert_non_null(fq);
+    qry_free(q);
+    return check_parsed(b, fq, query, max_len, fragments);
+}
+
 /* A ~1 MB Russian body with the query words near its end: the same snippet as the whole
  * text's, from a few chunks; near its start too; and queries whose words are spread, absent,
  * excluded, prefixes or typos (tested by the stems of the forms they can match), phrases,
@@ -218,6 +235,10 @@ static void test_qry_snippet_doc_deep_match_equals_whole_scan(void **state)
     assert_true(check_typos(&b, "квантвой криптогрфией", 200, 2) <= 4 * 16384);
     check_query(&b, "от*", 200, 1); /* a filler word's prefix: every chunk holds it */
     check_typos(&b, "отчот", 200, 1);
+    /* The word being typed, with a typo in what was typed so far: "криптогрф" starts
+     * "криптографии" within one edit, which no whole-word walk of the forms finds. */
+    check_typing(&b, "криптогрф", 200, 1);
+    check_typing(&b, "квантовой криптогрф", 200, 2);
     check_query(&b, "отчёт", 120, 3); /* a filler word: every chunk holds it */
     unbuild(&b);
 }
@@ -285,7 +306,8 @@ static void test_qry_src_word_ranges_tokenize_as_the_whole_text(void **state)
         assert_int_equal(qry_src_load_words(&src, s, e, &a, &z), SD_OK);
         widened += a < s || z > e;
         struct tokens part = {0};
-        assert_int_equal(stem_tokenize(tq_stem, src.text + a, z - a, 0, note_token, &part, NULL), 0);
+        assert_int_equal(stem_tokenize(tq_stem, src.text + a, z - a, 0, note_token, &part, NULL),
+                         0);
         size_t k = 0;
         while (k < whole.n && (whole.off[k] >> 8) < a) {
             k++;

@@ -176,10 +176,11 @@ static int add_near_form(void *arg, const char *term, size_t len, unsigned dist,
 
 /* A prefix or typo leaf matches tokens by their form, not one stem; the forms it can match in
  * this document are among its segment's exact forms (every token of the document is one):
- * those starting with the prefix, or within the typo automaton's edits of the typed form
- * (highlight.c matches tokens with the same automaton). Their stems are added;
- * when they cannot be listed (no memory for the trie, a damaged dictionary) every piece is a
- * candidate, which is always right: the text itself is then read and checked. */
+ * those starting with the prefix, or within the typo automaton's edits of the typed form (for
+ * the word being typed: starting within them; highlight.c matches tokens with the same
+ * automaton). Their stems are added; when they cannot be listed (no memory for the trie, a
+ * damaged dictionary) every piece is a candidate, which is always right: the text itself is
+ * then read and checked. */
 static void add_leaf_forms(struct stem_set *ss, const struct seg *seg, const struct qry *q,
                            const struct qry_node *nd)
 {
@@ -204,7 +205,11 @@ static void add_leaf_forms(struct stem_set *ss, const struct seg *seg, const str
     rc = lev ? seg_exact_terms(seg, &forms, &err) : SD_ENOMEM;
     if (rc == SD_OK && qry_lev_init(lev, s, t->len, qry_lev_max_edits(s, t->len)) == SD_OK &&
         lev->k > 0) {
-        rc = qry_lev_walk(lev, forms, fields, nf, "", 0, add_near_form, ss);
+        /* The word being typed matches the words that start within its edits (highlight.c's
+         * qry_lev_match_prefix): a whole-word walk would miss "криптографии" for "криптогрф". */
+        rc = nd->syn_role == QRY_SYN_TYPING
+                 ? qry_lev_walk_prefix(lev, forms, fields, nf, "", 0, add_near_form, ss)
+                 : qry_lev_walk(lev, forms, fields, nf, "", 0, add_near_form, ss);
     }
     seg_exact_terms_release(seg, forms);
     ss->is_any |= rc != SD_OK;

@@ -344,6 +344,13 @@ struct seg_stored {
     struct sd_buf buf;
 };
 
+typedef int (*seg_text_fn)(void *arg, const char *s, size_t len);
+/* Calls fn with each string of json[0, len), a SEG_TEXT_ARRAY value (a load reads it back as
+ * SEG_RAW), unescaped into scratch (valid during the call). SD_OK, SD_EINVAL (not a JSON array
+ * of strings), SD_ENOMEM, or fn's non-zero return. (seg_textarr.c) */
+int seg_text_array_each(const char *json, size_t len, struct sd_buf *scratch, seg_text_fn fn,
+                        void *arg);
+
 /* Loads doc's stored fields into out (initialized by this call; release with
  * seg_stored_free() also after an error). */
 int seg_doc_load(const struct seg *s, uint32_t doc, struct seg_stored *out, struct sd_error *err);

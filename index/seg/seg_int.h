@@ -293,12 +293,7 @@ void seg_tw_free(struct seg_tw *w);
 
 /* ---- seg_textarr.c ---- */
 
-typedef int (*seg_text_fn)(void *arg, const char *s, size_t len);
-/* Calls fn with each string of json[0, len), a SEG_TEXT_ARRAY value, unescaped into scratch
- * (valid during the call). SD_OK, SD_EINVAL (not a JSON array of strings), SD_ENOMEM, or
- * fn's non-zero return. */
-int seg_text_array_each(const char *json, size_t len, struct sd_buf *scratch, seg_text_fn fn,
-                        void *arg);
+/* seg_text_array_each is declared in seg.h: the engine shows a stored text array's strings. */
 
 /* ---- seg_stored.c ---- */
 

@@ -417,6 +417,38 @@ class ManagementTest(harness.E2ETestCase):
         self.assertIn("books: settings version 3 (", out)
         self.assertIn(note, out)
 
+    def test_text_arrays_have_a_title_snippet_and_highlight(self):
+        """A declared text field given an array of strings is indexed string by string; its
+        hits showed an empty title and snippet and nothing marked. They show the strings joined
+        by " · ", marked as any text."""
+        self.assertOk(self.call(op="set_settings", index="arr", settings={
+            "fields": {"title": {"type": "text"}, "body": {"type": "text"}}}))
+        self.assertOk(self.call(op="add", index="arr", docs=[
+            {"id": "a", "title": ["Zebra one", "two <zebras>"],
+             "body": ["first zebra & co", "second", "third zebra"]},
+            {"id": "b", "title": "plain zebra", "body": "a zebra here"}]))
+        harness.wait_docs(self.daemon, 2, index="arr")
+        a = self.assertOk(self.call(op="search", index="arr", q="zebra", highlight=True))
+        hits = {h["id"]: h for h in a["hits"]}
+        self.assertEqual(set(hits), {"a", "b"}, a)
+        self.assertEqual(hits["a"]["title"], "Zebra one · two <zebras>", a)
+        self.assertEqual(hits["a"]["snippet"], "first zebra & co · second · third zebra", a)
+        self.assertEqual(hits["a"]["highlight"]["title"],
+                         "<mark>Zebra</mark> one · two &lt;<mark>zebras</mark>&gt;", a)
+        self.assertEqual(hits["a"]["highlight"]["snippets"],
+                         ["first <mark>zebra</mark> &amp; co · second · third <mark>zebra</mark>"],
+                         a)
+        self.assertEqual(hits["b"]["highlight"]["title"], "plain <mark>zebra</mark>", a)
+        a = self.assertOk(self.call(op="search", index="arr", q="third", highlight=True,
+                                    highlight_offsets=True))
+        hl = a["hits"][0]["highlight"]
+        frag = hl["snippets"][0].encode()
+        self.assertEqual([frag[o:o + n].decode() for o, n in hl["snippet_matches"][0]],
+                         ["third"], a)
+        # the stored value is the array, as given
+        self.assertEqual(self.assertOk(self.call(op="get", index="arr", id="a"))["doc"]["title"],
+                         ["Zebra one", "two <zebras>"])
+
     def test_unknown_parameters_on_every_op(self):
         line = [{"op": "search", "q": "x", "lmit": 1}, {"op": "add", "doc": {"id": "a"}, "x": 1},
                 {"op": "get", "id": "a", "x": 1}, {"op": "delete", "id": "a", "x": 1},

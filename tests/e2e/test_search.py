@@ -657,6 +657,72 @@ class SearchTest(E2ETestCase):
             self.assertOk(self.line_call({"op": "delete", "id": "tmp-long-ru"}), "delete")
             harness.wait_docs(self.daemon, self.sample_count)
 
+    def test_searchq_fragments_are_shown_without_highlight(self):
+        """searchq --fragments N asks the server for N fragments (it sends highlight too, as
+        the server takes fragments only with it); the hit list then shows them all, as
+        --highlight does, not the one-line excerpt alone."""
+        body = ("Сводка: зюзяблики поют на рассвете. " +
+                "Архив хранит письма, описи и карточки каталога. " * 20 +
+                "Под конец зюзяблики улетают.")
+        self.assertOk(self.line_call({"op": "add", "doc": {"id": "tmp-frag", "body": body}}))
+        try:
+            cp = self.searchq("--fragments", "2", "--snippet-len", "64", "зюзяблик")
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            out = decode(cp)[0]
+            self.assertIn("поют", out, describe(cp))
+            self.assertIn("улетают", out, describe(cp))
+            self.assertEqual(out.count("[зюзяблики]"), 2, describe(cp))
+        finally:
+            self.assertOk(self.line_call({"op": "delete", "id": "tmp-frag"}), "delete")
+            harness.wait_docs(self.daemon, self.sample_count)
+
+    def test_a_long_title_is_highlighted_where_it_matches(self):
+        """A title over 300 bytes (the title table keeps that much) is highlighted from the
+        stored title: a word past the cut is marked, in a passage of about 300 bytes with "…"
+        where the title goes on, not left out unmarked with the title cut inside a word."""
+        title = "Слово " * 60 + "квазиэлектронный отчёт " + "и ещё слова " * 40
+        docs = [{"id": "tmp-longtitle", "title": title, "body": "текст"}]
+        self.assertOk(self.line_call({"op": "add", "docs": docs}), "add")
+        try:
+            a = self.line_call({"op": "search", "q": "квазиэлектронный", "highlight": True})
+            hit = self.assertOk(a)["hits"][0]
+            hl = hit["highlight"]["title"]
+            self.assertIn("<mark>квазиэлектронный</mark> отчёт", hl, a)
+            self.assertTrue(hl.startswith("…") and hl.endswith("…"), hl)
+            self.assertLess(len(hl.encode()), 400, hl)
+            self.assertEqual(hit["title"], title.encode()[:300].decode(errors="ignore"), a)  # as it was
+            a = self.line_call({"op": "search", "q": "текст", "highlight": True,
+                                "highlight_offsets": True})
+            hl = self.assertOk(a)["hits"][0]["highlight"]
+            self.assertTrue(hl["title"].startswith("Слово") and hl["title"].endswith("…"), a)
+            self.assertEqual(hl["title_matches"], [], a)
+        finally:
+            for d in docs:
+                self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
+            harness.wait_docs(self.daemon, self.sample_count)
+
+    def test_an_empty_body_has_no_fragment(self):
+        """A hit whose body is "" has no fragment, as one without a body: the highlight said
+        "snippets":[""] (an empty passage to show) for the one and [] for the other."""
+        docs = [{"id": "tmp-nobody", "title": "квазиэлектрон один"},
+                {"id": "tmp-emptybody", "title": "квазиэлектрон два", "body": ""}]
+        self.assertOk(self.line_call({"op": "add", "docs": docs}), "add")
+        try:
+            for offsets in (False, True):
+                a = self.line_call({"op": "search", "q": "квазиэлектрон", "highlight": True,
+                                    "highlight_offsets": offsets, "fragments": 2})
+                hits = {h["id"]: h for h in self.assertOk(a)["hits"]}
+                self.assertEqual(set(hits), {"tmp-nobody", "tmp-emptybody"}, a)
+                for h in hits.values():
+                    self.assertEqual(h["snippet"], "", a)
+                    self.assertEqual(h["highlight"]["snippets"], [], a)
+                    self.assertEqual(h["highlight"].get("snippet_matches", []), [], a)
+                    self.assertIn("квазиэлектрон", h["highlight"]["title"], a)
+        finally:
+            for d in docs:
+                self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
+            harness.wait_docs(self.daemon, self.sample_count)
+
     def test_a_match_at_the_end_of_a_body_is_in_its_snippet(self):
         """A body that ends with its only match, for every length modulo a Cyrillic
         character: the snippet window, moved back to a character's first byte, once ended a
