@@ -8,10 +8,10 @@
  * Each thread keeps its own query context (stemmer, heaps, buffers) in a
  * thread-local, freed when the thread exits.
  */
-#include "engine_int.h"
-
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "engine_int.h"
 
 static pthread_key_t idx_ctx_key;
 static pthread_once_t idx_ctx_once = PTHREAD_ONCE_INIT;
@@ -123,6 +123,57 @@ static int idx_join_array(struct seg_doc_view *v, const struct seg_field *f, str
     return out->rc ? sd_errorf(err, SD_ENOMEM, "out of memory") : rc;
 }
 
+/* A text array's title as the hit shows it (title_len was 0: the title table holds only
+ * SEG_TEXT titles): its strings joined into arr (idx_join_array), cut as the title table cuts
+ * (seg_doc_title: SEG_TITLE_MAX bytes, backed up to a character); *title and *title_len point
+ * into arr, and h->title is replaced by a copy. Nothing changes when the document's title is
+ * no text array. SD_OK, SD_ENOMEM or SD_ECORRUPT. */
+static int idx_array_title(struct seg_doc_view *v, struct sd_buf *arr, const char **title,
+                           size_t *title_len, struct idx_hit *h, struct sd_error *err)
+{
+    const struct seg_field *raw = idx_raw_field(&v->st, SEG_TITLE_FIELD);
+    int rc = raw ? idx_join_array(v, raw, arr, err) : SD_OK;
+    if (rc != SD_OK || arr->len == 0) {
+        return rc;
+    }
+    const char *t = (const char *)arr->data;
+    size_t len = strnlen(t, arr->len);
+    while (len > SEG_TITLE_MAX ||
+           (len > 0 && len < arr->len && ((unsigned char)t[len] & 0xC0) == 0x80)) {
+        len--;
+    }
+    char *copy = strndup(t, len);
+    if (!copy) {
+        return sd_errorf(err, SD_ENOMEM, "out of memory");
+    }
+    free(h->title);
+    h->title = copy;
+    *title = t;
+    *title_len = len;
+    return SD_OK;
+}
+
+/* A title the title table cut (SEG_TITLE_MAX bytes, backed up to a character) is highlighted
+ * from the stored one, as a fragment of as many bytes around its matches: a word past the cut
+ * is marked, and "…" says where the title goes on. Sets *full and *full_len to the stored
+ * title (loaded into v) when the shown one (title_len bytes) was cut; else leaves them. */
+static int idx_full_title(struct seg_doc_view *v, size_t title_len, const char **full,
+                          size_t *full_len, struct sd_error *err)
+{
+    const struct seg_field *tf =
+        title_len + 3 >= SEG_TITLE_MAX ? idx_field(&v->st, SEG_TITLE_FIELD) : NULL;
+    if (!tf || tf->value_len <= title_len) {
+        return SD_OK;
+    }
+    size_t from = (size_t)((const uint8_t *)tf->value - v->rec);
+    int rc = seg_doc_view_load(v, from, from + tf->value_len, err);
+    if (rc == SD_OK) {
+        *full = tf->value;
+        *full_len = tf->value_len;
+    }
+    return rc;
+}
+
 /* The highlighted title and snippets of a hit (req->opts.highlight): parts 0 (the title, a
  * fragment of title_frag bytes of it when not 0) and
  * 1.. (the body's fragments, when body is not NULL, or of text[0, text_len) when text is: a
@@ -146,8 +197,7 @@ static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *t
     if (rc == SD_OK && body && body->value_len > 0) { /* "": no fragment, as with no body */
         o = opts->hl;
         o.fragment_len = snippet_len;
-        rc = qry_highlight_doc(ctx, q, v, body, &o, 1, &parts, &h->hl_nsnippets, &spans, snip,
-                               err);
+        rc = qry_highlight_doc(ctx, q, v, body, &o, 1, &parts, &h->hl_nsnippets, &spans, snip, err);
     } else if (rc == SD_OK && text) {
         o = opts->hl;
         o.fragment_len = snippet_len;
@@ -182,7 +232,6 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
     struct sd_buf snip, arr_title, arr_body; /* arr_: text arrays' strings (idx_join_array) */
     const char *hl_title = NULL;             /* the stored title, when the table's was cut */
     size_t hl_title_len = 0;
-    size_t title_frag = 0;
     sd_buf_init(&snip);
     sd_buf_init(&arr_title);
     sd_buf_init(&arr_body);
@@ -193,35 +242,11 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
         if (raw) {
             rc = idx_join_array(&v, raw, &arr_body, err);
         }
-        raw = title_len == 0 ? idx_raw_field(&v.st, SEG_TITLE_FIELD) : NULL;
-        if (rc == SD_OK && raw) {
-            rc = idx_join_array(&v, raw, &arr_title, err);
+        if (rc == SD_OK && title_len == 0) {
+            rc = idx_array_title(&v, &arr_title, &title, &title_len, h, err);
         }
-        if (rc == SD_OK && arr_title.len > 0) {
-            title = (const char *)arr_title.data; /* the title table holds only SEG_TEXT titles */
-            title_len = strnlen(title, arr_title.len);
-            while (title_len > SEG_TITLE_MAX ||
-                   (title_len > 0 && title_len < arr_title.len &&
-                    ((unsigned char)title[title_len] & 0xC0) == 0x80)) {
-                title_len--; /* cut as the title table cuts (seg_doc_title) */
-            }
-            free(h->title);
-            h->title = strndup(title, title_len);
-        }
-        /* A title the title table cut (SEG_TITLE_MAX bytes, backed up to a character) is
-         * highlighted from the stored one, as a fragment of as many bytes around its matches:
-         * a word past the cut is marked, and "…" says where the title goes on. */
-        const struct seg_field *tf = opts->highlight && title_len + 3 >= SEG_TITLE_MAX
-                                         ? idx_field(&v.st, SEG_TITLE_FIELD)
-                                         : NULL;
-        if (rc == SD_OK && tf && tf->value_len > title_len) {
-            size_t from = (size_t)((const uint8_t *)tf->value - v.rec);
-            rc = seg_doc_view_load(&v, from, from + tf->value_len, err);
-            if (rc == SD_OK) {
-                hl_title = tf->value;
-                hl_title_len = tf->value_len;
-                title_frag = SEG_TITLE_MAX;
-            }
+        if (rc == SD_OK && opts->highlight) {
+            rc = idx_full_title(&v, title_len, &hl_title, &hl_title_len, err);
         }
         if (rc == SD_OK && body && !opts->highlight) {
             rc = qry_snippet_doc(ctx, q, &v, body, snippet_len, &snip, err);
@@ -235,8 +260,8 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
     if (rc == SD_OK && opts->highlight) {
         const char *text = arr_body.len > 0 ? (const char *)arr_body.data : NULL;
         rc = idx_highlight(ctx, q, hl_title ? hl_title : title, hl_title ? hl_title_len : title_len,
-                           title_frag, snippet_len ? &v : NULL, body, text, arr_body.len,
-                           snippet_len, opts, h, &snip, err);
+                           hl_title ? SEG_TITLE_MAX : 0, snippet_len ? &v : NULL, body, text,
+                           arr_body.len, snippet_len, opts, h, &snip, err);
     }
     if (snippet_len) {
         seg_doc_view_free(&v);
