@@ -811,6 +811,10 @@ static enum proto_code check_hl_opts(uint32_t snippet_len, uint32_t fragments, b
                             "'fragments', 'highlight_pre', 'highlight_post' and "
                             "'highlight_offsets' shape highlights: they need 'highlight' true");
     }
+    if (!req->snippet && (snippet_len != UINT32_MAX || fragments != UINT32_MAX)) {
+        return proto_errorf(err, PROTO_BAD_REQUEST,
+                            "'snippet_len' and 'fragments' shape snippets: 'snippet' is false");
+    }
     if (snippet_len != UINT32_MAX &&
         (snippet_len < PROTO_MIN_SNIPPET || snippet_len > PROTO_MAX_SNIPPET)) {
         return hl_range_error("snippet_len", err);
@@ -1082,22 +1086,12 @@ static enum proto_code get_search(struct json_object *obj, struct proto_request 
         rc = get_search_opts(obj, req, err);
     }
     if (rc == PROTO_OK) {
-        rc = get_hl_opts(obj, req, err);
+        rc = get_bool(obj, "snippet", &req->snippet, err); /* before the options it makes moot */
     }
     if (rc == PROTO_OK) {
-        rc = get_attr_params(obj, req, err);
+        rc = get_hl_opts(obj, req, err);
     }
-    if (rc) {
-        return rc;
-    }
-    struct json_object *sn = member(obj, "snippet", &present);
-    if (present) {
-        if (!json_object_is_type(sn, json_type_boolean)) {
-            return proto_errorf(err, PROTO_BAD_REQUEST, "'snippet' must be true or false");
-        }
-        req->snippet = json_object_get_boolean(sn);
-    }
-    return PROTO_OK;
+    return rc == PROTO_OK ? get_attr_params(obj, req, err) : rc;
 }
 
 static enum proto_code check_id(const char *what, const char *id, size_t len,

@@ -1720,6 +1720,22 @@ static void test_proto_highlight_shapes_need_highlight(void **state)
     assert_http(PROTO_GET, "/search?q=a&fragments=2&highlight=true", NULL, PROTO_OK, NULL);
     /* snippet_len shapes the plain snippet too */
     assert_line("{\"op\":\"search\",\"q\":\"a\",\"snippet_len\":100}", PROTO_OK, NULL);
+    /* with "snippet": false there is no snippet or fragment to shape (only the title is
+     * highlighted): they were taken and did nothing; the order of the members does not matter */
+    static const char *const snippet_shapes[] = {
+        "{\"op\":\"search\",\"q\":\"a\",\"snippet\":false,\"snippet_len\":100}",
+        "{\"op\":\"search\",\"q\":\"a\",\"fragments\":2,\"highlight\":true,\"snippet\":false}",
+    };
+    for (size_t i = 0; i < sizeof snippet_shapes / sizeof *snippet_shapes; i++) {
+        assert_line(snippet_shapes[i], PROTO_BAD_REQUEST,
+                    "'snippet_len' and 'fragments' shape snippets: 'snippet' is false");
+    }
+    assert_http(PROTO_GET, "/search?q=a&snippet=false&snippet_len=100", NULL, PROTO_BAD_REQUEST,
+                "'snippet_len' and 'fragments' shape snippets: 'snippet' is false");
+    assert_http(PROTO_GET, "/search?q=a&highlight=true&fragments=2&snippet=0", NULL,
+                PROTO_BAD_REQUEST, NULL);
+    assert_line("{\"op\":\"search\",\"q\":\"a\",\"highlight\":true,\"snippet\":false}", PROTO_OK,
+                NULL);
 }
 
 /* A search without "q" says that it is missing, on both protocols (the line protocol said
