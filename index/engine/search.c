@@ -591,16 +591,52 @@ static int idx_try_layout_part(struct qry_ctx *ctx, const struct idx_search_req 
                                   l->part.len, q, res, out, NULL, NULL);
 }
 
+/* The corrected reading: the text as did_you_mean names it (fix[0, len)), read with the
+ * index's synonyms, replaces the typo reading *fq and *fres when it finds more. The typo
+ * reading matches a misspelt word's near forms but not their synonyms: the lexicon reads the
+ * words as typed, and a misspelling is no synonym's member ("дипломатея" found the pages of
+ * "дипломатия", not the one that only says "diplomacy"; "искуственный интеллект" not the one
+ * with "ИИ"). Read corrected, the word is what it corrects to, its synonyms score below it
+ * (synonym.c's cap), and the near forms other than the correction are left out. Searched only
+ * when the index has synonyms: without them it finds no more than the typo reading. SD_OK or
+ * SD_ENOMEM: a reading that fails otherwise leaves the typo one. */
+static int idx_try_corrected(struct qry_ctx *ctx, const struct idx_search_req *req,
+                             const struct sch_schema *schema, const struct qry_lexicon *lex,
+                             const struct qry_segment *segs, size_t nsegs, const char *fix,
+                             size_t len, struct qry **fq, struct qry_result *fres)
+{
+    if (!qry_lexicon_has_synonyms(lex)) {
+        return SD_OK;
+    }
+    struct sd_error e = {0};
+    struct qry *cq = NULL;
+    struct qry_result cres;
+    int rc = idx_reading(ctx, fix, len, req, schema, lex, segs, nsegs, &cq, &cres, &e);
+    if (rc == SD_OK && cres.total > fres->total) {
+        qry_result_free(fres);
+        qry_free(*fq);
+        *fq = cq;
+        *fres = cres;
+        return SD_OK;
+    }
+    qry_result_free(&cres);
+    qry_free(cq);
+    return rc == SD_ENOMEM ? rc : SD_OK;
+}
+
 /* The typo-tolerant reading of *q (parsed from text[0, len)) replaces *q and *res when it finds
  * clearly more; out->did_you_mean then names the correction, when a typed word no document
- * has has a close form that some document has. */
-static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, const char *text,
-                         size_t len, const struct qry_segment *segs, size_t nsegs, struct qry **q,
-                         struct qry_result *res, struct idx_search_res *out)
+ * has has a close form that some document has, and with the index's synonyms the corrected
+ * reading may stand for it (idx_try_corrected). */
+static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req,
+                         const struct sch_schema *schema, const struct qry_lexicon *lex,
+                         const char *text, size_t len, const struct qry_segment *segs, size_t nsegs,
+                         struct qry **q, struct qry_result *res, struct idx_search_res *out)
 {
     struct sd_error e = {0};
     struct qry *fq = NULL;
-    int rc = qry_with_typos(*q, res->total == 0 && res->unknown_words == 0, &fq, &e);
+    bool is_every_word = res->total == 0 && res->unknown_words == 0;
+    int rc = qry_with_typos(*q, is_every_word, &fq, &e);
     if (rc || !fq) {
         return rc;
     }
@@ -614,6 +650,12 @@ static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req, 
         if (rc == SD_OK && is_corrected) {
             out->did_you_mean = idx_reading_name((const char *)dym.data, dym.len);
             rc = out->did_you_mean ? SD_OK : SD_ENOMEM;
+        }
+        if (rc == SD_OK && is_corrected && !is_every_word) {
+            /* (the words corrected are in no document: the corrected reading loses no match
+             * of them as typed, as it would of a misspelling some documents share) */
+            rc = idx_try_corrected(ctx, req, schema, lex, segs, nsegs, (const char *)dym.data,
+                                   dym.len, &fq, &fres);
         }
         sd_buf_free(&dym);
         if (rc == SD_OK) {
@@ -657,7 +699,7 @@ static int idx_other_readings(struct qry_ctx *ctx, const struct idx_search_req *
     if (rc == SD_OK && !req->opts.no_typos && idx_wants_other_reading(res)) {
         const char *text = out->is_layout_used ? out->layout_query : req->q;
         size_t len = out->is_layout_used ? strlen(out->layout_query) : req->q_len;
-        rc = idx_try_typos(ctx, req, text, len, segs, nsegs, q, res, out);
+        rc = idx_try_typos(ctx, req, schema, lex, text, len, segs, nsegs, q, res, out);
     }
     if (rc == SD_OK && is_layout && !out->is_typo_used && idx_wants_other_reading(res)) {
         rc = idx_try_layout_part(ctx, req, schema, lex, segs, nsegs, q, res, out, lay, true);

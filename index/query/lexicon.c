@@ -196,6 +196,11 @@ static int lex_cmp_stop(const void *x, const void *y, void *arg)
     return lex_cmp_bytes(lex_pool_str(lex, *a), a->len, lex_pool_str(lex, *b), b->len);
 }
 
+bool qry_lexicon_has_synonyms(const struct qry_lexicon *lex)
+{
+    return lex && lex->rules.count > 0;
+}
+
 void qry_lexicon_seal(struct qry_lexicon *lex)
 {
     stem_ctx_free(lex->stem);

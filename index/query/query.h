@@ -360,6 +360,10 @@ int qry_lexicon_add_synonyms(struct qry_lexicon *lex, bool is_one_way, const cha
 /* Ends the building: sorts the tables, frees the stemmer. Nothing may be added after. */
 void qry_lexicon_seal(struct qry_lexicon *lex);
 
+/* Whether lex (NULL: none) has any synonyms: a reading that only synonyms could change (the
+ * engine's corrected reading, search.c) is not searched without them. */
+bool qry_lexicon_has_synonyms(const struct qry_lexicon *lex);
+
 /* *out becomes a copy of q (owned: qry_free()) read with lex (sealed, borrowed): each positive
  * word or run of consecutive words (same field, not in a phrase) that is a synonym member, compared
  * by stems so any inflection counts, becomes an OR of itself and the member's synonyms (a

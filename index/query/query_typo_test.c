@@ -104,6 +104,31 @@ static void assert_both_readings(const struct tdoc *docs, size_t n, const char *
     }
 }
 
+/* The near forms of one typed word share the df of the most frequent (Lucene's blended
+ * fuzzy rewrite), and a word typed alone weighs them by their share of it: the documents of
+ * the common reading, the one did_you_mean names, come first. Each with its own idf, the rare
+ * form's page (which says it over and over, in a short text) outranked them all. */
+static void test_qry_typo_rare_near_form_ranks_below_the_common_one(void **state)
+{
+    (void)state;
+    const struct tdoc docs[] = {
+        {.id = "rare", .title = "inet_pton", .body = "inet_pton pton pton"},
+        {.id = "common1", .title = "python", .body = "the python language and its library"},
+        {.id = "common2", .body = "scripts in python run on every system we ship"},
+        {.id = "common3", .body = "a python module for the network, with a long manual"},
+        {.id = "other", .body = "nothing near"},
+    };
+    char ids[256], dym[256];
+    for (int is_typing = 0; is_typing < 2; is_typing++) {
+        uint64_t total =
+            is_typing ? typing_typo_search(docs, 5, "pyton", ids, sizeof ids, dym, sizeof dym)
+                      : typo_search(docs, 5, "pyton", ids, sizeof ids, dym, sizeof dym);
+        assert_int_equal(total, 4);
+        assert_string_equal(dym, "python");
+        assert_memory_equal(ids, "common", 6); /* a page of "python" first, not "rare" */
+    }
+}
+
 static void test_qry_typo_known_word_gets_no_near_misses(void **state)
 {
     (void)state;
@@ -482,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_qry_typo_word_being_typed_gives_the_bonus_as_a_word),
         cmocka_unit_test(test_qry_typo_did_you_mean_keeps_a_compound_whole),
         cmocka_unit_test(test_qry_typo_did_you_mean_keeps_the_case),
+        cmocka_unit_test(test_qry_typo_rare_near_form_ranks_below_the_common_one),
     };
     return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }

@@ -879,6 +879,20 @@ static bool is_absent_form(const struct qry_scratch *s, const struct qry_sterm *
     return x && seg_exact_terms_df(x, f, str, t->len) == 0;
 }
 
+/* BM25's idf of a term in df of n documents, scaled as its kind wants (term_idf). */
+static double kind_idf(const struct qry_sterm *t, uint64_t df, uint64_t n)
+{
+    double d = (double)df;
+    double idf = log(1.0 + ((double)n - d + 0.5) / (d + 0.5));
+    if (t->is_fuzzy) {
+        idf *= QRY_FUZZY_WEIGHT;
+    }
+    if (t->is_completion) {
+        idf *= QRY_COMPLETION_WEIGHT;
+    }
+    return idf;
+}
+
 /* Looks sterm `term` up in every segment and field of its scope, keeping each entry
  * found in s->found for plan.c; sets its global df (max over fields of the per-field
  * sums) and idf. A prefix's completion is not looked up: its entries are those the
@@ -924,14 +938,7 @@ static int term_idf(struct qry_scratch *s, const struct qry *q, const struct qry
     for (size_t g = 0; g < s->gfields.count; g++) {
         t->df = dfs[g] > t->df ? dfs[g] : t->df;
     }
-    double df = (double)t->df;
-    t->idf = log(1.0 + ((double)n - df + 0.5) / (df + 0.5));
-    if (t->is_fuzzy) {
-        t->idf *= QRY_FUZZY_WEIGHT;
-    }
-    if (t->is_completion) {
-        t->idf *= QRY_COMPLETION_WEIGHT;
-    }
+    t->idf = kind_idf(t, t->df, n);
     t->has_idf = true;
     return SD_OK;
 }
@@ -1028,6 +1035,64 @@ static int rest_idf(struct qry_scratch *s, const struct qry *q, const struct qry
     return rc;
 }
 
+/* The weight of a near form in df documents beside the most frequent near form of the same
+ * word, in max: the square root of its share. A word typed alone has nothing else to tell its
+ * readings apart, and the commoner reading is the likelier one, as did_you_mean takes it
+ * ("firewal": "firewall" in 74 documents, "firewalk" in 1, which its own page repeats). */
+static double typo_prior(uint64_t df, uint64_t max)
+{
+    return sqrt((double)df / (double)max);
+}
+
+/* Sets the idf of sterms t[0, count) (the near forms of one typed word, or their closest
+ * forms) from the df of the most frequent of them, as Lucene's blended fuzzy rewrite does:
+ * they are readings of one word, and with each its own idf the rarest weighed most ("pyton":
+ * a page with "pton" outranked every one with "python"). With is_alone (the query's only
+ * word) each also weighs by its share of that df (typo_prior). Beside other words it does
+ * not: the documents that have those pick the reading, and a prior there overrode them (the
+ * known-item typo sets, where the word meant is often the rarer one: "draiing slightly" for
+ * "draining", 67 times rarer than "drawing"; bench/RESULTS.md). */
+static void blend_terms(struct qry_sterm *t, size_t count, uint64_t n, bool is_alone)
+{
+    uint64_t max = 0;
+    for (size_t i = 0; i < count; i++) {
+        max = t[i].df > max ? t[i].df : max;
+    }
+    for (size_t i = 0; i < count && max > 0; i++) {
+        t[i].idf = kind_idf(&t[i], max, n) * (is_alone ? typo_prior(t[i].df, max) : 1.0);
+    }
+}
+
+/* Whether q has one positive word (or quoted text) only: nothing beside it. The typo reading
+ * keeps one QN_WORD per word typed (typo.c); synonyms' words are not typed. */
+static bool is_one_word(const struct qry *q)
+{
+    size_t words = 0;
+    for (size_t i = 0; i < q->node_count; i++) {
+        const struct qry_node *n = &q->nodes[i];
+        bool is_leaf = n->type == QN_WORD || n->type == QN_EXACT || n->type == QN_PHRASE;
+        words += is_leaf && !n->is_negative && n->syn_role != QRY_SYN_WORD;
+    }
+    return words == 1;
+}
+
+/* Blends the statistics of every QN_FUZZY node's near forms (blend_terms): its stems, and
+ * apart from them the closest forms that earn the exact-form bonus (expand_node's layout). The
+ * block-max bounds are built from these idf and stay exact. */
+static void blend_fuzzy(struct qry_scratch *s, const struct qry *q, uint64_t n)
+{
+    bool is_alone = is_one_word(q);
+    for (size_t i = 0; i < q->node_count && s->prefix.count == 2 * q->node_count; i++) {
+        if (q->nodes[i].type != QN_FUZZY) {
+            continue;
+        }
+        const uint32_t *slot = (const uint32_t *)s->prefix.data + 2 * i;
+        struct qry_sterm *t = (struct qry_sterm *)s->sterms.data + slot[0];
+        blend_terms(t, slot[1], n, is_alone);
+        blend_terms(t + slot[1], slot[1], n, is_alone);
+    }
+}
+
 /* Sizes s->found for the sterms so far, marking the rows added since `from` (the rows of
  * sterms [from, ...) ) absent; rows before stay as found. */
 static int size_found(struct qry_scratch *s, size_t from)
@@ -1082,6 +1147,9 @@ int qry_stats_build(struct qry_scratch *s, const struct qry *q, const struct qry
     }
     if (!rc && !st->is_unmatchable) {
         rc = rest_idf(s, q, segs, nsegs, st, err);
+    }
+    if (!rc && !st->is_unmatchable) {
+        blend_fuzzy(s, q, st->n);
     }
     if (!rc) {
         qry_synonym_caps(s, q); /* a synonym never outscores what was typed (synonym.c) */

@@ -21,6 +21,7 @@ SETTINGS = {
     "synonyms": [
         {"synonyms": ["ИИ", "искусственный интеллект"]},
         {"root": "ноутбук", "synonyms": ["лэптоп"]},
+        {"synonyms": ["дипломатия", "diplomacy"]},
     ],
 }
 
@@ -34,6 +35,8 @@ DOCS = [
     {"id": "notebook", "title": "Покупка", "body": "Купил новый ноутбук для работы."},
     {"id": "laptop", "title": "Покупка", "body": "Купил новый лэптоп для работы."},
     {"id": "band", "title": "The Who", "body": "The Who is a band from London."},
+    {"id": "dip-ru", "title": "Цифровая дипломатия", "body": "Дипломатия уходит в сеть."},
+    {"id": "dip-en", "title": "Digital diplomacy", "body": "Diplomacy goes online."},
 ]
 
 
@@ -141,6 +144,16 @@ class SynonymsTest(E2ETestCase):
         # the multi-word member, inflected, finds the short one; what was typed ranks first
         self.assertEqual(self.all_ways("искусственного интеллекта"), ["ai-long", "ai-short"])
         self.assertEqual(self.all_ways("ИИ врачам"), ["ai-short", "ai-long"])
+
+    def test_a_typo_finds_the_synonyms_of_its_correction(self):
+        # the corrected reading: a misspelt word is what it corrects to, synonyms and all,
+        # those below the word itself
+        self.assertEqual(self.all_ways("дипломатия"), ["dip-ru", "dip-en"])
+        self.assertEqual(self.all_ways("дипломатея"), ["dip-ru", "dip-en"])
+        self.assertEqual(self.all_ways("искуственного интеллекта"), ["ai-long", "ai-short"])
+        with self.daemon.line() as c:
+            a = c.call({"op": "search", "q": "дипломатея", "limit": 10})
+        self.assertEqual(a.get("did_you_mean"), "дипломатия", a)
 
     def test_one_way_synonym(self):
         self.assertEqual(self.all_ways("ноутбук"), ["notebook", "laptop"])
