@@ -143,6 +143,7 @@ struct hl_state {
     size_t nseq;
     struct hl_el el[HL_MAX_ELS];
     size_t nel;
+    uint64_t leads; /* the parts that are not a phrase's last: a token of one is pending */
     bool *in_seq;
     struct hl_slot ring[HL_RING];
 };
@@ -351,7 +352,7 @@ static size_t pending_from(const struct hl_state *h, const struct stem_token *to
     size_t from = off;
     for (size_t i = 0; h->nseq && i < HL_RING; i++) {
         const struct hl_slot *s = &h->ring[i];
-        if (s->pos && s->els && s->pos - 1 + HL_RING > tok->pos && s->off < from) {
+        if (s->pos && (s->els & h->leads) && s->pos - 1 + HL_RING > tok->pos && s->off < from) {
             from = s->off;
         }
     }
@@ -540,6 +541,11 @@ static int find_seqs(struct hl_state *h)
         for (int32_t c = n->first_child; c != QRY_NONE; c = q->nodes[c].next_sibling, k++) {
             h->in_seq[c] = true;
             add_el(h, c, UINT32_MAX, k);
+        }
+    }
+    for (size_t s = 0; s < h->nseq; s++) {
+        for (size_t k = h->seq[s].first; k + 1 < h->seq[s].first + h->seq[s].count; k++) {
+            h->leads |= UINT64_C(1) << k;
         }
     }
     return SD_OK;

@@ -408,6 +408,12 @@ static void test_qry_hl_stopping_early_chooses_what_the_whole_text_would(void **
     assert_same_fragments(stops, reads_all, pieces, sizeof pieces / sizeof pieces[0], 11);
     qry_free(stops);
     qry_free(reads_all);
+    /* a phrase's first word is pending until its last: no window is settled past it */
+    stops = tqry(tq_ctx, "\"cats dogs\" birds");
+    reads_all = tqry(tq_ctx, "\"cats dogs\" (birds OR zzzqqq)");
+    assert_same_fragments(stops, reads_all, pieces, sizeof pieces / sizeof pieces[0], 11);
+    qry_free(stops);
+    qry_free(reads_all);
     static const char *const typos[] = {"diplomacy ", "diplomat ", "embassy ", "embasy ",
                                         "the ",       "and ",      "a ",       "envoy "};
     stops = typo_reading("diplomcy embassy");
