@@ -96,14 +96,24 @@ struct hl_seq {
     uint32_t count;
 };
 
-#define HL_MAX_ELS 64 /* phrase parts followed; a query's further phrases match word by word */
-#define HL_RING    64 /* positions remembered: a phrase spanning more matches word by word */
+#define HL_MAX_ELS   64  /* phrase parts followed; a query's further phrases match word by word */
+#define HL_RING      64  /* positions remembered: a phrase spanning more matches word by word */
+#define HL_EL_PHRASE 255 /* el_of: a QN_PHRASE followed as a phrase, never matched alone */
 
 struct hl_slot {
     uint32_t pos; /* +1: 0 is an empty slot */
     size_t off;
     size_t len;
     uint64_t els; /* the parts (bits of h->el) this token matches */
+};
+
+/* What following phrases takes, allocated only for a query that has one: a query without
+ * costs nothing more per call (a small document's highlight is a few microseconds). */
+struct hl_phrases {
+    struct hl_seq seq[HL_MAX_ELS / 2];
+    struct hl_el el[HL_MAX_ELS];
+    struct hl_slot ring[HL_RING];
+    uint8_t el_of[]; /* per node: 0, HL_EL_PHRASE, or 1 + the part a leaf is (el) */
 };
 
 struct hl_state {
@@ -135,17 +145,15 @@ struct hl_state {
     bool has_compound;
     size_t parts;
     /* Phrases (hl_seq): a word the query has only inside a phrase is marked where the whole
-     * phrase is. in_seq[node]: a leaf matched only as a part of one (not alone). el[0, nel):
+     * phrase is. el_of[node]: a leaf matched only as a part of one (not alone). el[0, nel):
      * the parts of every phrase, each phrase's in position order; ring: the last HL_RING
      * positions' tokens with the parts each matches (range-relative positions, as the
      * search's phrase positions are field-relative: a range starts at a word boundary). */
-    struct hl_seq *seq;
+    struct hl_phrases *ph; /* owned; NULL when the query has no phrase */
     size_t nseq;
-    struct hl_el el[HL_MAX_ELS];
     size_t nel;
     uint64_t leads; /* the parts that are not a phrase's last: a token of one is pending */
-    bool *in_seq;
-    struct hl_slot ring[HL_RING];
+    uint32_t ahead; /* positions from a phrase's first part to its last, at most */
 };
 
 static bool settle(struct hl_state *h, size_t upto);
@@ -190,8 +198,10 @@ static bool same_first_char(const char *a, size_t alen, const char *b, size_t bl
  * English only strip and rewrite endings: not one of the 149,567 distinct words of
  * corpus-large differs), so a word that starts otherwise is not stemmed at all: most words
  * of a text are not, and stemming them was most of what a snippet cost. */
-static bool stem_is(struct hl_state *h, const struct stem_token *tok, struct tok_stem *ts,
-                    const char *s, size_t len)
+static inline __attribute__((always_inline)) bool stem_is(struct hl_state *h,
+                                                          const struct stem_token *tok,
+                                                          struct tok_stem *ts, const char *s,
+                                                          size_t len)
 {
     if (!same_first_char(tok->word, tok->word_len, s, len)) {
         return false;
@@ -203,8 +213,10 @@ static bool stem_is(struct hl_state *h, const struct stem_token *tok, struct tok
     return str_eq(ts->s, ts->len, s, len);
 }
 
-static bool leaf_matches(struct hl_state *h, size_t node, const struct stem_token *tok,
-                         struct tok_stem *ts)
+/* Inlined in both tokenizer callbacks, with stem_is: it runs per token and leaf, and the calls
+ * there cost the snippet of a query without phrases about 10% (bench-snippet). */
+static inline __attribute__((always_inline)) bool
+leaf_matches(struct hl_state *h, size_t node, const struct stem_token *tok, struct tok_stem *ts)
 {
     const struct qry *q = h->q;
     const struct qry_node *n = &q->nodes[node];
@@ -286,52 +298,47 @@ static bool insert_match(struct hl_state *h, struct hl_match m)
     return true;
 }
 
-static bool el_matches(struct hl_state *h, const struct hl_el *e, const struct stem_token *tok,
-                       struct tok_stem *ts)
-{
-    if (e->term == UINT32_MAX) {
-        return leaf_matches(h, (size_t)e->node, tok, ts);
-    }
-    const struct qry_term *t = &h->q->terms[e->term];
-    return str_eq(tok->word, tok->word_len, qry_term_str(h->q, t), t->len);
-}
-
 /* The ring slot of the token at position pos, or NULL when that position holds none. */
 static const struct hl_slot *slot_at(const struct hl_state *h, uint32_t pos)
 {
-    const struct hl_slot *s = &h->ring[pos % HL_RING];
+    const struct hl_slot *s = &h->ph->ring[pos % HL_RING];
     return s->pos == pos + 1 ? s : NULL;
 }
 
-/* Remembers tok (at its position) with the phrase parts it matches, and marks each phrase it
+/* Remembers tok (at its position) with the phrase parts it matches (els: those that are
+ * leaves, which collect_phrases tested), and marks each phrase it
  * ends: its earlier words go in now (insert_match), tok itself into *m unless a word alone
  * already matched it (*is_matched). False when out of memory. */
-static bool follow_seqs(struct hl_state *h, const struct stem_token *tok, struct tok_stem *ts,
+static bool follow_seqs(struct hl_state *h, const struct stem_token *tok, uint64_t els,
                         struct hl_match *m, bool *is_matched)
 {
-    uint64_t els = 0;
     for (size_t e = 0; e < h->nel; e++) {
-        if (el_matches(h, &h->el[e], tok, ts)) {
-            els |= UINT64_C(1) << e;
+        const struct hl_el *el = &h->ph->el[e];
+        if (el->term == UINT32_MAX) {
+            continue;
+        }
+        const struct qry_term *t = &h->q->terms[el->term];
+        if (str_eq(tok->word, tok->word_len, qry_term_str(h->q, t), t->len)) {
+            els |= UINT64_C(1) << e; /* a QN_PHRASE's word: its folded form */
         }
     }
-    h->ring[tok->pos % HL_RING] =
+    h->ph->ring[tok->pos % HL_RING] =
         (struct hl_slot){.pos = tok->pos + 1, .off = m->off, .len = m->len, .els = els};
     for (size_t s = 0; els && s < h->nseq; s++) {
-        const struct hl_seq *sq = &h->seq[s];
+        const struct hl_seq *sq = &h->ph->seq[s];
         size_t last = sq->first + sq->count - 1;
         if (!(els >> last & 1)) {
             continue;
         }
         bool is_whole = true;
         for (size_t k = sq->first; is_whole && k < last; k++) {
-            uint32_t back = h->el[last].rel_pos - h->el[k].rel_pos;
+            uint32_t back = h->ph->el[last].rel_pos - h->ph->el[k].rel_pos;
             const struct hl_slot *o = back <= tok->pos ? slot_at(h, tok->pos - back) : NULL;
             is_whole = o && (o->els >> k & 1);
         }
         for (size_t k = sq->first; is_whole && k < last; k++) {
             const struct hl_slot *o =
-                slot_at(h, tok->pos - (h->el[last].rel_pos - h->el[k].rel_pos));
+                slot_at(h, tok->pos - (h->ph->el[last].rel_pos - h->ph->el[k].rel_pos));
             struct hl_match pm = {.off = o->off, .len = o->len, .word = h->word[sq->node]};
             if (!insert_match(h, pm)) {
                 return false;
@@ -346,20 +353,56 @@ static bool follow_seqs(struct hl_state *h, const struct stem_token *tok, struct
 }
 
 /* Where the text may still change: the first token that is a part of a phrase not yet whole
- * (one that tok or a later token may end), else off. Windows reaching no further are final. */
+ * (one that tok or a later token may end: at most h->ahead positions on), else off. Windows
+ * reaching no further are final. */
 static size_t pending_from(const struct hl_state *h, const struct stem_token *tok, size_t off)
 {
     size_t from = off;
     for (size_t i = 0; h->nseq && i < HL_RING; i++) {
-        const struct hl_slot *s = &h->ring[i];
-        if (s->pos && (s->els & h->leads) && s->pos - 1 + HL_RING > tok->pos && s->off < from) {
+        const struct hl_slot *s = &h->ph->ring[i];
+        if (s->pos && (s->els & h->leads) && s->pos - 1 + h->ahead >= tok->pos && s->off < from) {
             from = s->off;
         }
     }
     return from;
 }
 
-static int collect_match(void *arg, const struct stem_token *tok)
+/* The tokenizer's callback for a query without phrases (h->ph NULL): the first leaf that
+ * matches tok marks it. Kept apart from collect_phrases, the hot loop of every snippet: a
+ * phrase's bookkeeping in it cost about a quarter more instructions per token. */
+static int collect_plain(void *arg, const struct stem_token *tok)
+{
+    struct hl_state *h = arg;
+    size_t off = h->base + tok->offset;
+    if (h->has_compound && off >= h->compound.off + h->compound.len && !flush_compound(h)) {
+        return 1;
+    }
+    h->parts += h->has_compound && !tok->is_compound;
+    if (!h->has_compound && off >= h->settle_at && settle(h, off)) {
+        return 1; /* enough windows hold every word: no later one can be chosen */
+    }
+    struct tok_stem ts = {0};
+    for (size_t i = 0; i < h->q->node_count; i++) {
+        const struct qry_node *n = &h->q->nodes[i];
+        if (n->type < QN_WORD || n->is_negative || !leaf_matches(h, i, tok, &ts)) {
+            continue;
+        }
+        struct hl_match m = {.off = off, .len = tok->len, .word = h->word[i]};
+        if (tok->is_compound) {
+            /* its parts are tokens of their own, and are marked when they match */
+            h->compound = m;
+            h->has_compound = true;
+            h->parts = 1; /* the first part comes before the joined form */
+            return 0;
+        }
+        return add_match(h, m) ? 0 : 1;
+    }
+    return 0;
+}
+
+/* As collect_plain, for a query with phrases: a leaf alone marks tok; the phrase parts it
+ * matches go to follow_seqs, which marks the phrases it ends. */
+static int collect_phrases(void *arg, const struct stem_token *tok)
 {
     struct hl_state *h = arg;
     size_t off = h->base + tok->offset;
@@ -373,9 +416,19 @@ static int collect_match(void *arg, const struct stem_token *tok)
     struct tok_stem ts = {0};
     struct hl_match m = {.off = off, .len = tok->len};
     bool is_matched = false;
-    for (size_t i = 0; i < h->q->node_count && !is_matched; i++) {
+    uint64_t els = 0; /* the phrase parts that are leaves (a synonym's words) tok matches */
+    for (size_t i = 0; i < h->q->node_count; i++) {
         const struct qry_node *n = &h->q->nodes[i];
-        if (n->type < QN_WORD || n->is_negative || h->in_seq[i] || !leaf_matches(h, i, tok, &ts)) {
+        uint8_t el = h->ph->el_of[i];
+        if (n->type < QN_WORD || n->is_negative || el == HL_EL_PHRASE ||
+            !leaf_matches(h, i, tok, &ts)) {
+            continue; /* (a QN_PHRASE's words are compared in follow_seqs) */
+        }
+        if (el) {
+            els |= UINT64_C(1) << (el - 1);
+            continue;
+        }
+        if (is_matched) {
             continue;
         }
         m.word = h->word[i];
@@ -389,7 +442,7 @@ static int collect_match(void *arg, const struct stem_token *tok)
         is_matched = true;
     }
     /* a joined form takes no position: a phrase is made of the parts */
-    if (!tok->is_compound && h->nseq && !follow_seqs(h, tok, &ts, &m, &is_matched)) {
+    if (!tok->is_compound && !follow_seqs(h, tok, els, &m, &is_matched)) {
         return 1;
     }
     return !is_matched || add_match(h, m) ? 0 : 1;
@@ -414,9 +467,11 @@ static int scan_pieces(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *
         }
         if (rc == SD_OK && rb > ra && (is_last || a > rb)) {
             h->base = ra;
-            memset(h->ring, 0, sizeof h->ring); /* positions start again at 0 */
-            int trc =
-                stem_tokenize_words(ctx->stem, src->text + ra, rb - ra, 0, collect_match, h, NULL);
+            if (h->ph) {
+                memset(h->ph->ring, 0, sizeof h->ph->ring); /* positions start again at 0 */
+            }
+            int trc = stem_tokenize_words(ctx->stem, src->text + ra, rb - ra, 0,
+                                          h->ph ? collect_phrases : collect_plain, h, NULL);
             if (trc == STEM_OK) {
                 flush_compound(h); /* the range ended with it */
             }
@@ -491,22 +546,29 @@ static bool is_synonym_words(const struct qry *q, size_t node)
 }
 
 /* Adds the phrase part (term, or leaf node when term is UINT32_MAX) to the phrase being
- * built (the last of h->seq). */
+ * built (the last of h->ph->seq). */
 static void add_el(struct hl_state *h, int32_t node, uint32_t term, uint32_t rel_pos)
 {
-    h->el[h->nel++] = (struct hl_el){.node = node, .term = term, .rel_pos = rel_pos};
-    h->seq[h->nseq - 1].count++;
+    h->ph->el[h->nel++] = (struct hl_el){.node = node, .term = term, .rel_pos = rel_pos};
+    h->ph->seq[h->nseq - 1].count++;
 }
 
-/* The phrases of q into h->seq and h->el, their words into h->in_seq: every positive
+/* The phrases of q into h->ph (seq, el), their leaves into h->ph->el_of: every positive
  * QN_PHRASE and multi-word synonym that fits (HL_MAX_ELS parts in all, a span under
  * HL_RING positions); one that does not stays word by word, as its leaves match alone. */
 static int find_seqs(struct hl_state *h)
 {
     const struct qry *q = h->q;
-    h->in_seq = calloc(q->node_count + 1, sizeof *h->in_seq);
-    h->seq = calloc(q->node_count + 1, sizeof *h->seq);
-    if (!h->in_seq || !h->seq) {
+    bool has_any = false;
+    for (size_t i = 0; i < q->node_count && !has_any; i++) {
+        has_any =
+            (q->nodes[i].type == QN_PHRASE || is_synonym_words(q, i)) && !q->nodes[i].is_negative;
+    }
+    if (!has_any) {
+        return SD_OK;
+    }
+    h->ph = calloc(1, sizeof *h->ph + q->node_count + 1);
+    if (!h->ph) {
         return SD_ENOMEM;
     }
     for (size_t i = 0; i < q->node_count; i++) {
@@ -528,10 +590,10 @@ static int find_seqs(struct hl_state *h)
         if (parts > HL_MAX_ELS - h->nel || span >= HL_RING) {
             continue;
         }
-        h->seq[h->nseq++] = (struct hl_seq){.node = is_phrase ? (int32_t)i : n->first_child,
-                                            .first = (uint32_t)h->nel};
+        h->ph->seq[h->nseq++] = (struct hl_seq){.node = is_phrase ? (int32_t)i : n->first_child,
+                                                .first = (uint32_t)h->nel};
         if (is_phrase) {
-            h->in_seq[i] = true;
+            h->ph->el_of[i] = HL_EL_PHRASE;
             for (uint32_t k = 0; k < n->term_count; k++) {
                 add_el(h, (int32_t)i, n->term + k, q->terms[n->term + k].rel_pos);
             }
@@ -539,14 +601,17 @@ static int find_seqs(struct hl_state *h)
         }
         uint32_t k = 0;
         for (int32_t c = n->first_child; c != QRY_NONE; c = q->nodes[c].next_sibling, k++) {
-            h->in_seq[c] = true;
+            h->ph->el_of[c] = (uint8_t)(h->nel + 1);
             add_el(h, c, UINT32_MAX, k);
         }
     }
     for (size_t s = 0; s < h->nseq; s++) {
-        for (size_t k = h->seq[s].first; k + 1 < h->seq[s].first + h->seq[s].count; k++) {
+        size_t last = h->ph->seq[s].first + h->ph->seq[s].count - 1;
+        for (size_t k = h->ph->seq[s].first; k < last; k++) {
             h->leads |= UINT64_C(1) << k;
         }
+        uint32_t span = h->ph->el[last].rel_pos - h->ph->el[h->ph->seq[s].first].rel_pos;
+        h->ahead = span > h->ahead ? span : h->ahead;
     }
     return SD_OK;
 }
@@ -919,8 +984,7 @@ static int highlight_src(struct qry_ctx *ctx, const struct qry *q, struct qry_sr
     free(h.levs);
     free(h.has_lev);
     free(h.word);
-    free(h.seq);
-    free(h.in_seq);
+    free(h.ph);
     return rc;
 }
 
