@@ -10,11 +10,11 @@
  * (a space between) into one body of about 1 MiB of real text, with the phrase "квантовой
  * криптографии" written at 2% of it ("start") and at 98% ("end"), and "Ярославль" at 98%
  * only. The cases: those words, a word no document has, the prefix "ярослав*" and the typo
- * reading of "ярославкь". That document is built into an in-memory segment beside a small one (the first
- * Russian document, "small": its record is one block, so both paths read it whole). Each case is
- * timed RUNS times (default 200) after one warm-up; the median per call is printed with the
- * raw bytes decompressed per call, as one JSON object per line. The two paths' outputs are
- * compared first: the program fails if they differ.
+ * reading of "ярославкь". That document is built into an in-memory segment beside a small one (the
+ * first Russian document, "small": its record is one block, so both paths read it whole). Each case
+ * is timed RUNS times (default 200) after one warm-up; the median per call is printed with the raw
+ * bytes decompressed per call, as one JSON object per line. The two paths' outputs are compared
+ * first: the program fails if they differ.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,10 +180,18 @@ static int run_case(struct bench *b, const char *name, const char *query, bool i
         qsort(t, (size_t)runs, sizeof *t, cmp_double);
         med[is_view] = t[runs / 2];
     }
-    printf("{\"case\":\"%s\",\"query\":\"%s\",\"%s\":true,\"whole_us\":%.1f,"
+    printf("{\"case\":\"%s\",\"query\":\"", name);
+    for (const char *c = query; *c; c++) {
+        if (*c == '"') {
+            fputs("\\\"", stdout); /* a phrase's quotes, escaped for JSON */
+        } else {
+            putchar(*c);
+        }
+    }
+    printf("\",\"%s\":true,\"whole_us\":%.1f,"
            "\"whole_raw_bytes\":%zu,\"view_us\":%.1f,\"view_raw_bytes\":%zu,\"speedup\":%.1f}\n",
-           name, query, b->is_highlight ? "highlight" : "snippet", med[0], raw_whole, med[1],
-           raw_view, med[0] / med[1]);
+           b->is_highlight ? "highlight" : "snippet", med[0], raw_whole, med[1], raw_view,
+           med[0] / med[1]);
     free(t);
     sd_buf_free(&whole);
     sd_buf_free(&viewed);
@@ -251,7 +259,8 @@ int main(int argc, char **argv)
              run_case(&b, "match near the end", "ярославль", false, runs) ||
              run_case(&b, "no match", "несуществующееслово", false, runs) ||
              run_case(&b, "prefix", "ярослав*", false, runs) ||
-             run_case(&b, "typo", "ярославкь", true, runs);
+             run_case(&b, "typo", "ярославкь", true, runs) ||
+             run_case(&b, "phrase", "\"квантовой криптографии\"", false, runs);
     }
     seg_close(s);
     qry_ctx_free(ctx);

@@ -9,6 +9,19 @@
  * same automaton the search walked the dictionary with.
  * Each match remembers which query word it answers (query_words).
  *
+ * Phrases. A word the query has only inside a phrase is marked only where the whole phrase
+ * is, as the search matches it (eval.c phrase_positions): each word's folded form at its
+ * rel_pos, positions adjacent, no slop, punctuation taking no position. Compounds are phrases
+ * of their parts (parse_leaf.c: "don't" is "don t" OR "dont"), so the "t" of "doesn't" is
+ * not marked. A multi-word synonym (an AND of QRY_SYN_WORD leaves) is followed the same way
+ * by stems, its words in order at adjacent positions: it names one thing, its words apart do
+ * not. The tokenizer's last HL_RING positions are remembered (hl_slot: which phrase parts
+ * each token matches); a token that ends a phrase marks it whole, its earlier words inserted
+ * in text order. A word the query also has alone is marked everywhere, by its own leaf. The
+ * phrase's matches are one query word for the fragment choice, so the fragment is chosen
+ * where the phrase is. A phrase across a chunk boundary is seen whole: both chunks hold a word
+ * of it, so both are candidates and, being adjacent, are tokenized as one range.
+ *
  * Fragments. A window of fragment_len bytes is scored for every match that
  * could start it: the number of distinct query words it holds (a synonym group,
  * or a typo reading's word with its near forms, is one word), the earliest first
@@ -23,7 +36,8 @@
  *
  * Stopping early. Once the windows settled so far (those whose text was read
  * to their end) include `fragments` that hold every query word and do not
- * overlap, no later window can be chosen before them, so the tokenizer stops
+ * overlap, no later window can be chosen before them (a window reaching past a
+ * phrase not yet whole is not settled: pending_from), so the tokenizer stops
  * there (settle): a document that says the query's words together near its
  * start is read that far, not to its end. That is why the earliest, not the
  * one with more matches, wins a tie. A query whose words cannot all occur (an
@@ -64,12 +78,50 @@ struct hl_frag {
     size_t last;
 };
 
+/* A phrase part: the SEG_EXACT term `term` (a QN_PHRASE's word, compared by folded form as
+ * the index's phrase positions are), or (term UINT32_MAX) the leaf `node` (a multi-word
+ * synonym's word, by stem), at rel_pos positions after the phrase's first word. */
+struct hl_el {
+    int32_t node;
+    uint32_t term;
+    uint32_t rel_pos;
+};
+
+/* A phrase: a QN_PHRASE, or a multi-word synonym (QN_AND of QRY_SYN_WORD leaves, which the
+ * search matches as an AND but which names one thing: its words are marked where they stand
+ * together, in order, any inflection). el[first, first + count), the last the furthest. */
+struct hl_seq {
+    int32_t node; /* its query word is h->word of this node */
+    uint32_t first;
+    uint32_t count;
+};
+
+#define HL_MAX_ELS   64  /* phrase parts followed; a query's further phrases match word by word */
+#define HL_RING      64  /* positions remembered: a phrase spanning more matches word by word */
+#define HL_EL_PHRASE 255 /* el_of: a QN_PHRASE followed as a phrase, never matched alone */
+
+struct hl_slot {
+    uint32_t pos; /* +1: 0 is an empty slot */
+    size_t off;
+    size_t len;
+    uint64_t els; /* the parts (bits of h->el) this token matches */
+};
+
+/* What following phrases takes, allocated only for a query that has one: a query without
+ * costs nothing more per call (a small document's highlight is a few microseconds). */
+struct hl_phrases {
+    struct hl_seq seq[HL_MAX_ELS / 2];
+    struct hl_el el[HL_MAX_ELS];
+    struct hl_slot ring[HL_RING];
+    uint8_t el_of[]; /* per node: 0, HL_EL_PHRASE, or 1 + the part a leaf is (el) */
+};
+
 struct hl_state {
     const struct qry *q;
     struct stem_ctx *stem; /* the tokenizer's: stem_is stems a word between two tokens */
     struct qry_src *src;
-    size_t flen;  /* bytes per fragment */
-    unsigned max; /* fragments wanted */
+    size_t flen;          /* bytes per fragment */
+    unsigned max;         /* fragments wanted */
     struct qry_lev *levs; /* one per node (only QN_FUZZY ones initialised) */
     bool *has_lev;
     uint32_t *word; /* per node: the query word a leaf answers (query_word) */
@@ -92,6 +144,16 @@ struct hl_state {
     struct hl_match compound;
     bool has_compound;
     size_t parts;
+    /* Phrases (hl_seq): a word the query has only inside a phrase is marked where the whole
+     * phrase is. el_of[node]: a leaf matched only as a part of one (not alone). el[0, nel):
+     * the parts of every phrase, each phrase's in position order; ring: the last HL_RING
+     * positions' tokens with the parts each matches (range-relative positions, as the
+     * search's phrase positions are field-relative: a range starts at a word boundary). */
+    struct hl_phrases *ph; /* owned; NULL when the query has no phrase */
+    size_t nseq;
+    size_t nel;
+    uint64_t leads; /* the parts that are not a phrase's last: a token of one is pending */
+    uint32_t ahead; /* positions from a phrase's first part to its last, at most */
 };
 
 static bool settle(struct hl_state *h, size_t upto);
@@ -136,8 +198,10 @@ static bool same_first_char(const char *a, size_t alen, const char *b, size_t bl
  * English only strip and rewrite endings: not one of the 149,567 distinct words of
  * corpus-large differs), so a word that starts otherwise is not stemmed at all: most words
  * of a text are not, and stemming them was most of what a snippet cost. */
-static bool stem_is(struct hl_state *h, const struct stem_token *tok, struct tok_stem *ts,
-                    const char *s, size_t len)
+static inline __attribute__((always_inline)) bool stem_is(struct hl_state *h,
+                                                          const struct stem_token *tok,
+                                                          struct tok_stem *ts, const char *s,
+                                                          size_t len)
 {
     if (!same_first_char(tok->word, tok->word_len, s, len)) {
         return false;
@@ -149,8 +213,10 @@ static bool stem_is(struct hl_state *h, const struct stem_token *tok, struct tok
     return str_eq(ts->s, ts->len, s, len);
 }
 
-static bool leaf_matches(struct hl_state *h, size_t node, const struct stem_token *tok,
-                         struct tok_stem *ts)
+/* Inlined in both tokenizer callbacks, with stem_is: it runs per token and leaf, and the calls
+ * there cost the snippet of a query without phrases about 10% (bench-snippet). */
+static inline __attribute__((always_inline)) bool
+leaf_matches(struct hl_state *h, size_t node, const struct stem_token *tok, struct tok_stem *ts)
 {
     const struct qry *q = h->q;
     const struct qry_node *n = &q->nodes[node];
@@ -212,7 +278,99 @@ static bool flush_compound(struct hl_state *h)
     return add_match(h, h->compound);
 }
 
-static int collect_match(void *arg, const struct stem_token *tok)
+/* Inserts m in text order (a phrase's earlier words, once the phrase is whole), unless its
+ * token is marked already; false when out of memory. Only the matches of the phrase's span
+ * follow it, and none of them is settled yet (pending_from). */
+static bool insert_match(struct hl_state *h, struct hl_match m)
+{
+    size_t j = h->count;
+    while (j > 0 && h->m[j - 1].off > m.off) {
+        j--;
+    }
+    if (j > 0 && h->m[j - 1].off == m.off) {
+        return true;
+    }
+    if (!add_match(h, m)) {
+        return false;
+    }
+    memmove(&h->m[j + 1], &h->m[j], (h->count - 1 - j) * sizeof *h->m);
+    h->m[j] = m;
+    return true;
+}
+
+/* The ring slot of the token at position pos, or NULL when that position holds none. */
+static const struct hl_slot *slot_at(const struct hl_state *h, uint32_t pos)
+{
+    const struct hl_slot *s = &h->ph->ring[pos % HL_RING];
+    return s->pos == pos + 1 ? s : NULL;
+}
+
+/* Remembers tok (at its position) with the phrase parts it matches (els: those that are
+ * leaves, which collect_phrases tested), and marks each phrase it
+ * ends: its earlier words go in now (insert_match), tok itself into *m unless a word alone
+ * already matched it (*is_matched). False when out of memory. */
+static bool follow_seqs(struct hl_state *h, const struct stem_token *tok, uint64_t els,
+                        struct hl_match *m, bool *is_matched)
+{
+    for (size_t e = 0; e < h->nel; e++) {
+        const struct hl_el *el = &h->ph->el[e];
+        if (el->term == UINT32_MAX) {
+            continue;
+        }
+        const struct qry_term *t = &h->q->terms[el->term];
+        if (str_eq(tok->word, tok->word_len, qry_term_str(h->q, t), t->len)) {
+            els |= UINT64_C(1) << e; /* a QN_PHRASE's word: its folded form */
+        }
+    }
+    h->ph->ring[tok->pos % HL_RING] =
+        (struct hl_slot){.pos = tok->pos + 1, .off = m->off, .len = m->len, .els = els};
+    for (size_t s = 0; els && s < h->nseq; s++) {
+        const struct hl_seq *sq = &h->ph->seq[s];
+        size_t last = sq->first + sq->count - 1;
+        if (!(els >> last & 1)) {
+            continue;
+        }
+        bool is_whole = true;
+        for (size_t k = sq->first; is_whole && k < last; k++) {
+            uint32_t back = h->ph->el[last].rel_pos - h->ph->el[k].rel_pos;
+            const struct hl_slot *o = back <= tok->pos ? slot_at(h, tok->pos - back) : NULL;
+            is_whole = o && (o->els >> k & 1);
+        }
+        for (size_t k = sq->first; is_whole && k < last; k++) {
+            const struct hl_slot *o =
+                slot_at(h, tok->pos - (h->ph->el[last].rel_pos - h->ph->el[k].rel_pos));
+            struct hl_match pm = {.off = o->off, .len = o->len, .word = h->word[sq->node]};
+            if (!insert_match(h, pm)) {
+                return false;
+            }
+        }
+        if (is_whole && !*is_matched) {
+            m->word = h->word[sq->node];
+            *is_matched = true;
+        }
+    }
+    return true;
+}
+
+/* Where the text may still change: the first token that is a part of a phrase not yet whole
+ * (one that tok or a later token may end: at most h->ahead positions on), else off. Windows
+ * reaching no further are final. */
+static size_t pending_from(const struct hl_state *h, const struct stem_token *tok, size_t off)
+{
+    size_t from = off;
+    for (size_t i = 0; h->nseq && i < HL_RING; i++) {
+        const struct hl_slot *s = &h->ph->ring[i];
+        if (s->pos && (s->els & h->leads) && s->pos - 1 + h->ahead >= tok->pos && s->off < from) {
+            from = s->off;
+        }
+    }
+    return from;
+}
+
+/* The tokenizer's callback for a query without phrases (h->ph NULL): the first leaf that
+ * matches tok marks it. Kept apart from collect_phrases, the hot loop of every snippet: a
+ * phrase's bookkeeping in it cost about a quarter more instructions per token. */
+static int collect_plain(void *arg, const struct stem_token *tok)
 {
     struct hl_state *h = arg;
     size_t off = h->base + tok->offset;
@@ -242,15 +400,62 @@ static int collect_match(void *arg, const struct stem_token *tok)
     return 0;
 }
 
+/* As collect_plain, for a query with phrases: a leaf alone marks tok; the phrase parts it
+ * matches go to follow_seqs, which marks the phrases it ends. */
+static int collect_phrases(void *arg, const struct stem_token *tok)
+{
+    struct hl_state *h = arg;
+    size_t off = h->base + tok->offset;
+    if (h->has_compound && off >= h->compound.off + h->compound.len && !flush_compound(h)) {
+        return 1;
+    }
+    h->parts += h->has_compound && !tok->is_compound;
+    if (!h->has_compound && off >= h->settle_at && settle(h, pending_from(h, tok, off))) {
+        return 1; /* enough windows hold every word: no later one can be chosen */
+    }
+    struct tok_stem ts = {0};
+    struct hl_match m = {.off = off, .len = tok->len};
+    bool is_matched = false;
+    uint64_t els = 0; /* the phrase parts that are leaves (a synonym's words) tok matches */
+    for (size_t i = 0; i < h->q->node_count; i++) {
+        const struct qry_node *n = &h->q->nodes[i];
+        uint8_t el = h->ph->el_of[i];
+        if (n->type < QN_WORD || n->is_negative || el == HL_EL_PHRASE ||
+            !leaf_matches(h, i, tok, &ts)) {
+            continue; /* (a QN_PHRASE's words are compared in follow_seqs) */
+        }
+        if (el) {
+            els |= UINT64_C(1) << (el - 1);
+            continue;
+        }
+        if (is_matched) {
+            continue;
+        }
+        m.word = h->word[i];
+        if (tok->is_compound) {
+            /* its parts are tokens of their own, and are marked when they match */
+            h->compound = m;
+            h->has_compound = true;
+            h->parts = 1; /* the first part comes before the joined form */
+            return 0;
+        }
+        is_matched = true;
+    }
+    /* a joined form takes no position: a phrase is made of the parts */
+    if (!tok->is_compound && !follow_seqs(h, tok, els, &m, &is_matched)) {
+        return 1;
+    }
+    return !is_matched || add_match(h, m) ? 0 : 1;
+}
+
 /* Tokenizes the candidate pieces of src, runs of them merged (each range once, in order). */
 static int scan_pieces(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *src)
 {
     bool *cand;
     int rc = qry_src_candidates(ctx, src, h->q, &cand);
     size_t ra = 0, rb = 0; /* the range gathered, not yet tokenized */
-    for (uint32_t i = 0; rc == SD_OK && h->nfull < h->max && !h->load_rc &&
-                         i <= qry_src_pieces(src);
-         i++) {
+    for (uint32_t i = 0;
+         rc == SD_OK && h->nfull < h->max && !h->load_rc && i <= qry_src_pieces(src); i++) {
         size_t s = 0, e = 0, a = 0, b = 0;
         bool is_last = i == qry_src_pieces(src);
         if (!is_last) {
@@ -262,8 +467,11 @@ static int scan_pieces(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *
         }
         if (rc == SD_OK && rb > ra && (is_last || a > rb)) {
             h->base = ra;
-            int trc = stem_tokenize_words(ctx->stem, src->text + ra, rb - ra, 0, collect_match,
-                                          h, NULL);
+            if (h->ph) {
+                memset(h->ph->ring, 0, sizeof h->ph->ring); /* positions start again at 0 */
+            }
+            int trc = stem_tokenize_words(ctx->stem, src->text + ra, rb - ra, 0,
+                                          h->ph ? collect_phrases : collect_plain, h, NULL);
             if (trc == STEM_OK) {
                 flush_compound(h); /* the range ended with it */
             }
@@ -322,6 +530,92 @@ static int count_words(const struct qry *q, const uint32_t *word, size_t *n)
     return SD_OK;
 }
 
+/* Whether node is a multi-word synonym: an AND of QRY_SYN_WORD leaves (synonym.c). */
+static bool is_synonym_words(const struct qry *q, size_t node)
+{
+    const struct qry_node *n = &q->nodes[node];
+    size_t words = 0;
+    for (int32_t c = n->type == QN_AND ? n->first_child : QRY_NONE; c != QRY_NONE;
+         c = q->nodes[c].next_sibling) {
+        if (q->nodes[c].type != QN_WORD || q->nodes[c].syn_role != QRY_SYN_WORD) {
+            return false;
+        }
+        words++;
+    }
+    return words >= 2;
+}
+
+/* Adds the phrase part (term, or leaf node when term is UINT32_MAX) to the phrase being
+ * built (the last of h->ph->seq). */
+static void add_el(struct hl_state *h, int32_t node, uint32_t term, uint32_t rel_pos)
+{
+    h->ph->el[h->nel++] = (struct hl_el){.node = node, .term = term, .rel_pos = rel_pos};
+    h->ph->seq[h->nseq - 1].count++;
+}
+
+/* The phrases of q into h->ph (seq, el), their leaves into h->ph->el_of: every positive
+ * QN_PHRASE and multi-word synonym that fits (HL_MAX_ELS parts in all, a span under
+ * HL_RING positions); one that does not stays word by word, as its leaves match alone. */
+static int find_seqs(struct hl_state *h)
+{
+    const struct qry *q = h->q;
+    bool has_any = false;
+    for (size_t i = 0; i < q->node_count && !has_any; i++) {
+        has_any =
+            (q->nodes[i].type == QN_PHRASE || is_synonym_words(q, i)) && !q->nodes[i].is_negative;
+    }
+    if (!has_any) {
+        return SD_OK;
+    }
+    h->ph = calloc(1, sizeof *h->ph + q->node_count + 1);
+    if (!h->ph) {
+        return SD_ENOMEM;
+    }
+    for (size_t i = 0; i < q->node_count; i++) {
+        const struct qry_node *n = &q->nodes[i];
+        bool is_phrase = n->type == QN_PHRASE && n->term_count >= 2;
+        bool is_syn = !is_phrase && is_synonym_words(q, i);
+        if (n->is_negative || (!is_phrase && !is_syn)) {
+            continue;
+        }
+        size_t parts = n->term_count;
+        uint32_t span = is_phrase ? q->terms[n->term + n->term_count - 1].rel_pos : 0;
+        if (is_syn) {
+            parts = 0;
+            for (int32_t c = n->first_child; c != QRY_NONE; c = q->nodes[c].next_sibling) {
+                parts++;
+            }
+            span = (uint32_t)parts - 1;
+        }
+        if (parts > HL_MAX_ELS - h->nel || span >= HL_RING) {
+            continue;
+        }
+        h->ph->seq[h->nseq++] = (struct hl_seq){.node = is_phrase ? (int32_t)i : n->first_child,
+                                                .first = (uint32_t)h->nel};
+        if (is_phrase) {
+            h->ph->el_of[i] = HL_EL_PHRASE;
+            for (uint32_t k = 0; k < n->term_count; k++) {
+                add_el(h, (int32_t)i, n->term + k, q->terms[n->term + k].rel_pos);
+            }
+            continue;
+        }
+        uint32_t k = 0;
+        for (int32_t c = n->first_child; c != QRY_NONE; c = q->nodes[c].next_sibling, k++) {
+            h->ph->el_of[c] = (uint8_t)(h->nel + 1);
+            add_el(h, c, UINT32_MAX, k);
+        }
+    }
+    for (size_t s = 0; s < h->nseq; s++) {
+        size_t last = h->ph->seq[s].first + h->ph->seq[s].count - 1;
+        for (size_t k = h->ph->seq[s].first; k < last; k++) {
+            h->leads |= UINT64_C(1) << k;
+        }
+        uint32_t span = h->ph->el[last].rel_pos - h->ph->el[h->ph->seq[s].first].rel_pos;
+        h->ahead = span > h->ahead ? span : h->ahead;
+    }
+    return SD_OK;
+}
+
 static int find_matches(struct qry_ctx *ctx, struct hl_state *h, struct qry_src *src)
 {
     const struct qry *q = h->q;
@@ -341,7 +635,7 @@ static int find_matches(struct qry_ctx *ctx, struct hl_state *h, struct qry_src 
     if (q->root != QRY_NONE) {
         query_words(q, q->root, QRY_NONE, h->word);
     }
-    if (count_words(q, h->word, &h->words)) {
+    if (count_words(q, h->word, &h->words) || find_seqs(h)) {
         return SD_ENOMEM;
     }
     for (size_t i = 0; fuzzy && i < q->node_count; i++) {
@@ -690,6 +984,7 @@ static int highlight_src(struct qry_ctx *ctx, const struct qry *q, struct qry_sr
     free(h.levs);
     free(h.has_lev);
     free(h.word);
+    free(h.ph);
     return rc;
 }
 
@@ -704,8 +999,8 @@ int qry_highlight(struct qry_ctx *ctx, const struct qry *q, const char *text, si
 
 int qry_highlight_doc(struct qry_ctx *ctx, const struct qry *q, struct seg_doc_view *v,
                       const struct seg_field *f, const struct qry_hl_opts *o, uint32_t first_part,
-                      struct sd_buf *out, size_t *count, struct sd_buf *spans,
-                      struct sd_buf *plain, struct sd_error *err)
+                      struct sd_buf *out, size_t *count, struct sd_buf *spans, struct sd_buf *plain,
+                      struct sd_error *err)
 {
     struct qry_src src;
     *count = 0;

@@ -25,7 +25,8 @@ static const char *hl(const char *query, const char *text, const struct qry_hl_o
     struct sd_buf out;
     sd_buf_init(&out);
     size_t count = 0;
-    assert_int_equal(qry_highlight(tq_ctx, q, text, strlen(text), o, 0, &out, &count, spans), SD_OK);
+    assert_int_equal(qry_highlight(tq_ctx, q, text, strlen(text), o, 0, &out, &count, spans),
+                     SD_OK);
     assert_true(count >= 1);
     size_t at = 0, j = 0;
     for (size_t i = 0; i < count; i++) {
@@ -60,7 +61,7 @@ static void test_qry_hl_marks_inflections_phrases_prefixes(void **state)
     assert_hl("цифровая дипломатия", "Цифровой дипломатии нет",
               "<mark>Цифровой</mark> <mark>дипломатии</mark> нет");
     assert_hl("\"big cats\"", "big cats and big dogs",
-              "<mark>big</mark> <mark>cats</mark> and <mark>big</mark> dogs");
+              "<mark>big</mark> <mark>cats</mark> and big dogs");
     assert_hl("photosynth*", "Photosynthesis, photo.", "<mark>Photosynthesis</mark>, photo.");
     assert_hl("cats -dogs", "cats and dogs", "<mark>cats</mark> and dogs");
     assert_hl("e-mail", "send e-mail", "send <mark>e</mark>-<mark>mail</mark>");
@@ -213,6 +214,46 @@ static void assert_typo_hl(struct qry *q, const char *text, const char *want)
     qry_free(q);
 }
 
+/* A word the query has only inside a phrase, or as a part of a compound (a phrase of its
+ * parts), is marked where the whole phrase is, in order and at adjacent positions as the
+ * search's phrase matching wants; a word it also has alone is marked everywhere. */
+static void test_qry_hl_phrase_words_only_where_the_phrase_is(void **state)
+{
+    (void)state;
+    assert_hl("\"электронная почта\"", "Электронная почта, почта России и электронная подпись",
+              "<mark>Электронная</mark> <mark>почта</mark>, почта России и электронная подпись");
+    /* punctuation takes no position, in the index as here: "почта, России" is the phrase */
+    assert_hl("\"почта россии\"", "Россия, почта и россии почта, России",
+              "Россия, почта и россии <mark>почта</mark>, <mark>России</mark>");
+    assert_hl("don't", "He doesn\xE2\x80\x99t know, don't ask",
+              "He doesn\xE2\x80\x99t know, <mark>don</mark>&#39;<mark>t</mark> ask");
+    assert_hl("e-mail", "mail an e-mail", "mail an <mark>e</mark>-<mark>mail</mark>");
+    assert_hl("почта \"электронная почта\"", "почта и электронная почта",
+              "<mark>почта</mark> и <mark>электронная</mark> <mark>почта</mark>");
+    assert_hl("\"a b c\"", "a b a b c c", "a b <mark>a</mark> <mark>b</mark> <mark>c</mark> c");
+    /* phrases match folded forms: an inflection is not the phrase (nor found by the search) */
+    assert_hl("\"электронная почта\"", "электронной почты нет", "электронной почты нет");
+}
+
+/* The fragment is chosen where the phrase is, not around a lone word of it. */
+static void test_qry_hl_fragment_is_where_the_phrase_is(void **state)
+{
+    (void)state;
+    struct qry_hl_opts o;
+    qry_hl_opts_default(&o);
+    o.fragment_len = 40;
+    struct sd_buf spans;
+    sd_buf_init(&spans);
+    const char *text = "почта работает днём и ночью без перерывов и выходных дней. "
+                       "Отчёт о работе сетей связи в регионе за год. Новая электронная почта "
+                       "для всех.";
+    const char *got = hl("\"электронная почта\"", text, &o, &spans);
+    if (!strstr(got, "<mark>электронная</mark> <mark>почта</mark>")) {
+        fail_msg("got '%s'", got);
+    }
+    sd_buf_free(&spans);
+}
+
 /* A typo match is marked; so is, for the word being typed, a word that starts within its
  * edits (as stats.c finds them). */
 static void test_qry_hl_typo_matches_are_marked(void **state)
@@ -333,8 +374,8 @@ static void assert_same_fragments(struct qry *stops, struct qry *reads_all,
         char *a = fragments_of(stops, text, n, &o);
         char *b = fragments_of(reads_all, text, n, &o);
         if (strcmp(a, b) != 0) {
-            fail_msg("round %d, fragment_len %zu x %u:\n%s\nwhole text:\n%s", round,
-                     o.fragment_len, o.fragments, a, b);
+            fail_msg("round %d, fragment_len %zu x %u:\n%s\nwhole text:\n%s", round, o.fragment_len,
+                     o.fragments, a, b);
         }
         free(a);
         free(b);
@@ -360,10 +401,16 @@ static struct qry *typo_reading(const char *text)
 static void test_qry_hl_stopping_early_chooses_what_the_whole_text_would(void **state)
 {
     (void)state;
-    static const char *const pieces[] = {"cats ", "cat ", "dogs ", "dog. ", "birds ", "a ", "the ",
-                                         "of ",   "and ", "\n",   "sits ", "runs "};
+    static const char *const pieces[] = {"cats ", "cat ", "dogs ", "dog. ", "birds ", "a ",
+                                         "the ",  "of ",  "and ",  "\n",    "sits ",  "runs "};
     struct qry *stops = tqry(tq_ctx, "cats dogs birds");
     struct qry *reads_all = tqry(tq_ctx, "cats dogs (birds OR zzzqqq)");
+    assert_same_fragments(stops, reads_all, pieces, sizeof pieces / sizeof pieces[0], 11);
+    qry_free(stops);
+    qry_free(reads_all);
+    /* a phrase's first word is pending until its last: no window is settled past it */
+    stops = tqry(tq_ctx, "\"cats dogs\" birds");
+    reads_all = tqry(tq_ctx, "\"cats dogs\" (birds OR zzzqqq)");
     assert_same_fragments(stops, reads_all, pieces, sizeof pieces / sizeof pieces[0], 11);
     qry_free(stops);
     qry_free(reads_all);
@@ -526,6 +573,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qry_hl_marks_inflections_phrases_prefixes),
+        cmocka_unit_test(test_qry_hl_phrase_words_only_where_the_phrase_is),
+        cmocka_unit_test(test_qry_hl_fragment_is_where_the_phrase_is),
         cmocka_unit_test(test_qry_hl_escapes_html_and_marks_are_configurable),
         cmocka_unit_test(test_qry_hl_offsets_instead_of_marks),
         cmocka_unit_test(test_qry_hl_fragment_has_most_distinct_words),

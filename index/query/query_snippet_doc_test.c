@@ -327,6 +327,66 @@ static void test_qry_src_word_ranges_tokenize_as_the_whole_text(void **state)
 
 /* A body whose chunk no longer decompresses (checksum not verified): an error, not a crash,
  * and never a wrong snippet. */
+/* Whether a piece boundary of the big doc's body falls inside [from, to). */
+static bool straddles(const struct built *b, size_t from, size_t to)
+{
+    struct seg_doc_view v;
+    struct sd_error err = {0};
+    assert_int_equal(seg_doc_view_open(b->s, 1, &v, &err), SD_OK);
+    struct qry_src src;
+    assert_int_equal(qry_src_doc(&src, &v, &v.st.fields[1], &err), SD_OK);
+    bool is_cut = false;
+    for (uint32_t i = 0; i < qry_src_pieces(&src); i++) {
+        size_t s = 0, e = 0;
+        qry_src_piece(&src, i, &s, &e);
+        is_cut |= s > from && s < to;
+    }
+    seg_doc_view_free(&v);
+    return is_cut;
+}
+
+/* A phrase whose words lie in two chunks is marked as a phrase (the two candidate pieces are
+ * tokenized as one range), the same as over the whole text, while its second word alone,
+ * elsewhere, is not marked. */
+static void test_qry_snippet_doc_phrase_across_a_chunk_boundary(void **state)
+{
+    (void)state;
+    static const char *const needles[] = {"почта", "электронная почта"};
+    size_t cut = 0;
+    for (size_t k = 0; k < 400 && cut < 2; k += 2) {
+        size_t at[] = {3000, 16384 * 2 - k}, body_len;
+        char *body = make_body(60000, needles, at, 2, 0, &body_len);
+        struct built b;
+        build(&b, body, body_len);
+        const char *phrase = strstr(body + 4000, "электронная почта");
+        assert_non_null(phrase);
+        size_t from = (size_t)(phrase - body);
+        if (!straddles(&b, from, from + strlen("электронная почта"))) {
+            unbuild(&b);
+            continue;
+        }
+        cut++;
+        check_query(&b, "\"электронная почта\"", 200, 2);
+        struct qry *q = tqry(tq_ctx, "\"электронная почта\"");
+        struct qry_hl_opts o;
+        qry_hl_opts_default(&o);
+        o.fragments = 2;
+        struct sd_buf out, spans;
+        sd_buf_init(&out);
+        sd_buf_init(&spans);
+        size_t n = 0;
+        assert_int_equal(qry_highlight(tq_ctx, q, body, body_len, &o, 0, &out, &n, &spans), SD_OK);
+        assert_int_equal(n, 1); /* the lone "почта" is no match: one fragment */
+        assert_non_null(
+            strstr((const char *)out.data, "<mark>электронная</mark> <mark>почта</mark>"));
+        sd_buf_free(&out);
+        sd_buf_free(&spans);
+        qry_free(q);
+        unbuild(&b);
+    }
+    assert_true(cut > 0);
+}
+
 static void test_qry_snippet_doc_damaged_chunk_is_an_error(void **state)
 {
     (void)state;
@@ -372,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_qry_snippet_doc_deep_match_equals_whole_scan),
         cmocka_unit_test(test_qry_snippet_doc_matches_at_every_offset),
         cmocka_unit_test(test_qry_src_word_ranges_tokenize_as_the_whole_text),
+        cmocka_unit_test(test_qry_snippet_doc_phrase_across_a_chunk_boundary),
         cmocka_unit_test(test_qry_snippet_doc_damaged_chunk_is_an_error),
     };
     return cmocka_run_group_tests(tests, tq_setup, tq_teardown);

@@ -352,13 +352,14 @@ static void test_qry_syn_expansion_respects_max_terms(void **state)
     qry_lexicon_free(lex);
 }
 
-/* Given the rewritten query, the highlighter marks the synonym's words (inflected too). */
+/* Given the rewritten query, the highlighter marks the synonym's words (inflected too), a
+ * multi-word one where its words stand together in order, as a phrase. */
 static void test_qry_syn_highlight_marks_synonyms(void **state)
 {
     (void)state;
     struct qry_lexicon *lex = test_lexicon();
     struct qry *q = lex_query(lex, "ИИ", QRY_SYNTAX_FULL);
-    const char *text = "Системы искусственного интеллекта, или ИИ";
+    const char *text = "Системы искусственного интеллекта, или ИИ; интеллекта искусственного нет";
     struct qry_hl_opts o;
     qry_hl_opts_default(&o);
     o.fragment_len = 0;
@@ -370,7 +371,7 @@ static void test_qry_syn_highlight_marks_synonyms(void **state)
                      SD_OK);
     assert_string_equal((const char *)out.data,
                         "Системы <mark>искусственного</mark> <mark>интеллекта</mark>, или "
-                        "<mark>ИИ</mark>");
+                        "<mark>ИИ</mark>; интеллекта искусственного нет");
     sd_buf_free(&out);
     sd_buf_free(&spans);
     qry_free(q);

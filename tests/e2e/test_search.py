@@ -657,6 +657,41 @@ class SearchTest(E2ETestCase):
             self.assertOk(self.line_call({"op": "delete", "id": "tmp-long-ru"}), "delete")
             harness.wait_docs(self.daemon, self.sample_count)
 
+    def test_phrase_words_are_marked_only_where_the_phrase_is(self):
+        """A word the query has only inside a phrase, or as a part of a compound (a phrase of
+        its parts), is marked where the whole phrase is, in markup and offsets alike, and the
+        fragment is the phrase's, not a lone word's."""
+        body = ("Кварцевая лампа горит, почта закрыта. " +
+                "Архив хранит письма, описи и карточки каталога. " * 8 +
+                "Новая кварцевая почта открыта. He doesn\u2019t know, so don't ask zyzzyvas.")
+        doc = {"id": "tmp-phrase", "title": "Почта: кварцевая почта", "body": body}
+        self.assertOk(self.line_call({"op": "add", "doc": doc}), "add")
+        try:
+            a = self.line_call({"op": "search", "q": "\"кварцевая почта\"", "highlight": True,
+                                "snippet_len": 80, "fragments": 2})
+            hit = self.assertOk(a)["hits"][0]
+            self.assertEqual(hit["id"], "tmp-phrase", a)
+            hl = hit["highlight"]
+            self.assertEqual(hl["title"], "Почта: <mark>кварцевая</mark> <mark>почта</mark>", hl)
+            self.assertEqual(len(hl["snippets"]), 1, hl)
+            self.assertIn("<mark>кварцевая</mark> <mark>почта</mark> открыта",
+                          hl["snippets"][0], hl)
+            self.assertNotIn("лампа", hl["snippets"][0], hl)
+            a = self.line_call({"op": "search", "q": "\"кварцевая почта\"", "highlight": True,
+                                "highlight_offsets": True, "snippet_len": 80})
+            hl = self.assertOk(a)["hits"][0]["highlight"]
+            t = hl["title"].encode()
+            self.assertEqual([t[o:o + n].decode() for o, n in hl["title_matches"]],
+                             ["кварцевая", "почта"], hl)
+            a = self.line_call({"op": "search", "q": "don't zyzzyvas", "highlight": True})
+            hit = self.assertOk(a)["hits"][0]
+            self.assertEqual(hit["id"], "tmp-phrase", a)
+            snip = hit["highlight"]["snippets"][0]
+            self.assertIn("doesn\u2019t know, so <mark>don</mark>&#39;<mark>t</mark> ask", snip)
+        finally:
+            self.assertOk(self.line_call({"op": "delete", "id": "tmp-phrase"}), "delete")
+            harness.wait_docs(self.daemon, self.sample_count)
+
     def test_searchq_fragments_are_shown_without_highlight(self):
         """searchq --fragments N asks the server for N fragments (it sends highlight too, as
         the server takes fragments only with it); the hit list then shows them all, as
