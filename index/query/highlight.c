@@ -279,15 +279,18 @@ static bool flush_compound(struct hl_state *h)
 }
 
 /* Inserts m in text order (a phrase's earlier words, once the phrase is whole), unless its
- * token is marked already; false when out of memory. Only the matches of the phrase's span
- * follow it, and none of them is settled yet (pending_from). */
+ * token is marked already, alone or inside a compound marked whole (flush_compound: the "a"
+ * of "t-a" in the phrase "t-a a" when the query also has "ta"); false when out of memory.
+ * Matches never overlap: write_frag writes the text between them. Only the matches of the
+ * phrase's span follow it, and none of them is settled yet (pending_from). */
 static bool insert_match(struct hl_state *h, struct hl_match m)
 {
     size_t j = h->count;
     while (j > 0 && h->m[j - 1].off > m.off) {
         j--;
     }
-    if (j > 0 && h->m[j - 1].off == m.off) {
+    if ((j > 0 && h->m[j - 1].off + h->m[j - 1].len > m.off) ||
+        (j < h->count && m.off + m.len > h->m[j].off)) {
         return true;
     }
     if (!add_match(h, m)) {

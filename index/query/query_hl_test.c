@@ -233,6 +233,10 @@ static void test_qry_hl_phrase_words_only_where_the_phrase_is(void **state)
     assert_hl("\"a b c\"", "a b a b c c", "a b <mark>a</mark> <mark>b</mark> <mark>c</mark> c");
     /* phrases match folded forms: an inflection is not the phrase (nor found by the search) */
     assert_hl("\"электронная почта\"", "электронной почты нет", "электронной почты нет");
+    /* fuzz_query (min. crash-98c5e86a): "ta" marks the compound "t-a" whole; the phrase's "a"
+     * inside it is then not marked again (overlapping marks read the text backwards) */
+    assert_hl("\"t-a a\"ta", "\"t-a a\"ta",
+              "&quot;<mark>t-a</mark> <mark>a</mark>&quot;<mark>ta</mark>");
 }
 
 /* The fragment is chosen where the phrase is, not around a lone word of it. */
