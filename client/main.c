@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,11 +128,16 @@ static const struct option main_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int main_usage_error(const char *fmt, const char *arg)
+/* A usage error: "searchq: " and the message on stderr, then where to read more; returns
+ * CLI_EXIT_USAGE. */
+__attribute__((format(printf, 1, 2))) static int main_usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fputs("searchq: ", stderr);
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fputs("\n(searchq --help tells more)\n", stderr);
+    va_end(ap);
     return CLI_EXIT_USAGE;
 }
 
@@ -144,9 +150,7 @@ static int main_parse_count(const char *name, const char *text, int64_t *out)
     char *end;
     long long v = strtoll(text, &end, 10);
     if (errno != 0 || end == text || *end != '\0' || v < 0) {
-        fprintf(stderr, "searchq: --%s wants a whole number of 0 or more, got '%s'\n", name, text);
-        fputs("(searchq --help tells more)\n", stderr);
-        return CLI_EXIT_USAGE;
+        return main_usage_error("--%s wants a whole number of 0 or more, got '%s'", name, text);
     }
     *out = (int64_t)v;
     return CLI_EXIT_OK;
@@ -184,9 +188,7 @@ static int main_parse_proximity(const char *text, double *out)
 static int main_parse_switch(const char *name, const char *text, int *out)
 {
     if (strcmp(text, "on") != 0 && strcmp(text, "off") != 0) {
-        fprintf(stderr, "searchq: --%s wants on or off, got '%s'\n", name, text);
-        fputs("(searchq --help tells more)\n", stderr);
-        return CLI_EXIT_USAGE;
+        return main_usage_error("--%s wants on or off, got '%s'", name, text);
     }
     *out = strcmp(text, "on") == 0;
     return CLI_EXIT_OK;

@@ -136,6 +136,19 @@ static int fold_decompose(struct stem_fold_buf *fb, const unsigned char *in, siz
     }
 }
 
+/* Appends cp's UTF-8 to out at *o, leaving room for the NUL; false when it does not fit. */
+static bool put_cp(char *out, size_t cap, size_t *o, int32_t cp)
+{
+    char enc[4];
+    size_t k = stem_utf8_encode(cp, enc);
+    if (*o + k >= cap) {
+        return false;
+    }
+    memcpy(out + *o, enc, k);
+    *o += k;
+    return true;
+}
+
 /* Full folding of valid UTF-8 through utf8proc. */
 static int fold_slow(struct stem_fold_buf *fb, const unsigned char *in, size_t len, char *out,
                      size_t cap, size_t *out_len)
@@ -152,13 +165,9 @@ static int fold_slow(struct stem_fold_buf *fb, const unsigned char *in, size_t l
     size_t o = 0;
     for (size_t i = 0; i < (size_t)n; i++) {
         int32_t cp = fb->cps[i] == 0x451 ? 0x435 : fb->cps[i];
-        char enc[4];
-        size_t k = stem_utf8_encode(cp, enc);
-        if (o + k >= cap) {
+        if (!put_cp(out, cap, &o, cp)) {
             return STEM_EINVAL;
         }
-        memcpy(out + o, enc, k);
-        o += k;
     }
     out[o] = '\0';
     *out_len = o;
@@ -266,13 +275,9 @@ int stem_case_like(const char *typed, size_t typed_len, const char *word, size_t
             cp = utf8proc_toupper(cp);
         }
         is_first = is_first && !is_letter(cp);
-        char enc[4];
-        size_t k = stem_utf8_encode(cp, enc);
-        if (o + k >= cap) {
+        if (!put_cp(out, cap, &o, cp)) {
             return STEM_EINVAL;
         }
-        memcpy(out + o, enc, k);
-        o += k;
     }
     if (cap == 0) {
         return STEM_EINVAL;

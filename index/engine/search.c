@@ -43,12 +43,15 @@ void idx_search_params_default(const struct idx_db *db, struct qry_params *p)
     p->b = db->cfg.b;
 }
 
-static const struct seg_field *idx_field(const struct seg_stored *st, const char *name)
+/* The stored field named name of the given type (SEG_TEXT; SEG_RAW, as a load reads back a
+ * text array: a declared text field given an array of strings), or NULL. */
+static const struct seg_field *idx_field(const struct seg_stored *st, const char *name,
+                                         enum seg_value_type type)
 {
     size_t len = strlen(name);
     for (size_t i = 0; i < st->nfields; i++) {
         const struct seg_field *f = &st->fields[i];
-        if (f->type == SEG_TEXT && f->name_len == len && memcmp(f->name, name, len) == 0) {
+        if (f->type == type && f->name_len == len && memcmp(f->name, name, len) == 0) {
             return f;
         }
     }
@@ -58,7 +61,7 @@ static const struct seg_field *idx_field(const struct seg_stored *st, const char
 /* The text a snippet is cut from: body, else the longest other text field. */
 static const struct seg_field *idx_snippet_field(const struct seg_stored *st)
 {
-    const struct seg_field *best = idx_field(st, "body");
+    const struct seg_field *best = idx_field(st, "body", SEG_TEXT);
     for (size_t i = 0; !best && i < st->nfields; i++) {
         const struct seg_field *f = &st->fields[i];
         if (f->type == SEG_TEXT && !(f->name_len == sizeof SEG_TITLE_FIELD - 1 &&
@@ -71,20 +74,6 @@ static const struct seg_field *idx_snippet_field(const struct seg_stored *st)
 
 /* Between the strings of a text array as a hit shows them. */
 #define IDX_ARRAY_SEP " \xC2\xB7 " /* " · " */
-
-/* The stored field named name if it is SEG_RAW, as a load reads back a text array (a declared
- * text field given an array of strings, SEG_TEXT_ARRAY), or NULL. */
-static const struct seg_field *idx_raw_field(const struct seg_stored *st, const char *name)
-{
-    size_t len = strlen(name);
-    for (size_t i = 0; i < st->nfields; i++) {
-        const struct seg_field *f = &st->fields[i];
-        if (f->type == SEG_RAW && f->name_len == len && memcmp(f->name, name, len) == 0) {
-            return f;
-        }
-    }
-    return NULL;
-}
 
 static int idx_join_one(void *arg, const char *s, size_t len)
 {
@@ -131,7 +120,7 @@ static int idx_join_array(struct seg_doc_view *v, const struct seg_field *f, str
 static int idx_array_title(struct seg_doc_view *v, struct sd_buf *arr, const char **title,
                            size_t *title_len, struct idx_hit *h, struct sd_error *err)
 {
-    const struct seg_field *raw = idx_raw_field(&v->st, SEG_TITLE_FIELD);
+    const struct seg_field *raw = idx_field(&v->st, SEG_TITLE_FIELD, SEG_RAW);
     int rc = raw ? idx_join_array(v, raw, arr, err) : SD_OK;
     if (rc != SD_OK || arr->len == 0) {
         return rc;
@@ -161,7 +150,7 @@ static int idx_full_title(struct seg_doc_view *v, size_t title_len, const char *
                           size_t *full_len, struct sd_error *err)
 {
     const struct seg_field *tf =
-        title_len + 3 >= SEG_TITLE_MAX ? idx_field(&v->st, SEG_TITLE_FIELD) : NULL;
+        title_len + 3 >= SEG_TITLE_MAX ? idx_field(&v->st, SEG_TITLE_FIELD, SEG_TEXT) : NULL;
     if (!tf || tf->value_len <= title_len) {
         return SD_OK;
     }
@@ -238,7 +227,7 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
     int rc = snippet_len ? seg_doc_view_open(s, doc, &v, err) : SD_OK;
     if (snippet_len && rc == SD_OK) {
         body = idx_snippet_field(&v.st); /* names and types: no value is read */
-        const struct seg_field *raw = body ? NULL : idx_raw_field(&v.st, "body");
+        const struct seg_field *raw = body ? NULL : idx_field(&v.st, "body", SEG_RAW);
         if (raw) {
             rc = idx_join_array(&v, raw, &arr_body, err);
         }
