@@ -497,6 +497,8 @@ struct idx_layout {
     size_t nat;
     size_t dead[QRY_MAX_TERMS];
     size_t ndead;
+    struct sd_buf whole; /* the whole text in the other layout, once searched */
+    bool is_whole_tried;
     struct sd_buf part;
     bool is_part_built;
     bool is_part_changed;
@@ -534,15 +536,13 @@ static int idx_try_layout(struct qry_ctx *ctx, const struct idx_search_req *req,
     if (res->known_long_words > 0) {
         return SD_OK;
     }
-    struct sd_buf whole;
-    sd_buf_init(&whole);
     bool is_changed = false;
-    int rc = qry_layout_swap(req->q, req->q_len, &whole, &is_changed);
+    int rc = qry_layout_swap(req->q, req->q_len, &l->whole, &is_changed);
     if (rc == SD_OK && is_changed) {
-        rc = idx_try_layout_reading(ctx, req, schema, lex, segs, nsegs, (const char *)whole.data,
-                                    whole.len, q, res, out, l->dead, &l->ndead);
+        l->is_whole_tried = true;
+        rc = idx_try_layout_reading(ctx, req, schema, lex, segs, nsegs, (const char *)l->whole.data,
+                                    l->whole.len, q, res, out, l->dead, &l->ndead);
     }
-    sd_buf_free(&whole);
     return rc;
 }
 
@@ -661,10 +661,59 @@ static int idx_try_typos(struct qry_ctx *ctx, const struct idx_search_req *req,
     return rc == SD_ENOMEM ? rc : SD_OK; /* a reading that fails leaves the typed one */
 }
 
+/* Typos in the other layout's reading, the last resort of a query no other reading found more
+ * for: a word typed with the wrong layout on and misspelt too ("wbahjfz" is "цифроя", one
+ * letter short of "цифровая"), as people who type fast make both slips at once. The reading
+ * is the words no document has in the other layout (l->part) when that was searched, else
+ * the whole text's; not one that mixes the scripts: a typo beside a word typed right
+ * ("harmonic convergs") would be read as gibberish with typos ("сщтмукпы"). When it finds
+ * more than three times as many, out says both readings: the layout's text and what it
+ * corrects to. SD_OK or SD_ENOMEM: a reading that fails otherwise leaves *q and *res. */
+static int idx_try_layout_typos(struct qry_ctx *ctx, const struct idx_search_req *req,
+                                const struct sch_schema *schema, const struct qry_lexicon *lex,
+                                const struct qry_segment *segs, size_t nsegs, struct qry **q,
+                                struct qry_result *res, struct idx_search_res *out,
+                                const struct idx_layout *l)
+{
+    const struct sd_buf *alt = l->is_part_tried ? &l->part : l->is_whole_tried ? &l->whole : NULL;
+    if (!alt || qry_layout_mixes_scripts((const char *)alt->data, alt->len)) {
+        return SD_OK;
+    }
+    const char *text = (const char *)alt->data;
+    struct sd_error e = {0};
+    struct qry *aq = NULL;
+    struct qry_result ares;
+    int rc = idx_reading(ctx, text, alt->len, req, schema, lex, segs, nsegs, &aq, &ares, &e);
+    if (rc != SD_OK) {
+        qry_free(aq);
+        return rc == SD_ENOMEM ? rc : SD_OK;
+    }
+    rc = idx_try_typos(ctx, req, schema, lex, text, alt->len, segs, nsegs, &aq, &ares, out);
+    if (rc == SD_OK && out->is_typo_used && ares.total > 3 * res->total) {
+        out->layout_query = idx_reading_name(text, alt->len);
+        out->is_layout_used = out->layout_query != NULL;
+        rc = out->is_layout_used ? SD_OK : SD_ENOMEM;
+    }
+    if (rc == SD_OK && out->is_layout_used) {
+        qry_result_free(res);
+        qry_free(*q);
+        *q = aq;
+        *res = ares;
+        return SD_OK;
+    }
+    out->is_typo_used = false; /* (its did_you_mean, if any, is of a reading not kept) */
+    free(out->did_you_mean);
+    out->did_you_mean = NULL;
+    qry_result_free(&ares);
+    qry_free(aq);
+    return rc;
+}
+
 /* The other readings of a query whose typed reading found little (idx_wants_other_reading), in
  * order: the other keyboard layout (the whole text, then the words no document has when that
- * gives one script), typos, and as the last resort the layout of those words beside the others
- * in another script. The first that finds clearly more replaces *q and *res. SD_OK or
+ * gives one script), typos, then the layout of those words beside the others in another
+ * script, and as the last resort the other layout's reading with typos. The first that finds
+ * clearly more replaces *q and *res. SD_OK or
  * SD_ENOMEM: a reading that fails otherwise leaves the typed one. */
 static int idx_other_readings(struct qry_ctx *ctx, const struct idx_search_req *req,
                               const struct sch_schema *schema, const struct qry_lexicon *lex,
@@ -693,7 +742,13 @@ static int idx_other_readings(struct qry_ctx *ctx, const struct idx_search_req *
     if (rc == SD_OK && is_layout && !out->is_typo_used && idx_wants_other_reading(res)) {
         rc = idx_try_layout_part(ctx, req, schema, lex, segs, nsegs, q, res, out, lay, true);
     }
+    bool is_still_little =
+        !out->is_typo_used && !out->is_layout_used && idx_wants_other_reading(res);
+    if (rc == SD_OK && is_layout && !req->opts.no_typos && is_still_little) {
+        rc = idx_try_layout_typos(ctx, req, schema, lex, segs, nsegs, q, res, out, lay);
+    }
     if (lay) {
+        sd_buf_free(&lay->whole);
         sd_buf_free(&lay->part);
     }
     free(lay);

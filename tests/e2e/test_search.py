@@ -459,6 +459,38 @@ class SearchTest(E2ETestCase):
             for d in harm:
                 self.assertOk(self.line_call({"op": "delete", "id": d["id"]}), "delete")
 
+    def test_wrong_layout_and_a_typo_in_one_word(self):
+        # Typed with the wrong layout on and misspelt too: the other layout's reading is read
+        # with typos when no reading found anything, and the answer names both.
+        for typed, read, meant in (("wbahjfz", "цифроая", "цифровая"),  # a letter left out
+                                   ("вшздщьсн", "diplomcy", "diplomacy"),
+                                   ("cjwbfkyst ctnb", "социалные сети", "социальные сети"),
+                                   # only the word no document has is read in the other layout
+                                   ("цифровая lbgkjvfybz", "цифровая дипломания",
+                                    "цифровая дипломатия")):
+            a = self.line_call({"op": "search", "q": typed, "limit": 100})
+            self.assertEqual((a.get("layout"), a.get("typos"), a.get("did_you_mean")),
+                             ({"query": read, "used": True}, True, meant), a)
+            self.assertEqual([h["id"] for h in self.assertOk(a)["hits"]],
+                             self.ids(meant, "--syntax", "full", "--limit", "100"), a)
+        http = self.daemon.http()
+        try:
+            r = http.search("wbahjfz", limit=1)
+            self.assertEqual((r.status, r.json["hits"][0]["id"], r.json["did_you_mean"]),
+                             (200, DIPLOMACY, "цифровая"), r)
+        finally:
+            http.close()
+        cp = self.searchq("wbahjfz")
+        self.assertIn('showing hits for "цифроая"', decode(cp)[0], describe(cp))
+        self.assertIn('did you mean "цифровая"', decode(cp)[0], describe(cp))
+        # Either switch off turns it off; gibberish stays gibberish.
+        for off in ({"layout": False}, {"typo": False}):
+            a = self.line_call(dict({"op": "search", "q": "wbahjfz"}, **off))
+            self.assertEqual((self.assertOk(a)["total"], a.get("layout")), (0, None), a)
+        a = self.line_call({"op": "search", "q": "qzxvkwj"})
+        self.assertEqual((self.assertOk(a)["total"], a.get("layout"), a.get("typos")),
+                         (0, None, None), a)
+
     def test_typos_find_the_intended_words(self):
         want = self.ids("diplomacy", "--limit", "100")
         self.assertTrue(want)
