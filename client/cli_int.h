@@ -11,6 +11,7 @@
  *   manage.c   indexes, settings, drop: index management (one request each)
  *   import.c   import FILE...: validates every file, then sends batches, pipelined
  *   textdoc.c  a .txt/.md file -> a document (id from the name, title from the first line)
+ *   jsonarr.c  a .json file (an array of documents, or one) -> its documents' texts, streamed
  *   rpc.c      the options -> libsearchq's, its errors -> stderr and an exit status
  *   print.c    human-readable hits, documents and stats
  *   utf8.c     UTF-8 validation, display width and safe truncation
@@ -130,6 +131,23 @@ int cli_read_file(const char *path, char **out, size_t *out_len);
  * document; the caller says so). On failure prints "searchq: PATH[:LINE]: why" and returns
  * CLI_EXIT_ERROR. */
 int cli_textdoc_read(const char *path, struct json_object **doc);
+
+/* ---- jsonarr.c ---- */
+
+/* Called with each element of a .json file's array (or its single document): its text, made
+ * one line (whitespace outside strings is a space), NUL-terminated and the callee's to change
+ * until it returns; line is where it began, ordinal its place from 1. Not yet parsed: it may
+ * be any JSON value, or not JSON. A return other than CLI_EXIT_OK stops the reading. */
+typedef int (*cli_json_doc_fn)(void *arg, const char *path, uint64_t line, uint64_t ordinal,
+                               char *text, size_t len);
+
+/* Reads the .json file at path (cli_json_each_doc) or the stream f, named path in messages
+ * (cli_json_each_doc_in), and calls fn for each document, in order. An empty or blank file has
+ * none. Returns CLI_EXIT_OK, fn's first other return, or CLI_EXIT_ERROR after printing
+ * "searchq: PATH:LINE: why" when the file is not an array of JSON values or one object (the
+ * documents before the fault were handed on). */
+int cli_json_each_doc(const char *path, cli_json_doc_fn fn, void *arg);
+int cli_json_each_doc_in(FILE *f, const char *path, cli_json_doc_fn fn, void *arg);
 
 /* ---- print.c ---- */
 

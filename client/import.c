@@ -2,11 +2,12 @@
  * import.c: `searchq import FILE...`, bulk loading over one line-protocol connection.
  *
  * Pass 1 reads every file and checks every document locally: each non-blank line of a .jsonl
- * (or .ndjson) file must be one JSON object with an "id" (a string of 1 to 512 bytes or an
- * integer), valid UTF-8, at most 64 fields with names of 1 to 64 bytes; a .txt/.md file must be
- * UTF-8, and so must its name, which makes the id (textdoc.c). The first problem stops the
- * import before anything is sent, with FILE:LINE and what is wrong, so a typo on line 90000 does
- * not leave half a collection loaded. A UTF-8 byte order mark at the start of a .jsonl file is
+ * (or .ndjson) file, and each element of a .json file's array (jsonarr.c), must be one JSON
+ * object with an "id" (a string of 1 to 512 bytes or an integer), valid UTF-8, at most 64
+ * fields with names of 1 to 64 bytes; a .txt/.md file must be UTF-8, and so must its name,
+ * which makes the id (textdoc.c). The first problem stops the import before anything is sent,
+ * with FILE:LINE (and a .json file's document number) and what is wrong, so a typo on line 90000
+ * does not leave half a collection loaded. A UTF-8 byte order mark at the start of a .jsonl file is
  * dropped, as textdoc.c drops one at the start of a text file. A file with no document (empty,
  * blank lines only, a text file with no text) is not an error: it imports nothing, and stderr
  * says so. Pass 1 also notes where each file's documents begin and end, for the report below.
@@ -53,17 +54,19 @@
 #define IMPORT_PAUSE_MAX_MS 2000
 #define IMPORT_REPORT_LINES 20 /* ranges printed when the import stops; the rest are counted */
 
-enum import_kind { IMPORT_JSONL, IMPORT_TEXT };
+enum import_kind { IMPORT_JSONL, IMPORT_JSON, IMPORT_TEXT };
 
 /* What pass 1 learnt of a file. */
 struct import_file {
     const char *path; /* borrowed from argv */
     enum import_kind kind;
     uint64_t docs;
-    uint64_t first_line, last_line; /* .jsonl: the lines of its first and last documents */
+    uint64_t first_line, last_line; /* .jsonl: the lines of its first and last documents;
+                                     * .json: their places in its array (1 and docs) */
 };
 
-/* Where a document came from: a line of a .jsonl file, or a whole text file (line 0). */
+/* Where a document came from: a line of a .jsonl file, a place in a .json file's array (from
+ * 1), or a whole text file (line 0). */
 struct import_where {
     size_t file; /* index into the files */
     uint64_t line;
@@ -110,11 +113,14 @@ static int import_kind_of(const char *path, enum import_kind *kind)
     }
     if (strcmp(dot, ".jsonl") == 0 || strcmp(dot, ".ndjson") == 0) {
         *kind = IMPORT_JSONL;
+    } else if (strcmp(dot, ".json") == 0) {
+        *kind = IMPORT_JSON;
     } else if (strcmp(dot, ".txt") == 0 || strcmp(dot, ".md") == 0 ||
                strcmp(dot, ".markdown") == 0) {
         *kind = IMPORT_TEXT;
     } else {
-        fprintf(stderr, "searchq: %s: unknown file type (want .jsonl, .ndjson, .txt or .md)\n",
+        fprintf(stderr,
+                "searchq: %s: unknown file type (want .jsonl, .ndjson, .json, .txt or .md)\n",
                 path);
         return CLI_EXIT_USAGE;
     }
@@ -171,12 +177,23 @@ static char *import_trim(char *line, size_t *len)
     return line;
 }
 
-/* Checks one trimmed, non-empty line of a .jsonl file. */
-static int import_check_line(struct json_tokener *tok, const char *path, uint64_t lineno,
-                             const char *line, size_t len)
+/* Checks one document's JSON text: a trimmed, non-empty line of a .jsonl file (ordinal 0), or
+ * the ordinal-th element of a .json file's array, which began on line lineno. */
+static int import_check_doc(struct json_tokener *tok, const char *path, uint64_t lineno,
+                            uint64_t ordinal, const char *line, size_t len)
 {
+    char where[64] = "";
+    if (ordinal > 0) {
+        snprintf(where, sizeof where, " document %llu:", (unsigned long long)ordinal);
+    }
     if (len > (size_t)INT32_MAX) {
-        fprintf(stderr, "searchq: %s:%llu: line too long\n", path, (unsigned long long)lineno);
+        fprintf(stderr, "searchq: %s:%llu:%s too long\n", path, (unsigned long long)lineno,
+                ordinal ? where : " line");
+        return CLI_EXIT_ERROR;
+    }
+    if (ordinal > 0 && line[0] != '{') { /* (json-c would wait for more of a number) */
+        fprintf(stderr, "searchq: %s:%llu:%s not a JSON object\n", path, (unsigned long long)lineno,
+                where);
         return CLI_EXIT_ERROR;
     }
     json_tokener_reset(tok);
@@ -184,7 +201,8 @@ static int import_check_line(struct json_tokener *tok, const char *path, uint64_
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     const char *why = NULL;
     if (!doc && jerr == json_tokener_continue) {
-        why = "the JSON ends in the middle (a document must fit on one line)";
+        why = ordinal ? "the JSON ends in the middle"
+                      : "the JSON ends in the middle (a document must fit on one line)";
     } else if (!doc || jerr != json_tokener_success) {
         why = json_tokener_error_desc(jerr);
     } else if (json_tokener_get_parse_end(tok) != len) {
@@ -194,12 +212,12 @@ static int import_check_line(struct json_tokener *tok, const char *path, uint64_
     }
     json_object_put(doc);
     if (why && jerr != json_tokener_success && jerr != json_tokener_continue) {
-        fprintf(stderr, "searchq: %s:%llu: bad JSON at byte %zu: %s\n", path,
-                (unsigned long long)lineno, json_tokener_get_parse_end(tok) + 1, why);
+        fprintf(stderr, "searchq: %s:%llu:%s bad JSON at byte %zu: %s\n", path,
+                (unsigned long long)lineno, where, json_tokener_get_parse_end(tok) + 1, why);
         return CLI_EXIT_ERROR;
     }
     if (why) {
-        fprintf(stderr, "searchq: %s:%llu: %s\n", path, (unsigned long long)lineno, why);
+        fprintf(stderr, "searchq: %s:%llu:%s %s\n", path, (unsigned long long)lineno, where, why);
         return CLI_EXIT_ERROR;
     }
     return CLI_EXIT_OK;
@@ -247,10 +265,23 @@ struct import_count {
 static int import_check_cb(void *arg, const char *path, uint64_t lineno, char *line, size_t len)
 {
     struct import_count *cnt = arg;
-    int rc = import_check_line(cnt->tok, path, lineno, line, len);
+    int rc = import_check_doc(cnt->tok, path, lineno, 0, line, len);
     if (rc == CLI_EXIT_OK) {
         cnt->file->first_line = cnt->file->docs == 0 ? lineno : cnt->file->first_line;
         cnt->file->last_line = lineno;
+        cnt->file->docs++;
+    }
+    return rc;
+}
+
+static int import_check_json_cb(void *arg, const char *path, uint64_t lineno, uint64_t ordinal,
+                                char *text, size_t len)
+{
+    struct import_count *cnt = arg;
+    int rc = import_check_doc(cnt->tok, path, lineno, ordinal, text, len);
+    if (rc == CLI_EXIT_OK) {
+        cnt->file->first_line = 1;
+        cnt->file->last_line = ordinal;
         cnt->file->docs++;
     }
     return rc;
@@ -260,9 +291,11 @@ static int import_check_cb(void *arg, const char *path, uint64_t lineno, char *l
 static int import_check_file(struct json_tokener *tok, struct import_file *f)
 {
     int rc = import_kind_of(f->path, &f->kind);
+    struct import_count cnt = {.tok = tok, .file = f};
     if (rc == CLI_EXIT_OK && f->kind == IMPORT_JSONL) {
-        struct import_count cnt = {.tok = tok, .file = f};
         rc = import_each_line(f->path, import_check_cb, &cnt);
+    } else if (rc == CLI_EXIT_OK && f->kind == IMPORT_JSON) {
+        rc = cli_json_each_doc(f->path, import_check_json_cb, &cnt);
     } else if (rc == CLI_EXIT_OK) {
         struct json_object *doc = NULL;
         rc = cli_textdoc_read(f->path, &doc);
@@ -271,8 +304,9 @@ static int import_check_file(struct json_tokener *tok, struct import_file *f)
     }
     if (rc == CLI_EXIT_OK && f->docs == 0) {
         fprintf(stderr, "searchq: %s: skipped: %s\n", f->path,
-                f->kind == IMPORT_JSONL ? "no documents (the file is empty or only blank lines)"
-                                        : "no text (the file is empty, blank or markup only)");
+                f->kind == IMPORT_JSONL  ? "no documents (the file is empty or only blank lines)"
+                : f->kind == IMPORT_JSON ? "no documents (the file is empty, blank or [])"
+                                         : "no text (the file is empty, blank or markup only)");
     }
     return rc;
 }
@@ -329,20 +363,31 @@ static int import_append(struct import_batch *b, const char *data, size_t len)
     return CLI_EXIT_OK;
 }
 
-/* "FILE:FIRST-LAST", "FILE" or "FILE1 .. FILE2", for messages about a batch. */
+/* The documents first..last of file f: "FILE:FIRST-LAST" (lines of a .jsonl file), "FILE
+ * documents FIRST-LAST" (places in a .json file's array), or "FILE" (a text file: 0, 0). */
+static void import_range_name(const struct import_file *f, uint64_t first, uint64_t last, char *out,
+                              size_t cap)
+{
+    unsigned long long a = first, b = last;
+    bool is_json = f->kind == IMPORT_JSON;
+    if (first == 0) {
+        snprintf(out, cap, "%s", f->path);
+    } else if (first == last) {
+        snprintf(out, cap, is_json ? "%s document %llu" : "%s:%llu", f->path, a);
+    } else {
+        snprintf(out, cap, is_json ? "%s documents %llu-%llu" : "%s:%llu-%llu", f->path, a, b);
+    }
+}
+
+/* The documents of a batch as import_range_name says them, or "FILE1 .. FILE2". */
 static void import_describe(const struct import_state *st, const struct import_batch *b, char *out,
                             size_t cap)
 {
     const char *first = st->files[b->first.file].path, *last = st->files[b->last.file].path;
     if (b->first.file != b->last.file) {
         snprintf(out, cap, "%s .. %s", first, last);
-    } else if (b->first.line == 0) {
-        snprintf(out, cap, "%s", first);
-    } else if (b->first.line == b->last.line) {
-        snprintf(out, cap, "%s:%llu", first, (unsigned long long)b->first.line);
     } else {
-        snprintf(out, cap, "%s:%llu-%llu", first, (unsigned long long)b->first.line,
-                 (unsigned long long)b->last.line);
+        import_range_name(&st->files[b->first.file], b->first.line, b->last.line, out, cap);
     }
 }
 
@@ -546,6 +591,16 @@ static int import_send_cb(void *arg, const char *path, uint64_t lineno, char *li
     return a->st->rc;
 }
 
+static int import_send_json_cb(void *arg, const char *path, uint64_t lineno, uint64_t ordinal,
+                               char *text, size_t len)
+{
+    (void)path;
+    (void)lineno;
+    struct import_send_arg *a = arg;
+    import_add_doc(a->st, text, len, (struct import_where){a->file, ordinal});
+    return a->st->rc;
+}
+
 static void import_send_text(struct import_state *st, size_t file)
 {
     struct json_object *doc = NULL;
@@ -586,12 +641,14 @@ static void import_send_all(struct import_state *st)
         if (st->files[i].docs == 0) {
             continue;
         }
-        if (st->files[i].kind == IMPORT_JSONL) {
-            /* A batch never spans two .jsonl files, so its lines name one file. */
+        if (st->files[i].kind != IMPORT_TEXT) {
+            /* A batch never spans two .jsonl or .json files, so its lines name one file. */
             import_flush(st);
             struct import_send_arg arg = {st, i};
-            if (st->rc == CLI_EXIT_OK) {
+            if (st->rc == CLI_EXIT_OK && st->files[i].kind == IMPORT_JSONL) {
                 st->rc = import_each_line(st->files[i].path, import_send_cb, &arg);
+            } else if (st->rc == CLI_EXIT_OK) {
+                st->rc = cli_json_each_doc(st->files[i].path, import_send_json_cb, &arg);
             }
             import_flush(st);
         } else {
@@ -631,15 +688,9 @@ static void import_run_print(const struct import_state *st, struct import_run *r
     r->printed++;
     const char *what =
         r->fate == IMPORT_NOT_STORED ? "not stored" : "sent, no answer (maybe stored)";
-    const char *path = st->files[r->file].path;
-    if (r->first == 0) {
-        fprintf(stderr, "searchq: %s: %s\n", what, path);
-    } else if (r->first == r->last) {
-        fprintf(stderr, "searchq: %s: %s:%llu\n", what, path, (unsigned long long)r->first);
-    } else {
-        fprintf(stderr, "searchq: %s: %s:%llu-%llu\n", what, path, (unsigned long long)r->first,
-                (unsigned long long)r->last);
-    }
+    char range[1200];
+    import_range_name(&st->files[r->file], r->first, r->last, range, sizeof range);
+    fprintf(stderr, "searchq: %s: %s\n", what, range);
 }
 
 /* Adds the documents of one file from line first to last (0, 0: a text file) to the report. */
@@ -699,7 +750,7 @@ static void import_report_unstored(const struct import_state *st)
     }
     for (size_t f = from.file; f < st->nfiles; f++) {
         const struct import_file *file = &st->files[f];
-        uint64_t first = file->kind == IMPORT_JSONL ? file->first_line : 0;
+        uint64_t first = file->kind != IMPORT_TEXT ? file->first_line : 0;
         if (f == from.file && (from.line > 0 || is_after)) {
             first = from.line + is_after; /* a text file after its document: 1, past its end */
         }

@@ -20,7 +20,8 @@
 static const char main_usage[] =
     "usage: searchq [OPTIONS] QUERY...            search; the words are joined by spaces\n"
     "       searchq [OPTIONS] search QUERY...\n"
-    "       searchq [OPTIONS] import FILE...      add .jsonl (a JSON document a line), .txt, .md\n"
+    "       searchq [OPTIONS] import FILE...      add .jsonl (a JSON document a line), .json (an\n"
+    "                      array of documents, or one), .txt, .md\n"
     "       searchq [OPTIONS] get ID              print a stored document\n"
     "       searchq [OPTIONS] delete ID\n"
     "       searchq [OPTIONS] stats\n"

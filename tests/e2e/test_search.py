@@ -134,6 +134,44 @@ class SearchTest(E2ETestCase):
             self.assertIn("nothing was imported", err)
         self.line_call({"op": "drop_index", "index": "msgs"})
 
+    def test_import_json_array_and_single_document(self):
+        # A .json file: an array of documents, pretty-printed as exporters write them, or one
+        # document; read as a stream, each document checked as a .jsonl line is.
+        docs = [{"id": "arr-1", "title": "Цифровая ] дипломатия",
+                 "body": "braces } and \"quotes\", a backslash \\ and a tab\t"},
+                {"id": "arr-2", "title": "second", "tags": ["a", "b"]},
+                {"id": 3, "title": "numbered"}]
+        single = {"id": "one-1", "title": "alone\nin its file"}
+        with tempfile.TemporaryDirectory() as tmp:
+            arr = os.path.join(tmp, "docs.json")
+            with open(arr, "w", encoding="utf-8") as f:
+                json.dump(docs, f, ensure_ascii=False, indent=2)
+            one = os.path.join(tmp, "one.json")
+            with open(one, "w", encoding="utf-8") as f:
+                json.dump(single, f, indent=4)
+            cp = self.searchq("--index", "jsonimp", "import", arr, one)
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            self.assertIn("imported 4 documents from 2 files: 4 added", decode(cp)[0])
+            for d in docs + [single]:
+                got = self.line_call({"op": "get", "index": "jsonimp", "id": str(d["id"])})
+                want = dict(d, id=str(d["id"]))
+                self.assertEqual({k: self.assertOk(got)["doc"].get(k) for k in want}, want, got)
+            # A fault names the line and the document, and nothing is sent.
+            bad = os.path.join(tmp, "bad.json")
+            with open(bad, "w", encoding="utf-8") as f:
+                f.write('[\n  {"id": "bad-1"},\n\n  {"title": "no id"}\n]\n')
+            cp = self.searchq("--index", "jsonimp", "import", bad)
+            self.assertEqual(cp.returncode, 1, describe(cp))
+            self.assertIn('bad.json:4: document 2: the document has no "id"', decode(cp)[1])
+            with open(bad, "w", encoding="utf-8") as f:
+                f.write('[{"id": "bad-1"}, {"id": "bad-2"},]')
+            cp = self.searchq("--index", "jsonimp", "import", bad)
+            self.assertEqual(cp.returncode, 1, describe(cp))
+            self.assertIn("bad.json:1: a comma with no document after it", decode(cp)[1])
+            self.assertError(self.line_call({"op": "get", "index": "jsonimp", "id": "bad-1"}),
+                             "not_found")
+        self.line_call({"op": "drop_index", "index": "jsonimp"})
+
     def test_import_markdown_titles(self):
         expect = {
             "reading-list": ("Reading list: digital archives", "A short list"),
