@@ -12,6 +12,7 @@
  *   import.c   import FILE...: validates every file, then sends batches, pipelined
  *   textdoc.c  a .txt/.md file -> a document (id from the name, title from the first line)
  *   jsonarr.c  a .json file (an array of documents, or one) -> its documents' texts, streamed
+ *   csvdoc.c   a .csv file -> a document a row, typed by the header or the index's settings
  *   rpc.c      the options -> libsearchq's, its errors -> stderr and an exit status
  *   print.c    human-readable hits, documents and stats
  *   utf8.c     UTF-8 validation, display width and safe truncation
@@ -148,6 +149,24 @@ typedef int (*cli_json_doc_fn)(void *arg, const char *path, uint64_t line, uint6
  * documents before the fault were handed on). */
 int cli_json_each_doc(const char *path, cli_json_doc_fn fn, void *arg);
 int cli_json_each_doc_in(FILE *f, const char *path, cli_json_doc_fn fn, void *arg);
+
+/* ---- csvdoc.c ---- */
+
+/* Called with each row of a .csv file made a document (borrowed: freed when fn returns); line
+ * is where the row began, ordinal its place from 1 (the header not counted). A return other
+ * than CLI_EXIT_OK stops the reading. */
+typedef int (*cli_csv_doc_fn)(void *arg, const char *path, uint64_t line, uint64_t ordinal,
+                              struct json_object *doc);
+
+/* Reads the .csv file at path (cli_csv_each_doc) or the stream f, named path in messages
+ * (cli_csv_each_doc_in), and calls fn for each row, in order. fields (borrowed, may be NULL) is
+ * the index's declared fields, {"year": {"type": "int"}, ...}, which type the columns the
+ * header does not. Returns CLI_EXIT_OK, fn's first other return, or CLI_EXIT_ERROR after
+ * printing "searchq: PATH:LINE: why" (the rows before the fault were handed on). The rules are
+ * at the top of csvdoc.c. */
+int cli_csv_each_doc(const char *path, struct json_object *fields, cli_csv_doc_fn fn, void *arg);
+int cli_csv_each_doc_in(FILE *f, const char *path, struct json_object *fields, cli_csv_doc_fn fn,
+                        void *arg);
 
 /* ---- print.c ---- */
 

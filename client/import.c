@@ -54,7 +54,7 @@
 #define IMPORT_PAUSE_MAX_MS 2000
 #define IMPORT_REPORT_LINES 20 /* ranges printed when the import stops; the rest are counted */
 
-enum import_kind { IMPORT_JSONL, IMPORT_JSON, IMPORT_TEXT };
+enum import_kind { IMPORT_JSONL, IMPORT_JSON, IMPORT_CSV, IMPORT_TEXT };
 
 /* What pass 1 learnt of a file. */
 struct import_file {
@@ -62,11 +62,11 @@ struct import_file {
     enum import_kind kind;
     uint64_t docs;
     uint64_t first_line, last_line; /* .jsonl: the lines of its first and last documents;
-                                     * .json: their places in its array (1 and docs) */
+                                     * .json, .csv: their places in it (1 and docs) */
 };
 
-/* Where a document came from: a line of a .jsonl file, a place in a .json file's array (from
- * 1), or a whole text file (line 0). */
+/* Where a document came from: a line of a .jsonl file, a place in a .json file's array or a
+ * .csv file's rows (from 1), or a whole text file (line 0). */
 struct import_where {
     size_t file; /* index into the files */
     uint64_t line;
@@ -87,6 +87,8 @@ struct import_state {
     size_t nfiles;
     struct sq_conn *conn; /* owned */
     char *prefix;         /* owned: {"op":"add","index":...,"docs":[ */
+    struct json_object *settings; /* owned: get_settings' answer, for .csv files, or NULL */
+    struct json_object *fields;   /* the index's declared fields in it, or NULL */
     struct import_batch open;
     /* A ring, oldest at head: [0, answered) answered while a busy batch among them waits to
      * be sent again, [answered, sent) in flight, [sent, count) to be sent. answered is 0
@@ -115,12 +117,14 @@ static int import_kind_of(const char *path, enum import_kind *kind)
         *kind = IMPORT_JSONL;
     } else if (strcmp(dot, ".json") == 0) {
         *kind = IMPORT_JSON;
+    } else if (strcmp(dot, ".csv") == 0) {
+        *kind = IMPORT_CSV;
     } else if (strcmp(dot, ".txt") == 0 || strcmp(dot, ".md") == 0 ||
                strcmp(dot, ".markdown") == 0) {
         *kind = IMPORT_TEXT;
     } else {
         fprintf(stderr,
-                "searchq: %s: unknown file type (want .jsonl, .ndjson, .json, .txt or .md)\n",
+                "searchq: %s: unknown file type (want .jsonl, .ndjson, .json, .csv, .txt or .md)\n",
                 path);
         return CLI_EXIT_USAGE;
     }
@@ -287,15 +291,34 @@ static int import_check_json_cb(void *arg, const char *path, uint64_t lineno, ui
     return rc;
 }
 
-/* Pass 1 over one file, filling in f (its path set). */
-static int import_check_file(struct json_tokener *tok, struct import_file *f)
+static int import_check_csv_cb(void *arg, const char *path, uint64_t lineno, uint64_t ordinal,
+                               struct json_object *doc)
 {
-    int rc = import_kind_of(f->path, &f->kind);
+    struct import_count *cnt = arg;
+    const char *why = import_doc_problem(doc);
+    if (why) {
+        fprintf(stderr, "searchq: %s:%llu: row %llu: %s\n", path, (unsigned long long)lineno,
+                (unsigned long long)ordinal, why);
+        return CLI_EXIT_ERROR;
+    }
+    cnt->file->first_line = 1;
+    cnt->file->last_line = ordinal;
+    cnt->file->docs++;
+    return CLI_EXIT_OK;
+}
+
+/* Pass 1 over one file, filling in f (its path and kind set); fields types a .csv file. */
+static int import_check_file(struct json_tokener *tok, struct import_file *f,
+                             struct json_object *fields)
+{
+    int rc = CLI_EXIT_OK;
     struct import_count cnt = {.tok = tok, .file = f};
     if (rc == CLI_EXIT_OK && f->kind == IMPORT_JSONL) {
         rc = import_each_line(f->path, import_check_cb, &cnt);
     } else if (rc == CLI_EXIT_OK && f->kind == IMPORT_JSON) {
         rc = cli_json_each_doc(f->path, import_check_json_cb, &cnt);
+    } else if (rc == CLI_EXIT_OK && f->kind == IMPORT_CSV) {
+        rc = cli_csv_each_doc(f->path, fields, import_check_csv_cb, &cnt);
     } else if (rc == CLI_EXIT_OK) {
         struct json_object *doc = NULL;
         rc = cli_textdoc_read(f->path, &doc);
@@ -306,13 +329,55 @@ static int import_check_file(struct json_tokener *tok, struct import_file *f)
         fprintf(stderr, "searchq: %s: skipped: %s\n", f->path,
                 f->kind == IMPORT_JSONL  ? "no documents (the file is empty or only blank lines)"
                 : f->kind == IMPORT_JSON ? "no documents (the file is empty, blank or [])"
+                : f->kind == IMPORT_CSV  ? "no rows (the file is empty or only a header)"
                                          : "no text (the file is empty, blank or markup only)");
     }
     return rc;
 }
 
-/* Pass 1 over every file: files[i] for argv[i]. */
-static int import_check_all(int argc, char **argv, struct import_file *files)
+/* The kind of every file (files[i] for argv[i]), and whether one is a .csv file. */
+static int import_kinds(int argc, char **argv, struct import_file *files, bool *has_csv)
+{
+    int rc = CLI_EXIT_OK;
+    *has_csv = false;
+    for (int i = 0; i < argc && rc == CLI_EXIT_OK; i++) {
+        files[i] = (struct import_file){.path = argv[i]};
+        rc = import_kind_of(argv[i], &files[i].kind);
+        *has_csv |= files[i].kind == IMPORT_CSV;
+    }
+    return rc;
+}
+
+/* The index's settings, whose declared fields type the columns of .csv files (csvdoc.c): asked
+ * before pass 1, on the connection pass 2 then uses. An index not yet created has none. */
+static int import_fetch_fields(struct import_state *st)
+{
+    int rc = cli_rpc_open(st->opts, IMPORT_WINDOW, &st->conn);
+    struct json_object *req = NULL;
+    if (rc == CLI_EXIT_OK) {
+        req = sq_req_get_settings(st->opts->index ? st->opts->index : "default");
+        rc = req ? cli_rpc_send(st->opts, st->conn, req) : CLI_EXIT_ERROR;
+    }
+    json_object_put(req);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    struct sq_reply reply;
+    struct sq_error err;
+    int got = sq_recv(st->conn, &reply, &err);
+    struct json_object *settings = NULL;
+    if (got == SQ_OK && json_object_object_get_ex(reply.answer, "settings", &settings)) {
+        st->settings = json_object_get(settings);
+        json_object_object_get_ex(settings, "fields", &st->fields);
+    } else if (got != SQ_OK && !(got == SQ_ESERVER && strcmp(err.code, "unknown_index") == 0)) {
+        rc = cli_rpc_report(st->opts, &err, "the index's settings, which type .csv columns");
+    }
+    sq_reply_free(&reply);
+    return rc;
+}
+
+/* Pass 1 over every file (their kinds known). */
+static int import_check_all(struct import_state *st, struct import_file *files)
 {
     struct json_tokener *tok = json_tokener_new();
     if (!tok) {
@@ -321,9 +386,8 @@ static int import_check_all(int argc, char **argv, struct import_file *files)
     }
     json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
     int rc = CLI_EXIT_OK;
-    for (int i = 0; i < argc && rc == CLI_EXIT_OK; i++) {
-        files[i] = (struct import_file){.path = argv[i]};
-        rc = import_check_file(tok, &files[i]);
+    for (size_t i = 0; i < st->nfiles && rc == CLI_EXIT_OK; i++) {
+        rc = import_check_file(tok, &files[i], st->fields);
     }
     json_tokener_free(tok);
     return rc;
@@ -364,18 +428,23 @@ static int import_append(struct import_batch *b, const char *data, size_t len)
 }
 
 /* The documents first..last of file f: "FILE:FIRST-LAST" (lines of a .jsonl file), "FILE
- * documents FIRST-LAST" (places in a .json file's array), or "FILE" (a text file: 0, 0). */
+ * documents FIRST-LAST" (places in a .json file's array), "FILE rows FIRST-LAST" (a .csv
+ * file's), or "FILE" (a text file: 0, 0). */
 static void import_range_name(const struct import_file *f, uint64_t first, uint64_t last, char *out,
                               size_t cap)
 {
     unsigned long long a = first, b = last;
-    bool is_json = f->kind == IMPORT_JSON;
+    const char *unit = f->kind == IMPORT_JSON ? " document" : f->kind == IMPORT_CSV ? " row" : NULL;
     if (first == 0) {
         snprintf(out, cap, "%s", f->path);
+    } else if (!unit && first == last) {
+        snprintf(out, cap, "%s:%llu", f->path, a);
+    } else if (!unit) {
+        snprintf(out, cap, "%s:%llu-%llu", f->path, a, b);
     } else if (first == last) {
-        snprintf(out, cap, is_json ? "%s document %llu" : "%s:%llu", f->path, a);
+        snprintf(out, cap, "%s%s %llu", f->path, unit, a);
     } else {
-        snprintf(out, cap, is_json ? "%s documents %llu-%llu" : "%s:%llu-%llu", f->path, a, b);
+        snprintf(out, cap, "%s%ss %llu-%llu", f->path, unit, a, b);
     }
 }
 
@@ -601,6 +670,19 @@ static int import_send_json_cb(void *arg, const char *path, uint64_t lineno, uin
     return a->st->rc;
 }
 
+static int import_send_csv_cb(void *arg, const char *path, uint64_t lineno, uint64_t ordinal,
+                              struct json_object *doc)
+{
+    (void)path;
+    (void)lineno;
+    struct import_send_arg *a = arg;
+    size_t len;
+    const char *json = json_object_to_json_string_length(
+        doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    import_add_doc(a->st, json, len, (struct import_where){a->file, ordinal});
+    return a->st->rc;
+}
+
 static void import_send_text(struct import_state *st, size_t file)
 {
     struct json_object *doc = NULL;
@@ -642,13 +724,16 @@ static void import_send_all(struct import_state *st)
             continue;
         }
         if (st->files[i].kind != IMPORT_TEXT) {
-            /* A batch never spans two .jsonl or .json files, so its lines name one file. */
+            /* A batch never spans two files but text files, so its lines name one file. */
             import_flush(st);
             struct import_send_arg arg = {st, i};
+            const char *path = st->files[i].path;
             if (st->rc == CLI_EXIT_OK && st->files[i].kind == IMPORT_JSONL) {
-                st->rc = import_each_line(st->files[i].path, import_send_cb, &arg);
+                st->rc = import_each_line(path, import_send_cb, &arg);
+            } else if (st->rc == CLI_EXIT_OK && st->files[i].kind == IMPORT_JSON) {
+                st->rc = cli_json_each_doc(path, import_send_json_cb, &arg);
             } else if (st->rc == CLI_EXIT_OK) {
-                st->rc = cli_json_each_doc(st->files[i].path, import_send_json_cb, &arg);
+                st->rc = cli_csv_each_doc(path, st->fields, import_send_csv_cb, &arg);
             }
             import_flush(st);
         } else {
@@ -795,6 +880,7 @@ static void import_report(const struct import_state *st, int files)
 static void import_free(struct import_state *st)
 {
     free(st->prefix);
+    json_object_put(st->settings);
     free(st->open.buf);
     for (size_t i = 0; i < IMPORT_WINDOW; i++) {
         free(st->queue[i].buf);
@@ -810,7 +896,14 @@ int cli_cmd_import(const struct cli_opts *opts, int argc, char **argv)
     }
     struct import_state st = {
         .opts = opts, .files = files, .nfiles = (size_t)argc, .pause_ms = IMPORT_PAUSE_MIN_MS};
-    st.rc = import_check_all(argc, argv, files);
+    bool has_csv = false;
+    st.rc = import_kinds(argc, argv, files, &has_csv);
+    if (st.rc == CLI_EXIT_OK && has_csv) {
+        st.rc = import_fetch_fields(&st);
+    }
+    if (st.rc == CLI_EXIT_OK) {
+        st.rc = import_check_all(&st, files);
+    }
     for (int i = 0; i < argc; i++) {
         st.docs += files[i].docs;
     }
@@ -820,14 +913,16 @@ int cli_cmd_import(const struct cli_opts *opts, int argc, char **argv)
         printf("nothing to import: the files hold no documents\n");
     } else {
         st.rc = import_make_prefix(&st);
-        if (st.rc == CLI_EXIT_OK) {
+        if (st.rc == CLI_EXIT_OK && !st.conn) {
             st.rc = cli_rpc_open(opts, IMPORT_WINDOW, &st.conn);
         }
         if (st.rc == CLI_EXIT_OK) {
             import_send_all(&st);
-            sq_close(st.conn);
             import_report(&st, argc);
         }
+    }
+    if (st.conn) {
+        sq_close(st.conn);
     }
     import_free(&st);
     free(files);

@@ -172,6 +172,54 @@ class SearchTest(E2ETestCase):
                              "not_found")
         self.line_call({"op": "drop_index", "index": "jsonimp"})
 
+    def test_import_csv_typed_by_header_and_settings(self):
+        # A .csv file (RFC 4180: quoted commas, doubled quotes, line breaks in quotes, CRLF):
+        # its columns typed by the index's declared fields, or by the header ("n:number"), and
+        # so filterable as the types they are; empty cells are no value.
+        settings = {"fields": {"title": {"type": "text"}, "year": {"type": "int"},
+                               "open": {"type": "bool"}, "lang": {"type": "keyword"}}}
+        self.assertOk(self.line_call({"op": "create_index", "index": "csvimp",
+                                      "settings": settings}))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "books.csv")
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                f.write('\ufeffid,title,year,open,lang,n:number\r\n'
+                        'b1,"Война и мир, том 1",1869,true,ru,1.5\r\n'
+                        'b2,"The ""Idiot""\r\nsecond line",1869,FALSE,en,\r\n'
+                        'b3,Anna Karenina,1878,,,-2\r\n')
+            cp = self.searchq("--index", "csvimp", "import", path)
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            self.assertIn("imported 3 documents from 1 file: 3 added", decode(cp)[0])
+            got = {i: self.assertOk(self.line_call({"op": "get", "index": "csvimp", "id": i}))
+                   ["doc"] for i in ("b1", "b2", "b3")}
+            self.assertEqual(got["b1"], {"id": "b1", "title": "Война и мир, том 1",
+                                         "year": 1869, "open": True, "lang": "ru", "n": 1.5})
+            self.assertEqual(got["b2"], {"id": "b2", "title": 'The "Idiot"\r\nsecond line',
+                                         "year": 1869, "open": False, "lang": "en"})
+            self.assertEqual(got["b3"], {"id": "b3", "title": "Anna Karenina", "year": 1878,
+                                         "n": -2})
+            a = self.line_call({"op": "search", "index": "csvimp", "q": "",
+                                "filter": "year:1870..1900"})
+            self.assertEqual([h["id"] for h in self.assertOk(a)["hits"]], ["b3"], a)
+            # A cell not of its column's type names the line, row and column; nothing is sent.
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("id,year\nb4,1900\nb5,19th century\n")
+            cp = self.searchq("--index", "csvimp", "import", path)
+            self.assertEqual(cp.returncode, 1, describe(cp))
+            self.assertIn("books.csv:3: row 2, column 'year': expected an integer",
+                          decode(cp)[1])
+            self.assertError(self.line_call({"op": "get", "index": "csvimp", "id": "b4"}),
+                             "not_found")
+            # An index not yet created has no declared fields: its columns are text.
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("id,year\nb6,1900\n")
+            cp = self.searchq("--index", "csvnew", "import", path)
+            self.assertEqual(cp.returncode, 0, describe(cp))
+            self.assertEqual(self.line_call({"op": "get", "index": "csvnew", "id": "b6"})
+                             ["doc"]["year"], "1900")
+        for name in ("csvimp", "csvnew"):
+            self.line_call({"op": "drop_index", "index": name})
+
     def test_import_markdown_titles(self):
         expect = {
             "reading-list": ("Reading list: digital archives", "A short list"),
