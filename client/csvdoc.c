@@ -402,6 +402,40 @@ static int csv_byte(struct csv *c, char ch)
     return csv_put(c, ch);
 }
 
+/* After csv_byte, the bytes up to the next comma, quote, line end or NUL are a field's text
+ * and nothing more, inside quotes or out (but after a closing quote, where they are a fault):
+ * appended at once. The count taken from b[0, n). */
+static size_t csv_run(struct csv *c, const char *b, size_t n)
+{
+    if (!c->is_row_started || c->is_after_quote || c->was_quoted || c->is_after_cr ||
+        c->prev == '\n' || c->prev == '\r') {
+        return 0;
+    }
+    size_t k = 0;
+    while (k < n && b[k] != ',' && b[k] != '"' && b[k] != '\n' && b[k] != '\r' && b[k] != '\0') {
+        k++;
+    }
+    if (k == 0 || c->len + k > CSV_MAX_ROW) {
+        return 0;
+    }
+    if (c->cap - c->len < k) {
+        size_t cap = c->cap ? c->cap : 4096;
+        while (cap - c->len < k) {
+            cap *= 2;
+        }
+        char *p = realloc(c->buf, cap);
+        if (!p) {
+            return 0; /* (byte by byte, then: csv_put reports it) */
+        }
+        c->buf = p;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, b, k);
+    c->len += k;
+    c->prev = b[k - 1];
+    return k;
+}
+
 static int csv_finish(struct csv *c)
 {
     if (c->is_quoted && !c->is_after_quote) {
@@ -436,8 +470,9 @@ int cli_csv_each_doc_in(FILE *f, const char *path, struct json_object *fields, c
             i = 3; /* a UTF-8 byte order mark, as spreadsheets write one */
         }
         is_first = false;
-        for (; i < n && rc == CLI_EXIT_OK; i++) {
-            rc = csv_byte(c, block[i]);
+        while (i < n && rc == CLI_EXIT_OK) {
+            rc = csv_byte(c, block[i++]);
+            i += rc == CLI_EXIT_OK ? csv_run(c, block + i, n - i) : 0;
         }
     }
     if (rc == CLI_EXIT_OK && ferror(f)) {
