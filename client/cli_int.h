@@ -97,7 +97,9 @@ int cli_rpc_recv(const struct cli_opts *opts, struct sq_conn *c, const char *con
 /* Each takes the words after the command name (borrowed). */
 int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv);
 int cli_cmd_get(const struct cli_opts *opts, const char *id);
-int cli_cmd_delete(const struct cli_opts *opts, const char *id);
+/* One id: the delete op (an error when it is missing); several: "ids", in writes of at most
+ * CLI_DELETE_BATCH, missing ones counted, not an error. */
+int cli_cmd_delete(const struct cli_opts *opts, int argc, char **argv);
 int cli_cmd_stats(const struct cli_opts *opts);
 int cli_cmd_health(const struct cli_opts *opts);
 int cli_cmd_import(const struct cli_opts *opts, int argc, char **argv);

@@ -121,16 +121,63 @@ int cli_cmd_get(const struct cli_opts *opts, const char *id)
     return cli_cmd_finish(rc, answer);
 }
 
-int cli_cmd_delete(const struct cli_opts *opts, const char *id)
+#define CLI_DELETE_BATCH 10000 /* ids a delete request may carry (docs/PROTOCOL.md) */
+
+/* {"op":"delete","index":...,"ids":[ids...]}, NULL when out of memory. */
+static struct json_object *cmd_req_delete_ids(const char *index, char **ids, int n)
 {
-    struct json_object *answer, *n = NULL;
-    int rc = cli_cmd_call(opts, sq_req_delete(opts->index, id), &answer);
-    if (rc == CLI_EXIT_OK && !opts->is_json) {
-        json_object_object_get_ex(answer, "deleted", &n);
-        int64_t count = json_object_get_int64(n);
-        printf("deleted %s (%lld document%s)\n", id, (long long)count, count == 1 ? "" : "s");
+    struct json_object *req = sq_req_delete(index, ids[0]);
+    struct json_object *arr = json_object_new_array_ext(n);
+    for (int i = 0; req && arr && i < n; i++) {
+        struct json_object *id = json_object_new_string(ids[i]);
+        if (!id || json_object_array_add(arr, id) != 0) {
+            json_object_put(id);
+            json_object_put(arr);
+            arr = NULL;
+        }
     }
-    return cli_cmd_finish(rc, answer);
+    if (!req || !arr) {
+        json_object_put(req);
+        json_object_put(arr);
+        return NULL;
+    }
+    json_object_object_del(req, "id");
+    json_object_object_add(req, "ids", arr);
+    return req;
+}
+
+static int64_t cmd_member_int(struct json_object *answer, const char *name)
+{
+    struct json_object *v = NULL;
+    return json_object_object_get_ex(answer, name, &v) ? json_object_get_int64(v) : 0;
+}
+
+int cli_cmd_delete(const struct cli_opts *opts, int argc, char **argv)
+{
+    struct json_object *answer;
+    if (argc == 1) {
+        int rc = cli_cmd_call(opts, sq_req_delete(opts->index, argv[0]), &answer);
+        if (rc == CLI_EXIT_OK && !opts->is_json) {
+            int64_t count = cmd_member_int(answer, "deleted");
+            printf("deleted %s (%lld document%s)\n", argv[0], (long long)count,
+                   count == 1 ? "" : "s");
+        }
+        return cli_cmd_finish(rc, answer);
+    }
+    int64_t deleted = 0, not_found = 0;
+    int rc = CLI_EXIT_OK;
+    for (int at = 0; at < argc && rc == CLI_EXIT_OK; at += CLI_DELETE_BATCH) {
+        int n = argc - at < CLI_DELETE_BATCH ? argc - at : CLI_DELETE_BATCH;
+        rc = cli_cmd_call(opts, cmd_req_delete_ids(opts->index, argv + at, n), &answer);
+        deleted += rc == CLI_EXIT_OK ? cmd_member_int(answer, "deleted") : 0;
+        not_found += rc == CLI_EXIT_OK ? cmd_member_int(answer, "not_found") : 0;
+        json_object_put(answer);
+    }
+    if (rc == CLI_EXIT_OK && !opts->is_json) {
+        printf("deleted %lld of %d documents (%lld not found)\n", (long long)deleted, argc,
+               (long long)not_found);
+    }
+    return cli_cmd_finish(rc, NULL);
 }
 
 int cli_cmd_stats(const struct cli_opts *opts)

@@ -24,7 +24,7 @@ static const char main_usage[] =
     "                      array of documents, or one), .csv (a header row, then a document\n"
     "                      a row), .txt, .md\n"
     "       searchq [OPTIONS] get ID              print a stored document\n"
-    "       searchq [OPTIONS] delete ID\n"
+    "       searchq [OPTIONS] delete ID...        delete documents (several: in one write)\n"
     "       searchq [OPTIONS] stats\n"
     "       searchq [OPTIONS] health\n"
     "       searchq [OPTIONS] indexes               list the indexes\n"
@@ -347,11 +347,13 @@ static int main_run(const struct cli_opts *opts, const char *cmd, int argc, char
         return argc > 0 ? cli_cmd_import(opts, argc, argv)
                         : main_usage_error("%s", "import: no files given");
     }
-    if (strcmp(cmd, "get") == 0 || strcmp(cmd, "delete") == 0) {
-        if (argc != 1) {
-            return main_usage_error("%s: give exactly one document id", cmd);
-        }
-        return cmd[0] == 'g' ? cli_cmd_get(opts, argv[0]) : cli_cmd_delete(opts, argv[0]);
+    if (strcmp(cmd, "delete") == 0) {
+        return argc > 0 ? cli_cmd_delete(opts, argc, argv)
+                        : main_usage_error("%s", "delete: give one or more document ids");
+    }
+    if (strcmp(cmd, "get") == 0) {
+        return argc == 1 ? cli_cmd_get(opts, argv[0])
+                         : main_usage_error("%s", "get: give exactly one document id");
     }
     if (argc != 0) {
         return main_usage_error("%s takes no arguments", cmd);

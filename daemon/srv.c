@@ -568,10 +568,11 @@ static void write_done(void *arg, int rc, const struct idx_write_result *res,
                        const struct sd_error *err)
 {
     struct srv_job *job = arg;
-    if (rc == SD_OK && job->req.op == PROTO_OP_DELETE && res->not_found > 0) {
+    bool is_one_delete = job->req.op == PROTO_OP_DELETE && job->req.nops == 0;
+    if (rc == SD_OK && is_one_delete && res->not_found > 0) {
         srv_job_fail(job, PROTO_NOT_FOUND, "no document with that id");
     } else if (rc == SD_OK) {
-        proto_encode_write(&job->out, job->req.op, res);
+        proto_encode_write(&job->out, job->req.op, job->req.nops > 0, res);
     } else {
         srv_job_fail(job, proto_code_from_sd(rc), err ? err->msg : "write failed");
         log_warn("event=write_failed index=%s rc=%s msg=\"%s\"", job->req.index, sd_status_name(rc),
@@ -586,17 +587,23 @@ static void start_write(struct srv *s, struct srv_job *job)
     struct idx_op del = {.type = IDX_OP_DELETE, .doc = {.id = r->id, .id_len = r->id_len}};
     const struct idx_op *ops = r->ops;
     size_t nops = r->nops;
-    if (r->op == PROTO_OP_DELETE) {
-        if (!srv_index_exists(s, r->index)) { /* don't create an index to delete from it */
+    if (r->op == PROTO_OP_DELETE && !srv_index_exists(s, r->index)) {
+        /* (an index is not created to delete from it) */
+        if (nops == 0) {
             srv_job_fail(job, PROTO_NOT_FOUND, "no document with that id");
-            srv_complete(job);
-            return;
+        } else {
+            struct idx_write_result none = {.not_found = (uint32_t)nops};
+            proto_encode_write(&job->out, PROTO_OP_DELETE, true, &none);
         }
+        srv_complete(job);
+        return;
+    }
+    if (r->op == PROTO_OP_DELETE && nops == 0) {
         ops = &del;
         nops = 1;
     } else if (nops == 0) {
         struct idx_write_result none = {0};
-        proto_encode_write(&job->out, PROTO_OP_ADD, &none);
+        proto_encode_write(&job->out, PROTO_OP_ADD, false, &none);
         srv_complete(job);
         return;
     }

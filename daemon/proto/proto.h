@@ -212,8 +212,10 @@ void proto_json_string(struct sd_buf *out, const char *s, size_t len);
 void proto_encode_error(struct sd_buf *out, enum proto_code code, const char *msg);
 void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, bool with_snippets,
                          double took_ms);
-/* add: {"ok":true,"added":N,"replaced":M}; delete: {"ok":true,"deleted":N} */
-void proto_encode_write(struct sd_buf *out, enum proto_op op, const struct idx_write_result *res);
+/* add: {"ok":true,"added":N,"replaced":M}; delete: {"ok":true,"deleted":N}, and for a batch
+ * ("ids") ,"not_found":M too */
+void proto_encode_write(struct sd_buf *out, enum proto_op op, bool is_batch,
+                        const struct idx_write_result *res);
 /* {"ok":true,"doc":{"id":…, fields in stored order}}: SEG_RAW values verbatim. */
 void proto_encode_doc(struct sd_buf *out, const struct seg_stored *doc);
 void proto_encode_stats(struct sd_buf *out, const char *index, const struct idx_stats *st);

@@ -322,11 +322,16 @@ void proto_encode_search(struct sd_buf *out, const struct idx_search_res *res, b
     sd_buf_put_u8(out, '}');
 }
 
-void proto_encode_write(struct sd_buf *out, enum proto_op op, const struct idx_write_result *res)
+void proto_encode_write(struct sd_buf *out, enum proto_op op, bool is_batch,
+                        const struct idx_write_result *res)
 {
     if (op == PROTO_OP_DELETE) {
         PUT_LIT(out, "{\"ok\":true,\"deleted\":");
         put_u64(out, res->deleted);
+        if (is_batch) {
+            PUT_LIT(out, ",\"not_found\":");
+            put_u64(out, res->not_found);
+        }
     } else {
         PUT_LIT(out, "{\"ok\":true,\"added\":");
         put_u64(out, res->added);

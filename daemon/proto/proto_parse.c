@@ -1130,6 +1130,53 @@ static enum proto_code get_id(struct json_object *obj, const char *what, const c
     return check_id(what, *id, *len, err);
 }
 
+/* delete: "id", one document (not_found when it is missing), or "ids", 1 to PROTO_MAX_BATCH of
+ * them deleted in one write, as add's "docs" are added (the answer counts the missing ones). */
+static enum proto_code get_delete(struct json_object *obj, struct proto_request *req,
+                                  struct proto_error *err)
+{
+    bool has_id, has_ids;
+    member(obj, "id", &has_id);
+    struct json_object *ids = member(obj, "ids", &has_ids);
+    if (has_id == has_ids) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "delete needs 'id' or 'ids' (one of them)");
+    }
+    if (has_id) {
+        return get_id(obj, "delete", &req->id, &req->id_len, err);
+    }
+    size_t n = json_object_is_type(ids, json_type_array) ? json_object_array_length(ids) : 0;
+    if (n == 0 || n > PROTO_MAX_BATCH) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "delete: 'ids' must be an array of 1 to %d ids",
+                            PROTO_MAX_BATCH);
+    }
+    req->ops = calloc(n, sizeof *req->ops);
+    if (!req->ops) {
+        return proto_errorf(err, PROTO_INTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *v = json_object_array_get_idx(ids, i);
+        struct seg_doc *d = &req->ops[i].doc;
+        req->ops[i].type = IDX_OP_DELETE;
+        if (json_object_is_type(v, json_type_string)) {
+            d->id = json_object_get_string(v);
+            d->id_len = (size_t)json_object_get_string_len(v);
+        } else if (json_object_is_type(v, json_type_int)) {
+            d->id = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN); /* v's buffer */
+            d->id_len = strlen(d->id);
+        } else {
+            return proto_errorf(err, PROTO_BAD_REQUEST,
+                                "delete: ids[%zu] must be a string or an integer", i);
+        }
+        if (d->id_len == 0 || d->id_len > PROTO_MAX_ID || memchr(d->id, '\0', d->id_len)) {
+            return proto_errorf(err, PROTO_BAD_REQUEST,
+                                "delete: ids[%zu] must be 1 to %d bytes, without NUL", i,
+                                PROTO_MAX_ID);
+        }
+    }
+    req->nops = n;
+    return PROTO_OK;
+}
+
 /* json-c accepts NaN and Infinity even in strict mode; they are not JSON and
  * would be stored and sent back verbatim, so a stored value must not hold one. */
 static bool json_all_finite(struct json_object *v)
@@ -1330,6 +1377,8 @@ enum line_index { LINE_INDEX_NONE, LINE_INDEX_OPTIONAL, LINE_INDEX_REQUIRED };
 static const char *const no_members[] = {NULL};
 static const char *const add_members[] = {"doc", "docs", NULL};
 static const char *const id_members[] = {"id", NULL};
+static const char *const delete_members[] = {"id", "ids", NULL};
+static const char *const ids_members[] = {"ids", NULL};
 static const char *const key_members[] = {"key", NULL};
 static const char *const settings_members[] = {"settings", NULL};
 static const char *const snapshot_members[] = {"name", NULL};
@@ -1343,7 +1392,7 @@ static const struct line_op {
     {"search", PROTO_OP_SEARCH, proto_search_params, LINE_INDEX_OPTIONAL},
     {"add", PROTO_OP_ADD, add_members, LINE_INDEX_OPTIONAL},
     {"get", PROTO_OP_GET, id_members, LINE_INDEX_OPTIONAL},
-    {"delete", PROTO_OP_DELETE, id_members, LINE_INDEX_OPTIONAL},
+    {"delete", PROTO_OP_DELETE, delete_members, LINE_INDEX_OPTIONAL},
     {"stats", PROTO_OP_STATS, no_members, LINE_INDEX_OPTIONAL},
     {"health", PROTO_OP_HEALTH, no_members, LINE_INDEX_NONE},
     {"auth", PROTO_OP_AUTH, key_members, LINE_INDEX_NONE},
@@ -1424,8 +1473,9 @@ static enum proto_code parse_op_members(struct proto_request *req, struct proto_
     case PROTO_OP_ADD:
         return get_add(req->root, req, err);
     case PROTO_OP_GET:
-    case PROTO_OP_DELETE:
         return get_id(req->root, proto_op_name(req->op), &req->id, &req->id_len, err);
+    case PROTO_OP_DELETE:
+        return get_delete(req->root, req, err);
     case PROTO_OP_AUTH:
         return get_key(req->root, req, err);
     case PROTO_OP_CREATE_INDEX:
@@ -2086,6 +2136,12 @@ static enum proto_code route(enum proto_method method, const char *path, size_t 
             return method_not_allowed(err, "POST");
         }
         return rc ? rc : docs_from_body(body, body_len, req, err);
+    }
+    if (path_is(path, path_len, "/docs/delete") && method == PROTO_POST) {
+        req->op = PROTO_OP_DELETE; /* (GET and DELETE of it are the document "delete"'s) */
+        rc = rc ? rc : json_parse_object(body, body_len, &req->root, err);
+        rc = rc ? rc : check_members_known(req->root, ids_members, false, err);
+        return rc ? rc : get_delete(req->root, req, err);
     }
     if (path_len >= 6 && memcmp(path, "/docs/", 6) == 0) {
         return rc ? rc : route_doc_id(method, path + 6, path_len - 6, dst, req, err);

@@ -729,11 +729,15 @@ static void test_proto_encode_answers_are_json(void **state)
 
     struct idx_write_result wr = {.added = 2, .replaced = 1, .deleted = 1};
     sd_buf_reset(&b);
-    proto_encode_write(&b, PROTO_OP_ADD, &wr);
+    proto_encode_write(&b, PROTO_OP_ADD, false, &wr);
     assert_memory_equal(b.data, "{\"ok\":true,\"added\":2,\"replaced\":1}", b.len);
     sd_buf_reset(&b);
-    proto_encode_write(&b, PROTO_OP_DELETE, &wr);
+    proto_encode_write(&b, PROTO_OP_DELETE, false, &wr);
     assert_memory_equal(b.data, "{\"ok\":true,\"deleted\":1}", b.len);
+    sd_buf_reset(&b);
+    wr.not_found = 3;
+    proto_encode_write(&b, PROTO_OP_DELETE, true, &wr);
+    assert_memory_equal(b.data, "{\"ok\":true,\"deleted\":1,\"not_found\":3}", b.len);
     sd_buf_reset(&b);
     struct proto_health h = {.version = "1.2.3"};
     proto_encode_health(&b, &h);
@@ -1783,10 +1787,67 @@ static void test_proto_highlight_range_messages(void **state)
                 PROTO_BAD_REQUEST, "'highlight_pre': a string holds \\u0000 (NUL)");
 }
 
+/* delete with "ids": one write of deletes, over both protocols; each id checked by its place. */
+static void test_proto_delete_ids_is_one_batch(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"delete\",\"ids\":[\"a\",7,\"a\"]}", &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_DELETE);
+    assert_int_equal(req.nops, 3);
+    assert_int_equal(req.ops[0].type, IDX_OP_DELETE);
+    assert_memory_equal(req.ops[1].doc.id, "7", req.ops[1].doc.id_len);
+    assert_int_equal(req.ops[2].doc.id_len, 1);
+    static const struct {
+        const char *line;
+        const char *msg;
+    } bad[] = {
+        {"{\"op\":\"delete\",\"ids\":[]}", "'ids' must be an array of 1 to 10000 ids"},
+        {"{\"op\":\"delete\",\"ids\":\"a\"}", "'ids' must be an array of 1 to 10000 ids"},
+        {"{\"op\":\"delete\",\"ids\":[\"a\",null]}", "ids[1] must be a string or an integer"},
+        {"{\"op\":\"delete\",\"ids\":[\"\"]}", "ids[0] must be 1 to 512 bytes"},
+        {"{\"op\":\"delete\",\"id\":\"a\",\"ids\":[\"b\"]}", "'id' or 'ids' (one of them)"},
+        {"{\"op\":\"delete\"}", "'id' or 'ids' (one of them)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(parse_line(bad[i].line, &req, &err), PROTO_BAD_REQUEST);
+        if (!strstr(err.msg, bad[i].msg)) {
+            fail_msg("%s: %s", bad[i].line, err.msg);
+        }
+    }
+    char many[80000] = "{\"op\":\"delete\",\"ids\":[1"; /* one over PROTO_MAX_BATCH */
+    for (int i = 0; i < PROTO_MAX_BATCH; i++) {
+        strcat(many, ",1");
+    }
+    strcat(many, "]}");
+    assert_int_equal(parse_line(many, &req, &err), PROTO_BAD_REQUEST);
+    /* HTTP: POST /docs/delete with {"ids": [...]}; GET and DELETE of it are a document's */
+    const char *body = "{\"ids\":[\"x\",\"y\"]}";
+    assert_int_equal(
+        proto_parse_http(PROTO_POST, "/docs/delete?index=b", 20, body, strlen(body), &req, &err),
+        PROTO_OK);
+    assert_int_equal(req.op, PROTO_OP_DELETE);
+    assert_int_equal(req.nops, 2);
+    assert_string_equal(req.index, "b");
+    body = "{\"ids\":[\"x\"],\"id\":\"y\"}";
+    assert_int_equal(
+        proto_parse_http(PROTO_POST, "/docs/delete", 12, body, strlen(body), &req, &err),
+        PROTO_BAD_REQUEST);
+    assert_int_equal(proto_parse_http(PROTO_DELETE, "/docs/delete", 12, "", 0, &req, &err),
+                     PROTO_OK);
+    assert_int_equal(req.nops, 0);
+    assert_memory_equal(req.id, "delete", req.id_len);
+    proto_request_free(&req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proto_line_search_all_members_parsed),
+        cmocka_unit_test(test_proto_delete_ids_is_one_batch),
         cmocka_unit_test(test_proto_highlight_range_messages),
         cmocka_unit_test(test_proto_search_without_q_says_missing),
         cmocka_unit_test(test_proto_line_search_defaults),

@@ -504,7 +504,7 @@ static int op_proto_encode(void *arg)
     struct sd_buf out;
     sd_buf_init(&out);
     proto_encode_search(&out, &res, true, 0.25);
-    proto_encode_write(&out, PROTO_OP_ADD, &wr);
+    proto_encode_write(&out, PROTO_OP_ADD, false, &wr);
     proto_encode_doc(&out, &doc);
     proto_encode_stats(&out, "default", &st);
     struct proto_health health = {.version = "1.0", .degraded = true, .reason = "index a: x"};

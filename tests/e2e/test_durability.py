@@ -123,6 +123,37 @@ class DurabilityTest(E2ETestCase):
         hits = self.answers(d, ["bison", "alpaca", "dingo"])
         self.assertEqual(hits, {"bison": (1, ["x"]), "alpaca": (0, []), "dingo": (0, [])})
 
+    def test_kill9_after_batch_delete_keeps_it_whole(self):
+        # delete with "ids" (line protocol), POST /docs/delete (HTTP) and searchq delete with
+        # several ids: one write each, its answer counting the ids that were there and those
+        # that were not; acknowledged, it survives kill -9 whole.
+        d = self.start_daemon()
+        docs = [{"id": "b%d" % i, "title": "batch %d" % i} for i in range(40)]
+        with d.line() as c:
+            self.assertOk(c.call({"op": "add", "docs": docs}))
+            a = c.call({"op": "delete", "ids": ["b%d" % i for i in range(0, 20)] + ["nope", 7]})
+            self.assertEqual(a, {"ok": True, "deleted": 20, "not_found": 2}, a)
+            self.assertError(c.call({"op": "delete", "ids": []}), "bad_request")
+            self.assertError(c.call({"op": "delete", "id": "b30", "ids": ["b31"]}),
+                             "bad_request")
+        http = d.http()
+        try:
+            r = http.request("POST", "/docs/delete",
+                             {"ids": ["b%d" % i for i in range(20, 30)] + ["b0"]})
+            self.assertEqual((r.status, r.json), (200, {"ok": True, "deleted": 10,
+                                                        "not_found": 1}), r)
+        finally:
+            http.close()
+        cp = run_searchq(["delete", "b30", "b31", "nope"], d)  # several ids: one request
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        self.assertIn("deleted 2 of 3 documents (1 not found)", cp.stdout.decode(), describe(cp))
+        d.kill9()
+        d.start()
+        got = self.get_all(d, [doc["id"] for doc in docs])
+        self.assertEqual(sorted(k for k, v in got.items() if v is not None),
+                         sorted("b%d" % i for i in range(32, 40)))
+        self.assertEqual(self.docs_count(d), 8)
+
     def test_kill9_during_stream_of_single_adds(self):
         d = self.start_daemon()
         acked = []  # documents whose add was acknowledged, in order
