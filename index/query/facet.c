@@ -95,6 +95,18 @@ static int set_interval(struct qry_facet_spec *sp, const struct fopt *o, size_t 
     return SD_OK;
 }
 
+/* Whether one of the first n labels is v[0, len): a bucket's label is its key in the answer's
+ * object, where a key may stand once (a keyword's second bucket also counted nothing). */
+static bool is_label_taken(const struct qry_facet_spec *sp, size_t n, const char *v, size_t len)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (strlen(sp->labels[k]) == len && memcmp(sp->labels[k], v, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* values=a|b or ranges=a..b|..c: each part a clause on the field, its text the label. */
 static int set_conds(struct qry_facet_spec *sp, const struct fopt *o, bool is_ranges, size_t i,
                      struct sd_error *err)
@@ -137,6 +149,10 @@ static int set_conds(struct qry_facet_spec *sp, const struct fopt *o, bool is_ra
         int rc = qry_filter_value(&fv, v, len, o->off + start, true, &sp->conds[k]);
         if (rc) {
             return sd_errorf(err, rc, "facet %zu: %s", i, e.msg);
+        }
+        if (is_label_taken(sp, k, v, len)) { /* the answer's object would hold the key twice */
+            return sd_errorf(err, SD_EPARSE, "facet %zu: at %zu: '%.*s' given twice", i,
+                             o->off + start, (int)(len > 64 ? 64 : len), v);
         }
         sp->labels[k] = strndup(v, len);
         if (!sp->labels[k]) {
