@@ -68,6 +68,14 @@ static int sch_parse_weight(struct json_object *w, const char *name, float *out,
         return sd_errorf(err, SD_EINVAL, "field '%s': weight must be above 0 and at most %g", name,
                          (double)SCH_MAX_WEIGHT);
     }
+    /* A weight is kept as a float: one that rounds to 0 there would be written as 0 in the
+     * canonical form, which this check then refuses when the SETTINGS file is read. */
+    if ((float)d == 0.0f) {
+        return sd_errorf(err, SD_EINVAL,
+                         "field '%s': weight must be above 0 and at most %g (%g is 0 as a 32-bit "
+                         "float)",
+                         name, (double)SCH_MAX_WEIGHT, d);
+    }
     *out = (float)d;
     return SD_OK;
 }

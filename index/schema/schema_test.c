@@ -90,6 +90,8 @@ static void test_sch_encode_is_canonical_fixed_point(void **state)
         "{\"fields\":{\"\xd0\xb3\xd0\xbe\xd0\xb4\":{\"type\":\"int\"}}}",
         "{\"layout\":false,\"typo\":false}",
         "{\"typo\":false,\"stopwords\":{\"lists\":[\"en\"]},\"fields\":{}}",
+        "{\"fields\":{\"a\":{\"type\":\"text\",\"weight\":1e-44},\"b\":{\"type\":\"text\","
+        "\"weight\":1000}}}",
     };
     for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
         struct sch_schema *s = must_parse(inputs[i]);
@@ -176,6 +178,11 @@ static void test_sch_parse_bad_settings_name_the_key(void **state)
                    "field 't': weight must be above 0");
     expect_refused("{\"fields\":{\"t\":{\"type\":\"text\",\"weight\":1e9}}}", SD_EINVAL,
                    "weight must be above 0 and at most 1000");
+    /* issue: 1e-50 is above 0 but 0 as the float a weight is kept in, and the canonical form
+     * then wrote "weight":0, which the SETTINGS file's reader refused: no restart */
+    expect_refused("{\"fields\":{\"t\":{\"type\":\"text\",\"weight\":1e-50}}}", SD_EINVAL,
+                   "field 't': weight must be above 0 and at most 1000 (1e-50 is 0 as a 32-bit "
+                   "float)");
     expect_refused("{\"fields\":{\"t\":{\"type\":\"text\",\"weight\":\"2\"}}}", SD_EINVAL,
                    "field 't': weight must be a number");
     expect_refused("{\"fields\":{\"id\":{\"type\":\"keyword\"}}}", SD_EINVAL, "not 'id'");
