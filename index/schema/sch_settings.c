@@ -304,6 +304,23 @@ bool sch_same_index(const struct sch_schema *a, const struct sch_schema *b)
     return true;
 }
 
+/* A weight in the fewest significant digits that read back (strtod, then float) to the float
+ * held, so a client reads back the 0.1 it set rather than %.9g's 0.100000001; a whole number
+ * (weights are at most 1000) without %g's exponent. Nine digits always read back. */
+static void sch_format_weight(float w, char *buf, size_t cap)
+{
+    if (w == floorf(w)) {
+        snprintf(buf, cap, "%.0f", (double)w);
+        return;
+    }
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, cap, "%.*g", digits, (double)w);
+        if ((float)strtod(buf, NULL) == w) {
+            return;
+        }
+    }
+}
+
 /* `"fields":{...}` in canonical form. */
 static void sch_encode_fields(const struct sch_schema *s, struct sd_buf *out)
 {
@@ -314,10 +331,10 @@ static void sch_encode_fields(const struct sch_schema *s, struct sd_buf *out)
             sd_buf_put_u8(out, ',');
         }
         sch_json_quote(f->name, f->name_len, out);
-        char tail[64];
+        char tail[64], weight[32];
+        sch_format_weight(f->weight, weight, sizeof weight);
         int n = f->type == SCH_TEXT
-                    ? snprintf(tail, sizeof tail, ":{\"type\":\"text\",\"weight\":%.9g}",
-                               (double)f->weight)
+                    ? snprintf(tail, sizeof tail, ":{\"type\":\"text\",\"weight\":%s}", weight)
                     : snprintf(tail, sizeof tail, ":{\"type\":\"%s\"}", sch_type_name(f->type));
         sd_buf_put(out, tail, (size_t)n);
     }

@@ -79,6 +79,34 @@ static void test_sch_parse_all_types_sorted_with_default_weights(void **state)
     sch_free(s);
 }
 
+/* A weight reads back as it was written: the fewest digits that give the float it is kept
+ * in (0.1, not %.9g's 0.100000001, which a client comparing what it set with get_settings
+ * would take for another value). */
+static void test_sch_encode_weight_in_fewest_digits(void **state)
+{
+    (void)state;
+    static const char *const weights[][2] = {
+        {"0.1", "0.1"},
+        {"2", "2"},
+        {"3.25", "3.25"},
+        {"1000", "1000"},
+        {"1.0000001", "1.0000001"},
+        {"0.3", "0.3"},
+        {"123.456", "123.456"},
+        {"1e-44", "1e-44"},
+    };
+    for (size_t i = 0; i < sizeof weights / sizeof *weights; i++) {
+        char in[128], want[128];
+        snprintf(in, sizeof in, "{\"fields\":{\"t\":{\"type\":\"text\",\"weight\":%s}}}",
+                 weights[i][0]);
+        snprintf(want, sizeof want, "{\"fields\":{\"t\":{\"type\":\"text\",\"weight\":%s}}}",
+                 weights[i][1]);
+        struct sch_schema *s = must_parse(in);
+        expect_encoding(s, want);
+        sch_free(s);
+    }
+}
+
 static void test_sch_encode_is_canonical_fixed_point(void **state)
 {
     (void)state;
@@ -679,6 +707,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sch_parse_all_types_sorted_with_default_weights),
         cmocka_unit_test(test_sch_encode_is_canonical_fixed_point),
+        cmocka_unit_test(test_sch_encode_weight_in_fewest_digits),
         cmocka_unit_test(test_sch_typo_and_layout_switches),
         cmocka_unit_test(test_sch_parse_bad_settings_name_the_key),
         cmocka_unit_test(test_sch_convert_int_strict_int64),
