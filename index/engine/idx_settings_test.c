@@ -906,8 +906,9 @@ static const char *const lex_words =
     ",\"synonyms\":[{\"synonyms\":[\"ИИ\",\"искусственный интеллект\"]},"
     "{\"root\":\"ноутбук\",\"synonyms\":[\"лэптоп\"]}],\"stopwords\":{\"lists\":[\"en\"]}}";
 
-/* Synonyms and stopwords take effect for the next search, re-index nothing (the index version
- * stays, no segment is stale, through a reopen too), and a change of fields still re-indexes. */
+/* Synonyms, stopwords and weights take effect for the next search, re-index nothing (the index
+ * version stays, no segment is stale, through a reopen too), and a change of fields still
+ * re-indexes. */
 static void test_idx_synonyms_apply_at_query_time_without_reindex(void **state)
 {
     (void)state;
@@ -963,13 +964,22 @@ static void test_idx_synonyms_apply_at_query_time_without_reindex(void **state)
     assert_int_equal(set_settings(db, "lex", with_fields), 3);
     assert_int_equal(index_version(db, "lex"), 1);
     assert_int_equal(tidx_count(db, "lex", "ИИ"), 1);
-    /* a change of fields is another way of indexing */
+    /* issue: a weight is read by searches only (settings.c "SEARCH WEIGHTS"), and changing
+     * one re-indexed every segment for nothing */
     char reweighted[256];
     snprintf(reweighted, sizeof reweighted,
              "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":3},\"body\":{\"type\":"
              "\"text\"}}}");
     assert_int_equal(set_settings(db, "lex", reweighted), 4);
-    assert_int_equal(index_version(db, "lex"), 4);
+    assert_int_equal(index_version(db, "lex"), 1);
+    assert_false(reindex_pending(db, "lex"));
+    /* a change of fields is another way of indexing */
+    char retyped[256];
+    snprintf(retyped, sizeof retyped,
+             "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":3},\"body\":{\"type\":"
+             "\"text\"},\"lang\":{\"type\":\"keyword\"}}}");
+    assert_int_equal(set_settings(db, "lex", retyped), 5);
+    assert_int_equal(index_version(db, "lex"), 5);
     wait_reindexed(db, "lex");
     assert_int_equal(tidx_count(db, "lex", "ИИ"), 1);
     idx_close(db);

@@ -19,9 +19,9 @@
  *   28+L    8     XXH3-64 of bytes [0, 28+L)
  *
  * Format 1 had no index version: every version changed the indexing, so it reads as the
- * settings version. Version 2 keeps it because synonyms and stopwords (read at query time
- * only) change the settings without changing one indexed byte: segments built since the index
- * version are current, and a restart must not find them stale (reindex.c).
+ * settings version. Version 2 keeps it because weights, synonyms and stopwords (read at query
+ * time only) change the settings without changing one indexed byte: segments built since the
+ * index version are current, and a restart must not find them stale (reindex.c).
  *
  * A NEW INDEX gets its first SETTINGS (version 1) before it exists: db.c writes the file into
  * the directory it is making and renames that into place, so the index is never seen, and

@@ -297,7 +297,8 @@ bool sch_same_index(const struct sch_schema *a, const struct sch_schema *b)
     }
     for (size_t i = 0; i < a->nfields; i++) {
         const struct sch_field *x = &a->fields[i], *y = &b->fields[i];
-        if (sch_cmp_field(x, y) != 0 || x->type != y->type || x->weight != y->weight) {
+        /* not the weight: searches read it from the settings in force, no segment holds it */
+        if (sch_cmp_field(x, y) != 0 || x->type != y->type) {
             return false;
         }
     }

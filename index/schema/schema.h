@@ -134,7 +134,7 @@ void sch_free(struct sch_schema *s); /* NULL is a no-op */
 /* Appends the canonical JSON of s to out (out->rc says whether memory ran out). */
 void sch_encode(const struct sch_schema *s, struct sd_buf *out);
 
-/* True when a and b index documents alike: the same fields, types and weights (their
+/* True when a and b index documents alike: the same fields and types (their weights,
  * synonyms, stopwords, "typo" and "layout", read only by queries, may differ). */
 bool sch_same_index(const struct sch_schema *a, const struct sch_schema *b);
 

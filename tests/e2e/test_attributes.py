@@ -427,7 +427,7 @@ class ManagementTest(harness.E2ETestCase):
             self.assertEqual(cp.returncode, 0, harness.describe(cp))
             return harness.decode(cp)[0]
 
-        fields = {"fields": {"year": {"type": "int"}}}
+        fields = {"fields": {"year": {"type": "int"}, "body": {"type": "text"}}}
         out = settings(fields)  # a new index: nothing to re-index
         self.assertEqual(out, "books: settings version 1\n")
         self.assertOk(self.call(op="add", index="books", docs=make_docs(20)))
@@ -435,9 +435,13 @@ class ManagementTest(harness.E2ETestCase):
         synonyms = dict(fields, synonyms=[{"synonyms": ["war", "conflict"]}])
         self.assertEqual(settings(synonyms), "books: settings version 2\n")  # queries only
         self.assertFalse(self.call(op="stats", index="books")["reindex_pending"])
+        # a weight is read by searches: applied at once, nothing re-indexed (it was, all of it)
+        synonyms["fields"]["body"] = {"type": "text", "weight": 7}
+        self.assertEqual(settings(synonyms), "books: settings version 3\n")
+        self.assertFalse(self.call(op="stats", index="books")["reindex_pending"])
         synonyms["fields"]["lang"] = {"type": "keyword"}
         out = settings(synonyms)  # a field: the documents are indexed again
-        self.assertIn("books: settings version 3 (", out)
+        self.assertIn("books: settings version 4 (", out)
         self.assertIn(note, out)
 
     def test_text_arrays_have_a_title_snippet_and_highlight(self):
