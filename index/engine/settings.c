@@ -188,7 +188,7 @@ static int idx_settings_decode(const char *path, const uint8_t *p, size_t len,
     }
     struct sch_schema *schema;
     struct sd_error why = {0};
-    int rc = sch_parse((const char *)p + header, json_len, &schema, &why);
+    int rc = sch_parse_stored((const char *)p + header, json_len, &schema, &why);
     if (rc == SD_OK) {
         rc = idx_settings_new(schema, version, index_version, out, &why);
     }
