@@ -164,13 +164,26 @@ static int set_conds(struct qry_facet_spec *sp, const struct fopt *o, bool is_ra
     return SD_OK;
 }
 
+/* size= beside values= or ranges=, in either order: every value or range given is a bucket,
+ * so the size would be accepted and ignored. */
+static int size_conflict(const struct fopt *o, size_t i, struct sd_error *err)
+{
+    return spec_err(err, SD_EPARSE, i, o->off - o->name_len - 1,
+                    "size= does nothing with values= or ranges= (every value or range given is "
+                    "a bucket)");
+}
+
 static int set_option(struct qry_facet_spec *sp, const struct fopt *o, size_t i,
                       struct sd_error *err)
 {
+    bool is_chosen = sp->mode == QFM_CHOSEN || sp->mode == QFM_RANGES;
     if (opt_is(o, "size")) {
         uint64_t v;
         if (sp->has_size) {
             return spec_err(err, SD_EPARSE, i, o->off - o->name_len - 1, "size= given twice");
+        }
+        if (is_chosen) {
+            return size_conflict(o, i, err);
         }
         sp->has_size = true;
         if (parse_uint(o, QRY_MAX_FACET_SIZE, &v)) {
@@ -185,6 +198,9 @@ static int set_option(struct qry_facet_spec *sp, const struct fopt *o, size_t i,
     }
     if (opt_is(o, "interval")) {
         return set_interval(sp, o, i, err);
+    }
+    if ((opt_is(o, "values") || opt_is(o, "ranges")) && sp->has_size) {
+        return size_conflict(o, i, err);
     }
     if (opt_is(o, "values") || opt_is(o, "ranges")) {
         return set_conds(sp, o, opt_is(o, "ranges"), i, err);
