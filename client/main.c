@@ -4,10 +4,10 @@
  * Options come first. The first word that is not an option is a command name (search, import,
  * get, delete, stats, health, indexes, settings, create, drop, snapshot) or the first word of a
  * query; all words of a query are joined with spaces, and none of them is taken as an option, so
- * that `searchq war -peace` searches for "war -peace" (an exclusion). The named commands accept options after their
- * name as well. `searchq search WORDS...` searches for words that happen to be a command name. A
- * search with --filter or --sort may have no words at all: it browses (every document that passes
- * the filter, in sort order).
+ * that `searchq war -peace` searches for "war -peace" (an exclusion). The named commands accept
+ * options after their name as well. `searchq search WORDS...` searches for words that happen to be
+ * a command name. A search with --filter, --sort or --facets may have no words at all: it browses
+ * (every document that passes the filter, in sort order).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -304,10 +304,10 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
 }
 
 /* Runs a named command on its arguments (options already removed). */
-/* A search may have no words when it filters or sorts: it then browses. */
+/* A search may have no words when it filters, sorts or counts facets: it then browses. */
 static bool main_can_browse(const struct cli_opts *opts)
 {
-    return opts->filter || opts->sort;
+    return opts->filter || opts->sort || opts->facets;
 }
 
 /* settings NAME [JSON|@FILE], create NAME [JSON|@FILE], snapshot NAME [SNAP], drop NAME */

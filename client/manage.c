@@ -89,8 +89,9 @@ static int manage_settings_arg(const char *value, struct json_object **out)
 }
 
 /* Whether NAME's stats say reindex_pending, asked after set_settings (whose answer has only the
- * version): settings equal to the current ones, or changing only synonyms or stopwords, re-index
- * nothing (docs/DATA.md "Settings"), and an index with no documents has nothing to re-index.
+ * version): settings equal to the current ones, or changing only weights, synonyms or stopwords,
+ * re-index nothing (docs/DATA.md "Settings"), and an index with no documents has nothing to
+ * re-index.
  * A failure to ask is printed, but the command's status stays the set's: it succeeded. */
 static bool manage_is_reindexing(const struct cli_opts *opts, const char *name)
 {

@@ -236,7 +236,8 @@ class Client:
         """options: limit, offset, weights (dict), snippet (bool), index, and every other
         search parameter of docs/PROTOCOL.md. filter and sort are strings ("year:>=2010
         lang:ru", "year:desc,title"); facets and fields are lists of strings or one
-        comma-separated string. q may be "" with a filter or sort: every matching document.
+        comma-separated string. q may be "" with a filter, sort or facets: every matching
+        document (facets alone: the counts over the whole index).
         The answer has "facets" ({field: {value: count}}) and "facet_stats" when facets were
         asked, and each hit "fields" when fields were."""
         for name, value in (("filter", filter), ("sort", sort), ("facets", facets),
@@ -287,9 +288,10 @@ class Client:
         return self.call("create_index", index=name, settings=settings or {})["version"]
 
     def set_settings(self, name, settings):
-        """Creates the index or replaces its settings; returns the version in force. Documents
-        indexed before are re-indexed in the background (get_settings()["stats"]
-        ["reindex_pending"]); searches keep answering from the old version until then."""
+        """Creates the index or replaces its settings; returns the version in force. When the
+        fields (names, types) change, documents indexed before are re-indexed in the background
+        (get_settings()["stats"]["reindex_pending"]); searches keep answering from the old
+        version until then. Weights, synonyms, stopwords and the switches apply at once."""
         return self.call("set_settings", index=name, settings=settings)["version"]
 
     def get_settings(self, name):

@@ -159,7 +159,7 @@ struct idx_search_opts {
  * and facets"; every string borrowed for the call):
  *  - filter: the filter syntax (`year:>=2010 lang:ru -collection:drafts`), ANDed with q and
  *    never scoring. The same clauses may also stand in q itself. A request whose q is empty
- *    (or only spaces) but that has a filter or a sort browses: every live document that
+ *    (or only spaces) but that has a filter, a sort or facets browses: every live document that
  *    passes the filter, in sort order (index order without one), with an exact total.
  *  - sort: "key[:asc|:desc],..." (at most IDX_MAX_SORT_KEYS keys; asc is the default) over
  *    declared int, float, date, bool and keyword attributes, `title`, and `_score`

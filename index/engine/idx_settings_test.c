@@ -906,8 +906,9 @@ static const char *const lex_words =
     ",\"synonyms\":[{\"synonyms\":[\"ИИ\",\"искусственный интеллект\"]},"
     "{\"root\":\"ноутбук\",\"synonyms\":[\"лэптоп\"]}],\"stopwords\":{\"lists\":[\"en\"]}}";
 
-/* Synonyms and stopwords take effect for the next search, re-index nothing (the index version
- * stays, no segment is stale, through a reopen too), and a change of fields still re-indexes. */
+/* Synonyms, stopwords and weights take effect for the next search, re-index nothing (the index
+ * version stays, no segment is stale, through a reopen too), and a change of fields still
+ * re-indexes. */
 static void test_idx_synonyms_apply_at_query_time_without_reindex(void **state)
 {
     (void)state;
@@ -963,13 +964,22 @@ static void test_idx_synonyms_apply_at_query_time_without_reindex(void **state)
     assert_int_equal(set_settings(db, "lex", with_fields), 3);
     assert_int_equal(index_version(db, "lex"), 1);
     assert_int_equal(tidx_count(db, "lex", "ИИ"), 1);
-    /* a change of fields is another way of indexing */
+    /* issue: a weight is read by searches only (settings.c "SEARCH WEIGHTS"), and changing
+     * one re-indexed every segment for nothing */
     char reweighted[256];
     snprintf(reweighted, sizeof reweighted,
              "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":3},\"body\":{\"type\":"
              "\"text\"}}}");
     assert_int_equal(set_settings(db, "lex", reweighted), 4);
-    assert_int_equal(index_version(db, "lex"), 4);
+    assert_int_equal(index_version(db, "lex"), 1);
+    assert_false(reindex_pending(db, "lex"));
+    /* a change of fields is another way of indexing */
+    char retyped[256];
+    snprintf(retyped, sizeof retyped,
+             "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":3},\"body\":{\"type\":"
+             "\"text\"},\"lang\":{\"type\":\"keyword\"}}}");
+    assert_int_equal(set_settings(db, "lex", retyped), 5);
+    assert_int_equal(index_version(db, "lex"), 5);
     wait_reindexed(db, "lex");
     assert_int_equal(tidx_count(db, "lex", "ИИ"), 1);
     idx_close(db);
@@ -1133,6 +1143,52 @@ static void test_idx_settings_format1_still_reads(void **state)
     db = open_db(dir);
     expect_settings(db, "old", json, 2);
     assert_int_equal(index_version(db, "old"), 2);
+    idx_close(db);
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
+/* Issue: set_settings took a weight that is 0 as a float (1e-50) and wrote "weight":0 to
+ * SETTINGS, whose reader refused it: searchd no longer started. Such a file, as that bug left
+ * it, opens with the weight 0 it was searched with (the field scores nothing), and the next
+ * change replaces it. */
+static void test_issue_idx_settings_weight_0_written_before_opens(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "w0", "{\"fields\":{\"title\":{\"type\":\"text\"}}}");
+    idx_close(db);
+    const char *json = "{\"fields\":{\"body\":{\"type\":\"text\",\"weight\":1},\"title\":{\"type\":"
+                       "\"text\",\"weight\":0}}}";
+    size_t jlen = strlen(json);
+    uint8_t buf[256];
+    memcpy(buf, "SDST", 4);
+    sd_put_le16(buf + 4, 2);
+    sd_put_le16(buf + 6, 0);
+    sd_put_le64(buf + 8, 2);
+    sd_put_le32(buf + 16, (uint32_t)jlen);
+    sd_put_le64(buf + 20, 2);
+    memcpy(buf + 28, json, jlen);
+    sd_put_le64(buf + 28 + jlen, sd_hash64(buf, 28 + jlen));
+    char idir[512];
+    snprintf(idir, sizeof idir, "%s/w0", dir);
+    struct sd_error err;
+    assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", buf, 36 + jlen, &err), SD_OK);
+    char report[4096] = {0};
+    FILE *out = fmemopen(report, sizeof report - 1, "w");
+    int rc = idx_check_dir(dir, out, &err); /* searchd --check */
+    fclose(out);
+    if (rc != SD_OK) {
+        fail_msg("check: %s", report);
+    }
+    db = open_db(dir);
+    expect_settings(db, "w0", json, 2);
+    uint64_t v = 0;
+    const char *zero = "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":0}}}";
+    assert_int_equal(idx_set_settings(db, "w0", zero, strlen(zero), IDX_SETTINGS_UPSERT, &v, &err),
+                     SD_EINVAL); /* a request still may not set it */
+    assert_int_equal(set_settings(db, "w0", "{\"fields\":{\"title\":{\"type\":\"text\"}}}"), 3);
     idx_close(db);
     tidx_remove_tree(dir);
     free(dir);
@@ -1399,6 +1455,7 @@ int main(void)
         cmocka_unit_test(test_idx_synonyms_change_under_searches),
         cmocka_unit_test(test_idx_synonyms_meilisearch_map_is_one_way),
         cmocka_unit_test(test_idx_settings_format1_still_reads),
+        cmocka_unit_test(test_issue_idx_settings_weight_0_written_before_opens),
         cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),
         cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),

@@ -104,7 +104,8 @@ static void idx_drop_wait_users(struct idx_db *db, struct idx_index *ix)
 }
 
 /* Takes ix out of the list and reserves its name in db->dropping (db->lock held): a find
- * no longer reaches it, a create of the name waits for the drop (SD_EBUSY). */
+ * no longer reaches it, and a create of the name is refused with SD_EBUSY until the drop ends
+ * (not made to wait: a write's create runs on the daemon's loop, which must not block). */
 static int idx_db_forget(struct idx_db *db, struct idx_index *ix, size_t *slot)
 {
     size_t n = sizeof db->dropping / sizeof *db->dropping;

@@ -353,7 +353,8 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
     return rc;
 }
 
-/* A request whose q is empty (or spaces) browses when it has a filter or a sort. */
+/* A request whose q is empty (or spaces) browses when it has a filter, a sort or facets:
+ * facets alone are a faceted page's first view, the counts over every document. */
 static bool idx_is_browse(const struct idx_search_req *req)
 {
     for (size_t i = 0; i < req->q_len; i++) {
@@ -361,7 +362,7 @@ static bool idx_is_browse(const struct idx_search_req *req)
             return false;
         }
     }
-    return req->filter_len > 0 || req->sort_len > 0;
+    return req->filter_len > 0 || req->sort_len > 0 || req->nfacets > 0;
 }
 
 /* *q read with the index's synonyms and stopwords (lex may be NULL: none), in place. */

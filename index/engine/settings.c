@@ -19,9 +19,9 @@
  *   28+L    8     XXH3-64 of bytes [0, 28+L)
  *
  * Format 1 had no index version: every version changed the indexing, so it reads as the
- * settings version. Version 2 keeps it because synonyms and stopwords (read at query time
- * only) change the settings without changing one indexed byte: segments built since the index
- * version are current, and a restart must not find them stale (reindex.c).
+ * settings version. Version 2 keeps it because weights, synonyms and stopwords (read at query
+ * time only) change the settings without changing one indexed byte: segments built since the
+ * index version are current, and a restart must not find them stale (reindex.c).
  *
  * A NEW INDEX gets its first SETTINGS (version 1) before it exists: db.c writes the file into
  * the directory it is making and renames that into place, so the index is never seen, and
@@ -188,7 +188,7 @@ static int idx_settings_decode(const char *path, const uint8_t *p, size_t len,
     }
     struct sch_schema *schema;
     struct sd_error why = {0};
-    int rc = sch_parse((const char *)p + header, json_len, &schema, &why);
+    int rc = sch_parse_stored((const char *)p + header, json_len, &schema, &why);
     if (rc == SD_OK) {
         rc = idx_settings_new(schema, version, index_version, out, &why);
     }

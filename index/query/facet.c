@@ -95,6 +95,18 @@ static int set_interval(struct qry_facet_spec *sp, const struct fopt *o, size_t 
     return SD_OK;
 }
 
+/* Whether one of the first n labels is v[0, len): a bucket's label is its key in the answer's
+ * object, where a key may stand once (a keyword's second bucket also counted nothing). */
+static bool is_label_taken(const struct qry_facet_spec *sp, size_t n, const char *v, size_t len)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (strlen(sp->labels[k]) == len && memcmp(sp->labels[k], v, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* values=a|b or ranges=a..b|..c: each part a clause on the field, its text the label. */
 static int set_conds(struct qry_facet_spec *sp, const struct fopt *o, bool is_ranges, size_t i,
                      struct sd_error *err)
@@ -138,6 +150,10 @@ static int set_conds(struct qry_facet_spec *sp, const struct fopt *o, bool is_ra
         if (rc) {
             return sd_errorf(err, rc, "facet %zu: %s", i, e.msg);
         }
+        if (is_label_taken(sp, k, v, len)) { /* the answer's object would hold the key twice */
+            return sd_errorf(err, SD_EPARSE, "facet %zu: at %zu: '%.*s' given twice", i,
+                             o->off + start, (int)(len > 64 ? 64 : len), v);
+        }
         sp->labels[k] = strndup(v, len);
         if (!sp->labels[k]) {
             return sd_errorf(err, SD_ENOMEM, "facets");
@@ -148,13 +164,26 @@ static int set_conds(struct qry_facet_spec *sp, const struct fopt *o, bool is_ra
     return SD_OK;
 }
 
+/* size= beside values= or ranges=, in either order: every value or range given is a bucket,
+ * so the size would be accepted and ignored. */
+static int size_conflict(const struct fopt *o, size_t i, struct sd_error *err)
+{
+    return spec_err(err, SD_EPARSE, i, o->off - o->name_len - 1,
+                    "size= does nothing with values= or ranges= (every value or range given is "
+                    "a bucket)");
+}
+
 static int set_option(struct qry_facet_spec *sp, const struct fopt *o, size_t i,
                       struct sd_error *err)
 {
+    bool is_chosen = sp->mode == QFM_CHOSEN || sp->mode == QFM_RANGES;
     if (opt_is(o, "size")) {
         uint64_t v;
         if (sp->has_size) {
             return spec_err(err, SD_EPARSE, i, o->off - o->name_len - 1, "size= given twice");
+        }
+        if (is_chosen) {
+            return size_conflict(o, i, err);
         }
         sp->has_size = true;
         if (parse_uint(o, QRY_MAX_FACET_SIZE, &v)) {
@@ -169,6 +198,9 @@ static int set_option(struct qry_facet_spec *sp, const struct fopt *o, size_t i,
     }
     if (opt_is(o, "interval")) {
         return set_interval(sp, o, i, err);
+    }
+    if ((opt_is(o, "values") || opt_is(o, "ranges")) && sp->has_size) {
+        return size_conflict(o, i, err);
     }
     if (opt_is(o, "values") || opt_is(o, "ranges")) {
         return set_conds(sp, o, opt_is(o, "ranges"), i, err);

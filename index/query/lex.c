@@ -14,18 +14,25 @@
  *   - At the start of a term, `-` glued to what follows is an exclusion, and a
  *     name ([A-Za-z_][A-Za-z0-9_.-]*) followed by ':' is a field restriction.
  *     Both only at the start of a term: "e-mail" and "10:30" stay words.
+ *   - So is any other name the index's settings declare (`год:2012`, `2fa:true`):
+ *     settings accept names in any script, and a declared field the query could not
+ *     name would be one no filter reaches. Only declared ones, because `итог:5` in a
+ *     query of an index without that field has always been two words.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "lex_int.h"
+#include "schema.h"
 
-void qry_lex_init(struct qry_lexer *lx, const char *text, size_t len)
+void qry_lex_init(struct qry_lexer *lx, const char *text, size_t len,
+                  const struct sch_schema *schema)
 {
     lx->text = text;
     lx->len = len;
     lx->pos = 0;
     lx->prev = QT_END;
+    lx->schema = schema;
 }
 
 static bool is_space(char c)
@@ -48,18 +55,33 @@ static bool is_name_char(char c)
     return is_name_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
 }
 
+/* Length of a declared field's name when text[pos..] is that name and ':' (a name here is
+ * any bytes but ':' and those that end a word). */
+static size_t declared_name_len(const struct qry_lexer *lx)
+{
+    size_t i = lx->pos;
+    while (i < lx->len && lx->text[i] != ':' && !is_word_end(lx->text[i])) {
+        i++;
+    }
+    if (i >= lx->len || lx->text[i] != ':' || i == lx->pos ||
+        !sch_find(lx->schema, lx->text + lx->pos, i - lx->pos)) {
+        return 0;
+    }
+    return i - lx->pos;
+}
+
 /* Length of `name` when text[pos..] starts with `name:` followed by a non-space. */
 static size_t field_name_len(const struct qry_lexer *lx)
 {
     size_t i = lx->pos;
     if (i >= lx->len || !is_name_start(lx->text[i])) {
-        return 0;
+        return declared_name_len(lx);
     }
     while (i < lx->len && is_name_char(lx->text[i])) {
         i++;
     }
     if (i >= lx->len || lx->text[i] != ':') {
-        return 0;
+        return declared_name_len(lx);
     }
     return i - lx->pos;
 }

@@ -29,15 +29,21 @@ struct qry_tok {
     bool is_prefix;
 };
 
+struct sch_schema;
+
 /* Walks text[0, len) (borrowed); text is valid UTF-8 (checked before). */
 struct qry_lexer {
     const char *text;
     size_t len;
     size_t pos;
-    enum qry_tok_type prev; /* type of the last token, for glued '-' and ':' */
+    enum qry_tok_type prev;          /* type of the last token, for glued '-' and ':' */
+    const struct sch_schema *schema; /* borrowed, may be NULL: its names are field names too */
 };
 
-void qry_lex_init(struct qry_lexer *lx, const char *text, size_t len);
+/* schema (borrowed for the lexer's life, NULL: none) declares the names, beyond the ASCII
+ * ones, that are field names before a ':'. */
+void qry_lex_init(struct qry_lexer *lx, const char *text, size_t len,
+                  const struct sch_schema *schema);
 
 /* Reads the next token into *tok. SD_OK or SD_EPARSE (unterminated quote). */
 int qry_lex_next(struct qry_lexer *lx, struct qry_tok *tok, struct sd_error *err);

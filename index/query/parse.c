@@ -460,7 +460,7 @@ static int parse_text(struct qry_ctx *ctx, const char *text, size_t len,
                            .schema = schema,
                            .is_filter_only = is_filter_only};
     p.field = QRY_ALL_FIELDS;
-    qry_lex_init(&p.lx, text, len);
+    qry_lex_init(&p.lx, text, len, schema);
     int32_t root = QRY_NONE;
     rc = advance(&p);
     if (!rc) {

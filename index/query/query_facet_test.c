@@ -43,7 +43,8 @@ static void test_facet_parse_specs_and_errors(void **state)
                         "lang:values=ru|en",
                         "year:ranges=..2000|2000..2010|2010..",
                         "date:ranges=..2015-01-01|2015-01-02..",
-                        "tags:values=poetry|prose;size=5",
+                        "tags:values=poetry|prose",
+                        "tags:size=5",
                         "flag",
                         "flag:values=true|false"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -73,6 +74,14 @@ static void test_facet_parse_specs_and_errors(void **state)
         {"year:values=2000..2010", SD_EPARSE, "values= takes values, not ranges"},
         {"year:values=2000|", SD_EPARSE, "an empty value"},
         {"year:interval=10;ranges=..5", SD_EPARSE, "only one of values=, interval= and ranges="},
+        /* issue: a bucket twice made the answer's object hold its key twice ("ru":1,"ru":0) */
+        {"lang:values=ru|en|ru", SD_EPARSE, "facet 0: at 18: 'ru' given twice"},
+        {"year:values=5|5", SD_EPARSE, "at 14: '5' given twice"},
+        {"year:ranges=..2000|..2000", SD_EPARSE, "at 19: '..2000' given twice"},
+        /* issue: size= beside values= or ranges= was accepted and did nothing */
+        {"lang:values=ru|en;size=1", SD_EPARSE,
+         "facet 0: at 18: size= does nothing with values= or ranges="},
+        {"year:size=2;ranges=..2000|2000..", SD_EPARSE, "at 12: size= does nothing with"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = parse_rc(bad[i].spec, msg);

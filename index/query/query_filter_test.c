@@ -138,6 +138,45 @@ static void test_filter_parse_malformed_names_offset_and_field(void **state)
     assert_non_null(strstr(msg, "unknown field 'year' in filter"));
 }
 
+/* Settings accept a field name in any script (or starting with a digit), and the query's own
+ * ASCII name rule made `год:2012` two words: a declared attribute no filter could reach. A
+ * declared name is a field name before ':'; an undeclared one stays words as it was. */
+static void test_issue_filter_declared_names_in_any_script(void **state)
+{
+    (void)state;
+    static const char json[] = "{\"fields\":{\"год\":{\"type\":\"int\"},"
+                               "\"2fa\":{\"type\":\"bool\"},"
+                               "\"année\":{\"type\":\"keyword\"},"
+                               "\"заголовок\":{\"type\":\"text\"}}}";
+    struct sch_schema *schema = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(sch_parse(json, strlen(json), &schema, &err), SD_OK);
+    const char *filters[] = {"год:>=2000", "год:1990..2000 -2fa:true", "année:\"été\" 2fa:false",
+                             "(год:2012 OR année:x)"};
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++) {
+        struct qry *q = NULL;
+        if (qry_parse_filter(tattr_ctx, filters[i], strlen(filters[i]), schema, &q, &err)) {
+            fail_msg("filter '%s': %s", filters[i], err.msg);
+        }
+        qry_free(q);
+        if (qry_parse_schema(tattr_ctx, filters[i], strlen(filters[i]), schema, &q, &err)) {
+            fail_msg("q '%s': %s", filters[i], err.msg);
+        }
+        assert_true(qry_is_browse(q)); /* clauses only */
+        qry_free(q);
+    }
+    struct qry *q = NULL;
+    const char *text = "заголовок:весна итог:5";
+    assert_int_equal(qry_parse_schema(tattr_ctx, text, strlen(text), schema, &q, &err), SD_OK);
+    assert_int_equal(qry_field_count(q), 1); /* a declared text field restricts its word */
+    assert_string_equal(qry_field_name(q, 0), "заголовок");
+    qry_free(q);
+    char msg[256];
+    assert_int_equal(tattr_parse_rc(tattr_ctx, schema, "итог:5", true, msg), SD_EPARSE);
+    assert_non_null(strstr(msg, "a filter holds only clauses"));
+    sch_free(schema);
+}
+
 static void test_filter_eval_each_form_matches_its_documents(void **state)
 {
     (void)state;
@@ -357,6 +396,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_filter_parse_every_form_parses),
         cmocka_unit_test(test_filter_parse_malformed_names_offset_and_field),
+        cmocka_unit_test(test_issue_filter_declared_names_in_any_script),
         cmocka_unit_test(test_filter_eval_each_form_matches_its_documents),
         cmocka_unit_test(test_filter_browse_is_index_order_with_exact_total),
         cmocka_unit_test(test_filter_segments_without_column_and_deleted_docs),

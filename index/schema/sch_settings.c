@@ -57,24 +57,38 @@ static bool sch_name_ok(const char *name, size_t len)
     return true;
 }
 
-static int sch_parse_weight(struct json_object *w, const char *name, float *out,
+/* A text field's weight, (0, SCH_MAX_WEIGHT]. is_stored: read from a SETTINGS file, which
+ * may also hold exactly 0 (sch_parse_stored says why). */
+static int sch_parse_weight(struct json_object *w, const char *name, bool is_stored, float *out,
                             struct sd_error *err)
 {
     if (!json_object_is_type(w, json_type_int) && !json_object_is_type(w, json_type_double)) {
         return sd_errorf(err, SD_EINVAL, "field '%s': weight must be a number", name);
     }
     double d = json_object_get_double(w);
+    if (is_stored && d == 0) {
+        *out = 0.0f;
+        return SD_OK;
+    }
     if (!isfinite(d) || d <= 0 || d > SCH_MAX_WEIGHT) {
         return sd_errorf(err, SD_EINVAL, "field '%s': weight must be above 0 and at most %g", name,
                          (double)SCH_MAX_WEIGHT);
+    }
+    /* A weight is kept as a float: one that rounds to 0 there would be written as 0 in the
+     * canonical form, which this check then refuses when the SETTINGS file is read. */
+    if ((float)d == 0.0f) {
+        return sd_errorf(err, SD_EINVAL,
+                         "field '%s': weight must be above 0 and at most %g (%g is 0 as a 32-bit "
+                         "float)",
+                         name, (double)SCH_MAX_WEIGHT, d);
     }
     *out = (float)d;
     return SD_OK;
 }
 
 /* One "NAME": {"type": ..., "weight": ...} entry into f. */
-static int sch_parse_field(const char *name, struct json_object *spec, struct sch_field *f,
-                           struct sd_error *err)
+static int sch_parse_field(const char *name, struct json_object *spec, bool is_stored,
+                           struct sch_field *f, struct sd_error *err)
 {
     size_t len = strlen(name);
     if (!sch_name_ok(name, len)) {
@@ -117,7 +131,7 @@ static int sch_parse_field(const char *name, struct json_object *spec, struct sc
     if (weight && f->type != SCH_TEXT) {
         return sd_errorf(err, SD_EINVAL, "field '%s': only text fields have a weight", name);
     }
-    return weight ? sch_parse_weight(weight, name, &f->weight, err) : SD_OK;
+    return weight ? sch_parse_weight(weight, name, is_stored, &f->weight, err) : SD_OK;
 }
 
 static int sch_cmp_field(const void *a, const void *b)
@@ -131,7 +145,8 @@ static int sch_cmp_field(const void *a, const void *b)
     return (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
-static int sch_parse_fields(struct json_object *fields, struct sch_schema *s, struct sd_error *err)
+static int sch_parse_fields(struct json_object *fields, bool is_stored, struct sch_schema *s,
+                            struct sd_error *err)
 {
     if (!json_object_is_type(fields, json_type_object)) {
         return sd_errorf(err, SD_EINVAL, "\"fields\" must be an object of field name -> spec");
@@ -147,7 +162,7 @@ static int sch_parse_fields(struct json_object *fields, struct sch_schema *s, st
     }
     json_object_object_foreach(fields, name, spec)
     {
-        int rc = sch_parse_field(name, spec, &s->fields[s->nfields], err);
+        int rc = sch_parse_field(name, spec, is_stored, &s->fields[s->nfields], err);
         if (rc) {
             return rc;
         }
@@ -168,7 +183,8 @@ static int sch_parse_switch(const char *key, struct json_object *v, bool *off,
     return SD_OK;
 }
 
-static int sch_parse_root(struct json_object *root, struct sch_schema *s, struct sd_error *err)
+static int sch_parse_root(struct json_object *root, bool is_stored, struct sch_schema *s,
+                          struct sd_error *err)
 {
     if (!json_object_is_type(root, json_type_object)) {
         return sd_errorf(err, SD_EINVAL, "settings must be a JSON object like {\"fields\": {...}}");
@@ -177,7 +193,7 @@ static int sch_parse_root(struct json_object *root, struct sch_schema *s, struct
     {
         int rc;
         if (strcmp(key, "fields") == 0) {
-            rc = sch_parse_fields(val, s, err);
+            rc = sch_parse_fields(val, is_stored, s, err);
         } else if (strcmp(key, "synonyms") == 0) {
             rc = sch_lexicon_parse_synonyms(val, &s->lex, err);
         } else if (strcmp(key, "stopwords") == 0) {
@@ -230,14 +246,16 @@ static struct json_object *sch_json_parse(const char *json, size_t len, struct s
     return root;
 }
 
-int sch_parse(const char *json, size_t len, struct sch_schema **out, struct sd_error *err)
+static int sch_parse_as(const char *json, size_t len, bool is_stored, struct sch_schema **out,
+                        struct sd_error *err)
 {
     struct json_object *root = sch_json_parse(json, len, err);
     if (!root) {
         return err ? err->code : SD_EPARSE;
     }
     struct sch_schema *s = calloc(1, sizeof *s);
-    int rc = s ? sch_parse_root(root, s, err) : sd_errorf(err, SD_ENOMEM, "out of memory");
+    int rc =
+        s ? sch_parse_root(root, is_stored, s, err) : sd_errorf(err, SD_ENOMEM, "out of memory");
     json_object_put(root);
     for (size_t i = 1; rc == SD_OK && i < s->nfields; i++) {
         if (sch_cmp_field(&s->fields[i - 1], &s->fields[i]) == 0) {
@@ -250,6 +268,16 @@ int sch_parse(const char *json, size_t len, struct sch_schema **out, struct sd_e
     }
     *out = s;
     return SD_OK;
+}
+
+int sch_parse(const char *json, size_t len, struct sch_schema **out, struct sd_error *err)
+{
+    return sch_parse_as(json, len, false, out, err);
+}
+
+int sch_parse_stored(const char *json, size_t len, struct sch_schema **out, struct sd_error *err)
+{
+    return sch_parse_as(json, len, true, out, err);
 }
 
 static void sch_encode_fields(const struct sch_schema *s, struct sd_buf *out);
@@ -289,11 +317,29 @@ bool sch_same_index(const struct sch_schema *a, const struct sch_schema *b)
     }
     for (size_t i = 0; i < a->nfields; i++) {
         const struct sch_field *x = &a->fields[i], *y = &b->fields[i];
-        if (sch_cmp_field(x, y) != 0 || x->type != y->type || x->weight != y->weight) {
+        /* not the weight: searches read it from the settings in force, no segment holds it */
+        if (sch_cmp_field(x, y) != 0 || x->type != y->type) {
             return false;
         }
     }
     return true;
+}
+
+/* A weight in the fewest significant digits that read back (strtod, then float) to the float
+ * held, so a client reads back the 0.1 it set rather than %.9g's 0.100000001; a whole number
+ * (weights are at most 1000) without %g's exponent. Nine digits always read back. */
+static void sch_format_weight(float w, char *buf, size_t cap)
+{
+    if (w == floorf(w)) {
+        snprintf(buf, cap, "%.0f", (double)w);
+        return;
+    }
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, cap, "%.*g", digits, (double)w);
+        if ((float)strtod(buf, NULL) == w) {
+            return;
+        }
+    }
 }
 
 /* `"fields":{...}` in canonical form. */
@@ -306,10 +352,10 @@ static void sch_encode_fields(const struct sch_schema *s, struct sd_buf *out)
             sd_buf_put_u8(out, ',');
         }
         sch_json_quote(f->name, f->name_len, out);
-        char tail[64];
+        char tail[64], weight[32];
+        sch_format_weight(f->weight, weight, sizeof weight);
         int n = f->type == SCH_TEXT
-                    ? snprintf(tail, sizeof tail, ":{\"type\":\"text\",\"weight\":%.9g}",
-                               (double)f->weight)
+                    ? snprintf(tail, sizeof tail, ":{\"type\":\"text\",\"weight\":%s}", weight)
                     : snprintf(tail, sizeof tail, ":{\"type\":\"%s\"}", sch_type_name(f->type));
         sd_buf_put(out, tail, (size_t)n);
     }

@@ -129,12 +129,18 @@ struct sch_schema {
  * (valid JSON that is not valid settings), with a message that names the key or field:
  * "field 'year': unknown type 'integer' (use text, keyword, int, float, date or bool)". */
 int sch_parse(const char *json, size_t len, struct sch_schema **out, struct sd_error *err);
+
+/* sch_parse for settings read back from a SETTINGS file: the same, except that a text weight
+ * of exactly 0 is taken. Requests never could set one, but before the float check of
+ * sch_parse_weight a weight such as 1e-50 became 0 in the canonical form, and a file holding
+ * it would otherwise keep its index from opening ever again. */
+int sch_parse_stored(const char *json, size_t len, struct sch_schema **out, struct sd_error *err);
 void sch_free(struct sch_schema *s); /* NULL is a no-op */
 
 /* Appends the canonical JSON of s to out (out->rc says whether memory ran out). */
 void sch_encode(const struct sch_schema *s, struct sd_buf *out);
 
-/* True when a and b index documents alike: the same fields, types and weights (their
+/* True when a and b index documents alike: the same fields and types (their weights,
  * synonyms, stopwords, "typo" and "layout", read only by queries, may differ). */
 bool sch_same_index(const struct sch_schema *a, const struct sch_schema *b);
 

@@ -170,6 +170,29 @@ class AttributesTest(harness.E2ETestCase):
         counts = list(a["facets"]["tags"].values())
         self.assertEqual(counts, sorted(counts, reverse=True))  # keyword buckets by count
 
+    def test_issue_facets_alone_browse_every_document(self):
+        # A faceted page's first view: no words, no filter, only the counts of the whole
+        # index (Meilisearch's placeholder search). It was "at 0: empty query".
+        a = self.assertOk(self.line(q="", facets=["lang", "open"], limit=3))
+        self.assertEqual(a["total"], self.N)
+        self.assertTrue(a["total_exact"])
+        self.assertEqual(a["facets"]["lang"], {"en": self.N // 2, "ru": self.N // 2})
+        self.assertEqual(a["facets"]["open"], {"false": self.N // 2, "true": self.N // 2})
+        self.assertEqual(len(a["hits"]), 3)
+        r = self.http_get(q="  ", facets="lang", limit=0)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json["facets"]["lang"], a["facets"]["lang"])
+        # a bad spec is now named, not hidden behind the empty query
+        a = self.line(q="", facets=["lang:interval=1"])
+        self.assertEqual(a["error"]["code"], "unknown_field", a)
+        a = self.line(q="")  # nothing to browse by: still an empty query
+        self.assertEqual(a["error"]["code"], "bad_query", a)
+        cp = harness.run_searchq(["--index", "books", "--facets", "lang"], self.daemon)
+        out, _ = harness.decode(cp)
+        self.assertEqual(cp.returncode, 0, harness.describe(cp))
+        self.assertIn("%d documents" % self.N, out)
+        self.assertRegex(out, r"\nlang\s+\S+ \d+")
+
     def test_facet_on_a_filtered_field_counts_as_if_unfiltered(self):
         a = self.assertOk(self.line(q="", filter="lang:ru", facets=["lang"], limit=0))
         self.assertEqual(a["facets"]["lang"], {"ru": self.N // 2, "en": self.N // 2})
@@ -404,7 +427,7 @@ class ManagementTest(harness.E2ETestCase):
             self.assertEqual(cp.returncode, 0, harness.describe(cp))
             return harness.decode(cp)[0]
 
-        fields = {"fields": {"year": {"type": "int"}}}
+        fields = {"fields": {"year": {"type": "int"}, "body": {"type": "text"}}}
         out = settings(fields)  # a new index: nothing to re-index
         self.assertEqual(out, "books: settings version 1\n")
         self.assertOk(self.call(op="add", index="books", docs=make_docs(20)))
@@ -412,9 +435,13 @@ class ManagementTest(harness.E2ETestCase):
         synonyms = dict(fields, synonyms=[{"synonyms": ["war", "conflict"]}])
         self.assertEqual(settings(synonyms), "books: settings version 2\n")  # queries only
         self.assertFalse(self.call(op="stats", index="books")["reindex_pending"])
+        # a weight is read by searches: applied at once, nothing re-indexed (it was, all of it)
+        synonyms["fields"]["body"] = {"type": "text", "weight": 7}
+        self.assertEqual(settings(synonyms), "books: settings version 3\n")
+        self.assertFalse(self.call(op="stats", index="books")["reindex_pending"])
         synonyms["fields"]["lang"] = {"type": "keyword"}
         out = settings(synonyms)  # a field: the documents are indexed again
-        self.assertIn("books: settings version 3 (", out)
+        self.assertIn("books: settings version 4 (", out)
         self.assertIn(note, out)
 
     def test_text_arrays_have_a_title_snippet_and_highlight(self):
