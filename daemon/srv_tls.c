@@ -12,7 +12,9 @@
  * The context: TLS 1.2 or later (1.0 and 1.1 are refused at the
  * handshake), OpenSSL's default cipher list for those versions, no
  * compression, no renegotiation, the certificate chain and key from PEM
- * files. SSL_MODE_RELEASE_BUFFERS returns the read and write buffers of an
+ * files. A key encrypted with a passphrase is refused with a message saying so: a daemon has
+ * nobody to type the passphrase, and OpenSSL would wait for it on the terminal, the event
+ * loop with it. SSL_MODE_RELEASE_BUFFERS returns the read and write buffers of an
  * idle connection (about 34 KiB each) to the allocator, which matters with
  * a thousand keep-alive clients.
  *
@@ -49,22 +51,51 @@ static int tls_error(struct sd_error *err, const char *what, const char *file)
     return sd_errorf(err, SD_EINVAL, "tls: %s %s: %s", what, file, reason);
 }
 
+/* A key file encrypted with a passphrase: refused, saying how to store it so it loads. */
+static int tls_encrypted(struct sd_error *err, const char *file)
+{
+    ERR_clear_error();
+    return sd_errorf(err, SD_EINVAL,
+                     "tls: key %s is encrypted and searchd takes no passphrase: decrypt it "
+                     "(openssl pkey -in %s -out NEW.pem), readable only by searchd",
+                     file, file);
+}
+
+/* The passphrase callback of an encrypted PEM file: there is none to give. Without it OpenSSL
+ * asks for one on /dev/tty and blocks until it is typed: at start, and on SIGHUP with the event
+ * loop stopped, the whole server waiting on a terminal nobody watches. *asked (the callback's
+ * data) records that a passphrase was wanted, so the error can say so. */
+static int tls_no_passphrase(char *buf, int size, int rwflag, void *asked)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    if (asked) {
+        *(bool *)asked = true;
+    }
+    return 0;
+}
+
 static int tls_ctx_new(const char *cert, const char *key, SSL_CTX **out, struct sd_error *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
         return sd_errorf(err, SD_ENOMEM, "tls: SSL_CTX_new");
     }
+    bool asked = false;
+    SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, &asked);
     int rc = SD_OK;
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
         rc = tls_error(err, "minimum version", "1.2");
     } else if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         rc = tls_error(err, "certificate", cert);
     } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-        rc = tls_error(err, "key", key);
+        rc = asked ? tls_encrypted(err, key) : tls_error(err, "key", key);
     } else if (SSL_CTX_check_private_key(ctx) != 1) {
         rc = tls_error(err, "key does not match the certificate", key);
     }
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL); /* &asked dies with this call */
     if (rc) {
         SSL_CTX_free(ctx);
         return rc;

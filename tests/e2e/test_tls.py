@@ -6,9 +6,12 @@ searchq --tls --tls-ca); TLS 1.1 refused by the server; the plain listeners off;
 that does not name the host refused by the clients; the certificate reloaded on SIGHUP (new
 connections get the new one, open ones go on), a reload with a broken key changing nothing; and
 the configuration errors (a TLS listener without a certificate, a certificate without a TLS
-listener, a key that is not the certificate's).
+listener, a key that is not the certificate's, a key encrypted with a passphrase: refused, never
+asked for on a terminal).
 """
 
+import collections
+import fcntl
 import hashlib
 import http.client
 import json
@@ -20,6 +23,8 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import termios
+import threading
 import warnings
 
 import harness
@@ -46,6 +51,9 @@ def setUpModule():
     make_cert("a", "localhost", "DNS:localhost,IP:127.0.0.1")
     make_cert("b", "localhost", "DNS:localhost,IP:127.0.0.1")
     make_cert("other", "search.example.org", "DNS:search.example.org")
+    # a's key encrypted with a passphrase, as `openssl genpkey -aes256` leaves one
+    subprocess.run(["openssl", "pkey", "-in", path("a.key"), "-aes256", "-passout", "pass:secret",
+                    "-out", path("encrypted.key")], check=True, capture_output=True, timeout=120)
 
 
 def tearDownModule():
@@ -250,6 +258,62 @@ class TlsTest(harness.E2ETestCase):
         old.sendall(b'{"op":"health"}\n')
         self.assertTrue(json.loads(old_rf.readline())["ok"])
         old.close()
+
+    def test_encrypted_key_refused_without_asking_for_a_passphrase(self):
+        """A key encrypted with a passphrase is refused with a message that says so, at start and
+        on SIGHUP. OpenSSL's default was to ask for the passphrase on the controlling terminal
+        and wait: a searchd started from a shell hung before it was ready, and on SIGHUP its
+        event loop stopped until someone typed at that terminal (a daemon without one got
+        "UI routines::processing error")."""
+        d = self.new_daemon(extra_args=["--tls-listen", "127.0.0.1:0", "--tls-cert",
+                                        path("a.crt"), "--tls-key", path("encrypted.key")])
+        with self.assertRaises(harness.DaemonError) as cm:
+            d.start()
+        self.assertIn("status 1", str(cm.exception))
+        self.assertIn("encrypted.key is encrypted and searchd takes no passphrase",
+                      str(cm.exception))
+
+        # from a shell: searchd with a controlling terminal, the key replaced, SIGHUP
+        live = tempfile.mkdtemp(prefix="searchd-tls-tty-")
+        self.addCleanup(shutil.rmtree, live, True)
+        crt, key = os.path.join(live, "server.crt"), os.path.join(live, "server.key")
+        shutil.copy(path("a.crt"), crt)
+        shutil.copy(path("a.key"), key)
+        master, slave = os.openpty()
+        self.addCleanup(os.close, master)
+
+        def with_terminal():  # preexec_fn, after start_new_session's setsid
+            harness._die_with_parent()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        proc = subprocess.Popen([harness.CONFIG.searchd, "--data", os.path.join(live, "data"),
+                                 "--listen", "127.0.0.1:0", "--line-listen", "off",
+                                 "--tls-listen", "127.0.0.1:0", "--tls-cert", crt, "--tls-key",
+                                 key], stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+                                start_new_session=True, preexec_fn=with_terminal)
+        os.close(slave)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        log = collections.deque(maxlen=1000)
+        reader = threading.Thread(target=lambda: log.extend(
+            line.decode("utf-8", "replace").rstrip() for line in proc.stderr), daemon=True)
+        reader.start()
+
+        def find(event):
+            return next((l for l in list(log) if event in l), None)
+
+        ready = harness.wait_until(lambda: find("event=ready"), timeout=harness.START_TIMEOUT)
+        self.assertTrue(ready, "\n".join(log))
+        http_addr = harness.split_addr(harness.READY_RE.search(ready).group(1))
+        shutil.copy(path("encrypted.key"), key)
+        os.kill(proc.pid, signal.SIGHUP)
+        failed = harness.wait_until(lambda: find("event=reload_failed"),
+                                    timeout=harness.IO_TIMEOUT)
+        self.assertTrue(failed, "no reload_failed: waiting for a passphrase?\n" + "\n".join(log))
+        self.assertIn("is encrypted and searchd takes no passphrase", failed)
+        c = harness.HttpClient(http_addr)  # the loop goes on
+        self.addCleanup(c.close)
+        self.assertEqual(c.get("/health").status, 200)
 
     def test_configuration_errors(self):
         cases = [
