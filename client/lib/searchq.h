@@ -29,7 +29,7 @@
  * write of the same id. `searchq import` does this (client/import.c).
  *
  * Threads: a connection is used by one thread at a time; distinct connections are independent.
- * I/O is blocking, bounded by sq_options.timeout_sec per read or write.
+ * I/O is blocking, bounded by sq_options.timeout_sec per connect, read or write.
  *
  * Link with `pkg-config --cflags --libs searchq` (json-c is a public dependency).
  *
@@ -95,7 +95,7 @@ struct sq_options {
     const char *tls_ca;        /* trust only these certificates (PEM file); NULL: the system's */
     bool tls_insecure;         /* no certificate or host name check (test boxes only); with
                                   tls_ca, or either without tls: SQ_EARG */
-    int timeout_sec;           /* per read or write; 0: SQ_DEFAULT_TIMEOUT_SEC */
+    int timeout_sec;           /* per connect, read or write; 0: SQ_DEFAULT_TIMEOUT_SEC */
     size_t max_line;           /* longest answer accepted; 0: SQ_DEFAULT_MAX_LINE */
     size_t max_inflight_bytes; /* request bytes sent and not answered; 0: the default */
     size_t max_inflight;       /* requests sent and not answered; 0: no bound on the count */
