@@ -18,6 +18,9 @@
  * idle connection (about 34 KiB each) to the allocator, which matters with
  * a thousand keep-alive clients.
  *
+ * Each load logs the certificate's end of validity, and warns when it has
+ * ended (or not begun): searchd still serves it, clients will not take it.
+ *
  * Reload (SIGHUP): srv_set_tls builds a new context from the files and
  * swaps it in; connections open keep the old one (each SSL holds a
  * reference to its context, so the old context is freed with the last of
@@ -30,8 +33,10 @@
  */
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -107,6 +112,39 @@ static int tls_ctx_new(const char *cert, const char *key, SSL_CTX **out, struct 
     return SD_OK;
 }
 
+/* The server certificate's validity, as "YYYY-MM-DDTHH:MM:SSZ", into out. */
+static void tls_time(const ASN1_TIME *t, char *out, size_t cap)
+{
+    struct tm tm;
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1 || strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        snprintf(out, cap, "?");
+    }
+}
+
+/* Logs the certificate loaded with the end of its validity, and warns when it has ended or not
+ * yet begun: searchd serves it all the same (a renewal may be on its way), but every client
+ * that checks certificates fails its handshake, and the log is where an operator who sent
+ * SIGHUP after a renewal looks first. */
+static void tls_log_certificate(SSL_CTX *ctx, const char *cert)
+{
+    X509 *x = SSL_CTX_get0_certificate(ctx);
+    const ASN1_TIME *before = x ? X509_get0_notBefore(x) : NULL;
+    const ASN1_TIME *after = x ? X509_get0_notAfter(x) : NULL;
+    char not_before[32], not_after[32];
+    tls_time(before, not_before, sizeof not_before);
+    tls_time(after, not_after, sizeof not_after);
+    log_info("event=tls_certificate cert=%s not_after=%s", cert, not_after);
+    if (after && X509_cmp_current_time(after) < 0) {
+        log_warn("event=tls_certificate_expired cert=%s not_after=%s msg=\"clients that check "
+                 "certificates will refuse it\"",
+                 cert, not_after);
+    } else if (before && X509_cmp_current_time(before) > 0) {
+        log_warn("event=tls_certificate_not_yet_valid cert=%s not_before=%s msg=\"clients that "
+                 "check certificates will refuse it\"",
+                 cert, not_before);
+    }
+}
+
 int srv_set_tls(struct srv *s, const char *cert, const char *key, struct sd_error *err)
 {
     if (!cert || !*cert || !key || !*key) {
@@ -119,7 +157,7 @@ int srv_set_tls(struct srv *s, const char *cert, const char *key, struct sd_erro
     }
     SSL_CTX_free(s->tls); /* open connections keep their own reference */
     s->tls = ctx;
-    log_info("event=tls_certificate cert=%s", cert);
+    tls_log_certificate(ctx, cert);
     return SD_OK;
 }
 

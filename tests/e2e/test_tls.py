@@ -7,7 +7,7 @@ that does not name the host refused by the clients; the certificate reloaded on 
 connections get the new one, open ones go on), a reload with a broken key changing nothing; and
 the configuration errors (a TLS listener without a certificate, a certificate without a TLS
 listener, a key that is not the certificate's, a key encrypted with a passphrase: refused, never
-asked for on a terminal).
+asked for on a terminal); an expired certificate served with a warning in the log.
 """
 
 import collections
@@ -51,6 +51,13 @@ def setUpModule():
     make_cert("a", "localhost", "DNS:localhost,IP:127.0.0.1")
     make_cert("b", "localhost", "DNS:localhost,IP:127.0.0.1")
     make_cert("other", "search.example.org", "DNS:search.example.org")
+    # a certificate for a's key that ended yesterday (signed with -days -1)
+    csr = path("expired.csr")
+    subprocess.run(["openssl", "req", "-new", "-key", path("a.key"), "-subj", "/CN=localhost",
+                    "-out", csr], check=True, capture_output=True, timeout=120)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-signkey", path("a.key"), "-days",
+                    "-1", "-out", path("expired.crt")], check=True, capture_output=True,
+                   timeout=120)
     # a's key encrypted with a passphrase, as `openssl genpkey -aes256` leaves one
     subprocess.run(["openssl", "pkey", "-in", path("a.key"), "-aes256", "-passout", "pass:secret",
                     "-out", path("encrypted.key")], check=True, capture_output=True, timeout=120)
@@ -314,6 +321,31 @@ class TlsTest(harness.E2ETestCase):
         c = harness.HttpClient(http_addr)  # the loop goes on
         self.addCleanup(c.close)
         self.assertEqual(c.get("/health").status, 200)
+
+    def test_expired_certificate_is_served_with_a_warning(self):
+        """An expired certificate was loaded without a word (at start and on SIGHUP after a
+        renewal that did not happen), leaving the operator to learn it from clients' failed
+        handshakes. Each load now logs the certificate's end (not_after=), and warns when it is
+        past."""
+        d = self.start_daemon(extra_args=["--tls-listen", "127.0.0.1:0", "--tls-cert",
+                                          path("a.crt"), "--tls-key", path("a.key")])
+        loaded = [l for l in d.log if "event=tls_certificate" in l]
+        self.assertEqual(len(loaded), 1, loaded)
+        self.assertRegex(loaded[0], r"level=info event=tls_certificate cert=\S+a\.crt "
+                                    r"not_after=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        d.stop()
+        d = self.start_daemon(extra_args=["--tls-listen", "127.0.0.1:0", "--tls-cert",
+                                          path("expired.crt"), "--tls-key", path("a.key")])
+        warned = [l for l in d.log if "event=tls_certificate_expired" in l]
+        self.assertEqual(len(warned), 1, d.tail())
+        self.assertIn("level=warn", warned[0])
+        ctx = ssl.create_default_context(cafile=path("expired.crt"))
+        ctx.check_hostname = False
+        raw = socket.create_connection(d.tls_http_addr, timeout=harness.IO_TIMEOUT)
+        self.addCleanup(raw.close)
+        with self.assertRaises(ssl.SSLCertVerificationError) as cm:  # what clients will see
+            ctx.wrap_socket(raw)
+        self.assertIn("expired", str(cm.exception))
 
     def test_configuration_errors(self):
         cases = [
