@@ -27,6 +27,10 @@
  * them) and new connections get the new certificate. When the files do not
  * load, nothing changes. Loop thread only, like every other use of s->tls.
  *
+ * A plain HTTP request where the handshake belongs fails it with OpenSSL's
+ * "http request" error (srv_tls_error says so): srv_conn.c answers it with a
+ * plain 400, as nginx does, rather than a bare reset.
+ *
  * A client that connects and never finishes its handshake holds an IDLE
  * connection: the idle timeout and the admission limits of srv_conn.c
  * bound it like any silent client.
@@ -198,9 +202,11 @@ void srv_tls_close_notify(struct bufferevent *bev)
     }
 }
 
-const char *srv_tls_error(struct bufferevent *bev, char *buf, size_t cap)
+const char *srv_tls_error(struct bufferevent *bev, char *buf, size_t cap, bool *is_plain_http)
 {
     unsigned long e = bufferevent_get_openssl_error(bev);
+    /* OpenSSL knows a plain HTTP request ("GET ", "POST "...) where a ClientHello belongs */
+    *is_plain_http = ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST;
     if (!e) {
         return "";
     }

@@ -2,7 +2,8 @@
 --tls-key), with self-signed certificates made by `openssl req` when the tests start.
 
 A search over HTTPS and over the line protocol with TLS (Python's ssl, the Python client, and
-searchq --tls --tls-ca); TLS 1.1 refused by the server; the plain listeners off; a certificate
+searchq --tls --tls-ca); TLS 1.1 refused by the server; plain HTTP on the HTTPS port answered
+400 in plain HTTP; the plain listeners off; a certificate
 that does not name the host refused by the clients; the certificate reloaded on SIGHUP (new
 connections get the new one, open ones go on), a reload with a broken key changing nothing; and
 the configuration errors (a TLS listener without a certificate, a certificate without a TLS
@@ -196,6 +197,34 @@ class TlsTest(harness.E2ETestCase):
         self.assertTrue(json.loads(rf.readline())["ok"])
         s.close()
         silent.close()
+
+    def test_plain_http_on_the_https_port_is_told_so(self):
+        """curl http://host:7443/ got its connection reset (curl: "Recv failure"), nothing
+        saying why. A plain HTTP request on the HTTPS port is now answered in plain HTTP, 400
+        bad_http naming https://, as nginx does, then closed; HTTPS there is unchanged."""
+        d = self.start_tls()
+        for body in (b"", b"x" * 20000):  # a body left unread must not reset the answer away
+            head = (b"POST /docs HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n"
+                    % len(body)) if body else b"GET /search?q=x HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            with socket.create_connection(d.tls_http_addr, timeout=harness.IO_TIMEOUT) as s:
+                try:
+                    s.sendall(head + body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # closed before the whole body went: the answer is there all the same
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            self.assertTrue(data.startswith(b"HTTP/1.1 400 "), data)
+            answer = json.loads(data.partition(b"\r\n\r\n")[2])
+            self.assertEqual(answer["error"]["code"], "bad_http")
+            self.assertIn("https://", answer["error"]["message"])
+        c = self.https(d)
+        c.request("GET", "/health")
+        self.assertEqual(c.getresponse().status, 200)
+        c.close()
 
     def test_refusal_at_the_limit_is_said_in_tls(self):
         d = self.start_tls(extra=["--max-line-connections", "1"])
