@@ -162,6 +162,9 @@ class Client:
         self._sock = sock
         self._buf = bytearray()
         self._scanned = 0  # bytes of _buf already searched for a newline
+        # Not yet used: what it may hold to read is the server's word on it (a busy refusal
+        # when it is at its limits), the answer to the first call, not an end (_was_closed).
+        self._is_fresh = True
 
     def _drop(self):
         """Forgets the connection and whatever answers are still due on it."""
@@ -177,8 +180,10 @@ class Client:
         connection idle for --idle-timeout (300 s), and a restart closes them all. Nothing is
         due on it then, so anything it has to read is its end (or bytes out of step, as bad).
         Sending on it would fail the call for nothing, so it is opened again first, as
-        connection pools do. A TLS socket may hold a session ticket the server sent after the
-        handshake: that reads as nothing yet (SSLWantReadError), and the connection is fine."""
+        connection pools do. Only a connection used before is looked at: one just opened may
+        hold the server's busy refusal (at its connection limits), which the call then reads as
+        its answer. A TLS socket may hold a session ticket the server sent after the handshake:
+        that reads as nothing yet (SSLWantReadError), and the connection is fine."""
         sock = self._sock
         try:
             if not _readable_now(sock):
@@ -216,16 +221,18 @@ class Client:
         error answer as an Error instance). Any failure before the last answer is read leaves
         the stream out of step, so the connection is dropped before the error goes up."""
         data = b"".join(self._encode(r) for r in requests)  # a bad request raises here, harmless
-        if self._sock is not None and self._was_closed():
+        if self._sock is not None and not self._is_fresh and self._was_closed():
             self._drop()
         if self._sock is None:
             self._reopen()
         try:
             self._sock.sendall(data)
-            return [self._read_answer() for _ in requests]
+            answers = [self._read_answer() for _ in requests]
         except BaseException:
             self._drop()
             raise
+        self._is_fresh = False
+        return answers
 
     def __enter__(self):
         return self

@@ -16,6 +16,7 @@ and TLS.
 import os
 import random
 import resource
+import select
 import shutil
 import socket
 import subprocess
@@ -307,6 +308,53 @@ class PythonClientTest(harness.E2ETestCase):
                                                        for l in list(t.log)),
                                            timeout=harness.IO_TIMEOUT), t.tail())
         self.assertEqual(db.health()["status"], "ok")
+
+    def test_reconnect_refused_busy_raises_busy(self):
+        """The connection closed while idle, and the server at its connection limit when the
+        Client connects again (with its key): the refusal the server writes at accept is the
+        answer the call gets, Error("busy"), not taken for the new connection's end (which
+        would reconnect again and again); once there is room, calls go on."""
+        import test_keys
+        d = self.start_daemon(extra_args=["--idle-timeout", "1", "--log-level", "debug",
+                                          "--max-line-connections", "1",
+                                          "--admin-keys", test_keys.hash_key(test_keys.ADMIN)])
+        db = searchd.Client(d.line_server, key=test_keys.ADMIN, timeout=harness.IO_TIMEOUT)
+        self.addCleanup(db.close)
+        self.assertEqual(db.health()["status"], "ok")
+        d.log.clear()
+        self.assertTrue(harness.wait_until(lambda: any("event=close proto=line" in l
+                                                       for l in list(d.log)),
+                                           timeout=harness.IO_TIMEOUT), d.tail())
+        hold = socket.create_connection(d.line_addr, timeout=harness.IO_TIMEOUT)
+        hold.sendall(b'{"op":"hea')  # a request under way: not idle, so not evicted
+        d.log.clear()
+        self.assertTrue(harness.wait_until(lambda: any("event=accept" in l
+                                                       for l in list(d.log)),
+                                           timeout=harness.IO_TIMEOUT), d.tail())
+        opened = db._open
+
+        def open_and_wait():  # the refusal is there before the Client looks: no race
+            opened()
+            select.select([db._sock], [], [], harness.IO_TIMEOUT)
+
+        db._open = open_and_wait
+        with self.assertRaises(searchd.Error) as cm:
+            db.health()
+        self.assertEqual(cm.exception.code, "busy")
+        del db._open
+        hold.close()
+        self.assertTrue(harness.wait_until(lambda: self.health_after_busy(db),
+                                           timeout=harness.IO_TIMEOUT))
+        self.assertEqual(db.role, "admin")
+
+    @staticmethod
+    def health_after_busy(db):
+        try:
+            return db.health()["status"] == "ok"
+        except searchd.Error as e:
+            if e.code != "busy":
+                raise
+            return False  # the held connection not yet closed on the server's side
 
     def test_bad_address(self):
         with self.assertRaises(ValueError):
