@@ -16,6 +16,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,19 @@ void sq_close(struct sq_conn *c)
 const char *sq_conn_address(const struct sq_conn *c)
 {
     return c->addr;
+}
+
+bool sq_conn_peer_closed(const struct sq_conn *c)
+{
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    if (c->fd < 0 || c->len > c->start || poll(&p, 1, 0) != 1) {
+        return false;
+    }
+    /* Peeked at below TLS too: its FIN is the same, and a record there (a session ticket, an
+     * alert) says nothing we can read without waiting, so it counts as open. */
+    char byte;
+    ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 int sq_conn_write(struct sq_conn *c, const char *data, size_t len, struct sq_error *err)

@@ -380,6 +380,44 @@ static void test_sq_recv_closed_mid_answer_is_connect_error(void **state)
     sq_close(c);
 }
 
+/* The server closed a connection with nothing in flight (its --idle-timeout, a restart): the
+ * next send says so before writing, and the request is not in flight, so the caller knows it
+ * was not sent. It was written into the closed socket (EPIPE, or "sent" into the void) and
+ * counted in flight, its fate unknown. A refusal the server wrote before closing (busy at its
+ * limits) is still read as the answer. */
+static void test_sq_send_on_a_connection_closed_while_idle_sends_nothing(void **state)
+{
+    (void)state;
+    int peer;
+    struct sq_conn *c = pair_conn(NULL, &peer);
+    struct sq_error err;
+    struct json_object *answer = NULL;
+    assert_int_equal(sq_send_line(c, "{\"op\":\"health\"}\n", 16, &err), SQ_OK);
+    char req[17];
+    peer_read(peer, req, 16);
+    peer_write(peer, "{\"ok\":true}\n");
+    struct sq_reply r;
+    assert_int_equal(sq_recv(c, &r, &err), SQ_OK);
+    sq_reply_free(&r);
+    close(peer); /* idle: the server closes it */
+    assert_int_equal(sq_send_line(c, "{\"op\":\"health\"}\n", 16, &err), SQ_ECONNECT);
+    assert_non_null(strstr(err.message, "pair closed the connection while it was idle"));
+    assert_non_null(strstr(err.message, "nothing was sent"));
+    assert_int_equal(sq_inflight(c), 0);
+    sq_close(c);
+    /* the server's word before its close is an answer, not a silent end */
+    c = pair_conn(NULL, &peer);
+    peer_write(peer, "{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"full\"}}\n");
+    close(peer);
+    int rc = sq_call(c, sq_req_health(), &answer, &err);
+    assert_true(rc == SQ_ESERVER || rc == SQ_ECONNECT); /* the write may meet the close first */
+    if (rc == SQ_ESERVER) {
+        assert_string_equal(err.code, "busy");
+    }
+    json_object_put(answer);
+    sq_close(c);
+}
+
 static void test_sq_recv_line_over_max_line_is_proto_error(void **state)
 {
     (void)state;
@@ -522,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_sq_pipeline_count_bound),
         cmocka_unit_test(test_sq_send_line_rejects_lines_that_are_not_one_line),
         cmocka_unit_test(test_sq_recv_closed_mid_answer_is_connect_error),
+        cmocka_unit_test(test_sq_send_on_a_connection_closed_while_idle_sends_nothing),
         cmocka_unit_test(test_sq_recv_line_over_max_line_is_proto_error),
         cmocka_unit_test(test_sq_call_with_answers_pending_is_refused),
         cmocka_unit_test(test_sq_connect_bad_addresses),
