@@ -138,6 +138,21 @@ struct reload {
     struct conf_opts *live;
 };
 
+/* True when keys (the settings giving the API keys) configure none while a listener of listen
+ * (the settings that bound them) is on a non-loopback address, and listen did not say
+ * public-without-keys = on: anyone who reaches the server could write and delete. Refused at
+ * start, and on SIGHUP, where a key list emptied by an edit would otherwise turn keys off for
+ * every client of a public server. */
+static bool is_public_without_keys(const struct conf_opts *listen, const struct conf_opts *keys)
+{
+    bool has_keys = (keys->srv.admin_keys && *keys->srv.admin_keys) ||
+                    (keys->srv.search_keys && *keys->srv.search_keys);
+    return !has_keys && !listen->public_without_keys &&
+           (is_public(conf_listener(listen->http_addr)) ||
+            is_public(conf_listener(listen->line_addr)) || is_public(listen->tls_http) ||
+            is_public(listen->tls_line));
+}
+
 /* Settings that change without a restart; every other key is reported as needing one. */
 static bool is_live_key(const char *line)
 {
@@ -198,6 +213,11 @@ static void reload(struct srv *s, void *arg)
     struct sd_error err = {0};
     if (conf_opts_parse(fresh, r->argc, r->argv, stderr) != 0) {
         log_error("event=reload_failed msg=\"the settings do not parse (above); nothing changed\"");
+    } else if (is_public_without_keys(r->live, fresh)) {
+        log_error("event=reload_failed msg=\"the settings configure no API key, and searchd "
+                  "listens on a non-loopback address: anyone who reaches it could write and "
+                  "delete; nothing changed (keep a key, or set public-without-keys = on and "
+                  "restart)\"");
     } else if (srv_set_cors(s, fresh->srv.cors_origins, &err) ||
                srv_set_keys(s, fresh->srv.admin_keys, fresh->srv.search_keys, &err) ||
                (has_tls(r->live) &&
@@ -248,11 +268,7 @@ static void engine_log(void *arg, enum idx_log_level level, const char *line)
 
 static int serve(struct conf_opts *o, int argc, char **argv)
 {
-    bool has_keys = (o->srv.admin_keys && *o->srv.admin_keys) ||
-                    (o->srv.search_keys && *o->srv.search_keys);
-    if (!has_keys && !o->public_without_keys &&
-        (is_public(conf_listener(o->http_addr)) || is_public(conf_listener(o->line_addr)) ||
-         is_public(o->tls_http) || is_public(o->tls_line))) {
+    if (is_public_without_keys(o, o)) {
         fprintf(stderr, "searchd: listening on a non-loopback address with no API key: anyone "
                         "who reaches it could write and delete; configure admin-keys (searchd "
                         "--hash-key), or say public-without-keys = on\n");

@@ -306,10 +306,12 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Every op but these acts on one index, the management ops and snapshot included: the access
+ * log names it, so that it says which index a drop_index or a snapshot was of. */
 static bool uses_index(enum proto_op op)
 {
-    return op == PROTO_OP_SEARCH || op == PROTO_OP_ADD || op == PROTO_OP_GET ||
-           op == PROTO_OP_DELETE || op == PROTO_OP_STATS;
+    return op != PROTO_OP_NONE && op != PROTO_OP_HEALTH && op != PROTO_OP_AUTH &&
+           op != PROTO_OP_INDEXES;
 }
 
 /* The access-log line of an answered request (a search's with its total, and its query text

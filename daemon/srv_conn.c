@@ -639,6 +639,30 @@ static void conn_eof(struct srv_conn *c)
     }
 }
 
+/* A plain HTTP request on the HTTPS port (curl http://host:7443/): without an answer the client
+ * sees its connection reset, and nothing says why. nginx answers such a request in plain HTTP,
+ * and so do we: a bad_http answer written to the socket itself (the TLS layer has failed; to
+ * this client the stream is plain), once and without waiting, then what has arrived of the
+ * rest of its request (up to 64 KiB) is read away so that closing sends a FIN, not a reset that
+ * could destroy the answer before the client reads it. The connection is closed right after. */
+static void conn_answer_plain_http(struct srv_conn *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    struct sd_buf msg;
+    sd_buf_init(&msg);
+    c->ops->encode_refusal(&msg, PROTO_BAD_HTTP,
+                           "this port speaks HTTPS: a plain HTTP request cannot be read here "
+                           "(use https://)");
+    if (fd >= 0 && !msg.rc) {
+        (void)send(fd, msg.data, msg.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        shutdown(fd, SHUT_WR);
+        char sink[4096];
+        for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++) {
+        }
+    }
+    sd_buf_free(&msg);
+}
+
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
@@ -648,9 +672,15 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         conn_eof(c);
     } else if (what & BEV_EVENT_ERROR) {
         char tls[160] = "";
+        bool is_plain_http = false;
+        if (c->is_tls) { /* outside log_debug, whose arguments go unread below debug */
+            srv_tls_error(c->bev, tls, sizeof tls, &is_plain_http);
+        }
         log_debug("event=conn_error proto=%s peer=%s err=\"%s\" tls=\"%s\"", c->ops->name, c->peer,
-                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),
-                  c->is_tls ? srv_tls_error(c->bev, tls, sizeof tls) : "");
+                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()), tls);
+        if (is_plain_http && c->ops->proto == SRV_PROTO_HTTP) {
+            conn_answer_plain_http(c);
+        }
         conn_close(c);
     }
     c->in_callback--;

@@ -12,7 +12,9 @@
  * so a cache never serves one origin's answer to another; "*" answers "*", which
  * browsers accept for requests without cookies, the only kind searchd takes.
  * The origin is a browser's promise, not an identity: CORS keeps other sites'
- * pages from reading answers, API keys decide who may do what.
+ * pages from reading answers, API keys decide who may do what. A write that a
+ * browser sends from an origin not allowed is refused outright (srv_http.c),
+ * as some are sent without a preflight and would be carried out unread.
  * srv_check_cors runs the same parse without a server, for the settings'
  * reader to refuse a bad list where it was written.
  */

@@ -260,6 +260,20 @@ static bool answer_before_routing(struct srv *s, struct srv_job *job, const stru
         job->status = 204;
         return true;
     }
+    /* A page on another origin may send a POST (a form, or fetch with a text/plain body) without
+     * a preflight: the browser only hides the answer from it, after the server has carried the
+     * request out. So any website a user of this machine visits could add documents or take
+     * snapshots on a loopback searchd, which has no keys by default (cross-site request
+     * forgery). A browser names the page's origin on such a request; one not allowed by
+     * --cors-origins may only read (GET, HEAD). Clients that are not browsers send no Origin,
+     * and searchd's own page only reads. */
+    if (f->header[SRV_H_ORIGIN] && !job->allow_origin && f->method != PROTO_GET &&
+        f->method != PROTO_HEAD && f->method != PROTO_OPTIONS) {
+        srv_job_fail(job, PROTO_FORBIDDEN_ORIGIN,
+                     "this origin may not write to searchd (see --cors-origins): a page on an "
+                     "origin not allowed may only read");
+        return true;
+    }
     char path[64];
     bool is_get = f->method == PROTO_GET || f->method == PROTO_HEAD;
     if (!target_path(f, path, sizeof path)) {

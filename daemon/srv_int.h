@@ -299,8 +299,9 @@ void srv_tls_free(struct srv *s);
 struct bufferevent *srv_tls_bev_new(struct srv *s, evutil_socket_t fd);
 /* Sends the close_notify alert before a lingering close. */
 void srv_tls_close_notify(struct bufferevent *bev);
-/* The OpenSSL error of a failed TLS bufferevent into buf ("" when none); returns buf. */
-const char *srv_tls_error(struct bufferevent *bev, char *buf, size_t cap);
+/* The OpenSSL error of a failed TLS bufferevent into buf ("" when none); returns buf.
+ * *is_plain_http: the error is a plain HTTP request where a TLS handshake belongs. */
+const char *srv_tls_error(struct bufferevent *bev, char *buf, size_t cap, bool *is_plain_http);
 
 /* srv_keys.c */
 void srv_keys_free(struct srv *s);

@@ -19,7 +19,10 @@
  * ("not_found", "bad_query", ...) and message; otherwise a message naming the address. After
  * SQ_ECONNECT send nothing more on the connection (a request may have been written in part):
  * read what answers still come, if you want to know what was stored, then close it and connect
- * again. The server may still carry out a request whose answer did not come.
+ * again. The server may still carry out a request whose answer did not come. A connection the
+ * server closed while nothing was in flight (idle for its --idle-timeout, 300 s, or a restart)
+ * is SQ_ECONNECT from the next send before anything is written, the request not in flight
+ * (sq_inflight() unchanged): it was not sent, and may be sent again on a new connection.
  *
  * Busy: a write answered SQ_ESERVER with code "busy" (the server over its --memory-limit, or
  * shutting down) stored nothing, and the library does not retry it: wait, then send it again.
@@ -29,7 +32,7 @@
  * write of the same id. `searchq import` does this (client/import.c).
  *
  * Threads: a connection is used by one thread at a time; distinct connections are independent.
- * I/O is blocking, bounded by sq_options.timeout_sec per read or write.
+ * I/O is blocking, bounded by sq_options.timeout_sec per connect, read or write.
  *
  * Link with `pkg-config --cflags --libs searchq` (json-c is a public dependency).
  *
@@ -95,7 +98,7 @@ struct sq_options {
     const char *tls_ca;        /* trust only these certificates (PEM file); NULL: the system's */
     bool tls_insecure;         /* no certificate or host name check (test boxes only); with
                                   tls_ca, or either without tls: SQ_EARG */
-    int timeout_sec;           /* per read or write; 0: SQ_DEFAULT_TIMEOUT_SEC */
+    int timeout_sec;           /* per connect, read or write; 0: SQ_DEFAULT_TIMEOUT_SEC */
     size_t max_line;           /* longest answer accepted; 0: SQ_DEFAULT_MAX_LINE */
     size_t max_inflight_bytes; /* request bytes sent and not answered; 0: the default */
     size_t max_inflight;       /* requests sent and not answered; 0: no bound on the count */
@@ -131,7 +134,8 @@ const char *sq_conn_address(const struct sq_conn *c);
 
 /* Sends req (borrowed) as one line. SQ_ELIMIT (nothing sent) when it would pass the in-flight
  * bounds while an answer is pending. A broken connection is SQ_ECONNECT; the request counts
- * as in flight even then, as the server may have read it and answered. */
+ * as in flight even then, as the server may have read it and answered, unless the server had
+ * closed the connection with nothing in flight (then nothing was sent, and it does not). */
 int sq_send(struct sq_conn *c, struct json_object *req, struct sq_error *err);
 
 /* Sends a request already serialized: line[0, len) is one JSON object followed by "\n" and

@@ -7,13 +7,16 @@
  * max_line; anything longer is refused rather than allowed to eat all memory.
  *
  * Blocking sockets with SO_RCVTIMEO/SO_SNDTIMEO keep it simple and still never hang forever on a
- * server that stopped talking. SIGPIPE is avoided with MSG_NOSIGNAL, so a server that closes
- * the connection while we write gives EPIPE, reported as a broken connection.
+ * server that stopped talking, nor on connecting: they are set before connect(), which they
+ * bound as well (the TLS handshake after it is reads and writes). SIGPIPE is avoided with
+ * MSG_NOSIGNAL, so a server that closes the connection while we write gives EPIPE, reported as a
+ * broken connection.
  */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +29,41 @@
 
 #define CONN_READ_CHUNK ((size_t)64 << 10)
 
-static int conn_refused(struct sq_error *err, const char *addr, int e)
+static int conn_refused(struct sq_error *err, const char *addr, int e, int timeout_sec)
 {
+    if (e == ETIMEDOUT) {
+        return sq_errorf(err, SQ_ECONNECT,
+                         "cannot connect to %s: no answer within %d s \xe2\x80\x94 is searchd "
+                         "running there?",
+                         addr, timeout_sec);
+    }
     return sq_errorf(err, SQ_ECONNECT, "cannot connect to %s: %s \xe2\x80\x94 is searchd running?",
                      addr, strerror(e));
 }
 
-static void conn_set_timeouts(const struct sq_conn *c)
+static void conn_set_timeouts(int fd, int timeout_sec)
 {
-    struct timeval tv = {.tv_sec = c->timeout_sec, .tv_usec = 0};
+    struct timeval tv = {.tv_sec = timeout_sec, .tv_usec = 0};
     /* Best effort: without timeouts we merely wait longer on a hung server. */
-    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    (void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+/* connect() within timeout_sec. Without a timeout set first, a blocking connect waits for the
+ * kernel's own limit, whatever the caller asked: some 130 s of SYN retries when a host drops
+ * them or a listener's queue is full, for ever on a Unix socket whose backlog is full.
+ * SO_SNDTIMEO bounds connect too (socket(7)), which then fails with EINPROGRESS (TCP) or EAGAIN
+ * (Unix): both mean the time ran out, and become ETIMEDOUT. 0, or -1 with errno. */
+static int conn_connect(int fd, const struct sockaddr *sa, socklen_t len, int timeout_sec)
+{
+    conn_set_timeouts(fd, timeout_sec);
+    if (connect(fd, sa, len) == 0) {
+        return 0;
+    }
+    if (errno == EINPROGRESS || errno == EAGAIN || errno == EWOULDBLOCK) {
+        errno = ETIMEDOUT;
+    }
+    return -1;
 }
 
 static int conn_dial_unix(const char *path, struct sq_conn *c, struct sq_error *err)
@@ -49,15 +75,14 @@ static int conn_dial_unix(const char *path, struct sq_conn *c, struct sq_error *
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        return conn_refused(err, path, errno);
+        return conn_refused(err, path, errno, c->timeout_sec);
     }
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    if (conn_connect(fd, (struct sockaddr *)&sa, sizeof sa, c->timeout_sec) != 0) {
         int e = errno;
         close(fd);
-        return conn_refused(err, path, e);
+        return conn_refused(err, path, e, c->timeout_sec);
     }
     c->fd = fd;
-    conn_set_timeouts(c);
     return SQ_OK;
 }
 
@@ -104,19 +129,18 @@ static int conn_dial_tcp(const char *server, const struct sq_options *opts, stru
             e = errno;
             continue;
         }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+        if (conn_connect(fd, ai->ai_addr, ai->ai_addrlen, c->timeout_sec) == 0) {
             int one = 1;
             (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             c->fd = fd;
             freeaddrinfo(res);
-            conn_set_timeouts(c); /* before the handshake: it reads and writes too */
             return opts->tls ? sq_tls_start(c, opts, host, err) : SQ_OK;
         }
         e = errno;
         close(fd);
     }
     freeaddrinfo(res);
-    return conn_refused(err, server, e);
+    return conn_refused(err, server, e, c->timeout_sec);
 }
 
 /* A conn with no socket yet and opts's limits. */
@@ -148,7 +172,7 @@ int sq_attach_fd(int fd, const char *name, const struct sq_options *opts, struct
         return sq_errorf(err, SQ_ENOMEM, "out of memory connecting to %s", label);
     }
     c->fd = fd;
-    conn_set_timeouts(c);
+    conn_set_timeouts(fd, c->timeout_sec);
     *out = c;
     return SQ_OK;
 }
@@ -213,6 +237,19 @@ void sq_close(struct sq_conn *c)
 const char *sq_conn_address(const struct sq_conn *c)
 {
     return c->addr;
+}
+
+bool sq_conn_peer_closed(const struct sq_conn *c)
+{
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    if (c->fd < 0 || c->len > c->start || poll(&p, 1, 0) != 1) {
+        return false;
+    }
+    /* Peeked at below TLS too: its FIN is the same, and a record there (a session ticket, an
+     * alert) says nothing we can read without waiting, so it counts as open. */
+    char byte;
+    ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 int sq_conn_write(struct sq_conn *c, const char *data, size_t len, struct sq_error *err)

@@ -43,6 +43,9 @@ int sq_errorf(struct sq_error *err, int status, const char *fmt, ...)
 
 /* sq_conn.c */
 int sq_conn_write(struct sq_conn *c, const char *data, size_t len, struct sq_error *err);
+/* True when the server has ended the stream and nothing of it is left to read: its FIN (or an
+ * error) is all the socket holds. Never waits. */
+bool sq_conn_peer_closed(const struct sq_conn *c);
 /* One line without "\n" or "\r\n", NUL-terminated in the conn's buffer: valid until the next
  * read. Lines longer than c->max_line are SQ_EPROTO; end of stream and timeouts SQ_ECONNECT. */
 int sq_conn_read_line(struct sq_conn *c, char **line, size_t *len, struct sq_error *err);

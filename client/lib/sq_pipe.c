@@ -81,6 +81,16 @@ int sq_send_line(struct sq_conn *c, const char *line, size_t len, struct sq_erro
                          "%zu more bytes",
                          c->addr, c->inflight, c->inflight_bytes, len);
     }
+    /* A connection with nothing in flight that the server has closed (idle for its
+     * --idle-timeout, or a restart): said before anything is written, so the caller knows the
+     * request was not sent (not in flight) and may send it again on a new connection. A write
+     * would often "succeed" into the closed socket and leave the request's fate unknown. */
+    if (c->inflight == 0 && sq_conn_peer_closed(c)) {
+        return sq_errorf(err, SQ_ECONNECT,
+                         "%s closed the connection while it was idle (the server's "
+                         "--idle-timeout, or a restart); nothing was sent: connect again",
+                         c->addr);
+    }
     int rc = pipe_push(c, len, err);
     if (rc == SQ_OK) {
         /* Even a failed write may have reached the server: its answer stays expected. */

@@ -1,9 +1,12 @@
 /*
  * sq_test.c: libsearchq without a daemon. Requests are checked as JSON text; answers and
  * pipelining run over a socketpair whose other end plays the server (the test writes its
- * answers before reading, which the socket buffers hold).
+ * answers before reading, which the socket buffers hold). Connecting is tried against listeners
+ * that never accept, their queues full, for the timeout.
  */
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -375,6 +380,44 @@ static void test_sq_recv_closed_mid_answer_is_connect_error(void **state)
     sq_close(c);
 }
 
+/* The server closed a connection with nothing in flight (its --idle-timeout, a restart): the
+ * next send says so before writing, and the request is not in flight, so the caller knows it
+ * was not sent. It was written into the closed socket (EPIPE, or "sent" into the void) and
+ * counted in flight, its fate unknown. A refusal the server wrote before closing (busy at its
+ * limits) is still read as the answer. */
+static void test_sq_send_on_a_connection_closed_while_idle_sends_nothing(void **state)
+{
+    (void)state;
+    int peer;
+    struct sq_conn *c = pair_conn(NULL, &peer);
+    struct sq_error err;
+    struct json_object *answer = NULL;
+    assert_int_equal(sq_send_line(c, "{\"op\":\"health\"}\n", 16, &err), SQ_OK);
+    char req[17];
+    peer_read(peer, req, 16);
+    peer_write(peer, "{\"ok\":true}\n");
+    struct sq_reply r;
+    assert_int_equal(sq_recv(c, &r, &err), SQ_OK);
+    sq_reply_free(&r);
+    close(peer); /* idle: the server closes it */
+    assert_int_equal(sq_send_line(c, "{\"op\":\"health\"}\n", 16, &err), SQ_ECONNECT);
+    assert_non_null(strstr(err.message, "pair closed the connection while it was idle"));
+    assert_non_null(strstr(err.message, "nothing was sent"));
+    assert_int_equal(sq_inflight(c), 0);
+    sq_close(c);
+    /* the server's word before its close is an answer, not a silent end */
+    c = pair_conn(NULL, &peer);
+    peer_write(peer, "{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"full\"}}\n");
+    close(peer);
+    int rc = sq_call(c, sq_req_health(), &answer, &err);
+    assert_true(rc == SQ_ESERVER || rc == SQ_ECONNECT); /* the write may meet the close first */
+    if (rc == SQ_ESERVER) {
+        assert_string_equal(err.code, "busy");
+    }
+    json_object_put(answer);
+    sq_close(c);
+}
+
 static void test_sq_recv_line_over_max_line_is_proto_error(void **state)
 {
     (void)state;
@@ -433,6 +476,73 @@ static void test_sq_connect_bad_addresses(void **state)
     sq_close(NULL);
 }
 
+/* Fills the accept queue of a listener that never accepts: connects from non-blocking sockets
+ * until one cannot complete now (or 64 did), which stay open in fds[] (-1 past the last). */
+static void fill_backlog(const struct sockaddr *sa, socklen_t len, int fds[64])
+{
+    for (int i = 0; i < 64; i++) {
+        fds[i] = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assert_true(fds[i] >= 0);
+        if (connect(fds[i], sa, len) != 0) {
+            close(fds[i]);
+            fds[i] = -1;
+            return;
+        }
+    }
+}
+
+/* Connects with timeout_sec 1 to a listener whose queue is full: SQ_ECONNECT saying so within a
+ * few seconds. A blocking connect() ignored the timeout: some 130 s of SYN retries over TCP, for
+ * ever on a Unix socket. SIGALRM (default action: the test dies) catches a hang. */
+static void expect_connect_times_out(const struct sq_options *o)
+{
+    struct sq_conn *c = NULL;
+    struct sq_error err;
+    time_t t0 = time(NULL);
+    alarm(30);
+    assert_int_equal(sq_connect(o, &c, &err), SQ_ECONNECT);
+    alarm(0);
+    assert_null(c);
+    assert_true(time(NULL) - t0 < 10);
+    assert_non_null(strstr(err.message, "no answer within 1 s"));
+}
+
+static void test_sq_connect_is_bounded_by_the_timeout(void **state)
+{
+    (void)state;
+    int fds[64];
+    /* TCP: SYNs to a full queue are dropped, the connect retries them */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof in;
+    assert_int_equal(bind(l, (struct sockaddr *)&in, sizeof in), 0);
+    assert_int_equal(listen(l, 0), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&in, &len), 0);
+    int one = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(one, (struct sockaddr *)&in, sizeof in), 0); /* the queue's one */
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", ntohs(in.sin_port));
+    struct sq_options o = {.address = addr, .timeout_sec = 1};
+    expect_connect_times_out(&o);
+    close(one);
+    close(l);
+    /* a Unix socket: connect waits for room in the queue */
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    snprintf(un.sun_path, sizeof un.sun_path, "/tmp/sq_test-%d.sock", (int)getpid());
+    unlink(un.sun_path);
+    l = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(l, (struct sockaddr *)&un, sizeof un), 0);
+    assert_int_equal(listen(l, 0), 0);
+    fill_backlog((struct sockaddr *)&un, sizeof un, fds);
+    struct sq_options u = {.unix_path = un.sun_path, .timeout_sec = 1};
+    expect_connect_times_out(&u);
+    for (int i = 0; i < 64 && fds[i] >= 0; i++) {
+        close(fds[i]);
+    }
+    close(l);
+    unlink(un.sun_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,9 +560,11 @@ int main(void)
         cmocka_unit_test(test_sq_pipeline_count_bound),
         cmocka_unit_test(test_sq_send_line_rejects_lines_that_are_not_one_line),
         cmocka_unit_test(test_sq_recv_closed_mid_answer_is_connect_error),
+        cmocka_unit_test(test_sq_send_on_a_connection_closed_while_idle_sends_nothing),
         cmocka_unit_test(test_sq_recv_line_over_max_line_is_proto_error),
         cmocka_unit_test(test_sq_call_with_answers_pending_is_refused),
         cmocka_unit_test(test_sq_connect_bad_addresses),
+        cmocka_unit_test(test_sq_connect_is_bounded_by_the_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,16 +44,19 @@ that failed may still be carried out by the server (an add can be stored after i
 TimeoutError): an add replaces by id and a delete of a missing id is harmless, so retrying them
 is safe. pipeline() is the same: a failure among its answers drops the connection, and the
 answers not yet read are lost with it. The timeout attribute may be changed between calls.
+A connection that the server closed between calls (idle for its --idle-timeout, 300 s by
+default, or a restart) is seen before the next call is sent, and that call opens a new one.
 
 A Client is not thread-safe; use one per thread. Python 3.8+ standard library only.
 """
 
 import json
+import select
 import socket
 import ssl
 
 __all__ = ["Client", "Error", "ConnectionClosed"]
-__version__ = "1.3"
+__version__ = "1.4"
 
 DEFAULT_ADDRESS = "127.0.0.1:7701"
 
@@ -97,6 +100,17 @@ def _connect(address, timeout, tls):
     except Exception:
         sock.close()
         raise
+
+
+def _readable_now(sock):
+    """Whether sock has something to read (bytes, or its end) without waiting. poll() where
+    there is one: select() refuses descriptors from 1024 on, which a busy process reaches."""
+    if hasattr(select, "poll"):
+        p = select.poll()
+        p.register(sock, select.POLLIN)
+        return bool(p.poll(0))
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 class Client:
@@ -148,6 +162,9 @@ class Client:
         self._sock = sock
         self._buf = bytearray()
         self._scanned = 0  # bytes of _buf already searched for a newline
+        # Not yet used: what it may hold to read is the server's word on it (a busy refusal
+        # when it is at its limits), the answer to the first call, not an end (_was_closed).
+        self._is_fresh = True
 
     def _drop(self):
         """Forgets the connection and whatever answers are still due on it."""
@@ -157,6 +174,35 @@ class Client:
                 sock.close()
             except OSError:
                 pass
+
+    def _was_closed(self):
+        """True when the connection ended while it sat between calls: the server closes a
+        connection idle for --idle-timeout (300 s), and a restart closes them all. Nothing is
+        due on it then, so anything it has to read is its end (or bytes out of step, as bad).
+        Sending on it would fail the call for nothing, so it is opened again first, as
+        connection pools do. Only a connection used before is looked at: one just opened may
+        hold the server's busy refusal (at its connection limits), which the call then reads as
+        its answer. A TLS socket may hold a session ticket the server sent after the handshake:
+        that reads as nothing yet (SSLWantReadError), and the connection is fine."""
+        sock = self._sock
+        try:
+            if not _readable_now(sock):
+                return False
+            if isinstance(sock, ssl.SSLSocket):
+                sock.setblocking(False)
+                try:
+                    sock.recv(1)
+                except ssl.SSLWantReadError:
+                    return False
+                finally:
+                    sock.settimeout(self._timeout)
+            else:
+                sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            return True  # b"" (closed) or a byte nobody asked for
+        except BlockingIOError:
+            return False
+        except (OSError, ValueError):
+            return True
 
     def _reopen(self):
         """After _drop: connects again, and presents the accepted key so that the role holds."""
@@ -175,14 +221,18 @@ class Client:
         error answer as an Error instance). Any failure before the last answer is read leaves
         the stream out of step, so the connection is dropped before the error goes up."""
         data = b"".join(self._encode(r) for r in requests)  # a bad request raises here, harmless
+        if self._sock is not None and not self._is_fresh and self._was_closed():
+            self._drop()
         if self._sock is None:
             self._reopen()
         try:
             self._sock.sendall(data)
-            return [self._read_answer() for _ in requests]
+            answers = [self._read_answer() for _ in requests]
         except BaseException:
             self._drop()
             raise
+        self._is_fresh = False
+        return answers
 
     def __enter__(self):
         return self

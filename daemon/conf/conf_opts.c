@@ -370,6 +370,9 @@ static int apply_opt(struct conf_opts *o, int c, const char *arg)
     uint64_t v;
     switch (c) {
     case OPT_DATA:
+        if (*arg == '\0') {
+            return bad_value(o, arg, "want a directory");
+        }
         o->data_dir = arg;
         return 0;
     case OPT_LISTEN:
@@ -377,6 +380,9 @@ static int apply_opt(struct conf_opts *o, int c, const char *arg)
     case OPT_LINE:
         return parse_listener(o, arg, true, &o->line_addr);
     case OPT_SOCKET:
+        if (*arg == '\0') { /* bind() would give it an unreachable autobind address */
+            return bad_value(o, arg, "want a socket path");
+        }
         o->socket_path = arg;
         return 0;
     case OPT_CHECK:
@@ -406,10 +412,15 @@ static int apply_opt(struct conf_opts *o, int c, const char *arg)
         o->hash_key = true;
         return 0;
     case OPT_TLS_CERT:
-        o->srv.tls_cert = arg; /* loaded by srv_new */
-        return 0;
     case OPT_TLS_KEY:
-        o->srv.tls_key = arg;
+        if (*arg == '\0') {
+            return bad_value(o, arg, "want a file name");
+        }
+        if (c == OPT_TLS_CERT) {
+            o->srv.tls_cert = arg; /* both loaded by srv_new */
+        } else {
+            o->srv.tls_key = arg;
+        }
         return 0;
     case OPT_TLS_LISTEN:
         return parse_listener(o, arg, false, &o->tls_http);
@@ -456,6 +467,9 @@ static int apply_opt(struct conf_opts *o, int c, const char *arg)
         o->idx.memory_limit = v;
         return 0;
     case OPT_SNAPSHOT_DIR:
+        if (*arg == '\0') {
+            return bad_value(o, arg, "want a directory (leave the setting out for none)");
+        }
         o->idx.snapshot_dir = arg; /* checked by idx_open: a directory outside --data */
         return 0;
     case OPT_SYNC:

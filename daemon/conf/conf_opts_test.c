@@ -134,6 +134,13 @@ static void test_bad_values_say_what_is_wanted(void **state)
         {"--log-level", "loud", "want error, warn, info or debug"},
         {"--slow-ms", "-1", "want 0 to 3600000 or off"},
         {"--access-log", "", "want a file name or -"},
+        /* an empty path was taken: --socket '' listened on an autobind address nobody can
+         * reach, --data '' and --snapshot-dir '' failed only after start */
+        {"--data", "", "--data : want a directory"},
+        {"--socket", "", "--socket : want a socket path"},
+        {"--tls-cert", "", "--tls-cert : want a file name"},
+        {"--tls-key", "", "--tls-key : want a file name"},
+        {"--snapshot-dir", "", "--snapshot-dir : want a directory"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct conf_opts o;
@@ -145,6 +152,9 @@ static void test_bad_values_say_what_is_wanted(void **state)
     struct conf_opts o;
     assert_int_equal(parse_conf(&o, "[searchd]\n\nmerge-factor = 1\n"), 2);
     assert_non_null(strstr(errs_text, ":3: merge-factor 1: want 2 to 64"));
+    conf_opts_free(&o);
+    assert_int_equal(parse_conf(&o, "[searchd]\nsocket =\n"), 2);
+    assert_non_null(strstr(errs_text, ":2: socket : want a socket path"));
     conf_opts_free(&o);
     /* commands are no keys */
     assert_int_equal(parse_conf(&o, "check = /tmp\n"), 2);

@@ -8,11 +8,15 @@ refused; auth() switches roles).
 
 test_issue_timeout_*: a Client whose request times out (a large add under a timeout of 0.02 s) never
 returns that request's late answer to a later call: the connection is dropped and the next call
-reconnects (with its key), for call() and pipeline() alike.
+reconnects (with its key), for call() and pipeline() alike. A connection the server closed
+between calls (--idle-timeout) is opened again before the next call, over TCP, a Unix socket
+and TLS.
 """
 
 import os
 import random
+import resource
+import select
 import shutil
 import socket
 import subprocess
@@ -247,6 +251,110 @@ class PythonClientTest(harness.E2ETestCase):
         self.assertEqual(db.add({"id": "k1", "title": "после переподключения"},
                                 index="keyed")["added"], 1)
         self.assertEqual(db.role, "admin")
+
+    def test_connection_closed_between_calls_is_opened_again(self):
+        """The server closes a connection idle for --idle-timeout (and a restart closes them
+        all); the Client sent its next call on it anyway, and that call failed with
+        ConnectionClosed, though the request was never read: every long-lived application got
+        an error on its first call after a quiet spell. The Client now sees the end before it
+        sends and connects again; over TLS too, where a session ticket waiting to be read is
+        no end."""
+        d = self.start_daemon(extra_args=["--idle-timeout", "1", "--log-level", "debug",
+                                          "--socket", self.sock + "2"])
+        for addr in (d.line_server, self.sock + "2"):
+            db = searchd.Client(addr, timeout=harness.IO_TIMEOUT)
+            self.addCleanup(db.close)
+            self.assertOk(db.add({"id": "i1", "title": "тишина"}))
+            d.log.clear()
+            closed = harness.wait_until(lambda: any("event=close proto=line" in l
+                                                    for l in list(d.log)),
+                                        timeout=harness.IO_TIMEOUT)
+            self.assertTrue(closed, d.tail())  # the server closed it (idle)
+            self.assertEqual(db.get("i1")["title"], "тишина")
+            self.assertEqual(db.health()["status"], "ok")
+        # a descriptor past 1024, as a busy process has: select() refuses those, and taking
+        # that for an end would reconnect on every call
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard > 1200:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+            self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
+            fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1030)]
+            for fd in fillers:
+                self.addCleanup(os.close, fd)
+            d.log.clear()
+            db = searchd.Client(d.line_server, timeout=harness.IO_TIMEOUT)
+            self.addCleanup(db.close)
+            self.assertGreater(db._sock.fileno(), 1024)
+            for _ in range(3):
+                self.assertEqual(db.health()["status"], "ok")
+            self.assertEqual(sum("event=accept" in l for l in list(d.log)), 1, d.tail())
+        # TLS: the connection a Client has not used yet may hold the server's session tickets
+        import test_tls
+        test_tls.setUpModule()
+        self.addCleanup(test_tls.tearDownModule)
+        t = self.start_daemon(extra_args=["--tls-line-listen", "127.0.0.1:0", "--tls-cert",
+                                          test_tls.path("a.crt"), "--tls-key",
+                                          test_tls.path("a.key"), "--idle-timeout", "1",
+                                          "--log-level", "debug"])
+        t.log.clear()
+        db = searchd.Client("localhost:%d" % t.tls_line_addr[1], timeout=harness.IO_TIMEOUT,
+                            tls=test_tls.client_ctx(test_tls.path("a.crt")))
+        self.addCleanup(db.close)
+        self.assertEqual(db.health()["status"], "ok")
+        self.assertEqual(db.health()["status"], "ok")
+        self.assertEqual(sum("event=accept" in l for l in list(t.log)), 1, t.tail())
+        t.log.clear()
+        self.assertTrue(harness.wait_until(lambda: any("event=close proto=line" in l
+                                                       for l in list(t.log)),
+                                           timeout=harness.IO_TIMEOUT), t.tail())
+        self.assertEqual(db.health()["status"], "ok")
+
+    def test_reconnect_refused_busy_raises_busy(self):
+        """The connection closed while idle, and the server at its connection limit when the
+        Client connects again (with its key): the refusal the server writes at accept is the
+        answer the call gets, Error("busy"), not taken for the new connection's end (which
+        would reconnect again and again); once there is room, calls go on."""
+        import test_keys
+        d = self.start_daemon(extra_args=["--idle-timeout", "1", "--log-level", "debug",
+                                          "--max-line-connections", "1",
+                                          "--admin-keys", test_keys.hash_key(test_keys.ADMIN)])
+        db = searchd.Client(d.line_server, key=test_keys.ADMIN, timeout=harness.IO_TIMEOUT)
+        self.addCleanup(db.close)
+        self.assertEqual(db.health()["status"], "ok")
+        d.log.clear()
+        self.assertTrue(harness.wait_until(lambda: any("event=close proto=line" in l
+                                                       for l in list(d.log)),
+                                           timeout=harness.IO_TIMEOUT), d.tail())
+        hold = socket.create_connection(d.line_addr, timeout=harness.IO_TIMEOUT)
+        hold.sendall(b'{"op":"hea')  # a request under way: not idle, so not evicted
+        d.log.clear()
+        self.assertTrue(harness.wait_until(lambda: any("event=accept" in l
+                                                       for l in list(d.log)),
+                                           timeout=harness.IO_TIMEOUT), d.tail())
+        opened = db._open
+
+        def open_and_wait():  # the refusal is there before the Client looks: no race
+            opened()
+            select.select([db._sock], [], [], harness.IO_TIMEOUT)
+
+        db._open = open_and_wait
+        with self.assertRaises(searchd.Error) as cm:
+            db.health()
+        self.assertEqual(cm.exception.code, "busy")
+        del db._open
+        hold.close()
+        self.assertTrue(harness.wait_until(lambda: self.health_after_busy(db),
+                                           timeout=harness.IO_TIMEOUT))
+        self.assertEqual(db.role, "admin")
+
+    @staticmethod
+    def health_after_busy(db):
+        try:
+            return db.health()["status"] == "ok"
+        except searchd.Error as e:
+            if e.code != "busy":
+                raise
+            return False  # the held connection not yet closed on the server's side
 
     def test_bad_address(self):
         with self.assertRaises(ValueError):

@@ -2,7 +2,8 @@
 sends "Authorization: Bearer KEY", the line protocol an auth op once per connection. No key or
 an unknown one is 401 (with WWW-Authenticate on HTTP), a search key may read but not write
 (403), an admin key may do everything, health needs no key. A non-loopback listener without
-keys refuses to start unless public-without-keys is on. SIGHUP adds and removes keys live.
+keys refuses to start unless public-without-keys is on, and a SIGHUP that would leave it without
+keys changes nothing. SIGHUP adds and removes keys live.
 """
 
 import os
@@ -180,6 +181,30 @@ class KeysTest(harness.ConfFileTestCase):
         self.assertIn("no API key", cp.stderr)
         d.start(["--listen", "127.0.0.1:0", "--line-listen", "[::1]:0"])  # loopback: fine
         d.stop()
+
+    def test_reload_without_keys_on_a_public_address_is_refused(self):
+        """A public listener needs keys at start, but a SIGHUP whose config had lost its key
+        lines (an edit gone wrong) turned keys off: every client that could reach the server
+        became admin. Such a reload is now refused and the keys stay; with
+        public-without-keys = on (at start) it is taken, as at start."""
+        d = self.start_daemon(extra_args=["--config", self.conf, "--line-listen", "0.0.0.0:0"])
+        self.write("# the key lines were lost\n")
+        self.reload(d, "event=reload_failed")
+        self.assertTrue(any("configure no API key" in l and "nothing changed" in l
+                            for l in d.log), d.tail())
+        h = d.http()
+        self.addCleanup(h.close)
+        self.assertEqual(h.request("POST", "/docs", body={"id": "p1"}).status, 401)
+        self.assertEqual(h.request("POST", "/docs", body={"id": "p1"},
+                                   headers={"Authorization": "Bearer " + ADMIN}).status, 200)
+        d.stop()
+        self.write("admin-keys = %s\npublic-without-keys = on\n" % hash_key(ADMIN))
+        d.start(["--config", self.conf, "--line-listen", "0.0.0.0:0"])
+        self.write("public-without-keys = on\n")
+        self.reload(d)
+        h = d.http()
+        self.addCleanup(h.close)
+        self.assertEqual(h.request("POST", "/docs", body={"id": "p2"}).status, 200)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,38 @@ class LogsTest(harness.E2ETestCase):
         for key in (ADMIN, SEARCH, "key-0123456789"):
             self.assertNotIn(key, text)
 
+    def test_access_log_names_the_index_of_management_ops_and_snapshots(self):
+        """The index management ops and snapshot were logged with index=- (only search, add,
+        get, delete and stats named theirs), so the access log could not say which index was
+        dropped or copied. Ops about no index (indexes, health) keep index=-."""
+        snaps = tempfile.mkdtemp(prefix="searchd-logs-snaps-")
+        self.addCleanup(shutil.rmtree, snaps, True)
+        d = self.start_daemon(extra_args=["--access-log", self.access, "--snapshot-dir", snaps])
+        h = d.http()
+        self.assertOk(h.request("PUT", "/indexes/books", body={"fields": {}}).json)
+        self.assertOk(h.get("/indexes/books").json)
+        self.assertOk(h.request("POST", "/docs?index=books", body={"id": "b1"}).json)
+        self.assertOk(h.request("POST", "/indexes/books/snapshot", body={"name": "s1"}).json)
+        self.assertOk(h.get("/indexes").json)
+        h.close()
+        with d.line() as c:
+            self.assertOk(c.call({"op": "create_index", "index": "films", "settings": {}}))
+            self.assertOk(c.call({"op": "snapshot", "index": "films", "name": "s2"}))
+            self.assertOk(c.call({"op": "drop_index", "index": "films"}))
+            self.assertOk(c.call({"op": "health"}))
+        lines = self.wait_lines(self.access, 9)
+        self.assertEqual([LINE_RE.match(l).groups()[:3] for l in lines], [
+            ("http", "set_settings", "books"),
+            ("http", "get_settings", "books"),
+            ("http", "add", "books"),
+            ("http", "snapshot", "books"),
+            ("http", "indexes", "-"),
+            ("line", "create_index", "films"),
+            ("line", "snapshot", "films"),
+            ("line", "drop_index", "films"),
+            ("line", "health", "-"),
+        ])
+
     def test_log_queries_adds_the_query_text(self):
         d = self.start_daemon(extra_args=["--access-log", self.access, "--log-queries", "on"])
         with d.line() as c:

@@ -2,13 +2,17 @@
 --tls-key), with self-signed certificates made by `openssl req` when the tests start.
 
 A search over HTTPS and over the line protocol with TLS (Python's ssl, the Python client, and
-searchq --tls --tls-ca); TLS 1.1 refused by the server; the plain listeners off; a certificate
+searchq --tls --tls-ca); TLS 1.1 refused by the server; plain HTTP on the HTTPS port answered
+400 in plain HTTP; the plain listeners off; a certificate
 that does not name the host refused by the clients; the certificate reloaded on SIGHUP (new
 connections get the new one, open ones go on), a reload with a broken key changing nothing; and
 the configuration errors (a TLS listener without a certificate, a certificate without a TLS
-listener, a key that is not the certificate's).
+listener, a key that is not the certificate's, a key encrypted with a passphrase: refused, never
+asked for on a terminal); an expired certificate served with a warning in the log.
 """
 
+import collections
+import fcntl
 import hashlib
 import http.client
 import json
@@ -20,6 +24,8 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import termios
+import threading
 import warnings
 
 import harness
@@ -46,6 +52,16 @@ def setUpModule():
     make_cert("a", "localhost", "DNS:localhost,IP:127.0.0.1")
     make_cert("b", "localhost", "DNS:localhost,IP:127.0.0.1")
     make_cert("other", "search.example.org", "DNS:search.example.org")
+    # a certificate for a's key that ended yesterday (signed with -days -1)
+    csr = path("expired.csr")
+    subprocess.run(["openssl", "req", "-new", "-key", path("a.key"), "-subj", "/CN=localhost",
+                    "-out", csr], check=True, capture_output=True, timeout=120)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-signkey", path("a.key"), "-days",
+                    "-1", "-out", path("expired.crt")], check=True, capture_output=True,
+                   timeout=120)
+    # a's key encrypted with a passphrase, as `openssl genpkey -aes256` leaves one
+    subprocess.run(["openssl", "pkey", "-in", path("a.key"), "-aes256", "-passout", "pass:secret",
+                    "-out", path("encrypted.key")], check=True, capture_output=True, timeout=120)
 
 
 def tearDownModule():
@@ -182,6 +198,34 @@ class TlsTest(harness.E2ETestCase):
         s.close()
         silent.close()
 
+    def test_plain_http_on_the_https_port_is_told_so(self):
+        """curl http://host:7443/ got its connection reset (curl: "Recv failure"), nothing
+        saying why. A plain HTTP request on the HTTPS port is now answered in plain HTTP, 400
+        bad_http naming https://, as nginx does, then closed; HTTPS there is unchanged."""
+        d = self.start_tls()
+        for body in (b"", b"x" * 20000):  # a body left unread must not reset the answer away
+            head = (b"POST /docs HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n"
+                    % len(body)) if body else b"GET /search?q=x HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            with socket.create_connection(d.tls_http_addr, timeout=harness.IO_TIMEOUT) as s:
+                try:
+                    s.sendall(head + body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # closed before the whole body went: the answer is there all the same
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            self.assertTrue(data.startswith(b"HTTP/1.1 400 "), data)
+            answer = json.loads(data.partition(b"\r\n\r\n")[2])
+            self.assertEqual(answer["error"]["code"], "bad_http")
+            self.assertIn("https://", answer["error"]["message"])
+        c = self.https(d)
+        c.request("GET", "/health")
+        self.assertEqual(c.getresponse().status, 200)
+        c.close()
+
     def test_refusal_at_the_limit_is_said_in_tls(self):
         d = self.start_tls(extra=["--max-line-connections", "1"])
         busy, busy_rf = self.line_tls(d)
@@ -250,6 +294,87 @@ class TlsTest(harness.E2ETestCase):
         old.sendall(b'{"op":"health"}\n')
         self.assertTrue(json.loads(old_rf.readline())["ok"])
         old.close()
+
+    def test_encrypted_key_refused_without_asking_for_a_passphrase(self):
+        """A key encrypted with a passphrase is refused with a message that says so, at start and
+        on SIGHUP. OpenSSL's default was to ask for the passphrase on the controlling terminal
+        and wait: a searchd started from a shell hung before it was ready, and on SIGHUP its
+        event loop stopped until someone typed at that terminal (a daemon without one got
+        "UI routines::processing error")."""
+        d = self.new_daemon(extra_args=["--tls-listen", "127.0.0.1:0", "--tls-cert",
+                                        path("a.crt"), "--tls-key", path("encrypted.key")])
+        with self.assertRaises(harness.DaemonError) as cm:
+            d.start()
+        self.assertIn("status 1", str(cm.exception))
+        self.assertIn("encrypted.key is encrypted and searchd takes no passphrase",
+                      str(cm.exception))
+
+        # from a shell: searchd with a controlling terminal, the key replaced, SIGHUP
+        live = tempfile.mkdtemp(prefix="searchd-tls-tty-")
+        self.addCleanup(shutil.rmtree, live, True)
+        crt, key = os.path.join(live, "server.crt"), os.path.join(live, "server.key")
+        shutil.copy(path("a.crt"), crt)
+        shutil.copy(path("a.key"), key)
+        master, slave = os.openpty()
+        self.addCleanup(os.close, master)
+
+        def with_terminal():  # preexec_fn, after start_new_session's setsid
+            harness._die_with_parent()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        proc = subprocess.Popen([harness.CONFIG.searchd, "--data", os.path.join(live, "data"),
+                                 "--listen", "127.0.0.1:0", "--line-listen", "off",
+                                 "--tls-listen", "127.0.0.1:0", "--tls-cert", crt, "--tls-key",
+                                 key], stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+                                start_new_session=True, preexec_fn=with_terminal)
+        os.close(slave)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        log = collections.deque(maxlen=1000)
+        reader = threading.Thread(target=lambda: log.extend(
+            line.decode("utf-8", "replace").rstrip() for line in proc.stderr), daemon=True)
+        reader.start()
+
+        def find(event):
+            return next((l for l in list(log) if event in l), None)
+
+        ready = harness.wait_until(lambda: find("event=ready"), timeout=harness.START_TIMEOUT)
+        self.assertTrue(ready, "\n".join(log))
+        http_addr = harness.split_addr(harness.READY_RE.search(ready).group(1))
+        shutil.copy(path("encrypted.key"), key)
+        os.kill(proc.pid, signal.SIGHUP)
+        failed = harness.wait_until(lambda: find("event=reload_failed"),
+                                    timeout=harness.IO_TIMEOUT)
+        self.assertTrue(failed, "no reload_failed: waiting for a passphrase?\n" + "\n".join(log))
+        self.assertIn("is encrypted and searchd takes no passphrase", failed)
+        c = harness.HttpClient(http_addr)  # the loop goes on
+        self.addCleanup(c.close)
+        self.assertEqual(c.get("/health").status, 200)
+
+    def test_expired_certificate_is_served_with_a_warning(self):
+        """An expired certificate was loaded without a word (at start and on SIGHUP after a
+        renewal that did not happen), leaving the operator to learn it from clients' failed
+        handshakes. Each load now logs the certificate's end (not_after=), and warns when it is
+        past."""
+        d = self.start_daemon(extra_args=["--tls-listen", "127.0.0.1:0", "--tls-cert",
+                                          path("a.crt"), "--tls-key", path("a.key")])
+        loaded = [l for l in d.log if "event=tls_certificate" in l]
+        self.assertEqual(len(loaded), 1, loaded)
+        self.assertRegex(loaded[0], r"level=info event=tls_certificate cert=\S+a\.crt "
+                                    r"not_after=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        d.stop()
+        d = self.start_daemon(extra_args=["--tls-listen", "127.0.0.1:0", "--tls-cert",
+                                          path("expired.crt"), "--tls-key", path("a.key")])
+        warned = [l for l in d.log if "event=tls_certificate_expired" in l]
+        self.assertEqual(len(warned), 1, d.tail())
+        self.assertIn("level=warn", warned[0])
+        ctx = ssl.create_default_context(cafile=path("expired.crt"))
+        ctx.check_hostname = False
+        raw = socket.create_connection(d.tls_http_addr, timeout=harness.IO_TIMEOUT)
+        self.addCleanup(raw.close)
+        with self.assertRaises(ssl.SSLCertVerificationError) as cm:  # what clients will see
+            ctx.wrap_socket(raw)
+        self.assertIn("expired", str(cm.exception))
 
     def test_configuration_errors(self):
         cases = [

@@ -5,7 +5,9 @@ security headers, HEAD has no body, other methods are 405, --web off leaves / to
 (unknown_path). CORS: an allowed origin gets Access-Control-Allow-Origin, another origin none,
 and every answer says Vary: Origin (the answers depend on it); a
 preflight from an allowed origin is 204 with the Allow-* headers, from another 403
-forbidden_origin; a repeated Origin is 400 and an over-long header 431, as JSON.
+forbidden_origin; a write (POST, PUT, DELETE) from an origin not allowed is forbidden_origin
+too, as a browser sends some without a preflight; a repeated Origin is 400 and an over-long
+header 431, as JSON.
 """
 
 import socket
@@ -118,6 +120,37 @@ class WebTest(harness.E2ETestCase):
         # OPTIONS that is not a preflight is the API's 405
         r = self.http.request("OPTIONS", "/search")
         self.assertEqual(r.status, 405)
+
+    def test_cross_origin_writes_refused(self):
+        """A page on an origin not allowed could write without a preflight (a form, or fetch
+        with a text/plain body: the browser only hides the answer), so any website could add
+        documents to a loopback searchd with no keys. Such a request is now forbidden_origin
+        and nothing of it is done; reads, clients without Origin and allowed origins are as
+        before."""
+        doc = b'{"id":"csrf","title":"from another site"}'
+        for origin in ("http://evil.example", "null"):
+            for ctype in ("text/plain", "application/x-www-form-urlencoded"):
+                r = self.http.request("POST", "/docs", body=doc,
+                                      headers={"Origin": origin, "Content-Type": ctype})
+                self.assertEqual(r.status, 403, (origin, ctype))
+                self.assertError(r.json, "forbidden_origin")
+                self.assertNotIn("Access-Control-Allow-Origin", r.headers)
+        for method, path in (("DELETE", "/docs/a"), ("PUT", "/indexes/x"), ("POST", "/search")):
+            r = self.http.request(method, path, body=b"{}", headers={"Origin": "http://evil.example"})
+            self.assertEqual(r.status, 403, (method, path))
+        self.assertError(self.http.get("/docs/csrf").json, "not_found")  # nothing was stored
+        r = self.http.request("GET", "/search?q=x", headers={"Origin": "http://evil.example"})
+        self.assertEqual(r.status, 200)  # a read: the browser keeps the answer from the page
+        r = self.http.request("POST", "/docs", body=doc, headers={"Origin": ALLOWED})
+        self.assertOk(r.json)
+        self.assertEqual(r.headers["Access-Control-Allow-Origin"], ALLOWED)
+        self.assertOk(self.http.request("DELETE", "/docs/csrf").json)  # no Origin: not a browser
+        d = self.start_daemon(extra_args=["--cors-origins", "*"])  # every origin allowed
+        h = d.http()
+        r = h.request("POST", "/docs", body=doc, headers={"Origin": "http://evil.example"})
+        self.assertOk(r.json)
+        self.assertEqual(r.headers["Access-Control-Allow-Origin"], "*")
+        h.close()
 
     def test_bad_headers(self):
         status, _, body = self.raw(b"GET /health HTTP/1.1\r\nHost: x\r\nOrigin: http://a\r\n"
