@@ -209,9 +209,10 @@ static int idx_highlight(struct qry_ctx *ctx, const struct qry *q, const char *t
 }
 
 /* Fills the snippet (and, when asked, the highlights) of a hit; the one part of a hit that
- * needs the stored body, opened only when a snippet is wanted. The body is read through a
- * view: of a big record (stored in chunks) only the chunks the snippet needs are
- * decompressed (issue 12). */
+ * needs the stored body, opened only when a snippet is wanted, or when the title table has no
+ * title for the document (a text array's title is read from the stored document, snippet or
+ * not). The body is read through a view: of a big record (stored in chunks) only the chunks
+ * the snippet needs are decompressed (issue 12). */
 static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct seg *s, uint32_t doc,
                        const char *title, size_t title_len, size_t snippet_len,
                        const struct idx_search_opts *opts, struct idx_hit *h, struct sd_error *err)
@@ -224,15 +225,16 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
     sd_buf_init(&snip);
     sd_buf_init(&arr_title);
     sd_buf_init(&arr_body);
-    int rc = snippet_len ? seg_doc_view_open(s, doc, &v, err) : SD_OK;
+    bool has_view = snippet_len > 0 || title_len == 0;
+    int rc = has_view ? seg_doc_view_open(s, doc, &v, err) : SD_OK;
+    if (has_view && rc == SD_OK && title_len == 0) {
+        rc = idx_array_title(&v, &arr_title, &title, &title_len, h, err);
+    }
     if (snippet_len && rc == SD_OK) {
         body = idx_snippet_field(&v.st); /* names and types: no value is read */
         const struct seg_field *raw = body ? NULL : idx_field(&v.st, "body", SEG_RAW);
         if (raw) {
             rc = idx_join_array(&v, raw, &arr_body, err);
-        }
-        if (rc == SD_OK && title_len == 0) {
-            rc = idx_array_title(&v, &arr_title, &title, &title_len, h, err);
         }
         if (rc == SD_OK && opts->highlight) {
             rc = idx_full_title(&v, title_len, &hl_title, &hl_title_len, err);
@@ -252,7 +254,7 @@ static int idx_snippet(struct qry_ctx *ctx, const struct qry *q, const struct se
                            hl_title ? SEG_TITLE_MAX : 0, snippet_len ? &v : NULL, body, text,
                            arr_body.len, snippet_len, opts, h, &snip, err);
     }
-    if (snippet_len) {
+    if (has_view) {
         seg_doc_view_free(&v);
     }
     sd_buf_free(&arr_title);

@@ -475,6 +475,10 @@ class ManagementTest(harness.E2ETestCase):
         # the stored value is the array, as given
         self.assertEqual(self.assertOk(self.call(op="get", index="arr", id="a"))["doc"]["title"],
                          ["Zebra one", "two <zebras>"])
+        # without a snippet the hit has its title all the same (it was "")
+        a = self.assertOk(self.call(op="search", index="arr", q="zebra", snippet=False))
+        titles = {h["id"]: h["title"] for h in a["hits"]}
+        self.assertEqual(titles, {"a": "Zebra one · two <zebras>", "b": "plain zebra"}, a)
 
     def test_unknown_parameters_on_every_op(self):
         line = [{"op": "search", "q": "x", "lmit": 1}, {"op": "add", "doc": {"id": "a"}, "x": 1},
