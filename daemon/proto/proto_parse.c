@@ -1206,13 +1206,15 @@ static bool json_all_finite(struct json_object *v)
     }
 }
 
-/* Fills op from one document object; its fields go to fields[0..] (room for
- * SEG_MAX_FIELDS). */
-static enum proto_code parse_doc(struct json_object *doc, size_t n, struct idx_op *op,
+/* Fills op from one document object, docs[n] of a batch, or the one "doc" (is_one: messages
+ * name it so); its fields go to fields[0..] (room for SEG_MAX_FIELDS). */
+static enum proto_code parse_doc(struct json_object *doc, size_t n, bool is_one, struct idx_op *op,
                                  struct seg_field *fields, struct proto_error *err)
 {
-    char what[32];
-    snprintf(what, sizeof what, "docs[%zu]", n);
+    char what[32] = "doc";
+    if (!is_one) {
+        snprintf(what, sizeof what, "docs[%zu]", n);
+    }
     if (!json_object_is_type(doc, json_type_object)) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "%s: not a JSON object", what);
     }
@@ -1261,8 +1263,8 @@ static enum proto_code parse_doc(struct json_object *doc, size_t n, struct idx_o
 }
 
 /* docs[0, n) are json objects (borrowed from req->root). */
-static enum proto_code parse_docs(struct json_object **docs, size_t n, struct proto_request *req,
-                                  struct proto_error *err)
+static enum proto_code parse_docs(struct json_object **docs, size_t n, bool is_one,
+                                  struct proto_request *req, struct proto_error *err)
 {
     if (n > PROTO_MAX_BATCH) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "at most %d documents a request",
@@ -1282,7 +1284,7 @@ static enum proto_code parse_docs(struct json_object **docs, size_t n, struct pr
     }
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {
-        enum proto_code rc = parse_doc(docs[i], i, &req->ops[i], req->fields + used, err);
+        enum proto_code rc = parse_doc(docs[i], i, is_one, &req->ops[i], req->fields + used, err);
         if (rc) {
             return rc;
         }
@@ -1302,7 +1304,7 @@ static enum proto_code get_add(struct json_object *obj, struct proto_request *re
         return proto_errorf(err, PROTO_BAD_REQUEST, "add needs 'doc' or 'docs' (one of them)");
     }
     if (has_doc) {
-        return parse_docs(&doc, 1, req, err);
+        return parse_docs(&doc, 1, true, req, err);
     }
     if (!json_object_is_type(docs, json_type_array)) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "'docs' must be an array");
@@ -1319,7 +1321,7 @@ static enum proto_code get_add(struct json_object *obj, struct proto_request *re
     for (size_t i = 0; i < n; i++) {
         items[i] = json_object_array_get_idx(docs, i);
     }
-    enum proto_code rc = parse_docs(items, n, req, err);
+    enum proto_code rc = parse_docs(items, n, false, req, err);
     free(items);
     return rc;
 }
@@ -1960,7 +1962,7 @@ static enum proto_code docs_from_body(const char *body, size_t len, struct proto
     for (size_t i = 0; i < n; i++) {
         items[i] = json_object_array_get_idx(req->root, i);
     }
-    rc = parse_docs(items, n, req, err);
+    rc = parse_docs(items, n, false, req, err);
     free(items);
     return rc;
 }

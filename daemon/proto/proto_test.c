@@ -1787,6 +1787,22 @@ static void test_proto_highlight_range_messages(void **state)
                 PROTO_BAD_REQUEST, "'highlight_pre': a string holds \\u0000 (NUL)");
 }
 
+/* A fault of the one "doc" of an add is named "doc", of a batch's "docs[i]". */
+static void test_proto_add_names_doc_or_docs_i(void **state)
+{
+    (void)state;
+    struct proto_request req;
+    struct proto_error err;
+    proto_request_init(&req);
+    assert_int_equal(parse_line("{\"op\":\"add\",\"doc\":{\"x\":1}}", &req, &err),
+                     PROTO_BAD_REQUEST);
+    assert_string_equal(err.msg, "doc: missing 'id'");
+    assert_int_equal(parse_line("{\"op\":\"add\",\"docs\":[{\"id\":\"a\"},{\"x\":1}]}", &req, &err),
+                     PROTO_BAD_REQUEST);
+    assert_string_equal(err.msg, "docs[1]: missing 'id'");
+    proto_request_free(&req);
+}
+
 /* delete with "ids": one write of deletes, over both protocols; each id checked by its place. */
 static void test_proto_delete_ids_is_one_batch(void **state)
 {
@@ -1848,6 +1864,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proto_line_search_all_members_parsed),
         cmocka_unit_test(test_proto_delete_ids_is_one_batch),
+        cmocka_unit_test(test_proto_add_names_doc_or_docs_i),
         cmocka_unit_test(test_proto_highlight_range_messages),
         cmocka_unit_test(test_proto_search_without_q_says_missing),
         cmocka_unit_test(test_proto_line_search_defaults),
