@@ -1450,7 +1450,10 @@ static enum proto_code get_snapshot_name(struct json_object *obj, struct proto_r
 {
     bool present;
     struct json_object *v = member(obj, "name", &present);
-    if (!present || !json_object_is_type(v, json_type_string)) {
+    if (!present) {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "snapshot: missing 'name'");
+    }
+    if (!json_object_is_type(v, json_type_string)) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "snapshot: 'name' must be a string");
     }
     const char *name = json_object_get_string(v);

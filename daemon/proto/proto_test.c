@@ -1787,8 +1787,9 @@ static void test_proto_highlight_range_messages(void **state)
                 PROTO_BAD_REQUEST, "'highlight_pre': a string holds \\u0000 (NUL)");
 }
 
-/* A fault of the one "doc" of an add is named "doc", of a batch's "docs[i]". */
-static void test_proto_add_names_doc_or_docs_i(void **state)
+/* A fault of the one "doc" of an add is named "doc", of a batch's "docs[i]"; a missing member is
+ * said to be missing. */
+static void test_proto_messages_name_what_is_wrong(void **state)
 {
     (void)state;
     struct proto_request req;
@@ -1800,6 +1801,13 @@ static void test_proto_add_names_doc_or_docs_i(void **state)
     assert_int_equal(parse_line("{\"op\":\"add\",\"docs\":[{\"id\":\"a\"},{\"x\":1}]}", &req, &err),
                      PROTO_BAD_REQUEST);
     assert_string_equal(err.msg, "docs[1]: missing 'id'");
+    /* and snapshot says what is missing, apart from what has the wrong type */
+    assert_int_equal(parse_line("{\"op\":\"snapshot\",\"index\":\"a\"}", &req, &err),
+                     PROTO_BAD_REQUEST);
+    assert_string_equal(err.msg, "snapshot: missing 'name'");
+    assert_int_equal(parse_line("{\"op\":\"snapshot\",\"index\":\"a\",\"name\":1}", &req, &err),
+                     PROTO_BAD_REQUEST);
+    assert_string_equal(err.msg, "snapshot: 'name' must be a string");
     proto_request_free(&req);
 }
 
@@ -1864,7 +1872,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proto_line_search_all_members_parsed),
         cmocka_unit_test(test_proto_delete_ids_is_one_batch),
-        cmocka_unit_test(test_proto_add_names_doc_or_docs_i),
+        cmocka_unit_test(test_proto_messages_name_what_is_wrong),
         cmocka_unit_test(test_proto_highlight_range_messages),
         cmocka_unit_test(test_proto_search_without_q_says_missing),
         cmocka_unit_test(test_proto_line_search_defaults),
