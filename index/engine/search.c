@@ -357,6 +357,11 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
 
 /* A request whose q is empty (or spaces) browses when it has a filter, a sort or facets:
  * facets alone are a faceted page's first view, the counts over every document. */
+static bool idx_has_attr_params(const struct idx_search_req *req)
+{
+    return req->filter_len > 0 || req->sort_len > 0 || req->nfacets > 0;
+}
+
 static bool idx_is_browse(const struct idx_search_req *req)
 {
     for (size_t i = 0; i < req->q_len; i++) {
@@ -364,7 +369,7 @@ static bool idx_is_browse(const struct idx_search_req *req)
             return false;
         }
     }
-    return req->filter_len > 0 || req->sort_len > 0 || req->nfacets > 0;
+    return idx_has_attr_params(req);
 }
 
 /* *q read with the index's synonyms and stopwords (lex may be NULL: none), in place. */
@@ -395,6 +400,12 @@ static int idx_reading(struct qry_ctx *ctx, const char *text, size_t len,
     } else if (req->opts.syntax == QRY_SYNTAX_SIMPLE) {
         unsigned flags = req->opts.prefix_last ? QRY_SIMPLE_PREFIX_LAST : 0;
         rc = qry_parse_simple(ctx, text, len, flags, q, err);
+        if (rc == SD_OK && qry_is_none(*q) && idx_has_attr_params(req)) {
+            /* A box with no word in it ("?", "!!!") browses as an empty one does. */
+            qry_free(*q);
+            *q = NULL;
+            rc = qry_parse_filter(ctx, "", 0, schema, q, err);
+        }
     } else {
         rc = qry_parse_schema(ctx, text, len, schema, q, err);
     }

@@ -505,6 +505,11 @@ bool qry_is_browse(const struct qry *q)
     return q->is_all || (q->root != QRY_NONE && q->nodes[q->root].is_filter);
 }
 
+bool qry_is_none(const struct qry *q)
+{
+    return !q->is_all && q->root == QRY_NONE;
+}
+
 void qry_free(struct qry *q)
 {
     if (!q) {

@@ -263,6 +263,8 @@ int qry_parse_filter(struct qry_ctx *ctx, const char *text, size_t len,
                      const struct sch_schema *schema, struct qry **out, struct sd_error *err);
 /* True when q has no text to score: it matches by filter clauses alone (or everything). */
 bool qry_is_browse(const struct qry *q);
+/* True when q matches nothing for want of any term: a simple-syntax text with no word. */
+bool qry_is_none(const struct qry *q);
 
 #define QRY_MAX_SORT_KEYS 4 /* keys in one sort */
 

@@ -193,6 +193,19 @@ class AttributesTest(harness.E2ETestCase):
         self.assertIn("%d documents" % self.N, out)
         self.assertRegex(out, r"\nlang\s+\S+ \d+")
 
+    def test_box_text_without_a_word_browses_as_an_empty_box(self):
+        # "?" or "!!!" typed into a search box with a filter chosen: the documents the filter
+        # passes, as for an empty box (it answered 0 hits).
+        empty = self.assertOk(self.line(q="", filter="lang:ru", facets=["open"], limit=5))
+        self.assertEqual(empty["total"], self.N // 2)
+        for text in ("?", " !!! ", "\"(", "-"):
+            a = self.assertOk(self.line(q=text, syntax="simple", filter="lang:ru",
+                                        facets=["open"], limit=5))
+            self.assertEqual((a["total"], a["hits"], a["facets"]),
+                             (empty["total"], empty["hits"], empty["facets"]), text)
+        a = self.assertOk(self.line(q="?", syntax="simple"))  # nothing to browse by: no hits
+        self.assertEqual(a["total"], 0, a)
+
     def test_facet_on_a_filtered_field_counts_as_if_unfiltered(self):
         a = self.assertOk(self.line(q="", filter="lang:ru", facets=["lang"], limit=0))
         self.assertEqual(a["facets"]["lang"], {"ru": self.N // 2, "en": self.N // 2})
