@@ -10,6 +10,8 @@ types as a person would and reads what the page shows, not the JSON behind it:
     script runs (a global the injected code would set stays undefined);
   - stale answers never overwrite newer ones: typing quickly ends on the last query's hits;
   - the document view shows a hit's stored fields;
+  - a page past the end of the hits (an old link) says how many there are, and Prev goes to
+    the last page that has hits;
   - the facet sidebar (the sample's keyword attributes lang and collection): clicking a value
     filters the hits to it and the counts change, while the clicked field keeps its other values
     (counted as if it were not filtered, as a sidebar needs);
@@ -256,6 +258,39 @@ class PageTest(harness.E2ETestCase):
         want = [h["id"] for h in http.search("revolutions", syntax="simple").json["hits"]]
         http.close()
         self.assertEqual(self.hit_ids(), want[:10])
+
+    def page_ids(self, q, offset):
+        """The ids of the page at offset, as the page asks for it, and the query's total."""
+        http = self.daemon.http()
+        r = http.search(q, syntax="simple", prefix_last="true", limit=10, offset=offset).json
+        http.close()
+        return [h["id"] for h in r["hits"]], r["total"]
+
+    def test_page_past_the_end_leads_back(self):
+        # an old link to a page past the end of the hits: the page says how many there are
+        # (not "0–500 of 34"), and Prev goes to the last page that has hits, not to the page
+        # before the one asked for (as empty)
+        _, total = self.page_ids("the", 0)
+        last = (total - 1) // 10 * 10
+        want, _ = self.page_ids("the", last)
+        self.open_page("the&offset=%d" % (last + 500))
+        status = self.driver.find_element(By.ID, "status")
+        self.wait(lambda: "No results on this page: %d in all" % total in status.text,
+                  "past the end said")
+        self.assertEqual(self.hit_ids(), [])
+        self.assertFalse(self.driver.find_element(By.ID, "next").is_enabled())
+        self.driver.find_element(By.ID, "prev").click()
+        self.wait(lambda: self.hit_ids() == want, "the last page")
+        self.assertIn("%d–%d of %d" % (last + 1, last + len(want), total), status.text)
+        # a list of one page has no pager, except on a page past its end: the way back
+        want, total = self.page_ids("цифровая", 0)
+        self.assertLessEqual(total, 10)
+        self.open_page("цифровая&offset=20")
+        status = self.driver.find_element(By.ID, "status")
+        self.wait(lambda: "in all" in status.text, "past the end of a short list")
+        self.driver.find_element(By.ID, "prev").click()
+        self.wait(lambda: self.hit_ids() == want, "the first page")
+        self.assertFalse(self.driver.find_element(By.ID, "pager").is_displayed())
 
     def test_phone_width(self):
         self.driver.set_window_size(390, 844)

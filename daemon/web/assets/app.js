@@ -25,6 +25,7 @@
     filters: new Map(), /* field -> Set of chosen keyword values */
     fields: {},         /* the index's declared fields: name -> {type, ...} */
     seq: 0, timer: 0, inflight: null,
+    total: 0,           /* the last answer's total, for Prev from a page past the end */
     key: sessionStorage.getItem('searchd-key') || '',
   };
 
@@ -122,13 +123,12 @@
       drawFacets(null);
       return;
     }
-    const from = r.hits.length ? st.offset + 1 : 0;
-    const total = r.total_exact === false ? `${r.total}+` : `${r.total}`;
-    $('status').textContent =
-      `${from}–${st.offset + r.hits.length} of ${total} · ${Number(r.took_ms).toFixed(2)} ms`;
+    st.total = r.total;
+    $('status').textContent = `${statusText(r)} · ${Number(r.took_ms).toFixed(2)} ms`;
     drawNotice(r);
     for (const h of r.hits) hits.append(drawHit(h));
-    if (r.total > LIMIT) {
+    /* Also on a page past the end (an old link, a shorter list since): Prev leads back. */
+    if (r.total > LIMIT || st.offset > 0) {
       $('pager').hidden = false;
       $('prev').disabled = st.offset === 0;
       $('next').disabled = st.offset + LIMIT >= r.total;
@@ -136,6 +136,16 @@
     }
     drawFacets(r.facets || null);
   }
+
+  function statusText(r) {
+    const total = r.total_exact === false ? `${r.total}+` : `${r.total}`;
+    if (r.hits.length) return `${st.offset + 1}–${st.offset + r.hits.length} of ${total}`;
+    if (!r.total) return 'No results';
+    return `No results on this page: ${total} in all`;
+  }
+
+  /* The first result of the last page that has any: where Prev goes from past the end. */
+  const lastPage = () => Math.max(0, Math.floor((st.total - 1) / LIMIT) * LIMIT);
 
   /* The server's highlight (title and fragments with <mark> around escaped text) when it sent
    * one, else the plain strings as text. */
@@ -348,7 +358,7 @@
       run();
     });
     $('prev').addEventListener('click', () => {
-      st.offset = Math.max(0, st.offset - LIMIT);
+      st.offset = Math.max(0, Math.min(st.offset - LIMIT, lastPage()));
       run();
     });
     $('next').addEventListener('click', () => {
