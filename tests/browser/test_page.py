@@ -19,6 +19,8 @@ types as a person would and reads what the page shows, not the JSON behind it:
     its documents: the page quotes it with \" and \\, the escapes of the filter syntax;
   - the box from /searchd.js on a page served from another origin (a second port) returns hits
     through CORS;
+  - a server that cannot be reached, and a reply that is not JSON (a proxy's 502 page), are
+    said in words on the page and in the box, not as "Failed to fetch" or a JSON SyntaxError;
   - the page reads well at a phone's width (no horizontal scroll);
   - on a server with API keys, the page asks for a key at the first 401 and searches with it;
   - on corpus-large (when built: $SEARCHD_CORPUS_LARGE, or bench/run's and the shared bench's
@@ -292,6 +294,47 @@ class PageTest(harness.E2ETestCase):
         self.wait(lambda: self.hit_ids() == want, "the first page")
         self.assertFalse(self.driver.find_element(By.ID, "pager").is_displayed())
 
+    # A fetch that fails as when the server is down, and a proxy's HTML error page: the page and
+    # the box put into words what the browser says as "Failed to fetch" and a JSON SyntaxError.
+    FETCH_FAILS = "window.fetch = () => Promise.reject(new TypeError('Failed to fetch'))"
+    FETCH_502 = ("window.fetch = () => Promise.resolve(new Response('<html>502 Bad Gateway</html>',"
+                 " {status: 502, statusText: 'Bad Gateway', headers: {'Content-Type': 'text/html'}}))")
+
+    def test_server_down_and_non_json_reply_said_plainly(self):
+        box = self.type_query("diplomcy")
+        notice = self.driver.find_element(By.ID, "notice")
+        self.wait(lambda: "Did you mean diplomacy" in notice.text, "did you mean")
+        status = self.driver.find_element(By.ID, "status")
+        self.driver.execute_script(self.FETCH_FAILS)
+        box.send_keys("a")
+        self.wait(lambda: "Cannot reach the search server (%s)" % self.base in status.text,
+                  "server down said")
+        self.assertFalse(notice.is_displayed())  # the notice of the answer before is gone
+        self.assertEqual(self.hit_ids(), [])
+        self.driver.execute_script(self.FETCH_502)
+        box.send_keys("b")
+        self.wait(lambda: "answered HTTP 502 Bad Gateway, not a searchd answer" in status.text,
+                  "a proxy's 502 said")
+
+    def test_embedded_box_says_server_down_and_non_json_reply_plainly(self):
+        srv = self.serve_host_page()
+        try:
+            host, box = self.embedded_box()
+            message = functools.partial(self.driver.execute_script,
+                                        "const e = arguments[0].shadowRoot.querySelector('li.e');"
+                                        "return e ? e.textContent : ''", host)
+            self.driver.execute_script(self.FETCH_FAILS)
+            box.send_keys("diplomacy")
+            self.wait(lambda: "Cannot reach the search server (%s)" % self.base in message(),
+                      "server down said in the box")
+            self.driver.execute_script(self.FETCH_502)
+            box.send_keys("s")
+            self.wait(lambda: "answered HTTP 502 Bad Gateway, not a searchd answer" in message(),
+                      "a proxy's 502 said in the box")
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
     def test_phone_width(self):
         self.driver.set_window_size(390, 844)
         try:
@@ -377,12 +420,14 @@ class PageTest(harness.E2ETestCase):
             self.driver.execute_script("sessionStorage.clear()")
             d.cleanup()
 
-    def test_embedded_box_from_another_origin(self):
-        port = self.host_port
+    def serve_host_page(self, body=""):
+        """Serves, at http://localhost:host_port/ (another origin than the daemon's), a page that
+        loads /searchd.js from the daemon and holds `body` (default: one box asking the daemon);
+        returns the server, to shut down."""
+        body = body or "<searchd-search server=\"%s\"></searchd-search>" % self.base
         page = ("<!doctype html><meta charset=utf-8><title>host site</title>"
                 "<script src=\"%s/searchd.js\" defer></script>"
-                "<h1>Another site</h1><searchd-search server=\"%s\"></searchd-search>"
-                % (self.base, self.base)).encode()
+                "<h1>Another site</h1>%s" % (self.base, body)).encode()
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
@@ -395,15 +440,23 @@ class PageTest(harness.E2ETestCase):
             def log_message(self, *a):
                 pass
 
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.host_port), Handler)
         threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.driver.get("http://localhost:%d/" % self.host_port)
+        return srv
+
+    def embedded_box(self):
+        """The first <searchd-search> of the page, once drawn, and its input."""
+        host = self.wait(lambda: self.driver.execute_script(
+            "const e = document.querySelector('searchd-search');"
+            "return e && e.shadowRoot ? e : null"), "embedded box")
+        return host, self.driver.execute_script(
+            "return arguments[0].shadowRoot.querySelector('input')", host)
+
+    def test_embedded_box_from_another_origin(self):
+        srv = self.serve_host_page()
         try:
-            self.driver.get("http://localhost:%d/" % port)  # another origin than 127.0.0.1:N
-            host = self.wait(lambda: self.driver.execute_script(
-                "const e = document.querySelector('searchd-search');"
-                "return e && e.shadowRoot ? e : null"), "embedded box")
-            box = self.driver.execute_script("return arguments[0].shadowRoot.querySelector('input')",
-                                             host)
+            host, box = self.embedded_box()
             box.send_keys("industrial revolutions")
             titles = functools.partial(self.driver.execute_script,
                                        "return [...arguments[0].shadowRoot.querySelectorAll("
@@ -412,6 +465,7 @@ class PageTest(harness.E2ETestCase):
             self.shot("embedded-box")
         finally:
             srv.shutdown()
+            srv.server_close()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
+  /* from /searchd.js, loaded before this script: the highlight renderer, and fetch and the
+   * answer's JSON with their failures put into words */
+  const { marked, request, answer } = window.searchd;
   const DEBOUNCE_MS = 40;
   const LIMIT = 10;
   const st = {
@@ -32,21 +35,10 @@
   async function api(path, signal) {
     const headers = { Accept: 'application/json' };
     if (st.key) headers.Authorization = `Bearer ${st.key}`;
-    const res = await fetch(path, { signal, headers });
+    const res = await request(path, { signal, headers });
     if (res.status === 401) askKey(st.key ? 'That key is not known here.' : '');
-    let body;
-    try {
-      body = await res.json();
-    } catch (e) {
-      throw new Error(`HTTP ${res.status}`);
-    }
-    if (!body.ok) {
-      throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
-    }
-    return body;
+    return answer(res);
   }
-
-  const marked = window.searchd.marked; /* from /searchd.js, loaded before this script */
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -106,9 +98,11 @@
     }
   }
 
+  /* The notices belonged to the answer before: a "did you mean" beside an error misleads. */
   function fail(msg) {
     $('status').textContent = msg;
     $('hits').replaceChildren();
+    $('notice').hidden = true;
     $('pager').hidden = true;
   }
 

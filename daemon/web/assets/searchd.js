@@ -37,6 +37,34 @@
     return frag;
   }
 
+  /* fetch, with its rejection (server down, network gone, CORS refused: the browser does not
+   * say which) turned into a message that says so, not the browser's "Failed to fetch". */
+  async function request(url, init) {
+    try {
+      return await fetch(url, init);
+    } catch (e) {
+      if (e.name === 'AbortError') throw e;
+      throw new Error(`Cannot reach the search server (${new URL(url, location.href).origin}): ` +
+                      'it is down, or the network or a CORS rule stops the request.');
+    }
+  }
+
+  /* The JSON body of a searchd answer; a reply that is not JSON (a proxy's error page) or an
+   * error answer becomes an Error naming the HTTP status or searchd's error code. */
+  async function answer(res) {
+    let body;
+    try {
+      body = await res.json();
+    } catch (e) {
+      throw new Error(`The search server answered HTTP ${res.status} ${res.statusText}`.trim() +
+                      ', not a searchd answer.');
+    }
+    if (!body.ok) {
+      throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
+    }
+    return body;
+  }
+
   const scriptOrigin = (() => {
     const src = document.currentScript && document.currentScript.src;
     try {
@@ -104,9 +132,7 @@
       if (key) headers.Authorization = `Bearer ${key}`;
       let r;
       try {
-        const res = await fetch(`${server}/search?${p}`, { headers, mode: 'cors' });
-        r = await res.json();
-        if (!r.ok) throw new Error(r.error ? r.error.message : `HTTP ${res.status}`);
+        r = await answer(await request(`${server}/search?${p}`, { headers, mode: 'cors' }));
       } catch (e) {
         if (seq === this.seq) this.show([], e.message);
         return;
@@ -184,6 +210,6 @@
     }
   }
 
-  window.searchd = Object.freeze({ marked });
+  window.searchd = Object.freeze({ marked, request, answer });
   if (!customElements.get('searchd-search')) customElements.define('searchd-search', SearchdSearch);
 })();
