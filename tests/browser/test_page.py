@@ -21,6 +21,9 @@ types as a person would and reads what the page shows, not the JSON behind it:
     through CORS;
   - a server that cannot be reached, and a reply that is not JSON (a proxy's 502 page), are
     said in words on the page and in the box, not as "Failed to fetch" or a JSON SyntaxError;
+  - the box is an ARIA combobox a keyboard and a screen reader can use (aria-controls,
+    aria-activedescendant; Esc, then arrows reopen, Enter never chooses out of sight), and a late
+    answer does not open it after the visitor has left it;
   - the page reads well at a phone's width (no horizontal scroll);
   - on a server with API keys, the page asks for a key at the first 401 and searches with it;
   - on corpus-large (when built: $SEARCHD_CORPUS_LARGE, or bench/run's and the shared bench's
@@ -45,6 +48,7 @@ import harness  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -331,6 +335,64 @@ class PageTest(harness.E2ETestCase):
             box.send_keys("s")
             self.wait(lambda: "answered HTTP 502 Bad Gateway, not a searchd answer" in message(),
                       "a proxy's 502 said in the box")
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
+    def test_embedded_box_keyboard_and_screen_reader(self):
+        # the ARIA combobox: the input names the list it controls and, as the arrows move, the
+        # option chosen (aria-activedescendant), so a screen reader reads it; Esc closes the list
+        # and then the arrows open it again, while Enter chooses nothing out of sight; an
+        # answer arriving after the visitor has tabbed away does not open over the site
+        srv = self.serve_host_page("<searchd-search server=\"%s\"></searchd-search>"
+                                   "<input id=after>" % self.base)
+        try:
+            host, box = self.embedded_box()
+            self.driver.execute_script(
+                "window.__chosen = [];"
+                "document.addEventListener('searchd-select', e => __chosen.push(e.detail.id))")
+            state = functools.partial(self.driver.execute_script, """
+                const r = arguments[0].shadowRoot, i = r.querySelector('input'),
+                      ul = r.querySelector('ul');
+                return {open: !ul.hidden, expanded: i.getAttribute('aria-expanded'),
+                        label: i.getAttribute('aria-label'), controls: i.getAttribute('aria-controls'),
+                        list: ul.id, active: i.getAttribute('aria-activedescendant'),
+                        selected: [...r.querySelectorAll('li[aria-selected=true]')].map(l => l.id),
+                        options: r.querySelectorAll('li[role=option]').length};""", host)
+            box.send_keys("diplomacy")
+            self.wait(lambda: state()["options"] > 0 and state()["open"], "dropdown hits")
+            # keys to the focused input as typed (WebElement.send_keys would blur and focus it)
+            keys = lambda k: ActionChains(self.driver).send_keys(k).perform()  # noqa: E731
+            s = state()
+            self.assertTrue(s["label"])
+            self.assertTrue(s["list"])
+            self.assertEqual(s["controls"], s["list"])
+            keys(Keys.ARROW_DOWN)
+            s = state()
+            self.assertTrue(s["active"])
+            self.assertEqual(s["selected"], [s["active"]])
+            keys(Keys.ESCAPE)
+            s = state()
+            self.assertEqual((s["open"], s["expanded"], s["active"]), (False, "false", None))
+            keys(Keys.ENTER)
+            self.assertEqual(self.driver.execute_script("return __chosen"), [])
+            keys(Keys.ARROW_DOWN)  # opens the list again, on its first hit
+            s = state()
+            self.assertTrue(s["open"])
+            self.assertEqual(s["selected"], [s["active"]])
+            keys(Keys.ENTER)
+            self.wait(lambda: len(self.driver.execute_script("return __chosen")) == 1, "a choice")
+            # a slow server: the answer comes after Tab has left the box
+            self.driver.execute_script(
+                "window.__answers = 0; const f = window.fetch;"
+                "window.fetch = (...a) => new Promise(ok => setTimeout(ok, 400))"
+                "  .then(() => f(...a)).finally(() => __answers++)")
+            keys(" public")
+            keys(Keys.TAB)
+            self.wait(lambda: self.driver.execute_script("return __answers") > 0, "the answer")
+            time.sleep(0.2)  # drawn by now, if it were going to be
+            self.assertFalse(state()["open"])
+            self.assertEqual(self.driver.switch_to.active_element.get_attribute("id"), "after")
         finally:
             srv.shutdown()
             srv.server_close()

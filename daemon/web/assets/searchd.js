@@ -97,11 +97,17 @@
       this.input = document.createElement('input');
       this.input.type = 'search';
       this.input.placeholder = this.getAttribute('placeholder') || 'Search…';
+      /* The ARIA combobox pattern: focus stays in the input, aria-activedescendant names the
+       * option the arrows chose, so a screen reader reads it; the placeholder is no label. */
       this.input.setAttribute('role', 'combobox');
+      this.input.setAttribute('aria-label', this.input.placeholder);
       this.input.setAttribute('aria-expanded', 'false');
       this.input.setAttribute('aria-autocomplete', 'list');
+      this.input.setAttribute('aria-controls', 'searchd-hits');
       this.list = document.createElement('ul');
+      this.list.id = 'searchd-hits'; /* ids are per shadow root: two boxes do not clash */
       this.list.setAttribute('role', 'listbox');
+      this.list.setAttribute('aria-label', 'Results');
       this.list.hidden = true;
       root.append(style, this.input, this.list);
       this.seq = 0;
@@ -112,7 +118,12 @@
         this.timer = setTimeout(() => this.search(), 80);
       });
       this.input.addEventListener('keydown', (e) => this.key(e));
-      this.input.addEventListener('blur', () => setTimeout(() => this.close(), 150));
+      this.input.addEventListener('blur', () => setTimeout(() => {
+        if (!this.hasFocus()) this.close(); /* not when focus came back meanwhile */
+      }, 150));
+      this.input.addEventListener('focus', () => {
+        if (this.list.childNodes.length && this.input.value.trim()) this.open();
+      });
     }
 
     async search() {
@@ -142,10 +153,11 @@
 
     show(hits, message) {
       this.hits = hits;
-      this.active = -1;
       this.list.replaceChildren();
+      this.move(-1);
       hits.forEach((h, i) => {
         const li = document.createElement('li');
+        li.id = `searchd-hit-${i}`;
         li.setAttribute('role', 'option');
         li.setAttribute('aria-selected', 'false');
         const hl = h.highlight;
@@ -172,6 +184,16 @@
         li.textContent = message;
         this.list.append(li);
       }
+      /* An answer that comes after the visitor left the box (Tab, a click elsewhere) waits for
+       * the next focus: it must not open over the site's page. */
+      if (this.hasFocus()) this.open();
+    }
+
+    hasFocus() {
+      return this.shadowRoot.activeElement === this.input;
+    }
+
+    open() {
       this.list.hidden = false;
       this.input.setAttribute('aria-expanded', 'true');
     }
@@ -179,22 +201,35 @@
     close() {
       this.list.hidden = true;
       this.input.setAttribute('aria-expanded', 'false');
+      this.move(-1);
     }
 
+    /* Keys act on the list the visitor sees: with it closed (Esc), the arrows open it again and
+     * Enter chooses nothing, rather than a hit moved to out of sight. */
     key(e) {
       const n = this.hits.length;
-      if (e.key === 'ArrowDown' && n) this.move((this.active + 1) % n);
+      const isOpen = !this.list.hidden;
+      if ((e.key === 'ArrowDown' || e.key === 'ArrowUp') && n && !isOpen) {
+        this.open();
+        this.move(e.key === 'ArrowDown' ? 0 : n - 1);
+      } else if (e.key === 'ArrowDown' && n) this.move((this.active + 1) % n);
       else if (e.key === 'ArrowUp' && n) this.move((this.active - 1 + n) % n);
-      else if (e.key === 'Enter' && this.active >= 0) this.choose(this.active);
-      else if (e.key === 'Escape') this.close();
+      else if (e.key === 'Enter' && isOpen && this.active >= 0) this.choose(this.active);
+      else if (e.key === 'Escape' && isOpen) this.close();
       else return;
       e.preventDefault();
     }
 
+    /* Makes option i the chosen one (-1: none), for the eye and for a screen reader. */
     move(i) {
       const items = this.list.querySelectorAll('li[role="option"]');
       items.forEach((li, j) => li.setAttribute('aria-selected', j === i ? 'true' : 'false'));
       this.active = i;
+      if (i < 0) {
+        this.input.removeAttribute('aria-activedescendant');
+        return;
+      }
+      this.input.setAttribute('aria-activedescendant', items[i].id);
       items[i].scrollIntoView({ block: 'nearest' });
     }
 
