@@ -24,6 +24,8 @@ types as a person would and reads what the page shows, not the JSON behind it:
   - the box is an ARIA combobox a keyboard and a screen reader can use (aria-controls,
     aria-activedescendant; Esc, then arrows reopen, Enter never chooses out of sight), and a late
     answer does not open it after the visitor has left it;
+  - Back and Forward step through the pages and facet values chosen, and the URL, facet values
+    included, opened anew shows the same hits;
   - the page reads well at a phone's width (no horizontal scroll);
   - on a server with API keys, the page asks for a key at the first 401 and searches with it;
   - on corpus-large (when built: $SEARCHD_CORPUS_LARGE, or bench/run's and the shared bench's
@@ -396,6 +398,44 @@ class PageTest(harness.E2ETestCase):
         finally:
             srv.shutdown()
             srv.server_close()
+
+    def test_back_forward_and_a_shared_link(self):
+        # each step (a page, a facet value) is an entry of the history: Back and Forward show
+        # again what was shown; the URL holds the facet values too, so a link shares all of it
+        http = self.daemon.http()
+        ask = dict(syntax="simple", prefix_last="true", limit=10)
+        page1 = [h["id"] for h in http.search("the", **ask).json["hits"]]
+        page2 = [h["id"] for h in http.search("the", offset=10, **ask).json["hits"]]
+        self.type_query("the")
+        self.wait(lambda: self.hit_ids() == page1, "page 1")
+        self.driver.find_element(By.ID, "next").click()
+        self.wait(lambda: self.hit_ids() == page2, "page 2")
+        self.wait(lambda: set(self.facet_counts()) == {"lang", "collection"}, "facet sidebar")
+        counts = self.facet_counts()["collection"]
+        value = min(counts, key=lambda v: (counts[v], v))
+        filtered = [h["id"] for h in http.search("the", filter="collection:(%s)" % value,
+                                                 **ask).json["hits"]]
+        http.close()
+        self.assertNotEqual(filtered, page1)
+        button = "#facets button[data-field=collection][data-value=%s]" % value
+        self.driver.find_element(By.CSS_SELECTOR, button).click()
+        self.wait(lambda: self.hit_ids() == filtered, "hits of collection " + value)
+        shared = self.driver.current_url
+        self.assertIn("f=collection%3A" + value, shared)
+        self.driver.back()
+        self.wait(lambda: self.hit_ids() == page2, "page 2 again, after Back")
+        self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, button)
+                         .get_attribute("aria-pressed"), "false")
+        self.driver.back()
+        self.wait(lambda: self.hit_ids() == page1, "page 1 again, after Back")
+        self.assertEqual(self.driver.find_element(By.ID, "q").get_attribute("value"), "the")
+        self.driver.forward()
+        self.wait(lambda: self.hit_ids() == page2, "page 2 again, after Forward")
+        self.driver.get("about:blank")
+        self.driver.get(shared)  # the link, opened anew
+        self.wait(lambda: self.hit_ids() == filtered, "the shared link's hits")
+        self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, button)
+                         .get_attribute("aria-pressed"), "true")
 
     def test_phone_width(self):
         self.driver.set_window_size(390, 844)

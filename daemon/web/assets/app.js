@@ -29,6 +29,8 @@
     fields: {},         /* the index's declared fields: name -> {type, ...} */
     seq: 0, timer: 0, inflight: null,
     total: 0,           /* the last answer's total, for Prev from a page past the end */
+    isTyping: false,    /* the history entry now shown was made by typing (see saveState) */
+    isNewEntry: false,  /* the next search starts a new history entry */
     key: sessionStorage.getItem('searchd-key') || '',
   };
 
@@ -80,10 +82,13 @@
     st.timer = setTimeout(run, DEBOUNCE_MS);
   }
 
-  async function run() {
+  /* isStep: a step the visitor took (a page, a facet, a sort, Enter...), kept in history. */
+  async function run(isStep = false) {
     const seq = ++st.seq;
     if (st.inflight) st.inflight.abort();
-    saveState();
+    saveState(isStep || st.isNewEntry);
+    st.isNewEntry = false;
+    if (isStep) st.isTyping = false;
     if (!st.q.trim() && !filterText()) {
       draw(seq, null);
       return;
@@ -219,14 +224,14 @@
     else vals.add(value);
     st.filters.set(field, vals);
     st.offset = 0;
-    run();
+    run(true);
   }
 
   function setQuery(q) {
     $('q').value = q;
     st.q = q;
     st.offset = 0;
-    run();
+    run(true);
   }
 
   async function openDoc(id) {
@@ -298,29 +303,68 @@
     $('index').value = st.index;
   }
 
-  function saveState() {
+  /* The URL holds what is shown, so a link shares it: q, index, sort, offset and each chosen
+   * facet value as f=field:value. History: each step the visitor takes is a new entry, so Back
+   * shows again what was shown before it; typing makes one entry at its first keystroke and
+   * then replaces it, so Back does not step through the letters typed. */
+  function saveState(isStep) {
     const p = new URLSearchParams();
     if (st.q) p.set('q', st.q);
     if (st.index !== 'default') p.set('index', st.index);
     if (st.sort) p.set('sort', st.sort);
     if (st.offset) p.set('offset', st.offset);
+    for (const [field, vals] of st.filters) {
+      for (const v of vals) p.append('f', `${field}:${v}`);
+    }
     const s = p.toString();
-    history.replaceState(null, '', s ? `?${s}` : location.pathname);
+    const url = new URL(s ? `?${s}` : location.pathname, location.href).href;
+    if (isStep && url !== location.href) history.pushState(null, '', url);
+    else history.replaceState(null, '', url);
   }
 
-  async function start() {
+  /* The state the URL holds (saveState's form), into st and the form's fields. */
+  function readState() {
     const p = new URLSearchParams(location.search);
     st.q = p.get('q') || '';
     st.index = p.get('index') || 'default';
     st.sort = p.get('sort') || '';
     st.offset = Math.max(0, parseInt(p.get('offset') || '0', 10) || 0);
+    st.filters = new Map();
+    for (const f of p.getAll('f')) {
+      const colon = f.indexOf(':'); /* a field name has none; a value may */
+      if (colon > 0) {
+        const field = f.slice(0, colon);
+        st.filters.set(field, (st.filters.get(field) || new Set()).add(f.slice(colon + 1)));
+      }
+    }
     $('q').value = st.q;
+  }
+
+  /* Back and Forward: show the entry's state, searched again. */
+  async function popState() {
+    const index = st.index;
+    readState();
+    st.isTyping = false;
+    clearTimeout(st.timer);
+    if (st.index !== index) {
+      $('index').value = st.index;
+      await loadSettings();
+    } else {
+      $('sort').value = st.sort;
+    }
+    run();
+  }
+
+  async function start() {
+    readState();
     /* Listening before the index list and settings arrive: what is typed meanwhile (the page
      * is usable as soon as it is drawn) is kept, and searched once they are here. */
     let isReady = false;
     $('q').addEventListener('input', () => {
       st.q = $('q').value;
       st.offset = 0;
+      if (!st.isTyping) st.isNewEntry = true;
+      st.isTyping = true;
       if (isReady) schedule();
     });
     await loadIndexes();
@@ -333,33 +377,37 @@
     $('form').addEventListener('submit', (e) => {
       e.preventDefault();
       clearTimeout(st.timer);
-      run();
+      run(true);
     });
     $('index').addEventListener('change', async () => {
       st.index = $('index').value;
       st.filters.clear();
       st.offset = 0;
       await loadSettings();
-      run();
+      run(true);
     });
     $('sort').addEventListener('change', () => {
       st.sort = $('sort').value;
       st.offset = 0;
-      run();
+      run(true);
     });
     $('scores').addEventListener('change', () => {
       st.scores = $('scores').checked;
       run();
     });
+    /* A new page is read from its top, as after a link: not from the pager at its bottom. */
     $('prev').addEventListener('click', () => {
       st.offset = Math.max(0, Math.min(st.offset - LIMIT, lastPage()));
-      run();
+      run(true);
+      window.scrollTo(0, 0);
     });
     $('next').addEventListener('click', () => {
       st.offset += LIMIT;
-      run();
+      run(true);
+      window.scrollTo(0, 0);
     });
-    if (st.q) run();
+    window.addEventListener('popstate', popState);
+    run(); /* the URL's search (none: an empty page) */
   }
 
   start();
