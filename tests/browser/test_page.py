@@ -26,7 +26,8 @@ types as a person would and reads what the page shows, not the JSON behind it:
     answer does not open it after the visitor has left it;
   - Back and Forward step through the pages and facet values chosen, and the URL, facet values
     included, opened anew shows the same hits;
-  - the page reads well at a phone's width (no horizontal scroll);
+  - the page reads well at a phone's width (no horizontal scroll), also with words that have
+    no place to break (a URL in a title, a long keyword value) and in the document view;
   - on a server with API keys, the page asks for a key at the first 401 and searches with it;
   - on corpus-large (when built: $SEARCHD_CORPUS_LARGE, or bench/run's and the shared bench's
     data directories), results appear within 150 ms after typing stops, for public queries of
@@ -82,6 +83,12 @@ HOSTILE = {
 }
 
 
+# Words with no place to break (a URL), in a title, a body and a keyword value: at a phone's width
+# they wrap rather than push the page (or the document view) wider than the screen.
+LONG_URL = "https://example.org/" + "/".join(["a-path-without-spaces"] * 6) + "/index.html?q=1"
+LONG_DOC = {"id": "zebralong-doc", "title": "Zebralong " + LONG_URL, "body": "zebralong " + LONG_URL,
+            "lang": "zebralong" * 8}
+
 # Keyword values the filter syntax must quote and escape, each the lang of its own documents
 # (one word, "zebraquote", that no sample document and no other test's query has).
 ODD_LANGS = ['a"b', "a\\b", 'x "y" (z) \\"', "язык: ru OR", 'a"b']
@@ -116,6 +123,7 @@ class PageTest(harness.E2ETestCase):
         with cls.daemon.line() as c:
             assert c.call({"op": "add", "doc": HOSTILE})["ok"]
             assert c.call({"op": "add", "docs": ODD_DOCS})["ok"]
+            assert c.call({"op": "add", "doc": LONG_DOC})["ok"]
         cls.base = "http://%s:%d" % cls.daemon.http_addr
         cls.browser_tmp = tempfile.mkdtemp(prefix="searchd-browser-")
         cls.driver = chrome(cls.browser_tmp)
@@ -446,6 +454,28 @@ class PageTest(harness.E2ETestCase):
                 "return document.documentElement.scrollWidth > window.innerWidth")
             self.assertFalse(overflow)
             self.shot("phone-width")
+        finally:
+            self.driver.set_window_size(1280, 900)
+
+    def test_phone_width_long_words_wrap(self):
+        self.driver.set_window_size(390, 844)
+        overflow = ("const e = arguments[0] || document.documentElement;"
+                    "return [e.scrollWidth, e.clientWidth]")
+        try:
+            self.type_query("zebralong")
+            self.wait(lambda: self.hit_ids() == ["zebralong-doc"], "the long-worded doc")
+            self.wait(lambda: "lang" in self.facet_counts(), "its facet")
+            width, seen = self.driver.execute_script(overflow)
+            self.assertLessEqual(width, seen)
+            self.shot("phone-long-words")
+            self.driver.find_element(By.CSS_SELECTOR, "#hits .hit button.t").click()
+            doc = self.driver.find_element(By.ID, "doc")
+            self.wait(lambda: LONG_URL in self.driver.find_element(By.ID, "doc-fields").text,
+                      "document view")
+            width, seen = self.driver.execute_script(overflow, doc)
+            self.assertLessEqual(width, seen)
+            self.shot("phone-long-words-document")
+            doc.send_keys(Keys.ESCAPE)
         finally:
             self.driver.set_window_size(1280, 900)
 
