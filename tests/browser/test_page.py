@@ -26,6 +26,7 @@ types as a person would and reads what the page shows, not the JSON behind it:
     answer does not open it after the visitor has left it;
   - Back and Forward step through the pages and facet values chosen, and the URL, facet values
     included, opened anew shows the same hits;
+  - a query over 32 words is said to be cut, and one too long for a URL is cut by the page;
   - the page reads well at a phone's width (no horizontal scroll), also with words that have
     no place to break (a URL in a title, a long keyword value) and in the document view;
   - on a server with API keys, the page asks for a key at the first 401 and searches with it;
@@ -444,6 +445,27 @@ class PageTest(harness.E2ETestCase):
         self.wait(lambda: self.hit_ids() == filtered, "the shared link's hits")
         self.assertEqual(self.driver.find_element(By.CSS_SELECTOR, button)
                          .get_attribute("aria-pressed"), "true")
+
+    def test_long_query_searches_its_beginning_and_says_so(self):
+        # the server searches the first 32 words (and 4096 bytes) and says "truncated": the page
+        # says it too; a paste too long for a URL (40 KB of Cyrillic, 120 KB percent-encoded, over
+        # the 64 KiB request line) is cut by the page, not answered head_too_large
+        notice = None
+        for words in (40, 2000):
+            box = self.open_page()
+            self.driver.execute_script(
+                "arguments[0].value = arguments[1];"
+                "arguments[0].dispatchEvent(new Event('input', {bubbles: true}))",
+                box, "цифровая дипломатия " + "дипломатия " * words)
+            self.wait(lambda: self.hit_ids()[:1] == ["ru-digital-diplomacy"],
+                      "seed article first, %d words" % words)
+            notice = self.driver.find_element(By.ID, "notice")
+            self.wait(lambda: "Only the beginning of this long query was searched" in notice.text,
+                      "the cut said, %d words" % words)
+        self.assertLess(len(self.driver.current_url), 40000)  # the page's link is cut too
+        box = self.type_query("цифровая дипломатия")
+        self.wait(lambda: self.hit_ids()[:1] == ["ru-digital-diplomacy"], "a short query")
+        self.assertNotIn("long query", self.driver.find_element(By.ID, "notice").text)
 
     def test_phone_width(self):
         self.driver.set_window_size(390, 844)

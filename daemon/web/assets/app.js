@@ -20,7 +20,7 @@
   const $ = (id) => document.getElementById(id);
   /* from /searchd.js, loaded before this script: the highlight renderer, and fetch and the
    * answer's JSON with their failures put into words */
-  const { marked, request, answer } = window.searchd;
+  const { marked, request, answer, clip } = window.searchd;
   const DEBOUNCE_MS = 40;
   const LIMIT = 10;
   const st = {
@@ -66,7 +66,7 @@
 
   function searchParams() {
     const p = new URLSearchParams({
-      q: st.q, index: st.index, limit: LIMIT, offset: st.offset, highlight: 'true', syntax: 'simple',
+      q: clip(st.q), index: st.index, limit: LIMIT, offset: st.offset, highlight: 'true', syntax: 'simple',
       prefix_last: 'true', proximity: 'true', fragments: 2,
     });
     const filter = filterText();
@@ -185,6 +185,10 @@
       b.type = 'button';
       b.addEventListener('click', () => setQuery(r.did_you_mean));
       box.append('Did you mean ', b, '? ');
+    }
+    /* The server cut a long query (32 words, 4096 bytes), or the page did, past more words. */
+    if (r.truncated || /\S/.test(st.q.slice(clip(st.q).length))) {
+      box.append('Only the beginning of this long query was searched. ');
     }
     if (r.dropped && r.dropped.length) {
       box.append('No page has every word: these have most of them. ');
@@ -309,7 +313,7 @@
    * then replaces it, so Back does not step through the letters typed. */
   function saveState(isStep) {
     const p = new URLSearchParams();
-    if (st.q) p.set('q', st.q);
+    if (st.q) p.set('q', clip(st.q));
     if (st.index !== 'default') p.set('index', st.index);
     if (st.sort) p.set('sort', st.sort);
     if (st.offset) p.set('offset', st.offset);

@@ -65,6 +65,15 @@
     return body;
   }
 
+  /* searchd reads the first 4096 bytes of a search box's query (docs/QUERY.md "Long input"):
+   * 4096 characters are at least as many bytes, and percent-encoded they stay well under the
+   * 64 KiB request line (head_too_large), so a long paste searches its beginning, not fails. */
+  const MAX_QUERY_CHARS = 4096;
+  function clip(q) {
+    if (q.length <= MAX_QUERY_CHARS) return q;
+    return Array.from(q).slice(0, MAX_QUERY_CHARS).join(''); /* whole code points */
+  }
+
   const scriptOrigin = (() => {
     const src = document.currentScript && document.currentScript.src;
     try {
@@ -128,7 +137,7 @@
 
     async search() {
       const seq = ++this.seq;
-      const q = this.input.value;
+      const q = clip(this.input.value);
       if (!q.trim()) {
         this.close();
         return;
@@ -245,6 +254,6 @@
     }
   }
 
-  window.searchd = Object.freeze({ marked, request, answer });
+  window.searchd = Object.freeze({ marked, request, answer, clip });
   if (!customElements.get('searchd-search')) customElements.define('searchd-search', SearchdSearch);
 })();
