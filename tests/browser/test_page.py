@@ -27,6 +27,7 @@ types as a person would and reads what the page shows, not the JSON behind it:
   - Back and Forward step through the pages and facet values chosen, and the URL, facet values
     included, opened anew shows the same hits;
   - a query over 32 words is said to be cut, and one too long for a URL is cut by the page;
+  - a screen reader hears the status line and notices, not the whole hit list, at each keystroke;
   - the page reads well at a phone's width (no horizontal scroll), also with words that have
     no place to break (a URL in a title, a long keyword value) and in the document view;
   - on a server with API keys, the page asks for a key at the first 401 and searches with it;
@@ -466,6 +467,19 @@ class PageTest(harness.E2ETestCase):
         box = self.type_query("цифровая дипломатия")
         self.wait(lambda: self.hit_ids()[:1] == ["ru-digital-diplomacy"], "a short query")
         self.assertNotIn("long query", self.driver.find_element(By.ID, "notice").text)
+
+    def test_screen_reader_hears_the_count_not_every_hit(self):
+        # a live region over the whole result list made a screen reader read every title and
+        # snippet again at each keystroke: only the status line (count, errors) and the notice
+        # are live; the page's language is that of its words (English), not Russian
+        self.type_query("цифровая")
+        self.wait(lambda: self.hit_ids() != [], "hits")
+        live = self.driver.execute_script(
+            "return [...document.querySelectorAll('[aria-live], [role=status], [role=alert]')]"
+            ".map(e => e.id)")
+        self.assertEqual(sorted(live), ["notice", "status"])
+        self.assertEqual(self.driver.find_element(By.ID, "status").get_attribute("role"), "status")
+        self.assertEqual(self.driver.execute_script("return document.documentElement.lang"), "en")
 
     def test_phone_width(self):
         self.driver.set_window_size(390, 844)
