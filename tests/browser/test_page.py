@@ -9,7 +9,7 @@ types as a person would and reads what the page shows, not the JSON behind it:
   - a document whose title and body hold <script> and <img onerror> shows them as text, and no
     script runs (a global the injected code would set stays undefined);
   - stale answers never overwrite newer ones: typing quickly ends on the last query's hits;
-  - the document view shows a hit's stored fields;
+  - the document view shows a hit's stored fields, each once after a double click;
   - a page past the end of the hits (an old link) says how many there are, and Prev goes to
     the last page that has hits;
   - the facet sidebar (the sample's keyword attributes lang and collection): clicking a value
@@ -480,6 +480,27 @@ class PageTest(harness.E2ETestCase):
         self.assertEqual(sorted(live), ["notice", "status"])
         self.assertEqual(self.driver.find_element(By.ID, "status").get_attribute("role"), "status")
         self.assertEqual(self.driver.execute_script("return document.documentElement.lang"), "en")
+
+    def test_double_click_on_a_title_shows_each_field_once(self):
+        # two clicks before the first answer (a double click, a slow server) made two requests
+        # whose answers both added their rows to the one document view
+        self.type_query("цифровая дипломатия")
+        self.wait(lambda: self.hit_ids()[:1] == ["ru-digital-diplomacy"], "seed article first")
+        self.driver.execute_script(
+            "const f = window.fetch; window.__docs = 0;"
+            "window.fetch = (u, ...a) => String(u).startsWith('/docs/') ?"
+            "  new Promise(ok => setTimeout(ok, 300)).then(() => f(u, ...a))"
+            "    .finally(() => __docs++) : f(u, ...a)")
+        title = self.driver.find_element(By.CSS_SELECTOR, "#hits .hit button.t")
+        ActionChains(self.driver).double_click(title).perform()
+        self.wait(lambda: self.driver.execute_script("return __docs") == 2, "both answers")
+        self.wait(lambda: self.driver.find_element(By.ID, "doc").get_attribute("open") is not None,
+                  "document view")
+        fields = self.driver.execute_script(
+            "return [...document.querySelectorAll('#doc-fields th')].map(e => e.textContent)")
+        self.assertIn("title", fields)
+        self.assertEqual(len(fields), len(set(fields)), fields)
+        self.driver.find_element(By.ID, "doc").send_keys(Keys.ESCAPE)
 
     def test_phone_width(self):
         self.driver.set_window_size(390, 844)

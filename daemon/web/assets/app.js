@@ -31,6 +31,7 @@
     total: 0,           /* the last answer's total, for Prev from a page past the end */
     isTyping: false,    /* the history entry now shown was made by typing (see saveState) */
     isNewEntry: false,  /* the next search starts a new history entry */
+    docSeq: 0,          /* the newest document view asked for (openDoc) */
     key: sessionStorage.getItem('searchd-key') || '',
   };
 
@@ -238,23 +239,30 @@
     run(true);
   }
 
+  /* The view is filled from the newest click's answer only, in one go: a double click (or a
+   * click on another title) before the first answer came must not add its rows to the same
+   * table twice. */
   async function openDoc(id) {
-    const dlg = $('doc');
-    const table = $('doc-fields');
-    $('doc-title').textContent = id;
-    table.replaceChildren();
+    const seq = ++st.docSeq;
+    let title = id;
+    const rows = [];
     try {
       const r = await api(`/docs/${encodeURIComponent(id)}?index=${encodeURIComponent(st.index)}`);
       for (const [k, v] of Object.entries(r.doc)) {
         const tr = el('tr');
         tr.append(el('th', '', k), el('td', '', typeof v === 'string' ? v : JSON.stringify(v)));
-        table.append(tr);
+        rows.push(tr);
       }
-      if (typeof r.doc.title === 'string') $('doc-title').textContent = r.doc.title;
+      if (typeof r.doc.title === 'string') title = r.doc.title;
     } catch (e) {
-      table.append(el('tr', '', e.message));
+      const tr = el('tr');
+      tr.append(el('td', '', e.message));
+      rows.push(tr);
     }
-    if (!dlg.open) dlg.showModal();
+    if (seq !== st.docSeq) return;
+    $('doc-title').textContent = title;
+    $('doc-fields').replaceChildren(...rows);
+    if (!$('doc').open) $('doc').showModal();
   }
 
   /* The index's declared fields give the facet sidebar and the sort choices. */
