@@ -10,6 +10,8 @@ types as a person would and reads what the page shows, not the JSON behind it:
     script runs (a global the injected code would set stays undefined);
   - stale answers never overwrite newer ones: typing quickly ends on the last query's hits;
   - the document view shows a hit's stored fields, each once after a double click;
+  - the index menu stepped through quickly keeps the settings (facets, sorts) of the index
+    chosen, whatever order their answers come in;
   - a page past the end of the hits (an old link) says how many there are, and Prev goes to
     the last page that has hits;
   - the facet sidebar (the sample's keyword attributes lang and collection): clicking a value
@@ -501,6 +503,40 @@ class PageTest(harness.E2ETestCase):
         self.assertIn("title", fields)
         self.assertEqual(len(fields), len(set(fields)), fields)
         self.driver.find_element(By.ID, "doc").send_keys(Keys.ESCAPE)
+
+    def test_index_menu_stepped_quickly_keeps_the_chosen_index_settings(self):
+        # arrow keys on the index menu change it at each press: the settings of an index passed
+        # over, answered last, must not replace those of the index chosen (they named a facet
+        # field the chosen index does not declare: unknown_field, and no sidebar)
+        with self.daemon.line() as c:
+            self.assertTrue(c.call({"op": "set_settings", "index": "other", "settings": {
+                "fields": {"title": {"type": "text"}, "genre": {"type": "keyword"}}}})["ok"])
+            self.assertTrue(c.call({"op": "add", "index": "other", "doc": {
+                "id": "other-1", "title": "The other index", "genre": "prose"}})["ok"])
+        try:
+            self.type_query("the")
+            self.wait(lambda: set(self.facet_counts()) == {"lang", "collection"}, "facet sidebar")
+            self.driver.execute_script(
+                "const f = window.fetch; window.__other = 0;"
+                "window.fetch = (u, ...a) => String(u).startsWith('/indexes/other') ?"
+                "  new Promise(ok => setTimeout(ok, 400)).then(() => f(u, ...a))"
+                "    .finally(() => __other++) : f(u, ...a);"
+                "const s = document.getElementById('index');"
+                "for (const name of ['other', 'default']) {"
+                "  s.value = name; s.dispatchEvent(new Event('change')); }")
+            self.wait(lambda: self.driver.execute_script("return __other") == 1, "other's answer")
+            time.sleep(0.3)  # a search it would start has been answered by now
+            status = self.driver.find_element(By.ID, "status").text
+            self.assertNotIn("unknown_field", status)
+            self.assertRegex(status, r"of \d+")
+            self.assertEqual(set(self.facet_counts()), {"lang", "collection"})
+            sorts = self.driver.execute_script(
+                "return [...document.getElementById('sort').options].map(o => o.value)")
+            self.assertIn("year:desc", sorts)
+            self.assertNotIn("genre:desc", sorts)
+        finally:
+            with self.daemon.line() as c:
+                c.call({"op": "drop_index", "index": "other"})
 
     def test_phone_width(self):
         self.driver.set_window_size(390, 844)

@@ -265,15 +265,20 @@
     if (!$('doc').open) $('doc').showModal();
   }
 
-  /* The index's declared fields give the facet sidebar and the sort choices. */
+  /* The index's declared fields give the facet sidebar and the sort choices. Returns false
+   * when another index was chosen meanwhile (arrow keys on the index menu change it at each
+   * press): then its answer is stale and the newer call fills them and searches. */
   async function loadSettings() {
-    st.fields = {};
+    const index = st.index;
+    let fields = {};
     try {
-      const r = await api(`/indexes/${encodeURIComponent(st.index)}`);
-      st.fields = (r.settings && r.settings.fields) || {};
+      const r = await api(`/indexes/${encodeURIComponent(index)}`);
+      fields = (r.settings && r.settings.fields) || {};
     } catch (e) {
       /* an index without stored settings: text search only */
     }
+    if (index !== st.index) return false;
+    st.fields = fields;
     const sort = $('sort');
     sort.replaceChildren(new Option('Relevance', ''));
     for (const [name, f] of Object.entries(st.fields)) {
@@ -283,6 +288,7 @@
     }
     sort.value = [...sort.options].some((o) => o.value === st.sort) ? st.sort : '';
     st.sort = sort.value;
+    return true;
   }
 
   /* Shows the key form (hint: why again). On submit the key is kept and everything the page
@@ -360,7 +366,7 @@
     clearTimeout(st.timer);
     if (st.index !== index) {
       $('index').value = st.index;
-      await loadSettings();
+      if (!(await loadSettings())) return;
     } else {
       $('sort').value = st.sort;
     }
@@ -395,8 +401,7 @@
       st.index = $('index').value;
       st.filters.clear();
       st.offset = 0;
-      await loadSettings();
-      run(true);
+      if (await loadSettings()) run(true);
     });
     $('sort').addEventListener('change', () => {
       st.sort = $('sort').value;
