@@ -23,6 +23,7 @@ types as a person would and reads what the page shows, not the JSON behind it:
     through CORS;
   - a server that cannot be reached, and a reply that is not JSON (a proxy's 502 page), are
     said in words on the page and in the box, not as "Failed to fetch" or a JSON SyntaxError;
+  - with href, the box's hits are links: Ctrl+click opens a new tab, a click follows them;
   - the box is an ARIA combobox a keyboard and a screen reader can use (aria-controls,
     aria-activedescendant; Esc, then arrows reopen, Enter never chooses out of sight), and a late
     answer does not open it after the visitor has left it;
@@ -537,6 +538,39 @@ class PageTest(harness.E2ETestCase):
         finally:
             with self.daemon.line() as c:
                 c.call({"op": "drop_index", "index": "other"})
+
+    def test_embedded_box_hits_with_href_are_links(self):
+        # with href, a hit is a real link (each {id} replaced): Ctrl+click opens it in a new tab
+        # and the site's page stays; a plain click follows it
+        srv = self.serve_host_page("<searchd-search server=\"%s\" href=\"/articles/{id}?from={id}\">"
+                                   "</searchd-search>" % self.base)
+        origin = "http://localhost:%d" % self.host_port
+        try:
+            host, box = self.embedded_box()
+            box.send_keys("industrial revolutions")
+            links = functools.partial(self.driver.execute_script,
+                                      "return [...arguments[0].shadowRoot.querySelectorAll("
+                                      "'li[role=option] a')].map(a => a.href)", host)
+            self.wait(lambda: len(links()) > 0, "dropdown links")
+            first = links()[0]
+            self.assertRegex(first, "^%s/articles/([^/?]+)[?]from=\\1$" % origin)
+            anchor = self.driver.execute_script(
+                "return arguments[0].shadowRoot.querySelector('li[role=option] a')", host)
+            tabs = self.driver.window_handles
+            ActionChains(self.driver).key_down(Keys.CONTROL).click(anchor).key_up(Keys.CONTROL) \
+                .perform()
+            self.wait(lambda: len(self.driver.window_handles) == len(tabs) + 1, "a new tab")
+            self.assertEqual(self.driver.current_url, origin + "/")
+            for handle in self.driver.window_handles:
+                if handle not in tabs:
+                    self.driver.switch_to.window(handle)
+                    self.driver.close()
+            self.driver.switch_to.window(tabs[0])
+            anchor.click()
+            self.wait(lambda: self.driver.current_url == first, "the link followed")
+        finally:
+            srv.shutdown()
+            srv.server_close()
 
     def test_phone_width(self):
         self.driver.set_window_size(390, 844)

@@ -91,6 +91,7 @@
          z-index: 10; background: #fff; border: 1px solid #c9d0d8; border-radius: 6px;
          box-shadow: 0 6px 18px rgba(0,0,0,.12); max-height: 70vh; overflow: auto; }
     li { padding: .45rem .6rem; cursor: pointer; }
+    a { display: block; color: inherit; text-decoration: none; }
     li[aria-selected="true"], li:hover { background: #eef3fb; }
     .t { font-weight: 600; }
     .s { font-size: .88em; color: #4a525c; overflow-wrap: anywhere; }
@@ -169,21 +170,30 @@
         li.id = `searchd-hit-${i}`;
         li.setAttribute('role', 'option');
         li.setAttribute('aria-selected', 'false');
+        /* With href, a hit is a real link: a middle or Ctrl click opens it in a new tab, its
+         * address shows and can be copied, and the browser follows a plain click itself. */
+        const link = this.link(h);
+        const item = link ? document.createElement('a') : li;
+        if (link) {
+          item.href = link;
+          item.tabIndex = -1; /* the arrows choose, from the input */
+          li.append(item);
+        }
         const hl = h.highlight;
         const t = document.createElement('div');
         t.className = 't';
         t.append(hl && hl.title ? marked(hl.title) : h.title || h.id);
-        li.append(t);
+        item.append(t);
         const snippet = hl ? (hl.snippets || [])[0] : h.snippet;
         if (snippet) {
           const s = document.createElement('div');
           s.className = 's';
           s.append(hl ? marked(snippet) : snippet);
-          li.append(s);
+          item.append(s);
         }
         li.addEventListener('mousedown', (e) => {
-          e.preventDefault();
-          this.choose(i);
+          e.preventDefault(); /* the input keeps the focus */
+          if (!link) this.choose(i);
         });
         this.list.append(li);
       });
@@ -242,12 +252,18 @@
       items[i].scrollIntoView({ block: 'nearest' });
     }
 
+    /* The hit's address: href with each {id} replaced, or '' without href. */
+    link(hit) {
+      const href = this.getAttribute('href');
+      return href ? href.split('{id}').join(encodeURIComponent(hit.id)) : '';
+    }
+
     choose(i) {
       const hit = this.hits[i];
-      const href = this.getAttribute('href');
+      const link = this.link(hit);
       this.close();
-      if (href) {
-        location.href = href.replace('{id}', encodeURIComponent(hit.id));
+      if (link) {
+        location.href = link;
       } else {
         this.dispatchEvent(new CustomEvent('searchd-select', { detail: hit, bubbles: true }));
       }
