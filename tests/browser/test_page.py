@@ -24,6 +24,7 @@ types as a person would and reads what the page shows, not the JSON behind it:
   - a server that cannot be reached, and a reply that is not JSON (a proxy's 502 page), are
     said in words on the page and in the box, not as "Failed to fetch" or a JSON SyntaxError;
   - with href, the box's hits are links: Ctrl+click opens a new tab, a click follows them;
+  - the box keeps its style on a site whose CSP forbids inline styles;
   - the box is an ARIA combobox a keyboard and a screen reader can use (aria-controls,
     aria-activedescendant; Esc, then arrows reopen, Enter never chooses out of sight), and a late
     answer does not open it after the visitor has left it;
@@ -572,6 +573,27 @@ class PageTest(harness.E2ETestCase):
             srv.shutdown()
             srv.server_close()
 
+    def test_embedded_box_styled_under_a_strict_site_csp(self):
+        # a site whose CSP allows styles from itself only ('unsafe-inline' is what such a policy
+        # exists to forbid) blocked the box's <style>: the dropdown lay in the page's flow,
+        # pushing the site down, and the marks were not marked
+        csp = ("default-src 'self'; script-src %s; connect-src %s; style-src 'self'"
+               % (self.base, self.base))
+        srv = self.serve_host_page(csp=csp)
+        try:
+            host, box = self.embedded_box()
+            box.send_keys("diplomacy")
+            style = functools.partial(self.driver.execute_script, """
+                const r = arguments[0].shadowRoot, m = r.querySelector('li[role=option] mark');
+                return m ? [getComputedStyle(r.querySelector('ul')).position,
+                            getComputedStyle(m).backgroundColor] : null;""", host)
+            self.wait(lambda: style() is not None, "dropdown hits with marks")
+            self.assertEqual(style(), ["absolute", "rgb(255, 229, 138)"])
+            self.shot("embedded-box-strict-csp")
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
     def test_phone_width(self):
         self.driver.set_window_size(390, 844)
         try:
@@ -679,10 +701,10 @@ class PageTest(harness.E2ETestCase):
             self.driver.execute_script("sessionStorage.clear()")
             d.cleanup()
 
-    def serve_host_page(self, body=""):
+    def serve_host_page(self, body="", csp=None):
         """Serves, at http://localhost:host_port/ (another origin than the daemon's), a page that
-        loads /searchd.js from the daemon and holds `body` (default: one box asking the daemon);
-        returns the server, to shut down."""
+        loads /searchd.js from the daemon and holds `body` (default: one box asking the daemon),
+        with the Content-Security-Policy csp if given; returns the server, to shut down."""
         body = body or "<searchd-search server=\"%s\"></searchd-search>" % self.base
         page = ("<!doctype html><meta charset=utf-8><title>host site</title>"
                 "<script src=\"%s/searchd.js\" defer></script>"
@@ -692,6 +714,8 @@ class PageTest(harness.E2ETestCase):
             def do_GET(self):
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
+                if csp:
+                    self.send_header("Content-Security-Policy", csp)
                 self.send_header("Content-Length", str(len(page)))
                 self.end_headers()
                 self.wfile.write(page)

@@ -98,12 +98,29 @@
     .e { color: #a33; font-size: .88em; }
     mark { background: #ffe58a; color: inherit; }`;
 
+  /* A constructed style sheet, not a <style> element: a site whose Content-Security-Policy has
+   * style-src without 'unsafe-inline' (common) blocks <style> in the box's shadow root too,
+   * and the dropdown then lay in the page's flow, unstyled; CSP does not cover constructed
+   * sheets. A browser without them (Safari before 16.4) gets the <style>. */
+  let sheet = null;
+  function adoptStyle(root) {
+    if (root.adoptedStyleSheets && window.CSSStyleSheet && 'replaceSync' in CSSStyleSheet.prototype) {
+      if (!sheet) {
+        sheet = new CSSStyleSheet();
+        sheet.replaceSync(STYLE);
+      }
+      root.adoptedStyleSheets = [sheet];
+      return;
+    }
+    const style = document.createElement('style');
+    style.textContent = STYLE;
+    root.prepend(style);
+  }
+
   class SearchdSearch extends HTMLElement {
     connectedCallback() {
       if (this.shadowRoot) return;
       const root = this.attachShadow({ mode: 'open' });
-      const style = document.createElement('style');
-      style.textContent = STYLE;
       this.input = document.createElement('input');
       this.input.type = 'search';
       this.input.placeholder = this.getAttribute('placeholder') || 'Search…';
@@ -119,7 +136,8 @@
       this.list.setAttribute('role', 'listbox');
       this.list.setAttribute('aria-label', 'Results');
       this.list.hidden = true;
-      root.append(style, this.input, this.list);
+      root.append(this.input, this.list);
+      adoptStyle(root);
       this.seq = 0;
       this.hits = [];
       this.active = -1;
