@@ -17,6 +17,8 @@ types as a person would and reads what the page shows, not the JSON behind it:
   - the facet sidebar (the sample's keyword attributes lang and collection): clicking a value
     filters the hits to it and the counts change, while the clicked field keeps its other values
     (counted as if it were not filtered, as a sidebar needs);
+  - a chosen facet value stays in the sidebar (count 0) when a new query has no hit in it, so
+    it can be unchosen;
   - a facet value holding quotes and backslashes (a"b, a\b) filters, when clicked, to exactly
     its documents: the page quotes it with \" and \\, the escapes of the filter syntax;
   - the box from /searchd.js on a page served from another origin (a second port) returns hits
@@ -251,6 +253,33 @@ class PageTest(harness.E2ETestCase):
             By.CSS_SELECTOR, "#facets button[data-field=collection][data-value=%s]" % value)
         self.assertEqual(pressed.get_attribute("aria-pressed"), "true")
         self.shot("facets-after-click")
+
+    def test_chosen_facet_value_stays_listed_when_the_query_changes(self):
+        # a value chosen for one query, then a query with no hit in it: every hit is filtered
+        # away, and the value must still be in the sidebar (count 0, pressed) to be unchosen
+        http = self.daemon.http()
+        ask = dict(syntax="simple", prefix_last="true", facets="lang,collection")
+        before = http.search("the", **ask).json["facets"]["collection"]
+        after = http.search("цифровая", **ask).json
+        http.close()
+        value = sorted(v for v in before if v not in after["facets"]["collection"])[0]
+        box = self.type_query("the")
+        button = "#facets button[data-field=collection][data-value=%s]" % value
+        self.wait(lambda: "collection" in self.facet_counts(), "facet sidebar")
+        self.driver.find_element(By.CSS_SELECTOR, button).click()
+        self.wait(lambda: self.facet_counts()["collection"].get(value) == before[value]
+                  and len(self.hit_ids()) > 0, "hits of collection " + value)
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys("цифровая")
+        status = self.driver.find_element(By.ID, "status")
+        self.wait(lambda: status.text.startswith("No results"), "no hit in " + value)
+        self.assertEqual(self.facet_counts()["collection"][value], 0)
+        self.assertNotIn("lang", self.facet_counts())  # no value: no empty heading
+        pressed = self.driver.find_element(By.CSS_SELECTOR, button)
+        self.assertEqual(pressed.get_attribute("aria-pressed"), "true")
+        pressed.click()
+        want = [h["id"] for h in after["hits"]][:10]
+        self.wait(lambda: self.hit_ids() == want, "the query's hits, unfiltered")
 
     def test_facet_click_on_values_with_quotes_and_backslashes(self):
         self.type_query("zebraquote")

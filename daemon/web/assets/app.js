@@ -207,9 +207,17 @@
       return;
     }
     for (const [field, counts] of Object.entries(facets)) {
-      side.append(el('h3', '', field));
+      /* A chosen value stays listed, with 0 when the query has no match in it (the query
+       * changed since it was chosen): else it filtered every hit away out of sight, with
+       * nothing to click to unchoose it. A field with no value at all is not listed. */
       const chosen = st.filters.get(field) || new Set();
-      for (const [value, n] of Object.entries(counts)) {
+      const values = Object.entries(counts);
+      for (const v of chosen) {
+        if (!Object.prototype.hasOwnProperty.call(counts, v)) values.push([v, 0]);
+      }
+      if (!values.length) continue;
+      side.append(el('h3', '', field));
+      for (const [value, n] of values) {
         const b = el('button', '', value);
         b.type = 'button';
         b.dataset.field = field;
@@ -220,7 +228,7 @@
         side.append(b);
       }
     }
-    side.hidden = false;
+    side.hidden = !side.childNodes.length;
   }
 
   function toggleFilter(field, value) {
