@@ -36,6 +36,7 @@ types as a person would and reads what the page shows, not the JSON behind it:
   - a screen reader hears the status line and notices, not the whole hit list, at each keystroke;
   - the page reads well at a phone's width (no horizontal scroll), also with words that have
     no place to break (a URL in a title, a long keyword value) and in the document view;
+  - a browser that blocks site data (sessionStorage throws) still gets a working page;
   - on a server with API keys, the page asks for a key at the first 401 and searches with it;
   - on corpus-large (when built: $SEARCHD_CORPUS_LARGE, or bench/run's and the shared bench's
     data directories), results appear within 150 ms after typing stops, for public queries of
@@ -104,13 +105,16 @@ ODD_DOCS = [{"id": "odd-%d" % i, "title": "Zebraquote %d" % i, "body": "zebraquo
             for i, v in enumerate(ODD_LANGS)]
 
 
-def chrome(tmp):
+def chrome(tmp, prefs=None):
     """A headless Chromium whose temporary files go to tmp: its profile, and the directory of
-    its singleton socket, which it leaves behind in TMPDIR when it quits."""
+    its singleton socket, which it leaves behind in TMPDIR when it quits. prefs: the profile's
+    preferences, if any."""
     opts = webdriver.ChromeOptions()
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
               "--window-size=1280,900", "--lang=ru"):
         opts.add_argument(a)
+    if prefs:
+        opts.add_experimental_option("prefs", prefs)
     opts.binary_location = "/usr/bin/chromium"
     env = dict(os.environ, TMPDIR=tmp)
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver", env=env), options=opts)
@@ -764,6 +768,22 @@ class PageTest(harness.E2ETestCase):
             "return e && e.shadowRoot ? e : null"), "embedded box")
         return host, self.driver.execute_script(
             "return arguments[0].shadowRoot.querySelector('input')", host)
+
+    def test_page_works_when_the_browser_blocks_site_data(self):
+        # a visitor whose browser blocks site data (cookies and storage): reading
+        # window.sessionStorage throws, which stopped the page's script before it drew anything
+        tmp = tempfile.mkdtemp(prefix="searchd-browser-")
+        driver = chrome(tmp, {"profile.default_content_setting_values.cookies": 2})
+        try:
+            driver.get(self.base + "/?q=" + "цифровая")
+            WebDriverWait(driver, WAIT_S, poll_frequency=0.02).until(lambda d: d.execute_script(
+                "return document.querySelectorAll('#hits .hit').length > 0"))
+            blocked = driver.execute_script("try { sessionStorage.length; return false; }"
+                                            " catch (e) { return true; }")
+            self.assertTrue(blocked)  # else this test tests nothing
+        finally:
+            driver.quit()
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def test_embedded_box_from_another_origin(self):
         srv = self.serve_host_page()

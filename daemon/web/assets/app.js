@@ -21,6 +21,24 @@
   /* from /searchd.js, loaded before this script: the highlight renderer, and fetch and the
    * answer's JSON with their failures put into words */
   const { marked, request, answer, clip } = window.searchd;
+  /* The tab's sessionStorage, which a browser blocking site data refuses by throwing (reading
+   * window.sessionStorage itself throws): then the key lives as long as the page. */
+  const keyStore = {
+    get() {
+      try {
+        return sessionStorage.getItem('searchd-key') || '';
+      } catch (e) {
+        return '';
+      }
+    },
+    set(key) {
+      try {
+        sessionStorage.setItem('searchd-key', key);
+      } catch (e) {
+        /* kept in st.key only */
+      }
+    },
+  };
   const DEBOUNCE_MS = 40;
   const LIMIT = 10;
   const st = {
@@ -32,7 +50,7 @@
     isTyping: false,    /* the history entry now shown was made by typing (see saveState) */
     isNewEntry: false,  /* the next search starts a new history entry */
     docSeq: 0,          /* the newest document view asked for (openDoc) */
-    key: sessionStorage.getItem('searchd-key') || '',
+    key: keyStore.get(),
   };
 
   async function api(path, signal) {
@@ -308,7 +326,7 @@
 
   async function useKey(key) {
     st.key = key;
-    sessionStorage.setItem('searchd-key', key);
+    keyStore.set(key);
     $('keyform').hidden = true;
     await loadIndexes();
     await loadSettings();
