@@ -37,6 +37,7 @@ types as a person would and reads what the page shows, not the JSON behind it:
   - the page reads well at a phone's width (no horizontal scroll), also with words that have
     no place to break (a URL in a title, a long keyword value) and in the document view;
   - a browser that blocks site data (sessionStorage throws) still gets a working page;
+  - behind a proxy that serves searchd under a prefix, the page and the box work under it;
   - on a server with API keys, the page asks for a key at the first 401 and searches with it;
   - on corpus-large (when built: $SEARCHD_CORPUS_LARGE, or bench/run's and the shared bench's
     data directories), results appear within 150 ms after typing stops, for public queries of
@@ -54,6 +55,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 import harness  # noqa: E402
@@ -784,6 +787,54 @@ class PageTest(harness.E2ETestCase):
         finally:
             driver.quit()
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_page_and_box_behind_a_proxy_under_a_prefix(self):
+        # a site that serves searchd under a prefix of its own (a proxy: /find/X is searchd's
+        # /X): the page's files and API calls, and the box's default server, are under the
+        # prefix too, not at the site's root
+        daemon = self.base
+        host = ("<!doctype html><meta charset=utf-8><title>site</title>"
+                "<script src=\"/find/searchd.js\" defer></script><searchd-search></searchd-search>"
+                ).encode()
+
+        class Proxy(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if not self.path.startswith("/find/"):
+                    self.answer(200, {"Content-Type": "text/html; charset=utf-8"}, host)
+                    return
+                try:
+                    with urllib.request.urlopen(daemon + self.path[len("/find"):]) as r:
+                        self.answer(r.status, r.headers, r.read())
+                except urllib.error.HTTPError as e:
+                    self.answer(e.code, e.headers, e.read())
+
+            def answer(self, status, headers, body):
+                self.send_response(status)
+                for k in ("Content-Type", "Content-Security-Policy"):
+                    if headers.get(k):
+                        self.send_header(k, headers[k])
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        site = "http://127.0.0.1:%d" % srv.server_address[1]
+        try:
+            self.driver.get(site + "/find/?q=" + "цифровая дипломатия")
+            self.wait(lambda: self.hit_ids()[:1] == ["ru-digital-diplomacy"], "hits under /find/")
+            self.driver.get(site + "/")  # the site's page, its box without a server attribute
+            _, box = self.embedded_box()
+            box.send_keys("diplomacy")
+            self.wait(lambda: self.driver.execute_script(
+                "return document.querySelector('searchd-search').shadowRoot"
+                ".querySelectorAll('li[role=option]').length") > 0, "the box's hits via /find/")
+        finally:
+            srv.shutdown()
+            srv.server_close()
 
     def test_embedded_box_from_another_origin(self):
         srv = self.serve_host_page()

@@ -53,6 +53,8 @@
     key: keyStore.get(),
   };
 
+  /* path is relative (search?…, not /search?…): behind a proxy that serves searchd under a
+   * prefix (https://example.org/find/), the API is under the same prefix as the page. */
   async function api(path, signal) {
     const headers = { Accept: 'application/json' };
     if (st.key) headers.Authorization = `Bearer ${st.key}`;
@@ -115,7 +117,7 @@
     const ctl = new AbortController();
     st.inflight = ctl;
     try {
-      const r = await api(`/search?${searchParams()}`, ctl.signal);
+      const r = await api(`search?${searchParams()}`, ctl.signal);
       draw(seq, r);
     } catch (e) {
       if (e.name !== 'AbortError' && seq === st.seq) fail(e.message);
@@ -273,7 +275,7 @@
     let title = id;
     const rows = [];
     try {
-      const r = await api(`/docs/${encodeURIComponent(id)}?index=${encodeURIComponent(st.index)}`);
+      const r = await api(`docs/${encodeURIComponent(id)}?index=${encodeURIComponent(st.index)}`);
       for (const [k, v] of Object.entries(r.doc)) {
         const tr = el('tr');
         tr.append(el('th', '', k), el('td', '', typeof v === 'string' ? v : JSON.stringify(v)));
@@ -298,7 +300,7 @@
     const index = st.index;
     let fields = {};
     try {
-      const r = await api(`/indexes/${encodeURIComponent(index)}`);
+      const r = await api(`indexes/${encodeURIComponent(index)}`);
       fields = (r.settings && r.settings.fields) || {};
     } catch (e) {
       /* an index without stored settings: text search only */
@@ -336,7 +338,7 @@
   async function loadIndexes() {
     let names = [];
     try {
-      const r = await api('/indexes');
+      const r = await api('indexes');
       names = r.indexes.map((i) => i.name);
     } catch (e) {
       /* older server or no indexes yet */

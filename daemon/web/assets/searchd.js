@@ -6,7 +6,7 @@
  *                   href="/articles/{id}" key="SEARCH_ONLY_KEY"></searchd-search>
  *
  * The element draws an input and a dropdown of hits in its own shadow root, so the site's CSS
- * cannot break it and it cannot break the site. It asks `server` (default: the origin this script
+ * cannot break it and it cannot break the site. It asks `server` (default: where this script
  * came from) over HTTP with CORS; `key`, when given, is sent as `Authorization: Bearer` and must
  * be a search-only key. Choosing a hit goes to `href` with {id} replaced, or, without `href`,
  * fires a `searchd-select` event whose detail is the hit.
@@ -74,10 +74,13 @@
     return Array.from(q).slice(0, MAX_QUERY_CHARS).join(''); /* whole code points */
   }
 
-  const scriptOrigin = (() => {
+  /* The default server: where this script came from, its file name taken off, so that behind
+   * a proxy serving searchd under a prefix (https://example.org/find/searchd.js) the box asks
+   * https://example.org/find, not the site's root. */
+  const scriptBase = (() => {
     const src = document.currentScript && document.currentScript.src;
     try {
-      return src ? new URL(src).origin : location.origin;
+      return src ? new URL('.', src).href : location.origin;
     } catch (e) {
       return location.origin;
     }
@@ -161,7 +164,7 @@
         this.close();
         return;
       }
-      const server = (this.getAttribute('server') || scriptOrigin).replace(/\/+$/, '');
+      const server = (this.getAttribute('server') || scriptBase).replace(/\/+$/, '');
       const p = new URLSearchParams({
         q, index: this.getAttribute('index') || 'default', limit: this.getAttribute('limit') || '8',
         highlight: 'true', syntax: 'simple', prefix_last: 'true',
