@@ -379,8 +379,13 @@ class PageTest(harness.E2ETestCase):
             message = functools.partial(self.driver.execute_script,
                                         "const e = arguments[0].shadowRoot.querySelector('li.e');"
                                         "return e ? e.textContent : ''", host)
-            self.driver.execute_script(self.FETCH_FAILS)
+            # a key HTTP cannot carry: fetch refuses it with the TypeError of a lost network
+            self.driver.execute_script("arguments[0].setAttribute('key', 'ключ')", host)
             box.send_keys("diplomacy")
+            self.wait(lambda: "character HTTP cannot carry" in message(), "a key not ASCII")
+            self.driver.execute_script("arguments[0].removeAttribute('key')", host)
+            self.driver.execute_script(self.FETCH_FAILS)
+            box.send_keys(" ")
             self.wait(lambda: "Cannot reach the search server (%s)" % self.base in message(),
                       "server down said in the box")
             self.driver.execute_script(self.FETCH_502)
@@ -727,7 +732,14 @@ class PageTest(harness.E2ETestCase):
             self.driver.get("http://%s:%d/?q=%s" % (d.http_addr + ("дипломатия",)))
             form = self.driver.find_element(By.ID, "keyform")
             self.wait(form.is_displayed, "the key form")
-            self.assertIn("unauthorized", self.driver.find_element(By.ID, "status").text)
+            status = self.driver.find_element(By.ID, "status")
+            self.assertIn("unauthorized", status.text)
+            # a key HTTP cannot carry (a Cyrillic letter): said so, not "cannot reach the server"
+            self.driver.find_element(By.ID, "key").send_keys("ключ" + Keys.ENTER)
+            hint = self.driver.find_element(By.ID, "key-hint")
+            self.wait(lambda: "character HTTP cannot carry" in hint.text, "a key not ASCII")
+            self.assertTrue(form.is_displayed())
+            self.driver.find_element(By.ID, "key").clear()
             self.driver.find_element(By.ID, "key").send_keys(search + Keys.ENTER)
             self.wait(lambda: self.hit_ids()[:1] == ["keyed"], "the hit, searched with the key")
             self.assertFalse(form.is_displayed())

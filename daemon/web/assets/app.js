@@ -327,6 +327,10 @@
   }
 
   async function useKey(key) {
+    if (/[^\x20-\x7e]/.test(key)) { /* fetch could not send it: ask again, saying why */
+      askKey('That key holds a character HTTP cannot carry: a key is printable ASCII.');
+      return;
+    }
     st.key = key;
     keyStore.set(key);
     $('keyform').hidden = true;

@@ -40,6 +40,12 @@
   /* fetch, with its rejection (server down, network gone, CORS refused: the browser does not
    * say which) turned into a message that says so, not the browser's "Failed to fetch". */
   async function request(url, init) {
+    /* fetch refuses a header it cannot send as it refuses a lost network, with a TypeError: a
+     * key of other characters (a Cyrillic letter, a line break) is said to be the cause. */
+    const auth = (init.headers && init.headers.Authorization) || '';
+    if (/[^\x20-\x7e]/.test(auth)) {
+      throw new Error('The API key holds a character HTTP cannot carry: a key is printable ASCII.');
+    }
     try {
       return await fetch(url, init);
     } catch (e) {
@@ -170,7 +176,7 @@
         highlight: 'true', syntax: 'simple', prefix_last: 'true',
       });
       const headers = { Accept: 'application/json' };
-      const key = this.getAttribute('key');
+      const key = (this.getAttribute('key') || '').trim();
       if (key) headers.Authorization = `Bearer ${key}`;
       let r;
       try {
