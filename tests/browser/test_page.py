@@ -123,6 +123,26 @@ def chrome(tmp, prefs=None):
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver", env=env), options=opts)
 
 
+class HostSite(http.server.BaseHTTPRequestHandler):
+    """The "other site" that embeds the box: pages[path] = (html, csp or None); any other path
+    (where a hit's link leads) is a page of its own."""
+    pages = {}
+
+    def do_GET(self):
+        page, csp = self.pages.get(self.path, (b"<!doctype html><title>article</title>", None))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        if csp:
+            self.send_header("Content-Security-Policy", csp)
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def log_message(self, *a):
+        pass
+
+
 class PageTest(harness.E2ETestCase):
     @classmethod
     def setUpClass(cls):
@@ -142,9 +162,13 @@ class PageTest(harness.E2ETestCase):
         cls.base = "http://%s:%d" % cls.daemon.http_addr
         cls.browser_tmp = tempfile.mkdtemp(prefix="searchd-browser-")
         cls.driver = chrome(cls.browser_tmp)
+        cls.host_site = http.server.ThreadingHTTPServer(("127.0.0.1", cls.host_port), HostSite)
+        threading.Thread(target=cls.host_site.serve_forever, daemon=True).start()
 
     @classmethod
     def tearDownClass(cls):
+        cls.host_site.shutdown()
+        cls.host_site.server_close()
         cls.driver.quit()
         shutil.rmtree(cls.browser_tmp, ignore_errors=True)
         cls.daemon.cleanup()
@@ -373,86 +397,78 @@ class PageTest(harness.E2ETestCase):
                   "a proxy's 502 said")
 
     def test_embedded_box_says_server_down_and_non_json_reply_plainly(self):
-        srv = self.serve_host_page()
-        try:
-            host, box = self.embedded_box()
-            message = functools.partial(self.driver.execute_script,
-                                        "const e = arguments[0].shadowRoot.querySelector('li.e');"
-                                        "return e ? e.textContent : ''", host)
-            # a key HTTP cannot carry: fetch refuses it with the TypeError of a lost network
-            self.driver.execute_script("arguments[0].setAttribute('key', 'ключ')", host)
-            box.send_keys("diplomacy")
-            self.wait(lambda: "character HTTP cannot carry" in message(), "a key not ASCII")
-            self.driver.execute_script("arguments[0].removeAttribute('key')", host)
-            self.driver.execute_script(self.FETCH_FAILS)
-            box.send_keys(" ")
-            self.wait(lambda: "Cannot reach the search server (%s)" % self.base in message(),
-                      "server down said in the box")
-            self.driver.execute_script(self.FETCH_502)
-            box.send_keys("s")
-            self.wait(lambda: "answered HTTP 502 Bad Gateway, not a searchd answer" in message(),
-                      "a proxy's 502 said in the box")
-        finally:
-            srv.shutdown()
-            srv.server_close()
+        self.open_host_page()
+        host, box = self.embedded_box()
+        message = functools.partial(self.driver.execute_script,
+                                    "const e = arguments[0].shadowRoot.querySelector('li.e');"
+                                    "return e ? e.textContent : ''", host)
+        # a key HTTP cannot carry: fetch refuses it with the TypeError of a lost network
+        self.driver.execute_script("arguments[0].setAttribute('key', 'ключ')", host)
+        box.send_keys("diplomacy")
+        self.wait(lambda: "character HTTP cannot carry" in message(), "a key not ASCII")
+        self.driver.execute_script("arguments[0].removeAttribute('key')", host)
+        self.driver.execute_script(self.FETCH_FAILS)
+        box.send_keys(" ")
+        self.wait(lambda: "Cannot reach the search server (%s)" % self.base in message(),
+                  "server down said in the box")
+        self.driver.execute_script(self.FETCH_502)
+        box.send_keys("s")
+        self.wait(lambda: "answered HTTP 502 Bad Gateway, not a searchd answer" in message(),
+                  "a proxy's 502 said in the box")
 
     def test_embedded_box_keyboard_and_screen_reader(self):
         # the ARIA combobox: the input names the list it controls and, as the arrows move, the
         # option chosen (aria-activedescendant), so a screen reader reads it; Esc closes the list
         # and then the arrows open it again, while Enter chooses nothing out of sight; an
         # answer arriving after the visitor has tabbed away does not open over the site
-        srv = self.serve_host_page("<searchd-search server=\"%s\"></searchd-search>"
-                                   "<input id=after>" % self.base)
-        try:
-            host, box = self.embedded_box()
-            self.driver.execute_script(
-                "window.__chosen = [];"
-                "document.addEventListener('searchd-select', e => __chosen.push(e.detail.id))")
-            state = functools.partial(self.driver.execute_script, """
-                const r = arguments[0].shadowRoot, i = r.querySelector('input'),
-                      ul = r.querySelector('ul');
-                return {open: !ul.hidden, expanded: i.getAttribute('aria-expanded'),
-                        label: i.getAttribute('aria-label'), controls: i.getAttribute('aria-controls'),
-                        list: ul.id, active: i.getAttribute('aria-activedescendant'),
-                        selected: [...r.querySelectorAll('li[aria-selected=true]')].map(l => l.id),
-                        options: r.querySelectorAll('li[role=option]').length};""", host)
-            self.put_query(box, "diplomacy")
-            self.wait(lambda: state()["options"] > 0 and state()["open"], "dropdown hits")
-            # keys to the focused input as typed (WebElement.send_keys would blur and focus it)
-            keys = lambda k: ActionChains(self.driver).send_keys(k).perform()  # noqa: E731
-            s = state()
-            self.assertTrue(s["label"])
-            self.assertTrue(s["list"])
-            self.assertEqual(s["controls"], s["list"])
-            keys(Keys.ARROW_DOWN)
-            s = state()
-            self.assertTrue(s["active"])
-            self.assertEqual(s["selected"], [s["active"]])
-            keys(Keys.ESCAPE)
-            s = state()
-            self.assertEqual((s["open"], s["expanded"], s["active"]), (False, "false", None))
-            keys(Keys.ENTER)
-            self.assertEqual(self.driver.execute_script("return __chosen"), [])
-            keys(Keys.ARROW_DOWN)  # opens the list again, on its first hit
-            s = state()
-            self.assertTrue(s["open"])
-            self.assertEqual(s["selected"], [s["active"]])
-            keys(Keys.ENTER)
-            self.wait(lambda: len(self.driver.execute_script("return __chosen")) == 1, "a choice")
-            # a slow server: the answer comes after Tab has left the box
-            self.driver.execute_script(
-                "window.__answers = 0; const f = window.fetch;"
-                "window.fetch = (...a) => new Promise(ok => setTimeout(ok, 400))"
-                "  .then(() => f(...a)).finally(() => __answers++)")
-            keys(" public")
-            keys(Keys.TAB)
-            self.wait(lambda: self.driver.execute_script("return __answers") > 0, "the answer")
-            time.sleep(0.2)  # drawn by now, if it were going to be
-            self.assertFalse(state()["open"])
-            self.assertEqual(self.driver.switch_to.active_element.get_attribute("id"), "after")
-        finally:
-            srv.shutdown()
-            srv.server_close()
+        self.open_host_page("<searchd-search server=\"%s\"></searchd-search>"
+                            "<input id=after>" % self.base)
+        host, box = self.embedded_box()
+        self.driver.execute_script(
+            "window.__chosen = [];"
+            "document.addEventListener('searchd-select', e => __chosen.push(e.detail.id))")
+        state = functools.partial(self.driver.execute_script, """
+            const r = arguments[0].shadowRoot, i = r.querySelector('input'),
+                  ul = r.querySelector('ul');
+            return {open: !ul.hidden, expanded: i.getAttribute('aria-expanded'),
+                    label: i.getAttribute('aria-label'), controls: i.getAttribute('aria-controls'),
+                    list: ul.id, active: i.getAttribute('aria-activedescendant'),
+                    selected: [...r.querySelectorAll('li[aria-selected=true]')].map(l => l.id),
+                    options: r.querySelectorAll('li[role=option]').length};""", host)
+        self.put_query(box, "diplomacy")
+        self.wait(lambda: state()["options"] > 0 and state()["open"], "dropdown hits")
+        # keys to the focused input as typed (WebElement.send_keys would blur and focus it)
+        keys = lambda k: ActionChains(self.driver).send_keys(k).perform()  # noqa: E731
+        s = state()
+        self.assertTrue(s["label"])
+        self.assertTrue(s["list"])
+        self.assertEqual(s["controls"], s["list"])
+        keys(Keys.ARROW_DOWN)
+        s = state()
+        self.assertTrue(s["active"])
+        self.assertEqual(s["selected"], [s["active"]])
+        keys(Keys.ESCAPE)
+        s = state()
+        self.assertEqual((s["open"], s["expanded"], s["active"]), (False, "false", None))
+        keys(Keys.ENTER)
+        self.assertEqual(self.driver.execute_script("return __chosen"), [])
+        keys(Keys.ARROW_DOWN)  # opens the list again, on its first hit
+        s = state()
+        self.assertTrue(s["open"])
+        self.assertEqual(s["selected"], [s["active"]])
+        keys(Keys.ENTER)
+        self.wait(lambda: len(self.driver.execute_script("return __chosen")) == 1, "a choice")
+        # a slow server: the answer comes after Tab has left the box
+        self.driver.execute_script(
+            "window.__answers = 0; const f = window.fetch;"
+            "window.fetch = (...a) => new Promise(ok => setTimeout(ok, 400))"
+            "  .then(() => f(...a)).finally(() => __answers++)")
+        keys(" public")
+        keys(Keys.TAB)
+        self.wait(lambda: self.driver.execute_script("return __answers") > 0, "the answer")
+        time.sleep(0.2)  # drawn by now, if it were going to be
+        self.assertFalse(state()["open"])
+        self.assertEqual(self.driver.switch_to.active_element.get_attribute("id"), "after")
 
     def test_back_forward_and_a_shared_link(self):
         # each step (a page, a facet value) is an entry of the history: Back and Forward show
@@ -584,35 +600,31 @@ class PageTest(harness.E2ETestCase):
     def test_embedded_box_hits_with_href_are_links(self):
         # with href, a hit is a real link (each {id} replaced): Ctrl+click opens it in a new tab
         # and the site's page stays; a plain click follows it
-        srv = self.serve_host_page("<searchd-search server=\"%s\" href=\"/articles/{id}?from={id}\">"
-                                   "</searchd-search>" % self.base)
+        self.open_host_page("<searchd-search server=\"%s\" href=\"/articles/{id}?from={id}\">"
+                            "</searchd-search>" % self.base)
         origin = "http://localhost:%d" % self.host_port
-        try:
-            host, box = self.embedded_box()
-            self.put_query(box, "industrial revolutions")
-            links = functools.partial(self.driver.execute_script,
-                                      "return [...arguments[0].shadowRoot.querySelectorAll("
-                                      "'li[role=option] a')].map(a => a.href)", host)
-            self.wait(lambda: len(links()) > 0, "dropdown links")
-            first = links()[0]
-            self.assertRegex(first, "^%s/articles/([^/?]+)[?]from=\\1$" % origin)
-            anchor = self.driver.execute_script(
-                "return arguments[0].shadowRoot.querySelector('li[role=option] a')", host)
-            tabs = self.driver.window_handles
-            ActionChains(self.driver).key_down(Keys.CONTROL).click(anchor).key_up(Keys.CONTROL) \
-                .perform()
-            self.wait(lambda: len(self.driver.window_handles) == len(tabs) + 1, "a new tab")
-            self.assertEqual(self.driver.current_url, origin + "/")
-            for handle in self.driver.window_handles:
-                if handle not in tabs:
-                    self.driver.switch_to.window(handle)
-                    self.driver.close()
-            self.driver.switch_to.window(tabs[0])
-            anchor.click()
-            self.wait(lambda: self.driver.current_url == first, "the link followed")
-        finally:
-            srv.shutdown()
-            srv.server_close()
+        host, box = self.embedded_box()
+        self.put_query(box, "industrial revolutions")
+        links = functools.partial(self.driver.execute_script,
+                                  "return [...arguments[0].shadowRoot.querySelectorAll("
+                                  "'li[role=option] a')].map(a => a.href)", host)
+        self.wait(lambda: len(links()) > 0, "dropdown links")
+        first = links()[0]
+        self.assertRegex(first, "^%s/articles/([^/?]+)[?]from=\\1$" % origin)
+        anchor = self.driver.execute_script(
+            "return arguments[0].shadowRoot.querySelector('li[role=option] a')", host)
+        tabs, page = self.driver.window_handles, self.driver.current_url
+        ActionChains(self.driver).key_down(Keys.CONTROL).click(anchor).key_up(Keys.CONTROL) \
+            .perform()
+        self.wait(lambda: len(self.driver.window_handles) == len(tabs) + 1, "a new tab")
+        self.assertEqual(self.driver.current_url, page)  # the site's page stays
+        for handle in self.driver.window_handles:
+            if handle not in tabs:
+                self.driver.switch_to.window(handle)
+                self.driver.close()
+        self.driver.switch_to.window(tabs[0])
+        anchor.click()
+        self.wait(lambda: self.driver.current_url == first, "the link followed")
 
     def test_embedded_box_styled_under_a_strict_site_csp(self):
         # a site whose CSP allows styles from itself only ('unsafe-inline' is what such a policy
@@ -620,20 +632,16 @@ class PageTest(harness.E2ETestCase):
         # pushing the site down, and the marks were not marked
         csp = ("default-src 'self'; script-src %s; connect-src %s; style-src 'self'"
                % (self.base, self.base))
-        srv = self.serve_host_page(csp=csp)
-        try:
-            host, box = self.embedded_box()
-            box.send_keys("diplomacy")
-            style = functools.partial(self.driver.execute_script, """
-                const r = arguments[0].shadowRoot, m = r.querySelector('li[role=option] mark');
-                return m ? [getComputedStyle(r.querySelector('ul')).position,
-                            getComputedStyle(m).backgroundColor] : null;""", host)
-            self.wait(lambda: style() is not None, "dropdown hits with marks")
-            self.assertEqual(style(), ["absolute", "rgb(255, 229, 138)"])
-            self.shot("embedded-box-strict-csp")
-        finally:
-            srv.shutdown()
-            srv.server_close()
+        self.open_host_page(csp=csp)
+        host, box = self.embedded_box()
+        box.send_keys("diplomacy")
+        style = functools.partial(self.driver.execute_script, """
+            const r = arguments[0].shadowRoot, m = r.querySelector('li[role=option] mark');
+            return m ? [getComputedStyle(r.querySelector('ul')).position,
+                        getComputedStyle(m).backgroundColor] : null;""", host)
+        self.wait(lambda: style() is not None, "dropdown hits with marks")
+        self.assertEqual(style(), ["absolute", "rgb(255, 229, 138)"])
+        self.shot("embedded-box-strict-csp")
 
     def test_phone_width(self):
         self.driver.set_window_size(390, 844)
@@ -749,32 +757,19 @@ class PageTest(harness.E2ETestCase):
             self.driver.execute_script("sessionStorage.clear()")
             d.cleanup()
 
-    def serve_host_page(self, body="", csp=None):
-        """Serves, at http://localhost:host_port/ (another origin than the daemon's), a page that
-        loads /searchd.js from the daemon and holds `body` (default: one box asking the daemon),
-        with the Content-Security-Policy csp if given; returns the server, to shut down."""
+    def open_host_page(self, body="", csp=None):
+        """Opens, at http://localhost:host_port/TEST (another origin than the daemon's), a page
+        that loads /searchd.js from the daemon and holds `body` (default: one box asking the
+        daemon), with the Content-Security-Policy csp if given. One server (HostSite) serves
+        every test's page at a path of its own: with a server of each test's on the one port
+        the daemon's CORS list names, Chromium could show the page of the test before."""
         body = body or "<searchd-search server=\"%s\"></searchd-search>" % self.base
         page = ("<!doctype html><meta charset=utf-8><title>host site</title>"
                 "<script src=\"%s/searchd.js\" defer></script>"
                 "<h1>Another site</h1>%s" % (self.base, body)).encode()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                if csp:
-                    self.send_header("Content-Security-Policy", csp)
-                self.send_header("Content-Length", str(len(page)))
-                self.end_headers()
-                self.wfile.write(page)
-
-            def log_message(self, *a):
-                pass
-
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.host_port), Handler)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        self.driver.get("http://localhost:%d/" % self.host_port)
-        return srv
+        path = "/" + self.id().split(".")[-1]
+        HostSite.pages[path] = (page, csp)
+        self.driver.get("http://localhost:%d%s" % (self.host_port, path))
 
     def embedded_box(self):
         """The first <searchd-search> of the page, once drawn, and its input."""
@@ -856,18 +851,14 @@ class PageTest(harness.E2ETestCase):
             srv.server_close()
 
     def test_embedded_box_from_another_origin(self):
-        srv = self.serve_host_page()
-        try:
-            host, box = self.embedded_box()
-            box.send_keys("industrial revolutions")
-            titles = functools.partial(self.driver.execute_script,
-                                       "return [...arguments[0].shadowRoot.querySelectorAll("
-                                       "'li[role=option] .t')].map(e => e.textContent)", host)
-            self.wait(lambda: len(titles()) > 0, "dropdown hits")
-            self.shot("embedded-box")
-        finally:
-            srv.shutdown()
-            srv.server_close()
+        self.open_host_page()
+        host, box = self.embedded_box()
+        box.send_keys("industrial revolutions")
+        titles = functools.partial(self.driver.execute_script,
+                                   "return [...arguments[0].shadowRoot.querySelectorAll("
+                                   "'li[role=option] .t')].map(e => e.textContent)", host)
+        self.wait(lambda: len(titles()) > 0, "dropdown hits")
+        self.shot("embedded-box")
 
 
 if __name__ == "__main__":
