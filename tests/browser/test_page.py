@@ -19,6 +19,7 @@ types as a person would and reads what the page shows, not the JSON behind it:
     (counted as if it were not filtered, as a sidebar needs);
   - a chosen facet value stays in the sidebar (count 0) when a new query has no hit in it, so
     it can be unchosen;
+  - facet values that look like numbers are listed by count, as sent, not in numeric order;
   - a facet value holding quotes and backslashes (a"b, a\b) filters, when clicked, to exactly
     its documents: the page quotes it with \" and \\, the escapes of the filter syntax;
   - the box from /searchd.js on a page served from another origin (a second port) returns hits
@@ -101,6 +102,12 @@ LONG_URL = "https://example.org/" + "/".join(["a-path-without-spaces"] * 6) + "/
 LONG_DOC = {"id": "zebralong-doc", "title": "Zebralong " + LONG_URL, "body": "zebralong " + LONG_URL,
             "lang": "zebralong" * 8}
 
+# Keyword values that look like integers, each on as many documents as its place in count order
+# says: a JavaScript object puts such keys first in numeric order, whatever order they came in.
+NUMBERED = {"9": 3, "100": 2, "10": 1}
+NUMBERED_DOCS = [{"id": "zebranum-%s-%d" % (v, i), "title": "Zebranum", "lang": v}
+                 for v, n in NUMBERED.items() for i in range(n)]
+
 # Keyword values the filter syntax must quote and escape, each the lang of its own documents
 # (one word, "zebraquote", that no sample document and no other test's query has).
 ODD_LANGS = ['a"b', "a\\b", 'x "y" (z) \\"', "язык: ru OR", 'a"b']
@@ -159,6 +166,7 @@ class PageTest(harness.E2ETestCase):
             assert c.call({"op": "add", "doc": HOSTILE})["ok"]
             assert c.call({"op": "add", "docs": ODD_DOCS})["ok"]
             assert c.call({"op": "add", "doc": LONG_DOC})["ok"]
+            assert c.call({"op": "add", "docs": NUMBERED_DOCS})["ok"]
         cls.base = "http://%s:%d" % cls.daemon.http_addr
         cls.browser_tmp = tempfile.mkdtemp(prefix="searchd-browser-")
         cls.driver = chrome(cls.browser_tmp)
@@ -311,6 +319,18 @@ class PageTest(harness.E2ETestCase):
         pressed.click()
         want = [h["id"] for h in after["hits"]][:10]
         self.wait(lambda: self.hit_ids() == want, "the query's hits, unfiltered")
+
+    def test_facet_values_in_count_order_when_they_look_like_numbers(self):
+        self.type_query("zebranum")
+        shown = lambda: self.driver.execute_script(  # noqa: E731
+            "return [...document.querySelectorAll('#facets button[data-field=lang]')]"
+            ".map(b => b.dataset.value)")
+        self.wait(lambda: len(shown()) == 3, "the lang facet")
+        http = self.daemon.http()
+        sent = http.search("zebranum", syntax="simple", facets="lang").json["facets"]["lang"]
+        http.close()
+        self.assertEqual(list(sent), ["9", "100", "10"])  # by count, as the server sends them
+        self.assertEqual(shown(), ["9", "100", "10"])
 
     def test_facet_click_on_values_with_quotes_and_backslashes(self):
         self.type_query("zebraquote")

@@ -231,7 +231,10 @@
        * changed since it was chosen): else it filtered every hit away out of sight, with
        * nothing to click to unchoose it. A field with no value at all is not listed. */
       const chosen = st.filters.get(field) || new Set();
-      const values = Object.entries(counts);
+      /* The server sends keyword buckets by count, then value; JSON.parse puts integer-like
+       * keys ("9", "10") first in numeric order whatever order they came in, so sort again. */
+      const values = Object.entries(counts).sort(
+        (a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
       for (const v of chosen) {
         if (!Object.prototype.hasOwnProperty.call(counts, v)) values.push([v, 0]);
       }
