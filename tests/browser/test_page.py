@@ -384,6 +384,13 @@ class PageTest(harness.E2ETestCase):
         self.driver.find_element(By.ID, "prev").click()
         self.wait(lambda: self.hit_ids() == want, "the last page")
         self.assertIn("%d–%d of %d" % (last + 1, last + len(want), total), status.text)
+        # past the largest offset searchd takes (100000): the same, not "bad_request"
+        self.open_page("the&offset=250000")
+        status = self.driver.find_element(By.ID, "status")
+        self.wait(lambda: "No results on this page: %d in all" % total in status.text,
+                  "past the largest offset said")
+        self.driver.find_element(By.ID, "prev").click()
+        self.wait(lambda: self.hit_ids() == want, "the last page, from past the largest offset")
         # a list of one page has no pager, except on a page past its end: the way back
         want, total = self.page_ids("цифровая", 0)
         self.assertLessEqual(total, 10)

@@ -41,6 +41,9 @@
   };
   const DEBOUNCE_MS = 40;
   const LIMIT = 10;
+  /* The largest offset searchd takes (docs/PROTOCOL.md): a link past it shows the page past the
+   * end, with its way back, not a bad_request; Next stops at the last page it can ask for. */
+  const MAX_OFFSET = 100000;
   const st = {
     index: 'default', q: '', offset: 0, sort: '', scores: false,
     filters: new Map(), /* field -> Set of chosen keyword values */
@@ -151,7 +154,7 @@
     if (r.total > LIMIT || st.offset > 0) {
       $('pager').hidden = false;
       $('prev').disabled = st.offset === 0;
-      $('next').disabled = st.offset + LIMIT >= r.total;
+      $('next').disabled = st.offset + LIMIT >= r.total || st.offset + LIMIT > MAX_OFFSET;
       $('page').textContent = `page ${Math.floor(st.offset / LIMIT) + 1}`;
     }
     drawFacets(r.facets || null);
@@ -381,7 +384,7 @@
     st.q = p.get('q') || '';
     st.index = p.get('index') || 'default';
     st.sort = p.get('sort') || '';
-    st.offset = Math.max(0, parseInt(p.get('offset') || '0', 10) || 0);
+    st.offset = Math.min(MAX_OFFSET, Math.max(0, parseInt(p.get('offset') || '0', 10) || 0));
     st.filters = new Map();
     for (const f of p.getAll('f')) {
       const colon = f.indexOf(':'); /* a field name has none; a value may */
