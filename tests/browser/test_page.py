@@ -99,8 +99,8 @@ HOSTILE = {
 # Words with no place to break (a URL), in a title, a body and a keyword value: at a phone's width
 # they wrap rather than push the page (or the document view) wider than the screen.
 LONG_URL = "https://example.org/" + "/".join(["a-path-without-spaces"] * 6) + "/index.html?q=1"
-LONG_DOC = {"id": "zebralong-doc", "title": "Zebralong " + LONG_URL, "body": "zebralong " + LONG_URL,
-            "lang": "zebralong" * 8}
+LONG_DOC = {"id": "zebralong-doc", "title": "Zebralong " + LONG_URL,
+            "body": "zebralong " + LONG_URL, "lang": "zebralong" * 8}
 
 # Keyword values that look like integers, each on as many documents as its place in count order
 # says: a JavaScript object puts such keys first in numeric order, whatever order they came in.
@@ -405,7 +405,8 @@ class PageTest(harness.E2ETestCase):
     # the box put into words what the browser says as "Failed to fetch" and a JSON SyntaxError.
     FETCH_FAILS = "window.fetch = () => Promise.reject(new TypeError('Failed to fetch'))"
     FETCH_502 = ("window.fetch = () => Promise.resolve(new Response('<html>502 Bad Gateway</html>',"
-                 " {status: 502, statusText: 'Bad Gateway', headers: {'Content-Type': 'text/html'}}))")
+                 " {status: 502, statusText: 'Bad Gateway',"
+                 "  headers: {'Content-Type': 'text/html'}}))")
 
     def test_server_down_and_non_json_reply_said_plainly(self):
         box = self.type_query("diplomcy")

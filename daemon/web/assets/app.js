@@ -90,8 +90,8 @@
 
   function searchParams() {
     const p = new URLSearchParams({
-      q: clip(st.q), index: st.index, limit: LIMIT, offset: st.offset, highlight: 'true', syntax: 'simple',
-      prefix_last: 'true', proximity: 'true', fragments: 2,
+      q: clip(st.q), index: st.index, limit: LIMIT, offset: st.offset, highlight: 'true',
+      syntax: 'simple', prefix_last: 'true', proximity: 'true', fragments: 2,
     });
     const filter = filterText();
     if (filter) p.set('filter', filter);

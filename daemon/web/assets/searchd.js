@@ -66,7 +66,8 @@
                       ', not a searchd answer.');
     }
     if (!body.ok) {
-      throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
+      const e = body.error;
+      throw new Error(e ? `${e.code}: ${e.message}` : `HTTP ${res.status}`);
     }
     return body;
   }
@@ -113,7 +114,9 @@
    * sheets. A browser without them (Safari before 16.4) gets the <style>. */
   let sheet = null;
   function adoptStyle(root) {
-    if (root.adoptedStyleSheets && window.CSSStyleSheet && 'replaceSync' in CSSStyleSheet.prototype) {
+    const canAdopt = root.adoptedStyleSheets && window.CSSStyleSheet &&
+                     'replaceSync' in CSSStyleSheet.prototype;
+    if (canAdopt) {
       if (!sheet) {
         sheet = new CSSStyleSheet();
         sheet.replaceSync(STYLE);
