@@ -28,6 +28,7 @@ types as a person would and reads what the page shows, not the JSON behind it:
     said in words on the page and in the box, not as "Failed to fetch" or a JSON SyntaxError;
   - with href, the box's hits are links: Ctrl+click opens a new tab, a click follows them;
   - the box keeps its style on a site whose CSP forbids inline styles;
+  - the box says its count, "No results" or its error in a live region;
   - the box is an ARIA combobox a keyboard and a screen reader can use (aria-controls,
     aria-activedescendant; Esc, then arrows reopen, Enter never chooses out of sight), and a late
     answer does not open it after the visitor has left it;
@@ -443,6 +444,29 @@ class PageTest(harness.E2ETestCase):
         box.send_keys("s")
         self.wait(lambda: "answered HTTP 502 Bad Gateway, not a searchd answer" in message(),
                   "a proxy's 502 said in the box")
+
+    def test_embedded_box_says_its_count_to_a_screen_reader(self):
+        # the dropdown's count, "No results" and errors are in a live region (role=status): the
+        # list is a listbox of options, and the focus stays in the input, so nothing else says
+        # them to a screen reader
+        self.open_host_page()
+        host, box = self.embedded_box()
+        said = functools.partial(self.driver.execute_script,
+                                 "const s = arguments[0].shadowRoot.querySelector('[role=status]');"
+                                 "return s ? s.textContent : null", host)
+        self.put_query(box, "revolution")
+        http = self.daemon.http()
+        n = len(http.search("revolution", syntax="simple", prefix_last="true",
+                            limit=8).json["hits"])
+        http.close()
+        self.assertGreater(n, 1)
+        self.wait(lambda: said() == "%d results" % n, "the count said")
+        self.put_query(box, "qzxvkwj")
+        self.wait(lambda: said() == "No results", "no results said")
+        self.driver.execute_script(self.FETCH_FAILS)
+        self.put_query(box, "diplomacy")
+        self.wait(lambda: (said() or "").startswith("Cannot reach the search server"),
+                  "the error said")
 
     def test_embedded_box_keyboard_and_screen_reader(self):
         # the ARIA combobox: the input names the list it controls and, as the arrows move, the

@@ -106,7 +106,8 @@
     .t { font-weight: 600; }
     .s { font-size: .88em; color: #4a525c; overflow-wrap: anywhere; }
     .e { color: #a33; font-size: .88em; }
-    mark { background: #ffe58a; color: inherit; }`;
+    mark { background: #ffe58a; color: inherit; }
+    .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }`;
 
   /* A constructed style sheet, not a <style> element: a site whose Content-Security-Policy has
    * style-src without 'unsafe-inline' (common) blocks <style> in the box's shadow root too,
@@ -148,7 +149,12 @@
       this.list.setAttribute('role', 'listbox');
       this.list.setAttribute('aria-label', 'Results');
       this.list.hidden = true;
-      root.append(this.input, this.list);
+      /* What a screen reader says after each answer: the count, "No results" or the error. The
+       * list cannot say it (a listbox holds options only, and focus stays in the input). */
+      this.status = document.createElement('div');
+      this.status.className = 'sr';
+      this.status.setAttribute('role', 'status');
+      root.append(this.input, this.list, this.status);
       adoptStyle(root);
       this.seq = 0;
       this.hits = [];
@@ -233,6 +239,8 @@
         li.textContent = message;
         this.list.append(li);
       }
+      this.status.textContent =
+        message || (hits.length === 1 ? '1 result' : `${hits.length} results`);
       /* An answer that comes after the visitor left the box (Tab, a click elsewhere) waits for
        * the next focus: it must not open over the site's page. */
       if (this.hasFocus()) this.open();
