@@ -49,7 +49,8 @@ class WebTest(harness.E2ETestCase):
         r = self.http.get("/")
         self.assertEqual(r.status, 200)
         self.assertEqual(r.headers["Content-Type"], "text/html; charset=utf-8")
-        self.assertIn(b'<script src="/app.js" defer></script>', r.body)
+        # relative, so that behind a proxy under a prefix the page finds its script there
+        self.assertIn(b'<script src="app.js" defer></script>', r.body)
         self.assertIn("script-src 'self'", r.headers["Content-Security-Policy"])
         self.assertEqual(r.headers["X-Content-Type-Options"], "nosniff")
         etag = r.headers["ETag"]

@@ -18,34 +18,53 @@
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
+  /* from /searchd.js, loaded before this script: the highlight renderer, and fetch and the
+   * answer's JSON with their failures put into words */
+  const { marked, request, answer, clip } = window.searchd;
+  /* The tab's sessionStorage, which a browser blocking site data refuses by throwing (reading
+   * window.sessionStorage itself throws): then the key lives as long as the page. */
+  const keyStore = {
+    get() {
+      try {
+        return sessionStorage.getItem('searchd-key') || '';
+      } catch (e) {
+        return '';
+      }
+    },
+    set(key) {
+      try {
+        sessionStorage.setItem('searchd-key', key);
+      } catch (e) {
+        /* kept in st.key only */
+      }
+    },
+  };
   const DEBOUNCE_MS = 40;
   const LIMIT = 10;
+  /* The largest offset searchd takes (docs/PROTOCOL.md): a link past it shows the page past the
+   * end, with its way back, not a bad_request; Next stops at the last page it can ask for. */
+  const MAX_OFFSET = 100000;
   const st = {
     index: 'default', q: '', offset: 0, sort: '', scores: false,
     filters: new Map(), /* field -> Set of chosen keyword values */
     fields: {},         /* the index's declared fields: name -> {type, ...} */
     seq: 0, timer: 0, inflight: null,
-    key: sessionStorage.getItem('searchd-key') || '',
+    total: 0,           /* the last answer's total, for Prev from a page past the end */
+    isTyping: false,    /* the history entry now shown was made by typing (see saveState) */
+    isNewEntry: false,  /* the next search starts a new history entry */
+    docSeq: 0,          /* the newest document view asked for (openDoc) */
+    key: keyStore.get(),
   };
 
+  /* path is relative (search?…, not /search?…): behind a proxy that serves searchd under a
+   * prefix (https://example.org/find/), the API is under the same prefix as the page. */
   async function api(path, signal) {
     const headers = { Accept: 'application/json' };
     if (st.key) headers.Authorization = `Bearer ${st.key}`;
-    const res = await fetch(path, { signal, headers });
+    const res = await request(path, { signal, headers });
     if (res.status === 401) askKey(st.key ? 'That key is not known here.' : '');
-    let body;
-    try {
-      body = await res.json();
-    } catch (e) {
-      throw new Error(`HTTP ${res.status}`);
-    }
-    if (!body.ok) {
-      throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
-    }
-    return body;
+    return answer(res);
   }
-
-  const marked = window.searchd.marked; /* from /searchd.js, loaded before this script */
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -71,8 +90,8 @@
 
   function searchParams() {
     const p = new URLSearchParams({
-      q: st.q, index: st.index, limit: LIMIT, offset: st.offset, highlight: 'true', syntax: 'simple',
-      prefix_last: 'true', proximity: 'true', fragments: 2,
+      q: clip(st.q), index: st.index, limit: LIMIT, offset: st.offset, highlight: 'true',
+      syntax: 'simple', prefix_last: 'true', proximity: 'true', fragments: 2,
     });
     const filter = filterText();
     if (filter) p.set('filter', filter);
@@ -87,10 +106,13 @@
     st.timer = setTimeout(run, DEBOUNCE_MS);
   }
 
-  async function run() {
+  /* isStep: a step the visitor took (a page, a facet, a sort, Enter...), kept in history. */
+  async function run(isStep = false) {
     const seq = ++st.seq;
     if (st.inflight) st.inflight.abort();
-    saveState();
+    saveState(isStep || st.isNewEntry);
+    st.isNewEntry = false;
+    if (isStep) st.isTyping = false;
     if (!st.q.trim() && !filterText()) {
       draw(seq, null);
       return;
@@ -98,16 +120,18 @@
     const ctl = new AbortController();
     st.inflight = ctl;
     try {
-      const r = await api(`/search?${searchParams()}`, ctl.signal);
+      const r = await api(`search?${searchParams()}`, ctl.signal);
       draw(seq, r);
     } catch (e) {
       if (e.name !== 'AbortError' && seq === st.seq) fail(e.message);
     }
   }
 
+  /* The notices belonged to the answer before: a "did you mean" beside an error misleads. */
   function fail(msg) {
     $('status').textContent = msg;
     $('hits').replaceChildren();
+    $('notice').hidden = true;
     $('pager').hidden = true;
   }
 
@@ -122,20 +146,29 @@
       drawFacets(null);
       return;
     }
-    const from = r.hits.length ? st.offset + 1 : 0;
-    const total = r.total_exact === false ? `${r.total}+` : `${r.total}`;
-    $('status').textContent =
-      `${from}–${st.offset + r.hits.length} of ${total} · ${Number(r.took_ms).toFixed(2)} ms`;
+    st.total = r.total;
+    $('status').textContent = `${statusText(r)} · ${Number(r.took_ms).toFixed(2)} ms`;
     drawNotice(r);
     for (const h of r.hits) hits.append(drawHit(h));
-    if (r.total > LIMIT) {
+    /* Also on a page past the end (an old link, a shorter list since): Prev leads back. */
+    if (r.total > LIMIT || st.offset > 0) {
       $('pager').hidden = false;
       $('prev').disabled = st.offset === 0;
-      $('next').disabled = st.offset + LIMIT >= r.total;
+      $('next').disabled = st.offset + LIMIT >= r.total || st.offset + LIMIT > MAX_OFFSET;
       $('page').textContent = `page ${Math.floor(st.offset / LIMIT) + 1}`;
     }
     drawFacets(r.facets || null);
   }
+
+  function statusText(r) {
+    const total = r.total_exact === false ? `${r.total}+` : `${r.total}`;
+    if (r.hits.length) return `${st.offset + 1}–${st.offset + r.hits.length} of ${total}`;
+    if (!r.total) return 'No results';
+    return `No results on this page: ${total} in all`;
+  }
+
+  /* The first result of the last page that has any: where Prev goes from past the end. */
+  const lastPage = () => Math.max(0, Math.floor((st.total - 1) / LIMIT) * LIMIT);
 
   /* The server's highlight (title and fragments with <mark> around escaped text) when it sent
    * one, else the plain strings as text. */
@@ -177,6 +210,10 @@
       b.addEventListener('click', () => setQuery(r.did_you_mean));
       box.append('Did you mean ', b, '? ');
     }
+    /* The server cut a long query (32 words, 4096 bytes), or the page did, past more words. */
+    if (r.truncated || /\S/.test(st.q.slice(clip(st.q).length))) {
+      box.append('Only the beginning of this long query was searched. ');
+    }
     if (r.dropped && r.dropped.length) {
       box.append('No page has every word: these have most of them. ');
     } else if (r.every_word > 0) {
@@ -193,9 +230,20 @@
       return;
     }
     for (const [field, counts] of Object.entries(facets)) {
-      side.append(el('h3', '', field));
+      /* A chosen value stays listed, with 0 when the query has no match in it (the query
+       * changed since it was chosen): else it filtered every hit away out of sight, with
+       * nothing to click to unchoose it. A field with no value at all is not listed. */
       const chosen = st.filters.get(field) || new Set();
-      for (const [value, n] of Object.entries(counts)) {
+      /* The server sends keyword buckets by count, then value; JSON.parse puts integer-like
+       * keys ("9", "10") first in numeric order whatever order they came in, so sort again. */
+      const values = Object.entries(counts).sort(
+        (a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      for (const v of chosen) {
+        if (!Object.prototype.hasOwnProperty.call(counts, v)) values.push([v, 0]);
+      }
+      if (!values.length) continue;
+      side.append(el('h3', '', field));
+      for (const [value, n] of values) {
         const b = el('button', '', value);
         b.type = 'button';
         b.dataset.field = field;
@@ -206,7 +254,7 @@
         side.append(b);
       }
     }
-    side.hidden = false;
+    side.hidden = !side.childNodes.length;
   }
 
   function toggleFilter(field, value) {
@@ -215,44 +263,56 @@
     else vals.add(value);
     st.filters.set(field, vals);
     st.offset = 0;
-    run();
+    run(true);
   }
 
   function setQuery(q) {
     $('q').value = q;
     st.q = q;
     st.offset = 0;
-    run();
+    run(true);
   }
 
+  /* The view is filled from the newest click's answer only, in one go: a double click (or a
+   * click on another title) before the first answer came must not add its rows to the same
+   * table twice. */
   async function openDoc(id) {
-    const dlg = $('doc');
-    const table = $('doc-fields');
-    $('doc-title').textContent = id;
-    table.replaceChildren();
+    const seq = ++st.docSeq;
+    let title = id;
+    const rows = [];
     try {
-      const r = await api(`/docs/${encodeURIComponent(id)}?index=${encodeURIComponent(st.index)}`);
+      const r = await api(`docs/${encodeURIComponent(id)}?index=${encodeURIComponent(st.index)}`);
       for (const [k, v] of Object.entries(r.doc)) {
         const tr = el('tr');
         tr.append(el('th', '', k), el('td', '', typeof v === 'string' ? v : JSON.stringify(v)));
-        table.append(tr);
+        rows.push(tr);
       }
-      if (typeof r.doc.title === 'string') $('doc-title').textContent = r.doc.title;
+      if (typeof r.doc.title === 'string') title = r.doc.title;
     } catch (e) {
-      table.append(el('tr', '', e.message));
+      const tr = el('tr');
+      tr.append(el('td', '', e.message));
+      rows.push(tr);
     }
-    if (!dlg.open) dlg.showModal();
+    if (seq !== st.docSeq) return;
+    $('doc-title').textContent = title;
+    $('doc-fields').replaceChildren(...rows);
+    if (!$('doc').open) $('doc').showModal();
   }
 
-  /* The index's declared fields give the facet sidebar and the sort choices. */
+  /* The index's declared fields give the facet sidebar and the sort choices. Returns false
+   * when another index was chosen meanwhile (arrow keys on the index menu change it at each
+   * press): then its answer is stale and the newer call fills them and searches. */
   async function loadSettings() {
-    st.fields = {};
+    const index = st.index;
+    let fields = {};
     try {
-      const r = await api(`/indexes/${encodeURIComponent(st.index)}`);
-      st.fields = (r.settings && r.settings.fields) || {};
+      const r = await api(`indexes/${encodeURIComponent(index)}`);
+      fields = (r.settings && r.settings.fields) || {};
     } catch (e) {
       /* an index without stored settings: text search only */
     }
+    if (index !== st.index) return false;
+    st.fields = fields;
     const sort = $('sort');
     sort.replaceChildren(new Option('Relevance', ''));
     for (const [name, f] of Object.entries(st.fields)) {
@@ -262,6 +322,7 @@
     }
     sort.value = [...sort.options].some((o) => o.value === st.sort) ? st.sort : '';
     st.sort = sort.value;
+    return true;
   }
 
   /* Shows the key form (hint: why again). On submit the key is kept and everything the page
@@ -272,8 +333,12 @@
   }
 
   async function useKey(key) {
+    if (/[^\x20-\x7e]/.test(key)) { /* fetch could not send it: ask again, saying why */
+      askKey('That key holds a character HTTP cannot carry: a key is printable ASCII.');
+      return;
+    }
     st.key = key;
-    sessionStorage.setItem('searchd-key', key);
+    keyStore.set(key);
     $('keyform').hidden = true;
     await loadIndexes();
     await loadSettings();
@@ -283,7 +348,7 @@
   async function loadIndexes() {
     let names = [];
     try {
-      const r = await api('/indexes');
+      const r = await api('indexes');
       names = r.indexes.map((i) => i.name);
     } catch (e) {
       /* older server or no indexes yet */
@@ -294,29 +359,68 @@
     $('index').value = st.index;
   }
 
-  function saveState() {
+  /* The URL holds what is shown, so a link shares it: q, index, sort, offset and each chosen
+   * facet value as f=field:value. History: each step the visitor takes is a new entry, so Back
+   * shows again what was shown before it; typing makes one entry at its first keystroke and
+   * then replaces it, so Back does not step through the letters typed. */
+  function saveState(isStep) {
     const p = new URLSearchParams();
-    if (st.q) p.set('q', st.q);
+    if (st.q) p.set('q', clip(st.q));
     if (st.index !== 'default') p.set('index', st.index);
     if (st.sort) p.set('sort', st.sort);
     if (st.offset) p.set('offset', st.offset);
+    for (const [field, vals] of st.filters) {
+      for (const v of vals) p.append('f', `${field}:${v}`);
+    }
     const s = p.toString();
-    history.replaceState(null, '', s ? `?${s}` : location.pathname);
+    const url = new URL(s ? `?${s}` : location.pathname, location.href).href;
+    if (isStep && url !== location.href) history.pushState(null, '', url);
+    else history.replaceState(null, '', url);
   }
 
-  async function start() {
+  /* The state the URL holds (saveState's form), into st and the form's fields. */
+  function readState() {
     const p = new URLSearchParams(location.search);
     st.q = p.get('q') || '';
     st.index = p.get('index') || 'default';
     st.sort = p.get('sort') || '';
-    st.offset = Math.max(0, parseInt(p.get('offset') || '0', 10) || 0);
+    st.offset = Math.min(MAX_OFFSET, Math.max(0, parseInt(p.get('offset') || '0', 10) || 0));
+    st.filters = new Map();
+    for (const f of p.getAll('f')) {
+      const colon = f.indexOf(':'); /* a field name has none; a value may */
+      if (colon > 0) {
+        const field = f.slice(0, colon);
+        st.filters.set(field, (st.filters.get(field) || new Set()).add(f.slice(colon + 1)));
+      }
+    }
     $('q').value = st.q;
+  }
+
+  /* Back and Forward: show the entry's state, searched again. */
+  async function popState() {
+    const index = st.index;
+    readState();
+    st.isTyping = false;
+    clearTimeout(st.timer);
+    if (st.index !== index) {
+      $('index').value = st.index;
+      if (!(await loadSettings())) return;
+    } else {
+      $('sort').value = st.sort;
+    }
+    run();
+  }
+
+  async function start() {
+    readState();
     /* Listening before the index list and settings arrive: what is typed meanwhile (the page
      * is usable as soon as it is drawn) is kept, and searched once they are here. */
     let isReady = false;
     $('q').addEventListener('input', () => {
       st.q = $('q').value;
       st.offset = 0;
+      if (!st.isTyping) st.isNewEntry = true;
+      st.isTyping = true;
       if (isReady) schedule();
     });
     await loadIndexes();
@@ -329,33 +433,36 @@
     $('form').addEventListener('submit', (e) => {
       e.preventDefault();
       clearTimeout(st.timer);
-      run();
+      run(true);
     });
     $('index').addEventListener('change', async () => {
       st.index = $('index').value;
       st.filters.clear();
       st.offset = 0;
-      await loadSettings();
-      run();
+      if (await loadSettings()) run(true);
     });
     $('sort').addEventListener('change', () => {
       st.sort = $('sort').value;
       st.offset = 0;
-      run();
+      run(true);
     });
     $('scores').addEventListener('change', () => {
       st.scores = $('scores').checked;
       run();
     });
+    /* A new page is read from its top, as after a link: not from the pager at its bottom. */
     $('prev').addEventListener('click', () => {
-      st.offset = Math.max(0, st.offset - LIMIT);
-      run();
+      st.offset = Math.max(0, Math.min(st.offset - LIMIT, lastPage()));
+      run(true);
+      window.scrollTo(0, 0);
     });
     $('next').addEventListener('click', () => {
       st.offset += LIMIT;
-      run();
+      run(true);
+      window.scrollTo(0, 0);
     });
-    if (st.q) run();
+    window.addEventListener('popstate', popState);
+    run(); /* the URL's search (none: an empty page) */
   }
 
   start();
