@@ -468,6 +468,28 @@ class PageTest(harness.E2ETestCase):
         self.wait(lambda: (said() or "").startswith("Cannot reach the search server"),
                   "the error said")
 
+    def test_embedded_box_says_which_reading_it_searched(self):
+        # a misspelling, or a word typed with the other keyboard layout on: the box says above
+        # its hits what it searched (as the page does), and a screen reader hears it with the
+        # count; a query searched as typed has no such line, and the line is no option
+        self.open_host_page()
+        host, box = self.embedded_box()
+        seen = functools.partial(self.driver.execute_script, """
+            const r = arguments[0].shadowRoot, n = r.querySelector('li.n'),
+                  s = r.querySelector('[role=status]');
+            return {notice: n ? n.textContent : null, said: s ? s.textContent : null,
+                    options: r.querySelectorAll('li[role=option]').length}""", host)
+        for typed, meant in (("diplomcy", "diplomacy"), ("wbahjdfz", "цифровая")):
+            self.put_query(box, typed)
+            self.wait(lambda: seen()["notice"] == "Showing results for “%s”" % meant,
+                      "the reading of %r said" % typed)
+            got = seen()
+            self.assertRegex(got["said"], r"^\d+ results? for “%s”$" % meant)
+            self.assertGreater(got["options"], 0)
+        self.put_query(box, "revolution")
+        self.wait(lambda: seen()["notice"] is None and (seen()["said"] or "").endswith("results"),
+                  "no reading said for a query searched as typed")
+
     def test_embedded_box_keyboard_and_screen_reader(self):
         # the ARIA combobox: the input names the list it controls and, as the arrows move, the
         # option chosen (aria-activedescendant), so a screen reader reads it; Esc closes the list

@@ -106,6 +106,8 @@
     .t { font-weight: 600; }
     .s { font-size: .88em; color: #4a525c; overflow-wrap: anywhere; }
     .e { color: #a33; font-size: .88em; }
+    .n { font-size: .85em; color: #4a525c; cursor: default; }
+    li.n:hover { background: none; }
     mark { background: #ffe58a; color: inherit; }
     .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }`;
 
@@ -128,6 +130,14 @@
     const style = document.createElement('style');
     style.textContent = STYLE;
     root.prepend(style);
+  }
+
+  /* What the answer searched instead of the text typed, said above the hits as the page says
+   * it: a spelling corrected (did_you_mean), or the other keyboard layout's reading; '' when
+   * it searched what was typed. */
+  function readingOf(r) {
+    const layout = r.layout && r.layout.used !== false ? r.layout.query : '';
+    return (r.typos && r.did_you_mean) || layout || '';
   }
 
   class SearchdSearch extends HTMLElement {
@@ -194,13 +204,21 @@
         if (seq === this.seq) this.show([], e.message);
         return;
       }
-      if (seq === this.seq) this.show(r.hits, r.hits.length ? '' : 'No results');
+      if (seq === this.seq) this.show(r.hits, r.hits.length ? '' : 'No results', readingOf(r));
     }
 
-    show(hits, message) {
+    show(hits, message, reading) {
       this.hits = hits;
       this.list.replaceChildren();
       this.move(-1);
+      if (reading && hits.length) {
+        const li = document.createElement('li');
+        li.className = 'n';
+        li.setAttribute('role', 'presentation'); /* not an option the arrows reach */
+        li.textContent = `Showing results for “${reading}”`;
+        li.addEventListener('mousedown', (e) => e.preventDefault()); /* the input keeps focus */
+        this.list.append(li);
+      }
       hits.forEach((h, i) => {
         const li = document.createElement('li');
         li.id = `searchd-hit-${i}`;
@@ -239,8 +257,9 @@
         li.textContent = message;
         this.list.append(li);
       }
+      const count = hits.length === 1 ? '1 result' : `${hits.length} results`;
       this.status.textContent =
-        message || (hits.length === 1 ? '1 result' : `${hits.length} results`);
+        message || (reading ? `${count} for “${reading}”` : count);
       /* An answer that comes after the visitor left the box (Tab, a click elsewhere) waits for
        * the next focus: it must not open over the site's page. */
       if (this.hasFocus()) this.open();
