@@ -153,7 +153,7 @@ def request_bytes(mode, q):
                            ensure_ascii=False) + "\n").encode()
     path = "/search?" + urllib.parse.urlencode({"q": q, "limit": 10, "snippet": "false"})
     auth = "Authorization: Bearer %s\r\n" % SEARCH_KEY if mode.endswith("+key") else ""
-    return ("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (path, auth)).encode()
+    return ("GET %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n" % (path, auth)).encode()
 
 
 def mode_key(mode):

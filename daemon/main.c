@@ -83,15 +83,7 @@ static bool is_public(const char *addr)
     if (!addr || srv_parse_addr(addr, &ss, &len, &err)) {
         return false;
     }
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-        return (ntohl(in->sin_addr.s_addr) >> 24) != 127;
-    }
-    if (ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-        return !IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-    }
-    return true;
+    return !srv_addr_is_loopback((const struct sockaddr *)&ss);
 }
 
 static int run_check(const char *dir)

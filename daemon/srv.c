@@ -156,6 +156,18 @@ void srv_format_addr(const struct sockaddr *sa, char *out, size_t cap)
     }
 }
 
+bool srv_addr_is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family != AF_INET6) {
+        return false;
+    }
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 /* A non-blocking listening TCP socket on text; its bound address into bound. */
 static int listen_tcp(const char *text, int *out_fd, char *bound, size_t cap, struct sd_error *err)
 {

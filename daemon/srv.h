@@ -86,6 +86,9 @@ int srv_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len
                    struct sd_error *err);
 /* "127.0.0.1:7700" / "[::1]:7700" into out. */
 void srv_format_addr(const struct sockaddr *sa, char *out, size_t cap);
+/* True for an address of 127.0.0.0/8 or ::1 (or ::ffff:127.x.y.z); false for others, and for a
+ * Unix socket's. */
+bool srv_addr_is_loopback(const struct sockaddr *sa);
 
 struct srv;
 

@@ -746,6 +746,10 @@ static struct srv_conn *conn_new(struct srv *s, const struct srv_listener *l, ev
     c->ops = ops;
     c->bev = bev;
     c->is_tls = l->is_tls;
+    struct sockaddr_storage local;
+    socklen_t local_len = sizeof local;
+    c->is_loopback = getsockname(fd, (struct sockaddr *)&local, &local_len) == 0 &&
+                     srv_addr_is_loopback((const struct sockaddr *)&local);
     c->timer = timer;
     c->state = SRV_CONN_BUSY; /* so that the first update enters IDLE */
     srv_format_addr(sa, c->peer, sizeof c->peer);

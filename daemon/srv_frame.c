@@ -235,6 +235,7 @@ static const char *const header_names[SRV_NHEADERS] = {
     [SRV_H_ACR_HEADERS] = "access-control-request-headers",
     [SRV_H_IF_NONE_MATCH] = "if-none-match",
     [SRV_H_AUTHORIZATION] = "authorization",
+    [SRV_H_HOST] = "host",
 };
 
 /* The header whose name was just read, or -1 for one the server ignores. */

@@ -41,6 +41,7 @@ enum srv_header {
     SRV_H_ACR_HEADERS,   /* Access-Control-Request-Headers */
     SRV_H_IF_NONE_MATCH, /* a cached page asset's ETag */
     SRV_H_AUTHORIZATION, /* Bearer API key */
+    SRV_H_HOST,          /* the name the client addressed (DNS rebinding: srv_http.c) */
     SRV_NHEADERS,
 };
 #define SRV_HEADER_MAX 512 /* bytes of one such value; longer: 431 head_too_large */

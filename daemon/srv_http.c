@@ -31,13 +31,16 @@
  * Expect: 100-continue: "HTTP/1.1 100 Continue" is sent when the headers
  * are accepted and no earlier answer is pending (one would come first).
  *
- * Before routing: GET or HEAD of /metrics (srv_metrics.c: the Prometheus
+ * Before routing, first: on a loopback address, without API keys, a Host that is not localhost
+ * or an IP address is 403 forbidden_host (DNS rebinding: host_is_loopback_name). Then GET or
+ * HEAD of /metrics (srv_metrics.c: the Prometheus
  * text format; a search or admin key when keys are on); GET or HEAD of a
  * page asset (/, /app.js, /searchd.js...; unless --web off) is answered
  * from the compiled-in bytes, 304 when its If-None-Match names the ETag; OPTIONS with Origin and
  * Access-Control-Request-Method is a CORS preflight: 204 with the Allow-*
  * headers for an allowed origin, 403 forbidden_origin otherwise.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,8 +251,53 @@ static void answer_metrics(struct srv *s, struct srv_job *job, bool is_get)
 
 /* Requests answered without the API's router: a CORS preflight and the page's
  * assets. True when job holds the answer. */
+/* Whether the Host header names this machine's loopback as no other site can: localhost (or
+ * a name under .localhost, which resolvers keep on loopback), or an IP address. A page of
+ * evil.example whose name is made to resolve to 127.0.0.1 (DNS rebinding) sends its own name,
+ * and its scripts may read the answers as same-origin ones. */
+static bool host_is_loopback_name(const char *host)
+{
+    size_t len = strlen(host);
+    if (host[0] == '[') {
+        return true; /* an IPv6 literal, "[::1]:7700" */
+    }
+    const char *colon = strrchr(host, ':');
+    if (colon) {
+        len = (size_t)(colon - host);
+    }
+    while (len > 0 && host[len - 1] == '.') {
+        len--; /* "localhost." is localhost */
+    }
+    char name[256];
+    if (len == 0 || len >= sizeof name) {
+        return false;
+    }
+    memcpy(name, host, len);
+    name[len] = '\0';
+    struct in_addr v4;
+    if (inet_pton(AF_INET, name, &v4) == 1) {
+        return true;
+    }
+    static const char suffix[] = ".localhost";
+    size_t n = sizeof suffix - 1;
+    return strcasecmp(name, "localhost") == 0 ||
+           (len > n && strcasecmp(name + len - n, suffix) == 0);
+}
+
 static bool answer_before_routing(struct srv *s, struct srv_job *job, const struct srv_frame *f)
 {
+    /* A loopback searchd without keys trusts whoever reaches it: only programs of this
+     * machine, as a rule, but also any website a user of it visits, if the site's name is made
+     * to resolve to 127.0.0.1 (DNS rebinding): the browser then calls the site itself and
+     * lets its scripts read the archive. Such a request names the site in Host; any other
+     * name is refused there. With keys on, a key is what guards. */
+    const char *host = f->header[SRV_H_HOST];
+    if (host && job->conn->is_loopback && !srv_keys_on(s) && !host_is_loopback_name(host)) {
+        srv_job_fail(job, PROTO_FORBIDDEN_HOST,
+                     "this searchd has no API keys and answers on loopback only to requests for "
+                     "localhost or an IP address (see README: Operating); Host names another");
+        return true;
+    }
     if (f->method == PROTO_OPTIONS && f->header[SRV_H_ORIGIN] && f->header[SRV_H_ACR_METHOD]) {
         if (!job->allow_origin) {
             srv_job_fail(job, PROTO_FORBIDDEN_ORIGIN, "this origin may not call searchd "

@@ -164,6 +164,7 @@ struct srv_conn {
     bool is_lingering;     /* FIN sent, discarding input until the client closes */
     bool is_refusal;       /* admitted only to say busy; not counted */
     bool is_tls;           /* bev is a bufferevent_openssl (srv_tls.c) */
+    bool is_loopback;      /* it came in on a loopback address (srv_addr_is_loopback) */
     enum srv_role role;    /* line: the role of the key its auth op presented */
     bool has_key;          /* line: an auth op presented a key, whose hash is key_hash */
     unsigned char key_hash[32];

@@ -285,11 +285,11 @@ static void test_srv_http_routes_and_keepalive(void **state)
     struct fixture *f = start_server(0);
     struct client c;
     client_open(&c, srv_http_addr(f->srv));
-    const char *reqs = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
-                       "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-                       "PUT /docs HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
-                       "GET /search?q=x&index=missing HTTP/1.1\r\nHost: x\r\n\r\n"
-                       "GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const char *reqs = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                       "GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                       "PUT /docs HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
+                       "GET /search?q=x&index=missing HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                       "GET /stats HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     client_send(&c, reqs, strlen(reqs));
     char *all = client_read_all(&c);
     const char *want[] = {
@@ -360,7 +360,7 @@ static void test_srv_max_connections_evicts_idle_then_refuses(void **state)
     client_send(&extra, ":\"health\"}\n", 11);
     assert_true(client_line(&extra, line, sizeof line));
     /* idle again: an HTTP client gets in by evicting one */
-    const char *get = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const char *get = "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     for (int i = 0; i < 4; i++) {
         client_open(&http, srv_http_addr(f->srv));
         client_send(&http, get, strlen(get));
@@ -384,7 +384,7 @@ static void test_srv_request_deadline_is_not_reset_by_trickled_bytes(void **stat
     client_open(&line, srv_line_addr(f->srv));
     client_open(&http, srv_http_addr(f->srv));
     const char *lreq = "{\"op\":\"health\"}";
-    const char *hreq = "GET /health HTTP/1.1\r\nHost: x\r\n";
+    const char *hreq = "GET /health HTTP/1.1\r\nHost: localhost\r\n";
     struct timeval t0, t1;
     gettimeofday(&t0, NULL);
     for (size_t i = 0; i < 12; i++) { /* 2.4 s of trickle: past the deadline */

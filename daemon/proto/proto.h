@@ -82,6 +82,7 @@ enum proto_code {
     PROTO_TIMEOUT,          /* a request not complete within --request-timeout: 408 */
     PROTO_HEAD_TOO_LARGE,   /* HTTP request line + headers over the limit: 431 */
     PROTO_FORBIDDEN_ORIGIN, /* a CORS preflight from an origin not allowed: 403 */
+    PROTO_FORBIDDEN_HOST,   /* a loopback request naming another host, keys off: 403 */
     PROTO_UNAUTHORIZED,     /* no API key, or an unknown one, where keys are on: 401 */
     PROTO_FORBIDDEN,        /* the key's role may not do this (a search key writing): 403 */
     PROTO_DEGRADED,         /* 503: the index has a file that is not served; writes refused */

@@ -53,6 +53,7 @@ static const struct {
     [PROTO_TIMEOUT] = {"timeout", 408},
     [PROTO_HEAD_TOO_LARGE] = {"head_too_large", 431},
     [PROTO_FORBIDDEN_ORIGIN] = {"forbidden_origin", 403},
+    [PROTO_FORBIDDEN_HOST] = {"forbidden_host", 403},
     [PROTO_UNAUTHORIZED] = {"unauthorized", 401},
     [PROTO_FORBIDDEN] = {"forbidden", 403},
     [PROTO_DEGRADED] = {"degraded", 503},

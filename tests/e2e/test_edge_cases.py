@@ -24,7 +24,7 @@ from harness import E2ETestCase
 
 def raw_http(addr, method, path, body=b""):
     """One request with Connection: close; returns (status, parsed JSON body)."""
-    head = ("%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json"
+    head = ("%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json"
             "\r\nContent-Length: %d\r\n\r\n" % (method, path, len(body))).encode()
     with socket.create_connection(addr, timeout=harness.IO_TIMEOUT) as s:
         s.sendall(head + body)

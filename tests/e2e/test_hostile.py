@@ -123,7 +123,7 @@ class Fresh:
     def http_once(self):
         t0 = time.monotonic()
         with raw_connect(self.daemon.http_addr) as s:
-            s.sendall(b"GET /search?q=diplomacy&limit=3 HTTP/1.1\r\nHost: x\r\n"
+            s.sendall(b"GET /search?q=diplomacy&limit=3 HTTP/1.1\r\nHost: localhost\r\n"
                       b"Connection: close\r\n\r\n")
             data = read_until_closed(s)
         took = time.monotonic() - t0
@@ -312,7 +312,7 @@ class HostileTest(E2ETestCase):
         stop = threading.Event()
         conns = []
         request = {False: b'{"op":"search","q":"slow"}\n',
-                   True: b"GET /search?q=slow HTTP/1.1\r\nHost: x\r\n\r\n"}
+                   True: b"GET /search?q=slow HTTP/1.1\r\nHost: localhost\r\n\r\n"}
         for i in range(300):
             is_http = i % 2 == 1
             try:
@@ -422,7 +422,7 @@ class HostileTest(E2ETestCase):
 
     def test_double_content_length_is_400_json_and_closed(self):
         daemon = self.start()
-        bad = (b"POST /docs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        bad = (b"POST /docs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                b"Content-Length: 2\r\nContent-Length: 40\r\n\r\n"
                b'{}{"id":"smuggled","title":"x"}\r\n\r\n')
         with raw_connect(daemon.http_addr) as s:
@@ -473,7 +473,7 @@ class HostileTest(E2ETestCase):
             (b"\x00\x01\x02garbage\xff\r\n\r\n", 400, "bad_http", True),
             (b"GET /health HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", 431, "head_too_large",
              True),
-            (b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, "unknown_path",
+            (b"GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 404, "unknown_path",
              True),
             (b"PUT /stats HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 405,
              "method_not_allowed", True),
@@ -488,8 +488,8 @@ class HostileTest(E2ETestCase):
             self.assertEqual(json.loads(body)["error"]["code"], want_code, body)
         # HEAD: the head of a GET, no body; the connection stays usable
         with raw_connect(daemon.http_addr) as s:
-            s.sendall(b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n"
-                      b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            s.sendall(b"HEAD /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                      b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             data = read_until_closed(s)
         first, _, rest = data.partition(b"\r\n\r\n")
         body = rest.partition(b"\r\n\r\n")[2]  # the GET's

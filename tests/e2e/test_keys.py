@@ -89,6 +89,45 @@ class KeysTest(harness.ConfFileTestCase):
             self.assertEqual(c.call({"op": "auth", "key": ADMIN})["role"], "admin")
             self.assertOk(c.call({"op": "drop_index", "index": "books"}))
 
+    def test_keys_guard_a_loopback_server_named_otherwise(self):
+        # With keys on, the key guards: a request naming any Host is answered (a proxy, a
+        # name in /etc/hosts); without keys see test_loopback_without_keys_answers_only_its_names.
+        h = self.daemon.http()
+        try:
+            r = h.request("GET", "/search?q=x", headers={"Host": "search.example.org",
+                                                           "Authorization": "Bearer " + SEARCH})
+            self.assertEqual(r.status, 200, r.body)
+        finally:
+            h.close()
+
+    def test_loopback_without_keys_answers_only_its_names(self):
+        # DNS rebinding: a website whose name resolves to 127.0.0.1 would be same-origin with a
+        # loopback searchd that has no keys, its scripts reading the archive. Such a request
+        # names the site in Host: refused (forbidden_host); localhost and IP addresses are not.
+        d = self.start_daemon()
+        h = d.http()
+        try:
+            for host in ("evil.example", "evil.example:%d" % d.http_addr[1], "127.0.0.1.nip.io",
+                         "localhost.evil.example"):
+                for path in ("/search?q=x", "/", "/health", "/docs/x", "/metrics"):
+                    r = h.request("GET", path, headers={"Host": host})
+                    self.assertEqual(r.status, 403, (host, path, r.body))
+                    if path != "/metrics":
+                        self.assertError(r.json, "forbidden_host")
+                r = h.request("POST", "/docs", body={"id": "r1"}, headers={"Host": host})
+                self.assertEqual(r.status, 403, (host, r.body))
+            for host in ("localhost", "LocalHost:%d" % d.http_addr[1], "app.localhost",
+                         "localhost.", "127.0.0.1:%d" % d.http_addr[1], "[::1]:1", "10.1.2.3"):
+                r = h.request("GET", "/search?q=x", headers={"Host": host})
+                self.assertEqual(r.status, 200, (host, r.body))
+        finally:
+            h.close()
+        self.assertError(self.line_get(d, "r1"), "not_found")
+
+    def line_get(self, d, doc_id):
+        with d.line() as c:
+            return c.call({"op": "get", "id": doc_id})
+
     def test_line_auth_once_per_connection(self):
         with self.daemon.line() as c:
             self.assertError(c.call({"op": "search", "q": "x"}), "unauthorized")

@@ -58,7 +58,7 @@ def raw_http(addr, data, timeout=10):
 
 
 def http_post_raw(path, body, content_type="application/json", extra=b""):
-    head = ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+    head = ("POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
             % (path, content_type, len(body))).encode()
     return head + extra + b"\r\n" + body
 
@@ -248,13 +248,13 @@ class ProtocolTest(E2ETestCase):
         self.assertEqual(self.http_status("/docs/trunc-h"), 404)
 
     def test_http_invalid_utf8(self):
-        self.http_bad(b"GET /search?q=%D0%B4%FF%FE HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_utf8",
+        self.http_bad(b"GET /search?q=%D0%B4%FF%FE HTTP/1.1\r\nHost: localhost\r\n\r\n", 400, "bad_utf8",
                       "HTTP utf8 in query")
         self.http_bad(http_post_raw("/docs", b'{"id":"u8h","title":"a\xc3\x28b"}'), 400,
                       "bad_utf8", "HTTP utf8 in a field")
         self.http_bad(http_post_raw("/docs", b'{"id":"u8h-\xff","title":"t"}'), 400, "bad_utf8",
                       "HTTP utf8 in an id")
-        self.http_bad(b"GET /docs/%FF%FE HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_utf8",
+        self.http_bad(b"GET /docs/%FF%FE HTTP/1.1\r\nHost: localhost\r\n\r\n", 400, "bad_utf8",
                       "HTTP utf8 in a path id")
 
     def test_http_malformed_json_and_members(self):
@@ -266,19 +266,19 @@ class ProtocolTest(E2ETestCase):
                                     "application/x-ndjson"), 400, "bad_request",
                       "HTTP NDJSON with a doc lacking its id")
         self.assertEqual(self.http_status("/docs/nd1"), 404, "NDJSON is all or none")
-        self.http_bad(b"GET /search?q=x&limit=abc HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+        self.http_bad(b"GET /search?q=x&limit=abc HTTP/1.1\r\nHost: localhost\r\n\r\n", 400,
                       "bad_request", "HTTP bad limit")
 
     def test_http_unknown_index_field_query_method(self):
-        self.http_bad(b"GET /search?q=x&index=nosuchindex HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+        self.http_bad(b"GET /search?q=x&index=nosuchindex HTTP/1.1\r\nHost: localhost\r\n\r\n", 404,
                       "unknown_index", "HTTP unknown index")
-        self.http_bad(b"GET /search?q=nosuchfield:word HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+        self.http_bad(b"GET /search?q=nosuchfield:word HTTP/1.1\r\nHost: localhost\r\n\r\n", 400,
                       "unknown_field", "HTTP unknown field")
-        self.http_bad(b"GET /search?q=%28a%20OR HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_query",
+        self.http_bad(b"GET /search?q=%28a%20OR HTTP/1.1\r\nHost: localhost\r\n\r\n", 400, "bad_query",
                       "HTTP malformed query")
-        self.http_bad(b"PUT /stats HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405,
+        self.http_bad(b"PUT /stats HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n", 405,
                       "method_not_allowed", "HTTP wrong method")
-        self.http_bad(b"GET /docs/no-such-doc HTTP/1.1\r\nHost: x\r\n\r\n", 404, "not_found",
+        self.http_bad(b"GET /docs/no-such-doc HTTP/1.1\r\nHost: localhost\r\n\r\n", 404, "not_found",
                       "HTTP missing doc")
 
     def test_http_oversized_body_413(self):
@@ -369,9 +369,9 @@ class ProtocolTest(E2ETestCase):
             self.assertOk(a[9], what)
         body = json.dumps({"id": "order-http", "title": "orderwordhttp"}).encode()
         with socket.create_connection(self.daemon.http_addr, timeout=harness.IO_TIMEOUT) as s:
-            s.sendall(b"POST /docs HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
-                      b"GET /docs/order-http HTTP/1.1\r\nHost: x\r\n\r\n"
-                      b"DELETE /docs/order-http HTTP/1.1\r\nHost: x\r\n"
+            s.sendall(b"POST /docs HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n%s"
+                      b"GET /docs/order-http HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                      b"DELETE /docs/order-http HTTP/1.1\r\nHost: localhost\r\n"
                       b"Connection: close\r\n\r\n" % (len(body), body))
             answers = b""
             while True:  # the server closes after the third answer
