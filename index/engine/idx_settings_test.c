@@ -460,6 +460,52 @@ static void test_idx_drop_removes_one_directory_only(void **state)
     free(dir);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Recovery moves a file it cannot place into INDEX/lost+found/ (after a kill -9 in a flush, a
+ * segment past the MANIFEST's next number): a drop of that index answered SD_EIO "Is a
+ * directory" after its directory was renamed away, so the index was gone but the drop an
+ * error, and .dropped-NAME/ stayed, refused again at every start. */
+static void test_idx_drop_takes_lost_and_found_with_the_index(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir);
+    struct seg_field fs[] = {TXT("title", "river")};
+    struct idx_op op = upsert("a", fs, 1);
+    struct sd_error err;
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
+    idx_close(db);
+    char path[512];
+    snprintf(path, sizeof path, "%s/books", dir);
+    write_file(path, "seg-000099.seg", "a flush cut short");
+    snprintf(path, sizeof path, "%s/.dropped-old", dir); /* a drop cut by a crash, the same */
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/.dropped-old/lost+found", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    write_file(path, "seg-000007.seg", "x");
+    db = open_db(dir);
+    assert_false(exists(dir, ".dropped-old"));
+    assert_true(exists(dir, "books/lost+found/seg-000099.seg"));
+    assert_int_equal(tidx_count(db, "books", "river"), 1);
+    assert_int_equal(idx_drop(db, "books", &err), SD_OK);
+    assert_false(exists(dir, "books"));
+    assert_false(exists(dir, ".dropped-books"));
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
+    assert_int_equal(idx_drop(db, "books", &err), SD_OK);
+    idx_close(db);
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
 struct searcher {
     struct idx_db *db;
     atomic_bool stop;
@@ -1401,6 +1447,7 @@ int main(void)
         cmocka_unit_test(test_idx_settings_format1_still_reads),
         cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),
+        cmocka_unit_test(test_idx_drop_takes_lost_and_found_with_the_index),
         cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),
         cmocka_unit_test(test_idx_declared_attributes_become_columns_through_flush_and_replay),
         cmocka_unit_test(test_idx_settings_change_reindexes_in_background_switching_at_once),
