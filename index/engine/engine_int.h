@@ -474,8 +474,9 @@ int idx_settings_load(struct idx_index *ix, struct sd_error *err);
 void idx_settings_free_all(struct idx_index *ix);
 /* Writes st as dir/SETTINGS, atomically and durably (file and dir fsynced). */
 int idx_settings_write(const char *dir, const struct idx_settings *st, struct sd_error *err);
-/* For `searchd --check`: reads and checks DIR/SETTINGS (none is fine). */
-int idx_settings_verify(const char *dir, struct sd_error *err);
+/* For `searchd --check`: reads and checks DIR/SETTINGS (none is fine); *version (when not
+ * NULL) is its settings version, 0 for none. */
+int idx_settings_verify(const char *dir, uint64_t *version, struct sd_error *err);
 struct idx_settings *idx_settings_acquire(struct idx_index *ix);
 void idx_settings_release(struct idx_settings *st); /* NULL is a no-op */
 /* The upsert op checked against st's schema and rewritten as it will be logged: declared
@@ -608,6 +609,11 @@ int idx_log_error(const char *dir, bool is_new, int rc, struct sd_error *err);
  * NULL when e has no tombstone file) and their count are returned. */
 int idx_entry_verify(const char *dir, const struct wal_seg_entry *e, struct seg **seg_out,
                      uint64_t **bits_out, uint32_t *ndeleted_out, struct sd_error *err);
+/* Whether segment s (number seg_no of dir) may have been written under settings of version
+ * settings_version (0: dir has no SETTINGS): SD_ECORRUPT naming both when s records a later
+ * version, i.e. SETTINGS is missing or older than the index. */
+int idx_settings_cover(const char *dir, uint64_t settings_version, const struct seg *s,
+                       uint32_t seg_no, struct sd_error *err);
 /* Decodes a log record as idx_op_decode() does, then validates it as
  * idx_op_validate() does a request: for replay and --check, where the payload
  * passed its checksum but may still hold what no request could. */

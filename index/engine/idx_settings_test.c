@@ -905,17 +905,17 @@ static void test_idx_settings_file_damage_is_always_corrupt(void **state)
     size_t len;
     struct sd_error err;
     assert_int_equal(sd_read_file(path, 1 << 20, &good, &len, &err), SD_OK);
-    assert_int_equal(idx_settings_verify(idir, &err), SD_OK);
+    assert_int_equal(idx_settings_verify(idir, NULL, &err), SD_OK);
     for (size_t cut = 0; cut < len; cut++) {
         assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", good, cut, &err), SD_OK);
-        assert_int_equal(idx_settings_verify(idir, &err), SD_ECORRUPT);
+        assert_int_equal(idx_settings_verify(idir, NULL, &err), SD_ECORRUPT);
     }
     uint8_t *bad = malloc(len);
     for (size_t i = 0; i < len; i++) {
         memcpy(bad, good, len);
         bad[i] ^= 0x41;
         assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", bad, len, &err), SD_OK);
-        if (idx_settings_verify(idir, &err) != SD_ECORRUPT) {
+        if (idx_settings_verify(idir, NULL, &err) != SD_ECORRUPT) {
             fail_msg("byte %zu flipped: %s", i, err.msg);
         }
     }
@@ -936,6 +936,77 @@ static uint64_t index_version(struct idx_db *db, const char *index)
     idx_settings_release(st);
     idx_index_put(ix);
     return v;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    }
+    fclose(in);
+    fclose(out);
+}
+
+/* The open refuses it and --check fails it, with the daemon's message. */
+static void expect_open_refused(const char *dir, const char *why)
+{
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = dir;
+    struct idx_db *db;
+    struct sd_error err;
+    assert_int_equal(idx_open(&cfg, &db, &err), SD_ECORRUPT);
+    if (!strstr(err.msg, why)) {
+        fail_msg("open: %s", err.msg);
+    }
+    char report[4096] = {0};
+    FILE *out = fmemopen(report, sizeof report - 1, "w");
+    assert_int_equal(idx_check_dir(dir, out, &err), SD_ECORRUPT); /* searchd --check */
+    fclose(out);
+    if (!strstr(report, why)) {
+        fail_msg("check: %s", report);
+    }
+}
+
+/* A SETTINGS file lost (a copy of the index without it), or put back from an older copy,
+ * opened as "no settings" or as those older ones: writes were no longer checked, and the next
+ * change took a version number the segments already carried, so they were never re-indexed
+ * for it. Segments record the settings version they were written under: one later than
+ * SETTINGS holds refuses the open, and nothing is touched. */
+static void test_idx_settings_missing_or_older_than_segments_stop_the_open(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "books", schema1);
+    struct seg_field f[] = {TXT("title", "river"), RAW("year", "1999")};
+    struct idx_op op = upsert("a", f, 2);
+    struct sd_error err;
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
+    idx_close(db); /* flushed: seg-000001.seg, written under version 1 */
+    char path[512], old[512];
+    snprintf(path, sizeof path, "%s/books/SETTINGS", dir);
+    snprintf(old, sizeof old, "%s/SETTINGS.v1", dir);
+    copy_file(path, old);
+    assert_int_equal(rename(path, old), 0);
+    expect_open_refused(dir, "books/SETTINGS is missing, but seg-000001.seg was written under "
+                             "settings version 1");
+    assert_false(exists(dir, "books/SETTINGS"));
+    assert_int_equal(rename(old, path), 0);
+    copy_file(path, old);
+    db = open_db(dir);
+    set_settings(db, "books", rx_schema); /* version 2: re-indexed, written under it */
+    wait_reindexed(db, "books");
+    idx_close(db);
+    assert_int_equal(rename(old, path), 0);
+    expect_open_refused(dir, "books/SETTINGS holds settings version 1, but seg-");
+    tidx_remove_tree(dir);
+    free(dir);
 }
 
 static bool reindex_pending(struct idx_db *db, const char *index)
@@ -1446,6 +1517,7 @@ int main(void)
         cmocka_unit_test(test_idx_synonyms_meilisearch_map_is_one_way),
         cmocka_unit_test(test_idx_settings_format1_still_reads),
         cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
+        cmocka_unit_test(test_idx_settings_missing_or_older_than_segments_stop_the_open),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),
         cmocka_unit_test(test_idx_drop_takes_lost_and_found_with_the_index),
         cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),
