@@ -136,7 +136,12 @@ int idx_check_dir(const char *data_dir, void *out_file, struct sd_error *err)
     struct dirent *e;
     unsigned indexes = 0;
     while ((e = readdir(d)) != NULL) {
-        if (!idx_name_valid(e->d_name, strlen(e->d_name))) {
+        bool is_other;
+        if (!idx_db_entry_is_index(data_dir, e->d_name, &is_other)) {
+            if (is_other) {
+                fprintf(c.out, "NOTE %s/%s is not a directory: not an index, left alone\n",
+                        data_dir, e->d_name);
+            }
             continue;
         }
         idx_check_index(&c, data_dir, e->d_name);

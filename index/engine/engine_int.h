@@ -456,6 +456,10 @@ void idx_index_put(struct idx_index *ix);
 /* At open: removes DATA/.dropped-* left by a drop that a crash interrupted, and
  * DATA/.creating-* left by a creation that a crash interrupted (db.c: never an index yet). */
 void idx_remove_leftovers(const struct idx_db *db);
+/* db.c: whether the entry `name` of data_dir is an index to open, check or repair: a valid
+ * index name that is not something other than a directory (*is_other: a file or another
+ * non-directory with an index's name, which is left alone). */
+bool idx_db_entry_is_index(const char *data_dir, const char *name, bool *is_other);
 
 /* lexicon.c: the query-time part of a schema (its synonyms and stopwords) as the query
  * module's lexicon, sealed; *out NULL when it has none. SD_EINVAL names a string no query

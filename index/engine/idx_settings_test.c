@@ -506,6 +506,42 @@ static void test_idx_drop_takes_lost_and_found_with_the_index(void **state)
     free(dir);
 }
 
+/* A file with an index's name in the data directory (a core dump "core" in the service's
+ * working directory) stopped the start: "core/SETTINGS: Not a directory". It is left alone:
+ * the other indexes open, --check notes it, and a write to that name is refused by name. */
+static void test_idx_file_with_an_index_name_is_left_alone(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    write_file(dir, "core", "not an index");
+    struct idx_db *db = open_db(dir);
+    struct seg_field fs[] = {TXT("title", "river")};
+    struct idx_op op = upsert("a", fs, 1);
+    struct sd_error err;
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "core", &op, 1, NULL, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "core is there and is not a directory"));
+    char **names;
+    size_t n;
+    assert_int_equal(idx_list(db, &names, &n, &err), SD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "books");
+    free(names[0]);
+    free(names);
+    idx_close(db);
+    db = open_db(dir); /* the start that failed */
+    assert_int_equal(tidx_count(db, "books", "river"), 1);
+    idx_close(db);
+    char report[4096] = {0};
+    FILE *out = fmemopen(report, sizeof report - 1, "w");
+    assert_int_equal(idx_check_dir(dir, out, &err), SD_OK); /* searchd --check */
+    fclose(out);
+    assert_non_null(strstr(report, "core is not a directory: not an index, left alone"));
+    assert_true(exists(dir, "core"));
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
 struct searcher {
     struct idx_db *db;
     atomic_bool stop;
@@ -1520,6 +1556,7 @@ int main(void)
         cmocka_unit_test(test_idx_settings_missing_or_older_than_segments_stop_the_open),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),
         cmocka_unit_test(test_idx_drop_takes_lost_and_found_with_the_index),
+        cmocka_unit_test(test_idx_file_with_an_index_name_is_left_alone),
         cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),
         cmocka_unit_test(test_idx_declared_attributes_become_columns_through_flush_and_replay),
         cmocka_unit_test(test_idx_settings_change_reindexes_in_background_switching_at_once),
