@@ -605,7 +605,8 @@ void idx_index_close(struct idx_index *ix);
  * A missing one: *is_new and an empty m when the directory holds no segment or
  * tombstone file, else SD_ECORRUPT naming the situation. */
 int idx_manifest_load(const char *dir, struct wal_manifest *m, bool *is_new, struct sd_error *err);
-/* A log error rc (err filled in) of an index without a MANIFEST says so. Returns rc. */
+/* A log error rc (err filled in) of an index without a MANIFEST says so when it is damage
+ * (SD_ECORRUPT). Returns rc. */
 int idx_log_error(const char *dir, bool is_new, int rc, struct sd_error *err);
 /* Verifies the files of MANIFEST entry e in dir: the segment's checksum and
  * structure, its document count and footer XXH3 against e, and its tombstone

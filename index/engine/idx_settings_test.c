@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -538,6 +539,38 @@ static void test_idx_file_with_an_index_name_is_left_alone(void **state)
     fclose(out);
     assert_non_null(strstr(report, "core is not a directory: not an index, left alone"));
     assert_true(exists(dir, "core"));
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
+/* A write that creates an index on a full disk: the first log file cannot be written. The
+ * error said "MANIFEST is missing and the log cannot stand in for it", words for a damaged
+ * directory, about a new one on a full disk. A file size limit stands in for the full disk
+ * (EFBIG is a full disk to searchd, as in tests/e2e/test_faults.py). */
+static void test_idx_new_index_on_a_full_disk_is_not_called_damaged(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir);
+    struct seg_field fs[] = {TXT("title", "river")};
+    struct idx_op op = upsert("a", fs, 1);
+    struct sd_error err;
+    struct rlimit old, tiny;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    tiny = old;
+    tiny.rlim_cur = 16; /* less than a log file's header */
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    int rc = tidx_write(db, "fresh", &op, 1, NULL, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, was);
+    assert_int_equal(rc, SD_ENOSPC);
+    if (strstr(err.msg, "MANIFEST") || !strstr(err.msg, "wal-000001.log")) {
+        fail_msg("%s", err.msg);
+    }
+    assert_int_equal(tidx_write(db, "fresh", &op, 1, NULL, &err), SD_OK); /* room again */
+    assert_int_equal(tidx_count(db, "fresh", "river"), 1);
+    idx_close(db);
     tidx_remove_tree(dir);
     free(dir);
 }
@@ -1557,6 +1590,7 @@ int main(void)
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),
         cmocka_unit_test(test_idx_drop_takes_lost_and_found_with_the_index),
         cmocka_unit_test(test_idx_file_with_an_index_name_is_left_alone),
+        cmocka_unit_test(test_idx_new_index_on_a_full_disk_is_not_called_damaged),
         cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),
         cmocka_unit_test(test_idx_declared_attributes_become_columns_through_flush_and_replay),
         cmocka_unit_test(test_idx_settings_change_reindexes_in_background_switching_at_once),

@@ -53,7 +53,9 @@ int idx_manifest_load(const char *dir, struct wal_manifest *m, bool *is_new, str
 
 int idx_log_error(const char *dir, bool is_new, int rc, struct sd_error *err)
 {
-    if (!is_new || rc == SD_ENOMEM || !err) {
+    /* Only what the log holds can fail to stand in for a MANIFEST; a log that could not be
+     * written (a full disk as a new index starts its first one) is not about the MANIFEST. */
+    if (!is_new || rc != SD_ECORRUPT || !err) {
         return rc;
     }
     char why[sizeof err->msg];
