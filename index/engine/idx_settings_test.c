@@ -9,6 +9,8 @@
  * half made, a crash leaves none or a whole one).
  */
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -19,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -502,6 +505,66 @@ static void test_idx_drop_takes_lost_and_found_with_the_index(void **state)
     assert_false(exists(dir, ".dropped-books"));
     assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
     assert_int_equal(idx_drop(db, "books", &err), SD_OK);
+    idx_close(db);
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
+/* Sets or clears the immutable attribute of path (chattr +i: not even root may remove it).
+ * False where that cannot be done (not root, a filesystem without it): the test is skipped. */
+static bool set_immutable(const char *path, bool on)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    int flags = 0;
+    bool ok = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+    ok = ok && ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+    close(fd);
+    return ok;
+}
+
+/* A drop that cannot remove what an earlier drop of the name left (.dropped-NAME/ with a file
+ * that cannot be removed) used to close the index and forget it first: the drop answered an
+ * error, the index vanished from the list and from searches, and its directory stayed, to
+ * come back at the next write or start. Now the drop is refused with the index untouched. */
+static void test_idx_drop_that_cannot_clear_a_leftover_keeps_the_index(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    char path[512];
+    snprintf(path, sizeof path, "%s/.dropped-books", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    write_file(path, "stuck", "x");
+    snprintf(path, sizeof path, "%s/.dropped-books/stuck", dir);
+    if (!set_immutable(path, true)) {
+        tidx_remove_tree(dir);
+        free(dir);
+        skip();
+    }
+    struct idx_db *db = open_db(dir); /* its cleanup of the leftover fails: logged, retried */
+    struct seg_field fs[] = {TXT("title", "river")};
+    struct idx_op op = upsert("a", fs, 1);
+    struct sd_error err;
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
+    int rc = idx_drop(db, "books", &err);
+    char **names;
+    size_t n;
+    assert_int_equal(idx_list(db, &names, &n, &err), SD_OK);
+    bool listed = n == 1 && strcmp(names[0], "books") == 0;
+    for (size_t i = 0; i < n; i++) {
+        free(names[i]);
+    }
+    free(names);
+    set_immutable(path, false); /* before anything can fail: the directory must go */
+    assert_int_not_equal(rc, SD_OK);
+    assert_true(listed);
+    assert_int_equal(tidx_count(db, "books", "river"), 1);
+    assert_int_equal(idx_drop(db, "books", &err), SD_OK); /* once it can go */
+    assert_false(exists(dir, "books"));
+    assert_false(exists(dir, ".dropped-books"));
     idx_close(db);
     tidx_remove_tree(dir);
     free(dir);
@@ -1589,6 +1652,7 @@ int main(void)
         cmocka_unit_test(test_idx_settings_missing_or_older_than_segments_stop_the_open),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),
         cmocka_unit_test(test_idx_drop_takes_lost_and_found_with_the_index),
+        cmocka_unit_test(test_idx_drop_that_cannot_clear_a_leftover_keeps_the_index),
         cmocka_unit_test(test_idx_file_with_an_index_name_is_left_alone),
         cmocka_unit_test(test_idx_new_index_on_a_full_disk_is_not_called_damaged),
         cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),
