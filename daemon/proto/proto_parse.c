@@ -340,14 +340,20 @@ static int prescan_open(struct prescan *ps)
 /* The end of the string whose opening '"' is just before s[i]: the index of its closing '"'
  * (len when the text ends first), every escape on the way checked; *nul says whether one
  * was \u0000. Strings are most of a request's bytes, so the runs between escapes are
- * skipped with memchr. */
+ * skipped with memchr. Linear: the next '"' is searched for again only once an escape has
+ * taken the one found (\"), never from every escape to the string's end, which made a
+ * string of N escapes (\u0416 for each letter, as Python's json.dumps writes Russian)
+ * cost N times its length. */
 static enum proto_code string_end(const char *s, size_t len, size_t i, size_t *end, bool *nul,
                                   struct proto_error *err)
 {
     *nul = false;
+    size_t q = 0; /* the first '"' at or after i once q >= i; len: none */
     while (i < len) {
-        const char *quote = memchr(s + i, '"', len - i);
-        size_t q = quote ? (size_t)(quote - s) : len;
+        if (q < i) {
+            const char *quote = memchr(s + i, '"', len - i);
+            q = quote ? (size_t)(quote - s) : len;
+        }
         const char *bs = memchr(s + i, '\\', q - i);
         if (!bs) {
             *end = q;
@@ -442,6 +448,16 @@ static bool is_key(const char *s, size_t len, size_t i)
     return i < len && s[i] == ':';
 }
 
+/* Whether NaN, Infinity or -Infinity starts at s[i] (outside any string): json-c takes them
+ * even in strict mode (spelt so, and only so), and reads a number past a double's range as
+ * Infinity too; told apart here, each gets its own message. */
+static bool is_nan_or_infinity(const char *s, size_t len, size_t i)
+{
+    i += s[i] == '-';
+    return (len - i >= 3 && memcmp(s + i, "NaN", 3) == 0) ||
+           (len - i >= 8 && memcmp(s + i, "Infinity", 8) == 0);
+}
+
 /* Checks every escape and number of s[0, len) and counts the members of every object.
  * Linear. */
 static enum proto_code prescan_json(const char *s, size_t len, struct prescan *ps,
@@ -464,6 +480,8 @@ static enum proto_code prescan_json(const char *s, size_t len, struct prescan *p
                 return proto_errorf(err, PROTO_BAD_REQUEST, "at %zu: a key holds \\u0000 (NUL)",
                                     start);
             }
+        } else if ((c == 'N' || c == 'I' || c == '-') && is_nan_or_infinity(s, len, i)) {
+            return proto_errorf(err, PROTO_BAD_JSON, "at %zu: NaN and Infinity are not JSON", i);
         } else if (c == '-' || is_digit(c)) {
             enum proto_code rc = number_end(s, len, i, &i, err);
             if (rc) {
@@ -1178,8 +1196,12 @@ static enum proto_code get_delete(struct json_object *obj, struct proto_request 
     return PROTO_OK;
 }
 
-/* json-c accepts NaN and Infinity even in strict mode; they are not JSON and
- * would be stored and sent back verbatim, so a stored value must not hold one. */
+#define PROTO_NOT_FINITE                                                                           \
+    "a number past a double's range (about 1.8e308 either way); send it as a string"
+
+/* A double that is not finite: NaN and Infinity, which the prescan refuses as not JSON, or a
+ * number past a double's range (1e999), which json-c reads as Infinity. It would be stored
+ * and sent back as Infinity, which is not JSON, so a stored value must not hold one. */
 static bool json_all_finite(struct json_object *v)
 {
     switch (json_object_get_type(v)) {
@@ -1248,8 +1270,8 @@ static enum proto_code parse_doc(struct json_object *doc, size_t n, bool is_one,
             f->type = SEG_TEXT;
         } else {
             if (!json_all_finite(val)) {
-                return proto_errorf(err, PROTO_BAD_JSON,
-                                    "%s: '%.64s': NaN and Infinity are not JSON", what, key);
+                return proto_errorf(err, PROTO_BAD_REQUEST, "%s: '%.64s': " PROTO_NOT_FINITE, what,
+                                    key);
             }
             /* stored as given, not indexed; "null" for a JSON null (val NULL) */
             f->value = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |
@@ -1423,7 +1445,7 @@ static enum proto_code set_settings_text(struct json_object *v, struct proto_req
                                          struct proto_error *err)
 {
     if (!json_all_finite(v)) {
-        return proto_errorf(err, PROTO_BAD_JSON, "settings: NaN and Infinity are not JSON");
+        return proto_errorf(err, PROTO_BAD_REQUEST, "settings: " PROTO_NOT_FINITE);
     }
     req->settings =
         json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -1634,6 +1634,20 @@ static void test_proto_numbers_outside_json_or_range_are_refused(void **state)
                 PROTO_BAD_REQUEST, NULL);
     assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"n\":123456789012345678901234567890}}",
                 PROTO_BAD_REQUEST, NULL);
+    /* past a double's range is not NaN or Infinity, which are not JSON: each is named */
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"n\":[1,{\"m\":-1e999}]}}",
+                PROTO_BAD_REQUEST,
+                "docs[0]: 'n': a number past a double's range (about 1.8e308 either way); send "
+                "it as a string");
+    assert_line("{\"op\":\"set_settings\",\"index\":\"a\",\"settings\":{\"w\":1e400}}",
+                PROTO_BAD_REQUEST,
+                "settings: a number past a double's range (about 1.8e308 either way); send it as "
+                "a string");
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"n\":-Infinity}}", PROTO_BAD_JSON,
+                "at 32: NaN and Infinity are not JSON");
+    assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"n\":NaN,\"s\":\"NaN\"}}", PROTO_BAD_JSON,
+                "at 32: NaN and Infinity are not JSON");
+    assert_line("{\"op\":Nope}", PROTO_BAD_JSON, NULL);
     /* a float of any size is a double, as JSON has it; digits in strings are not numbers */
     assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"n\":1e300,\"s\":\"00 1. -\"}}", PROTO_OK,
                 NULL);

@@ -38,14 +38,27 @@ static int idx_check_record(void *arg, const struct wal_record *rec, struct sd_e
     return idx_op_decode_checked(rec->type, rec->payload, rec->len, &op, fields, err);
 }
 
-/* Step 2 of recovery (recover.c), with the same verdict and words. */
+/* Step 2 of recovery (recover.c), with the same verdict and words. has_settings: the
+ * SETTINGS read, of version settings_version, to check the segments against. */
 static void idx_check_segments(struct idx_check *c, const char *name, const char *dir,
-                               const struct wal_manifest *m)
+                               const struct wal_manifest *m, bool has_settings,
+                               uint64_t settings_version)
 {
     for (uint32_t i = 0; i < m->count; i++) {
         const struct wal_seg_entry *e = &m->segs[i];
         struct sd_error err = {0};
-        if (idx_entry_verify(dir, e, NULL, NULL, NULL, &err) != SD_OK) {
+        struct seg *s = NULL;
+        uint64_t *bits = NULL;
+        uint32_t ndeleted;
+        if (idx_entry_verify(dir, e, &s, &bits, &ndeleted, &err) != SD_OK) {
+            idx_check_problem(c, name, err.msg);
+            continue;
+        }
+        int rc =
+            has_settings ? idx_settings_cover(dir, settings_version, s, e->seg_no, &err) : SD_OK;
+        seg_close(s);
+        free(bits);
+        if (rc) {
             idx_check_problem(c, name, err.msg);
             continue;
         }
@@ -84,10 +97,12 @@ static void idx_check_index(struct idx_check *c, const char *data_dir, const cha
         wal_manifest_free(&m);
         return;
     }
-    idx_check_segments(c, name, dir, &m);
-    if (idx_settings_verify(dir, &err) != SD_OK) { /* settings.c */
+    uint64_t settings_version = 0;
+    bool has_settings = idx_settings_verify(dir, &settings_version, &err) == SD_OK;
+    if (!has_settings) { /* settings.c */
         idx_check_problem(c, name, err.msg);
     }
+    idx_check_segments(c, name, dir, &m, has_settings, settings_version);
     struct wal_open_info info = {0};
     rc = wal_check(dir, m.checkpoint_seq, idx_check_record, c, &info, &err);
     if (rc && rc != SD_ENOTFOUND) {
@@ -121,7 +136,12 @@ int idx_check_dir(const char *data_dir, void *out_file, struct sd_error *err)
     struct dirent *e;
     unsigned indexes = 0;
     while ((e = readdir(d)) != NULL) {
-        if (!idx_name_valid(e->d_name, strlen(e->d_name))) {
+        bool is_other;
+        if (!idx_db_entry_is_index(data_dir, e->d_name, &is_other)) {
+            if (is_other) {
+                fprintf(c.out, "NOTE %s/%s is not a directory: not an index, left alone\n",
+                        data_dir, e->d_name);
+            }
             continue;
         }
         idx_check_index(&c, data_dir, e->d_name);

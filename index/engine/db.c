@@ -3,6 +3,9 @@
  *
  * Each subdirectory of the data directory whose name is a valid index name
  * is an index; all are opened at start. A write to a new name creates it.
+ * Anything else there is not ours and is left alone, a file with an index's
+ * name included (a core dump named "core" in the service's working
+ * directory): it used to stop the start ("core/SETTINGS: Not a directory").
  * Index names are checked against [a-z0-9_-]{1,64} (not starting with '-'),
  * so a name from a request can never reach another path.
  *
@@ -79,6 +82,22 @@ bool idx_name_valid(const char *name, size_t len)
     return true;
 }
 
+bool idx_db_entry_is_index(const char *data_dir, const char *name, bool *is_other)
+{
+    char path[PATH_MAX];
+    struct stat sb;
+    *is_other = false;
+    if (!idx_name_valid(name, strlen(name))) {
+        return false;
+    }
+    if (sd_path_join(path, sizeof path, data_dir, name) == SD_OK && stat(path, &sb) == 0 &&
+        !S_ISDIR(sb.st_mode)) {
+        *is_other = true;
+        return false;
+    }
+    return true; /* a directory, or one whose open will say what is wrong with it */
+}
+
 static int idx_db_add(struct idx_db *db, struct idx_index *ix)
 {
     struct idx_index **p = realloc(db->indexes, (db->nindexes + 1) * sizeof *p);
@@ -100,7 +119,13 @@ static int idx_open_existing(struct idx_db *db, struct sd_error *err)
     int rc = SD_OK;
     struct dirent *e;
     while (rc == SD_OK && (e = readdir(d)) != NULL) {
-        if (!idx_name_valid(e->d_name, strlen(e->d_name))) {
+        bool is_other;
+        if (!idx_db_entry_is_index(db->dir, e->d_name, &is_other)) {
+            if (is_other) {
+                idx_event(db, IDX_LOG_WARN,
+                          "event=not_an_index name=%s msg=\"not a directory: left alone\"",
+                          e->d_name);
+            }
             continue;
         }
         struct idx_index *ix;
@@ -267,6 +292,12 @@ static int idx_db_make_dir(struct idx_db *db, const char *tmp, const char *final
                            const struct idx_settings *st, bool *was_there, struct sd_error *err)
 {
     struct stat sb;
+    if (stat(final, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+        return sd_errorf(err, SD_EINVAL,
+                         "%s is there and is not a directory: no index can take that name "
+                         "while it is",
+                         final);
+    }
     if (stat(final, &sb) == 0) {
         *was_there = true;
         return SD_OK;

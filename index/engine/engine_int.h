@@ -456,6 +456,10 @@ void idx_index_put(struct idx_index *ix);
 /* At open: removes DATA/.dropped-* left by a drop that a crash interrupted, and
  * DATA/.creating-* left by a creation that a crash interrupted (db.c: never an index yet). */
 void idx_remove_leftovers(const struct idx_db *db);
+/* db.c: whether the entry `name` of data_dir is an index to open, check or repair: a valid
+ * index name that is not something other than a directory (*is_other: a file or another
+ * non-directory with an index's name, which is left alone). */
+bool idx_db_entry_is_index(const char *data_dir, const char *name, bool *is_other);
 
 /* lexicon.c: the query-time part of a schema (its synonyms and stopwords) as the query
  * module's lexicon, sealed; *out NULL when it has none. SD_EINVAL names a string no query
@@ -474,8 +478,9 @@ int idx_settings_load(struct idx_index *ix, struct sd_error *err);
 void idx_settings_free_all(struct idx_index *ix);
 /* Writes st as dir/SETTINGS, atomically and durably (file and dir fsynced). */
 int idx_settings_write(const char *dir, const struct idx_settings *st, struct sd_error *err);
-/* For `searchd --check`: reads and checks DIR/SETTINGS (none is fine). */
-int idx_settings_verify(const char *dir, struct sd_error *err);
+/* For `searchd --check`: reads and checks DIR/SETTINGS (none is fine); *version (when not
+ * NULL) is its settings version, 0 for none. */
+int idx_settings_verify(const char *dir, uint64_t *version, struct sd_error *err);
 struct idx_settings *idx_settings_acquire(struct idx_index *ix);
 void idx_settings_release(struct idx_settings *st); /* NULL is a no-op */
 /* The upsert op checked against st's schema and rewritten as it will be logged: declared
@@ -600,7 +605,8 @@ void idx_index_close(struct idx_index *ix);
  * A missing one: *is_new and an empty m when the directory holds no segment or
  * tombstone file, else SD_ECORRUPT naming the situation. */
 int idx_manifest_load(const char *dir, struct wal_manifest *m, bool *is_new, struct sd_error *err);
-/* A log error rc (err filled in) of an index without a MANIFEST says so. Returns rc. */
+/* A log error rc (err filled in) of an index without a MANIFEST says so when it is damage
+ * (SD_ECORRUPT). Returns rc. */
 int idx_log_error(const char *dir, bool is_new, int rc, struct sd_error *err);
 /* Verifies the files of MANIFEST entry e in dir: the segment's checksum and
  * structure, its document count and footer XXH3 against e, and its tombstone
@@ -608,6 +614,11 @@ int idx_log_error(const char *dir, bool is_new, int rc, struct sd_error *err);
  * NULL when e has no tombstone file) and their count are returned. */
 int idx_entry_verify(const char *dir, const struct wal_seg_entry *e, struct seg **seg_out,
                      uint64_t **bits_out, uint32_t *ndeleted_out, struct sd_error *err);
+/* Whether segment s (number seg_no of dir) may have been written under settings of version
+ * settings_version (0: dir has no SETTINGS): SD_ECORRUPT naming both when s records a later
+ * version, i.e. SETTINGS is missing or older than the index. */
+int idx_settings_cover(const char *dir, uint64_t settings_version, const struct seg *s,
+                       uint32_t seg_no, struct sd_error *err);
 /* Decodes a log record as idx_op_decode() does, then validates it as
  * idx_op_validate() does a request: for replay and --check, where the payload
  * passed its checksum but may still hold what no request could. */

@@ -9,6 +9,8 @@
  * half made, a crash leaves none or a whole one).
  */
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -19,6 +21,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -460,6 +464,180 @@ static void test_idx_drop_removes_one_directory_only(void **state)
     free(dir);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Recovery moves a file it cannot place into INDEX/lost+found/ (after a kill -9 in a flush, a
+ * segment past the MANIFEST's next number): a drop of that index answered SD_EIO "Is a
+ * directory" after its directory was renamed away, so the index was gone but the drop an
+ * error, and .dropped-NAME/ stayed, refused again at every start. */
+static void test_idx_drop_takes_lost_and_found_with_the_index(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir);
+    struct seg_field fs[] = {TXT("title", "river")};
+    struct idx_op op = upsert("a", fs, 1);
+    struct sd_error err;
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
+    idx_close(db);
+    char path[512];
+    snprintf(path, sizeof path, "%s/books", dir);
+    write_file(path, "seg-000099.seg", "a flush cut short");
+    snprintf(path, sizeof path, "%s/.dropped-old", dir); /* a drop cut by a crash, the same */
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/.dropped-old/lost+found", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    write_file(path, "seg-000007.seg", "x");
+    db = open_db(dir);
+    assert_false(exists(dir, ".dropped-old"));
+    assert_true(exists(dir, "books/lost+found/seg-000099.seg"));
+    assert_int_equal(tidx_count(db, "books", "river"), 1);
+    assert_int_equal(idx_drop(db, "books", &err), SD_OK);
+    assert_false(exists(dir, "books"));
+    assert_false(exists(dir, ".dropped-books"));
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
+    assert_int_equal(idx_drop(db, "books", &err), SD_OK);
+    idx_close(db);
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
+/* Sets or clears the immutable attribute of path (chattr +i: not even root may remove it).
+ * False where that cannot be done (not root, a filesystem without it): the test is skipped. */
+static bool set_immutable(const char *path, bool on)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    int flags = 0;
+    bool ok = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+    ok = ok && ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+    close(fd);
+    return ok;
+}
+
+/* A drop that cannot remove what an earlier drop of the name left (.dropped-NAME/ with a file
+ * that cannot be removed) used to close the index and forget it first: the drop answered an
+ * error, the index vanished from the list and from searches, and its directory stayed, to
+ * come back at the next write or start. Now the drop is refused with the index untouched. */
+static void test_idx_drop_that_cannot_clear_a_leftover_keeps_the_index(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    char path[512];
+    snprintf(path, sizeof path, "%s/.dropped-books", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    write_file(path, "stuck", "x");
+    snprintf(path, sizeof path, "%s/.dropped-books/stuck", dir);
+    if (!set_immutable(path, true)) {
+        tidx_remove_tree(dir);
+        free(dir);
+        skip();
+    }
+    struct idx_db *db = open_db(dir); /* its cleanup of the leftover fails: logged, retried */
+    struct seg_field fs[] = {TXT("title", "river")};
+    struct idx_op op = upsert("a", fs, 1);
+    struct sd_error err;
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
+    int rc = idx_drop(db, "books", &err);
+    char **names;
+    size_t n;
+    assert_int_equal(idx_list(db, &names, &n, &err), SD_OK);
+    bool listed = n == 1 && strcmp(names[0], "books") == 0;
+    for (size_t i = 0; i < n; i++) {
+        free(names[i]);
+    }
+    free(names);
+    set_immutable(path, false); /* before anything can fail: the directory must go */
+    assert_int_not_equal(rc, SD_OK);
+    assert_true(listed);
+    assert_int_equal(tidx_count(db, "books", "river"), 1);
+    assert_int_equal(idx_drop(db, "books", &err), SD_OK); /* once it can go */
+    assert_false(exists(dir, "books"));
+    assert_false(exists(dir, ".dropped-books"));
+    idx_close(db);
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
+/* A file with an index's name in the data directory (a core dump "core" in the service's
+ * working directory) stopped the start: "core/SETTINGS: Not a directory". It is left alone:
+ * the other indexes open, --check notes it, and a write to that name is refused by name. */
+static void test_idx_file_with_an_index_name_is_left_alone(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    write_file(dir, "core", "not an index");
+    struct idx_db *db = open_db(dir);
+    struct seg_field fs[] = {TXT("title", "river")};
+    struct idx_op op = upsert("a", fs, 1);
+    struct sd_error err;
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
+    assert_int_equal(tidx_write(db, "core", &op, 1, NULL, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "core is there and is not a directory"));
+    char **names;
+    size_t n;
+    assert_int_equal(idx_list(db, &names, &n, &err), SD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "books");
+    free(names[0]);
+    free(names);
+    idx_close(db);
+    db = open_db(dir); /* the start that failed */
+    assert_int_equal(tidx_count(db, "books", "river"), 1);
+    idx_close(db);
+    char report[4096] = {0};
+    FILE *out = fmemopen(report, sizeof report - 1, "w");
+    assert_int_equal(idx_check_dir(dir, out, &err), SD_OK); /* searchd --check */
+    fclose(out);
+    assert_non_null(strstr(report, "core is not a directory: not an index, left alone"));
+    assert_true(exists(dir, "core"));
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
+/* A write that creates an index on a full disk: the first log file cannot be written. The
+ * error said "MANIFEST is missing and the log cannot stand in for it", words for a damaged
+ * directory, about a new one on a full disk. A file size limit stands in for the full disk
+ * (EFBIG is a full disk to searchd, as in tests/e2e/test_faults.py). */
+static void test_idx_new_index_on_a_full_disk_is_not_called_damaged(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir);
+    struct seg_field fs[] = {TXT("title", "river")};
+    struct idx_op op = upsert("a", fs, 1);
+    struct sd_error err;
+    struct rlimit old, tiny;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    tiny = old;
+    tiny.rlim_cur = 16; /* less than a log file's header */
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    int rc = tidx_write(db, "fresh", &op, 1, NULL, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, was);
+    assert_int_equal(rc, SD_ENOSPC);
+    if (strstr(err.msg, "MANIFEST") || !strstr(err.msg, "wal-000001.log")) {
+        fail_msg("%s", err.msg);
+    }
+    assert_int_equal(tidx_write(db, "fresh", &op, 1, NULL, &err), SD_OK); /* room again */
+    assert_int_equal(tidx_count(db, "fresh", "river"), 1);
+    idx_close(db);
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
 struct searcher {
     struct idx_db *db;
     atomic_bool stop;
@@ -859,17 +1037,17 @@ static void test_idx_settings_file_damage_is_always_corrupt(void **state)
     size_t len;
     struct sd_error err;
     assert_int_equal(sd_read_file(path, 1 << 20, &good, &len, &err), SD_OK);
-    assert_int_equal(idx_settings_verify(idir, &err), SD_OK);
+    assert_int_equal(idx_settings_verify(idir, NULL, &err), SD_OK);
     for (size_t cut = 0; cut < len; cut++) {
         assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", good, cut, &err), SD_OK);
-        assert_int_equal(idx_settings_verify(idir, &err), SD_ECORRUPT);
+        assert_int_equal(idx_settings_verify(idir, NULL, &err), SD_ECORRUPT);
     }
     uint8_t *bad = malloc(len);
     for (size_t i = 0; i < len; i++) {
         memcpy(bad, good, len);
         bad[i] ^= 0x41;
         assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", bad, len, &err), SD_OK);
-        if (idx_settings_verify(idir, &err) != SD_ECORRUPT) {
+        if (idx_settings_verify(idir, NULL, &err) != SD_ECORRUPT) {
             fail_msg("byte %zu flipped: %s", i, err.msg);
         }
     }
@@ -890,6 +1068,77 @@ static uint64_t index_version(struct idx_db *db, const char *index)
     idx_settings_release(st);
     idx_index_put(ix);
     return v;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    }
+    fclose(in);
+    fclose(out);
+}
+
+/* The open refuses it and --check fails it, with the daemon's message. */
+static void expect_open_refused(const char *dir, const char *why)
+{
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = dir;
+    struct idx_db *db;
+    struct sd_error err;
+    assert_int_equal(idx_open(&cfg, &db, &err), SD_ECORRUPT);
+    if (!strstr(err.msg, why)) {
+        fail_msg("open: %s", err.msg);
+    }
+    char report[4096] = {0};
+    FILE *out = fmemopen(report, sizeof report - 1, "w");
+    assert_int_equal(idx_check_dir(dir, out, &err), SD_ECORRUPT); /* searchd --check */
+    fclose(out);
+    if (!strstr(report, why)) {
+        fail_msg("check: %s", report);
+    }
+}
+
+/* A SETTINGS file lost (a copy of the index without it), or put back from an older copy,
+ * opened as "no settings" or as those older ones: writes were no longer checked, and the next
+ * change took a version number the segments already carried, so they were never re-indexed
+ * for it. Segments record the settings version they were written under: one later than
+ * SETTINGS holds refuses the open, and nothing is touched. */
+static void test_idx_settings_missing_or_older_than_segments_stop_the_open(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "books", schema1);
+    struct seg_field f[] = {TXT("title", "river"), RAW("year", "1999")};
+    struct idx_op op = upsert("a", f, 2);
+    struct sd_error err;
+    assert_int_equal(tidx_write(db, "books", &op, 1, NULL, &err), SD_OK);
+    idx_close(db); /* flushed: seg-000001.seg, written under version 1 */
+    char path[512], old[512];
+    snprintf(path, sizeof path, "%s/books/SETTINGS", dir);
+    snprintf(old, sizeof old, "%s/SETTINGS.v1", dir);
+    copy_file(path, old);
+    assert_int_equal(rename(path, old), 0);
+    expect_open_refused(dir, "books/SETTINGS is missing, but seg-000001.seg was written under "
+                             "settings version 1");
+    assert_false(exists(dir, "books/SETTINGS"));
+    assert_int_equal(rename(old, path), 0);
+    copy_file(path, old);
+    db = open_db(dir);
+    set_settings(db, "books", rx_schema); /* version 2: re-indexed, written under it */
+    wait_reindexed(db, "books");
+    idx_close(db);
+    assert_int_equal(rename(old, path), 0);
+    expect_open_refused(dir, "books/SETTINGS holds settings version 1, but seg-");
+    tidx_remove_tree(dir);
+    free(dir);
 }
 
 static bool reindex_pending(struct idx_db *db, const char *index)
@@ -1457,7 +1706,12 @@ int main(void)
         cmocka_unit_test(test_idx_settings_format1_still_reads),
         cmocka_unit_test(test_issue_idx_settings_weight_0_written_before_opens),
         cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
+        cmocka_unit_test(test_idx_settings_missing_or_older_than_segments_stop_the_open),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),
+        cmocka_unit_test(test_idx_drop_takes_lost_and_found_with_the_index),
+        cmocka_unit_test(test_idx_drop_that_cannot_clear_a_leftover_keeps_the_index),
+        cmocka_unit_test(test_idx_file_with_an_index_name_is_left_alone),
+        cmocka_unit_test(test_idx_new_index_on_a_full_disk_is_not_called_damaged),
         cmocka_unit_test(test_idx_drop_waits_for_searches_in_flight),
         cmocka_unit_test(test_idx_declared_attributes_become_columns_through_flush_and_replay),
         cmocka_unit_test(test_idx_settings_change_reindexes_in_background_switching_at_once),

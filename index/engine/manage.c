@@ -36,7 +36,10 @@ void idx_index_put(struct idx_index *ix)
     }
 }
 
-/* Removes the regular files of dir (an index directory holds no subdirectories) and dir. */
+/* Removes dir and everything in it. An index directory holds files and, once recovery has
+ * moved something aside, lost+found/ (files only); a drop removes it with the index, whose
+ * directory would otherwise never go (rmdir of a directory not empty), and the drop answered
+ * an error although the index was gone. */
 int idx_remove_dir(const char *dir, struct sd_error *err)
 {
     DIR *d = opendir(dir);
@@ -52,12 +55,17 @@ int idx_remove_dir(const char *dir, struct sd_error *err)
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
             continue;
         }
-        if (sd_path_join(path, sizeof path, dir, e->d_name) || unlink(path) != 0) {
-            rc = sd_errorf(err, SD_EIO, "remove %s/%s: %s", dir, e->d_name, strerror(errno));
+        if (sd_path_join(path, sizeof path, dir, e->d_name)) {
+            rc = sd_errorf(err, SD_EINVAL, "%s/%s: path too long", dir, e->d_name);
+        } else if (unlink(path) != 0 && errno != ENOENT) { /* ENOENT: another drop took it */
+            int sub = errno == EISDIR
+                          ? idx_remove_dir(path, err)
+                          : sd_errorf(err, SD_EIO, "remove %s: %s", path, strerror(errno));
+            rc = sub ? sub : rc;
         }
     }
     closedir(d);
-    if (rc == SD_OK && rmdir(dir) != 0) {
+    if (rc == SD_OK && rmdir(dir) != 0 && errno != ENOENT) {
         rc = sd_errorf(err, sd_status_from_errno(errno), "rmdir %s: %s", dir, strerror(errno));
     }
     return rc;
@@ -143,6 +151,22 @@ int idx_drop(struct idx_db *db, const char *index, struct sd_error *err)
     if (rc) {
         return rc;
     }
+    char from[PATH_MAX], to[PATH_MAX], gone[IDX_MAX_NAME + sizeof IDX_DROPPED_PREFIX];
+    snprintf(gone, sizeof gone, "%s%s", IDX_DROPPED_PREFIX, index);
+    snprintf(from, sizeof from, "%s", ix->dir);
+    if (sd_path_join(to, sizeof to, db->dir, gone)) {
+        rc = sd_errorf(err, SD_EINVAL, "%s: path too long", db->dir);
+    }
+    /* What an earlier drop of the name left (cut by a crash, or a file it could not remove)
+     * goes first, while the index is untouched: if it cannot go, the drop is refused and the
+     * index stays served, instead of closed and forgotten with its directory still there. */
+    if (rc == SD_OK) {
+        rc = idx_remove_dir(to, err);
+    }
+    if (rc) {
+        idx_index_put(ix);
+        return rc;
+    }
     pthread_mutex_lock(&db->lock);
     if (atomic_load(&ix->is_dropped)) {
         pthread_mutex_unlock(&db->lock);
@@ -159,19 +183,18 @@ int idx_drop(struct idx_db *db, const char *index, struct sd_error *err)
     idx_drop_wait_users(db, ix);
     pthread_mutex_unlock(&db->lock);
 
-    char from[PATH_MAX], to[PATH_MAX], gone[IDX_MAX_NAME + sizeof IDX_DROPPED_PREFIX];
-    snprintf(gone, sizeof gone, "%s%s", IDX_DROPPED_PREFIX, index);
-    snprintf(from, sizeof from, "%s", ix->dir);
-    if (sd_path_join(to, sizeof to, db->dir, gone)) {
-        rc = sd_errorf(err, SD_EINVAL, "%s: path too long", db->dir);
-    }
     idx_index_close(ix); /* queued writes are acknowledged; nothing uses ix any more */
-    if (rc == SD_OK && (rc = idx_remove_dir(to, err)) == SD_OK && rename(from, to) != 0) {
+    if (rename(from, to) != 0) {
         rc = sd_errorf(err, sd_status_from_errno(errno), "rename %s to %s: %s", from, to,
                        strerror(errno));
     }
-    if (rc == SD_OK && (rc = sd_fsync_dir(db->dir, err)) == SD_OK) {
-        rc = idx_remove_dir(to, err); /* the index is gone already; a crash here: next start */
+    struct sd_error rm_err;
+    if (rc == SD_OK && (rc = sd_fsync_dir(db->dir, err)) == SD_OK &&
+        idx_remove_dir(to, &rm_err) != SD_OK) {
+        /* The index is gone since the rename, so the drop succeeded; what is left of its files
+         * goes at the next start, as after a crash here. */
+        idx_event(db, IDX_LOG_WARN, "event=drop_cleanup_failed index=%s msg=\"%s\"", index,
+                  rm_err.msg);
     }
     idx_db_unreserve(db, slot); /* only now may the name be created again */
     return rc;

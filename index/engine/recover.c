@@ -9,7 +9,9 @@
  *  2. map every segment the MANIFEST lists and verify it and its tombstone
  *     file against the entry (verify.c: checksum, document count, footer and
  *     tombstone hashes). A file that fails is not served: the index is
- *     degraded (writes, flushes and merges refused; the entry is kept);
+ *     degraded (writes, flushes and merges refused; the entry is kept). A
+ *     segment written under later settings than SETTINGS holds (read before
+ *     this) refuses the open: the settings in force are lost;
  *  3. open the log (wal_open: the chain from the checkpoint, wal.synced, a
  *     torn tail dropped and shown in stats) and replay what is past the
  *     checkpoint through the same apply path as live writes;
@@ -130,6 +132,12 @@ static int idx_load_segment(struct idx_index *ix, const struct wal_seg_entry *e,
     }
     if (rc) {
         return idx_keep_broken(ix, e, &why);
+    }
+    rc = idx_settings_cover(ix->dir, atomic_load(&ix->settings_version), s, e->seg_no, err);
+    if (rc) {
+        seg_close(s);
+        free(bits);
+        return rc;
     }
     struct idx_segref *ref = idx_segref_new(s, e->seg_no, ix->dir, &ix->db->memcap);
     if (!ref || idx_live_append(ix, ref, bits, ndeleted, e->tomb_gen)) {

@@ -336,7 +336,8 @@ int idx_repair_dir(const char *data_dir, void *out_file, struct sd_error *err)
     }
     struct dirent *e;
     while (rc == SD_OK && (e = readdir(d)) != NULL) {
-        if (idx_name_valid(e->d_name, strlen(e->d_name))) {
+        bool is_other;
+        if (idx_db_entry_is_index(data_dir, e->d_name, &is_other)) {
             rc = idx_repair_index(out_file, data_dir, e->d_name, err);
         }
     }

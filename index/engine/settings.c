@@ -237,10 +237,13 @@ int idx_settings_load(struct idx_index *ix, struct sd_error *err)
     return rc;
 }
 
-int idx_settings_verify(const char *dir, struct sd_error *err)
+int idx_settings_verify(const char *dir, uint64_t *version, struct sd_error *err)
 {
     struct idx_settings *st = NULL;
     int rc = idx_settings_read(dir, &st, err);
+    if (rc == SD_OK && version) {
+        *version = st->version;
+    }
     idx_settings_release(st);
     return rc;
 }

@@ -13,7 +13,12 @@
  *     document count and footer XXH3 against the entry) and its tombstone
  *     file (segment, generation, size, XXH3 against the entry, and the number
  *     of deleted documents);
- *  3. the log chain, by index/wal (wal_open()/wal_check()), whose errors for
+ *  3. the SETTINGS against the segments: none may have been written under a
+ *     later settings version than SETTINGS holds (a SETTINGS file lost, or put
+ *     back from an older copy, would otherwise be served as the index's: no
+ *     checks on writes, and a later change reusing a version number that its
+ *     segments already carry, so they are never re-indexed for it);
+ *  4. the log chain, by index/wal (wal_open()/wal_check()), whose errors for
  *     an index without a MANIFEST are prefixed here with that situation.
  */
 #include <inttypes.h>
@@ -48,7 +53,9 @@ int idx_manifest_load(const char *dir, struct wal_manifest *m, bool *is_new, str
 
 int idx_log_error(const char *dir, bool is_new, int rc, struct sd_error *err)
 {
-    if (!is_new || rc == SD_ENOMEM || !err) {
+    /* Only what the log holds can fail to stand in for a MANIFEST; a log that could not be
+     * written (a full disk as a new index starts its first one) is not about the MANIFEST. */
+    if (!is_new || rc != SD_ECORRUPT || !err) {
         return rc;
     }
     char why[sizeof err->msg];
@@ -122,4 +129,27 @@ int idx_entry_verify(const char *dir, const struct wal_seg_entry *e, struct seg 
     *bits_out = bits;
     *ndeleted_out = ndeleted;
     return SD_OK;
+}
+
+int idx_settings_cover(const char *dir, uint64_t settings_version, const struct seg *s,
+                       uint32_t seg_no, struct sd_error *err)
+{
+    uint64_t built = seg_settings_version(s);
+    if (built <= settings_version) {
+        return SD_OK;
+    }
+    char name[WAL_NAME_MAX];
+    wal_seg_name(name, seg_no);
+    if (settings_version == 0) {
+        return sd_errorf(err, SD_ECORRUPT,
+                         "%s/%s is missing, but %s was written under settings version %" PRIu64
+                         ": the index's settings are lost; nothing was opened or removed; put "
+                         "SETTINGS back (a backup, or a snapshot of the index)",
+                         dir, IDX_SETTINGS_FILE, name, built);
+    }
+    return sd_errorf(err, SD_ECORRUPT,
+                     "%s/%s holds settings version %" PRIu64 ", but %s was written under "
+                     "version %" PRIu64 ": SETTINGS is older than the index; nothing was opened "
+                     "or removed; put the right one back",
+                     dir, IDX_SETTINGS_FILE, settings_version, name, built);
 }

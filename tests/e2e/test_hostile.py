@@ -261,6 +261,41 @@ class HostileTest(E2ETestCase):
             else:
                 self.fail("CPU for 32 MiB vs 8 MiB in %d-byte writes: %r" % (piece, results))
 
+    def test_escaped_string_parses_in_linear_cpu(self):
+        """A string of \\u escapes, as Python's json.dumps writes every Cyrillic letter, costs CPU
+        linear in its length. The prescan of the JSON looked for the string's closing quote again
+        after every escape: 1.5 MiB of them held the event loop (every client) for seconds, a
+        32 MiB request for hours."""
+        daemon = self.start()
+        pid = daemon.proc.pid
+
+        def feed(escapes):
+            line = b'{"op":"no_such_op","x":"' + b"\\u0416" * escapes + b'"}\n'
+            with raw_connect(daemon.line_addr, timeout=harness.IO_TIMEOUT * 10) as s:
+                t0 = cpu_seconds(pid)
+                s.sendall(line)
+                buf = b""
+                while b"\n" not in buf:
+                    more = s.recv(65536)
+                    self.assertTrue(more, "closed before the answer")
+                    buf += more
+                self.assertIn(b'"unknown_op"', buf)  # parsed whole, then judged
+                return cpu_seconds(pid) - t0
+
+        # Linear: about 4x (and both under the floor, which covers the clock's 10 ms ticks); the
+        # quadratic prescan took 16x, about 1 s and 15 s here. Up to three tries, as above.
+        floor = 0.5 if not IS_ASAN else 2.0
+        results = []
+        for _ in range(3):
+            small = feed(64 * 1024)
+            big = feed(256 * 1024)
+            results.append((small, big))
+            print("string of 64 Ki / 256 Ki escapes: daemon CPU %.2f s / %.2f s" % (small, big))
+            if big < max(8 * small, floor):
+                break
+        else:
+            self.fail("CPU for 256 Ki escapes vs 64 Ki: %r" % results)
+
     # ---- idle sockets ----
 
     def test_2000_idle_sockets_per_protocol(self):
