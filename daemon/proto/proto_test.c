@@ -1637,7 +1637,7 @@ static void test_proto_numbers_outside_json_or_range_are_refused(void **state)
     /* past a double's range is not NaN or Infinity, which are not JSON: each is named */
     assert_line("{\"op\":\"add\",\"doc\":{\"id\":\"a\",\"n\":[1,{\"m\":-1e999}]}}",
                 PROTO_BAD_REQUEST,
-                "docs[0]: 'n': a number past a double's range (about 1.8e308 either way); send "
+                "doc: 'n': a number past a double's range (about 1.8e308 either way); send "
                 "it as a string");
     assert_line("{\"op\":\"set_settings\",\"index\":\"a\",\"settings\":{\"w\":1e400}}",
                 PROTO_BAD_REQUEST,
