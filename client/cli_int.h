@@ -13,6 +13,7 @@
  *   textdoc.c  a .txt/.md file -> a document (id from the name, title from the first line)
  *   jsonarr.c  a .json file (an array of documents, or one) -> its documents' texts, streamed
  *   csvdoc.c   a .csv file -> a document a row, typed by the header or the index's settings
+ *   buf.c      a growable byte buffer
  *   rpc.c      the options -> libsearchq's, its errors -> stderr and an exit status
  *   print.c    human-readable hits, documents and stats
  *   utf8.c     UTF-8 validation, display width and safe truncation
@@ -134,6 +135,19 @@ int cli_read_file(const char *path, char **out, size_t *out_len);
  * document; the caller says so). On failure prints "searchq: PATH[:LINE]: why" and returns
  * CLI_EXIT_ERROR. */
 int cli_textdoc_read(const char *path, struct json_object **doc);
+
+/* ---- buf.c ---- */
+
+/* Bytes gathered; {0} is empty. data is owned (cli_buf_free), NULL until the first put. */
+struct cli_buf {
+    char *data;
+    size_t len, cap;
+};
+
+/* Appends data[0, len); on failure prints "searchq: out of memory" and returns CLI_EXIT_ERROR,
+ * b unchanged. */
+int cli_buf_put(struct cli_buf *b, const void *data, size_t len);
+void cli_buf_free(struct cli_buf *b);
 
 /* ---- jsonarr.c ---- */
 

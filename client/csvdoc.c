@@ -59,8 +59,7 @@ struct csv {
     uint64_t row_line;   /* where the row began */
     uint64_t quote_line; /* where the open quote began */
     /* the row being read: its fields' text one after another, ends[i] where field i ends */
-    char *buf; /* owned */
-    size_t len, cap;
+    struct cli_buf text; /* owned */
     size_t ends[CSV_MAX_COLUMNS + 1];
     size_t nfields; /* fields ended so far in the row (the one being read not counted) */
     bool is_row_started;
@@ -86,21 +85,10 @@ static int csv_fail(const struct csv *c, uint64_t line, const char *fmt, ...)
 
 static int csv_put(struct csv *c, char ch)
 {
-    if (c->len == CSV_MAX_ROW) {
+    if (c->text.len == CSV_MAX_ROW) {
         return csv_fail(c, c->row_line, "a row of over 2 GiB");
     }
-    if (c->len == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 4096;
-        char *p = realloc(c->buf, cap);
-        if (!p) {
-            fprintf(stderr, "searchq: out of memory\n");
-            return CLI_EXIT_ERROR;
-        }
-        c->buf = p;
-        c->cap = cap;
-    }
-    c->buf[c->len++] = ch;
-    return CLI_EXIT_OK;
+    return cli_buf_put(&c->text, &ch, 1);
 }
 
 /* ---- the header ---- */
@@ -141,7 +129,7 @@ static const char *csv_field(const struct csv *c, size_t i, size_t *len)
 {
     size_t start = i == 0 ? 0 : c->ends[i - 1];
     *len = c->ends[i] - start;
-    return c->buf ? c->buf + start : ""; /* (a row of empty fields has no buffer yet) */
+    return c->text.data ? c->text.data + start : ""; /* (empty fields: no buffer yet) */
 }
 
 static int csv_header(struct csv *c)
@@ -326,7 +314,7 @@ static int csv_end_field(struct csv *c)
     if (c->nfields == CSV_MAX_COLUMNS) {
         return csv_fail(c, c->row_line, "more than %d fields in a row", CSV_MAX_COLUMNS);
     }
-    c->ends[c->nfields++] = c->len;
+    c->ends[c->nfields++] = c->text.len;
     c->was_quoted = false;
     return CLI_EXIT_OK;
 }
@@ -334,12 +322,12 @@ static int csv_end_field(struct csv *c)
 /* The row is whole: the header, a document, or an empty line (skipped). */
 static int csv_end_row(struct csv *c)
 {
-    bool is_blank = c->nfields == 0 && c->len == 0 && !c->was_quoted;
+    bool is_blank = c->nfields == 0 && c->text.len == 0 && !c->was_quoted;
     int rc = is_blank ? CLI_EXIT_OK : csv_end_field(c);
     if (rc == CLI_EXIT_OK && !is_blank) {
         rc = c->ncols == 0 ? csv_header(c) : csv_row(c);
     }
-    c->len = 0;
+    c->text.len = 0;
     c->nfields = 0;
     c->was_quoted = false;
     c->is_row_started = false;
@@ -388,7 +376,7 @@ static int csv_byte(struct csv *c, char ch)
                         "text after a field's closing quote (a quote inside quotes "
                         "is written twice: \"\")");
     }
-    bool is_field_start = c->len == (c->nfields ? c->ends[c->nfields - 1] : 0);
+    bool is_field_start = c->text.len == (c->nfields ? c->ends[c->nfields - 1] : 0);
     if (ch == '"' && is_field_start) {
         c->is_quoted = true;
         c->quote_line = c->line;
@@ -404,36 +392,27 @@ static int csv_byte(struct csv *c, char ch)
 
 /* After csv_byte, the bytes up to the next comma, quote, line end or NUL are a field's text
  * and nothing more, inside quotes or out (but after a closing quote, where they are a fault):
- * appended at once. The count taken from b[0, n). */
-static size_t csv_run(struct csv *c, const char *b, size_t n)
+ * appended at once. *taken: how many of b[0, n). */
+static int csv_run(struct csv *c, const char *b, size_t n, size_t *taken)
 {
+    *taken = 0;
     if (!c->is_row_started || c->is_after_quote || c->was_quoted || c->is_after_cr ||
         c->prev == '\n' || c->prev == '\r') {
-        return 0;
+        return CLI_EXIT_OK;
     }
     size_t k = 0;
     while (k < n && b[k] != ',' && b[k] != '"' && b[k] != '\n' && b[k] != '\r' && b[k] != '\0') {
         k++;
     }
-    if (k == 0 || c->len + k > CSV_MAX_ROW) {
-        return 0;
+    if (k == 0 || c->text.len + k > CSV_MAX_ROW) {
+        return CLI_EXIT_OK; /* (byte by byte: csv_put says where the row grew too long) */
     }
-    if (c->cap - c->len < k) {
-        size_t cap = c->cap ? c->cap : 4096;
-        while (cap - c->len < k) {
-            cap *= 2;
-        }
-        char *p = realloc(c->buf, cap);
-        if (!p) {
-            return 0; /* (byte by byte, then: csv_put reports it) */
-        }
-        c->buf = p;
-        c->cap = cap;
+    int rc = cli_buf_put(&c->text, b, k);
+    if (rc == CLI_EXIT_OK) {
+        c->prev = b[k - 1];
+        *taken = k;
     }
-    memcpy(c->buf + c->len, b, k);
-    c->len += k;
-    c->prev = b[k - 1];
-    return k;
+    return rc;
 }
 
 static int csv_finish(struct csv *c)
@@ -471,8 +450,12 @@ int cli_csv_each_doc_in(FILE *f, const char *path, struct json_object *fields, c
         }
         is_first = false;
         while (i < n && rc == CLI_EXIT_OK) {
+            size_t taken = 0;
             rc = csv_byte(c, block[i++]);
-            i += rc == CLI_EXIT_OK ? csv_run(c, block + i, n - i) : 0;
+            if (rc == CLI_EXIT_OK) {
+                rc = csv_run(c, block + i, n - i, &taken);
+            }
+            i += taken;
         }
     }
     if (rc == CLI_EXIT_OK && ferror(f)) {
@@ -485,7 +468,7 @@ int cli_csv_each_doc_in(FILE *f, const char *path, struct json_object *fields, c
     for (size_t i = 0; i < c->ncols; i++) {
         free(c->cols[i].name);
     }
-    free(c->buf);
+    cli_buf_free(&c->text);
     free(c);
     return rc;
 }

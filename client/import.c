@@ -76,8 +76,7 @@ struct import_where {
 struct import_batch {
     struct import_where first, last;
     uint32_t count;
-    char *buf; /* owned: the request line being built, or sent */
-    size_t len, cap;
+    struct cli_buf text; /* owned: the request line being built, or sent */
     bool is_stored; /* an ok answer came: its documents are stored, its counts taken */
 };
 
@@ -407,26 +406,6 @@ static struct import_batch *import_slot(struct import_state *st, size_t i)
     return &st->queue[(st->head + i) % IMPORT_WINDOW];
 }
 
-static int import_append(struct import_batch *b, const char *data, size_t len)
-{
-    if (b->cap - b->len < len) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->len < len) {
-            cap *= 2;
-        }
-        char *p = realloc(b->buf, cap);
-        if (!p) {
-            fprintf(stderr, "searchq: out of memory\n");
-            return CLI_EXIT_ERROR;
-        }
-        b->buf = p;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, data, len);
-    b->len += len;
-    return CLI_EXIT_OK;
-}
-
 /* The documents first..last of file f: "FILE:FIRST-LAST" (lines of a .jsonl file), "FILE
  * documents FIRST-LAST" (places in a .json file's array), "FILE rows FIRST-LAST" (a .csv
  * file's), or "FILE" (a text file: 0, 0). */
@@ -537,7 +516,7 @@ static void import_send(struct import_state *st)
     struct import_batch *b = import_slot(st, st->sent);
     size_t before = sq_inflight(st->conn);
     struct sq_error err;
-    if (sq_send_line(st->conn, b->buf, b->len, &err) != SQ_OK) {
+    if (sq_send_line(st->conn, b->text.data, b->text.len, &err) != SQ_OK) {
         st->rc = cli_rpc_report(st->opts, &err, NULL);
     }
     /* Even a failed write may have reached the server; its answer may explain the failure, and
@@ -586,7 +565,7 @@ static void import_pump(struct import_state *st, enum import_goal goal)
         if (st->is_retrying && st->answered == st->sent) {
             import_pause(st);
         } else if (!st->is_retrying && st->sent < st->count &&
-                   sq_can_send(st->conn, import_slot(st, st->sent)->len)) {
+                   sq_can_send(st->conn, import_slot(st, st->sent)->text.len)) {
             import_send(st);
         } else if ((goal == IMPORT_ROOM && is_sent && st->count < IMPORT_WINDOW) ||
                    (goal == IMPORT_SENT && is_sent) || (goal == IMPORT_DONE && st->count == 0)) {
@@ -604,13 +583,13 @@ static void import_flush(struct import_state *st)
     if (st->rc != CLI_EXIT_OK || st->open.count == 0) {
         return;
     }
-    st->rc = import_append(&st->open, "]}\n", 3);
+    st->rc = cli_buf_put(&st->open.text, "]}\n", 3);
     import_pump(st, IMPORT_ROOM);
     if (st->rc != CLI_EXIT_OK) {
         return;
     }
     struct import_batch *slot = import_slot(st, st->count);
-    struct import_batch spare = {.buf = slot->buf, .cap = slot->cap};
+    struct import_batch spare = {.text = {.data = slot->text.data, .cap = slot->text.cap}};
     *slot = st->open;
     st->open = spare; /* the slot's old buffer, so that buffers are reused, never copied */
     st->count++;
@@ -624,20 +603,20 @@ static void import_add_doc(struct import_state *st, const char *json, size_t len
     st->pending = where;
     st->has_pending = true;
     if (st->open.count > 0 &&
-        (st->open.count >= IMPORT_BATCH_DOCS || st->open.len + len + 4 > IMPORT_BATCH_BYTES)) {
+        (st->open.count >= IMPORT_BATCH_DOCS || st->open.text.len + len + 4 > IMPORT_BATCH_BYTES)) {
         import_flush(st);
     }
     if (st->rc != CLI_EXIT_OK) {
         return;
     }
     if (st->open.count == 0) {
-        st->rc = import_append(&st->open, st->prefix, strlen(st->prefix));
+        st->rc = cli_buf_put(&st->open.text, st->prefix, strlen(st->prefix));
         st->open.first = where;
     } else {
-        st->rc = import_append(&st->open, ",", 1);
+        st->rc = cli_buf_put(&st->open.text, ",", 1);
     }
     if (st->rc == CLI_EXIT_OK) {
-        st->rc = import_append(&st->open, json, len);
+        st->rc = cli_buf_put(&st->open.text, json, len);
     }
     if (st->rc == CLI_EXIT_OK) {
         st->open.last = st->offered = where;
@@ -881,9 +860,9 @@ static void import_free(struct import_state *st)
 {
     free(st->prefix);
     json_object_put(st->settings);
-    free(st->open.buf);
+    cli_buf_free(&st->open.text);
     for (size_t i = 0; i < IMPORT_WINDOW; i++) {
-        free(st->queue[i].buf);
+        cli_buf_free(&st->queue[i].text);
     }
 }
 

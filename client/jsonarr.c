@@ -43,8 +43,7 @@ struct jsonarr {
     uint64_t line;     /* of the byte being read, from 1 */
     uint64_t doc_line; /* where the element began */
     uint64_t ordinal;  /* of the element, from 1 */
-    char *buf;         /* owned: the element's text so far */
-    size_t len, cap;
+    struct cli_buf text; /* owned: the element's text so far */
 };
 
 static bool is_json_blank(unsigned char c)
@@ -60,62 +59,39 @@ static int jsonarr_fail(const struct jsonarr *ja, const char *why)
 
 static int jsonarr_put(struct jsonarr *ja, char c)
 {
-    if (ja->len == ja->cap) {
-        size_t cap = ja->cap ? ja->cap * 2 : 4096;
-        char *p = realloc(ja->buf, cap);
-        if (!p) {
-            fprintf(stderr, "searchq: out of memory\n");
-            return CLI_EXIT_ERROR;
-        }
-        ja->buf = p;
-        ja->cap = cap;
-    }
-    ja->buf[ja->len++] = c;
-    return CLI_EXIT_OK;
+    return cli_buf_put(&ja->text, &c, 1);
 }
 
 /* Inside a string, the bytes up to the next quote, backslash or control character are text
- * and nothing more: appended at once (most of a document's bytes). The count taken from
- * b[0, n). */
-static size_t jsonarr_string_run(struct jsonarr *ja, const unsigned char *b, size_t n)
+ * and nothing more: appended at once (most of a document's bytes). *taken: how many of b[0, n). */
+static int jsonarr_string_run(struct jsonarr *ja, const unsigned char *b, size_t n, size_t *taken)
 {
+    *taken = 0;
     if (ja->state != JA_ELEMENT || !ja->is_in_string || ja->is_escaped) {
-        return 0;
+        return CLI_EXIT_OK;
     }
     size_t k = 0;
     while (k < n && b[k] != '"' && b[k] != '\\' && b[k] >= 0x20) {
         k++;
     }
-    if (k > 0 && ja->cap - ja->len < k) {
-        size_t cap = ja->cap ? ja->cap : 4096;
-        while (cap - ja->len < k) {
-            cap *= 2;
-        }
-        char *p = realloc(ja->buf, cap);
-        if (!p) {
-            return 0; /* (byte by byte, then: jsonarr_put reports it) */
-        }
-        ja->buf = p;
-        ja->cap = cap;
-    }
-    memcpy(ja->buf + ja->len, b, k);
-    ja->len += k;
-    return k;
+    int rc = cli_buf_put(&ja->text, b, k);
+    *taken = rc == CLI_EXIT_OK ? k : 0;
+    return rc;
 }
 
 /* The element is whole: hands it on without the blanks at its end. */
 static int jsonarr_emit(struct jsonarr *ja)
 {
-    while (ja->len > 0 && ja->buf[ja->len - 1] == ' ') {
-        ja->len--;
+    while (ja->text.len > 0 && ja->text.data[ja->text.len - 1] == ' ') {
+        ja->text.len--;
     }
     if (jsonarr_put(ja, '\0') != CLI_EXIT_OK) {
         return CLI_EXIT_ERROR;
     }
-    ja->len--; /* (the NUL ends the text, not part of it) */
+    ja->text.len--; /* (the NUL ends the text, not part of it) */
     ja->ordinal++;
-    int rc = ja->fn(ja->arg, ja->path, ja->doc_line, ja->ordinal, ja->buf, ja->len);
-    ja->len = 0;
+    int rc = ja->fn(ja->arg, ja->path, ja->doc_line, ja->ordinal, ja->text.data, ja->text.len);
+    ja->text.len = 0;
     return rc;
 }
 
@@ -253,8 +229,10 @@ int cli_json_each_doc_in(FILE *f, const char *path, cli_json_doc_fn fn, void *ar
         }
         is_first = false;
         while (i < n && rc == CLI_EXIT_OK) {
-            i += jsonarr_string_run(&ja, block + i, n - i);
-            if (i < n) {
+            size_t taken;
+            rc = jsonarr_string_run(&ja, block + i, n - i, &taken);
+            i += taken;
+            if (rc == CLI_EXIT_OK && i < n) {
                 rc = jsonarr_byte(&ja, block[i]);
                 ja.line += block[i] == '\n';
                 i++;
@@ -268,6 +246,6 @@ int cli_json_each_doc_in(FILE *f, const char *path, cli_json_doc_fn fn, void *ar
     if (rc == CLI_EXIT_OK) {
         rc = jsonarr_finish(&ja);
     }
-    free(ja.buf);
+    cli_buf_free(&ja.text);
     return rc;
 }
