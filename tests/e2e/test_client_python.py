@@ -309,10 +309,13 @@ class PythonClientTest(harness.E2ETestCase):
         self.addCleanup(db.close)
         self.assertEqual(db.health()["status"], "ok")
         self.assertEqual(db.health()["status"], "ok")
+        self.assertTrue(harness.wait_until(
+            lambda: sum("op=health" in l for l in list(t.log)) >= 2,
+            timeout=harness.IO_TIMEOUT), t.tail())
         self.assertEqual(sum("event=accept" in l for l in list(t.log)), 1, t.tail())
-        t.log.clear()
-        self.assertTrue(harness.wait_until(lambda: any("event=close proto=line" in l
-                                                       for l in list(t.log)),
+        peer = "%s:%d" % db._sock.getsockname()[:2]
+        self.assertTrue(harness.wait_until(lambda: any("event=close proto=line peer=%s" % peer
+                                                       in l for l in list(t.log)),
                                            timeout=harness.IO_TIMEOUT), t.tail())
         self.assertEqual(db.health()["status"], "ok")
 
