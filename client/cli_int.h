@@ -186,6 +186,9 @@ int cli_csv_each_doc_in(FILE *f, const char *path, struct json_object *fields, c
 
 /* ---- print.c ---- */
 
+/* The integer member key of obj, 0 when it has none (json-c's conversion of another type). */
+int64_t cli_int_member(struct json_object *obj, const char *key);
+
 /* offset: the offset the search asked for, so that ranks continue across pages. A hit with
  * highlights shows every fragment, matches marked, with wants_fragments (--highlight); else
  * one line of its best fragment around its first match, bold on a terminal. */

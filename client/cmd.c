@@ -146,19 +146,13 @@ static struct json_object *cmd_req_delete_ids(const char *index, char **ids, int
     return req;
 }
 
-static int64_t cmd_member_int(struct json_object *answer, const char *name)
-{
-    struct json_object *v = NULL;
-    return json_object_object_get_ex(answer, name, &v) ? json_object_get_int64(v) : 0;
-}
-
 int cli_cmd_delete(const struct cli_opts *opts, int argc, char **argv)
 {
     struct json_object *answer;
     if (argc == 1) {
         int rc = cli_cmd_call(opts, sq_req_delete(opts->index, argv[0]), &answer);
         if (rc == CLI_EXIT_OK && !opts->is_json) {
-            int64_t count = cmd_member_int(answer, "deleted");
+            int64_t count = cli_int_member(answer, "deleted");
             printf("deleted %s (%lld document%s)\n", argv[0], (long long)count,
                    count == 1 ? "" : "s");
         }
@@ -169,8 +163,8 @@ int cli_cmd_delete(const struct cli_opts *opts, int argc, char **argv)
     for (int at = 0; at < argc && rc == CLI_EXIT_OK; at += CLI_DELETE_BATCH) {
         int n = argc - at < CLI_DELETE_BATCH ? argc - at : CLI_DELETE_BATCH;
         rc = cli_cmd_call(opts, cmd_req_delete_ids(opts->index, argv + at, n), &answer);
-        deleted += rc == CLI_EXIT_OK ? cmd_member_int(answer, "deleted") : 0;
-        not_found += rc == CLI_EXIT_OK ? cmd_member_int(answer, "not_found") : 0;
+        deleted += rc == CLI_EXIT_OK ? cli_int_member(answer, "deleted") : 0;
+        not_found += rc == CLI_EXIT_OK ? cli_int_member(answer, "not_found") : 0;
         json_object_put(answer);
     }
     if (rc == CLI_EXIT_OK && !opts->is_json) {

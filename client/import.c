@@ -447,13 +447,8 @@ static void import_stored(struct import_state *st, struct import_batch *b,
         return;
     }
     b->is_stored = true;
-    struct json_object *v;
-    if (json_object_object_get_ex(answer, "added", &v)) {
-        st->added += (uint64_t)json_object_get_int64(v);
-    }
-    if (json_object_object_get_ex(answer, "replaced", &v)) {
-        st->replaced += (uint64_t)json_object_get_int64(v);
-    }
+    st->added += (uint64_t)cli_int_member(answer, "added");
+    st->replaced += (uint64_t)cli_int_member(answer, "replaced");
 }
 
 /* A busy answer to b: stop sending until the answers in flight are read (import_pump). */
@@ -649,16 +644,23 @@ static int import_send_json_cb(void *arg, const char *path, uint64_t lineno, uin
     return a->st->rc;
 }
 
+/* Adds a document made here (a .csv row, a text file) as json-c writes it. */
+static void import_add_object(struct import_state *st, struct json_object *doc,
+                              struct import_where where)
+{
+    size_t len;
+    const char *json = json_object_to_json_string_length(
+        doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    import_add_doc(st, json, len, where);
+}
+
 static int import_send_csv_cb(void *arg, const char *path, uint64_t lineno, uint64_t ordinal,
                               struct json_object *doc)
 {
     (void)path;
     (void)lineno;
     struct import_send_arg *a = arg;
-    size_t len;
-    const char *json = json_object_to_json_string_length(
-        doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    import_add_doc(a->st, json, len, (struct import_where){a->file, ordinal});
+    import_add_object(a->st, doc, (struct import_where){a->file, ordinal});
     return a->st->rc;
 }
 
@@ -669,10 +671,7 @@ static void import_send_text(struct import_state *st, size_t file)
     if (st->rc != CLI_EXIT_OK || !doc) {
         return; /* the file changed since pass 1; it said what is wrong */
     }
-    size_t len;
-    const char *json = json_object_to_json_string_length(
-        doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    import_add_doc(st, json, len, (struct import_where){file, 0});
+    import_add_object(st, doc, (struct import_where){file, 0});
     json_object_put(doc);
 }
 

@@ -140,7 +140,7 @@ static const char *print_str_member(struct json_object *obj, const char *key, si
     return json_object_get_string(v);
 }
 
-static int64_t print_int_member(struct json_object *obj, const char *key)
+int64_t cli_int_member(struct json_object *obj, const char *key)
 {
     struct json_object *v = NULL;
     return json_object_object_get_ex(obj, key, &v) ? json_object_get_int64(v) : 0;
@@ -149,7 +149,7 @@ static int64_t print_int_member(struct json_object *obj, const char *key)
 static void print_header(FILE *out, struct json_object *answer, const char *query, int64_t offset,
                          size_t shown)
 {
-    int64_t total = print_int_member(answer, "total");
+    int64_t total = cli_int_member(answer, "total");
     struct json_object *took = NULL;
     json_object_object_get_ex(answer, "took_ms", &took);
     if (query[0] == '\0') { /* browsing: a filter or sort without words */
@@ -197,7 +197,7 @@ static void print_header(FILE *out, struct json_object *answer, const char *quer
         print_words(out, dropped);
         fputs(")\n", out);
     }
-    int64_t every_word = print_int_member(answer, "every_word");
+    int64_t every_word = cli_int_member(answer, "every_word");
     if (every_word > 0) {
         fprintf(out, "(%lld with every word, then those with most of them)\n",
                 (long long)every_word);
@@ -395,7 +395,7 @@ static void print_facets(FILE *out, struct json_object *answer)
         }
         struct json_object *st = NULL;
         json_object_object_get_ex(stats, field, &st);
-        int64_t missing = print_int_member(st, "missing"), others = print_int_member(st, "others");
+        int64_t missing = cli_int_member(st, "missing"), others = cli_int_member(st, "others");
         if (others > 0) {
             fprintf(out, "%s(others) %lld", is_first ? "" : " \xc2\xb7 ", (long long)others);
             is_first = false;
@@ -542,9 +542,8 @@ void cli_print_indexes(FILE *out, struct json_object *answer)
         size_t len;
         const char *name = print_str_member(ix, "name", &len);
         fprintf(out, "%-*s  %12lld  %14lld  %8lld\n", (int)cols, name,
-                (long long)print_int_member(ix, "docs"),
-                (long long)print_int_member(ix, "disk_bytes"),
-                (long long)print_int_member(ix, "settings_version"));
+                (long long)cli_int_member(ix, "docs"), (long long)cli_int_member(ix, "disk_bytes"),
+                (long long)cli_int_member(ix, "settings_version"));
     }
 }
 
@@ -553,7 +552,7 @@ void cli_print_settings(FILE *out, struct json_object *answer)
     struct json_object *settings = NULL, *stats = NULL;
     size_t len;
     fprintf(out, "index %s, settings version %lld", print_str_member(answer, "index", &len),
-            (long long)print_int_member(answer, "version"));
+            (long long)cli_int_member(answer, "version"));
     json_object_object_get_ex(answer, "stats", &stats);
     struct json_object *pending = NULL;
     if (json_object_object_get_ex(stats, "reindex_pending", &pending) &&
@@ -576,12 +575,11 @@ void cli_print_snapshot(FILE *out, struct json_object *answer)
     size_t len;
     fprintf(out, "snapshot %s of %s: %s\n", print_str_member(answer, "snapshot", &len),
             print_str_member(answer, "index", &len), print_str_member(answer, "path", &len));
-    fprintf(
-        out,
-        "up to write %lld; %lld segments, %lld files linked, %lld copied, %lld bytes, "
-        "%lld ms\n",
-        (long long)print_int_member(answer, "seq"), (long long)print_int_member(answer, "segments"),
-        (long long)print_int_member(answer, "files_linked"),
-        (long long)print_int_member(answer, "files_copied"),
-        (long long)print_int_member(answer, "bytes"), (long long)print_int_member(answer, "ms"));
+    fprintf(out,
+            "up to write %lld; %lld segments, %lld files linked, %lld copied, %lld bytes, "
+            "%lld ms\n",
+            (long long)cli_int_member(answer, "seq"), (long long)cli_int_member(answer, "segments"),
+            (long long)cli_int_member(answer, "files_linked"),
+            (long long)cli_int_member(answer, "files_copied"),
+            (long long)cli_int_member(answer, "bytes"), (long long)cli_int_member(answer, "ms"));
 }
