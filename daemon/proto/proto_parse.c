@@ -1113,20 +1113,39 @@ static enum proto_code get_search(struct json_object *obj, struct proto_request 
     return rc == PROTO_OK ? get_attr_params(obj, req, err) : rc;
 }
 
-static enum proto_code check_id(const char *what, const char *id, size_t len,
+/* An id, named name ("'id'", "ids[3]") in what's messages: 1 to PROTO_MAX_ID bytes, no NUL. */
+static enum proto_code check_id(const char *what, const char *name, const char *id, size_t len,
                                 struct proto_error *err)
 {
     if (len == 0 || len > PROTO_MAX_ID) {
-        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: 'id' must be 1 to %d bytes", what,
+        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: %s must be 1 to %d bytes", what, name,
                             PROTO_MAX_ID);
     }
     if (memchr(id, '\0', len)) {
-        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: 'id' must not contain NUL", what);
+        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: %s must not contain NUL", what, name);
     }
     return PROTO_OK;
 }
 
-/* An id member: a string, or an integer stored as its decimal string. */
+/* An id's value v: a string, or an integer stored as its decimal string (the text lives in
+ * v's own print buffer, valid as long as v). */
+static enum proto_code id_value(struct json_object *v, const char *what, const char *name,
+                                const char **id, size_t *len, struct proto_error *err)
+{
+    if (json_object_is_type(v, json_type_string)) {
+        *id = json_object_get_string(v);
+        *len = (size_t)json_object_get_string_len(v);
+    } else if (json_object_is_type(v, json_type_int)) {
+        *id = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        *len = strlen(*id);
+    } else {
+        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: %s must be a string or an integer", what,
+                            name);
+    }
+    return check_id(what, name, *id, *len, err);
+}
+
+/* An id member. */
 static enum proto_code get_id(struct json_object *obj, const char *what, const char **id,
                               size_t *len, struct proto_error *err)
 {
@@ -1135,18 +1154,7 @@ static enum proto_code get_id(struct json_object *obj, const char *what, const c
     if (!present) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "%s: missing 'id'", what);
     }
-    if (json_object_is_type(v, json_type_string)) {
-        *id = json_object_get_string(v);
-        *len = (size_t)json_object_get_string_len(v);
-    } else if (json_object_is_type(v, json_type_int)) {
-        /* the text lives in v's own print buffer, valid as long as v */
-        *id = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-        *len = strlen(*id);
-    } else {
-        return proto_errorf(err, PROTO_BAD_REQUEST, "%s: 'id' must be a string or an integer",
-                            what);
-    }
-    return check_id(what, *id, *len, err);
+    return id_value(v, what, "'id'", id, len, err);
 }
 
 /* delete: "id", one document (not_found when it is missing), or "ids", 1 to PROTO_MAX_BATCH of
@@ -1173,23 +1181,14 @@ static enum proto_code get_delete(struct json_object *obj, struct proto_request 
         return proto_errorf(err, PROTO_INTERNAL, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
-        struct json_object *v = json_object_array_get_idx(ids, i);
-        struct seg_doc *d = &req->ops[i].doc;
+        char name[32];
+        snprintf(name, sizeof name, "ids[%zu]", i);
         req->ops[i].type = IDX_OP_DELETE;
-        if (json_object_is_type(v, json_type_string)) {
-            d->id = json_object_get_string(v);
-            d->id_len = (size_t)json_object_get_string_len(v);
-        } else if (json_object_is_type(v, json_type_int)) {
-            d->id = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN); /* v's buffer */
-            d->id_len = strlen(d->id);
-        } else {
-            return proto_errorf(err, PROTO_BAD_REQUEST,
-                                "delete: ids[%zu] must be a string or an integer", i);
-        }
-        if (d->id_len == 0 || d->id_len > PROTO_MAX_ID || memchr(d->id, '\0', d->id_len)) {
-            return proto_errorf(err, PROTO_BAD_REQUEST,
-                                "delete: ids[%zu] must be 1 to %d bytes, without NUL", i,
-                                PROTO_MAX_ID);
+        struct seg_doc *d = &req->ops[i].doc;
+        enum proto_code rc =
+            id_value(json_object_array_get_idx(ids, i), "delete", name, &d->id, &d->id_len, err);
+        if (rc) {
+            return rc;
         }
     }
     req->nops = n;
@@ -2027,7 +2026,7 @@ static enum proto_code route_doc_id(enum proto_method method, const char *raw, s
     req->id_len = len;
     (*dst)[len] = '\0';
     *dst += len + 1;
-    return check_id(proto_op_name(req->op), req->id, req->id_len, err);
+    return check_id(proto_op_name(req->op), "'id'", req->id, req->id_len, err);
 }
 
 /* The settings body of PUT /indexes/NAME: one JSON object, as for create_index's "settings". */
