@@ -355,13 +355,14 @@ static int idx_fill_hit(struct qry_ctx *ctx, const struct qry *q, const struct s
     return rc;
 }
 
-/* A request whose q is empty (or spaces) browses when it has a filter, a sort or facets:
- * facets alone are a faceted page's first view, the counts over every document. */
+/* Whether the request asks for something a browse answers: a filter, a sort or facets. */
 static bool idx_has_attr_params(const struct idx_search_req *req)
 {
     return req->filter_len > 0 || req->sort_len > 0 || req->nfacets > 0;
 }
 
+/* A request whose q is empty (or spaces) browses when it has a filter, a sort or facets:
+ * facets alone are a faceted page's first view, the counts over every document. */
 static bool idx_is_browse(const struct idx_search_req *req)
 {
     for (size_t i = 0; i < req->q_len; i++) {
