@@ -437,6 +437,11 @@ void idx_ana_recycle(struct idx_index *ix, struct seg_analysis *an)
         idx_ana_try_count(a, &a->pool_bytes, bytes)) {
         a->pool[a->npool++] = an;
         an = NULL;
+        if (a->npool == 1) {
+            /* The thread may sleep with no timeout (idx_ana_wait_work: nothing to free then);
+             * wake it to start the idle clock that frees this pool, or it stays charged. */
+            pthread_cond_signal(&a->work);
+        }
     }
     pthread_mutex_unlock(&a->lock);
     seg_analysis_free(an);
