@@ -25,12 +25,12 @@
  * and invalid UTF-8 bytes separate words as they do in documents. A chunk holding a word over
  * STEM_MAX_TOKEN bytes, which no document has indexed, is left out (add_chunk).
  *
- * Length: the text is cut at the last space before QRY_MAX_LEN bytes and the
- * query keeps its first QRY_SIMPLE_MAX_WORDS terms (a chunk that would pass
- * QRY_MAX_TERMS dictionary terms is dropped whole, the parser's arrays rolled
- * back to before it); either cut sets qry.is_truncated, which the answer
- * reports. A text with no word at all is a query that matches nothing
- * (root QRY_NONE), not an error: the box was empty.
+ * Length: the text is cut at the last space before QRY_MAX_LEN bytes (or, when there is
+ * none, the last punctuation: simple_len) and the query keeps its first QRY_SIMPLE_MAX_WORDS
+ * terms (a chunk that would pass QRY_MAX_TERMS dictionary terms as one phrase is taken word
+ * by word instead: add_words_of); either cut sets qry.is_truncated, which the answer
+ * reports. A text with no word at all is a query that matches nothing (root QRY_NONE), not
+ * an error: the box was empty.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -301,8 +301,17 @@ static bool has_word_bytes(const char *s, size_t len)
     return false;
 }
 
-/* The text up to QRY_MAX_LEN bytes, cut after the last space before the limit; *is_cut when
- * what is left out may hold a word (a box padded with blanks or "!!!" lost nothing). */
+/* Whether c ends a word: a separator, or ASCII that is not a letter or digit (punctuation,
+ * which separates words in documents too). */
+static bool ends_word(char c)
+{
+    return is_sep(c) || !has_word_bytes(&c, 1);
+}
+
+/* The text up to QRY_MAX_LEN bytes, cut after the last space before the limit, or when the
+ * text has none there (a pasted list "a,b,c,..." or a URL), after the last punctuation, so
+ * that no word is cut in two and the words before stay; *is_cut when what is left out may
+ * hold a word (a box padded with blanks or "!!!" lost nothing). */
 static size_t simple_len(const char *text, size_t len, bool *is_cut)
 {
     *is_cut = false;
@@ -312,6 +321,12 @@ static size_t simple_len(const char *text, size_t len, bool *is_cut)
     size_t cut = QRY_MAX_LEN;
     while (cut > 0 && !is_sep(text[cut])) {
         cut--;
+    }
+    if (cut == 0) {
+        cut = QRY_MAX_LEN;
+        while (cut > 0 && !ends_word(text[cut])) {
+            cut--;
+        }
     }
     *is_cut = has_word_bytes(text + cut, len - cut);
     return cut;
@@ -324,6 +339,52 @@ static bool is_typing(const struct simple_chunk *c, size_t full_len)
 {
     return c->tok.type == QT_WORD && !c->tok.is_prefix && !c->is_negative &&
            c->tok.off + c->tok.len == full_len;
+}
+
+/* The first words of a chunk (byte spans in the text), as stem_tokenize finds them. */
+struct chunk_words {
+    size_t base; /* where the chunk's text starts */
+    size_t count;
+    size_t off[QRY_SIMPLE_MAX_WORDS], len[QRY_SIMPLE_MAX_WORDS];
+};
+
+static int add_word_span(void *arg, const struct stem_token *t)
+{
+    struct chunk_words *w = arg;
+    if (t->is_compound) {
+        return 0; /* its parts come as words of their own */
+    }
+    w->off[w->count] = w->base + t->offset;
+    w->len[w->count] = t->len;
+    return ++w->count == QRY_SIMPLE_MAX_WORDS;
+}
+
+/* A positive chunk that passed QRY_MAX_TERMS as one phrase (a pasted list "a,b,c,..." or a
+ * long quotation; add_chunk left it out and set is_truncated): its words as chunks of their
+ * own, so that the query keeps the first of them, as it does for words between spaces, rather
+ * than none. *chunks counts the words added against QRY_SIMPLE_MAX_WORDS. SD_ELIMIT when a
+ * limit cut it short. */
+static int add_words_of(struct qry_parser *p, struct simple_state *st, const struct simple_chunk *c,
+                        size_t *chunks)
+{
+    struct chunk_words w = {.base = c->tok.off + (c->tok.type == QT_PHRASE)};
+    int rc = stem_tokenize(p->stem, p->text + w.base, c->tok.len, 0, add_word_span, &w, NULL);
+    if (rc != STEM_OK && rc != 1) {
+        return SD_ENOMEM;
+    }
+    for (size_t i = 0; i < w.count; i++) {
+        if (*chunks == QRY_SIMPLE_MAX_WORDS) {
+            return SD_ELIMIT;
+        }
+        struct simple_chunk word = {.tok = {.type = QT_WORD, .off = w.off[i], .len = w.len[i]}};
+        size_t before = p->word_count;
+        rc = add_chunk(p, st, &word, false);
+        if (rc) {
+            return rc;
+        }
+        *chunks += p->word_count > before;
+    }
+    return SD_OK;
 }
 
 static int parse_chunks(struct qry_parser *p, struct simple_state *st, unsigned flags,
@@ -347,13 +408,17 @@ static int parse_chunks(struct qry_parser *p, struct simple_state *st, unsigned 
         size_t before = p->word_count;
         bool typing = (flags & QRY_SIMPLE_PREFIX_LAST) && is_typing(&c, full_len);
         int rc = add_chunk(p, st, &c, typing);
+        if (rc == SD_ELIMIT && !c.is_negative) {
+            rc = add_words_of(p, st, &c, &chunks);
+        } else if (rc == SD_OK) {
+            chunks += p->word_count > before;
+        }
         if (rc == SD_ELIMIT) {
             break;
         }
         if (rc) {
             return rc;
         }
-        chunks += p->word_count > before;
     }
     return SD_OK;
 }

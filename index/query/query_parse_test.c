@@ -582,6 +582,35 @@ static void test_qry_simple_prefix_last_only_for_a_plain_word_at_the_end(void **
     qry_free(q);
 }
 
+/* Whether the dump of a query holds the word w ("stem/word", then a space or a parenthesis). */
+static bool dump_has_word(const char *dump, const char *w)
+{
+    char want[64];
+    snprintf(want, sizeof want, "/%s ", w);
+    if (strstr(dump, want)) {
+        return true;
+    }
+    snprintf(want, sizeof want, "/%s)", w);
+    return strstr(dump, want) != NULL;
+}
+
+/* The simple query of text[0, len) is truncated and holds the words first and last, not the
+ * word absent. */
+static void assert_simple_words(const char *text, size_t len, const char *first, const char *last,
+                                const char *absent)
+{
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_parse_simple(g_ctx, text, len, 0, &q, &err), SD_OK);
+    assert_true(qry_is_truncated(q));
+    char buf[8192] = "";
+    dump_node(q, q->root, buf, sizeof buf);
+    assert_true(dump_has_word(buf, first));
+    assert_true(dump_has_word(buf, last));
+    assert_false(dump_has_word(buf, absent));
+    qry_free(q);
+}
+
 static void test_qry_simple_long_input_is_truncated(void **state)
 {
     (void)state;
@@ -604,12 +633,28 @@ static void test_qry_simple_long_input_is_truncated(void **state)
     memset(text, 'x', sizeof text);
     text[10] = ' ';
     assert_simple_len(text, sizeof text, "xxxxxxxxxx/xxxxxxxxxx", true); /* the rest is one token */
-    /* one chunk of 200 parts passes QRY_MAX_TERMS: dropped whole, the words before stay */
+    /* one chunk of 200 parts passes QRY_MAX_TERMS as a phrase: its first words are taken one
+     * by one, after the words before it, up to QRY_SIMPLE_MAX_WORDS */
     len = (size_t)snprintf(text, sizeof text, "cats ");
     for (int i = 0; i < 200; i++) {
-        len += (size_t)snprintf(text + len, sizeof text - len, "a.");
+        len += (size_t)snprintf(text + len, sizeof text - len, "w%d.", i);
     }
-    assert_simple_len(text, len, "cat/cats", true);
+    assert_simple_len(text, len, NULL, true);
+    assert_simple_words(text, len, "cats", "w30", "w31");
+    /* so is a long quotation */
+    len = (size_t)snprintf(text, sizeof text, "\"");
+    for (int i = 0; i < 100; i++) {
+        len += (size_t)snprintf(text + len, sizeof text - len, "w%d ", i);
+    }
+    len += (size_t)snprintf(text + len, sizeof text - len, "\"");
+    assert_simple_words(text, len, "w0", "w31", "w32");
+    /* a paste of over QRY_MAX_LEN bytes with no space is cut after its last punctuation
+     * before the limit, not before its first byte */
+    len = 0;
+    for (int i = 0; len < QRY_MAX_LEN + 500; i++) {
+        len += (size_t)snprintf(text + len, sizeof text - len, "w%d,", i);
+    }
+    assert_simple_words(text, len, "w0", "w31", "w32");
     /* past the limit only blanks and punctuation: no word was dropped, so nothing is cut */
     len = (size_t)snprintf(text, sizeof text, "cats");
     memset(text + len, ' ', sizeof text - len);
