@@ -43,35 +43,52 @@
 #include "proto.h"
 #include "srv.h"
 
-/* --hash-key: a key on stdin (one line, the newline not part of it) -> its entry for
- * --admin-keys / --search-keys. The key itself is never printed or logged. */
+/* --hash-key: a key on stdin (one line, its LF or CRLF end not part of it) -> its entry for
+ * --admin-keys / --search-keys. A key no client could send as it is (srv_check_key: a space
+ * at an end, a tab, a byte not ASCII) is refused, saying why, rather than hashed into an entry
+ * no client's key matches. The key itself is never printed or logged. */
 static int run_hash_key(void)
 {
-    char key[PROTO_MAX_KEY + 2];
-    if (!fgets(key, sizeof key, stdin)) {
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin); /* not fgets: a NUL in the line is seen */
+    if (n <= 0) {
+        free(line);
         fprintf(stderr, "searchd: --hash-key: give the key on standard input\n");
         return 2;
     }
-    size_t len = strcspn(key, "\r\n");
-    if (len == 0 || len > PROTO_MAX_KEY) {
-        fprintf(stderr, "searchd: --hash-key: a key is 1 to %d bytes\n", PROTO_MAX_KEY);
-        return 2;
+    size_t len = (size_t)n;
+    if (line[len - 1] == '\n') {
+        len--;
+    }
+    if (len > 0 && line[len - 1] == '\r') {
+        len--; /* a CRLF line end: a file written on Windows */
+    }
+    struct sd_error err = {0};
+    int rc = 2;
+    if (srv_check_key(line, len, &err)) {
+        fprintf(stderr, "searchd: --hash-key: %s\n", err.msg);
+        goto out;
     }
     if (len < 16) {
         fprintf(stderr, "searchd: --hash-key: warning: a key this short can be guessed; "
                         "use 32 random characters (openssl rand -hex 16)\n");
     }
     unsigned char h[32];
-    if (srv_hash_key(key, len, h)) {
+    if (srv_hash_key(line, len, h)) {
         fprintf(stderr, "searchd: --hash-key: SHA-256 failed\n");
-        return 1;
+        rc = 1;
+        goto out;
     }
     printf("sha256:");
     for (int i = 0; i < 32; i++) {
         printf("%02x", h[i]);
     }
     printf("\n");
-    return 0;
+    rc = 0;
+out:
+    free(line);
+    return rc;
 }
 
 /* A listener reachable from other machines: not loopback, not a Unix socket. */

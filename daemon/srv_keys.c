@@ -11,7 +11,9 @@
  * about which bytes matched. A key is never logged, nor quoted by an error
  * about a bad entry (one may be a key pasted where its hash belongs).
  * srv_check_keys runs the same parse without a server, for the settings'
- * reader to refuse a bad list where it was written. A line connection keeps
+ * reader to refuse a bad list where it was written. srv_check_key says what
+ * a key itself may be, for `searchd --hash-key`: only a key every client can
+ * send, byte for byte, on both protocols (see there). A line connection keeps
  * the hash of the key it presented, not its role: when SIGHUP changes the
  * keys, its next request gets the role the new keys give (none, for a key
  * removed), as a new connection would.
@@ -135,6 +137,33 @@ int srv_set_keys(struct srv *s, const char *admin_keys, const char *search_keys,
 bool srv_keys_on(const struct srv *s)
 {
     return s->keys != NULL;
+}
+
+/* HTTP carries printable ASCII in a header and takes the spaces at its ends off
+ * (bearer_role does, as RFC 9110 says of a field's value): a key hashed with a space at an
+ * end, a tab, a CR of a Windows file or a byte of UTF-8 would not be the key an HTTP
+ * client sends, and auth would fail with nothing to say why. */
+int srv_check_key(const char *key, size_t len, struct sd_error *err)
+{
+    if (len == 0 || len > PROTO_MAX_KEY) {
+        return sd_errorf(err, SD_EINVAL, "a key is 1 to %d bytes", PROTO_MAX_KEY);
+    }
+    if (key[0] == ' ' || key[len - 1] == ' ') {
+        return sd_errorf(err, SD_EINVAL,
+                         "the key %s with a space, which HTTP takes off the key a client sends: "
+                         "give the key without spaces at its ends",
+                         key[0] == ' ' ? "begins" : "ends");
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (c < 0x20 || c > 0x7e) {
+            return sd_errorf(err, SD_EINVAL,
+                             "byte %zu of the key is %s (0x%02x): a key is printable ASCII, "
+                             "as HTTP carries it",
+                             i + 1, c < 0x20 || c == 0x7f ? "a control character" : "not ASCII", c);
+        }
+    }
+    return SD_OK;
 }
 
 int srv_hash_key(const void *key, size_t len, unsigned char out[32])

@@ -41,6 +41,33 @@ class KeysTest(harness.ConfFileTestCase):
         import hashlib
         self.assertEqual(hash_key(ADMIN), "sha256:" + hashlib.sha256(ADMIN.encode()).hexdigest())
 
+    def run_hash_key(self, raw):
+        """searchd --hash-key with raw (bytes) on its standard input."""
+        return subprocess.run([harness.CONFIG.searchd, "--hash-key"], input=raw,
+                              capture_output=True, timeout=30)
+
+    def test_hash_key_refuses_a_key_no_client_can_send(self):
+        """A key hashed with a space at an end (or a tab, a CR inside, a byte of UTF-8) was
+        hashed as typed, while HTTP takes the spaces off the key a client sends: auth failed
+        with nothing to say why. Such a key is refused, saying why and not quoting it."""
+        cases = ((ADMIN + " ", "ends with a space"), (" " + ADMIN, "begins with a space"),
+                 (ADMIN[:8] + "\t" + ADMIN[8:], "byte 9 of the key is a control character"),
+                 (ADMIN[:8] + "\r" + ADMIN[8:], "byte 9 of the key is a control character"),
+                 (ADMIN + "ключ", "is not ASCII"), ("", "1 to 512 bytes"))
+        for key, why in cases:
+            cp = self.run_hash_key((key + "\n").encode())
+            err = cp.stderr.decode()
+            self.assertEqual(cp.returncode, 2, (key, err))
+            self.assertIn(why, err, key)
+            self.assertEqual(cp.stdout, b"", key)
+            self.assertNotIn(ADMIN, err)
+        # a CRLF line end (a key file written on Windows) ends the line, as LF does
+        cp = self.run_hash_key((ADMIN + "\r\n").encode())
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(cp.stdout.decode().strip(), hash_key(ADMIN))
+        # so the key made is the one HTTP sends, spaces around it or not
+        self.assertEqual(self.req("GET", "/stats", key=" %s " % ADMIN).status, 200)
+
     def test_http_roles(self):
         doc = {"id": "k1", "title": "ключи"}
         r = self.req("POST", "/docs", body=doc)
