@@ -162,6 +162,19 @@ static bool is_public_without_keys(const struct conf_opts *listen, const struct 
             is_public(listen->tls_line));
 }
 
+/* Keys on with search keys only: every client may read and none may ever write, change
+ * settings or take a snapshot, which nothing else says (each write is only "forbidden").
+ * Warned at start and at each SIGHUP that leaves it so. */
+static void warn_if_no_admin_key(const struct conf_opts *o)
+{
+    if (!srv_list_begin(o->srv.admin_keys) && srv_list_begin(o->srv.search_keys)) {
+        log_warn("event=no_admin_key msg=\"only search keys are configured: no client can add, "
+                 "delete, change an index or take a snapshot; to allow it, add an admin key "
+                 "(admin-keys = the sha256: line searchd --hash-key prints for a new key) and "
+                 "reload (SIGHUP)\"");
+    }
+}
+
 /* Settings that change without a restart; every other key is reported as needing one. */
 static bool is_live_key(const char *line)
 {
@@ -246,6 +259,7 @@ static void reload(struct srv *s, void *arg)
                       fresh->access_log, strerror(errno));
         }
         log_restart_keys(r->live, fresh);
+        warn_if_no_admin_key(fresh);
         /* always written, whatever the new level: it says the reload took */
         log_write(LOG_INFO, "event=reload config=%s log_level=%s",
                   fresh->config_path ? fresh->config_path : "-", log_level_name(fresh->log_level));
@@ -313,6 +327,7 @@ static int serve(struct conf_opts *o, int argc, char **argv)
         idx_close(db);
         return 1;
     }
+    warn_if_no_admin_key(o);
     if (o->srv.http_addr) {
         log_info("event=listen proto=http addr=%s", srv_http_addr(s));
     }

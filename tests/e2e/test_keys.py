@@ -68,6 +68,23 @@ class KeysTest(harness.ConfFileTestCase):
         # so the key made is the one HTTP sends, spaces around it or not
         self.assertEqual(self.req("GET", "/stats", key=" %s " % ADMIN).status, 200)
 
+    def test_only_search_keys_warns_that_nothing_can_write(self):
+        """Keys with search keys only: no client may ever write, and nothing said so. A warning
+        at start and at each reload that leaves it so says how to add an admin key."""
+        warned = lambda d: [l for l in d.log if "event=no_admin_key" in l]  # noqa: E731
+        self.assertEqual(warned(self.daemon), [])  # an admin key: no warning
+        self.write("search-keys = %s\n" % hash_key(SEARCH))
+        d = self.start_daemon(extra_args=["--config", self.conf])
+        self.assertEqual(len(warned(d)), 1, d.tail())
+        self.assertIn("level=warn", warned(d)[0])
+        self.assertIn("admin-keys", warned(d)[0])
+        self.assertIn("--hash-key", warned(d)[0])
+        self.reload(d)
+        self.assertEqual(len(warned(d)), 1, d.tail())
+        self.write("admin-keys = %s\nsearch-keys = %s\n" % (hash_key(ADMIN), hash_key(SEARCH)))
+        self.reload(d)
+        self.assertEqual(warned(d), [], d.tail())
+
     def test_http_roles(self):
         doc = {"id": "k1", "title": "ключи"}
         r = self.req("POST", "/docs", body=doc)
