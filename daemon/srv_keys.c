@@ -22,6 +22,16 @@
  * read stats and health. With no key configured at all, keys are off and
  * every client is admin (the loopback default). health and auth need no key:
  * a load balancer checks health, and auth is how a connection presents one.
+ *
+ * An admin key never works from a web page (srv_keys_check_origin): a key in
+ * a page's script or markup (the embeddable box's key attribute) is read by
+ * everyone who views its source, and an admin key gives them the index. A
+ * browser names the page's origin (Origin) on every request to another
+ * origin and on every write, so such a request made with an admin key is
+ * refused, whatever it asks, and the site owner sees the box fail on its first
+ * search instead of publishing the key. The page searchd serves at / reads
+ * its own origin with GET, which carries no Origin: an operator may still
+ * give it an admin key.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +236,18 @@ enum srv_role srv_keys_conn_role(struct srv_conn *c)
         c->keys_gen = s->keys_gen;
     }
     return c->role;
+}
+
+enum proto_code srv_keys_check_origin(const struct srv *s, enum srv_role role, const char *origin,
+                                      const char **why)
+{
+    if (!origin || !s->keys || role != SRV_ROLE_ADMIN) {
+        return PROTO_OK; /* keys off: no key was presented, every client is admin */
+    }
+    *why = "an admin key may not be used from a web page (this request names the page's "
+           "Origin): everyone who views the page can read a key it holds, and an admin key "
+           "would give them the index; give the page a search key, and write from a server";
+    return PROTO_FORBIDDEN;
 }
 
 const char *srv_role_name(enum srv_role role)

@@ -40,7 +40,8 @@ types as a person would and reads what the page shows, not the JSON behind it:
     no place to break (a URL in a title, a long keyword value) and in the document view;
   - a browser that blocks site data (sessionStorage throws) still gets a working page;
   - behind a proxy that serves searchd under a prefix, the page and the box work under it;
-  - on a server with API keys, the page asks for a key at the first 401 and searches with it;
+  - on a server with API keys, the page asks for a key at the first 401 and searches with it
+    (an admin key too), and the box given an admin key shows it refused (forbidden);
   - on corpus-large (when built: $SEARCHD_CORPUS_LARGE, or bench/run's and the shared bench's
     data directories), results appear within 150 ms after typing stops, for public queries of
     every category; skipped, saying so, when the corpus has not been built on this machine.
@@ -805,7 +806,8 @@ class PageTest(harness.E2ETestCase):
             self.assertEqual(cp.returncode, 0, cp.stderr)
             return cp.stdout.strip()
         d = harness.Daemon(extra_args=["--admin-keys", hashed(admin),
-                                       "--search-keys", hashed(search)]).start()
+                                       "--search-keys", hashed(search), "--cors-origins",
+                                       "http://localhost:%d" % self.host_port]).start()
         try:
             with d.line() as c:
                 self.assertTrue(c.call({"op": "auth", "key": admin})["ok"])
@@ -827,6 +829,25 @@ class PageTest(harness.E2ETestCase):
             self.assertFalse(form.is_displayed())
             self.assertNotIn(search, self.driver.current_url)
             self.shot("page-with-key")
+            # an operator may give the page at / an admin key: its GETs to its own origin carry
+            # no Origin header, which an admin key is refused with (test_keys.py)
+            self.driver.execute_script("sessionStorage.setItem('searchd-key', arguments[0])", admin)
+            self.driver.get("http://%s:%d/?q=%s" % (d.http_addr + ("дипломатия",)))
+            self.wait(lambda: self.hit_ids()[:1] == ["keyed"], "the hit, searched with an admin key")
+            self.assertFalse(self.driver.find_element(By.ID, "keyform").is_displayed())
+            # but a site that puts an admin key into the box sees it refused on the first search,
+            # saying why, before it publishes the key
+            server = "http://%s:%d" % d.http_addr
+            self.open_host_page('<searchd-search server="%s" key="%s"></searchd-search>'
+                                % (server, admin))
+            host, box = self.embedded_box()
+            self.put_query(box, "дипломатия")
+            shown = functools.partial(self.driver.execute_script,
+                                      "return arguments[0].shadowRoot.querySelector('ul')"
+                                      ".textContent", host)
+            self.wait(lambda: "forbidden: an admin key may not be used from a web page" in shown(),
+                      "the admin key refused in the box")
+            self.shot("box-with-admin-key")
         finally:
             self.driver.execute_script("sessionStorage.clear()")
             d.cleanup()

@@ -85,6 +85,37 @@ class KeysTest(harness.ConfFileTestCase):
         self.reload(d)
         self.assertEqual(warned(d), [], d.tail())
 
+    def test_admin_key_refused_from_a_web_page(self):
+        """A site owner could put an admin key into the embeddable box (key="..."): the box
+        sent it from every visitor's browser, and anyone who read the page's source owned the
+        index. A request with an admin key and an Origin header (what a browser sends from a
+        page of another origin, and on every write) is now refused, whatever it asks: the box
+        fails on its first search, saying why, before the page is published."""
+        origin = {"Origin": "https://site.example"}
+        admin = dict(origin, Authorization="Bearer " + ADMIN)
+        h = self.daemon.http()
+        self.addCleanup(h.close)
+        for method, path, body in (("GET", "/search?q=x", None), ("GET", "/stats", None),
+                                   ("GET", "/metrics", None), ("GET", "/indexes", None),
+                                   ("POST", "/docs", {"id": "o1", "title": "t"}),
+                                   ("DELETE", "/indexes/default", None)):
+            r = h.request(method, path, body=body, headers=admin)
+            self.assertEqual(r.status, 403, (method, path, r.body))
+            self.assertError(r.json, "forbidden")
+            self.assertIn("admin key may not be used from a web page", r.json["error"]["message"])
+            self.assertNotIn(ADMIN, r.body.decode())
+        # a search key is what a page is given; an admin key without Origin (a program, or
+        # the page at / reading its own origin with GET) does everything, as before
+        r = h.request("GET", "/search?q=x", headers=dict(origin, Authorization="Bearer " + SEARCH))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertError(self.req("GET", "/docs/o1", key=ADMIN).json, "not_found")  # not written
+        self.assertOk(self.req("POST", "/docs", key=ADMIN, body={"id": "o2", "title": "t"}).json)
+        # keys off (the loopback default): no key was given, nothing to refuse
+        d = self.start_daemon()
+        h2 = d.http()
+        self.addCleanup(h2.close)
+        self.assertEqual(h2.request("GET", "/search?q=x", headers=origin).status, 200)
+
     def test_http_roles(self):
         doc = {"id": "k1", "title": "ключи"}
         r = self.req("POST", "/docs", body=doc)

@@ -8,7 +8,8 @@
  * The element draws an input and a dropdown of hits in its own shadow root, so the site's CSS
  * cannot break it and it cannot break the site. It asks `server` (default: where this script
  * came from) over HTTP with CORS; `key`, when given, is sent as `Authorization: Bearer` and must
- * be a search-only key. Choosing a hit goes to `href` with {id} replaced, or, without `href`,
+ * be a search-only key: every visitor can read it in the page's source, so the server refuses an
+ * admin key on a request that names a page's Origin (forbidden), and the box shows why. Choosing a hit goes to `href` with {id} replaced, or, without `href`,
  * fires a `searchd-select` event whose detail is the hit.
  *
  * The same rules as the search page keep it safe: document text becomes text nodes; the server's
