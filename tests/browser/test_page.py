@@ -36,6 +36,7 @@ types as a person would and reads what the page shows, not the JSON behind it:
     included, opened anew shows the same hits;
   - a query over 32 words is said to be cut, and one too long for a URL is cut by the page;
   - a screen reader hears the status line and notices, not the whole hit list, at each keystroke;
+  - Tab from the box reaches the hits before the facet sidebar, which stands on their right;
   - the page reads well at a phone's width (no horizontal scroll), also with words that have
     no place to break (a URL in a title, a long keyword value) and in the document view;
   - a browser that blocks site data (sessionStorage throws) still gets a working page;
@@ -616,6 +617,31 @@ class PageTest(harness.E2ETestCase):
         self.assertEqual(sorted(live), ["notice", "status"])
         self.assertEqual(self.driver.find_element(By.ID, "status").get_attribute("role"), "status")
         self.assertEqual(self.driver.execute_script("return document.documentElement.lang"), "en")
+
+    def test_tab_from_the_box_reaches_the_hits_before_the_facets(self):
+        # the facet sidebar came first in the DOM: a keyboard user had to Tab through every
+        # facet value before the first hit. The hits come first now, in the Tab order and on
+        # the screen alike (the sidebar on their right), so the two orders agree
+        self.type_query("the")
+        self.wait(lambda: "lang" in self.facet_counts() and len(self.hit_ids()) == 10,
+                  "hits and facets")
+        where = ("const e = document.activeElement;"
+                 "return e.closest('#hits') ? 'hit' : e.closest('#facets') ? 'facet' :"
+                 "  e.closest('#pager') ? 'pager' : e.id || e.tagName")
+        reached = []
+        for _ in range(60):
+            ActionChains(self.driver).send_keys(Keys.TAB).perform()
+            reached.append(self.driver.execute_script(where))
+            if reached[-1] == "facet":
+                break
+        self.assertIn("facet", reached, reached)
+        self.assertIn("hit", reached[:reached.index("facet")], reached)
+        self.assertEqual(reached[:reached.index("hit")], ["index", "sort", "scores"], reached)
+        self.assertEqual(reached.count("hit"), 10, reached)  # every hit's title, then the rest
+        self.assertLess(reached.index("pager"), reached.index("facet"), reached)
+        first_hit = self.driver.find_element(By.CSS_SELECTOR, "#hits .hit").rect
+        facets = self.driver.find_element(By.ID, "facets").rect
+        self.assertGreater(facets["x"], first_hit["x"] + first_hit["width"] - 1)
 
     def test_double_click_on_a_title_shows_each_field_once(self):
         # two clicks before the first answer (a double click, a slow server) made two requests
