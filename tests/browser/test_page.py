@@ -19,7 +19,8 @@ types as a person would and reads what the page shows, not the JSON behind it:
     (counted as if it were not filtered, as a sidebar needs);
   - a chosen facet value stays in the sidebar (count 0) when a new query has no hit in it, so
     it can be unchosen;
-  - facet values that look like numbers are listed by count, as sent, not in numeric order;
+  - facet values that look like numbers are listed by count, as sent, not in numeric order, and
+    values of equal counts in the server's order (facet_order), not JavaScript's string order;
   - a facet value holding quotes and backslashes (a"b, a\b) filters, when clicked, to exactly
     its documents: the page quotes it with \" and \\, the escapes of the filter syntax;
   - the box from /searchd.js on a page served from another origin (a second port) returns hits
@@ -111,6 +112,12 @@ NUMBERED = {"9": 3, "100": 2, "10": 1}
 NUMBERED_DOCS = [{"id": "zebranum-%s-%d" % (v, i), "title": "Zebranum", "lang": v}
                  for v, n in NUMBERED.items() for i in range(n)]
 
+# Keyword values of equal counts, which the server lists by value as bytes (UTF-8): U+FF5E
+# (EF BD 9E) before U+1F600 (F0 9F 98 80). JavaScript compares strings as UTF-16, where the
+# emoji's surrogate D83D comes first: a page that sorted the buckets again reversed them.
+TIED = ["\uff5e", "\U0001f600"]
+TIED_DOCS = [{"id": "zebratie-%d" % i, "title": "Zebratie", "lang": v} for i, v in enumerate(TIED)]
+
 # Keyword values the filter syntax must quote and escape, each the lang of its own documents
 # (one word, "zebraquote", that no sample document and no other test's query has).
 ODD_LANGS = ['a"b', "a\\b", 'x "y" (z) \\"', "язык: ru OR", 'a"b']
@@ -170,6 +177,7 @@ class PageTest(harness.E2ETestCase):
             assert c.call({"op": "add", "docs": ODD_DOCS})["ok"]
             assert c.call({"op": "add", "doc": LONG_DOC})["ok"]
             assert c.call({"op": "add", "docs": NUMBERED_DOCS})["ok"]
+            assert c.call({"op": "add", "docs": TIED_DOCS})["ok"]
         cls.base = "http://%s:%d" % cls.daemon.http_addr
         cls.browser_tmp = tempfile.mkdtemp(prefix="searchd-browser-")
         cls.driver = chrome(cls.browser_tmp)
@@ -334,6 +342,21 @@ class PageTest(harness.E2ETestCase):
         http.close()
         self.assertEqual(list(sent), ["9", "100", "10"])  # by count, as the server sends them
         self.assertEqual(shown(), ["9", "100", "10"])
+
+    def test_facet_values_of_equal_counts_in_the_servers_order(self):
+        # the page read the buckets from a JS object and sorted them again by count, then by
+        # its own string order, which is not the server's for every value; it now takes the
+        # answer's facet_order as it is
+        self.type_query("zebratie")
+        shown = lambda: self.driver.execute_script(  # noqa: E731
+            "return [...document.querySelectorAll('#facets button[data-field=lang]')]"
+            ".map(b => b.dataset.value)")
+        self.wait(lambda: len(shown()) == 2, "the lang facet")
+        http = self.daemon.http()
+        r = http.search("zebratie", syntax="simple", prefix_last="true", facets="lang").json
+        http.close()
+        self.assertEqual(r["facet_order"]["lang"], TIED)
+        self.assertEqual(shown(), TIED)
 
     def test_facet_click_on_values_with_quotes_and_backslashes(self):
         self.type_query("zebraquote")

@@ -38,6 +38,16 @@
     return frag;
   }
 
+  /* The buckets of the facet on `field` in a search answer `r`, as [value, count] pairs in the
+   * server's order (by count for top values, by value for intervals, as given for values=).
+   * Not Object.entries(r.facets[field]): a JavaScript object lists integer-like keys ("1999",
+   * "2005") first, in ascending order, whatever order the JSON had them in. The answer's
+   * facet_order gives the order as arrays (docs/PROTOCOL.md). */
+  function buckets(r, field) {
+    const counts = r.facets[field];
+    return r.facet_order[field].map((v) => [v, counts[v]]);
+  }
+
   /* fetch, with its rejection (server down, network gone, CORS refused: the browser does not
    * say which) turned into a message that says so, not the browser's "Failed to fetch". */
   async function request(url, init) {
@@ -328,6 +338,6 @@
     }
   }
 
-  window.searchd = Object.freeze({ marked, request, answer, clip });
+  window.searchd = Object.freeze({ marked, request, answer, clip, buckets });
   if (!customElements.get('searchd-search')) customElements.define('searchd-search', SearchdSearch);
 })();
