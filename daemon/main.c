@@ -221,8 +221,21 @@ static bool has_tls(const struct conf_opts *o)
     return o->tls_http || o->tls_line;
 }
 
+/* Opens the access log at path (NULL: none) again, even under the same name: SIGHUP is
+ * logrotate's way to say it moved the file away (packaging/logrotate). On failure the file
+ * open before is kept. */
+static void reopen_access_log(const char *path)
+{
+    if (log_access_open(path)) {
+        log_error("event=access_log_failed file=%s msg=\"%s\" (the old one is kept)", path,
+                  strerror(errno));
+    }
+}
+
 /* SIGHUP, on the loop thread: read the config file and flags again; apply the log level and
- * the CORS origins; keep everything as it was when the new settings do not parse. */
+ * the CORS origins; keep everything as it was when the new settings do not parse, but open
+ * the access log again in any case: logrotate's SIGHUP must not depend on the config file
+ * being sound at that moment, or searchd would go on writing into the file moved away. */
 static void reload(struct srv *s, void *arg)
 {
     struct reload *r = arg;
@@ -233,6 +246,7 @@ static void reload(struct srv *s, void *arg)
     }
     sd_notify(0, "RELOADING=1");
     struct sd_error err = {0};
+    bool is_taken = false;
     if (conf_opts_parse(fresh, r->argc, r->argv, stderr) != 0) {
         log_error("event=reload_failed msg=\"the settings do not parse (above); nothing changed\"");
     } else if (is_public_without_keys(r->live, fresh)) {
@@ -253,11 +267,8 @@ static void reload(struct srv *s, void *arg)
         log_threshold = fresh->log_level;
         srv_set_slow_ms(s, fresh->srv.slow_ms);
         srv_set_log_queries(s, fresh->srv.log_queries);
-        /* opened again even when the name is the same: logrotate moved the old file away */
-        if (log_access_open(fresh->access_log)) {
-            log_error("event=access_log_failed file=%s msg=\"%s\" (the old one is kept)",
-                      fresh->access_log, strerror(errno));
-        }
+        reopen_access_log(fresh->access_log);
+        is_taken = true;
         log_restart_keys(r->live, fresh);
         warn_if_no_admin_key(fresh);
         /* always written, whatever the new level: it says the reload took */
@@ -270,6 +281,9 @@ static void reload(struct srv *s, void *arg)
             r->live->line_addr = r->live->line_buf;
         }
         fresh->nkept = 0;
+    }
+    if (!is_taken) {
+        reopen_access_log(r->live->access_log); /* the settings in force: the same file */
     }
     conf_opts_free(fresh);
     free(fresh);
