@@ -301,7 +301,8 @@ static bool answer_before_routing(struct srv *s, struct srv_job *job, const stru
         return true;
     }
     const char *why = NULL;
-    enum proto_code rc = srv_keys_check_origin(s, job->role, f->header[SRV_H_ORIGIN], &why);
+    enum proto_code rc =
+        srv_keys_check_origin(s, job->role, f->header[SRV_H_ORIGIN], job->conn->peer, &why);
     if (rc) {
         srv_job_fail(job, rc, why);
         return true;

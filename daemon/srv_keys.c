@@ -31,21 +31,28 @@
  * refused, whatever it asks, and the site owner sees the box fail on its first
  * search instead of publishing the key. The page searchd serves at / reads
  * its own origin with GET, which carries no Origin: an operator may still
- * give it an admin key.
+ * give it an admin key. The operator is told too (event=admin_key_from_web_page
+ * at warn, naming the origin, at most once a minute): a key that a page has
+ * held is public and must be replaced.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "log.h"
 #include "srv_int.h"
 
 #define SRV_MAX_KEYS 64 /* per role */
 
+#define SRV_ORIGIN_WARN_S 60 /* at most one event=admin_key_from_web_page a minute */
+
 struct srv_keys {
     unsigned char hash[2][SRV_MAX_KEYS][32]; /* [role - 1][i] */
     size_t n[2];
+    time_t origin_warned_at; /* CLOCK_MONOTONIC s of the last such event; loop thread only */
+    bool has_origin_warned;
 };
 
 void srv_keys_free(struct srv *s)
@@ -238,12 +245,31 @@ enum srv_role srv_keys_conn_role(struct srv_conn *c)
     return c->role;
 }
 
-enum proto_code srv_keys_check_origin(const struct srv *s, enum srv_role role, const char *origin,
-                                      const char **why)
+/* Says to the operator that an admin key came from a web page, once a minute at most: every
+ * visitor's search would log it again, and one line already says the key is public. */
+static void warn_origin(struct srv_keys *k, const char *origin, const char *peer)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (k->has_origin_warned && now.tv_sec - k->origin_warned_at < SRV_ORIGIN_WARN_S) {
+        return;
+    }
+    k->has_origin_warned = true;
+    k->origin_warned_at = now.tv_sec;
+    char quoted[160];
+    log_warn("event=admin_key_from_web_page peer=%s origin=%s msg=\"an admin key came with a "
+             "browser's Origin and was refused; a key a web page holds is public: replace it "
+             "(searchd --hash-key), and give the page a search key\"",
+             peer, log_quote(quoted, sizeof quoted, origin, strlen(origin)));
+}
+
+enum proto_code srv_keys_check_origin(struct srv *s, enum srv_role role, const char *origin,
+                                      const char *peer, const char **why)
 {
     if (!origin || !s->keys || role != SRV_ROLE_ADMIN) {
         return PROTO_OK; /* keys off: no key was presented, every client is admin */
     }
+    warn_origin(s->keys, origin, peer);
     *why = "an admin key may not be used from a web page (this request names the page's "
            "Origin): everyone who views the page can read a key it holds, and an admin key "
            "would give them the index; give the page a search key, and write from a server";

@@ -104,6 +104,13 @@ class KeysTest(harness.ConfFileTestCase):
             self.assertError(r.json, "forbidden")
             self.assertIn("admin key may not be used from a web page", r.json["error"]["message"])
             self.assertNotIn(ADMIN, r.body.decode())
+        # the operator is told the key is public, once (not at every visitor's search)
+        warned = [l for l in self.daemon.log if "event=admin_key_from_web_page" in l]
+        self.assertEqual(len(warned), 1, self.daemon.tail())
+        self.assertIn('level=warn', warned[0])
+        self.assertIn('origin="https://site.example"', warned[0])
+        self.assertIn("replace it", warned[0])
+        self.assertFalse([l for l in self.daemon.log if ADMIN in l])
         # a search key is what a page is given; an admin key without Origin (a program, or
         # the page at / reading its own origin with GET) does everything, as before
         r = h.request("GET", "/search?q=x", headers=dict(origin, Authorization="Bearer " + SEARCH))
