@@ -35,11 +35,12 @@
  * at warn, naming the origin, at most once a minute): a key that a page has
  * held is public and must be replaced.
  */
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "log.h"
 #include "srv_int.h"
