@@ -43,35 +43,52 @@
 #include "proto.h"
 #include "srv.h"
 
-/* --hash-key: a key on stdin (one line, the newline not part of it) -> its entry for
- * --admin-keys / --search-keys. The key itself is never printed or logged. */
+/* --hash-key: a key on stdin (one line, its LF or CRLF end not part of it) -> its entry for
+ * --admin-keys / --search-keys. A key no client could send as it is (srv_check_key: a space
+ * at an end, a tab, a byte not ASCII) is refused, saying why, rather than hashed into an entry
+ * no client's key matches. The key itself is never printed or logged. */
 static int run_hash_key(void)
 {
-    char key[PROTO_MAX_KEY + 2];
-    if (!fgets(key, sizeof key, stdin)) {
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin); /* not fgets: a NUL in the line is seen */
+    if (n <= 0) {
+        free(line);
         fprintf(stderr, "searchd: --hash-key: give the key on standard input\n");
         return 2;
     }
-    size_t len = strcspn(key, "\r\n");
-    if (len == 0 || len > PROTO_MAX_KEY) {
-        fprintf(stderr, "searchd: --hash-key: a key is 1 to %d bytes\n", PROTO_MAX_KEY);
-        return 2;
+    size_t len = (size_t)n;
+    if (line[len - 1] == '\n') {
+        len--;
+    }
+    if (len > 0 && line[len - 1] == '\r') {
+        len--; /* a CRLF line end: a file written on Windows */
+    }
+    struct sd_error err = {0};
+    int rc = 2;
+    if (srv_check_key(line, len, &err)) {
+        fprintf(stderr, "searchd: --hash-key: %s\n", err.msg);
+        goto out;
     }
     if (len < 16) {
         fprintf(stderr, "searchd: --hash-key: warning: a key this short can be guessed; "
                         "use 32 random characters (openssl rand -hex 16)\n");
     }
     unsigned char h[32];
-    if (srv_hash_key(key, len, h)) {
+    if (srv_hash_key(line, len, h)) {
         fprintf(stderr, "searchd: --hash-key: SHA-256 failed\n");
-        return 1;
+        rc = 1;
+        goto out;
     }
     printf("sha256:");
     for (int i = 0; i < 32; i++) {
         printf("%02x", h[i]);
     }
     printf("\n");
-    return 0;
+    rc = 0;
+out:
+    free(line);
+    return rc;
 }
 
 /* A listener reachable from other machines: not loopback, not a Unix socket. */
@@ -145,6 +162,19 @@ static bool is_public_without_keys(const struct conf_opts *listen, const struct 
             is_public(listen->tls_line));
 }
 
+/* Keys on with search keys only: every client may read and none may ever write, change
+ * settings or take a snapshot, which nothing else says (each write is only "forbidden").
+ * Warned at start and at each SIGHUP that leaves it so. */
+static void warn_if_no_admin_key(const struct conf_opts *o)
+{
+    if (!srv_list_begin(o->srv.admin_keys) && srv_list_begin(o->srv.search_keys)) {
+        log_warn("event=no_admin_key msg=\"only search keys are configured: no client can add, "
+                 "delete, change an index or take a snapshot; to allow it, add an admin key "
+                 "(admin-keys = the sha256: line searchd --hash-key prints for a new key) and "
+                 "reload (SIGHUP)\"");
+    }
+}
+
 /* Settings that change without a restart; every other key is reported as needing one. */
 static bool is_live_key(const char *line)
 {
@@ -191,8 +221,21 @@ static bool has_tls(const struct conf_opts *o)
     return o->tls_http || o->tls_line;
 }
 
+/* Opens the access log at path (NULL: none) again, even under the same name: SIGHUP is
+ * logrotate's way to say it moved the file away (packaging/logrotate). On failure the file
+ * open before is kept. */
+static void reopen_access_log(const char *path)
+{
+    if (log_access_open(path)) {
+        log_error("event=access_log_failed file=%s msg=\"%s\" (the old one is kept)", path,
+                  strerror(errno));
+    }
+}
+
 /* SIGHUP, on the loop thread: read the config file and flags again; apply the log level and
- * the CORS origins; keep everything as it was when the new settings do not parse. */
+ * the CORS origins; keep everything as it was when the new settings do not parse, but open
+ * the access log again in any case: logrotate's SIGHUP must not depend on the config file
+ * being sound at that moment, or searchd would go on writing into the file moved away. */
 static void reload(struct srv *s, void *arg)
 {
     struct reload *r = arg;
@@ -203,6 +246,7 @@ static void reload(struct srv *s, void *arg)
     }
     sd_notify(0, "RELOADING=1");
     struct sd_error err = {0};
+    bool is_taken = false;
     if (conf_opts_parse(fresh, r->argc, r->argv, stderr) != 0) {
         log_error("event=reload_failed msg=\"the settings do not parse (above); nothing changed\"");
     } else if (is_public_without_keys(r->live, fresh)) {
@@ -223,12 +267,10 @@ static void reload(struct srv *s, void *arg)
         log_threshold = fresh->log_level;
         srv_set_slow_ms(s, fresh->srv.slow_ms);
         srv_set_log_queries(s, fresh->srv.log_queries);
-        /* opened again even when the name is the same: logrotate moved the old file away */
-        if (log_access_open(fresh->access_log)) {
-            log_error("event=access_log_failed file=%s msg=\"%s\" (the old one is kept)",
-                      fresh->access_log, strerror(errno));
-        }
+        reopen_access_log(fresh->access_log);
+        is_taken = true;
         log_restart_keys(r->live, fresh);
+        warn_if_no_admin_key(fresh);
         /* always written, whatever the new level: it says the reload took */
         log_write(LOG_INFO, "event=reload config=%s log_level=%s",
                   fresh->config_path ? fresh->config_path : "-", log_level_name(fresh->log_level));
@@ -239,6 +281,9 @@ static void reload(struct srv *s, void *arg)
             r->live->line_addr = r->live->line_buf;
         }
         fresh->nkept = 0;
+    }
+    if (!is_taken) {
+        reopen_access_log(r->live->access_log); /* the settings in force: the same file */
     }
     conf_opts_free(fresh);
     free(fresh);
@@ -296,6 +341,7 @@ static int serve(struct conf_opts *o, int argc, char **argv)
         idx_close(db);
         return 1;
     }
+    warn_if_no_admin_key(o);
     if (o->srv.http_addr) {
         log_info("event=listen proto=http addr=%s", srv_http_addr(s));
     }

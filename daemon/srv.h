@@ -151,6 +151,12 @@ void srv_set_slow_ms(struct srv *s, int64_t ms);
 /* Replaces srv_config.log_queries. Loop thread only, or before srv_run. */
 void srv_set_log_queries(struct srv *s, bool on);
 
+/* Whether key[0, len) (borrowed) may be an API key: 1 to PROTO_MAX_KEY bytes of printable
+ * ASCII (0x20-0x7e) with no space at either end, which every client can send as it is on
+ * both protocols. SD_OK, or SD_EINVAL saying what is wrong by byte number, never quoting
+ * the key. */
+int srv_check_key(const char *key, size_t len, struct sd_error *err);
+
 /* SHA-256 of key into out: what --admin-keys and --search-keys hold. 0 or -1. */
 int srv_hash_key(const void *key, size_t len, unsigned char out[32]);
 

@@ -32,7 +32,9 @@
  * are accepted and no earlier answer is pending (one would come first).
  *
  * Before routing, first: on a loopback address, without API keys, a Host that is not localhost
- * or an IP address is 403 forbidden_host (DNS rebinding: host_is_loopback_name). Then GET or
+ * or an IP address is 403 forbidden_host (DNS rebinding: host_is_loopback_name); an admin key
+ * on a request with an Origin header (a web page's) is 403 forbidden (srv_keys.c says why,
+ * srv_keys_check_origin). Then GET or
  * HEAD of /metrics (srv_metrics.c: the Prometheus
  * text format; a search or admin key when keys are on); GET or HEAD of a
  * page asset (/, /app.js, /searchd.js...; unless --web off) is answered
@@ -296,6 +298,13 @@ static bool answer_before_routing(struct srv *s, struct srv_job *job, const stru
         srv_job_fail(job, PROTO_FORBIDDEN_HOST,
                      "this searchd has no API keys and answers on loopback only to requests for "
                      "localhost or an IP address (see README: Operating); Host names another");
+        return true;
+    }
+    const char *why = NULL;
+    enum proto_code rc =
+        srv_keys_check_origin(s, job->role, f->header[SRV_H_ORIGIN], job->conn->peer, &why);
+    if (rc) {
+        srv_job_fail(job, rc, why);
         return true;
     }
     if (f->method == PROTO_OPTIONS && f->header[SRV_H_ORIGIN] && f->header[SRV_H_ACR_METHOD]) {

@@ -317,6 +317,12 @@ enum srv_role srv_keys_auth(struct srv_conn *c, const char *key, size_t len);
  * (a key a reload removed has none). */
 enum srv_role srv_keys_conn_role(struct srv_conn *c);
 const char *srv_role_name(enum srv_role role);
+/* PROTO_OK unless an HTTP request carries an admin key (role, under keys on) and a browser's
+ * Origin header (borrowed; NULL: none): then forbidden, *why (static) says why (a key in a web
+ * page is public), and the operator is warned (peer names the client; at most once a minute).
+ * Loop thread only. */
+enum proto_code srv_keys_check_origin(struct srv *s, enum srv_role role, const char *origin,
+                                      const char *peer, const char **why);
 /* PROTO_OK when role may run op; else unauthorized or forbidden, *why says why. */
 enum proto_code srv_role_check(enum srv_role role, enum proto_op op, const char **why);
 

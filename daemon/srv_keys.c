@@ -11,7 +11,9 @@
  * about which bytes matched. A key is never logged, nor quoted by an error
  * about a bad entry (one may be a key pasted where its hash belongs).
  * srv_check_keys runs the same parse without a server, for the settings'
- * reader to refuse a bad list where it was written. A line connection keeps
+ * reader to refuse a bad list where it was written. srv_check_key says what
+ * a key itself may be, for `searchd --hash-key`: only a key every client can
+ * send, byte for byte, on both protocols (see there). A line connection keeps
  * the hash of the key it presented, not its role: when SIGHUP changes the
  * keys, its next request gets the role the new keys give (none, for a key
  * removed), as a new connection would.
@@ -20,20 +22,38 @@
  * read stats and health. With no key configured at all, keys are off and
  * every client is admin (the loopback default). health and auth need no key:
  * a load balancer checks health, and auth is how a connection presents one.
+ *
+ * An admin key never works from a web page (srv_keys_check_origin): a key in
+ * a page's script or markup (the embeddable box's key attribute) is read by
+ * everyone who views its source, and an admin key gives them the index. A
+ * browser names the page's origin (Origin) on every request to another
+ * origin and on every write, so such a request made with an admin key is
+ * refused, whatever it asks, and the site owner sees the box fail on its first
+ * search instead of publishing the key. The page searchd serves at / reads
+ * its own origin with GET, which carries no Origin: an operator may still
+ * give it an admin key. The operator is told too (event=admin_key_from_web_page
+ * at warn, naming the origin, at most once a minute): a key that a page has
+ * held is public and must be replaced.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "log.h"
 #include "srv_int.h"
 
 #define SRV_MAX_KEYS 64 /* per role */
 
+#define SRV_ORIGIN_WARN_S 60 /* at most one event=admin_key_from_web_page a minute */
+
 struct srv_keys {
     unsigned char hash[2][SRV_MAX_KEYS][32]; /* [role - 1][i] */
     size_t n[2];
+    time_t origin_warned_at; /* CLOCK_MONOTONIC s of the last such event; loop thread only */
+    bool has_origin_warned;
 };
 
 void srv_keys_free(struct srv *s)
@@ -137,6 +157,33 @@ bool srv_keys_on(const struct srv *s)
     return s->keys != NULL;
 }
 
+/* HTTP carries printable ASCII in a header and takes the spaces at its ends off
+ * (bearer_role does, as RFC 9110 says of a field's value): a key hashed with a space at an
+ * end, a tab, a CR of a Windows file or a byte of UTF-8 would not be the key an HTTP
+ * client sends, and auth would fail with nothing to say why. */
+int srv_check_key(const char *key, size_t len, struct sd_error *err)
+{
+    if (len == 0 || len > PROTO_MAX_KEY) {
+        return sd_errorf(err, SD_EINVAL, "a key is 1 to %d bytes", PROTO_MAX_KEY);
+    }
+    if (key[0] == ' ' || key[len - 1] == ' ') {
+        return sd_errorf(err, SD_EINVAL,
+                         "the key %s with a space, which HTTP takes off the key a client sends: "
+                         "give the key without spaces at its ends",
+                         key[0] == ' ' ? "begins" : "ends");
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (c < 0x20 || c > 0x7e) {
+            return sd_errorf(err, SD_EINVAL,
+                             "byte %zu of the key is %s (0x%02x): a key is printable ASCII, "
+                             "as HTTP carries it",
+                             i + 1, c < 0x20 || c == 0x7f ? "a control character" : "not ASCII", c);
+        }
+    }
+    return SD_OK;
+}
+
 int srv_hash_key(const void *key, size_t len, unsigned char out[32])
 {
     unsigned int n = 0;
@@ -197,6 +244,37 @@ enum srv_role srv_keys_conn_role(struct srv_conn *c)
         c->keys_gen = s->keys_gen;
     }
     return c->role;
+}
+
+/* Says to the operator that an admin key came from a web page, once a minute at most: every
+ * visitor's search would log it again, and one line already says the key is public. */
+static void warn_origin(struct srv_keys *k, const char *origin, const char *peer)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (k->has_origin_warned && now.tv_sec - k->origin_warned_at < SRV_ORIGIN_WARN_S) {
+        return;
+    }
+    k->has_origin_warned = true;
+    k->origin_warned_at = now.tv_sec;
+    char quoted[160];
+    log_warn("event=admin_key_from_web_page peer=%s origin=%s msg=\"an admin key came with a "
+             "browser's Origin and was refused; a key a web page holds is public: replace it "
+             "(searchd --hash-key), and give the page a search key\"",
+             peer, log_quote(quoted, sizeof quoted, origin, strlen(origin)));
+}
+
+enum proto_code srv_keys_check_origin(struct srv *s, enum srv_role role, const char *origin,
+                                      const char *peer, const char **why)
+{
+    if (!origin || !s->keys || role != SRV_ROLE_ADMIN) {
+        return PROTO_OK; /* keys off: no key was presented, every client is admin */
+    }
+    warn_origin(s->keys, origin, peer);
+    *why = "an admin key may not be used from a web page (this request names the page's "
+           "Origin): everyone who views the page can read a key it holds, and an admin key "
+           "would give them the index; give the page a search key, and write from a server";
+    return PROTO_FORBIDDEN;
 }
 
 const char *srv_role_name(enum srv_role role)

@@ -14,7 +14,7 @@ cmake --build "$dir" -j"$(nproc)" --target searchd searchq searchq_shared search
 deb=$(ls "$dir"/searchd_*.deb | tail -1)
 
 files=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's#^\./#/#')
-for want in /usr/bin/searchd /usr/bin/searchq /etc/searchd/searchd.conf \
+for want in /usr/bin/searchd /usr/bin/searchq /etc/searchd/searchd.conf /etc/logrotate.d/searchd \
             /lib/systemd/system/searchd.service /usr/share/man/man8/searchd.8.gz \
             /usr/share/man/man1/searchq.1.gz /usr/share/doc/searchd/README.md \
             /usr/share/doc/searchd/PROTOCOL.md /usr/include/searchq.h \
@@ -44,6 +44,7 @@ for s in postinst prerm postrm conffiles shlibs triggers; do
     [ -f "$tmp/DEBIAN/$s" ] || fail "no $s"
 done
 grep -qx /etc/searchd/searchd.conf "$tmp/DEBIAN/conffiles" || fail "config is not a conffile"
+grep -qx /etc/logrotate.d/searchd "$tmp/DEBIAN/conffiles" || fail "logrotate rule is not a conffile"
 grep -q '^libsearchq 1 ' "$tmp/DEBIAN/shlibs" || fail "shlibs does not name libsearchq 1"
 grep -qx 'activate-noawait ldconfig' "$tmp/DEBIAN/triggers" || fail "no ldconfig trigger"
 grep -q 'adduser --system' "$tmp/DEBIAN/postinst" || fail "postinst does not create the user"

@@ -288,8 +288,9 @@ class Client:
         lang:ru", "year:desc,title"); facets and fields are lists of strings or one
         comma-separated string. q may be "" with a filter, sort or facets: every matching
         document (facets alone: the counts over the whole index).
-        The answer has "facets" ({field: {value: count}}) and "facet_stats" when facets were
-        asked, and each hit "fields" when fields were."""
+        The answer has "facets" ({field: {value: count}}, in bucket order) and "facet_stats"
+        when facets were asked ("facet_order" too: the same order as lists, for readers that
+        lose an object's order, as JavaScript does), and each hit "fields" when fields were."""
         for name, value in (("filter", filter), ("sort", sort), ("facets", facets),
                             ("fields", fields)):
             if value is not None:

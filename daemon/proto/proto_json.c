@@ -192,10 +192,12 @@ static void put_highlight(struct sd_buf *out, const struct idx_hit *h)
     sd_buf_put_u8(out, '}');
 }
 
-/* "facets":{"lang":{"ru":12,"en":30},...} with buckets as keys in the engine's order (JSON
- * objects keep member order for every parser we know; the order is documented as the
- * engine's), then "facet_stats":{"lang":{"others":0,"missing":3},...}: the counts that are in
- * no bucket live beside the facets, so that "facets" stays value -> count only. */
+/* "facets":{"lang":{"ru":12,"en":30},...} with buckets as keys in the engine's order, then
+ * "facet_stats":{"lang":{"others":0,"missing":3},...}: the counts that are in no bucket live
+ * beside the facets, so that "facets" stays value -> count only. Then
+ * "facet_order":{"year":["2005","1999"],...}, the same keys as arrays: a JavaScript object
+ * lists integer-like keys first in ascending order whatever order they came in, so a JS
+ * client reading "facets" alone loses the order of buckets such as years or intervals. */
 static void put_facets(struct sd_buf *out, const struct idx_search_res *res)
 {
     PUT_LIT(out, ",\"facets\":{");
@@ -228,6 +230,22 @@ static void put_facets(struct sd_buf *out, const struct idx_search_res *res)
         PUT_LIT(out, ",\"missing\":");
         put_u64(out, f->missing);
         sd_buf_put_u8(out, '}');
+    }
+    PUT_LIT(out, "},\"facet_order\":{");
+    for (size_t i = 0; i < res->nfacets; i++) {
+        const struct idx_facet *f = &res->facets[i];
+        if (i) {
+            sd_buf_put_u8(out, ',');
+        }
+        put_cstr(out, f->field ? f->field : "");
+        PUT_LIT(out, ":[");
+        for (size_t b = 0; b < f->nbuckets; b++) {
+            if (b) {
+                sd_buf_put_u8(out, ',');
+            }
+            put_cstr(out, f->buckets[b].value ? f->buckets[b].value : "");
+        }
+        sd_buf_put_u8(out, ']');
     }
     sd_buf_put_u8(out, '}');
 }

@@ -1531,7 +1531,8 @@ static void test_proto_encode_facets_and_fields(void **state)
     const char *want =
         "\"facets\":{\"lang\":{\"en\":30,\"ru\":12},\"year\":{\"1990\":4,\"2000\":7}},"
         "\"facet_stats\":{\"lang\":{\"others\":1,\"missing\":3},"
-        "\"year\":{\"others\":0,\"missing\":0}}";
+        "\"year\":{\"others\":0,\"missing\":0}},"
+        "\"facet_order\":{\"lang\":[\"en\",\"ru\"],\"year\":[\"1990\",\"2000\"]}";
     if (!memmem(b.data, b.len, want, strlen(want))) {
         fail_msg("no facets in %.*s", (int)b.len, (const char *)b.data);
     }
@@ -1548,6 +1549,7 @@ static void test_proto_encode_facets_and_fields(void **state)
     o = must_parse(&b);
     assert_false(json_object_object_get_ex(o, "facets", NULL));
     assert_false(json_object_object_get_ex(o, "facet_stats", NULL));
+    assert_false(json_object_object_get_ex(o, "facet_order", NULL));
     json_object_put(o);
     sd_buf_free(&b);
 }

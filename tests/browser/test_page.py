@@ -19,7 +19,8 @@ types as a person would and reads what the page shows, not the JSON behind it:
     (counted as if it were not filtered, as a sidebar needs);
   - a chosen facet value stays in the sidebar (count 0) when a new query has no hit in it, so
     it can be unchosen;
-  - facet values that look like numbers are listed by count, as sent, not in numeric order;
+  - facet values that look like numbers are listed by count, as sent, not in numeric order, and
+    values of equal counts in the server's order (facet_order), not JavaScript's string order;
   - a facet value holding quotes and backslashes (a"b, a\b) filters, when clicked, to exactly
     its documents: the page quotes it with \" and \\, the escapes of the filter syntax;
   - the box from /searchd.js on a page served from another origin (a second port) returns hits
@@ -36,11 +37,13 @@ types as a person would and reads what the page shows, not the JSON behind it:
     included, opened anew shows the same hits;
   - a query over 32 words is said to be cut, and one too long for a URL is cut by the page;
   - a screen reader hears the status line and notices, not the whole hit list, at each keystroke;
+  - Tab from the box reaches the hits before the facet sidebar, which stands on their right;
   - the page reads well at a phone's width (no horizontal scroll), also with words that have
     no place to break (a URL in a title, a long keyword value) and in the document view;
   - a browser that blocks site data (sessionStorage throws) still gets a working page;
   - behind a proxy that serves searchd under a prefix, the page and the box work under it;
-  - on a server with API keys, the page asks for a key at the first 401 and searches with it;
+  - on a server with API keys, the page asks for a key at the first 401 and searches with it
+    (an admin key too), and the box given an admin key shows it refused (forbidden);
   - on corpus-large (when built: $SEARCHD_CORPUS_LARGE, or bench/run's and the shared bench's
     data directories), results appear within 150 ms after typing stops, for public queries of
     every category; skipped, saying so, when the corpus has not been built on this machine.
@@ -109,6 +112,12 @@ NUMBERED = {"9": 3, "100": 2, "10": 1}
 NUMBERED_DOCS = [{"id": "zebranum-%s-%d" % (v, i), "title": "Zebranum", "lang": v}
                  for v, n in NUMBERED.items() for i in range(n)]
 
+# Keyword values of equal counts, which the server lists by value as bytes (UTF-8): U+FF5E
+# (EF BD 9E) before U+1F600 (F0 9F 98 80). JavaScript compares strings as UTF-16, where the
+# emoji's surrogate D83D comes first: a page that sorted the buckets again reversed them.
+TIED = ["\uff5e", "\U0001f600"]
+TIED_DOCS = [{"id": "zebratie-%d" % i, "title": "Zebratie", "lang": v} for i, v in enumerate(TIED)]
+
 # Keyword values the filter syntax must quote and escape, each the lang of its own documents
 # (one word, "zebraquote", that no sample document and no other test's query has).
 ODD_LANGS = ['a"b', "a\\b", 'x "y" (z) \\"', "язык: ru OR", 'a"b']
@@ -168,6 +177,7 @@ class PageTest(harness.E2ETestCase):
             assert c.call({"op": "add", "docs": ODD_DOCS})["ok"]
             assert c.call({"op": "add", "doc": LONG_DOC})["ok"]
             assert c.call({"op": "add", "docs": NUMBERED_DOCS})["ok"]
+            assert c.call({"op": "add", "docs": TIED_DOCS})["ok"]
         cls.base = "http://%s:%d" % cls.daemon.http_addr
         cls.browser_tmp = tempfile.mkdtemp(prefix="searchd-browser-")
         cls.driver = chrome(cls.browser_tmp)
@@ -332,6 +342,21 @@ class PageTest(harness.E2ETestCase):
         http.close()
         self.assertEqual(list(sent), ["9", "100", "10"])  # by count, as the server sends them
         self.assertEqual(shown(), ["9", "100", "10"])
+
+    def test_facet_values_of_equal_counts_in_the_servers_order(self):
+        # the page read the buckets from a JS object and sorted them again by count, then by
+        # its own string order, which is not the server's for every value; it now takes the
+        # answer's facet_order as it is
+        self.type_query("zebratie")
+        shown = lambda: self.driver.execute_script(  # noqa: E731
+            "return [...document.querySelectorAll('#facets button[data-field=lang]')]"
+            ".map(b => b.dataset.value)")
+        self.wait(lambda: len(shown()) == 2, "the lang facet")
+        http = self.daemon.http()
+        r = http.search("zebratie", syntax="simple", prefix_last="true", facets="lang").json
+        http.close()
+        self.assertEqual(r["facet_order"]["lang"], TIED)
+        self.assertEqual(shown(), TIED)
 
     def test_facet_click_on_values_with_quotes_and_backslashes(self):
         self.type_query("zebraquote")
@@ -616,6 +641,31 @@ class PageTest(harness.E2ETestCase):
         self.assertEqual(self.driver.find_element(By.ID, "status").get_attribute("role"), "status")
         self.assertEqual(self.driver.execute_script("return document.documentElement.lang"), "en")
 
+    def test_tab_from_the_box_reaches_the_hits_before_the_facets(self):
+        # the facet sidebar came first in the DOM: a keyboard user had to Tab through every
+        # facet value before the first hit. The hits come first now, in the Tab order and on
+        # the screen alike (the sidebar on their right), so the two orders agree
+        self.type_query("the")
+        self.wait(lambda: "lang" in self.facet_counts() and len(self.hit_ids()) == 10,
+                  "hits and facets")
+        where = ("const e = document.activeElement;"
+                 "return e.closest('#hits') ? 'hit' : e.closest('#facets') ? 'facet' :"
+                 "  e.closest('#pager') ? 'pager' : e.id || e.tagName")
+        reached = []
+        for _ in range(60):
+            ActionChains(self.driver).send_keys(Keys.TAB).perform()
+            reached.append(self.driver.execute_script(where))
+            if reached[-1] == "facet":
+                break
+        self.assertIn("facet", reached, reached)
+        self.assertIn("hit", reached[:reached.index("facet")], reached)
+        self.assertEqual(reached[:reached.index("hit")], ["index", "sort", "scores"], reached)
+        self.assertEqual(reached.count("hit"), 10, reached)  # every hit's title, then the rest
+        self.assertLess(reached.index("pager"), reached.index("facet"), reached)
+        first_hit = self.driver.find_element(By.CSS_SELECTOR, "#hits .hit").rect
+        facets = self.driver.find_element(By.ID, "facets").rect
+        self.assertGreater(facets["x"], first_hit["x"] + first_hit["width"] - 1)
+
     def test_double_click_on_a_title_shows_each_field_once(self):
         # two clicks before the first answer (a double click, a slow server) made two requests
         # whose answers both added their rows to the one document view
@@ -805,7 +855,8 @@ class PageTest(harness.E2ETestCase):
             self.assertEqual(cp.returncode, 0, cp.stderr)
             return cp.stdout.strip()
         d = harness.Daemon(extra_args=["--admin-keys", hashed(admin),
-                                       "--search-keys", hashed(search)]).start()
+                                       "--search-keys", hashed(search), "--cors-origins",
+                                       "http://localhost:%d" % self.host_port]).start()
         try:
             with d.line() as c:
                 self.assertTrue(c.call({"op": "auth", "key": admin})["ok"])
@@ -827,6 +878,25 @@ class PageTest(harness.E2ETestCase):
             self.assertFalse(form.is_displayed())
             self.assertNotIn(search, self.driver.current_url)
             self.shot("page-with-key")
+            # an operator may give the page at / an admin key: its GETs to its own origin carry
+            # no Origin header, which an admin key is refused with (test_keys.py)
+            self.driver.execute_script("sessionStorage.setItem('searchd-key', arguments[0])", admin)
+            self.driver.get("http://%s:%d/?q=%s" % (d.http_addr + ("дипломатия",)))
+            self.wait(lambda: self.hit_ids()[:1] == ["keyed"], "the hit, searched with an admin key")
+            self.assertFalse(self.driver.find_element(By.ID, "keyform").is_displayed())
+            # but a site that puts an admin key into the box sees it refused on the first search,
+            # saying why, before it publishes the key
+            server = "http://%s:%d" % d.http_addr
+            self.open_host_page('<searchd-search server="%s" key="%s"></searchd-search>'
+                                % (server, admin))
+            host, box = self.embedded_box()
+            self.put_query(box, "дипломатия")
+            shown = functools.partial(self.driver.execute_script,
+                                      "return arguments[0].shadowRoot.querySelector('ul')"
+                                      ".textContent", host)
+            self.wait(lambda: "forbidden: an admin key may not be used from a web page" in shown(),
+                      "the admin key refused in the box")
+            self.shot("box-with-admin-key")
         finally:
             self.driver.execute_script("sessionStorage.clear()")
             d.cleanup()

@@ -41,6 +41,88 @@ class KeysTest(harness.ConfFileTestCase):
         import hashlib
         self.assertEqual(hash_key(ADMIN), "sha256:" + hashlib.sha256(ADMIN.encode()).hexdigest())
 
+    def run_hash_key(self, raw):
+        """searchd --hash-key with raw (bytes) on its standard input."""
+        return subprocess.run([harness.CONFIG.searchd, "--hash-key"], input=raw,
+                              capture_output=True, timeout=30)
+
+    def test_hash_key_refuses_a_key_no_client_can_send(self):
+        """A key hashed with a space at an end (or a tab, a CR inside, a byte of UTF-8) was
+        hashed as typed, while HTTP takes the spaces off the key a client sends: auth failed
+        with nothing to say why. Such a key is refused, saying why and not quoting it."""
+        cases = ((ADMIN + " ", "ends with a space"), (" " + ADMIN, "begins with a space"),
+                 (ADMIN[:8] + "\t" + ADMIN[8:], "byte 9 of the key is a control character"),
+                 (ADMIN[:8] + "\r" + ADMIN[8:], "byte 9 of the key is a control character"),
+                 (ADMIN + "ключ", "is not ASCII"), ("", "1 to 512 bytes"))
+        for key, why in cases:
+            cp = self.run_hash_key((key + "\n").encode())
+            err = cp.stderr.decode()
+            self.assertEqual(cp.returncode, 2, (key, err))
+            self.assertIn(why, err, key)
+            self.assertEqual(cp.stdout, b"", key)
+            self.assertNotIn(ADMIN, err)
+        # a CRLF line end (a key file written on Windows) ends the line, as LF does
+        cp = self.run_hash_key((ADMIN + "\r\n").encode())
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(cp.stdout.decode().strip(), hash_key(ADMIN))
+        # so the key made is the one HTTP sends, spaces around it or not
+        self.assertEqual(self.req("GET", "/stats", key=" %s " % ADMIN).status, 200)
+
+    def test_only_search_keys_warns_that_nothing_can_write(self):
+        """Keys with search keys only: no client may ever write, and nothing said so. A warning
+        at start and at each reload that leaves it so says how to add an admin key."""
+        warned = lambda d: [l for l in d.log if "event=no_admin_key" in l]  # noqa: E731
+        self.assertEqual(warned(self.daemon), [])  # an admin key: no warning
+        self.write("search-keys = %s\n" % hash_key(SEARCH))
+        d = self.start_daemon(extra_args=["--config", self.conf])
+        self.assertEqual(len(warned(d)), 1, d.tail())
+        self.assertIn("level=warn", warned(d)[0])
+        self.assertIn("admin-keys", warned(d)[0])
+        self.assertIn("--hash-key", warned(d)[0])
+        self.reload(d)
+        self.assertEqual(len(warned(d)), 1, d.tail())
+        self.write("admin-keys = %s\nsearch-keys = %s\n" % (hash_key(ADMIN), hash_key(SEARCH)))
+        self.reload(d)
+        self.assertEqual(warned(d), [], d.tail())
+
+    def test_admin_key_refused_from_a_web_page(self):
+        """A site owner could put an admin key into the embeddable box (key="..."): the box
+        sent it from every visitor's browser, and anyone who read the page's source owned the
+        index. A request with an admin key and an Origin header (what a browser sends from a
+        page of another origin, and on every write) is now refused, whatever it asks: the box
+        fails on its first search, saying why, before the page is published."""
+        origin = {"Origin": "https://site.example"}
+        admin = dict(origin, Authorization="Bearer " + ADMIN)
+        h = self.daemon.http()
+        self.addCleanup(h.close)
+        for method, path, body in (("GET", "/search?q=x", None), ("GET", "/stats", None),
+                                   ("GET", "/metrics", None), ("GET", "/indexes", None),
+                                   ("POST", "/docs", {"id": "o1", "title": "t"}),
+                                   ("DELETE", "/indexes/default", None)):
+            r = h.request(method, path, body=body, headers=admin)
+            self.assertEqual(r.status, 403, (method, path, r.body))
+            self.assertError(r.json, "forbidden")
+            self.assertIn("admin key may not be used from a web page", r.json["error"]["message"])
+            self.assertNotIn(ADMIN, r.body.decode())
+        # the operator is told the key is public, once (not at every visitor's search)
+        warned = [l for l in self.daemon.log if "event=admin_key_from_web_page" in l]
+        self.assertEqual(len(warned), 1, self.daemon.tail())
+        self.assertIn('level=warn', warned[0])
+        self.assertIn('origin="https://site.example"', warned[0])
+        self.assertIn("replace it", warned[0])
+        self.assertFalse([l for l in self.daemon.log if ADMIN in l])
+        # a search key is what a page is given; an admin key without Origin (a program, or
+        # the page at / reading its own origin with GET) does everything, as before
+        r = h.request("GET", "/search?q=x", headers=dict(origin, Authorization="Bearer " + SEARCH))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertError(self.req("GET", "/docs/o1", key=ADMIN).json, "not_found")  # not written
+        self.assertOk(self.req("POST", "/docs", key=ADMIN, body={"id": "o2", "title": "t"}).json)
+        # keys off (the loopback default): no key was given, nothing to refuse
+        d = self.start_daemon()
+        h2 = d.http()
+        self.addCleanup(h2.close)
+        self.assertEqual(h2.request("GET", "/search?q=x", headers=origin).status, 200)
+
     def test_http_roles(self):
         doc = {"id": "k1", "title": "ключи"}
         r = self.req("POST", "/docs", body=doc)

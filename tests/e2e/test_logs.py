@@ -3,7 +3,8 @@
 --access-log FILE gets one key=value line per request (time, peer, protocol, op, index, status,
 bytes, duration; a search's total as hits=, its query text only with --log-queries on) and never
 an API key, whether sent as an HTTP Authorization header or in the line protocol's auth op;
-SIGHUP opens the file again by name (logrotate moves the old one away). --slow-ms logs searches with their query text at warn. Flushes, merges and recovery
+SIGHUP opens the file again by name (logrotate moves the old one away), also when the config
+file it reads again does not parse. --slow-ms logs searches with their query text at warn. Flushes, merges and recovery
 are logged through the daemon's log (event=flush ..., event=recovered ...), and a segment that
 fails its checks at start as event=degraded at warn, not printed ad hoc.
 """
@@ -258,6 +259,31 @@ class LogsConfigTest(harness.ConfFileTestCase):
                             capture_output=True, text=True, timeout=60)
         self.assertEqual(cp.returncode, 2)
         self.assertIn("slow-ms soon: want 0 to 3600000 or off", cp.stderr)
+
+    def test_sighup_reopens_the_access_log_when_the_config_does_not_parse(self):
+        """logrotate moves the file away and sends SIGHUP (packaging/logrotate). A config
+        file being edited at that moment, and not parsing, made the reload change nothing, the
+        reopening included: searchd went on writing into the moved file, which logrotate
+        compresses and in the end deletes. The file in force is opened again anyway."""
+        tmp = tempfile.mkdtemp(prefix="searchd-logs-conf-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        access = os.path.join(tmp, "access.log")
+        self.write("access-log = %s\n" % access)
+        d = self.start_daemon(extra_args=["--config", self.conf])
+        h = d.http()
+        self.addCleanup(h.close)
+        self.assertOk(h.get("/health").json)
+        self.assertTrue(harness.wait_until(lambda: os.path.exists(access) and
+                                           len(read_lines(access)) == 1, harness.IO_TIMEOUT))
+        os.rename(access, access + ".1")  # what logrotate does
+        self.write("access-log = %s\nslow-ms = soon\n" % access)  # an edit under way
+        self.reload(d, "event=reload_failed")
+        self.assertOk(h.get("/stats").json)
+        self.assertTrue(harness.wait_until(lambda: os.path.exists(access) and
+                                           len(read_lines(access)) == 1, harness.IO_TIMEOUT),
+                        d.tail())
+        self.assertIn(" op=stats ", read_lines(access)[0])
+        self.assertEqual(len(read_lines(access + ".1")), 1)
 
 
 if __name__ == "__main__":

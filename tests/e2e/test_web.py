@@ -7,9 +7,11 @@ and every answer says Vary: Origin (the answers depend on it); a
 preflight from an allowed origin is 204 with the Allow-* headers, from another 403
 forbidden_origin; a write (POST, PUT, DELETE) from an origin not allowed is forbidden_origin
 too, as a browser sends some without a preflight; a repeated Origin is 400 and an over-long
-header 431, as JSON.
+header 431, as JSON. A search answer with facets carries facet_order, the buckets' order as
+arrays, which a JavaScript client needs (its objects list integer-like keys first).
 """
 
+import json
 import socket
 
 import harness
@@ -152,6 +154,28 @@ class WebTest(harness.E2ETestCase):
         self.assertOk(r.json)
         self.assertEqual(r.headers["Access-Control-Allow-Origin"], "*")
         h.close()
+
+    def test_facet_order_keeps_the_order_js_objects_lose(self):
+        """Facet buckets come as a JSON object, value -> count, in the server's order; but a
+        JavaScript object lists integer-like keys ("1999", "2005") first, ascending, so the
+        page, the box and any JS client lost it. facet_order gives each facet's keys as an
+        array, in the same order, for every kind of facet."""
+        settings = {"fields": {"title": {"type": "text"}, "year": {"type": "int"},
+                               "lang": {"type": "keyword"}}}
+        self.assertOk(self.http.request("PUT", "/indexes/default", body=settings).json)
+        docs = [{"id": "y%d" % i, "title": "zebrayear", "year": y, "lang": lang}
+                for i, (y, lang) in enumerate([(2005, "9"), (2005, "9"), (2005, "9"), (1999, "100"),
+                                               (1999, "100"), (1987, "10")])]
+        ndjson = "\n".join(json.dumps(d) for d in docs)
+        self.assertOk(self.http.request("POST", "/docs", body=ndjson).json)
+        r = self.http.search("zebrayear", facets="lang,year:values=2005|1987|1999").json
+        self.assertEqual(r["facet_order"], {"lang": ["9", "100", "10"],
+                                            "year": ["2005", "1987", "1999"]})
+        for field, order in r["facet_order"].items():
+            self.assertEqual(list(r["facets"][field]), order)  # the object's own order
+        r = self.http.search("zebrayear", facets="year:interval=10").json
+        self.assertEqual(r["facet_order"], {"year": ["1980", "1990", "2000"]})
+        self.assertNotIn("facet_order", self.http.search("zebrayear").json)  # no facets asked
 
     def test_bad_headers(self):
         status, _, body = self.raw(b"GET /health HTTP/1.1\r\nHost: localhost\r\nOrigin: http://a\r\n"

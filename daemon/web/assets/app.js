@@ -18,9 +18,9 @@
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
-  /* from /searchd.js, loaded before this script: the highlight renderer, and fetch and the
-   * answer's JSON with their failures put into words */
-  const { marked, request, answer, clip } = window.searchd;
+  /* from /searchd.js, loaded before this script: the highlight renderer, fetch and the
+   * answer's JSON with their failures put into words, and a facet's buckets in order */
+  const { marked, request, answer, clip, buckets } = window.searchd;
   /* The tab's sessionStorage, which a browser blocking site data refuses by throwing (reading
    * window.sessionStorage itself throws): then the key lives as long as the page. */
   const keyStore = {
@@ -157,7 +157,7 @@
       $('next').disabled = st.offset + LIMIT >= r.total || st.offset + LIMIT > MAX_OFFSET;
       $('page').textContent = `page ${Math.floor(st.offset / LIMIT) + 1}`;
     }
-    drawFacets(r.facets || null);
+    drawFacets(r.facets ? r : null);
   }
 
   function statusText(r) {
@@ -222,24 +222,23 @@
     box.hidden = !box.childNodes.length;
   }
 
-  function drawFacets(facets) {
+  /* r: a search answer with facets, or null. */
+  function drawFacets(r) {
     const side = $('facets');
     side.replaceChildren();
-    if (!facets || !Object.keys(facets).length) {
+    if (!r || !Object.keys(r.facets).length) {
       side.hidden = true;
       return;
     }
-    for (const [field, counts] of Object.entries(facets)) {
+    for (const field of Object.keys(r.facets)) {
       /* A chosen value stays listed, with 0 when the query has no match in it (the query
        * changed since it was chosen): else it filtered every hit away out of sight, with
        * nothing to click to unchoose it. A field with no value at all is not listed. */
       const chosen = st.filters.get(field) || new Set();
-      /* The server sends keyword buckets by count, then value; JSON.parse puts integer-like
-       * keys ("9", "10") first in numeric order whatever order they came in, so sort again. */
-      const values = Object.entries(counts).sort(
-        (a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      const values = buckets(r, field); /* the server's order: by count, then value */
+      const listed = new Set(values.map(([v]) => v));
       for (const v of chosen) {
-        if (!Object.prototype.hasOwnProperty.call(counts, v)) values.push([v, 0]);
+        if (!listed.has(v)) values.push([v, 0]);
       }
       if (!values.length) continue;
       side.append(el('h3', '', field));

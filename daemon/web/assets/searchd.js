@@ -8,7 +8,8 @@
  * The element draws an input and a dropdown of hits in its own shadow root, so the site's CSS
  * cannot break it and it cannot break the site. It asks `server` (default: where this script
  * came from) over HTTP with CORS; `key`, when given, is sent as `Authorization: Bearer` and must
- * be a search-only key. Choosing a hit goes to `href` with {id} replaced, or, without `href`,
+ * be a search-only key: every visitor can read it in the page's source, so the server refuses an
+ * admin key on a request that names a page's Origin (forbidden), and the box shows why. Choosing a hit goes to `href` with {id} replaced, or, without `href`,
  * fires a `searchd-select` event whose detail is the hit.
  *
  * The same rules as the search page keep it safe: document text becomes text nodes; the server's
@@ -35,6 +36,16 @@
     }
     if (last < s.length) frag.append(unescape(s.slice(last)));
     return frag;
+  }
+
+  /* The buckets of the facet on `field` in a search answer `r`, as [value, count] pairs in the
+   * server's order (by count for top values, by value for intervals, as given for values=).
+   * Not Object.entries(r.facets[field]): a JavaScript object lists integer-like keys ("1999",
+   * "2005") first, in ascending order, whatever order the JSON had them in. The answer's
+   * facet_order gives the order as arrays (docs/PROTOCOL.md). */
+  function buckets(r, field) {
+    const counts = r.facets[field];
+    return r.facet_order[field].map((v) => [v, counts[v]]);
   }
 
   /* fetch, with its rejection (server down, network gone, CORS refused: the browser does not
@@ -327,6 +338,6 @@
     }
   }
 
-  window.searchd = Object.freeze({ marked, request, answer, clip });
+  window.searchd = Object.freeze({ marked, request, answer, clip, buckets });
   if (!customElements.get('searchd-search')) customElements.define('searchd-search', SearchdSearch);
 })();
