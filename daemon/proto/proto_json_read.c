@@ -522,9 +522,9 @@ static struct json_tokener *tokener_new(struct proto_error *err)
     return tok;
 }
 
-/* The whole of s[0, len) must be one JSON object. */
-enum proto_code proto_json_parse_object(const char *s, size_t len, struct json_object **out,
-                                        struct proto_error *err)
+/* What a request's text must be before any of it is parsed: valid UTF-8, and short enough
+ * for json-c, which takes an int length. */
+static enum proto_code check_text(const char *s, size_t len, struct proto_error *err)
 {
     if (!stem_utf8_valid(s, len)) {
         return proto_errorf(err, PROTO_BAD_UTF8, "the request is not valid UTF-8");
@@ -532,12 +532,23 @@ enum proto_code proto_json_parse_object(const char *s, size_t len, struct json_o
     if (len > INT_MAX) {
         return proto_errorf(err, PROTO_TOO_LARGE, "request over %d bytes", INT_MAX);
     }
+    return PROTO_OK;
+}
+
+/* The whole of s[0, len) must be one JSON object. */
+enum proto_code proto_json_parse_object(const char *s, size_t len, struct json_object **out,
+                                        struct proto_error *err)
+{
+    enum proto_code rc = check_text(s, len, err);
+    if (rc) {
+        return rc;
+    }
     if (only_space(s, len)) {
         return proto_errorf(err, PROTO_BAD_JSON, "the request is not a JSON object (empty)");
     }
     *out = NULL;
     struct prescan ps;
-    enum proto_code rc = prescan_json(s, len, &ps, err);
+    rc = prescan_json(s, len, &ps, err);
     struct json_tokener *tok = rc ? NULL : tokener_new(err);
     if (!tok) {
         prescan_free(&ps);
@@ -566,14 +577,12 @@ enum proto_code proto_json_parse_object(const char *s, size_t len, struct json_o
 enum proto_code proto_json_parse_ndjson(const char *body, size_t len, struct json_object **root,
                                         struct proto_error *err)
 {
-    if (!stem_utf8_valid(body, len)) {
-        return proto_errorf(err, PROTO_BAD_UTF8, "the request is not valid UTF-8");
-    }
-    if (len > INT_MAX) {
-        return proto_errorf(err, PROTO_TOO_LARGE, "request over %d bytes", INT_MAX);
+    enum proto_code rc = check_text(body, len, err);
+    if (rc) {
+        return rc;
     }
     struct prescan ps;
-    enum proto_code rc = prescan_json(body, len, &ps, err);
+    rc = prescan_json(body, len, &ps, err);
     if (rc) {
         prescan_free(&ps);
         return rc;

@@ -1,7 +1,7 @@
 /*
  * proto_line.c: one line of the line protocol -> struct proto_request, or an error code; and
- * the members of the ops about indexes ("index", auth's "key", "settings", a snapshot's
- * "name"), which the HTTP routes read too.
+ * the members that are neither a search's nor a document's: "index", auth's "key",
+ * "settings" and a snapshot's "name" (the HTTP routes read all but "key" with these too).
  *
  * Order of checks, the same for both protocols (parse -> validate; nothing
  * here acts): the raw bytes must be valid UTF-8 (bad_utf8), then parse as JSON

@@ -6,8 +6,9 @@
  * of a stored document read through a view (seg.h, seg_doc_view_*), piece i is the part of the
  * field in the record's chunk i. Only the pieces loaded so far hold their bytes.
  *
- * WHY THE RESULT IS THE WHOLE TEXT'S. highlight.c (snippets too) finds matches by tokenizing,
- * and two things let it tokenize less than the whole text and still see the same tokens:
+ * WHY THE RESULT IS THE WHOLE TEXT'S. highlight_match.c (snippets too) finds matches by
+ * tokenizing, and two things let it tokenize less than the whole text and still see the same
+ * tokens:
  *   - a piece can hold a match only if its chunk's filter may hold the stem of one of the
  *     query's positive words (a token matching a stem term has that stem; one matching an
  *     exact form w has the stem stem_word(w)). The filter has every stem of every token that
@@ -177,7 +178,7 @@ static int add_near_form(void *arg, const char *term, size_t len, unsigned dist,
 /* A prefix or typo leaf matches tokens by their form, not one stem; the forms it can match in
  * this document are among its segment's exact forms (every token of the document is one):
  * those starting with the prefix, or within the typo automaton's edits of the typed form (for
- * the word being typed: starting within them; highlight.c matches tokens with the same
+ * the word being typed: starting within them; highlight_match.c matches tokens with the same
  * automaton). Their stems are added; when they cannot be listed (no memory for the trie, a
  * damaged dictionary) every piece is a candidate, which is always right: the text itself is
  * then read and checked. */
@@ -205,7 +206,7 @@ static void add_leaf_forms(struct stem_set *ss, const struct seg *seg, const str
     rc = lev ? seg_exact_terms(seg, &forms, &err) : SD_ENOMEM;
     if (rc == SD_OK && qry_lev_init(lev, s, t->len, qry_lev_max_edits(s, t->len)) == SD_OK &&
         lev->k > 0) {
-        /* The word being typed matches the words that start within its edits (highlight.c's
+        /* The word being typed matches the words that start within its edits (highlight_match.c's
          * qry_lev_match_prefix): a whole-word walk would miss "криптографии" for "криптогрф". */
         rc = nd->syn_role == QRY_SYN_TYPING
                  ? qry_lev_walk_prefix(lev, forms, fields, nf, "", 0, add_near_form, ss)
