@@ -757,7 +757,7 @@ static void test_proto_encode_answers_are_json(void **state)
 }
 
 /* Issue 15, item 6: a weight of exactly PROTO_MAX_WEIGHT is accepted (a `>=` in
- * place of `>` in proto_parse.c would refuse it), over JSON and the query string. */
+ * place of `>` in proto_search.c would refuse it), over JSON and the query string. */
 static void test_proto_weight_of_exactly_the_maximum_is_accepted(void **state)
 {
     (void)state;

@@ -1,5 +1,5 @@
 /*
- * query_hl_test.c: the highlighter (highlight.c): marks on inflected, phrase,
+ * query_hl_test.c: the highlighter (highlight_match.c, highlight.c): marks on inflected, phrase,
  * prefix and typo matches, HTML escaping of <&>"', offsets instead of marks,
  * fragment choice, and random texts whose markup never splits a UTF-8
  * sequence or an entity.
