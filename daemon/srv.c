@@ -389,10 +389,10 @@ void srv_complete(struct srv_job *job)
         sd_buf_put_u8(&job->out, '\n');
     }
     uint64_t ns = sd_now_ns() - job->start_ns;
-    unsigned mop = job->asset          ? SRV_MOP_PAGE
-                   : job->is_preflight ? SRV_MOP_PREFLIGHT
-                   : job->is_metrics   ? SRV_MOP_METRICS
-                                       : (unsigned)job->req.op;
+    unsigned mop = job->asset               ? SRV_MOP_PAGE
+                   : job->is_cors_preflight ? SRV_MOP_PREFLIGHT
+                   : job->is_metrics        ? SRV_MOP_METRICS
+                                            : (unsigned)job->req.op;
     srv_metrics_request(&s->metrics, job->conn->ops->proto, mop, job->status, ns);
     log_request(s, job, mop, ns);
     log_debug("event=request proto=%s op=%s status=%d us=%llu", job->conn->ops->name,

@@ -105,6 +105,7 @@ struct srv_job {
     const struct web_asset *asset; /* a page asset is the body (static), not out */
     const char *allow_origin; /* CORS: Access-Control-Allow-Origin (srv-owned) */
     bool is_preflight;        /* a CORS preflight: 204 with the Allow-* headers */
+    bool is_cors_preflight;   /* a CORS preflight, answered so or refused: op "preflight" */
     enum srv_role role;       /* HTTP: from this request's Authorization; line: the conn's */
     bool is_metrics;          /* GET /metrics (srv_metrics.c): counted as op "metrics" */
     const char *content_type; /* out is a body of this type, sent as is (static); NULL: JSON */
