@@ -271,6 +271,9 @@ void srv_job_free(struct srv_job *job)
     if (!job) {
         return;
     }
+    if (job->unsent) { /* an answer never written (its connection closed) */
+        srv_unsent_sub(job->srv, job->unsent);
+    }
     proto_request_free(&job->req);
     sd_buf_free(&job->out);
     free(job);
@@ -313,7 +316,9 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_unlock(&s->done_mu);
     while (job) {
         struct srv_job *next = job->next;
-        srv_complete(job);
+        if (!job->is_pooled || !srv_unsent_unpool(job)) {
+            srv_complete(job);
+        }
         job = next;
     }
 }
@@ -384,10 +389,10 @@ void srv_complete(struct srv_job *job)
         sd_buf_put_u8(&job->out, '\n');
     }
     uint64_t ns = sd_now_ns() - job->start_ns;
-    unsigned mop = job->asset          ? SRV_MOP_PAGE
-                   : job->is_preflight ? SRV_MOP_PREFLIGHT
-                   : job->is_metrics   ? SRV_MOP_METRICS
-                                       : (unsigned)job->req.op;
+    unsigned mop = job->asset               ? SRV_MOP_PAGE
+                   : job->is_cors_preflight ? SRV_MOP_PREFLIGHT
+                   : job->is_metrics        ? SRV_MOP_METRICS
+                                            : (unsigned)job->req.op;
     srv_metrics_request(&s->metrics, job->conn->ops->proto, mop, job->status, ns);
     log_request(s, job, mop, ns);
     log_debug("event=request proto=%s op=%s status=%d us=%llu", job->conn->ops->name,
@@ -514,19 +519,26 @@ static void *worker_main(void *arg)
         }
         s->pool.nqueued--;
         pthread_mutex_unlock(&s->pool.mu);
-        if (job->req.op == PROTO_OP_SEARCH) {
+        bool is_read = job->req.op == PROTO_OP_SEARCH || job->req.op == PROTO_OP_GET;
+        if (is_read && !job->is_forced && srv_unsent_is_full(s)) {
+            job->is_bounced = true; /* taken before the cap was reached: it waits (srv_unsent.c) */
+        } else if (job->req.op == PROTO_OP_SEARCH) {
             run_search(s, job);
         } else if (job->req.op == PROTO_OP_GET) {
             run_get(s, job);
         } else {
             srv_run_manage(s, job);
         }
+        job->unsent = job->out.len; /* counted now: the next job any worker takes sees it */
+        srv_unsent_add(s, job->unsent);
         srv_complete_remote(job);
     }
 }
 
-static void pool_push(struct srv *s, struct srv_job *job)
+void srv_pool_push(struct srv *s, struct srv_job *job)
 {
+    job->is_pooled = true;
+    s->npooled++;
     job->next = NULL;
     pthread_mutex_lock(&s->pool.mu);
     if (s->pool.tail) {
@@ -756,12 +768,16 @@ void srv_dispatch_start(struct srv_job *job)
     switch (job->req.op) {
     case PROTO_OP_SEARCH:
     case PROTO_OP_GET:
+        if (!srv_unsent_must_wait(job)) { /* answers that grow with the data: --max-unsent */
+            srv_pool_push(s, job);
+        }
+        return;
     case PROTO_OP_INDEXES:
     case PROTO_OP_CREATE_INDEX:
     case PROTO_OP_SET_SETTINGS:
     case PROTO_OP_GET_SETTINGS:
     case PROTO_OP_DROP_INDEX:
-        pool_push(s, job); /* engine calls that may block (fsync, a drop's wait) */
+        srv_pool_push(s, job); /* engine calls that may block (fsync, a drop's wait) */
         return;
     case PROTO_OP_ADD:
     case PROTO_OP_DELETE:
@@ -813,6 +829,7 @@ static void begin_shutdown(struct srv *s)
     log_info("event=shutdown inflight=%llu connections=%u", (unsigned long long)s->inflight,
              s->nconns);
     srv_conn_stop_listening(s);
+    srv_unsent_fail_all(s);
     srv_conn_drain_all(s);
     struct timeval tv = {0, 10 * 1000};
     event_add(s->drain_timer, &tv);
@@ -922,6 +939,9 @@ static void resolve_limits(struct srv_config *cfg)
     if (cfg->max_unfinished == 0) {
         cfg->max_unfinished = cfg->max_request > SIZE_MAX / 4 ? SIZE_MAX : cfg->max_request * 4;
     }
+    if (cfg->max_unsent == 0) { /* room for a few of the largest documents, as --max-unfinished */
+        cfg->max_unsent = cfg->max_request > SIZE_MAX / 4 ? SIZE_MAX : cfg->max_request * 4;
+    }
     if (cfg->request_timeout_s == 0) {
         cfg->request_timeout_s = SRV_DEFAULT_REQUEST_S;
     }
@@ -967,6 +987,9 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     s->cfg.tls_cert = s->cfg.tls_key = NULL; /* borrowed for srv_new() only */
     if (rc == SD_OK) {
         rc = make_events(s, err);
+    }
+    if (rc == SD_OK) {
+        rc = srv_unsent_init(s, err);
     }
     if (rc == SD_OK) {
         rc = start_listeners(s, err);
@@ -1020,7 +1043,9 @@ void srv_free(struct srv *s)
     /* Workers are joined; jobs left in the completion queue (only if the
      * loop was left early) are answered by nobody. */
     done_cb(-1, 0, s);
+    srv_unsent_fail_all(s);
     srv_conn_free_all(s);
+    srv_unsent_free(s);
     if (s->socket_path) {
         unlink(s->socket_path);
         free(s->socket_path);

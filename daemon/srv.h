@@ -56,6 +56,9 @@ struct srv_config {
     unsigned request_timeout_s;    /* first byte to last byte of one request */
     size_t max_unfinished;         /* bytes of unfinished requests, all connections;
                                       0: 4 x max_request */
+    size_t max_unsent;             /* bytes of answers not yet taken by clients, all
+                                      connections: over it searches and gets wait;
+                                      0: 4 x max_request (srv_unsent.c) */
     size_t snippet_len;
     bool handle_signals; /* SIGTERM/SIGINT start a graceful shutdown */
     /* Browser origins allowed to call the HTTP API (CORS): comma-separated,

@@ -54,6 +54,11 @@
  * for pipelined imports: without it the daemon read whole corpora ahead of
  * the engine (measured: 1.4 GiB of queued batches while importing 200k
  * documents).
+ * Over all connections, answer bytes not yet taken are bounded by
+ * --max-unsent (srv_unsent.c): out_cb counts each output buffer's changes
+ * into the total, a connection with a job waiting at that cap frames no
+ * more, and the cap's last resort, closing the largest holders, is
+ * srv_conn_evict_unsent here.
  *
  * Closing. A connection whose socket failed is closed at once; its struct
  * lives on until its last pending job completes (jobs point to it) and no
@@ -188,6 +193,41 @@ static void set_held(struct srv_conn *c, size_t held)
     c->held = held;
 }
 
+/* --max-unsent (srv_unsent.c): the output buffer's changes, as they happen, into c->unsent_out
+ * and the server's total. */
+static void out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    (void)buf;
+    struct srv_conn *c = arg;
+    if (info->n_added) {
+        if (c->unsent_out == 0) {
+            c->taken_ns = sd_now_ns(); /* it has something to take from now */
+        }
+        c->unsent_out += info->n_added;
+        srv_unsent_add(c->srv, info->n_added);
+    }
+    if (info->n_deleted) {
+        c->unsent_out -= info->n_deleted;
+        c->taken_ns = sd_now_ns();
+        srv_unsent_sub(c->srv, info->n_deleted);
+    }
+}
+
+/* Frees c's bufferevent; what its output buffer held leaves the server's total. */
+static void conn_free_bev(struct srv_conn *c)
+{
+    if (c->out_cb) {
+        evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
+        c->out_cb = NULL;
+    }
+    if (c->unsent_out) {
+        srv_unsent_sub(c->srv, c->unsent_out);
+        c->unsent_out = 0;
+    }
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+}
+
 static void arm_timer(struct srv_conn *c, unsigned seconds)
 {
     struct timeval tv = {(time_t)seconds, 0};
@@ -198,7 +238,7 @@ static void conn_destroy(struct srv_conn *c)
 {
     struct srv *s = c->srv;
     if (c->bev) {
-        bufferevent_free(c->bev);
+        conn_free_bev(c);
     }
     idle_unlink(c);
     set_held(c, 0);
@@ -241,12 +281,12 @@ static bool conn_reap(struct srv_conn *c)
 static void conn_close(struct srv_conn *c)
 {
     if (c->bev) {
-        bufferevent_free(c->bev);
-        c->bev = NULL;
+        conn_free_bev(c);
     }
     event_del(c->timer);
     idle_unlink(c);
     set_held(c, 0);
+    srv_unsent_drop_conn(c); /* its jobs waiting for room are answered now, into nowhere */
     /* answers already done can never be written: drop them */
     while (c->head && c->head->is_done) {
         struct srv_job *j = c->head;
@@ -357,8 +397,10 @@ static void conn_process(struct srv_conn *c)
 
 static bool conn_is_full(const struct srv_conn *c)
 {
+    /* a job of c waits for answer room (srv_unsent.c): read no more until it goes (only for
+     * room: jobs waiting for a worker are pipelined as before, up to SRV_MAX_PIPELINE) */
     return c->npending >= SRV_MAX_PIPELINE || c->pending_in > SRV_IN_HIGH ||
-           out_len(c) > SRV_OUT_HIGH;
+           out_len(c) > SRV_OUT_HIGH || (c->nwaiting != 0 && srv_unsent_is_full(c->srv));
 }
 
 bool srv_conn_can_take(struct srv_conn *c)
@@ -513,6 +555,9 @@ void srv_conn_job_done(struct srv_job *job)
 {
     struct srv_conn *c = job->conn;
     c->in_callback++;
+    if (c->nwaiting) {
+        srv_unsent_force_earlier(job);
+    }
     conn_start_parked(c); /* before the answers go: a closed connection's jobs still run */
     if (!c->bev) {
         c->in_callback--;
@@ -526,6 +571,10 @@ void srv_conn_job_done(struct srv_job *job)
         c->npending--;
         c->pending_in -= j->in_bytes;
         c->ops->write_answer(c, j, out);
+        if (j->unsent) { /* now counted in the output buffer (out_cb) */
+            srv_unsent_sub(c->srv, j->unsent);
+            j->unsent = 0;
+        }
         if (j->must_close) {
             srv_conn_stop_reading(c);
         }
@@ -540,6 +589,61 @@ void srv_conn_job_done(struct srv_job *job)
     }
     c->in_callback--;
     conn_reap(c);
+}
+
+void srv_conn_resume(struct srv_conn *c)
+{
+    c->in_callback++;
+    if (!conn_maybe_finish(c)) {
+        conn_flow(c);
+        conn_update(c);
+    }
+    c->in_callback--;
+    conn_reap(c);
+}
+
+/* ---- the global cap on answers not taken (srv_unsent.c) ---- */
+
+/* The connection holding the most output whose client took nothing for stall_ns, or (with
+ * may_cut_readers) if there is none, the one holding the most. NULL when none qualifies. */
+static struct srv_conn *largest_unsent(struct srv *s, uint64_t stall_ns, bool may_cut_readers)
+{
+    uint64_t now = sd_now_ns();
+    struct srv_conn *big = NULL;
+    bool is_big_stalled = false;
+    for (struct srv_conn *c = s->conns; c; c = c->next) {
+        if (!c->bev || c->unsent_out == 0) {
+            continue;
+        }
+        bool is_stalled = now - c->taken_ns >= stall_ns;
+        if (!is_stalled && !may_cut_readers) {
+            continue;
+        }
+        bool is_bigger = !big || c->unsent_out > big->unsent_out;
+        if ((is_stalled && !is_big_stalled) || (is_stalled == is_big_stalled && is_bigger)) {
+            big = c;
+            is_big_stalled = is_stalled;
+        }
+    }
+    return big;
+}
+
+unsigned srv_conn_evict_unsent(struct srv *s, uint64_t stall_ns, bool may_cut_readers)
+{
+    unsigned n = 0;
+    struct srv_conn *big;
+    while (srv_unsent_is_full(s) && (big = largest_unsent(s, stall_ns, may_cut_readers))) {
+        log_warn("event=evict_unsent proto=%s peer=%s held=%zu taken_ms_ago=%llu unsent=%zu "
+                 "limit=%zu waiting=%zu",
+                 big->ops->name, big->peer, big->unsent_out,
+                 (unsigned long long)((sd_now_ns() - big->taken_ns) / 1000000),
+                 (size_t)atomic_load_explicit(&s->unsent, memory_order_relaxed), s->cfg.max_unsent,
+                 s->nwaiting);
+        srv_metrics_refused(&s->metrics, big->ops->proto, SRV_REFUSED_UNSENT);
+        conn_close(big); /* it takes nothing: no answer could reach it, nor a busy error */
+        n++;
+    }
+    return n;
 }
 
 /* ---- the global cap on unfinished requests ---- */
@@ -730,7 +834,9 @@ static struct srv_conn *conn_new(struct srv *s, const struct srv_listener *l, ev
                                   ? srv_tls_bev_new(s, fd)
                                   : bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     struct event *timer = c ? evtimer_new(s->base, timer_cb, c) : NULL;
-    if (!c || !bev || !timer) {
+    struct evbuffer_cb_entry *cb =
+        c && bev ? evbuffer_add_cb(bufferevent_get_output(bev), out_cb, c) : NULL;
+    if (!c || !bev || !timer || !cb) {
         free(c);
         if (timer) {
             event_free(timer);
@@ -745,6 +851,7 @@ static struct srv_conn *conn_new(struct srv *s, const struct srv_listener *l, ev
     c->srv = s;
     c->ops = ops;
     c->bev = bev;
+    c->out_cb = cb;
     c->is_tls = l->is_tls;
     struct sockaddr_storage local;
     socklen_t local_len = sizeof local;

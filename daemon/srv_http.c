@@ -308,6 +308,7 @@ static bool answer_before_routing(struct srv *s, struct srv_job *job, const stru
         return true;
     }
     if (f->method == PROTO_OPTIONS && f->header[SRV_H_ORIGIN] && f->header[SRV_H_ACR_METHOD]) {
+        job->is_cors_preflight = true; /* counted as one, refused or not (srv_metrics.c) */
         if (!job->allow_origin) {
             srv_job_fail(job, PROTO_FORBIDDEN_ORIGIN, "this origin may not call searchd "
                                                       "(see --cors-origins)");

@@ -14,6 +14,7 @@
  * bufferevent (bufferevent_openssl) under srv_conn; API keys, CORS and
  * the routing of /metrics are HTTP concerns in srv_http.c. srv_metrics.c keeps
  * the counters srv_complete bumps and writes the /metrics text.
+ * srv_unsent.c bounds the answer bytes no client has taken yet (--max-unsent).
  *
  * A request becomes a struct srv_job on the loop thread. The job is created
  * for every request read, even one that fails to parse, so that answers can
@@ -27,6 +28,8 @@
  *                 (srv_conn.c, "Ordering"); srv_conn_job_done starts it later
  *   srv_dispatch_start: stats/health run inline -> srv_complete
  *                 search/get, index management -> worker queue -> worker runs + encodes
+ *                 (search/get at the --max-unsent cap: wait on the loop first, or are handed
+ *                 back unrun by the worker; srv_unsent.c)
  *                 add/delete -> idx_write -> engine calls back when durable
  *   workers, engine -> completion queue + event_active -> loop: srv_complete
  *   srv_complete -> srv_conn_job_done: mark done, write the FIFO's done head
@@ -63,6 +66,7 @@ enum srv_role {
     SRV_ROLE_ADMIN,    /* everything; every client when no key is configured */
 };
 struct evbuffer;
+struct evbuffer_cb_entry;
 struct srv_conn;
 
 enum srv_proto {
@@ -101,11 +105,22 @@ struct srv_job {
     const struct web_asset *asset; /* a page asset is the body (static), not out */
     const char *allow_origin; /* CORS: Access-Control-Allow-Origin (srv-owned) */
     bool is_preflight;        /* a CORS preflight: 204 with the Allow-* headers */
+    bool is_cors_preflight;   /* a CORS preflight, answered so or refused: op "preflight" */
     enum srv_role role;       /* HTTP: from this request's Authorization; line: the conn's */
     bool is_metrics;          /* GET /metrics (srv_metrics.c): counted as op "metrics" */
     const char *content_type; /* out is a body of this type, sent as is (static); NULL: JSON */
     bool has_hits;            /* a search answered: hits is its total (the access log's) */
     uint64_t hits;
+    /* --max-unsent (srv_unsent.c) */
+    struct srv_job *wait_prev, *wait_next; /* srv->wait_head..: waiting to be handed out */
+    uint64_t wait_ns;                      /* when it began to wait */
+    bool is_waiting;                       /* in that list */
+    bool is_pooled;                        /* pushed to the workers, not yet back on the loop */
+    bool is_bounced;                       /* a worker found the total at the cap: not run */
+    bool is_forced;                        /* run whatever the total (srv_unsent_force_earlier) */
+    size_t unsent;                         /* a worker's answer's bytes, counted in srv->unsent
+                                              until they move to the socket's buffer or the job
+                                              goes */
 };
 
 /* A protocol, as the connection layer sees it. All loop thread. */
@@ -175,6 +190,11 @@ struct srv_conn {
     uint64_t nframed;      /* requests framed so far */
     uint64_t state_frames; /* nframed when the state began */
     size_t last_out;       /* BUSY: output bytes at the last tick of the timer */
+    /* --max-unsent: the output buffer's bytes, as counted in srv->unsent (out_cb) */
+    struct evbuffer_cb_entry *out_cb; /* NULL once the socket is closed */
+    size_t unsent_out;
+    uint64_t taken_ns; /* when the client last took answer bytes (or was first given some) */
+    size_t nwaiting;   /* its jobs waiting for answer room: frame no more meanwhile */
     char peer[64];
     union {
         struct srv_line_reader line;
@@ -214,6 +234,7 @@ enum srv_refusal {
     SRV_REFUSED_TOTAL,
     SRV_REFUSED_UNFINISHED,
     SRV_REFUSED_DRAINING,
+    SRV_REFUSED_UNSENT, /* cut: the largest holder of answers while others waited for room */
     SRV_REFUSED_N,
 };
 
@@ -264,6 +285,21 @@ struct srv {
     struct srv_addr_count **addr_table; /* hash table of client addresses */
     size_t addr_cap;
     uint64_t inflight; /* jobs created and not yet completed */
+
+    /* --max-unsent (srv_unsent.c). unsent is added to by workers (the answers they make) and
+     * by the loop, taken from by the loop only; the rest is the loop's. */
+    _Atomic size_t unsent;                 /* answer bytes not yet taken by clients */
+    struct srv_job *wait_head, *wait_tail; /* searches and gets waiting for room, oldest first */
+    size_t nwaiting;                       /* jobs in that list */
+    size_t npooled;                        /* jobs on the workers (is_pooled) */
+    struct event *wait_ev;                 /* made active when room may have come */
+    struct event *wait_timer;              /* 1 s ticks in an episode of pressure */
+    bool is_wait_kicked;                   /* wait_ev is active */
+    uint64_t full_since_ns;                /* when the episode began (0: none is on) */
+    uint64_t full_seen_ns;                 /* the last time a job waited at the cap */
+    uint64_t full_logged_ns;               /* the last event=max_unsent line */
+    uint64_t nwaited;                      /* jobs that waited since that line */
+    uint64_t nevicted;                     /* connections cut since that line */
 
     /* worker pool */
     struct {
@@ -343,6 +379,9 @@ struct srv_metrics_now {
     size_t worker_queue;              /* s->pool.nqueued */
     size_t output_bytes;              /* srv_conn_output_bytes() */
     size_t unfinished_bytes;          /* s->held_total */
+    size_t unsent_bytes;              /* s->unsent */
+    size_t unsent_limit;              /* --max-unsent */
+    size_t unsent_waiting;            /* s->nwaiting */
     uint64_t engine_memory;           /* idx_memory(): used... */
     uint64_t engine_memory_peak;      /* idx_memory_peak() */
     uint64_t engine_memory_limit;     /* ... and the limit, 0: none */
@@ -368,6 +407,8 @@ enum srv_order srv_op_order(enum proto_op op);
 void srv_dispatch(struct srv_job *job);
 /* Runs a job now (srv_dispatch's, or a parked one's turn). */
 void srv_dispatch_start(struct srv_job *job);
+/* Hands a search, get or management job to the workers. */
+void srv_pool_push(struct srv *s, struct srv_job *job);
 /* "default" exists implicitly: reads of it before the first write answer as if empty. */
 bool srv_is_default_index(const char *name);
 /* The stats of "default" before its first write (it exists implicitly): zeros, but for the
@@ -379,6 +420,28 @@ void srv_run_manage(struct srv *s, struct srv_job *job);
 void srv_complete(struct srv_job *job); /* loop thread */
 /* Hands a finished job back to the loop (any thread but the loop's): the completion queue. */
 void srv_complete_remote(struct srv_job *job);
+
+/* srv_unsent.c: the cap on answer bytes not yet taken by clients (--max-unsent) */
+int srv_unsent_init(struct srv *s, struct sd_error *err);
+void srv_unsent_free(struct srv *s);
+/* Whether the total is at the cap (any thread). */
+bool srv_unsent_is_full(const struct srv *s);
+void srv_unsent_add(struct srv *s, size_t n); /* any thread */
+void srv_unsent_sub(struct srv *s, size_t n); /* loop thread, as all below: may start jobs */
+/* A search or get about to start: true when it was taken to wait for room (or, its connection
+ * closed or the server draining, failed and completed). */
+bool srv_unsent_must_wait(struct srv_job *job);
+/* A job back from the workers (done_cb): true when it was bounced and now waits (or failed). */
+bool srv_unsent_unpool(struct srv_job *job);
+/* job completed: the earlier jobs of its connection that wait go to the workers now (answers
+ * leave in request order: job's could not leave before theirs). */
+void srv_unsent_force_earlier(struct srv_job *job);
+/* Jobs waiting for room. */
+size_t srv_unsent_waiting(const struct srv *s);
+/* c was closed: its waiting jobs are answered busy (the answers go nowhere) now. */
+void srv_unsent_drop_conn(struct srv_conn *c);
+/* Shutdown: every waiting job is answered busy. */
+void srv_unsent_fail_all(struct srv *s);
 
 /* srv_snapshot.c: runs the snapshot op on a thread of its own; the job completes from it. */
 void srv_snapshot_start(struct srv_job *job);
@@ -405,6 +468,13 @@ void srv_conn_drain_all(struct srv *s); /* shutdown: stop reading, close when fl
 size_t srv_conn_output_bytes(const struct srv *s);
 bool srv_conn_all_flushed(const struct srv *s);
 void srv_conn_free_all(struct srv *s);
+/* --max-unsent: jobs have waited for room too long; closes the connections holding the most
+ * answer bytes in their output buffers until the total is under the cap: those whose clients
+ * took nothing for stall_ns, largest first, then (may_cut_readers) the largest others.
+ * Returns how many. */
+unsigned srv_conn_evict_unsent(struct srv *s, uint64_t stall_ns, bool may_cut_readers);
+/* A job of c stopped waiting for room: c may frame requests again. */
+void srv_conn_resume(struct srv_conn *c);
 /* For the protocols' write_answer: hands job->out to out without a copy. */
 void srv_conn_add_answer(struct evbuffer *out, struct srv_job *job);
 

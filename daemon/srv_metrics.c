@@ -51,8 +51,9 @@ static const int statuses[SRV_M_STATUSES - 1] = {200, 204, 304, 400, 401, 403, 4
                                                  408, 409, 413, 431, 500, 503, 507};
 
 static const char *const refusal_names[SRV_REFUSED_N] = {
-    "max_per_client", "max_protocol_connections", "max_connections", "max_unfinished",
-    "shutting_down",
+    "max_per_client",  "max_protocol_connections",
+    "max_connections", "max_unfinished",
+    "shutting_down",   "max_unsent",
 };
 
 static const char *const latency_names[SRV_M_LAT] = {"search", "write"};
@@ -395,6 +396,14 @@ void srv_metrics_render_server(const struct srv_metrics *m, const struct srv_met
     put_gauge(out, "searchd_connection_output_bytes",
               "Answer bytes buffered on client connections, not yet taken by their sockets.",
               now->output_bytes);
+    put_gauge(out, "searchd_unsent_bytes",
+              "Answer bytes not yet taken by clients, all connections: made by a worker, waiting "
+              "in request order, or buffered on a connection (bounded by --max-unsent).",
+              now->unsent_bytes);
+    put_gauge(out, "searchd_unsent_limit_bytes", "--max-unsent.", now->unsent_limit);
+    put_gauge(out, "searchd_unsent_waiting_requests",
+              "Searches and gets waiting for searchd_unsent_bytes to go under --max-unsent.",
+              now->unsent_waiting);
     put_gauge(out, "searchd_connection_unfinished_bytes",
               "Bytes of requests read but not yet complete, all connections (bounded by "
               "--max-unfinished).",
@@ -432,6 +441,9 @@ static void read_server(struct srv *s, struct srv_metrics_now *now)
     pthread_mutex_unlock(&s->pool.mu);
     now->output_bytes = srv_conn_output_bytes(s);
     now->unfinished_bytes = s->held_total;
+    now->unsent_bytes = atomic_load_explicit(&s->unsent, memory_order_relaxed);
+    now->unsent_limit = s->cfg.max_unsent;
+    now->unsent_waiting = srv_unsent_waiting(s);
     idx_memory(s->db, &now->engine_memory, &now->engine_memory_limit);
     now->engine_memory_peak = idx_memory_peak(s->db);
 }

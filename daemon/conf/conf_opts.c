@@ -66,6 +66,8 @@ static void usage(FILE *f)
             "  --request-timeout SECONDS  a request must arrive whole within (default %u)\n"
             "  --max-unfinished BYTES  unfinished request bytes held, all connections\n"
             "                          (default 4 x --max-request)\n"
+            "  --max-unsent BYTES      answer bytes not yet taken by clients, all connections:\n"
+            "                          over it searches and gets wait (default 4 x --max-request)\n"
             "  --cors-origins LIST     browser origins that may call the API: comma-separated\n"
             "                          scheme://host[:port], or * (default: none)\n"
             "  --web on|off            the search page at / (default on)\n"
@@ -263,6 +265,7 @@ enum {
     OPT_MAX_PER_CLIENT,
     OPT_REQUEST_TIMEOUT,
     OPT_MAX_UNFINISHED,
+    OPT_MAX_UNSENT,
     OPT_LOG_LEVEL,
     OPT_FLUSH_BYTES,
     OPT_FLUSH_MS,
@@ -308,6 +311,7 @@ static const struct option long_opts[] = {
     {"max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT},
     {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
     {"max-unfinished", required_argument, NULL, OPT_MAX_UNFINISHED},
+    {"max-unsent", required_argument, NULL, OPT_MAX_UNSENT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"flush-bytes", required_argument, NULL, OPT_FLUSH_BYTES},
     {"flush-ms", required_argument, NULL, OPT_FLUSH_MS},
@@ -538,6 +542,12 @@ static int apply_opt(struct conf_opts *o, int c, const char *arg)
             return bad_value(o, arg, "want 64 to 1t bytes");
         }
         o->srv.max_unfinished = (size_t)v;
+        return 0;
+    case OPT_MAX_UNSENT:
+        if (!parse_u64(arg, true, 64, 1ull << 40, &v)) {
+            return bad_value(o, arg, "want 64 to 1t bytes");
+        }
+        o->srv.max_unsent = (size_t)v;
         return 0;
     case OPT_IDLE:
         if (!parse_u64(arg, false, 1, 86400, &v)) {
@@ -905,6 +915,11 @@ void conf_opts_print(FILE *f, const struct conf_opts *o)
         fprintf(f, "max-unfinished = %zu\n", o->srv.max_unfinished);
     } else {
         fprintf(f, "# max-unfinished: 4 x max-request\n");
+    }
+    if (o->srv.max_unsent) {
+        fprintf(f, "max-unsent = %zu\n", o->srv.max_unsent);
+    } else {
+        fprintf(f, "# max-unsent: 4 x max-request\n");
     }
     print_list(f, "cors-origins", o->srv.cors_origins);
     fprintf(f, "web = %s\n", o->srv.web ? "on" : "off");

@@ -123,6 +123,7 @@ static void test_bad_values_say_what_is_wanted(void **state)
         {"--workers", "12x", "--workers 12x: want 1 to 256"},
         {"--max-request", "18446744073709551616", "want 64 to 1g bytes"},
         {"--max-request", "1t", "want 64 to 1g bytes"},
+        {"--max-unsent", "63", "--max-unsent 63: want 64 to 1t bytes"},
         {"--memory-limit", "1m", "want 0 (no limit) or 8m to 1024g bytes"},
         {"--sync", "sometimes", "want always or batch"},
         {"--bm25-b", "1.5", "--bm25-b 1.5: want 0, or 1e-37 to 1"},
@@ -357,10 +358,11 @@ static void test_printed_config_reads_back(void **state)
 {
     (void)state;
     struct conf_opts o;
-    assert_int_equal(parse(&o, (const char *[]){"--workers", "4", "--sync", "batch", "--slow-ms",
-                                                "250", "--memory-limit", "1g", "--listen",
-                                                "127.0.0.1:0", "--web", "off", NULL}),
-                     0);
+    assert_int_equal(
+        parse(&o, (const char *[]){"--workers", "4", "--sync", "batch", "--slow-ms", "250",
+                                   "--memory-limit", "1g", "--listen", "127.0.0.1:0", "--web",
+                                   "off", "--max-unsent", "48m", NULL}),
+        0);
     char *first = printed(&o);
     conf_opts_free(&o);
     assert_int_equal(parse_conf(&o, first), 0);
@@ -370,6 +372,7 @@ static void test_printed_config_reads_back(void **state)
     assert_string_equal(strchr(first, '\n'), strchr(second, '\n'));
     assert_non_null(strstr(second, "workers = 4\n"));
     assert_non_null(strstr(second, "slow-ms = 250\n"));
+    assert_non_null(strstr(second, "max-unsent = 50331648\n"));
     assert_non_null(strstr(second, "line-listen = 127.0.0.1:0\n"));
     free(first);
     free(second);

@@ -45,6 +45,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +53,7 @@
 #define IDX_IDLE_MERGE_MS 500u  /* no write for this long: in-memory segments become one */
 #define IDX_IDLE_ANY_DOCS 1000u /* ... always when they hold this few documents together */
 #define IDX_MERGE_NICE    10   /* merge threads yield the cores to searches and writes */
+#define IDX_FAIL_LOG_NS   (60ull * 1000000000u) /* a failing merger logs at most this often */
 
 struct idx_job {
     bool is_flush;
@@ -797,6 +799,70 @@ static void idx_warm_segments(struct idx_index *ix, enum idx_merger_role role)
     }
 }
 
+/* The failures of one merger in a row. A merger that fails retries after 0.5 s, then twice as
+ * long each time up to 30 s (a write's flush request wakes it sooner): on a full disk it fails
+ * for as long as the disk stays full, and a line per retry said the same thing again and again
+ * (once a second, with writes going on). So the first failure is logged with its message, then
+ * at most one line per IDX_FAIL_LOG_NS saying how many retries failed since the last line (and
+ * the latest message), and when a job succeeds again, event=merge_recovered says how many
+ * failed and for how long. Every failure still counts (merge_failures: waiting writers give up;
+ * flush_error: stats and health say why). */
+struct idx_fail_log {
+    uint64_t first_ns;  /* the first failure in a row; 0: the last job succeeded */
+    uint64_t logged_ns; /* the last merge_failed line */
+    uint64_t count;     /* failures in a row */
+    uint64_t unlogged;  /* failures since the last line */
+};
+
+static const char *idx_merger_name(enum idx_merger_role role)
+{
+    return role == IDX_MERGER_MEMORY ? "memory" : "disk";
+}
+
+static void idx_fail_log_failure(struct idx_index *ix, enum idx_merger_role role,
+                                 struct idx_fail_log *f, const char *msg, uint64_t retry_ms)
+{
+    uint64_t now = sd_now_ns();
+    f->count++;
+    if (f->count == 1) {
+        f->first_ns = f->logged_ns = now;
+        idx_event(ix->db, IDX_LOG_ERROR,
+                  "event=merge_failed index=%s merger=%s msg=\"%s\" retry_ms=%llu", ix->name,
+                  idx_merger_name(role), msg, (unsigned long long)retry_ms);
+        return;
+    }
+    f->unlogged++;
+    if (now - f->logged_ns < IDX_FAIL_LOG_NS) {
+        return;
+    }
+    idx_event(ix->db, IDX_LOG_ERROR,
+              "event=merge_failed index=%s merger=%s failures=%llu failing_s=%llu msg=\"%s\" "
+              "retry_ms=%llu",
+              ix->name, idx_merger_name(role), (unsigned long long)f->unlogged,
+              (unsigned long long)((now - f->first_ns) / 1000000000u), msg,
+              (unsigned long long)retry_ms);
+    f->logged_ns = now;
+    f->unlogged = 0;
+}
+
+static void idx_fail_log_success(struct idx_index *ix, enum idx_merger_role role,
+                                 struct idx_fail_log *f)
+{
+    if (f->count == 0) {
+        return;
+    }
+    idx_event(ix->db, IDX_LOG_INFO,
+              "event=merge_recovered index=%s merger=%s failures=%llu ms=%llu", ix->name,
+              idx_merger_name(role), (unsigned long long)f->count,
+              (unsigned long long)((sd_now_ns() - f->first_ns) / 1000000u));
+    memset(f, 0, sizeof *f);
+}
+
+static uint64_t idx_next_backoff(uint64_t backoff_ms)
+{
+    return backoff_ms ? (backoff_ms * 2 > 30000 ? 30000 : backoff_ms * 2) : 500;
+}
+
 static void *idx_merger_main(void *arg)
 {
     struct idx_merger *m = arg;
@@ -811,6 +877,7 @@ static void *idx_merger_main(void *arg)
         idx_warm_segments(ix, m->role);
     }
     uint64_t backoff_ms = 0;
+    struct idx_fail_log fails = {0};
     pthread_mutex_lock(&ix->merge_lock);
     for (;;) {
         idx_merge_wait(m, backoff_ms ? backoff_ms : 200);
@@ -827,17 +894,18 @@ static void *idx_merger_main(void *arg)
             struct sd_error err = {0};
             int rc = idx_run_job(ix, m->role, flush_seq, &did_work, &err);
             if (rc) {
-                idx_event(ix->db, IDX_LOG_ERROR, "event=merge_failed index=%s msg=\"%s\"", ix->name,
-                          err.msg);
+                idx_fail_log_failure(ix, m->role, &fails, err.msg, idx_next_backoff(backoff_ms));
                 pthread_mutex_lock(&ix->state_lock);
                 snprintf(ix->flush_error, sizeof ix->flush_error, "%s", err.msg);
                 ix->merge_failures++;
                 pthread_cond_broadcast(&ix->mem_cond); /* a waiting writer gives up */
                 pthread_mutex_unlock(&ix->state_lock);
+            } else if (did_work) {
+                idx_fail_log_success(ix, m->role, &fails);
             }
             pthread_mutex_lock(&ix->merge_lock);
             if (rc) {
-                backoff_ms = backoff_ms ? (backoff_ms * 2 > 30000 ? 30000 : backoff_ms * 2) : 500;
+                backoff_ms = idx_next_backoff(backoff_ms);
                 break;
             }
             backoff_ms = 0;

@@ -15,9 +15,11 @@ daemon from answering.
 
 import glob
 import os
+import re
 import resource
 import subprocess
 import tempfile
+import time
 
 import harness
 from harness import E2ETestCase
@@ -173,6 +175,60 @@ class FaultTest(E2ETestCase):
                 subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
 
             self.assert_disk_full_cycle(d, lambda: self.fill_until_refused(d, 100), make_room)
+        finally:
+            for dd in self.daemons:
+                dd.stop()
+            subprocess.run(["umount", "-l", mnt], capture_output=True)
+            os.rmdir(mnt)
+
+    def test_failing_flush_logs_once_then_recovered(self):
+        """A flush that cannot write its segment (a full tmpfs) is retried with a growing pause;
+        the log said event=merge_failed at every retry, for as long as the disk stayed full.
+        Now: one merge_failed line (then at most one a minute), and event=merge_recovered with
+        the count of failed retries once the disk has room again."""
+        mnt = tempfile.mkdtemp(prefix="searchd-tmpfs-")
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt],
+                                 capture_output=True).returncode == 0
+        if not mounted:
+            os.rmdir(mnt)
+            self.skipTest("cannot mount a tmpfs here (not root)")
+        try:
+            d = self.new_daemon(data_dir=os.path.join(mnt, "data"),
+                                extra_args=["--flush-ms", "1500"])
+            os.mkdir(d.data_dir)
+            d.start()
+            # incompressible bodies: the segment needs more room than the log rotation before it
+            self.assertOk(self.add(d, [doc(i, "kept " + os.urandom(1500).hex())
+                                       for i in range(40)]))
+            filler = os.path.join(mnt, "filler")
+            with open(filler, "wb", buffering=0) as f:  # the disk full before the flush comes
+                try:
+                    while True:
+                        f.write(b"\0" * 4096)
+                except OSError:
+                    pass
+                f.truncate(max(0, f.tell() - (16 << 10)))  # room for the new log file only
+
+            def failed():
+                return [l for l in d.log if "event=merge_failed" in l]
+
+            self.assertTrue(harness.wait_until(failed, 10 * harness.TIME_SCALE), "no failure")
+            time.sleep(8)  # retries after 0.5, 1, 2 and 4 s: four more failures
+            self.assertEqual(len(failed()), 1, failed())
+            self.assertEqual(self.search_total(d, "kept"), 40)  # served from memory meanwhile
+            os.unlink(filler)
+
+            def recovered():
+                return [l for l in d.log if "event=merge_recovered" in l]
+
+            self.assertTrue(harness.wait_until(recovered, 40 * harness.TIME_SCALE),
+                            "no merge_recovered line after the disk got room")
+            failures = int(re.search(r"failures=(\d+)", recovered()[0]).group(1))
+            self.assertGreaterEqual(failures, 4, recovered())
+            self.assertEqual(len(failed()), 1, failed())
+            self.assertEqual(d.term(), 0)
+            d.start()
+            self.assertEqual(self.search_total(d, "kept"), 40)
         finally:
             for dd in self.daemons:
                 dd.stop()

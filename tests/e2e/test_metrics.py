@@ -193,6 +193,22 @@ class MetricsTest(harness.E2ETestCase):
         self.assertError(r.json, "method_not_allowed")
         h.close()
 
+    def test_preflights_counted_as_preflight_allowed_or_refused(self):
+        """A refused CORS preflight (403 forbidden_origin) was counted as op="none", as if it
+        had not parsed; an allowed one as op="preflight". Both are preflights now."""
+        d = self.start_daemon(extra_args=["--cors-origins", "https://ok.example"])
+        h = d.http()
+        for origin, status in (("https://ok.example", 204), ("https://evil.example", 403)):
+            r = h.request("OPTIONS", "/search", headers={"Origin": origin,
+                                                         "Access-Control-Request-Method": "GET"})
+            self.assertEqual(r.status, status, r)
+        h.close()
+        _, after = scrape(d)
+        req = "searchd_requests_total"
+        self.assertEqual(value(after, req, proto="http", op="preflight", code="204"), 1.0)
+        self.assertEqual(value(after, req, proto="http", op="preflight", code="403"), 1.0)
+        self.assertEqual(value(after, req, proto="http", op="none", code="403"), 0.0)
+
     def test_refused_connections_counted_by_reason(self):
         d = self.start_daemon(extra_args=["--max-line-connections", "1"])
         busy = socket.create_connection(d.line_addr, timeout=harness.IO_TIMEOUT)
