@@ -275,6 +275,7 @@ void srv_job_free(struct srv_job *job)
         srv_unsent_sub(job->srv, job->unsent);
     }
     proto_request_free(&job->req);
+    srv_parse_free(job); /* after the request, which may point into its text */
     sd_buf_free(&job->out);
     free(job);
 }
@@ -316,7 +317,9 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_unlock(&s->done_mu);
     while (job) {
         struct srv_job *next = job->next;
-        if (!job->is_pooled || !srv_unsent_unpool(job)) {
+        if (job->is_parsing) {
+            srv_parse_back(job);
+        } else if (!job->is_pooled || !srv_unsent_unpool(job)) {
             srv_complete(job);
         }
         job = next;
@@ -963,6 +966,8 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     pthread_mutex_init(&s->pool.mu, NULL);
     pthread_cond_init(&s->pool.cv, NULL);
     pthread_mutex_init(&s->done_mu, NULL);
+    pthread_mutex_init(&s->parse.mu, NULL);
+    pthread_cond_init(&s->parse.cv, NULL);
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-write is an error, not a death */
     signal(SIGXFSZ, SIG_IGN); /* a file size limit is a full disk (EFBIG), not a death */
     evthread_use_pthreads();
@@ -999,6 +1004,9 @@ int srv_new(const struct srv_config *cfg, struct idx_db *db, struct srv **out, s
     s->cfg.tls_http_addr = s->cfg.tls_line_addr = NULL;
     if (rc == SD_OK) {
         rc = pool_start(s, err);
+    }
+    if (rc == SD_OK) {
+        rc = srv_parse_start(s, err);
     }
     if (rc) {
         srv_free(s);
@@ -1040,8 +1048,10 @@ void srv_free(struct srv *s)
         return;
     }
     pool_stop(s);
+    srv_parse_stop(s);
     /* Workers are joined; jobs left in the completion queue (only if the
      * loop was left early) are answered by nobody. */
+    s->is_stopped = true;
     done_cb(-1, 0, s);
     srv_unsent_fail_all(s);
     srv_conn_free_all(s);
@@ -1067,5 +1077,7 @@ void srv_free(struct srv *s)
     pthread_mutex_destroy(&s->pool.mu);
     pthread_cond_destroy(&s->pool.cv);
     pthread_mutex_destroy(&s->done_mu);
+    pthread_mutex_destroy(&s->parse.mu);
+    pthread_cond_destroy(&s->parse.cv);
     free(s);
 }

@@ -591,6 +591,16 @@ void srv_conn_job_done(struct srv_job *job)
     conn_reap(c);
 }
 
+void srv_conn_dispatch_parsed(struct srv_job *job)
+{
+    struct srv_conn *c = job->conn;
+    c->in_callback++; /* the job may complete at once, and c close: c stays for the starts */
+    srv_dispatch(job);
+    conn_start_parked(c);
+    c->in_callback--;
+    conn_reap(c);
+}
+
 void srv_conn_resume(struct srv_conn *c)
 {
     c->in_callback++;

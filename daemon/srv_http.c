@@ -384,16 +384,13 @@ static void http_request(struct srv_conn *c, const struct srv_frame *f)
         srv_complete(job);
         return;
     }
-    struct proto_error err;
-    enum proto_code rc =
-        proto_parse_http(f->method, f->target, f->target_len, f->data, f->len, &job->req, &err);
-    if (rc) {
-        srv_job_fail(job, rc, err.msg);
-        job->allow = err.allow;
-        srv_complete(job);
-        return;
-    }
-    srv_dispatch(job);
+    struct srv_raw raw = {.is_http = true,
+                          .method = f->method,
+                          .target = f->target,
+                          .target_len = f->target_len,
+                          .data = f->data,
+                          .len = f->len};
+    srv_parse_request(job, &raw);
 }
 
 static void http_process(struct srv_conn *c)

@@ -24,6 +24,8 @@
  *
  *   loop: frame -> job_new -> proto_parse_* --error--> job_fail -> srv_complete
  *                                 \--ok--> srv_dispatch
+ *         (a large request is parsed on the parse thread instead, and comes back through the
+ *         completion queue to the same two ends: srv_parse.c)
  *   srv_dispatch: a job that must wait for earlier ones of its connection is parked
  *                 (srv_conn.c, "Ordering"); srv_conn_job_done starts it later
  *   srv_dispatch_start: stats/health run inline -> srv_complete
@@ -115,6 +117,8 @@ struct srv_job {
     struct srv_job *wait_prev, *wait_next; /* srv->wait_head..: waiting to be handed out */
     uint64_t wait_ns;                      /* when it began to wait */
     bool is_waiting;                       /* in that list */
+    struct srv_parse_copy *parse; /* a large request's own text (srv_parse.c); NULL: none */
+    bool is_parsing;              /* on the parse thread, or back from it and not yet seen */
     bool is_pooled;                        /* pushed to the workers, not yet back on the loop */
     bool is_bounced;                       /* a worker found the total at the cap: not run */
     bool is_forced;                        /* run whatever the total (srv_unsent_force_earlier) */
@@ -312,6 +316,17 @@ struct srv {
         unsigned nthreads;
     } pool;
 
+    /* the parse thread (srv_parse.c): large requests parsed off the loop */
+    struct {
+        pthread_mutex_t mu;          /* guards head, tail, is_stopping */
+        pthread_cond_t cv;           /* signalled on push and stop */
+        struct srv_job *head, *tail; /* jobs to parse */
+        bool is_stopping;
+        bool has_thread;
+        pthread_t thread;
+    } parse;
+    bool is_stopped; /* srv_free: the loop is gone, jobs coming back are answered by nobody */
+
     /* completion queue: workers and engine callbacks -> loop */
     pthread_mutex_t done_mu; /* guards done_head, done_tail */
     struct srv_job *done_head, *done_tail;
@@ -420,6 +435,29 @@ void srv_run_manage(struct srv *s, struct srv_job *job);
 void srv_complete(struct srv_job *job); /* loop thread */
 /* Hands a finished job back to the loop (any thread but the loop's): the completion queue. */
 void srv_complete_remote(struct srv_job *job);
+
+/* srv_parse.c: a request's text, borrowed: a line, or an HTTP request's method, target, body */
+struct srv_raw {
+    bool is_http;
+    enum proto_method method;
+    const char *target;
+    size_t target_len;
+    const char *data;
+    size_t len;
+};
+struct srv_parse_copy;
+/* Parses raw into job->req and dispatches the job, or answers its parse error; a large request
+ * is copied and parsed on the parse thread first (srv_parse.c says when and why). Loop thread. */
+void srv_parse_request(struct srv_job *job, const struct srv_raw *raw);
+/* A job back from the parse thread (done_cb: job->is_parsing): dispatched, or its error
+ * answered. */
+void srv_parse_back(struct srv_job *job);
+void srv_parse_free(struct srv_job *job); /* srv_job_free: the copy */
+int srv_parse_start(struct srv *s, struct sd_error *err);
+void srv_parse_stop(struct srv *s); /* parses what is queued, then joins the thread */
+/* srv_conn.c: dispatches a job parsed on the parse thread, then starts the jobs of its
+ * connection that waited for its op to be known. */
+void srv_conn_dispatch_parsed(struct srv_job *job);
 
 /* srv_unsent.c: the cap on answer bytes not yet taken by clients (--max-unsent) */
 int srv_unsent_init(struct srv *s, struct sd_error *err);

@@ -50,20 +50,13 @@ static void line_request(struct srv_conn *c, const char *line, size_t len)
         srv_conn_fail_stream(c, PROTO_INTERNAL, "out of memory");
         return;
     }
-    struct srv *s = c->srv;
-    struct proto_error err;
-    if (s->is_draining) {
+    if (c->srv->is_draining) {
         srv_job_fail(job, PROTO_BUSY, "the server is shutting down");
         srv_complete(job);
         return;
     }
-    enum proto_code rc = proto_parse_line(line, len, &job->req, &err);
-    if (rc) {
-        srv_job_fail(job, rc, err.msg);
-        srv_complete(job);
-        return;
-    }
-    srv_dispatch(job);
+    struct srv_raw raw = {.data = line, .len = len};
+    srv_parse_request(job, &raw);
 }
 
 static void line_handle(struct srv_conn *c, enum srv_frame_rc rc, const struct srv_frame *f)
