@@ -648,7 +648,7 @@ static void start_write(struct srv *s, struct srv_job *job)
     job->req.text = NULL;
     struct sd_error err = {0};
     int rc = idx_write(s->db, parsed.index, ops, nops, write_done, job, &err);
-    proto_request_free(&parsed);
+    srv_parse_dispose(job, &parsed);
     if (rc) { /* not accepted: done will not be called */
         srv_job_fail(job, proto_code_from_sd(rc), err.msg);
         srv_complete(job);

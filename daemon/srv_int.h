@@ -321,6 +321,7 @@ struct srv {
         pthread_mutex_t mu;          /* guards head, tail, is_stopping */
         pthread_cond_t cv;           /* signalled on push and stop */
         struct srv_job *head, *tail; /* jobs to parse */
+        struct srv_parse_dead *dead; /* parsed requests to free (srv_parse_dispose) */
         bool is_stopping;
         bool has_thread;
         pthread_t thread;
@@ -446,6 +447,7 @@ struct srv_raw {
     size_t len;
 };
 struct srv_parse_copy;
+struct srv_parse_dead;
 /* Parses raw into job->req and dispatches the job, or answers its parse error; a large request
  * is copied and parsed on the parse thread first (srv_parse.c says when and why). Loop thread. */
 void srv_parse_request(struct srv_job *job, const struct srv_raw *raw);
@@ -453,6 +455,9 @@ void srv_parse_request(struct srv_job *job, const struct srv_raw *raw);
  * answered. */
 void srv_parse_back(struct srv_job *job);
 void srv_parse_free(struct srv_job *job); /* srv_job_free: the copy */
+/* Frees req, a request parsed for job and moved out of it: on the parse thread when job's was
+ * parsed there (a large one, as costly to free as to make), else at once. Loop thread. */
+void srv_parse_dispose(struct srv_job *job, struct proto_request *req);
 int srv_parse_start(struct srv *s, struct sd_error *err);
 void srv_parse_stop(struct srv *s); /* parses what is queued, then joins the thread */
 /* srv_conn.c: dispatches a job parsed on the parse thread, then starts the jobs of its
