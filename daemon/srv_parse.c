@@ -181,8 +181,11 @@ static void *parse_main(void *arg)
         }
         free_dead(s);
         struct srv_job *job = s->parse.head;
-        if (!job) { /* stopping and nothing left */
+        if (!job && s->parse.is_stopping) { /* and nothing left */
             break;
+        }
+        if (!job) { /* woken for requests to free only */
+            continue;
         }
         s->parse.head = job->next;
         if (!s->parse.head) {

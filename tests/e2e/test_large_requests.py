@@ -109,6 +109,10 @@ class LargeRequestTest(E2ETestCase):
             c.send_raw(b'{"op":"add","docs":[' + b'{"id":"e","body":"x"},' * 20000 + b"]}\n")
             c.send({"op": "get", "id": "d39"})
             answers = [c.recv() for _ in range(7)]
+            # once the first one's parsed tree was given back to be freed there, the parse
+            # thread still takes large requests (it once stopped after freeing one)
+            more = c.call_raw((big_add(100, 40, 8 * KIB) + "\n").encode())
+            self.assertEqual(more.get("added"), 40, more)
         self.assertTrue(answers[0]["ok"], answers[0])  # the delete
         self.assertEqual(answers[1].get("added"), 40, answers[1])
         self.assertEqual(answers[2]["doc"]["id"], "d7", answers[2])
