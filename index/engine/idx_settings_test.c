@@ -1444,6 +1444,60 @@ static void test_issue_idx_settings_weight_0_written_before_opens(void **state)
     free(dir);
 }
 
+/* Issue: settings took field names no filter can write ("a b"); they are refused now, and an
+ * index whose SETTINGS file holds one (written before) still opens, takes writes checked
+ * against that field, and passes --check: its data is never locked out. A request cannot set
+ * the name again, naming the field. */
+static void test_issue_idx_settings_unwritable_name_written_before_opens(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "nm", "{\"fields\":{\"title\":{\"type\":\"text\"}}}");
+    uint64_t v = 0;
+    struct sd_error err;
+    const char *bad = "{\"fields\":{\"a b\":{\"type\":\"int\"}}}";
+    assert_int_equal(idx_set_settings(db, "nm", bad, strlen(bad), IDX_SETTINGS_UPSERT, &v, &err),
+                     SD_EINVAL);
+    assert_non_null(strstr(err.msg, "field 'a b': a filter could not name it"));
+    idx_close(db);
+    const char *json = "{\"fields\":{\"a b\":{\"type\":\"int\"},\"title\":{\"type\":\"text\","
+                       "\"weight\":2}}}";
+    size_t jlen = strlen(json);
+    uint8_t buf[256];
+    memcpy(buf, "SDST", 4);
+    sd_put_le16(buf + 4, 2);
+    sd_put_le16(buf + 6, 0);
+    sd_put_le64(buf + 8, 2);
+    sd_put_le32(buf + 16, (uint32_t)jlen);
+    sd_put_le64(buf + 20, 2);
+    memcpy(buf + 28, json, jlen);
+    sd_put_le64(buf + 28 + jlen, sd_hash64(buf, 28 + jlen));
+    char idir[512];
+    snprintf(idir, sizeof idir, "%s/nm", dir);
+    assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", buf, 36 + jlen, &err), SD_OK);
+    char report[4096] = {0};
+    FILE *out = fmemopen(report, sizeof report - 1, "w");
+    int rc = idx_check_dir(dir, out, &err); /* searchd --check */
+    fclose(out);
+    if (rc != SD_OK) {
+        fail_msg("check: %s", report);
+    }
+    db = open_db(dir);
+    expect_settings(db, "nm", json, 2);
+    struct seg_field ok[] = {TXT("title", "spring"), RAW("a b", "2012")};
+    struct seg_field wrong[] = {TXT("title", "spring"), RAW("a b", "\"x\"")};
+    struct idx_op ops[] = {upsert("d1", ok, 2)};
+    assert_int_equal(tidx_write(db, "nm", ops, 1, NULL, &err), SD_OK);
+    ops[0] = upsert("d2", wrong, 2);
+    assert_int_equal(tidx_write(db, "nm", ops, 1, NULL, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "document 'd2': field 'a b': expected int"));
+    assert_int_equal(tidx_count(db, "nm", "spring"), 1);
+    idx_close(db);
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
 /* ---- creation is atomic (issue: two create_index both answered version 1, a write racing
  * a create_index was stored unchecked, get_settings saw version 0) ---- */
 
@@ -1706,6 +1760,7 @@ int main(void)
         cmocka_unit_test(test_idx_synonyms_meilisearch_map_is_one_way),
         cmocka_unit_test(test_idx_settings_format1_still_reads),
         cmocka_unit_test(test_issue_idx_settings_weight_0_written_before_opens),
+        cmocka_unit_test(test_issue_idx_settings_unwritable_name_written_before_opens),
         cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
         cmocka_unit_test(test_idx_settings_missing_or_older_than_segments_stop_the_open),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),

@@ -57,6 +57,19 @@ static bool sch_name_ok(const char *name, size_t len)
     return true;
 }
 
+bool sch_name_is_writable(const char *name, size_t len)
+{
+    if (len > 0 && name[0] == '-') {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] == ':' || sch_is_term_end(name[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* A text field's weight, (0, SCH_MAX_WEIGHT]. is_stored: read from a SETTINGS file, which
  * may also hold exactly 0 (sch_parse_stored says why). */
 static int sch_parse_weight(struct json_object *w, const char *name, bool is_stored, float *out,
@@ -96,6 +109,12 @@ static int sch_parse_field(const char *name, struct json_object *spec, bool is_s
                          "field '%.64s': a name is 1 to %d bytes, no control characters, "
                          "not 'id'",
                          name, SCH_MAX_NAME);
+    }
+    if (!is_stored && !sch_name_is_writable(name, len)) {
+        return sd_errorf(err, SD_EINVAL,
+                         "field '%.64s': a filter could not name it (name:value): a name holds "
+                         "no white space, ':', '(', ')' or '\"' and does not start with '-'",
+                         name);
     }
     memcpy(f->name, name, len + 1);
     f->name_len = len;

@@ -150,6 +150,22 @@ static inline const char *sch_str(const struct sch_lexicon *lex, struct sch_str 
     return lex->pool + s.off;
 }
 
+/* The query language's term separators (docs/QUERY.md "Syntax"): ASCII white space, '(', ')'
+ * and '"'. The query lexer ends every term at one, so a field name holding one could never
+ * stand before a filter's ':'. */
+static inline bool sch_is_term_end(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '(' ||
+           c == ')' || c == '"';
+}
+
+/* True when a query can write name[0, len) as a field, `name:value` (the lexer reads a name up
+ * to the first ':' or term separator, and a '-' that starts a term is an exclusion): no
+ * sch_is_term_end byte, no ':', not starting with '-'. sch_parse refuses a declared name that
+ * is not, so every declared attribute can be filtered; sch_parse_stored still reads one (an
+ * index written before the rule keeps opening). */
+bool sch_name_is_writable(const char *name, size_t len);
+
 /* The declared field with this name, or NULL (also when nothing is declared). */
 const struct sch_field *sch_find(const struct sch_schema *s, const char *name, size_t len);
 
