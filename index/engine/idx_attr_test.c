@@ -218,6 +218,54 @@ static void test_idx_attr_bad_filters_are_refused_by_name(void **state)
     expect_error(&(struct rq){.q = "", .filter = "spring"}, SD_EPARSE, "only clauses");
 }
 
+/* Issue: a keyword value holding NUL was stored, counted in facets, and no filter could name it
+ * (requests refuse U+0000). It is refused at write now, naming the document, the field and,
+ * in an array, the value; nothing of the batch is stored. A query or filter holding NUL is an
+ * error of its own, never a clause that silently matches nothing. */
+static void test_issue_idx_attr_keyword_with_nul_is_refused(void **state)
+{
+    (void)state;
+    struct sd_error err = {0};
+    struct seg_field ok[] = {{"title", 5, "nul test", 8, SEG_TEXT}, {"lang", 4, "ok", 2, SEG_TEXT}};
+    struct seg_field lang[] = {{"title", 5, "nul test", 8, SEG_TEXT},
+                               {"lang", 4, "r\0u", 3, SEG_TEXT}};
+    const char tags_json[] = "[\"a\",\"b\\u0000c\"]";
+    struct seg_field tags[] = {{"title", 5, "nul test", 8, SEG_TEXT},
+                               {"tags", 4, tags_json, sizeof tags_json - 1, SEG_RAW}};
+    struct {
+        struct seg_field *f;
+        const char *want;
+    } bad[] = {
+        {lang, "document 'n2': field 'lang': a keyword must not hold NUL (\\u0000)"},
+        {tags, "document 'n2': field 'tags'[1]: a keyword must not hold NUL (\\u0000)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct idx_op ops[] = {
+            {.type = IDX_OP_UPSERT, .doc = {.id = "n1", .id_len = 2, .fields = ok, .nfields = 2}},
+            {.type = IDX_OP_UPSERT,
+             .doc = {.id = "n2", .id_len = 2, .fields = bad[i].f, .nfields = 2}}};
+        assert_int_equal(tidx_write(g_db, "books", ops, 2, NULL, &err), SD_EINVAL);
+        if (!strstr(err.msg, bad[i].want)) {
+            fail_msg("'%s' does not say '%s'", err.msg, bad[i].want);
+        }
+    }
+    assert_int_equal(tidx_count(g_db, "books", "nul"), 0); /* n1 neither */
+    const char *texts[] = {"lang:r\0u", "lang:\"r\0u\"", "tags:(a OR b\0c)"};
+    const size_t lens[] = {8, 10, 16};
+    const char *at[] = {"at 6: ", "at 7: ", "at 12: "};
+    for (size_t i = 0; i < 3; i++) {
+        struct idx_search_res res;
+        struct idx_search_req req = {.q = texts[i], .q_len = lens[i]};
+        idx_search_params_default(g_db, &req.params);
+        assert_int_equal(idx_search(g_db, "books", &req, &res, &err), SD_EPARSE);
+        if (!strstr(err.msg, at[i]) ||
+            !strstr(err.msg, "a keyword value holds NUL (U+0000), which no keyword may hold")) {
+            fail_msg("'%s': %s", texts[i], err.msg);
+        }
+        idx_search_res_free(&res);
+    }
+}
+
 static void test_idx_attr_sort_browse_and_pages(void **state)
 {
     (void)state;
@@ -332,6 +380,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idx_attr_filter_in_q_and_filter_string),
         cmocka_unit_test(test_idx_attr_bad_filters_are_refused_by_name),
+        cmocka_unit_test(test_issue_idx_attr_keyword_with_nul_is_refused),
         cmocka_unit_test(test_idx_attr_sort_browse_and_pages),
         cmocka_unit_test(test_idx_attr_facets_beside_hits),
         cmocka_unit_test(test_idx_attr_chosen_fields_in_request_order_as_stored),

@@ -40,6 +40,8 @@
  * meanwhile does not affect a write being checked) and rewrites each upsert before it is
  * logged: a value of a declared field must convert to its type (sch_convert), or the whole
  * batch is refused, naming the document and the field, before anything reaches the log.
+ * A new value must also pass sch_check_new (a keyword holds no NUL: no filter could name it);
+ * the lenient rewrite skips that check, so documents written before it index as they did.
  * Declared text fields stay SEG_TEXT (indexed), or become SEG_TEXT_ARRAY when given an array
  * of strings (each string indexed, the array stored as given); every other string becomes
  * SEG_RAW holding its JSON text (stored, not indexed, and shown by `get` as the same JSON string).
@@ -468,7 +470,8 @@ static int idx_retype_field(const struct idx_settings *st, const struct seg_fiel
     if (decl) {
         struct sd_error why = {0};
         fits = sch_convert(decl, !is_string, is_string ? sp : f->value,
-                           is_string ? slen : f->value_len, vals, &why) == SD_OK;
+                           is_string ? slen : f->value_len, vals, &why) == SD_OK &&
+               (lenient || sch_check_new(decl, vals, &why) == SD_OK);
         if (!fits && !lenient) {
             sch_values_free(&unesc);
             *err = why;

@@ -202,6 +202,15 @@ void sch_values_free(struct sch_values *vals);
 int sch_convert(const struct sch_field *f, bool is_json, const char *value, size_t len,
                 struct sch_values *vals, struct sd_error *err);
 
+/* What a value newly written must also be, beyond sch_convert's type check (vals: what it
+ * converted for f): a keyword holds no NUL byte. No filter can write one (requests refuse
+ * U+0000 in every parameter, and the query language has no escape for it), so such a value
+ * could be stored and counted in facets but never filtered on. sch_convert itself still takes
+ * it, so that documents written before the rule are indexed again as they were. SD_OK, or
+ * SD_EINVAL "field 'tag': a keyword must not hold NUL (\u0000): no filter could name it"
+ * (of value i of an array, from 0: "field 'tags'[2]: ..."). */
+int sch_check_new(const struct sch_field *f, const struct sch_values *vals, struct sd_error *err);
+
 /* Parses an ISO 8601 date (`YYYY-MM-DD`, years 0000 to 9999) or date-time
  * (`YYYY-MM-DDTHH:MM[:SS[.fraction]]` then `Z` or `+HH:MM`/`-HH:MM`/`+HHMM`) into
  * milliseconds since 1970-01-01T00:00:00Z (digits past milliseconds are cut). A date alone

@@ -398,6 +398,27 @@ class ManagementTest(harness.E2ETestCase):
         self.assertEqual(self.call(op="get", index="books", id="d0001"), before)
         self.assertError(self.call(op="get", index="books", id="x1"), "not_found")
 
+    def test_issue_keyword_with_nul_is_refused_on_every_path(self):
+        # A keyword holding NUL was stored, and no filter could name it: now every write path
+        # refuses it naming the document and the field, and every filter path refuses NUL.
+        self.assertOk(self.call(op="set_settings", index="books", settings=SETTINGS))
+        self.assertOk(self.call(op="add", index="books", docs=make_docs(3)))
+        for doc, named in (({"id": "z1", "lang": "r\u0000u"}, "field 'lang'"),
+                           ({"id": "z1", "tags": ["a", "b\u0000"]}, "field 'tags'[1]")):
+            a = self.assertError(self.call(op="add", index="books", docs=[doc]), "bad_request")
+            self.assertIn("document 'z1': " + named + ": a keyword must not hold NUL",
+                          a["error"]["message"])
+            r = self.http("POST", "/docs?index=books", doc)
+            self.assertEqual(r.status, 400, r.json)
+            self.assertIn(named, r.json["error"]["message"])
+        self.assertEqual(self.call(op="stats", index="books")["docs"], 3)
+        a = self.call(op="search", index="books", q="", filter="lang:\"r\u0000u\"")
+        self.assertError(a, "bad_request", "filter")
+        self.assertIn("NUL", a["error"]["message"])
+        r = self.http("GET", "/search?index=books&q=&filter=lang%3Ar%00u")
+        self.assertEqual(r.status, 400, r.json)
+        self.assertIn("NUL", r.json["error"]["message"])
+
     def test_searchq_manages_indexes(self):
         path = os.path.join(self.daemon.data_dir, "..", "settings-%d.json" % os.getpid())
         with open(path, "w", encoding="utf-8") as f:
