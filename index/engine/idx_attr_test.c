@@ -313,6 +313,67 @@ static void facets_of(const struct rq *r, char *out, size_t cap)
     idx_search_res_free(&res);
 }
 
+/* A search box's query (simple syntax, drop_words) with a sort; hit ids and each hit's count of
+ * missing words into buf ("b1:0 b5:1"); returns the total. */
+static uint64_t box_hits(const char *q, const char *sort, uint32_t offset, uint32_t limit,
+                         char *buf, size_t cap)
+{
+    struct idx_search_req req = {
+        .q = q, .q_len = strlen(q), .sort = sort, .sort_len = strlen(sort)};
+    idx_search_params_default(g_db, &req.params);
+    req.params.offset = offset;
+    req.params.limit = limit;
+    req.opts.syntax = QRY_SYNTAX_SIMPLE;
+    req.opts.drop_words = true;
+    const char *facets[] = {"lang"};
+    req.facets = facets;
+    req.nfacets = 1;
+    struct idx_search_res res;
+    struct sd_error err = {0};
+    if (idx_search(g_db, "books", &req, &res, &err)) {
+        fail_msg("box '%s' sort '%s': %s", q, sort, err.msg);
+    }
+    assert_true(res.is_most_words);
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < res.nhits; i++) {
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s:%zu", i ? " " : "", res.hits[i].id,
+                                res.hits[i].nmissing);
+    }
+    /* facets and total as without the sort: every match, whatever its words */
+    assert_int_equal(res.nfacets, 1);
+    assert_int_equal(res.facets[0].nbuckets, 3); /* en: b2 b4, ru: b1 b5, pt-BR: b3 */
+    uint64_t total = res.total;
+    idx_search_res_free(&res);
+    return total;
+}
+
+/* Issue: when a box's words found nothing together and the most-words reading answered a
+ * request with a sort, the hits were in the sort's order alone: a document with one of three
+ * words before one with two. As Meilisearch's "words" rule before "sort": more of the words
+ * first, the sort's order within each group, on every page (offset/limit slice one order). */
+static void test_issue_idx_attr_most_words_sorted_by_words_then_sort(void **state)
+{
+    (void)state;
+    /* spring+poetry: b1 (2012), b5 (no year); one word: b3 2010, b2 2005, b4 1999 */
+    const char *q = "spring winter poetry";
+    char got[256];
+    assert_int_equal(box_hits(q, "year:desc", 0, 10, got, sizeof got), 5);
+    assert_string_equal(got, "b1:1 b5:1 b3:2 b2:2 b4:2");
+    const char *pages[] = {"b1:1 b5:1", "b3:2 b2:2", "b4:2"};
+    for (uint32_t p = 0; p < 3; p++) {
+        assert_int_equal(box_hits(q, "year:desc", 2 * p, 2, got, sizeof got), 5);
+        assert_string_equal(got, pages[p]);
+    }
+    assert_int_equal(box_hits(q, "year:asc", 0, 10, got, sizeof got), 5);
+    assert_string_equal(got, "b1:1 b5:1 b4:2 b2:2 b3:2"); /* no value last, either way */
+    assert_int_equal(box_hits(q, "year:asc", 3, 1, got, sizeof got), 5);
+    assert_string_equal(got, "b2:2");
+    /* a sort led by _score: words, then score, then the rest */
+    assert_int_equal(box_hits(q, "_score,year", 0, 10, got, sizeof got), 5);
+    assert_true(strncmp(got, "b1:1 b5:1 ", 10) == 0 || strncmp(got, "b5:1 b1:1 ", 10) == 0);
+}
+
 static void test_idx_attr_facets_beside_hits(void **state)
 {
     (void)state;
@@ -382,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_idx_attr_bad_filters_are_refused_by_name),
         cmocka_unit_test(test_issue_idx_attr_keyword_with_nul_is_refused),
         cmocka_unit_test(test_idx_attr_sort_browse_and_pages),
+        cmocka_unit_test(test_issue_idx_attr_most_words_sorted_by_words_then_sort),
         cmocka_unit_test(test_idx_attr_facets_beside_hits),
         cmocka_unit_test(test_idx_attr_chosen_fields_in_request_order_as_stored),
     };
