@@ -137,6 +137,16 @@ int sch_parse(const char *json, size_t len, struct sch_schema **out, struct sd_e
 int sch_parse_stored(const char *json, size_t len, struct sch_schema **out, struct sd_error *err);
 void sch_free(struct sch_schema *s); /* NULL is a no-op */
 
+/* Applies patch[0, patch_len) to the settings json[0, len) (both borrowed) as a JSON merge
+ * patch (RFC 7396, Meilisearch's PATCH of settings): each key of the patch replaces that key;
+ * an object merges into an object key by key (so "fields" gains, changes or loses single
+ * fields, and a field's spec merges too: {"weight": 3} keeps its type); null removes the key;
+ * any other value (an array: "synonyms") replaces it whole. Appends the result, settings JSON
+ * for sch_parse (which validates it; nothing here does), to out. SD_EPARSE (not one JSON
+ * value), SD_EINVAL (patch is not an object), SD_ENOMEM. */
+int sch_merge_patch(const char *json, size_t len, const char *patch, size_t patch_len,
+                    struct sd_buf *out, struct sd_error *err);
+
 /* Appends the canonical JSON of s to out (out->rc says whether memory ran out). */
 void sch_encode(const struct sch_schema *s, struct sd_buf *out);
 

@@ -419,6 +419,47 @@ class ManagementTest(harness.E2ETestCase):
         self.assertEqual(r.status, 400, r.json)
         self.assertIn("NUL", r.json["error"]["message"])
 
+    def test_set_settings_replaces_whole_and_merge_changes_only_what_it_names(self):
+        self.assertOk(self.call(op="set_settings", index="books", settings=SETTINGS))
+        self.assertOk(self.call(op="add", index="books", docs=make_docs(5)))
+        # merge: one field added, one weight changed, synonyms set; the rest kept
+        a = self.call(op="set_settings", index="books", merge=True,
+                      settings={"fields": {"isbn": {"type": "keyword"}, "body": {"weight": 3}},
+                                "synonyms": [{"synonyms": ["war", "conflict"]}]})
+        self.assertEqual(self.assertOk(a)["version"], 2)
+        got = self.call(op="get_settings", index="books")["settings"]
+        want = json.loads(json.dumps(SETTINGS))
+        want["fields"]["isbn"] = {"type": "keyword"}
+        want["fields"]["body"] = {"type": "text", "weight": 3}
+        want["fields"]["title"] = {"type": "text", "weight": 2}
+        self.assertEqual(got["fields"], want["fields"])
+        self.assertEqual(got["synonyms"], [{"synonyms": ["conflict", "war"]}])
+        self.assertEqual(self.call(op="search", index="books", q="", filter="lang:ru",
+                                   limit=0)["total"], 3)  # the attributes still filter
+        # null removes; a merge leaving bad settings is refused and changes nothing
+        a = self.call(op="set_settings", index="books", merge=True,
+                      settings={"fields": {"isbn": None}, "synonyms": None})
+        self.assertEqual(self.assertOk(a)["version"], 3)
+        got = self.call(op="get_settings", index="books")["settings"]
+        self.assertNotIn("isbn", got["fields"])
+        self.assertNotIn("synonyms", got)
+        for bad, code in (({"fields": {"year": {"type": "integer"}}}, "bad_request"),
+                          ({"fields": {"new": {"weight": 2}}}, "bad_request")):
+            a = self.call(op="set_settings", index="books", merge=True, settings=bad)
+            self.assertError(a, code, repr(bad))
+        self.assertError(self.call(op="set_settings", index="books", merge="yes", settings={}),
+                         "bad_request", "merge")
+        self.assertError(self.call(op="create_index", index="b2", merge=True, settings={}),
+                         "bad_request", "merge")
+        self.assertEqual(self.call(op="get_settings", index="books")["version"], 3)
+        # without merge (and on PUT) the settings sent are the settings: fields left out go
+        r = self.http("PUT", "/indexes/books", {"typo": False})
+        self.assertEqual(r.json["version"], 4)
+        got = self.call(op="get_settings", index="books")["settings"]
+        self.assertEqual(got, {"typo": False})
+        a = self.call(op="search", index="books", q="", filter="lang:ru")
+        self.assertError(a, "unknown_field", "lang")
+
     def test_searchq_manages_indexes(self):
         path = os.path.join(self.daemon.data_dir, "..", "settings-%d.json" % os.getpid())
         with open(path, "w", encoding="utf-8") as f:
