@@ -50,7 +50,8 @@ static void fail_settings(struct srv_job *job, int rc, const struct sd_error *er
     }
 }
 
-/* create_index (mode CREATE) and set_settings / PUT (mode UPSERT). Whether the name exists is
+/* create_index (mode CREATE) and set_settings / PUT (mode UPSERT; with "merge": true, the
+ * settings are a merge patch of those in force: idx_update_settings). Whether the name exists is
  * the engine's to say (SD_EEXIST): it decides under its registry's lock, so of two create_index
  * of one name exactly one is answered ok, the other index_exists. */
 static void manage_set(struct srv *s, struct srv_job *job, enum idx_settings_mode mode)
@@ -58,7 +59,10 @@ static void manage_set(struct srv *s, struct srv_job *job, enum idx_settings_mod
     const struct proto_request *r = &job->req;
     struct sd_error err = {0};
     uint64_t version = 0;
-    int rc = idx_set_settings(s->db, r->index, r->settings, r->settings_len, mode, &version, &err);
+    int rc =
+        r->is_settings_merge
+            ? idx_update_settings(s->db, r->index, r->settings, r->settings_len, &version, &err)
+            : idx_set_settings(s->db, r->index, r->settings, r->settings_len, mode, &version, &err);
     if (rc == SD_EEXIST) {
         char msg[IDX_MAX_NAME + 64];
         snprintf(msg, sizeof msg, "index '%s' exists (set_settings replaces its settings)",

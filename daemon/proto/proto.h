@@ -140,6 +140,7 @@ struct proto_request {
     /* create_index, set_settings: the settings JSON text (not NUL-terminated) */
     const char *settings;
     size_t settings_len;
+    bool is_settings_merge; /* set_settings "merge": true: a merge patch of the settings */
 
     /* get, delete */
     const char *id;

@@ -80,6 +80,7 @@ static const char *const id_members[] = {"id", NULL};
 static const char *const delete_members[] = {"id", "ids", NULL};
 static const char *const key_members[] = {"key", NULL};
 static const char *const settings_members[] = {"settings", NULL};
+static const char *const set_settings_members[] = {"settings", "merge", NULL};
 const char *const proto_snapshot_members[] = {"name", NULL};
 
 static const struct line_op {
@@ -97,7 +98,7 @@ static const struct line_op {
     {"auth", PROTO_OP_AUTH, key_members, LINE_INDEX_NONE},
     {"indexes", PROTO_OP_INDEXES, no_members, LINE_INDEX_NONE},
     {"create_index", PROTO_OP_CREATE_INDEX, settings_members, LINE_INDEX_REQUIRED},
-    {"set_settings", PROTO_OP_SET_SETTINGS, settings_members, LINE_INDEX_REQUIRED},
+    {"set_settings", PROTO_OP_SET_SETTINGS, set_settings_members, LINE_INDEX_REQUIRED},
     {"get_settings", PROTO_OP_GET_SETTINGS, no_members, LINE_INDEX_REQUIRED},
     {"drop_index", PROTO_OP_DROP_INDEX, no_members, LINE_INDEX_REQUIRED},
     {"snapshot", PROTO_OP_SNAPSHOT, proto_snapshot_members, LINE_INDEX_REQUIRED},
@@ -181,8 +182,11 @@ static enum proto_code parse_op_members(struct proto_request *req, struct proto_
     case PROTO_OP_AUTH:
         return get_key(req->root, req, err);
     case PROTO_OP_CREATE_INDEX:
-    case PROTO_OP_SET_SETTINGS:
         return get_settings_member(req->root, req, err);
+    case PROTO_OP_SET_SETTINGS: {
+        enum proto_code rc = proto_get_bool(req->root, "merge", &req->is_settings_merge, err);
+        return rc ? rc : get_settings_member(req->root, req, err);
+    }
     case PROTO_OP_SNAPSHOT:
         return proto_get_snapshot_name(req->root, req, err);
     default:

@@ -365,6 +365,14 @@ enum idx_settings_mode {
 int idx_set_settings(struct idx_db *db, const char *index, const char *json, size_t len,
                      enum idx_settings_mode mode, uint64_t *version, struct sd_error *err);
 
+/* idx_set_settings (UPSERT) of patch[0, len) (borrowed) merged into the settings in force
+ * (sch_merge_patch, JSON merge patch: what it names changes, the rest is kept; null removes a
+ * key), or into none when it creates the index. The merge reads the settings under the lock
+ * that orders their changes, so concurrent updates never lose one another. The result must be
+ * valid settings (errors as idx_set_settings', naming the key or field). */
+int idx_update_settings(struct idx_db *db, const char *index, const char *patch, size_t len,
+                        uint64_t *version, struct sd_error *err);
+
 /* The index's settings in canonical JSON (*json owned by the caller, free(); NUL-terminated,
  * "{}" when never set) and their version (0 when never set). SD_ENOTFOUND. */
 int idx_get_settings(struct idx_db *db, const char *index, char **json, size_t *len,

@@ -218,6 +218,54 @@ static void test_idx_attr_bad_filters_are_refused_by_name(void **state)
     expect_error(&(struct rq){.q = "", .filter = "spring"}, SD_EPARSE, "only clauses");
 }
 
+/* Issue: a keyword value holding NUL was stored, counted in facets, and no filter could name it
+ * (requests refuse U+0000). It is refused at write now, naming the document, the field and,
+ * in an array, the value; nothing of the batch is stored. A query or filter holding NUL is an
+ * error of its own, never a clause that silently matches nothing. */
+static void test_issue_idx_attr_keyword_with_nul_is_refused(void **state)
+{
+    (void)state;
+    struct sd_error err = {0};
+    struct seg_field ok[] = {{"title", 5, "nul test", 8, SEG_TEXT}, {"lang", 4, "ok", 2, SEG_TEXT}};
+    struct seg_field lang[] = {{"title", 5, "nul test", 8, SEG_TEXT},
+                               {"lang", 4, "r\0u", 3, SEG_TEXT}};
+    const char tags_json[] = "[\"a\",\"b\\u0000c\"]";
+    struct seg_field tags[] = {{"title", 5, "nul test", 8, SEG_TEXT},
+                               {"tags", 4, tags_json, sizeof tags_json - 1, SEG_RAW}};
+    struct {
+        struct seg_field *f;
+        const char *want;
+    } bad[] = {
+        {lang, "document 'n2': field 'lang': a keyword must not hold NUL (\\u0000)"},
+        {tags, "document 'n2': field 'tags'[1]: a keyword must not hold NUL (\\u0000)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct idx_op ops[] = {
+            {.type = IDX_OP_UPSERT, .doc = {.id = "n1", .id_len = 2, .fields = ok, .nfields = 2}},
+            {.type = IDX_OP_UPSERT,
+             .doc = {.id = "n2", .id_len = 2, .fields = bad[i].f, .nfields = 2}}};
+        assert_int_equal(tidx_write(g_db, "books", ops, 2, NULL, &err), SD_EINVAL);
+        if (!strstr(err.msg, bad[i].want)) {
+            fail_msg("'%s' does not say '%s'", err.msg, bad[i].want);
+        }
+    }
+    assert_int_equal(tidx_count(g_db, "books", "nul"), 0); /* n1 neither */
+    const char *texts[] = {"lang:r\0u", "lang:\"r\0u\"", "tags:(a OR b\0c)"};
+    const size_t lens[] = {8, 10, 16};
+    const char *at[] = {"at 6: ", "at 7: ", "at 12: "};
+    for (size_t i = 0; i < 3; i++) {
+        struct idx_search_res res;
+        struct idx_search_req req = {.q = texts[i], .q_len = lens[i]};
+        idx_search_params_default(g_db, &req.params);
+        assert_int_equal(idx_search(g_db, "books", &req, &res, &err), SD_EPARSE);
+        if (!strstr(err.msg, at[i]) ||
+            !strstr(err.msg, "a keyword value holds NUL (U+0000), which no keyword may hold")) {
+            fail_msg("'%s': %s", texts[i], err.msg);
+        }
+        idx_search_res_free(&res);
+    }
+}
+
 static void test_idx_attr_sort_browse_and_pages(void **state)
 {
     (void)state;
@@ -263,6 +311,67 @@ static void facets_of(const struct rq *r, char *out, size_t cap)
                                 (unsigned long long)f->others, (unsigned long long)f->missing);
     }
     idx_search_res_free(&res);
+}
+
+/* A search box's query (simple syntax, drop_words) with a sort; hit ids and each hit's count of
+ * missing words into buf ("b1:0 b5:1"); returns the total. */
+static uint64_t box_hits(const char *q, const char *sort, uint32_t offset, uint32_t limit,
+                         char *buf, size_t cap)
+{
+    struct idx_search_req req = {
+        .q = q, .q_len = strlen(q), .sort = sort, .sort_len = strlen(sort)};
+    idx_search_params_default(g_db, &req.params);
+    req.params.offset = offset;
+    req.params.limit = limit;
+    req.opts.syntax = QRY_SYNTAX_SIMPLE;
+    req.opts.drop_words = true;
+    const char *facets[] = {"lang"};
+    req.facets = facets;
+    req.nfacets = 1;
+    struct idx_search_res res;
+    struct sd_error err = {0};
+    if (idx_search(g_db, "books", &req, &res, &err)) {
+        fail_msg("box '%s' sort '%s': %s", q, sort, err.msg);
+    }
+    assert_true(res.is_most_words);
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < res.nhits; i++) {
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s:%zu", i ? " " : "", res.hits[i].id,
+                                res.hits[i].nmissing);
+    }
+    /* facets and total as without the sort: every match, whatever its words */
+    assert_int_equal(res.nfacets, 1);
+    assert_int_equal(res.facets[0].nbuckets, 3); /* en: b2 b4, ru: b1 b5, pt-BR: b3 */
+    uint64_t total = res.total;
+    idx_search_res_free(&res);
+    return total;
+}
+
+/* Issue: when a box's words found nothing together and the most-words reading answered a
+ * request with a sort, the hits were in the sort's order alone: a document with one of three
+ * words before one with two. As Meilisearch's "words" rule before "sort": more of the words
+ * first, the sort's order within each group, on every page (offset/limit slice one order). */
+static void test_issue_idx_attr_most_words_sorted_by_words_then_sort(void **state)
+{
+    (void)state;
+    /* spring+poetry: b1 (2012), b5 (no year); one word: b3 2010, b2 2005, b4 1999 */
+    const char *q = "spring winter poetry";
+    char got[256];
+    assert_int_equal(box_hits(q, "year:desc", 0, 10, got, sizeof got), 5);
+    assert_string_equal(got, "b1:1 b5:1 b3:2 b2:2 b4:2");
+    const char *pages[] = {"b1:1 b5:1", "b3:2 b2:2", "b4:2"};
+    for (uint32_t p = 0; p < 3; p++) {
+        assert_int_equal(box_hits(q, "year:desc", 2 * p, 2, got, sizeof got), 5);
+        assert_string_equal(got, pages[p]);
+    }
+    assert_int_equal(box_hits(q, "year:asc", 0, 10, got, sizeof got), 5);
+    assert_string_equal(got, "b1:1 b5:1 b4:2 b2:2 b3:2"); /* no value last, either way */
+    assert_int_equal(box_hits(q, "year:asc", 3, 1, got, sizeof got), 5);
+    assert_string_equal(got, "b2:2");
+    /* a sort led by _score: words, then score, then the rest */
+    assert_int_equal(box_hits(q, "_score,year", 0, 10, got, sizeof got), 5);
+    assert_true(strncmp(got, "b1:1 b5:1 ", 10) == 0 || strncmp(got, "b5:1 b1:1 ", 10) == 0);
 }
 
 static void test_idx_attr_facets_beside_hits(void **state)
@@ -332,7 +441,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idx_attr_filter_in_q_and_filter_string),
         cmocka_unit_test(test_idx_attr_bad_filters_are_refused_by_name),
+        cmocka_unit_test(test_issue_idx_attr_keyword_with_nul_is_refused),
         cmocka_unit_test(test_idx_attr_sort_browse_and_pages),
+        cmocka_unit_test(test_issue_idx_attr_most_words_sorted_by_words_then_sort),
         cmocka_unit_test(test_idx_attr_facets_beside_hits),
         cmocka_unit_test(test_idx_attr_chosen_fields_in_request_order_as_stored),
     };

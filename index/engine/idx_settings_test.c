@@ -1444,6 +1444,153 @@ static void test_issue_idx_settings_weight_0_written_before_opens(void **state)
     free(dir);
 }
 
+/* Issue: settings took field names no filter can write ("a b"); they are refused now, and an
+ * index whose SETTINGS file holds one (written before) still opens, takes writes checked
+ * against that field, and passes --check: its data is never locked out. A request cannot set
+ * the name again, naming the field. */
+static void test_issue_idx_settings_unwritable_name_written_before_opens(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir);
+    set_settings(db, "nm", "{\"fields\":{\"title\":{\"type\":\"text\"}}}");
+    uint64_t v = 0;
+    struct sd_error err;
+    const char *bad = "{\"fields\":{\"a b\":{\"type\":\"int\"}}}";
+    assert_int_equal(idx_set_settings(db, "nm", bad, strlen(bad), IDX_SETTINGS_UPSERT, &v, &err),
+                     SD_EINVAL);
+    assert_non_null(strstr(err.msg, "field 'a b': a filter could not name it"));
+    idx_close(db);
+    const char *json = "{\"fields\":{\"a b\":{\"type\":\"int\"},\"title\":{\"type\":\"text\","
+                       "\"weight\":2}}}";
+    size_t jlen = strlen(json);
+    uint8_t buf[256];
+    memcpy(buf, "SDST", 4);
+    sd_put_le16(buf + 4, 2);
+    sd_put_le16(buf + 6, 0);
+    sd_put_le64(buf + 8, 2);
+    sd_put_le32(buf + 16, (uint32_t)jlen);
+    sd_put_le64(buf + 20, 2);
+    memcpy(buf + 28, json, jlen);
+    sd_put_le64(buf + 28 + jlen, sd_hash64(buf, 28 + jlen));
+    char idir[512];
+    snprintf(idir, sizeof idir, "%s/nm", dir);
+    assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", buf, 36 + jlen, &err), SD_OK);
+    char report[4096] = {0};
+    FILE *out = fmemopen(report, sizeof report - 1, "w");
+    int rc = idx_check_dir(dir, out, &err); /* searchd --check */
+    fclose(out);
+    if (rc != SD_OK) {
+        fail_msg("check: %s", report);
+    }
+    db = open_db(dir);
+    expect_settings(db, "nm", json, 2);
+    struct seg_field ok[] = {TXT("title", "spring"), RAW("a b", "2012")};
+    struct seg_field wrong[] = {TXT("title", "spring"), RAW("a b", "\"x\"")};
+    struct idx_op ops[] = {upsert("d1", ok, 2)};
+    assert_int_equal(tidx_write(db, "nm", ops, 1, NULL, &err), SD_OK);
+    ops[0] = upsert("d2", wrong, 2);
+    assert_int_equal(tidx_write(db, "nm", ops, 1, NULL, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "document 'd2': field 'a b': expected int"));
+    assert_int_equal(tidx_count(db, "nm", "spring"), 1);
+    idx_close(db);
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
+static uint64_t update_settings(struct idx_db *db, const char *index, const char *patch)
+{
+    uint64_t v = 0;
+    struct sd_error err;
+    if (idx_update_settings(db, index, patch, strlen(patch), &v, &err)) {
+        fail_msg("update_settings %s: %s", patch, err.msg);
+    }
+    return v;
+}
+
+struct updater {
+    struct idx_db *db;
+    int first;
+    int rc;
+};
+
+/* Adds fields f<first>, f<first+2>, ... one update each. */
+static void *update_fields(void *arg)
+{
+    struct updater *u = arg;
+    for (int i = u->first; i < 40 && u->rc == SD_OK; i += 2) {
+        char patch[96];
+        snprintf(patch, sizeof patch, "{\"fields\":{\"f%02d\":{\"type\":\"int\"}}}", i);
+        uint64_t v;
+        struct sd_error err;
+        u->rc = idx_update_settings(u->db, "up", patch, strlen(patch), &v, &err);
+    }
+    return NULL;
+}
+
+/* idx_update_settings changes what its patch names and keeps the rest (set_settings replaces
+ * whole); null removes; the result is checked as settings are; a new index is made from the
+ * patch; two updaters racing never lose one another's change. */
+static void test_idx_update_settings_merges_into_the_settings_in_force(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir);
+    assert_int_equal(set_settings(db, "books", schema1), 1);
+    assert_int_equal(update_settings(db, "books", "{\"typo\":false}"), 2);
+    char want[1024];
+    snprintf(want, sizeof want, "%.*s,\"typo\":false}", (int)strlen(canon1) - 1, canon1);
+    expect_settings(db, "books", want, 2);
+    assert_int_equal(update_settings(db, "books", "{\"typo\":false}"), 2); /* the same: no change */
+    assert_int_equal(update_settings(db, "books",
+                                     "{\"fields\":{\"at\":null,\"tags\":null,\"lang\":null,"
+                                     "\"title\":{\"weight\":3}},\"typo\":null}"),
+                     3);
+    expect_settings(db, "books",
+                    "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":3},\"year\":{\"type\":"
+                    "\"int\"}}}",
+                    3);
+    uint64_t v = 0;
+    struct sd_error err;
+    const char *bad = "{\"fields\":{\"year\":{\"type\":\"integer\"}}}";
+    assert_int_equal(idx_update_settings(db, "books", bad, strlen(bad), &v, &err), SD_EINVAL);
+    assert_non_null(strstr(err.msg, "field 'year': unknown type 'integer'"));
+    const char *arr = "[1]";
+    assert_int_equal(idx_update_settings(db, "books", arr, strlen(arr), &v, &err), SD_EINVAL);
+    expect_settings(db, "books",
+                    "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":3},\"year\":{\"type\":"
+                    "\"int\"}}}",
+                    3);
+    /* a new index: the patch against no settings */
+    assert_int_equal(
+        update_settings(db, "fresh", "{\"fields\":{\"y\":{\"type\":\"int\"},\"z\":null}}"), 1);
+    expect_settings(db, "fresh", "{\"fields\":{\"y\":{\"type\":\"int\"}}}", 1);
+    /* racing updaters: every field of both is there, one version per change */
+    assert_int_equal(set_settings(db, "up", "{\"fields\":{}}"), 1);
+    struct updater a = {db, 0, SD_OK}, b = {db, 1, SD_OK};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, update_fields, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, update_fields, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.rc, SD_OK);
+    assert_int_equal(b.rc, SD_OK);
+    char *got;
+    size_t len;
+    uint64_t version;
+    assert_int_equal(idx_get_settings(db, "up", &got, &len, &version, &err), SD_OK);
+    assert_int_equal(version, 41);
+    for (int i = 0; i < 40; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "\"f%02d\"", i);
+        assert_non_null(strstr(got, name));
+    }
+    free(got);
+    idx_close(db);
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
 /* ---- creation is atomic (issue: two create_index both answered version 1, a write racing
  * a create_index was stored unchecked, get_settings saw version 0) ---- */
 
@@ -1706,6 +1853,8 @@ int main(void)
         cmocka_unit_test(test_idx_synonyms_meilisearch_map_is_one_way),
         cmocka_unit_test(test_idx_settings_format1_still_reads),
         cmocka_unit_test(test_issue_idx_settings_weight_0_written_before_opens),
+        cmocka_unit_test(test_issue_idx_settings_unwritable_name_written_before_opens),
+        cmocka_unit_test(test_idx_update_settings_merges_into_the_settings_in_force),
         cmocka_unit_test(test_idx_settings_and_typed_check_survive_kill9),
         cmocka_unit_test(test_idx_settings_missing_or_older_than_segments_stop_the_open),
         cmocka_unit_test(test_idx_drop_removes_one_directory_only),

@@ -19,6 +19,8 @@
  *  - the text is read every way again (idx_search_text), so a typo or the other layout still
  *    count, and each hit says which of the words it lacks; out->dropped names those the best
  *    hit lacks;
+ *  - with a sort, qry_search orders this reading's hits by how many of the words each has
+ *    first (sort.c: Meilisearch's "words" before "sort"), then by the sort, on every page;
  *  - when the words together find some documents but fewer than a page, the page goes on
  *    with the others of this reading after them (idx_most_words_after), as Meilisearch's
  *    does: one noise word added to a known-item query then finds the target in the top 10

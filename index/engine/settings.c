@@ -40,6 +40,8 @@
  * meanwhile does not affect a write being checked) and rewrites each upsert before it is
  * logged: a value of a declared field must convert to its type (sch_convert), or the whole
  * batch is refused, naming the document and the field, before anything reaches the log.
+ * A new value must also pass sch_check_new (a keyword holds no NUL: no filter could name it);
+ * the lenient rewrite skips that check, so documents written before it index as they did.
  * Declared text fields stay SEG_TEXT (indexed), or become SEG_TEXT_ARRAY when given an array
  * of strings (each string indexed, the array stored as given); every other string becomes
  * SEG_RAW holding its JSON text (stored, not indexed, and shown by `get` as the same JSON string).
@@ -293,9 +295,25 @@ static int idx_settings_next(struct idx_index *ix, struct sch_schema *schema,
     return rc;
 }
 
-/* Replaces the settings of ix (one of its users: put here) with schema (taken). */
-static int idx_settings_change(struct idx_index *ix, struct sch_schema *schema, uint64_t *version,
-                               struct sd_error *err)
+/* The settings of patch[0, len) merged into json[0, json_len) (sch_merge_patch), parsed. */
+static int idx_settings_merged(const char *json, size_t json_len, const char *patch, size_t len,
+                               struct sch_schema **out, struct sd_error *err)
+{
+    struct sd_buf b;
+    sd_buf_init(&b);
+    int rc = sch_merge_patch(json, json_len, patch, len, &b, err);
+    if (rc == SD_OK) {
+        rc = sch_parse((const char *)b.data, b.len, out, err);
+    }
+    sd_buf_free(&b);
+    return rc;
+}
+
+/* Replaces the settings of ix (one of its users: put here) with schema (taken), or, when patch
+ * is not NULL (schema NULL then), with patch[0, patch_len) merged into the settings in force:
+ * read under settings_write_lock, so that of two merges each applies to the other's result. */
+static int idx_settings_change(struct idx_index *ix, struct sch_schema *schema, const char *patch,
+                               size_t patch_len, uint64_t *version, struct sd_error *err)
 {
     if (ix->is_degraded) {
         /* read-only (docs/DATA.md): new settings would start a re-index that a degraded
@@ -310,9 +328,18 @@ static int idx_settings_change(struct idx_index *ix, struct sch_schema *schema, 
         return rc;
     }
     pthread_mutex_lock(&ix->settings_write_lock);
-    struct idx_settings *st;
-    uint64_t v;
-    int rc = idx_settings_next(ix, schema, &st, &v, err);
+    struct idx_settings *st = NULL;
+    uint64_t v = 0;
+    int rc = SD_OK;
+    if (patch) {
+        struct idx_settings *cur = idx_settings_acquire(ix);
+        rc = idx_settings_merged(cur->json, cur->json_len, patch, patch_len, &schema, err);
+        v = cur->version;
+        idx_settings_release(cur);
+    }
+    if (rc == SD_OK) {
+        rc = idx_settings_next(ix, schema, &st, &v, err);
+    }
     if (rc == SD_OK && st && (rc = idx_settings_write(ix->dir, st, err)) == SD_OK) {
         v = st->version;
         idx_settings_publish(ix, st);
@@ -353,8 +380,11 @@ static int idx_settings_create(struct idx_db *db, const char *index, struct sch_
     return rc;
 }
 
-int idx_set_settings(struct idx_db *db, const char *index, const char *json, size_t len,
-                     enum idx_settings_mode mode, uint64_t *version, struct sd_error *err)
+/* idx_set_settings, or (is_merge) idx_update_settings: json is then a merge patch, applied to
+ * the settings in force of an index that exists, to none ("{}") for one it creates. */
+static int idx_set_settings_as(struct idx_db *db, const char *index, const char *json, size_t len,
+                               enum idx_settings_mode mode, bool is_merge, uint64_t *version,
+                               struct sd_error *err)
 {
     uint64_t v = 0;
     int rc;
@@ -362,21 +392,24 @@ int idx_set_settings(struct idx_db *db, const char *index, const char *json, siz
      * UPSERT found no index and then lost the creation of the name to another call: that
      * index exists now, so the next turn finds it (or it was dropped meanwhile). */
     for (;;) {
-        struct sch_schema *schema;
-        if ((rc = sch_parse(json, len, &schema, err)) != SD_OK) {
+        struct sch_schema *schema = NULL;
+        if (!is_merge && (rc = sch_parse(json, len, &schema, err)) != SD_OK) {
             return rc;
         }
         struct idx_index *ix;
         if (mode != IDX_SETTINGS_CREATE) {
             rc = idx_db_find(db, index, false, &ix, err);
             if (rc == SD_OK) {
-                rc = idx_settings_change(ix, schema, &v, err);
+                rc = idx_settings_change(ix, schema, is_merge ? json : NULL, len, &v, err);
                 break;
             }
             if (rc != SD_ENOTFOUND || mode == IDX_SETTINGS_REPLACE) {
                 sch_free(schema);
                 break;
             }
+        }
+        if (is_merge && (rc = idx_settings_merged("{}", 2, json, len, &schema, err)) != SD_OK) {
+            break;
         }
         rc = idx_settings_create(db, index, schema, &v, err);
         if (rc != SD_EEXIST || mode == IDX_SETTINGS_CREATE) {
@@ -387,6 +420,18 @@ int idx_set_settings(struct idx_db *db, const char *index, const char *json, siz
         *version = v;
     }
     return rc;
+}
+
+int idx_set_settings(struct idx_db *db, const char *index, const char *json, size_t len,
+                     enum idx_settings_mode mode, uint64_t *version, struct sd_error *err)
+{
+    return idx_set_settings_as(db, index, json, len, mode, false, version, err);
+}
+
+int idx_update_settings(struct idx_db *db, const char *index, const char *patch, size_t len,
+                        uint64_t *version, struct sd_error *err)
+{
+    return idx_set_settings_as(db, index, patch, len, IDX_SETTINGS_UPSERT, true, version, err);
 }
 
 int idx_get_settings(struct idx_db *db, const char *index, char **json, size_t *len,
@@ -468,7 +513,8 @@ static int idx_retype_field(const struct idx_settings *st, const struct seg_fiel
     if (decl) {
         struct sd_error why = {0};
         fits = sch_convert(decl, !is_string, is_string ? sp : f->value,
-                           is_string ? slen : f->value_len, vals, &why) == SD_OK;
+                           is_string ? slen : f->value_len, vals, &why) == SD_OK &&
+               (lenient || sch_check_new(decl, vals, &why) == SD_OK);
         if (!fits && !lenient) {
             sch_values_free(&unesc);
             *err = why;

@@ -320,6 +320,7 @@ struct qry_shit {
 /* The offset+limit best documents by a sort; worst at h[0]. */
 struct qry_sorter {
     const struct qry_sort *sort; /* borrowed */
+    bool by_words; /* a most-words query (qry_with_any_words): more of its words first */
     struct qry_shit *h;          /* scratch.sorted.data, room for k */
     size_t count;
     size_t k;

@@ -276,6 +276,13 @@ static int keyword_clause(const struct qry_fval *p, const char *s, size_t len, s
         return sd_errorf(p->err, SD_ELIMIT, "at %zu: keyword value over %d bytes", off,
                          SCH_MAX_KEYWORD);
     }
+    /* writes refuse such a keyword (sch_check_new): a clause that could only match nothing */
+    const char *nul = memchr(s, '\0', len);
+    if (nul) {
+        return sd_errorf(p->err, SD_EPARSE,
+                         "at %zu: a keyword value holds NUL (U+0000), which no keyword may hold",
+                         off + (size_t)(nul - s));
+    }
     f->kind = QF_KEYWORD;
     f->str_len = (uint32_t)len;
     return SD_OK;

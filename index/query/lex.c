@@ -17,7 +17,9 @@
  *   - So is any other name the index's settings declare (`год:2012`, `2fa:true`):
  *     settings accept names in any script, and a declared field the query could not
  *     name would be one no filter reaches. Only declared ones, because `итог:5` in a
- *     query of an index without that field has always been two words.
+ *     query of an index without that field has always been two words. Settings refuse a
+ *     name this could not read (sch_name_is_writable: a separator or ':' in it, or a
+ *     leading '-', which would be an exclusion).
  */
 #include <stdint.h>
 #include <string.h>
@@ -40,9 +42,11 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* The rule settings check declared names against (sch_name_is_writable): shared, so that a
+ * name settings accept is one this lexer reads before a ':'. */
 static bool is_word_end(char c)
 {
-    return is_space(c) || c == '(' || c == ')' || c == '"';
+    return sch_is_term_end(c);
 }
 
 static bool is_name_start(char c)

@@ -177,6 +177,66 @@ static void test_issue_filter_declared_names_in_any_script(void **state)
     sch_free(schema);
 }
 
+/* Issue: settings accepted names the query could not write before ':' ("a b", "a:b", "(a",
+ * "-a"), attributes no filter reached. Now every name settings accept is a field name of a
+ * clause, alone, excluded and in a group: each printable ASCII byte is tried at the start,
+ * inside and at the end of a name, and names in other scripts. */
+/* Declares name (an int); when settings accept it, a clause on it must parse alone, excluded
+ * and in a group. Counts which. */
+static void check_name(const char *name, size_t *accepted, size_t *refused)
+{
+    struct sd_buf json;
+    sd_buf_init(&json);
+    sd_buf_put(&json, "{\"fields\":{", 11);
+    sch_json_quote(name, strlen(name), &json);
+    const char *tail = ":{\"type\":\"int\"}}}";
+    sd_buf_put(&json, tail, strlen(tail));
+    struct sch_schema *schema = NULL;
+    struct sd_error err = {0};
+    int rc = sch_parse((const char *)json.data, json.len, &schema, &err);
+    sd_buf_free(&json);
+    if (rc) {
+        if (!strstr(err.msg, "a filter could not name it")) {
+            fail_msg("name %s: %s", name, err.msg);
+        }
+        ++*refused;
+        return;
+    }
+    ++*accepted;
+    char text[3][64];
+    snprintf(text[0], sizeof text[0], "%s:1", name);
+    snprintf(text[1], sizeof text[1], "-%s:>1", name);
+    snprintf(text[2], sizeof text[2], "(%s:1 OR %s:2..3)", name, name);
+    for (int k = 0; k < 3; k++) {
+        struct qry *q = NULL;
+        if (qry_parse_filter(tattr_ctx, text[k], strlen(text[k]), schema, &q, &err)) {
+            fail_msg("name '%s': filter '%s': %s", name, text[k], err.msg);
+        }
+        qry_free(q);
+    }
+    sch_free(schema);
+}
+
+static void test_issue_filter_every_name_settings_accept_can_be_filtered(void **state)
+{
+    (void)state;
+    size_t accepted = 0, refused = 0;
+    for (int c = 0x20; c < 0x7f; c++) {
+        for (int at = 0; at < 3; at++) {
+            char name[8];
+            snprintf(name, sizeof name, at == 0 ? "%cab" : at == 1 ? "a%cb" : "ab%c", c);
+            check_name(name, &accepted, &refused);
+        }
+    }
+    assert_int_equal(refused, 5 * 3 + 1); /* space ( ) " : anywhere, and a first - */
+    assert_true(accepted > 250);
+    static const char *const words[] = {"OR", "AND", "год", "année", "*", "a*", "2fa", "x-", "-"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        check_name(words[i], &accepted, &refused);
+    }
+    assert_int_equal(refused, 5 * 3 + 2); /* and "-" */
+}
+
 static void test_filter_eval_each_form_matches_its_documents(void **state)
 {
     (void)state;
@@ -397,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_filter_parse_every_form_parses),
         cmocka_unit_test(test_filter_parse_malformed_names_offset_and_field),
         cmocka_unit_test(test_issue_filter_declared_names_in_any_script),
+        cmocka_unit_test(test_issue_filter_every_name_settings_accept_can_be_filtered),
         cmocka_unit_test(test_filter_eval_each_form_matches_its_documents),
         cmocka_unit_test(test_filter_browse_is_index_order_with_exact_total),
         cmocka_unit_test(test_filter_segments_without_column_and_deleted_docs),

@@ -20,7 +20,8 @@
  * With limit 0 nothing is scored and nothing is skipped: total is exact.
  * Filter clauses (filter_eval.c) are tested where deleted documents are skipped: a document
  * that fails them is neither counted nor scored, and never changes a bound. With a sort
- * (sort.c), every match is scored and offered to the sorted heap instead of the top-k.
+ * (sort.c), every match is scored and offered to the sorted heap instead of the top-k (a
+ * most-words query's sorted heap orders by how many of its words a document has first).
  * With facets (facet_count.c), every document the words match is shown to the counters
  * with the predicate's conjuncts it fails, and only those that fail none are hits.
  */
@@ -294,7 +295,11 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
     /* Browsing visits every document that passes (an exact total; scores are all 0), and so
      * does a sort by anything but the score: bounds on scores cannot skip by year. */
     bool is_sorted = !qry_sort_is_relevance(params->sort);
-    bool is_score_first = is_sorted && qry_sort_is_score_first(params->sort);
+    /* A most-words query sorts by its words first (sort.c): a score bound cannot prune that. */
+    const char *any_w;
+    size_t any_len;
+    bool by_words = is_sorted && qry_any_word(q, 0, &any_w, &any_len);
+    bool is_score_first = is_sorted && !by_words && qry_sort_is_score_first(params->sort);
     struct qry_topk t = {.k = params->limit ? (size_t)params->offset + params->limit : 0,
                          .is_exhaustive = s->is_exhaustive || qry_is_browse(q) ||
                                           (is_sorted && !is_score_first) ||
@@ -304,7 +309,8 @@ int qry_search(struct qry_ctx *ctx, const struct qry *q, const struct qry_segmen
         rc = sd_errorf(err, SD_ENOMEM, "top-k heap");
     }
     t.h = s->heap.data;
-    struct qry_sorter sorter = {.sort = params->sort, .h = s->sorted.data, .k = t.k};
+    struct qry_sorter sorter = {
+        .sort = params->sort, .by_words = by_words, .h = s->sorted.data, .k = t.k};
     struct qry_sorter *so = is_sorted ? &sorter : NULL;
     t.so = is_score_first ? so : NULL;
     /* with facets every segment is shown, even when nothing can match */

@@ -16,6 +16,13 @@
  * document with one, in either direction. Ties go to the higher score, then the lower document id
  * (bytes, then length), so the same request pages through the same order. Nothing here allocates
  * per document: the heap lives in the thread's scratch.
+ *
+ * A most-words query (qry_with_any_words, a search box's last reading) sorts by how many of its
+ * words a document has before any key (by_words), as Meilisearch's ranking rules put "words"
+ * before "sort": the documents with the most words first, each group in the sort's order. The
+ * count is part of the order itself, so the heap keeps the offset+limit first of that one order
+ * and every page is a slice of it. The count is known only once the document is scored, so such
+ * a sort scores every match it is offered and never prunes (search.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -169,8 +176,32 @@ static int cmp_val(const struct qry_sort_key *k, const struct qry_sval *a, const
     return k->is_desc ? -c : c;
 }
 
+static uint32_t count_bits(uint32_t w)
+{
+    uint32_t n = 0;
+    for (; w; w &= w - 1) {
+        n++;
+    }
+    return n;
+}
+
+/* < 0 when a has more of a most-words query's words than b (hit.any_words is 0 in every hit
+ * of any other query, so the test costs one comparison there). */
+static int cmp_words(const struct qry_shit *a, const struct qry_shit *b)
+{
+    if (a->hit.any_words == b->hit.any_words) {
+        return 0;
+    }
+    uint32_t x = count_bits(a->hit.any_words), y = count_bits(b->hit.any_words);
+    return (x < y) - (x > y);
+}
+
 static int cmp_hit(const struct qry_sort *so, const struct qry_shit *a, const struct qry_shit *b)
 {
+    int words = cmp_words(a, b);
+    if (words) {
+        return words;
+    }
     for (size_t i = 0; i < so->nkeys; i++) {
         int c = cmp_val(&so->keys[i], &a->v[i], &b->v[i]);
         if (c) {
@@ -262,8 +293,35 @@ static void sift_down(const struct qry_sort *so, struct qry_shit *h, size_t coun
 
 static void heap_put(struct qry_sorter *so, struct qry_shit *cand);
 
+/* qry_sorter_offer of a most-words query (by_words): the words doc has are known once it is
+ * scored, and they decide before the first key. */
+static void offer_by_words(struct qry_sorter *so, struct ev *e, uint32_t root, uint32_t doc)
+{
+    struct qry_shit c = {.hit = {.segment = so->seg_index, .doc = doc}};
+    c.hit.score = (float)ev_score(e, root, doc);
+    c.hit.any_words = e->any_words;
+    key_val(so, 0, doc, c.hit.score, &c.v[0]);
+    if (so->k == 0) {
+        return;
+    }
+    if (so->count == so->k) {
+        int words = cmp_words(&c, &so->h[0]);
+        if (words > 0 || (words == 0 && cmp_val(&so->sort->keys[0], &c.v[0], &so->h[0].v[0]) > 0)) {
+            return; /* it loses on its words, or on them and its first key */
+        }
+    }
+    for (size_t i = 1; i < so->sort->nkeys; i++) {
+        key_val(so, i, doc, c.hit.score, &c.v[i]);
+    }
+    heap_put(so, &c);
+}
+
 void qry_sorter_offer(struct qry_sorter *so, struct ev *e, uint32_t root, uint32_t doc)
 {
+    if (so->by_words) {
+        offer_by_words(so, e, root, doc);
+        return;
+    }
     bool is_scored = so->sort->keys[0].kind == QS_SCORE;
     float score = is_scored ? (float)ev_score(e, root, doc) : 0;
     struct qry_shit c = {.hit = {.segment = so->seg_index, .doc = doc}};

@@ -57,6 +57,19 @@ static bool sch_name_ok(const char *name, size_t len)
     return true;
 }
 
+bool sch_name_is_writable(const char *name, size_t len)
+{
+    if (len > 0 && name[0] == '-') {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] == ':' || sch_is_term_end(name[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* A text field's weight, (0, SCH_MAX_WEIGHT]. is_stored: read from a SETTINGS file, which
  * may also hold exactly 0 (sch_parse_stored says why). */
 static int sch_parse_weight(struct json_object *w, const char *name, bool is_stored, float *out,
@@ -96,6 +109,12 @@ static int sch_parse_field(const char *name, struct json_object *spec, bool is_s
                          "field '%.64s': a name is 1 to %d bytes, no control characters, "
                          "not 'id'",
                          name, SCH_MAX_NAME);
+    }
+    if (!is_stored && !sch_name_is_writable(name, len)) {
+        return sd_errorf(err, SD_EINVAL,
+                         "field '%.64s': a filter could not name it (name:value): a name holds "
+                         "no white space, ':', '(', ')' or '\"' and does not start with '-'",
+                         name);
     }
     memcpy(f->name, name, len + 1);
     f->name_len = len;
@@ -278,6 +297,68 @@ int sch_parse(const char *json, size_t len, struct sch_schema **out, struct sd_e
 int sch_parse_stored(const char *json, size_t len, struct sch_schema **out, struct sd_error *err)
 {
     return sch_parse_as(json, len, true, out, err);
+}
+
+/* RFC 7396 MergePatch(target, patch) for an object target (changed in place). Recursion is
+ * bounded by the patch's depth, which sch_json_parse limits. SD_OK or SD_ENOMEM. */
+static int sch_merge_into(struct json_object *target, struct json_object *patch)
+{
+    json_object_object_foreach(patch, key, val)
+    {
+        if (!val) {
+            json_object_object_del(target, key); /* null: gone (absent already is fine) */
+            continue;
+        }
+        struct json_object *sub = NULL;
+        if (json_object_is_type(val, json_type_object)) {
+            /* an object merges into the target's object, or into {} when that is not one */
+            if (!json_object_object_get_ex(target, key, &sub) ||
+                !json_object_is_type(sub, json_type_object)) {
+                sub = json_object_new_object();
+                if (!sub || json_object_object_add(target, key, sub)) {
+                    json_object_put(sub);
+                    return SD_ENOMEM;
+                }
+            }
+            if (sch_merge_into(sub, val)) {
+                return SD_ENOMEM;
+            }
+            continue;
+        }
+        if (json_object_object_add(target, key, json_object_get(val))) {
+            json_object_put(val);
+            return SD_ENOMEM;
+        }
+    }
+    return SD_OK;
+}
+
+int sch_merge_patch(const char *json, size_t len, const char *patch, size_t patch_len,
+                    struct sd_buf *out, struct sd_error *err)
+{
+    struct json_object *root = sch_json_parse(json, len, err);
+    struct json_object *p = root ? sch_json_parse(patch, patch_len, err) : NULL;
+    int rc = root && p ? SD_OK : err ? err->code : SD_EPARSE;
+    if (!rc && (!json_object_is_type(p, json_type_object) ||
+                !json_object_is_type(root, json_type_object))) {
+        rc = sd_errorf(err, SD_EINVAL, "settings must be a JSON object like {\"fields\": {...}}");
+    }
+    if (!rc && sch_merge_into(root, p)) {
+        rc = sd_errorf(err, SD_ENOMEM, "settings: out of memory");
+    }
+    if (!rc) {
+        const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+                                                                    JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!text) {
+            rc = sd_errorf(err, SD_ENOMEM, "settings: out of memory");
+        } else {
+            sd_buf_put(out, text, strlen(text));
+            rc = out->rc ? sd_errorf(err, SD_ENOMEM, "settings: out of memory") : SD_OK;
+        }
+    }
+    json_object_put(p);
+    json_object_put(root);
+    return rc;
 }
 
 static void sch_encode_fields(const struct sch_schema *s, struct sd_buf *out);

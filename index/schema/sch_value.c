@@ -11,7 +11,7 @@
  *   float    any JSON number, finite once converted (1e999 is refused, not infinity)
  *   date     a string sch_parse_date accepts -> ms since the epoch, UTC
  *   bool     true or false
- *   keyword  a string of 1 to SCH_MAX_KEYWORD bytes
+ *   keyword  a string of 1 to SCH_MAX_KEYWORD bytes (a new one without NUL: sch_check_new)
  *   text     a string, or an array of strings (each indexed as text)
  *
  * An attribute may also be an array of such values (multi-valued), null, or []. Strings are
@@ -19,6 +19,7 @@
  * a keyword, because a silent coercion would make filters disagree with what `get` shows.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -372,4 +373,26 @@ int sch_convert(const struct sch_field *f, bool is_json, const char *value, size
         vals->count = 0;
     }
     return rc;
+}
+
+int sch_check_new(const struct sch_field *f, const struct sch_values *vals, struct sd_error *err)
+{
+    if (f->type != SCH_KEYWORD) {
+        return SD_OK;
+    }
+    const char *text = (const char *)vals->text.data;
+    for (size_t i = 0; i < vals->count; i++) {
+        if (!memchr(text + vals->v[i].off, '\0', vals->v[i].len)) {
+            continue;
+        }
+        char at[32] = "";
+        if (vals->count > 1) {
+            snprintf(at, sizeof at, "[%zu]", i); /* of an array: which value, from 0 */
+        }
+        return sd_errorf(err, SD_EINVAL,
+                         "field '%s'%s: a keyword must not hold NUL (\\u0000): no filter could "
+                         "name it",
+                         f->name, at);
+    }
+    return SD_OK;
 }

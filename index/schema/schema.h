@@ -137,6 +137,16 @@ int sch_parse(const char *json, size_t len, struct sch_schema **out, struct sd_e
 int sch_parse_stored(const char *json, size_t len, struct sch_schema **out, struct sd_error *err);
 void sch_free(struct sch_schema *s); /* NULL is a no-op */
 
+/* Applies patch[0, patch_len) to the settings json[0, len) (both borrowed) as a JSON merge
+ * patch (RFC 7396, Meilisearch's PATCH of settings): each key of the patch replaces that key;
+ * an object merges into an object key by key (so "fields" gains, changes or loses single
+ * fields, and a field's spec merges too: {"weight": 3} keeps its type); null removes the key;
+ * any other value (an array: "synonyms") replaces it whole. Appends the result, settings JSON
+ * for sch_parse (which validates it; nothing here does), to out. SD_EPARSE (not one JSON
+ * value), SD_EINVAL (patch is not an object), SD_ENOMEM. */
+int sch_merge_patch(const char *json, size_t len, const char *patch, size_t patch_len,
+                    struct sd_buf *out, struct sd_error *err);
+
 /* Appends the canonical JSON of s to out (out->rc says whether memory ran out). */
 void sch_encode(const struct sch_schema *s, struct sd_buf *out);
 
@@ -149,6 +159,22 @@ static inline const char *sch_str(const struct sch_lexicon *lex, struct sch_str 
 {
     return lex->pool + s.off;
 }
+
+/* The query language's term separators (docs/QUERY.md "Syntax"): ASCII white space, '(', ')'
+ * and '"'. The query lexer ends every term at one, so a field name holding one could never
+ * stand before a filter's ':'. */
+static inline bool sch_is_term_end(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '(' ||
+           c == ')' || c == '"';
+}
+
+/* True when a query can write name[0, len) as a field, `name:value` (the lexer reads a name up
+ * to the first ':' or term separator, and a '-' that starts a term is an exclusion): no
+ * sch_is_term_end byte, no ':', not starting with '-'. sch_parse refuses a declared name that
+ * is not, so every declared attribute can be filtered; sch_parse_stored still reads one (an
+ * index written before the rule keeps opening). */
+bool sch_name_is_writable(const char *name, size_t len);
 
 /* The declared field with this name, or NULL (also when nothing is declared). */
 const struct sch_field *sch_find(const struct sch_schema *s, const char *name, size_t len);
@@ -185,6 +211,15 @@ void sch_values_free(struct sch_values *vals);
  * SD_ENOMEM. Text accepts a string or an array of strings. */
 int sch_convert(const struct sch_field *f, bool is_json, const char *value, size_t len,
                 struct sch_values *vals, struct sd_error *err);
+
+/* What a value newly written must also be, beyond sch_convert's type check (vals: what it
+ * converted for f): a keyword holds no NUL byte. No filter can write one (requests refuse
+ * U+0000 in every parameter, and the query language has no escape for it), so such a value
+ * could be stored and counted in facets but never filtered on. sch_convert itself still takes
+ * it, so that documents written before the rule are indexed again as they were. SD_OK, or
+ * SD_EINVAL "field 'tag': a keyword must not hold NUL (\u0000): no filter could name it"
+ * (of value i of an array, from 0: "field 'tags'[2]: ..."). */
+int sch_check_new(const struct sch_field *f, const struct sch_values *vals, struct sd_error *err);
 
 /* Parses an ISO 8601 date (`YYYY-MM-DD`, years 0000 to 9999) or date-time
  * (`YYYY-MM-DDTHH:MM[:SS[.fraction]]` then `Z` or `+HH:MM`/`-HH:MM`/`+HHMM`) into

@@ -398,6 +398,68 @@ class ManagementTest(harness.E2ETestCase):
         self.assertEqual(self.call(op="get", index="books", id="d0001"), before)
         self.assertError(self.call(op="get", index="books", id="x1"), "not_found")
 
+    def test_issue_keyword_with_nul_is_refused_on_every_path(self):
+        # A keyword holding NUL was stored, and no filter could name it: now every write path
+        # refuses it naming the document and the field, and every filter path refuses NUL.
+        self.assertOk(self.call(op="set_settings", index="books", settings=SETTINGS))
+        self.assertOk(self.call(op="add", index="books", docs=make_docs(3)))
+        for doc, named in (({"id": "z1", "lang": "r\u0000u"}, "field 'lang'"),
+                           ({"id": "z1", "tags": ["a", "b\u0000"]}, "field 'tags'[1]")):
+            a = self.assertError(self.call(op="add", index="books", docs=[doc]), "bad_request")
+            self.assertIn("document 'z1': " + named + ": a keyword must not hold NUL",
+                          a["error"]["message"])
+            r = self.http("POST", "/docs?index=books", doc)
+            self.assertEqual(r.status, 400, r.json)
+            self.assertIn(named, r.json["error"]["message"])
+        self.assertEqual(self.call(op="stats", index="books")["docs"], 3)
+        a = self.call(op="search", index="books", q="", filter="lang:\"r\u0000u\"")
+        self.assertError(a, "bad_request", "filter")
+        self.assertIn("NUL", a["error"]["message"])
+        r = self.http("GET", "/search?index=books&q=&filter=lang%3Ar%00u")
+        self.assertEqual(r.status, 400, r.json)
+        self.assertIn("NUL", r.json["error"]["message"])
+
+    def test_set_settings_replaces_whole_and_merge_changes_only_what_it_names(self):
+        self.assertOk(self.call(op="set_settings", index="books", settings=SETTINGS))
+        self.assertOk(self.call(op="add", index="books", docs=make_docs(5)))
+        # merge: one field added, one weight changed, synonyms set; the rest kept
+        a = self.call(op="set_settings", index="books", merge=True,
+                      settings={"fields": {"isbn": {"type": "keyword"}, "body": {"weight": 3}},
+                                "synonyms": [{"synonyms": ["war", "conflict"]}]})
+        self.assertEqual(self.assertOk(a)["version"], 2)
+        got = self.call(op="get_settings", index="books")["settings"]
+        want = json.loads(json.dumps(SETTINGS))
+        want["fields"]["isbn"] = {"type": "keyword"}
+        want["fields"]["body"] = {"type": "text", "weight": 3}
+        want["fields"]["title"] = {"type": "text", "weight": 2}
+        self.assertEqual(got["fields"], want["fields"])
+        self.assertEqual(got["synonyms"], [{"synonyms": ["conflict", "war"]}])
+        self.assertEqual(self.call(op="search", index="books", q="", filter="lang:ru",
+                                   limit=0)["total"], 3)  # the attributes still filter
+        # null removes; a merge leaving bad settings is refused and changes nothing
+        a = self.call(op="set_settings", index="books", merge=True,
+                      settings={"fields": {"isbn": None}, "synonyms": None})
+        self.assertEqual(self.assertOk(a)["version"], 3)
+        got = self.call(op="get_settings", index="books")["settings"]
+        self.assertNotIn("isbn", got["fields"])
+        self.assertNotIn("synonyms", got)
+        for bad, code in (({"fields": {"year": {"type": "integer"}}}, "bad_request"),
+                          ({"fields": {"new": {"weight": 2}}}, "bad_request")):
+            a = self.call(op="set_settings", index="books", merge=True, settings=bad)
+            self.assertError(a, code, repr(bad))
+        self.assertError(self.call(op="set_settings", index="books", merge="yes", settings={}),
+                         "bad_request", "merge")
+        self.assertError(self.call(op="create_index", index="b2", merge=True, settings={}),
+                         "bad_request", "merge")
+        self.assertEqual(self.call(op="get_settings", index="books")["version"], 3)
+        # without merge (and on PUT) the settings sent are the settings: fields left out go
+        r = self.http("PUT", "/indexes/books", {"typo": False})
+        self.assertEqual(r.json["version"], 4)
+        got = self.call(op="get_settings", index="books")["settings"]
+        self.assertEqual(got, {"typo": False})
+        a = self.call(op="search", index="books", q="", filter="lang:ru")
+        self.assertError(a, "unknown_field", "lang")
+
     def test_searchq_manages_indexes(self):
         path = os.path.join(self.daemon.data_dir, "..", "settings-%d.json" % os.getpid())
         with open(path, "w", encoding="utf-8") as f:

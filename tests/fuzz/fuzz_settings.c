@@ -3,8 +3,12 @@
  * and of an index's SETTINGS file) and its canonical form (sch_encode). Settings that parse
  * are encoded; the encoding must parse again, encode to the same bytes (the canonical form is
  * a fixed point: settings are compared by these bytes) and index alike (sch_same_index), or
- * the target aborts. Errors are fine; crashes, leaks and undefined behaviour are findings.
+ * the target aborts. The input is also a merge patch (sch_merge_patch, set_settings with
+ * "merge": true) of fixed settings, and settings that parse, merged into their own canonical
+ * form, must give that form again (a patch naming only what is already so changes nothing).
+ * Errors are fine; crashes, leaks and undefined behaviour are findings.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +31,29 @@ static struct sch_schema *encode(const char *json, size_t len, struct sd_buf *ou
     return s;
 }
 
+/* The canonical form of patch merged into base (nothing when either fails). */
+static void merge(const char *base, size_t base_len, const uint8_t *patch, size_t len,
+                  struct sd_buf *out)
+{
+    struct sd_buf merged;
+    sd_buf_init(&merged);
+    struct sd_error err = {0};
+    if (sch_merge_patch(base, base_len, (const char *)patch, len, &merged, &err) == SD_OK) {
+        sch_free(encode((const char *)merged.data, merged.len, out));
+    }
+    sd_buf_free(&merged);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct sd_buf once, twice;
+    static const char base[] = "{\"fields\":{\"title\":{\"type\":\"text\",\"weight\":2},\"year\":"
+                               "{\"type\":\"int\"}},\"synonyms\":[{\"synonyms\":[\"a\",\"b\"]}]}";
+    struct sd_buf once, twice, merged;
     sd_buf_init(&once);
     sd_buf_init(&twice);
+    sd_buf_init(&merged);
+    merge(base, sizeof base - 1, data, size, &merged);
+    sd_buf_reset(&merged);
     struct sch_schema *a = encode((const char *)data, size, &once);
     if (a) {
         struct sch_schema *b = encode((const char *)once.data, once.len, &twice);
@@ -40,7 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* the canonical form is not canonical */
         }
         sch_free(b);
+        merge((const char *)once.data, once.len, data, size, &merged);
+        bool may_fit = once.len + size <= SCH_MAX_SETTINGS; /* else the merge may be too long */
+        if (may_fit && (merged.len != once.len || memcmp(merged.data, once.data, once.len) != 0)) {
+            abort(); /* settings merged into their own canonical form changed them */
+        }
     }
+    sd_buf_free(&merged);
     sch_free(a);
     sd_buf_free(&once);
     sd_buf_free(&twice);
