@@ -452,6 +452,8 @@ static enum proto_method method_of(unsigned m)
         return PROTO_DELETE;
     case HTTP_PUT:
         return PROTO_PUT;
+    case HTTP_PATCH:
+        return PROTO_PATCH;
     case HTTP_OPTIONS:
         return PROTO_OPTIONS;
     default:

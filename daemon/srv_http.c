@@ -57,7 +57,7 @@
 
 /* What a preflight allows: every method of the API, and the two request
  * headers a browser script needs (a JSON body, an API key). */
-#define CORS_METHODS "GET, POST, PUT, DELETE, HEAD"
+#define CORS_METHODS "GET, POST, PUT, PATCH, DELETE, HEAD"
 #define CORS_HEADERS "Content-Type, Authorization"
 #define CORS_MAX_AGE "600"
 

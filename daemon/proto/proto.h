@@ -182,6 +182,7 @@ enum proto_method {
     PROTO_POST,
     PROTO_DELETE,
     PROTO_PUT,
+    PROTO_PATCH,   /* PATCH /indexes/{name}: set_settings as a merge patch */
     PROTO_OPTIONS, /* a CORS preflight is answered by the server before routing */
     PROTO_OTHER,
 };

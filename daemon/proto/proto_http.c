@@ -416,9 +416,9 @@ static enum proto_code settings_from_body(const char *body, size_t len, struct p
     return rc ? rc : proto_set_settings_text(req->root, req, err);
 }
 
-/* GET /indexes and GET|PUT|DELETE /indexes/{name}: raw is the still-encoded name (NULL for
- * the list). The name is checked like any index name before anything acts on it, so no
- * spelling of "../x" reaches a path. */
+/* GET /indexes and GET|PUT|PATCH|DELETE /indexes/{name} (PATCH: set_settings as a merge
+ * patch, "merge": true): raw is the still-encoded name (NULL for the list). The name is checked
+ * like any index name before anything acts on it, so no spelling of "../x" reaches a path. */
 static enum proto_code route_indexes(enum proto_method method, const char *raw, size_t raw_len,
                                      char **dst, const char *body, size_t body_len,
                                      struct proto_request *req, struct proto_error *err)
@@ -430,12 +430,13 @@ static enum proto_code route_indexes(enum proto_method method, const char *raw, 
     }
     if (get) {
         req->op = PROTO_OP_GET_SETTINGS;
-    } else if (method == PROTO_PUT) {
+    } else if (method == PROTO_PUT || method == PROTO_PATCH) {
         req->op = PROTO_OP_SET_SETTINGS;
+        req->is_settings_merge = method == PROTO_PATCH;
     } else if (method == PROTO_DELETE) {
         req->op = PROTO_OP_DROP_INDEX;
     } else {
-        return method_not_allowed(err, "GET, PUT, DELETE");
+        return method_not_allowed(err, "GET, PUT, PATCH, DELETE");
     }
     size_t len = proto_percent_decode(raw, raw_len, *dst, false);
     if (len == (size_t)-1) {

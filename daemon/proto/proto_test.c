@@ -1463,6 +1463,13 @@ static void test_proto_index_management_parsed(void **state)
     assert_int_equal(req.op, PROTO_OP_SET_SETTINGS);
     assert_string_equal(req.index, "my-books");
     assert_memory_equal(req.settings, body, req.settings_len);
+    assert_false(req.is_settings_merge);
+    assert_int_equal(
+        proto_parse_http(PROTO_PATCH, "/indexes/my-books", 17, body, strlen(body), &req, &err),
+        PROTO_OK); /* PATCH: the same settings, as a merge patch */
+    assert_int_equal(req.op, PROTO_OP_SET_SETTINGS);
+    assert_true(req.is_settings_merge);
+    assert_memory_equal(req.settings, body, req.settings_len);
     assert_int_equal(proto_parse_http(PROTO_GET, "/indexes/b%5F1", 14, "", 0, &req, &err),
                      PROTO_OK);
     assert_int_equal(req.op, PROTO_OP_GET_SETTINGS);

@@ -452,9 +452,16 @@ class ManagementTest(harness.E2ETestCase):
         self.assertError(self.call(op="create_index", index="b2", merge=True, settings={}),
                          "bad_request", "merge")
         self.assertEqual(self.call(op="get_settings", index="books")["version"], 3)
+        # PATCH /indexes/{name} is the HTTP merge
+        r = self.http("PATCH", "/indexes/books", {"fields": {"body": {"weight": 4}}})
+        self.assertEqual(r.status, 200, r.json)
+        self.assertEqual(r.json["version"], 4)
+        got = self.call(op="get_settings", index="books")["settings"]
+        self.assertEqual(got["fields"]["body"], {"type": "text", "weight": 4})
+        self.assertEqual(got["fields"]["lang"], SETTINGS["fields"]["lang"])
         # without merge (and on PUT) the settings sent are the settings: fields left out go
         r = self.http("PUT", "/indexes/books", {"typo": False})
-        self.assertEqual(r.json["version"], 4)
+        self.assertEqual(r.json["version"], 5)
         got = self.call(op="get_settings", index="books")["settings"]
         self.assertEqual(got, {"typo": False})
         a = self.call(op="search", index="books", q="", filter="lang:ru")
