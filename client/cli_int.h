@@ -51,6 +51,7 @@ struct cli_opts {
     int64_t limit;           /* -1 when not given */
     int64_t offset;          /* -1 when not given */
     bool is_json;            /* print the server's JSON line as is */
+    bool is_merge;           /* --merge: settings NAME JSON sends a merge patch ("merge":true) */
     const char *syntax;      /* "simple" (searchq's default: text typed by a person) or "full" */
     double proximity;        /* --proximity: SQ_PROXIMITY_ON (searchq's default, as a search
                                 box should: docs/QUERY.md "Proximity"), _OFF or a weight */

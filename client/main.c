@@ -30,6 +30,8 @@ static const char main_usage[] =
     "       searchq [OPTIONS] indexes               list the indexes\n"
     "       searchq [OPTIONS] settings NAME         print an index's settings and stats\n"
     "       searchq [OPTIONS] settings NAME JSON    set them (JSON text, or @FILE); creates NAME\n"
+    "       searchq [OPTIONS] settings --merge NAME JSON  change only what JSON names (a merge\n"
+    "                      patch of the settings in force: null removes a member)\n"
     "       searchq [OPTIONS] create NAME [JSON]    create the index NAME (settings optional)\n"
     "       searchq [OPTIONS] drop NAME             drop the index NAME and all its documents\n"
     "       searchq [OPTIONS] snapshot NAME [SNAP]  copy the index NAME, while it serves, into\n"
@@ -100,6 +102,7 @@ enum main_opt {
     MAIN_TLS_CA,
     MAIN_TLS_INSECURE,
     MAIN_BUSY_WAIT,
+    MAIN_MERGE,
 };
 
 static const struct option main_options[] = {
@@ -125,6 +128,7 @@ static const struct option main_options[] = {
     {"tls-ca", required_argument, NULL, MAIN_TLS_CA},
     {"tls-insecure", no_argument, NULL, MAIN_TLS_INSECURE},
     {"busy-wait", required_argument, NULL, MAIN_BUSY_WAIT},
+    {"merge", no_argument, NULL, MAIN_MERGE},
     {"version", no_argument, NULL, MAIN_VERSION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -223,6 +227,9 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
         case MAIN_JSON:
             opts->is_json = true;
             break;
+        case MAIN_MERGE:
+            opts->is_merge = true;
+            break;
         case MAIN_SYNTAX:
             if (strcmp(optarg, "simple") != 0 && strcmp(optarg, "full") != 0) {
                 return main_usage_error("--syntax wants simple or full, got '%s'", optarg);
@@ -318,6 +325,9 @@ static int main_run_manage(const struct cli_opts *opts, const char *cmd, int arg
             return main_usage_error("%s: give NAME, or NAME and the settings JSON", cmd);
         }
         const char *value = argc == 2 ? argv[1] : NULL;
+        if (opts->is_merge && (cmd[0] != 's' || !value)) {
+            return main_usage_error("%s", "--merge: only with settings NAME JSON");
+        }
         return cmd[0] == 's' ? cli_cmd_settings(opts, argv[0], value)
                              : cli_cmd_create(opts, argv[0], value);
     }

@@ -7,6 +7,8 @@
  *   searchq settings NAME JSON       replace NAME's settings (creating NAME if needed), and say
  *                                    whether documents are re-indexed for them;
  *   searchq settings NAME @FILE      the JSON may come from a file
+ *   searchq settings --merge NAME JSON  change only what JSON names (set_settings "merge":
+ *                                    true: a merge patch of the settings in force)
  *   searchq create NAME [JSON|@FILE] create NAME (an error if it exists), with settings or {}
  *   searchq drop NAME                drop NAME and everything in it
  *   searchq snapshot NAME [SNAP]     copy NAME into SNAP under the server's --snapshot-dir
@@ -125,6 +127,11 @@ int cli_cmd_settings(const struct cli_opts *opts, const char *name, const char *
     }
     struct json_object *req = sq_req_set_settings(name, settings);
     json_object_put(settings); /* req holds its own reference */
+    if (req && opts->is_merge &&
+        json_object_object_add(req, "merge", json_object_new_boolean(1)) != 0) {
+        json_object_put(req);
+        req = NULL; /* sent as no request: out of memory */
+    }
     rc = cli_cmd_call(opts, req, &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         struct json_object *v = NULL;

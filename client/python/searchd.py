@@ -338,11 +338,16 @@ class Client:
         there is one. Returns the settings version."""
         return self.call("create_index", index=name, settings=settings or {})["version"]
 
-    def set_settings(self, name, settings):
-        """Creates the index or replaces its settings; returns the version in force. When the
-        fields (names, types) change, documents indexed before are re-indexed in the background
+    def set_settings(self, name, settings, merge=False):
+        """Creates the index or replaces its settings; returns the version in force. With
+        merge=True, settings is a merge patch (RFC 7396) of the settings in force: only what it
+        names changes, and None removes a member. When the fields (names, types) change,
+        documents indexed before are re-indexed in the background
         (get_settings()["stats"]["reindex_pending"]); searches keep answering from the old
         version until then. Weights, synonyms, stopwords and the switches apply at once."""
+        if merge:
+            return self.call("set_settings", index=name, settings=settings,
+                             merge=True)["version"]
         return self.call("set_settings", index=name, settings=settings)["version"]
 
     def get_settings(self, name):

@@ -491,6 +491,17 @@ class ManagementTest(harness.E2ETestCase):
         self.assertIn("reindex_pending", out)
         cp = harness.run_searchq(["settings", "books", "{not json"], self.daemon)
         self.assertEqual(cp.returncode, 1, harness.describe(cp))
+        # --merge changes only what the JSON names
+        cp = harness.run_searchq(["settings", "--merge", "books",
+                                  '{"fields":{"body":{"weight":5}},"typo":false}'], self.daemon)
+        self.assertEqual(cp.returncode, 0, harness.describe(cp))
+        self.assertIn("settings version 2", harness.decode(cp)[0])
+        got = self.call(op="get_settings", index="books")["settings"]
+        self.assertEqual(got["fields"]["body"], {"type": "text", "weight": 5})
+        self.assertEqual(got["fields"]["published"], SETTINGS["fields"]["published"])
+        self.assertFalse(got["typo"])
+        cp = harness.run_searchq(["--merge", "create", "x1", "{}"], self.daemon)
+        self.assertEqual(cp.returncode, 2, harness.describe(cp))
         cp = harness.run_searchq(["drop", "papers"], self.daemon)
         self.assertEqual((cp.returncode, harness.decode(cp)[0]), (0, "dropped papers\n"))
         cp = harness.run_searchq(["--json", "indexes"], self.daemon)

@@ -80,10 +80,15 @@ class PythonClientTest(harness.E2ETestCase):
             settings["fields"]["authors"] = {"type": "keyword"}
             self.assertEqual(db.set_settings("books", settings), 2)
             self.assertEqual(db.set_settings("papers", {}), 1)  # creates
+            # a merge patch changes only what it names
+            self.assertEqual(db.set_settings("books", {"fields": {"authors": None}}, merge=True), 3)
+            got = db.get_settings("books")["settings"]["fields"]
+            self.assertNotIn("authors", got)
+            self.assertEqual(got["year"]["type"], "int")
             listed = db.indexes()
             self.assertEqual([i["name"] for i in listed], ["books", "papers"])
             self.assertEqual(listed[0]["docs"], 1)
-            self.assertEqual(listed[0]["settings_version"], 2)
+            self.assertEqual(listed[0]["settings_version"], 3)
             # the Client's default index is not sent with ops about no index
             self.assertEqual(db.health()["status"], "ok")
             db.drop_index("papers")
