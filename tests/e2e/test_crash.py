@@ -305,7 +305,11 @@ class CrashTest(E2ETestCase):
         with fresh.line() as c:
             for i in range(0, len(docs), 1000):
                 self.assertOk(c.call({"op": "add", "docs": docs[i:i + 1000]}), "fresh import")
-        harness.wait_until(lambda: self.all_hits(fresh, COMMON)[0] == len(docs), 2.0)
+        # acknowledged writes become searchable at the next refresh: wait for it, with a
+        # deadline that scales with the sanitizer's slowness (it was a flat 2 s)
+        self.assertTrue(harness.wait_until(lambda: self.all_hits(fresh, COMMON)[0] == len(docs),
+                                           30 * harness.TIME_SCALE),
+                        "the fresh import did not become searchable")
         for q in QUERIES:
             got, want = self.all_hits(d, q), self.all_hits(fresh, q)
             self.assertEqual(got[0], want[0], "total for %r: crashed %d, fresh %d"
