@@ -719,7 +719,13 @@ static void run_auth(struct srv_job *job)
     enum srv_role role = srv_keys_auth(job->conn, job->req.key, job->req.key_len);
     if (role == SRV_ROLE_NONE) {
         log_info("event=auth_failed proto=%s peer=%s", job->conn->ops->name, job->conn->peer);
-        srv_job_fail(job, PROTO_UNAUTHORIZED, "unknown API key");
+        /* a key no client could be given (a newline or space read with it from a file):
+         * say why, never the key itself */
+        struct sd_error why = {0};
+        char msg[sizeof why.msg + 32];
+        bool is_odd = srv_check_key(job->req.key, job->req.key_len, &why) != SD_OK;
+        snprintf(msg, sizeof msg, "unknown API key%s%s", is_odd ? ": " : "", is_odd ? why.msg : "");
+        srv_job_fail(job, PROTO_UNAUTHORIZED, msg);
         return;
     }
     proto_encode_auth(&job->out, srv_role_name(role));

@@ -215,6 +215,12 @@ class KeysTest(harness.ConfFileTestCase):
             self.assertError(c.call({"op": "search", "q": "x"}), "unauthorized")
             self.assertOk(c.call({"op": "health"}))
             self.assertError(c.call({"op": "auth", "key": "nope"}), "unauthorized")
+            # a key read with its line end, or a space: unknown, and the answer says why
+            a = c.call({"op": "auth", "key": SEARCH + "\n"})
+            self.assertError(a, "unauthorized")
+            self.assertIn("control character", a["error"]["message"])
+            a = c.call({"op": "auth", "key": SEARCH + " "})
+            self.assertIn("ends with a space", a["error"]["message"])
             self.assertError(c.call({"op": "auth"}), "bad_request")
             self.assertEqual(c.call({"op": "auth", "key": SEARCH})["role"], "search")
             self.assertOk(c.call({"op": "search", "q": "x"}))
