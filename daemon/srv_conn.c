@@ -728,14 +728,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 static void write_cb(struct bufferevent *bev, void *arg)
 {
     (void)bev;
-    struct srv_conn *c = arg;
-    c->in_callback++;
-    if (!conn_maybe_finish(c)) {
-        conn_flow(c);
-        conn_update(c);
-    }
-    c->in_callback--;
-    conn_reap(c);
+    srv_conn_resume(arg); /* the client took bytes: the same look again as after room came */
 }
 
 /* The client closed its side: answer what is complete (a last line without

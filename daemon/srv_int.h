@@ -516,7 +516,7 @@ void srv_conn_free_all(struct srv *s);
  * took nothing for stall_ns, largest first, then (may_cut_readers) the largest others.
  * Returns how many. */
 unsigned srv_conn_evict_unsent(struct srv *s, uint64_t stall_ns, bool may_cut_readers);
-/* A job of c stopped waiting for room: c may frame requests again. */
+/* A job of c stopped waiting for room, or its client took bytes: c may frame requests again. */
 void srv_conn_resume(struct srv_conn *c);
 /* For the protocols' write_answer: hands job->out to out without a copy. */
 void srv_conn_add_answer(struct evbuffer *out, struct srv_job *job);
