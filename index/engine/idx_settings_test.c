@@ -1398,6 +1398,35 @@ static void test_idx_settings_format1_still_reads(void **state)
     free(dir);
 }
 
+/* Writes index's SETTINGS file of format 2 by hand, holding json as settings and index version
+ * 2 (what an earlier searchd left, which set_settings would no longer write), and checks that
+ * searchd --check passes on the data directory. */
+static void write_settings_v2(const char *dir, const char *index, const char *json)
+{
+    size_t jlen = strlen(json);
+    uint8_t buf[256];
+    assert_true(36 + jlen <= sizeof buf);
+    memcpy(buf, "SDST", 4);
+    sd_put_le16(buf + 4, 2);
+    sd_put_le16(buf + 6, 0);
+    sd_put_le64(buf + 8, 2);
+    sd_put_le32(buf + 16, (uint32_t)jlen);
+    sd_put_le64(buf + 20, 2);
+    memcpy(buf + 28, json, jlen);
+    sd_put_le64(buf + 28 + jlen, sd_hash64(buf, 28 + jlen));
+    char idir[512];
+    snprintf(idir, sizeof idir, "%s/%s", dir, index);
+    struct sd_error err;
+    assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", buf, 36 + jlen, &err), SD_OK);
+    char report[4096] = {0};
+    FILE *out = fmemopen(report, sizeof report - 1, "w");
+    int rc = idx_check_dir(dir, out, &err); /* searchd --check */
+    fclose(out);
+    if (rc != SD_OK) {
+        fail_msg("check: %s", report);
+    }
+}
+
 /* Issue: set_settings took a weight that is 0 as a float (1e-50) and wrote "weight":0 to
  * SETTINGS, whose reader refused it: searchd no longer started. Such a file, as that bug left
  * it, opens with the weight 0 it was searched with (the field scores nothing), and the next
@@ -1411,27 +1440,8 @@ static void test_issue_idx_settings_weight_0_written_before_opens(void **state)
     idx_close(db);
     const char *json = "{\"fields\":{\"body\":{\"type\":\"text\",\"weight\":1},\"title\":{\"type\":"
                        "\"text\",\"weight\":0}}}";
-    size_t jlen = strlen(json);
-    uint8_t buf[256];
-    memcpy(buf, "SDST", 4);
-    sd_put_le16(buf + 4, 2);
-    sd_put_le16(buf + 6, 0);
-    sd_put_le64(buf + 8, 2);
-    sd_put_le32(buf + 16, (uint32_t)jlen);
-    sd_put_le64(buf + 20, 2);
-    memcpy(buf + 28, json, jlen);
-    sd_put_le64(buf + 28 + jlen, sd_hash64(buf, 28 + jlen));
-    char idir[512];
-    snprintf(idir, sizeof idir, "%s/w0", dir);
+    write_settings_v2(dir, "w0", json);
     struct sd_error err;
-    assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", buf, 36 + jlen, &err), SD_OK);
-    char report[4096] = {0};
-    FILE *out = fmemopen(report, sizeof report - 1, "w");
-    int rc = idx_check_dir(dir, out, &err); /* searchd --check */
-    fclose(out);
-    if (rc != SD_OK) {
-        fail_msg("check: %s", report);
-    }
     db = open_db(dir);
     expect_settings(db, "w0", json, 2);
     uint64_t v = 0;
@@ -1463,26 +1473,7 @@ static void test_issue_idx_settings_unwritable_name_written_before_opens(void **
     idx_close(db);
     const char *json = "{\"fields\":{\"a b\":{\"type\":\"int\"},\"title\":{\"type\":\"text\","
                        "\"weight\":2}}}";
-    size_t jlen = strlen(json);
-    uint8_t buf[256];
-    memcpy(buf, "SDST", 4);
-    sd_put_le16(buf + 4, 2);
-    sd_put_le16(buf + 6, 0);
-    sd_put_le64(buf + 8, 2);
-    sd_put_le32(buf + 16, (uint32_t)jlen);
-    sd_put_le64(buf + 20, 2);
-    memcpy(buf + 28, json, jlen);
-    sd_put_le64(buf + 28 + jlen, sd_hash64(buf, 28 + jlen));
-    char idir[512];
-    snprintf(idir, sizeof idir, "%s/nm", dir);
-    assert_int_equal(sd_write_file_atomic(idir, "SETTINGS", buf, 36 + jlen, &err), SD_OK);
-    char report[4096] = {0};
-    FILE *out = fmemopen(report, sizeof report - 1, "w");
-    int rc = idx_check_dir(dir, out, &err); /* searchd --check */
-    fclose(out);
-    if (rc != SD_OK) {
-        fail_msg("check: %s", report);
-    }
+    write_settings_v2(dir, "nm", json);
     db = open_db(dir);
     expect_settings(db, "nm", json, 2);
     struct seg_field ok[] = {TXT("title", "spring"), RAW("a b", "2012")};
