@@ -13,6 +13,7 @@ daemon from answering.
     and writes resume when space returns.
 """
 
+import contextlib
 import glob
 import os
 import re
@@ -159,14 +160,27 @@ class FaultTest(E2ETestCase):
 
         self.assert_disk_full_cycle(d, fill, make_room)
 
-    def test_disk_full_on_a_small_tmpfs(self):
+    @contextlib.contextmanager
+    def small_tmpfs(self, size, why_skip):
+        """A tmpfs of size mounted on a new directory (the test is skipped when it cannot be:
+        not root), unmounted at the end once the daemons on it are stopped."""
         mnt = tempfile.mkdtemp(prefix="searchd-tmpfs-")
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", mnt],
                                  capture_output=True).returncode == 0
         if not mounted:
             os.rmdir(mnt)
-            self.skipTest("cannot mount a tmpfs here (not root); the RLIMIT_FSIZE variant ran")
+            self.skipTest(why_skip)
         try:
+            yield mnt
+        finally:
+            for dd in self.daemons:
+                dd.stop()
+            subprocess.run(["umount", "-l", mnt], capture_output=True)
+            os.rmdir(mnt)
+
+    def test_disk_full_on_a_small_tmpfs(self):
+        with self.small_tmpfs("1m", "cannot mount a tmpfs here (not root); the RLIMIT_FSIZE "
+                                    "variant ran") as mnt:
             d = self.new_daemon(data_dir=os.path.join(mnt, "data"))
             os.mkdir(d.data_dir)
             d.start()
@@ -175,24 +189,13 @@ class FaultTest(E2ETestCase):
                 subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
 
             self.assert_disk_full_cycle(d, lambda: self.fill_until_refused(d, 100), make_room)
-        finally:
-            for dd in self.daemons:
-                dd.stop()
-            subprocess.run(["umount", "-l", mnt], capture_output=True)
-            os.rmdir(mnt)
 
     def test_failing_flush_logs_once_then_recovered(self):
         """A flush that cannot write its segment (a full tmpfs) is retried with a growing pause;
         the log said event=merge_failed at every retry, for as long as the disk stayed full.
         Now: one merge_failed line (then at most one a minute), and event=merge_recovered with
         the count of failed retries once the disk has room again."""
-        mnt = tempfile.mkdtemp(prefix="searchd-tmpfs-")
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt],
-                                 capture_output=True).returncode == 0
-        if not mounted:
-            os.rmdir(mnt)
-            self.skipTest("cannot mount a tmpfs here (not root)")
-        try:
+        with self.small_tmpfs("2m", "cannot mount a tmpfs here (not root)") as mnt:
             d = self.new_daemon(data_dir=os.path.join(mnt, "data"),
                                 extra_args=["--flush-ms", "1500"])
             os.mkdir(d.data_dir)
@@ -229,11 +232,6 @@ class FaultTest(E2ETestCase):
             self.assertEqual(d.term(), 0)
             d.start()
             self.assertEqual(self.search_total(d, "kept"), 40)
-        finally:
-            for dd in self.daemons:
-                dd.stop()
-            subprocess.run(["umount", "-l", mnt], capture_output=True)
-            os.rmdir(mnt)
 
 
 if __name__ == "__main__":
