@@ -1469,7 +1469,7 @@ static void test_issue_idx_settings_unwritable_name_written_before_opens(void **
     const char *bad = "{\"fields\":{\"a b\":{\"type\":\"int\"}}}";
     assert_int_equal(idx_set_settings(db, "nm", bad, strlen(bad), IDX_SETTINGS_UPSERT, &v, &err),
                      SD_EINVAL);
-    assert_non_null(strstr(err.msg, "field 'a b': a filter could not name it"));
+    assert_non_null(strstr(err.msg, "field 'a b': a filter or a sort could not name it"));
     idx_close(db);
     const char *json = "{\"fields\":{\"a b\":{\"type\":\"int\"},\"title\":{\"type\":\"text\","
                        "\"weight\":2}}}";

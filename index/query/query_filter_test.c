@@ -178,11 +178,12 @@ static void test_issue_filter_declared_names_in_any_script(void **state)
 }
 
 /* Issue: settings accepted names the query could not write before ':' ("a b", "a:b", "(a",
- * "-a"), attributes no filter reached. Now every name settings accept is a field name of a
- * clause, alone, excluded and in a group: each printable ASCII byte is tried at the start,
- * inside and at the end of a name, and names in other scripts. */
+ * "-a"), attributes no filter reached, and names no sort could list ("a,b"). Now every name
+ * settings accept is a field name of a clause, alone, excluded and in a group, and a sort key
+ * beside another: each printable ASCII byte is tried at the start, inside and at the end of a
+ * name, and names in other scripts. */
 /* Declares name (an int); when settings accept it, a clause on it must parse alone, excluded
- * and in a group. Counts which. */
+ * and in a group, and a sort on it and _score must read as two keys. Counts which. */
 static void check_name(const char *name, size_t *accepted, size_t *refused)
 {
     struct sd_buf json;
@@ -196,7 +197,7 @@ static void check_name(const char *name, size_t *accepted, size_t *refused)
     int rc = sch_parse((const char *)json.data, json.len, &schema, &err);
     sd_buf_free(&json);
     if (rc) {
-        if (!strstr(err.msg, "a filter could not name it")) {
+        if (!strstr(err.msg, "a filter or a sort could not name it")) {
             fail_msg("name %s: %s", name, err.msg);
         }
         ++*refused;
@@ -214,6 +215,13 @@ static void check_name(const char *name, size_t *accepted, size_t *refused)
         }
         qry_free(q);
     }
+    char sort[64];
+    snprintf(sort, sizeof sort, "%s:desc,_score", name);
+    struct qry_sort *so = NULL;
+    if (qry_sort_parse(sort, strlen(sort), schema, &so, &err)) {
+        fail_msg("name '%s': sort '%s': %s", name, sort, err.msg);
+    }
+    qry_sort_free(so);
     sch_free(schema);
 }
 
@@ -228,13 +236,13 @@ static void test_issue_filter_every_name_settings_accept_can_be_filtered(void **
             check_name(name, &accepted, &refused);
         }
     }
-    assert_int_equal(refused, 5 * 3 + 1); /* space ( ) " : anywhere, and a first - */
+    assert_int_equal(refused, 6 * 3 + 1); /* space ( ) " : , anywhere, and a first - */
     assert_true(accepted > 250);
     static const char *const words[] = {"OR", "AND", "год", "année", "*", "a*", "2fa", "x-", "-"};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
         check_name(words[i], &accepted, &refused);
     }
-    assert_int_equal(refused, 5 * 3 + 2); /* and "-" */
+    assert_int_equal(refused, 6 * 3 + 2); /* and "-" */
 }
 
 static void test_filter_eval_each_form_matches_its_documents(void **state)

@@ -63,7 +63,7 @@ bool sch_name_is_writable(const char *name, size_t len)
         return false;
     }
     for (size_t i = 0; i < len; i++) {
-        if (name[i] == ':' || sch_is_term_end(name[i])) {
+        if (name[i] == ':' || name[i] == ',' || sch_is_term_end(name[i])) {
             return false;
         }
     }
@@ -112,8 +112,8 @@ static int sch_parse_field(const char *name, struct json_object *spec, bool is_s
     }
     if (!is_stored && !sch_name_is_writable(name, len)) {
         return sd_errorf(err, SD_EINVAL,
-                         "field '%.64s': a filter could not name it (name:value): a name holds "
-                         "no white space, ':', '(', ')' or '\"' and does not start with '-'",
+                         "field '%.64s': a filter or a sort could not name it: a name holds no "
+                         "white space, ':', ',', '(', ')' or '\"' and does not start with '-'",
                          name);
     }
     memcpy(f->name, name, len + 1);

@@ -170,10 +170,11 @@ static inline bool sch_is_term_end(char c)
 }
 
 /* True when a query can write name[0, len) as a field, `name:value` (the lexer reads a name up
- * to the first ':' or term separator, and a '-' that starts a term is an exclusion): no
- * sch_is_term_end byte, no ':', not starting with '-'. sch_parse refuses a declared name that
- * is not, so every declared attribute can be filtered; sch_parse_stored still reads one (an
- * index written before the rule keeps opening). */
+ * to the first ':' or term separator, and a '-' that starts a term is an exclusion), and a
+ * sort, `weights` or a GET's `facets` can list it (items separated by ','): no
+ * sch_is_term_end byte, no ':' or ',', not starting with '-'. sch_parse refuses a declared
+ * name that is not, so every declared attribute can be filtered and sorted on;
+ * sch_parse_stored still reads one (an index written before the rule keeps opening). */
 bool sch_name_is_writable(const char *name, size_t len);
 
 /* The declared field with this name, or NULL (also when nothing is declared). */

@@ -185,18 +185,19 @@ static void test_sch_typo_and_layout_switches(void **state)
 
 /* Issue: settings took names no filter can write (a space, ':', a quote, a parenthesis, a
  * leading '-': the query lexer ends or reads the name there), so that attribute could never be
- * filtered. They are refused naming the field; every other name stays, in any script; a
- * SETTINGS file that holds one still reads (the index opens). */
+ * filtered, and names with ',' that no sort could list ("a,b:desc" is two keys). They are
+ * refused naming the field; every other name stays, in any script; a SETTINGS file that holds
+ * one still reads (the index opens). */
 static void test_issue_sch_parse_refuses_names_no_filter_can_write(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"a b", "a:b", "a\\\"b", "(a", "a)", "-a", "\\u00a0:"};
+    static const char *const bad[] = {"a b", "a:b", "a\\\"b", "(a", "a)", "-a", "\\u00a0:", "a,b"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char json[128];
         snprintf(json, sizeof json, "{\"fields\":{\"%s\":{\"type\":\"keyword\"}}}", bad[i]);
         expect_refused(json, SD_EINVAL,
-                       "': a filter could not name it (name:value): a name holds no "
-                       "white space, ':', '(', ')' or '\"' and does not start with '-'");
+                       "': a filter or a sort could not name it: a name holds no white space, "
+                       "':', ',', '(', ')' or '\"' and does not start with '-'");
         struct sch_schema *s = NULL;
         struct sd_error err = {0};
         if (sch_parse_stored(json, strlen(json), &s, &err) != SD_OK) {
@@ -208,7 +209,7 @@ static void test_issue_sch_parse_refuses_names_no_filter_can_write(void **state)
     expect_refused("{\"fields\":{\"a b\":{\"type\":\"int\"}}}", SD_EINVAL, "field 'a b': ");
     static const char *const good[] = {
         "\\u0433\\u043e\\u0434", "2fa",    "a-b", "a.b", "a*",     "a/b", "OR",
-        "\\u00e9t\\u00e9",       "a\\\\b", "a,b", "x-",  "\\u00a0"};
+        "\\u00e9t\\u00e9",       "a\\\\b", "a;b", "x-",  "\\u00a0"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         char json[128];
         snprintf(json, sizeof json, "{\"fields\":{\"%s\":{\"type\":\"keyword\"}}}", good[i]);
