@@ -837,7 +837,7 @@ static void begin_shutdown(struct srv *s)
     s->drain_start_ns = sd_now_ns();
     log_info("event=shutdown inflight=%llu connections=%u", (unsigned long long)s->inflight,
              s->nconns);
-    srv_conn_stop_listening(s);
+    srv_accept_stop(s);
     srv_unsent_fail_all(s);
     srv_conn_drain_all(s);
     struct timeval tv = {0, 10 * 1000};
@@ -895,25 +895,25 @@ static int start_listeners(struct srv *s, struct sd_error *err)
     int fd, rc;
     if (s->cfg.http_addr) {
         rc = listen_tcp(s->cfg.http_addr, &fd, s->http_addr, sizeof s->http_addr, err);
-        if (rc || (rc = srv_conn_listen(s, fd, &srv_http_ops, false, err))) {
+        if (rc || (rc = srv_accept_listen(s, fd, &srv_http_ops, false, err))) {
             return rc;
         }
     }
     if (s->cfg.line_addr) {
         rc = listen_tcp(s->cfg.line_addr, &fd, s->line_addr, sizeof s->line_addr, err);
-        if (rc || (rc = srv_conn_listen(s, fd, &srv_line_ops, false, err))) {
+        if (rc || (rc = srv_accept_listen(s, fd, &srv_line_ops, false, err))) {
             return rc;
         }
     }
     if (s->cfg.tls_http_addr) {
         rc = listen_tcp(s->cfg.tls_http_addr, &fd, s->tls_http_addr, sizeof s->tls_http_addr, err);
-        if (rc || (rc = srv_conn_listen(s, fd, &srv_http_ops, true, err))) {
+        if (rc || (rc = srv_accept_listen(s, fd, &srv_http_ops, true, err))) {
             return rc;
         }
     }
     if (s->cfg.tls_line_addr) {
         rc = listen_tcp(s->cfg.tls_line_addr, &fd, s->tls_line_addr, sizeof s->tls_line_addr, err);
-        if (rc || (rc = srv_conn_listen(s, fd, &srv_line_ops, true, err))) {
+        if (rc || (rc = srv_accept_listen(s, fd, &srv_line_ops, true, err))) {
             return rc;
         }
     }
@@ -928,7 +928,7 @@ static int start_listeners(struct srv *s, struct sd_error *err)
             s->socket_path = NULL;
             return rc;
         }
-        if ((rc = srv_conn_listen(s, fd, &srv_line_ops, false, err))) {
+        if ((rc = srv_accept_listen(s, fd, &srv_line_ops, false, err))) {
             return rc;
         }
     }
@@ -1061,6 +1061,7 @@ void srv_free(struct srv *s)
     done_cb(-1, 0, s);
     srv_unsent_fail_all(s);
     srv_conn_free_all(s);
+    srv_accept_free(s);
     srv_unsent_free(s);
     if (s->socket_path) {
         unlink(s->socket_path);

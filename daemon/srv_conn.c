@@ -5,17 +5,7 @@
  * differs (framing, the shape of an answer) is behind c->ops. This file owns
  * what must hold whatever the protocol: who gets in, how long a connection
  * may take, how much it may hold, and that answers leave in request order.
- *
- * Admission, at accept (so idle sockets count from their first moment):
- * three limits, checked from the narrowest: connections from the client's
- * IP address (--max-per-client; loopback included; Unix sockets have no
- * address and are not counted there), connections of the listener's
- * protocol (--max-line-connections / --max-http-connections), and all
- * connections (--max-connections). At a limit, the oldest idle connection
- * within that limit's scope is closed to make room; only when none is idle
- * is the new one refused (busy, in the protocol's own shape). So idle
- * sockets cannot lock anyone out, and a client cannot take more than its
- * address's share.
+ * Who gets in (the limits at accept, and refusals) is srv_accept.c's.
  *
  * States and deadlines (one timer per connection, never restarted by
  * trickled bytes):
@@ -73,17 +63,14 @@
  * plaintext. The differences: a close_notify alert before the FIN of a
  * lingering close, and a refusal that cannot be said in TLS is a plain close.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 
 #include "log.h"
 #include "srv_int.h"
@@ -91,57 +78,6 @@
 #define SRV_OUT_HIGH        (4u << 20)  /* bytes of answers queued before reading pauses */
 #define SRV_IN_HIGH         (16u << 20) /* bytes of requests pending before reading pauses */
 #define SRV_LINGER_S        2           /* seconds to wait for a client to close after our FIN */
-#define SRV_MAX_REFUSING    64          /* refused sockets saying goodbye at once */
-#define SRV_ADDR_BUCKETS    1024        /* a power of two */
-#define SRV_ACCEPT_RETRY_MS 100         /* pause accepting after EMFILE */
-
-/* ---- client addresses ---- */
-
-struct srv_addr_count {
-    struct srv_addr_count *next;
-    uint8_t key[17]; /* family byte + IPv4 or IPv6 address */
-    unsigned count;
-};
-
-/* False for an address that is not counted (Unix sockets). */
-static bool addr_key(const struct sockaddr *sa, uint8_t key[17])
-{
-    memset(key, 0, 17);
-    if (sa->sa_family == AF_INET) {
-        key[0] = 4;
-        memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-        return true;
-    }
-    if (sa->sa_family == AF_INET6) {
-        key[0] = 6;
-        memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-        return true;
-    }
-    return false;
-}
-
-static struct srv_addr_count **addr_find(struct srv *s, const uint8_t key[17])
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (int i = 0; i < 17; i++) {
-        h = (h ^ key[i]) * 1099511628211ull;
-    }
-    struct srv_addr_count **pp = &s->addr_table[h & (s->addr_cap - 1)];
-    while (*pp && memcmp((*pp)->key, key, 17) != 0) {
-        pp = &(*pp)->next;
-    }
-    return pp;
-}
-
-static void addr_release(struct srv *s, struct srv_addr_count *a)
-{
-    if (--a->count > 0) {
-        return;
-    }
-    struct srv_addr_count **pp = addr_find(s, a->key);
-    *pp = a->next;
-    free(a);
-}
 
 /* ---- lists, states, timers ---- */
 
@@ -257,7 +193,7 @@ static void conn_destroy(struct srv_conn *c)
         s->nproto[c->ops->proto]--;
     }
     if (c->addr) {
-        addr_release(s, c->addr);
+        srv_addr_release(s, c->addr);
     }
     if (c->timer) {
         event_free(c->timer);
@@ -278,7 +214,7 @@ static bool conn_reap(struct srv_conn *c)
 }
 
 /* Closes the socket now; the struct goes when no job points to it. */
-static void conn_close(struct srv_conn *c)
+void srv_conn_close(struct srv_conn *c)
 {
     if (c->bev) {
         conn_free_bev(c);
@@ -346,7 +282,7 @@ static void linger_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
     (void)what; /* EOF or error: the client is gone */
-    conn_close(arg);
+    srv_conn_close(arg);
 }
 
 static void conn_linger(struct srv_conn *c)
@@ -375,7 +311,7 @@ static bool conn_maybe_finish(struct srv_conn *c)
         conn_linger(c);
         return true;
     }
-    conn_close(c);
+    srv_conn_close(c);
     return true;
 }
 
@@ -473,7 +409,7 @@ void srv_conn_fail_stream(struct srv_conn *c, enum proto_code code, const char *
     set_held(c, 0);
     struct srv_job *job = srv_conn_job(c, 0);
     if (!job) {
-        conn_close(c);
+        srv_conn_close(c);
         return;
     }
     job->must_close = true;
@@ -561,7 +497,7 @@ void srv_conn_job_done(struct srv_job *job)
     conn_start_parked(c); /* before the answers go: a closed connection's jobs still run */
     if (!c->bev) {
         c->in_callback--;
-        conn_close(c); /* drops done jobs, frees c after its last one */
+        srv_conn_close(c); /* drops done jobs, frees c after its last one */
         return;
     }
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -650,7 +586,7 @@ unsigned srv_conn_evict_unsent(struct srv *s, uint64_t stall_ns, bool may_cut_re
                  (size_t)atomic_load_explicit(&s->unsent, memory_order_relaxed), s->cfg.max_unsent,
                  s->nwaiting);
         srv_metrics_refused(&s->metrics, big->ops->proto, SRV_REFUSED_UNSENT);
-        conn_close(big); /* it takes nothing: no answer could reach it, nor a busy error */
+        srv_conn_close(big); /* it takes nothing: no answer could reach it, nor a busy error */
         n++;
     }
     return n;
@@ -788,7 +724,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         if (is_plain_http && c->ops->proto == SRV_PROTO_HTTP) {
             conn_answer_plain_http(c);
         }
-        conn_close(c);
+        srv_conn_close(c);
     }
     c->in_callback--;
     conn_reap(c);
@@ -802,10 +738,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     struct srv *s = c->srv;
     c->in_callback++;
     if (!c->bev || c->is_lingering || c->is_refusal) {
-        conn_close(c);
+        srv_conn_close(c);
     } else if (c->state == SRV_CONN_IDLE) {
         log_debug("event=idle_close proto=%s peer=%s", c->ops->name, c->peer);
-        conn_close(c);
+        srv_conn_close(c);
     } else if (c->state == SRV_CONN_READING) {
         log_debug("event=request_timeout proto=%s peer=%s held=%zu pending=%zu paused=%d "
                   "reading_ms=%llu",
@@ -816,7 +752,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         srv_conn_fail_stream(c, PROTO_TIMEOUT, msg);
     } else if (out_len(c) > 0 && out_len(c) == c->last_out) {
         log_info("event=write_timeout proto=%s peer=%s", c->ops->name, c->peer);
-        conn_close(c); /* the client took no answer bytes for a whole period */
+        srv_conn_close(c); /* the client took no answer bytes for a whole period */
     } else {
         c->last_out = out_len(c); /* progress, or the engine is working: wait on */
         arm_timer(c, s->cfg.idle_timeout_s);
@@ -825,11 +761,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     conn_reap(c);
 }
 
-/* ---- accepting ---- */
+/* ---- new connections (srv_accept.c admits them) ---- */
 
-/* A connection accepted by l on fd (taken: closed on failure). */
-static struct srv_conn *conn_new(struct srv *s, const struct srv_listener *l, evutil_socket_t fd,
-                                 const struct sockaddr *sa)
+struct srv_conn *srv_conn_new(struct srv *s, const struct srv_listener *l, evutil_socket_t fd,
+                              const struct sockaddr *sa)
 {
     const struct srv_proto_ops *ops = l->ops;
     struct srv_conn *c = calloc(1, sizeof *c);
@@ -873,218 +808,26 @@ static struct srv_conn *conn_new(struct srv *s, const struct srv_listener *l, ev
     return c;
 }
 
-/* A refused connection: one busy answer, then FIN, then input discarded
- * until the client closes (or SRV_LINGER_S), so that no reset destroys it.
- * At most SRV_MAX_REFUSING at once; beyond that the socket is just closed. */
-static void refuse(struct srv *s, const struct srv_listener *l, evutil_socket_t fd,
-                   const struct sockaddr *sa, const char *why)
+void srv_conn_admit(struct srv_conn *c, struct srv_addr_count *a)
 {
-    const struct srv_proto_ops *ops = l->ops;
-    struct sd_buf msg;
-    sd_buf_init(&msg);
-    ops->encode_refusal(&msg, PROTO_BUSY, why);
-    struct srv_conn *c = NULL;
-    if (s->nrefusing < SRV_MAX_REFUSING && msg.rc == SD_OK) {
-        c = conn_new(s, l, fd, sa);
-        if (!c) {
-            sd_buf_free(&msg);
-            return; /* conn_new closed fd */
-        }
-    }
-    if (!c) {
-        if (!l->is_tls) { /* a TLS client could not read plaintext: just close */
-            ssize_t w = send(fd, msg.data, msg.len, MSG_NOSIGNAL | MSG_DONTWAIT);
-            (void)w; /* best effort: the client is refused either way */
-        }
-        close(fd);
-        sd_buf_free(&msg);
-        return;
-    }
+    struct srv *s = c->srv;
+    c->addr = a;
+    s->nconns++;
+    s->nproto[c->ops->proto]++;
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    conn_update(c); /* IDLE, with its timer */
+    log_debug("event=accept proto=%s peer=%s", c->ops->name, c->peer);
+}
+
+void srv_conn_refusal(struct srv_conn *c, const struct sd_buf *msg)
+{
     c->is_refusal = true;
     c->is_closing = true;
     c->must_linger = true;
-    s->nrefusing++;
-    bufferevent_write(c->bev, msg.data, msg.len);
-    sd_buf_free(&msg);
+    c->srv->nrefusing++;
+    bufferevent_write(c->bev, msg->data, msg->len);
     bufferevent_enable(c->bev, EV_WRITE);
     arm_timer(c, SRV_LINGER_S);
-}
-
-static struct srv_conn *oldest_idle(struct srv *s, int proto, const struct srv_addr_count *a)
-{
-    for (struct srv_conn *c = s->idle_head; c; c = c->idle_next) {
-        if ((proto < 0 || (int)c->ops->proto == proto) && (!a || c->addr == a)) {
-            return c;
-        }
-    }
-    return NULL;
-}
-
-static unsigned proto_limit(const struct srv *s, enum srv_proto p)
-{
-    return p == SRV_PROTO_HTTP ? s->cfg.max_http_connections : s->cfg.max_line_connections;
-}
-
-/* Makes room for one more connection of proto from a (NULL: not counted)
- * by closing idle ones; returns why it cannot (and the limit in *limit), or NULL. */
-static const char *make_room(struct srv *s, enum srv_proto proto, struct srv_addr_count *a,
-                             enum srv_refusal *limit)
-{
-    struct srv_conn *victim;
-    /* a->count already includes the new connection */
-    while (a && s->cfg.max_per_client && a->count > s->cfg.max_per_client) {
-        if (!(victim = oldest_idle(s, -1, a))) {
-            *limit = SRV_REFUSED_PER_CLIENT;
-            return "too many connections from this address";
-        }
-        log_info("event=evict_idle reason=max_per_client peer=%s", victim->peer);
-        conn_close(victim);
-    }
-    while (s->nproto[proto] >= proto_limit(s, proto)) {
-        if (!(victim = oldest_idle(s, (int)proto, NULL))) {
-            *limit = SRV_REFUSED_PROTO;
-            return "too many connections of this protocol";
-        }
-        log_info("event=evict_idle reason=max_proto_connections peer=%s", victim->peer);
-        conn_close(victim);
-    }
-    while (s->nconns >= s->cfg.max_connections) {
-        if (!(victim = oldest_idle(s, -1, NULL))) {
-            *limit = SRV_REFUSED_TOTAL;
-            return "too many connections";
-        }
-        log_info("event=evict_idle reason=max_connections peer=%s", victim->peer);
-        conn_close(victim);
-    }
-    return NULL;
-}
-
-static struct srv_addr_count *addr_get(struct srv *s, const struct sockaddr *sa)
-{
-    uint8_t key[17];
-    if (!addr_key(sa, key)) {
-        return NULL;
-    }
-    struct srv_addr_count **pp = addr_find(s, key);
-    if (!*pp) {
-        struct srv_addr_count *a = calloc(1, sizeof *a);
-        if (!a) {
-            return NULL; /* not counted: better than refusing for our own lack */
-        }
-        memcpy(a->key, key, sizeof a->key);
-        *pp = a;
-    }
-    (*pp)->count++; /* taken now: an eviction in make_room cannot free the entry */
-    return *pp;
-}
-
-static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
-{
-    (void)lis;
-    (void)salen;
-    struct srv_listener *l = arg;
-    struct srv *s = l->srv;
-    if (s->is_draining) {
-        srv_metrics_refused(&s->metrics, l->ops->proto, SRV_REFUSED_DRAINING);
-        refuse(s, l, fd, sa, "the server is shutting down");
-        return;
-    }
-    struct srv_addr_count *a = addr_get(s, sa); /* counts this connection */
-    enum srv_refusal limit;
-    const char *why = make_room(s, l->ops->proto, a, &limit);
-    if (why) {
-        srv_metrics_refused(&s->metrics, l->ops->proto, limit);
-        log_warn("event=refused proto=%s reason=\"%s\" connections=%u", l->ops->name, why,
-                 s->nconns);
-        if (a) {
-            addr_release(s, a);
-        }
-        refuse(s, l, fd, sa, why);
-        return;
-    }
-    struct srv_conn *c = conn_new(s, l, fd, sa);
-    if (!c) {
-        if (a) {
-            addr_release(s, a);
-        }
-        return;
-    }
-    c->addr = a;
-    s->nconns++;
-    s->nproto[l->ops->proto]++;
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    conn_update(c); /* IDLE, with its timer */
-    log_debug("event=accept proto=%s peer=%s", l->ops->name, c->peer);
-}
-
-static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct srv_listener *l = arg;
-    if (!l->srv->is_draining) {
-        evconnlistener_enable(l->lis);
-    }
-}
-
-static void accept_error_cb(struct evconnlistener *lis, void *arg)
-{
-    struct srv_listener *l = arg;
-    int e = EVUTIL_SOCKET_ERROR();
-    log_warn("event=accept_error err=\"%s\"", evutil_socket_error_to_string(e));
-    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-        /* The pending connection stays in the backlog, so accepting again
-         * at once would spin: pause, and free a descriptor if one is idle. */
-        evconnlistener_disable(lis);
-        struct srv_conn *victim = oldest_idle(l->srv, -1, NULL);
-        if (victim) {
-            conn_close(victim);
-        }
-        struct timeval tv = {0, SRV_ACCEPT_RETRY_MS * 1000};
-        event_add(l->retry, &tv);
-    }
-}
-
-int srv_conn_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, bool is_tls,
-                    struct sd_error *err)
-{
-    if (!s->addr_table) {
-        s->addr_cap = SRV_ADDR_BUCKETS;
-        s->addr_table = calloc(s->addr_cap, sizeof *s->addr_table);
-        if (!s->addr_table) {
-            close(fd);
-            return sd_errorf(err, SD_ENOMEM, "address table");
-        }
-    }
-    if (s->nlisteners == SRV_MAX_LISTENERS) {
-        close(fd);
-        return sd_errorf(err, SD_EINVAL, "too many listeners");
-    }
-    struct srv_listener *l = &s->listeners[s->nlisteners];
-    l->srv = s;
-    l->ops = ops;
-    l->is_tls = is_tls;
-    l->lis = evconnlistener_new(s->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE, -1, fd);
-    if (!l->lis) {
-        close(fd);
-        return sd_errorf(err, SD_ENOMEM, "evconnlistener_new");
-    }
-    s->nlisteners++;
-    l->retry = evtimer_new(s->base, accept_retry_cb, l);
-    if (!l->retry) {
-        return sd_errorf(err, SD_ENOMEM, "evtimer_new");
-    }
-    evconnlistener_set_error_cb(l->lis, accept_error_cb);
-    return SD_OK;
-}
-
-void srv_conn_stop_listening(struct srv *s)
-{
-    for (unsigned i = 0; i < s->nlisteners; i++) {
-        evconnlistener_disable(s->listeners[i].lis);
-        event_del(s->listeners[i].retry);
-    }
 }
 
 /* ---- shutdown ---- */
@@ -1141,13 +884,4 @@ void srv_conn_free_all(struct srv *s)
         c->in_callback = 0;
         conn_destroy(c);
     }
-    for (unsigned i = 0; i < s->nlisteners; i++) {
-        evconnlistener_free(s->listeners[i].lis);
-        if (s->listeners[i].retry) {
-            event_free(s->listeners[i].retry);
-        }
-    }
-    s->nlisteners = 0;
-    free(s->addr_table);
-    s->addr_table = NULL;
 }

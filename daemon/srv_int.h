@@ -153,7 +153,7 @@ struct srv_proto_ops {
 extern const struct srv_proto_ops srv_line_ops;
 extern const struct srv_proto_ops srv_http_ops;
 
-struct srv_addr_count; /* srv_conn.c: connections per client address */
+struct srv_addr_count; /* srv_accept.c: connections per client address */
 
 enum srv_conn_state {
     SRV_CONN_IDLE,    /* nothing buffered, nothing pending: idle timeout */
@@ -489,10 +489,26 @@ void srv_unsent_fail_all(struct srv *s);
 /* srv_snapshot.c: runs the snapshot op on a thread of its own; the job completes from it. */
 void srv_snapshot_start(struct srv_job *job);
 
+/* srv_accept.c: listeners, admission, refusals */
+/* Accepts connections of ops on the listening socket fd (taken: closed on failure). */
+int srv_accept_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, bool is_tls,
+                      struct sd_error *err);
+void srv_accept_stop(struct srv *s); /* shutdown: accept no more */
+void srv_accept_free(struct srv *s); /* after srv_conn_free_all: listeners, address table */
+/* One connection of a's address is gone (its count is freed at 0). */
+void srv_addr_release(struct srv *s, struct srv_addr_count *a);
+
 /* srv_conn.c */
-int srv_conn_listen(struct srv *s, int fd, const struct srv_proto_ops *ops, bool is_tls,
-                    struct sd_error *err);
-void srv_conn_stop_listening(struct srv *s);
+/* A connection accepted by l on fd (taken: closed on failure), not yet admitted (counted,
+ * reading): srv_conn_admit or srv_conn_refusal follows. NULL when out of memory. */
+struct srv_conn *srv_conn_new(struct srv *s, const struct srv_listener *l, evutil_socket_t fd,
+                              const struct sockaddr *sa);
+/* c counts toward the limits (a: its address's count, or NULL) and starts reading. */
+void srv_conn_admit(struct srv_conn *c, struct srv_addr_count *a);
+/* c only says msg (a busy answer), then lingers until the client closes. */
+void srv_conn_refusal(struct srv_conn *c, const struct sd_buf *msg);
+/* Closes c's socket now; the struct goes when no job points to it. */
+void srv_conn_close(struct srv_conn *c);
 /* A new job at the tail of c's FIFO (NULL when out of memory). */
 struct srv_job *srv_conn_job(struct srv_conn *c, size_t in_bytes);
 /* Parses nothing more: the request framed is answered with code (HTTP:
