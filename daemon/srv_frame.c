@@ -36,6 +36,8 @@
  * between a header's name, or the last piece of its value, and the next piece of its value
  * there is a line end (gap_from, has_gap_lf). And the fields after a chunked body (trailers)
  * are not headers (RFC 9110 6.5.1): none is kept, so a key or an Origin there is nobody's.
+ * HTTP/1.0 has no chunked bodies: a 1.0 request with Transfer-Encoding is framed by a proxy of
+ * that version as one without a body, so it is 400 too (RFC 9112 6.1: faulty framing).
  */
 #include "srv_frame.h"
 
@@ -360,8 +362,13 @@ static int on_headers_complete(http_parser *p)
     if (p->http_major != 1) { /* http-parser reads "GET /x" without a version as HTTP/0.9 */
         return hr_refuse(r, PROTO_BAD_HTTP, 400, "malformed HTTP request: HTTP/1.0 or 1.1 only");
     }
-    r->keep_alive = http_should_keep_alive(p) != 0;
     bool is_chunked = (p->flags & F_CHUNKED) != 0;
+    if (is_chunked && p->http_minor == 0) { /* RFC 9112 6.1: its framing is faulty */
+        return hr_refuse(r, PROTO_BAD_HTTP, 400,
+                         "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 request, "
+                         "which has no chunked bodies");
+    }
+    r->keep_alive = http_should_keep_alive(p) != 0;
     if (!is_chunked && p->content_length != UINT64_MAX && p->content_length > r->max_body) {
         char msg[128];
         snprintf(msg, sizeof msg, "request body of %llu bytes is over the limit of %zu",

@@ -506,7 +506,8 @@ class HostileTest(E2ETestCase):
         before the colon ("Transfer-Encoding : chunked" was chunked, "Content-Length : N" a
         length) and a value folded onto a line of its own ("Transfer-Encoding:" then " chunked"
         was chunked; an Authorization folded was the key). Each is 400 bad_http, one answer,
-        the connection closed, and the document in its body is not stored. Fields after a
+        the connection closed, and the document in its body is not stored; so is a chunked
+        body in an HTTP/1.0 request (1.0 has none: a proxy of 1.0 reads no body). Fields after a
         chunked body (trailers) are not headers: an admin key there was taken as the request's."""
         admin = "admin-0123456789abcdef"
         daemon = self.start_daemon(extra_args=[
@@ -528,6 +529,8 @@ class HostileTest(E2ETestCase):
              + chunked(doc("te-fold"))),
             ("auth-fold", head + b"Authorization:\r\n Bearer " + admin.encode()
              + b"\r\nContent-Length: 26\r\n\r\n" + doc("auth-fold")),
+            ("te-http10", b"POST /docs HTTP/1.0\r\nHost: localhost\r\n" + auth
+             + b"Transfer-Encoding: chunked\r\n\r\n" + chunked(doc("te-http10"))),
         ]
         for name, req in cases:
             with raw_connect(daemon.http_addr) as s:
