@@ -25,6 +25,19 @@
  * (enum srv_header: Expect, CORS, If-None-Match, Authorization) are kept, at
  * most SRV_HEADER_MAX bytes each (431 over it) and once each (a repeated one
  * is 400 bad_http: two Origins or two keys have no single meaning).
+ *
+ * Where http-parser is lenient, the reader is strict, so that searchd and a proxy in front of it
+ * cannot frame the same bytes differently (request smuggling). http-parser reads
+ * "Transfer-Encoding : chunked" as Transfer-Encoding (a space ends its match of a name) and
+ * joins a value folded onto the next line (obs-fold: a line that begins with a space or a tab)
+ * to the line before; a proxy may read the first as an unknown header and the second as an
+ * empty value, so the body of one is a request to the other. Both are 400 bad_http (RFC 9112
+ * 5.1 and 5.2 allow nothing else but a repair). A fold shows only in what the parser skips:
+ * between a header's name, or the last piece of its value, and the next piece of its value
+ * there is a line end (gap_from, has_gap_lf). And the fields after a chunked body (trailers)
+ * are not headers (RFC 9110 6.5.1): none is kept, so a key or an Origin there is nobody's.
+ * HTTP/1.0 has no chunked bodies: a 1.0 request with Transfer-Encoding is framed by a proxy of
+ * that version as one without a body, so it is 400 too (RFC 9112 6.1: faulty framing).
  */
 #include "srv_frame.h"
 
@@ -215,6 +228,7 @@ static int on_message_begin(http_parser *p)
     memset(r->value_len, 0, sizeof r->value_len);
     memset(r->has_value, 0, sizeof r->has_value);
     r->is_in_value = r->has_continue = r->wants_continue = false;
+    r->is_past_head = r->has_gap_lf = false;
     return 0;
 }
 
@@ -274,6 +288,13 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
     if (hr_count_head(r, len + (is_new ? 4 : 0))) {    /* + ": " and "\r\n" */
         return -1;
     }
+    if (memchr(at, ' ', len)) { /* http-parser refuses a tab, not a space */
+        return hr_refuse(r, PROTO_BAD_HTTP, 400,
+                         "malformed HTTP request: white space in a header name or before its "
+                         "colon, or a header line that begins with it");
+    }
+    r->gap_from = at + len;
+    r->has_gap_lf = false;
     if (r->is_in_value) { /* a new header begins */
         end_header(r);
     }
@@ -284,15 +305,33 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* Whether a piece of a header's value begins on a line of its own: obs-fold (see the top). An
+ * empty value is read as an empty piece at the next line's start, and is none. */
+static bool is_folded(struct srv_http_reader *r, const char *at, size_t len)
+{
+    bool has_lf = r->has_gap_lf;
+    if (len > 0 && !has_lf && r->gap_from && at > r->gap_from) {
+        has_lf = memchr(r->gap_from, '\n', (size_t)(at - r->gap_from)) != NULL;
+    }
+    r->gap_from = at + len;
+    r->has_gap_lf = false;
+    return len > 0 && has_lf;
+}
+
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     struct srv_http_reader *r = reader_of(p);
     if (hr_count_head(r, len)) {
         return -1;
     }
+    if (is_folded(r, at, len)) {
+        return hr_refuse(r, PROTO_BAD_HTTP, 400,
+                         "malformed HTTP request: a header value folded onto a line of its own "
+                         "(obs-fold); send each header on one line");
+    }
     if (!r->is_in_value) {
         r->is_in_value = true;
-        r->which = header_of(r);
+        r->which = r->is_past_head ? -1 : header_of(r); /* a trailer is not a header */
         if (r->which >= 0) {
             if (r->has_value[r->which]) {
                 char msg[96];
@@ -319,11 +358,17 @@ static int on_headers_complete(http_parser *p)
 {
     struct srv_http_reader *r = reader_of(p);
     end_header(r);
+    r->is_past_head = true;
     if (p->http_major != 1) { /* http-parser reads "GET /x" without a version as HTTP/0.9 */
         return hr_refuse(r, PROTO_BAD_HTTP, 400, "malformed HTTP request: HTTP/1.0 or 1.1 only");
     }
-    r->keep_alive = http_should_keep_alive(p) != 0;
     bool is_chunked = (p->flags & F_CHUNKED) != 0;
+    if (is_chunked && p->http_minor == 0) { /* RFC 9112 6.1: its framing is faulty */
+        return hr_refuse(r, PROTO_BAD_HTTP, 400,
+                         "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 request, "
+                         "which has no chunked bodies");
+    }
+    r->keep_alive = http_should_keep_alive(p) != 0;
     if (!is_chunked && p->content_length != UINT64_MAX && p->content_length > r->max_body) {
         char msg[128];
         snprintf(msg, sizeof msg, "request body of %llu bytes is over the limit of %zu",
@@ -518,8 +563,14 @@ enum srv_frame_rc srv_hr_next(struct srv_http_reader *r, struct srv_frame *f)
     }
     size_t avail = r->raw.len - r->raw_pos;
     if (avail > 0) {
-        size_t n = http_parser_execute(&r->parser, &hr_settings,
-                                       (const char *)r->raw.data + r->raw_pos, avail);
+        const char *from = (const char *)r->raw.data + r->raw_pos;
+        r->gap_from = from;
+        size_t n = http_parser_execute(&r->parser, &hr_settings, from, avail);
+        /* the bytes skipped at the end of these go before the next value, in bytes to come */
+        if (r->gap_from < from + n && memchr(r->gap_from, '\n', (size_t)(from + n - r->gap_from))) {
+            r->has_gap_lf = true;
+        }
+        r->gap_from = NULL; /* it pointed into raw, which the next feed moves */
         r->raw_pos += n;
         r->work += n;
         enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);

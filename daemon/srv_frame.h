@@ -103,6 +103,10 @@ struct srv_http_reader {
     size_t value_len[SRV_NHEADERS];
     bool has_value[SRV_NHEADERS];
     bool is_in_value;
+    bool is_past_head;    /* the header section ended: fields now are trailers, not kept */
+    const char *gap_from; /* in the bytes being parsed: the end of the last header name or
+                           * value read (or their start): what the parser skipped since */
+    bool has_gap_lf;      /* ... held a line end in bytes parsed before (obs-fold) */
     bool has_continue;   /* Expect: 100-continue */
     bool wants_continue; /* headers done, body to come, client waits for a 100 */
     bool is_complete;    /* a whole message was parsed (the parser is paused) */

@@ -328,6 +328,72 @@ static void test_srv_hr_framing_errors_are_refused(void **state)
     assert_int_equal(out.code, PROTO_TOO_LARGE);
 }
 
+/* Request smuggling shapes: bytes that http-parser frames one way and a proxy in front may frame
+ * another. A space before a header's colon ("Transfer-Encoding : chunked" was chunked to
+ * http-parser, an unknown header to others) and a value folded onto the next line (obs-fold:
+ * "Transfer-Encoding:" then " chunked" was chunked) are 400 at once, in any split (RFC 9112
+ * 5.1, 5.2); so is Transfer-Encoding in an HTTP/1.0 request, which a 1.0 proxy frames as one
+ * without a body (6.1). */
+static void test_srv_hr_smuggling_shapes_are_refused_in_any_split(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "POST /docs HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "POST /docs HTTP/1.1\r\nContent-Length : 3\r\n\r\nabc",
+        "POST /docs HTTP/1.1\r\nTransfer-Encoding:\r\n chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "POST /docs HTTP/1.1\r\nTransfer-Encoding: \r\n\tchunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "POST /docs HTTP/1.1\r\nContent-Length: 3\r\nX-A: a\r\n b\r\n\r\nabc",
+        "GET /stats HTTP/1.1\r\nAuthorization: Bearer\r\n k\r\n\r\n",
+        "GET /stats HTTP/1.1\r\nX-A: a\n b\n\n",
+        "GET /stats HTTP/1.1\r\n Host: x\r\n\r\n", /* a fold of the request line */
+        "GET /stats HTTP/1.1\r\nX Y: z\r\n\r\n",
+        "POST /docs HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_out out;
+        http_each_split(cases[i], &out);
+        if (out.code != PROTO_BAD_HTTP || out.status != 400 || out.nreq != 0) {
+            fail_msg("case %zu: code %d status %d requests %d, want 400 bad_http and none", i,
+                     out.code, out.status, out.nreq);
+        }
+    }
+    /* what stays valid: spaces inside a value and around it, an empty value, a line end
+     * alone (LF) */
+    struct http_out out;
+    http_each_split("GET /a HTTP/1.1\r\nX-Empty:\r\nX-B:  b c  \r\nX-Empty2: \r\n\r\n"
+                    "GET /b HTTP/1.1\nX-C: c\n\n",
+                    &out);
+    assert_int_equal(out.code, PROTO_OK);
+    assert_string_equal(out.log, "GET /a  ka|GET /b  ka|");
+}
+
+/* The fields after a chunked body (trailers) are not headers (RFC 9110 6.5.1): an Authorization
+ * or an Origin there was taken as the request's, a key sent past a proxy that checks only the
+ * header section. */
+static void test_srv_hr_trailer_fields_are_not_headers(void **state)
+{
+    (void)state;
+    const char *text = "POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+                       "Authorization: Bearer k\r\nOrigin: http://a.example\r\n\r\n";
+    const size_t pieces[] = {1, 5, 4096};
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+        struct srv_http_reader r;
+        srv_hr_init(&r, 4096, 1024);
+        struct srv_frame f;
+        enum srv_frame_rc rc = SRV_FRAME_MORE;
+        for (size_t at = 0; at < strlen(text) && rc == SRV_FRAME_MORE; at += pieces[i]) {
+            size_t n = strlen(text) - at < pieces[i] ? strlen(text) - at : pieces[i];
+            assert_int_equal(srv_hr_feed(&r, text + at, n), SD_OK);
+            rc = srv_hr_next(&r, &f);
+        }
+        assert_int_equal(rc, SRV_FRAME_REQUEST);
+        assert_int_equal(f.len, 3);
+        assert_null(f.header[SRV_H_AUTHORIZATION]);
+        assert_null(f.header[SRV_H_ORIGIN]);
+        srv_hr_free(&r);
+    }
+}
+
 static void test_srv_hr_expect_continue_once_headers_are_in(void **state)
 {
     (void)state;
@@ -381,6 +447,8 @@ int main(void)
         cmocka_unit_test(test_srv_lr_work_is_linear_whatever_the_split),
         cmocka_unit_test(test_srv_hr_pipelined_requests_in_any_split),
         cmocka_unit_test(test_srv_hr_framing_errors_are_refused),
+        cmocka_unit_test(test_srv_hr_smuggling_shapes_are_refused_in_any_split),
+        cmocka_unit_test(test_srv_hr_trailer_fields_are_not_headers),
         cmocka_unit_test(test_srv_hr_expect_continue_once_headers_are_in),
         cmocka_unit_test(test_srv_hr_work_is_linear_whatever_the_split),
     };

@@ -15,6 +15,7 @@
  *   Content-Length: <n>\r\n
  *   [Allow: <methods>\r\n]           405 only
  *   [ETag, Cache-Control, CSP...]    page assets (daemon/web/web.h)
+ *   [X-Content-Type-Options: nosniff\r\n Cache-Control: no-store\r\n]  every other answer
  *   [Access-Control-Allow-Origin: <origin>\r\n] [Vary: Origin\r\n] (srv_cors.c)
  *                                    a request from an allowed origin (srv_cors.c)
  *   [Connection: close\r\n]          the connection closes after it
@@ -60,6 +61,13 @@
 #define CORS_METHODS "GET, POST, PUT, PATCH, DELETE, HEAD"
 #define CORS_HEADERS "Content-Type, Authorization"
 #define CORS_MAX_AGE "600"
+
+/* Every answer but the page's files. An answer is of its moment and may hold documents that
+ * a key guarded: no browser keeps it on disk past the tab the key lived in, and no cache in
+ * front keeps it for the next client (nginx's proxy_cache, for one, stores answers to requests
+ * with Authorization). And an answer is never read as anything but its type: an error quotes
+ * the request (a parameter's name, a document id). */
+#define API_HEADERS "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n"
 
 static void http_init(struct srv_conn *c)
 {
@@ -136,6 +144,8 @@ static void put_head(struct evbuffer *out, const struct srv_job *job, size_t bod
         for (const char *h = web_headers(a); *h; h += strlen(h) + 1) {
             evbuffer_add_printf(out, "%s\r\n", h);
         }
+    } else {
+        evbuffer_add_printf(out, API_HEADERS);
     }
     if (job->allow_origin) {
         evbuffer_add_printf(out, "Access-Control-Allow-Origin: %s\r\n", job->allow_origin);
@@ -187,10 +197,10 @@ static void http_encode_refusal(struct sd_buf *out, enum proto_code code, const 
     proto_encode_error(&body, code, msg);
     sd_buf_put(&body, "\n", 1);
     int status = proto_code_http_status(code);
-    char head[192];
+    char head[256];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                     "Content-Length: %zu\r\n" API_HEADERS "Connection: close\r\n\r\n",
                      status, reason(status), body.len);
     sd_buf_put(out, head, (size_t)n);
     sd_buf_put(out, body.data, body.len);

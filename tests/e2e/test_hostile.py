@@ -19,12 +19,15 @@ Attacks:
                         --request-timeout although it keeps sending
   double Content-Length four clients send requests with two Content-Length headers in a loop:
                         each gets 400 bad_http as JSON and is closed
+  smuggling shapes      a space before a header's colon, a folded header value: 400 bad_http,
+                        nothing stored; a key in a chunked body's trailer is no key
 and the global cap on unfinished request bytes (--max-unfinished): over it, the client holding the
 most gets busy and is closed, the others are served;
 and the linear reader: the daemon's CPU time (/proc/PID/stat) for a 32 MiB line against an 8 MiB
 one, in 64-byte to 1 MiB writes.
 """
 
+import hashlib
 import json
 import os
 import resource
@@ -495,6 +498,58 @@ class HostileTest(E2ETestCase):
         with daemon.line() as c:
             self.assertError(c.call({"op": "get", "id": "smuggled"}), "not_found")
         self.check_rss(daemon, 128, "double Content-Length")
+
+    # ---- smuggling shapes ----
+
+    def test_smuggling_shapes_are_400_and_nothing_stored(self):
+        """Headers that http-parser read one way and a proxy in front may read another: a space
+        before the colon ("Transfer-Encoding : chunked" was chunked, "Content-Length : N" a
+        length) and a value folded onto a line of its own ("Transfer-Encoding:" then " chunked"
+        was chunked; an Authorization folded was the key). Each is 400 bad_http, one answer,
+        the connection closed, and the document in its body is not stored; so is a chunked
+        body in an HTTP/1.0 request (1.0 has none: a proxy of 1.0 reads no body). Fields after a
+        chunked body (trailers) are not headers: an admin key there was taken as the request's."""
+        admin = "admin-0123456789abcdef"
+        daemon = self.start_daemon(extra_args=[
+            "--admin-keys", "sha256:" + hashlib.sha256(admin.encode()).hexdigest()])
+        auth = b"Authorization: Bearer " + admin.encode() + b"\r\n"
+
+        def doc(name):
+            return b'{"id":"%s","title":"x"}\n' % name.encode()
+
+        def chunked(body, trailer=b""):
+            return b"%x\r\n%s\r\n0\r\n%s\r\n" % (len(body), body, trailer)
+
+        head = b"POST /docs HTTP/1.1\r\nHost: localhost\r\n"
+        cases = [
+            ("te-space", head + auth + b"Transfer-Encoding : chunked\r\n\r\n"
+             + chunked(doc("te-space"))),
+            ("cl-space", head + auth + b"Content-Length : 25\r\n\r\n" + doc("cl-space")),
+            ("te-fold", head + auth + b"Transfer-Encoding:\r\n chunked\r\n\r\n"
+             + chunked(doc("te-fold"))),
+            ("auth-fold", head + b"Authorization:\r\n Bearer " + admin.encode()
+             + b"\r\nContent-Length: 26\r\n\r\n" + doc("auth-fold")),
+            ("te-http10", b"POST /docs HTTP/1.0\r\nHost: localhost\r\n" + auth
+             + b"Transfer-Encoding: chunked\r\n\r\n" + chunked(doc("te-http10"))),
+        ]
+        for name, req in cases:
+            with raw_connect(daemon.http_addr) as s:
+                s.sendall(req)
+                data = read_until_closed(s)
+            status, headers, body = http_response(data)
+            self.assertEqual((status, headers.get("connection")), (400, "close"), (name, data))
+            self.assertEqual(json.loads(body)["error"]["code"], "bad_http", (name, body))
+            self.assertEqual(data.count(b"HTTP/1.1"), 1, (name, data))
+        with raw_connect(daemon.http_addr) as s:
+            s.sendall(head + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                      + chunked(doc("trailer"), auth))
+            status, _, body = http_response(read_until_closed(s))
+        self.assertEqual(status, 401, body)
+        h = daemon.http()
+        for name, _ in cases + [("trailer", None)]:
+            r = h.request("GET", "/docs/" + name, headers={"Authorization": "Bearer " + admin})
+            self.assertError(r.json, "not_found")
+        h.close()
 
     # ---- the rest of strict HTTP ----
 

@@ -8,7 +8,8 @@ preflight from an allowed origin is 204 with the Allow-* headers, from another 4
 forbidden_origin; a write (POST, PUT, DELETE) from an origin not allowed is forbidden_origin
 too, as a browser sends some without a preflight; a repeated Origin is 400 and an over-long
 header 431, as JSON. A search answer with facets carries facet_order, the buckets' order as
-arrays, which a JavaScript client needs (its objects list integer-like keys first).
+arrays, which a JavaScript client needs (its objects list integer-like keys first). Every API
+answer says Cache-Control: no-store and X-Content-Type-Options: nosniff.
 """
 
 import json
@@ -77,6 +78,29 @@ class WebTest(harness.E2ETestCase):
             self.assertEqual(r.status, 405, (method, path))
             self.assertEqual(r.headers["Allow"], "GET, HEAD")
             self.assertError(r.json, "method_not_allowed")
+
+    def test_api_answers_are_not_kept_or_sniffed(self):
+        """API answers carried no Cache-Control: a browser kept the documents of a keyed
+        server in its disk cache after the tab (where the page keeps the key) was closed, and a
+        proxy's cache (nginx's proxy_cache ignores Authorization) could give them to the next
+        client. Errors quote the request, and carried no nosniff. Every answer but the page's
+        files now says Cache-Control: no-store and X-Content-Type-Options: nosniff; the files
+        keep no-cache (revalidated, never stale)."""
+        self.assertOk(self.http.request("POST", "/docs",
+                                        body={"id": "<img src=x>", "title": "kept"}).json)
+        answers = [self.http.search("kept"), self.http.get("/docs/%3Cimg%20src%3Dx%3E"),
+                   self.http.get("/search?%3Cscript%3E=1"), self.http.get("/nope"),
+                   self.http.get("/stats"), self.http.get("/metrics"),
+                   self.http.request("HEAD", "/health")]
+        self.assertIn("<img src=x>", answers[1].json["doc"]["id"])
+        self.assertIn("<script>", answers[2].json["error"]["message"])
+        for r in answers:
+            self.assertEqual(r.headers["Cache-Control"], "no-store", r.status)
+            self.assertEqual(r.headers["X-Content-Type-Options"], "nosniff", r.status)
+        status, headers, _ = self.raw(b"GET /health HTTP/1.1\r\nX Y: z\r\n\r\n")  # bad_http
+        self.assertEqual((status, headers["cache-control"]), (400, "no-store"))
+        self.assertEqual(headers["x-content-type-options"], "nosniff")
+        self.assertEqual(self.http.get("/app.js").headers["Cache-Control"], "no-cache")
 
     def test_web_off(self):
         d = self.start_daemon(extra_args=["--web", "off"])
