@@ -123,29 +123,6 @@ int cli_cmd_get(const struct cli_opts *opts, const char *id)
 
 #define CLI_DELETE_BATCH 10000 /* ids a delete request may carry (docs/PROTOCOL.md) */
 
-/* {"op":"delete","index":...,"ids":[ids...]}, NULL when out of memory. */
-static struct json_object *cmd_req_delete_ids(const char *index, char **ids, int n)
-{
-    struct json_object *req = sq_req_delete(index, ids[0]);
-    struct json_object *arr = json_object_new_array_ext(n);
-    for (int i = 0; req && arr && i < n; i++) {
-        struct json_object *id = json_object_new_string(ids[i]);
-        if (!id || json_object_array_add(arr, id) != 0) {
-            json_object_put(id);
-            json_object_put(arr);
-            arr = NULL;
-        }
-    }
-    if (!req || !arr) {
-        json_object_put(req);
-        json_object_put(arr);
-        return NULL;
-    }
-    json_object_object_del(req, "id");
-    json_object_object_add(req, "ids", arr);
-    return req;
-}
-
 int cli_cmd_delete(const struct cli_opts *opts, int argc, char **argv)
 {
     struct json_object *answer;
@@ -162,7 +139,9 @@ int cli_cmd_delete(const struct cli_opts *opts, int argc, char **argv)
     int rc = CLI_EXIT_OK;
     for (int at = 0; at < argc && rc == CLI_EXIT_OK; at += CLI_DELETE_BATCH) {
         int n = argc - at < CLI_DELETE_BATCH ? argc - at : CLI_DELETE_BATCH;
-        rc = cli_cmd_call(opts, cmd_req_delete_ids(opts->index, argv + at, n), &answer);
+        struct json_object *req =
+            sq_req_delete_ids(opts->index, (const char *const *)(argv + at), (size_t)n);
+        rc = cli_cmd_call(opts, req, &answer);
         deleted += rc == CLI_EXIT_OK ? cli_int_member(answer, "deleted") : 0;
         not_found += rc == CLI_EXIT_OK ? cli_int_member(answer, "not_found") : 0;
         json_object_put(answer);

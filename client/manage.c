@@ -125,13 +125,9 @@ int cli_cmd_settings(const struct cli_opts *opts, const char *name, const char *
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
-    struct json_object *req = sq_req_set_settings(name, settings);
+    struct json_object *req = opts->is_merge ? sq_req_merge_settings(name, settings)
+                                             : sq_req_set_settings(name, settings);
     json_object_put(settings); /* req holds its own reference */
-    if (req && opts->is_merge &&
-        json_object_object_add(req, "merge", json_object_new_boolean(1)) != 0) {
-        json_object_put(req);
-        req = NULL; /* sent as no request: out of memory */
-    }
     rc = cli_cmd_call(opts, req, &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         struct json_object *v = NULL;

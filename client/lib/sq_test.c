@@ -163,6 +163,25 @@ static void test_sq_req_ops_encode_as_protocol_md(void **state)
     json_object_put(set);
 }
 
+/* 1.5.0: delete with "ids" (a NULL id sent as "", for the server to name), and set_settings
+ * with "merge": true, whose JSON nulls (json-c's NULL members) are sent as null. */
+static void test_sq_req_delete_ids_and_merge_settings_encode_as_protocol_md(void **state)
+{
+    (void)state;
+    const char *ids[] = {"a1", "б2", NULL};
+    expect_request(sq_req_delete_ids(NULL, ids, 2), "{\"op\":\"delete\",\"ids\":[\"a1\",\"б2\"]}");
+    expect_request(sq_req_delete_ids("b", ids, 3),
+                   "{\"op\":\"delete\",\"index\":\"b\",\"ids\":[\"a1\",\"б2\",\"\"]}");
+    expect_request(sq_req_delete_ids("b", NULL, 0),
+                   "{\"op\":\"delete\",\"index\":\"b\",\"ids\":[]}");
+    struct json_object *patch =
+        json_tokener_parse("{\"fields\":{\"isbn\":{\"type\":\"keyword\"}},\"synonyms\":null}");
+    expect_request(sq_req_merge_settings("b", patch),
+                   "{\"op\":\"set_settings\",\"index\":\"b\",\"settings\":{\"fields\":{\"isbn\":"
+                   "{\"type\":\"keyword\"}},\"synonyms\":null},\"merge\":true}");
+    json_object_put(patch);
+}
+
 static void test_sq_parse_answer_ok_and_error_answers(void **state)
 {
     (void)state;
@@ -553,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_sq_req_search_proximity_each_form),
         cmocka_unit_test(test_sq_search_bad_proximity_is_earg_before_sending),
         cmocka_unit_test(test_sq_req_ops_encode_as_protocol_md),
+        cmocka_unit_test(test_sq_req_delete_ids_and_merge_settings_encode_as_protocol_md),
         cmocka_unit_test(test_sq_parse_answer_ok_and_error_answers),
         cmocka_unit_test(test_sq_parse_answer_not_an_object_is_proto_error),
         cmocka_unit_test(test_sq_pipeline_answers_in_order_and_bookkeeping),
