@@ -12,6 +12,7 @@
  *   import.c   import FILE...: validates every file, then sends batches, pipelined
  *   textdoc.c  a .txt/.md file -> a document (id from the name, title from the first line)
  *   jsonarr.c  a .json file (an array of documents, or one) -> its documents' texts, streamed
+ *   jsoncheck.c  a document's JSON text against what searchd takes and json-c does not check
  *   csvdoc.c   a .csv file -> a document a row, typed by the header or the index's settings
  *   buf.c      a growable byte buffer
  *   rpc.c      the options -> libsearchq's, its errors -> stderr and an exit status
@@ -166,6 +167,24 @@ typedef int (*cli_json_doc_fn)(void *arg, const char *path, uint64_t line, uint6
  * documents before the fault were handed on). */
 int cli_json_each_doc(const char *path, cli_json_doc_fn fn, void *arg);
 int cli_json_each_doc_in(FILE *f, const char *path, cli_json_doc_fn fn, void *arg);
+
+/* ---- jsoncheck.c ---- */
+
+/* The levels a document may nest: searchd reads 32 in a request, and a batch's documents stand
+ * inside two of them ({"op":"add","docs":[...]}). */
+#define CLI_JSON_MAX_DEPTH 30
+
+/* Where and why a document's JSON text breaks searchd's rules. */
+struct cli_json_fault {
+    size_t at;     /* the byte offset in the text, from 0 */
+    char why[192]; /* NUL-terminated */
+};
+
+/* Whether text[0, len) is one JSON value (white space around it allowed) that searchd takes
+ * as a document's: RFC 8259 JSON with searchd's rules on numbers, escapes, keys and depth
+ * (docs/PROTOCOL.md "Input edge cases"; the list is at the top of jsoncheck.c). Otherwise
+ * false with *fault filled in. Allocates only while it runs; out of memory is a fault. */
+bool cli_json_check(const char *text, size_t len, struct cli_json_fault *fault);
 
 /* ---- csvdoc.c ---- */
 

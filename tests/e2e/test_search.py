@@ -12,6 +12,7 @@ own and remove them again, so the sample stays at SAMPLE_DOCS documents.
 
 import json
 import os
+import re
 import tempfile
 
 import harness
@@ -94,6 +95,38 @@ class SearchTest(E2ETestCase):
             self.assertIn("bad.jsonl:4", decode(cp)[1], describe(cp))
         self.assertEqual(self.stats_docs(), self.sample_count, "a refused import stored docs")
         self.assertError(self.line_call({"op": "get", "id": "bad-1"}), "not_found")
+
+    def test_issue_import_json_c_takes_searchd_refuses_named_before_sending(self):
+        """A line that json-c reads and searchd refuses (a malformed number, NaN, a lone
+        surrogate escape, a key twice...) passed the check before sending: the import sent the
+        batches before it, which were stored, and stopped at the server's refusal, naming the
+        batch's lines (bad.jsonl:1001-1500) and an offset into the request. Now each is named
+        by its line and byte, before anything is sent, as a .json document is."""
+        bad = ['"n":01', '"n":1.', '"n":1.e5', '"n":1e999', '"n":99999999999999999999',
+               '"n":NaN', '"n":-Infinity', '"t":tRue', '"t":"\\ud800"', '"t":"\\udc00x"',
+               '"a\\u0000b":1', '"id":"again"', '"q":1,"\\u0071":2', '"t":"x",',
+               '"v":' + "[" * 30 + "]" * 30]
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, member in enumerate(bad):
+                path = os.path.join(tmp, "bad.jsonl")
+                with open(path, "w", encoding="utf-8") as f:
+                    for n in range(1, 1201):  # past two batches of 500
+                        f.write('{"id":"jc-%d","title":"fine"}\n' % n)
+                    f.write('{"id":"jc-bad",%s}\n' % member)
+                cp = self.searchq("--index", "jcheck", "import", path)
+                self.assertEqual(cp.returncode, 1, member + ": " + describe(cp))
+                err = decode(cp)[1]
+                self.assertRegex(err, r"^searchq: %s:1201: bad JSON at byte \d+: " % re.escape(path),
+                                 member)
+                self.assertIn("nothing was imported", err, member)
+                self.assertNotIn("server error", err, member)
+                with open(os.path.join(tmp, "bad.json"), "w", encoding="utf-8") as f:
+                    f.write('[{"id":"jc-1"},\n{"id":"jc-bad",%s}]' % member)
+                cp = self.searchq("--index", "jcheck", "import", os.path.join(tmp, "bad.json"))
+                self.assertEqual(cp.returncode, 1, member + ": " + describe(cp))
+                self.assertIn("bad.json:2: document 2: bad JSON at byte", decode(cp)[1], member)
+        self.assertError(self.line_call({"op": "get", "index": "jcheck", "id": "jc-1"}),
+                         "unknown_index")
 
     def test_issue_import_messages_bom_directory_empty_and_bad_names(self):
         with tempfile.TemporaryDirectory() as tmp:
