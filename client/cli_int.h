@@ -58,6 +58,9 @@ struct cli_opts {
                                 box should: docs/QUERY.md "Proximity"), _OFF or a weight */
     int typo;                /* --typo on|off: 1 or 0; -1 (not given): the server's (on) */
     int layout;              /* --layout on|off: the same for the other-keyboard-layout reading */
+    int drop_words;          /* --drop-words on|off: the same for the most-words reading */
+    struct json_object *weights; /* --weights title:3,body:1 as {"title":3,"body":1}, owned
+                                    (main frees it), or NULL */
     bool wants_highlight;    /* --highlight: fragments with the matches marked */
     int64_t snippet_len;     /* --snippet-len, -1 when not given */
     int64_t fragments;       /* --fragments, -1 when not given */
@@ -75,6 +78,14 @@ struct cli_opts {
 /* The default of --busy-wait: minutes, as a server over its --memory-limit catches up in
  * seconds when its disk is slow (README "Memory limit"). */
 #define CLI_BUSY_WAIT_DEFAULT 300
+
+/* ---- cmd.c: --weights ---- */
+
+/* Parses "FIELD:NUMBER,..." (each field once, the number as JSON writes it: 3, 0.5, 1e1) into
+ * {"FIELD":NUMBER,...}, *out owned by the caller. How many fields and how large a weight the
+ * server takes is its rule. On failure prints why (one "searchq: ..." line) and returns
+ * CLI_EXIT_USAGE. */
+int cli_parse_weights(const char *text, struct json_object **out);
 
 /* ---- rpc.c: talking to searchd, through libsearchq (client/lib/searchq.h) ---- */
 

@@ -511,6 +511,45 @@ class SearchTest(E2ETestCase):
                               describe(cp))
         self.assertIn("--typo on|off", decode(self.searchq("--help"))[0])
 
+    def test_searchq_drop_words_and_weights(self):
+        """searchq had no way to send the protocol's drop_words or weights. --drop-words off
+        answers only the documents with every word; --weights FIELD:N,... weighs the fields
+        for one search. A malformed list, a field twice or a number JSON would not write is a
+        usage error before connecting; a weight out of the server's range is its error."""
+        docs = [{"id": "dw1", "title": "quokkas", "body": "wombats"},
+                {"id": "dw2", "title": "wombats", "body": "quokkas"},
+                {"id": "dw3", "title": "numbats", "body": "bilbies"}]
+        self.assertOk(self.line_call({"op": "add", "index": "dwt", "docs": docs}))
+        a = self.search("quokkas bilbies", "--index", "dwt")
+        self.assertEqual(a["every_word"], 0, a)
+        self.assertEqual(len(a["hits"]), 3, a)  # each has one of the two words
+        a = self.search("quokkas bilbies", "--index", "dwt", "--drop-words", "off")
+        self.assertEqual((a["total"], a["hits"]), (0, []), a)
+        self.assertNotIn("dropped", a)
+        ids = [h["id"] for h in self.search("quokkas", "--index", "dwt")["hits"]]
+        self.assertEqual(ids, ["dw1", "dw2"])  # the title weighs 2, the body 1
+        ids = [h["id"] for h in self.search("quokkas", "--index", "dwt",
+                                            "--weights", "title:0.1,body:5")["hits"]]
+        self.assertEqual(ids, ["dw2", "dw1"])
+        cp = self.searchq("--index", "dwt", "--weights", "title:1e3,body:1001", "quokkas")
+        self.assertEqual(cp.returncode, 1, describe(cp))
+        self.assertIn("server error bad_request: weights: 'body'", decode(cp)[1])
+        for bad, why in (("title", "wants FIELD:NUMBER pairs, got 'title'"), ("", "got ''"),
+                         ("title:x", "'title' wants a number, got 'x'"),
+                         ("title:01", "'title' wants a number, got '01'"),
+                         ("title:NaN", "wants a number"), ("title:1,body:2,", "got ''"),
+                         ("title:1,title:2", "'title' given twice")):
+            cp = run_searchq(["--weights", bad, "x"], server="127.0.0.1:9")
+            self.assertEqual(cp.returncode, 2, describe(cp))
+            self.assertIn(why, decode(cp)[1], describe(cp))
+        cp = run_searchq(["--drop-words", "yes", "x"], server="127.0.0.1:9")
+        self.assertEqual(cp.returncode, 2, describe(cp))
+        self.assertIn("--drop-words wants on or off, got 'yes'", decode(cp)[1])
+        usage = decode(self.searchq("--help"))[0]
+        self.assertIn("--drop-words on|off", usage)
+        self.assertIn("--weights LIST", usage)
+        self.line_call({"op": "drop_index", "index": "dwt"})
+
     def test_wrong_keyboard_layout_finds_the_intended_words(self):
         want = self.ids("цифровая", "--limit", "100")
         self.assertIn(DIPLOMACY, want)
