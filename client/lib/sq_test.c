@@ -478,6 +478,16 @@ static void test_sq_connect_bad_addresses(void **state)
     struct sq_options o = {.address = "nocolon"};
     assert_int_equal(sq_connect(&o, &c, &err), SQ_EADDR);
     assert_null(c);
+    /* a port that is not a number from 1 to 65535 is a malformed address, not a failure to
+     * connect (getaddrinfo took "http", and said "Servname not supported" of "notaport") */
+    const char *const bad_ports[] = {"localhost:notaport", "localhost:http", "127.0.0.1:0",
+                                     "127.0.0.1:65536",    "127.0.0.1:-1",   "127.0.0.1:7701x",
+                                     "127.0.0.1:",         "[::1]:123456"};
+    for (size_t k = 0; k < sizeof bad_ports / sizeof bad_ports[0]; k++) {
+        o.address = bad_ports[k];
+        assert_int_equal(sq_connect(&o, &c, &err), SQ_EADDR);
+        assert_non_null(strstr(err.message, bad_ports[k]));
+    }
     char path[300];
     memset(path, 'p', sizeof path - 1);
     path[sizeof path - 1] = '\0';

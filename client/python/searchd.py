@@ -108,8 +108,9 @@ def _connect(address, timeout, tls):
         sock.connect(address)
         return sock
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError("address must be HOST:PORT or a Unix socket path: %r" % address)
+    if not sep or not host or not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError("address must be HOST:PORT (a port from 1 to 65535) or a Unix socket "
+                         "path: %r" % address)
     host = host.strip("[]")
     sock = socket.create_connection((host, int(port)), timeout=timeout)
     if not tls:

@@ -432,6 +432,9 @@ class PythonClientTest(harness.E2ETestCase):
     def test_bad_address(self):
         with self.assertRaises(ValueError):
             searchd.Client("no-port-here")
+        for bad in ("127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:99999", ":7701", "host:http"):
+            with self.assertRaises(ValueError, msg=bad):  # 99999 was OverflowError
+                searchd.Client(bad)
         with self.assertRaises(OSError):
             searchd.Client("127.0.0.1:%d" % harness.free_port(), timeout=5)
 
