@@ -429,6 +429,11 @@ static int main_dispatch(int argc, char **argv, struct cli_opts *opts)
     if (strcmp(word, "search") == 0) {
         return main_run(opts, word, argc2 - 1, argv2 + 1);
     }
+    /* getopt names the program by argv2[0] in its messages: "searchq import: unrecognized
+     * option", not "import: ..." */
+    char name[64];
+    snprintf(name, sizeof name, "searchq %s", word);
+    argv2[0] = name;
     optind = 0; /* GNU getopt: start over on the new vector */
     rc = main_parse_opts(argc2, argv2, false, opts);
     if (rc != CLI_EXIT_OK) {

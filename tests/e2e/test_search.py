@@ -1211,6 +1211,31 @@ class SearchTest(E2ETestCase):
         self.assertIn("cannot connect to 127.0.0.1:%d" % port, err)
         self.assertIn("is searchd running?", err)
 
+    def test_issue_messages_for_a_bad_port_a_command_option_and_settings_json(self):
+        """--server with a port that is no number was exit 3 "cannot connect to
+        localhost:notaport: Servname not supported for ai_socktype"; a bad option after a
+        command was "import: unrecognized option" (the program not named); settings JSON that
+        stops in the middle was "not JSON (at byte 10: continue)"; and a settings key given
+        twice was sent with only the last (json-c keeps one), the first dropped without a
+        word."""
+        for server in ("localhost:notaport", "127.0.0.1:0", "127.0.0.1:70000"):
+            cp = run_searchq(["--server", server, "health"], server=None)
+            self.assertEqual(cp.returncode, 2, describe(cp))
+            self.assertIn("--server wants HOST:PORT, got '%s'" % server, decode(cp)[1])
+        cp = run_searchq(["import", "--bogus", "x.jsonl"], server=None)
+        self.assertEqual(cp.returncode, 2, describe(cp))
+        self.assertIn("searchq import: unrecognized option '--bogus'", decode(cp)[1])
+        cp = self.searchq("settings", "msgs2", '{"fields":')
+        self.assertEqual(cp.returncode, 1, describe(cp))
+        self.assertIn("the settings: not JSON (it ends in the middle, at byte 10)", decode(cp)[1])
+        cp = self.searchq("settings", "msgs2",
+                          '{"fields":{"year":{"type":"int"},"year":{"type":"keyword"}}}')
+        self.assertEqual(cp.returncode, 1, describe(cp))
+        self.assertIn("the settings: not JSON as searchd reads it (at byte 34: key 'year' given "
+                      "twice)", decode(cp)[1])
+        self.assertError(self.line_call({"op": "get_settings", "index": "msgs2"}),
+                         "unknown_index")
+
     def test_usage_exit_2(self):
         for args in ([], ["get"], ["get", "a", "b"], ["--limit", "x", "q"], ["--bogus", "q"],
                      ["--server", "a:1", "--socket", "/s", "q"], ["stats", "extra"],
