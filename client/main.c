@@ -79,8 +79,8 @@ static const char main_usage[] =
     "  -h, --help          show this text\n"
     "query language: words (all must match), a OR b, -word, \"exact phrase\", prefix*;\n"
     "  --syntax full adds field:word (e.g. title:diplomacy) and parentheses\n"
-    "exit status: 0 ok; 1 the server answered an error (or an input file is bad);\n"
-    "  2 usage; 3 cannot connect to searchd, or the connection broke\n";
+    "exit status: 0 ok; 1 the server answered an error, health found it degraded, or an\n"
+    "  input file is bad; 2 usage; 3 cannot connect to searchd, or the connection broke\n";
 
 enum main_opt {
     MAIN_SERVER = 256,
