@@ -158,6 +158,12 @@ class SearchTest(E2ETestCase):
             cp = self.searchq("--index", "msgs", "import", empties[1], bom)
             self.assertEqual(cp.returncode, 0, describe(cp))
             self.assertIn("imported 1 document from 2 files", decode(cp)[0])
+            # a byte that is not UTF-8 is named by its line and its byte in that line (it was
+            # "at offset 11", an offset into the file beside a line number)
+            cp = self.searchq("--index", "msgs", "import", put(b"u.txt", b"Title\nbody \xff\n"))
+            self.assertEqual(cp.returncode, 1, describe(cp))
+            self.assertIn("u.txt:2: not valid UTF-8 (byte 0xff, byte 6 of the line)",
+                          decode(cp)[1])
             # a text file whose name (its id) is not UTF-8 is named before anything is sent
             bad = put(b"bad\xffname.txt", b"Title\nbody\n")
             cp = self.searchq("--index", "msgs", "import", bom, bad)
