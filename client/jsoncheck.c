@@ -14,7 +14,8 @@
  *     exponent) from -2^63 to 2^64-1; any other number within a double's range;
  *   - strings: valid UTF-8; the escapes \" \\ \/ \b \f \n \r \t and \uXXXX, where \uD800 to
  *     \uDBFF must be followed by a \uDC00 to \uDFFF escape, and those never stand alone; no
- *     \u0000 in a key. Raw control characters are taken, as searchd takes them;
+ *     \u0000 in a key, no NUL byte at all. Other raw control characters are taken, as searchd
+ *     takes them;
  *   - the literals true, false and null, spelt so;
  *   - no key twice in one object, escapes decoded ("q" and "\u0071" are the same key);
  *   - at most CLI_JSON_MAX_DEPTH levels: searchd reads 32 in a request, and a document sent in
@@ -155,9 +156,10 @@ static bool jc_keys_unique(struct jc *j, size_t open, size_t first)
     if (!spans) {
         return jc_fail(j, open, "out of memory");
     }
+    const char *base = j->key_text ? j->key_text : ""; /* NULL while every key is "" */
     for (size_t k = 0; k < n; k++) {
         const struct jc_key *key = &j->keys[first + k];
-        spans[k] = (struct jc_span){j->key_text + key->off, key->len, key->src};
+        spans[k] = (struct jc_span){base + key->off, key->len, key->src};
     }
     qsort(spans, n, sizeof *spans, jc_span_cmp);
     bool is_unique = true;
@@ -261,6 +263,9 @@ static bool jc_string(struct jc *j, bool is_key)
                 return false;
             }
             continue;
+        }
+        if (c == '\0') { /* json-c and searchd read it as the end of the text */
+            return jc_fail(j, j->i, "a NUL byte in a string (write it \\u0000)");
         }
         uint32_t cp;
         size_t n = c < 0x80 ? 1 : cli_utf8_decode(j->s + j->i, j->len - j->i, &cp);

@@ -86,6 +86,7 @@ static void test_jsoncheck_escapes_keys_and_literals_json_c_takes_are_refused(vo
     expect_fault("{\"t\":\"\\udc00\\ud800\"}", 6, "\\udc00 is a lone low surrogate");
     expect_fault("{\"a\\u0000b\":1}", 1, "a key holds \\u0000 (NUL)");
     expect_fault("{\"id\":\"a\",\"id\":\"b\"}", 10, "key 'id' given twice");
+    expect_fault("{\"\":1,\"\":2}", 6, "key '' given twice"); /* UBSan: NULL + 0 (fuzz) */
     expect_fault("{\"q\":1,\"\\u0071\":2}", 7, "key 'q' given twice");
     expect_fault("{\"o\":{\"k\":1,\"j\":2,\"k\":3}}", 18, "key 'k' given twice");
     expect_fault("{\"t\":tRue}", 5, "unexpected character");
@@ -100,6 +101,13 @@ static void test_jsoncheck_escapes_keys_and_literals_json_c_takes_are_refused(vo
     expect_fault("{\"a\" 1}", 5, "expected ':'");
     expect_fault("{\"a\":1 \"b\":2}", 7, "expected ',' or '}'");
     expect_fault("", 0, "ends where a value should be");
+    /* a raw NUL byte: searchd reads the text as ending there (fuzz_jsoncheck found it) */
+    struct cli_json_fault f;
+    assert_false(cli_json_check("{\"t\":\"a\0b\"}", 11, &f));
+    assert_int_equal(f.at, 7);
+    assert_non_null(strstr(f.why, "a NUL byte in a string"));
+    assert_false(cli_json_check("{\"t\":1}\0", 8, &f));
+    assert_int_equal(f.at, 7);
     char deep[128] = "{\"v\":";
     for (int i = 0; i < CLI_JSON_MAX_DEPTH; i++) {
         strcat(deep, "[");
