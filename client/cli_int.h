@@ -12,6 +12,7 @@
  *   import.c   import FILE...: validates every file, then sends batches, pipelined
  *   textdoc.c  a .txt/.md file -> a document (id from the name, title from the first line)
  *   jsonarr.c  a .json file (an array of documents, or one) -> its documents' texts, streamed
+ *   jsoncheck.c  a document's JSON text against what searchd takes and json-c does not check
  *   csvdoc.c   a .csv file -> a document a row, typed by the header or the index's settings
  *   buf.c      a growable byte buffer
  *   rpc.c      the options -> libsearchq's, its errors -> stderr and an exit status
@@ -57,6 +58,9 @@ struct cli_opts {
                                 box should: docs/QUERY.md "Proximity"), _OFF or a weight */
     int typo;                /* --typo on|off: 1 or 0; -1 (not given): the server's (on) */
     int layout;              /* --layout on|off: the same for the other-keyboard-layout reading */
+    int drop_words;          /* --drop-words on|off: the same for the most-words reading */
+    struct json_object *weights; /* --weights title:3,body:1 as {"title":3,"body":1}, owned
+                                    (main frees it), or NULL */
     bool wants_highlight;    /* --highlight: fragments with the matches marked */
     int64_t snippet_len;     /* --snippet-len, -1 when not given */
     int64_t fragments;       /* --fragments, -1 when not given */
@@ -74,6 +78,14 @@ struct cli_opts {
 /* The default of --busy-wait: minutes, as a server over its --memory-limit catches up in
  * seconds when its disk is slow (README "Memory limit"). */
 #define CLI_BUSY_WAIT_DEFAULT 300
+
+/* ---- cmd.c: --weights ---- */
+
+/* Parses "FIELD:NUMBER,..." (each field once, the number as JSON writes it: 3, 0.5, 1e1) into
+ * {"FIELD":NUMBER,...}, *out owned by the caller. How many fields and how large a weight the
+ * server takes is its rule. On failure prints why (one "searchq: ..." line) and returns
+ * CLI_EXIT_USAGE. */
+int cli_parse_weights(const char *text, struct json_object **out);
 
 /* ---- rpc.c: talking to searchd, through libsearchq (client/lib/searchq.h) ---- */
 
@@ -166,6 +178,24 @@ typedef int (*cli_json_doc_fn)(void *arg, const char *path, uint64_t line, uint6
  * documents before the fault were handed on). */
 int cli_json_each_doc(const char *path, cli_json_doc_fn fn, void *arg);
 int cli_json_each_doc_in(FILE *f, const char *path, cli_json_doc_fn fn, void *arg);
+
+/* ---- jsoncheck.c ---- */
+
+/* The levels a document may nest: searchd reads 32 in a request, and a batch's documents stand
+ * inside two of them ({"op":"add","docs":[...]}). */
+#define CLI_JSON_MAX_DEPTH 30
+
+/* Where and why a document's JSON text breaks searchd's rules. */
+struct cli_json_fault {
+    size_t at;     /* the byte offset in the text, from 0 */
+    char why[192]; /* NUL-terminated */
+};
+
+/* Whether text[0, len) is one JSON value (white space around it allowed) that searchd takes
+ * as a document's: RFC 8259 JSON with searchd's rules on numbers, escapes, keys and depth
+ * (docs/PROTOCOL.md "Input edge cases"; the list is at the top of jsoncheck.c). Otherwise
+ * false with *fault filled in. Allocates only while it runs; out of memory is a fault. */
+bool cli_json_check(const char *text, size_t len, struct cli_json_fault *fault);
 
 /* ---- csvdoc.c ---- */
 

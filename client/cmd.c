@@ -50,6 +50,68 @@ int cli_cmd_finish(int rc, struct json_object *answer)
     return rc;
 }
 
+/* One "FIELD:NUMBER" of --weights, item[0, len) (borrowed), added to obj. */
+static int cmd_put_weight(struct json_object *obj, const char *item, size_t len)
+{
+    const char *colon = memchr(item, ':', len);
+    size_t name_len = colon ? (size_t)(colon - item) : 0;
+    char number[64];
+    size_t num_len = colon ? len - name_len - 1 : 0;
+    if (!colon || name_len == 0 || num_len == 0 || num_len >= sizeof number) {
+        fprintf(stderr, "searchq: --weights wants FIELD:NUMBER pairs, got '%.*s'\n", (int)len,
+                item);
+        return CLI_EXIT_USAGE;
+    }
+    memcpy(number, colon + 1, num_len);
+    number[num_len] = '\0';
+    /* the number as JSON writes one, so that what is sent is what was typed */
+    struct json_object *w = json_tokener_parse(number);
+    struct cli_json_fault fault;
+    bool is_number =
+        w && (json_object_is_type(w, json_type_int) || json_object_is_type(w, json_type_double)) &&
+        cli_json_check(number, num_len, &fault);
+    char *name = strndup(item, name_len);
+    int rc = CLI_EXIT_USAGE;
+    if (!name) {
+        fprintf(stderr, "searchq: out of memory\n");
+        rc = CLI_EXIT_ERROR;
+    } else if (!is_number) {
+        fprintf(stderr, "searchq: --weights: '%s' wants a number, got '%s'\n", name, number);
+    } else if (json_object_object_get_ex(obj, name, NULL)) {
+        fprintf(stderr, "searchq: --weights: '%s' given twice\n", name);
+    } else if (json_object_object_add(obj, name, w) == 0) {
+        w = NULL; /* obj has it */
+        rc = CLI_EXIT_OK;
+    } else {
+        fprintf(stderr, "searchq: out of memory\n");
+        rc = CLI_EXIT_ERROR;
+    }
+    json_object_put(w);
+    free(name);
+    return rc;
+}
+
+int cli_parse_weights(const char *text, struct json_object **out)
+{
+    struct json_object *obj = json_object_new_object();
+    int rc = obj ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+    for (const char *p = text; rc == CLI_EXIT_OK;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        rc = cmd_put_weight(obj, p, len);
+        if (!comma) {
+            break;
+        }
+        p = comma + 1;
+    }
+    if (rc != CLI_EXIT_OK) {
+        json_object_put(obj);
+        return rc;
+    }
+    *out = obj;
+    return CLI_EXIT_OK;
+}
+
 /* Joins words with single spaces. Returns owned, or NULL when out of memory. */
 static char *cmd_join(int argc, char **argv)
 {
@@ -83,6 +145,8 @@ int cli_cmd_search(const struct cli_opts *opts, int argc, char **argv)
     p.proximity = opts->proximity;
     p.typo = opts->typo;
     p.layout = opts->layout;
+    p.drop_words = opts->drop_words;
+    p.weights = opts->weights;
     if (opts->wants_highlight || !opts->is_json || opts->fragments >= 0) {
         /* offsets, so the terminal gets its own marks and no HTML escapes; for the one-line
          * view too, which shows the words found (print.c, print_excerpt). --fragments asks
@@ -123,29 +187,6 @@ int cli_cmd_get(const struct cli_opts *opts, const char *id)
 
 #define CLI_DELETE_BATCH 10000 /* ids a delete request may carry (docs/PROTOCOL.md) */
 
-/* {"op":"delete","index":...,"ids":[ids...]}, NULL when out of memory. */
-static struct json_object *cmd_req_delete_ids(const char *index, char **ids, int n)
-{
-    struct json_object *req = sq_req_delete(index, ids[0]);
-    struct json_object *arr = json_object_new_array_ext(n);
-    for (int i = 0; req && arr && i < n; i++) {
-        struct json_object *id = json_object_new_string(ids[i]);
-        if (!id || json_object_array_add(arr, id) != 0) {
-            json_object_put(id);
-            json_object_put(arr);
-            arr = NULL;
-        }
-    }
-    if (!req || !arr) {
-        json_object_put(req);
-        json_object_put(arr);
-        return NULL;
-    }
-    json_object_object_del(req, "id");
-    json_object_object_add(req, "ids", arr);
-    return req;
-}
-
 int cli_cmd_delete(const struct cli_opts *opts, int argc, char **argv)
 {
     struct json_object *answer;
@@ -162,7 +203,9 @@ int cli_cmd_delete(const struct cli_opts *opts, int argc, char **argv)
     int rc = CLI_EXIT_OK;
     for (int at = 0; at < argc && rc == CLI_EXIT_OK; at += CLI_DELETE_BATCH) {
         int n = argc - at < CLI_DELETE_BATCH ? argc - at : CLI_DELETE_BATCH;
-        rc = cli_cmd_call(opts, cmd_req_delete_ids(opts->index, argv + at, n), &answer);
+        struct json_object *req =
+            sq_req_delete_ids(opts->index, (const char *const *)(argv + at), (size_t)n);
+        rc = cli_cmd_call(opts, req, &answer);
         deleted += rc == CLI_EXIT_OK ? cli_int_member(answer, "deleted") : 0;
         not_found += rc == CLI_EXIT_OK ? cli_int_member(answer, "not_found") : 0;
         json_object_put(answer);

@@ -3,14 +3,16 @@
  *
  * Pass 1 reads every file and checks every document locally: each non-blank line of a .jsonl
  * (or .ndjson) file, and each element of a .json file's array (jsonarr.c), must be one JSON
- * object with an "id" (a string of 1 to 512 bytes or an integer), valid UTF-8, at most 64
- * fields with names of 1 to 64 bytes; a .txt/.md file must be UTF-8, and so must its name,
- * which makes the id (textdoc.c). The first problem stops the import before anything is sent,
- * with FILE:LINE (and a .json file's document number) and what is wrong, so a typo on line 90000
- * does not leave half a collection loaded. A UTF-8 byte order mark at the start of a .jsonl file is
- * dropped, as textdoc.c drops one at the start of a text file. A file with no document (empty,
- * blank lines only, a text file with no text) is not an error: it imports nothing, and stderr
- * says so. Pass 1 also notes where each file's documents begin and end, for the report below.
+ * object as searchd reads JSON (json-c parses it; jsoncheck.c checks what json-c takes and
+ * searchd does not: numbers, escapes, a key twice, depth) with an "id" (a string of 1 to 512
+ * bytes or an integer), valid UTF-8, at most 64 fields with names of 1 to 64 bytes; a .txt/.md file
+ * must be UTF-8, and so must its name, which makes the id (textdoc.c). The first problem stops the
+ * import before anything is sent, with FILE:LINE (and a .json file's document number) and what is
+ * wrong, so a typo on line 90000 does not leave half a collection loaded. A UTF-8 byte order mark
+ * at the start of a .jsonl file is dropped, as textdoc.c drops one at the start of a text file. A
+ * file with no document (empty, blank lines only, a text file with no text) is not an error: it
+ * imports nothing, and stderr says so. Pass 1 also notes where each file's documents begin and end,
+ * for the report below.
  *
  * Pass 2 sends the documents as {"op":"add","docs":[...]} batches of at most IMPORT_BATCH_DOCS
  * documents and IMPORT_BATCH_BYTES bytes. JSON lines are sent as they are in the file (already
@@ -202,21 +204,28 @@ static int import_check_doc(struct json_tokener *tok, const char *path, uint64_t
     json_tokener_reset(tok);
     struct json_object *doc = json_tokener_parse_ex(tok, line, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t bad_at = json_tokener_get_parse_end(tok);
+    struct cli_json_fault fault;
     const char *why = NULL;
     if (!doc && jerr == json_tokener_continue) {
         why = ordinal ? "the JSON ends in the middle"
                       : "the JSON ends in the middle (a document must fit on one line)";
     } else if (!doc || jerr != json_tokener_success) {
         why = json_tokener_error_desc(jerr);
-    } else if (json_tokener_get_parse_end(tok) != len) {
+    } else if (bad_at != len) {
         why = "text after the JSON object";
+    } else if (!cli_json_check(line, len, &fault)) {
+        /* what json-c took and searchd would refuse, with the batch and those sent before */
+        jerr = json_tokener_error_parse_unexpected; /* reported as bad JSON at its byte */
+        why = fault.why;
+        bad_at = fault.at;
     } else {
         why = import_doc_problem(doc);
     }
     json_object_put(doc);
     if (why && jerr != json_tokener_success && jerr != json_tokener_continue) {
         fprintf(stderr, "searchq: %s:%llu:%s bad JSON at byte %zu: %s\n", path,
-                (unsigned long long)lineno, where, json_tokener_get_parse_end(tok) + 1, why);
+                (unsigned long long)lineno, where, bad_at + 1, why);
         return CLI_EXIT_ERROR;
     }
     if (why) {

@@ -57,6 +57,10 @@ static const char main_usage[] =
     "  --typo on|off       off: no near spellings when the words find little (default on,\n"
     "                      the server's; an index's settings may turn them off for good)\n"
     "  --layout on|off     off: no reading in the other keyboard layout (default on)\n"
+    "  --drop-words on|off off: when no document has every word, show none instead of\n"
+    "                      those with most of them (default on, the server's)\n"
+    "  --weights LIST      field weights for this search, e.g. 'title:3,body:1'\n"
+    "                      (default: the index's, title 2 and other fields 1)\n"
     "  --highlight         show the best fragments with the matched words marked\n"
     "  --snippet-len N     bytes of each fragment (16 to 4096)\n"
     "  --fragments N       how many fragments per hit (1 to 5)\n"
@@ -75,8 +79,8 @@ static const char main_usage[] =
     "  -h, --help          show this text\n"
     "query language: words (all must match), a OR b, -word, \"exact phrase\", prefix*;\n"
     "  --syntax full adds field:word (e.g. title:diplomacy) and parentheses\n"
-    "exit status: 0 ok; 1 the server answered an error (or an input file is bad);\n"
-    "  2 usage; 3 cannot connect to searchd, or the connection broke\n";
+    "exit status: 0 ok; 1 the server answered an error, health found it degraded, or an\n"
+    "  input file is bad; 2 usage; 3 cannot connect to searchd, or the connection broke\n";
 
 enum main_opt {
     MAIN_SERVER = 256,
@@ -103,6 +107,8 @@ enum main_opt {
     MAIN_TLS_INSECURE,
     MAIN_BUSY_WAIT,
     MAIN_MERGE,
+    MAIN_DROP_WORDS,
+    MAIN_WEIGHTS,
 };
 
 static const struct option main_options[] = {
@@ -129,6 +135,8 @@ static const struct option main_options[] = {
     {"tls-insecure", no_argument, NULL, MAIN_TLS_INSECURE},
     {"busy-wait", required_argument, NULL, MAIN_BUSY_WAIT},
     {"merge", no_argument, NULL, MAIN_MERGE},
+    {"drop-words", required_argument, NULL, MAIN_DROP_WORDS},
+    {"weights", required_argument, NULL, MAIN_WEIGHTS},
     {"version", no_argument, NULL, MAIN_VERSION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -244,6 +252,17 @@ static int main_parse_opts(int argc, char **argv, bool stop_early, struct cli_op
             break;
         case MAIN_LAYOUT:
             rc = main_parse_switch("layout", optarg, &opts->layout);
+            break;
+        case MAIN_DROP_WORDS:
+            rc = main_parse_switch("drop-words", optarg, &opts->drop_words);
+            break;
+        case MAIN_WEIGHTS:
+            json_object_put(opts->weights); /* the last --weights counts, as other options */
+            opts->weights = NULL;
+            rc = cli_parse_weights(optarg, &opts->weights);
+            if (rc == CLI_EXIT_USAGE) {
+                fputs("(searchq --help tells more)\n", stderr);
+            }
             break;
         case MAIN_HIGHLIGHT:
             opts->wants_highlight = true;
@@ -387,6 +406,42 @@ static bool main_is_command(const char *word)
     return false;
 }
 
+/* Options, then a command or the words of a query (the file-top comment). */
+static int main_dispatch(int argc, char **argv, struct cli_opts *opts)
+{
+    int rc = main_parse_opts(argc, argv, true, opts);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    if (optind >= argc && main_can_browse(opts)) {
+        return cli_cmd_search(opts, 0, argv + optind);
+    }
+    if (optind >= argc) {
+        return main_usage_error("%s", "no query or command given");
+    }
+    const char *word = argv[optind];
+    if (!main_is_command(word)) {
+        return cli_cmd_search(opts, argc - optind, argv + optind);
+    }
+    /* The command's own words: argv2[0] stands in for the program name during getopt. */
+    int argc2 = argc - optind;
+    char **argv2 = argv + optind;
+    if (strcmp(word, "search") == 0) {
+        return main_run(opts, word, argc2 - 1, argv2 + 1);
+    }
+    /* getopt names the program by argv2[0] in its messages: "searchq import: unrecognized
+     * option", not "import: ..." */
+    char name[64];
+    snprintf(name, sizeof name, "searchq %s", word);
+    argv2[0] = name;
+    optind = 0; /* GNU getopt: start over on the new vector */
+    rc = main_parse_opts(argc2, argv2, false, opts);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    return main_run(opts, word, argc2 - optind, argv2 + optind);
+}
+
 int main(int argc, char **argv)
 {
     struct cli_opts opts = {.limit = -1,
@@ -395,35 +450,13 @@ int main(int argc, char **argv)
                             .proximity = SQ_PROXIMITY_ON,
                             .typo = -1,
                             .layout = -1,
+                            .drop_words = -1,
                             .snippet_len = -1,
                             .fragments = -1,
                             .busy_wait = CLI_BUSY_WAIT_DEFAULT,
                             .key = getenv("SEARCHQ_KEY")};
     argv[0] = "searchq"; /* getopt's messages name the program by argv[0] */
-    int rc = main_parse_opts(argc, argv, true, &opts);
-    if (rc != CLI_EXIT_OK) {
-        return rc;
-    }
-    if (optind >= argc && main_can_browse(&opts)) {
-        return cli_cmd_search(&opts, 0, argv + optind);
-    }
-    if (optind >= argc) {
-        return main_usage_error("%s", "no query or command given");
-    }
-    const char *word = argv[optind];
-    if (!main_is_command(word)) {
-        return cli_cmd_search(&opts, argc - optind, argv + optind);
-    }
-    /* The command's own words: argv2[0] stands in for the program name during getopt. */
-    int argc2 = argc - optind;
-    char **argv2 = argv + optind;
-    if (strcmp(word, "search") == 0) {
-        return main_run(&opts, word, argc2 - 1, argv2 + 1);
-    }
-    optind = 0; /* GNU getopt: start over on the new vector */
-    rc = main_parse_opts(argc2, argv2, false, &opts);
-    if (rc != CLI_EXIT_OK) {
-        return rc;
-    }
-    return main_run(&opts, word, argc2 - optind, argv2 + optind);
+    int rc = main_dispatch(argc, argv, &opts);
+    json_object_put(opts.weights);
+    return rc;
 }

@@ -16,8 +16,8 @@
  *
  * NAME is always the positional word, never --index, so that `searchq drop` cannot act on an
  * index chosen by an option set for other commands. The settings JSON is checked to be one
- * JSON object here, so that a typo is reported with its place in the text before anything is
- * sent; what it means is the server's to check.
+ * JSON object here, as searchd reads JSON (jsoncheck.c), so that a typo is reported with its
+ * place in the text before anything is sent; what it means is the server's to check.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,22 +51,36 @@ static int manage_parse_settings(const char *text, size_t len, const char *what,
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
+    if (!obj && (jerr == json_tokener_continue || jerr == json_tokener_success)) {
+        /* json-c's word for text that stops inside the JSON is "continue" */
+        fprintf(stderr, "searchq: %s: not JSON (it ends in the middle, at byte %zu)\n", what, len);
+        return CLI_EXIT_ERROR;
+    }
     if (!obj || jerr != json_tokener_success) {
-        fprintf(
-            stderr, "searchq: %s: not JSON (at byte %zu: %s)\n", what, end,
-            json_tokener_error_desc(jerr == json_tokener_success ? json_tokener_continue : jerr));
+        fprintf(stderr, "searchq: %s: not JSON (at byte %zu: %s)\n", what, end + 1,
+                json_tokener_error_desc(jerr));
         json_object_put(obj);
         return CLI_EXIT_ERROR;
     }
     for (; end < len; end++) {
         if (text[end] != ' ' && text[end] != '\n' && text[end] != '\t' && text[end] != '\r') {
-            fprintf(stderr, "searchq: %s: data after the JSON object (at byte %zu)\n", what, end);
+            fprintf(stderr, "searchq: %s: data after the JSON object (at byte %zu)\n", what,
+                    end + 1);
             json_object_put(obj);
             return CLI_EXIT_ERROR;
         }
     }
     if (!json_object_is_type(obj, json_type_object)) {
         fprintf(stderr, "searchq: %s: want a JSON object like {\"fields\":{...}}\n", what);
+        json_object_put(obj);
+        return CLI_EXIT_ERROR;
+    }
+    /* What json-c took and searchd would refuse; a key given twice would not even reach it:
+     * json-c keeps the last, and the first would be dropped without a word. */
+    struct cli_json_fault fault;
+    if (!cli_json_check(text, len, &fault)) {
+        fprintf(stderr, "searchq: %s: not JSON as searchd reads it (at byte %zu: %s)\n", what,
+                fault.at + 1, fault.why);
         json_object_put(obj);
         return CLI_EXIT_ERROR;
     }
@@ -125,13 +139,9 @@ int cli_cmd_settings(const struct cli_opts *opts, const char *name, const char *
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
-    struct json_object *req = sq_req_set_settings(name, settings);
+    struct json_object *req = opts->is_merge ? sq_req_merge_settings(name, settings)
+                                             : sq_req_set_settings(name, settings);
     json_object_put(settings); /* req holds its own reference */
-    if (req && opts->is_merge &&
-        json_object_object_add(req, "merge", json_object_new_boolean(1)) != 0) {
-        json_object_put(req);
-        req = NULL; /* sent as no request: out of memory */
-    }
     rc = cli_cmd_call(opts, req, &answer);
     if (rc == CLI_EXIT_OK && !opts->is_json) {
         struct json_object *v = NULL;

@@ -222,12 +222,16 @@ static int textdoc_check_utf8(const char *path, const char *text, size_t len)
     if (cli_utf8_valid(text, len, &bad)) {
         return CLI_EXIT_OK;
     }
-    size_t line = 1;
+    size_t line = 1, line_start = 0;
     for (size_t i = 0; i < bad; i++) {
-        line += text[i] == '\n';
+        if (text[i] == '\n') {
+            line++;
+            line_start = i + 1;
+        }
     }
-    fprintf(stderr, "searchq: %s:%zu: not valid UTF-8 (byte 0x%02x at offset %zu)\n", path, line,
-            (unsigned char)text[bad], bad);
+    /* the byte within its line, from 1, as import names a bad JSON byte */
+    fprintf(stderr, "searchq: %s:%zu: not valid UTF-8 (byte 0x%02x, byte %zu of the line)\n", path,
+            line, (unsigned char)text[bad], bad - line_start + 1);
     return CLI_EXIT_ERROR;
 }
 

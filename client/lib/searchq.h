@@ -37,7 +37,9 @@
  * Link with `pkg-config --cflags --libs searchq` (json-c is a public dependency).
  *
  * ABI: libsearchq.so.1 keeps every program linked against an older 1.x working. Names added
- * later carry a newer symbol version (libsearchq.map). struct sq_search_params grew a field in
+ * later carry a newer symbol version (libsearchq.map): SEARCHQ_1.1 (sq_auth, snapshot),
+ * SEARCHQ_1.2 (sq_search_check), SEARCHQ_1.5 (sq_delete_ids, sq_merge_settings and their
+ * builders). struct sq_search_params grew a field in
  * 1.2.0 (proximity), 1.3.0 (prefix_last) and 1.4.0 (drop_words); it is passed by value
  * (sq_search_defaults) and by pointer (sq_req_search, sq_search), so a program built against an
  * older header holds a smaller struct (on LP64, 1.3's is as large, but drop_words lies in its
@@ -64,7 +66,7 @@
 extern "C" {
 #endif
 
-#define SQ_VERSION "1.4.0"
+#define SQ_VERSION "1.5.0"
 
 enum sq_status {
     SQ_OK = 0,
@@ -235,13 +237,26 @@ struct json_object *sq_req_search(const struct sq_search_params *p);
 struct json_object *sq_req_add(const char *index, struct json_object *docs);
 struct json_object *sq_req_get(const char *index, const char *id);
 struct json_object *sq_req_delete(const char *index, const char *id);
+/* delete with "ids": the count ids of ids[] (borrowed; a NULL one is sent as "") deleted in one
+ * write, all or none. The server takes 1 to 10000 and refuses others (bad_request); its answer
+ * counts "deleted" and "not_found" (the ids there was no document for, then no error). Since
+ * 1.5.0. */
+struct json_object *sq_req_delete_ids(const char *index, const char *const *ids, size_t count);
 struct json_object *sq_req_stats(const char *index);
 struct json_object *sq_req_health(void);
 struct json_object *sq_req_indexes(void);
 struct json_object *sq_req_auth(const char *key);
 /* settings may be NULL for create_index (the default settings). */
 struct json_object *sq_req_create_index(const char *name, struct json_object *settings);
+/* Replaces the settings whole (a section left out is reset): see sq_req_merge_settings to
+ * change one. */
 struct json_object *sq_req_set_settings(const char *name, struct json_object *settings);
+/* set_settings with "merge": true: patch is a JSON merge patch (RFC 7396) of the settings in
+ * force; only what it names changes, a JSON null removes a member (json-c: a NULL value in an
+ * object), an array replaces whole. Creates the index (with the patch's settings, its nulls
+ * dropped) when it does not exist. The answer is set_settings': the version in force. HTTP's
+ * PATCH /indexes/{name}. Since 1.5.0. */
+struct json_object *sq_req_merge_settings(const char *name, struct json_object *patch);
 struct json_object *sq_req_get_settings(const char *name);
 struct json_object *sq_req_drop_index(const char *name);
 /* A consistent copy of index (required: NULL leaves the server to refuse it) into the
@@ -267,6 +282,9 @@ int sq_get(struct sq_conn *c, const char *index, const char *id, struct json_obj
            struct sq_error *err);
 int sq_delete(struct sq_conn *c, const char *index, const char *id, struct json_object **answer,
               struct sq_error *err);
+/* Since 1.5.0 (sq_req_delete_ids). */
+int sq_delete_ids(struct sq_conn *c, const char *index, const char *const *ids, size_t count,
+                  struct json_object **answer, struct sq_error *err);
 int sq_stats(struct sq_conn *c, const char *index, struct json_object **answer,
              struct sq_error *err);
 int sq_health(struct sq_conn *c, struct json_object **answer, struct sq_error *err);
@@ -275,6 +293,9 @@ int sq_create_index(struct sq_conn *c, const char *name, struct json_object *set
                     struct json_object **answer, struct sq_error *err);
 int sq_set_settings(struct sq_conn *c, const char *name, struct json_object *settings,
                     struct json_object **answer, struct sq_error *err);
+/* Since 1.5.0 (sq_req_merge_settings). */
+int sq_merge_settings(struct sq_conn *c, const char *name, struct json_object *patch,
+                      struct json_object **answer, struct sq_error *err);
 int sq_get_settings(struct sq_conn *c, const char *name, struct json_object **answer,
                     struct sq_error *err);
 int sq_drop_index(struct sq_conn *c, const char *name, struct json_object **answer,

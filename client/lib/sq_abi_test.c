@@ -1,6 +1,6 @@
 /*
  * sq_abi_test.c: programs built against libsearchq 1.1, 1.2 and 1.3 still work with
- * libsearchq.so 1.4 (searchq.h, "ABI"; sq_compat.c). Linked against the shared library, it plays
+ * libsearchq.so 1.5 (searchq.h, "ABI"; sq_compat.c). Linked against the shared library, it plays
  * such programs: it holds struct sq_search_params in its 1.1, 1.2 and 1.3 layouts (copied below,
  * as those headers had it) and calls sq_search_defaults, sq_req_search and sq_search by the
  * versions such programs were bound to, SEARCHQ_1, SEARCHQ_1.2 and SEARCHQ_1.3, through

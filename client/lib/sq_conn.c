@@ -86,11 +86,20 @@ static int conn_dial_unix(const char *path, struct sq_conn *c, struct sq_error *
     return SQ_OK;
 }
 
+/* Whether port is a port number, 1 to 65535 in decimal: getaddrinfo would take a service name
+ * ("http") too, and answer a typo with "Servname not supported", a failure to connect rather
+ * than the malformed address it is. */
+static bool conn_is_port(const char *port)
+{
+    size_t n = strspn(port, "0123456789");
+    return n > 0 && n <= 5 && port[n] == '\0' && atoi(port) >= 1 && atoi(port) <= 65535;
+}
+
 /* Splits "HOST:PORT" or "[V6HOST]:PORT" into host (copied) and port (points into server). */
 static int conn_split_addr(const char *server, char *host, size_t host_cap, const char **port)
 {
     const char *colon = strrchr(server, ':');
-    if (!colon || colon == server || colon[1] == '\0') {
+    if (!colon || colon == server || !conn_is_port(colon + 1)) {
         return -1;
     }
     const char *h = server;
@@ -114,7 +123,8 @@ static int conn_dial_tcp(const char *server, const struct sq_options *opts, stru
     char host[256];
     const char *port;
     if (conn_split_addr(server, host, sizeof host, &port) != 0) {
-        return sq_errorf(err, SQ_EADDR, "want HOST:PORT, got '%s'", server);
+        return sq_errorf(err, SQ_EADDR, "want HOST:PORT (a port from 1 to 65535), got '%s'",
+                         server);
     }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res;

@@ -10,6 +10,8 @@
  * The one value checked here is proximity, a double: it has sentinels (on, off, the server's
  * default) beside the weights, and NaN or an infinity could not even be written as JSON.
  *
+ * sq_req_delete_ids, sq_req_merge_settings and their calls are new in 1.5.0 (SEARCHQ_1.5).
+ *
  * The functions taking struct sq_search_params here are its 1.4 layout (SEARCHQ_1.4);
  * sq_compat.c serves programs built against the 1.1, 1.2 and 1.3 layouts (searchq.h, "ABI").
  * sq_search_check, exported once (SEARCHQ_1.2), must read only fields of the 1.2 layout.
@@ -202,6 +204,24 @@ struct json_object *sq_req_delete(const char *index, const char *id)
     return req;
 }
 
+/* "ids": every id as given, even 0 or more than the server takes: how many it takes is its
+ * rule, and its bad_request says so. */
+struct json_object *sq_req_delete_ids(const char *index, const char *const *ids, size_t count)
+{
+    struct json_object *req = req_new("delete", index);
+    struct json_object *arr = req ? json_object_new_array() : NULL;
+    for (size_t i = 0; arr && i < count; i++) {
+        struct json_object *id = json_object_new_string(ids[i] ? ids[i] : "");
+        if (!id || json_object_array_add(arr, id) != 0) {
+            json_object_put(id);
+            json_object_put(arr);
+            arr = NULL;
+        }
+    }
+    req_put(&req, "ids", arr);
+    return req;
+}
+
 struct json_object *sq_req_stats(const char *index)
 {
     return req_new("stats", index);
@@ -236,6 +256,15 @@ struct json_object *sq_req_set_settings(const char *name, struct json_object *se
 {
     struct json_object *req = req_new("set_settings", name);
     req_put_ref(&req, "settings", settings);
+    return req;
+}
+
+/* set_settings with "merge": true; true only, as false is what sq_req_set_settings sends. */
+struct json_object *sq_req_merge_settings(const char *name, struct json_object *patch)
+{
+    struct json_object *req = req_new("set_settings", name);
+    req_put_ref(&req, "settings", patch);
+    req_put_bool(&req, "merge", 1);
     return req;
 }
 
@@ -287,6 +316,12 @@ int sq_delete(struct sq_conn *c, const char *index, const char *id, struct json_
     return sq_call(c, sq_req_delete(index, id), answer, err);
 }
 
+int sq_delete_ids(struct sq_conn *c, const char *index, const char *const *ids, size_t count,
+                  struct json_object **answer, struct sq_error *err)
+{
+    return sq_call(c, sq_req_delete_ids(index, ids, count), answer, err);
+}
+
 int sq_stats(struct sq_conn *c, const char *index, struct json_object **answer,
              struct sq_error *err)
 {
@@ -313,6 +348,12 @@ int sq_set_settings(struct sq_conn *c, const char *name, struct json_object *set
                     struct json_object **answer, struct sq_error *err)
 {
     return sq_call(c, sq_req_set_settings(name, settings), answer, err);
+}
+
+int sq_merge_settings(struct sq_conn *c, const char *name, struct json_object *patch,
+                      struct json_object **answer, struct sq_error *err)
+{
+    return sq_call(c, sq_req_merge_settings(name, patch), answer, err);
 }
 
 int sq_get_settings(struct sq_conn *c, const char *name, struct json_object **answer,

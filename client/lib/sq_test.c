@@ -163,6 +163,25 @@ static void test_sq_req_ops_encode_as_protocol_md(void **state)
     json_object_put(set);
 }
 
+/* 1.5.0: delete with "ids" (a NULL id sent as "", for the server to name), and set_settings
+ * with "merge": true, whose JSON nulls (json-c's NULL members) are sent as null. */
+static void test_sq_req_delete_ids_and_merge_settings_encode_as_protocol_md(void **state)
+{
+    (void)state;
+    const char *ids[] = {"a1", "б2", NULL};
+    expect_request(sq_req_delete_ids(NULL, ids, 2), "{\"op\":\"delete\",\"ids\":[\"a1\",\"б2\"]}");
+    expect_request(sq_req_delete_ids("b", ids, 3),
+                   "{\"op\":\"delete\",\"index\":\"b\",\"ids\":[\"a1\",\"б2\",\"\"]}");
+    expect_request(sq_req_delete_ids("b", NULL, 0),
+                   "{\"op\":\"delete\",\"index\":\"b\",\"ids\":[]}");
+    struct json_object *patch =
+        json_tokener_parse("{\"fields\":{\"isbn\":{\"type\":\"keyword\"}},\"synonyms\":null}");
+    expect_request(sq_req_merge_settings("b", patch),
+                   "{\"op\":\"set_settings\",\"index\":\"b\",\"settings\":{\"fields\":{\"isbn\":"
+                   "{\"type\":\"keyword\"}},\"synonyms\":null},\"merge\":true}");
+    json_object_put(patch);
+}
+
 static void test_sq_parse_answer_ok_and_error_answers(void **state)
 {
     (void)state;
@@ -459,6 +478,16 @@ static void test_sq_connect_bad_addresses(void **state)
     struct sq_options o = {.address = "nocolon"};
     assert_int_equal(sq_connect(&o, &c, &err), SQ_EADDR);
     assert_null(c);
+    /* a port that is not a number from 1 to 65535 is a malformed address, not a failure to
+     * connect (getaddrinfo took "http", and said "Servname not supported" of "notaport") */
+    const char *const bad_ports[] = {"localhost:notaport", "localhost:http", "127.0.0.1:0",
+                                     "127.0.0.1:65536",    "127.0.0.1:-1",   "127.0.0.1:7701x",
+                                     "127.0.0.1:",         "[::1]:123456"};
+    for (size_t k = 0; k < sizeof bad_ports / sizeof bad_ports[0]; k++) {
+        o.address = bad_ports[k];
+        assert_int_equal(sq_connect(&o, &c, &err), SQ_EADDR);
+        assert_non_null(strstr(err.message, bad_ports[k]));
+    }
     char path[300];
     memset(path, 'p', sizeof path - 1);
     path[sizeof path - 1] = '\0';
@@ -553,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_sq_req_search_proximity_each_form),
         cmocka_unit_test(test_sq_search_bad_proximity_is_earg_before_sending),
         cmocka_unit_test(test_sq_req_ops_encode_as_protocol_md),
+        cmocka_unit_test(test_sq_req_delete_ids_and_merge_settings_encode_as_protocol_md),
         cmocka_unit_test(test_sq_parse_answer_ok_and_error_answers),
         cmocka_unit_test(test_sq_parse_answer_not_an_object_is_proto_error),
         cmocka_unit_test(test_sq_pipeline_answers_in_order_and_bookkeeping),

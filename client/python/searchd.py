@@ -13,15 +13,23 @@ certificate:
 
     ctx = ssl.create_default_context(cafile="/etc/searchd/cert.pem")
     db = searchd.Client("search.example.org:7702", tls=ctx, key=os.environ["SEARCHD_KEY"])
- Every op of the protocol is a method; each sends one JSON line and returns the
-answer object, or raises searchd.Error (with .code and .message, the protocol's error) when the
-answer has "ok": false. Requests can be pipelined: pipeline() queues requests and sends them
-all at once, then reads the answers, which come back in request order; an error answer there
-is returned as an Error instance in its place rather than raised, so one bad request does not
-hide the others' answers.
+
+Every op of the protocol is a method; each sends one JSON line and returns the answer object,
+or raises searchd.Error (with .code and .message, the protocol's error) when the answer has
+"ok": false; the connection stays usable after it. A connection that cannot be made or that
+breaks raises OSError: ConnectionRefusedError, ConnectionResetError, a TimeoutError, and
+searchd.ConnectionClosed when the server closed it before answering or the Client was closed
+(all but the timeout are ConnectionErrors). A line that is not an answer (the address is not
+searchd's line protocol) raises searchd.ProtocolError, a ValueError; a bad address, ValueError.
+Requests can be pipelined: pipeline() queues requests and sends them all at once, then reads
+the answers, which come back in request order; an error answer there is returned as an Error
+instance in its place rather than raised, so one bad request does not hide the others' answers.
+
+delete(ids) with a list of ids deletes them in one write ("deleted" and "not_found" counted).
 
 Index management (docs/PROTOCOL.md "Index management"): indexes(), create_index(name,
-settings), set_settings(name, settings), get_settings(name), drop_index(name). Searches take
+settings), set_settings(name, settings) (merge=True: a merge patch), get_settings(name),
+drop_index(name). Searches take
 filter=, sort=, facets= and fields= (lists or comma-separated strings):
 
     db.set_settings("books", {"fields": {"year": {"type": "int"}, "lang": {"type": "keyword"}}})
@@ -55,8 +63,8 @@ import select
 import socket
 import ssl
 
-__all__ = ["Client", "Error", "ConnectionClosed"]
-__version__ = "1.4"
+__all__ = ["Client", "Error", "ConnectionClosed", "ProtocolError"]
+__version__ = "1.5"
 
 DEFAULT_ADDRESS = "127.0.0.1:7701"
 
@@ -75,8 +83,20 @@ class Error(Exception):
         self.answer = answer
 
 
-class ConnectionClosed(Exception):
-    """The server closed the connection before answering."""
+class ConnectionClosed(ConnectionError):
+    """The server closed the connection before answering, or the Client was closed (a call
+    after close()). A ConnectionError, as a reset connection (ConnectionResetError) and a
+    refused one (ConnectionRefusedError) are, so `except ConnectionError` catches them all."""
+
+
+class ProtocolError(ValueError):
+    """The server sent a line that is not an answer of the line protocol (not UTF-8, not JSON,
+    not a JSON object): most likely the address is not searchd's line protocol (its HTTP port,
+    another service). line holds the bytes received."""
+
+    def __init__(self, message, line=b""):
+        super().__init__(message)
+        self.line = line
 
 
 def _connect(address, timeout, tls):
@@ -88,8 +108,9 @@ def _connect(address, timeout, tls):
         sock.connect(address)
         return sock
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError("address must be HOST:PORT or a Unix socket path: %r" % address)
+    if not sep or not host or not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError("address must be HOST:PORT (a port from 1 to 65535) or a Unix socket "
+                         "path: %r" % address)
     host = host.strip("[]")
     sock = socket.create_connection((host, int(port)), timeout=timeout)
     if not tls:
@@ -259,11 +280,29 @@ class Client:
         line = bytes(self._buf[:nl])
         del self._buf[:nl + 1]
         self._scanned = 0
-        answer = json.loads(line.decode("utf-8"))
+        answer = self._parse_answer(line)
         if answer.get("ok"):
             return answer
-        err = answer.get("error") or {}
+        err = answer.get("error")
+        err = err if isinstance(err, dict) else {}
         return Error(err.get("code", "internal"), err.get("message", ""), answer)
+
+    def _parse_answer(self, line):
+        """The answer object of one line, or ProtocolError (which drops the connection, as any
+        failure in _exchange does) naming the address and showing the line's start."""
+        try:
+            answer = json.loads(line.decode("utf-8"))
+        except ValueError as e:  # UnicodeDecodeError and JSONDecodeError both are
+            answer, why = None, str(e)
+        else:
+            why = "not a JSON object"
+        if isinstance(answer, dict):
+            return answer
+        shown = line[:80].decode("utf-8", "replace")
+        hint = " (is it searchd's HTTP port? the line protocol's is another)" \
+            if line.startswith(b"HTTP/") else ""
+        raise ProtocolError("%s answered a line that is not a searchd answer (%s): %r%s"
+                            % (self._address, why, shown, hint), line)
 
     def call(self, op, **fields):
         """Sends {"op": op, ...fields} and returns the answer; raises Error on an error answer."""
@@ -310,6 +349,12 @@ class Client:
         return self.call("get", id=doc_id, **({"index": index} if index else {}))["doc"]
 
     def delete(self, doc_id, index=None):
+        """Deletes the document with that id; Error "not_found" when there is none. Given a list
+        or tuple of ids (1 to 10000), deletes them in one write (all or none survive a crash)
+        and the answer counts "deleted" and "not_found" (the ids there was no document for,
+        then no error)."""
+        if isinstance(doc_id, (list, tuple)):
+            return self.call("delete", ids=list(doc_id), **({"index": index} if index else {}))
         return self.call("delete", id=doc_id, **({"index": index} if index else {}))
 
     def stats(self, index=None):

@@ -1,7 +1,8 @@
 /*
  * sq_e2e.c: libsearchq against a real searchd, driven by tests/e2e/test_client_c.py.
  *
- *   sq_e2e ADDRESS|unix:PATH ops        every op of docs/PROTOCOL.md, answers checked
+ *   sq_e2e ADDRESS|unix:PATH ops        every op of docs/PROTOCOL.md, answers checked (delete
+ *                                       with "ids" and set_settings with "merge" too)
  *   sq_e2e ADDRESS|unix:PATH pipeline N N add batches and N searches pipelined under a small
  *                                       in-flight bound, answers checked in order
  *   sq_e2e ADDRESS snapshot ADMIN SEARCH  with the admin key: a snapshot of index "sqsnap" (its
@@ -102,6 +103,26 @@ static void run_drop_words(struct sq_conn *c)
     json_object_put(a);
 }
 
+/* delete with "ids" (1.5.0): one write, the ids with no document counted, not an error; none
+ * at all is the server's bad_request. */
+static void run_delete_ids(struct sq_conn *c)
+{
+    struct json_object *a, *docs = parse("[{\"id\":\"x1\",\"title\":\"one\"},"
+                                         "{\"id\":\"x2\",\"title\":\"two\"}]");
+    CHECK(sq_add(c, NULL, docs, &a, &err) == SQ_OK && member_int(a, "added") == 2);
+    json_object_put(a);
+    json_object_put(docs);
+    const char *ids[] = {"x1", "x2", "nobody"};
+    CHECK(sq_delete_ids(c, NULL, ids, 3, &a, &err) == SQ_OK && member_int(a, "deleted") == 2 &&
+          member_int(a, "not_found") == 1);
+    json_object_put(a);
+    CHECK(sq_get(c, NULL, "x1", &a, &err) == SQ_ESERVER && strcmp(err.code, "not_found") == 0);
+    json_object_put(a);
+    CHECK(sq_delete_ids(c, NULL, ids, 0, &a, &err) == SQ_ESERVER &&
+          strcmp(err.code, "bad_request") == 0);
+    json_object_put(a);
+}
+
 static void run_doc_ops(struct sq_conn *c)
 {
     struct json_object *a, *doc = parse("{\"id\":\"d1\",\"title\":\"Цифровая дипломатия\","
@@ -158,8 +179,43 @@ static void run_doc_ops(struct sq_conn *c)
     json_object_put(a);
     CHECK(sq_get(c, NULL, "d2", &a, &err) == SQ_ESERVER && strcmp(err.code, "not_found") == 0);
     json_object_put(a);
+    run_delete_ids(c);
     p = sq_search_defaults("\"unclosed phrase");
     CHECK(sq_search(c, &p, &a, &err) == SQ_ESERVER && strcmp(err.code, "bad_query") == 0);
+    json_object_put(a);
+}
+
+/* The settings' field name's type in a get_settings answer, or "" when it has no such field. */
+static const char *field_type(struct json_object *answer, const char *name)
+{
+    struct json_object *set = NULL, *fields = NULL, *field = NULL;
+    json_object_object_get_ex(answer, "settings", &set);
+    json_object_object_get_ex(set, "fields", &fields);
+    return json_object_object_get_ex(fields, name, &field) ? member_str(field, "type") : "";
+}
+
+/* set_settings with "merge": true (1.5.0) on sqbooks at version 2 (title, year, lang,
+ * authors): a patch that adds one field and removes another keeps the rest. A patch that makes
+ * the settings bad changes nothing. */
+static void run_merge_settings(struct sq_conn *c)
+{
+    struct json_object *a,
+        *patch = parse("{\"fields\":{\"isbn\":{\"type\":\"keyword\"},\"authors\":null}}");
+    CHECK(sq_merge_settings(c, "sqbooks", patch, &a, &err) == SQ_OK &&
+          member_int(a, "version") == 3);
+    json_object_put(a);
+    CHECK(sq_get_settings(c, "sqbooks", &a, &err) == SQ_OK && member_int(a, "version") == 3);
+    CHECK(strcmp(field_type(a, "isbn"), "keyword") == 0 &&
+          strcmp(field_type(a, "year"), "int") == 0);
+    CHECK(strcmp(field_type(a, "authors"), "") == 0);
+    json_object_put(a);
+    json_object_put(patch);
+    patch = parse("{\"fields\":{\"year\":{\"type\":\"no such type\"}}}");
+    CHECK(sq_merge_settings(c, "sqbooks", patch, &a, &err) == SQ_ESERVER &&
+          strcmp(err.code, "bad_request") == 0);
+    json_object_put(a);
+    json_object_put(patch);
+    CHECK(sq_get_settings(c, "sqbooks", &a, &err) == SQ_OK && member_int(a, "version") == 3);
     json_object_put(a);
 }
 
@@ -184,6 +240,7 @@ static void run_index_ops(struct sq_conn *c)
     json_object_put(set);
     CHECK(sq_get_settings(c, "sqbooks", &a, &err) == SQ_OK && member_int(a, "version") == 2);
     json_object_put(a);
+    run_merge_settings(c);
     struct json_object *docs = parse("[{\"id\":\"b1\",\"title\":\"Война и мир\",\"year\":1869,"
                                      "\"lang\":\"ru\"},{\"id\":\"b2\",\"title\":\"War and "
                                      "Peace\",\"year\":1957,\"lang\":\"en\"}]");

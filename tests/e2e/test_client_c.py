@@ -121,6 +121,10 @@ class CClientTest(harness.E2ETestCase):
             self.assertIn(name + "@SEARCHQ_1.2", versioned)
             self.assertIn(name + "@SEARCHQ_1", versioned)
         self.assertIn("sq_search_check@@SEARCHQ_1.2", versioned)
+        for name in ("sq_delete_ids", "sq_req_delete_ids", "sq_merge_settings",
+                     "sq_req_merge_settings"):
+            self.assertIn(name + "@@SEARCHQ_1.5", versioned)  # new in 1.5.0
+        self.assertIn("sq_connect@@SEARCHQ_1", versioned)  # the first names keep their version
 
         src = os.path.join(self.tmp, "example.c")
         with open(src, "w", encoding="utf-8") as f:

@@ -58,6 +58,18 @@ class PythonClientTest(harness.E2ETestCase):
                 db.get("d2")
             self.assertEqual(cm.exception.code, "not_found")
             with self.assertRaises(searchd.Error) as cm:
+                db.delete("d2")  # one id: a missing one is an error
+            self.assertEqual(cm.exception.code, "not_found")
+            # several ids: one write, the missing ones counted (the protocol's "ids")
+            db.add([{"id": "x1", "title": "one"}, {"id": "x2", "title": "two"}])
+            a = db.delete(["x1", "x2", "nobody"])
+            self.assertEqual((a["deleted"], a["not_found"]), (2, 1))
+            self.assertEqual(db.delete(("x1",))["not_found"], 1)
+            with self.assertRaises(searchd.Error) as cm:
+                db.delete([])
+            self.assertEqual(cm.exception.code, "bad_request")
+            self.assertEqual(db.stats()["docs"], 1)
+            with self.assertRaises(searchd.Error) as cm:
                 db.search('"unclosed phrase')
             self.assertEqual(cm.exception.code, "bad_query")
             self.assertEqual(db.search("steam")["total"], 0)  # connection still usable
@@ -371,9 +383,58 @@ class PythonClientTest(harness.E2ETestCase):
                 raise
             return False  # the held connection not yet closed on the server's side
 
+    def test_closed_connection_and_lines_that_are_no_answer_raise_documented_types(self):
+        """A server that closes before answering is searchd.ConnectionClosed, a ConnectionError
+        as a reset is (it was a bare Exception: `except ConnectionError` missed it). A line that
+        is no answer is searchd.ProtocolError naming the address (it was json's "Expecting
+        value" for the HTTP port, and AttributeError for JSON that is not an object). A call
+        after close() is ConnectionClosed."""
+        srv = socket.socket()
+        self.addCleanup(srv.close)
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(4)
+        addr = "127.0.0.1:%d" % srv.getsockname()[1]
+        cases = ((None, searchd.ConnectionClosed),
+                 (b'{"ok":true,"sta', searchd.ConnectionClosed),  # closed inside the answer
+                 (b"[1,2]\n", searchd.ProtocolError),
+                 (b'{"ok":true,"bad":"\xff"}\n', searchd.ProtocolError))
+        for sent, want in cases:
+            db = searchd.Client(addr, timeout=harness.IO_TIMEOUT)
+            self.addCleanup(db.close)
+            peer, _ = srv.accept()
+            if sent is not None:
+                peer.sendall(sent)
+            peer.close()
+            with self.assertRaises(want) as cm:
+                db.health()
+            self.assertIsInstance(cm.exception, ConnectionError if want is searchd.ConnectionClosed
+                                  else ValueError)
+            if want is searchd.ProtocolError:
+                self.assertIn(addr, str(cm.exception))
+                self.assertEqual(cm.exception.line, sent.rstrip(b"\n"))
+        http = "%s:%d" % self.daemon.http_addr
+        with searchd.Client(http, timeout=harness.IO_TIMEOUT) as db:
+            with self.assertRaises(searchd.ProtocolError) as cm:
+                db.health()
+            self.assertIn("HTTP port", str(cm.exception))
+        db = searchd.Client(self.addr)
+        sock = db._sock
+        with self.assertRaises(searchd.Error) as cm:
+            db.search("x", fitler="lang:ru")
+        self.assertEqual(cm.exception.code, "bad_request")
+        self.assertEqual(db.health()["status"], "ok")
+        self.assertIs(db._sock, sock)  # the same connection, after an error answer
+        db.close()
+        with self.assertRaises(searchd.ConnectionClosed) as cm:
+            db.health()
+        self.assertIn("closed", str(cm.exception))
+
     def test_bad_address(self):
         with self.assertRaises(ValueError):
             searchd.Client("no-port-here")
+        for bad in ("127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:99999", ":7701", "host:http"):
+            with self.assertRaises(ValueError, msg=bad):  # 99999 was OverflowError
+                searchd.Client(bad)
         with self.assertRaises(OSError):
             searchd.Client("127.0.0.1:%d" % harness.free_port(), timeout=5)
 

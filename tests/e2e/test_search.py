@@ -12,6 +12,7 @@ own and remove them again, so the sample stays at SAMPLE_DOCS documents.
 
 import json
 import os
+import re
 import tempfile
 
 import harness
@@ -95,6 +96,38 @@ class SearchTest(E2ETestCase):
         self.assertEqual(self.stats_docs(), self.sample_count, "a refused import stored docs")
         self.assertError(self.line_call({"op": "get", "id": "bad-1"}), "not_found")
 
+    def test_issue_import_json_c_takes_searchd_refuses_named_before_sending(self):
+        """A line that json-c reads and searchd refuses (a malformed number, NaN, a lone
+        surrogate escape, a key twice...) passed the check before sending: the import sent the
+        batches before it, which were stored, and stopped at the server's refusal, naming the
+        batch's lines (bad.jsonl:1001-1500) and an offset into the request. Now each is named
+        by its line and byte, before anything is sent, as a .json document is."""
+        bad = ['"n":01', '"n":1.', '"n":1.e5', '"n":1e999', '"n":99999999999999999999',
+               '"n":NaN', '"n":-Infinity', '"t":tRue', '"t":"\\ud800"', '"t":"\\udc00x"',
+               '"a\\u0000b":1', '"id":"again"', '"q":1,"\\u0071":2', '"t":"x",',
+               '"v":' + "[" * 30 + "]" * 30]
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, member in enumerate(bad):
+                path = os.path.join(tmp, "bad.jsonl")
+                with open(path, "w", encoding="utf-8") as f:
+                    for n in range(1, 1201):  # past two batches of 500
+                        f.write('{"id":"jc-%d","title":"fine"}\n' % n)
+                    f.write('{"id":"jc-bad",%s}\n' % member)
+                cp = self.searchq("--index", "jcheck", "import", path)
+                self.assertEqual(cp.returncode, 1, member + ": " + describe(cp))
+                err = decode(cp)[1]
+                self.assertRegex(err, r"^searchq: %s:1201: bad JSON at byte \d+: " % re.escape(path),
+                                 member)
+                self.assertIn("nothing was imported", err, member)
+                self.assertNotIn("server error", err, member)
+                with open(os.path.join(tmp, "bad.json"), "w", encoding="utf-8") as f:
+                    f.write('[{"id":"jc-1"},\n{"id":"jc-bad",%s}]' % member)
+                cp = self.searchq("--index", "jcheck", "import", os.path.join(tmp, "bad.json"))
+                self.assertEqual(cp.returncode, 1, member + ": " + describe(cp))
+                self.assertIn("bad.json:2: document 2: bad JSON at byte", decode(cp)[1], member)
+        self.assertError(self.line_call({"op": "get", "index": "jcheck", "id": "jc-1"}),
+                         "unknown_index")
+
     def test_issue_import_messages_bom_directory_empty_and_bad_names(self):
         with tempfile.TemporaryDirectory() as tmp:
             def put(name, data):
@@ -125,6 +158,12 @@ class SearchTest(E2ETestCase):
             cp = self.searchq("--index", "msgs", "import", empties[1], bom)
             self.assertEqual(cp.returncode, 0, describe(cp))
             self.assertIn("imported 1 document from 2 files", decode(cp)[0])
+            # a byte that is not UTF-8 is named by its line and its byte in that line (it was
+            # "at offset 11", an offset into the file beside a line number)
+            cp = self.searchq("--index", "msgs", "import", put(b"u.txt", b"Title\nbody \xff\n"))
+            self.assertEqual(cp.returncode, 1, describe(cp))
+            self.assertIn("u.txt:2: not valid UTF-8 (byte 0xff, byte 6 of the line)",
+                          decode(cp)[1])
             # a text file whose name (its id) is not UTF-8 is named before anything is sent
             bad = put(b"bad\xffname.txt", b"Title\nbody\n")
             cp = self.searchq("--index", "msgs", "import", bom, bad)
@@ -477,6 +516,45 @@ class SearchTest(E2ETestCase):
                 self.assertIn("--%s wants on or off, got '%s'" % (name, bad), decode(cp)[1],
                               describe(cp))
         self.assertIn("--typo on|off", decode(self.searchq("--help"))[0])
+
+    def test_searchq_drop_words_and_weights(self):
+        """searchq had no way to send the protocol's drop_words or weights. --drop-words off
+        answers only the documents with every word; --weights FIELD:N,... weighs the fields
+        for one search. A malformed list, a field twice or a number JSON would not write is a
+        usage error before connecting; a weight out of the server's range is its error."""
+        docs = [{"id": "dw1", "title": "quokkas", "body": "wombats"},
+                {"id": "dw2", "title": "wombats", "body": "quokkas"},
+                {"id": "dw3", "title": "numbats", "body": "bilbies"}]
+        self.assertOk(self.line_call({"op": "add", "index": "dwt", "docs": docs}))
+        a = self.search("quokkas bilbies", "--index", "dwt")
+        self.assertEqual(a["every_word"], 0, a)
+        self.assertEqual(len(a["hits"]), 3, a)  # each has one of the two words
+        a = self.search("quokkas bilbies", "--index", "dwt", "--drop-words", "off")
+        self.assertEqual((a["total"], a["hits"]), (0, []), a)
+        self.assertNotIn("dropped", a)
+        ids = [h["id"] for h in self.search("quokkas", "--index", "dwt")["hits"]]
+        self.assertEqual(ids, ["dw1", "dw2"])  # the title weighs 2, the body 1
+        ids = [h["id"] for h in self.search("quokkas", "--index", "dwt",
+                                            "--weights", "title:0.1,body:5")["hits"]]
+        self.assertEqual(ids, ["dw2", "dw1"])
+        cp = self.searchq("--index", "dwt", "--weights", "title:1e3,body:1001", "quokkas")
+        self.assertEqual(cp.returncode, 1, describe(cp))
+        self.assertIn("server error bad_request: weights: 'body'", decode(cp)[1])
+        for bad, why in (("title", "wants FIELD:NUMBER pairs, got 'title'"), ("", "got ''"),
+                         ("title:x", "'title' wants a number, got 'x'"),
+                         ("title:01", "'title' wants a number, got '01'"),
+                         ("title:NaN", "wants a number"), ("title:1,body:2,", "got ''"),
+                         ("title:1,title:2", "'title' given twice")):
+            cp = run_searchq(["--weights", bad, "x"], server="127.0.0.1:9")
+            self.assertEqual(cp.returncode, 2, describe(cp))
+            self.assertIn(why, decode(cp)[1], describe(cp))
+        cp = run_searchq(["--drop-words", "yes", "x"], server="127.0.0.1:9")
+        self.assertEqual(cp.returncode, 2, describe(cp))
+        self.assertIn("--drop-words wants on or off, got 'yes'", decode(cp)[1])
+        usage = decode(self.searchq("--help"))[0]
+        self.assertIn("--drop-words on|off", usage)
+        self.assertIn("--weights LIST", usage)
+        self.line_call({"op": "drop_index", "index": "dwt"})
 
     def test_wrong_keyboard_layout_finds_the_intended_words(self):
         want = self.ids("цифровая", "--limit", "100")
@@ -1138,6 +1216,31 @@ class SearchTest(E2ETestCase):
         err = decode(cp)[1]
         self.assertIn("cannot connect to 127.0.0.1:%d" % port, err)
         self.assertIn("is searchd running?", err)
+
+    def test_issue_messages_for_a_bad_port_a_command_option_and_settings_json(self):
+        """--server with a port that is no number was exit 3 "cannot connect to
+        localhost:notaport: Servname not supported for ai_socktype"; a bad option after a
+        command was "import: unrecognized option" (the program not named); settings JSON that
+        stops in the middle was "not JSON (at byte 10: continue)"; and a settings key given
+        twice was sent with only the last (json-c keeps one), the first dropped without a
+        word."""
+        for server in ("localhost:notaport", "127.0.0.1:0", "127.0.0.1:70000"):
+            cp = run_searchq(["--server", server, "health"], server=None)
+            self.assertEqual(cp.returncode, 2, describe(cp))
+            self.assertIn("--server wants HOST:PORT, got '%s'" % server, decode(cp)[1])
+        cp = run_searchq(["import", "--bogus", "x.jsonl"], server=None)
+        self.assertEqual(cp.returncode, 2, describe(cp))
+        self.assertIn("searchq import: unrecognized option '--bogus'", decode(cp)[1])
+        cp = self.searchq("settings", "msgs2", '{"fields":')
+        self.assertEqual(cp.returncode, 1, describe(cp))
+        self.assertIn("the settings: not JSON (it ends in the middle, at byte 10)", decode(cp)[1])
+        cp = self.searchq("settings", "msgs2",
+                          '{"fields":{"year":{"type":"int"},"year":{"type":"keyword"}}}')
+        self.assertEqual(cp.returncode, 1, describe(cp))
+        self.assertIn("the settings: not JSON as searchd reads it (at byte 34: key 'year' given "
+                      "twice)", decode(cp)[1])
+        self.assertError(self.line_call({"op": "get_settings", "index": "msgs2"}),
+                         "unknown_index")
 
     def test_usage_exit_2(self):
         for args in ([], ["get"], ["get", "a", "b"], ["--limit", "x", "q"], ["--bogus", "q"],
