@@ -2,8 +2,8 @@
 # The whole test suite, as CI runs it: installs dependencies, builds with
 # -Werror, runs every test, then builds again with AddressSanitizer +
 # UndefinedBehaviorSanitizer and runs every test once more, then builds the
-# libFuzzer targets with clang and runs each for 6 s (scripts/fuzz.sh: 20 targets,
-# 60 s on 2 cores, two at a time; any finding fails; the long runs are in
+# libFuzzer targets with clang and runs each for 6 s (scripts/fuzz.sh: 21 targets,
+# 63 s on 2 cores, two at a time; any finding fails; the long runs are in
 # tests/fuzz/README.md). The whole run takes under 14 minutes on 2 cores (821 s on
 # 2026-12-05 with 8 s a target: builds ~225 s, plain tests 180 s, ASan+UBSan tests
 # 337 s, fuzz ~80 s), so the fuzz time is what gives way as tests grow.
