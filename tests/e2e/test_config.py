@@ -99,34 +99,6 @@ class ConfigTest(harness.ConfFileTestCase):
                     key, value = (part.strip() for part in setting.split("=", 1))
                     self.assertIn("%s = %s" % (key, value), printed, block)
 
-    def test_every_option_is_documented(self):
-        """Every option of `searchd --help` is in the README and in searchd(8), every setting
-        --print-config writes is one of them, and the docs name no option searchd lacks
-        (searchd(8) had no --repair; the sample config is read as it ships)."""
-        def options(text):
-            return set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", text))
-
-        cp = self.searchd("--help")
-        self.assertEqual(cp.returncode, 0, cp.stderr)
-        offered = options(cp.stdout)
-        self.assertIn("repair", offered)
-        docs = {}
-        for path in ("README.md", "docs/man/searchd.8"):
-            with open(os.path.join(harness.REPO, path), encoding="utf-8") as f:
-                docs[path] = re.sub(r"\\f[BIRP]", " ", f.read()).replace("\\-", "-")
-        readme_usage = docs["README.md"].split("### searchd\n", 1)[1].split("### searchq", 1)[0]
-        man_options = docs["docs/man/searchd.8"].split(".SH LOGS", 1)[0]  # then other programs
-        for path, documented in (("README.md", options(readme_usage)),
-                                 ("docs/man/searchd.8", options(man_options))):
-            self.assertEqual(sorted(offered - documented), [], "missing in " + path)
-            self.assertEqual(sorted(documented - offered), [], "unknown in " + path)
-        cp = self.searchd("--config", os.path.join(harness.REPO, "packaging/searchd.conf"),
-                          "--print-config")
-        self.assertEqual(cp.returncode, 0, cp.stderr)
-        keys = re.findall(r"^#? ?([a-z0-9-]+)(?: = |: )", cp.stdout, re.M)
-        self.assertGreater(len(keys), 25, cp.stdout)
-        self.assertEqual(sorted(set(keys) - offered), [], cp.stdout)
-
     def test_bad_files_name_file_and_line(self):
         cases = [
             ("data = x\nworkers = many\n", ":2: workers many: want 1 to 256"),
