@@ -539,13 +539,13 @@ static int apply_opt(struct conf_opts *o, int c, const char *arg)
         return 0;
     case OPT_MAX_UNFINISHED:
         if (!parse_u64(arg, true, 64, 1ull << 40, &v)) {
-            return bad_value(o, arg, "want 64 to 1t bytes");
+            return bad_value(o, arg, "want 64 to 1024g bytes"); /* no t suffix */
         }
         o->srv.max_unfinished = (size_t)v;
         return 0;
     case OPT_MAX_UNSENT:
         if (!parse_u64(arg, true, 64, 1ull << 40, &v)) {
-            return bad_value(o, arg, "want 64 to 1t bytes");
+            return bad_value(o, arg, "want 64 to 1024g bytes"); /* no t suffix */
         }
         o->srv.max_unsent = (size_t)v;
         return 0;

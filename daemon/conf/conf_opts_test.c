@@ -123,7 +123,10 @@ static void test_bad_values_say_what_is_wanted(void **state)
         {"--workers", "12x", "--workers 12x: want 1 to 256"},
         {"--max-request", "18446744073709551616", "want 64 to 1g bytes"},
         {"--max-request", "1t", "want 64 to 1g bytes"},
-        {"--max-unsent", "63", "--max-unsent 63: want 64 to 1t bytes"},
+        {"--max-unsent", "63", "--max-unsent 63: want 64 to 1024g bytes"},
+        /* the message said "64 to 1t", a value no suffix can write ("1t" is refused) */
+        {"--max-unfinished", "1t", "--max-unfinished 1t: want 64 to 1024g bytes"},
+        {"--max-unsent", "1t", "--max-unsent 1t: want 64 to 1024g bytes"},
         {"--memory-limit", "1m", "want 0 (no limit) or 8m to 1024g bytes"},
         {"--sync", "sometimes", "want always or batch"},
         {"--bm25-b", "1.5", "--bm25-b 1.5: want 0, or 1e-37 to 1"},
