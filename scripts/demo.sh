@@ -21,8 +21,7 @@ else
     done
 fi
 ./build/client/searchq settings default @sample/settings.json
-./build/client/searchq import sample/docs.jsonl sample/notes/*.md
-sleep 0.3 # new documents are searchable within 100 ms of their acknowledgement
+./build/client/searchq import sample/docs.jsonl sample/notes/*.md # searchable once acknowledged
 echo
 echo '$ searchq "цифровая дипломатия"'
 ./build/client/searchq "цифровая дипломатия"
