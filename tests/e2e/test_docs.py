@@ -62,6 +62,21 @@ class DocsTest(harness.E2ETestCase):
             rows = dict(re.findall(r"^\| `([a-z_]+)` \|.*\| (\d{3}) \|$", read(path), re.M))
             self.assertEqual(rows, table, path)
 
+    def test_every_libsearchq_call_is_in_its_man_page(self):
+        """Every function searchq.h declares is named in libsearchq(3), a request builder
+        sq_req_X through its call sq_X ("one for every op"), and the page names no function the
+        header lacks (it had no sq_conn_address nor sq_parse_answer)."""
+        declared = set(re.findall(r"\b(sq_[a-z0-9_]+)\(", read("client/lib/searchq.h")))
+        page = read("docs/man/libsearchq.3").replace("\\-", "-")
+        named = set(re.findall(r"\b(sq_[a-z0-9_]+)\b", page))
+        self.assertGreater(len(declared), 30)
+        missing = sorted(f for f in declared
+                         if f not in named and f.replace("sq_req_", "sq_", 1) not in named)
+        self.assertEqual(missing, [])
+        types = set(re.findall(r"\bstruct (sq_[a-z0-9_]+)", read("client/lib/searchq.h")))
+        families = {"sq_req_"}  # "Each sq_req_*()"
+        self.assertEqual(sorted(named - declared - types - families), [])
+
 
 if __name__ == "__main__":
     harness.main()
