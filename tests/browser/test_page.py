@@ -866,7 +866,8 @@ class PageTest(harness.E2ETestCase):
             form = self.driver.find_element(By.ID, "keyform")
             self.wait(form.is_displayed, "the key form")
             status = self.driver.find_element(By.ID, "status")
-            self.assertIn("unauthorized", status.text)
+            # the form shows at the 401, the status once its body is read: a moment later
+            self.wait(lambda: "unauthorized" in status.text, "the status saying unauthorized")
             # a key HTTP cannot carry (a Cyrillic letter): said so, not "cannot reach the server"
             self.driver.find_element(By.ID, "key").send_keys("ключ" + Keys.ENTER)
             hint = self.driver.find_element(By.ID, "key-hint")
