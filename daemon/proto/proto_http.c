@@ -190,16 +190,19 @@ static enum proto_code text_weights(char *s, struct proto_request *req, struct p
     return PROTO_OK;
 }
 
-/* proximity=true, false or a weight (as in JSON; "1" is the weight 1). */
+/* proximity=true, false or a weight (as in JSON; "1" is the weight 1). The weight is checked
+ * as a JSON number first, as a weight of "weights" is: strtod alone also reads "0x10", "+5",
+ * " 5", "1." and ".5", which the JSON form refuses. */
 static enum proto_code text_proximity(const char *s, struct proto_request *req,
                                       struct proto_error *err)
 {
     if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
         return proto_set_proximity(s[0] == 't' ? QRY_PROXIMITY : 0, req, err);
     }
-    char *end;
-    double w = strtod(s, &end);
-    return proto_set_proximity(end == s || *end != '\0' ? -1 : w, req, err);
+    if (!proto_is_json_number(s)) {
+        return proto_set_proximity(-1, req, err); /* the message says what is wanted */
+    }
+    return proto_set_proximity(strtod(s, NULL), req, err);
 }
 
 /* true/1 or false/0, as for snippet=. */

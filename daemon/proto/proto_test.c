@@ -1126,6 +1126,9 @@ static void test_proto_search_box_options(void **state)
     uri = "/search?q=x&proximity=1";
     assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
     assert_true(req.proximity == 1.0f);
+    uri = "/search?q=x&proximity=2.5e1";
+    assert_int_equal(proto_parse_http(PROTO_GET, uri, strlen(uri), "", 0, &req, &err), PROTO_OK);
+    assert_true(req.proximity == 25.0f);
     proto_request_free(&req);
     const char *bad_prox[] = {"\"yes\"", "-1", "1000.5", "null", "[1]"};
     for (size_t i = 0; i < sizeof bad_prox / sizeof *bad_prox; i++) {
@@ -1133,9 +1136,13 @@ static void test_proto_search_box_options(void **state)
         snprintf(line, sizeof line, "{\"op\":\"search\",\"q\":\"x\",\"proximity\":%s}", bad_prox[i]);
         assert_int_equal(line_code(line), PROTO_BAD_REQUEST);
     }
-    const char *bad_prox_get[] = {"/search?q=x&proximity=", "/search?q=x&proximity=nan",
-                                  "/search?q=x&proximity=inf", "/search?q=x&proximity=1x",
-                                  "/search?q=x&proximity=-0.1"};
+    const char *bad_prox_get[] = {
+        "/search?q=x&proximity=", "/search?q=x&proximity=nan", "/search?q=x&proximity=inf",
+        "/search?q=x&proximity=1x", "/search?q=x&proximity=-0.1",
+        /* numbers JSON does not write, which strtod reads */
+        "/search?q=x&proximity=0x10", "/search?q=x&proximity=%2B5", "/search?q=x&proximity=%205",
+        "/search?q=x&proximity=1.", "/search?q=x&proximity=.5", "/search?q=x&proximity=0x1p3",
+        "/search?q=x&proximity=5%20"};
     for (size_t i = 0; i < sizeof bad_prox_get / sizeof *bad_prox_get; i++) {
         assert_int_equal(http_code(PROTO_GET, bad_prox_get[i], NULL, &err), PROTO_BAD_REQUEST);
         assert_non_null(strstr(err.msg, "proximity"));
