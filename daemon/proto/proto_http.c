@@ -386,7 +386,8 @@ static bool path_is(const char *path, size_t len, const char *want)
     return len == strlen(want) && memcmp(path, want, len) == 0;
 }
 
-/* GET|DELETE /docs/{id}: raw is the still-encoded id. */
+/* GET|DELETE /docs/{id}: raw is the still-encoded id. The id "delete" is also POST
+ * /docs/delete's path (route() took that one), so its Allow names POST too. */
 static enum proto_code route_doc_id(enum proto_method method, const char *raw, size_t raw_len,
                                     char **dst, struct proto_request *req, struct proto_error *err)
 {
@@ -395,7 +396,8 @@ static enum proto_code route_doc_id(enum proto_method method, const char *raw, s
     } else if (method == PROTO_DELETE) {
         req->op = PROTO_OP_DELETE;
     } else {
-        return method_not_allowed(err, "GET, DELETE");
+        bool is_batch_path = raw_len == 6 && memcmp(raw, "delete", 6) == 0;
+        return method_not_allowed(err, is_batch_path ? "GET, POST, DELETE" : "GET, DELETE");
     }
     size_t len = proto_percent_decode(raw, raw_len, *dst, false);
     if (len == (size_t)-1) {

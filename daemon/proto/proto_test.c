@@ -468,6 +468,11 @@ static void test_proto_http_routes_and_methods(void **state)
     assert_string_equal(err.allow, "POST");
     assert_int_equal(http_code(PROTO_POST, "/docs/a", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
     assert_string_equal(err.allow, "GET, DELETE");
+    /* /docs/delete is POST's too (a batch of ids): its Allow said only "GET, DELETE" */
+    assert_int_equal(http_code(PROTO_PUT, "/docs/delete", "{}", &err), PROTO_METHOD_NOT_ALLOWED);
+    assert_string_equal(err.allow, "GET, POST, DELETE");
+    assert_int_equal(http_code(PROTO_PATCH, "/docs/deletex", "{}", &err), PROTO_METHOD_NOT_ALLOWED);
+    assert_string_equal(err.allow, "GET, DELETE");
     assert_int_equal(http_code(PROTO_OTHER, "/stats", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
     assert_int_equal(proto_code_http_status(PROTO_METHOD_NOT_ALLOWED), 405);
 }
