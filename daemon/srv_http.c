@@ -168,10 +168,15 @@ static void put_head(struct evbuffer *out, const struct srv_job *job, size_t bod
     evbuffer_add(out, "\r\n", 2);
 }
 
+/* "Connection: close" goes on the last answer of the connection only: a client stops reading at
+ * the answer that says it (RFC 9112, 9.6), so saying it on an earlier one of a pipeline (while
+ * a later request, which ends the connection, is already read: c->is_closing) would lose the
+ * answers after it. c->head is the next answer still due (the caller took job off the FIFO);
+ * once c->is_closing no request is read any more, so none comes after an empty FIFO. */
 static void http_write_answer(struct srv_conn *c, struct srv_job *job, struct evbuffer *out)
 {
     const char *connection = NULL;
-    if (job->must_close || c->is_closing) {
+    if (job->must_close || (c->is_closing && !c->head)) {
         connection = "close";
     } else if (job->is_http10) {
         connection = "keep-alive";

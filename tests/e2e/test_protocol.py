@@ -305,6 +305,37 @@ class ProtocolTest(E2ETestCase):
         finally:
             http.close()
 
+    def test_http_pipeline_says_close_on_its_last_answer_only(self):
+        """Requests pipelined in one write, the last with Connection: close: every one is
+        answered in order, and only the last answer says Connection: close. A client stops
+        reading at the answer that says it (RFC 9112 9.6); before, every answer written after
+        the last request was read said it (the two gets go to a worker, so all three were)."""
+        get = ("GET /docs/%s HTTP/1.1\r\nHost: localhost\r\n\r\n" % KNOWN).encode()
+        last = b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        with socket.create_connection(self.daemon.http_addr, timeout=harness.IO_TIMEOUT) as s:
+            s.sendall(get + get + last)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        answers = []  # (status, Connection header or None, body)
+        while data:
+            head, _, rest = data.partition(b"\r\n\r\n")
+            lines = head.decode().split("\r\n")
+            headers = {k.strip().lower(): v.strip()
+                       for k, _, v in (h.partition(":") for h in lines[1:])}
+            length = int(headers["content-length"])
+            answers.append((int(lines[0].split()[1]), headers.get("connection"),
+                            json.loads(rest[:length])))
+            data = rest[length:]
+        self.assertEqual([a[0] for a in answers], [200, 200, 200], answers)
+        self.assertEqual([a[2].get("doc", {}).get("id") for a in answers[:2]], [KNOWN, KNOWN])
+        self.assertEqual(answers[2][2]["status"], "ok")
+        self.assertEqual([a[1] for a in answers], [None, None, "close"],
+                         "only the last answer may say Connection: close")
+
     def test_line_pipelined_answers_in_order(self):
         ids = [d["id"] for d in self.seeded]
         words = ["diplomacy", "дипломатия", "revolution", "coffee", "glacier"]
