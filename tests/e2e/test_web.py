@@ -138,7 +138,9 @@ class WebTest(harness.E2ETestCase):
         self.assertEqual(r.body, b"")
         self.assertEqual(r.headers["Access-Control-Allow-Origin"], ALLOWED)
         self.assertEqual(r.headers["Vary"], "Origin")
-        self.assertIn("POST", r.headers["Access-Control-Allow-Methods"])
+        # every method of the API, as PROTOCOL.md "CORS" lists them (it lacked PATCH)
+        self.assertEqual(r.headers["Access-Control-Allow-Methods"],
+                         "GET, POST, PUT, PATCH, DELETE, HEAD")
         self.assertIn("Authorization", r.headers["Access-Control-Allow-Headers"])
         hdrs["Origin"] = "http://evil.example"
         r = self.http.request("OPTIONS", "/docs", headers=hdrs)
