@@ -22,9 +22,10 @@
  * of it: the request line and headers are at most max_head bytes (431
  * head_too_large), a body at most max_body (413 too_large, refused from its
  * Content-Length before it is read), and the few headers the server acts on
- * (enum srv_header: Expect, CORS, If-None-Match, Authorization) are kept, at
- * most SRV_HEADER_MAX bytes each (431 over it) and once each (a repeated one
- * is 400 bad_http: two Origins or two keys have no single meaning).
+ * (enum srv_header: Expect, CORS, If-None-Match, Authorization, Host,
+ * Transfer-Encoding) are kept, at most SRV_HEADER_MAX bytes each (431 over it)
+ * and once each (a repeated one is 400 bad_http: two Origins or two keys have
+ * no single meaning).
  *
  * Where http-parser is lenient, the reader is strict, so that searchd and a proxy in front of it
  * cannot frame the same bytes differently (request smuggling). http-parser reads
@@ -38,6 +39,9 @@
  * are not headers (RFC 9110 6.5.1): none is kept, so a key or an Origin there is nobody's.
  * HTTP/1.0 has no chunked bodies: a 1.0 request with Transfer-Encoding is framed by a proxy of
  * that version as one without a body, so it is 400 too (RFC 9112 6.1: faulty framing).
+ * A Transfer-Encoding other than "chunked" alone is 400 too: http-parser accepts any list that
+ * ends in chunked ("gzip, chunked") and decodes only the chunks, and no other coding is decoded
+ * here.
  */
 #include "srv_frame.h"
 
@@ -250,6 +254,7 @@ static const char *const header_names[SRV_NHEADERS] = {
     [SRV_H_IF_NONE_MATCH] = "if-none-match",
     [SRV_H_AUTHORIZATION] = "authorization",
     [SRV_H_HOST] = "host",
+    [SRV_H_TRANSFER_ENCODING] = "transfer-encoding",
 };
 
 /* The header whose name was just read, or -1 for one the server ignores. */
@@ -354,6 +359,17 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* Whether a Transfer-Encoding value is "chunked" alone (any case, spaces around it). */
+static bool is_only_chunked(const char *v)
+{
+    v += strspn(v, " \t");
+    size_t len = strlen(v);
+    while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t')) {
+        len--;
+    }
+    return len == 7 && strncasecmp(v, "chunked", 7) == 0;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     struct srv_http_reader *r = reader_of(p);
@@ -367,6 +383,13 @@ static int on_headers_complete(http_parser *p)
         return hr_refuse(r, PROTO_BAD_HTTP, 400,
                          "malformed HTTP request: Transfer-Encoding in an HTTP/1.0 request, "
                          "which has no chunked bodies");
+    }
+    /* http-parser takes any list that ends in chunked and decodes the chunks only: the body of
+     * "gzip, chunked" would be read as if it were not compressed */
+    if (r->has_value[SRV_H_TRANSFER_ENCODING] &&
+        !is_only_chunked(r->value[SRV_H_TRANSFER_ENCODING])) {
+        return hr_refuse(r, PROTO_BAD_HTTP, 400,
+                         "Transfer-Encoding: only chunked is decoded (no compression)");
     }
     r->keep_alive = http_should_keep_alive(p) != 0;
     if (!is_chunked && p->content_length != UINT64_MAX && p->content_length > r->max_body) {

@@ -35,13 +35,14 @@ enum srv_frame_rc {
 /* The request headers the server acts on (HTTP only); every other header is
  * parsed and dropped. */
 enum srv_header {
-    SRV_H_EXPECT,        /* Expect: 100-continue */
-    SRV_H_ORIGIN,        /* CORS */
-    SRV_H_ACR_METHOD,    /* Access-Control-Request-Method: a CORS preflight */
-    SRV_H_ACR_HEADERS,   /* Access-Control-Request-Headers */
-    SRV_H_IF_NONE_MATCH, /* a cached page asset's ETag */
-    SRV_H_AUTHORIZATION, /* Bearer API key */
-    SRV_H_HOST,          /* the name the client addressed (DNS rebinding: srv_http.c) */
+    SRV_H_EXPECT,            /* Expect: 100-continue */
+    SRV_H_ORIGIN,            /* CORS */
+    SRV_H_ACR_METHOD,        /* Access-Control-Request-Method: a CORS preflight */
+    SRV_H_ACR_HEADERS,       /* Access-Control-Request-Headers */
+    SRV_H_IF_NONE_MATCH,     /* a cached page asset's ETag */
+    SRV_H_AUTHORIZATION,     /* Bearer API key */
+    SRV_H_HOST,              /* the name the client addressed (DNS rebinding: srv_http.c) */
+    SRV_H_TRANSFER_ENCODING, /* only "chunked" is decoded (srv_frame.c) */
     SRV_NHEADERS,
 };
 #define SRV_HEADER_MAX 512 /* bytes of one such value; longer: 431 head_too_large */

@@ -272,6 +272,11 @@ static void test_srv_hr_pipelined_requests_in_any_split(void **state)
     assert_string_equal(out.log, "GET /  ka|");
     http_each_split("PUT /docs HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &out);
     assert_string_equal(out.log, "OTHER /docs  ka|");
+    /* chunked alone, in any case and with spaces around it, is the one transfer coding */
+    http_each_split(
+        "POST /docs HTTP/1.1\r\nTransfer-Encoding:  Chunked \r\n\r\n1\r\n{\r\n0\r\n\r\n", &out);
+    assert_int_equal(out.code, PROTO_OK);
+    assert_string_equal(out.log, "POST /docs { ka|");
 }
 
 /* Issue 10 item 3: each of these is 400 (431 for the head) at once. */
@@ -300,6 +305,15 @@ static void test_srv_hr_framing_errors_are_refused(void **state)
         {"POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000000\r\n",
          PROTO_TOO_LARGE, 413},
         {"GET /health\r\n\r\n", PROTO_BAD_HTTP, 400}, /* no version: HTTP/0.9 to http-parser */
+        /* a coding before chunked: http-parser decoded the chunks and handed out the
+         * compressed bytes as the body */
+        {"POST /docs HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n1\r\na\r\n0\r\n\r\n",
+         PROTO_BAD_HTTP, 400},
+        {"POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+         PROTO_BAD_HTTP, 400},
+        {"POST /docs HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "0\r\n\r\n",
+         PROTO_BAD_HTTP, 400},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct http_out out;

@@ -567,6 +567,10 @@ class HostileTest(E2ETestCase):
              True),
             (b"PUT /stats HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 405,
              "method_not_allowed", True),
+            # a coding before chunked: the chunks were decoded and the still-"gzipped" body
+            # added as a document
+            (b"POST /docs HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\n"
+             b"\r\nb\r\n{\"id\":\"gz\"}\r\n0\r\n\r\n", 400, "bad_http", True),
         ]
         for req, want_status, want_code, closes in cases:
             with raw_connect(daemon.http_addr) as s:
@@ -576,6 +580,9 @@ class HostileTest(E2ETestCase):
             self.assertEqual((status, headers.get("content-type")),
                              (want_status, "application/json"), data[:300])
             self.assertEqual(json.loads(body)["error"]["code"], want_code, body)
+        with daemon.line() as c:
+            self.assertError(c.call({"op": "get", "id": "gz"}), "not_found",
+                             "a refused request stored its document")
         # HEAD: the head of a GET, no body; the connection stays usable
         with raw_connect(daemon.http_addr) as s:
             s.sendall(b"HEAD /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
