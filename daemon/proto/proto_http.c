@@ -566,6 +566,25 @@ static enum proto_code route(enum proto_method method, const char *path, size_t 
     return proto_errorf(err, PROTO_UNKNOWN_PATH, "no such path");
 }
 
+/* Only POST, PUT and PATCH routes read a body (every one of them does); a GET, HEAD or DELETE
+ * answers from its path and query string. A body sent with one of those would be silently
+ * ignored (GET /stats with {"index":"books"} answered the default index), so it is refused, as
+ * an unknown parameter is (PROTOCOL.md "Unknown parameters"). */
+static enum proto_code refuse_unread_body(enum proto_method method, size_t body_len,
+                                          struct proto_error *err)
+{
+    bool reads_body = method == PROTO_POST || method == PROTO_PUT || method == PROTO_PATCH;
+    if (reads_body || body_len == 0) {
+        return PROTO_OK;
+    }
+    return proto_errorf(err, PROTO_BAD_REQUEST,
+                        "%s takes no body here: its parameters are the path and the query string "
+                        "(POST /search takes a search as JSON)",
+                        method == PROTO_DELETE ? "DELETE"
+                        : method == PROTO_HEAD ? "HEAD"
+                                               : "GET");
+}
+
 enum proto_code proto_parse_http(enum proto_method method, const char *uri, size_t uri_len,
                                  const char *body, size_t body_len, struct proto_request *req,
                                  struct proto_error *err)
@@ -595,6 +614,9 @@ enum proto_code proto_parse_http(enum proto_method method, const char *uri, size
         return rc;
     }
     rc = route(method, uri, path_len, &dst, params, nparams, body, body_len, req, err);
+    if (rc == PROTO_OK) {
+        rc = refuse_unread_body(method, body_len, err);
+    }
     if (rc == PROTO_OK && req->op != PROTO_OP_ADD && req->root) {
         rc = proto_refuse_nul_strings(req->root, "body", err); /* a search, settings, a snapshot */
     }

@@ -477,6 +477,40 @@ static void test_proto_http_routes_and_methods(void **state)
     assert_int_equal(proto_code_http_status(PROTO_METHOD_NOT_ALLOWED), 405);
 }
 
+/* A body on a GET, HEAD or DELETE route, which reads none, was ignored: GET /stats with
+ * {"index":"books"} answered the default index, GET /search?q=a with {"q":"b"} searched a. */
+static void test_proto_http_body_where_none_is_read_is_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        enum proto_method method;
+        const char *uri;
+    } bodiless[] = {
+        {PROTO_GET, "/search?q=a"}, {PROTO_HEAD, "/search?q=a"},   {PROTO_GET, "/stats"},
+        {PROTO_GET, "/health"},     {PROTO_GET, "/docs/a"},        {PROTO_DELETE, "/docs/a"},
+        {PROTO_GET, "/indexes"},    {PROTO_GET, "/indexes/books"}, {PROTO_DELETE, "/indexes/books"},
+    };
+    for (size_t i = 0; i < sizeof bodiless / sizeof *bodiless; i++) {
+        struct proto_error err;
+        assert_int_equal(http_code(bodiless[i].method, bodiless[i].uri, NULL, &err), PROTO_OK);
+        if (http_code(bodiless[i].method, bodiless[i].uri, "{\"index\":\"b\"}", &err) !=
+            PROTO_BAD_REQUEST) {
+            fail_msg("%s with a body: not refused", bodiless[i].uri);
+        }
+        assert_non_null(strstr(err.msg, "takes no body"));
+    }
+    assert_http(PROTO_GET, "/stats", "{\"index\":\"b\"}", PROTO_BAD_REQUEST,
+                "GET takes no body here: its parameters are the path and the query string (POST "
+                "/search takes a search as JSON)");
+    assert_http(PROTO_DELETE, "/docs/a", " ", PROTO_BAD_REQUEST, NULL);
+    /* the routes that read a body read it, and another error of the route comes first */
+    assert_http(PROTO_POST, "/search", "{\"q\":\"a\"}", PROTO_OK, NULL);
+    assert_http(PROTO_PUT, "/indexes/books", "{}", PROTO_OK, NULL);
+    assert_http(PROTO_PATCH, "/indexes/books", "{}", PROTO_OK, NULL);
+    assert_http(PROTO_GET, "/nope", "{}", PROTO_UNKNOWN_PATH, NULL);
+    assert_http(PROTO_GET, "/docs", "{}", PROTO_METHOD_NOT_ALLOWED, NULL);
+}
+
 static void test_proto_snapshot_line_and_http_parse_and_refuse_paths(void **state)
 {
     (void)state;
@@ -1925,6 +1959,7 @@ int main(void)
         cmocka_unit_test(test_proto_http_search_errors),
         cmocka_unit_test(test_proto_http_post_search_index_from_either_not_both),
         cmocka_unit_test(test_proto_http_routes_and_methods),
+        cmocka_unit_test(test_proto_http_body_where_none_is_read_is_refused),
         cmocka_unit_test(test_proto_snapshot_line_and_http_parse_and_refuse_paths),
         cmocka_unit_test(test_proto_http_doc_id_percent_decoded),
         cmocka_unit_test(test_proto_http_post_docs_single_and_pretty),
