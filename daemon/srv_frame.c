@@ -399,7 +399,9 @@ static int on_headers_complete(http_parser *p)
         return hr_refuse(r, PROTO_TOO_LARGE, 413, msg);
     }
     bool has_body = is_chunked || (p->content_length != UINT64_MAX && p->content_length > 0);
-    r->wants_continue = r->has_continue && has_body;
+    /* HTTP/1.0 has no 1xx answers: such a client could take "100 Continue" for the answer, so
+     * its Expect is ignored (RFC 9110 10.1.1) and it sends its body when it will */
+    r->wants_continue = r->has_continue && has_body && p->http_minor >= 1;
     return 0;
 }
 
