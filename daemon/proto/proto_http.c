@@ -374,6 +374,8 @@ static enum proto_code docs_from_body(const char *body, size_t len, struct proto
     return rc;
 }
 
+/* allow names every method the path answers (RFC 9110 15.5.6), HEAD wherever GET is: HEAD is
+ * answered as GET is, and /metrics and the page's files say so too. */
 static enum proto_code method_not_allowed(struct proto_error *err, const char *allow)
 {
     proto_errorf(err, PROTO_METHOD_NOT_ALLOWED, "method not allowed; use %s", allow);
@@ -397,7 +399,8 @@ static enum proto_code route_doc_id(enum proto_method method, const char *raw, s
         req->op = PROTO_OP_DELETE;
     } else {
         bool is_batch_path = raw_len == 6 && memcmp(raw, "delete", 6) == 0;
-        return method_not_allowed(err, is_batch_path ? "GET, POST, DELETE" : "GET, DELETE");
+        return method_not_allowed(err,
+                                  is_batch_path ? "GET, HEAD, POST, DELETE" : "GET, HEAD, DELETE");
     }
     size_t len = proto_percent_decode(raw, raw_len, *dst, false);
     if (len == (size_t)-1) {
@@ -431,7 +434,7 @@ static enum proto_code route_indexes(enum proto_method method, const char *raw, 
     bool get = method == PROTO_GET || method == PROTO_HEAD;
     if (!raw) {
         req->op = PROTO_OP_INDEXES;
-        return get ? PROTO_OK : method_not_allowed(err, "GET");
+        return get ? PROTO_OK : method_not_allowed(err, "GET, HEAD");
     }
     if (get) {
         req->op = PROTO_OP_GET_SETTINGS;
@@ -441,7 +444,7 @@ static enum proto_code route_indexes(enum proto_method method, const char *raw, 
     } else if (method == PROTO_DELETE) {
         req->op = PROTO_OP_DROP_INDEX;
     } else {
-        return method_not_allowed(err, "GET, PUT, PATCH, DELETE");
+        return method_not_allowed(err, "GET, HEAD, PUT, PATCH, DELETE");
     }
     size_t len = proto_percent_decode(raw, raw_len, *dst, false);
     if (len == (size_t)-1) {
@@ -520,7 +523,7 @@ static enum proto_code route(enum proto_method method, const char *path, size_t 
             return rc ? rc : search_from_params(params, nparams, req, err);
         }
         if (method != PROTO_POST) {
-            return method_not_allowed(err, "GET, POST");
+            return method_not_allowed(err, "GET, HEAD, POST");
         }
         enum proto_code rc = check_params_known(params, nparams, no_params, true, err);
         return rc ? rc
@@ -561,7 +564,7 @@ static enum proto_code route(enum proto_method method, const char *path, size_t 
     }
     if (path_is(path, path_len, "/stats") || is_health) {
         req->op = is_health ? PROTO_OP_HEALTH : PROTO_OP_STATS;
-        return !get ? method_not_allowed(err, "GET") : rc;
+        return !get ? method_not_allowed(err, "GET, HEAD") : rc;
     }
     return proto_errorf(err, PROTO_UNKNOWN_PATH, "no such path");
 }

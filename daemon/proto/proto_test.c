@@ -461,18 +461,22 @@ static void test_proto_http_routes_and_methods(void **state)
     assert_int_equal(http_code(PROTO_GET, "/stats?index=x", NULL, &err), PROTO_OK);
     assert_int_equal(http_code(PROTO_HEAD, "/health", NULL, &err), PROTO_OK);
     assert_int_equal(http_code(PROTO_POST, "/health", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
-    assert_string_equal(err.allow, "GET");
+    assert_string_equal(err.allow, "GET, HEAD"); /* HEAD is answered as GET is: Allow says so */
     assert_int_equal(http_code(PROTO_DELETE, "/search?q=x", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
-    assert_string_equal(err.allow, "GET, POST");
+    assert_string_equal(err.allow, "GET, HEAD, POST");
     assert_int_equal(http_code(PROTO_GET, "/docs", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
     assert_string_equal(err.allow, "POST");
     assert_int_equal(http_code(PROTO_POST, "/docs/a", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
-    assert_string_equal(err.allow, "GET, DELETE");
+    assert_string_equal(err.allow, "GET, HEAD, DELETE");
     /* /docs/delete is POST's too (a batch of ids): its Allow said only "GET, DELETE" */
     assert_int_equal(http_code(PROTO_PUT, "/docs/delete", "{}", &err), PROTO_METHOD_NOT_ALLOWED);
-    assert_string_equal(err.allow, "GET, POST, DELETE");
+    assert_string_equal(err.allow, "GET, HEAD, POST, DELETE");
     assert_int_equal(http_code(PROTO_PATCH, "/docs/deletex", "{}", &err), PROTO_METHOD_NOT_ALLOWED);
-    assert_string_equal(err.allow, "GET, DELETE");
+    assert_string_equal(err.allow, "GET, HEAD, DELETE");
+    assert_int_equal(http_code(PROTO_POST, "/indexes", "{}", &err), PROTO_METHOD_NOT_ALLOWED);
+    assert_string_equal(err.allow, "GET, HEAD");
+    assert_int_equal(http_code(PROTO_POST, "/indexes/books", "{}", &err), PROTO_METHOD_NOT_ALLOWED);
+    assert_string_equal(err.allow, "GET, HEAD, PUT, PATCH, DELETE");
     assert_int_equal(http_code(PROTO_OTHER, "/stats", NULL, &err), PROTO_METHOD_NOT_ALLOWED);
     assert_int_equal(proto_code_http_status(PROTO_METHOD_NOT_ALLOWED), 405);
 }
