@@ -277,6 +277,13 @@ static void end_header(struct srv_http_reader *r)
 {
     if (r->is_in_value && r->which >= 0) {
         int h = r->which;
+        /* http-parser skips the spaces before a value but keeps those after it, which are not
+         * part of it (RFC 9110 5.5): "Host: localhost " was refused as another host, and
+         * "Expect: 100-continue " got no 100 */
+        while (r->value_len[h] > 0 && (r->value[h][r->value_len[h] - 1] == ' ' ||
+                                       r->value[h][r->value_len[h] - 1] == '\t')) {
+            r->value_len[h]--;
+        }
         r->value[h][r->value_len[h]] = '\0';
         if (h == SRV_H_EXPECT) {
             r->has_continue = r->value_len[h] == 12 && strcasecmp(r->value[h], "100-continue") == 0;

@@ -419,6 +419,10 @@ static void test_srv_hr_expect_continue_once_headers_are_in(void **state)
     const char *plain = "POST /docs HTTP/1.1\r\nContent-Length: 2\r\n\r\n";
     http_run(plain, strlen(plain), 5, 4096, 1024, &out);
     assert_false(out.saw_continue);
+    /* spaces after a value are not part of it (RFC 9110 5.5) */
+    const char *ows = "POST /docs HTTP/1.1\r\nExpect: 100-continue \t\r\nContent-Length: 2\r\n\r\n";
+    http_run(ows, strlen(ows), 5, 4096, 1024, &out);
+    assert_true(out.saw_continue);
     /* HTTP/1.0 has no 1xx: its Expect is ignored (a 100 was sent, which such a client may
      * take for the answer) */
     const char *v10 = "POST /docs HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";

@@ -198,8 +198,10 @@ class KeysTest(harness.ConfFileTestCase):
                         self.assertError(r.json, "forbidden_host")
                 r = h.request("POST", "/docs", body={"id": "r1"}, headers={"Host": host})
                 self.assertEqual(r.status, 403, (host, r.body))
+            # the space after a header's value is not part of it ("localhost " was refused)
             for host in ("localhost", "LocalHost:%d" % d.http_addr[1], "app.localhost",
-                         "localhost.", "127.0.0.1:%d" % d.http_addr[1], "[::1]:1", "10.1.2.3"):
+                         "localhost.", "127.0.0.1:%d" % d.http_addr[1], "[::1]:1", "10.1.2.3",
+                         "localhost \t"):
                 r = h.request("GET", "/search?q=x", headers={"Host": host})
                 self.assertEqual(r.status, 200, (host, r.body))
         finally:
