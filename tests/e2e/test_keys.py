@@ -229,6 +229,9 @@ class KeysTest(harness.ConfFileTestCase):
             self.assertError(c.call({"op": "add", "doc": {"id": "a", "title": "t"}}), "forbidden")
             self.assertEqual(c.call({"op": "auth", "key": ADMIN})["role"], "admin")
             self.assertOk(c.call({"op": "add", "doc": {"id": "a", "title": "t"}}))
+            # an auth that fails leaves the role as it was (PROTOCOL.md "API keys")
+            self.assertError(c.call({"op": "auth", "key": "nope"}), "unauthorized")
+            self.assertOk(c.call({"op": "add", "doc": {"id": "a", "title": "t"}}))
         with self.daemon.line() as c:  # a new connection starts without a key
             self.assertError(c.call({"op": "get", "id": "a"}), "unauthorized")
         for line in self.daemon.log:
