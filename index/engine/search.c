@@ -912,6 +912,46 @@ static int idx_merge_weights(const struct idx_settings *st, const struct idx_sea
     return SD_OK;
 }
 
+/* Whether some segment of snap has a text field of this name. */
+static bool idx_snap_has_field(const struct idx_snap *snap, const char *name)
+{
+    for (size_t i = 0; snap && i < snap->nsegs; i++) {
+        const struct seg *seg = snap->segs[i].ref->seg;
+        for (unsigned f = 0; f < seg_field_count(seg); f++) {
+            if (strcmp(seg_field_name(seg, f), name) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* A weight of the request must name a field a word can be found in, as a query's `name:` scope
+ * must (stats.c): title, body, a text field some document has, or one the settings declare
+ * text. Else it would be taken and do nothing (a typo such as "titel", an attribute). */
+static int idx_check_weights(const struct idx_search_req *req, const struct sch_schema *schema,
+                             const struct idx_snap *snap, struct sd_error *err)
+{
+    for (size_t i = 0; i < req->params.nweights; i++) {
+        const char *name = req->params.weights[i].field ? req->params.weights[i].field : "";
+        const struct sch_field *f = schema ? sch_find(schema, name, strlen(name)) : NULL;
+        if (f && f->type != SCH_TEXT) {
+            return sd_errorf(err, SD_EFIELD,
+                             "weights: '%.64s' is a %s attribute, not a text field a word is "
+                             "found in",
+                             name, sch_type_name(f->type));
+        }
+        if (f || strcmp(name, "title") == 0 || strcmp(name, "body") == 0 ||
+            idx_snap_has_field(snap, name)) {
+            continue;
+        }
+        return sd_errorf(
+            err, SD_EFIELD, "weights: unknown field '%.64s' (no document has it as text%s)", name,
+            schema && schema->has_fields ? ", and the settings do not declare it" : "");
+    }
+    return SD_OK;
+}
+
 /* The request's filter string; its errors say that they are the filter's. */
 static int idx_parse_filter(struct qry_ctx *ctx, const struct idx_search_req *req,
                             const struct sch_schema *schema, struct qry **out, struct sd_error *err)
@@ -990,6 +1030,9 @@ int idx_search(struct idx_db *db, const char *index, const struct idx_search_req
     }
     r.params.facets = facets;
     struct idx_snap *snap = idx_snap_acquire(ix);
+    if (rc == SD_OK) {
+        rc = idx_check_weights(req, schema, snap, err);
+    }
     if (rc == SD_OK) {
         rc = idx_search_snap(ctx, snap, &r, schema, st ? st->lex : NULL, out, err);
     }

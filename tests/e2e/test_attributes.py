@@ -272,6 +272,9 @@ class AttributesTest(harness.E2ETestCase):
             ({"facets": {"lang": 1}}, "bad_request", "facets"),
             ({"filter": 2010}, "bad_request", "filter"),
             ({"fitler": "lang:ru"}, "bad_request", "fitler"),
+            # a weight on a field no word is found in was taken and did nothing
+            ({"weights": {"titel": 3}}, "unknown_field", "titel"),
+            ({"weights": {"year": 3}}, "unknown_field", "int attribute"),
         ]
         for extra, code, named in cases:
             a = self.line(q="war", **extra)
@@ -287,6 +290,9 @@ class AttributesTest(harness.E2ETestCase):
         self.assertEqual((r.status, r.json["error"]["code"]), (400, "unknown_field"))
         r = self.http_get(q="", sort="year:sideways")
         self.assertEqual(r.status, 400)
+        r = self.http_get(q="war", weights="titel:3")
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "unknown_field"))
+        self.assertOk(self.line(q="war", weights={"title": 3, "body": 0.5}))
         r = self.http_get(q="x", lmit="5")
         self.assertEqual((r.status, r.json["error"]["message"]), (400, "unknown parameter 'lmit'"))
         # still serving, and nothing changed

@@ -540,6 +540,16 @@ class SearchTest(E2ETestCase):
         cp = self.searchq("--index", "dwt", "--weights", "title:1e3,body:1001", "quokkas")
         self.assertEqual(cp.returncode, 1, describe(cp))
         self.assertIn("server error bad_request: weights: 'body'", decode(cp)[1])
+        # a field no document has: an error, not a weight taken and doing nothing; one the
+        # index's documents have (no settings: every field is text) is weighed
+        cp = self.searchq("--index", "dwt", "--weights", "titel:3", "quokkas")
+        self.assertEqual(cp.returncode, 1, describe(cp))
+        self.assertIn("server error unknown_field: weights: unknown field 'titel'", decode(cp)[1])
+        self.assertOk(self.line_call({"op": "add", "index": "dwt", "doc":
+                                      {"id": "dw4", "title": "x", "notes": "quokkas"}}))
+        ids = [h["id"] for h in self.search("quokkas", "--index", "dwt",
+                                            "--weights", "notes:50")["hits"]]
+        self.assertEqual(ids[0], "dw4")
         for bad, why in (("title", "wants FIELD:NUMBER pairs, got 'title'"), ("", "got ''"),
                          ("title:x", "'title' wants a number, got 'x'"),
                          ("title:01", "'title' wants a number, got '01'"),
