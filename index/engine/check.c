@@ -118,7 +118,9 @@ static void idx_check_index(struct idx_check *c, const char *data_dir, const cha
     }
     if (rc == SD_OK || rc == SD_ENOTFOUND) {
         struct idx_check_gc g = {c, name, dir};
-        wal_gc(dir, &m, true, idx_check_gc_note, &g, &err);
+        if (wal_gc(dir, &m, true, idx_check_gc_note, &g, &err) < 0) {
+            idx_check_problem(c, name, err.msg);
+        }
     }
     fprintf(c->out, "index=%s segments=%u checkpoint=%llu log_records=%llu\n", name, m.count,
             (unsigned long long)m.checkpoint_seq, (unsigned long long)info.replayed);

@@ -15,7 +15,8 @@ DIR/INDEX/lost+found/), and that no acknowledged write is lost or duplicated:
   * a record whose payload is damaged under a valid checksum: refused naming file and offset;
   * files the MANIFEST does not name: moved to lost+found/, never deleted;
   * `searchd --repair` on a directory without a MANIFEST, or with a damaged one (moved to
-    lost+found/), and not beside a running searchd.
+    lost+found/), and not beside a running searchd;
+  * lost+found/ a link out of the data directory, or a file: refused before anything changes.
 """
 
 import fcntl
@@ -24,6 +25,7 @@ import os
 import shutil
 import struct
 import subprocess
+import tempfile
 
 import harness
 from harness import E2ETestCase
@@ -125,6 +127,31 @@ class RecoveryTest(E2ETestCase):
                 f.write(data)
         d.start()
         self.assert_all_there(d)
+
+    def outside_dir(self):
+        out = tempfile.mkdtemp(prefix="searchd-outside-")
+        self.addCleanup(shutil.rmtree, out, True)
+        return out
+
+    def test_lost_and_found_that_is_a_link_out_is_refused_before_anything_changes(self):
+        d = self.new_daemon()
+        self.two_segments(d)
+        idx = self.index_dir(d)
+        out = self.outside_dir()
+        lost = os.path.join(idx, "lost+found")
+        os.symlink(out, lost)
+        shutil.copyfile(os.path.join(idx, "seg-000001.seg"), os.path.join(idx, "seg-000099.seg"))
+        self.assert_refused_alike(d, "lost+found: not a directory (a symbolic link), so "
+                                     "seg-000099.seg cannot be moved into it")
+        self.assertEqual(os.listdir(out), [])  # nothing moved out of the data directory
+        os.unlink(lost)
+        with open(lost, "w") as f:
+            f.write("an operator's note")
+        self.assert_refused_alike(d, "lost+found: not a directory (a file)")
+        os.unlink(lost)
+        d.start()
+        self.assert_all_there(d)
+        self.assertTrue(os.path.isfile(os.path.join(lost, "seg-000099.seg")))
 
     def make_twin(self, text, delete=None):
         """A data directory with 20 docs in segment 1 (and one delete in a tombstone file)."""
