@@ -302,9 +302,9 @@ int wal_log_first_seq(const char *dir, uint64_t *first_seq, struct sd_error *err
     uint8_t h[WAL_HEADER_LEN];
     wal_log_name(name, nos[0]);
     rc = wal_join(path, sizeof path, dir, name, err);
-    int fd = rc == SD_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    if (rc == SD_OK && fd < 0) {
-        rc = wal_syserr(err, errno, "open", path);
+    int fd = -1;
+    if (rc == SD_OK) {
+        rc = sd_open_file(path, O_RDONLY, 0, &fd, err);
     }
     if (rc == SD_OK && pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
         rc = SD_CORRUPT(err, "%s: too short for a log header", path);
