@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 enum sd_status {
     SD_OK = 0,
@@ -223,8 +224,15 @@ struct sd_map {
     size_t len;
 };
 
-/* Maps path (borrowed) read-only. On success m must be released with
- * sd_unmap(). Errors name the file. */
+/* Opens path (borrowed) with flags (O_RDONLY, O_WRONLY | O_CREAT | O_EXCL...;
+ * O_CLOEXEC is added) into *fd, which the caller closes. Only a regular file
+ * opens: a symbolic link in path's last component, a directory, a FIFO, a
+ * socket or a device is SD_ECORRUPT, named ("PATH: not a regular file (a
+ * FIFO): ..."), and a FIFO is never waited on. Other errors as sd_status_from_errno. */
+int sd_open_file(const char *path, int flags, mode_t mode, int *fd, struct sd_error *err);
+
+/* Maps path (borrowed) read-only, a regular file (sd_open_file). On success m
+ * must be released with sd_unmap(). Errors name the file. */
 int sd_map_file(const char *path, struct sd_map *m, struct sd_error *err);
 void sd_unmap(struct sd_map *m);
 
@@ -244,7 +252,8 @@ int sd_fsync_dir(const char *dir, struct sd_error *err);
  * fit, so a too-long path is refused rather than silently cut. */
 int sd_path_join(char *out, size_t cap, const char *dir, const char *name);
 
-/* Reads a whole small file into a malloc'd buffer (*out owned by caller). */
+/* Reads a whole small regular file (sd_open_file) into a malloc'd buffer (*out
+ * owned by caller). */
 int sd_read_file(const char *path, size_t max_len, uint8_t **out, size_t *len,
                  struct sd_error *err);
 

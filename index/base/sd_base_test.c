@@ -2,12 +2,14 @@
  * sd_base_test.c: the byte codecs and cursors every decoder relies on.
  * A cursor must refuse to read past its end whatever the bytes say.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -124,6 +126,62 @@ static void test_sd_write_file_atomic_replaces_and_maps(void **state)
     rmdir(dir);
 }
 
+/* Only a regular file opens: a link (which could lead out of the data directory, or to another
+ * index's file), a directory or a FIFO is SD_ECORRUPT naming the path and what it is, and a FIFO
+ * is never waited on (opening one for reading blocked until a writer came: a start that hung). */
+static void test_sd_file_opens_only_regular_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sd_base_test.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct sd_error err;
+    char real[512], link[512], fifo[512], sub[512], tmp_link[512];
+    snprintf(real, sizeof real, "%s/real", dir);
+    snprintf(link, sizeof link, "%s/link", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    snprintf(tmp_link, sizeof tmp_link, "%s/W.tmp", dir);
+    assert_int_equal(sd_write_file_atomic(dir, "real", "intact", 6, &err), SD_OK);
+    assert_int_equal(symlink(real, link), 0);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    const struct {
+        const char *path, *kind;
+    } cases[] = {{link, "a symbolic link"}, {fifo, "a FIFO"}, {sub, "a directory"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char want[600];
+        snprintf(want, sizeof want, "%s: not a regular file (%s)", cases[i].path, cases[i].kind);
+        struct sd_map m;
+        assert_int_equal(sd_map_file(cases[i].path, &m, &err), SD_ECORRUPT);
+        assert_non_null(strstr(err.msg, want));
+        uint8_t *data = NULL;
+        size_t len;
+        assert_int_equal(sd_read_file(cases[i].path, 100, &data, &len, &err), SD_ECORRUPT);
+        assert_non_null(strstr(err.msg, want));
+        assert_null(data);
+        int fd = 0;
+        assert_int_equal(sd_open_file(cases[i].path, O_WRONLY, 0, &fd, &err), SD_ECORRUPT);
+        assert_int_equal(fd, -1);
+        assert_non_null(strstr(err.msg, want));
+    }
+    /* a write never goes through a link either: the file it points to is left as it was */
+    assert_int_equal(symlink(real, tmp_link), 0);
+    assert_int_equal(sd_write_file_atomic(dir, "W", "other", 5, &err), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "W.tmp: not a regular file (a symbolic link)"));
+    uint8_t *data;
+    size_t len;
+    assert_int_equal(sd_read_file(real, 100, &data, &len, &err), SD_OK);
+    assert_int_equal(len, 6);
+    assert_memory_equal(data, "intact", 6);
+    free(data);
+    unlink(tmp_link);
+    unlink(link);
+    unlink(fifo);
+    rmdir(sub);
+    unlink(real);
+    rmdir(dir);
+}
+
 /* The inlined puts write in place when room is reserved and grow the buffer otherwise, at
  * every distance from the end of the capacity; after an error they write nothing. */
 static void test_sd_buf_put_varint_u8_at_every_room_and_after_error(void **state)
@@ -184,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_sd_rd_fixed_width_past_end_returns_corrupt),
         cmocka_unit_test(test_sd_errorf_formats_and_names),
         cmocka_unit_test(test_sd_write_file_atomic_replaces_and_maps),
+        cmocka_unit_test(test_sd_file_opens_only_regular_files),
         cmocka_unit_test(test_sd_buf_detach_hands_over_memory),
         cmocka_unit_test(test_sd_buf_put_varint_u8_at_every_room_and_after_error),
     };

@@ -8,6 +8,13 @@
  * are written under their final name, fsynced, then the directory is fsynced;
  * they only become part of the index when a MANIFEST that names them is
  * durable, so a half-written one is never read.
+ *
+ * Every file of a data directory is opened through sd_open_file(): a regular
+ * file, never through a symbolic link (a link could point out of the data
+ * directory, or at another index's file, which we would then read, append to
+ * or truncate), and never a FIFO or a device (opening a FIFO for reading
+ * blocks until a writer comes: a start that hangs). Anything else in a file's
+ * place is damage, reported by name.
  */
 #include "sd_base.h"
 
@@ -56,24 +63,91 @@ static int sd_syserr(struct sd_error *err, const char *what, const char *path)
     return sd_errorf(err, sd_status_from_errno(e), "%s %s: %s", what, path, strerror(e));
 }
 
+/* What a file of this mode is, for a message about one that is not regular. */
+static const char *sd_mode_kind(mode_t mode)
+{
+    if (S_ISLNK(mode)) {
+        return "a symbolic link";
+    }
+    if (S_ISDIR(mode)) {
+        return "a directory";
+    }
+    if (S_ISFIFO(mode)) {
+        return "a FIFO";
+    }
+    if (S_ISSOCK(mode)) {
+        return "a socket";
+    }
+    return "a device";
+}
+
+/* What lstat says path is, when it is not a regular file; NULL otherwise. */
+static const char *sd_file_kind(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 || S_ISREG(st.st_mode)) {
+        return NULL;
+    }
+    return sd_mode_kind(st.st_mode);
+}
+
+static int sd_not_regular(struct sd_error *err, const char *path, const char *kind)
+{
+    return sd_errorf(err, SD_ECORRUPT,
+                     "%s: not a regular file (%s): an index's files are never opened through a "
+                     "link or as a special file",
+                     path, kind);
+}
+
+int sd_open_file(const char *path, int flags, mode_t mode, int *fd, struct sd_error *err)
+{
+    /* O_NONBLOCK: a FIFO opens at once instead of waiting for a writer (or
+     * fails with ENXIO for writing), and is then refused by its type. */
+    *fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+    if (*fd < 0) {
+        int e = errno;
+        const char *kind = e == ELOOP || e == ENXIO || e == EISDIR ? sd_file_kind(path) : NULL;
+        if (kind) {
+            return sd_not_regular(err, path, kind);
+        }
+        errno = e;
+        return sd_syserr(err, (flags & O_CREAT) ? "create" : "open", path);
+    }
+    struct stat st;
+    int rc = SD_OK;
+    if (fstat(*fd, &st) != 0) {
+        rc = sd_syserr(err, "stat", path);
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = sd_not_regular(err, path, sd_mode_kind(st.st_mode));
+    } else if (fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        rc = sd_syserr(err, "fcntl", path);
+    }
+    if (rc) {
+        close(*fd);
+        *fd = -1;
+    }
+    return rc;
+}
+
 int sd_map_file(const char *path, struct sd_map *m, struct sd_error *err)
 {
     m->data = NULL;
     m->len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return sd_syserr(err, "open", path);
+    int fd;
+    int rc = sd_open_file(path, O_RDONLY, 0, &fd, err);
+    if (rc) {
+        return rc;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        int rc = sd_syserr(err, "stat", path);
+        rc = sd_syserr(err, "stat", path);
         close(fd);
         return rc;
     }
     if (st.st_size > 0) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
         if (p == MAP_FAILED) {
-            int rc = sd_syserr(err, "mmap", path);
+            rc = sd_syserr(err, "mmap", path);
             close(fd);
             return rc;
         }
@@ -143,11 +217,12 @@ static int sd_write_all(int fd, const void *data, size_t len, const char *path,
 static int sd_write_path(const char *path, int flags, const void *data, size_t len,
                          struct sd_error *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);
-    if (fd < 0) {
-        return sd_syserr(err, "create", path);
+    int fd;
+    int rc = sd_open_file(path, O_WRONLY | O_CREAT | flags, 0644, &fd, err);
+    if (rc) {
+        return rc;
     }
-    int rc = sd_write_all(fd, data, len, path, err);
+    rc = sd_write_all(fd, data, len, path, err);
     if (close(fd) != 0 && rc == SD_OK) {
         rc = sd_syserr(err, "close", path);
     }
@@ -194,12 +269,12 @@ int sd_write_file_new(const char *dir, const char *name, const void *data, size_
 int sd_read_file(const char *path, size_t max_len, uint8_t **out, size_t *len,
                  struct sd_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return sd_syserr(err, "open", path);
+    int fd;
+    int rc = sd_open_file(path, O_RDONLY, 0, &fd, err);
+    if (rc) {
+        return rc;
     }
     struct stat st;
-    int rc = SD_OK;
     uint8_t *buf = NULL;
     if (fstat(fd, &st) != 0) {
         rc = sd_syserr(err, "stat", path);

@@ -251,9 +251,10 @@ static int idx_copy_fd(int in, int out, const char *src, const char *dst, struct
 
 static int idx_copy_file(const char *src, const char *dst, struct sd_error *err)
 {
-    int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        return sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", src, strerror(errno));
+    int in;
+    int rc = sd_open_file(src, O_RDONLY, 0, &in, err);
+    if (rc) {
+        return rc;
     }
     int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out < 0) {
@@ -261,7 +262,7 @@ static int idx_copy_file(const char *src, const char *dst, struct sd_error *err)
         close(in);
         return sd_errorf(err, sd_status_from_errno(e), "create %s: %s", dst, strerror(e));
     }
-    int rc = idx_copy_fd(in, out, src, dst, err);
+    rc = idx_copy_fd(in, out, src, dst, err);
     close(in);
     if (close(out) != 0 && rc == SD_OK) {
         rc = sd_errorf(err, SD_EIO, "close %s: %s", dst, strerror(errno));

@@ -118,7 +118,9 @@ static void idx_check_index(struct idx_check *c, const char *data_dir, const cha
     }
     if (rc == SD_OK || rc == SD_ENOTFOUND) {
         struct idx_check_gc g = {c, name, dir};
-        wal_gc(dir, &m, true, idx_check_gc_note, &g, &err);
+        if (wal_gc(dir, &m, true, idx_check_gc_note, &g, &err) < 0) {
+            idx_check_problem(c, name, err.msg);
+        }
     }
     fprintf(c->out, "index=%s segments=%u checkpoint=%llu log_records=%llu\n", name, m.count,
             (unsigned long long)m.checkpoint_seq, (unsigned long long)info.replayed);
@@ -137,6 +139,11 @@ int idx_check_dir(const char *data_dir, void *out_file, struct sd_error *err)
     unsigned indexes = 0;
     while ((e = readdir(d)) != NULL) {
         bool is_other;
+        struct sd_error why = {0};
+        if (idx_db_entry_check(data_dir, e->d_name, &why) != SD_OK) {
+            idx_check_problem(&c, e->d_name, why.msg);
+            continue;
+        }
         if (!idx_db_entry_is_index(data_dir, e->d_name, &is_other)) {
             if (is_other) {
                 fprintf(c.out, "NOTE %s/%s is not a directory: not an index, left alone\n",

@@ -90,12 +90,28 @@ bool idx_db_entry_is_index(const char *data_dir, const char *name, bool *is_othe
     if (!idx_name_valid(name, strlen(name))) {
         return false;
     }
-    if (sd_path_join(path, sizeof path, data_dir, name) == SD_OK && stat(path, &sb) == 0 &&
+    /* lstat: a symbolic link is no index (idx_db_entry_check() refuses it) */
+    if (sd_path_join(path, sizeof path, data_dir, name) == SD_OK && lstat(path, &sb) == 0 &&
         !S_ISDIR(sb.st_mode)) {
-        *is_other = true;
+        *is_other = !S_ISLNK(sb.st_mode);
         return false;
     }
     return true; /* a directory, or one whose open will say what is wrong with it */
+}
+
+int idx_db_entry_check(const char *data_dir, const char *name, struct sd_error *err)
+{
+    char path[PATH_MAX];
+    struct stat sb;
+    if (!idx_name_valid(name, strlen(name)) || sd_path_join(path, sizeof path, data_dir, name) ||
+        lstat(path, &sb) != 0 || !S_ISLNK(sb.st_mode)) {
+        return SD_OK;
+    }
+    return sd_errorf(err, SD_ECORRUPT,
+                     "%s: a symbolic link, not an index directory: an index is a directory of "
+                     "the data directory (a link could give one index two names, two writers of "
+                     "one log, or lead out of the data directory); put the directory itself there",
+                     path);
 }
 
 static int idx_db_add(struct idx_db *db, struct idx_index *ix)
@@ -118,6 +134,11 @@ static int idx_open_existing(struct idx_db *db, struct sd_error *err)
     }
     int rc = SD_OK;
     struct dirent *e;
+    /* every entry first: a refusal comes before any index is opened (and recovered) */
+    while (rc == SD_OK && (e = readdir(d)) != NULL) {
+        rc = idx_db_entry_check(db->dir, e->d_name, err);
+    }
+    rewinddir(d);
     while (rc == SD_OK && (e = readdir(d)) != NULL) {
         bool is_other;
         if (!idx_db_entry_is_index(db->dir, e->d_name, &is_other)) {
@@ -146,10 +167,9 @@ static int idx_lock_dir(struct idx_db *db, struct sd_error *err)
     if (sd_path_join(path, sizeof path, db->dir, "LOCK")) {
         return sd_errorf(err, SD_EINVAL, "%s: path too long", db->dir);
     }
-    db->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (db->lock_fd < 0) {
-        return sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", path,
-                         strerror(errno));
+    int rc = sd_open_file(path, O_RDWR | O_CREAT, 0644, &db->lock_fd, err);
+    if (rc) {
+        return rc;
     }
     if (flock(db->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         return sd_errorf(err, SD_EBUSY, "%s is in use by another searchd (%s is locked)",
@@ -292,13 +312,13 @@ static int idx_db_make_dir(struct idx_db *db, const char *tmp, const char *final
                            const struct idx_settings *st, bool *was_there, struct sd_error *err)
 {
     struct stat sb;
-    if (stat(final, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+    if (lstat(final, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
         return sd_errorf(err, SD_EINVAL,
                          "%s is there and is not a directory: no index can take that name "
                          "while it is",
                          final);
     }
-    if (stat(final, &sb) == 0) {
+    if (lstat(final, &sb) == 0) {
         *was_there = true;
         return SD_OK;
     }

@@ -460,6 +460,9 @@ void idx_remove_leftovers(const struct idx_db *db);
  * index name that is not something other than a directory (*is_other: a file or another
  * non-directory with an index's name, which is left alone). */
 bool idx_db_entry_is_index(const char *data_dir, const char *name, bool *is_other);
+/* db.c: SD_ECORRUPT (named) when the entry `name` of data_dir has an index's name and is a
+ * symbolic link: refused, never followed (the start and `searchd --check` fail on it). */
+int idx_db_entry_check(const char *data_dir, const char *name, struct sd_error *err);
 
 /* lexicon.c: the query-time part of a schema (its synonyms and stopwords) as the query
  * module's lexicon, sealed; *out NULL when it has none. SD_EINVAL names a string no query

@@ -309,9 +309,9 @@ static int idx_repair_lock(const char *data_dir, int *fd, struct sd_error *err)
     if (sd_path_join(path, sizeof path, data_dir, "LOCK")) {
         return sd_errorf(err, SD_EINVAL, "%s: path too long", data_dir);
     }
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (*fd < 0) {
-        return sd_errorf(err, sd_status_from_errno(errno), "open %s: %s", path, strerror(errno));
+    int rc = sd_open_file(path, O_RDWR | O_CREAT, 0644, fd, err);
+    if (rc) {
+        return rc;
     }
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         return sd_errorf(err, SD_EBUSY, "%s is in use by a running searchd (%s is locked)",

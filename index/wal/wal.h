@@ -278,10 +278,14 @@ typedef void (*wal_gc_fn)(void *arg, const char *name, enum wal_gc_action action
  * dir/lost+found/, never deleted. Never touches MANIFEST, wal.synced, log
  * files (wal_open() removes the ones below the checkpoint) or any name we do
  * not write. With is_dry_run nothing changes and fn still hears of every file
- * (for `searchd --check`). Call it only after the MANIFEST, the log and every
- * referenced file were validated, and while no flush or merge runs. Returns
- * how many files were (or would be) removed or moved (>= 0), or a negative
- * status.
+ * (for `searchd --check`, and before the log is opened, so that an open it
+ * would refuse changes nothing). Nothing changes either when one of the
+ * files cannot be dealt with (lost+found/ is a file or a link, an obsolete
+ * name is a directory): every file is looked at before the first is
+ * touched, and the error names it. Call it (not dry) only after the
+ * MANIFEST, the log and every referenced file were validated, and while no
+ * flush or merge runs. Returns how many files were (or would be) removed or
+ * moved (>= 0), or a negative status.
  */
 int wal_gc(const char *dir, const struct wal_manifest *m, bool is_dry_run, wal_gc_fn fn, void *arg,
            struct sd_error *err);

@@ -212,6 +212,27 @@ static int wal_gc_classify(const struct wal_manifest *m, const char *name)
     return gen < e->tomb_gen ? WAL_GC_REMOVE : WAL_GC_LOST;
 }
 
+/* SD_OK when dir/lost+found/ is a directory or absent (a move creates it):
+ * never through a link, where the file would leave the index (or the data
+ * directory). name is the file that would go there, for the message. */
+static int wal_lost_dir_check(const char *dir, const char *name, struct sd_error *err)
+{
+    char lost[PATH_MAX];
+    struct stat st;
+    int rc = wal_join(lost, sizeof lost, dir, WAL_LOST_DIR, err);
+    if (rc) {
+        return rc;
+    }
+    if (lstat(lost, &st) != 0) {
+        return errno == ENOENT ? SD_OK : wal_syserr(err, errno, "stat", lost);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return SD_CORRUPT(err, "%s: not a directory (%s), so %s cannot be moved into it", lost,
+                          S_ISLNK(st.st_mode) ? "a symbolic link" : "a file", name);
+    }
+    return SD_OK;
+}
+
 /* Moves dir/name into dir/lost+found/ (created if needed) under its own
  * name, or name.1, name.2... when that is taken: never over another file. */
 int wal_move_to_lost(const char *dir, const char *name, struct sd_error *err)
@@ -220,6 +241,9 @@ int wal_move_to_lost(const char *dir, const char *name, struct sd_error *err)
     int rc = wal_join(lost, sizeof lost, dir, WAL_LOST_DIR, err);
     if (rc == SD_OK) {
         rc = wal_join(from, sizeof from, dir, name, err);
+    }
+    if (rc == SD_OK) {
+        rc = wal_lost_dir_check(dir, name, err);
     }
     if (rc) {
         return rc;
@@ -278,9 +302,9 @@ int wal_log_first_seq(const char *dir, uint64_t *first_seq, struct sd_error *err
     uint8_t h[WAL_HEADER_LEN];
     wal_log_name(name, nos[0]);
     rc = wal_join(path, sizeof path, dir, name, err);
-    int fd = rc == SD_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    if (rc == SD_OK && fd < 0) {
-        rc = wal_syserr(err, errno, "open", path);
+    int fd = -1;
+    if (rc == SD_OK) {
+        rc = sd_open_file(path, O_RDONLY, 0, &fd, err);
     }
     if (rc == SD_OK && pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
         rc = SD_CORRUPT(err, "%s: too short for a log header", path);
@@ -318,14 +342,46 @@ int wal_dir_scan(const char *dir, struct wal_dir_files *out, struct sd_error *er
     return SD_OK;
 }
 
-int wal_gc(const char *dir, const struct wal_manifest *m, bool is_dry_run, wal_gc_fn fn, void *arg,
-           struct sd_error *err)
+/* The first pass of wal_gc(): SD_OK when every file it would act on can be
+ * removed or moved, so that a refusal changes nothing, and `searchd --check`
+ * (which runs only this pass) fails exactly where an open would. */
+static int wal_gc_precheck(const char *dir, const struct wal_manifest *m, struct sd_error *err)
 {
     DIR *d = opendir(dir);
     if (!d) {
         return wal_syserr(err, errno, "opendir", dir);
     }
-    int rc = SD_OK, done = 0;
+    int rc = SD_OK;
+    struct dirent *de;
+    while (rc == SD_OK && (de = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        struct stat st;
+        int action = wal_gc_classify(m, de->d_name);
+        if (action == WAL_GC_LOST) {
+            rc = wal_lost_dir_check(dir, de->d_name, err);
+        } else if (action == WAL_GC_REMOVE &&
+                   (rc = wal_join(path, sizeof path, dir, de->d_name, err)) == SD_OK &&
+                   lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            rc = SD_CORRUPT(err, "%s: a directory where searchd keeps its own files: move it away",
+                            path);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+int wal_gc(const char *dir, const struct wal_manifest *m, bool is_dry_run, wal_gc_fn fn, void *arg,
+           struct sd_error *err)
+{
+    int rc = wal_gc_precheck(dir, m, err);
+    if (rc) {
+        return rc;
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        return wal_syserr(err, errno, "opendir", dir);
+    }
+    int done = 0;
     struct dirent *de;
     while (rc == SD_OK && (de = readdir(d)) != NULL) {
         char path[PATH_MAX];

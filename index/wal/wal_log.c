@@ -99,11 +99,7 @@ static int wal_open_fd(const char *dir, uint32_t no, int *fd, struct sd_error *e
     if (rc) {
         return rc;
     }
-    *fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (*fd < 0) {
-        return wal_syserr(err, errno, "open", path);
-    }
-    return SD_OK;
+    return sd_open_file(path, O_WRONLY, 0, fd, err);
 }
 
 int wal_attach(const char *dir, struct wal_file *files, uint32_t nfiles, uint64_t last_seq,

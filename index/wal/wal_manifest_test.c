@@ -370,6 +370,47 @@ static void test_wal_gc_removes_only_obsolete_files_and_moves_the_rest(void **st
     wal_manifest_free(&m);
 }
 
+/* A collection that cannot finish changes nothing, dry run or not: lost+found/ a link (out of
+ * the index: the file would leave it) or a file, or an obsolete name that is a directory. */
+static void test_wal_gc_that_cannot_finish_refuses_before_changing_anything(void **state)
+{
+    const char *dir = *state;
+    char outside[] = "/tmp/wal_test_outside.XXXXXX", lost[PATH_MAX], path[PATH_MAX];
+    struct wal_manifest m;
+    struct sd_error err;
+    assert_non_null(mkdtemp(outside));
+    make_manifest(&m);
+    tu_write(dir, "seg-000002.seg", "x", 1); /* obsolete: removed */
+    tu_write(dir, "seg-000008.seg", "x", 1); /* not accounted for: moved */
+    snprintf(lost, sizeof lost, "%s/%s", dir, WAL_LOST_DIR);
+    assert_int_equal(symlink(outside, lost), 0);
+    for (int dry = 1; dry >= 0; dry--) {
+        assert_int_equal(wal_gc(dir, &m, dry, NULL, NULL, &err), SD_ECORRUPT);
+        assert_non_null(strstr(err.msg, "lost+found: not a directory (a symbolic link), so "
+                                        "seg-000008.seg cannot be moved into it"));
+    }
+    snprintf(path, sizeof path, "%s/seg-000008.seg", outside);
+    assert_int_equal(access(path, F_OK), -1); /* nothing left the index */
+    assert_int_equal(unlink(lost), 0);
+    tu_write(dir, WAL_LOST_DIR, "a note", 6);
+    assert_int_equal(wal_gc(dir, &m, false, NULL, NULL, &err), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "lost+found: not a directory (a file)"));
+    assert_true(tu_exists(dir, "seg-000002.seg"));
+    assert_true(tu_exists(dir, "seg-000008.seg"));
+    tu_unlink(dir, WAL_LOST_DIR);
+    tu_unlink(dir, "seg-000002.seg");
+    tu_path(path, dir, "seg-000002.seg");
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_equal(wal_gc(dir, &m, false, NULL, NULL, &err), SD_ECORRUPT);
+    assert_non_null(strstr(err.msg, "seg-000002.seg: a directory where searchd keeps"));
+    assert_true(tu_exists(dir, "seg-000008.seg"));
+    assert_false(tu_exists(dir, WAL_LOST_DIR));
+    assert_int_equal(rmdir(path), 0);
+    assert_int_equal(wal_gc(dir, &m, false, NULL, NULL, &err), 1); /* now it can */
+    assert_int_equal(rmdir(outside), 0);
+    wal_manifest_free(&m);
+}
+
 #define DIR_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_dir, tu_teardown_dir)
 
 int main(void)
@@ -387,6 +428,7 @@ int main(void)
         DIR_TEST(test_wal_tomb_roundtrip_keeps_bits),
         DIR_TEST(test_wal_tomb_corrupt_returns_corrupt),
         DIR_TEST(test_wal_gc_removes_only_obsolete_files_and_moves_the_rest),
+        DIR_TEST(test_wal_gc_that_cannot_finish_refuses_before_changing_anything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

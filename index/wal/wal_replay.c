@@ -88,9 +88,10 @@ static int wal_load_header(struct wal_scan *s, uint32_t i, struct sd_error *err)
     if (rc) {
         return rc;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return wal_syserr(err, errno, "open", path);
+    int fd;
+    rc = sd_open_file(path, O_RDONLY, 0, &fd, err);
+    if (rc) {
+        return rc;
     }
     struct stat st;
     ssize_t n;
@@ -236,11 +237,11 @@ static int wal_deliver(struct wal_scan *s, const struct wal_record *rec, const c
 
 static int wal_truncate_tail(const char *path, uint64_t len, struct sd_error *err)
 {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return wal_syserr(err, errno, "open", path);
+    int fd;
+    int rc = sd_open_file(path, O_WRONLY, 0, &fd, err);
+    if (rc) {
+        return rc;
     }
-    int rc = SD_OK;
     if (ftruncate(fd, (off_t)len) != 0 || fsync(fd) != 0) {
         rc = wal_syserr(err, errno, "truncate torn tail of", path);
     }

@@ -108,9 +108,9 @@ int wal_synced_create(struct wal *w, uint64_t seq, struct sd_error *err)
     if (rc) {
         return rc;
     }
-    w->synced_fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (w->synced_fd < 0) {
-        return wal_syserr(err, errno, "open", path);
+    rc = sd_open_file(path, O_WRONLY, 0, &w->synced_fd, err);
+    if (rc) {
+        return rc;
     }
     w->synced_counter = 1;
     w->recorded_seq = seq;

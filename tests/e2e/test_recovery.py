@@ -15,7 +15,10 @@ DIR/INDEX/lost+found/), and that no acknowledged write is lost or duplicated:
   * a record whose payload is damaged under a valid checksum: refused naming file and offset;
   * files the MANIFEST does not name: moved to lost+found/, never deleted;
   * `searchd --repair` on a directory without a MANIFEST, or with a damaged one (moved to
-    lost+found/), and not beside a running searchd.
+    lost+found/), and not beside a running searchd;
+  * a FIFO, a directory or a symbolic link in the place of a file (a segment, the MANIFEST, a
+    log file), or an index directory that is a link: refused by name, never waited on, nothing
+    read or written through the link.
 """
 
 import fcntl
@@ -24,6 +27,7 @@ import os
 import shutil
 import struct
 import subprocess
+import tempfile
 
 import harness
 from harness import E2ETestCase
@@ -123,6 +127,113 @@ class RecoveryTest(E2ETestCase):
         for p, data in saved.items():
             with open(p, "wb") as f:
                 f.write(data)
+        d.start()
+        self.assert_all_there(d)
+
+    def outside_dir(self):
+        out = tempfile.mkdtemp(prefix="searchd-outside-")
+        self.addCleanup(shutil.rmtree, out, True)
+        return out
+
+    def outside_copy(self, path):
+        """A copy of path in a directory of the test outside the data directory: the target of a
+        link that must not be followed (an intact file, so only the link is wrong)."""
+        copy = os.path.join(self.outside_dir(), os.path.basename(path))
+        shutil.copyfile(path, copy)
+        return copy
+
+    def test_fifo_or_directory_in_place_of_a_segment_degrades_without_waiting(self):
+        d = self.new_daemon()
+        self.two_segments(d)
+        seg = os.path.join(self.index_dir(d), "seg-000001.seg")
+        saved = read(seg)
+        for kind, make in (("a FIFO", os.mkfifo), ("a directory", os.mkdir)):
+            os.unlink(seg) if os.path.isfile(seg) else None
+            make(seg)
+            cp = check(d.data_dir)  # opening a FIFO for reading used to wait for a writer
+            self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+            fails = check_failures(cp)
+            self.assertEqual(len(fails), 1, cp.stdout)
+            self.assertIn("seg-000001.seg: not a regular file (%s)" % kind, fails[0])
+            d.start()
+            st = self.assertOk(call(d, {"op": "stats"}))
+            self.assertTrue(st["degraded"], st)
+            self.assertEqual(st["degraded_reason"], fails[0])
+            self.assertEqual(total(d, "beta"), 20)  # the rest is served
+            self.assertError(call(d, {"op": "add", "docs": [doc(1, "other")]}), "degraded")
+            self.assertEqual(d.term(), 0)
+            os.unlink(seg) if kind == "a FIFO" else os.rmdir(seg)
+        with open(seg, "wb") as f:
+            f.write(saved)
+        d.start()
+        self.assert_all_there(d)
+
+    def test_links_in_place_of_files_are_refused_and_never_followed(self):
+        d = self.new_daemon()
+        self.two_segments(d)
+        idx = self.index_dir(d)
+        for name in ("MANIFEST", os.path.basename(last_log(idx))):
+            path = os.path.join(idx, name)
+            copy = self.outside_copy(path)
+            saved = read(path)
+            os.unlink(path)
+            os.symlink(copy, path)  # an intact copy: only the link is wrong
+            msg = self.assert_refused_alike(d, name + ": not a regular file (a symbolic link)")
+            self.assertIn(idx, msg)
+            self.assertEqual(read(copy), saved)  # never appended to, truncated or replaced
+            self.assertTrue(os.path.islink(path))
+            os.unlink(path)
+            with open(path, "wb") as f:
+                f.write(saved)
+        seg = os.path.join(idx, "seg-000002.seg")
+        copy = self.outside_copy(seg)
+        os.unlink(seg)
+        os.symlink(copy, seg)
+        cp = check(d.data_dir)
+        self.assertEqual(check_failures(cp), [seg + ": not a regular file (a symbolic link): an "
+                                              "index's files are never opened through a link or "
+                                              "as a special file"], cp.stdout)
+        d.start()
+        st = self.assertOk(call(d, {"op": "stats"}))
+        self.assertEqual(st["degraded_reason"], check_failures(cp)[0])
+        self.assertEqual(total(d, "beta"), 0)  # not served from the other side of the link
+        self.assertEqual(d.term(), 0)
+        os.unlink(seg)
+        shutil.copyfile(copy, seg)
+        d.start()
+        self.assert_all_there(d)
+
+    def test_lost_and_found_that_is_a_link_out_is_refused_before_anything_changes(self):
+        d = self.new_daemon()
+        self.two_segments(d)
+        idx = self.index_dir(d)
+        out = self.outside_dir()
+        lost = os.path.join(idx, "lost+found")
+        os.symlink(out, lost)
+        shutil.copyfile(os.path.join(idx, "seg-000001.seg"), os.path.join(idx, "seg-000099.seg"))
+        self.assert_refused_alike(d, "lost+found: not a directory (a symbolic link), so "
+                                     "seg-000099.seg cannot be moved into it")
+        self.assertEqual(os.listdir(out), [])  # nothing moved out of the data directory
+        os.unlink(lost)
+        with open(lost, "w") as f:
+            f.write("an operator's note")
+        self.assert_refused_alike(d, "lost+found: not a directory (a file)")
+        os.unlink(lost)
+        d.start()
+        self.assert_all_there(d)
+        self.assertTrue(os.path.isfile(os.path.join(lost, "seg-000099.seg")))
+
+    def test_an_index_directory_that_is_a_link_is_refused(self):
+        other = self.make_twin("omega")
+        d = self.new_daemon()
+        self.two_segments(d)
+        link = os.path.join(d.data_dir, "books")
+        # another data directory's index: it used to be served, and written, through the link
+        os.symlink(self.index_dir(other), link)
+        before = fingerprint(self.index_dir(other))
+        self.assert_refused_alike(d, link + ": a symbolic link, not an index directory")
+        self.assertEqual(fingerprint(self.index_dir(other)), before)
+        os.unlink(link)
         d.start()
         self.assert_all_there(d)
 
