@@ -241,18 +241,27 @@ def check_markup(s, pre, post):
 
 
 def check_sorted(hits, spec):
-    """Hits in the order of spec's first key (attribute values from attrs_of)."""
-    key = spec.split(",")[0]
-    name, _, way = key.partition(":")
+    """Hits in the order of spec's first key (attribute values from attrs_of). When the answer
+    is the documents with most of the words (hits with "missing"), those with more of the
+    words come first and the sort orders each group of the same number (PROTOCOL.md `sort`,
+    QUERY.md "Most words"); `_score` (desc) alone is the ranking, which does not group them."""
+    keys = spec.split(",")
+    name, _, way = keys[0].partition(":")
+    lacks = [len(h.get("missing", [])) for h in hits]
+    if keys not in (["_score"], ["_score:desc"]):
+        if lacks != sorted(lacks):
+            raise Failure("sort %s: words missing %r, not fewest first" % (spec, lacks))
     if name in ("_score", "title"):
         return  # _score: checked by the caller; title: not held here
     desc = way == "desc"
     prev = None
-    for h in hits:
+    for i, h in enumerate(hits):
         a = attrs_of(h["id"])
         v = a.get(name)
         if isinstance(v, list) or v is None:
             return  # multi-valued and missing values: their rules are in QUERY.md
+        if i > 0 and lacks[i] != lacks[i - 1]:
+            prev = None  # a group with fewer of the words begins
         if prev is not None and (v > prev if desc else v < prev):
             raise Failure("sort %s: %r after %r" % (spec, v, prev))
         prev = v
