@@ -916,11 +916,8 @@ static int idx_merge_weights(const struct idx_settings *st, const struct idx_sea
 static bool idx_snap_has_field(const struct idx_snap *snap, const char *name)
 {
     for (size_t i = 0; snap && i < snap->nsegs; i++) {
-        const struct seg *seg = snap->segs[i].ref->seg;
-        for (unsigned f = 0; f < seg_field_count(seg); f++) {
-            if (strcmp(seg_field_name(seg, f), name) == 0) {
-                return true;
-            }
+        if (seg_field_find(snap->segs[i].ref->seg, name, strlen(name)) >= 0) {
+            return true;
         }
     }
     return false;
