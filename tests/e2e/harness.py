@@ -210,6 +210,16 @@ class ConnectionClosed(Exception):
     pass
 
 
+def recv_until_closed(sock):
+    """Every byte the peer sends until it closes the connection (a reset or a timeout raises)."""
+    data = b""
+    while True:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            return data
+        data += chunk
+
+
 class LineClient:
     """A persistent line-protocol connection. send() may be called many times before recv()."""
 

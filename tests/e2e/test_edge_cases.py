@@ -28,12 +28,7 @@ def raw_http(addr, method, path, body=b""):
             "\r\nContent-Length: %d\r\n\r\n" % (method, path, len(body))).encode()
     with socket.create_connection(addr, timeout=harness.IO_TIMEOUT) as s:
         s.sendall(head + body)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = harness.recv_until_closed(s)
     status = int(data.split(b" ", 2)[1])
     return status, json.loads(data.split(b"\r\n\r\n", 1)[1])
 

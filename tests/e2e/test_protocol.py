@@ -314,12 +314,7 @@ class ProtocolTest(E2ETestCase):
         last = b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
         with socket.create_connection(self.daemon.http_addr, timeout=harness.IO_TIMEOUT) as s:
             s.sendall(get + get + last)
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = harness.recv_until_closed(s)
         answers = []  # (status, Connection header or None, body)
         while data:
             head, _, rest = data.partition(b"\r\n\r\n")
@@ -404,12 +399,7 @@ class ProtocolTest(E2ETestCase):
                       b"GET /docs/order-http HTTP/1.1\r\nHost: localhost\r\n\r\n"
                       b"DELETE /docs/order-http HTTP/1.1\r\nHost: localhost\r\n"
                       b"Connection: close\r\n\r\n" % (len(body), body))
-            answers = b""
-            while True:  # the server closes after the third answer
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                answers += chunk
+            answers = harness.recv_until_closed(s)  # the server closes after the third answer
         self.assertEqual(answers.count(b"HTTP/1.1 200 OK"), 3, answers)
         self.assertServes(self.line, "pipelined writes and reads")
 

@@ -147,8 +147,9 @@ class RecoveryTest(E2ETestCase):
         self.two_segments(d)
         seg = os.path.join(self.index_dir(d), "seg-000001.seg")
         saved = read(seg)
-        for kind, make in (("a FIFO", os.mkfifo), ("a directory", os.mkdir)):
-            os.unlink(seg) if os.path.isfile(seg) else None
+        os.unlink(seg)
+        for kind, make, remove in (("a FIFO", os.mkfifo, os.unlink),
+                                   ("a directory", os.mkdir, os.rmdir)):
             make(seg)
             cp = check(d.data_dir)  # opening a FIFO for reading used to wait for a writer
             self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
@@ -162,7 +163,7 @@ class RecoveryTest(E2ETestCase):
             self.assertEqual(total(d, "beta"), 20)  # the rest is served
             self.assertError(call(d, {"op": "add", "docs": [doc(1, "other")]}), "degraded")
             self.assertEqual(d.term(), 0)
-            os.unlink(seg) if kind == "a FIFO" else os.rmdir(seg)
+            remove(seg)
         with open(seg, "wb") as f:
             f.write(saved)
         d.start()

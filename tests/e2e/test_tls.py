@@ -211,12 +211,7 @@ class TlsTest(harness.E2ETestCase):
                     s.sendall(head + body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # closed before the whole body went: the answer is there all the same
-                data = b""
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
+                data = harness.recv_until_closed(s)
             self.assertTrue(data.startswith(b"HTTP/1.1 400 "), data)
             answer = json.loads(data.partition(b"\r\n\r\n")[2])
             self.assertEqual(answer["error"]["code"], "bad_http")

@@ -34,12 +34,7 @@ class WebTest(harness.E2ETestCase):
         """Sends raw bytes on a new connection; returns (status, headers dict, body)."""
         with socket.create_connection(self.daemon.http_addr, timeout=harness.IO_TIMEOUT) as s:
             s.sendall(request)
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = harness.recv_until_closed(s)
         head, _, body = data.partition(b"\r\n\r\n")
         lines = head.decode().split("\r\n")
         headers = {}
