@@ -99,7 +99,10 @@ static int sd_not_regular(struct sd_error *err, const char *path, const char *ki
                      path, kind);
 }
 
-int sd_open_file(const char *path, int flags, mode_t mode, int *fd, struct sd_error *err)
+/* sd_open_file(), also giving the stat of the file opened (its size, for the callers that
+ * read it whole). */
+static int sd_open_stat(const char *path, int flags, mode_t mode, int *fd, struct stat *st,
+                        struct sd_error *err)
 {
     /* O_NONBLOCK: a FIFO opens at once instead of waiting for a writer (or
      * fails with ENXIO for writing), and is then refused by its type. */
@@ -113,12 +116,11 @@ int sd_open_file(const char *path, int flags, mode_t mode, int *fd, struct sd_er
         errno = e;
         return sd_syserr(err, (flags & O_CREAT) ? "create" : "open", path);
     }
-    struct stat st;
     int rc = SD_OK;
-    if (fstat(*fd, &st) != 0) {
+    if (fstat(*fd, st) != 0) {
         rc = sd_syserr(err, "stat", path);
-    } else if (!S_ISREG(st.st_mode)) {
-        rc = sd_not_regular(err, path, sd_mode_kind(st.st_mode));
+    } else if (!S_ISREG(st->st_mode)) {
+        rc = sd_not_regular(err, path, sd_mode_kind(st->st_mode));
     } else if (fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) & ~O_NONBLOCK) != 0) {
         rc = sd_syserr(err, "fcntl", path);
     }
@@ -129,19 +131,20 @@ int sd_open_file(const char *path, int flags, mode_t mode, int *fd, struct sd_er
     return rc;
 }
 
+int sd_open_file(const char *path, int flags, mode_t mode, int *fd, struct sd_error *err)
+{
+    struct stat st;
+    return sd_open_stat(path, flags, mode, fd, &st, err);
+}
+
 int sd_map_file(const char *path, struct sd_map *m, struct sd_error *err)
 {
     m->data = NULL;
     m->len = 0;
     int fd;
-    int rc = sd_open_file(path, O_RDONLY, 0, &fd, err);
-    if (rc) {
-        return rc;
-    }
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        rc = sd_syserr(err, "stat", path);
-        close(fd);
+    int rc = sd_open_stat(path, O_RDONLY, 0, &fd, &st, err);
+    if (rc) {
         return rc;
     }
     if (st.st_size > 0) {
@@ -270,16 +273,12 @@ int sd_read_file(const char *path, size_t max_len, uint8_t **out, size_t *len,
                  struct sd_error *err)
 {
     int fd;
-    int rc = sd_open_file(path, O_RDONLY, 0, &fd, err);
+    struct stat st;
+    int rc = sd_open_stat(path, O_RDONLY, 0, &fd, &st, err);
     if (rc) {
         return rc;
     }
-    struct stat st;
     uint8_t *buf = NULL;
-    if (fstat(fd, &st) != 0) {
-        rc = sd_syserr(err, "stat", path);
-        goto out;
-    }
     if ((uint64_t)st.st_size > max_len) {
         rc = sd_errorf(err, SD_ELIMIT, "%s: %lld bytes, over the limit of %zu", path,
                        (long long)st.st_size, max_len);

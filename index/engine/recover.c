@@ -12,11 +12,11 @@
  *     degraded (writes, flushes and merges refused; the entry is kept). A
  *     segment written under later settings than SETTINGS holds (read before
  *     this) refuses the open: the settings in force are lost;
- *  3. (a dry run of step 4 first: a file it could not remove or move, such as
- *     lost+found/ being a file or a link, refuses the open here) open the log
- *     (wal_open: the chain from the checkpoint, wal.synced, a
- *     torn tail dropped and shown in stats) and replay what is past the
- *     checkpoint through the same apply path as live writes;
+ *  3. (step 4's check first, wal_gc_check: a file it could not remove or
+ *     move, such as lost+found/ being a file or a link, refuses the open
+ *     here) open the log (wal_open: the chain from the checkpoint,
+ *     wal.synced, a torn tail dropped and shown in stats) and replay what is
+ *     past the checkpoint through the same apply path as live writes;
  *  4. only now clean up: files the MANIFEST does not name are removed when
  *     provably obsolete and otherwise moved to lost+found/ (wal_gc);
  *  5. refresh, publish, start the writer and merge threads.
@@ -211,10 +211,10 @@ static int idx_load_files(struct idx_index *ix, struct wal_manifest *m, struct s
     if (rc) {
         return rc;
     }
-    /* A dry run first: a file the collection below could not move or remove refuses the open
-     * before wal_open() changes anything (truncates a torn tail, deletes covered logs). */
-    rc = wal_gc(ix->dir, m, true, NULL, NULL, err);
-    if (rc < 0) {
+    /* A file the collection below could not move or remove refuses the open before
+     * wal_open() changes anything (truncates a torn tail, deletes covered logs). */
+    rc = wal_gc_check(ix->dir, m, err);
+    if (rc) {
         return rc;
     }
     struct wal_open_info info;

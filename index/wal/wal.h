@@ -290,4 +290,8 @@ typedef void (*wal_gc_fn)(void *arg, const char *name, enum wal_gc_action action
 int wal_gc(const char *dir, const struct wal_manifest *m, bool is_dry_run, wal_gc_fn fn, void *arg,
            struct sd_error *err);
 
+/* SD_OK when wal_gc() could deal with every file it would act on (remove or
+ * move it); else the error naming the first it could not. Changes nothing. */
+int wal_gc_check(const char *dir, const struct wal_manifest *m, struct sd_error *err);
+
 #endif

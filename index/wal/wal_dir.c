@@ -342,10 +342,9 @@ int wal_dir_scan(const char *dir, struct wal_dir_files *out, struct sd_error *er
     return SD_OK;
 }
 
-/* The first pass of wal_gc(): SD_OK when every file it would act on can be
- * removed or moved, so that a refusal changes nothing, and `searchd --check`
- * (which runs only this pass) fails exactly where an open would. */
-static int wal_gc_precheck(const char *dir, const struct wal_manifest *m, struct sd_error *err)
+/* Also wal_gc()'s first pass, so that a refusal changes nothing, and
+ * `searchd --check` (a dry wal_gc) fails exactly where an open would. */
+int wal_gc_check(const char *dir, const struct wal_manifest *m, struct sd_error *err)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -373,7 +372,7 @@ static int wal_gc_precheck(const char *dir, const struct wal_manifest *m, struct
 int wal_gc(const char *dir, const struct wal_manifest *m, bool is_dry_run, wal_gc_fn fn, void *arg,
            struct sd_error *err)
 {
-    int rc = wal_gc_precheck(dir, m, err);
+    int rc = wal_gc_check(dir, m, err);
     if (rc) {
         return rc;
     }
