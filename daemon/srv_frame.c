@@ -366,17 +366,6 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
-/* Whether a Transfer-Encoding value is "chunked" alone (any case, spaces around it). */
-static bool is_only_chunked(const char *v)
-{
-    v += strspn(v, " \t");
-    size_t len = strlen(v);
-    while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t')) {
-        len--;
-    }
-    return len == 7 && strncasecmp(v, "chunked", 7) == 0;
-}
-
 static int on_headers_complete(http_parser *p)
 {
     struct srv_http_reader *r = reader_of(p);
@@ -393,8 +382,8 @@ static int on_headers_complete(http_parser *p)
     }
     /* http-parser takes any list that ends in chunked and decodes the chunks only: the body of
      * "gzip, chunked" would be read as if it were not compressed */
-    if (r->has_value[SRV_H_TRANSFER_ENCODING] &&
-        !is_only_chunked(r->value[SRV_H_TRANSFER_ENCODING])) {
+    if (r->has_value[SRV_H_TRANSFER_ENCODING] && /* the value without spaces (end_header) */
+        strcasecmp(r->value[SRV_H_TRANSFER_ENCODING], "chunked") != 0) {
         return hr_refuse(r, PROTO_BAD_HTTP, 400,
                          "Transfer-Encoding: only chunked is decoded (no compression)");
     }
