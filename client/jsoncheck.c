@@ -26,6 +26,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -248,12 +249,64 @@ static bool jc_escape(struct jc *j, size_t str_start, bool is_key)
     return jc_fail(j, j->i, "malformed escape");
 }
 
+/* Whether the 8 bytes in w are all ASCII and none is a quote, a backslash or NUL: a word
+ * has a zero byte when (w - 0x01..01) & ~w & 0x80..80 is not 0, and w ^ '"' repeated has one
+ * where w holds a quote. */
+static bool jc_ascii_plain8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t quotes = w ^ (ones * '"'), backslashes = w ^ (ones * '\\');
+    uint64_t zeros =
+        ((w - ones) & ~w) | ((quotes - ones) & ~quotes) | ((backslashes - ones) & ~backslashes);
+    return ((zeros | w) & highs) == 0;
+}
+
+/* Where the run of string bytes from i that needs no more than a UTF-8 check ends: at a quote,
+ * a backslash, a NUL byte or a byte that is not valid UTF-8. Printable ASCII and two-byte
+ * sequences (all of Cyrillic) are taken inline, the rest by cli_utf8_decode: strings are most
+ * of an import's bytes, and this is the loop pass 1 spends its time in after json-c. */
+static size_t jc_plain_run(const struct jc *j, size_t i)
+{
+    const unsigned char *s = (const unsigned char *)j->s;
+    while (i < j->len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (c == '"' || c == '\\' || c == '\0') {
+                break;
+            }
+            i++;
+            uint64_t w; /* ASCII text goes on in ASCII: try eight bytes at once */
+            while (j->len - i >= 8 && (memcpy(&w, s + i, 8), jc_ascii_plain8(w))) {
+                i += 8;
+            }
+        } else if (c >= 0xC2 && c <= 0xDF && i + 1 < j->len && (s[i + 1] & 0xC0) == 0x80) {
+            i += 2;
+        } else {
+            uint32_t cp;
+            size_t n = cli_utf8_decode(j->s + i, j->len - i, &cp);
+            if (n == 0) {
+                break;
+            }
+            i += n;
+        }
+    }
+    return i;
+}
+
 /* The string at s[i] ('"'); a key's decoded bytes go on the key stack. */
 static bool jc_string(struct jc *j, bool is_key)
 {
     size_t start = j->i++;
     while (j->i < j->len) {
-        unsigned char c = (unsigned char)j->s[j->i];
+        size_t end = jc_plain_run(j, j->i);
+        if (is_key && end > j->i && !jc_key_bytes(j, j->s + j->i, end - j->i)) {
+            return false;
+        }
+        j->i = end;
+        if (end == j->len) {
+            break;
+        }
+        char c = j->s[end];
         if (c == '"') {
             j->i++;
             return true;
@@ -267,15 +320,7 @@ static bool jc_string(struct jc *j, bool is_key)
         if (c == '\0') { /* json-c and searchd read it as the end of the text */
             return jc_fail(j, j->i, "a NUL byte in a string (write it \\u0000)");
         }
-        uint32_t cp;
-        size_t n = c < 0x80 ? 1 : cli_utf8_decode(j->s + j->i, j->len - j->i, &cp);
-        if (n == 0) {
-            return jc_fail(j, j->i, "not valid UTF-8");
-        }
-        if (is_key && !jc_key_bytes(j, j->s + j->i, n)) {
-            return false;
-        }
-        j->i += n;
+        return jc_fail(j, j->i, "not valid UTF-8");
     }
     return jc_fail(j, start, "a string without its closing quote");
 }

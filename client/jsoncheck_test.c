@@ -167,6 +167,40 @@ static void test_jsoncheck_json_c_output_always_passes(void **state)
     }
 }
 
+/* Strings are read eight ASCII bytes at a time where they can be (jc_ascii_plain8): a byte that
+ * stops such a run is found at every position of a long string, and a key read in runs keeps
+ * all its bytes (the same key spelt with an escape is still the same key). */
+static void test_jsoncheck_strings_read_in_runs_miss_no_byte(void **state)
+{
+    (void)state;
+    const char filler[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCD";
+    for (size_t at = 0; at < sizeof filler - 1; at++) {
+        char value[64], text[160];
+        struct cli_json_fault f = {0};
+        const char prefix[] = "{\"id\":\"";
+        size_t off = strlen(prefix) + at; /* where the byte stands in text */
+        const unsigned char stops[] = {'\0', 0xFF, 0x80, 0xC0};
+        for (size_t k = 0; k < sizeof stops; k++) {
+            memcpy(value, filler, sizeof filler);
+            value[at] = (char)stops[k];
+            int n = snprintf(text, sizeof text, "%s", prefix);
+            memcpy(text + n, value, sizeof filler - 1);
+            memcpy(text + n + sizeof filler - 1, "\"}", 3);
+            size_t len = (size_t)n + sizeof filler - 1 + 2;
+            assert_false(cli_json_check(text, len, &f));
+            assert_int_equal(f.at, off);
+            assert_non_null(strstr(f.why, stops[k] ? "not valid UTF-8" : "NUL byte"));
+        }
+        char ok[160]; /* a Cyrillic letter, an escaped quote there: still one valid string */
+        snprintf(ok, sizeof ok, "{\"id\":\"%.*s\u0416\\\"%s\"}", (int)at, filler, filler + at);
+        expect_ok(ok);
+        char dup[256]; /* the same key twice, the second time with its letter at `at` escaped */
+        snprintf(dup, sizeof dup, "{\"%s\":1,\"%.*s\\u00%02x%s\":2}", filler, (int)at, filler,
+                 (unsigned)filler[at], filler + at + 1);
+        expect_fault(dup, strlen(filler) + 6, "given twice");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +208,7 @@ int main(void)
         cmocka_unit_test(test_jsoncheck_numbers_json_c_takes_are_refused),
         cmocka_unit_test(test_jsoncheck_escapes_keys_and_literals_json_c_takes_are_refused),
         cmocka_unit_test(test_jsoncheck_json_c_output_always_passes),
+        cmocka_unit_test(test_jsoncheck_strings_read_in_runs_miss_no_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
