@@ -39,7 +39,11 @@
  * it reads only the pieces whose stem filters may hold a query word, each
  * widened to word boundaries, so it finds the same matches as a pass over the
  * whole text; then only the bytes within a fragment's length of a match are
- * loaded, all that choosing and writing the fragments reads.
+ * loaded, all that choosing and writing the fragments reads. Choosing is linear in the
+ * matches per fragment: the windows of consecutive matches are counted by moving one
+ * count of words per query word (hl_span), and a window's last match is found by binary
+ * search, so a window holding hundreds of matches (snippet_len 4096 over a long text of
+ * common words) does not cost hundreds of steps per match (it cost seconds per hit).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -121,9 +125,16 @@ static struct hl_frag window_at(const struct hl_state *h, const char *text, size
          * when start went back to the first byte of a character. */
         end = h->m[i].off + h->m[i].len;
     }
+    /* The first match not inside: matches never overlap and are in text order, so their ends
+     * rise and a binary search finds it (a window may hold hundreds of matches). */
     size_t k = f.first;
-    while (k < h->count && h->m[k].off + h->m[k].len <= end) {
-        k++;
+    for (size_t hi = h->count; k < hi;) {
+        size_t mid = k + (hi - k) / 2;
+        if (h->m[mid].off + h->m[mid].len <= end) {
+            k = mid + 1;
+        } else {
+            hi = mid;
+        }
     }
     if (k < h->count && h->m[k].off < end) {
         end = h->m[k].off; /* never cut a matched token */
@@ -144,17 +155,52 @@ static struct hl_frag window_at(const struct hl_state *h, const char *text, size
     return f;
 }
 
-static size_t distinct(const struct hl_state *h, const struct hl_frag *f)
+static void span_add(struct hl_span *s, uint32_t word)
 {
-    size_t n = 0;
-    for (size_t i = f->first; i < f->last; i++) {
-        bool is_new = true;
-        for (size_t j = f->first; j < i && is_new; j++) {
-            is_new = h->m[j].word != h->m[i].word;
-        }
-        n += is_new;
+    if (s->cnt[word]++ == 0) {
+        s->distinct++;
+        s->unshown += !(s->shown && s->shown[word]);
     }
-    return n;
+}
+
+static void span_del(struct hl_span *s, uint32_t word)
+{
+    if (--s->cnt[word] == 0) {
+        s->distinct--;
+        s->unshown -= !(s->shown && s->shown[word]);
+    }
+}
+
+/* Empties s (its counts are all zero again); words: how many counts it has. */
+static void span_clear(struct hl_span *s, size_t words)
+{
+    memset(s->cnt, 0, words * sizeof *s->cnt);
+    s->lo = s->hi = 0;
+    s->distinct = s->unshown = 0;
+}
+
+/* Makes s count the matches [first, last): it grows to cover them, then lets go of the rest,
+ * so a window next to the last one costs the matches it gained and lost. */
+static void span_move(struct hl_span *s, const struct hl_state *h, size_t first, size_t last)
+{
+    if (first >= s->hi || last <= s->lo) {
+        while (s->lo < s->hi) {
+            span_del(s, h->m[s->lo++].word); /* disjoint: nothing to keep */
+        }
+        s->lo = s->hi = first;
+    }
+    while (s->hi < last) {
+        span_add(s, h->m[s->hi++].word);
+    }
+    while (s->lo > first) {
+        span_add(s, h->m[--s->lo].word);
+    }
+    while (s->lo < first) {
+        span_del(s, h->m[s->lo++].word);
+    }
+    while (s->hi > last) {
+        span_del(s, h->m[--s->hi].word);
+    }
 }
 
 static bool overlaps(const struct hl_frag *a, const struct hl_frag *b)
@@ -185,7 +231,18 @@ bool qry_hl_settle(struct hl_state *h, size_t upto)
             h->settle_at = reach;
             return false;
         }
-        bool is_free = distinct(h, &f) == h->words;
+        if (!h->span.cnt) {
+            h->span.cnt = calloc(h->q->node_count + 1, sizeof *h->span.cnt);
+            if (!h->span.cnt) {
+                h->is_oom = true;
+                return true; /* stop: the caller answers SD_ENOMEM */
+            }
+        } else if (h->is_span_stale) {
+            span_clear(&h->span, h->q->node_count + 1);
+        }
+        h->is_span_stale = false;
+        span_move(&h->span, h, f.first, f.last);
+        bool is_free = h->span.distinct == h->words;
         for (size_t k = 0; k < h->nfull && is_free; k++) {
             is_free = !overlaps(&f, &h->full[k]);
         }
@@ -195,20 +252,6 @@ bool qry_hl_settle(struct hl_state *h, size_t upto)
         h->settled++;
     }
     return h->nfull == h->max;
-}
-
-/* The distinct words of f that no fragment chosen before shows (shown[word]). */
-static size_t unshown(const struct hl_state *h, const struct hl_frag *f, const bool *shown)
-{
-    size_t n = 0;
-    for (size_t i = f->first; i < f->last; i++) {
-        bool is_new = !shown[h->m[i].word];
-        for (size_t j = f->first; j < i && is_new; j++) {
-            is_new = h->m[j].word != h->m[i].word;
-        }
-        n += is_new;
-    }
-    return n;
 }
 
 /* Picks up to max windows, best first, into out; *n: how many, at least 1. The best has the
@@ -226,20 +269,27 @@ static int choose(const struct hl_state *h, const char *text, size_t len, size_t
         return SD_OK;
     }
     bool *shown = calloc(h->q->node_count + 1, sizeof *shown); /* by word (query_words) */
-    if (!shown) {
+    struct hl_span span = {.cnt = calloc(h->q->node_count + 1, sizeof *span.cnt), .shown = shown};
+    if (!shown || !span.cnt) {
+        free(shown);
+        free(span.cnt);
         return SD_ENOMEM;
     }
     while (*n < max) {
         struct hl_frag best = {0};
         size_t best_score = 0;
+        span_clear(&span, h->q->node_count + 1); /* shown[] changed: unshown counts anew */
         for (size_t i = 0; i < h->count; i++) {
             struct hl_frag f = window_at(h, text, len, i, flen);
             bool is_free = true;
             for (size_t k = 0; k < *n && is_free; k++) {
                 is_free = !overlaps(&f, &out[k]);
             }
-            size_t words = is_free ? distinct(h, &f) : 0;
-            size_t score = words ? unshown(h, &f, shown) * (h->words + 1) + words : 0;
+            if (is_free) {
+                span_move(&span, h, f.first, f.last);
+            }
+            size_t words = is_free ? span.distinct : 0;
+            size_t score = words ? span.unshown * (h->words + 1) + words : 0;
             if (score > best_score) {
                 best = f;
                 best_score = score;
@@ -253,6 +303,7 @@ static int choose(const struct hl_state *h, const char *text, size_t len, size_t
         }
         out[(*n)++] = best;
     }
+    free(span.cnt);
     free(shown);
     return SD_OK;
 }
@@ -379,6 +430,7 @@ static int highlight_src(struct qry_ctx *ctx, const struct qry *q, struct qry_sr
         }
     }
     free(h.m);
+    free(h.span.cnt);
     free(h.levs);
     free(h.has_lev);
     free(h.word);

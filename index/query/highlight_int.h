@@ -22,6 +22,20 @@ struct hl_frag {
 
 struct hl_phrases; /* highlight_match.c's */
 
+/* The distinct query words of the matches [lo, hi), kept as a count per word (highlight.c
+ * span_move): the windows of neighbouring matches share most of their matches, so counting
+ * them costs what the window moved, not what it holds times the query's words (a fragment of
+ * 4096 bytes over a long text of common words holds hundreds of matches: counting each window
+ * anew took seconds per hit). */
+struct hl_span {
+    uint32_t *cnt; /* per query word (query_word, below node_count); owned */
+    size_t lo;
+    size_t hi;
+    size_t distinct;
+    size_t unshown;    /* distinct words that shown[] does not mark */
+    const bool *shown; /* the words the fragments chosen so far show; NULL: none */
+};
+
 struct hl_state {
     const struct qry *q;
     struct stem_ctx *stem; /* the tokenizer's: stem_is stems a word between two tokens */
@@ -45,6 +59,8 @@ struct hl_state {
     size_t settle_at; /* look again once the tokens reach this offset */
     struct hl_frag full[QRY_MAX_FRAGMENTS];
     size_t nfull;
+    struct hl_span span; /* settle's count of the window's words (cnt owned, NULL until used) */
+    bool is_span_stale;  /* matches inside span.lo..span.hi moved (insert_match, flush_compound) */
     /* A compound ("e-mail") whose joined form a leaf matches, marked whole once its parts are
      * seen unless each of them is marked (flush_compound); parts: its parts seen so far. */
     struct hl_match compound;

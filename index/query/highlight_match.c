@@ -76,8 +76,27 @@ static bool fuzzy_matches(struct hl_state *h, size_t node, const struct stem_tok
     if (!h->has_lev[node]) {
         return false;
     }
+    /* Each edit changes the length by one character at most, so a token too short or too long
+     * cannot match: most words of a text ("the", "и") are passed over without running the
+     * automaton, which for a query of many long typo words over a long body was most of what
+     * its snippet cost. The token's characters are at most its bytes and at least its lead
+     * bytes (seg_utf8_next counts a stray continuation byte as one). */
+    const struct qry_lev *lev = &h->levs[node];
+    bool is_prefix = h->q->nodes[node].syn_role == QRY_SYN_TYPING;
+    if (tok->word_len + lev->k < lev->n) {
+        return false;
+    }
+    if (!is_prefix) {
+        size_t leads = 0;
+        for (size_t b = 0; b < tok->word_len; b++) {
+            leads += ((unsigned char)tok->word[b] & 0xC0) != 0x80;
+        }
+        if (leads > lev->n + lev->k) {
+            return false;
+        }
+    }
     unsigned dist;
-    if (h->q->nodes[node].syn_role == QRY_SYN_TYPING) { /* the word being typed (stats.c) */
+    if (is_prefix) { /* the word being typed (stats.c) */
         return qry_lev_match_prefix(&h->levs[node], tok->word, tok->word_len, &dist);
     }
     char seek[STEM_MAX_TOKEN + 1];
@@ -183,6 +202,7 @@ static bool flush_compound(struct hl_state *h)
         return true;
     }
     h->count -= marked;
+    h->is_span_stale = true; /* the matches removed may be counted in settle's span */
     return add_match(h, h->compound);
 }
 
@@ -206,6 +226,7 @@ static bool insert_match(struct hl_state *h, struct hl_match m)
     }
     memmove(&h->m[j + 1], &h->m[j], (h->count - 1 - j) * sizeof *h->m);
     h->m[j] = m;
+    h->is_span_stale = true; /* settle's span may hold the matches that moved */
     return true;
 }
 

@@ -2,7 +2,7 @@
  * query_hl_test.c: the highlighter (highlight_match.c, highlight.c): marks on inflected, phrase,
  * prefix and typo matches, HTML escaping of <&>"', offsets instead of marks,
  * fragment choice, and random texts whose markup never splits a UTF-8
- * sequence or an entity.
+ * sequence or an entity; choosing fragments among a megabyte of matches in linear time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -271,6 +272,12 @@ static void test_qry_hl_typo_matches_are_marked(void **state)
                    "Public <mark>diplomacy</mark> and diplomats");
     assert_typo_hl(tqry_typing(tq_ctx, "diplomc"), text,
                    "Public <mark>diplomacy</mark> and <mark>diplomats</mark>");
+    /* A token whose length differs by more than the edits is passed over unread; one at that
+     * distance still matches, its length counted in characters, not bytes. */
+    assert_typo_hl(tqry(tq_ctx, "diplomacyxx"), "diplomacy diplomacyxxzz diplomacyxxzzz",
+                   "<mark>diplomacy</mark> <mark>diplomacyxxzz</mark> diplomacyxxzzz");
+    assert_typo_hl(tqry(tq_ctx, "дипломатияхх"), "дипломатия дипломатияххюю дипломатияххююю",
+                   "<mark>дипломатия</mark> <mark>дипломатияххюю</mark> дипломатияххююю");
 }
 
 static void test_qry_snippet_anchors_on_a_typo_match(void **state)
@@ -573,6 +580,61 @@ static void test_qry_hl_random_text_never_breaks_utf8_or_entities(void **state)
     qry_free(q);
 }
 
+/* Choosing fragments is linear in the matches: a megabyte of text where every word is one of
+ * 63 query words (an OR of common words over a long body, with snippet_len at its most, 4096:
+ * about 700 matches per window) took 25 s of CPU, each window's words counted anew per match
+ * and per fragment; counted by moving one count along (hl_span), it takes 0.2 s. The bound is
+ * on CPU time, so a loaded machine does not fail it, and leaves a sanitizer build (3-10x
+ * slower) room. The fragments are still those the rules choose: the one with the rare last
+ * word, then the earliest. */
+static void test_qry_hl_many_matches_cost_linear_time(void **state)
+{
+    (void)state;
+    char query[63 * 10 + 16] = "";
+    size_t qn = 0;
+    for (int w = 0; w < 63; w++) {
+        qn += (size_t)snprintf(query + qn, sizeof query - qn, "%szq%c%c", w ? " OR " : "",
+                               'a' + w / 8, 'a' + w % 8);
+    }
+    snprintf(query + qn, sizeof query - qn, " OR omega");
+    struct qry *q = tqry(tq_ctx, query);
+    size_t cap = (size_t)1 << 20;
+    char *text = malloc(cap + 64);
+    assert_non_null(text);
+    size_t n = 0;
+    for (unsigned i = 0; n < cap; i++) {
+        unsigned w = (i * 8u) % 63u;
+        n += (size_t)snprintf(text + n, cap + 64 - n, "zq%c%c ", 'a' + w / 8, 'a' + w % 8);
+    }
+    n += (size_t)snprintf(text + n, cap + 64 - n, "omega");
+    struct qry_hl_opts o;
+    qry_hl_opts_default(&o);
+    o.fragment_len = 4096;
+    o.fragments = QRY_MAX_FRAGMENTS;
+    struct sd_buf out, spans;
+    sd_buf_init(&out);
+    sd_buf_init(&spans);
+    size_t count = 0;
+    clock_t t0 = clock();
+    assert_int_equal(qry_highlight(tq_ctx, q, text, n, &o, 0, &out, &count, &spans), SD_OK);
+    double cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    if (cpu > 8.0) {
+        fail_msg("highlighting %zu bytes of matches took %.1f s of CPU", n, cpu);
+    }
+    assert_int_equal(count, QRY_MAX_FRAGMENTS);
+    const char *frag = (const char *)out.data;
+    assert_true(strncmp(frag, "<mark>zqaa</mark>", 17) == 0); /* the earliest: the text's start */
+    for (size_t i = 1; i < count; i++) {
+        frag += strlen(frag) + 1;
+    }
+    size_t flen = strlen(frag);
+    assert_true(flen > 18 && strcmp(frag + flen - 18, "<mark>omega</mark>") == 0);
+    sd_buf_free(&out);
+    sd_buf_free(&spans);
+    free(text);
+    qry_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_qry_hl_cut_is_not_next_to_blank_space),
         cmocka_unit_test(test_qry_hl_random_text_never_breaks_utf8_or_entities),
         cmocka_unit_test(test_qry_hl_every_match_has_a_window),
+        cmocka_unit_test(test_qry_hl_many_matches_cost_linear_time),
     };
     return cmocka_run_group_tests(tests, tq_setup, tq_teardown);
 }
