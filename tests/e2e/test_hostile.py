@@ -43,8 +43,12 @@ SAMPLES = 12
 IS_ASAN = "ASAN_OPTIONS" in os.environ
 # 100 ms is the promise for a release build; a sanitizer build measures the sanitizer as much
 # as the daemon (it failed once at 122 ms under ASan with the machine's load at 10), so its
-# limit scales like every other deadline of the harness.
+# limit scales like every other deadline of the harness. A busy machine slows a fresh client
+# with no attack at all (153 ms in a plain build beside two other builds, load 11-14), so the
+# limit is also at least FRESH_BASE_FACTOR times what the same searches took on the same
+# daemon before its attack began: an attack that stalls the daemon costs seconds, not that.
 FRESH_LIMIT_S = 0.100 * harness.TIME_SCALE
+FRESH_BASE_FACTOR = 5
 MIB = 1 << 20
 
 
@@ -135,18 +139,29 @@ class Fresh:
             raise AssertionError("http: fresh search failed: %d %r" % (status, body[:200]))
         return took
 
+    def times(self, once):
+        """SAMPLES timed searches, sorted."""
+        times = []
+        for _ in range(SAMPLES):
+            times.append(once())
+            time.sleep(0.02)
+        return sorted(times)
+
+    def baseline(self):
+        """The second-worst of SAMPLES searches per protocol, before any attack."""
+        return {"line": self.times(self.line_once)[-2], "http": self.times(self.http_once)[-2]}
+
     def measure(self, test, what):
-        """SAMPLES searches per protocol; the second-worst must be under FRESH_LIMIT_S."""
+        """SAMPLES searches per protocol; the second-worst must be under FRESH_LIMIT_S, or under
+        FRESH_BASE_FACTOR times the test's baseline when the machine made that larger."""
         report = []
         for name, once in (("line", self.line_once), ("http", self.http_once)):
-            times = []
-            for _ in range(SAMPLES):
-                times.append(once())
-                time.sleep(0.02)
-            times.sort()
-            report.append("%s max %.1f ms, 2nd %.1f ms, median %.1f ms"
-                          % (name, times[-1] * 1e3, times[-2] * 1e3, times[len(times) // 2] * 1e3))
-            test.assertLess(times[-2], FRESH_LIMIT_S, "%s: fresh %s client: %s"
+            times = self.times(once)
+            limit = max(FRESH_LIMIT_S, FRESH_BASE_FACTOR * test.fresh_base[name])
+            report.append("%s max %.1f ms, 2nd %.1f ms, median %.1f ms (limit %.0f ms)"
+                          % (name, times[-1] * 1e3, times[-2] * 1e3, times[len(times) // 2] * 1e3,
+                             limit * 1e3))
+            test.assertLess(times[-2], limit, "%s: fresh %s client: %s"
                             % (what, name, report[-1]))
         rss = proc_status(self.daemon.proc.pid, "VmRSS")
         print("%s: %s; daemon RSS %.0f MiB" % (what, "; ".join(report), rss))
@@ -160,6 +175,7 @@ class HostileTest(E2ETestCase):
         with daemon.line() as c:
             self.assertOk(c.call({"op": "add", "docs": sample}))
         harness.wait_docs(daemon, len(sample))
+        self.fresh_base = Fresh(daemon).baseline()
         return daemon
 
     def check_rss(self, daemon, bound_mib, what):
@@ -249,11 +265,12 @@ class HostileTest(E2ETestCase):
         # Linear: about 4x; the old quadratic reader took 5.2 s at 31 MiB (issue 10), 16x. The
         # floor covers the clock's 10 ms ticks. How many reads a line takes depends on how the
         # writes happen to coalesce, so on a busy machine one pair can be off by more than 2x
-        # either way: a pair is measured up to three times, and a quadratic reader fails all.
+        # either way: a pair is measured up to five times (three failed once beside two other
+        # full builds, load 11-14), and a quadratic reader fails all.
         floor = 0.5 if not IS_ASAN else 2.0
         results = []
         for piece in (64, 4096, MIB):
-            for _ in range(3):
+            for _ in range(5):
                 small = feed(8 * MIB, piece)
                 big = feed(32 * MIB - 2, piece)
                 results.append((piece, small, big))
@@ -286,10 +303,10 @@ class HostileTest(E2ETestCase):
                 return cpu_seconds(pid) - t0
 
         # Linear: about 4x (and both under the floor, which covers the clock's 10 ms ticks); the
-        # quadratic prescan took 16x, about 1 s and 15 s here. Up to three tries, as above.
+        # quadratic prescan took 16x, about 1 s and 15 s here. Up to five tries, as above.
         floor = 0.5 if not IS_ASAN else 2.0
         results = []
-        for _ in range(3):
+        for _ in range(5):
             small = feed(64 * 1024)
             big = feed(256 * 1024)
             results.append((small, big))
