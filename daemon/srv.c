@@ -463,6 +463,8 @@ static void run_search(struct srv *s, struct srv_job *job)
         srv_job_fail(job, PROTO_BAD_QUERY, err.msg); /* the query, filter, sort or a facet spec */
     } else if (rc == SD_EINVAL || rc == SD_EFIELD) {
         srv_job_fail(job, PROTO_UNKNOWN_FIELD, err.msg);
+    } else if (rc == SD_EUNAVAIL) {
+        srv_job_fail(job, PROTO_INDEX_UNAVAILABLE, err.msg); /* logged once, at start */
     } else {
         srv_job_fail(job, proto_code_from_sd(rc), err.msg);
         log_error("event=search_failed index=%s rc=%s msg=\"%s\"", r->index, sd_status_name(rc),
@@ -494,6 +496,8 @@ static void run_get(struct srv *s, struct srv_job *job)
             snprintf(msg, sizeof msg, "no document with id '%.*s'", (int)r->id_len, r->id);
             srv_job_fail(job, PROTO_NOT_FOUND, msg);
         }
+    } else if (rc == SD_EUNAVAIL) {
+        srv_job_fail(job, PROTO_INDEX_UNAVAILABLE, err.msg); /* logged once, at start */
     } else {
         srv_job_fail(job, proto_code_from_sd(rc), err.msg);
         log_error("event=get_failed index=%s rc=%s msg=\"%s\"", r->index, sd_status_name(rc),
@@ -677,8 +681,9 @@ static void run_stats(struct srv *s, struct srv_job *job)
 }
 
 /* health: 200 when every index is served whole and takes writes, 503 (HTTP) when one is
- * degraded or refuses writes (a full disk), so a load balancer takes such a node out of
- * rotation. The body says why: the first such index's reason. */
+ * unavailable (it did not open at start), degraded or refuses writes (a full disk), so a load
+ * balancer takes such a node out of rotation. The body says why: the first unavailable index's
+ * message, else the first other such index's reason; and how many are unavailable. */
 static void run_health(struct srv *s, struct srv_job *job)
 {
     char **names = NULL;
@@ -692,7 +697,13 @@ static void run_health(struct srv *s, struct srv_job *job)
     }
     for (size_t i = 0; i < count; i++) {
         struct idx_stats st;
-        if (idx_stats(s->db, names[i], &st, &err) == SD_OK) {
+        int rc = idx_stats(s->db, names[i], &st, &err);
+        if (rc == SD_EUNAVAIL) {
+            if (h.unavailable++ == 0) {
+                snprintf(reason, sizeof reason, "index %s: unavailable: %s", names[i], err.msg);
+            }
+            h.degraded = true;
+        } else if (rc == SD_OK) {
             if (st.degraded && !h.degraded) {
                 snprintf(reason, sizeof reason, "index %s: %s", names[i], st.degraded_reason);
             } else if (st.writes_refused && !h.degraded) {

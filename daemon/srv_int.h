@@ -401,6 +401,7 @@ struct srv_metrics_now {
     uint64_t engine_memory;           /* idx_memory(): used... */
     uint64_t engine_memory_peak;      /* idx_memory_peak() */
     uint64_t engine_memory_limit;     /* ... and the limit, 0: none */
+    uint32_t unavailable_indexes;     /* indexes whose idx_stats is SD_EUNAVAIL */
 };
 /* The server's gauges (now borrowed) and the process's, appended to out. */
 void srv_metrics_render_server(const struct srv_metrics *m, const struct srv_metrics_now *now,

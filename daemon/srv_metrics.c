@@ -417,6 +417,10 @@ void srv_metrics_render_server(const struct srv_metrics *m, const struct srv_met
               now->engine_memory_peak);
     put_gauge(out, "searchd_engine_memory_limit_bytes", "--memory-limit (0: none).",
               now->engine_memory_limit);
+    put_gauge(out, "searchd_indexes_unavailable",
+              "Indexes that did not open at start (damage on disk): every request naming one "
+              "is refused with index_unavailable; /health names the first.",
+              now->unavailable_indexes);
     put_gauge(out, "process_resident_memory_bytes", "Resident memory of searchd.",
               resident_bytes());
     put_gauge(out, "process_start_time_seconds", "When the server started, unix seconds.",
@@ -449,9 +453,10 @@ static void read_server(struct srv *s, struct srv_metrics_now *now)
 }
 
 /* Every index's stats; *names and *stats owned by the caller (free_indexes). An index that
- * disappears between the list and its stats (dropped) is left out. */
+ * disappears between the list and its stats (dropped) is left out, and so is an unavailable
+ * one (no stats: counted in *unavailable). */
 static int collect_indexes(struct srv *s, char ***names, struct idx_stats **stats, size_t *count,
-                           struct sd_error *err)
+                           uint32_t *unavailable, struct sd_error *err)
 {
     size_t n = 0;
     int rc = idx_list(s->db, names, &n, err);
@@ -467,10 +472,13 @@ static int collect_indexes(struct srv *s, char ***names, struct idx_stats **stat
         return sd_errorf(err, SD_ENOMEM, "metrics: index stats");
     }
     size_t kept = 0;
+    *unavailable = 0;
     for (size_t i = 0; i < n; i++) {
-        if (idx_stats(s->db, (*names)[i], &(*stats)[kept], err) == SD_OK) {
+        int src = idx_stats(s->db, (*names)[i], &(*stats)[kept], err);
+        if (src == SD_OK) {
             (*names)[kept++] = (*names)[i];
         } else {
+            *unavailable += src == SD_EUNAVAIL;
             free((*names)[i]);
         }
     }
@@ -484,7 +492,8 @@ void srv_metrics_answer(struct srv *s, struct srv_job *job)
     struct idx_stats *stats = NULL;
     size_t count = 0;
     struct sd_error err = {0};
-    int rc = collect_indexes(s, &names, &stats, &count, &err);
+    uint32_t unavailable = 0;
+    int rc = collect_indexes(s, &names, &stats, &count, &unavailable, &err);
     if (rc) {
         log_error("event=metrics_failed rc=%s msg=\"%s\"", sd_status_name(rc), err.msg);
         srv_job_fail(job, proto_code_from_sd(rc), err.msg);
@@ -492,6 +501,7 @@ void srv_metrics_answer(struct srv *s, struct srv_job *job)
     }
     struct srv_metrics_now now;
     read_server(s, &now);
+    now.unavailable_indexes = unavailable;
     sd_buf_reset(&job->out);
     srv_metrics_render_counters(&s->metrics, &job->out);
     srv_metrics_render_server(&s->metrics, &now, &job->out);

@@ -140,7 +140,7 @@ static void test_metrics_every_error_status_named(void **state)
     (void)state;
     static struct srv_metrics m;
     srv_metrics_init(&m);
-    for (int code = PROTO_OK; code <= PROTO_INDEX_EXISTS; code++) {
+    for (int code = PROTO_OK; code <= PROTO_INDEX_UNAVAILABLE; code++) {
         srv_metrics_request(&m, SRV_PROTO_LINE, PROTO_OP_SEARCH,
                             proto_code_http_status((enum proto_code)code), 1000);
     }

@@ -77,16 +77,17 @@ enum proto_code {
     PROTO_BUSY,
     PROTO_INTERNAL,
     /* framing and connection errors (daemon/srv_frame.c, srv_conn.c) */
-    PROTO_BAD_HTTP,         /* malformed HTTP framing: 400, then the connection closes */
-    PROTO_UNKNOWN_PATH,     /* no route for the HTTP path: 404 */
-    PROTO_TIMEOUT,          /* a request not complete within --request-timeout: 408 */
-    PROTO_HEAD_TOO_LARGE,   /* HTTP request line + headers over the limit: 431 */
-    PROTO_FORBIDDEN_ORIGIN, /* a CORS preflight from an origin not allowed: 403 */
-    PROTO_FORBIDDEN_HOST,   /* a loopback request naming another host, keys off: 403 */
-    PROTO_UNAUTHORIZED,     /* no API key, or an unknown one, where keys are on: 401 */
-    PROTO_FORBIDDEN,        /* the key's role may not do this (a search key writing): 403 */
-    PROTO_DEGRADED,         /* 503: the index has a file that is not served; writes refused */
-    PROTO_INDEX_EXISTS,     /* 409: create_index of a name that exists */
+    PROTO_BAD_HTTP,          /* malformed HTTP framing: 400, then the connection closes */
+    PROTO_UNKNOWN_PATH,      /* no route for the HTTP path: 404 */
+    PROTO_TIMEOUT,           /* a request not complete within --request-timeout: 408 */
+    PROTO_HEAD_TOO_LARGE,    /* HTTP request line + headers over the limit: 431 */
+    PROTO_FORBIDDEN_ORIGIN,  /* a CORS preflight from an origin not allowed: 403 */
+    PROTO_FORBIDDEN_HOST,    /* a loopback request naming another host, keys off: 403 */
+    PROTO_UNAUTHORIZED,      /* no API key, or an unknown one, where keys are on: 401 */
+    PROTO_FORBIDDEN,         /* the key's role may not do this (a search key writing): 403 */
+    PROTO_DEGRADED,          /* 503: the index has a file that is not served; writes refused */
+    PROTO_INDEX_EXISTS,      /* 409: create_index of a name that exists */
+    PROTO_INDEX_UNAVAILABLE, /* 503: the index did not open at start (damage): all refused */
 };
 
 struct proto_error {
@@ -241,15 +242,19 @@ void proto_encode_snapshot(struct sd_buf *out, const char *index, const char *na
 /* What /health reports (strings borrowed for the call). */
 struct proto_health {
     const char *version;  /* searchd's */
-    bool degraded;        /* an index has a file it does not serve; its writes are refused */
-    const char *reason;   /* the first degraded index's reason, "" when none */
+    bool degraded;        /* an index has a file it does not serve, refuses writes, or is
+                             unavailable */
+    const char *reason;   /* the first such index's reason (an unavailable one's first),
+                             "" when none */
+    uint32_t unavailable; /* indexes that did not open at start */
     uint32_t torn_tails;  /* log tails dropped at recovery, all indexes */
     uint64_t torn_bytes;
     uint64_t torn_at;     /* unix seconds, the latest */
 };
 
-/* {"ok":true,"status":"ok"|"degraded","version":"…"}, plus "reason" when degraded and
- * "torn_tails", "torn_bytes", "torn_at" when an index dropped a torn log tail. */
+/* {"ok":true,"status":"ok"|"degraded","version":"…"}, plus "reason" when degraded,
+ * "unavailable" (a count) when an index did not open, and "torn_tails", "torn_bytes",
+ * "torn_at" when an index dropped a torn log tail. */
 void proto_encode_health(struct sd_buf *out, const struct proto_health *h);
 
 #endif

@@ -450,6 +450,14 @@ void proto_encode_indexes(struct sd_buf *out, const struct idx_index_info *v, si
         put_key_u64(out, ",\"docs\":", v[i].docs);
         put_key_u64(out, ",\"disk_bytes\":", v[i].disk_bytes);
         put_key_u64(out, ",\"settings_version\":", v[i].settings_version);
+        if (v[i].is_unavailable) {
+            PUT_LIT(out, ",\"state\":\"unavailable\",\"reason\":");
+            proto_json_string(out, v[i].reason, strnlen(v[i].reason, sizeof v[i].reason));
+        } else if (v[i].is_degraded) {
+            PUT_LIT(out, ",\"state\":\"degraded\"");
+        } else {
+            PUT_LIT(out, ",\"state\":\"ok\"");
+        }
         sd_buf_put_u8(out, '}');
     }
     PUT_LIT(out, "]}");
@@ -524,6 +532,9 @@ void proto_encode_health(struct sd_buf *out, const struct proto_health *h)
     if (h->degraded) {
         PUT_LIT(out, ",\"reason\":");
         put_cstr(out, h->reason ? h->reason : "");
+    }
+    if (h->unavailable) {
+        put_key_u64(out, ",\"unavailable\":", h->unavailable);
     }
     if (h->torn_tails) {
         put_key_u64(out, ",\"torn_tails\":", h->torn_tails);

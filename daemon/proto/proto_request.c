@@ -42,6 +42,7 @@ static const struct {
     [PROTO_FORBIDDEN] = {"forbidden", 403},
     [PROTO_DEGRADED] = {"degraded", 503},
     [PROTO_INDEX_EXISTS] = {"index_exists", 409},
+    [PROTO_INDEX_UNAVAILABLE] = {"index_unavailable", 503},
 };
 
 const char *proto_code_name(enum proto_code code)
@@ -91,6 +92,8 @@ enum proto_code proto_code_from_sd(int sd_status)
         return PROTO_DEGRADED;
     case SD_EEXIST:
         return PROTO_INDEX_EXISTS; /* the one name the engine creates on request */
+    case SD_EUNAVAIL:
+        return PROTO_INDEX_UNAVAILABLE;
     default:
         return PROTO_INTERNAL;
     }

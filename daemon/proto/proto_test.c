@@ -1010,6 +1010,7 @@ static void test_proto_codes_match_protocol_table(void **state)
         {PROTO_HEAD_TOO_LARGE, "head_too_large", 431},
         {PROTO_DEGRADED, "degraded", 503},
         {PROTO_INDEX_EXISTS, "index_exists", 409},
+        {PROTO_INDEX_UNAVAILABLE, "index_unavailable", 503},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         assert_string_equal(proto_code_name(table[i].code), table[i].name);
@@ -1019,6 +1020,7 @@ static void test_proto_codes_match_protocol_table(void **state)
     assert_int_equal(proto_code_from_sd(SD_EBUSY), PROTO_BUSY);
     assert_int_equal(proto_code_from_sd(SD_EDEGRADED), PROTO_DEGRADED);
     assert_int_equal(proto_code_from_sd(SD_EEXIST), PROTO_INDEX_EXISTS);
+    assert_int_equal(proto_code_from_sd(SD_EUNAVAIL), PROTO_INDEX_UNAVAILABLE);
     assert_int_equal(proto_code_from_sd(SD_EIO), PROTO_INTERNAL);
 }
 

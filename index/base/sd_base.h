@@ -37,6 +37,8 @@ enum sd_status {
     SD_EFIELD = -11,    /* a request names a field that is not declared, or not of a type
                            that can do what is asked (filter, sort, facet) */
     SD_EEXIST = -12,    /* the name is taken: creating an index that exists */
+    SD_EUNAVAIL = -13,  /* the index did not open at start (damage on disk): every request
+                           naming it is refused with the open's message */
 };
 
 struct sd_error {

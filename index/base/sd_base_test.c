@@ -93,6 +93,7 @@ static void test_sd_errorf_formats_and_names(void **state)
     assert_non_null(strstr(err.msg, "bad block 7 [sd_base_test.c:"));
     assert_string_equal(sd_status_name(SD_ENOTFOUND), "not_found");
     assert_string_equal(sd_status_name(SD_EEXIST), "exists");
+    assert_string_equal(sd_status_name(SD_EUNAVAIL), "unavailable");
     assert_int_equal(sd_errorf(NULL, SD_EINVAL, "ignored"), SD_EINVAL);
 }
 

@@ -72,6 +72,8 @@ const char *sd_status_name(int code)
         return "unknown_field";
     case SD_EEXIST:
         return "exists";
+    case SD_EUNAVAIL:
+        return "unavailable";
     default:
         return "internal";
     }

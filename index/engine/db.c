@@ -34,6 +34,29 @@
  * '.' is never an index), which the next start removes
  * (idx_remove_leftovers); after it, DATA/NAME holds its SETTINGS and opens as
  * a new index (docs/DATA.md: no MANIFEST and no segment file is a new index).
+ *
+ * ONE DAMAGED INDEX DOES NOT STOP THE OTHERS. An index whose open is refused
+ * because of what is on disk is kept by name as *unavailable* (db->unavailable)
+ * and the start goes on with the others; every request naming it is
+ * SD_EUNAVAIL with the open's message, which is what `searchd --check` prints
+ * for it. Where the line is (idx_open_is_damage): SD_ECORRUPT, the status of
+ * every refusal the checks of an index's files make (a damaged or missing
+ * MANIFEST beside segments, a damaged SETTINGS, a log gap or damaged record,
+ * a link, FIFO or directory in a file's place, a lost+found/ that cannot take
+ * a file, a segment of later settings, an index directory that is a link).
+ * recover.c changes nothing in the directory before all of those checks have
+ * passed, so such an index is left exactly as the damage left it, and it is
+ * not looked at again until the next start. Everything else still fails the
+ * start: SD_ENOMEM, SD_EIO (EMFILE, EACCES, a read error: the machine or its
+ * configuration, not this index's bytes, and maybe every index's), SD_ENOSPC,
+ * SD_EBUSY, SD_EINVAL (a path too long), SD_ENOTFOUND (the directory vanished
+ * under the start), and the data directory's own lock or permissions (checked
+ * before any index). The rule is the same when every index, or the only one,
+ * is unavailable: searchd starts, answers SD_EUNAVAIL for them and reports them
+ * in /health (not ok) and /metrics, rather than exiting into a restart loop
+ * that would say less. The list is made before any other thread exists and
+ * never changes: a drop or a creation of such a name is refused too (the
+ * operator fixes or moves the directory with searchd stopped, then restarts).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -125,6 +148,61 @@ static int idx_db_add(struct idx_db *db, struct idx_index *ix)
     return SD_OK;
 }
 
+/* Whether an open refused with rc makes the index unavailable rather than stop the start:
+ * the file-top comment says where the line is and why. */
+static bool idx_open_is_damage(int rc)
+{
+    return rc == SD_ECORRUPT;
+}
+
+/* The unavailable index of that name, or NULL. No lock: the list is fixed once idx_open
+ * returns (struct idx_db). */
+static const struct idx_unavailable *idx_db_unavailable(const struct idx_db *db, const char *name)
+{
+    for (size_t i = 0; i < db->nunavailable; i++) {
+        if (strcmp(db->unavailable[i].name, name) == 0) {
+            return &db->unavailable[i];
+        }
+    }
+    return NULL;
+}
+
+/* Keeps name as unavailable with why's message (borrowed) and logs it at error. */
+static int idx_db_keep_unavailable(struct idx_db *db, const char *name, const struct sd_error *why,
+                                   struct sd_error *err)
+{
+    struct idx_unavailable *p = realloc(db->unavailable, (db->nunavailable + 1) * sizeof *p);
+    if (!p) {
+        return sd_errorf(err, SD_ENOMEM, "index %s: out of memory", name);
+    }
+    db->unavailable = p;
+    struct idx_unavailable *u = &p[db->nunavailable++];
+    snprintf(u->name, sizeof u->name, "%s", name);
+    snprintf(u->msg, sizeof u->msg, "%s", why->msg);
+    idx_event(db, IDX_LOG_ERROR, "event=index_unavailable index=%s msg=\"%s\"", name, why->msg);
+    return SD_OK;
+}
+
+/* Opens the index of entry `name` into db->indexes, or keeps it as unavailable when its open
+ * is refused by damage; any other failure is the start's (err). */
+static int idx_db_open_one(struct idx_db *db, const char *name, struct sd_error *err)
+{
+    struct idx_index *ix;
+    struct sd_error why = {0};
+    int rc = idx_index_open(db, name, false, &ix, &why);
+    if (rc == SD_OK && idx_db_add(db, ix) != SD_OK) {
+        idx_index_close(ix);
+        return sd_errorf(err, SD_ENOMEM, "index %s: out of memory", name);
+    }
+    if (rc && idx_open_is_damage(rc)) {
+        return idx_db_keep_unavailable(db, name, &why, err);
+    }
+    if (rc) {
+        *err = why;
+    }
+    return rc;
+}
+
 static int idx_open_existing(struct idx_db *db, struct sd_error *err)
 {
     DIR *d = opendir(db->dir);
@@ -134,9 +212,12 @@ static int idx_open_existing(struct idx_db *db, struct sd_error *err)
     }
     int rc = SD_OK;
     struct dirent *e;
-    /* every entry first: a refusal comes before any index is opened (and recovered) */
+    /* a link with an index's name is never followed, not even to open it: unavailable */
     while (rc == SD_OK && (e = readdir(d)) != NULL) {
-        rc = idx_db_entry_check(db->dir, e->d_name, err);
+        struct sd_error why = {0};
+        if (idx_db_entry_check(db->dir, e->d_name, &why) != SD_OK) {
+            rc = idx_db_keep_unavailable(db, e->d_name, &why, err);
+        }
     }
     rewinddir(d);
     while (rc == SD_OK && (e = readdir(d)) != NULL) {
@@ -149,10 +230,8 @@ static int idx_open_existing(struct idx_db *db, struct sd_error *err)
             }
             continue;
         }
-        struct idx_index *ix;
-        rc = idx_index_open(db, e->d_name, false, &ix, err);
-        if (rc == SD_OK && (rc = idx_db_add(db, ix)) != SD_OK) {
-            idx_index_close(ix);
+        if (!idx_db_unavailable(db, e->d_name)) {
+            rc = idx_db_open_one(db, e->d_name, err);
         }
     }
     closedir(d);
@@ -229,6 +308,7 @@ void idx_close(struct idx_db *db)
         idx_index_close(db->indexes[i]);
     }
     free(db->indexes);
+    free(db->unavailable);
     if (db->lock_fd >= 0) {
         close(db->lock_fd);
     }
@@ -398,6 +478,10 @@ static int idx_db_get(struct idx_db *db, const char *name, bool find_only, bool 
         return sd_errorf(err, find_only ? SD_ENOTFOUND : SD_EINVAL,
                          "bad index name '%.64s': use 1 to %d of [a-z0-9_-]", name, IDX_MAX_NAME);
     }
+    const struct idx_unavailable *u = idx_db_unavailable(db, name);
+    if (u) { /* found, written, dropped or created alike: the directory is the operator's */
+        return sd_errorf(err, SD_EUNAVAIL, "%s", u->msg);
+    }
     pthread_mutex_lock(&db->lock);
     struct idx_index *ix;
     enum idx_name_state state;
@@ -436,13 +520,14 @@ int idx_db_create(struct idx_db *db, const char *name, const struct idx_settings
 int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *err)
 {
     pthread_mutex_lock(&db->lock);
-    size_t n = 0;
-    char **v = calloc(db->nindexes ? db->nindexes : 1, sizeof *v);
-    for (size_t i = 0; v && i < db->nindexes; i++) {
-        if (atomic_load(&db->indexes[i]->is_dropped)) {
+    size_t n = 0, total = db->nindexes + db->nunavailable;
+    char **v = calloc(total ? total : 1, sizeof *v);
+    for (size_t i = 0; v && i < total; i++) {
+        bool is_open = i < db->nindexes;
+        if (is_open && atomic_load(&db->indexes[i]->is_dropped)) {
             continue;
         }
-        v[n] = strdup(db->indexes[i]->name);
+        v[n] = strdup(is_open ? db->indexes[i]->name : db->unavailable[i - db->nindexes].name);
         if (!v[n]) {
             while (n-- > 0) {
                 free(v[n]);

@@ -409,6 +409,13 @@ struct idx_index {
 
 struct idx_creating; /* db.c: a name whose creation runs */
 
+/* An index that did not open at start because of what is on disk (db.c): its name and the
+ * open's message, which every request naming it gets (SD_EUNAVAIL). */
+struct idx_unavailable {
+    char name[IDX_MAX_NAME + 1];
+    char msg[sizeof((struct sd_error *)0)->msg];
+};
+
 struct idx_db {
     struct idx_config cfg;
     char *dir; /* owned */
@@ -422,6 +429,11 @@ struct idx_db {
                                       indexes now, or free again) */
     struct idx_index **indexes;
     size_t nindexes;
+    /* Indexes whose open at start was refused by damage (db.c, idx_open_existing): made by
+     * idx_open before any other thread can reach the db and never changed after (a drop or a
+     * creation of such a name is refused), so read without lock. */
+    struct idx_unavailable *unavailable; /* owned, nunavailable */
+    size_t nunavailable;
     char *snapshot_dir; /* owned, resolved (realpath); NULL: snapshots are off */
     struct idx_memcap memcap; /* the engine's memory against cfg.memory_limit (memcap.c) */
 };
@@ -432,7 +444,8 @@ struct idx_db {
  * name. On SD_OK the caller is one of the index's users until idx_index_put. A dropped index,
  * or one whose creation is still running, is not found (SD_ENOTFOUND); with create, a name
  * being created is waited for and then found (or created, if that creation failed), and a
- * name being dropped is SD_EBUSY. */
+ * name being dropped is SD_EBUSY. An unavailable index (its open at start was refused by
+ * damage) is SD_EUNAVAIL with the open's message, with create too. */
 int idx_db_find(struct idx_db *db, const char *name, bool create, struct idx_index **out,
                 struct sd_error *err);
 /* db.c: creates index `name` with settings st (borrowed for the call; NULL: none), or
@@ -461,7 +474,8 @@ void idx_remove_leftovers(const struct idx_db *db);
  * non-directory with an index's name, which is left alone). */
 bool idx_db_entry_is_index(const char *data_dir, const char *name, bool *is_other);
 /* db.c: SD_ECORRUPT (named) when the entry `name` of data_dir has an index's name and is a
- * symbolic link: refused, never followed (the start and `searchd --check` fail on it). */
+ * symbolic link: refused, never followed (`searchd --check` fails on it, and the start keeps
+ * the name as an unavailable index). */
 int idx_db_entry_check(const char *data_dir, const char *name, struct sd_error *err);
 
 /* lexicon.c: the query-time part of a schema (its synonyms and stopwords) as the query

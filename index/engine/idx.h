@@ -80,8 +80,15 @@ struct idx_db;
  * verifies each MANIFEST and every file it names, replays the logs, and only
  * then removes obsolete files and moves unaccounted ones to lost+found/
  * (docs/DATA.md). A damaged segment does not stop the others: its index is
- * served without it, marked degraded (idx_stats) and refuses writes. *out
- * owned by caller. */
+ * served without it, marked degraded (idx_stats) and refuses writes. An index
+ * whose open is refused by damage (SD_ECORRUPT: its MANIFEST, SETTINGS or log,
+ * a link or special file in a file's place; `searchd --check` fails it with the
+ * same message) does not stop the others either: it is logged at error
+ * (event=index_unavailable), nothing in its directory is changed, and every
+ * call naming it (search, get, write, stats, settings, drop, creation of the
+ * name, snapshot) is SD_EUNAVAIL with that message until a restart opens it;
+ * idx_list and idx_indexes list it. Other failures (memory, I/O, the
+ * directory's lock) fail the open. *out owned by caller. */
 int idx_open(const struct idx_config *cfg, struct idx_db **out, struct sd_error *err);
 
 /* Stops the writer and merge threads after the writes already queued are
@@ -333,11 +340,12 @@ struct idx_stats {
     uint64_t engine_memory_limit;      /* 0: no limit */
 };
 
-/* SD_ENOTFOUND for an unknown index. */
+/* SD_ENOTFOUND for an unknown index, SD_EUNAVAIL (err: why) for an unavailable one. */
 int idx_stats(struct idx_db *db, const char *index, struct idx_stats *out, struct sd_error *err);
 
-/* Names of the existing indexes, sorted; *names owned by the caller: free
- * each string and the array. */
+/* Names of the existing indexes, unavailable ones included (idx_stats says
+ * SD_EUNAVAIL for them), sorted; *names owned by the caller: free each string
+ * and the array. */
 int idx_list(struct idx_db *db, char ***names, size_t *count, struct sd_error *err);
 
 /* ---- settings and index management (issue 11; docs/DATA.md "Settings") ---- */
@@ -383,9 +391,14 @@ struct idx_index_info {
     uint64_t docs;             /* live documents */
     uint64_t disk_bytes;       /* segment files */
     uint64_t settings_version; /* 0: never set */
+    bool is_degraded;          /* idx_stats.degraded */
+    bool is_unavailable;       /* its open at start was refused (SD_EUNAVAIL): the numbers
+                                  above are 0, reason is the open's message */
+    char reason[256];
 };
 
-/* Every index, sorted by name; *out owned by the caller (free()), *count entries. */
+/* Every index, unavailable ones included, sorted by name; *out owned by the caller (free()),
+ * *count entries. */
 int idx_indexes(struct idx_db *db, struct idx_index_info **out, size_t *count,
                 struct sd_error *err);
 

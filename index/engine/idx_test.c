@@ -398,6 +398,193 @@ static void test_idx_corrupt_segment_degrades_and_check_fails(void **state)
     free(dir);
 }
 
+/* ---- an index whose open is refused by damage: unavailable, the others served ---- */
+
+static char g_error_events[4096]; /* the engine's error-level events, one per line */
+
+static void collect_error_event(void *arg, enum idx_log_level level, const char *line)
+{
+    (void)arg;
+    size_t used = strlen(g_error_events);
+    if (level == IDX_LOG_ERROR) {
+        snprintf(g_error_events + used, sizeof g_error_events - used, "%s\n", line);
+    }
+}
+
+/* A digest of every file of dir, names and bytes (order-independent). */
+static uint64_t dir_digest(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    uint64_t h = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[1024];
+        uint8_t *data = NULL;
+        size_t len = 0;
+        struct sd_error err;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        uint64_t one = sd_hash64(e->d_name, strlen(e->d_name));
+        if (e->d_name[0] != '.' && sd_read_file(path, 1u << 24, &data, &len, &err) == SD_OK) {
+            one ^= sd_hash64(data, len) * 31u;
+        }
+        free(data);
+        h += one;
+    }
+    closedir(d);
+    return h;
+}
+
+static void flip_byte(const char *path, long at)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, at, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, at, SEEK_SET);
+    fputc(c ^ 0x10, f);
+    fclose(f);
+}
+
+/* The message `searchd --check` prints for index (its first FAIL line), into out. */
+static void check_message(const char *dir, const char *index, char *out, size_t cap)
+{
+    char report[8192] = {0}, prefix[128];
+    FILE *f = fmemopen(report, sizeof report - 1, "w");
+    struct sd_error err;
+    assert_int_equal(idx_check_dir(dir, f, &err), SD_ECORRUPT);
+    fclose(f);
+    snprintf(prefix, sizeof prefix, "FAIL index=%s ", index);
+    const char *p = strstr(report, prefix);
+    assert_non_null(p);
+    p += strlen(prefix);
+    size_t n = strcspn(p, "\n");
+    assert_true(n < cap);
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* Every call naming an unavailable index is SD_EUNAVAIL with the open's message. */
+static void expect_unavailable(struct idx_db *db, const char *index, const char *msg)
+{
+    struct sd_error err;
+    struct idx_stats st;
+    assert_int_equal(idx_stats(db, index, &st, &err), SD_EUNAVAIL);
+    assert_string_equal(err.msg, msg);
+    struct idx_search_req req = {.q = "file", .q_len = 4};
+    idx_search_params_default(db, &req.params);
+    struct idx_search_res res;
+    assert_int_equal(idx_search(db, index, &req, &res, &err), SD_EUNAVAIL);
+    idx_search_res_free(&res);
+    struct seg_stored doc;
+    assert_int_equal(idx_get(db, index, "a", 1, &doc, &err), SD_EUNAVAIL);
+    seg_stored_free(&doc);
+    struct seg_field f = {.name = "body", .name_len = 4, .value = "x", .value_len = 1};
+    struct idx_op op = {.type = IDX_OP_UPSERT,
+                        .doc = {.id = "n", .id_len = 1, .fields = &f, .nfields = 1}};
+    assert_int_equal(tidx_write(db, index, &op, 1, NULL, &err), SD_EUNAVAIL);
+    op.type = IDX_OP_DELETE;
+    assert_int_equal(tidx_write(db, index, &op, 1, NULL, &err), SD_EUNAVAIL);
+    uint64_t version;
+    assert_int_equal(idx_set_settings(db, index, "{}", 2, IDX_SETTINGS_CREATE, &version, &err),
+                     SD_EUNAVAIL);
+    assert_int_equal(idx_set_settings(db, index, "{}", 2, IDX_SETTINGS_UPSERT, &version, &err),
+                     SD_EUNAVAIL);
+    char *json = NULL;
+    size_t len;
+    assert_int_equal(idx_get_settings(db, index, &json, &len, &version, &err), SD_EUNAVAIL);
+    free(json);
+    assert_int_equal(idx_drop(db, index, &err), SD_EUNAVAIL);
+    assert_string_equal(err.msg, msg);
+}
+
+static void test_idx_damaged_manifest_makes_one_index_unavailable_not_the_start(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir, 0, 0);
+    struct seg_field f = {.name = "body", .name_len = 4, .value = "file", .value_len = 4};
+    struct idx_op op = {.type = IDX_OP_UPSERT,
+                        .doc = {.id = "a", .id_len = 1, .fields = &f, .nfields = 1}};
+    assert_int_equal(tidx_write(db, "bad", &op, 1, NULL, NULL), SD_OK);
+    assert_int_equal(tidx_write(db, "good", &op, 1, NULL, NULL), SD_OK);
+    idx_close(db); /* flushed: each has a segment and a MANIFEST naming it */
+    char bad[512], manifest[600], msg[512];
+    snprintf(bad, sizeof bad, "%s/bad", dir);
+    snprintf(manifest, sizeof manifest, "%s/MANIFEST", bad);
+    flip_byte(manifest, 20);
+    check_message(dir, "bad", msg, sizeof msg);
+    uint64_t before = dir_digest(bad);
+
+    struct idx_config cfg;
+    idx_config_default(&cfg);
+    cfg.data_dir = dir;
+    cfg.log = collect_error_event;
+    g_error_events[0] = '\0';
+    struct sd_error err;
+    assert_int_equal(idx_open(&cfg, &db, &err), SD_OK);
+    char event[800];
+    snprintf(event, sizeof event, "event=index_unavailable index=bad msg=\"%s\"\n", msg);
+    assert_string_equal(g_error_events, event);
+    expect_unavailable(db, "bad", msg);
+    assert_int_equal(tidx_count(db, "good", "file"), 1); /* the other is served */
+    assert_int_equal(tidx_write(db, "good", &op, 1, NULL, NULL), SD_OK);
+    char **names;
+    size_t n;
+    assert_int_equal(idx_list(db, &names, &n, &err), SD_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "bad");
+    assert_string_equal(names[1], "good");
+    free(names[0]);
+    free(names[1]);
+    free(names);
+    struct idx_index_info *info;
+    assert_int_equal(idx_indexes(db, &info, &n, &err), SD_OK);
+    assert_int_equal(n, 2);
+    assert_true(info[0].is_unavailable);
+    assert_string_equal(info[0].reason, msg);
+    assert_false(info[1].is_unavailable);
+    assert_int_equal(info[1].docs, 1);
+    free(info);
+    idx_close(db);
+    assert_true(dir_digest(bad) == before); /* not a byte changed, the close included */
+
+    flip_byte(manifest, 20); /* the operator puts the right file back: served again */
+    db = open_db(dir, 0, 0);
+    assert_int_equal(tidx_count(db, "bad", "file"), 1);
+    assert_int_equal(tidx_write(db, "bad", &op, 1, NULL, NULL), SD_OK);
+    idx_close(db);
+    tidx_remove_tree(dir);
+    free(dir);
+}
+
+/* A link with an index's name is unavailable, never followed; so is every index when all are
+ * damaged: the start still succeeds (docs/DATA.md, "Damage"). */
+static void test_idx_link_and_every_index_damaged_still_start(void **state)
+{
+    (void)state;
+    char *dir = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(dir, 0, 0);
+    assert_int_equal(put_doc(db, "a", "alpha", "file"), SD_OK);
+    idx_close(db);
+    char path[512], link[512], msg[512];
+    snprintf(path, sizeof path, "%s/default/MANIFEST", dir);
+    flip_byte(path, 20);
+    snprintf(path, sizeof path, "%s/default", dir);
+    snprintf(link, sizeof link, "%s/books", dir);
+    assert_int_equal(symlink(path, link), 0);
+    check_message(dir, "books", msg, sizeof msg);
+    assert_non_null(strstr(msg, "a symbolic link, not an index directory"));
+    struct sd_error err;
+    db = open_db(dir, 0, 0);
+    expect_unavailable(db, "books", msg);
+    struct idx_stats st;
+    assert_int_equal(idx_stats(db, "default", &st, &err), SD_EUNAVAIL);
+    assert_non_null(strstr(err.msg, "MANIFEST"));
+    idx_close(db);
+    tidx_remove_tree(dir);
+    free(dir);
+}
 
 /* A full disk: RLIMIT_FSIZE makes every write past the limit fail with EFBIG,
  * which the engine treats as ENOSPC, without needing root or a small mount. */
@@ -1030,6 +1217,8 @@ int main(void)
         cmocka_unit_test(test_idx_bad_ops_rejected_before_logging),
         cmocka_unit_test(test_idx_reopen_flush_and_merge_keep_answers),
         cmocka_unit_test(test_idx_corrupt_segment_degrades_and_check_fails),
+        cmocka_unit_test(test_idx_damaged_manifest_makes_one_index_unavailable_not_the_start),
+        cmocka_unit_test(test_idx_link_and_every_index_damaged_still_start),
         cmocka_unit_test(test_idx_disk_full_refuses_writes_keeps_acked_and_resumes),
         cmocka_unit_test(test_idx_torn_log_tail_is_dropped_on_reopen),
         cmocka_unit_test(test_idx_long_write_stream_keeps_segment_count_bounded),

@@ -212,12 +212,20 @@ int idx_indexes(struct idx_db *db, struct idx_index_info **out, size_t *count, s
     size_t got = 0;
     for (size_t i = 0; i < n; i++) {
         struct idx_stats st;
-        if (v && idx_stats(db, names[i], &st, NULL) == SD_OK) { /* not dropped meanwhile */
-            snprintf(v[got].name, sizeof v[got].name, "%s", names[i]);
-            v[got].docs = st.docs;
-            v[got].disk_bytes = st.disk_bytes;
-            v[got].settings_version = st.settings_version;
-            got++;
+        struct sd_error why = {0};
+        int src = v ? idx_stats(db, names[i], &st, &why) : SD_ENOMEM;
+        if (src == SD_OK || src == SD_EUNAVAIL) { /* not dropped meanwhile */
+            struct idx_index_info *info = &v[got++];
+            snprintf(info->name, sizeof info->name, "%s", names[i]);
+            if (src == SD_EUNAVAIL) {
+                info->is_unavailable = true; /* nothing of it is read: the numbers stay 0 */
+                snprintf(info->reason, sizeof info->reason, "%s", why.msg);
+            } else {
+                info->docs = st.docs;
+                info->disk_bytes = st.disk_bytes;
+                info->settings_version = st.settings_version;
+                info->is_degraded = st.degraded;
+            }
         }
         free(names[i]);
     }

@@ -1,6 +1,7 @@
-"""recovery_util.py: what test_recovery.py and test_corruption.py share: building a small data
-directory through a real searchd, fingerprints of every file in it, `searchd --check`, a start
-that is expected to be refused, and the log format (docs/DATA.md) to cut and rewrite records.
+"""recovery_util.py: what test_recovery.py, test_corruption.py and test_unavailable.py share:
+building a small data directory through a real searchd, fingerprints of every file in it,
+`searchd --check`, a start that is expected to leave an index unavailable, and the log format
+(docs/DATA.md) to cut and rewrite records.
 
 XXH3-64 (the checksum of every searchd file) comes from the system's libxxhash through ctypes,
 which is in the standard library; libxxhash0 is a dependency of searchd itself.
@@ -82,21 +83,39 @@ def check_failures(cp):
     return [m.group(1) for m in re.finditer(r"^FAIL index=\S+ (.*)$", cp.stdout, re.M)]
 
 
-OPEN_FAILED_RE = re.compile(r'event=open_failed data=\S+ msg="(.*)"$')
+UNAVAILABLE_RE = re.compile(r'level=error event=index_unavailable index=(\S+) msg="(.*)"$')
 
 
-def start_refused(d, timeout=harness.START_TIMEOUT):
-    """Starts d expecting searchd to refuse the data directory; returns its message."""
-    try:
-        d.start(timeout=timeout)
-    except harness.DaemonError:
-        for line in reversed(list(d.log)):
-            m = OPEN_FAILED_RE.search(line)
-            if m:
-                return m.group(1)
-        raise AssertionError("searchd exited without an open_failed line\n" + d.tail())
-    d.kill9()
-    raise AssertionError("searchd started on a directory it should have refused\n" + d.tail())
+def unavailable_logged(d):
+    """{index: message} of the event=index_unavailable lines of d's last run."""
+    lines = list(d.log)
+    starts = [i for i, line in enumerate(lines) if line.startswith("---- run ")]
+    out = {}
+    for line in lines[starts[-1] if starts else 0:]:
+        m = UNAVAILABLE_RE.search(line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def start_unavailable(d, index="default", timeout=harness.START_TIMEOUT):
+    """Starts d expecting searchd to serve while `index` is unavailable (docs/DATA.md,
+    "Damage"): its open logged at error, and `stats` of it refused with index_unavailable and
+    the same message. Stops d (SIGTERM, exit 0) and returns the message."""
+    d.start(timeout=timeout)
+    logged = unavailable_logged(d)
+    if index not in logged:
+        d.kill9()
+        raise AssertionError("no event=index_unavailable for %s\n%s" % (index, d.tail()))
+    a = call(d, {"op": "stats", "index": index})
+    err = a.get("error", {})
+    if err.get("code") != "index_unavailable" or err.get("message") != logged[index]:
+        d.kill9()
+        raise AssertionError("stats of %s: %r, logged %r" % (index, a, logged[index]))
+    rc = d.term()
+    if rc != 0:
+        raise AssertionError("searchd exited %s after SIGTERM\n%s" % (rc, d.tail()))
+    return logged[index]
 
 
 def call(d, obj):

@@ -3,7 +3,9 @@
 
 Each test damages a real data directory the way an operator or a bad restore would, then checks
 that `searchd --check` and the daemon say the same thing, that every file is still there (or in
-DIR/INDEX/lost+found/), and that no acknowledged write is lost or duplicated:
+DIR/INDEX/lost+found/), and that no acknowledged write is lost or duplicated. An index whose
+open is refused is unavailable: searchd starts, logs it at error, answers index_unavailable
+with --check's message, and changes nothing in its directory (docs/DATA.md, "Damage"):
 
   * the MANIFEST missing, or an older MANIFEST put back: both refused, nothing deleted;
   * every log file missing after a kill -9: refused (wal.synced says what was acknowledged);
@@ -32,7 +34,7 @@ import tempfile
 import harness
 from harness import E2ETestCase
 from recovery_util import (call, check, check_failures, doc, fingerprint, ids, last_log,
-                           log_records, rehash_record, start_refused, total)
+                           log_records, rehash_record, start_unavailable, total)
 
 
 def read(path):
@@ -68,18 +70,19 @@ class RecoveryTest(E2ETestCase):
         self.assertEqual(total(d, "gamma"), 5)
         self.assertEqual(harness.stats_docs(d), 44)
 
-    def assert_refused_alike(self, d, expect):
-        """--check fails and the daemon refuses to start with the same message; nothing in the
-        index directory changed."""
-        before = fingerprint(self.index_dir(d))
+    def assert_refused_alike(self, d, expect, index="default"):
+        """--check fails and the daemon serves the index as unavailable with the same message;
+        nothing in the index directory changed, the daemon's stop included."""
+        index_dir = os.path.join(d.data_dir, index)
+        before = fingerprint(index_dir)
         cp = check(d.data_dir)
         self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
         fails = check_failures(cp)
         self.assertEqual(len(fails), 1, cp.stdout)
         self.assertIn(expect, fails[0])
-        msg = start_refused(d)
+        msg = start_unavailable(d, index)
         self.assertEqual(msg, fails[0])
-        self.assertEqual(fingerprint(self.index_dir(d)), before, "a refused start changed files")
+        self.assertEqual(fingerprint(index_dir), before, "a refused open changed files")
         return msg
 
     def test_missing_manifest_is_refused_and_nothing_deleted(self):
@@ -232,7 +235,7 @@ class RecoveryTest(E2ETestCase):
         # another data directory's index: it used to be served, and written, through the link
         os.symlink(self.index_dir(other), link)
         before = fingerprint(self.index_dir(other))
-        self.assert_refused_alike(d, link + ": a symbolic link, not an index directory")
+        self.assert_refused_alike(d, link + ": a symbolic link, not an index directory", "books")
         self.assertEqual(fingerprint(self.index_dir(other)), before)
         os.unlink(link)
         d.start()
@@ -436,7 +439,7 @@ class RecoveryTest(E2ETestCase):
         idx = self.index_dir(d)
         os.unlink(os.path.join(idx, "MANIFEST"))
         before = fingerprint(idx)
-        start_refused(d)
+        start_unavailable(d)
         cp = subprocess.run([harness.CONFIG.searchd, "--repair", d.data_dir],
                             capture_output=True, text=True, timeout=120)
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
