@@ -30,8 +30,12 @@ changes its model only on an acknowledgement. After a restart:
 
 A batch of large documents now and then (over the 256 KiB at which a request is parsed off the
 event loop, daemon/srv_parse.c) makes kills land while a request is parsed on its thread.
---memory-limit (e.g. 8m) runs the daemon under a memory limit: a write answered `busy` must
-not be applied, and the writer goes on.
+Now and then the writer pipelines 2 to 6 adds (sent before the first answer, as
+`searchq import` does): those unanswered at the kill take effect in their order, so when one
+of them shows, every one before it is there whole.
+--memory-limit (e.g. 8m) runs the daemon under a memory limit, beside a client that keeps
+large adds to another index in flight: a write answered `busy` must not be applied, and the
+writer goes on.
 
   python3 test_crash_reindex.py --searchd build/daemon/searchd --searchq build/client/searchq \\
       --sample sample --kills 300 --seed 5      # a long run (ctest runs --kills 12)
@@ -199,6 +203,15 @@ class Model:
                 docs[i] = self.make_doc(i, True)
             return {"op": "add", "index": INDEX, "docs": list(docs.values())}, "add"
         r = rng.random()
+        if r < 0.1:  # a pipelined import: several batches sent before the first answer
+            reqs = []
+            for _ in range(rng.randint(2, 6)):
+                docs = {}
+                for _ in range(rng.choice((1, 5, 30))):
+                    i = rng.choice(POOL)
+                    docs[i] = self.make_doc(i, False)
+                reqs.append({"op": "add", "index": INDEX, "docs": list(docs.values())})
+            return reqs, "pipeline"
         if r < 0.55:
             docs = {}
             for _ in range(rng.choice((1, 1, 2, 5, 20, 60))):
@@ -259,18 +272,22 @@ class Writer(threading.Thread):
                 if kind == "snapshot":  # one writer: the state now is the snapshot's
                     self.model.snapshots[req["name"]] = (copy.deepcopy(self.model.docs),
                                                          self.model.version)
-                self.inflight = req
-                a = c.call(req)
-                if a.get("ok"):
-                    self.model.apply(req, a)
-                elif req["op"] == "delete" and a.get("error", {}).get("code") == "not_found":
-                    pass
-                elif a.get("error", {}).get("code") == "busy" and ARGS.memory_limit:
-                    self.model.outcomes["busy"] += 1
-                else:
-                    self.error = "unexpected answer to %s: %r" % (req["op"], a)
-                    self.inflight = None
-                    return
+                reqs = req if kind == "pipeline" else [req]
+                self.inflight = list(reqs)
+                c.send_raw(b"".join(c.encode(r) for r in reqs))
+                for req in reqs:  # answers come in the order sent
+                    a = c.recv()
+                    if a.get("ok"):
+                        self.model.apply(req, a)
+                    elif req["op"] == "delete" and a.get("error", {}).get("code") == "not_found":
+                        pass
+                    elif a.get("error", {}).get("code") == "busy" and ARGS.memory_limit:
+                        self.model.outcomes["busy"] += 1
+                    else:
+                        self.error = "unexpected answer to %s: %r" % (req["op"], a)
+                        self.inflight = None
+                        return
+                    self.inflight.pop(0)
                 self.inflight = None
         except (OSError, harness.ConnectionClosed):
             pass  # the kill
@@ -378,7 +395,8 @@ class CrashReindexTest(E2ETestCase):
                 if not name.startswith(".") and name in model.snapshots:
                     self.check_snapshot(name, model, what)
                     snaps_checked += 1
-            if w.inflight and w.inflight["op"] == "snapshot" and w.inflight["name"] not in present:
+            snap = [r["name"] for r in w.inflight or [] if r["op"] == "snapshot"]
+            if snap and snap[0] not in present:
                 model.outcomes["snapshot absent"] += 1
         self.assertEqual(d.term(), 0)
         sys.stderr.write("test_crash_reindex: %d cycles in %.0f s; %d live docs, settings "
@@ -451,26 +469,44 @@ class CrashReindexTest(E2ETestCase):
     # ---- checks ----
 
     def check_state(self, d, model, inflight, what):
+        """inflight: the requests sent and not answered at the kill, in order (several adds
+        of a pipeline, or one request)."""
         self.wait_reindexed(d, what)
         docs, settings, version, stats_docs = self.observe(d)
-        maybe = inflight or {}
-        outcome = set()
+        inflight = inflight or []
+        maybe = inflight[0] if len(inflight) == 1 else {}
+        adds = [r for r in inflight if r["op"] == "add"]
+        shown = {}  # index in adds -> {"applied", "not applied"} over its documents
         for i in POOL:
             want, got = model.docs.get(i), docs.get(i)
-            if maybe.get("op") == "add":
-                sent = [x for x in maybe["docs"] if x["id"] == i]
-                if sent and got == sent[0] and want != got:
-                    outcome.add("applied")
+            sent = [k for k, r in enumerate(adds) if any(x["id"] == i for x in r["docs"])]
+            if got != want:
+                by = [k for k in sent if any(x["id"] == i and x == got for x in adds[k]["docs"])]
+                if by:
+                    shown.setdefault(by[0], set()).add("applied")
                     continue
-                if sent and got == want:
-                    outcome.add("not applied")
-            if maybe.get("op") == "delete" and maybe["id"] == i and got is None:
-                continue
-            self.assertEqual(got, want, "%s: %s: acknowledged %s, daemon %s" % (
-                what, i, want and want["body"][:40], got and got["body"][:40]))
-        if maybe.get("op") == "add":
-            key = "partial" if len(outcome) == 2 else (outcome.pop() if outcome else "applied")
+                if maybe.get("op") == "delete" and maybe["id"] == i and got is None:
+                    continue
+                self.fail("%s: %s: acknowledged %s, daemon %s" % (
+                    what, i, want and want["body"][:40], got and got["body"][:40]))
+            for k in sent:
+                shown.setdefault(k, set()).add("not applied")
+        # requests take effect in their order and the log keeps it: when one in flight shows
+        # in the daemon, every one sent before it is there whole (each of its documents, or
+        # a later in-flight version of it)
+        last = max((k for k, o in shown.items() if "applied" in o), default=-1)
+        for k in range(last):
+            for x in adds[k]["docs"]:
+                later = [y for r in adds[k + 1:] for y in r["docs"] if y["id"] == x["id"]]
+                self.assertTrue(docs.get(x["id"]) == x or docs.get(x["id"]) in later,
+                                "%s: pipelined add %d of %d applied, but %s of add %d is not"
+                                % (what, last + 1, len(adds), x["id"], k + 1))
+        for k, o in shown.items():
+            key = "partial" if len(o) == 2 else o.pop()
             model.outcomes[key] += 1
+        if len(adds) > 1:
+            model.outcomes["pipelines in flight"] = model.outcomes.get("pipelines in flight",
+                                                                       0) + 1
         if maybe.get("op") != "set_settings":
             self.assertEqual(version, model.version, "%s: settings version" % what)
             if model.version:
