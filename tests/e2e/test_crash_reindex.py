@@ -129,6 +129,16 @@ def searches_for(settings):
     return out
 
 
+def snapshot_parent(rng):
+    """/dev/shm (another filesystem than /tmp's data directories: copies) or /tmp (links),
+    picked by the seed."""
+    tmp = tempfile.gettempdir()
+    shm = "/dev/shm"
+    if rng.random() < 0.5 and os.path.isdir(shm) and os.stat(shm).st_dev != os.stat(tmp).st_dev:
+        return shm
+    return tmp
+
+
 def fits(doc, settings):
     """Whether every value of the document fits its declared field (MISFITS never do)."""
     declared = settings_fields(settings) or {}
@@ -350,7 +360,9 @@ class CrashReindexTest(E2ETestCase):
         rng = random.Random(seed)
         sys.stderr.write("\ntest_crash_reindex: seed %d, %d kills (rerun with --seed %d)\n"
                          % (seed, ARGS.kills, seed))
-        self.snaps = tempfile.mkdtemp(prefix="searchd-e2e-snaps-")
+        # snapshots link their files on the data directory's filesystem and copy them across
+        # (docs/DATA.md "Snapshots"): a copy takes long enough for kills to land mid-way
+        self.snaps = tempfile.mkdtemp(prefix="searchd-e2e-snaps-", dir=snapshot_parent(rng))
         self.addCleanup(shutil.rmtree, self.snaps, ignore_errors=True)
         extra = FLAGS + ["--snapshot-dir", self.snaps]
         if ARGS.memory_limit:
@@ -401,9 +413,9 @@ class CrashReindexTest(E2ETestCase):
         self.assertEqual(d.term(), 0)
         sys.stderr.write("test_crash_reindex: %d cycles in %.0f s; %d live docs, settings "
                          "version %d; %d comparisons with the reference, %d snapshots restored;"
-                         " outcomes %r\n" % (ARGS.kills, time.monotonic() - started,
-                                             len(model.docs), model.version, compared,
-                                             snaps_checked, model.outcomes))
+                         " outcomes %r; snapshots in %s\n"
+                         % (ARGS.kills, time.monotonic() - started, len(model.docs),
+                            model.version, compared, snaps_checked, model.outcomes, self.snaps))
 
     # ---- reading a daemon ----
 
