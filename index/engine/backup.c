@@ -383,21 +383,29 @@ static int idx_backup_manifest(struct idx_backup *b, uint64_t target, struct wal
     return rc;
 }
 
+/* SETTINGS, settings_write_lock held by the caller (no SETTINGS rename meanwhile). */
 static int idx_backup_settings(struct idx_backup *b, struct sd_error *err)
 {
-    pthread_mutex_lock(&b->ix->settings_write_lock); /* no SETTINGS rename meanwhile */
     int rc = idx_backup_file(b, IDX_SETTINGS_FILE, err);
-    pthread_mutex_unlock(&b->ix->settings_write_lock);
     return rc == SD_ENOTFOUND ? SD_OK : rc; /* never set: none to copy */
 }
 
-/* The index's files into .partial/INDEX, then an empty log after the checkpoint. */
+/* The index's files into .partial/INDEX, then an empty log after the checkpoint.
+ *
+ * SETTINGS are of the MANIFEST's moment: settings_write_lock is held from the flush's target
+ * to the pin, so no settings change lands in between, and SETTINGS is copied with the
+ * MANIFEST. (It was copied after the segments: a set_settings acknowledged meanwhile, after a
+ * write the MANIFEST does not hold, was in the snapshot without that write, a state the index
+ * never had.) A settings change waits for the snapshot's flush meanwhile, and no segment is
+ * built under settings newer than the ones copied. */
 static int idx_backup_files(struct idx_backup *b, struct sd_error *err)
 {
     struct idx_index *ix = b->ix;
     uint64_t target;
+    pthread_mutex_lock(&ix->settings_write_lock);
     int rc = idx_backup_flush(ix, &target, err);
     if (rc) {
+        pthread_mutex_unlock(&ix->settings_write_lock);
         return rc;
     }
     struct wal_manifest m;
@@ -405,7 +413,11 @@ static int idx_backup_files(struct idx_backup *b, struct sd_error *err)
     struct idx_segref **refs = NULL;
     pthread_mutex_lock(&ix->manifest_lock);
     rc = idx_backup_manifest(b, target, &m, &refs, err);
+    if (rc == SD_OK) {
+        rc = idx_backup_settings(b, err);
+    }
     pthread_mutex_unlock(&ix->manifest_lock);
+    pthread_mutex_unlock(&ix->settings_write_lock);
     for (uint32_t i = 0; i < m.count && rc == SD_OK; i++) {
         char name[WAL_NAME_MAX];
         wal_seg_name(name, m.segs[i].seg_no);
@@ -415,9 +427,6 @@ static int idx_backup_files(struct idx_backup *b, struct sd_error *err)
         idx_segref_unref(refs[i]);
     }
     free(refs);
-    if (rc == SD_OK) {
-        rc = idx_backup_settings(b, err);
-    }
     if (rc == SD_OK) {
         rc = wal_create_empty(b->tmp_ix, m.checkpoint_seq + 1, err);
     }

@@ -5,6 +5,7 @@
  * filesystems the files are copied.
  */
 #include <dirent.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -317,6 +319,103 @@ static void test_backup_copies_across_filesystems(void **state)
     free(snaps);
 }
 
+/* The settings of a snapshot are of the moment of its MANIFEST. A write acknowledged after the
+ * snapshot pinned its MANIFEST is not in it; a settings change acknowledged after that write
+ * must not be in it either (the index never had those settings without that write). SETTINGS
+ * was copied after the segments, so a change made while they were copied got in: copies to
+ * another filesystem (fsynced) give it the time. */
+struct snap_call {
+    struct idx_db *db;
+    const char *name;
+    struct idx_snapshot_info info;
+    int rc;
+    atomic_bool done;
+};
+
+static void *snap_main(void *arg)
+{
+    struct snap_call *c = arg;
+    struct sd_error err;
+    c->rc = idx_snapshot(c->db, "books", c->name, &c->info, &err);
+    atomic_store(&c->done, true);
+    return NULL;
+}
+
+static void test_backup_settings_are_of_the_manifests_moment(void **state)
+{
+    (void)state;
+    struct stat a, b;
+    if (stat("/tmp", &a) != 0 || stat("/dev/shm", &b) != 0 || a.st_dev == b.st_dev) {
+        skip(); /* linked, the copy leaves no time for a change */
+    }
+    char *data = tidx_make_dir("/dev/shm"), *snaps = tidx_make_dir("/tmp");
+    struct idx_db *db = open_db(data, snaps);
+    static const char *const settings[2] = {
+        "{\"fields\":{\"body\":{\"type\":\"text\"}}}",
+        "{\"fields\":{\"body\":{\"type\":\"text\"},\"n\":{\"type\":\"int\"}}}",
+    };
+    uint64_t version;
+    struct sd_error err;
+    assert_int_equal(idx_set_settings(db, "books", settings[0], strlen(settings[0]),
+                                      IDX_SETTINGS_UPSERT, &version, &err),
+                     SD_OK);
+    static char body[4096];
+    for (size_t i = 0; i + 1 < sizeof body; i++) {
+        body[i] = i % 7 == 6 ? ' ' : (char)('a' + (i * 31 % 26));
+    }
+    char id[32];
+    for (int i = 0; i < 3000; i++) { /* ~12 MB of segments to copy */
+        snprintf(id, sizeof id, "d%d", i);
+        struct seg_field f = {
+            .name = "body", .name_len = 4, .value = body, .value_len = strlen(body)};
+        struct idx_op op = {.type = IDX_OP_UPSERT, .doc = {.id = id, .id_len = strlen(id)}};
+        op.doc.fields = &f;
+        op.doc.nfields = 1;
+        assert_int_equal(tidx_write(db, "books", &op, 1, NULL, NULL), SD_OK);
+    }
+    int raced = 0;
+    for (int k = 0; k < 3; k++) {
+        char name[8], manifest[PATH_MAX];
+        snprintf(name, sizeof name, "m%d", k);
+        snprintf(manifest, sizeof manifest, "%s/.%s.partial/books/MANIFEST", snaps, name);
+        struct snap_call c = {.db = db, .name = name};
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, snap_main, &c), 0);
+        struct stat st;
+        while (stat(manifest, &st) != 0 && !atomic_load(&c.done)) {
+            usleep(50); /* until the snapshot has pinned its MANIFEST */
+        }
+        snprintf(id, sizeof id, "late%d", k);
+        assert_int_equal(write_op(db, IDX_OP_UPSERT, id), SD_OK);
+        const char *next = settings[(k + 1) % 2];
+        uint64_t changed;
+        assert_int_equal(
+            idx_set_settings(db, "books", next, strlen(next), IDX_SETTINGS_UPSERT, &changed, &err),
+            SD_OK);
+        raced += !atomic_load(&c.done);
+        pthread_join(t, NULL);
+        assert_int_equal(c.rc, SD_OK);
+        struct idx_db *snap;
+        check_and_open(c.info.path, &snap);
+        char *json;
+        size_t len;
+        uint64_t snap_version;
+        assert_int_equal(idx_get_settings(snap, "books", &json, &len, &snap_version, &err), SD_OK);
+        free(json);
+        if (snap_version == changed && !has_doc(snap, id)) {
+            fail_msg("snapshot %s: settings version %llu, acknowledged after %s, which it lacks",
+                     name, (unsigned long long)changed, id);
+        }
+        idx_close(snap);
+    }
+    assert_true(raced > 0); /* a change came while a snapshot ran: the test tested */
+    idx_close(db);
+    tidx_remove_tree(data);
+    tidx_remove_tree(snaps);
+    free(data);
+    free(snaps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_backup_refuses_bad_names_existing_unknown_and_off),
         cmocka_unit_test(test_backup_sweeps_leftover_partial),
         cmocka_unit_test(test_backup_copies_across_filesystems),
+        cmocka_unit_test(test_backup_settings_are_of_the_manifests_moment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

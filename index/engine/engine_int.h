@@ -33,7 +33,8 @@
  * Lock order: manifest_lock -> state_lock -> snap_lock; queue_lock -> ana.lock
  * (idx_enqueue hands a write to both queues at once, so their orders agree);
  * settings_write_lock -> settings_lock (settings.c; nothing is taken while
- * settings_lock is held); otherwise they are leaves.
+ * settings_lock is held); settings_write_lock -> manifest_lock (a snapshot's
+ * flush and pin, backup.c); otherwise they are leaves.
  * No lock is held across a search; manifest_lock is held across the
  * MANIFEST write because it serializes exactly that I/O (flush vs merge).
  */
