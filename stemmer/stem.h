@@ -19,6 +19,11 @@
  *    separator: "email", "северозапад", "dont") is emitted as well, flagged
  *    is_compound, at the position of the first part. A query for one part
  *    finds the compound; a query for the compound finds it too.
+ *  - The invisible characters found inside words join them the same way:
+ *    SOFT HYPHEN U+00AD, ZERO WIDTH SPACE/NON-JOINER/JOINER U+200B..U+200D,
+ *    WORD JOINER U+2060 and U+FEFF (BOM, ZERO WIDTH NO-BREAK SPACE):
+ *    "инфор<SHY>мация" yields "информация" (joined) besides its parts, which
+ *    are all it yielded while those characters separated words.
  *  - Language by token: letters all Cyrillic -> Snowball Russian; letters all
  *    Latin -> Snowball English; digits do not count; any other script, a mix
  *    of scripts or no letters at all -> not stemmed (stem == word).

@@ -472,6 +472,49 @@ static void test_stem_tokenize_apostrophes_join(void **state)
     assert_tok(&c.toks[5], "t", 3, 12, 1, false);
 }
 
+/* Soft hyphens (typeset books, web pages), zero-width characters and a BOM left mid-text by
+ * joined files sit inside words a reader sees whole: the word is indexed joined, and by its
+ * parts as when they separated words (stem.h). */
+static void test_stem_tokenize_invisible_characters_join(void **state)
+{
+    static const char *invisible[] = {
+        "\xC2\xAD",     /* U+00AD SOFT HYPHEN */
+        "\xE2\x80\x8B", /* U+200B ZERO WIDTH SPACE */
+        "\xE2\x80\x8C", /* U+200C ZERO WIDTH NON-JOINER */
+        "\xE2\x80\x8D", /* U+200D ZERO WIDTH JOINER */
+        "\xE2\x81\xA0", /* U+2060 WORD JOINER */
+        "\xEF\xBB\xBF", /* U+FEFF ZERO WIDTH NO-BREAK SPACE, the BOM */
+    };
+    for (size_t i = 0; i < sizeof invisible / sizeof invisible[0]; i++) {
+        char text[64];
+        size_t k = strlen(invisible[i]);
+        snprintf(text, sizeof text, "Инфор%sмации x", invisible[i]);
+        struct collected c;
+        uint32_t next;
+        assert_int_equal(tokenize(*state, text, &c, &next), STEM_OK);
+        assert_int_equal(c.count, 4);
+        assert_tok(&c.toks[0], "инфор", 0, 0, 10, false);
+        assert_tok(&c.toks[1], "информации", 0, 0, 20 + k, true);
+        assert_string_equal(c.toks[1].stem, "информац");
+        assert_int_equal(c.toks[1].lang, STEM_LANG_RU);
+        assert_tok(&c.toks[2], "мации", 1, 10 + k, 10, false);
+        assert_tok(&c.toks[3], "x", 2, 21 + k, 1, false);
+        assert_int_equal(next, 3); /* positions as when they were separators */
+    }
+    /* at a word's edge, or two in a row, they still separate */
+    struct collected c;
+    assert_int_equal(tokenize(*state,
+                              "\xEF\xBB\xBF"
+                              "a\xC2\xAD b\xC2\xAD\xC2\xAD"
+                              "c",
+                              &c, NULL),
+                     0);
+    assert_int_equal(c.count, 3);
+    assert_tok(&c.toks[0], "a", 0, 3, 1, false);
+    assert_tok(&c.toks[1], "b", 1, 7, 1, false);
+    assert_tok(&c.toks[2], "c", 2, 12, 1, false);
+}
+
 static void test_stem_tokenize_lone_joiners_separate(void **state)
 {
     struct collected c;
@@ -891,6 +934,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_unicode_hyphens_join, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_apostrophes_join, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stem_tokenize_invisible_characters_join, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_lone_joiners_separate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_language_by_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_combining_marks_stay_in_word, setup,
