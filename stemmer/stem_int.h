@@ -49,7 +49,8 @@ enum stem_lang stem_lang_of(const char *word, size_t len);
  * stem_fold_buf_release). */
 struct stem_fold_buf {
     int32_t *cps;
-    size_t cap; /* count of int32_t at cps */
+    size_t cap;       /* count of int32_t at cps */
+    bool keep_stress; /* fold as before stress marks were dropped (stem_ctx_keep_stress) */
     int32_t small[512];
 };
 

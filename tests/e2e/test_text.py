@@ -79,5 +79,30 @@ class InvisibleCharactersTest(E2ETestCase):
         self.assertEqual(ids, set(INVISIBLE) | {"parts"})
 
 
+class StressMarksTest(E2ETestCase):
+    """Dictionaries and textbooks print Russian words with a combining acute on the stressed
+    vowel: the plain word finds them, the mark inside the highlight."""
+
+    def test_plain_word_finds_the_stressed_word_and_marks_it_with_its_mark(self):
+        d = self.start_daemon()
+        docs = [{"id": "dict", "body": "Свежее молоко\u0301 и за\u0301мок на горе."},
+                {"id": "plain", "body": "Молоко и замок."}]
+        with d.line() as c:
+            self.assertOk(c.call({"op": "add", "docs": docs}), "add")
+            harness.wait_docs(d, len(docs))
+            for q, want in (("молока", ["молоко\u0301"]), ("замок", ["за\u0301мок"]),
+                            ("за\u0301мок", ["за\u0301мок"]), ("\"молоко\u0301 и\"", None)):
+                a = c.call({"op": "search", "q": q, "highlight": True, "highlight_offsets": True,
+                            "typo": False})
+                self.assertOk(a, q)
+                self.assertEqual({h["id"] for h in a["hits"]}, {"dict", "plain"}, (q, a))
+                hit = next(h for h in a["hits"] if h["id"] == "dict")
+                hl = hit["highlight"]
+                frag = hl["snippets"][0].encode()
+                marks = [frag[o:o + n].decode() for o, n in hl["snippet_matches"][0]]
+                if want:
+                    self.assertEqual(marks, want, (q, hl))
+
+
 if __name__ == "__main__":
     harness.main()
