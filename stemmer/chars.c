@@ -55,7 +55,29 @@ bool stem_is_word_char(int32_t cp)
 
 bool stem_is_joiner(int32_t cp)
 {
-    return cp == 0x2D || cp == 0x27 || cp == 0x2010 || cp == 0x2011 || cp == 0x2019;
+    switch (cp) {
+    case 0x2D:   /* HYPHEN-MINUS */
+    case 0x27:   /* APOSTROPHE */
+    case 0x2010: /* HYPHEN */
+    case 0x2011: /* NON-BREAKING HYPHEN */
+    case 0x2019: /* RIGHT SINGLE QUOTATION MARK, the typographic apostrophe */
+    /* The invisible characters that text puts inside words: where a line may break (SOFT
+     * HYPHEN in typeset books and web pages, ZERO WIDTH SPACE in long words and URLs), where
+     * it must not (WORD JOINER, and ZERO WIDTH NO-BREAK SPACE, which is also the BOM that
+     * joined files leave mid-text), and the joiners of shaping (ZWNJ, ZWJ). Unicode makes them
+     * all Default_Ignorable; a reader sees one word. As joiners, the word is indexed joined
+     * ("информация") and, as it always was, by its parts: an index built when they were
+     * separators keeps answering every query it answered. */
+    case 0xAD:   /* SOFT HYPHEN */
+    case 0x200B: /* ZERO WIDTH SPACE */
+    case 0x200C: /* ZERO WIDTH NON-JOINER */
+    case 0x200D: /* ZERO WIDTH JOINER */
+    case 0x2060: /* WORD JOINER */
+    case 0xFEFF: /* ZERO WIDTH NO-BREAK SPACE (BOM) */
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* The script of a non-ASCII letter. */

@@ -9,6 +9,16 @@
  * is decomposed to 'и' + U+0306 on the way) and 'ß' becomes "ss". 'ё' is replaced only after
  * NFC, so "е" + U+0308 becomes 'ё' first and then 'е' like a precomposed 'ё'.
  *
+ * Stress marks: dictionaries and textbooks put a combining acute (U+0301), sometimes a grave
+ * (U+0300), on the stressed vowel of a Russian word ("молоко́", "за́мок"). Cyrillic vowels
+ * have no precomposed accented forms, so the mark is still there after NFC, and a word
+ * keeping it would match only itself typed with the mark. So after NFC an acute or grave
+ * that did not compose into its letter is dropped: "за́мок" folds to "замок". Letters that
+ * compose keep their accent ("café" + NFD is "café"), and a mark with nothing before it in
+ * the word is kept, so a word is never folded to nothing. Indexes built before this rule hold
+ * such words with the mark; stem_ctx_keep_stress() folds as they did, for the query side to
+ * look for those terms too (index/query/parse_leaf.c).
+ *
  * That path costs a pass through utf8proc's tables per code point, and the tokenizer folds
  * every word of every document. Almost all of our text is ASCII or basic Cyrillic
  * (U+0400..U+045F), where full folding is a fixed per-character map: A-Z -> a-z,
@@ -39,6 +49,7 @@ void stem_fold_buf_init(struct stem_fold_buf *fb)
 {
     fb->cps = fb->small;
     fb->cap = sizeof fb->small / sizeof fb->small[0];
+    fb->keep_stress = false;
 }
 
 void stem_fold_buf_release(struct stem_fold_buf *fb)
@@ -46,7 +57,9 @@ void stem_fold_buf_release(struct stem_fold_buf *fb)
     if (fb->cps != fb->small) {
         free(fb->cps);
     }
+    bool keep_stress = fb->keep_stress;
     stem_fold_buf_init(fb);
+    fb->keep_stress = keep_stress;
 }
 
 /* Makes room for `need` code points. The old contents are not kept: callers refill. */
@@ -165,6 +178,9 @@ static int fold_slow(struct stem_fold_buf *fb, const unsigned char *in, size_t l
     size_t o = 0;
     for (size_t i = 0; i < (size_t)n; i++) {
         int32_t cp = fb->cps[i] == 0x451 ? 0x435 : fb->cps[i];
+        if ((cp == 0x301 || cp == 0x300) && o > 0 && !fb->keep_stress) {
+            continue; /* a stress mark NFC left alone */
+        }
         if (!put_cp(out, cap, &o, cp)) {
             return STEM_EINVAL;
         }

@@ -81,6 +81,22 @@ void stem_ctx_free(struct stem_ctx *ctx)
     free(ctx);
 }
 
+void stem_ctx_keep_stress(struct stem_ctx *ctx, bool keep)
+{
+    ctx->fold.keep_stress = keep;
+}
+
+bool stem_has_stress(const char *text, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        /* U+0300 and U+0301 are CC 80 and CC 81; no other sequence holds those bytes */
+        if ((unsigned char)text[i] == 0xCC && ((unsigned char)text[i + 1] & 0xFE) == 0x80) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Copies src[0, len) to ctx->stem with a NUL, growing it if needed. */
 static int set_stem(struct stem_ctx *ctx, const char *src, size_t len)
 {

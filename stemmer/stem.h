@@ -11,7 +11,9 @@
  *  - A word is a maximal run of Unicode letters (L*), combining marks (M*)
  *    and digits (Nd). Everything else separates words.
  *  - Case folding is Unicode full case folding (utf8proc), then NFC;
- *    'ё'/'Ё' fold to 'е'; 'й' stays 'й' (it is not decomposed).
+ *    'ё'/'Ё' fold to 'е'; 'й' stays 'й' (it is not decomposed). A combining
+ *    acute or grave accent U+0301/U+0300 that NFC leaves on its own (a stress
+ *    mark: "за́мок") is dropped, unless nothing comes before it in the word.
  *  - A hyphen (U+002D, U+2010, U+2011) or apostrophe (U+0027, U+2019) with a
  *    word character on both sides joins a compound such as "e-mail",
  *    "северо-запад", "don't". Each part is emitted as its own token at
@@ -19,6 +21,11 @@
  *    separator: "email", "северозапад", "dont") is emitted as well, flagged
  *    is_compound, at the position of the first part. A query for one part
  *    finds the compound; a query for the compound finds it too.
+ *  - The invisible characters found inside words join them the same way:
+ *    SOFT HYPHEN U+00AD, ZERO WIDTH SPACE/NON-JOINER/JOINER U+200B..U+200D,
+ *    WORD JOINER U+2060 and U+FEFF (BOM, ZERO WIDTH NO-BREAK SPACE):
+ *    "инфор<SHY>мация" yields "информация" (joined) besides its parts, which
+ *    are all it yielded while those characters separated words.
  *  - Language by token: letters all Cyrillic -> Snowball Russian; letters all
  *    Latin -> Snowball English; digits do not count; any other script, a mix
  *    of scripts or no letters at all -> not stemmed (stem == word).
@@ -77,6 +84,17 @@ int stem_ctx_new(struct stem_ctx **out);
  * word it forgets costs a Snowball call again. */
 int stem_ctx_new_cached(struct stem_ctx **out, size_t cache_words);
 void stem_ctx_free(struct stem_ctx *ctx); /* NULL is a no-op */
+
+/* With keep true, ctx folds as searchd did before stress marks were dropped (the mark stays
+ * in the word), until called again with false. Indexes built then hold such words with the
+ * mark: a query that contains one looks for that form too. Documents are always analysed
+ * with the current rule (keep false, the default). */
+void stem_ctx_keep_stress(struct stem_ctx *ctx, bool keep);
+
+/* True when text[0, len) holds a character the current rules fold differently from the
+ * rules before stress marks were dropped (U+0300 or U+0301), so a query made of it must
+ * also be read with stem_ctx_keep_stress to find what older indexes hold. */
+bool stem_has_stress(const char *text, size_t len);
 
 /* Called once per token, in text order (a compound's joined form comes right
  * after its first part). Return 0 to go on, anything else to stop the walk;

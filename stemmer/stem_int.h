@@ -33,7 +33,8 @@ size_t stem_utf8_decode(const unsigned char *s, size_t len, int32_t *cp);
 bool stem_is_word_char(int32_t cp);
 
 /* True for the characters that join a compound when a word character is on both sides:
- * hyphens U+002D, U+2010, U+2011 and apostrophes U+0027, U+2019. */
+ * hyphens U+002D, U+2010, U+2011, apostrophes U+0027, U+2019, and the invisible U+00AD,
+ * U+200B..U+200D, U+2060, U+FEFF (stem.h). */
 bool stem_is_joiner(int32_t cp);
 
 /* The Snowball language for a folded word (borrowed, len bytes, not necessarily valid UTF-8):
@@ -48,7 +49,8 @@ enum stem_lang stem_lang_of(const char *word, size_t len);
  * stem_fold_buf_release). */
 struct stem_fold_buf {
     int32_t *cps;
-    size_t cap; /* count of int32_t at cps */
+    size_t cap;       /* count of int32_t at cps */
+    bool keep_stress; /* fold as before stress marks were dropped (stem_ctx_keep_stress) */
     int32_t small[512];
 };
 

@@ -122,7 +122,44 @@ static void test_stem_fold_short_i_stays_one_code_point(void **state)
     assert_fold("Й", "\xD0\xB9");                /* U+0439, not и + U+0306 */
     assert_fold("ЙОГ", "йог");                   /* through the fast path */
     assert_fold("и\xCC\x86", "\xD0\xB9");        /* decomposed input is composed */
-    assert_fold("ЙОГА\xCC\x81", "йога\xCC\x81"); /* slow path (a mark), й composed */
+    assert_fold("ЙОГА\xCC\x81", "йога");         /* slow path (a mark), й composed */
+}
+
+/* A combining acute or grave that NFC leaves alone is a stress mark, as dictionaries and
+ * textbooks print Russian words: dropped, so "молоко" finds "молоко́". */
+static void test_stem_fold_drops_stress_marks(void **state)
+{
+    (void)state;
+    assert_fold("за\xCC\x81мок", "замок");         /* U+0301 inside */
+    assert_fold("МОЛОКО\xCC\x81", "молоко");       /* at the end */
+    assert_fold("что\xCC\x80", "что");             /* U+0300, a grave */
+    assert_fold("cafe\xCC\x81", "caf\xC3\xA9");    /* composes: the accent is a letter's */
+    assert_fold("\xCC\x81", "\xCC\x81");           /* nothing before it: kept */
+    assert_fold("зе\xCC\x88\xCC\x81лка", "зелка"); /* ё then the mark, both folded */
+    assert_true(stem_has_stress("за\xCC\x81мок", 9));
+    assert_true(stem_has_stress("что\xCC\x80", 8));
+    assert_false(stem_has_stress("caf\xC3\xA9 \xCC\x88", 8)); /* U+0308 is no stress mark */
+    assert_false(stem_has_stress("\xCC", 1));
+}
+
+/* stem_ctx_keep_stress folds as indexes built before the rule hold such words. */
+static void test_stem_keep_stress_folds_as_before(void **state)
+{
+    struct collected c;
+    assert_int_equal(tokenize(*state, "Молоко\xCC\x81 за\xCC\x81мки", &c, NULL), STEM_OK);
+    assert_int_equal(c.count, 2);
+    assert_tok(&c.toks[0], "молоко", 0, 0, 14, false); /* the span keeps the mark */
+    assert_string_equal(c.toks[0].stem, "молок");
+    assert_tok(&c.toks[1], "замки", 1, 15, 12, false);
+    assert_string_equal(c.toks[1].stem, "замк");
+    stem_ctx_keep_stress(*state, true);
+    assert_int_equal(tokenize(*state, "Молоко\xCC\x81 за\xCC\x81мки", &c, NULL), STEM_OK);
+    stem_ctx_keep_stress(*state, false);
+    assert_int_equal(c.count, 2);
+    assert_tok(&c.toks[0], "молоко\xCC\x81", 0, 0, 14, false);
+    assert_tok(&c.toks[1], "за\xCC\x81мки", 1, 15, 12, false);
+    assert_int_equal(tokenize(*state, "за\xCC\x81мок", &c, NULL), STEM_OK);
+    assert_string_equal(c.toks[0].word, "замок"); /* false is the default again */
 }
 
 static void test_stem_fold_sharp_s_folds_to_ss(void **state)
@@ -472,6 +509,49 @@ static void test_stem_tokenize_apostrophes_join(void **state)
     assert_tok(&c.toks[5], "t", 3, 12, 1, false);
 }
 
+/* Soft hyphens (typeset books, web pages), zero-width characters and a BOM left mid-text by
+ * joined files sit inside words a reader sees whole: the word is indexed joined, and by its
+ * parts as when they separated words (stem.h). */
+static void test_stem_tokenize_invisible_characters_join(void **state)
+{
+    static const char *invisible[] = {
+        "\xC2\xAD",     /* U+00AD SOFT HYPHEN */
+        "\xE2\x80\x8B", /* U+200B ZERO WIDTH SPACE */
+        "\xE2\x80\x8C", /* U+200C ZERO WIDTH NON-JOINER */
+        "\xE2\x80\x8D", /* U+200D ZERO WIDTH JOINER */
+        "\xE2\x81\xA0", /* U+2060 WORD JOINER */
+        "\xEF\xBB\xBF", /* U+FEFF ZERO WIDTH NO-BREAK SPACE, the BOM */
+    };
+    for (size_t i = 0; i < sizeof invisible / sizeof invisible[0]; i++) {
+        char text[64];
+        size_t k = strlen(invisible[i]);
+        snprintf(text, sizeof text, "Инфор%sмации x", invisible[i]);
+        struct collected c;
+        uint32_t next;
+        assert_int_equal(tokenize(*state, text, &c, &next), STEM_OK);
+        assert_int_equal(c.count, 4);
+        assert_tok(&c.toks[0], "инфор", 0, 0, 10, false);
+        assert_tok(&c.toks[1], "информации", 0, 0, 20 + k, true);
+        assert_string_equal(c.toks[1].stem, "информац");
+        assert_int_equal(c.toks[1].lang, STEM_LANG_RU);
+        assert_tok(&c.toks[2], "мации", 1, 10 + k, 10, false);
+        assert_tok(&c.toks[3], "x", 2, 21 + k, 1, false);
+        assert_int_equal(next, 3); /* positions as when they were separators */
+    }
+    /* at a word's edge, or two in a row, they still separate */
+    struct collected c;
+    assert_int_equal(tokenize(*state,
+                              "\xEF\xBB\xBF"
+                              "a\xC2\xAD b\xC2\xAD\xC2\xAD"
+                              "c",
+                              &c, NULL),
+                     0);
+    assert_int_equal(c.count, 3);
+    assert_tok(&c.toks[0], "a", 0, 3, 1, false);
+    assert_tok(&c.toks[1], "b", 1, 7, 1, false);
+    assert_tok(&c.toks[2], "c", 2, 12, 1, false);
+}
+
 static void test_stem_tokenize_lone_joiners_separate(void **state)
 {
     struct collected c;
@@ -504,13 +584,15 @@ static void test_stem_tokenize_language_by_token(void **state)
 static void test_stem_tokenize_combining_marks_stay_in_word(void **state)
 {
     struct collected c;
-    /* e + U+0301 composes; Cyrillic о + U+0301 (stress mark) has no composed form */
+    /* e + U+0301 composes; Cyrillic о + U+0301 (stress mark) has no composed form, so the
+     * mark is dropped from the folded word but stays in its span */
     assert_int_equal(tokenize(*state, "Cafe\xCC\x81 мо\xCC\x81ре", &c, NULL), STEM_OK);
     assert_int_equal(c.count, 2);
     assert_string_equal(c.toks[0].word, "caf\xC3\xA9");
     assert_int_equal(c.toks[0].lang, STEM_LANG_EN);
     assert_int_equal(c.toks[0].len, 6);
-    assert_string_equal(c.toks[1].word, "мо\xCC\x81ре");
+    assert_string_equal(c.toks[1].word, "море");
+    assert_int_equal(c.toks[1].len, 10);
     assert_int_equal(c.toks[1].lang, STEM_LANG_RU);
 }
 
@@ -864,6 +946,8 @@ int main(void)
         cmocka_unit_test(test_stem_fold_drops_invalid_bytes),
         cmocka_unit_test(test_stem_fold_small_cap_returns_einval),
         cmocka_unit_test(test_stem_fold_fast_path_matches_utf8proc),
+        cmocka_unit_test(test_stem_fold_drops_stress_marks),
+        cmocka_unit_test_setup_teardown(test_stem_keep_stress_folds_as_before, setup, teardown),
         cmocka_unit_test(test_stem_utf8_valid_accepts_well_formed),
         cmocka_unit_test(test_stem_utf8_valid_rejects_ill_formed),
         cmocka_unit_test(test_stem_utf8_invalid_at_names_the_first_bad_byte),
@@ -891,6 +975,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_unicode_hyphens_join, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_apostrophes_join, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stem_tokenize_invisible_characters_join, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_lone_joiners_separate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_language_by_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stem_tokenize_combining_marks_stay_in_word, setup,

@@ -3,7 +3,8 @@
  * rules; this file is the walk).
  *
  * The input is read as a sequence of characters, each of them a word character, a joiner
- * (hyphen or apostrophe) or a separator; every byte that does not start a well-formed UTF-8
+ * (hyphen, apostrophe, or an invisible character such as a soft hyphen: chars.c) or a
+ * separator; every byte that does not start a well-formed UTF-8
  * sequence is a one-byte separator. A word is a maximal run of word characters. A compound is
  * a chain of words where each pair is linked by exactly one joiner:
  *

@@ -19,6 +19,13 @@
  *                     least 2 characters
  * Joined compound forms are skipped inside phrases: documents index them at
  * the position of their first part, and the parts alone make the phrase.
+ *
+ * Stress marks: the tokenizer drops a combining acute or grave that NFC leaves
+ * alone ("за́мок" -> "замок", stem.h), but segments indexed before that rule hold
+ * such words with the mark. A word, phrase or prefix typed with one is parsed
+ * twice, under the current rule and under the old one (stem_ctx_keep_stress),
+ * and is the QN_OR of both, so old segments answer it as they did and new ones
+ * by the plain word.
  */
 #include <string.h>
 
@@ -241,7 +248,7 @@ static int compound_leaf(struct qry_parser *p, size_t offset, size_t joined, int
     return SD_OK;
 }
 
-int qry_parse_word(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
+static int parse_word(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
 {
     *out = QRY_NONE;
     int rc = tokenize(p, tok->off, tok->len);
@@ -258,7 +265,7 @@ int qry_parse_word(struct qry_parser *p, const struct qry_tok *tok, int32_t *out
     return phrase_leaf(p, tok->off, out);
 }
 
-int qry_parse_phrase(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
+static int parse_phrase(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
 {
     *out = QRY_NONE;
     int rc = tokenize(p, tok->off + 1, tok->len);
@@ -268,7 +275,7 @@ int qry_parse_phrase(struct qry_parser *p, const struct qry_tok *tok, int32_t *o
     return phrase_leaf(p, tok->off, out);
 }
 
-int qry_parse_prefix(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
+static int parse_prefix(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
 {
     *out = QRY_NONE;
     if (tok->len == 0) {
@@ -296,4 +303,49 @@ int qry_parse_prefix(struct qry_parser *p, const struct qry_tok *tok, int32_t *o
         rc = add_leaf(p, QN_PREFIX, tok->off, t, 1, out);
     }
     return rc;
+}
+
+typedef int (*leaf_parser)(struct qry_parser *p, const struct qry_tok *tok, int32_t *out);
+
+/* parse(tok) and, when text[text_off, +tok->len) holds a stress mark, the QN_OR of that and
+ * the same parse under the fold of indexes built before stress marks were dropped. */
+static int parse_with_old_stress(struct qry_parser *p, const struct qry_tok *tok, size_t text_off,
+                                 leaf_parser parse, int32_t *out)
+{
+    int rc = parse(p, tok, out);
+    if (rc || *out == QRY_NONE || !stem_has_stress(p->text + text_off, tok->len)) {
+        return rc;
+    }
+    int32_t old = QRY_NONE;
+    stem_ctx_keep_stress(p->stem, true);
+    rc = parse(p, tok, &old);
+    stem_ctx_keep_stress(p->stem, false);
+    if (rc || old == QRY_NONE) {
+        return rc;
+    }
+    int32_t either = QRY_NONE;
+    rc = qry_add_node(p, QN_OR, tok->off, &either);
+    if (rc) {
+        return rc;
+    }
+    int32_t tail = QRY_NONE;
+    qry_add_child(p, either, &tail, *out);
+    qry_add_child(p, either, &tail, old);
+    *out = either;
+    return SD_OK;
+}
+
+int qry_parse_word(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
+{
+    return parse_with_old_stress(p, tok, tok->off, parse_word, out);
+}
+
+int qry_parse_phrase(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
+{
+    return parse_with_old_stress(p, tok, tok->off + 1, parse_phrase, out);
+}
+
+int qry_parse_prefix(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
+{
+    return parse_with_old_stress(p, tok, tok->off, parse_prefix, out);
 }
