@@ -239,7 +239,10 @@ class HostileTest(E2ETestCase):
     # ---- linear reading ----
 
     def test_line_reader_cpu_is_linear(self):
-        daemon = self.start()
+        # 32 MiB in 64-byte writes is half a million sends: on a busy machine they outlast the
+        # default --request-timeout (30 s, a broken pipe at load 18), which is not what this
+        # measures
+        daemon = self.start(["--request-timeout", str(int(300 * harness.TIME_SCALE))])
         pid = daemon.proc.pid
 
         def feed(size, piece):
