@@ -37,11 +37,11 @@
  * between a header's name, or the last piece of its value, and the next piece of its value
  * there is a line end (gap_from, has_gap_lf). And the fields after a chunked body (trailers)
  * are not headers (RFC 9110 6.5.1): none is kept, so a key or an Origin there is nobody's.
- * HTTP/1.0 has no chunked bodies: a 1.0 request with Transfer-Encoding is framed by a proxy of
- * that version as one without a body, so it is 400 too (RFC 9112 6.1: faulty framing).
- * A Transfer-Encoding other than "chunked" alone is 400 too: http-parser accepts any list that
- * ends in chunked ("gzip, chunked") and decodes only the chunks, and no other coding is decoded
- * here.
+ * An HTTP/1.1 request without Host is 400 bad_http (RFC 9112 3.2 says MUST); HTTP/1.0 may
+ * leave it out. HTTP/1.0 has no chunked bodies: a 1.0 request with Transfer-Encoding is framed by a
+ * proxy of that version as one without a body, so it is 400 too (RFC 9112 6.1: faulty framing). A
+ * Transfer-Encoding other than "chunked" alone is 400 too: http-parser accepts any list that ends
+ * in chunked ("gzip, chunked") and decodes only the chunks, and no other coding is decoded here.
  */
 #include "srv_frame.h"
 
@@ -373,6 +373,13 @@ static int on_headers_complete(http_parser *p)
     r->is_past_head = true;
     if (p->http_major != 1) { /* http-parser reads "GET /x" without a version as HTTP/0.9 */
         return hr_refuse(r, PROTO_BAD_HTTP, 400, "malformed HTTP request: HTTP/1.0 or 1.1 only");
+    }
+    /* RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host (a proxy and
+     * the server could take it for different sites); an empty value is a Host, and HTTP/1.0
+     * predates the header */
+    if (p->http_minor >= 1 && !r->has_value[SRV_H_HOST]) {
+        return hr_refuse(r, PROTO_BAD_HTTP, 400,
+                         "malformed HTTP request: an HTTP/1.1 request without a Host header");
     }
     bool is_chunked = (p->flags & F_CHUNKED) != 0;
     if (is_chunked && p->http_minor == 0) { /* RFC 9112 6.1: its framing is faulty */

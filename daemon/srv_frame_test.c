@@ -257,9 +257,9 @@ static void test_srv_hr_pipelined_requests_in_any_split(void **state)
     http_each_split("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
                     "POST /search HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n{\"q\":\"a\"}"
                     "HEAD /stats?index=x HTTP/1.1\r\nHost: x\r\n\r\n"
-                    "POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                     "3\r\n{\"i\r\n4;ext=1\r\nd\":1\r\n1\r\n}\r\n0\r\n\r\n"
-                    "DELETE /docs/a HTTP/1.1\r\nConnection: close\r\n\r\n",
+                    "DELETE /docs/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
                     &out);
     assert_int_equal(out.code, PROTO_OK);
     assert_int_equal(out.nreq, 5);
@@ -270,13 +270,42 @@ static void test_srv_hr_pipelined_requests_in_any_split(void **state)
     assert_string_equal(out.log, "GET /  close|");
     http_each_split("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &out);
     assert_string_equal(out.log, "GET /  ka|");
-    http_each_split("PUT /docs HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &out);
+    http_each_split("PUT /docs HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &out);
     assert_string_equal(out.log, "OTHER /docs  ka|");
     /* chunked alone, in any case and with spaces around it, is the one transfer coding */
     http_each_split(
-        "POST /docs HTTP/1.1\r\nTransfer-Encoding:  Chunked \r\n\r\n1\r\n{\r\n0\r\n\r\n", &out);
+        "POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:  Chunked \r\n\r\n1\r\n{\r\n0\r\n\r\n",
+        &out);
     assert_int_equal(out.code, PROTO_OK);
     assert_string_equal(out.log, "POST /docs { ka|");
+}
+
+/* RFC 9112 3.2: an HTTP/1.1 request without Host is 400 bad_http (after the requests before it
+ * on the connection are handed out); an empty Host is a Host, and HTTP/1.0 needs none. */
+static void test_srv_hr_http11_without_host_is_refused(void **state)
+{
+    (void)state;
+    static const char *const refused[] = {
+        "GET /health HTTP/1.1\r\n\r\n",
+        "GET /health HTTP/1.1\nConnection: close\n\n",
+        "POST /docs HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+        "GET /health HTTP/1.1\r\nX-Host: x\r\nHosts: x\r\n\r\n",
+    };
+    struct http_out out;
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        http_each_split(refused[i], &out);
+        if (out.code != PROTO_BAD_HTTP || out.status != 400 || out.nreq != 0) {
+            fail_msg("case %zu: code %d status %d requests %d, want 400 bad_http and none", i,
+                     out.code, out.status, out.nreq);
+        }
+    }
+    http_each_split(
+        "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.0\r\n\r\n", &out);
+    assert_int_equal(out.code, PROTO_BAD_HTTP);
+    assert_string_equal(out.log, "GET /a  ka|");
+    http_each_split("GET /a HTTP/1.1\r\nhOST:\r\n\r\nGET /b HTTP/1.0\r\n\r\n", &out);
+    assert_int_equal(out.code, PROTO_OK);
+    assert_string_equal(out.log, "GET /a  ka|GET /b  close|");
 }
 
 /* Issue 10 item 3: each of these is 400 (431 for the head) at once. */
@@ -288,30 +317,37 @@ static void test_srv_hr_framing_errors_are_refused(void **state)
         enum proto_code code;
         int status;
     } cases[] = {
-        {"POST /docs HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        {"POST /docs HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
          PROTO_BAD_HTTP, 400},
-        {"POST /docs HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", PROTO_BAD_HTTP,
+        {"POST /docs HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+         PROTO_BAD_HTTP, 400},
+        {"POST /docs HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n0\r\n\r\n",
+         PROTO_BAD_HTTP, 400},
+        {"POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+         PROTO_BAD_HTTP, 400},
+        {"POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc", PROTO_BAD_HTTP,
          400},
-        {"POST /docs HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-         PROTO_BAD_HTTP, 400},
-        {"POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", PROTO_BAD_HTTP, 400},
-        {"POST /docs HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nabc", PROTO_BAD_HTTP, 400},
-        {"POST /docs HTTP/1.1\r\nContent-Length: -1\r\n\r\n", PROTO_BAD_HTTP, 400},
+        {"POST /docs HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", PROTO_BAD_HTTP, 400},
         {"\x00\x01garbage\r\n\r\n", PROTO_BAD_HTTP, 400},
-        {"GET /x HTTP/1.1\r\nBad Header\r\n\r\n", PROTO_BAD_HTTP, 400},
-        {"POST /docs HTTP/1.1\r\nContent-Length: 1025\r\n\r\n", PROTO_TOO_LARGE, 413},
-        {"POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n401\r\n", PROTO_TOO_LARGE, 413},
+        {"GET /x HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", PROTO_BAD_HTTP, 400},
+        {"POST /docs HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n\r\n", PROTO_TOO_LARGE, 413},
+        {"POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n401\r\n",
+         PROTO_TOO_LARGE, 413},
         /* a chunk size past 2^64: http-parser calls it a bad content-length */
-        {"POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000000\r\n",
+        {"POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n1000000000000000000\r\n",
          PROTO_TOO_LARGE, 413},
         {"GET /health\r\n\r\n", PROTO_BAD_HTTP, 400}, /* no version: HTTP/0.9 to http-parser */
         /* a coding before chunked: http-parser decoded the chunks and handed out the
          * compressed bytes as the body */
-        {"POST /docs HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n1\r\na\r\n0\r\n\r\n",
+        {"POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, "
+         "chunked\r\n\r\n1\r\na\r\n0\r\n\r\n",
          PROTO_BAD_HTTP, 400},
-        {"POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+        {"POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
          PROTO_BAD_HTTP, 400},
-        {"POST /docs HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+        {"POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n"
          "0\r\n\r\n",
          PROTO_BAD_HTTP, 400},
     };
@@ -326,7 +362,7 @@ static void test_srv_hr_framing_errors_are_refused(void **state)
     }
     /* a head over max_head: 431, without waiting for its end */
     char head[8192];
-    int n = snprintf(head, sizeof head, "GET /health HTTP/1.1\r\nX-Long: ");
+    int n = snprintf(head, sizeof head, "GET /health HTTP/1.1\r\nHost: x\r\nX-Long: ");
     memset(head + n, 'a', sizeof head - (size_t)n);
     struct http_out out;
     http_run(head, sizeof head, 100, 4096, 1024, &out);
@@ -334,7 +370,8 @@ static void test_srv_hr_framing_errors_are_refused(void **state)
     assert_int_equal(out.status, 431);
     /* a chunked body over the limit in pieces */
     char body[4096];
-    n = snprintf(body, sizeof body, "POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    n = snprintf(body, sizeof body,
+                 "POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (int i = 0; i < 20; i++) {
         n += snprintf(body + n, sizeof body - (size_t)n, "64\r\n%0100d\r\n", i);
     }
@@ -352,15 +389,18 @@ static void test_srv_hr_smuggling_shapes_are_refused_in_any_split(void **state)
 {
     (void)state;
     static const char *const cases[] = {
-        "POST /docs HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-        "POST /docs HTTP/1.1\r\nContent-Length : 3\r\n\r\nabc",
-        "POST /docs HTTP/1.1\r\nTransfer-Encoding:\r\n chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-        "POST /docs HTTP/1.1\r\nTransfer-Encoding: \r\n\tchunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-        "POST /docs HTTP/1.1\r\nContent-Length: 3\r\nX-A: a\r\n b\r\n\r\nabc",
-        "GET /stats HTTP/1.1\r\nAuthorization: Bearer\r\n k\r\n\r\n",
-        "GET /stats HTTP/1.1\r\nX-A: a\n b\n\n",
-        "GET /stats HTTP/1.1\r\n Host: x\r\n\r\n", /* a fold of the request line */
-        "GET /stats HTTP/1.1\r\nX Y: z\r\n\r\n",
+        "POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : "
+        "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "POST /docs HTTP/1.1\r\nHost: x\r\nContent-Length : 3\r\n\r\nabc",
+        "POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n "
+        "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+        "\r\n\tchunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "POST /docs HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nX-A: a\r\n b\r\n\r\nabc",
+        "GET /stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\r\n k\r\n\r\n",
+        "GET /stats HTTP/1.1\r\nHost: x\r\nX-A: a\n b\n\n",
+        "GET /stats HTTP/1.1\r\n Host: x\r\nHost: x\r\n\r\n", /* a fold of the request line */
+        "GET /stats HTTP/1.1\r\nHost: x\r\nX Y: z\r\n\r\n",
         "POST /docs HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -374,8 +414,8 @@ static void test_srv_hr_smuggling_shapes_are_refused_in_any_split(void **state)
     /* what stays valid: spaces inside a value and around it, an empty value, a line end
      * alone (LF) */
     struct http_out out;
-    http_each_split("GET /a HTTP/1.1\r\nX-Empty:\r\nX-B:  b c  \r\nX-Empty2: \r\n\r\n"
-                    "GET /b HTTP/1.1\nX-C: c\n\n",
+    http_each_split("GET /a HTTP/1.1\r\nHost: x\r\nX-Empty:\r\nX-B:  b c  \r\nX-Empty2: \r\n\r\n"
+                    "GET /b HTTP/1.1\nHost: x\nX-C: c\n\n",
                     &out);
     assert_int_equal(out.code, PROTO_OK);
     assert_string_equal(out.log, "GET /a  ka|GET /b  ka|");
@@ -387,8 +427,9 @@ static void test_srv_hr_smuggling_shapes_are_refused_in_any_split(void **state)
 static void test_srv_hr_trailer_fields_are_not_headers(void **state)
 {
     (void)state;
-    const char *text = "POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
-                       "Authorization: Bearer k\r\nOrigin: http://a.example\r\n\r\n";
+    const char *text =
+        "POST /docs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+        "Authorization: Bearer k\r\nOrigin: http://a.example\r\n\r\n";
     const size_t pieces[] = {1, 5, 4096};
     for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
         struct srv_http_reader r;
@@ -411,16 +452,18 @@ static void test_srv_hr_trailer_fields_are_not_headers(void **state)
 static void test_srv_hr_expect_continue_once_headers_are_in(void **state)
 {
     (void)state;
-    const char *text = "POST /docs HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+    const char *text =
+        "POST /docs HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
     struct http_out out;
     http_run(text, strlen(text), 5, 4096, 1024, &out);
     assert_true(out.saw_continue);
     assert_int_equal(out.nreq, 0);
-    const char *plain = "POST /docs HTTP/1.1\r\nContent-Length: 2\r\n\r\n";
+    const char *plain = "POST /docs HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n";
     http_run(plain, strlen(plain), 5, 4096, 1024, &out);
     assert_false(out.saw_continue);
     /* spaces after a value are not part of it (RFC 9110 5.5) */
-    const char *ows = "POST /docs HTTP/1.1\r\nExpect: 100-continue \t\r\nContent-Length: 2\r\n\r\n";
+    const char *ows =
+        "POST /docs HTTP/1.1\r\nHost: x\r\nExpect: 100-continue \t\r\nContent-Length: 2\r\n\r\n";
     http_run(ows, strlen(ows), 5, 4096, 1024, &out);
     assert_true(out.saw_continue);
     /* HTTP/1.0 has no 1xx: its Expect is ignored (a 100 was sent, which such a client may
@@ -437,7 +480,8 @@ static void test_srv_hr_work_is_linear_whatever_the_split(void **state)
     (void)state;
     const size_t body = 4u << 20;
     char head[128];
-    int n = snprintf(head, sizeof head, "POST /docs HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body);
+    int n = snprintf(head, sizeof head,
+                     "POST /docs HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", body);
     const size_t pieces[] = {1, 1000, 1u << 20};
     for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
         struct srv_http_reader r;
@@ -471,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_srv_lr_work_is_linear_whatever_the_split),
         cmocka_unit_test(test_srv_hr_pipelined_requests_in_any_split),
         cmocka_unit_test(test_srv_hr_framing_errors_are_refused),
+        cmocka_unit_test(test_srv_hr_http11_without_host_is_refused),
         cmocka_unit_test(test_srv_hr_smuggling_shapes_are_refused_in_any_split),
         cmocka_unit_test(test_srv_hr_trailer_fields_are_not_headers),
         cmocka_unit_test(test_srv_hr_expect_continue_once_headers_are_in),

@@ -138,8 +138,8 @@ static enum proto_code parse_doc(struct json_object *doc, size_t n, bool is_one,
             f->type = SEG_TEXT;
         } else {
             if (!proto_json_all_finite(val)) {
-                return proto_errorf(err, PROTO_BAD_REQUEST, "%s: '%.64s': " PROTO_NOT_FINITE, what,
-                                    key);
+                return proto_errorf(err, PROTO_BAD_REQUEST, "%s: '%.*s': " PROTO_NOT_FINITE, what,
+                                    (int)sd_utf8_cut(key, strlen(key), 64), key);
             }
             /* stored as given, not indexed; "null" for a JSON null (val NULL) */
             f->value = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |

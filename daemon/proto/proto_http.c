@@ -170,12 +170,13 @@ static enum proto_code text_weights(char *s, struct proto_request *req, struct p
         }
         char *colon = strrchr(s, ':');
         if (!colon) {
-            return proto_errorf(err, PROTO_BAD_REQUEST, "weights: want field:number, got '%.64s'",
-                                s);
+            return proto_errorf(err, PROTO_BAD_REQUEST, "weights: want field:number, got '%.*s'",
+                                (int)sd_utf8_cut(s, strlen(s), 64), s);
         }
         *colon = '\0';
         if (!proto_is_json_number(colon + 1)) {
-            return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.64s' must be a number", s);
+            return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.*s' must be a number",
+                                (int)sd_utf8_cut(s, strlen(s), 64), s);
         }
         double w = strtod(colon + 1, NULL);
         enum proto_code rc = proto_add_weight(req, s, strlen(s), w, err);
@@ -287,7 +288,8 @@ static enum proto_code check_params_known(const struct http_param *params, size_
         if (proto_is_known(names, key) || (takes_index && strcmp(key, "index") == 0)) {
             continue;
         }
-        return proto_errorf(err, PROTO_BAD_REQUEST, "unknown parameter '%.64s'", key);
+        return proto_errorf(err, PROTO_BAD_REQUEST, "unknown parameter '%.*s'",
+                            (int)sd_utf8_cut(key, strlen(key), 64), key);
     }
     return PROTO_OK;
 }

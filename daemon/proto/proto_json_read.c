@@ -96,8 +96,8 @@ enum proto_code proto_refuse_nul_strings(struct json_object *v, const char *what
     enum proto_code rc = PROTO_OK;
     if (json_object_is_type(v, json_type_string)) {
         if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v))) {
-            rc =
-                proto_errorf(err, PROTO_BAD_REQUEST, "'%.64s': a string holds \\u0000 (NUL)", what);
+            rc = proto_errorf(err, PROTO_BAD_REQUEST, "'%.*s': a string holds \\u0000 (NUL)",
+                              (int)sd_utf8_cut(what, strlen(what), 64), what);
         }
     } else if (json_object_is_type(v, json_type_array)) {
         for (size_t i = 0; rc == PROTO_OK && i < json_object_array_length(v); i++) {
@@ -451,7 +451,7 @@ static enum proto_code repeated_key(const char *s, size_t len, size_t at, uint32
     for (size_t i = 1; i < n; i++) {
         if (key_span_cmp(&keys[i - 1], &keys[i]) == 0) {
             proto_errorf(err, PROTO_BAD_REQUEST, "key '%.*s' given twice",
-                         (int)(keys[i].len < 64 ? keys[i].len : 64), keys[i].p);
+                         (int)sd_utf8_cut(keys[i].p, keys[i].len, 64), keys[i].p);
             free(keys);
             return PROTO_BAD_REQUEST;
         }

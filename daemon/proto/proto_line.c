@@ -207,7 +207,9 @@ static enum proto_code parse_line_members(struct proto_request *req, struct prot
     }
     const struct line_op *lo = line_op_find(json_object_get_string(opv));
     if (!lo) {
-        return proto_errorf(err, PROTO_UNKNOWN_OP, "unknown op '%.64s'",
+        return proto_errorf(err, PROTO_UNKNOWN_OP, "unknown op '%.*s'",
+                            (int)sd_utf8_cut(json_object_get_string(opv),
+                                             (size_t)json_object_get_string_len(opv), 64),
                             json_object_get_string(opv));
     }
     req->op = lo->op;

@@ -80,7 +80,8 @@ enum proto_code proto_check_members_known(struct json_object *obj, const char *c
             (takes_op && strcmp(key, "op") == 0)) {
             continue;
         }
-        return proto_errorf(err, PROTO_BAD_REQUEST, "unknown parameter '%.64s'", key);
+        return proto_errorf(err, PROTO_BAD_REQUEST, "unknown parameter '%.*s'",
+                            (int)sd_utf8_cut(key, strlen(key), 64), key);
     }
     return PROTO_OK;
 }

@@ -36,8 +36,8 @@ enum proto_code proto_add_weight(struct proto_request *req, const char *name, si
         return rc;
     }
     if (!isfinite(w) || w < 0 || w > PROTO_MAX_WEIGHT) {
-        return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.64s' must be 0 to %g", name,
-                            PROTO_MAX_WEIGHT);
+        return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.*s' must be 0 to %g",
+                            (int)sd_utf8_cut(name, name_len, 64), name, PROTO_MAX_WEIGHT);
     }
     if (req->nweights >= PROTO_MAX_WEIGHTS) {
         return proto_errorf(err, PROTO_BAD_REQUEST, "weights: at most %d fields",
@@ -45,7 +45,8 @@ enum proto_code proto_add_weight(struct proto_request *req, const char *name, si
     }
     for (size_t i = 0; i < req->nweights; i++) {
         if (strcmp(req->weights[i].field, name) == 0) {
-            return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.64s' given twice", name);
+            return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.*s' given twice",
+                                (int)sd_utf8_cut(name, name_len, 64), name);
         }
     }
     req->weights[req->nweights].field = name;
@@ -69,7 +70,8 @@ static enum proto_code get_weights(struct json_object *obj, struct proto_request
     {
         if (!json_object_is_type(val, json_type_int) &&
             !json_object_is_type(val, json_type_double)) {
-            return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.64s' must be a number", key);
+            return proto_errorf(err, PROTO_BAD_REQUEST, "weights: '%.*s' must be a number",
+                                (int)sd_utf8_cut(key, strlen(key), 64), key);
         }
         enum proto_code rc =
             proto_add_weight(req, key, strlen(key), json_object_get_double(val), err);

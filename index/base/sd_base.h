@@ -60,6 +60,13 @@ int sd_corruptf(struct sd_error *err, const char *file, int line, const char *fm
 /* A stable lower-case name for a status ("corrupt", "not_found"...). */
 const char *sd_status_name(int code);
 
+/* Length of the longest prefix of s[0, len) (borrowed) of at most max bytes that ends on a
+ * UTF-8 character boundary: what a message quoting a user-given name or value cut to max
+ * bytes prints with '%.*s', so the cut never leaves half a character (which the JSON reply
+ * would show as U+FFFD). len when len <= max. A byte that starts no well-formed sequence
+ * (stem_utf8_len is the one validator) counts as a character of its own. */
+size_t sd_utf8_cut(const char *s, size_t len, size_t max);
+
 /* ---- little-endian fixed width ---- */
 
 static inline void sd_put_le16(uint8_t *p, uint16_t v)

@@ -235,6 +235,61 @@ static void test_sd_buf_detach_hands_over_memory(void **state)
     assert_true(sd_hash64("abc", 3) != sd_hash64("abd", 3));
 }
 
+/* A cut at max bytes backs off to the start of the character it would split ("д" is 2 bytes,
+ * "€" 3, "😀" 4), keeps whole text that fits, and counts a stray byte as one character. */
+static void test_sd_utf8_cut_ends_on_a_character_boundary(void **state)
+{
+    (void)state;
+    assert_int_equal(sd_utf8_cut("abc", 3, 64), 3);
+    assert_int_equal(sd_utf8_cut("abc", 3, 2), 2);
+    assert_int_equal(sd_utf8_cut("abc", 3, 0), 0);
+    assert_int_equal(sd_utf8_cut("\xd0\xb4\xd0\xb4", 4, 3), 2);
+    assert_int_equal(sd_utf8_cut("\xd0\xb4\xd0\xb4", 4, 2), 2);
+    assert_int_equal(sd_utf8_cut("\xd0\xb4\xd0\xb4", 4, 1), 0);
+    assert_int_equal(sd_utf8_cut("a\xe2\x82\xac", 4, 3), 1);
+    assert_int_equal(sd_utf8_cut("a\xf0\x9f\x98\x80"
+                                 "b",
+                                 6, 4),
+                     1);
+    assert_int_equal(sd_utf8_cut("a\xf0\x9f\x98\x80"
+                                 "b",
+                                 6, 5),
+                     5);
+    assert_int_equal(sd_utf8_cut("\x80\x80\x80", 3, 2), 2);
+    assert_int_equal(sd_utf8_cut("a\xff"
+                                 "b",
+                                 3, 2),
+                     2);
+    /* 40 Cyrillic letters are 80 bytes: cut to 64, all 32 whole letters, none broken */
+    char name[81];
+    for (int i = 0; i < 40; i++) {
+        memcpy(name + 2 * i, "\xd0\xb6", 2);
+    }
+    name[80] = '\0';
+    assert_int_equal(sd_utf8_cut(name, 80, 64), 64);
+    assert_int_equal(sd_utf8_cut(name + 1, 79, 64), 63); /* starts mid-letter: 1 + 31 letters */
+    assert_int_equal(sd_utf8_cut(name, 80, 63), 62);
+}
+
+/* A message longer than struct sd_error holds is cut on a character boundary, never mid-letter. */
+static void test_sd_errorf_cuts_a_long_message_on_a_character_boundary(void **state)
+{
+    (void)state;
+    char name[401];
+    for (int i = 0; i < 200; i++) {
+        memcpy(name + 2 * i, "\xd0\xb6", 2);
+    }
+    name[400] = '\0';
+    struct sd_error err;
+    for (int pad = 0; pad < 2; pad++) { /* the byte limit falls inside a letter in one of the two */
+        sd_errorf(&err, SD_EINVAL, "%.*sfield '%s'", pad, "x", name);
+        size_t len = strlen(err.msg);
+        assert_true(len >= sizeof err.msg - 2);
+        assert_true(((unsigned char)err.msg[len - 1] & 0xc0) == 0x80); /* ends on a whole letter */
+        assert_true((unsigned char)err.msg[len - 2] == 0xd0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +297,8 @@ int main(void)
         cmocka_unit_test(test_sd_rd_varint_overlong_returns_corrupt),
         cmocka_unit_test(test_sd_rd_fixed_width_past_end_returns_corrupt),
         cmocka_unit_test(test_sd_errorf_formats_and_names),
+        cmocka_unit_test(test_sd_utf8_cut_ends_on_a_character_boundary),
+        cmocka_unit_test(test_sd_errorf_cuts_a_long_message_on_a_character_boundary),
         cmocka_unit_test(test_sd_write_file_atomic_replaces_and_maps),
         cmocka_unit_test(test_sd_file_opens_only_regular_files),
         cmocka_unit_test(test_sd_buf_detach_hands_over_memory),

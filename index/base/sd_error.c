@@ -4,10 +4,15 @@
  * Errors travel as a status code returned by every fallible function plus a
  * message in a caller-owned struct sd_error, so no error state is global and
  * a message can name the file, offset or request that failed.
+ *
+ * Messages reach clients inside JSON, so they stay valid UTF-8: a quoted name
+ * is cut with sd_utf8_cut, and a message longer than struct sd_error holds is
+ * cut on a character boundary too (vsnprintf cuts at a byte).
  */
-#include "sd_base.h"
-
 #include <stdio.h>
+
+#include "sd_base.h"
+#include "stem.h"
 
 static void sd_vformat(struct sd_error *err, int code, const char *suffix, const char *fmt,
                        va_list ap)
@@ -16,7 +21,16 @@ static void sd_vformat(struct sd_error *err, int code, const char *suffix, const
         return;
     }
     err->code = code;
-    int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    /* Formatted with room to spare, so the cut to msg sees whole characters. */
+    char full[4 * sizeof err->msg];
+    int n = vsnprintf(full, sizeof full, fmt, ap);
+    if (n < 0) {
+        full[0] = '\0';
+    }
+    size_t len = strnlen(full, sizeof full);
+    size_t kept = sd_utf8_cut(full, len, sizeof err->msg - 1);
+    memcpy(err->msg, full, kept);
+    err->msg[kept] = '\0';
     if (suffix && n >= 0 && (size_t)n < sizeof err->msg) {
         snprintf(err->msg + n, sizeof err->msg - (size_t)n, "%s", suffix);
     }
@@ -41,6 +55,25 @@ int sd_corruptf(struct sd_error *err, const char *file, int line, const char *fm
     sd_vformat(err, SD_ECORRUPT, where, fmt, ap);
     va_end(ap);
     return SD_ECORRUPT;
+}
+
+size_t sd_utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+    size_t i = 0;
+    while (i < max) {
+        size_t n = stem_utf8_len(s + i, len - i);
+        if (n == 0) {
+            n = 1; /* an invalid byte: one character, as the JSON writer replaces it */
+        }
+        if (n > max - i) {
+            break;
+        }
+        i += n;
+    }
+    return i;
 }
 
 const char *sd_status_name(int code)

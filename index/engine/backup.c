@@ -490,9 +490,10 @@ int idx_snapshot(struct idx_db *db, const char *index, const char *name,
     }
     if (!name || !idx_name_valid(name, strlen(name))) {
         return sd_errorf(err, SD_EINVAL,
-                         "bad snapshot name '%.64s': use 1 to %d of [a-z0-9_-], not starting "
+                         "bad snapshot name '%.*s': use 1 to %d of [a-z0-9_-], not starting "
                          "with '-'",
-                         name ? name : "", IDX_MAX_NAME);
+                         (int)(name ? sd_utf8_cut(name, strlen(name), 64) : 0), name ? name : "",
+                         IDX_MAX_NAME);
     }
     struct idx_index *ix;
     int rc = idx_db_find(db, index, false, &ix, err);

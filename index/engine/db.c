@@ -476,7 +476,8 @@ static int idx_db_get(struct idx_db *db, const char *name, bool find_only, bool 
     *out = NULL;
     if (!idx_name_valid(name, strlen(name))) {
         return sd_errorf(err, find_only ? SD_ENOTFOUND : SD_EINVAL,
-                         "bad index name '%.64s': use 1 to %d of [a-z0-9_-]", name, IDX_MAX_NAME);
+                         "bad index name '%.*s': use 1 to %d of [a-z0-9_-]",
+                         (int)sd_utf8_cut(name, strlen(name), 64), name, IDX_MAX_NAME);
     }
     const struct idx_unavailable *u = idx_db_unavailable(db, name);
     if (u) { /* found, written, dropped or created alike: the directory is the operator's */
@@ -599,7 +600,7 @@ static int idx_check_doc_memory(const struct idx_memcap *c, struct idx_doc_check
                          "document '%.*s': indexing it would take about %zu bytes of memory, "
                          "more than --memory-limit %llu allows one document (%zu); raise the "
                          "limit or split the document",
-                         (int)(op->doc.id_len > 64 ? 64 : op->doc.id_len), op->doc.id, need,
+                         (int)sd_utf8_cut(op->doc.id, op->doc.id_len, 64), op->doc.id, need,
                          (unsigned long long)c->limit, max);
     }
     return SD_OK;

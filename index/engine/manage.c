@@ -143,8 +143,8 @@ int idx_drop(struct idx_db *db, const char *index, struct sd_error *err)
 {
     size_t len = strlen(index);
     if (!idx_name_valid(index, len)) {
-        return sd_errorf(err, SD_EINVAL, "bad index name '%.64s': use 1 to %d of [a-z0-9_-]", index,
-                         IDX_MAX_NAME);
+        return sd_errorf(err, SD_EINVAL, "bad index name '%.*s': use 1 to %d of [a-z0-9_-]",
+                         (int)sd_utf8_cut(index, len, 64), index, IDX_MAX_NAME);
     }
     struct idx_index *ix;
     int rc = idx_db_find(db, index, false, &ix, err);

@@ -45,8 +45,7 @@ int idx_op_validate(const struct idx_op *op, struct sd_error *err)
     }
     if (d->nfields > SEG_MAX_FIELDS) {
         return sd_errorf(err, SD_ELIMIT, "document '%.*s': %zu fields, at most %d",
-                         (int)(d->id_len > 64 ? 64 : d->id_len), d->id, d->nfields,
-                         SEG_MAX_FIELDS);
+                         (int)sd_utf8_cut(d->id, d->id_len, 64), d->id, d->nfields, SEG_MAX_FIELDS);
     }
     for (size_t i = 0; i < d->nfields; i++) {
         const struct seg_field *f = &d->fields[i];

@@ -934,16 +934,18 @@ static int idx_check_weights(const struct idx_search_req *req, const struct sch_
         const struct sch_field *f = schema ? sch_find(schema, name, strlen(name)) : NULL;
         if (f && f->type != SCH_TEXT) {
             return sd_errorf(err, SD_EFIELD,
-                             "weights: '%.64s' is a %s attribute, not a text field a word is "
+                             "weights: '%.*s' is a %s attribute, not a text field a word is "
                              "found in",
-                             name, sch_type_name(f->type));
+                             (int)sd_utf8_cut(name, strlen(name), 64), name,
+                             sch_type_name(f->type));
         }
         if (f || strcmp(name, "title") == 0 || strcmp(name, "body") == 0 ||
             idx_snap_has_field(snap, name)) {
             continue;
         }
         return sd_errorf(
-            err, SD_EFIELD, "weights: unknown field '%.64s' (no document has it as text%s)", name,
+            err, SD_EFIELD, "weights: unknown field '%.*s' (no document has it as text%s)",
+            (int)sd_utf8_cut(name, strlen(name), 64), name,
             schema && schema->has_fields ? ", and the settings do not declare it" : "");
     }
     return SD_OK;
@@ -1117,7 +1119,7 @@ int idx_get(struct idx_db *db, const char *index, const char *id, size_t id_len,
     }
     struct idx_snap *snap = idx_snap_acquire(ix);
     rc = sd_errorf(err, SD_ENOTFOUND, "no document with id '%.*s'",
-                   (int)(id_len > 200 ? 200 : id_len), id);
+                   (int)sd_utf8_cut(id, id_len, 200), id);
     for (size_t i = snap->nsegs; i-- > 0;) {
         uint32_t doc;
         const struct idx_snap_seg *ss = &snap->segs[i];

@@ -457,7 +457,7 @@ int idx_get_settings(struct idx_db *db, const char *index, char **json, size_t *
 static int idx_doc_error(const struct idx_op *op, const struct sd_error *why, struct sd_error *err)
 {
     const struct seg_doc *d = &op->doc;
-    return sd_errorf(err, why->code, "document '%.*s': %s", (int)(d->id_len > 64 ? 64 : d->id_len),
+    return sd_errorf(err, why->code, "document '%.*s': %s", (int)sd_utf8_cut(d->id, d->id_len, 64),
                      d->id, why->msg);
 }
 

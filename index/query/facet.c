@@ -152,7 +152,7 @@ static int set_conds(struct qry_facet_spec *sp, const struct fopt *o, bool is_ra
         }
         if (is_label_taken(sp, k, v, len)) { /* the answer's object would hold the key twice */
             return sd_errorf(err, SD_EPARSE, "facet %zu: at %zu: '%.*s' given twice", i,
-                             o->off + start, (int)(len > 64 ? 64 : len), v);
+                             o->off + start, (int)sd_utf8_cut(v, len, 64), v);
         }
         sp->labels[k] = strndup(v, len);
         if (!sp->labels[k]) {
@@ -208,7 +208,7 @@ static int set_option(struct qry_facet_spec *sp, const struct fopt *o, size_t i,
     return sd_errorf(err, SD_EPARSE,
                      "facet %zu: at %zu: unknown option '%.*s' (size, values, "
                      "interval, ranges)",
-                     i, o->off - o->name_len - 1, (int)(o->name_len > 32 ? 32 : o->name_len),
+                     i, o->off - o->name_len - 1, (int)sd_utf8_cut(o->name, o->name_len, 32),
                      o->name);
 }
 
@@ -218,7 +218,7 @@ static int parse_field(struct qry_facet_spec *sp, const char *s, size_t len, siz
     const struct sch_field *f = sch_find(schema, s, len);
     if (!f) {
         return sd_errorf(err, SD_EFIELD, "facet %zu: unknown field '%.*s' in facets", i,
-                         (int)(len > SCH_MAX_NAME ? SCH_MAX_NAME : len), s);
+                         (int)sd_utf8_cut(s, len, SCH_MAX_NAME), s);
     }
     if (f->type == SCH_TEXT) {
         return sd_errorf(err, SD_EFIELD,

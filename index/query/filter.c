@@ -58,7 +58,7 @@ struct bound {
 static int bad_value(const struct qry_fval *p, const struct bound *b, const char *what)
 {
     return sd_errorf(p->err, SD_EPARSE, "at %zu: '%.*s' is not %s", b->off,
-                     (int)(b->len > 64 ? 64 : b->len), b->s, what);
+                     (int)sd_utf8_cut(b->s, b->len, 64), b->s, what);
 }
 
 static int parse_int(const struct qry_fval *p, const struct bound *b, int64_t *v)

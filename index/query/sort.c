@@ -32,7 +32,7 @@
 static int sort_err(struct sd_error *err, int code, size_t off, const char *what, size_t len,
                     const char *s)
 {
-    return sd_errorf(err, code, "at %zu: %s '%.*s'", off, what, (int)(len > 64 ? 64 : len), s);
+    return sd_errorf(err, code, "at %zu: %s '%.*s'", off, what, (int)sd_utf8_cut(s, len, 64), s);
 }
 
 static bool is_space(char c)

@@ -254,8 +254,8 @@ static int lex_parse_rule(struct json_object *o, size_t index, struct sch_lexico
         } else if (strcmp(key, "synonyms") == 0) {
             syns = val;
         } else {
-            return sd_errorf(err, SD_EINVAL, "%s: unknown key '%.64s' (use synonyms, root)", e.what,
-                             key);
+            return sd_errorf(err, SD_EINVAL, "%s: unknown key '%.*s' (use synonyms, root)", e.what,
+                             (int)sd_utf8_cut(key, strlen(key), 64), key);
         }
     }
     if (!syns || !json_object_is_type(syns, json_type_array)) {
@@ -275,13 +275,7 @@ static int lex_parse_map_entry(const char *key, struct json_object *syns, struct
                                size_t *pool_cap, struct sd_error *err)
 {
     struct lex_entry e = {.root_name = "key"};
-    size_t key_len = strlen(key), shown = key_len;
-    if (shown > 64) {
-        shown = 64;
-        while (shown > 0 && ((unsigned char)key[shown] & 0xc0) == 0x80) {
-            shown--; /* not inside a UTF-8 sequence */
-        }
-    }
+    size_t key_len = strlen(key), shown = sd_utf8_cut(key, key_len, 64);
     snprintf(e.what, sizeof e.what, "synonyms['%.*s%s']", (int)shown, key,
              shown < key_len ? "..." : "");
     if (!json_object_is_type(syns, json_type_array)) {
@@ -429,8 +423,8 @@ int sch_lexicon_parse_stopwords(struct json_object *v, struct sch_lexicon *lex,
         } else if (strcmp(key, "words") == 0) {
             rc = lex_parse_words(val, lex, &pool_cap, err);
         } else {
-            rc =
-                sd_errorf(err, SD_EINVAL, "stopwords: unknown key '%.64s' (use lists, words)", key);
+            rc = sd_errorf(err, SD_EINVAL, "stopwords: unknown key '%.*s' (use lists, words)",
+                           (int)sd_utf8_cut(key, strlen(key), 64), key);
         }
         if (rc) {
             return rc;

@@ -106,15 +106,15 @@ static int sch_parse_field(const char *name, struct json_object *spec, bool is_s
     size_t len = strlen(name);
     if (!sch_name_ok(name, len)) {
         return sd_errorf(err, SD_EINVAL,
-                         "field '%.64s': a name is 1 to %d bytes, no control characters, "
+                         "field '%.*s': a name is 1 to %d bytes, no control characters, "
                          "not 'id'",
-                         name, SCH_MAX_NAME);
+                         (int)sd_utf8_cut(name, len, 64), name, SCH_MAX_NAME);
     }
     if (!is_stored && !sch_name_is_writable(name, len)) {
         return sd_errorf(err, SD_EINVAL,
-                         "field '%.64s': a filter or a sort could not name it: a name holds no "
+                         "field '%.*s': a filter or a sort could not name it: a name holds no "
                          "white space, ':', ',', '(', ')' or '\"' and does not start with '-'",
-                         name);
+                         (int)sd_utf8_cut(name, len, 64), name);
     }
     memcpy(f->name, name, len + 1);
     f->name_len = len;
@@ -130,8 +130,8 @@ static int sch_parse_field(const char *name, struct json_object *spec, bool is_s
         } else if (strcmp(key, "weight") == 0) {
             weight = val;
         } else {
-            return sd_errorf(err, SD_EINVAL, "field '%s': unknown key '%.64s' (use type, weight)",
-                             name, key);
+            return sd_errorf(err, SD_EINVAL, "field '%s': unknown key '%.*s' (use type, weight)",
+                             name, (int)sd_utf8_cut(key, strlen(key), 64), key);
         }
     }
     if (!type || !json_object_is_type(type, json_type_string)) {
@@ -225,9 +225,9 @@ static int sch_parse_root(struct json_object *root, bool is_stored, struct sch_s
             rc = sch_parse_switch(key, val, &s->no_drop_words, err);
         } else {
             rc = sd_errorf(err, SD_EINVAL,
-                           "settings: unknown key '%.64s' (use fields, synonyms, stopwords, typo, "
+                           "settings: unknown key '%.*s' (use fields, synonyms, stopwords, typo, "
                            "layout, drop_words)",
-                           key);
+                           (int)sd_utf8_cut(key, strlen(key), 64), key);
         }
         if (rc) {
             return rc;

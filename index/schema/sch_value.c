@@ -193,7 +193,7 @@ static int sch_bad(const struct sch_field *f, const char *value, size_t len, str
         "bool (true or false)",
     };
     return sd_errorf(err, SD_EINVAL, "field '%s': expected %s, got %.*s%s", f->name, want[f->type],
-                     (int)(len > 40 ? 40 : len), value, len > 40 ? "..." : "");
+                     (int)sd_utf8_cut(value, len, 40), value, len > 40 ? "..." : "");
 }
 
 static int sch_put_string(const struct sch_field *f, const char *s, size_t len,
@@ -213,7 +213,7 @@ static int sch_put_string(const struct sch_field *f, const char *s, size_t len,
             vals->count--;
             struct sd_buf q;
             sd_buf_init(&q);
-            sch_json_quote(s, len > 40 ? 40 : len, &q);
+            sch_json_quote(s, sd_utf8_cut(s, len, 40), &q);
             int rc = sch_bad(f, q.rc ? "a string" : (const char *)q.data, q.rc ? 8 : q.len, err);
             sd_buf_free(&q);
             return rc;
@@ -358,7 +358,7 @@ int sch_convert(const struct sch_field *f, bool is_json, const char *value, size
         if (f->type != SCH_TEXT && f->type != SCH_KEYWORD && f->type != SCH_DATE) {
             struct sd_buf q;
             sd_buf_init(&q);
-            sch_json_quote(value, len > 40 ? 40 : len, &q);
+            sch_json_quote(value, sd_utf8_cut(value, len, 40), &q);
             int rc = sch_bad(f, q.rc ? "a string" : (const char *)q.data, q.rc ? 8 : q.len, err);
             sd_buf_free(&q);
             return rc;

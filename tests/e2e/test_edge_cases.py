@@ -11,12 +11,16 @@
     long word is not indexed, and a query that names it is bad_query (not silently empty);
   * the never-written default index answers search, stats, get and delete as an empty index
     (no hits, zeros, not_found),
-    and any other never-written index is unknown_index.
+    and any other never-written index is unknown_index;
+  * an error message quoting an over-long name cuts it on a UTF-8 character boundary: a
+    Cyrillic field name in settings or in a query's sort gives a message that is
+    valid UTF-8 with no U+FFFD (a cut at 64 bytes used to split a letter).
 Raw bytes are sent so that the client library cannot normalise what the test means to send.
 """
 
 import json
 import socket
+import urllib.parse
 
 import harness
 from harness import E2ETestCase
@@ -136,6 +140,46 @@ class EdgeCaseTest(E2ETestCase):
         self.assertHttpError((status, body), 400, "bad_query", "HTTP long word")
         got = self.assertOk(self.line.call({"op": "get", "id": "long"}), "get")["doc"]
         self.assertEqual(got["body"], doc["body"], "the stored field keeps the long word")
+
+    def assertCleanMessage(self, raw, code, what):
+        """raw is the reply line as bytes: the error message must be valid UTF-8 (checked on the
+        bytes, before any decoder could replace a bad one) holding no U+FFFD, the character a
+        cut sequence turns into."""
+        text = raw.decode("utf-8")  # strict: raises on a broken sequence
+        a = self.assertError(json.loads(text), code, what)
+        msg = a["error"]["message"]
+        self.assertNotIn("\ufffd", msg, "%s: %r" % (what, msg))
+        self.assertNotIn(b"\\ufffd", raw.lower(), "%s: %r" % (what, raw))
+        return msg
+
+    def line_raw(self, obj):
+        """Sends obj on a fresh line connection and returns the reply line as bytes."""
+        with socket.create_connection(self.daemon.line_addr, timeout=harness.IO_TIMEOUT) as s:
+            s.sendall(json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, "%r: connection closed before the reply" % (obj,))
+                data += chunk
+        return data
+
+    def test_over_long_cyrillic_names_are_cut_on_a_character_boundary(self):
+        # "x" then 40 letters of 2 bytes: 81 bytes, so a cut at 64 bytes falls inside a letter
+        name = "x" + "\u0436" * 40
+        msg = self.assertCleanMessage(
+            self.line_raw({"op": "create_index", "index": "ru",
+                           "settings": {"fields": {name: {"type": "text"}}}}),
+            "bad_request", "settings field name")
+        self.assertIn("x" + "\u0436" * 31 + "'", msg)  # 63 bytes: the whole letters that fit
+        self.assertOk(self.call(b'{"op":"add","docs":[{"id":"1","body":"cats"}]}'), "add")
+        # (weights and facets refuse a name over 64 bytes without quoting it)
+        req = {"op": "search", "q": "cats", "sort": name + ":asc"}
+        msg = self.assertCleanMessage(self.line_raw(req), "unknown_field", "sort")
+        self.assertIn("x" + "\u0436" * 31 + "'", msg)
+        status, body = self.http("GET", "/search?q=cats&sort=" +
+                                 urllib.parse.quote(name + ":asc"))
+        self.assertHttpError((status, body), 400, "unknown_field", "HTTP sort")
+        self.assertNotIn("\ufffd", body["error"]["message"])
 
 
 if __name__ == "__main__":

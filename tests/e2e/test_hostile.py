@@ -576,17 +576,18 @@ class HostileTest(E2ETestCase):
     def test_http_errors_are_json(self):
         daemon = self.start()
         cases = [
-            (b"POST /docs HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-             b"0\r\n\r\n", 400, "bad_http", True),
-            (b"POST /docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "bad_http",
-             True),
+            (b"POST /docs HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "bad_http", True),
+            (b"POST /docs HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+             400, "bad_http", True),
+            (b"GET /health HTTP/1.1\r\n\r\n", 400, "bad_http", True),  # no Host (RFC 9112 3.2)
             (b"\x00\x01\x02garbage\xff\r\n\r\n", 400, "bad_http", True),
-            (b"GET /health HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", 431, "head_too_large",
-             True),
+            (b"GET /health HTTP/1.1\r\nHost: localhost\r\nX: " + b"a" * 70000 + b"\r\n\r\n", 431,
+             "head_too_large", True),
             (b"GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 404, "unknown_path",
              True),
-            (b"PUT /stats HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 405,
-             "method_not_allowed", True),
+            (b"PUT /stats HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n"
+             b"\r\n", 405, "method_not_allowed", True),
             # a coding before chunked: the chunks were decoded and the still-"gzipped" body
             # added as a document
             (b"POST /docs HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\n"

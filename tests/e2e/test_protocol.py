@@ -234,6 +234,30 @@ class ProtocolTest(E2ETestCase):
         self.http_bad(http_post_raw("/search", b"\x00\xff garbage"), 400, BAD_INPUT_CODES,
                       "HTTP garbage body")
 
+    def test_http11_without_host_is_400_and_closes(self):
+        # RFC 9112 3.2: 400 for an HTTP/1.1 request with no Host; the connection closes after
+        # the answer, so the request pipelined behind it is not read, and nothing is stored
+        req = (b"POST /docs HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 27"
+               b"\r\n\r\n{\"id\":\"nohost\",\"title\":\"x\"}"
+               b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        with socket.create_connection(self.daemon.http_addr, timeout=10) as s:
+            s.sendall(req)
+            data = harness.recv_until_closed(s)
+        self.assertTrue(data.startswith(b"HTTP/1.1 400 "), data[:300])
+        self.assertNotIn(b"HTTP/1.1 200", data, "one answer, then closed")
+        answer = json.loads(data.partition(b"\r\n\r\n")[2])
+        self.assertError(answer, "bad_http", "no Host")
+        self.assertIn("Host", answer["error"]["message"])
+        self.assertEqual(self.http_status("/docs/nohost"), 404)
+        self.http_bad(b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n", 400, "bad_http",
+                      "GET without Host")
+        # HTTP/1.0 predates Host; an empty Host is a Host (framed, then refused on loopback as
+        # forbidden_host, the DNS-rebinding rule, not as bad_http)
+        self.assertEqual(raw_http(self.daemon.http_addr, b"GET /health HTTP/1.0\r\n\r\n")[0], 200)
+        got, body = raw_http(self.daemon.http_addr,
+                             b"GET /health HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n")
+        self.assertEqual((got, json.loads(body)["error"]["code"]), (403, "forbidden_host"))
+
     def _raw_status(self, data):
         try:
             return raw_http(self.daemon.http_addr, data)

@@ -92,7 +92,8 @@ class WebTest(harness.E2ETestCase):
         for r in answers:
             self.assertEqual(r.headers["Cache-Control"], "no-store", r.status)
             self.assertEqual(r.headers["X-Content-Type-Options"], "nosniff", r.status)
-        status, headers, _ = self.raw(b"GET /health HTTP/1.1\r\nX Y: z\r\n\r\n")  # bad_http
+        status, headers, _ = self.raw(
+            b"GET /health HTTP/1.1\r\nHost: localhost\r\nX Y: z\r\n\r\n")  # bad_http
         self.assertEqual((status, headers["cache-control"]), (400, "no-store"))
         self.assertEqual(headers["x-content-type-options"], "nosniff")
         self.assertEqual(self.http.get("/app.js").headers["Cache-Control"], "no-cache")
