@@ -24,6 +24,7 @@ import collections
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -293,6 +294,44 @@ class LineClient:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class KilledClient(threading.Thread):
+    """A line-protocol client thread of a crash test: self.loop(conn) runs until searchd is
+    killed, which ends it quietly (a connection refused or broken); any other exception is kept
+    in self.error for the test to report."""
+
+    def __init__(self, daemon, timeout):
+        super().__init__(daemon=True)
+        self.addr = daemon.line_addr
+        self.timeout = timeout
+        self.error = None
+
+    def loop(self, c):
+        raise NotImplementedError
+
+    def run(self):
+        try:
+            c = LineClient(self.addr, timeout=self.timeout)
+        except OSError:
+            return  # killed before we connected
+        try:
+            self.loop(c)
+        except (OSError, ConnectionClosed):
+            pass  # the kill
+        except Exception as e:  # reported by the test
+            self.error = repr(e)
+        finally:
+            c.close()
+
+
+def crash_seed(name, seed, kills):
+    """(seed, random.Random) of a randomized crash test: seed, or a new one when None, said on
+    stderr so that a failing run can be repeated."""
+    if seed is None:
+        seed = random.randrange(1 << 30)
+    sys.stderr.write("\n%s: seed %d, %d kills (rerun with --seed %d)\n" % (name, seed, kills, seed))
+    return seed, random.Random(seed)
 
 
 class HttpResponse:

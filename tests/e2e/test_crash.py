@@ -34,10 +34,8 @@ scratch.
       --sample sample --kills 500 --seed 7      # the long run (ctest runs --kills 50)
 """
 
-import random
 import subprocess
 import sys
-import threading
 import time
 
 import harness
@@ -149,53 +147,37 @@ class Model:
         self.acked_ops += 1
 
 
-class Writer(threading.Thread):
+class Writer(harness.KilledClient):
     """Streams operations until its connection breaks; the model changes only on an ack."""
 
     def __init__(self, daemon, model, bulk):
-        super().__init__(daemon=True)
-        self.addr = daemon.line_addr
+        super().__init__(daemon, timeout=30)
         self.model = model
         self.bulk = bulk
         self.inflight = None  # effects of the op sent and not answered
         self.refused = []  # ops answered with an error: they must not be applied
-        self.error = None
 
-    def run(self):
-        try:
-            c = harness.LineClient(self.addr, timeout=30)
-        except OSError:
-            return  # killed before we connected
-        try:
-            bulk = self.bulk
-            while True:
-                req, effects = self.model.next_op(bulk)
-                bulk = 0
-                self.inflight = effects
-                a = c.call(req)
-                if a.get("ok"):
-                    self.model.apply(effects)
-                elif a.get("error", {}).get("code") in ("busy", "disk_full", "internal"):
-                    self.refused.append((a, effects))
-                else:
-                    self.error = "unexpected answer to %r: %r" % (req.get("op"), a)
-                    self.inflight = None
-                    return
+    def loop(self, c):
+        bulk = self.bulk
+        while True:
+            req, effects = self.model.next_op(bulk)
+            bulk = 0
+            self.inflight = effects
+            a = c.call(req)
+            if a.get("ok"):
+                self.model.apply(effects)
+            elif a.get("error", {}).get("code") in ("busy", "disk_full", "internal"):
+                self.refused.append((a, effects))
+            else:
+                self.error = "unexpected answer to %r: %r" % (req.get("op"), a)
                 self.inflight = None
-        except (OSError, harness.ConnectionClosed):
-            pass  # the kill
-        except Exception as e:  # reported by the test
-            self.error = repr(e)
-        finally:
-            c.close()
+                return
+            self.inflight = None
 
 
 class CrashTest(E2ETestCase):
     def test_random_kills_keep_exactly_the_acknowledged_state(self):
-        seed = ARGS.seed if ARGS.seed is not None else random.randrange(1 << 30)
-        rng = random.Random(seed)
-        sys.stderr.write("\ntest_crash: seed %d, %d kills (rerun with --seed %d)\n"
-                         % (seed, ARGS.kills, seed))
+        seed, rng = harness.crash_seed("test_crash", ARGS.seed, ARGS.kills)
         flags = tuning_flags(harness.CONFIG.searchd)
         d = self.new_daemon(extra_args=flags)
         model = Model(rng)

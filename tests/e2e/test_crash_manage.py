@@ -26,12 +26,9 @@ Small flush and merge thresholds make kills land in flushes, merges and re-index
 
 import copy
 import os
-import random
 import shutil
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 
 import harness
@@ -105,47 +102,31 @@ class Model:
                 or (op == "delete" and code == "not_found"))
 
 
-class Writer(threading.Thread):
+class Writer(harness.KilledClient):
     """Streams operations until its connection breaks; the model changes only on an ack."""
 
     def __init__(self, daemon, model):
-        super().__init__(daemon=True)
-        self.addr = daemon.line_addr
+        super().__init__(daemon, timeout=60)
         self.model = model
         self.inflight = None
-        self.error = None
 
-    def run(self):
-        try:
-            c = harness.LineClient(self.addr, timeout=60)
-        except OSError:
-            return  # killed before we connected
-        try:
-            while True:
-                req = self.model.next_op()
-                self.inflight = req
-                a = c.call(req)
-                if a.get("ok"):
-                    self.model.apply(req, a)
-                elif not self.model.refusal_expected(req, a):
-                    self.error = "unexpected answer to %s %s: %r" % (req["op"], req["index"], a)
-                    self.inflight = None
-                    return
+    def loop(self, c):
+        while True:
+            req = self.model.next_op()
+            self.inflight = req
+            a = c.call(req)
+            if a.get("ok"):
+                self.model.apply(req, a)
+            elif not self.model.refusal_expected(req, a):
+                self.error = "unexpected answer to %s %s: %r" % (req["op"], req["index"], a)
                 self.inflight = None
-        except (OSError, harness.ConnectionClosed):
-            pass  # the kill
-        except Exception as e:  # reported by the test
-            self.error = repr(e)
-        finally:
-            c.close()
+                return
+            self.inflight = None
 
 
 class CrashManageTest(E2ETestCase):
     def test_random_kills_keep_indexes_settings_and_documents(self):
-        seed = ARGS.seed if ARGS.seed is not None else random.randrange(1 << 30)
-        rng = random.Random(seed)
-        sys.stderr.write("\ntest_crash_manage: seed %d, %d kills (rerun with --seed %d)\n"
-                         % (seed, ARGS.kills, seed))
+        seed, rng = harness.crash_seed("test_crash_manage", ARGS.seed, ARGS.kills)
         snaps = tempfile.mkdtemp(prefix="searchd-e2e-snaps-")
         self.addCleanup(shutil.rmtree, snaps, ignore_errors=True)
         d = self.new_daemon(extra_args=FLAGS + ["--snapshot-dir", snaps])

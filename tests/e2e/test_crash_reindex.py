@@ -48,7 +48,6 @@ import random
 import shutil
 import sys
 import tempfile
-import threading
 import time
 
 import harness
@@ -258,56 +257,43 @@ class Model:
                 self.settings = copy.deepcopy(req["settings"])
 
 
-class Writer(threading.Thread):
+class Writer(harness.KilledClient):
     """Streams operations until its connection breaks; the model changes only on an ack."""
 
     def __init__(self, daemon, model, bulk):
-        super().__init__(daemon=True)
-        self.addr = daemon.line_addr
+        super().__init__(daemon, timeout=60 * harness.TIME_SCALE)
         self.model = model
         self.bulk = bulk
         self.inflight = None  # (request, state before it) while unanswered
-        self.error = None
 
-    def run(self):
-        try:
-            c = harness.LineClient(self.addr, timeout=60 * harness.TIME_SCALE)
-        except OSError:
-            return  # killed before we connected
-        try:
-            bulk = self.bulk
-            while True:
-                req, kind = self.model.next_op(bulk)
-                bulk = False
-                if kind == "snapshot":  # one writer: the state now is the snapshot's
-                    self.model.snapshots[req["name"]] = (copy.deepcopy(self.model.docs),
-                                                         self.model.version)
-                reqs = req if kind == "pipeline" else [req]
-                self.inflight = list(reqs)
-                c.send_raw(b"".join(c.encode(r) for r in reqs))
-                for req in reqs:  # answers come in the order sent
-                    a = c.recv()
-                    if a.get("ok"):
-                        self.model.apply(req, a)
-                    elif req["op"] == "delete" and a.get("error", {}).get("code") == "not_found":
-                        pass
-                    elif a.get("error", {}).get("code") == "busy" and ARGS.memory_limit:
-                        self.model.outcomes["busy"] += 1
-                    else:
-                        self.error = "unexpected answer to %s: %r" % (req["op"], a)
-                        self.inflight = None
-                        return
-                    self.inflight.pop(0)
-                self.inflight = None
-        except (OSError, harness.ConnectionClosed):
-            pass  # the kill
-        except Exception as e:  # reported by the test
-            self.error = repr(e)
-        finally:
-            c.close()
+    def loop(self, c):
+        bulk = self.bulk
+        while True:
+            req, kind = self.model.next_op(bulk)
+            bulk = False
+            if kind == "snapshot":  # one writer: the state now is the snapshot's
+                self.model.snapshots[req["name"]] = (copy.deepcopy(self.model.docs),
+                                                     self.model.version)
+            reqs = req if kind == "pipeline" else [req]
+            self.inflight = list(reqs)
+            c.send_raw(b"".join(c.encode(r) for r in reqs))
+            for req in reqs:  # answers come in the order sent
+                a = c.recv()
+                if a.get("ok"):
+                    self.model.apply(req, a)
+                elif req["op"] == "delete" and a.get("error", {}).get("code") == "not_found":
+                    pass
+                elif a.get("error", {}).get("code") == "busy" and ARGS.memory_limit:
+                    self.model.outcomes["busy"] += 1
+                else:
+                    self.error = "unexpected answer to %s: %r" % (req["op"], a)
+                    self.inflight = None
+                    return
+                self.inflight.pop(0)
+            self.inflight = None
 
 
-class Pressure(threading.Thread):
+class Pressure(harness.KilledClient):
     """With --memory-limit: keeps DEPTH large adds in flight to another index, so that the
     writer's requests meet a full memory budget and are answered `busy` now and then. Its
     answers are ok or busy; its documents (a fixed pool of ids, so the index stays small) are
@@ -316,11 +302,9 @@ class Pressure(threading.Thread):
     DEPTH = 6
 
     def __init__(self, daemon, rng):
-        super().__init__(daemon=True)
-        self.addr = daemon.line_addr
+        super().__init__(daemon, timeout=60 * harness.TIME_SCALE)
         self.rng = random.Random(rng.random())
         self.bodies = [" ".join(self.rng.choice(WORDS) for _ in range(1000)) for _ in range(8)]
-        self.error = None
         self.busy = 0
 
     def batch(self):
@@ -330,36 +314,22 @@ class Pressure(threading.Thread):
                  "body": rng.choice(self.bodies)} for _ in range(300)]
         return {"op": "add", "index": "p", "docs": docs}
 
-    def run(self):
-        try:
-            c = harness.LineClient(self.addr, timeout=60 * harness.TIME_SCALE)
-        except OSError:
-            return
-        try:
-            for _ in range(self.DEPTH):
-                c.send(self.batch())
-            while True:
-                a = c.recv()
-                if a.get("error", {}).get("code") == "busy":
-                    self.busy += 1
-                elif not a.get("ok"):
-                    self.error = "pressure: unexpected answer %r" % a
-                    return
-                c.send(self.batch())
-        except (OSError, harness.ConnectionClosed):
-            pass  # the kill
-        except Exception as e:
-            self.error = repr(e)
-        finally:
-            c.close()
+    def loop(self, c):
+        for _ in range(self.DEPTH):
+            c.send(self.batch())
+        while True:
+            a = c.recv()
+            if a.get("error", {}).get("code") == "busy":
+                self.busy += 1
+            elif not a.get("ok"):
+                self.error = "pressure: unexpected answer %r" % a
+                return
+            c.send(self.batch())
 
 
 class CrashReindexTest(E2ETestCase):
     def test_random_kills_keep_typed_state_settings_and_snapshots(self):
-        seed = ARGS.seed if ARGS.seed is not None else random.randrange(1 << 30)
-        rng = random.Random(seed)
-        sys.stderr.write("\ntest_crash_reindex: seed %d, %d kills (rerun with --seed %d)\n"
-                         % (seed, ARGS.kills, seed))
+        seed, rng = harness.crash_seed("test_crash_reindex", ARGS.seed, ARGS.kills)
         # snapshots link their files on the data directory's filesystem and copy them across
         # (docs/DATA.md "Snapshots"): a copy takes long enough for kills to land mid-way
         self.snaps = tempfile.mkdtemp(prefix="searchd-e2e-snaps-", dir=snapshot_parent(rng))
