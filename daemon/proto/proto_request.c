@@ -104,17 +104,10 @@ enum proto_code proto_errorf(struct proto_error *err, enum proto_code code, cons
     if (err) {
         err->code = code;
         err->allow = NULL;
-        /* Formatted with room to spare, then cut on a UTF-8 character boundary: the message
-         * goes out in JSON, where half a character would read as U+FFFD. */
-        char full[4 * sizeof err->msg];
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(full, sizeof full, fmt, ap);
+        sd_vformat_utf8(err->msg, sizeof err->msg, fmt, ap); /* never half a character */
         va_end(ap);
-        size_t len = n < 0 ? 0 : strnlen(full, sizeof full);
-        size_t kept = sd_utf8_cut(full, len, sizeof err->msg - 1);
-        memcpy(err->msg, full, kept);
-        err->msg[kept] = '\0';
     }
     return code;
 }

@@ -67,6 +67,12 @@ const char *sd_status_name(int code);
  * (stem_utf8_len is the one validator) counts as a character of its own. */
 size_t sd_utf8_cut(const char *s, size_t len, size_t max);
 
+/* vsnprintf into out[cap] (cap at most SD_FORMAT_ROOM), except that a text too long for it is
+ * cut on a UTF-8 character boundary (sd_utf8_cut), not at a byte: every error message goes
+ * out in JSON. Returns what vsnprintf does: the whole text's length, or < 0. */
+#define SD_FORMAT_ROOM 1024
+int sd_vformat_utf8(char *out, size_t cap, const char *fmt, va_list ap);
+
 /* ---- little-endian fixed width ---- */
 
 static inline void sd_put_le16(uint8_t *p, uint16_t v)

@@ -21,16 +21,7 @@ static void sd_vformat(struct sd_error *err, int code, const char *suffix, const
         return;
     }
     err->code = code;
-    /* Formatted with room to spare, so the cut to msg sees whole characters. */
-    char full[4 * sizeof err->msg];
-    int n = vsnprintf(full, sizeof full, fmt, ap);
-    if (n < 0) {
-        full[0] = '\0';
-    }
-    size_t len = strnlen(full, sizeof full);
-    size_t kept = sd_utf8_cut(full, len, sizeof err->msg - 1);
-    memcpy(err->msg, full, kept);
-    err->msg[kept] = '\0';
+    int n = sd_vformat_utf8(err->msg, sizeof err->msg, fmt, ap);
     if (suffix && n >= 0 && (size_t)n < sizeof err->msg) {
         snprintf(err->msg + n, sizeof err->msg - (size_t)n, "%s", suffix);
     }
@@ -74,6 +65,17 @@ size_t sd_utf8_cut(const char *s, size_t len, size_t max)
         i += n;
     }
     return i;
+}
+
+int sd_vformat_utf8(char *out, size_t cap, const char *fmt, va_list ap)
+{
+    char full[SD_FORMAT_ROOM]; /* room to spare, so the cut sees whole characters */
+    int n = vsnprintf(full, sizeof full, fmt, ap);
+    size_t len = n < 0 ? 0 : strnlen(full, sizeof full);
+    size_t kept = sd_utf8_cut(full, len, cap - 1);
+    memcpy(out, full, kept);
+    out[kept] = '\0';
+    return n;
 }
 
 const char *sd_status_name(int code)
