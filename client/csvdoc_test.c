@@ -85,7 +85,7 @@ static void test_random_tables_come_back_cell_for_cell(void **state)
         struct json_object *want = json_object_new_array();
         strcat(csv, "id");
         for (size_t c = 1; c < ncols; c++) {
-            char name[16];
+            char name[24];
             snprintf(name, sizeof name, ",c%zu", c);
             strcat(csv, name);
         }

@@ -169,7 +169,7 @@ static void test_backup_under_writes_and_merges_has_every_acked_write(void **sta
         while (atomic_load(&l.acked) < 300 * (k + 1)) {
             usleep(1000);
         }
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "s%d", k);
         struct sd_error err;
         before[k] = atomic_load(&l.acked);
@@ -375,7 +375,7 @@ static void test_backup_settings_are_of_the_manifests_moment(void **state)
     }
     int raced = 0;
     for (int k = 0; k < 3; k++) {
-        char name[8], manifest[PATH_MAX];
+        char name[16], manifest[PATH_MAX];
         snprintf(name, sizeof name, "m%d", k);
         snprintf(manifest, sizeof manifest, "%s/.%s.partial/books/MANIFEST", snaps, name);
         struct snap_call c = {.db = db, .name = name};

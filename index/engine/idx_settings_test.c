@@ -678,7 +678,7 @@ static void test_idx_drop_waits_for_searches_in_flight(void **state)
     struct idx_db *db = open_db(dir);
     struct seg_field fs[] = {TXT("title", "river"), TXT("body", "a river runs through it")};
     struct idx_op ops[64];
-    char ids[64][8];
+    char ids[64][16];
     for (int i = 0; i < 64; i++) {
         snprintf(ids[i], sizeof ids[i], "d%d", i);
         ops[i] = upsert(ids[i], fs, 2);

@@ -454,7 +454,7 @@ static void test_qry_prefix_keeps_the_most_frequent_completions(void **state)
     enum { WORDS = 300, MAX_DOCS = WORDS * 5 };
     static struct tdoc docs[3][MAX_DOCS];
     static char text[MAX_DOCS][16];
-    static char ids[MAX_DOCS][16];
+    static char ids[MAX_DOCS][32];
     static int order[WORDS][2];
     size_t count[3] = {0};
     size_t n = 0;

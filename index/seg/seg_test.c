@@ -1617,7 +1617,7 @@ static void test_seg_builder_rejects_bad_docs_unchanged(void **state)
             fs[i] = (struct seg_field){many[d * SEG_MAX_FIELDS + i],
                                        strlen(many[d * SEG_MAX_FIELDS + i]), "w", 1, SEG_TEXT};
         }
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "d%d", d);
         assert_int_equal(add_fields(b, id, fs, SEG_MAX_FIELDS, &err), d < 3 ? SD_OK : SD_ELIMIT);
     }

@@ -52,6 +52,10 @@ SANITIZED = "ASAN_OPTIONS" in os.environ
 # what the counter lets pass the limit while it is in flight (memcap.c). The bound has margin.
 OVERHEAD_MB = 64
 DOCS = 8000 if SANITIZED else 24000
+# The 8m test: runs of `searchq import` and the documents pipelined beside them (fewer under
+# ASan+UBSan, where each costs about four times as much CPU; every stats sample still judged).
+IMPORTS_8M = 2 if SANITIZED else 3
+PIPELINED_8M = 2000 if SANITIZED else 3000
 BATCH = 200
 WORDS = ["w%05d" % i for i in range(20000)]
 
@@ -159,13 +163,17 @@ class MemcapTest(harness.E2ETestCase):
     # ---- searchq import under busy answers ----
 
     IMPORT_LINES = 6000
+    # The retry test's file under ASan+UBSan: 4000 lines, where the slower writer still falls
+    # behind 1 MB batches (4 busy answers at 3000 in a run measured; the test fails if none).
+    # The --busy-wait 0 test needs the whole file: at 3000 it once met no busy answer.
+    RETRY_LINES = 4000 if SANITIZED else IMPORT_LINES
     REPEAT_EVERY, REPEAT_BACK = 7, 600  # line j (j % 7 == 0) reuses the id of line j - 600
 
-    def import_file(self, tmp, repeats):
+    def import_file(self, tmp, repeats, lines=IMPORT_LINES):
         """Writes the .jsonl; returns its path, and each line's document (index 0 is line 1)."""
         rnd = random.Random(3)
         docs = []
-        for j in range(1, self.IMPORT_LINES + 1):
+        for j in range(1, lines + 1):
             doc_id = "m%d" % j
             if repeats and j % self.REPEAT_EVERY == 0 and j > self.REPEAT_BACK:
                 doc_id = docs[j - self.REPEAT_BACK - 1]["id"]
@@ -194,7 +202,7 @@ class MemcapTest(harness.E2ETestCase):
     def test_issue_searchq_import_retries_busy_and_keeps_file_order(self):
         d = self.start_daemon(extra_args=["--memory-limit", "8m"])
         with tempfile.TemporaryDirectory() as tmp:
-            path, docs = self.import_file(tmp, repeats=True)
+            path, docs = self.import_file(tmp, repeats=True, lines=self.RETRY_LINES)
             cp = harness.run_searchq(["--json", "import", path], daemon=d,
                                      timeout=600 * harness.TIME_SCALE)
         self.assertEqual(cp.returncode, 0, harness.describe(cp))
@@ -277,12 +285,12 @@ class MemcapTest(harness.E2ETestCase):
         threads = [threading.Thread(target=t, daemon=True) for t in (sample, search)]
         for t in threads:
             t.start()
-        pipelined = Importer(d, range(60, 60 + 3000 // BATCH))
+        pipelined = Importer(d, range(60, 60 + PIPELINED_8M // BATCH))
         pipelined.index = "imp"
         pipelined.start()
         deadline = time.monotonic() + 300 * harness.TIME_SCALE
         runs = busy_runs = 0
-        while runs < 3 and time.monotonic() < deadline:
+        while runs < IMPORTS_8M and time.monotonic() < deadline:
             cp = harness.run_searchq(["--index", "imp", "import", path], daemon=d,
                                      timeout=120 * harness.TIME_SCALE)
             if cp.returncode == 0:
@@ -296,7 +304,8 @@ class MemcapTest(harness.E2ETestCase):
         done.set()
         for t in threads:
             t.join(30)
-        self.assertEqual(runs, 3, "searchq import did not get through 3 times")
+        self.assertEqual(runs, IMPORTS_8M, "searchq import did not get through %d times"
+                         % IMPORTS_8M)
         self.assertIsNone(pipelined.error)
         with d.line() as c:
             st = c.call({"op": "stats", "index": "imp"})
@@ -311,7 +320,8 @@ class MemcapTest(harness.E2ETestCase):
         self.assertEqual(st["engine_memory_limit"], limit)
         self.assertTrue(searches)
         self.assertEqual([a for a in searches if a is not True], [], "searches failed")
-        self.assertEqual(harness.wait_docs(d, 1500 + 3000, index="imp"), 1500 + 3000)
+        self.assertEqual(harness.wait_docs(d, 1500 + PIPELINED_8M, index="imp"),
+                         1500 + PIPELINED_8M)
 
     def test_write_that_can_never_fit_is_bad_request_not_busy(self):
         d = self.start_daemon(extra_args=["--memory-limit", "8m"])
