@@ -4,6 +4,7 @@
 # timeout, out-of-memory, UBSan report). tests/fuzz/README.md describes the convention.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]     default: 15 s each, every target
+#   scripts/fuzz.sh build                                only build them
 #   SD_FUZZ_JOBS=2 (targets at once)   SD_FUZZ_BUILD=build-fuzz   SD_FUZZ_TIMEOUT=30 (s, one input)
 #   SD_FUZZ_ARGS="extra libFuzzer flags"
 #   SD_FUZZ_BUILD_TYPE=RelWithDebInfo: CI's few seconds a target use Debug, which builds in 38 s
@@ -27,6 +28,9 @@ fi
 CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="${SD_FUZZ_BUILD_TYPE:-RelWithDebInfo}" -DSD_FUZZ=ON \
     >/dev/null
 cmake --build "$dir" -j2 --target fuzz >/dev/null
+if [ "$secs" = build ]; then
+    exit 0
+fi
 
 list=$dir/fuzz_targets.txt
 work=$dir/fuzz-work
