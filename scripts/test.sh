@@ -11,7 +11,7 @@
 # 2026-12-05 (builds ~135 s, plain tests 243 s, package 107 s, ASan+UBSan tests
 # 509 s, fuzz 157 s), hence:
 #  - the plain pass runs 4 tests at once: at 2 its CPUs were 40% idle (tests
-#    waiting on fsync, timeouts, sockets): 180 s against 253 s;
+#    waiting on sockets, stalls, timeouts): 180 s against 253 s;
 #  - the ASan+UBSan pass, CPU-bound with 4 at a time as with 2, keeps 2, and runs
 #    the kill and damage loops shorter (tests/CMakeLists.txt, SD_SANITIZE);
 #  - allocator_release_to_os_interval_ms=-1: ASan's allocator handing freed memory
@@ -29,7 +29,7 @@ bash scripts/build.sh build
 (cd build && ctest --output-on-failure --timeout 600 -j4)
 bash scripts/build.sh build-asan -DSD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 # The package and the fuzz targets build beside the ASan+UBSan tests, niced: those
-# tests leave about a fifth of the 2 CPUs idle (waiting on fsync, stalls, timeouts).
+# tests leave about a fifth of the 2 CPUs idle (waiting on sockets, stalls, timeouts).
 nice -n 10 bash scripts/package.sh >build-asan/package.log 2>&1 &
 package_pid=$!
 SD_FUZZ_BUILD_TYPE=Debug nice -n 10 bash scripts/fuzz.sh build >build-asan/fuzz-build.log 2>&1 &

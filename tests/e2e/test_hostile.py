@@ -40,7 +40,7 @@ import harness
 from harness import E2ETestCase
 
 SAMPLES = 12
-IS_ASAN = "ASAN_OPTIONS" in os.environ
+IS_ASAN = harness.SANITIZED
 # 100 ms is the promise for a release build; a sanitizer build measures the sanitizer as much
 # as the daemon (it failed once at 122 ms under ASan with the machine's load at 10), so its
 # limit scales like every other deadline of the harness. A busy machine slows a fresh client

@@ -44,7 +44,7 @@ LIMIT_MB = 32
 # import there is a fifth as long: still 10 MB of JSON into 32m (busy answers are not required
 # here; the 8m tests below make sure of them), for what that pass checks: every batch
 # acknowledged, every document stored, searches answered throughout, no sanitizer report.
-SANITIZED = "ASAN_OPTIONS" in os.environ
+SANITIZED = harness.SANITIZED
 # Measured 25-40 MiB over the limit on this import (RssAnon 57-72 MiB; 197 MiB without a
 # limit): malloc's arenas keep their high-water marks (the writer's holds the in-memory
 # segments and the builder, /proc/PID/smaps), the main heap ~8 MiB (request parsing), and

@@ -522,7 +522,7 @@ class PipelinedImportTest(E2ETestCase):
     # Under ASan+UBSan (ASAN_OPTIONS) the memory figure is not checked (below), so that pass
     # sends half as much: 48 MiB is still three times what reading holds back at (SRV_IN_HIGH,
     # 16 MiB), so reading pauses and resumes there too.
-    SANITIZED = "ASAN_OPTIONS" in os.environ
+    SANITIZED = harness.SANITIZED
     BATCHES = 48 if SANITIZED else 96
     DOCS_PER_BATCH = 256  # of about 4 KiB each: 1 MiB per batch line
 

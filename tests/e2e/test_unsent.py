@@ -18,7 +18,6 @@ gets of a 4 MiB document and read nothing. What is checked:
 
 import hashlib
 import json
-import os
 import selectors
 import socket
 import sys
@@ -27,7 +26,7 @@ import time
 import harness
 from harness import E2ETestCase
 
-IS_ASAN = "ASAN_OPTIONS" in os.environ
+IS_ASAN = harness.SANITIZED
 MIB = 1 << 20
 DOC_BYTES = 4 * MIB
 CAP = 16 * MIB
