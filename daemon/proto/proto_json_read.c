@@ -196,15 +196,11 @@ static size_t escape_len(const char *s, size_t len, size_t i, bool *nul, struct 
 
 static int prescan_open(struct prescan *ps)
 {
-    if (ps->count == ps->cap) {
-        size_t cap = ps->cap ? 2 * ps->cap : 16;
-        uint32_t *m = realloc(ps->members, cap * sizeof *m);
-        if (!m) {
-            return -1;
-        }
-        ps->members = m;
-        ps->cap = cap;
+    uint32_t *m = sd_grow(ps->members, &ps->cap, ps->count + 1, sizeof *m, 16);
+    if (!m) {
+        return -1;
     }
+    ps->members = m;
     ps->members[ps->count++] = 0;
     return 0;
 }

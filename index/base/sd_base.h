@@ -114,6 +114,25 @@ static inline uint64_t sd_get_le64(const uint8_t *p)
     return v;
 }
 
+/* ---- growable arrays ---- */
+
+/* The out-of-line half of sd_grow: capacity doubles from *cap (or first when *cap is 0) until
+ * need elements fit, the byte count checked against overflow. */
+void *sd_grow_slow(void *data, size_t *cap, size_t need, size_t elem, size_t first);
+
+/* Makes the array data of *cap elements of elem bytes hold at least need of them (need >= 1).
+ * Returns the array, moved or not, with *cap its new capacity; or NULL when memory ran out
+ * (or the size would overflow), with data and *cap unchanged and data still the caller's to
+ * free. The usual push:
+ *     struct foo *p = sd_grow(v->items, &v->cap, v->count + 1, sizeof *p, 16);
+ *     if (!p) { return SD_ENOMEM; }
+ *     v->items = p;
+ * Capacity never shrinks, so a loop that pushes n elements reallocates O(log n) times. */
+static inline void *sd_grow(void *data, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    return need <= *cap ? data : sd_grow_slow(data, cap, need, elem, first);
+}
+
 /* ---- growable write buffer with a sticky error (fts5's rc idea) ---- */
 
 /* data is owned by the buffer; free with sd_buf_free(). Once rc is non-zero

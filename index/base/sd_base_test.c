@@ -183,6 +183,39 @@ static void test_sd_file_opens_only_regular_files(void **state)
     rmdir(dir);
 }
 
+/* sd_grow doubles from the first capacity, keeps what was pushed, returns the same array
+ * while it has room, and refuses a size that would overflow with the array left as it was. */
+static void test_sd_grow_doubles_keeps_and_refuses_overflow(void **state)
+{
+    (void)state;
+    uint32_t *a = NULL;
+    size_t cap = 0, reallocs = 0;
+    for (uint32_t i = 0; i < 1000; i++) {
+        uint32_t *p = sd_grow(a, &cap, (size_t)i + 1, sizeof *p, 16);
+        assert_non_null(p);
+        reallocs += p != a || i == 0;
+        a = p;
+        a[i] = i * 7;
+        assert_true(cap >= (size_t)i + 1);
+    }
+    assert_int_equal(cap, 1024); /* 16, 32, ..., 1024 */
+    assert_true(reallocs <= 7);
+    for (uint32_t i = 0; i < 1000; i++) {
+        assert_int_equal(a[i], i * 7);
+    }
+    assert_ptr_equal(sd_grow(a, &cap, 1024, sizeof *a, 16), a); /* room: no call */
+    assert_null(sd_grow(a, &cap, SIZE_MAX / 2, sizeof *a, 16)); /* bytes overflow */
+    assert_null(sd_grow(a, &cap, SIZE_MAX, 1, 16));             /* doubling overflows */
+    assert_int_equal(cap, 1024);
+    assert_int_equal(a[999], 999 * 7);
+    size_t cap2 = 0;
+    uint8_t *b = sd_grow(NULL, &cap2, 3000, 1, 0); /* first 0: from 1, the next power of 2 */
+    assert_non_null(b);
+    assert_int_equal(cap2, 4096);
+    free(b);
+    free(a);
+}
+
 /* The inlined puts write in place when room is reserved and grow the buffer otherwise, at
  * every distance from the end of the capacity; after an error they write nothing. */
 static void test_sd_buf_put_varint_u8_at_every_room_and_after_error(void **state)
@@ -301,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_sd_errorf_cuts_a_long_message_on_a_character_boundary),
         cmocka_unit_test(test_sd_write_file_atomic_replaces_and_maps),
         cmocka_unit_test(test_sd_file_opens_only_regular_files),
+        cmocka_unit_test(test_sd_grow_doubles_keeps_and_refuses_overflow),
         cmocka_unit_test(test_sd_buf_detach_hands_over_memory),
         cmocka_unit_test(test_sd_buf_put_varint_u8_at_every_room_and_after_error),
     };

@@ -1,6 +1,9 @@
 /*
- * sd_buf.c: the growable write buffer and the bounds-checked read cursor.
+ * sd_buf.c: growable arrays, the growable write buffer and the bounds-checked
+ * read cursor.
  *
+ * Every array that grows by pushing goes through sd_grow, so the doubling and
+ * its overflow check are written once.
  * Writers (segment serializer, WAL records, JSON encoders) append through
  * sd_buf with a sticky rc, so a long serializer checks for ENOMEM once.
  * Readers of bytes that came from disk or a socket use sd_rd, which checks
@@ -10,6 +13,26 @@
 #include "sd_base.h"
 
 #include <stdlib.h>
+
+void *sd_grow_slow(void *data, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    size_t n = *cap ? *cap : (first ? first : 1);
+    while (n < need) {
+        if (n > SIZE_MAX / 2) {
+            return NULL;
+        }
+        n *= 2;
+    }
+    if (elem && n > SIZE_MAX / elem) {
+        return NULL;
+    }
+    void *p = realloc(data, n * elem);
+    if (!p) {
+        return NULL;
+    }
+    *cap = n;
+    return p;
+}
 
 void sd_buf_init(struct sd_buf *b)
 {
@@ -36,19 +59,12 @@ int sd_buf_reserve(struct sd_buf *b, size_t extra)
     if (extra <= b->cap - b->len) {
         return SD_OK;
     }
-    if (extra > SIZE_MAX / 2 - b->len) {
-        return b->rc = SD_ENOMEM;
-    }
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < extra) {
-        cap *= 2;
-    }
-    uint8_t *p = realloc(b->data, cap);
+    uint8_t *p = extra <= SIZE_MAX - b->len ? sd_grow(b->data, &b->cap, b->len + extra, 1, 256)
+                                            : NULL;
     if (!p) {
         return b->rc = SD_ENOMEM;
     }
     b->data = p;
-    b->cap = cap;
     return SD_OK;
 }
 

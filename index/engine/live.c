@@ -13,15 +13,11 @@
 
 int idx_live_reserve(struct idx_index *ix)
 {
-    if (ix->nlive == ix->live_cap) {
-        size_t cap = ix->live_cap ? ix->live_cap * 2 : 16;
-        struct idx_live *p = realloc(ix->live, cap * sizeof *p);
-        if (!p) {
-            return SD_ENOMEM;
-        }
-        ix->live = p;
-        ix->live_cap = cap;
+    struct idx_live *p = sd_grow(ix->live, &ix->live_cap, ix->nlive + 1, sizeof *p, 16);
+    if (!p) {
+        return SD_ENOMEM;
     }
+    ix->live = p;
     return SD_OK;
 }
 

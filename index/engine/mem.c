@@ -97,17 +97,13 @@ static int idx_mem_mark_deleted(struct idx_mem *m, uint32_t doc)
 {
     size_t word = doc / 64;
     if (word >= m->deleted_cap) {
-        size_t cap = m->deleted_cap ? m->deleted_cap * 2 : 64;
-        while (cap <= word) {
-            cap *= 2;
-        }
-        uint64_t *p = realloc(m->deleted, cap * sizeof *p);
+        size_t old = m->deleted_cap;
+        uint64_t *p = sd_grow(m->deleted, &m->deleted_cap, word + 1, sizeof *p, 64);
         if (!p) {
             return SD_ENOMEM;
         }
-        memset(p + m->deleted_cap, 0, (cap - m->deleted_cap) * sizeof *p);
+        memset(p + old, 0, (m->deleted_cap - old) * sizeof *p);
         m->deleted = p;
-        m->deleted_cap = cap;
     }
     m->deleted[word] |= (uint64_t)1 << (doc % 64);
     return SD_OK;

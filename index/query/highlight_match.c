@@ -168,16 +168,12 @@ leaf_matches(struct hl_state *h, size_t node, const struct stem_token *tok, stru
 /* Appends match m; false when out of memory (h->is_oom). */
 static bool add_match(struct hl_state *h, struct hl_match m)
 {
-    if (h->count == h->cap) {
-        size_t cap = h->cap ? 2 * h->cap : 64;
-        struct hl_match *grown = realloc(h->m, cap * sizeof *grown);
-        if (!grown) {
-            h->is_oom = true;
-            return false;
-        }
-        h->m = grown;
-        h->cap = cap;
+    struct hl_match *grown = sd_grow(h->m, &h->cap, h->count + 1, sizeof *grown, 64);
+    if (!grown) {
+        h->is_oom = true;
+        return false;
     }
+    h->m = grown;
     h->m[h->count++] = m;
     h->settle_at = 0; /* a window may have changed: look at the next token */
     return true;

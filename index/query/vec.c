@@ -12,19 +12,11 @@ int qry_vec_reserve(struct qry_vec *v, size_t count, size_t elem)
     if (count <= v->cap) {
         return SD_OK;
     }
-    size_t cap = v->cap ? v->cap : 16;
-    while (cap < count) {
-        if (cap > SIZE_MAX / 2 / elem) {
-            return SD_ENOMEM;
-        }
-        cap *= 2;
-    }
-    void *p = realloc(v->data, cap * elem);
+    void *p = sd_grow(v->data, &v->cap, count, elem, 16);
     if (!p) {
         return SD_ENOMEM;
     }
     v->data = p;
-    v->cap = cap;
     return SD_OK;
 }
 

@@ -42,15 +42,11 @@ void sch_values_free(struct sch_values *vals)
 
 static struct sch_val *sch_push(struct sch_values *vals)
 {
-    if (vals->count == vals->cap) {
-        size_t cap = vals->cap ? vals->cap * 2 : 8;
-        struct sch_val *p = realloc(vals->v, cap * sizeof *p);
-        if (!p) {
-            return NULL;
-        }
-        vals->v = p;
-        vals->cap = cap;
+    struct sch_val *p = sd_grow(vals->v, &vals->cap, vals->count + 1, sizeof *p, 8);
+    if (!p) {
+        return NULL;
     }
+    vals->v = p;
     struct sch_val *v = &vals->v[vals->count++];
     memset(v, 0, sizeof *v);
     return v;

@@ -279,15 +279,12 @@ static int grow_slots(struct seg_analyzer *a)
 static int new_term(struct seg_analyzer *a, const char *word, size_t len, uint64_t h, size_t i)
 {
     struct seg_analysis *an = a->an;
-    if (an->nterms == an->terms_cap) {
-        size_t cap = an->terms_cap ? an->terms_cap * 2 : 256;
-        struct seg_an_term *t = realloc(an->terms, cap * sizeof *t);
-        if (!t) {
-            return SD_ENOMEM;
-        }
-        an->terms = t;
-        an->terms_cap = cap;
+    struct seg_an_term *grown = sd_grow(an->terms, &an->terms_cap, an->nterms + 1, sizeof *grown,
+                                        256);
+    if (!grown) {
+        return SD_ENOMEM;
     }
+    an->terms = grown;
     if (an->text.len > AN_TEXT_MAX - len) {
         return SD_ELIMIT;
     }

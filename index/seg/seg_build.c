@@ -216,15 +216,12 @@ static struct seg_term_rec *term_get(struct seg_builder *b, const uint8_t *key, 
 
 static int touch(struct seg_builder *b, struct seg_term_rec *r)
 {
-    if (b->ntouched == b->touched_cap) {
-        size_t cap = b->touched_cap ? b->touched_cap * 2 : 1024;
-        struct seg_touch *t = realloc(b->touched, cap * sizeof *t);
-        if (!t) {
-            return SD_ENOMEM;
-        }
-        b->touched = t;
-        b->touched_cap = cap;
+    struct seg_touch *grown = sd_grow(b->touched, &b->touched_cap, b->ntouched + 1, sizeof *grown,
+                                      1024);
+    if (!grown) {
+        return SD_ENOMEM;
     }
+    b->touched = grown;
     struct seg_touch *t = &b->touched[b->ntouched++];
     t->rec = r;
     seg_stream_mark(&r->pos, &t->pos_mark);

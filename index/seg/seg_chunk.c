@@ -156,15 +156,11 @@ static int add_stem(void *arg, const struct stem_token *tok)
         c++; /* tokens come in order: a linear walk from the start is cheap next to tokenizing */
     }
     for (; c < z->nchunks && (c == 0 || z->ends[c - 1] < to); c++) {
-        if (z->count == z->cap) {
-            size_t cap = z->cap ? 2 * z->cap : 4096;
-            struct chunk_stem *s = realloc(z->stems, cap * sizeof *s);
-            if (!s) {
-                return SD_ENOMEM;
-            }
-            z->stems = s;
-            z->cap = cap;
+        struct chunk_stem *s = sd_grow(z->stems, &z->cap, z->count + 1, sizeof *s, 4096);
+        if (!s) {
+            return SD_ENOMEM;
         }
+        z->stems = s;
         z->stems[z->count++] = (struct chunk_stem){(uint32_t)c, h};
     }
     return 0;

@@ -102,17 +102,13 @@ static int wal_cmp_u32(const void *a, const void *b)
 }
 
 /* Appends no to the growing array *nos. */
-static int wal_push_no(uint32_t **nos, uint32_t *count, uint32_t *cap, uint32_t no)
+static int wal_push_no(uint32_t **nos, uint32_t *count, size_t *cap, uint32_t no)
 {
-    if (*count == *cap) {
-        uint32_t ncap = *cap ? *cap * 2 : 16;
-        uint32_t *p = realloc(*nos, ncap * sizeof *p);
-        if (!p) {
-            return SD_ENOMEM;
-        }
-        *nos = p;
-        *cap = ncap;
+    uint32_t *p = sd_grow(*nos, cap, (size_t)*count + 1, sizeof *p, 16);
+    if (!p) {
+        return SD_ENOMEM;
     }
+    *nos = p;
     (*nos)[(*count)++] = no;
     return SD_OK;
 }
@@ -135,7 +131,8 @@ int wal_list_logs(const char *dir, uint32_t **nos, uint32_t *count, struct sd_er
     if (!d) {
         return wal_syserr(err, errno, "opendir", dir);
     }
-    uint32_t cap = 0, no;
+    size_t cap = 0;
+    uint32_t no;
     int rc = SD_OK;
     *nos = NULL;
     *count = 0;
