@@ -70,6 +70,27 @@ def _die_with_parent():
         pass
 
 
+
+class LogLines:
+    """searchd's stderr lines, the last maxlen of them. The reader thread appends while a test
+    looks, and a deque walked while another thread appends to it raises RuntimeError ("deque
+    mutated during iteration"), so walking this one walks a copy taken at once."""
+
+    def __init__(self, maxlen):
+        self._lines = collections.deque(maxlen=maxlen)
+
+    def append(self, line):
+        self._lines.append(line)
+
+    def clear(self):
+        self._lines.clear()
+
+    def __iter__(self):
+        return iter(list(self._lines))  # list() copies under the GIL: no append lands mid-copy
+
+    def __len__(self):
+        return len(self._lines)
+
 class DaemonError(Exception):
     pass
 
@@ -94,7 +115,7 @@ class Daemon:
         self.line_addr = None
         self.tls_http_addr = None  # (host, port) of --tls-listen, None when off
         self.tls_line_addr = None
-        self.log = collections.deque(maxlen=5000)  # every stderr line of every run, tagged
+        self.log = LogLines(5000)  # every stderr line of every run, tagged
         self.runs = 0
         self._ready = None
         self._reader = None
