@@ -59,8 +59,8 @@ int sd_buf_reserve(struct sd_buf *b, size_t extra)
     if (extra <= b->cap - b->len) {
         return SD_OK;
     }
-    uint8_t *p = extra <= SIZE_MAX - b->len ? sd_grow(b->data, &b->cap, b->len + extra, 1, 256)
-                                            : NULL;
+    uint8_t *p =
+        extra <= SIZE_MAX - b->len ? sd_grow(b->data, &b->cap, b->len + extra, 1, 256) : NULL;
     if (!p) {
         return b->rc = SD_ENOMEM;
     }

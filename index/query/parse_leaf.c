@@ -17,8 +17,12 @@
  *                     as Xapian's query parser does
  *   pre*              QN_PREFIX of the folded form; must be one token of at
  *                     least 2 characters
- * Joined compound forms are skipped inside phrases: documents index them at
- * the position of their first part, and the parts alone make the phrase.
+ *   "new e-mail here" a phrase with a compound: QN_OR of the phrase of the parts
+ *                     and the phrase with the joined form in their place
+ *                     ("new e mail here" OR "new email here"), so each spelling
+ *                     finds the other as it does outside a phrase. A document
+ *                     with "e-mail" indexes "email" at its first part's position,
+ *                     beside "e": the phrase of the parts is what finds it there.
  *
  * Stress marks: the tokenizer drops a combining acute or grave that NFC leaves
  * alone ("за́мок" -> "замок", stem.h), but segments indexed before that rule hold
@@ -176,6 +180,46 @@ static int word_leaf(struct qry_parser *p, const struct qry_word_tok *w, size_t 
     return rc;
 }
 
+/* The QN_OR of nodes a and b. */
+static int or_of(struct qry_parser *p, size_t offset, int32_t a, int32_t b, int32_t *out)
+{
+    int rc = qry_add_node(p, QN_OR, offset, out);
+    if (rc) {
+        return rc;
+    }
+    int32_t tail = QRY_NONE;
+    qry_add_child(p, *out, &tail, a);
+    qry_add_child(p, *out, &tail, b);
+    return SD_OK;
+}
+
+/* Whether token w stands within the text of token c. */
+static bool is_within(const struct qry_word_tok *w, const struct qry_word_tok *c)
+{
+    return w->offset >= c->offset && w->offset + w->len <= c->offset + c->len;
+}
+
+/* Whether token i is a part of a compound whose joined form the tokenizer reported. */
+static bool is_part_of_joined(struct qry_parser *p, size_t i)
+{
+    for (size_t j = 0; j < p->wtoks.count; j++) {
+        if (wtok(p, j)->is_compound && is_within(wtok(p, i), wtok(p, j))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* How many parts the joined form c stands for. */
+static uint32_t parts_of(struct qry_parser *p, const struct qry_word_tok *c)
+{
+    uint32_t n = 0;
+    for (size_t j = 0; j < p->wtoks.count; j++) {
+        n += !wtok(p, j)->is_compound && is_within(wtok(p, j), c);
+    }
+    return n;
+}
+
 /* The phrase (or single exact word) made of the non-compound tokens. */
 static int phrase_leaf(struct qry_parser *p, size_t offset, int32_t *out)
 {
@@ -208,6 +252,45 @@ static int phrase_leaf(struct qry_parser *p, size_t offset, int32_t *out)
     return add_leaf(p, type, offset, first, (uint32_t)parts, out);
 }
 
+/* The phrase of phrase_leaf with every compound's parts replaced by its joined form, at the
+ * first part's position, the words after it each moved up by the parts it replaced; QRY_NONE
+ * when the tokens hold no joined form, or when its words would pass QRY_MAX_TERMS (the phrase
+ * of the parts is then the only reading, as before this one existed). */
+static int joined_phrase_leaf(struct qry_parser *p, size_t offset, int32_t *out)
+{
+    *out = QRY_NONE;
+    size_t words = 0;
+    bool has_joined = false;
+    for (size_t i = 0; i < p->wtoks.count; i++) {
+        bool joined = wtok(p, i)->is_compound;
+        has_joined |= joined;
+        words += joined || !is_part_of_joined(p, i);
+    }
+    if (!has_joined || words > (size_t)QRY_MAX_TERMS - p->word_count) {
+        return SD_OK;
+    }
+    int rc = count_terms(p, words, offset);
+    uint32_t first = (uint32_t)p->terms.count;
+    uint32_t first_pos = wtok(p, 0)->pos; /* a first part's position is its joined form's */
+    uint32_t shift = 0;
+    for (size_t i = 0; !rc && i < p->wtoks.count; i++) {
+        const struct qry_word_tok *w = wtok(p, i);
+        if (!w->is_compound && is_part_of_joined(p, i)) {
+            continue;
+        }
+        uint32_t t = 0;
+        rc = add_term(p, tmp_str(p, w->word_off), w->word_len, SEG_EXACT,
+                      w->pos - first_pos - shift, &t);
+        if (w->is_compound) {
+            shift += parts_of(p, w) - 1; /* the joined form takes the first part's place */
+        }
+    }
+    if (rc) {
+        return rc;
+    }
+    return add_leaf(p, words == 1 ? QN_EXACT : QN_PHRASE, offset, first, (uint32_t)words, out);
+}
+
 /* True when the word is exactly one compound: parts plus one joined form spanning them. */
 static bool is_one_compound(struct qry_parser *p, size_t *joined)
 {
@@ -232,20 +315,11 @@ static int compound_leaf(struct qry_parser *p, size_t offset, size_t joined, int
 {
     int32_t phrase = 0;
     int32_t word = 0;
-    int32_t tail = QRY_NONE;
     int rc = phrase_leaf(p, offset, &phrase);
     if (!rc) {
         rc = word_leaf(p, wtok(p, joined), offset, &word);
     }
-    if (!rc) {
-        rc = qry_add_node(p, QN_OR, offset, out);
-    }
-    if (rc) {
-        return rc;
-    }
-    qry_add_child(p, *out, &tail, phrase);
-    qry_add_child(p, *out, &tail, word);
-    return SD_OK;
+    return rc ? rc : or_of(p, offset, phrase, word, out);
 }
 
 static int parse_word(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
@@ -269,10 +343,19 @@ static int parse_phrase(struct qry_parser *p, const struct qry_tok *tok, int32_t
 {
     *out = QRY_NONE;
     int rc = tokenize(p, tok->off + 1, tok->len);
-    if (rc) {
+    int32_t parts = QRY_NONE;
+    int32_t joined = QRY_NONE;
+    if (!rc) {
+        rc = phrase_leaf(p, tok->off, &parts);
+    }
+    if (!rc) {
+        rc = joined_phrase_leaf(p, tok->off, &joined);
+    }
+    if (rc || joined == QRY_NONE) {
+        *out = parts;
         return rc;
     }
-    return phrase_leaf(p, tok->off, out);
+    return or_of(p, tok->off, parts, joined, out);
 }
 
 static int parse_prefix(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)
@@ -324,15 +407,9 @@ static int parse_with_old_stress(struct qry_parser *p, const struct qry_tok *tok
         return rc;
     }
     int32_t either = QRY_NONE;
-    rc = qry_add_node(p, QN_OR, tok->off, &either);
-    if (rc) {
-        return rc;
-    }
-    int32_t tail = QRY_NONE;
-    qry_add_child(p, either, &tail, *out);
-    qry_add_child(p, either, &tail, old);
+    rc = or_of(p, tok->off, *out, old, &either);
     *out = either;
-    return SD_OK;
+    return rc;
 }
 
 int qry_parse_word(struct qry_parser *p, const struct qry_tok *tok, int32_t *out)

@@ -182,8 +182,35 @@ static void test_qry_parse_phrase(void **state)
     (void)state;
     assert_tree("\"Big Cats\"", "\"big cats\"");
     assert_tree("\"cats\"", "=cats");
-    assert_tree("\"e-mail me\"", "\"e mail me\"");
     assert_tree("dogs \"\"", "dog/dogs");
+}
+
+/* A compound in a phrase: the phrase of its parts, or of its joined form in their place, each
+ * word after it one position on from the joined form, so "new e-mail here" finds "new email
+ * here" (and "new e-mail here" with the parts) as e-mail finds email outside a phrase. */
+static void test_qry_parse_phrase_with_compounds_reads_them_joined_too(void **state)
+{
+    (void)state;
+    assert_tree("\"e-mail me\"", "(or \"e mail me\" \"email me\")");
+    assert_tree("\"new e-mail here\"", "(or \"new e mail here\" \"new email here\")");
+    assert_tree("\"e-mail\"", "(or \"e mail\" =email)");
+    assert_tree("\"a state-of-the-art wi-fi b\"",
+                "(or \"a state of the art wi fi b\" \"a stateoftheart wifi b\")");
+    assert_tree("\"северо-западный округ\"",
+                "(or \"северо западный округ\" \"северозападный округ\")");
+    assert_tree("\"node.js e-mail\"", "(or \"node js e mail\" \"node js email\")");
+    /* the joined reading's words would pass QRY_MAX_TERMS: the phrase of the parts alone */
+    char text[512] = "\"";
+    for (int i = 0; i < 40; i++) {
+        put(text, sizeof text, "w%d ", i);
+    }
+    put(text, sizeof text, "e-mail\"");
+    struct qry *q = NULL;
+    struct sd_error err = {0};
+    assert_int_equal(qry_parse(g_ctx, text, strlen(text), &q, &err), SD_OK);
+    assert_int_equal(q->nodes[q->root].type, QN_PHRASE);
+    assert_int_equal(q->nodes[q->root].term_count, 42);
+    qry_free(q);
 }
 
 /* A stress mark is dropped from words (stem.h), but indexes built before that hold the word
@@ -760,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_qry_parse_field),
         cmocka_unit_test(test_qry_parse_field_names_are_listed),
         cmocka_unit_test(test_qry_parse_compound_is_phrase_or_joined),
+        cmocka_unit_test(test_qry_parse_phrase_with_compounds_reads_them_joined_too),
         cmocka_unit_test(test_qry_parse_empty_words_are_dropped),
         cmocka_unit_test(test_qry_parse_colon_inside_word_is_no_field),
         cmocka_unit_test(test_qry_parse_unbalanced_paren_reports_offset),

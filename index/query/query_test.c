@@ -111,6 +111,34 @@ static void test_qry_search_operators_match_expected_docs(void **state)
     seg_close(s);
 }
 
+/* A phrase finds a compound written either way, wherever it stands in the phrase: typed with
+ * the hyphen it finds the joined spelling too, typed joined it finds the joined spelling, and
+ * the words around the compound must still stand next to it. */
+static void test_qry_phrase_with_a_compound_finds_both_spellings(void **state)
+{
+    (void)state;
+    static const struct tdoc docs[] = {
+        {"hyphen", NULL, "Send it to the e-mail address we gave.", NULL},
+        {"joined", NULL, "Send it to the email address we gave.", NULL},
+        {"apart", NULL, "An e mail address, and a long e-mail thread with an address.", NULL},
+        {"ru", NULL, "Северо-западный федеральный округ.", NULL},
+        {"ru_joined", NULL, "Северозападный федеральный округ.", NULL},
+    };
+    struct seg *s = tseg_build(g_stem, docs, 5);
+    struct qry_segment segs[] = {{s, NULL}};
+    assert_set(segs, 1, "\"e-mail address\"", "apart hyphen joined");
+    assert_set(segs, 1, "\"the e-mail address we\"", "hyphen joined");
+    assert_set(segs, 1, "\"to the e-mail\"", "hyphen joined");
+    assert_set(segs, 1, "\"e-mail\"", "apart hyphen joined");
+    assert_set(segs, 1, "\"email address\"", "joined"); /* QUERY.md: the joined form ends it */
+    assert_set(segs, 1, "\"the email\"", "hyphen joined");
+    assert_set(segs, 1, "\"e-mail thread address\"", ""); /* the words must stand together */
+    assert_set(segs, 1, "\"e-mail we\"", "");
+    assert_set(segs, 1, "\"северо-западный федеральный\"", "ru ru_joined");
+    assert_set(segs, 1, "\"северо-западный округ\"", "");
+    seg_close(s);
+}
+
 /* A segment built before stress marks were dropped holds "за́мок" with the mark: it still
  * answers a query typed with the mark, while a segment built now finds the word by its plain
  * form too (stem.h, parse_leaf.c). */
@@ -802,6 +830,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qry_search_operators_match_expected_docs),
+        cmocka_unit_test(test_qry_phrase_with_a_compound_finds_both_spellings),
         cmocka_unit_test(test_qry_search_stress_marks_old_and_new_segments),
         cmocka_unit_test(test_qry_search_unknown_field_is_einval),
         cmocka_unit_test(test_qry_search_limits_are_checked),

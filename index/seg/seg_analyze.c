@@ -279,8 +279,8 @@ static int grow_slots(struct seg_analyzer *a)
 static int new_term(struct seg_analyzer *a, const char *word, size_t len, uint64_t h, size_t i)
 {
     struct seg_analysis *an = a->an;
-    struct seg_an_term *grown = sd_grow(an->terms, &an->terms_cap, an->nterms + 1, sizeof *grown,
-                                        256);
+    struct seg_an_term *grown =
+        sd_grow(an->terms, &an->terms_cap, an->nterms + 1, sizeof *grown, 256);
     if (!grown) {
         return SD_ENOMEM;
     }

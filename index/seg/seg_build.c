@@ -216,8 +216,8 @@ static struct seg_term_rec *term_get(struct seg_builder *b, const uint8_t *key, 
 
 static int touch(struct seg_builder *b, struct seg_term_rec *r)
 {
-    struct seg_touch *grown = sd_grow(b->touched, &b->touched_cap, b->ntouched + 1, sizeof *grown,
-                                      1024);
+    struct seg_touch *grown =
+        sd_grow(b->touched, &b->touched_cap, b->ntouched + 1, sizeof *grown, 1024);
     if (!grown) {
         return SD_ENOMEM;
     }
