@@ -4,6 +4,7 @@
  *
  * Every array that grows by pushing goes through sd_grow, so the doubling and
  * its overflow check are written once.
+ *
  * Writers (segment serializer, WAL records, JSON encoders) append through
  * sd_buf with a sticky rc, so a long serializer checks for ENOMEM once.
  * Readers of bytes that came from disk or a socket use sd_rd, which checks
