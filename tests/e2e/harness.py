@@ -70,7 +70,6 @@ def _die_with_parent():
         pass
 
 
-
 class LogLines:
     """searchd's stderr lines, the last maxlen of them. The reader thread appends while a test
     looks, and a deque walked while another thread appends to it raises RuntimeError ("deque
@@ -90,6 +89,7 @@ class LogLines:
 
     def __len__(self):
         return len(self._lines)
+
 
 class DaemonError(Exception):
     pass
@@ -555,7 +555,7 @@ class ConfFileTestCase(E2ETestCase):
         every request logs a line and the harness keeps only the last 5000."""
         daemon.log.clear()
         os.kill(daemon.proc.pid, signal.SIGHUP)
-        self.assertTrue(wait_until(lambda: any(event in line for line in list(daemon.log)),
+        self.assertTrue(wait_until(lambda: any(event in line for line in daemon.log),
                                    timeout=IO_TIMEOUT), daemon.tail())
 
 

@@ -476,7 +476,7 @@ class HostileTest(E2ETestCase):
         # the log line is written before the busy answer, but the harness reads searchd's
         # stderr on a thread of its own, which a loaded machine may leave behind
         self.assertTrue(harness.wait_until(
-            lambda: any("reason=max_unfinished" in l for l in list(daemon.log)),
+            lambda: any("reason=max_unfinished" in l for l in daemon.log),
             10 * harness.TIME_SCALE), daemon.tail())
         Fresh(daemon).measure(self, "after the unfinished-bytes cap")
 
